@@ -1,0 +1,294 @@
+"""The resolved policy: every parameter's value on one date, typed, in fen and basis points.
+
+A pack file (see :mod:`yibao.policy.pack`) writes amounts in yuan and ratios in
+percent, each with its source and effective dates; resolving a pack on a date gives
+one of these frozen models, which is what the settlement code reads.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from yibao.identities import CATEGORIES, normalise_category
+from yibao.money import percent_to_bp, yuan_to_fen
+
+LEVELS: tuple[int, ...] = (1, 2, 3)
+"""Hospital levels: 1 乡镇卫生院/一级, 2 县级/二级, 3 市级及以上/三级."""
+
+PLACES: tuple[str, ...] = ("in_county", "out_of_county", "cross_filed", "cross_unfiled")
+"""Where care was given, for the basic ratio: 县域内, 县域外（市内/省内）, 异地已备案, 异地未备案."""
+
+EMP_TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")
+"""Employee enrolment: with an employer, or as an individual in tier 1 / tier 2 (seed 002)."""
+
+
+def _fen(v: Any) -> int:
+    return yuan_to_fen(v)
+
+
+def _bp(v: Any) -> int:
+    return percent_to_bp(v)
+
+
+Fen = Annotated[int, BeforeValidator(_fen), Field(ge=0)]
+"""An amount: yuan in the pack, fen once resolved."""
+Bp = Annotated[int, BeforeValidator(_bp), Field(ge=0, le=10_000)]
+"""A ratio: percent in the pack, basis points once resolved."""
+SignedBp = Annotated[int, BeforeValidator(_bp), Field(ge=-10_000, le=10_000)]
+"""Percentage points added to a ratio (may be negative)."""
+
+
+def _per_level(v: Any) -> Any:
+    """A scalar means the same value at every hospital level."""
+    if isinstance(v, dict):
+        return v
+    return {lv: v for lv in LEVELS}
+
+
+def _per_place(v: Any) -> Any:
+    if isinstance(v, dict) and set(v) <= set(PLACES):
+        return v
+    return {p: v for p in PLACES}
+
+
+def _category(v: Any) -> Any:
+    return normalise_category(v) if isinstance(v, str) else v
+
+
+def _category_keys(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {(_category(k)): val for k, val in v.items()}
+    return v
+
+
+Category = Annotated[str, BeforeValidator(_category)]
+FenByLevel = Annotated[dict[Literal[1, 2, 3], Fen], BeforeValidator(_per_level)]
+BpByLevel = Annotated[dict[Literal[1, 2, 3], Bp], BeforeValidator(_per_level)]
+RatioTable = Annotated[
+    dict[Literal["in_county", "out_of_county", "cross_filed", "cross_unfiled"], BpByLevel],
+    BeforeValidator(_per_place),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _complete(table: dict[Any, Any], keys: tuple[Any, ...], what: str) -> None:
+    missing = [k for k in keys if k not in table]
+    if missing:
+        raise ValueError(f"{what} must give every one of {list(keys)}; missing {missing}")
+
+
+class FeeRules(Model):
+    """How fee lines split into fully self-paid, self-pay-first, over-limit and policy range."""
+
+    class_b_selfpay_first: Bp
+    """乙类 items: share the patient pays first, before any fund (先行自付比例)."""
+    item_selfpay_first: dict[str, Bp] = {}
+    """Per-item (``med_list_codg``) self-pay-first share overriding the 乙类 default."""
+    fully_selfpaid_items: tuple[str, ...] = ()
+    """Items outside the catalogue whatever their class (全自费)."""
+    price_ceilings: dict[str, Fen] = {}
+    """Highest unit price the funds recognise (限价); the excess is over-limit self-pay."""
+
+
+class Band(Model):
+    """A marginal band: the ``ratio`` applies to the part of the amount at or above ``start``."""
+
+    start: Fen
+    ratio: Bp
+
+
+class RatioBand(Model):
+    """Percentage points added to the basic ratio for the part of an admission at or above ``start``."""
+
+    start: Fen
+    add: SignedBp
+
+
+def _check_bands(bands: tuple[Any, ...], what: str) -> None:
+    starts = [b.start for b in bands]
+    if starts and starts[0] != 0:
+        raise ValueError(f"{what}: the first band must start at 0, got {starts[0] / 100:.2f} yuan")
+    if any(a >= b for a, b in zip(starts, starts[1:], strict=False)):
+        raise ValueError(f"{what}: band starts must rise strictly, got {[s / 100 for s in starts]} yuan")
+
+
+class IdentityOverride(Model):
+    """Basic-insurance terms for one identity category (identity overrides)."""
+
+    deductible_pct: Bp = 10_000
+    """The deductible is this share of the normal one (50 = halved, 0 = none)."""
+    ratio_add: SignedBp = 0
+    """Percentage points added to every ratio."""
+    no_cap: bool = False
+    """The annual fund cap does not apply."""
+
+
+class BenefitLine(Model):
+    """One benefit line of basic insurance (待遇类别), selected by scheme, ``med_type`` and disease."""
+
+    label_zh: str
+    label_en: str
+    insutype: Literal["390", "310"]
+    med_types: tuple[str, ...]
+    diseases: tuple[str, ...] = ()
+    """``dise_codg`` prefixes that select this line (two diseases: I10, E11); empty = any."""
+    requires_filing: bool = False
+    """Only with a chronic/special-disease filing (门诊慢特病备案) for the claim's disease."""
+    fallback: str | None = None
+    """Line used instead when a required filing is missing."""
+    emp_status: Literal["in_service", "retired"] | None = None
+    """Employee lines: only for in-service or only for retired people."""
+
+    deductible_kind: Literal["admission", "year", "none"] = "none"
+    deductible: FenByLevel = {1: 0, 2: 0, 3: 0}
+    """Per admission (the year's first) or per year, by hospital level."""
+    deductible_2nd: FenByLevel | None = None
+    """Per-admission deductible for the year's 2nd admission (default: as the first)."""
+    deductible_3rd: FenByLevel | None = None
+    """... for the 3rd and later admissions (default: as the 2nd)."""
+    deductible_group: str | None = None
+    """Yearly deductible shared by lines with the same group (default: the line's own key)."""
+
+    ratio: RatioTable
+    ratio_bands: tuple[RatioBand, ...] = ()
+    cap: Fen | None = None
+    """Annual cap on what basic insurance pays in this line's cap group."""
+    cap_by_tier: dict[Literal["unit", "individual_1", "individual_2"], Fen] | None = None
+    """Employee lines: annual cap by enrolment tier (replaces ``cap``)."""
+    cap_group: str | None = None
+    """Lines with the same cap group share one annual cap (default: the line's own key)."""
+    full_pay_items: tuple[str, ...] = ()
+    """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
+    identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> BenefitLine:
+        for name in ("deductible", "deductible_2nd", "deductible_3rd"):
+            table = getattr(self, name)
+            if table is not None:
+                _complete(table, LEVELS, name)
+        _complete(self.ratio, PLACES, "ratio")
+        for place, table in self.ratio.items():
+            _complete(table, LEVELS, f"ratio.{place}")
+        _check_bands(self.ratio_bands, "ratio_bands")
+        if self.cap_by_tier is not None:
+            _complete(self.cap_by_tier, EMP_TIERS, "cap_by_tier")
+        if self.deductible_kind != "admission" and (self.deductible_2nd or self.deductible_3rd):
+            raise ValueError("deductible_2nd/deductible_3rd need deductible_kind: admission")
+        if not self.med_types:
+            raise ValueError("med_types must name at least one med_type")
+        return self
+
+
+class Tilt(Model):
+    """Critical-illness tilt (倾斜支付) for named identities (seed 003)."""
+
+    categories: tuple[Category, ...]
+    deductible_pct: Bp = 10_000
+    ratio_add: SignedBp = 0
+    no_cap: bool = False
+
+
+class CriticalIllness(Model):
+    """大病保险: marginal bands on the cumulative in-year policy-range self-pay after basic."""
+
+    insutypes: tuple[Literal["390", "310"], ...] = ("390",)
+    lines: tuple[str, ...]
+    deductible: Fen
+    bands: tuple[Band, ...]
+    band_basis: Literal["gross", "above_deductible"]
+    """``gross``: band starts are points on the cumulative amount itself; ``above_deductible``:
+    on the cumulative amount minus the deductible."""
+    cap: Fen | None = None
+    tilt: Tilt | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> CriticalIllness:
+        if not self.bands:
+            raise ValueError("bands must hold at least one band")
+        _check_bands(self.bands, "bands")
+        return self
+
+
+class AssistanceCategory(Model):
+    deductible: Fen
+    ratio: Bp
+
+
+class Assistance(Model):
+    """医疗救助: by identity category, on policy-range self-pay left after basic and critical illness."""
+
+    lines: tuple[str, ...]
+    categories: Annotated[dict[Category, AssistanceCategory], BeforeValidator(_category_keys)]
+    limit: Fen
+    """One annual limit per person, whatever the category."""
+
+
+class TiltedAssistance(Model):
+    """倾斜救助: a further payment on what policy-range self-pay is still left."""
+
+    lines: tuple[str, ...]
+    categories: tuple[Category, ...]
+    threshold: Fen
+    ratio: Bp
+    cap: Fen
+
+
+class Premium(Model):
+    """Resident premium per person-year (issue 4 adds the classified subsidies)."""
+
+    individual: Fen
+    fiscal: Fen
+
+
+class Monitoring(Model):
+    """High-cost early warning (issue 6 widens this)."""
+
+    categories: tuple[Category, ...]
+    threshold: Fen
+
+
+class Policy(Model):
+    identity_priority: tuple[Category, ...]
+    """Identity categories that bring benefits, highest first; of a person's identities valid
+    on the claim date the highest one decides."""
+    fee: FeeRules
+    lines: dict[str, BenefitLine]
+    critical_illness: CriticalIllness | None = None
+    assistance: Assistance | None = None
+    tilted_assistance: TiltedAssistance | None = None
+    premium: Premium | None = None
+    monitoring: Monitoring | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Policy:
+        if not self.lines:
+            raise ValueError("lines must define at least one benefit line")
+        names = set(self.lines)
+        for key, line in self.lines.items():
+            if line.fallback is not None and line.fallback not in names:
+                raise ValueError(f"lines.{key}.fallback names unknown line {line.fallback!r}; known: {sorted(names)}")
+            if line.requires_filing and line.fallback == key:
+                raise ValueError(f"lines.{key}.fallback cannot be the line itself")
+        tiers: list[tuple[str, tuple[str, ...]]] = []
+        if self.critical_illness:
+            tiers.append(("critical_illness.lines", self.critical_illness.lines))
+        if self.assistance:
+            tiers.append(("assistance.lines", self.assistance.lines))
+        if self.tilted_assistance:
+            tiers.append(("tilted_assistance.lines", self.tilted_assistance.lines))
+        for where, used in tiers:
+            unknown = [n for n in used if n not in names]
+            if unknown:
+                raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
+        for code in self.identity_priority:
+            if code not in CATEGORIES:
+                raise ValueError(f"identity_priority: unknown category {code!r}")
+        if len(set(self.identity_priority)) != len(self.identity_priority):
+            raise ValueError("identity_priority lists a category twice")
+        return self

@@ -1,0 +1,267 @@
+"""Plain data for settlement: people, claims, fee lines, year-to-date accumulators, results.
+
+Field names follow the national interface (医疗保障信息平台 定点医药机构接口) where one
+exists. Every amount is integer fen, every ratio integer basis points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from yibao.identities import IdentityPeriod
+
+Place = Literal["in_county", "out_of_county", "cross_region"]
+PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region")
+CHRGITM_LV = {"01": "甲类", "02": "乙类", "03": "丙类"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A filing or status valid from ``begin`` to ``end`` inclusive (``None`` = open)."""
+
+    begin: date
+    end: date | None = None
+
+    def holds_on(self, day: date) -> bool:
+        return self.begin <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class ChronicFiling:
+    """门诊慢特病备案: a disease filed for a person from a date."""
+
+    dise_codg: str
+    begin: date
+    end: date | None = None
+    dise_name: str = ""
+
+    def covers(self, dise_codg: str, day: date) -> bool:
+        return (
+            bool(dise_codg)
+            and dise_codg.upper().startswith(self.dise_codg.upper())
+            and self.begin <= day
+            and (self.end is None or day <= self.end)
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    psn_no: str
+    insutype: Literal["390", "310"] = "390"
+    identities: tuple[IdentityPeriod, ...] = ()
+    chronic_filings: tuple[ChronicFiling, ...] = ()
+    cross_region_filings: tuple[Period, ...] = ()
+    emp_status: Literal["in_service", "retired"] | None = None
+    """Employees: in service (在职) or retired (退休)."""
+    emp_tier: Literal["unit", "individual_1", "individual_2"] | None = None
+    """Employees: enrolled with an employer, or as an individual in tier 1 / tier 2."""
+    psn_name: str = ""
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """One fee detail line (费用明细) as the HIS uploads it."""
+
+    feedetl_sn: str
+    med_list_codg: str
+    det_item_fee_sumamt: int
+    chrgitm_lv: str
+    cnt: Decimal = Decimal(1)
+    pric: int | None = None
+    med_list_name: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyRangeSummary:
+    """A claim that arrives already summarised: the total and its policy-range split."""
+
+    medfee_sumamt: int
+    fulamt_ownpay_amt: int = 0
+    overlmt_selfpay: int = 0
+    preselfpay_amt: int = 0
+    inscp_scp_amt: int | None = None
+    """Defaults to the total minus the three self-paid parts."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A bill to settle: one admission or one outpatient visit."""
+
+    claim_id: str
+    psn_no: str
+    setl_date: date
+    med_type: str
+    hosp_lv: int
+    place: Place = "in_county"
+    dise_codg: str = ""
+    fee_lines: tuple[FeeLine, ...] = ()
+    summary: PolicyRangeSummary | None = None
+    fixmedins_code: str = ""
+
+
+@dataclass(frozen=True)
+class FeeLineResult:
+    """Per-line policy-range split (the 2204/2301 ``result`` rows)."""
+
+    feedetl_sn: str
+    med_list_codg: str
+    chrgitm_lv: str
+    det_item_fee_sumamt: int
+    fulamt_ownpay_amt: int
+    overlmt_selfpay: int
+    preselfpay_amt: int
+    inscp_scp_amt: int
+    selfpay_prop: int
+    """Self-pay-first share applied, basis points."""
+    full_pay: bool
+    """Listed 甲类 item that basic insurance pays in full."""
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    """A person's accumulators for one policy year, consumed claim by claim.
+
+    ``*_base`` fields are cumulative in-year bases that yearly deductibles and marginal
+    bands are measured against; ``*_paid`` fields are payments counted against caps.
+    The same shape holds what one settlement consumed (a delta).
+    """
+
+    year: int
+    admissions: int = 0
+    deductible_base: dict[str, int] = field(default_factory=dict)
+    basic_paid: dict[str, int] = field(default_factory=dict)
+    ci_base: int = 0
+    ci_paid: int = 0
+    maf_base: int = 0
+    maf_paid: int = 0
+    tilt_base: int = 0
+    tilt_paid: int = 0
+
+    _SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
+    _MAPS = ("deductible_base", "basic_paid")
+
+    def _combine(self, other: YearToDate, sign: int) -> YearToDate:
+        if other.year != self.year:
+            raise ValueError(f"accumulators of year {other.year} cannot combine with year {self.year}")
+        values: dict[str, Any] = {n: getattr(self, n) + sign * getattr(other, n) for n in self._SCALARS}
+        for name in self._MAPS:
+            merged = dict(getattr(self, name))
+            for k, v in getattr(other, name).items():
+                merged[k] = merged.get(k, 0) + sign * v
+            values[name] = {k: v for k, v in merged.items() if v != 0}
+        return replace(self, **values)
+
+    def plus(self, delta: YearToDate) -> YearToDate:
+        return self._combine(delta, 1)
+
+    def minus(self, delta: YearToDate) -> YearToDate:
+        return self._combine(delta, -1)
+
+    def negative_fields(self) -> list[str]:
+        bad = [n for n in self._SCALARS if getattr(self, n) < 0]
+        for name in self._MAPS:
+            bad += [f"{name}.{k}" for k, v in getattr(self, name).items() if v < 0]
+        return bad
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (dict(getattr(self, f.name)) if f.name in self._MAPS else getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> YearToDate:
+        return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One step a clerk can follow: which tier, what happened, with which numbers.
+
+    ``key`` names a message in :mod:`yibao.settlement.trace`; ``args`` fill it. Args
+    ending in ``_fen`` are amounts, ``_bp`` ratios.
+    """
+
+    tier: str
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetlDetail:
+    """One fund's row of ``setldetail``."""
+
+    fund_pay_type: str
+    inscp_scp_amt: int
+    """The base this fund worked on."""
+    crt_payb_lmt_amt: int | None
+    """What the fund may still pay this year after this claim (``None``: no cap)."""
+    fund_payamt: int
+    setl_proc_info: str
+
+
+@dataclass(frozen=True)
+class Settlement:
+    claim_id: str
+    psn_no: str
+    setl_date: date
+    insutype: str
+    med_type: str
+    line: str
+    identity: str
+    medfee_sumamt: int
+    fulamt_ownpay_amt: int
+    overlmt_selfpay: int
+    preselfpay_amt: int
+    inscp_scp_amt: int
+    act_pay_dedc: int
+    hifp_pay: int
+    pool_prop_selfpay: int
+    hifmi_pay: int
+    maf_pay: int
+    oth_pay: int
+    """Tilted assistance (倾斜救助)."""
+    fund_pay_sumamt: int
+    psn_part_amt: int
+    setldetail: tuple[SetlDetail, ...]
+    fee_results: tuple[FeeLineResult, ...]
+    consumed: YearToDate
+    ytd_after: YearToDate
+    trace: tuple[TraceStep, ...]
+
+    PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
+
+    @property
+    def acct_pay(self) -> int:
+        return 0
+
+    @property
+    def psn_cash_pay(self) -> int:
+        return self.psn_part_amt
+
+    def setlinfo(self) -> dict[str, Any]:
+        """The national ``setlinfo`` block, amounts in fen."""
+        return {
+            "setl_id": self.claim_id,
+            "psn_no": self.psn_no,
+            "insutype": self.insutype,
+            "med_type": self.med_type,
+            "setl_time": self.setl_date.isoformat(),
+            "medfee_sumamt": self.medfee_sumamt,
+            "fulamt_ownpay_amt": self.fulamt_ownpay_amt,
+            "overlmt_selfpay": self.overlmt_selfpay,
+            "preselfpay_amt": self.preselfpay_amt,
+            "inscp_scp_amt": self.inscp_scp_amt,
+            "act_pay_dedc": self.act_pay_dedc,
+            "hifp_pay": self.hifp_pay,
+            "pool_prop_selfpay": self.pool_prop_selfpay,
+            "hifmi_pay": self.hifmi_pay,
+            "hifob_pay": 0,
+            "maf_pay": self.maf_pay,
+            "oth_pay": self.oth_pay,
+            "fund_pay_sumamt": self.fund_pay_sumamt,
+            "psn_part_amt": self.psn_part_amt,
+            "acct_pay": self.acct_pay,
+            "psn_cash_pay": self.psn_cash_pay,
+            "hosp_part_amt": 0,
+        }

@@ -1,0 +1,98 @@
+"""Fee lines -> policy range (政策范围内费用).
+
+For each line: 丙类 (``chrgitm_lv`` 03) and items the pack marks fully self-paid go to
+``fulamt_ownpay_amt``; for the rest, a unit price above the pack's ceiling gives
+over-limit self-pay (``overlmt_selfpay``); of what remains, 乙类 lines (02) first pay
+their self-pay-first share (``preselfpay_amt``); the rest is ``inscp_scp_amt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from yibao.errors import InputError
+from yibao.money import apply_ratio
+from yibao.policy.schema import BenefitLine, FeeRules
+from yibao.settlement.model import CHRGITM_LV, Claim, FeeLineResult
+
+
+@dataclass(frozen=True)
+class PolicyRange:
+    medfee_sumamt: int
+    fulamt_ownpay_amt: int
+    overlmt_selfpay: int
+    preselfpay_amt: int
+    inscp_scp_amt: int
+    full_pay_scp: int
+    """Part of ``inscp_scp_amt`` basic insurance pays in full (listed 甲类 items)."""
+    lines: tuple[FeeLineResult, ...]
+
+
+def _over_limit(pric: int | None, ceiling: int | None, cnt: Decimal, total: int) -> int:
+    if ceiling is None or pric is None or pric <= ceiling:
+        return 0
+    excess = (Decimal(pric - ceiling) * cnt).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return min(total, int(excess))
+
+
+def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRange:
+    if claim.summary is not None:
+        s = claim.summary
+        scp = s.inscp_scp_amt
+        if scp is None:
+            scp = s.medfee_sumamt - s.fulamt_ownpay_amt - s.overlmt_selfpay - s.preselfpay_amt
+        parts = s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + scp
+        if parts != s.medfee_sumamt or scp < 0:
+            raise InputError(
+                f"claim {claim.claim_id}",
+                "inscp_scp_amt",
+                scp,
+                f"fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt "
+                f"({s.medfee_sumamt}); they add to {parts}",
+            )
+        return PolicyRange(
+            s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, 0, ()
+        )
+    results = []
+    full_pay_items = set(line.full_pay_items)
+    for fl in claim.fee_lines:
+        total = fl.det_item_fee_sumamt
+        full_own = over = pre = 0
+        prop = 0
+        if fl.chrgitm_lv == "03" or fl.med_list_codg in rules.fully_selfpaid_items:
+            full_own = total
+            prop = 10_000
+        else:
+            over = _over_limit(fl.pric, rules.price_ceilings.get(fl.med_list_codg), fl.cnt, total)
+            if fl.chrgitm_lv == "02":
+                prop = rules.item_selfpay_first.get(fl.med_list_codg, rules.class_b_selfpay_first)
+                pre = apply_ratio(total - over, prop)
+        scp = total - full_own - over - pre
+        full_pay = fl.chrgitm_lv == "01" and fl.med_list_codg in full_pay_items and scp > 0
+        results.append(
+            FeeLineResult(fl.feedetl_sn, fl.med_list_codg, fl.chrgitm_lv, total, full_own, over, pre, scp, prop, full_pay)
+        )
+    return PolicyRange(
+        medfee_sumamt=sum(r.det_item_fee_sumamt for r in results),
+        fulamt_ownpay_amt=sum(r.fulamt_ownpay_amt for r in results),
+        overlmt_selfpay=sum(r.overlmt_selfpay for r in results),
+        preselfpay_amt=sum(r.preselfpay_amt for r in results),
+        inscp_scp_amt=sum(r.inscp_scp_amt for r in results),
+        full_pay_scp=sum(r.inscp_scp_amt for r in results if r.full_pay),
+        lines=tuple(results),
+    )
+
+
+def check_fee_line_levels(claim: Claim) -> None:
+    for fl in claim.fee_lines:
+        if fl.chrgitm_lv not in CHRGITM_LV:
+            raise InputError(
+                f"claim {claim.claim_id} fee line {fl.feedetl_sn}", "chrgitm_lv", fl.chrgitm_lv, "01 (甲类), 02 (乙类) or 03 (丙类)"
+            )
+        if fl.det_item_fee_sumamt < 0:
+            raise InputError(
+                f"claim {claim.claim_id} fee line {fl.feedetl_sn}", "det_item_fee_sumamt", fl.det_item_fee_sumamt, "an amount >= 0"
+            )
+        if fl.cnt < 0:
+            raise InputError(f"claim {claim.claim_id} fee line {fl.feedetl_sn}", "cnt", str(fl.cnt), "a count >= 0")

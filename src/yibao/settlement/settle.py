@@ -1,0 +1,199 @@
+"""One-stop settlement of one claim: pure, no I/O, no clock.
+
+``settle(policy, person, year_to_date, claim)`` returns a :class:`Settlement` with every
+payer's amount, the accumulators after the claim and a trace; ``reverse`` gives back
+exactly what one settlement consumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from yibao.errors import InputError
+from yibao.identities import deciding_identity
+from yibao.policy.pack import PolicyPack
+from yibao.policy.schema import BenefitLine, Policy
+from yibao.settlement import tiers
+from yibao.settlement.model import PLACES_IN, Claim, Person, SetlDetail, Settlement, TraceStep, YearToDate
+from yibao.settlement.policy_range import check_fee_line_levels, policy_range
+from yibao.settlement.trace import proc_info
+
+FUND_PAY_TYPE = {
+    ("basic", "390"): "390100",  # 城乡居民基本医疗保险基金
+    ("basic", "310"): "310100",  # 职工基本医疗保险统筹基金
+    ("critical_illness", "390"): "390200",  # 城乡居民大病医疗保险基金
+    ("critical_illness", "310"): "310200",  # employee large-amount (yibao's code for employee critical illness)
+    ("assistance", ""): "610100",  # 医疗救助基金
+    ("tilted", ""): "610200",  # 倾斜救助: paid from the assistance fund; yibao's own sub-code
+}
+
+
+@dataclass(frozen=True)
+class LineChoice:
+    key: str
+    line: BenefitLine
+    fell_back_from: str | None = None
+
+
+def _where(claim: Claim) -> str:
+    return f"claim {claim.claim_id}"
+
+
+def validate_claim(claim: Claim, person: Person) -> None:
+    where = _where(claim)
+    if claim.psn_no != person.psn_no:
+        raise InputError(where, "psn_no", claim.psn_no, f"the person being settled ({person.psn_no})")
+    if claim.hosp_lv not in (1, 2, 3):
+        raise InputError(where, "hosp_lv", claim.hosp_lv, "1 (乡镇/一级), 2 (县级/二级) or 3 (市级及以上/三级)")
+    if claim.place not in PLACES_IN:
+        raise InputError(where, "place", claim.place, "in_county, out_of_county or cross_region")
+    if (claim.summary is None) == (not claim.fee_lines):
+        raise InputError(where, "fee_lines", len(claim.fee_lines), "either fee lines or a summary (total and policy-range amounts), not both or neither")
+    if claim.summary is not None:
+        s = claim.summary
+        for name in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"):
+            v = getattr(s, name)
+            if v is not None and v < 0:
+                raise InputError(where, name, v, "an amount >= 0 fen")
+    check_fee_line_levels(claim)
+
+
+def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
+    """The benefit line for this claim: first line matching scheme, med_type, disease and status."""
+    dise = claim.dise_codg.upper()
+    for key, line in policy.lines.items():
+        if line.insutype != person.insutype or claim.med_type not in line.med_types:
+            continue
+        if line.emp_status is not None and line.emp_status != person.emp_status:
+            continue
+        if line.diseases and not any(dise.startswith(d.upper()) for d in line.diseases):
+            continue
+        if line.requires_filing and not any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings):
+            if line.fallback is None:
+                raise InputError(_where(claim), "dise_codg", claim.dise_codg,
+                                 f"a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {claim.setl_date}")
+            return LineChoice(line.fallback, policy.lines[line.fallback], key)
+        if line.cap_by_tier is not None and person.emp_tier is None:
+            raise InputError(f"person {person.psn_no}", "emp_tier", None, "unit, individual_1 or individual_2 for employee outpatient")
+        return LineChoice(key, line)
+    raise InputError(_where(claim), "med_type", claim.med_type,
+                     f"a med_type with a benefit line for insutype {person.insutype}"
+                     f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
+                     f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})")
+
+
+def _place(claim: Claim, person: Person) -> str:
+    if claim.place != "cross_region":
+        return claim.place
+    filed = any(p.holds_on(claim.setl_date) for p in person.cross_region_filings)
+    return "cross_filed" if filed else "cross_unfiled"
+
+
+def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, claim: Claim) -> Settlement:
+    """Settle one claim: basic -> critical illness -> assistance -> tilted assistance -> patient."""
+    if isinstance(policy, PolicyPack):
+        policy = policy.at(claim.setl_date)
+    validate_claim(claim, person)
+    year = claim.setl_date.year
+    if ytd is None:
+        ytd = YearToDate(year)
+    if ytd.year != year:
+        raise InputError(_where(claim), "setl_date", claim.setl_date.isoformat(), f"a date in {ytd.year}, the year of the accumulators given")
+    choice = select_line(policy, person, claim)
+    line = choice.line
+    identity = deciding_identity(person.identities, claim.setl_date, policy.identity_priority)
+    pr = policy_range(policy.fee, line, claim)
+    trace: list[TraceStep] = []
+    if choice.fell_back_from:
+        trace.append(TraceStep("line", "fallback", {"from": choice.fell_back_from, "to": choice.key}))
+    trace.append(TraceStep("line", "line", {"line": choice.key, "label_zh": line.label_zh, "label_en": line.label_en,
+                                             "med_type": claim.med_type, "identity": identity}))
+    trace.append(TraceStep("range", "policy_range", {
+        "medfee_fen": pr.medfee_sumamt, "fulamt_fen": pr.fulamt_ownpay_amt, "overlmt_fen": pr.overlmt_selfpay,
+        "preselfpay_fen": pr.preselfpay_amt, "scp_fen": pr.inscp_scp_amt}))
+
+    cap_group = line.cap_group or choice.key
+    b = tiers.basic(tiers.BasicInput(
+        key=choice.key, line=line, override=line.identity_overrides.get(identity), scp=pr.inscp_scp_amt,
+        full_pay_scp=pr.full_pay_scp, hosp_lv=claim.hosp_lv, place=_place(claim, person), emp_tier=person.emp_tier,
+        admissions_before=ytd.admissions,
+        deductible_before=ytd.deductible_base.get(line.deductible_group or choice.key, 0),
+        paid_before=ytd.basic_paid.get(cap_group, 0)))
+    left = pr.inscp_scp_amt - b.pay
+
+    ci = policy.critical_illness
+    if ci is not None and choice.key in ci.lines and person.insutype in ci.insutypes:
+        c = tiers.critical_illness(ci, identity, left, ytd.ci_base, ytd.ci_paid)
+    else:
+        c = tiers.not_applicable("critical_illness", "line")
+    left -= c.pay
+
+    ma = policy.assistance
+    if ma is not None and choice.key in ma.lines and identity in ma.categories:
+        m = tiers.assistance(ma, identity, left, ytd.maf_base, ytd.maf_paid)
+    else:
+        m = tiers.not_applicable("assistance", "identity" if ma is not None and choice.key in ma.lines else "line")
+    left -= m.pay
+
+    ta = policy.tilted_assistance
+    if ta is not None and choice.key in ta.lines and identity in ta.categories:
+        o = tiers.tilted(ta, identity, left, ytd.tilt_base, ytd.tilt_paid)
+    else:
+        o = tiers.not_applicable("tilted", "identity" if ta is not None and choice.key in ta.lines else "line")
+
+    funds = b.pay + c.pay + m.pay + o.pay
+    psn_part = pr.medfee_sumamt - funds
+    trace.extend([*b.trace, *c.trace, *m.trace, *o.trace])
+    trace.append(TraceStep("total", "total", {"medfee_fen": pr.medfee_sumamt, "funds_fen": funds, "psn_part_fen": psn_part}))
+
+    consumed = _consumed(year, [b, c, m, o])
+    details = []
+    for tier, res in (("basic", b), ("critical_illness", c), ("assistance", m), ("tilted", o)):
+        if res.applied:
+            code = FUND_PAY_TYPE.get((tier, person.insutype)) or FUND_PAY_TYPE[(tier, "")]
+            details.append(SetlDetail(code, res.base, res.remaining, res.pay, proc_info(tier, res.trace)))
+    dedc = b.summary["dedc"]
+    return Settlement(
+        claim_id=claim.claim_id, psn_no=person.psn_no, setl_date=claim.setl_date, insutype=person.insutype,
+        med_type=claim.med_type, line=choice.key, identity=identity,
+        medfee_sumamt=pr.medfee_sumamt, fulamt_ownpay_amt=pr.fulamt_ownpay_amt, overlmt_selfpay=pr.overlmt_selfpay,
+        preselfpay_amt=pr.preselfpay_amt, inscp_scp_amt=pr.inscp_scp_amt, act_pay_dedc=dedc, hifp_pay=b.pay,
+        pool_prop_selfpay=pr.inscp_scp_amt - dedc - b.pay, hifmi_pay=c.pay, maf_pay=m.pay, oth_pay=o.pay,
+        fund_pay_sumamt=funds, psn_part_amt=psn_part, setldetail=tuple(details), fee_results=pr.lines,
+        consumed=consumed, ytd_after=ytd.plus(consumed), trace=tuple(trace),
+    )
+
+
+def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:
+    scalars: dict[str, int] = {}
+    maps: dict[str, dict[str, int]] = {"deductible_base": {}, "basic_paid": {}}
+    for r in results:
+        for k, v in r.consumed.items():
+            if isinstance(v, dict):
+                for g, amount in v.items():
+                    maps[k][g] = maps[k].get(g, 0) + amount
+            else:
+                scalars[k] = scalars.get(k, 0) + v
+    return YearToDate(year, deductible_base=maps["deductible_base"], basic_paid=maps["basic_paid"], **scalars)
+
+
+def reverse(settlement: Settlement, ytd: YearToDate) -> YearToDate:
+    """Give back exactly what ``settlement`` consumed (撤销/冲正)."""
+    after = ytd.minus(settlement.consumed)
+    bad = after.negative_fields()
+    if bad:
+        raise InputError(f"settlement {settlement.claim_id}", "year_to_date", bad,
+                         "accumulators that include this settlement (reversing it would make them negative)")
+    return after
+
+
+def settle_sequence(
+    policy: Policy | PolicyPack, person: Person, claims: Iterable[Claim], ytd: dict[int, YearToDate] | None = None
+) -> Iterator[Settlement]:
+    """Settle one person's claims in date order (ties keep input order), carrying accumulators per year."""
+    years = dict(ytd or {})
+    for claim in sorted(claims, key=lambda c: c.setl_date):
+        s = settle(policy, person, years.get(claim.setl_date.year), claim)
+        years[claim.setl_date.year] = s.ytd_after
+        yield s

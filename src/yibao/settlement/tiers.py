@@ -1,0 +1,169 @@
+"""The four payers, each a small pure function: base in, payment and trace out.
+
+Order: basic insurance (基本医保) -> critical illness insurance (大病保险) -> medical
+assistance (医疗救助) -> tilted assistance (倾斜救助). Each works on the policy-range
+self-pay the earlier ones left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from yibao.money import apply_ratio
+from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, IdentityOverride, TiltedAssistance
+from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
+from yibao.settlement.model import TraceStep
+
+
+@dataclass
+class TierResult:
+    pay: int = 0
+    base: int = 0
+    remaining: int | None = None
+    applied: bool = False
+    trace: list[TraceStep] = field(default_factory=list)
+    consumed: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def step(self, tier: str, key: str, **args: Any) -> None:
+        self.trace.append(TraceStep(tier, key, args))
+
+
+def _segments_trace(r: TierResult, tier: str, segments: list[Segment]) -> None:
+    for s in segments:
+        r.step(tier, "segment", lo_fen=s.lo, hi_fen=s.hi, ratio_bp=s.ratio_bp, amount_fen=s.amount)
+
+
+def _cap_trace(r: TierResult, tier: str, cap: int | None, paid_before: int, raw: int, reason: str = "") -> None:
+    if cap is None:
+        r.step(tier, "no_cap", raw_fen=raw, reason=reason)
+    else:
+        r.step(tier, "cap", cap_fen=cap, paid_before_fen=paid_before, raw_fen=raw, pay_fen=r.pay)
+
+
+@dataclass(frozen=True)
+class BasicInput:
+    key: str
+    line: BenefitLine
+    override: IdentityOverride | None
+    scp: int
+    full_pay_scp: int
+    hosp_lv: int
+    place: str
+    emp_tier: str | None
+    admissions_before: int
+    deductible_before: int
+    paid_before: int
+
+
+def _admission_deductible(line: BenefitLine, ordinal: int) -> dict[int, int]:
+    first = line.deductible
+    second = line.deductible_2nd or first
+    third = line.deductible_3rd or second
+    return first if ordinal == 1 else second if ordinal == 2 else third
+
+
+def basic(i: BasicInput) -> TierResult:
+    t = "basic"
+    r = TierResult(applied=True, base=i.scp)
+    line, ov = i.line, i.override or IdentityOverride()
+    normal = i.scp - i.full_pay_scp
+    if i.full_pay_scp:
+        r.step(t, "full_pay", amount_fen=i.full_pay_scp)
+    # deductible (起付线)
+    dedc = 0
+    if line.deductible_kind == "admission":
+        ordinal = i.admissions_before + 1
+        full = _admission_deductible(line, ordinal)[i.hosp_lv]
+        ded = apply_ratio(full, ov.deductible_pct)
+        dedc = min(normal, ded)
+        r.consumed["admissions"] = 1
+        r.step(t, "deductible_admission", ordinal=ordinal, level=i.hosp_lv, full_fen=full,
+               pct_bp=ov.deductible_pct, deductible_fen=ded, dedc_fen=dedc)
+    elif line.deductible_kind == "year":
+        group = line.deductible_group or i.key
+        full = line.deductible[i.hosp_lv]
+        ded = apply_ratio(full, ov.deductible_pct)
+        dedc = normal - above_threshold(i.deductible_before, normal, ded)
+        r.consumed["deductible_base"] = {group: normal}
+        r.step(t, "deductible_year", full_fen=full, pct_bp=ov.deductible_pct, deductible_fen=ded,
+               before_fen=i.deductible_before, dedc_fen=dedc)
+    else:
+        r.step(t, "deductible_none")
+    # ratio (报销比例), by place and level, identity points, bands on the admission's amount
+    ratio = line.ratio[i.place][i.hosp_lv] + ov.ratio_add  # type: ignore[index]
+    r.step(t, "ratio", place=i.place, level=i.hosp_lv, base_bp=line.ratio[i.place][i.hosp_lv],  # type: ignore[index]
+           add_bp=ov.ratio_add, ratio_bp=clamp_bp(ratio))
+    bands = [(b.start, ratio + b.add) for b in line.ratio_bands] or [(0, ratio)]
+    segments = split_bands(dedc, normal, bands)
+    if line.ratio_bands:
+        _segments_trace(r, t, segments)
+    raw = pay_segments(segments) + i.full_pay_scp
+    # cap (封顶线)
+    cap = None if ov.no_cap else (line.cap_by_tier[i.emp_tier] if line.cap_by_tier and i.emp_tier else line.cap)  # type: ignore[index]
+    r.pay, r.remaining = cap_pay(raw, cap, i.paid_before)
+    _cap_trace(r, t, cap, i.paid_before, raw, "identity" if ov.no_cap else "")
+    r.consumed["basic_paid"] = {line.cap_group or i.key: r.pay}
+    r.summary = {"dedc": dedc}
+    r.step(t, "result", pay_fen=r.pay)
+    return r
+
+
+def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int) -> TierResult:
+    t = "critical_illness"
+    r = TierResult(applied=True, base=base)
+    tilt = ci.tilt if ci.tilt is not None and identity in ci.tilt.categories else None
+    ded = apply_ratio(ci.deductible, tilt.deductible_pct) if tilt else ci.deductible
+    add = tilt.ratio_add if tilt else 0
+    r.step(t, "cumulative", base_fen=base, before_fen=before, after_fen=before + base)
+    if tilt:
+        r.step(t, "tilt", identity=identity, pct_bp=tilt.deductible_pct, add_bp=tilt.ratio_add, no_cap=tilt.no_cap)
+    r.step(t, "threshold", deductible_fen=ded)
+    lo, hi = max(before, ded), max(before + base, ded)
+    if ci.band_basis == "above_deductible":
+        lo, hi = lo - ded, hi - ded
+    segments = split_bands(lo, hi, [(b.start, b.ratio + add) for b in ci.bands])
+    _segments_trace(r, t, segments)
+    raw = pay_segments(segments)
+    cap = None if (tilt and tilt.no_cap) else ci.cap
+    r.pay, r.remaining = cap_pay(raw, cap, paid_before)
+    _cap_trace(r, t, cap, paid_before, raw, "tilt" if tilt and tilt.no_cap else "")
+    r.consumed.update(ci_base=base, ci_paid=r.pay)
+    r.step(t, "result", pay_fen=r.pay)
+    return r
+
+
+def _threshold_ratio_cap(
+    t: str, base: int, before: int, threshold: int, ratio: int, cap: int, paid_before: int, prefix: str
+) -> TierResult:
+    r = TierResult(applied=True, base=base)
+    r.step(t, "cumulative", base_fen=base, before_fen=before, after_fen=before + base)
+    above = above_threshold(before, base, threshold)
+    r.step(t, "threshold", deductible_fen=threshold, above_fen=above)
+    raw = apply_ratio(above, ratio)
+    r.step(t, "flat_ratio", amount_fen=above, ratio_bp=ratio, raw_fen=raw)
+    r.pay, r.remaining = cap_pay(raw, cap, paid_before)
+    _cap_trace(r, t, cap, paid_before, raw)
+    r.consumed.update({f"{prefix}_base": base, f"{prefix}_paid": r.pay})
+    r.step(t, "result", pay_fen=r.pay)
+    return r
+
+
+def assistance(ma: Assistance, identity: str, base: int, before: int, paid_before: int) -> TierResult:
+    cat = ma.categories[identity]
+    r = _threshold_ratio_cap("assistance", base, before, cat.deductible, cat.ratio, ma.limit, paid_before, "maf")
+    r.trace.insert(0, TraceStep("assistance", "category", {"identity": identity}))
+    return r
+
+
+def tilted(ta: TiltedAssistance, identity: str, base: int, before: int, paid_before: int) -> TierResult:
+    r = _threshold_ratio_cap("tilted", base, before, ta.threshold, ta.ratio, ta.cap, paid_before, "tilt")
+    r.trace.insert(0, TraceStep("tilted", "category", {"identity": identity}))
+    return r
+
+
+def not_applicable(tier: str, reason: str) -> TierResult:
+    r = TierResult()
+    r.step(tier, "not_applicable", reason=reason)
+    return r

@@ -1,0 +1,110 @@
+"""Turn trace steps into sentences a clerk can follow (Simplified Chinese; English on request)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from yibao.identities import label as identity_label
+from yibao.money import fmt_percent, fmt_yuan
+from yibao.settlement.model import TraceStep
+
+TIERS = {
+    "line": ("待遇类别", "benefit line"),
+    "range": ("政策范围", "policy range"),
+    "basic": ("基本医保", "basic insurance"),
+    "critical_illness": ("大病保险", "critical illness"),
+    "assistance": ("医疗救助", "medical assistance"),
+    "tilted": ("倾斜救助", "tilted assistance"),
+    "total": ("合计", "total"),
+}
+
+PLACES = {
+    "in_county": ("县域内", "in county"),
+    "out_of_county": ("县域外", "out of county"),
+    "cross_filed": ("异地已备案", "cross-region, filed"),
+    "cross_unfiled": ("异地未备案", "cross-region, not filed"),
+}
+
+LEVELS = {1: ("一级/乡镇", "level 1 / township"), 2: ("二级/县级", "level 2 / county"), 3: ("三级/市级及以上", "level 3 / city+")}
+
+REASONS = {
+    "line": ("本待遇类别不享受此项", "this benefit line is not covered by this payer"),
+    "identity": ("身份类别不在救助范围", "identity category not covered"),
+    "tilt": ("倾斜支付取消封顶线", "tilt removes the cap"),
+    "": ("不设封顶线", "no cap"),
+}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "fallback": ("无“{from}”病种备案，按“{to}”结算", "no filing for line '{from}': settled as '{to}'"),
+    "line": ("待遇类别：{label_zh}（med_type {med_type}），身份：{identity}",
+             "benefit line: {label_en} (med_type {med_type}), identity: {identity}"),
+    "policy_range": ("医疗总费用 {medfee_fen}，全自费 {fulamt_fen}，超限价 {overlmt_fen}，先行自付 {preselfpay_fen}，政策范围内 {scp_fen}",
+                     "total {medfee_fen}, fully self-paid {fulamt_fen}, over price limit {overlmt_fen}, "
+                     "self-pay-first {preselfpay_fen}, policy range {scp_fen}"),
+    "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
+    "deductible_admission": ("本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
+                             "admission no. {ordinal} this year, {level} deductible {full_fen}, at {pct_bp}: {deductible_fen}; "
+                             "deductible paid now {dedc_fen}"),
+    "deductible_year": ("年度起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
+                        "yearly deductible {full_fen}, at {pct_bp}: {deductible_fen}; accumulated before {before_fen}; "
+                        "deductible paid now {dedc_fen}"),
+    "deductible_none": ("不设起付线", "no deductible"),
+    "ratio": ("{place}{level}：报销比例 {base_bp}，身份加减 {add_bp}，执行 {ratio_bp}",
+              "{place}, {level}: ratio {base_bp}, identity adjustment {add_bp}, applied {ratio_bp}"),
+    "segment": ("分段 {lo_fen}–{hi_fen}：{amount_fen} × {ratio_bp}", "band {lo_fen}–{hi_fen}: {amount_fen} × {ratio_bp}"),
+    "cap": ("年度封顶线 {cap_fen}，此前已支付 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
+            "annual cap {cap_fen}, paid before {paid_before_fen}, computed {raw_fen}, paid {pay_fen}"),
+    "no_cap": ("{reason}，应付 {raw_fen}", "{reason}; computed {raw_fen}"),
+    "result": ("支付 {pay_fen}", "pays {pay_fen}"),
+    "cumulative": ("本次计入 {base_fen}，年度累计 {before_fen} → {after_fen}", "base now {base_fen}, year total {before_fen} → {after_fen}"),
+    "tilt": ("{identity}倾斜支付：起付线按 {pct_bp}，比例加 {add_bp}{no_cap}",
+             "tilt for {identity}: deductible at {pct_bp}, ratios +{add_bp}{no_cap}"),
+    "threshold": ("起付线 {deductible_fen}", "deductible {deductible_fen}"),
+    "flat_ratio": ("超过起付线部分 {amount_fen} × {ratio_bp} = {raw_fen}", "above the deductible {amount_fen} × {ratio_bp} = {raw_fen}"),
+    "category": ("救助类别：{identity}", "assistance category: {identity}"),
+    "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
+    "total": ("医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",
+              "total {medfee_fen} = funds {funds_fen} + patient {psn_part_fen}"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def _format_arg(name: str, value: Any, lang: str) -> str:
+    if name.endswith("_fen"):
+        return fmt_yuan(int(value)) + ("元" if lang == "zh" else "")
+    if name.endswith("_bp"):
+        return fmt_percent(int(value))
+    if name == "identity":
+        return identity_label(str(value), lang)
+    if name == "place":
+        return _pick(PLACES[str(value)], lang)
+    if name == "level":
+        return _pick(LEVELS[int(value)], lang)
+    if name == "reason":
+        return _pick(REASONS.get(str(value), (str(value), str(value))), lang)
+    if name == "no_cap":
+        return ("，取消封顶线" if lang == "zh" else ", no cap") if value else ""
+    return str(value)
+
+
+def render_step(step: TraceStep, lang: str = "zh") -> str:
+    template = _pick(MESSAGES[step.key], lang)
+    return template.format(**{k: _format_arg(k, v, lang) for k, v in step.args.items()})
+
+
+def tier_name(tier: str, lang: str = "zh") -> str:
+    return _pick(TIERS[tier], lang)
+
+
+def render(trace: Iterable[TraceStep], lang: str = "zh") -> list[tuple[str, str]]:
+    """(tier name, sentence) pairs."""
+    return [(tier_name(s.tier, lang), render_step(s, lang)) for s in trace]
+
+
+def proc_info(tier: str, trace: Iterable[TraceStep]) -> str:
+    """The ``setl_proc_info`` text of one fund: its steps, in Chinese, joined."""
+    return "；".join(render_step(s, "zh") for s in trace if s.tier == tier and s.key not in ("result",))

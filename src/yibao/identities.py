@@ -40,7 +40,13 @@ CATEGORIES: dict[str, Category] = {
         Category("pinkun", "建档立卡贫困人口", "registered poor (before 2021)", "扶贫", ("贫困", "建档立卡", "贫困人口")),
         Category("youfu", "重点优抚对象", "key entitled veterans", "退役军人", ("优抚", "优抚对象")),
         Category("disabled", "重度残疾人", "severely disabled", "残联", ("重度残疾", "残疾人")),
-        Category("jisheng", "计划生育特殊困难家庭成员", "family-planning hardship family", "卫健", ("计生特殊家庭", "计划生育特殊困难家庭")),
+        Category(
+            "jisheng",
+            "计划生育特殊困难家庭成员",
+            "family-planning hardship family",
+            "卫健",
+            ("计生特殊家庭", "计划生育特殊困难家庭"),
+        ),
         Category("orphan", "孤儿和事实无人抚养儿童", "orphan / unsupported child", "民政", ("孤儿",)),
         Category(ORDINARY, "普通参保居民", "ordinary insured", "医保", ("普通", "普通居民")),
     )
@@ -61,11 +67,13 @@ def normalise_category(name: str) -> str:
     return code
 
 
-def label(code: str, lang: str = "zh") -> str:
+def label(code: str, lang: str = "zh", short: bool = False) -> str:
     cat = CATEGORIES.get(code)
     if cat is None:
         return code
-    return cat.zh if lang == "zh" else cat.en
+    if lang == "zh":
+        return cat.aliases[0] if short and cat.aliases else cat.zh
+    return cat.en
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ rounded by the same rule per line, then summed.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 BP = 10_000  # basis points in 100 %
 FEN_PER_YUAN = 100

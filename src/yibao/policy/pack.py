@@ -153,9 +153,7 @@ def _has_number(node: Any) -> bool:
     return False
 
 
-def _collect_leaves(
-    node: Any, path: tuple[str, ...], default_start: date, file: str, out: dict[tuple[str, ...], Leaf]
-) -> None:
+def _collect_leaves(node: Any, path: tuple[str, ...], default_start: date, file: str, out: dict[tuple[str, ...], Leaf]) -> None:
     if _is_leaf(node):
         entries = node if isinstance(node, list) else [node]
         values = tuple(_leaf_entry(e, default_start, file, path) for e in entries)

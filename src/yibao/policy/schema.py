@@ -7,6 +7,7 @@ one of these frozen models, which is what the settlement code reads.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -48,8 +49,8 @@ def _per_level(v: Any) -> Any:
 
 
 def _per_place(v: Any) -> Any:
-    if isinstance(v, dict) and set(v) <= set(PLACES):
-        return v
+    if isinstance(v, dict) and not all(str(k).isdigit() for k in v):
+        return v  # keyed by place (unknown places are reported by the line's check)
     return {p: v for p in PLACES}
 
 
@@ -64,12 +65,9 @@ def _category_keys(v: Any) -> Any:
 
 
 Category = Annotated[str, BeforeValidator(_category)]
-FenByLevel = Annotated[dict[Literal[1, 2, 3], Fen], BeforeValidator(_per_level)]
-BpByLevel = Annotated[dict[Literal[1, 2, 3], Bp], BeforeValidator(_per_level)]
-RatioTable = Annotated[
-    dict[Literal["in_county", "out_of_county", "cross_filed", "cross_unfiled"], BpByLevel],
-    BeforeValidator(_per_place),
-]
+FenByLevel = Annotated[dict[int, Fen], BeforeValidator(_per_level)]
+BpByLevel = Annotated[dict[int, Bp], BeforeValidator(_per_level)]
+RatioTable = Annotated[dict[str, BpByLevel], BeforeValidator(_per_place)]
 
 
 class Model(BaseModel):
@@ -78,8 +76,9 @@ class Model(BaseModel):
 
 def _complete(table: dict[Any, Any], keys: tuple[Any, ...], what: str) -> None:
     missing = [k for k in keys if k not in table]
-    if missing:
-        raise ValueError(f"{what} must give every one of {list(keys)}; missing {missing}")
+    unknown = [k for k in table if k not in keys]
+    if missing or unknown:
+        raise ValueError(f"{what} must give exactly {list(keys)}; missing {missing}, unknown {unknown}")
 
 
 class FeeRules(Model):
@@ -113,7 +112,7 @@ def _check_bands(bands: tuple[Any, ...], what: str) -> None:
     starts = [b.start for b in bands]
     if starts and starts[0] != 0:
         raise ValueError(f"{what}: the first band must start at 0, got {starts[0] / 100:.2f} yuan")
-    if any(a >= b for a, b in zip(starts, starts[1:], strict=False)):
+    if any(a >= b for a, b in pairwise(starts)):
         raise ValueError(f"{what}: band starts must rise strictly, got {[s / 100 for s in starts]} yuan")
 
 
@@ -158,7 +157,7 @@ class BenefitLine(Model):
     ratio_bands: tuple[RatioBand, ...] = ()
     cap: Fen | None = None
     """Annual cap on what basic insurance pays in this line's cap group."""
-    cap_by_tier: dict[Literal["unit", "individual_1", "individual_2"], Fen] | None = None
+    cap_by_tier: dict[str, Fen] | None = None
     """Employee lines: annual cap by enrolment tier (replaces ``cap``)."""
     cap_group: str | None = None
     """Lines with the same cap group share one annual cap (default: the line's own key)."""

@@ -51,9 +51,7 @@ def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRang
                 f"fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt "
                 f"({s.medfee_sumamt}); they add to {parts}",
             )
-        return PolicyRange(
-            s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, 0, ()
-        )
+        return PolicyRange(s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, 0, ())
     results = []
     full_pay_items = set(line.full_pay_items)
     for fl in claim.fee_lines:
@@ -88,11 +86,17 @@ def check_fee_line_levels(claim: Claim) -> None:
     for fl in claim.fee_lines:
         if fl.chrgitm_lv not in CHRGITM_LV:
             raise InputError(
-                f"claim {claim.claim_id} fee line {fl.feedetl_sn}", "chrgitm_lv", fl.chrgitm_lv, "01 (甲类), 02 (乙类) or 03 (丙类)"
+                f"claim {claim.claim_id} fee line {fl.feedetl_sn}",
+                "chrgitm_lv",
+                fl.chrgitm_lv,
+                "01 (甲类), 02 (乙类) or 03 (丙类)",
             )
         if fl.det_item_fee_sumamt < 0:
             raise InputError(
-                f"claim {claim.claim_id} fee line {fl.feedetl_sn}", "det_item_fee_sumamt", fl.det_item_fee_sumamt, "an amount >= 0"
+                f"claim {claim.claim_id} fee line {fl.feedetl_sn}",
+                "det_item_fee_sumamt",
+                fl.det_item_fee_sumamt,
+                "an amount >= 0",
             )
         if fl.cnt < 0:
             raise InputError(f"claim {claim.claim_id} fee line {fl.feedetl_sn}", "cnt", str(fl.cnt), "a count >= 0")

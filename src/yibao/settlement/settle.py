@@ -49,7 +49,12 @@ def validate_claim(claim: Claim, person: Person) -> None:
     if claim.place not in PLACES_IN:
         raise InputError(where, "place", claim.place, "in_county, out_of_county or cross_region")
     if (claim.summary is None) == (not claim.fee_lines):
-        raise InputError(where, "fee_lines", len(claim.fee_lines), "either fee lines or a summary (total and policy-range amounts), not both or neither")
+        raise InputError(
+            where,
+            "fee_lines",
+            len(claim.fee_lines),
+            "either fee lines or a summary (total and policy-range amounts), not both or neither",
+        )
     if claim.summary is not None:
         s = claim.summary
         for name in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"):
@@ -71,16 +76,26 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
             continue
         if line.requires_filing and not any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings):
             if line.fallback is None:
-                raise InputError(_where(claim), "dise_codg", claim.dise_codg,
-                                 f"a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {claim.setl_date}")
+                raise InputError(
+                    _where(claim),
+                    "dise_codg",
+                    claim.dise_codg,
+                    f"a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {claim.setl_date}",
+                )
             return LineChoice(line.fallback, policy.lines[line.fallback], key)
         if line.cap_by_tier is not None and person.emp_tier is None:
-            raise InputError(f"person {person.psn_no}", "emp_tier", None, "unit, individual_1 or individual_2 for employee outpatient")
+            raise InputError(
+                f"person {person.psn_no}", "emp_tier", None, "unit, individual_1 or individual_2 for employee outpatient"
+            )
         return LineChoice(key, line)
-    raise InputError(_where(claim), "med_type", claim.med_type,
-                     f"a med_type with a benefit line for insutype {person.insutype}"
-                     f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
-                     f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})")
+    raise InputError(
+        _where(claim),
+        "med_type",
+        claim.med_type,
+        f"a med_type with a benefit line for insutype {person.insutype}"
+        f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
+        f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})",
+    )
 
 
 def _place(claim: Claim, person: Person) -> str:
@@ -99,7 +114,9 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     if ytd is None:
         ytd = YearToDate(year)
     if ytd.year != year:
-        raise InputError(_where(claim), "setl_date", claim.setl_date.isoformat(), f"a date in {ytd.year}, the year of the accumulators given")
+        raise InputError(
+            _where(claim), "setl_date", claim.setl_date.isoformat(), f"a date in {ytd.year}, the year of the accumulators given"
+        )
     choice = select_line(policy, person, claim)
     line = choice.line
     identity = deciding_identity(person.identities, claim.setl_date, policy.identity_priority)
@@ -107,19 +124,49 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     trace: list[TraceStep] = []
     if choice.fell_back_from:
         trace.append(TraceStep("line", "fallback", {"from": choice.fell_back_from, "to": choice.key}))
-    trace.append(TraceStep("line", "line", {"line": choice.key, "label_zh": line.label_zh, "label_en": line.label_en,
-                                             "med_type": claim.med_type, "identity": identity}))
-    trace.append(TraceStep("range", "policy_range", {
-        "medfee_fen": pr.medfee_sumamt, "fulamt_fen": pr.fulamt_ownpay_amt, "overlmt_fen": pr.overlmt_selfpay,
-        "preselfpay_fen": pr.preselfpay_amt, "scp_fen": pr.inscp_scp_amt}))
+    trace.append(
+        TraceStep(
+            "line",
+            "line",
+            {
+                "line": choice.key,
+                "label_zh": line.label_zh,
+                "label_en": line.label_en,
+                "med_type": claim.med_type,
+                "identity": identity,
+            },
+        )
+    )
+    trace.append(
+        TraceStep(
+            "range",
+            "policy_range",
+            {
+                "medfee_fen": pr.medfee_sumamt,
+                "fulamt_fen": pr.fulamt_ownpay_amt,
+                "overlmt_fen": pr.overlmt_selfpay,
+                "preselfpay_fen": pr.preselfpay_amt,
+                "scp_fen": pr.inscp_scp_amt,
+            },
+        )
+    )
 
     cap_group = line.cap_group or choice.key
-    b = tiers.basic(tiers.BasicInput(
-        key=choice.key, line=line, override=line.identity_overrides.get(identity), scp=pr.inscp_scp_amt,
-        full_pay_scp=pr.full_pay_scp, hosp_lv=claim.hosp_lv, place=_place(claim, person), emp_tier=person.emp_tier,
-        admissions_before=ytd.admissions,
-        deductible_before=ytd.deductible_base.get(line.deductible_group or choice.key, 0),
-        paid_before=ytd.basic_paid.get(cap_group, 0)))
+    b = tiers.basic(
+        tiers.BasicInput(
+            key=choice.key,
+            line=line,
+            override=line.identity_overrides.get(identity),
+            scp=pr.inscp_scp_amt,
+            full_pay_scp=pr.full_pay_scp,
+            hosp_lv=claim.hosp_lv,
+            place=_place(claim, person),
+            emp_tier=person.emp_tier,
+            admissions_before=ytd.admissions,
+            deductible_before=ytd.deductible_base.get(line.deductible_group or choice.key, 0),
+            paid_before=ytd.basic_paid.get(cap_group, 0),
+        )
+    )
     left = pr.inscp_scp_amt - b.pay
 
     ci = policy.critical_illness
@@ -155,13 +202,31 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             details.append(SetlDetail(code, res.base, res.remaining, res.pay, proc_info(tier, res.trace)))
     dedc = b.summary["dedc"]
     return Settlement(
-        claim_id=claim.claim_id, psn_no=person.psn_no, setl_date=claim.setl_date, insutype=person.insutype,
-        med_type=claim.med_type, line=choice.key, identity=identity,
-        medfee_sumamt=pr.medfee_sumamt, fulamt_ownpay_amt=pr.fulamt_ownpay_amt, overlmt_selfpay=pr.overlmt_selfpay,
-        preselfpay_amt=pr.preselfpay_amt, inscp_scp_amt=pr.inscp_scp_amt, act_pay_dedc=dedc, hifp_pay=b.pay,
-        pool_prop_selfpay=pr.inscp_scp_amt - dedc - b.pay, hifmi_pay=c.pay, maf_pay=m.pay, oth_pay=o.pay,
-        fund_pay_sumamt=funds, psn_part_amt=psn_part, setldetail=tuple(details), fee_results=pr.lines,
-        consumed=consumed, ytd_after=ytd.plus(consumed), trace=tuple(trace),
+        claim_id=claim.claim_id,
+        psn_no=person.psn_no,
+        setl_date=claim.setl_date,
+        insutype=person.insutype,
+        med_type=claim.med_type,
+        line=choice.key,
+        identity=identity,
+        medfee_sumamt=pr.medfee_sumamt,
+        fulamt_ownpay_amt=pr.fulamt_ownpay_amt,
+        overlmt_selfpay=pr.overlmt_selfpay,
+        preselfpay_amt=pr.preselfpay_amt,
+        inscp_scp_amt=pr.inscp_scp_amt,
+        act_pay_dedc=dedc,
+        hifp_pay=b.pay,
+        pool_prop_selfpay=pr.inscp_scp_amt - dedc - b.pay,
+        hifmi_pay=c.pay,
+        maf_pay=m.pay,
+        oth_pay=o.pay,
+        fund_pay_sumamt=funds,
+        psn_part_amt=psn_part,
+        setldetail=tuple(details),
+        fee_results=pr.lines,
+        consumed=consumed,
+        ytd_after=ytd.plus(consumed),
+        trace=tuple(trace),
     )
 
 
@@ -183,8 +248,12 @@ def reverse(settlement: Settlement, ytd: YearToDate) -> YearToDate:
     after = ytd.minus(settlement.consumed)
     bad = after.negative_fields()
     if bad:
-        raise InputError(f"settlement {settlement.claim_id}", "year_to_date", bad,
-                         "accumulators that include this settlement (reversing it would make them negative)")
+        raise InputError(
+            f"settlement {settlement.claim_id}",
+            "year_to_date",
+            bad,
+            "accumulators that include this settlement (reversing it would make them negative)",
+        )
     return after
 
 

@@ -79,29 +79,51 @@ def basic(i: BasicInput) -> TierResult:
         ded = apply_ratio(full, ov.deductible_pct)
         dedc = min(normal, ded)
         r.consumed["admissions"] = 1
-        r.step(t, "deductible_admission", ordinal=ordinal, level=i.hosp_lv, full_fen=full,
-               pct_bp=ov.deductible_pct, deductible_fen=ded, dedc_fen=dedc)
+        r.step(
+            t,
+            "deductible_admission",
+            ordinal=ordinal,
+            level=i.hosp_lv,
+            full_fen=full,
+            pct_bp=ov.deductible_pct,
+            deductible_fen=ded,
+            dedc_fen=dedc,
+        )
     elif line.deductible_kind == "year":
         group = line.deductible_group or i.key
         full = line.deductible[i.hosp_lv]
         ded = apply_ratio(full, ov.deductible_pct)
         dedc = normal - above_threshold(i.deductible_before, normal, ded)
         r.consumed["deductible_base"] = {group: normal}
-        r.step(t, "deductible_year", full_fen=full, pct_bp=ov.deductible_pct, deductible_fen=ded,
-               before_fen=i.deductible_before, dedc_fen=dedc)
+        r.step(
+            t,
+            "deductible_year",
+            full_fen=full,
+            pct_bp=ov.deductible_pct,
+            deductible_fen=ded,
+            before_fen=i.deductible_before,
+            dedc_fen=dedc,
+        )
     else:
         r.step(t, "deductible_none")
     # ratio (报销比例), by place and level, identity points, bands on the admission's amount
-    ratio = line.ratio[i.place][i.hosp_lv] + ov.ratio_add  # type: ignore[index]
-    r.step(t, "ratio", place=i.place, level=i.hosp_lv, base_bp=line.ratio[i.place][i.hosp_lv],  # type: ignore[index]
-           add_bp=ov.ratio_add, ratio_bp=clamp_bp(ratio))
+    ratio = line.ratio[i.place][i.hosp_lv] + ov.ratio_add
+    r.step(
+        t,
+        "ratio",
+        place=i.place,
+        level=i.hosp_lv,
+        base_bp=line.ratio[i.place][i.hosp_lv],
+        add_bp=ov.ratio_add,
+        ratio_bp=clamp_bp(ratio),
+    )
     bands = [(b.start, ratio + b.add) for b in line.ratio_bands] or [(0, ratio)]
     segments = split_bands(dedc, normal, bands)
     if line.ratio_bands:
         _segments_trace(r, t, segments)
     raw = pay_segments(segments) + i.full_pay_scp
     # cap (封顶线)
-    cap = None if ov.no_cap else (line.cap_by_tier[i.emp_tier] if line.cap_by_tier and i.emp_tier else line.cap)  # type: ignore[index]
+    cap = None if ov.no_cap else (line.cap_by_tier[i.emp_tier] if line.cap_by_tier and i.emp_tier else line.cap)
     r.pay, r.remaining = cap_pay(raw, cap, i.paid_before)
     _cap_trace(r, t, cap, i.paid_before, raw, "identity" if ov.no_cap else "")
     r.consumed["basic_paid"] = {line.cap_group or i.key: r.pay}

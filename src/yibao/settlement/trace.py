@@ -37,35 +37,57 @@ REASONS = {
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "fallback": ("无“{from}”病种备案，按“{to}”结算", "no filing for line '{from}': settled as '{to}'"),
-    "line": ("待遇类别：{label_zh}（med_type {med_type}），身份：{identity}",
-             "benefit line: {label_en} (med_type {med_type}), identity: {identity}"),
-    "policy_range": ("医疗总费用 {medfee_fen}，全自费 {fulamt_fen}，超限价 {overlmt_fen}，先行自付 {preselfpay_fen}，政策范围内 {scp_fen}",
-                     "total {medfee_fen}, fully self-paid {fulamt_fen}, over price limit {overlmt_fen}, "
-                     "self-pay-first {preselfpay_fen}, policy range {scp_fen}"),
+    "line": (
+        "待遇类别：{label_zh}（med_type {med_type}），身份：{identity}",
+        "benefit line: {label_en} (med_type {med_type}), identity: {identity}",
+    ),
+    "policy_range": (
+        "医疗总费用 {medfee_fen}，全自费 {fulamt_fen}，超限价 {overlmt_fen}，先行自付 {preselfpay_fen}，政策范围内 {scp_fen}",
+        "total {medfee_fen}, fully self-paid {fulamt_fen}, over price limit {overlmt_fen}, "
+        "self-pay-first {preselfpay_fen}, policy range {scp_fen}",
+    ),
     "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
-    "deductible_admission": ("本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
-                             "admission no. {ordinal} this year, {level} deductible {full_fen}, at {pct_bp}: {deductible_fen}; "
-                             "deductible paid now {dedc_fen}"),
-    "deductible_year": ("年度起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
-                        "yearly deductible {full_fen}, at {pct_bp}: {deductible_fen}; accumulated before {before_fen}; "
-                        "deductible paid now {dedc_fen}"),
+    "deductible_admission": (
+        "本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
+        "admission no. {ordinal} this year, {level} deductible {full_fen}, at {pct_bp}: {deductible_fen}; "
+        "deductible paid now {dedc_fen}",
+    ),
+    "deductible_year": (
+        "年度起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
+        "yearly deductible {full_fen}, at {pct_bp}: {deductible_fen}; accumulated before {before_fen}; "
+        "deductible paid now {dedc_fen}",
+    ),
     "deductible_none": ("不设起付线", "no deductible"),
-    "ratio": ("{place}{level}：报销比例 {base_bp}，身份加减 {add_bp}，执行 {ratio_bp}",
-              "{place}, {level}: ratio {base_bp}, identity adjustment {add_bp}, applied {ratio_bp}"),
+    "ratio": (
+        "{place}{level}：报销比例 {base_bp}，身份加减 {add_bp}，执行 {ratio_bp}",
+        "{place}, {level}: ratio {base_bp}, identity adjustment {add_bp}, applied {ratio_bp}",
+    ),
     "segment": ("分段 {lo_fen}–{hi_fen}：{amount_fen} × {ratio_bp}", "band {lo_fen}–{hi_fen}: {amount_fen} × {ratio_bp}"),
-    "cap": ("年度封顶线 {cap_fen}，此前已支付 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
-            "annual cap {cap_fen}, paid before {paid_before_fen}, computed {raw_fen}, paid {pay_fen}"),
+    "cap": (
+        "年度封顶线 {cap_fen}，此前已支付 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
+        "annual cap {cap_fen}, paid before {paid_before_fen}, computed {raw_fen}, paid {pay_fen}",
+    ),
     "no_cap": ("{reason}，应付 {raw_fen}", "{reason}; computed {raw_fen}"),
     "result": ("支付 {pay_fen}", "pays {pay_fen}"),
-    "cumulative": ("本次计入 {base_fen}，年度累计 {before_fen} → {after_fen}", "base now {base_fen}, year total {before_fen} → {after_fen}"),
-    "tilt": ("{identity}倾斜支付：起付线按 {pct_bp}，比例加 {add_bp}{no_cap}",
-             "tilt for {identity}: deductible at {pct_bp}, ratios +{add_bp}{no_cap}"),
+    "cumulative": (
+        "本次计入 {base_fen}，年度累计 {before_fen} → {after_fen}",
+        "base now {base_fen}, year total {before_fen} → {after_fen}",
+    ),
+    "tilt": (
+        "{identity}倾斜支付：起付线按 {pct_bp}，比例加 {add_bp}{no_cap}",
+        "tilt for {identity}: deductible at {pct_bp}, ratios +{add_bp}{no_cap}",
+    ),
     "threshold": ("起付线 {deductible_fen}", "deductible {deductible_fen}"),
-    "flat_ratio": ("超过起付线部分 {amount_fen} × {ratio_bp} = {raw_fen}", "above the deductible {amount_fen} × {ratio_bp} = {raw_fen}"),
+    "flat_ratio": (
+        "超过起付线部分 {amount_fen} × {ratio_bp} = {raw_fen}",
+        "above the deductible {amount_fen} × {ratio_bp} = {raw_fen}",
+    ),
     "category": ("救助类别：{identity}", "assistance category: {identity}"),
     "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
-    "total": ("医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",
-              "total {medfee_fen} = funds {funds_fen} + patient {psn_part_fen}"),
+    "total": (
+        "医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",
+        "total {medfee_fen} = funds {funds_fen} + patient {psn_part_fen}",
+    ),
 }
 
 

@@ -21,7 +21,7 @@ from yibao.inputs import read_claims, read_fee_lines, read_people
 from yibao.labels import field_label
 from yibao.money import fmt_yuan
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
-from yibao.settlement.model import Claim, Person, Settlement
+from yibao.settlement.model import CHRGITM_LV, Claim, Person, Settlement
 from yibao.settlement.settle import settle_sequence
 from yibao.settlement.trace import render
 
@@ -165,6 +165,39 @@ def explain_settlement(s: Settlement, person: Person, lang: str) -> None:
         head.add_row(field_label(name, lang) + f" [dim]{name}[/]", fmt_yuan(getattr(s, name)))
     who = f"{person.psn_name or person.psn_no} · {identity_label(s.identity, lang)} · {s.setl_date.isoformat()}"
     console.print(Panel(head, title=f"{_t(lang, '结算单', 'Settlement')} {s.claim_id}", subtitle=who))
+    if s.fee_results:
+        fees = Table(title=_t(lang, "费用明细", "Fee lines"))
+        for col in (
+            "feedetl_sn",
+            "med_list_codg",
+            "chrgitm_lv",
+            "det_item_fee_sumamt",
+            "fulamt_ownpay_amt",
+            "overlmt_selfpay",
+            "preselfpay_amt",
+            "inscp_scp_amt",
+        ):
+            label = {
+                "feedetl_sn": _t(lang, "序号", "#"),
+                "med_list_codg": _t(lang, "目录编码", "code"),
+                "chrgitm_lv": _t(lang, "等级", "class"),
+                "det_item_fee_sumamt": _t(lang, "金额", "amount"),
+            }
+            fees.add_column(
+                label.get(col) or field_label(col, lang),
+                justify="right" if col.endswith("amt") or col.endswith("selfpay") else "left",
+            )
+        for f in s.fee_results:
+            fees.add_row(
+                f.feedetl_sn,
+                f.med_list_codg + (" ★" if f.full_pay else ""),
+                CHRGITM_LV[f.chrgitm_lv],
+                *(
+                    fmt_yuan(v)
+                    for v in (f.det_item_fee_sumamt, f.fulamt_ownpay_amt, f.overlmt_selfpay, f.preselfpay_amt, f.inscp_scp_amt)
+                ),
+            )
+        console.print(fees)
     steps = Table(title=_t(lang, "计算过程", "How it was computed"), show_lines=False, expand=True)
     steps.add_column(_t(lang, "环节", "Step"), style="cyan", no_wrap=True)
     steps.add_column(_t(lang, "说明", "Detail"))

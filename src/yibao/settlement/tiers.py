@@ -141,7 +141,7 @@ def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int,
     r.step(t, "cumulative", base_fen=base, before_fen=before, after_fen=before + base)
     if tilt:
         r.step(t, "tilt", identity=identity, pct_bp=tilt.deductible_pct, add_bp=tilt.ratio_add, no_cap=tilt.no_cap)
-    r.step(t, "threshold", deductible_fen=ded)
+    r.step(t, "threshold_" + ci.band_basis, deductible_fen=ded)
     lo, hi = max(before, ded), max(before + base, ded)
     if ci.band_basis == "above_deductible":
         lo, hi = lo - ded, hi - ded

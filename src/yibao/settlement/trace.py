@@ -57,6 +57,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "yearly deductible {full_fen}, at {pct_bp}: {deductible_fen}; accumulated before {before_fen}; "
         "deductible paid now {dedc_fen}",
     ),
+    "deductible_admission/plain": (
+        "本年第 {ordinal} 次住院，{level}起付线 {deductible_fen}，本次支付起付线 {dedc_fen}",
+        "admission no. {ordinal} this year, {level} deductible {deductible_fen}; deductible paid now {dedc_fen}",
+    ),
+    "deductible_year/plain": (
+        "年度起付线 {deductible_fen}，此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
+        "yearly deductible {deductible_fen}; accumulated before {before_fen}; deductible paid now {dedc_fen}",
+    ),
+    "ratio/plain": ("{place}{level}：报销比例 {ratio_bp}", "{place}, {level}: ratio {ratio_bp}"),
+    "limit": (
+        "年度救助限额 {cap_fen}，此前已救助 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
+        "annual limit {cap_fen}, paid before {paid_before_fen}, computed {raw_fen}, paid {pay_fen}",
+    ),
     "deductible_none": ("不设起付线", "no deductible"),
     "ratio": (
         "{place}{level}：报销比例 {base_bp}，身份加减 {add_bp}，执行 {ratio_bp}",
@@ -76,6 +89,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tilt": (
         "{identity}倾斜支付：起付线按 {pct_bp}，比例加 {add_bp}{no_cap}",
         "tilt for {identity}: deductible at {pct_bp}, ratios +{add_bp}{no_cap}",
+    ),
+    "threshold_gross": (
+        "起付线 {deductible_fen}（分段按年度累计额计）",
+        "deductible {deductible_fen} (bands on the cumulative amount)",
+    ),
+    "threshold_above_deductible": (
+        "起付线 {deductible_fen}（分段按超过起付线的累计额计）",
+        "deductible {deductible_fen} (bands on the cumulative amount above it)",
     ),
     "threshold": ("起付线 {deductible_fen}", "deductible {deductible_fen}"),
     "flat_ratio": (
@@ -113,8 +134,20 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
     return str(value)
 
 
+def _variant(step: TraceStep) -> str:
+    """Shorter wording when an identity adjustment is neutral; limits for assistance tiers."""
+    a = step.args
+    if step.key in ("deductible_admission", "deductible_year") and a.get("pct_bp") == 10_000:
+        return step.key + "/plain"
+    if step.key == "ratio" and a.get("add_bp") == 0:
+        return "ratio/plain"
+    if step.key == "cap" and step.tier in ("assistance", "tilted"):
+        return "limit"
+    return step.key
+
+
 def render_step(step: TraceStep, lang: str = "zh") -> str:
-    template = _pick(MESSAGES[step.key], lang)
+    template = _pick(MESSAGES[_variant(step)], lang)
     return template.format(**{k: _format_arg(k, v, lang) for k, v in step.args.items()})
 
 

@@ -91,6 +91,7 @@ def fmt_yuan(fen: int) -> str:
 
 
 def fmt_percent(bp: int) -> str:
-    """``7250`` -> ``"72.5%"``."""
-    whole, part = divmod(bp, 100)
-    return f"{whole}%" if part == 0 else f"{whole}.{part:02d}".rstrip("0") + "%"
+    """``7250`` -> ``"72.5%"``; ``-250`` -> ``"-2.5%"``."""
+    sign = "-" if bp < 0 else ""
+    whole, part = divmod(abs(bp), 100)
+    return f"{sign}{whole}%" if part == 0 else f"{sign}{whole}.{part:02d}".rstrip("0") + "%"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from yibao.identities import CATEGORIES, normalise_category
+from yibao.identities import CATEGORIES, ORDINARY, normalise_category
 from yibao.money import percent_to_bp, yuan_to_fen
 
 LEVELS: tuple[int, ...] = (1, 2, 3)
@@ -285,6 +285,22 @@ class Policy(Model):
             unknown = [n for n in used if n not in names]
             if unknown:
                 raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
+        ranked = {*self.identity_priority, ORDINARY}
+        named: list[tuple[str, tuple[str, ...]]] = []
+        if self.critical_illness and self.critical_illness.tilt:
+            named.append(("critical_illness.tilt.categories", self.critical_illness.tilt.categories))
+        if self.assistance:
+            named.append(("assistance.categories", tuple(self.assistance.categories)))
+        if self.tilted_assistance:
+            named.append(("tilted_assistance.categories", self.tilted_assistance.categories))
+        for key, line in self.lines.items():
+            named.append((f"lines.{key}.identity_overrides", tuple(line.identity_overrides)))
+        for where, cats in named:
+            unranked = [c for c in cats if c not in ranked]
+            if unranked:
+                raise ValueError(
+                    f"{where} names {unranked}, which identity_priority does not rank, so they could never decide benefits"
+                )
         for code in self.identity_priority:
             if code not in CATEGORIES:
                 raise ValueError(f"identity_priority: unknown category {code!r}")

@@ -84,6 +84,9 @@ class PolicyRangeSummary:
     preselfpay_amt: int = 0
     inscp_scp_amt: int | None = None
     """Defaults to the total minus the three self-paid parts."""
+    full_pay_scp_amt: int = 0
+    """Part of ``inscp_scp_amt`` on listed 甲类 items that a line with ``full_pay_items`` pays in
+    full (two-disease drugs); ignored on other lines."""
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,12 @@ def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRang
                 f"fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt "
                 f"({s.medfee_sumamt}); they add to {parts}",
             )
-        return PolicyRange(s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, 0, ())
+        if not 0 <= s.full_pay_scp_amt <= scp:
+            raise InputError(
+                f"claim {claim.claim_id}", "full_pay_scp_amt", s.full_pay_scp_amt, f"between 0 and inscp_scp_amt ({scp})"
+            )
+        full = s.full_pay_scp_amt if line.full_pay_items else 0
+        return PolicyRange(s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, full, ())
     results = []
     full_pay_items = set(line.full_pay_items)
     for fl in claim.fee_lines:

@@ -66,6 +66,15 @@ def validate_claim(claim: Claim, person: Person) -> None:
 
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     """The benefit line for this claim: first line matching scheme, med_type, disease and status."""
+    choice = _match_line(policy, person, claim)
+    if choice.line.cap_by_tier is not None and person.emp_tier is None:
+        raise InputError(
+            f"person {person.psn_no}", "emp_tier", None, "unit, individual_1 or individual_2 for employee outpatient"
+        )
+    return choice
+
+
+def _match_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     dise = claim.dise_codg.upper()
     for key, line in policy.lines.items():
         if line.insutype != person.insutype or claim.med_type not in line.med_types:
@@ -83,10 +92,6 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
                     f"a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {claim.setl_date}",
                 )
             return LineChoice(line.fallback, policy.lines[line.fallback], key)
-        if line.cap_by_tier is not None and person.emp_tier is None:
-            raise InputError(
-                f"person {person.psn_no}", "emp_tier", None, "unit, individual_1 or individual_2 for employee outpatient"
-            )
         return LineChoice(key, line)
     raise InputError(
         _where(claim),

@@ -1,0 +1,51 @@
+"""The batch engine gives the same fen as ``settle`` for every claim and every accumulator."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from tests.packgen import population, random_pack
+from yibao.errors import InputError, InputErrors
+from yibao.policy.pack import PolicyPack
+from yibao.settlement.batch import OUTPUT_AMOUNTS, settle_batch
+from yibao.settlement.frames import to_frames, ytd_from_row
+from yibao.settlement.model import Claim, Person
+from yibao.settlement.settle import settle_sequence
+
+
+def _reference(
+    pack: PolicyPack, people: list[Person], claims: list[Claim]
+) -> tuple[dict[str, object], dict[tuple[str, int], object]]:
+    per_claim: dict[str, object] = {}
+    ytd: dict[tuple[str, int], object] = {}
+    for p in people:
+        for s in settle_sequence(pack, p, [c for c in claims if c.psn_no == p.psn_no]):
+            per_claim[s.claim_id] = s
+            ytd[(p.psn_no, s.setl_date.year)] = s.ytd_after
+    return per_claim, ytd
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(pack=random_pack(), pop=population())
+def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
+    people, claims = pop
+    try:
+        per_claim, ytd = _reference(pack, people, claims)
+    except InputError as exc:
+        # the same bad input must be refused by the batch engine too
+        try:
+            settle_batch(pack, to_frames(people, claims))
+        except InputErrors as batch_exc:
+            assert any(e.field == exc.field for e in batch_exc.errors)
+            return
+        raise AssertionError(f"settle refused ({exc}) but the batch engine accepted") from None
+    result = settle_batch(pack, to_frames(people, claims))
+    assert result.claims.height == len(claims)
+    for row in result.claims.iter_rows(named=True):
+        s = per_claim[row["claim_id"]]
+        for field in OUTPUT_AMOUNTS:
+            assert row[field] == getattr(s, field), (row["claim_id"], field)
+        assert row["line"] == s.line and row["identity"] == s.identity  # type: ignore[attr-defined]
+    assert result.year_to_date.height == len(ytd)
+    for row in result.year_to_date.iter_rows(named=True):
+        assert ytd_from_row(row) == ytd[(row["psn_no"], row["year"])]

@@ -1,0 +1,220 @@
+"""Hypothesis strategies: random valid policy packs (every feature) and random people and claims."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from yibao.identities import IdentityPeriod
+from yibao.policy.pack import PolicyPack, pack_from_mapping
+from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
+
+CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge"]
+YEAR = 2022
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def pct(bp: int) -> str:
+    return f"{bp // 100}.{bp % 100:02d}"
+
+
+money = st.integers(0, 3_000_000)
+small_money = st.integers(0, 300_000)
+ratio = st.integers(0, 10_000)
+points = st.integers(-1_500, 1_500)
+
+
+def leaf(value: Any, dated: Any | None = None, when: date | None = None) -> Any:
+    if dated is None or when is None:
+        return {"value": value, "assumed": "random test value"}
+    return [
+        {"from": f"{YEAR}-01-01", "value": value, "assumed": "random"},
+        {"from": when.isoformat(), "value": dated, "assumed": "random change"},
+    ]
+
+
+@st.composite
+def level_table(draw: st.DrawFn, values: st.SearchStrategy[int], conv: Any) -> dict[int, str]:
+    return {lv: conv(draw(values)) for lv in (1, 2, 3)}
+
+
+@st.composite
+def ratio_table(draw: st.DrawFn) -> dict[str, dict[int, str]]:
+    return {p: draw(level_table(ratio, pct)) for p in ("in_county", "out_of_county", "cross_filed", "cross_unfiled")}
+
+
+@st.composite
+def bands(draw: st.DrawFn, key: str, values: st.SearchStrategy[int]) -> list[dict[str, str]]:
+    n = draw(st.integers(1, 3))
+    starts = sorted(set(draw(st.lists(st.integers(1, 4_000_000), min_size=n - 1, max_size=n - 1))))
+    return [{"start": yuan(s), key: pct(draw(values)) if key == "ratio" else pct_signed(draw(values))} for s in [0, *starts]]
+
+
+def pct_signed(bp: int) -> str:
+    return ("-" if bp < 0 else "") + pct(abs(bp))
+
+
+@st.composite
+def overrides(draw: st.DrawFn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for cat in draw(st.lists(st.sampled_from(CATS), unique=True, max_size=3)):
+        out[cat] = {
+            "deductible_pct": leaf(pct(draw(ratio))),
+            "ratio_add": leaf(pct_signed(draw(points))),
+            "no_cap": draw(st.booleans()),
+        }
+    return out
+
+
+@st.composite
+def random_pack(draw: st.DrawFn) -> PolicyPack:
+    change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
+    dated = draw(st.booleans())
+    cap_a, cap_b = draw(money), draw(money)
+    inpatient = {
+        "label_zh": "住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"],
+        "deductible_kind": "admission",
+        "deductible": leaf(draw(level_table(small_money, yuan))),
+        "deductible_2nd": leaf(draw(level_table(small_money, yuan))),
+        "deductible_3rd": leaf(draw(level_table(small_money, yuan))),
+        "ratio": leaf(draw(ratio_table()), draw(ratio_table()) if dated else None, change),
+        "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
+        "cap_group": "pool",
+        "identity_overrides": draw(overrides()),
+    }  # fmt: skip
+    if draw(st.booleans()):
+        inpatient["ratio_bands"] = leaf(draw(bands("add", points)))
+    lines: dict[str, Any] = {
+        "inpatient": inpatient,
+        "chronic": {
+            "label_zh": "慢特病", "label_en": "chronic", "insutype": "390", "med_types": ["14"], "requires_filing": True,
+            "fallback": "outpatient", "deductible_kind": draw(st.sampled_from(["none", "year"])),
+            "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
+            "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(money))),
+            "cap_group": draw(st.sampled_from(["pool", "chronic"])),
+        },
+        "two_diseases": {
+            "label_zh": "两病", "label_en": "two diseases", "insutype": "390", "med_types": ["11"], "diseases": ["I10", "E11"],
+            "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
+        },
+        "outpatient": {
+            "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
+            "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
+            "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
+            "identity_overrides": draw(overrides()),
+        },
+        "emp_opd_work": {
+            "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
+            "emp_status": "in_service", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
+            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
+            "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
+            "cap_group": "emp_opd",
+        },
+        "emp_opd_retired": {
+            "label_zh": "职工门诊退休", "label_en": "retired opd", "insutype": "310", "med_types": ["11"],
+            "emp_status": "retired", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
+            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
+            "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
+            "cap_group": "emp_opd",
+        },
+        "emp_inpatient": {
+            "label_zh": "职工住院", "label_en": "employee inpatient", "insutype": "310", "med_types": ["21", "14"],
+            "deductible_kind": "admission", "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))),
+            "cap": leaf(yuan(draw(money))),
+        },
+    }  # fmt: skip
+    tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
+    policy: dict[str, Any] = {
+        "identity_priority": draw(st.permutations(CATS)),
+        "fee": {"class_b_selfpay_first": leaf(10)},
+        "lines": lines,
+        "critical_illness": {
+            "insutypes": draw(st.sampled_from([["390"], ["390", "310"]])),
+            "lines": draw(st.sampled_from([["inpatient", "chronic"], ["inpatient"], ["inpatient", "emp_inpatient", "chronic"]])),
+            "deductible": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
+            "band_basis": draw(st.sampled_from(["gross", "above_deductible"])),
+            "bands": leaf(draw(bands("ratio", ratio))),
+            "cap": leaf(yuan(draw(money))),
+            "tilt": {
+                "categories": tilt_cats,
+                "deductible_pct": leaf(pct(draw(ratio))),
+                "ratio_add": leaf(pct_signed(draw(points))),
+                "no_cap": draw(st.booleans()),
+            },
+        },
+        "assistance": {
+            "lines": draw(st.sampled_from([["inpatient", "chronic"], ["inpatient", "chronic", "outpatient", "emp_inpatient"]])),
+            "categories": {
+                c: {"deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio)))}
+                for c in draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=5))
+            },
+            "limit": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
+        },
+        "tilted_assistance": {
+            "lines": ["inpatient", "chronic"],
+            "categories": draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4)),
+            "threshold": leaf(yuan(draw(money))),
+            "ratio": leaf(pct(draw(ratio))),
+            "cap": leaf(yuan(draw(money))),
+        },
+    }
+    raw = {"pack": "random", "valid_from": f"{YEAR}-01-01", "valid_to": f"{YEAR + 1}-12-31", "policy": policy}
+    return pack_from_mapping(raw, "random.yaml")
+
+
+def day_in(year: int) -> st.SearchStrategy[date]:
+    return st.integers(0, 364).map(lambda d: date(year, 1, 1) + timedelta(days=d))
+
+
+@st.composite
+def person(draw: st.DrawFn, psn_no: str) -> Person:
+    employee = draw(st.integers(0, 4)) == 0
+    idents = []
+    for cat in draw(st.lists(st.sampled_from(CATS), max_size=3)):
+        start = draw(day_in(draw(st.sampled_from([YEAR - 1, YEAR, YEAR + 1]))))
+        end = draw(st.none() | day_in(draw(st.sampled_from([YEAR, YEAR + 1]))).filter(lambda d, s=start: d >= s))
+        idents.append(IdentityPeriod(cat, start, end))
+    filings = tuple(
+        ChronicFiling(code, draw(day_in(YEAR)))
+        for code in draw(st.lists(st.sampled_from(["I10", "E11", "N18"]), unique=True, max_size=2))
+    )
+    cross = tuple(Period(draw(day_in(YEAR))) for _ in range(draw(st.integers(0, 1))))
+    return Person(
+        psn_no, "310" if employee else "390", tuple(idents), filings, cross,
+        emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
+        emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"])) if employee else None,
+    )  # fmt: skip
+
+
+@st.composite
+def summary(draw: st.DrawFn) -> PolicyRangeSummary:
+    scp = draw(st.integers(0, 40_000_000))
+    full_own, over, pre = draw(st.integers(0, 500_000)), draw(st.integers(0, 200_000)), draw(st.integers(0, 500_000))
+    return PolicyRangeSummary(scp + full_own + over + pre, full_own, over, pre, scp, draw(st.integers(0, scp)))
+
+
+@st.composite
+def claims_for(draw: st.DrawFn, p: Person, start: int) -> list[Claim]:
+    out = []
+    for i in range(draw(st.integers(1, 10))):
+        med = draw(st.sampled_from(["21", "21", "14", "11"]))
+        out.append(Claim(
+            f"C{start + i:05d}", p.psn_no, draw(day_in(draw(st.sampled_from([YEAR, YEAR, YEAR + 1])))), med,
+            draw(st.integers(1, 3)), draw(st.sampled_from(["in_county", "out_of_county", "cross_region"])),
+            draw(st.sampled_from(["", "I10", "E11x", "N18", "J06"])), summary=draw(summary()),
+        ))  # fmt: skip
+    return out
+
+
+@st.composite
+def population(draw: st.DrawFn) -> tuple[list[Person], list[Claim]]:
+    people = [draw(person(f"P{i:03d}")) for i in range(draw(st.integers(1, 4)))]
+    claims: list[Claim] = []
+    for p in people:
+        claims += draw(claims_for(p, len(claims)))
+    return people, claims

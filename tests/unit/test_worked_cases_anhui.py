@@ -1,0 +1,223 @@
+"""Worked cases under the shipped Anhui/Huaibei 2022 pack, computed by hand.
+
+The pack's numbers used below (yuan):
+  basic inpatient: deductible per admission 200 / 500 / 1000 (level 1/2/3), 2nd admission
+    100 / 250 / 500, 3rd+ 0; in-county ratio 85% / 75% / 65%; cap 300,000 a year.
+  乙类 self-pay first 10%.
+  critical illness: deductible 15,000 a year; bands on the cumulative amount above the deductible:
+    0-50,000 60%, 50,000-100,000 65%, 100,000+ 70%; cap 400,000.
+    Tilt for 特困/低保/返贫致贫 (seed 003): deductible -50% (7,500), every band +5 points, no cap.
+  assistance (seed 003): 特困 0 / 80%, 低保 0 / 75%, 返贫致贫 1,500 / 70%, 监测 3,000 / 60%;
+    limit 50,000 a year.
+  tilted assistance: above 10,000 a year of policy-range self-pay left, 50%, cap 20,000.
+
+Every bill is at a hospital in the county; 甲 items are in the policy range, 乙 items pay
+10% first, 丙 items are fully self-paid.
+
+The same claims, summarised (total, 丙 as fully self-paid, 10% of 乙 as self-pay first), are the
+sample in ``examples/anhui-sample/`` (people.csv, claims.csv); the last test settles that sample
+and checks it gives the same amounts.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from yibao.identities import IdentityPeriod
+from yibao.inputs import read_claims, read_people
+from yibao.policy import load_pack
+from yibao.settlement import Claim, FeeLine, Person, Settlement, YearToDate, reverse, settle_sequence
+
+PACK = load_pack("anhui-huaibei-2022")
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "anhui-sample"
+
+
+def bill(claim_id, psn_no, day, hosp_lv, jia, yi=0, bing=0) -> Claim:
+    """An inpatient bill of 甲 / 乙 / 丙 amounts in fen."""
+    lines = [FeeLine(f"{claim_id}-1", "JIA", jia, "01")]
+    if yi:
+        lines.append(FeeLine(f"{claim_id}-2", "YI", yi, "02"))
+    if bing:
+        lines.append(FeeLine(f"{claim_id}-3", "BING", bing, "03"))
+    return Claim(claim_id, psn_no, day, "21", hosp_lv, "in_county", fee_lines=tuple(lines))
+
+
+def resident(psn_no, *codes) -> Person:
+    return Person(psn_no, identities=tuple(IdentityPeriod(c, date(2021, 1, 1)) for c in codes))
+
+
+FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
+          "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")
+
+
+def amounts(s: Settlement) -> dict[str, int]:
+    return {f: getattr(s, f) for f in FIELDS}
+
+
+def expect(*values: int) -> dict[str, int]:
+    return dict(zip(FIELDS, values, strict=True))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 特困 (tekun): level-3 hospital, 甲 400,000 + 乙 100,000 + 丙 20,000 = 520,000.00
+#   self-pay first 100,000 x 10% = 10,000; policy range 400,000 + 90,000 = 490,000
+#   basic: (490,000 - 1,000) x 65% = 317,850 -> cap 300,000 binds: 300,000.00; left 190,000
+#   critical illness (tilt): deductible 7,500; 190,000 - 7,500 = 182,500 above it:
+#     50,000 x 65% + 50,000 x 70% + 82,500 x 75% = 32,500 + 35,000 + 61,875 = 129,375.00; left 60,625
+#   assistance 特困: 60,625 x 80% = 48,500.00 (limit 50,000 leaves 1,500); left 12,125
+#   tilted: 12,125 - 10,000 = 2,125 x 50% = 1,062.50; left 11,062.50
+#   patient: 20,000 + 10,000 + 11,062.50 = 41,062.50
+TK1 = expect(52_000_000, 2_000_000, 1_000_000, 49_000_000, 100_000, 30_000_000, 12_937_500, 4_850_000, 106_250, 4_106_250)
+# 特困, 2nd admission of the year, level 2, 甲 30,000.00 — everything carried from TK1:
+#   basic: 2nd-admission deductible 250; (30,000 - 250) x 75% = 22,312.50, but the 300,000 cap is used up: 0
+#   critical illness: cumulative 190,000 -> 220,000, i.e. 182,500 -> 212,500 above the deductible,
+#     all in the 100,000+ band: 30,000 x 75% = 22,500.00 (no cap for the tilt); left 7,500
+#   assistance: 7,500 x 80% = 6,000, limit leaves 50,000 - 48,500 = 1,500.00; left 6,000
+#   tilted: cumulative 12,125 already past 10,000: 6,000 x 50% = 3,000.00 (cap leaves 18,937.50); left 3,000
+#   patient: 3,000.00
+TK2 = expect(3_000_000, 0, 0, 3_000_000, 25_000, 0, 2_250_000, 150_000, 300_000, 300_000)
+
+# 低保 (dibao, also holds 脱贫: 低保 ranks higher): level 2, 甲 120,000 + 乙 30,000 + 丙 5,000 = 155,000.00
+#   self-pay first 3,000; policy range 147,000
+#   basic: (147,000 - 500) x 75% = 109,875.00; left 37,125
+#   critical illness (tilt): (37,125 - 7,500) x 65% = 29,625 x 65% = 19,256.25; left 17,868.75
+#   assistance 低保: 17,868.75 x 75% = 13,401.5625 -> 13,401.56 (half up); left 4,467.19
+#   tilted: 4,467.19 < 10,000: 0
+#   patient: 5,000 + 3,000 + 4,467.19 = 12,467.19
+DB1 = expect(15_500_000, 500_000, 300_000, 14_700_000, 50_000, 10_987_500, 1_925_625, 1_340_156, 0, 1_246_719)
+
+# 返贫致贫 (fanpin): level 3, 甲 90,000 + 乙 20,000 + 丙 3,000 = 113,000.00
+#   self-pay first 2,000; policy range 108,000
+#   basic: (108,000 - 1,000) x 65% = 69,550.00; left 38,450
+#   critical illness (tilt): (38,450 - 7,500) x 65% = 30,950 x 65% = 20,117.50; left 18,332.50
+#   assistance 返贫致贫: (18,332.50 - 1,500) x 70% = 16,832.50 x 70% = 11,782.75; left 6,549.75
+#   tilted: below 10,000: 0
+#   patient: 3,000 + 2,000 + 6,549.75 = 11,549.75
+FP1 = expect(11_300_000, 300_000, 200_000, 10_800_000, 100_000, 6_955_000, 2_011_750, 1_178_275, 0, 1_154_975)
+
+# 监测 (jiance, no critical-illness tilt): level 3, 甲 200,000 + 乙 40,000 + 丙 8,000 = 248,000.00
+#   self-pay first 4,000; policy range 236,000
+#   basic: (236,000 - 1,000) x 65% = 152,750.00; left 83,250
+#   critical illness (ordinary): 83,250 - 15,000 = 68,250 above the deductible:
+#     50,000 x 60% + 18,250 x 65% = 30,000 + 11,862.50 = 41,862.50; left 41,387.50
+#   assistance 监测: (41,387.50 - 3,000) x 60% = 38,387.50 x 60% = 23,032.50; left 18,355
+#   tilted: (18,355 - 10,000) x 50% = 4,177.50; left 14,177.50
+#   patient: 8,000 + 4,000 + 14,177.50 = 26,177.50
+JC1 = expect(24_800_000, 800_000, 400_000, 23_600_000, 100_000, 15_275_000, 4_186_250, 2_303_250, 417_750, 2_617_750)
+
+# ordinary resident: level 3, 甲 150,000 + 乙 50,000 + 丙 10,000 = 210,000.00
+#   self-pay first 5,000; policy range 195,000
+#   basic: (195,000 - 1,000) x 65% = 126,100.00; left 68,900
+#   critical illness: 68,900 - 15,000 = 53,900: 50,000 x 60% + 3,900 x 65% = 30,000 + 2,535 = 32,535.00
+#   no assistance, no tilted assistance for ordinary residents
+#   patient: 210,000 - 126,100 - 32,535 = 51,365.00
+PT1 = expect(21_000_000, 1_000_000, 500_000, 19_500_000, 100_000, 12_610_000, 3_253_500, 0, 0, 5_136_500)
+
+# 返贫致贫, two admissions in a year (deductibles carried):
+# FS1 level 2, 甲 20,000.00: policy range 20,000
+#   basic: (20,000 - 500) x 75% = 14,625.00; left 5,375
+#   critical illness (tilt deductible 7,500): cumulative 5,375, below it: 0
+#   assistance: (5,375 - 1,500) x 70% = 3,875 x 70% = 2,712.50; left 2,662.50
+#   tilted: below 10,000: 0; patient 2,662.50
+FS1 = expect(2_000_000, 0, 0, 2_000_000, 50_000, 1_462_500, 0, 271_250, 0, 266_250)
+# FS2 level 3, 2nd admission, 甲 60,000 + 乙 10,000 + 丙 2,000 = 72,000.00: self-pay first 1,000; range 69,000
+#   basic: 2nd-admission deductible 500 (not 1,000): (69,000 - 500) x 65% = 44,525.00; left 24,475
+#   critical illness: cumulative 5,375 -> 29,850; 0 -> 22,350 above the 7,500 deductible: x 65% = 14,527.50
+#     (the part of the deductible FS1 already filled is not charged again); left 9,947.50
+#   assistance: the 1,500 deductible was used up by FS1: 9,947.50 x 70% = 6,963.25; left 2,984.25
+#   tilted: cumulative 2,662.50 + 2,984.25 = 5,646.75 < 10,000: 0
+#   patient: 2,000 + 1,000 + 2,984.25 = 5,984.25
+FS2 = expect(7_200_000, 200_000, 100_000, 6_900_000, 50_000, 4_452_500, 1_452_750, 696_325, 0, 598_425)
+
+EXPECTED = {"TK1": TK1, "TK2": TK2, "DB1": DB1, "FP1": FP1, "JC1": JC1, "PT1": PT1, "FS1": FS1, "FS2": FS2}
+
+CASES = {
+    # identity, person, claims (amounts in fen)
+    "tekun": (resident("AH01", "tekun"), [bill("TK1", "AH01", date(2022, 2, 15), 3, 40_000_000, 10_000_000, 2_000_000)]),
+    "dibao": (resident("AH02", "dibao", "tuopin"), [bill("DB1", "AH02", date(2022, 4, 12), 2, 12_000_000, 3_000_000, 500_000)]),
+    "fanpin": (resident("AH03", "fanpin"), [bill("FP1", "AH03", date(2022, 5, 8), 3, 9_000_000, 2_000_000, 300_000)]),
+    "jiance": (resident("AH04", "jiance"), [bill("JC1", "AH04", date(2022, 7, 19), 3, 20_000_000, 4_000_000, 800_000)]),
+    "ordinary": (resident("AH05"), [bill("PT1", "AH05", date(2022, 8, 23), 3, 15_000_000, 5_000_000, 1_000_000)]),
+}
+
+
+@pytest.mark.parametrize("identity", list(CASES))
+def test_large_inpatient_bill(identity):
+    p, claims = CASES[identity]
+    (s,) = settle_sequence(PACK, p, claims)
+    assert s.identity == identity
+    assert amounts(s) == EXPECTED[s.claim_id]
+    assert s.fund_pay_sumamt + s.psn_part_amt == s.medfee_sumamt
+
+
+def test_ordinary_resident_gets_no_assistance_rows():
+    p, claims = CASES["ordinary"]
+    (s,) = settle_sequence(PACK, p, claims)
+    assert [d.fund_pay_type for d in s.setldetail] == ["390100", "390200"]
+
+
+def test_tekun_two_admissions_carry_caps_and_limits():
+    p = resident("AH01", "tekun")
+    claims = [
+        bill("TK2", "AH01", date(2022, 9, 1), 2, 3_000_000),  # given out of order: settled by date
+        bill("TK1", "AH01", date(2022, 2, 15), 3, 40_000_000, 10_000_000, 2_000_000),
+    ]
+    s1, s2 = settle_sequence(PACK, p, claims)
+    assert (s1.claim_id, s2.claim_id) == ("TK1", "TK2")
+    assert amounts(s1) == TK1
+    assert amounts(s2) == TK2
+    # after TK1: basic 300,000 (cap reached), ci base 190,000, assistance 48,500 of 50,000, tilted 1,062.50
+    y = s1.ytd_after
+    assert (y.admissions, y.basic_paid, y.ci_base, y.ci_paid) == (1, {"basic_pool": 30_000_000}, 19_000_000, 12_937_500)
+    assert (y.maf_base, y.maf_paid, y.tilt_base, y.tilt_paid) == (6_062_500, 4_850_000, 1_212_500, 106_250)
+    rows = {d.fund_pay_type: d.crt_payb_lmt_amt for d in s1.setldetail}
+    # left this year: basic 0; critical illness no cap (tilt); assistance 1,500; tilted 20,000 - 1,062.50
+    assert rows == {"390100": 0, "390200": None, "610100": 150_000, "610200": 1_893_750}
+    # after TK2 the assistance limit is used up
+    assert s2.ytd_after.maf_paid == 5_000_000
+    assert s2.ytd_after.tilt_paid == 406_250  # 1,062.50 + 3,000.00
+
+
+def test_fanpin_two_admissions_carry_deductibles():
+    p = resident("AH06", "fanpin")
+    claims = [
+        bill("FS1", "AH06", date(2022, 3, 10), 2, 2_000_000),
+        bill("FS2", "AH06", date(2022, 6, 20), 3, 6_000_000, 1_000_000, 200_000),
+    ]
+    s1, s2 = settle_sequence(PACK, p, claims)
+    assert amounts(s1) == FS1
+    assert amounts(s2) == FS2
+    # FS1 filled 5,375 of the 7,500 critical-illness deductible and all of the 1,500 assistance deductible
+    assert (s1.ytd_after.ci_base, s1.ytd_after.maf_base) == (537_500, 537_500)
+    assert s2.ytd_after.admissions == 2
+    # reversing FS2 gives back exactly the accumulators after FS1
+    assert reverse(s2, s2.ytd_after) == s1.ytd_after
+    assert reverse(s1, s1.ytd_after) == YearToDate(2022)
+
+
+def test_second_claim_settled_alone_would_differ():
+    # the same FS2 bill as the year's first claim: full 1,000 level-3 deductible and the
+    # critical-illness and assistance deductibles charged in full — shows the carry matters
+    #   basic: (69,000 - 1,000) x 65% = 44,200.00; left 24,800
+    #   critical illness: (24,800 - 7,500) x 65% = 11,245.00; left 13,555
+    #   assistance: (13,555 - 1,500) x 70% = 8,438.50; left 5,116.50
+    #   tilted: below 10,000: 0; patient 2,000 + 1,000 + 5,116.50 = 8,116.50
+    p = resident("AH06", "fanpin")
+    (s,) = settle_sequence(PACK, p, [bill("FS2", "AH06", date(2022, 6, 20), 3, 6_000_000, 1_000_000, 200_000)])
+    assert amounts(s) == expect(7_200_000, 200_000, 100_000, 6_900_000, 100_000, 4_420_000, 1_124_500, 843_850, 0, 811_650)
+
+
+def test_sample_csv_gives_the_same_amounts():
+    people = read_people(SAMPLE / "people.csv")
+    claims = read_claims(SAMPLE / "claims.csv", people)
+    assert {c.claim_id for c in claims} == set(EXPECTED)
+    got: dict[str, Settlement] = {}
+    for psn_no, p in people.items():
+        for s in settle_sequence(PACK, p, [c for c in claims if c.psn_no == psn_no]):
+            got[s.claim_id] = s
+    assert {k: amounts(v) for k, v in got.items()} == EXPECTED
+    identities = {got[k].identity for k in ("TK1", "DB1", "FP1", "JC1", "PT1")}
+    assert identities == {"tekun", "dibao", "fanpin", "jiance", "ordinary"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 
 from tests.packgen import population, random_pack
 from yibao.errors import InputError, InputErrors
@@ -32,6 +32,7 @@ def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, p
     try:
         per_claim, ytd = _reference(pack, people, claims)
     except InputError as exc:
+        event(f"refused: {exc.field}")
         # the same bad input must be refused by the batch engine too
         try:
             settle_batch(pack, to_frames(people, claims))
@@ -39,6 +40,7 @@ def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, p
             assert any(e.field == exc.field for e in batch_exc.errors)
             return
         raise AssertionError(f"settle refused ({exc}) but the batch engine accepted") from None
+    event("settled")
     result = settle_batch(pack, to_frames(people, claims))
     assert result.claims.height == len(claims)
     for row in result.claims.iter_rows(named=True):

@@ -24,6 +24,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
 
 from yibao.errors import InputError, InputErrors
 from yibao.identities import CATEGORIES, ORDINARY
@@ -313,50 +314,38 @@ def _prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
     claims = claims.with_columns(fill)
     if "inscp_scp_amt" not in claims.columns:
         claims = claims.with_columns(pl.lit(None, pl.Int64).alias("inscp_scp_amt"))
-    claims = claims.with_columns(
-        pl.col("inscp_scp_amt").fill_null(
-            pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")
-        ),
-        pl.col("dise_codg").fill_null(""),
-        pl.col("place").fill_null("in_county"),
-    ).with_row_index("_row")
-    people = data.people.select(
-        "psn_no",
-        pl.col("insutype").cast(pl.Utf8),
-        (pl.col("emp_status") if "emp_status" in data.people.columns else pl.lit(None, pl.Utf8)).alias("emp_status"),
-        (pl.col("emp_tier") if "emp_tier" in data.people.columns else pl.lit(None, pl.Utf8)).alias("emp_tier"),
-    )
-    claims = claims.join(people, on="psn_no", how="left", maintain_order="left")
-    if not claims.select(pl.col("psn_no").is_sorted()).item() or not _sorted_within(claims):
-        claims = claims.sort("psn_no", "setl_date", "_row")
+    if claims["inscp_scp_amt"].null_count():
+        claims = claims.with_columns(
+            pl.col("inscp_scp_amt").fill_null(
+                pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")
+            )
+        )
+    if claims["dise_codg"].null_count() or claims["place"].null_count():
+        claims = claims.with_columns(pl.col("dise_codg").fill_null(""), pl.col("place").fill_null("in_county"))
+    ordered = claims.select(
+        pl.col("psn_no").is_sorted()
+        & ~((pl.col("psn_no") == pl.col("psn_no").shift(1)) & (pl.col("setl_date") < pl.col("setl_date").shift(1))).any()
+    ).item()
+    if not ordered:
+        claims = claims.with_row_index("_row").sort("psn_no", "setl_date", "_row").drop("_row")
     _validate(claims, pack)
     return claims
-
-
-def _sorted_within(claims: pl.DataFrame) -> bool:
-    same = pl.col("psn_no") == pl.col("psn_no").shift(1)
-    bad = claims.select((same & (pl.col("setl_date") < pl.col("setl_date").shift(1))).any()).item()
-    return not bool(bad)
 
 
 def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
     errs: list[InputError] = []
     end = pack.valid_to or date(9999, 12, 31)
+    amounts = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
     checks = [
-        (pl.col("insutype").is_null(), "psn_no", "a person in the people table"),
         (~pl.col("hosp_lv").is_in([1, 2, 3]), "hosp_lv", "1, 2 or 3"),
-        (~pl.col("place").is_in(list(PLACE_IN)), "place", "in_county, out_of_county or cross_region"),
+        (~pl.col("place").cast(pl.Utf8).is_in(list(PLACE_IN)), "place", "in_county, out_of_county or cross_region"),
         (
             (pl.col("setl_date") < pack.valid_from) | (pl.col("setl_date") > end),
             "setl_date",
             f"a date the pack covers ({pack.valid_from} .. {end})",
         ),
         (
-            (
-                pl.col("fulamt_ownpay_amt") + pl.col("overlmt_selfpay") + pl.col("preselfpay_amt") + pl.col("inscp_scp_amt")
-                != pl.col("medfee_sumamt")
-            )
-            | (pl.col("inscp_scp_amt") < 0),
+            (pl.sum_horizontal(*amounts[1:], "inscp_scp_amt") != pl.col("medfee_sumamt")) | (pl.col("inscp_scp_amt") < 0),
             "inscp_scp_amt",
             "fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt",
         ),
@@ -365,110 +354,172 @@ def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
             "full_pay_scp_amt",
             "between 0 and inscp_scp_amt",
         ),
-        (
-            pl.min_horizontal("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt") < 0,
-            "medfee_sumamt",
-            "amounts >= 0",
-        ),
+        (pl.min_horizontal(*amounts) < 0, "medfee_sumamt", "amounts >= 0"),
     ]
-    for cond, field, expected in checks:
-        bad = c.filter(cond)
-        if bad.height:
-            errs += _errors("claims", bad, field, expected)
+    flags = c.select(*(cond.any().alias(str(i)) for i, (cond, _, _) in enumerate(checks))).row(0)
+    for flag, (cond, field, expected) in zip(flags, checks, strict=True):
+        if flag:
+            errs += _errors("claims", c.filter(cond), field, expected)
     if errs:
         raise InputErrors(errs)
 
 
-def _deciding_identity(c: pl.DataFrame, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
-    """Category index of the highest-ranked identity valid on each claim's date."""
-    n = c.height
-    big = len(CATS)
-    rank = np.full((len(policies), len(CATS)), big, np.int64)
-    best = np.full((len(policies), big + 1), ORD, np.int64)
-    for p, pol in enumerate(policies):
-        for r, cat in enumerate(pol.identity_priority):
-            rank[p, CAT_INDEX[cat]] = r
-            best[p, r] = CAT_INDEX[cat]
-    out = np.full(n, ORD, np.int64)
-    if identities.height == 0:
-        return out
-    ids = identities.select(
-        "psn_no",
-        pl.col("category").replace_strict(CAT_INDEX, default=-1, return_dtype=pl.Int64).alias("_cat"),
-        "valid_from",
-        "valid_to",
-    ).filter(pl.col("_cat") >= 0)
-    keys = c.select(pl.int_range(n, dtype=pl.Int64).alias("_pos"), "psn_no", "setl_date")
-    j = keys.join(ids, on="psn_no", how="inner").filter(
-        (pl.col("valid_from") <= pl.col("setl_date"))
-        & (pl.col("valid_to").is_null() | (pl.col("setl_date") <= pl.col("valid_to")))
-    )
-    pos = j["_pos"].to_numpy()
-    r = rank[period[pos], j["_cat"].to_numpy()]
-    top = np.full(n, big, np.int64)
-    np.minimum.at(top, pos, r)
-    return best[period, top]
+def _codes(s: pl.Series) -> tuple[I64, list[str]]:
+    """A small-vocabulary text column as integer codes and the values they stand for."""
+    if not isinstance(s.dtype, pl.Enum):
+        s = s.cast(pl.Utf8)
+        s = s.cast(pl.Enum(s.unique().sort().to_list()))
+    assert isinstance(s.dtype, pl.Enum)
+    return s.to_physical().to_numpy().astype(np.int64), list(s.dtype.categories)
 
 
-def _holds(c: pl.DataFrame, table: pl.DataFrame, mask: BOOL, extra: pl.Expr | None = None) -> BOOL:
-    """For claims in ``mask``: does the person have a row of ``table`` (begin/end) valid on the date?"""
-    n = c.height
-    out = np.zeros(n, bool)
-    if table.height == 0 or not mask.any():
-        return out
-    keys = c.select(pl.int_range(n, dtype=pl.Int64).alias("_pos"), "psn_no", "setl_date", "dise_codg").filter(pl.Series(mask))
-    cond = (pl.col("begin") <= pl.col("setl_date")) & (pl.col("end").is_null() | (pl.col("setl_date") <= pl.col("end")))
-    if extra is not None:
-        cond = cond & extra
-    j = keys.join(table, on="psn_no", how="inner").filter(cond)
-    out[j["_pos"].to_numpy()] = True
+def _cover(n: int, lo: I64, hi: I64) -> BOOL:
+    """Rows covered by any of the half-open ranges ``[lo, hi)``."""
+    d = np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1)
+    out: BOOL = np.cumsum(d[:n]) > 0
     return out
 
 
-def _prefix_any(codes: pl.Series, prefixes: tuple[str, ...]) -> BOOL:
-    up = codes.str.to_uppercase()
-    hit = np.zeros(codes.len(), bool)
-    for pre in prefixes:
-        hit |= up.str.starts_with(pre.upper()).to_numpy()
-    return hit
+@dataclass
+class _Keyed:
+    """Claims keyed by person run: ``pid`` per claim and a sorted (person, day) key for range lookups."""
+
+    n: int
+    pid: I64
+    key: I64
+    persons: pl.DataFrame  # psn_no, _pid
+
+    def ranges(self, table: pl.DataFrame, begin: str, end: str) -> tuple[pl.DataFrame, I64, I64]:
+        """Rows of ``table`` (with psn_no) joined to claim persons, and the claim ranges their dates cover."""
+        j = table.join(self.persons, on="psn_no", how="inner")
+        if j.height == 0:
+            return j, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        pid = j["_pid"].to_numpy().astype(np.int64) << _SHIFT
+        b = j[begin].cast(pl.Int32).to_numpy().astype(np.int64)
+        e = j[end].cast(pl.Int32).fill_null((1 << _SHIFT) - 1).to_numpy().astype(np.int64)
+        top = (1 << _SHIFT) - 1
+        lo = np.searchsorted(self.key, pid | np.clip(b, 0, top), side="left")
+        hi = np.searchsorted(self.key, pid | np.clip(e, 0, top), side="right")
+        hi = np.where(e < b, lo, hi)
+        return j, lo.astype(np.int64), hi.astype(np.int64)
 
 
-def _select_lines(c: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, has_filing: BOOL) -> I64:
+_SHIFT = 20  # days since 1970 fit in 20 bits until 4840
+
+
+def _keyed(c: pl.DataFrame, day: I64) -> _Keyed:
+    psn = c["psn_no"]
+    new = psn.ne_missing(psn.shift(1)).to_numpy()
+    pid = np.cumsum(new) - 1
+    persons = pl.DataFrame({"psn_no": psn.filter(pl.Series(new)), "_pid": np.arange(int(new.sum()), dtype=np.int64)})
+    return _Keyed(c.height, pid, (pid << _SHIFT) | day, persons)
+
+
+def _deciding_identity(kc: _Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
+    """Category index of the highest-ranked identity valid on each claim's date."""
+    out = np.full(kc.n, ORD, np.int64)
+    if identities.height == 0:
+        return out
+    j, lo, hi = kc.ranges(identities, "valid_from", "valid_to")
+    cats = j["category"].cast(pl.Utf8).to_numpy()
+    cover = {c: _cover(kc.n, lo[cats == c], hi[cats == c]) for c in np.unique(cats) if c in CAT_INDEX}
+    for p, pol in enumerate(policies):
+        in_p = period == p if len(policies) > 1 else np.ones(kc.n, bool)
+        for cat in reversed(pol.identity_priority):
+            if cat in cover:
+                out = np.where(in_p & cover[cat], CAT_INDEX[cat], out)
+    return out
+
+
+def _prefix_table(values: list[str], prefixes: tuple[str, ...]) -> BOOL:
+    return np.array([any(v.upper().startswith(p.upper()) for p in prefixes) for v in values], dtype=bool)
+
+
+def _chronic_filed(kc: _Keyed, filings: pl.DataFrame, dise: I64, dise_values: list[str]) -> BOOL:
+    """Has the person a chronic filing valid on the date for the claim's disease?"""
+    out = np.zeros(kc.n, bool)
+    if filings.height == 0:
+        return out
+    j, lo, hi = kc.ranges(filings, "begin", "end")
+    codes = j["dise_codg"].cast(pl.Utf8).to_numpy()
+    for code in np.unique(codes):
+        match = _prefix_table(dise_values, (str(code),)) & (np.array(dise_values) != "")
+        out |= _cover(kc.n, lo[codes == code], hi[codes == code]) & match[dise]
+    return out
+
+
+def _select_lines(
+    c: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, has_filing: BOOL, person: dict[str, I64], pid: I64
+) -> I64:
     n = c.height
     line = np.full(n, -1, np.int64)
-    med = c["med_type"].cast(pl.Utf8)
-    ins = c["insutype"].to_numpy()
-    emp = c["emp_status"].fill_null("").to_numpy()
-    tier_missing = c["emp_tier"].is_null().to_numpy()
+    med, med_values = _codes(c["med_type"])
+    dise, dise_values = _codes(c["dise_codg"])
+    ins = person["insutype"][pid]
+    emp = person["emp_status"][pid]
     errs: list[InputError] = []
     for p, pol in enumerate(policies):
-        in_p = period == p
+        in_p = period == p if len(policies) > 1 else np.ones(n, bool)
         for key, ln in pol.lines.items():
-            cond = in_p & (line < 0) & (ins == ln.insutype) & med.is_in(list(ln.med_types)).to_numpy()
+            med_ok = np.array([m in ln.med_types for m in med_values], dtype=bool)
+            cond = in_p & (line < 0) & (ins == (1 if ln.insutype == "310" else 0)) & med_ok[med]
             if ln.emp_status is not None:
-                cond &= emp == ln.emp_status
+                cond &= emp == EMP[ln.emp_status]
             if ln.diseases:
-                cond &= _prefix_any(c["dise_codg"], ln.diseases)
+                cond &= _prefix_table(dise_values, ln.diseases)[dise]
             if not cond.any():
                 continue
-            chosen = np.full(n, line_keys.index(key))
+            chosen = line_keys.index(key)
             if ln.requires_filing:
                 lacking = cond & ~has_filing
-                if lacking.any():
-                    if ln.fallback is None:
-                        errs += _errors("claims", c.filter(pl.Series(lacking)), "dise_codg", "a disease with a chronic filing")
-                    else:
-                        chosen = np.where(lacking, line_keys.index(ln.fallback), chosen)
-            line = np.where(cond, chosen, line)
+                if lacking.any() and ln.fallback is None:
+                    errs += _errors("claims", c.filter(pl.Series(lacking)), "dise_codg", "a disease with a chronic filing")
+                fb = line_keys.index(ln.fallback) if ln.fallback else chosen
+                line = np.where(cond, np.where(lacking, fb, chosen), line)
+            else:
+                line[cond] = chosen
     by_tier = np.array([[key in pol.lines and pol.lines[key].cap_by_tier is not None for key in line_keys] for pol in policies])
-    lacking_tier = (line >= 0) & by_tier[period, np.maximum(line, 0)] & tier_missing
+    lacking_tier = (line >= 0) & by_tier[period, np.maximum(line, 0)] & (person["emp_tier"][pid] == 3)
     if lacking_tier.any():
-        errs += _errors("claims", c.filter(pl.Series(lacking_tier)), "emp_tier", "unit, individual_1 or individual_2")
+        errs += _errors(
+            "claims", c.filter(pl.Series(lacking_tier)), "psn_no", "a person with emp_tier (unit, individual_1, individual_2)"
+        )
     if (line < 0).any():
         errs += _errors("claims", c.filter(pl.Series(line < 0)), "med_type", "a med_type with a benefit line in this policy")
     if errs:
         raise InputErrors(errs)
     return line
+
+
+def _person_arrays(kc: _Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str, I64]:
+    cols = people.columns
+    pf = kc.persons.join(
+        people.select(
+            "psn_no",
+            pl.col("insutype").cast(pl.Utf8),
+            (pl.col("emp_status").cast(pl.Utf8) if "emp_status" in cols else pl.lit(None, pl.Utf8)).alias("emp_status"),
+            (pl.col("emp_tier").cast(pl.Utf8) if "emp_tier" in cols else pl.lit(None, pl.Utf8)).alias("emp_tier"),
+        ),
+        on="psn_no",
+        how="left",
+        maintain_order="left",
+    )
+    unknown = pf.filter(pl.col("insutype").is_null())
+    if unknown.height:
+        bad = c.filter(pl.col("psn_no").is_in(unknown["psn_no"].implode()))
+        raise InputErrors(_errors("claims", bad, "psn_no", "a person in the people table"))
+    return {
+        "insutype": pf["insutype"].replace_strict({"390": 0, "310": 1}, default=-1, return_dtype=pl.Int64).to_numpy(),
+        "emp_status": pf["emp_status"].replace_strict(EMP, default=-1, return_dtype=pl.Int64).to_numpy(),
+        "emp_tier": pf["emp_tier"]
+        .replace_strict({t: i for i, t in enumerate(TIERS) if t}, default=3, return_dtype=pl.Int64)
+        .to_numpy(),
+    }
+
+
+def _enum_column(name: str, codes: I64, values: list[str]) -> pl.Series:
+    arr = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(values))
+    return pl.Series(name, pl.from_arrow(arr)).cast(pl.Enum(values))
 
 
 # ---------------------------------------------------------------- the engine
@@ -488,29 +539,30 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     day = c["setl_date"].cast(pl.Int32).to_numpy().astype(np.int64)
     start_days = np.array([(d - date(1970, 1, 1)).days for d in starts], np.int64)
     period = np.searchsorted(start_days, day, side="right") - 1
-    year = c["setl_date"].dt.year().to_numpy().astype(np.int64)
-    psn = c["psn_no"]
+    year = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    kc = _keyed(c, day)
     seg_start = np.ones(n, bool)
-    seg_start[1:] = (psn.to_numpy()[1:] != psn.to_numpy()[:-1]) | (year[1:] != year[:-1])
+    seg_start[1:] = (kc.pid[1:] != kc.pid[:-1]) | (year[1:] != year[:-1])
+    person = _person_arrays(kc, data.people, c)
 
-    cat = _deciding_identity(c, data.identities, policies, period)
-    chronic_meds = {m for pol in policies for ln in pol.lines.values() if ln.requires_filing for m in ln.med_types}
-    filing_mask = c["med_type"].cast(pl.Utf8).is_in(list(chronic_meds)).to_numpy()
-    has_filing = _holds(
-        c, data.chronic_filings.rename({"dise_codg": "f_codg"}), filing_mask,
-        (pl.col("dise_codg") != "") & pl.col("dise_codg").str.to_uppercase().str.starts_with(pl.col("f_codg").str.to_uppercase()),
-    )  # fmt: skip
-    place_in = c["place"].replace_strict(PLACE_IN, return_dtype=pl.Int64).to_numpy()
+    cat = _deciding_identity(kc, data.identities, policies, period)
+    dise, dise_values = _codes(c["dise_codg"])
+    has_filing = _chronic_filed(kc, data.chronic_filings, dise, dise_values)
+    place_code, place_values = _codes(c["place"])
+    place_in = np.array([PLACE_IN[v] for v in place_values], np.int64)[place_code]
     cross = place_in == 2
-    filed = _holds(c, data.cross_filings, cross)
+    filed = np.zeros(n, bool)
+    if cross.any() and data.cross_filings.height:
+        _, lo, hi = kc.ranges(data.cross_filings, "begin", "end")
+        filed = _cover(n, lo, hi)
     place = np.where(cross, np.where(filed, 2, 3), place_in)
-    line = _select_lines(c, policies, line_keys, period, has_filing)
+    line = _select_lines(c, policies, line_keys, period, has_filing, person, kc.pid)
 
     T = _tables(policies, line_keys)
     k = period * len(line_keys) + line
     lv = c["hosp_lv"].cast(pl.Int64).to_numpy() - 1
-    ins = (c["insutype"] == "310").to_numpy().astype(np.int64)
-    tier = c["emp_tier"].replace_strict({t: i for i, t in enumerate(TIERS) if t}, default=3, return_dtype=pl.Int64).to_numpy()
+    ins = person["insutype"][kc.pid]
+    tier = person["emp_tier"][kc.pid]
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
     full = np.where(T.full_pay[k], c["full_pay_scp_amt"].to_numpy().astype(np.int64), 0)
@@ -564,11 +616,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     oth = _threshold_tier(ta_on, ta_base, seg_start, T.ta_thr[period], T.ta_ratio[period], T.ta_cap[period])
 
     funds = hifp + hifmi + maf + oth
-    cat_names = np.array(CATS, dtype=object)
     out = c.select("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg").with_columns(
         pl.Series("year", year, pl.Int32),
-        pl.Series("line", np.array(line_keys, dtype=object)[line], pl.Utf8),
-        pl.Series("identity", cat_names[cat], pl.Utf8),
+        _enum_column("line", line, line_keys),
+        _enum_column("identity", cat, list(CATS)),
         pl.Series("medfee_sumamt", medfee),
         c["fulamt_ownpay_amt"].cast(pl.Int64),
         c["overlmt_selfpay"].cast(pl.Int64),

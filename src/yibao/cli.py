@@ -310,3 +310,18 @@ def demo(
 def main() -> None:  # pragma: no cover - console entry
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app()
+
+
+def _register() -> None:
+    from yibao import cli_batch
+
+    app.command("batch")(cli_batch.batch)
+    app.command("compare")(cli_batch.compare_cmd)
+    try:
+        from yibao import cli_synth
+    except ImportError:  # pragma: no cover - the generator is optional while it is being built
+        return
+    app.command("synth")(cli_synth.synth)
+
+
+_register()

@@ -486,8 +486,7 @@ def test_valid_to_before_valid_from_is_refused():
 def test_yaml_file_errors_name_the_file(tmp_path):
     path = tmp_path / "my-region-2024.yaml"
     path.write_text(
-        "pack: x\nvalid_from: 2024-01-01\npolicy:\n  identity_priority: []\n  fee:\n    class_b_selfpay_first: 10\n"
-        "  lines: {}\n",
+        "pack: x\nvalid_from: 2024-01-01\npolicy:\n  identity_priority: []\n  fee:\n    class_b_selfpay_first: 10\n  lines: {}\n",
         encoding="utf-8",
     )
     with pytest.raises(InputErrors) as info:

@@ -51,11 +51,20 @@ fens = st.integers(0, 3_000_000)
 
 @st.composite
 def deductibles(draw, hi=200_000):
+    """By level, or one amount for every level."""
+    if draw(st.booleans()):
+        return yuan(draw(st.integers(0, hi)))
     return {lv: yuan(draw(st.integers(0, hi))) for lv in (1, 2, 3)}
 
 
 @st.composite
 def ratio_tables(draw):
+    """By place and level, by level only, or one ratio everywhere."""
+    shape = draw(st.sampled_from(["scalar", "level", "place"]))
+    if shape == "scalar":
+        return pct(draw(bps))
+    if shape == "level":
+        return {lv: pct(draw(bps)) for lv in (1, 2, 3)}
     return {place: {lv: pct(draw(bps)) for lv in (1, 2, 3)} for place in PLACES}
 
 
@@ -66,8 +75,8 @@ def band_starts(draw, max_extra=3):
 
 
 @st.composite
-def overrides(draw):
-    cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=3))
+def overrides(draw, ranked):
+    cats = draw(st.lists(st.sampled_from(ranked), unique=True, max_size=3))
     return {
         c: {"deductible_pct": A(pct(draw(bps))), "ratio_add": A(pct(draw(signed_bps))), "no_cap": draw(st.booleans())}
         for c in cats
@@ -77,12 +86,17 @@ def overrides(draw):
 @st.composite
 def policies(draw) -> dict:
     priority = draw(st.permutations(CATS))[: draw(st.integers(0, len(CATS)))]
+    ranked = [*priority, "ordinary"]  # a pack may only name categories it ranks (ordinary: everyone else)
     fee: dict = {"class_b_selfpay_first": A(pct(draw(bps)))}
     if draw(st.booleans()):
-        fee["item_selfpay_first"] = A({i: pct(draw(bps)) for i in draw(st.lists(st.sampled_from(ITEMS), unique=True, max_size=2))})
+        fee["item_selfpay_first"] = A(
+            {i: pct(draw(bps)) for i in draw(st.lists(st.sampled_from(ITEMS), unique=True, max_size=2))}
+        )
     fee["fully_selfpaid_items"] = draw(st.lists(st.sampled_from(ITEMS), unique=True, max_size=1))
     if draw(st.booleans()):
-        fee["price_ceilings"] = A({i: yuan(draw(st.integers(0, 50_000))) for i in draw(st.lists(st.sampled_from(ITEMS), max_size=3))})
+        fee["price_ceilings"] = A(
+            {i: yuan(draw(st.integers(0, 50_000))) for i in draw(st.lists(st.sampled_from(ITEMS), max_size=3))}
+        )
 
     pool_cap = draw(st.none() | fens)
 
@@ -90,9 +104,15 @@ def policies(draw) -> dict:
         return {} if cap is None else {"cap": A(yuan(cap))}
 
     def common(label, insutype, med_types):
-        out = {"label_zh": label, "label_en": label, "insutype": insutype, "med_types": med_types, "ratio": A(draw(ratio_tables()))}
+        out = {
+            "label_zh": label,
+            "label_en": label,
+            "insutype": insutype,
+            "med_types": med_types,
+            "ratio": A(draw(ratio_tables())),
+        }
         if draw(st.booleans()):
-            out["identity_overrides"] = draw(overrides())
+            out["identity_overrides"] = draw(overrides(ranked))
         return out
 
     inpatient = common("住院", "390", ["21"])
@@ -152,14 +172,14 @@ def policies(draw) -> dict:
             ci["cap"] = A(yuan(draw(fens)))
         if draw(st.booleans()):
             ci["tilt"] = {
-                "categories": draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=3)),
+                "categories": draw(st.lists(st.sampled_from(ranked), unique=True, min_size=1, max_size=3)),
                 "deductible_pct": A(pct(draw(bps))),
                 "ratio_add": A(pct(draw(signed_bps))),
                 "no_cap": draw(st.booleans()),
             }
         policy["critical_illness"] = ci
     if draw(st.booleans()):
-        cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
+        cats = draw(st.lists(st.sampled_from(ranked), unique=True, max_size=4))
         policy["assistance"] = {
             "lines": draw(st.lists(st.sampled_from(all_lines), unique=True, max_size=4)),
             "categories": {c: {"deductible": A(yuan(draw(st.integers(0, 500_000)))), "ratio": A(pct(draw(bps)))} for c in cats},
@@ -168,7 +188,7 @@ def policies(draw) -> dict:
     if draw(st.booleans()):
         policy["tilted_assistance"] = {
             "lines": draw(st.lists(st.sampled_from(all_lines), unique=True, max_size=4)),
-            "categories": draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4)),
+            "categories": draw(st.lists(st.sampled_from(ranked), unique=True, max_size=4)),
             "threshold": A(yuan(draw(st.integers(0, 2_000_000)))),
             "ratio": A(pct(draw(bps))),
             "cap": A(yuan(draw(fens))),
@@ -190,7 +210,10 @@ def people(draw) -> Person:
         IdentityPeriod(cat, start, draw(st.none() | st.just(start + timedelta(days=draw(st.integers(0, 400))))))
         for cat, start in draw(st.lists(st.tuples(st.sampled_from([*CATS, "youfu"]), days), max_size=3))
     )
-    filings = tuple(ChronicFiling(d, start) for d, start in draw(st.lists(st.tuples(st.sampled_from(["I10", "E11", "J06"]), days), max_size=2)))
+    filings = tuple(
+        ChronicFiling(d, start)
+        for d, start in draw(st.lists(st.tuples(st.sampled_from(["I10", "E11", "J06"]), days), max_size=2))
+    )
     cross = tuple(Period(s, s + timedelta(days=draw(st.integers(0, 200)))) for s in draw(st.lists(days, max_size=1)))
     emp: dict = {}
     if insutype == "310":
@@ -229,8 +252,12 @@ def claims_for(draw, person: Person, n_max=6) -> list[Claim]:
     out = []
     for i in range(draw(st.integers(1, n_max))):
         as_summary = draw(st.booleans())
-        lines = () if as_summary else tuple(
-            replace(fl, feedetl_sn=f"{i}-{k}") for k, fl in enumerate(draw(st.lists(fee_lines(), min_size=1, max_size=5)))
+        lines = (
+            ()
+            if as_summary
+            else tuple(
+                replace(fl, feedetl_sn=f"{i}-{k}") for k, fl in enumerate(draw(st.lists(fee_lines(), min_size=1, max_size=5)))
+            )
         )
         out.append(
             Claim(
@@ -369,7 +396,7 @@ def bumps(draw, claim: Claim) -> Claim:
             new = replace(s, medfee_sumamt=s.medfee_sumamt + delta, **{part: getattr(s, part) + delta})
         return replace(claim, summary=new)
     if draw(st.booleans()):
-        extra = replace(draw(fee_lines()), feedetl_sn="extra")
+        extra = replace(draw(fee_lines()), feedetl_sn="extra", det_item_fee_sumamt=delta)
         return replace(claim, fee_lines=(*claim.fee_lines, extra))
     i = draw(st.integers(0, len(claim.fee_lines) - 1))
     lines = list(claim.fee_lines)
@@ -451,6 +478,12 @@ def test_generated_packs_resolve_to_the_values_written(policy):
     # the generator writes yuan and percent as text; the pack must hold them exactly in fen and basis points
     p = build(policy).at(date(2022, 6, 1))
     written = policy["lines"]["inpatient"]["deductible"]["value"]
+    if not isinstance(written, dict):
+        written = dict.fromkeys((1, 2, 3), written)
     assert p.lines["inpatient"].deductible == {lv: int(Decimal(v) * 100) for lv, v in written.items()}
     ratio = policy["lines"]["outpatient"]["ratio"]["value"]
+    if not isinstance(ratio, dict):
+        ratio = dict.fromkeys((1, 2, 3), ratio)
+    if 1 in ratio:
+        ratio = dict.fromkeys(PLACES, ratio)
     assert p.lines["outpatient"].ratio == {pl: {lv: int(Decimal(v) * 100) for lv, v in t.items()} for pl, t in ratio.items()}

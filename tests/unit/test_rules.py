@@ -73,9 +73,7 @@ _n = iter(range(1, 10**6))
 def summary_claim(scp_fen, day=D, med_type="21", hosp_lv=2, place="in_county", dise="", psn_no="P1", **amounts) -> Claim:
     """A summarised claim whose policy-range amount is ``scp_fen`` plus any self-paid parts given."""
     total = scp_fen + sum(amounts.values())
-    return Claim(
-        f"C{next(_n)}", psn_no, day, med_type, hosp_lv, place, dise, summary=PolicyRangeSummary(total, **amounts)
-    )
+    return Claim(f"C{next(_n)}", psn_no, day, med_type, hosp_lv, place, dise, summary=PolicyRangeSummary(total, **amounts))
 
 
 def fee_claim(*lines: FeeLine, day=D, med_type="21", hosp_lv=2, dise="", psn_no="P1") -> Claim:
@@ -314,7 +312,9 @@ def test_basic_ratio_bands_on_admission_amount():
     # the bands start again on the next admission's own amount (not the year's cumulative amount)
     assert s2.hifp_pay == 1_940_001
     # a negative band lowers the ratio above a point: 60% to 10000.00, 50% above
-    policy = make_policy(lines={"inpatient": line(ratio=A(60), ratio_bands=A([{"start": 0, "add": 0}, {"start": 10000, "add": -10}]))})
+    policy = make_policy(
+        lines={"inpatient": line(ratio=A(60), ratio_bands=A([{"start": 0, "add": 0}, {"start": 10000, "add": -10}]))}
+    )
     # 10000.00 x 60% + 5000.00 x 50% = 6000.00 + 2500.00 = 8500.00
     assert settle(policy, person(), None, summary_claim(1_500_000)).hifp_pay == 850_000
 
@@ -678,7 +678,11 @@ def full_policy():
 def test_reverse_gives_back_exactly():
     policy = full_policy()
     p = person("tekun")
-    claims = [summary_claim(5_000_000, day=date(2022, 2, 1)), summary_claim(3_000_000, day=date(2022, 3, 1)), summary_claim(30_000, med_type="11")]
+    claims = [
+        summary_claim(5_000_000, day=date(2022, 2, 1)),
+        summary_claim(3_000_000, day=date(2022, 3, 1)),
+        summary_claim(30_000, med_type="11"),
+    ]
     s1, s2, s3 = run(policy, p, claims)
     # the consumed deltas are what the tiers paid and counted
     assert s2.consumed.admissions == 1
@@ -720,7 +724,11 @@ def test_settle_sequence_keeps_one_accumulator_per_year():
         {
             "pack": "t",
             "valid_from": "2022-01-01",
-            "policy": {"identity_priority": [], "fee": {"class_b_selfpay_first": A(0)}, "lines": {"inpatient": line(**ADMISSION)}},
+            "policy": {
+                "identity_priority": [],
+                "fee": {"class_b_selfpay_first": A(0)},
+                "lines": {"inpatient": line(**ADMISSION)},
+            },
         },
         "t.yaml",
     )
@@ -768,7 +776,18 @@ def test_trace_readable_in_chinese_and_english():
     s = settle(policy, person("tekun"), None, summary_claim(5_000_000))
     zh = "\n".join(f"{tier}：{text}" for tier, text in render(s.trace, "zh"))
     en = "\n".join(f"{tier}: {text}" for tier, text in render(s.trace, "en"))
-    for words in ("基本医保", "大病保险", "医疗救助", "倾斜救助", "起付线", "报销比例", "特困人员", "50,000.00元", "29,700.00元", "60%"):
+    for words in (
+        "基本医保",
+        "大病保险",
+        "医疗救助",
+        "倾斜救助",
+        "起付线",
+        "报销比例",
+        "特困人员",
+        "50,000.00元",
+        "29,700.00元",
+        "60%",
+    ):
         assert words in zh, words
     for words in ("basic insurance", "critical illness", "medical assistance", "tilted assistance", "deductible", "ratio"):
         assert words in en, words

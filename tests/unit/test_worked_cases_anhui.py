@@ -49,8 +49,18 @@ def resident(psn_no, *codes) -> Person:
     return Person(psn_no, identities=tuple(IdentityPeriod(c, date(2021, 1, 1)) for c in codes))
 
 
-FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
-          "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")
+FIELDS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "hifmi_pay",
+    "maf_pay",
+    "oth_pay",
+    "psn_part_amt",
+)
 
 
 def amounts(s: Settlement) -> dict[str, int]:

@@ -59,7 +59,7 @@ def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float]], 
     ax.set_xticks(range(len(categories)), list(categories))
     ax.set_title(title)
     ax.set_ylabel(unit)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(series))
     ax.grid(axis="y", alpha=0.3)
     return _svg(fig)
 

@@ -127,7 +127,7 @@ def write_csvs(cmp: Comparison, out_dir: Path, lang: str) -> list[Path]:
 
 def render_html(cmp: Comparison, lang: str, meta: dict[str, Any]) -> str:
     t = TEXT[lang]
-    payers = cmp.by_payer.filter(pl.col("payer").is_in(["hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"]))
+    payers = cmp.by_payer.filter(pl.col("payer").is_in(["hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"]))
     names = [field_label(p, lang) for p in payers["payer"]]
     payer_chart = charts.grouped_bars(
         names,

@@ -1,0 +1,3 @@
+from yibao.cli import app
+
+app()

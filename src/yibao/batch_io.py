@@ -91,8 +91,9 @@ def _claim_chunks(path: Path, chunk: int) -> Iterator[pl.DataFrame]:
 
 
 def _subset(side: dict[str, pl.DataFrame], claims: pl.DataFrame) -> BatchInput:
-    persons = claims.select(pl.col("psn_no").unique())
-    return BatchInput(claims, **{k: v.join(persons, on="psn_no", how="semi") for k, v in side.items()})
+    """The side tables' rows for the chunk's people (a chunk holds a contiguous range of psn_no)."""
+    first, last = claims["psn_no"][0], claims["psn_no"][-1]
+    return BatchInput(claims, **{k: v.filter(pl.col("psn_no").is_between(pl.lit(first), pl.lit(last))) for k, v in side.items()})
 
 
 @dataclass
@@ -135,7 +136,7 @@ def run_batch(
             result: BatchResult = settle_batch(pack, _subset(side, part) if total >= 0 else BatchInput(part, **side))
             table = result.claims.to_arrow()
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(tmp, table.schema, compression="lz4", write_statistics=["claim_id", "psn_no"])
             writer.write_table(table)
             ytd_parts.append(result.year_to_date)
             done += part.height

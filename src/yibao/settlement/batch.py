@@ -616,7 +616,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     oth = _threshold_tier(ta_on, ta_base, seg_start, T.ta_thr[period], T.ta_ratio[period], T.ta_cap[period])
 
     funds = hifp + hifmi + maf + oth
-    out = c.select("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg").with_columns(
+    out = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
         pl.Series("year", year, pl.Int32),
         _enum_column("line", line, line_keys),
         _enum_column("identity", cat, list(CATS)),
@@ -642,12 +642,12 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
         consumed["deductible_base." + T.groups[g].removeprefix("ded:")] = arr
     for g in np.unique(cgroup):
         consumed["basic_paid." + T.groups[int(g)].removeprefix("cap:")] = np.where(cgroup == g, hifp, 0)
-    ytd = (
-        out.select("psn_no", "year")
-        .with_columns(*(pl.Series(name, arr) for name, arr in consumed.items()))
-        .group_by("psn_no", "year", maintain_order=True)
-        .agg(pl.all().sum())
-    )
+    firsts = np.flatnonzero(seg_start)
+    ytd = pl.DataFrame({
+        "psn_no": c["psn_no"].gather(firsts),
+        "year": year[firsts].astype(np.int32),
+        **{name: np.add.reduceat(arr, firsts) for name, arr in consumed.items()},
+    })  # fmt: skip
     return BatchResult(out, ytd)
 
 

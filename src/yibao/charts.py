@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 CJK_FONTS = [
     "Noto Sans CJK SC",
@@ -38,7 +39,7 @@ def _setup() -> None:
     })  # fmt: skip
 
 
-def _svg(fig: plt.Figure) -> str:
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 import time
 from pathlib import Path
 from typing import Annotated
@@ -106,8 +107,9 @@ def compare_cmd(
         raise _fail(InputError(str(data), "people", None, "a people table (people.parquet / .csv)"), lang) from None
     mon = base.at(base.valid_from).monitoring
     th = round(threshold * 100) if threshold is not None else (mon.threshold if mon else 700_000)
-    settings = Settings(threshold_fen=th, catastrophic_bp=round(catastrophic * 100),
-                        **({"monitored": mon.categories} if mon else {}))  # fmt: skip
+    settings = Settings(threshold_fen=th, catastrophic_bp=round(catastrophic * 100))
+    if mon:
+        settings = replace(settings, monitored=mon.categories)
     cmp = compare(b, r, people, settings)
     t = TEXT[lang]
     for name, df in ((t["payers"], cmp.by_payer), (t["summary"], cmp.summary), (t["identity"], cmp.by_identity)):

@@ -106,11 +106,6 @@ def test_number_inside_a_table_without_source_is_refused():
     assert_names_everything(err, "policy.assistance.categories.tekun.ratio", "80", "source")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (pack.py): a number written as a quoted string ('10') escapes the every-number-has-a-source rule "
-    "and is parsed by the schema as 10%",
-)
 def test_quoted_number_without_source_is_refused():
     raw = minimal()
     raw["policy"]["fee"]["class_b_selfpay_first"] = "10"
@@ -199,7 +194,7 @@ def test_ratio_over_100_percent_is_refused():
     raw["policy"]["assistance"]["categories"]["tekun"]["ratio"] = A(105)
     err = only_error(raw)
     assert_names_everything(err, "policy.assistance.categories.tekun.ratio.value", "105")
-    assert "less than or equal" in err.expected
+    assert "between 0 and 100" in err.expected
 
 
 def test_ratio_over_100_in_a_place_table_names_place_and_level():
@@ -211,11 +206,6 @@ def test_ratio_over_100_in_a_place_table_names_place_and_level():
     assert_names_everything(err, "policy.lines.inpatient.ratio.value.in_county.2", "175")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QUESTIONABLE (schema.py): the limit is reported in basis points ('<= 10000') while the pack is written "
-    "in percent, so a clerk who wrote 105 reads 'expected <= 10000'",
-)
 def test_ratio_over_100_expectation_is_in_percent():
     raw = minimal()
     raw["policy"]["assistance"]["categories"]["tekun"]["ratio"] = A(105)
@@ -227,7 +217,7 @@ def test_negative_amount_is_refused():
     raw = minimal()
     raw["policy"]["assistance"]["limit"] = A(-1)
     err = only_error(raw)
-    assert_names_everything(err, "policy.assistance.limit.value", "-1", "greater than or equal")
+    assert_names_everything(err, "policy.assistance.limit.value", "-1", "0 yuan or more")
 
 
 def test_missing_level_in_a_ratio_table_is_refused():

@@ -155,6 +155,15 @@ def test_price_ceiling_excess_is_over_limit_self_pay():
     assert_adds_up(s)
 
 
+def test_price_ceiling_applies_without_unit_price():
+    policy = make_policy(fee={"class_b_selfpay_first": A(10), "price_ceilings": {"D1": A(80)}})
+    claim = fee_claim(fl("D1", 30_000, "01", cnt=3))  # 3 units, 300.00 in all, no unit price uploaded
+    s = settle(policy, person(), None, claim)
+    # allowed 3 x 80.00 = 240.00, so 60.00 over the limit and 240.00 in range
+    assert (s.overlmt_selfpay, s.inscp_scp_amt) == (6_000, 24_000)
+    assert_adds_up(s)
+
+
 def test_summarised_claim_accepted_and_checked():
     policy = make_policy()
     claim = summary_claim(80_000, fulamt_ownpay_amt=10_000, overlmt_selfpay=5_000, preselfpay_amt=5_000)

@@ -141,15 +141,29 @@ def _is_leaf(node: Any) -> bool:
     return False
 
 
-def _has_number(node: Any) -> bool:
+CODE_KEYS = {"insutype", "insutypes", "med_types", "diseases", "full_pay_items", "fully_selfpaid_items", "label_zh", "label_en"}
+"""Keys whose values are codes or labels: a numeric-looking text there ("390", "21") is not an amount."""
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text.strip().rstrip("%").replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _has_number(node: Any, key: str = "") -> bool:
     if isinstance(node, bool):
         return False
     if isinstance(node, int | float):
         return True
+    if isinstance(node, str):
+        return key not in CODE_KEYS and _looks_numeric(node)
     if isinstance(node, dict):
-        return any(_has_number(v) for v in node.values())
+        return any(_has_number(v, str(k)) for k, v in node.items())
     if isinstance(node, list):
-        return any(_has_number(v) for v in node)
+        return any(_has_number(v, key) for v in node)
     return False
 
 
@@ -166,7 +180,7 @@ def _collect_leaves(node: Any, path: tuple[str, ...], default_start: date, file:
         for k, v in node.items():
             _collect_leaves(v, (*path, str(k)), default_start, file, out)
         return
-    if _has_number(node):
+    if _has_number(node, path[-1] if path else ""):
         raise InputError(
             file,
             "policy." + ".".join(path),
@@ -213,6 +227,9 @@ def _validation_errors(exc: ValidationError, pack: PolicyPack, day: date) -> Inp
         else:
             key = "policy." + ".".join(str(p) for p in loc) if loc else "policy"
         msg = str(err["msg"]).removeprefix("Value error, ")
+        leaf_key = key.split(".value")[0] if n else key
+        if any(e.field.split(".value")[0] == leaf_key and e.value == err.get("input") and msg in e.expected for e in errors):
+            continue  # one scalar spread over a table fails once, not once per cell
         errors.append(InputError(pack.file, key, err.get("input"), f"{msg} (values in force on {day.isoformat()})"))
     return InputErrors(errors)
 

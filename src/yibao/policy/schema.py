@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from yibao.identities import CATEGORIES, ORDINARY, normalise_category
 from yibao.money import percent_to_bp, yuan_to_fen
@@ -25,19 +25,32 @@ EMP_TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")
 """Employee enrolment: with an employer, or as an individual in tier 1 / tier 2 (seed 002)."""
 
 
-def _fen(v: Any) -> int:
-    return yuan_to_fen(v)
-
-
 def _bp(v: Any) -> int:
-    return percent_to_bp(v)
+    bp = percent_to_bp(v)
+    if not 0 <= bp <= 10_000:
+        raise ValueError(f"a percentage between 0 and 100, got {v!r}")
+    return bp
 
 
-Fen = Annotated[int, BeforeValidator(_fen), Field(ge=0)]
+def _signed_bp(v: Any) -> int:
+    bp = percent_to_bp(v)
+    if not -10_000 <= bp <= 10_000:
+        raise ValueError(f"percentage points between -100 and 100, got {v!r}")
+    return bp
+
+
+def _fen_nonneg(v: Any) -> int:
+    fen = yuan_to_fen(v)
+    if fen < 0:
+        raise ValueError(f"an amount of 0 yuan or more, got {v!r}")
+    return fen
+
+
+Fen = Annotated[int, BeforeValidator(_fen_nonneg)]
 """An amount: yuan in the pack, fen once resolved."""
-Bp = Annotated[int, BeforeValidator(_bp), Field(ge=0, le=10_000)]
+Bp = Annotated[int, BeforeValidator(_bp)]
 """A ratio: percent in the pack, basis points once resolved."""
-SignedBp = Annotated[int, BeforeValidator(_bp), Field(ge=-10_000, le=10_000)]
+SignedBp = Annotated[int, BeforeValidator(_signed_bp)]
 """Percentage points added to a ratio (may be negative)."""
 
 

@@ -30,7 +30,14 @@ class PolicyRange:
 
 
 def _over_limit(pric: int | None, ceiling: int | None, cnt: Decimal, total: int) -> int:
-    if ceiling is None or pric is None or pric <= ceiling:
+    """Excess over the price ceiling: (unit price - ceiling) x count, or, with no unit price
+    uploaded, the line total above ceiling x count; never more than the line total."""
+    if ceiling is None:
+        return 0
+    if pric is None:
+        allowed = (Decimal(ceiling) * cnt).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return max(0, total - int(allowed))
+    if pric <= ceiling:
         return 0
     excess = (Decimal(pric - ceiling) * cnt).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return min(total, int(excess))

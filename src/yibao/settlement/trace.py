@@ -87,8 +87,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "base now {base_fen}, year total {before_fen} → {after_fen}",
     ),
     "tilt": (
-        "{identity}倾斜支付：起付线按 {pct_bp}，比例加 {add_bp}{no_cap}",
-        "tilt for {identity}: deductible at {pct_bp}, ratios +{add_bp}{no_cap}",
+        "{identity}倾斜支付：起付线按 {pct_bp}，比例调整 {add_bp}{no_cap}",
+        "tilt for {identity}: deductible at {pct_bp}, ratios {add_bp}{no_cap}",
     ),
     "threshold_gross": (
         "起付线 {deductible_fen}（分段按年度累计额计）",
@@ -119,6 +119,8 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 def _format_arg(name: str, value: Any, lang: str) -> str:
     if name.endswith("_fen"):
         return fmt_yuan(int(value)) + ("元" if lang == "zh" else "")
+    if name == "add_bp":
+        return ("+" if int(value) >= 0 else "") + fmt_percent(int(value))
     if name.endswith("_bp"):
         return fmt_percent(int(value))
     if name == "identity":

@@ -214,7 +214,7 @@ def _leaf_prefix(loc: tuple[Any, ...], leaves: dict[tuple[str, ...], Leaf]) -> i
 
 
 def _validation_errors(exc: ValidationError, pack: PolicyPack, day: date) -> InputErrors:
-    errors = []
+    errors: list[InputError] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         n = _leaf_prefix(loc, pack.leaves)

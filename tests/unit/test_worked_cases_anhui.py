@@ -231,3 +231,38 @@ def test_sample_csv_gives_the_same_amounts():
     assert {k: amounts(v) for k, v in got.items()} == EXPECTED
     identities = {got[k].identity for k in ("TK1", "DB1", "FP1", "JC1", "PT1")}
     assert identities == {"tekun", "dibao", "fanpin", "jiance", "ordinary"}
+
+
+def test_cli_settle_on_the_sample_gives_the_hand_computed_amounts(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "settlements.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "yibao", "settle", str(SAMPLE / "claims.csv"), "-p", "anhui-huaibei-2022",
+         "--people", str(SAMPLE / "people.csv"), "-o", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    got = {item["setlinfo"]["setl_id"]: {f: item["setlinfo"][f] for f in FIELDS} for item in json.loads(out.read_text("utf-8"))}
+    assert got == EXPECTED
+
+
+def test_cli_settle_bad_row_names_file_row_field_and_writes_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    claims = tmp_path / "claims.csv"
+    lines = (SAMPLE / "claims.csv").read_text("utf-8").splitlines()
+    lines[3] = lines[3].replace(",21,", ",21,", 1).replace(",in_county,", ",moon,", 1)
+    claims.write_text("\n".join(lines) + "\n", "utf-8")
+    out = tmp_path / "out.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "yibao", "settle", str(claims), "-p", "anhui-huaibei-2022",
+         "--people", str(SAMPLE / "people.csv"), "-o", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "claims.csv row 4" in proc.stderr and "place" in proc.stderr and "moon" in proc.stderr
+    assert not out.exists()

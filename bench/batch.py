@@ -1,0 +1,434 @@
+"""Benchmark: the columnar batch engine against a per-claim loop and DuckDB SQL.
+
+    .venv/bin/python bench/batch.py --claims 1000000 10000000
+
+For each size: generate a synthetic county with :mod:`yibao.synth` (timed), then
+
+(a) the batch engine, Parquet in -> Parquet out (``yibao.batch_io.run_batch``) in a
+    subprocess: wall time and peak RSS of that process;
+(b) a per-claim Python loop over ``settle`` (``settle_sequence`` per person) on a sample of
+    persons holding about ``--loop-sample`` claims: claims per second;
+(c) the same rules in DuckDB SQL (``bench/duckdb_engine.py``), Parquet in -> Parquet out, in
+    a subprocess: wall time and peak RSS.
+
+Before any time is printed, the three must agree to the fen: batch vs DuckDB on every claim,
+batch vs the loop on the sampled persons' claims. Any difference aborts with the claims.
+
+The synthetic county enrols some employees: with a pack that has no employee (310) line,
+``bench/employee-lines.yaml`` is overlaid so that every claim settles (the header says so).
+Use ``--chunk`` to try other run_batch chunk sizes, ``--repeat`` for best-of-N timings and
+``--profile`` for cProfile and per-line timings of the batch engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from yibao import synth
+from yibao.policy.overlay import apply_overlay, load_overlay
+from yibao.policy.pack import PolicyPack, load_pack
+
+HERE = Path(__file__).resolve().parent
+EMPLOYEE_OVERLAY = HERE / "employee-lines.yaml"
+AMOUNTS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt", "act_pay_dedc")
+TARGET_RATE = 5_000_000
+TARGET_LOOP_X = 100
+TARGET_PEAK_MB = 3 * 1024
+
+
+# ---------------------------------------------------------------- pack and machine
+
+
+def needs_employee_lines(pack: PolicyPack) -> bool:
+    return not any(ln.insutype == "310" for d in pack.change_dates() for ln in pack.at(d).lines.values())
+
+
+def resolve_pack(name: str, employee_overlay: bool) -> PolicyPack:
+    pack = load_pack(name)
+    return apply_overlay(pack, load_overlay(EMPLOYEE_OVERLAY)) if employee_overlay else pack
+
+
+def machine() -> list[str]:
+    import duckdb
+    import pyarrow
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return [
+        f"machine: {cpu}, {cores} cores, {mem_gb:.1f} GB RAM, {platform.system()} {platform.release()}",
+        f"software: Python {platform.python_version()}, polars {pl.__version__}, numpy {np.__version__}, "
+        f"pyarrow {pyarrow.__version__}, duckdb {duckdb.__version__}",
+    ]
+
+
+# ---------------------------------------------------------------- child processes
+
+
+def child(argv: list[str]) -> None:
+    """Run one engine Parquet in -> Parquet out and print its in-process time as JSON."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child", choices=("batch", "duckdb"), required=True)
+    ap.add_argument("--pack", required=True)
+    ap.add_argument("--employee-overlay", action="store_true")
+    ap.add_argument("--dir", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--chunk", type=int, default=0)
+    a = ap.parse_args(argv)
+    pack = resolve_pack(a.pack, a.employee_overlay)
+    if a.child == "batch":
+        from yibao.batch_io import DEFAULT_CHUNK, run_batch
+
+        t = time.perf_counter()  # imports and pack loading done: the engine's own time from here
+        run = run_batch(pack, a.dir, a.out, a.chunk or DEFAULT_CHUNK)
+        claims, extra = run.claims, {"chunks": run.chunks}
+    else:
+        sys.path.insert(0, str(HERE))
+        from duckdb_engine import settle_duckdb_to_parquet
+
+        t = time.perf_counter()
+        claims, extra = settle_duckdb_to_parquet(pack, a.dir, a.out), {}
+    print(json.dumps({"seconds": time.perf_counter() - t, "claims": claims, **extra}))
+
+
+@dataclasses.dataclass
+class Measured:
+    wall: float  # whole subprocess: interpreter start, imports, pack, read, settle, write
+    inner: float  # the engine call inside the process (read, settle, write)
+    cpu: float  # user + system CPU seconds of the subprocess (all its threads)
+    peak_mb: float
+    claims: int
+    extra: dict[str, Any]
+
+
+def measure(kind: str, pack_name: str, overlay: bool, directory: Path, out: Path, chunk: int) -> Measured:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--pack", pack_name,
+           "--dir", str(directory), "--out", str(out), "--chunk", str(chunk)]  # fmt: skip
+    if overlay:
+        cmd.append("--employee-overlay")
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    text = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"ABORT: the {kind} subprocess failed (exit {proc.returncode}): {' '.join(cmd)}")
+    info = json.loads(text.strip().splitlines()[-1])
+    claims = int(info.pop("claims"))
+    inner = float(info.pop("seconds"))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(wall, inner, cpu, usage.ru_maxrss / 1024, claims, info)  # ru_maxrss: KiB on Linux
+
+
+def best_of(repeat: int, kind: str, size: str, *args: Any) -> Measured:
+    """The fastest of ``repeat`` runs (wall), with the highest peak RSS seen."""
+    runs = []
+    for i in range(repeat):
+        load = os.getloadavg()[0]
+        print(f"[{size}] {kind} run {i + 1}/{repeat} (load average before: {load:.2f}) ...", flush=True)
+        runs.append(measure(kind, *args))
+        m = runs[-1]
+        print(f"[{size}]   wall {m.wall:.2f}s, in-process {m.inner:.2f}s, cpu {m.cpu:.2f}s, peak {m.peak_mb:,.0f} MB", flush=True)
+    best = min(runs, key=lambda m: m.wall)
+    return dataclasses.replace(best, peak_mb=max(m.peak_mb for m in runs))
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_batch_vs_duckdb(batch_out: Path, duck_out: Path, claims_file: Path) -> int:
+    b = pl.read_parquet(batch_out, columns=["claim_id", *AMOUNTS])
+    d = pl.read_parquet(duck_out, columns=["claim_id", *AMOUNTS])
+    n_in = pl.scan_parquet(claims_file).select(pl.len()).collect().item()
+    for name, frame in (("batch", b), ("DuckDB", d)):
+        wrong = {c: str(t) for c, t in frame.select(AMOUNTS).schema.items() if t != pl.Int64}
+        if wrong:
+            sys.exit(f"ABORT: {name} output amounts must be int64 fen; got {wrong}")
+    if not (b.height == d.height == n_in):
+        sys.exit(f"ABORT: claim counts differ: input {n_in:,}, batch {b.height:,}, DuckDB {d.height:,}")
+    j = b.join(d, on="claim_id", how="full", suffix="_duckdb")
+    bad = j.filter(pl.any_horizontal(*(pl.col(c).ne_missing(pl.col(f"{c}_duckdb")) for c in AMOUNTS)))
+    if bad.height:
+        with pl.Config(tbl_cols=-1, tbl_width_chars=250):
+            print(bad.head(20))
+        sys.exit(f"ABORT: batch and DuckDB differ on {bad.height:,} of {n_in:,} claims (first 20 above)")
+    return int(b.height)
+
+
+def sample_persons(claims_file: Path, target: int, seed: int) -> pl.Series:
+    """Random persons whose claims add up to about ``target``."""
+    counts = pl.scan_parquet(claims_file).group_by("psn_no").len().sort("psn_no").collect()
+    order = np.random.default_rng(seed).permutation(counts.height)
+    shuffled = counts[order]
+    cum = np.cumsum(shuffled["len"].to_numpy())
+    take = int(np.searchsorted(cum, target)) + 1
+    return shuffled["psn_no"].head(take)
+
+
+def read_sample(directory: Path, persons: pl.Series) -> synth.SynthCounty:
+    """The county written in ``directory``, restricted to ``persons`` (read lazily, not the whole county)."""
+    keep = pl.DataFrame({"psn_no": persons}).lazy()
+    meta = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    frames = {}
+    for name in synth.FILES:
+        lf = pl.scan_parquet(directory / f"{name}.parquet")
+        if "psn_no" in lf.collect_schema().names():
+            lf = lf.join(keep, on="psn_no", how="semi", maintain_order="left")
+        frames[name] = lf.collect()
+    return synth.SynthCounty(persons=int(meta["persons"]), year=int(meta["year"]), seed=int(meta["seed"]), **frames)
+
+
+def run_loop(directory: Path, pack: PolicyPack, batch_out: Path, target: int, seed: int) -> tuple[int, int, float]:
+    """Settle the sampled persons' claims one by one; check them against the batch output. (claims, persons, seconds)"""
+    from yibao.settlement import settle_sequence
+
+    sub = read_sample(directory, sample_persons(directory / "claims.parquet", target, seed))
+    people, claims = synth.to_people_and_claims(sub)
+    by_person: dict[str, list[Any]] = {}
+    for c in claims:
+        by_person.setdefault(c.psn_no, []).append(c)
+    t = time.perf_counter()
+    results = [s for psn, cs in by_person.items() for s in settle_sequence(pack, people[psn], cs)]
+    seconds = time.perf_counter() - t
+    loop = pl.DataFrame(
+        [(s.claim_id, *(getattr(s, a) for a in AMOUNTS)) for s in results],
+        schema={"claim_id": pl.Utf8, **dict.fromkeys(AMOUNTS, pl.Int64)},
+        orient="row",
+    )
+    ids = loop.select("claim_id")
+    batch = pl.scan_parquet(batch_out).select("claim_id", *AMOUNTS).join(ids.lazy(), on="claim_id", how="semi").collect()
+    j = batch.join(loop, on="claim_id", how="full", suffix="_loop")
+    bad = j.filter(pl.any_horizontal(*(pl.col(c).ne_missing(pl.col(f"{c}_loop")) for c in AMOUNTS)))
+    if bad.height or batch.height != loop.height:
+        with pl.Config(tbl_cols=-1, tbl_width_chars=250):
+            print(bad.head(20))
+        sys.exit(f"ABORT: batch and the per-claim loop differ on {bad.height:,} of {loop.height:,} sampled claims")
+    return loop.height, len(people), seconds
+
+
+# ---------------------------------------------------------------- profile
+
+
+def line_times(fn: Any, files: tuple[str, ...], top: int) -> tuple[float, list[str]]:
+    """Wall time per source line of the functions defined in ``files`` (inclusive of what the
+    line calls, so nested lines overlap), found with ``sys.settrace``: the engine runs few
+    Python lines (it is vectorised), so the tracing costs little."""
+    import linecache
+    from collections import defaultdict
+
+    acc: dict[tuple[str, int], float] = defaultdict(float)
+    last: dict[Any, tuple[int, float]] = {}
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        now = time.perf_counter()
+        prev = last.pop(frame, None)
+        if prev is not None:
+            acc[(frame.f_code.co_filename, prev[0])] += now - prev[1]
+        if event == "line":
+            last[frame] = (frame.f_lineno, time.perf_counter())
+        return local
+
+    def glob(frame: Any, event: str, arg: Any) -> Any:
+        return local if event == "call" and frame.f_code.co_filename.endswith(files) else None
+
+    t = time.perf_counter()
+    sys.settrace(glob)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+    total = time.perf_counter() - t
+    out = []
+    for (file, line), sec in sorted(acc.items(), key=lambda kv: -kv[1])[:top]:
+        short = "/".join(Path(file).parts[-2:])
+        src = linecache.getline(file, line).strip()
+        out.append(f"{sec:8.2f}s {100 * sec / total:5.1f}%  {short}:{line:<4} {src[:90]}")
+    return total, out
+
+
+def profile(pack: PolicyPack, directory: Path, out: Path, chunk: int, top: int = 12) -> str:
+    """Where the batch engine spends its time: cProfile of settle_batch (whole county in memory, one
+    pass) and of run_batch (chunked, Parquet in -> out), then wall time per source line of run_batch."""
+    from yibao.batch_io import read_input, run_batch
+    from yibao.settlement.batch import settle_batch
+
+    text = []
+    data = read_input(directory)
+    for label, fn in (
+        ("settle_batch(pack, read_input(dir)) — one pass, in memory", lambda: settle_batch(pack, data)),
+        (f"run_batch(pack, dir, out, chunk={chunk:,}) — Parquet in -> Parquet out",
+         lambda: run_batch(pack, directory, out, chunk)),
+    ):  # fmt: skip
+        prof = cProfile.Profile()
+        t = time.perf_counter()
+        prof.enable()
+        fn()
+        prof.disable()
+        wall = time.perf_counter() - t
+        buf = io.StringIO()
+        st = pstats.Stats(prof, stream=buf)
+        st.sort_stats("cumulative").print_stats(top)
+        st.sort_stats("tottime").print_stats(top)
+        body = "\n".join(ln for ln in buf.getvalue().splitlines() if ln.strip() and "function calls" not in ln[:40])
+        text.append(f"--- cProfile of {label}: {wall:.2f}s under cProfile\n{body}")
+    total, lines = line_times(lambda: run_batch(pack, directory, out, chunk), ("yibao/batch_io.py", "settlement/batch.py"), 30)
+    text.append(f"--- wall time per source line (inclusive), run_batch chunk={chunk:,}: {total:.2f}s in all")
+    text += lines
+    return "\n".join(text)
+
+
+# ---------------------------------------------------------------- main
+
+
+def fmt_rate(claims: int, seconds: float) -> str:
+    return f"{claims / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--claims", type=int, nargs="+", default=[1_000_000, 10_000_000], help="approximate claims per county")
+    ap.add_argument("--seed", type=int, default=2022)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/yibao-bench"))
+    ap.add_argument("--loop-sample", type=int, default=20_000, help="claims settled one by one by settle()")
+    ap.add_argument("--pack", default="anhui-huaibei-2022")
+    ap.add_argument("--chunk", type=int, default=0, help="run_batch chunk size (0: batch_io.DEFAULT_CHUNK)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each engine per size; the fastest is reported")
+    ap.add_argument("--profile", action="store_true", help="profile the batch engine on every size (after the timed runs)")
+    ap.add_argument("--reuse", action="store_true", help="reuse a county written earlier (same size, seed)")
+    args = ap.parse_args(argv)
+
+    from yibao.batch_io import DEFAULT_CHUNK
+
+    chunk = args.chunk or DEFAULT_CHUNK
+    overlay = needs_employee_lines(load_pack(args.pack))
+    pack = resolve_pack(args.pack, overlay)
+    year = pack.valid_from.year
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    note = " (bench/employee-lines.yaml overlaid: the county has employees)" if overlay else ""
+    head = [*machine(), f"pack: {pack.pack_id}{note}; run_batch chunk {chunk:,} claims; best of {args.repeat} run(s)"]
+    print("\n".join(head), flush=True)
+
+    pilot = synth.generate(20_000, year, args.seed)
+    per_person = pilot.claims.height / pilot.persons
+    del pilot
+
+    rows: list[tuple[str, ...]] = []
+    summary: list[str] = []
+    profiles: list[str] = []
+    for target in args.claims:
+        persons = max(1, round(target / per_person))
+        directory = args.workdir / f"county-{target}-{args.seed}"
+        if args.reuse and (directory / "manifest.json").exists():
+            meta = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            n, persons = int(meta["rows"]["claims"]), int(meta["persons"])
+            made = "reused"
+        else:
+            t = time.perf_counter()
+            county = synth.generate(persons, year, args.seed)
+            t_gen = time.perf_counter() - t
+            t = time.perf_counter()
+            synth.write(county, directory)
+            t_write = time.perf_counter() - t
+            n = county.claims.height
+            del county  # the parent stays small while the engines run
+            gc.collect()
+            made = f"generate {t_gen:.1f}s ({n / t_gen:,.0f} claims/s), write Parquet {t_write:.1f}s"
+        size = f"{n / 1e6:.2f}M"
+        print(f"[{size}] county: {persons:,} persons, {n:,} claims; {made}", flush=True)
+
+        batch_out = args.workdir / f"batch-{target}.parquet"
+        duck_out = args.workdir / f"duckdb-{target}.parquet"
+        a = best_of(args.repeat, "batch", size, args.pack, overlay, directory, batch_out, chunk)
+        c = best_of(args.repeat, "duckdb", size, args.pack, overlay, directory, duck_out, chunk)
+        print(f"[{size}] check batch = DuckDB on every claim ...", flush=True)
+        checked = check_batch_vs_duckdb(batch_out, duck_out, directory / "claims.parquet")
+        print(f"[{size}] per-claim loop on a sample, checked against batch ...", flush=True)
+        loop_n, loop_persons, loop_s = run_loop(directory, pack, batch_out, args.loop_sample, args.seed)
+        print(f"[{size}] agreement: batch = DuckDB on all {checked:,} claims, batch = loop on {loop_n:,} sampled claims "
+              f"({loop_persons:,} persons); 0 fen difference", flush=True)  # fmt: skip
+
+        loop_rate = loop_n / loop_s
+        rows += [
+            (size, "(a) batch run_batch, process", f"{a.wall:.2f}", f"{a.cpu:.2f}", fmt_rate(n, a.wall), f"{a.peak_mb:,.0f}",
+             f"Parquet in->out, {a.extra.get('chunks', '?')} chunk(s)"),
+            (size, "    batch run_batch, in-process", f"{a.inner:.2f}", "", fmt_rate(n, a.inner), "",
+             "same run, without interpreter start, imports, pack load"),
+            (size, "(b) per-claim loop settle()", f"{loop_s:.2f}", f"{loop_s:.2f}", fmt_rate(loop_n, loop_s), "-",
+             f"{loop_n:,} claims of {loop_persons:,} persons, in memory"),
+            (size, "(c) DuckDB SQL, process", f"{c.wall:.2f}", f"{c.cpu:.2f}", fmt_rate(n, c.wall), f"{c.peak_mb:,.0f}",
+             "Parquet in->out, 2 threads"),
+            (size, "    DuckDB SQL, in-process", f"{c.inner:.2f}", "", fmt_rate(n, c.inner), "", ""),
+        ]  # fmt: skip
+        rate = n / a.wall
+        summary += [
+            f"{size}: batch vs loop {rate / loop_rate:,.0f}x (in-process {n / a.inner / loop_rate:,.0f}x); "
+            f"batch vs DuckDB {c.wall / a.wall:.1f}x (in-process {c.inner / a.inner:.1f}x)",
+            f"{size} targets: >= {TARGET_RATE:,} claims/s: {'yes' if rate >= TARGET_RATE else 'NO'} ({rate:,.0f}); "
+            f">= {TARGET_LOOP_X}x loop: {'yes' if rate / loop_rate >= TARGET_LOOP_X else 'NO'} ({rate / loop_rate:,.0f}x); "
+            f"faster than DuckDB: {'yes' if a.wall < c.wall else 'NO'}; "
+            f"peak <= {TARGET_PEAK_MB:,} MB: {'yes' if a.peak_mb <= TARGET_PEAK_MB else 'NO'} ({a.peak_mb:,.0f} MB)",
+        ]
+        if args.profile:
+            print(f"[{size}] profiling the batch engine ...", flush=True)
+            prof = profile(pack, directory, args.workdir / f"profile-{target}.parquet", chunk)
+            profiles.append(f"=== profile at {size}\n{prof}")
+
+    header = ("size", "method", "seconds", "cpu s", "claims/s", "peak MB", "note")
+    table = [header, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    right = {2, 3, 4, 5}
+    print()
+    print("\n".join(head))
+    for k, r in enumerate(table):
+        print("  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    print("speed-ups (claims/s ratios; process wall time unless said):")
+    print("\n".join("  " + line for line in summary))
+    print(f"targets: batch >= {TARGET_RATE:,} claims/s on 10M claims Parquet in->out, >= {TARGET_LOOP_X}x the per-claim loop, "
+          f"faster than DuckDB, peak <= {TARGET_PEAK_MB // 1024} GB at 10M")  # fmt: skip
+    print("seconds: wall time of the engine's subprocess (interpreter start, imports, pack load, read, settle, write); "
+          "cpu s: its user+system CPU time; peak MB: its peak RSS")  # fmt: skip
+    if profiles:
+        print()
+        print("\n\n".join(profiles))
+    return 0
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv[1:]:
+        child(sys.argv[1:])
+    else:
+        sys.exit(main())

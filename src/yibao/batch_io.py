@@ -10,7 +10,9 @@ pass.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +22,20 @@ import pyarrow.parquet as pq
 
 from yibao.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.batch import BatchInput, BatchResult, settle_batch
+from yibao.settlement.batch import AMOUNT_COLUMNS, CLAIM_COLUMNS, BatchInput, BatchResult, settle_batch
 from yibao.settlement.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
 
 TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings")
 OPTIONAL = {"identities": IDENTITY_SCHEMA, "chronic_filings": FILING_SCHEMA, "cross_filings": CROSS_SCHEMA}
-DEFAULT_CHUNK = 2_000_000
+SIDE_COLUMNS = {
+    "people": ("psn_no", "insutype", "emp_status", "emp_tier"),
+    "identities": ("psn_no", "category", "valid_from", "valid_to"),
+    "chronic_filings": ("psn_no", "dise_codg", "begin", "end"),
+    "cross_filings": ("psn_no", "begin", "end"),
+}
+DEFAULT_CHUNK = 1_000_000
+WORKERS = 2
+"""Chunks settled at once (numpy and polars release the GIL, so two chunks use both cores)."""
 
 Progress = Callable[[int, int], None]
 """Called with (claims done, claims in all)."""
@@ -58,7 +68,8 @@ def _side_tables(directory: Path) -> dict[str, pl.DataFrame]:
                 raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
             out[name] = pl.DataFrame(schema=OPTIONAL[name])
         else:
-            out[name] = read_table(path)
+            table = read_table(path)
+            out[name] = table.select([c for c in SIDE_COLUMNS[name] if c in table.columns])
     return out
 
 
@@ -73,8 +84,10 @@ def read_input(directory: Path) -> BatchInput:
 def _claim_chunks(path: Path, chunk: int) -> Iterator[pl.DataFrame]:
     """Record batches of about ``chunk`` claims, cut only where the person changes."""
     pf = pq.ParquetFile(path)
+    names = set(pf.schema_arrow.names)
+    columns = [c for c in (*CLAIM_COLUMNS, *AMOUNT_COLUMNS) if c in names]
     carry: pl.DataFrame | None = None
-    for batch in pf.iter_batches(batch_size=chunk):
+    for batch in pf.iter_batches(batch_size=chunk, columns=columns):
         df = pl.from_arrow(pa.Table.from_batches([batch]))
         assert isinstance(df, pl.DataFrame)
         if carry is not None:
@@ -124,25 +137,40 @@ def run_batch(
     writer: pq.ParquetWriter | None = None
     ytd_parts: list[pl.DataFrame] = []
     done = n_chunks = 0
-    last_psn: str | None = None
-    try:
+    last_psn: list[str] = []
+
+    def settle_part(part: pl.DataFrame) -> tuple[int, BatchResult]:
+        return part.height, settle_batch(pack, _subset(side, part) if total >= 0 else BatchInput(part, **side))
+
+    def ordered_parts() -> Iterator[pl.DataFrame]:
         for part in chunks:
             first = part["psn_no"][0]
-            if last_psn is not None and first <= last_psn:
+            if last_psn and first <= last_psn[0]:
                 raise InputErrors(
-                    [InputError(claims_path.name, "psn_no", first, f"claims sorted by psn_no (came after {last_psn})")]
+                    [InputError(claims_path.name, "psn_no", first, f"claims sorted by psn_no (came after {last_psn[0]})")]
                 )
-            last_psn = part["psn_no"][-1]
-            result: BatchResult = settle_batch(pack, _subset(side, part) if total >= 0 else BatchInput(part, **side))
-            table = result.claims.to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="lz4", write_statistics=["claim_id", "psn_no"])
-            writer.write_table(table)
-            ytd_parts.append(result.year_to_date)
-            done += part.height
-            n_chunks += 1
-            if progress:
-                progress(done, total if total >= 0 else done)
+            last_psn[:] = [part["psn_no"][-1]]
+            yield part
+
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            pending: deque[Future[tuple[int, BatchResult]]] = deque()
+            parts = ordered_parts()
+            while True:
+                while len(pending) < WORKERS and (part := next(parts, None)) is not None:
+                    pending.append(pool.submit(settle_part, part))
+                if not pending:
+                    break
+                height, result = pending.popleft().result()
+                table = result.claims.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="lz4", write_statistics=["claim_id", "psn_no"])
+                writer.write_table(table)
+                ytd_parts.append(result.year_to_date)
+                done += height
+                n_chunks += 1
+                if progress:
+                    progress(done, total if total >= 0 else done)
         if writer is not None:
             writer.close()
             writer = None

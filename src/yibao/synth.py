@@ -1058,6 +1058,17 @@ def manifest(county: SynthCounty) -> dict[str, Any]:
     }
 
 
+CODED = ("med_type", "place", "dise_codg", "fixmedins_code", "category", "source_bureau")
+"""Small-vocabulary text columns written as Enum (dictionary-encoded in Parquet): readers get
+integer codes for free, and the files stay plain Parquet strings for any other tool."""
+
+
+def _coded(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(
+        pl.col(c).cast(pl.Enum(sorted(df[c].cast(pl.Utf8).unique().drop_nulls().to_list()))) for c in CODED if c in df.columns
+    )
+
+
 def write(county: SynthCounty, out_dir: Path, *, progress: Progress | None = None) -> None:
     """Write one zstd Parquet file per frame and ``manifest.json`` (no timestamps: same seed, same bytes)."""
     out_dir = Path(out_dir)
@@ -1067,7 +1078,7 @@ def write(county: SynthCounty, out_dir: Path, *, progress: Progress | None = Non
             progress(f"write {name}")
         path = out_dir / f"{name}.parquet"
         tmp = out_dir / f".{name}.parquet.tmp"
-        df.rechunk().write_parquet(tmp, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE)
+        _coded(df).rechunk().write_parquet(tmp, compression="zstd", statistics=True, row_group_size=ROW_GROUP_SIZE)
         tmp.replace(path)
     text = json.dumps(manifest(county), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     (out_dir / "manifest.json").write_text(text, encoding="utf-8")

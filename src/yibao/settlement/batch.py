@@ -135,10 +135,9 @@ def _banded(lo: I64, hi: I64, starts: I64, ratios: I64) -> I64:
     return _round_div(total, BP)
 
 
-def _grouped(mask: BOOL, seg_start: BOOL) -> tuple[npt.NDArray[np.intp], BOOL]:
+def _grouped(mask: BOOL, seg_id: I64) -> tuple[npt.NDArray[np.intp], BOOL]:
     """Indices of ``mask`` rows and segment starts within that subset (person-years stay contiguous)."""
     idx = np.flatnonzero(mask)
-    seg_id = np.cumsum(seg_start) - 1
     sub = seg_id[idx]
     starts = np.ones(idx.size, dtype=bool)
     starts[1:] = sub[1:] != sub[:-1]
@@ -449,12 +448,19 @@ def _chronic_filed(kc: _Keyed, filings: pl.DataFrame, dise: I64, dise_values: li
 
 
 def _select_lines(
-    c: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, has_filing: BOOL, person: dict[str, I64], pid: I64
+    c: pl.DataFrame,
+    policies: list[Policy],
+    line_keys: list[str],
+    period: I64,
+    has_filing: BOOL,
+    person: dict[str, I64],
+    pid: I64,
+    disease: tuple[I64, list[str]],
 ) -> I64:
     n = c.height
     line = np.full(n, -1, np.int64)
     med, med_values = _codes(c["med_type"])
-    dise, dise_values = _codes(c["dise_codg"])
+    dise, dise_values = disease
     ins = person["insutype"][pid]
     emp = person["emp_status"][pid]
     errs: list[InputError] = []
@@ -543,6 +549,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     kc = _keyed(c, day)
     seg_start = np.ones(n, bool)
     seg_start[1:] = (kc.pid[1:] != kc.pid[:-1]) | (year[1:] != year[:-1])
+    seg_id = np.cumsum(seg_start) - 1
     person = _person_arrays(kc, data.people, c)
 
     cat = _deciding_identity(kc, data.identities, policies, period)
@@ -556,7 +563,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
         _, lo, hi = kc.ranges(data.cross_filings, "begin", "end")
         filed = _cover(n, lo, hi)
     place = np.where(cross, np.where(filed, 2, 3), place_in)
-    line = _select_lines(c, policies, line_keys, period, has_filing, person, kc.pid)
+    line = _select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values))
 
     T = _tables(policies, line_keys)
     k = period * len(line_keys) + line
@@ -578,7 +585,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     ded_base_groups: dict[int, I64] = {}
     dgroup = T.ded_group[k]
     for g in np.unique(dgroup[kind == 2]):
-        idx, st = _grouped((kind == 2) & (dgroup == g), seg_start)
+        idx, st = _grouped((kind == 2) & (dgroup == g), seg_id)
         before = _seg_cumsum_before(normal[idx], st)
         dedc[idx] = normal[idx] - _above(before, normal[idx], ded_amt[idx])
         ded_base_groups[int(g)] = np.where((kind == 2) & (dgroup == g), normal, 0)
@@ -589,14 +596,14 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     capv = T.cap[k, cat, tier]
     cgroup = T.cap_group[k]
     for g in np.unique(cgroup):
-        idx, st = _grouped(cgroup == g, seg_start)
+        idx, st = _grouped(cgroup == g, seg_id)
         hifp[idx] = _seg_capped(raw[idx], capv[idx], st)
 
     # critical illness
     ci_on = T.ci_applies[k, ins]
     ci_base = np.where(ci_on, scp - hifp, 0)
     hifmi = np.zeros(n, np.int64)
-    idx, st = _grouped(ci_on, seg_start)
+    idx, st = _grouped(ci_on, seg_id)
     if idx.size:
         b = ci_base[idx]
         p_i, c_i = period[idx], cat[idx]
@@ -610,10 +617,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     # medical assistance, then tilted assistance
     maf_on = T.ma_applies[k, cat]
     maf_base = np.where(maf_on, scp - hifp - hifmi, 0)
-    maf = _threshold_tier(maf_on, maf_base, seg_start, T.ma_ded[period, cat], T.ma_ratio[period, cat], T.ma_limit[period])
+    maf = _threshold_tier(maf_on, maf_base, seg_id, T.ma_ded[period, cat], T.ma_ratio[period, cat], T.ma_limit[period])
     ta_on = T.ta_applies[k, cat]
     ta_base = np.where(ta_on, scp - hifp - hifmi - maf, 0)
-    oth = _threshold_tier(ta_on, ta_base, seg_start, T.ta_thr[period], T.ta_ratio[period], T.ta_cap[period])
+    oth = _threshold_tier(ta_on, ta_base, seg_id, T.ta_thr[period], T.ta_ratio[period], T.ta_cap[period])
 
     funds = hifp + hifmi + maf + oth
     out = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
@@ -654,9 +661,9 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
 _OUT_COLUMNS_EMPTY = ("claim_id", "psn_no", "setl_date")
 
 
-def _threshold_tier(on: BOOL, base: I64, seg_start: BOOL, threshold: I64, ratio: I64, cap: I64) -> I64:
+def _threshold_tier(on: BOOL, base: I64, seg_id: I64, threshold: I64, ratio: I64, cap: I64) -> I64:
     pay = np.zeros(base.size, np.int64)
-    idx, st = _grouped(on, seg_start)
+    idx, st = _grouped(on, seg_id)
     if idx.size:
         b = base[idx]
         above = _above(_seg_cumsum_before(b, st), b, threshold[idx])

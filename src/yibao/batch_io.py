@@ -49,8 +49,11 @@ def _find(directory: Path, name: str) -> Path | None:
     return None
 
 
-def read_table(path: Path) -> pl.DataFrame:
+def read_table(path: Path, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
     if path.suffix == ".parquet":
+        if columns is not None:
+            present = set(pq.ParquetFile(path).schema_arrow.names)
+            return pl.read_parquet(path, columns=[c for c in columns if c in present])
         return pl.read_parquet(path)
     if path.suffix in (".arrow", ".feather"):
         return pl.read_ipc(path)
@@ -68,7 +71,7 @@ def _side_tables(directory: Path) -> dict[str, pl.DataFrame]:
                 raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
             out[name] = pl.DataFrame(schema=OPTIONAL[name])
         else:
-            table = read_table(path)
+            table = read_table(path, SIDE_COLUMNS[name])
             out[name] = table.select([c for c in SIDE_COLUMNS[name] if c in table.columns])
     return out
 
@@ -82,25 +85,39 @@ def read_input(directory: Path) -> BatchInput:
 
 
 def _claim_chunks(path: Path, chunk: int) -> Iterator[pl.DataFrame]:
-    """Record batches of about ``chunk`` claims, cut only where the person changes."""
+    """Chunks of at least ``chunk`` claims (or what is left), cut only where the person changes."""
     pf = pq.ParquetFile(path)
     names = set(pf.schema_arrow.names)
     columns = [c for c in (*CLAIM_COLUMNS, *AMOUNT_COLUMNS) if c in names]
+    batches: list[pa.RecordBatch] = []
+    rows = 0
     carry: pl.DataFrame | None = None
     for batch in pf.iter_batches(batch_size=chunk, columns=columns):
-        df = pl.from_arrow(pa.Table.from_batches([batch]))
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows < chunk:
+            continue
+        df = pl.from_arrow(pa.Table.from_batches(batches))
         assert isinstance(df, pl.DataFrame)
+        batches, rows = [], 0
         if carry is not None:
             df = pl.concat([carry, df], how="vertical_relaxed")
         last = df["psn_no"][-1]
         tail_start = df.height - int((df["psn_no"] == last).sum())
-        if carry is not None and tail_start == 0:
+        if tail_start == 0:
             carry = df
             continue
         yield df.head(tail_start)
         carry = df.slice(tail_start)
-    if carry is not None and carry.height:
-        yield carry
+    rest = [carry] if carry is not None else []
+    if batches:
+        tail = pl.from_arrow(pa.Table.from_batches(batches))
+        assert isinstance(tail, pl.DataFrame)
+        rest.append(tail)
+    if rest:
+        df = pl.concat(rest, how="vertical_relaxed")
+        if df.height:
+            yield df
 
 
 def _subset(side: dict[str, pl.DataFrame], claims: pl.DataFrame) -> BatchInput:
@@ -133,7 +150,8 @@ def run_batch(
         total = -1
     else:
         total = pq.ParquetFile(claims_path).metadata.num_rows
-        chunks = _claim_chunks(claims_path, chunk)
+        # at least one chunk per worker, so a small county uses both cores too
+        chunks = _claim_chunks(claims_path, max(10_000, min(chunk, -(-total // WORKERS))))
     writer: pq.ParquetWriter | None = None
     ytd_parts: list[pl.DataFrame] = []
     done = n_chunks = 0

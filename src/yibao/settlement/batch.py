@@ -125,8 +125,10 @@ def _above(before: I64, base: I64, threshold: I64) -> I64:
 
 def _banded(lo: I64, hi: I64, starts: I64, ratios: I64) -> I64:
     """Σ over bands of overlap([lo, hi), band) x ratio, rounded once. ``starts``/``ratios``: (n, B)."""
-    total = np.zeros(lo.size, dtype=np.int64)
     nb = starts.shape[1]
+    if nb == 1:  # one band from 0: a flat ratio on the segment
+        return _round_div(np.maximum(hi - np.maximum(lo, starts[:, 0]), 0) * np.clip(ratios[:, 0], 0, BP), BP)
+    total = np.zeros(lo.size, dtype=np.int64)
     for b in range(nb):
         end = starts[:, b + 1] if b + 1 < nb else np.full(lo.size, INF)
         a = np.maximum(lo, starts[:, b])

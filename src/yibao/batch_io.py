@@ -142,6 +142,7 @@ def run_batch(
     claims_path = _find(directory, "claims")
     if claims_path is None:
         raise InputErrors([InputError(str(directory), "claims", None, "a claims table (claims.parquet / .arrow / .csv)")])
+    out.parent.mkdir(parents=True, exist_ok=True)
     ytd_out = out.with_name(out.stem + ".ytd.parquet")
     tmp, tmp_ytd = out.with_name(out.name + ".tmp"), ytd_out.with_name(ytd_out.name + ".tmp")
     side = _side_tables(directory)

@@ -59,14 +59,14 @@ def _yibao(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_batch_writes_results_and_totals_add_up(county: Path, tmp_path: Path) -> None:
-    out = tmp_path / "result.parquet"
+    out = tmp_path / "not" / "yet" / "result.parquet"
     proc = _yibao("batch", str(county), "-p", PACK, "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     df = pl.read_parquet(out)
     assert df.height == pl.read_parquet(county / "claims.parquet").height
     parts = df.select(pl.col("hifp_pay") + pl.col("hifmi_pay") + pl.col("maf_pay") + pl.col("oth_pay") + pl.col("psn_part_amt"))
     assert parts.to_series().equals(df["medfee_sumamt"], check_names=False)
-    assert (tmp_path / "result.ytd.parquet").exists()
+    assert (out.parent / "result.ytd.parquet").exists()
 
 
 def test_cli_batch_bad_claim_names_it_and_writes_nothing(county: Path, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""People, identities from other bureaus, filings: the registry."""

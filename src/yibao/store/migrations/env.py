@@ -1,0 +1,24 @@
+"""Alembic environment: the engine comes from yibao (``config.attributes['engine']``) or the URL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from yibao.store.db import make_engine
+from yibao.store.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    engine: Engine = config.attributes.get("engine") or make_engine()
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run()

@@ -1,0 +1,162 @@
+"""Database tables (SQLAlchemy 2). Amounts are integer fen; every write records who and when.
+
+Identities are never overwritten: a change ends the old row (``valid_to`` plus who ended it,
+when, and by which import) and starts a new one, so "what was this person on date D?" always
+has an answer.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(32), unique=True)
+    certno: Mapped[str] = mapped_column(String(18), unique=True)
+    psn_name: Mapped[str] = mapped_column(String(64))
+    gend: Mapped[str] = mapped_column(String(1))
+    brdy: Mapped[date] = mapped_column(Date)
+    hh_no: Mapped[str | None] = mapped_column(String(32))
+    county: Mapped[str | None] = mapped_column(String(64))
+    township: Mapped[str | None] = mapped_column(String(64))
+    village: Mapped[str | None] = mapped_column(String(64))
+    insutype: Mapped[str] = mapped_column(String(3), default="390")
+    psn_type: Mapped[str | None] = mapped_column(String(8))
+    emp_status: Mapped[str | None] = mapped_column(String(16))
+    emp_tier: Mapped[str | None] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    identities: Mapped[list[Identity]] = relationship(back_populates="person", order_by="Identity.valid_from")
+
+    __table_args__ = (Index("ix_person_name_brdy_village", "psn_name", "brdy", "village"),)
+
+
+class ImportBatch(Base):
+    """One import of a bureau's file: what came in, what it changed, who ran it."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source_bureau: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    rows_total: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(Text)
+    """The change report as JSON."""
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Identity(Base):
+    __tablename__ = "identity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    source_bureau: Mapped[str] = mapped_column(String(32))
+    source_file: Mapped[str | None] = mapped_column(String(255))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    ended_import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Conflict(Base):
+    """Records that look like one person under different ID numbers: flagged for review, not merged."""
+
+    __tablename__ = "conflict"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    certno: Mapped[str] = mapped_column(String(18))
+    other_certno: Mapped[str] = mapped_column(String(18))
+    psn_name: Mapped[str] = mapped_column(String(64))
+    brdy: Mapped[date] = mapped_column(Date)
+    village: Mapped[str | None] = mapped_column(String(64))
+    source_file: Mapped[str | None] = mapped_column(String(255))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("kind", "certno", "other_certno", name="uq_conflict_pair"),)
+
+
+class ChronicFiling(Base):
+    """门诊慢特病备案: in force at once from ``begin``."""
+
+    __tablename__ = "chronic_filing"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    dise_codg: Mapped[str] = mapped_column(String(32))
+    dise_name: Mapped[str | None] = mapped_column(String(128))
+    fixmedins_code: Mapped[str | None] = mapped_column(String(32))
+    """The institution whose qualified doctor diagnosed it."""
+    doctor: Mapped[str | None] = mapped_column(String(64))
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class CrossFiling(Base):
+    """异地就医备案."""
+
+    __tablename__ = "cross_filing"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    mdtrtarea_admvs: Mapped[str | None] = mapped_column(String(16))
+    """Where care will be given (admin division code)."""
+    reason: Mapped[str | None] = mapped_column(String(64))
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Enrolment(Base):
+    """A person's enrolment for one year and scheme, and who pays the premium."""
+
+    __tablename__ = "enrolment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    insutype: Mapped[str] = mapped_column(String(3))
+    psn_insu_stas: Mapped[str] = mapped_column(String(1))
+    """0 not enrolled, 1 normal, 2 suspended, 4 terminated."""
+    special_status: Mapped[str | None] = mapped_column(String(32))
+    """deceased / military / prison / other_province: counts as covered or exempt."""
+    evidence: Mapped[str | None] = mapped_column(String(255))
+    premium: Mapped[int] = mapped_column(BigInteger, default=0)
+    individual: Mapped[int] = mapped_column(BigInteger, default=0)
+    assistance_subsidy: Mapped[int] = mapped_column(BigInteger, default=0)
+    fiscal_subsidy: Mapped[int] = mapped_column(BigInteger, default=0)
+    subsidy_category: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_enrolment_year_person", "year", "person_id"),)

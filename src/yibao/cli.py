@@ -313,8 +313,11 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 def _register() -> None:
-    from yibao import cli_batch
+    from yibao import cli_batch, cli_people
 
+    app.add_typer(cli_people.person_app, name="person")
+    app.add_typer(cli_people.filing_app, name="filing")
+    app.command("serve")(cli_people.serve)
     app.command("batch")(cli_batch.batch)
     app.command("compare")(cli_batch.compare_cmd)
     try:

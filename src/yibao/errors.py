@@ -39,3 +39,18 @@ class InputErrors(Exception):
 
     def render(self, lang: str = "zh") -> str:
         return "\n".join(e.render(lang) for e in self.errors)
+
+
+class NotFound(InputError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+def error_body(e: InputError) -> dict[str, str]:
+    """An error as the API returns it: the field, the value, what was expected, in both languages."""
+    return {
+        "field": e.field,
+        "value": str(e.value),
+        "expected": e.expected,
+        "message": e.render("zh"),
+        "message_en": e.render("en"),
+    }

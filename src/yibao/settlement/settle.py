@@ -250,11 +250,16 @@ def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:
 
 def reverse(settlement: Settlement, ytd: YearToDate) -> YearToDate:
     """Give back exactly what ``settlement`` consumed (撤销/冲正)."""
-    after = ytd.minus(settlement.consumed)
+    return give_back(settlement.consumed, ytd, settlement.claim_id)
+
+
+def give_back(consumed: YearToDate, ytd: YearToDate, what: str) -> YearToDate:
+    """Accumulators without ``consumed``; refused if they do not include it."""
+    after = ytd.minus(consumed)
     bad = after.negative_fields()
     if bad:
         raise InputError(
-            f"settlement {settlement.claim_id}",
+            f"settlement {what}",
             "year_to_date",
             bad,
             "accumulators that include this settlement (reversing it would make them negative)",

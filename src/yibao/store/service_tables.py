@@ -1,0 +1,170 @@
+"""Tables of the settlement service: institutions, visits, fee lines, the append-only ledger,
+year-to-date accumulators, processed messages (exactly once), staff accounts and tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yibao.store.tables import Base
+
+
+class Institution(Base):
+    """定点医药机构."""
+
+    __tablename__ = "institution"
+
+    fixmedins_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fixmedins_name: Mapped[str] = mapped_column(String(128))
+    hosp_lv: Mapped[int] = mapped_column(Integer)
+    """1 乡镇/一级, 2 县级/二级, 3 市级及以上/三级."""
+    place: Mapped[str] = mapped_column(String(16), default="in_county")
+    """in_county / out_of_county / cross_region, seen from the county the service runs for."""
+    admdvs: Mapped[str | None] = mapped_column(String(16))
+
+
+class Visit(Base):
+    """就诊: an outpatient registration (2201) or an admission (2401)."""
+
+    __tablename__ = "visit"
+
+    mdtrt_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    psn_no: Mapped[str] = mapped_column(String(32))
+    fixmedins_code: Mapped[str] = mapped_column(ForeignKey("institution.fixmedins_code"), index=True)
+    insutype: Mapped[str] = mapped_column(String(3))
+    med_type: Mapped[str] = mapped_column(String(8))
+    ipt_otp_no: Mapped[str | None] = mapped_column(String(40))
+    begntime: Mapped[date] = mapped_column(Date)
+    endtime: Mapped[date | None] = mapped_column(Date)
+    dise_codg: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    """registered / admitted / discharged / settled / cancelled."""
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class FeeLineRow(Base):
+    """费用明细 uploaded by a HIS (2204/2301); cancelled lines stay, marked."""
+
+    __tablename__ = "fee_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mdtrt_id: Mapped[str] = mapped_column(ForeignKey("visit.mdtrt_id"), index=True)
+    feedetl_sn: Mapped[str] = mapped_column(String(40))
+    med_list_codg: Mapped[str] = mapped_column(String(64))
+    med_list_name: Mapped[str | None] = mapped_column(String(128))
+    chrgitm_lv: Mapped[str] = mapped_column(String(2))
+    det_item_fee_sumamt: Mapped[int] = mapped_column(BigInteger)
+    cnt: Mapped[str] = mapped_column(String(24))
+    """Decimal count as text (exact)."""
+    pric: Mapped[int | None] = mapped_column(BigInteger)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    setl_id: Mapped[str | None] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerEntry(Base):
+    """The append-only settlement ledger: a settlement, or the reversal of one (never updated)."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    setl_id: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    """settle / reverse."""
+    reverses: Mapped[str | None] = mapped_column(String(40), unique=True)
+    """For a reversal: the setl_id it reverses (unique: a settlement is reversed at most once)."""
+    reason: Mapped[str | None] = mapped_column(String(255))
+    mdtrt_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    psn_no: Mapped[str] = mapped_column(String(32))
+    fixmedins_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    setl_date: Mapped[date] = mapped_column(Date)
+    insutype: Mapped[str] = mapped_column(String(3))
+    med_type: Mapped[str] = mapped_column(String(8))
+    line: Mapped[str] = mapped_column(String(32))
+    identity: Mapped[str] = mapped_column(String(32))
+    pack_id: Mapped[str] = mapped_column(String(64))
+    medfee_sumamt: Mapped[int] = mapped_column(BigInteger)
+    fulamt_ownpay_amt: Mapped[int] = mapped_column(BigInteger)
+    overlmt_selfpay: Mapped[int] = mapped_column(BigInteger)
+    preselfpay_amt: Mapped[int] = mapped_column(BigInteger)
+    inscp_scp_amt: Mapped[int] = mapped_column(BigInteger)
+    act_pay_dedc: Mapped[int] = mapped_column(BigInteger)
+    hifp_pay: Mapped[int] = mapped_column(BigInteger)
+    pool_prop_selfpay: Mapped[int] = mapped_column(BigInteger)
+    hifmi_pay: Mapped[int] = mapped_column(BigInteger)
+    maf_pay: Mapped[int] = mapped_column(BigInteger)
+    oth_pay: Mapped[int] = mapped_column(BigInteger)
+    fund_pay_sumamt: Mapped[int] = mapped_column(BigInteger)
+    psn_part_amt: Mapped[int] = mapped_column(BigInteger)
+    consumed: Mapped[str] = mapped_column(Text)
+    """The accumulators this entry consumed (negative for a reversal), JSON."""
+    setldetail: Mapped[str] = mapped_column(Text)
+    fee_results: Mapped[str] = mapped_column(Text)
+    trace: Mapped[str] = mapped_column(Text)
+    msgid: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_ledger_person_year", "person_id", "year"), Index("ix_ledger_date", "setl_date"))
+
+
+class YearToDateRow(Base):
+    """A person's accumulators for a year, kept beside the ledger in the same transaction (the lock row)."""
+
+    __tablename__ = "year_to_date"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    """A processed request (national msgid or REST idempotency key) and its answer: exactly once."""
+
+    __tablename__ = "message"
+
+    msgid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    infno: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(64))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(Text)
+    effect: Mapped[str | None] = mapped_column(String(80))
+    """What it did, for 2601 reversal by msgid (e.g. "settle:S..." or "visit:M...")."""
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Account(Base):
+    """A staff member or an institution's system: who may do what."""
+
+    __tablename__ = "account"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    """clerk 经办 / auditor 审核 / monitoring 监测 / analyst 分析 / admin 管理 / institution 定点机构."""
+    password_hash: Mapped[str] = mapped_column(String(255))
+    fixmedins_code: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Token(Base):
+    """A sign-in: only the SHA-256 of the token is stored; it expires."""
+
+    __tablename__ = "token"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("account.username"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("token_sha256", name="uq_token"),)

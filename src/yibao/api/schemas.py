@@ -1,0 +1,58 @@
+"""Request bodies of yibao's own REST API. Amounts are integer fen (分)."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Fen = int
+
+
+class FeeLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feedetl_sn: str = Field(min_length=1, max_length=40, description="费用明细流水号")
+    med_list_codg: str = Field(min_length=1, max_length=64, description="医保目录编码")
+    med_list_name: str = ""
+    chrgitm_lv: Literal["01", "02", "03"] = Field(description="收费项目等级：01 甲类 / 02 乙类 / 03 丙类")
+    det_item_fee_sumamt: Fen = Field(ge=0, le=10**11, description="明细项目费用总额（分）")
+    cnt: Decimal = Field(Decimal(1), ge=0, le=10**6, description="数量")
+    pric: Fen | None = Field(None, ge=0, le=10**11, description="单价（分）")
+
+
+class SummaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medfee_sumamt: Fen = Field(ge=0, le=10**11, description="医疗费总额（分）")
+    fulamt_ownpay_amt: Fen = Field(0, ge=0, le=10**11)
+    overlmt_selfpay: Fen = Field(0, ge=0, le=10**11)
+    preselfpay_amt: Fen = Field(0, ge=0, le=10**11)
+    inscp_scp_amt: Fen | None = Field(None, ge=0, le=10**11)
+    full_pay_scp_amt: Fen = Field(0, ge=0, le=10**11)
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    psn_no: str = Field(min_length=1, max_length=32, description="人员编号或身份证号")
+    setl_date: date = Field(description="结算日期")
+    med_type: str = Field(min_length=2, max_length=8, description="医疗类别：11 普通门诊 / 14 门诊慢特病 / 21 普通住院")
+    fixmedins_code: str | None = Field(None, max_length=32, description="定点医药机构编码（机构账号可省略）")
+    hosp_lv: Literal[1, 2, 3] | None = Field(None, description="医院等级；省略时取机构登记的等级")
+    place: Literal["in_county", "out_of_county", "cross_region"] | None = Field(None, description="就医地；省略时取机构登记")
+    dise_codg: str = Field("", max_length=32)
+    mdtrt_id: str | None = Field(None, max_length=40)
+    fee_lines: list[FeeLineIn] = Field(default_factory=list, max_length=5000)
+    summary: SummaryIn | None = None
+
+
+class ReverseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=255, description="撤销原因")
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=8, max_length=128)
+    role: Literal["clerk", "auditor", "monitoring", "analyst", "admin", "institution"]
+    display_name: str = ""
+    fixmedins_code: str | None = None

@@ -1,0 +1,33 @@
+"""Accounts for every role, and signing in over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from yibao.service.auth import create_account
+from yibao.store.db import Database
+from yibao.store.service_tables import Institution
+
+PASSWORD = "correct horse 8"
+ROLES = ("clerk", "auditor", "monitoring", "analyst", "admin")
+HOSPITAL = "H53090200001"
+OTHER_HOSPITAL = "H53090200002"
+
+
+def seed_accounts(db: Database) -> None:
+    with db.unit_of_work() as s:
+        s.add_all([
+            Institution(fixmedins_code=HOSPITAL, fixmedins_name="临翔区人民医院", hosp_lv=2, place="in_county", admdvs="530902"),
+            Institution(fixmedins_code=OTHER_HOSPITAL, fixmedins_name="忙畔卫生院", hosp_lv=1, place="in_county", admdvs="530902"),
+        ])  # fmt: skip
+        s.flush()
+        for role in ROLES:
+            create_account(s, role, PASSWORD, role, "test")
+        create_account(s, "his", PASSWORD, "institution", "test", fixmedins_code=HOSPITAL)
+        create_account(s, "his2", PASSWORD, "institution", "test", fixmedins_code=OTHER_HOSPITAL)
+
+
+def login(url: str, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = httpx.post(f"{url}/api/auth/token", data={"username": username, "password": password})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

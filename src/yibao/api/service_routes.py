@@ -5,6 +5,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
+import simplejson
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.security import OAuth2PasswordRequestForm
@@ -139,7 +140,7 @@ def once(db: Database, key: str, infno: str, sender: str, payload: Any, work: An
         if seen is not None:
             if seen.request_sha256 != digest:
                 raise InputError("request", "msgid", key, "a new msgid / Idempotency-Key for a different request")
-            return json.loads(seen.response), False
+            return simplejson.loads(seen.response, use_decimal=True), False
     try:
         with db.unit_of_work() as s:
             response, effect = work(s)
@@ -149,7 +150,7 @@ def once(db: Database, key: str, infno: str, sender: str, payload: Any, work: An
                     infno=infno,
                     sender=sender,
                     request_sha256=digest,
-                    response=json.dumps(response, ensure_ascii=False),
+                    response=simplejson.dumps(response, use_decimal=True, ensure_ascii=False),
                     effect=effect,
                     recorded_at=ledger.now(),
                 )
@@ -160,7 +161,7 @@ def once(db: Database, key: str, infno: str, sender: str, payload: Any, work: An
             seen = s.get(Message, key)
             if seen is None:
                 raise
-            return json.loads(seen.response), False
+            return simplejson.loads(seen.response, use_decimal=True), False
     return response, True
 
 

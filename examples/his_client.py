@@ -1,0 +1,219 @@
+"""An example hospital system (HIS) client of yibao's national interface.
+
+Walks one admission from person lookup to settlement and its cancellation, the way a HIS
+does it, then an outpatient visit, and a 冲正 (2601) of a settlement by its message id:
+
+    python examples/his_client.py --url http://127.0.0.1:8000 --user his --password 'his-demo-2022' --certno 5309...
+
+Every step prints the transaction, the answer code and the key amounts (yuan).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+_seq = itertools.count(1)
+
+
+class HIS:
+    def __init__(self, url: str, user: str, password: str, fixmedins_code: str = ""):
+        self.url = url.rstrip("/")
+        r = httpx.post(f"{self.url}/api/auth/token", data={"username": user, "password": password}, timeout=30)
+        r.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        self.fixmedins_code = fixmedins_code
+        self.log: list[dict[str, Any]] = []
+
+    def call(self, infno: str, inp: dict[str, Any], msgid: str | None = None) -> dict[str, Any]:
+        msgid = msgid or f"{self.fixmedins_code or 'HIS'}{datetime.now():%Y%m%d%H%M%S}{next(_seq):06d}"
+        env = {
+            "infno": infno,
+            "msgid": msgid,
+            "mdtrtarea_admvs": "530902",
+            "insuplc_admdvs": "530902",
+            "recer_sys_code": "HIS",
+            "infver": "V1.0",
+            "opter": "demo",
+            "opter_type": "1",
+            "inf_time": f"{datetime.now():%Y-%m-%d %H:%M:%S}",
+            "fixmedins_code": self.fixmedins_code,
+            "sign_no": "",
+            "input": inp,
+        }
+        r = httpx.post(
+            f"{self.url}/api/hsa",
+            content=json.dumps(env, default=str, ensure_ascii=False).encode(),
+            headers=self.headers | {"Content-Type": "application/json"},
+            timeout=60,
+        )
+        r.raise_for_status()
+        out = json.loads(r.text, parse_float=Decimal)
+        self.log.append(
+            {"infno": infno, "msgid": msgid, "infcode": out["infcode"], "err_msg": out["err_msg"], "output": out["output"]}
+        )
+        mark = "✓" if out["infcode"] == "0" else "✗"
+        print(f"{mark} {infno} msgid={msgid} {out['err_msg'] or ''}")
+        return out
+
+
+def fees(mdtrt_id: str, psn_no: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "feedetl_sn": "1",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "med_list_codg": "001201000010000",
+            "med_list_name": "床位费",
+            "chrgitm_lv": "01",
+            "det_item_fee_sumamt": "1800.00",
+            "cnt": "18",
+            "pric": "100.00",
+        },
+        {
+            "feedetl_sn": "2",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "med_list_codg": "XL01XCB001A001",
+            "med_list_name": "注射用紫杉醇",
+            "chrgitm_lv": "02",
+            "det_item_fee_sumamt": "24000.00",
+            "cnt": "8",
+            "pric": "3000.00",
+        },
+        {
+            "feedetl_sn": "3",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "med_list_codg": "F0001",
+            "med_list_name": "进口特需耗材",
+            "chrgitm_lv": "03",
+            "det_item_fee_sumamt": "6000.00",
+            "cnt": "1",
+            "pric": "6000.00",
+        },
+        {
+            "feedetl_sn": "4",
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "med_list_codg": "001102000010000",
+            "med_list_name": "检查化验",
+            "chrgitm_lv": "01",
+            "det_item_fee_sumamt": "7000.00",
+            "cnt": "1",
+            "pric": "7000.00",
+        },
+    ]
+
+
+def walk(url: str, user: str, password: str, certno: str, day: str = "2022-06", fixmedins_code: str = "") -> dict[str, Any]:
+    """The whole walk; returns what a test needs to check."""
+    his = HIS(url, user, password, fixmedins_code)
+    info = his.call("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno}})
+    psn_no = info["output"]["baseinfo"]["psn_no"]
+    adm = his.call(
+        "2401",
+        {
+            "mdtrtinfo": {
+                "psn_no": psn_no,
+                "insutype": "390",
+                "med_type": "21",
+                "begntime": f"{day}-01 09:00:00",
+                "ipt_no": "ZY0001",
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": certno,
+            },
+            "diseinfo": [],
+        },
+    )
+    mdtrt_id = adm["output"]["data"]["mdtrt_id"]
+    upload = his.call("2301", {"feedetail": fees(mdtrt_id, psn_no)})
+    his.call("2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "endtime": f"{day}-12 10:00:00", "dise_codg": "C34"}})
+    pre = his.call("2303", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}})
+    settle = his.call(
+        "2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid="WALK-2304-A"
+    )
+    again = his.call("2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid="WALK-2304-A")
+    setl_id = settle["output"]["setlinfo"]["setl_id"]
+    cancel = his.call("2305", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})
+    cancel_twice = his.call("2305", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})
+    resettle = his.call("2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id}}, msgid="WALK-2304-B")
+    correction = his.call("2601", {"data": {"psn_no": psn_no, "omsgid": "WALK-2304-B", "oinfno": "2304"}})
+    # an outpatient visit
+    reg = his.call(
+        "2201",
+        {
+            "data": {
+                "psn_no": psn_no,
+                "insutype": "390",
+                "begntime": f"{day}-20 08:30:00",
+                "med_type": "11",
+                "ipt_otp_no": "MZ0001",
+            }
+        },
+    )
+    opd = reg["output"]["data"]["mdtrt_id"]
+    his.call(
+        "2204",
+        {
+            "feedetail": [
+                {
+                    "feedetl_sn": "1",
+                    "mdtrt_id": opd,
+                    "psn_no": psn_no,
+                    "med_list_codg": "XJ01CA04",
+                    "med_list_name": "阿莫西林胶囊",
+                    "chrgitm_lv": "01",
+                    "det_item_fee_sumamt": "86.50",
+                    "cnt": "2",
+                    "pric": "43.25",
+                }
+            ]
+        },
+    )
+    his.call("2206", {"data": {"psn_no": psn_no, "mdtrt_id": opd, "medfee_sumamt": "86.50"}})
+    opd_settle = his.call("2207", {"data": {"psn_no": psn_no, "mdtrt_id": opd, "medfee_sumamt": "86.50"}})
+    bad = his.call("9999", {"data": {}})
+    return {
+        "info": info,
+        "upload": upload,
+        "pre": pre,
+        "settle": settle,
+        "again": again,
+        "cancel": cancel,
+        "cancel_twice": cancel_twice,
+        "resettle": resettle,
+        "correction": correction,
+        "opd_settle": opd_settle,
+        "bad": bad,
+        "log": his.log,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", default="http://127.0.0.1:8000")
+    ap.add_argument("--user", default="his")
+    ap.add_argument("--password", default="his-demo-2022")
+    ap.add_argument("--certno", required=True, help="a resident ID number of an enrolled person")
+    ap.add_argument("--month", default="2022-06", help="the month of the visits (yyyy-mm)")
+    args = ap.parse_args()
+    out = walk(args.url, args.user, args.password, args.certno, args.month)
+    s = out["settle"]["output"].get("setlinfo", {})
+    print(
+        f"住院结算 {s.get('setl_id')}: 总费用 {s.get('medfee_sumamt')} 基本 {s.get('hifp_pay')} 大病 {s.get('hifmi_pay')} "
+        f"救助 {s.get('maf_pay')} 个人 {s.get('psn_part_amt')}"
+    )
+    failed = [x for x in out["log"] if x["infcode"] != "0" and x["infno"] not in ("2305", "9999")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""POST /api/hsa: the national interface envelope in, ``infcode``/``err_msg``/``output`` out."""
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+import simplejson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from yibao.api.security import require
+from yibao.api.service_routes import once
+from yibao.errors import InputError, InputErrors
+from yibao.policy.pack import PolicyPack
+from yibao.service import national
+from yibao.service.auth import Principal
+from yibao.store.db import Database
+
+router = APIRouter(tags=["national interface"])
+
+
+def _reply(body: dict[str, Any]) -> Response:
+    return Response(simplejson.dumps(body, use_decimal=True, ensure_ascii=False), media_type="application/json")
+
+
+@router.post("/api/hsa")
+async def hsa(request: Request, who: Annotated[Principal, Depends(require("national"))]) -> Response:
+    """国家医保信息平台接口：按 infno 分派（1101、2201–2208、2301–2305、2401–2402、2601、3201–3202）。
+
+    请求为国家接口报文（infno、msgid、fixmedins_code、input …），金额以元为单位（两位小数）。
+    """
+    raw = await request.body()
+    try:
+        env = json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return _reply(national.envelope_error("", "报文不是合法的 JSON"))
+    if not isinstance(env, dict):
+        return _reply(national.envelope_error("", "报文应为 JSON 对象"))
+    msgid = str(env.get("msgid") or "")
+    try:
+        infno = str(env.get("infno") or "")
+        if infno not in national.HANDLERS:
+            raise InputError("envelope", "infno", infno, "a supported transaction: " + ", ".join(sorted(national.HANDLERS)))
+        if not msgid or len(msgid) > 64:
+            raise InputError("envelope", "msgid", msgid, "a message id of 1-64 characters, unique per message")
+        code = str(env.get("fixmedins_code") or who.fixmedins_code or "")
+        if who.role == "institution" and code != who.fixmedins_code:
+            raise InputError("envelope", "fixmedins_code", code, f"your own institution code ({who.fixmedins_code})")
+        inp = env.get("input")
+        if not isinstance(inp, dict):
+            raise InputError("envelope", "input", inp, "an object with the transaction's input")
+        db: Database = request.app.state.db
+        pack: PolicyPack = request.app.state.pack
+        ctx = national.Context(pack, who, code, msgid)
+        handler = national.HANDLERS[infno]
+        if infno in national.WRITES:
+            output, _ = once(db, f"hsa:{code}:{msgid}", infno, who.username, env.get("input"), lambda s: handler(s, ctx, inp))
+        else:
+            with db.unit_of_work() as s:
+                output, _ = handler(s, ctx, inp)
+                s.rollback()
+    except InputErrors as exc:
+        return _reply(national.envelope_error(msgid, exc.render("zh")))
+    except InputError as exc:
+        return _reply(national.envelope_error(msgid, exc.render("zh")))
+    return _reply(national.envelope_ok(msgid, output))

@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 import sys
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -116,6 +117,7 @@ def fees(mdtrt_id: str, psn_no: str) -> list[dict[str, Any]]:
 def walk(url: str, user: str, password: str, certno: str, day: str = "2022-06", fixmedins_code: str = "") -> dict[str, Any]:
     """The whole walk; returns what a test needs to check."""
     his = HIS(url, user, password, fixmedins_code)
+    run = uuid.uuid4().hex[:8].upper()  # message ids are unique per run: a rerun is new traffic
     info = his.call("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno}})
     psn_no = info["output"]["baseinfo"]["psn_no"]
     adm = his.call(
@@ -138,14 +140,16 @@ def walk(url: str, user: str, password: str, certno: str, day: str = "2022-06", 
     his.call("2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "endtime": f"{day}-12 10:00:00", "dise_codg": "C34"}})
     pre = his.call("2303", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}})
     settle = his.call(
-        "2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid="WALK-2304-A"
+        "2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid=f"WALK-{run}-2304-A"
     )
-    again = his.call("2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid="WALK-2304-A")
+    again = his.call(
+        "2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid=f"WALK-{run}-2304-A"
+    )
     setl_id = settle["output"]["setlinfo"]["setl_id"]
     cancel = his.call("2305", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})
     cancel_twice = his.call("2305", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})
-    resettle = his.call("2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id}}, msgid="WALK-2304-B")
-    correction = his.call("2601", {"data": {"psn_no": psn_no, "omsgid": "WALK-2304-B", "oinfno": "2304"}})
+    resettle = his.call("2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id}}, msgid=f"WALK-{run}-2304-B")
+    correction = his.call("2601", {"data": {"psn_no": psn_no, "omsgid": f"WALK-{run}-2304-B", "oinfno": "2304"}})
     # an outpatient visit
     reg = his.call(
         "2201",

@@ -318,8 +318,22 @@ def _register() -> None:
     app.add_typer(cli_people.person_app, name="person")
     app.add_typer(cli_people.filing_app, name="filing")
     app.command("serve")(cli_people.serve)
+    app.command("verify")(cli_people.verify)
+    app.command("account-add")(cli_people.add_account)
     app.command("batch")(cli_batch.batch)
     app.command("compare")(cli_batch.compare_cmd)
+    try:
+        from yibao import cli_registry
+    except ImportError:  # pragma: no cover - imports are optional while they are being built
+        pass
+    else:
+        app.add_typer(cli_registry.import_app, name="import")
+    try:
+        from yibao import cli_enrol
+    except ImportError:  # pragma: no cover - enrolment commands are optional while they are being built
+        pass
+    else:
+        cli_enrol.register(app)
     try:
         from yibao import cli_synth
     except ImportError:  # pragma: no cover - the generator is optional while it is being built

@@ -65,8 +65,14 @@ def show(
     console.print(f"[bold]{b['psn_name']}[/] {b['certno']} · {b['psn_no']} · {b.get('township') or ''}{b.get('village') or ''}")
     console.print(_t(lang, f"{day} 的身份：", f"Identity on {day}: ") + label(view.deciding_identity, lang))
     table = Table(title=_t(lang, "身份变动（从不覆盖）", "Identity history (never overwritten)"))
-    for col in (_t(lang, "类别", "category"), _t(lang, "起", "from"), _t(lang, "止", "to"), _t(lang, "来源", "source"),
-                _t(lang, "登记", "recorded"), _t(lang, "终止", "ended")):  # fmt: skip
+    for col in (
+        _t(lang, "类别", "category"),
+        _t(lang, "起", "from"),
+        _t(lang, "止", "to"),
+        _t(lang, "来源", "source"),
+        _t(lang, "登记", "recorded"),
+        _t(lang, "终止", "ended"),
+    ):
         table.add_column(col)
     for i in view.identity_history:
         source = f"{i['source_bureau']} {i['source_file'] or ''}"
@@ -142,12 +148,83 @@ def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     policy: Annotated[str, typer.Option("--policy", "-p")] = "anhui-huaibei-2022",
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="数据库为空时载入演示县和演示账号")] = True,
+    lang: Lang = "zh",
 ) -> None:
-    """启动服务（FastAPI），数据库见 YIBAO_DATABASE_URL，默认 SQLite 文件 yibao.db。"""
+    """启动服务（FastAPI + uvicorn）。数据库见 YIBAO_DATABASE_URL，默认 SQLite 文件 yibao.db。"""
     import uvicorn
 
     from yibao.api.app import create_app
+    from yibao.service.demo import DEMO_ACCOUNTS, demo_people, ensure_demo
 
     db = Database.open()
-    console.print(f"yibao: http://{host}:{port}/docs  ({db.engine.url.render_as_string(hide_password=True)})")
+    if demo:
+        with console.status(_t(lang, "准备演示数据……", "Preparing demo data...")):
+            info = ensure_demo(db)
+        if info.created:
+            console.print(
+                _t(
+                    lang,
+                    f"已载入演示县：{info.persons} 人，{len(DEMO_ACCOUNTS)} 个演示账号",
+                    f"Demo county loaded: {info.persons} people",
+                )
+            )
+        table = Table(title=_t(lang, "演示账号（仅供试用）", "Demo accounts (for trying only)"))
+        for col in (_t(lang, "用户名", "user"), _t(lang, "密码", "password"), _t(lang, "角色", "role")):
+            table.add_column(col)
+        for username, password, role, _name in DEMO_ACCOUNTS:
+            table.add_row(username, password, role)
+        console.print(table)
+        for certno, name, category in demo_people(db):
+            console.print(
+                _t(
+                    lang,
+                    f"演示参保人：{name} {certno}（{label(category, lang)}）",
+                    f"Demo resident: {name} {certno} ({category})",
+                )
+            )
+    url = db.engine.url.render_as_string(hide_password=True)
+    console.print(
+        _t(
+            lang,
+            f"yibao 服务：http://{host}:{port}/  接口文档：http://{host}:{port}/docs  数据库：{url}",
+            f"yibao: http://{host}:{port}/  API docs: http://{host}:{port}/docs  database: {url}",
+        )
+    )
     uvicorn.run(create_app(db, load_pack(policy)), host=host, port=port, log_level="info")
+
+
+def verify(lang: Lang = "zh") -> None:
+    """用结算台账重算全部年度累计额并与保存值比对（应无差异）。"""
+    from yibao.service.ledger import verify as verify_ledger
+
+    db = Database.open()
+    with db.unit_of_work() as s:
+        diffs = verify_ledger(s)
+    if diffs:
+        err.print(_t(lang, f"[bold red]发现 {len(diffs)} 处差异：[/]", f"[bold red]{len(diffs)} differences:[/]"))
+        for d in diffs:
+            err.print(d, markup=False)
+        raise typer.Exit(1)
+    console.print(_t(lang, "台账与年度累计一致，无差异。", "Ledger and accumulators agree: no differences."))
+
+
+def add_account(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option("--role", help="clerk / auditor / monitoring / analyst / admin / institution")],
+    fixmedins_code: Annotated[str | None, typer.Option("--institution")] = None,
+    display_name: Annotated[str, typer.Option("--name")] = "",
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """新建账号（密码交互输入，Argon2 哈希保存）。"""
+    password = typer.prompt(_t(lang, "密码", "Password"), hide_input=True, confirmation_prompt=True)
+    from yibao.service.auth import create_account
+
+    db = Database.open()
+    try:
+        with db.unit_of_work() as s:
+            create_account(s, username, password, role, user, display_name=display_name, fixmedins_code=fixmedins_code)
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+    console.print(_t(lang, f"已新建账号 {username}（{role}）", f"Account {username} ({role}) created"))

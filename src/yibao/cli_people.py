@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import getpass
 from datetime import date
 from typing import Annotated
@@ -191,7 +192,13 @@ def serve(
             f"yibao: http://{host}:{port}/  API docs: http://{host}:{port}/docs  database: {url}",
         )
     )
-    uvicorn.run(create_app(db, load_pack(policy)), host=host, port=port, log_level="info")
+    from yibao.api.logmask import MaskIdNumbers
+
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["filters"] = {"mask_ids": {"()": MaskIdNumbers}}
+    for handler in log_config["handlers"].values():
+        handler["filters"] = ["mask_ids"]
+    uvicorn.run(create_app(db, load_pack(policy)), host=host, port=port, log_level="info", log_config=log_config)
 
 
 def verify(lang: Lang = "zh") -> None:

@@ -201,6 +201,83 @@ def walk(url: str, user: str, password: str, certno: str, day: str = "2022-06", 
     }
 
 
+RECORD_FIELDS = ("setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "refd_setl_flag")
+
+
+def records_from_log(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The HIS's own list of settlements, as it would keep it from the answers it got.
+
+    A settlement (2207/2304) adds a record; a cancellation (2208/2305) or a 冲正 (2601) of the
+    settlement's message marks it ``refd_setl_flag`` "1". Failed calls change nothing.
+    """
+    records: dict[str, dict[str, Any]] = {}
+    by_msgid: dict[str, str] = {}
+    for x in log:
+        if x["infcode"] != "0":
+            continue
+        out = x["output"]
+        if x["infno"] in ("2207", "2304"):
+            s = out["setlinfo"]
+            by_msgid[x["msgid"]] = s["setl_id"]
+            records[s["setl_id"]] = {
+                "setl_id": s["setl_id"],
+                "mdtrt_id": s["mdtrt_id"],
+                "psn_no": s["psn_no"],
+                "insutype": s["insutype"],
+                "clr_type": s["clr_type"],
+                "setl_date": s["setl_time"],
+                "medfee_sumamt": s["medfee_sumamt"],
+                "fund_pay_sumamt": s["fund_pay_sumamt"],
+                "acct_pay": s["acct_pay"],
+                "refd_setl_flag": "0",
+            }
+        elif x["infno"] in ("2208", "2305") and out["setlinfo"]["reverses"] in records:
+            records[out["setlinfo"]["reverses"]]["refd_setl_flag"] = "1"
+        elif x["infno"] == "2601" and by_msgid.get(out["data"]["omsgid"]) in records:
+            records[by_msgid[out["data"]["omsgid"]]]["refd_setl_flag"] = "1"
+    return list(records.values())
+
+
+def reconcile(
+    url: str, user: str, password: str, fixmedins_code: str, begin: str, end: str, his_records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """End-of-period reconciliation (对账) the way a HIS does it, from its own records.
+
+    ``his_records``: the HIS's settlements (``setl_id, mdtrt_id, psn_no, insutype, clr_type,
+    medfee_sumamt, fund_pay_sumamt, acct_pay, refd_setl_flag``; amounts in yuan). Sends 3201 (对总账)
+    with its totals for every (insutype, clr_type) it has, then 3202 (对明细账) with the whole list;
+    returns the answers: ``totals`` by "insutype/clr_type", ``detail``, and ``log``.
+    """
+    his = HIS(url, user, password, fixmedins_code)
+    zero = Decimal("0.00")
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in his_records:
+        key = (str(r.get("insutype") or "390"), str(r.get("clr_type") or ""))
+        g = groups.setdefault(key, {"medfee_sumamt": zero, "fund_pay_sumamt": zero, "acct_pay": zero, "fixmedins_setl_cnt": 0})
+        if str(r.get("refd_setl_flag") or "0") == "0":
+            for f in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay"):
+                g[f] += Decimal(str(r.get(f) or 0))
+            g["fixmedins_setl_cnt"] += 1
+    totals = {}
+    for (insutype, clr_type), g in sorted(groups.items()):
+        data = {"insutype": insutype, "clr_type": clr_type or None, "setl_optins": "530902", "stmt_begndate": begin,
+                "stmt_enddate": end, **g}  # fmt: skip
+        totals[f"{insutype}/{clr_type}"] = his.call("3201", {"data": data})
+    whole = {f: sum((g[f] for g in groups.values()), zero) for f in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")}
+    header = {
+        "stmt_begndate": begin,
+        "stmt_enddate": end,
+        "medfee_sumamt": whole["medfee_sumamt"],
+        "fund_pay_sumamt": whole["fund_pay_sumamt"],
+        "cash_payamt": whole["medfee_sumamt"] - whole["fund_pay_sumamt"] - whole["acct_pay"],
+        "fixmedins_setl_cnt": sum(g["fixmedins_setl_cnt"] for g in groups.values()),
+    }
+    detail = his.call("3202", {"data": header, "detail": [{k: r.get(k) for k in RECORD_FIELDS} for r in his_records]})
+    for d in detail["output"].get("differences", []):
+        print(f"  {d['kind']}: {d['setl_id']} {d['dscr']}")
+    return {"totals": totals, "detail": detail, "log": his.log}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="http://127.0.0.1:8000")

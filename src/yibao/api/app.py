@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from yibao import __version__
-from yibao.api import national_routes, registry_routes, service_routes
+from yibao.api import national_routes, reconcile_routes, registry_routes, service_routes, slip_routes
 from yibao.errors import InputError, InputErrors, NotFound, error_body
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.store.db import Database
@@ -44,4 +44,6 @@ def create_app(db: Database, pack: PolicyPack | None = None) -> FastAPI:
     app.include_router(registry_routes.router)
     app.include_router(service_routes.router)
     app.include_router(national_routes.router)
+    app.include_router(reconcile_routes.router)
+    app.include_router(slip_routes.router)
     return app

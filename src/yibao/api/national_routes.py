@@ -18,12 +18,52 @@ from yibao.store.db import Database
 
 router = APIRouter(tags=["national interface"])
 
+_TEXT = {"type": "string", "maxLength": 64}
+_AMOUNT = {"type": ["number", "string"], "description": "元，两位小数 / yuan, two decimals"}
+_VISIT = {
+    "type": "object",
+    "properties": {
+        k: _TEXT
+        for k in (
+            "psn_no", "certno", "mdtrt_cert_no", "mdtrt_id", "med_type", "insutype", "begntime", "endtime", "dise_codg",
+            "ipt_otp_no", "setl_id", "reason", "omsgid", "oinfno", "feedetl_sn", "chrg_bchno",
+        )
+    }
+    | {"medfee_sumamt": _AMOUNT},
+}  # fmt: skip
+_FEE = {
+    "type": "object",
+    "properties": {k: _TEXT for k in ("mdtrt_id", "psn_no", "feedetl_sn", "chrgitm_lv", "med_list_codg", "med_list_name")}
+    | {"det_item_fee_sumamt": _AMOUNT, "cnt": _AMOUNT, "pric": _AMOUNT},
+}
+ENVELOPE = {
+    "type": "object",
+    "required": ["infno", "msgid", "input"],
+    "properties": {
+        "infno": {"type": "string", "pattern": "^[0-9]{4}$", "description": "交易编号，如 1101、2207"},
+        "msgid": {"type": "string", "minLength": 1, "maxLength": 64, "description": "报文ID，每条报文唯一"},
+        "fixmedins_code": {"type": "string", "maxLength": 32},
+        "input": {
+            "type": "object",
+            "properties": {
+                "data": _VISIT,
+                "mdtrtinfo": _VISIT,
+                "dscginfo": _VISIT,
+                "feedetail": {"type": "array", "items": _FEE},
+            },
+        },
+    },
+}
+
 
 def _reply(body: dict[str, Any]) -> Response:
     return Response(simplejson.dumps(body, use_decimal=True, ensure_ascii=False), media_type="application/json")
 
 
-@router.post("/api/hsa")
+@router.post(
+    "/api/hsa",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
+)
 async def hsa(request: Request, who: Annotated[Principal, Depends(require("national"))]) -> Response:
     """国家医保信息平台接口：按 infno 分派（1101、2201–2208、2301–2305、2401–2402、2601、3201–3202）。
 

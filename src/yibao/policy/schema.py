@@ -7,6 +7,7 @@ one of these frozen models, which is what the settlement code reads.
 
 from __future__ import annotations
 
+from datetime import date
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
@@ -251,11 +252,73 @@ class TiltedAssistance(Model):
     cap: Fen
 
 
+def _month_day(v: Any) -> str:
+    text = str(v).strip()
+    try:
+        month, day = (int(part) for part in text.split("-"))
+        date(2001, month, day)  # a day that exists every year (2001 is no leap year)
+    except ValueError:
+        raise ValueError(f"a month-day written MM-DD that exists every year, such as 09-01, got {v!r}") from None
+    return f"{month:02d}-{day:02d}"
+
+
+MonthDay = Annotated[str, BeforeValidator(_month_day)]
+"""A day of the year, ``MM-DD``."""
+
+
+class Subsidy(Model):
+    """资助参保: what the medical-assistance fund pays of one category's individual contribution.
+
+    Exactly one of ``share`` (percent of the individual contribution: 特困 100, 监测 50) or
+    ``amount`` (a fixed sum in yuan: 定额资助, e.g. 低保 272 of 320). The person pays the rest.
+    """
+
+    share: Bp | None = None
+    amount: Fen | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Subsidy:
+        if (self.share is None) == (self.amount is None):
+            raise ValueError("a subsidy gives exactly one of share (percent) or amount (yuan)")
+        return self
+
+
 class Premium(Model):
-    """Resident premium per person-year (issue 4 adds the classified subsidies)."""
+    """Resident premium per person-year and the classified subsidies (分类资助参保).
+
+    ``individual + fiscal`` is the premium (seed 001: 1020 = 380 + 640). Fiscal money pays its
+    part for everyone enrolled; the assistance fund pays ``subsidies[category]`` of the
+    individual part for the category that decides on the cut-off day; the person pays the rest.
+    Residents pay in the autumn for the next year (当年缴费，次年享受, seed 003), so the
+    identities held on ``cutoff`` (``MM-DD``) of the year *before* the covered year decide.
+    A category without an entry (stable 脱贫, ordinary residents) gets no subsidy.
+    """
 
     individual: Fen
     fiscal: Fen
+    cutoff: MonthDay
+    subsidies: Annotated[dict[Category, Subsidy], BeforeValidator(_category_keys)] = {}
+
+    @property
+    def total(self) -> int:
+        return self.individual + self.fiscal
+
+    def cutoff_date(self, year: int) -> date:
+        """The day whose identities decide the subsidy for covered ``year``."""
+        month, day = (int(part) for part in self.cutoff.split("-"))
+        return date(year - 1, month, day)
+
+    @model_validator(mode="after")
+    def _check(self) -> Premium:
+        for code, sub in self.subsidies.items():
+            if code not in CATEGORIES:
+                raise ValueError(f"subsidies: unknown category {code!r}")
+            if sub.amount is not None and sub.amount > self.individual:
+                raise ValueError(
+                    f"subsidies.{code}.amount {sub.amount / 100:.2f} yuan is more than the individual contribution "
+                    f"{self.individual / 100:.2f} yuan"
+                )
+        return self
 
 
 class Monitoring(Model):

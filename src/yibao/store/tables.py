@@ -158,5 +158,12 @@ class Enrolment(Base):
     subsidy_category: Mapped[str | None] = mapped_column(String(32))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
+    policy_pack: Mapped[str | None] = mapped_column(String(64))
+    """The pack whose premium and subsidies priced this row (migration 0002)."""
+    cutoff_date: Mapped[date | None] = mapped_column(Date)
+    """The day whose identities decided ``subsidy_category`` (migration 0002)."""
 
-    __table_args__ = (Index("ix_enrolment_year_person", "year", "person_id"),)
+    __table_args__ = (
+        Index("ix_enrolment_year_person", "year", "person_id"),
+        Index("ix_enrolment_year_insutype", "year", "insutype"),
+    )

@@ -18,7 +18,7 @@ from yibao.errors import InputError, InputErrors
 from yibao.exports import write_settlements
 from yibao.identities import label as identity_label
 from yibao.inputs import read_claims, read_fee_lines, read_people
-from yibao.labels import field_label
+from yibao.labels import AMOUNT_FIELDS, field_label
 from yibao.money import fmt_yuan
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 from yibao.settlement.model import CHRGITM_LV, Claim, Person, Settlement
@@ -148,20 +148,7 @@ def explain_settlement(s: Settlement, person: Person, lang: str) -> None:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column(justify="right")
-    for name in (
-        "medfee_sumamt",
-        "fulamt_ownpay_amt",
-        "overlmt_selfpay",
-        "preselfpay_amt",
-        "inscp_scp_amt",
-        "act_pay_dedc",
-        "hifp_pay",
-        "hifmi_pay",
-        "maf_pay",
-        "oth_pay",
-        "fund_pay_sumamt",
-        "psn_part_amt",
-    ):
+    for name in (n for n in AMOUNT_FIELDS if n != "pool_prop_selfpay"):
         head.add_row(field_label(name, lang) + f" [dim]{name}[/]", fmt_yuan(getattr(s, name)))
     who = f"{person.psn_name or person.psn_no} · {identity_label(s.identity, lang)} · {s.setl_date.isoformat()}"
     console.print(Panel(head, title=f"{_t(lang, '结算单', 'Settlement')} {s.claim_id}", subtitle=who))

@@ -152,7 +152,7 @@ def run_batch(
     else:
         total = pq.ParquetFile(claims_path).metadata.num_rows
         # at least one chunk per worker, so a small county uses both cores too
-        chunks = _claim_chunks(claims_path, max(10_000, min(chunk, -(-total // WORKERS))))
+        chunks = _claim_chunks(claims_path, max(1, min(chunk, -(-total // WORKERS))))
     writer: pq.ParquetWriter | None = None
     ytd_parts: list[pl.DataFrame] = []
     done = n_chunks = 0

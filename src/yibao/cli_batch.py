@@ -6,20 +6,20 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao.batch_io import DEFAULT_CHUNK, read_table, run_batch
-from yibao.compare_report import TEXT, _cell, _col, render_html, write_csvs
 from yibao.errors import InputError, InputErrors
-from yibao.policy.overlay import apply_overlay, load_overlay
-from yibao.policy.pack import PolicyPack, load_pack
-from yibao.whatif import Settings, compare
+from yibao.policy.pack import load_pack
+
+if TYPE_CHECKING:
+    from yibao.policy.pack import PolicyPack
+
+DEFAULT_CHUNK = 1_000_000  # the same as yibao.batch_io.DEFAULT_CHUNK, without importing polars at start-up
 
 console = Console()
 err = Console(stderr=True)
@@ -36,6 +36,8 @@ def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
 
 
 def _run(pack: PolicyPack, data: Path, out: Path, chunk: int, lang: str, label: str) -> int:
+    from yibao.batch_io import run_batch
+
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -56,6 +58,10 @@ def batch(
     lang: Annotated[str, typer.Option("--lang", envvar="YIBAO_LANG")] = "zh",
 ) -> None:
     """批量结算一个县的全年单据（列式引擎，与逐笔结算分毫不差）/ settle a county-year of claims."""
+    import polars as pl
+
+    from yibao.compare_report import _cell
+
     try:
         pack = load_pack(policy)
         t0 = time.perf_counter()
@@ -92,6 +98,13 @@ def compare_cmd(
     lang: Annotated[str, typer.Option("--lang", envvar="YIBAO_LANG")] = "zh",
 ) -> None:
     """现行政策与调整方案对比：基金支出、分身份、超监测线人数、灾难性支出、负担增加最多的人。"""
+    import polars as pl
+
+    from yibao.batch_io import read_table
+    from yibao.compare_report import TEXT, _cell, _col, render_html, write_csvs
+    from yibao.policy.overlay import apply_overlay, load_overlay
+    from yibao.whatif import Settings, compare
+
     try:
         base = load_pack(policy)
         reform = apply_overlay(base, load_overlay(overlay))

@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 
 BP = 10_000  # basis points in 100 %
 FEN_PER_YUAN = 100
+MAX_YUAN = 10**12
+"""No bill or parameter reaches a trillion yuan; larger numbers are typing errors (and would overflow)."""
 
 
 def round_half_up_div(numerator: int, denominator: int) -> int:
@@ -49,10 +51,12 @@ def yuan_to_fen(value: object) -> int:
         return value * FEN_PER_YUAN
     try:
         dec = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError) as exc:
+    except (ArithmeticError, ValueError) as exc:
         raise ValueError(f"expected an amount in yuan such as 1500 or 12.50, got {value!r}") from exc
     if not dec.is_finite():
         raise ValueError(f"expected a finite amount in yuan, got {value!r}")
+    if dec.adjusted() >= 12:  # compares the exponent: no arithmetic on a huge number
+        raise ValueError(f"expected an amount below {MAX_YUAN:,} yuan, got {value!r}")
     fen = dec * FEN_PER_YUAN
     if fen != fen.to_integral_value():
         raise ValueError(f"expected at most two decimals (whole fen), got {value!r}")
@@ -70,6 +74,8 @@ def percent_to_bp(value: object) -> int:
         raise ValueError(f"expected a percentage such as 70 or 72.5, got {value!r}") from exc
     if not dec.is_finite():
         raise ValueError(f"expected a finite percentage, got {value!r}")
+    if dec.adjusted() >= 6:
+        raise ValueError(f"expected a percentage such as 70 or 72.5, got {value!r}")
     bp = dec * 100
     if bp != bp.to_integral_value():
         raise ValueError(f"expected at most two decimals in a percentage, got {value!r}")

@@ -130,7 +130,9 @@ def run_db(label: str, db: Database, first: Path, later: Path, first_rows: pl.Da
     assert (rep.rows_read, rep.rows_rejected, rep.identities_added) == (first_rows.height, 0, first_rows.height), rep
     assert (people, idents) == (expected_people, first_rows.height), (people, idents)
     out.append({"db": label, "step": "first import", "rows": rep.rows_read, "seconds": secs, "report": rep.as_dict()})
-    print(f"  {label}: first import  {rep.rows_read:>9,} rows in {secs:6.1f} s = {rep.rows_read / secs:>8,.0f} rows/s", flush=True)
+    print(
+        f"  {label}: first import  {rep.rows_read:>9,} rows in {secs:6.1f} s = {rep.rows_read / secs:>8,.0f} rows/s", flush=True
+    )
     rep, secs = timed(db, later)
     out.append({"db": label, "step": "month later", "rows": rep.rows_read, "seconds": secs, "report": rep.as_dict()})
     print(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -98,6 +98,14 @@ def _database(lang: str) -> Iterator[Database]:
         raise _fail(exc, lang) from None
     finally:
         db.engine.dispose()
+
+
+def _write(path: Path, write: Callable[[Path], None], lang: str) -> None:
+    try:
+        write(path)
+    except OSError as exc:
+        error = InputError("command line", "--xlsx", str(path), f"a file that can be written ({exc.strerror})")
+        raise _fail(error, lang) from None
 
 
 def _cat(code: str, lang: str) -> str:
@@ -228,7 +236,7 @@ def coverage_cmd(
         budget = svc.subsidy_budget(db, year, pack) if pack is not None else None
         duplicates = svc.find_duplicates(db, year)
         if out is not None:
-            excel.write_coverage_workbook(out, cov, budget, duplicates, lang)
+            _write(out, lambda path: excel.write_coverage_workbook(path, cov, budget, duplicates, lang), lang)
 
     table = Table(
         title=_t(
@@ -329,7 +337,7 @@ def gaps_cmd(
     pack = _pack(policy, lang)
     with _database(lang) as db:
         gaps = svc.gap_list(db, year, as_of=day, pack=pack)
-        excel.write_gap_workbook(out, gaps, lang)
+        _write(out, lambda path: excel.write_gap_workbook(path, gaps, lang), lang)
     per_town = Counter(e.township or "" for e in gaps.entries)
     per_cat = Counter(e.category for e in gaps.entries)
     table = Table(title=_t(lang, f"{year}年度应保未保人员（按乡镇）", f"{year} gap list by township"))

@@ -48,6 +48,8 @@ def yuan_to_fen(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected an amount in yuan, got {value!r}")
     if isinstance(value, int):
+        if abs(value) >= MAX_YUAN:
+            raise ValueError(f"expected an amount below {MAX_YUAN:,} yuan, got {value!r}")
         return value * FEN_PER_YUAN
     try:
         dec = Decimal(str(value).strip().replace(",", ""))

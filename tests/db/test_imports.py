@@ -558,3 +558,54 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         batches = conn.execute(sa.select(ImportBatch.id, ImportBatch.recorded_by).order_by(ImportBatch.id)).all()
     engine.dispose()
     assert [b.id for b in batches] == [1, 2, 3] and batches[0].recorded_by == "cli"
+
+
+def test_headers_dates_and_numbers_as_bureaus_write_them(tmp_path: Path) -> None:
+    """No database: header spelling, every accepted date form, Excel serials and numbers."""
+    from yibao.registry.mapping import load_mapping
+    from yibao.registry.sheets import read_sheet
+    from yibao.registry.validate import validate
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["某县低保名册"])
+    ws.append(["序号", " 身份证 号码 ", "姓　名", "*救助类别", "享受开始日期", "享受结束日期", "村(社区)"])
+    forms: list[Any] = [datetime(2022, 7, 1), 44743, 20220701, "2022-07-01", "2022/7/1", "2022.7.1", "2022年7月1日", "20220701"]
+    for i, vf in enumerate(forms):
+        body = f"53090219800101{i:02d}1"
+        ws.append([i + 1, gb11643(body), f"测试{i}", "农村低保", vf, None, "忙弄村"])
+    ws.append([None] * 7)  # a blank row is skipped, later rows keep their numbers
+    number = float(gb11643("53090219800101991"))  # check digit 0: an ID number typed as a number
+    ws.append([99, number, "数字号", "特困", "2022-07-01", "2022-06-30", "忙弄村"])
+    path = tmp_path / "forms.xlsx"
+    wb.save(path)
+
+    m = load_mapping("民政局")  # an alias of the source
+    sheet = read_sheet(path, m)
+    assert sheet.header_row == 2 and sheet.columns["certno"] == 1 and sheet.columns["village"] == 6
+    checked = validate(sheet, m, today=date(2026, 1, 1))
+    assert checked.good["valid_from"].to_list() == [date(2022, 7, 1)] * len(forms)
+    assert checked.good["_row"].to_list() == list(range(3, 3 + len(forms)))
+    last = 3 + len(forms) + 1
+    assert {(e.row, e.column) for e in checked.errors} == {(last, "身份证 号码"), (last, "享受结束日期")}
+    assert any("科学计数法" in e.reason for e in checked.errors)
+
+
+def test_an_import_is_all_or_nothing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after the people are written leaves no trace: no people, identities or batch."""
+    import yibao.registry.imports as imports
+
+    real = imports._bulk_insert
+
+    def failing(s: Any, table: Any, frame: Any) -> None:
+        if table.name == "identity":
+            raise RuntimeError("disk full")
+        real(s, table, frame)
+
+    monkeypatch.setattr(imports, "_bulk_insert", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_identities(db, MZ, "民政", user=USER)
+    assert counts(db) == {"person": 0, "identity": 0, "import_batch": 0, "conflict": 0}
+    monkeypatch.setattr(imports, "_bulk_insert", real)
+    rep = import_identities(db, MZ, "民政", user=USER)  # and the file is not "already imported"
+    assert rep.status == "imported" and rep.identities_added == len(roster(MZ, MZ_COLS))

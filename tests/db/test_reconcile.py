@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-
 from examples.his_client import HIS, reconcile, records_from_log, walk
+
 from tests.accounts import HOSPITAL, OTHER_HOSPITAL, PASSWORD, login
 from tests.db.test_service import CERTNO, PACK, bill, seed
 from tests.live import live_server
@@ -40,9 +40,9 @@ def window_settlements(url: str) -> list[dict[str, Any]]:
         assert r.status_code == 201, r.text
         s = r.json()["setlinfo"]
         out.append({
-            "setl_id": s["setl_id"], "mdtrt_id": None, "psn_no": s["psn_no"], "insutype": s["insutype"], "clr_type": s["med_type"],
-            "medfee_sumamt": yuan(s["medfee_sumamt"]), "fund_pay_sumamt": yuan(s["fund_pay_sumamt"]), "acct_pay": Decimal("0.00"),
-            "refd_setl_flag": "0",
+            "setl_id": s["setl_id"], "mdtrt_id": None, "psn_no": s["psn_no"], "insutype": s["insutype"],
+            "clr_type": s["med_type"], "medfee_sumamt": yuan(s["medfee_sumamt"]), "fund_pay_sumamt": yuan(s["fund_pay_sumamt"]),
+            "acct_pay": Decimal("0.00"), "refd_setl_flag": "0",
         })  # fmt: skip
     return out
 
@@ -58,7 +58,8 @@ def test_reconcile_finds_every_planted_difference_and_3201_agrees_only_with_the_
         a, b, c = window_settlements(url)
         own = records_from_log(out["log"])
         # the walk: inpatient S1 cancelled (2305), S2 corrected (2601), outpatient S3 valid
-        s1 = out["settle"]["output"]["setlinfo"]["setl_id"]
+        first_setl = out["settle"]["output"]["setlinfo"]
+        s1 = first_setl["setl_id"]
         s2 = out["resettle"]["output"]["setlinfo"]["setl_id"]
         s3 = out["opd_settle"]["output"]["setlinfo"]["setl_id"]
         assert [(r["setl_id"], r["refd_setl_flag"]) for r in own] == [(s1, "1"), (s2, "1"), (s3, "0")]
@@ -94,9 +95,8 @@ def test_reconcile_finds_every_planted_difference_and_3201_agrees_only_with_the_
             c["setl_id"]: "reversed_on_his_only",
         }
         amount = next(d for d in diffs if d["kind"] == "amount_differs")
-        assert amount["fields"] == [
-            {"field": "fund_pay_sumamt", "field_zh": "基金支付总额", "his": off["fund_pay_sumamt"], "platform": a["fund_pay_sumamt"]}
-        ]
+        field = {"field": "fund_pay_sumamt", "field_zh": "基金支付总额", "his": off["fund_pay_sumamt"]}
+        assert amount["fields"] == [field | {"platform": a["fund_pay_sumamt"]}]
         rev = next(d for d in diffs if d["kind"] == "reversed_on_platform_only")
         assert rev["platform"]["reversed_by"].startswith("R") and rev["his"][0]["refd_setl_flag"] == "0"
         missing = next(d for d in diffs if d["kind"] == "missing_on_his")
@@ -104,16 +104,19 @@ def test_reconcile_finds_every_planted_difference_and_3201_agrees_only_with_the_
         stmt, totals = detail["output"]["stmtinfo"], detail["output"]["totals"]
         assert stmt["stmt_rslt"] == "1" and "金额不一致 1 笔" in stmt["stmt_rslt_dscr"]
         assert totals["matched"] == 2  # S2 reversed on both sides, S3 valid on both
+        medfee = inpatient["medfee_sumamt"] + opd["medfee_sumamt"]
+        fund = inpatient["fund_pay_sumamt"] + opd["fund_pay_sumamt"]
         assert totals["platform"] == {
-            "medfee_sumamt": inpatient["medfee_sumamt"] + opd["medfee_sumamt"],
-            "fund_pay_sumamt": inpatient["fund_pay_sumamt"] + opd["fund_pay_sumamt"],
+            "medfee_sumamt": medfee,
+            "fund_pay_sumamt": fund,
             "acct_pay": Decimal("0.00"),
-            "cash_payamt": inpatient["medfee_sumamt"] + opd["medfee_sumamt"] - inpatient["fund_pay_sumamt"] - opd["fund_pay_sumamt"],
+            "cash_payamt": medfee - fund,
             "fixmedins_setl_cnt": 4,
         }
         # the HIS counts S1, S3, A (one fen more) and the invented one; not C
+        first_bill = Decimal(first_setl["medfee_sumamt"])
         assert totals["his"]["fixmedins_setl_cnt"] == 4
-        assert totals["his"]["medfee_sumamt"] == Decimal("38800.00") + opd["medfee_sumamt"] + a["medfee_sumamt"] + Decimal("500.00")
+        assert totals["his"]["medfee_sumamt"] == first_bill + opd["medfee_sumamt"] + a["medfee_sumamt"] + Decimal("500.00")
         assert totals["counts"]["missing_on_his"] == 1 and totals["counts"]["duplicate_on_his"] == 0
 
         # 3201 per group, from the HIS's spoilt list: outpatient agrees, inpatient does not
@@ -134,12 +137,9 @@ def test_reconcile_finds_every_planted_difference_and_3201_agrees_only_with_the_
         assert w["medfee_sumamt"] == inpatient["medfee_sumamt"]  # our figure, beside theirs
         twice = his.call("3201", {"data": head | inpatient | {"fixmedins_setl_cnt": 4}})
         assert twice["output"]["stmtinfo"]["stmt_rslt"] == "1"
-        everything = his.call(
-            "3201",
-            {"data": {"stmt_begndate": BEGIN, "stmt_enddate": END, "medfee_sumamt": inpatient["medfee_sumamt"] + opd["medfee_sumamt"],
-                      "fund_pay_sumamt": inpatient["fund_pay_sumamt"] + opd["fund_pay_sumamt"], "acct_pay": "0",
-                      "fixmedins_setl_cnt": "4"}},
-        )  # fmt: skip
+        period = {"stmt_begndate": BEGIN, "stmt_enddate": END}
+        all_of_it = {"medfee_sumamt": medfee, "fund_pay_sumamt": fund, "acct_pay": "0", "fixmedins_setl_cnt": "4"}
+        everything = his.call("3201", {"data": period | all_of_it})
         assert everything["output"]["stmtinfo"]["stmt_rslt"] == "0"
 
         # a clean list agrees in 3202
@@ -150,7 +150,8 @@ def test_reconcile_finds_every_planted_difference_and_3201_agrees_only_with_the_
 
         # REST, for fund supervision: the same answers; other roles refused
         audit = login(url, "auditor")
-        got = httpx.get(f"{url}/api/reconcile/totals", params={"fixmedins_code": HOSPITAL, "begin": BEGIN, "end": END}, headers=audit)
+        june = {"fixmedins_code": HOSPITAL, "begin": BEGIN, "end": END}
+        got = httpx.get(f"{url}/api/reconcile/totals", params=june, headers=audit)
         assert got.status_code == 200, got.text
         body = got.json(parse_float=Decimal)
         groups = {(g["insutype"], g["clr_type"]): g for g in body["groups"]}
@@ -166,13 +167,11 @@ def test_reconcile_finds_every_planted_difference_and_3201_agrees_only_with_the_
         assert posted.status_code == 200, posted.text
         assert by_setl_id(posted.json()["differences"]) == by_setl_id(diffs)
         for role in ("clerk", "his", "analyst"):
-            r = httpx.get(f"{url}/api/reconcile/totals", params={"fixmedins_code": HOSPITAL, "begin": BEGIN, "end": END},
-                          headers=login(url, role))  # fmt: skip
+            r = httpx.get(f"{url}/api/reconcile/totals", params=june, headers=login(url, role))
             assert r.status_code == 403
-        unknown = httpx.get(f"{url}/api/reconcile/totals", params={"fixmedins_code": "H0", "begin": BEGIN, "end": END}, headers=audit)
+        unknown = httpx.get(f"{url}/api/reconcile/totals", params=june | {"fixmedins_code": "H0"}, headers=audit)
         assert unknown.status_code == 404
-        backwards = httpx.get(f"{url}/api/reconcile/totals", params={"fixmedins_code": HOSPITAL, "begin": END, "end": BEGIN},
-                              headers=audit)  # fmt: skip
+        backwards = httpx.get(f"{url}/api/reconcile/totals", params=june | {"begin": END, "end": BEGIN}, headers=audit)
         assert backwards.status_code == 422 and backwards.json()["field"] == "end"
 
         # another hospital sees none of this one's settlements: all missing on the platform for it

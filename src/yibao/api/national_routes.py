@@ -12,7 +12,7 @@ from yibao.api.security import require
 from yibao.api.service_routes import once
 from yibao.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack
-from yibao.service import national
+from yibao.service import ledger, national
 from yibao.service.auth import Principal
 from yibao.store.db import Database
 
@@ -56,6 +56,23 @@ ENVELOPE = {
 }
 
 
+def _nul(env: Any) -> tuple[str, Any] | None:
+    """The first text with a NUL character (PostgreSQL can neither store nor compare one): its path and value."""
+    todo: list[tuple[str, Any]] = [("", env)]
+    while todo:
+        path, v = todo.pop()
+        if isinstance(v, str) and "\x00" in v:
+            return path, v
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if "\x00" in k:
+                    return f"{path}{k}", k
+                todo.append((f"{path}{k}.", x))
+        elif isinstance(v, list):
+            todo.extend((f"{path}{i}.", x) for i, x in enumerate(v))
+    return None
+
+
 def _reply(body: dict[str, Any]) -> Response:
     return Response(simplejson.dumps(body, use_decimal=True, ensure_ascii=False), media_type="application/json")
 
@@ -72,12 +89,16 @@ async def hsa(request: Request, who: Annotated[Principal, Depends(require("natio
     raw = await request.body()
     try:
         env = json.loads(raw, parse_float=Decimal)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         return _reply(national.envelope_error("", "报文不是合法的 JSON"))
     if not isinstance(env, dict):
         return _reply(national.envelope_error("", "报文应为 JSON 对象"))
     msgid = str(env.get("msgid") or "")
     try:
+        bad = _nul(env)
+        if bad is not None:
+            where = bad[0].rstrip(".") or "envelope"
+            raise InputError("envelope", where, bad[1], "不含 NUL（\\x00）字符的文本 / text without NUL (\\x00) characters")
         infno = str(env.get("infno") or "")
         if infno not in national.HANDLERS:
             raise InputError("envelope", "infno", infno, "a supported transaction: " + ", ".join(sorted(national.HANDLERS)))
@@ -94,7 +115,9 @@ async def hsa(request: Request, who: Annotated[Principal, Depends(require("natio
         ctx = national.Context(pack, who, code, msgid)
         handler = national.HANDLERS[infno]
         if infno in national.WRITES:
-            output, _ = once(db, f"hsa:{code}:{msgid}", infno, who.username, env.get("input"), lambda s: handler(s, ctx, inp))
+            output, _ = once(
+                db, ledger.message_key("hsa", code, msgid), infno, who.username, env.get("input"), lambda s: handler(s, ctx, inp)
+            )
         else:
             with db.unit_of_work() as s:
                 output, _ = handler(s, ctx, inp)

@@ -75,11 +75,12 @@ def totals(
         scope = reconcile.parse_scope(s, fixmedins_code, data, "reconcile totals", "begin", "end")
         groups = reconcile.ledger_totals(s, scope)
         inst = s.get(Institution, fixmedins_code)
+        name = inst.fixmedins_name if inst else None
         s.rollback()
     return _reply(
         {
             "fixmedins_code": fixmedins_code,
-            "fixmedins_name": inst.fixmedins_name if inst else None,
+            "fixmedins_name": name,
             "begin": scope.begin.isoformat(),
             "end": scope.end.isoformat(),
             "groups": [{"insutype": k[0], "clr_type": k[1], **t.yuan()} for k, t in groups.items()],

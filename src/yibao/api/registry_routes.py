@@ -4,9 +4,10 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from yibao.api.schemas import Text, no_nul
 from yibao.api.security import require
 from yibao.policy.pack import PolicyPack
 from yibao.registry import lookup
@@ -16,13 +17,15 @@ from yibao.store.db import Database
 
 router = APIRouter(prefix="/api", tags=["registry"])
 
+PersonKey = Annotated[str, Path(description="人员编号或身份证号"), AfterValidator(no_nul)]
+
 
 class ChronicFilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dise_codg: str = Field(min_length=1, max_length=32, description="病种编码，如 I10 高血压")
-    dise_name: str | None = Field(None, max_length=128)
-    fixmedins_code: str | None = Field(None, max_length=32, description="诊断机构")
-    doctor: str | None = Field(None, max_length=64, description="诊断医师")
+    dise_codg: Text = Field(min_length=1, max_length=32, description="病种编码，如 I10 高血压")
+    dise_name: Text | None = Field(None, max_length=128)
+    fixmedins_code: Text | None = Field(None, max_length=32, description="诊断机构")
+    doctor: Text | None = Field(None, max_length=64, description="诊断医师")
     begin: date
 
 
@@ -30,8 +33,8 @@ class CrossFilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     begin: date
     end: date | None = None
-    mdtrtarea_admvs: str | None = Field(None, max_length=16, description="就医地行政区划")
-    reason: str | None = Field(None, max_length=64)
+    mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
+    reason: Text | None = Field(None, max_length=64)
 
 
 def _db(request: Request) -> Database:
@@ -48,7 +51,7 @@ def _priority(request: Request, day: date) -> tuple[str, ...]:
 def search(
     request: Request,
     who: Annotated[Principal, Depends(require("person.read"))],
-    q: Annotated[str, Query(min_length=1, max_length=64, description="身份证号、人员编号或姓名")],
+    q: Annotated[str, Query(min_length=1, max_length=64, description="身份证号、人员编号或姓名"), AfterValidator(no_nul)],
 ) -> list[dict[str, Any]]:
     """查找人员（列表中身份证号一律脱敏）/ search people (ID numbers masked)."""
     with _db(request).unit_of_work() as s:
@@ -68,7 +71,7 @@ def search(
 
 @router.get("/persons/{key}")
 def person(
-    request: Request, key: str, who: Annotated[Principal, Depends(require("person.read"))], on: date | None = None
+    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))], on: date | None = None
 ) -> dict[str, Any]:
     """某日的人员信息：有效身份、身份历史、参保、备案 / a person as of a date."""
     day = on or date.today()
@@ -79,7 +82,7 @@ def person(
 
 @router.post("/persons/{key}/chronic-filings", status_code=201)
 def chronic(
-    request: Request, key: str, body: ChronicFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
+    request: Request, key: PersonKey, body: ChronicFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
     """门诊慢特病备案，即时生效 / chronic-disease filing, in force at once."""
     with _db(request).unit_of_work() as s:
@@ -105,7 +108,7 @@ def chronic(
 
 @router.post("/persons/{key}/cross-filings", status_code=201)
 def cross(
-    request: Request, key: str, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
+    request: Request, key: PersonKey, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
     """异地就医备案 / cross-region care filing."""
     with _db(request).unit_of_work() as s:
@@ -117,7 +120,9 @@ def cross(
 
 
 @router.get("/persons/{key}/settlement-view")
-def settlement_view(request: Request, key: str, who: Annotated[Principal, Depends(require("person.read"))]) -> dict[str, Any]:
+def settlement_view(
+    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))]
+) -> dict[str, Any]:
     """结算核心看到的人员：身份期间、备案、险种 / what the settlement core sees."""
     with _db(request).unit_of_work() as s:
         return asdict(lookup.settlement_person(s, lookup.find_person(s, key)))

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 import simplejson
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yibao.api.schemas import AccountIn, ClaimIn, ReverseIn
+from yibao.api.schemas import AccountIn, ClaimIn, ReverseIn, no_nul
 from yibao.api.security import require
 from yibao.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
@@ -26,6 +27,10 @@ from yibao.store.db import Database
 from yibao.store.service_tables import Institution, LedgerEntry, Message
 
 router = APIRouter(prefix="/api")
+
+SetlId = Annotated[str, Path(description="结算ID"), AfterValidator(no_nul)]
+PersonKey = Annotated[str, Path(description="人员编号或身份证号"), AfterValidator(no_nul)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=64), AfterValidator(no_nul)]
 
 
 def _db(request: Request) -> Database:
@@ -170,7 +175,7 @@ def settle(
     request: Request,
     body: ClaimIn,
     who: Annotated[Principal, Depends(require("settle"))],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """结算：写入结算台账并累计年度额度；同一 Idempotency-Key 重发只返回首次结果。"""
     pack = _pack(request)
@@ -186,7 +191,7 @@ def settle(
     if idempotency_key is None:
         with _db(request).unit_of_work() as s:
             return work(s)[0]
-    key = f"rest:{who.username}:{idempotency_key}"
+    key = ledger.message_key("rest", who.username, idempotency_key)
     response, _ = once(_db(request), key, "settle", who.username, body.model_dump(mode="json"), work)
     return response
 
@@ -197,7 +202,9 @@ def _visible(entry_code: str | None, who: Principal) -> None:
 
 
 @router.get("/settlements/{setl_id}", tags=["settlement"])
-def get_settlement(request: Request, setl_id: str, who: Annotated[Principal, Depends(require("settle.read"))]) -> dict[str, Any]:
+def get_settlement(
+    request: Request, setl_id: SetlId, who: Annotated[Principal, Depends(require("settle.read"))]
+) -> dict[str, Any]:
     """查询一笔结算（含撤销记录）/ one ledger entry."""
     with _db(request).unit_of_work() as s:
         entry = ledger.get_entry(s, setl_id)
@@ -211,10 +218,10 @@ def get_settlement(request: Request, setl_id: str, who: Annotated[Principal, Dep
 @router.post("/settlements/{setl_id}/reverse", tags=["settlement"], status_code=201)
 def reverse(
     request: Request,
-    setl_id: str,
+    setl_id: SetlId,
     body: ReverseIn,
     who: Annotated[Principal, Depends(require("reverse"))],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """撤销结算（须填写原因）：退回该笔结算占用的全部额度；重复撤销将被拒绝。"""
 
@@ -227,14 +234,19 @@ def reverse(
         with _db(request).unit_of_work() as s:
             return work(s)[0]
     response, _ = once(
-        _db(request), f"rest:{who.username}:{idempotency_key}", "reverse", who.username, [setl_id, body.reason], work
+        _db(request),
+        ledger.message_key("rest", who.username, idempotency_key),
+        "reverse",
+        who.username,
+        [setl_id, body.reason],
+        work,
     )
     return response
 
 
 @router.get("/persons/{key}/position", tags=["settlement"])
 def person_position(
-    request: Request, key: str, who: Annotated[Principal, Depends(require("position.read"))], year: int | None = None
+    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("position.read"))], year: int | None = None
 ) -> dict[str, Any]:
     """本年度各支付方已支付额与封顶线/限额 / year-to-date position per payer against its cap."""
     y = year or date.today().year

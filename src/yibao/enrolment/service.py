@@ -921,7 +921,7 @@ def _insert(conn: sa.Connection, table: sa.Table, df: pl.DataFrame) -> None:
         conn.execute(table.insert(), chunk.to_dicts())
 
 
-def load_synth(db: Database, county_dir: str | Path, *, user: str) -> LoadResult:
+def load_synth(db: Database, county_dir: str | Path, user: str) -> LoadResult:
     """Bulk-load a synthetic county (``yibao synth``): people, identities, enrolments, filings.
 
     One transaction; nothing is written when the folder is incomplete or any of its people is

@@ -45,12 +45,12 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import polars as pl
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from yibao.errors import InputError, InputErrors
 from yibao.registry.mapping import Mapping, load_mapping
-from yibao.registry.sheets import ProgressFn, Sheet, SheetRefused, read_sheet
+from yibao.registry.sheets import ProgressFn, SheetRefused, read_sheet
 from yibao.registry.validate import CellError, Checked, validate
 from yibao.registry.workbooks import write_error_workbook
 from yibao.store.db import Database
@@ -59,9 +59,11 @@ from yibao.store.tables import Conflict, Identity, ImportBatch, Person
 KIND = "identities"
 BATCH = 10_000
 """ID numbers (or person ids) per IN-list when loading what the database already holds."""
+PG_BATCH = 100_000
+"""The same on PostgreSQL, where each batch is one array parameter (``= ANY(:values)``)."""
 WRITE_CHUNK = 20_000
-COPY_MIN = 100
-"""From this many rows on, PostgreSQL gets COPY instead of multi-row INSERTs."""
+COPY_SLICE = 100_000
+"""Rows per CSV block streamed into PostgreSQL's COPY."""
 CONFLICT_KIND = "same_person_other_id"
 ONE_DAY = timedelta(days=1)
 T = TypeVar("T")
@@ -251,7 +253,8 @@ def import_identities(
         base.rejects_file = str(rejects)
     if checked.good.height == 0:
         cell = CellError(sheet.header_row, "", "", "文件中没有可导入的数据行", "the file has no rows to import", "", None)
-        raise ImportRefused([cell], None, file_name, checked.rows_read, len(checked.rejected_rows))
+        rejects_path = Path(base.rejects_file) if base.rejects_file else None
+        raise ImportRefused([*checked.errors, cell], rejects_path, file_name, checked.rows_read, len(checked.rejected_rows))
 
     now = datetime.now(UTC)
     with db.unit_of_work() as s:
@@ -274,43 +277,23 @@ def import_identities(
         s.add(batch)
         s.flush()
         base.batch_id = batch.id
-        _apply(s, base, checked, sheet, m, now, progress)
+        name, raw = _driver(s)
+        if name == "sqlite":  # a bigger page cache for this import only
+            raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        try:
+            _apply(s, base, checked, m, now, progress)
+        finally:
+            if name == "sqlite":
+                raw.execute("PRAGMA cache_size=-2000")
         base.seconds = round(time.perf_counter() - started, 3)
         batch.report = json.dumps(base.as_dict(), ensure_ascii=False, sort_keys=True)
     return base
-
-
-def _bulk_insert(s: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert many rows: COPY on PostgreSQL (psycopg), executemany elsewhere; same transaction either way."""
-    if not rows:
-        return
-    conn = s.connection()
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg" and len(rows) >= COPY_MIN:
-        prep = conn.dialect.identifier_preparer
-        sql = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
-        raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _person_ids(s: Session, certnos: Sequence[str], extra: Sequence[str] = ()) -> dict[str, Any]:
-    """certno -> (id, certno, *extra) for the ID numbers the database knows, in IN-lists of :data:`BATCH`."""
-    cols = [Person.id, Person.certno, *(getattr(Person, c) for c in extra)]
-    out: dict[str, Any] = {}
-    for chunk in _chunks(certnos, BATCH):
-        for row in s.execute(select(*cols).where(Person.certno.in_(chunk))):
-            out[row.certno] = row
-    return out
 
 
 PERSON_T = cast(Table, Person.__table__)
 IDENTITY_T = cast(Table, Identity.__table__)
 CONFLICT_T = cast(Table, Conflict.__table__)
 PLACE = ("county", "township", "village", "hh_no")
-PERSON_COLS = ("psn_no", "certno", "psn_name", "gend", "brdy", *PLACE, "insutype", "recorded_at", "recorded_by")
 IDENTITY_COLS = (
     "person_id",
     "category",
@@ -323,11 +306,111 @@ IDENTITY_COLS = (
     "recorded_at",
     "recorded_by",
 )
+SQLITE_CACHE_KIB = 256 * 1024
+"""SQLite page cache during an import (the default 2 MB makes a million random index inserts crawl)."""
 
 
-def _apply(
-    s: Session, rep: ImportReport, checked: Checked, sheet: Sheet, m: Mapping, now: datetime, progress: ProgressFn | None
-) -> None:
+def _driver(s: Session) -> tuple[str, Any]:
+    """("postgresql" | "sqlite" | other dialect name, the DB-API connection of the session's transaction)."""
+    conn = s.connection()
+    name = conn.dialect.name
+    if name == "postgresql" and conn.dialect.driver != "psycopg":
+        name = "postgresql-other"
+    return name, conn.connection.driver_connection
+
+
+def _fetch(
+    s: Session, head: str, column: str, values: Sequence[Any], schema: dict[str, Any], equal: tuple[str, Any] | None = None
+) -> pl.DataFrame:
+    """``head WHERE [equal[0] = equal[1] AND] column IN values`` as a frame, a batch at a time.
+
+    The raw driver is used so that a batch costs one statement, not one bound parameter object
+    per value: IN-lists of :data:`BATCH` on SQLite, one array parameter of :data:`PG_BATCH`
+    (``= ANY(%s)``) on PostgreSQL. Date columns come back as dates on both.
+    """
+    name, raw = _driver(s)
+    rows: list[tuple[Any, ...]] = []
+    eq_col, eq_val = equal if equal is not None else (None, None)
+    if name == "postgresql":
+        cond = f"{eq_col} = %s AND " if eq_col else ""
+        with raw.cursor() as cur:
+            for chunk in _chunks(values, PG_BATCH):
+                cur.execute(f"{head} WHERE {cond}{column} = ANY(%s)", ((eq_val,) if eq_col else ()) + (list(chunk),), binary=True)
+                rows.extend(cur.fetchall())
+    elif name == "sqlite":
+        cond = f"{eq_col} = ? AND " if eq_col else ""
+        cur = raw.cursor()
+        try:
+            for chunk in _chunks(values, BATCH):
+                cur.execute(
+                    f"{head} WHERE {cond}{column} IN ({','.join('?' * len(chunk))})", [eq_val, *chunk] if eq_col else list(chunk)
+                )
+                rows.extend(cur.fetchall())
+        finally:
+            cur.close()
+    else:  # any other database: SQLAlchemy's expanding IN
+        cond = f"{eq_col} = :eq AND " if eq_col else ""
+        stmt = text(f"{head} WHERE {cond}{column} IN :values").bindparams(bindparam("values", expanding=True))
+        for chunk in _chunks(values, BATCH):
+            rows.extend(tuple(r) for r in s.execute(stmt, {"values": list(chunk), "eq": eq_val}))
+    dates = [k for k, v in schema.items() if v == pl.Date]
+    raw_schema = schema if name == "postgresql" else {k: (pl.String if k in dates else v) for k, v in schema.items()}
+    frame = pl.DataFrame(rows, schema=raw_schema, orient="row") if rows else pl.DataFrame(schema=raw_schema)
+    if name != "postgresql" and dates:
+        frame = frame.with_columns(pl.col(d).str.slice(0, 10).str.to_date("%Y-%m-%d") for d in dates)
+    return frame.cast(schema)  # type: ignore[arg-type]
+
+
+def _bulk_insert(s: Session, table: Table, frame: pl.DataFrame) -> None:
+    """Insert a frame's rows in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+
+    Dates and timestamps go in as the dialect stores them (ISO text on SQLite, as SQLAlchemy writes
+    them), so the ORM reads these rows like any other.
+    """
+    if frame.height == 0:
+        return
+    conn = s.connection()
+    dialect = conn.dialect
+    prep = dialect.identifier_preparer
+    names = ", ".join(prep.quote(c) for c in frame.columns)
+    name, raw = _driver(s)
+    if name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {prep.format_table(table)} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for offset in range(0, frame.height, COPY_SLICE):
+                copy.write(frame.slice(offset, COPY_SLICE).write_csv(include_header=False))
+        return
+    if name == "sqlite":
+        as_text: list[pl.Expr | pl.Series] = []
+        for col, dtype in frame.schema.items():
+            if dtype == pl.Date:
+                as_text.append(pl.col(col).dt.to_string("%Y-%m-%d"))
+            elif isinstance(dtype, pl.Datetime):
+                proc = table.c[col].type.dialect_impl(dialect).bind_processor(dialect)
+                stored = {v: (proc(v) if proc else str(v)) for v in frame[col].unique().to_list() if v is not None}
+                as_text.append(pl.col(col).replace_strict(stored, default=None, return_dtype=pl.String))
+        rows = frame.with_columns(as_text) if as_text else frame
+        sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({', '.join('?' * frame.width)})"
+        cur = raw.cursor()
+        try:
+            cur.executemany(sql, rows.iter_rows())
+        finally:
+            cur.close()
+        return
+    conn.execute(insert(table), frame.to_dicts())
+
+
+def _person_frame(s: Session, certnos: Sequence[str]) -> pl.DataFrame:
+    """person_id, certno and place columns of the people the database knows among ``certnos``."""
+    head = f"SELECT id, certno, {', '.join(PLACE)} FROM {_table(s, PERSON_T)}"
+    schema = {"person_id": pl.Int64, "certno": pl.String, **{f"{c}_db": pl.String for c in PLACE}}
+    return _fetch(s, head, "certno", certnos, schema)
+
+
+def _table(s: Session, table: Table) -> str:
+    return s.connection().dialect.identifier_preparer.format_table(table)
+
+
+def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: datetime, progress: ProgressFn | None) -> None:
     assert rep.batch_id is not None
     batch_id, user, bureau, file_name = rep.batch_id, rep.recorded_by, m.source, rep.file_name
     good = checked.good.sort("_row")
@@ -343,35 +426,38 @@ def _apply(
         pl.col("gend").first(),
         *(pl.col(c).drop_nulls().first() for c in PLACE),
     )
-    known = _person_ids(s, sorted(set(per_person["certno"].to_list()) | checked.rejected_certnos), PLACE)
-    person_id: dict[str, int] = {c: k.id for c, k in known.items()}
-    known_df = pl.DataFrame(
-        {"certno": list(person_id), "person_id": list(person_id.values())}, schema={"certno": pl.String, "person_id": pl.Int64}
-    )
-    new_people = per_person.join(known_df, on="certno", how="anti")
-
+    known = _person_frame(s, sorted(set(per_person["certno"].to_list()) | checked.rejected_certnos))
+    new_people = per_person.join(known, on="certno", how="anti")
     # existing people: fill in a missing county, township, village or household number
-    fills: list[dict[str, Any]] = []
-    gaps = {c: k for c, k in known.items() if any(getattr(k, f) is None for f in PLACE)}
-    if gaps:
-        for p in per_person.filter(pl.col("certno").is_in(list(gaps))).iter_rows(named=True):
-            k = gaps[p["certno"]]
-            if any(getattr(k, f) is None and p[f] is not None for f in PLACE):
-                fills.append({"_id": k.id, **{f: getattr(k, f) if getattr(k, f) is not None else p[f] for f in PLACE}})
-
+    fills = (
+        per_person.join(known, on="certno", how="inner")
+        .filter(pl.any_horizontal([pl.col(f"{c}_db").is_null() & pl.col(c).is_not_null() for c in PLACE]))
+        .select(pl.col("person_id").alias("_id"), *(pl.coalesce(f"{c}_db", c).alias(c) for c in PLACE))
+        .to_dicts()
+    )
     conflicts = _look_alikes(s, new_people, batch_id, file_name, user, now)
     say("compare", total // 10, total)
 
-    # -- identities of known people: compare each row with what this bureau's records say ----
+    # -- identities of known people: compare each row with this bureau's records ---------------
+    head = f"SELECT id, person_id, category, valid_from, valid_to FROM {_table(s, IDENTITY_T)}"
+    ident_schema = {"id": pl.Int64, "person_id": pl.Int64, "category": pl.String, "e_vf": pl.Date, "e_vt": pl.Date}
+    held = _fetch(s, head, "person_id", sorted(known["person_id"].to_list()), ident_schema, ("source_bureau", bureau))
+    held = held.filter(pl.col("e_vt").is_null() | (pl.col("e_vt") >= pl.col("e_vf")))  # void records never count
+    rows_known = good.join(known.select("certno", "person_id"), on="certno", how="inner").select(
+        "_row", "person_id", "category", "valid_from", "valid_to"
+    )
+    # the usual case, vectorised: one record for the key with exactly the row's dates
+    per_key = held.group_by("person_id", "category").agg(pl.len().alias("_n"), pl.col("e_vf").first(), pl.col("e_vt").first())
+    matched = rows_known.join(per_key, on=["person_id", "category"], how="left")
+    same = (pl.col("_n") == 1) & (pl.col("e_vf") == pl.col("valid_from")) & pl.col("e_vt").eq_missing(pl.col("valid_to"))
+    unchanged = matched.filter(same.fill_null(False))
+    rep.identities_unchanged = unchanged.height
+    rest = matched.filter(~same.fill_null(False)).select("_row", "person_id", "category", "valid_from", "valid_to")
     existing: dict[tuple[int, str], list[_Rec]] = defaultdict(list)
-    for pid_chunk in _chunks(sorted(person_id.values()), BATCH):
-        iq = select(Identity.id, Identity.person_id, Identity.category, Identity.valid_from, Identity.valid_to).where(
-            Identity.source_bureau == bureau, Identity.person_id.in_(pid_chunk)
-        )
-        for held in s.execute(iq):
-            if held.valid_to is not None and held.valid_to < held.valid_from:
-                continue  # void: superseded before it began
-            existing[(held.person_id, held.category)].append(_Rec(held.id, held.valid_from, held.valid_to))
+    for rid, pid, cat, evf, evt in held.join(
+        rest.select("person_id", "category").unique(), on=["person_id", "category"]
+    ).iter_rows():
+        existing[(pid, cat)].append(_Rec(rid, evf, evt))
 
     inserts: list[tuple[Any, ...]] = []
     ends: dict[int, dict[str, Any]] = {}
@@ -379,20 +465,17 @@ def _apply(
     def end(rec_id: int, valid_to: date) -> None:
         ends[rec_id] = {"_id": rec_id, "valid_to": valid_to, "ended_at": now, "ended_by": user, "ended_import_id": batch_id}
 
-    file_keys: set[tuple[int, str]] = set()
-    rows_known = good.join(known_df, on="certno", how="inner").select("_row", "person_id", "category", "valid_from", "valid_to")
-    for n, (row, pid, cat, vf, vt) in enumerate(rows_known.iter_rows()):
+    for n, (row, pid, cat, vf, vt) in enumerate(rest.iter_rows()):
         if n % 50_000 == 0 and n:
             say("compare", total // 10 + n * 9 // 10, total)
-        file_keys.add((pid, cat))
         recs = existing.get((pid, cat), [])
-        same = next((x for x in recs if x.valid_from == vf), None)
-        if same is not None and same.valid_to == vt:
+        hit_same = next((x for x in recs if x.valid_from == vf), None)
+        if hit_same is not None and hit_same.valid_to == vt:
             rep.identities_unchanged += 1
             continue
-        if same is not None and same.valid_to is None and vt is not None:
+        if hit_same is not None and hit_same.valid_to is None and vt is not None:
             rep.identities_ended += 1
-            end(same.id, vt)
+            end(hit_same.id, vt)
             continue
         hit = [x for x in recs if _overlaps(x, vf, vt)]
         if hit:
@@ -401,63 +484,86 @@ def _apply(
                 end(x.id, vf - ONE_DAY)
         else:
             rep.identities_added += 1
-        inserts.append((pid, cat, vf, vt, bureau, file_name, row, batch_id, now, user))
+        inserts.append((pid, cat, vf, vt, row))
     rep.identities_added += total - rows_known.height  # every row of a new person is a new identity
     say("compare", total, total)
 
     # -- a complete roster: this bureau's open identities not in it end the day before ----------
     if rep.snapshot_as_of is not None:
-        protected = {person_id[c] for c in checked.rejected_certnos if c in person_id}
-        q = (
-            select(Identity.id, Identity.person_id, Identity.category, Identity.valid_from)
+        protected = known.filter(pl.col("certno").is_in(sorted(checked.rejected_certnos)))["person_id"].to_list()
+        open_q = (
+            select(Identity.id, Identity.person_id, Identity.category)
             .where(Identity.source_bureau == bureau, Identity.valid_to.is_(None))
             .execution_options(yield_per=BATCH)
         )
-        for r in s.execute(q):
-            if (r.person_id, r.category) in file_keys or r.person_id in protected or r.id in ends:
-                continue
-            end(r.id, rep.snapshot_as_of - ONE_DAY)
-            rep.identities_ended += 1
-            rep.ended_by_snapshot += 1
+        open_ids = pl.DataFrame(
+            [tuple(r) for r in s.execute(open_q)],
+            schema={"id": pl.Int64, "person_id": pl.Int64, "category": pl.String},
+            orient="row",
+        )
+        gone = (
+            open_ids.join(rows_known.select("person_id", "category").unique(), on=["person_id", "category"], how="anti")
+            .filter(~pl.col("person_id").is_in(protected) & ~pl.col("id").is_in(list(ends)))
+            .sort("id")
+        )
+        for rid in gone["id"].to_list():
+            end(rid, rep.snapshot_as_of - ONE_DAY)
+        rep.identities_ended += gone.height
+        rep.ended_by_snapshot = gone.height
 
     # -- write: people, then their ids, then identities; bulk throughout -----------------------
     new_certnos: list[str] = new_people["certno"].to_list()
     writes = new_people.height + len(fills) + len(ends) + total - rows_known.height + len(inserts) + len(conflicts)
-    done = 0
     say("write", 0, writes)
-    person_rows = [
-        (psn_no_for(p[0]), *p, "390", now, user)
-        for p in new_people.select("certno", "psn_name", "gend", "brdy", *PLACE).iter_rows()
-    ]
-    for chunk in _chunks(person_rows, WRITE_CHUNK):
-        _bulk_insert(s, PERSON_T, PERSON_COLS, chunk)
-        done += len(chunk)
-        say("write", done, writes)
-    new_ids = _person_ids(s, new_certnos)
-    new_df = pl.DataFrame(
-        {"certno": list(new_ids), "person_id": [r.id for r in new_ids.values()]},
-        schema={"certno": pl.String, "person_id": pl.Int64},
+    stamp = {"recorded_at": pl.lit(now, dtype=pl.Datetime("us", "UTC")), "recorded_by": pl.lit(user, dtype=pl.String)}
+    people_frame = new_people.select(
+        pl.Series("psn_no", [psn_no_for(c) for c in new_certnos], dtype=pl.String),
+        "certno",
+        "psn_name",
+        "gend",
+        "brdy",
+        *PLACE,
+        pl.lit("390").alias("insutype"),
+        **stamp,
     )
-    new_rows = good.join(new_df, on="certno", how="inner").select("person_id", "category", "valid_from", "valid_to", "_row")
-    inserts.extend(
-        (pid, cat, vf, vt, bureau, file_name, row, batch_id, now, user) for pid, cat, vf, vt, row in new_rows.iter_rows()
+    for offset in range(0, people_frame.height, COPY_SLICE):
+        chunk = people_frame.slice(offset, COPY_SLICE)
+        _bulk_insert(s, PERSON_T, chunk)
+        say("write", offset + chunk.height, writes)
+    done = people_frame.height
+    new_ids = _person_frame(s, new_certnos).select("certno", "person_id")
+    constants = {
+        "source_bureau": pl.lit(bureau, dtype=pl.String),
+        "source_file": pl.lit(file_name, dtype=pl.String),
+        "import_id": pl.lit(batch_id, dtype=pl.Int64),
+    }
+    schema = {"person_id": pl.Int64, "category": pl.String, "valid_from": pl.Date, "valid_to": pl.Date, "_row": pl.Int64}
+    ident_frame = (
+        pl.concat(
+            [
+                good.join(new_ids, on="certno", how="inner").select(*schema),
+                pl.DataFrame(inserts, schema=schema, orient="row"),
+            ]
+        )
+        .sort("_row")
+        .select("person_id", "category", "valid_from", "valid_to", **constants, source_row=pl.col("_row"), **stamp)
+        .select(IDENTITY_COLS)
     )
-    inserts.sort(key=lambda r: r[6])  # file order
-    for chunk in _chunks(inserts, WRITE_CHUNK):
-        _bulk_insert(s, IDENTITY_T, IDENTITY_COLS, chunk)
-        done += len(chunk)
-        say("write", done, writes)
+    for offset in range(0, ident_frame.height, COPY_SLICE):
+        chunk = ident_frame.slice(offset, COPY_SLICE)
+        _bulk_insert(s, IDENTITY_T, chunk)
+        say("write", done + offset + chunk.height, writes)
+    done += ident_frame.height
     steps: list[tuple[Any, list[dict[str, Any]]]] = [
         (update(PERSON_T).where(PERSON_T.c.id == bindparam("_id")), fills),
         (update(IDENTITY_T).where(IDENTITY_T.c.id == bindparam("_id")), list(ends.values())),
+        (insert(CONFLICT_T), conflicts),
     ]
     for stmt, rows in steps:
         for upd_chunk in _chunks(rows, WRITE_CHUNK):
             s.connection().execute(stmt, list(upd_chunk))
             done += len(upd_chunk)
             say("write", done, writes)
-    for conflict_chunk in _chunks(conflicts, WRITE_CHUNK):
-        s.connection().execute(insert(CONFLICT_T), list(conflict_chunk))
     say("write", writes, writes)
 
     rep.people_new = new_people.height
@@ -470,27 +576,24 @@ def _look_alikes(
 ) -> list[dict[str, Any]]:
     """Conflicts for new ID numbers whose name, birth date and village match another person's.
 
-    Candidates are fetched by name (the leading column of ``ix_person_name_brdy_village``) in
-    IN-lists and matched on birth date and village here.
+    Candidates are fetched by name (the leading column of ``ix_person_name_brdy_village``) a
+    batch at a time and matched on birth date and village here.
     """
     placed = new_people.filter(pl.col("village").is_not_null()).select("_row", "certno", "psn_name", "brdy", "village")
     if placed.height == 0:
         return []
-    keys = set(placed.select("psn_name", "brdy", "village").iter_rows())
+    head = f"SELECT id, psn_name, brdy, village, certno FROM {_table(s, PERSON_T)}"
+    schema = {"id": pl.Int64, "psn_name": pl.String, "brdy": pl.Date, "village": pl.String, "other_certno": pl.String}
+    names = sorted(set(placed["psn_name"].to_list()))
+    candidates = _fetch(s, head, "psn_name", names, schema).join(
+        placed.select("psn_name", "brdy", "village").unique(), on=["psn_name", "brdy", "village"], how="semi"
+    )
     others: dict[tuple[str, date, str], list[str]] = defaultdict(list)
-    for chunk in _chunks(sorted({k[0] for k in keys}), BATCH):
-        q = (
-            select(Person.psn_name, Person.brdy, Person.village, Person.certno)
-            .where(Person.psn_name.in_(chunk))
-            .order_by(Person.id)
-        )
-        for r in s.execute(q):
-            key = (r.psn_name, r.brdy, r.village)
-            if key in keys:
-                others[key].append(r.certno)
+    for _, pname, pbrdy, pvillage, other in candidates.sort("id").iter_rows():
+        others[(pname, pbrdy, pvillage)].append(other)
     out: list[dict[str, Any]] = []
-    for row, certno, name, brdy, village in placed.iter_rows():  # file order: later new ID numbers match earlier ones
-        key = (name, brdy, village)
+    for row, certno, pname, pbrdy, pvillage in placed.iter_rows():  # file order: later new ID numbers match earlier ones
+        key = (pname, pbrdy, pvillage)
         for other in others[key]:
             out.append(
                 {
@@ -498,9 +601,9 @@ def _look_alikes(
                     "kind": CONFLICT_KIND,
                     "certno": certno,
                     "other_certno": other,
-                    "psn_name": name,
-                    "brdy": brdy,
-                    "village": village,
+                    "psn_name": pname,
+                    "brdy": pbrdy,
+                    "village": pvillage,
                     "source_file": file_name,
                     "source_row": row,
                     "status": "open",

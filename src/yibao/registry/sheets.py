@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,6 @@ class Sheet:
     """``_row`` (Int64, the sheet row) and one String column per field (null when blank or absent)."""
     encoding: str | None = None
     blank_rows: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def header_of(self, field_name: str, mapping: Mapping) -> str:
         """The header as written in the file, or the field's Chinese name if the column is absent."""

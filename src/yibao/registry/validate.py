@@ -139,7 +139,7 @@ def validate(sheet: Sheet, mapping: Mapping, *, today: date | None = None) -> Ch
     rows_read = df.height
     code = pl.col("category").str.replace_all(_SPACES, "").str.to_lowercase()
     df = df.with_columns(
-        pl.col("certno").str.replace_all(_SPACES, "").str.to_uppercase().alias("_c"),
+        pl.col("certno").str.replace_all(_SPACES, "").str.strip_chars_start("'").str.to_uppercase().alias("_c"),
         pl.col("psn_name").str.replace_all(_SPACES, "").replace("", None).alias("_name"),
         code.replace_strict(mapping.categories, default=None, return_dtype=pl.String).alias("_cat"),
         code.is_in(sorted(mapping.skip)).fill_null(False).alias("_skip"),

@@ -9,6 +9,7 @@ recomputes every accumulator from the ledger.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass
@@ -41,6 +42,13 @@ def now() -> datetime:
 
 def new_setl_id(prefix: str = "S") -> str:
     return prefix + datetime.now(UTC).strftime("%Y%m%d") + uuid.uuid4().hex[:14].upper()
+
+
+def message_key(*parts: str) -> str:
+    """The key of a processed message (``rest:user:key``, ``hsa:institution:msgid``): as written while it fits
+    the column (64 characters), else its SHA-256, so that long user names and ids are still exactly once."""
+    key = ":".join(parts)
+    return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
 
 
 def _lock_year(session: Session, person_id: int, year: int) -> YearToDateRow:
@@ -137,6 +145,8 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     """Reverse (撤销) a settlement: give back exactly what it consumed; a second reversal is refused."""
     if not reason.strip():
         raise InputError(f"settlement {setl_id}", "reason", reason, "a reason for the reversal (撤销原因)")
+    if len(reason.strip()) > 255:
+        raise InputError(f"settlement {setl_id}", "reason", reason, "至多 255 个字符 / at most 255 characters")
     original = get_entry(session, setl_id)
     if original.kind != "settle":
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")

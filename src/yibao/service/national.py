@@ -6,6 +6,7 @@ they are parsed exactly (``Decimal``) into fen and printed back exactly.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -78,7 +79,36 @@ def _date(v: Any, where: str, key: str) -> date:
         raise InputError(where, key, v, "a date yyyy-MM-dd (or yyyy-MM-dd HH:mm:ss)") from None
 
 
+MAX_YUAN = 10**9
+"""The largest amount the interface takes (10 亿元, as the REST API's 10**11 fen); larger is an error, never a 500."""
+MAX_CNT = 10**6
+
+
+def _text(v: Any, where: str, key: str, max_len: int) -> str:
+    """A value stored as text: refused when longer than its column."""
+    text = str(v)
+    if len(text) > max_len:
+        raise InputError(where, key, v, f"至多 {max_len} 个字符 / at most {max_len} characters")
+    return text
+
+
+def _size(v: Any) -> Decimal | None:
+    """``abs(v)`` as a number, without turning it into fen; ``None`` when it is no finite number."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return Decimal(abs(v))
+    try:
+        d = Decimal(str(v).strip().replace(",", ""))
+    except (ArithmeticError, ValueError):
+        return None
+    return d.copy_abs() if d.is_finite() else None  # copy_abs: exact, no context to overflow
+
+
 def _fen(v: Any, where: str, key: str) -> int:
+    size = _size(v)  # first: an exponent like 1E+999999999 must not become an integer of a billion digits
+    if size is not None and size > MAX_YUAN:
+        raise InputError(where, key, v, f"至多 {MAX_YUAN} 元的金额 / an amount of at most {MAX_YUAN} yuan")
     try:
         fen = yuan_to_fen(v)
     except ValueError as exc:
@@ -172,12 +202,12 @@ def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_ty
         person_id=p.id,
         psn_no=p.psn_no,
         fixmedins_code=ctx.fixmedins_code,
-        insutype=str(data.get("insutype") or p.insutype),
+        insutype=_text(data.get("insutype") or p.insutype, where, "insutype", 3),
         med_type=med_type,
-        ipt_otp_no=str(data.get("ipt_otp_no") or data.get("ipt_no") or "") or None,
+        ipt_otp_no=_text(data.get("ipt_otp_no") or data.get("ipt_no") or "", where, "ipt_otp_no", 40) or None,
         begntime=begin,
         endtime=None,
-        dise_codg=str(data.get("dise_codg") or data.get("dscg_maindiag_code") or "") or None,
+        dise_codg=_text(data.get("dise_codg") or data.get("dscg_maindiag_code") or "", where, "dise_codg", 32) or None,
         status=status,
         recorded_at=ledger.now(),
         recorded_by=ctx.who.username,
@@ -191,14 +221,14 @@ def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_ty
 def register(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp)
     p = _person(s, data, "2201")
-    v = _new_visit(s, ctx, p, data, str(data.get("med_type") or "11"), "2201", "registered")
+    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "11", "2201", "med_type", 8), "2201", "registered")
     return {"data": {"mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_otp_no": v.ipt_otp_no}}, f"visit:{v.mdtrt_id}"
 
 
 def admit(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp, "mdtrtinfo")
     p = _person(s, data, "2401")
-    v = _new_visit(s, ctx, p, data, str(data.get("med_type") or "21"), "2401", "admitted")
+    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "21", "2401", "med_type", 8), "2401", "admitted")
     return {"data": {"mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_otp_no": v.ipt_otp_no}}, f"visit:{v.mdtrt_id}"
 
 
@@ -212,7 +242,7 @@ def discharge(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, st
         raise InputError("2402", "endtime", end.isoformat(), f"a date on or after admission ({v.begntime})")
     v.endtime, v.status = end, "discharged"
     if data.get("dise_codg"):
-        v.dise_codg = str(data["dise_codg"])
+        v.dise_codg = _text(data["dise_codg"], "2402", "dise_codg", 32)
     return {}, f"discharge:{v.mdtrt_id}"
 
 
@@ -274,7 +304,7 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
         if v.status in ("settled", "cancelled"):
             raise InputError(where, "mdtrt_id", v.mdtrt_id, f"an open visit (status is {v.status})")
         visit = v
-        sn = str(_req(d, "feedetl_sn", where))
+        sn = _text(_req(d, "feedetl_sn", where), where, "feedetl_sn", 40)
         lv = str(_req(d, "chrgitm_lv", where))
         if lv not in ("01", "02", "03"):
             raise InputError(where, "chrgitm_lv", lv, "01 甲类 / 02 乙类 / 03 丙类")
@@ -283,8 +313,8 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
             cnt = Decimal(str(d.get("cnt", 1)))
         except ArithmeticError:
             raise InputError(where, "cnt", d.get("cnt"), "a number") from None
-        if not cnt.is_finite() or cnt < 0:
-            raise InputError(where, "cnt", d.get("cnt"), "a number >= 0")
+        if not cnt.is_finite() or not 0 <= cnt <= MAX_CNT or len(str(cnt)) > 24:
+            raise InputError(where, "cnt", d.get("cnt"), f"0 至 {MAX_CNT} 的数（至多 24 个字符）/ a number from 0 to {MAX_CNT}")
         pric = _fen(d["pric"], where, "pric") if d.get("pric") not in (None, "") else None
         dup = s.scalar(
             sa.select(FeeLineRow.id).where(
@@ -298,8 +328,8 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
             FeeLineRow(
                 mdtrt_id=v.mdtrt_id,
                 feedetl_sn=sn,
-                med_list_codg=str(_req(d, "med_list_codg", where)),
-                med_list_name=str(d.get("med_list_name") or ""),
+                med_list_codg=_text(_req(d, "med_list_codg", where), where, "med_list_codg", 64),
+                med_list_name=_text(d.get("med_list_name") or "", where, "med_list_name", 128),
                 chrgitm_lv=lv,
                 det_item_fee_sumamt=amount,
                 cnt=str(cnt),
@@ -330,7 +360,8 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
                 "inscp_scp_amt": yuan(r.inscp_scp_amt),
             }
         )
-    return {"result": results}, f"fees:{visit.mdtrt_id}:{','.join(sns)}"
+    # the line numbers are in the stored answer (2601 reads them there): an effect of any length fits its column
+    return {"result": results}, f"fees:{visit.mdtrt_id}"
 
 
 def cancel_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
@@ -447,7 +478,7 @@ def correct(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str 
     """2601 冲正: undo what an earlier message did, found by its msgid."""
     data = _data(inp)
     omsgid = str(_req(data, "omsgid", "2601"))
-    original = s.get(Message, f"hsa:{ctx.fixmedins_code}:{omsgid}")
+    original = s.get(Message, ledger.message_key("hsa", ctx.fixmedins_code, omsgid))
     if original is None or not original.effect:
         raise NotFound("2601", "omsgid", omsgid, "the msgid of an earlier transaction of yours that changed something")
     if data.get("oinfno") and str(data["oinfno"]) != original.infno:
@@ -460,8 +491,9 @@ def correct(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str 
         cancel_visit(s, ctx, {"data": {"mdtrt_id": ref}})
         return {"data": {"omsgid": omsgid, "mdtrt_id": ref}}, None
     if kind == "fees":
-        mdtrt_id, _, sns = ref.partition(":")
-        for sn in sns.split(","):
+        mdtrt_id, _, listed = ref.partition(":")  # "fees:M…:1,2,3" as recorded before the line numbers moved
+        sns = listed.split(",") if listed else [r["feedetl_sn"] for r in json.loads(original.response)["result"]]
+        for sn in sns:
             cancel_fees(s, ctx, {"data": {"mdtrt_id": mdtrt_id, "feedetl_sn": sn}})
         return {"data": {"omsgid": omsgid}}, None
     raise InputError("2601", "omsgid", omsgid, f"a transaction that can be corrected (this one was {original.infno})")
@@ -502,4 +534,3 @@ def envelope_error(msgid: str, message: str) -> Output:
 
 def _ts() -> str:
     return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
-

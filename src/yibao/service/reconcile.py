@@ -194,7 +194,7 @@ def parse_amount(v: Any, where: str, key: str) -> int:
         raise InputError(where, key, v, "an amount in yuan (必填)")
     try:
         fen = yuan_to_fen(v)
-    except ValueError as exc:
+    except (ValueError, ArithmeticError) as exc:  # ArithmeticError: Decimal overflow on absurd exponents
         raise InputError(where, key, v, f"an amount in yuan with at most 2 decimals ({exc})") from None
     if abs(fen) > MAX_FEN:
         raise InputError(where, key, v, "an amount below 10,000,000,000,000 yuan")
@@ -222,7 +222,7 @@ def parse_count(v: Any, where: str, key: str) -> int:
 def _code(v: Any, where: str, key: str) -> str | None:
     if v is None or v == "":
         return None
-    text = str(v).strip()
+    text = str(v).strip() if isinstance(v, str | int) and not isinstance(v, bool) else ""
     if not text or len(text) > 8:
         raise InputError(where, key, v, "a code such as 390 (insutype) or 21 (clr_type)")
     return text
@@ -275,7 +275,7 @@ def _text(v: Any, where: str, key: str, required: bool) -> str | None:
         if required:
             raise InputError(where, key, v, "a value (必填)")
         return None
-    text = str(v).strip()
+    text = str(v).strip() if isinstance(v, str | int) and not isinstance(v, bool) else ""
     if not text or len(text) > 64:
         raise InputError(where, key, v, "a text of 1-64 characters")
     return text
@@ -413,7 +413,8 @@ def reconcile_detail(s: Session, scope: Scope, records: list[HisRecord]) -> Deta
     # a reversal record the HIS lists under our R… id stands for its original
     originals = sorted({e.reverses for e in known.values() if e.kind == "reverse" and e.reverses} - set(known))
     known.update({e.setl_id: e for e in _entries(s, own, originals)})
-    in_scope = {e.setl_id: e for e in _entries(s, sa.and_(own, LedgerEntry.kind == "settle")) if scope.covers(e)}
+    period = sa.and_(own, LedgerEntry.kind == "settle", LedgerEntry.setl_date >= scope.begin, LedgerEntry.setl_date <= scope.end)
+    in_scope = {e.setl_id: e for e in _entries(s, period) if scope.covers(e)}
     all_settles = sorted({k for k, e in known.items() if e.kind == "settle"} | set(in_scope))
     reversed_by = _reversals(s, all_settles)
 

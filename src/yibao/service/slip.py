@@ -144,7 +144,7 @@ class Slip:
     acct_pay: int
     psn_cash_pay: int
     self_parts: tuple[Figure, ...]
-    """What the patient's part is made of (全自费, 先行自付, 超限价, 起付线, 比例自付 …)."""
+    """What the patient's part is made of: 全自费 + 先行自付 + 超限价 + what the funds left of the policy range."""
     fee_rows: tuple[FeeRow, ...]
     fee_more: int
     fee_more_amount: int
@@ -264,14 +264,14 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
     if entry.kind == "reverse":
         why = f"撤销结算 {entry.reverses}，原因：{entry.reason or ''}；退回该笔结算占用的全部年度额度"
         trace.insert(0, TraceLine("撤销", why))
+    in_range_self = entry.psn_part_amt - entry.fulamt_ownpay_amt - entry.preselfpay_amt - entry.overlmt_selfpay
     self_parts = tuple(
         Figure(code, name, fen)
         for code, name, fen in (
             ("fulamt_ownpay_amt", "全自费", entry.fulamt_ownpay_amt),
             ("preselfpay_amt", "先行自付", entry.preselfpay_amt),
-            ("overlmt_selfpay", "超限价", entry.overlmt_selfpay),
-            ("act_pay_dedc", "起付线", entry.act_pay_dedc),
-            ("pool_prop_selfpay", "统筹比例自付", entry.pool_prop_selfpay),
+            ("overlmt_selfpay", "超限价自费", entry.overlmt_selfpay),
+            ("inscp_self", "政策范围内个人自付", in_range_self),
         )
         if fen
     )
@@ -369,7 +369,14 @@ def render_pdf(slip: Slip) -> bytes:
     big = ParagraphStyle("big", parent=base, fontSize=12, leading=15)
     width = A4[0] - 24 * mm
 
+    latin: dict[str, ParagraphStyle] = {}
+
     def p(text: str, style: ParagraphStyle = base) -> Paragraph:
+        """A paragraph; all-ASCII text (amounts, codes, ids) in Helvetica, which spaces digits evenly."""
+        if text.isascii():
+            if style.name not in latin:
+                latin[style.name] = ParagraphStyle(style.name + "-latin", parent=style, fontName="Helvetica")
+            style = latin[style.name]
         return Paragraph(escape(text), style)
 
     def grid(rows: list[list[Any]], widths: list[float], header: bool = True, zebra: bool = False) -> Table:
@@ -389,7 +396,7 @@ def render_pdf(slip: Slip) -> bytes:
     y = fmt_yuan
     story: list[Flowable] = [
         p(slip.title, head),
-        p(f"{slip.fixmedins_name}（{slip.fixmedins_code}）  结算ID {slip.setl_id}  状态：{slip.status_zh}", sub),
+        p(f"{slip.fixmedins_name}（{slip.fixmedins_code}）　结算ID {slip.setl_id}　状态：{slip.status_zh}", sub),
         Spacer(1, 4),
     ]
     info = [
@@ -400,7 +407,7 @@ def render_pdf(slip: Slip) -> bytes:
         [p("就诊ID"), p(slip.mdtrt_id), p("就诊日期"), p(f"{slip.begin_date} 至 {slip.end_date or slip.begin_date}"),
          p("结算日期"), p(slip.setl_date)],
     ]  # fmt: skip
-    w6 = [width * f for f in (0.1, 0.2, 0.1, 0.25, 0.1, 0.25)]
+    w6 = [width * f for f in (0.1, 0.24, 0.1, 0.22, 0.1, 0.24)]
     story.append(grid(info, w6, header=False))
     story.append(p("费用情况（元）", h2))
     bill_rows = [[p(f.label) for f in slip.bill], [p(y(f.fen), num) for f in slip.bill]]
@@ -422,31 +429,38 @@ def render_pdf(slip: Slip) -> bytes:
         prow.append([p(pay.fund_pay_type), p(pay.name), p(y(pay.base), num), p(y(pay.paid), num), p(left, num)])
     prow.append([p(""), p("基金支付合计"), p(""), p(y(slip.fund_pay_sumamt), num), p("")])
     story.append(grid(prow, [width * f for f in (0.12, 0.36, 0.16, 0.16, 0.2)]))
-    story.append(Spacer(1, 4))
-    parts = "，".join(f"{f.label} {f.yuan}" for f in slip.self_parts)
-    story.append(
-        p(
-            f"个人负担 {y(slip.psn_part_amt)} 元（个人账户 {y(slip.acct_pay)} 元，现金 {y(slip.psn_cash_pay)} 元）"
-            f"；医疗费用总额 {y(slip.medfee_sumamt)} 元 = 基金支付 {y(slip.fund_pay_sumamt)} 元"
-            f" + 个人负担 {y(slip.psn_part_amt)} 元",
-            big,
-        )
+    story.append(Spacer(1, 5))
+    parts = " + ".join(f"{f.label} {f.yuan}" for f in slip.self_parts)
+    total = (
+        f"医疗费用总额 {y(slip.medfee_sumamt)} 元 = 基金支付 {y(slip.fund_pay_sumamt)} 元 + 个人负担 {y(slip.psn_part_amt)} 元"
     )
+    patient: list[list[Any]] = [
+        [p(f"个人负担 {y(slip.psn_part_amt)} 元（个人账户 {y(slip.acct_pay)} 元，现金 {y(slip.psn_cash_pay)} 元）", big)],
+        [p(total)],
+    ]
     if parts:
-        story.append(p(f"其中：{parts}", small))
+        patient.append([p(f"个人负担构成：{parts}", small)])
+    box = Table(patient, colWidths=[width])
+    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#2f5d8a")), ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                             ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))  # fmt: skip
+    story.append(box)
     if slip.trace_short:
         story.append(p("计算过程", h2))
         trows = [[p(t.tier, small), p(t.text, small)] for t in slip.trace_short]
         story.append(grid(trows, [width * 0.12, width * 0.88], header=False))
     if slip.status != "valid":
         note = f"撤销：{slip.reversed_by or slip.reverses}，{slip.reversal_time or ''}，原因：{slip.reversal_reason or ''}"
+        story.append(Spacer(1, 3))
         story.append(p(note, ParagraphStyle("rev", parent=big, textColor=colors.HexColor("#b3261e"))))
-    story.append(Spacer(1, 10))
-    story.append(p("经办人签字：__________    患者（家属）签字：__________    定点机构（盖章）", base))
+    story.append(Spacer(1, 14))
+    sign = Table([[p("经办人签字：____________"), p("患者（家属）签字：____________"), p("定点机构（盖章）")]],
+                 colWidths=[width * 0.36, width * 0.4, width * 0.24])  # fmt: skip
+    story.append(sign)
+    story.append(Spacer(1, 4))
     story.append(
         p(
-            f"经办 {slip.recorded_by} · 结算时间 {slip.recorded_at} · 政策包 {slip.pack_id} · 打印时间 {slip.printed_at}"
-            " · 证件号已脱敏",
+            f"经办 {slip.recorded_by} | 结算时间 {slip.recorded_at} | 政策包 {slip.pack_id} | 打印时间 {slip.printed_at}"
+            " | 证件号已脱敏",
             small,
         )
     )

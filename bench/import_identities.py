@@ -72,8 +72,10 @@ def bureau_frame(roster: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_xlsx(frame: pl.DataFrame, path: Path) -> None:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("名册")
+    """As Excel writes it: shared strings and a <dimension> element (openpyxl's write-only mode has neither)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "名册"
     ws.append(["临翔区防止返贫监测对象和脱贫人口信息表"])
     ws.append(frame.columns)
     for row in frame.iter_rows():

@@ -332,10 +332,10 @@ def _fetch(
     rows: list[tuple[Any, ...]] = []
     eq_col, eq_val = equal if equal is not None else (None, None)
     if name == "postgresql":
-        cond = f"{eq_col} = %s AND " if eq_col else ""
+        cond = f"{eq_col} = %b AND " if eq_col else ""
         with raw.cursor() as cur:
             for chunk in _chunks(values, PG_BATCH):
-                cur.execute(f"{head} WHERE {cond}{column} = ANY(%s)", ((eq_val,) if eq_col else ()) + (list(chunk),), binary=True)
+                cur.execute(f"{head} WHERE {cond}{column} = ANY(%b)", ((eq_val,) if eq_col else ()) + (list(chunk),))
                 rows.extend(cur.fetchall())
     elif name == "sqlite":
         cond = f"{eq_col} = ? AND " if eq_col else ""
@@ -397,6 +397,35 @@ def _bulk_insert(s: Session, table: Table, frame: pl.DataFrame) -> None:
             cur.close()
         return
     conn.execute(insert(table), frame.to_dicts())
+
+
+def _reserve_ids(s: Session, table: Table, n: int) -> list[int] | None:
+    """``n`` primary keys for new rows, so that they need not be read back (``None``: let the database choose).
+
+    PostgreSQL: values of the column's sequence (safe with other sessions). SQLite: above the
+    current maximum; this transaction already holds SQLite's write lock (the import batch row),
+    so no one else can insert in between.
+    """
+    if n == 0:
+        return []
+    name, raw = _driver(s)
+    tbl = _table(s, table)
+    if name == "postgresql":
+        with raw.cursor() as cur:
+            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", (tbl,))
+            seq = cur.fetchone()[0]
+            if seq is None:
+                return None
+            cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (seq, n))
+            return sorted(r[0] for r in cur.fetchall())
+    if name == "sqlite":
+        cur = raw.cursor()
+        try:
+            top = cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {tbl}").fetchone()[0]
+        finally:
+            cur.close()
+        return list(range(int(top) + 1, int(top) + 1 + n))
+    return None
 
 
 def _person_frame(s: Session, certnos: Sequence[str]) -> pl.DataFrame:
@@ -526,12 +555,18 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
         pl.lit("390").alias("insutype"),
         **stamp,
     )
+    ids = _reserve_ids(s, PERSON_T, people_frame.height)
+    if ids is not None:
+        people_frame = people_frame.with_columns(pl.Series("id", ids, dtype=pl.Int64))
     for offset in range(0, people_frame.height, COPY_SLICE):
         chunk = people_frame.slice(offset, COPY_SLICE)
         _bulk_insert(s, PERSON_T, chunk)
         say("write", offset + chunk.height, writes)
     done = people_frame.height
-    new_ids = _person_frame(s, new_certnos).select("certno", "person_id")
+    if ids is not None:
+        new_ids = people_frame.select("certno", pl.col("id").alias("person_id"))
+    else:
+        new_ids = _person_frame(s, new_certnos).select("certno", "person_id")
     constants = {
         "source_bureau": pl.lit(bureau, dtype=pl.String),
         "source_file": pl.lit(file_name, dtype=pl.String),
@@ -591,10 +626,15 @@ def _look_alikes(
     others: dict[tuple[str, date, str], list[str]] = defaultdict(list)
     for _, pname, pbrdy, pvillage, other in candidates.sort("id").iter_rows():
         others[(pname, pbrdy, pvillage)].append(other)
+    # only keys someone else already holds, or that two new ID numbers share, can conflict
+    key = ["psn_name", "brdy", "village"]
+    shared = placed.group_by(key).agg(pl.len().alias("_n")).filter(pl.col("_n") > 1).select(key)
+    suspects = pl.concat([candidates.select(key), shared]).unique()
+    placed = placed.join(suspects, on=key, how="semi").sort("_row")
     out: list[dict[str, Any]] = []
     for row, certno, pname, pbrdy, pvillage in placed.iter_rows():  # file order: later new ID numbers match earlier ones
-        key = (pname, pbrdy, pvillage)
-        for other in others[key]:
+        k = (pname, pbrdy, pvillage)
+        for other in others[k]:
             out.append(
                 {
                     "import_id": batch_id,
@@ -611,7 +651,7 @@ def _look_alikes(
                     "recorded_by": user,
                 }
             )
-        others[key].append(certno)
+        others[k].append(certno)
     return out
 
 

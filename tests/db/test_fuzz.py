@@ -259,6 +259,13 @@ def test_nul_characters_are_refused_naming_the_field(
     assert snapshot(db) == before
 
 
+def test_a_user_name_with_nul_is_refused_like_a_wrong_password(db: Database, app: Any) -> None:
+    before = snapshot(db)
+    r = _call(app, "POST", "/api/auth/token", data={"username": "\x00", "password": "whatever 1"})
+    assert r.status_code == 422 and r.json()["field"] == "password", r.text  # PostgreSQL: 500 before
+    assert snapshot(db) == before
+
+
 def test_nul_in_a_national_message_is_refused_naming_the_field(db: Database, app: Any) -> None:
     his = _sign_in(app, "his")
     before = snapshot(db)

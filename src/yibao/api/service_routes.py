@@ -25,6 +25,7 @@ from yibao.settlement.model import Claim, FeeLine, PolicyRangeSummary, Settlemen
 from yibao.settlement.trace import render
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution, LedgerEntry, Message
+from yibao.store.tables import Person
 
 router = APIRouter(prefix="/api")
 
@@ -75,8 +76,8 @@ def add_account(request: Request, body: AccountIn, who: Annotated[Principal, Dep
         return {"username": a.username, "role": a.role}
 
 
-def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[Claim, str | None]:
-    """The pure core's claim from a request: the institution's level and place, the person's number."""
+def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[Claim, str | None, Person]:
+    """The pure core's claim from a request: the institution's level and place, the person's number (and the person)."""
     code = body.fixmedins_code
     if who.role == "institution":
         if code and code != who.fixmedins_code:
@@ -107,7 +108,7 @@ def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[
         summary,
         code or "",
     )
-    return claim, code
+    return claim, code, person
 
 
 def settlement_json(s: Settlement, setl_id: str | None = None, lang: str = "zh") -> dict[str, Any]:
@@ -127,8 +128,8 @@ def settlement_json(s: Settlement, setl_id: str | None = None, lang: str = "zh")
 def preview(request: Request, body: ClaimIn, who: Annotated[Principal, Depends(require("settle"))]) -> dict[str, Any]:
     """预结算：计算各级支付，不写入任何数据 / pre-settle, writes nothing."""
     with _db(request).unit_of_work() as s:
-        claim, _ = to_claim(s, body, who, "PREVIEW")
-        result = ledger.preview(s, _pack(request), claim)
+        claim, _, person = to_claim(s, body, who, "PREVIEW")
+        result = ledger.preview(s, _pack(request), claim, person=person)
         s.rollback()
     return settlement_json(result)
 
@@ -182,10 +183,11 @@ def settle(
 
     def work(s: Session) -> tuple[dict[str, Any], str]:
         setl_id = ledger.new_setl_id()
-        claim, code = to_claim(s, body, who, setl_id)
+        claim, code, person = to_claim(s, body, who, setl_id)
         done = ledger.settle_claim(
-            s, pack, claim, who.username, mdtrt_id=body.mdtrt_id, fixmedins_code=code, msgid=idempotency_key, setl_id=setl_id
-        )
+            s, pack, claim, who.username, mdtrt_id=body.mdtrt_id, fixmedins_code=code, msgid=idempotency_key, setl_id=setl_id,
+            person=person,
+        )  # fmt: skip
         return settlement_json(done.settlement, setl_id), f"settle:{setl_id}"
 
     if idempotency_key is None:

@@ -94,7 +94,8 @@ def _digest(token: str) -> str:
 
 def sign_in(session: Session, username: str, password: str, hours: int = TOKEN_HOURS) -> tuple[str, datetime]:
     """A new token for a correct user name and password; the same error for every failure."""
-    account = session.get(Account, username)
+    # a user name with NUL cannot exist (and PostgreSQL cannot even compare it): refused like any wrong name
+    account = session.get(Account, username) if "\x00" not in username else None
     refused = InputError("sign-in", "password", "********", "the right user name and password of an active account")
     if account is None or not account.active:
         _hasher.hash(password)  # same work whether or not the account exists
@@ -112,6 +113,12 @@ def sign_in(session: Session, username: str, password: str, hours: int = TOKEN_H
 
 def principal_for(session: Session, token: str) -> Principal | None:
     """The account behind a token that has not expired."""
+    found = principal_until(session, token)
+    return found[0] if found else None
+
+
+def principal_until(session: Session, token: str) -> tuple[Principal, datetime] | None:
+    """The account behind a token that has not expired, and when the token expires."""
     row = session.get(Token, _digest(token))
     if row is None:
         return None
@@ -121,7 +128,7 @@ def principal_for(session: Session, token: str) -> Principal | None:
     account = session.get(Account, row.username)
     if account is None or not account.active:
         return None
-    return Principal(account.username, account.role, account.fixmedins_code, account.display_name)
+    return Principal(account.username, account.role, account.fixmedins_code, account.display_name), expires
 
 
 def sign_out(session: Session, token: str) -> None:

@@ -52,20 +52,27 @@ def message_key(*parts: str) -> str:
 
 
 def _lock_year(session: Session, person_id: int, year: int) -> YearToDateRow:
-    """The person's accumulator row for the year, created if missing, locked for this transaction."""
-    empty = json.dumps(YearToDate(year).to_dict())
-    values = {"person_id": person_id, "year": year, "data": empty, "version": 0}
+    """The person's accumulator row for the year, created if missing, locked for this transaction.
+
+    One statement when the row exists (the common case): ``SELECT … FOR UPDATE`` on PostgreSQL; on
+    SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``). ``populate_existing``
+    reads the row afresh even if this session has seen it before.
+    """
     dialect = session.get_bind().dialect.name
+    query = (
+        sa.select(YearToDateRow)
+        .where(YearToDateRow.person_id == person_id, YearToDateRow.year == year)
+        .execution_options(populate_existing=True)
+    )
     if dialect == "postgresql":
-        session.execute(pg_insert(YearToDateRow).values(**values).on_conflict_do_nothing())
-        row = session.scalar(
-            sa.select(YearToDateRow).where(YearToDateRow.person_id == person_id, YearToDateRow.year == year).with_for_update()
-        )
-    else:
-        session.execute(sqlite_insert(YearToDateRow).values(**values).on_conflict_do_nothing())
-        row = session.scalar(sa.select(YearToDateRow).where(YearToDateRow.person_id == person_id, YearToDateRow.year == year))
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:  # first claim of the year: a concurrent first claim may insert it too, hence ON CONFLICT
+        values = {"person_id": person_id, "year": year, "data": json.dumps(YearToDate(year).to_dict()), "version": 0}
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(YearToDateRow).values(**values).on_conflict_do_nothing())
+        row = session.scalar(query)
     assert row is not None
-    session.refresh(row)
     return row
 
 
@@ -95,25 +102,27 @@ class Settled:
     ytd_after: YearToDate
 
 
-def _check_claim_person(session: Session, claim: Claim) -> Person:
-    person = find_person(session, claim.psn_no)
+def _check_claim_person(session: Session, claim: Claim, person: Person | None = None) -> Person:
+    """The claim's person (``person`` when the caller has already found it), enrolled on the claim's date."""
+    if person is None or person.psn_no != claim.psn_no:
+        person = find_person(session, claim.psn_no)
     check_enrolled(session, person, claim.setl_date)
     return person
 
 
-def preview(session: Session, pack: PolicyPack, claim: Claim) -> Settlement:
+def preview(session: Session, pack: PolicyPack, claim: Claim, *, person: Person | None = None) -> Settlement:
     """Pre-settlement: computes with the current accumulators, writes nothing."""
-    person = _check_claim_person(session, claim)
+    person = _check_claim_person(session, claim, person)
     sp = settlement_person(session, person)
     return settle(pack, sp, year_to_date(session, person.id, claim.setl_date.year), claim)
 
 
 def settle_claim(
     session: Session, pack: PolicyPack, claim: Claim, user: str, *, mdtrt_id: str | None = None,
-    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
+    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None, person: Person | None = None,
 ) -> Settled:  # fmt: skip
     """Settle and record: the ledger entry and the new accumulators in the caller's transaction."""
-    person = _check_claim_person(session, claim)
+    person = _check_claim_person(session, claim, person)
     row = _lock_year(session, person.id, claim.setl_date.year)
     before = _ytd(row)
     s = settle(pack, settlement_person(session, person), before, claim)

@@ -16,10 +16,16 @@ OTHER_HOSPITAL = "H53090200002"
 
 def seed_accounts(db: Database) -> None:
     with db.unit_of_work() as s:
-        s.add_all([
-            Institution(fixmedins_code=HOSPITAL, fixmedins_name="临翔区人民医院", hosp_lv=2, place="in_county", admdvs="530902"),
-            Institution(fixmedins_code=OTHER_HOSPITAL, fixmedins_name="忙畔卫生院", hosp_lv=1, place="in_county", admdvs="530902"),
-        ])  # fmt: skip
+        s.add_all(
+            [
+                Institution(
+                    fixmedins_code=HOSPITAL, fixmedins_name="临翔区人民医院", hosp_lv=2, place="in_county", admdvs="530902"
+                ),
+                Institution(
+                    fixmedins_code=OTHER_HOSPITAL, fixmedins_name="忙畔卫生院", hosp_lv=1, place="in_county", admdvs="530902"
+                ),
+            ]
+        )
         s.flush()
         for role in ROLES:
             create_account(s, role, PASSWORD, role, "test")

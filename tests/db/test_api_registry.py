@@ -23,16 +23,40 @@ def _seed(db: Database) -> None:
     seed_accounts(db)
     now = datetime.now(UTC)
     with db.unit_of_work() as s:
-        p = Person(psn_no="P530902A", certno=CERTNO, psn_name="李秀英", gend="2", brdy=date(1980, 3, 15), village="南屏村",
-                   township="忙畔街道", recorded_at=now, recorded_by="seed")  # fmt: skip
+        p = Person(
+            psn_no="P530902A",
+            certno=CERTNO,
+            psn_name="李秀英",
+            gend="2",
+            brdy=date(1980, 3, 15),
+            village="南屏村",
+            township="忙畔街道",
+            recorded_at=now,
+            recorded_by="seed",
+        )
         s.add(p)
         s.flush()
-        s.add_all([
-            Identity(person_id=p.id, category="jiance", valid_from=date(2021, 1, 1), valid_to=date(2022, 6, 30),
-                     source_bureau="乡村振兴", recorded_at=now, recorded_by="seed"),
-            Identity(person_id=p.id, category="dibao", valid_from=date(2022, 7, 1), source_bureau="民政",
-                     recorded_at=now, recorded_by="seed"),
-        ])  # fmt: skip
+        s.add_all(
+            [
+                Identity(
+                    person_id=p.id,
+                    category="jiance",
+                    valid_from=date(2021, 1, 1),
+                    valid_to=date(2022, 6, 30),
+                    source_bureau="乡村振兴",
+                    recorded_at=now,
+                    recorded_by="seed",
+                ),
+                Identity(
+                    person_id=p.id,
+                    category="dibao",
+                    valid_from=date(2022, 7, 1),
+                    source_bureau="民政",
+                    recorded_at=now,
+                    recorded_by="seed",
+                ),
+            ]
+        )
 
 
 def test_person_lookup_answers_what_they_were_on_a_date(db: Database) -> None:
@@ -88,8 +112,12 @@ def test_chronic_filing_takes_effect_at_once_for_settlement(db: Database) -> Non
     s1 = settle(pack, person, None, claim)
     assert s1.line == "chronic"
     # before the filing date the same claim falls back to general outpatient
-    s0 = settle(pack, person, None, Claim("C0", "P530902A", date(2022, 4, 30), "14", 1, dise_codg="I10",
-                                          summary=PolicyRangeSummary(100_000)))  # fmt: skip
+    s0 = settle(
+        pack,
+        person,
+        None,
+        Claim("C0", "P530902A", date(2022, 4, 30), "14", 1, dise_codg="I10", summary=PolicyRangeSummary(100_000)),
+    )
     assert s0.line == "outpatient"
 
 

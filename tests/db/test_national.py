@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import httpx
 import sqlalchemy as sa
-
 from examples.his_client import walk
+
 from tests.accounts import HOSPITAL, PASSWORD, login
 from tests.db.test_service import CERTNO, PACK, seed
 from tests.live import live_server

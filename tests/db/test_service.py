@@ -30,19 +30,41 @@ def seed(db: Database, category: str = "dibao", enrolled: bool = True) -> None:
     seed_accounts(db)
     now = datetime.now(UTC)
     with db.unit_of_work() as s:
-        p = Person(psn_no="P1", certno=CERTNO, psn_name="杨桂芳", gend="2", brdy=date(1962, 7, 4), village="那招村",
-                   recorded_at=now, recorded_by="seed")  # fmt: skip
+        p = Person(
+            psn_no="P1",
+            certno=CERTNO,
+            psn_name="杨桂芳",
+            gend="2",
+            brdy=date(1962, 7, 4),
+            village="那招村",
+            recorded_at=now,
+            recorded_by="seed",
+        )
         s.add(p)
         s.flush()
-        s.add(Identity(person_id=p.id, category=category, valid_from=date(2021, 1, 1), source_bureau="民政", recorded_at=now,
-                       recorded_by="seed"))  # fmt: skip
+        s.add(
+            Identity(
+                person_id=p.id,
+                category=category,
+                valid_from=date(2021, 1, 1),
+                source_bureau="民政",
+                recorded_at=now,
+                recorded_by="seed",
+            )
+        )
         if enrolled:
             s.add(Enrolment(person_id=p.id, year=2022, insutype="390", psn_insu_stas="1", recorded_at=now, recorded_by="seed"))
 
 
 def bill(yuan: int, day: str = "2022-03-10", **extra: object) -> dict[str, object]:
-    return {"psn_no": "P1", "setl_date": day, "med_type": "21", "fixmedins_code": HOSPITAL,
-            "summary": {"medfee_sumamt": yuan * 100}, **extra}  # fmt: skip
+    return {
+        "psn_no": "P1",
+        "setl_date": day,
+        "med_type": "21",
+        "fixmedins_code": HOSPITAL,
+        "summary": {"medfee_sumamt": yuan * 100},
+        **extra,
+    }
 
 
 def counts(db: Database) -> tuple[int, int, str]:

@@ -86,7 +86,8 @@ def test_preview_writes_nothing_and_settle_records_ledger_and_accumulators(db: D
         assert done.status_code == 201, done.text
         body = done.json()
         # 低保, level-2 county hospital, 80,000 all in range: basic (80,000 - 500) x 75% = 59,625.00;
-        # CI tilt: deductible 7,500; (20,375 - 7,500) x 65% = 8,368.75; assistance (20,375 - 8,368.75) x 75% = 9,004.69 (9,004.6875)
+        # CI tilt: deductible 7,500; (20,375 - 7,500) x 65% = 8,368.75;
+        # assistance (20,375 - 8,368.75) x 75% = 9,004.6875 -> 9,004.69
         info = body["setlinfo"]
         assert (info["hifp_pay"], info["hifmi_pay"], info["maf_pay"]) == (5_962_500, 836_875, 900_469)
         assert info["hifp_pay"] + info["hifmi_pay"] + info["maf_pay"] + info["oth_pay"] + info["psn_part_amt"] == 8_000_000

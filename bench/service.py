@@ -194,7 +194,9 @@ def _quantile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def drive(base: str, token: str, endpoint: str, clients: int, seconds: float, people: list[str], warmup: float) -> tuple[float, list[float], int]:
+def drive(
+    base: str, token: str, endpoint: str, clients: int, seconds: float, people: list[str], warmup: float
+) -> tuple[float, list[float], int]:
     """``clients`` threads, each with its own keep-alive connection, for ``seconds`` after ``warmup``."""
     start = time.perf_counter()
     measure_from, stop = start + warmup, start + warmup + seconds
@@ -252,7 +254,10 @@ def run_setting(seeded: Seeded, workers: int, pool: int, clients_list: list[int]
     return out
 
 
-HEAD = f"{'database':<11} {'workers':>7} {'pool':>4} {'clients':>7} {'endpoint':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+HEAD = (
+    f"{'database':<11} {'workers':>7} {'pool':>4} {'clients':>7} {'endpoint':<10} "
+    f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+)
 
 
 def _row(r: Result) -> str:
@@ -265,8 +270,10 @@ def _row(r: Result) -> str:
 
 def verdict(results: list[Result]) -> list[str]:
     lines = []
-    for (workers, pool) in sorted({(r.workers, r.pool) for r in results if r.db == "postgresql"}):
-        got = {r.endpoint: r for r in results if r.db == "postgresql" and r.clients == 16 and (r.workers, r.pool) == (workers, pool)}
+    for workers, pool in sorted({(r.workers, r.pool) for r in results if r.db == "postgresql"}):
+        got = {
+            r.endpoint: r for r in results if r.db == "postgresql" and r.clients == 16 and (r.workers, r.pool) == (workers, pool)
+        }
         if "settle" not in got or "health" not in got:
             continue
         s, h = got["settle"], got["health"]

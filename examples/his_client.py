@@ -260,8 +260,14 @@ def reconcile(
             g["fixmedins_setl_cnt"] += 1
     totals = {}
     for (insutype, clr_type), g in sorted(groups.items()):
-        data = {"insutype": insutype, "clr_type": clr_type or None, "setl_optins": "530902", "stmt_begndate": begin,
-                "stmt_enddate": end, **g}  # fmt: skip
+        data = {
+            "insutype": insutype,
+            "clr_type": clr_type or None,
+            "setl_optins": "530902",
+            "stmt_begndate": begin,
+            "stmt_enddate": end,
+            **g,
+        }
         totals[f"{insutype}/{clr_type}"] = his.call("3201", {"data": data})
     whole = {f: sum((g[f] for g in groups.values()), zero) for f in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")}
     header = {
@@ -293,6 +299,16 @@ def main() -> int:
         f"救助 {s.get('maf_pay')} 个人 {s.get('psn_part_amt')}"
     )
     failed = [x for x in out["log"] if x["infcode"] != "0" and x["infno"] not in ("2305", "9999")]
+    # end of month: reconcile from the HIS's own records, with one settlement "lost" on the HIS side
+    records = records_from_log(out["log"])
+    lost = next(r for r in records if str(r.get("refd_setl_flag")) == "0")
+    print(f"对账（故意漏记一笔 {lost['setl_id']}）：")
+    rec = reconcile(
+        args.url, args.user, args.password, "", f"{args.month}-01", f"{args.month}-28", [r for r in records if r is not lost]
+    )
+    found = {d["setl_id"]: d["kind"] for d in rec["detail"]["output"].get("differences", [])}
+    if found.get(lost["setl_id"]) != "missing_on_his":
+        failed.append({"infno": "3202", "err_msg": "the planted difference was not found"})
     return 1 if failed else 0
 
 

@@ -1103,6 +1103,7 @@ def identity_mix(county: SynthCounty, day: date | None = None) -> pl.DataFrame:
     rank = {c: i for i, c in enumerate(IDENTITY_PRIORITY)}
     held = (
         county.identities.filter((pl.col("valid_from") <= day) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day)))
+        .with_columns(pl.col("category").cast(pl.Utf8))  # a county read back from Parquet has it as Enum
         .with_columns(pl.col("category").replace_strict(rank, default=len(rank)).alias("_rank"))
         .sort("psn_no", "_rank")
         .unique("psn_no", keep="first", maintain_order=True)

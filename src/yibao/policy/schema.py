@@ -369,6 +369,8 @@ class Policy(Model):
             named.append(("assistance.categories", tuple(self.assistance.categories)))
         if self.tilted_assistance:
             named.append(("tilted_assistance.categories", self.tilted_assistance.categories))
+        if self.premium:
+            named.append(("premium.subsidies", tuple(self.premium.subsidies)))
         for key, line in self.lines.items():
             named.append((f"lines.{key}.identity_overrides", tuple(line.identity_overrides)))
         for where, cats in named:

@@ -42,3 +42,13 @@ def test_overlay_number_without_source_is_refused() -> None:
     with pytest.raises(InputErrors) as err:
         apply_overlay(pack, ov)
     assert "source" in err.value.errors[0].expected
+
+
+def test_a_subsidy_for_a_category_that_is_not_ranked_is_refused() -> None:
+    pack = load_pack("anhui-huaibei-2022")
+    ov = overlay_from_mapping(
+        {"changes": {"premium.subsidies.youfu": {"share": {"value": 100, "assumed": "veterans subsidised in full"}}}}, "r.yaml"
+    )
+    with pytest.raises(InputErrors) as err:
+        apply_overlay(pack, ov)
+    assert "premium.subsidies" in err.value.errors[0].expected and "youfu" in err.value.errors[0].expected

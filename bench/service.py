@@ -79,12 +79,37 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve(port: int, workers: int) -> None:
+    """Run uvicorn as ``uvicorn --factory service:server_app --workers N`` would, with one difference.
+
+    ``uvicorn --workers N`` (N > 1) binds its listening socket with protocol 0, and asyncio sets
+    TCP_NODELAY only on sockets whose protocol is IPPROTO_TCP: every keep-alive response then
+    waits on Nagle's algorithm and the client's delayed ACK, about 40 ms a request. Binding the
+    socket with IPPROTO_TCP gives the workers the same TCP behaviour as a single uvicorn process.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    sys.path.insert(0, str(Path(__file__).parent))  # uvicorn --app-dir
+    config = uvicorn.Config(
+        "service:server_app", factory=True, host="127.0.0.1", port=port, workers=workers, log_level="warning",
+        access_log=False,
+    )  # fmt: skip
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
 @contextmanager
 def server(url: str, schema: str | None, workers: int, pool: int) -> Iterator[str]:
     port = _free_port()
     env = os.environ | {"YIBAO_BENCH_URL": url, "YIBAO_BENCH_SCHEMA": schema or "", "YIBAO_BENCH_POOL": str(pool)}
-    cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent), "--factory", "service:server_app"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    cmd = [sys.executable, __file__, "--serve", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -353,7 +378,11 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--people", type=int, default=500, help="people in the demo county")
     ap.add_argument("--profile", action="store_true", help="profile settle requests in-process instead")
+    ap.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the server subprocess
     a = ap.parse_args()
+    if a.serve:
+        serve(a.serve, int(a.workers))
+        return
     print(machine())
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:

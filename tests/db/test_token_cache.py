@@ -1,0 +1,52 @@
+"""The API trusts a token it has checked for ``TOKEN_CACHE_SECONDS`` (no database round trip per request),
+never past the token's own expiry, and never remembers a refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.db.test_fuzz import _call, _sign_in
+from tests.db.test_service import PACK, seed
+from yibao.api import security
+from yibao.api.app import create_app
+from yibao.service.auth import Principal
+from yibao.store.db import Database
+from yibao.store.service_tables import Token
+
+
+def _delete_tokens(db: Database) -> None:
+    with db.unit_of_work() as s:
+        s.execute(sa.delete(Token))
+
+
+def test_a_checked_token_is_trusted_for_a_while_and_an_unknown_one_is_never_remembered(db: Database) -> None:
+    seed(db)
+    app = create_app(db, PACK)
+    token = _sign_in(app, "clerk")
+    assert _call(app, "GET", "/api/persons/P1", token).status_code == 200
+    _delete_tokens(db)  # as if signed out: this process trusts what it checked for TOKEN_CACHE_SECONDS
+    assert _call(app, "GET", "/api/persons/P1", token).status_code == 200
+    assert _call(app, "GET", "/api/persons/P1", "no such token").status_code == 401
+    fresh = create_app(db, PACK)  # another process (or after the cache time) asks the database again
+    assert _call(fresh, "GET", "/api/persons/P1", token).status_code == 401
+
+
+def test_without_the_cache_every_request_asks_the_database(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(security, "TOKEN_CACHE_SECONDS", 0.0)
+    seed(db)
+    app = create_app(db, PACK)
+    token = _sign_in(app, "clerk")
+    assert _call(app, "GET", "/api/persons/P1", token).status_code == 200
+    _delete_tokens(db)
+    assert _call(app, "GET", "/api/persons/P1", token).status_code == 401
+
+
+def test_a_cached_token_never_outlives_its_expiry() -> None:
+    cache = security.Principals()
+    who = Principal("clerk", "clerk", None, "clerk")
+    cache.put("a", who, datetime.now(UTC) + timedelta(hours=8))
+    cache.put("b", who, datetime.now(UTC) - timedelta(seconds=1))
+    assert cache.get("a") == who and cache.get("b") is None

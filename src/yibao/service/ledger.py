@@ -126,7 +126,22 @@ def settle_claim(
     row = _lock_year(session, person.id, claim.setl_date.year)
     before = _ytd(row)
     s = settle(pack, settlement_person(session, person), before, claim)
-    entry = LedgerEntry(
+    entry = new_entry(
+        pack, person, claim, s, user, mdtrt_id=mdtrt_id, fixmedins_code=fixmedins_code, msgid=msgid, setl_id=setl_id
+    )
+    session.add(entry)
+    row.data = json.dumps(s.ytd_after.to_dict())
+    row.version += 1
+    session.flush()
+    return Settled(entry, s, s.ytd_after)
+
+
+def new_entry(
+    pack: PolicyPack, person: Person, claim: Claim, s: Settlement, user: str, *, mdtrt_id: str | None = None,
+    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
+) -> LedgerEntry:  # fmt: skip
+    """The ledger entry recording settlement ``s`` of ``claim`` (not yet added to a session)."""
+    return LedgerEntry(
         setl_id=setl_id or new_setl_id(), kind="settle", mdtrt_id=mdtrt_id, person_id=person.id, psn_no=person.psn_no,
         fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year, setl_date=claim.setl_date,
         insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity, pack_id=pack.pack_id,
@@ -136,11 +151,6 @@ def settle_claim(
         trace=json.dumps([{"tier": t, "zh": z} for t, z in render(s.trace, "zh")], ensure_ascii=False),
         msgid=msgid, recorded_at=now(), recorded_by=user,
     )  # fmt: skip
-    session.add(entry)
-    row.data = json.dumps(s.ytd_after.to_dict())
-    row.version += 1
-    session.flush()
-    return Settled(entry, s, s.ytd_after)
 
 
 def get_entry(session: Session, setl_id: str) -> LedgerEntry:

@@ -25,16 +25,32 @@ ROLES: dict[str, tuple[str, str]] = {
 }
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    # settle at the window, look people up, file, reverse with a reason
-    "clerk": frozenset({"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read"}),
-    # fund supervision: read settlements and positions, verify the ledger, reconcile
-    "auditor": frozenset({"person.read", "settle.read", "position.read", "ledger.verify", "reconcile"}),
-    # follow-up of high-cost warnings: people and positions, not settling
-    "monitoring": frozenset({"person.read", "position.read", "settle.read"}),
-    # statistics only: no single person's details
-    "analyst": frozenset({"reports"}),
+    # settle at the window, look people up, file, reverse with a reason, import bureau workbooks
+    "clerk": frozenset(
+        {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
+    ),
+    # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
+    "auditor": frozenset({"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports"}),
+    # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
+    "monitoring": frozenset(
+        {"person.read", "person.certno", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}
+    ),
+    # statistics only: no single person's details; policy what-if on synthetic data
+    "analyst": frozenset({"reports", "policy.whatif"}),
     "admin": frozenset(
-        {"person.read", "person.certno", "settle.read", "position.read", "ledger.verify", "reconcile", "accounts"}
+        {
+            "person.read",
+            "person.certno",
+            "settle.read",
+            "position.read",
+            "ledger.verify",
+            "reconcile",
+            "accounts",
+            "imports",
+            "warnings.read",
+            "reports",
+            "policy.whatif",
+        }
     ),
     # a hospital system: the national interface for its own visits and settlements
     "institution": frozenset({"national", "person.read", "settle", "settle.read", "reverse"}),

@@ -119,10 +119,11 @@ def compare_cmd(
     except StopIteration:
         raise _fail(InputError(str(data), "people", None, "a people table (people.parquet / .csv)"), lang) from None
     mon = base.at(base.valid_from).monitoring
-    th = round(threshold * 100) if threshold is not None else (mon.threshold if mon else 700_000)
+    rule = next((k for k, r in mon.rules.items() if r.kind == "warning"), None) if mon else None
+    th = round(threshold * 100) if threshold is not None else (mon.threshold(rule) if mon and rule else 700_000)
     settings = Settings(threshold_fen=th, catastrophic_bp=round(catastrophic * 100))
-    if mon:
-        settings = replace(settings, monitored=mon.categories)
+    if mon and rule:
+        settings = replace(settings, monitored=mon.rules[rule].categories)
     cmp = compare(b, r, people, settings)
     t = TEXT[lang]
     for name, df in ((t["payers"], cmp.by_payer), (t["summary"], cmp.summary), (t["identity"], cmp.by_identity)):

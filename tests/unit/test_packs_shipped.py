@@ -98,8 +98,14 @@ def test_packs_cite_their_seed(name: str) -> None:
 def test_lincang_monitoring_from_seed_000() -> None:
     policy = load_pack("yunnan-lincang-2023").at(date(2023, 6, 1))
     assert policy.monitoring is not None
-    assert policy.monitoring.threshold == 700_000  # 7000 yuan
-    assert set(policy.monitoring.categories) == {"tekun", "dibao", "jiance", "tuopin", "fanpin"}
+    rule = policy.monitoring.rules["lincang_7000"]
+    assert policy.monitoring.threshold("lincang_7000") == 700_000  # 7000 yuan
+    assert (rule.kind, rule.measure, rule.scope, rule.lines) == ("warning", "policy_range_self_pay", "year", ("inpatient",))
+    # 农村低收入人口 (特困, 低保, 低保边缘, 监测, 返贫致贫) and 稳定脱贫人口
+    assert set(rule.categories) == {"tekun", "dibao", "dibao_edge", "jiance", "tuopin", "fanpin"}
+    assert set(rule.push_to) == {"rural_revitalisation", "civil_affairs"}
+    # the candidate line is half of the (assumed) 15000-yuan per-capita income
+    assert policy.monitoring.threshold("catastrophic_ordinary") == 750_000
     assert policy.lines["chronic"].requires_filing
     assert policy.lines["chronic_two_diseases"].fallback == "two_diseases"
 

@@ -13,16 +13,12 @@ Amounts are written as exact yuan numbers formatted ``#,##0.00``; rates as fract
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -38,12 +34,13 @@ from yibao.enrolment.service import (
     special_status_label,
 )
 from yibao.identities import label as identity_label
-
-AMOUNT = "#,##0.00"
-PERCENT = "0.00%"
-COUNT = "#,##0"
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-_BOLD = Font(bold=True)
+from yibao.xlsx import AMOUNT, COUNT, PERCENT, yuan
+from yibao.xlsx import BOLD as _BOLD
+from yibao.xlsx import header as _header
+from yibao.xlsx import put as _put
+from yibao.xlsx import rate as _rate
+from yibao.xlsx import save as _save
+from yibao.xlsx import widths as _widths
 
 ROW_LABELS: dict[str, tuple[str, str]] = {
     "all": ("全部人员", "everyone"),
@@ -68,49 +65,6 @@ def category_label(code: str, lang: str = "zh") -> str:
     if code in ROW_LABELS:
         return _t(lang, *ROW_LABELS[code])
     return identity_label(code, lang)
-
-
-def yuan(fen: int) -> Decimal:
-    """Exact yuan for a cell."""
-    return Decimal(fen) / 100
-
-
-def _rate(bp: int | None) -> Decimal | None:
-    return None if bp is None else Decimal(bp) / 10_000
-
-
-def _header(ws: Worksheet, row: int, names: Sequence[str]) -> None:
-    for col, name in enumerate(names, start=1):
-        cell = ws.cell(row=row, column=col, value=name)
-        cell.font = _BOLD
-        cell.fill = _HEAD_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _put(ws: Worksheet, row: int, values: Sequence[Any], formats: Sequence[str | None] = ()) -> None:
-    for col, value in enumerate(values, start=1):
-        cell = ws.cell(row=row, column=col, value=value)
-        fmt = formats[col - 1] if col - 1 < len(formats) else None
-        if fmt:
-            cell.number_format = fmt
-
-
-def _save(wb: Workbook, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from yibao.identities import CATEGORIES, ORDINARY, normalise_category
-from yibao.money import percent_to_bp, yuan_to_fen
+from yibao.money import apply_ratio, percent_to_bp, yuan_to_fen
 
 LEVELS: tuple[int, ...] = (1, 2, 3)
 """Hospital levels: 1 乡镇卫生院/一级, 2 县级/二级, 3 市级及以上/三级."""
@@ -321,11 +321,76 @@ class Premium(Model):
         return self
 
 
-class Monitoring(Model):
-    """High-cost early warning (issue 6 widens this)."""
+BUREAUS: dict[str, tuple[str, str]] = {
+    "rural_revitalisation": ("乡村振兴部门", "rural-revitalisation bureau"),
+    "civil_affairs": ("民政部门", "civil-affairs bureau"),
+    "health": ("卫生健康部门", "health commission"),
+}
+"""Where warnings are pushed (seed 000: 同级乡村振兴、民政部门)."""
 
+
+class WarningRule(Model):
+    """One early-warning rule: who is watched, what is measured, against which line.
+
+    ``kind`` "warning" rules list watched people (pushed to other bureaus and followed up);
+    "candidate" rules list people outside the watched categories with catastrophic self-pay,
+    as candidates for assistance on application.
+    """
+
+    label_zh: str
+    label_en: str
+    kind: Literal["warning", "candidate"] = "warning"
     categories: tuple[Category, ...]
-    threshold: Fen
+    lines: tuple[str, ...]
+    """Benefit lines whose settlements count (e.g. inpatient only, or also chronic outpatient)."""
+    measure: Literal["policy_range_self_pay", "self_pay"]
+    """policy_range_self_pay: inscp_scp_amt − fund_pay_sumamt; self_pay: psn_part_amt (everything the person pays)."""
+    scope: Literal["year", "claim"] = "year"
+    """year: cumulative over the calendar year up to the end of the period; claim: any one settlement in the period."""
+    threshold: Fen | None = None
+    """A fixed amount (Lincang: 7000 yuan); the warning is raised when the measure exceeds it."""
+    threshold_income_share: Bp | None = None
+    """Or a share (percent) of the local per-capita disposable income (``monitoring.per_capita_income``)."""
+    period: Literal["month", "quarter"] = "month"
+    push_to: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> WarningRule:
+        if (self.threshold is None) == (self.threshold_income_share is None):
+            raise ValueError("give exactly one of threshold (yuan) and threshold_income_share (percent of income)")
+        if not self.categories:
+            raise ValueError("categories: at least one identity category to watch")
+        if not self.lines:
+            raise ValueError("lines: at least one benefit line whose settlements count")
+        unknown = [b for b in self.push_to if b not in BUREAUS]
+        if unknown:
+            raise ValueError(f"push_to names unknown bureaus {unknown}; known: {sorted(BUREAUS)}")
+        return self
+
+
+class Monitoring(Model):
+    """High-cost early warning of illness-driven poverty (防止因病返贫致贫监测预警)."""
+
+    per_capita_income: Fen | None = None
+    """The local per-capita disposable income for the year (yuan), for thresholds given as a share of it."""
+    rules: dict[str, WarningRule]
+
+    @model_validator(mode="after")
+    def _check(self) -> Monitoring:
+        if not self.rules:
+            raise ValueError("rules: at least one warning rule")
+        for key, rule in self.rules.items():
+            if rule.threshold_income_share is not None and self.per_capita_income is None:
+                raise ValueError(f"rules.{key}.threshold_income_share needs monitoring.per_capita_income")
+        return self
+
+    def threshold(self, key: str) -> int:
+        """The rule's line in fen: fixed, or its share of the per-capita income rounded half up."""
+        rule = self.rules[key]
+        if rule.threshold is not None:
+            return rule.threshold
+        assert rule.threshold_income_share is not None and self.per_capita_income is not None
+        return apply_ratio(self.per_capita_income, rule.threshold_income_share)
 
 
 class Policy(Model):
@@ -379,6 +444,11 @@ class Policy(Model):
                 raise ValueError(
                     f"{where} names {unranked}, which identity_priority does not rank, so they could never decide benefits"
                 )
+        if self.monitoring:
+            for key, rule in self.monitoring.rules.items():
+                unknown = [n for n in rule.lines if n not in names]
+                if unknown:
+                    raise ValueError(f"monitoring.rules.{key}.lines names unknown benefit lines {unknown}; known: {sorted(names)}")
         for code in self.identity_priority:
             if code not in CATEGORIES:
                 raise ValueError(f"identity_priority: unknown category {code!r}")

@@ -150,6 +150,7 @@ def serve(
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     policy: Annotated[str, typer.Option("--policy", "-p")] = "anhui-huaibei-2022",
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="数据库为空时载入演示县和演示账号")] = True,
+    schedule: Annotated[bool, typer.Option("--schedule/--no-schedule", help="每月自动运行高额费用预警")] = True,
     lang: Lang = "zh",
 ) -> None:
     """启动服务（FastAPI + uvicorn）。数据库见 YIBAO_DATABASE_URL，默认 SQLite 文件 yibao.db。"""
@@ -159,9 +160,10 @@ def serve(
     from yibao.service.demo import DEMO_ACCOUNTS, demo_people, ensure_demo
 
     db = Database.open()
+    pack = load_pack(policy)
     if demo:
         with console.status(_t(lang, "准备演示数据……", "Preparing demo data...")):
-            info = ensure_demo(db)
+            info = ensure_demo(db, pack=pack)
         if info.created:
             console.print(
                 _t(
@@ -198,7 +200,7 @@ def serve(
     log_config["filters"] = {"mask_ids": {"()": MaskIdNumbers}}
     for handler in log_config["handlers"].values():
         handler["filters"] = ["mask_ids"]
-    uvicorn.run(create_app(db, load_pack(policy)), host=host, port=port, log_level="info", log_config=log_config)
+    uvicorn.run(create_app(db, pack, schedule=schedule), host=host, port=port, log_level="info", log_config=log_config)
 
 
 def verify(lang: Lang = "zh") -> None:

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from yibao import synth
+from yibao.analytics.monitoring import parse_period
+from yibao.policy.pack import PolicyPack, load_pack
 from yibao.service.auth import create_account
+from yibao.service.history import settle_history
+from yibao.service.warnings import run_monitoring
 from yibao.store.db import Database
 from yibao.store.service_tables import Account, Institution
 
@@ -53,8 +58,13 @@ def load_institutions(db: Database, county: synth.SynthCounty) -> int:
     return len(rows)
 
 
-def ensure_demo(db: Database, persons: int = 2000, seed: int = 1) -> DemoInfo:
-    """Load the demo county and accounts unless the database already has accounts."""
+def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPack | None = None) -> DemoInfo:
+    """Load the demo county and accounts unless the database already has accounts.
+
+    The county's claims of the demo year are settled into the ledger with ``pack`` (the
+    Huaibei pack by default) and the monitoring is run for each month, so the warning list,
+    the reports and people's positions have something to show.
+    """
     with db.unit_of_work() as s:
         if s.scalar(sa.select(sa.func.count()).select_from(Account)):
             return DemoInfo(False, 0)
@@ -65,6 +75,12 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1) -> DemoInfo:
         synth.write(county, Path(tmp))
         load_synth(db, Path(tmp), user="demo")
     load_institutions(db, county)
+    pack = pack or load_pack("anhui-huaibei-2022")
+    _people, claims = synth.to_people_and_claims(county)
+    settle_history(db, pack, claims, "demo")
+    if pack.covers(date(DEMO_YEAR, 12, 31)) and pack.at(date(DEMO_YEAR, 12, 31)).monitoring is not None:
+        for month in range(1, 13):
+            run_monitoring(db, pack, parse_period(f"{DEMO_YEAR}-{month:02d}"), "demo", trigger="schedule")
     with db.unit_of_work() as s:
         for username, password, role, name in DEMO_ACCOUNTS:
             create_account(

@@ -322,6 +322,9 @@ def _register() -> None:
         pass
     else:
         cli_enrol.register(app)
+        from yibao import cli_monitor
+
+        cli_monitor.register(app)
     try:
         from yibao import cli_synth
     except ImportError:  # pragma: no cover - the generator is optional while it is being built

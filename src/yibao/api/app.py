@@ -1,24 +1,44 @@
 """The FastAPI application: registry, settlement service, national interface."""
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from yibao import __version__
-from yibao.api import national_routes, reconcile_routes, registry_routes, service_routes, slip_routes
+from yibao.api import national_routes, reconcile_routes, registry_routes, service_routes, slip_routes, warning_routes
 from yibao.errors import InputError, InputErrors, NotFound, error_body
 from yibao.policy.pack import PolicyPack, load_pack
+from yibao.service.schedule import MonthlyMonitoring
 from yibao.store.db import Database
 
 
-def create_app(db: Database, pack: PolicyPack | None = None) -> FastAPI:
+def _monthly(db: Database, pack: PolicyPack) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = MonthlyMonitoring(db, pack)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+
+    return lifespan
+
+
+def create_app(db: Database, pack: PolicyPack | None = None, *, schedule: bool = False) -> FastAPI:
+    """The service; ``schedule`` runs the monthly monitoring in the background while it serves."""
+    pack = pack or load_pack("anhui-huaibei-2022")
     app = FastAPI(
+        lifespan=_monthly(db, pack) if schedule else None,
         title="yibao 医保",
         version=__version__,
         description="一站式结算、参保与身份、监测预警 / one-stop settlement, registry, monitoring. 金额单位：分 (fen).",
     )
     app.state.db = db
-    app.state.pack = pack or load_pack("anhui-huaibei-2022")
+    app.state.pack = pack
 
     @app.exception_handler(InputError)
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
@@ -46,4 +66,5 @@ def create_app(db: Database, pack: PolicyPack | None = None) -> FastAPI:
     app.include_router(national_routes.router)
     app.include_router(reconcile_routes.router)
     app.include_router(slip_routes.router)
+    app.include_router(warning_routes.router)
     return app

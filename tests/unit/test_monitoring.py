@@ -20,8 +20,9 @@ from yibao.errors import InputError, InputErrors
 from yibao.policy.pack import load_pack, pack_from_mapping
 from yibao.policy.schema import Monitoring
 
-LINCANG = load_pack("yunnan-lincang-2023").at(date(2023, 6, 1)).monitoring
-assert LINCANG is not None
+_LINCANG = load_pack("yunnan-lincang-2023").at(date(2023, 6, 1)).monitoring
+assert _LINCANG is not None
+LINCANG: Monitoring = _LINCANG
 
 
 def claim(psn: str, day: str, *, inscp: int, fund: int, self_pay: int | None = None, line: str = "inpatient",

@@ -47,11 +47,10 @@ def settle_history(
     with db.unit_of_work() as s:
         people = {p.psn_no: p for p in s.scalars(sa.select(Person).where(Person.psn_no.in_(list(by_person))))}
         years = {c.setl_date.year for cs in by_person.values() for c in cs}
-        enrolled = set(
-            s.execute(
-                sa.select(Enrolment.person_id, Enrolment.year).where(Enrolment.psn_insu_stas == "1", Enrolment.year.in_(years))
-            ).tuples()
+        enrolled_q = sa.select(Enrolment.person_id, Enrolment.year).where(
+            Enrolment.psn_insu_stas == "1", Enrolment.year.in_(years)
         )
+        enrolled = {(pid, year) for pid, year in s.execute(enrolled_q)}
         taken = s.execute(
             sa.select(LedgerEntry.psn_no, LedgerEntry.year).where(LedgerEntry.year.in_(years)).limit(1)
         ).first()  # fmt: skip

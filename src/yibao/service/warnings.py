@@ -69,7 +69,7 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
         found = find(s, period, pack)
         stamp = now()
         people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(found["psn_no"].to_list()))
-        ids = dict(s.execute(people).tuples().all())
+        ids: dict[str, int] = {psn: pid for psn, pid in s.execute(people)}
         rules = found["rule"].unique().to_list()
         same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
         known = {(w.rule, w.person_id, w.key): w for w in s.scalars(same)}
@@ -196,7 +196,7 @@ def list_warnings(s: Session, f: Filter = Filter(), *, limit: int = 500, offset:
         term = f.q.strip()
         q = q.where(sa.or_(Person.psn_name.contains(term), Person.psn_no == term, Person.certno == term.upper()))
     q = q.order_by(WarningCase.kind.desc(), WarningCase.excess_amt.desc(), WarningCase.id).limit(limit).offset(offset)
-    return [(w, p) for w, p in s.execute(q).tuples()]
+    return [(w, p) for w, p in s.execute(q)]
 
 
 def events_of(s: Session, warning_id: int) -> list[WarningEvent]:
@@ -207,7 +207,7 @@ def counts_by_status(s: Session, kind: str | None = "warning") -> dict[str, int]
     q = sa.select(WarningCase.status, sa.func.count()).group_by(WarningCase.status)
     if kind:
         q = q.where(WarningCase.kind == kind)
-    return dict(s.execute(q).tuples().all())
+    return {status: n for status, n in s.execute(q)}
 
 
 def last_runs(s: Session, limit: int = 12) -> list[MonitoringRun]:

@@ -17,9 +17,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from yibao.api.security import require
+from yibao.api.state import db_of as _db
 from yibao.service import reconcile
 from yibao.service.auth import Principal
-from yibao.store.db import Database
 from yibao.store.service_tables import Institution
 
 router = APIRouter(prefix="/api/reconcile", tags=["reconciliation"])
@@ -52,11 +52,6 @@ class DetailIn(BaseModel):
 
 def _reply(body: dict[str, Any]) -> Response:
     return Response(simplejson.dumps(body, use_decimal=True, ensure_ascii=False), media_type="application/json")
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 @router.get("/totals")

@@ -9,11 +9,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from yibao.api.schemas import Text, no_nul
 from yibao.api.security import require
+from yibao.api.state import db_of as _db
 from yibao.policy.pack import PolicyPack
 from yibao.registry import lookup
 from yibao.registry.idcard import mask
 from yibao.service.auth import Principal
-from yibao.store.db import Database
 
 router = APIRouter(prefix="/api", tags=["registry"])
 
@@ -35,11 +35,6 @@ class CrossFilingIn(BaseModel):
     end: date | None = None
     mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
     reason: Text | None = Field(None, max_length=64)
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def _priority(request: Request, day: date) -> tuple[str, ...]:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from yibao.api.schemas import AccountIn, ClaimIn, ReverseIn, no_nul
 from yibao.api.security import require
+from yibao.api.state import db_of as _db
+from yibao.api.state import pack_of as _pack
 from yibao.errors import InputError, NotFound
-from yibao.policy.pack import PolicyPack
 from yibao.registry.lookup import find_person
 from yibao.service import auth, ledger
 from yibao.service.auth import Principal
@@ -32,16 +33,6 @@ router = APIRouter(prefix="/api")
 SetlId = Annotated[str, Path(description="结算ID"), AfterValidator(no_nul)]
 PersonKey = Annotated[str, Path(description="人员编号或身份证号"), AfterValidator(no_nul)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=64), AfterValidator(no_nul)]
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def _pack(request: Request) -> PolicyPack:
-    pack: PolicyPack = request.app.state.pack
-    return pack
 
 
 @router.post("/auth/token", tags=["auth"])

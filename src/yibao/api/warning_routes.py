@@ -14,15 +14,15 @@ from pydantic import BaseModel, Field
 from yibao.analytics.monitoring import parse_period
 from yibao.analytics.workflow import KINDS, bureau_label, status_label
 from yibao.api.security import require
+from yibao.api.state import db_of as _db
+from yibao.api.state import pack_of as _pack
 from yibao.errors import InputError
 from yibao.identities import label as identity_label
 from yibao.money import yuan_to_fen
-from yibao.policy.pack import PolicyPack
 from yibao.registry.idcard import mask
 from yibao.service import warnings as svc
 from yibao.service.auth import Principal
 from yibao.service.warning_excel import read_confirmations, write_push_list
-from yibao.store.db import Database
 from yibao.store.monitoring_tables import WarningCase, WarningEvent
 from yibao.store.tables import Person
 
@@ -31,16 +31,6 @@ Reader = Annotated[Principal, Depends(require("warnings.read"))]
 Worker = Annotated[Principal, Depends(require("warnings.work"))]
 Lang = Annotated[Literal["zh", "en"], Query(description="zh（默认）/ en")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def _pack(request: Request) -> PolicyPack:
-    pack: PolicyPack = request.app.state.pack
-    return pack
 
 
 def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh") -> dict[str, Any]:

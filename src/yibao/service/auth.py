@@ -32,9 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset({"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports"}),
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
-    "monitoring": frozenset(
-        {"person.read", "person.certno", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}
-    ),
+    "monitoring": frozenset({"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}),
     # statistics only: no single person's details; policy what-if on synthetic data
     "analyst": frozenset({"reports", "policy.whatif"}),
     "admin": frozenset(

@@ -7,8 +7,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from yibao import __version__
-from yibao.api import national_routes, reconcile_routes, registry_routes, service_routes, slip_routes, warning_routes
+from yibao import __version__, web
+from yibao.api import (
+    national_routes,
+    reconcile_routes,
+    registry_routes,
+    report_routes,
+    service_routes,
+    slip_routes,
+    warning_routes,
+)
 from yibao.errors import InputError, InputErrors, NotFound, error_body
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.service.schedule import MonthlyMonitoring
@@ -67,4 +75,6 @@ def create_app(db: Database, pack: PolicyPack | None = None, *, schedule: bool =
     app.include_router(reconcile_routes.router)
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
+    app.include_router(report_routes.router)
+    web.install(app)  # the web window: HTML pages (not in the OpenAPI schema), /static
     return app

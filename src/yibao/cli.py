@@ -300,7 +300,7 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 def _register() -> None:
-    from yibao import cli_batch, cli_people, cli_slip
+    from yibao import cli_batch, cli_people, cli_report, cli_slip
 
     app.add_typer(cli_people.person_app, name="person")
     app.add_typer(cli_people.filing_app, name="filing")
@@ -310,6 +310,7 @@ def _register() -> None:
     app.command("batch")(cli_batch.batch)
     app.command("compare")(cli_batch.compare_cmd)
     app.command("slip")(cli_slip.slip)
+    app.command("report")(cli_report.report)
     try:
         from yibao import cli_registry
     except ImportError:  # pragma: no cover - imports are optional while they are being built

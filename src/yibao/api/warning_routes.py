@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -124,12 +124,35 @@ def export(request: Request, who: Reader, f: Filt, lang: Lang = "zh") -> Respons
     return Response(buf.getvalue(), media_type=XLSX, headers=headers)
 
 
-@router.post("/warnings/import")
-async def import_confirmations(request: Request, who: Worker, file: UploadFile) -> dict[str, int]:
-    """导入乡镇交回的核实结果：全部正确才写入."""
-    data = await file.read()
+_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary", "description": "乡镇交回的推送清单 .xlsx"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/warnings/import", openapi_extra=_UPLOAD)
+async def import_confirmations(request: Request, who: Worker) -> dict[str, int]:
+    """导入乡镇交回的核实结果（multipart 字段 file）：全部正确才写入."""
+    try:
+        form = await request.form()
+    except Exception:  # starlette raises its own parse errors for a body that is not multipart
+        raise InputError("request", "file", None, "multipart/form-data 上传的 .xlsx 文件（字段 file）") from None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 file）")
+    data = await upload.read()
     with _db(request).unit_of_work() as s:
-        r = read_confirmations(s, io.BytesIO(data), file.filename or "upload.xlsx", who.username)
+        r = read_confirmations(s, io.BytesIO(data), upload.filename or "upload.xlsx", who.username)
     return {"at_risk": r.confirmed_at_risk, "not_at_risk": r.confirmed_not_at_risk, "unchanged": r.unchanged, "blank": r.blank}
 
 

@@ -68,7 +68,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
     with db.unit_of_work() as s:
         if s.scalar(sa.select(sa.func.count()).select_from(Account)):
             return DemoInfo(False, 0)
-    from yibao.enrolment.service import load_synth
+    from yibao.enrolment.service import enrol, load_synth
 
     county = synth.generate(persons, DEMO_YEAR, seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,6 +76,8 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
         load_synth(db, Path(tmp), user="demo")
     load_institutions(db, county)
     pack = pack or load_pack("anhui-huaibei-2022")
+    if pack.covers(date(DEMO_YEAR, 1, 1)) and pack.at(date(DEMO_YEAR, 1, 1)).premium is not None:
+        enrol(db, DEMO_YEAR, pack, user="demo")  # premiums priced and split between the person and subsidies
     _people, claims = synth.to_people_and_claims(county)
     settle_history(db, pack, claims, "demo")
     if pack.covers(date(DEMO_YEAR, 12, 31)) and pack.at(date(DEMO_YEAR, 12, 31)).monitoring is not None:

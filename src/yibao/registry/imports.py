@@ -26,9 +26,10 @@ column mapping, validates every row, and applies the file as a delta in one unit
 
 A file with any bad cell is refused whole (nothing written) and ``<file>.errors.xlsx`` lists every
 bad cell and marks it in red in a copy of the sheet; with ``skip_bad`` the good rows are imported
-and ``<file>.rejects.xlsx`` holds the rest. Existing people and identities are loaded in bulk
-(IN-lists of :data:`BATCH` ID numbers), changes are computed in Python and written with bulk
-inserts and updates.
+and ``<file>.rejects.xlsx`` holds the rest. With ``dry_run`` the change report is computed and every
+write rolled back (the error and reject workbooks are still written), for a preview. Existing
+people and identities are loaded in bulk (IN-lists of :data:`BATCH` ID numbers), changes are
+computed in Python and written with bulk inserts and updates.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class ImportReport:
     """What one import did: the change report (also stored as JSON in ``import_batch.report``)."""
 
     status: str
-    """"imported" or "already_imported" (then ``batch_id`` is the earlier batch and nothing was written)."""
+    """"imported", "already_imported" (then ``batch_id`` is the earlier batch and nothing was written) or
+    "dry_run" (the report of what an import would do; nothing was written, ``batch_id`` is ``None``)."""
     batch_id: int | None
     source_bureau: str
     file_name: str
@@ -211,6 +213,7 @@ def import_identities(
     progress: ProgressFn | None = None,
     out_dir: Path | None = None,
     today: date | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import one bureau file; see the module doc. Raises :class:`ImportRefused` for a bad file."""
     started = time.perf_counter()
@@ -286,7 +289,11 @@ def import_identities(
             if name == "sqlite":
                 raw.execute("PRAGMA cache_size=-2000")
         base.seconds = round(time.perf_counter() - started, 3)
-        batch.report = json.dumps(base.as_dict(), ensure_ascii=False, sort_keys=True)
+        if dry_run:  # the report only: undo every write of this unit of work
+            s.rollback()
+            base.status, base.batch_id = "dry_run", None
+        else:
+            batch.report = json.dumps(base.as_dict(), ensure_ascii=False, sort_keys=True)
     return base
 
 

@@ -31,11 +31,11 @@ from yibao.batch_io import run_batch
 from yibao.enrolment import service as svc
 from yibao.money import round_half_up_div
 from yibao.policy import load_pack
+from yibao.service.demo import load_institutions
 from yibao.service.history import settle_history
 from yibao.service.ledger import reverse_settlement
 from yibao.settlement.model import Claim
 from yibao.store.db import Database
-from yibao.store.service_tables import Institution
 
 PACK = load_pack("anhui-huaibei-2022")
 PERSONS, SEED = 300, 7
@@ -73,19 +73,7 @@ def load(db: Database, county: County) -> None:
     """Registry, enrolment priced by the pack, institutions, and the county's claims settled into the ledger."""
     svc.load_synth(db, county.folder, user="tester")
     svc.enrol(db, 2022, PACK, user="tester")
-    with db.unit_of_work() as s:
-        known = set(s.scalars(sa.select(Institution.fixmedins_code)))
-        s.add_all(
-            Institution(
-                fixmedins_code=r["fixmedins_code"],
-                fixmedins_name=r["fixmedins_name"],
-                hosp_lv=int(r["hosp_lv"]),
-                place=r["place"],
-                admdvs=r["admdvs"],
-            )
-            for r in county.institutions.iter_rows(named=True)
-            if r["fixmedins_code"] not in known
-        )
+    load_institutions(db, county.institutions)
     done = settle_history(db, PACK, county.claims, "tester")
     assert done.settled == len(county.claims) and not done.refused and not done.not_enrolled
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import polars as pl
 
@@ -443,7 +443,7 @@ def institutions(claims: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
 # The set of tables for one period and place
 # ---------------------------------------------------------------------------------------------
 
-TABLES = (
+ReportName = Literal[
     "ratios",
     "visits",
     "enrolment",
@@ -453,7 +453,8 @@ TABLES = (
     "fund_balance",
     "monthly",
     "institutions",
-)
+]
+TABLES: tuple[str, ...] = get_args(ReportName)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pydantic import AfterValidator
 
 from yibao.analytics.claims import Place
 from yibao.analytics.report_sources import check_period, ledger_pack, ledger_reports
-from yibao.analytics.reports import CODE_KINDS, TABLES, ReportSet, cell_text, column, header, note, title
+from yibao.analytics.reports import CODE_KINDS, TABLES, ReportName, ReportSet, cell_text, column, header, note, title
 from yibao.api.schemas import no_nul
 from yibao.api.security import require
 from yibao.service.auth import Principal
@@ -29,17 +29,6 @@ if TYPE_CHECKING:  # matplotlib and openpyxl are imported by the endpoints that 
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
-ReportName = Literal[
-    "ratios",
-    "visits",
-    "enrolment",
-    "premium_subsidy",
-    "treatment_assistance",
-    "assistance",
-    "fund_balance",
-    "monthly",
-    "institutions",
-]
 ChartName = Literal["trend", "payers", "ratios"]
 Lang = Literal["zh", "en"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

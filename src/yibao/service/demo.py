@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import sqlalchemy as sa
 
 from yibao import synth
@@ -41,10 +42,11 @@ class DemoInfo:
     persons: int
 
 
-def load_institutions(db: Database, county: synth.SynthCounty) -> int:
+def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
+    """The synthetic county's institutions not yet known (their count)."""
     with db.unit_of_work() as s:
         known = set(s.scalars(sa.select(Institution.fixmedins_code)))
-        rows = [r for r in county.institutions.iter_rows(named=True) if r["fixmedins_code"] not in known]
+        rows = [r for r in institutions.iter_rows(named=True) if r["fixmedins_code"] not in known]
         s.add_all(
             Institution(
                 fixmedins_code=r["fixmedins_code"],
@@ -74,7 +76,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
     with tempfile.TemporaryDirectory() as tmp:
         synth.write(county, Path(tmp))
         load_synth(db, Path(tmp), user="demo")
-    load_institutions(db, county)
+    load_institutions(db, county.institutions)
     pack = pack or load_pack("anhui-huaibei-2022")
     if pack.covers(date(DEMO_YEAR, 1, 1)) and pack.at(date(DEMO_YEAR, 1, 1)).premium is not None:
         enrol(db, DEMO_YEAR, pack, user="demo")  # premiums priced and split between the person and subsidies

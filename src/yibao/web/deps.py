@@ -1,23 +1,13 @@
-"""The app's database and policy pack for page handlers, and the day the window works on."""
+"""The app's database and policy pack for page handlers (from :mod:`yibao.api.state`), and the day the window works on."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from fastapi import Request
-
+from yibao.api.state import db_of, pack_of
 from yibao.policy.pack import PolicyPack
-from yibao.store.db import Database
 
-
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def pack_of(request: Request) -> PolicyPack:
-    pack: PolicyPack = request.app.state.pack
-    return pack
+__all__ = ["db_of", "pack_of", "policy_day"]
 
 
 def policy_day(pack: PolicyPack, today: date | None = None) -> date:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -55,7 +56,9 @@ def _call(app: Any, method: str, path: str, token: str | None = None, headers: d
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             return await client.request(method, path, headers=headers, **kw)
 
-    return anyio.run(go)
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in the main thread
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, go).result()
 
 
 def _sign_in(app: Any, username: str) -> str:

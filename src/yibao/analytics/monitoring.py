@@ -45,11 +45,11 @@ class Period:
         return f"{self.year}年{self.start.month}月" if lang == "zh" else self.code
 
 
-def parse_period(text: str, field: str = "period") -> Period:
+def parse_period(text: str, field: str = "period", where: str = "monitoring") -> Period:
     """``2023-05`` (a month) or ``2023-Q2`` (a quarter); anything else is refused naming the field."""
     m = _PERIOD.match(text.strip()) if isinstance(text, str) else None
     if not m or not 2000 <= int(m.group(1)) <= 2100:
-        raise InputError("monitoring", field, text, "a month such as 2023-05 or a quarter such as 2023-Q2 (年-月 或 年-Q季度)")
+        raise InputError(where, field, text, "a month such as 2023-05 or a quarter such as 2023-Q2 (年-月 或 年-Q季度)")
     year = int(m.group(1))
     if m.group(2):
         month = int(m.group(2))

@@ -16,7 +16,7 @@ import io
 import textwrap
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -71,11 +71,21 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
 class Chart:
-    name: str
-    svg: str
-    png: bytes
+    """A drawn chart: its SVG at once, its PNG only when asked for (drawing it costs as much again)."""
+
+    def __init__(self, name: str, fig: Figure) -> None:
+        self.name = name
+        self._fig = fig
+        self.svg: str = charts._svg(fig)
+
+    @cached_property
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+        return buf.getvalue()
 
     def write(self, folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -92,11 +102,7 @@ def _figure(height: float = 3.8) -> tuple[Figure, Axes]:
 
 
 def _render(name: str, fig: Figure) -> Chart:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    return Chart(name, charts._svg(fig), buf.getvalue())
+    return Chart(name, fig)
 
 
 def _month_label(month: str, lang: str) -> str:

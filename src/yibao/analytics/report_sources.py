@@ -21,7 +21,6 @@ yearly.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.analytics.claims import Place, from_batch, from_ledger
+from yibao.analytics.monitoring import parse_period
 from yibao.analytics.reports import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta, ReportSet, build_reports
 from yibao.batch_io import read_table
 from yibao.enrolment import service as svc
@@ -72,13 +72,9 @@ def check_period(start: date, end: date, where: str = "report", fields: tuple[st
 
 
 def month_period(text: str, where: str = "report", field: str = "month") -> tuple[date, date]:
-    """``"2022-05"`` -> 2022-05-01 .. 2022-05-31."""
-    try:
-        year, month = (int(p) for p in text.strip().split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        raise InputError(where, field, text, "a month written YYYY-MM, e.g. 2022-05") from None
-    return first, date(year, month, calendar.monthrange(year, month)[1])
+    """``"2022-05"`` -> 2022-05-01 .. 2022-05-31 (a quarter ``"2022-Q2"`` also works)."""
+    period = parse_period(text, field, where)
+    return period.start, period.end
 
 
 def parse_date(text: str, where: str, field: str) -> date:

@@ -9,7 +9,6 @@ charts (``/reports/charts/<name>.svg|png``), which answer exactly as the API's r
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -48,14 +47,6 @@ PERIOD_FIELDS = ("month", "start", "end")
 PLACE_FIELDS = ("county", "township", "village", "fixmedins_code")
 FIELDS = (*PERIOD_FIELDS, *PLACE_FIELDS)
 MAX_LEN = 64
-EXPECTED_ZH: tuple[tuple[str, str], ...] = (
-    (r"^a date in the years (\d+) to (\d+)$", r"\1 至 \2 年间的日期"),
-    (r"^a date on or after (\S+) .*$", r"不早于开始日期 \1 的日期"),
-    (r"^a date in (\d+), the year of .*$", r"\1 年内的日期（报表不跨年度，起止日期须在同一年）"),
-    (r"^a month written YYYY-MM.*$", "月份，写作 YYYY-MM，例如 2022-05"),
-    (r"^a date written YYYY-MM-DD$", "日期，写作 YYYY-MM-DD，例如 2022-05-01"),
-)
-"""The period's errors in the words of this page (the rest as :func:`yibao.web.bill.error_text` words them)."""
 DRAWN_KEEP = 16
 """Chart sets kept (drawing takes most of the page's time; a report seen again, or its charts downloaded, reuses them)."""
 _drawn: OrderedDict[str, dict[str, Chart]] = OrderedDict()
@@ -63,10 +54,6 @@ _drawn_lock = threading.Lock()
 
 
 def period_error(e: InputError, lang: str) -> str:
-    if lang == "zh":
-        for pattern, repl in EXPECTED_ZH:
-            if re.match(pattern, e.expected):
-                return "应为：" + re.sub(pattern, repl, e.expected)
     return error_text(e, lang)
 
 

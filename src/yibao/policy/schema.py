@@ -448,7 +448,8 @@ class Policy(Model):
             for key, rule in self.monitoring.rules.items():
                 unknown = [n for n in rule.lines if n not in names]
                 if unknown:
-                    raise ValueError(f"monitoring.rules.{key}.lines names unknown benefit lines {unknown}; known: {sorted(names)}")
+                    where = f"monitoring.rules.{key}.lines"
+                    raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
         for code in self.identity_priority:
             if code not in CATEGORIES:
                 raise ValueError(f"identity_priority: unknown category {code!r}")

@@ -45,3 +45,21 @@ def test_monitoring_officer_sees_the_warning_list(page: Page, site: Site) -> Non
     expect(page.locator("h1")).to_be_visible()
     assert warned and page.locator("table tbody tr").count() >= 1
     shot(page, "warnings-list")
+
+
+def test_a_monitoring_officer_sees_the_persons_warnings_and_a_clerk_does_not(page: Page, site: Site) -> None:
+    psn_no, _, _ = _busiest_warned(site)
+    with site.db.unit_of_work() as s:
+        ids = list(
+            s.scalars(sa.select(WarningCase.id).join(Person, Person.id == WarningCase.person_id).where(Person.psn_no == psn_no))
+        )
+    sign_in(page, "monitor")
+    page.goto(f"{site.url}/persons/{psn_no}")
+    expect(page.locator("#warnings tbody tr")).to_have_count(len(ids))
+    page.locator("#warnings a").first.click()
+    page.wait_for_url(f"**/warnings/{max(ids)}")
+    page.context.clear_cookies()
+    sign_in(page, "clerk")
+    page.goto(f"{site.url}/persons/{psn_no}")
+    expect(page.locator("#settlements")).to_be_visible()
+    expect(page.locator("#warnings")).to_have_count(0)

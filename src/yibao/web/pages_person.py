@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from yibao.analytics.workflow import KINDS, status_label
 from yibao.errors import NotFound
 from yibao.identities import label as identity_label
 from yibao.labels import field_label
@@ -18,6 +19,7 @@ from yibao.registry.idcard import mask
 from yibao.registry.lookup import find_person, person_view, search_people
 from yibao.service.auth import Principal
 from yibao.service.position import position
+from yibao.store.monitoring_tables import WarningCase
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Enrolment, Person
 from yibao.web.charts import Bar, share
@@ -83,6 +85,7 @@ def person_page(
         y = year or day.year
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
+        warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
     return render(
         request,
         "person.html.j2",
@@ -98,6 +101,7 @@ def person_page(
             "position_bars": _position_bars(pos, lang) if pos else [],
             "year": y,
             "settlements": settlements,
+            "warnings": warnings,
         },
     )
 
@@ -126,3 +130,14 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
 def _settlements(s: Session, person_id: int) -> list[LedgerEntry]:
     q = sa.select(LedgerEntry).where(LedgerEntry.person_id == person_id).order_by(LedgerEntry.id.desc()).limit(200)
     return list(s.scalars(q))
+
+
+def _warnings(s: Session, person_id: int, lang: str) -> list[dict[str, Any]]:
+    """The person's high-cost warnings and candidacies, newest first."""
+    q = sa.select(WarningCase).where(WarningCase.person_id == person_id).order_by(WarningCase.id.desc())
+    return [
+        {"id": w.id, "year": w.year, "kind": KINDS[w.kind][0 if lang == "zh" else 1], "status": w.status,
+         "status_label": status_label(w.status, lang), "measure_amt": w.measure_amt, "threshold_amt": w.threshold_amt,
+         "first_period": w.first_period}
+        for w in s.scalars(q)
+    ]  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -103,7 +102,7 @@ def compare_cmd(
     from yibao.batch_io import read_table
     from yibao.compare_report import TEXT, _cell, _col, render_html, write_csvs
     from yibao.policy.overlay import apply_overlay, load_overlay
-    from yibao.whatif import Settings, compare
+    from yibao.whatif import compare, settings_for
 
     try:
         base = load_pack(policy)
@@ -118,12 +117,7 @@ def compare_cmd(
         raise _fail(exc, lang) from None
     except StopIteration:
         raise _fail(InputError(str(data), "people", None, "a people table (people.parquet / .csv)"), lang) from None
-    mon = base.at(base.valid_from).monitoring
-    rule = next((k for k, r in mon.rules.items() if r.kind == "warning"), None) if mon else None
-    th = round(threshold * 100) if threshold is not None else (mon.threshold(rule) if mon and rule else 700_000)
-    settings = Settings(threshold_fen=th, catastrophic_bp=round(catastrophic * 100))
-    if mon and rule:
-        settings = replace(settings, monitored=mon.rules[rule].categories)
+    settings = settings_for(base, round(threshold * 100) if threshold is not None else None, round(catastrophic * 100))
     cmp = compare(b, r, people, settings)
     t = TEXT[lang]
     for name, df in ((t["payers"], cmp.by_payer), (t["summary"], cmp.summary), (t["identity"], cmp.by_identity)):

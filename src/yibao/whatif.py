@@ -8,11 +8,12 @@ a stated share of the person's income), and the people who lose most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from yibao.money import round_half_up_div
+from yibao.policy.pack import PolicyPack
 
 PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "medfee_sumamt")
 
@@ -25,6 +26,26 @@ class Settings:
     catastrophic_bp: int = 4_000
     """Self-pay above this share of the person's yearly income is catastrophic (40% by default)."""
     losers: int = 20
+
+
+def settings_for(pack: PolicyPack, threshold_fen: int | None = None, catastrophic_bp: int | None = None) -> Settings:
+    """The monitoring line and watched categories of the pack's first warning rule (7,000 yuan without one);
+    ``threshold_fen`` and ``catastrophic_bp`` override."""
+    mon = pack.at(pack.valid_from).monitoring
+    rule = next((k for k, r in mon.rules.items() if r.kind == "warning"), None) if mon else None
+    s = Settings()
+    if mon is not None and rule is not None:
+        s = replace(s, threshold_fen=mon.threshold(rule), monitored=mon.rules[rule].categories)
+    if threshold_fen is not None:
+        s = replace(s, threshold_fen=threshold_fen)
+    if catastrophic_bp is not None:
+        s = replace(s, catastrophic_bp=catastrophic_bp)
+    return s
+
+
+def schemes_of(pack: PolicyPack) -> set[str]:
+    """The schemes (insutype) the pack has benefit lines for on any of its dates."""
+    return {line.insutype for day in pack.change_dates() for line in pack.at(day).lines.values()}
 
 
 @dataclass

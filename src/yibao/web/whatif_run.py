@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from yibao.compare_report import render_html
 from yibao.money import percent_to_bp, yuan_to_fen
 from yibao.policy.overlay import Overlay, load_overlay
 from yibao.policy.pack import PolicyPack
-from yibao.whatif import Comparison, Settings, compare
+from yibao.whatif import Comparison, compare, schemes_of, settings_for
 
 ROOT = Path(tempfile.gettempdir()) / "yibao-web-whatif"
 EXAMPLES = Path(yibao.__file__).resolve().parents[2] / "examples"
@@ -189,13 +189,23 @@ def _settle(pack: PolicyPack, data: Path, out: Path) -> pl.DataFrame:
     return pl.read_parquet(out)
 
 
-def settings_for(pack: PolicyPack) -> Settings:
-    """The monitoring line and watched categories of the pack's first warning rule (7,000 yuan without one)."""
-    mon = pack.at(pack.valid_from).monitoring
-    rule = next((k for k, r in mon.rules.items() if r.kind == "warning"), None) if mon else None
-    if mon is None or rule is None:
-        return Settings()
-    return replace(Settings(threshold_fen=mon.threshold(rule)), monitored=mon.rules[rule].categories)
+def residents_only(data: Path) -> Path:
+    """A copy of the county without its employees (职工) and their claims, for a residents-only pack."""
+    out = data.with_name(data.name + "-390")
+    with _lock:
+        if not (out / "manifest.json").is_file():
+            tmp = ROOT / f".county-{secrets.token_hex(6)}"
+            shutil.copytree(data, tmp, ignore=shutil.ignore_patterns("*.parquet"))
+            people = pl.read_parquet(data / "people.parquet").filter(pl.col("insutype") == "390")
+            keep = people["psn_no"].implode()
+            for f in data.glob("*.parquet"):
+                if f.name.startswith(("base-", ".")):
+                    continue
+                df = pl.read_parquet(f)
+                (df.filter(pl.col("psn_no").is_in(keep)) if "psn_no" in df.columns else df).write_parquet(tmp / f.name)
+            shutil.rmtree(out, ignore_errors=True)
+            tmp.rename(out)
+    return out
 
 
 @dataclass
@@ -213,6 +223,8 @@ def run(base: PolicyPack, reform: PolicyPack, persons: int, seed: int, lang: str
     _sweep()
     year = base.valid_from.year
     data = county(persons, year, seed)
+    if "310" not in schemes_of(base):  # a residents-only pack settles the residents (the employee fund is not in it)
+        data = residents_only(data)
     b = _settle(base, data, data / f"base-{base.pack_id}.parquet")
     reform_out = data / f".reform-{secrets.token_hex(6)}.parquet"
     try:

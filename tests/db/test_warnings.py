@@ -115,6 +115,27 @@ def test_a_reversal_takes_the_settlement_out_of_the_measure(db: Database) -> Non
     assert svc.run_monitoring(db, PACK, parse_period("2022-03"), "monitoring").found == 0
 
 
+def test_a_warned_person_back_under_the_line_is_updated_not_forgotten(db: Database) -> None:
+    seed(db, category="tuopin")
+    first = settle(db, 60_000, "2022-03-10")
+    small = settle(db, 2_000, "2022-04-02")
+    svc.run_monitoring(db, PACK, parse_period("2022-04"), "monitoring")
+    with db.unit_of_work() as s:
+        ledger.reverse_settlement(s, first, "重复结算", "clerk")
+    left = ledger_self_pay(db, 2022, date(2022, 5, 31))
+    assert 0 < left <= LINE  # only the small bill still counts
+    r = svc.run_monitoring(db, PACK, parse_period("2022-05"), "monitoring")
+    assert (r.found, r.created, r.updated) == (0, 0, 1)
+    with db.unit_of_work() as s:
+        [(w, _)] = svc.list_warnings(s)
+        assert (w.measure_amt, w.excess_amt, w.status, w.last_period) == (left, left - LINE, "new", "2022-05")
+        assert json.loads(w.setl_ids) == [small]
+        assert "已低于预警线" in (svc.events_of(s, w.id)[-1].note or "")
+    # nothing changed since: a re-run records nothing more
+    again = svc.run_monitoring(db, PACK, parse_period("2022-05"), "monitoring")
+    assert (again.updated, again.unchanged) == (0, 1)
+
+
 def fill(workbook: bytes, answers: dict[int, str]) -> bytes:
     """Fill the confirmation column as a township would, by warning number."""
     wb = load_workbook(io.BytesIO(workbook))

@@ -76,7 +76,7 @@ WARNING_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "measure_amt": pl.Int64, "threshold_amt": pl.Int64, "excess_amt": pl.Int64, "crossing_setl_id": pl.Utf8,
     "crossing_date": pl.Date, "setl_ids": pl.List(pl.Utf8), "claims": pl.UInt32, "medfee_sumamt": pl.Int64,
     "fund_pay_sumamt": pl.Int64, "psn_part_amt": pl.Int64, "psn_name": pl.Utf8, "certno": pl.Utf8, "hh_no": pl.Utf8,
-    "county": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8,
+    "county": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8, "is_over": pl.Boolean,
 }  # fmt: skip
 
 
@@ -86,15 +86,14 @@ def _measure(rule: WarningRule) -> pl.Expr:
     return pl.col("inscp_scp_amt") - pl.col("fund_pay_sumamt")
 
 
-def _rule_warnings(claims: pl.DataFrame, key: str, rule: WarningRule, line_fen: int, period: Period) -> pl.DataFrame:
+def _rule_warnings(
+    claims: pl.DataFrame, key: str, rule: WarningRule, line_fen: int, period: Period, over_only: bool = True
+) -> pl.DataFrame:
     counted = claims.filter(
         pl.col("line").is_in(list(rule.lines)), pl.col("year") == period.year, pl.col("setl_date") <= period.end
     ).with_columns(_measure(rule).alias("m"))
     if rule.scope == "claim":
-        hits = counted.filter(
-            pl.col("setl_date") >= period.start, pl.col("m") > line_fen, pl.col("identity").is_in(rule.categories)
-        )
-        out = hits.select(
+        out = counted.filter(pl.col("setl_date") >= period.start).select(
             pl.col("setl_id").alias("key"), "psn_no", "year", "identity", pl.col("m").alias("measure_amt"),
             pl.col("setl_id").alias("crossing_setl_id"), pl.col("setl_date").alias("crossing_date"),
             pl.concat_list("setl_id").alias("setl_ids"), pl.lit(1, pl.UInt32).alias("claims"), "medfee_sumamt",
@@ -115,9 +114,11 @@ def _rule_warnings(claims: pl.DataFrame, key: str, rule: WarningRule, line_fen: 
                 *(pl.col(c).sum() for c in ("medfee_sumamt", "fund_pay_sumamt", "psn_part_amt")),
                 *(pl.col(c).last() for c in ("psn_name", "certno", "hh_no", "county", "township", "village")),
             )
-            .filter(pl.col("measure_amt") > line_fen, pl.col("identity").is_in(rule.categories))
             .with_columns(pl.col("year").cast(pl.Utf8).alias("key"))
         )
+    out = out.with_columns(((pl.col("measure_amt") > line_fen) & pl.col("identity").is_in(rule.categories)).alias("is_over"))
+    if over_only:
+        out = out.filter(pl.col("is_over"))
     return out.with_columns(
         pl.lit(key).alias("rule"),
         pl.lit(rule.kind).alias("kind"),
@@ -126,10 +127,14 @@ def _rule_warnings(claims: pl.DataFrame, key: str, rule: WarningRule, line_fen: 
     ).select([pl.col(c).cast(t) for c, t in WARNING_COLUMNS.items()])
 
 
-def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period) -> pl.DataFrame:
-    """Every warning and candidate of ``period`` (claims from 1 January to the period's end suffice)."""
+def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period, *, over_only: bool = True) -> pl.DataFrame:
+    """Every warning and candidate of ``period`` (claims from 1 January to the period's end suffice).
+
+    ``over_only=False``: every person's (or settlement's) measure under every rule, over the line or not —
+    what a known warning is updated to when its person has fallen back under the line.
+    """
     frames = [
-        _rule_warnings(claims, key, rule, monitoring.threshold(key), period)
+        _rule_warnings(claims, key, rule, monitoring.threshold(key), period, over_only)
         for key, rule in monitoring.rules.items()
         if rule.period == period.kind
     ]

@@ -57,50 +57,52 @@ def monitoring_of(pack: PolicyPack, period: Period) -> Monitoring:
     return mon
 
 
-def find(session: Session, period: Period, pack: PolicyPack) -> pl.DataFrame:
+def find(session: Session, period: Period, pack: PolicyPack, *, over_only: bool = True) -> pl.DataFrame:
     """The warnings of ``period`` as the rules see the ledger now (writes nothing)."""
     mon = monitoring_of(pack, period)
-    return evaluate(claims_frame.from_ledger(session, date(period.year, 1, 1), period.end), mon, period)
+    frame = claims_frame.from_ledger(session, date(period.year, 1, 1), period.end)
+    return evaluate(frame, mon, period, over_only=over_only)
 
 
 def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, trigger: str = "manual") -> RunResult:
     out = RunResult(period.code, pack.pack_id)
     with db.unit_of_work() as s:
-        found = find(s, period, pack)
+        everyone = find(s, period, pack, over_only=False)
+        found = evaluate_over(everyone)
         stamp = now()
-        people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(found["psn_no"].to_list()))
+        people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(everyone["psn_no"].unique().to_list()))
         ids: dict[str, int] = {psn: pid for psn, pid in s.execute(people)}
-        rules = found["rule"].unique().to_list()
+        mon = monitoring_of(pack, period)
+        rules = [k for k, r in mon.rules.items() if r.period == period.kind]
+        yearly = {k for k in rules if mon.rules[k].scope == "year"}
         same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
         known = {(w.rule, w.person_id, w.key): w for w in s.scalars(same)}
+        seen: set[int] = set()
         for row in found.iter_rows(named=True):
             out.found += 1
             out.by_rule[row["rule"]] = out.by_rule.get(row["rule"], 0) + 1
-            values: dict[str, Any] = {f: row[f] for f in AMOUNT_FIELDS} | {
-                "identity": row["identity"], "crossing_setl_id": row["crossing_setl_id"],
-                "crossing_date": row["crossing_date"], "setl_ids": json.dumps(row["setl_ids"]),
-            }  # fmt: skip
             w = known.get((row["rule"], ids[row["psn_no"]], row["key"]))
             if w is None:
                 w = WarningCase(
                     rule=row["rule"], kind=row["kind"], key=row["key"], person_id=ids[row["psn_no"]], psn_no=row["psn_no"],
                     year=row["year"], first_period=period.code, last_period=period.code, status="new", updated_at=stamp,
-                    recorded_at=stamp, recorded_by=user, **values,
+                    recorded_at=stamp, recorded_by=user, **_values(row),
                 )  # fmt: skip
                 s.add(w)
                 s.flush()
                 _event(s, w, None, "new", user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt)
                 out.created += 1
                 continue
-            if period.code < w.last_period or all(getattr(w, k) == v for k, v in values.items()):
-                out.unchanged += 1
+            seen.add(w.id)
+            _update(s, w, row, period, user, trigger, out, "金额更新")
+        # known warnings whose person is no longer over the line (a reversal, a correction): amounts follow the ledger
+        now_of = {(r["rule"], ids.get(r["psn_no"]), r["key"]): r for r in everyone.iter_rows(named=True)}
+        for k, w in known.items():
+            if w.id in seen or w.rule not in yearly:
                 continue
-            note = f"金额更新：{w.measure_amt / 100:.2f} → {row['measure_amt'] / 100:.2f} 元"
-            for k, v in values.items():
-                setattr(w, k, v)
-            w.last_period, w.updated_at = period.code, stamp
-            _event(s, w, w.status, w.status, user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt, note=note)
-            out.updated += 1
+            row = now_of.get(k) or _nothing(w)
+            what = "已低于预警线" if row["measure_amt"] <= row["threshold_amt"] else "身份已不在监测范围"
+            _update(s, w, row, period, user, trigger, out, what)
         run = MonitoringRun(
             period=period.code, pack_id=pack.pack_id, found=out.found, created=out.created, updated=out.updated,
             trigger=trigger, recorded_at=stamp, recorded_by=user,
@@ -109,6 +111,43 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
         s.flush()
         out.run_id = run.id
     return out
+
+
+def evaluate_over(everyone: pl.DataFrame) -> pl.DataFrame:
+    """The rows of :func:`find` (``over_only=False``) that are over their line: the warnings themselves."""
+    return everyone.filter(pl.col("is_over"))
+
+
+def _values(row: dict[str, Any]) -> dict[str, Any]:
+    return {f: row[f] for f in AMOUNT_FIELDS} | {
+        "identity": row["identity"], "crossing_setl_id": row["crossing_setl_id"], "crossing_date": row["crossing_date"],
+        "setl_ids": json.dumps(row["setl_ids"]),
+    }  # fmt: skip
+
+
+def _nothing(w: WarningCase) -> dict[str, Any]:
+    """A warning's figures once none of its settlements count any more (all reversed)."""
+    zero = dict.fromkeys(("measure_amt", "medfee_sumamt", "fund_pay_sumamt", "psn_part_amt"), 0)
+    return zero | {
+        "threshold_amt": w.threshold_amt, "excess_amt": -w.threshold_amt, "identity": w.identity,
+        "crossing_setl_id": None, "crossing_date": None, "setl_ids": [],
+    }  # fmt: skip
+
+
+def _update(
+    s: Session, w: WarningCase, row: dict[str, Any], period: Period, user: str, trigger: str, out: RunResult, what: str
+) -> None:
+    """Amounts of a known warning as the ledger has them now; an earlier period run later changes nothing."""
+    values = _values(row)
+    if period.code < w.last_period or all(getattr(w, k) == v for k, v in values.items()):
+        out.unchanged += 1
+        return
+    note = f"{what}：{w.measure_amt / 100:.2f} → {row['measure_amt'] / 100:.2f} 元"
+    for k, v in values.items():
+        setattr(w, k, v)
+    w.last_period, w.updated_at = period.code, now()
+    _event(s, w, w.status, w.status, user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt, note=note)
+    out.updated += 1
 
 
 def _event(

@@ -32,14 +32,14 @@ COLORS = ["#3b6ea5", "#e07b39", "#5a9e6f", "#b8514e", "#8c6bb1", "#7f7f7f"]
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
-def _setup() -> None:
+def setup() -> None:
     plt.rcParams.update({
         "svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": CJK_FONTS, "axes.unicode_minus": False,
         "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100, "svg.hashsalt": "yibao",
     })  # fmt: skip
 
 
-def _svg(fig: Figure) -> str:
+def svg_text(fig: Figure) -> str:
     buf = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -51,7 +51,7 @@ def _svg(fig: Figure) -> str:
 
 def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float]], title: str, unit: str) -> str:
     """Bars per category, one colour per series (baseline / reform …)."""
-    _setup()
+    setup()
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     width = 0.8 / max(len(series), 1)
     for i, (name, values) in enumerate(series.items()):
@@ -62,12 +62,12 @@ def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float]], 
     ax.set_ylabel(unit)
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(series))
     ax.grid(axis="y", alpha=0.3)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def stacked_bars(categories: Sequence[str], parts: dict[str, Sequence[float]], title: str, unit: str) -> str:
     """One stacked bar per category, a segment per part (payers)."""
-    _setup()
+    setup()
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     bottom = [0.0] * len(categories)
     for i, (name, values) in enumerate(parts.items()):
@@ -78,12 +78,12 @@ def stacked_bars(categories: Sequence[str], parts: dict[str, Sequence[float]], t
     ax.set_ylabel(unit)
     ax.legend(frameon=False, fontsize=8, ncol=3)
     ax.grid(axis="y", alpha=0.3)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def lines(xs: Sequence[str], series: dict[str, Sequence[float]], title: str, unit: str) -> str:
     """Trend lines over periods."""
-    _setup()
+    setup()
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     for i, (name, values) in enumerate(series.items()):
         ax.plot(list(xs), list(values), marker="o", label=name, color=COLORS[i % len(COLORS)])
@@ -91,4 +91,4 @@ def lines(xs: Sequence[str], series: dict[str, Sequence[float]], title: str, uni
     ax.set_ylabel(unit)
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
-    return _svg(fig)
+    return svg_text(fig)

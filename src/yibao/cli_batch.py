@@ -59,7 +59,7 @@ def batch(
     """批量结算一个县的全年单据（列式引擎，与逐笔结算分毫不差）/ settle a county-year of claims."""
     import polars as pl
 
-    from yibao.compare_report import _cell
+    from yibao.compare_report import cell
 
     try:
         pack = load_pack(policy)
@@ -81,7 +81,7 @@ def batch(
     table.add_column(_t(lang, "项目", "item"))
     table.add_column(_t(lang, "金额（元）", "amount (yuan)"), justify="right")
     for c in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"):
-        table.add_row(_cell("payer", c, {}, lang).text, _cell("baseline", int(res[c][0]), {}, lang).text)
+        table.add_row(cell("payer", c, {}, lang).text, cell("baseline", int(res[c][0]), {}, lang).text)
     console.print(table)
     console.print(_t(lang, f"已写入 {out} 与 {out.stem}.ytd.parquet", f"Wrote {out} and {out.stem}.ytd.parquet"))
 
@@ -100,7 +100,7 @@ def compare_cmd(
     import polars as pl
 
     from yibao.batch_io import read_table
-    from yibao.compare_report import TEXT, _cell, _col, render_html, write_csvs
+    from yibao.compare_report import TEXT, cell, col, render_html, write_csvs
     from yibao.policy.overlay import apply_overlay, load_overlay
     from yibao.whatif import compare, settings_for
 
@@ -123,9 +123,9 @@ def compare_cmd(
     for name, df in ((t["payers"], cmp.by_payer), (t["summary"], cmp.summary), (t["identity"], cmp.by_identity)):
         table = Table(title=name)
         for c in df.columns:
-            table.add_column(_col(c, lang), justify="right")
+            table.add_column(col(c, lang), justify="right")
         for row in df.iter_rows(named=True):
-            table.add_row(*(_cell(c, row[c], row, lang).text for c in df.columns))
+            table.add_row(*(cell(c, row[c], row, lang).text for c in df.columns))
         console.print(table)
     written = write_csvs(cmp, out, lang)
     html = out / "compare.html"

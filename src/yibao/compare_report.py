@@ -66,7 +66,7 @@ TEXT = {
 }  # fmt: skip
 
 
-def _col(name: str, lang: str) -> str:
+def col(name: str, lang: str) -> str:
     pair = COLUMNS.get(name)
     return (pair[0] if lang == "zh" else pair[1]) if pair else name
 
@@ -77,7 +77,7 @@ class Cell:
     cls: str = ""
 
 
-def _cell(col: str, value: Any, row: dict[str, Any], lang: str) -> Cell:
+def cell(col: str, value: Any, row: dict[str, Any], lang: str) -> Cell:
     if col == "payer":
         return Cell(field_label(str(value), lang))
     if col == "identity":
@@ -99,9 +99,9 @@ def _cell(col: str, value: Any, row: dict[str, Any], lang: str) -> Cell:
     return Cell("" if value is None else str(value))
 
 
-def _section(title: str, df: pl.DataFrame, lang: str, chart: str = "") -> dict[str, Any]:
-    rows = [[_cell(c, r[c], r, lang) for c in df.columns] for r in df.iter_rows(named=True)]
-    return {"title": title, "headers": [_col(c, lang) for c in df.columns], "rows": rows, "chart": chart}
+def section(title: str, df: pl.DataFrame, lang: str, chart: str = "") -> dict[str, Any]:
+    rows = [[cell(c, r[c], r, lang) for c in df.columns] for r in df.iter_rows(named=True)]
+    return {"title": title, "headers": [col(c, lang) for c in df.columns], "rows": rows, "chart": chart}
 
 
 def write_csvs(cmp: Comparison, out_dir: Path, lang: str) -> list[Path]:
@@ -113,12 +113,12 @@ def write_csvs(cmp: Comparison, out_dir: Path, lang: str) -> list[Path]:
         path = out_dir / f"compare_{name}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow([_col(c, lang) for c in df.columns])
+            w.writerow([col(c, lang) for c in df.columns])
             for r in df.iter_rows(named=True):
                 w.writerow([
                     fen_to_yuan_str(int(r[c])) if c in AMOUNT_COLUMNS and r[c] is not None and r.get("measure") not in
                     ("persons_with_claims", "over_threshold_monitored", "over_threshold_all", "catastrophic_share_bp")
-                    else _cell(c, r[c], r, lang).text if c in ("identity", "payer", "measure") else r[c]
+                    else cell(c, r[c], r, lang).text if c in ("identity", "payer", "measure") else r[c]
                     for c in df.columns
                 ])  # fmt: skip
         written.append(path)
@@ -142,11 +142,11 @@ def render_html(cmp: Comparison, lang: str, meta: dict[str, Any]) -> str:
         t["mean_chart"], t["yuan"],
     )  # fmt: skip
     sections = [
-        _section(t["payers"], cmp.by_payer, lang, payer_chart),
-        _section(t["identity"], cmp.by_identity, lang, id_chart),
-        _section(t["summary"], cmp.summary, lang),
-        _section(t["losers"], cmp.losers, lang),
-        _section(t["over"], cmp.over_threshold.head(50), lang),
+        section(t["payers"], cmp.by_payer, lang, payer_chart),
+        section(t["identity"], cmp.by_identity, lang, id_chart),
+        section(t["summary"], cmp.summary, lang),
+        section(t["losers"], cmp.losers, lang),
+        section(t["over"], cmp.over_threshold.head(50), lang),
     ]
     env = jinja2.Environment(loader=jinja2.PackageLoader("yibao", "templates"), autoescape=True)
     return env.get_template("compare.html.j2").render(t=t, lang=lang, sections=sections, **meta)

@@ -77,7 +77,7 @@ class Chart:
     def __init__(self, name: str, fig: Figure) -> None:
         self.name = name
         self._fig = fig
-        self.svg: str = charts._svg(fig)
+        self.svg: str = charts.svg_text(fig)
 
     @cached_property
     def png(self) -> bytes:
@@ -96,7 +96,7 @@ class Chart:
 
 
 def _figure(height: float = 3.8) -> tuple[Figure, Axes]:
-    charts._setup()
+    charts.setup()
     fig = Figure(figsize=(8.0, height))
     return fig, fig.add_subplot()
 

@@ -24,7 +24,7 @@ class Cell:
     numeric: bool
 
 
-def _section(name: str, rs: ReportSet, lang: str, charts: Mapping[str, Chart]) -> dict[str, Any]:
+def section(name: str, rs: ReportSet, lang: str, charts: Mapping[str, Chart]) -> dict[str, Any]:
     df = rs.table(name)
     kinds = {c: column(c).kind in NUMERIC for c in df.columns}
     rows = [
@@ -49,5 +49,5 @@ def render_html(rs: ReportSet, charts: Mapping[str, Chart], lang: str = "zh") ->
         lang=lang,
         period=f"{rs.meta.start.isoformat()} – {rs.meta.end.isoformat()}",
         about=about_lines(rs, lang),
-        sections=[_section(name, rs, lang, charts) for name in TABLES],
+        sections=[section(name, rs, lang, charts) for name in TABLES],
     )

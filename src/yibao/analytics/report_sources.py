@@ -160,7 +160,7 @@ def ledger_people(s: Session, year: int, place: Place, priority: tuple[str, ...]
         [tuple(r)[1:] for r in rows], schema={"psn_no": pl.Utf8, **{f: pl.Utf8 for f in PLACE_FIELDS}}, orient="row"
     )
     cats = svc.categories_on(s, date(year, 1, 1), priority)
-    enrolled, exempt, _ = svc._year_status(s, year)
+    enrolled, exempt, _ = svc.year_status(s, year)
     sums = [sa.func.sum(getattr(Enrolment, c)) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")]
     prem = s.execute(
         sa.select(Enrolment.person_id, sa.func.count(), sa.func.max(Enrolment.subsidy_category), *sums)
@@ -239,7 +239,7 @@ def _deciding_on(identities: pl.DataFrame, day: date, priority: tuple[str, ...])
     )
     names = held["psn_no"].unique().to_list()
     index = {p: i for i, p in enumerate(names)}
-    decided = svc._deciding(((index[p], str(c)) for p, c in held.iter_rows()), priority)
+    decided = svc.deciding(((index[p], str(c)) for p, c in held.iter_rows()), priority)
     return {names[i]: c for i, c in decided.items()}
 
 

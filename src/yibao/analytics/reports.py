@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 import polars as pl
 
 from yibao.analytics.claims import Place
-from yibao.enrolment.service import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, _cat_order
+from yibao.enrolment.service import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.identities import ORDINARY
 from yibao.identities import label as identity_label
 from yibao.money import BP, fmt_yuan
@@ -250,7 +250,7 @@ def enrolment_rates(people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         _count("persons"), _count("enrolled", pl.col("enrolled")), _count("exempt", pl.col("exempt") & ~pl.col("enrolled"))
     )
     rows = [CoverageRow(str(c), int(p), int(e), int(x)) for c, p, e, x in counts.iter_rows()]
-    rows.sort(key=lambda r: _cat_order(r.category, ctx.priority))
+    rows.sort(key=lambda r: cat_order(r.category, ctx.priority))
 
     def total(code: str, part: Sequence[CoverageRow]) -> CoverageRow:
         return CoverageRow(code, sum(r.persons for r in part), sum(r.enrolled for r in part), sum(r.exempt for r in part))

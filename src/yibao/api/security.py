@@ -42,17 +42,17 @@ class Principals:
         self.known[key] = (who, time.monotonic() + left)
 
 
-def _principals(request: Request) -> Principals:
+def principals_of(request: Request) -> Principals:
     cache: Principals | None = getattr(request.app.state, "principals", None)
     if cache is None:
         cache = request.app.state.principals = Principals()
     return cache
 
 
-def _lookup(request: Request, token: str) -> Principal | None:
+def lookup_token(request: Request, token: str) -> Principal | None:
     """Who holds the token: from this app's recent checks, else from the database (one transaction)."""
     key = hashlib.sha256(token.encode()).hexdigest()
-    cache = _principals(request) if TOKEN_CACHE_SECONDS > 0 else None
+    cache = principals_of(request) if TOKEN_CACHE_SECONDS > 0 else None
     who = cache.get(key) if cache else None
     if who is not None:
         return who
@@ -73,7 +73,7 @@ def current_principal(request: Request, cred: Annotated[HTTPAuthorizationCredent
             {"field": "Authorization", "message": "请先登录（缺少令牌）", "message_en": "sign in first"},
             headers={"WWW-Authenticate": "Bearer"},
         )
-    who = _lookup(request, cred.credentials)
+    who = lookup_token(request, cred.credentials)
     if who is None:
         raise HTTPException(
             401,

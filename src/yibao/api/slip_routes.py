@@ -17,7 +17,7 @@ from yibao.store.db import Database
 router = APIRouter(tags=["settlement"])
 
 
-def _slip(request: Request, setl_id: str, who: Principal) -> slips.Slip:
+def slip_for(request: Request, setl_id: str, who: Principal) -> slips.Slip:
     db: Database = request.app.state.db
     pack: PolicyPack = request.app.state.pack
     if not 1 <= len(setl_id) <= 40:
@@ -34,7 +34,7 @@ def _slip(request: Request, setl_id: str, who: Principal) -> slips.Slip:
 @router.get("/slips/{setl_id}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(require("settle.read"))]) -> Response:
     """结算单 PDF（A4 一页）/ the settlement slip as a one-page A4 PDF."""
-    slip = _slip(request, setl_id, who)
+    slip = slip_for(request, setl_id, who)
     return Response(
         slips.render_pdf(slip),
         media_type="application/pdf",
@@ -45,4 +45,4 @@ def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(r
 @router.get("/slips/{setl_id}", response_class=HTMLResponse)
 def slip_html(request: Request, setl_id: str, who: Annotated[Principal, Depends(require("settle.read"))]) -> HTMLResponse:
     """结算单（可打印网页，A4 一页）/ the settlement slip as a printable page."""
-    return HTMLResponse(slips.render_html(_slip(request, setl_id, who)))
+    return HTMLResponse(slips.render_html(slip_for(request, setl_id, who)))

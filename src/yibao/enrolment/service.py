@@ -368,7 +368,7 @@ def policy_for_year(pack: PolicyPack, year: int) -> tuple[Policy, Premium]:
     return policy, policy.premium
 
 
-def _deciding(rows: Iterable[tuple[int, str]], priority: Sequence[str]) -> dict[int, str]:
+def deciding(rows: Iterable[tuple[int, str]], priority: Sequence[str]) -> dict[int, str]:
     """Per person, the highest-ranking category (same rule as :func:`yibao.identities.deciding_identity`)."""
     rank = {c: i for i, c in enumerate(priority)}
     best: dict[int, int] = {}
@@ -392,7 +392,7 @@ def categories_on(s: Session, day: date, priority: Sequence[str], person_ids: Co
         rows = []
         for chunk in _chunks(sorted(person_ids)):
             rows.extend((int(p), str(c)) for p, c in s.execute(q.where(Identity.person_id.in_(chunk))))
-    return _deciding(rows, priority)
+    return deciding(rows, priority)
 
 
 def _certno(raw: object, where: str) -> str:
@@ -561,14 +561,14 @@ def enrol(db: Database, year: int, pack: PolicyPack, *, persons: Iterable[str] |
         priced=len(targets),
         created=created,
         reactivated=reactivated,
-        by_category={c: len(e) for c, e in sorted(by_cat.items(), key=lambda kv: _cat_order(kv[0], policy.identity_priority))},
+        by_category={c: len(e) for c, e in sorted(by_cat.items(), key=lambda kv: cat_order(kv[0], policy.identity_priority))},
         individual=totals["individual"],
         assistance=totals["assistance"],
         fiscal=totals["fiscal"],
     )
 
 
-def _cat_order(category: str, priority: Sequence[str]) -> tuple[int, str]:
+def cat_order(category: str, priority: Sequence[str]) -> tuple[int, str]:
     if category in priority:
         return (list(priority).index(category), category)
     return (len(priority) + (1 if category == ORDINARY else 0), category)
@@ -710,7 +710,7 @@ def _people_by_id(s: Session, ids: Collection[int]) -> dict[int, Person]:
     return out
 
 
-def _year_status(s: Session, year: int) -> tuple[set[int], dict[int, str], dict[int, str]]:
+def year_status(s: Session, year: int) -> tuple[set[int], dict[int, str], dict[int, str]]:
     """(enrolled person ids, exempt person id -> status, resident row stas per person) for ``year``."""
     enrolled: set[int] = set()
     special: dict[int, str] = {}
@@ -737,7 +737,7 @@ def coverage(db: Database, year: int, as_of: date | None = None, *, priority: Se
     with db.unit_of_work() as s:
         person_ids = [int(p) for p in s.scalars(sa.select(Person.id))]
         cats = categories_on(s, day, priority)
-        enrolled, exempt, _ = _year_status(s, year)
+        enrolled, exempt, _ = year_status(s, year)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for pid in person_ids:
         c = counts[cats.get(pid, ORDINARY)]
@@ -746,7 +746,7 @@ def coverage(db: Database, year: int, as_of: date | None = None, *, priority: Se
             c[1] += 1
         elif pid in exempt:
             c[2] += 1
-    order = sorted(counts, key=lambda c: _cat_order(c, priority))
+    order = sorted(counts, key=lambda c: cat_order(c, priority))
     by_category = tuple(CoverageRow(c, *counts[c]) for c in order)
     target = [r for r in by_category if r.category in TARGET_CATEGORIES]
     return Coverage(
@@ -782,7 +782,7 @@ def gap_list(db: Database, year: int, *, as_of: date | None = None, pack: Policy
     gap_priority = (*[c for c in ranked if c in TARGET_CATEGORIES], *[c for c in TARGET_CATEGORIES if c not in ranked])
     with db.unit_of_work() as s:
         cats = categories_on(s, day, gap_priority)
-        enrolled, exempt, stas_of = _year_status(s, year)
+        enrolled, exempt, stas_of = year_status(s, year)
         gap_ids = {pid for pid in cats if pid not in enrolled and pid not in exempt}
         people = _people_by_id(s, gap_ids)
         cut_cats: dict[int, str] = {}
@@ -837,7 +837,7 @@ def subsidy_budget(db: Database, year: int, pack: PolicyPack, *, basis: Literal[
                 )
             }
         else:
-            _, exempt, _ = _year_status(s, year)
+            _, exempt, _ = year_status(s, year)
             employees = {
                 int(p)
                 for p in s.scalars(
@@ -851,7 +851,7 @@ def subsidy_budget(db: Database, year: int, pack: PolicyPack, *, basis: Literal[
         cats = categories_on(s, cutoff, policy.identity_priority)
     count = Counter(cats.get(pid, ORDINARY) for pid in ids)
     rows = []
-    for category in sorted(count, key=lambda c: _cat_order(c, policy.identity_priority)):
+    for category in sorted(count, key=lambda c: cat_order(c, policy.identity_priority)):
         split = premium_split(premium, category)
         n = count[category]
         rows.append(BudgetRow(category, n, split.individual * n, split.assistance * n, split.fiscal * n))

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from yibao.errors import InputError, InputErrors
-from yibao.policy.pack import PolicyPack, _is_leaf, pack_from_mapping
+from yibao.policy.pack import PolicyPack, is_leaf, pack_from_mapping
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,14 @@ def apply_overlay(pack: PolicyPack, overlay: Overlay) -> PolicyPack:
             nxt = node.get(k) if isinstance(node, dict) else None
             if nxt is None:
                 nxt = node[k] = {}
-            if not isinstance(nxt, dict) or _is_leaf(nxt):
+            if not isinstance(nxt, dict) or is_leaf(nxt):
                 raise InputErrors(
                     [InputError(where, str(path), change, f"a path to a parameter; {k!r} is a value, not a section")]
                 )
             node = nxt
         last = keys[-1]
         old = node.get(last)
-        if _is_leaf(change) and isinstance(change, dict) and "from" in change and _is_leaf(old):
+        if is_leaf(change) and isinstance(change, dict) and "from" in change and is_leaf(old):
             start = _from(change, pack.valid_from)
             kept = [e for e in _entries(old) if _from(e, pack.valid_from) < start]
             for e in kept:

@@ -133,7 +133,7 @@ def _leaf_entry(raw: dict[str, Any], default_start: date, file: str, path: tuple
     return LeafValue(start, raw["value"], source, assumed)
 
 
-def _is_leaf(node: Any) -> bool:
+def is_leaf(node: Any) -> bool:
     if isinstance(node, dict):
         return "value" in node
     if isinstance(node, list) and node:
@@ -168,7 +168,7 @@ def _has_number(node: Any, key: str = "") -> bool:
 
 
 def _collect_leaves(node: Any, path: tuple[str, ...], default_start: date, file: str, out: dict[tuple[str, ...], Leaf]) -> None:
-    if _is_leaf(node):
+    if is_leaf(node):
         entries = node if isinstance(node, list) else [node]
         values = tuple(_leaf_entry(e, default_start, file, path) for e in entries)
         starts = [v.start for v in values]

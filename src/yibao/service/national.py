@@ -400,7 +400,7 @@ def _setlinfo(st: Settlement, setl_id: str | None, v: Visit) -> Output:
     return {"setlinfo": info, "setldetail": detail}
 
 
-def _ready(s: Session, ctx: Context, data: dict[str, Any], where: str, inpatient: bool) -> tuple[Visit, Claim, str]:
+def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, inpatient: bool) -> tuple[Visit, Claim, str]:
     v = _visit(s, ctx, data, where)
     if inpatient and v.status != "discharged":
         raise InputError(where, "mdtrt_id", v.mdtrt_id, "a discharged admission (2402 first)")
@@ -420,13 +420,13 @@ def _ready(s: Session, ctx: Context, data: dict[str, Any], where: str, inpatient
 
 def presettle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) -> tuple[Output, str | None]:
     data = _data(inp, "mdtrtinfo" if "mdtrtinfo" in inp and "data" not in inp else "data")
-    v, claim, _ = _ready(s, ctx, data, "pre-settle", inpatient)
+    v, claim, _ = ready(s, ctx, data, "pre-settle", inpatient)
     return _setlinfo(ledger.preview(s, ctx.pack, claim), None, v), None
 
 
 def do_settle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) -> tuple[Output, str | None]:
     data = _data(inp)
-    v, claim, setl_id = _ready(s, ctx, data, "settle", inpatient)
+    v, claim, setl_id = ready(s, ctx, data, "settle", inpatient)
     done = ledger.settle_claim(
         s,
         ctx.pack,
@@ -446,7 +446,7 @@ def do_settle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) ->
     return _setlinfo(done.settlement, setl_id, v), f"settle:{setl_id}"
 
 
-def _undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> LedgerEntry:
+def undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> LedgerEntry:
     entry = ledger.get_entry(s, setl_id)
     if entry.fixmedins_code != ctx.fixmedins_code:
         raise NotFound("settle cancel", "setl_id", setl_id, "a settlement of your institution")
@@ -462,7 +462,7 @@ def _undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> Led
 def cancel_settlement(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp)
     setl_id = str(_req(data, "setl_id", "settle cancel"))
-    rev = _undo_settlement(s, ctx, setl_id, str(data.get("reason") or "机构撤销结算"))
+    rev = undo_settlement(s, ctx, setl_id, str(data.get("reason") or "机构撤销结算"))
     return {
         "setlinfo": {
             "setl_id": rev.setl_id,
@@ -485,7 +485,7 @@ def correct(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str 
         raise InputError("2601", "oinfno", data["oinfno"], f"the original infno ({original.infno})")
     kind, _, ref = original.effect.partition(":")
     if kind == "settle":
-        rev = _undo_settlement(s, ctx, ref, f"冲正 {omsgid}")
+        rev = undo_settlement(s, ctx, ref, f"冲正 {omsgid}")
         return {"data": {"omsgid": omsgid, "setl_id": rev.setl_id}}, f"reverse:{rev.setl_id}"
     if kind == "visit":
         cancel_visit(s, ctx, {"data": {"mdtrt_id": ref}})

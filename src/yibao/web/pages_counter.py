@@ -110,7 +110,7 @@ def _compute(s: Session, request: Request, who: Principal, form: bill.BillForm, 
         visit, person = _visit_and_person(s, form)
         ctx = national.Context(pack, who, visit.fixmedins_code, "PREVIEW")
         data = {"mdtrt_id": visit.mdtrt_id, "psn_no": person.psn_no}
-        _, claim, _ = national._ready(s, ctx, data, "pre-settle", inpatient=visit.med_type == "21")
+        _, claim, _ = national.ready(s, ctx, data, "pre-settle", inpatient=visit.med_type == "21")
         return ledger.preview(s, pack, claim, person=person)
     body = form.claim_in(lang)
     if body is None:
@@ -148,7 +148,7 @@ def _page(
         "visit": None,
     }
     with db_of(request).unit_of_work() as s:
-        context["institutions"] = [(i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in _institutions(s)]
+        context["institutions"] = [(i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in institutions(s)]
         key = form.values["person"]
         if key:
             found = _choose_person(s, key, form, lang)
@@ -233,7 +233,7 @@ def _visits(s: Session, p: Person) -> list[dict[str, Any]]:
     return out
 
 
-def _institutions(s: Session) -> list[Institution]:
+def institutions(s: Session) -> list[Institution]:
     return list(s.scalars(sa.select(Institution).order_by(Institution.hosp_lv.desc(), Institution.fixmedins_code)))
 
 

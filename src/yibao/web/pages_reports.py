@@ -32,7 +32,7 @@ from yibao.service.auth import Principal
 from yibao.store.tables import Person
 from yibao.web.bill import error_text
 from yibao.web.deps import db_of, pack_of, policy_day
-from yibao.web.pages_counter import _institutions
+from yibao.web.pages_counter import institutions
 from yibao.web.render import page_lang, render, translator
 from yibao.web.session import page_user
 
@@ -133,7 +133,7 @@ def place_options(s: Session, lang: str) -> Options:
         "county": [every, *((c, c) for (c,) in distinct(Person.county))],
         "township": [every, *((w, w) for (w,) in distinct(Person.township))],
         "village": [every, *((vil, f"{vil}（{town}）") for vil, town in villages)],
-        "fixmedins_code": [every, *((i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in _institutions(s))],
+        "fixmedins_code": [every, *((i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in institutions(s))],
     }
 
 
@@ -202,7 +202,7 @@ def _page(request: Request, form: ReportForm, options: Options) -> HTMLResponse:
     }
     if not form.errors:
         from yibao.analytics.report_excel import about_lines
-        from yibao.analytics.report_html import _section  # the standalone HTML report's rows: the same words and cells
+        from yibao.analytics.report_html import section  # the standalone HTML report's rows: the same words and cells
 
         began = time.perf_counter()
         rs = _reports(request, form)
@@ -212,7 +212,7 @@ def _page(request: Request, form: ReportForm, options: Options) -> HTMLResponse:
             "end": rs.meta.end,
             "place": place_label(rs.meta.place, lang),
             "about": about_lines(rs, lang),
-            "sections": [_section(name, rs, lang, {}) for name in TABLES],
+            "sections": [section(name, rs, lang, {}) for name in TABLES],
             "charts": charts_of(rs, lang),
             "took_ms": round((time.perf_counter() - began) * 1000),
         }

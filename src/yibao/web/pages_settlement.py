@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from yibao.api.service_routes import once
-from yibao.api.slip_routes import _slip
+from yibao.api.slip_routes import slip_for
 from yibao.errors import InputError, NotFound
 from yibao.service import ledger, national
 from yibao.service import slip as slips
@@ -72,7 +72,7 @@ def reverse(
         key = ledger.message_key("web", who.username, idem)
         if entry.mdtrt_id and entry.fixmedins_code:  # a hospital's visit: it opens again for a new settlement
             ctx = national.Context(pack_of(request), who, entry.fixmedins_code, key)
-            done = national._undo_settlement(s, ctx, setl_id, reason)
+            done = national.undo_settlement(s, ctx, setl_id, reason)
         else:
             done = ledger.reverse_settlement(s, setl_id, reason, who.username, msgid=key)
         return {"setl_id": done.setl_id}, f"reverse:{done.setl_id}"
@@ -90,7 +90,7 @@ def reverse(
 def slip_page(request: Request, setl_id: str, who: Annotated[Principal, Depends(page_user("settle.read"))]) -> Response:
     """The existing one-page A4 slip (``/slips/{setl_id}`` for API tokens), for a signed-in window."""
     try:
-        return HTMLResponse(slips.render_html(_slip(request, setl_id, who)))
+        return HTMLResponse(slips.render_html(slip_for(request, setl_id, who)))
     except NotFound:
         return _not_found(request, setl_id)
 
@@ -98,7 +98,7 @@ def slip_page(request: Request, setl_id: str, who: Annotated[Principal, Depends(
 @router.get("/settlements/{setl_id}/slip.pdf")
 def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(page_user("settle.read"))]) -> Response:
     try:
-        slip = _slip(request, setl_id, who)
+        slip = slip_for(request, setl_id, who)
     except NotFound:
         return _not_found(request, setl_id)
     headers = {"Content-Disposition": f'inline; filename="slip-{slip.setl_id}.pdf"'}

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from yibao.compare_report import TEXT, _section
+from yibao.compare_report import TEXT, section
 from yibao.errors import InputError, InputErrors
 from yibao.labels import field_label
 from yibao.money import fmt_yuan
@@ -169,9 +169,9 @@ def _page(
         text = TEXT[lang]
         cmp = outcome.cmp
         context["sections"] = [
-            _section(t("按支付方（元）", "By payer (yuan)"), cmp.by_payer, lang),
-            _section(text["summary"], cmp.summary, lang),
-            _section(text["identity"], cmp.by_identity, lang),
+            section(t("按支付方（元）", "By payer (yuan)"), cmp.by_payer, lang),
+            section(text["summary"], cmp.summary, lang),
+            section(text["identity"], cmp.by_identity, lang),
         ]
         context["payer_bars"] = _payer_bars(outcome, lang)
         change = dict(zip(cmp.by_payer["payer"], cmp.by_payer["change"], strict=True))

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import Response
 
-from yibao.api.security import _lookup, _principals
+from yibao.api.security import lookup_token, principals_of
 from yibao.service import auth
 from yibao.service.auth import PERMISSIONS, Principal
 from yibao.store.db import Database
@@ -68,7 +68,7 @@ def current_user(request: Request) -> Principal | None:
         known: Principal | None = request.state.web_user
         return known
     token = session_token(request)
-    who = _lookup(request, token) if token else None
+    who = lookup_token(request, token) if token else None
     request.state.web_user = who
     return who
 
@@ -167,5 +167,5 @@ def end_session(request: Request, response: Response) -> None:
         db: Database = request.app.state.db
         with db.unit_of_work() as s:
             auth.sign_out(s, token)
-        _principals(request).known.pop(hashlib.sha256(token.encode()).hexdigest(), None)
+        principals_of(request).known.pop(hashlib.sha256(token.encode()).hexdigest(), None)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")

@@ -40,23 +40,23 @@ AsOf = Annotated[
 ]
 
 
-def _t(lang: str, zh: str, en: str) -> str:
+def tr(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
-def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
-    err_console.print(f"[bold red]{_t(lang, '输入有误，未写入任何内容：', 'Bad input; nothing was written:')}[/]")
+def fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
+    err_console.print(f"[bold red]{tr(lang, '输入有误，未写入任何内容：', 'Bad input; nothing was written:')}[/]")
     err_console.print(exc.render(lang), markup=False)
     return typer.Exit(code=2)
 
 
-def _check_lang(lang: str) -> str:
+def check_lang(lang: str) -> str:
     if lang not in ("zh", "en"):
-        raise _fail(InputError("command line", "--lang", lang, "zh or en"), "zh")
+        raise fail(InputError("command line", "--lang", lang, "zh or en"), "zh")
     return lang
 
 
-def _user(user: str | None) -> str:
+def user_name(user: str | None) -> str:
     if user:
         return user
     try:
@@ -71,12 +71,12 @@ def _as_of(raw: str | None, lang: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise _fail(InputError("command line", "--as-of", raw, "a date written YYYY-MM-DD"), lang) from None
+        raise fail(InputError("command line", "--as-of", raw, "a date written YYYY-MM-DD"), lang) from None
 
 
 def _xlsx(path: Path | None, lang: str) -> Path | None:
     if path is not None and path.suffix.lower() != ".xlsx":
-        raise _fail(InputError("command line", "--xlsx", str(path), "a file name ending in .xlsx"), lang)
+        raise fail(InputError("command line", "--xlsx", str(path), "a file name ending in .xlsx"), lang)
     return path
 
 
@@ -86,16 +86,16 @@ def _pack(policy: str | None, lang: str) -> PolicyPack | None:
     try:
         return load_pack(policy)
     except (InputError, InputErrors) as exc:
-        raise _fail(exc, lang) from None
+        raise fail(exc, lang) from None
 
 
 @contextmanager
-def _database(lang: str) -> Iterator[Database]:
+def database(lang: str) -> Iterator[Database]:
     db = Database.open()
     try:
         yield db
     except (InputError, InputErrors) as exc:
-        raise _fail(exc, lang) from None
+        raise fail(exc, lang) from None
     finally:
         db.engine.dispose()
 
@@ -105,7 +105,7 @@ def _write(path: Path, write: Callable[[Path], None], lang: str) -> None:
         write(path)
     except OSError as exc:
         error = InputError("command line", "--xlsx", str(path), f"a file that can be written ({exc.strerror})")
-        raise _fail(error, lang) from None
+        raise fail(error, lang) from None
 
 
 def _cat(code: str, lang: str) -> str:
@@ -123,12 +123,12 @@ def load_synth_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把合成县（人员、身份、参保、备案）批量导入数据库 / bulk-load a synthetic county into the database."""
-    lang = _check_lang(lang)
-    with _database(lang) as db:
-        result = svc.load_synth(db, folder, user=_user(user))
-    table = Table(title=_t(lang, f"已导入 {folder}", f"Loaded {folder}"))
-    table.add_column(_t(lang, "数据", "data"))
-    table.add_column(_t(lang, "行数", "rows"), justify="right")
+    lang = check_lang(lang)
+    with database(lang) as db:
+        result = svc.load_synth(db, folder, user=user_name(user))
+    table = Table(title=tr(lang, f"已导入 {folder}", f"Loaded {folder}"))
+    table.add_column(tr(lang, "数据", "data"))
+    table.add_column(tr(lang, "行数", "rows"), justify="right")
     for zh, en, n in (
         ("人员", "people", result.persons),
         ("身份标识", "identities", result.identities),
@@ -136,10 +136,10 @@ def load_synth_cmd(
         ("门诊慢特病备案", "chronic filings", result.chronic_filings),
         ("异地就医备案", "cross-region filings", result.cross_filings),
     ):
-        table.add_row(_t(lang, zh, en), f"{n:,}")
+        table.add_row(tr(lang, zh, en), f"{n:,}")
     console.print(table)
     console.print(
-        _t(
+        tr(
             lang,
             f"用时 {result.seconds:.1f} 秒；导入批次 {result.import_id}。"
             f"下一步：yibao enrol --year {result.year} --policy <政策包>",
@@ -160,26 +160,26 @@ def enrol_cmd(
     lang: Lang = "zh",
 ) -> None:
     """居民参保并按分类资助核定保费（个人、医疗救助、财政）/ enrol residents and split their premiums."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     pack = _pack(policy, lang)
     assert pack is not None
-    with _database(lang) as db:
-        result = svc.enrol(db, year, pack, persons=person or None, user=_user(user))
+    with database(lang) as db:
+        result = svc.enrol(db, year, pack, persons=person or None, user=user_name(user))
     _, premium = svc.policy_for_year(pack, year)  # enrol has checked it
     table = Table(
-        title=_t(
+        title=tr(
             lang,
             f"{year}年度居民保费核定（{pack.pack_id}，身份截止日 {result.cutoff.isoformat()}）",
             f"{year} resident premiums ({pack.pack_id}, identities on {result.cutoff.isoformat()})",
         )
     )
     for head, right in (
-        (_t(lang, "资助类别", "category"), False),
-        (_t(lang, "人数", "persons"), True),
-        (_t(lang, "每人：个人", "each: person"), True),
-        (_t(lang, "每人：救助", "each: assistance"), True),
-        (_t(lang, "每人：财政", "each: fiscal"), True),
-        (_t(lang, "救助资助合计（元）", "assistance total (yuan)"), True),
+        (tr(lang, "资助类别", "category"), False),
+        (tr(lang, "人数", "persons"), True),
+        (tr(lang, "每人：个人", "each: person"), True),
+        (tr(lang, "每人：救助", "each: assistance"), True),
+        (tr(lang, "每人：财政", "each: fiscal"), True),
+        (tr(lang, "救助资助合计（元）", "assistance total (yuan)"), True),
     ):
         table.add_column(head, justify="right" if right else "left")
     for category, n in result.by_category.items():
@@ -193,10 +193,10 @@ def enrol_cmd(
             fmt_yuan(split.assistance * n),
         )
     table.add_section()
-    table.add_row(_t(lang, "合计", "total"), f"{result.priced:,}", "", "", "", fmt_yuan(result.assistance))
+    table.add_row(tr(lang, "合计", "total"), f"{result.priced:,}", "", "", "", fmt_yuan(result.assistance))
     console.print(table)
     console.print(
-        _t(
+        tr(
             lang,
             f"核定 {result.priced:,} 条参保记录；新建 {result.created:,} 条，恢复参保 {result.reactivated:,} 条。"
             f"每人保费 {fmt_yuan(premium.total)} 元 = 个人 {fmt_yuan(premium.individual)} + 财政 {fmt_yuan(premium.fiscal)}。"
@@ -224,11 +224,11 @@ def coverage_cmd(
     lang: Lang = "zh",
 ) -> None:
     """参保率（总体、按身份类别）、资助预算和重复参保 / coverage rates, subsidy budget and duplicates."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of(as_of, lang)
     out = _xlsx(xlsx, lang)
     pack = _pack(policy, lang)
-    with _database(lang) as db:
+    with database(lang) as db:
         if pack is None:
             pack = svc.pack_of_year(db, year)
         priority = svc.policy_for_year(pack, year)[0].identity_priority if pack is not None else svc.DEFAULT_PRIORITY
@@ -239,20 +239,20 @@ def coverage_cmd(
             _write(out, lambda path: excel.write_coverage_workbook(path, cov, budget, duplicates, lang), lang)
 
     table = Table(
-        title=_t(
+        title=tr(
             lang,
             f"{year}年度参保率（身份按 {cov.as_of.isoformat()}）",
             f"{year} coverage (categories on {cov.as_of.isoformat()})",
         )
     )
     for head, right in (
-        (_t(lang, "人员类别", "category"), False),
-        (_t(lang, "人数", "persons"), True),
-        (_t(lang, "参保", "enrolled"), True),
-        (_t(lang, "视同参保", "exempt"), True),
-        (_t(lang, "应保未保", "gap"), True),
-        (_t(lang, "参保率", "enrolled %"), True),
-        (_t(lang, "含视同参保", "incl. exempt"), True),
+        (tr(lang, "人员类别", "category"), False),
+        (tr(lang, "人数", "persons"), True),
+        (tr(lang, "参保", "enrolled"), True),
+        (tr(lang, "视同参保", "exempt"), True),
+        (tr(lang, "应保未保", "gap"), True),
+        (tr(lang, "参保率", "enrolled %"), True),
+        (tr(lang, "含视同参保", "incl. exempt"), True),
     ):
         table.add_column(head, justify="right" if right else "left")
 
@@ -276,31 +276,31 @@ def coverage_cmd(
     console.print(table)
     if cov.exempt_by_status:
         console.print(
-            _t(lang, "视同参保：", "exempt: ")
+            tr(lang, "视同参保：", "exempt: ")
             + "，".join(f"{svc.special_status_label(k, lang)} {v:,}" for k, v in cov.exempt_by_status.items())
         )
     if budget is not None:
         bt = Table(
-            title=_t(
+            title=tr(
                 lang,
                 f"资助预算（{budget.pack_id}，已参保居民，身份截止日 {budget.cutoff.isoformat()}，元）",
                 f"Subsidy budget ({budget.pack_id}, enrolled residents, identities on {budget.cutoff.isoformat()}, yuan)",
             )
         )
         for head, right in (
-            (_t(lang, "资助类别", "category"), False),
-            (_t(lang, "人数", "persons"), True),
-            (_t(lang, "个人缴费", "individual"), True),
-            (_t(lang, "医疗救助", "assistance"), True),
-            (_t(lang, "财政补助", "fiscal"), True),
-            (_t(lang, "合计", "total"), True),
+            (tr(lang, "资助类别", "category"), False),
+            (tr(lang, "人数", "persons"), True),
+            (tr(lang, "个人缴费", "individual"), True),
+            (tr(lang, "医疗救助", "assistance"), True),
+            (tr(lang, "财政补助", "fiscal"), True),
+            (tr(lang, "合计", "total"), True),
         ):
             bt.add_column(head, justify="right" if right else "left")
         for b in (*budget.rows, budget.total):
             if b.category == "all":
                 bt.add_section()
             bt.add_row(
-                _t(lang, "合计", "total") if b.category == "all" else _cat(b.category, lang),
+                tr(lang, "合计", "total") if b.category == "all" else _cat(b.category, lang),
                 f"{b.persons:,}",
                 fmt_yuan(b.individual),
                 fmt_yuan(b.assistance),
@@ -311,13 +311,13 @@ def coverage_cmd(
     kinds = Counter(d.kind for d in duplicates)
     if duplicates:
         console.print(
-            _t(lang, "[bold yellow]重复参保：[/]", "[bold yellow]duplicate enrolments: [/]")
-            + "，".join(f"{_t(lang, *svc.DUPLICATE_LABELS[k])} {n:,}" for k, n in kinds.items())
+            tr(lang, "[bold yellow]重复参保：[/]", "[bold yellow]duplicate enrolments: [/]")
+            + "，".join(f"{tr(lang, *svc.DUPLICATE_LABELS[k])} {n:,}" for k, n in kinds.items())
         )
     else:
-        console.print(_t(lang, "未发现重复参保。", "No duplicate enrolment found."))
+        console.print(tr(lang, "未发现重复参保。", "No duplicate enrolment found."))
     if out is not None:
-        console.print(_t(lang, f"已写入 {out}", f"Wrote {out}"))
+        console.print(tr(lang, f"已写入 {out}", f"Wrote {out}"))
 
 
 def gaps_cmd(
@@ -330,29 +330,29 @@ def gaps_cmd(
     lang: Lang = "zh",
 ) -> None:
     """应保未保清单：农村低收入和脱贫人口中未参保也未视同参保的人员 / the gap list for the townships."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_of(as_of, lang)
     out = _xlsx(xlsx, lang)
     assert out is not None
     pack = _pack(policy, lang)
-    with _database(lang) as db:
+    with database(lang) as db:
         gaps = svc.gap_list(db, year, as_of=day, pack=pack)
         _write(out, lambda path: excel.write_gap_workbook(path, gaps, lang), lang)
     per_town = Counter(e.township or "" for e in gaps.entries)
     per_cat = Counter(e.category for e in gaps.entries)
-    table = Table(title=_t(lang, f"{year}年度应保未保人员（按乡镇）", f"{year} gap list by township"))
-    table.add_column(_t(lang, "乡镇（街道）", "township"))
-    table.add_column(_t(lang, "人数", "persons"), justify="right")
+    table = Table(title=tr(lang, f"{year}年度应保未保人员（按乡镇）", f"{year} gap list by township"))
+    table.add_column(tr(lang, "乡镇（街道）", "township"))
+    table.add_column(tr(lang, "人数", "persons"), justify="right")
     for town in sorted(per_town):
         table.add_row(town, f"{per_town[town]:,}")
     table.add_section()
-    table.add_row(_t(lang, "合计", "total"), f"{len(gaps.entries):,}")
+    table.add_row(tr(lang, "合计", "total"), f"{len(gaps.entries):,}")
     console.print(table)
     if per_cat:
         console.print(
-            _t(lang, "按身份：", "by category: ") + "，".join(f"{identity_label(c, lang)} {n:,}" for c, n in per_cat.items())
+            tr(lang, "按身份：", "by category: ") + "，".join(f"{identity_label(c, lang)} {n:,}" for c, n in per_cat.items())
         )
-    console.print(_t(lang, f"已写入 {out}（{len(gaps.entries):,} 人）", f"Wrote {out} ({len(gaps.entries):,} people)"))
+    console.print(tr(lang, f"已写入 {out}（{len(gaps.entries):,} 人）", f"Wrote {out} ({len(gaps.entries):,} people)"))
 
 
 def special_status_cmd(
@@ -366,11 +366,11 @@ def special_status_cmd(
     lang: Lang = "zh",
 ) -> None:
     """登记视同参保/免缴的特殊状态（死亡、服兵役、服刑、省外参保）及依据 / record a special status with its evidence."""
-    lang = _check_lang(lang)
-    with _database(lang) as db:
-        view = svc.record_special_status(db, certno, year, status, evidence, _user(user))
+    lang = check_lang(lang)
+    with database(lang) as db:
+        view = svc.record_special_status(db, certno, year, status, evidence, user_name(user))
     console.print(
-        _t(
+        tr(
             lang,
             f"已登记：{mask(certno.strip().upper())} {year}年度 {svc.special_status_label(view.special_status, lang)}"
             f"（参保状态 {view.psn_insu_stas}；依据：{view.evidence}；经办人 {view.recorded_by}）",

@@ -18,7 +18,7 @@ from rich.table import Table
 from yibao import synth
 from yibao.analytics.monitoring import parse_period
 from yibao.analytics.workflow import KINDS, bureau_label, status_label
-from yibao.cli_enrol import Lang, User, _check_lang, _database, _fail, _t, _user
+from yibao.cli_enrol import Lang, User, check_lang, database, fail, tr, user_name
 from yibao.errors import InputError, InputErrors
 from yibao.identities import label as identity_label
 from yibao.money import fmt_yuan, yuan_to_fen
@@ -40,12 +40,12 @@ def _load(policy: str, lang: str) -> PolicyPack:
     try:
         return load_pack(policy)
     except (InputError, InputErrors) as exc:
-        raise _fail(exc, lang) from None
+        raise fail(exc, lang) from None
 
 
 def _xlsx_path(path: Path | None, lang: str, option: str = "--export") -> None:
     if path is not None and path.suffix.lower() != ".xlsx":
-        raise _fail(InputError("command line", option, str(path), "a file name ending in .xlsx"), lang)
+        raise fail(InputError("command line", option, str(path), "a file name ending in .xlsx"), lang)
 
 
 def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str, limit: int = 40) -> Table:
@@ -55,7 +55,7 @@ def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str
         ("户", "household", False), ("身份", "identity", False), ("监测金额", "measured", True), ("预警线", "line", True),
         ("超出", "over by", True), ("状态", "status", False),
     ):  # fmt: skip
-        table.add_column(_t(lang, zh, en), justify="right" if right else "left")
+        table.add_column(tr(lang, zh, en), justify="right" if right else "left")
     for w, p in rows[:limit]:
         table.add_row(
             str(w.id), p.psn_name, mask(p.certno), f"{p.township or ''}/{p.village or ''}", p.hh_no or "",
@@ -63,7 +63,7 @@ def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str
             status_label(w.status, lang),
         )  # fmt: skip
     if len(rows) > limit:
-        table.caption = _t(lang, f"共 {len(rows)} 人，仅列前 {limit} 人", f"{len(rows)} in all, first {limit} shown")
+        table.caption = tr(lang, f"共 {len(rows)} 人，仅列前 {limit} 人", f"{len(rows)} in all, first {limit} shown")
     return table
 
 
@@ -75,29 +75,29 @@ def monitor_cmd(
     lang: Lang = "zh",
 ) -> None:
     """按月运行高额医疗费用预警 / run the high-cost early warning for a period."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     _xlsx_path(export, lang)
     pack = _load(policy, lang)
     try:
         per = parse_period(period, "--period")
     except InputError as exc:
-        raise _fail(exc, lang) from None
-    with _database(lang) as db:
-        result = svc.run_monitoring(db, pack, per, _user(user), trigger="cli")
+        raise fail(exc, lang) from None
+    with database(lang) as db:
+        result = svc.run_monitoring(db, pack, per, user_name(user), trigger="cli")
         with db.unit_of_work() as s:
             rows = svc.list_warnings(s, svc.Filter(year=per.year), limit=100_000)
             rows = [(w, p) for w, p in rows if w.last_period == per.code or w.first_period == per.code]
             warn = [(w, p) for w, p in rows if w.kind == "warning"]
             cand = [(w, p) for w, p in rows if w.kind == "candidate"]
             console.print(
-                _t(lang, f"{per.label(lang)}：发现 {result.found} 人（新增 {result.created}，金额更新 {result.updated}）",
+                tr(lang, f"{per.label(lang)}：发现 {result.found} 人（新增 {result.created}，金额更新 {result.updated}）",
                    f"{per.label(lang)}: {result.found} found ({result.created} new, {result.updated} updated)")
             )  # fmt: skip
-            console.print(_warning_table(warn, _t(lang, "预警对象", "Warnings"), lang))
-            console.print(_warning_table(cand, _t(lang, "普通居民高额自付（依申请救助候选）", "Candidates for assistance"), lang))
+            console.print(_warning_table(warn, tr(lang, "预警对象", "Warnings"), lang))
+            console.print(_warning_table(cand, tr(lang, "普通居民高额自付（依申请救助候选）", "Candidates for assistance"), lang))
             if export is not None:
                 write_push_list(warn, export, period_label=per.label(lang), lang=lang)
-                console.print(_t(lang, f"推送清单已写入 {export}", f"Push list written to {export}"))
+                console.print(tr(lang, f"推送清单已写入 {export}", f"Push list written to {export}"))
 
 
 @warnings_app.command("list")
@@ -109,22 +109,22 @@ def list_cmd(
     lang: Lang = "zh",
 ) -> None:
     """列出预警 / list warnings."""
-    lang = _check_lang(lang)
-    with _database(lang) as db, db.unit_of_work() as s:
+    lang = check_lang(lang)
+    with database(lang) as db, db.unit_of_work() as s:
         rows = svc.list_warnings(s, svc.Filter(status=status, kind=kind, period=period, township=township), limit=100_000)
-        console.print(_warning_table(rows, _t(lang, "预警名单", "Warning list"), lang, limit=200))
+        console.print(_warning_table(rows, tr(lang, "预警名单", "Warning list"), lang, limit=200))
 
 
 @warnings_app.command("show")
 def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") -> None:
     """一条预警及其处置记录 / one warning and its steps."""
-    lang = _check_lang(lang)
-    with _database(lang) as db, db.unit_of_work() as s:
+    lang = check_lang(lang)
+    with database(lang) as db, db.unit_of_work() as s:
         w = svc.get_warning(s, warning_id)
         console.print(f"{w.id} {w.psn_no} {KINDS[w.kind][0 if lang == 'zh' else 1]} {status_label(w.status, lang)}")
-        console.print(_t(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
-        table = Table(title=_t(lang, "处置记录", "Steps"))
-        for h in (_t(lang, "时间", "when"), _t(lang, "经办", "who"), _t(lang, "状态", "status"), _t(lang, "说明", "note")):
+        console.print(tr(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
+        table = Table(title=tr(lang, "处置记录", "Steps"))
+        for h in (tr(lang, "时间", "when"), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note")):
             table.add_column(h)
         for e in svc.events_of(s, warning_id):
             text = " ".join(x for x in (bureau_label(e.bureau, lang), e.note or "", e.setl_id or "") if x)
@@ -141,15 +141,15 @@ def push_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把新预警推送给其他部门并写出推送清单 / push the new warnings and write the list."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     _xlsx_path(export, lang)
     bureaus = tuple(b.strip() for b in bureau.split(",") if b.strip())
-    with _database(lang) as db, db.unit_of_work() as s:
+    with database(lang) as db, db.unit_of_work() as s:
         rows = svc.list_warnings(s, svc.Filter(status="new", kind="warning", period=period), limit=100_000)
         for w, _ in rows:
-            svc.step(s, w.id, "pushed", _user(user), bureaus=bureaus, source="cli")
-        write_push_list(rows, export, period_label=period or _t(lang, "全部新预警", "all new"), lang=lang)
-    console.print(_t(lang, f"已推送 {len(rows)} 条，清单写入 {export}", f"Pushed {len(rows)}; list written to {export}"))
+            svc.step(s, w.id, "pushed", user_name(user), bureaus=bureaus, source="cli")
+        write_push_list(rows, export, period_label=period or tr(lang, "全部新预警", "all new"), lang=lang)
+    console.print(tr(lang, f"已推送 {len(rows)} 条，清单写入 {export}", f"Pushed {len(rows)}; list written to {export}"))
 
 
 @warnings_app.command("step")
@@ -164,15 +164,16 @@ def step_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把一条预警推进一步 / move a warning one step."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     bureaus = tuple(b.strip() for b in (bureau or "").split(",") if b.strip())
-    with _database(lang) as db:
+    with database(lang) as db:
         try:
             fen = yuan_to_fen(amount) if amount is not None else None
         except ValueError as exc:
-            raise _fail(InputError("command line", "--amount", amount, f"yuan with at most two decimals ({exc})"), lang) from None
+            raise fail(InputError("command line", "--amount", amount, f"yuan with at most two decimals ({exc})"), lang) from None
         with db.unit_of_work() as s:
-            w = svc.step(s, warning_id, to, _user(user), bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli")
+            who = user_name(user)
+            w = svc.step(s, warning_id, to, who, bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli")
             console.print(f"{w.id}: {status_label(w.status, lang)}")
 
 
@@ -181,14 +182,14 @@ def import_cmd(
     file: Annotated[Path, typer.Argument(help="乡镇交回的推送清单 .xlsx")], user: User = None, lang: Lang = "zh"
 ) -> None:
     """导入乡镇核实结果 / import the townships' confirmations (all rows or none)."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if not file.is_file():
-        raise _fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
-    with _database(lang) as db, db.unit_of_work() as s, file.open("rb") as fh:
-        r = read_confirmations(s, fh, file.name, _user(user))
+        raise fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
+    with database(lang) as db, db.unit_of_work() as s, file.open("rb") as fh:
+        r = read_confirmations(s, fh, file.name, user_name(user))
     yes, no = r.confirmed_at_risk, r.confirmed_not_at_risk
     zh = f"核实存在风险 {yes} 人，无风险 {no} 人，已是该结果 {r.unchanged} 人，未填 {r.blank} 行"
-    console.print(_t(lang, zh, f"at risk {yes}, not at risk {no}, unchanged {r.unchanged}, blank {r.blank}"))
+    console.print(tr(lang, zh, f"at risk {yes}, not at risk {no}, unchanged {r.unchanged}, blank {r.blank}"))
 
 
 def settle_history_cmd(
@@ -198,19 +199,19 @@ def settle_history_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把合成县的就诊逐笔结算记入台账 / settle a synthetic county's claims into the ledger."""
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     pack = _load(policy, lang)
     try:
         people, claims = synth.to_people_and_claims(synth.read(folder))
     except (OSError, InputError) as exc:
-        raise _fail(InputError(str(folder), "folder", str(folder), f"a folder written by yibao synth ({exc})"), lang) from None
-    with _database(lang) as db, Progress(console=console, transient=True) as progress:
-        task = progress.add_task(_t(lang, "逐人结算", "settling"), total=len(people))
-        r = settle_history(db, pack, claims, _user(user), advance=lambda n: progress.advance(task, n))
+        raise fail(InputError(str(folder), "folder", str(folder), f"a folder written by yibao synth ({exc})"), lang) from None
+    with database(lang) as db, Progress(console=console, transient=True) as progress:
+        task = progress.add_task(tr(lang, "逐人结算", "settling"), total=len(people))
+        r = settle_history(db, pack, claims, user_name(user), advance=lambda n: progress.advance(task, n))
     refused = sum(r.refused.values())
     zh = f"已结算 {r.settled} 笔；未参保 {r.not_enrolled} 笔；拒付 {refused} 笔；不在库 {r.unknown_people} 人"
     en = f"settled {r.settled}; not enrolled {r.not_enrolled}; refused {refused}; unknown people {r.unknown_people}"
-    console.print(_t(lang, zh, en))
+    console.print(tr(lang, zh, en))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
@@ -63,3 +65,13 @@ def test_a_monitoring_officer_sees_the_persons_warnings_and_a_clerk_does_not(pag
     page.goto(f"{site.url}/persons/{psn_no}")
     expect(page.locator("#settlements")).to_be_visible()
     expect(page.locator("#warnings")).to_have_count(0)
+
+
+def test_a_settlement_page_in_english_explains_in_english(page: Page, site: Site) -> None:
+    with site.db.unit_of_work() as s:
+        setl_id = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.med_type == "21").order_by(LedgerEntry.id).limit(1))
+    sign_in(page, "clerk")
+    page.goto(f"{site.url}/lang/en?next=/settlements/{setl_id}")
+    trace = page.locator("#trace").inner_text()
+    assert "Basic insurance" in trace or "basic" in trace.lower()
+    assert not re.search(r"[\u4e00-\u9fff]", trace), trace

@@ -148,7 +148,10 @@ def new_entry(
         **{a: getattr(s, a) for a in AMOUNTS},
         consumed=json.dumps(s.consumed.to_dict()), setldetail=json.dumps([asdict(d) for d in s.setldetail], ensure_ascii=False),
         fee_results=json.dumps([asdict(f) for f in s.fee_results], ensure_ascii=False),
-        trace=json.dumps([{"tier": t, "zh": z} for t, z in render(s.trace, "zh")], ensure_ascii=False),
+        trace=json.dumps(
+            [{"tier": t, "zh": z, "en": e} for (t, z), (_, e) in zip(render(s.trace, "zh"), render(s.trace, "en"), strict=True)],
+            ensure_ascii=False,
+        ),
         msgid=msgid, recorded_at=now(), recorded_by=user,
     )  # fmt: skip
 

@@ -31,7 +31,7 @@ SETL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 IDEM = re.compile(r"^[0-9a-f]{24}$")
 MAX_REASON = 255
 TIER_EN = dict(TIERS.values())
-"""The ledger keeps the trace in Chinese, tier names included."""
+"""The ledger keeps tier names in Chinese and each sentence in Chinese and English (entries before 0.2 in Chinese only)."""
 
 
 @router.get("/settlements/{setl_id}", response_class=HTMLResponse)
@@ -137,7 +137,8 @@ def _page(
         "reversed_by": reversed_by,
         "amount_fields": ledger.AMOUNTS,
         "trace": [
-            (TIER_EN.get(step["tier"], step["tier"]) if lang == "en" else step["tier"], step["zh"]) for step in data["trace"]
+            (TIER_EN.get(step["tier"], step["tier"]) if lang == "en" else step["tier"], step.get(lang) or step["zh"])
+            for step in data["trace"]
         ],
         "setldetail": [d | {"label": _fund_label(d["fund_pay_type"], lang)} for d in data["setldetail"]],
         "values": values or {},

@@ -132,3 +132,19 @@ def test_a_long_slip_still_prints_on_one_page() -> None:
         pages, text = pdf_text(slips.render_pdf(slip))
         assert pages == 1 and "10,316.56" in text
         assert "其余 30 项合计" in slips.render_html(slip)
+
+
+def test_a_window_bill_slip_shows_the_level_and_place_it_was_settled_at(db: Database) -> None:
+    from datetime import date
+
+    from yibao.service import ledger
+    from yibao.settlement.model import Claim, PolicyRangeSummary
+
+    seed(db)
+    claim = Claim("W1", "P1", date(2022, 3, 10), "21", 3, "out_of_county", "", (), PolicyRangeSummary(medfee_sumamt=800_000))
+    with db.unit_of_work() as s:
+        setl_id = ledger.settle_claim(s, PACK, claim, "clerk").entry.setl_id  # no institution: a bill typed at the window
+    with db.unit_of_work() as s:
+        slip = slips.build_slip(s, setl_id, PACK)
+    assert (slip.hosp_lv_zh, slip.place_zh) == ("三级/市级", "县域外")
+    assert "（）" not in slips.render_html(slip)

@@ -144,8 +144,8 @@ def new_entry(
     return LedgerEntry(
         setl_id=setl_id or new_setl_id(), kind="settle", mdtrt_id=mdtrt_id, person_id=person.id, psn_no=person.psn_no,
         fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year, setl_date=claim.setl_date,
-        insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity, pack_id=pack.pack_id,
-        **{a: getattr(s, a) for a in AMOUNTS},
+        insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity, hosp_lv=claim.hosp_lv,
+        place=claim.place, pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
         consumed=json.dumps(s.consumed.to_dict()), setldetail=json.dumps([asdict(d) for d in s.setldetail], ensure_ascii=False),
         fee_results=json.dumps([asdict(f) for f in s.fee_results], ensure_ascii=False),
         trace=json.dumps(
@@ -183,7 +183,8 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
         setl_id=new_setl_id("R"), kind="reverse", reverses=setl_id, reason=reason.strip(), mdtrt_id=original.mdtrt_id,
         person_id=original.person_id, psn_no=original.psn_no, fixmedins_code=original.fixmedins_code, year=original.year,
         setl_date=original.setl_date, insutype=original.insutype, med_type=original.med_type, line=original.line,
-        identity=original.identity, pack_id=original.pack_id, **{a: -getattr(original, a) for a in AMOUNTS},
+        identity=original.identity, hosp_lv=original.hosp_lv, place=original.place, pack_id=original.pack_id,
+        **{a: -getattr(original, a) for a in AMOUNTS},
         consumed=json.dumps(negated.to_dict()), setldetail="[]", fee_results="[]", trace="[]", msgid=msgid,
         recorded_at=now(), recorded_by=user,
     )  # fmt: skip

@@ -277,6 +277,9 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
     )
     begin = visit.begntime if visit else entry.setl_date
     end: date | None = visit.endtime if visit else None
+    # as settled (older entries: the institution's)
+    level = source.hosp_lv if source.hosp_lv is not None else (inst.hosp_lv if inst else None)
+    place = source.place or (inst.place if inst else None)
     return Slip(
         setl_id=entry.setl_id,
         kind=entry.kind,
@@ -289,8 +292,8 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         reverses=entry.reverses,
         fixmedins_code=entry.fixmedins_code or "",
         fixmedins_name=inst.fixmedins_name if inst else (entry.fixmedins_code or "医保经办窗口"),
-        hosp_lv_zh=HOSP_LV.get(inst.hosp_lv, str(inst.hosp_lv)) if inst else "",
-        place_zh=PLACE.get(inst.place, inst.place) if inst else "",
+        hosp_lv_zh=HOSP_LV.get(level, str(level)) if level is not None else "",
+        place_zh=PLACE.get(place, place) if place else "",
         psn_name=person.psn_name if person else "",
         certno_masked=mask(person.certno) if person else "",
         psn_no=entry.psn_no,

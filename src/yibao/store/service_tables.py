@@ -89,6 +89,10 @@ class LedgerEntry(Base):
     med_type: Mapped[str] = mapped_column(String(8))
     line: Mapped[str] = mapped_column(String(32))
     identity: Mapped[str] = mapped_column(String(32))
+    hosp_lv: Mapped[int | None] = mapped_column(Integer)
+    """The hospital level the claim was settled at (1 乡镇/一级, 2 县级/二级, 3 市级及以上/三级)."""
+    place: Mapped[str | None] = mapped_column(String(16))
+    """in_county / out_of_county / cross_region, as settled."""
     pack_id: Mapped[str] = mapped_column(String(64))
     medfee_sumamt: Mapped[int] = mapped_column(BigInteger)
     fulamt_ownpay_amt: Mapped[int] = mapped_column(BigInteger)

@@ -83,7 +83,9 @@ def monitor_cmd(
     except InputError as exc:
         raise fail(exc, lang) from None
     with database(lang) as db:
-        result = svc.run_monitoring(db, pack, per, user_name(user), trigger="cli")
+        busy = tr(lang, f"正在读取结算台账并运行预警规则（{per.label(lang)}）……", f"Running the rules for {per.code}...")
+        with console.status(busy):
+            result = svc.run_monitoring(db, pack, per, user_name(user), trigger="cli")
         with db.unit_of_work() as s:
             rows = svc.list_warnings(s, svc.Filter(year=per.year), limit=100_000)
             rows = [(w, p) for w, p in rows if w.last_period == per.code or w.first_period == per.code]

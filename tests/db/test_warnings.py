@@ -31,6 +31,7 @@ from yibao.settlement.model import Claim, PolicyRangeSummary
 from yibao.store.db import Database
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
+from yibao.store.tables import Person
 
 MON = PACK.at(date(2022, 6, 1)).monitoring
 assert MON is not None
@@ -72,6 +73,8 @@ def snapshot(db: Database) -> list[Any]:
 
 def test_runs_follow_the_ledger_and_a_re_run_adds_no_duplicates(db: Database) -> None:
     seed(db, category="tuopin")
+    with db.unit_of_work() as s:
+        s.execute(sa.update(Person).values(hh_no="HH1"))
     first = settle(db, 60_000, "2022-03-10")
     march = ledger_self_pay(db, 2022, date(2022, 3, 31))
     assert march > LINE  # a 60,000-yuan admission leaves a 脱贫 person more than 7,500 yuan to pay
@@ -100,6 +103,12 @@ def test_runs_follow_the_ledger_and_a_re_run_adds_no_duplicates(db: Database) ->
         assert (w.threshold_amt, w.excess_amt) == (LINE, w.measure_amt - LINE)
         assert json.loads(w.setl_ids) == [first, second] and w.crossing_setl_id == first
         assert (w.first_period, w.last_period) == ("2022-03", "2022-04")
+        household = s.scalar(
+            sa.select(sa.func.sum(LedgerEntry.psn_part_amt))
+            .join(Person, Person.id == LedgerEntry.person_id)
+            .where(Person.hh_no == "HH1", LedgerEntry.setl_date <= date(2022, 4, 30))
+        )
+        assert (w.hh_self_pay, w.hh_persons) == (household, 1)
         events = svc.events_of(s, w.id)
         assert [e.to_status for e in events] == ["new", "new"] and "金额更新" in (events[1].note or "")
         assert s.scalar(sa.select(sa.func.count()).select_from(MonitoringRun)) == 4

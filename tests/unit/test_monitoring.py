@@ -195,3 +195,15 @@ def test_shipped_monitoring_blocks_resolve() -> None:
         pack = load_pack(name)
         mon = pack.at(pack.valid_from).monitoring
         assert isinstance(mon, Monitoring) and any(r.kind == "warning" for r in mon.rules.values())
+
+
+def test_a_warning_carries_its_households_own_payments() -> None:
+    # P1 and P2 share household H; P1 crosses the 7000 line, P2 only pays a little (all lines count for the household)
+    rows = [
+        claim("P1", "2023-02-10", inscp=10_000_00, fund=2_000_00) | {"hh_no": "H"},
+        claim("P2", "2023-02-11", inscp=100_00, fund=50_00, line="outpatient") | {"hh_no": "H"},
+        claim("P2", "2023-07-01", inscp=100_00, fund=0, line="outpatient") | {"hh_no": "H"},  # after the period
+    ]
+    w = evaluate(frame(rows), LINCANG, parse_period("2023-02")).filter(pl.col("kind") == "warning").row(0, named=True)
+    # P1 pays 10,000 + 10 − 2,000 = 8,010; P2 pays 100 + 10 − 50 = 60 by February: 8,070 yuan from two members
+    assert (w["psn_no"], w["hh_self_pay"], w["hh_persons"]) == ("P1", 8_070_00, 2)

@@ -76,7 +76,8 @@ WARNING_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "measure_amt": pl.Int64, "threshold_amt": pl.Int64, "excess_amt": pl.Int64, "crossing_setl_id": pl.Utf8,
     "crossing_date": pl.Date, "setl_ids": pl.List(pl.Utf8), "claims": pl.UInt32, "medfee_sumamt": pl.Int64,
     "fund_pay_sumamt": pl.Int64, "psn_part_amt": pl.Int64, "psn_name": pl.Utf8, "certno": pl.Utf8, "hh_no": pl.Utf8,
-    "county": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8, "is_over": pl.Boolean,
+    "county": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8, "is_over": pl.Boolean, "hh_self_pay": pl.Int64,
+    "hh_persons": pl.UInt32,
 }  # fmt: skip
 
 
@@ -120,6 +121,8 @@ def _rule_warnings(
     if over_only:
         out = out.filter(pl.col("is_over"))
     return out.with_columns(
+        pl.lit(None, pl.Int64).alias("hh_self_pay"),
+        pl.lit(None, pl.UInt32).alias("hh_persons"),
         pl.lit(key).alias("rule"),
         pl.lit(rule.kind).alias("kind"),
         pl.lit(line_fen, pl.Int64).alias("threshold_amt"),
@@ -140,4 +143,15 @@ def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period, *, ov
     ]
     if not frames:
         return pl.DataFrame(schema=WARNING_COLUMNS)
-    return pl.concat(frames).sort("kind", "excess_amt", "psn_no", descending=[True, True, False])
+    out = pl.concat(frames).drop("hh_self_pay", "hh_persons").join(households(claims, period), on="hh_no", how="left")
+    return out.select(list(WARNING_COLUMNS)).sort("kind", "excess_amt", "psn_no", descending=[True, True, False])
+
+
+def households(claims: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Per household, from 1 January to the period's end: everything its members paid themselves (all lines)
+    and how many of them had settlements — what a township weighs beside one person's warning."""
+    return (
+        claims.filter(pl.col("year") == period.year, pl.col("setl_date") <= period.end, pl.col("hh_no").is_not_null())
+        .group_by("hh_no")
+        .agg(pl.col("psn_part_amt").sum().alias("hh_self_pay"), pl.col("psn_no").n_unique().cast(pl.UInt32).alias("hh_persons"))
+    )

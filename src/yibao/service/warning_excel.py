@@ -42,6 +42,7 @@ COLUMNS = (
     ("excess", "超出（元）", "Over by (yuan)", 12),
     ("medfee", "医疗总费用（元）", "Total cost (yuan)", 14),
     ("self_pay", "个人负担（元）", "Self-pay (yuan)", 13),
+    ("household", "户内本年个人负担（元）", "Household self-pay (yuan)", 14),
     ("setl", "涉及结算", "Settlements", 24),
     ("status", "当前状态", "Status", 12),
     ("confirm", "核实结果（是否存在返贫致贫风险：是/否）", "At risk? (是/否)", 16),
@@ -100,10 +101,11 @@ def _town_sheet(
         values: list[Any] = [
             i, w.id, p.village, p.hh_no, p.psn_name, p.certno if full_certno else mask(p.certno),
             identity_label(w.identity, lang), yuan(w.measure_amt), yuan(w.threshold_amt), yuan(w.excess_amt),
-            yuan(w.medfee_sumamt), yuan(w.psn_part_amt), "、".join(json.loads(w.setl_ids)), status_label(w.status, lang),
+            yuan(w.medfee_sumamt), yuan(w.psn_part_amt), yuan(w.hh_self_pay) if w.hh_self_pay is not None else None,
+            "、".join(json.loads(w.setl_ids)), status_label(w.status, lang),
             {True: "是", False: "否"}.get(w.at_risk, "") if w.at_risk is not None else "", None, None, None,
         ]  # fmt: skip
-        put(ws, r, values, [None] * 7 + [AMOUNT] * 5)
+        put(ws, r, values, [None] * 7 + [AMOUNT] * 6)
         yes_no.add(ws.cell(row=r, column=CONFIRM_COL))
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
     widths(ws, [c[3] for c in COLUMNS])
@@ -196,6 +198,6 @@ def _confirmation(got: dict[int, str], where: str, out: ImportResult) -> tuple[i
     if lowered not in YES and lowered not in NO:
         out.errors.append(InputError(where, "核实结果", answer, "是 or 否"))
         return None
-    who, when, remark = got.get(15, ""), got.get(16, ""), got.get(17, "")
+    who, when, remark = got.get(CONFIRM_COL, ""), got.get(CONFIRM_COL + 1, ""), got.get(CONFIRM_COL + 2, "")
     note = "；".join(x for x in (f"核实人：{who}" if who else "", f"核实日期：{when}" if when else "", remark) if x)
     return int(wid), "at_risk" if lowered in YES else "not_at_risk", where, note

@@ -31,7 +31,9 @@ from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEve
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
-AMOUNT_FIELDS = ("measure_amt", "threshold_amt", "excess_amt", "medfee_sumamt", "fund_pay_sumamt", "psn_part_amt")
+AMOUNT_FIELDS = (
+    "measure_amt", "threshold_amt", "excess_amt", "medfee_sumamt", "fund_pay_sumamt", "psn_part_amt", "hh_self_pay", "hh_persons",
+)  # fmt: skip
 
 
 @dataclass
@@ -128,7 +130,7 @@ def _values(row: dict[str, Any]) -> dict[str, Any]:
 def _nothing(w: WarningCase) -> dict[str, Any]:
     """A warning's figures once none of its settlements count any more (all reversed)."""
     zero = dict.fromkeys(("measure_amt", "medfee_sumamt", "fund_pay_sumamt", "psn_part_amt"), 0)
-    return zero | {
+    return zero | {"hh_self_pay": w.hh_self_pay, "hh_persons": w.hh_persons} | {
         "threshold_amt": w.threshold_amt, "excess_amt": -w.threshold_amt, "identity": w.identity,
         "crossing_setl_id": None, "crossing_date": None, "setl_ids": [],
     }  # fmt: skip

@@ -57,6 +57,10 @@ class WarningCase(Base):
     medfee_sumamt: Mapped[int] = mapped_column(BigInteger)
     fund_pay_sumamt: Mapped[int] = mapped_column(BigInteger)
     psn_part_amt: Mapped[int] = mapped_column(BigInteger)
+    hh_self_pay: Mapped[int | None] = mapped_column(BigInteger)
+    """Everything the person's household paid itself this year to the period's end (all lines)."""
+    hh_persons: Mapped[int | None] = mapped_column(Integer)
+    """How many of the household's members had settlements."""
     status: Mapped[str] = mapped_column(String(16), index=True)
     """new / pushed / at_risk / not_at_risk / assisted / closed."""
     bureau: Mapped[str | None] = mapped_column(String(64))

@@ -74,9 +74,10 @@ def _as_of(raw: str | None, lang: str) -> date | None:
         raise fail(InputError("command line", "--as-of", raw, "a date written YYYY-MM-DD"), lang) from None
 
 
-def _xlsx(path: Path | None, lang: str) -> Path | None:
+def xlsx_path(path: Path | None, lang: str, option: str = "--xlsx") -> Path | None:
+    """``path`` if it names an .xlsx file (or is None); otherwise the command stops naming ``option``."""
     if path is not None and path.suffix.lower() != ".xlsx":
-        raise fail(InputError("command line", "--xlsx", str(path), "a file name ending in .xlsx"), lang)
+        raise fail(InputError("command line", option, str(path), "a file name ending in .xlsx"), lang)
     return path
 
 
@@ -226,7 +227,7 @@ def coverage_cmd(
     """参保率（总体、按身份类别）、资助预算和重复参保 / coverage rates, subsidy budget and duplicates."""
     lang = check_lang(lang)
     day = _as_of(as_of, lang)
-    out = _xlsx(xlsx, lang)
+    out = xlsx_path(xlsx, lang)
     pack = _pack(policy, lang)
     with database(lang) as db:
         if pack is None:
@@ -332,7 +333,7 @@ def gaps_cmd(
     """应保未保清单：农村低收入和脱贫人口中未参保也未视同参保的人员 / the gap list for the townships."""
     lang = check_lang(lang)
     day = _as_of(as_of, lang)
-    out = _xlsx(xlsx, lang)
+    out = xlsx_path(xlsx, lang)
     assert out is not None
     pack = _pack(policy, lang)
     with database(lang) as db:

@@ -18,10 +18,10 @@ from rich.table import Table
 from yibao import synth
 from yibao.analytics.monitoring import parse_period
 from yibao.analytics.workflow import KINDS, bureau_label, status_label
-from yibao.cli_enrol import Lang, User, check_lang, database, fail, tr, user_name
+from yibao.cli_enrol import Lang, User, check_lang, database, fail, tr, user_name, xlsx_path
 from yibao.errors import InputError, InputErrors
 from yibao.identities import label as identity_label
-from yibao.money import fmt_yuan, yuan_to_fen
+from yibao.money import fmt_yuan, optional_yuan
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.registry.idcard import mask
 from yibao.service import warnings as svc
@@ -41,11 +41,6 @@ def _load(policy: str, lang: str) -> PolicyPack:
         return load_pack(policy)
     except (InputError, InputErrors) as exc:
         raise fail(exc, lang) from None
-
-
-def _xlsx_path(path: Path | None, lang: str, option: str = "--export") -> None:
-    if path is not None and path.suffix.lower() != ".xlsx":
-        raise fail(InputError("command line", option, str(path), "a file name ending in .xlsx"), lang)
 
 
 def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str, limit: int = 40) -> Table:
@@ -76,7 +71,7 @@ def monitor_cmd(
 ) -> None:
     """按月运行高额医疗费用预警 / run the high-cost early warning for a period."""
     lang = check_lang(lang)
-    _xlsx_path(export, lang)
+    xlsx_path(export, lang, "--export")
     pack = _load(policy, lang)
     try:
         per = parse_period(period, "--period")
@@ -144,7 +139,7 @@ def push_cmd(
 ) -> None:
     """把新预警推送给其他部门并写出推送清单 / push the new warnings and write the list."""
     lang = check_lang(lang)
-    _xlsx_path(export, lang)
+    xlsx_path(export, lang, "--export")
     bureaus = tuple(b.strip() for b in bureau.split(",") if b.strip())
     with database(lang) as db, db.unit_of_work() as s:
         rows = svc.list_warnings(s, svc.Filter(status="new", kind="warning", period=period), limit=100_000)
@@ -169,10 +164,7 @@ def step_cmd(
     lang = check_lang(lang)
     bureaus = tuple(b.strip() for b in (bureau or "").split(",") if b.strip())
     with database(lang) as db:
-        try:
-            fen = yuan_to_fen(amount) if amount is not None else None
-        except ValueError as exc:
-            raise fail(InputError("command line", "--amount", amount, f"yuan with at most two decimals ({exc})"), lang) from None
+        fen = optional_yuan(amount, "command line", "--amount")
         with db.unit_of_work() as s:
             who = user_name(user)
             w = svc.step(s, warning_id, to, who, bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli")

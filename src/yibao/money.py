@@ -103,3 +103,15 @@ def fmt_percent(bp: int) -> str:
     sign = "-" if bp < 0 else ""
     whole, part = divmod(abs(bp), 100)
     return f"{sign}{whole}%" if part == 0 else f"{sign}{whole}.{part:02d}".rstrip("0") + "%"
+
+
+def optional_yuan(text: str | None, where: str, field: str) -> int | None:
+    """Typed yuan (blank: ``None``) to fen; anything else is refused naming ``field``."""
+    from yibao.errors import InputError  # errors does not import money; kept local so money stays dependency-free
+
+    if text is None or not text.strip():
+        return None
+    try:
+        return yuan_to_fen(text.strip())
+    except (ValueError, ArithmeticError):
+        raise InputError(where, field, text, "金额（元），最多两位小数 / yuan with at most two decimals") from None

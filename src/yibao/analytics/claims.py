@@ -14,7 +14,6 @@ A settlement that was reversed is left out together with its reversal (their amo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -118,7 +117,3 @@ def from_batch(
         if getattr(place, field):
             df = df.filter(pl.col(field) == getattr(place, field))
     return _finish(df)
-
-
-def categories_in(df: pl.DataFrame) -> Sequence[str]:
-    return sorted(df["identity"].unique().to_list())

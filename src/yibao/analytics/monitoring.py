@@ -81,6 +81,10 @@ WARNING_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
 }  # fmt: skip
 
 
+HOUSEHOLD_COLUMNS = ("hh_self_pay", "hh_persons")
+"""Added once per run by :func:`households`, not per rule."""
+
+
 def _measure(rule: WarningRule) -> pl.Expr:
     if rule.measure == "self_pay":
         return pl.col("psn_part_amt")
@@ -121,13 +125,11 @@ def _rule_warnings(
     if over_only:
         out = out.filter(pl.col("is_over"))
     return out.with_columns(
-        pl.lit(None, pl.Int64).alias("hh_self_pay"),
-        pl.lit(None, pl.UInt32).alias("hh_persons"),
         pl.lit(key).alias("rule"),
         pl.lit(rule.kind).alias("kind"),
         pl.lit(line_fen, pl.Int64).alias("threshold_amt"),
         (pl.col("measure_amt") - line_fen).alias("excess_amt"),
-    ).select([pl.col(c).cast(t) for c, t in WARNING_COLUMNS.items()])
+    ).select([pl.col(c).cast(t) for c, t in WARNING_COLUMNS.items() if c not in HOUSEHOLD_COLUMNS])
 
 
 def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period, *, over_only: bool = True) -> pl.DataFrame:
@@ -143,7 +145,7 @@ def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period, *, ov
     ]
     if not frames:
         return pl.DataFrame(schema=WARNING_COLUMNS)
-    out = pl.concat(frames).drop("hh_self_pay", "hh_persons").join(households(claims, period), on="hh_no", how="left")
+    out = pl.concat(frames).join(households(claims, period), on="hh_no", how="left")
     return out.select(list(WARNING_COLUMNS)).sort("kind", "excess_amt", "psn_no", descending=[True, True, False])
 
 

@@ -18,7 +18,7 @@ from yibao.api.state import db_of as _db
 from yibao.api.state import pack_of as _pack
 from yibao.errors import InputError
 from yibao.identities import label as identity_label
-from yibao.money import yuan_to_fen
+from yibao.money import optional_yuan
 from yibao.registry.idcard import mask
 from yibao.service import warnings as svc
 from yibao.service.auth import Principal
@@ -177,7 +177,7 @@ class StepIn(BaseModel):
 @router.post("/warnings/{warning_id}/steps")
 def add_step(warning_id: int, body: StepIn, request: Request, who: Worker, lang: Lang = "zh") -> dict[str, Any]:
     """把预警推进一步：推送 → 核实 → 救助 → 办结."""
-    amount = _amount(body.amount)
+    amount = optional_yuan(body.amount, "request", "amount")
     with _db(request).unit_of_work() as s:
         w = svc.step(
             s, warning_id, body.to, who.username, bureaus=body.bureau, note=body.note, amount=amount, setl_id=body.setl_id
@@ -185,12 +185,3 @@ def add_step(warning_id: int, body: StepIn, request: Request, who: Worker, lang:
         p = s.get(Person, w.person_id)
         assert p is not None
         return warning_dict(w, p, who, lang)
-
-
-def _amount(text: str | None) -> int | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return yuan_to_fen(text.strip())
-    except (ValueError, ArithmeticError):
-        raise InputError("request", "amount", text, "金额（元），最多两位小数") from None

@@ -59,9 +59,12 @@ def monitoring_of(pack: PolicyPack, period: Period) -> Monitoring:
     return mon
 
 
-def find(session: Session, period: Period, pack: PolicyPack, *, over_only: bool = True) -> pl.DataFrame:
+def find(session: Session, period: Period, pack: PolicyPack) -> pl.DataFrame:
     """The warnings of ``period`` as the rules see the ledger now (writes nothing)."""
-    mon = monitoring_of(pack, period)
+    return _evaluate(session, monitoring_of(pack, period), period, over_only=True)
+
+
+def _evaluate(session: Session, mon: Monitoring, period: Period, *, over_only: bool) -> pl.DataFrame:
     frame = claims_frame.from_ledger(session, date(period.year, 1, 1), period.end)
     return evaluate(frame, mon, period, over_only=over_only)
 
@@ -69,12 +72,12 @@ def find(session: Session, period: Period, pack: PolicyPack, *, over_only: bool 
 def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, trigger: str = "manual") -> RunResult:
     out = RunResult(period.code, pack.pack_id)
     with db.unit_of_work() as s:
-        everyone = find(s, period, pack, over_only=False)
-        found = evaluate_over(everyone)
+        mon = monitoring_of(pack, period)
+        everyone = _evaluate(s, mon, period, over_only=False)
+        found = everyone.filter(pl.col("is_over"))
         stamp = now()
         people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(everyone["psn_no"].unique().to_list()))
         ids: dict[str, int] = {psn: pid for psn, pid in s.execute(people)}
-        mon = monitoring_of(pack, period)
         rules = [k for k, r in mon.rules.items() if r.period == period.kind]
         yearly = {k for k in rules if mon.rules[k].scope == "year"}
         same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
@@ -113,11 +116,6 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
         s.flush()
         out.run_id = run.id
     return out
-
-
-def evaluate_over(everyone: pl.DataFrame) -> pl.DataFrame:
-    """The rows of :func:`find` (``over_only=False``) that are over their line: the warnings themselves."""
-    return everyone.filter(pl.col("is_over"))
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:

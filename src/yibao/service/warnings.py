@@ -76,7 +76,7 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
         everyone = _evaluate(s, mon, period, over_only=False)
         found = everyone.filter(pl.col("is_over"))
         stamp = now()
-        people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(everyone["psn_no"].unique().to_list()))
+        people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(found["psn_no"].unique().to_list()))
         ids: dict[str, int] = {psn: pid for psn, pid in s.execute(people)}
         rules = [k for k, r in mon.rules.items() if r.period == period.kind]
         yearly = {k for k in rules if mon.rules[k].scope == "year"}
@@ -101,11 +101,11 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
             seen.add(w.id)
             _update(s, w, row, period, user, trigger, out, "金额更新")
         # known warnings whose person is no longer over the line (a reversal, a correction): amounts follow the ledger
-        now_of = {(r["rule"], ids.get(r["psn_no"]), r["key"]): r for r in everyone.iter_rows(named=True)}
-        for k, w in known.items():
-            if w.id in seen or w.rule not in yearly:
-                continue
-            row = now_of.get(k) or _nothing(w)
+        unseen = [w for w in known.values() if w.id not in seen and w.rule in yearly]
+        mine = everyone.filter(pl.col("psn_no").is_in([w.psn_no for w in unseen]))
+        now_of = {(r["rule"], r["psn_no"], r["key"]): r for r in mine.iter_rows(named=True)}
+        for w in unseen:
+            row = now_of.get((w.rule, w.psn_no, w.key)) or _nothing(w)
             what = "已低于预警线" if row["measure_amt"] <= row["threshold_amt"] else "身份已不在监测范围"
             _update(s, w, row, period, user, trigger, out, what)
         run = MonitoringRun(

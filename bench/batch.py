@@ -4,7 +4,7 @@
 
 For each size: generate a synthetic county with :mod:`yibao.synth` (timed), then
 
-(a) the batch engine, Parquet in -> Parquet out (``yibao.batch_io.run_batch``) in a
+(a) the batch engine, Parquet in -> Parquet out (``yibao.settlement.batch.io.run_batch``) in a
     subprocess: wall time and peak RSS of that process;
 (b) a per-claim Python loop over ``settle`` (``settle_sequence`` per person) on a sample of
     persons holding about ``--loop-sample`` claims: claims per second;
@@ -106,7 +106,7 @@ def child(argv: list[str]) -> None:
     a = ap.parse_args(argv)
     pack = resolve_pack(a.pack, a.employee_overlay)
     if a.child == "batch":
-        from yibao.batch_io import DEFAULT_CHUNK, run_batch
+        from yibao.settlement.batch.io import DEFAULT_CHUNK, run_batch
 
         t = time.perf_counter()  # imports and pack loading done: the engine's own time from here
         run = run_batch(pack, a.dir, a.out, a.chunk or DEFAULT_CHUNK)
@@ -280,8 +280,8 @@ def line_times(fn: Any, files: tuple[str, ...], top: int) -> tuple[float, list[s
 def profile(pack: PolicyPack, directory: Path, out: Path, chunk: int, top: int = 12) -> str:
     """Where the batch engine spends its time: cProfile of settle_batch (whole county in memory, one
     pass) and of run_batch (chunked, Parquet in -> out), then wall time per source line of run_batch."""
-    from yibao.batch_io import read_input, run_batch
-    from yibao.settlement.batch import settle_batch
+    from yibao.settlement.batch.engine import settle_batch
+    from yibao.settlement.batch.io import read_input, run_batch
 
     text = []
     data = read_input(directory)
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse a county written earlier (same size, seed)")
     args = ap.parse_args(argv)
 
-    from yibao.batch_io import DEFAULT_CHUNK
+    from yibao.settlement.batch.io import DEFAULT_CHUNK
 
     chunk = args.chunk or DEFAULT_CHUNK
     overlay = needs_employee_lines(load_pack(args.pack))

@@ -4,7 +4,7 @@
 (``claims``, ``people``, ``identities``, ``chronic_filings``, ``cross_filings``) with
 ``read_parquet`` and settles every claim with SQL only; Python just turns the resolved
 policies (``pack.at(date)`` on each change date) into small parameter tables and writes the
-SQL text. The result agrees with :func:`yibao.settlement.batch.settle_batch` to the fen
+SQL text. The result agrees with :func:`yibao.settlement.batch.engine.settle_batch` to the fen
 (``python bench/duckdb_engine.py --check`` checks it on a synthetic county).
 
 How the rules map to SQL:
@@ -38,8 +38,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from yibao.identities import CATEGORIES, ORDINARY
-from yibao.money import BP
+from yibao.core.identities import CATEGORIES, ORDINARY
+from yibao.core.money import BP
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.policy.schema import LEVELS, PLACES, Policy
 
@@ -52,7 +52,7 @@ ORDER = "ORDER BY d, rid"
 
 
 def _rnd(num: str) -> str:
-    """``num / BP`` rounded half up: yibao.money.round_half_up_div in integer SQL."""
+    """``num / BP`` rounded half up: yibao.core.money.round_half_up_div in integer SQL."""
     return f"((2 * ({num}) + {BP}) // {2 * BP})"
 
 
@@ -568,9 +568,9 @@ STRESS: dict[str, Any] = {
 
 def _check(argv: list[str] | None = None) -> int:
     from yibao import synth
-    from yibao.batch_io import read_input
     from yibao.policy.overlay import apply_overlay, load_overlay, overlay_from_mapping
-    from yibao.settlement.batch import settle_batch
+    from yibao.settlement.batch.engine import settle_batch
+    from yibao.settlement.batch.io import read_input
 
     ap = argparse.ArgumentParser(description="Check settle_duckdb against settle_batch on a synthetic county.")
     ap.add_argument("--check", action="store_true", help="(the only mode)")

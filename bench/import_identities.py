@@ -36,8 +36,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from yibao import synth
-from yibao.registry.imports import ImportReport, import_identities
-from yibao.registry.workbooks import bureau_roster
+from yibao.app.imports import ImportReport, import_identities
+from yibao.interfaces.workbooks.identity_files import bureau_roster
 from yibao.store.db import Database, make_engine, upgrade
 from yibao.store.tables import Identity, Person
 

@@ -20,14 +20,14 @@ from pathlib import Path
 import polars as pl
 
 from yibao import synth
-from yibao.analytics import claims as claims_frame
-from yibao.analytics.monitoring import evaluate, parse_period
-from yibao.batch_io import read_input
-from yibao.enrolment.service import load_synth
+from yibao.app.enrolment import load_synth
+from yibao.app.history import settle_history
+from yibao.app.warnings import find, run_monitoring
 from yibao.policy.pack import load_pack
-from yibao.service.history import settle_history
-from yibao.service.warnings import find, run_monitoring
-from yibao.settlement.batch import settle_batch
+from yibao.rules import claims as claims_frame
+from yibao.rules.monitoring import evaluate, parse_period
+from yibao.settlement.batch.engine import settle_batch
+from yibao.settlement.batch.io import read_input
 from yibao.store.db import Database
 
 

@@ -1,6 +1,6 @@
 """Load benchmark of the settlement service over real HTTP (a script that prints figures, not a test).
 
-For SQLite and PostgreSQL: seeds a database with the demo county (``yibao.service.demo``: a
+For SQLite and PostgreSQL: seeds a database with the demo county (``yibao.app.demo``: a
 synthetic county loaded with ``load_synth``, institutions, one account per role), starts the real
 server as a subprocess (uvicorn serving ``create_app``), signs in as the clerk and drives it with
 httpx client threads for a fixed time per setting:
@@ -65,7 +65,7 @@ def _engine(url: str, schema: str | None, pool: int) -> sa.Engine:
 
 def server_app() -> Any:
     """The uvicorn factory (``--factory service:server_app``), configured by environment variables."""
-    from yibao.api.app import create_app
+    from yibao.entrypoints.http import create_app
     from yibao.policy import load_pack
 
     url = os.environ["YIBAO_BENCH_URL"]
@@ -146,7 +146,7 @@ class Seeded:
 
 def seed(kind: str, people: int, folder: Path) -> Seeded:
     """A fresh database with the demo county of ``people`` persons; the enrolled residents' numbers."""
-    from yibao.service.demo import ensure_demo
+    from yibao.app.demo import ensure_demo
     from yibao.store.tables import Enrolment, Person
 
     schema = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from yibao.service.auth import create_account
+from yibao.app.auth import create_account
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from yibao.identities import IdentityPeriod
+from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
 from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
 

@@ -1,3 +1,3 @@
-from yibao.cli import app
+from yibao.entrypoints.cli.main import app
 
 app()

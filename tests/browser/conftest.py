@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.live import live_server
-from yibao.api.app import create_app
-from yibao.service.demo import demo_people, ensure_demo
+from yibao.app.demo import demo_people, ensure_demo
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.tables import Enrolment, Identity, Person
 

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.browser.conftest import DEMO_PERSONS, PASSWORDS, assisted_people
-from yibao.api.app import create_app
-from yibao.service.demo import DEMO_HOSPITAL, ensure_demo
+from yibao.app.demo import DEMO_HOSPITAL, ensure_demo
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry, Visit
 

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, shot, sign_in
-from yibao.registry.workbooks import ERROR_SHEET
+from yibao.interfaces.workbooks.identity_files import ERROR_SHEET
 from yibao.store.tables import Identity, ImportBatch, Person
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

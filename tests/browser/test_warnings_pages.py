@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, shot, sign_in
-from yibao.service.warning_excel import CONFIRM_COL, HEADER_ROW
+from yibao.app.push_list import CONFIRM_COL, HEADER_ROW
 from yibao.store.monitoring_tables import WarningCase, WarningEvent
 
 

@@ -11,10 +11,10 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import PASSWORDS, Site, shot, sign_in
-from yibao.service.auth import PERMISSIONS
-from yibao.service.demo import DEMO_ACCOUNTS
+from yibao.app.auth import PERMISSIONS
+from yibao.app.demo import DEMO_ACCOUNTS
+from yibao.entrypoints.web.render import NAV
 from yibao.store.service_tables import LedgerEntry
-from yibao.web.render import NAV
 
 ROLE_OF = {user: role for user, _, role, _ in DEMO_ACCOUNTS}
 NAME_OF = {user: name for user, _, _, name in DEMO_ACCOUNTS}

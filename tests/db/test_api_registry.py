@@ -8,9 +8,9 @@ import httpx
 
 from tests.accounts import login, seed_accounts
 from tests.live import live_server
-from yibao.api.app import create_app
+from yibao.core.idcard import check_digit
+from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
-from yibao.registry.idcard import check_digit
 from yibao.settlement import Claim, PolicyRangeSummary, settle
 from yibao.store.db import Database
 from yibao.store.tables import Identity, Person
@@ -104,7 +104,7 @@ def test_chronic_filing_takes_effect_at_once_for_settlement(db: Database) -> Non
         view = httpx.get(f"{url}/api/persons/P530902A/settlement-view", headers=h).json()
     assert [f["dise_codg"] for f in view["chronic_filings"]] == ["I10"]
     # the settlement core sees the filing: a med_type 14 claim for I10 settles on the chronic line
-    from yibao.registry.lookup import find_person, settlement_person
+    from yibao.app.registry import find_person, settlement_person
 
     with db.unit_of_work() as s:
         person = settlement_person(s, find_person(s, "P530902A"))

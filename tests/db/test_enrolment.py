@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from yibao import synth
-from yibao.enrolment import excel
-from yibao.enrolment.service import (
+from yibao.app import enrolment_workbook as excel
+from yibao.app.enrolment import (
     categories_on,
     coverage,
     enrol,
@@ -33,9 +33,9 @@ from yibao.enrolment.service import (
     record_special_status,
     subsidy_budget,
 )
-from yibao.errors import InputError
+from yibao.core.errors import InputError
+from yibao.core.idcard import check_digit, mask
 from yibao.policy import load_pack
-from yibao.registry.idcard import check_digit, mask
 from yibao.store.db import Database
 from yibao.store.tables import ChronicFiling, CrossFiling, Enrolment, Identity, ImportBatch, Person
 

@@ -36,8 +36,8 @@ from schemathesis.core.result import Ok
 
 from tests.accounts import HOSPITAL, PASSWORD
 from tests.db.test_service import CERTNO, PACK, bill, seed
-from yibao.api.app import create_app
-from yibao.service import ledger, national
+from yibao.app import ledger, national
+from yibao.entrypoints.http import create_app
 from yibao.settlement.model import Claim, PolicyRangeSummary
 from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry

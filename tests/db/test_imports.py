@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from yibao.registry.imports import ImportRefused, identities_on, import_identities
+from yibao.app.imports import ImportRefused, identities_on, import_identities
 from yibao.store.db import Database
 from yibao.store.tables import Conflict, Identity, ImportBatch, Person
 
@@ -562,9 +562,9 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
 
 def test_headers_dates_and_numbers_as_bureaus_write_them(tmp_path: Path) -> None:
     """No database: header spelling, every accepted date form, Excel serials and numbers."""
-    from yibao.registry.mapping import load_mapping
-    from yibao.registry.sheets import read_sheet
-    from yibao.registry.validate import validate
+    from yibao.interfaces.workbooks.mapping import load_mapping
+    from yibao.interfaces.workbooks.sheets import read_sheet
+    from yibao.interfaces.workbooks.validate import validate
 
     wb = Workbook()
     ws = wb.active
@@ -593,7 +593,7 @@ def test_headers_dates_and_numbers_as_bureaus_write_them(tmp_path: Path) -> None
 
 def test_an_import_is_all_or_nothing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure after the people are written leaves no trace: no people, identities or batch."""
-    import yibao.registry.imports as imports
+    import yibao.app.imports as imports
 
     real = imports._bulk_insert
 

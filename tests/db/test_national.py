@@ -11,7 +11,7 @@ from examples.his_client import walk
 from tests.accounts import HOSPITAL, PASSWORD, login
 from tests.db.test_service import CERTNO, PACK, seed
 from tests.live import live_server
-from yibao.api.app import create_app
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry
 

@@ -19,8 +19,8 @@ from examples.his_client import HIS, reconcile, records_from_log, walk
 from tests.accounts import HOSPITAL, OTHER_HOSPITAL, PASSWORD, login
 from tests.db.test_service import CERTNO, PACK, bill, seed
 from tests.live import live_server
-from yibao.api.app import create_app
-from yibao.money import fen_to_yuan_str
+from yibao.core.money import fen_to_yuan_str
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.service_tables import Message
 

@@ -22,18 +22,19 @@ from typer.testing import CliRunner, Result
 from tests.accounts import login, seed_accounts
 from tests.conftest import PG_URL
 from tests.live import live_server
-from yibao import cli, synth
-from yibao.analytics.claims import Place
-from yibao.analytics.report_sources import batch_reports, ledger_reports
-from yibao.analytics.reports import ALL, TABLES, ReportSet, header, title
-from yibao.api.app import create_app
-from yibao.batch_io import run_batch
-from yibao.enrolment import service as svc
-from yibao.money import round_half_up_div
+from yibao import synth
+from yibao.app import enrolment as svc
+from yibao.app.demo import load_institutions
+from yibao.app.history import settle_history
+from yibao.app.ledger import reverse_settlement
+from yibao.app.report_sources import batch_reports, ledger_reports
+from yibao.core.money import round_half_up_div
+from yibao.entrypoints.cli import main as cli
+from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
-from yibao.service.demo import load_institutions
-from yibao.service.history import settle_history
-from yibao.service.ledger import reverse_settlement
+from yibao.reports.tables import ALL, TABLES, ReportSet, header, title
+from yibao.rules.claims import Place
+from yibao.settlement.batch.io import run_batch
 from yibao.settlement.model import Claim
 from yibao.store.db import Database
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
-from yibao.registry.idcard import check_digit, mask, parse_certno
+from yibao.core.idcard import check_digit, mask, parse_certno
 from yibao.store.db import Database
 from yibao.store.tables import Identity, Person
 

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from tests.accounts import HOSPITAL, OTHER_HOSPITAL, login, seed_accounts
 from tests.live import live_server
-from yibao.api.app import create_app
+from yibao.core.idcard import check_digit
+from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
-from yibao.registry.idcard import check_digit
 from yibao.settlement.model import YearToDate
 from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry, YearToDateRow

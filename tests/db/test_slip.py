@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 from tests.accounts import HOSPITAL, PASSWORD, login
 from tests.db.test_service import CERTNO, PACK, seed
 from tests.live import live_server
-from yibao.api.app import create_app
-from yibao.cli import app as cli_app
-from yibao.money import fmt_yuan, yuan_to_fen
-from yibao.registry.idcard import mask
-from yibao.service import slip as slips
+from yibao.app import slips
+from yibao.core.idcard import mask
+from yibao.core.money import fmt_yuan, yuan_to_fen
+from yibao.entrypoints.cli.main import app as cli_app
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 
 
@@ -137,7 +137,7 @@ def test_a_long_slip_still_prints_on_one_page() -> None:
 def test_a_window_bill_slip_shows_the_level_and_place_it_was_settled_at(db: Database) -> None:
     from datetime import date
 
-    from yibao.service import ledger
+    from yibao.app import ledger
     from yibao.settlement.model import Claim, PolicyRangeSummary
 
     seed(db)

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from tests.db.test_fuzz import _call, _sign_in
 from tests.db.test_service import PACK, seed
-from yibao.api import security
-from yibao.api.app import create_app
-from yibao.service.auth import Principal
+from yibao.app.auth import Principal
+from yibao.entrypoints.common import security
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.service_tables import Token
 

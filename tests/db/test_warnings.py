@@ -21,12 +21,12 @@ from openpyxl import load_workbook
 from tests.accounts import HOSPITAL
 from tests.db.test_fuzz import _call, _sign_in
 from tests.db.test_service import PACK, seed
-from yibao.analytics.monitoring import parse_period
-from yibao.api.app import create_app
-from yibao.service import ledger
-from yibao.service import warnings as svc
-from yibao.service.schedule import run_due
-from yibao.service.warning_excel import CONFIRM_COL, HEADER_ROW
+from yibao.app import ledger
+from yibao.app import warnings as svc
+from yibao.app.push_list import CONFIRM_COL, HEADER_ROW
+from yibao.app.schedule import run_due
+from yibao.entrypoints.http import create_app
+from yibao.rules.monitoring import parse_period
 from yibao.settlement.model import Claim, PolicyRangeSummary
 from yibao.store.db import Database
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent

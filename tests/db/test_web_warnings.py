@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from tests.browser.conftest import DEMO_PERSONS
 from tests.browser.test_access import csrf_of, signed_in
-from yibao.api.app import create_app
-from yibao.registry.imports import import_identities
-from yibao.service.demo import ensure_demo
+from yibao.app.demo import ensure_demo
+from yibao.app.imports import import_identities
+from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.tables import Identity, ImportBatch, Person
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, event, given, settings
 
 from tests.packgen import population, random_pack
-from yibao.errors import InputError, InputErrors
+from yibao.core.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.batch import OUTPUT_AMOUNTS, settle_batch
-from yibao.settlement.frames import to_frames, ytd_from_row
+from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
+from yibao.settlement.batch.frames import to_frames, ytd_from_row
 from yibao.settlement.model import Claim, Person
 from yibao.settlement.settle import settle_sequence
 

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from yibao import synth
-from yibao.batch_io import run_batch
 from yibao.policy import load_pack
-from yibao.settlement.batch import OUTPUT_AMOUNTS
+from yibao.settlement.batch.engine import OUTPUT_AMOUNTS
+from yibao.settlement.batch.io import run_batch
 from yibao.settlement.settle import settle_sequence
 
 PACK = "anhui-huaibei-2022"

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from yibao.app import whatif as whatif_run
 from yibao.policy.pack import load_pack
-from yibao.web import whatif_run
-from yibao.whatif import schemes_of, settings_for
+from yibao.whatif.scenario import schemes_of, settings_for
 
 
 def test_schemes_and_settings_of_the_shipped_packs() -> None:

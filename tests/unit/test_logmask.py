@@ -1,6 +1,6 @@
 import logging
 
-from yibao.api.logmask import MaskIdNumbers, mask_ids
+from yibao.entrypoints.common.logmask import MaskIdNumbers, mask_ids
 
 
 def test_id_numbers_are_masked_in_log_text() -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from yibao.money import (
+from yibao.core.money import (
     BP,
     apply_ratio,
     fen_to_yuan_str,

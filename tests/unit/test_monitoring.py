@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yibao import policy as policy_pkg
-from yibao.analytics import claims as C
-from yibao.analytics.monitoring import evaluate, parse_period, previous_period
-from yibao.analytics.workflow import NEXT, STATUSES, check_step
-from yibao.errors import InputError, InputErrors
+from yibao.core.errors import InputError, InputErrors
 from yibao.policy.pack import load_pack, pack_from_mapping
 from yibao.policy.schema import Monitoring
+from yibao.rules import claims as C
+from yibao.rules.monitoring import evaluate, parse_period, previous_period
+from yibao.rules.warning_workflow import NEXT, STATUSES, check_step
 
 _LINCANG = load_pack("yunnan-lincang-2023").at(date(2023, 6, 1)).monitoring
 assert _LINCANG is not None

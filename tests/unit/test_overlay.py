@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from yibao.errors import InputErrors
+from yibao.core.errors import InputErrors
 from yibao.policy import load_pack
 from yibao.policy.overlay import apply_overlay, overlay_from_mapping
 

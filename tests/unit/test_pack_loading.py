@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from yibao.errors import InputError, InputErrors
+from yibao.core.errors import InputError, InputErrors
 from yibao.policy import load_pack, pack_from_mapping
 
 FILE = "test-pack.yaml"

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from yibao.identities import IdentityPeriod
+from yibao.core.identities import IdentityPeriod
 from yibao.policy import load_pack, shipped_packs
 from yibao.settlement import Claim, FeeLine, Person, PolicyRangeSummary, settle, settle_sequence
 from yibao.settlement.model import ChronicFiling

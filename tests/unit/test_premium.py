@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from yibao.enrolment.premium import Split, premium_split, unranked_subsidies
-from yibao.errors import InputErrors
-from yibao.money import fen_to_yuan_str
+from yibao.core.errors import InputErrors
+from yibao.core.money import fen_to_yuan_str
 from yibao.policy import load_pack, shipped_packs
 from yibao.policy.pack import PACKS_DIR, pack_from_mapping
+from yibao.policy.premium import Split, premium_split, unranked_subsidies
 from yibao.policy.schema import Premium
 
 SEED_003 = "003_b5d4c3d7e49b1282.txt"

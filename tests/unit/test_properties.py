@@ -16,7 +16,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yibao.identities import IdentityPeriod
+from yibao.core.identities import IdentityPeriod
 from yibao.policy import PolicyPack, pack_from_mapping
 from yibao.policy.schema import Policy
 from yibao.settlement import Claim, FeeLine, Person, PolicyRangeSummary, Settlement, YearToDate, reverse, settle, settle_sequence

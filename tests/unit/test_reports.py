@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yibao.analytics.claims import SCHEMA, Place
-from yibao.analytics.report_sources import check_period, month_period
-from yibao.analytics.reports import (
+from yibao.app.report_sources import check_period, month_period
+from yibao.core.errors import InputError
+from yibao.core.money import round_half_up_div
+from yibao.reports.tables import (
     ALL,
     LOW_INCOME,
     PEOPLE_SCHEMA,
@@ -33,8 +34,7 @@ from yibao.analytics.reports import (
     treatment_assistance,
     visits,
 )
-from yibao.errors import InputError
-from yibao.money import round_half_up_div
+from yibao.rules.claims import SCHEMA, Place
 
 CTX = Context(
     priority=("tekun", "dibao", "jiance"),

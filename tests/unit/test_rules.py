@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from yibao.errors import InputError
-from yibao.identities import IdentityPeriod
+from yibao.core.errors import InputError
+from yibao.core.identities import IdentityPeriod
 from yibao.policy import pack_from_mapping
 from yibao.settlement import Claim, FeeLine, Person, PolicyRangeSummary, YearToDate, reverse, settle, settle_sequence
 from yibao.settlement.model import ChronicFiling, Period, Settlement

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from yibao.identities import IdentityPeriod
-from yibao.inputs import read_claims, read_people
+from yibao.core.identities import IdentityPeriod
+from yibao.interfaces.claim_csv import read_claims, read_people
 from yibao.policy import load_pack
 from yibao.settlement import Claim, FeeLine, Person, Settlement, YearToDate, reverse, settle_sequence
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from yibao.errors import InputError, InputErrors
+from yibao.core.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack, is_leaf, pack_from_mapping
 
 

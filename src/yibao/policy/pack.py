@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from yibao.errors import InputError, InputErrors
+from yibao.core.errors import InputError, InputErrors
 from yibao.policy.schema import Policy
 
 PACKS_DIR = Path(__file__).parent / "packs"

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
-from yibao.identities import CATEGORIES, ORDINARY, normalise_category
-from yibao.money import apply_ratio, percent_to_bp, yuan_to_fen
+from yibao.core.identities import CATEGORIES, ORDINARY, normalise_category
+from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 
 LEVELS: tuple[int, ...] = (1, 2, 3)
 """Hospital levels: 1 乡镇卫生院/一级, 2 县级/二级, 3 市级及以上/三级."""

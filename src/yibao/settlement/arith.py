@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from yibao.money import BP, round_half_up_div
+from yibao.core.money import BP, round_half_up_div
 
 
 @dataclass(frozen=True)

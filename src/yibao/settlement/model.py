@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from yibao.identities import IdentityPeriod
+from yibao.core.identities import IdentityPeriod
 
 Place = Literal["in_county", "out_of_county", "cross_region"]
 PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region")

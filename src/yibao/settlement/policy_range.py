@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from yibao.errors import InputError
-from yibao.money import apply_ratio
+from yibao.core.errors import InputError
+from yibao.core.money import apply_ratio
 from yibao.policy.schema import BenefitLine, FeeRules
 from yibao.settlement.model import CHRGITM_LV, Claim, FeeLineResult
 

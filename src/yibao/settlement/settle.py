@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from yibao.errors import InputError
-from yibao.identities import deciding_identity
+from yibao.core.errors import InputError
+from yibao.core.identities import deciding_identity
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import BenefitLine, Policy
 from yibao.settlement import tiers

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from yibao.money import apply_ratio
+from yibao.core.money import apply_ratio
 from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, IdentityOverride, TiltedAssistance
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep

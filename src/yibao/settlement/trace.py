@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from yibao.identities import label as identity_label
-from yibao.money import fmt_percent, fmt_yuan
+from yibao.core.identities import label as identity_label
+from yibao.core.money import fmt_percent, fmt_yuan
 from yibao.settlement.model import TraceStep
 
 TIERS = {

@@ -1,0 +1,116 @@
+"""Demo data for a fresh start: a small synthetic county and one account per role.
+
+``yibao serve`` calls :func:`ensure_demo` when the database has no accounts yet, so a fresh
+clone answers at once. The accounts (documented in the README) are for trying yibao only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from yibao import synth
+from yibao.app.auth import create_account
+from yibao.app.history import settle_history
+from yibao.app.warnings import run_monitoring
+from yibao.policy.pack import PolicyPack, load_pack
+from yibao.rules.monitoring import parse_period
+from yibao.store.db import Database
+from yibao.store.service_tables import Account, Institution
+
+DEMO_YEAR = 2022
+DEMO_HOSPITAL = "H53090200001"
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
+    # username, password, role, display name
+    ("clerk", "clerk-demo-2022", "clerk", "经办员 李敏"),
+    ("auditor", "auditor-demo-2022", "auditor", "审核员 王强"),
+    ("monitor", "monitor-demo-2022", "monitoring", "监测员 张丽"),
+    ("analyst", "analyst-demo-2022", "analyst", "分析员 赵磊"),
+    ("admin", "admin-demo-2022", "admin", "管理员"),
+    ("his", "his-demo-2022", "institution", "临翔区人民医院 HIS"),
+)
+
+
+@dataclass
+class DemoInfo:
+    created: bool
+    persons: int
+
+
+def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
+    """The synthetic county's institutions not yet known (their count)."""
+    with db.unit_of_work() as s:
+        known = set(s.scalars(sa.select(Institution.fixmedins_code)))
+        rows = [r for r in institutions.iter_rows(named=True) if r["fixmedins_code"] not in known]
+        s.add_all(
+            Institution(
+                fixmedins_code=r["fixmedins_code"],
+                fixmedins_name=r["fixmedins_name"],
+                hosp_lv=int(r["hosp_lv"]),
+                place=r["place"],
+                admdvs=r["admdvs"],
+            )
+            for r in rows
+        )
+    return len(rows)
+
+
+def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPack | None = None) -> DemoInfo:
+    """Load the demo county and accounts unless the database already has accounts.
+
+    The county's claims of the demo year are settled into the ledger with ``pack`` (the
+    Huaibei pack by default) and the monitoring is run for each month, so the warning list,
+    the reports and people's positions have something to show.
+    """
+    with db.unit_of_work() as s:
+        if s.scalar(sa.select(sa.func.count()).select_from(Account)):
+            return DemoInfo(False, 0)
+    from yibao.app.enrolment import enrol, load_synth
+
+    county = synth.generate(persons, DEMO_YEAR, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        synth.write(county, Path(tmp))
+        load_synth(db, Path(tmp), user="demo")
+    load_institutions(db, county.institutions)
+    pack = pack or load_pack("anhui-huaibei-2022")
+    if pack.covers(date(DEMO_YEAR, 1, 1)) and pack.at(date(DEMO_YEAR, 1, 1)).premium is not None:
+        enrol(db, DEMO_YEAR, pack, user="demo")  # premiums priced and split between the person and subsidies
+    _people, claims = synth.to_people_and_claims(county)
+    settle_history(db, pack, claims, "demo")
+    if pack.covers(date(DEMO_YEAR, 12, 31)) and pack.at(date(DEMO_YEAR, 12, 31)).monitoring is not None:
+        for month in range(1, 13):
+            run_monitoring(db, pack, parse_period(f"{DEMO_YEAR}-{month:02d}"), "demo", trigger="schedule")
+    with db.unit_of_work() as s:
+        for username, password, role, name in DEMO_ACCOUNTS:
+            create_account(
+                s,
+                username,
+                password,
+                role,
+                "demo",
+                display_name=name,
+                fixmedins_code=DEMO_HOSPITAL if role == "institution" else None,
+            )
+    return DemoInfo(True, persons)
+
+
+def demo_people(db: Database, n: int = 3) -> list[tuple[str, str, str]]:
+    """A few enrolled residents to try settlements with: (certno, name, deciding category)."""
+    from yibao.store.tables import Enrolment, Identity, Person
+
+    with db.unit_of_work() as s:
+        q = (
+            sa.select(Person.certno, Person.psn_name, sa.func.min(Identity.category))
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .outerjoin(Identity, Identity.person_id == Person.id)
+            .where(Enrolment.year == DEMO_YEAR, Enrolment.psn_insu_stas == "1", Person.insutype == "390")
+            .group_by(Person.id, Person.certno, Person.psn_name)
+            .order_by(Person.id)
+            .limit(n)
+        )
+        return [(c, name, cat or "ordinary") for c, name, cat in s.execute(q)]

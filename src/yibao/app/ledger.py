@@ -1,0 +1,225 @@
+"""Settling against the database: one transaction per settlement, the person's year locked.
+
+``settle_claim`` locks the person's year-to-date row (``SELECT … FOR UPDATE`` on PostgreSQL; on
+SQLite every write transaction is ``BEGIN IMMEDIATE``), settles with the pure core, appends
+the ledger entry and moves the accumulators, all in the caller's unit of work. A reversal
+appends an entry with the negated consumption; a settlement can be reversed once. ``verify``
+recomputes every accumulator from the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from yibao.app.registry import find_person, settlement_person
+from yibao.core.errors import InputError, NotFound
+from yibao.policy.pack import PolicyPack
+from yibao.settlement.model import Claim, Settlement, YearToDate
+from yibao.settlement.settle import give_back, settle
+from yibao.settlement.trace import render
+from yibao.store.service_tables import LedgerEntry, YearToDateRow
+from yibao.store.tables import Enrolment, Person
+
+AMOUNTS = (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
+    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
+)  # fmt: skip
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_setl_id(prefix: str = "S") -> str:
+    return prefix + datetime.now(UTC).strftime("%Y%m%d") + uuid.uuid4().hex[:14].upper()
+
+
+def message_key(*parts: str) -> str:
+    """The key of a processed message (``rest:user:key``, ``hsa:institution:msgid``): as written while it fits
+    the column (64 characters), else its SHA-256, so that long user names and ids are still exactly once."""
+    key = ":".join(parts)
+    return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
+
+
+def _lock_year(session: Session, person_id: int, year: int) -> YearToDateRow:
+    """The person's accumulator row for the year, created if missing, locked for this transaction.
+
+    One statement when the row exists (the common case): ``SELECT … FOR UPDATE`` on PostgreSQL; on
+    SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``). ``populate_existing``
+    reads the row afresh even if this session has seen it before.
+    """
+    dialect = session.get_bind().dialect.name
+    query = (
+        sa.select(YearToDateRow)
+        .where(YearToDateRow.person_id == person_id, YearToDateRow.year == year)
+        .execution_options(populate_existing=True)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:  # first claim of the year: a concurrent first claim may insert it too, hence ON CONFLICT
+        values = {"person_id": person_id, "year": year, "data": json.dumps(YearToDate(year).to_dict()), "version": 0}
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(YearToDateRow).values(**values).on_conflict_do_nothing())
+        row = session.scalar(query)
+    assert row is not None
+    return row
+
+
+def _ytd(row: YearToDateRow) -> YearToDate:
+    return YearToDate.from_dict(json.loads(row.data))
+
+
+def year_to_date(session: Session, person_id: int, year: int) -> YearToDate:
+    row = session.get(YearToDateRow, (person_id, year))
+    return _ytd(row) if row else YearToDate(year)
+
+
+def check_enrolled(session: Session, person: Person, day: date) -> None:
+    ok = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.person_id == person.id, Enrolment.year == day.year, Enrolment.psn_insu_stas == "1")
+    )
+    if not ok:
+        raise InputError(f"person {person.psn_no}", "psn_insu_stas", None, f"enrolled (参保状态正常) in {day.year}")
+
+
+@dataclass
+class Settled:
+    entry: LedgerEntry
+    settlement: Settlement
+    ytd_after: YearToDate
+
+
+def _check_claim_person(session: Session, claim: Claim, person: Person | None = None) -> Person:
+    """The claim's person (``person`` when the caller has already found it), enrolled on the claim's date."""
+    if person is None or person.psn_no != claim.psn_no:
+        person = find_person(session, claim.psn_no)
+    check_enrolled(session, person, claim.setl_date)
+    return person
+
+
+def preview(session: Session, pack: PolicyPack, claim: Claim, *, person: Person | None = None) -> Settlement:
+    """Pre-settlement: computes with the current accumulators, writes nothing."""
+    person = _check_claim_person(session, claim, person)
+    sp = settlement_person(session, person)
+    return settle(pack, sp, year_to_date(session, person.id, claim.setl_date.year), claim)
+
+
+def settle_claim(
+    session: Session, pack: PolicyPack, claim: Claim, user: str, *, mdtrt_id: str | None = None,
+    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None, person: Person | None = None,
+) -> Settled:  # fmt: skip
+    """Settle and record: the ledger entry and the new accumulators in the caller's transaction."""
+    person = _check_claim_person(session, claim, person)
+    row = _lock_year(session, person.id, claim.setl_date.year)
+    before = _ytd(row)
+    s = settle(pack, settlement_person(session, person), before, claim)
+    entry = new_entry(
+        pack, person, claim, s, user, mdtrt_id=mdtrt_id, fixmedins_code=fixmedins_code, msgid=msgid, setl_id=setl_id
+    )
+    session.add(entry)
+    row.data = json.dumps(s.ytd_after.to_dict())
+    row.version += 1
+    session.flush()
+    return Settled(entry, s, s.ytd_after)
+
+
+def new_entry(
+    pack: PolicyPack, person: Person, claim: Claim, s: Settlement, user: str, *, mdtrt_id: str | None = None,
+    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
+) -> LedgerEntry:  # fmt: skip
+    """The ledger entry recording settlement ``s`` of ``claim`` (not yet added to a session)."""
+    return LedgerEntry(
+        setl_id=setl_id or new_setl_id(), kind="settle", mdtrt_id=mdtrt_id, person_id=person.id, psn_no=person.psn_no,
+        fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year, setl_date=claim.setl_date,
+        insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity, hosp_lv=claim.hosp_lv,
+        place=claim.place, pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
+        consumed=json.dumps(s.consumed.to_dict()), setldetail=json.dumps([asdict(d) for d in s.setldetail], ensure_ascii=False),
+        fee_results=json.dumps([asdict(f) for f in s.fee_results], ensure_ascii=False),
+        trace=json.dumps(
+            [{"tier": t, "zh": z, "en": e} for (t, z), (_, e) in zip(render(s.trace, "zh"), render(s.trace, "en"), strict=True)],
+            ensure_ascii=False,
+        ),
+        msgid=msgid, recorded_at=now(), recorded_by=user,
+    )  # fmt: skip
+
+
+def get_entry(session: Session, setl_id: str) -> LedgerEntry:
+    entry = session.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id))
+    if entry is None:
+        raise NotFound("settlement", "setl_id", setl_id, "a settlement id in the ledger")
+    return entry
+
+
+def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *, msgid: str | None = None) -> LedgerEntry:
+    """Reverse (撤销) a settlement: give back exactly what it consumed; a second reversal is refused."""
+    if not reason.strip():
+        raise InputError(f"settlement {setl_id}", "reason", reason, "a reason for the reversal (撤销原因)")
+    if len(reason.strip()) > 255:
+        raise InputError(f"settlement {setl_id}", "reason", reason, "至多 255 个字符 / at most 255 characters")
+    original = get_entry(session, setl_id)
+    if original.kind != "settle":
+        raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")
+    row = _lock_year(session, original.person_id, original.year)
+    done = session.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
+    if done is not None:
+        raise InputError(f"settlement {setl_id}", "setl_id", setl_id, f"a settlement not yet reversed (reversed by {done})")
+    consumed = YearToDate.from_dict(json.loads(original.consumed))
+    after = give_back(consumed, _ytd(row), setl_id)
+    negated = YearToDate(original.year).minus(consumed)
+    entry = LedgerEntry(
+        setl_id=new_setl_id("R"), kind="reverse", reverses=setl_id, reason=reason.strip(), mdtrt_id=original.mdtrt_id,
+        person_id=original.person_id, psn_no=original.psn_no, fixmedins_code=original.fixmedins_code, year=original.year,
+        setl_date=original.setl_date, insutype=original.insutype, med_type=original.med_type, line=original.line,
+        identity=original.identity, hosp_lv=original.hosp_lv, place=original.place, pack_id=original.pack_id,
+        **{a: -getattr(original, a) for a in AMOUNTS},
+        consumed=json.dumps(negated.to_dict()), setldetail="[]", fee_results="[]", trace="[]", msgid=msgid,
+        recorded_at=now(), recorded_by=user,
+    )  # fmt: skip
+    session.add(entry)
+    row.data = json.dumps(after.to_dict())
+    row.version += 1
+    session.flush()
+    return entry
+
+
+def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "setl_id": entry.setl_id, "kind": entry.kind, "reverses": entry.reverses, "reason": entry.reason,
+        "mdtrt_id": entry.mdtrt_id, "psn_no": entry.psn_no, "fixmedins_code": entry.fixmedins_code,
+        "setl_date": entry.setl_date.isoformat(), "insutype": entry.insutype, "med_type": entry.med_type, "line": entry.line,
+        "identity": entry.identity, "pack_id": entry.pack_id, "recorded_at": entry.recorded_at.isoformat(),
+        "recorded_by": entry.recorded_by,
+    }  # fmt: skip
+    out.update({a: getattr(entry, a) for a in AMOUNTS})
+    out["setldetail"] = json.loads(entry.setldetail)
+    out["trace"] = json.loads(entry.trace)
+    out["fee_results"] = json.loads(entry.fee_results)
+    return out
+
+
+def verify(session: Session) -> list[dict[str, Any]]:
+    """Recompute every person-year's accumulators from the ledger; the differences (there should be none)."""
+    derived: dict[tuple[int, int], YearToDate] = {}
+    for person_id, year, consumed in session.execute(sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed)):
+        key = (person_id, year)
+        derived[key] = derived.get(key, YearToDate(year)).plus(YearToDate.from_dict(json.loads(consumed)))
+    stored = {(r.person_id, r.year): _ytd(r) for r in session.scalars(sa.select(YearToDateRow))}
+    diffs = []
+    for key in sorted(set(derived) | set(stored)):
+        a, b = derived.get(key, YearToDate(key[1])), stored.get(key, YearToDate(key[1]))
+        if a != b:
+            diffs.append({"person_id": key[0], "year": key[1], "ledger": a.to_dict(), "stored": b.to_dict()})
+    return diffs

@@ -1,0 +1,536 @@
+"""The national interface (医疗保障信息平台 定点医药机构接口): ``infno`` transactions on the ledger.
+
+Amounts cross this interface in yuan with two decimals, as HIS systems send and expect them;
+they are parsed exactly (``Decimal``) into fen and printed back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.app import ledger
+from yibao.app.auth import Principal
+from yibao.app.registry import find_person, identities_on, settlement_person
+from yibao.core.errors import InputError, NotFound
+from yibao.core.identities import label
+from yibao.core.money import fen_to_yuan_str, yuan_to_fen
+from yibao.policy.pack import PolicyPack
+from yibao.settlement.model import Claim, FeeLine, Place, Settlement
+from yibao.settlement.policy_range import policy_range
+from yibao.settlement.settle import select_line
+from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Message, Visit
+from yibao.store.tables import Enrolment, Person
+
+Output = dict[str, Any]
+Handler = Callable[[Session, "Context", dict[str, Any]], tuple[Output, str | None]]
+
+WRITES = {"2201", "2202", "2204", "2205", "2207", "2208", "2401", "2402", "2301", "2302", "2304", "2305", "2601"}
+NAMES = {
+    "1101": "人员信息获取",
+    "2201": "门诊挂号",
+    "2202": "门诊挂号撤销",
+    "2204": "门诊费用明细信息上传",
+    "2205": "门诊费用明细信息撤销",
+    "2206": "门诊预结算",
+    "2207": "门诊结算",
+    "2208": "门诊结算撤销",
+    "2401": "入院办理",
+    "2402": "出院办理",
+    "2301": "住院费用明细信息上传",
+    "2302": "住院费用明细信息撤销",
+    "2303": "住院预结算",
+    "2304": "住院结算",
+    "2305": "住院结算撤销",
+    "2601": "冲正交易",
+    "3201": "医药机构费用结算对总账",
+    "3202": "医药机构费用结算对明细账",
+}
+
+
+class Context:
+    def __init__(self, pack: PolicyPack, who: Principal, fixmedins_code: str, msgid: str):
+        self.pack, self.who, self.fixmedins_code, self.msgid = pack, who, fixmedins_code, msgid
+
+
+def yuan(fen: int) -> Decimal:
+    return Decimal(fen_to_yuan_str(fen))
+
+
+def _req(data: dict[str, Any], key: str, where: str) -> Any:
+    v = data.get(key)
+    if v is None or v == "":
+        raise InputError(where, key, v, "a value (必填)")
+    return v
+
+
+def _date(v: Any, where: str, key: str) -> date:
+    text = str(v).strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise InputError(where, key, v, "a date yyyy-MM-dd (or yyyy-MM-dd HH:mm:ss)") from None
+
+
+MAX_YUAN = 10**9
+"""The largest amount the interface takes (10 亿元, as the REST API's 10**11 fen); larger is an error, never a 500."""
+MAX_CNT = 10**6
+
+
+def _text(v: Any, where: str, key: str, max_len: int) -> str:
+    """A value stored as text: refused when longer than its column."""
+    text = str(v)
+    if len(text) > max_len:
+        raise InputError(where, key, v, f"至多 {max_len} 个字符 / at most {max_len} characters")
+    return text
+
+
+def _size(v: Any) -> Decimal | None:
+    """``abs(v)`` as a number, without turning it into fen; ``None`` when it is no finite number."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return Decimal(abs(v))
+    try:
+        d = Decimal(str(v).strip().replace(",", ""))
+    except (ArithmeticError, ValueError):
+        return None
+    return d.copy_abs() if d.is_finite() else None  # copy_abs: exact, no context to overflow
+
+
+def _fen(v: Any, where: str, key: str) -> int:
+    size = _size(v)  # first: an exponent like 1E+999999999 must not become an integer of a billion digits
+    if size is not None and size > MAX_YUAN:
+        raise InputError(where, key, v, f"至多 {MAX_YUAN} 元的金额 / an amount of at most {MAX_YUAN} yuan")
+    try:
+        fen = yuan_to_fen(v)
+    except ValueError as exc:
+        raise InputError(where, key, v, f"an amount in yuan with at most 2 decimals ({exc})") from None
+    if fen < 0:
+        raise InputError(where, key, v, "an amount >= 0")
+    return fen
+
+
+def _data(inp: dict[str, Any], key: str = "data") -> dict[str, Any]:
+    d = inp.get(key)
+    if not isinstance(d, dict):
+        raise InputError("input", key, d, f"an object input.{key}")
+    return d
+
+
+def _person(s: Session, data: dict[str, Any], where: str) -> Person:
+    key = data.get("psn_no") or data.get("certno") or data.get("mdtrt_cert_no")
+    if not key:
+        raise InputError(where, "psn_no", None, "psn_no, certno or mdtrt_cert_no")
+    return find_person(s, str(key))
+
+
+def _visit(s: Session, ctx: Context, data: dict[str, Any], where: str) -> Visit:
+    mdtrt_id = str(_req(data, "mdtrt_id", where))
+    v = s.get(Visit, mdtrt_id)
+    if v is None or v.fixmedins_code != ctx.fixmedins_code:
+        raise NotFound(where, "mdtrt_id", mdtrt_id, "a visit (就诊ID) registered by your institution")
+    if data.get("psn_no") and data["psn_no"] != v.psn_no:
+        raise InputError(where, "psn_no", data["psn_no"], f"the visit's person ({v.psn_no})")
+    return v
+
+
+# ------------------------------------------------------------------ 1101 person information
+
+
+def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp)
+    p = _person(s, data, "1101")
+    today = datetime.now(UTC).date()
+    asked = str(data.get("certno") or data.get("mdtrt_cert_no") or "")
+    enrol = s.scalars(sa.select(Enrolment).where(Enrolment.person_id == p.id).order_by(Enrolment.year)).all()
+    idents = identities_on(s, p.id, today)
+    return {
+        "baseinfo": {
+            "psn_no": p.psn_no,
+            "psn_cert_type": "01",
+            "certno": p.certno if asked.upper() == p.certno else p.certno[:6] + "********" + p.certno[14:],
+            "psn_name": p.psn_name,
+            "gend": p.gend,
+            "naty": "",
+            "brdy": p.brdy.isoformat(),
+            "age": today.year - p.brdy.year - ((today.month, today.day) < (p.brdy.month, p.brdy.day)),
+        },
+        "insuinfo": [
+            {
+                "insutype": e.insutype,
+                "psn_type": p.psn_type or ("1101" if e.insutype == "310" else "1500"),
+                "balc": Decimal("0.00"),
+                "psn_insu_stas": e.psn_insu_stas,
+                "psn_insu_date": f"{e.year}-01-01",
+                "paus_insu_date": None,
+                "insuplc_admdvs": ctx.pack.admdvs,
+                "year": e.year,
+            }
+            for e in enrol
+        ],
+        "idetinfo": [
+            {
+                "psn_idet_type": i.category,
+                "psn_type_lv": None,
+                "memo": label(i.category),
+                "begntime": i.valid_from.isoformat(),
+                "endtime": i.valid_to.isoformat() if i.valid_to else None,
+            }
+            for i in idents
+        ],
+    }, None
+
+
+# ------------------------------------------------------------------ visits
+
+
+def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_type: str, where: str, status: str) -> Visit:
+    inst = s.get(Institution, ctx.fixmedins_code)
+    if inst is None:
+        raise InputError(where, "fixmedins_code", ctx.fixmedins_code, "a registered institution")
+    begin = _date(_req(data, "begntime", where), where, "begntime")
+    v = Visit(
+        mdtrt_id="M" + begin.strftime("%Y%m%d") + uuid.uuid4().hex[:12].upper(),
+        person_id=p.id,
+        psn_no=p.psn_no,
+        fixmedins_code=ctx.fixmedins_code,
+        insutype=_text(data.get("insutype") or p.insutype, where, "insutype", 3),
+        med_type=med_type,
+        ipt_otp_no=_text(data.get("ipt_otp_no") or data.get("ipt_no") or "", where, "ipt_otp_no", 40) or None,
+        begntime=begin,
+        endtime=None,
+        dise_codg=_text(data.get("dise_codg") or data.get("dscg_maindiag_code") or "", where, "dise_codg", 32) or None,
+        status=status,
+        recorded_at=ledger.now(),
+        recorded_by=ctx.who.username,
+    )
+    ledger.check_enrolled(s, p, begin)
+    s.add(v)
+    s.flush()
+    return v
+
+
+def register(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp)
+    p = _person(s, data, "2201")
+    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "11", "2201", "med_type", 8), "2201", "registered")
+    return {"data": {"mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_otp_no": v.ipt_otp_no}}, f"visit:{v.mdtrt_id}"
+
+
+def admit(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp, "mdtrtinfo")
+    p = _person(s, data, "2401")
+    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "21", "2401", "med_type", 8), "2401", "admitted")
+    return {"data": {"mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_otp_no": v.ipt_otp_no}}, f"visit:{v.mdtrt_id}"
+
+
+def discharge(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp, "dscginfo")
+    v = _visit(s, ctx, data, "2402")
+    if v.status != "admitted":
+        raise InputError("2402", "mdtrt_id", v.mdtrt_id, f"an admitted visit (status is {v.status})")
+    end = _date(_req(data, "endtime", "2402"), "2402", "endtime")
+    if end < v.begntime:
+        raise InputError("2402", "endtime", end.isoformat(), f"a date on or after admission ({v.begntime})")
+    v.endtime, v.status = end, "discharged"
+    if data.get("dise_codg"):
+        v.dise_codg = _text(data["dise_codg"], "2402", "dise_codg", 32)
+    return {}, f"discharge:{v.mdtrt_id}"
+
+
+def cancel_visit(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp)
+    v = _visit(s, ctx, data, "2202")
+    if v.status == "settled":
+        raise InputError("2202", "mdtrt_id", v.mdtrt_id, "a visit not settled (cancel the settlement first)")
+    v.status = "cancelled"
+    return {}, None
+
+
+# ------------------------------------------------------------------ fee lines
+
+
+def _visit_claim(s: Session, ctx: Context, v: Visit, setl_id: str) -> Claim:
+    inst = s.get(Institution, v.fixmedins_code)
+    assert inst is not None
+    rows = s.scalars(
+        sa.select(FeeLineRow)
+        .where(FeeLineRow.mdtrt_id == v.mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None))
+        .order_by(FeeLineRow.id)
+    ).all()
+    if not rows:
+        raise InputError(str(v.mdtrt_id), "feedetail", 0, "fee lines uploaded for this visit (2204/2301) before settling")
+    day = v.endtime or v.begntime
+    lines = tuple(
+        FeeLine(r.feedetl_sn, r.med_list_codg, r.det_item_fee_sumamt, r.chrgitm_lv, Decimal(r.cnt), r.pric, r.med_list_name or "")
+        for r in rows
+    )
+    return Claim(
+        setl_id,
+        v.psn_no,
+        day,
+        v.med_type,
+        inst.hosp_lv,
+        cast(Place, inst.place),
+        v.dise_codg or "",
+        lines,
+        None,
+        v.fixmedins_code,
+    )
+
+
+def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    details = inp.get("feedetail")
+    if not isinstance(details, list) or not details:
+        raise InputError("feedetail", "feedetail", details, "a non-empty list input.feedetail")
+    results, sns = [], []
+    visit: Visit | None = None
+    new_rows = []
+    for i, d in enumerate(details):
+        where = f"feedetail[{i}]"
+        if not isinstance(d, dict):
+            raise InputError(where, "feedetail", d, "an object")
+        v = _visit(s, ctx, d, where)
+        if visit is not None and v.mdtrt_id != visit.mdtrt_id:
+            raise InputError(where, "mdtrt_id", v.mdtrt_id, f"the same visit in one upload ({visit.mdtrt_id})")
+        if v.status in ("settled", "cancelled"):
+            raise InputError(where, "mdtrt_id", v.mdtrt_id, f"an open visit (status is {v.status})")
+        visit = v
+        sn = _text(_req(d, "feedetl_sn", where), where, "feedetl_sn", 40)
+        lv = str(_req(d, "chrgitm_lv", where))
+        if lv not in ("01", "02", "03"):
+            raise InputError(where, "chrgitm_lv", lv, "01 甲类 / 02 乙类 / 03 丙类")
+        amount = _fen(_req(d, "det_item_fee_sumamt", where), where, "det_item_fee_sumamt")
+        try:
+            cnt = Decimal(str(d.get("cnt", 1)))
+        except ArithmeticError:
+            raise InputError(where, "cnt", d.get("cnt"), "a number") from None
+        if not cnt.is_finite() or not 0 <= cnt <= MAX_CNT or len(str(cnt)) > 24:
+            raise InputError(where, "cnt", d.get("cnt"), f"0 至 {MAX_CNT} 的数（至多 24 个字符）/ a number from 0 to {MAX_CNT}")
+        pric = _fen(d["pric"], where, "pric") if d.get("pric") not in (None, "") else None
+        dup = s.scalar(
+            sa.select(FeeLineRow.id).where(
+                FeeLineRow.mdtrt_id == v.mdtrt_id, FeeLineRow.feedetl_sn == sn, FeeLineRow.cancelled.is_(False)
+            )
+        )
+        if dup is not None or sn in sns:
+            raise InputError(where, "feedetl_sn", sn, "a fee line number not yet uploaded for this visit")
+        sns.append(sn)
+        new_rows.append(
+            FeeLineRow(
+                mdtrt_id=v.mdtrt_id,
+                feedetl_sn=sn,
+                med_list_codg=_text(_req(d, "med_list_codg", where), where, "med_list_codg", 64),
+                med_list_name=_text(d.get("med_list_name") or "", where, "med_list_name", 128),
+                chrgitm_lv=lv,
+                det_item_fee_sumamt=amount,
+                cnt=str(cnt),
+                pric=pric,
+                cancelled=False,
+                recorded_at=ledger.now(),
+                recorded_by=ctx.who.username,
+            )
+        )
+    assert visit is not None
+    s.add_all(new_rows)
+    s.flush()
+    claim = _visit_claim(s, ctx, visit, "UPLOAD")
+    person = settlement_person(s, find_person(s, visit.psn_no))
+    pr = policy_range(ctx.pack.at(claim.setl_date).fee, select_line(ctx.pack.at(claim.setl_date), person, claim).line, claim)
+    by_sn = {r.feedetl_sn: r for r in pr.lines}
+    for sn in sns:
+        r = by_sn[sn]
+        results.append(
+            {
+                "feedetl_sn": sn,
+                "det_item_fee_sumamt": yuan(r.det_item_fee_sumamt),
+                "chrgitm_lv": r.chrgitm_lv,
+                "selfpay_prop": Decimal(r.selfpay_prop) / 10000,
+                "fulamt_ownpay_amt": yuan(r.fulamt_ownpay_amt),
+                "overlmt_amt": yuan(r.overlmt_selfpay),
+                "preselfpay_amt": yuan(r.preselfpay_amt),
+                "inscp_scp_amt": yuan(r.inscp_scp_amt),
+            }
+        )
+    # the line numbers are in the stored answer (2601 reads them there): an effect of any length fits its column
+    return {"result": results}, f"fees:{visit.mdtrt_id}"
+
+
+def cancel_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp)
+    v = _visit(s, ctx, data, "fee cancel")
+    which = str(data.get("feedetl_sn") or data.get("chrg_bchno") or "0000")
+    q = sa.select(FeeLineRow).where(
+        FeeLineRow.mdtrt_id == v.mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None)
+    )
+    if which != "0000":
+        q = q.where(FeeLineRow.feedetl_sn == which)
+    rows = s.scalars(q).all()
+    if not rows:
+        raise InputError("fee cancel", "feedetl_sn", which, "unsettled fee lines of this visit (0000 for all)")
+    for r in rows:
+        r.cancelled = True
+    return {}, None
+
+
+# ------------------------------------------------------------------ settlement
+
+
+def _setlinfo(st: Settlement, setl_id: str | None, v: Visit) -> Output:
+    info = {k: (yuan(x) if isinstance(x, int) and k not in ("setl_id",) else x) for k, x in st.setlinfo().items()}
+    info.update({"setl_id": setl_id, "mdtrt_id": v.mdtrt_id, "balc": Decimal("0.00"), "clr_type": v.med_type})
+    detail = [
+        {
+            "fund_pay_type": d.fund_pay_type,
+            "inscp_scp_amt": yuan(d.inscp_scp_amt),
+            "crt_payb_lmt_amt": yuan(d.crt_payb_lmt_amt) if d.crt_payb_lmt_amt is not None else None,
+            "fund_payamt": yuan(d.fund_payamt),
+            "setl_proc_info": d.setl_proc_info,
+        }
+        for d in st.setldetail
+    ]
+    return {"setlinfo": info, "setldetail": detail}
+
+
+def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, inpatient: bool) -> tuple[Visit, Claim, str]:
+    v = _visit(s, ctx, data, where)
+    if inpatient and v.status != "discharged":
+        raise InputError(where, "mdtrt_id", v.mdtrt_id, "a discharged admission (2402 first)")
+    if not inpatient and v.status != "registered":
+        raise InputError(where, "mdtrt_id", v.mdtrt_id, f"a registered outpatient visit (status is {v.status})")
+    setl_id = ledger.new_setl_id()
+    claim = _visit_claim(s, ctx, v, setl_id)
+    total = sum(fl.det_item_fee_sumamt for fl in claim.fee_lines)
+    if data.get("medfee_sumamt") not in (None, ""):
+        sent = _fen(data["medfee_sumamt"], where, "medfee_sumamt")
+        if sent != total:
+            raise InputError(
+                where, "medfee_sumamt", data["medfee_sumamt"], f"the total of the uploaded fee lines ({fen_to_yuan_str(total)})"
+            )
+    return v, claim, setl_id
+
+
+def presettle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) -> tuple[Output, str | None]:
+    data = _data(inp, "mdtrtinfo" if "mdtrtinfo" in inp and "data" not in inp else "data")
+    v, claim, _ = ready(s, ctx, data, "pre-settle", inpatient)
+    return _setlinfo(ledger.preview(s, ctx.pack, claim), None, v), None
+
+
+def do_settle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) -> tuple[Output, str | None]:
+    data = _data(inp)
+    v, claim, setl_id = ready(s, ctx, data, "settle", inpatient)
+    done = ledger.settle_claim(
+        s,
+        ctx.pack,
+        claim,
+        ctx.who.username,
+        mdtrt_id=v.mdtrt_id,
+        fixmedins_code=v.fixmedins_code,
+        msgid=ctx.msgid,
+        setl_id=setl_id,
+    )
+    s.execute(
+        sa.update(FeeLineRow)
+        .where(FeeLineRow.mdtrt_id == v.mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None))
+        .values(setl_id=setl_id)
+    )
+    v.status = "settled"
+    return _setlinfo(done.settlement, setl_id, v), f"settle:{setl_id}"
+
+
+def undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> LedgerEntry:
+    entry = ledger.get_entry(s, setl_id)
+    if entry.fixmedins_code != ctx.fixmedins_code:
+        raise NotFound("settle cancel", "setl_id", setl_id, "a settlement of your institution")
+    rev = ledger.reverse_settlement(s, setl_id, reason, ctx.who.username, msgid=ctx.msgid)
+    s.execute(sa.update(FeeLineRow).where(FeeLineRow.setl_id == setl_id).values(setl_id=None))
+    if entry.mdtrt_id:
+        v = s.get(Visit, entry.mdtrt_id)
+        if v is not None:
+            v.status = "discharged" if v.med_type == "21" and v.endtime else "registered"
+    return rev
+
+
+def cancel_settlement(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    data = _data(inp)
+    setl_id = str(_req(data, "setl_id", "settle cancel"))
+    rev = undo_settlement(s, ctx, setl_id, str(data.get("reason") or "机构撤销结算"))
+    return {
+        "setlinfo": {
+            "setl_id": rev.setl_id,
+            "reverses": setl_id,
+            "medfee_sumamt": yuan(rev.medfee_sumamt),
+            "fund_pay_sumamt": yuan(rev.fund_pay_sumamt),
+            "psn_part_amt": yuan(rev.psn_part_amt),
+        }
+    }, f"reverse:{rev.setl_id}"
+
+
+def correct(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    """2601 冲正: undo what an earlier message did, found by its msgid."""
+    data = _data(inp)
+    omsgid = str(_req(data, "omsgid", "2601"))
+    original = s.get(Message, ledger.message_key("hsa", ctx.fixmedins_code, omsgid))
+    if original is None or not original.effect:
+        raise NotFound("2601", "omsgid", omsgid, "the msgid of an earlier transaction of yours that changed something")
+    if data.get("oinfno") and str(data["oinfno"]) != original.infno:
+        raise InputError("2601", "oinfno", data["oinfno"], f"the original infno ({original.infno})")
+    kind, _, ref = original.effect.partition(":")
+    if kind == "settle":
+        rev = undo_settlement(s, ctx, ref, f"冲正 {omsgid}")
+        return {"data": {"omsgid": omsgid, "setl_id": rev.setl_id}}, f"reverse:{rev.setl_id}"
+    if kind == "visit":
+        cancel_visit(s, ctx, {"data": {"mdtrt_id": ref}})
+        return {"data": {"omsgid": omsgid, "mdtrt_id": ref}}, None
+    if kind == "fees":
+        mdtrt_id, _, listed = ref.partition(":")  # "fees:M…:1,2,3" as recorded before the line numbers moved
+        sns = listed.split(",") if listed else [r["feedetl_sn"] for r in json.loads(original.response)["result"]]
+        for sn in sns:
+            cancel_fees(s, ctx, {"data": {"mdtrt_id": mdtrt_id, "feedetl_sn": sn}})
+        return {"data": {"omsgid": omsgid}}, None
+    raise InputError("2601", "omsgid", omsgid, f"a transaction that can be corrected (this one was {original.infno})")
+
+
+HANDLERS: dict[str, Handler] = {
+    "1101": person_info,
+    "2201": register,
+    "2202": cancel_visit,
+    "2204": upload_fees,
+    "2205": cancel_fees,
+    "2206": lambda s, c, i: presettle(s, c, i, False),
+    "2207": lambda s, c, i: do_settle(s, c, i, False),
+    "2208": cancel_settlement,
+    "2401": admit,
+    "2402": discharge,
+    "2301": upload_fees,
+    "2302": cancel_fees,
+    "2303": lambda s, c, i: presettle(s, c, i, True),
+    "2304": lambda s, c, i: do_settle(s, c, i, True),
+    "2305": cancel_settlement,
+    "2601": correct,
+}
+
+
+def register_handler(infno: str, handler: Handler) -> None:
+    """Add a transaction (the reconciliation module adds 3201/3202)."""
+    HANDLERS[infno] = handler
+
+
+def envelope_ok(msgid: str, output: Output) -> Output:
+    return {"infcode": "0", "inf_refmsgid": msgid, "refmsg_time": _ts(), "respond_time": _ts(), "err_msg": None, "output": output}
+
+
+def envelope_error(msgid: str, message: str) -> Output:
+    return {"infcode": "-1", "inf_refmsgid": msgid, "refmsg_time": _ts(), "respond_time": _ts(), "err_msg": message, "output": {}}
+
+
+def _ts() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]

@@ -1,0 +1,266 @@
+"""Looking people up, their identities on a date, filings — and the settlement core's view of a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.core.errors import InputError, NotFound
+from yibao.core.idcard import mask, parse_certno
+from yibao.core.identities import IdentityPeriod, deciding_identity
+from yibao.settlement import model as sm
+from yibao.store.tables import ChronicFiling, CrossFiling, Enrolment, Identity, Person
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def find_person(session: Session, key: str) -> Person:
+    """By ``psn_no`` or resident ID number; ``InputError`` when nobody matches."""
+    key = key.strip()
+    person = session.scalar(sa.select(Person).where(sa.or_(Person.psn_no == key, Person.certno == key.upper())))
+    if person is None:
+        raise NotFound("person", "psn_no", key, "a psn_no or resident ID number registered in yibao")
+    return person
+
+
+def search_people(session: Session, text: str, limit: int = 50) -> list[Person]:
+    """By exact ID number or psn_no, else by name prefix."""
+    text = text.strip()
+    if not text:
+        return []
+    exact = session.scalars(sa.select(Person).where(sa.or_(Person.psn_no == text, Person.certno == text.upper()))).all()
+    if exact:
+        return list(exact)
+    return list(session.scalars(sa.select(Person).where(Person.psn_name.startswith(text)).order_by(Person.psn_name).limit(limit)))
+
+
+def identities_on(session: Session, person_id: int, day: date) -> list[Identity]:
+    """Identities valid on ``day`` — what the person was on that date."""
+    return list(
+        session.scalars(
+            sa.select(Identity)
+            .where(Identity.person_id == person_id, Identity.valid_from <= day)
+            .where(sa.or_(Identity.valid_to.is_(None), Identity.valid_to >= day))
+            .order_by(Identity.valid_from)
+        )
+    )
+
+
+def settlement_person(session: Session, person: Person) -> sm.Person:
+    """Everything ``settle`` needs about a person: identities with periods, filings, scheme."""
+    idents = session.scalars(sa.select(Identity).where(Identity.person_id == person.id)).all()
+    chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
+    cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
+    return sm.Person(
+        psn_no=person.psn_no,
+        insutype="310" if person.insutype == "310" else "390",
+        identities=tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to, i.source_bureau) for i in idents),
+        chronic_filings=tuple(sm.ChronicFiling(f.dise_codg, f.begin, f.end, f.dise_name or "") for f in chronic),
+        cross_region_filings=tuple(sm.Period(f.begin, f.end) for f in cross),
+        emp_status=person.emp_status if person.emp_status in ("in_service", "retired") else None,  # type: ignore[arg-type]
+        emp_tier=person.emp_tier if person.emp_tier in ("unit", "individual_1", "individual_2") else None,  # type: ignore[arg-type]
+        psn_name=person.psn_name,
+    )
+
+
+@dataclass
+class PersonView:
+    """A person as the window and the API show it."""
+
+    baseinfo: dict[str, Any]
+    identities: list[dict[str, Any]]
+    identity_history: list[dict[str, Any]]
+    deciding_identity: str
+    enrolments: list[dict[str, Any]]
+    chronic_filings: list[dict[str, Any]]
+    cross_filings: list[dict[str, Any]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _identity_dict(i: Identity) -> dict[str, Any]:
+    return {
+        "category": i.category,
+        "valid_from": i.valid_from.isoformat(),
+        "valid_to": i.valid_to.isoformat() if i.valid_to else None,
+        "source_bureau": i.source_bureau,
+        "source_file": i.source_file,
+        "source_row": i.source_row,
+        "recorded_at": i.recorded_at.isoformat(),
+        "recorded_by": i.recorded_by,
+        "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+        "ended_by": i.ended_by,
+    }
+
+
+def person_view(session: Session, person: Person, day: date, priority: tuple[str, ...], show_certno: bool = False) -> PersonView:
+    history = session.scalars(
+        sa.select(Identity).where(Identity.person_id == person.id).order_by(Identity.valid_from, Identity.id)
+    ).all()
+    valid = [i for i in history if i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)]
+    periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in valid)
+    enrol = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id).order_by(Enrolment.year)).all()
+    chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
+    cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
+    return PersonView(
+        baseinfo={
+            "psn_no": person.psn_no,
+            "certno": person.certno if show_certno else mask(person.certno),
+            "psn_name": person.psn_name,
+            "gend": person.gend,
+            "brdy": person.brdy.isoformat(),
+            "hh_no": person.hh_no,
+            "county": person.county,
+            "township": person.township,
+            "village": person.village,
+            "insutype": person.insutype,
+            "psn_type": person.psn_type,
+            "emp_status": person.emp_status,
+            "emp_tier": person.emp_tier,
+        },
+        identities=[_identity_dict(i) for i in valid],
+        identity_history=[_identity_dict(i) for i in history],
+        deciding_identity=deciding_identity(periods, day, priority),
+        enrolments=[
+            {
+                "year": e.year,
+                "insutype": e.insutype,
+                "psn_insu_stas": e.psn_insu_stas,
+                "special_status": e.special_status,
+                "evidence": e.evidence,
+                "premium": e.premium,
+                "individual": e.individual,
+                "assistance_subsidy": e.assistance_subsidy,
+                "fiscal_subsidy": e.fiscal_subsidy,
+            }
+            for e in enrol
+        ],
+        chronic_filings=[
+            {
+                "id": f.id,
+                "dise_codg": f.dise_codg,
+                "dise_name": f.dise_name,
+                "fixmedins_code": f.fixmedins_code,
+                "doctor": f.doctor,
+                "begin": f.begin.isoformat(),
+                "end": f.end.isoformat() if f.end else None,
+                "recorded_by": f.recorded_by,
+                "recorded_at": f.recorded_at.isoformat(),
+            }
+            for f in chronic
+        ],
+        cross_filings=[
+            {
+                "id": f.id,
+                "mdtrtarea_admvs": f.mdtrtarea_admvs,
+                "reason": f.reason,
+                "begin": f.begin.isoformat(),
+                "end": f.end.isoformat() if f.end else None,
+                "recorded_by": f.recorded_by,
+            }
+            for f in cross
+        ],
+    )
+
+
+def add_chronic_filing(
+    session: Session,
+    person: Person,
+    dise_codg: str,
+    begin: date,
+    user: str,
+    *,
+    dise_name: str | None = None,
+    fixmedins_code: str | None = None,
+    doctor: str | None = None,
+) -> ChronicFiling:
+    """门诊慢特病备案 on a qualified doctor's diagnosis: in force at once from ``begin``."""
+    code = dise_codg.strip().upper()
+    if not code or len(code) > 32:
+        raise InputError("chronic filing", "dise_codg", dise_codg, "a disease code such as I10 or E11")
+    open_same = session.scalar(
+        sa.select(ChronicFiling).where(
+            ChronicFiling.person_id == person.id, ChronicFiling.dise_codg == code, ChronicFiling.end.is_(None)
+        )
+    )
+    if open_same is not None:
+        raise InputError("chronic filing", "dise_codg", code, f"a disease not already filed (filed since {open_same.begin})")
+    filing = ChronicFiling(
+        person_id=person.id,
+        dise_codg=code,
+        dise_name=dise_name,
+        fixmedins_code=fixmedins_code,
+        doctor=doctor,
+        begin=begin,
+        end=None,
+        recorded_at=now(),
+        recorded_by=user,
+    )
+    session.add(filing)
+    session.flush()
+    return filing
+
+
+def add_cross_filing(
+    session: Session,
+    person: Person,
+    begin: date,
+    end: date | None,
+    user: str,
+    *,
+    mdtrtarea_admvs: str | None = None,
+    reason: str | None = None,
+) -> CrossFiling:
+    """异地就医备案 from ``begin`` (to ``end``)."""
+    if end is not None and end < begin:
+        raise InputError("cross-region filing", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
+    filing = CrossFiling(
+        person_id=person.id,
+        mdtrtarea_admvs=mdtrtarea_admvs,
+        reason=reason,
+        begin=begin,
+        end=end,
+        recorded_at=now(),
+        recorded_by=user,
+    )
+    session.add(filing)
+    session.flush()
+    return filing
+
+
+def register_person(session: Session, certno: str, psn_name: str, user: str, **place: str | None) -> Person:
+    """A person known only by the window: ID number checked, birth date and sex taken from it."""
+    try:
+        parsed = parse_certno(certno)
+    except ValueError as exc:
+        raise InputError("person", "certno", certno, str(exc)) from None
+    if not psn_name.strip():
+        raise InputError("person", "psn_name", psn_name, "a name")
+    if session.scalar(sa.select(Person.id).where(Person.certno == parsed.certno)) is not None:
+        raise InputError("person", "certno", mask(parsed.certno), "a person not yet registered")
+    person = Person(
+        psn_no=psn_no_for(parsed.certno),
+        certno=parsed.certno,
+        psn_name=psn_name.strip(),
+        gend=parsed.gend,
+        brdy=parsed.brdy,
+        recorded_at=now(),
+        recorded_by=user,
+        insutype="390",
+        **place,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def psn_no_for(certno: str) -> str:
+    """A stable person number from the ID number (admin division + a digest), never the ID itself."""
+    import hashlib
+
+    return "P" + certno[:6] + hashlib.sha256(certno.encode()).hexdigest()[:10].upper()

@@ -1,0 +1,303 @@
+"""What the reports read: the ledger and the registry in the database, or a batch run's folder.
+
+Both give :func:`yibao.reports.tables.build_reports` the same three frames — the claims
+frame (:mod:`yibao.rules.claims`), the people frame (:data:`yibao.reports.tables.PEOPLE_SCHEMA`)
+and the institutions' names — so a simulation is reported exactly as the ledger is.
+
+- **Database** (SQLAlchemy 2; SQLite or PostgreSQL): settlements that stand from ``ledger``;
+  people, their deciding category on 1 January and their enrolment from ``person``,
+  ``identity`` and ``enrolment`` with the rules of ``yibao coverage``
+  (:func:`yibao.app.enrolment.categories_on` and the year's enrolled / exempt people);
+  premiums as priced by ``yibao enrol`` (the stored split).
+- **Batch run**: a county folder written by ``yibao synth`` and the per-claim Parquet file
+  written by ``yibao batch``. Premiums are the pack's split for every enrolled resident by the
+  category held on the pack's cut-off day (what :func:`yibao.app.enrolment.enrol` stores).
+  Claims of people not enrolled in the claim's year are left out, as the counter refuses them
+  (:func:`yibao.app.history.settle_history` skips them the same way).
+
+A report covers one calendar year at most: enrolment, premiums and the funds' accounts are
+yearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.app import enrolment as svc
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.identities import ORDINARY
+from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.premium import premium_split
+from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta, ReportSet, build_reports
+from yibao.rules.claims import Place, from_batch, from_ledger
+from yibao.rules.monitoring import parse_period
+from yibao.settlement.batch.io import read_table
+from yibao.store.db import Database
+from yibao.store.service_tables import Institution, LedgerEntry
+from yibao.store.tables import Enrolment, Person
+
+Step = Callable[[str], None]
+"""Told what is being read (for a progress display)."""
+PLACE_FIELDS = ("county", "township", "village")
+EVERYWHERE = Place()
+PREMIUM_COLUMNS = ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+# ---------------------------------------------------------------------------------------------
+
+
+def check_period(start: date, end: date, where: str = "report", fields: tuple[str, str] = ("start", "end")) -> None:
+    """``InputError`` unless ``start <= end`` within one calendar year (1990..2100, the enrolment years)."""
+    if not 1990 <= start.year <= 2100:
+        raise InputError(where, fields[0], start.isoformat(), "a date in the years 1990 to 2100")
+    if end < start:
+        raise InputError(where, fields[1], end.isoformat(), f"a date on or after {start.isoformat()} ({fields[0]})")
+    if end.year != start.year:
+        raise InputError(
+            where, fields[1], end.isoformat(), f"a date in {start.year}, the year of {fields[0]} (a report covers one year)"
+        )
+
+
+def month_period(text: str, where: str = "report", field: str = "month") -> tuple[date, date]:
+    """``"2022-05"`` -> 2022-05-01 .. 2022-05-31 (a quarter ``"2022-Q2"`` also works)."""
+    period = parse_period(text, field, where)
+    return period.start, period.end
+
+
+def parse_date(text: str, where: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(where, field, text, "a date written YYYY-MM-DD") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The people frame, whichever source
+# ---------------------------------------------------------------------------------------------
+
+
+def people_frame(
+    persons: pl.DataFrame, category: Mapping[str, str], enrolled: Collection[str], exempt: Collection[str], premiums: pl.DataFrame
+) -> pl.DataFrame:
+    """:data:`PEOPLE_SCHEMA` from the place's people, their categories, the year's status and premium rows.
+
+    ``premiums``: one row per person with ``resident_rows``, ``subsidy_category`` and the four amounts.
+    """
+    enrolled_set, exempt_set = set(enrolled), set(exempt)
+    status = pl.DataFrame(
+        [(p, category.get(p, ORDINARY), p in enrolled_set, p in exempt_set and p not in enrolled_set) for p in persons["psn_no"]],
+        schema={"psn_no": pl.Utf8, "category": pl.Utf8, "enrolled": pl.Boolean, "exempt": pl.Boolean},
+        orient="row",
+    )
+    df = persons.select("psn_no", *PLACE_FIELDS).join(status, on="psn_no", how="left").join(premiums, on="psn_no", how="left")
+    df = df.with_columns(pl.col("resident_rows", *PREMIUM_COLUMNS).fill_null(0))
+    return df.select([pl.col(c).cast(t) for c, t in PEOPLE_SCHEMA.items()])
+
+
+def _premium_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
+    return {"psn_no": pl.Utf8, "resident_rows": pl.Int64, "subsidy_category": pl.Utf8, **{c: pl.Int64 for c in PREMIUM_COLUMNS}}
+
+
+def _meta(
+    start: date, end: date, place: Place, source: Literal["ledger", "batch"], pack: PolicyPack | None, detail: str
+) -> tuple[ReportMeta, Context]:
+    ctx = Context.from_pack(pack, start) if pack is not None else Context()
+    cutoff = None
+    if pack is not None:
+        premium = pack.at(date(start.year, 1, 1) if pack.covers(date(start.year, 1, 1)) else pack.valid_from).premium
+        cutoff = premium.cutoff_date(start.year) if premium is not None else None
+    return ReportMeta(start, end, place, source, pack.pack_id if pack else None, cutoff, detail), ctx
+
+
+# ---------------------------------------------------------------------------------------------
+# The database
+# ---------------------------------------------------------------------------------------------
+
+
+def ledger_pack(db: Database, start: date, end: date) -> PolicyPack | None:
+    """The pack that priced the year's enrolments, else the one that settled most of the period's ledger."""
+    pack = svc.pack_of_year(db, start.year)
+    if pack is not None:
+        return pack
+    with db.unit_of_work() as s:
+        pack_id = s.scalar(
+            sa.select(LedgerEntry.pack_id)
+            .where(LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+            .group_by(LedgerEntry.pack_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        )
+    if pack_id is None:
+        return None
+    try:
+        return load_pack(str(pack_id))
+    except (InputError, InputErrors):
+        return None
+
+
+def ledger_people(s: Session, year: int, place: Place, priority: tuple[str, ...]) -> pl.DataFrame:
+    """The people frame from ``person``, ``identity`` and ``enrolment`` for ``year``."""
+    q = sa.select(Person.id, Person.psn_no, *(getattr(Person, f) for f in PLACE_FIELDS))
+    for f in PLACE_FIELDS:
+        if getattr(place, f):
+            q = q.where(getattr(Person, f) == getattr(place, f))
+    rows = s.execute(q).all()
+    psn_of = {int(r[0]): str(r[1]) for r in rows}
+    persons = pl.DataFrame(
+        [tuple(r)[1:] for r in rows], schema={"psn_no": pl.Utf8, **{f: pl.Utf8 for f in PLACE_FIELDS}}, orient="row"
+    )
+    cats = svc.categories_on(s, date(year, 1, 1), priority)
+    enrolled, exempt, _ = svc.year_status(s, year)
+    sums = [sa.func.sum(getattr(Enrolment, c)) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")]
+    prem = s.execute(
+        sa.select(Enrolment.person_id, sa.func.count(), sa.func.max(Enrolment.subsidy_category), *sums)
+        .where(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == svc.ENROLLED)
+        .group_by(Enrolment.person_id)
+    ).all()
+    premiums = pl.DataFrame(
+        [(psn_of[int(p)], int(n), cat, *(int(v or 0) for v in amounts)) for p, n, cat, *amounts in prem if int(p) in psn_of],
+        schema=_premium_schema(),
+        orient="row",
+    )
+    return people_frame(
+        persons,
+        {psn_of[p]: c for p, c in cats.items() if p in psn_of},
+        [psn_of[p] for p in enrolled if p in psn_of],
+        [psn_of[p] for p in exempt if p in psn_of],
+        premiums,
+    )
+
+
+def institution_names(s: Session) -> pl.DataFrame:
+    rows = s.execute(sa.select(Institution.fixmedins_code, Institution.fixmedins_name)).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=INSTITUTION_SCHEMA, orient="row")
+
+
+def ledger_reports(
+    db: Database, start: date, end: date, place: Place = EVERYWHERE, *, pack: PolicyPack | None = None, step: Step = _noop
+) -> ReportSet:
+    """Every report for ``start``..``end`` and ``place`` from the ledger and the registry."""
+    check_period(start, end)
+    if pack is None:
+        step("政策包 / policy pack")
+        pack = ledger_pack(db, start, end)
+    meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
+    with db.unit_of_work() as s:
+        step("结算台账 / ledger")
+        claims = from_ledger(s, start, end, place)
+        step("参保登记 / enrolment")
+        people = ledger_people(s, start.year, place, ctx.priority)
+        names = institution_names(s)
+        s.rollback()
+    step("统计 / tables")
+    return build_reports(claims, people, names, meta, ctx)
+
+
+# ---------------------------------------------------------------------------------------------
+# A batch run: the synthetic county's folder and the batch engine's output
+# ---------------------------------------------------------------------------------------------
+
+COUNTY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "people": ("psn_no", *PLACE_FIELDS, "insutype"),
+    "identities": ("psn_no", "category", "valid_from", "valid_to"),
+    "enrolments": ("psn_no", "year", "insutype", "psn_insu_stas", "special_status"),
+    "claims": ("claim_id", "fixmedins_code"),
+}
+
+
+def _read(folder: Path, name: str, required: bool = True) -> pl.DataFrame | None:
+    for ext in (".parquet", ".csv"):
+        path = folder / f"{name}{ext}"
+        if path.is_file():
+            try:
+                df = read_table(path, COUNTY_COLUMNS.get(name))
+            except Exception as exc:  # any reader failure: a bad file for the user
+                raise InputError(str(path), "(file)", str(exc)[:80], "a readable Parquet or CSV file") from None
+            return df.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.Utf8))
+    if required:
+        raise InputError(str(folder), name, None, f"{name}.parquet (a county folder written by `yibao synth`)")
+    return None
+
+
+def _deciding_on(identities: pl.DataFrame, day: date, priority: tuple[str, ...]) -> dict[str, str]:
+    """Per person, the deciding category on ``day`` (the rule of :func:`yibao.app.enrolment.categories_on`)."""
+    held = identities.filter((pl.col("valid_from") <= day) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))).select(
+        "psn_no", "category"
+    )
+    names = held["psn_no"].unique().to_list()
+    index = {p: i for i, p in enumerate(names)}
+    decided = svc.deciding(((index[p], str(c)) for p, c in held.iter_rows()), priority)
+    return {names[i]: c for i, c in decided.items()}
+
+
+def batch_people(
+    people: pl.DataFrame, identities: pl.DataFrame, enrolments: pl.DataFrame, pack: PolicyPack, year: int, place: Place
+) -> pl.DataFrame:
+    """The people frame of a synthetic county: enrolment from its file, premiums priced by the pack."""
+    _, premium = svc.policy_for_year(pack, year)
+    ctx = Context.from_pack(pack, date(year, 1, 1))
+    persons = people
+    for f in PLACE_FIELDS:
+        if getattr(place, f):
+            persons = persons.filter(pl.col(f) == getattr(place, f))
+    rows = enrolments.filter(pl.col("year") == year)
+    enrolled = rows.filter(pl.col("psn_insu_stas") == svc.ENROLLED)["psn_no"].to_list()
+    exempt = rows.filter(pl.col("special_status").is_not_null())["psn_no"].to_list()
+    at_cutoff = _deciding_on(identities, premium.cutoff_date(year), ctx.priority)
+    resident = rows.filter((pl.col("insutype") == RESIDENT) & (pl.col("psn_insu_stas") == svc.ENROLLED)).select("psn_no")
+    resident = resident.with_columns(pl.col("psn_no").replace_strict(at_cutoff, default=ORDINARY).alias("subsidy_category"))
+    splits = {c: premium_split(premium, c) for c in resident["subsidy_category"].unique().to_list()}
+    priced = pl.DataFrame(
+        [(c, s.individual, s.assistance, s.fiscal, s.total) for c, s in splits.items()],
+        schema={"subsidy_category": pl.Utf8, **{c: pl.Int64 for c in PREMIUM_COLUMNS}},
+        orient="row",
+    )
+    premiums = (
+        resident.join(priced, on="subsidy_category", how="left")
+        .group_by("psn_no")
+        .agg(pl.len().cast(pl.Int64).alias("resident_rows"), pl.col("subsidy_category").first(), pl.col(PREMIUM_COLUMNS).sum())
+        .select(list(_premium_schema()))
+    )
+    category = _deciding_on(identities, date(year, 1, 1), ctx.priority)
+    return people_frame(persons, category, enrolled, exempt, premiums)
+
+
+def batch_reports(
+    county_dir: Path, settled: Path, pack: PolicyPack, start: date, end: date, place: Place = EVERYWHERE, *, step: Step = _noop
+) -> ReportSet:
+    """Every report for a simulation: the county folder (``yibao synth``) and the settled claims (``yibao batch``)."""
+    check_period(start, end)
+    meta, ctx = _meta(start, end, place, "batch", pack, f"{county_dir} + {settled}")
+    step("合成县数据 / county files")
+    frames = {name: _read(county_dir, name) for name in COUNTY_COLUMNS}
+    people, identities, enrolments, claims = (frames[n] for n in COUNTY_COLUMNS)
+    assert people is not None and identities is not None and enrolments is not None and claims is not None
+    names = _read(county_dir, "institutions", required=False)
+    step("结算结果 / settled claims")
+    if not settled.is_file():
+        raise InputError(str(settled), "settled", None, "the Parquet file written by `yibao batch`")
+    try:
+        result = pl.read_parquet(settled)
+    except Exception as exc:  # any reader failure: a bad file for the user
+        raise InputError(str(settled), "(file)", str(exc)[:80], "a readable Parquet file written by `yibao batch`") from None
+    enrolled_years = enrolments.filter(pl.col("psn_insu_stas") == svc.ENROLLED).select("psn_no", pl.col("year").cast(pl.Int32))
+    result = result.with_columns(pl.col("year").cast(pl.Int32)).join(enrolled_years.unique(), on=["psn_no", "year"], how="semi")
+    claims_frame = from_batch(result, claims, people, start, end, place)
+    step("参保与筹资 / enrolment and premiums")
+    people_df = batch_people(people, identities, enrolments, pack, start.year, place)
+    names_df = pl.DataFrame(schema=INSTITUTION_SCHEMA) if names is None else names.select(*INSTITUTION_SCHEMA)
+    step("统计 / tables")
+    return build_reports(claims_frame, people_df, names_df, meta, ctx)

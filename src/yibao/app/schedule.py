@@ -1,0 +1,71 @@
+"""The monthly monitoring run, scheduled inside the service.
+
+Once a day (and when the service starts) the scheduler looks at the last complete month; if no
+run has recorded it yet, it runs the pack's warning rules for that month. A run that fails is
+logged and tried again the next time; a re-run would add no duplicates anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date
+
+import sqlalchemy as sa
+
+from yibao.app.warnings import RunResult, run_monitoring
+from yibao.core.errors import InputError
+from yibao.policy.pack import PolicyPack
+from yibao.rules.monitoring import Period, previous_period
+from yibao.store.db import Database
+from yibao.store.monitoring_tables import MonitoringRun
+
+log = logging.getLogger("yibao.schedule")
+SCHEDULE_USER = "schedule"
+
+
+def due(db: Database, today: date) -> Period | None:
+    """The last complete month, unless some run already covered it."""
+    period = previous_period(today)
+    with db.unit_of_work() as s:
+        done = s.scalar(sa.select(sa.func.count()).select_from(MonitoringRun).where(MonitoringRun.period == period.code))
+    return None if done else period
+
+
+def run_due(db: Database, pack: PolicyPack, today: date) -> RunResult | None:
+    period = due(db, today)
+    if period is None or not pack.covers(period.end) or pack.at(period.end).monitoring is None:
+        return None
+    return run_monitoring(db, pack, period, SCHEDULE_USER, trigger="schedule")
+
+
+class MonthlyMonitoring:
+    """A daemon thread calling :func:`run_due` every ``interval`` seconds until stopped."""
+
+    def __init__(
+        self, db: Database, pack: PolicyPack, interval: float = 86_400.0, today: Callable[[], date] = date.today
+    ) -> None:
+        self.db, self.pack, self.interval, self.today = db, pack, interval, today
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="yibao-monthly-monitoring", daemon=True)
+        self.last: RunResult | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                result = run_due(self.db, self.pack, self.today())
+            except (InputError, sa.exc.SQLAlchemyError):
+                log.exception("monthly monitoring run failed; will try again")
+            else:
+                if result is not None:
+                    self.last = result
+                    log.info("monitoring %s: %d found, %d new", result.period, result.found, result.created)
+            self._stop.wait(self.interval)

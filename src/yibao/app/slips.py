@@ -1,0 +1,483 @@
+"""The settlement slip (一单制结算单): one page a clerk prints and the patient takes home.
+
+:func:`build_slip` reads one ledger entry (a settlement or a reversal) and makes a plain view
+model: the institution, the person (name and masked ID number, never the full one), the
+visit and dates, the benefit line and identity in Chinese, the bill, every payer
+(``fund_pay_type``) with what it paid, the patient's part, a short trace of how it was
+computed, and whether the settlement was reversed. :func:`render_html` prints it with the
+Jinja2 template ``templates/slip.html.j2`` (one A4 page, a print button hidden in print);
+:func:`render_pdf` draws the same on one A4 page with reportlab, in its built-in CID font
+``STSong-Light`` (no font file needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+import jinja2
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.core.errors import InputError, InputErrors, NotFound
+from yibao.core.idcard import mask
+from yibao.core.identities import label as identity_label
+from yibao.core.money import fmt_yuan
+from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
+from yibao.settlement.model import CHRGITM_LV
+from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
+from yibao.store.tables import Person
+
+INSUTYPE = {"390": "城乡居民基本医疗保险", "310": "职工基本医疗保险", "392": "城乡居民大病保险"}
+MED_TYPE = {"11": "普通门诊", "14": "门诊慢特病", "21": "普通住院"}
+HOSP_LV = {1: "一级/乡镇", 2: "二级/县级", 3: "三级/市级"}
+PLACE = {"in_county": "县域内", "out_of_county": "县域外", "cross_region": "异地"}
+GEND = {"1": "男", "2": "女"}
+FUND_PAY_TYPE = {
+    "390100": "城乡居民基本医疗保险基金",
+    "310100": "职工基本医疗保险统筹基金",
+    "390200": "城乡居民大病保险基金",
+    "310200": "职工大额医疗费用补助",
+    "610100": "医疗救助基金",
+    "610200": "倾斜救助（医疗救助基金）",
+}
+BILL = (
+    ("medfee_sumamt", "医疗费用总额"),
+    ("fulamt_ownpay_amt", "全自费金额"),
+    ("overlmt_selfpay", "超限价自费"),
+    ("preselfpay_amt", "先行自付金额"),
+    ("inscp_scp_amt", "政策范围内费用"),
+    ("act_pay_dedc", "本次起付线"),
+)
+MAX_FEE_ROWS = 12
+"""Fee lines printed one by one; the rest are summed on one row (the slip stays one page)."""
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Figure:
+    code: str
+    label: str
+    fen: int
+
+    @property
+    def yuan(self) -> str:
+        return fmt_yuan(self.fen)
+
+
+@dataclass(frozen=True)
+class Payer:
+    fund_pay_type: str
+    name: str
+    base: int
+    """The amount this fund worked on (its ``inscp_scp_amt``)."""
+    paid: int
+    remaining: int | None
+    """What the fund may still pay this year after this settlement (``None``: no cap)."""
+
+
+@dataclass(frozen=True)
+class FeeRow:
+    sn: str
+    code: str
+    name: str
+    level: str
+    amount: int
+    fulamt_ownpay: int
+    preselfpay: int
+    overlmt: int
+    inscp: int
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    tier: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Slip:
+    setl_id: str
+    kind: str
+    """settle / reverse."""
+    title: str
+    status: str
+    """valid / reversed (a settlement), reversal (a reversal entry)."""
+    status_zh: str
+    reversed_by: str | None
+    reversal_reason: str | None
+    reversal_time: str | None
+    reverses: str | None
+    fixmedins_code: str
+    fixmedins_name: str
+    hosp_lv_zh: str
+    place_zh: str
+    psn_name: str
+    certno_masked: str
+    psn_no: str
+    gend_zh: str
+    insutype: str
+    insutype_zh: str
+    med_type: str
+    med_type_zh: str
+    line: str
+    line_zh: str
+    identity: str
+    identity_zh: str
+    mdtrt_id: str
+    ipt_otp_no: str
+    dise_codg: str
+    begin_date: str
+    end_date: str
+    setl_date: str
+    bill: tuple[Figure, ...]
+    medfee_sumamt: int
+    payers: tuple[Payer, ...]
+    fund_pay_sumamt: int
+    psn_part_amt: int
+    acct_pay: int
+    psn_cash_pay: int
+    self_parts: tuple[Figure, ...]
+    """What the patient's part is made of: 全自费 + 先行自付 + 超限价 + what the funds left of the policy range."""
+    fee_rows: tuple[FeeRow, ...]
+    fee_more: int
+    fee_more_amount: int
+    trace: tuple[TraceLine, ...]
+    """The trace lines stored with the entry, in order."""
+    trace_short: tuple[TraceLine, ...]
+    """The same, one line per tier."""
+    pack_id: str
+    recorded_at: str
+    recorded_by: str
+    printed_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _local(ts: datetime) -> str:
+    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return aware.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+
+
+def _line_label(pack: PolicyPack | None, entry: LedgerEntry) -> str:
+    candidates: list[PolicyPack] = []
+    if pack is not None and pack.pack_id == entry.pack_id:
+        candidates.append(pack)
+    elif entry.pack_id in shipped_packs():
+        with contextlib.suppress(InputError, InputErrors):
+            candidates.append(load_pack(entry.pack_id))
+    for p in candidates:
+        try:
+            line = p.at(entry.setl_date).lines.get(entry.line)
+        except (InputError, InputErrors):
+            continue
+        if line is not None:
+            return line.label_zh
+    return entry.line
+
+
+def _short_trace(lines: list[TraceLine]) -> tuple[TraceLine, ...]:
+    out: list[TraceLine] = []
+    for t in lines:
+        if out and out[-1].tier == t.tier:
+            out[-1] = TraceLine(t.tier, out[-1].text + "；" + t.text)
+        else:
+            out.append(t)
+    return tuple(out)
+
+
+def _fee_rows(s: Session, entry: LedgerEntry, source: LedgerEntry) -> tuple[tuple[FeeRow, ...], int, int]:
+    results: list[dict[str, Any]] = json.loads(source.fee_results)
+    names: dict[str, str] = {}
+    if source.mdtrt_id:
+        rows = s.execute(
+            sa.select(FeeLineRow.feedetl_sn, FeeLineRow.med_list_name, FeeLineRow.setl_id)
+            .where(FeeLineRow.mdtrt_id == source.mdtrt_id)
+            .order_by(FeeLineRow.id)
+        )
+        for sn, name, setl_id in rows:
+            if name and (sn not in names or setl_id == source.setl_id):
+                names[sn] = name
+    sign = -1 if entry.kind == "reverse" else 1
+    all_rows = [
+        FeeRow(
+            str(r["feedetl_sn"]),
+            str(r["med_list_codg"]),
+            names.get(str(r["feedetl_sn"]), ""),
+            CHRGITM_LV.get(str(r["chrgitm_lv"]), str(r["chrgitm_lv"])),
+            sign * int(r["det_item_fee_sumamt"]),
+            sign * int(r["fulamt_ownpay_amt"]),
+            sign * int(r["preselfpay_amt"]),
+            sign * int(r["overlmt_selfpay"]),
+            sign * int(r["inscp_scp_amt"]),
+        )
+        for r in results
+    ]
+    shown = all_rows if len(all_rows) <= MAX_FEE_ROWS else all_rows[: MAX_FEE_ROWS - 1]
+    rest = all_rows[len(shown) :]
+    return tuple(shown), len(rest), sum(r.amount for r in rest)
+
+
+def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, printed_at: datetime | None = None) -> Slip:
+    """The slip of one ledger entry; ``NotFound`` for an unknown ``setl_id``."""
+    entry = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id))
+    if entry is None:
+        raise NotFound("slip", "setl_id", setl_id, "a settlement id in the ledger")
+    # a reversal prints the original's payers and fee lines, negated, under its own id
+    source = entry
+    if entry.kind == "reverse" and entry.reverses:
+        source = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == entry.reverses)) or entry
+    sign = -1 if entry.kind == "reverse" else 1
+    person = s.get(Person, entry.person_id)
+    inst = s.get(Institution, entry.fixmedins_code) if entry.fixmedins_code else None
+    visit = s.get(Visit, entry.mdtrt_id) if entry.mdtrt_id else None
+    reversal = None
+    if entry.kind == "settle":
+        reversal = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.reverses == entry.setl_id))
+    if entry.kind == "reverse":
+        title, status, status_zh = "医疗费用结算撤销单", "reversal", f"撤销凭证（冲销结算 {entry.reverses}）"
+    elif reversal is not None:
+        title, status, status_zh = "医疗费用一站式结算单", "reversed", f"已撤销（{reversal.setl_id}）"
+    else:
+        title, status, status_zh = "医疗费用一站式结算单", "valid", "有效"
+    rev = reversal if reversal is not None else (entry if entry.kind == "reverse" else None)
+
+    payers = tuple(
+        Payer(
+            str(d["fund_pay_type"]),
+            FUND_PAY_TYPE.get(str(d["fund_pay_type"]), str(d["fund_pay_type"])),
+            sign * int(d["inscp_scp_amt"]),
+            sign * int(d["fund_payamt"]),
+            None if d.get("crt_payb_lmt_amt") is None else int(d["crt_payb_lmt_amt"]),
+        )
+        for d in json.loads(source.setldetail)
+    )
+    fee_rows, fee_more, fee_more_amount = _fee_rows(s, entry, source)
+    trace = [TraceLine(str(t["tier"]), str(t["zh"])) for t in json.loads(source.trace)]
+    if entry.kind == "reverse":
+        why = f"撤销结算 {entry.reverses}，原因：{entry.reason or ''}；退回该笔结算占用的全部年度额度"
+        trace.insert(0, TraceLine("撤销", why))
+    in_range_self = entry.psn_part_amt - entry.fulamt_ownpay_amt - entry.preselfpay_amt - entry.overlmt_selfpay
+    self_parts = tuple(
+        Figure(code, name, fen)
+        for code, name, fen in (
+            ("fulamt_ownpay_amt", "全自费", entry.fulamt_ownpay_amt),
+            ("preselfpay_amt", "先行自付", entry.preselfpay_amt),
+            ("overlmt_selfpay", "超限价自费", entry.overlmt_selfpay),
+            ("inscp_self", "政策范围内个人自付", in_range_self),
+        )
+        if fen
+    )
+    begin = visit.begntime if visit else entry.setl_date
+    end: date | None = visit.endtime if visit else None
+    # as settled (older entries: the institution's)
+    level = source.hosp_lv if source.hosp_lv is not None else (inst.hosp_lv if inst else None)
+    place = source.place or (inst.place if inst else None)
+    return Slip(
+        setl_id=entry.setl_id,
+        kind=entry.kind,
+        title=title,
+        status=status,
+        status_zh=status_zh,
+        reversed_by=reversal.setl_id if reversal is not None else None,
+        reversal_reason=rev.reason if rev is not None else None,
+        reversal_time=_local(rev.recorded_at) if rev is not None else None,
+        reverses=entry.reverses,
+        fixmedins_code=entry.fixmedins_code or "",
+        fixmedins_name=inst.fixmedins_name if inst else (entry.fixmedins_code or "医保经办窗口"),
+        hosp_lv_zh=HOSP_LV.get(level, str(level)) if level is not None else "",
+        place_zh=PLACE.get(place, place) if place else "",
+        psn_name=person.psn_name if person else "",
+        certno_masked=mask(person.certno) if person else "",
+        psn_no=entry.psn_no,
+        gend_zh=GEND.get(person.gend, "") if person else "",
+        insutype=entry.insutype,
+        insutype_zh=INSUTYPE.get(entry.insutype, entry.insutype),
+        med_type=entry.med_type,
+        med_type_zh=MED_TYPE.get(entry.med_type, entry.med_type),
+        line=entry.line,
+        line_zh=_line_label(pack, entry),
+        identity=entry.identity,
+        identity_zh=identity_label(entry.identity),
+        mdtrt_id=entry.mdtrt_id or "",
+        ipt_otp_no=(visit.ipt_otp_no or "") if visit else "",
+        dise_codg=(visit.dise_codg or "") if visit else "",
+        begin_date=begin.isoformat(),
+        end_date=end.isoformat() if end else "",
+        setl_date=entry.setl_date.isoformat(),
+        bill=tuple(Figure(code, name, getattr(entry, code)) for code, name in BILL),
+        medfee_sumamt=entry.medfee_sumamt,
+        payers=payers,
+        fund_pay_sumamt=entry.fund_pay_sumamt,
+        psn_part_amt=entry.psn_part_amt,
+        acct_pay=0,
+        psn_cash_pay=entry.psn_part_amt,
+        self_parts=self_parts,
+        fee_rows=fee_rows,
+        fee_more=fee_more,
+        fee_more_amount=fee_more_amount,
+        trace=tuple(trace),
+        trace_short=_short_trace(trace),
+        pack_id=entry.pack_id,
+        recorded_at=_local(entry.recorded_at),
+        recorded_by=entry.recorded_by,
+        printed_at=_local(printed_at or datetime.now(UTC)),
+    )
+
+
+# ------------------------------------------------------------------ HTML
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("yibao", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
+_env.filters["yuan"] = fmt_yuan
+
+
+def render_html(slip: Slip) -> str:
+    return _env.get_template("slip.html.j2").render(slip=slip)
+
+
+# ------------------------------------------------------------------ PDF
+
+FONT = "STSong-Light"
+
+
+def render_pdf(slip: Slip) -> bytes:
+    """One A4 page: the content is shrunk to fit rather than spill onto a second page."""
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus.flowables import Flowable
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    base = ParagraphStyle("base", fontName=FONT, fontSize=8.5, leading=11)
+    small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444"))
+    head = ParagraphStyle("head", parent=base, fontSize=16, leading=20, alignment=TA_CENTER)
+    sub = ParagraphStyle("sub", parent=base, fontSize=9, leading=12, alignment=TA_CENTER)
+    h2 = ParagraphStyle("h2", parent=base, fontSize=10, leading=13, spaceBefore=5, spaceAfter=2)
+    num = ParagraphStyle("num", parent=base, alignment=TA_RIGHT)
+    big = ParagraphStyle("big", parent=base, fontSize=12, leading=15)
+    width = A4[0] - 24 * mm
+
+    latin: dict[str, ParagraphStyle] = {}
+
+    def p(text: str, style: ParagraphStyle = base) -> Paragraph:
+        """A paragraph; all-ASCII text (amounts, codes, ids) in Helvetica, which spaces digits evenly."""
+        if text.isascii():
+            if style.name not in latin:
+                latin[style.name] = ParagraphStyle(style.name + "-latin", parent=style, fontName="Helvetica")
+            style = latin[style.name]
+        return Paragraph(escape(text), style)
+
+    def grid(rows: list[list[Any]], widths: list[float], header: bool = True, zebra: bool = False) -> Table:
+        t = Table(rows, colWidths=widths, repeatRows=0)
+        style: list[Any] = [
+            ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ]
+        if header:
+            style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")))
+        t.setStyle(TableStyle(style))
+        return t
+
+    y = fmt_yuan
+    story: list[Flowable] = [
+        p(slip.title, head),
+        p(f"{slip.fixmedins_name}（{slip.fixmedins_code}）　结算ID {slip.setl_id}　状态：{slip.status_zh}", sub),
+        Spacer(1, 4),
+    ]
+    info = [
+        [p("姓名"), p(f"{slip.psn_name}（{slip.gend_zh}）"), p("身份证号"), p(slip.certno_masked), p("人员编号"), p(slip.psn_no)],
+        [p("险种"), p(slip.insutype_zh), p("医疗类别"), p(slip.med_type_zh), p("待遇类别"), p(slip.line_zh)],
+        [p("身份类别"), p(slip.identity_zh), p("医院等级"), p(f"{slip.hosp_lv_zh} {slip.place_zh}"),
+         p("病种"), p(slip.dise_codg)],
+        [p("就诊ID"), p(slip.mdtrt_id), p("就诊日期"), p(f"{slip.begin_date} 至 {slip.end_date or slip.begin_date}"),
+         p("结算日期"), p(slip.setl_date)],
+    ]  # fmt: skip
+    w6 = [width * f for f in (0.1, 0.24, 0.1, 0.22, 0.1, 0.24)]
+    story.append(grid(info, w6, header=False))
+    story.append(p("费用情况（元）", h2))
+    bill_rows = [[p(f.label) for f in slip.bill], [p(y(f.fen), num) for f in slip.bill]]
+    story.append(grid(bill_rows, [width / len(slip.bill)] * len(slip.bill)))
+    if slip.fee_rows:
+        story.append(p("费用明细（元）", h2))
+        rows: list[list[Any]] = [[p(x) for x in ("序号", "项目", "等级", "金额", "全自费", "先行自付", "超限价", "政策范围内")]]
+        for r in slip.fee_rows:
+            rows.append([p(r.sn), p(f"{r.name} {r.code}".strip()), p(r.level)] + [p(y(v), num) for v in
+                        (r.amount, r.fulamt_ownpay, r.preselfpay, r.overlmt, r.inscp)])  # fmt: skip
+        if slip.fee_more:
+            rows.append([p(""), p(f"其余 {slip.fee_more} 项合计"), p(""), p(y(slip.fee_more_amount), num), "", "", "", ""])
+        fw = [width * f for f in (0.06, 0.34, 0.07, 0.11, 0.1, 0.11, 0.09, 0.12)]
+        story.append(grid(rows, fw))
+    story.append(p("各方支付（元）", h2))
+    prow: list[list[Any]] = [[p(x) for x in ("基金类型", "基金名称", "计算基数", "本次支付", "本年剩余额度")]]
+    for pay in slip.payers:
+        left = "不设封顶" if pay.remaining is None else y(pay.remaining)
+        prow.append([p(pay.fund_pay_type), p(pay.name), p(y(pay.base), num), p(y(pay.paid), num), p(left, num)])
+    prow.append([p(""), p("基金支付合计"), p(""), p(y(slip.fund_pay_sumamt), num), p("")])
+    story.append(grid(prow, [width * f for f in (0.12, 0.36, 0.16, 0.16, 0.2)]))
+    story.append(Spacer(1, 5))
+    parts = " + ".join(f"{f.label} {f.yuan}" for f in slip.self_parts)
+    total = (
+        f"医疗费用总额 {y(slip.medfee_sumamt)} 元 = 基金支付 {y(slip.fund_pay_sumamt)} 元 + 个人负担 {y(slip.psn_part_amt)} 元"
+    )
+    patient: list[list[Any]] = [
+        [p(f"个人负担 {y(slip.psn_part_amt)} 元（个人账户 {y(slip.acct_pay)} 元，现金 {y(slip.psn_cash_pay)} 元）", big)],
+        [p(total)],
+    ]
+    if parts:
+        patient.append([p(f"个人负担构成：{parts}", small)])
+    box = Table(patient, colWidths=[width])
+    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#2f5d8a")), ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                             ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))  # fmt: skip
+    story.append(box)
+    if slip.trace_short:
+        story.append(p("计算过程", h2))
+        trows = [[p(t.tier, small), p(t.text, small)] for t in slip.trace_short]
+        story.append(grid(trows, [width * 0.12, width * 0.88], header=False))
+    if slip.status != "valid":
+        note = f"撤销：{slip.reversed_by or slip.reverses}，{slip.reversal_time or ''}，原因：{slip.reversal_reason or ''}"
+        story.append(Spacer(1, 3))
+        story.append(p(note, ParagraphStyle("rev", parent=big, textColor=colors.HexColor("#b3261e"))))
+    story.append(Spacer(1, 14))
+    sign = Table([[p("经办人签字：____________"), p("患者（家属）签字：____________"), p("定点机构（盖章）")]],
+                 colWidths=[width * 0.36, width * 0.4, width * 0.24])  # fmt: skip
+    story.append(sign)
+    story.append(Spacer(1, 4))
+    story.append(
+        p(
+            f"经办 {slip.recorded_by} | 结算时间 {slip.recorded_at} | 政策包 {slip.pack_id} | 打印时间 {slip.printed_at}"
+            " | 证件号已脱敏",
+            small,
+        )
+    )
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"{slip.title} {slip.setl_id}",
+        author="yibao",
+    )
+    frame_h = A4[1] - 24 * mm - 1
+    doc.build([KeepInFrame(width, frame_h, story, mode="shrink")])
+    return buf.getvalue()

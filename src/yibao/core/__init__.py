@@ -1,0 +1,1 @@
+"""Pure foundations: money in fen, errors, identity categories, ID cards, codes and their labels, workbook and chart styling."""

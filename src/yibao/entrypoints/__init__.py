@@ -1,0 +1,1 @@
+"""Entrypoints: the HTTP composition root (REST API + web window), the CLI."""

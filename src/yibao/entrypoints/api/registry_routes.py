@@ -1,0 +1,123 @@
+"""REST: find people, what they were on a date, their filings."""
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from yibao.app import registry as lookup
+from yibao.app.auth import Principal
+from yibao.core.idcard import mask
+from yibao.entrypoints.api.schemas import Text, no_nul
+from yibao.entrypoints.common.security import require
+from yibao.entrypoints.common.state import db_of as _db
+from yibao.policy.pack import PolicyPack
+
+router = APIRouter(prefix="/api", tags=["registry"])
+
+PersonKey = Annotated[str, Path(description="人员编号或身份证号"), AfterValidator(no_nul)]
+
+
+class ChronicFilingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dise_codg: Text = Field(min_length=1, max_length=32, description="病种编码，如 I10 高血压")
+    dise_name: Text | None = Field(None, max_length=128)
+    fixmedins_code: Text | None = Field(None, max_length=32, description="诊断机构")
+    doctor: Text | None = Field(None, max_length=64, description="诊断医师")
+    begin: date
+
+
+class CrossFilingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    begin: date
+    end: date | None = None
+    mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
+    reason: Text | None = Field(None, max_length=64)
+
+
+def _priority(request: Request, day: date) -> tuple[str, ...]:
+    pack: PolicyPack = request.app.state.pack
+    return pack.at(day if pack.covers(day) else pack.valid_from).identity_priority
+
+
+@router.get("/persons")
+def search(
+    request: Request,
+    who: Annotated[Principal, Depends(require("person.read"))],
+    q: Annotated[str, Query(min_length=1, max_length=64, description="身份证号、人员编号或姓名"), AfterValidator(no_nul)],
+) -> list[dict[str, Any]]:
+    """查找人员（列表中身份证号一律脱敏）/ search people (ID numbers masked)."""
+    with _db(request).unit_of_work() as s:
+        return [
+            {
+                "psn_no": p.psn_no,
+                "certno": mask(p.certno),
+                "psn_name": p.psn_name,
+                "gend": p.gend,
+                "brdy": p.brdy.isoformat(),
+                "township": p.township,
+                "village": p.village,
+            }
+            for p in lookup.search_people(s, q)
+        ]
+
+
+@router.get("/persons/{key}")
+def person(
+    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))], on: date | None = None
+) -> dict[str, Any]:
+    """某日的人员信息：有效身份、身份历史、参保、备案 / a person as of a date."""
+    day = on or date.today()
+    with _db(request).unit_of_work() as s:
+        p = lookup.find_person(s, key)
+        return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.can("person.certno")))
+
+
+@router.post("/persons/{key}/chronic-filings", status_code=201)
+def chronic(
+    request: Request, key: PersonKey, body: ChronicFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
+) -> dict[str, Any]:
+    """门诊慢特病备案，即时生效 / chronic-disease filing, in force at once."""
+    with _db(request).unit_of_work() as s:
+        p = lookup.find_person(s, key)
+        f = lookup.add_chronic_filing(
+            s,
+            p,
+            body.dise_codg,
+            body.begin,
+            who.username,
+            dise_name=body.dise_name,
+            fixmedins_code=body.fixmedins_code,
+            doctor=body.doctor,
+        )
+        return {
+            "id": f.id,
+            "psn_no": p.psn_no,
+            "dise_codg": f.dise_codg,
+            "begin": f.begin.isoformat(),
+            "recorded_by": f.recorded_by,
+        }
+
+
+@router.post("/persons/{key}/cross-filings", status_code=201)
+def cross(
+    request: Request, key: PersonKey, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
+) -> dict[str, Any]:
+    """异地就医备案 / cross-region care filing."""
+    with _db(request).unit_of_work() as s:
+        p = lookup.find_person(s, key)
+        f = lookup.add_cross_filing(
+            s, p, body.begin, body.end, who.username, mdtrtarea_admvs=body.mdtrtarea_admvs, reason=body.reason
+        )
+        return {"id": f.id, "psn_no": p.psn_no, "begin": f.begin.isoformat(), "end": f.end.isoformat() if f.end else None}
+
+
+@router.get("/persons/{key}/settlement-view")
+def settlement_view(
+    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))]
+) -> dict[str, Any]:
+    """结算核心看到的人员：身份期间、备案、险种 / what the settlement core sees."""
+    with _db(request).unit_of_work() as s:
+        return asdict(lookup.settlement_person(s, lookup.find_person(s, key)))

@@ -1,0 +1,187 @@
+"""The warning list and its follow-up over HTTP: run a period, list, one warning, a step, export, import."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from yibao.app import warnings as svc
+from yibao.app.auth import Principal
+from yibao.app.push_list import read_confirmations, write_push_list
+from yibao.core.errors import InputError
+from yibao.core.idcard import mask
+from yibao.core.identities import label as identity_label
+from yibao.core.money import optional_yuan
+from yibao.entrypoints.common.security import require
+from yibao.entrypoints.common.state import db_of as _db
+from yibao.entrypoints.common.state import pack_of as _pack
+from yibao.rules.monitoring import parse_period
+from yibao.rules.warning_workflow import KINDS, bureau_label, status_label
+from yibao.store.monitoring_tables import WarningCase, WarningEvent
+from yibao.store.tables import Person
+
+router = APIRouter(prefix="/api", tags=["monitoring"])
+Reader = Annotated[Principal, Depends(require("warnings.read"))]
+Worker = Annotated[Principal, Depends(require("warnings.work"))]
+Lang = Annotated[Literal["zh", "en"], Query(description="zh（默认）/ en")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh") -> dict[str, Any]:
+    """One warning as the API and the web window show it (ID number masked unless the role may see it)."""
+    return {
+        "id": w.id, "rule": w.rule, "kind": w.kind, "kind_label": KINDS[w.kind][0 if lang == "zh" else 1], "key": w.key,
+        "psn_no": w.psn_no, "psn_name": p.psn_name, "certno": p.certno if who.can("person.certno") else mask(p.certno),
+        "hh_no": p.hh_no, "county": p.county, "township": p.township, "village": p.village, "year": w.year,
+        "identity": w.identity, "identity_label": identity_label(w.identity, lang), "first_period": w.first_period,
+        "last_period": w.last_period, "measure_amt": w.measure_amt, "threshold_amt": w.threshold_amt,
+        "excess_amt": w.excess_amt, "medfee_sumamt": w.medfee_sumamt, "fund_pay_sumamt": w.fund_pay_sumamt,
+        "psn_part_amt": w.psn_part_amt, "hh_self_pay": w.hh_self_pay, "hh_persons": w.hh_persons,
+        "crossing_setl_id": w.crossing_setl_id,
+        "crossing_date": w.crossing_date.isoformat() if w.crossing_date else None, "setl_ids": json.loads(w.setl_ids),
+        "status": w.status, "status_label": status_label(w.status, lang), "bureau": w.bureau,
+        "bureau_label": bureau_label(w.bureau, lang), "pushed_at": w.pushed_at.isoformat() if w.pushed_at else None,
+        "at_risk": w.at_risk, "assisted_amt": w.assisted_amt, "assisted_setl_id": w.assisted_setl_id,
+        "updated_at": w.updated_at.isoformat(),
+    }  # fmt: skip
+
+
+def event_dict(e: WarningEvent, lang: str = "zh") -> dict[str, Any]:
+    return {
+        "from_status": e.from_status, "to_status": e.to_status, "to_label": status_label(e.to_status, lang),
+        "bureau": e.bureau, "bureau_label": bureau_label(e.bureau, lang), "note": e.note, "amount": e.amount,
+        "setl_id": e.setl_id, "period": e.period, "source": e.source, "recorded_at": e.recorded_at.isoformat(),
+        "recorded_by": e.recorded_by,
+    }  # fmt: skip
+
+
+class RunIn(BaseModel):
+    period: str = Field(description="监测期：月份 2022-05 或季度 2022-Q2", max_length=10)
+
+
+@router.post("/monitoring/runs")
+def run(body: RunIn, request: Request, who: Worker) -> dict[str, Any]:
+    """运行一期预警（同期重跑不重复，金额更新）."""
+    result = svc.run_monitoring(_db(request), _pack(request), parse_period(body.period), who.username, trigger="api")
+    return {k: getattr(result, k) for k in ("period", "pack_id", "found", "created", "updated", "unchanged", "by_rule", "run_id")}
+
+
+@router.get("/monitoring/runs")
+def runs(request: Request, _who: Reader) -> list[dict[str, Any]]:
+    with _db(request).unit_of_work() as s:
+        return [
+            {"id": r.id, "period": r.period, "pack_id": r.pack_id, "found": r.found, "created": r.created, "updated": r.updated,
+             "trigger": r.trigger, "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.recorded_by}
+            for r in svc.last_runs(s)
+        ]  # fmt: skip
+
+
+Status = Literal["new", "pushed", "at_risk", "not_at_risk", "assisted", "closed"]
+
+
+def _filter(
+    status: Annotated[Status | None, Query(description="状态")] = None,
+    kind: Annotated[Literal["warning", "candidate"] | None, Query(description="warning 预警 / candidate 依申请候选")] = None,
+    period: Annotated[str | None, Query(max_length=10, description="发现期 2022-05")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    township: Annotated[str | None, Query(max_length=64)] = None,
+    village: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=64, description="姓名、人员编号或身份证号")] = None,
+) -> svc.Filter:
+    if period:
+        parse_period(period)
+    return svc.Filter(status=status, kind=kind, period=period, year=year, township=township, village=village, q=q)
+
+
+Filt = Annotated[svc.Filter, Depends(_filter)]
+
+
+@router.get("/warnings")
+def list_warnings(
+    request: Request, who: Reader, f: Filt, lang: Lang = "zh",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:  # fmt: skip
+    with _db(request).unit_of_work() as s:
+        rows = svc.list_warnings(s, f, limit=limit, offset=offset)
+        return {"warnings": [warning_dict(w, p, who, lang) for w, p in rows], "counts": svc.counts_by_status(s, f.kind)}
+
+
+@router.get("/warnings/export.xlsx")
+def export(request: Request, who: Reader, f: Filt, lang: Lang = "zh") -> Response:
+    """推送清单（每个乡镇一张表，可填写核实结果后导回）."""
+    buf = io.BytesIO()
+    with _db(request).unit_of_work() as s:
+        rows = svc.list_warnings(s, f, limit=100_000)
+        label = parse_period(f.period).label(lang) if f.period else ("全部" if lang == "zh" else "all")
+        write_push_list(rows, buf, period_label=label, lang=lang, full_certno=who.can("person.certno"))
+    name = f"预警推送清单-{f.period or 'all'}.xlsx"
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
+    return Response(buf.getvalue(), media_type=XLSX, headers=headers)
+
+
+_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary", "description": "乡镇交回的推送清单 .xlsx"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/warnings/import", openapi_extra=_UPLOAD)
+async def import_confirmations(request: Request, who: Worker) -> dict[str, int]:
+    """导入乡镇交回的核实结果（multipart 字段 file）：全部正确才写入."""
+    try:
+        form = await request.form()
+    except Exception:  # starlette raises its own parse errors for a body that is not multipart
+        raise InputError("request", "file", None, "multipart/form-data 上传的 .xlsx 文件（字段 file）") from None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 file）")
+    data = await upload.read()
+    with _db(request).unit_of_work() as s:
+        r = read_confirmations(s, io.BytesIO(data), upload.filename or "upload.xlsx", who.username)
+    return {"at_risk": r.confirmed_at_risk, "not_at_risk": r.confirmed_not_at_risk, "unchanged": r.unchanged, "blank": r.blank}
+
+
+@router.get("/warnings/{warning_id}")
+def one(warning_id: int, request: Request, who: Reader, lang: Lang = "zh") -> dict[str, Any]:
+    with _db(request).unit_of_work() as s:
+        w = svc.get_warning(s, warning_id)
+        p = s.get(Person, w.person_id)
+        assert p is not None
+        return warning_dict(w, p, who, lang) | {"events": [event_dict(e, lang) for e in svc.events_of(s, warning_id)]}
+
+
+class StepIn(BaseModel):
+    to: Status = Field(description="下一状态")
+    bureau: list[str] = Field(default_factory=list, max_length=5, description="推送部门（推送时必填）")
+    note: str | None = Field(None, max_length=500, description="说明")
+    amount: str | None = Field(None, max_length=20, description="倾斜救助金额（元，assisted 时必填）")
+    setl_id: str | None = Field(None, max_length=40, description="支付救助的结算流水号（assisted 时必填）")
+
+
+@router.post("/warnings/{warning_id}/steps")
+def add_step(warning_id: int, body: StepIn, request: Request, who: Worker, lang: Lang = "zh") -> dict[str, Any]:
+    """把预警推进一步：推送 → 核实 → 救助 → 办结."""
+    amount = optional_yuan(body.amount, "request", "amount")
+    with _db(request).unit_of_work() as s:
+        w = svc.step(
+            s, warning_id, body.to, who.username, bureaus=body.bureau, note=body.note, amount=amount, setl_id=body.setl_id
+        )
+        p = s.get(Person, w.person_id)
+        assert p is not None
+        return warning_dict(w, p, who, lang)

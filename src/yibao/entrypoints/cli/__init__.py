@@ -1,0 +1,1 @@
+"""The ``yibao`` command line (Typer)."""

@@ -1,0 +1,399 @@
+"""Enrolment commands: ``yibao db load-synth``, ``enrol``, ``coverage``, ``gaps``, ``special-status``.
+
+The database is ``YIBAO_DATABASE_URL`` (an SQLite file ``yibao.db`` by default), migrated on
+open. Bad input prints which field, which value and what was expected, exits with code 2 and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yibao.app import enrolment as svc
+from yibao.app import enrolment_workbook as excel
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.idcard import mask
+from yibao.core.identities import label as identity_label
+from yibao.core.money import fmt_yuan
+from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.premium import premium_split
+from yibao.store.db import Database
+
+console = Console()
+err_console = Console(stderr=True)
+
+Lang = Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")]
+Year = Annotated[int, typer.Option("--year", min=1990, max=2100, help="参保年度 / covered year")]
+User = Annotated[str | None, typer.Option("--user", envvar="YIBAO_USER", help="经办人 / who does this (default: login name)")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="按此日所持身份分类，YYYY-MM-DD（默认当年1月1日）/ categories as held on this day")
+]
+
+
+def tr(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
+    err_console.print(f"[bold red]{tr(lang, '输入有误，未写入任何内容：', 'Bad input; nothing was written:')}[/]")
+    err_console.print(exc.render(lang), markup=False)
+    return typer.Exit(code=2)
+
+
+def check_lang(lang: str) -> str:
+    if lang not in ("zh", "en"):
+        raise fail(InputError("command line", "--lang", lang, "zh or en"), "zh")
+    return lang
+
+
+def user_name(user: str | None) -> str:
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no login name in some containers
+        return "cli"
+
+
+def _as_of(raw: str | None, lang: str) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise fail(InputError("command line", "--as-of", raw, "a date written YYYY-MM-DD"), lang) from None
+
+
+def xlsx_path(path: Path | None, lang: str, option: str = "--xlsx") -> Path | None:
+    """``path`` if it names an .xlsx file (or is None); otherwise the command stops naming ``option``."""
+    if path is not None and path.suffix.lower() != ".xlsx":
+        raise fail(InputError("command line", option, str(path), "a file name ending in .xlsx"), lang)
+    return path
+
+
+def _pack(policy: str | None, lang: str) -> PolicyPack | None:
+    if policy is None:
+        return None
+    try:
+        return load_pack(policy)
+    except (InputError, InputErrors) as exc:
+        raise fail(exc, lang) from None
+
+
+@contextmanager
+def database(lang: str) -> Iterator[Database]:
+    db = Database.open()
+    try:
+        yield db
+    except (InputError, InputErrors) as exc:
+        raise fail(exc, lang) from None
+    finally:
+        db.engine.dispose()
+
+
+def _write(path: Path, write: Callable[[Path], None], lang: str) -> None:
+    try:
+        write(path)
+    except OSError as exc:
+        error = InputError("command line", "--xlsx", str(path), f"a file that can be written ({exc.strerror})")
+        raise fail(error, lang) from None
+
+
+def _cat(code: str, lang: str) -> str:
+    return excel.category_label(code, lang)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def load_synth_cmd(
+    folder: Annotated[Path, typer.Argument(help="yibao synth 写出的目录 / folder written by yibao synth")],
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """把合成县（人员、身份、参保、备案）批量导入数据库 / bulk-load a synthetic county into the database."""
+    lang = check_lang(lang)
+    with database(lang) as db:
+        result = svc.load_synth(db, folder, user=user_name(user))
+    table = Table(title=tr(lang, f"已导入 {folder}", f"Loaded {folder}"))
+    table.add_column(tr(lang, "数据", "data"))
+    table.add_column(tr(lang, "行数", "rows"), justify="right")
+    for zh, en, n in (
+        ("人员", "people", result.persons),
+        ("身份标识", "identities", result.identities),
+        ("参保记录", "enrolments", result.enrolments),
+        ("门诊慢特病备案", "chronic filings", result.chronic_filings),
+        ("异地就医备案", "cross-region filings", result.cross_filings),
+    ):
+        table.add_row(tr(lang, zh, en), f"{n:,}")
+    console.print(table)
+    console.print(
+        tr(
+            lang,
+            f"用时 {result.seconds:.1f} 秒；导入批次 {result.import_id}。"
+            f"下一步：yibao enrol --year {result.year} --policy <政策包>",
+            f"took {result.seconds:.1f} s; import batch {result.import_id}. "
+            f"Next: yibao enrol --year {result.year} --policy <pack>",
+        )
+    )
+
+
+def enrol_cmd(
+    year: Year,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="政策包文件或内置名称 / pack file or shipped name")],
+    person: Annotated[
+        list[str] | None,
+        typer.Option("--person", help="参保人身份证号（可多次）；不填则为本年度已参保居民重新核定保费 / ID number, repeatable"),
+    ] = None,
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """居民参保并按分类资助核定保费（个人、医疗救助、财政）/ enrol residents and split their premiums."""
+    lang = check_lang(lang)
+    pack = _pack(policy, lang)
+    assert pack is not None
+    with database(lang) as db:
+        result = svc.enrol(db, year, pack, persons=person or None, user=user_name(user))
+    _, premium = svc.policy_for_year(pack, year)  # enrol has checked it
+    table = Table(
+        title=tr(
+            lang,
+            f"{year}年度居民保费核定（{pack.pack_id}，身份截止日 {result.cutoff.isoformat()}）",
+            f"{year} resident premiums ({pack.pack_id}, identities on {result.cutoff.isoformat()})",
+        )
+    )
+    for head, right in (
+        (tr(lang, "资助类别", "category"), False),
+        (tr(lang, "人数", "persons"), True),
+        (tr(lang, "每人：个人", "each: person"), True),
+        (tr(lang, "每人：救助", "each: assistance"), True),
+        (tr(lang, "每人：财政", "each: fiscal"), True),
+        (tr(lang, "救助资助合计（元）", "assistance total (yuan)"), True),
+    ):
+        table.add_column(head, justify="right" if right else "left")
+    for category, n in result.by_category.items():
+        split = premium_split(premium, category)
+        table.add_row(
+            _cat(category, lang),
+            f"{n:,}",
+            fmt_yuan(split.individual),
+            fmt_yuan(split.assistance),
+            fmt_yuan(split.fiscal),
+            fmt_yuan(split.assistance * n),
+        )
+    table.add_section()
+    table.add_row(tr(lang, "合计", "total"), f"{result.priced:,}", "", "", "", fmt_yuan(result.assistance))
+    console.print(table)
+    console.print(
+        tr(
+            lang,
+            f"核定 {result.priced:,} 条参保记录；新建 {result.created:,} 条，恢复参保 {result.reactivated:,} 条。"
+            f"每人保费 {fmt_yuan(premium.total)} 元 = 个人 {fmt_yuan(premium.individual)} + 财政 {fmt_yuan(premium.fiscal)}。"
+            f"合计：个人缴费 {fmt_yuan(result.individual)}，医疗救助资助 {fmt_yuan(result.assistance)}，"
+            f"财政补助 {fmt_yuan(result.fiscal)} 元。",
+            f"priced {result.priced:,} enrolments; {result.created:,} created, {result.reactivated:,} re-enrolled. "
+            f"Premium {fmt_yuan(premium.total)} = individual {fmt_yuan(premium.individual)} + fiscal {fmt_yuan(premium.fiscal)}. "
+            f"Totals: individuals {fmt_yuan(result.individual)}, assistance {fmt_yuan(result.assistance)}, "
+            f"fiscal {fmt_yuan(result.fiscal)} yuan.",
+        )
+    )
+
+
+def _rate(bp: int | None) -> str:
+    return "—" if bp is None else f"{bp // 100}.{bp % 100:02d}%"
+
+
+def coverage_cmd(
+    year: Year,
+    as_of: AsOf = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="政策包（资助预算用；默认为核定本年度保费的政策包）/ pack for the budget")
+    ] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="写出参保率报表 .xlsx / write the coverage workbook")] = None,
+    lang: Lang = "zh",
+) -> None:
+    """参保率（总体、按身份类别）、资助预算和重复参保 / coverage rates, subsidy budget and duplicates."""
+    lang = check_lang(lang)
+    day = _as_of(as_of, lang)
+    out = xlsx_path(xlsx, lang)
+    pack = _pack(policy, lang)
+    with database(lang) as db:
+        if pack is None:
+            pack = svc.pack_of_year(db, year)
+        priority = svc.policy_for_year(pack, year)[0].identity_priority if pack is not None else svc.DEFAULT_PRIORITY
+        cov = svc.coverage(db, year, day, priority=priority)
+        budget = svc.subsidy_budget(db, year, pack) if pack is not None else None
+        duplicates = svc.find_duplicates(db, year)
+        if out is not None:
+            _write(out, lambda path: excel.write_coverage_workbook(path, cov, budget, duplicates, lang), lang)
+
+    table = Table(
+        title=tr(
+            lang,
+            f"{year}年度参保率（身份按 {cov.as_of.isoformat()}）",
+            f"{year} coverage (categories on {cov.as_of.isoformat()})",
+        )
+    )
+    for head, right in (
+        (tr(lang, "人员类别", "category"), False),
+        (tr(lang, "人数", "persons"), True),
+        (tr(lang, "参保", "enrolled"), True),
+        (tr(lang, "视同参保", "exempt"), True),
+        (tr(lang, "应保未保", "gap"), True),
+        (tr(lang, "参保率", "enrolled %"), True),
+        (tr(lang, "含视同参保", "incl. exempt"), True),
+    ):
+        table.add_column(head, justify="right" if right else "left")
+
+    def add(row: svc.CoverageRow, style: str | None = None) -> None:
+        table.add_row(
+            _cat(row.category, lang),
+            f"{row.persons:,}",
+            f"{row.enrolled:,}",
+            f"{row.exempt:,}",
+            f"{row.gap:,}",
+            _rate(row.enrolled_rate_bp),
+            _rate(row.covered_rate_bp),
+            style=style,
+        )
+
+    add(cov.overall, "bold")
+    add(cov.low_income, "bold")
+    table.add_section()
+    for row in cov.by_category:
+        add(row)
+    console.print(table)
+    if cov.exempt_by_status:
+        console.print(
+            tr(lang, "视同参保：", "exempt: ")
+            + "，".join(f"{svc.special_status_label(k, lang)} {v:,}" for k, v in cov.exempt_by_status.items())
+        )
+    if budget is not None:
+        bt = Table(
+            title=tr(
+                lang,
+                f"资助预算（{budget.pack_id}，已参保居民，身份截止日 {budget.cutoff.isoformat()}，元）",
+                f"Subsidy budget ({budget.pack_id}, enrolled residents, identities on {budget.cutoff.isoformat()}, yuan)",
+            )
+        )
+        for head, right in (
+            (tr(lang, "资助类别", "category"), False),
+            (tr(lang, "人数", "persons"), True),
+            (tr(lang, "个人缴费", "individual"), True),
+            (tr(lang, "医疗救助", "assistance"), True),
+            (tr(lang, "财政补助", "fiscal"), True),
+            (tr(lang, "合计", "total"), True),
+        ):
+            bt.add_column(head, justify="right" if right else "left")
+        for b in (*budget.rows, budget.total):
+            if b.category == "all":
+                bt.add_section()
+            bt.add_row(
+                tr(lang, "合计", "total") if b.category == "all" else _cat(b.category, lang),
+                f"{b.persons:,}",
+                fmt_yuan(b.individual),
+                fmt_yuan(b.assistance),
+                fmt_yuan(b.fiscal),
+                fmt_yuan(b.total),
+            )
+        console.print(bt)
+    kinds = Counter(d.kind for d in duplicates)
+    if duplicates:
+        console.print(
+            tr(lang, "[bold yellow]重复参保：[/]", "[bold yellow]duplicate enrolments: [/]")
+            + "，".join(f"{tr(lang, *svc.DUPLICATE_LABELS[k])} {n:,}" for k, n in kinds.items())
+        )
+    else:
+        console.print(tr(lang, "未发现重复参保。", "No duplicate enrolment found."))
+    if out is not None:
+        console.print(tr(lang, f"已写入 {out}", f"Wrote {out}"))
+
+
+def gaps_cmd(
+    year: Year,
+    xlsx: Annotated[Path, typer.Option("--xlsx", help="写出应保未保清单 .xlsx / write the gap list workbook")],
+    as_of: AsOf = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="政策包（金额用；默认为核定本年度保费的政策包）/ pack for the amounts")
+    ] = None,
+    lang: Lang = "zh",
+) -> None:
+    """应保未保清单：农村低收入和脱贫人口中未参保也未视同参保的人员 / the gap list for the townships."""
+    lang = check_lang(lang)
+    day = _as_of(as_of, lang)
+    out = xlsx_path(xlsx, lang)
+    assert out is not None
+    pack = _pack(policy, lang)
+    with database(lang) as db:
+        gaps = svc.gap_list(db, year, as_of=day, pack=pack)
+        _write(out, lambda path: excel.write_gap_workbook(path, gaps, lang), lang)
+    per_town = Counter(e.township or "" for e in gaps.entries)
+    per_cat = Counter(e.category for e in gaps.entries)
+    table = Table(title=tr(lang, f"{year}年度应保未保人员（按乡镇）", f"{year} gap list by township"))
+    table.add_column(tr(lang, "乡镇（街道）", "township"))
+    table.add_column(tr(lang, "人数", "persons"), justify="right")
+    for town in sorted(per_town):
+        table.add_row(town, f"{per_town[town]:,}")
+    table.add_section()
+    table.add_row(tr(lang, "合计", "total"), f"{len(gaps.entries):,}")
+    console.print(table)
+    if per_cat:
+        console.print(
+            tr(lang, "按身份：", "by category: ") + "，".join(f"{identity_label(c, lang)} {n:,}" for c, n in per_cat.items())
+        )
+    console.print(tr(lang, f"已写入 {out}（{len(gaps.entries):,} 人）", f"Wrote {out} ({len(gaps.entries):,} people)"))
+
+
+def special_status_cmd(
+    certno: Annotated[str, typer.Argument(help="身份证号 / resident ID number")],
+    year: Year,
+    status: Annotated[
+        str, typer.Option("--status", help="deceased(死亡) / military(服兵役) / prison(服刑) / other_province(省外参保)")
+    ],
+    evidence: Annotated[str, typer.Option("--evidence", help="依据：文书、核实人、日期 / evidence")],
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """登记视同参保/免缴的特殊状态（死亡、服兵役、服刑、省外参保）及依据 / record a special status with its evidence."""
+    lang = check_lang(lang)
+    with database(lang) as db:
+        view = svc.record_special_status(db, certno, year, status, evidence, user_name(user))
+    console.print(
+        tr(
+            lang,
+            f"已登记：{mask(certno.strip().upper())} {year}年度 {svc.special_status_label(view.special_status, lang)}"
+            f"（参保状态 {view.psn_insu_stas}；依据：{view.evidence}；经办人 {view.recorded_by}）",
+            f"Recorded: {mask(certno.strip().upper())} {year} {svc.special_status_label(view.special_status, lang)} "
+            f"(psn_insu_stas {view.psn_insu_stas}; evidence: {view.evidence}; by {view.recorded_by})",
+        ),
+        markup=False,
+    )
+
+
+db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
+db_app.command("load-synth")(load_synth_cmd)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to ``app`` (``db load-synth`` joins an existing ``db`` group if there is one)."""
+    app.command("enrol")(enrol_cmd)
+    app.command("coverage")(coverage_cmd)
+    app.command("gaps")(gaps_cmd)
+    app.command("special-status")(special_status_cmd)
+    for group in app.registered_groups:
+        if group.name == "db" and group.typer_instance is not None:
+            group.typer_instance.command("load-synth")(load_synth_cmd)
+            return
+    app.add_typer(db_app, name="db")

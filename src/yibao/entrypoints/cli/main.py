@@ -1,0 +1,321 @@
+"""The ``yibao`` command line."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.identities import label as identity_label
+from yibao.core.labels import AMOUNT_FIELDS, field_label
+from yibao.core.money import fmt_yuan
+from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
+from yibao.interfaces.settlement_csv import write_settlements
+from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
+from yibao.settlement.model import CHRGITM_LV, Claim, Person, Settlement
+from yibao.settlement.settle import settle_sequence
+from yibao.settlement.trace import render
+
+app = typer.Typer(help="yibao：基本医保、大病保险、医疗救助一站式结算 / one-stop three-tier settlement", no_args_is_help=True)
+policy_app = typer.Typer(help="政策包 / policy packs", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+console = Console()
+err_console = Console(stderr=True)
+
+Lang = Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")]
+PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="政策包文件或内置名称 / pack file or shipped name")]
+PeopleOpt = Annotated[Path, typer.Option("--people", help="人员 CSV / people CSV")]
+FeeOpt = Annotated[Path | None, typer.Option("--fee-lines", help="费用明细 CSV（可选）/ fee lines CSV")]
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
+    title = _t(lang, "输入有误，未写入任何文件：", "Bad input; nothing was written:")
+    err_console.print(f"[bold red]{title}[/]")
+    err_console.print(exc.render(lang), markup=False)
+    return typer.Exit(code=2)
+
+
+def _load(policy: str, lang: str) -> PolicyPack:
+    try:
+        return load_pack(policy)
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+
+
+def settle_file(pack: PolicyPack, people: dict[str, Person], claims: list[Claim], claims_file: str) -> list[Settlement]:
+    """Settle every person's claims in date order; errors name the claims file row."""
+    rows = {c.claim_id: i for i, c in enumerate(claims, start=2)}
+    by_person: dict[str, list[Claim]] = defaultdict(list)
+    for c in claims:
+        by_person[c.psn_no].append(c)
+    out: list[Settlement] = []
+    errors: list[InputError] = []
+    for psn_no, own in by_person.items():
+        try:
+            out.extend(settle_sequence(pack, people[psn_no], own))
+        except InputError as exc:
+            claim_id = exc.where.removeprefix("claim ").split(" ")[0]
+            row = rows.get(claim_id)
+            where = f"{claims_file} row {row} (claim {claim_id})" if row else exc.where
+            errors.append(InputError(where, exc.field, exc.value, exc.expected))
+    if errors:
+        raise InputErrors(errors)
+    return out
+
+
+def _read_inputs(people: Path, claims: Path, fee_lines: Path | None) -> tuple[dict[str, Person], list[Claim]]:
+    persons = read_people(people)
+    lines = read_fee_lines(fee_lines) if fee_lines else None
+    return persons, read_claims(claims, persons, lines)
+
+
+def _settlement_table(items: list[Settlement], people: dict[str, Person], lang: str) -> Table:
+    cols = ["claim_id", "psn_name", "identity", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"]
+    short = {
+        "medfee_sumamt": ("总费用", "total"),
+        "hifp_pay": ("基本医保", "basic"),
+        "hifmi_pay": ("大病保险", "crit. ill."),
+        "maf_pay": ("医疗救助", "assist."),
+        "oth_pay": ("倾斜救助", "tilted"),
+        "psn_part_amt": ("个人负担", "patient"),
+        "claim_id": ("单号", "claim"),
+        "psn_name": ("姓名", "name"),
+        "identity": ("身份", "identity"),
+    }
+    table = Table(title=_t(lang, "一站式结算结果（元）", "One-stop settlement (yuan)"), show_lines=False)
+    for c in cols:
+        table.add_column(
+            _t(lang, *short[c]),
+            justify="right" if c.endswith(("amt", "pay")) else "left",
+            no_wrap=True,
+            min_width=6 if c in ("claim_id", "psn_name") else None,
+        )
+    totals: dict[str, int] = defaultdict(int)
+    for s in items:
+        row: list[str] = []
+        for c in cols:
+            if c == "psn_name":
+                row.append(people[s.psn_no].psn_name or s.psn_no)
+            elif c == "identity":
+                row.append(identity_label(s.identity, lang, short=True))
+            elif c.endswith(("amt", "pay")):
+                totals[c] += getattr(s, c)
+                row.append(fmt_yuan(getattr(s, c)))
+            else:
+                row.append(str(getattr(s, c)))
+        table.add_row(*row)
+    table.add_section()
+    table.add_row(_t(lang, "合计", "Total"), "", "", *[fmt_yuan(totals[c]) for c in cols[3:]])
+    return table
+
+
+@app.command()
+def settle(
+    claims: Annotated[Path, typer.Argument(help="结算单 CSV / claims CSV")],
+    policy: PolicyOpt,
+    people: PeopleOpt,
+    fee_lines: FeeOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出 .csv 或 .json")] = Path("settlements.csv"),
+    lang: Lang = "zh",
+) -> None:
+    """按日期顺序逐人结算全部单据，输出每一级支付 / settle every claim, per person in date order."""
+    pack = _load(policy, lang)
+    try:
+        persons, items = _read_inputs(people, claims, fee_lines)
+        settled = settle_file(pack, persons, items, claims.name)
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+    write_settlements(out, settled, lang)
+    console.print(_settlement_table(settled, persons, lang))
+    console.print(_t(lang, f"已写入 {out}（{len(settled)} 笔）", f"Wrote {out} ({len(settled)} settlements)"))
+
+
+def explain_settlement(s: Settlement, person: Person, lang: str) -> None:
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    for name in (n for n in AMOUNT_FIELDS if n != "pool_prop_selfpay"):
+        head.add_row(field_label(name, lang) + f" [dim]{name}[/]", fmt_yuan(getattr(s, name)))
+    who = f"{person.psn_name or person.psn_no} · {identity_label(s.identity, lang)} · {s.setl_date.isoformat()}"
+    console.print(Panel(head, title=f"{_t(lang, '结算单', 'Settlement')} {s.claim_id}", subtitle=who))
+    if s.fee_results:
+        fees = Table(title=_t(lang, "费用明细", "Fee lines"))
+        for col in (
+            "feedetl_sn",
+            "med_list_codg",
+            "chrgitm_lv",
+            "det_item_fee_sumamt",
+            "fulamt_ownpay_amt",
+            "overlmt_selfpay",
+            "preselfpay_amt",
+            "inscp_scp_amt",
+        ):
+            label = {
+                "feedetl_sn": _t(lang, "序号", "#"),
+                "med_list_codg": _t(lang, "目录编码", "code"),
+                "chrgitm_lv": _t(lang, "等级", "class"),
+                "det_item_fee_sumamt": _t(lang, "金额", "amount"),
+            }
+            fees.add_column(
+                label.get(col) or field_label(col, lang),
+                justify="right" if col.endswith("amt") or col.endswith("selfpay") else "left",
+            )
+        for f in s.fee_results:
+            fees.add_row(
+                f.feedetl_sn,
+                f.med_list_codg + (" ★" if f.full_pay else ""),
+                CHRGITM_LV[f.chrgitm_lv],
+                *(
+                    fmt_yuan(v)
+                    for v in (f.det_item_fee_sumamt, f.fulamt_ownpay_amt, f.overlmt_selfpay, f.preselfpay_amt, f.inscp_scp_amt)
+                ),
+            )
+        console.print(fees)
+    steps = Table(title=_t(lang, "计算过程", "How it was computed"), show_lines=False, expand=True)
+    steps.add_column(_t(lang, "环节", "Step"), style="cyan", no_wrap=True)
+    steps.add_column(_t(lang, "说明", "Detail"))
+    last = None
+    for tier, text in render(s.trace, lang):
+        if last is not None and tier != last:
+            steps.add_section()
+        steps.add_row(tier if tier != last else "", text)
+        last = tier
+    console.print(steps)
+
+
+@app.command()
+def explain(
+    claims: Annotated[Path, typer.Argument(help="结算单 CSV / claims CSV")],
+    claim: Annotated[str, typer.Option("--claim", "-c", help="要解释的结算单号 / claim id")],
+    policy: PolicyOpt,
+    people: PeopleOpt,
+    fee_lines: FeeOpt = None,
+    lang: Lang = "zh",
+) -> None:
+    """逐步解释一笔结算：起付线、分段、比例、封顶线、结果 / show one claim's trace."""
+    pack = _load(policy, lang)
+    try:
+        persons, items = _read_inputs(people, claims, fee_lines)
+        target = next((c for c in items if c.claim_id == claim), None)
+        if target is None:
+            raise InputError(claims.name, "claim_id", claim, "a claim id present in the file")
+        own = [c for c in items if c.psn_no == target.psn_no]
+        settled = {s.claim_id: s for s in settle_file(pack, persons, own, claims.name)}
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+    explain_settlement(settled[claim], persons[target.psn_no], lang)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_value_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_value_text(v) for v in value)
+    return str(value)
+
+
+@policy_app.command("list")
+def policy_list(lang: Lang = "zh") -> None:
+    """内置政策包 / shipped packs."""
+    table = Table(title=_t(lang, "内置政策包", "Shipped packs"))
+    for col in ("pack", _t(lang, "名称", "title"), _t(lang, "有效期", "valid")):
+        table.add_column(col)
+    for name in shipped_packs():
+        p = load_pack(name)
+        table.add_row(
+            name, p.title_zh if lang == "zh" else p.title_en, f"{p.valid_from} – {p.valid_to or _t(lang, '至今', 'open')}"
+        )
+    console.print(table)
+
+
+@policy_app.command("show")
+def policy_show(
+    pack_name: Annotated[str, typer.Argument(help="政策包文件或内置名称")],
+    on: Annotated[str | None, typer.Option("--date", help="显示某日有效的取值 YYYY-MM-DD")] = None,
+    lang: Lang = "zh",
+) -> None:
+    """列出政策参数及其来源 / every parameter with its value and source."""
+    pack = _load(pack_name, lang)
+    day = date.fromisoformat(on) if on else None
+    table = Table(title=f"{pack.title_zh if lang == 'zh' else pack.title_en} ({pack.pack_id})", show_lines=True)
+    table.add_column(_t(lang, "参数", "Parameter"), style="bold")
+    table.add_column(_t(lang, "生效", "From"), no_wrap=True)
+    table.add_column(_t(lang, "取值（元 / %）", "Value (yuan / %)"))
+    table.add_column(_t(lang, "来源", "Source"))
+    for path, leaf in pack.leaves.items():
+        entries = [leaf.at(day)] if day else list(leaf.values)
+        for e in entries:
+            if e is None:
+                continue
+            src = e.source if e.source is not None else f"[yellow]{_t(lang, '假设', 'assumed')}[/]：{e.assumed}"
+            table.add_row(".".join(path), e.start.isoformat(), _value_text(e.value), src)
+    console.print(table)
+    if pack.notes:
+        console.print(Panel(pack.notes.strip(), title=_t(lang, "说明", "Notes")))
+
+
+def _sample(name: str) -> Path:
+    return Path(str(resources.files("yibao") / "data" / name))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o")] = Path("out/demo-settlements.csv"),
+    lang: Lang = "zh",
+) -> None:
+    """用安徽淮北2022政策结算示例单据 / settle the bundled sample under the Anhui 2022 pack."""
+    pack = load_pack("anhui-huaibei-2022")
+    persons, items = _read_inputs(_sample("sample_people.csv"), _sample("sample_claims.csv"), _sample("sample_fee_lines.csv"))
+    settled = settle_file(pack, persons, items, "sample_claims.csv")
+    write_settlements(out, settled, lang)
+    console.print(_settlement_table(settled, persons, lang))
+    biggest = max(settled, key=lambda s: s.medfee_sumamt)
+    explain_settlement(biggest, persons[biggest.psn_no], lang)
+    console.print(
+        _t(
+            lang,
+            f"示例数据：{_sample('sample_claims.csv').parent}；结果已写入 {out}",
+            f"Sample data: {_sample('sample_claims.csv').parent}; results written to {out}",
+        )
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+def _register() -> None:
+    """Every sub-command, listed once (the modules import this one for ``app``, so they load here)."""
+    from yibao.entrypoints.cli import batch, enrol, monitor, people, registry, report, slip, synth
+
+    app.add_typer(people.person_app, name="person")
+    app.add_typer(people.filing_app, name="filing")
+    app.command("serve")(people.serve)
+    app.command("verify")(people.verify)
+    app.command("account-add")(people.add_account)
+    app.command("batch")(batch.batch)
+    app.command("compare")(batch.compare_cmd)
+    app.command("slip")(slip.slip)
+    app.command("report")(report.report)
+    app.add_typer(registry.import_app, name="import")
+    enrol.register(app)
+    monitor.register(app)
+    app.command("synth")(synth.synth)
+
+
+_register()

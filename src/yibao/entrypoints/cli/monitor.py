@@ -1,0 +1,216 @@
+"""Monitoring commands: ``yibao monitor``, ``yibao warnings …``, ``yibao db settle-history``.
+
+The database is ``YIBAO_DATABASE_URL`` (an SQLite file ``yibao.db`` by default). Bad input
+prints which field, which value and what was expected, exits with code 2 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from yibao import synth
+from yibao.app import warnings as svc
+from yibao.app.history import settle_history
+from yibao.app.push_list import read_confirmations, write_push_list
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.idcard import mask
+from yibao.core.identities import label as identity_label
+from yibao.core.money import fmt_yuan, optional_yuan
+from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, tr, user_name, xlsx_path
+from yibao.policy.pack import PolicyPack, load_pack
+from yibao.rules.monitoring import parse_period
+from yibao.rules.warning_workflow import KINDS, bureau_label, status_label
+from yibao.store.monitoring_tables import WarningCase
+from yibao.store.tables import Person
+
+console = Console()
+warnings_app = typer.Typer(help="预警名单与跟踪处置 / the warning list and its follow-up", no_args_is_help=True)
+Policy = Annotated[str, typer.Option("--policy", "-p", help="政策包 / policy pack")]
+PeriodOpt = Annotated[str, typer.Option("--period", help="监测期，如 2022-05 或 2022-Q2 / month or quarter")]
+
+
+def _load(policy: str, lang: str) -> PolicyPack:
+    try:
+        return load_pack(policy)
+    except (InputError, InputErrors) as exc:
+        raise fail(exc, lang) from None
+
+
+def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str, limit: int = 40) -> Table:
+    table = Table(title=title)
+    for zh, en, right in (
+        ("编号", "no.", True), ("姓名", "name", False), ("身份证号", "ID", False), ("乡镇/村", "township/village", False),
+        ("户", "household", False), ("身份", "identity", False), ("监测金额", "measured", True), ("预警线", "line", True),
+        ("超出", "over by", True), ("状态", "status", False),
+    ):  # fmt: skip
+        table.add_column(tr(lang, zh, en), justify="right" if right else "left")
+    for w, p in rows[:limit]:
+        table.add_row(
+            str(w.id), p.psn_name, mask(p.certno), f"{p.township or ''}/{p.village or ''}", p.hh_no or "",
+            identity_label(w.identity, lang), fmt_yuan(w.measure_amt), fmt_yuan(w.threshold_amt), fmt_yuan(w.excess_amt),
+            status_label(w.status, lang),
+        )  # fmt: skip
+    if len(rows) > limit:
+        table.caption = tr(lang, f"共 {len(rows)} 人，仅列前 {limit} 人", f"{len(rows)} in all, first {limit} shown")
+    return table
+
+
+def monitor_cmd(
+    period: PeriodOpt,
+    policy: Policy = "anhui-huaibei-2022",
+    export: Annotated[Path | None, typer.Option("--export", help="推送清单 Excel / write the push list (.xlsx)")] = None,
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """按月运行高额医疗费用预警 / run the high-cost early warning for a period."""
+    lang = check_lang(lang)
+    xlsx_path(export, lang, "--export")
+    pack = _load(policy, lang)
+    try:
+        per = parse_period(period, "--period")
+    except InputError as exc:
+        raise fail(exc, lang) from None
+    with database(lang) as db:
+        busy = tr(lang, f"正在读取结算台账并运行预警规则（{per.label(lang)}）……", f"Running the rules for {per.code}...")
+        with console.status(busy):
+            result = svc.run_monitoring(db, pack, per, user_name(user), trigger="cli")
+        with db.unit_of_work() as s:
+            rows = svc.list_warnings(s, svc.Filter(year=per.year), limit=100_000)
+            rows = [(w, p) for w, p in rows if w.last_period == per.code or w.first_period == per.code]
+            warn = [(w, p) for w, p in rows if w.kind == "warning"]
+            cand = [(w, p) for w, p in rows if w.kind == "candidate"]
+            console.print(
+                tr(lang, f"{per.label(lang)}：发现 {result.found} 人（新增 {result.created}，金额更新 {result.updated}）",
+                   f"{per.label(lang)}: {result.found} found ({result.created} new, {result.updated} updated)")
+            )  # fmt: skip
+            console.print(_warning_table(warn, tr(lang, "预警对象", "Warnings"), lang))
+            console.print(_warning_table(cand, tr(lang, "普通居民高额自付（依申请救助候选）", "Candidates for assistance"), lang))
+            if export is not None:
+                write_push_list(warn, export, period_label=per.label(lang), lang=lang)
+                console.print(tr(lang, f"推送清单已写入 {export}", f"Push list written to {export}"))
+
+
+@warnings_app.command("list")
+def list_cmd(
+    status: Annotated[str | None, typer.Option("--status", help="new/pushed/at_risk/not_at_risk/assisted/closed")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="warning / candidate")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="发现期 / found in period")] = None,
+    township: Annotated[str | None, typer.Option("--township")] = None,
+    lang: Lang = "zh",
+) -> None:
+    """列出预警 / list warnings."""
+    lang = check_lang(lang)
+    with database(lang) as db, db.unit_of_work() as s:
+        rows = svc.list_warnings(s, svc.Filter(status=status, kind=kind, period=period, township=township), limit=100_000)
+        console.print(_warning_table(rows, tr(lang, "预警名单", "Warning list"), lang, limit=200))
+
+
+@warnings_app.command("show")
+def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") -> None:
+    """一条预警及其处置记录 / one warning and its steps."""
+    lang = check_lang(lang)
+    with database(lang) as db, db.unit_of_work() as s:
+        w = svc.get_warning(s, warning_id)
+        console.print(f"{w.id} {w.psn_no} {KINDS[w.kind][0 if lang == 'zh' else 1]} {status_label(w.status, lang)}")
+        console.print(tr(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
+        table = Table(title=tr(lang, "处置记录", "Steps"))
+        for h in (tr(lang, "时间", "when"), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note")):
+            table.add_column(h)
+        for e in svc.events_of(s, warning_id):
+            text = " ".join(x for x in (bureau_label(e.bureau, lang), e.note or "", e.setl_id or "") if x)
+            table.add_row(e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.recorded_by, status_label(e.to_status, lang), text)
+        console.print(table)
+
+
+@warnings_app.command("push")
+def push_cmd(
+    bureau: Annotated[str, typer.Option("--bureau", help="rural_revitalisation,civil_affairs")],
+    export: Annotated[Path, typer.Option("--export", help="推送清单 .xlsx")],
+    period: Annotated[str | None, typer.Option("--period", help="只推送该期发现的 / only those found in this period")] = None,
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """把新预警推送给其他部门并写出推送清单 / push the new warnings and write the list."""
+    lang = check_lang(lang)
+    xlsx_path(export, lang, "--export")
+    bureaus = tuple(b.strip() for b in bureau.split(",") if b.strip())
+    with database(lang) as db, db.unit_of_work() as s:
+        rows = svc.list_warnings(s, svc.Filter(status="new", kind="warning", period=period), limit=100_000)
+        for w, _ in rows:
+            svc.step(s, w.id, "pushed", user_name(user), bureaus=bureaus, source="cli")
+        write_push_list(rows, export, period_label=period or tr(lang, "全部新预警", "all new"), lang=lang)
+    console.print(tr(lang, f"已推送 {len(rows)} 条，清单写入 {export}", f"Pushed {len(rows)}; list written to {export}"))
+
+
+@warnings_app.command("step")
+def step_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    to: Annotated[str, typer.Option("--to", help="pushed/at_risk/not_at_risk/assisted/closed")],
+    bureau: Annotated[str | None, typer.Option("--bureau")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="倾斜救助金额（元）")] = None,
+    setl_id: Annotated[str | None, typer.Option("--setl-id", help="支付救助的结算流水号")] = None,
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """把一条预警推进一步 / move a warning one step."""
+    lang = check_lang(lang)
+    bureaus = tuple(b.strip() for b in (bureau or "").split(",") if b.strip())
+    with database(lang) as db:
+        fen = optional_yuan(amount, "command line", "--amount")
+        with db.unit_of_work() as s:
+            who = user_name(user)
+            w = svc.step(s, warning_id, to, who, bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli")
+            console.print(f"{w.id}: {status_label(w.status, lang)}")
+
+
+@warnings_app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="乡镇交回的推送清单 .xlsx")], user: User = None, lang: Lang = "zh"
+) -> None:
+    """导入乡镇核实结果 / import the townships' confirmations (all rows or none)."""
+    lang = check_lang(lang)
+    if not file.is_file():
+        raise fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
+    with database(lang) as db, db.unit_of_work() as s, file.open("rb") as fh:
+        r = read_confirmations(s, fh, file.name, user_name(user))
+    yes, no = r.confirmed_at_risk, r.confirmed_not_at_risk
+    zh = f"核实存在风险 {yes} 人，无风险 {no} 人，已是该结果 {r.unchanged} 人，未填 {r.blank} 行"
+    console.print(tr(lang, zh, f"at risk {yes}, not at risk {no}, unchanged {r.unchanged}, blank {r.blank}"))
+
+
+def settle_history_cmd(
+    folder: Annotated[Path, typer.Argument(help="yibao synth 写出的目录 / folder written by yibao synth")],
+    policy: Policy = "anhui-huaibei-2022",
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """把合成县的就诊逐笔结算记入台账 / settle a synthetic county's claims into the ledger."""
+    lang = check_lang(lang)
+    pack = _load(policy, lang)
+    try:
+        people, claims = synth.to_people_and_claims(synth.read(folder))
+    except (OSError, InputError) as exc:
+        raise fail(InputError(str(folder), "folder", str(folder), f"a folder written by yibao synth ({exc})"), lang) from None
+    with database(lang) as db, Progress(console=console, transient=True) as progress:
+        task = progress.add_task(tr(lang, "逐人结算", "settling"), total=len(people))
+        r = settle_history(db, pack, claims, user_name(user), advance=lambda n: progress.advance(task, n))
+    refused = sum(r.refused.values())
+    zh = f"已结算 {r.settled} 笔；未参保 {r.not_enrolled} 笔；拒付 {refused} 笔；不在库 {r.unknown_people} 人"
+    en = f"settled {r.settled}; not enrolled {r.not_enrolled}; refused {refused}; unknown people {r.unknown_people}"
+    console.print(tr(lang, zh, en))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor_cmd)
+    app.add_typer(warnings_app, name="warnings")
+    for group in app.registered_groups:
+        if group.name == "db" and group.typer_instance is not None:
+            group.typer_instance.command("settle-history")(settle_history_cmd)

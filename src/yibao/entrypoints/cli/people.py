@@ -1,0 +1,239 @@
+"""``yibao person``, ``yibao filing`` and ``yibao serve``."""
+
+from __future__ import annotations
+
+import copy
+import getpass
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yibao.app import registry as lookup
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.identities import label
+from yibao.policy.pack import load_pack
+from yibao.store.db import Database
+
+console = Console()
+err = Console(stderr=True)
+person_app = typer.Typer(help="人员查询 / people", no_args_is_help=True)
+filing_app = typer.Typer(help="门诊慢特病备案、异地就医备案 / filings", no_args_is_help=True)
+
+Lang = Annotated[str, typer.Option("--lang", envvar="YIBAO_LANG")]
+UserOpt = Annotated[str, typer.Option("--user", help="经办人（默认当前系统用户）")]
+OS_USER = getpass.getuser()
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
+    err.print(f"[bold red]{_t(lang, '输入有误，未作任何更改：', 'Bad input; nothing was changed:')}[/]")
+    err.print(exc.render(lang), markup=False)
+    return typer.Exit(code=2)
+
+
+def _day(text: str | None, lang: str, field: str = "date") -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(InputError("command line", field, text, "a date YYYY-MM-DD"), lang) from None
+
+
+@person_app.command("show")
+def show(
+    key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
+    on: Annotated[str | None, typer.Option("--date", help="查询哪一天的身份（默认今天）")] = None,
+    policy: Annotated[str, typer.Option("--policy", "-p")] = "anhui-huaibei-2022",
+    lang: Lang = "zh",
+) -> None:
+    """人员信息：某日有效的身份、身份变动历史、参保、备案。"""
+    day = _day(on, lang)
+    pack = load_pack(policy)
+    db = Database.open()
+    try:
+        with db.unit_of_work() as s:
+            view = lookup.person_view(s, lookup.find_person(s, key), day, pack.at(pack.valid_from).identity_priority)
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+    b = view.baseinfo
+    console.print(f"[bold]{b['psn_name']}[/] {b['certno']} · {b['psn_no']} · {b.get('township') or ''}{b.get('village') or ''}")
+    console.print(_t(lang, f"{day} 的身份：", f"Identity on {day}: ") + label(view.deciding_identity, lang))
+    table = Table(title=_t(lang, "身份变动（从不覆盖）", "Identity history (never overwritten)"))
+    for col in (
+        _t(lang, "类别", "category"),
+        _t(lang, "起", "from"),
+        _t(lang, "止", "to"),
+        _t(lang, "来源", "source"),
+        _t(lang, "登记", "recorded"),
+        _t(lang, "终止", "ended"),
+    ):
+        table.add_column(col)
+    for i in view.identity_history:
+        source = f"{i['source_bureau']} {i['source_file'] or ''}"
+        recorded = f"{i['recorded_by']} {i['recorded_at'][:16]}"
+        ended = f"{i['ended_by'] or ''} {(i['ended_at'] or '')[:16]}"
+        table.add_row(label(i["category"], lang), i["valid_from"], i["valid_to"] or "", source, recorded, ended)
+    console.print(table)
+    for f in view.chronic_filings:
+        console.print(_t(lang, "慢特病备案：", "Chronic filing: ") + f"{f['dise_codg']} {f['dise_name'] or ''} {f['begin']}")
+
+
+@filing_app.command("chronic")
+def chronic(
+    key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
+    dise_codg: Annotated[str, typer.Option("--disease", help="病种编码，如 I10")],
+    begin: Annotated[str | None, typer.Option("--from", help="生效日期（默认今天，即时生效）")] = None,
+    dise_name: Annotated[str | None, typer.Option("--name")] = None,
+    institution: Annotated[str | None, typer.Option("--institution", help="诊断机构编码")] = None,
+    doctor: Annotated[str | None, typer.Option("--doctor", help="诊断医师")] = None,
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """办理门诊慢特病备案（即时生效）。"""
+    day = _day(begin, lang, "from")
+    db = Database.open()
+    try:
+        with db.unit_of_work() as s:
+            p = lookup.find_person(s, key)
+            f = lookup.add_chronic_filing(
+                s, p, dise_codg, day, user, dise_name=dise_name, fixmedins_code=institution, doctor=doctor
+            )
+            console.print(
+                _t(
+                    lang,
+                    f"已备案：{p.psn_name} {f.dise_codg}，自 {f.begin} 起生效",
+                    f"Filed: {p.psn_name} {f.dise_codg} from {f.begin}",
+                )
+            )
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+
+
+@filing_app.command("cross")
+def cross(
+    key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
+    begin: Annotated[str | None, typer.Option("--from")] = None,
+    end: Annotated[str | None, typer.Option("--to")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="就医地行政区划代码")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """办理异地就医备案。"""
+    b = _day(begin, lang, "from")
+    e = _day(end, lang, "to") if end else None
+    db = Database.open()
+    try:
+        with db.unit_of_work() as s:
+            p = lookup.find_person(s, key)
+            f = lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason)
+            console.print(
+                _t(
+                    lang,
+                    f"已备案异地就医：{p.psn_name} {f.begin}–{f.end or '长期'}",
+                    f"Filed: {p.psn_name} {f.begin}–{f.end or 'open'}",
+                )
+            )
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    policy: Annotated[str, typer.Option("--policy", "-p")] = "anhui-huaibei-2022",
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="数据库为空时载入演示县和演示账号")] = True,
+    schedule: Annotated[bool, typer.Option("--schedule/--no-schedule", help="每月自动运行高额费用预警")] = True,
+    lang: Lang = "zh",
+) -> None:
+    """启动服务（FastAPI + uvicorn）。数据库见 YIBAO_DATABASE_URL，默认 SQLite 文件 yibao.db。"""
+    import uvicorn
+
+    from yibao.app.demo import DEMO_ACCOUNTS, demo_people, ensure_demo
+    from yibao.entrypoints.http import create_app
+
+    db = Database.open()
+    pack = load_pack(policy)
+    if demo:
+        with console.status(_t(lang, "准备演示数据……", "Preparing demo data...")):
+            info = ensure_demo(db, pack=pack)
+        if info.created:
+            console.print(
+                _t(
+                    lang,
+                    f"已载入演示县：{info.persons} 人，{len(DEMO_ACCOUNTS)} 个演示账号",
+                    f"Demo county loaded: {info.persons} people",
+                )
+            )
+        table = Table(title=_t(lang, "演示账号（仅供试用）", "Demo accounts (for trying only)"))
+        for col in (_t(lang, "用户名", "user"), _t(lang, "密码", "password"), _t(lang, "角色", "role")):
+            table.add_column(col)
+        for username, password, role, _name in DEMO_ACCOUNTS:
+            table.add_row(username, password, role)
+        console.print(table)
+        for certno, name, category in demo_people(db):
+            console.print(
+                _t(
+                    lang,
+                    f"演示参保人：{name} {certno}（{label(category, lang)}）",
+                    f"Demo resident: {name} {certno} ({category})",
+                )
+            )
+    url = db.engine.url.render_as_string(hide_password=True)
+    console.print(
+        _t(
+            lang,
+            f"yibao 服务：http://{host}:{port}/  接口文档：http://{host}:{port}/docs  数据库：{url}",
+            f"yibao: http://{host}:{port}/  API docs: http://{host}:{port}/docs  database: {url}",
+        )
+    )
+    from yibao.entrypoints.common.logmask import MaskIdNumbers
+
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["filters"] = {"mask_ids": {"()": MaskIdNumbers}}
+    for handler in log_config["handlers"].values():
+        handler["filters"] = ["mask_ids"]
+    uvicorn.run(create_app(db, pack, schedule=schedule), host=host, port=port, log_level="info", log_config=log_config)
+
+
+def verify(lang: Lang = "zh") -> None:
+    """用结算台账重算全部年度累计额并与保存值比对（应无差异）。"""
+    from yibao.app.ledger import verify as verify_ledger
+
+    db = Database.open()
+    with db.unit_of_work() as s:
+        diffs = verify_ledger(s)
+    if diffs:
+        err.print(_t(lang, f"[bold red]发现 {len(diffs)} 处差异：[/]", f"[bold red]{len(diffs)} differences:[/]"))
+        for d in diffs:
+            err.print(d, markup=False)
+        raise typer.Exit(1)
+    console.print(_t(lang, "台账与年度累计一致，无差异。", "Ledger and accumulators agree: no differences."))
+
+
+def add_account(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option("--role", help="clerk / auditor / monitoring / analyst / admin / institution")],
+    fixmedins_code: Annotated[str | None, typer.Option("--institution")] = None,
+    display_name: Annotated[str, typer.Option("--name")] = "",
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """新建账号（密码交互输入，Argon2 哈希保存）。"""
+    password = typer.prompt(_t(lang, "密码", "Password"), hide_input=True, confirmation_prompt=True)
+    from yibao.app.auth import create_account
+
+    db = Database.open()
+    try:
+        with db.unit_of_work() as s:
+            create_account(s, username, password, role, user, display_name=display_name, fixmedins_code=fixmedins_code)
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
+    console.print(_t(lang, f"已新建账号 {username}（{role}）", f"Account {username} ({role}) created"))

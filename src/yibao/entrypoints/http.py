@@ -1,0 +1,81 @@
+"""The FastAPI application: registry, settlement service, national interface."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from yibao import __version__
+from yibao.app.schedule import MonthlyMonitoring
+from yibao.core.errors import InputError, InputErrors, NotFound, error_body
+from yibao.entrypoints import web
+from yibao.entrypoints.api import (
+    national_routes,
+    reconcile_routes,
+    registry_routes,
+    report_routes,
+    service_routes,
+    slip_routes,
+    warning_routes,
+)
+from yibao.policy.pack import PolicyPack, load_pack
+from yibao.store.db import Database
+
+
+def _monthly(db: Database, pack: PolicyPack) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = MonthlyMonitoring(db, pack)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+
+    return lifespan
+
+
+def create_app(db: Database, pack: PolicyPack | None = None, *, schedule: bool = False) -> FastAPI:
+    """The service; ``schedule`` runs the monthly monitoring in the background while it serves."""
+    pack = pack or load_pack("anhui-huaibei-2022")
+    app = FastAPI(
+        lifespan=_monthly(db, pack) if schedule else None,
+        title="yibao 医保",
+        version=__version__,
+        description="一站式结算、参保与身份、监测预警 / one-stop settlement, registry, monitoring. 金额单位：分 (fen).",
+    )
+    app.state.db = db
+    app.state.pack = pack
+
+    @app.exception_handler(InputError)
+    async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(status_code=404 if isinstance(exc, NotFound) else 422, content=error_body(exc))
+
+    @app.exception_handler(InputErrors)
+    async def _input_errors(_request: Request, exc: InputErrors) -> JSONResponse:
+        errors = [error_body(e) for e in exc.errors]
+        return JSONResponse(status_code=422, content={"errors": errors, **errors[0]})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "header"))
+            errors.append(error_body(InputError("request", loc or "body", e.get("input"), str(e["msg"]))))
+        return JSONResponse(status_code=422, content={"errors": errors, **(errors[0] if errors else {})})
+
+    @app.get("/api/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(registry_routes.router)
+    app.include_router(service_routes.router)
+    app.include_router(national_routes.router)
+    app.include_router(reconcile_routes.router)
+    app.include_router(slip_routes.router)
+    app.include_router(warning_routes.router)
+    app.include_router(report_routes.router)
+    web.install(app)  # the web window: HTML pages (not in the OpenAPI schema), /static
+    return app

@@ -1,0 +1,251 @@
+"""The settlement counter: choose the person (and a visit a hospital uploaded) or type the bill, preview, settle once."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from yibao.app import ledger, national
+from yibao.app.auth import Principal
+from yibao.app.registry import find_person, identities_on, search_people
+from yibao.core import codes
+from yibao.core.errors import InputError, NotFound
+from yibao.core.identities import label as identity_label
+from yibao.entrypoints.api.service_routes import once, to_claim
+from yibao.entrypoints.web import bill
+from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
+from yibao.entrypoints.web.render import page_lang, render, translator
+from yibao.entrypoints.web.session import page_user
+from yibao.settlement.model import Settlement
+from yibao.settlement.trace import render as render_trace
+from yibao.store.service_tables import FeeLineRow, Institution, Visit
+from yibao.store.tables import Enrolment, Person
+
+router = APIRouter()
+
+SETTLE = page_user("settle")
+IDEM = re.compile(r"^[0-9a-f]{24}$")
+OPEN_VISITS = ("registered", "admitted", "discharged")
+
+
+@router.get("/counter", response_class=HTMLResponse)
+def counter(
+    request: Request,
+    who: Annotated[Principal, Depends(SETTLE)],
+    person: Annotated[str, Query(max_length=64)] = "",
+    mdtrt_id: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    form = bill.BillForm.from_form({"person": person, "mdtrt_id": mdtrt_id})
+    form.values["setl_date"] = policy_day(pack_of(request)).isoformat()
+    return _page(request, form)
+
+
+@router.post("/counter/preview", response_class=HTMLResponse)
+async def preview(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -> HTMLResponse:
+    form = bill.BillForm.from_form(await request.form())
+    lang = page_lang(request)
+    with db_of(request).unit_of_work() as s:
+        try:
+            result = _compute(s, request, who, form, lang)
+        except InputError as e:
+            form.add(e, lang)
+            result = None
+        s.rollback()
+    if result is None:
+        return _page(request, form, status_code=422)
+    return _page(request, form, result=result, idem=secrets.token_hex(12))
+
+
+@router.post("/counter/settle", response_class=HTMLResponse)
+async def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -> Response:
+    raw = await request.form()
+    form = bill.BillForm.from_form(raw)
+    idem = raw.get("idem")
+    lang = page_lang(request)
+    if not isinstance(idem, str) or not IDEM.match(idem):
+        form.errors["form"] = translator(lang)("请先预结算，再确认结算", "Preview the bill first, then confirm")
+        return _page(request, form, status_code=422)
+    pack = pack_of(request)
+
+    def work(s: Session) -> tuple[dict[str, Any], str]:
+        key = ledger.message_key("web", who.username, idem)
+        if form.uses_visit:
+            visit, person = _visit_and_person(s, form)
+            ctx = national.Context(pack, who, visit.fixmedins_code, key)
+            data = {"mdtrt_id": visit.mdtrt_id, "psn_no": person.psn_no}
+            out, effect = national.do_settle(s, ctx, {"data": data}, inpatient=visit.med_type == "21")
+            return {"setl_id": out["setlinfo"]["setl_id"]}, effect or ""
+        body = form.claim_in(lang)
+        if body is None:
+            raise _FormErrors()
+        setl_id = ledger.new_setl_id()
+        claim, code, person = to_claim(s, body, who, setl_id)
+        ledger.settle_claim(s, pack, claim, who.username, fixmedins_code=code, msgid=key, setl_id=setl_id, person=person)
+        return {"setl_id": setl_id}, f"settle:{setl_id}"
+
+    try:
+        answer, _ = once(db_of(request), ledger.message_key("web", who.username, idem), "settle", who.username, form.values, work)
+    except _FormErrors:
+        return _page(request, form, status_code=422)
+    except InputError as e:
+        form.add(e, lang)
+        return _page(request, form, status_code=422)
+    return RedirectResponse(f"/settlements/{answer['setl_id']}?settled=1", status_code=303)
+
+
+class _FormErrors(Exception):
+    """The bill form has errors (in ``BillForm.errors``): nothing is written."""
+
+
+def _compute(s: Session, request: Request, who: Principal, form: bill.BillForm, lang: str) -> Settlement | None:
+    """The pre-settlement of the bill on the form, or ``None`` when the form has errors."""
+    pack = pack_of(request)
+    if form.uses_visit:
+        visit, person = _visit_and_person(s, form)
+        ctx = national.Context(pack, who, visit.fixmedins_code, "PREVIEW")
+        data = {"mdtrt_id": visit.mdtrt_id, "psn_no": person.psn_no}
+        _, claim, _ = national.ready(s, ctx, data, "pre-settle", inpatient=visit.med_type == "21")
+        return ledger.preview(s, pack, claim, person=person)
+    body = form.claim_in(lang)
+    if body is None:
+        return None
+    claim, _, person = to_claim(s, body, who, "PREVIEW")
+    return ledger.preview(s, pack, claim, person=person)
+
+
+def _visit_and_person(s: Session, form: bill.BillForm) -> tuple[Visit, Person]:
+    person = find_person(s, form.values["person"])
+    visit = s.get(Visit, form.values["mdtrt_id"])
+    if visit is None or visit.person_id != person.id:
+        raise NotFound("counter", "mdtrt_id", form.values["mdtrt_id"], f"a visit of {person.psn_no} uploaded by a hospital")
+    return visit, person
+
+
+def _page(
+    request: Request, form: bill.BillForm, *, result: Settlement | None = None, idem: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    pack = pack_of(request)
+    lang = page_lang(request)
+    context: dict[str, Any] = {
+        "form": form,
+        "values": form.values,
+        "errors": form.errors,
+        "fee_rows": form.fee_rows(),
+        "options": _options(lang),
+        "result": result,
+        "idem": idem,
+        "amount_fields": ledger.AMOUNTS,
+        "trace": render_trace(result.trace, lang) if result else [],
+        "person": None,
+        "candidates": [],
+        "visits": [],
+        "visit": None,
+    }
+    with db_of(request).unit_of_work() as s:
+        context["institutions"] = [(i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in institutions(s)]
+        key = form.values["person"]
+        if key:
+            found = _choose_person(s, key, form, lang)
+            if isinstance(found, list):
+                context["candidates"] = found
+            elif found is not None:
+                form.values["person"] = found.psn_no
+                context["person"] = _person_card(s, found, form, policy_day(pack), lang)
+                context["visits"] = _visits(s, found)
+                context["visit"] = next((v for v in context["visits"] if v["mdtrt_id"] == form.values["mdtrt_id"]), None)
+    return render(request, "counter.html.j2", context, status_code=status_code)
+
+
+def _choose_person(s: Session, key: str, form: bill.BillForm, lang: str) -> Person | list[Person] | None:
+    try:
+        return find_person(s, key)
+    except NotFound:
+        pass
+    found = search_people(s, key, limit=20)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        form.errors.setdefault(
+            "person", translator(lang)("没有找到此人（请输入完整身份证号或姓名）", "Nobody found (full ID number or name)")
+        )
+    return found
+
+
+def _person_card(s: Session, p: Person, form: bill.BillForm, day: date, lang: str) -> dict[str, Any]:
+    """Who is being settled: identities and enrolment on the bill's date (or ``day``)."""
+    try:
+        bill_day = date.fromisoformat(form.values["setl_date"])
+    except ValueError:
+        bill_day = day
+    enrolled = s.scalar(
+        sa.select(sa.func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.person_id == p.id, Enrolment.year == bill_day.year, Enrolment.psn_insu_stas == "1")
+    )
+    held = identities_on(s, p.id, bill_day)
+    return {
+        "psn_no": p.psn_no,
+        "psn_name": p.psn_name,
+        "certno": p.certno,
+        "identities": [identity_label(i.category, lang) for i in held],
+        "year": bill_day.year,
+        "enrolled": bool(enrolled),
+    }
+
+
+def _visits(s: Session, p: Person) -> list[dict[str, Any]]:
+    totals = (
+        sa.select(FeeLineRow.mdtrt_id, sa.func.count(), sa.func.sum(FeeLineRow.det_item_fee_sumamt))
+        .where(FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None))
+        .group_by(FeeLineRow.mdtrt_id)
+        .subquery()
+    )
+    q = (
+        sa.select(Visit, Institution.fixmedins_name, totals.c[1], totals.c[2])
+        .join(Institution, Institution.fixmedins_code == Visit.fixmedins_code)
+        .outerjoin(totals, totals.c.mdtrt_id == Visit.mdtrt_id)
+        .where(Visit.person_id == p.id, Visit.status.in_(OPEN_VISITS))
+        .order_by(Visit.begntime.desc())
+    )
+    out = []
+    for v, inst_name, lines, total in s.execute(q):
+        ready = (v.status == "discharged") if v.med_type == "21" else (v.status == "registered")
+        out.append(
+            {
+                "mdtrt_id": v.mdtrt_id,
+                "institution": inst_name,
+                "med_type": v.med_type,
+                "begntime": v.begntime,
+                "endtime": v.endtime,
+                "dise_codg": v.dise_codg or "",
+                "status": v.status,
+                "lines": int(lines or 0),
+                "total": int(total or 0),
+                "ready": ready and bool(lines),
+            }
+        )
+    return out
+
+
+def institutions(s: Session) -> list[Institution]:
+    return list(s.scalars(sa.select(Institution).order_by(Institution.hosp_lv.desc(), Institution.fixmedins_code)))
+
+
+def _options(lang: str) -> dict[str, list[tuple[str, str]]]:
+    def pairs(known: dict[str, tuple[str, str]], with_code: bool = True) -> list[tuple[str, str]]:
+        return [(k, (f"{k} " if with_code else "") + (zh if lang == "zh" else en)) for k, (zh, en) in known.items()]
+
+    t = translator(lang)
+    return {
+        "med_type": pairs(codes.MED_TYPES),
+        "hosp_lv": [("", t("（按定点机构）", "(from the institution)")), *pairs(codes.HOSP_LEVELS, with_code=False)],
+        "place": [("", t("（按定点机构）", "(from the institution)")), *pairs(codes.PLACES, with_code=False)],
+        "lv": pairs(codes.CHRGITM_LV, with_code=False),
+    }

@@ -1,0 +1,143 @@
+"""Looking people up: search by ID number or name, and one person's page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from yibao.app.auth import Principal
+from yibao.app.position import position
+from yibao.app.registry import find_person, person_view, search_people
+from yibao.core.errors import NotFound
+from yibao.core.idcard import mask
+from yibao.core.identities import label as identity_label
+from yibao.core.labels import field_label
+from yibao.core.money import fmt_yuan
+from yibao.entrypoints.web.charts import Bar, share
+from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
+from yibao.entrypoints.web.render import page_lang, render, translator
+from yibao.entrypoints.web.session import can, page_user
+from yibao.rules.warning_workflow import KINDS, status_label
+from yibao.store.monitoring_tables import WarningCase
+from yibao.store.service_tables import LedgerEntry
+from yibao.store.tables import Enrolment, Person
+
+router = APIRouter()
+
+SEARCH_LIMIT = 50
+
+
+@router.get("/persons", response_class=HTMLResponse)
+def persons(
+    request: Request, who: Annotated[Principal, Depends(page_user("person.read"))], q: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    q = q.replace("\x00", "").strip()
+    with db_of(request).unit_of_work() as s:
+        found = search_people(s, q, limit=SEARCH_LIMIT) if q else []
+        if len(found) == 1 and q.upper() in (found[0].certno, found[0].psn_no.upper()):
+            return RedirectResponse(f"/persons/{found[0].psn_no}", status_code=303)
+        enrolled = _enrolled(s, [p.id for p in found], pack_of(request).valid_from.year)
+        rows = [_row(p, p.id in enrolled) for p in found]
+    return render(request, "persons.html.j2", {"q": q, "rows": rows, "limit": SEARCH_LIMIT})
+
+
+def _enrolled(s: Session, ids: list[int], year: int) -> set[int]:
+    if not ids:
+        return set()
+    q = sa.select(Enrolment.person_id).where(Enrolment.person_id.in_(ids), Enrolment.year == year, Enrolment.psn_insu_stas == "1")
+    return set(s.scalars(q))
+
+
+def _row(p: Person, enrolled: bool) -> dict[str, Any]:
+    return {
+        "psn_no": p.psn_no,
+        "certno": mask(p.certno),
+        "psn_name": p.psn_name,
+        "gend": p.gend,
+        "brdy": p.brdy,
+        "place": " ".join(x for x in (p.township, p.village) if x),
+        "enrolled": enrolled,
+    }
+
+
+@router.get("/persons/{psn_no}", response_class=HTMLResponse)
+def person_page(
+    request: Request,
+    psn_no: str,
+    who: Annotated[Principal, Depends(page_user("person.read"))],
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> HTMLResponse:
+    pack = pack_of(request)
+    day = policy_day(pack)
+    lang = page_lang(request)
+    with db_of(request).unit_of_work() as s:
+        try:
+            person = find_person(s, psn_no[:40])
+        except NotFound:
+            t = translator(lang)
+            return render(request, "not_found.html.j2", {"what": t("人员", "person"), "key": psn_no[:40]}, status_code=404)
+        view = person_view(s, person, day, pack.at(day).identity_priority, show_certno=who.can("person.certno"))
+        y = year or day.year
+        pos = position(s, pack, person, y) if who.can("position.read") else None
+        settlements = _settlements(s, person.id) if can(who, "settle.read") else []
+        warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
+    return render(
+        request,
+        "person.html.j2",
+        {
+            "p": view.baseinfo,
+            "day": day,
+            "deciding": identity_label(view.deciding_identity, lang),
+            "history": [_identity_item(i, day, lang) for i in view.identity_history],
+            "enrolments": view.enrolments,
+            "chronic": view.chronic_filings,
+            "cross": view.cross_filings,
+            "position": pos,
+            "position_bars": _position_bars(pos, lang) if pos else [],
+            "year": y,
+            "settlements": settlements,
+            "warnings": warnings,
+        },
+    )
+
+
+def _identity_item(i: dict[str, Any], day: date, lang: str) -> dict[str, Any]:
+    current = i["valid_from"] <= day.isoformat() and (i["valid_to"] is None or i["valid_to"] >= day.isoformat())
+    return i | {"label": identity_label(i["category"], lang), "current": current and i["ended_at"] is None}
+
+
+def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
+    """Each payer's year-to-date payments against its cap (an uncapped payer: no track, no bar)."""
+    t = translator(lang)
+    bars = []
+    for row in pos["payers"]:
+        paid, cap = row["paid"], row["cap"]
+        group = f" ({row['group']})" if "group" in row else ""
+        name = row["label_zh"] if lang == "zh" else field_label(row["payer"], "en") + group
+        if cap is None:
+            bars.append(Bar(name, 0.0, f"{fmt_yuan(paid)}（{t('不封顶', 'no cap')}）"))
+        else:
+            text = f"{fmt_yuan(paid)} / {fmt_yuan(cap)}"
+            bars.append(Bar(name, share(paid, cap), text, track=True, cls="over" if paid >= cap else ""))
+    return bars
+
+
+def _settlements(s: Session, person_id: int) -> list[LedgerEntry]:
+    q = sa.select(LedgerEntry).where(LedgerEntry.person_id == person_id).order_by(LedgerEntry.id.desc()).limit(200)
+    return list(s.scalars(q))
+
+
+def _warnings(s: Session, person_id: int, lang: str) -> list[dict[str, Any]]:
+    """The person's high-cost warnings and candidacies, newest first."""
+    q = sa.select(WarningCase).where(WarningCase.person_id == person_id).order_by(WarningCase.id.desc())
+    return [
+        {"id": w.id, "year": w.year, "kind": KINDS[w.kind][0 if lang == "zh" else 1], "status": w.status,
+         "status_label": status_label(w.status, lang), "measure_amt": w.measure_amt, "threshold_amt": w.threshold_amt,
+         "first_period": w.first_period}
+        for w in s.scalars(q)
+    ]  # fmt: skip

@@ -1,0 +1,140 @@
+"""Rendering web pages: the Jinja2 environment, what every template gets, and the navigation.
+
+Every template receives ``user`` (a :class:`Principal` or ``None``), ``lang`` (``zh``/``en``), ``t(zh, en)``,
+``money(fen)`` (also a filter: ``{{ 123456|money }}`` -> ``1,234.56``), ``mask(certno)``, ``label(field)``
+(national field name -> label in the page language), ``can(permission)``, ``csrf`` (for POST forms),
+``identity_label(code)``, ``line_label(code)``, ``med_type_label(code)`` (names of codes), ``nav`` (the
+entries the user may use), ``path`` (the current path) and ``here`` (path and query to come back to); the
+filter ``local_time`` shows a recorded (UTC) time on the bureaus' clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from yibao.app.auth import ROLES
+from yibao.core.codes import med_type_label
+from yibao.core.idcard import mask
+from yibao.core.identities import label as identity_label
+from yibao.core.labels import field_label
+from yibao.core.money import fmt_yuan
+from yibao.entrypoints.web import session
+from yibao.entrypoints.web.deps import pack_of, policy_day
+from yibao.entrypoints.web.stats import local_time
+from yibao.policy.pack import PolicyPack
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    zh: str
+    en: str
+    permission: str | None
+    """``None``: any signed-in staff member."""
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("/", "首页", "Home", None),
+    NavItem("/counter", "结算窗口", "Counter", "settle"),
+    NavItem("/persons", "人员查询", "People", "person.read"),
+    NavItem("/imports", "导入", "Imports", "imports"),
+    NavItem("/warnings", "预警", "Warnings", "warnings.read"),
+    NavItem("/reports", "报表", "Reports", "reports"),
+    NavItem("/policy", "政策", "Policy", None),
+    NavItem("/whatif", "测算", "What-if", "policy.whatif"),
+)
+"""The navigation in display order; an entry shows only for roles with its permission."""
+
+env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters["money"] = fmt_yuan
+env.filters["local_time"] = local_time
+env.globals["mask"] = mask
+
+
+def page_lang(request: Request) -> str:
+    lang = request.cookies.get(session.LANG_COOKIE, "zh")
+    return lang if lang in session.LANGS else "zh"
+
+
+def translator(lang: str) -> Callable[[str, str], str]:
+    def t(zh: str, en: str) -> str:
+        return zh if lang == "zh" else en
+
+    return t
+
+
+def nav_for(request: Request) -> list[dict[str, Any]]:
+    user = session.current_user(request)
+    here = request.url.path
+    lang = page_lang(request)
+    return [
+        {
+            "path": item.path,
+            "label": item.zh if lang == "zh" else item.en,
+            "active": here == item.path or (item.path != "/" and here.startswith(item.path + "/")),
+        }
+        for item in NAV
+        if session.can(user, item.permission)
+    ]
+
+
+def role_label(role: str, lang: str) -> str:
+    zh, en = ROLES.get(role, (role, role))
+    return zh if lang == "zh" else en
+
+
+def line_label(pack: PolicyPack, code: str, lang: str) -> str:
+    """A benefit line's name (``inpatient`` -> 普通住院) from the app's policy pack."""
+    line = pack.at(policy_day(pack)).lines.get(code)
+    if line is None:
+        return code
+    return line.label_zh if lang == "zh" else line.label_en
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page template gets (see the module docstring)."""
+    user = session.current_user(request)
+    lang = page_lang(request)
+    return {
+        "request": request,
+        "user": user,
+        "role_label": role_label(user.role, lang) if user else "",
+        "lang": lang,
+        "t": translator(lang),
+        "money": fmt_yuan,
+        "label": lambda name: field_label(name, lang),
+        "identity_label": lambda code: identity_label(code, lang),
+        "line_label": lambda code: line_label(pack_of(request), code, lang),
+        "med_type_label": lambda code: med_type_label(code, lang),
+        "can": lambda permission=None: session.can(user, permission),
+        "csrf": session.csrf_token(request),
+        "nav": nav_for(request),
+        "path": request.url.path,
+        "here": session.return_path(request),
+    }
+
+
+def render(request: Request, template_name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    """Render ``templates/web/<template_name>`` with the common context plus ``context``."""
+    html = env.get_template(template_name).render({**page_context(request), **(context or {})})
+    response = HTMLResponse(html, status_code=status_code)
+    fresh = getattr(request.state, "login_csrf", None)
+    if fresh and request.cookies.get(session.LOGIN_CSRF_COOKIE) != fresh:
+        response.set_cookie(session.LOGIN_CSRF_COOKIE, fresh, path="/", httponly=True, samesite="lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,115 @@
+"""Figures for the home page: settlements of a day or year per payer, straight from the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.core.money import round_half_up_div
+from yibao.store.service_tables import LedgerEntry
+from yibao.store.tables import Enrolment, Person
+
+PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")
+"""Who paid a bill, in settlement order; they add up to ``medfee_sumamt``."""
+
+
+@dataclass
+class Totals:
+    settlements: int = 0
+    reversals: int = 0
+    medfee_sumamt: int = 0
+    inscp_scp_amt: int = 0
+    by_payer: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PAYERS, 0))
+
+    @property
+    def funds(self) -> int:
+        return sum(self.by_payer[p] for p in PAYERS if p != "psn_part_amt")
+
+    @property
+    def policy_range_ratio_bp(self) -> int | None:
+        """Funds paid / policy-range cost in basis points (the seeds' 政策范围内报销比例); ``None`` without cost."""
+        if self.inscp_scp_amt <= 0:
+            return None
+        return round_half_up_div(self.funds * 10_000, self.inscp_scp_amt)
+
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+"""The bureaus' clock: "today" and the times shown on pages."""
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL).date()
+
+
+def local_time(ts: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A recorded time (UTC; naive values from SQLite are UTC) on the bureaus' clock."""
+    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return aware.astimezone(LOCAL).strftime(fmt)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The local day as a UTC range."""
+    start = datetime.combine(day, time.min, tzinfo=LOCAL)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def recorded_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(LedgerEntry.recorded_at >= start, LedgerEntry.recorded_at < end)
+
+
+def settled_in(year: int) -> sa.ColumnElement[bool]:
+    return LedgerEntry.year == year
+
+
+def totals(session: Session, condition: sa.ColumnElement[bool], user: str | None = None) -> Totals:
+    """Settlements and reversals matching ``condition`` (and recorded by ``user``); amounts net of reversals."""
+    amounts = ("medfee_sumamt", "inscp_scp_amt", *PAYERS)
+    cols = [sa.func.coalesce(sa.func.sum(getattr(LedgerEntry, a)), 0) for a in amounts]
+    q = sa.select(LedgerEntry.kind, sa.func.count(), *cols).where(condition).group_by(LedgerEntry.kind)
+    if user is not None:
+        q = q.where(LedgerEntry.recorded_by == user)
+    out = Totals()
+    for kind, count, total, scp, *payers in session.execute(q):
+        if kind == "settle":
+            out.settlements = int(count)
+        else:
+            out.reversals = int(count)
+        out.medfee_sumamt += int(total)
+        out.inscp_scp_amt += int(scp)
+        for payer, amount in zip(PAYERS, payers, strict=True):
+            out.by_payer[payer] += int(amount)
+    return out
+
+
+def recent(
+    session: Session, start: datetime, limit: int = 15, user: str | None = None, kind: str | None = None
+) -> list[LedgerEntry]:
+    """The latest ledger entries recorded since ``start`` (by ``user``, of ``kind``)."""
+    q = sa.select(LedgerEntry).where(LedgerEntry.recorded_at >= start).order_by(LedgerEntry.id.desc()).limit(limit)
+    if user is not None:
+        q = q.where(LedgerEntry.recorded_by == user)
+    if kind is not None:
+        q = q.where(LedgerEntry.kind == kind)
+    return list(session.scalars(q))
+
+
+def names(session: Session, psn_nos: set[str]) -> dict[str, str]:
+    """psn_no -> name for a page's few rows."""
+    if not psn_nos:
+        return {}
+    return dict(session.execute(sa.select(Person.psn_no, Person.psn_name).where(Person.psn_no.in_(psn_nos))).all())
+
+
+def register_figures(session: Session, year: int) -> dict[str, int]:
+    people = session.scalar(sa.select(sa.func.count()).select_from(Person)) or 0
+    enrolled = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Enrolment).where(Enrolment.year == year, Enrolment.psn_insu_stas == "1")
+        )
+        or 0
+    )
+    return {"people": int(people), "enrolled": int(enrolled)}

@@ -1,0 +1,1 @@
+"""Formats at the edge: bureau workbooks, CSV claim files, settlement exports (no database)."""

@@ -1,0 +1,257 @@
+"""Reading people and claims from CSV files (UTF-8, header row).
+
+``people.csv``
+    ``psn_no`` (required), ``psn_name``, ``insutype`` (390 resident / 310 employee, default 390),
+    ``identities`` — ``category:from[:to]`` items separated by ``|``, category as code or Chinese
+    name (``低保:2022-01-01|jiance:2022-07-01:2022-12-31``), ``chronic_filings`` —
+    ``dise_codg:from[:to]`` items, ``cross_region_filings`` — ``from[:to]`` items,
+    ``emp_status`` (in_service / retired), ``emp_tier`` (unit / individual_1 / individual_2).
+
+``claims.csv``
+    ``claim_id``, ``psn_no``, ``setl_date`` (YYYY-MM-DD), ``med_type`` (11, 14, 21 …),
+    ``hosp_lv`` (1–3), ``place`` (in_county / out_of_county / cross_region, default in_county),
+    ``dise_codg``, ``fixmedins_code``; for a summarised claim the amounts in yuan
+    ``medfee_sumamt``, ``fulamt_ownpay_amt``, ``overlmt_selfpay``, ``preselfpay_amt`` and optionally
+    ``inscp_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
+
+``fee_lines.csv`` (optional)
+    ``claim_id``, ``feedetl_sn``, ``med_list_codg``, ``med_list_name``, ``chrgitm_lv`` (01/02/03),
+    ``det_item_fee_sumamt`` (yuan), ``cnt``, ``pric`` (yuan).
+
+Every row is checked; all problems are reported together, each with file, row, field and value.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.identities import IdentityPeriod, normalise_category
+from yibao.core.money import yuan_to_fen
+from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary
+
+T = TypeVar("T")
+
+
+@dataclass
+class Row:
+    file: str
+    number: int
+    values: dict[str, str]
+    errors: list[InputError]
+
+    def where(self) -> str:
+        return f"{self.file} row {self.number}"
+
+    def text(self, name: str, required: bool = False, default: str = "") -> str:
+        v = (self.values.get(name) or "").strip()
+        if required and not v:
+            self.errors.append(InputError(self.where(), name, v, "a value (this column is required)"))
+        return v or default
+
+    def parse(self, name: str, conv: Callable[[str], T], expected: str, required: bool = False) -> T | None:
+        raw = self.text(name, required)
+        if not raw:
+            return None
+        try:
+            return conv(raw)
+        except (ValueError, InvalidOperation) as exc:
+            detail = str(exc) if isinstance(exc, ValueError) and str(exc) else ""
+            self.errors.append(InputError(self.where(), name, raw, expected + (f" ({detail})" if detail else "")))
+            return None
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
+        raw = self.text(name)
+        if not raw:
+            return default
+        if raw not in allowed:
+            self.errors.append(InputError(self.where(), name, raw, " / ".join(allowed)))
+            return default
+        return raw
+
+
+def read_rows(path: Path, required: tuple[str, ...]) -> list[Row]:
+    errors: list[InputError] = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise InputErrors(
+                    [InputError(path.name, "header", ",".join(header), f"columns {list(required)}; missing {missing}")]
+                )
+            reader.fieldnames = header
+            return [Row(path.name, i, dict(r), errors) for i, r in enumerate(reader, start=2)]
+    except FileNotFoundError:
+        raise InputErrors([InputError(str(path), "file", str(path), "an existing CSV file")]) from None
+    except UnicodeDecodeError:
+        raise InputErrors([InputError(path.name, "encoding", "not UTF-8", "a UTF-8 CSV (save as “CSV UTF-8”)")]) from None
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text.strip())
+
+
+def _periods(text: str) -> list[list[str]]:
+    return [item.split(":") for item in text.split("|") if item.strip()]
+
+
+def _identities(text: str) -> tuple[IdentityPeriod, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (2, 3):
+            raise ValueError(f"item {':'.join(parts)!r} is not category:from[:to]")
+        out.append(
+            IdentityPeriod(normalise_category(parts[0]), _day(parts[1]), _day(parts[2]) if len(parts) == 3 and parts[2] else None)
+        )
+    return tuple(out)
+
+
+def _filings(text: str) -> tuple[ChronicFiling, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (2, 3) or not parts[0].strip():
+            raise ValueError(f"item {':'.join(parts)!r} is not dise_codg:from[:to]")
+        out.append(ChronicFiling(parts[0].strip(), _day(parts[1]), _day(parts[2]) if len(parts) == 3 and parts[2] else None))
+    return tuple(out)
+
+
+def _cross(text: str) -> tuple[Period, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (1, 2):
+            raise ValueError(f"item {':'.join(parts)!r} is not from[:to]")
+        out.append(Period(_day(parts[0]), _day(parts[1]) if len(parts) == 2 and parts[1] else None))
+    return tuple(out)
+
+
+def _raise(errors: list[InputError]) -> None:
+    if errors:
+        raise InputErrors(errors)
+
+
+def read_people(path: Path) -> dict[str, Person]:
+    rows = read_rows(path, ("psn_no",))
+    people: dict[str, Person] = {}
+    for row in rows:
+        psn_no = row.text("psn_no", required=True)
+        if psn_no in people:
+            row.errors.append(InputError(row.where(), "psn_no", psn_no, "each person once"))
+        insutype = row.choice("insutype", ("390", "310"), "390")
+        kw: dict[str, Any] = {
+            "psn_no": psn_no,
+            "psn_name": row.text("psn_name"),
+            "insutype": insutype,
+            "identities": row.parse("identities", _identities, "category:YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "chronic_filings": row.parse("chronic_filings", _filings, "dise_codg:YYYY-MM-DD[:YYYY-MM-DD] items joined by |")
+            or (),
+            "cross_region_filings": row.parse("cross_region_filings", _cross, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "emp_status": row.choice("emp_status", ("in_service", "retired")),
+            "emp_tier": row.choice("emp_tier", ("unit", "individual_1", "individual_2")),
+        }
+        if psn_no:
+            people[psn_no] = Person(**kw)
+    _raise(rows[0].errors if rows else [])
+    return people
+
+
+def _fen(text: str) -> int:
+    return yuan_to_fen(text)
+
+
+def read_fee_lines(path: Path) -> dict[str, list[FeeLine]]:
+    rows = read_rows(path, ("claim_id", "med_list_codg", "chrgitm_lv", "det_item_fee_sumamt"))
+    out: dict[str, list[FeeLine]] = defaultdict(list)
+    for row in rows:
+        claim_id = row.text("claim_id", required=True)
+        lv = row.choice("chrgitm_lv", ("01", "02", "03"))
+        amount = row.parse("det_item_fee_sumamt", _fen, "an amount in yuan >= 0 with at most 2 decimals", required=True)
+        if amount is not None and amount < 0:
+            row.errors.append(InputError(row.where(), "det_item_fee_sumamt", row.text("det_item_fee_sumamt"), "an amount >= 0"))
+        cnt = row.parse("cnt", Decimal, "a number such as 1 or 0.5")
+        pric = row.parse("pric", _fen, "a unit price in yuan with at most 2 decimals")
+        if claim_id and lv and amount is not None:
+            sn = row.text("feedetl_sn") or f"{claim_id}-{len(out[claim_id]) + 1}"
+            out[claim_id].append(
+                FeeLine(
+                    sn,
+                    row.text("med_list_codg", required=True),
+                    amount,
+                    lv,
+                    cnt if cnt is not None else Decimal(1),
+                    pric,
+                    row.text("med_list_name"),
+                )
+            )
+    _raise(rows[0].errors if rows else [])
+    return dict(out)
+
+
+def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list[FeeLine]] | None = None) -> list[Claim]:
+    rows = read_rows(path, ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv"))
+    fee_lines = fee_lines or {}
+    claims: list[Claim] = []
+    seen: set[str] = set()
+    for row in rows:
+        claim_id = row.text("claim_id", required=True)
+        if claim_id in seen:
+            row.errors.append(InputError(row.where(), "claim_id", claim_id, "each claim once"))
+        seen.add(claim_id)
+        psn_no = row.text("psn_no", required=True)
+        if psn_no and psn_no not in people:
+            row.errors.append(InputError(row.where(), "psn_no", psn_no, "a person listed in the people file"))
+        day = row.parse("setl_date", _day, "a date YYYY-MM-DD", required=True)
+        lv = row.choice("hosp_lv", ("1", "2", "3"))
+        place = row.choice("place", ("in_county", "out_of_county", "cross_region"), "in_county")
+        med_type = row.text("med_type", required=True)
+        summary = None
+        lines = tuple(fee_lines.get(claim_id, ()))
+        if row.text("medfee_sumamt"):
+            amounts = {
+                n: row.parse(n, _fen, "an amount in yuan with at most 2 decimals")
+                for n in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+            }
+            if lines:
+                row.errors.append(
+                    InputError(
+                        row.where(),
+                        "medfee_sumamt",
+                        row.text("medfee_sumamt"),
+                        "empty when the claim's fee lines are given in the fee-lines file",
+                    )
+                )
+            if amounts["medfee_sumamt"] is not None:
+                summary = PolicyRangeSummary(
+                    medfee_sumamt=amounts["medfee_sumamt"],
+                    fulamt_ownpay_amt=amounts["fulamt_ownpay_amt"] or 0,
+                    overlmt_selfpay=amounts["overlmt_selfpay"] or 0,
+                    preselfpay_amt=amounts["preselfpay_amt"] or 0,
+                    inscp_scp_amt=amounts["inscp_scp_amt"],
+                )
+        elif not lines:
+            row.errors.append(InputError(row.where(), "medfee_sumamt", "", "a total in yuan, or fee lines for this claim"))
+        if claim_id and psn_no and day and lv and place and med_type and (summary or lines):
+            claims.append(
+                Claim(
+                    claim_id,
+                    psn_no,
+                    day,
+                    med_type,
+                    int(lv),
+                    place,  # type: ignore[arg-type]
+                    row.text("dise_codg"),
+                    lines if summary is None else (),
+                    summary,
+                    row.text("fixmedins_code"),
+                )
+            )
+    _raise(rows[0].errors if rows else [])
+    return claims

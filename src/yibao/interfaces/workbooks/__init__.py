@@ -1,0 +1,1 @@
+"""The bureaus' identity workbooks: column mappings, sheet reading, validation, error workbooks."""

@@ -1,1 +1,0 @@
-"""People, identities from other bureaus, filings: the registry."""

@@ -1,1 +1,0 @@
-"""The settlement service: ledger, locks, exactly-once messages, access — around the pure core."""

@@ -1,0 +1,1 @@
+"""The vectorised batch engine: engine, frames, Parquet/CSV input and output."""

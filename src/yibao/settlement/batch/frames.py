@@ -1,0 +1,66 @@
+"""Person and claim objects <-> the batch engine's tables (for tests, small runs and cross-checks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from yibao.settlement.batch.engine import BatchInput
+from yibao.settlement.model import Claim, Person, YearToDate
+
+IDENTITY_SCHEMA = {"psn_no": pl.Utf8, "category": pl.Utf8, "valid_from": pl.Date, "valid_to": pl.Date}
+FILING_SCHEMA = {"psn_no": pl.Utf8, "dise_codg": pl.Utf8, "begin": pl.Date, "end": pl.Date}
+CROSS_SCHEMA = {"psn_no": pl.Utf8, "begin": pl.Date, "end": pl.Date}
+
+
+def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
+    """Tables for :func:`yibao.settlement.batch.engine.settle_batch`; claims must be summarised."""
+    people = list(people)
+    rows = []
+    for c in claims:
+        if c.summary is None:
+            raise ValueError(f"claim {c.claim_id}: the batch engine takes summarised claims")
+        s = c.summary
+        rows.append({
+            "claim_id": c.claim_id, "psn_no": c.psn_no, "setl_date": c.setl_date, "med_type": c.med_type,
+            "hosp_lv": c.hosp_lv, "place": c.place, "dise_codg": c.dise_codg, "medfee_sumamt": s.medfee_sumamt,
+            "fulamt_ownpay_amt": s.fulamt_ownpay_amt, "overlmt_selfpay": s.overlmt_selfpay,
+            "preselfpay_amt": s.preselfpay_amt, "inscp_scp_amt": s.inscp_scp_amt, "full_pay_scp_amt": s.full_pay_scp_amt,
+        })  # fmt: skip
+    claim_schema = {
+        "claim_id": pl.Utf8, "psn_no": pl.Utf8, "setl_date": pl.Date, "med_type": pl.Utf8, "hosp_lv": pl.Int64,
+        "place": pl.Utf8, "dise_codg": pl.Utf8, "medfee_sumamt": pl.Int64, "fulamt_ownpay_amt": pl.Int64,
+        "overlmt_selfpay": pl.Int64, "preselfpay_amt": pl.Int64, "inscp_scp_amt": pl.Int64, "full_pay_scp_amt": pl.Int64,
+    }  # fmt: skip
+    return BatchInput(
+        claims=pl.DataFrame(rows, schema=claim_schema),
+        people=pl.DataFrame(
+            [{"psn_no": p.psn_no, "insutype": p.insutype, "emp_status": p.emp_status, "emp_tier": p.emp_tier} for p in people],
+            schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8},
+        ),
+        identities=pl.DataFrame(
+            [(p.psn_no, i.category, i.valid_from, i.valid_to) for p in people for i in p.identities],
+            schema=IDENTITY_SCHEMA,
+            orient="row",
+        ),
+        chronic_filings=pl.DataFrame(
+            [(p.psn_no, f.dise_codg, f.begin, f.end) for p in people for f in p.chronic_filings],
+            schema=FILING_SCHEMA,
+            orient="row",
+        ),
+        cross_filings=pl.DataFrame(
+            [(p.psn_no, f.begin, f.end) for p in people for f in p.cross_region_filings], schema=CROSS_SCHEMA, orient="row"
+        ),
+    )
+
+
+def ytd_from_row(row: dict[str, object]) -> YearToDate:
+    """A person-year row of the batch engine's ``year_to_date`` table as accumulators."""
+    scalars = {k: int(v) for k, v in row.items() if k in YearToDate._SCALARS and v is not None}  # type: ignore[call-overload]
+    maps: dict[str, dict[str, int]] = {"deductible_base": {}, "basic_paid": {}}
+    for key, v in row.items():
+        name, _, group = key.partition(".")
+        if name in maps and group and v:
+            maps[name][group] = int(v)  # type: ignore[call-overload]
+    return YearToDate(int(row["year"]), **scalars, **maps)  # type: ignore[call-overload, arg-type]

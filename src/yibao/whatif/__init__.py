@@ -1,0 +1,1 @@
+"""Pure policy what-if: one county-year under a baseline and a reform, compared."""

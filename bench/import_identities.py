@@ -37,9 +37,9 @@ from openpyxl import Workbook
 
 from yibao import synth
 from yibao.app.imports import ImportReport, import_identities
-from yibao.interfaces.workbooks.identity_files import bureau_roster
 from yibao.store.db import Database, make_engine, upgrade
 from yibao.store.tables import Identity, Person
+from yibao.synth.bureau_rosters import bureau_roster
 
 BUREAU = "乡村振兴"
 AS_OF, LATER = date(2022, 6, 30), date(2022, 7, 31)

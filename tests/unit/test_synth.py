@@ -17,6 +17,7 @@ from yibao import synth
 from yibao.policy import load_pack
 from yibao.policy.overlay import apply_overlay, overlay_from_mapping
 from yibao.settlement import Claim, settle_sequence
+from yibao.synth import claims as synth_claims
 
 YEAR = 2022
 
@@ -50,7 +51,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path:
 
 
 def test_claim_chunks_do_not_depend_on_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth, "CHUNK_PERSONS", 1_000)  # five chunks
+    monkeypatch.setattr(synth_claims, "CHUNK_PERSONS", 1_000)  # five chunks
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     one = synth.generate(5_000, YEAR, 5).claims
     monkeypatch.setattr(os, "cpu_count", lambda: 4)

@@ -6,19 +6,10 @@ column mapping, validates every row, and applies the file as a delta in one unit
 - a person is one ID number: rows from several bureaus for the same 身份证号 land on one person;
   a new ID number with the same name, birth date and village as another person is flagged as a
   :class:`~yibao.store.tables.Conflict` (``same_person_other_id``) for review, never merged;
-- identities are never overwritten. For each row (person, category, this bureau):
-
-  ========================================================  ============================================
-  what the database holds (same person, category, bureau)   what happens
-  ========================================================  ============================================
-  a record with the same dates                              ``unchanged``
-  an open record with the same start, the row has an end    ``ended``: the record gets valid_to, ended_*
-  records overlapping the row's period, other dates         ``changed``: each ends the day before the
-                                                            row's start (a record starting on or after it
-                                                            ends before it starts: void); a new record
-  nothing overlapping                                       ``added``: a new record
-  ========================================================  ============================================
-
+- identities are never overwritten. Each row (person, category, this bureau) is ``unchanged``,
+  ``ended``, ``changed`` or ``added`` by the pure rule :func:`yibao.rules.identity_changes.classify`
+  against this bureau's records of the person and category; an ended record gets valid_to and
+  ended_* (by this import);
 - ``snapshot_as_of``: the file is the bureau's complete roster on that day, so this bureau's open
   identities of people/categories not in it end the day before (``ended``);
 - the same file (SHA-256) from the same bureau is not imported twice; a changed file only
@@ -38,7 +29,7 @@ import getpass
 import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -54,6 +45,7 @@ from yibao.interfaces.workbooks.identity_files import write_error_workbook
 from yibao.interfaces.workbooks.mapping import Mapping, load_mapping
 from yibao.interfaces.workbooks.sheets import ProgressFn, SheetRefused, read_sheet
 from yibao.interfaces.workbooks.validate import CellError, Checked, validate
+from yibao.rules.identity_changes import Held, classify
 from yibao.store.db import Database
 from yibao.store.tables import Conflict, Identity, ImportBatch, Person
 
@@ -174,17 +166,6 @@ class ImportRefused(InputErrors):
 
     def __str__(self) -> str:
         return self.render("en", limit=20)
-
-
-@dataclass
-class _Rec:
-    id: int
-    valid_from: date
-    valid_to: date | None
-
-
-def _overlaps(rec: _Rec, vf: date, vt: date | None) -> bool:
-    return (vt is None or rec.valid_from <= vt) and (rec.valid_to is None or rec.valid_to >= vf)
 
 
 def _out_path(path: Path, suffix: str, out_dir: Path | None) -> Path:
@@ -482,18 +463,19 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
     rows_known = good.join(known.select("certno", "person_id"), on="certno", how="inner").select(
         "_row", "person_id", "category", "valid_from", "valid_to"
     )
-    # the usual case, vectorised: one record for the key with exactly the row's dates
+    # the usual case, vectorised: one record for the key with exactly the row's dates (what
+    # classify calls unchanged); the other rows go through classify one by one
     per_key = held.group_by("person_id", "category").agg(pl.len().alias("_n"), pl.col("e_vf").first(), pl.col("e_vt").first())
     matched = rows_known.join(per_key, on=["person_id", "category"], how="left")
     same = (pl.col("_n") == 1) & (pl.col("e_vf") == pl.col("valid_from")) & pl.col("e_vt").eq_missing(pl.col("valid_to"))
     unchanged = matched.filter(same.fill_null(False))
     rep.identities_unchanged = unchanged.height
     rest = matched.filter(~same.fill_null(False)).select("_row", "person_id", "category", "valid_from", "valid_to")
-    existing: dict[tuple[int, str], list[_Rec]] = defaultdict(list)
+    existing: dict[tuple[int, str], list[Held]] = defaultdict(list)
     for rid, pid, cat, evf, evt in held.join(
         rest.select("person_id", "category").unique(), on=["person_id", "category"]
     ).iter_rows():
-        existing[(pid, cat)].append(_Rec(rid, evf, evt))
+        existing[(pid, cat)].append(Held(rid, evf, evt))
 
     inserts: list[tuple[Any, ...]] = []
     ends: dict[int, dict[str, Any]] = {}
@@ -501,27 +483,20 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
     def end(rec_id: int, valid_to: date) -> None:
         ends[rec_id] = {"_id": rec_id, "valid_to": valid_to, "ended_at": now, "ended_by": user, "ended_import_id": batch_id}
 
+    kinds = Counter[str]()
     for n, (row, pid, cat, vf, vt) in enumerate(rest.iter_rows()):
         if n % 50_000 == 0 and n:
             say("compare", total // 10 + n * 9 // 10, total)
-        recs = existing.get((pid, cat), [])
-        hit_same = next((x for x in recs if x.valid_from == vf), None)
-        if hit_same is not None and hit_same.valid_to == vt:
-            rep.identities_unchanged += 1
-            continue
-        if hit_same is not None and hit_same.valid_to is None and vt is not None:
-            rep.identities_ended += 1
-            end(hit_same.id, vt)
-            continue
-        hit = [x for x in recs if _overlaps(x, vf, vt)]
-        if hit:
-            rep.identities_changed += 1
-            for x in hit:
-                end(x.id, vf - ONE_DAY)
-        else:
-            rep.identities_added += 1
-        inserts.append((pid, cat, vf, vt, row))
-    rep.identities_added += total - rows_known.height  # every row of a new person is a new identity
+        change = classify(existing.get((pid, cat), ()), vf, vt)
+        kinds[change.kind] += 1
+        for rec_id, valid_to in change.ends:
+            end(rec_id, valid_to)
+        if change.insert:
+            inserts.append((pid, cat, vf, vt, row))
+    rep.identities_unchanged += kinds["unchanged"]
+    rep.identities_ended += kinds["ended"]
+    rep.identities_changed += kinds["changed"]
+    rep.identities_added += kinds["added"] + total - rows_known.height  # every row of a new person is a new identity
     say("compare", total, total)
 
     # -- a complete roster: this bureau's open identities not in it end the day before ----------

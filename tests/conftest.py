@@ -17,6 +17,9 @@ import sqlalchemy as sa
 
 from yibao.store.db import Database, make_engine, upgrade
 
+# Real Argon2 hashing with the library's cheapest parameters: hundreds of test accounts stay cheap.
+os.environ.setdefault("YIBAO_PASSWORD_HASH", "cheapest")
+
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
@@ -55,7 +56,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 TOKEN_HOURS = 8
-_hasher = PasswordHasher()
+
+
+def _password_hasher() -> PasswordHasher:
+    """Argon2 with its library defaults; ``YIBAO_PASSWORD_HASH=cheapest`` (the test suite only) takes the
+    library's cheapest profile so that hundreds of test accounts do not cost minutes. A stored hash
+    carries its own parameters, so either setting verifies every hash."""
+    if os.environ.get("YIBAO_PASSWORD_HASH") == "cheapest":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+_hasher = _password_hasher()
 
 
 def hash_password(password: str) -> str:

@@ -556,6 +556,7 @@ def yibao(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_end_to_end(tmp_path: Path, county: synth.SynthCounty, county_dir: Path) -> None:
     r = yibao(tmp_path, "db", "load-synth", str(county_dir))
     assert r.returncode == 0, r.stderr
@@ -585,6 +586,7 @@ def test_cli_end_to_end(tmp_path: Path, county: synth.SynthCounty, county_dir: P
     assert r.returncode == 0 and "everyone" in r.stdout and "military service" in r.stdout
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     r = yibao(tmp_path, "gaps", "--year", "2022", "--xlsx", str(tmp_path / "gaps.txt"))
     assert r.returncode == 2 and "--xlsx" in r.stderr and ".xlsx" in r.stderr

@@ -43,6 +43,8 @@ from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Base
 
+pytestmark = pytest.mark.slow  # schemathesis fuzzing: hundreds of requests per role
+
 EXAMPLES = int(os.environ.get("YIBAO_FUZZ_EXAMPLES", "25"))
 PEOPLE = ("P1", CERTNO)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

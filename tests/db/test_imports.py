@@ -523,6 +523,7 @@ def test_mapping_override_for_a_sites_own_headers(db: Database, tmp_path: Path) 
     assert cats == {"dibao", "tekun"}
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
 

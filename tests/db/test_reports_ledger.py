@@ -340,6 +340,7 @@ def _sheet_rows(path: Path, sheet: str) -> list[tuple[Any, ...]]:
     return list(load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True))
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_yibao_report_writes_the_workbook_charts_and_page(db: Database, county: County, tmp_path: Path) -> None:
     load(db, county)
     rs = ledger_reports(db, YEAR_START, YEAR_END)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -258,6 +259,7 @@ def test_the_monthly_schedule_runs_the_last_complete_month_once(db: Database) ->
         assert s.scalar(sa.select(MonitoringRun.trigger)) == "schedule"
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_monitor_writes_the_push_list(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'y.db'}"
     db = Database.open(url)

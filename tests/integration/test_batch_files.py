@@ -58,6 +58,7 @@ def _yibao(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "yibao", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_batch_writes_results_and_totals_add_up(county: Path, tmp_path: Path) -> None:
     out = tmp_path / "not" / "yet" / "result.parquet"
     proc = _yibao("batch", str(county), "-p", PACK, "-o", str(out))
@@ -69,6 +70,7 @@ def test_cli_batch_writes_results_and_totals_add_up(county: Path, tmp_path: Path
     assert (out.parent / "result.ytd.parquet").exists()
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_batch_bad_claim_names_it_and_writes_nothing(county: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -86,6 +88,7 @@ def test_cli_batch_bad_claim_names_it_and_writes_nothing(county: Path, tmp_path:
     assert not out.exists() and not list(tmp_path.glob("never*"))
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_compare_writes_report_and_lower_deductible_pays_more(county: Path, tmp_path: Path) -> None:
     overlay = Path(__file__).parents[2] / "examples" / "reform-ci-deductible.yaml"
     out = tmp_path / "cmp"

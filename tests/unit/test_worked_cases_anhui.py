@@ -233,6 +233,7 @@ def test_sample_csv_gives_the_same_amounts():
     assert identities == {"tekun", "dibao", "fanpin", "jiance", "ordinary"}
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_settle_on_the_sample_gives_the_hand_computed_amounts(tmp_path):
     import json
     import subprocess
@@ -249,6 +250,7 @@ def test_cli_settle_on_the_sample_gives_the_hand_computed_amounts(tmp_path):
     assert got == EXPECTED
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_settle_bad_row_names_file_row_field_and_writes_nothing(tmp_path):
     import subprocess
     import sys

@@ -33,6 +33,7 @@ from yibao.app.enrolment import (
     GapList,
     special_status_label,
 )
+from yibao.core.i18n import t as _t
 from yibao.core.identities import label as identity_label
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
@@ -49,9 +50,6 @@ ROW_LABELS: dict[str, tuple[str, str]] = {
 INSUTYPE_LABELS: dict[str, tuple[str, str]] = {"390": ("城乡居民医保", "resident"), "310": ("职工医保", "employee")}
 GEND_LABELS: dict[str, tuple[str, str]] = {"1": ("男", "male"), "2": ("女", "female")}
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _pair(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:

@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 
 from yibao.app.warnings import get_warning, step
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t as _t
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
+from yibao.core.vocab import bureau_label
 from yibao.core.xlsx import AMOUNT, header, put, save, widths, yuan
-from yibao.rules.warning_workflow import bureau_label, status_label
+from yibao.rules.warning_workflow import status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 
@@ -54,9 +56,6 @@ CONFIRM_COL = 1 + [c[0] for c in COLUMNS].index("confirm")
 HEADER_ROW = 3
 YES, NO = ("是", "yes", "y", "1"), ("否", "no", "n", "0")
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def write_push_list(

@@ -27,26 +27,22 @@ from sqlalchemy.orm import Session
 
 from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
+from yibao.core.vocab import (
+    CHRGITM_LV,
+    FUND_PAY_TYPES,
+    GENDERS,
+    HOSP_LEVELS,
+    INSUTYPES,
+    MED_TYPES,
+    PLACES,
+    identity_label,
+    label,
+)
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
-from yibao.settlement.model import CHRGITM_LV
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Person
 
-INSUTYPE = {"390": "城乡居民基本医疗保险", "310": "职工基本医疗保险", "392": "城乡居民大病保险"}
-MED_TYPE = {"11": "普通门诊", "14": "门诊慢特病", "21": "普通住院"}
-HOSP_LV = {1: "一级/乡镇", 2: "二级/县级", 3: "三级/市级"}
-PLACE = {"in_county": "县域内", "out_of_county": "县域外", "cross_region": "异地"}
-GEND = {"1": "男", "2": "女"}
-FUND_PAY_TYPE = {
-    "390100": "城乡居民基本医疗保险基金",
-    "310100": "职工基本医疗保险统筹基金",
-    "390200": "城乡居民大病保险基金",
-    "310200": "职工大额医疗费用补助",
-    "610100": "医疗救助基金",
-    "610200": "倾斜救助（医疗救助基金）",
-}
 BILL = (
     ("medfee_sumamt", "医疗费用总额"),
     ("fulamt_ownpay_amt", "全自费金额"),
@@ -211,7 +207,7 @@ def _fee_rows(s: Session, entry: LedgerEntry, source: LedgerEntry) -> tuple[tupl
             str(r["feedetl_sn"]),
             str(r["med_list_codg"]),
             names.get(str(r["feedetl_sn"]), ""),
-            CHRGITM_LV.get(str(r["chrgitm_lv"]), str(r["chrgitm_lv"])),
+            label(CHRGITM_LV, r["chrgitm_lv"]),
             sign * int(r["det_item_fee_sumamt"]),
             sign * int(r["fulamt_ownpay_amt"]),
             sign * int(r["preselfpay_amt"]),
@@ -252,7 +248,7 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
     payers = tuple(
         Payer(
             str(d["fund_pay_type"]),
-            FUND_PAY_TYPE.get(str(d["fund_pay_type"]), str(d["fund_pay_type"])),
+            label(FUND_PAY_TYPES, d["fund_pay_type"]),
             sign * int(d["inscp_scp_amt"]),
             sign * int(d["fund_payamt"]),
             None if d.get("crt_payb_lmt_amt") is None else int(d["crt_payb_lmt_amt"]),
@@ -292,16 +288,16 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         reverses=entry.reverses,
         fixmedins_code=entry.fixmedins_code or "",
         fixmedins_name=inst.fixmedins_name if inst else (entry.fixmedins_code or "医保经办窗口"),
-        hosp_lv_zh=HOSP_LV.get(level, str(level)) if level is not None else "",
-        place_zh=PLACE.get(place, place) if place else "",
+        hosp_lv_zh=label(HOSP_LEVELS, level) if level is not None else "",
+        place_zh=label(PLACES, place) if place else "",
         psn_name=person.psn_name if person else "",
         certno_masked=mask(person.certno) if person else "",
         psn_no=entry.psn_no,
-        gend_zh=GEND.get(person.gend, "") if person else "",
+        gend_zh=label(GENDERS, person.gend) if person and person.gend in GENDERS else "",
         insutype=entry.insutype,
-        insutype_zh=INSUTYPE.get(entry.insutype, entry.insutype),
+        insutype_zh=label(INSUTYPES, entry.insutype),
         med_type=entry.med_type,
-        med_type_zh=MED_TYPE.get(entry.med_type, entry.med_type),
+        med_type_zh=label(MED_TYPES, entry.med_type),
         line=entry.line,
         line_zh=_line_label(pack, entry),
         identity=entry.identity,

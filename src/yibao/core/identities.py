@@ -1,8 +1,8 @@
 """Identity categories (身份类别) and which of a person's identities decides benefits.
 
 Categories are short ASCII codes so they survive CSV, YAML and URLs; every code has a
-Chinese and an English label, and the Chinese names bureaus write in their
-spreadsheets are accepted as aliases on input.
+Chinese and an English label (in :mod:`yibao.core.vocab`), and the Chinese names bureaus
+write in their spreadsheets are accepted as aliases on input.
 """
 
 from __future__ import annotations
@@ -10,45 +10,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from yibao.core.vocab import IDENTITIES, IDENTITY_SHORT, identity_label
+
 ORDINARY = "ordinary"
 
 
 @dataclass(frozen=True)
 class Category:
     code: str
-    zh: str
-    en: str
     bureau: str  # the bureau that recognises it (source of the identity)
     aliases: tuple[str, ...] = ()
+    """Other names bureaus write for it (the short name first)."""
+
+    @property
+    def zh(self) -> str:
+        return IDENTITIES[self.code][0]
+
+    @property
+    def en(self) -> str:
+        return IDENTITIES[self.code][1]
+
+
+def _category(code: str, bureau: str, *more: str) -> Category:
+    return Category(code, bureau, (IDENTITY_SHORT[code], *more))
 
 
 CATEGORIES: dict[str, Category] = {
     c.code: c
     for c in (
-        Category("tekun", "特困人员", "extreme-poverty support", "民政", ("特困", "特困供养人员")),
-        Category("dibao", "低保对象", "minimum living allowance", "民政", ("低保", "农村低保", "城市低保")),
-        Category("dibao_edge", "低保边缘家庭成员", "near minimum-allowance household", "民政", ("低保边缘",)),
-        Category("fanpin", "返贫致贫人口", "returned to / fallen into poverty", "乡村振兴", ("返贫致贫",)),
-        Category(
-            "jiance",
-            "监测人口",
-            "monitored (unstable / marginal / sudden hardship)",
-            "乡村振兴",
-            ("监测", "三类人员", "脱贫不稳定", "边缘易致贫", "突发严重困难", "农村低收入监测人口"),
+        _category("tekun", "民政", "特困供养人员"),
+        _category("dibao", "民政", "农村低保", "城市低保"),
+        _category("dibao_edge", "民政"),
+        _category("fanpin", "乡村振兴"),
+        _category(
+            "jiance", "乡村振兴", "三类人员", "脱贫不稳定", "边缘易致贫", "突发严重困难", "农村低收入监测人口"
         ),
-        Category("tuopin", "稳定脱贫人口", "stably out of poverty", "乡村振兴", ("脱贫", "脱贫人口", "稳定脱贫")),
-        Category("pinkun", "建档立卡贫困人口", "registered poor (before 2021)", "扶贫", ("贫困", "建档立卡", "贫困人口")),
-        Category("youfu", "重点优抚对象", "key entitled veterans", "退役军人", ("优抚", "优抚对象")),
-        Category("disabled", "重度残疾人", "severely disabled", "残联", ("重度残疾", "残疾人")),
-        Category(
-            "jisheng",
-            "计划生育特殊困难家庭成员",
-            "family-planning hardship family",
-            "卫健",
-            ("计生特殊家庭", "计划生育特殊困难家庭"),
-        ),
-        Category("orphan", "孤儿和事实无人抚养儿童", "orphan / unsupported child", "民政", ("孤儿",)),
-        Category(ORDINARY, "普通参保居民", "ordinary insured", "医保", ("普通", "普通居民")),
+        _category("tuopin", "乡村振兴", "脱贫人口", "稳定脱贫"),
+        _category("pinkun", "扶贫", "建档立卡", "贫困人口"),
+        _category("youfu", "退役军人", "优抚对象"),
+        _category("disabled", "残联", "残疾人"),
+        _category("jisheng", "卫健", "计划生育特殊困难家庭"),
+        _category("orphan", "民政"),
+        _category(ORDINARY, "医保", "普通居民"),
     )
 }
 
@@ -68,12 +71,8 @@ def normalise_category(name: str) -> str:
 
 
 def label(code: str, lang: str = "zh", short: bool = False) -> str:
-    cat = CATEGORIES.get(code)
-    if cat is None:
-        return code
-    if lang == "zh":
-        return cat.aliases[0] if short and cat.aliases else cat.zh
-    return cat.en
+    """The category's name (see :func:`yibao.core.vocab.identity_label`)."""
+    return identity_label(code, lang, short)
 
 
 @dataclass(frozen=True)

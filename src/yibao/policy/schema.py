@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
+from yibao.core import vocab
 from yibao.core.identities import CATEGORIES, ORDINARY, normalise_category
 from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 
@@ -321,11 +322,7 @@ class Premium(Model):
         return self
 
 
-BUREAUS: dict[str, tuple[str, str]] = {
-    "rural_revitalisation": ("乡村振兴部门", "rural-revitalisation bureau"),
-    "civil_affairs": ("民政部门", "civil-affairs bureau"),
-    "health": ("卫生健康部门", "health commission"),
-}
+BUREAUS = vocab.BUREAUS
 """Where warnings are pushed (seed 000: 同级乡村振兴、民政部门)."""
 
 

@@ -25,9 +25,10 @@ from typing import Any, Literal, get_args
 import polars as pl
 
 from yibao.app.enrolment import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
+from yibao.core.i18n import Said, pick
 from yibao.core.identities import ORDINARY
-from yibao.core.identities import label as identity_label
 from yibao.core.money import BP, fmt_yuan
+from yibao.core.vocab import GROUPS, MED_TYPES, TIERS, identity_label, label
 from yibao.policy.pack import PolicyPack
 from yibao.rules.claims import Place
 
@@ -649,24 +650,15 @@ ITEMS: dict[str, tuple[str, str]] = {
     "employee_pool": ("职工医保统筹支出（另列）", "employee pooling (apart)"),
 }
 
-MED_TYPES: dict[str, tuple[str, str]] = {
-    "21": ("住院", "inpatient"),
-    "11": ("普通门诊", "general outpatient"),
-    "14": ("门诊慢特病", "chronic/special outpatient"),
-}
-SPECIAL_ROWS: dict[str, tuple[str, str]] = {ALL: ("合计", "total"), LOW_INCOME: ("农村低收入和脱贫人口", "low-income and 脱贫")}
-
-
-def _t(lang: str, pair: tuple[str, str]) -> str:
-    return pair[0] if lang == "zh" else pair[1]
+SPECIAL_ROWS: dict[str, Said] = {ALL: TIERS["total"], LOW_INCOME: GROUPS[LOW_INCOME]}
 
 
 def title(name: str, lang: str = "zh") -> str:
-    return _t(lang, TITLES[name])
+    return pick(TITLES[name], lang)
 
 
 def note(name: str, lang: str = "zh") -> str:
-    return _t(lang, NOTES[name])
+    return pick(NOTES[name], lang)
 
 
 def column(name: str) -> Column:
@@ -688,16 +680,16 @@ def fmt_bp(bp: int) -> str:
 def code_label(kind: Kind, code: str, lang: str, ctx: Context) -> str:
     """The words for a code column's value (identity, line, med_type, month, item; other codes as they are)."""
     if code in SPECIAL_ROWS:
-        return _t(lang, SPECIAL_ROWS[code])
+        return pick(SPECIAL_ROWS[code], lang)
     if kind == "identity":
         return identity_label(code, lang)
     if kind == "line":
         info = ctx.lines.get(code)
         return code if info is None else (info.zh if lang == "zh" else info.en)
     if kind == "med_type":
-        return _t(lang, MED_TYPES[code]) if code in MED_TYPES else code
+        return label(MED_TYPES, code, lang)
     if kind == "item":
-        return _t(lang, ITEMS[code]) if code in ITEMS else code
+        return label(ITEMS, code, lang)
     return code
 
 
@@ -724,5 +716,5 @@ def is_total(row: Mapping[str, Any]) -> bool:
 
 
 def place_label(place: Place, lang: str = "zh") -> str:
-    label = place.label()
-    return label if label != "全部" or lang == "zh" else "all"
+    where = place.label()
+    return where if where != "全部" or lang == "zh" else "all"

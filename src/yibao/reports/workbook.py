@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 # the house helpers of the enrolment workbooks (not in that module's __all__)
+from yibao.core.i18n import t as _t
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
 from yibao.core.xlsx import header as _header
@@ -29,9 +30,6 @@ from yibao.reports.tables import CODE_KINDS, TABLES, ReportSet, cell_text, colum
 FORMATS = {"amount": AMOUNT, "bp": PERCENT, "count": COUNT}
 WIDTHS = {"amount": 18.0, "bp": 14.0, "count": 11.0, "text": 16.0}
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def cell_value(name: str, value: Any, rs: ReportSet, lang: str) -> Any:

@@ -8,16 +8,10 @@ A warning not at risk, or at risk and helped otherwise, may be closed with a not
 from __future__ import annotations
 
 from yibao.core.errors import InputError
+from yibao.core.vocab import WARNING_KINDS, WARNING_STATUSES, label
 from yibao.policy.schema import BUREAUS
 
-STATUSES: dict[str, tuple[str, str]] = {
-    "new": ("新预警", "new"),
-    "pushed": ("已推送", "pushed"),
-    "at_risk": ("经核实存在返贫致贫风险", "confirmed at risk"),
-    "not_at_risk": ("经核实无返贫致贫风险", "confirmed not at risk"),
-    "assisted": ("已落实倾斜救助", "assisted"),
-    "closed": ("已办结", "closed"),
-}
+STATUSES = WARNING_STATUSES
 NEXT: dict[str, tuple[str, ...]] = {
     "new": ("pushed", "closed"),
     "pushed": ("at_risk", "not_at_risk"),
@@ -27,18 +21,11 @@ NEXT: dict[str, tuple[str, ...]] = {
     "closed": (),
 }
 OPEN = ("new", "pushed", "at_risk", "not_at_risk", "assisted")
-KINDS: dict[str, tuple[str, str]] = {"warning": ("预警对象", "warning"), "candidate": ("依申请救助候选", "candidate")}
+KINDS = WARNING_KINDS
 
 
 def status_label(code: str, lang: str = "zh") -> str:
-    zh, en = STATUSES.get(code, (code, code))
-    return zh if lang == "zh" else en
-
-
-def bureau_label(codes: str | None, lang: str = "zh") -> str:
-    if not codes:
-        return ""
-    return "、".join(BUREAUS.get(c, (c, c))[0 if lang == "zh" else 1] for c in codes.split(","))
+    return label(WARNING_STATUSES, code, lang)
 
 
 def check_step(

@@ -15,7 +15,6 @@ from yibao.core.identities import IdentityPeriod
 
 Place = Literal["in_county", "out_of_county", "cross_region"]
 PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region")
-CHRGITM_LV = {"01": "甲类", "02": "乙类", "03": "丙类"}
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from yibao.core.errors import InputError
 from yibao.core.money import apply_ratio
+from yibao.core.vocab import CHRGITM_LV
 from yibao.policy.schema import BenefitLine, FeeRules
-from yibao.settlement.model import CHRGITM_LV, Claim, FeeLineResult
+from yibao.settlement.model import Claim, FeeLineResult
 
 
 @dataclass(frozen=True)

@@ -128,20 +128,12 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     pr = policy_range(policy.fee, line, claim)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
-        trace.append(TraceStep("line", "fallback", {"from": choice.fell_back_from, "to": choice.key}))
-    trace.append(
-        TraceStep(
-            "line",
-            "line",
-            {
-                "line": choice.key,
-                "label_zh": line.label_zh,
-                "label_en": line.label_en,
-                "med_type": claim.med_type,
-                "identity": identity,
-            },
-        )
-    )
+        filed = policy.lines[choice.fell_back_from]
+        args = {"from": choice.fell_back_from, "to": choice.key}
+        names = {"from_line": (filed.label_zh, filed.label_en), "to_line": (line.label_zh, line.label_en)}
+        trace.append(TraceStep("line", "fallback", args | names))
+    line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
+    trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
     trace.append(
         TraceStep(
             "range",

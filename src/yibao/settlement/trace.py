@@ -5,30 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from yibao.core.identities import label as identity_label
+from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_percent, fmt_yuan
+from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.settlement.model import TraceStep
 
-TIERS = {
-    "line": ("待遇类别", "benefit line"),
-    "range": ("政策范围", "policy range"),
-    "basic": ("基本医保", "basic insurance"),
-    "critical_illness": ("大病保险", "critical illness"),
-    "assistance": ("医疗救助", "medical assistance"),
-    "tilted": ("倾斜救助", "tilted assistance"),
-    "total": ("合计", "total"),
-}
-
-PLACES = {
-    "in_county": ("县域内", "in county"),
-    "out_of_county": ("县域外", "out of county"),
-    "cross_filed": ("异地已备案", "cross-region, filed"),
-    "cross_unfiled": ("异地未备案", "cross-region, not filed"),
-}
-
-LEVELS = {1: ("一级/乡镇", "level 1 / township"), 2: ("二级/县级", "level 2 / county"), 3: ("三级/市级及以上", "level 3 / city+")}
-
-REASONS = {
+REASONS: dict[str, Said] = {
     "line": ("本待遇类别不享受此项", "this benefit line is not covered by this payer"),
     "identity": ("身份类别不在救助范围", "identity category not covered"),
     "tilt": ("倾斜支付取消封顶线", "tilt removes the cap"),
@@ -36,10 +18,10 @@ REASONS = {
 }
 
 MESSAGES: dict[str, tuple[str, str]] = {
-    "fallback": ("无“{from}”病种备案，按“{to}”结算", "no filing for line '{from}': settled as '{to}'"),
+    "fallback": ("无“{from_line}”病种备案，按“{to_line}”结算", "no filing for “{from_line}”: settled as “{to_line}”"),
     "line": (
-        "待遇类别：{label_zh}（med_type {med_type}），身份：{identity}",
-        "benefit line: {label_en} (med_type {med_type}), identity: {identity}",
+        "待遇类别：{line_name}（医疗类别 {med_type}），身份：{identity}",
+        "benefit line: {line_name} (med type {med_type}), identity: {identity}",
     ),
     "policy_range": (
         "医疗总费用 {medfee_fen}，全自费 {fulamt_fen}，超限价 {overlmt_fen}，先行自付 {preselfpay_fen}，政策范围内 {scp_fen}",
@@ -112,13 +94,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[0] if lang == "zh" else pair[1]
-
-
 def _format_arg(name: str, value: Any, lang: str) -> str:
+    """An argument in ``lang``: amounts, ratios, codes by their labels, ``(zh, en)`` pairs by language."""
+    if isinstance(value, tuple):
+        return pick(value, lang)
     if name.endswith("_fen"):
-        return fmt_yuan(int(value)) + ("元" if lang == "zh" else "")
+        return fmt_yuan(int(value)) + t(lang, "元", "")
     if name == "add_bp":
         return ("+" if int(value) >= 0 else "") + fmt_percent(int(value))
     if name.endswith("_bp"):
@@ -126,13 +107,13 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
     if name == "identity":
         return identity_label(str(value), lang)
     if name == "place":
-        return _pick(PLACES[str(value)], lang)
+        return label(RATIO_PLACES, value, lang)
     if name == "level":
-        return _pick(LEVELS[int(value)], lang)
+        return label(HOSP_LEVELS, value, lang)
     if name == "reason":
-        return _pick(REASONS.get(str(value), (str(value), str(value))), lang)
+        return label(REASONS, value, lang)
     if name == "no_cap":
-        return ("，取消封顶线" if lang == "zh" else ", no cap") if value else ""
+        return t(lang, "，取消封顶线", ", no cap") if value else ""
     return str(value)
 
 
@@ -149,12 +130,12 @@ def _variant(step: TraceStep) -> str:
 
 
 def render_step(step: TraceStep, lang: str = "zh") -> str:
-    template = _pick(MESSAGES[_variant(step)], lang)
+    template = pick(MESSAGES[_variant(step)], lang)
     return template.format(**{k: _format_arg(k, v, lang) for k, v in step.args.items()})
 
 
 def tier_name(tier: str, lang: str = "zh") -> str:
-    return _pick(TIERS[tier], lang)
+    return label(TIERS, tier, lang)
 
 
 def render(trace: Iterable[TraceStep], lang: str = "zh") -> list[tuple[str, str]]:

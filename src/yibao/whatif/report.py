@@ -12,8 +12,8 @@ import polars as pl
 
 from yibao.core import charts
 from yibao.core.identities import label as identity_label
-from yibao.core.labels import field_label
 from yibao.core.money import fen_to_yuan_str, fmt_percent, fmt_yuan
+from yibao.core.vocab import field_label
 from yibao.whatif.scenario import Comparison
 
 COLUMNS: dict[str, tuple[str, str]] = {

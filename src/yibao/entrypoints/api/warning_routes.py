@@ -18,11 +18,12 @@ from yibao.core.errors import InputError
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import optional_yuan
+from yibao.core.vocab import bureau_label
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
 from yibao.rules.monitoring import parse_period
-from yibao.rules.warning_workflow import KINDS, bureau_label, status_label
+from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase, WarningEvent
 from yibao.store.tables import Person
 

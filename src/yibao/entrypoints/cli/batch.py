@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t as _t
 from yibao.policy.pack import load_pack
 
 if TYPE_CHECKING:
@@ -23,9 +24,6 @@ DEFAULT_CHUNK = 1_000_000  # the same as yibao.settlement.batch.io.DEFAULT_CHUNK
 console = Console()
 err = Console(stderr=True)
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:

@@ -15,13 +15,13 @@ from rich.panel import Panel
 from rich.table import Table
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.core.identities import label as identity_label
-from yibao.core.labels import AMOUNT_FIELDS, field_label
+from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
+from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, identity_label, label
 from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
-from yibao.settlement.model import CHRGITM_LV, Claim, Person, Settlement
+from yibao.settlement.model import Claim, Person, Settlement
 from yibao.settlement.settle import settle_sequence
 from yibao.settlement.trace import render
 
@@ -36,10 +36,6 @@ Lang = Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="政策包文件或内置名称 / pack file or shipped name")]
 PeopleOpt = Annotated[Path, typer.Option("--people", help="人员 CSV / people CSV")]
 FeeOpt = Annotated[Path | None, typer.Option("--fee-lines", help="费用明细 CSV（可选）/ fee lines CSV")]
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
@@ -164,21 +160,21 @@ def explain_settlement(s: Settlement, person: Person, lang: str) -> None:
             "preselfpay_amt",
             "inscp_scp_amt",
         ):
-            label = {
+            heads = {
                 "feedetl_sn": _t(lang, "序号", "#"),
                 "med_list_codg": _t(lang, "目录编码", "code"),
                 "chrgitm_lv": _t(lang, "等级", "class"),
                 "det_item_fee_sumamt": _t(lang, "金额", "amount"),
             }
             fees.add_column(
-                label.get(col) or field_label(col, lang),
+                heads.get(col) or field_label(col, lang),
                 justify="right" if col.endswith("amt") or col.endswith("selfpay") else "left",
             )
         for f in s.fee_results:
             fees.add_row(
                 f.feedetl_sn,
                 f.med_list_codg + (" ★" if f.full_pay else ""),
-                CHRGITM_LV[f.chrgitm_lv],
+                label(CHRGITM_LV, f.chrgitm_lv, lang),
                 *(
                     fmt_yuan(v)
                     for v in (f.det_item_fee_sumamt, f.fulamt_ownpay_amt, f.overlmt_selfpay, f.preselfpay_amt, f.inscp_scp_amt)

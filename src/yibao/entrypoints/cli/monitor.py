@@ -23,10 +23,11 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan, optional_yuan
+from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, tr, user_name, xlsx_path
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.rules.monitoring import parse_period
-from yibao.rules.warning_workflow import KINDS, bureau_label, status_label
+from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 

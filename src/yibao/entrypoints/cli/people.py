@@ -13,6 +13,7 @@ from rich.table import Table
 
 from yibao.app import registry as lookup
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t as _t
 from yibao.core.identities import label
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
@@ -25,10 +26,6 @@ filing_app = typer.Typer(help="门诊慢特病备案、异地就医备案 / fili
 Lang = Annotated[str, typer.Option("--lang", envvar="YIBAO_LANG")]
 UserOpt = Annotated[str, typer.Option("--user", help="经办人（默认当前系统用户）")]
 OS_USER = getpass.getuser()
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from yibao.app.imports import ImportRefused, ImportReport, default_user, import_identities
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t as _t
 from yibao.store.db import Database
 
 import_app = typer.Typer(help="导入其他部门的数据 / imports from other bureaus", no_args_is_help=True)
@@ -28,9 +29,6 @@ _STAGES = {
 }
 ERRORS_SHOWN = 30
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _date(text: str | None, lang: str) -> date | None:

@@ -22,6 +22,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t as _t
 
 if TYPE_CHECKING:  # imported where used: the command line starts fast
     from yibao.reports.tables import ReportSet
@@ -38,10 +39,6 @@ TERMINAL: dict[str, tuple[str, ...]] = {
     "institutions": ("fixmedins_name", "admissions", "avg_admission_cost", "outpatient_visits", "medfee_sumamt", "fund_share_bp"),
 }
 """The columns printed on the terminal for the wide tables (the workbook and the page have them all)."""
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:

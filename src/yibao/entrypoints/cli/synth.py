@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao import synth as gen
+from yibao.core.i18n import t as _t
 from yibao.core.identities import label as identity_label
 
 console = Console()
@@ -27,9 +28,6 @@ _STAGE_ZH = {
     "frames": "整理数据表",
 }
 
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _stage_text(stage: str, lang: str) -> str:

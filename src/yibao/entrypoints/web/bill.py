@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from yibao.core.codes import CHRGITM_LV, HOSP_LEVELS, MED_TYPES, PLACES
 from yibao.core.errors import InputError, expected_zh
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
+from yibao.core.vocab import CHRGITM_LV, HOSP_LEVELS, MED_TYPES, PLACES
 from yibao.entrypoints.api.schemas import ClaimIn
 from yibao.entrypoints.web.render import translator
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from yibao.app import ledger, national
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, search_people
-from yibao.core import codes
+from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
 from yibao.core.identities import label as identity_label
 from yibao.entrypoints.api.service_routes import once, to_claim
@@ -244,8 +244,8 @@ def _options(lang: str) -> dict[str, list[tuple[str, str]]]:
 
     t = translator(lang)
     return {
-        "med_type": pairs(codes.MED_TYPES),
-        "hosp_lv": [("", t("（按定点机构）", "(from the institution)")), *pairs(codes.HOSP_LEVELS, with_code=False)],
-        "place": [("", t("（按定点机构）", "(from the institution)")), *pairs(codes.PLACES, with_code=False)],
-        "lv": pairs(codes.CHRGITM_LV, with_code=False),
+        "med_type": pairs(vocab.MED_TYPES),
+        "hosp_lv": [("", t("（按定点机构）", "(from the institution)")), *pairs(vocab.HOSP_LEVELS, with_code=False)],
+        "place": [("", t("（按定点机构）", "(from the institution)")), *pairs(vocab.PLACES, with_code=False)],
+        "lv": pairs(vocab.CHRGITM_LV, with_code=False),
     }

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from yibao.app.auth import Principal
-from yibao.core.labels import field_label
 from yibao.core.money import fmt_percent, fmt_yuan
+from yibao.core.vocab import field_label
 from yibao.entrypoints.web import stats
 from yibao.entrypoints.web.charts import relative_bars
 from yibao.entrypoints.web.deps import db_of, pack_of

@@ -16,8 +16,8 @@ from yibao.app.registry import find_person, person_view, search_people
 from yibao.core.errors import NotFound
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
-from yibao.core.labels import field_label
 from yibao.core.money import fmt_yuan
+from yibao.core.vocab import field_label
 from yibao.entrypoints.web.charts import Bar, share
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.render import page_lang, render, translator

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app import ledger, national, slips
 from yibao.app.auth import Principal
+from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
 from yibao.entrypoints.api.service_routes import once
 from yibao.entrypoints.api.slip_routes import slip_for
@@ -20,7 +21,6 @@ from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
-from yibao.settlement.trace import TIERS
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Person
 
@@ -29,7 +29,7 @@ router = APIRouter()
 SETL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 IDEM = re.compile(r"^[0-9a-f]{24}$")
 MAX_REASON = 255
-TIER_EN = dict(TIERS.values())
+TIER_EN = dict(vocab.TIERS.values())
 """The ledger keeps tier names in Chinese and each sentence in Chinese and English (entries before 0.2 in Chinese only)."""
 
 
@@ -154,8 +154,7 @@ def _tier(zh: str, lang: str) -> str:
 
 
 def _fund_label(code: str, lang: str) -> str:
-    zh = slips.FUND_PAY_TYPE.get(code, code)
-    return zh if lang == "zh" else code
+    return vocab.label(vocab.FUND_PAY_TYPES, code, lang)
 
 
 def _pack_title(request: Request, pack_id: str, lang: str) -> str:

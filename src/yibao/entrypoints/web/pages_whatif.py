@@ -11,8 +11,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from yibao.app import whatif as wr
 from yibao.app.auth import Principal
 from yibao.core.errors import InputError, InputErrors
-from yibao.core.labels import field_label
 from yibao.core.money import fmt_yuan
+from yibao.core.vocab import field_label
 from yibao.entrypoints.web import policy_view as pv
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.charts import Bar, relative_bars

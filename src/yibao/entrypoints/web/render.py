@@ -20,11 +20,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from yibao.app.auth import ROLES
-from yibao.core.codes import med_type_label
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
-from yibao.core.labels import field_label
 from yibao.core.money import fmt_yuan
+from yibao.core.vocab import field_label, identity_label, med_type_label
 from yibao.entrypoints.web import session
 from yibao.entrypoints.web.deps import pack_of, policy_day
 from yibao.entrypoints.web.stats import local_time

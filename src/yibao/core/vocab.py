@@ -1,0 +1,251 @@
+"""Every code's Chinese and English label, each written once.
+
+National interface field names (``hifp_pay`` …), medical types, hospital levels, places of care, fee
+classes, insurance types, identity categories, fund payment types, the payers of a settlement, visit,
+enrolment and warning statuses, and the bureaus warnings go to. Slips, pages, reports, workbooks,
+traces and errors take their words from here; a code without a label is shown as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from yibao.core.i18n import Said, pick
+
+Labels = Mapping[str, Said]
+
+FIELDS: dict[str, Said] = {
+    "claim_id": ("结算单号", "claim"),
+    "setl_id": ("结算ID", "settlement id"),
+    "psn_no": ("人员编号", "person"),
+    "psn_name": ("姓名", "name"),
+    "setl_date": ("结算日期", "date"),
+    "insutype": ("险种", "insurance type"),
+    "med_type": ("医疗类别", "med type"),
+    "line": ("待遇类别", "benefit line"),
+    "identity": ("身份类别", "identity"),
+    "hosp_lv": ("医院等级", "hospital level"),
+    "medfee_sumamt": ("医疗总费用", "total cost"),
+    "fulamt_ownpay_amt": ("全自费金额", "fully self-paid"),
+    "overlmt_selfpay": ("超限价自费", "over price limit"),
+    "preselfpay_amt": ("先行自付金额", "self-pay first"),
+    "inscp_scp_amt": ("政策范围内费用", "policy-range cost"),
+    "act_pay_dedc": ("实际支付起付线", "deductible paid"),
+    "hifp_pay": ("基本医保统筹支付", "basic insurance"),
+    "pool_prop_selfpay": ("统筹基金支付比例自付", "basic co-payment"),
+    "hifmi_pay": ("大病保险支付", "critical illness"),
+    "maf_pay": ("医疗救助支付", "medical assistance"),
+    "oth_pay": ("倾斜救助支付", "tilted assistance"),
+    "fund_pay_sumamt": ("基金支付总额", "funds total"),
+    "psn_part_amt": ("个人负担总额", "patient pays"),
+    "acct_pay": ("个人账户支出", "personal account"),
+    "psn_cash_pay": ("个人现金支出", "patient cash"),
+}
+"""National interface field names."""
+
+AMOUNT_FIELDS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "pool_prop_selfpay",
+    "hifmi_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+)
+
+MED_TYPES: dict[str, Said] = {
+    "11": ("普通门诊", "general outpatient"),
+    "14": ("门诊慢特病", "chronic/special-disease outpatient"),
+    "21": ("普通住院", "inpatient"),
+}
+"""``med_type`` (医疗类别)."""
+
+HOSP_LEVELS: dict[str, Said] = {
+    "1": ("一级/乡镇", "level 1 / township"),
+    "2": ("二级/县级", "level 2 / county"),
+    "3": ("三级/市级", "level 3 / city"),
+}
+"""``hosp_lv`` (医院等级), with the tier of care it stands for."""
+
+PLACES: dict[str, Said] = {
+    "in_county": ("县域内", "in the county"),
+    "out_of_county": ("县域外", "out of the county"),
+    "cross_region": ("异地就医", "cross-region"),
+}
+"""Where care was given (a claim's ``place``)."""
+
+RATIO_PLACES: dict[str, Said] = {
+    "in_county": PLACES["in_county"],
+    "out_of_county": PLACES["out_of_county"],
+    "cross_filed": ("异地已备案", "cross-region, filed"),
+    "cross_unfiled": ("异地未备案", "cross-region, not filed"),
+}
+"""The places a policy gives ratios for: cross-region care splits by whether it was filed (异地就医备案)."""
+
+CHRGITM_LV: dict[str, Said] = {"01": ("甲类", "class A"), "02": ("乙类", "class B"), "03": ("丙类", "class C")}
+"""``chrgitm_lv`` (收费项目等级)."""
+
+INSUTYPES: dict[str, Said] = {
+    "390": ("城乡居民基本医疗保险", "resident basic medical insurance"),
+    "310": ("职工基本医疗保险", "employee basic medical insurance"),
+    "392": ("城乡居民大病保险", "resident critical illness insurance"),
+}
+"""``insutype`` (险种)."""
+
+GENDERS: dict[str, Said] = {"1": ("男", "male"), "2": ("女", "female")}
+"""``gend``."""
+
+INSU_STATUSES: dict[str, Said] = {
+    "0": ("未参保", "not enrolled"),
+    "1": ("正常参保", "enrolled"),
+    "2": ("暂停参保", "suspended"),
+    "4": ("终止参保", "terminated"),
+}
+"""``psn_insu_stas`` (参保状态)."""
+
+IDENTITIES: dict[str, Said] = {
+    "tekun": ("特困人员", "extreme-poverty support"),
+    "dibao": ("低保对象", "minimum living allowance"),
+    "dibao_edge": ("低保边缘家庭成员", "near minimum-allowance household"),
+    "fanpin": ("返贫致贫人口", "returned to / fallen into poverty"),
+    "jiance": ("监测人口", "monitored (unstable / marginal / sudden hardship)"),
+    "tuopin": ("稳定脱贫人口", "stably out of poverty"),
+    "pinkun": ("建档立卡贫困人口", "registered poor (before 2021)"),
+    "youfu": ("重点优抚对象", "key entitled veterans"),
+    "disabled": ("重度残疾人", "severely disabled"),
+    "jisheng": ("计划生育特殊困难家庭成员", "family-planning hardship family"),
+    "orphan": ("孤儿和事实无人抚养儿童", "orphan / unsupported child"),
+    "ordinary": ("普通参保居民", "ordinary insured"),
+}
+"""Identity categories (身份类别), by their ASCII code."""
+
+IDENTITY_SHORT: dict[str, str] = {
+    "tekun": "特困",
+    "dibao": "低保",
+    "dibao_edge": "低保边缘",
+    "fanpin": "返贫致贫",
+    "jiance": "监测",
+    "tuopin": "脱贫",
+    "pinkun": "贫困",
+    "youfu": "优抚",
+    "disabled": "重度残疾",
+    "jisheng": "计生特殊家庭",
+    "orphan": "孤儿",
+    "ordinary": "普通",
+}
+"""The short Chinese names (charts, narrow columns); English has no shorter names."""
+
+GROUPS: dict[str, Said] = {
+    "all": ("全部人员", "everyone"),
+    "low_income": ("农村低收入和脱贫人口", "rural low-income and formerly poor people"),
+}
+"""Rows that group people: everyone, and the rural low-income target group (农村低收入和脱贫人口)."""
+
+TIERS: dict[str, Said] = {
+    "line": ("待遇类别", "benefit line"),
+    "range": ("政策范围", "policy range"),
+    "basic": ("基本医保", "basic insurance"),
+    "critical_illness": ("大病保险", "critical illness"),
+    "assistance": ("医疗救助", "medical assistance"),
+    "tilted": ("倾斜救助", "tilted assistance"),
+    "total": ("合计", "total"),
+}
+"""The steps of a settlement: the benefit line, the policy range, the four payers (三重制度) and the total."""
+
+FUND_PAY_TYPES: dict[str, Said] = {
+    "390100": ("城乡居民基本医疗保险基金", "resident basic medical insurance fund"),
+    "310100": ("职工基本医疗保险统筹基金", "employee basic medical insurance pooling fund"),
+    "390200": ("城乡居民大病保险基金", "resident critical illness insurance fund"),
+    "310200": ("职工大额医疗费用补助", "employee large medical expense subsidy"),
+    "610100": ("医疗救助基金", "medical assistance fund"),
+    "610200": ("倾斜救助（医疗救助基金）", "tilted assistance (medical assistance fund)"),
+}
+"""``fund_pay_type`` (基金支付类型)."""
+
+VISIT_STATUSES: dict[str, Said] = {
+    "registered": ("已挂号", "registered"),
+    "admitted": ("在院", "admitted"),
+    "discharged": ("已出院", "discharged"),
+    "settled": ("已结算", "settled"),
+    "cancelled": ("已撤销", "cancelled"),
+}
+"""A visit (就诊) registered through the national interface."""
+
+WARNING_STATUSES: dict[str, Said] = {
+    "new": ("新预警", "new"),
+    "pushed": ("已推送", "pushed"),
+    "at_risk": ("经核实存在返贫致贫风险", "confirmed at risk"),
+    "not_at_risk": ("经核实无返贫致贫风险", "confirmed not at risk"),
+    "assisted": ("已落实倾斜救助", "assisted"),
+    "closed": ("已办结", "closed"),
+}
+"""The follow-up of a warning, in workflow order."""
+
+WARNING_KINDS: dict[str, Said] = {"warning": ("预警对象", "warning"), "candidate": ("依申请救助候选", "candidate")}
+
+BUREAUS: dict[str, Said] = {
+    "rural_revitalisation": ("乡村振兴部门", "rural-revitalisation bureau"),
+    "civil_affairs": ("民政部门", "civil-affairs bureau"),
+    "health": ("卫生健康部门", "health commission"),
+}
+"""Where warnings are pushed (seed 000: 同级乡村振兴、民政部门)."""
+
+TABLES: dict[str, Labels] = {
+    "field": FIELDS,
+    "med_type": MED_TYPES,
+    "hosp_lv": HOSP_LEVELS,
+    "place": PLACES,
+    "ratio_place": RATIO_PLACES,
+    "chrgitm_lv": CHRGITM_LV,
+    "insutype": INSUTYPES,
+    "gend": GENDERS,
+    "psn_insu_stas": INSU_STATUSES,
+    "identity": IDENTITIES,
+    "group": GROUPS,
+    "tier": TIERS,
+    "fund_pay_type": FUND_PAY_TYPES,
+    "visit_status": VISIT_STATUSES,
+    "warning_status": WARNING_STATUSES,
+    "warning_kind": WARNING_KINDS,
+    "bureau": BUREAUS,
+}
+"""Every code table by name (for lists and for the languages test)."""
+
+
+def label(table: Labels, code: object, lang: str = "zh") -> str:
+    """A code's label in ``lang``; an unknown code as it is."""
+    said = table.get(str(code))
+    return str(code) if said is None else pick(said, lang)
+
+
+def field_label(name: str, lang: str = "zh") -> str:
+    return label(FIELDS, name, lang)
+
+
+def med_type_label(code: str, lang: str = "zh") -> str:
+    """``21`` -> ``21 普通住院``."""
+    return code if code not in MED_TYPES else f"{code} {label(MED_TYPES, code, lang)}"
+
+
+def identity_label(code: str, lang: str = "zh", short: bool = False) -> str:
+    if short and lang == "zh" and code in IDENTITY_SHORT:
+        return IDENTITY_SHORT[code]
+    return label(IDENTITIES, code, lang)
+
+
+def group_label(code: str, lang: str = "zh") -> str:
+    """A group row (everyone, the low-income target group) or an identity category."""
+    return label(GROUPS, code, lang) if code in GROUPS else identity_label(code, lang)
+
+
+def bureau_label(codes: str | None, lang: str = "zh") -> str:
+    """``civil_affairs,health`` -> ``民政部门、卫生健康部门``."""
+    if not codes:
+        return ""
+    return ("、" if lang == "zh" else ", ").join(label(BUREAUS, c, lang) for c in codes.split(","))

@@ -18,7 +18,8 @@ from yibao import synth
 from yibao.app.auth import create_account
 from yibao.app.history import settle_history
 from yibao.app.warnings import run_monitoring
-from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.in_force import configured_pack
+from yibao.policy.pack import PolicyPack
 from yibao.rules.monitoring import parse_period
 from yibao.store.db import Database
 from yibao.store.service_tables import Account, Institution
@@ -77,7 +78,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
         synth.write(county, Path(tmp))
         load_synth(db, Path(tmp), user="demo")
     load_institutions(db, county.institutions)
-    pack = pack or load_pack("anhui-huaibei-2022")
+    pack = pack or configured_pack()
     if pack.covers(date(DEMO_YEAR, 1, 1)) and pack.at(date(DEMO_YEAR, 1, 1)).premium is not None:
         enrol(db, DEMO_YEAR, pack, user="demo")  # premiums priced and split between the person and subsidies
     _people, claims = synth.to_people_and_claims(county)

@@ -38,10 +38,11 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.core.errors import InputError, InputErrors
+from yibao.core.errors import InputError
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import ORDINARY
-from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.in_force import pack_in_force
+from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import Split, premium_split, unranked_subsidies
 from yibao.policy.schema import Policy, Premium
 from yibao.store.db import Database
@@ -432,12 +433,7 @@ def pack_of_year(db: Database, year: int) -> PolicyPack | None:
     """The pack that priced most of the year's enrolments, if it is a shipped pack (or a readable file)."""
     with db.unit_of_work() as s:
         pack_id = _stored_pack_id(s, year)
-    if pack_id is None:
-        return None
-    try:
-        return load_pack(pack_id)
-    except (InputError, InputErrors):
-        return None
+    return pack_in_force([pack_id])
 
 
 # ---------------------------------------------------------------------------------------------

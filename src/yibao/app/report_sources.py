@@ -31,9 +31,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app import enrolment as svc
-from yibao.core.errors import InputError, InputErrors
+from yibao.core.errors import InputError
 from yibao.core.identities import ORDINARY
-from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.in_force import pack_in_force
+from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
 from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta, ReportSet, build_reports
 from yibao.rules.claims import Place, from_batch, from_ledger
@@ -127,8 +128,9 @@ def _meta(
 # ---------------------------------------------------------------------------------------------
 
 
-def ledger_pack(db: Database, start: date, end: date) -> PolicyPack | None:
-    """The pack that priced the year's enrolments, else the one that settled most of the period's ledger."""
+def ledger_pack(db: Database, start: date, end: date, configured: PolicyPack | None = None) -> PolicyPack | None:
+    """The pack that priced the year's enrolments, else the one that settled most of the period's ledger,
+    else ``configured`` (:func:`yibao.policy.in_force.pack_in_force`)."""
     pack = svc.pack_of_year(db, start.year)
     if pack is not None:
         return pack
@@ -140,12 +142,7 @@ def ledger_pack(db: Database, start: date, end: date) -> PolicyPack | None:
             .order_by(sa.func.count().desc())
             .limit(1)
         )
-    if pack_id is None:
-        return None
-    try:
-        return load_pack(str(pack_id))
-    except (InputError, InputErrors):
-        return None
+    return pack_in_force([pack_id], configured)
 
 
 def ledger_people(s: Session, year: int, place: Place, priority: tuple[str, ...]) -> pl.DataFrame:

@@ -39,7 +39,8 @@ from yibao.core.vocab import (
     identity_label,
     label,
 )
-from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
+from yibao.policy.in_force import pack_in_force
+from yibao.policy.pack import PolicyPack
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Person
 
@@ -163,19 +164,12 @@ def _local(ts: datetime) -> str:
 
 
 def _line_label(pack: PolicyPack | None, entry: LedgerEntry) -> str:
-    candidates: list[PolicyPack] = []
-    if pack is not None and pack.pack_id == entry.pack_id:
-        candidates.append(pack)
-    elif entry.pack_id in shipped_packs():
+    priced = pack_in_force([entry.pack_id], pack if pack is not None and pack.pack_id == entry.pack_id else None)
+    if priced is not None:
         with contextlib.suppress(InputError, InputErrors):
-            candidates.append(load_pack(entry.pack_id))
-    for p in candidates:
-        try:
-            line = p.at(entry.setl_date).lines.get(entry.line)
-        except (InputError, InputErrors):
-            continue
-        if line is not None:
-            return line.label_zh
+            line = priced.at(entry.setl_date).lines.get(entry.line)
+            if line is not None:
+                return line.label_zh
     return entry.line
 
 

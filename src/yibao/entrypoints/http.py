@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from yibao import __version__
 from yibao.app.schedule import MonthlyMonitoring
 from yibao.core.errors import InputError, InputErrors, NotFound, error_body
+from yibao.core.settings import Settings
 from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     national_routes,
@@ -20,7 +21,8 @@ from yibao.entrypoints.api import (
     slip_routes,
     warning_routes,
 )
-from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.in_force import configured_pack
+from yibao.policy.pack import PolicyPack
 from yibao.store.db import Database
 
 
@@ -37,9 +39,18 @@ def _monthly(db: Database, pack: PolicyPack) -> Callable[[FastAPI], AbstractAsyn
     return lifespan
 
 
+def app_from_settings() -> FastAPI:
+    """The service as configured (:class:`yibao.core.settings.Settings`: database, pack, schedule).
+
+    ``yibao serve`` runs it by its import string (``yibao.entrypoints.http:app_from_settings``, a factory).
+    """
+    settings = Settings.from_env()
+    return create_app(Database.open(settings.database_url), configured_pack(settings.policy), schedule=settings.schedule)
+
+
 def create_app(db: Database, pack: PolicyPack | None = None, *, schedule: bool = False) -> FastAPI:
     """The service; ``schedule`` runs the monthly monitoring in the background while it serves."""
-    pack = pack or load_pack("anhui-huaibei-2022")
+    pack = pack or configured_pack()
     app = FastAPI(
         lifespan=_monthly(db, pack) if schedule else None,
         title="yibao 医保",

@@ -291,7 +291,7 @@ def _resolve_all(pack: PolicyPack) -> None:
 
 
 def load_pack(path_or_name: str | Path) -> PolicyPack:
-    """Load a pack from a file path, or a shipped pack by name (``anhui-huaibei-2022``)."""
+    """Load a pack from a file path, or a shipped pack by name (its file name without ``.yaml``)."""
     path = Path(path_or_name)
     if not path.exists():
         shipped = PACKS_DIR / f"{path_or_name}.yaml"

@@ -1,14 +1,13 @@
 """Engine, sessions and the unit of work.
 
-``YIBAO_DATABASE_URL`` chooses the database: an SQLite file ``yibao.db`` in the working folder
-by default (nothing to install), or PostgreSQL, e.g.
+``YIBAO_DATABASE_URL`` (:mod:`yibao.core.settings`) chooses the database: an SQLite file
+``yibao.db`` in the working folder by default (nothing to install), or PostgreSQL, e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:5432/yibao``. The schema is created and upgraded
 with Alembic (:func:`upgrade`), never with ``create_all``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -19,12 +18,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_URL = "sqlite:///yibao.db"
+from yibao.core.settings import database_url
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def database_url() -> str:
-    return os.environ.get("YIBAO_DATABASE_URL", DEFAULT_URL)
 
 
 def make_engine(url: str | None = None) -> Engine:

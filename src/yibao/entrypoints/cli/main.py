@@ -17,6 +17,7 @@ from rich.table import Table
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
+from yibao.core.settings import DEFAULT_POLICY
 from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, identity_label, label
 from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
@@ -274,7 +275,7 @@ def demo(
     lang: Lang = "zh",
 ) -> None:
     """用安徽淮北2022政策结算示例单据 / settle the bundled sample under the Anhui 2022 pack."""
-    pack = load_pack("anhui-huaibei-2022")
+    pack = load_pack(DEFAULT_POLICY)  # the bundled sample is priced with the default pack
     persons, items = _read_inputs(_sample("sample_people.csv"), _sample("sample_claims.csv"), _sample("sample_fee_lines.csv"))
     settled = settle_file(pack, persons, items, "sample_claims.csv")
     write_settlements(out, settled, lang)

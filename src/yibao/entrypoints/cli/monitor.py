@@ -23,6 +23,7 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan, optional_yuan
+from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, tr, user_name, xlsx_path
 from yibao.policy.pack import PolicyPack, load_pack
@@ -33,7 +34,7 @@ from yibao.store.tables import Person
 
 console = Console()
 warnings_app = typer.Typer(help="预警名单与跟踪处置 / the warning list and its follow-up", no_args_is_help=True)
-Policy = Annotated[str, typer.Option("--policy", "-p", help="政策包 / policy pack")]
+Policy = Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包 / policy pack")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="监测期，如 2022-05 或 2022-Q2 / month or quarter")]
 
 
@@ -65,7 +66,7 @@ def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str
 
 def monitor_cmd(
     period: PeriodOpt,
-    policy: Policy = "anhui-huaibei-2022",
+    policy: Policy = DEFAULT_POLICY,
     export: Annotated[Path | None, typer.Option("--export", help="推送清单 Excel / write the push list (.xlsx)")] = None,
     user: User = None,
     lang: Lang = "zh",
@@ -189,7 +190,7 @@ def import_cmd(
 
 def settle_history_cmd(
     folder: Annotated[Path, typer.Argument(help="yibao synth 写出的目录 / folder written by yibao synth")],
-    policy: Policy = "anhui-huaibei-2022",
+    policy: Policy = DEFAULT_POLICY,
     user: User = None,
     lang: Lang = "zh",
 ) -> None:

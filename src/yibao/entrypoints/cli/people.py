@@ -15,6 +15,7 @@ from yibao.app import registry as lookup
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label
+from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 
@@ -47,7 +48,7 @@ def _day(text: str | None, lang: str, field: str = "date") -> date:
 def show(
     key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
     on: Annotated[str | None, typer.Option("--date", help="查询哪一天的身份（默认今天）")] = None,
-    policy: Annotated[str, typer.Option("--policy", "-p")] = "anhui-huaibei-2022",
+    policy: Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV)] = DEFAULT_POLICY,
     lang: Lang = "zh",
 ) -> None:
     """人员信息：某日有效的身份、身份变动历史、参保、备案。"""
@@ -145,7 +146,7 @@ def cross(
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
-    policy: Annotated[str, typer.Option("--policy", "-p")] = "anhui-huaibei-2022",
+    policy: Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV)] = DEFAULT_POLICY,
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="数据库为空时载入演示县和演示账号")] = True,
     schedule: Annotated[bool, typer.Option("--schedule/--no-schedule", help="每月自动运行高额费用预警")] = True,
     lang: Lang = "zh",

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
+from yibao.core.settings import DEFAULT_POLICY
 
 if TYPE_CHECKING:  # imported where used: the command line starts fast
     from yibao.reports.tables import ReportSet
@@ -135,7 +136,7 @@ def _read(
         finally:
             database.engine.dispose()
     if pack is None:
-        raise InputError(WHERE, "--policy", None, "the pack the county was (or is to be) settled with, e.g. anhui-huaibei-2022")
+        raise InputError(WHERE, "--policy", None, f"the pack the county was (or is to be) settled with, e.g. {DEFAULT_POLICY}")
     if settled is None:
         from yibao.settlement.batch.io import run_batch
 

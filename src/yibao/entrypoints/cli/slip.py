@@ -12,6 +12,7 @@ from rich.table import Table
 from yibao.app import slips
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import fmt_yuan
+from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 
@@ -23,7 +24,7 @@ def slip(
     setl_id: Annotated[str, typer.Argument(help="结算ID（或撤销记录ID）/ settlement id")],
     pdf: Annotated[Path | None, typer.Option("--pdf", help="写出 PDF（A4 一页）")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="写出可打印网页")] = None,
-    policy: Annotated[str, typer.Option("--policy", "-p", help="政策包（用于待遇类别名称）")] = "anhui-huaibei-2022",
+    policy: Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包（用于待遇类别名称）")] = DEFAULT_POLICY,
 ) -> None:
     """结算单：姓名与脱敏证件号、费用、各方支付、个人负担、计算过程；可写出 HTML 与 PDF。"""
     try:

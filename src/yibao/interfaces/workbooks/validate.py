@@ -1,12 +1,14 @@
 """Row validation for identity imports: every bad cell found, with a reason a clerk can act on.
 
 The checks run on whole columns with Polars (a million rows in about a second); only the rows
-that fail are looked at one by one to say exactly what is wrong. Checks:
+that fail are looked at one by one to say exactly what is wrong. Each check is defined once, in
+a table, with its message in Chinese and English: :data:`CELL_CHECKS` look at one row's cells,
+:data:`CROSS_CHECKS` compare a row with earlier rows of the file. In short:
 
 - 身份证号: 18 characters, 17 digits and a digit or X, a real birth date, the GB 11643 check digit;
 - 姓名: not empty; 身份类别: known (mapping's ``categories`` plus yibao's names) and certified by
   this bureau; 开始日期 present, 结束日期 optional, both real dates (Excel dates, 2023-05-01,
-  2023/5/1, 2023.5.1, 2023年5月1日, 20230501), 结束日期 not before 开始日期;
+  2023/5/1, 2023.5.1, 2023年5月1日, 20230501), 结束日期 not before 开始日期; place columns not too long;
 - across rows: the same ID number and category twice with different dates is an error on the
   later row (twice with the same dates: the later row is a duplicate and left out); the same
   ID number under two names is an error on the later row.
@@ -15,8 +17,10 @@ that fail are looked at one by one to say exactly what is wrong. Checks:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -93,10 +97,14 @@ def certno_ok_expr(col: str, today: date) -> pl.Expr:
     )
 
 
+Reason = tuple[str, str]
+"""Why a cell is bad: Chinese (for the clerk and the error workbook), English."""
+
+
 _SCI = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 
 
-def certno_reason(text: str | None, today: date) -> tuple[str, str]:
+def certno_reason(text: str | None, today: date) -> Reason:
     """Why an ID number is wrong, in Chinese and English."""
     if not text:
         return "身份证号为空", "ID number is empty"
@@ -122,7 +130,7 @@ def certno_reason(text: str | None, today: date) -> tuple[str, str]:
     )
 
 
-def _date_reason(raw: str | None, label: str) -> tuple[str, str]:
+def _date_reason(raw: str | None, label: str) -> Reason:
     if not raw:
         return f"{label}为空", f"{label} is empty"
     return (
@@ -132,9 +140,141 @@ def _date_reason(raw: str | None, label: str) -> tuple[str, str]:
     )
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the checks need besides the row: the day, the source's mapping, the sheet's headers."""
+
+    today: date
+    mapping: Mapping
+    label: dict[str, str]
+    """Field -> its header as the sheet shows it (or the mapping's first name for it)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: the field whose cell it marks, where it fails (whole columns), and why (one row)."""
+
+    name: str
+    field: str
+    fails: Callable[[Context], pl.Expr]
+    """True where the cell is bad, over the working frame (raw columns and the parsed ``_c``,
+    ``_name``, ``_cat``, ``_vf``, ``_vt``; cross checks also ``_k_*`` and ``_n_*`` of the first row
+    with the same key)."""
+    reason: Callable[[dict[str, Any], Context], Reason]
+
+    @property
+    def flag(self) -> str:
+        return f"_bad_{self.name}"
+
+
+def _name_reason(r: dict[str, Any], _ctx: Context) -> Reason:
+    if r["_name"] is None:
+        return "姓名为空", "name is empty"
+    return f"姓名超过{MAX_LEN['psn_name']}个字", "name is too long"
+
+
+def _category_fails(ctx: Context) -> pl.Expr:
+    ok = pl.col("_cat").is_not_null()
+    if ctx.mapping.allowed is not None:
+        ok = ok & pl.col("_cat").is_in(sorted(ctx.mapping.allowed))
+    return (~ok).fill_null(True)
+
+
+def _category_reason(r: dict[str, Any], ctx: Context) -> Reason:
+    raw, label = r["category"], ctx.label["category"]
+    if not raw:
+        return f"{label}为空", "category is empty"
+    if r["_cat"] is None:
+        return (
+            f"无法识别的{label}“{raw}”（可在映射文件 categories: 中补充对应关系）",
+            f"unknown category {raw!r} (add it to the mapping's categories:)",
+        )
+    cat = CATEGORIES[r["_cat"]]
+    return (
+        f"“{raw}”（{cat.zh}）不由{ctx.mapping.source}认定，应由{cat.bureau}导入",
+        f"{raw!r} ({cat.en}) is not certified by {ctx.mapping.source}; import it from {cat.bureau}",
+    )
+
+
+def _valid_to_reason(r: dict[str, Any], ctx: Context) -> Reason:
+    if r["_vt"] is None:
+        return _date_reason(r["valid_to"], ctx.label["valid_to"])
+    return (
+        f"{ctx.label['valid_to']} {r['_vt'].isoformat()} 早于{ctx.label['valid_from']} {r['_vf'].isoformat()}",
+        f"valid to {r['_vt'].isoformat()} is before valid from {r['_vf'].isoformat()}",
+    )
+
+
+def _too_long(fld: str, n: int) -> Check:
+    return Check(
+        fld,
+        fld,
+        lambda _ctx: (pl.col(fld).str.len_chars() > n).fill_null(False),
+        lambda _r, ctx: (f"{ctx.label[fld]}超过{n}个字", f"{fld} longer than {n} characters"),
+    )
+
+
+CELL_CHECKS: tuple[Check, ...] = (
+    Check("certno", "certno", lambda ctx: ~certno_ok_expr("_c", ctx.today), lambda r, ctx: certno_reason(r["_c"], ctx.today)),
+    Check(
+        "psn_name",
+        "psn_name",
+        lambda _ctx: (pl.col("_name").is_null() | (pl.col("_name").str.len_chars() > MAX_LEN["psn_name"])).fill_null(True),
+        _name_reason,
+    ),
+    Check("category", "category", _category_fails, _category_reason),
+    Check(
+        "valid_from",
+        "valid_from",
+        lambda _ctx: pl.col("_vf").is_null(),
+        lambda r, ctx: _date_reason(r["valid_from"], ctx.label["valid_from"]),
+    ),
+    Check(
+        "valid_to",
+        "valid_to",
+        lambda _ctx: (
+            (pl.col("valid_to").is_not_null() & pl.col("_vt").is_null()) | (pl.col("_vt") < pl.col("_vf")).fill_null(False)
+        ),
+        _valid_to_reason,
+    ),
+    *(_too_long(f, n) for f, n in MAX_LEN.items() if f != "psn_name"),
+)
+"""The checks of one row's own cells, in the order a row's errors are listed."""
+
+_LATER = pl.col("_row") != pl.col("_k_row")
+_SAME_DATES = (pl.col("_vf") == pl.col("_k_vf")) & pl.col("_vt").eq_missing(pl.col("_k_vt"))
+
+
+def _same_key_reason(r: dict[str, Any], _ctx: Context) -> Reason:
+    k_vt = r["_k_vt"].isoformat() if r["_k_vt"] else "（空）"
+    return (
+        f"同一身份证号、同一类别已在第{r['_k_row']}行出现，日期不同（{r['_k_vf'].isoformat()} 至 {k_vt}）："
+        "一个文件中每人每类只能有一行",
+        f"same ID number and category as row {r['_k_row']} with different dates",
+    )
+
+
+OTHER_NAME = Check(
+    "other_name",
+    "psn_name",
+    lambda _ctx: (pl.col("_row") != pl.col("_n_row")) & (pl.col("_name") != pl.col("_n_name")),
+    lambda r, _ctx: (
+        f"同一身份证号在第{r['_n_row']}行的姓名为“{r['_n_name']}”",
+        f"the same ID number has name {r['_n_name']!r} on row {r['_n_row']}",
+    ),
+)
+CROSS_CHECKS: tuple[Check, ...] = (
+    Check("other_start", "valid_from", lambda _ctx: _LATER & ~_SAME_DATES & (pl.col("_vf") != pl.col("_k_vf")), _same_key_reason),
+    Check("other_end", "valid_to", lambda _ctx: _LATER & ~_SAME_DATES & (pl.col("_vf") == pl.col("_k_vf")), _same_key_reason),
+    OTHER_NAME,
+)
+"""The checks of a row against the first row with its ID number and category (dates) or its ID
+number (name), among rows whose own cells are fine."""
+
+
 def validate(sheet: Sheet, mapping: Mapping, *, today: date | None = None) -> Checked:
     """Check every row of ``sheet``; valid rows come back parsed, every bad cell as a :class:`CellError`."""
-    today = today or date.today()
+    ctx = Context(today or date.today(), mapping, {f: sheet.header_of(f, mapping) for f in FIELDS})
     df = sheet.frame
     rows_read = df.height
     code = pl.col("category").str.replace_all(_SPACES, "").str.to_lowercase()
@@ -148,24 +288,8 @@ def validate(sheet: Sheet, mapping: Mapping, *, today: date | None = None) -> Ch
     )
     skipped = int(df["_skip"].sum())
     df = df.filter(~pl.col("_skip"))
-    cat_ok = pl.col("_cat").is_not_null()
-    if mapping.allowed is not None:
-        cat_ok = cat_ok & pl.col("_cat").is_in(sorted(mapping.allowed))
-    long_checks = {f: pl.col(f).str.len_chars() > n for f, n in MAX_LEN.items() if f != "psn_name"}
-    df = df.with_columns(
-        (~certno_ok_expr("_c", today)).alias("_bad_certno"),
-        (pl.col("_name").is_null() | (pl.col("_name").str.len_chars() > MAX_LEN["psn_name"]))
-        .fill_null(True)
-        .alias("_bad_psn_name"),
-        (~cat_ok).fill_null(True).alias("_bad_category"),
-        pl.col("_vf").is_null().alias("_bad_valid_from"),
-        ((pl.col("valid_to").is_not_null() & pl.col("_vt").is_null()) | (pl.col("_vt") < pl.col("_vf")).fill_null(False)).alias(
-            "_bad_valid_to"
-        ),
-        *(expr.fill_null(False).alias(f"_bad_{f}") for f, expr in long_checks.items()),
-    )
-    flag_cols = [c for c in df.columns if c.startswith("_bad_")]
-    df = df.with_columns(pl.any_horizontal(flag_cols).alias("_bad"))
+    df = df.with_columns(check.fails(ctx).alias(check.flag) for check in CELL_CHECKS)
+    df = df.with_columns(pl.any_horizontal([check.flag for check in CELL_CHECKS]).alias("_bad"))
 
     # across rows, among rows whose own cells are fine: repeats and contradictions
     ok = df.filter(~pl.col("_bad")).sort("_row")
@@ -176,93 +300,18 @@ def validate(sheet: Sheet, mapping: Mapping, *, today: date | None = None) -> Ch
         pl.col("_row").first().alias("_n_row"), pl.col("_name").first().alias("_n_name")
     )
     ok = ok.join(first_key, on=["_c", "_cat"], how="left").join(first_name, on="_c", how="left")
-    later = pl.col("_row") != pl.col("_k_row")
-    same_dates = (pl.col("_vf") == pl.col("_k_vf")) & pl.col("_vt").eq_missing(pl.col("_k_vt"))
-    ok = ok.with_columns(
-        (later & same_dates).alias("_dup"),
-        (later & ~same_dates & (pl.col("_vf") != pl.col("_k_vf"))).alias("_x_vf"),
-        (later & ~same_dates & (pl.col("_vf") == pl.col("_k_vf"))).alias("_x_vt"),
-        ((pl.col("_row") != pl.col("_n_row")) & (pl.col("_name") != pl.col("_n_name"))).alias("_x_name"),
-    )
+    ok = ok.with_columns((_LATER & _SAME_DATES).alias("_dup"), *(check.fails(ctx).alias(check.flag) for check in CROSS_CHECKS))
 
     errors: list[CellError] = []
-
-    def err(row: int, fld: str, value: str | None, zh: str, en: str) -> None:
-        errors.append(CellError(row, sheet.header_of(fld, mapping), value or "", zh, en, fld, sheet.columns.get(fld)))
-
-    label = {f: sheet.header_of(f, mapping) for f in FIELDS}
     bad = df.filter(pl.col("_bad"))
-    for r in bad.iter_rows(named=True):
-        row = int(r["_row"])
-        if r["_bad_certno"]:
-            zh, en = certno_reason(r["_c"], today)
-            err(row, "certno", r["certno"], zh, en)
-        if r["_bad_psn_name"]:
-            if r["_name"] is None:
-                err(row, "psn_name", r["psn_name"], "姓名为空", "name is empty")
-            else:
-                err(row, "psn_name", r["psn_name"], f"姓名超过{MAX_LEN['psn_name']}个字", "name is too long")
-        if r["_bad_category"]:
-            raw = r["category"]
-            if not raw:
-                err(row, "category", raw, f"{label['category']}为空", "category is empty")
-            elif r["_cat"] is None:
-                err(
-                    row,
-                    "category",
-                    raw,
-                    f"无法识别的{label['category']}“{raw}”（可在映射文件 categories: 中补充对应关系）",
-                    f"unknown category {raw!r} (add it to the mapping's categories:)",
-                )
-            else:
-                cat = CATEGORIES[r["_cat"]]
-                err(
-                    row,
-                    "category",
-                    raw,
-                    f"“{raw}”（{cat.zh}）不由{mapping.source}认定，应由{cat.bureau}导入",
-                    f"{raw!r} ({cat.en}) is not certified by {mapping.source}; import it from {cat.bureau}",
-                )
-        if r["_bad_valid_from"]:
-            zh, en = _date_reason(r["valid_from"], label["valid_from"])
-            err(row, "valid_from", r["valid_from"], zh, en)
-        if r["_bad_valid_to"]:
-            if r["_vt"] is None:
-                zh, en = _date_reason(r["valid_to"], label["valid_to"])
-                err(row, "valid_to", r["valid_to"], zh, en)
-            else:
-                err(
-                    row,
-                    "valid_to",
-                    r["valid_to"],
-                    f"{label['valid_to']} {r['_vt'].isoformat()} 早于{label['valid_from']} {r['_vf'].isoformat()}",
-                    f"valid to {r['_vt'].isoformat()} is before valid from {r['_vf'].isoformat()}",
-                )
-        for f, n in MAX_LEN.items():
-            if f != "psn_name" and r.get(f"_bad_{f}"):
-                err(row, f, r[f], f"{label[f]}超过{n}个字", f"{f} longer than {n} characters")
-    cross = ok.filter(pl.col("_x_vf") | pl.col("_x_vt") | pl.col("_x_name"))
-    for r in cross.iter_rows(named=True):
-        row = int(r["_row"])
-        if r["_x_vf"] or r["_x_vt"]:
-            fld = "valid_from" if r["_x_vf"] else "valid_to"
-            k_vt = r["_k_vt"].isoformat() if r["_k_vt"] else "（空）"
-            err(
-                row,
-                fld,
-                r[fld],
-                f"同一身份证号、同一类别已在第{r['_k_row']}行出现，日期不同（{r['_k_vf'].isoformat()} 至 {k_vt}）："
-                "一个文件中每人每类只能有一行",
-                f"same ID number and category as row {r['_k_row']} with different dates",
-            )
-        if r["_x_name"]:
-            err(
-                row,
-                "psn_name",
-                r["psn_name"],
-                f"同一身份证号在第{r['_n_row']}行的姓名为“{r['_n_name']}”",
-                f"the same ID number has name {r['_n_name']!r} on row {r['_n_row']}",
-            )
+    cross = ok.filter(pl.any_horizontal([check.flag for check in CROSS_CHECKS]))
+    for frame, checks in ((bad, CELL_CHECKS), (cross, CROSS_CHECKS)):
+        for r in frame.iter_rows(named=True):
+            for check in checks:
+                if r[check.flag]:
+                    zh, en = check.reason(r, ctx)
+                    fld = check.field
+                    errors.append(CellError(int(r["_row"]), ctx.label[fld], r[fld] or "", zh, en, fld, sheet.columns.get(fld)))
     errors.sort(key=lambda e: (e.row, e.col if e.col is not None else -1))
 
     rejected_rows = {e.row for e in errors}
@@ -270,11 +319,11 @@ def validate(sheet: Sheet, mapping: Mapping, *, today: date | None = None) -> Ch
         [bad.select("_row", "_c"), cross.select("_row", "_c")],
         how="vertical",
     )
-    rej_certnos = set(rejected.filter(certno_ok_expr("_c", today))["_c"].to_list())
-    unknown_person = rejected.filter(~certno_ok_expr("_c", today)).height
+    rej_certnos = set(rejected.filter(certno_ok_expr("_c", ctx.today))["_c"].to_list())
+    unknown_person = rejected.filter(~certno_ok_expr("_c", ctx.today)).height
 
-    good = ok.filter(~(pl.col("_dup") | pl.col("_x_vf") | pl.col("_x_vt") | pl.col("_x_name")))
-    dups = ok.filter(pl.col("_dup") & ~pl.col("_x_name")).height
+    good = ok.filter(~pl.any_horizontal(["_dup", *(check.flag for check in CROSS_CHECKS)]))
+    dups = ok.filter(pl.col("_dup") & ~pl.col(OTHER_NAME.flag)).height
     good = good.select(
         "_row",
         pl.col("_c").alias("certno"),

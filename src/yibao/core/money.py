@@ -19,6 +19,12 @@ rounded by the same rule per line, then summed.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:  # the same rule on arrays and frame expressions; money itself imports neither
+    import numpy as np
+    import numpy.typing as npt
+    import polars as pl
 
 BP = 10_000  # basis points in 100 %
 FEN_PER_YUAN = 100
@@ -26,11 +32,27 @@ MAX_YUAN = 10**12
 """No bill or parameter reaches a trillion yuan; larger numbers are typing errors (and would overflow)."""
 
 
+@overload
+def half_up(numerator: int, denominator: int) -> int: ...
+@overload
+def half_up(numerator: npt.NDArray[np.int64], denominator: int) -> npt.NDArray[np.int64]: ...
+@overload
+def half_up(numerator: pl.Expr, denominator: int | pl.Expr) -> pl.Expr: ...
+def half_up(numerator: Any, denominator: Any) -> Any:
+    """The rounding rule itself: ``numerator / denominator`` rounded half up, in integers.
+
+    Works alike on an ``int``, a numpy int64 array (the batch engine) and a polars
+    expression; numerators must be >= 0 and denominators > 0 (checked by
+    :func:`round_half_up_div` for scalars).
+    """
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
 def round_half_up_div(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half up, for non-negative numerators."""
     if numerator < 0 or denominator <= 0:
         raise ValueError(f"round_half_up_div needs numerator >= 0 and denominator > 0, got {numerator}/{denominator}")
-    return (2 * numerator + denominator) // (2 * denominator)
+    return half_up(numerator, denominator)
 
 
 def apply_ratio(amount_fen: int, ratio_bp: int) -> int:

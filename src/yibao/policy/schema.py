@@ -7,6 +7,7 @@ one of these frozen models, which is what the settlement code reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from yibao.core import vocab
-from yibao.core.identities import CATEGORIES, ORDINARY, normalise_category
+from yibao.core.identities import CATEGORIES, ORDINARY, IdentityPeriod, deciding_identity, normalise_category
 from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 
 LEVELS: tuple[int, ...] = (1, 2, 3)
@@ -142,6 +143,10 @@ class IdentityOverride(Model):
     """The annual fund cap does not apply."""
 
 
+NO_OVERRIDE = IdentityOverride()
+"""The terms of an identity a line names no override for."""
+
+
 class BenefitLine(Model):
     """One benefit line of basic insurance (待遇类别), selected by scheme, ``med_type`` and disease."""
 
@@ -198,6 +203,65 @@ class BenefitLine(Model):
             raise ValueError("med_types must name at least one med_type")
         return self
 
+    # The derived rules: every engine (scalar, batch, SQL), the position and the reports ask these.
+
+    def serves(self, insutype: str, emp_status: str | None) -> bool:
+        """Does the line serve people of this scheme (and, for employee lines, this status)?"""
+        return self.insutype == insutype and (self.emp_status is None or self.emp_status == emp_status)
+
+    def matches(self, med_type: str, dise_codg: str) -> bool:
+        """Does a claim of this ``med_type`` and disease (a ``dise_codg`` prefix, if the line names any) select the line?"""
+        dise = dise_codg.upper()
+        return med_type in self.med_types and (not self.diseases or any(dise.startswith(d.upper()) for d in self.diseases))
+
+    def cap_key(self, key: str) -> str:
+        """The cap group this line (named ``key`` in the policy) counts its payments in."""
+        return self.cap_group or key
+
+    def deductible_key(self, key: str) -> str:
+        """The group whose yearly deductible this line's claims fill."""
+        return self.deductible_group or key
+
+    def override_for(self, identity: str) -> IdentityOverride:
+        return self.identity_overrides.get(identity, NO_OVERRIDE)
+
+    def deductible_full(self, level: int, ordinal: int = 1) -> int:
+        """The deductible before any identity share: of the year's ``ordinal``-th admission, the yearly one, or 0."""
+        if self.deductible_kind == "none":
+            return 0
+        table = self.deductible
+        if self.deductible_kind == "admission" and ordinal >= 2:
+            table = self.deductible_2nd or table
+            if ordinal >= 3:
+                table = self.deductible_3rd or table
+        return table[level]
+
+    def deductible_for(self, identity: str, level: int, ordinal: int = 1) -> int:
+        """The deductible for this identity (its share of the full one, rounded half up)."""
+        return apply_ratio(self.deductible_full(level, ordinal), self.override_for(identity).deductible_pct)
+
+    def ratio_for(self, identity: str, place: str, level: int) -> int:
+        """The basic ratio plus the identity's points, basis points, before bands and clamping to 0..100%."""
+        return self.ratio[place][level] + self.override_for(identity).ratio_add
+
+    def ratio_bands_for(self, identity: str, place: str, level: int) -> list[tuple[int, int]]:
+        """Marginal bands ``(start, ratio)`` over the admission's amount (one band from 0 without ``ratio_bands``)."""
+        ratio = self.ratio_for(identity, place, level)
+        return [(b.start, ratio + b.add) for b in self.ratio_bands] or [(0, ratio)]
+
+    @property
+    def needs_emp_tier(self) -> bool:
+        """An employee line whose cap depends on the enrolment tier."""
+        return self.cap_by_tier is not None
+
+    def cap_for(self, identity: str, emp_tier: str | None) -> int | None:
+        """The annual cap of this line's cap group for the identity and enrolment tier (``None``: no cap)."""
+        if self.override_for(identity).no_cap:
+            return None
+        if self.cap_by_tier is not None and emp_tier is not None:
+            return self.cap_by_tier[emp_tier]
+        return self.cap
+
 
 class Tilt(Model):
     """Critical-illness tilt (倾斜支付) for named identities (seed 003)."""
@@ -228,6 +292,27 @@ class CriticalIllness(Model):
         _check_bands(self.bands, "bands")
         return self
 
+    def covers(self, insutype: str, identity: str) -> bool:
+        """Does the tier pay for people of this scheme (on its lines)?"""
+        return insutype in self.insutypes
+
+    def tilt_for(self, identity: str) -> Tilt | None:
+        return self.tilt if self.tilt is not None and identity in self.tilt.categories else None
+
+    def deductible_for(self, identity: str) -> int:
+        tilt = self.tilt_for(identity)
+        return apply_ratio(self.deductible, tilt.deductible_pct) if tilt else self.deductible
+
+    def bands_for(self, identity: str) -> list[tuple[int, int]]:
+        """Marginal bands ``(start, ratio)`` with the identity's tilt points added."""
+        tilt = self.tilt_for(identity)
+        add = tilt.ratio_add if tilt else 0
+        return [(b.start, b.ratio + add) for b in self.bands]
+
+    def cap_for(self, identity: str) -> int | None:
+        tilt = self.tilt_for(identity)
+        return None if tilt and tilt.no_cap else self.cap
+
 
 class AssistanceCategory(Model):
     deductible: Fen
@@ -242,6 +327,12 @@ class Assistance(Model):
     limit: Fen
     """One annual limit per person, whatever the category."""
 
+    def covers(self, insutype: str, identity: str) -> bool:
+        return identity in self.categories
+
+    def cap_for(self, identity: str) -> int:
+        return self.limit
+
 
 class TiltedAssistance(Model):
     """倾斜救助: a further payment on what policy-range self-pay is still left."""
@@ -251,6 +342,12 @@ class TiltedAssistance(Model):
     threshold: Fen
     ratio: Bp
     cap: Fen
+
+    def covers(self, insutype: str, identity: str) -> bool:
+        return identity in self.categories
+
+    def cap_for(self, identity: str) -> int:
+        return self.cap
 
 
 def _month_day(v: Any) -> str:
@@ -390,6 +487,23 @@ class Monitoring(Model):
         return apply_ratio(self.per_capita_income, rule.threshold_income_share)
 
 
+TierName = Literal["critical_illness", "assistance", "tilted_assistance"]
+TIER_NAMES: tuple[TierName, ...] = ("critical_illness", "assistance", "tilted_assistance")
+"""The payers after basic insurance, in the order they pay."""
+
+
+@dataclass(frozen=True)
+class LineChoice:
+    """The benefit line a claim settles under."""
+
+    key: str
+    line: BenefitLine
+    fell_back_from: str | None = None
+    """The line the claim matched first, whose filing it lacks."""
+    lacks_filing: bool = False
+    """The matched line needs a filing the claim lacks and names no fallback: the claim is refused."""
+
+
 class Policy(Model):
     identity_priority: tuple[Category, ...]
     """Identity categories that bring benefits, highest first; of a person's identities valid
@@ -453,3 +567,36 @@ class Policy(Model):
         if len(set(self.identity_priority)) != len(self.identity_priority):
             raise ValueError("identity_priority lists a category twice")
         return self
+
+    def deciding_identity(self, identities: tuple[IdentityPeriod, ...], day: date) -> str:
+        """Of the identities held on ``day``, the one ``identity_priority`` ranks highest (``ordinary``: none)."""
+        return deciding_identity(identities, day, self.identity_priority)
+
+    def benefit_line(
+        self, insutype: str, emp_status: str | None, med_type: str, dise_codg: str, has_filing: bool
+    ) -> LineChoice | None:
+        """The first line serving the person that the claim's med_type and disease select; a line
+        that needs a chronic filing the claim lacks gives way to its ``fallback``. ``None``: no line."""
+        for key, line in self.lines.items():
+            if not (line.serves(insutype, emp_status) and line.matches(med_type, dise_codg)):
+                continue
+            if line.requires_filing and not has_filing:
+                if line.fallback is None:
+                    return LineChoice(key, line, lacks_filing=True)
+                return LineChoice(line.fallback, self.lines[line.fallback], key)
+            return LineChoice(key, line)
+        return None
+
+    def tier(self, name: TierName) -> CriticalIllness | Assistance | TiltedAssistance | None:
+        tier: CriticalIllness | Assistance | TiltedAssistance | None = getattr(self, name)
+        return tier
+
+    def tier_on_line(self, name: TierName, line_key: str) -> bool:
+        """Does the tier pay on this benefit line at all?"""
+        tier = self.tier(name)
+        return tier is not None and line_key in tier.lines
+
+    def tier_applies(self, name: TierName, line_key: str, insutype: str, identity: str) -> bool:
+        """Does the tier pay on a claim of this line, for a person of this scheme and deciding identity?"""
+        tier = self.tier(name)
+        return tier is not None and line_key in tier.lines and tier.covers(insutype, identity)

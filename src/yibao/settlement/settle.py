@@ -8,12 +8,10 @@ exactly what one settlement consumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from yibao.core.errors import InputError
-from yibao.core.identities import deciding_identity
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import BenefitLine, Policy
+from yibao.policy.schema import LineChoice, Policy
 from yibao.settlement import tiers
 from yibao.settlement.model import PLACES_IN, Claim, Person, SetlDetail, Settlement, TraceStep, YearToDate
 from yibao.settlement.policy_range import check_fee_line_levels, policy_range
@@ -27,13 +25,6 @@ FUND_PAY_TYPE = {
     ("assistance", ""): "610100",  # 医疗救助基金
     ("tilted", ""): "610200",  # 倾斜救助: paid from the assistance fund; yibao's own sub-code
 }
-
-
-@dataclass(frozen=True)
-class LineChoice:
-    key: str
-    line: BenefitLine
-    fell_back_from: str | None = None
 
 
 def _where(claim: Claim) -> str:
@@ -65,42 +56,30 @@ def validate_claim(claim: Claim, person: Person) -> None:
 
 
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
-    """The benefit line for this claim: first line matching scheme, med_type, disease and status."""
-    choice = _match_line(policy, person, claim)
-    if choice.line.cap_by_tier is not None and person.emp_tier is None:
+    """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
+    filed = any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
+    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, filed)
+    if choice is None:
+        raise InputError(
+            _where(claim),
+            "med_type",
+            claim.med_type,
+            f"a med_type with a benefit line for insutype {person.insutype}"
+            f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
+            f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})",
+        )
+    if choice.lacks_filing:
+        raise InputError(
+            _where(claim),
+            "dise_codg",
+            claim.dise_codg,
+            f"a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {claim.setl_date}",
+        )
+    if choice.line.needs_emp_tier and person.emp_tier is None:
         raise InputError(
             f"person {person.psn_no}", "emp_tier", None, "unit, individual_1 or individual_2 for employee outpatient"
         )
     return choice
-
-
-def _match_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
-    dise = claim.dise_codg.upper()
-    for key, line in policy.lines.items():
-        if line.insutype != person.insutype or claim.med_type not in line.med_types:
-            continue
-        if line.emp_status is not None and line.emp_status != person.emp_status:
-            continue
-        if line.diseases and not any(dise.startswith(d.upper()) for d in line.diseases):
-            continue
-        if line.requires_filing and not any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings):
-            if line.fallback is None:
-                raise InputError(
-                    _where(claim),
-                    "dise_codg",
-                    claim.dise_codg,
-                    f"a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {claim.setl_date}",
-                )
-            return LineChoice(line.fallback, policy.lines[line.fallback], key)
-        return LineChoice(key, line)
-    raise InputError(
-        _where(claim),
-        "med_type",
-        claim.med_type,
-        f"a med_type with a benefit line for insutype {person.insutype}"
-        f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
-        f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})",
-    )
 
 
 def _place(claim: Claim, person: Person) -> str:
@@ -124,7 +103,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         )
     choice = select_line(policy, person, claim)
     line = choice.line
-    identity = deciding_identity(person.identities, claim.setl_date, policy.identity_priority)
+    identity = policy.deciding_identity(person.identities, claim.setl_date)
     pr = policy_range(policy.fee, line, claim)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
@@ -148,43 +127,43 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         )
     )
 
-    cap_group = line.cap_group or choice.key
     b = tiers.basic(
         tiers.BasicInput(
             key=choice.key,
             line=line,
-            override=line.identity_overrides.get(identity),
+            identity=identity,
             scp=pr.inscp_scp_amt,
             full_pay_scp=pr.full_pay_scp,
             hosp_lv=claim.hosp_lv,
             place=_place(claim, person),
             emp_tier=person.emp_tier,
             admissions_before=ytd.admissions,
-            deductible_before=ytd.deductible_base.get(line.deductible_group or choice.key, 0),
-            paid_before=ytd.basic_paid.get(cap_group, 0),
+            deductible_before=ytd.deductible_base.get(line.deductible_key(choice.key), 0),
+            paid_before=ytd.basic_paid.get(line.cap_key(choice.key), 0),
         )
     )
     left = pr.inscp_scp_amt - b.pay
 
+    ins = person.insutype
     ci = policy.critical_illness
-    if ci is not None and choice.key in ci.lines and person.insutype in ci.insutypes:
+    if ci is not None and policy.tier_applies("critical_illness", choice.key, ins, identity):
         c = tiers.critical_illness(ci, identity, left, ytd.ci_base, ytd.ci_paid)
     else:
         c = tiers.not_applicable("critical_illness", "line")
     left -= c.pay
 
     ma = policy.assistance
-    if ma is not None and choice.key in ma.lines and identity in ma.categories:
+    if ma is not None and policy.tier_applies("assistance", choice.key, ins, identity):
         m = tiers.assistance(ma, identity, left, ytd.maf_base, ytd.maf_paid)
     else:
-        m = tiers.not_applicable("assistance", "identity" if ma is not None and choice.key in ma.lines else "line")
+        m = tiers.not_applicable("assistance", "identity" if policy.tier_on_line("assistance", choice.key) else "line")
     left -= m.pay
 
     ta = policy.tilted_assistance
-    if ta is not None and choice.key in ta.lines and identity in ta.categories:
+    if ta is not None and policy.tier_applies("tilted_assistance", choice.key, ins, identity):
         o = tiers.tilted(ta, identity, left, ytd.tilt_base, ytd.tilt_paid)
     else:
-        o = tiers.not_applicable("tilted", "identity" if ta is not None and choice.key in ta.lines else "line")
+        o = tiers.not_applicable("tilted", "identity" if policy.tier_on_line("tilted_assistance", choice.key) else "line")
 
     funds = b.pay + c.pay + m.pay + o.pay
     psn_part = pr.medfee_sumamt - funds

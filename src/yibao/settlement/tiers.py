@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yibao.core.money import apply_ratio
-from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, IdentityOverride, TiltedAssistance
+from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TiltedAssistance
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep
 
@@ -46,7 +46,7 @@ def _cap_trace(r: TierResult, tier: str, cap: int | None, paid_before: int, raw:
 class BasicInput:
     key: str
     line: BenefitLine
-    override: IdentityOverride | None
+    identity: str
     scp: int
     full_pay_scp: int
     hosp_lv: int
@@ -57,17 +57,10 @@ class BasicInput:
     paid_before: int
 
 
-def _admission_deductible(line: BenefitLine, ordinal: int) -> dict[int, int]:
-    first = line.deductible
-    second = line.deductible_2nd or first
-    third = line.deductible_3rd or second
-    return first if ordinal == 1 else second if ordinal == 2 else third
-
-
 def basic(i: BasicInput) -> TierResult:
     t = "basic"
     r = TierResult(applied=True, base=i.scp)
-    line, ov = i.line, i.override or IdentityOverride()
+    line, ov = i.line, i.line.override_for(i.identity)
     normal = i.scp - i.full_pay_scp
     if i.full_pay_scp:
         r.step(t, "full_pay", amount_fen=i.full_pay_scp)
@@ -75,8 +68,8 @@ def basic(i: BasicInput) -> TierResult:
     dedc = 0
     if line.deductible_kind == "admission":
         ordinal = i.admissions_before + 1
-        full = _admission_deductible(line, ordinal)[i.hosp_lv]
-        ded = apply_ratio(full, ov.deductible_pct)
+        full = line.deductible_full(i.hosp_lv, ordinal)
+        ded = line.deductible_for(i.identity, i.hosp_lv, ordinal)
         dedc = min(normal, ded)
         r.consumed["admissions"] = 1
         r.step(
@@ -90,9 +83,9 @@ def basic(i: BasicInput) -> TierResult:
             dedc_fen=dedc,
         )
     elif line.deductible_kind == "year":
-        group = line.deductible_group or i.key
-        full = line.deductible[i.hosp_lv]
-        ded = apply_ratio(full, ov.deductible_pct)
+        group = line.deductible_key(i.key)
+        full = line.deductible_full(i.hosp_lv)
+        ded = line.deductible_for(i.identity, i.hosp_lv)
         dedc = normal - above_threshold(i.deductible_before, normal, ded)
         r.consumed["deductible_base"] = {group: normal}
         r.step(
@@ -107,7 +100,7 @@ def basic(i: BasicInput) -> TierResult:
     else:
         r.step(t, "deductible_none")
     # ratio (报销比例), by place and level, identity points, bands on the admission's amount
-    ratio = line.ratio[i.place][i.hosp_lv] + ov.ratio_add
+    ratio = line.ratio_for(i.identity, i.place, i.hosp_lv)
     r.step(
         t,
         "ratio",
@@ -117,16 +110,15 @@ def basic(i: BasicInput) -> TierResult:
         add_bp=ov.ratio_add,
         ratio_bp=clamp_bp(ratio),
     )
-    bands = [(b.start, ratio + b.add) for b in line.ratio_bands] or [(0, ratio)]
-    segments = split_bands(dedc, normal, bands)
+    segments = split_bands(dedc, normal, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
     if line.ratio_bands:
         _segments_trace(r, t, segments)
     raw = pay_segments(segments) + i.full_pay_scp
     # cap (封顶线)
-    cap = None if ov.no_cap else (line.cap_by_tier[i.emp_tier] if line.cap_by_tier and i.emp_tier else line.cap)
+    cap = line.cap_for(i.identity, i.emp_tier)
     r.pay, r.remaining = cap_pay(raw, cap, i.paid_before)
     _cap_trace(r, t, cap, i.paid_before, raw, "identity" if ov.no_cap else "")
-    r.consumed["basic_paid"] = {line.cap_group or i.key: r.pay}
+    r.consumed["basic_paid"] = {line.cap_key(i.key): r.pay}
     r.summary = {"dedc": dedc}
     r.step(t, "result", pay_fen=r.pay)
     return r
@@ -135,9 +127,8 @@ def basic(i: BasicInput) -> TierResult:
 def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int) -> TierResult:
     t = "critical_illness"
     r = TierResult(applied=True, base=base)
-    tilt = ci.tilt if ci.tilt is not None and identity in ci.tilt.categories else None
-    ded = apply_ratio(ci.deductible, tilt.deductible_pct) if tilt else ci.deductible
-    add = tilt.ratio_add if tilt else 0
+    tilt = ci.tilt_for(identity)
+    ded = ci.deductible_for(identity)
     r.step(t, "cumulative", base_fen=base, before_fen=before, after_fen=before + base)
     if tilt:
         r.step(t, "tilt", identity=identity, pct_bp=tilt.deductible_pct, add_bp=tilt.ratio_add, no_cap=tilt.no_cap)
@@ -145,10 +136,10 @@ def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int,
     lo, hi = max(before, ded), max(before + base, ded)
     if ci.band_basis == "above_deductible":
         lo, hi = lo - ded, hi - ded
-    segments = split_bands(lo, hi, [(b.start, b.ratio + add) for b in ci.bands])
+    segments = split_bands(lo, hi, ci.bands_for(identity))
     _segments_trace(r, t, segments)
     raw = pay_segments(segments)
-    cap = None if (tilt and tilt.no_cap) else ci.cap
+    cap = ci.cap_for(identity)
     r.pay, r.remaining = cap_pay(raw, cap, paid_before)
     _cap_trace(r, t, cap, paid_before, raw, "tilt" if tilt and tilt.no_cap else "")
     r.consumed.update(ci_base=base, ci_paid=r.pay)
@@ -174,13 +165,13 @@ def _threshold_ratio_cap(
 
 def assistance(ma: Assistance, identity: str, base: int, before: int, paid_before: int) -> TierResult:
     cat = ma.categories[identity]
-    r = _threshold_ratio_cap("assistance", base, before, cat.deductible, cat.ratio, ma.limit, paid_before, "maf")
+    r = _threshold_ratio_cap("assistance", base, before, cat.deductible, cat.ratio, ma.cap_for(identity), paid_before, "maf")
     r.trace.insert(0, TraceStep("assistance", "category", {"identity": identity}))
     return r
 
 
 def tilted(ta: TiltedAssistance, identity: str, base: int, before: int, paid_before: int) -> TierResult:
-    r = _threshold_ratio_cap("tilted", base, before, ta.threshold, ta.ratio, ta.cap, paid_before, "tilt")
+    r = _threshold_ratio_cap("tilted", base, before, ta.threshold, ta.ratio, ta.cap_for(identity), paid_before, "tilt")
     r.trace.insert(0, TraceStep("tilted", "category", {"identity": identity}))
     return r
 

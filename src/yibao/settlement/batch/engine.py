@@ -13,13 +13,18 @@ indexing; everything that accumulates over a person's year is a segmented cumula
   the year (an identity change that adds or removes a tilt, an employee tier, a dated
   parameter), so the loop is over run ordinals (rarely more than two), never over claims.
 
-Money stays int64 fen; rounding is :func:`yibao.core.money.round_half_up_div`'s rule, vectorised.
+Every policy choice (deciding identity, benefit line, deductible, ratio, cap, whether a tier
+applies) is made by the policy's own methods (:mod:`yibao.policy.schema`,
+:mod:`yibao.policy.deciding`), the ones ``settle`` asks, on the small parameter tables or the
+distinct claim keys; only the arithmetic is vectorised here. Money stays int64 fen; rounding is
+:func:`yibao.core.money.half_up`, the one rule, on arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +33,10 @@ import pyarrow as pa
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.core.money import BP
+from yibao.core.money import BP, half_up
+from yibao.policy.deciding import deciding_identities
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import LEVELS, PLACES, Policy
+from yibao.policy.schema import LEVELS, PLACES, TIER_NAMES, Policy
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -41,6 +47,7 @@ ORD = CAT_INDEX[ORDINARY]
 TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
 PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2}
 EMP = {"in_service": 0, "retired": 1}
+INSUTYPES = ("390", "310")
 
 CLAIM_COLUMNS = ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg", "medfee_sumamt")
 AMOUNT_COLUMNS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "full_pay_scp_amt")
@@ -70,13 +77,8 @@ class BatchResult:
 # ---------------------------------------------------------------- vector arithmetic
 
 
-def _round_div(num: I64, den: int) -> I64:
-    out: I64 = (2 * num + den) // (2 * den)
-    return out
-
-
 def _apply_ratio(amount: I64, ratio: I64) -> I64:
-    return _round_div(amount * ratio, BP)
+    return half_up(amount * ratio, BP)
 
 
 def _seg_cumsum_before(x: I64, starts: BOOL) -> I64:
@@ -127,14 +129,14 @@ def _banded(lo: I64, hi: I64, starts: I64, ratios: I64) -> I64:
     """Σ over bands of overlap([lo, hi), band) x ratio, rounded once. ``starts``/``ratios``: (n, B)."""
     nb = starts.shape[1]
     if nb == 1:  # one band from 0: a flat ratio on the segment
-        return _round_div(np.maximum(hi - np.maximum(lo, starts[:, 0]), 0) * np.clip(ratios[:, 0], 0, BP), BP)
+        return half_up(np.maximum(hi - np.maximum(lo, starts[:, 0]), 0) * np.clip(ratios[:, 0], 0, BP), BP)
     total = np.zeros(lo.size, dtype=np.int64)
     for b in range(nb):
         end = starts[:, b + 1] if b + 1 < nb else np.full(lo.size, INF)
         a = np.maximum(lo, starts[:, b])
         e = np.minimum(hi, end)
         total += np.maximum(e - a, 0) * np.clip(ratios[:, b], 0, BP)
-    return _round_div(total, BP)
+    return half_up(total, BP)
 
 
 def _grouped(mask: BOOL, seg_id: I64) -> tuple[npt.NDArray[np.intp], BOOL]:
@@ -151,149 +153,135 @@ def _grouped(mask: BOOL, seg_id: I64) -> tuple[npt.NDArray[np.intp], BOOL]:
 
 @dataclass
 class _Tables:
-    """Small arrays indexed by (period, line) combination ``k``, identity, level, place …"""
+    """Small arrays indexed by (period, line) combination ``k``, identity, level, place …, filled
+    from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``, ``tier_applies``)."""
 
     line_keys: list[str]
     kind: I64  # [k] 0 none, 1 admission, 2 year
-    ded: I64  # [k, ordinal 0..2, level 0..2]
-    ded_pct: I64  # [k, cat]
-    ratio: I64  # [k, cat, place 0..3, level 0..2] (unclamped: base + identity points)
+    ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
     band_start: I64  # [k, B]
-    band_add: I64  # [k, B]
-    cap: I64  # [k, cat, tier 0..3]
+    band_ratio: I64  # [k, cat, place 0..3, level 0..2, B] (unclamped: base + identity points + band points)
+    cap: I64  # [k, cat, tier 0..3] (INF: no cap)
     cap_group: I64  # [k]
     ded_group: I64  # [k]
     full_pay: BOOL  # [k]
-    ci_applies: BOOL  # [k, insutype 0 res / 1 emp]
+    applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
     ci_ded: I64  # [p, cat]
-    ci_add: I64  # [p, cat]
     ci_cap: I64  # [p, cat]
     ci_band_start: I64  # [p, B]
-    ci_band_ratio: I64  # [p, B]
+    ci_band_ratio: I64  # [p, cat, B]
     ci_above: BOOL  # [p]
-    ma_applies: BOOL  # [k, cat]
     ma_ded: I64  # [p, cat]
     ma_ratio: I64  # [p, cat]
-    ma_limit: I64  # [p]
-    ta_applies: BOOL  # [k, cat]
+    ma_cap: I64  # [p, cat]
     ta_thr: I64  # [p]
     ta_ratio: I64  # [p]
-    ta_cap: I64  # [p]
+    ta_cap: I64  # [p, cat]
     groups: list[str]
 
 
-def _pad_bands(rows: list[list[tuple[int, int]]]) -> tuple[I64, I64]:
+def _pad_bands(rows: list[list[int]]) -> I64:
     width = max(len(r) for r in rows)
     starts = np.full((len(rows), width), INF, dtype=np.int64)
-    vals = np.zeros((len(rows), width), dtype=np.int64)
     for i, r in enumerate(rows):
-        for j, (s, v) in enumerate(r):
-            starts[i, j], vals[i, j] = s, v
-    return starts, vals
+        starts[i, : len(r)] = r
+    return starts
 
 
-def _tables(policies: list[Policy], line_keys: list[str]) -> _Tables:
+def _fen(cap: int | None) -> int:
+    return int(INF) if cap is None else cap
+
+
+def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]) -> dict[str, Any]:
+    """The basic-insurance tables per (period, line), identity, place, level and tier."""
     P, L, C = len(policies), len(line_keys), len(CATS)
     K = P * L
-    groups: list[str] = []
+    width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
     def gid(name: str) -> int:
         if name not in groups:
             groups.append(name)
         return groups.index(name)
 
-    kind = np.zeros(K, np.int64)
-    ded = np.zeros((K, 3, 3), np.int64)
-    ded_pct = np.full((K, C), BP, np.int64)
-    ratio = np.zeros((K, C, 4, 3), np.int64)
-    cap = np.full((K, C, 4), INF, np.int64)
-    cap_group = np.zeros(K, np.int64)
-    ded_group = np.zeros(K, np.int64)
-    full_pay = np.zeros(K, bool)
-    bands: list[list[tuple[int, int]]] = [[(0, 0)] for _ in range(K)]
-    ci_applies = np.zeros((K, 2), bool)
-    ma_applies = np.zeros((K, C), bool)
-    ta_applies = np.zeros((K, C), bool)
+    t: dict[str, Any] = {
+        "kind": np.zeros(K, np.int64),
+        "ded": np.zeros((K, C, 3, 3), np.int64),
+        "band_ratio": np.zeros((K, C, 4, 3, width), np.int64),
+        "cap": np.full((K, C, 4), INF, np.int64),
+        "cap_group": np.zeros(K, np.int64),
+        "ded_group": np.zeros(K, np.int64),
+        "full_pay": np.zeros(K, bool),
+        "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
+    }
+    starts: list[list[int]] = [[0] for _ in range(K)]
     for p, pol in enumerate(policies):
         for l_i, key in enumerate(line_keys):
             line = pol.lines.get(key)
             if line is None:
                 continue
             k = p * L + l_i
-            kind[k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
-            tables = [line.deductible, line.deductible_2nd or line.deductible, None]
-            tables[2] = line.deductible_3rd or tables[1]
-            for o, tab in enumerate(tables):
-                for lv in LEVELS:
-                    ded[k, o, lv - 1] = tab[lv]  # type: ignore[index]
-            cap_group[k] = gid("cap:" + (line.cap_group or key))
-            ded_group[k] = gid("ded:" + (line.deductible_group or key))
-            full_pay[k] = bool(line.full_pay_items)
-            if line.ratio_bands:
-                bands[k] = [(b.start, b.add) for b in line.ratio_bands]
+            t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
+            t["cap_group"][k] = gid("cap:" + line.cap_key(key))
+            t["ded_group"][k] = gid("ded:" + line.deductible_key(key))
+            t["full_pay"][k] = bool(line.full_pay_items)
+            starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
-                ov = line.identity_overrides.get(cat)
-                add = ov.ratio_add if ov else 0
-                ded_pct[k, c] = ov.deductible_pct if ov else BP
+                for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
+                    t["ded"][k, c, o, lv - 1] = line.deductible_for(cat, lv, o + 1)
                 for pl_i, place in enumerate(PLACES):
                     for lv in LEVELS:
-                        ratio[k, c, pl_i, lv - 1] = line.ratio[place][lv] + add
-                if not (ov and ov.no_cap):
-                    for t_i, tier in enumerate(TIERS):
-                        if line.cap_by_tier is not None and tier is not None:
-                            cap[k, c, t_i] = line.cap_by_tier[tier]
-                        elif line.cap is not None:
-                            cap[k, c, t_i] = line.cap
-            ci = pol.critical_illness
-            if ci is not None and key in ci.lines:
-                ci_applies[k, 0] = "390" in ci.insutypes
-                ci_applies[k, 1] = "310" in ci.insutypes
-            ma = pol.assistance
-            if ma is not None and key in ma.lines:
-                for cat in ma.categories:
-                    ma_applies[k, CAT_INDEX[cat]] = True
-            ta = pol.tilted_assistance
-            if ta is not None and key in ta.lines:
-                for cat in ta.categories:
-                    ta_applies[k, CAT_INDEX[cat]] = True
-    band_start, band_add = _pad_bands(bands)
+                        ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
+                        t["band_ratio"][k, c, pl_i, lv - 1, : len(ratios)] = ratios
+                for t_i, tier in enumerate(TIERS):
+                    t["cap"][k, c, t_i] = _fen(line.cap_for(cat, tier))
+                for (n, name), (i, ins) in ((a, b) for a in enumerate(TIER_NAMES) for b in enumerate(INSUTYPES)):
+                    t["applies"][n, k, i, c] = pol.tier_applies(name, key, ins, cat)
+    t["band_start"] = _pad_bands(starts)
+    return t
 
-    ci_ded = np.zeros((P, C), np.int64)
-    ci_add = np.zeros((P, C), np.int64)
-    ci_cap = np.full((P, C), INF, np.int64)
-    ci_above = np.zeros(P, bool)
-    ci_bands: list[list[tuple[int, int]]] = []
-    ma_ded = np.zeros((P, C), np.int64)
-    ma_ratio = np.zeros((P, C), np.int64)
-    ma_limit = np.full(P, INF, np.int64)
-    ta_thr = np.zeros(P, np.int64)
-    ta_ratio = np.zeros(P, np.int64)
-    ta_cap = np.full(P, INF, np.int64)
+
+def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
+    """Critical illness, assistance and tilted assistance per period and identity."""
+    P, C = len(policies), len(CATS)
+    width = max((len(pol.critical_illness.bands) for pol in policies if pol.critical_illness), default=1)
+    t: dict[str, Any] = {
+        "ci_ded": np.zeros((P, C), np.int64),
+        "ci_cap": np.full((P, C), INF, np.int64),
+        "ci_band_ratio": np.zeros((P, C, width), np.int64),
+        "ci_above": np.zeros(P, bool),
+        "ma_ded": np.zeros((P, C), np.int64),
+        "ma_ratio": np.zeros((P, C), np.int64),
+        "ma_cap": np.full((P, C), INF, np.int64),
+        "ta_thr": np.zeros(P, np.int64),
+        "ta_ratio": np.zeros(P, np.int64),
+        "ta_cap": np.full((P, C), INF, np.int64),
+    }
+    starts: list[list[int]] = []
     for p, pol in enumerate(policies):
-        ci = pol.critical_illness
-        ci_bands.append([(b.start, b.ratio) for b in ci.bands] if ci else [(0, 0)])
-        if ci is not None:
-            ci_above[p] = ci.band_basis == "above_deductible"
-            for c, cat in enumerate(CATS):
-                tilt = ci.tilt if ci.tilt is not None and cat in ci.tilt.categories else None
-                ci_ded[p, c] = (ci.deductible * tilt.deductible_pct * 2 + BP) // (2 * BP) if tilt else ci.deductible
-                ci_add[p, c] = tilt.ratio_add if tilt else 0
-                if not (tilt and tilt.no_cap) and ci.cap is not None:
-                    ci_cap[p, c] = ci.cap
-        if pol.assistance is not None:
-            ma_limit[p] = pol.assistance.limit
-            for cat, params in pol.assistance.categories.items():
-                ma_ded[p, CAT_INDEX[cat]] = params.deductible
-                ma_ratio[p, CAT_INDEX[cat]] = params.ratio
-        if pol.tilted_assistance is not None:
-            ta = pol.tilted_assistance
-            ta_thr[p], ta_ratio[p], ta_cap[p] = ta.threshold, ta.ratio, ta.cap
-    ci_band_start, ci_band_ratio = _pad_bands(ci_bands)
-    return _Tables(
-        line_keys, kind, ded, ded_pct, ratio, band_start, band_add, cap, cap_group, ded_group, full_pay,
-        ci_applies, ci_ded, ci_add, ci_cap, ci_band_start, ci_band_ratio, ci_above,
-        ma_applies, ma_ded, ma_ratio, ma_limit, ta_applies, ta_thr, ta_ratio, ta_cap, groups,
-    )  # fmt: skip
+        ci, ma, ta = pol.critical_illness, pol.assistance, pol.tilted_assistance
+        starts.append([b.start for b in ci.bands] if ci else [0])
+        for c, cat in enumerate(CATS):
+            if ci is not None:
+                t["ci_ded"][p, c] = ci.deductible_for(cat)
+                t["ci_cap"][p, c] = _fen(ci.cap_for(cat))
+                ratios = [r for _, r in ci.bands_for(cat)]
+                t["ci_band_ratio"][p, c, : len(ratios)] = ratios
+            if ma is not None:
+                t["ma_cap"][p, c] = ma.cap_for(cat)
+                if cat in ma.categories:
+                    t["ma_ded"][p, c], t["ma_ratio"][p, c] = ma.categories[cat].deductible, ma.categories[cat].ratio
+            if ta is not None:
+                t["ta_cap"][p, c] = ta.cap_for(cat)
+        t["ci_above"][p] = ci is not None and ci.band_basis == "above_deductible"
+        if ta is not None:
+            t["ta_thr"][p], t["ta_ratio"][p] = ta.threshold, ta.ratio
+    t["ci_band_start"] = _pad_bands(starts)
+    return t
+
+
+def _tables(policies: list[Policy], line_keys: list[str]) -> _Tables:
+    groups: list[str] = []
+    return _Tables(line_keys=line_keys, groups=groups, **_line_tables(policies, line_keys, groups), **_tier_tables(policies))
 
 
 # ---------------------------------------------------------------- claim preparation
@@ -417,18 +405,20 @@ def _keyed(c: pl.DataFrame, day: I64) -> _Keyed:
 
 
 def _deciding_identity(kc: _Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
-    """Category index of the highest-ranked identity valid on each claim's date."""
+    """Category index of each claim's deciding identity: :func:`deciding_identities` over the
+    identities held on the claim's date."""
     out = np.full(kc.n, ORD, np.int64)
     if identities.height == 0:
         return out
     j, lo, hi = kc.ranges(identities, "valid_from", "valid_to")
-    cats = j["category"].cast(pl.Utf8).to_numpy()
-    cover = {c: _cover(kc.n, lo[cats == c], hi[cats == c]) for c in np.unique(cats) if c in CAT_INDEX}
+    counts = np.maximum(hi - lo, 0)
+    row = np.repeat(np.arange(counts.size), counts)
+    claim = lo[row] + np.arange(row.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    held = pl.DataFrame({"claim": claim, "category": j["category"].cast(pl.Utf8).gather(row)})
     for p, pol in enumerate(policies):
-        in_p = period == p if len(policies) > 1 else np.ones(kc.n, bool)
-        for cat in reversed(pol.identity_priority):
-            if cat in cover:
-                out = np.where(in_p & cover[cat], CAT_INDEX[cat], out)
+        in_p = held if len(policies) == 1 else held.filter(pl.Series(period[claim] == p))
+        decided = deciding_identities(in_p, "claim", pol.identity_priority)
+        out[decided["claim"].to_numpy()] = decided["category"].replace_strict(CAT_INDEX, return_dtype=pl.Int64).to_numpy()
     return out
 
 
@@ -449,6 +439,30 @@ def _chronic_filed(kc: _Keyed, filings: pl.DataFrame, dise: I64, dise_values: li
     return out
 
 
+def _distinct(parts: list[tuple[I64, int]]) -> tuple[I64, list[I64]]:
+    """Distinct combinations of small codes ``(codes, how many values)``: each row's combination
+    number, and each combination's codes part by part."""
+    key = np.zeros(parts[0][0].size, np.int64)
+    size = 1
+    for codes, radix in parts:
+        key = key * radix + codes
+        size *= radix
+    if size <= 1 << 24:  # a presence table: linear, no sort
+        present = np.zeros(size, bool)
+        present[key] = True
+        uniq = np.flatnonzero(present)
+        lookup = np.zeros(size, np.int64)
+        lookup[uniq] = np.arange(uniq.size)
+        inverse: I64 = lookup[key]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+    decoded = []
+    for _, radix in reversed(parts):
+        decoded.append(uniq % radix)
+        uniq = uniq // radix
+    return inverse, decoded[::-1]
+
+
 def _select_lines(
     c: pl.DataFrame,
     policies: list[Policy],
@@ -459,34 +473,35 @@ def _select_lines(
     pid: I64,
     disease: tuple[I64, list[str]],
 ) -> I64:
-    n = c.height
-    line = np.full(n, -1, np.int64)
+    """Each claim's benefit line: :meth:`Policy.benefit_line` once per distinct (period, scheme,
+    status, med_type, disease, filing)."""
     med, med_values = _codes(c["med_type"])
     dise, dise_values = disease
-    ins = person["insutype"][pid]
-    emp = person["emp_status"][pid]
+    ins_values, emp_values = ("", *INSUTYPES), (None, *EMP)
+    parts = [
+        (period, len(policies)),
+        (person["insutype"][pid] + 1, len(ins_values)),
+        (person["emp_status"][pid] + 1, len(emp_values)),
+        (med, len(med_values)),
+        (dise, len(dise_values)),
+        (has_filing.astype(np.int64), 2),
+    ]
+    inverse, (p_u, ins_u, emp_u, med_u, dise_u, filed_u) = _distinct(parts)
+    chosen = np.full(p_u.size, -1, np.int64)
+    lacks = np.zeros(p_u.size, bool)
+    for u in range(p_u.size):
+        pol = policies[p_u[u]]
+        got = pol.benefit_line(
+            ins_values[ins_u[u]], emp_values[emp_u[u]], med_values[med_u[u]], dise_values[dise_u[u]], bool(filed_u[u])
+        )
+        if got is not None:
+            chosen[u], lacks[u] = line_keys.index(got.key), got.lacks_filing
+    line: I64 = chosen[inverse]
     errs: list[InputError] = []
-    for p, pol in enumerate(policies):
-        in_p = period == p if len(policies) > 1 else np.ones(n, bool)
-        for key, ln in pol.lines.items():
-            med_ok = np.array([m in ln.med_types for m in med_values], dtype=bool)
-            cond = in_p & (line < 0) & (ins == (1 if ln.insutype == "310" else 0)) & med_ok[med]
-            if ln.emp_status is not None:
-                cond &= emp == EMP[ln.emp_status]
-            if ln.diseases:
-                cond &= _prefix_table(dise_values, ln.diseases)[dise]
-            if not cond.any():
-                continue
-            chosen = line_keys.index(key)
-            if ln.requires_filing:
-                lacking = cond & ~has_filing
-                if lacking.any() and ln.fallback is None:
-                    errs += _errors("claims", c.filter(pl.Series(lacking)), "dise_codg", "a disease with a chronic filing")
-                fb = line_keys.index(ln.fallback) if ln.fallback else chosen
-                line = np.where(cond, np.where(lacking, fb, chosen), line)
-            else:
-                line[cond] = chosen
-    by_tier = np.array([[key in pol.lines and pol.lines[key].cap_by_tier is not None for key in line_keys] for pol in policies])
+    lacking_filing = lacks[inverse]
+    if lacking_filing.any():
+        errs += _errors("claims", c.filter(pl.Series(lacking_filing)), "dise_codg", "a disease with a chronic filing")
+    by_tier = np.array([[key in pol.lines and pol.lines[key].needs_emp_tier for key in line_keys] for pol in policies])
     lacking_tier = (line >= 0) & by_tier[period, np.maximum(line, 0)] & (person["emp_tier"][pid] == 3)
     if lacking_tier.any():
         errs += _errors(
@@ -581,8 +596,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     kind = T.kind[k]
     adm = kind == 1
     count_before = _seg_cumsum_before(adm.astype(np.int64), seg_start)
-    ded_full = np.where(adm, T.ded[k, np.minimum(count_before, 2), lv], np.where(kind == 2, T.ded[k, 0, lv], 0))
-    ded_amt = _apply_ratio(ded_full, T.ded_pct[k, cat])
+    ded_amt = T.ded[k, cat, np.where(adm, np.minimum(count_before, 2), 0), lv]
     dedc = np.where(adm, np.minimum(normal, ded_amt), 0)
     ded_base_groups: dict[int, I64] = {}
     dgroup = T.ded_group[k]
@@ -592,8 +606,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
         dedc[idx] = normal[idx] - _above(before, normal[idx], ded_amt[idx])
         ded_base_groups[int(g)] = np.where((kind == 2) & (dgroup == g), normal, 0)
     # ratio and bands, then the cap per cap group
-    base_ratio = T.ratio[k, cat, place, lv]
-    raw = _banded(dedc, normal, T.band_start[k], base_ratio[:, None] + T.band_add[k]) + full
+    raw = _banded(dedc, normal, T.band_start[k], T.band_ratio[k, cat, place, lv]) + full
     hifp = np.zeros(n, np.int64)
     capv = T.cap[k, cat, tier]
     cgroup = T.cap_group[k]
@@ -602,7 +615,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
         hifp[idx] = _seg_capped(raw[idx], capv[idx], st)
 
     # critical illness
-    ci_on = T.ci_applies[k, ins]
+    ci_on = T.applies[0, k, ins, cat]
     ci_base = np.where(ci_on, scp - hifp, 0)
     hifmi = np.zeros(n, np.int64)
     idx, st = _grouped(ci_on, seg_id)
@@ -613,16 +626,16 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
         d = T.ci_ded[p_i, c_i]
         lo, hi = np.maximum(before, d), np.maximum(before + b, d)
         shift = np.where(T.ci_above[p_i], d, 0)
-        ci_raw = _banded(lo - shift, hi - shift, T.ci_band_start[p_i], T.ci_band_ratio[p_i] + T.ci_add[p_i, c_i][:, None])
+        ci_raw = _banded(lo - shift, hi - shift, T.ci_band_start[p_i], T.ci_band_ratio[p_i, c_i])
         hifmi[idx] = _seg_capped(ci_raw, T.ci_cap[p_i, c_i], st)
 
     # medical assistance, then tilted assistance
-    maf_on = T.ma_applies[k, cat]
+    maf_on = T.applies[1, k, ins, cat]
     maf_base = np.where(maf_on, scp - hifp - hifmi, 0)
-    maf = _threshold_tier(maf_on, maf_base, seg_id, T.ma_ded[period, cat], T.ma_ratio[period, cat], T.ma_limit[period])
-    ta_on = T.ta_applies[k, cat]
+    maf = _threshold_tier(maf_on, maf_base, seg_id, T.ma_ded[period, cat], T.ma_ratio[period, cat], T.ma_cap[period, cat])
+    ta_on = T.applies[2, k, ins, cat]
     ta_base = np.where(ta_on, scp - hifp - hifmi - maf, 0)
-    oth = _threshold_tier(ta_on, ta_base, seg_id, T.ta_thr[period], T.ta_ratio[period], T.ta_cap[period])
+    oth = _threshold_tier(ta_on, ta_base, seg_id, T.ta_thr[period], T.ta_ratio[period], T.ta_cap[period, cat])
 
     funds = hifp + hifmi + maf + oth
     out = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(

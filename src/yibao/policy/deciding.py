@@ -1,0 +1,37 @@
+"""Which identity decides, for frames: the rule of :meth:`yibao.policy.schema.Policy.deciding_identity`
+(:func:`yibao.core.identities.deciding_identity` for one person) applied to many people, or many
+claims, at once.
+
+Of the identities held on the day that matters, the category the pack's ``identity_priority``
+ranks highest decides; categories it does not rank bring no benefit and are ignored; someone
+with none of the ranked categories is ``ordinary``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+
+
+def held_on(day: date | pl.Expr, valid_from: str = "valid_from", valid_to: str = "valid_to") -> pl.Expr:
+    """Identity rows held on ``day`` (both ends inclusive; a null ``valid_to`` is open)."""
+    return (pl.col(valid_from) <= day) & (pl.col(valid_to).is_null() | (pl.col(valid_to) >= day))
+
+
+def deciding_identities(held: pl.DataFrame, by: str, priority: Sequence[str], category: str = "category") -> pl.DataFrame:
+    """Per value of ``by``, the deciding category of the rows of ``held`` (identities already held
+    on the day that matters), in columns ``by`` and ``category``. Values whose rows hold no
+    ranked category are absent: they are ``ordinary``."""
+    rank = {c: i for i, c in enumerate(priority)}
+    ranked = pl.col(category).cast(pl.Utf8).replace_strict(rank, default=None, return_dtype=pl.Int32)
+    return (
+        held.lazy()
+        .select(by, ranked.alias("_rank"))
+        .drop_nulls("_rank")
+        .group_by(by)
+        .agg(pl.col("_rank").min())
+        .select(by, pl.col("_rank").replace_strict(dict(enumerate(priority)), return_dtype=pl.Utf8).alias(category))
+        .collect()
+    )

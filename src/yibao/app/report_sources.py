@@ -37,9 +37,10 @@ from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
 from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta, ReportSet, build_reports
-from yibao.rules.claims import Place, from_batch, from_ledger
+from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.io import read_table
+from yibao.store.claims import from_ledger
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Enrolment, Person

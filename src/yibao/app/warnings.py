@@ -23,9 +23,9 @@ from yibao.app.ledger import now
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
-from yibao.rules import claims as claims_frame
 from yibao.rules.monitoring import Period, evaluate
 from yibao.rules.warning_workflow import check_step
+from yibao.store.claims import from_ledger
 from yibao.store.db import Database
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
@@ -65,7 +65,7 @@ def find(session: Session, period: Period, pack: PolicyPack) -> pl.DataFrame:
 
 
 def _evaluate(session: Session, mon: Monitoring, period: Period, *, over_only: bool) -> pl.DataFrame:
-    frame = claims_frame.from_ledger(session, date(period.year, 1, 1), period.end)
+    frame = from_ledger(session, date(period.year, 1, 1), period.end)
     return evaluate(frame, mon, period, over_only=over_only)
 
 

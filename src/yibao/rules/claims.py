@@ -1,7 +1,8 @@
 """One table of settled claims, whichever engine settled them.
 
 Monitoring and every report read this frame and nothing else, so the ledger (SQLite or
-PostgreSQL) and a simulation (the batch engine's Parquet output) give figures the same way.
+PostgreSQL, read by :func:`yibao.store.claims.from_ledger`) and a simulation (the batch engine's
+Parquet output, :func:`from_batch`) give figures the same way.
 Columns (amounts in integer fen, national names):
 
     setl_id, psn_no, setl_date, year, month ("YYYY-MM"), med_type, line, identity, fixmedins_code,
@@ -18,11 +19,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from yibao.store.service_tables import LedgerEntry
-from yibao.store.tables import Person
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -56,7 +52,12 @@ class Place:
         return " / ".join(parts) or "全部"
 
 
-def _finish(df: pl.DataFrame) -> pl.DataFrame:
+EVERYWHERE = Place()
+"""No narrowing: every place."""
+
+
+def finish(df: pl.DataFrame) -> pl.DataFrame:
+    """``year`` and ``month`` from ``setl_date``, then exactly the table's columns and types."""
     df = df.with_columns(
         pl.col("setl_date").dt.year().cast(pl.Int32).alias("year"),
         pl.col("setl_date").dt.strftime("%Y-%m").alias("month"),
@@ -68,37 +69,9 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
-def from_ledger(session: Session, start: date, end: date, place: Place = Place()) -> pl.DataFrame:
-    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place."""
-    reversed_ids = sa.select(LedgerEntry.reverses).where(LedgerEntry.kind == "reverse", LedgerEntry.reverses.is_not(None))
-    cols = [getattr(LedgerEntry, c) for c in (*CODES, "setl_date", *AMOUNTS)]
-    q = (
-        sa.select(*cols, *(getattr(Person, c) for c in PERSON_COLUMNS))
-        .join(Person, Person.id == LedgerEntry.person_id)
-        .where(
-            LedgerEntry.kind == "settle",
-            LedgerEntry.setl_date >= start,
-            LedgerEntry.setl_date <= end,
-            LedgerEntry.setl_id.not_in(reversed_ids),
-        )
-        .order_by(LedgerEntry.person_id, LedgerEntry.setl_date, LedgerEntry.id)
-    )
-    for field in ("county", "township", "village"):
-        if getattr(place, field):
-            q = q.where(getattr(Person, field) == getattr(place, field))
-    if place.fixmedins_code:
-        q = q.where(LedgerEntry.fixmedins_code == place.fixmedins_code)
-    names = [*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS]
-    rows = session.execute(q).all()
-    if not rows:
-        return empty()
-    df = pl.DataFrame([tuple(r) for r in rows], schema=names, orient="row", infer_schema_length=None)
-    return _finish(df)
-
-
 def from_batch(
     settled: pl.DataFrame, claims: pl.DataFrame, people: pl.DataFrame, start: date | None = None, end: date | None = None,
-    place: Place = Place(),
+    place: Place = EVERYWHERE,
 ) -> pl.DataFrame:  # fmt: skip
     """The batch engine's per-claim output joined to its input claims (institution) and people (place)."""
     keep_people = [c for c in ("psn_no", *PERSON_COLUMNS) if c in people.columns]
@@ -116,4 +89,4 @@ def from_batch(
     for field in ("county", "township", "village", "fixmedins_code"):
         if getattr(place, field):
             df = df.filter(pl.col(field) == getattr(place, field))
-    return _finish(df)
+    return finish(df)

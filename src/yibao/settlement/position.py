@@ -1,0 +1,71 @@
+"""A person's position on a day: what each payer has paid this year against the cap the next
+settlement would apply. Pure: the caller reads the person and the accumulators.
+
+The caps are the policy's own (:meth:`yibao.policy.schema.BenefitLine.cap_for` and the tiers'
+``cap_for``, for the identity that decides on the day), the same ones ``settle`` applies, so
+what is shown as remaining is what the next settlement may still pay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from yibao.policy.schema import Policy, TierName
+from yibao.settlement.model import Person, YearToDate
+
+TIER_PAYERS: dict[TierName, tuple[str, str]] = {
+    "critical_illness": ("hifmi_pay", "ci"),
+    "assistance": ("maf_pay", "maf"),
+    "tilted_assistance": ("oth_pay", "tilt"),
+}
+"""Each tier after basic insurance: its payer field and the prefix of its accumulators."""
+
+
+@dataclass(frozen=True)
+class PayerPosition:
+    payer: str
+    """``hifp_pay``, ``hifmi_pay``, ``maf_pay`` or ``oth_pay``."""
+    paid: int
+    cap: int | None
+    """``None``: no cap for this person."""
+    group: str | None = None
+    """Basic insurance: the cap group whose payments count."""
+    lines: tuple[str, ...] = ()
+    """Basic insurance: the person's benefit lines that settle against this cap."""
+    base: int | None = None
+    """Later tiers: the cumulative in-year base their thresholds are measured on."""
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.cap is None else max(0, self.cap - self.paid)
+
+
+@dataclass(frozen=True)
+class Position:
+    identity: str
+    payers: tuple[PayerPosition, ...]
+
+
+def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) -> Position:
+    """Per payer that can pay for this person, paid so far and the cap, for the identity deciding on ``day``.
+
+    Basic insurance: one row per cap group of the lines serving the person (one per distinct cap
+    when lines sharing a group give this person different caps); the later tiers: a row when the
+    tier covers the person's scheme and identity.
+    """
+    identity = policy.deciding_identity(person.identities, day)
+    basic: dict[tuple[str, int | None], list[str]] = {}
+    for key, line in policy.lines.items():
+        if line.serves(person.insutype, person.emp_status):
+            basic.setdefault((line.cap_key(key), line.cap_for(identity, person.emp_tier)), []).append(key)
+    rows = [
+        PayerPosition("hifp_pay", ytd.basic_paid.get(group, 0), cap, group=group, lines=tuple(keys))
+        for (group, cap), keys in basic.items()
+    ]
+    for name, (payer, acc) in TIER_PAYERS.items():
+        tier = policy.tier(name)
+        if tier is not None and tier.covers(person.insutype, identity):
+            paid, base = getattr(ytd, f"{acc}_paid"), getattr(ytd, f"{acc}_base")
+            rows.append(PayerPosition(payer, paid, tier.cap_for(identity), base=base))
+    return Position(identity, tuple(rows))

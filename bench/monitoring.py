@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from yibao import synth
-from yibao.app.enrolment import load_synth
+from yibao.app.bulk_load import load_synth
 from yibao.app.history import settle_history
 from yibao.app.warnings import find, run_monitoring
 from yibao.policy.pack import load_pack

@@ -22,17 +22,9 @@ from openpyxl import load_workbook
 
 from yibao import synth
 from yibao.app import enrolment_workbook as excel
-from yibao.app.enrolment import (
-    categories_on,
-    coverage,
-    enrol,
-    enrolments_of,
-    find_duplicates,
-    gap_list,
-    load_synth,
-    record_special_status,
-    subsidy_budget,
-)
+from yibao.app.bulk_load import load_synth
+from yibao.app.coverage import coverage, find_duplicates, gap_list, subsidy_budget
+from yibao.app.enrolment import categories_on, enrol, enrolments_of, record_special_status
 from yibao.core.errors import InputError
 from yibao.core.idcard import check_digit, mask
 from yibao.policy import load_pack

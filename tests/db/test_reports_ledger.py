@@ -23,7 +23,9 @@ from tests.accounts import login, seed_accounts
 from tests.conftest import PG_URL
 from tests.live import live_server
 from yibao import synth
+from yibao.app import coverage as cov_svc
 from yibao.app import enrolment as svc
+from yibao.app.bulk_load import load_synth
 from yibao.app.demo import load_institutions
 from yibao.app.history import settle_history
 from yibao.app.ledger import reverse_settlement
@@ -72,7 +74,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> County:
 
 def load(db: Database, county: County) -> None:
     """Registry, enrolment priced by the pack, institutions, and the county's claims settled into the ledger."""
-    svc.load_synth(db, county.folder, user="tester")
+    load_synth(db, county.folder, user="tester")
     svc.enrol(db, 2022, PACK, user="tester")
     load_institutions(db, county.institutions)
     done = settle_history(db, PACK, county.claims, "tester")
@@ -153,7 +155,7 @@ def test_every_report_equals_sql_on_the_ledger_and_the_batch_route(db: Database,
         assert got["avg_cost"] == round_half_up_div(cost, visits)
 
     # 3. enrolment: the rule of `yibao coverage`, and enrolled people counted in SQL
-    cov = svc.coverage(db, 2022, priority=PACK.at(YEAR_START).identity_priority)
+    cov = cov_svc.coverage(db, 2022, priority=PACK.at(YEAR_START).identity_priority)
     expected = [
         (r.category, r.persons, r.enrolled, r.exempt, r.enrolled_rate_bp, r.covered_rate_bp)
         for r in (*cov.by_category, cov.low_income, cov.overall)
@@ -179,7 +181,7 @@ def test_every_report_equals_sql_on_the_ledger_and_the_batch_route(db: Database,
     )
     cols: tuple[str, ...] = ("persons", "subsidised", "individual", "assistance_subsidy", "fiscal_subsidy", "premium")
     assert detail(rs.premium_subsidy, ("subsidy_category",), cols) == set(premium_sql)
-    budget = svc.subsidy_budget(db, 2022, PACK)
+    budget = cov_svc.subsidy_budget(db, 2022, PACK)
     assert {(b.category, b.persons, b.individual, b.assistance, b.fiscal) for b in budget.rows} == detail(
         rs.premium_subsidy, ("subsidy_category",), ("persons", "individual", "assistance_subsidy", "fiscal_subsidy")
     )

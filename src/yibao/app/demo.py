@@ -71,7 +71,8 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
     with db.unit_of_work() as s:
         if s.scalar(sa.select(sa.func.count()).select_from(Account)):
             return DemoInfo(False, 0)
-    from yibao.app.enrolment import enrol, load_synth
+    from yibao.app.bulk_load import load_synth
+    from yibao.app.enrolment import enrol
 
     county = synth.generate(persons, DEMO_YEAR, seed)
     with tempfile.TemporaryDirectory() as tmp:

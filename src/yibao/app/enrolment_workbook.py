@@ -22,17 +22,8 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from yibao.app.enrolment import (
-    DUPLICATE_LABELS,
-    STAS_LABELS,
-    TARGET_CATEGORIES,
-    Budget,
-    Coverage,
-    CoverageRow,
-    Duplicate,
-    GapList,
-    special_status_label,
-)
+from yibao.app.coverage import DUPLICATE_LABELS, Budget, Coverage, Duplicate, GapList
+from yibao.app.enrolment import STAS_LABELS, special_status_label
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label as identity_label
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
@@ -42,6 +33,7 @@ from yibao.core.xlsx import put as _put
 from yibao.core.xlsx import rate as _rate
 from yibao.core.xlsx import save as _save
 from yibao.core.xlsx import widths as _widths
+from yibao.policy.coverage import TARGET_CATEGORIES, CoverageRow
 
 ROW_LABELS: dict[str, tuple[str, str]] = {
     "all": ("全部人员", "everyone"),
@@ -49,7 +41,6 @@ ROW_LABELS: dict[str, tuple[str, str]] = {
 }
 INSUTYPE_LABELS: dict[str, tuple[str, str]] = {"390": ("城乡居民医保", "resident"), "310": ("职工医保", "employee")}
 GEND_LABELS: dict[str, tuple[str, str]] = {"1": ("男", "male"), "2": ("女", "female")}
-
 
 
 def _pair(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:

@@ -24,11 +24,11 @@ from typing import Any, Literal, get_args
 
 import polars as pl
 
-from yibao.app.enrolment import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.core.i18n import Said, pick
 from yibao.core.identities import ORDINARY
 from yibao.core.money import BP, fmt_yuan
 from yibao.core.vocab import GROUPS, MED_TYPES, TIERS, identity_label, label
+from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.policy.pack import PolicyPack
 from yibao.rules.claims import Place
 
@@ -244,7 +244,7 @@ def visits(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 def enrolment_rates(people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     """参保率 per deciding category, for the low-income and 脱贫 target group, and overall.
 
-    The rows are :class:`yibao.app.enrolment.CoverageRow` (the rule of ``yibao coverage``:
+    The rows are :class:`yibao.policy.coverage.CoverageRow` (the rule of ``yibao coverage``:
     enrolled in any scheme; exempt = not enrolled with a special status; rates rounded half up).
     """
     counts = people.group_by("category").agg(

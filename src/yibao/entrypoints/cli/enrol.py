@@ -19,12 +19,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from yibao.app import coverage as cov_svc
 from yibao.app import enrolment as svc
 from yibao.app import enrolment_workbook as excel
+from yibao.app.bulk_load import load_synth
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
+from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.policy.premium import premium_split
 from yibao.store.db import Database
@@ -126,7 +129,7 @@ def load_synth_cmd(
     """把合成县（人员、身份、参保、备案）批量导入数据库 / bulk-load a synthetic county into the database."""
     lang = check_lang(lang)
     with database(lang) as db:
-        result = svc.load_synth(db, folder, user=user_name(user))
+        result = load_synth(db, folder, user=user_name(user))
     table = Table(title=tr(lang, f"已导入 {folder}", f"Loaded {folder}"))
     table.add_column(tr(lang, "数据", "data"))
     table.add_column(tr(lang, "行数", "rows"), justify="right")
@@ -232,10 +235,10 @@ def coverage_cmd(
     with database(lang) as db:
         if pack is None:
             pack = svc.pack_of_year(db, year)
-        priority = svc.policy_for_year(pack, year)[0].identity_priority if pack is not None else svc.DEFAULT_PRIORITY
-        cov = svc.coverage(db, year, day, priority=priority)
-        budget = svc.subsidy_budget(db, year, pack) if pack is not None else None
-        duplicates = svc.find_duplicates(db, year)
+        priority = svc.policy_for_year(pack, year)[0].identity_priority if pack is not None else DEFAULT_PRIORITY
+        cov = cov_svc.coverage(db, year, day, priority=priority)
+        budget = cov_svc.subsidy_budget(db, year, pack) if pack is not None else None
+        duplicates = cov_svc.find_duplicates(db, year)
         if out is not None:
             _write(out, lambda path: excel.write_coverage_workbook(path, cov, budget, duplicates, lang), lang)
 
@@ -257,7 +260,7 @@ def coverage_cmd(
     ):
         table.add_column(head, justify="right" if right else "left")
 
-    def add(row: svc.CoverageRow, style: str | None = None) -> None:
+    def add(row: CoverageRow, style: str | None = None) -> None:
         table.add_row(
             _cat(row.category, lang),
             f"{row.persons:,}",
@@ -313,7 +316,7 @@ def coverage_cmd(
     if duplicates:
         console.print(
             tr(lang, "[bold yellow]重复参保：[/]", "[bold yellow]duplicate enrolments: [/]")
-            + "，".join(f"{tr(lang, *svc.DUPLICATE_LABELS[k])} {n:,}" for k, n in kinds.items())
+            + "，".join(f"{tr(lang, *cov_svc.DUPLICATE_LABELS[k])} {n:,}" for k, n in kinds.items())
         )
     else:
         console.print(tr(lang, "未发现重复参保。", "No duplicate enrolment found."))
@@ -337,7 +340,7 @@ def gaps_cmd(
     assert out is not None
     pack = _pack(policy, lang)
     with database(lang) as db:
-        gaps = svc.gap_list(db, year, as_of=day, pack=pack)
+        gaps = cov_svc.gap_list(db, year, as_of=day, pack=pack)
         _write(out, lambda path: excel.write_gap_workbook(path, gaps, lang), lang)
     per_town = Counter(e.township or "" for e in gaps.entries)
     per_cat = Counter(e.category for e in gaps.entries)

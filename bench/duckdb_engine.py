@@ -2,19 +2,23 @@
 
 ``settle_duckdb(pack, input_dir)`` reads the synthetic county's Parquet files
 (``claims``, ``people``, ``identities``, ``chronic_filings``, ``cross_filings``) with
-``read_parquet`` and settles every claim with SQL only; Python just turns the resolved
-policies (``pack.at(date)`` on each change date) into small parameter tables and writes the
-SQL text. The result agrees with :func:`yibao.settlement.batch.engine.settle_batch` to the fen
-(``python bench/duckdb_engine.py --check`` checks it on a synthetic county).
+``read_parquet`` and settles every claim with SQL; Python turns the resolved policies
+(``pack.at(date)`` on each change date) into small parameter tables and writes the SQL text.
+Every policy choice in those tables comes from the policy's own rules, the ones ``settle`` and
+the batch engine ask (``deductible_for``, ``ratio_bands_for``, ``cap_for``, ``tier_applies``,
+``benefit_line``, :func:`yibao.policy.deciding.identity_ranks`), so the SQL is only the
+arithmetic over a county's claims. The result agrees with
+:func:`yibao.settlement.batch.engine.settle_batch` to the fen (``python bench/duckdb_engine.py
+--check`` checks it on a synthetic county; tests/integration/test_duckdb_agreement.py in CI).
 
 How the rules map to SQL:
 
 * period: a CASE over the pack's change dates; identity: join the identities valid on the
   claim date to a ``(period, category) -> rank`` table and keep the best rank
   (``arg_min``), ``ordinary`` otherwise;
-* benefit line: a CASE over the pack's lines in order (scheme, med_type, employment
-  status, disease prefixes), chronic filings by a semi-join, the line's ``fallback`` when
-  no filing covers the claim;
+* benefit line: chronic filings by a semi-join, then a ``par_choice`` table with the line of
+  each distinct (period, scheme, status, med_type, disease, filing) among the claims
+  (:meth:`Policy.benefit_line`, once per combination), joined back;
 * admission ordinal, the yearly deductible base and the critical-illness / assistance /
   tilted-assistance bases: window sums ``OVER (PARTITION BY person, year ORDER BY
   setl_date, file row)``; bands with GREATEST/LEAST; rounding half up with integer
@@ -40,19 +44,21 @@ import polars as pl
 
 from yibao.core.identities import CATEGORIES, ORDINARY
 from yibao.core.money import BP
+from yibao.policy.deciding import identity_ranks
 from yibao.policy.pack import PolicyPack, load_pack
-from yibao.policy.schema import LEVELS, PLACES, Policy
+from yibao.policy.schema import LEVELS, PLACES, TIER_NAMES, Policy
 
 INF = 1 << 60
 CATS: tuple[str, ...] = tuple(CATEGORIES)
 CAT = {c: i for i, c in enumerate(CATS)}
 TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")  # index 3: no tier
+INSUTYPES = ("390", "310")
 OUT_COLUMNS = ("claim_id", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt", "act_pay_dedc")
 ORDER = "ORDER BY d, rid"
 
 
 def _rnd(num: str) -> str:
-    """``num / BP`` rounded half up: yibao.core.money.round_half_up_div in integer SQL."""
+    """``num / BP`` rounded half up: :func:`yibao.core.money.half_up` in integer SQL."""
     return f"((2 * ({num}) + {BP}) // {2 * BP})"
 
 
@@ -76,104 +82,96 @@ def _sql_list(values: Any) -> str:
 # ---------------------------------------------------------------- parameter tables
 
 
-def _pad(rows: list[list[tuple[int, int]]]) -> tuple[int, list[list[tuple[int, int]]]]:
+def _pad(rows: list[list[int]]) -> tuple[int, list[list[int]]]:
     width = max(len(r) for r in rows)
-    return width, [r + [(INF, 0)] * (width - len(r)) for r in rows]
+    return width, [r + [INF] * (width - len(r)) for r in rows]
+
+
+def _fen(cap: int | None) -> int:
+    return INF if cap is None else cap
+
+
+TIER_SHORT = {"critical_illness": "ci", "assistance": "ma", "tilted_assistance": "ta"}
 
 
 def _param_tables(policies: list[Policy], line_keys: list[str]) -> tuple[dict[str, pl.DataFrame], int, int]:
-    """Small parameter tables keyed by period ``p``, line ``l``, category ``cat``, place, level, tier."""
+    """Small parameter tables keyed by period ``p``, line ``l``, category ``cat``, place, level, tier,
+    filled from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``,
+    ``tier_applies``, ``cap_for`` and ``bands_for`` of the tiers): the SQL only does arithmetic."""
     groups: dict[str, int] = {}
 
     def gid(name: str) -> int:
         return groups.setdefault(name, len(groups))
 
     line_rows: list[dict[str, Any]] = []
-    line_bands: list[list[tuple[int, int]]] = []
+    line_starts: list[list[int]] = []
     basic_rows: list[dict[str, Any]] = []
-    ded_rows: list[dict[str, Any]] = []
+    width = max((len(ln.ratio_bands) for pol in policies for ln in pol.lines.values()), default=1) or 1
     for p, pol in enumerate(policies):
         for key, line in pol.lines.items():
             lid = line_keys.index(key)
-            ci = pol.critical_illness
-            ci_here = ci is not None and key in ci.lines
             line_rows.append({
                 "p": p, "l": lid,
                 "kind": {"none": 0, "admission": 1, "year": 2}[line.deductible_kind],
-                "cap_grp": gid("cap:" + (line.cap_group or key)),
-                "ded_grp": gid("ded:" + (line.deductible_group or key)),
+                "cap_grp": gid("cap:" + line.cap_key(key)),
+                "ded_grp": gid("ded:" + line.deductible_key(key)),
                 "full_pay": bool(line.full_pay_items),
-                "by_tier": line.cap_by_tier is not None,
-                "ci_390": ci_here and ci is not None and "390" in ci.insutypes,
-                "ci_310": ci_here and ci is not None and "310" in ci.insutypes,
+                "by_tier": line.needs_emp_tier,
             })  # fmt: skip
-            line_bands.append([(b.start, b.add) for b in line.ratio_bands] or [(0, 0)])
-            tables = [line.deductible, line.deductible_2nd or line.deductible]
-            tables.append(line.deductible_3rd or tables[1])
-            for lv in LEVELS:
-                ded_rows.append({"p": p, "l": lid, "lv": lv, **{f"ded{o + 1}": t[lv] for o, t in enumerate(tables)}})
-            ma, ta = pol.assistance, pol.tilted_assistance
+            line_starts.append([b.start for b in line.ratio_bands] or [0])
             for cat in CATS:
-                ov = line.identity_overrides.get(cat)
-                caps = []
-                for tier in (*TIERS, None):
-                    if ov is not None and ov.no_cap:
-                        caps.append(INF)
-                    elif line.cap_by_tier is not None and tier is not None:
-                        caps.append(line.cap_by_tier[tier])
-                    else:
-                        caps.append(INF if line.cap is None else line.cap)
-                for pl_i, place in enumerate(PLACES):
-                    for lv in LEVELS:
+                caps = {f"cap{t}": _fen(line.cap_for(cat, tier)) for t, tier in enumerate((*TIERS, None))}
+                applies = {
+                    f"{TIER_SHORT[name]}_{ins}": pol.tier_applies(name, key, ins, cat) for name in TIER_NAMES for ins in INSUTYPES
+                }
+                for lv in LEVELS:
+                    ded = {f"ded{o}": line.deductible_for(cat, lv, o) for o in (1, 2, 3)}
+                    for pl_i, place in enumerate(PLACES):
+                        ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
+                        ratios += [0] * (width - len(ratios))
                         basic_rows.append({
                             "p": p, "l": lid, "cat": CAT[cat], "place": pl_i, "lv": lv,
-                            "ratio": line.ratio[place][lv] + (ov.ratio_add if ov else 0),
-                            "ded_pct": ov.deductible_pct if ov else BP,
-                            **{f"cap{t}": c for t, c in enumerate(caps)},
-                            "ma_on": ma is not None and key in ma.lines and cat in ma.categories,
-                            "ta_on": ta is not None and key in ta.lines and cat in ta.categories,
+                            **{f"br{b}": r for b, r in enumerate(ratios)}, **ded, **caps, **applies,
                         })  # fmt: skip
-    width, padded = _pad(line_bands)
-    for row, bands in zip(line_rows, padded, strict=True):
-        for b, (s, a) in enumerate(bands):
-            row[f"bs{b}"], row[f"ba{b}"] = s, a
+    _, padded = _pad(line_starts)
+    for row, starts in zip(line_rows, padded, strict=True):
+        for b, s in enumerate(starts):
+            row[f"bs{b}"] = s
 
     tier_rows: list[dict[str, Any]] = []
-    ci_bands: list[list[tuple[int, int]]] = []
+    ci_starts = [[b.start for b in pol.critical_illness.bands] if pol.critical_illness else [0] for pol in policies]
+    ci_width, ci_padded = _pad(ci_starts)
     for p, pol in enumerate(policies):
         ci, ma, ta = pol.critical_illness, pol.assistance, pol.tilted_assistance
-        ci_bands.append([(b.start, b.ratio) for b in ci.bands] if ci else [(0, 0)])
         for cat in CATS:
-            tilt = ci.tilt if ci is not None and ci.tilt is not None and cat in ci.tilt.categories else None
             macat = ma.categories.get(cat) if ma is not None else None
+            ci_ratios = [r for _, r in ci.bands_for(cat)] if ci else [0]
             tier_rows.append({
                 "p": p, "cat": CAT[cat],
-                "ci_ded_full": ci.deductible if ci else 0,
-                "ci_ded_pct": tilt.deductible_pct if tilt else BP,
-                "ci_add": tilt.ratio_add if tilt else 0,
-                "ci_cap": INF if ci is None or ci.cap is None or (tilt and tilt.no_cap) else ci.cap,
+                "ci_ded": ci.deductible_for(cat) if ci else 0,
+                "ci_cap": _fen(ci.cap_for(cat)) if ci else INF,
                 "ci_above": ci is not None and ci.band_basis == "above_deductible",
                 "ma_ded": macat.deductible if macat else 0,
                 "ma_ratio": macat.ratio if macat else 0,
-                "ma_limit": ma.limit if ma else INF,
+                "ma_cap": ma.cap_for(cat) if ma else INF,
                 "ta_thr": ta.threshold if ta else 0,
                 "ta_ratio": ta.ratio if ta else 0,
-                "ta_cap": ta.cap if ta else INF,
+                "ta_cap": ta.cap_for(cat) if ta else INF,
+                **{f"cbs{b}": s for b, s in enumerate(ci_padded[p])},
+                **{f"cbr{b}": r for b, r in enumerate(ci_ratios + [0] * (ci_width - len(ci_ratios)))},
             })  # fmt: skip
-    ci_width, ci_padded = _pad(ci_bands)
-    for row in tier_rows:
-        for b, (s, r) in enumerate(ci_padded[row["p"]]):
-            row[f"cbs{b}"], row[f"cbr{b}"] = s, r
 
+    rank = {"p": pl.Int64, "cat": pl.Int64, "rank": pl.Int64}
     prio_rows = [
-        {"p": p, "cat": CAT[c], "rank": r} for p, pol in enumerate(policies) for r, c in enumerate(pol.identity_priority)
+        {"p": p, "cat": CAT[c], "rank": r}
+        for p, pol in enumerate(policies)
+        for c, r in identity_ranks(pol.identity_priority).items()
     ]
     tables = {
         "par_line": pl.DataFrame(line_rows),
-        "par_ded": pl.DataFrame(ded_rows),
         "par_basic": pl.DataFrame(basic_rows),
         "par_tier": pl.DataFrame(tier_rows),
-        "par_prio": pl.DataFrame(prio_rows, schema={"p": pl.Int64, "cat": pl.Int64, "rank": pl.Int64}),
+        "par_prio": pl.DataFrame(prio_rows, schema=rank),
         "par_cat": pl.DataFrame({"category": list(CATS), "cat": list(range(len(CATS)))}),
     }
     return tables, width, ci_width
@@ -189,26 +187,28 @@ def _period_case(starts: list[date]) -> str:
     return f"CASE {whens} ELSE 0 END"
 
 
-def _line_case(policies: list[Policy], line_keys: list[str]) -> str:
-    """The first line matching scheme, med_type, status and disease; filing lines fall back (-2: no fallback)."""
-    per_period = []
-    for pol in policies:
-        whens = []
-        for key, ln in pol.lines.items():
-            cond = [f"insutype = '{ln.insutype}'", f"med_type IN ({_sql_list(ln.med_types)})"]
-            if ln.emp_status is not None:
-                cond.append(f"emp_status = '{ln.emp_status}'")
-            if ln.diseases:
-                cond.append("(" + " OR ".join(f"starts_with(upper(dise), '{d.upper()}')" for d in ln.diseases) + ")")
-            chosen = str(line_keys.index(key))
-            if ln.requires_filing:
-                fb = str(line_keys.index(ln.fallback)) if ln.fallback else "-2"
-                chosen = f"CASE WHEN has_filing THEN {chosen} ELSE {fb} END"
-            whens.append(f"WHEN {' AND '.join(cond)} THEN {chosen}")
-        per_period.append(f"CASE {' '.join(whens)} ELSE -1 END")
-    if len(per_period) == 1:
-        return per_period[0]
-    return "CASE " + " ".join(f"WHEN p = {p} THEN {c}" for p, c in enumerate(per_period)) + " END"
+def _line_choices(con: duckdb.DuckDBPyConnection, policies: list[Policy], line_keys: list[str]) -> None:
+    """``par_choice``: the benefit line (-1: none; -2: a filing is missing and there is no fallback)
+    of every distinct (period, scheme, status, med_type, disease, filing) among the claims, chosen by
+    :meth:`Policy.benefit_line` once per combination."""
+    columns = ("p", "ins_key", "emp_key", "med_key", "dise", "has_filing")
+    keys = con.execute(f"SELECT DISTINCT {', '.join(columns)} FROM c0f").fetchall()
+    rows = []
+    for p, ins, emp, med, dise, filed in keys:
+        got = policies[p].benefit_line(ins, emp or None, med, dise, filed)
+        rows.append((p, ins, emp, med, dise, filed, -1 if got is None else -2 if got.lacks_filing else line_keys.index(got.key)))
+    schema = {
+        "p": pl.Int64,
+        "ins_key": pl.Utf8,
+        "emp_key": pl.Utf8,
+        "med_key": pl.Utf8,
+        "dise": pl.Utf8,
+        "has_filing": pl.Boolean,
+    }
+    choice = pl.DataFrame(rows, schema=schema | {"l": pl.Int64}, orient="row")
+    con.register("par_choice_df", choice)
+    con.execute("CREATE OR REPLACE TEMP TABLE par_choice AS SELECT * FROM par_choice_df")
+    con.unregister("par_choice_df")
 
 
 def _capped(con: duckdb.DuckDBPyConnection, src: str, out: str, grp: str = "0") -> None:
@@ -356,10 +356,18 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
         "CASE place WHEN 'in_county' THEN 0 WHEN 'out_of_county' THEN 1 "
         "WHEN 'cross_region' THEN CASE WHEN cf.rid IS NULL THEN 3 ELSE 2 END END"
     )
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE c0f AS
+        SELECT c0.*, COALESCE(insutype, '') AS ins_key, COALESCE(emp_status, '') AS emp_key,
+               COALESCE(med_type, '') AS med_key, fd.rid IS NOT NULL AS has_filing
+        FROM c0 LEFT JOIN filed fd USING (rid)
+    """)
+    _line_choices(con, policies, line_keys)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE c1 AS
-        SELECT c.*, COALESCE(i.cat, {CAT[ORDINARY]}) AS cat, {place_case} AS place_i, {_line_case(policies, line_keys)} AS l
-        FROM (SELECT c0.*, fd.rid IS NOT NULL AS has_filing FROM c0 LEFT JOIN filed fd USING (rid)) c
+        SELECT c.*, COALESCE(i.cat, {CAT[ORDINARY]}) AS cat, {place_case} AS place_i, ch.l
+        FROM c0f c
+        JOIN par_choice ch USING (p, ins_key, emp_key, med_key, dise, has_filing)
         LEFT JOIN ident i USING (rid)
         LEFT JOIN cross_filed cf USING (rid)
     """)
@@ -372,7 +380,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     """).fetchall()
     if bad:
         raise ValueError(f"claims without a benefit line, emp_tier, known place, level or a date the pack covers: {bad}")
-    for name in ("c0", "ident", "filed", "cross_filed", "ids"):
+    for name in ("c0", "c0f", "ident", "filed", "cross_filed", "ids"):
         con.execute(f"DROP TABLE {name}")
 
     # basic insurance: parameters, deductible (admission ordinal / yearly cumulative base)
@@ -386,7 +394,13 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     by_ordinal = "CASE LEAST(adm_before, 2) WHEN 0 THEN ded1 WHEN 1 THEN ded2 ELSE ded3 END"
     ded_full = f"(CASE kind WHEN 1 THEN {by_ordinal} WHEN 2 THEN ded1 ELSE 0 END)"
     band_s = [f"bs{b}" for b in range(width)]
-    band_r = [f"ratio + ba{b}" for b in range(width)]
+    shorts = [TIER_SHORT[name] for name in TIER_NAMES]
+    by_key = [f"cap{t}" for t in range(len(TIERS) + 1)] + [f"{t}_{ins}" for t in shorts for ins in INSUTYPES]
+    on_cols = [
+        "CASE c.insutype " + " ".join(f"WHEN '{ins}' THEN pb.{t}_{ins}" for ins in INSUTYPES) + f" ELSE false END AS {t}_on"
+        for t in shorts
+    ]
+    band_r = [f"br{b}" for b in range(width)]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE c2 AS
         SELECT *, {_banded("dedc", "normal", band_s, band_r)} + full_pay_amt AS raw
@@ -397,8 +411,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
                      WHEN 2 THEN normal - (GREATEST(ded_before + normal, ded_amt) - GREATEST(ded_before, ded_amt))
                      ELSE 0 END AS dedc
             FROM (
-                SELECT *,
-                       {_rnd(f"{ded_full} * ded_pct")} AS ded_amt
+                SELECT *, {ded_full} AS ded_amt
                 FROM (
                     SELECT *,
                            COALESCE((SUM(CASE WHEN kind = 1 THEN 1 ELSE 0 END) {excl})::BIGINT, 0) AS adm_before,
@@ -407,14 +420,13 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
                         SELECT c.rid, c.claim_id, c.pid, c.d, c.yr, c.p, c.l, c.cat, c.insutype, c.medfee, c.scp,
                                CASE WHEN pln.full_pay THEN c.full_amt ELSE 0 END AS full_pay_amt,
                                c.scp - CASE WHEN pln.full_pay THEN c.full_amt ELSE 0 END AS normal,
-                               pln.*  EXCLUDE (p, l), pb.ratio, pb.ded_pct, pb.ma_on, pb.ta_on,
+                               pln.* EXCLUDE (p, l), pb.* EXCLUDE (p, l, cat, place, lv, {", ".join(by_key)}),
                                CASE c.tier WHEN 0 THEN pb.cap0 WHEN 1 THEN pb.cap1 WHEN 2 THEN pb.cap2 ELSE pb.cap3 END AS cap,
-                               pd.ded1, pd.ded2, pd.ded3
+                               {", ".join(on_cols)}
                         FROM c1 c
                         JOIN par_line pln ON pln.p = c.p AND pln.l = c.l
                         JOIN par_basic pb
                           ON pb.p = c.p AND pb.l = c.l AND pb.cat = c.cat AND pb.place = c.place_i AND pb.lv = c.lv
-                        JOIN par_ded pd ON pd.p = c.p AND pd.l = c.l AND pd.lv = c.lv
                     )
                 )
             )
@@ -425,7 +437,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
 
     # critical illness: cumulative in-year base after basic, tilt by identity, bands
     cbs = [f"cbs{b}" for b in range(ci_width)]
-    cbr = [f"cbr{b} + ci_add" for b in range(ci_width)]
+    cbr = [f"cbr{b}" for b in range(ci_width)]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ci AS
         SELECT rid, pid, yr, d, base, ci_cap AS cap,
@@ -434,11 +446,11 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
             SELECT *, GREATEST(before, ded) AS lo, GREATEST(before + base, ded) AS hi,
                    CASE WHEN ci_above THEN ded ELSE 0 END AS shift
             FROM (
-                SELECT *, COALESCE((SUM(base) {excl})::BIGINT, 0) AS before, {_rnd("ci_ded_full * ci_ded_pct")} AS ded
+                SELECT *, COALESCE((SUM(base) {excl})::BIGINT, 0) AS before, ci_ded AS ded
                 FROM (
                     SELECT c.rid, c.pid, c.yr, c.d, c.scp - h.pay AS base, t.*
                     FROM c2 c JOIN hifp h USING (rid) JOIN par_tier t ON t.p = c.p AND t.cat = c.cat
-                    WHERE CASE c.insutype WHEN '390' THEN c.ci_390 WHEN '310' THEN c.ci_310 ELSE false END
+                    WHERE c.ci_on
                 )
             )
         )
@@ -465,7 +477,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
         con.execute(f"DROP TABLE {out}_in")
 
     con.execute("CREATE OR REPLACE TEMP TABLE maf (rid BIGINT, pay BIGINT)")
-    threshold_tier("c.ma_on", "c.scp - h.pay - COALESCE(ci.pay, 0)", "ma_ded", "ma_ratio", "ma_limit", "maf_new")
+    threshold_tier("c.ma_on", "c.scp - h.pay - COALESCE(ci.pay, 0)", "ma_ded", "ma_ratio", "ma_cap", "maf_new")
     con.execute("DROP TABLE maf")
     con.execute("ALTER TABLE maf_new RENAME TO maf")
     threshold_tier("c.ta_on", "c.scp - h.pay - COALESCE(ci.pay, 0) - COALESCE(m.pay, 0)", "ta_thr", "ta_ratio", "ta_cap", "oth")

@@ -20,11 +20,16 @@ def held_on(day: date | pl.Expr, valid_from: str = "valid_from", valid_to: str =
     return (pl.col(valid_from) <= day) & (pl.col(valid_to).is_null() | (pl.col(valid_to) >= day))
 
 
+def identity_ranks(priority: Sequence[str]) -> dict[str, int]:
+    """Each ranked category's rank, 0 the highest: the lowest rank held decides."""
+    return {c: i for i, c in enumerate(priority)}
+
+
 def deciding_identities(held: pl.DataFrame, by: str, priority: Sequence[str], category: str = "category") -> pl.DataFrame:
     """Per value of ``by``, the deciding category of the rows of ``held`` (identities already held
     on the day that matters), in columns ``by`` and ``category``. Values whose rows hold no
     ranked category are absent: they are ``ordinary``."""
-    rank = {c: i for i, c in enumerate(priority)}
+    rank = identity_ranks(priority)
     ranked = pl.col(category).cast(pl.Utf8).replace_strict(rank, default=None, return_dtype=pl.Int32)
     return (
         held.lazy()

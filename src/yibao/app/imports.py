@@ -148,7 +148,10 @@ class ImportRefused(InputErrors):
         self.rows_read = rows_read
         self.rows_rejected = rows_rejected
         super().__init__(
-            [InputError(f"{file_name} 第{c.row}行" if c.row else file_name, c.column, c.value, c.reason) for c in cells]
+            [
+                InputError(f"{file_name} 第{c.row}行" if c.row else file_name, c.column, c.value, c.reason, "", c.reason_en)
+                for c in cells
+            ]
         )
 
     def render(self, lang: str = "zh", limit: int | None = None) -> str:

@@ -165,7 +165,7 @@ def read_confirmations(s: Session, source: Path | IO[bytes], file_name: str, use
             continue
         if w.status != "pushed":
             out.errors.append(
-                InputError(where, "核实结果", status_label(to), f"a warning that is pushed (it is {status_label(w.status)})")
+                InputError(where, "核实结果", status_label(to), f"a warning that is pushed (it is {w.status})")
             )
             continue
         step(s, wid, to, user, note=note or None, source=file_name)

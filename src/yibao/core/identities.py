@@ -42,9 +42,7 @@ CATEGORIES: dict[str, Category] = {
         _category("dibao", "民政", "农村低保", "城市低保"),
         _category("dibao_edge", "民政"),
         _category("fanpin", "乡村振兴"),
-        _category(
-            "jiance", "乡村振兴", "三类人员", "脱贫不稳定", "边缘易致贫", "突发严重困难", "农村低收入监测人口"
-        ),
+        _category("jiance", "乡村振兴", "三类人员", "脱贫不稳定", "边缘易致贫", "突发严重困难", "农村低收入监测人口"),
         _category("tuopin", "乡村振兴", "脱贫人口", "稳定脱贫"),
         _category("pinkun", "扶贫", "建档立卡", "贫困人口"),
         _category("youfu", "退役军人", "优抚对象"),
@@ -65,7 +63,7 @@ def normalise_category(name: str) -> str:
     """Map a code, Chinese name or alias to the category code; ``ValueError`` otherwise."""
     code = _ALIASES.get(name.strip().lower())
     if code is None:
-        known = "、".join(f"{c.code}({c.zh})" for c in CATEGORIES.values())
+        known = ", ".join(CATEGORIES)
         raise ValueError(f"unknown identity category {name!r}; expected one of {known}")
     return code
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -68,7 +69,7 @@ def settle_file(pack: PolicyPack, people: dict[str, Person], claims: list[Claim]
             claim_id = exc.where.removeprefix("claim ").split(" ")[0]
             row = rows.get(claim_id)
             where = f"{claims_file} row {row} (claim {claim_id})" if row else exc.where
-            errors.append(InputError(where, exc.field, exc.value, exc.expected))
+            errors.append(replace(exc, where=where))
     if errors:
         raise InputErrors(errors)
     return out

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from yibao.core.errors import InputError, expected_zh
+from yibao.core import i18n
+from yibao.core.errors import InputError
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.core.vocab import CHRGITM_LV, HOSP_LEVELS, MED_TYPES, PLACES
 from yibao.entrypoints.api.schemas import ClaimIn
@@ -56,7 +57,7 @@ ALL_FIELDS = (*TEXT_FIELDS, *SUMMARY_AMOUNTS, *(fee_field(i, c) for i in range(F
 
 def error_text(e: InputError, lang: str) -> str:
     """What was expected, to show beside the field (the field keeps the value the clerk typed)."""
-    return f"应为：{expected_zh(e.expected)}" if lang == "zh" else f"expected {e.expected}"
+    return i18n.t(lang, "应为：", "expected ") + e.expected_in(lang)
 
 
 @dataclass

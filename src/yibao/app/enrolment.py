@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ from yibao.core.errors import InputError
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import ORDINARY
 from yibao.policy.coverage import cat_order
+from yibao.policy.deciding import deciding_identities
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import Split, premium_split, unranked_subsidies
@@ -207,14 +209,9 @@ def policy_for_year(pack: PolicyPack, year: int) -> tuple[Policy, Premium]:
 
 
 def deciding(rows: Iterable[tuple[int, str]], priority: Sequence[str]) -> dict[int, str]:
-    """Per person, the highest-ranking category (same rule as :func:`yibao.core.identities.deciding_identity`)."""
-    rank = {c: i for i, c in enumerate(priority)}
-    best: dict[int, int] = {}
-    for person_id, category in rows:
-        r = rank.get(category)
-        if r is not None and (person_id not in best or r < best[person_id]):
-            best[person_id] = r
-    return {pid: priority[r] for pid, r in best.items()}
+    """Per person, the deciding category of the identities held (:func:`yibao.policy.deciding.deciding_identities`)."""
+    held = pl.DataFrame(list(rows), schema={"person_id": pl.Int64, "category": pl.Utf8}, orient="row")
+    return dict(deciding_identities(held, "person_id", priority).iter_rows())
 
 
 def categories_on(s: Session, day: date, priority: Sequence[str], person_ids: Collection[int] | None = None) -> dict[int, str]:
@@ -336,6 +333,22 @@ def _resident_rows(year: int) -> sa.Select[int, int, str, str | None]:
     )
 
 
+def _unpriced(person_id: int, year: int, insutype: str, psn_insu_stas: str, now: datetime, user: str) -> Enrolment:
+    """A new enrolment row for the year with no premium yet (pricing comes after)."""
+    return Enrolment(
+        person_id=person_id,
+        year=year,
+        insutype=insutype,
+        psn_insu_stas=psn_insu_stas,
+        premium=0,
+        individual=0,
+        assistance_subsidy=0,
+        fiscal_subsidy=0,
+        recorded_at=now,
+        recorded_by=user,
+    )
+
+
 def _create_enrolments(
     s: Session, year: int, wanted: Sequence[str], where: str, now: datetime, user: str
 ) -> tuple[int, int, set[int]]:
@@ -355,20 +368,7 @@ def _create_enrolments(
     for pid in sorted(person_ids):
         rows = existing.get(pid)
         if not rows:
-            s.add(
-                Enrolment(
-                    person_id=pid,
-                    year=year,
-                    insutype=RESIDENT,
-                    psn_insu_stas=ENROLLED,
-                    premium=0,
-                    individual=0,
-                    assistance_subsidy=0,
-                    fiscal_subsidy=0,
-                    recorded_at=now,
-                    recorded_by=user,
-                )
-            )
+            s.add(_unpriced(pid, year, RESIDENT, ENROLLED, now, user))
             created += 1
         elif not any(stas == ENROLLED for _, stas, _ in rows):
             first = min(eid for eid, _, _ in rows)
@@ -467,18 +467,7 @@ def record_special_status(db: Database, certno: str, year: int, status: str, evi
             raise InputError(where, "certno", mask(cert), "a person in the registry")
         rows = list(s.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id, Enrolment.year == year)))
         if not rows:
-            row = Enrolment(
-                person_id=person.id,
-                year=year,
-                insutype=person.insutype or RESIDENT,
-                psn_insu_stas=SPECIAL,
-                premium=0,
-                individual=0,
-                assistance_subsidy=0,
-                fiscal_subsidy=0,
-                recorded_at=now,
-                recorded_by=user,
-            )
+            row = _unpriced(person.id, year, person.insutype or RESIDENT, SPECIAL, now, user)
             s.add(row)
             rows = [row]
         for row in rows:

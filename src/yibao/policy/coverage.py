@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yibao.core.identities import ORDINARY
+from yibao.core.money import BP, round_half_up_div
 
 TARGET_CATEGORIES: tuple[str, ...] = ("tekun", "dibao", "fanpin", "jiance", "dibao_edge", "tuopin")
 """Rural low-income and 脱贫 people, whose enrolment must be 100% (应保尽保; seed 001: 农村低收入人口和脱贫人口参保率达100%)."""
@@ -55,7 +56,7 @@ class CoverageRow:
 
 
 def _rate(part: int, whole: int) -> int | None:
-    return None if whole == 0 else (2 * part * 10_000 + whole) // (2 * whole)
+    return None if whole == 0 else round_half_up_div(part * BP, whole)
 
 
 def cat_order(category: str, priority: Sequence[str]) -> tuple[int, str]:

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 
 from yibao.core.identities import ORDINARY
+from yibao.policy.deciding import deciding_identities, held_on
 from yibao.synth.county import SynthCounty
 from yibao.synth.identities import IDENTITY_PRIORITY, MIX_GROUPS
 
@@ -14,14 +15,7 @@ from yibao.synth.identities import IDENTITY_PRIORITY, MIX_GROUPS
 def identity_mix(county: SynthCounty, day: date | None = None) -> pl.DataFrame:
     """People per deciding category on ``day`` (default 1 January), with their share of everyone."""
     day = day or date(county.year, 1, 1)
-    rank = {c: i for i, c in enumerate(IDENTITY_PRIORITY)}
-    held = (
-        county.identities.filter((pl.col("valid_from") <= day) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day)))
-        .with_columns(pl.col("category").cast(pl.Utf8))  # a county read back from Parquet has it as Enum
-        .with_columns(pl.col("category").replace_strict(rank, default=len(rank)).alias("_rank"))
-        .sort("psn_no", "_rank")
-        .unique("psn_no", keep="first", maintain_order=True)
-    )
+    held = deciding_identities(county.identities.filter(held_on(day)), "psn_no", IDENTITY_PRIORITY)
     counts = held.group_by("category").agg(pl.len().alias("persons"))
     ordinary = pl.DataFrame({"category": [ORDINARY], "persons": [county.persons - held.height]}, schema=counts.schema)
     order = {c: i for i, c in enumerate((*IDENTITY_PRIORITY, ORDINARY))}

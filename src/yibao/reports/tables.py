@@ -26,7 +26,7 @@ import polars as pl
 
 from yibao.core.i18n import Said, pick
 from yibao.core.identities import ORDINARY
-from yibao.core.money import BP, fmt_yuan
+from yibao.core.money import BP, fmt_yuan, half_up
 from yibao.core.vocab import GROUPS, MED_TYPES, TIERS, identity_label, label
 from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.policy.pack import PolicyPack
@@ -127,13 +127,13 @@ class ReportMeta:
 
 def ratio_bp(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     """``num / den`` in basis points, rounded half up (away from zero for a negative ``num``); null when ``den`` is 0."""
-    mag = (2 * num.abs() * BP + den) // (2 * den)
+    mag = half_up(num.abs() * BP, den)
     return pl.when(den > 0).then(pl.when(num < 0).then(-mag).otherwise(mag)).otherwise(None).cast(pl.Int64)
 
 
 def mean_fen(total: pl.Expr, count: pl.Expr) -> pl.Expr:
     """``total / count`` in fen, rounded half up; null for no count."""
-    return pl.when(count > 0).then((2 * total + count) // (2 * count)).otherwise(None).cast(pl.Int64)
+    return pl.when(count > 0).then(half_up(total, count)).otherwise(None).cast(pl.Int64)
 
 
 def _row_sum(*payers: str) -> pl.Expr:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from yibao.core.money import round_half_up_div
+from yibao.core.money import half_up, round_half_up_div
 from yibao.policy.pack import PolicyPack
 
 PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "medfee_sumamt")
@@ -109,8 +109,8 @@ def compare(base: pl.DataFrame, reform: pl.DataFrame, people: pl.DataFrame, s: S
             pl.col("funds_reform").sum().alias("funds_reform"),
             pl.col("self_pay").sum().alias("self_pay"),
             pl.col("self_pay_reform").sum().alias("self_pay_reform"),
-            ((pl.col("self_pay").sum() * 2 + pl.len()) // (2 * pl.len())).alias("mean_self_pay"),
-            ((pl.col("self_pay_reform").sum() * 2 + pl.len()) // (2 * pl.len())).alias("mean_self_pay_reform"),
+            half_up(pl.col("self_pay").sum(), pl.len()).alias("mean_self_pay"),
+            half_up(pl.col("self_pay_reform").sum(), pl.len()).alias("mean_self_pay_reform"),
             pl.col("over").sum().alias("over_threshold"),
             pl.col("over_reform").sum().alias("over_threshold_reform"),
         )

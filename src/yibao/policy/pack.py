@@ -309,7 +309,8 @@ def load_pack(path_or_name: str | Path) -> PolicyPack:
 
 
 def shipped_packs() -> list[str]:
-    return sorted(p.stem for p in PACKS_DIR.glob("*.yaml"))
+    """The shipped packs' names; ``<pack>.cases.yaml`` beside a pack holds its worked cases, not a pack."""
+    return sorted(p.stem for p in PACKS_DIR.glob("*.yaml") if not p.name.endswith(".cases.yaml"))
 
 
 def policy_dump(model: BaseModel) -> dict[str, Any]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -22,14 +21,12 @@ from yibao.core.settings import DEFAULT_POLICY
 from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, identity_label, label
 from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
-from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
+from yibao.policy.pack import PolicyPack, load_pack
 from yibao.settlement.model import Claim, Person, Settlement
 from yibao.settlement.settle import settle_sequence
 from yibao.settlement.trace import render
 
 app = typer.Typer(help="yibao：基本医保、大病保险、医疗救助一站式结算 / one-stop three-tier settlement", no_args_is_help=True)
-policy_app = typer.Typer(help="政策包 / policy packs", no_args_is_help=True)
-app.add_typer(policy_app, name="policy")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -218,54 +215,6 @@ def explain(
     explain_settlement(settled[claim], persons[target.psn_no], lang)
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_value_text(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_value_text(v) for v in value)
-    return str(value)
-
-
-@policy_app.command("list")
-def policy_list(lang: Lang = "zh") -> None:
-    """内置政策包 / shipped packs."""
-    table = Table(title=_t(lang, "内置政策包", "Shipped packs"))
-    for col in ("pack", _t(lang, "名称", "title"), _t(lang, "有效期", "valid")):
-        table.add_column(col)
-    for name in shipped_packs():
-        p = load_pack(name)
-        table.add_row(
-            name, p.title_zh if lang == "zh" else p.title_en, f"{p.valid_from} – {p.valid_to or _t(lang, '至今', 'open')}"
-        )
-    console.print(table)
-
-
-@policy_app.command("show")
-def policy_show(
-    pack_name: Annotated[str, typer.Argument(help="政策包文件或内置名称")],
-    on: Annotated[str | None, typer.Option("--date", help="显示某日有效的取值 YYYY-MM-DD")] = None,
-    lang: Lang = "zh",
-) -> None:
-    """列出政策参数及其来源 / every parameter with its value and source."""
-    pack = _load(pack_name, lang)
-    day = date.fromisoformat(on) if on else None
-    table = Table(title=f"{pack.title_zh if lang == 'zh' else pack.title_en} ({pack.pack_id})", show_lines=True)
-    table.add_column(_t(lang, "参数", "Parameter"), style="bold")
-    table.add_column(_t(lang, "生效", "From"), no_wrap=True)
-    table.add_column(_t(lang, "取值（元 / %）", "Value (yuan / %)"))
-    table.add_column(_t(lang, "来源", "Source"))
-    for path, leaf in pack.leaves.items():
-        entries = [leaf.at(day)] if day else list(leaf.values)
-        for e in entries:
-            if e is None:
-                continue
-            src = e.source if e.source is not None else f"[yellow]{_t(lang, '假设', 'assumed')}[/]：{e.assumed}"
-            table.add_row(".".join(path), e.start.isoformat(), _value_text(e.value), src)
-    console.print(table)
-    if pack.notes:
-        console.print(Panel(pack.notes.strip(), title=_t(lang, "说明", "Notes")))
-
-
 def _sample(name: str) -> Path:
     return Path(str(resources.files("yibao") / "data" / name))
 
@@ -299,8 +248,9 @@ def main() -> None:  # pragma: no cover - console entry
 
 def _register() -> None:
     """Every sub-command, listed once (the modules import this one for ``app``, so they load here)."""
-    from yibao.entrypoints.cli import batch, enrol, monitor, people, registry, report, slip, synth
+    from yibao.entrypoints.cli import batch, enrol, monitor, people, policy, registry, report, slip, synth
 
+    app.add_typer(policy.policy_app, name="policy")
     app.add_typer(people.person_app, name="person")
     app.add_typer(people.filing_app, name="filing")
     app.command("serve")(people.serve)

@@ -11,15 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from yibao.policy.schema import Policy, TierName
+from yibao.policy.schema import Policy
 from yibao.settlement.model import Person, YearToDate
-
-TIER_PAYERS: dict[TierName, tuple[str, str]] = {
-    "critical_illness": ("hifmi_pay", "ci"),
-    "assistance": ("maf_pay", "maf"),
-    "tilted_assistance": ("oth_pay", "tilt"),
-}
-"""Each tier after basic insurance: its payer field and the prefix of its accumulators."""
+from yibao.settlement.tiers import LATER_TIERS
 
 
 @dataclass(frozen=True)
@@ -63,9 +57,9 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
         PayerPosition("hifp_pay", ytd.basic_paid.get(group, 0), cap, group=group, lines=tuple(keys))
         for (group, cap), keys in basic.items()
     ]
-    for name, (payer, acc) in TIER_PAYERS.items():
-        tier = policy.tier(name)
-        if tier is not None and tier.covers(person.insutype, identity):
-            paid, base = getattr(ytd, f"{acc}_paid"), getattr(ytd, f"{acc}_base")
-            rows.append(PayerPosition(payer, paid, tier.cap_for(identity), base=base))
+    for tier in LATER_TIERS:
+        block = policy.tier(tier.name)
+        if block is not None and block.covers(person.insutype, identity):
+            base, paid = tier.before(ytd)
+            rows.append(PayerPosition(tier.payer, paid, block.cap_for(identity), base=base))
     return Position(identity, tuple(rows))

@@ -144,26 +144,18 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     )
     left = pr.inscp_scp_amt - b.pay
 
-    ins = person.insutype
-    ci = policy.critical_illness
-    if ci is not None and policy.tier_applies("critical_illness", choice.key, ins, identity):
-        c = tiers.critical_illness(ci, identity, left, ytd.ci_base, ytd.ci_paid)
-    else:
-        c = tiers.not_applicable("critical_illness", "line")
-    left -= c.pay
-
-    ma = policy.assistance
-    if ma is not None and policy.tier_applies("assistance", choice.key, ins, identity):
-        m = tiers.assistance(ma, identity, left, ytd.maf_base, ytd.maf_paid)
-    else:
-        m = tiers.not_applicable("assistance", "identity" if policy.tier_on_line("assistance", choice.key) else "line")
-    left -= m.pay
-
-    ta = policy.tilted_assistance
-    if ta is not None and policy.tier_applies("tilted_assistance", choice.key, ins, identity):
-        o = tiers.tilted(ta, identity, left, ytd.tilt_base, ytd.tilt_paid)
-    else:
-        o = tiers.not_applicable("tilted", "identity" if policy.tier_on_line("tilted_assistance", choice.key) else "line")
+    later = []
+    for later_tier in tiers.LATER_TIERS:
+        name = later_tier.name
+        block = policy.tier(name)
+        if block is not None and policy.tier_applies(name, choice.key, person.insutype, identity):
+            res = later_tier.pay(block, identity, left, *later_tier.before(ytd))
+        else:  # the assistance tiers say when the line is theirs but the identity is not
+            on_line = name != "critical_illness" and policy.tier_on_line(name, choice.key)
+            res = tiers.not_applicable(later_tier.trace, "identity" if on_line else "line")
+        left -= res.pay
+        later.append(res)
+    c, m, o = later
 
     funds = b.pay + c.pay + m.pay + o.pay
     psn_part = pr.medfee_sumamt - funds

@@ -7,13 +7,14 @@ self-pay the earlier ones left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from yibao.core.money import apply_ratio
-from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TiltedAssistance
+from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TierName, TiltedAssistance
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
-from yibao.settlement.model import TraceStep
+from yibao.settlement.model import TraceStep, YearToDate
 
 
 @dataclass
@@ -180,3 +181,30 @@ def not_applicable(tier: str, reason: str) -> TierResult:
     r = TierResult()
     r.step(tier, "not_applicable", reason=reason)
     return r
+
+
+@dataclass(frozen=True)
+class LaterTier:
+    """A payer after basic insurance: its policy block, its names in traces and settlements, its accumulators."""
+
+    name: TierName
+    trace: str
+    payer: str
+    acc: str
+    """Accumulator prefix: ``{acc}_base`` and ``{acc}_paid`` of :class:`YearToDate`."""
+    pay: Callable[[Any, str, int, int, int], TierResult]
+    """``pay(block, identity, base, base before, paid before)``."""
+
+    def before(self, ytd: YearToDate) -> tuple[int, int]:
+        """The in-year base and the payments counted against the cap before a claim."""
+        base: int = getattr(ytd, f"{self.acc}_base")
+        paid: int = getattr(ytd, f"{self.acc}_paid")
+        return base, paid
+
+
+LATER_TIERS = (
+    LaterTier("critical_illness", "critical_illness", "hifmi_pay", "ci", critical_illness),
+    LaterTier("assistance", "assistance", "maf_pay", "maf", assistance),
+    LaterTier("tilted_assistance", "tilted", "oth_pay", "tilt", tilted),
+)
+"""In the order they pay, each on what the earlier ones left."""

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from yibao.app import enrolment as svc
 from yibao.core.errors import InputError
 from yibao.core.identities import ORDINARY
+from yibao.policy.deciding import deciding_identities, held_on
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
@@ -231,14 +232,8 @@ def _read(folder: Path, name: str, required: bool = True) -> pl.DataFrame | None
 
 
 def _deciding_on(identities: pl.DataFrame, day: date, priority: tuple[str, ...]) -> dict[str, str]:
-    """Per person, the deciding category on ``day`` (the rule of :func:`yibao.app.enrolment.categories_on`)."""
-    held = identities.filter((pl.col("valid_from") <= day) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))).select(
-        "psn_no", "category"
-    )
-    names = held["psn_no"].unique().to_list()
-    index = {p: i for i, p in enumerate(names)}
-    decided = svc.deciding(((index[p], str(c)) for p, c in held.iter_rows()), priority)
-    return {names[i]: c for i, c in decided.items()}
+    """Per person, the deciding category on ``day`` (:func:`yibao.policy.deciding.deciding_identities`)."""
+    return dict(deciding_identities(identities.filter(held_on(day)), "psn_no", priority).iter_rows())
 
 
 def batch_people(

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, shot, sign_in
-from yibao.reports.tables import TABLES, header, title
+from yibao.reports.catalogue import TABLES, header, title
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 

@@ -34,7 +34,8 @@ from yibao.core.money import round_half_up_div
 from yibao.entrypoints.cli import main as cli
 from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
-from yibao.reports.tables import ALL, TABLES, ReportSet, header, title
+from yibao.reports.catalogue import TABLES, ReportSet, header, title
+from yibao.reports.tables import ALL
 from yibao.rules.claims import Place
 from yibao.settlement.batch.io import run_batch
 from yibao.settlement.model import Claim

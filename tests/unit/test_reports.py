@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 
 from yibao.app.report_sources import check_period, month_period
 from yibao.core.errors import InputError
 from yibao.core.money import round_half_up_div
+from yibao.reports.catalogue import CATALOGUE, TABLES, Report, build_reports, cell_text, column_index, title
+from yibao.reports.cells import Column, fmt_bp
+from yibao.reports.html import render_html, sections
 from yibao.reports.tables import (
     ALL,
+    INSTITUTION_SCHEMA,
     LOW_INCOME,
     PEOPLE_SCHEMA,
-    TABLES,
     Context,
     LineInfo,
     ReportMeta,
     assistance_summary,
-    build_reports,
-    cell_text,
     enrolment_rates,
-    fmt_bp,
     fund_balance,
+    grouping_sets,
     institutions,
     monthly_spending,
     premium_subsidies,
@@ -34,6 +39,7 @@ from yibao.reports.tables import (
     treatment_assistance,
     visits,
 )
+from yibao.reports.workbook import workbook_bytes
 from yibao.rules.claims import SCHEMA, Place
 
 CTX = Context(
@@ -540,3 +546,107 @@ def test_parts_sum_to_totals_and_ratios_are_shares(claims: pl.DataFrame) -> None
         assert subtotal.select(pl.col(sums).sum()).row(0) == tuple(grand[s] for s in sums)
     assert grand["inscp_scp_amt"] == claims["inscp_scp_amt"].sum()
     assert grand["assist_pay"] == claims.select(pl.sum_horizontal("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay").sum()).item()
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue: a report is one entry
+# ---------------------------------------------------------------------------------------------
+
+
+def premium_by_township(people: pl.DataFrame) -> pl.DataFrame:
+    """A report the catalogue does not have: enrolled persons and premiums per township, and the total."""
+    enrolled = people.filter(pl.col("enrolled"))
+    aggs = [pl.len().cast(pl.Int64).alias("persons"), pl.col("premium").sum()]
+    df = grouping_sets(enrolled, ("township",), [("township",), ()], aggs)
+    return df.sort(pl.col("township") == ALL, "township")
+
+
+EXTRA = Report(
+    name="premium_by_township",
+    title=("各乡镇筹资", "Premiums per township"),
+    note=("只计已参保人员。", "Enrolled persons only."),
+    inputs=("people",),
+    table=premium_by_township,
+    columns=(
+        Column("township", "乡镇", "township", "code"),
+        Column("persons", "人数", "persons", "count"),
+        Column("premium", "筹资合计（元）", "premiums (yuan)", "amount"),
+    ),
+)
+TOWNSHIPS = people_frame(
+    person("P1", "dibao", individual=4_800, assistance=27_200, fiscal=58_000, township="博尚镇"),
+    person("P2", "ordinary", individual=32_000, fiscal=58_001, township="章驮乡"),
+    person("P3", "ordinary", individual=32_000, fiscal=58_000, township="博尚镇"),
+    person("P4", "ordinary", enrolled=False, township="章驮乡"),
+)
+NO_NAMES = pl.DataFrame(schema=INSTITUTION_SCHEMA)
+
+
+def test_one_catalogue_entry_adds_a_report_to_the_set_the_workbook_and_the_page() -> None:
+    meta = ReportMeta(date(2022, 1, 1), date(2022, 12, 31), Place(), "batch", "anhui-huaibei-2022")
+    rs = build_reports(claims_frame(), TOWNSHIPS, NO_NAMES, meta, CTX, (*CATALOGUE, EXTRA))
+    # the set: every catalogue report, then the new one, by name and by attribute
+    assert tuple(rs) == (*TABLES, "premium_by_township")
+    # 博尚镇: P1 90000 + P3 90000; 章驮乡: P2 90001 (P4 not enrolled); in all 3 persons, 270001 fen
+    expected = [("博尚镇", 2, 180_000), ("章驮乡", 1, 90_001), (ALL, 3, 270_001)]
+    assert rs["premium_by_township"].rows() == expected
+    assert rs.premium_by_township.rows() == expected and rs.report("premium_by_township") is EXTRA
+
+    # the workbook: its own sheet after the catalogue's, with the entry's headers, yuan and note
+    book = load_workbook(io.BytesIO(workbook_bytes(rs, "zh")))
+    assert book.sheetnames == ["说明", *(title(n) for n in TABLES), "各乡镇筹资"]
+    sheet = [[c.value for c in r] for r in book["各乡镇筹资"].iter_rows()]
+    assert sheet[0] == ["乡镇", "人数", "筹资合计（元）"]
+    # Excel keeps numbers as doubles: the yuan read back exactly to their decimals
+    got = [(township, persons, Decimal(str(yuan))) for township, persons, yuan in sheet[1:4]]
+    assert got == [("博尚镇", 2, Decimal("1800")), ("章驮乡", 1, Decimal("900.01")), ("合计", 3, Decimal("2700.01"))]
+    assert sheet[5][0] == "只计已参保人员。"
+    assert book["各乡镇筹资"]["C3"].number_format == "#,##0.00"
+    english = load_workbook(io.BytesIO(workbook_bytes(rs, "en")))
+    assert english.sheetnames[-1] == "Premiums per township"
+    assert [c.value for c in english["Premiums per township"][1]] == ["township", "persons", "premiums (yuan)"]
+
+    # the HTML report (and the web page's sections): its title, headers, cells and note
+    page = sections(rs, "zh", {})[-1]
+    assert (page["name"], page["title"], page["headers"], page["note"]) == (
+        "premium_by_township",
+        "各乡镇筹资",
+        ["乡镇", "人数", "筹资合计（元）"],
+        "只计已参保人员。",
+    )
+    assert [[c.text for c in r["cells"]] for r in page["rows"]] == [
+        ["博尚镇", "2", "1,800.00"],
+        ["章驮乡", "1", "900.01"],
+        ["合计", "3", "2,700.01"],
+    ]
+    assert '<h2 id="premium_by_township">各乡镇筹资</h2>' in render_html(rs, {}, "zh")
+
+    # the catalogue itself is untouched: the shipped set has no such report
+    shipped = build_reports(claims_frame(), TOWNSHIPS, NO_NAMES, meta, CTX)
+    assert "premium_by_township" not in shipped and tuple(shipped) == TABLES
+    with pytest.raises(KeyError):
+        shipped.report("premium_by_township")
+
+
+def test_an_entry_must_say_what_its_function_takes_and_gives() -> None:
+    with pytest.raises(ValueError, match="inputs"):
+        replace(EXTRA, inputs=("claims",))
+    with pytest.raises(ValueError, match="terminal"):
+        replace(EXTRA, terminal=("village",))
+    wrong = replace(EXTRA, columns=EXTRA.columns[:2])
+    meta = ReportMeta(date(2022, 1, 1), date(2022, 12, 31), Place(), "batch", None)
+    with pytest.raises(ValueError, match="gave columns"):
+        build_reports(claims_frame(), TOWNSHIPS, NO_NAMES, meta, CTX, (wrong,))
+    # one column name, one header, whichever report has it
+    other = replace(EXTRA, name="other", columns=(*EXTRA.columns[:2], Column("premium", "保费", "premium", "amount")))
+    with pytest.raises(ValueError, match="premium"):
+        column_index((EXTRA, other))
+
+
+def test_every_catalogue_entry_builds_its_columns_in_order() -> None:
+    meta = ReportMeta(date(2022, 1, 1), date(2022, 12, 31), Place(), "batch", "anhui-huaibei-2022")
+    rs = build_reports(ASSIST_CLAIMS, PEOPLE, NO_NAMES, meta, CTX)
+    assert tuple(r.name for r in CATALOGUE) == TABLES == tuple(rs)
+    for entry in CATALOGUE:
+        assert tuple(rs[entry.name].columns) == entry.names
+        assert entry.title_in("zh") != entry.title_in("en") and entry.note_in("zh") and entry.note_in("en")

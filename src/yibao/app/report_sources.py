@@ -1,6 +1,6 @@
 """What the reports read: the ledger and the registry in the database, or a batch run's folder.
 
-Both give :func:`yibao.reports.tables.build_reports` the same three frames — the claims
+Both give :func:`yibao.reports.catalogue.build_reports` the same three frames — the claims
 frame (:mod:`yibao.rules.claims`), the people frame (:data:`yibao.reports.tables.PEOPLE_SCHEMA`)
 and the institutions' names — so a simulation is reported exactly as the ledger is.
 
@@ -37,7 +37,8 @@ from yibao.policy.deciding import deciding_identities, held_on
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
-from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta, ReportSet, build_reports
+from yibao.reports.catalogue import ReportSet, build_reports
+from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta
 from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.io import read_table

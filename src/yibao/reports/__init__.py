@@ -1,1 +1,1 @@
-"""Pure report tables over the claims table, and their workbook, charts and HTML."""
+"""The bureau's reports: the catalogue (one entry per report), the pure tables, and their workbook, charts and HTML."""

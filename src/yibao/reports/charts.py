@@ -25,7 +25,8 @@ from matplotlib.figure import Figure
 
 from yibao.core import charts
 from yibao.core.identities import label as identity_label
-from yibao.reports.tables import ALL, ReportSet
+from yibao.reports.catalogue import ReportSet
+from yibao.reports.tables import ALL
 
 CHARTS = ("trend", "payers", "ratios")
 FEN_PER_WAN = 1_000_000
@@ -135,7 +136,7 @@ def _empty(ax: Axes, lang: str) -> None:
 def trend(rs: ReportSet, lang: str = "zh") -> Chart:
     """Spending per month by payer: basic, critical illness, assistance (万元, or 元 when small)."""
     t = TEXT[lang]
-    months = rs.monthly.filter(pl.col("month") != ALL)
+    months = rs["monthly"].filter(pl.col("month") != ALL)
     series = {t["basic"]: months["hifp_pay"], t["critical"]: months["hifmi_pay"], t["assistance"]: months["assistance_pay"]}
     big = max((int(v) for s in series.values() for v in s.to_list()), default=0) >= FEN_PER_WAN
     div, unit = (FEN_PER_WAN, t["wan"]) if big else (100, t["yuan"])
@@ -153,7 +154,7 @@ def trend(rs: ReportSet, lang: str = "zh") -> Chart:
 
 def _category_rows(rs: ReportSet) -> pl.DataFrame:
     """The ratios table's rows per identity over all lines, and the total."""
-    return rs.ratios.filter(pl.col("line") == ALL)
+    return rs["ratios"].filter(pl.col("line") == ALL)
 
 
 def payers(rs: ReportSet, lang: str = "zh") -> Chart:

@@ -1,21 +1,21 @@
-"""The bureau's report as one self-contained HTML page: every table, the charts inline as SVG."""
+"""The bureau's report as one self-contained HTML page: every report of the set, the charts inline as SVG."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from yibao.reports.charts import Chart
-from yibao.reports.tables import TABLES, ReportSet, cell_text, column, header, is_total, note, title
-from yibao.reports.workbook import about_lines
+from yibao.reports.about import about_lines
+from yibao.reports.catalogue import Report, ReportSet
+from yibao.reports.cells import is_total
 
-SECTION_CHARTS: dict[str, tuple[str, ...]] = {"ratios": ("ratios", "payers"), "monthly": ("trend",)}
-"""Which charts stand above which table."""
+if TYPE_CHECKING:  # the charts come drawn: matplotlib is not needed to lay out the tables
+    from yibao.reports.charts import Chart
+
 TEXT = {"zh": {"title": "医疗保障统计报表"}, "en": {"title": "Medical security statistics"}}
-NUMERIC = ("amount", "bp", "count")
 
 
 @dataclass(frozen=True)
@@ -24,30 +24,36 @@ class Cell:
     numeric: bool
 
 
-def section(name: str, rs: ReportSet, lang: str, charts: Mapping[str, Chart]) -> dict[str, Any]:
-    df = rs.table(name)
-    kinds = {c: column(c).kind in NUMERIC for c in df.columns}
+def section(report: Report, rs: ReportSet, lang: str, charts: Mapping[str, Chart]) -> dict[str, Any]:
+    """One report's title, headers, rows of cells, note and the charts it shows (those of ``charts``)."""
+    df = rs[report.name]
+    cols = [report.column(c) for c in df.columns]
     rows = [
-        {"total": is_total(r), "cells": [Cell(cell_text(c, r[c], lang, rs.ctx), kinds[c]) for c in df.columns]}
+        {"total": is_total(r), "cells": [Cell(c.text(r[c.name], lang, rs.ctx), c.numeric) for c in cols]}
         for r in df.iter_rows(named=True)
     ]
     return {
-        "name": name,
-        "title": title(name, lang),
-        "headers": [header(c, lang) for c in df.columns],
+        "name": report.name,
+        "title": report.title_in(lang),
+        "headers": [c.header(lang) for c in cols],
         "rows": rows,
-        "note": note(name, lang),
-        "charts": [charts[c].svg for c in SECTION_CHARTS.get(name, ()) if c in charts],
+        "note": report.note_in(lang),
+        "charts": [charts[c].svg for c in report.charts if c in charts],
     }
 
 
+def sections(rs: ReportSet, lang: str, charts: Mapping[str, Chart]) -> list[dict[str, Any]]:
+    """A section per report of the set, in its order (the HTML report's and the web page's)."""
+    return [section(report, rs, lang, charts) for report in rs.reports]
+
+
 def render_html(rs: ReportSet, charts: Mapping[str, Chart], lang: str = "zh") -> str:
-    """``report.html``: the about lines, a link per table, each table (with its charts) and its note."""
+    """``report.html``: the about lines, a link per report, each report (with its charts) and its note."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("yibao", "templates"), autoescape=True)
     return env.get_template("report.html.j2").render(
         t=TEXT[lang],
         lang=lang,
         period=f"{rs.meta.start.isoformat()} – {rs.meta.end.isoformat()}",
         about=about_lines(rs, lang),
-        sections=[section(name, rs, lang, charts) for name in TABLES],
+        sections=sections(rs, lang, charts),
     )

@@ -20,7 +20,8 @@ from yibao.app.auth import Principal
 from yibao.app.report_sources import check_period, ledger_pack, ledger_reports
 from yibao.entrypoints.api.schemas import no_nul
 from yibao.entrypoints.common.security import require
-from yibao.reports.tables import CODE_KINDS, TABLES, ReportName, ReportSet, cell_text, column, header, note, title
+from yibao.reports.catalogue import CATALOGUE, TABLES, ReportSet
+from yibao.reports.cells import CODE_KINDS
 from yibao.rules.claims import Place
 from yibao.store.db import Database
 
@@ -60,7 +61,7 @@ LangQuery = Annotated[Lang, Query(description="zh 中文（默认）/ en English
 def index(who: Reader, lang: LangQuery = "zh") -> dict[str, Any]:
     """报表与图表清单 / the reports and charts there are."""
     return {
-        "reports": [{"name": n, "title": title(n, lang)} for n in TABLES],
+        "reports": [{"name": r.name, "title": r.title_in(lang)} for r in CATALOGUE],
         "charts": list(get_args(ChartName)),
     }
 
@@ -99,24 +100,35 @@ def chart_png(who: Reader, rs: Reports, chart: ChartPath, lang: LangQuery = "zh"
     return Response(_chart(rs, chart, lang).png, media_type="image/png")
 
 
+def known_report(name: str) -> str:
+    """A name of the report catalogue (``ValueError`` otherwise: a 422 naming the field)."""
+    if name not in TABLES:
+        raise ValueError(f"one of {', '.join(TABLES)}")
+    return name
+
+
+ReportPath = Annotated[
+    str,
+    Path(description="报表名称，见 GET /api/reports", json_schema_extra={"enum": list(TABLES)}),
+    AfterValidator(known_report),
+]
+
+
 @router.get("/{name}")
-def table(
-    who: Reader,
-    rs: Reports,
-    name: Annotated[ReportName, Path(description="报表名称，见 GET /api/reports")],
-    lang: LangQuery = "zh",
-) -> dict[str, Any]:
+def table(who: Reader, rs: Reports, name: ReportPath, lang: LangQuery = "zh") -> dict[str, Any]:
     """一张报表：各列（名称、中文/英文标题、类型）与各行（金额为分，比例为万分之一）/ one report as JSON rows."""
-    df = rs.table(name)
-    codes = [c for c in df.columns if column(c).kind in CODE_KINDS]
+    report = rs.report(name)
+    df = rs[name]
+    cols = [report.column(c) for c in df.columns]
+    codes = [c for c in cols if c.kind in CODE_KINDS]
     rows = []
     for r in df.iter_rows(named=True):
-        rows.append({**r, **{f"{c}_label": cell_text(c, r[c], lang, rs.ctx) for c in codes}})
+        rows.append({**r, **{f"{c.name}_label": c.text(r[c.name], lang, rs.ctx) for c in codes}})
     m = rs.meta
     return {
         "report": name,
-        "title": title(name, lang),
-        "note": note(name, lang),
+        "title": report.title_in(lang),
+        "note": report.note_in(lang),
         "start": m.start.isoformat(),
         "end": m.end.isoformat(),
         "place": {
@@ -127,6 +139,6 @@ def table(
         },
         "pack_id": m.pack_id,
         "units": {"amount": "fen", "bp": "basis points (1/10000)"},
-        "columns": [{"name": c, "label": header(c, lang), "kind": column(c).kind} for c in df.columns],
+        "columns": [{"name": c.name, "label": c.header(lang), "kind": c.kind} for c in cols],
         "rows": rows,
     }

@@ -26,20 +26,12 @@ from yibao.core.i18n import t as _t
 from yibao.core.settings import DEFAULT_POLICY
 
 if TYPE_CHECKING:  # imported where used: the command line starts fast
-    from yibao.reports.tables import ReportSet
+    from yibao.reports.catalogue import ReportSet
     from yibao.rules.claims import Place
 
 console = Console()
 err_console = Console(stderr=True)
 WHERE = "command line"
-TERMINAL: dict[str, tuple[str, ...]] = {
-    "ratios": ("line", "identity", "claims", "inscp_scp_amt", "basic_bp", "ci_bp", "assist_bp"),
-    "visits": ("med_type", "line", "identity", "visits", "persons", "avg_cost", "fund_pay_sumamt"),
-    "treatment_assistance": ("identity", "maf_persons", "maf_pay", "oth_persons", "oth_pay", "persons", "assistance_pay"),
-    "monthly": ("month", "claims", "hifp_pay", "hifmi_pay", "assistance_pay", "fund_pay", "psn_part_amt"),
-    "institutions": ("fixmedins_name", "admissions", "avg_admission_cost", "outpatient_visits", "medfee_sumamt", "fund_share_bp"),
-}
-"""The columns printed on the terminal for the wide tables (the workbook and the page have them all)."""
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
@@ -167,25 +159,26 @@ def _write(rs: ReportSet, out: Path, lang: str) -> list[Path]:
 
 
 def _print(rs: ReportSet, lang: str) -> None:
-    from yibao.reports.tables import TABLES, cell_text, column, header, is_total, title
-    from yibao.reports.workbook import about_lines
+    """The about lines, then a table per report of the set (a wide one with its entry's terminal columns)."""
+    from yibao.reports.about import about_lines
+    from yibao.reports.cells import is_total
 
     for line in about_lines(rs, lang):
         console.print(line, markup=False)
-    for name in TABLES:
-        df = rs.table(name)
-        df = df.select(TERMINAL.get(name, df.columns))
-        cells = [[cell_text(c, row[c], lang, rs.ctx) for c in df.columns] for row in df.iter_rows(named=True)]
-        table = Table(title=title(name, lang), title_style="bold")
-        for i, c in enumerate(df.columns):
-            numeric = column(c).kind in ("amount", "bp", "count")
+    for report in rs.reports:
+        df = rs[report.name]
+        df = df.select(report.terminal or df.columns)
+        cols = [report.column(c) for c in df.columns]
+        cells = [[c.text(row[c.name], lang, rs.ctx) for c in cols] for row in df.iter_rows(named=True)]
+        table = Table(title=report.title_in(lang), title_style="bold")
+        for i, c in enumerate(cols):
             widest = max((cell_len(r[i]) for r in cells), default=1)
             # numbers keep their width; labels may wrap but keep a readable width; headers wrap
             table.add_column(
-                header(c, lang),
-                justify="right" if numeric else "left",
+                c.header(lang),
+                justify="right" if c.numeric else "left",
                 overflow="fold",
-                min_width=widest if numeric else min(widest, 10),
+                min_width=widest if c.numeric else min(widest, 10),
             )
         for row, values in zip(df.iter_rows(named=True), cells, strict=True):
             table.add_row(*values, style="bold" if is_total(row) else None)

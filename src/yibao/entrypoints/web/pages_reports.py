@@ -32,7 +32,8 @@ from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.pages_counter import institutions
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
-from yibao.reports.tables import TABLES, ReportSet, place_label
+from yibao.reports.catalogue import ReportSet
+from yibao.reports.cells import place_label
 from yibao.rules.claims import Place
 from yibao.store.tables import Person
 
@@ -201,8 +202,8 @@ def _page(request: Request, form: ReportForm, options: Options) -> HTMLResponse:
         "report": None,
     }
     if not form.errors:
-        from yibao.reports.html import section  # the standalone HTML report's rows: the same words and cells
-        from yibao.reports.workbook import about_lines
+        from yibao.reports.about import about_lines
+        from yibao.reports.html import sections  # the standalone HTML report's rows: the same words and cells
 
         began = time.perf_counter()
         rs = _reports(request, form)
@@ -212,7 +213,7 @@ def _page(request: Request, form: ReportForm, options: Options) -> HTMLResponse:
             "end": rs.meta.end,
             "place": place_label(rs.meta.place, lang),
             "about": about_lines(rs, lang),
-            "sections": [section(name, rs, lang, {}) for name in TABLES],
+            "sections": sections(rs, lang, {}),
             "charts": charts_of(rs, lang),
             "took_ms": round((time.perf_counter() - began) * 1000),
         }

@@ -31,6 +31,7 @@ def seed_accounts(db: Database) -> None:
             create_account(s, role, PASSWORD, role, "test")
         create_account(s, "his", PASSWORD, "institution", "test", fixmedins_code=HOSPITAL)
         create_account(s, "his2", PASSWORD, "institution", "test", fixmedins_code=OTHER_HOSPITAL)
+        s.commit()
 
 
 def login(url: str, username: str, password: str = PASSWORD) -> dict[str, str]:

@@ -57,6 +57,7 @@ def _seed(db: Database) -> None:
                 ),
             ]
         )
+        s.commit()
 
 
 def test_person_lookup_answers_what_they_were_on_a_date(db: Database) -> None:

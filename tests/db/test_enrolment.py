@@ -104,6 +104,7 @@ def add_population(db: Database) -> None:
                         recorded_by="test",
                     )
                 )
+        s.commit()
 
 
 def pid(db: Database, key: str) -> int:
@@ -130,6 +131,7 @@ def add_row(db: Database, key: str, stas: str, insutype: str = "390") -> None:
                 recorded_by="test",
             )
         )
+        s.commit()
 
 
 def rows_of(db: Database, key: str) -> list[Enrolment]:

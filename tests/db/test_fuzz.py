@@ -36,7 +36,8 @@ from schemathesis.core.result import Ok
 
 from tests.accounts import HOSPITAL, PASSWORD
 from tests.db.test_service import CERTNO, PACK, bill, seed
-from yibao.app import ledger, national
+from yibao.app import ledger
+from yibao.app.national_transactions import TRANSACTIONS
 from yibao.entrypoints.http import create_app
 from yibao.settlement.model import Claim, PolicyRangeSummary
 from yibao.store.db import Database
@@ -74,7 +75,9 @@ def _seed_settlement(db: Database) -> str:
     summary = PolicyRangeSummary(medfee_sumamt=500_000)
     claim = Claim("SEED", "P1", date(2022, 3, 10), "21", 2, "in_county", "", (), summary, HOSPITAL)
     with db.unit_of_work() as s:
-        return str(ledger.settle_claim(s, PACK, claim, "seed", fixmedins_code=HOSPITAL).entry.setl_id)
+        setl_id = str(ledger.settle_claim(s, PACK, claim, "seed", fixmedins_code=HOSPITAL).entry.setl_id)
+        s.commit()
+    return setl_id
 
 
 def _seed_visits(app: Any) -> list[str]:
@@ -148,7 +151,7 @@ def _nudge(case: Any, data: st.DataObject, setl_id: str, visits: list[str]) -> N
             headers["Idempotency-Key"] = data.draw(st.uuids()).hex
         case.headers = headers
     elif path == "/api/hsa" and how != "as generated":
-        body["infno"] = data.draw(st.sampled_from(sorted(national.HANDLERS)))
+        body["infno"] = data.draw(st.sampled_from(sorted(TRANSACTIONS)))
         inp = body.get("input")
         for part in ("data", "mdtrtinfo", "dscginfo"):
             if isinstance(inp, dict) and isinstance(inp.get(part), dict) and data.draw(st.booleans()):

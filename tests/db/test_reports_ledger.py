@@ -303,6 +303,7 @@ def test_a_reversed_settlement_drops_out_of_every_report(db: Database, county: C
     )
     with db.unit_of_work() as s:
         reverse_settlement(s, setl_id, "录入错误", "tester")
+        s.commit()
     after = ledger_reports(db, YEAR_START, YEAR_END)
     b, a = before.ratios.row(-1, named=True), after.ratios.row(-1, named=True)
     assert (b["claims"] - a["claims"], b["basic_pay"] - a["basic_pay"], b["inscp_scp_amt"] - a["inscp_scp_amt"]) == (

@@ -54,6 +54,7 @@ def seed(db: Database, category: str = "dibao", enrolled: bool = True) -> None:
         )
         if enrolled:
             s.add(Enrolment(person_id=p.id, year=2022, insutype="390", psn_insu_stas="1", recorded_at=now, recorded_by="seed"))
+        s.commit()
 
 
 def bill(yuan: int, day: str = "2022-03-10", **extra: object) -> dict[str, object]:

@@ -144,6 +144,7 @@ def test_a_window_bill_slip_shows_the_level_and_place_it_was_settled_at(db: Data
     claim = Claim("W1", "P1", date(2022, 3, 10), "21", 3, "out_of_county", "", (), PolicyRangeSummary(medfee_sumamt=800_000))
     with db.unit_of_work() as s:
         setl_id = ledger.settle_claim(s, PACK, claim, "clerk").entry.setl_id  # no institution: a bill typed at the window
+        s.commit()
     with db.unit_of_work() as s:
         slip = slips.build_slip(s, setl_id, PACK)
     assert (slip.hosp_lv_zh, slip.place_zh) == ("三级/市级", "县域外")

@@ -20,6 +20,7 @@ from yibao.store.service_tables import Token
 def _delete_tokens(db: Database) -> None:
     with db.unit_of_work() as s:
         s.execute(sa.delete(Token))
+        s.commit()
 
 
 def test_a_checked_token_is_trusted_for_a_while_and_an_unknown_one_is_never_remembered(db: Database) -> None:

@@ -43,7 +43,9 @@ def settle(db: Database, yuan: int, day: str, med_type: str = "21") -> str:
     summary = PolicyRangeSummary(medfee_sumamt=yuan * 100)
     claim = Claim(f"C{day}{yuan}", "P1", date.fromisoformat(day), med_type, 2, "in_county", "", (), summary, HOSPITAL)
     with db.unit_of_work() as s:
-        return str(ledger.settle_claim(s, PACK, claim, "clerk", fixmedins_code=HOSPITAL).entry.setl_id)
+        setl_id = str(ledger.settle_claim(s, PACK, claim, "clerk", fixmedins_code=HOSPITAL).entry.setl_id)
+        s.commit()
+    return setl_id
 
 
 def ledger_self_pay(db: Database, year: int, end: date) -> int:
@@ -76,6 +78,7 @@ def test_runs_follow_the_ledger_and_a_re_run_adds_no_duplicates(db: Database) ->
     seed(db, category="tuopin")
     with db.unit_of_work() as s:
         s.execute(sa.update(Person).values(hh_no="HH1"))
+        s.commit()
     first = settle(db, 60_000, "2022-03-10")
     march = ledger_self_pay(db, 2022, date(2022, 3, 31))
     assert march > LINE  # a 60,000-yuan admission leaves a 脱贫 person more than 7,500 yuan to pay
@@ -121,6 +124,7 @@ def test_a_reversal_takes_the_settlement_out_of_the_measure(db: Database) -> Non
     with db.unit_of_work() as s:
         [(sid,)] = s.execute(sa.select(LedgerEntry.setl_id)).all()
         ledger.reverse_settlement(s, sid, "录入错误", "clerk")
+        s.commit()
     assert ledger_self_pay(db, 2022, date(2022, 3, 31)) == 0
     assert svc.run_monitoring(db, PACK, parse_period("2022-03"), "monitoring").found == 0
 
@@ -132,6 +136,7 @@ def test_a_warned_person_back_under_the_line_is_updated_not_forgotten(db: Databa
     svc.run_monitoring(db, PACK, parse_period("2022-04"), "monitoring")
     with db.unit_of_work() as s:
         ledger.reverse_settlement(s, first, "重复结算", "clerk")
+        s.commit()
     left = ledger_self_pay(db, 2022, date(2022, 5, 31))
     assert 0 < left <= LINE  # only the small bill still counts
     r = svc.run_monitoring(db, PACK, parse_period("2022-05"), "monitoring")

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
 from yibao.core.errors import InputError
+from yibao.core.idcard import mask
 from yibao.store.service_tables import Account, Token
 
 ROLES: dict[str, tuple[str, str]] = {
@@ -112,6 +113,15 @@ class Principal:
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
+
+    @property
+    def sees_certno(self) -> bool:
+        """May see ID numbers in full (``person.certno``); everyone else sees them masked."""
+        return self.can("person.certno")
+
+    def shown_certno(self, certno: str) -> str:
+        """An ID number as this caller may see it: in full or masked (:attr:`sees_certno`)."""
+        return certno if self.sees_certno else mask(certno)
 
 
 def _digest(token: str) -> str:

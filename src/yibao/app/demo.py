@@ -58,6 +58,7 @@ def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
             )
             for r in rows
         )
+        s.commit()
     return len(rows)
 
 
@@ -98,6 +99,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
                 display_name=name,
                 fixmedins_code=DEMO_HOSPITAL if role == "institution" else None,
             )
+        s.commit()
     return DemoInfo(True, persons)
 
 

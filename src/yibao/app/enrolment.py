@@ -305,6 +305,7 @@ def enrol(db: Database, year: int, pack: PolicyPack, *, persons: Iterable[str] |
         wanted = list(dict.fromkeys(_certno(c, where) for c in persons))
         if not wanted:
             raise InputError(where, "persons", [], "at least one ID number (or no list: every enrolled resident)")
+        s.commit()
     created = reactivated = 0
     with db.unit_of_work() as s:
         if wanted is not None:
@@ -471,6 +472,7 @@ def record_special_status(db: Database, certno: str, year: int, status: str, evi
             s.add(row)
             rows = [row]
         for row in rows:
+        s.commit()
             row.special_status = code
             row.evidence = text
             row.recorded_at = now

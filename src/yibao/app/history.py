@@ -82,4 +82,5 @@ def settle_history(
                 s.add(YearToDateRow(person_id=person.id, year=year, data=json.dumps(acc.to_dict()), version=1))
             if advance:
                 advance(1)
+        s.commit()
     return out

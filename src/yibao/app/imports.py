@@ -273,11 +273,11 @@ def import_identities(
             if name == "sqlite":
                 raw.execute("PRAGMA cache_size=-2000")
         base.seconds = round(time.perf_counter() - started, 3)
-        if dry_run:  # the report only: undo every write of this unit of work
-            s.rollback()
+        if dry_run:  # the report only: nothing of this unit of work is committed
             base.status, base.batch_id = "dry_run", None
         else:
             batch.report = json.dumps(base.as_dict(), ensure_ascii=False, sort_keys=True)
+            s.commit()
     return base
 
 

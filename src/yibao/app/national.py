@@ -1,5 +1,9 @@
 """The national interface (医疗保障信息平台 定点医药机构接口): ``infno`` transactions on the ledger.
 
+The handlers are here; :data:`yibao.app.national_transactions.TRANSACTIONS` lists every transaction
+(infno, name, handler, whether it writes, its request). A visit's steps follow the state table
+:mod:`yibao.rules.visit_lifecycle`.
+
 Amounts cross this interface in yuan with two decimals, as HIS systems send and expect them;
 they are parsed exactly (``Decimal``) into fen and printed back exactly.
 """
@@ -11,19 +15,20 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger
+from yibao.app import ledger, visits
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, settlement_person
 from yibao.core.errors import InputError, NotFound
 from yibao.core.identities import label
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.model import Claim, FeeLine, Place, Settlement
+from yibao.rules import visit_lifecycle as lifecycle
+from yibao.settlement.model import Claim, Settlement
 from yibao.settlement.policy_range import policy_range
 from yibao.settlement.settle import select_line
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Message, Visit
@@ -31,28 +36,7 @@ from yibao.store.tables import Enrolment, Person
 
 Output = dict[str, Any]
 Handler = Callable[[Session, "Context", dict[str, Any]], tuple[Output, str | None]]
-
-WRITES = {"2201", "2202", "2204", "2205", "2207", "2208", "2401", "2402", "2301", "2302", "2304", "2305", "2601"}
-NAMES = {
-    "1101": "人员信息获取",
-    "2201": "门诊挂号",
-    "2202": "门诊挂号撤销",
-    "2204": "门诊费用明细信息上传",
-    "2205": "门诊费用明细信息撤销",
-    "2206": "门诊预结算",
-    "2207": "门诊结算",
-    "2208": "门诊结算撤销",
-    "2401": "入院办理",
-    "2402": "出院办理",
-    "2301": "住院费用明细信息上传",
-    "2302": "住院费用明细信息撤销",
-    "2303": "住院预结算",
-    "2304": "住院结算",
-    "2305": "住院结算撤销",
-    "2601": "冲正交易",
-    "3201": "医药机构费用结算对总账",
-    "3202": "医药机构费用结算对明细账",
-}
+"""A transaction: the session, who sends it for which institution, its ``input``; its output and effect."""
 
 
 class Context:
@@ -192,7 +176,7 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
 # ------------------------------------------------------------------ visits
 
 
-def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_type: str, where: str, status: str) -> Visit:
+def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_type: str, where: str, action: str) -> Visit:
     inst = s.get(Institution, ctx.fixmedins_code)
     if inst is None:
         raise InputError(where, "fixmedins_code", ctx.fixmedins_code, "a registered institution")
@@ -208,7 +192,7 @@ def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_ty
         begntime=begin,
         endtime=None,
         dise_codg=_text(data.get("dise_codg") or data.get("dscg_maindiag_code") or "", where, "dise_codg", 32) or None,
-        status=status,
+        status=lifecycle.step(lifecycle.NEW, action, where, ""),
         recorded_at=ledger.now(),
         recorded_by=ctx.who.username,
     )
@@ -221,26 +205,25 @@ def _new_visit(s: Session, ctx: Context, p: Person, data: dict[str, Any], med_ty
 def register(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp)
     p = _person(s, data, "2201")
-    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "11", "2201", "med_type", 8), "2201", "registered")
+    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "11", "2201", "med_type", 8), "2201", "register")
     return {"data": {"mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_otp_no": v.ipt_otp_no}}, f"visit:{v.mdtrt_id}"
 
 
 def admit(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp, "mdtrtinfo")
     p = _person(s, data, "2401")
-    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "21", "2401", "med_type", 8), "2401", "admitted")
+    v = _new_visit(s, ctx, p, data, _text(data.get("med_type") or "21", "2401", "med_type", 8), "2401", "admit")
     return {"data": {"mdtrt_id": v.mdtrt_id, "psn_no": v.psn_no, "ipt_otp_no": v.ipt_otp_no}}, f"visit:{v.mdtrt_id}"
 
 
 def discharge(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp, "dscginfo")
     v = _visit(s, ctx, data, "2402")
-    if v.status != "admitted":
-        raise InputError("2402", "mdtrt_id", v.mdtrt_id, f"an admitted visit (status is {v.status})")
+    after = lifecycle.step(v.status, "discharge", "2402", v.mdtrt_id)
     end = _date(_req(data, "endtime", "2402"), "2402", "endtime")
     if end < v.begntime:
         raise InputError("2402", "endtime", end.isoformat(), f"a date on or after admission ({v.begntime})")
-    v.endtime, v.status = end, "discharged"
+    v.endtime, v.status = end, after
     if data.get("dise_codg"):
         v.dise_codg = _text(data["dise_codg"], "2402", "dise_codg", 32)
     return {}, f"discharge:{v.mdtrt_id}"
@@ -248,43 +231,11 @@ def discharge(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, st
 
 def cancel_visit(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp)
-    v = _visit(s, ctx, data, "2202")
-    if v.status == "settled":
-        raise InputError("2202", "mdtrt_id", v.mdtrt_id, "a visit not settled (cancel the settlement first)")
-    v.status = "cancelled"
+    visits.move(_visit(s, ctx, data, "2202"), "cancel", "2202")
     return {}, None
 
 
 # ------------------------------------------------------------------ fee lines
-
-
-def _visit_claim(s: Session, ctx: Context, v: Visit, setl_id: str) -> Claim:
-    inst = s.get(Institution, v.fixmedins_code)
-    assert inst is not None
-    rows = s.scalars(
-        sa.select(FeeLineRow)
-        .where(FeeLineRow.mdtrt_id == v.mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None))
-        .order_by(FeeLineRow.id)
-    ).all()
-    if not rows:
-        raise InputError(str(v.mdtrt_id), "feedetail", 0, "fee lines uploaded for this visit (2204/2301) before settling")
-    day = v.endtime or v.begntime
-    lines = tuple(
-        FeeLine(r.feedetl_sn, r.med_list_codg, r.det_item_fee_sumamt, r.chrgitm_lv, Decimal(r.cnt), r.pric, r.med_list_name or "")
-        for r in rows
-    )
-    return Claim(
-        setl_id,
-        v.psn_no,
-        day,
-        v.med_type,
-        inst.hosp_lv,
-        cast(Place, inst.place),
-        v.dise_codg or "",
-        lines,
-        None,
-        v.fixmedins_code,
-    )
 
 
 def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
@@ -301,8 +252,7 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
         v = _visit(s, ctx, d, where)
         if visit is not None and v.mdtrt_id != visit.mdtrt_id:
             raise InputError(where, "mdtrt_id", v.mdtrt_id, f"the same visit in one upload ({visit.mdtrt_id})")
-        if v.status in ("settled", "cancelled"):
-            raise InputError(where, "mdtrt_id", v.mdtrt_id, f"an open visit (status is {v.status})")
+        lifecycle.step(v.status, "upload_fees", where, v.mdtrt_id)
         visit = v
         sn = _text(_req(d, "feedetl_sn", where), where, "feedetl_sn", 40)
         lv = str(_req(d, "chrgitm_lv", where))
@@ -342,7 +292,7 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
     assert visit is not None
     s.add_all(new_rows)
     s.flush()
-    claim = _visit_claim(s, ctx, visit, "UPLOAD")
+    claim = visits.claim_of(s, visit, "UPLOAD")
     person = settlement_person(s, find_person(s, visit.psn_no))
     pr = policy_range(ctx.pack.at(claim.setl_date).fee, select_line(ctx.pack.at(claim.setl_date), person, claim).line, claim)
     by_sn = {r.feedetl_sn: r for r in pr.lines}
@@ -400,14 +350,10 @@ def _setlinfo(st: Settlement, setl_id: str | None, v: Visit) -> Output:
     return {"setlinfo": info, "setldetail": detail}
 
 
-def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, inpatient: bool) -> tuple[Visit, Claim, str]:
+def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: str) -> tuple[Visit, Claim]:
+    """The visit named in ``data`` and its claim, when its status allows ``action`` and the total sent (if any) agrees."""
     v = _visit(s, ctx, data, where)
-    if inpatient and v.status != "discharged":
-        raise InputError(where, "mdtrt_id", v.mdtrt_id, "a discharged admission (2402 first)")
-    if not inpatient and v.status != "registered":
-        raise InputError(where, "mdtrt_id", v.mdtrt_id, f"a registered outpatient visit (status is {v.status})")
-    setl_id = ledger.new_setl_id()
-    claim = _visit_claim(s, ctx, v, setl_id)
+    claim = visits.claim_to_settle(s, v, action, where, ledger.new_setl_id())
     total = sum(fl.det_item_fee_sumamt for fl in claim.fee_lines)
     if data.get("medfee_sumamt") not in (None, ""):
         sent = _fen(data["medfee_sumamt"], where, "medfee_sumamt")
@@ -415,48 +361,23 @@ def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, inpatient:
             raise InputError(
                 where, "medfee_sumamt", data["medfee_sumamt"], f"the total of the uploaded fee lines ({fen_to_yuan_str(total)})"
             )
-    return v, claim, setl_id
+    return v, claim
 
 
-def presettle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) -> tuple[Output, str | None]:
+def presettle(s: Session, ctx: Context, inp: dict[str, Any], action: str) -> tuple[Output, str | None]:
     data = _data(inp, "mdtrtinfo" if "mdtrtinfo" in inp and "data" not in inp else "data")
-    v, claim, _ = ready(s, ctx, data, "pre-settle", inpatient)
+    v, claim = ready(s, ctx, data, "pre-settle", action)
     return _setlinfo(ledger.preview(s, ctx.pack, claim), None, v), None
 
 
-def do_settle(s: Session, ctx: Context, inp: dict[str, Any], inpatient: bool) -> tuple[Output, str | None]:
-    data = _data(inp)
-    v, claim, setl_id = ready(s, ctx, data, "settle", inpatient)
-    done = ledger.settle_claim(
-        s,
-        ctx.pack,
-        claim,
-        ctx.who.username,
-        mdtrt_id=v.mdtrt_id,
-        fixmedins_code=v.fixmedins_code,
-        msgid=ctx.msgid,
-        setl_id=setl_id,
-    )
-    s.execute(
-        sa.update(FeeLineRow)
-        .where(FeeLineRow.mdtrt_id == v.mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None))
-        .values(setl_id=setl_id)
-    )
-    v.status = "settled"
-    return _setlinfo(done.settlement, setl_id, v), f"settle:{setl_id}"
+def do_settle(s: Session, ctx: Context, inp: dict[str, Any], action: str) -> tuple[Output, str | None]:
+    v, claim = ready(s, ctx, _data(inp), "settle", action)
+    done = visits.record_settlement(s, ctx.pack, v, claim, action, ctx.who.username, ctx.msgid)
+    return _setlinfo(done.settlement, claim.claim_id, v), f"settle:{claim.claim_id}"
 
 
 def undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> LedgerEntry:
-    entry = ledger.get_entry(s, setl_id)
-    if entry.fixmedins_code != ctx.fixmedins_code:
-        raise NotFound("settle cancel", "setl_id", setl_id, "a settlement of your institution")
-    rev = ledger.reverse_settlement(s, setl_id, reason, ctx.who.username, msgid=ctx.msgid)
-    s.execute(sa.update(FeeLineRow).where(FeeLineRow.setl_id == setl_id).values(setl_id=None))
-    if entry.mdtrt_id:
-        v = s.get(Visit, entry.mdtrt_id)
-        if v is not None:
-            v.status = "discharged" if v.med_type == "21" and v.endtime else "registered"
-    return rev
+    return visits.undo_settlement(s, setl_id, reason, ctx.who.username, ctx.msgid, ctx.fixmedins_code)
 
 
 def cancel_settlement(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
@@ -497,31 +418,6 @@ def correct(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str 
             cancel_fees(s, ctx, {"data": {"mdtrt_id": mdtrt_id, "feedetl_sn": sn}})
         return {"data": {"omsgid": omsgid}}, None
     raise InputError("2601", "omsgid", omsgid, f"a transaction that can be corrected (this one was {original.infno})")
-
-
-HANDLERS: dict[str, Handler] = {
-    "1101": person_info,
-    "2201": register,
-    "2202": cancel_visit,
-    "2204": upload_fees,
-    "2205": cancel_fees,
-    "2206": lambda s, c, i: presettle(s, c, i, False),
-    "2207": lambda s, c, i: do_settle(s, c, i, False),
-    "2208": cancel_settlement,
-    "2401": admit,
-    "2402": discharge,
-    "2301": upload_fees,
-    "2302": cancel_fees,
-    "2303": lambda s, c, i: presettle(s, c, i, True),
-    "2304": lambda s, c, i: do_settle(s, c, i, True),
-    "2305": cancel_settlement,
-    "2601": correct,
-}
-
-
-def register_handler(infno: str, handler: Handler) -> None:
-    """Add a transaction (the reconciliation module adds 3201/3202)."""
-    HANDLERS[infno] = handler
 
 
 def envelope_ok(msgid: str, output: Output) -> Output:

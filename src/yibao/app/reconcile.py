@@ -23,8 +23,9 @@ reversal's own record (our ``R…`` id, or negative amounts) flagged ``"1"`` bes
 A settlement made and reversed on one side and unknown to the other (a 2601 冲正 after a
 time-out) moves no money and is not a difference; it is counted in ``unlisted_reversed``.
 
-Amounts are fen inside this module; :func:`handle_3201` / :func:`handle_3202` (registered on
-the national interface) and the REST routes speak yuan with two decimals, exactly.
+Amounts are fen inside this module; :func:`handle_3201` / :func:`handle_3202` (listed in
+:data:`yibao.app.national_transactions.TRANSACTIONS`) and the REST routes speak yuan with two
+decimals, exactly.
 """
 
 from __future__ import annotations
@@ -620,7 +621,3 @@ def handle_3202(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
             out["stmtinfo"]["stmt_rslt_dscr"] += "；报文头合计与平台不一致"
     out["stmtinfo"]["clr_optins"] = str(data.get("clr_optins") or ctx.pack.admdvs or "") or None
     return out, None
-
-
-national.register_handler("3201", handle_3201)
-national.register_handler("3202", handle_3202)

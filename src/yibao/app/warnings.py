@@ -116,6 +116,7 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
         s.flush()
         out.run_id = run.id
     return out
+        s.commit()
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:

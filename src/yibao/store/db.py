@@ -4,6 +4,9 @@
 ``yibao.db`` in the working folder by default (nothing to install), or PostgreSQL, e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:5432/yibao``. The schema is created and upgraded
 with Alembic (:func:`upgrade`), never with ``create_all``.
+
+A unit of work writes only what its caller commits explicitly (``session.commit()``); leaving it
+without a commit, or by an exception, rolls everything back.
 """
 
 from __future__ import annotations
@@ -83,13 +86,16 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One operation: everything commits together or nothing does."""
+        """One operation: what the caller commits (``session.commit()``) is written, all together; nothing else is.
+
+        Leaving the block without a commit, or by an exception, rolls back. Objects read in the
+        block stay readable after it (detached, as loaded).
+        """
         session = self.sessions()
         try:
             yield session
-            session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
-            session.close()
+            session.close()  # ends the transaction: whatever was not committed is rolled back

@@ -10,32 +10,14 @@ from fastapi.responses import Response
 
 from yibao.app import ledger, national
 from yibao.app.auth import Principal
+from yibao.app.national_transactions import TRANSACTIONS, input_schema
+from yibao.app.settlements import once
 from yibao.core.errors import InputError, InputErrors
-from yibao.entrypoints.api.service_routes import once
 from yibao.entrypoints.common.security import require
-from yibao.policy.pack import PolicyPack
-from yibao.store.db import Database
+from yibao.entrypoints.common.state import db_of, pack_of
 
 router = APIRouter(tags=["national interface"])
 
-_TEXT = {"type": "string", "maxLength": 64}
-_AMOUNT = {"type": ["number", "string"], "description": "元，两位小数 / yuan, two decimals"}
-_VISIT = {
-    "type": "object",
-    "properties": {
-        k: _TEXT
-        for k in (
-            "psn_no", "certno", "mdtrt_cert_no", "mdtrt_id", "med_type", "insutype", "begntime", "endtime", "dise_codg",
-            "ipt_otp_no", "setl_id", "reason", "omsgid", "oinfno", "feedetl_sn", "chrg_bchno",
-        )
-    }
-    | {"medfee_sumamt": _AMOUNT},
-}  # fmt: skip
-_FEE = {
-    "type": "object",
-    "properties": {k: _TEXT for k in ("mdtrt_id", "psn_no", "feedetl_sn", "chrgitm_lv", "med_list_codg", "med_list_name")}
-    | {"det_item_fee_sumamt": _AMOUNT, "cnt": _AMOUNT, "pric": _AMOUNT},
-}
 ENVELOPE = {
     "type": "object",
     "required": ["infno", "msgid", "input"],
@@ -43,15 +25,7 @@ ENVELOPE = {
         "infno": {"type": "string", "pattern": "^[0-9]{4}$", "description": "交易编号，如 1101、2207"},
         "msgid": {"type": "string", "minLength": 1, "maxLength": 64, "description": "报文ID，每条报文唯一"},
         "fixmedins_code": {"type": "string", "maxLength": 32},
-        "input": {
-            "type": "object",
-            "properties": {
-                "data": _VISIT,
-                "mdtrtinfo": _VISIT,
-                "dscginfo": _VISIT,
-                "feedetail": {"type": "array", "items": _FEE},
-            },
-        },
+        "input": input_schema(),
     },
 }
 
@@ -100,8 +74,9 @@ async def hsa(request: Request, who: Annotated[Principal, Depends(require("natio
             where = bad[0].rstrip(".") or "envelope"
             raise InputError("envelope", where, bad[1], "不含 NUL（\\x00）字符的文本 / text without NUL (\\x00) characters")
         infno = str(env.get("infno") or "")
-        if infno not in national.HANDLERS:
-            raise InputError("envelope", "infno", infno, "a supported transaction: " + ", ".join(sorted(national.HANDLERS)))
+        transaction = TRANSACTIONS.get(infno)
+        if transaction is None:
+            raise InputError("envelope", "infno", infno, "a supported transaction: " + ", ".join(sorted(TRANSACTIONS)))
         if not msgid or len(msgid) > 64:
             raise InputError("envelope", "msgid", msgid, "a message id of 1-64 characters, unique per message")
         code = str(env.get("fixmedins_code") or who.fixmedins_code or "")
@@ -110,18 +85,13 @@ async def hsa(request: Request, who: Annotated[Principal, Depends(require("natio
         inp = env.get("input")
         if not isinstance(inp, dict):
             raise InputError("envelope", "input", inp, "an object with the transaction's input")
-        db: Database = request.app.state.db
-        pack: PolicyPack = request.app.state.pack
-        ctx = national.Context(pack, who, code, msgid)
-        handler = national.HANDLERS[infno]
-        if infno in national.WRITES:
-            output, _ = once(
-                db, ledger.message_key("hsa", code, msgid), infno, who.username, env.get("input"), lambda s: handler(s, ctx, inp)
-            )
+        db, ctx = db_of(request), national.Context(pack_of(request), who, code, msgid)
+        if transaction.writes:
+            key = ledger.message_key("hsa", code, msgid)
+            output, _ = once(db, key, infno, who.username, inp, lambda s: transaction.handler(s, ctx, inp))
         else:
-            with db.unit_of_work() as s:
-                output, _ = handler(s, ctx, inp)
-                s.rollback()
+            with db.unit_of_work() as s:  # never committed: a reading transaction writes nothing
+                output, _ = transaction.handler(s, ctx, inp)
     except InputErrors as exc:
         return _reply(national.envelope_error(msgid, exc.render("zh")))
     except InputError as exc:

@@ -71,7 +71,6 @@ def totals(
         groups = reconcile.ledger_totals(s, scope)
         inst = s.get(Institution, fixmedins_code)
         name = inst.fixmedins_name if inst else None
-        s.rollback()
     return _reply(
         {
             "fixmedins_code": fixmedins_code,
@@ -92,5 +91,4 @@ def detail(request: Request, body: DetailIn, who: Annotated[Principal, Depends(r
     with _db(request).unit_of_work() as s:
         scope = reconcile.parse_scope(s, body.fixmedins_code, data, "reconcile detail", "begin", "end")
         result = reconcile.reconcile_detail(s, scope, reconcile.parse_records(records))
-        s.rollback()
     return _reply(reconcile.detail_output(result))

@@ -9,8 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from yibao.app import registry as lookup
 from yibao.app.auth import Principal
+from yibao.app.schemas import Text, no_nul
 from yibao.core.idcard import mask
-from yibao.entrypoints.api.schemas import Text, no_nul
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.policy.pack import PolicyPack
@@ -72,7 +72,7 @@ def person(
     day = on or date.today()
     with _db(request).unit_of_work() as s:
         p = lookup.find_person(s, key)
-        return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.can("person.certno")))
+        return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.sees_certno))
 
 
 @router.post("/persons/{key}/chronic-filings", status_code=201)
@@ -92,6 +92,7 @@ def chronic(
             fixmedins_code=body.fixmedins_code,
             doctor=body.doctor,
         )
+        s.commit()
         return {
             "id": f.id,
             "psn_no": p.psn_no,
@@ -111,6 +112,7 @@ def cross(
         f = lookup.add_cross_filing(
             s, p, body.begin, body.end, who.username, mdtrtarea_admvs=body.mdtrtarea_admvs, reason=body.reason
         )
+        s.commit()
         return {"id": f.id, "psn_no": p.psn_no, "begin": f.begin.isoformat(), "end": f.end.isoformat() if f.end else None}
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -13,53 +11,21 @@ from pydantic import BaseModel, Field
 
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
-from yibao.app.push_list import read_confirmations, write_push_list
+from yibao.app.push_list import read_confirmations
+from yibao.app.warning_views import event_dict, push_list, warning_dict
 from yibao.core.errors import InputError
-from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import optional_yuan
-from yibao.core.vocab import bureau_label
+from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
 from yibao.rules.monitoring import parse_period
-from yibao.rules.warning_workflow import KINDS, status_label
-from yibao.store.monitoring_tables import WarningCase, WarningEvent
 from yibao.store.tables import Person
 
 router = APIRouter(prefix="/api", tags=["monitoring"])
 Reader = Annotated[Principal, Depends(require("warnings.read"))]
 Worker = Annotated[Principal, Depends(require("warnings.work"))]
 Lang = Annotated[Literal["zh", "en"], Query(description="zh（默认）/ en")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh") -> dict[str, Any]:
-    """One warning as the API and the web window show it (ID number masked unless the role may see it)."""
-    return {
-        "id": w.id, "rule": w.rule, "kind": w.kind, "kind_label": KINDS[w.kind][0 if lang == "zh" else 1], "key": w.key,
-        "psn_no": w.psn_no, "psn_name": p.psn_name, "certno": p.certno if who.can("person.certno") else mask(p.certno),
-        "hh_no": p.hh_no, "county": p.county, "township": p.township, "village": p.village, "year": w.year,
-        "identity": w.identity, "identity_label": identity_label(w.identity, lang), "first_period": w.first_period,
-        "last_period": w.last_period, "measure_amt": w.measure_amt, "threshold_amt": w.threshold_amt,
-        "excess_amt": w.excess_amt, "medfee_sumamt": w.medfee_sumamt, "fund_pay_sumamt": w.fund_pay_sumamt,
-        "psn_part_amt": w.psn_part_amt, "hh_self_pay": w.hh_self_pay, "hh_persons": w.hh_persons,
-        "crossing_setl_id": w.crossing_setl_id,
-        "crossing_date": w.crossing_date.isoformat() if w.crossing_date else None, "setl_ids": json.loads(w.setl_ids),
-        "status": w.status, "status_label": status_label(w.status, lang), "bureau": w.bureau,
-        "bureau_label": bureau_label(w.bureau, lang), "pushed_at": w.pushed_at.isoformat() if w.pushed_at else None,
-        "at_risk": w.at_risk, "assisted_amt": w.assisted_amt, "assisted_setl_id": w.assisted_setl_id,
-        "updated_at": w.updated_at.isoformat(),
-    }  # fmt: skip
-
-
-def event_dict(e: WarningEvent, lang: str = "zh") -> dict[str, Any]:
-    return {
-        "from_status": e.from_status, "to_status": e.to_status, "to_label": status_label(e.to_status, lang),
-        "bureau": e.bureau, "bureau_label": bureau_label(e.bureau, lang), "note": e.note, "amount": e.amount,
-        "setl_id": e.setl_id, "period": e.period, "source": e.source, "recorded_at": e.recorded_at.isoformat(),
-        "recorded_by": e.recorded_by,
-    }  # fmt: skip
 
 
 class RunIn(BaseModel):
@@ -116,14 +82,9 @@ def list_warnings(
 @router.get("/warnings/export.xlsx")
 def export(request: Request, who: Reader, f: Filt, lang: Lang = "zh") -> Response:
     """推送清单（每个乡镇一张表，可填写核实结果后导回）."""
-    buf = io.BytesIO()
     with _db(request).unit_of_work() as s:
-        rows = svc.list_warnings(s, f, limit=100_000)
-        label = parse_period(f.period).label(lang) if f.period else ("全部" if lang == "zh" else "all")
-        write_push_list(rows, buf, period_label=label, lang=lang, full_certno=who.can("person.certno"))
-    name = f"预警推送清单-{f.period or 'all'}.xlsx"
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
-    return Response(buf.getvalue(), media_type=XLSX, headers=headers)
+        data, name = push_list(s, f, who, lang)
+    return download(data, name)
 
 
 _UPLOAD = {
@@ -148,13 +109,14 @@ async def import_confirmations(request: Request, who: Worker) -> dict[str, int]:
     try:
         form = await request.form()
     except Exception:  # starlette raises its own parse errors for a body that is not multipart
-        raise InputError("request", "file", None, "multipart/form-data 上传的 .xlsx 文件（字段 file）") from None
+        raise InputError("request", "file", None, "multipart/form-data 上传的 .xlsx 文件（字段 `file`）") from None
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
-        raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 file）")
+        raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 `file`）")
     data = await upload.read()
     with _db(request).unit_of_work() as s:
         r = read_confirmations(s, io.BytesIO(data), upload.filename or "upload.xlsx", who.username)
+        s.commit()
     return {"at_risk": r.confirmed_at_risk, "not_at_risk": r.confirmed_not_at_risk, "unchanged": r.unchanged, "blank": r.blank}
 
 
@@ -183,6 +145,7 @@ def add_step(warning_id: int, body: StepIn, request: Request, who: Worker, lang:
         w = svc.step(
             s, warning_id, body.to, who.username, bureaus=body.bureau, note=body.note, amount=amount, setl_id=body.setl_id
         )
+        s.commit()
         p = s.get(Person, w.person_id)
         assert p is not None
         return warning_dict(w, p, who, lang)

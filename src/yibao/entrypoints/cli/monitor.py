@@ -148,6 +148,7 @@ def push_cmd(
         for w, _ in rows:
             svc.step(s, w.id, "pushed", user_name(user), bureaus=bureaus, source="cli")
         write_push_list(rows, export, period_label=period or tr(lang, "全部新预警", "all new"), lang=lang)
+        s.commit()
     console.print(tr(lang, f"已推送 {len(rows)} 条，清单写入 {export}", f"Pushed {len(rows)}; list written to {export}"))
 
 
@@ -170,6 +171,7 @@ def step_cmd(
         with db.unit_of_work() as s:
             who = user_name(user)
             w = svc.step(s, warning_id, to, who, bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli")
+            s.commit()
             console.print(f"{w.id}: {status_label(w.status, lang)}")
 
 
@@ -183,6 +185,7 @@ def import_cmd(
         raise fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
     with database(lang) as db, db.unit_of_work() as s, file.open("rb") as fh:
         r = read_confirmations(s, fh, file.name, user_name(user))
+        s.commit()
     yes, no = r.confirmed_at_risk, r.confirmed_not_at_risk
     zh = f"核实存在风险 {yes} 人，无风险 {no} 人，已是该结果 {r.unchanged} 人，未填 {r.blank} 行"
     console.print(tr(lang, zh, f"at risk {yes}, not at risk {no}, unchanged {r.unchanged}, blank {r.blank}"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import getpass
+import os
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
@@ -15,7 +17,7 @@ from yibao.app import registry as lookup
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label
-from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
+from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 
@@ -27,6 +29,8 @@ filing_app = typer.Typer(help="门诊慢特病备案、异地就医备案 / fili
 Lang = Annotated[str, typer.Option("--lang", envvar="YIBAO_LANG")]
 UserOpt = Annotated[str, typer.Option("--user", help="经办人（默认当前系统用户）")]
 OS_USER = getpass.getuser()
+SERVICE_APP = "yibao.entrypoints.http:app_from_settings"
+"""What ``yibao serve`` runs: the service built from the configuration, imported by uvicorn (no import here)."""
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
@@ -103,6 +107,7 @@ def chronic(
             f = lookup.add_chronic_filing(
                 s, p, dise_codg, day, user, dise_name=dise_name, fixmedins_code=institution, doctor=doctor
             )
+            s.commit()
             console.print(
                 _t(
                     lang,
@@ -132,6 +137,7 @@ def cross(
         with db.unit_of_work() as s:
             p = lookup.find_person(s, key)
             f = lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason)
+            s.commit()
             console.print(
                 _t(
                     lang,
@@ -155,9 +161,9 @@ def serve(
     import uvicorn
 
     from yibao.app.demo import DEMO_ACCOUNTS, demo_people, ensure_demo
-    from yibao.entrypoints.http import create_app
 
-    db = Database.open()
+    settings = replace(Settings.from_env(), policy=policy, schedule=schedule)
+    db = Database.open(settings.database_url)
     pack = load_pack(policy)
     if demo:
         with console.status(_t(lang, "准备演示数据……", "Preparing demo data...")):
@@ -198,7 +204,9 @@ def serve(
     log_config["filters"] = {"mask_ids": {"()": MaskIdNumbers}}
     for handler in log_config["handlers"].values():
         handler["filters"] = ["mask_ids"]
-    uvicorn.run(create_app(db, pack, schedule=schedule), host=host, port=port, log_level="info", log_config=log_config)
+    db.engine.dispose()
+    os.environ.update(settings.environ())  # the service builds itself from these (SERVICE_APP, a factory)
+    uvicorn.run(SERVICE_APP, factory=True, host=host, port=port, log_level="info", log_config=log_config)
 
 
 def verify(lang: Lang = "zh") -> None:
@@ -232,6 +240,7 @@ def add_account(
     try:
         with db.unit_of_work() as s:
             create_account(s, username, password, role, user, display_name=display_name, fixmedins_code=fixmedins_code)
+            s.commit()
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
     console.print(_t(lang, f"已新建账号 {username}（{role}）", f"Account {username} ({role}) created"))

@@ -32,7 +32,6 @@ def slip(
         db = Database.open()
         with db.unit_of_work() as s:
             view = slips.build_slip(s, setl_id, pack)
-            s.rollback()
     except (InputError, InputErrors) as exc:
         err.print("[bold red]无法生成结算单：[/]")
         err.print(exc.render("zh"), markup=False)

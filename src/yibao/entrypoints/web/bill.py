@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from yibao.app.schemas import ClaimIn
 from yibao.core import i18n
 from yibao.core.errors import InputError
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.core.vocab import CHRGITM_LV, HOSP_LEVELS, MED_TYPES, PLACES
-from yibao.entrypoints.api.schemas import ClaimIn
 from yibao.entrypoints.web.render import translator
 
 T = Callable[[str, str], str]

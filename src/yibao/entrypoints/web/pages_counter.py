@@ -12,27 +12,25 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger, national
+from yibao.app import ledger, settlements, visits
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, search_people
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
 from yibao.core.identities import label as identity_label
-from yibao.entrypoints.api.service_routes import once, to_claim
 from yibao.entrypoints.web import bill
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.settlement.model import Settlement
 from yibao.settlement.trace import render as render_trace
-from yibao.store.service_tables import FeeLineRow, Institution, Visit
+from yibao.store.service_tables import Institution
 from yibao.store.tables import Enrolment, Person
 
 router = APIRouter()
 
 SETTLE = page_user("settle")
 IDEM = re.compile(r"^[0-9a-f]{24}$")
-OPEN_VISITS = ("registered", "admitted", "discharged")
 
 
 @router.get("/counter", response_class=HTMLResponse)
@@ -51,13 +49,12 @@ def counter(
 async def preview(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -> HTMLResponse:
     form = bill.BillForm.from_form(await request.form())
     lang = page_lang(request)
-    with db_of(request).unit_of_work() as s:
+    with db_of(request).unit_of_work() as s:  # never committed: a preview writes nothing
         try:
             result = _compute(s, request, who, form, lang)
         except InputError as e:
             form.add(e, lang)
             result = None
-        s.rollback()
     if result is None:
         return _page(request, form, status_code=422)
     return _page(request, form, result=result, idem=secrets.token_hex(12))
@@ -75,23 +72,20 @@ async def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -
     pack = pack_of(request)
 
     def work(s: Session) -> tuple[dict[str, Any], str]:
-        key = ledger.message_key("web", who.username, idem)
+    key = ledger.message_key("web", who.username, idem)
+
         if form.uses_visit:
-            visit, person = _visit_and_person(s, form)
-            ctx = national.Context(pack, who, visit.fixmedins_code, key)
-            data = {"mdtrt_id": visit.mdtrt_id, "psn_no": person.psn_no}
-            out, effect = national.do_settle(s, ctx, {"data": data}, inpatient=visit.med_type == "21")
-            return {"setl_id": out["setlinfo"]["setl_id"]}, effect or ""
-        body = form.claim_in(lang)
-        if body is None:
-            raise _FormErrors()
-        setl_id = ledger.new_setl_id()
-        claim, code, person = to_claim(s, body, who, setl_id)
-        ledger.settle_claim(s, pack, claim, who.username, fixmedins_code=code, msgid=key, setl_id=setl_id, person=person)
-        return {"setl_id": setl_id}, f"settle:{setl_id}"
+            visit, _ = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
+            done = visits.settle_visit(s, pack, visit, who.username, key)
+        else:
+            body = form.claim_in(lang)
+            if body is None:
+                raise _FormErrors()
+            done = settlements.settle(s, pack, body, who, key, mdtrt_id=None)
+        return {"setl_id": done.entry.setl_id}, f"settle:{done.entry.setl_id}"
 
     try:
-        answer, _ = once(db_of(request), ledger.message_key("web", who.username, idem), "settle", who.username, form.values, work)
+        answer, _ = settlements.once(db_of(request), key, "settle", who.username, form.values, work)
     except _FormErrors:
         return _page(request, form, status_code=422)
     except InputError as e:
@@ -108,24 +102,12 @@ def _compute(s: Session, request: Request, who: Principal, form: bill.BillForm, 
     """The pre-settlement of the bill on the form, or ``None`` when the form has errors."""
     pack = pack_of(request)
     if form.uses_visit:
-        visit, person = _visit_and_person(s, form)
-        ctx = national.Context(pack, who, visit.fixmedins_code, "PREVIEW")
-        data = {"mdtrt_id": visit.mdtrt_id, "psn_no": person.psn_no}
-        _, claim, _ = national.ready(s, ctx, data, "pre-settle", inpatient=visit.med_type == "21")
-        return ledger.preview(s, pack, claim, person=person)
+        visit, person = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
+        return visits.preview_visit(s, pack, visit, person)
     body = form.claim_in(lang)
     if body is None:
         return None
-    claim, _, person = to_claim(s, body, who, "PREVIEW")
-    return ledger.preview(s, pack, claim, person=person)
-
-
-def _visit_and_person(s: Session, form: bill.BillForm) -> tuple[Visit, Person]:
-    person = find_person(s, form.values["person"])
-    visit = s.get(Visit, form.values["mdtrt_id"])
-    if visit is None or visit.person_id != person.id:
-        raise NotFound("counter", "mdtrt_id", form.values["mdtrt_id"], f"a visit of {person.psn_no} uploaded by a hospital")
-    return visit, person
+    return settlements.preview(s, pack, body, who)
 
 
 def _page(
@@ -158,7 +140,7 @@ def _page(
             elif found is not None:
                 form.values["person"] = found.psn_no
                 context["person"] = _person_card(s, found, form, policy_day(pack), lang)
-                context["visits"] = _visits(s, found)
+                context["visits"] = visits.open_visits(s, found)
                 context["visit"] = next((v for v in context["visits"] if v["mdtrt_id"] == form.values["mdtrt_id"]), None)
     return render(request, "counter.html.j2", context, status_code=status_code)
 
@@ -198,40 +180,6 @@ def _person_card(s: Session, p: Person, form: bill.BillForm, day: date, lang: st
         "year": bill_day.year,
         "enrolled": bool(enrolled),
     }
-
-
-def _visits(s: Session, p: Person) -> list[dict[str, Any]]:
-    totals = (
-        sa.select(FeeLineRow.mdtrt_id, sa.func.count(), sa.func.sum(FeeLineRow.det_item_fee_sumamt))
-        .where(FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None))
-        .group_by(FeeLineRow.mdtrt_id)
-        .subquery()
-    )
-    q = (
-        sa.select(Visit, Institution.fixmedins_name, totals.c[1], totals.c[2])
-        .join(Institution, Institution.fixmedins_code == Visit.fixmedins_code)
-        .outerjoin(totals, totals.c.mdtrt_id == Visit.mdtrt_id)
-        .where(Visit.person_id == p.id, Visit.status.in_(OPEN_VISITS))
-        .order_by(Visit.begntime.desc())
-    )
-    out = []
-    for v, inst_name, lines, total in s.execute(q):
-        ready = (v.status == "discharged") if v.med_type == "21" else (v.status == "registered")
-        out.append(
-            {
-                "mdtrt_id": v.mdtrt_id,
-                "institution": inst_name,
-                "med_type": v.med_type,
-                "begntime": v.begntime,
-                "endtime": v.endtime,
-                "dise_codg": v.dise_codg or "",
-                "status": v.status,
-                "lines": int(lines or 0),
-                "total": int(total or 0),
-                "ready": ready and bool(lines),
-            }
-        )
-    return out
 
 
 def institutions(s: Session) -> list[Institution]:

@@ -81,7 +81,7 @@ def person_page(
         except NotFound:
             t = translator(lang)
             return render(request, "not_found.html.j2", {"what": t("人员", "person"), "key": psn_no[:40]}, status_code=404)
-        view = person_view(s, person, day, pack.at(day).identity_priority, show_certno=who.can("person.certno"))
+        view = person_view(s, person, day, pack.at(day).identity_priority, show_certno=who.sees_certno)
         y = year or day.year
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []

@@ -11,12 +11,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger, national, slips
+from yibao.app import ledger, settlements, slips
 from yibao.app.auth import Principal
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
-from yibao.entrypoints.api.service_routes import once
-from yibao.entrypoints.api.slip_routes import slip_for
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.render import page_lang, render, translator
@@ -67,17 +65,11 @@ def reverse(
         return _page(request, setl_id, values, {"reason": problem}, status_code=422)
 
     def work(s: Session) -> tuple[dict[str, Any], str]:
-        entry = ledger.get_entry(s, setl_id)
-        key = ledger.message_key("web", who.username, idem)
-        if entry.mdtrt_id and entry.fixmedins_code:  # a hospital's visit: it opens again for a new settlement
-            ctx = national.Context(pack_of(request), who, entry.fixmedins_code, key)
-            done = national.undo_settlement(s, ctx, setl_id, reason)
-        else:
-            done = ledger.reverse_settlement(s, setl_id, reason, who.username, msgid=key)
+        done = settlements.reverse(s, setl_id, reason, who, key)  # a hospital's visit opens again for a new settlement
         return {"setl_id": done.setl_id}, f"reverse:{done.setl_id}"
 
     try:
-        once(db_of(request), ledger.message_key("web", who.username, idem), "reverse", who.username, [setl_id, reason], work)
+        settlements.once(db_of(request), key, "reverse", who.username, [setl_id, reason], work)
     except NotFound:
         return _not_found(request, setl_id)
     except InputError as e:
@@ -89,7 +81,7 @@ def reverse(
 def slip_page(request: Request, setl_id: str, who: Annotated[Principal, Depends(page_user("settle.read"))]) -> Response:
     """The existing one-page A4 slip (``/slips/{setl_id}`` for API tokens), for a signed-in window."""
     try:
-        return HTMLResponse(slips.render_html(slip_for(request, setl_id, who)))
+        return HTMLResponse(slips.render_html(settlements.slip_of(db_of(request), pack_of(request), setl_id, who)))
     except NotFound:
         return _not_found(request, setl_id)
 
@@ -97,7 +89,7 @@ def slip_page(request: Request, setl_id: str, who: Annotated[Principal, Depends(
 @router.get("/settlements/{setl_id}/slip.pdf")
 def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(page_user("settle.read"))]) -> Response:
     try:
-        slip = slip_for(request, setl_id, who)
+        slip = settlements.slip_of(db_of(request), pack_of(request), setl_id, who)
     except NotFound:
         return _not_found(request, setl_id)
     headers = {"Content-Disposition": f'inline; filename="slip-{slip.setl_id}.pdf"'}

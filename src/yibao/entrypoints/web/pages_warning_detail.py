@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
+from yibao.app.warning_views import event_dict, warning_dict
 from yibao.core.errors import InputError, NotFound
 from yibao.core.money import fmt_yuan, yuan_to_fen
-from yibao.entrypoints.api.warning_routes import event_dict, warning_dict
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.pages_warnings import READ, WORK, bureau_options, chosen_bureaus, clean
@@ -68,6 +68,7 @@ async def step(request: Request, warning_id: int, who: Annotated[Principal, Depe
                 svc.step(
                     s, warning_id, to, who.username, bureaus=bureaus, note=note, amount=amount, setl_id=setl_id, source="web"
                 )
+                s.commit()
         except NotFound:
             return _not_found(request, warning_id)
         except InputError as e:

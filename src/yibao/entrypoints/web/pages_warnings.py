@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
@@ -18,9 +18,10 @@ from starlette.datastructures import UploadFile
 
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
-from yibao.app.push_list import read_confirmations, write_push_list
+from yibao.app.push_list import read_confirmations
+from yibao.app.warning_views import push_list, warning_dict
 from yibao.core.errors import InputError, InputErrors
-from yibao.entrypoints.api.warning_routes import XLSX, warning_dict
+from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.pages_home import HOME_EXTRAS
@@ -104,14 +105,9 @@ def export(request: Request, who: Annotated[Principal, Depends(READ)]) -> Respon
     f, values, errors = parse_filter(request.query_params, lang)
     if errors:
         return _list_page(request, who, f, values, errors, status_code=422)
-    buf = io.BytesIO()
     with db_of(request).unit_of_work() as s:
-        rows = svc.list_warnings(s, f, limit=100_000)
-        label = parse_period(f.period).label(lang) if f.period else translator(lang)("全部", "all")
-        write_push_list(rows, buf, period_label=label, lang=lang, full_certno=who.can("person.certno"))
-    name = f"预警推送清单-{f.period or 'all'}.xlsx"
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"}
-    return Response(buf.getvalue(), media_type=XLSX, headers=headers)
+        data, name = push_list(s, f, who, lang)
+    return download(data, name, no_store=True)
 
 
 @router.post("/warnings/run", response_class=HTMLResponse)
@@ -146,6 +142,7 @@ async def push(request: Request, who: Annotated[Principal, Depends(WORK)]) -> Re
             with db_of(request).unit_of_work() as s:
                 for wid in ids:
                     svc.step(s, wid, "pushed", who.username, bureaus=bureaus, source="web")
+                s.commit()
         except InputError as e:
             push_errors["ids"] = f"{e.where}：{error_text(e, lang)}"
     if push_errors:
@@ -174,6 +171,7 @@ async def import_confirmations(request: Request, who: Annotated[Principal, Depen
         try:
             with db_of(request).unit_of_work() as s:
                 done = read_confirmations(s, io.BytesIO(data), (upload.filename or "upload.xlsx")[:120], who.username)
+                s.commit()
         except InputErrors as e:
             problems = [x.render(lang) for x in e.errors]
         except InputError as e:

@@ -142,6 +142,7 @@ def start_session(request: Request, response: Response, username: str, password:
     with db.unit_of_work() as s:
         token, expires = auth.sign_in(s, username, password)
         who = auth.principal_for(s, token)
+        s.commit()
     assert who is not None
     set_session_cookie(request, response, token, expires)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
@@ -167,5 +168,6 @@ def end_session(request: Request, response: Response) -> None:
         db: Database = request.app.state.db
         with db.unit_of_work() as s:
             auth.sign_out(s, token)
+            s.commit()
         principals_of(request).known.pop(hashlib.sha256(token.encode()).hexdigest(), None)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")

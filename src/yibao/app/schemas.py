@@ -1,0 +1,57 @@
+"""A claim as a request states it (the REST API's body, the counter's bill): text without NUL, amounts in integer fen (分)."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+Fen = int
+T = TypeVar("T")
+
+
+def no_nul(value: T) -> T:
+    """Refuse text with NUL characters: PostgreSQL can neither store nor compare it."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("text_nul", "不含 NUL（\\x00）字符的文本 / text without NUL (\\x00) characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(no_nul)]
+"""A string of the API: any text but NUL."""
+
+
+class FeeLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feedetl_sn: Text = Field(min_length=1, max_length=40, description="费用明细流水号")
+    med_list_codg: Text = Field(min_length=1, max_length=64, description="医保目录编码")
+    med_list_name: Text = Field("", max_length=128)
+    chrgitm_lv: Literal["01", "02", "03"] = Field(description="收费项目等级：01 甲类 / 02 乙类 / 03 丙类")
+    det_item_fee_sumamt: Fen = Field(ge=0, le=10**11, description="明细项目费用总额（分）")
+    cnt: Decimal = Field(Decimal(1), ge=0, le=10**6, description="数量")
+    pric: Fen | None = Field(None, ge=0, le=10**11, description="单价（分）")
+
+
+class SummaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medfee_sumamt: Fen = Field(ge=0, le=10**11, description="医疗费总额（分）")
+    fulamt_ownpay_amt: Fen = Field(0, ge=0, le=10**11)
+    overlmt_selfpay: Fen = Field(0, ge=0, le=10**11)
+    preselfpay_amt: Fen = Field(0, ge=0, le=10**11)
+    inscp_scp_amt: Fen | None = Field(None, ge=0, le=10**11)
+    full_pay_scp_amt: Fen = Field(0, ge=0, le=10**11)
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    psn_no: Text = Field(min_length=1, max_length=32, description="人员编号或身份证号")
+    setl_date: date = Field(description="结算日期")
+    med_type: Text = Field(min_length=2, max_length=8, description="医疗类别：11 普通门诊 / 14 门诊慢特病 / 21 普通住院")
+    fixmedins_code: Text | None = Field(None, max_length=32, description="定点医药机构编码（机构账号可省略）")
+    hosp_lv: Literal[1, 2, 3] | None = Field(None, description="医院等级；省略时取机构登记的等级")
+    place: Literal["in_county", "out_of_county", "cross_region"] | None = Field(None, description="就医地；省略时取机构登记")
+    dise_codg: Text = Field("", max_length=32)
+    mdtrt_id: Text | None = Field(None, max_length=40)
+    fee_lines: list[FeeLineIn] = Field(default_factory=list, max_length=5000)
+    summary: SummaryIn | None = None

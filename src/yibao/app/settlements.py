@@ -1,0 +1,175 @@
+"""Settling at the service: a claim from a request, pre-settle, settle and reverse, each exactly once per key.
+
+The REST API and the web counter call these; the national interface settles visits
+(:mod:`yibao.app.visits`) and runs its writing transactions through :func:`once` too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import simplejson
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yibao.app import ledger, slips, visits
+from yibao.app.auth import Principal
+from yibao.app.registry import find_person
+from yibao.app.schemas import ClaimIn
+from yibao.core.errors import InputError, NotFound
+from yibao.policy.pack import PolicyPack
+from yibao.settlement.model import Claim, FeeLine, PolicyRangeSummary, Settlement
+from yibao.settlement.trace import render
+from yibao.store.db import Database
+from yibao.store.service_tables import Institution, LedgerEntry, Message
+from yibao.store.tables import Person
+
+Work = Callable[[Session], tuple[dict[str, Any], str | None]]
+"""A writing operation: its answer and its effect (``settle:S…``, ``reverse:R…``; what 2601 undoes)."""
+
+
+def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[Claim, str | None, Person]:
+    """The pure core's claim from a request: the institution's level and place, the person's number (and the person)."""
+    code = body.fixmedins_code
+    if who.role == "institution":
+        if code and code != who.fixmedins_code:
+            raise InputError("claim", "fixmedins_code", code, f"your own institution ({who.fixmedins_code})")
+        code = who.fixmedins_code
+    inst = s.get(Institution, code) if code else None
+    if code and inst is None:
+        raise InputError("claim", "fixmedins_code", code, "a registered institution (定点医药机构)")
+    hosp_lv = body.hosp_lv or (inst.hosp_lv if inst else None)
+    if hosp_lv is None:
+        raise InputError("claim", "hosp_lv", None, "1, 2 or 3, or a registered fixmedins_code")
+    place = body.place or (inst.place if inst else "in_county")
+    person = find_person(s, body.psn_no)
+    lines = tuple(
+        FeeLine(f.feedetl_sn, f.med_list_codg, f.det_item_fee_sumamt, f.chrgitm_lv, f.cnt, f.pric, f.med_list_name)
+        for f in body.fee_lines
+    )
+    summary = PolicyRangeSummary(**body.summary.model_dump()) if body.summary else None
+    claim = Claim(
+        claim_id,
+        person.psn_no,
+        body.setl_date,
+        body.med_type,
+        hosp_lv,
+        place,  # type: ignore[arg-type]
+        body.dise_codg,
+        lines,
+        summary,
+        code or "",
+    )
+    return claim, code, person
+
+
+def settlement_json(s: Settlement, setl_id: str | None = None, lang: str = "zh") -> dict[str, Any]:
+    """A settlement as the REST API answers it (fen)."""
+    return {
+        "setl_id": setl_id,
+        "setlinfo": s.setlinfo() | ({"setl_id": setl_id} if setl_id else {}),
+        "setldetail": [d.__dict__ for d in s.setldetail],
+        "line": s.line,
+        "identity": s.identity,
+        "fee_results": [f.__dict__ | {"cnt": None} for f in s.fee_results],
+        "trace": [{"tier": t, "text": m} for t, m in render(s.trace, lang)],
+        "year_to_date": s.ytd_after.to_dict(),
+    }
+
+
+def _request_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def once(db: Database, key: str | None, infno: str, sender: str, payload: Any, work: Work) -> tuple[dict[str, Any], bool]:
+    """Run ``work`` in a unit of work exactly once for ``key``: a repeat returns the first answer (and ``False``).
+
+    Without a key the work simply runs (and commits). The same key with another ``payload`` is refused.
+    """
+    if key is None:
+        with db.unit_of_work() as s:
+            response, _ = work(s)
+            s.commit()
+        return response, True
+    digest = _request_hash(payload)
+    with db.unit_of_work() as s:
+        seen = s.get(Message, key)
+        if seen is not None:
+            if seen.request_sha256 != digest:
+                raise InputError("request", "msgid", key, "a new msgid / Idempotency-Key for a different request")
+            return simplejson.loads(seen.response, use_decimal=True), False
+    try:
+        with db.unit_of_work() as s:
+            response, effect = work(s)
+            s.add(
+                Message(
+                    msgid=key,
+                    infno=infno,
+                    sender=sender,
+                    request_sha256=digest,
+                    response=simplejson.dumps(response, use_decimal=True, ensure_ascii=False),
+                    effect=effect,
+                    recorded_at=ledger.now(),
+                )
+            )
+            s.commit()
+    except IntegrityError:
+        with db.unit_of_work() as s:  # a concurrent twin won: answer as it did
+            seen = s.get(Message, key)
+            if seen is None:
+                raise
+            return simplejson.loads(seen.response, use_decimal=True), False
+    return response, True
+
+
+def preview(s: Session, pack: PolicyPack, body: ClaimIn, who: Principal) -> Settlement:
+    """The pre-settlement of a request's claim; writes nothing."""
+    claim, _, person = to_claim(s, body, who, "PREVIEW")
+    return ledger.preview(s, pack, claim, person=person)
+
+
+def settle(
+    s: Session, pack: PolicyPack, body: ClaimIn, who: Principal, msgid: str | None, *, mdtrt_id: str | None
+) -> ledger.Settled:
+    """Settle a request's claim into the ledger (in the caller's unit of work)."""
+    claim, code, person = to_claim(s, body, who, ledger.new_setl_id())
+    return ledger.settle_claim(
+        s, pack, claim, who.username, mdtrt_id=mdtrt_id, fixmedins_code=code, msgid=msgid, setl_id=claim.claim_id, person=person
+    )
+
+
+def visible(entry: LedgerEntry, who: Principal) -> LedgerEntry:
+    """``entry`` when ``who`` may see it (an institution sees only its own settlements); ``NotFound`` otherwise."""
+    if who.role == "institution" and entry.fixmedins_code != who.fixmedins_code:
+        raise NotFound("settlement", "setl_id", "", "a settlement of your own institution")
+    return entry
+
+
+def entry_view(s: Session, setl_id: str, who: Principal) -> dict[str, Any]:
+    """One ledger entry as the REST API answers it, with the reversal that undid it (if any)."""
+    out = ledger.entry_dict(visible(ledger.get_entry(s, setl_id), who))
+    out["reversed_by"] = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
+    return out
+
+
+def reverse(s: Session, setl_id: str, reason: str, who: Principal, msgid: str | None) -> LedgerEntry:
+    """Reverse a settlement with a reason; a hospital visit's settlement also opens the visit again."""
+    entry = visible(ledger.get_entry(s, setl_id), who)
+    if entry.mdtrt_id and entry.fixmedins_code:
+        return visits.undo_settlement(s, setl_id, reason, who.username, msgid, entry.fixmedins_code)
+    return ledger.reverse_settlement(s, setl_id, reason, who.username, msgid=msgid)
+
+
+def slip_of(db: Database, pack: PolicyPack, setl_id: str, who: Principal) -> slips.Slip:
+    """The settlement slip of ``setl_id`` (an institution only its own); ``NotFound`` otherwise."""
+    if not 1 <= len(setl_id) <= 40:
+        raise NotFound("slip", "setl_id", setl_id[:40], "a settlement id in the ledger")
+    with db.unit_of_work() as s:
+        slip = slips.build_slip(s, setl_id, pack)
+    if who.role == "institution" and slip.fixmedins_code != who.fixmedins_code:
+        raise NotFound("slip", "setl_id", setl_id, "a settlement of your own institution")
+    return slip

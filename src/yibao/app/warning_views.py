@@ -1,0 +1,56 @@
+"""A warning and its follow-up steps as the REST API and the web window show them."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from yibao.app import warnings as svc
+from yibao.app.auth import Principal
+from yibao.app.push_list import write_push_list
+from yibao.core.identities import label as identity_label
+from yibao.core.vocab import bureau_label
+from yibao.rules.monitoring import parse_period
+from yibao.rules.warning_workflow import KINDS, status_label
+from yibao.store.monitoring_tables import WarningCase, WarningEvent
+from yibao.store.tables import Person
+
+
+def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh") -> dict[str, Any]:
+    """One warning as the API and the web window show it (ID number masked unless the role may see it)."""
+    return {
+        "id": w.id, "rule": w.rule, "kind": w.kind, "kind_label": KINDS[w.kind][0 if lang == "zh" else 1], "key": w.key,
+        "psn_no": w.psn_no, "psn_name": p.psn_name, "certno": who.shown_certno(p.certno),
+        "hh_no": p.hh_no, "county": p.county, "township": p.township, "village": p.village, "year": w.year,
+        "identity": w.identity, "identity_label": identity_label(w.identity, lang), "first_period": w.first_period,
+        "last_period": w.last_period, "measure_amt": w.measure_amt, "threshold_amt": w.threshold_amt,
+        "excess_amt": w.excess_amt, "medfee_sumamt": w.medfee_sumamt, "fund_pay_sumamt": w.fund_pay_sumamt,
+        "psn_part_amt": w.psn_part_amt, "hh_self_pay": w.hh_self_pay, "hh_persons": w.hh_persons,
+        "crossing_setl_id": w.crossing_setl_id,
+        "crossing_date": w.crossing_date.isoformat() if w.crossing_date else None, "setl_ids": json.loads(w.setl_ids),
+        "status": w.status, "status_label": status_label(w.status, lang), "bureau": w.bureau,
+        "bureau_label": bureau_label(w.bureau, lang), "pushed_at": w.pushed_at.isoformat() if w.pushed_at else None,
+        "at_risk": w.at_risk, "assisted_amt": w.assisted_amt, "assisted_setl_id": w.assisted_setl_id,
+        "updated_at": w.updated_at.isoformat(),
+    }  # fmt: skip
+
+
+def event_dict(e: WarningEvent, lang: str = "zh") -> dict[str, Any]:
+    return {
+        "from_status": e.from_status, "to_status": e.to_status, "to_label": status_label(e.to_status, lang),
+        "bureau": e.bureau, "bureau_label": bureau_label(e.bureau, lang), "note": svc.note_in(e.note, lang), "amount": e.amount,
+        "setl_id": e.setl_id, "period": e.period, "source": e.source, "recorded_at": e.recorded_at.isoformat(),
+        "recorded_by": e.recorded_by,
+    }  # fmt: skip
+
+
+def push_list(s: Session, f: svc.Filter, who: Principal, lang: str = "zh") -> tuple[bytes, str]:
+    """The push list (推送清单) of the filtered warnings as .xlsx, and its file name (ID numbers as ``who`` may see them)."""
+    buf = io.BytesIO()
+    rows = svc.list_warnings(s, f, limit=100_000)
+    label = parse_period(f.period).label(lang) if f.period else ("全部" if lang == "zh" else "all")
+    write_push_list(rows, buf, period_label=label, lang=lang, full_certno=who.sees_certno)
+    return buf.getvalue(), f"预警推送清单-{f.period or 'all'}.xlsx"

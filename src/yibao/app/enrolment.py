@@ -305,7 +305,6 @@ def enrol(db: Database, year: int, pack: PolicyPack, *, persons: Iterable[str] |
         wanted = list(dict.fromkeys(_certno(c, where) for c in persons))
         if not wanted:
             raise InputError(where, "persons", [], "at least one ID number (or no list: every enrolled resident)")
-        s.commit()
     created = reactivated = 0
     with db.unit_of_work() as s:
         if wanted is not None:
@@ -314,6 +313,7 @@ def enrol(db: Database, year: int, pack: PolicyPack, *, persons: Iterable[str] |
         else:
             targets = _enrolled_rows(s, year, None)
         by_cat, totals = _price(s, year, pack, policy, premium, targets, everyone=wanted is None, now=now, user=user)
+        s.commit()
     return EnrolResult(
         year=year,
         pack_id=pack.pack_id,
@@ -472,7 +472,6 @@ def record_special_status(db: Database, certno: str, year: int, status: str, evi
             s.add(row)
             rows = [row]
         for row in rows:
-        s.commit()
             row.special_status = code
             row.evidence = text
             row.recorded_at = now
@@ -481,6 +480,7 @@ def record_special_status(db: Database, certno: str, year: int, status: str, evi
                 row.psn_insu_stas = SPECIAL
         s.flush()
         main = min(rows, key=lambda r: (r.psn_insu_stas != ENROLLED, r.id))
+        s.commit()
         return _view(main)
 
 

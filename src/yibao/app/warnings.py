@@ -115,8 +115,8 @@ def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, tr
         s.add(run)
         s.flush()
         out.run_id = run.id
-    return out
         s.commit()
+    return out
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:

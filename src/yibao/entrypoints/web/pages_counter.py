@@ -71,9 +71,9 @@ async def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -
         return _page(request, form, status_code=422)
     pack = pack_of(request)
 
-    def work(s: Session) -> tuple[dict[str, Any], str]:
     key = ledger.message_key("web", who.username, idem)
 
+    def work(s: Session) -> tuple[dict[str, Any], str]:
         if form.uses_visit:
             visit, _ = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
             done = visits.settle_visit(s, pack, visit, who.username, key)

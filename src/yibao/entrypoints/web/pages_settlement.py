@@ -64,6 +64,8 @@ def reverse(
     if problem:
         return _page(request, setl_id, values, {"reason": problem}, status_code=422)
 
+    key = ledger.message_key("web", who.username, idem)
+
     def work(s: Session) -> tuple[dict[str, Any], str]:
         done = settlements.reverse(s, setl_id, reason, who, key)  # a hospital's visit opens again for a new settlement
         return {"setl_id": done.setl_id}, f"reverse:{done.setl_id}"

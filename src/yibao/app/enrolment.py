@@ -52,13 +52,6 @@ NOT_ENROLLED = "0"
 SPECIAL = "4"
 """``psn_insu_stas`` given to a not-enrolled row that carries a special status (as the synthetic county)."""
 
-STAS_LABELS: dict[str, tuple[str, str]] = {
-    "0": ("未参保", "not enrolled"),
-    "1": ("正常参保", "enrolled"),
-    "2": ("暂停参保", "suspended"),
-    "4": ("终止参保", "terminated"),
-}
-
 
 @dataclass(frozen=True)
 class SpecialStatus:
@@ -247,8 +240,7 @@ def _person_ids(s: Session, certnos: Sequence[str], where: str) -> dict[str, int
     missing = [c for c in certnos if c not in found]
     if missing:
         shown = [mask(c) for c in missing[:5]]
-        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
-        raise InputError(where, "certno", shown, f"people in the registry; {len(missing)} are not{more}")
+        raise InputError(where, "certno", shown, f"people in the registry; {len(missing)} are not (the first {len(shown)} shown)")
     return found
 
 

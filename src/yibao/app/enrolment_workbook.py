@@ -23,9 +23,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from yibao.app.coverage import DUPLICATE_LABELS, Budget, Coverage, Duplicate, GapList
-from yibao.app.enrolment import STAS_LABELS, special_status_label
+from yibao.app.enrolment import special_status_label
 from yibao.core.i18n import t as _t
-from yibao.core.identities import label as identity_label
+from yibao.core.vocab import GENDERS, INSU_STATUSES, INSUTYPES, Labels, group_label, identity_label, label
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
 from yibao.core.xlsx import header as _header
@@ -35,25 +35,14 @@ from yibao.core.xlsx import save as _save
 from yibao.core.xlsx import widths as _widths
 from yibao.policy.coverage import TARGET_CATEGORIES, CoverageRow
 
-ROW_LABELS: dict[str, tuple[str, str]] = {
-    "all": ("全部人员", "everyone"),
-    "low_income": ("农村低收入和脱贫人口合计", "low-income and 脱贫 people"),
-}
-INSUTYPE_LABELS: dict[str, tuple[str, str]] = {"390": ("城乡居民医保", "resident"), "310": ("职工医保", "employee")}
-GEND_LABELS: dict[str, tuple[str, str]] = {"1": ("男", "male"), "2": ("女", "female")}
 
-
-def _pair(table: dict[str, tuple[str, str]], key: str | None, lang: str) -> str:
-    if key is None:
-        return ""
-    got = table.get(key)
-    return key if got is None else _t(lang, *got)
+def _pair(table: Labels, key: str | None, lang: str) -> str:
+    return "" if key is None else label(table, key, lang)
 
 
 def category_label(code: str, lang: str = "zh") -> str:
-    if code in ROW_LABELS:
-        return _t(lang, *ROW_LABELS[code])
-    return identity_label(code, lang)
+    """A coverage row: everyone, the low-income target group, or an identity category."""
+    return group_label(code, lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +108,7 @@ def _coverage_sheet(ws: Worksheet, cov: Coverage, lang: str) -> None:
         _t(
             lang,
             "目标（种子 001，海南 2023）：基本医保参保率 96% 以上，农村低收入人口和脱贫人口 100%。",
-            "Targets (seed 001, Hainan 2023): 96% or more overall; 100% of rural low-income and 脱贫 people.",
+            "Targets (seed 001, Hainan 2023): 96% or more overall; 100% of rural low-income and formerly poor people.",
         ),
     ]
     for note in notes:
@@ -205,7 +194,7 @@ def _duplicates_sheet(ws: Worksheet, duplicates: Sequence[Duplicate], lang: str)
                 d.psn_no,
                 d.psn_name,
                 d.certno_masked,
-                "、".join(_pair(INSUTYPE_LABELS, i, lang) for i in d.insutypes),
+                _t(lang, "、", ", ").join(_pair(INSUTYPES, i, lang) for i in d.insutypes),
                 ", ".join(str(i) for i in d.enrolment_ids),
             ],
         )
@@ -274,11 +263,11 @@ def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
             e.village,
             e.hh_no,
             e.psn_name,
-            _pair(GEND_LABELS, e.gend, lang),
+            _pair(GENDERS, e.gend, lang),
             e.brdy,
             e.certno_masked,
             identity_label(e.category, lang),
-            _pair(STAS_LABELS, e.psn_insu_stas, lang) if e.psn_insu_stas else _t(lang, "无参保登记", "no enrolment"),
+            _pair(INSU_STATUSES, e.psn_insu_stas, lang) if e.psn_insu_stas else _t(lang, "无参保登记", "no enrolment"),
         ]
         if with_amounts:
             values += [
@@ -326,7 +315,7 @@ def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
             f"名单：{gaps.as_of.isoformat()} 持有农村低收入或脱贫身份（"
             + "、".join(identity_label(c, "zh") for c in TARGET_CATEGORIES)
             + "），本年度既未参保、也未登记视同参保（死亡、服兵役、服刑、省外参保）的人员。",
-            f"People holding a low-income or 脱贫 category on {gaps.as_of.isoformat()} who are neither enrolled "
+            f"People holding a low-income or formerly-poor category on {gaps.as_of.isoformat()} who are neither enrolled "
             "nor recorded as exempt (deceased, military service, prison, insured in another province) for the year.",
         ),
         _t(lang, "身份证号已脱敏；请按户号上门核实并在“跟进情况”中登记。", "ID numbers are masked; follow up per household."),

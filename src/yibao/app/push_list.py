@@ -47,7 +47,7 @@ COLUMNS = (
     ("household", "户内本年个人负担（元）", "Household self-pay (yuan)", 14),
     ("setl", "涉及结算", "Settlements", 24),
     ("status", "当前状态", "Status", 12),
-    ("confirm", "核实结果（是否存在返贫致贫风险：是/否）", "At risk? (是/否)", 16),
+    ("confirm", "核实结果（是否存在返贫致贫风险：是/否）", "At risk? (yes/no)", 16),
     ("by", "核实人", "Checked by", 10),
     ("on", "核实日期", "Checked on", 12),
     ("note", "备注", "Note", 24),
@@ -89,11 +89,12 @@ def _town_sheet(
     sub = _t(
         lang,
         f"推送部门：{bureau_label(pushed_to, 'zh') or '—'}。请核实后在“核实结果”列填写“是”或“否”及核实人、核实日期，交回医保局。",
-        f"Pushed to: {bureau_label(pushed_to, 'en') or '—'}. Fill in 是 (at risk) or 否, who checked and when.",
+        f"Pushed to: {bureau_label(pushed_to, 'en') or '—'}. Fill in yes (at risk) or no, who checked and when.",
     )
     ws.cell(row=2, column=1, value=sub).alignment = Alignment(wrap_text=False)
     header(ws, HEADER_ROW, [_t(lang, zh, en) for _, zh, en, _ in COLUMNS])
-    yes_no = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
+    yes, no = _t(lang, "是", "yes"), _t(lang, "否", "no")
+    yes_no = DataValidation(type="list", formula1=f'"{yes},{no}"', allow_blank=True)
     ws.add_data_validation(yes_no)
     for i, (w, p) in enumerate(sorted(rows, key=lambda r: (r[1].village or "", r[1].hh_no or "", r[0].id)), start=1):
         r = HEADER_ROW + i
@@ -101,8 +102,8 @@ def _town_sheet(
             i, w.id, p.village, p.hh_no, p.psn_name, p.certno if full_certno else mask(p.certno),
             identity_label(w.identity, lang), yuan(w.measure_amt), yuan(w.threshold_amt), yuan(w.excess_amt),
             yuan(w.medfee_sumamt), yuan(w.psn_part_amt), yuan(w.hh_self_pay) if w.hh_self_pay is not None else None,
-            "、".join(json.loads(w.setl_ids)), status_label(w.status, lang),
-            {True: "是", False: "否"}.get(w.at_risk, "") if w.at_risk is not None else "", None, None, None,
+            _t(lang, "、", ", ").join(json.loads(w.setl_ids)), status_label(w.status, lang),
+            {True: yes, False: no}.get(w.at_risk, "") if w.at_risk is not None else "", None, None, None,
         ]  # fmt: skip
         put(ws, r, values, [None] * 7 + [AMOUNT] * 6)
         yes_no.add(ws.cell(row=r, column=CONFIRM_COL))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app.ledger import now
 from yibao.core.errors import InputError, NotFound
+from yibao.core.phrasebook import Phrasebook
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
 from yibao.rules.monitoring import Period, evaluate
@@ -135,6 +136,24 @@ def _nothing(w: WarningCase) -> dict[str, Any]:
     }  # fmt: skip
 
 
+MONITORING_NOTES_EN = Phrasebook(
+    "en",
+    (
+        ("金额更新：{} → {} 元", "amount updated: {} → {} yuan"),
+        ("已低于预警线：{} → {} 元", "now below the line: {} → {} yuan"),
+        ("身份已不在监测范围：{} → {} 元", "the identity is no longer watched: {} → {} yuan"),
+    ),
+)
+"""The notes the monthly run writes on a warning it updates, in English (notes people write stay as written)."""
+
+
+def note_in(note: str | None, lang: str) -> str | None:
+    """An event's note in ``lang``: the monthly run's own notes are said in English too."""
+    if note is None or lang == "zh":
+        return note
+    return MONITORING_NOTES_EN.say(note) or note
+
+
 def _update(
     s: Session, w: WarningCase, row: dict[str, Any], period: Period, user: str, trigger: str, out: RunResult, what: str
 ) -> None:
@@ -143,7 +162,7 @@ def _update(
     if period.code < w.last_period or all(getattr(w, k) == v for k, v in values.items()):
         out.unchanged += 1
         return
-    note = f"{what}：{w.measure_amt / 100:.2f} → {row['measure_amt'] / 100:.2f} 元"
+    note = f"{what}：{w.measure_amt / 100:.2f} → {row['measure_amt'] / 100:.2f} 元"  # said in English by note_in
     for k, v in values.items():
         setattr(w, k, v)
     w.last_period, w.updated_at = period.code, now()

@@ -26,8 +26,7 @@ EXPECTED_ZH = Phrasebook(
         ("a person listed in the people file", "人员文件中列出的人员"),
         ("a person not yet registered", "尚未登记的人员"),
         ("a name", "姓名"),
-        ("people in the registry; {} are not (and {} more)", "已登记的人员；其中 {} 人未登记（另有 {} 人未列出）"),
-        ("people in the registry; {} are not", "已登记的人员；其中 {} 人未登记"),
+        ("people in the registry; {} are not (the first {} shown)", "已登记的人员；其中 {} 人未登记（列出前 {} 人）"),
         (
             "people not yet in the registry ({} of {} already are: loaded before?)",
             "尚未登记的人员（{1} 人中已有 {0} 人登记：是否已导入过？）",
@@ -47,14 +46,17 @@ EXPECTED_ZH = Phrasebook(
         ("enrolled or eligible", "已参保或符合资助条件"),
         (
             "a premium block (individual, fiscal, cutoff, subsidies)",
-            "参保缴费参数 premium（individual、fiscal、cutoff、subsidies）",
+            "参保缴费参数 `premium`（`individual`、`fiscal`、`cutoff`、`subsidies`）",
         ),
         (
             "categories that identity_priority ranks ({}), or they could never decide",
             "identity_priority 中排序的身份类别（{}），否则永不起作用",
         ),
         ("a source bureau: {}", "数据来源部门：{}"),
-        ("unit, individual_1 or individual_2 for employee outpatient", "职工门诊须有 unit、individual_1 或 individual_2"),
+        (
+            "unit, individual_1 or individual_2 for employee outpatient",
+            "职工门诊须有缴费档次 `unit`、`individual_1` 或 `individual_2`",
+        ),
         # filings
         ("a disease code such as I10 or E11", "病种编码，如 I10 或 E11"),
         ("a disease not already filed (filed since {})", "尚未备案的病种（已于 {} 起备案）"),
@@ -101,7 +103,7 @@ EXPECTED_ZH = Phrasebook(
         ("a non-empty list input.feedetail", "非空列表 input.feedetail"),
         ("a list input.{} of settlements (may be empty)", "结算列表 input.{}（可为空）"),
         ("an object input.{}", "对象 input.{}"),
-        ("an object with the transaction's input", "交易的输入对象 input"),
+        ("an object with the transaction's input", "交易的输入对象 `input`"),
         ("an object", "JSON 对象"),
         ("a transaction that can be corrected (this one was {})", "可冲正的交易（该交易为 {}）"),
         ("the msgid of an earlier transaction of yours that changed something", "本机构此前一笔有改动的交易的报文ID msgid"),
@@ -140,6 +142,7 @@ EXPECTED_ZH = Phrasebook(
         ("an amount in yuan (必填)", "金额（元，必填）"),
         ("an amount in yuan >= 0 with at most 2 decimals", "不小于 0 的金额（元，至多两位小数）"),
         ("an amount in yuan with at most 2 decimals", "金额（元，至多两位小数）"),
+        ("an amount in yuan with at most 2 decimals ({text})", "金额（元，至多两位小数）：{}"),
         ("an amount below {} yuan", "低于 {} 元的金额"),
         ("expected an amount in yuan, got {}", "金额（元），实为 {}"),
         ("expected an amount below {} yuan, got {}", "低于 {} 元的金额，实为 {}"),
@@ -165,6 +168,7 @@ EXPECTED_ZH = Phrasebook(
         ("a date on or after admission ({})", "不早于入院日期（{}）的日期"),
         ("a date on or after {date} ({})", "不早于开始日期 {0} 的日期"),
         ("a date on or after {} ({date})", "不早于 {1} 的日期"),
+        ("a date on or after {} ({})", "不早于 {} 的日期（{}）"),
         ("a date in {}, the year of {} (a report covers one year)", "{0} 年内的日期（报表不跨年度，起止日期须在同一年）"),
         ("a date in {}, the year of the accumulators given", "{} 年内的日期（与所给的年度累计同一年度）"),
         ("a date the pack covers ({} .. {})", "政策包有效期内的日期（{} 至 {}）"),
@@ -189,7 +193,7 @@ EXPECTED_ZH = Phrasebook(
         ("an .xlsx push list exported by yibao ({})", "由本系统导出的 .xlsx 推送清单"),
         ("warning rules in the pack (policy.monitoring.rules)", "政策包中的预警规则（policy.monitoring.rules）"),
         # files, folders and the command line
-        ("zh or en", "zh 或 en"),
+        ("zh or en", "`zh` 或 `en`"),
         ("a file name ending in .xlsx", "以 .xlsx 结尾的文件名"),
         ("a file that can be written ({})", "可写入的文件"),
         ("a folder that can be written ({})", "可写入的目录"),
@@ -203,10 +207,10 @@ EXPECTED_ZH = Phrasebook(
             "a folder written by `yibao synth` (manifest.json, Parquet files)",
             "由 `yibao synth` 写出的目录（manifest.json 与 Parquet 文件）",
         ),
-        ("a folder written by yibao synth ({})", "由 yibao synth 写出的目录"),
+        ("a folder written by yibao synth ({})", "由 `yibao synth` 写出的目录"),
         ("present (every file `yibao synth` writes)", "存在（`yibao synth` 写出的每个文件）"),
         ("{}.parquet (a county folder written by `yibao synth`)", "{}.parquet（由 `yibao synth` 写出的县目录）"),
-        ("a readable JSON manifest", "可读取的 JSON 清单（manifest）"),
+        ("a readable JSON manifest", "可读取的 JSON 清单（manifest.json）"),
         ("a readable Parquet file", "可读取的 Parquet 文件"),
         ("a readable Parquet file written by `yibao batch`", "由 `yibao batch` 写出的可读取的 Parquet 文件"),
         ("the Parquet file written by `yibao batch`", "由 `yibao batch` 写出的 Parquet 文件"),
@@ -219,16 +223,16 @@ EXPECTED_ZH = Phrasebook(
         ("a readable YAML overlay", "可读取的 YAML 调整方案"),
         ("a mapping of parameter paths to new values", "参数路径到新取值的映射"),
         ("a path to a parameter; {} is a value, not a section", "参数的路径；{} 是取值而不是分组"),
-        ("a mapping with pack, valid_from and policy", "含 pack、valid_from 和 policy 的映射"),
-        ("present (every pack has pack, valid_from and policy)", "必填（每个政策包都有 pack、valid_from 和 policy）"),
-        ("a mapping shaped like the Policy schema", "符合政策结构（Policy）的映射"),
+        ("a mapping with pack, valid_from and policy", "含 `pack`、`valid_from` 和 `policy` 的映射"),
+        ("present (every pack has pack, valid_from and policy)", "必填（每个政策包都有 `pack`、`valid_from` 和 `policy`）"),
+        ("a mapping shaped like the Policy schema", "符合政策包结构的映射"),
         ("only the keys {} in a value", "值中只能有这些键：{}"),
         ("only the keys {}", "只能有这些键：{}"),
         ("on or after valid_from {}", "不早于生效日期 valid_from（{}）"),
         ("a non-empty text", "非空文本"),
         (
             "every number inside a value with its source: {value: ..., source: ...} or {value: ..., assumed: ...}",
-            "值内的每个数字都带来源：{value: ..., source: ...} 或 {value: ..., assumed: ...}",
+            "值内的每个数字都带来源：`{value: ..., source: ...}` 或 `{value: ..., assumed: ...}`",
         ),
         ("a valid YAML mapping file", "有效的 YAML 映射文件"),
         ("a readable mapping file ({})", "可读取的映射文件"),
@@ -258,6 +262,8 @@ EXPECTED_ZH = Phrasebook(
         ("List should have at least {} item{}", "至少 {} 项"),
         ("List should have at most {} item{}", "至多 {} 项"),
         ("Extra inputs are not permitted", "不允许的多余字段"),
+        # an expectation with what was wrong with the value, both known
+        ("{text} ({text})", "{}（{}）"),
     ),
 )
 """English expectations in Chinese."""
@@ -267,7 +273,7 @@ EXPECTED_EN = Phrasebook(
     (
         ("01 甲类 / 02 乙类 / 03 丙类", "01 class A / 02 class B / 03 class C"),
         ("是 or 否", "yes or no"),
-        ("multipart/form-data 上传的 .xlsx 文件（字段 file）", "an .xlsx file uploaded as multipart/form-data (field file)"),
+        ("multipart/form-data 上传的 .xlsx 文件（字段 `file`）", "an .xlsx file uploaded as multipart/form-data (field `file`)"),
         ("至多 {} 个字符", "at most {} characters"),
     ),
 )
@@ -283,6 +289,7 @@ WHERE_ZH = Phrasebook(
         ("{} row {}", "{} 第 {} 行"),
         ("{} (overlay)", "{}（调整方案）"),
         ("claims", "结算单文件"),
+        ("claim", "结算单"),
         ("settlement {}", "结算 {}"),
         ("settlement", "结算"),
         ("person {}", "人员 {}"),
@@ -316,5 +323,5 @@ WHERE_ZH = Phrasebook(
 )
 """Where a value came from, in Chinese (file names, paths and codes stay as they are)."""
 
-WHERE_EN = Phrasebook("en", (("预警 {}", "warning {}"), ("{} 第{}行", "{} row {}")))
+WHERE_EN = Phrasebook("en", (("预警 {}", "warning {}"), ("{} 第{}行", "{} row {}"), ("{} 第 {} 行", "{} row {}")))
 """Where, in English, for the places written in Chinese."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from yibao.core.error_texts import EXPECTED_EN, EXPECTED_ZH, WHERE_EN, WHERE_ZH
 from yibao.core.phrasebook import Phrasebook
 
-_BOTH = re.compile(r"(?P<zh>.*[\u3400-\u9fff].*?) / (?P<en>[^\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+)", re.S)
+_BOTH = re.compile(r"(?P<zh>.*[\u3400-\u9fff].*?)\s*/ (?P<en>[^\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+)", re.S)
 _GLOSS = re.compile(r"\s*[(（][^()（）]*[\u3400-\u9fff][^()（）]*[)）]")
 
 

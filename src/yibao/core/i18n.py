@@ -33,3 +33,8 @@ def t(lang: str, zh: str, en: str) -> str:
 def pick(said: Said, lang: str) -> str:
     """One language of a ``(zh, en)`` pair."""
     return t(lang, *said)
+
+
+def paren(text: object, lang: str) -> str:
+    """``text`` in brackets after a word: ``（text）`` in Chinese, `` (text)`` in English."""
+    return t(lang, f"（{text}）", f" ({text})")

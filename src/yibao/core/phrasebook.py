@@ -3,9 +3,9 @@
 A phrase is ``(source, target)``: ``source`` is a text as the code writes it, with holes ``{}`` for the
 parts that vary; ``target`` says the same in the other language, filling its holes in order (``{}``) or
 by number (``{0}``, ``{1}``). A hole may be named: ``{date}`` matches a date only; ``{text}`` is itself
-looked up in the phrasebook (a message inside a message); a table name from :data:`yibao.core.vocab.TABLES`
-(``{visit_status}``) gives the code's label in the target language. The first phrase that matches wins,
-so specific phrases come before general ones.
+looked up in the phrasebook (a message inside a message; as it is when no phrase knows it); a table name
+from :data:`yibao.core.vocab.TABLES` (``{visit_status}``) gives the code's label in the target language.
+The first phrase that matches wins, so specific phrases come before general ones.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Phrasebook:
 
     def _fill(self, hole: str, value: str) -> str | None:
         if hole == "text":
-            return self.say(value)
+            return self.say(value) or value
         if hole in TABLES:
             return label(TABLES[hole], value, self.lang)
         return value

@@ -196,6 +196,25 @@ BUREAUS: dict[str, Said] = {
 }
 """Where warnings are pushed (seed 000: 同级乡村振兴、民政部门)."""
 
+SOURCES: dict[str, Said] = {
+    "民政": ("民政", "civil affairs"),
+    "乡村振兴": ("乡村振兴", "rural revitalisation"),
+    "扶贫": ("扶贫", "poverty alleviation"),
+    "退役军人": ("退役军人", "veterans affairs"),
+    "残联": ("残联", "disabled persons' federation"),
+    "卫健": ("卫健", "health commission"),
+    "医保": ("医保", "medical insurance"),
+}
+"""The bureaus identities come from (an identity's ``source_bureau``), by the short Chinese names bureaus use."""
+
+CHANNELS: dict[str, Said] = {
+    "schedule": ("定时任务", "schedule"),
+    "api": ("接口", "API"),
+    "cli": ("命令行", "command line"),
+    "web": ("经办窗口", "window"),
+}
+"""How a step was taken (a monitoring run's trigger, a warning event's source)."""
+
 TABLES: dict[str, Labels] = {
     "field": FIELDS,
     "med_type": MED_TYPES,
@@ -214,6 +233,8 @@ TABLES: dict[str, Labels] = {
     "warning_status": WARNING_STATUSES,
     "warning_kind": WARNING_KINDS,
     "bureau": BUREAUS,
+    "source": SOURCES,
+    "channel": CHANNELS,
 }
 """Every code table by name (for lists and for the languages test)."""
 
@@ -242,6 +263,14 @@ def identity_label(code: str, lang: str = "zh", short: bool = False) -> str:
 def group_label(code: str, lang: str = "zh") -> str:
     """A group row (everyone, the low-income target group) or an identity category."""
     return label(GROUPS, code, lang) if code in GROUPS else identity_label(code, lang)
+
+
+def channel_label(code: str, lang: str = "zh") -> str:
+    """``schedule`` -> 定时任务; ``monitoring:schedule`` -> 监测预警·定时任务; a file name as it is."""
+    head, _, channel = code.rpartition(":")
+    if head == "monitoring":
+        return pick(("监测预警·", "monitoring: "), lang) + label(CHANNELS, channel, lang)
+    return label(CHANNELS, code, lang)
 
 
 def bureau_label(codes: str | None, lang: str = "zh") -> str:

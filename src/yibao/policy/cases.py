@@ -377,7 +377,7 @@ def cases_from_mapping(raw: Any, file: str, pack: PolicyPack | None = None) -> P
                     "(top level)",
                     type(raw).__name__,
                     "a mapping with pack and cases",
-                    expected_zh="含 pack 和 cases 的映射",
+                    expected_zh="含 `pack` 和 `cases` 的映射",
                 )
             ]
         )

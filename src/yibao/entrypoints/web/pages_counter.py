@@ -17,6 +17,7 @@ from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, search_people
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
+from yibao.core.i18n import paren
 from yibao.core.identities import label as identity_label
 from yibao.entrypoints.web import bill
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
@@ -131,7 +132,7 @@ def _page(
         "visit": None,
     }
     with db_of(request).unit_of_work() as s:
-        context["institutions"] = [(i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in institutions(s)]
+        context["institutions"] = [(i.fixmedins_code, i.fixmedins_name + paren(i.fixmedins_code, lang)) for i in institutions(s)]
         key = form.values["person"]
         if key:
             found = _choose_person(s, key, form, lang)

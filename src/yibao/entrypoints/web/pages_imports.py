@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 
 from yibao.app.auth import Principal
 from yibao.app.imports import KIND, ImportRefused
+from yibao.core.vocab import SOURCES, label
 from yibao.entrypoints.web import import_preview as up
 from yibao.entrypoints.web.deps import db_of
 from yibao.entrypoints.web.pages_warnings import clean
@@ -151,7 +152,7 @@ def _page(
     context: dict[str, Any] = {
         "values": values or {"source": "", "snapshot_as_of": ""},
         "errors": errors or {},
-        "bureaus": [("", translator(lang)("（请选择）", "(choose)"))] + [(b, b) for b in up.bureaus()],
+        "bureaus": [("", translator(lang)("（请选择）", "(choose)"))] + [(b, label(SOURCES, b, lang)) for b in up.bureaus()],
         "pending": pending,
         "result": result,
         "error_file": up.error_workbook(pending) if pending else None,

@@ -14,6 +14,7 @@ from yibao.app.auth import Principal
 from yibao.app.position import position
 from yibao.app.registry import find_person, person_view, search_people
 from yibao.core.errors import NotFound
+from yibao.core.i18n import paren
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
@@ -120,7 +121,7 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
         group = f" ({row['group']})" if "group" in row else ""
         name = row["label_zh"] if lang == "zh" else field_label(row["payer"], "en") + group
         if cap is None:
-            bars.append(Bar(name, 0.0, f"{fmt_yuan(paid)}（{t('不封顶', 'no cap')}）"))
+            bars.append(Bar(name, 0.0, fmt_yuan(paid) + paren(t("不封顶", "no cap"), lang)))
         else:
             text = f"{fmt_yuan(paid)} / {fmt_yuan(cap)}"
             bars.append(Bar(name, share(paid, cap), text, track=True, cls="over" if paid >= cap else ""))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from yibao.app.auth import Principal
 from yibao.app.report_sources import check_period, month_period, parse_date
 from yibao.core.errors import InputError
+from yibao.core.i18n import paren
 from yibao.entrypoints.api import report_routes as api
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
@@ -130,11 +131,12 @@ def place_options(s: Session, lang: str) -> Options:
         return [tuple(str(x) for x in r) for r in s.execute(q)]
 
     villages = distinct(Person.village, Person.township)
+    known = institutions(s)
     return {
         "county": [every, *((c, c) for (c,) in distinct(Person.county))],
         "township": [every, *((w, w) for (w,) in distinct(Person.township))],
-        "village": [every, *((vil, f"{vil}（{town}）") for vil, town in villages)],
-        "fixmedins_code": [every, *((i.fixmedins_code, f"{i.fixmedins_name}（{i.fixmedins_code}）") for i in institutions(s))],
+        "village": [every, *((vil, vil + paren(town, lang)) for vil, town in villages)],
+        "fixmedins_code": [every, *((i.fixmedins_code, i.fixmedins_name + paren(i.fixmedins_code, lang)) for i in known)],
     }
 
 

@@ -19,6 +19,7 @@ from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
+from yibao.settlement.settle import FUND_PAY_TYPE
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Person
 
@@ -28,6 +29,8 @@ SETL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 IDEM = re.compile(r"^[0-9a-f]{24}$")
 MAX_REASON = 255
 TIER_EN = dict(vocab.TIERS.values())
+FUND_TIER = {code: tier for (tier, _), code in FUND_PAY_TYPE.items()}
+"""The payer (tier) of each ``fund_pay_type``."""
 """The ledger keeps tier names in Chinese and each sentence in Chinese and English (entries before 0.2 in Chinese only)."""
 
 
@@ -133,7 +136,10 @@ def _page(
             (TIER_EN.get(step["tier"], step["tier"]) if lang == "en" else step["tier"], step.get(lang) or step["zh"])
             for step in data["trace"]
         ],
-        "setldetail": [d | {"label": _fund_label(d["fund_pay_type"], lang)} for d in data["setldetail"]],
+        "setldetail": [
+            d | {"label": _fund_label(d["fund_pay_type"], lang), "note": _fund_note(d, data["trace"], lang)}
+            for d in data["setldetail"]
+        ],
         "values": values or {},
         "errors": errors or {},
         "idem": secrets.token_hex(12),
@@ -145,6 +151,15 @@ def _page(
 
 def _tier(zh: str, lang: str) -> str:
     return TIER_EN.get(zh, zh) if lang == "en" else zh
+
+
+def _fund_note(detail: dict[str, Any], trace: list[dict[str, str]], lang: str) -> str:
+    """How the fund's payment was computed: ``setl_proc_info`` (Chinese), or its trace steps in English."""
+    if lang == "zh":
+        return str(detail["setl_proc_info"])
+    tier = FUND_TIER.get(str(detail["fund_pay_type"]))
+    name = vocab.TIERS[tier][0] if tier else None
+    return "; ".join(step["en"] for step in trace if step["tier"] == name and step.get("en"))
 
 
 def _fund_label(code: str, lang: str) -> str:

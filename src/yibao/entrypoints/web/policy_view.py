@@ -12,41 +12,54 @@ from functools import cache
 from typing import Any
 
 from yibao.core.errors import InputError
-from yibao.core.identities import label as identity_label
+from yibao.core.i18n import Said, t
+from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.policy.pack import LeafValue, PolicyPack, load_pack, shipped_packs
 
-SECTIONS: dict[str, tuple[str, str]] = {
+SECTIONS: dict[str, Said] = {
     "fee": ("费用规则", "fee rules"),
     "lines": ("基本医保待遇", "basic insurance lines"),
-    "critical_illness": ("大病保险", "critical illness"),
-    "assistance": ("医疗救助", "medical assistance"),
-    "tilted_assistance": ("倾斜救助", "tilted assistance"),
+    "critical_illness": TIERS["critical_illness"],
+    "assistance": TIERS["assistance"],
+    "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
     "monitoring": ("监测预警", "monitoring"),
 }
-KEYS: dict[str, tuple[str, str]] = {
-    "in_county": ("县域内", "in county"),
-    "out_of_county": ("县域外", "out of county"),
-    "cross_filed": ("异地已备案", "cross-region, filed"),
-    "cross_unfiled": ("异地未备案", "cross-region, not filed"),
-    "1": ("一级", "level 1"),
-    "2": ("二级", "level 2"),
-    "3": ("三级", "level 3"),
+KEYS: dict[str, Said] = {
+    **RATIO_PLACES,
+    **HOSP_LEVELS,
     "start": ("起", "from"),
     "ratio": ("比例", "ratio"),
     "deductible": ("起付线", "deductible"),
     "deductible_2nd": ("第二次住院起付线", "deductible, 2nd admission"),
     "deductible_3rd": ("第三次起住院起付线", "deductible, 3rd admission on"),
+    "deductible_pct": ("起付线按比例", "deductible share"),
+    "ratio_add": ("比例调整", "ratio adjustment"),
     "cap": ("封顶线", "cap"),
+    "cap_by_tier": ("按缴费档次的封顶线", "cap by contribution tier"),
+    "unit": ("单位缴费", "unit contribution"),
+    "individual_1": ("个人缴费一档", "individual tier 1"),
+    "individual_2": ("个人缴费二档", "individual tier 2"),
     "limit": ("年度限额", "annual limit"),
     "threshold": ("起付标准", "threshold"),
+    "threshold_income_share": ("预警线占人均收入比例", "threshold as a share of income"),
+    "per_capita_income": ("人均可支配收入", "per-capita disposable income"),
     "bands": ("分段比例", "bands"),
     "tilt": ("倾斜支付", "tilt"),
+    "categories": ("分类救助", "by category"),
+    "identity_overrides": ("按身份调整", "by identity"),
     "share": ("资助比例", "share"),
     "amount": ("定额资助", "fixed amount"),
+    "subsidies": ("资助参保", "premium subsidies"),
     "individual": ("个人缴费", "individual"),
     "fiscal": ("财政补助", "fiscal"),
+    "cutoff": ("身份认定日", "identity cut-off day"),
+    "class_b_selfpay_first": ("乙类先行自付比例", "class B self-pay first"),
+    "price_ceilings": ("限价", "price ceilings"),
+    "full_pay_items": ("全额支付项目", "items paid in full"),
+    "rules": ("预警规则", "warning rules"),
 }
+"""Names of the keys in a policy's parameter paths and value tables (codes keep their vocabulary labels)."""
 
 
 @cache
@@ -70,7 +83,7 @@ def pack_choices(current: PolicyPack, lang: str) -> list[tuple[str, str]]:
 
 
 def title(pack: PolicyPack, lang: str) -> str:
-    return pack.title_zh if lang == "zh" else pack.title_en
+    return t(lang, pack.title_zh, pack.title_en)
 
 
 def day_in(pack: PolicyPack, text: str, field: str) -> date:
@@ -88,10 +101,7 @@ def day_in(pack: PolicyPack, text: str, field: str) -> date:
 
 def key_text(key: object, lang: str) -> str:
     k = str(key)
-    pair = KEYS.get(k)
-    if pair:
-        return pair[0] if lang == "zh" else pair[1]
-    return identity_label(k, lang)
+    return label(KEYS, k, lang) if k in KEYS else identity_label(k, lang)
 
 
 def value_text(value: Any, lang: str) -> str:
@@ -101,22 +111,24 @@ def value_text(value: Any, lang: str) -> str:
     if isinstance(value, list):
         return ", ".join(value_text(v, lang) for v in value)
     if isinstance(value, bool):
-        return "是" if value and lang == "zh" else "否" if lang == "zh" else str(value).lower()
+        return t(lang, "是", "yes") if value else t(lang, "否", "no")
     if isinstance(value, int) and abs(value) >= 10_000:
         return f"{value:,}"
     return str(value)
 
 
 def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
-    """``lines.inpatient.ratio`` -> ``基本医保待遇 · 普通住院 · ratio``."""
+    """``lines.inpatient.ratio`` -> ``基本医保待遇 · 普通住院 · 比例`` (lines and warning rules by their names)."""
     parts = list(path)
-    section = SECTIONS.get(parts[0])
-    head = [section[0] if lang == "zh" else section[1]] if section else [parts[0]]
-    if parts[0] == "lines" and len(parts) > 2:
-        line = pack.at(pack.valid_from).lines.get(parts[1])
-        head.append((line.label_zh if lang == "zh" else line.label_en) if line else parts[1])
-        parts = parts[1:]
-    return " · ".join([*head, *(key_text(p, lang) for p in parts[1:])])
+    head = [label(SECTIONS, parts[0], lang)]
+    policy = pack.at(pack.valid_from)
+    named: dict[str, Said] = {}
+    if parts[0] == "lines":
+        named = {k: (line.label_zh, line.label_en) for k, line in policy.lines.items()}
+    elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
+        named = {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
+    words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
+    return " · ".join([*head, *words])
 
 
 @dataclass(frozen=True)

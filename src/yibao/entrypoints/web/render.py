@@ -3,9 +3,10 @@
 Every template receives ``user`` (a :class:`Principal` or ``None``), ``lang`` (``zh``/``en``), ``t(zh, en)``,
 ``money(fen)`` (also a filter: ``{{ 123456|money }}`` -> ``1,234.56``), ``mask(certno)``, ``label(field)``
 (national field name -> label in the page language), ``can(permission)``, ``csrf`` (for POST forms),
-``identity_label(code)``, ``line_label(code)``, ``med_type_label(code)`` (names of codes), ``nav`` (the
-entries the user may use), ``path`` (the current path) and ``here`` (path and query to come back to); the
-filter ``local_time`` shows a recorded (UTC) time on the bureaus' clock.
+``identity_label(code)``, ``line_label(code)``, ``med_type_label(code)``, ``source_label(bureau)``,
+``channel_label(code)`` (names of codes), ``paren(text)``, ``colon`` and ``sep`` (punctuation in the page's
+language), ``nav`` (the entries the user may use), ``path`` (the current path) and ``here`` (path and query to
+come back to); the filter ``local_time`` shows a recorded (UTC) time on the bureaus' clock.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from yibao.app.auth import ROLES
+from yibao.core import i18n
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
-from yibao.core.vocab import field_label, identity_label, med_type_label
+from yibao.core.vocab import SOURCES, channel_label, field_label, identity_label, label, med_type_label
 from yibao.entrypoints.web import session
 from yibao.entrypoints.web.deps import pack_of, policy_day
 from yibao.entrypoints.web.stats import local_time
@@ -70,10 +72,22 @@ def page_lang(request: Request) -> str:
 
 
 def translator(lang: str) -> Callable[[str, str], str]:
-    def t(zh: str, en: str) -> str:
-        return zh if lang == "zh" else en
+    """``t(zh, en)`` for one page's language (:func:`yibao.core.i18n.t`)."""
 
-    return t
+    def say(zh: str, en: str) -> str:
+        return i18n.t(lang, zh, en)
+
+    return say
+
+
+def punctuation(lang: str) -> dict[str, Any]:
+    """Chinese or English punctuation around a page's words: ``paren(n)`` -> ``（n）`` / `` (n)``, ``colon``, ``sep``."""
+    zh = lang == "zh"
+    return {
+        "paren": lambda text: i18n.paren(text, lang),
+        "colon": "：" if zh else ": ",
+        "sep": "、" if zh else ", ",
+    }
 
 
 def nav_for(request: Request) -> list[dict[str, Any]]:
@@ -83,7 +97,7 @@ def nav_for(request: Request) -> list[dict[str, Any]]:
     return [
         {
             "path": item.path,
-            "label": item.zh if lang == "zh" else item.en,
+            "label": i18n.t(lang, item.zh, item.en),
             "active": here == item.path or (item.path != "/" and here.startswith(item.path + "/")),
         }
         for item in NAV
@@ -92,8 +106,7 @@ def nav_for(request: Request) -> list[dict[str, Any]]:
 
 
 def role_label(role: str, lang: str) -> str:
-    zh, en = ROLES.get(role, (role, role))
-    return zh if lang == "zh" else en
+    return label(ROLES, role, lang)
 
 
 def line_label(pack: PolicyPack, code: str, lang: str) -> str:
@@ -101,7 +114,7 @@ def line_label(pack: PolicyPack, code: str, lang: str) -> str:
     line = pack.at(policy_day(pack)).lines.get(code)
     if line is None:
         return code
-    return line.label_zh if lang == "zh" else line.label_en
+    return i18n.t(lang, line.label_zh, line.label_en)
 
 
 def page_context(request: Request) -> dict[str, Any]:
@@ -114,11 +127,14 @@ def page_context(request: Request) -> dict[str, Any]:
         "role_label": role_label(user.role, lang) if user else "",
         "lang": lang,
         "t": translator(lang),
+        **punctuation(lang),
         "money": fmt_yuan,
         "label": lambda name: field_label(name, lang),
         "identity_label": lambda code: identity_label(code, lang),
         "line_label": lambda code: line_label(pack_of(request), code, lang),
         "med_type_label": lambda code: med_type_label(code, lang),
+        "source_label": lambda code: label(SOURCES, code, lang),
+        "channel_label": lambda code: channel_label(code, lang),
         "can": lambda permission=None: session.can(user, permission),
         "csrf": session.csrf_token(request),
         "nav": nav_for(request),

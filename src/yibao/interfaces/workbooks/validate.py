@@ -186,7 +186,7 @@ def _category_reason(r: dict[str, Any], ctx: Context) -> Reason:
         return f"{label}为空", "category is empty"
     if r["_cat"] is None:
         return (
-            f"无法识别的{label}“{raw}”（可在映射文件 categories: 中补充对应关系）",
+            f"无法识别的{label}“{raw}”（可在映射文件 `categories:` 中补充对应关系）",
             f"unknown category {raw!r} (add it to the mapping's categories:)",
         )
     cat = CATEGORIES[r["_cat"]]

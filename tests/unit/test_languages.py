@@ -1,0 +1,524 @@
+"""Each word once, in one language: Chinese output holds no English word, English output no Chinese.
+
+Every code table, every trace step, every error message, every workbook header and every page of the
+window is said in both languages and each string's script is checked. Allowed in Chinese: codes and
+identifiers (anything with a digit, ``_``, ``.``, ``-`` or ``:`` inside, such as ``hifp_pay``, ``P0001``,
+``policy.lines``, ``--month``), the formats, units and national names in :data:`LATIN_OK`, codes in
+backquotes in a message and inside ``<code>`` on a page. Allowed in either: the demo county's own names
+(people, places, institutions, users), which are data.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "yibao"
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+TOKEN = re.compile(r"[A-Za-z0-9_.\-/:\[\]]*[A-Za-z][A-Za-z0-9_.\-/:\[\]']*")
+CODE = re.compile(r"`[^`]*`")
+"""A code in a message, as messages write one: ```yibao synth```, ```pack```."""
+LATIN_OK = frozenset(
+    {
+        *("ID", "PDF", "A4", "CSV", "csv", "Excel", "xlsx", "YAML", "JSON", "Parquet", "HIS", "GB", "URL", "yibao", "PNG"),
+        *("SVG", "A", "B"),  # A and B: the two policies compared
+        *("YYYY", "MM", "DD", "Qn", "HH", "mm", "ss", "yyyy", "dd", "X", "Q", "ms", "NUL", "zh", "en"),
+        *("insutype", "certno", "infno", "msgid", "feedetail", "input", "detail"),  # national interface names
+        "English",  # the language switch names the other language in its own words
+    }
+)
+"""Formats, units and names of things that have no Chinese name of their own."""
+
+
+def english_words(text: str) -> list[str]:
+    """Latin words in ``text`` that are neither codes nor in :data:`LATIN_OK`."""
+    words = []
+    for token in TOKEN.findall(CODE.sub(" ", text)):
+        token = token.rstrip(".:/-'").lstrip(":/'")
+        if not token or re.search(r"[0-9_.\-/:\[]", token) or token in LATIN_OK:
+            continue  # a code, an option (--month), a path or a listed word
+        words.append(token)
+    return words
+
+
+def without(text: str, names: list[str]) -> str:
+    for name in names:
+        text = text.replace(name, "0")  # a code-like stand-in: a path with a user's name in it stays one code
+    return text
+
+
+def mixed(strings: Iterable[str], lang: str, data: Iterable[str] = ()) -> list[str]:
+    """The strings that are not purely in ``lang`` (``data``: names shown as they are, taken out first)."""
+    names = sorted((n for n in data if n), key=len, reverse=True)
+    if lang == "zh":
+        return [s for s in strings if english_words(without(s, names))]
+    return [s for s in strings if CJK.search(without(s, names))]
+
+
+def test_the_checks_can_fail() -> None:
+    assert mixed(["无“chronic”病种备案，按“outpatient”结算"], "zh") == ["无“chronic”病种备案，按“outpatient”结算"]
+    assert mixed(["应为：a date the pack covers"], "zh")
+    assert mixed(["low-income and 脱贫 people"], "en")
+    assert mixed(["field core 的值"], "zh") and mixed(["expected 日期"], "en")
+    assert not mixed(["基本医保统筹支付 hifp_pay 1,234.56 元（A4，PDF）", "结算单 P0001 policy.lines.inpatient"], "zh")
+    assert not mixed(["patient pays 1,234.56 yuan (杨桂芳)"], "en", ["杨桂芳"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages of the window
+# ---------------------------------------------------------------------------------------------
+
+
+class _Texts(HTMLParser):
+    """Each text of a page: text nodes and the attributes people read (title, placeholder, alt, aria-label).
+
+    Left out: scripts, styles, codes (``<code>``), a chart's metadata, and what the page quotes verbatim from
+    a file (``translate="no"``: a policy pack's sources and notes, written in the pack's own words).
+    """
+
+    SKIP = frozenset({"script", "style", "code", "kbd", "samp", "metadata"})
+    VOID = frozenset({"br", "img", "input", "meta", "link", "hr", "wbr", "source", "col", "area", "base", "embed"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[str] = []
+        self.skipping: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP or (dict(attrs).get("translate") == "no" and tag not in self.VOID):
+            self.skipping.append(tag)
+        for name, value in attrs:
+            if name in ("title", "placeholder", "alt", "aria-label") and value:
+                self.texts.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skipping and self.skipping[-1] == tag:
+            self.skipping.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping and data.strip():
+            self.texts.append(data.strip())
+
+
+def page_texts(html: str) -> list[str]:
+    parser = _Texts()
+    parser.feed(html)
+    return parser.texts
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    from tests.browser.conftest import DEMO_PERSONS
+
+    from yibao.app.demo import ensure_demo
+    from yibao.entrypoints.http import create_app
+    from yibao.store.db import Database
+
+    db = Database.open(f"sqlite:///{tmp_path_factory.mktemp('languages') / 'demo.db'}")
+    ensure_demo(db, persons=DEMO_PERSONS)
+    yield Demo(create_app(db), db)
+    db.engine.dispose()
+
+
+class Demo:
+    """The demo county's window, and the county's own names (data, not words of the window)."""
+
+    def __init__(self, app: Any, db: Any) -> None:
+        import sqlalchemy as sa
+
+        from yibao.store.service_tables import Account, Institution, LedgerEntry
+        from yibao.store.tables import Person
+
+        self.app, self.db = app, db
+        with db.unit_of_work() as s:
+            people = s.execute(sa.select(Person.psn_no, Person.psn_name, Person.county, Person.township, Person.village)).all()
+            institutions = s.scalars(sa.select(Institution.fixmedins_name)).all()
+            self.setl_id = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.kind == "settle").limit(1))
+            self.psn_no = s.scalar(sa.select(LedgerEntry.psn_no).where(LedgerEntry.kind == "settle").limit(1))
+            users = [n for row in s.execute(sa.select(Account.username, Account.display_name)) for n in row]
+        self.names = {n for row in people for n in row[1:] if n} | {n for n in institutions if n} | {"中文"}
+        """Names of people, townships, villages and institutions, and of the language switch: shown as they are."""
+        self.names |= {*users, "demo"}  # user names ("demo" loaded the county)
+
+
+def _client(demo: Demo, user: str, lang: str) -> Any:
+    from tests.browser.test_access import signed_in
+
+    client = signed_in(demo.app, user)
+    client.get(f"/lang/{lang}", follow_redirects=False)
+    return client
+
+
+PAGES = {
+    "admin": ("/", "/persons?q=1", "/persons/{psn_no}", "/settlements/{setl_id}", "/imports", "/policy",
+              "/policy/compare", "/whatif", "/settlements/NOPE", "/counter"),
+    "clerk": ("/counter", "/settlements/{setl_id}"),
+    "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06"),
+}  # fmt: skip
+"""Every page of the window, by a role that may see it (``NOPE``: the not-found page; ``/counter`` for admin: refused)."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_in_one_language(demo: Demo, lang: str) -> None:
+    problems = []
+    for user, paths in PAGES.items():
+        client = _client(demo, user, lang)
+        for path in paths:
+            url = path.format(setl_id=demo.setl_id, psn_no=demo.psn_no)
+            r = client.get(url)
+            assert r.status_code in (200, 403, 404), (url, r.status_code)
+            bad = mixed(page_texts(r.text), lang, demo.names)
+            problems += [f"{url}: {text}" for text in bad if f"{url}: {text}" not in problems]
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Code tables
+# ---------------------------------------------------------------------------------------------
+
+
+def _said_tables() -> dict[str, Any]:
+    """Every table of (zh, en) words: the vocabulary's and the labels kept beside the code that uses them."""
+    from yibao.app.auth import ROLES
+    from yibao.core import vocab
+    from yibao.entrypoints.web import policy_view
+    from yibao.entrypoints.web.render import NAV
+    from yibao.reports import catalogue, cells
+    from yibao.rules import visit_lifecycle
+    from yibao.settlement import trace
+    from yibao.whatif import report
+
+    return {
+        **{f"vocab.{name}": table for name, table in vocab.TABLES.items()},
+        "identity_short": {c: (zh, vocab.IDENTITIES[c][1]) for c, zh in vocab.IDENTITY_SHORT.items()},
+        "roles": ROLES,
+        "nav": {item.path: (item.zh, item.en) for item in NAV},
+        "trace.REASONS": trace.REASONS,
+        **{f"report {r.name}": _report_words(r) for r in catalogue.CATALOGUE},
+        "reports.SPECIAL_ROWS": cells.SPECIAL_ROWS,
+        "whatif.COLUMNS": report.COLUMNS,
+        "whatif.MEASURES": report.MEASURES,
+        "whatif.TEXT": {k: (report.TEXT["zh"][k], report.TEXT["en"][k]) for k in report.TEXT["zh"]},
+        "policy_view.SECTIONS": policy_view.SECTIONS,
+        "policy_view.KEYS": policy_view.KEYS,
+        "visit steps": {k: (a.zh, a.en) for k, a in visit_lifecycle.ACTIONS.items()},
+        "visit refusals": {k: (a.needs_zh, a.needs_en) for k, a in visit_lifecycle.ACTIONS.items()},
+    }
+
+
+def _report_words(report: Any) -> dict[str, Any]:
+    """A report's title, note, column headers and row items."""
+    words = {"title": report.title, "note": report.note}
+    for c in report.columns:
+        words[c.name] = (c.zh, c.en)
+        words |= {f"{c.name}.{code}": said for code, said in c.words.items()}
+    return words
+
+
+def test_every_code_label_in_one_language() -> None:
+    problems = []
+    for name, table in _said_tables().items():
+        for code, (zh, en) in table.items():
+            problems += [f"{name}[{code}] zh: {zh}" for zh in mixed([zh], "zh")]
+            problems += [f"{name}[{code}] en: {en}" for en in mixed([en], "en")]
+    assert not problems, "\n".join(problems)
+
+
+def test_one_wording_per_code() -> None:
+    """The slip, the trace and the pages say a code the same way: the vocabulary's words."""
+    from yibao.core import vocab
+    from yibao.settlement.trace import _format_arg
+
+    for lang in ("zh", "en"):
+        for code, said in vocab.HOSP_LEVELS.items():
+            assert _format_arg("level", int(code), lang) == said[lang == "en"]
+        for code, said in vocab.RATIO_PLACES.items():
+            assert _format_arg("place", code, lang) == said[lang == "en"]
+        for code, said in vocab.IDENTITIES.items():
+            assert _format_arg("identity", code, lang) == said[lang == "en"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Traces: settle claims that take every step, in both languages
+# ---------------------------------------------------------------------------------------------
+
+
+def _a(value: Any) -> dict[str, Any]:
+    return {"value": value, "assumed": "test"}
+
+
+def _tilted_policy() -> Any:
+    """A policy whose lines give the steps the shipped packs leave out: a deductible and a ratio an identity
+    changes, yearly and per admission, and a chronic line falling back without a filing."""
+    from yibao.policy.pack import pack_from_mapping
+
+    tilt = {"tekun": {"deductible_pct": _a(50), "ratio_add": _a(10)}}
+    lines = {
+        "inpatient": {"label_zh": "普通住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"],
+                      "deductible_kind": "admission", "deductible": _a(1000), "ratio": _a(60), "identity_overrides": tilt},
+        "chronic": {"label_zh": "门诊慢特病", "label_en": "chronic outpatient", "insutype": "390", "med_types": ["14"],
+                    "requires_filing": True, "fallback": "outpatient", "ratio": _a(70)},
+        "outpatient": {"label_zh": "普通门诊统筹", "label_en": "general outpatient pooling", "insutype": "390",
+                       "med_types": ["11", "14"], "deductible_kind": "year", "deductible": _a(100), "ratio": _a(50),
+                       "identity_overrides": tilt},
+    }  # fmt: skip
+    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines}
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
+def _settlements() -> Iterator[Any]:
+    """Every shipped pack settling a synthetic county of its year, and the tilted policy's three claims."""
+    from collections import defaultdict
+    from datetime import date
+
+    from yibao import synth
+    from yibao.core.errors import InputError
+    from yibao.core.identities import IdentityPeriod
+    from yibao.policy.pack import load_pack, shipped_packs
+    from yibao.settlement.model import Claim, Person, PolicyRangeSummary
+    from yibao.settlement.settle import settle_sequence
+
+    for name in shipped_packs():
+        pack = load_pack(name)
+        people, claims = synth.to_people_and_claims(synth.generate(400, pack.valid_from.year, 1))
+        by_person = defaultdict(list)
+        for c in claims:
+            by_person[c.psn_no].append(c)
+        for psn_no, own in by_person.items():
+            try:
+                yield from settle_sequence(pack, people[psn_no], own)
+            except InputError:
+                continue  # claims a pack has no line for; the others are settled
+    day = date(2022, 5, 1)
+    tekun = Person("T1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    claims = [
+        Claim(f"T{m}", "T1", day, m, 2, "in_county", "I10", summary=PolicyRangeSummary(500_000)) for m in ("21", "11", "14")
+    ]
+    yield from settle_sequence(_tilted_policy(), tekun, claims)
+
+
+def test_every_trace_step_in_one_language() -> None:
+    from yibao.settlement.trace import MESSAGES, _variant, render
+
+    seen: set[str] = set()
+    problems = []
+    for s in _settlements():
+        seen |= {_variant(step) for step in s.trace}
+        for lang in ("zh", "en"):
+            for tier, text in render(s.trace, lang):
+                problems += [f"{s.claim_id} {lang}: {x}" for x in mixed([tier, text], lang) if x not in problems]
+    assert seen == set(MESSAGES), f"steps no claim took: {sorted(set(MESSAGES) - seen)}"
+    assert not problems, "\n".join(problems[:50])
+
+
+# ---------------------------------------------------------------------------------------------
+# Error messages: every InputError the code raises, rendered in both languages
+# ---------------------------------------------------------------------------------------------
+
+SAMPLE = "2022"
+"""What fills a hole of a message (a year, a count, an id: the words around it are what is checked)."""
+
+QUOTED = frozenset(
+    {
+        "exactly one of `source: <seed file or public document>` or `assumed: <reason>`",
+        "`from` dates rising strictly",
+        "{} (values in force on {})",
+    }
+)
+"""What a policy pack file's values must be: quoted from the pack's English schema for its author, in both
+languages (tests/unit/test_pack_loading.py asserts those words in the Chinese message too)."""
+
+COMPUTED = {
+    "' / '.join(ROLES)": "the role codes an account may take",
+    "' / '.join(allowed)": "the codes a CSV column takes",
+    "c.reason": "a bad cell's reason, written in both languages by the row validator (reason / reason_en)",
+    "expected": "a parameter: the claims CSV's column formats (checked below)",
+    "expected + (f' ({detail})' if detail else '')": "a claims CSV column's format and what was wrong with it (checked below)",
+    "str(e['msg'])": "FastAPI's words for a request field (checked below)",
+    "str(err['msg'])": "FastAPI's words for a form field (checked below)",
+    "str(exc)": "a resident ID number's check (core/idcard.py, checked below)",
+    "a.needs_en.format(status=status or 'none')": "a visit step's refusal, in both languages (visit_lifecycle.ACTIONS)",
+    "refused.en": "a worked case's check, written in both languages (policy/cases.py Refused.zh / Refused.en)",
+    "str(err['msg']).removeprefix('Value error, ')": "a worked case file's schema: quoted for its author, as a pack's",
+}
+"""Expectations the code computes rather than writes, and where their words are checked."""
+
+
+def _sample(node: ast.expr | None) -> str | None:
+    """A string expression with its holes filled by :data:`SAMPLE`; ``None`` if it is not written out."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else SAMPLE for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _sample(node.left), _sample(node.right)
+        return None if left is None and right is None else (left or SAMPLE) + (right or SAMPLE)
+    return None
+
+
+def _template(node: ast.expr) -> str:
+    text = _sample(node)
+    return ast.unparse(node) if text is None else re.sub(re.escape(SAMPLE), "{}", text)
+
+
+def _calls(name: str) -> Iterator[tuple[str, ast.Call]]:
+    """Every call of ``name``; an argument naming a variable is replaced by the string last assigned to it."""
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assigned = {
+            t.id: node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign) and _sample(node.value) is not None
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if called == name:
+                    node.args = [assigned.get(a.id, a) if isinstance(a, ast.Name) else a for a in node.args]
+                    for k in node.keywords:
+                        k.value = assigned.get(k.value.id, k.value) if isinstance(k.value, ast.Name) else k.value
+                    yield f"{path.relative_to(SRC)}:{node.lineno}", node
+
+
+def _places() -> set[str]:
+    """Every ``where`` the code writes: in the raise, or in a ``where`` variable or parameter."""
+    out: set[str] = set()
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("where", "WHERE") for t in node.targets):
+                out.add(_sample(node.value) or "")
+            if isinstance(node, ast.arguments):
+                named = [*node.posonlyargs, *node.args][-len(node.defaults) :] if node.defaults else []
+                out |= {_sample(d) or "" for a, d in zip(named, node.defaults, strict=True) if a.arg == "where"}
+    for _, call in [*_calls("InputError"), *_calls("NotFound")]:
+        out.add(_sample(call.args[0] if call.args else None) or "")
+    return out - {""}
+
+
+def _errors() -> Iterator[tuple[str, Any]]:
+    from yibao.core.errors import InputError
+
+    for site, call in [*_calls("InputError"), *_calls("NotFound")]:
+        if len(call.args) < 4:
+            continue
+        expected = call.args[3]
+        if _template(expected) in QUOTED:
+            continue
+        text = _sample(expected)
+        if text is None:
+            assert ast.unparse(expected) in COMPUTED, f"{site}: {ast.unparse(expected)}: say where its words are checked"
+            continue
+        extra = {k.arg: _sample(k.value) or "" for k in call.keywords if k.arg in ("expected_zh", "expected_en")}
+        extra |= dict(zip(("expected_zh", "expected_en"), (_sample(a) or "" for a in call.args[4:6]), strict=False))
+        yield site, InputError("claim 2022", "psn_no", SAMPLE, text, **extra)
+
+
+def _computed_expectations() -> Iterator[tuple[str, str]]:
+    """The words the code passes into expectations: core checks' ValueErrors, column formats, FastAPI's words."""
+    for module in ("core/idcard.py", "core/money.py", "interfaces/claim_csv.py", "core/identities.py"):
+        for site, call in _calls("ValueError"):
+            text = _sample(call.args[0]) if call.args else None
+            if site.startswith(module) and text is not None and "needs" not in text:  # "needs": a programming error
+                yield site, text
+    for site, call in _calls("parse"):
+        if site.startswith("interfaces/claim_csv.py") and len(call.args) >= 3 and (text := _sample(call.args[2])):
+            yield site, text
+            yield site, f"{text} (expected an amount in yuan, got '1.234')"
+    for message in (
+        "Field required", "Input should be a valid integer, unable to parse string as an integer",
+        "String should have at most 64 characters", "Input should be greater than or equal to 0",
+        "Input should be 'zh' or 'en'", "Input should be a valid date or datetime, input is too short",
+        "Extra inputs are not permitted", "Input should be a valid number, unable to parse string as a number",
+    ):  # fmt: skip
+        yield "FastAPI", message
+
+
+def test_every_error_message_in_one_language() -> None:
+    from yibao.core.errors import expected_in, where_in
+
+    problems = []
+    checked = 0
+    for site, error in _errors():
+        checked += 1
+        problems += [f"{site} zh: {m}" for m in mixed([error.render("zh")], "zh")]
+        problems += [f"{site} en: {m}" for m in mixed([error.render("en")], "en")]
+    for site, text in _computed_expectations():
+        problems += [f"{site} zh: {m}" for m in mixed([expected_in(text, "zh")], "zh")]
+        problems += [f"{site} en: {m}" for m in mixed([expected_in(text, "en")], "en")]
+    for where in _places():
+        problems += [f"where zh: {m}" for m in mixed([where_in(where, "zh")], "zh")]
+        problems += [f"where en: {m}" for m in mixed([where_in(where, "en")], "en")]
+    assert checked > 150, checked
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbooks: the report workbook, the push list, the enrolment workbooks and an import's error list
+# ---------------------------------------------------------------------------------------------
+
+
+def workbook_texts(data: bytes | Path, sheets: Iterable[str] | None = None) -> list[str]:
+    """Sheet names and every text cell (and cell comment) of a workbook."""
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data) if isinstance(data, bytes) else data)
+    texts = []
+    for ws in wb.worksheets:
+        if sheets is not None and ws.title not in sheets:
+            continue
+        texts.append(ws.title)
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.strip():
+                    texts.append(cell.value)
+                if cell.comment is not None:
+                    texts.append(cell.comment.text)
+    return texts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_workbook_in_one_language(demo: Demo, lang: str, tmp_path: Path) -> None:
+    from yibao.app.coverage import coverage, find_duplicates, gap_list, subsidy_budget
+    from yibao.app.enrolment_workbook import write_coverage_workbook, write_gap_workbook
+    from yibao.app.imports import ImportRefused, import_identities
+
+    pack = demo.app.state.pack
+    monitor = _client(demo, "monitor", lang)
+    books: dict[str, list[str]] = {}
+    for name, url in (("report workbook", "/reports/workbook?month=2022-06"), ("push list", "/warnings/export.xlsx")):
+        r = monitor.get(url)
+        assert r.status_code == 200 and r.content[:2] == b"PK", (url, r.status_code)
+        books[name] = workbook_texts(r.content)
+    budget, duplicates = subsidy_budget(demo.db, 2022, pack), find_duplicates(demo.db, 2022)
+    write_coverage_workbook(tmp_path / "coverage.xlsx", coverage(demo.db, 2022), budget, duplicates, lang)
+    books["coverage"] = workbook_texts(tmp_path / "coverage.xlsx")
+    write_gap_workbook(tmp_path / "gaps.xlsx", gap_list(demo.db, 2022, pack=pack), lang)
+    books["gap list"] = workbook_texts(tmp_path / "gaps.xlsx")
+    if lang == "zh":  # the error list goes back to the bureau with its own (Chinese) workbook
+        from yibao.interfaces.workbooks.identity_files import ERROR_SHEET
+
+        bad = tmp_path / "minzheng-bad.xlsx"
+        bad.write_bytes((Path(__file__).resolve().parents[2] / "examples" / "workbooks" / bad.name).read_bytes())
+        try:
+            report = import_identities(demo.db, bad, "民政", skip_bad=True, dry_run=True, out_dir=tmp_path)
+            rejects = Path(report.rejects_file or "")
+        except ImportRefused as refused:
+            rejects = Path(refused.error_file or "")
+        books["import errors"] = workbook_texts(rejects, sheets={ERROR_SHEET})
+    problems = [f"{name}: {text}" for name, texts in books.items() for text in mixed(texts, lang, demo.names)]
+    assert all(books.values()), [name for name, texts in books.items() if not texts]
+    assert not problems, "\n".join(dict.fromkeys(problems))

@@ -187,13 +187,15 @@ def institution_names(s: Session) -> pl.DataFrame:
 
 
 def ledger_reports(
-    db: Database, start: date, end: date, place: Place = EVERYWHERE, *, pack: PolicyPack | None = None, step: Step = _noop
-) -> ReportSet:
-    """Every report for ``start``..``end`` and ``place`` from the ledger and the registry."""
+    db: Database, start: date, end: date, place: Place = EVERYWHERE, *, pack: PolicyPack | None = None,
+    configured: PolicyPack | None = None, step: Step = _noop,
+) -> ReportSet:  # fmt: skip
+    """Every report for ``start``..``end`` and ``place`` from the ledger and the registry, with ``pack``
+    (default: the pack in force for the period, :func:`ledger_pack`, else ``configured``)."""
     check_period(start, end)
     if pack is None:
         step("政策包 / policy pack")
-        pack = ledger_pack(db, start, end)
+        pack = ledger_pack(db, start, end, configured)
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
     with db.unit_of_work() as s:
         step("结算台账 / ledger")
@@ -201,7 +203,6 @@ def ledger_reports(
         step("参保登记 / enrolment")
         people = ledger_people(s, start.year, place, ctx.priority)
         names = institution_names(s)
-        s.rollback()
     step("统计 / tables")
     return build_reports(claims, people, names, meta, ctx)
 

@@ -10,29 +10,28 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator
 
 from yibao.app.auth import Principal
-from yibao.app.report_sources import check_period, ledger_pack, ledger_reports
-from yibao.entrypoints.api.schemas import no_nul
+from yibao.app.report_sources import ledger_reports
+from yibao.app.schemas import no_nul
+from yibao.entrypoints.common.downloads import XLSX
+from yibao.entrypoints.common.report_files import ChartName, workbook_download
 from yibao.entrypoints.common.security import require
+from yibao.entrypoints.common.state import db_of, pack_of
 from yibao.reports.catalogue import CATALOGUE, TABLES, ReportSet
 from yibao.reports.cells import CODE_KINDS
 from yibao.rules.claims import Place
-from yibao.store.db import Database
 
 if TYPE_CHECKING:  # matplotlib and openpyxl are imported by the endpoints that draw or write: the server starts fast
     from yibao.reports.charts import Chart
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
-ChartName = Literal["trend", "payers", "ratios"]
 Lang = Literal["zh", "en"]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Reader = Annotated[Principal, Depends(require("reports"))]
 PlaceText = Annotated[str | None, AfterValidator(no_nul)]
 
@@ -47,10 +46,8 @@ def report_set(
     fixmedins_code: Annotated[PlaceText, Query(max_length=32, description="定点医疗机构编号")] = None,
 ) -> ReportSet:
     """Every table for the period and place, from the ledger (the pack of the year's enrolments, else the server's)."""
-    check_period(start, end)
-    db: Database = request.app.state.db
-    pack = ledger_pack(db, start, end) or request.app.state.pack
-    return ledger_reports(db, start, end, Place(county, township, village, fixmedins_code), pack=pack)
+    place = Place(county, township, village, fixmedins_code)
+    return ledger_reports(db_of(request), start, end, place, configured=pack_of(request))
 
 
 Reports = Annotated[ReportSet, Depends(report_set)]
@@ -69,14 +66,7 @@ def index(who: Reader, lang: LangQuery = "zh") -> dict[str, Any]:
 @router.get("/workbook", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 def workbook(who: Reader, rs: Reports, lang: LangQuery = "zh") -> Response:
     """全部报表的 Excel 工作簿（每表一页，元两位小数，比例为百分比）/ the workbook of every table."""
-    from yibao.reports.workbook import workbook_bytes
-
-    name = "报表.xlsx" if lang == "zh" else "report.xlsx"
-    return Response(
-        workbook_bytes(rs, lang),
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename=\"report.xlsx\"; filename*=UTF-8''{quote(name)}"},
-    )
+    return workbook_download(rs, lang)
 
 
 def _chart(rs: ReportSet, chart: str, lang: str) -> Chart:

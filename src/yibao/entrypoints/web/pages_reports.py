@@ -24,10 +24,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from yibao.app.auth import Principal
-from yibao.app.report_sources import check_period, month_period, parse_date
+from yibao.app.report_sources import check_period, ledger_reports, month_period, parse_date
 from yibao.core.errors import InputError
 from yibao.core.i18n import paren
-from yibao.entrypoints.api import report_routes as api
+from yibao.entrypoints.common.report_files import ChartName, workbook_download
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.pages_counter import institutions
@@ -168,8 +168,7 @@ def _read(request: Request) -> tuple[ReportForm, Options]:
 
 def _reports(request: Request, form: ReportForm) -> ReportSet:
     assert form.start is not None and form.end is not None
-    p = form.place
-    return api.report_set(request, form.start, form.end, p.county, p.township, p.village, p.fixmedins_code)
+    return ledger_reports(db_of(request), form.start, form.end, form.place, configured=pack_of(request))
 
 
 def charts_of(rs: ReportSet, lang: str) -> dict[str, Chart]:
@@ -233,12 +232,12 @@ def workbook(request: Request, who: Annotated[Principal, Depends(READ)]) -> Resp
     form, options = _read(request)
     if form.errors:
         return _page(request, form, options)
-    return api.workbook(who, _reports(request, form), _lang(request))
+    return workbook_download(_reports(request, form), _lang(request))
 
 
 @router.get("/reports/charts/{chart}.{fmt}", response_model=None)
 def chart_file(
-    request: Request, who: Annotated[Principal, Depends(READ)], chart: api.ChartName, fmt: Literal["svg", "png"]
+    request: Request, who: Annotated[Principal, Depends(READ)], chart: ChartName, fmt: Literal["svg", "png"]
 ) -> Response:
     """One chart as SVG or PNG (as the page shows it)."""
     form, options = _read(request)

@@ -40,7 +40,7 @@ from yibao.core.idcard import mask
 from yibao.core.identities import ORDINARY
 from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.policy.pack import PolicyPack
-from yibao.policy.premium import premium_split
+from yibao.policy.premium import PremiumPayers, premium_split
 from yibao.policy.schema import Policy, Premium
 from yibao.store.db import Database
 from yibao.store.tables import Enrolment, Person
@@ -112,16 +112,9 @@ class GapList:
 
 
 @dataclass(frozen=True)
-class BudgetRow:
+class BudgetRow(PremiumPayers):
     category: str
     persons: int
-    individual: int
-    assistance: int
-    fiscal: int
-
-    @property
-    def total(self) -> int:
-        return self.individual + self.assistance + self.fiscal
 
 
 @dataclass(frozen=True)
@@ -137,11 +130,11 @@ class Budget:
     @property
     def total(self) -> BudgetRow:
         return BudgetRow(
-            "all",
-            sum(r.persons for r in self.rows),
-            sum(r.individual for r in self.rows),
-            sum(r.assistance for r in self.rows),
-            sum(r.fiscal for r in self.rows),
+            category="all",
+            persons=sum(r.persons for r in self.rows),
+            individual=sum(r.individual for r in self.rows),
+            assistance=sum(r.assistance for r in self.rows),
+            fiscal=sum(r.fiscal for r in self.rows),
         )
 
 
@@ -319,5 +312,13 @@ def subsidy_budget(db: Database, year: int, pack: PolicyPack, *, basis: Literal[
     for category in sorted(count, key=lambda c: cat_order(c, policy.identity_priority)):
         split = premium_split(premium, category)
         n = count[category]
-        rows.append(BudgetRow(category, n, split.individual * n, split.assistance * n, split.fiscal * n))
+        rows.append(
+            BudgetRow(
+                category=category,
+                persons=n,
+                individual=split.individual * n,
+                assistance=split.assistance * n,
+                fiscal=split.fiscal * n,
+            )
+        )
     return Budget(year, pack.pack_id, cutoff, basis, tuple(rows))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -39,7 +39,7 @@ from yibao.policy.coverage import cat_order
 from yibao.policy.deciding import deciding_identities
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
-from yibao.policy.premium import Split, premium_split, unranked_subsidies
+from yibao.policy.premium import PremiumPayers, Split, premium_split, unranked_subsidies
 from yibao.policy.schema import Policy, Premium
 from yibao.store.db import Database
 from yibao.store.tables import Enrolment, Identity, Person
@@ -107,7 +107,9 @@ def special_status_label(code: str | None, lang: str = "zh") -> str:
 
 
 @dataclass(frozen=True)
-class EnrolResult:
+class EnrolResult(PremiumPayers):
+    """What :func:`enrol` did; the payers' amounts are the totals of the rows it priced."""
+
     year: int
     pack_id: str
     cutoff: date
@@ -119,13 +121,6 @@ class EnrolResult:
     """Existing rows of the year that became enrolled (``psn_insu_stas`` 0/2/4 -> 1)."""
     by_category: dict[str, int]
     """Rows priced per deciding category."""
-    individual: int
-    assistance: int
-    fiscal: int
-
-    @property
-    def total(self) -> int:
-        return self.individual + self.assistance + self.fiscal
 
 
 @dataclass(frozen=True)
@@ -477,23 +472,8 @@ def record_special_status(db: Database, certno: str, year: int, status: str, evi
 
 
 def _view(e: Enrolment) -> EnrolmentView:
-    return EnrolmentView(
-        id=e.id,
-        year=e.year,
-        insutype=e.insutype,
-        psn_insu_stas=e.psn_insu_stas,
-        special_status=e.special_status,
-        evidence=e.evidence,
-        premium=e.premium,
-        individual=e.individual,
-        assistance_subsidy=e.assistance_subsidy,
-        fiscal_subsidy=e.fiscal_subsidy,
-        subsidy_category=e.subsidy_category,
-        policy_pack=e.policy_pack,
-        cutoff_date=e.cutoff_date,
-        recorded_at=e.recorded_at,
-        recorded_by=e.recorded_by,
-    )
+    """The row's columns of the same names as the view's fields."""
+    return EnrolmentView(**{f.name: getattr(e, f.name) for f in fields(EnrolmentView)})
 
 
 def year_status(s: Session, year: int) -> tuple[set[int], dict[int, str], dict[int, str]]:

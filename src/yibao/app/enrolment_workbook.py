@@ -33,7 +33,63 @@ from yibao.core.xlsx import put as _put
 from yibao.core.xlsx import rate as _rate
 from yibao.core.xlsx import save as _save
 from yibao.core.xlsx import widths as _widths
-from yibao.policy.coverage import TARGET_CATEGORIES, CoverageRow
+from yibao.policy.coverage import TARGET_CATEGORIES
+
+Column = tuple[str, str, str | None, float]
+"""A sheet column: its Chinese and English header, number format and width."""
+
+COVERAGE_COLUMNS: tuple[Column, ...] = (
+    ("人员类别", "category", None, 30),
+    ("人数", "persons", COUNT, 12),
+    ("参保人数", "enrolled", COUNT, 12),
+    ("视同参保/免缴人数", "exempt (special status)", COUNT, 18),
+    ("应保未保人数", "gap", COUNT, 14),
+    ("参保率", "enrolment rate", PERCENT, 12),
+    ("参保率（含视同参保）", "coverage incl. exempt", PERCENT, 20),
+)
+BUDGET_COLUMNS: tuple[Column, ...] = (
+    ("资助类别", "category", None, 26),
+    ("人数", "persons", COUNT, 12),
+    ("个人缴费（元）", "individual (yuan)", AMOUNT, 18),
+    ("医疗救助资助（元）", "assistance fund (yuan)", AMOUNT, 20),
+    ("财政补助（元）", "fiscal subsidy (yuan)", AMOUNT, 18),
+    ("筹资合计（元）", "premiums (yuan)", AMOUNT, 18),
+)
+DUPLICATE_COLUMNS: tuple[Column, ...] = (
+    ("重复类型", "kind", None, 26),
+    ("乡镇（街道）", "township", None, 16),
+    ("村（社区）", "village", None, 14),
+    ("人员编号", "psn_no", None, 14),
+    ("姓名", "name", None, 10),
+    ("身份证号", "ID number", None, 22),
+    ("参保险种", "schemes", None, 28),
+    ("参保记录编号", "enrolment ids", None, 18),
+)
+GAP_COLUMNS: tuple[Column, ...] = (
+    ("序号", "no.", COUNT, 7),
+    ("乡镇（街道）", "township", None, 16),
+    ("村（社区）", "village", None, 14),
+    ("户号", "household", None, 14),
+    ("姓名", "name", None, 10),
+    ("性别", "sex", None, 6),
+    ("出生日期", "born", "yyyy-mm-dd", 12),
+    ("身份证号", "ID number", "@", 22),
+    ("身份类别", "category", None, 18),
+    ("参保状态", "status", None, 14),
+)
+GAP_AMOUNT_COLUMNS: tuple[Column, ...] = (
+    ("资助类别", "subsidy category", None, 18),
+    ("个人应缴（元）", "person pays (yuan)", AMOUNT, 16),
+    ("医疗救助资助（元）", "assistance pays (yuan)", AMOUNT, 18),
+)
+"""Gap-list columns when a pack prices the premiums."""
+GAP_FOLLOW_UP_COLUMNS: tuple[Column, ...] = (("跟进情况", "follow-up", None, 24), ("备注", "notes", None, 16))
+"""Blank columns for the township's follow-up."""
+GAP_SUMMARY_COLUMNS: tuple[Column, ...] = (
+    ("乡镇（街道）", "township", None, 18),
+    ("村（社区）", "village", None, 16),
+    ("人数", "persons", COUNT, 10),
+)
 
 
 def _pair(table: Labels, key: str | None, lang: str) -> str:
@@ -45,144 +101,109 @@ def category_label(code: str, lang: str = "zh") -> str:
     return group_label(code, lang)
 
 
+def _columns(ws: Worksheet, columns: Sequence[Column], lang: str) -> list[str | None]:
+    """The header row and the column widths; returns the columns' number formats."""
+    _header(ws, 1, [_t(lang, zh, en) for zh, en, _, _ in columns])
+    _widths(ws, [width for _, _, _, width in columns])
+    return [fmt for _, _, fmt, _ in columns]
+
+
+def _lines(ws: Worksheet, row: int, texts: Sequence[str]) -> int:
+    """``texts`` one per row in column A from ``row``; returns the row after the last."""
+    for text in texts:
+        ws.cell(row=row, column=1, value=text)
+        row += 1
+    return row
+
+
 # ---------------------------------------------------------------------------------------------
 # Coverage report
 # ---------------------------------------------------------------------------------------------
 
 
 def _coverage_sheet(ws: Worksheet, cov: Coverage, lang: str) -> None:
-    heads = [
-        _t(lang, "人员类别", "category"),
-        _t(lang, "人数", "persons"),
-        _t(lang, "参保人数", "enrolled"),
-        _t(lang, "视同参保/免缴人数", "exempt (special status)"),
-        _t(lang, "应保未保人数", "gap"),
-        _t(lang, "参保率", "enrolment rate"),
-        _t(lang, "参保率（含视同参保）", "coverage incl. exempt"),
-    ]
-    _header(ws, 1, heads)
-    fmts = [None, COUNT, COUNT, COUNT, COUNT, PERCENT, PERCENT]
-
-    def row(r: int, item: CoverageRow, bold: bool = False) -> None:
-        _put(
-            ws,
-            r,
-            [
-                category_label(item.category, lang),
-                item.persons,
-                item.enrolled,
-                item.exempt,
-                item.gap,
-                _rate(item.enrolled_rate_bp),
-                _rate(item.covered_rate_bp),
-            ],
-            fmts,
-        )
-        if bold:
-            for col in range(1, len(heads) + 1):
-                ws.cell(row=r, column=col).font = _BOLD
-
-    row(2, cov.overall, bold=True)
-    row(3, cov.low_income, bold=True)
-    r = 4
-    for item in cov.by_category:
-        row(r, item)
-        r += 1
-    r += 1
+    fmts = _columns(ws, COVERAGE_COLUMNS, lang)
+    items = [cov.overall, cov.low_income, *cov.by_category]
+    for r, item in enumerate(items, start=2):
+        values = [
+            category_label(item.category, lang),
+            item.persons,
+            item.enrolled,
+            item.exempt,
+            item.gap,
+            _rate(item.enrolled_rate_bp),
+            _rate(item.covered_rate_bp),
+        ]
+        _put(ws, r, values, fmts, bold=r < 4)
+    r = len(items) + 3
     ws.cell(row=r, column=1, value=_t(lang, "视同参保/免缴（按特殊状态）", "exempt by special status")).font = _BOLD
     for status, n in cov.exempt_by_status.items():
         r += 1
         _put(ws, r, [special_status_label(status, lang), n], [None, COUNT])
-    r += 2
-    notes = [
-        _t(
-            lang,
-            f"{cov.year}年度；人员类别按 {cov.as_of.isoformat()} 所持身份（多重身份取最高一项）。",
-            f"Year {cov.year}; categories as held on {cov.as_of.isoformat()} (highest-ranking one).",
-        ),
-        _t(
-            lang,
-            "参保：参保状态为正常（1）；视同参保/免缴：死亡、服兵役、服刑、省外参保等已登记台账且未在本地参保。",
-            "Enrolled: psn_insu_stas 1; exempt: a recorded special status (deceased, military, prison, other province).",
-        ),
-        _t(
-            lang,
-            "目标（种子 001，海南 2023）：基本医保参保率 96% 以上，农村低收入人口和脱贫人口 100%。",
-            "Targets (seed 001, Hainan 2023): 96% or more overall; 100% of rural low-income and formerly poor people.",
-        ),
-    ]
-    for note in notes:
-        ws.cell(row=r, column=1, value=note)
-        r += 1
+    _lines(
+        ws,
+        r + 2,
+        [
+            _t(
+                lang,
+                f"{cov.year}年度；人员类别按 {cov.as_of.isoformat()} 所持身份（多重身份取最高一项）。",
+                f"Year {cov.year}; categories as held on {cov.as_of.isoformat()} (highest-ranking one).",
+            ),
+            _t(
+                lang,
+                "参保：参保状态为正常（1）；视同参保/免缴：死亡、服兵役、服刑、省外参保等已登记台账且未在本地参保。",
+                "Enrolled: psn_insu_stas 1; exempt: a recorded special status (deceased, military, prison, other province).",
+            ),
+            _t(
+                lang,
+                "目标（种子 001，海南 2023）：基本医保参保率 96% 以上，农村低收入人口和脱贫人口 100%。",
+                "Targets (seed 001, Hainan 2023): 96% or more overall; 100% of rural low-income and formerly poor people.",
+            ),
+        ],
+    )
     ws.freeze_panes = "B2"
-    _widths(ws, [30, 12, 12, 18, 14, 12, 20])
 
 
 def _budget_sheet(ws: Worksheet, budget: Budget, lang: str) -> None:
-    heads = [
-        _t(lang, "资助类别", "category"),
-        _t(lang, "人数", "persons"),
-        _t(lang, "个人缴费（元）", "individual (yuan)"),
-        _t(lang, "医疗救助资助（元）", "assistance fund (yuan)"),
-        _t(lang, "财政补助（元）", "fiscal subsidy (yuan)"),
-        _t(lang, "筹资合计（元）", "premiums (yuan)"),
-    ]
-    _header(ws, 1, heads)
-    fmts = [None, COUNT, AMOUNT, AMOUNT, AMOUNT, AMOUNT]
-    r = 2
-    for item in (*budget.rows, budget.total):
-        _put(
-            ws,
-            r,
-            [
-                category_label(item.category, lang) if item.category != "all" else _t(lang, "合计", "total"),
-                item.persons,
-                yuan(item.individual),
-                yuan(item.assistance),
-                yuan(item.fiscal),
-                yuan(item.total),
-            ],
-            fmts,
-        )
-        r += 1
-    for col in range(1, len(heads) + 1):
-        ws.cell(row=r - 1, column=col).font = _BOLD
-    r += 1
+    fmts = _columns(ws, BUDGET_COLUMNS, lang)
+    items = [*budget.rows, budget.total]
+    for r, item in enumerate(items, start=2):
+        total = item.category == "all"
+        values = [
+            _t(lang, "合计", "total") if total else category_label(item.category, lang),
+            item.persons,
+            yuan(item.individual),
+            yuan(item.assistance),
+            yuan(item.fiscal),
+            yuan(item.total),
+        ]
+        _put(ws, r, values, fmts, bold=total)
     basis = _t(
         lang,
         "已参保居民" if budget.basis == "enrolled" else "应参保居民（应保尽保：全部居民，除职工参保和视同参保）",
         "residents enrolled" if budget.basis == "enrolled" else "residents who should enrol (all but employees and exempt)",
     )
-    for note in (
-        _t(
-            lang,
-            f"{budget.year}年度；政策包 {budget.pack_id}；口径：{basis}。",
-            f"Year {budget.year}; pack {budget.pack_id}; basis: {basis}.",
-        ),
-        _t(
-            lang,
-            f"资助类别按截止日 {budget.cutoff.isoformat()} 所持身份确定（当年缴费，次年享受）。",
-            f"Subsidy category by the identity held on the cut-off day {budget.cutoff.isoformat()}.",
-        ),
-    ):
-        ws.cell(row=r, column=1, value=note)
-        r += 1
+    _lines(
+        ws,
+        len(items) + 3,
+        [
+            _t(
+                lang,
+                f"{budget.year}年度；政策包 {budget.pack_id}；口径：{basis}。",
+                f"Year {budget.year}; pack {budget.pack_id}; basis: {basis}.",
+            ),
+            _t(
+                lang,
+                f"资助类别按截止日 {budget.cutoff.isoformat()} 所持身份确定（当年缴费，次年享受）。",
+                f"Subsidy category by the identity held on the cut-off day {budget.cutoff.isoformat()}.",
+            ),
+        ],
+    )
     ws.freeze_panes = "B2"
-    _widths(ws, [26, 12, 18, 20, 18, 18])
 
 
 def _duplicates_sheet(ws: Worksheet, duplicates: Sequence[Duplicate], lang: str) -> None:
-    heads = [
-        _t(lang, "重复类型", "kind"),
-        _t(lang, "乡镇（街道）", "township"),
-        _t(lang, "村（社区）", "village"),
-        _t(lang, "人员编号", "psn_no"),
-        _t(lang, "姓名", "name"),
-        _t(lang, "身份证号", "ID number"),
-        _t(lang, "参保险种", "schemes"),
-        _t(lang, "参保记录编号", "enrolment ids"),
-    ]
-    _header(ws, 1, heads)
+    _columns(ws, DUPLICATE_COLUMNS, lang)
     for r, d in enumerate(duplicates, start=2):
         _put(
             ws,
@@ -201,7 +222,6 @@ def _duplicates_sheet(ws: Worksheet, duplicates: Sequence[Duplicate], lang: str)
     if not duplicates:
         ws.cell(row=2, column=1, value=_t(lang, "未发现重复参保。", "No duplicate enrolment found."))
     ws.freeze_panes = "A2"
-    _widths(ws, [26, 16, 14, 14, 10, 22, 28, 18])
 
 
 def write_coverage_workbook(
@@ -223,26 +243,12 @@ def write_coverage_workbook(
 # ---------------------------------------------------------------------------------------------
 
 
+def _gap_columns(with_amounts: bool) -> tuple[Column, ...]:
+    return (*GAP_COLUMNS, *(GAP_AMOUNT_COLUMNS if with_amounts else ()), *GAP_FOLLOW_UP_COLUMNS)
+
+
 def gap_headers(with_amounts: bool, lang: str = "zh") -> list[str]:
-    heads = [
-        _t(lang, "序号", "no."),
-        _t(lang, "乡镇（街道）", "township"),
-        _t(lang, "村（社区）", "village"),
-        _t(lang, "户号", "household"),
-        _t(lang, "姓名", "name"),
-        _t(lang, "性别", "sex"),
-        _t(lang, "出生日期", "born"),
-        _t(lang, "身份证号", "ID number"),
-        _t(lang, "身份类别", "category"),
-        _t(lang, "参保状态", "status"),
-    ]
-    if with_amounts:
-        heads += [
-            _t(lang, "资助类别", "subsidy category"),
-            _t(lang, "个人应缴（元）", "person pays (yuan)"),
-            _t(lang, "医疗救助资助（元）", "assistance pays (yuan)"),
-        ]
-    return [*heads, _t(lang, "跟进情况", "follow-up"), _t(lang, "备注", "notes")]
+    return [_t(lang, zh, en) for zh, en, _, _ in _gap_columns(with_amounts)]
 
 
 def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
@@ -251,11 +257,8 @@ def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
     ws = wb.active
     ws.title = _t(lang, "应保未保清单", "gap list")
     with_amounts = gaps.pack_id is not None
-    heads = gap_headers(with_amounts, lang)
-    _header(ws, 1, heads)
-    fmts: list[str | None] = [COUNT, None, None, None, None, None, "yyyy-mm-dd", "@", None, None]
-    if with_amounts:
-        fmts += [None, AMOUNT, AMOUNT]
+    columns = _gap_columns(with_amounts)
+    fmts = _columns(ws, columns, lang)
     for r, e in enumerate(gaps.entries, start=2):
         values: list[Any] = [
             r - 1,
@@ -277,35 +280,26 @@ def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
             ]
         _put(ws, r, values, fmts)
     ws.freeze_panes = "A2"
-    last = get_column_letter(len(heads))
+    last = get_column_letter(len(columns))
     ws.auto_filter.ref = f"A1:{last}{max(1, len(gaps.entries)) + 1}"
-    widths = [7, 16, 14, 14, 10, 6, 12, 22, 18, 14]
-    if with_amounts:
-        widths += [18, 16, 18]
-    _widths(ws, [*widths, 24, 16])
     ws.print_title_rows = "1:1"
     ws.oddHeader.center.text = _t(lang, f"{gaps.year}年度 应保未保清单", f"{gaps.year} gap list")
     ws.page_setup.orientation = "landscape"
 
     summary = wb.create_sheet(_t(lang, "按乡镇汇总", "by township"))
-    _header(summary, 1, [_t(lang, "乡镇（街道）", "township"), _t(lang, "村（社区）", "village"), _t(lang, "人数", "persons")])
+    fmts = _columns(summary, GAP_SUMMARY_COLUMNS, lang)
     per_village = Counter((e.township or "", e.village or "") for e in gaps.entries)
     per_town = Counter(e.township or "" for e in gaps.entries)
     r = 2
     for town in sorted(per_town):
-        _put(summary, r, [town, _t(lang, "小计", "subtotal"), per_town[town]], [None, None, COUNT])
-        for col in (1, 2, 3):
-            summary.cell(row=r, column=col).font = _BOLD
+        _put(summary, r, [town, _t(lang, "小计", "subtotal"), per_town[town]], fmts, bold=True)
         r += 1
         for (t, village), n in sorted(per_village.items()):
             if t == town:
-                _put(summary, r, [town, village, n], [None, None, COUNT])
+                _put(summary, r, [town, village, n], fmts)
                 r += 1
-    _put(summary, r, [_t(lang, "合计", "total"), None, len(gaps.entries)], [None, None, COUNT])
-    for col in (1, 2, 3):
-        summary.cell(row=r, column=col).font = _BOLD
+    _put(summary, r, [_t(lang, "合计", "total"), None, len(gaps.entries)], fmts, bold=True)
     summary.freeze_panes = "A2"
-    _widths(summary, [18, 16, 10])
 
     about = wb.create_sheet(_t(lang, "说明", "about"))
     lines = [
@@ -329,8 +323,7 @@ def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
                 f"Amounts from pack {gaps.pack_id}; subsidy category as held on {gaps.cutoff.isoformat()}.",
             )
         )
-    for r, text in enumerate(lines, start=1):
-        about.cell(row=r, column=1, value=text)
+    _lines(about, 1, lines)
     _widths(about, [120])
     _save(wb, path)
 

@@ -43,12 +43,14 @@ def widths(ws: Worksheet, sizes: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
-def put(ws: Worksheet, row: int, values: Sequence[Any], formats: Sequence[str | None] = ()) -> None:
+def put(ws: Worksheet, row: int, values: Sequence[Any], formats: Sequence[str | None] = (), *, bold: bool = False) -> None:
     for col, value in enumerate(values, start=1):
         cell = ws.cell(row=row, column=col, value=value)
         fmt = formats[col - 1] if col - 1 < len(formats) else None
         if fmt:
             cell.number_format = fmt
+        if bold:
+            cell.font = BOLD
 
 
 def save(wb: Workbook, path: Path) -> None:

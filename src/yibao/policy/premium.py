@@ -21,8 +21,8 @@ from yibao.policy.schema import Premium
 
 
 @dataclass(frozen=True)
-class Split:
-    """One person-year's premium in fen, by payer."""
+class PremiumPayers:
+    """Premium money in fen by payer (one person-year, or summed over people)."""
 
     individual: int
     """What the person pays (个人缴费)."""
@@ -30,8 +30,17 @@ class Split:
     """The assistance fund's subsidy of the individual contribution (医疗救助资助参保)."""
     fiscal: int
     """The fiscal subsidy (财政补助)."""
-    total: int
-    """The premium (筹资标准) = individual + assistance + fiscal."""
+
+    @property
+    def total(self) -> int:
+        """The premium (筹资标准) = individual + assistance + fiscal."""
+        return self.individual + self.assistance + self.fiscal
+
+
+@dataclass(frozen=True)
+class Split(PremiumPayers):
+    """One person-year's premium in fen, by payer."""
+
     category: str
     """The identity category that decided (``ordinary`` when none did)."""
 
@@ -60,7 +69,6 @@ def premium_split(premium: Premium, identity_on_cutoff: str | None) -> Split:
         individual=premium.individual - assistance,
         assistance=assistance,
         fiscal=premium.fiscal,
-        total=premium.individual + premium.fiscal,
         category=category,
     )
 

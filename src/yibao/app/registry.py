@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,6 +18,17 @@ from yibao.store.tables import ChronicFiling, CrossFiling, Enrolment, Identity, 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+Recorded = TypeVar("Recorded", Person, ChronicFiling, CrossFiling)
+
+
+def _recorded(session: Session, row: Recorded, user: str) -> Recorded:
+    """``row`` stamped with who recorded it and when, added and flushed (so it has its id)."""
+    row.recorded_at, row.recorded_by = now(), user
+    session.add(row)
+    session.flush()
+    return row
 
 
 def find_person(session: Session, key: str) -> Person:
@@ -191,19 +202,9 @@ def add_chronic_filing(
     if open_same is not None:
         raise InputError("chronic filing", "dise_codg", code, f"a disease not already filed (filed since {open_same.begin})")
     filing = ChronicFiling(
-        person_id=person.id,
-        dise_codg=code,
-        dise_name=dise_name,
-        fixmedins_code=fixmedins_code,
-        doctor=doctor,
-        begin=begin,
-        end=None,
-        recorded_at=now(),
-        recorded_by=user,
+        person_id=person.id, dise_codg=code, dise_name=dise_name, fixmedins_code=fixmedins_code, doctor=doctor, begin=begin
     )
-    session.add(filing)
-    session.flush()
-    return filing
+    return _recorded(session, filing, user)
 
 
 def add_cross_filing(
@@ -219,18 +220,8 @@ def add_cross_filing(
     """异地就医备案 from ``begin`` (to ``end``)."""
     if end is not None and end < begin:
         raise InputError("cross-region filing", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
-    filing = CrossFiling(
-        person_id=person.id,
-        mdtrtarea_admvs=mdtrtarea_admvs,
-        reason=reason,
-        begin=begin,
-        end=end,
-        recorded_at=now(),
-        recorded_by=user,
-    )
-    session.add(filing)
-    session.flush()
-    return filing
+    filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end)
+    return _recorded(session, filing, user)
 
 
 def register_person(session: Session, certno: str, psn_name: str, user: str, **place: str | None) -> Person:
@@ -249,14 +240,10 @@ def register_person(session: Session, certno: str, psn_name: str, user: str, **p
         psn_name=psn_name.strip(),
         gend=parsed.gend,
         brdy=parsed.brdy,
-        recorded_at=now(),
-        recorded_by=user,
         insutype="390",
         **place,
     )
-    session.add(person)
-    session.flush()
-    return person
+    return _recorded(session, person, user)
 
 
 def psn_no_for(certno: str) -> str:

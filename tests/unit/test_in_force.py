@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,3 +67,17 @@ def test_covered_day_is_the_day_or_the_nearest_the_pack_covers(day: date) -> Non
         if not pack.covers(day):
             inside = got + timedelta(days=1 if day < pack.valid_from else -1)
             assert abs((got - day).days) < abs((inside - day).days)
+
+
+def test_the_service_builds_itself_from_the_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``yibao serve`` runs: database and pack from the environment the command sets."""
+    from yibao.entrypoints.http import app_from_settings
+
+    monkeypatch.setenv("YIBAO_DATABASE_URL", f"sqlite:///{tmp_path / 'yibao.db'}")
+    monkeypatch.setenv("YIBAO_POLICY", "hainan-2023")
+    monkeypatch.setenv("YIBAO_SCHEDULE", "0")
+    app = app_from_settings()
+    assert app.state.pack.pack_id == "hainan-2023"
+    assert app.state.db.engine.url.database == str(tmp_path / "yibao.db")
+    assert "ledger" in sa.inspect(app.state.db.engine).get_table_names()  # migrated
+    app.state.db.engine.dispose()

@@ -13,17 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from yibao.core.errors import InputError
+from yibao.core.vocab import VISIT_STATUSES, label
 
 NEW = ""
 """The status before a visit exists."""
 
-STATUSES: dict[str, tuple[str, str]] = {
-    "registered": ("已挂号", "registered"),
-    "admitted": ("在院", "admitted"),
-    "discharged": ("已出院", "discharged"),
-    "settled": ("已结算", "settled"),
-    "cancelled": ("已撤销", "cancelled"),
-}
+STATUSES = VISIT_STATUSES
 OPEN = ("registered", "admitted", "discharged")
 """A visit that may still take fee lines and be settled."""
 
@@ -87,8 +82,7 @@ INPATIENT_MED_TYPE = "21"
 
 
 def status_label(code: str, lang: str = "zh") -> str:
-    zh, en = STATUSES.get(code, (code, code))
-    return zh if lang == "zh" else en
+    return label(VISIT_STATUSES, code, lang)
 
 
 def step(status: str, action: str, where: str, mdtrt_id: str) -> str:

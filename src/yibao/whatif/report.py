@@ -11,9 +11,8 @@ import jinja2
 import polars as pl
 
 from yibao.core import charts
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fen_to_yuan_str, fmt_percent, fmt_yuan
-from yibao.core.vocab import field_label
+from yibao.core.vocab import FIELDS, field_label, identity_label, label
 from yibao.whatif.scenario import Comparison
 
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -21,7 +20,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "baseline": ("现行政策", "baseline"),
     "reform": ("调整方案", "reform"),
     "change": ("变化", "change"),
-    "identity": ("身份类别", "identity"),
+    "identity": FIELDS["identity"],
     "persons": ("人数", "persons"),
     "funds": ("基金支付（现行）", "funds (baseline)"),
     "funds_reform": ("基金支付（方案）", "funds (reform)"),
@@ -32,8 +31,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "over_threshold": ("超监测线人数（现行）", "over threshold (baseline)"),
     "over_threshold_reform": ("超监测线人数（方案）", "over threshold (reform)"),
     "measure": ("指标", "measure"),
-    "psn_no": ("人员编号", "person"),
-    "psn_name": ("姓名", "name"),
+    "psn_no": FIELDS["psn_no"],
+    "psn_name": FIELDS["psn_name"],
     "village": ("村", "village"),
     "township": ("乡镇", "township"),
     "hh_no": ("户号", "household"),
@@ -67,8 +66,7 @@ TEXT = {
 
 
 def col(name: str, lang: str) -> str:
-    pair = COLUMNS.get(name)
-    return (pair[0] if lang == "zh" else pair[1]) if pair else name
+    return label(COLUMNS, name, lang)
 
 
 @dataclass
@@ -83,8 +81,7 @@ def cell(col: str, value: Any, row: dict[str, Any], lang: str) -> Cell:
     if col == "identity":
         return Cell(identity_label(str(value), lang))
     if col == "measure":
-        pair = MEASURES.get(str(value), (str(value), str(value)))
-        return Cell(pair[0] if lang == "zh" else pair[1])
+        return Cell(label(MEASURES, value, lang))
     if row.get("measure") == "catastrophic_share_bp" and col in ("baseline", "reform", "change"):
         return Cell(fmt_percent(int(value)), "n")
     if row.get("measure") in ("persons_with_claims", "over_threshold_monitored", "over_threshold_all"):

@@ -24,6 +24,7 @@ from yibao.app import enrolment as svc
 from yibao.app import enrolment_workbook as excel
 from yibao.app.bulk_load import load_synth
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
@@ -42,9 +43,6 @@ AsOf = Annotated[
     str | None, typer.Option("--as-of", help="按此日所持身份分类，YYYY-MM-DD（默认当年1月1日）/ categories as held on this day")
 ]
 
-
-def tr(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:

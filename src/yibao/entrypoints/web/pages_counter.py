@@ -17,7 +17,7 @@ from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, search_people
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
-from yibao.core.i18n import paren
+from yibao.core.i18n import paren, pick
 from yibao.core.identities import label as identity_label
 from yibao.entrypoints.web import bill
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
@@ -189,7 +189,7 @@ def institutions(s: Session) -> list[Institution]:
 
 def _options(lang: str) -> dict[str, list[tuple[str, str]]]:
     def pairs(known: dict[str, tuple[str, str]], with_code: bool = True) -> list[tuple[str, str]]:
-        return [(k, (f"{k} " if with_code else "") + (zh if lang == "zh" else en)) for k, (zh, en) in known.items()]
+        return [(k, (f"{k} " if with_code else "") + pick(said, lang)) for k, said in known.items()]
 
     t = translator(lang)
     return {

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 
 from yibao.app.auth import Principal
 from yibao.app.imports import KIND, ImportRefused
+from yibao.core import i18n
 from yibao.core.vocab import SOURCES, label
 from yibao.entrypoints.web import import_preview as up
 from yibao.entrypoints.web.deps import db_of
@@ -49,7 +50,7 @@ def report_rows(report: dict[str, Any], lang: str) -> list[tuple[str, str, int]]
     """The change report as (key, label, count) rows."""
     n = {key: int(report.get(key) or 0) for key, _, _ in REPORT_ROWS}
     counts = n | {"rows_accepted": n["rows_read"] - n["rows_rejected"] - n["rows_duplicate"] - n["rows_skipped"]}
-    return [(key, zh if lang == "zh" else en, counts[key]) for key, zh, en in REPORT_ROWS]
+    return [(key, i18n.t(lang, zh, en), counts[key]) for key, zh, en in REPORT_ROWS]
 
 
 @router.get("/imports", response_class=HTMLResponse)

@@ -21,6 +21,7 @@ from yibao.app.auth import Principal
 from yibao.app.push_list import read_confirmations
 from yibao.app.warning_views import push_list, warning_dict
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import pick
 from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
@@ -50,7 +51,7 @@ def clean(raw: object, limit: int = 64) -> str:
 
 
 def bureau_options(lang: str) -> list[tuple[str, str]]:
-    return [(code, zh if lang == "zh" else en) for code, (zh, en) in BUREAUS.items()]
+    return [(code, pick(said, lang)) for code, said in BUREAUS.items()]
 
 
 def chosen_bureaus(values: list[str], errors: dict[str, str], lang: str) -> list[str]:
@@ -244,7 +245,7 @@ def _list_page(
         "errors": errors,
         "options": {
             "status": [("", t("全部状态", "any status"))] + [(c, status_label(c, lang)) for c in STATUSES],
-            "kind": [("", t("全部类型", "any kind"))] + [(c, zh if lang == "zh" else en) for c, (zh, en) in KINDS.items()],
+            "kind": [("", t("全部类型", "any kind"))] + [(c, pick(said, lang)) for c, said in KINDS.items()],
             "township": [("", t("全部乡镇", "every township"))] + [(x, x) for x in towns],
             "bureau": bureau_options(lang),
         },

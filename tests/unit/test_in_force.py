@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from yibao.core.errors import InputErrors
 from yibao.core.settings import DEFAULT_POLICY, Settings
-from yibao.policy.in_force import configured_pack, covered_day, pack_in_force
+from yibao.policy.in_force import configured_pack, covered_day, pack_in_force, policy_or_first
 from yibao.policy.pack import load_pack
 
 HUAIBEI = load_pack("anhui-huaibei-2022")
@@ -67,6 +67,13 @@ def test_covered_day_is_the_day_or_the_nearest_the_pack_covers(day: date) -> Non
         if not pack.covers(day):
             inside = got + timedelta(days=1 if day < pack.valid_from else -1)
             assert abs((got - day).days) < abs((inside - day).days)
+
+
+@given(st.dates(date(2000, 1, 1), date(2040, 12, 31)))
+def test_policy_or_first_is_the_policy_on_the_day_else_on_the_first_day(day: date) -> None:
+    for pack in (HUAIBEI, HAINAN):
+        expected = pack.at(day) if pack.covers(day) else pack.at(pack.valid_from)
+        assert policy_or_first(pack, day) is expected
 
 
 def test_the_service_builds_itself_from_the_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

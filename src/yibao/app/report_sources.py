@@ -34,7 +34,7 @@ from yibao.app import enrolment as svc
 from yibao.core.errors import InputError
 from yibao.core.identities import ORDINARY
 from yibao.policy.deciding import deciding_identities, held_on
-from yibao.policy.in_force import pack_in_force
+from yibao.policy.in_force import pack_in_force, policy_or_first
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
 from yibao.reports.catalogue import ReportSet, build_reports
@@ -121,7 +121,7 @@ def _meta(
     ctx = Context.from_pack(pack, start) if pack is not None else Context()
     cutoff = None
     if pack is not None:
-        premium = pack.at(date(start.year, 1, 1) if pack.covers(date(start.year, 1, 1)) else pack.valid_from).premium
+        premium = policy_or_first(pack, date(start.year, 1, 1)).premium
         cutoff = premium.cutoff_date(start.year) if premium is not None else None
     return ReportMeta(start, end, place, source, pack.pack_id if pack else None, cutoff, detail), ctx
 

@@ -5,6 +5,8 @@
 * :func:`pack_in_force` — for records already priced: the pack the database recorded (the
   enrolments' or ledger's ``pack_id``, most used first) when it can be loaded, else the configured
   pack given, else none.
+* :func:`policy_or_first` — a pack's policy on a day, or on its first day (for identity orders and
+  labels of a period the pack may not cover).
 * :func:`covered_day` — a day, or the nearest day a pack covers (the demo pack is for 2022; the
   window works on it today).
 """
@@ -18,6 +20,7 @@ from datetime import date
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.settings import policy_name
 from yibao.policy.pack import PolicyPack, load_pack
+from yibao.policy.schema import Policy
 
 
 def configured_pack(name: str | None = None) -> PolicyPack:
@@ -45,3 +48,8 @@ def covered_day(pack: PolicyPack, day: date | None = None) -> date:
     if pack.valid_to is not None and day > pack.valid_to:
         return pack.valid_to
     return day
+
+
+def policy_or_first(pack: PolicyPack, day: date) -> Policy:
+    """The pack's policy on ``day``, or on its first day when it does not cover ``day`` (labels and orders only)."""
+    return pack.at(day if pack.covers(day) else pack.valid_from)

@@ -28,6 +28,7 @@ import polars as pl
 from yibao.core.identities import ORDINARY
 from yibao.core.money import BP, half_up
 from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
+from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import PolicyPack
 from yibao.rules.claims import Place
 
@@ -88,7 +89,7 @@ class Context:
 
     @classmethod
     def from_pack(cls, pack: PolicyPack, day: date) -> Context:
-        policy = pack.at(day if pack.covers(day) else pack.valid_from)
+        policy = policy_or_first(pack, day)
         lines = {k: LineInfo(v.label_zh, v.label_en, v.insutype) for k, v in policy.lines.items()}
         return cls(tuple(policy.identity_priority), lines)
 

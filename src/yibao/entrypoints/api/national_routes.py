@@ -51,15 +51,24 @@ def _reply(body: dict[str, Any]) -> Response:
     return Response(simplejson.dumps(body, use_decimal=True, ensure_ascii=False), media_type="application/json")
 
 
+DESCRIPTION = "\n".join(
+    [
+        "请求为国家接口报文（infno、msgid、fixmedins_code、input …），金额以元为单位（两位小数）。支持的交易：",
+        "",
+        *(f"- {t.infno} {t.name_zh}" for t in TRANSACTIONS.values()),
+    ]
+)
+"""The operation's description in the OpenAPI spec: every transaction of the table."""
+
+
 @router.post(
     "/api/hsa",
+    summary="国家医保信息平台接口：按 infno 分派",
+    description=DESCRIPTION,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}}},
 )
 async def hsa(request: Request, who: Annotated[Principal, Depends(require("national"))]) -> Response:
-    """国家医保信息平台接口：按 infno 分派（1101、2201–2208、2301–2305、2401–2402、2601、3201–3202）。
-
-    请求为国家接口报文（infno、msgid、fixmedins_code、input …），金额以元为单位（两位小数）。
-    """
+    """One envelope in, one out: the transaction of :data:`TRANSACTIONS` its ``infno`` names."""
     raw = await request.body()
     try:
         env = json.loads(raw, parse_float=Decimal)

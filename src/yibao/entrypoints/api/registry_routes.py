@@ -13,7 +13,8 @@ from yibao.app.schemas import Text, no_nul
 from yibao.core.idcard import mask
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
-from yibao.policy.pack import PolicyPack
+from yibao.entrypoints.common.state import pack_of
+from yibao.policy.in_force import policy_or_first
 
 router = APIRouter(prefix="/api", tags=["registry"])
 
@@ -38,8 +39,7 @@ class CrossFilingIn(BaseModel):
 
 
 def _priority(request: Request, day: date) -> tuple[str, ...]:
-    pack: PolicyPack = request.app.state.pack
-    return pack.at(day if pack.covers(day) else pack.valid_from).identity_priority
+    return policy_or_first(pack_of(request), day).identity_priority
 
 
 @router.get("/persons")

@@ -159,7 +159,7 @@ def _client(demo: Demo, user: str, lang: str) -> Any:
 PAGES = {
     "admin": ("/", "/persons?q=1", "/persons/{psn_no}", "/settlements/{setl_id}", "/imports", "/policy",
               "/policy/compare", "/whatif", "/settlements/NOPE", "/counter"),
-    "clerk": ("/counter", "/settlements/{setl_id}"),
+    "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}"),
     "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06"),
 }  # fmt: skip
 """Every page of the window, by a role that may see it (``NOPE``: the not-found page; ``/counter`` for admin: refused)."""
@@ -521,4 +521,27 @@ def test_every_workbook_in_one_language(demo: Demo, lang: str, tmp_path: Path) -
         books["import errors"] = workbook_texts(rejects, sheets={ERROR_SHEET})
     problems = [f"{name}: {text}" for name, texts in books.items() for text in mixed(texts, lang, demo.names)]
     assert all(books.values()), [name for name, texts in books.items() if not texts]
+    assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+FORMS = {
+    "a preview with its trace": {"medfee_sumamt": "8000"},
+    "a bill refused field by field": {"medfee_sumamt": "-1", "setl_date": "2022-13-01", "fl0_amt": "10"},
+    "a bill the policy refuses": {"medfee_sumamt": "8000", "med_type": "99"},
+}
+"""Counter forms a clerk sends: the answer is a page with a trace, or with what each field should be."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_counter_answers_in_one_language(demo: Demo, lang: str) -> None:
+    from tests.browser.test_access import BILL, assisted, csrf_of
+
+    clerk = _client(demo, "clerk", lang)
+    token = csrf_of(clerk.get("/").text)
+    problems = []
+    for what, changes in FORMS.items():
+        r = clerk.post("/counter/preview", data=BILL | {"person": assisted(demo.app), "csrf": token} | changes)
+        assert r.status_code in (200, 422), (what, r.status_code)
+        problems += [f"{what}: {text}" for text in mixed(page_texts(r.text), lang, demo.names)]
     assert not problems, "\n".join(dict.fromkeys(problems))

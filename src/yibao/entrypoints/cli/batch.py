@@ -25,7 +25,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
     err.print(f"[bold red]{_t(lang, '输入有误，未写入任何文件：', 'Bad input; nothing was written:')}[/]")
     err.print(exc.render(lang), markup=False)

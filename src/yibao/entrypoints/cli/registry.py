@@ -30,7 +30,6 @@ _STAGES = {
 ERRORS_SHOWN = 30
 
 
-
 def _date(text: str | None, lang: str) -> date | None:
     if text is None:
         return None

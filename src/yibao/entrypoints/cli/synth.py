@@ -29,7 +29,6 @@ _STAGE_ZH = {
 }
 
 
-
 def _stage_text(stage: str, lang: str) -> str:
     if stage.startswith("write "):
         name = stage.removeprefix("write ")

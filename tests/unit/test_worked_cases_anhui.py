@@ -260,11 +260,21 @@ def test_cli_settle_bad_row_names_file_row_field_and_writes_nothing(tmp_path):
     lines[3] = lines[3].replace(",21,", ",21,", 1).replace(",in_county,", ",moon,", 1)
     claims.write_text("\n".join(lines) + "\n", "utf-8")
     out = tmp_path / "out.csv"
-    proc = subprocess.run(
-        [sys.executable, "-m", "yibao", "settle", str(claims), "-p", "anhui-huaibei-2022",
-         "--people", str(SAMPLE / "people.csv"), "-o", str(out)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+
+    def run(*lang: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "yibao", "settle", str(claims), "-p", "anhui-huaibei-2022",
+             "--people", str(SAMPLE / "people.csv"), "-o", str(out), *lang],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    # English on request says it in English (the assertion this test always made) ...
+    proc = run("--lang", "en")
     assert proc.returncode == 2
     assert "claims.csv row 4" in proc.stderr and "place" in proc.stderr and "moon" in proc.stderr
+    assert not out.exists()
+    # ... and the default, Chinese, says the same in Chinese (no English word in a Chinese sentence).
+    proc = run()
+    assert proc.returncode == 2
+    assert "claims.csv 第 4 行" in proc.stderr and "place" in proc.stderr and "moon" in proc.stderr
     assert not out.exists()

@@ -61,19 +61,15 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (NEW, "register"): "registered",
     (NEW, "admit"): "admitted",
     ("admitted", "discharge"): "discharged",
-    ("registered", "upload_fees"): "registered",
-    ("admitted", "upload_fees"): "admitted",
-    ("discharged", "upload_fees"): "discharged",
+    **{(status, "upload_fees"): status for status in OPEN},  # fee lines leave an open visit as it was
     ("registered", "presettle_outpatient"): "registered",
     ("discharged", "presettle_inpatient"): "discharged",
     ("registered", "settle_outpatient"): "settled",
     ("discharged", "settle_inpatient"): "settled",
     ("settled", "reopen_outpatient"): "registered",
     ("settled", "reopen_inpatient"): "discharged",
-    ("registered", "cancel"): "cancelled",
-    ("admitted", "cancel"): "cancelled",
-    ("discharged", "cancel"): "cancelled",
-    ("cancelled", "cancel"): "cancelled",  # a repeated cancel (or a 2601 after one) changes nothing
+    # any visit not settled may be cancelled; a repeated cancel (or a 2601 after one) changes nothing
+    **{(status, "cancel"): "cancelled" for status in (*OPEN, "cancelled")},
 }
 """(status, action) -> the status after it; nothing else is allowed."""
 

@@ -152,19 +152,34 @@ def trend(rs: ReportSet, lang: str = "zh") -> Chart:
     return _render("trend", fig)
 
 
-def _category_rows(rs: ReportSet) -> pl.DataFrame:
-    """The ratios table's rows per identity over all lines, and the total."""
-    return rs["ratios"].filter(pl.col("line") == ALL)
+def _category_bars(
+    rs: ReportSet, lang: str, name: str, keep: pl.Expr, bars: Callable[[Axes, pl.DataFrame, dict[str, str]], None],
+    *, top: int, ylabel: str, ncol: int,
+) -> Chart:  # fmt: skip
+    """A bar chart over the identity categories: the ratios table's rows over all lines (and the total) where
+    ``keep`` holds; ``bars`` draws the bars, this the empty chart, the axes, the title and the legend."""
+    t = TEXT[lang]
+    rows = rs["ratios"].filter((pl.col("line") == ALL) & keep)
+    fig, ax = _figure()
+    if rows.height == 0:
+        _empty(ax, lang)
+        return _render(name, fig)
+    bars(ax, rows, t)
+    ax.set_ylim(0, top)
+    ax.set_ylabel(t[ylabel])
+    ax.set_title(t[name])
+    ax.grid(axis="y", alpha=0.3)
+    _categories_axis(ax, rows["identity"].to_list(), lang, ncol=ncol)
+    return _render(name, fig)
 
 
 def payers(rs: ReportSet, lang: str = "zh") -> Chart:
     """Each category's medical cost split by payer, as shares (%) of the total cost."""
-    t = TEXT[lang]
-    rows = _category_rows(rs).filter(pl.col("medfee_sumamt") > 0)
-    fig, ax = _figure()
-    if rows.height == 0:
-        _empty(ax, lang)
-        return _render("payers", fig)
+    keep = pl.col("medfee_sumamt") > 0
+    return _category_bars(rs, lang, "payers", keep, _payer_shares, top=100, ylabel="share", ncol=4)
+
+
+def _payer_shares(ax: Axes, rows: pl.DataFrame, t: dict[str, str]) -> None:
     cost = rows["medfee_sumamt"].cast(pl.Float64)
     parts = {
         t["basic"]: rows["basic_pay"],
@@ -178,22 +193,15 @@ def payers(rs: ReportSet, lang: str = "zh") -> Chart:
         color = charts.COLORS[i] if i < 3 else "#c9c9c9"
         ax.bar(range(rows.height), share, bottom=bottom, label=name, color=color, width=0.65)
         bottom = [b + s for b, s in zip(bottom, share, strict=True)]
-    ax.set_ylim(0, 100)
-    ax.set_ylabel(t["share"])
-    ax.set_title(t["payers"])
-    ax.grid(axis="y", alpha=0.3)
-    _categories_axis(ax, rows["identity"].to_list(), lang, ncol=4)
-    return _render("payers", fig)
 
 
 def ratios(rs: ReportSet, lang: str = "zh") -> Chart:
     """The reimbursement ratio after basic, after critical illness and after assistance, per category."""
-    t = TEXT[lang]
-    rows = _category_rows(rs).filter(pl.col("basic_bp").is_not_null())
-    fig, ax = _figure()
-    if rows.height == 0:
-        _empty(ax, lang)
-        return _render("ratios", fig)
+    keep = pl.col("basic_bp").is_not_null()
+    return _category_bars(rs, lang, "ratios", keep, _ratio_bars, top=105, ylabel="ratio", ncol=3)
+
+
+def _ratio_bars(ax: Axes, rows: pl.DataFrame, t: dict[str, str]) -> None:
     series = {t["after_basic"]: rows["basic_bp"], t["after_ci"]: rows["ci_bp"], t["after_assist"]: rows["assist_bp"]}
     width = 0.8 / len(series)
     for i, (name, values) in enumerate(series.items()):
@@ -201,12 +209,6 @@ def ratios(rs: ReportSet, lang: str = "zh") -> Chart:
         bars = ax.bar(xs, [v / 100 for v in values], width=width, label=name, color=charts.COLORS[i])
         if i == len(series) - 1:
             ax.bar_label(bars, labels=[f"{v / 100:.1f}" for v in values], fontsize=7, padding=1)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel(t["ratio"])
-    ax.set_title(t["ratios"])
-    ax.grid(axis="y", alpha=0.3)
-    _categories_axis(ax, rows["identity"].to_list(), lang, ncol=3)
-    return _render("ratios", fig)
 
 
 DRAW: dict[str, Callable[[ReportSet, str], Chart]] = {"trend": trend, "payers": payers, "ratios": ratios}

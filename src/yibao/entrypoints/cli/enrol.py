@@ -24,6 +24,7 @@ from yibao.app import enrolment as svc
 from yibao.app import enrolment_workbook as excel
 from yibao.app.bulk_load import load_synth
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import Said
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
@@ -43,6 +44,14 @@ AsOf = Annotated[
     str | None, typer.Option("--as-of", help="按此日所持身份分类，YYYY-MM-DD（默认当年1月1日）/ categories as held on this day")
 ]
 
+
+def figures_table(title: str, lang: str, label: Said, *figures: Said) -> Table:
+    """A table of one label column and figure columns (right-aligned), headed in ``lang``."""
+    table = Table(title=title)
+    table.add_column(tr(lang, *label))
+    for head in figures:
+        table.add_column(tr(lang, *head), justify="right")
+    return table
 
 
 def fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
@@ -128,9 +137,7 @@ def load_synth_cmd(
     lang = check_lang(lang)
     with database(lang) as db:
         result = load_synth(db, folder, user=user_name(user))
-    table = Table(title=tr(lang, f"已导入 {folder}", f"Loaded {folder}"))
-    table.add_column(tr(lang, "数据", "data"))
-    table.add_column(tr(lang, "行数", "rows"), justify="right")
+    table = figures_table(tr(lang, f"已导入 {folder}", f"Loaded {folder}"), lang, ("数据", "data"), ("行数", "rows"))
     for zh, en, n in (
         ("人员", "people", result.persons),
         ("身份标识", "identities", result.identities),
@@ -168,22 +175,20 @@ def enrol_cmd(
     with database(lang) as db:
         result = svc.enrol(db, year, pack, persons=person or None, user=user_name(user))
     _, premium = svc.policy_for_year(pack, year)  # enrol has checked it
-    table = Table(
-        title=tr(
+    table = figures_table(
+        tr(
             lang,
             f"{year}年度居民保费核定（{pack.pack_id}，身份截止日 {result.cutoff.isoformat()}）",
             f"{year} resident premiums ({pack.pack_id}, identities on {result.cutoff.isoformat()})",
-        )
+        ),
+        lang,
+        ("资助类别", "category"),
+        ("人数", "persons"),
+        ("每人：个人", "each: person"),
+        ("每人：救助", "each: assistance"),
+        ("每人：财政", "each: fiscal"),
+        ("救助资助合计（元）", "assistance total (yuan)"),
     )
-    for head, right in (
-        (tr(lang, "资助类别", "category"), False),
-        (tr(lang, "人数", "persons"), True),
-        (tr(lang, "每人：个人", "each: person"), True),
-        (tr(lang, "每人：救助", "each: assistance"), True),
-        (tr(lang, "每人：财政", "each: fiscal"), True),
-        (tr(lang, "救助资助合计（元）", "assistance total (yuan)"), True),
-    ):
-        table.add_column(head, justify="right" if right else "left")
     for category, n in result.by_category.items():
         split = premium_split(premium, category)
         table.add_row(
@@ -240,23 +245,21 @@ def coverage_cmd(
         if out is not None:
             _write(out, lambda path: excel.write_coverage_workbook(path, cov, budget, duplicates, lang), lang)
 
-    table = Table(
-        title=tr(
+    table = figures_table(
+        tr(
             lang,
             f"{year}年度参保率（身份按 {cov.as_of.isoformat()}）",
             f"{year} coverage (categories on {cov.as_of.isoformat()})",
-        )
+        ),
+        lang,
+        ("人员类别", "category"),
+        ("人数", "persons"),
+        ("参保", "enrolled"),
+        ("视同参保", "exempt"),
+        ("应保未保", "gap"),
+        ("参保率", "enrolled %"),
+        ("含视同参保", "incl. exempt"),
     )
-    for head, right in (
-        (tr(lang, "人员类别", "category"), False),
-        (tr(lang, "人数", "persons"), True),
-        (tr(lang, "参保", "enrolled"), True),
-        (tr(lang, "视同参保", "exempt"), True),
-        (tr(lang, "应保未保", "gap"), True),
-        (tr(lang, "参保率", "enrolled %"), True),
-        (tr(lang, "含视同参保", "incl. exempt"), True),
-    ):
-        table.add_column(head, justify="right" if right else "left")
 
     def add(row: CoverageRow, style: str | None = None) -> None:
         table.add_row(
@@ -282,22 +285,20 @@ def coverage_cmd(
             + "，".join(f"{svc.special_status_label(k, lang)} {v:,}" for k, v in cov.exempt_by_status.items())
         )
     if budget is not None:
-        bt = Table(
-            title=tr(
+        bt = figures_table(
+            tr(
                 lang,
                 f"资助预算（{budget.pack_id}，已参保居民，身份截止日 {budget.cutoff.isoformat()}，元）",
                 f"Subsidy budget ({budget.pack_id}, enrolled residents, identities on {budget.cutoff.isoformat()}, yuan)",
-            )
+            ),
+            lang,
+            ("资助类别", "category"),
+            ("人数", "persons"),
+            ("个人缴费", "individual"),
+            ("医疗救助", "assistance"),
+            ("财政补助", "fiscal"),
+            ("合计", "total"),
         )
-        for head, right in (
-            (tr(lang, "资助类别", "category"), False),
-            (tr(lang, "人数", "persons"), True),
-            (tr(lang, "个人缴费", "individual"), True),
-            (tr(lang, "医疗救助", "assistance"), True),
-            (tr(lang, "财政补助", "fiscal"), True),
-            (tr(lang, "合计", "total"), True),
-        ):
-            bt.add_column(head, justify="right" if right else "left")
         for b in (*budget.rows, budget.total):
             if b.category == "all":
                 bt.add_section()
@@ -342,9 +343,8 @@ def gaps_cmd(
         _write(out, lambda path: excel.write_gap_workbook(path, gaps, lang), lang)
     per_town = Counter(e.township or "" for e in gaps.entries)
     per_cat = Counter(e.category for e in gaps.entries)
-    table = Table(title=tr(lang, f"{year}年度应保未保人员（按乡镇）", f"{year} gap list by township"))
-    table.add_column(tr(lang, "乡镇（街道）", "township"))
-    table.add_column(tr(lang, "人数", "persons"), justify="right")
+    title = tr(lang, f"{year}年度应保未保人员（按乡镇）", f"{year} gap list by township")
+    table = figures_table(title, lang, ("乡镇（街道）", "township"), ("人数", "persons"))
     for town in sorted(per_town):
         table.add_row(town, f"{per_town[town]:,}")
     table.add_section()

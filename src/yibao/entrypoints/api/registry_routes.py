@@ -1,5 +1,6 @@
 """REST: find people, what they were on a date, their filings."""
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of
 from yibao.policy.in_force import policy_or_first
+from yibao.store.tables import ChronicFiling, CrossFiling
 
 router = APIRouter(prefix="/api", tags=["registry"])
 
@@ -75,31 +77,30 @@ def person(
         return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.sees_certno))
 
 
+def _file(
+    request: Request,
+    key: str,
+    body: BaseModel,
+    who: Principal,
+    add: Callable[..., ChronicFiling | CrossFiling],
+    shown: tuple[str, ...],
+) -> dict[str, Any]:
+    """Add the filing ``body`` describes (its fields are ``add``'s parameters) to the person ``key`` and commit;
+    the answer is the filing's id, the person's psn_no and the filing's fields ``shown`` (dates as ISO text)."""
+    with _db(request).unit_of_work() as s:
+        p = lookup.find_person(s, key)
+        f = add(s, p, user=who.username, **body.model_dump())
+        s.commit()
+        fields = {name: getattr(f, name) for name in shown}
+        return {"id": f.id, "psn_no": p.psn_no} | {k: v.isoformat() if isinstance(v, date) else v for k, v in fields.items()}
+
+
 @router.post("/persons/{key}/chronic-filings", status_code=201)
 def chronic(
     request: Request, key: PersonKey, body: ChronicFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
     """门诊慢特病备案，即时生效 / chronic-disease filing, in force at once."""
-    with _db(request).unit_of_work() as s:
-        p = lookup.find_person(s, key)
-        f = lookup.add_chronic_filing(
-            s,
-            p,
-            body.dise_codg,
-            body.begin,
-            who.username,
-            dise_name=body.dise_name,
-            fixmedins_code=body.fixmedins_code,
-            doctor=body.doctor,
-        )
-        s.commit()
-        return {
-            "id": f.id,
-            "psn_no": p.psn_no,
-            "dise_codg": f.dise_codg,
-            "begin": f.begin.isoformat(),
-            "recorded_by": f.recorded_by,
-        }
+    return _file(request, key, body, who, lookup.add_chronic_filing, ("dise_codg", "begin", "recorded_by"))
 
 
 @router.post("/persons/{key}/cross-filings", status_code=201)
@@ -107,13 +108,7 @@ def cross(
     request: Request, key: PersonKey, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
     """异地就医备案 / cross-region care filing."""
-    with _db(request).unit_of_work() as s:
-        p = lookup.find_person(s, key)
-        f = lookup.add_cross_filing(
-            s, p, body.begin, body.end, who.username, mdtrtarea_admvs=body.mdtrtarea_admvs, reason=body.reason
-        )
-        s.commit()
-        return {"id": f.id, "psn_no": p.psn_no, "begin": f.begin.isoformat(), "end": f.end.isoformat() if f.end else None}
+    return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end"))
 
 
 @router.get("/persons/{key}/settlement-view")

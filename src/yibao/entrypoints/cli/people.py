@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from yibao.app import registry as lookup
 from yibao.core.errors import InputError, InputErrors
@@ -20,6 +22,7 @@ from yibao.core.identities import label
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
+from yibao.store.tables import ChronicFiling, CrossFiling, Person
 
 console = Console()
 err = Console(stderr=True)
@@ -46,6 +49,22 @@ def _day(text: str | None, lang: str, field: str = "date") -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise _fail(InputError("command line", field, text, "a date YYYY-MM-DD"), lang) from None
+
+
+Filing = TypeVar("Filing", ChronicFiling, CrossFiling)
+
+
+def _filed(key: str, lang: str, add: Callable[[Session, Person], Filing]) -> tuple[Person, Filing]:
+    """The person ``key`` and the filing ``add`` records for them, committed (nothing on bad input)."""
+    db = Database.open()
+    try:
+        with db.unit_of_work() as s:
+            p = lookup.find_person(s, key)
+            f = add(s, p)
+            s.commit()
+            return p, f
+    except (InputError, InputErrors) as exc:
+        raise _fail(exc, lang) from None
 
 
 @person_app.command("show")
@@ -100,23 +119,16 @@ def chronic(
 ) -> None:
     """办理门诊慢特病备案（即时生效）。"""
     day = _day(begin, lang, "from")
-    db = Database.open()
-    try:
-        with db.unit_of_work() as s:
-            p = lookup.find_person(s, key)
-            f = lookup.add_chronic_filing(
-                s, p, dise_codg, day, user, dise_name=dise_name, fixmedins_code=institution, doctor=doctor
-            )
-            s.commit()
-            console.print(
-                _t(
-                    lang,
-                    f"已备案：{p.psn_name} {f.dise_codg}，自 {f.begin} 起生效",
-                    f"Filed: {p.psn_name} {f.dise_codg} from {f.begin}",
-                )
-            )
-    except (InputError, InputErrors) as exc:
-        raise _fail(exc, lang) from None
+    p, f = _filed(
+        key,
+        lang,
+        lambda s, p: lookup.add_chronic_filing(
+            s, p, dise_codg, day, user, dise_name=dise_name, fixmedins_code=institution, doctor=doctor
+        ),
+    )
+    console.print(
+        _t(lang, f"已备案：{p.psn_name} {f.dise_codg}，自 {f.begin} 起生效", f"Filed: {p.psn_name} {f.dise_codg} from {f.begin}")
+    )
 
 
 @filing_app.command("cross")
@@ -132,21 +144,10 @@ def cross(
     """办理异地就医备案。"""
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
-    db = Database.open()
-    try:
-        with db.unit_of_work() as s:
-            p = lookup.find_person(s, key)
-            f = lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason)
-            s.commit()
-            console.print(
-                _t(
-                    lang,
-                    f"已备案异地就医：{p.psn_name} {f.begin}–{f.end or '长期'}",
-                    f"Filed: {p.psn_name} {f.begin}–{f.end or 'open'}",
-                )
-            )
-    except (InputError, InputErrors) as exc:
-        raise _fail(exc, lang) from None
+    p, f = _filed(key, lang, lambda s, p: lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason))
+    console.print(
+        _t(lang, f"已备案异地就医：{p.psn_name} {f.begin}–{f.end or '长期'}", f"Filed: {p.psn_name} {f.begin}–{f.end or 'open'}")
+    )
 
 
 def serve(

@@ -586,10 +586,15 @@ def _check(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description="Check settle_duckdb against settle_batch on a synthetic county.")
     ap.add_argument("--check", action="store_true", help="(the only mode)")
-    ap.add_argument("--persons", type=int, default=50_000)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--pack", default="anhui-huaibei-2022")
-    ap.add_argument("--dir", type=Path, default=Path("/tmp/yibao-duckdb-check"))
+    ap.add_argument("--persons", type=int, default=50_000, help="people in the synthetic county (default 50000)")
+    ap.add_argument("--seed", type=int, default=7, help="the county's seed (default 7)")
+    ap.add_argument("--pack", default="anhui-huaibei-2022", help="the policy pack (default anhui-huaibei-2022)")
+    ap.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("/tmp/yibao-duckdb-check"),
+        help="where the county's files go (default /tmp/yibao-duckdb-check)",
+    )
     ap.add_argument("--stress", action="store_true", help="tight caps and thresholds, mid-year changes")
     args = ap.parse_args(argv)
     pack = load_pack(args.pack)

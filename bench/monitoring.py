@@ -32,10 +32,10 @@ from yibao.store.db import Database
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--persons", type=int, default=20_000)
-    ap.add_argument("--year", type=int, default=2022)
-    ap.add_argument("--pack", default="anhui-huaibei-2022")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--persons", type=int, default=20_000, help="people in the synthetic county (default 20000)")
+    ap.add_argument("--year", type=int, default=2022, help="the year of claims and runs (default 2022)")
+    ap.add_argument("--pack", default="anhui-huaibei-2022", help="the policy pack (default anhui-huaibei-2022)")
     ap.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     a = ap.parse_args()
     pack = load_pack(a.pack)

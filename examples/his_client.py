@@ -5,6 +5,9 @@ does it, then an outpatient visit, and a 冲正 (2601) of a settlement by its me
 
     python examples/his_client.py --url http://127.0.0.1:8000 --user his --password 'his-demo-2022' --certno 5309...
 
+The service's address is ``--url``, else the environment variable ``YIBAO_URL``, else
+http://127.0.0.1:8000 (where ``yibao serve`` listens by default).
+
 Every step prints the transaction, the answer code and the key amounts (yuan).
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sys
 import uuid
 from datetime import datetime
@@ -286,7 +290,11 @@ def reconcile(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--url", default="http://127.0.0.1:8000")
+    ap.add_argument(
+        "--url",
+        default=os.environ.get("YIBAO_URL") or "http://127.0.0.1:8000",
+        help="the service (default: $YIBAO_URL, else http://127.0.0.1:8000)",
+    )
     ap.add_argument("--user", default="his")
     ap.add_argument("--password", default="his-demo-2022")
     ap.add_argument("--certno", required=True, help="a resident ID number of an enrolled person")

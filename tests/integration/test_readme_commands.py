@@ -1,0 +1,218 @@
+"""Every command README.md shows works exactly as written (the house rule), run by this test.
+
+The commands are read from README.md itself, so the README and this test cannot drift: in a
+```bash block every line is a command, in a ```console block every line starting with ``$ ``, and
+in the prose every inline code span starting with ``.venv/bin/``. They run in README order, each
+with ``bash -c`` in a fresh folder that looks like the repository after the install: a copy of
+``examples/`` (commands write beside its files), ``bench/``, and ``.venv`` linked to the running
+interpreter's environment. What a command exports (``export YIBAO_DATABASE_URL=…``) holds for
+the commands after it, as in one terminal.
+
+- A command must exit 0, or — when its comment says ``# refused, exit N`` — exactly N.
+- The two opening commands (install + serve, install + the whole suite) need a fresh machine and
+  the network: their tools are checked to exist in the environment and the named extras in
+  pyproject.toml, and their ``.venv/bin/yibao serve`` is started (on a free port) for the commands
+  that talk to the server (the HIS client, which reads ``YIBAO_URL``).
+- Benchmarks (``bench/*.py``) run for minutes: each runs with the README's arguments and ``--help``
+  appended, and every option the README gives must be one the script lists.
+
+``pytest -s`` prints each command's time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+VENV = Path(sys.prefix)
+NEEDS_SERVER = ("examples/his_client.py",)
+SERVE = ".venv/bin/yibao serve"
+SHELL_STATE = {"_", "SHLVL", "PWD", "OLDPWD"}  # variables bash sets by itself
+TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Command:
+    text: str  # as written, without the "$ " prompt
+    line: int  # README line number
+    fresh_machine: bool  # one of the opening ```bash commands
+
+    @property
+    def refused_exit(self) -> int | None:
+        """The exit code its ``# refused, exit N`` comment documents (None: it must succeed)."""
+        m = re.search(r"#\s*refused\b(?P<rest>.*)$", self.text)
+        if m is None:
+            return None
+        code = re.search(r"\bexit (\d+)", m["rest"])
+        assert code is not None, f"README line {self.line}: say which exit code a refused command gives: {self.text}"
+        return int(code[1])
+
+    @property
+    def is_bench(self) -> bool:
+        return "bench/" in self.text.split("#")[0]
+
+
+def readme_commands(text: str) -> list[Command]:
+    out: list[Command] = []
+    fence: str | None = None
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = re.match(r"^```(\w*)", line)
+        if m:
+            fence = None if fence is not None else m[1]
+            continue
+        if fence in ("bash", "sh", "shell"):
+            if line.strip() and not line.lstrip().startswith("#"):
+                out.append(Command(line.strip(), n, True))
+        elif fence == "console":
+            if line.startswith("$ "):
+                out.append(Command(line[2:].strip(), n, False))
+        elif fence is None:
+            out.extend(Command(span, n, False) for span in re.findall(r"`(\.venv/bin/[^`]+)`", line))
+    return out
+
+
+def test_readme_is_read_as_expected() -> None:
+    """The extraction finds what the README shows, so a command cannot hide from the test below."""
+    commands = readme_commands(README.read_text(encoding="utf-8"))
+    fresh = [c for c in commands if c.fresh_machine]
+    assert commands[:2] == fresh and len(fresh) == 2, "the README opens with exactly two copy-paste commands"
+    assert all(c.text.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e ") for c in fresh)
+    assert fresh[0].text.endswith(SERVE)
+    others = commands[2:]
+    assert len(others) >= 25
+    assert all(c.text.startswith((".venv/bin/", "export ")) for c in others), [
+        c.text for c in others if not c.text.startswith((".venv/bin/", "export "))
+    ]
+    assert not [c for c in others if re.search(r"<[^>]+>|…", c.text.split("#")[0])], "placeholders left in a command"
+
+
+def _check_fresh_machine(cmd: Command) -> None:
+    """Tools the command runs exist in this environment; the extras it installs exist in pyproject."""
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"])
+    for part in cmd.text.split(" && "):
+        exe = part.split()[0]
+        if exe.startswith(".venv/bin/"):
+            assert (VENV / "bin" / exe.removeprefix(".venv/bin/")).exists(), f"README line {cmd.line}: no {exe}"
+        m = re.search(r"-e '?\.\[([\w,]+)\]", part)
+        if m:
+            assert set(m[1].split(",")) <= extras, f"README line {cmd.line}: extras {m[1]} not in pyproject.toml"
+
+
+def _workdir(tmp: Path) -> Path:
+    work = tmp / "repo"
+    work.mkdir()
+    shutil.copytree(ROOT / "examples", work / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    (work / "bench").symlink_to(ROOT / "bench")
+    (work / ".venv").symlink_to(VENV)
+    return work
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
+    env["COLUMNS"] = "120"
+    return env
+
+
+@contextmanager
+def _server(work: Path, env: dict[str, str]) -> Iterator[str]:
+    """The README's ``.venv/bin/yibao serve`` (on a free port), in the working folder, until the block ends."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = work / "serve.log"
+    with (
+        log_path.open("wb") as log,
+        subprocess.Popen(["bash", "-c", f"exec {SERVE} --port {port}"], cwd=work, env=env, stdout=log, stderr=log) as proc,
+    ):
+        try:
+            deadline = time.monotonic() + 180
+            while not _healthy(url):
+                assert proc.poll() is None, f"yibao serve exited {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+                assert time.monotonic() < deadline, "yibao serve did not answer within 180 s"
+                time.sleep(0.25)
+            yield url
+        finally:
+            _stop(proc)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _run(cmd: str, work: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """``bash -c`` the command; also returns the environment it leaves (its exports)."""
+    env_file = work / ".env-after"
+    script = f'{cmd}\n__rc=$?; env -0 > "{env_file}"; exit $__rc'
+    proc = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    after = dict(env)
+    if env_file.exists():
+        pairs = (item.split("=", 1) for item in env_file.read_text().split("\0") if "=" in item)
+        after = {k: v for k, v in pairs if k not in SHELL_STATE}
+        env_file.unlink()
+    return proc, after
+
+
+def _fail(cmd: Command, proc: subprocess.CompletedProcess[str], why: str) -> str:
+    tail = f"--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    return f"README line {cmd.line}: {cmd.text}\n{why}\n{tail}"
+
+
+def _check_bench(cmd: Command, work: Path, env: dict[str, str]) -> None:
+    proc, _ = _run(f"{cmd.text} --help", work, env)
+    assert proc.returncode == 0 and "usage:" in proc.stdout, _fail(cmd, proc, "--help failed")
+    for option in re.findall(r"(?<!\S)(--[\w-]+)", cmd.text):
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", proc.stdout), _fail(cmd, proc, f"{option} is not an option")
+
+
+@pytest.mark.slow
+def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
+    commands = readme_commands(README.read_text(encoding="utf-8"))
+    work = _workdir(tmp_path)
+    fresh_terminal = env = _clean_env()
+    started = time.monotonic()
+    with ExitStack() as stack:
+        url: str | None = None
+        for cmd in commands:
+            t0 = time.monotonic()
+            if cmd.fresh_machine:
+                _check_fresh_machine(cmd)
+            elif cmd.is_bench:
+                _check_bench(cmd, work, env)
+            else:
+                needs_server = any(s in cmd.text for s in NEEDS_SERVER)
+                if needs_server and url is None:
+                    url = stack.enter_context(_server(work, fresh_terminal))
+                proc, after = _run(cmd.text, work, env | {"YIBAO_URL": url} if needs_server and url else env)
+                expected = cmd.refused_exit or 0
+                assert proc.returncode == expected, _fail(cmd, proc, f"exit {proc.returncode}, expected {expected}")
+                if needs_server and "YIBAO_URL" not in env:
+                    after.pop("YIBAO_URL", None)
+                env = after
+            print(f"{time.monotonic() - t0:6.1f} s  README:{cmd.line:<4} {cmd.text}")
+    print(f"{time.monotonic() - started:6.1f} s  all {len(commands)} commands")

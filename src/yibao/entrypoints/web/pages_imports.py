@@ -11,7 +11,6 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
 from yibao.app.auth import Principal
 from yibao.app.imports import KIND, ImportRefused
@@ -19,7 +18,7 @@ from yibao.core import i18n
 from yibao.core.vocab import SOURCES, label
 from yibao.entrypoints.web import import_preview as up
 from yibao.entrypoints.web.deps import db_of
-from yibao.entrypoints.web.pages_warnings import clean
+from yibao.entrypoints.web.forms import clean, upload_in
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.store.tables import ImportBatch
@@ -77,16 +76,14 @@ async def preview(request: Request, who: Annotated[Principal, Depends(IMPORTS)])
             as_of = date.fromisoformat(values["snapshot_as_of"])
         except ValueError:
             errors["snapshot_as_of"] = t("应为日期 YYYY-MM-DD，如 2022-06-30", "A date YYYY-MM-DD, e.g. 2022-06-30")
-    upload = form.get("file")
-    data = await upload.read(MAX_UPLOAD + 1) if isinstance(upload, UploadFile) and upload.filename else b""
-    if not data:
+    file = await upload_in(form, MAX_UPLOAD)
+    if file is None or not file.data:
         errors["file"] = t("请选择部门报送的 .xlsx 或 .csv 文件", "Choose the bureau's .xlsx or .csv file")
-    elif len(data) > MAX_UPLOAD:
+    elif file.too_large:
         errors["file"] = t("文件过大（至多 50 MB）", "The file is too large (50 MB at most)")
-    if errors:
+    if file is None or errors:
         return _page(request, values=values, errors=errors, status_code=422)
-    assert isinstance(upload, UploadFile)
-    pending = up.keep(who.username, values["source"], upload.filename or "upload.xlsx", data, as_of)
+    pending = up.keep(who.username, values["source"], file.name, file.data, as_of)
     result = up.preview(db_of(request), pending, lang)
     if not result.can_import and up.error_workbook(pending) is None:  # nothing to confirm or download
         up.drop(pending)

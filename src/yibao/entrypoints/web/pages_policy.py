@@ -14,7 +14,7 @@ from yibao.core.errors import InputError
 from yibao.entrypoints.web import policy_view as pv
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import pack_of, policy_day
-from yibao.entrypoints.web.pages_warnings import clean
+from yibao.entrypoints.web.forms import clean
 from yibao.entrypoints.web.render import page_lang, render
 from yibao.entrypoints.web.session import page_user
 from yibao.policy.pack import PolicyPack, shipped_packs

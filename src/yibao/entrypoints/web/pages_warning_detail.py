@@ -18,7 +18,8 @@ from yibao.core.errors import InputError, NotFound
 from yibao.core.money import fmt_yuan, yuan_to_fen
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
-from yibao.entrypoints.web.pages_warnings import READ, WORK, bureau_options, chosen_bureaus, clean
+from yibao.entrypoints.web.forms import clean
+from yibao.entrypoints.web.pages_warnings import READ, WORK, bureau_options, chosen_bureaus
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.policy.schema import WarningRule
 from yibao.rules.warning_workflow import NEXT, STATUSES, status_label

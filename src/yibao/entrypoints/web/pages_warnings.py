@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,17 +15,19 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData
 
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
 from yibao.app.push_list import read_confirmations
 from yibao.app.warning_views import push_list, warning_dict
+from yibao.core import i18n
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
+from yibao.entrypoints.web.forms import clean, upload_in
 from yibao.entrypoints.web.pages_home import HOME_EXTRAS
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import can, page_user
@@ -43,11 +46,6 @@ MAX_UPLOAD = 10 * 1024 * 1024
 FILTER_FIELDS = ("status", "kind", "period", "township", "q")
 CONFIRMED = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
 """``?confirmed=at_risk.not_at_risk.unchanged.blank`` after an import of confirmations."""
-
-
-def clean(raw: object, limit: int = 64) -> str:
-    """A form or query value as typed (NUL removed, trimmed, at most ``limit`` characters)."""
-    return raw.replace("\x00", "").strip()[:limit] if isinstance(raw, str) else ""
 
 
 def bureau_options(lang: str) -> list[tuple[str, str]]:
@@ -93,6 +91,34 @@ def query_of(values: Mapping[str, str], **extra: object) -> str:
     return urlencode(pairs)
 
 
+@dataclass(frozen=True)
+class ListPost:
+    """A form posted from the warning list: the page's language, the form and the list's filter it carries."""
+
+    lang: str
+    form: FormData
+    filter: svc.Filter
+    values: dict[str, str]
+    errors: dict[str, str]
+
+    def t(self, zh: str, en: str) -> str:
+        return i18n.t(self.lang, zh, en)
+
+    def done(self, **extra: object) -> RedirectResponse:
+        """Back to the list with the same filter, saying what was done (``extra``, for :func:`_notice`)."""
+        return RedirectResponse(f"/warnings?{query_of(self.values, **extra)}", status_code=303)
+
+
+async def list_post(request: Request) -> ListPost:
+    """A dependency: the form posted from the warning list, its filter parsed."""
+    lang = page_lang(request)
+    form = await request.form()
+    return ListPost(lang, form, *parse_filter(form, lang))
+
+
+Posted = Annotated[ListPost, Depends(list_post)]
+
+
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_page(request: Request, who: Annotated[Principal, Depends(READ)]) -> HTMLResponse:
     lang = page_lang(request)
@@ -112,32 +138,23 @@ def export(request: Request, who: Annotated[Principal, Depends(READ)]) -> Respon
 
 
 @router.post("/warnings/run", response_class=HTMLResponse)
-async def run(request: Request, who: Annotated[Principal, Depends(WORK)]) -> Response:
-    lang = page_lang(request)
-    form = await request.form()
-    f, values, errors = parse_filter(form, lang)
-    typed = clean(form.get("run_period"), 10)
-    run_errors: dict[str, str] = {}
+async def run(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
+    typed = clean(p.form.get("run_period"), 10)
     try:
         result = svc.run_monitoring(db_of(request), pack_of(request), parse_period(typed, "run_period"), who.username, "web")
     except InputError as e:
-        run_errors["run_period"] = error_text(e, lang)
-        return _list_page(request, who, f, values, errors | run_errors, run_period=typed, status_code=422)
-    return RedirectResponse(f"/warnings?{query_of(values, ran=result.run_id)}", status_code=303)
+        return _refused(request, who, p, {"run_period": error_text(e, p.lang)}, run_period=typed)
+    return p.done(ran=result.run_id)
 
 
 @router.post("/warnings/push", response_class=HTMLResponse)
-async def push(request: Request, who: Annotated[Principal, Depends(WORK)]) -> Response:
-    lang = page_lang(request)
-    t = translator(lang)
-    form = await request.form()
-    f, values, errors = parse_filter(form, lang)
-    typed_ids = [clean(v, 12) for v in form.getlist("ids")]
+async def push(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
+    typed_ids = [clean(v, 12) for v in p.form.getlist("ids")]
     ids = [int(v) for v in typed_ids if v.isdigit()]
     push_errors: dict[str, str] = {}
     if not ids or len(ids) != len(typed_ids):
-        push_errors["ids"] = t("请勾选要推送的预警", "Tick the warnings to push")
-    bureaus = chosen_bureaus([clean(v) for v in form.getlist("bureau")], push_errors, lang)
+        push_errors["ids"] = p.t("请勾选要推送的预警", "Tick the warnings to push")
+    bureaus = chosen_bureaus([clean(v) for v in p.form.getlist("bureau")], push_errors, p.lang)
     if not push_errors:
         try:
             with db_of(request).unit_of_work() as s:
@@ -145,42 +162,37 @@ async def push(request: Request, who: Annotated[Principal, Depends(WORK)]) -> Re
                     svc.step(s, wid, "pushed", who.username, bureaus=bureaus, source="web")
                 s.commit()
         except InputError as e:
-            push_errors["ids"] = f"{e.where}：{error_text(e, lang)}"
+            push_errors["ids"] = f"{e.where}：{error_text(e, p.lang)}"
     if push_errors:
-        sel = {"ids": typed_ids, "bureau": bureaus}
-        return _list_page(request, who, f, values, errors | push_errors, selected=sel, status_code=422)
-    return RedirectResponse(f"/warnings?{query_of(values, pushed=len(ids))}", status_code=303)
+        return _refused(request, who, p, push_errors, selected={"ids": typed_ids, "bureau": bureaus})
+    return p.done(pushed=len(ids))
 
 
 @router.post("/warnings/import", response_class=HTMLResponse)
-async def import_confirmations(request: Request, who: Annotated[Principal, Depends(WORK)]) -> Response:
-    lang = page_lang(request)
-    t = translator(lang)
-    form = await request.form()
-    f, values, errors = parse_filter(form, lang)
-    upload = form.get("file")
+async def import_confirmations(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
+    file = await upload_in(p.form, MAX_UPLOAD)
     problems: list[str] = []
-    data = b""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        problems.append(t("请选择乡镇交回的推送清单（.xlsx）", "Choose the push list a township sent back (.xlsx)"))
+    if file is None:
+        problems.append(p.t("请选择乡镇交回的推送清单（.xlsx）", "Choose the push list a township sent back (.xlsx)"))
+    elif file.too_large:
+        problems.append(p.t("文件过大（至多 10 MB）", "The file is too large (10 MB at most)"))
     else:
-        data = await upload.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            problems.append(t("文件过大（至多 10 MB）", "The file is too large (10 MB at most)"))
-    if not problems:
-        assert isinstance(upload, UploadFile)
         try:
             with db_of(request).unit_of_work() as s:
-                done = read_confirmations(s, io.BytesIO(data), (upload.filename or "upload.xlsx")[:120], who.username)
+                done = read_confirmations(s, io.BytesIO(file.data), file.name[:120], who.username)
                 s.commit()
         except InputErrors as e:
-            problems = [x.render(lang) for x in e.errors]
+            problems = [x.render(p.lang) for x in e.errors]
         except InputError as e:
-            problems = [e.render(lang)]
+            problems = [e.render(p.lang)]
     if problems:
-        return _list_page(request, who, f, values, errors, upload_errors=problems, status_code=422)
-    counts = f"{done.confirmed_at_risk}.{done.confirmed_not_at_risk}.{done.unchanged}.{done.blank}"
-    return RedirectResponse(f"/warnings?{query_of(values, confirmed=counts)}", status_code=303)
+        return _refused(request, who, p, {}, upload_errors=problems)
+    return p.done(confirmed=f"{done.confirmed_at_risk}.{done.confirmed_not_at_risk}.{done.unchanged}.{done.blank}")
+
+
+def _refused(request: Request, who: Principal, p: ListPost, errors: dict[str, str], **shown: Any) -> HTMLResponse:
+    """The list again (422) with what was posted and why it was refused."""
+    return _list_page(request, who, p.filter, p.values, p.errors | errors, status_code=422, **shown)
 
 
 def _notice(request: Request, lang: str) -> str:

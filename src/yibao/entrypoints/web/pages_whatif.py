@@ -17,8 +17,8 @@ from yibao.entrypoints.web import policy_view as pv
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.charts import Bar, relative_bars
 from yibao.entrypoints.web.deps import pack_of
+from yibao.entrypoints.web.forms import clean
 from yibao.entrypoints.web.pages_home import PAYER_CSS
-from yibao.entrypoints.web.pages_warnings import clean
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.policy.overlay import apply_overlay

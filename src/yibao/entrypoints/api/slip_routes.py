@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from yibao.app import slips
 from yibao.app.auth import Principal
 from yibao.app.settlements import slip_of
+from yibao.entrypoints.common.downloads import slip_pdf_response
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of, pack_of
 
@@ -20,12 +21,7 @@ router = APIRouter(tags=["settlement"])
 @router.get("/slips/{setl_id}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(require("settle.read"))]) -> Response:
     """结算单 PDF（A4 一页）/ the settlement slip as a one-page A4 PDF."""
-    slip = slip_of(db_of(request), pack_of(request), setl_id, who)
-    return Response(
-        slips.render_pdf(slip),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="slip-{slip.setl_id}.pdf"'},
-    )
+    return slip_pdf_response(slip_of(db_of(request), pack_of(request), setl_id, who))
 
 
 @router.get("/slips/{setl_id}", response_class=HTMLResponse)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +15,7 @@ from yibao.app.auth import Principal
 from yibao.app.imports import KIND, ImportRefused
 from yibao.core import i18n
 from yibao.core.vocab import SOURCES, label
+from yibao.entrypoints.common.downloads import XLSX, attachment
 from yibao.entrypoints.web import import_preview as up
 from yibao.entrypoints.web.deps import db_of
 from yibao.entrypoints.web.forms import clean, upload_in
@@ -119,9 +119,7 @@ def error_workbook(request: Request, token: str, who: Annotated[Principal, Depen
     path = up.error_workbook(pending) if pending else None
     if pending is None or path is None:
         return _gone(request)
-    name = quote(path.name)
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}", "Cache-Control": "no-store"}
-    return FileResponse(path, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers=headers)
+    return FileResponse(path, media_type=XLSX, headers=attachment(path.name, no_store=True))
 
 
 def _gone(request: Request) -> HTMLResponse:

@@ -15,6 +15,7 @@ from yibao.app import ledger, settlements, slips
 from yibao.app.auth import Principal
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
+from yibao.entrypoints.common.downloads import slip_pdf_response
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.render import page_lang, render, translator
@@ -97,8 +98,7 @@ def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(p
         slip = settlements.slip_of(db_of(request), pack_of(request), setl_id, who)
     except NotFound:
         return _not_found(request, setl_id)
-    headers = {"Content-Disposition": f'inline; filename="slip-{slip.setl_id}.pdf"'}
-    return Response(slips.render_pdf(slip), media_type="application/pdf", headers=headers)
+    return slip_pdf_response(slip)
 
 
 def _not_found(request: Request, setl_id: str) -> HTMLResponse:

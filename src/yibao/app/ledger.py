@@ -3,8 +3,9 @@
 ``settle_claim`` locks the person's year-to-date row (``SELECT … FOR UPDATE`` on PostgreSQL; on
 SQLite every write transaction is ``BEGIN IMMEDIATE``), settles with the pure core, appends
 the ledger entry and moves the accumulators, all in the caller's unit of work. A reversal
-appends an entry with the negated consumption; a settlement can be reversed once. ``verify``
-recomputes every accumulator from the ledger.
+appends an entry with the negated consumption; a settlement can be reversed once. A visit has at
+most one standing settlement (its settlements are numbered, the number unique per visit). ``verify``
+recomputes every accumulator from the ledger and finds any visit paid twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from yibao.app.registry import find_person, settlement_person
 from yibao.core.errors import InputError, NotFound
@@ -124,16 +125,57 @@ def settle_claim(
     """Settle and record: the ledger entry and the new accumulators in the caller's transaction."""
     person = _check_claim_person(session, claim, person)
     row = _lock_year(session, person.id, claim.setl_date.year)
+    seq = _next_visit_seq(session, mdtrt_id) if mdtrt_id else None
     before = _ytd(row)
     s = settle(pack, settlement_person(session, person), before, claim)
     entry = new_entry(
         pack, person, claim, s, user, mdtrt_id=mdtrt_id, fixmedins_code=fixmedins_code, msgid=msgid, setl_id=setl_id
     )
+    entry.visit_seq = seq
     session.add(entry)
     row.data = json.dumps(s.ytd_after.to_dict())
     row.version += 1
     session.flush()
     return Settled(entry, s, s.ytd_after)
+
+
+def visit_settlements(session: Session, mdtrt_id: str) -> tuple[list[str], int]:
+    """The visit's standing settlements (no reversal undid them), oldest first, and how many it ever had.
+
+    One statement, so both answers come from the same moment of the database.
+    """
+    undoing = aliased(LedgerEntry)
+    rows = session.execute(
+        sa.select(LedgerEntry.setl_id, undoing.setl_id)
+        .outerjoin(undoing, undoing.reverses == LedgerEntry.setl_id)
+        .where(LedgerEntry.mdtrt_id == mdtrt_id, LedgerEntry.kind == "settle")
+        .order_by(LedgerEntry.id)
+    ).all()
+    return [setl_id for setl_id, reversal in rows if reversal is None], len(rows)
+
+
+def already_settled(where: str, mdtrt_id: str, setl_id: str, doing_zh: str = "") -> InputError:
+    """The refusal of a second settlement of a visit: it names the settlement that stands (and the step refused)."""
+    status_zh = f"；当前就诊状态：已结算，不能{doing_zh}" if doing_zh else ""
+    return InputError(
+        where,
+        "mdtrt_id",
+        mdtrt_id,
+        f"a visit not yet settled (already settled: setl_id {setl_id})",
+        expected_zh=f"尚未结算的就诊（已结算，结算ID {setl_id}{status_zh}）",
+    )
+
+
+def _next_visit_seq(session: Session, mdtrt_id: str) -> int:
+    """The number of a new settlement of the visit; refused when one stands.
+
+    A settlement racing this one reads the same count and takes the same number: the unique index
+    ``ux_ledger_visit_seq`` keeps one of the two (callers also lock the visit, :func:`yibao.app.visits.locked`).
+    """
+    standing, count = visit_settlements(session, mdtrt_id)
+    if standing:
+        raise already_settled("settle", mdtrt_id, standing[-1])
+    return count + 1
 
 
 def new_entry(
@@ -211,15 +253,34 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def verify(session: Session) -> list[dict[str, Any]]:
-    """Recompute every person-year's accumulators from the ledger; the differences (there should be none)."""
+    """Recompute every person-year's accumulators from the ledger; the differences, then any visit paid twice (there
+    should be none)."""
     derived: dict[tuple[int, int], YearToDate] = {}
     for person_id, year, consumed in session.execute(sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed)):
         key = (person_id, year)
         derived[key] = derived.get(key, YearToDate(year)).plus(YearToDate.from_dict(json.loads(consumed)))
     stored = {(r.person_id, r.year): _ytd(r) for r in session.scalars(sa.select(YearToDateRow))}
-    diffs = []
+    diffs: list[dict[str, Any]] = []
     for key in sorted(set(derived) | set(stored)):
         a, b = derived.get(key, YearToDate(key[1])), stored.get(key, YearToDate(key[1]))
         if a != b:
             diffs.append({"person_id": key[0], "year": key[1], "ledger": a.to_dict(), "stored": b.to_dict()})
-    return diffs
+    return diffs + paid_twice(session)
+
+
+def paid_twice(session: Session) -> list[dict[str, Any]]:
+    """Visits with more than one standing settlement (there should be none): the visit, its person, the settlements."""
+    undoing = aliased(LedgerEntry)
+    standing = (
+        sa.select(LedgerEntry.mdtrt_id, LedgerEntry.psn_no, LedgerEntry.setl_id)
+        .outerjoin(undoing, undoing.reverses == LedgerEntry.setl_id)
+        .where(LedgerEntry.kind == "settle", LedgerEntry.mdtrt_id.is_not(None), undoing.id.is_(None))
+        .subquery()
+    )
+    twice = sa.select(standing.c.mdtrt_id).group_by(standing.c.mdtrt_id).having(sa.func.count() > 1)
+    found: dict[str, dict[str, Any]] = {}
+    for mdtrt_id, psn_no, setl_id in session.execute(
+        sa.select(standing).where(standing.c.mdtrt_id.in_(twice)).order_by(standing.c.mdtrt_id, standing.c.setl_id)
+    ):
+        found.setdefault(mdtrt_id, {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "standing": []})["standing"].append(setl_id)
+    return list(found.values())

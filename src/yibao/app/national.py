@@ -116,9 +116,10 @@ def _person(s: Session, data: dict[str, Any], where: str) -> Person:
     return find_person(s, str(key))
 
 
-def _visit(s: Session, ctx: Context, data: dict[str, Any], where: str) -> Visit:
+def _visit(s: Session, ctx: Context, data: dict[str, Any], where: str, known: Visit | None = None) -> Visit:
+    """The visit ``data`` names, of the sending institution, locked for this transaction (``known`` when it is that visit)."""
     mdtrt_id = str(_req(data, "mdtrt_id", where))
-    v = s.get(Visit, mdtrt_id)
+    v = known if known is not None and known.mdtrt_id == mdtrt_id else visits.locked(s, mdtrt_id)
     if v is None or v.fixmedins_code != ctx.fixmedins_code:
         raise NotFound(where, "mdtrt_id", mdtrt_id, "a visit (就诊ID) registered by your institution")
     if data.get("psn_no") and data["psn_no"] != v.psn_no:
@@ -249,7 +250,7 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
         where = f"feedetail[{i}]"
         if not isinstance(d, dict):
             raise InputError(where, "feedetail", d, "an object")
-        v = _visit(s, ctx, d, where)
+        v = _visit(s, ctx, d, where, visit)
         if visit is not None and v.mdtrt_id != visit.mdtrt_id:
             raise InputError(where, "mdtrt_id", v.mdtrt_id, f"the same visit in one upload ({visit.mdtrt_id})")
         lifecycle.step(v.status, "upload_fees", where, v.mdtrt_id)

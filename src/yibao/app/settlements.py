@@ -135,8 +135,14 @@ def preview(s: Session, pack: PolicyPack, body: ClaimIn, who: Principal) -> Sett
 def settle(
     s: Session, pack: PolicyPack, body: ClaimIn, who: Principal, msgid: str | None, *, mdtrt_id: str | None
 ) -> ledger.Settled:
-    """Settle a request's claim into the ledger (in the caller's unit of work)."""
+    """Settle a request's claim into the ledger (in the caller's unit of work).
+
+    A claim naming a visit (``mdtrt_id``) must name one its institution registered for its person, and is
+    the visit's one standing settlement (:func:`yibao.app.ledger.visit_settlements`).
+    """
     claim, code, person = to_claim(s, body, who, ledger.new_setl_id())
+    if mdtrt_id is not None:
+        visits.named_by_claim(s, mdtrt_id, code, person)
     return ledger.settle_claim(
         s, pack, claim, who.username, mdtrt_id=mdtrt_id, fixmedins_code=code, msgid=msgid, setl_id=claim.claim_id, person=person
     )

@@ -23,6 +23,16 @@ from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Vis
 from yibao.store.tables import Person
 
 
+def locked(s: Session, mdtrt_id: str) -> Visit | None:
+    """The visit, read afresh with its row locked for the rest of the transaction (``SELECT … FOR UPDATE`` on
+    PostgreSQL; on SQLite the write transaction already holds the database).
+
+    Every step on a visit starts here, so two settlements of one visit (two msgids, two server processes) take
+    turns: the second finds the visit settled. Lock order: the visit, then the person's year (:mod:`ledger`).
+    """
+    return s.get(Visit, mdtrt_id, with_for_update=True, populate_existing=True)
+
+
 def move(visit: Visit, action: str, where: str) -> None:
     """Take the step ``action`` (:data:`~yibao.rules.visit_lifecycle.TRANSITIONS`), or refuse it naming the status."""
     visit.status = lifecycle.step(visit.status, action, where, visit.mdtrt_id)
@@ -51,7 +61,14 @@ def claim_of(s: Session, visit: Visit, setl_id: str) -> Claim:
 
 
 def claim_to_settle(s: Session, visit: Visit, action: str, where: str, setl_id: str) -> Claim:
-    """The claim of a visit whose status allows ``action`` (a pre-settlement or a settlement)."""
+    """The claim of a visit whose status allows ``action`` (a pre-settlement or a settlement).
+
+    A settled visit is refused naming the settlement that stands ("已结算，结算ID …").
+    """
+    if visit.status == "settled":
+        standing, _ = ledger.visit_settlements(s, visit.mdtrt_id)
+        if standing:
+            raise ledger.already_settled(where, visit.mdtrt_id, standing[-1], lifecycle.ACTIONS[action].zh)
     lifecycle.step(visit.status, action, where, visit.mdtrt_id)
     return claim_of(s, visit, setl_id)
 
@@ -86,9 +103,9 @@ def undo_settlement(s: Session, setl_id: str, reason: str, user: str, msgid: str
     entry = ledger.get_entry(s, setl_id)
     if entry.fixmedins_code != fixmedins_code:
         raise NotFound("settle cancel", "setl_id", setl_id, "a settlement of your institution")
+    visit = locked(s, entry.mdtrt_id) if entry.mdtrt_id else None  # before the person's year: the one lock order
     rev = ledger.reverse_settlement(s, setl_id, reason, user, msgid=msgid)
     s.execute(sa.update(FeeLineRow).where(FeeLineRow.setl_id == setl_id).values(setl_id=None))
-    visit = s.get(Visit, entry.mdtrt_id) if entry.mdtrt_id else None
     if visit is not None and visit.status == "settled":  # a REST settlement naming a visit never settled it
         move(visit, lifecycle.reopen_action(visit.med_type, visit.endtime is not None), "settle cancel")
     return rev
@@ -97,10 +114,21 @@ def undo_settlement(s: Session, setl_id: str, reason: str, user: str, msgid: str
 def visit_of_person(s: Session, person_key: str, mdtrt_id: str) -> tuple[Visit, Person]:
     """The visit ``mdtrt_id`` of the person ``person_key`` (as chosen at the counter)."""
     person = find_person(s, person_key)
-    visit = s.get(Visit, mdtrt_id)
+    visit = locked(s, mdtrt_id)
     if visit is None or visit.person_id != person.id:
         raise NotFound("counter", "mdtrt_id", mdtrt_id, f"a visit of {person.psn_no} uploaded by a hospital")
     return visit, person
+
+
+def named_by_claim(s: Session, mdtrt_id: str, fixmedins_code: str | None, person: Person) -> Visit:
+    """The visit a REST claim names (``mdtrt_id``): registered by the claim's institution for its person, locked.
+
+    Any other visit is answered as one that does not exist: the answer says nothing of other institutions' visits.
+    """
+    visit = locked(s, mdtrt_id)
+    if visit is None or visit.fixmedins_code != fixmedins_code or visit.person_id != person.id:
+        raise NotFound("claim", "mdtrt_id", mdtrt_id, "a visit (就诊ID) your institution registered for this person")
+    return visit
 
 
 def open_visits(s: Session, person: Person) -> list[dict[str, Any]]:

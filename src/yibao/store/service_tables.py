@@ -115,8 +115,16 @@ class LedgerEntry(Base):
     msgid: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
+    visit_seq: Mapped[int | None] = mapped_column(Integer)
+    """For a settlement of a visit: which of the visit's settlements it is (1, then 2 once the first was reversed …).
+    Unique per visit (``ux_ledger_visit_seq``): two settlements of one visit written at the same time both
+    count the settlements before them and take the same number, and the database keeps only one."""
 
-    __table_args__ = (Index("ix_ledger_person_year", "person_id", "year"), Index("ix_ledger_date", "setl_date"))
+    __table_args__ = (
+        Index("ix_ledger_person_year", "person_id", "year"),
+        Index("ix_ledger_date", "setl_date"),
+        Index("ux_ledger_visit_seq", "mdtrt_id", "visit_seq", unique=True),
+    )
 
 
 class YearToDateRow(Base):

@@ -220,7 +220,18 @@ def verify(lang: Lang = "zh") -> None:
     if diffs:
         err.print(_t(lang, f"[bold red]发现 {len(diffs)} 处差异：[/]", f"[bold red]{len(diffs)} differences:[/]"))
         for d in diffs:
-            err.print(d, markup=False)
+            if "standing" in d:  # a visit paid twice
+                ids = "、".join(d["standing"]) if lang == "zh" else ", ".join(d["standing"])
+                err.print(
+                    _t(
+                        lang,
+                        f"就诊 {d['mdtrt_id']}（{d['psn_no']}）有 {len(d['standing'])} 笔未撤销的结算：{ids}",
+                        f"visit {d['mdtrt_id']} ({d['psn_no']}) has {len(d['standing'])} standing settlements: {ids}",
+                    ),
+                    markup=False,
+                )
+            else:
+                err.print(d, markup=False)
         raise typer.Exit(1)
     console.print(_t(lang, "台账与年度累计一致，无差异。", "Ledger and accumulators agree: no differences."))
 

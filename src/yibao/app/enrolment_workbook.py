@@ -28,6 +28,7 @@ from yibao.core.i18n import t as _t
 from yibao.core.vocab import GENDERS, INSU_STATUSES, INSUTYPES, Labels, group_label, identity_label, label
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
+from yibao.core.xlsx import cell as _cell
 from yibao.core.xlsx import header as _header
 from yibao.core.xlsx import put as _put
 from yibao.core.xlsx import rate as _rate
@@ -111,7 +112,7 @@ def _columns(ws: Worksheet, columns: Sequence[Column], lang: str) -> list[str | 
 def _lines(ws: Worksheet, row: int, texts: Sequence[str]) -> int:
     """``texts`` one per row in column A from ``row``; returns the row after the last."""
     for text in texts:
-        ws.cell(row=row, column=1, value=text)
+        _cell(ws, row, 1, text)
         row += 1
     return row
 
@@ -136,7 +137,7 @@ def _coverage_sheet(ws: Worksheet, cov: Coverage, lang: str) -> None:
         ]
         _put(ws, r, values, fmts, bold=r < 4)
     r = len(items) + 3
-    ws.cell(row=r, column=1, value=_t(lang, "视同参保/免缴（按特殊状态）", "exempt by special status")).font = _BOLD
+    _cell(ws, r, 1, _t(lang, "视同参保/免缴（按特殊状态）", "exempt by special status")).font = _BOLD
     for status, n in cov.exempt_by_status.items():
         r += 1
         _put(ws, r, [special_status_label(status, lang), n], [None, COUNT])
@@ -220,7 +221,7 @@ def _duplicates_sheet(ws: Worksheet, duplicates: Sequence[Duplicate], lang: str)
             ],
         )
     if not duplicates:
-        ws.cell(row=2, column=1, value=_t(lang, "未发现重复参保。", "No duplicate enrolment found."))
+        _cell(ws, 2, 1, _t(lang, "未发现重复参保。", "No duplicate enrolment found."))
     ws.freeze_panes = "A2"
 
 

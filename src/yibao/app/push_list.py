@@ -26,7 +26,7 @@ from yibao.core.i18n import t as _t
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.vocab import bureau_label
-from yibao.core.xlsx import AMOUNT, header, put, save, widths, yuan
+from yibao.core.xlsx import AMOUNT, cell, header, put, save, sheet_title, widths, yuan
 from yibao.rules.warning_workflow import status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
@@ -57,7 +57,6 @@ HEADER_ROW = 3
 YES, NO = ("是", "yes", "y", "1"), ("否", "no", "n", "0")
 
 
-
 def write_push_list(
     rows: list[tuple[WarningCase, Person]], path: Path | IO[bytes], *, period_label: str, lang: str = "zh",
     full_certno: bool = True,
@@ -81,17 +80,17 @@ def write_push_list(
 def _town_sheet(
     wb: Workbook, town: str, rows: list[tuple[WarningCase, Person]], period_label: str, lang: str, full_certno: bool
 ) -> None:
-    ws = wb.create_sheet(town[:31])
+    ws = wb.create_sheet(sheet_title(town, set(wb.sheetnames)))
     bureaus = sorted({b for w, _ in rows for b in (w.bureau or "").split(",") if b})
     title = _t(lang, f"{town} 高额医疗费用负担预警推送清单（{period_label}）", f"{town}: high-cost warnings ({period_label})")
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    cell(ws, 1, 1, title).font = Font(bold=True, size=14)
     pushed_to = ",".join(bureaus)
     sub = _t(
         lang,
         f"推送部门：{bureau_label(pushed_to, 'zh') or '—'}。请核实后在“核实结果”列填写“是”或“否”及核实人、核实日期，交回医保局。",
         f"Pushed to: {bureau_label(pushed_to, 'en') or '—'}. Fill in yes (at risk) or no, who checked and when.",
     )
-    ws.cell(row=2, column=1, value=sub).alignment = Alignment(wrap_text=False)
+    cell(ws, 2, 1, sub).alignment = Alignment(wrap_text=False)
     header(ws, HEADER_ROW, [_t(lang, zh, en) for _, zh, en, _ in COLUMNS])
     yes, no = _t(lang, "是", "yes"), _t(lang, "否", "no")
     yes_no = DataValidation(type="list", formula1=f'"{yes},{no}"', allow_blank=True)
@@ -165,9 +164,7 @@ def read_confirmations(s: Session, source: Path | IO[bytes], file_name: str, use
             out.unchanged += 1
             continue
         if w.status != "pushed":
-            out.errors.append(
-                InputError(where, "核实结果", status_label(to), f"a warning that is pushed (it is {w.status})")
-            )
+            out.errors.append(InputError(where, "核实结果", status_label(to), f"a warning that is pushed (it is {w.status})"))
             continue
         step(s, wid, to, user, note=note or None, source=file_name)
         if to == "at_risk":

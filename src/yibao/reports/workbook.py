@@ -21,9 +21,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from yibao.core.i18n import t as _t
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
+from yibao.core.xlsx import cell as _cell
 from yibao.core.xlsx import header as _header
 from yibao.core.xlsx import put as _put
 from yibao.core.xlsx import save as _save
+from yibao.core.xlsx import sheet_title as _sheet_title
 from yibao.core.xlsx import widths as _widths
 from yibao.reports.about import about_lines
 from yibao.reports.catalogue import Report, ReportSet
@@ -65,7 +67,7 @@ def _table_sheet(ws: Worksheet, report: Report, rs: ReportSet, lang: str) -> Non
         if is_total(row):
             for col in range(1, len(cols) + 1):
                 ws.cell(row=r, column=col).font = _BOLD
-    ws.cell(row=r + 2, column=1, value=report.note_in(lang))
+    _cell(ws, r + 2, 1, report.note_in(lang))
     ws.freeze_panes = "A2"
     _widths(ws, [_width(c, df, lang) for c in cols])
     ws.row_dimensions[1].height = 32
@@ -76,11 +78,11 @@ def build_workbook(rs: ReportSet, lang: str = "zh") -> Workbook:
     about = wb.active
     about.title = _t(lang, "说明", "about")
     for r, text in enumerate(about_lines(rs, lang), start=1):
-        about.cell(row=r, column=1, value=text)
+        _cell(about, r, 1, text)
     about.cell(row=1, column=1).font = _BOLD
     _widths(about, [110])
     for report in rs.reports:
-        _table_sheet(wb.create_sheet(report.title_in(lang)[:31]), report, rs, lang)
+        _table_sheet(wb.create_sheet(_sheet_title(report.title_in(lang), set(wb.sheetnames))), report, rs, lang)
     return wb
 
 

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from yibao.core.idcard import check_digit
+from yibao.core.xlsx import line, sheet_title, stream_cell
 from yibao.interfaces.workbooks.sheets import Sheet, iter_source_rows
 from yibao.synth import SynthCounty, generate
 from yibao.synth.bureau_rosters import bureau_roster, changed_roster
@@ -52,13 +53,6 @@ ORIGINAL_ROW = "原行号"
 """Extra last column in a rejects workbook's copy: the row in the original file."""
 
 
-def _sheet_title(name: str, taken: set[str]) -> str:
-    title = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "原始数据"
-    while title in taken:
-        title = (title[:28] + "_" + str(len(taken)))[:31]
-    return title
-
-
 def write_error_workbook(
     errors: list[CellError],
     out: Path,
@@ -67,7 +61,12 @@ def write_error_workbook(
     only_rows: set[int] | None = None,
     source: str = "",
 ) -> Path:
-    """Write 错误清单 and a red-marked copy of the sheet (only ``only_rows`` below the header when given)."""
+    """Write 错误清单 and a red-marked copy of the sheet (only ``only_rows`` below the header when given).
+
+    Linear in the rows and the bad cells: the bad cells are grouped by row once, then each row of the
+    sheet looks up its own. Every cell goes through :func:`yibao.core.xlsx.line`, so text from the
+    bureau's file that looks like a formula is written as text.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
@@ -77,28 +76,31 @@ def write_error_workbook(
     ws.freeze_panes = "A2"
     ws.append([_header_cell(ws, h) for h in ERROR_HEADERS])
     for e in errors:
-        ws.append([e.row or None, e.column, e.value, e.reason])
+        ws.append(line(ws, [e.row or None, e.column, e.value, e.reason]))
 
     if sheet is not None:
-        copy = wb.create_sheet(_sheet_title(sheet.name, {ERROR_SHEET}))
+        copy = wb.create_sheet(sheet_title(sheet.name, {ERROR_SHEET}, "原始数据"))
         copy.freeze_panes = f"A{sheet.header_row + 1}"
-        marks: dict[tuple[int, int], list[str]] = {}
+        marks: dict[int, dict[int, list[str]]] = {}
+        """Sheet row -> column -> the reasons its cell is bad."""
         for e in errors:
             if e.col is not None:
-                marks.setdefault((e.row, e.col), []).append(e.reason)
+                marks.setdefault(e.row, {}).setdefault(e.col, []).append(e.reason)
         extra = only_rows is not None
+        author = f"yibao {source}".strip()
         for r, values in iter_source_rows(sheet):
             if only_rows is not None and r > sheet.header_row and r not in only_rows:
                 continue
-            width = max([len(values)] + [c + 1 for (row, c) in marks if row == r]) if marks else len(values)
+            bad = marks.get(r, {})
+            width = max(len(values), max(bad, default=-1) + 1)
             cells: list[Any] = []
             for j in range(width):
                 v = values[j] if j < len(values) else None
-                reasons = marks.get((r, j))
+                reasons = bad.get(j)
                 if reasons:
-                    cell = WriteOnlyCell(copy, value=v)
+                    cell = stream_cell(copy, v)
                     cell.fill = RED_FILL
-                    cell.comment = Comment("\n".join(reasons), f"yibao {source}".strip(), width=300, height=120)
+                    cell.comment = Comment("\n".join(reasons), author, width=300, height=120)
                     cells.append(cell)
                 elif r == sheet.header_row:
                     cells.append(_header_cell(copy, v))
@@ -110,15 +112,15 @@ def write_error_workbook(
             elif extra and r > sheet.header_row:
                 cells.extend([None] * (len(sheet.headers) - len(cells)))
                 cells.append(r)
-            copy.append(cells)
+            copy.append(line(copy, cells))
     tmp = out.with_name(out.name + ".tmp")
     wb.save(tmp)
     tmp.replace(out)
     return out
 
 
-def _header_cell(ws: Any, value: object) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+def _header_cell(ws: Any, value: object) -> Cell:
+    cell = stream_cell(ws, value)
     cell.font = BOLD
     cell.fill = HEADER_FILL
     cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -231,17 +233,17 @@ def write_roster_xlsx(rows: Iterable[list[Any]], bureau: str, path: Path, as_of:
     ws = wb.active
     ws.title = f"{bureau}名册"
     headers = [h for h, _ in layout.columns]
-    ws.append([layout.title.format(county=county_name, as_of=f"{as_of.year}年{as_of.month}月{as_of.day}日")])
+    ws.append(line(ws, [layout.title.format(county=county_name, as_of=f"{as_of.year}年{as_of.month}月{as_of.day}日")]))
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws.cell(1, 1).font = Font(bold=True, size=14)
     ws.cell(1, 1).alignment = Alignment(horizontal="center")
-    ws.append(headers)
+    ws.append(line(ws, headers))
     for c in ws[2]:
         c.font = BOLD
         c.fill = HEADER_FILL
     text_cols = {i for i, (_, col) in enumerate(layout.columns) if col in ("certno", "hh_no")}
     for values in rows:
-        ws.append(values)
+        ws.append(line(ws, values))
         for j, v in enumerate(values):
             cell = ws.cell(ws.max_row, j + 1)
             if isinstance(v, datetime):

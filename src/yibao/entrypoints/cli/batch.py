@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
+from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
 from yibao.policy.pack import load_pack
 
 if TYPE_CHECKING:
@@ -21,14 +21,10 @@ if TYPE_CHECKING:
 
 DEFAULT_CHUNK = 1_000_000  # the same as yibao.settlement.batch.io.DEFAULT_CHUNK, without importing polars at start-up
 
-console = Console()
-err = Console(stderr=True)
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
-    err.print(f"[bold red]{_t(lang, '输入有误，未写入任何文件：', 'Bad input; nothing was written:')}[/]")
-    err.print(exc.render(lang), markup=False)
-    return typer.Exit(code=2)
+    return refuse(exc, lang, NOTHING_WRITTEN)
 
 
 def _run(pack: PolicyPack, data: Path, out: Path, chunk: int, lang: str, label: str) -> int:

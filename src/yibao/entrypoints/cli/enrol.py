@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from yibao.app import coverage as cov_svc
@@ -29,13 +28,11 @@ from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
+from yibao.entrypoints.cli.output import NOTHING_STORED, console, refuse
 from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.policy.premium import premium_split
 from yibao.store.db import Database
-
-console = Console()
-err_console = Console(stderr=True)
 
 Lang = Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")]
 Year = Annotated[int, typer.Option("--year", min=1990, max=2100, help="参保年度 / covered year")]
@@ -55,9 +52,7 @@ def figures_table(title: str, lang: str, label: Said, *figures: Said) -> Table:
 
 
 def fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
-    err_console.print(f"[bold red]{tr(lang, '输入有误，未写入任何内容：', 'Bad input; nothing was written:')}[/]")
-    err_console.print(exc.render(lang), markup=False)
-    return typer.Exit(code=2)
+    return refuse(exc, lang, NOTHING_STORED)
 
 
 def check_lang(lang: str) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
@@ -19,6 +18,7 @@ from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY
 from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, identity_label, label
+from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
 from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
 from yibao.policy.pack import PolicyPack, load_pack
@@ -28,8 +28,6 @@ from yibao.settlement.trace import render
 
 app = typer.Typer(help="yibao：基本医保、大病保险、医疗救助一站式结算 / one-stop three-tier settlement", no_args_is_help=True)
 
-console = Console()
-err_console = Console(stderr=True)
 
 Lang = Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")]
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="政策包文件或内置名称 / pack file or shipped name")]
@@ -38,10 +36,7 @@ FeeOpt = Annotated[Path | None, typer.Option("--fee-lines", help="费用明细 C
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
-    title = _t(lang, "输入有误，未写入任何文件：", "Bad input; nothing was written:")
-    err_console.print(f"[bold red]{title}[/]")
-    err_console.print(exc.render(lang), markup=False)
-    return typer.Exit(code=2)
+    return refuse(exc, lang, NOTHING_WRITTEN)
 
 
 def _load(policy: str, lang: str) -> PolicyPack:
@@ -248,7 +243,7 @@ def main() -> None:  # pragma: no cover - console entry
 
 def _register() -> None:
     """Every sub-command, listed once (the modules import this one for ``app``, so they load here)."""
-    from yibao.entrypoints.cli import batch, enrol, monitor, people, policy, registry, report, slip, synth
+    from yibao.entrypoints.cli import accounts, batch, enrol, monitor, people, policy, registry, report, slip, synth
 
     app.add_typer(policy.policy_app, name="policy")
     app.add_typer(people.person_app, name="person")
@@ -256,6 +251,9 @@ def _register() -> None:
     app.command("serve")(people.serve)
     app.command("verify")(people.verify)
     app.command("account-add")(people.add_account)
+    app.command("account-passwd")(accounts.passwd)
+    app.command("account-disable")(accounts.disable)
+    app.command("account-enable")(accounts.enable)
     app.command("batch")(batch.batch)
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
@@ -27,13 +26,13 @@ from yibao.core.money import fmt_yuan, optional_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, user_name, xlsx_path
+from yibao.entrypoints.cli.output import console
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.rules.monitoring import parse_period
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 
-console = Console()
 warnings_app = typer.Typer(help="预警名单与跟踪处置 / the warning list and its follow-up", no_args_is_help=True)
 Policy = Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包 / policy pack")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="监测期，如 2022-05 或 2022-Q2 / month or quarter")]

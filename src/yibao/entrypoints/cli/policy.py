@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -16,12 +15,12 @@ from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label, identity_label
 from yibao.entrypoints.cli.enrol import Lang, fail
+from yibao.entrypoints.cli.output import console
 from yibao.policy.cases import cases_file, load_cases
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 from yibao.settlement.cases import SCALAR, CaseCheck, Mismatch, check_case
 
 policy_app = typer.Typer(help="政策包 / policy packs", no_args_is_help=True)
-console = Console()
 
 PackArg = Annotated[str, typer.Argument(help="政策包文件或内置名称 / pack file or shipped name")]
 

@@ -7,19 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao.app.imports import ImportRefused, ImportReport, default_user, import_identities
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
+from yibao.entrypoints.cli.output import console
+from yibao.entrypoints.cli.output import err_console as err
 from yibao.store.db import Database
 
 import_app = typer.Typer(help="导入其他部门的数据 / imports from other bureaus", no_args_is_help=True)
 
-console = Console()
-err = Console(stderr=True)
 
 _STAGES = {
     "read": ("读取文件", "reading"),

@@ -17,27 +17,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.cells import cell_len
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.settings import DEFAULT_POLICY
+from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
 
 if TYPE_CHECKING:  # imported where used: the command line starts fast
     from yibao.reports.catalogue import ReportSet
     from yibao.rules.claims import Place
 
-console = Console()
-err_console = Console(stderr=True)
 WHERE = "command line"
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
-    err_console.print(f"[bold red]{_t(lang, '输入有误，未写入任何文件：', 'Bad input; nothing was written:')}[/]")
-    err_console.print(exc.render(lang), markup=False)
-    return typer.Exit(code=2)
+    return refuse(exc, lang, NOTHING_WRITTEN)
 
 
 def _period(start: str | None, end: str | None, month: str | None) -> tuple[date, date]:

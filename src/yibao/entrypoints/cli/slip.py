@@ -6,18 +6,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from yibao.app import slips
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
+from yibao.entrypoints.cli.output import console
+from yibao.entrypoints.cli.output import err_console as err
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
-
-console = Console()
-err = Console(stderr=True)
 
 
 def slip(

@@ -8,15 +8,13 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao import synth as gen
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label as identity_label
-
-console = Console()
+from yibao.entrypoints.cli.output import console
 
 _STAGES = ("people", "identities", "enrolments", "filings", "claims", "frames")
 _STAGE_ZH = {

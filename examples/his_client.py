@@ -142,13 +142,11 @@ def walk(url: str, user: str, password: str, certno: str, day: str = "2022-06", 
     mdtrt_id = adm["output"]["data"]["mdtrt_id"]
     upload = his.call("2301", {"feedetail": fees(mdtrt_id, psn_no)})
     his.call("2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "endtime": f"{day}-12 10:00:00", "dise_codg": "C34"}})
-    pre = his.call("2303", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}})
-    settle = his.call(
-        "2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid=f"WALK-{run}-2304-A"
-    )
-    again = his.call(
-        "2304", {"data": {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00"}}, msgid=f"WALK-{run}-2304-A"
-    )
+    # the HIS's own settlement number (医药机构结算ID) for this stay: the answers echo it as medins_setl_id
+    ours = {"psn_no": psn_no, "mdtrt_id": mdtrt_id, "medfee_sumamt": "38800.00", "medins_setl_id": f"ZY0001-{run}"}
+    pre = his.call("2303", {"data": ours})
+    settle = his.call("2304", {"data": ours}, msgid=f"WALK-{run}-2304-A")
+    again = his.call("2304", {"data": ours}, msgid=f"WALK-{run}-2304-A")
     setl_id = settle["output"]["setlinfo"]["setl_id"]
     cancel = his.call("2305", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})
     cancel_twice = his.call("2305", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no}})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yibao.core.money import (
     BP,
@@ -179,3 +181,36 @@ def test_fmt_percent(bp, text):
 def test_fmt_percent_negative_points(bp, text):
     # identity adjustments may take points off a ratio: -2.5 points must read "-2.5%", not "-3.5%"
     assert fmt_percent(bp) == text
+
+
+# --- a comma in an amount: a thousands separator in groups of three, or refused --------------------
+
+
+@pytest.mark.parametrize("value", ["1,25", "12,5", "1,2345", ",125", "1,,250", "1,250,", "1,25.00", "1.250,00", "12,34,567"])
+def test_a_comma_that_is_no_thousands_separator_is_refused(value):
+    """``"1,25"`` is not 125 yuan: a comma that could be a decimal comma is refused, never dropped."""
+    with pytest.raises(ValueError, match="comma"):
+        yuan_to_fen(value)
+
+
+@pytest.mark.parametrize("value", ["1,25", "1,234.56", "1,250"])
+def test_no_comma_at_all_where_machines_send_amounts(value):
+    with pytest.raises(ValueError, match="comma"):
+        yuan_to_fen(value, thousands=False)
+
+
+@given(st.integers(min_value=-(10**13), max_value=10**13))
+def test_every_amount_as_people_read_it_parses_back(fen):
+    """What :func:`fmt_yuan` shows (``1,234.56``) is read back exactly; without commas too."""
+    assert yuan_to_fen(fmt_yuan(fen)) == fen
+    assert yuan_to_fen(fen_to_yuan_str(fen), thousands=False) == fen
+
+
+@given(st.from_regex(r"[0-9]{1,6}(,[0-9]{1,6})+(\.[0-9]{1,2})?", fullmatch=True))
+def test_a_comma_is_read_only_between_groups_of_three(text):
+    grouped = all(len(g) == 3 for g in text.split(".")[0].split(",")[1:]) and len(text.split(",")[0]) <= 3
+    if grouped:
+        assert yuan_to_fen(text) == yuan_to_fen(text.replace(",", ""))
+    else:
+        with pytest.raises(ValueError, match="comma"):
+            yuan_to_fen(text)

@@ -5,7 +5,13 @@ The handlers are here; :data:`yibao.app.national_transactions.TRANSACTIONS` list
 :mod:`yibao.rules.visit_lifecycle`.
 
 Amounts cross this interface in yuan with two decimals, as HIS systems send and expect them;
-they are parsed exactly (``Decimal``) into fen and printed back exactly.
+they are parsed exactly (``Decimal``) into fen and printed back exactly. A comma in an amount is
+refused (``"1,25"`` is neither 1.25 nor 125 yuan): HIS systems send numbers.
+
+Times are Beijing time: ``yyyyMMddHHmmssSSS`` in the envelope (``refmsg_time``, ``respond_time``),
+``yyyy-MM-dd HH:mm:ss`` in the data. yibao dates a settlement by its claim's day (the discharge, or the
+outpatient visit): ``setl_time`` is that day at 00:00:00, the day 3201/3202 reconcile it on. Dates
+(``brdy``, ``psn_insu_date``) are ``yyyy-MM-dd``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +29,9 @@ from sqlalchemy.orm import Session
 from yibao.app import ledger, visits
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, settlement_person
+from yibao.app.slips import LOCAL
 from yibao.core.errors import InputError, NotFound
+from yibao.core.idcard import mask
 from yibao.core.identities import label
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.policy.pack import PolicyPack
@@ -83,7 +91,7 @@ def _size(v: Any) -> Decimal | None:
     if isinstance(v, int):
         return Decimal(abs(v))
     try:
-        d = Decimal(str(v).strip().replace(",", ""))
+        d = Decimal(str(v).strip())  # a comma is no number here: refused by _fen
     except (ArithmeticError, ValueError):
         return None
     return d.copy_abs() if d.is_finite() else None  # copy_abs: exact, no context to overflow
@@ -94,7 +102,7 @@ def _fen(v: Any, where: str, key: str) -> int:
     if size is not None and size > MAX_YUAN:
         raise InputError(where, key, v, f"至多 {MAX_YUAN} 元的金额 / an amount of at most {MAX_YUAN} yuan")
     try:
-        fen = yuan_to_fen(v)
+        fen = yuan_to_fen(v, thousands=False)
     except ValueError as exc:
         raise InputError(where, key, v, f"an amount in yuan with at most 2 decimals ({exc})") from None
     if fen < 0:
@@ -130,10 +138,24 @@ def _visit(s: Session, ctx: Context, data: dict[str, Any], where: str, known: Vi
 # ------------------------------------------------------------------ 1101 person information
 
 
+def _time(day: date) -> str:
+    """A day as the interface's date-time (``yyyy-MM-dd HH:mm:ss``, Beijing time): its beginning."""
+    return f"{day.isoformat()} 00:00:00"
+
+
+def _age(p: Person, day: date) -> int:
+    return day.year - p.brdy.year - ((day.month, day.day) < (p.brdy.month, p.brdy.day))
+
+
+def _psn_type(p: Person, insutype: str) -> str:
+    """人员类别: the registry's, else 1101 在职 for employees (310) and 1500 城乡居民 for residents."""
+    return p.psn_type or ("1101" if insutype == "310" else "1500")
+
+
 def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp)
     p = _person(s, data, "1101")
-    today = datetime.now(UTC).date()
+    today = datetime.now(LOCAL).date()
     asked = str(data.get("certno") or data.get("mdtrt_cert_no") or "")
     enrol = s.scalars(sa.select(Enrolment).where(Enrolment.person_id == p.id).order_by(Enrolment.year)).all()
     idents = identities_on(s, p.id, today)
@@ -141,17 +163,17 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
         "baseinfo": {
             "psn_no": p.psn_no,
             "psn_cert_type": "01",
-            "certno": p.certno if asked.upper() == p.certno else p.certno[:6] + "********" + p.certno[14:],
+            "certno": p.certno if asked.upper() == p.certno else mask(p.certno),
             "psn_name": p.psn_name,
             "gend": p.gend,
             "naty": "",
             "brdy": p.brdy.isoformat(),
-            "age": today.year - p.brdy.year - ((today.month, today.day) < (p.brdy.month, p.brdy.day)),
+            "age": _age(p, today),
         },
         "insuinfo": [
             {
                 "insutype": e.insutype,
-                "psn_type": p.psn_type or ("1101" if e.insutype == "310" else "1500"),
+                "psn_type": _psn_type(p, e.insutype),
                 "balc": Decimal("0.00"),
                 "psn_insu_stas": e.psn_insu_stas,
                 "psn_insu_date": f"{e.year}-01-01",
@@ -166,8 +188,8 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
                 "psn_idet_type": i.category,
                 "psn_type_lv": None,
                 "memo": label(i.category),
-                "begntime": i.valid_from.isoformat(),
-                "endtime": i.valid_to.isoformat() if i.valid_to else None,
+                "begntime": _time(i.valid_from),
+                "endtime": _time(i.valid_to) if i.valid_to else None,
             }
             for i in idents
         ],
@@ -295,14 +317,18 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
     s.flush()
     claim = visits.claim_of(s, visit, "UPLOAD")
     person = settlement_person(s, find_person(s, visit.psn_no))
-    pr = policy_range(ctx.pack.at(claim.setl_date).fee, select_line(ctx.pack.at(claim.setl_date), person, claim).line, claim)
+    fee = ctx.pack.at(claim.setl_date).fee
+    pr = policy_range(fee, select_line(ctx.pack.at(claim.setl_date), person, claim).line, claim)
     by_sn = {r.feedetl_sn: r for r in pr.lines}
-    for sn in sns:
-        r = by_sn[sn]
+    for row in new_rows:
+        r, ceiling = by_sn[row.feedetl_sn], fee.price_ceilings.get(row.med_list_codg)
         results.append(
             {
-                "feedetl_sn": sn,
+                "feedetl_sn": row.feedetl_sn,
                 "det_item_fee_sumamt": yuan(r.det_item_fee_sumamt),
+                "cnt": Decimal(row.cnt),
+                "pric": yuan(row.pric) if row.pric is not None else None,
+                "pric_uplmt_amt": yuan(ceiling) if ceiling is not None else None,
                 "chrgitm_lv": r.chrgitm_lv,
                 "selfpay_prop": Decimal(r.selfpay_prop) / 10000,
                 "fulamt_ownpay_amt": yuan(r.fulamt_ownpay_amt),
@@ -335,9 +361,33 @@ def cancel_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
 # ------------------------------------------------------------------ settlement
 
 
-def _setlinfo(st: Settlement, setl_id: str | None, v: Visit) -> Output:
-    info = {k: (yuan(x) if isinstance(x, int) and k not in ("setl_id",) else x) for k, x in st.setlinfo().items()}
-    info.update({"setl_id": setl_id, "mdtrt_id": v.mdtrt_id, "balc": Decimal("0.00"), "clr_type": v.med_type})
+CLR_WAY = "1"
+"""清算方式: 1 按项目 (fee for service), the only way yibao settles."""
+UNMODELLED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifob_pay", "acct_mulaid_pay", "hosp_part_amt", "acct_pay", "balc")
+"""Payers of the specification's ``setlinfo`` yibao does not model (civil-servant subsidy, enterprise supplement,
+large-amount, account mutual aid, the hospital's share, the personal account): always zero."""
+
+
+def _setlinfo(s: Session, ctx: Context, st: Settlement, setl_id: str | None, v: Visit, data: dict[str, Any]) -> Output:
+    """The ``setlinfo`` and ``setldetail`` of the specification's 2206/2207/2303/2304 answer."""
+    p = s.get(Person, v.person_id)
+    assert p is not None
+    own = data.get("medins_setl_id")
+    info: Output = {
+        "mdtrt_id": v.mdtrt_id, "setl_id": setl_id, "psn_no": p.psn_no, "psn_name": p.psn_name, "psn_cert_type": "01",
+        "certno": mask(p.certno), "gend": p.gend, "naty": "", "brdy": p.brdy.isoformat(), "age": _age(p, st.setl_date),
+        "insutype": st.insutype, "psn_type": _psn_type(p, st.insutype), "cvlserv_flag": "0",
+    }  # fmt: skip
+    info |= {k: (yuan(x) if isinstance(x, int) else x) for k, x in st.setlinfo().items() if k not in info}
+    info |= {fund: Decimal("0.00") for fund in UNMODELLED_FUNDS}
+    info |= {
+        "setl_time": _time(st.setl_date),
+        # 医药机构结算ID: the hospital's own number when it sends one, else its msgid (as the specification says)
+        "medins_setl_id": _text(own, "settle", "medins_setl_id", 64) if own not in (None, "") else ctx.msgid,
+        "clr_optins": ctx.pack.admdvs,
+        "clr_way": CLR_WAY,
+        "clr_type": v.med_type,
+    }
     detail = [
         {
             "fund_pay_type": d.fund_pay_type,
@@ -352,7 +402,19 @@ def _setlinfo(st: Settlement, setl_id: str | None, v: Visit) -> Output:
 
 
 def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: str) -> tuple[Visit, Claim]:
-    """The visit named in ``data`` and its claim, when its status allows ``action`` and the total sent (if any) agrees."""
+    """The visit named in ``data`` and its claim, when its status allows ``action`` and the total sent (if any) agrees.
+
+    A mid-stay settlement (``mid_setl_flag`` 1) is refused: yibao settles an admission once discharged.
+    """
+    flag = data.get("mid_setl_flag")
+    if flag not in (None, "", "0", 0):
+        raise InputError(
+            where,
+            "mid_setl_flag",
+            flag,
+            "0, a settlement at discharge (mid-stay settlement, 1, is not offered: discharge with 2402 first)",
+            expected_zh="0，出院结算（本平台不办理中途结算 1：请先 2402 出院再结算）",
+        )
     v = _visit(s, ctx, data, where)
     claim = visits.claim_to_settle(s, v, action, where, ledger.new_setl_id())
     total = sum(fl.det_item_fee_sumamt for fl in claim.fee_lines)
@@ -368,13 +430,14 @@ def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: st
 def presettle(s: Session, ctx: Context, inp: dict[str, Any], action: str) -> tuple[Output, str | None]:
     data = _data(inp, "mdtrtinfo" if "mdtrtinfo" in inp and "data" not in inp else "data")
     v, claim = ready(s, ctx, data, "pre-settle", action)
-    return _setlinfo(ledger.preview(s, ctx.pack, claim), None, v), None
+    return _setlinfo(s, ctx, ledger.preview(s, ctx.pack, claim), None, v, data), None
 
 
 def do_settle(s: Session, ctx: Context, inp: dict[str, Any], action: str) -> tuple[Output, str | None]:
-    v, claim = ready(s, ctx, _data(inp), "settle", action)
+    data = _data(inp)
+    v, claim = ready(s, ctx, data, "settle", action)
     done = visits.record_settlement(s, ctx.pack, v, claim, action, ctx.who.username, ctx.msgid)
-    return _setlinfo(done.settlement, claim.claim_id, v), f"settle:{claim.claim_id}"
+    return _setlinfo(s, ctx, done.settlement, claim.claim_id, v, data), f"settle:{claim.claim_id}"
 
 
 def undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> LedgerEntry:
@@ -430,4 +493,5 @@ def envelope_error(msgid: str, message: str) -> Output:
 
 
 def _ts() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
+    """Now in Beijing time, as the envelope writes it (``yyyyMMddHHmmssSSS``)."""
+    return datetime.now(LOCAL).strftime("%Y%m%d%H%M%S%f")[:17]

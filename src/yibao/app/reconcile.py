@@ -194,7 +194,7 @@ def parse_amount(v: Any, where: str, key: str) -> int:
     if v is None or v == "":
         raise InputError(where, key, v, "an amount in yuan (必填)")
     try:
-        fen = yuan_to_fen(v)
+        fen = yuan_to_fen(v, thousands=False)  # a HIS sends numbers: no comma is read
     except (ValueError, ArithmeticError) as exc:  # ArithmeticError: Decimal overflow on absurd exponents
         raise InputError(where, key, v, f"an amount in yuan with at most 2 decimals ({exc})") from None
     if abs(fen) > MAX_FEN:

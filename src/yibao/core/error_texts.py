@@ -150,6 +150,14 @@ EXPECTED_ZH = Phrasebook(
         ("expected an amount in yuan such as 1500 or 12.50, got {}", "金额（元），如 1500 或 12.50，实为 {}"),
         ("expected a finite amount in yuan, got {}", "有限的金额（元），实为 {}"),
         ("expected at most two decimals (whole fen), got {}", "至多两位小数（整分），实为 {}"),
+        (
+            "expected an amount without commas (the decimal point is '.', as in 1.25), got {}",
+            "不含逗号的金额（小数点写作“.”，如 1.25；千位不加逗号），实为 {}",
+        ),
+        (
+            "expected a comma only between groups of three digits (1,234.56), got {}",
+            "逗号只用作三位一组的千位分隔（如 1,234.56；小数点写作“.”），实为 {}",
+        ),
         ("expected a percentage, got {}", "百分数，实为 {}"),
         ("expected a percentage such as 70 or 72.5, got {}", "百分数，如 70 或 72.5，实为 {}"),
         ("expected a finite percentage, got {}", "有限的百分数，实为 {}"),

@@ -65,6 +65,8 @@ class InputError(Exception):
             value = value[:77] + "..."
         where, expected = where_in(self.where, lang), self.expected_in(lang)
         if lang == "zh":
+            if self.value is None:  # a field left out: said without Python's None
+                return f"{where}：字段 {self.field} 未填写，应为：{expected}"
             return f"{where}：字段 {self.field} 的值 {value} 不正确，应为：{expected}"
         return f"{where}: field {self.field} has value {value}; expected {expected}"
 

@@ -18,6 +18,7 @@ rounded by the same rule per line, then summed.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, overload
 
@@ -60,12 +61,21 @@ def apply_ratio(amount_fen: int, ratio_bp: int) -> int:
     return round_half_up_div(amount_fen * ratio_bp, BP)
 
 
-def yuan_to_fen(value: object) -> int:
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+"""An amount with thousands separators as people write it: ``1,234.56``, ``-12,345``."""
+
+
+def yuan_to_fen(value: object, *, thousands: bool = True) -> int:
     """Exact yuan (int, str or Decimal, at most two decimals) to fen.
 
     Floats are accepted only when they are exactly representable with two decimals
     after a round trip through ``str`` (YAML gives floats for ``12.5``); anything
     with more than two decimals is refused rather than rounded.
+
+    A comma is never a decimal comma: it is read as a thousands separator only between groups of
+    three digits before the point (``1,234.56``), and refused anywhere else (``"1,25"`` is neither
+    1.25 nor 125 yuan). ``thousands=False`` refuses every comma (amounts a machine sends: the
+    national interface, the counter's typed amounts).
     """
     if isinstance(value, bool):
         raise ValueError(f"expected an amount in yuan, got {value!r}")
@@ -73,8 +83,15 @@ def yuan_to_fen(value: object) -> int:
         if abs(value) >= MAX_YUAN:
             raise ValueError(f"expected an amount below {MAX_YUAN:,} yuan, got {value!r}")
         return value * FEN_PER_YUAN
+    text = str(value).strip()
+    if "," in text:
+        if not thousands:
+            raise ValueError(f"expected an amount without commas (the decimal point is '.', as in 1.25), got {value!r}")
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"expected a comma only between groups of three digits (1,234.56), got {value!r}")
+        text = text.replace(",", "")
     try:
-        dec = Decimal(str(value).strip().replace(",", ""))
+        dec = Decimal(text)
     except (ArithmeticError, ValueError) as exc:
         raise ValueError(f"expected an amount in yuan such as 1500 or 12.50, got {value!r}") from exc
     if not dec.is_finite():

@@ -138,6 +138,11 @@ class BillForm:
             if required:
                 self.errors[name] = t("请填写金额（元）", "Enter the amount in yuan")
             return None
+        if "," in raw:  # "1,25": never read as 125 (nor guessed to be 1.25)
+            self.errors[name] = t(
+                "金额不能含逗号：小数点写作“.”（如 1.25），千位不加逗号", "no commas in an amount: write 1.25 or 1234.56"
+            )
+            return None
         try:
             fen = yuan_to_fen(raw)
         except ValueError:

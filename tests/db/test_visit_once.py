@@ -58,10 +58,10 @@ def hsa(url: str, headers: dict[str, str], infno: str, inp: dict[str, Any], msgi
     return dict(r.json())
 
 
-def discharged_visit(url: str, headers: dict[str, str], day: int) -> str:
-    """An admission of P1 with one fee line, discharged: ready for 2304."""
+def discharged_visit(url: str, headers: dict[str, str], day: int, psn_no: str = "P1") -> str:
+    """An admission with one fee line, discharged: ready for 2304."""
     begin = f"2022-06-{day:02d}"
-    adm = hsa(url, headers, "2401", {"mdtrtinfo": {"psn_no": "P1", "begntime": begin, "med_type": "21"}})
+    adm = hsa(url, headers, "2401", {"mdtrtinfo": {"psn_no": psn_no, "begntime": begin, "med_type": "21"}})
     mdtrt_id = str(adm["output"]["data"]["mdtrt_id"])
     assert hsa(url, headers, "2301", {"feedetail": [_line(mdtrt_id)]})["infcode"] == "0"
     assert hsa(url, headers, "2402", {"dscginfo": {"mdtrt_id": mdtrt_id, "endtime": begin}})["infcode"] == "0"
@@ -82,9 +82,10 @@ def standing(db: Database) -> dict[str, list[str]]:
 
 def test_two_server_processes_settle_each_visit_once(db: Database) -> None:
     seed(db)
+    people = ["P1", *(enrolled_person(db, n) for n in range(2, VISITS + 1))]  # nothing else serialises their settlements
     with server_process(db) as a, server_process(db) as b:
         ha, hb = login(a, "his"), login(b, "his")
-        visits = [discharged_visit(a, ha, day) for day in range(1, VISITS + 1)]
+        visits = [discharged_visit(a, ha, day, psn_no) for day, psn_no in enumerate(people, start=1)]
         calls = [
             (url, h, m, f"RACE-{m}-{url[-5:]}-{i}")
             for m in visits
@@ -96,7 +97,7 @@ def test_two_server_processes_settle_each_visit_once(db: Database) -> None:
         def settle(call: tuple[str, dict[str, str], str, str]) -> tuple[str, dict[str, Any]]:
             url, h, mdtrt_id, msgid = call
             start.wait()
-            return mdtrt_id, hsa(url, h, "2304", {"data": {"mdtrt_id": mdtrt_id, "psn_no": "P1"}}, msgid)
+            return mdtrt_id, hsa(url, h, "2304", {"data": {"mdtrt_id": mdtrt_id}}, msgid)
 
         with ThreadPoolExecutor(len(calls)) as pool:
             answers = list(pool.map(settle, calls))
@@ -167,17 +168,18 @@ def test_a_settled_visit_is_refused_naming_its_settlement_and_settles_again_afte
     assert standing(db) == {m: [second["output"]["setlinfo"]["setl_id"]]}
 
 
-def second_person(db: Database) -> None:
-    """P2, enrolled in 2022 like P1."""
-    base = "53090219700101001"
+def enrolled_person(db: Database, n: int) -> str:
+    """P{n}, enrolled in 2022 like P1 (no identity: a plain resident); its psn_no."""
+    base = f"530902197001{n:02d}001"
     now = datetime.now(UTC)
     with db.unit_of_work() as s:
-        p = Person(psn_no="P2", certno=base + check_digit(base), psn_name="李四", gend="1", brdy=date(1970, 1, 1),
+        p = Person(psn_no=f"P{n}", certno=base + check_digit(base), psn_name="李四", gend="1", brdy=date(1970, 1, n),
                    village="那招村", recorded_at=now, recorded_by="seed")  # fmt: skip
         s.add(p)
         s.flush()
         s.add(Enrolment(person_id=p.id, year=2022, insutype="390", psn_insu_stas="1", recorded_at=now, recorded_by="seed"))
         s.commit()
+    return f"P{n}"
 
 
 def test_rest_settlement_naming_a_visit_checks_institution_person_and_that_it_stands_alone(db: Database) -> None:
@@ -195,7 +197,7 @@ def test_rest_settlement_naming_a_visit_checks_institution_person_and_that_it_st
             f"{url}/api/settlements", json=body | {"mdtrt_id": m, "fixmedins_code": OTHER_HOSPITAL}, headers=clerk
         )
         assert as_other.status_code == 404
-        second_person(db)
+        enrolled_person(db, 2)
         not_theirs = httpx.post(f"{url}/api/settlements", json=body | {"mdtrt_id": m, "psn_no": "P2"}, headers=his)
         assert not_theirs.status_code == 404 and not_theirs.json()["expected_zh"] == other.json()["expected_zh"]
         setl_id = hsa(url, his, "2304", {"data": {"mdtrt_id": m}})["output"]["setlinfo"]["setl_id"]

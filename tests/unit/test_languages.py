@@ -158,7 +158,7 @@ def _client(demo: Demo, user: str, lang: str) -> Any:
 
 PAGES = {
     "admin": ("/", "/persons?q=1", "/persons/{psn_no}", "/settlements/{setl_id}", "/imports", "/policy",
-              "/policy/compare", "/whatif", "/settlements/NOPE", "/counter"),
+              "/policy/compare", "/whatif", "/settlements/NOPE", "/counter", "/accounts", "/account/password"),
     "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}"),
     "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06"),
 }  # fmt: skip

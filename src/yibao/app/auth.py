@@ -1,21 +1,33 @@
-"""Staff and institution accounts, passwords (Argon2), expiring tokens, and what each role may do."""
+"""Staff and institution accounts, passwords (Argon2), expiring tokens, and what each role may do.
+
+Sign-in is throttled per user name and per client address (:class:`Throttle`, counted in the database so
+every server process sees it); a changed password or a disabled account revokes every token of the
+account (:attr:`~yibao.store.service_tables.Account.token_generation`)."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from yibao.core.errors import InputError
+from yibao.core.errors import InputError, NotFound
+from yibao.core.i18n import t
 from yibao.core.idcard import mask
-from yibao.store.service_tables import Account, Token
+from yibao.core.settings import Settings
+from yibao.store.db import Database
+from yibao.store.service_tables import Account, SignInFailures, Token
 
 ROLES: dict[str, tuple[str, str]] = {
     "clerk": ("经办", "clerk"),
@@ -52,8 +64,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "policy.whatif",
         }
     ),
-    # a hospital system: the national interface for its own visits and settlements
-    "institution": frozenset({"national", "person.read", "settle", "settle.read", "reverse"}),
+    # a hospital system: the national interface for its own visits and settlements; it sees a person only
+    # through 1101 (with the person's ID number), never the registry's search, history, household or filings
+    "institution": frozenset({"national", "settle", "settle.read", "reverse"}),
 }
 
 TOKEN_HOURS = 8
@@ -128,43 +141,281 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(session: Session, username: str, password: str, hours: int = TOKEN_HOURS) -> tuple[str, datetime]:
-    """A new token for a correct user name and password; the same error for every failure."""
-    # a user name with NUL cannot exist (and PostgreSQL cannot even compare it): refused like any wrong name
-    account = session.get(Account, username) if "\x00" not in username else None
+# ------------------------------------------------------------------ sign-in, throttled
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """So many failed sign-ins in a row for one user name (``account``), or from one client address
+    (``address``), lock it for ``minutes`` (:class:`yibao.core.settings.Settings`)."""
+
+    account: int = 5
+    address: int = 30
+    minutes: int = 15
+
+    @classmethod
+    def of(cls, settings: Settings) -> Throttle:
+        return cls(settings.sign_in_failures, settings.sign_in_address_failures, settings.sign_in_lock_minutes)
+
+
+class SignInLocked(Exception):
+    """Too many failed sign-ins for this user name (``scope`` account) or from this address: wait until ``until``."""
+
+    def __init__(self, scope: str, until: datetime, failures: int) -> None:
+        super().__init__(f"{scope} locked until {until.isoformat()}")
+        self.scope, self.until, self.failures = scope, until, failures
+
+    @property
+    def seconds(self) -> int:
+        """Seconds left (at least 1): the ``Retry-After`` of an answer."""
+        return max(1, math.ceil((self.until - datetime.now(UTC)).total_seconds()))
+
+    def message(self, lang: str) -> str:
+        """What the clerk reads: why, and how long to wait."""
+        minutes = math.ceil(self.seconds / 60)
+        if self.scope == "account":
+            return t(
+                lang,
+                f"密码连续输错 {self.failures} 次，该账号已暂时锁定。请 {minutes} 分钟后再试；忘记密码请联系管理员重设。",
+                f"The password was wrong {self.failures} times in a row, so this account is locked for now. "
+                f"Try again in {minutes} minutes; if you forgot the password, ask an administrator to reset it.",
+            )
+        return t(
+            lang,
+            f"本机登录失败次数过多，已暂时不能登录。请 {minutes} 分钟后再试。",
+            f"Too many failed sign-ins from this computer; signing in is paused. Try again in {minutes} minutes.",
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back times without their zone: they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _count_row(s: Session, scope: str, key: str, now: datetime) -> SignInFailures:
+    """The count of ``scope``/``key``, created at zero if new, locked for the rest of the transaction."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(insert(SignInFailures).values(scope=scope, key=key, failures=0, last_at=now).on_conflict_do_nothing())
+    query = sa.select(SignInFailures).where(SignInFailures.scope == scope, SignInFailures.key == key)
+    row = s.scalar(query.with_for_update().execution_options(populate_existing=True))
+    assert row is not None
+    return row
+
+
+def _scopes(username: str, address: str, throttle: Throttle) -> list[tuple[str, str, int]]:
+    return [("account", username[:128], throttle.account), ("address", address[:128], throttle.address)]
+
+
+def _lock_on(s: Session, username: str, address: str, throttle: Throttle, now: datetime) -> SignInLocked | None:
+    """The lock in force on the user name or the address, if any."""
+    for scope, key, limit in _scopes(username, address, throttle):
+        row = s.get(SignInFailures, (scope, key), populate_existing=True)
+        if row is not None and row.locked_until is not None and _aware(row.locked_until) > now:
+            return SignInLocked(scope, _aware(row.locked_until), limit)
+    return None
+
+
+def _count_failure(s: Session, username: str, address: str, throttle: Throttle, now: datetime) -> SignInLocked | None:
+    """One more failed sign-in for the user name and the address (a count starts again after a lock was served
+    or a quiet spell as long as a lock); a count that reaches its limit is locked. The lock set, if any."""
+    lock, locked = timedelta(minutes=throttle.minutes), None
+    for scope, key, limit in _scopes(username, address, throttle):
+        row = _count_row(s, scope, key, now)
+        if row.locked_until is not None and _aware(row.locked_until) > now:
+            continue  # locked meanwhile by a parallel attempt
+        if row.locked_until is not None or _aware(row.last_at) + lock <= now:
+            row.failures, row.locked_until = 0, None
+        row.failures += 1
+        row.last_at = now
+        if row.failures >= limit:
+            row.locked_until = now + lock
+            locked = locked or SignInLocked(scope, now + lock, limit)
+    return locked
+
+
+T = TypeVar("T")
+
+
+def checked(
+    db: Database, username: str, password: str, address: str, throttle: Throttle, then: Callable[[Session, Account], T]
+) -> T:
+    """``then(session, account)`` in a write transaction once ``password`` is the active account's; failures
+    are counted against ``throttle`` (``SignInLocked`` while the user name or the address is locked; the same
+    ``InputError`` for every other failure).
+
+    The Argon2 check runs outside any transaction: on SQLite every transaction holds the write lock, and
+    a check takes tens of milliseconds, so concurrent sign-ins (and settlements) never wait for another's.
+    """
     refused = InputError("sign-in", "password", "********", "the right user name and password of an active account")
-    if account is None or not account.active:
-        _hasher.hash(password)  # same work whether or not the account exists
+    # a user name with NUL cannot exist (and PostgreSQL cannot even compare it): refused like any wrong name
+    if "\x00" in username or not username:
         raise refused
-    try:
-        _hasher.verify(account.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        raise refused from None
+    with db.unit_of_work() as s:  # read: the locks, the account's hash
+        locked = _lock_on(s, username, address, throttle, datetime.now(UTC))
+        account = s.get(Account, username) if locked is None else None
+        known = account.password_hash if account is not None and account.active else None
+    if locked is not None:
+        raise locked
+    if known is None:
+        _hasher.hash(password)  # same work whether or not the account exists
+        ok = False
+    else:
+        try:
+            ok = _hasher.verify(known, password)
+        except (VerifyMismatchError, InvalidHashError):
+            ok = False
+    with db.unit_of_work() as s:  # write: a failure counted, or what the caller does
+        now = datetime.now(UTC)
+        account = s.get(Account, username, populate_existing=True) if ok else None
+        # the password checked is still the account's own, the account still active, and not locked meanwhile
+        if account is None or not account.active or account.password_hash != known:
+            locked = _count_failure(s, username, address, throttle, now)
+            s.commit()
+            raise locked or refused
+        locked = _lock_on(s, username, address, throttle, now)
+        if locked is not None:
+            raise locked
+        s.execute(sa.delete(SignInFailures).where(SignInFailures.scope == "account", SignInFailures.key == username))
+        result = then(s, account)
+        s.commit()
+    return result
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    expires: datetime
+    who: Principal
+
+
+def _new_token(s: Session, account: Account, hours: int) -> SignedIn:
     token = secrets.token_urlsafe(32)
-    expires = datetime.now(UTC) + timedelta(hours=hours)
-    session.add(Token(token_sha256=_digest(token), username=username, expires_at=expires, created_at=datetime.now(UTC)))
-    session.flush()
-    return token, expires
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=hours)
+    s.add(Token(token_sha256=_digest(token), username=account.username, expires_at=expires, created_at=now))
+    s.flush()
+    return SignedIn(token, expires, _principal(account))
+
+
+def sign_in(db: Database, username: str, password: str, address: str, throttle: Throttle, hours: int = TOKEN_HOURS) -> SignedIn:
+    """A new token for a correct user name and password, counted against ``throttle`` (:func:`checked`)."""
+    return checked(db, username, password, address, throttle, lambda s, account: _new_token(s, account, hours))
+
+
+def _revoke(s: Session, account: Account, by: str) -> None:
+    """Every token of the account stops working, in every server process (:attr:`Account.token_generation`)."""
+    account.token_generation = (account.token_generation or 0) + 1
+    account.changed_at, account.changed_by = datetime.now(UTC), by
+    s.execute(sa.delete(Token).where(Token.username == account.username))
+    s.execute(sa.delete(SignInFailures).where(SignInFailures.scope == "account", SignInFailures.key == account.username))
+
+
+def change_password(
+    db: Database, username: str, old: str, new: str, address: str, throttle: Throttle, hours: int = TOKEN_HOURS
+) -> SignedIn:
+    """One's own password: the old one checked as a sign-in is; every token of the account revoked; a new token."""
+    new_hash = hash_password(new)  # before anything is counted: a too short password is only bad input
+
+    def change(s: Session, account: Account) -> SignedIn:
+        _revoke(s, account, username)
+        account.password_hash = new_hash
+        return _new_token(s, account, hours)
+
+    return checked(db, username, old, address, throttle, change)
+
+
+def _account(s: Session, username: str) -> Account:
+    account = s.get(Account, username) if "\x00" not in username else None
+    if account is None:
+        raise NotFound("account", "username", username, "an existing account")
+    return account
+
+
+def set_password(s: Session, username: str, password: str, by: str) -> Account:
+    """An administrator sets an account's password: its tokens revoked, its sign-in lock lifted."""
+    account = _account(s, username)
+    account.password_hash = hash_password(password)
+    _revoke(s, account, by)
+    s.flush()
+    return account
+
+
+def set_active(s: Session, username: str, active: bool, by: str) -> Account:
+    """Disable an account (its tokens revoked at once, everywhere) or enable it again (its sign-in lock lifted)."""
+    account = _account(s, username)
+    if not active and username == by:
+        raise InputError("account", "username", username, "an account other than your own")
+    account.active = active
+    _revoke(s, account, by)
+    s.flush()
+    return account
+
+
+def accounts(s: Session) -> list[dict[str, Any]]:
+    """Every account, for the administrator: who, role, institution, active, and any sign-in lock now."""
+    now = datetime.now(UTC)
+    locks = {
+        key: _aware(until)
+        for key, until in s.execute(
+            sa.select(SignInFailures.key, SignInFailures.locked_until).where(
+                SignInFailures.scope == "account", SignInFailures.locked_until.is_not(None)
+            )
+        )
+        if until is not None and _aware(until) > now
+    }
+    return [
+        {
+            "username": a.username,
+            "display_name": a.display_name,
+            "role": a.role,
+            "fixmedins_code": a.fixmedins_code,
+            "active": a.active,
+            "locked_until": locks.get(a.username),
+        }
+        for a in s.scalars(sa.select(Account).order_by(Account.username))
+    ]
+
+
+# ------------------------------------------------------------------ tokens
+
+
+def _principal(account: Account) -> Principal:
+    return Principal(account.username, account.role, account.fixmedins_code, account.display_name)
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """A token found good: who holds it, when it expires, and the account's token generation then."""
+
+    who: Principal
+    expires: datetime
+    generation: int
 
 
 def principal_for(session: Session, token: str) -> Principal | None:
     """The account behind a token that has not expired."""
     found = principal_until(session, token)
-    return found[0] if found else None
+    return found.who if found else None
 
 
-def principal_until(session: Session, token: str) -> tuple[Principal, datetime] | None:
-    """The account behind a token that has not expired, and when the token expires."""
+def principal_until(session: Session, token: str) -> TokenCheck | None:
+    """The account behind a token that has not expired, when the token expires, and the account's generation."""
     row = session.get(Token, _digest(token))
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    expires = _aware(row.expires_at)
     if expires <= datetime.now(UTC):
         return None
     account = session.get(Account, row.username)
     if account is None or not account.active:
         return None
-    return Principal(account.username, account.role, account.fixmedins_code, account.display_name), expires
+    return TokenCheck(_principal(account), expires, account.token_generation or 0)
+
+
+def generation_of(session: Session, username: str) -> int | None:
+    """The account's token generation while it is active (``None`` once disabled or gone)."""
+    row = session.execute(sa.select(Account.active, Account.token_generation).where(Account.username == username)).first()
+    return (row.token_generation or 0) if row is not None and row.active else None
 
 
 def sign_out(session: Session, token: str) -> None:

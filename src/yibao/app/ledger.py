@@ -198,9 +198,12 @@ def new_entry(
     )  # fmt: skip
 
 
-def get_entry(session: Session, setl_id: str) -> LedgerEntry:
+def get_entry(session: Session, setl_id: str, fixmedins_code: str | None = None) -> LedgerEntry:
+    """The ledger entry ``setl_id``; with ``fixmedins_code``, only one of that institution's: another
+    institution's entry is answered as an unknown one (the same ``NotFound``), so that the answer never tells
+    whether it exists."""
     entry = session.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id))
-    if entry is None:
+    if entry is None or (fixmedins_code is not None and entry.fixmedins_code != fixmedins_code):
         raise NotFound("settlement", "setl_id", setl_id, "a settlement id in the ledger")
     return entry
 

@@ -148,23 +148,27 @@ def settle(
     )
 
 
-def visible(entry: LedgerEntry, who: Principal) -> LedgerEntry:
-    """``entry`` when ``who`` may see it (an institution sees only its own settlements); ``NotFound`` otherwise."""
-    if who.role == "institution" and entry.fixmedins_code != who.fixmedins_code:
-        raise NotFound("settlement", "setl_id", "", "a settlement of your own institution")
-    return entry
+def own(who: Principal) -> str | None:
+    """The institution whose settlements alone ``who`` may see (``None``: staff, who see every one)."""
+    return who.fixmedins_code if who.role == "institution" else None
+
+
+def visible(s: Session, setl_id: str, who: Principal) -> LedgerEntry:
+    """The entry when ``who`` may see it (an institution only its own); ``NotFound`` otherwise, the same
+    answer for another institution's settlement as for one that does not exist."""
+    return ledger.get_entry(s, setl_id, own(who))
 
 
 def entry_view(s: Session, setl_id: str, who: Principal) -> dict[str, Any]:
     """One ledger entry as the REST API answers it, with the reversal that undid it (if any)."""
-    out = ledger.entry_dict(visible(ledger.get_entry(s, setl_id), who))
+    out = ledger.entry_dict(visible(s, setl_id, who))
     out["reversed_by"] = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
     return out
 
 
 def reverse(s: Session, setl_id: str, reason: str, who: Principal, msgid: str | None) -> LedgerEntry:
     """Reverse a settlement with a reason; a hospital visit's settlement also opens the visit again."""
-    entry = visible(ledger.get_entry(s, setl_id), who)
+    entry = visible(s, setl_id, who)
     if entry.mdtrt_id and entry.fixmedins_code:
         return visits.undo_settlement(s, setl_id, reason, who.username, msgid, entry.fixmedins_code)
     return ledger.reverse_settlement(s, setl_id, reason, who.username, msgid=msgid)
@@ -176,6 +180,6 @@ def slip_of(db: Database, pack: PolicyPack, setl_id: str, who: Principal) -> sli
         raise NotFound("slip", "setl_id", setl_id[:40], "a settlement id in the ledger")
     with db.unit_of_work() as s:
         slip = slips.build_slip(s, setl_id, pack)
-    if who.role == "institution" and slip.fixmedins_code != who.fixmedins_code:
-        raise NotFound("slip", "setl_id", setl_id, "a settlement of your own institution")
+    if own(who) not in (None, slip.fixmedins_code):  # as unknown: the answer tells nothing of other institutions
+        raise NotFound("slip", "setl_id", setl_id, "a settlement id in the ledger")
     return slip

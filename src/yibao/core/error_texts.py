@@ -165,6 +165,8 @@ EXPECTED_ZH = Phrasebook(
         ("a number", "数字"),
         ("a password of at least 8 characters", "至少 8 个字符的密码"),
         ("a user name not yet taken", "未被占用的用户名"),
+        ("an existing account", "已有的账号"),
+        ("an account other than your own", "本人以外的账号（不能停用自己的账号）"),
         ("the right user name and password of an active account", "正确的用户名和密码"),
         ("who does this: a non-empty name of at most 64 characters", "经办人：至多 64 个字符的非空名称"),
         # dates and periods

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from yibao import __version__
+from yibao.app.auth import SignInLocked
 from yibao.app.schedule import MonthlyMonitoring
 from yibao.core.errors import InputError, InputErrors, NotFound, error_body
 from yibao.core.settings import Settings
@@ -21,6 +22,7 @@ from yibao.entrypoints.api import (
     slip_routes,
     warning_routes,
 )
+from yibao.entrypoints.common.headers import SecurityHeaders
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
 from yibao.store.db import Database
@@ -45,11 +47,15 @@ def app_from_settings() -> FastAPI:
     ``yibao serve`` runs it by its import string (``yibao.entrypoints.http:app_from_settings``, a factory).
     """
     settings = Settings.from_env()
-    return create_app(Database.open(settings.database_url), configured_pack(settings.policy), schedule=settings.schedule)
+    db = Database.open(settings.database_url)
+    return create_app(db, configured_pack(settings.policy), schedule=settings.schedule, settings=settings)
 
 
-def create_app(db: Database, pack: PolicyPack | None = None, *, schedule: bool = False) -> FastAPI:
-    """The service; ``schedule`` runs the monthly monitoring in the background while it serves."""
+def create_app(
+    db: Database, pack: PolicyPack | None = None, *, schedule: bool = False, settings: Settings | None = None
+) -> FastAPI:
+    """The service; ``schedule`` runs the monthly monitoring in the background while it serves; ``settings``
+    (else the environment's) say how sign-in is throttled and when the session cookie is ``Secure``."""
     pack = pack or configured_pack()
     app = FastAPI(
         lifespan=_monthly(db, pack) if schedule else None,
@@ -59,10 +65,22 @@ def create_app(db: Database, pack: PolicyPack | None = None, *, schedule: bool =
     )
     app.state.db = db
     app.state.pack = pack
+    app.state.settings = settings or Settings.from_env()
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(InputError)
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(status_code=404 if isinstance(exc, NotFound) else 422, content=error_body(exc))
+
+    @app.exception_handler(SignInLocked)
+    async def _locked(_request: Request, exc: SignInLocked) -> JSONResponse:
+        body = {
+            "field": "username" if exc.scope == "account" else "address",
+            "message": exc.message("zh"),
+            "message_en": exc.message("en"),
+            "retry_after": exc.seconds,
+        }
+        return JSONResponse(status_code=429, content=body, headers={"Retry-After": str(exc.seconds)})
 
     @app.exception_handler(InputErrors)
     async def _input_errors(_request: Request, exc: InputErrors) -> JSONResponse:

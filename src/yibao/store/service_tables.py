@@ -167,6 +167,12 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Counts the account's revocations (a password changed, the account disabled): a server process that
+    trusts a token it checked earlier compares this number before it trusts it again."""
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the password or the active flag last changed, and by whom."""
+    changed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Token(Base):
@@ -178,3 +184,19 @@ class Token(Base):
     username: Mapped[str] = mapped_column(ForeignKey("account.username"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailures(Base):
+    """Failed sign-ins, counted per user name (``scope`` account) and per client address (``scope`` address),
+    in the database so that every server process sees the same count and the same lock."""
+
+    __tablename__ = "sign_in_failures"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """account / address."""
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The user name as typed, or the client's address."""
+    failures: Mapped[int] = mapped_column(Integer)
+    """Failed sign-ins since the count last started (a correct password starts its user name's count again)."""
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

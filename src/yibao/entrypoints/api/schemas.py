@@ -19,3 +19,9 @@ class AccountIn(BaseModel):
     role: Literal["clerk", "auditor", "monitoring", "analyst", "admin", "institution"]
     display_name: Text = Field("", max_length=64)
     fixmedins_code: Text | None = Field(None, max_length=32)
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    old_password: Text = Field(min_length=1, max_length=128, description="当前密码")
+    new_password: Text = Field(min_length=8, max_length=128, description="新密码（至少 8 个字符）")

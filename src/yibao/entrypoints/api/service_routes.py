@@ -14,8 +14,8 @@ from yibao.app.position import position
 from yibao.app.registry import find_person
 from yibao.app.schemas import ClaimIn, no_nul
 from yibao.core.errors import InputError
-from yibao.entrypoints.api.schemas import AccountIn, ReverseIn
-from yibao.entrypoints.common.security import require
+from yibao.entrypoints.api.schemas import AccountIn, PasswordIn, ReverseIn
+from yibao.entrypoints.common.security import Who, client_address, require, throttle_of
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
 
@@ -26,21 +26,71 @@ PersonKey = Annotated[str, Path(description="人员编号或身份证号"), Afte
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=64), AfterValidator(no_nul)]
 
 
-@router.post("/auth/token", tags=["auth"])
-def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, Any]:
-    """登录：用户名和密码换取有效期 8 小时的令牌 / sign in."""
-    with _db(request).unit_of_work() as s:
-        tok, expires = auth.sign_in(s, form.username, form.password)
-        who = auth.principal_for(s, tok)
-        s.commit()
-    assert who is not None
-    return {
-        "access_token": tok,
-        "token_type": "bearer",
-        "expires_at": expires.isoformat(),
-        "role": who.role,
-        "username": who.username,
+LOCKED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "登录失败次数过多，暂时锁定（Retry-After：还需等待的秒数）/ too many failed sign-ins: locked for a while"
     }
+}
+
+
+def _signed_in(done: auth.SignedIn) -> dict[str, Any]:
+    return {
+        "access_token": done.token,
+        "token_type": "bearer",
+        "expires_at": done.expires.isoformat(),
+        "role": done.who.role,
+        "username": done.who.username,
+    }
+
+
+@router.post("/auth/token", tags=["auth"], responses=LOCKED)
+def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, Any]:
+    """登录：用户名和密码换取有效期 8 小时的令牌；连续输错将暂时锁定 / sign in (throttled)."""
+    done = auth.sign_in(_db(request), form.username, form.password, client_address(request), throttle_of(request))
+    return _signed_in(done)
+
+
+@router.post("/auth/password", tags=["auth"], responses=LOCKED)
+def change_password(request: Request, body: PasswordIn, who: Who) -> dict[str, Any]:
+    """修改本人密码：本账号的全部令牌立即失效，返回新令牌 / change one's own password: every token of the
+    account stops working at once; a new token is answered."""
+    done = auth.change_password(
+        _db(request), who.username, body.old_password, body.new_password, client_address(request), throttle_of(request)
+    )
+    return _signed_in(done)
+
+
+AccountName = Annotated[str, Path(min_length=1, max_length=64, description="用户名"), AfterValidator(no_nul)]
+
+
+@router.get("/accounts", tags=["auth"])
+def list_accounts(request: Request, who: Annotated[Principal, Depends(require("accounts"))]) -> list[dict[str, Any]]:
+    """全部账号：角色、机构、是否停用、登录锁定到何时（管理员）/ every account (admin)."""
+    with _db(request).unit_of_work() as s:
+        return auth.accounts(s)
+
+
+def _set_active(request: Request, username: str, active: bool, who: Principal) -> dict[str, Any]:
+    with _db(request).unit_of_work() as s:
+        account = auth.set_active(s, username, active, who.username)
+        s.commit()
+    return {"username": account.username, "active": account.active}
+
+
+@router.post("/accounts/{username}/disable", tags=["auth"])
+def disable_account(
+    request: Request, username: AccountName, who: Annotated[Principal, Depends(require("accounts"))]
+) -> dict[str, Any]:
+    """停用账号：其全部令牌立即失效（管理员；不能停用本人）/ disable an account: its tokens stop at once."""
+    return _set_active(request, username, False, who)
+
+
+@router.post("/accounts/{username}/enable", tags=["auth"])
+def enable_account(
+    request: Request, username: AccountName, who: Annotated[Principal, Depends(require("accounts"))]
+) -> dict[str, Any]:
+    """启用账号，并解除其登录锁定（管理员）/ enable an account again and lift its sign-in lock."""
+    return _set_active(request, username, True, who)
 
 
 @router.post("/accounts", tags=["auth"], status_code=201)

@@ -10,36 +10,44 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from yibao.app.auth import Principal, principal_until
+from yibao.app.auth import Principal, Throttle, generation_of, principal_until
+from yibao.core.settings import Settings
 from yibao.store.db import Database
 
 bearer = HTTPBearer(auto_error=False, description="POST /api/auth/token 取得令牌 / get a token there")
 
 TOKEN_CACHE_SECONDS = float(os.environ.get("YIBAO_TOKEN_CACHE_SECONDS", "30"))
-"""How long a server process trusts a token it has checked before asking the database again (0: every
-request asks). A token deleted or an account deactivated stops working at most this long later; a token
-never outlives its own expiry."""
+"""How long a server process trusts a token it has checked without reading the token again (0: every
+request reads it). A token signed out stops working in other processes at most this long later; a changed
+password or a disabled account stops every token of the account at once, in every process (a trusted token
+is trusted only while its account's token generation is the one it was checked with); a token never
+outlives its own expiry."""
 
 
 class Principals:
-    """The tokens one app has checked: SHA-256 of the token -> (who, monotonic deadline)."""
+    """The tokens one app has checked: SHA-256 of the token -> (who, monotonic deadline, token generation)."""
 
     MAX = 10_000
 
     def __init__(self) -> None:
-        self.known: dict[str, tuple[Principal, float]] = {}
+        self.known: dict[str, tuple[Principal, float, int]] = {}
+
+    def hit(self, key: str) -> tuple[Principal, int] | None:
+        """Who holds the token and the account's token generation when it was checked, while still trusted."""
+        found = self.known.get(key)
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0], found[2]
 
     def get(self, key: str) -> Principal | None:
-        hit = self.known.get(key)
-        if hit is None or hit[1] <= time.monotonic():
-            return None
-        return hit[0]
+        found = self.hit(key)
+        return found[0] if found else None
 
-    def put(self, key: str, who: Principal, expires: datetime) -> None:
+    def put(self, key: str, who: Principal, expires: datetime, generation: int = 0) -> None:
         if len(self.known) >= self.MAX:
             self.known.clear()
         left = min(TOKEN_CACHE_SECONDS, (expires - datetime.now(UTC)).total_seconds())
-        self.known[key] = (who, time.monotonic() + left)
+        self.known[key] = (who, time.monotonic() + left, generation)
 
 
 def principals_of(request: Request) -> Principals:
@@ -50,20 +58,49 @@ def principals_of(request: Request) -> Principals:
 
 
 def lookup_token(request: Request, token: str) -> Principal | None:
-    """Who holds the token: from this app's recent checks, else from the database (one transaction)."""
+    """Who holds the token: from this app's recent checks while the account's token generation is unchanged
+    (one small read), else from the database (one transaction)."""
     key = hashlib.sha256(token.encode()).hexdigest()
     cache = principals_of(request) if TOKEN_CACHE_SECONDS > 0 else None
-    who = cache.get(key) if cache else None
-    if who is not None:
-        return who
+    hit = cache.hit(key) if cache else None
     db: Database = request.app.state.db
     with db.unit_of_work() as s:
+        if hit is not None and generation_of(s, hit[0].username) == hit[1]:
+            return hit[0]
         found = principal_until(s, token)
-    if found is None:
-        return None
     if cache is not None:
-        cache.put(key, *found)
-    return found[0]
+        cache.known.pop(key, None)
+        if found is not None:
+            cache.put(key, found.who, found.expires, found.generation)
+    return found.who if found else None
+
+
+def settings_of(request: Request) -> Settings:
+    """The configuration the app was made with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def is_https(request: Request) -> bool:
+    """Did the request come over HTTPS: to this server, or to a reverse proxy trusted to say so
+    (``YIBAO_TRUST_PROXY``: ``X-Forwarded-Proto``)?"""
+    if request.url.scheme == "https":
+        return True
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return settings_of(request).trust_proxy and forwarded == "https"
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, for counting failed sign-ins: the connection's, or behind a trusted reverse
+    proxy (``YIBAO_TRUST_PROXY``) the last address of ``X-Forwarded-For`` (the one that proxy added)."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if settings_of(request).trust_proxy and forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:128]
+    return request.client.host if request.client else "unknown"
+
+
+def throttle_of(request: Request) -> Throttle:
+    return Throttle.of(settings_of(request))
 
 
 def current_principal(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:

@@ -51,6 +51,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/reports", "报表", "Reports", "reports"),
     NavItem("/policy", "政策", "Policy", None),
     NavItem("/whatif", "测算", "What-if", "policy.whatif"),
+    NavItem("/accounts", "账号", "Accounts", "accounts"),
 )
 """The navigation in display order; an entry shows only for roles with its permission."""
 
@@ -149,6 +150,7 @@ def render(request: Request, template_name: str, context: dict[str, Any] | None 
     response = HTMLResponse(html, status_code=status_code)
     fresh = getattr(request.state, "login_csrf", None)
     if fresh and request.cookies.get(session.LOGIN_CSRF_COOKIE) != fresh:
-        response.set_cookie(session.LOGIN_CSRF_COOKIE, fresh, path="/", httponly=True, samesite="lax")
+        secure = session.secure_cookies(request)
+        response.set_cookie(session.LOGIN_CSRF_COOKIE, fresh, path="/", httponly=True, samesite="lax", secure=secure)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -20,7 +20,14 @@ from fastapi.responses import Response
 
 from yibao.app import auth
 from yibao.app.auth import PERMISSIONS, Principal
-from yibao.entrypoints.common.security import lookup_token, principals_of
+from yibao.entrypoints.common.security import (
+    client_address,
+    is_https,
+    lookup_token,
+    principals_of,
+    settings_of,
+    throttle_of,
+)
 from yibao.store.db import Database
 
 SESSION_COOKIE = "yibao_session"
@@ -137,16 +144,16 @@ def login_url(next_path: str) -> str:
 
 
 def start_session(request: Request, response: Response, username: str, password: str) -> Principal:
-    """Sign in (``InputError`` on a wrong name or password) and set the session cookie."""
-    db: Database = request.app.state.db
-    with db.unit_of_work() as s:
-        token, expires = auth.sign_in(s, username, password)
-        who = auth.principal_for(s, token)
-        s.commit()
-    assert who is not None
-    set_session_cookie(request, response, token, expires)
+    """Sign in (``InputError`` on a wrong name or password, ``SignInLocked`` after too many) and set the cookie."""
+    done = auth.sign_in(request.app.state.db, username, password, client_address(request), throttle_of(request))
+    keep_session(request, response, done)
+    return done.who
+
+
+def keep_session(request: Request, response: Response, done: auth.SignedIn) -> None:
+    """The session cookie of a new sign-in (its token); the sign-in form's cookie is no longer needed."""
+    set_session_cookie(request, response, done.token, done.expires)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
-    return who
 
 
 def set_session_cookie(request: Request, response: Response, token: str, expires: datetime) -> None:
@@ -157,8 +164,13 @@ def set_session_cookie(request: Request, response: Response, token: str, expires
         path="/",
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies are ``Secure`` when the request came over HTTPS (:func:`is_https`) or ``YIBAO_SECURE_COOKIES`` says so."""
+    return is_https(request) or settings_of(request).secure_cookies
 
 
 def end_session(request: Request, response: Response) -> None:

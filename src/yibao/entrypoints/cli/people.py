@@ -11,7 +11,6 @@ from datetime import date
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -20,12 +19,12 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
+from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
+from yibao.entrypoints.cli.output import err_console as err
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 from yibao.store.tables import ChronicFiling, CrossFiling, Person
 
-console = Console()
-err = Console(stderr=True)
 person_app = typer.Typer(help="人员查询 / people", no_args_is_help=True)
 filing_app = typer.Typer(help="门诊慢特病备案、异地就医备案 / filings", no_args_is_help=True)
 
@@ -37,9 +36,7 @@ SERVICE_APP = "yibao.entrypoints.http:app_from_settings"
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
-    err.print(f"[bold red]{_t(lang, '输入有误，未作任何更改：', 'Bad input; nothing was changed:')}[/]")
-    err.print(exc.render(lang), markup=False)
-    return typer.Exit(code=2)
+    return refuse(exc, lang, NOTHING_CHANGED)
 
 
 def _day(text: str | None, lang: str, field: str = "date") -> date:

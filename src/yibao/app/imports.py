@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from yibao.core.errors import InputError, InputErrors
 from yibao.interfaces.workbooks.identity_files import write_error_workbook
 from yibao.interfaces.workbooks.mapping import Mapping, load_mapping
-from yibao.interfaces.workbooks.sheets import ProgressFn, SheetRefused, read_sheet
+from yibao.interfaces.workbooks.sheets import ProgressFn, SheetLimits, SheetRefused, read_sheet
 from yibao.interfaces.workbooks.validate import CellError, Checked, validate
 from yibao.rules.identity_changes import Held, classify
 from yibao.store.db import Database
@@ -198,8 +198,12 @@ def import_identities(
     out_dir: Path | None = None,
     today: date | None = None,
     dry_run: bool = False,
+    limits: SheetLimits | None = None,
 ) -> ImportReport:
-    """Import one bureau file; see the module doc. Raises :class:`ImportRefused` for a bad file."""
+    """Import one bureau file; see the module doc. Raises :class:`ImportRefused` for a bad file.
+
+    ``limits`` (the web window's uploads): a file whose sheet declares or holds more rows or cells is
+    refused before it is read (:func:`yibao.interfaces.workbooks.sheets.read_sheet`)."""
     started = time.perf_counter()
     path = Path(path)
     m = mapping if isinstance(mapping, Mapping) else load_mapping(source, mapping)
@@ -217,7 +221,7 @@ def import_identities(
         return base
 
     try:
-        sheet = read_sheet(path, m, progress)
+        sheet = read_sheet(path, m, progress, limits)
     except SheetRefused as exc:
         cells = [CellError(p.row, p.column, p.value, p.reason, p.reason_en, p.field, None) for p in exc.problems]
         out = write_error_workbook(cells, _out_path(path, "errors", out_dir), sheet=None, source=m.source)

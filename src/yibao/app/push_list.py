@@ -27,6 +27,7 @@ from yibao.core.idcard import mask
 from yibao.core.identities import label as identity_label
 from yibao.core.vocab import bureau_label
 from yibao.core.xlsx import AMOUNT, cell, header, put, save, sheet_title, widths, yuan
+from yibao.interfaces.workbooks.sheets import RowCount, SheetLimits, SheetRefused, check_declared
 from yibao.rules.warning_workflow import status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
@@ -131,29 +132,26 @@ def _cell_text(v: Any) -> str:
     return str(v).strip()
 
 
-def read_confirmations(s: Session, source: Path | IO[bytes], file_name: str, user: str) -> ImportResult:
-    """Apply the filled-in confirmations (in the caller's transaction); any bad row refuses them all."""
+def read_confirmations(
+    s: Session, source: Path | IO[bytes], file_name: str, user: str, limits: SheetLimits | None = None
+) -> ImportResult:
+    """Apply the filled-in confirmations (in the caller's transaction); any bad row refuses them all.
+
+    ``limits`` (an upload): a sheet declaring or holding more rows or cells is refused before it is read."""
+    out = ImportResult()
     try:
         wb = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for a file that is not a workbook
         raise InputError(file_name, "file", file_name, f"an .xlsx push list exported by yibao ({type(exc).__name__})") from None
-    out = ImportResult()
-    heads = {zh: i for i, (_, zh, _, _) in enumerate(COLUMNS)} | {en: i for i, (_, _, en, _) in enumerate(COLUMNS)}
-    steps: list[tuple[int, str, str, str]] = []
-    for ws in wb.worksheets:
-        rows = list(ws.iter_rows(values_only=True))
-        if len(rows) < HEADER_ROW:
-            continue
-        cols = {heads[_cell_text(h)]: j for j, h in enumerate(rows[HEADER_ROW - 1]) if _cell_text(h) in heads}
-        need = [COLUMNS[k][1] for k in (1, CONFIRM_COL - 1) if k not in cols]
-        if need:
-            out.errors.append(InputError(f"{file_name} / {ws.title}", "header", need, "the push list's header row (第 3 行)"))
-            continue
-        for n, row in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
-            got = _row_values(row, cols)
-            parsed = _confirmation(got, f"{file_name} / {ws.title} 第 {n} 行", out)
-            if parsed is not None:
-                steps.append(parsed)
+    try:
+        steps = _confirmed_rows(wb, file_name, out, limits)
+    except SheetRefused as exc:
+        c = exc.problems[0]  # too many rows or cells: said in both languages by the sheet reader
+        raise InputError(file_name, "file", file_name, c.reason, "", c.reason_en) from None
+    except (KeyError, ValueError, TypeError, IndexError, OSError, SyntaxError) as exc:  # a part of the archive unreadable
+        raise InputError(file_name, "file", file_name, f"an .xlsx push list exported by yibao ({type(exc).__name__})") from None
+    finally:
+        wb.close()
     for wid, to, where, note in steps:
         try:
             w = get_warning(s, wid)
@@ -174,6 +172,33 @@ def read_confirmations(s: Session, source: Path | IO[bytes], file_name: str, use
     if out.errors:
         raise InputErrors(out.errors)
     return out
+
+
+def _confirmed_rows(wb: Any, file_name: str, out: ImportResult, limits: SheetLimits | None) -> list[tuple[int, str, str, str]]:
+    """(warning number, the status it moves to, where, note) of every filled-in row, sheet by sheet, row by row."""
+    heads = {zh: i for i, (_, zh, _, _) in enumerate(COLUMNS)} | {en: i for i, (_, _, en, _) in enumerate(COLUMNS)}
+    steps: list[tuple[int, str, str, str]] = []
+    for ws in wb.worksheets:
+        check_declared(file_name, ws, limits)
+        count = RowCount(file_name, ws.title, limits)
+        cols: dict[int, int] = {}
+        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            count.row(n, len(row))
+            if n < HEADER_ROW:
+                continue
+            if n == HEADER_ROW:
+                cols = {heads[_cell_text(h)]: j for j, h in enumerate(row) if _cell_text(h) in heads}
+                need = [COLUMNS[k][1] for k in (1, CONFIRM_COL - 1) if k not in cols]
+                if need:
+                    out.errors.append(
+                        InputError(f"{file_name} / {ws.title}", "header", need, "the push list's header row (第 3 行)")
+                    )
+                    break
+                continue
+            parsed = _confirmation(_row_values(row, cols), f"{file_name} / {ws.title} 第 {n} 行", out)
+            if parsed is not None:
+                steps.append(parsed)
+    return steps
 
 
 def _row_values(row: tuple[Any, ...], cols: dict[int, int]) -> dict[int, str]:

@@ -14,25 +14,28 @@ from typing import Annotated, Any, Literal
 import simplejson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from yibao.app import reconcile
 from yibao.app.auth import Principal
+from yibao.app.schemas import Text, no_nul
+from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.store.service_tables import Institution
 
-router = APIRouter(prefix="/api/reconcile", tags=["reconciliation"])
+router = APIRouter(prefix="/api/reconcile", tags=["reconciliation"], responses=refusals(401, 403))
 
-Code = Annotated[str, Field(min_length=1, max_length=8)]
+Code = Annotated[Text, Field(min_length=1, max_length=8)]
+QueryText = Annotated[str, AfterValidator(no_nul)]
 
 
 class HisSettlementIn(BaseModel):
     """One settlement as the hospital's system has it (3202 明细)."""
 
-    setl_id: str = Field(min_length=1, max_length=64, description="结算ID")
-    mdtrt_id: str | None = Field(None, max_length=64, description="就诊ID")
-    psn_no: str | None = Field(None, max_length=64, description="人员编号")
+    setl_id: Text = Field(min_length=1, max_length=64, description="结算ID")
+    mdtrt_id: Text | None = Field(None, max_length=64, description="就诊ID")
+    psn_no: Text | None = Field(None, max_length=64, description="人员编号")
     medfee_sumamt: Decimal = Field(description="医疗费总额（元）", max_digits=16, decimal_places=2)
     fund_pay_sumamt: Decimal = Field(description="基金支付总额（元）", max_digits=16, decimal_places=2)
     acct_pay: Decimal = Field(Decimal("0.00"), description="个人账户支出（元）", max_digits=16, decimal_places=2)
@@ -42,7 +45,7 @@ class HisSettlementIn(BaseModel):
 class DetailIn(BaseModel):
     """对明细账：a period of one institution and the hospital's list of its settlements."""
 
-    fixmedins_code: str = Field(min_length=1, max_length=32, description="定点医药机构编号")
+    fixmedins_code: Text = Field(min_length=1, max_length=32, description="定点医药机构编号")
     begin: date = Field(description="对账开始日期（结算日期，含）")
     end: date = Field(description="对账结束日期（含）")
     insutype: Code | None = Field(None, description="险种：390 城乡居民 / 310 职工；空为全部")
@@ -58,11 +61,11 @@ def _reply(body: dict[str, Any]) -> Response:
 def totals(
     request: Request,
     who: Annotated[Principal, Depends(require("reconcile"))],
-    fixmedins_code: Annotated[str, Query(min_length=1, max_length=32, description="定点医药机构编号")],
+    fixmedins_code: Annotated[QueryText, Query(min_length=1, max_length=32, description="定点医药机构编号")],
     begin: Annotated[date, Query(description="开始日期（结算日期，含）")],
     end: Annotated[date, Query(description="结束日期（含）")],
-    insutype: Annotated[str | None, Query(max_length=8, description="险种；空为全部")] = None,
-    clr_type: Annotated[str | None, Query(max_length=8, description="清算类别；空为全部")] = None,
+    insutype: Annotated[QueryText | None, Query(max_length=8, description="险种；空为全部")] = None,
+    clr_type: Annotated[QueryText | None, Query(max_length=8, description="清算类别；空为全部")] = None,
 ) -> Response:
     """对总账：台账中本机构在期间内按险种、清算类别汇总（已扣除撤销）；金额单位：元。"""
     data = {"begin": begin.isoformat(), "end": end.isoformat(), "insutype": insutype, "clr_type": clr_type}

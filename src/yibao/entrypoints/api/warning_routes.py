@@ -5,31 +5,39 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
 from yibao.app.push_list import read_confirmations
+from yibao.app.schemas import Text, no_nul
 from yibao.app.warning_views import event_dict, push_list, warning_dict
 from yibao.core.errors import InputError
 from yibao.core.money import optional_yuan
+from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
+from yibao.entrypoints.common.state import sheet_limits
 from yibao.rules.monitoring import parse_period
 from yibao.store.tables import Person
 
-router = APIRouter(prefix="/api", tags=["monitoring"])
+router = APIRouter(prefix="/api", tags=["monitoring"], responses=refusals(401, 403))
 Reader = Annotated[Principal, Depends(require("warnings.read"))]
 Worker = Annotated[Principal, Depends(require("warnings.work"))]
 Lang = Annotated[Literal["zh", "en"], Query(description="zh（默认）/ en")]
+MAX_ID = 2**31 - 1
+"""Warning numbers are the database's 32-bit integers: a larger one is refused, not looked up."""
+MAX_OFFSET = 2**31 - 1
+WarningId = Annotated[int, Path(ge=1, le=MAX_ID, description="预警编号")]
+QueryText = Annotated[str | None, AfterValidator(no_nul)]
 
 
 class RunIn(BaseModel):
-    period: str = Field(description="监测期：月份 2022-05 或季度 2022-Q2", max_length=10)
+    period: Text = Field(description="监测期：月份 2022-05 或季度 2022-Q2", max_length=10)
 
 
 @router.post("/monitoring/runs")
@@ -55,11 +63,11 @@ Status = Literal["new", "pushed", "at_risk", "not_at_risk", "assisted", "closed"
 def _filter(
     status: Annotated[Status | None, Query(description="状态")] = None,
     kind: Annotated[Literal["warning", "candidate"] | None, Query(description="warning 预警 / candidate 依申请候选")] = None,
-    period: Annotated[str | None, Query(max_length=10, description="发现期 2022-05")] = None,
+    period: Annotated[QueryText, Query(max_length=10, description="发现期 2022-05")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-    township: Annotated[str | None, Query(max_length=64)] = None,
-    village: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=64, description="姓名、人员编号或身份证号")] = None,
+    township: Annotated[QueryText, Query(max_length=64)] = None,
+    village: Annotated[QueryText, Query(max_length=64)] = None,
+    q: Annotated[QueryText, Query(max_length=64, description="姓名、人员编号或身份证号")] = None,
 ) -> svc.Filter:
     if period:
         parse_period(period)
@@ -72,7 +80,7 @@ Filt = Annotated[svc.Filter, Depends(_filter)]
 @router.get("/warnings")
 def list_warnings(
     request: Request, who: Reader, f: Filt, lang: Lang = "zh",
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:  # fmt: skip
     with _db(request).unit_of_work() as s:
         rows = svc.list_warnings(s, f, limit=limit, offset=offset)
@@ -103,9 +111,12 @@ _UPLOAD = {
 }
 
 
-@router.post("/warnings/import", openapi_extra=_UPLOAD)
-async def import_confirmations(request: Request, who: Worker) -> dict[str, int]:
-    """导入乡镇交回的核实结果（multipart 字段 file）：全部正确才写入."""
+MAX_UPLOAD = 10 * 1024 * 1024
+"""A push list sent back (a few thousand rows at most)."""
+
+
+async def _upload(request: Request) -> tuple[str, bytes]:
+    """A dependency: the name and bytes of the uploaded push list (read on the event loop, at most :data:`MAX_UPLOAD`)."""
     try:
         form = await request.form()
     except Exception:  # starlette raises its own parse errors for a body that is not multipart
@@ -113,15 +124,25 @@ async def import_confirmations(request: Request, who: Worker) -> dict[str, int]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 `file`）")
-    data = await upload.read()
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        most = MAX_UPLOAD // 2**20
+        raise InputError("request", "file", upload.filename, f"至多 {most} MB 的 .xlsx 文件 / an .xlsx file of at most {most} MB")
+    return upload.filename or "upload.xlsx", data
+
+
+@router.post("/warnings/import", openapi_extra=_UPLOAD, responses=refusals(400))
+def import_confirmations(request: Request, who: Worker, upload: Annotated[tuple[str, bytes], Depends(_upload)]) -> dict[str, int]:
+    """导入乡镇交回的核实结果（multipart 字段 file）：全部正确才写入."""
+    name, data = upload
     with _db(request).unit_of_work() as s:
-        r = read_confirmations(s, io.BytesIO(data), upload.filename or "upload.xlsx", who.username)
+        r = read_confirmations(s, io.BytesIO(data), name, who.username, sheet_limits(request))
         s.commit()
     return {"at_risk": r.confirmed_at_risk, "not_at_risk": r.confirmed_not_at_risk, "unchanged": r.unchanged, "blank": r.blank}
 
 
-@router.get("/warnings/{warning_id}")
-def one(warning_id: int, request: Request, who: Reader, lang: Lang = "zh") -> dict[str, Any]:
+@router.get("/warnings/{warning_id}", responses=refusals(404))
+def one(warning_id: WarningId, request: Request, who: Reader, lang: Lang = "zh") -> dict[str, Any]:
     with _db(request).unit_of_work() as s:
         w = svc.get_warning(s, warning_id)
         p = s.get(Person, w.person_id)
@@ -131,14 +152,14 @@ def one(warning_id: int, request: Request, who: Reader, lang: Lang = "zh") -> di
 
 class StepIn(BaseModel):
     to: Status = Field(description="下一状态")
-    bureau: list[str] = Field(default_factory=list, max_length=5, description="推送部门（推送时必填）")
-    note: str | None = Field(None, max_length=500, description="说明")
-    amount: str | None = Field(None, max_length=20, description="倾斜救助金额（元，assisted 时必填）")
-    setl_id: str | None = Field(None, max_length=40, description="支付救助的结算流水号（assisted 时必填）")
+    bureau: list[Text] = Field(default_factory=list, max_length=5, description="推送部门（推送时必填）")
+    note: Text | None = Field(None, max_length=500, description="说明")
+    amount: Text | None = Field(None, max_length=20, description="倾斜救助金额（元，assisted 时必填）")
+    setl_id: Text | None = Field(None, max_length=40, description="支付救助的结算流水号（assisted 时必填）")
 
 
-@router.post("/warnings/{warning_id}/steps")
-def add_step(warning_id: int, body: StepIn, request: Request, who: Worker, lang: Lang = "zh") -> dict[str, Any]:
+@router.post("/warnings/{warning_id}/steps", responses=refusals(400, 404))
+def add_step(warning_id: WarningId, body: StepIn, request: Request, who: Worker, lang: Lang = "zh") -> dict[str, Any]:
     """把预警推进一步：推送 → 核实 → 救助 → 办结."""
     amount = optional_yuan(body.amount, "request", "amount")
     with _db(request).unit_of_work() as s:

@@ -22,6 +22,7 @@ from typing import Any
 from yibao.app.imports import ImportRefused, ImportReport, import_identities
 from yibao.core.errors import InputError, InputErrors
 from yibao.interfaces.workbooks.mapping import sources
+from yibao.interfaces.workbooks.sheets import SheetLimits
 from yibao.interfaces.workbooks.validate import CellError
 from yibao.store.db import Database
 
@@ -122,24 +123,34 @@ class Preview:
         return self.report is not None and self.report.status == "dry_run"
 
 
-def preview(db: Database, p: Pending, lang: str) -> Preview:
-    """A dry run: the whole file first (every bad cell); when some are bad, the good rows only."""
+def preview(db: Database, p: Pending, lang: str, limits: SheetLimits | None = None) -> Preview:
+    """A dry run: the whole file first (every bad cell); when some are bad, the good rows only.
+
+    ``limits``: a sheet declaring or holding more rows or cells is refused before it is read."""
     try:
-        return Preview(_dry_run(db, p, skip_bad=False))
+        return Preview(_dry_run(db, p, skip_bad=False, limits=limits))
     except ImportRefused as e:
         cells = e.cells
     except (InputError, InputErrors) as e:
         return Preview(None, problems=e.render(lang).splitlines())
     try:
-        return Preview(_dry_run(db, p, skip_bad=True), cells)
+        return Preview(_dry_run(db, p, skip_bad=True, limits=limits), cells)
     except ImportRefused as e:
         reason = [c.reason if lang == "zh" else c.reason_en for c in e.cells if not c.row or c not in cells]
         return Preview(None, cells, problems=reason)
 
 
-def _dry_run(db: Database, p: Pending, *, skip_bad: bool) -> ImportReport:
+def _dry_run(db: Database, p: Pending, *, skip_bad: bool, limits: SheetLimits | None) -> ImportReport:
     return import_identities(
-        db, p.path, p.source, skip_bad=skip_bad, snapshot_as_of=p.as_of, user=p.user, out_dir=p.directory, dry_run=True
+        db,
+        p.path,
+        p.source,
+        skip_bad=skip_bad,
+        snapshot_as_of=p.as_of,
+        user=p.user,
+        out_dir=p.directory,
+        dry_run=True,
+        limits=limits,
     )
 
 

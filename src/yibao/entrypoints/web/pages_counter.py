@@ -21,6 +21,7 @@ from yibao.core.i18n import paren, pick
 from yibao.core.identities import label as identity_label
 from yibao.entrypoints.web import bill
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
+from yibao.entrypoints.web.forms import Posted
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.settlement.model import Settlement
@@ -47,8 +48,8 @@ def counter(
 
 
 @router.post("/counter/preview", response_class=HTMLResponse)
-async def preview(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -> HTMLResponse:
-    form = bill.BillForm.from_form(await request.form())
+def preview(request: Request, who: Annotated[Principal, Depends(SETTLE)], posted: Posted) -> HTMLResponse:
+    form = bill.BillForm.from_form(posted)
     lang = page_lang(request)
     with db_of(request).unit_of_work() as s:  # never committed: a preview writes nothing
         try:
@@ -62,8 +63,7 @@ async def preview(request: Request, who: Annotated[Principal, Depends(SETTLE)]) 
 
 
 @router.post("/counter/settle", response_class=HTMLResponse)
-async def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)]) -> Response:
-    raw = await request.form()
+def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)], raw: Posted) -> Response:
     form = bill.BillForm.from_form(raw)
     idem = raw.get("idem")
     lang = page_lang(request)

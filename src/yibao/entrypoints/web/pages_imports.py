@@ -17,8 +17,8 @@ from yibao.core import i18n
 from yibao.core.vocab import SOURCES, label
 from yibao.entrypoints.common.downloads import XLSX, attachment
 from yibao.entrypoints.web import import_preview as up
-from yibao.entrypoints.web.deps import db_of
-from yibao.entrypoints.web.forms import clean, upload_in
+from yibao.entrypoints.web.deps import db_of, limits_of, sheet_limits
+from yibao.entrypoints.web.forms import Posted, clean, upload_in
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.store.tables import ImportBatch
@@ -26,7 +26,6 @@ from yibao.store.tables import ImportBatch
 router = APIRouter()
 
 IMPORTS = page_user("imports")
-MAX_UPLOAD = 50 * 1024 * 1024
 REPORT_ROWS: tuple[tuple[str, str, str], ...] = (
     ("rows_read", "读取行数", "rows read"),
     ("rows_accepted", "可导入行数", "rows accepted"),
@@ -43,6 +42,11 @@ REPORT_ROWS: tuple[tuple[str, str, str], ...] = (
     ("conflicts", "疑似同人异号（待核查，未合并）", "conflicts: same person, other ID (for review)"),
 )
 OPTIONAL_ROWS = ("rows_rejected", "rows_duplicate", "rows_skipped", "ended_by_snapshot", "people_updated", "conflicts")
+
+
+def megabytes(n: int) -> str:
+    """A byte limit as the page says it: ``50`` for 50 MB, ``0.5`` for half of one."""
+    return f"{n / 2**20:g}"
 
 
 def report_rows(report: dict[str, Any], lang: str) -> list[tuple[str, str, int]]:
@@ -62,10 +66,9 @@ def imports_page(request: Request, who: Annotated[Principal, Depends(IMPORTS)]) 
 
 
 @router.post("/imports/preview", response_class=HTMLResponse)
-async def preview(request: Request, who: Annotated[Principal, Depends(IMPORTS)]) -> HTMLResponse:
+def preview(request: Request, who: Annotated[Principal, Depends(IMPORTS)], form: Posted) -> HTMLResponse:
     lang = page_lang(request)
     t = translator(lang)
-    form = await request.form()
     values = {"source": clean(form.get("source"), 32), "snapshot_as_of": clean(form.get("snapshot_as_of"), 10)}
     errors: dict[str, str] = {}
     if values["source"] not in up.bureaus():
@@ -76,19 +79,21 @@ async def preview(request: Request, who: Annotated[Principal, Depends(IMPORTS)])
             as_of = date.fromisoformat(values["snapshot_as_of"])
         except ValueError:
             errors["snapshot_as_of"] = t("应为日期 YYYY-MM-DD，如 2022-06-30", "A date YYYY-MM-DD, e.g. 2022-06-30")
-    file = await upload_in(form, MAX_UPLOAD)
+    most = limits_of(request).upload_bytes
+    file = upload_in(form, most)
     if file is None or not file.data:
         errors["file"] = t("请选择部门报送的 .xlsx 或 .csv 文件", "Choose the bureau's .xlsx or .csv file")
     elif file.too_large:
-        errors["file"] = t("文件过大（至多 50 MB）", "The file is too large (50 MB at most)")
+        errors["file"] = t(f"文件过大（至多 {megabytes(most)} MB）", f"The file is too large ({megabytes(most)} MB at most)")
     if file is None or errors:
         return _page(request, values=values, errors=errors, status_code=422)
     pending = up.keep(who.username, values["source"], file.name, file.data, as_of)
-    result = up.preview(db_of(request), pending, lang)
+    result = up.preview(db_of(request), pending, lang, sheet_limits(request))
+    refused = 200 if result.can_import else 422  # the file refused whole: nothing can be imported
     if not result.can_import and up.error_workbook(pending) is None:  # nothing to confirm or download
         up.drop(pending)
-        return _page(request, values=values, result=result)
-    return _page(request, values=values, pending=pending, result=result)
+        return _page(request, values=values, result=result, status_code=refused)
+    return _page(request, values=values, pending=pending, result=result, status_code=refused)
 
 
 @router.post("/imports/{token}/confirm", response_class=HTMLResponse)

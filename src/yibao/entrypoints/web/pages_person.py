@@ -78,6 +78,8 @@ def person_page(
     lang = page_lang(request)
     with db_of(request).unit_of_work() as s:
         try:
+            if "\x00" in psn_no:  # no one's number (and PostgreSQL cannot compare it)
+                raise NotFound("web", "psn_no", psn_no, "a known person")
             person = find_person(s, psn_no[:40])
         except NotFound:
             t = translator(lang)

@@ -86,6 +86,8 @@ def reverse(
 @router.get("/settlements/{setl_id}/slip", response_class=HTMLResponse)
 def slip_page(request: Request, setl_id: str, who: Annotated[Principal, Depends(page_user("settle.read"))]) -> Response:
     """The existing one-page A4 slip (``/slips/{setl_id}`` for API tokens), for a signed-in window."""
+    if not SETL_ID.match(setl_id):
+        return _not_found(request, setl_id)
     try:
         return HTMLResponse(slips.render_html(settlements.slip_of(db_of(request), pack_of(request), setl_id, who)))
     except NotFound:
@@ -94,6 +96,8 @@ def slip_page(request: Request, setl_id: str, who: Annotated[Principal, Depends(
 
 @router.get("/settlements/{setl_id}/slip.pdf")
 def slip_pdf(request: Request, setl_id: str, who: Annotated[Principal, Depends(page_user("settle.read"))]) -> Response:
+    if not SETL_ID.match(setl_id):
+        return _not_found(request, setl_id)
     try:
         slip = settlements.slip_of(db_of(request), pack_of(request), setl_id, who)
     except NotFound:

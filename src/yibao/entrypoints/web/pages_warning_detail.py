@@ -18,7 +18,7 @@ from yibao.core.errors import InputError, NotFound
 from yibao.core.money import fmt_yuan, yuan_to_fen
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
-from yibao.entrypoints.web.forms import clean
+from yibao.entrypoints.web.forms import Posted, clean
 from yibao.entrypoints.web.pages_warnings import READ, WORK, bureau_options, chosen_bureaus
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.policy.schema import WarningRule
@@ -46,10 +46,9 @@ def warning_page(request: Request, warning_id: int, who: Annotated[Principal, De
 
 
 @router.post("/warnings/{warning_id:int}/step", response_class=HTMLResponse)
-async def step(request: Request, warning_id: int, who: Annotated[Principal, Depends(WORK)]) -> Response:
+def step(request: Request, warning_id: int, who: Annotated[Principal, Depends(WORK)], form: Posted) -> Response:
     lang = page_lang(request)
     t = translator(lang)
-    form = await request.form()
     to = clean(form.get("to"), 16)
     name = FORM_OF.get(to)
     if name is None:

@@ -26,7 +26,7 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.web.bill import error_text
-from yibao.entrypoints.web.deps import db_of, pack_of
+from yibao.entrypoints.web.deps import db_of, pack_of, sheet_limits
 from yibao.entrypoints.web.forms import clean, upload_in
 from yibao.entrypoints.web.pages_home import HOME_EXTRAS
 from yibao.entrypoints.web.render import page_lang, render, translator
@@ -110,7 +110,8 @@ class ListPost:
 
 
 async def list_post(request: Request) -> ListPost:
-    """A dependency: the form posted from the warning list, its filter parsed."""
+    """A dependency: the form posted from the warning list, its filter parsed (on the event loop: the handlers
+    that take it are plain ``def`` and do their database work in the thread pool)."""
     lang = page_lang(request)
     form = await request.form()
     return ListPost(lang, form, *parse_filter(form, lang))
@@ -138,7 +139,7 @@ def export(request: Request, who: Annotated[Principal, Depends(READ)]) -> Respon
 
 
 @router.post("/warnings/run", response_class=HTMLResponse)
-async def run(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
+def run(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
     typed = clean(p.form.get("run_period"), 10)
     try:
         result = svc.run_monitoring(db_of(request), pack_of(request), parse_period(typed, "run_period"), who.username, "web")
@@ -148,7 +149,7 @@ async def run(request: Request, who: Annotated[Principal, Depends(WORK)], p: Pos
 
 
 @router.post("/warnings/push", response_class=HTMLResponse)
-async def push(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
+def push(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
     typed_ids = [clean(v, 12) for v in p.form.getlist("ids")]
     ids = [int(v) for v in typed_ids if v.isdigit()]
     push_errors: dict[str, str] = {}
@@ -169,8 +170,8 @@ async def push(request: Request, who: Annotated[Principal, Depends(WORK)], p: Po
 
 
 @router.post("/warnings/import", response_class=HTMLResponse)
-async def import_confirmations(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
-    file = await upload_in(p.form, MAX_UPLOAD)
+def import_confirmations(request: Request, who: Annotated[Principal, Depends(WORK)], p: Posted) -> Response:
+    file = upload_in(p.form, MAX_UPLOAD)
     problems: list[str] = []
     if file is None:
         problems.append(p.t("请选择乡镇交回的推送清单（.xlsx）", "Choose the push list a township sent back (.xlsx)"))
@@ -179,7 +180,7 @@ async def import_confirmations(request: Request, who: Annotated[Principal, Depen
     else:
         try:
             with db_of(request).unit_of_work() as s:
-                done = read_confirmations(s, io.BytesIO(file.data), file.name[:120], who.username)
+                done = read_confirmations(s, io.BytesIO(file.data), file.name[:120], who.username, sheet_limits(request))
                 s.commit()
         except InputErrors as e:
             problems = [x.render(p.lang) for x in e.errors]

@@ -17,7 +17,7 @@ from yibao.entrypoints.web import policy_view as pv
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.charts import Bar, relative_bars
 from yibao.entrypoints.web.deps import pack_of
-from yibao.entrypoints.web.forms import clean
+from yibao.entrypoints.web.forms import Posted, clean
 from yibao.entrypoints.web.pages_home import PAYER_CSS
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
@@ -48,10 +48,9 @@ def whatif_page(request: Request, who: Annotated[Principal, Depends(WHATIF)]) ->
 
 
 @router.post("/whatif/run", response_class=HTMLResponse)
-async def run(request: Request, who: Annotated[Principal, Depends(WHATIF)]) -> HTMLResponse:
+def run(request: Request, who: Annotated[Principal, Depends(WHATIF)], form: Posted) -> HTMLResponse:
     lang = page_lang(request)
     t = translator(lang)
-    form = await request.form()
     names = ("pack", "persons", "seed", "overlay", *(k.name for k in wr.KNOBS))
     values = {name: clean(form.get(name), 20 if name != "pack" else 64) for name in names}
     errors: dict[str, str] = {}

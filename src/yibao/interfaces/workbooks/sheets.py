@@ -4,12 +4,19 @@ The header row is found among the first rows (bureaus often put a title such as
 "临翔区低保对象名册" above it), columns are matched through a :class:`~yibao.interfaces.workbooks.mapping.Mapping`,
 and every data row keeps its row number as the clerk sees it in Excel. Values come out as
 text (dates as ``YYYY-MM-DD`` when Excel stored them as dates) for :mod:`yibao.interfaces.workbooks.validate`.
+
+With :class:`SheetLimits` (the web window's uploads) a file is refused before it is read when its
+sheet declares more rows or cells than the limits (an .xlsx says its size in ``<dimension>``, which
+openpyxl reads first), or a CSV has more lines; a sheet that declares nothing is counted as it is read
+and refused as soon as it passes them. A file that is not what its name says (a text file named
+``.xlsx``) is refused with a message, never a traceback.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -45,6 +52,99 @@ class SheetRefused(Exception):
     def __init__(self, problems: list[SheetProblem]):
         self.problems = problems
         super().__init__("; ".join(p.reason_en for p in problems))
+
+
+@dataclass(frozen=True)
+class SheetLimits:
+    """The most one sheet may hold (:class:`yibao.core.settings.Limits` gives the web window's)."""
+
+    rows: int
+    """Rows of the sheet, title and header rows included (as declared, or as read)."""
+    cells: int
+    """Rows times columns (as declared), or cells read."""
+
+
+def _too_big(name: str, what_zh: str, what_en: str, limit_zh: str, limit_en: str) -> SheetRefused:
+    return SheetRefused(
+        [
+            SheetProblem(
+                0,
+                "",
+                name,
+                f"文件过大：{what_zh}，超过上限 {limit_zh}。请把名册拆分成几个较小的文件，分批导入。",
+                f"the file is too large: {what_en}, more than the limit of {limit_en}; split the roster into smaller files",
+            )
+        ]
+    )
+
+
+def _too_many_rows(name: str, sheet: str, rows: int, limits: SheetLimits, declared: bool) -> SheetRefused:
+    how_zh, how_en = ("声明了", "declares") if declared else ("有", "has")
+    return _too_big(
+        name,
+        f"工作表「{sheet}」{how_zh} {rows:,} 行",
+        f"sheet {sheet!r} {how_en} {rows:,} rows",
+        f"{limits.rows:,} 行",
+        f"{limits.rows:,} rows",
+    )
+
+
+def _too_many_cells(name: str, sheet: str, cells: int, limits: SheetLimits, declared: bool) -> SheetRefused:
+    how_zh, how_en = ("声明了", "declares") if declared else ("有", "has")
+    return _too_big(
+        name,
+        f"工作表「{sheet}」{how_zh} {cells:,} 个单元格",
+        f"sheet {sheet!r} {how_en} {cells:,} cells",
+        f"{limits.cells:,} 个单元格",
+        f"{limits.cells:,} cells",
+    )
+
+
+def _not_a_workbook(path: Path, exc: BaseException) -> SheetRefused:
+    suffix = path.suffix.lower()
+    return SheetRefused(
+        [
+            SheetProblem(
+                0,
+                "",
+                path.name,
+                f"无法读取：文件不是有效的 Excel 工作簿（{suffix}），可能已损坏或只是改了扩展名。"
+                "请在 Excel 中打开后另存为 .xlsx，或另存为 .csv。",
+                f"cannot read it: the file is not a valid Excel workbook ({suffix}; {type(exc).__name__}); "
+                "open it in Excel and save it as .xlsx or .csv",
+            )
+        ]
+    )
+
+
+def check_declared(name: str, ws: Any, limits: SheetLimits | None) -> None:
+    """Refuse a read-only sheet whose ``<dimension>`` declares more than ``limits``, before a row of it is read
+    (``name``: the file's, for the message)."""
+    if limits is None:
+        return
+    rows, cols = ws.max_row, ws.max_column
+    if isinstance(rows, int) and rows > limits.rows:
+        raise _too_many_rows(name, ws.title, rows, limits, declared=True)
+    if isinstance(rows, int) and isinstance(cols, int) and rows * cols > limits.cells:
+        raise _too_many_cells(name, ws.title, rows * cols, limits, declared=True)
+
+
+class RowCount:
+    """Rows and cells read so far from one sheet, refused past ``limits`` (for a sheet that declared no size)."""
+
+    def __init__(self, name: str, sheet: str, limits: SheetLimits | None) -> None:
+        self.name, self.sheet, self.limits = name, sheet, limits
+        self.cells = 0
+
+    def row(self, r: int, width: int) -> None:
+        """Row ``r`` (1-based) of ``width`` cells was read."""
+        if self.limits is None:
+            return
+        self.cells += width
+        if r > self.limits.rows:
+            raise _too_many_rows(self.name, self.sheet, r, self.limits, declared=False)
+        if self.cells > self.limits.cells:
+            raise _too_many_cells(self.name, self.sheet, self.cells, self.limits, declared=False)
 
 
 @dataclass
@@ -178,48 +278,62 @@ def _frame(rows: list[int], values: dict[str, list[str | None]]) -> pl.DataFrame
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_xlsx(path: Path, mapping: Mapping, progress: ProgressFn | None) -> Sheet:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+def _read_xlsx(path: Path, mapping: Mapping, progress: ProgressFn | None, limits: SheetLimits | None) -> Sheet:
     try:
-        chosen = None
-        first_problem: SheetRefused | None = None
-        for ws in wb.worksheets:
-            top = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
-            try:
-                idx, columns = _check_columns(path, top, mapping)
-            except SheetRefused as exc:
-                first_problem = first_problem or exc
-                if _find_header(top, mapping) is not None:  # the right sheet, but a column is missing
-                    raise
-                continue
-            chosen = (ws, top, idx, columns)
-            break
-        if chosen is None:
-            raise first_problem or SheetRefused([SheetProblem(1, "", "", "工作簿中没有工作表", "the workbook has no sheet")])
-        ws, top, idx, columns = chosen
-        header_row = idx + 1
-        headers = [_header_text(v) for v in top[idx]]
-        total = ws.max_row - header_row if ws.max_row else None
-        rows: list[int] = []
-        values: dict[str, list[str | None]] = {f: [] for f in columns}
-        items = list(columns.items())
-        blank = 0
-        for r, row in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
-            n = len(row)
-            texts = [(f, cell_text(row[j], f) if j < n else None) for f, j in items]
-            if all(t is None for _, t in texts):
-                blank += 1
-                continue
-            rows.append(r)
-            for f, t in texts:
-                values[f].append(t)
-            if progress is not None and len(rows) % 20_000 == 0:
-                progress("read", r - header_row, total)
-        if progress is not None:
-            progress("read", (rows[-1] - header_row) if rows else 0, (rows[-1] - header_row) if rows else 0)
-        return Sheet(path, "xlsx", ws.title, header_row, headers, columns, _frame(rows, values), blank_rows=blank)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl's own errors alike: the file is not a workbook
+        raise _not_a_workbook(path, exc) from None
+    try:
+        return _read_workbook(path, wb, mapping, progress, limits)
+    except SheetRefused:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OSError, SyntaxError) as exc:
+        raise _not_a_workbook(path, exc) from None  # a part of the archive unreadable (XML errors are SyntaxErrors)
     finally:
         wb.close()
+
+
+def _read_workbook(path: Path, wb: Any, mapping: Mapping, progress: ProgressFn | None, limits: SheetLimits | None) -> Sheet:
+    chosen = None
+    first_problem: SheetRefused | None = None
+    for ws in wb.worksheets:
+        check_declared(path.name, ws, limits)
+        top = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+        try:
+            idx, columns = _check_columns(path, top, mapping)
+        except SheetRefused as exc:
+            first_problem = first_problem or exc
+            if _find_header(top, mapping) is not None:  # the right sheet, but a column is missing
+                raise
+            continue
+        chosen = (ws, top, idx, columns)
+        break
+    if chosen is None:
+        raise first_problem or SheetRefused([SheetProblem(1, "", "", "工作簿中没有工作表", "the workbook has no sheet")])
+    ws, top, idx, columns = chosen
+    header_row = idx + 1
+    headers = [_header_text(v) for v in top[idx]]
+    total = ws.max_row - header_row if ws.max_row else None
+    rows: list[int] = []
+    values: dict[str, list[str | None]] = {f: [] for f in columns}
+    items = list(columns.items())
+    blank = 0
+    count = RowCount(path.name, ws.title, limits)
+    for r, row in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+        n = len(row)
+        count.row(r, n)
+        texts = [(f, cell_text(row[j], f) if j < n else None) for f, j in items]
+        if all(t is None for _, t in texts):
+            blank += 1
+            continue
+        rows.append(r)
+        for f, t in texts:
+            values[f].append(t)
+        if progress is not None and len(rows) % 20_000 == 0:
+            progress("read", r - header_row, total)
+    if progress is not None:
+        progress("read", (rows[-1] - header_row) if rows else 0, (rows[-1] - header_row) if rows else 0)
+    return Sheet(path, "xlsx", ws.title, header_row, headers, columns, _frame(rows, values), blank_rows=blank)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,8 +349,26 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
 
 
-def _read_csv(path: Path, mapping: Mapping, progress: ProgressFn | None) -> Sheet:
-    text, encoding = decode(path.read_bytes())
+def _decode_csv(path: Path) -> tuple[str, str]:
+    try:
+        return decode(path.read_bytes())
+    except UnicodeDecodeError:
+        problem = SheetProblem(
+            0,
+            "",
+            path.name,
+            "无法读取：文件既不是 UTF-8 也不是 GBK 编码的文本，可能不是 CSV 文件。请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）。",
+            "cannot read it: the file is neither UTF-8 nor GBK text (is it a CSV file?); save it as .xlsx or CSV (UTF-8)",
+        )
+        raise SheetRefused([problem]) from None
+
+
+def _read_csv(path: Path, mapping: Mapping, progress: ProgressFn | None, limits: SheetLimits | None) -> Sheet:
+    text, encoding = _decode_csv(path)
+    if limits is not None:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        if lines > limits.rows:
+            raise _too_many_rows(path.name, "CSV", lines, limits, declared=False)
     head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS]))))
     top: list[list[object]] = [list(r) for r in head]
     idx, columns = _check_columns(path, top, mapping)
@@ -268,13 +400,13 @@ def _read_csv(path: Path, mapping: Mapping, progress: ProgressFn | None) -> Shee
     return Sheet(path, "csv", "CSV", header_row, headers, columns, frame, encoding=encoding, blank_rows=int(blank.sum()))
 
 
-def read_sheet(path: Path, mapping: Mapping, progress: ProgressFn | None = None) -> Sheet:
-    """Read a bureau file (``.xlsx``/``.xlsm`` or ``.csv``/``.txt``) through ``mapping``."""
+def read_sheet(path: Path, mapping: Mapping, progress: ProgressFn | None = None, limits: SheetLimits | None = None) -> Sheet:
+    """Read a bureau file (``.xlsx``/``.xlsm`` or ``.csv``/``.txt``) through ``mapping``, within ``limits`` if given."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, mapping, progress)
+        return _read_xlsx(path, mapping, progress, limits)
     if suffix in (".csv", ".txt"):
-        return _read_csv(path, mapping, progress)
+        return _read_csv(path, mapping, progress, limits)
     raise SheetRefused(
         [
             SheetProblem(

@@ -204,7 +204,16 @@ def serve(
         handler["filters"] = ["mask_ids"]
     db.engine.dispose()
     os.environ.update(settings.environ())  # the service builds itself from these (SERVICE_APP, a factory)
-    uvicorn.run(SERVICE_APP, factory=True, host=host, port=port, log_level="info", log_config=log_config)
+    # proxy headers (the client's address and scheme) are believed only from a proxy the configuration trusts
+    uvicorn.run(
+        SERVICE_APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=log_config,
+        proxy_headers=settings.trust_proxy,
+    )
 
 
 def verify(lang: Lang = "zh") -> None:

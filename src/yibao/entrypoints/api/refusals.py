@@ -43,7 +43,7 @@ WHY: dict[int, tuple[str, type[BaseModel]]] = {
     404: ("要找的对象不存在（或不属于调用方）/ what was asked for does not exist (or is not the caller's)", Refused),
     409: ("与已有记录冲突 / conflicts with what is recorded", Refused),
     422: ("请求中的值不正确：说明字段和原因 / a value of the request is wrong: the field and why", Refused),
-    429: ("登录失败次数过多，已暂时锁定 / too many failed sign-ins: locked for a while", Refused),
+    429: ("登录失败次数过多，暂时锁定（Retry-After：还需等待的秒数）/ too many failed sign-ins: locked for a while", Refused),
 }
 
 

@@ -12,13 +12,15 @@ from yibao.app import registry as lookup
 from yibao.app.auth import Principal
 from yibao.app.schemas import Text, no_nul
 from yibao.core.idcard import mask
+from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of
 from yibao.policy.in_force import policy_or_first
 from yibao.store.tables import ChronicFiling, CrossFiling
 
-router = APIRouter(prefix="/api", tags=["registry"])
+router = APIRouter(prefix="/api", tags=["registry"], responses=refusals(400, 401, 403))
+NOT_FOUND = refusals(404)
 
 PersonKey = Annotated[str, Path(description="人员编号或身份证号"), AfterValidator(no_nul)]
 
@@ -66,7 +68,7 @@ def search(
         ]
 
 
-@router.get("/persons/{key}")
+@router.get("/persons/{key}", responses=NOT_FOUND)
 def person(
     request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))], on: date | None = None
 ) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def _file(
         return {"id": f.id, "psn_no": p.psn_no} | {k: v.isoformat() if isinstance(v, date) else v for k, v in fields.items()}
 
 
-@router.post("/persons/{key}/chronic-filings", status_code=201)
+@router.post("/persons/{key}/chronic-filings", status_code=201, responses=NOT_FOUND)
 def chronic(
     request: Request, key: PersonKey, body: ChronicFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
@@ -103,7 +105,7 @@ def chronic(
     return _file(request, key, body, who, lookup.add_chronic_filing, ("dise_codg", "begin", "recorded_by"))
 
 
-@router.post("/persons/{key}/cross-filings", status_code=201)
+@router.post("/persons/{key}/cross-filings", status_code=201, responses=NOT_FOUND)
 def cross(
     request: Request, key: PersonKey, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def cross(
     return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end"))
 
 
-@router.get("/persons/{key}/settlement-view")
+@router.get("/persons/{key}/settlement-view", responses=NOT_FOUND)
 def settlement_view(
     request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))]
 ) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pydantic import AfterValidator
 from yibao.app.auth import Principal
 from yibao.app.report_sources import ledger_reports
 from yibao.app.schemas import no_nul
+from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import XLSX
 from yibao.entrypoints.common.report_files import ChartName, workbook_download
 from yibao.entrypoints.common.security import require
@@ -29,7 +30,7 @@ from yibao.rules.claims import Place
 if TYPE_CHECKING:  # matplotlib and openpyxl are imported by the endpoints that draw or write: the server starts fast
     from yibao.reports.charts import Chart
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/api/reports", tags=["reports"], responses=refusals(400, 401, 403))
 
 Lang = Literal["zh", "en"]
 Reader = Annotated[Principal, Depends(require("reports"))]

@@ -14,23 +14,22 @@ from yibao.app.position import position
 from yibao.app.registry import find_person
 from yibao.app.schemas import ClaimIn, no_nul
 from yibao.core.errors import InputError
+from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.api.schemas import AccountIn, PasswordIn, ReverseIn
 from yibao.entrypoints.common.security import Who, client_address, require, throttle_of
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=refusals(400, 401, 403))
 
 SetlId = Annotated[str, Path(description="结算ID"), AfterValidator(no_nul)]
 PersonKey = Annotated[str, Path(description="人员编号或身份证号"), AfterValidator(no_nul)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=64), AfterValidator(no_nul)]
 
 
-LOCKED: dict[int | str, dict[str, Any]] = {
-    429: {
-        "description": "登录失败次数过多，暂时锁定（Retry-After：还需等待的秒数）/ too many failed sign-ins: locked for a while"
-    }
-}
+LOCKED = refusals(429)
+"""Too many failed sign-ins: locked for a while (``Retry-After``: the seconds still to wait)."""
+NOT_FOUND = refusals(404)
 
 
 def _signed_in(done: auth.SignedIn) -> dict[str, Any]:
@@ -77,7 +76,7 @@ def _set_active(request: Request, username: str, active: bool, who: Principal) -
     return {"username": account.username, "active": account.active}
 
 
-@router.post("/accounts/{username}/disable", tags=["auth"])
+@router.post("/accounts/{username}/disable", tags=["auth"], responses=NOT_FOUND)
 def disable_account(
     request: Request, username: AccountName, who: Annotated[Principal, Depends(require("accounts"))]
 ) -> dict[str, Any]:
@@ -85,7 +84,7 @@ def disable_account(
     return _set_active(request, username, False, who)
 
 
-@router.post("/accounts/{username}/enable", tags=["auth"])
+@router.post("/accounts/{username}/enable", tags=["auth"], responses=NOT_FOUND)
 def enable_account(
     request: Request, username: AccountName, who: Annotated[Principal, Depends(require("accounts"))]
 ) -> dict[str, Any]:
@@ -140,7 +139,7 @@ def settle(
     return settlements.once(_db(request), key, "settle", who.username, body.model_dump(mode="json"), work)[0]
 
 
-@router.get("/settlements/{setl_id}", tags=["settlement"])
+@router.get("/settlements/{setl_id}", tags=["settlement"], responses=NOT_FOUND)
 def get_settlement(
     request: Request, setl_id: SetlId, who: Annotated[Principal, Depends(require("settle.read"))]
 ) -> dict[str, Any]:
@@ -149,7 +148,7 @@ def get_settlement(
         return settlements.entry_view(s, setl_id, who)
 
 
-@router.post("/settlements/{setl_id}/reverse", tags=["settlement"], status_code=201)
+@router.post("/settlements/{setl_id}/reverse", tags=["settlement"], status_code=201, responses=NOT_FOUND)
 def reverse(
     request: Request,
     setl_id: SetlId,
@@ -167,7 +166,7 @@ def reverse(
     return settlements.once(_db(request), key, "reverse", who.username, [setl_id, body.reason], work)[0]
 
 
-@router.get("/persons/{key}/position", tags=["settlement"])
+@router.get("/persons/{key}/position", tags=["settlement"], responses=NOT_FOUND)
 def person_position(
     request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("position.read"))], year: int | None = None
 ) -> dict[str, Any]:

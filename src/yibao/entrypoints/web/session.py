@@ -16,6 +16,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from yibao.app import auth
@@ -112,7 +113,7 @@ def page_user(permission: str | None = None) -> Callable[[Request], Awaitable[Pr
     """A dependency: the signed-in staff member who may use ``permission`` (``None``: any staff)."""
 
     async def dependency(request: Request) -> Principal:
-        who = current_user(request)
+        who = await run_in_threadpool(current_user, request)  # a token not in the cache is looked up in the database
         if who is None:
             raise SignInNeeded(return_path(request))
         if not can(who, permission):

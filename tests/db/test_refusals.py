@@ -29,6 +29,7 @@ from tests.accounts import HOSPITAL, PASSWORD, login
 from tests.conftest import PG_URL
 from tests.db.test_fuzz import _call, _sign_in, snapshot
 from tests.db.test_service import PACK, seed
+from tests.db.test_service import bill as bill_of
 from tests.live import live_server
 from yibao.app import ledger
 from yibao.entrypoints.cli.main import app as cli_app
@@ -114,6 +115,25 @@ def test_ids_and_offsets_beyond_the_database_integers_are_refused(db: Database, 
         refused(_call(app, "POST", f"/api/warnings/{n}/steps", mon, json={"to": "closed", "note": "x"}), 422, "warning_id")
         refused(_call(app, "GET", "/api/warnings", mon, params={"offset": str(n)}), 422, "offset")
     assert _call(app, "GET", f"/api/warnings/{2**31 - 1}", mon).status_code == 404  # the largest id: simply unknown
+    assert snapshot(db) == before
+
+
+def test_a_date_is_written_yyyy_mm_dd(db: Database, app: FastAPI) -> None:
+    # pydantic reads a number as a Unix timestamp: ?on=-5e-113 was 1 January 1970 (schemathesis, every check)
+    clerk, auditor = _sign_in(app, "clerk"), _sign_in(app, "auditor")
+    before = snapshot(db)
+    refused(_call(app, "GET", "/api/persons/P1", clerk, params={"on": "-5.058913580159011e-113"}), 422, "on")
+    refused(
+        _call(app, "POST", "/api/persons/P1/chronic-filings", clerk, json={"dise_codg": "I10", "begin": 1_700_000_000}),
+        422,
+        "begin",
+    )
+    span = {"fixmedins_code": HOSPITAL, "begin": "1656547200", "end": "2022-12-31"}
+    refused(_call(app, "GET", "/api/reconcile/totals", auditor, params=span), 422, "begin")
+    refused(
+        _call(app, "POST", "/api/settlements/preview", clerk, json={**bill_of(100), "setl_date": 1646870400}), 422, "setl_date"
+    )
+    assert _call(app, "GET", "/api/persons/P1", clerk, params={"on": "2022-06-30"}).status_code == 200
     assert snapshot(db) == before
 
 

@@ -26,8 +26,7 @@ from yibao.interfaces.workbooks.identity_files import ERROR_SHEET, write_error_w
 from yibao.interfaces.workbooks.mapping import load_mapping
 from yibao.interfaces.workbooks.sheets import read_sheet
 from yibao.interfaces.workbooks.validate import validate
-from yibao.reports.catalogue import Report, build_reports
-from yibao.reports.cells import Column
+from yibao.reports.catalogue import CATALOGUE, build_reports
 from yibao.reports.tables import INSTITUTION_SCHEMA, Context, ReportMeta
 from yibao.reports.workbook import workbook_bytes
 from yibao.rules.claims import SCHEMA, Place
@@ -142,30 +141,26 @@ def _csv(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _townships(people: pl.DataFrame) -> pl.DataFrame:
-    return people.select("township", pl.lit(1).alias("persons"))
+def _claim(i: int, code: str) -> dict[str, Any]:
+    amounts = dict.fromkeys(k for k, v in SCHEMA.items() if v == pl.Int64)
+    return {k: 0 for k in amounts} | {
+        "setl_id": f"S{i}", "psn_no": f"P{i}", "med_type": "21", "line": "inpatient", "identity": "dibao",
+        "fixmedins_code": code, "setl_date": date(2022, 3, 10), "year": 2022, "month": "2022-03", "medfee_sumamt": 100_000,
+    }  # fmt: skip
 
 
-TOWNSHIP_REPORT = Report(
-    name="by_township",
-    title=("各乡镇人数", "Persons per township"),
-    note=("测试", "test"),
-    inputs=("people",),
-    table=_townships,
-    columns=(Column("township", "乡镇", "township", "text"), Column("persons", "人数", "persons", "count")),
-)
-
-
-def test_report_workbook_keeps_place_names_as_text() -> None:
+def test_report_workbook_keeps_institution_names_as_text() -> None:
+    # the institutions report names each hospital as the registry has it (from a hospital's own system)
     texts = (*FORMULAS, CR)
+    codes = [f"H{i:011d}" for i in range(len(texts))]
+    claims = pl.DataFrame([_claim(i, code) for i, code in enumerate(codes)], schema=SCHEMA)
+    names = pl.DataFrame({"fixmedins_code": codes, "fixmedins_name": list(texts)}, schema=INSTITUTION_SCHEMA)
     meta = ReportMeta(date(2022, 1, 1), date(2022, 12, 31), Place(township="=1+1"), "batch", "anhui-huaibei-2022")
-    people = pl.DataFrame({"township": list(texts)})
-    rs = build_reports(
-        pl.DataFrame(schema=SCHEMA), people, pl.DataFrame(schema=INSTITUTION_SCHEMA), meta, Context(), (TOWNSHIP_REPORT,)
-    )
+    institutions = next(r for r in CATALOGUE if r.name == "institutions")
+    rs = build_reports(claims, pl.DataFrame(), names, meta, Context(), (institutions,))
     book = load_workbook(io.BytesIO(workbook_bytes(rs, "zh")))
     for text in texts:
-        assert_text(book["各乡镇人数"], text)
+        assert_text(book[book.sheetnames[1]], text)
 
 
 def test_the_writer_helper_leaves_other_values_alone() -> None:

@@ -1,10 +1,11 @@
 """A claim as a request states it (the REST API's body, the counter's bill): text without NUL, amounts in integer fen (分)."""
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 Fen = int
@@ -20,6 +21,18 @@ def no_nul(value: T) -> T:
 
 Text = Annotated[str, AfterValidator(no_nul)]
 """A string of the API: any text but NUL."""
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_day(value: object) -> object:
+    """Refuse a date not written ``YYYY-MM-DD`` (pydantic would read a number as a Unix timestamp: ``-5e-113`` as 1970-01-01)."""
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_iso", "YYYY-MM-DD 格式的日期 / a date written YYYY-MM-DD")
+
+
+Day = Annotated[date, BeforeValidator(iso_day)]
+"""A date of the API, written ``YYYY-MM-DD``."""
 
 
 class FeeLineIn(BaseModel):
@@ -46,7 +59,7 @@ class SummaryIn(BaseModel):
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     psn_no: Text = Field(min_length=1, max_length=32, description="人员编号或身份证号")
-    setl_date: date = Field(description="结算日期")
+    setl_date: Day = Field(description="结算日期")
     med_type: Text = Field(min_length=2, max_length=8, description="医疗类别：11 普通门诊 / 14 门诊慢特病 / 21 普通住院")
     fixmedins_code: Text | None = Field(None, max_length=32, description="定点医药机构编码（机构账号可省略）")
     hosp_lv: Literal[1, 2, 3] | None = Field(None, description="医院等级；省略时取机构登记的等级")

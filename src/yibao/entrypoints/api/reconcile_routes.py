@@ -7,7 +7,6 @@ because the lists come from hospital systems that keep yuan; a hospital's own sy
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -18,13 +17,13 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from yibao.app import reconcile
 from yibao.app.auth import Principal
-from yibao.app.schemas import Text, no_nul
+from yibao.app.schemas import Day, Text, no_nul
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.store.service_tables import Institution
 
-router = APIRouter(prefix="/api/reconcile", tags=["reconciliation"], responses=refusals(401, 403))
+router = APIRouter(prefix="/api/reconcile", tags=["reconciliation"], responses=refusals(400, 401, 403, 404))
 
 Code = Annotated[Text, Field(min_length=1, max_length=8)]
 QueryText = Annotated[str, AfterValidator(no_nul)]
@@ -46,8 +45,8 @@ class DetailIn(BaseModel):
     """对明细账：a period of one institution and the hospital's list of its settlements."""
 
     fixmedins_code: Text = Field(min_length=1, max_length=32, description="定点医药机构编号")
-    begin: date = Field(description="对账开始日期（结算日期，含）")
-    end: date = Field(description="对账结束日期（含）")
+    begin: Day = Field(description="对账开始日期（结算日期，含）")
+    end: Day = Field(description="对账结束日期（含）")
     insutype: Code | None = Field(None, description="险种：390 城乡居民 / 310 职工；空为全部")
     clr_type: Code | None = Field(None, description="清算类别（即结算返回的 clr_type：11 / 14 / 21）；空为全部")
     detail: list[HisSettlementIn] = Field(max_length=200_000, description="医院的结算明细")
@@ -62,8 +61,8 @@ def totals(
     request: Request,
     who: Annotated[Principal, Depends(require("reconcile"))],
     fixmedins_code: Annotated[QueryText, Query(min_length=1, max_length=32, description="定点医药机构编号")],
-    begin: Annotated[date, Query(description="开始日期（结算日期，含）")],
-    end: Annotated[date, Query(description="结束日期（含）")],
+    begin: Annotated[Day, Query(description="开始日期（结算日期，含）")],
+    end: Annotated[Day, Query(description="结束日期（含）")],
     insutype: Annotated[QueryText | None, Query(max_length=8, description="险种；空为全部")] = None,
     clr_type: Annotated[QueryText | None, Query(max_length=8, description="清算类别；空为全部")] = None,
 ) -> Response:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from yibao.app import registry as lookup
 from yibao.app.auth import Principal
-from yibao.app.schemas import Text, no_nul
+from yibao.app.schemas import Day, Text, no_nul
 from yibao.core.idcard import mask
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
@@ -31,13 +31,13 @@ class ChronicFilingIn(BaseModel):
     dise_name: Text | None = Field(None, max_length=128)
     fixmedins_code: Text | None = Field(None, max_length=32, description="诊断机构")
     doctor: Text | None = Field(None, max_length=64, description="诊断医师")
-    begin: date
+    begin: Day
 
 
 class CrossFilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    begin: date
-    end: date | None = None
+    begin: Day
+    end: Day | None = None
     mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
     reason: Text | None = Field(None, max_length=64)
 
@@ -70,7 +70,7 @@ def search(
 
 @router.get("/persons/{key}", responses=NOT_FOUND)
 def person(
-    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))], on: date | None = None
+    request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))], on: Day | None = None
 ) -> dict[str, Any]:
     """某日的人员信息：有效身份、身份历史、参保、备案 / a person as of a date."""
     day = on or date.today()

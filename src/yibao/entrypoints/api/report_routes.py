@@ -8,7 +8,6 @@ in yibao's own API; every code column also comes with its words (``<column>_labe
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,7 +16,7 @@ from pydantic import AfterValidator
 
 from yibao.app.auth import Principal
 from yibao.app.report_sources import ledger_reports
-from yibao.app.schemas import no_nul
+from yibao.app.schemas import Day, no_nul
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import XLSX
 from yibao.entrypoints.common.report_files import ChartName, workbook_download
@@ -39,8 +38,8 @@ PlaceText = Annotated[str | None, AfterValidator(no_nul)]
 
 def report_set(
     request: Request,
-    start: Annotated[date, Query(description="开始日期（结算日期，含）YYYY-MM-DD")],
-    end: Annotated[date, Query(description="结束日期（含），与开始日期同一年度")],
+    start: Annotated[Day, Query(description="开始日期（结算日期，含）YYYY-MM-DD")],
+    end: Annotated[Day, Query(description="结束日期（含），与开始日期同一年度")],
     county: Annotated[PlaceText, Query(max_length=64, description="县（区）")] = None,
     township: Annotated[PlaceText, Query(max_length=64, description="乡镇（街道）")] = None,
     village: Annotated[PlaceText, Query(max_length=64, description="村（社区）")] = None,

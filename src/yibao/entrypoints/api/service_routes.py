@@ -109,7 +109,7 @@ def add_account(request: Request, body: AccountIn, who: Annotated[Principal, Dep
     return {"username": a.username, "role": a.role}
 
 
-@router.post("/settlements/preview", tags=["settlement"])
+@router.post("/settlements/preview", tags=["settlement"], responses=NOT_FOUND)
 def preview(request: Request, body: ClaimIn, who: Annotated[Principal, Depends(require("settle"))]) -> dict[str, Any]:
     """预结算：计算各级支付，不写入任何数据 / pre-settle, writes nothing."""
     with _db(request).unit_of_work() as s:
@@ -121,7 +121,7 @@ def _key(who: Principal, idempotency_key: str | None) -> str | None:
     return ledger.message_key("rest", who.username, idempotency_key) if idempotency_key is not None else None
 
 
-@router.post("/settlements", tags=["settlement"], status_code=201)
+@router.post("/settlements", tags=["settlement"], status_code=201, responses=NOT_FOUND)
 def settle(
     request: Request,
     body: ClaimIn,

@@ -17,7 +17,7 @@ from yibao.app.warning_views import event_dict, push_list, warning_dict
 from yibao.core.errors import InputError
 from yibao.core.money import optional_yuan
 from yibao.entrypoints.api.refusals import refusals
-from yibao.entrypoints.common.downloads import download
+from yibao.entrypoints.common.downloads import XLSX, download
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
@@ -25,7 +25,7 @@ from yibao.entrypoints.common.state import sheet_limits
 from yibao.rules.monitoring import parse_period
 from yibao.store.tables import Person
 
-router = APIRouter(prefix="/api", tags=["monitoring"], responses=refusals(401, 403))
+router = APIRouter(prefix="/api", tags=["monitoring"], responses=refusals(400, 401, 403))
 Reader = Annotated[Principal, Depends(require("warnings.read"))]
 Worker = Annotated[Principal, Depends(require("warnings.work"))]
 Lang = Annotated[Literal["zh", "en"], Query(description="zh（默认）/ en")]
@@ -87,7 +87,7 @@ def list_warnings(
         return {"warnings": [warning_dict(w, p, who, lang) for w, p in rows], "counts": svc.counts_by_status(s, f.kind)}
 
 
-@router.get("/warnings/export.xlsx")
+@router.get("/warnings/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 def export(request: Request, who: Reader, f: Filt, lang: Lang = "zh") -> Response:
     """推送清单（每个乡镇一张表，可填写核实结果后导回）."""
     with _db(request).unit_of_work() as s:

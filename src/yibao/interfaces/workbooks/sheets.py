@@ -64,40 +64,22 @@ class SheetLimits:
     """Rows times columns (as declared), or cells read."""
 
 
-def _too_big(name: str, what_zh: str, what_en: str, limit_zh: str, limit_en: str) -> SheetRefused:
-    return SheetRefused(
-        [
-            SheetProblem(
-                0,
-                "",
-                name,
-                f"文件过大：{what_zh}，超过上限 {limit_zh}。请把名册拆分成几个较小的文件，分批导入。",
-                f"the file is too large: {what_en}, more than the limit of {limit_en}; split the roster into smaller files",
-            )
-        ]
-    )
+UNITS = {"rows": ("行", "rows"), "cells": ("个单元格", "cells")}
 
 
-def _too_many_rows(name: str, sheet: str, rows: int, limits: SheetLimits, declared: bool) -> SheetRefused:
+def _too_many(name: str, sheet: str, what: str, count: int, limit: int, declared: bool) -> SheetRefused:
+    """The file refused: sheet ``sheet`` of file ``name`` declares (or has) ``count`` rows or cells, more than ``limit``."""
+    unit_zh, unit_en = UNITS[what]
     how_zh, how_en = ("声明了", "declares") if declared else ("有", "has")
-    return _too_big(
-        name,
-        f"工作表「{sheet}」{how_zh} {rows:,} 行",
-        f"sheet {sheet!r} {how_en} {rows:,} rows",
-        f"{limits.rows:,} 行",
-        f"{limits.rows:,} rows",
+    zh = (
+        f"文件过大：工作表「{sheet}」{how_zh} {count:,} {unit_zh}，超过上限 {limit:,} {unit_zh}。"
+        "请把名册拆分成几个较小的文件，分批导入。"
     )
-
-
-def _too_many_cells(name: str, sheet: str, cells: int, limits: SheetLimits, declared: bool) -> SheetRefused:
-    how_zh, how_en = ("声明了", "declares") if declared else ("有", "has")
-    return _too_big(
-        name,
-        f"工作表「{sheet}」{how_zh} {cells:,} 个单元格",
-        f"sheet {sheet!r} {how_en} {cells:,} cells",
-        f"{limits.cells:,} 个单元格",
-        f"{limits.cells:,} cells",
+    en = (
+        f"the file is too large: sheet {sheet!r} {how_en} {count:,} {unit_en}, more than the limit of {limit:,} {unit_en}; "
+        "split the roster into smaller files"
     )
+    return SheetRefused([SheetProblem(0, "", name, zh, en)])
 
 
 def _not_a_workbook(path: Path, exc: BaseException) -> SheetRefused:
@@ -124,9 +106,9 @@ def check_declared(name: str, ws: Any, limits: SheetLimits | None) -> None:
         return
     rows, cols = ws.max_row, ws.max_column
     if isinstance(rows, int) and rows > limits.rows:
-        raise _too_many_rows(name, ws.title, rows, limits, declared=True)
+        raise _too_many(name, ws.title, "rows", rows, limits.rows, declared=True)
     if isinstance(rows, int) and isinstance(cols, int) and rows * cols > limits.cells:
-        raise _too_many_cells(name, ws.title, rows * cols, limits, declared=True)
+        raise _too_many(name, ws.title, "cells", rows * cols, limits.cells, declared=True)
 
 
 class RowCount:
@@ -142,9 +124,9 @@ class RowCount:
             return
         self.cells += width
         if r > self.limits.rows:
-            raise _too_many_rows(self.name, self.sheet, r, self.limits, declared=False)
+            raise _too_many(self.name, self.sheet, "rows", r, self.limits.rows, declared=False)
         if self.cells > self.limits.cells:
-            raise _too_many_cells(self.name, self.sheet, self.cells, self.limits, declared=False)
+            raise _too_many(self.name, self.sheet, "cells", self.cells, self.limits.cells, declared=False)
 
 
 @dataclass
@@ -368,7 +350,7 @@ def _read_csv(path: Path, mapping: Mapping, progress: ProgressFn | None, limits:
     if limits is not None:
         lines = text.count("\n") + (not text.endswith("\n"))
         if lines > limits.rows:
-            raise _too_many_rows(path.name, "CSV", lines, limits, declared=False)
+            raise _too_many(path.name, "CSV", "rows", lines, limits.rows, declared=False)
     head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS]))))
     top: list[list[object]] = [list(r) for r in head]
     idx, columns = _check_columns(path, top, mapping)

@@ -127,7 +127,8 @@ async def _upload(request: Request) -> tuple[str, bytes]:
     data = await upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         most = MAX_UPLOAD // 2**20
-        raise InputError("request", "file", upload.filename, f"至多 {most} MB 的 .xlsx 文件 / an .xlsx file of at most {most} MB")
+        expected = f"an .xlsx file of at most {most} MB"
+        raise InputError("request", "file", upload.filename, expected, expected_zh=f"不超过 {most} 兆字节的 .xlsx 文件")
     return upload.filename or "upload.xlsx", data
 
 

@@ -79,7 +79,7 @@ def person_page(
     with db_of(request).unit_of_work() as s:
         try:
             if "\x00" in psn_no:  # no one's number (and PostgreSQL cannot compare it)
-                raise NotFound("web", "psn_no", psn_no, "a known person")
+                raise NotFound("person", "psn_no", psn_no, "a person in the registry")
             person = find_person(s, psn_no[:40])
         except NotFound:
             t = translator(lang)

@@ -100,10 +100,16 @@ def test_nul_in_query_parameters_is_refused_naming_the_parameter(db: Database, a
 
 
 def test_nul_in_a_window_path_is_not_found(app: FastAPI) -> None:
-    client, _ = web(app, "clerk")
+    client, csrf = web(app, "clerk")
     for path in ("/persons/P%001", "/settlements/S%001/slip", "/settlements/S%001/slip.pdf"):
         r = client.get(path)
         assert r.status_code == 404 and "未找到" in r.text, (path, r.status_code)
+    r = client.post("/settlements/S%001/reverse", data={"csrf": csrf, "reason": "录入错误", "idem": "a" * 24})
+    assert r.status_code == 404 and "未找到" in r.text, r.status_code
+    monitor, csrf = web(app, "monitoring")
+    for n in BIG:
+        r = monitor.post(f"/warnings/{n}/step", data={"csrf": csrf, "to": "closed", "close_note": "x"})
+        assert r.status_code == 404 and "未找到" in r.text, (n, r.status_code)
 
 
 def test_ids_and_offsets_beyond_the_database_integers_are_refused(db: Database, app: FastAPI) -> None:

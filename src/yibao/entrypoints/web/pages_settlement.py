@@ -54,6 +54,8 @@ def reverse(
     reason: Annotated[str, Form(max_length=1000)] = "",
     idem: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    if not SETL_ID.match(setl_id):
+        return _not_found(request, setl_id)
     lang = page_lang(request)
     t = translator(lang)
     reason = reason.replace("\x00", "").strip()

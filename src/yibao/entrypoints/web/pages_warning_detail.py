@@ -47,6 +47,8 @@ def warning_page(request: Request, warning_id: int, who: Annotated[Principal, De
 
 @router.post("/warnings/{warning_id:int}/step", response_class=HTMLResponse)
 def step(request: Request, warning_id: int, who: Annotated[Principal, Depends(WORK)], form: Posted) -> Response:
+    if warning_id > MAX_ID:  # no such warning (and beyond the database's integers)
+        return _not_found(request, warning_id)
     lang = page_lang(request)
     t = translator(lang)
     to = clean(form.get("to"), 16)

@@ -19,13 +19,14 @@ from openpyxl import load_workbook
 from openpyxl.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from yibao.app.coverage import GapEntry, GapList
-from yibao.app.enrolment_workbook import write_gap_workbook
+from yibao.app.coverage import Coverage, Duplicate, GapEntry, GapList
+from yibao.app.enrolment_workbook import write_coverage_workbook, write_gap_workbook
 from yibao.app.push_list import write_push_list
 from yibao.interfaces.workbooks.identity_files import ERROR_SHEET, write_error_workbook
 from yibao.interfaces.workbooks.mapping import load_mapping
 from yibao.interfaces.workbooks.sheets import read_sheet
 from yibao.interfaces.workbooks.validate import validate
+from yibao.policy.coverage import CoverageRow
 from yibao.reports.catalogue import CATALOGUE, build_reports
 from yibao.reports.tables import INSTITUTION_SCHEMA, Context, ReportMeta
 from yibao.reports.workbook import workbook_bytes
@@ -104,6 +105,20 @@ def test_gap_list_keeps_bureau_text_as_text(tmp_path: Path) -> None:
     for ws in book.worksheets[:2]:  # the list and the summary by township (the about sheet has no bureau text)
         for text in texts:
             assert_text(ws, text)
+
+
+def test_coverage_workbook_keeps_bureau_text_as_text(tmp_path: Path) -> None:
+    texts = (*FORMULAS, CR)
+    row = CoverageRow("all", 10, 8, 1)
+    cov = Coverage(2022, date(2022, 6, 30), row, CoverageRow("low_income", 4, 3, 1), (), {})
+    twice = tuple(
+        Duplicate("resident_twice", f"P{i}", t, "530902********002X", t, t, (i, i + 100), ("390",)) for i, t in enumerate(texts)
+    )
+    out = tmp_path / "coverage.xlsx"
+    write_coverage_workbook(out, cov, None, twice)
+    sheet = load_workbook(out).worksheets[-1]  # 重复参保: the people, their townships and villages
+    for text in texts:
+        assert_text(sheet, text)
 
 
 def test_error_workbook_keeps_bureau_text_as_text(tmp_path: Path) -> None:

@@ -181,3 +181,16 @@ def test_a_national_message_longer_than_the_limit_is_refused_unread(db: Database
         r = httpx.post(f"{url}/api/hsa", content=body, headers=his | {"Content-Type": "application/json"}, timeout=60)
         assert r.json()["infcode"] == "-1" and "报文过大" in r.json()["err_msg"], r.text
         assert snapshot(db) == before
+
+
+def test_the_window_refuses_a_workbook_declaring_a_million_rows_before_reading_it(db: Database, tmp_path: Path) -> None:
+    from tests.unit.test_upload_limits import _declaring
+
+    seed(db)
+    app = create_app(db, PACK)
+    with live_server(app) as url:
+        client, csrf = web_session(url, "clerk")
+        data = _declaring(tmp_path / "名册.xlsx", "A1:M1000000").read_bytes()
+        r = client.post("/imports/preview", data={"csrf": csrf, "source": "民政"}, files={"file": ("名册.xlsx", data)})
+    assert r.status_code == 422, r.status_code
+    assert "声明了 1,000,000 行" in r.text and "上限 500,000 行" in r.text, r.text[-3000:]

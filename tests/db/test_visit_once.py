@@ -80,6 +80,7 @@ def standing(db: Database) -> dict[str, list[str]]:
     return out
 
 
+@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
 def test_two_server_processes_settle_each_visit_once(db: Database) -> None:
     seed(db)
     people = ["P1", *(enrolled_person(db, n) for n in range(2, VISITS + 1))]  # nothing else serialises their settlements

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 from tests.packgen import population, random_pack
@@ -25,6 +26,7 @@ def _reference(
     return per_claim, ytd
 
 
+@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(pack=random_pack(), pop=population())
 def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:

@@ -131,6 +131,7 @@ def fee_lines(mdtrt_id: str, n: int) -> list[dict[str, str]]:
     ]
 
 
+@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
 def test_health_keeps_answering_while_a_large_import_is_previewed(url: str, tmp_path: Path) -> None:
     client, csrf = web_session(url, "clerk")
     data = bad_roster(tmp_path / "民政.csv", BAD_ROWS).read_bytes()
@@ -142,6 +143,7 @@ def test_health_keeps_answering_while_a_large_import_is_previewed(url: str, tmp_
     assert status == 422 and b"errors.xlsx" in page, page[-2000:].decode()  # every row bad: nothing to import
 
 
+@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
 def test_health_keeps_answering_while_a_large_2301_is_uploaded(url: str, db: Database) -> None:
     his = login(url, "his")
     mdtrt_id = admission(url, his)

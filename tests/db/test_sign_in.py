@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -57,6 +58,7 @@ def _served_lock(db: Database, scope: str, key: str) -> None:
         s.commit()
 
 
+@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
 def test_wrong_passwords_lock_the_account_and_say_how_long_to_wait(db: Database) -> None:
     seed_accounts(db)
     with live_server(create_app(db, PACK)) as url:
@@ -301,6 +303,7 @@ def test_the_session_cookie_is_secure_over_https_or_when_told(db: Database) -> N
     assert Settings.from_env(told.environ()) == told
 
 
+@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
 def test_32_concurrent_sign_ins_on_sqlite_all_succeed_without_holding_the_write_lock(tmp_path: Path) -> None:
     """Each sign-in checks a password hashed with Argon2's real (library default) cost. While they run, a
     probe keeps trying to take SQLite's write lock without waiting: with the check inside a write

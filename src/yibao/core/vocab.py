@@ -215,6 +215,50 @@ CHANNELS: dict[str, Said] = {
 }
 """How a step was taken (a monitoring run's trigger, a warning event's source)."""
 
+AUDIT_RESULTS: dict[str, Said] = {
+    "violation": ("违规", "violation"),
+    "suspicious": ("可疑", "suspicious"),
+    "unevaluable": ("无法判断", "cannot evaluate"),
+}
+"""An audit finding's result: 违规 is refused at settlement, 可疑 settles and opens a 疑点."""
+
+AUDIT_ACTIONS: dict[str, Said] = {
+    "self_pay": ("违规明细转自费", "the line becomes self-paid"),
+    "refuse": ("拒绝结算", "the settlement is refused"),
+    "flag": ("仅提示", "flagged only"),
+}
+"""What a 违规 finding does at settlement (an audit rule's ``action``)."""
+
+AUDIT_STAGES: dict[str, Said] = {"pre": ("事前", "before care"), "during": ("事中", "at settlement"), "post": ("事后", "after settlement")}
+"""When an audit rule runs (national rule base: 事前 / 事中 / 事后)."""
+
+AUDIT_FAMILIES: dict[str, Said] = {
+    "policy": ("政策类", "policy"),
+    "management": ("管理类", "management"),
+    "medical": ("医疗类", "medical"),
+}
+"""The national rule base's three kinds of rules (框架体系 1.0: 30 policy, 28 management, 21 medical)."""
+
+AUDIT_WINDOWS: dict[str, Said] = {
+    "visit": ("当次门诊", "one outpatient visit"),
+    "admission": ("当次住院", "one admission"),
+    "day": ("单日", "one day"),
+    "week": ("自然周", "a calendar week"),
+    "month": ("自然月", "a calendar month"),
+    "quarter": ("季度", "a quarter"),
+    "year": ("自然年", "a calendar year"),
+    "insu_year": ("医保年度", "an insurance year"),
+}
+"""An audit rule's time window."""
+
+AUDIT_SCENARIOS: dict[str, Said] = {
+    "inpatient": ("住院", "inpatient"),
+    "outpatient": ("门(急)诊", "outpatient"),
+    "pharmacy": ("购药", "pharmacy"),
+    "cross_region": ("异地就医", "cross-region"),
+}
+"""Where an audit rule applies."""
+
 TABLES: dict[str, Labels] = {
     "field": FIELDS,
     "med_type": MED_TYPES,
@@ -235,6 +279,12 @@ TABLES: dict[str, Labels] = {
     "bureau": BUREAUS,
     "source": SOURCES,
     "channel": CHANNELS,
+    "audit_result": AUDIT_RESULTS,
+    "audit_action": AUDIT_ACTIONS,
+    "audit_stage": AUDIT_STAGES,
+    "audit_family": AUDIT_FAMILIES,
+    "audit_window": AUDIT_WINDOWS,
+    "audit_scenario": AUDIT_SCENARIOS,
 }
 """Every code table by name (for lists and for the languages test)."""
 

@@ -1,0 +1,7 @@
+"""episodes rules (columnar form): filled in by the family's author."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RULES: dict[str, Any] = {}

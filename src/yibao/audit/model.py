@@ -220,6 +220,6 @@ def findings_from_frame(df: pl.DataFrame) -> list[Finding]:
             int(r["amount"]),
             tuple(r["evidence"]),
             json.loads(r["args"]),
-        )  # fmt: skip
+        )
         for r in df.iter_rows(named=True)
     ]

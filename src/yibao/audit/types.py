@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of labels and messages: one rule type per line reads best)
 """The audit rule types yibao implements: labels, parameters, tables they read, and their messages.
 
 A rule in a pack (:mod:`yibao.audit.pack`) names one of these types and sets its parameters. Each

@@ -76,7 +76,11 @@ def gender_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         .filter(pl.col("gend") != pl.col("lim_gend"))
         .join(g, on="lim_gend")
     )
-    args = [("gend_label", json_text(pl.col("gl_zh"))), ("gend_label_en", json_text(pl.col("gl_en"))), ("gend", json_text(pl.col("gend")))]
+    args = [
+        ("gend_label", json_text(pl.col("gl_zh"))),
+        ("gend_label_en", json_text(pl.col("gl_en"))),
+        ("gend", json_text(pl.col("gend"))),
+    ]
     return line_findings(rule, df, pl.col("det_item_fee_sumamt"), args)
 
 

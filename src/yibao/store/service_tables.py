@@ -61,6 +61,8 @@ class FeeLineRow(Base):
     cnt: Mapped[str] = mapped_column(String(24))
     """Decimal count as text (exact)."""
     pric: Mapped[int | None] = mapped_column(BigInteger)
+    fee_ocur_date: Mapped[date | None] = mapped_column(Date)
+    """``fee_ocur_time``'s day (费用发生时间); None when the HIS did not send it (the visit's first day then)."""
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     setl_id: Mapped[str | None] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

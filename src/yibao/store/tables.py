@@ -34,6 +34,8 @@ class Person(Base):
     psn_type: Mapped[str | None] = mapped_column(String(8))
     emp_status: Mapped[str | None] = mapped_column(String(16))
     emp_tier: Mapped[str | None] = mapped_column(String(16))
+    death_date: Mapped[date | None] = mapped_column(Date)
+    """The day of death when the registry recorded it (audit rule 死亡后就医)."""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 

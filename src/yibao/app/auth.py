@@ -44,7 +44,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
     ),
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
-    "auditor": frozenset({"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports"}),
+    "auditor": frozenset(
+        {"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports", "audit.rules"}
+    ),
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
     "monitoring": frozenset({"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}),
     # statistics only: no single person's details; policy what-if on synthetic data
@@ -57,6 +59,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "position.read",
             "ledger.verify",
             "reconcile",
+            "audit.rules",
             "accounts",
             "imports",
             "warnings.read",

@@ -244,6 +244,12 @@ def _override(base: RuleSpec, raw: Mapping[str, Any], where: str) -> RuleSpec:
     return _rule(merged, where)
 
 
+def override_rule(base: RuleSpec, raw: Mapping[str, Any], where: str) -> RuleSpec:
+    """``base`` with a change (``enabled``, ``params`` leaves, …) checked exactly as a region's pack file is:
+    the bureau's rule library (:mod:`yibao.app.audit_rules`) validates its changes here."""
+    return _override(base, raw, where)
+
+
 def _date(raw: Any, where: str, name: str) -> date:
     if isinstance(raw, date):
         return raw

@@ -66,7 +66,12 @@ def rule(code: str, rtype: str, **kw: Any) -> dict[str, Any]:
     return raw
 
 
-def pack(rules: Sequence[Mapping[str, Any]], knowledge: Mapping[str, Any] | None = None) -> AuditPack:
+def pack(
+    rules: Sequence[Mapping[str, Any]],
+    knowledge: Mapping[str, Any] | None = None,
+    price_ceilings: Mapping[str, int] | None = None,
+) -> AuditPack:
+    """A pack of ``rules`` with ``knowledge`` tables and the policy pack's unit-price ceilings (fen)."""
     raw = {
         "pack": "test",
         "valid_from": "2022-01-01",
@@ -74,7 +79,7 @@ def pack(rules: Sequence[Mapping[str, Any]], knowledge: Mapping[str, Any] | None
         "workflow": {s: {"value": 5, "assumed": "test"} for s in WORKFLOW_STEPS},
         "knowledge": dict(knowledge or {}),
     }
-    return pack_from_mapping(raw, "test.yaml")
+    return pack_from_mapping(raw, "test.yaml", price_ceilings)
 
 
 def history_of(claim_: AuditClaim, claims: Iterable[AuditClaim]) -> History:

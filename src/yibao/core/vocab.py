@@ -259,6 +259,32 @@ AUDIT_SCENARIOS: dict[str, Said] = {
 }
 """Where an audit rule applies."""
 
+SUSPECT_STATUSES: dict[str, Said] = {
+    "first_review": ("初审", "first review"),
+    "second_review": ("复审", "second review"),
+    "appeal": ("机构申诉", "institution's appeal"),
+    "investigation": ("调查核实", "investigation"),
+    "decision": ("处理", "decision"),
+    "deducted": ("扣款", "deducted"),
+    "no_action": ("不予处理", "no action"),
+}
+"""A 疑点's status: 初审 → 复审 → 机构申诉 → 调查核实 → 处理, closed as 扣款 or 不予处理."""
+
+SUSPECT_ACTIONS: dict[str, Said] = {
+    "open": ("立案", "opened"),
+    "sample": ("抽查立案", "opened by sampling"),
+    "confirm": ("初审确认疑点", "confirmed at first review"),
+    "notify": ("复审确认，通知机构申诉", "confirmed at second review; the institution may appeal"),
+    "dismiss": ("审核排除，不予处理", "cleared at review, no action"),
+    "appeal": ("机构申诉", "the institution appealed"),
+    "accept": ("机构认可，不申诉", "the institution accepted without appeal"),
+    "lapse": ("申诉期满未申诉", "no appeal within the time limit"),
+    "investigate": ("调查核实完毕", "investigated"),
+    "deduct": ("扣款", "deducted"),
+    "no_action": ("不予处理", "no action"),
+}
+"""What was done to a 疑点 (an event's ``action``)."""
+
 TABLES: dict[str, Labels] = {
     "field": FIELDS,
     "med_type": MED_TYPES,
@@ -285,6 +311,8 @@ TABLES: dict[str, Labels] = {
     "audit_family": AUDIT_FAMILIES,
     "audit_window": AUDIT_WINDOWS,
     "audit_scenario": AUDIT_SCENARIOS,
+    "suspect_status": SUSPECT_STATUSES,
+    "suspect_action": SUSPECT_ACTIONS,
 }
 """Every code table by name (for lists and for the languages test)."""
 

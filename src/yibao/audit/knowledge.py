@@ -39,7 +39,8 @@ class Table:
 
 WINDOWS = ("day", "week", "month", "quarter", "year")
 """自然日, 自然周 (ISO, Monday first), 自然月, 季度, 自然年."""
-ITEM_KINDS = ("drug", "item", "material")
+ITEM_KINDS = ("drug", "item", "exam", "material")
+"""药品, 诊疗项目, 检查检验 (exam: the examination share of the institution anomalies), 医用耗材."""
 
 TABLES: dict[str, Table] = {
     t.name: t

@@ -303,6 +303,12 @@ def _settlements() -> Iterator[Any]:
         Claim(f"T{m}", "T1", day, m, 2, "in_county", "I10", summary=PolicyRangeSummary(500_000)) for m in ("21", "11", "14")
     ]
     yield from settle_sequence(_tilted_policy(), tekun, claims)
+    from yibao.settlement.model import AuditRefusal, FeeLine  # a line the audit refused at the counter
+
+    lines = (FeeLine("1", "X001", 10_000, "01"), FeeLine("2", "X002", 5_000, "02"))
+    refusal = AuditRefusal("2", "GL001", ("超限定性别", "restricted to the other gender"))
+    refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
+    yield from settle_sequence(_tilted_policy(), tekun, [refused])
 
 
 def test_every_trace_step_in_one_language() -> None:

@@ -89,6 +89,16 @@ class PolicyRangeSummary:
 
 
 @dataclass(frozen=True)
+class AuditRefusal:
+    """A fee line an audit rule found 违规 with the action 转自费: the line is settled fully self-paid."""
+
+    feedetl_sn: str
+    rule_code: str
+    rule_name: tuple[str, str] = ("", "")
+    """The rule's name (Chinese, English), for the trace."""
+
+
+@dataclass(frozen=True)
 class Claim:
     """A bill to settle: one admission or one outpatient visit."""
 
@@ -102,6 +112,8 @@ class Claim:
     fee_lines: tuple[FeeLine, ...] = ()
     summary: PolicyRangeSummary | None = None
     fixmedins_code: str = ""
+    audit_refused: tuple[AuditRefusal, ...] = ()
+    """Lines the audit at the counter refused (违规, 转自费): each becomes fully self-paid, its rule in the trace."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from yibao.policy.schema import LineChoice, Policy
 from yibao.settlement import tiers
 from yibao.settlement.model import PLACES_IN, Claim, Person, SetlDetail, Settlement, TraceStep, YearToDate
 from yibao.settlement.policy_range import check_fee_line_levels, policy_range
+from yibao.settlement.refusals import audit_steps, refuse_lines
 from yibao.settlement.trace import proc_info
 
 FUND_PAY_TYPE = {
@@ -104,7 +105,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     choice = select_line(policy, person, claim)
     line = choice.line
     identity = policy.deciding_identity(person.identities, claim.setl_date)
-    pr = policy_range(policy.fee, line, claim)
+    pr = refuse_lines(policy_range(policy.fee, line, claim), claim)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
         filed = policy.lines[choice.fell_back_from]
@@ -126,6 +127,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             },
         )
     )
+    trace.extend(audit_steps(claim))
 
     b = tiers.basic(
         tiers.BasicInput(

@@ -28,6 +28,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "total {medfee_fen}, fully self-paid {fulamt_fen}, over price limit {overlmt_fen}, "
         "self-pay-first {preselfpay_fen}, policy range {scp_fen}",
     ),
+    "audit_self_pay": (
+        "明细 {sn}（{item}）经审核规则 {rule}「{rule_name}」判定违规，{amount_fen}转全自费",
+        "line {sn} ({item}) refused by audit rule {rule} “{rule_name}”: {amount_fen} fully self-paid",
+    ),
     "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
     "deductible_admission": (
         "本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",

@@ -13,7 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.audit.engine import audit_claim, audit_frames
-from yibao.audit.model import MILLI, AuditClaim, AuditLine, Finding, History, PersonFacts, findings_from_frame, frames_of
+from yibao.audit.model import (
+    MILLI,
+    AuditClaim,
+    AuditLine,
+    Finding,
+    History,
+    PersonFacts,
+    Stay,
+    findings_from_frame,
+    frames_of,
+)
 from yibao.audit.pack import WORKFLOW_STEPS, AuditPack, pack_from_mapping
 
 D = date
@@ -83,9 +93,18 @@ def pack(
 
 
 def history_of(claim_: AuditClaim, claims: Iterable[AuditClaim]) -> History:
-    """The claims settled before ``claim_`` for the same person (smaller ``seq``), in order."""
-    earlier = [c for c in claims if c.psn_no == claim_.psn_no and c.seq < claim_.seq]
-    return History(tuple(sorted(earlier, key=lambda c: c.seq)))
+    """The claims settled before ``claim_`` for the same person (smaller ``seq``), in order, and the open stays:
+    the person's admissions settled later that began by ``claim_``'s day (``begndate``), as :class:`Stay` with
+    ``mdtrt_id`` their ``claim_id`` and their ``enddate`` only if it is before that day (else still in hospital)."""
+    mine = [c for c in claims if c.psn_no == claim_.psn_no]
+    earlier = sorted((c for c in mine if c.seq < claim_.seq), key=lambda c: c.seq)
+    day = claim_.begndate
+    stays = tuple(
+        Stay(c.claim_id, c.fixmedins_code, c.begndate, c.enddate if c.enddate < day else None)
+        for c in sorted(mine, key=lambda c: c.seq)
+        if c.seq > claim_.seq and c.inpatient and c.begndate <= day
+    )
+    return History(tuple(earlier), stays)
 
 
 def audit_both(

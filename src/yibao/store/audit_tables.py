@@ -97,6 +97,30 @@ class SuspectCase(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=0)
     """Raised at each step: two people acting on one case at once, the second is told."""
+    sample_id: Mapped[int | None] = mapped_column(ForeignKey("suspect_sample.id"), index=True)
+    """The draw that opened it (sampling for manual review), if any."""
+
+
+class SuspectSample(Base):
+    """A draw of an institution's settlements for manual review: ``rate_bp`` of ``population`` settlements
+    (``population_amt`` claimed from the fund) in ``date_from``..``date_to``, picked with ``seed``."""
+
+    __tablename__ = "suspect_sample"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(32), index=True)
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    """The share drawn in basis points (10% = 1000)."""
+    seed: Mapped[int] = mapped_column(BigInteger)
+    population: Mapped[int] = mapped_column(Integer)
+    population_amt: Mapped[int] = mapped_column(BigInteger)
+    """The fund's payment of every settlement drawn from (what the institution claimed)."""
+    drawn: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
 
 
 class SuspectEvent(Base):

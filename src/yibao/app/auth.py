@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset(
         {"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports", "audit.rules"}
+        | {"suspects.read", "suspects.work"}  # 疑点: review, investigate, decide, draw samples
     ),
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
     "monitoring": frozenset({"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}),
@@ -65,11 +66,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "warnings.read",
             "reports",
             "policy.whatif",
+            "suspects.read",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only
     # through 1101 (with the person's ID number), never the registry's search, history, household or filings
-    "institution": frozenset({"national", "settle", "settle.read", "reverse"}),
+    # and its own 疑点 (list, detail, appeal: ``suspects.own``)
+    "institution": frozenset({"national", "settle", "settle.read", "reverse", "suspects.own"}),
 }
 
 TOKEN_HOURS = 8

@@ -14,6 +14,7 @@ from yibao.core.errors import InputError, InputErrors, NotFound, error_body
 from yibao.core.settings import Settings
 from yibao.entrypoints import web
 from yibao.entrypoints.api import (
+    audit_rule_routes,
     national_routes,
     reconcile_routes,
     registry_routes,
@@ -106,5 +107,6 @@ def create_app(
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(audit_rule_routes.router)
     web.install(app)  # the web window: HTML pages (not in the OpenAPI schema), /static
     return app

@@ -1,0 +1,197 @@
+"""Institution anomalies from the ledger (机构异常监测): the query, the data read, the charts.
+
+For a year (or one month of it), the claims frame (:func:`yibao.store.claims.from_ledger`) is read from
+:data:`yibao.audit.institutions.Params.trend_months` months before the period (each month's own past,
+and earlier discharges for the readmissions) to its end, with each admission's dates (the visit's
+``begntime``/``endtime``), the settled fee lines and the catalogue's kind of each item (the audit pack in
+force). :func:`yibao.audit.institutions.analyse` compares; flags are kept for the period's months only.
+Peers are the institutions of the same ``hosp_lv`` (the ``institution`` table, else the ledger's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.app.audit_pack import pack_in_force
+from yibao.audit.institutions import BY_CODE, DEFAULT_PARAMS, Anomalies, Params, analyse, month_index
+from yibao.core.errors import InputError, NotFound
+from yibao.policy.pack import PolicyPack
+from yibao.store.claims import from_ledger
+from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
+from yibao.store.tables import Enrolment, Person
+
+WHERE = "institution anomalies"
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+LEVELS = (1, 2, 3)
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+@dataclass(frozen=True)
+class Query:
+    year: int
+    month: str | None = None
+    level: int | None = None
+    indicator: str | None = None
+
+    @property
+    def months(self) -> list[str]:
+        return [self.month] if self.month else [f"{self.year}-{m:02d}" for m in range(1, 13)]
+
+
+def check_query(year: int, month: str | None = None, level: int | None = None, indicator: str | None = None) -> Query:
+    """The query, or an ``InputError`` naming the field, the value and what was expected."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InputError(WHERE, "year", year, f"a year {MIN_YEAR}..{MAX_YEAR}", f"{MIN_YEAR}至{MAX_YEAR}之间的年度")
+    if month and (not MONTH.match(month) or int(month[:4]) != year):
+        expected = f"a month of {year} written YYYY-MM, e.g. {year}-06"
+        raise InputError(WHERE, "month", month, expected, f"{year}年内的月份，格式 YYYY-MM，如 {year}-06")
+    if level is not None and level not in LEVELS:
+        raise InputError(WHERE, "level", level, "a hospital level 1, 2 or 3", "医院等级 1、2 或 3")
+    if indicator and indicator not in BY_CODE:
+        raise InputError(WHERE, "indicator", indicator, "one of " + ", ".join(BY_CODE), "指标之一：" + "、".join(BY_CODE))
+    return Query(year, month or None, level, indicator or None)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The analysis and what the views need beside it."""
+
+    query: Query
+    anomalies: Anomalies
+    names: Mapping[str, str]
+    levels: Mapping[str, int]
+
+    def ranked(self) -> pl.DataFrame:
+        """The ranked flags narrowed by the query's level and indicator (ranks kept)."""
+        df = self.anomalies.institutions.ranked
+        if self.query.level is not None:
+            df = df.filter(pl.col("group") == str(self.query.level))
+        if self.query.indicator:
+            df = df.filter(pl.col("indicator") == self.query.indicator)
+        return df
+
+    def name(self, code: str) -> str:
+        return self.names.get(code, code)
+
+
+def _first_month(q: Query, params: Params) -> date:
+    first = month_index(q.months[0]) - params.trend_months
+    return date(first // 12, first % 12 + 1, 1)
+
+
+def _last_day(month: str) -> date:
+    nxt = month_index(month) + 1
+    return date.fromordinal(date(nxt // 12, nxt % 12 + 1, 1).toordinal() - 1)
+
+
+def _levels(s: Session) -> tuple[dict[str, str], dict[str, int]]:
+    names, levels = {}, {}
+    for code, name, lv in s.execute(sa.select(Institution.fixmedins_code, Institution.fixmedins_name, Institution.hosp_lv)):
+        names[code], levels[code] = name, int(lv)
+    return names, levels
+
+
+def _ledger_levels(s: Session, start: date, end: date) -> dict[str, int]:
+    """Levels the ledger recorded, for institutions not in the institution table."""
+    q = (
+        sa.select(LedgerEntry.fixmedins_code, sa.func.max(LedgerEntry.hosp_lv))
+        .where(LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end, LedgerEntry.hosp_lv.is_not(None))
+        .group_by(LedgerEntry.fixmedins_code)
+    )
+    return {code: int(lv) for code, lv in s.execute(q) if code and lv is not None}
+
+
+def _stays(s: Session, start: date, end: date) -> pl.DataFrame:
+    q = (
+        sa.select(LedgerEntry.setl_id, Visit.begntime, Visit.endtime)
+        .join(Visit, Visit.mdtrt_id == LedgerEntry.mdtrt_id)
+        .where(LedgerEntry.kind == "settle", LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+    )
+    schema = {"setl_id": pl.Utf8, "begndate": pl.Date, "enddate": pl.Date}
+    return pl.DataFrame([tuple(r) for r in s.execute(q)], schema=schema, orient="row")
+
+
+def _lines(s: Session, start: date, end: date) -> pl.DataFrame:
+    fee = sa.func.sum(FeeLineRow.det_item_fee_sumamt)
+    q = (
+        sa.select(FeeLineRow.setl_id, FeeLineRow.med_list_codg, fee)
+        .join(LedgerEntry, LedgerEntry.setl_id == FeeLineRow.setl_id)
+        .where(
+            FeeLineRow.cancelled.is_(False),
+            LedgerEntry.kind == "settle",
+            LedgerEntry.setl_date >= start,
+            LedgerEntry.setl_date <= end,
+        )
+        .group_by(FeeLineRow.setl_id, FeeLineRow.med_list_codg)
+    )
+    schema = {"setl_id": pl.Utf8, "med_list_codg": pl.Utf8, "det_item_fee_sumamt": pl.Int64}
+    return pl.DataFrame([(a, b, int(c)) for a, b, c in s.execute(q)], schema=schema, orient="row")
+
+
+def _township_enrolled(s: Session, year: int) -> dict[str, int]:
+    """The registry's persons enrolled (正常参保) in ``year``, per township: the township view's denominators."""
+    q = (
+        sa.select(Person.township, sa.func.count(sa.distinct(Enrolment.person_id)))
+        .join(Enrolment, Enrolment.person_id == Person.id)
+        .where(Enrolment.year == year, Enrolment.psn_insu_stas == "1", Person.township.is_not(None))
+        .group_by(Person.township)
+    )
+    return {str(town): int(n) for town, n in s.execute(q) if town}
+
+
+def _kinds(s: Session, policy: PolicyPack | None) -> dict[str, str]:
+    """The catalogue's kind of each item in the audit pack in force (none when no pack can be read)."""
+    try:
+        pack = pack_in_force(s, policy)
+    except (InputError, OSError):
+        return {}
+    return {code: str(row["kind"]) for code, row in pack.knowledge.catalogue.items() if row.get("kind")}
+
+
+def institution_anomalies(s: Session, q: Query, policy: PolicyPack | None = None, params: Params = DEFAULT_PARAMS) -> Result:
+    """The analysis of ``q``'s months from the ledger (see the module docstring)."""
+    start, end = _first_month(q, params), _last_day(q.months[-1])
+    claims = from_ledger(s, start, end)
+    names, levels = _levels(s)
+    levels = {**_ledger_levels(s, start, end), **levels}
+    kinds = _kinds(s, policy)
+    lines = _lines(s, start, end) if kinds else None
+    stays = _stays(s, start, end)
+    result = analyse(
+        claims, levels, months=q.months, stays=stays if stays.height else None, lines=lines, kinds=kinds,
+        township_enrolled=_township_enrolled(s, q.year) or None, params=params,
+    )  # fmt: skip
+    return Result(q, result, names, levels)
+
+
+def institution_detail(r: Result, code: str) -> pl.DataFrame:
+    """The institution's indicators over the query's months (``NotFound`` when it has none)."""
+    ind = r.anomalies.indicators.filter((pl.col("code") == code) & pl.col("month").is_in(r.query.months))
+    if ind.height == 0:
+        raise NotFound(WHERE, "fixmedins_code", code, "an institution with settlements in the period", "期间内有结算的定点机构")
+    return ind
+
+
+def chart_data(r: Result, code: str, indicator: str) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """An institution's monthly values of ``indicator``, its peers' bands and its flagged months."""
+    ind = institution_detail(r, code).filter(pl.col("indicator") == indicator)
+    group = str(r.levels.get(code, ""))
+    bands = r.anomalies.institutions.bands.filter((pl.col("group") == group) & (pl.col("indicator") == indicator))
+    ranked = r.anomalies.institutions.ranked
+    flagged = ranked.filter((pl.col("code") == code) & (pl.col("indicator") == indicator))["month"].to_list()
+    return ind.select("month", "value"), bands, flagged
+
+
+def draw_chart(r: Result, code: str, indicator: str, lang: str = "zh") -> str:
+    """The SVG of an institution's indicator against its peers' band."""
+    from yibao.reports.institution_charts import indicator_chart  # matplotlib on demand: the server starts fast
+
+    values, bands, flagged = chart_data(r, code, indicator)
+    return indicator_chart(r.name(code), indicator, r.query.months, values, bands, flagged, lang).svg

@@ -1,7 +1,305 @@
-"""limits rules (columnar form): filled in by the family's author."""
+"""超剂量, 超频次, 超疗程, 重复收费, 分解收费, 关联缺失, 药品与诊断不符 over many claims (columnar form).
+
+The same rules as :mod:`yibao.audit.scalar.limits` (whose docstrings define them), with joins,
+group-bys and window expressions over the frames: running totals are cumulative sums over lines
+sorted by person, group, claim ``seq`` and ``line_no``, so a claim's "history" is the person's claims
+before it in the same frame. Knowledge comes from the same indexed tables as the scalar form.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-RULES: dict[str, Any] = {}
+import polars as pl
+
+from yibao.audit.columnar.scope import args_json, json_int, json_text, line_findings
+from yibao.audit.knowledge import WINDOWS, Knowledge
+from yibao.audit.model import FINDING_SCHEMA, MILLI, Frames
+from yibao.audit.pack import RuleSpec
+from yibao.core.vocab import AUDIT_WINDOWS
+
+STR = pl.Utf8
+INT = pl.Int64
+
+
+def pairs(rows: Mapping[str, object], left: str, right: str, dtype: type[pl.DataType] = STR) -> pl.DataFrame:
+    """A frame of (``left``, ``right``) from an item → value or item → values mapping (values deduplicated)."""
+    data = sorted({(k, v) for k, vs in rows.items() for v in (vs if isinstance(vs, frozenset | tuple | list | set) else (vs,))})
+    return pl.DataFrame(data, schema={left: STR, right: dtype}, orient="row")
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=FINDING_SCHEMA)
+
+
+def units(e: pl.Expr) -> pl.Expr:
+    """Thousandths written in units, like :func:`yibao.audit.scalar.limits.units`."""
+    a = e.abs()
+    frac = a % MILLI
+    return pl.concat_str(
+        pl.when(e < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (a // MILLI).cast(STR),
+        pl.when(frac > 0)
+        .then(pl.concat_str(pl.lit("."), frac.cast(STR).str.zfill(3).str.strip_chars_end("0")))
+        .otherwise(pl.lit("")),
+    )
+
+
+def day_text(e: pl.Expr) -> pl.Expr:
+    return e.dt.strftime("%Y-%m-%d")
+
+
+def over_limits(lines: pl.DataFrame, claims: pl.DataFrame, group: list[str]) -> pl.DataFrame:
+    """The lines over their group's ``limit``: running totals of ``cnt_milli`` per person and ``group``
+    in (``seq``, ``line_no``) order; adds ``after`` (the total through the line), ``amount`` and
+    ``evidence`` (``claim:<id>`` of the earlier claims with a line in the group)."""
+    keys = ["psn_no", *group]
+    cnt, limit, total = pl.col("cnt_milli"), pl.col("limit"), pl.col("det_item_fee_sumamt")
+    df = (
+        lines.join(claims.select("claim_id", "psn_no", "seq"), on="claim_id")
+        .sort([*keys, "seq", "line_no"])
+        .with_columns(after=cnt.cum_sum().over(keys))
+    )
+    before = pl.col("after") - cnt
+    flagged = df.filter(pl.col("after") > limit).with_columns(
+        amount=pl.when((before >= limit) | (cnt <= 0))
+        .then(total)
+        .otherwise((2 * total * (pl.col("after") - limit) + cnt) // (2 * cnt))
+    )
+    members = (
+        df.join(flagged.select(keys).unique(), on=keys, how="semi").select(*keys, ev_claim="claim_id", ev_seq="seq").unique()
+    )
+    ev = (
+        flagged.select(*keys, "claim_id", "line_no", "seq")
+        .join(members, on=keys)
+        .filter(pl.col("ev_seq") < pl.col("seq"))
+        .group_by(["claim_id", "line_no", *keys])
+        .agg(evidence=pl.concat_str(pl.lit("claim:"), pl.col("ev_claim")))
+    )
+    return flagged.join(ev, on=["claim_id", "line_no", *keys], how="left").with_columns(
+        pl.col("evidence").fill_null(pl.lit([], dtype=pl.List(STR)))
+    )
+
+
+def dose_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    if not kb.per_day:
+        return empty()
+    lim = pairs(kb.per_day, "med_list_codg", "limit", INT)
+    df = over_limits(f.lines.join(lim, on="med_list_codg"), f.claims, ["med_list_codg", "fee_ocur_date"])
+    args = [
+        ("day", json_text(day_text(pl.col("fee_ocur_date")))),
+        ("cnt", json_text(units(pl.col("after")))),
+        ("limit", json_text(units(pl.col("limit")))),
+    ]
+    return line_findings(rule, df, pl.col("amount"), args, pl.col("evidence"))
+
+
+def window_start(day: pl.Expr, window: pl.Expr) -> pl.Expr:
+    """The first day of ``day``'s natural window (ISO weeks start on Monday)."""
+    return (
+        pl.when(window == "day").then(day)
+        .when(window == "week").then(day.dt.truncate("1w"))
+        .when(window == "month").then(day.dt.month_start())
+        .when(window == "quarter").then(day.dt.truncate("1q"))
+        .otherwise(day.dt.truncate("1y"))
+    )  # fmt: skip
+
+
+def frequency_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    if not kb.frequency:
+        return empty()
+    rows = sorted({(code, w, m) for code, lims in kb.frequency.items() for w, m in lims})
+    freq = pl.DataFrame(rows, schema={"med_list_codg": STR, "window": STR, "limit": INT}, orient="row")
+    labels = pl.DataFrame(
+        {
+            "window": list(WINDOWS),
+            "window_idx": list(range(len(WINDOWS))),
+            "wl_zh": [AUDIT_WINDOWS[w][0] for w in WINDOWS],
+            "wl_en": [AUDIT_WINDOWS[w][1] for w in WINDOWS],
+        }
+    )
+    lines = f.lines.join(freq, on="med_list_codg").with_columns(wstart=window_start(pl.col("fee_ocur_date"), pl.col("window")))
+    df = (
+        over_limits(lines, f.claims, ["med_list_codg", "window", "limit", "wstart"])
+        .join(labels, on="window")
+        .sort(["claim_id", "line_no", "amount", "window_idx", "limit"], descending=[False, False, True, False, False])
+        .unique(["claim_id", "line_no"], keep="first", maintain_order=True)
+    )
+    args = [
+        ("window", json_text(pl.col("window"))),
+        ("window_label", json_text(pl.col("wl_zh"))),
+        ("window_label_en", json_text(pl.col("wl_en"))),
+        ("cnt", json_text(units(pl.col("after")))),
+        ("limit", json_text(units(pl.col("limit")))),
+    ]
+    return line_findings(rule, df, pl.col("amount"), args, pl.col("evidence"))
+
+
+def course_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    if not kb.course_days:
+        return empty()
+    by = ["claim_id", "med_list_codg"]
+    day = pl.col("fee_ocur_date")
+    df = (
+        f.lines.join(pairs(kb.course_days, "med_list_codg", "limit", INT), on="med_list_codg")
+        .with_columns(rank=day.rank("dense").over(by), days=day.n_unique().over(by))
+        .filter(pl.col("rank") > pl.col("limit"))
+    )
+    args = [("days", json_int(pl.col("days"))), ("limit", json_int(pl.col("limit"))), ("day", json_text(day_text(day)))]
+    return line_findings(rule, df, pl.col("det_item_fee_sumamt"), args)
+
+
+def duplicate_pair(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    pf = pairs(kb.duplicate_subs, "main", "sub").filter(pl.col("main") != pl.col("sub"))
+    if not pf.height:
+        return empty()
+    on = ["claim_id", "fee_ocur_date", "main"]
+    mains = f.lines.filter(pl.col("med_list_codg").is_in(pf["main"].unique().implode())).select(
+        "claim_id", "fee_ocur_date", main="med_list_codg"
+    )
+    df = (
+        f.lines.join(pf, left_on="med_list_codg", right_on="sub")
+        .join(mains.unique(), on=on)
+        .group_by(["claim_id", "line_no", "feedetl_sn", "med_list_codg", "det_item_fee_sumamt"])
+        .agg(mains=pl.col("main").unique().sort())
+    )
+    ev = pl.col("mains").list.eval(pl.concat_str(pl.lit("item:"), pl.element()))
+    return line_findings(rule, df, pl.col("det_item_fee_sumamt"), [("main", json_text(pl.col("mains").list.join(",")))], ev)
+
+
+def bundle_split(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    bp = pairs(kb.bundles, "bundle", "part")
+    if not bp.height:
+        return empty()
+    on = ["claim_id", "fee_ocur_date", "bundle"]
+    present = f.lines.filter(pl.col("med_list_codg").is_in(bp["bundle"].unique().implode())).select(
+        "claim_id", "fee_ocur_date", bundle="med_list_codg"
+    )
+    std = pl.DataFrame(
+        [(b, int(s)) for b in kb.bundles if (s := (kb.catalogue.get(b) or {}).get("std_pric")) is not None],
+        schema={"bundle": STR, "std": INT},
+        orient="row",
+    )
+    total = pl.col("total")
+    df = (
+        f.lines.join(bp, left_on="med_list_codg", right_on="part")
+        .join(present.unique(), on=on, how="anti")
+        .sort(["claim_id", "line_no"])
+        .group_by(on)
+        .agg(
+            feedetl_sns=pl.col("feedetl_sn"),
+            parts=pl.col("med_list_codg").n_unique().cast(INT),
+            total=pl.col("det_item_fee_sumamt").sum(),
+        )
+        .filter(pl.col("parts") >= int(rule.param("min_parts")))
+        .join(std, on="bundle", how="left")
+    )
+    day = day_text(pl.col("fee_ocur_date"))
+    common = [
+        ("bundle", json_text(pl.col("bundle"))),
+        ("parts", json_int(pl.col("parts"))),
+        ("day", json_text(day)),
+        ("parts_fen", json_int(total)),
+    ]
+    with_std = args_json(*common, ("basis", json_text(pl.lit("std_pric"))), ("std_fen", json_int(pl.col("std"))))
+    without = args_json(*common, ("basis", json_text(pl.lit("parts"))))
+    known = pl.col("std").is_not_null()
+    return df.select(
+        pl.lit(rule.code).alias("rule_code"),
+        pl.lit(rule.type).alias("rule_type"),
+        pl.lit(rule.result).alias("result"),
+        pl.col("claim_id"),
+        pl.col("feedetl_sns"),
+        pl.when(known).then(pl.max_horizontal(total - pl.col("std"), pl.lit(0))).otherwise(total).cast(INT).alias("amount"),
+        pl.concat_list(pl.concat_str(pl.lit("date:"), day), pl.concat_str(pl.lit("item:"), pl.col("bundle")))
+        .list.sort()
+        .alias("evidence"),
+        pl.when(known).then(with_std).otherwise(without).alias("args"),
+    )
+
+
+def with_result(rule: RuleSpec, df: pl.DataFrame, args: list[tuple[str, pl.Expr]], unevaluable: pl.Expr) -> pl.DataFrame:
+    """Whole-line findings on ``df``'s lines, ``unevaluable`` where the expression holds, else the rule's result."""
+    found = line_findings(rule, df, pl.col("det_item_fee_sumamt"), args)
+    return found.with_columns(
+        result=df.select(pl.when(unevaluable).then(pl.lit("unevaluable")).otherwise(pl.lit(rule.result)))
+        .to_series()
+        .alias("result")
+    )
+
+
+def _with_dise(lines: pl.DataFrame, f: Frames) -> pl.DataFrame:
+    return lines.join(f.claims.select("claim_id", pl.col("dise_codg").fill_null("").alias("dise")), on="claim_id")
+
+
+def missing_required(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    ri = pairs(kb.requires_items, "med_list_codg", "req")
+    rd = pairs(kb.requires_dise, "med_list_codg", "prefix")
+    codes = pl.concat([ri["med_list_codg"], rd["med_list_codg"]]).unique()
+    if not codes.len():
+        return empty()
+    by = ["claim_id", "med_list_codg"]
+    lines = _with_dise(f.lines.filter(pl.col("med_list_codg").is_in(codes.implode())), f)
+    ci = lines.select(*by, "dise").unique()
+    present = f.lines.filter(pl.col("med_list_codg").is_in(ri["req"].unique().implode())).select("claim_id", req="med_list_codg")
+    miss = (
+        ci.join(ri, on="med_list_codg")
+        .join(present.unique(), on=["claim_id", "req"], how="anti")
+        .group_by(by)
+        .agg(missing=pl.col("req").sort().str.join(","))
+    )
+    dd = (
+        ci.join(rd, on="med_list_codg")
+        .group_by(by)
+        .agg(
+            ok=pl.col("dise").str.starts_with(pl.col("prefix")).any(),
+            pref=pl.concat_str(pl.col("prefix"), pl.lit("*")).unique().sort().str.join(","),
+        )
+    )
+    missing = pl.col("missing").fill_null("")
+    pref = pl.when(pl.col("ok").fill_null(True)).then(pl.lit("")).otherwise(pl.col("pref"))
+    state = (
+        ci.join(miss, on=by, how="left")
+        .join(dd, on=by, how="left")
+        .with_columns(
+            required=pl.concat_str(missing, pl.when((missing != "") & (pref != "")).then(pl.lit(",")).otherwise(pl.lit("")), pref)
+        )
+        .filter(pl.col("required") != "")
+        .select(*by, "required", none_missing=missing == "")
+    )
+    df = lines.join(state, on=by)
+    args = [("required", json_text(pl.col("required"))), ("dise_codg", json_text(pl.col("dise")))]
+    return with_result(rule, df, args, pl.col("none_missing") & (pl.col("dise") == ""))
+
+
+def diagnosis_mismatch(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    ind = pairs(kb.indications, "med_list_codg", "prefix")
+    if not ind.height:
+        return empty()
+    by = ["claim_id", "med_list_codg"]
+    lines = _with_dise(f.lines.filter(pl.col("med_list_codg").is_in(ind["med_list_codg"].unique().implode())), f)
+    state = (
+        lines.select(*by, "dise")
+        .unique()
+        .join(ind, on="med_list_codg")
+        .group_by(by)
+        .agg(
+            ok=pl.col("dise").str.starts_with(pl.col("prefix")).any(),
+            inds=pl.concat_str(pl.col("prefix"), pl.lit("*")).unique().sort().str.join(","),
+        )
+        .filter(~pl.col("ok"))
+    )
+    df = lines.join(state, on=by)
+    args = [("indications", json_text(pl.col("inds"))), ("dise_codg", json_text(pl.col("dise")))]
+    return with_result(rule, df, args, pl.col("dise") == "")
+
+
+RULES = {
+    "dose_limit": dose_limit,
+    "frequency_limit": frequency_limit,
+    "course_limit": course_limit,
+    "duplicate_pair": duplicate_pair,
+    "bundle_split": bundle_split,
+    "missing_required": missing_required,
+    "diagnosis_mismatch": diagnosis_mismatch,
+}

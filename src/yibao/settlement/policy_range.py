@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, overload
 
 from yibao.core.errors import InputError
-from yibao.core.money import apply_ratio
+from yibao.core.money import apply_ratio, half_up
 from yibao.core.vocab import CHRGITM_LV
 from yibao.policy.schema import BenefitLine, FeeRules
 from yibao.settlement.model import Claim, FeeLineResult
+
+if TYPE_CHECKING:  # the same arithmetic on frame expressions; settlement itself does not import polars
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,21 @@ class PolicyRange:
     lines: tuple[FeeLineResult, ...]
 
 
-def _over_limit(pric: int | None, ceiling: int | None, cnt: Decimal, total: int) -> int:
+@overload
+def price_excess(pric: int, ceiling: int, cnt_num: int, cnt_den: int) -> int: ...
+@overload
+def price_excess(pric: pl.Expr, ceiling: pl.Expr, cnt_num: pl.Expr, cnt_den: int) -> pl.Expr: ...
+def price_excess(pric: Any, ceiling: Any, cnt_num: Any, cnt_den: int) -> Any:
+    """(unit price - ceiling) x count, the count being exactly ``cnt_num / cnt_den``, rounded half up
+    to the fen (for a price above the ceiling and a count >= 0).
+
+    The one definition of the excess: :func:`over_limit` uses it on a fee line's ints, and the audit
+    (``price_ceiling``, ``price_standard`` over a ledger) on polars expressions.
+    """
+    return half_up((pric - ceiling) * cnt_num, cnt_den)
+
+
+def over_limit(pric: int | None, ceiling: int | None, cnt: Decimal, total: int) -> int:
     """Excess over the price ceiling: (unit price - ceiling) x count, or, with no unit price
     uploaded, the line total above ceiling x count; never more than the line total."""
     if ceiling is None:
@@ -40,8 +58,8 @@ def _over_limit(pric: int | None, ceiling: int | None, cnt: Decimal, total: int)
         return max(0, total - int(allowed))
     if pric <= ceiling:
         return 0
-    excess = (Decimal(pric - ceiling) * cnt).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return min(total, int(excess))
+    num, den = cnt.as_integer_ratio()
+    return min(total, price_excess(pric, ceiling, num, den))
 
 
 def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRange:
@@ -75,7 +93,7 @@ def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRang
             full_own = total
             prop = 10_000
         else:
-            over = _over_limit(fl.pric, rules.price_ceilings.get(fl.med_list_codg), fl.cnt, total)
+            over = over_limit(fl.pric, rules.price_ceilings.get(fl.med_list_codg), fl.cnt, total)
             if fl.chrgitm_lv == "02":
                 prop = rules.item_selfpay_first.get(fl.med_list_codg, rules.class_b_selfpay_first)
                 pre = apply_ratio(total - over, prop)

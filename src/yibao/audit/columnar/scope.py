@@ -1,19 +1,56 @@
-"""超支付范围 and 超支付标准 over many claims (columnar form of :mod:`yibao.audit.scalar.scope`)."""
+"""超支付范围 and 超支付标准 over many claims (columnar form of :mod:`yibao.audit.scalar.scope`, whose
+docstring defines each rule type).
+
+Each rule joins the lines with a small frame built from the knowledge's index (the same mapping the
+scalar form looks items up in, so a code listed twice counts once, the last row winning), keeps the
+offending lines with frame expressions only, and writes the findings with :func:`line_findings`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import polars as pl
 
 from yibao.audit.knowledge import Knowledge
-from yibao.audit.model import Frames
+from yibao.audit.model import MILLI, Frames
 from yibao.audit.pack import RuleSpec
+from yibao.core.money import half_up
 from yibao.core.vocab import GENDERS
+from yibao.settlement.policy_range import price_excess
+
+Schema = dict[str, pl.DataType | type[pl.DataType]]
+TOTAL = pl.col("det_item_fee_sumamt")
 
 
-def table(kb: Knowledge, name: str, columns: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
+def table(kb: Knowledge, name: str, columns: Schema) -> pl.DataFrame:
     """A knowledge table as a frame with ``columns`` (empty when the pack has none)."""
     rows = [{c: r[c] for c in columns} for r in kb.table(name)]
     return pl.DataFrame(rows, schema=columns)
+
+
+def by_code(values: Iterable[tuple[str, Any]], name: str, dtype: pl.DataType | type[pl.DataType]) -> pl.DataFrame:
+    """A frame (``med_list_codg``, ``name``) of the items whose value is not None."""
+    kept = [(code, v) for code, v in values if v is not None]
+    return pl.DataFrame(
+        {"med_list_codg": [c for c, _ in kept], name: [v for _, v in kept]}, schema={"med_list_codg": pl.Utf8, name: dtype}
+    )
+
+
+def limit_frame(kb: Knowledge, attr: str, dtype: pl.DataType | type[pl.DataType]) -> pl.DataFrame:
+    """The items restricted by ``item_limits.<attr>``: (``med_list_codg``, ``attr``)."""
+    return by_code(((code, getattr(lim, attr)) for code, lim in kb.item_limits.items()), attr, dtype)
+
+
+def with_claims(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
+    """``df``'s lines with their claim's ``columns``."""
+    return df.join(f.claims.select("claim_id", *columns), on="claim_id")
+
+
+def with_people(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
+    """``df``'s lines with their person's ``columns`` (lines of a person not in ``f.people`` are dropped)."""
+    return with_claims(df, f, "psn_no").join(f.people.select("psn_no", *columns), on="psn_no")
 
 
 def args_json(*pairs: tuple[str, pl.Expr]) -> pl.Expr:
@@ -41,6 +78,18 @@ def json_int(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Int64).cast(pl.Utf8)
 
 
+def json_bound(expr: pl.Expr) -> pl.Expr:
+    """An optional bound, like :func:`yibao.audit.scalar.scope.bound_arg`: the number, or ``""`` when null."""
+    return pl.when(expr.is_null()).then(pl.lit('""')).otherwise(json_int(expr))
+
+
+def cnt_text(milli: pl.Expr) -> pl.Expr:
+    """Counts >= 0 in thousandths as text, like :func:`yibao.audit.scalar.scope.cnt_text` (1500 → ``1.5``)."""
+    whole = (milli // MILLI).cast(pl.Utf8)
+    frac = (milli % MILLI).cast(pl.Utf8).str.zfill(3).str.strip_chars_end("0")
+    return pl.when(milli % MILLI == 0).then(whole).otherwise(pl.concat_str([whole, pl.lit("."), frac]))
+
+
 def line_findings(
     rule: RuleSpec, df: pl.DataFrame, amount: pl.Expr, args: list[tuple[str, pl.Expr]], evidence: pl.Expr | None = None
 ) -> pl.DataFrame:
@@ -64,15 +113,12 @@ def line_findings(
 
 
 def gender_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    lim = table(kb, "item_limits", {"med_list_codg": pl.Utf8, "gend": pl.Utf8}).drop_nulls("gend")
     g = pl.DataFrame(
         {"lim_gend": list(GENDERS), "gl_zh": [v[0] for v in GENDERS.values()], "gl_en": [v[1] for v in GENDERS.values()]}
     )
+    lim = limit_frame(kb, "gend", pl.Utf8).rename({"gend": "lim_gend"})
     df = (
-        f.lines.join(lim, on="med_list_codg")
-        .rename({"gend": "lim_gend"})
-        .join(f.claims.select("claim_id", "psn_no"), on="claim_id")
-        .join(f.people.select("psn_no", "gend"), on="psn_no")
+        with_people(f.lines.join(lim, on="med_list_codg"), f, "gend")
         .filter(pl.col("gend") != pl.col("lim_gend"))
         .join(g, on="lim_gend")
     )
@@ -81,7 +127,104 @@ def gender_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         ("gend_label_en", json_text(pl.col("gl_en"))),
         ("gend", json_text(pl.col("gend"))),
     ]
-    return line_findings(rule, df, pl.col("det_item_fee_sumamt"), args)
+    return line_findings(rule, df, TOTAL, args)
 
 
-RULES = {"gender_limit": gender_limit}
+def age_on(day: pl.Expr, brdy: pl.Expr) -> pl.Expr:
+    """Whole years of age on ``day``, like :meth:`yibao.audit.model.PersonFacts.age_on`."""
+
+    def month_day(d: pl.Expr) -> pl.Expr:
+        return d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)
+
+    before_birthday = (month_day(day) < month_day(brdy)).cast(pl.Int32)
+    return day.dt.year().cast(pl.Int32) - brdy.dt.year().cast(pl.Int32) - before_birthday
+
+
+def age_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    lim = limit_frame(kb, "age_min", pl.Int64).join(
+        limit_frame(kb, "age_max", pl.Int64), on="med_list_codg", how="full", coalesce=True
+    )
+    df = with_people(f.lines.join(lim, on="med_list_codg"), f, "brdy").with_columns(
+        age=age_on(pl.col("fee_ocur_date"), pl.col("brdy"))
+    )
+    below = (pl.col("age") < pl.col("age_min")).fill_null(False)
+    above = (pl.col("age") > pl.col("age_max")).fill_null(False)
+    args = [
+        ("age_min", json_bound(pl.col("age_min"))),
+        ("age_max", json_bound(pl.col("age_max"))),
+        ("age", json_int(pl.col("age"))),
+    ]
+    return line_findings(rule, df.filter(below | above), TOTAL, args)
+
+
+def _allowed_codes(rule: RuleSpec, kb: Knowledge, f: Frames, attr: str, key: str) -> pl.DataFrame:
+    """Lines whose claim's ``key`` is not among the item's ``item_limits.<attr>`` codes."""
+    sets: dict[str, frozenset[str]] = {c: v for c, lim in kb.item_limits.items() if (v := getattr(lim, attr)) is not None}
+    allowed = by_code(((c, ",".join(sorted(s))) for c, s in sets.items()), "allowed", pl.Utf8)
+    pairs = pl.DataFrame(
+        {"med_list_codg": [c for c, s in sets.items() for _ in s], key: [v for s in sets.values() for v in s]},
+        schema={"med_list_codg": pl.Utf8, key: pl.Utf8},
+    )
+    df = with_claims(f.lines.join(allowed, on="med_list_codg"), f, key).join(pairs, on=["med_list_codg", key], how="anti")
+    return line_findings(rule, df, TOTAL, [("allowed", json_text(pl.col("allowed"))), (key, json_text(pl.col(key)))])
+
+
+def med_type_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    return _allowed_codes(rule, kb, f, "med_types", "med_type")
+
+
+def insutype_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    return _allowed_codes(rule, kb, f, "insutypes", "insutype")
+
+
+def hosp_lv_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    lim = limit_frame(kb, "min_hosp_lv", pl.Int64)
+    df = with_claims(f.lines.join(lim, on="med_list_codg"), f, "hosp_lv").filter(pl.col("hosp_lv") < pl.col("min_hosp_lv"))
+    return line_findings(
+        rule, df, TOTAL, [("min_hosp_lv", json_int(pl.col("min_hosp_lv"))), ("hosp_lv", json_int(pl.col("hosp_lv")))]
+    )
+
+
+def unknown_item(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    catalogue = pl.DataFrame({"med_list_codg": list(kb.catalogue)}, schema={"med_list_codg": pl.Utf8})
+    lines = f.lines if kb.catalogue else f.lines.clear()
+    return line_findings(rule, lines.join(catalogue, on="med_list_codg", how="anti"), TOTAL, [])
+
+
+def _above_price(rule: RuleSpec, f: Frames, refs: Iterable[tuple[str, int | None]], key: str) -> pl.DataFrame:
+    """Lines priced above their item's ``refs``: the excess for the count (the settlement's arithmetic)."""
+    df = f.lines.join(by_code(refs, "ref", pl.Int64), on="med_list_codg").filter(pl.col("pric") > pl.col("ref"))
+    amount = pl.min_horizontal(TOTAL, price_excess(pl.col("pric"), pl.col("ref"), pl.col("cnt_milli"), MILLI))
+    return line_findings(rule, df, amount, [("pric_fen", json_int(pl.col("pric"))), (key, json_int(pl.col("ref")))])
+
+
+def price_standard(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    return _above_price(rule, f, ((c, r.get("std_pric")) for c, r in kb.catalogue.items()), "std_fen")
+
+
+def price_ceiling(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    ceilings: Mapping[str, int | None] = kb.price_ceilings
+    return _above_price(rule, f, ceilings.items(), "ceiling_fen")
+
+
+def quantity_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
+    df = f.lines.join(by_code(kb.per_line.items(), "limit", pl.Int64), on="med_list_codg").filter(
+        pl.col("cnt_milli") > pl.col("limit")
+    )
+    amount = half_up(TOTAL * (pl.col("cnt_milli") - pl.col("limit")), pl.col("cnt_milli"))
+    return line_findings(
+        rule, df, amount, [("cnt", json_text(cnt_text(pl.col("cnt_milli")))), ("limit", json_text(cnt_text(pl.col("limit"))))]
+    )
+
+
+RULES = {
+    "gender_limit": gender_limit,
+    "age_limit": age_limit,
+    "med_type_limit": med_type_limit,
+    "hosp_lv_limit": hosp_lv_limit,
+    "insutype_limit": insutype_limit,
+    "unknown_item": unknown_item,
+    "price_standard": price_standard,
+    "price_ceiling": price_ceiling,
+    "quantity_limit": quantity_limit,
+}

@@ -11,23 +11,37 @@ Peers are the institutions of the same ``hosp_lv`` (the ``institution`` table, e
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app.audit_pack import pack_in_force
-from yibao.audit.institutions import BY_CODE, DEFAULT_PARAMS, Anomalies, Params, analyse, month_index
+from yibao.audit.institutions import (
+    BY_CODE,
+    DEFAULT_PARAMS,
+    DIRECTION_LABELS,
+    KIND_LABELS,
+    Anomalies,
+    Params,
+    analyse,
+    indicator_label,
+    month_index,
+    shown,
+)
 from yibao.core.errors import InputError, NotFound
+from yibao.core.i18n import pick
+from yibao.core.vocab import HOSP_LEVELS, label
 from yibao.policy.pack import PolicyPack
 from yibao.store.claims import from_ledger
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Enrolment, Person
 
-WHERE = "institution anomalies"
+WHERE = "request"
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 LEVELS = (1, 2, 3)
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -45,17 +59,23 @@ class Query:
         return [self.month] if self.month else [f"{self.year}-{m:02d}" for m in range(1, 13)]
 
 
-def check_query(year: int, month: str | None = None, level: int | None = None, indicator: str | None = None) -> Query:
-    """The query, or an ``InputError`` naming the field, the value and what was expected."""
+def check_query(
+    year: int, month: str | None = None, level: int | None = None, indicator: str | None = None, *, where: str = WHERE,
+    prefix: str = "",
+) -> Query:  # fmt: skip
+    """The query, or an ``InputError`` naming where (the request, the command line), the field (``prefix`` +
+    its name: ``--month`` on the command line), the value and what was expected."""
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise InputError(WHERE, "year", year, f"a year {MIN_YEAR}..{MAX_YEAR}", f"{MIN_YEAR}至{MAX_YEAR}之间的年度")
+        raise InputError(where, prefix + "year", year, f"a year {MIN_YEAR}..{MAX_YEAR}", f"{MIN_YEAR}至{MAX_YEAR}之间的年度")
     if month and (not MONTH.match(month) or int(month[:4]) != year):
         expected = f"a month of {year} written YYYY-MM, e.g. {year}-06"
-        raise InputError(WHERE, "month", month, expected, f"{year}年内的月份，格式 YYYY-MM，如 {year}-06")
+        raise InputError(where, prefix + "month", month, expected, f"{year}年内的月份，格式 YYYY-MM，如 {year}-06")
     if level is not None and level not in LEVELS:
-        raise InputError(WHERE, "level", level, "a hospital level 1, 2 or 3", "医院等级 1、2 或 3")
+        raise InputError(where, prefix + "level", level, "a hospital level 1, 2 or 3", "医院等级 1、2 或 3")
     if indicator and indicator not in BY_CODE:
-        raise InputError(WHERE, "indicator", indicator, "one of " + ", ".join(BY_CODE), "指标之一：" + "、".join(BY_CODE))
+        raise InputError(
+            where, prefix + "indicator", indicator, "one of " + ", ".join(BY_CODE), "指标之一：" + "、".join(BY_CODE)
+        )
     return Query(year, month or None, level, indicator or None)
 
 
@@ -195,3 +215,43 @@ def draw_chart(r: Result, code: str, indicator: str, lang: str = "zh") -> str:
 
     values, bands, flagged = chart_data(r, code, indicator)
     return indicator_chart(r.name(code), indicator, r.query.months, values, bands, flagged, lang).svg
+
+
+def _fence(row: Mapping[str, Any], fig: Callable[[str], str]) -> str:
+    """The fence a flag crossed (the far one when it crossed that), or ``—`` for a trend-only flag."""
+    if row["kind"] == "trend":
+        return "—"
+    side = "upper" if row["direction"] == "high" else "lower"
+    return fig(f"{side}_far" if row["kind"] == "far" else side)
+
+
+def shown_row(r: Result, row: Mapping[str, Any], lang: str = "zh") -> dict[str, str]:
+    """A ranked flag as a reader sees it (the command's table, the page's list): words and formatted figures."""
+    unit = str(row["unit"])
+
+    def fig(name: str) -> str:
+        return shown(row[name], unit, lang)
+
+    score = row["score_milli"]
+    rise = row["trend_rise_bp"]
+    return {
+        "rank": str(row["rank"]),
+        "code": str(row["code"]),
+        "name": r.name(str(row["code"])),
+        "level": label(HOSP_LEVELS, row["group"], lang),
+        "month": str(row["month"]),
+        "indicator": indicator_label(str(row["indicator"]), lang),
+        "value": fig("value"),
+        "band": f"{fig('q1')} – {fig('median')} – {fig('q3')}" if row["peers"] is not None else "—",
+        "fences": f"{fig('lower')} – {fig('upper')}" if row["peers"] is not None else "—",
+        "far_fences": f"{fig('lower_far')} – {fig('upper_far')}" if row["peers"] is not None else "—",
+        "peers": str(row["peers"]) if row["peers"] is not None else "—",
+        "median": fig("median") if row["peers"] is not None else "—",
+        "fence": _fence(row, fig),
+        "direction": pick(DIRECTION_LABELS[str(row["direction"])], lang),
+        "kind": pick(KIND_LABELS[str(row["kind"])], lang),
+        "score": f"{score / 1000:.2f}" if score is not None else "—",
+        "trend": (f"+{rise / 100:.0f}%" if rise is not None else "—"),
+        "trend_base": shown(row["trend_base"], unit, lang),
+        "basis": f"{row['num']}/{row['den']}",
+    }

@@ -86,17 +86,38 @@ INDICATORS: tuple[Indicator, ...] = (
 BY_CODE: dict[str, Indicator] = {i.code: i for i in INDICATORS}
 ORDER: dict[str, int] = {i.code: n for n, i in enumerate(INDICATORS)}
 INDICATOR_LABELS: dict[str, Said] = {
-    "admission_rate": ("收住率（住院人次/参保人数）", "admissions per enrolled person"),
+    "admission_rate": ("收住率", "admission rate"),
     "cost_per_admission": ("次均住院费用", "cost per admission"),
-    "avg_los": ("平均住院日", "average length of stay"),
-    "readmit_15d": ("15日再入院率", "15-day readmission rate"),
+    "avg_los": ("平均住院日", "average stay"),
+    "readmit_15d": ("15日再入院率", "15-day readmission"),
     "drug_share": ("药占比", "drug share"),
-    "exam_share": ("检查检验占比", "examination share"),
+    "exam_share": ("检查占比", "exam share"),
     "material_share": ("耗材占比", "material share"),
     "selfpay_share": ("个人负担比例", "self-paid share"),
-    "persons_per_visit": ("人次人头比（人数/结算人次）", "persons per settlement"),
+    "persons_per_visit": ("人次人头比", "persons per visit"),
 }
 """Each indicator's name, once."""
+INDICATOR_NOTES: dict[str, Said] = {
+    "admission_rate": (
+        "住院人次 ÷ 机构服务的参保人数（期间内在该机构结算过的人数）",
+        "admissions ÷ the persons it serves (persons settled there in the period)",
+    ),
+    "cost_per_admission": ("住院总费用 ÷ 住院人次", "admissions' total cost ÷ admissions"),
+    "avg_los": ("住院天数之和 ÷ 有入出院日期的住院人次", "days in hospital ÷ admissions with dates"),
+    "readmit_15d": (
+        "出院后15日内在同一机构再次入院的人次 ÷ 住院人次",
+        "admissions within 15 days of a discharge from the same institution ÷ admissions",
+    ),
+    "drug_share": ("药品费用 ÷ 明细费用合计", "drug fees ÷ all fee lines"),
+    "exam_share": ("检查检验费用 ÷ 明细费用合计", "examination fees ÷ all fee lines"),
+    "material_share": ("医用耗材费用 ÷ 明细费用合计", "material fees ÷ all fee lines"),
+    "selfpay_share": ("个人负担总额 ÷ 医疗总费用", "patient's part ÷ total cost"),
+    "persons_per_visit": (
+        "就诊人数 ÷ 结算人次（越低表示同一人结算次数越多）",
+        "persons ÷ settlements (low: many settlements per person)",
+    ),
+}
+"""How each indicator is computed, for the reader."""
 KIND_LABELS: dict[str, Said] = {
     "far": ("远超同级围栏", "far beyond the peers' fence"),
     "out": ("超出同级围栏", "beyond the peers' fence"),
@@ -472,10 +493,15 @@ def summary(ranked: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+SERVED_SHARE_BP = 5000
+"""assumed: an institution serves a township when at least half of its persons live there."""
+
+
 def served_townships(claims: pl.DataFrame) -> pl.DataFrame:
     """The township each institution serves: where most of its persons live (ties: the first name in
-    code-point order), with those persons' share of all its persons in basis points. ``assumed``: the
-    patients say which township an institution serves, whatever its name or address."""
+    code-point order), with those persons' share of all its persons in basis points; ``served`` when they
+    are at least :data:`SERVED_SHARE_BP` of them (else it serves several townships: a county or city
+    hospital). ``assumed``: the patients say which township an institution serves, whatever its name or address."""
     persons = (
         claims.filter(pl.col("fixmedins_code").is_not_null())
         .select("fixmedins_code", "psn_no", pl.col("township").fill_null(""))
@@ -490,7 +516,9 @@ def served_townships(claims: pl.DataFrame) -> pl.DataFrame:
     )
     out = top.join(total, on="fixmedins_code")
     shares = [ratio(a, b, "bp") for a, b in zip(out["from_township"].to_list(), out["persons"].to_list(), strict=True)]
-    return out.with_columns(pl.Series("share_bp", shares, pl.Int64)).sort("township", "fixmedins_code")
+    return out.with_columns(pl.Series("share_bp", shares, pl.Int64), (pl.Series(shares) >= SERVED_SHARE_BP).alias("served")).sort(
+        "township", "fixmedins_code"
+    )
 
 
 TOWNSHIP_GROUP = "all"

@@ -9,7 +9,7 @@ offending lines with frame expressions only, and writes the findings with :func:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -19,6 +19,9 @@ from yibao.audit.pack import RuleSpec
 from yibao.core.money import half_up
 from yibao.core.vocab import GENDERS
 from yibao.settlement.policy_range import price_excess
+
+if TYPE_CHECKING:
+    from polars._typing import JoinStrategy
 
 Schema = dict[str, pl.DataType | type[pl.DataType]]
 TOTAL = pl.col("det_item_fee_sumamt")
@@ -43,14 +46,23 @@ def limit_frame(kb: Knowledge, attr: str, dtype: pl.DataType | type[pl.DataType]
     return by_code(((code, getattr(lim, attr)) for code, lim in kb.item_limits.items()), attr, dtype)
 
 
-def with_claims(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
+def lines_of(f: Frames, items: pl.DataFrame, how: JoinStrategy = "inner") -> pl.LazyFrame:
+    """The lines of the items in ``items`` (a small frame with ``med_list_codg``), with its columns.
+
+    The join is made at once (a few lines of many), then the rule goes on lazily: left to itself the
+    optimiser would join the claims to every line first.
+    """
+    return f.lines.join(items, on="med_list_codg", how=how).lazy()
+
+
+def with_claims(df: pl.LazyFrame, f: Frames, *columns: str) -> pl.LazyFrame:
     """``df``'s lines with their claim's ``columns``."""
-    return df.join(f.claims.select("claim_id", *columns), on="claim_id")
+    return df.join(f.claims.lazy().select("claim_id", *columns), on="claim_id")
 
 
-def with_people(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
+def with_people(df: pl.LazyFrame, f: Frames, *columns: str) -> pl.LazyFrame:
     """``df``'s lines with their person's ``columns`` (lines of a person not in ``f.people`` are dropped)."""
-    return with_claims(df, f, "psn_no").join(f.people.select("psn_no", *columns), on="psn_no")
+    return with_claims(df, f, "psn_no").join(f.people.lazy().select("psn_no", *columns), on="psn_no")
 
 
 def args_json(*pairs: tuple[str, pl.Expr]) -> pl.Expr:
@@ -91,7 +103,11 @@ def cnt_text(milli: pl.Expr) -> pl.Expr:
 
 
 def line_findings(
-    rule: RuleSpec, df: pl.DataFrame, amount: pl.Expr, args: list[tuple[str, pl.Expr]], evidence: pl.Expr | None = None
+    rule: RuleSpec,
+    df: pl.DataFrame | pl.LazyFrame,
+    amount: pl.Expr,
+    args: list[tuple[str, pl.Expr]],
+    evidence: pl.Expr | None = None,
 ) -> pl.DataFrame:
     """Findings on single lines: ``df`` holds the offending lines (claim_id, feedetl_sn, med_list_codg, …).
 
@@ -100,15 +116,19 @@ def line_findings(
     """
     item_ev = pl.concat_list([pl.concat_str([pl.lit("item:"), pl.col("med_list_codg")])])
     ev = item_ev if evidence is None else pl.concat_list([item_ev, evidence])
-    return df.select(
-        pl.lit(rule.code).alias("rule_code"),
-        pl.lit(rule.type).alias("rule_type"),
-        pl.lit(rule.result).alias("result"),
-        pl.col("claim_id"),
-        pl.concat_list([pl.col("feedetl_sn")]).alias("feedetl_sns"),
-        amount.cast(pl.Int64).alias("amount"),
-        ev.list.unique().list.sort().alias("evidence"),
-        args_json(("item", json_text(pl.col("med_list_codg"))), *args).alias("args"),
+    return (
+        df.lazy()
+        .select(
+            pl.lit(rule.code).alias("rule_code"),
+            pl.lit(rule.type).alias("rule_type"),
+            pl.lit(rule.result).alias("result"),
+            pl.col("claim_id"),
+            pl.concat_list([pl.col("feedetl_sn")]).alias("feedetl_sns"),
+            amount.cast(pl.Int64).alias("amount"),
+            ev.list.unique().list.sort().alias("evidence"),
+            args_json(("item", json_text(pl.col("med_list_codg"))), *args).alias("args"),
+        )
+        .collect()
     )
 
 
@@ -117,11 +137,7 @@ def gender_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         {"lim_gend": list(GENDERS), "gl_zh": [v[0] for v in GENDERS.values()], "gl_en": [v[1] for v in GENDERS.values()]}
     )
     lim = limit_frame(kb, "gend", pl.Utf8).rename({"gend": "lim_gend"})
-    df = (
-        with_people(f.lines.join(lim, on="med_list_codg"), f, "gend")
-        .filter(pl.col("gend") != pl.col("lim_gend"))
-        .join(g, on="lim_gend")
-    )
+    df = with_people(lines_of(f, lim), f, "gend").filter(pl.col("gend") != pl.col("lim_gend")).join(g.lazy(), on="lim_gend")
     args = [
         ("gend_label", json_text(pl.col("gl_zh"))),
         ("gend_label_en", json_text(pl.col("gl_en"))),
@@ -144,9 +160,7 @@ def age_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     lim = limit_frame(kb, "age_min", pl.Int64).join(
         limit_frame(kb, "age_max", pl.Int64), on="med_list_codg", how="full", coalesce=True
     )
-    df = with_people(f.lines.join(lim, on="med_list_codg"), f, "brdy").with_columns(
-        age=age_on(pl.col("fee_ocur_date"), pl.col("brdy"))
-    )
+    df = with_people(lines_of(f, lim), f, "brdy").with_columns(age=age_on(pl.col("fee_ocur_date"), pl.col("brdy")))
     below = (pl.col("age") < pl.col("age_min")).fill_null(False)
     above = (pl.col("age") > pl.col("age_max")).fill_null(False)
     args = [
@@ -165,7 +179,7 @@ def _allowed_codes(rule: RuleSpec, kb: Knowledge, f: Frames, attr: str, key: str
         {"med_list_codg": [c for c, s in sets.items() for _ in s], key: [v for s in sets.values() for v in s]},
         schema={"med_list_codg": pl.Utf8, key: pl.Utf8},
     )
-    df = with_claims(f.lines.join(allowed, on="med_list_codg"), f, key).join(pairs, on=["med_list_codg", key], how="anti")
+    df = with_claims(lines_of(f, allowed), f, key).join(pairs.lazy(), on=["med_list_codg", key], how="anti")
     return line_findings(rule, df, TOTAL, [("allowed", json_text(pl.col("allowed"))), (key, json_text(pl.col(key)))])
 
 
@@ -179,7 +193,7 @@ def insutype_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 def hosp_lv_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     lim = limit_frame(kb, "min_hosp_lv", pl.Int64)
-    df = with_claims(f.lines.join(lim, on="med_list_codg"), f, "hosp_lv").filter(pl.col("hosp_lv") < pl.col("min_hosp_lv"))
+    df = with_claims(lines_of(f, lim), f, "hosp_lv").filter(pl.col("hosp_lv") < pl.col("min_hosp_lv"))
     return line_findings(
         rule, df, TOTAL, [("min_hosp_lv", json_int(pl.col("min_hosp_lv"))), ("hosp_lv", json_int(pl.col("hosp_lv")))]
     )
@@ -187,13 +201,13 @@ def hosp_lv_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 def unknown_item(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     catalogue = pl.DataFrame({"med_list_codg": list(kb.catalogue)}, schema={"med_list_codg": pl.Utf8})
-    lines = f.lines if kb.catalogue else f.lines.clear()
-    return line_findings(rule, lines.join(catalogue, on="med_list_codg", how="anti"), TOTAL, [])
+    df = lines_of(f, catalogue, how="anti") if kb.catalogue else f.lines.clear()
+    return line_findings(rule, df, TOTAL, [])
 
 
 def _above_price(rule: RuleSpec, f: Frames, refs: Iterable[tuple[str, int | None]], key: str) -> pl.DataFrame:
     """Lines priced above their item's ``refs``: the excess for the count (the settlement's arithmetic)."""
-    df = f.lines.join(by_code(refs, "ref", pl.Int64), on="med_list_codg").filter(pl.col("pric") > pl.col("ref"))
+    df = lines_of(f, by_code(refs, "ref", pl.Int64)).filter(pl.col("pric") > pl.col("ref"))
     amount = pl.min_horizontal(TOTAL, price_excess(pl.col("pric"), pl.col("ref"), pl.col("cnt_milli"), MILLI))
     return line_findings(rule, df, amount, [("pric_fen", json_int(pl.col("pric"))), (key, json_int(pl.col("ref")))])
 
@@ -208,9 +222,7 @@ def price_ceiling(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 
 def quantity_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    df = f.lines.join(by_code(kb.per_line.items(), "limit", pl.Int64), on="med_list_codg").filter(
-        pl.col("cnt_milli") > pl.col("limit")
-    )
+    df = lines_of(f, by_code(kb.per_line.items(), "limit", pl.Int64)).filter(pl.col("cnt_milli") > pl.col("limit"))
     amount = half_up(TOTAL * (pl.col("cnt_milli") - pl.col("limit")), pl.col("cnt_milli"))
     return line_findings(
         rule, df, amount, [("cnt", json_text(cnt_text(pl.col("cnt_milli")))), ("limit", json_text(cnt_text(pl.col("limit"))))]

@@ -11,6 +11,8 @@ Peers are the institutions of the same ``hosp_lv`` (the ``institution`` table, e
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +39,7 @@ from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import pick
 from yibao.core.vocab import HOSP_LEVELS, label
 from yibao.policy.pack import PolicyPack
+from yibao.store.audit_tables import KnowledgeImport
 from yibao.store.claims import from_ledger
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Enrolment, Person
@@ -255,3 +258,40 @@ def shown_row(r: Result, row: Mapping[str, Any], lang: str = "zh") -> dict[str, 
         "trend_base": shown(row["trend_base"], unit, lang),
         "basis": f"{row['num']}/{row['den']}",
     }
+
+
+CACHE_KEEP = 8
+"""Analyses kept: the page, its charts and the API ask for the same one in a row."""
+_cache: OrderedDict[tuple[object, ...], Result] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _ledger_state(s: Session) -> tuple[object, ...]:
+    """What an analysis depends on that can change: the ledger, the visits, the fee lines, the imported knowledge."""
+    return tuple(
+        s.execute(
+            sa.select(
+                sa.select(sa.func.max(LedgerEntry.id), sa.func.count()).select_from(LedgerEntry).subquery(),
+                sa.select(sa.func.max(FeeLineRow.id)).scalar_subquery(),
+                sa.select(sa.func.count()).select_from(Visit).where(Visit.endtime.is_not(None)).scalar_subquery(),
+                sa.select(sa.func.max(KnowledgeImport.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def cached_anomalies(s: Session, q: Query, policy: PolicyPack | None = None) -> Result:
+    """:func:`institution_anomalies`, reused while the ledger, visits, fee lines and knowledge are unchanged."""
+    bind = s.get_bind()
+    key = (q, id(bind), str(bind.engine.url), _ledger_state(s))
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    result = institution_anomalies(s, q, policy)
+    with _cache_lock:
+        _cache[key] = result
+        while len(_cache) > CACHE_KEEP:
+            _cache.popitem(last=False)
+    return result

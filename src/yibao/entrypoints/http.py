@@ -15,6 +15,7 @@ from yibao.core.settings import Settings
 from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     audit_rule_routes,
+    institution_routes,
     national_routes,
     reconcile_routes,
     registry_routes,
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(institution_routes.router)
     app.include_router(audit_rule_routes.router)
     web.install(app)  # the web window: HTML pages (not in the OpenAPI schema), /static
     return app

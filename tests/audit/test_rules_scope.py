@@ -13,11 +13,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.audit.util import audit_both, claim, line, pack, person, rule
+from yibao.audit.columnar.scope import cnt_text as columnar_cnt_text
 from yibao.audit.model import AuditClaim, AuditLine, Finding, PersonFacts
+from yibao.audit.scalar.scope import cnt_text
 from yibao.policy import pack_from_mapping as policy_from_mapping
 from yibao.settlement import Claim, FeeLine, Person, settle
 
@@ -225,7 +228,7 @@ def scope_claims(draw: st.DrawFn) -> tuple[list[AuditClaim], list[PersonFacts]]:
         person(
             f"P{i}",
             gend=draw(st.sampled_from(["1", "2"])),
-            brdy=date(draw(st.integers(1975, 2020)), draw(st.integers(1, 12)), 28),
+            brdy=draw(st.dates(date(1975, 1, 1), date(2020, 12, 31))),
         )
         for i in range(2)
     ]
@@ -248,6 +251,15 @@ def test_scope_rules_scalar_equals_columnar(case: tuple[list[AuditClaim], list[P
     """On random claims every scope rule finds the same in both forms (``audit_both`` asserts it)."""
     claims, people = case
     audit_both(SCOPE_PACK, claims, people)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(10**9), 10**9), min_size=1, max_size=20))
+def test_counts_are_written_alike_in_both_forms(millis: list[int]) -> None:
+    """A count in thousandths is written the same by both forms, and reads back as the same number."""
+    written = pl.DataFrame({"c": millis}, schema={"c": pl.Int64}).select(columnar_cnt_text(pl.col("c")).alias("t"))["t"]
+    assert written.to_list() == [cnt_text(m) for m in millis]
+    assert [Decimal(t) * 1000 for t in written] == millis
 
 
 # --- the settlement core agrees on 超限价 -----------------------------------------------------------

@@ -96,10 +96,12 @@ def json_bound(expr: pl.Expr) -> pl.Expr:
 
 
 def cnt_text(milli: pl.Expr) -> pl.Expr:
-    """Counts >= 0 in thousandths as text, like :func:`yibao.audit.scalar.scope.cnt_text` (1500 → ``1.5``)."""
-    whole = (milli // MILLI).cast(pl.Utf8)
-    frac = (milli % MILLI).cast(pl.Utf8).str.zfill(3).str.strip_chars_end("0")
-    return pl.when(milli % MILLI == 0).then(whole).otherwise(pl.concat_str([whole, pl.lit("."), frac]))
+    """Counts in thousandths as text, like :func:`yibao.audit.scalar.scope.cnt_text` (1500 → ``1.5``)."""
+    a = milli.abs()
+    frac = a % MILLI
+    whole = pl.concat_str([pl.when(milli < 0).then(pl.lit("-")).otherwise(pl.lit("")), (a // MILLI).cast(pl.Utf8)])
+    decimals = frac.cast(pl.Utf8).str.zfill(3).str.strip_chars_end("0")
+    return pl.when(frac == 0).then(whole).otherwise(pl.concat_str([whole, pl.lit("."), decimals]))
 
 
 def line_findings(

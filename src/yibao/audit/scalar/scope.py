@@ -72,9 +72,10 @@ def per_line(check: LineCheck) -> ClaimRule:
 
 
 def cnt_text(cnt_milli: int) -> str:
-    """A count >= 0 held in thousandths as people write it: 1500 → ``1.5``, 2000 → ``2``."""
-    whole, frac = divmod(cnt_milli, MILLI)
-    return str(whole) if frac == 0 else f"{whole}.{frac:03d}".rstrip("0")
+    """A count held in thousandths as people write it: 1500 → ``1.5``, 2000 → ``2``, -250 → ``-0.25``."""
+    sign = "-" if cnt_milli < 0 else ""
+    whole, frac = divmod(abs(cnt_milli), MILLI)
+    return f"{sign}{whole}" if frac == 0 else f"{sign}{whole}.{frac:03d}".rstrip("0")
 
 
 def bound_arg(value: int | None) -> str | int:

@@ -238,7 +238,7 @@ def test_a_seeded_draw_is_reproducible_and_its_estimate_hand_computed(db: Databa
         again, _ = sampling.draw_sample(s, HOSPITAL, start, end, 3_000, 20221, "auditor", DAYS)
         s.commit()
         drawn = sorted(c.setl_id for c in opened)
-        redrawn = sorted(c.setl_id for c in svc.list_cases(s, AUDITOR, svc.Filter(sample_id=again.id)) for c in [c[0]])
+        redrawn = sorted(c.setl_id for c, _ in svc.list_cases(s, AUDITOR, svc.Filter(sample_id=again.id)))
         assert (first.population, first.population_amt, first.drawn) == (10, 55_000, 3)  # 30% of 10; 1000 + … + 10000
     # the same seed draws the same settlements; Python's seeded sample of the ten ids, in setl_id order
     expected = sorted(random.Random(20221).sample([f"T{n:04d}" for n in range(10)], 3))
@@ -297,6 +297,6 @@ def test_a_draw_is_refused_for_bad_values_and_writes_nothing(db: Database) -> No
         ((OTHER_HOSPITAL, date(2022, 5, 1), date(2022, 5, 31), 1_000, 1), "fixmedins_code"),
     ):
         with db.unit_of_work() as s, pytest.raises(InputError) as e:
-            sampling.draw_sample(s, *args, "auditor", DAYS)  # type: ignore[arg-type]
+            sampling.draw_sample(s, *args, "auditor", DAYS)
         assert e.value.field == field
     assert _rows(db, SuspectCase) == 2

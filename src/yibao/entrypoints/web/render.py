@@ -49,6 +49,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/imports", "导入", "Imports", "imports"),
     NavItem("/warnings", "预警", "Warnings", "warnings.read"),
     NavItem("/reports", "报表", "Reports", "reports"),
+    NavItem("/audit/rules", "规则库", "Rules", "audit.rules"),
+    NavItem("/reconcile", "对账核验", "Reconcile", "reconcile"),
     NavItem("/policy", "政策", "Policy", None),
     NavItem("/whatif", "测算", "What-if", "policy.whatif"),
     NavItem("/accounts", "账号", "Accounts", "accounts"),

@@ -36,8 +36,9 @@ Comparison (:func:`compare`): within each month and peer group (``hosp_lv``), ov
 rests on at least :attr:`Params.min_cases` cases, when there are at least :attr:`Params.min_peers` of them:
 the quartiles (linear interpolation between order statistics, as numpy's default: position ``(n-1)·p``),
 the spread (IQR, at least the unit's :attr:`Params.min_spread`), Tukey's fences ``Q1 − k·spread``,
-``Q3 + k·spread`` (k = 1.5) and the far fences (k = 3). A value beyond a fence is flagged ``high`` or
-``low``; its score is how far beyond the fence it lies, in spreads. The trend test compares a value with
+``Q3 + k·spread`` (k = 1.5) and the far fences (k = 3); a lower fence below 0 is 0 (no indicator is
+negative). A value beyond a fence is flagged ``high`` or ``low``; its score is how far beyond the fence it
+lies, in spreads. The trend test compares a value with
 the median of the unit's own previous :attr:`Params.trend_months` months (at least
 :attr:`Params.trend_min_months` of them): a rise above +50% is flagged. All comparisons are exact
 (fractions of the integer values).
@@ -239,9 +240,11 @@ def band(values: Iterable[int], unit: Unit, params: Params = DEFAULT_PARAMS) -> 
     xs = sorted(values)
     q1, med, q3 = (quantile(xs, Fraction(p, 4)) for p in (1, 2, 3))
     spread = max(q3 - q1, Fraction(params.min_spread(unit)))
+    zero = Fraction(0)  # no indicator is negative: a lower fence below 0 is 0 (it flags the same values)
     return Band(
         len(xs), q1, med, q3, spread,
-        q1 - params.k * spread, q3 + params.k * spread, q1 - params.far_k * spread, q3 + params.far_k * spread,
+        max(q1 - params.k * spread, zero), q3 + params.k * spread, max(q1 - params.far_k * spread, zero),
+        q3 + params.far_k * spread,
     )  # fmt: skip
 
 

@@ -90,7 +90,7 @@ def ranked(who: Reader, r: Analysis, lang: LangQuery = "zh") -> dict[str, Any]:
     }
 
 
-@router.get("/{code}")
+@router.get("/{code}", responses=refusals(404))
 def institution(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") -> dict[str, Any]:
     """一个机构的月度指标、同级区间与异常 / one institution's indicators, its peers' bands and its flags."""
     ind = institution_detail(r, code)
@@ -111,7 +111,11 @@ def institution(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") ->
     }
 
 
-@router.get("/{code}/chart.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+@router.get(
+    "/{code}/chart.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, **refusals(404)},
+)
 def chart_svg(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") -> Response:
     """机构某指标（indicator，默认次均住院费用）的月度曲线与同级区间（SVG）/ an institution's indicator against its
     peers' band (the cost per admission unless ``indicator`` says)."""

@@ -104,6 +104,15 @@ def cnt_text(milli: pl.Expr) -> pl.Expr:
     return pl.when(frac == 0).then(whole).otherwise(pl.concat_str([whole, pl.lit("."), decimals]))
 
 
+def sorted_evidence(evidence: pl.Expr) -> pl.Expr:
+    """Lists of evidence strings, deduplicated and sorted.
+
+    ``list.eval``: in this polars ``list.unique().list.sort()`` costs some 20 µs a row (a sort per
+    list on the thread pool), ten times this.
+    """
+    return evidence.list.eval(pl.element().unique().sort())
+
+
 def line_findings(
     rule: RuleSpec,
     df: pl.DataFrame | pl.LazyFrame,
@@ -117,7 +126,7 @@ def line_findings(
     extra evidence strings (``item:<code>`` is always added), deduplicated and sorted.
     """
     item_ev = pl.concat_list([pl.concat_str([pl.lit("item:"), pl.col("med_list_codg")])])
-    ev = item_ev if evidence is None else pl.concat_list([item_ev, evidence])
+    ev = item_ev if evidence is None else sorted_evidence(pl.concat_list([item_ev, evidence]))
     return (
         df.lazy()
         .select(
@@ -127,7 +136,7 @@ def line_findings(
             pl.col("claim_id"),
             pl.concat_list([pl.col("feedetl_sn")]).alias("feedetl_sns"),
             amount.cast(pl.Int64).alias("amount"),
-            ev.list.unique().list.sort().alias("evidence"),
+            ev.alias("evidence"),
             args_json(("item", json_text(pl.col("med_list_codg"))), *args).alias("args"),
         )
         .collect()

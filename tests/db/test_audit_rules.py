@@ -35,14 +35,22 @@ def changes(db: Database) -> list[AuditRuleChange]:
 def test_a_change_is_in_force_at_once_and_recorded_with_who_and_why(db: Database) -> None:
     with db.unit_of_work() as s:
         assert pack_in_force(s).rule("ZY001").enabled
-        audit_rules.change_rule(s, "ZY001", enabled=False, params={"days": "14"}, reason="本市口径为 14 天", by="wq", role="auditor")
+        audit_rules.change_rule(
+            s, "ZY001", enabled=False, params={"days": "14"}, reason="本市口径为 14 天", by="wq", role="auditor"
+        )
         s.commit()
     with db.unit_of_work() as s:
         rule = pack_in_force(s).rule("ZY001")
         assert (rule.enabled, rule.param("days"), rule.param("prefix")) == (False, 14, 3)
         assert rule.params["days"].provenance == "changed by wq"
     [c] = changes(db)
-    assert (c.rule_code, c.enabled, json.loads(c.params), c.reason, c.recorded_by) == ("ZY001", False, {"days": 14}, "本市口径为 14 天", "wq")
+    assert (c.rule_code, c.enabled, json.loads(c.params), c.reason, c.recorded_by) == (
+        "ZY001",
+        False,
+        {"days": 14},
+        "本市口径为 14 天",
+        "wq",
+    )
     # a later change that only switches the rule back on keeps the earlier parameter
     with db.unit_of_work() as s:
         audit_rules.change_rule(s, "ZY001", enabled=True, reason="恢复", by="admin1", role="admin")
@@ -51,7 +59,10 @@ def test_a_change_is_in_force_at_once_and_recorded_with_who_and_why(db: Database
         rule = pack_in_force(s).rule("ZY001")
         assert (rule.enabled, rule.param("days")) == (True, 14)
         view = audit_rules.rule(s, "ZY001")
-        assert [(p.name, p.value, p.pack_value, p.changed) for p in view.params] == [("days", 14, 15, True), ("prefix", 3, 3, False)]
+        assert [(p.name, p.value, p.pack_value, p.changed) for p in view.params] == [
+            ("days", 14, 15, True),
+            ("prefix", 3, 3, False),
+        ]
         assert [c.reason for c in audit_rules.history(s, "ZY001")] == ["恢复", "本市口径为 14 天"]
     # the pack's own value again: nothing differs from the pack any more
     with db.unit_of_work() as s:
@@ -110,7 +121,9 @@ def test_only_auditors_and_administrators_change_rules(db: Database, role: str) 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from([None, True, False]), st.none() | st.integers(0, 40)), min_size=1, max_size=6))
-def test_any_sequence_of_changes_leaves_the_last_state_in_force(db: Database, steps: list[tuple[bool | None, int | None]]) -> None:
+def test_any_sequence_of_changes_leaves_the_last_state_in_force(
+    db: Database, steps: list[tuple[bool | None, int | None]]
+) -> None:
     """The rule in force is the state the changes say, step by step; a step that changes nothing is refused."""
     enabled, days = True, 15  # the pack's
     with db.unit_of_work() as s:  # not committed: each example starts from the pack again
@@ -169,7 +182,9 @@ def test_the_command_line_switches_a_rule_and_lists_the_library(tmp_path: Path) 
     bad = CliRunner().invoke(app, ["rule", "ZY001", "--set", "days=abc", "--reason", "试"], env=env)
     assert bad.exit_code == 2 and "params.days" in bad.output and "'abc'" in bad.output, bad.output
     listed = CliRunner().invoke(app, ["rules"], env=env)
-    assert listed.exit_code == 0 and "ZY001" in listed.output and "days=14 *" in listed.output and "wq" in listed.output, listed.output
+    assert listed.exit_code == 0 and "ZY001" in listed.output and "days=14 *" in listed.output and "wq" in listed.output, (
+        listed.output
+    )
     db = Database.open(env["YIBAO_DATABASE_URL"])
     try:
         [c] = changes(db)

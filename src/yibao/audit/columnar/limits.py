@@ -49,16 +49,22 @@ def day_text(e: pl.Expr) -> pl.Expr:
     return e.dt.strftime("%Y-%m-%d")
 
 
-def over_limits(lines: pl.DataFrame, claims: pl.DataFrame, group: list[str]) -> pl.DataFrame:
+def over_limits(lines: pl.LazyFrame, claims: pl.DataFrame, group: list[str]) -> pl.DataFrame:
     """The lines over their group's ``limit``: running totals of ``cnt_milli`` per person and ``group``
     in (``seq``, ``line_no``) order; adds ``after`` (the total through the line), ``amount`` and
-    ``evidence`` (``claim:<id>`` of the earlier claims with a line in the group)."""
+    ``evidence`` (``claim:<id>`` of the earlier claims with a line in the group).
+
+    Only groups whose positive counts add up to more than the limit can go over it, so the running
+    totals are taken over those groups' lines alone (groups found by a hash of their keys: a
+    collision only keeps more lines)."""
     keys = ["psn_no", *group]
     cnt, limit, total = pl.col("cnt_milli"), pl.col("limit"), pl.col("det_item_fee_sumamt")
     df = (
-        lines.join(claims.select("claim_id", "psn_no", "seq"), on="claim_id")
+        lines.join(claims.lazy().select("claim_id", "psn_no", "seq"), on="claim_id")
+        .filter(cnt.clip(lower_bound=0).sum().over(pl.struct(keys).hash()) > limit)
         .sort([*keys, "seq", "line_no"])
         .with_columns(after=cnt.cum_sum().over(keys))
+        .collect()
     )
     before = pl.col("after") - cnt
     flagged = df.filter(pl.col("after") > limit).with_columns(
@@ -66,9 +72,7 @@ def over_limits(lines: pl.DataFrame, claims: pl.DataFrame, group: list[str]) -> 
         .then(total)
         .otherwise((2 * total * (pl.col("after") - limit) + cnt) // (2 * cnt))
     )
-    members = (
-        df.join(flagged.select(keys).unique(), on=keys, how="semi").select(*keys, ev_claim="claim_id", ev_seq="seq").unique()
-    )
+    members = df.select(*keys, ev_claim="claim_id", ev_seq="seq").unique()
     ev = (
         flagged.select(*keys, "claim_id", "line_no", "seq")
         .join(members, on=keys)
@@ -85,7 +89,7 @@ def dose_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     if not kb.per_day:
         return empty()
     lim = pairs(kb.per_day, "med_list_codg", "limit", INT)
-    df = over_limits(f.lines.join(lim, on="med_list_codg"), f.claims, ["med_list_codg", "fee_ocur_date"])
+    df = over_limits(f.lines.lazy().join(lim.lazy(), on="med_list_codg"), f.claims, ["med_list_codg", "fee_ocur_date"])
     args = [
         ("day", json_text(day_text(pl.col("fee_ocur_date")))),
         ("cnt", json_text(units(pl.col("after")))),
@@ -118,7 +122,11 @@ def frequency_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
             "wl_en": [AUDIT_WINDOWS[w][1] for w in WINDOWS],
         }
     )
-    lines = f.lines.join(freq, on="med_list_codg").with_columns(wstart=window_start(pl.col("fee_ocur_date"), pl.col("window")))
+    lines = (
+        f.lines.lazy()
+        .join(freq.lazy(), on="med_list_codg")
+        .with_columns(wstart=window_start(pl.col("fee_ocur_date"), pl.col("window")))
+    )
     df = (
         over_limits(lines, f.claims, ["med_list_codg", "window", "limit", "wstart"])
         .join(labels, on="window")
@@ -154,14 +162,18 @@ def duplicate_pair(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     if not pf.height:
         return empty()
     on = ["claim_id", "fee_ocur_date", "main"]
-    mains = f.lines.filter(pl.col("med_list_codg").is_in(pf["main"].unique().implode())).select(
-        "claim_id", "fee_ocur_date", main="med_list_codg"
+    mains = (
+        f.lines.lazy()
+        .filter(pl.col("med_list_codg").is_in(pf["main"].unique().implode()))
+        .select("claim_id", "fee_ocur_date", main="med_list_codg")
     )
     df = (
-        f.lines.join(pf, left_on="med_list_codg", right_on="sub")
-        .join(mains.unique(), on=on)
+        f.lines.lazy()
+        .join(pf.lazy(), left_on="med_list_codg", right_on="sub")
+        .join(mains, on=on, how="semi")
         .group_by(["claim_id", "line_no", "feedetl_sn", "med_list_codg", "det_item_fee_sumamt"])
         .agg(mains=pl.col("main").unique().sort())
+        .collect()
     )
     ev = pl.col("mains").list.eval(pl.concat_str(pl.lit("item:"), pl.element()))
     return line_findings(rule, df, pl.col("det_item_fee_sumamt"), [("main", json_text(pl.col("mains").list.join(",")))], ev)

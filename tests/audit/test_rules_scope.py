@@ -21,6 +21,7 @@ from tests.audit.util import audit_both, claim, line, pack, person, rule
 from yibao.audit.columnar.scope import cnt_text as columnar_cnt_text
 from yibao.audit.model import AuditClaim, AuditLine, Finding, PersonFacts
 from yibao.audit.scalar.scope import cnt_text
+from yibao.audit.types import RULE_TYPES
 from yibao.policy import pack_from_mapping as policy_from_mapping
 from yibao.settlement import Claim, FeeLine, Person, settle
 
@@ -248,9 +249,12 @@ def scope_claims(draw: st.DrawFn) -> tuple[list[AuditClaim], list[PersonFacts]]:
 @settings(max_examples=60, deadline=None)
 @given(scope_claims())
 def test_scope_rules_scalar_equals_columnar(case: tuple[list[AuditClaim], list[PersonFacts]]) -> None:
-    """On random claims every scope rule finds the same in both forms (``audit_both`` asserts it)."""
+    """On random claims every scope rule finds the same in both forms (``audit_both`` asserts it), and
+    each finding's args fill its rule type's message in both languages."""
     claims, people = case
-    audit_both(SCOPE_PACK, claims, people)
+    for f in audit_both(SCOPE_PACK, claims, people):
+        zh, en = RULE_TYPES[f.rule_type].message
+        assert f.args["item"] in zh.format(**f.args) and f.args["item"] in en.format(**f.args)
 
 
 @settings(max_examples=200, deadline=None)

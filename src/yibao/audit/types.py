@@ -73,7 +73,7 @@ RULE_TYPES: dict[str, RuleType] = {
         _t("duplicate_pair", "重复收费", "charged together with an item that includes it",
            "{item} 与 {main} 同日收取，属重复收费", "{item} charged the same day as {main}, which includes it", tables=("duplicate_pairs",)),
         _t("bundle_split", "组合项目拆分", "a bundle charged as its parts",
-           "组合项目 {bundle} 的 {parts} 项组成项目同日分别收取（分解收费）", "{parts} parts of bundle {bundle} charged separately the same day",
+           "组合项目 {bundle} 的 {parts} 项组成项目于 {day} 分别收取（分解收费）", "{parts} parts of bundle {bundle} charged separately on {day}",
            params={"min_parts": 2}, tables=("bundles",)),
         _t("missing_required", "关联缺失", "without the item or diagnosis it requires",
            "{item} 须有 {required}，本次就诊没有", "{item} requires {required}, missing from this claim", tables=("requirements",)),

@@ -254,7 +254,8 @@ def test_scope_rules_scalar_equals_columnar(case: tuple[list[AuditClaim], list[P
     claims, people = case
     for f in audit_both(SCOPE_PACK, claims, people):
         zh, en = RULE_TYPES[f.rule_type].message
-        assert f.args["item"] in zh.format(**f.args) and f.args["item"] in en.format(**f.args)
+        item = str(f.args["item"])
+        assert item in zh.format(**f.args) and item in en.format(**f.args)
 
 
 @settings(max_examples=200, deadline=None)

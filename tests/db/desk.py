@@ -4,7 +4,7 @@ cell by cell, and signing in to the window."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def desk_pack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield DESK_PACK
 
 
-def workbook(path: Path, sheets: dict[str, Sequence[Sequence[Any]]]) -> Path:
+def workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:
     """A workbook with one sheet per entry, its rows as given (the first is usually the header)."""
     wb = Workbook()
     first = True

@@ -8,18 +8,24 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from tests.accounts import HOSPITAL, OTHER_HOSPITAL
-from tests.db.suspect_data import DAYS, case, seed
+from tests.db.suspect_data import DAYS, case, finding, seed
 from yibao.app import suspect_sampling as sampling
 from yibao.app import suspect_views as views
 from yibao.app import suspects as svc
 from yibao.app.auth import Principal
+from yibao.app.report_sources import ledger_reports
 from yibao.app.suspect_files import FileIn
 from yibao.core.errors import InputError, NotFound
+from yibao.policy.in_force import configured_pack
+from yibao.reports.tables import ALL
+from yibao.rules.claims import Place
 from yibao.rules.suspect_workflow import NotAllowed
-from yibao.store.audit_tables import SuspectAttachment, SuspectCase, SuspectEvent
+from yibao.store.audit_tables import AuditFinding, SuspectAttachment, SuspectCase, SuspectEvent
 from yibao.store.db import Database
+from yibao.store.service_tables import LedgerEntry
 
 AUDITOR = Principal("auditor", "auditor", None, "审核员")
 ADMIN = Principal("admin", "admin", None, "管理员")
@@ -300,3 +306,38 @@ def test_a_draw_is_refused_for_bad_values_and_writes_nothing(db: Database) -> No
             sampling.draw_sample(s, *args, "auditor", DAYS)
         assert e.value.field == field
     assert _rows(db, SuspectCase) == 2
+
+
+def test_recovered_amounts_appear_in_the_fund_report(db: Database) -> None:
+    ids = seed(db)
+    for cid, amount in ((ids["mine"], 4_000), (ids["theirs"], 7_500)):
+        _to_appeal(db, cid)
+        _act(db, cid, "accept", HIS if cid == ids["mine"] else HIS2)
+        _act(db, cid, "deduct", AUDITOR, amount=amount)
+    with db.unit_of_work() as s:  # a third case, cleared: recovers nothing
+        [other] = svc.open_for(s, [_finding_of(s, "S0001")], DAYS, "auditor", "cli")
+        s.commit()
+    _act(db, other.id, "dismiss", AUDITOR, note="无问题")
+    rs = ledger_reports(db, date(2022, 1, 1), date(2022, 12, 31), pack=configured_pack())
+    fund = dict(rs.fund_balance.select("item", "amount").rows())
+    assert fund["recovered"] == 11_500  # 4000 + 7500, both on March settlements
+    monthly = {m: r for m, r in rs.monthly.select("month", "recovered_amt").rows()}
+    assert (monthly["2022-03"], monthly["2022-04"], monthly[ALL]) == (11_500, 0, 11_500)
+    inst = {c: r for c, r in rs.institutions.select("fixmedins_code", "recovered_amt").rows()}
+    assert (inst[HOSPITAL], inst[OTHER_HOSPITAL], inst[ALL]) == (4_000, 7_500, 11_500)
+    assert "追回金额（元）" in rs.report("monthly").column("recovered_amt").header("zh")
+    # a township keeps its people's cases only (P2 of 南美乡 was 7500 at the other hospital)
+    township = ledger_reports(db, date(2022, 1, 1), date(2022, 12, 31), Place(township="南美乡"), pack=configured_pack())
+    assert dict(township.fund_balance.select("item", "amount").rows())["recovered"] == 7_500
+    # another year's report recovers nothing of 2022's settlements
+    later = ledger_reports(db, date(2023, 1, 1), date(2023, 12, 31), pack=configured_pack())
+    assert dict(later.fund_balance.select("item", "amount").rows())["recovered"] == 0
+
+
+def _finding_of(s: Session, setl_id: str) -> AuditFinding:
+    e = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id))
+    assert e is not None
+    f = finding(e, rule="XB001", amount=1_000)
+    s.add(f)
+    s.flush()
+    return f

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app import enrolment as svc
+from yibao.app.suspects import recovered
 from yibao.core.errors import InputError
 from yibao.core.identities import ORDINARY
 from yibao.policy.deciding import deciding_identities, held_on
@@ -203,8 +204,10 @@ def ledger_reports(
         step("参保登记 / enrolment")
         people = ledger_people(s, start.year, place, ctx.priority)
         names = institution_names(s)
+        step("疑点追回 / recovered")
+        back = recovered(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})
     step("统计 / tables")
-    return build_reports(claims, people, names, meta, ctx)
+    return build_reports(claims, people, names, meta, ctx, recovered=back)
 
 
 # ---------------------------------------------------------------------------------------------

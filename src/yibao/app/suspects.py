@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 import polars as pl
 import sqlalchemy as sa
@@ -25,14 +25,12 @@ from yibao.app.suspect_files import FileIn, checked_file
 from yibao.audit.pack import AuditPack
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
+from yibao.reports.tables import RECOVERED_SCHEMA
 from yibao.rules import suspect_workflow as wf
 from yibao.store.audit_tables import AuditFinding, SuspectAttachment, SuspectCase, SuspectEvent
 from yibao.store.tables import Person
 
 FIRST_STEP = "first_review"
-RECOVERED_SCHEMA: dict[str, type[pl.DataType]] = {"month": pl.Utf8, "fixmedins_code": pl.Utf8, "recovered_amt": pl.Int64}
-"""Amounts recovered (扣款) by month closed (Beijing) and institution: the fund report's 追回金额."""
-
 
 Query = sa.Select[SuspectCase, AuditFinding]
 
@@ -262,25 +260,21 @@ def _keep_file(s: Session, case: SuspectCase, file: FileIn, who: Principal, limi
 # ------------------------------------------------------------------ recovered amounts (the fund report)
 
 
-def _month_closed(closed_at: datetime) -> str:
-    day = wf.beijing_today(closed_at)
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def recovered(s: Session, start: date, end: date, place: Mapping[str, str | None] | None = None) -> pl.DataFrame:
-    """The amounts recovered (扣款) by 疑点 closed in ``start``..``end`` (Beijing days), by month and institution
-    (:data:`RECOVERED_SCHEMA`); ``place`` (county / township / village) keeps the cases of its people."""
-    lo = datetime.combine(start, time.min, tzinfo=UTC) - wf.BEIJING
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC) - wf.BEIJING
-    q = sa.select(SuspectCase.closed_at, SuspectCase.fixmedins_code, SuspectCase.recovered_amt).where(
-        SuspectCase.status == "deducted", SuspectCase.closed_at >= lo, SuspectCase.closed_at < hi
+    """The amounts recovered (扣款) by 疑点 on settlements of ``start``..``end``, by the settlement's month and
+    institution (:data:`RECOVERED_SCHEMA`): what the period's spending got back, as the report's claims are cut by
+    settlement date. ``place`` (county / township / village) keeps the cases of its people."""
+    q = (
+        sa.select(AuditFinding.setl_date, SuspectCase.fixmedins_code, SuspectCase.recovered_amt)
+        .join(AuditFinding, AuditFinding.id == SuspectCase.finding_id)
+        .where(SuspectCase.status == "deducted", AuditFinding.setl_date >= start, AuditFinding.setl_date <= end)
     )
     wanted = {k: v for k, v in (place or {}).items() if v}
     if wanted:
         q = q.join(Person, Person.psn_no == SuspectCase.psn_no)
         for k, v in wanted.items():
             q = q.where(getattr(Person, k) == v)
-    rows = [(_month_closed(at), code or "", int(amt)) for at, code, amt in s.execute(q) if at is not None]
+    rows = [(f"{day.year:04d}-{day.month:02d}", code or "", int(amt)) for day, code, amt in s.execute(q)]
     df = pl.DataFrame(rows, schema=RECOVERED_SCHEMA, orient="row")
     return df.group_by("month", "fixmedins_code").agg(pl.col("recovered_amt").sum()).sort("month", "fixmedins_code")
 

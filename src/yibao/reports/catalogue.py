@@ -26,12 +26,13 @@ from yibao.reports import tables
 from yibao.reports.cells import Column, text_column
 from yibao.reports.tables import Context, ReportMeta
 
-Input = Literal["claims", "people", "names", "ctx", "start", "end"]
+Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered"]
 """What a table function may take, by the name of its parameter: ``claims`` the claims frame
 (:mod:`yibao.rules.claims`, cut to the period and place), ``people`` the people frame
 (:data:`yibao.reports.tables.PEOPLE_SCHEMA`), ``names`` the institutions' names
 (:data:`yibao.reports.tables.INSTITUTION_SCHEMA`), ``ctx`` the pack's identity order and benefit
-lines (:class:`yibao.reports.tables.Context`), ``start`` and ``end`` the period."""
+lines (:class:`yibao.reports.tables.Context`), ``start`` and ``end`` the period, ``recovered`` the amounts
+疑点 closed as 扣款 recovered (:data:`yibao.reports.tables.RECOVERED_SCHEMA`; none for a simulation)."""
 INPUTS: tuple[Input, ...] = get_args(Input)
 
 
@@ -44,6 +45,7 @@ class Inputs:
     names: pl.DataFrame
     meta: ReportMeta
     ctx: Context
+    recovered: pl.DataFrame | None = None
 
     def value(self, name: Input) -> Any:
         if name == "start":
@@ -110,6 +112,8 @@ PERSONS = Column("persons", "人数", "persons", "count")
 MEDFEE = Column("medfee_sumamt", "医疗总费用（元）", "total cost (yuan)", "amount")
 INSCP = Column("inscp_scp_amt", "政策范围内费用（元）", "policy-range cost (yuan)", "amount")
 FUND_PAID = Column("fund_pay_sumamt", "基金支付（元）", "funds paid (yuan)", "amount")
+RECOVERED = Column("recovered_amt", "追回金额（元）", "recovered (yuan)", "amount")
+"""What 疑点 closed as 扣款 recovered from institutions (on the settlements of the month or period)."""
 PATIENT_PAID = Column("psn_part_amt", "个人负担（元）", "patient paid (yuan)", "amount")
 MAF_PAY = Column("maf_pay", "医疗救助（元）", "medical assistance (yuan)", "amount")
 OTH_PAY = Column("oth_pay", "倾斜救助（元）", "tilted assistance (yuan)", "amount")
@@ -272,12 +276,14 @@ FUND_BALANCE = Report(
     title=("基金收支", "Fund income and spending"),
     note=(
         "筹资为全年（已参保城乡居民保费）；支出为报表期间。居民医保基金支付基本医保和大病保险；医疗救助基金支付资助参保、"
-        "医疗救助和倾斜救助；职工医保另列。占筹资比例：支出即支出进度，结余即结余率（以收定支、收支平衡、略有结余）。",
+        "医疗救助和倾斜救助；职工医保另列。占筹资比例：支出即支出进度，结余即结余率（以收定支、收支平衡、略有结余）。"
+        "追回金额：本期结算经疑点处理扣款追回的金额。",
         "Income is the year's resident premiums; spending is the period's. The resident pool pays basic and critical illness; "
         "the assistance fund pays premium subsidies, medical and tilted assistance; employee pooling apart. The ratio of "
-        "spending to income is the spending progress, of the balance the balance rate.",
+        "spending to income is the spending progress, of the balance the balance rate. Recovered: what deductions after review "
+        "recovered from institutions on the period's settlements.",
     ),
-    inputs=("claims", "people", "ctx"),
+    inputs=("claims", "people", "ctx", "recovered"),
     table=tables.fund_balance,
     columns=(
         items(
@@ -295,6 +301,7 @@ FUND_BALANCE = Report(
                 "assist_tilted": ("医疗救助基金：倾斜救助", "assistance fund: tilted assistance"),
                 "assist_total": ("医疗救助基金支出合计", "assistance fund in all"),
                 "employee_pool": ("职工医保统筹支出（另列）", "employee pooling (apart)"),
+                "recovered": ("追回金额（疑点扣款）", "recovered (deducted after review)"),
             }
         ),
         AMOUNT,
@@ -309,7 +316,7 @@ MONTHLY = Report(
         "按结算日期所在月份；基金支出合计 = 基本 + 大病 + 医疗救助 + 倾斜救助。",
         "By settlement month; funds = the four payers.",
     ),
-    inputs=("claims", "start", "end"),
+    inputs=("claims", "start", "end", "recovered"),
     table=tables.monthly_spending,
     columns=(
         Column("month", "月份", "month", "month"),
@@ -322,6 +329,7 @@ MONTHLY = Report(
         ASSISTANCE_PAY,
         Column("fund_pay", "基金支出合计（元）", "funds in all (yuan)", "amount"),
         PATIENT_PAID,
+        RECOVERED,
     ),
     terminal=("month", "claims", "hifp_pay", "hifmi_pay", "assistance_pay", "fund_pay", "psn_part_amt"),
     charts=("trend",),
@@ -334,7 +342,7 @@ INSTITUTIONS = Report(
         "基金支付占比 = 基金支付 ÷ 医疗总费用（全部结算）；次均住院费用 = 住院总费用 ÷ 住院人次。",
         "Share paid by funds = funds / total cost (all settlements); cost per admission = inpatient cost / admissions.",
     ),
-    inputs=("claims", "names"),
+    inputs=("claims", "names", "recovered"),
     table=tables.institutions,
     columns=(
         Column("fixmedins_code", "定点机构编号", "institution code", "code"),
@@ -346,6 +354,7 @@ INSTITUTIONS = Report(
         MEDFEE,
         FUND_PAID,
         Column("fund_share_bp", "基金支付占比", "share paid by funds", "bp"),
+        RECOVERED,
     ),
     terminal=("fixmedins_name", "admissions", "avg_admission_cost", "outpatient_visits", "medfee_sumamt", "fund_share_bp"),
 )
@@ -420,10 +429,11 @@ def build_reports(
     meta: ReportMeta,
     ctx: Context,
     catalogue: Sequence[Report] = CATALOGUE,
+    recovered: pl.DataFrame | None = None,
 ) -> ReportSet:
     """Every report of ``catalogue`` from the claims frame (already cut to the period and place), the people
-    frame and the institutions' names."""
-    inputs = Inputs(claims, people, names, meta, ctx)
+    frame, the institutions' names and the amounts recovered (none: a simulation's)."""
+    inputs = Inputs(claims, people, names, meta, ctx, recovered)
     return ReportSet(meta, ctx, {r.name: r.build(inputs) for r in catalogue}, tuple(catalogue))
 
 

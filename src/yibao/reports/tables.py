@@ -66,6 +66,17 @@ enrolled in any scheme (``psn_insu_stas`` 1); ``exempt``: not enrolled but with 
 ``fiscal_subsidy``, ``premium`` their total) is summed; ``subsidy_category``: the category that
 decided the subsidy on the pack's cut-off day."""
 INSTITUTION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"fixmedins_code": pl.Utf8, "fixmedins_name": pl.Utf8}
+RECOVERED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "month": pl.Utf8,
+    "fixmedins_code": pl.Utf8,
+    "recovered_amt": pl.Int64,
+}
+"""追回金额: what 疑点 closed as 扣款 recovered, by the month of the settlement concerned (``YYYY-MM``) and institution."""
+
+
+def recovered_or_none(recovered: pl.DataFrame | None) -> pl.DataFrame:
+    """The amounts recovered, or none (a simulation has no 疑点)."""
+    return pl.DataFrame(schema=RECOVERED_SCHEMA) if recovered is None else recovered.select(list(RECOVERED_SCHEMA))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,10 +354,11 @@ FUND_ITEMS = (
     "assist_tilted",
     "assist_total",
     "employee_pool",
+    "recovered",
 )
 
 
-def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
     """基金收支: the year's resident premiums against the period's spending by payer, with the balance.
 
     The resident pool (城乡居民医保基金) takes every enrolled resident's premium (the person's
@@ -355,6 +367,7 @@ def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context) -> pl
     assistance fund pays the premium subsidies, medical assistance and tilted assistance (all
     schemes). Employee pooling is listed apart: its income is not in the enrolment table.
     ``ratio_bp`` is each pool figure over the premium income (spending: 支出进度; balance: 结余率).
+    ``recovered`` (追回金额): what 疑点 closed as 扣款 recovered from institutions on the period's settlements.
     """
     income = {c: total(people, c) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")}
     by_scheme = claims.with_columns(ctx.scheme().alias("scheme"))
@@ -375,6 +388,7 @@ def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context) -> pl
         tilted,
         income["assistance_subsidy"] + medical + tilted,
         total(by_scheme.filter(pl.col("scheme") != RESIDENT), "hifp_pay", "hifmi_pay"),
+        total(recovered_or_none(recovered), "recovered_amt"),
     ]
     pool = {"income_individual", "income_assistance", "income_fiscal", "income_total", "spend_basic", "spend_critical"}
     pool |= {"spend_pool", "balance"}
@@ -395,8 +409,9 @@ def months_between(start: date, end: date) -> list[str]:
 MONTHLY_AMOUNTS = ("medfee_sumamt", *PAYERS, "assistance_pay", "fund_pay", "psn_part_amt")
 
 
-def monthly_spending(claims: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    """月度支出: settlements and spending by payer per month of the period (every month, zeros included), and the total."""
+def monthly_spending(claims: pl.DataFrame, start: date, end: date, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
+    """月度支出: settlements and spending by payer per month of the period (every month, zeros included), and the total;
+    the amounts recovered (追回金额) by 疑点 on each month's settlements."""
     aggs = [
         _count("claims"),
         *(pl.col(c).sum() for c in ("medfee_sumamt", *PAYERS)),
@@ -405,8 +420,12 @@ def monthly_spending(claims: pl.DataFrame, start: date, end: date) -> pl.DataFra
         pl.col("psn_part_amt").sum(),
     ]
     months = pl.DataFrame({"month": months_between(start, end)}, schema={"month": pl.Utf8})
-    per_month = months.join(claims.group_by("month").agg(aggs), on="month", how="left").fill_null(0)
-    total = claims.select(aggs).with_columns(pl.lit(ALL, pl.Utf8).alias("month"))
+    back = recovered_or_none(recovered).group_by("month").agg(pl.col("recovered_amt").sum())
+    per_month = months.join(claims.group_by("month").agg(aggs), on="month", how="left")
+    per_month = per_month.join(back, on="month", how="left").fill_null(0)
+    total = claims.select(aggs).with_columns(
+        pl.lit(ALL, pl.Utf8).alias("month"), pl.lit(int(per_month["recovered_amt"].sum()), pl.Int64).alias("recovered_amt")
+    )
     return pl.concat([per_month, total.select(per_month.columns)], how="vertical_relaxed")
 
 
@@ -415,8 +434,9 @@ def monthly_spending(claims: pl.DataFrame, start: date, end: date) -> pl.DataFra
 # ---------------------------------------------------------------------------------------------
 
 
-def institutions(claims: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
-    """Per institution: admissions, cost per admission, outpatient visits, and the share the funds paid."""
+def institutions(claims: pl.DataFrame, names: pl.DataFrame, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per institution: admissions, cost per admission, outpatient visits, the share the funds paid, and the amounts
+    recovered from it (追回金额; the total row: from every institution)."""
     inpatient = pl.col("med_type") == INPATIENT
     aggs = [
         _count("admissions", inpatient),
@@ -434,7 +454,11 @@ def institutions(claims: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         mean_fen(pl.col("inpatient_cost"), pl.col("admissions")).alias("avg_admission_cost"),
         ratio_bp(pl.col("fund_pay_sumamt"), pl.col("medfee_sumamt")).alias("fund_share_bp"),
     )
+    back = recovered_or_none(recovered)
+    per_code = back.group_by("fixmedins_code").agg(pl.col("recovered_amt").sum())
+    per_code = pl.concat([per_code, pl.DataFrame({"fixmedins_code": [ALL], "recovered_amt": [total(back, "recovered_amt")]})])
+    df = df.join(per_code, on="fixmedins_code", how="left").with_columns(pl.col("recovered_amt").fill_null(0))
     cols = ("fixmedins_code", "fixmedins_name", "admissions", "inpatient_cost", "avg_admission_cost", "outpatient_visits")
     return df.sort(
         [pl.col("fixmedins_code") == ALL, "admissions", "medfee_sumamt", "fixmedins_code"], descending=[False, True, True, False]
-    ).select(*cols, "medfee_sumamt", "fund_pay_sumamt", "fund_share_bp")
+    ).select(*cols, "medfee_sumamt", "fund_pay_sumamt", "fund_share_bp", "recovered_amt")

@@ -50,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/warnings", "预警", "Warnings", "warnings.read"),
     NavItem("/reports", "报表", "Reports", "reports"),
     NavItem("/audit/rules", "规则库", "Rules", "audit.rules"),
+    NavItem("/audit/institutions", "机构监测", "Institutions", "reports"),
     NavItem("/reconcile", "对账核验", "Reconcile", "reconcile"),
     NavItem("/policy", "政策", "Policy", None),
     NavItem("/whatif", "测算", "What-if", "policy.whatif"),

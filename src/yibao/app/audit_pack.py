@@ -20,6 +20,15 @@ AUDIT_PACK_ENV = "YIBAO_AUDIT_PACK"
 """The audit pack to run (a shipped pack's name or a YAML file); :data:`DEFAULT_AUDIT_PACK` otherwise."""
 
 
+AUDIT_ENV = "YIBAO_AUDIT"
+"""``0`` (or ``off``, ``false``, ``no``) switches the audit at the counter off (事中); on otherwise. For measuring
+its cost side by side (``bench/audit_counter.py``) and for a bureau that runs audits after settlement only."""
+
+
+def counter_audit_on() -> bool:
+    return os.environ.get(AUDIT_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
 def configured_audit_pack_name() -> str:
     return os.environ.get(AUDIT_PACK_ENV) or DEFAULT_AUDIT_PACK
 

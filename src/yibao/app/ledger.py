@@ -15,7 +15,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +30,9 @@ from yibao.settlement.settle import give_back, settle
 from yibao.settlement.trace import render
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
 from yibao.store.tables import Enrolment, Person
+
+if TYPE_CHECKING:
+    from yibao.app.audit_facts import CounterAudit
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
@@ -101,6 +104,8 @@ class Settled:
     entry: LedgerEntry
     settlement: Settlement
     ytd_after: YearToDate
+    audit: CounterAudit | None = None
+    """What the audit at the counter found (:mod:`yibao.app.audit_counter`), when it ran."""
 
 
 def _check_claim_person(session: Session, claim: Claim, person: Person | None = None) -> Person:

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app import ledger, visits
+from yibao.app.audit_counter import CounterAudit, hsa_result
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, settlement_person
 from yibao.app.slips import LOCAL
@@ -307,6 +308,7 @@ def upload_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
                 det_item_fee_sumamt=amount,
                 cnt=str(cnt),
                 pric=pric,
+                fee_ocur_date=_date(d["fee_ocur_time"], where, "fee_ocur_time") if d.get("fee_ocur_time") else None,
                 cancelled=False,
                 recorded_at=ledger.now(),
                 recorded_by=ctx.who.username,
@@ -427,17 +429,26 @@ def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: st
     return v, claim
 
 
+def _with_audit(out: Output, audit: CounterAudit | None, mdtrt_id: str) -> Output:
+    """The answer with the audit's findings in the national form (``audit.result``, as 3101/3102 answer), when it ran."""
+    if audit is not None and audit.pack is not None:
+        out["audit"] = {"result": hsa_result(audit, mdtrt_id)}
+    return out
+
+
 def presettle(s: Session, ctx: Context, inp: dict[str, Any], action: str) -> tuple[Output, str | None]:
     data = _data(inp, "mdtrtinfo" if "mdtrtinfo" in inp and "data" not in inp else "data")
     v, claim = ready(s, ctx, data, "pre-settle", action)
-    return _setlinfo(s, ctx, ledger.preview(s, ctx.pack, claim), None, v, data), None
+    settlement, audit = visits.preview_claim(s, ctx.pack, claim, None, v)
+    return _with_audit(_setlinfo(s, ctx, settlement, None, v, data), audit, v.mdtrt_id), None
 
 
 def do_settle(s: Session, ctx: Context, inp: dict[str, Any], action: str) -> tuple[Output, str | None]:
     data = _data(inp)
     v, claim = ready(s, ctx, data, "settle", action)
-    done = visits.record_settlement(s, ctx.pack, v, claim, action, ctx.who.username, ctx.msgid)
-    return _setlinfo(s, ctx, done.settlement, claim.claim_id, v, data), f"settle:{claim.claim_id}"
+    done = visits.record_settlement(s, ctx.pack, v, claim, action, ctx.who.username, ctx.msgid, "api")
+    out = _setlinfo(s, ctx, done.settlement, claim.claim_id, v, data)
+    return _with_audit(out, done.audit, v.mdtrt_id), f"settle:{claim.claim_id}"
 
 
 def undo_settlement(s: Session, ctx: Context, setl_id: str, reason: str) -> LedgerEntry:

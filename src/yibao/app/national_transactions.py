@@ -34,7 +34,8 @@ _SETTLE = _object(("mdtrt_id", "psn_no", "mid_setl_flag", "medins_setl_id"), ("m
 _UNSETTLE = _object(("setl_id", "reason"))
 _CORRECT = _object(("omsgid", "oinfno"))
 _FEE = _object(
-    ("mdtrt_id", "psn_no", "feedetl_sn", "chrgitm_lv", "med_list_codg", "med_list_name"), ("det_item_fee_sumamt", "cnt", "pric")
+    ("mdtrt_id", "psn_no", "feedetl_sn", "chrgitm_lv", "med_list_codg", "med_list_name", "fee_ocur_time"),
+    ("det_item_fee_sumamt", "cnt", "pric"),
 )
 _STATEMENT = _object(
     ("stmt_begndate", "stmt_enddate", "insutype", "clr_type", "setl_optins", "clr_optins"),

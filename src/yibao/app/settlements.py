@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger, slips, visits
+from yibao.app import audit_counter, ledger, slips, visits
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person
 from yibao.app.schemas import ClaimIn
@@ -67,9 +67,11 @@ def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[
     return claim, code, person
 
 
-def settlement_json(s: Settlement, setl_id: str | None = None, lang: str = "zh") -> dict[str, Any]:
-    """A settlement as the REST API answers it (fen)."""
-    return {
+def settlement_json(
+    s: Settlement, setl_id: str | None = None, lang: str = "zh", audit: audit_counter.CounterAudit | None = None
+) -> dict[str, Any]:
+    """A settlement as the REST API answers it (fen), with the audit's findings (``audit``) when it ran."""
+    out = {
         "setl_id": setl_id,
         "setlinfo": s.setlinfo() | ({"setl_id": setl_id} if setl_id else {}),
         "setldetail": [d.__dict__ for d in s.setldetail],
@@ -79,6 +81,9 @@ def settlement_json(s: Settlement, setl_id: str | None = None, lang: str = "zh")
         "trace": [{"tier": t, "text": m} for t, m in render(s.trace, lang)],
         "year_to_date": s.ytd_after.to_dict(),
     }
+    if audit is not None and audit.pack is not None:
+        out["audit"] = audit_counter.audit_json(audit, lang)
+    return out
 
 
 def _request_hash(body: Any) -> str:
@@ -126,26 +131,31 @@ def once(db: Database, key: str | None, infno: str, sender: str, payload: Any, w
     return response, True
 
 
-def preview(s: Session, pack: PolicyPack, body: ClaimIn, who: Principal) -> Settlement:
-    """The pre-settlement of a request's claim; writes nothing."""
+def preview(s: Session, pack: PolicyPack, body: ClaimIn, who: Principal) -> tuple[Settlement, audit_counter.CounterAudit]:
+    """The pre-settlement of a request's claim and what the audit finds on it; writes nothing."""
     claim, _, person = to_claim(s, body, who, "PREVIEW")
-    return ledger.preview(s, pack, claim, person=person)
+    return visits.preview_claim(s, pack, claim, person, None)
 
 
 def settle(
-    s: Session, pack: PolicyPack, body: ClaimIn, who: Principal, msgid: str | None, *, mdtrt_id: str | None
-) -> ledger.Settled:
+    s: Session, pack: PolicyPack, body: ClaimIn, who: Principal, msgid: str | None, *, mdtrt_id: str | None,
+    channel: str = "api",
+) -> ledger.Settled:  # fmt: skip
     """Settle a request's claim into the ledger (in the caller's unit of work).
 
     A claim naming a visit (``mdtrt_id``) must name one its institution registered for its person, and is
     the visit's one standing settlement (:func:`yibao.app.ledger.visit_settlements`).
     """
     claim, code, person = to_claim(s, body, who, ledger.new_setl_id())
-    if mdtrt_id is not None:
-        visits.named_by_claim(s, mdtrt_id, code, person)
-    return ledger.settle_claim(
-        s, pack, claim, who.username, mdtrt_id=mdtrt_id, fixmedins_code=code, msgid=msgid, setl_id=claim.claim_id, person=person
-    )
+    visit = visits.named_by_claim(s, mdtrt_id, code, person) if mdtrt_id is not None else None
+    audit = audit_counter.check(s, pack, claim, person, visit)
+    done = ledger.settle_claim(
+        s, pack, audit.claim, who.username, mdtrt_id=mdtrt_id, fixmedins_code=code, msgid=msgid, setl_id=claim.claim_id,
+        person=person,
+    )  # fmt: skip
+    audit_counter.record(s, audit, done.entry, who.username, channel)
+    done.audit = audit
+    return done
 
 
 def own(who: Principal) -> str | None:

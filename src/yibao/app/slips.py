@@ -25,6 +25,7 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
@@ -41,6 +42,7 @@ from yibao.core.vocab import (
 )
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
+from yibao.store.audit_tables import AuditFinding
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Person
 
@@ -90,6 +92,8 @@ class FeeRow:
     preselfpay: int
     overlmt: int
     inscp: int
+    audit_rule: str = ""
+    """The audit rule that made the line self-paid at the counter (``GL001 超限定性别``), if one did."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,21 @@ def _short_trace(lines: list[TraceLine]) -> tuple[TraceLine, ...]:
     return tuple(out)
 
 
+def _audit_refused(s: Session, setl_id: str) -> dict[str, str]:
+    """Each line the audit made self-paid at the counter: its rule's code and name (``GL001 超限定性别``)."""
+    out: dict[str, str] = {}
+    rows = s.execute(
+        sa.select(AuditFinding.rule_code, AuditFinding.rule_type, AuditFinding.feedetl_sns)
+        .where(AuditFinding.setl_id == setl_id, AuditFinding.stage == "during", AuditFinding.action == "self_pay")
+        .order_by(AuditFinding.rule_code)
+    )
+    for code, rtype, sns in rows:
+        name = RULE_TYPES[rtype].label[0] if rtype in RULE_TYPES else ""
+        for sn in json.loads(sns):
+            out.setdefault(str(sn), f"{code} {name}".strip())
+    return out
+
+
 def _fee_rows(s: Session, entry: LedgerEntry, source: LedgerEntry) -> tuple[tuple[FeeRow, ...], int, int]:
     results: list[dict[str, Any]] = json.loads(source.fee_results)
     names: dict[str, str] = {}
@@ -195,6 +214,7 @@ def _fee_rows(s: Session, entry: LedgerEntry, source: LedgerEntry) -> tuple[tupl
         for sn, name, setl_id in rows:
             if name and (sn not in names or setl_id == source.setl_id):
                 names[sn] = name
+    refused = _audit_refused(s, source.setl_id)
     sign = -1 if entry.kind == "reverse" else 1
     all_rows = [
         FeeRow(
@@ -207,6 +227,7 @@ def _fee_rows(s: Session, entry: LedgerEntry, source: LedgerEntry) -> tuple[tupl
             sign * int(r["preselfpay_amt"]),
             sign * int(r["overlmt_selfpay"]),
             sign * int(r["inscp_scp_amt"]),
+            refused.get(str(r["feedetl_sn"]), ""),
         )
         for r in results
     ]
@@ -409,7 +430,8 @@ def render_pdf(slip: Slip) -> bytes:
         story.append(p("费用明细（元）", h2))
         rows: list[list[Any]] = [[p(x) for x in ("序号", "项目", "等级", "金额", "全自费", "先行自付", "超限价", "政策范围内")]]
         for r in slip.fee_rows:
-            rows.append([p(r.sn), p(f"{r.name} {r.code}".strip()), p(r.level)] + [p(y(v), num) for v in
+            item = f"{r.name} {r.code}".strip() + (f"（审核违规转自费：{r.audit_rule}）" if r.audit_rule else "")
+            rows.append([p(r.sn), p(item), p(r.level)] + [p(y(v), num) for v in
                         (r.amount, r.fulamt_ownpay, r.preselfpay, r.overlmt, r.inscp)])  # fmt: skip
         if slip.fee_more:
             rows.append([p(""), p(f"其余 {slip.fee_more} 项合计"), p(""), p(y(slip.fee_more_amount), num), "", "", "", ""])

@@ -13,7 +13,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger
+from yibao.app import audit_counter, ledger
 from yibao.app.registry import find_person
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
@@ -74,28 +74,48 @@ def claim_to_settle(s: Session, visit: Visit, action: str, where: str, setl_id: 
 
 
 def record_settlement(
-    s: Session, pack: PolicyPack, visit: Visit, claim: Claim, action: str, user: str, msgid: str | None
+    s: Session, pack: PolicyPack, visit: Visit, claim: Claim, action: str, user: str, msgid: str | None, channel: str = "api"
 ) -> ledger.Settled:
-    """Settle ``claim`` (the visit's, from :func:`claim_to_settle`) into the ledger; its fee lines and the visit settled."""
+    """Audit and settle ``claim`` (the visit's, from :func:`claim_to_settle`) into the ledger; its fee lines and the
+    visit settled, the audit's findings recorded (:mod:`yibao.app.audit_counter`)."""
+    person = find_person(s, claim.psn_no)
+    audit = audit_counter.check(s, pack, claim, person, visit)
     done = ledger.settle_claim(
-        s, pack, claim, user, mdtrt_id=visit.mdtrt_id, fixmedins_code=visit.fixmedins_code, msgid=msgid, setl_id=claim.claim_id
-    )
+        s, pack, audit.claim, user, mdtrt_id=visit.mdtrt_id, fixmedins_code=visit.fixmedins_code, msgid=msgid,
+        setl_id=claim.claim_id, person=person,
+    )  # fmt: skip
+    audit_counter.record(s, audit, done.entry, user, channel)
+    done.audit = audit
     s.execute(sa.update(FeeLineRow).where(_unsettled_lines(visit.mdtrt_id)).values(setl_id=claim.claim_id))
     move(visit, action, "settle")
     return done
 
 
-def preview_visit(s: Session, pack: PolicyPack, visit: Visit, person: Person | None = None) -> Settlement:
-    """The counter's pre-settlement of a visit (inpatient stays once discharged); writes nothing."""
+def preview_claim(
+    s: Session, pack: PolicyPack, claim: Claim, person: Person | None, visit: Visit | None
+) -> tuple[Settlement, audit_counter.CounterAudit]:
+    """The pre-settlement of ``claim`` with what the audit finds on it; writes nothing."""
+    if person is None or person.psn_no != claim.psn_no:
+        person = find_person(s, claim.psn_no)
+    audit = audit_counter.check(s, pack, claim, person, visit, "pre-settle")
+    return ledger.preview(s, pack, audit.claim, person=person), audit
+
+
+def preview_visit(
+    s: Session, pack: PolicyPack, visit: Visit, person: Person | None = None
+) -> tuple[Settlement, audit_counter.CounterAudit]:
+    """The counter's pre-settlement of a visit (inpatient stays once discharged) and its audit; writes nothing."""
     claim = claim_to_settle(s, visit, lifecycle.settle_action(visit.med_type, pre=True), "pre-settle", ledger.new_setl_id())
-    return ledger.preview(s, pack, claim, person=person)
+    return preview_claim(s, pack, claim, person, visit)
 
 
-def settle_visit(s: Session, pack: PolicyPack, visit: Visit, user: str, msgid: str | None) -> ledger.Settled:
+def settle_visit(
+    s: Session, pack: PolicyPack, visit: Visit, user: str, msgid: str | None, channel: str = "web"
+) -> ledger.Settled:
     """The counter's settlement of a visit: as 2207 (outpatient) or 2304 (a discharged inpatient stay) would."""
     action = lifecycle.settle_action(visit.med_type)
     claim = claim_to_settle(s, visit, action, "settle", ledger.new_setl_id())
-    return record_settlement(s, pack, visit, claim, action, user, msgid)
+    return record_settlement(s, pack, visit, claim, action, user, msgid, channel)
 
 
 def undo_settlement(s: Session, setl_id: str, reason: str, user: str, msgid: str | None, fixmedins_code: str) -> LedgerEntry:

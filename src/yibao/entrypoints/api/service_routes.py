@@ -113,8 +113,8 @@ def add_account(request: Request, body: AccountIn, who: Annotated[Principal, Dep
 def preview(request: Request, body: ClaimIn, who: Annotated[Principal, Depends(require("settle"))]) -> dict[str, Any]:
     """预结算：计算各级支付，不写入任何数据 / pre-settle, writes nothing."""
     with _db(request).unit_of_work() as s:
-        result = settlements.preview(s, _pack(request), body, who)
-    return settlements.settlement_json(result)
+        result, audit = settlements.preview(s, _pack(request), body, who)
+    return settlements.settlement_json(result, audit=audit)
 
 
 def _key(who: Principal, idempotency_key: str | None) -> str | None:
@@ -133,7 +133,8 @@ def settle(
 
     def work(s: Session) -> tuple[dict[str, Any], str]:
         done = settlements.settle(s, pack, body, who, idempotency_key, mdtrt_id=body.mdtrt_id)
-        return settlements.settlement_json(done.settlement, done.entry.setl_id), f"settle:{done.entry.setl_id}"
+        answer = settlements.settlement_json(done.settlement, done.entry.setl_id, audit=done.audit)
+        return answer, f"settle:{done.entry.setl_id}"
 
     key = _key(who, idempotency_key)
     return settlements.once(_db(request), key, "settle", who.username, body.model_dump(mode="json"), work)[0]

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger, settlements, visits
+from yibao.app import audit_counter, ledger, settlements, visits
 from yibao.app.auth import Principal
 from yibao.app.registry import find_person, identities_on, search_people
 from yibao.core import vocab
@@ -59,7 +59,9 @@ def preview(request: Request, who: Annotated[Principal, Depends(SETTLE)], posted
             result = None
     if result is None:
         return _page(request, form, status_code=422)
-    return _page(request, form, result=result, idem=secrets.token_hex(12))
+    settlement, audit = result
+    findings = audit_counter.findings_view(audit, lang) if audit.pack is not None else []
+    return _page(request, form, result=settlement, findings=findings, idem=secrets.token_hex(12))
 
 
 @router.post("/counter/settle", response_class=HTMLResponse)
@@ -77,12 +79,12 @@ def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)], raw: Po
     def work(s: Session) -> tuple[dict[str, Any], str]:
         if form.uses_visit:
             visit, _ = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
-            done = visits.settle_visit(s, pack, visit, who.username, key)
+            done = visits.settle_visit(s, pack, visit, who.username, key, "web")
         else:
             body = form.claim_in(lang)
             if body is None:
                 raise _FormErrors()
-            done = settlements.settle(s, pack, body, who, key, mdtrt_id=None)
+            done = settlements.settle(s, pack, body, who, key, mdtrt_id=None, channel="web")
         return {"setl_id": done.entry.setl_id}, f"settle:{done.entry.setl_id}"
 
     try:
@@ -99,8 +101,10 @@ class _FormErrors(Exception):
     """The bill form has errors (in ``BillForm.errors``): nothing is written."""
 
 
-def _compute(s: Session, request: Request, who: Principal, form: bill.BillForm, lang: str) -> Settlement | None:
-    """The pre-settlement of the bill on the form, or ``None`` when the form has errors."""
+def _compute(
+    s: Session, request: Request, who: Principal, form: bill.BillForm, lang: str
+) -> tuple[Settlement, audit_counter.CounterAudit] | None:
+    """The pre-settlement of the bill on the form and its audit, or ``None`` when the form has errors."""
     pack = pack_of(request)
     if form.uses_visit:
         visit, person = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
@@ -112,8 +116,9 @@ def _compute(s: Session, request: Request, who: Principal, form: bill.BillForm, 
 
 
 def _page(
-    request: Request, form: bill.BillForm, *, result: Settlement | None = None, idem: str | None = None, status_code: int = 200
-) -> HTMLResponse:
+    request: Request, form: bill.BillForm, *, result: Settlement | None = None, idem: str | None = None, status_code: int = 200,
+    findings: list[dict[str, Any]] | None = None,
+) -> HTMLResponse:  # fmt: skip
     pack = pack_of(request)
     lang = page_lang(request)
     context: dict[str, Any] = {
@@ -123,6 +128,7 @@ def _page(
         "fee_rows": form.fee_rows(),
         "options": _options(lang),
         "result": result,
+        "findings": findings or [],
         "idem": idem,
         "amount_fields": ledger.AMOUNTS,
         "trace": render_trace(result.trace, lang) if result else [],

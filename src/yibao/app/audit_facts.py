@@ -1,0 +1,275 @@
+"""The audit's facts from the database: a claim being settled with its person and history (the counter),
+and the ledger of a date range as frames (an audit run).
+
+Both read the ledger the same way, so that a claim audited at the counter and audited again after
+settlement gives the same findings (``tests/db/test_audit_runs.py``):
+
+- a claim is a settlement that stands (no reversal undid it), ``seq`` its ledger id; the claim being
+  settled at the counter comes after every one (:data:`COUNTER_SEQ`);
+- its lines are the fee lines the settlement took (``fee_line.setl_id``), in upload order, dated by
+  ``fee_ocur_date`` (2204 ``fee_ocur_time``) or else the visit's first day; counts in thousandths;
+- ``begndate``/``enddate`` are the visit's (admission and discharge); a claim typed at the counter or
+  sent over REST without a visit is dated on its settlement day, and after settlement has no lines (the
+  ledger keeps no counts or unit prices of such a bill): episode rules still see it;
+- the person's history is read back to :func:`lookback_start`: as far as the enabled rules' windows reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from yibao.audit.knowledge import WINDOWS
+from yibao.audit.model import (
+    CLAIM_SCHEMA,
+    INPATIENT_MED_TYPES,
+    LINE_SCHEMA,
+    MILLI,
+    PERSON_SCHEMA,
+    AuditClaim,
+    AuditLine,
+    Finding,
+    Frames,
+    History,
+    PersonFacts,
+    Stay,
+)
+from yibao.audit.pack import AuditPack, RuleSpec
+from yibao.rules import visit_lifecycle as lifecycle
+from yibao.settlement.model import Claim
+from yibao.store.service_tables import FeeLineRow, LedgerEntry, Visit
+from yibao.store.tables import Person
+
+COUNTER_SEQ = 2**62
+"""The ``seq`` of the claim being settled: after every settlement in the ledger."""
+
+
+def milli(cnt: Decimal | str) -> int:
+    """A count in thousandths (1.5 → 1500), rounded half up below a thousandth."""
+    return int((Decimal(cnt) * MILLI).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def person_facts(p: Person) -> PersonFacts:
+    return PersonFacts(p.psn_no, p.gend, p.brdy, p.death_date)
+
+
+@dataclass(frozen=True)
+class CounterAudit:
+    """What the audit found on a claim at the counter, and the claim as it is to be settled."""
+
+    claim: Claim
+    """With ``audit_refused`` set for the lines 违规 rules make self-paid."""
+    findings: tuple[Finding, ...] = ()
+    pack: AuditPack | None = None
+    """None when the audit is off."""
+
+    def rule(self, code: str) -> RuleSpec:
+        assert self.pack is not None
+        return self.pack.rule(code)
+
+    def action(self, f: Finding) -> str:
+        """What the finding did at settlement: self_pay / refuse for a 违规 one, flag otherwise."""
+        return self.rule(f.rule_code).action if f.result == "violation" else "flag"
+
+
+# ------------------------------------------------------------------ how far back
+
+
+def window_start(window: str, day: date) -> date:
+    """The first day of the calendar ``window`` (``day``, ``week`` … ``year``, ``insu_year``) holding ``day``."""
+    if window == "week":
+        return day - timedelta(days=day.weekday())
+    if window == "month":
+        return day.replace(day=1)
+    if window == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    if window in ("year", "insu_year"):
+        return day.replace(month=1, day=1)
+    return day
+
+
+def lookback_start(pack: AuditPack, earliest: date) -> date:
+    """The first settlement day a claim beginning on ``earliest`` needs in its history: the start of the
+    widest window of an enabled rule (frequency limits: of their knowledge table's windows), and a
+    re-admission rule's days before it. Stays that overlap the claim end on or after ``earliest``."""
+    start = earliest
+    for rule in pack.rules:
+        if not rule.enabled:
+            continue
+        start = min(start, window_start(rule.window, earliest))
+        if rule.type == "frequency_limit":
+            for w in {str(r.get("window")) for r in pack.knowledge.table("frequency_limits")} & set(WINDOWS):
+                start = min(start, window_start(w, earliest))
+        days = rule.params.get("days")
+        if days is not None and isinstance(days.value, int):
+            start = min(start, earliest - timedelta(days=days.value + 1))
+    return start
+
+
+# ------------------------------------------------------------------ the counter: one claim
+
+
+def counter_claim(claim: Claim, insutype: str, visit: Visit | None, line_days: dict[str, date | None]) -> AuditClaim:
+    """The claim being settled as the audit sees it (``line_days``: each line's ``fee_ocur_date`` when known)."""
+    begin = visit.begntime if visit is not None else claim.setl_date
+    end = (visit.endtime or visit.begntime) if visit is not None else claim.setl_date
+    lines = tuple(
+        AuditLine(
+            fl.feedetl_sn,
+            fl.med_list_codg,
+            line_days.get(fl.feedetl_sn) or begin,
+            milli(fl.cnt),
+            fl.pric if fl.pric is not None else 0,
+            fl.det_item_fee_sumamt,
+        )
+        for fl in claim.fee_lines
+    )
+    return AuditClaim(
+        claim.claim_id, COUNTER_SEQ, claim.psn_no, claim.fixmedins_code, claim.hosp_lv, insutype, claim.med_type,
+        begin, end, claim.setl_date, claim.dise_codg, lines,
+    )  # fmt: skip
+
+
+def line_days(s: Session, mdtrt_id: str) -> dict[str, date | None]:
+    """The day of each unsettled fee line of the visit (``fee_ocur_date``, None when not sent)."""
+    rows = s.execute(
+        sa.select(FeeLineRow.feedetl_sn, FeeLineRow.fee_ocur_date).where(
+            FeeLineRow.mdtrt_id == mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None)
+        )
+    )
+    return {sn: day for sn, day in rows}
+
+
+def _standing() -> sa.ColumnElement[bool]:
+    """Settlements no reversal undid."""
+    undoing = aliased(LedgerEntry)
+    return sa.and_(
+        LedgerEntry.kind == "settle",
+        ~sa.exists().where(undoing.reverses == LedgerEntry.setl_id),
+    )
+
+
+_CLAIM_COLS = (
+    LedgerEntry.id, LedgerEntry.setl_id, LedgerEntry.psn_no, LedgerEntry.fixmedins_code, LedgerEntry.hosp_lv,
+    LedgerEntry.insutype, LedgerEntry.med_type, LedgerEntry.setl_date, Visit.begntime, Visit.endtime, Visit.dise_codg,
+)  # fmt: skip
+_LINE_COLS = (
+    FeeLineRow.feedetl_sn, FeeLineRow.med_list_codg, FeeLineRow.fee_ocur_date, FeeLineRow.cnt, FeeLineRow.pric,
+    FeeLineRow.det_item_fee_sumamt,
+)  # fmt: skip
+
+
+def _line_join() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        FeeLineRow.mdtrt_id == LedgerEntry.mdtrt_id, FeeLineRow.setl_id == LedgerEntry.setl_id, FeeLineRow.cancelled.is_(False)
+    )
+
+
+def history(s: Session, person_id: int, since: date, skip_mdtrt_id: str | None = None) -> History:
+    """The person's settlements that stand, settled on or after ``since``, with their lines (one query), and
+    the admissions registered and not settled (another), but for the visit being settled."""
+    q = (
+        sa.select(*_CLAIM_COLS, *_LINE_COLS)
+        .outerjoin(Visit, Visit.mdtrt_id == LedgerEntry.mdtrt_id)
+        .outerjoin(FeeLineRow, _line_join())
+        .where(LedgerEntry.person_id == person_id, LedgerEntry.setl_date >= since, _standing())
+        .order_by(LedgerEntry.id, FeeLineRow.id)
+    )
+    claims: list[AuditClaim] = []
+    head: Sequence[Any] | None = None
+    lines: list[AuditLine] = []
+    for row in s.execute(q):
+        if head is None or head[0] != row[0]:
+            if head is not None:
+                claims.append(_claim(head, lines))
+            head, lines = row, []
+        if row[11] is not None:
+            begin = row[8] or row[7]
+            lines.append(AuditLine(row[11], row[12], row[13] or begin, milli(row[14]), row[15] or 0, row[16]))
+    if head is not None:
+        claims.append(_claim(head, lines))
+    stays = s.execute(
+        sa.select(Visit.mdtrt_id, Visit.fixmedins_code, Visit.begntime, Visit.endtime).where(
+            Visit.person_id == person_id,
+            Visit.med_type.in_(INPATIENT_MED_TYPES),
+            Visit.status.in_(lifecycle.OPEN),
+            Visit.mdtrt_id != (skip_mdtrt_id or ""),
+        )
+    )
+    return History(tuple(claims), tuple(Stay(*r) for r in stays))
+
+
+def _claim(head: Sequence[Any], lines: Iterable[AuditLine]) -> AuditClaim:
+    seq, setl_id, psn_no, code, hosp_lv, insutype, med_type, setl_date, begin, end, dise = head[:11]
+    return AuditClaim(
+        setl_id, seq, psn_no, code or "", hosp_lv or 0, insutype, med_type, begin or setl_date,
+        end or begin or setl_date, setl_date, dise or "", tuple(lines),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ a run: the ledger as frames
+
+
+def _in_range(since: date, date_to: date) -> sa.ColumnElement[bool]:
+    return sa.and_(LedgerEntry.setl_date >= since, LedgerEntry.setl_date <= date_to, _standing())
+
+
+def earliest_day(s: Session, date_from: date, date_to: date) -> date:
+    """The first day a claim settled in the range began on (an admission may begin long before it ends)."""
+    first = s.scalar(
+        sa.select(sa.func.min(Visit.begntime))
+        .join(LedgerEntry, LedgerEntry.mdtrt_id == Visit.mdtrt_id)
+        .where(_in_range(date_from, date_to))
+    )
+    return min(first, date_from) if first is not None else date_from
+
+
+def ledger_frames(s: Session, since: date, date_to: date) -> Frames:
+    """The standing settlements of ``since``…``date_to`` as frames (``seq`` = ledger id): one query per frame."""
+    claim_rows = s.execute(
+        sa.select(*_CLAIM_COLS)
+        .outerjoin(Visit, Visit.mdtrt_id == LedgerEntry.mdtrt_id)
+        .where(_in_range(since, date_to))
+        .order_by(LedgerEntry.id)
+    )
+    claims = [_claim(r, ()) for r in claim_rows]
+    claims_df = pl.DataFrame([{k: getattr(c, k) for k in CLAIM_SCHEMA} for c in claims], schema=CLAIM_SCHEMA, orient="row")
+    line_rows = s.execute(
+        sa.select(LedgerEntry.setl_id, *_LINE_COLS)
+        .join(FeeLineRow, _line_join())
+        .where(_in_range(since, date_to))
+        .order_by(LedgerEntry.id, FeeLineRow.id)
+    )
+    cols: dict[str, list[Any]] = {k: [] for k in ("claim_id", "feedetl_sn", "med_list_codg", "fee_ocur_date", "cnt_milli",
+                                                  "pric", "det_item_fee_sumamt")}  # fmt: skip
+    for setl_id, sn, code, day, cnt, pric, amount in line_rows:
+        cols["claim_id"].append(setl_id)
+        cols["feedetl_sn"].append(sn)
+        cols["med_list_codg"].append(code)
+        cols["fee_ocur_date"].append(day)
+        cols["cnt_milli"].append(milli(cnt))
+        cols["pric"].append(pric or 0)
+        cols["det_item_fee_sumamt"].append(amount)
+    schema = {k: v for k, v in LINE_SCHEMA.items() if k != "line_no"}
+    lines = (
+        pl.DataFrame(cols, schema=schema)
+        .with_columns(pl.int_range(pl.len()).over("claim_id").cast(pl.Int32).alias("line_no"))
+        .join(claims_df.select("claim_id", "begndate"), on="claim_id", how="left")
+        .with_columns(pl.col("fee_ocur_date").fill_null(pl.col("begndate")))
+        .select(list(LINE_SCHEMA))
+        .sort(["claim_id", "line_no"])
+    )
+    people = s.execute(
+        sa.select(Person.psn_no, Person.gend, Person.brdy, Person.death_date).where(
+            Person.id.in_(sa.select(LedgerEntry.person_id).where(_in_range(since, date_to)))
+        )
+    )
+    people_df = pl.DataFrame(list(people), schema=PERSON_SCHEMA, orient="row")
+    return Frames(claims_df, lines, people_df)

@@ -22,6 +22,7 @@ from yibao.entrypoints.api import (
     report_routes,
     service_routes,
     slip_routes,
+    suspects,
     warning_routes,
 )
 from yibao.entrypoints.common.headers import SecurityHeaders
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(suspects.router)
     app.include_router(institution_routes.router)
     app.include_router(audit_rule_routes.router)
     web.install(app)  # the web window: HTML pages (not in the OpenAPI schema), /static

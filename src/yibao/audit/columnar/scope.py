@@ -1,30 +1,26 @@
 """超支付范围 and 超支付标准 over many claims (columnar form of :mod:`yibao.audit.scalar.scope`, whose
 docstring defines each rule type).
 
-Each rule joins the lines with a small frame built from the knowledge's index (the same mapping the
-scalar form looks items up in, so a code listed twice counts once, the last row winning), keeps the
-offending lines with frame expressions only, and writes the findings with :func:`line_findings`.
-"""
+The lines are joined once with what the knowledge says of each item (:func:`scope_items`, built
+from the same index the scalar form looks items up in, so a code listed twice counts once, the last
+row winning); each rule keeps the offending lines with frame expressions only, and writes the
+findings with :func:`line_findings`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
 import polars as pl
 
-from yibao.audit.knowledge import Knowledge
+from yibao.audit.columnar.memo import remembered
+from yibao.audit.knowledge import ItemLimit, Knowledge
 from yibao.audit.model import MILLI, Frames
 from yibao.audit.pack import RuleSpec
 from yibao.core.money import half_up
 from yibao.core.vocab import GENDERS
 from yibao.settlement.policy_range import price_excess
 
-if TYPE_CHECKING:
-    from polars._typing import JoinStrategy
-
 Schema = dict[str, pl.DataType | type[pl.DataType]]
 TOTAL = pl.col("det_item_fee_sumamt")
+NO_LIMIT = ItemLimit()
 
 
 def table(kb: Knowledge, name: str, columns: Schema) -> pl.DataFrame:
@@ -33,26 +29,39 @@ def table(kb: Knowledge, name: str, columns: Schema) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=columns)
 
 
-def by_code(values: Iterable[tuple[str, Any]], name: str, dtype: pl.DataType | type[pl.DataType]) -> pl.DataFrame:
-    """A frame (``med_list_codg``, ``name``) of the items whose value is not None."""
-    kept = [(code, v) for code, v in values if v is not None]
-    return pl.DataFrame(
-        {"med_list_codg": [c for c, _ in kept], name: [v for _, v in kept]}, schema={"med_list_codg": pl.Utf8, name: dtype}
-    )
+ITEM_SCHEMA: Schema = {
+    "med_list_codg": pl.Utf8, "lim_gend": pl.Utf8, "age_min": pl.Int64, "age_max": pl.Int64, "med_types": pl.Utf8,
+    "min_hosp_lv": pl.Int64, "insutypes": pl.Utf8, "std_pric": pl.Int64, "per_line": pl.Int64, "ceiling": pl.Int64,
+}  # fmt: skip
+"""What the scope rules know of an item: its restrictions (code sets as sorted codes joined by commas),
+payment standard, per-line quantity limit and price ceiling; null where there is none."""
 
 
-def limit_frame(kb: Knowledge, attr: str, dtype: pl.DataType | type[pl.DataType]) -> pl.DataFrame:
-    """The items restricted by ``item_limits.<attr>``: (``med_list_codg``, ``attr``)."""
-    return by_code(((code, getattr(lim, attr)) for code, lim in kb.item_limits.items()), attr, dtype)
+def _codes(codes: frozenset[str] | None) -> str | None:
+    return None if codes is None else ",".join(sorted(codes))
 
 
-def lines_of(f: Frames, items: pl.DataFrame, how: JoinStrategy = "inner") -> pl.LazyFrame:
-    """The lines of the items in ``items`` (a small frame with ``med_list_codg``), with its columns.
+def scope_items(kb: Knowledge) -> pl.DataFrame:
+    """One row (:data:`ITEM_SCHEMA`) per item some scope knowledge names, from the knowledge's index."""
+    std = {c: r["std_pric"] for c, r in kb.catalogue.items() if r.get("std_pric") is not None}
+    rows = []
+    for c in sorted({*kb.item_limits, *std, *kb.per_line, *kb.price_ceilings}):
+        lim = kb.item_limits.get(c, NO_LIMIT)
+        rows.append(
+            (c, lim.gend, lim.age_min, lim.age_max, _codes(lim.med_types), lim.min_hosp_lv, _codes(lim.insutypes),
+             std.get(c), kb.per_line.get(c), kb.price_ceilings.get(c))
+        )  # fmt: skip
+    return pl.DataFrame(rows, schema=ITEM_SCHEMA, orient="row")
 
-    The join is made at once (a few lines of many), then the rule goes on lazily: left to itself the
-    optimiser would join the claims to every line first.
+
+def scope_lines(kb: Knowledge, f: Frames, *columns: str) -> pl.LazyFrame:
+    """The lines whose item has a value in one of ``columns`` (of :data:`ITEM_SCHEMA`), with all of them.
+
+    The lines are joined with :func:`scope_items` once per audit (:func:`remembered`) and each rule
+    goes on lazily from there: left to itself the optimiser would join the claims to every line first.
     """
-    return f.lines.join(items, on="med_list_codg", how=how).lazy()
+    lines = remembered(f, kb, "scope", lambda: f.lines.join(scope_items(kb), on="med_list_codg"))
+    return lines.lazy().filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns]))
 
 
 def with_claims(df: pl.LazyFrame, f: Frames, *columns: str) -> pl.LazyFrame:
@@ -147,14 +156,13 @@ def gender_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     g = pl.DataFrame(
         {"lim_gend": list(GENDERS), "gl_zh": [v[0] for v in GENDERS.values()], "gl_en": [v[1] for v in GENDERS.values()]}
     )
-    lim = limit_frame(kb, "gend", pl.Utf8).rename({"gend": "lim_gend"})
-    df = with_people(lines_of(f, lim), f, "gend").filter(pl.col("gend") != pl.col("lim_gend")).join(g.lazy(), on="lim_gend")
+    df = with_people(scope_lines(kb, f, "lim_gend"), f, "gend").filter(pl.col("gend") != pl.col("lim_gend"))
     args = [
         ("gend_label", json_text(pl.col("gl_zh"))),
         ("gend_label_en", json_text(pl.col("gl_en"))),
         ("gend", json_text(pl.col("gend"))),
     ]
-    return line_findings(rule, df, TOTAL, args)
+    return line_findings(rule, df.join(g.lazy(), on="lim_gend"), TOTAL, args)
 
 
 def age_on(day: pl.Expr, brdy: pl.Expr) -> pl.Expr:
@@ -168,10 +176,8 @@ def age_on(day: pl.Expr, brdy: pl.Expr) -> pl.Expr:
 
 
 def age_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    lim = limit_frame(kb, "age_min", pl.Int64).join(
-        limit_frame(kb, "age_max", pl.Int64), on="med_list_codg", how="full", coalesce=True
-    )
-    df = with_people(lines_of(f, lim), f, "brdy").with_columns(age=age_on(pl.col("fee_ocur_date"), pl.col("brdy")))
+    df = with_people(scope_lines(kb, f, "age_min", "age_max"), f, "brdy")
+    df = df.with_columns(age=age_on(pl.col("fee_ocur_date"), pl.col("brdy")))
     below = (pl.col("age") < pl.col("age_min")).fill_null(False)
     above = (pl.col("age") > pl.col("age_max")).fill_null(False)
     args = [
@@ -185,13 +191,12 @@ def age_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 def _allowed_codes(rule: RuleSpec, kb: Knowledge, f: Frames, attr: str, key: str) -> pl.DataFrame:
     """Lines whose claim's ``key`` is not among the item's ``item_limits.<attr>`` codes."""
     sets: dict[str, frozenset[str]] = {c: v for c, lim in kb.item_limits.items() if (v := getattr(lim, attr)) is not None}
-    allowed = by_code(((c, ",".join(sorted(s))) for c, s in sets.items()), "allowed", pl.Utf8)
     pairs = pl.DataFrame(
         {"med_list_codg": [c for c, s in sets.items() for _ in s], key: [v for s in sets.values() for v in s]},
         schema={"med_list_codg": pl.Utf8, key: pl.Utf8},
     )
-    df = with_claims(lines_of(f, allowed), f, key).join(pairs.lazy(), on=["med_list_codg", key], how="anti")
-    return line_findings(rule, df, TOTAL, [("allowed", json_text(pl.col("allowed"))), (key, json_text(pl.col(key)))])
+    df = with_claims(scope_lines(kb, f, attr), f, key).join(pairs.lazy(), on=["med_list_codg", key], how="anti")
+    return line_findings(rule, df, TOTAL, [("allowed", json_text(pl.col(attr))), (key, json_text(pl.col(key)))])
 
 
 def med_type_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
@@ -203,8 +208,7 @@ def insutype_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 
 def hosp_lv_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    lim = limit_frame(kb, "min_hosp_lv", pl.Int64)
-    df = with_claims(lines_of(f, lim), f, "hosp_lv").filter(pl.col("hosp_lv") < pl.col("min_hosp_lv"))
+    df = with_claims(scope_lines(kb, f, "min_hosp_lv"), f, "hosp_lv").filter(pl.col("hosp_lv") < pl.col("min_hosp_lv"))
     return line_findings(
         rule, df, TOTAL, [("min_hosp_lv", json_int(pl.col("min_hosp_lv"))), ("hosp_lv", json_int(pl.col("hosp_lv")))]
     )
@@ -212,31 +216,32 @@ def hosp_lv_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 def unknown_item(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     catalogue = pl.DataFrame({"med_list_codg": list(kb.catalogue)}, schema={"med_list_codg": pl.Utf8})
-    df = lines_of(f, catalogue, how="anti") if kb.catalogue else f.lines.clear()
+    df = f.lines.join(catalogue, on="med_list_codg", how="anti") if kb.catalogue else f.lines.clear()
     return line_findings(rule, df, TOTAL, [])
 
 
-def _above_price(rule: RuleSpec, f: Frames, refs: Iterable[tuple[str, int | None]], key: str) -> pl.DataFrame:
-    """Lines priced above their item's ``refs``: the excess for the count (the settlement's arithmetic)."""
-    df = lines_of(f, by_code(refs, "ref", pl.Int64)).filter(pl.col("pric") > pl.col("ref"))
-    amount = pl.min_horizontal(TOTAL, price_excess(pl.col("pric"), pl.col("ref"), pl.col("cnt_milli"), MILLI))
-    return line_findings(rule, df, amount, [("pric_fen", json_int(pl.col("pric"))), (key, json_int(pl.col("ref")))])
+def _above_price(rule: RuleSpec, kb: Knowledge, f: Frames, column: str, key: str) -> pl.DataFrame:
+    """Lines priced above their item's ``column``: the excess for the count (the settlement's arithmetic)."""
+    ref = pl.col(column)
+    df = scope_lines(kb, f, column).filter(pl.col("pric") > ref)
+    amount = pl.min_horizontal(TOTAL, price_excess(pl.col("pric"), ref, pl.col("cnt_milli"), MILLI))
+    return line_findings(rule, df, amount, [("pric_fen", json_int(pl.col("pric"))), (key, json_int(ref))])
 
 
 def price_standard(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    return _above_price(rule, f, ((c, r.get("std_pric")) for c, r in kb.catalogue.items()), "std_fen")
+    return _above_price(rule, kb, f, "std_pric", "std_fen")
 
 
 def price_ceiling(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    ceilings: Mapping[str, int | None] = kb.price_ceilings
-    return _above_price(rule, f, ceilings.items(), "ceiling_fen")
+    return _above_price(rule, kb, f, "ceiling", "ceiling_fen")
 
 
 def quantity_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    df = lines_of(f, by_code(kb.per_line.items(), "limit", pl.Int64)).filter(pl.col("cnt_milli") > pl.col("limit"))
-    amount = half_up(TOTAL * (pl.col("cnt_milli") - pl.col("limit")), pl.col("cnt_milli"))
+    limit = pl.col("per_line")
+    df = scope_lines(kb, f, "per_line").filter(pl.col("cnt_milli") > limit)
+    amount = half_up(TOTAL * (pl.col("cnt_milli") - limit), pl.col("cnt_milli"))
     return line_findings(
-        rule, df, amount, [("cnt", json_text(cnt_text(pl.col("cnt_milli")))), ("limit", json_text(cnt_text(pl.col("limit"))))]
+        rule, df, amount, [("cnt", json_text(cnt_text(pl.col("cnt_milli")))), ("limit", json_text(cnt_text(limit)))]
     )
 
 

@@ -139,9 +139,13 @@ def test_重复收费_duplicate_pair() -> None:
 def test_组合项目拆分_bundle_split() -> None:
     knowledge = {
         "bundles": [
-            {"bundle_codg": b, "part_codg": q} for b, q in (("B1", "P1"), ("B1", "P2"), ("B1", "P3"), ("B2", "Q1"), ("B2", "Q2"))
+            {"bundle_codg": b, "part_codg": q}
+            for b, q in (("B1", "P1"), ("B1", "P2"), ("B1", "P3"), ("B2", "Q1"), ("B2", "Q2"), ("B3", "Q1"), ("B3", "Q2"))
         ],
-        "catalogue": [{"med_list_codg": "B1", "med_list_name": "组合甲", "kind": "item", "std_pric": "5.00"}],
+        "catalogue": [
+            {"med_list_codg": "B1", "med_list_name": "组合甲", "kind": "item", "std_pric": "5.00"},
+            {"med_list_codg": "B3", "med_list_name": "组合丙", "kind": "item", "std_pric": "1.00"},
+        ],
     }
     p = pack([rule("FJ01", "bundle_split")], knowledge)
     claims = [
@@ -151,7 +155,8 @@ def test_组合项目拆分_bundle_split() -> None:
             # the bundle itself charged on the 3rd: fine
             line("e", "P1", D(2022, 3, 3)), line("f", "P2", D(2022, 3, 3)), line("g", "B1", D(2022, 3, 3)),
         ]),
-        claim("C2", 2, [line("h", "Q1", D(2022, 3, 1), pric=300), line("i", "Q2", D(2022, 3, 1), pric=400)]),  # no standard
+        # B2 (no standard: 700) and B3 (same parts, 700 − 100 = 600) name the same lines: the larger kept
+        claim("C2", 2, [line("h", "Q1", D(2022, 3, 1), pric=300), line("i", "Q2", D(2022, 3, 1), pric=400)]),
         claim("C3", 3, [line("j", "P2", D(2022, 3, 5)), line("k", "P3", D(2022, 3, 5))]),  # 200 < standard 500: 0 at stake
     ]  # fmt: skip
     got = audit_both(p, claims, [person()])
@@ -251,7 +256,7 @@ LIMITS_PACK = pack(
         ),
         "course_limits": _rows(("med_list_codg", "max_days"), ("A", 2), ("D", 1)),
         "duplicate_pairs": _rows(("main_codg", "sub_codg"), ("A", "B"), ("C", "B"), ("D", "D")),
-        "bundles": _rows(("bundle_codg", "part_codg"), ("D", "A"), ("D", "B"), ("D", "C")),
+        "bundles": _rows(("bundle_codg", "part_codg"), ("D", "A"), ("D", "B"), ("D", "C"), ("C", "A"), ("C", "B")),
         "catalogue": _rows(("med_list_codg", "med_list_name", "kind", "std_pric"), ("D", "组合", "item", "3")),
         "requirements": [{"med_list_codg": "B", "requires_codg": "C"}, {"med_list_codg": "C", "requires_dise": "J4"}],
         "indications": _rows(("med_list_codg", "dise_prefix"), ("D", "E1"), ("D", "J45")),
@@ -290,5 +295,6 @@ def claims_of(draw: st.DrawFn) -> list[AuditClaim]:
 def test_limits_scalar_and_columnar_agree(claims: list[AuditClaim]) -> None:
     people: list[PersonFacts] = [person("P1"), person("P2")]
     found_ = audit_both(LIMITS_PACK, claims, people)  # asserts the two forms agree
+    assert len({f.key() for f in found_}) == len(found_)  # a finding is known by its claim, rule and lines
     for f in found_:
         assert 0 <= f.amount <= sum(ln.det_item_fee_sumamt for c in claims if c.claim_id == f.claim_id for ln in c.lines)

@@ -193,6 +193,7 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         orient="row",
     )
     total = pl.col("total")
+    known = pl.col("std").is_not_null()
     df = (
         f.lines.join(bp, left_on="med_list_codg", right_on="part")
         .join(present.unique(), on=on, how="anti")
@@ -205,6 +206,9 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         )
         .filter(pl.col("parts") >= int(rule.param("min_parts")))
         .join(std, on="bundle", how="left")
+        .with_columns(amount=pl.when(known).then(pl.max_horizontal(total - pl.col("std"), pl.lit(0))).otherwise(total).cast(INT))
+        .sort(["claim_id", "amount", "bundle"], descending=[False, True, False])
+        .unique(["claim_id", pl.col("feedetl_sns").list.join("\x1f")], keep="first", maintain_order=True)
     )
     day = day_text(pl.col("fee_ocur_date"))
     common = [
@@ -215,14 +219,13 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     ]
     with_std = args_json(*common, ("basis", json_text(pl.lit("std_pric"))), ("std_fen", json_int(pl.col("std"))))
     without = args_json(*common, ("basis", json_text(pl.lit("parts"))))
-    known = pl.col("std").is_not_null()
     return df.select(
         pl.lit(rule.code).alias("rule_code"),
         pl.lit(rule.type).alias("rule_type"),
         pl.lit(rule.result).alias("result"),
         pl.col("claim_id"),
         pl.col("feedetl_sns"),
-        pl.when(known).then(pl.max_horizontal(total - pl.col("std"), pl.lit(0))).otherwise(total).cast(INT).alias("amount"),
+        pl.col("amount"),
         pl.concat_list(pl.concat_str(pl.lit("date:"), day), pl.concat_str(pl.lit("item:"), pl.col("bundle")))
         .list.sort()
         .alias("evidence"),

@@ -200,10 +200,12 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, claim: AuditClaim, person: Perso
     the parts' total minus the bundle's payment standard (``catalogue.std_pric``) when the catalogue
     gives one (not below 0), else the parts' total; ``basis`` says which (``std_pric`` / ``parts``).
     Args: ``bundle``, ``parts`` (distinct parts), ``day``, ``parts_fen``, ``basis`` and, with
-    ``std_pric``, ``std_fen``. Evidence: ``item:<bundle>``, ``date:<day>``."""
+    ``std_pric``, ``std_fen``. Evidence: ``item:<bundle>``, ``date:<day>``. When bundles overlap so
+    that two of them name the very same lines, one finding is kept: the larger amount, then the
+    smaller bundle code (a finding is known by its claim, rule and lines)."""
     min_parts = int(rule.param("min_parts"))
     present = {(ln.fee_ocur_date, ln.med_list_codg) for ln in claim.lines}
-    out: list[Finding] = []
+    out: dict[tuple[str, ...], Finding] = {}
     for bundle, parts in sorted(kb.bundles.items()):
         by_day: dict[date, list[AuditLine]] = defaultdict(list)
         for ln in claim.lines:
@@ -220,19 +222,12 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, claim: AuditClaim, person: Perso
             if std is not None:
                 args |= {"basis": "std_pric", "std_fen": int(std)}
                 amount = max(total - int(std), 0)
-            out.append(
-                Finding(
-                    rule.code,
-                    rule.type,
-                    cast(Result, rule.result),
-                    claim.claim_id,
-                    tuple(ln.feedetl_sn for ln in lines),
-                    amount,
-                    (f"date:{day}", f"item:{bundle}"),
-                    args,
-                )
-            )
-    return out
+            sns = tuple(ln.feedetl_sn for ln in lines)
+            kept = out.get(sns)
+            if kept is None or amount > kept.amount:  # bundles in code order: a tie keeps the smaller code
+                ev = (f"date:{day}", f"item:{bundle}")
+                out[sns] = Finding(rule.code, rule.type, cast(Result, rule.result), claim.claim_id, sns, amount, ev, args)
+    return list(out.values())
 
 
 def prefixes(codes: Iterable[str]) -> list[str]:

@@ -12,7 +12,12 @@ line); once the total is at or above the limit, every later line of the group is
 (so is a line of count 0 or less that leaves the total above the limit). Findings land on the claim
 being audited only; the earlier claims that counted in the group are its evidence
 (``claim:<claim_id>``), with ``item:<code>``. Counts (``cnt`` and ``limit`` in the message) are
-written in units: 1500 thousandths as ``"1.5"``.
+written in units: 1500 thousandths as ``"1.5"``. A person's claims are assumed to have distinct
+``seq`` (the ledger's order).
+
+The other types look at one claim: its lines, its diagnosis (``dise_codg``) and the knowledge
+tables. Every finding's ``result`` is the rule's, except ``unevaluable`` where a diagnosis is needed
+and the claim has none; its amount is the fen at stake (whole lines unless said otherwise).
 """
 
 from __future__ import annotations
@@ -125,8 +130,9 @@ def frequency_limit(rule: RuleSpec, kb: Knowledge, claim: AuditClaim, person: Pe
 
     An item with several limits (windows) is counted in each; a line over more than one is reported
     once, for the limit with the largest amount, then the narrowest window, then the smallest
-    ``max_times``. Args: ``window`` (code), ``window_label`` / ``window_label_en``, ``cnt`` (the
-    window's total through the line, units), ``limit`` (units)."""
+    ``max_times``. The rule's own ``window`` (a national rule-base attribute) only describes it: the
+    windows are the table's. Args: ``window`` (code), ``window_label`` / ``window_label_en``, ``cnt``
+    (the window's total through the line, units), ``limit`` (units)."""
 
     def groups(ln: AuditLine) -> list[tuple[tuple[Hashable, ...], int]]:
         return [

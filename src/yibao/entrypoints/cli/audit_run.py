@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -90,14 +91,29 @@ def _summary(res: RunResult, date_from: date, date_to: date, lang: str) -> Table
 
 
 def run_cmd(
-    date_from: Annotated[str, typer.Option("--from", help="起始结算日期 YYYY-MM-DD / first settlement day")],
-    date_to: Annotated[str, typer.Option("--to", help="截止结算日期 YYYY-MM-DD / last settlement day")],
+    date_from: Annotated[str | None, typer.Option("--from", help="起始结算日期 YYYY-MM-DD / first settlement day")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="截止结算日期 YYYY-MM-DD / last settlement day")] = None,
     policy: Policy = DEFAULT_POLICY,
     user: User = None,
+    claims: Annotated[
+        Path | None, typer.Option("--claims", help="改为审核一个目录中的单据文件（claims、fee_lines、people）/ audit files")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="与 --claims 同用：审核结果 .parquet / findings file")] = None,
+    allow_unknown: Annotated[
+        bool, typer.Option("--allow-unknown-items", help="与 --claims 同用：目录外项目作为审核结果而不拒收 / flag, not refuse")
+    ] = False,
     lang: Lang = "zh",
 ) -> None:
-    """对结算台账中一段日期的结算运行事后审核，记录审核结果并立疑点 / audit the ledger's settlements of a date range."""
+    """对结算台账中一段日期的结算运行事后审核，记录审核结果并立疑点；或用 --claims 审核一批单据文件
+    / audit the ledger's settlements of a date range, or with --claims a directory of claim files."""
     lang = check_lang(lang)
+    if claims is not None:
+        from yibao.entrypoints.cli.audit_files import run_files
+
+        return run_files(claims, out, policy, None, allow_unknown, lang)
+    if date_from is None or date_to is None:
+        option = "--from" if date_from is None else "--to"
+        raise fail(InputError("command line", option, None, "a date YYYY-MM-DD (or --claims DIR)"), lang)
     start, end = _day(date_from, "--from", lang), _day(date_to, "--to", lang)
     pack = _policy(policy, lang)
     with database(lang) as db, Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:

@@ -12,9 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao import synth as gen
+from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack
+from yibao.audit.types import RULE_TYPES
+from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import pick
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label as identity_label
-from yibao.entrypoints.cli.output import console
+from yibao.core.settings import DEFAULT_POLICY
+from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
+from yibao.synth.fee_lines import AuditCounty, with_fee_lines
 
 _STAGES = ("people", "identities", "enrolments", "filings", "claims", "frames")
 _STAGE_ZH = {
@@ -24,6 +30,7 @@ _STAGE_ZH = {
     "filings": "慢特病与异地备案",
     "claims": "结算单据",
     "frames": "整理数据表",
+    "fee_lines": "费用明细与植入违规",
 }
 
 
@@ -41,12 +48,31 @@ def synth(
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="随机种子：同一种子得到逐字节相同的文件 / same seed, same bytes")
     ] = 0,
+    fee_lines: Annotated[
+        bool, typer.Option("--fee-lines", help="同时生成费用明细（fee_lines.parquet）/ also draw fee lines")
+    ] = False,
+    plant_rate: Annotated[
+        float,
+        typer.Option(
+            "--plant-rate",
+            min=0.0,
+            max=0.05,
+            help="每类审核规则植入违规的比例（如 0.01），记入 planted.parquet；隐含 --fee-lines"
+            " / violations planted per rule type",
+        ),
+    ] = 0.0,
+    audit_pack: Annotated[
+        str, typer.Option("--audit-pack", help="费用明细所用目录与规则的审核规则库 / audit pack", envvar="YIBAO_AUDIT_PACK")
+    ] = DEFAULT_AUDIT_PACK,
+    policy: Annotated[str, typer.Option("--policy", help="政策包（限价表）/ policy pack (price ceilings)")] = DEFAULT_POLICY,
     lang: Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")] = "zh",
 ) -> None:
     """生成一个合成县（临沧临翔式）：人员、身份、参保、备案和一年的结算单据（Parquet）。
     Generate a synthetic county: people, identities, enrolments, filings and a year of claims."""
     started = time.perf_counter()
-    steps = len(_STAGES) + len(gen.FILES)
+    with_lines = fee_lines or plant_rate > 0
+    pack = _audit_pack(audit_pack, policy, lang) if with_lines else None
+    steps = len(_STAGES) + len(gen.FILES) + (3 if with_lines else 0)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -60,23 +86,64 @@ def synth(
             progress.update(task, description=_stage_text(stage, lang))
 
         county = gen.generate(persons, year, seed, progress=step)
-        gen.write(county, out, progress=step)
+        audit = None
+        if pack is not None:
+            step("fee_lines")
+            audit = with_fee_lines(county, pack, plant_rate)
+        gen.write(county, out, progress=step, audit=audit)
         progress.advance(task)
         progress.update(task, description=_t(lang, "完成", "done"))
     elapsed = time.perf_counter() - started
-    _summary(county, out, elapsed, lang)
+    _summary(county, out, elapsed, lang, audit)
 
 
-def _summary(county: gen.SynthCounty, out: Path, elapsed: float, lang: str) -> None:
+def _audit_pack(name: str, policy: str, lang: str) -> AuditPack:
+    from yibao.app.audit_pack import base_pack
+    from yibao.policy.pack import load_pack
+
+    try:
+        return base_pack(load_pack(policy), name)
+    except (InputError, InputErrors) as exc:
+        raise refuse(exc, lang, NOTHING_WRITTEN) from None
+
+
+def _planted_table(audit: AuditCounty, lang: str) -> Table:
+    counts = dict(audit.planted.group_by("rule_type").len().iter_rows())
+    table = Table(
+        title=_t(lang, f"植入的违规（每类 {audit.plant_rate:g}）", f"Planted violations ({audit.plant_rate:g} per type)")
+    )
+    table.add_column(_t(lang, "规则类型", "rule type"))
+    table.add_column(_t(lang, "应有审核结果", "findings to expect"), justify="right")
+    for key, rtype in RULE_TYPES.items():
+        table.add_row(pick(rtype.label, lang), f"{counts.get(key, 0):,}")
+    return table
+
+
+def _summary(county: gen.SynthCounty, out: Path, elapsed: float, lang: str, audit: AuditCounty | None = None) -> None:
     files = Table(title=_t(lang, f"合成县已写入 {out}", f"Synthetic county written to {out}"))
     files.add_column(_t(lang, "文件", "file"))
     files.add_column(_t(lang, "行数", "rows"), justify="right")
     files.add_column("MB", justify="right")
-    for name, df in county.frames().items():
+    frames = county.frames()
+    if audit is not None:
+        frames |= {"claims": audit.claims, "people": audit.people, "fee_lines": audit.fee_lines, "planted": audit.planted}
+    for name, df in frames.items():
         path = out / f"{name}.parquet"
         size = path.stat().st_size / 1e6 if path.exists() else 0.0
         files.add_row(f"{name}.parquet", f"{df.height:,}", f"{size:,.1f}")
     console.print(files)
+    if audit is not None:
+        console.print(
+            _t(
+                lang,
+                f"为使未植入的数据不触发就医行为类规则，略去 {audit.dropped:,} 张单据"
+                "（住院前后 30 天内的门诊、同日第二张、每月第四张起的门诊等）。",
+                f"{audit.dropped:,} claims left out so that unplanted data makes no episode finding "
+                "(visits within 30 days of a stay, a second claim the same day, a fourth visit in a month, …).",
+            )
+        )
+        if audit.plant_rate > 0:
+            console.print(_planted_table(audit, lang))
 
     mix = gen.identity_mix(county)
     ident = Table(title=_t(lang, f"{county.year}-01-01 身份构成", f"Identity mix on {county.year}-01-01"))

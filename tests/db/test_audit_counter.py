@@ -25,7 +25,7 @@ from yibao.app import ledger, slips
 from yibao.entrypoints.http import create_app
 from yibao.store.audit_tables import AuditFinding, SuspectCase
 from yibao.store.db import Database
-from yibao.store.service_tables import LedgerEntry, Visit
+from yibao.store.service_tables import Visit
 from yibao.store.tables import Person
 
 AUDIT_PACK = Path(__file__).with_name("audit_counter_pack.yaml")
@@ -85,7 +85,8 @@ def _without_ids(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The findings without their ids (a pre-settlement's are numbered on its own claim id)."""
     dtos = "judge_result_detail_dtos"
     return [
-        {k: v for k, v in f.items() if k not in ("jr_id", dtos)} | {dtos: [{k: v for k, v in d.items() if k != "jrd_id"} for d in f[dtos]]}
+        {k: v for k, v in f.items() if k not in ("jr_id", dtos)}
+        | {dtos: [{k: v for k, v in d.items() if k != "jrd_id"} for d in f[dtos]]}
         for f in result
     ]
 
@@ -110,7 +111,12 @@ def test_2303_shows_the_finding_and_2304_makes_the_line_self_paid_with_the_rule_
     assert (found["rule_id"], found["rule_name"], found["sev_deg"], found["vola_amt"]) == (
         "GL001", "超限定性别", "1", Decimal("500.00"),
     )  # fmt: skip
-    assert found["mdtrt_id"] == m and found["patn_id"] == "P1" and found["vola_cont"].startswith("M0001 限定男") and "性别不符" in found["vola_cont"]
+    assert (
+        found["mdtrt_id"] == m
+        and found["patn_id"] == "P1"
+        and found["vola_cont"].startswith("M0001 限定男")
+        and "性别不符" in found["vola_cont"]
+    )
     assert [(d["rx_id"], d["vola_amt"]) for d in found["judge_result_detail_dtos"]] == [("1", Decimal("500.00"))]
     assert not rows(db, AuditFinding)  # a pre-settlement writes nothing
 
@@ -125,7 +131,13 @@ def test_2303_shows_the_finding_and_2304_makes_the_line_self_paid_with_the_rule_
     assert parts == info["medfee_sumamt"] == info["fund_pay_sumamt"] + info["psn_part_amt"]
     setl_id = info["setl_id"]
     [row] = rows(db, AuditFinding)
-    assert (row.setl_id, row.rule_code, row.result, row.action, row.stage) == (setl_id, "GL001", "violation", "self_pay", "during")
+    assert (row.setl_id, row.rule_code, row.result, row.action, row.stage) == (
+        setl_id,
+        "GL001",
+        "violation",
+        "self_pay",
+        "during",
+    )
     assert json.loads(row.feedetl_sns) == ["1"] and row.amount == 50_000
     assert not rows(db, SuspectCase)  # refused at the counter: the fund paid nothing to review
 
@@ -183,7 +195,12 @@ def test_a_suspicious_finding_settles_and_opens_a_case(db: Database) -> None:
     assert (found["rule_id"], found["sev_deg"], found["vola_amt"]) == ("SD001", "2", Decimal("60.00"))
     assert out["setlinfo"]["fulamt_ownpay_amt"] == Decimal("0.00")  # 可疑: settled as it is
     [case] = rows(db, SuspectCase)
-    assert (case.rule_code, case.setl_id, case.status, case.amount) == ("SD001", out["setlinfo"]["setl_id"], "first_review", 6_000)
+    assert (case.rule_code, case.setl_id, case.status, case.amount) == (
+        "SD001",
+        out["setlinfo"]["setl_id"],
+        "first_review",
+        6_000,
+    )
     [row] = rows(db, AuditFinding)
     assert (row.id, row.action, row.stage, row.result) == (case.finding_id, "flag", "during", "suspicious")
 

@@ -101,12 +101,17 @@ def preview_claim(
     return ledger.preview(s, pack, audit.claim, person=person), audit
 
 
-def preview_visit(
+def audited_preview(
     s: Session, pack: PolicyPack, visit: Visit, person: Person | None = None
 ) -> tuple[Settlement, audit_counter.CounterAudit]:
     """The counter's pre-settlement of a visit (inpatient stays once discharged) and its audit; writes nothing."""
     claim = claim_to_settle(s, visit, lifecycle.settle_action(visit.med_type, pre=True), "pre-settle", ledger.new_setl_id())
     return preview_claim(s, pack, claim, person, visit)
+
+
+def preview_visit(s: Session, pack: PolicyPack, visit: Visit, person: Person | None = None) -> Settlement:
+    """The counter's pre-settlement of a visit (:func:`audited_preview` without the findings)."""
+    return audited_preview(s, pack, visit, person)[0]
 
 
 def settle_visit(

@@ -108,7 +108,7 @@ def _compute(
     pack = pack_of(request)
     if form.uses_visit:
         visit, person = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
-        return visits.preview_visit(s, pack, visit, person)
+        return visits.audited_preview(s, pack, visit, person)
     body = form.claim_in(lang)
     if body is None:
         return None

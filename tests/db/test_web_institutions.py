@@ -122,6 +122,8 @@ def test_chart_roles_and_refusals(app: FastAPI) -> None:
     svg = client.get(f"{API}/{code}/chart.svg", params={"year": 2022, "indicator": rows[0]["indicator"]}, headers=auditor)
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
     assert svg.text.startswith("<svg") and name in svg.text  # SVG text stays text
+    png = client.get(f"{API}/{code}/chart.png", params={"year": 2022}, headers=auditor)
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     for user in ("monitor", "analyst", "admin"):
         assert client.get(API, params={"year": 2022}, headers=bearer(client, user)).status_code == 200, user
     assert client.get(API, params={"year": 2022}, headers=bearer(client, "clerk")).status_code == 403

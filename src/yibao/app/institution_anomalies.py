@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -43,6 +43,9 @@ from yibao.store.audit_tables import KnowledgeImport
 from yibao.store.claims import from_ledger
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Enrolment, Person
+
+if TYPE_CHECKING:
+    from yibao.reports.charts import Chart
 
 WHERE = "request"
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -212,12 +215,12 @@ def chart_data(r: Result, code: str, indicator: str) -> tuple[pl.DataFrame, pl.D
     return ind.select("month", "value"), bands, flagged
 
 
-def draw_chart(r: Result, code: str, indicator: str, lang: str = "zh") -> str:
-    """The SVG of an institution's indicator against its peers' band."""
+def draw_chart(r: Result, code: str, indicator: str, lang: str = "zh") -> Chart:
+    """An institution's indicator against its peers' band (``.svg`` at once, ``.png`` on request)."""
     from yibao.reports.institution_charts import indicator_chart  # matplotlib on demand: the server starts fast
 
     values, bands, flagged = chart_data(r, code, indicator)
-    return indicator_chart(r.name(code), indicator, r.query.months, values, bands, flagged, lang).svg
+    return indicator_chart(r.name(code), indicator, r.query.months, values, bands, flagged, lang)
 
 
 def _fence(row: Mapping[str, Any], fig: Callable[[str], str]) -> str:

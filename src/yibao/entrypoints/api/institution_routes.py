@@ -120,4 +120,15 @@ def chart_svg(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") -> R
     """机构某指标（indicator，默认次均住院费用）的月度曲线与同级区间（SVG）/ an institution's indicator against its
     peers' band (the cost per admission unless ``indicator`` says)."""
     institution_detail(r, code)
-    return Response(draw_chart(r, code, r.query.indicator or DEFAULT_CHART, lang), media_type="image/svg+xml")
+    return Response(draw_chart(r, code, r.query.indicator or DEFAULT_CHART, lang).svg, media_type="image/svg+xml")
+
+
+@router.get(
+    "/{code}/chart.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **refusals(404)},
+)
+def chart_png(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") -> Response:
+    """同上（PNG）/ the same chart as PNG."""
+    institution_detail(r, code)
+    return Response(draw_chart(r, code, r.query.indicator or DEFAULT_CHART, lang).png, media_type="image/png")

@@ -214,7 +214,7 @@ def chart(request: Request, who: Reader, code: str) -> Response:
     with db_of(request).unit_of_work() as s:
         r = cached_anomalies(s, q, pack_of(request))
     try:
-        svg = draw_chart(r, code, indicator, lang)
+        svg = draw_chart(r, code, indicator, lang).svg
     except NotFound:
         return _not_found(request, code)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -172,23 +172,27 @@ def detail_run(request: Request, who: Annotated[Principal, Depends(RECONCILER)],
         )
     elif file.too_large:
         errors["file"] = t(f"文件过大（至多 {megabytes(most)} MB）", f"The file is too large ({megabytes(most)} MB at most)")
-    with db_of(request).unit_of_work() as s:
+    problems: list[str] = []
+    total = 0
+    result: dict[str, Any] | None = None
+    name = ""
+    with db_of(request).unit_of_work() as s:  # the page is rendered after it (one unit of work at a time)
         scope = _scope(s, values, errors, lang)
-        if scope is None or file is None or errors:
-            return _detail_page(request, values, errors=errors, status_code=422)
-        suffix = Path(file.name).suffix.lower() if Path(file.name).suffix.lower() in (".csv", ".txt") else ".xlsx"
-        with tempfile.TemporaryDirectory(prefix="yibao-3202-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            path.write_bytes(file.data)
-            try:
-                result = reconcile_file(s, scope, path, sheet_limits(request), file.name)
-            except (InputError, InputErrors) as e:
-                bad = e.errors if isinstance(e, InputErrors) else [e]
-                shown = [x.render(lang) for x in bad[:SHOWN_ERRORS]]
-                return _detail_page(request, values, problems=shown, total=len(bad), status_code=422)
-            except SheetRefused as e:
-                return _detail_page(request, values, problems=[t(p.reason, p.reason_en) for p in e.problems], status_code=422)
-        name = _institution_name(s, scope.fixmedins_code)
+        if scope is not None and file is not None and not errors:
+            name = _institution_name(s, scope.fixmedins_code)
+            suffix = Path(file.name).suffix.lower() if Path(file.name).suffix.lower() in (".csv", ".txt") else ".xlsx"
+            with tempfile.TemporaryDirectory(prefix="yibao-3202-") as tmp:
+                path = Path(tmp) / f"upload{suffix}"
+                path.write_bytes(file.data)
+                try:
+                    result = reconcile_file(s, scope, path, sheet_limits(request), file.name)
+                except (InputError, InputErrors) as e:
+                    bad = e.errors if isinstance(e, InputErrors) else [e]
+                    problems, total = [x.render(lang) for x in bad[:SHOWN_ERRORS]], len(bad)
+                except SheetRefused as e:
+                    problems, total = [t(p.reason, p.reason_en) for p in e.problems], len(e.problems)
+    if result is None or file is None:
+        return _detail_page(request, values, errors=errors, problems=problems, total=total, status_code=422)
     return _detail_page(request, values, result=result, name=name, file_name=file.name)
 
 

@@ -16,6 +16,7 @@ from yibao.audit.columnar.scope import args_json, json_int, json_text, line_find
 from yibao.audit.knowledge import WINDOWS, Knowledge
 from yibao.audit.model import FINDING_SCHEMA, MILLI, Frames
 from yibao.audit.pack import RuleSpec
+from yibao.core.money import half_up
 from yibao.core.vocab import AUDIT_WINDOWS
 
 STR = pl.Utf8
@@ -68,9 +69,7 @@ def over_limits(lines: pl.LazyFrame, claims: pl.DataFrame, group: list[str]) -> 
     )
     before = pl.col("after") - cnt
     flagged = df.filter(pl.col("after") > limit).with_columns(
-        amount=pl.when((before >= limit) | (cnt <= 0))
-        .then(total)
-        .otherwise((2 * total * (pl.col("after") - limit) + cnt) // (2 * cnt))
+        amount=pl.when((before >= limit) | (cnt <= 0)).then(total).otherwise(half_up(total * (pl.col("after") - limit), cnt))
     )
     members = df.select(*keys, ev_claim="claim_id", ev_seq="seq").unique()
     ev = (

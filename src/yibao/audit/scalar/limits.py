@@ -32,6 +32,7 @@ from yibao.audit.knowledge import WINDOWS, Knowledge, window_key
 from yibao.audit.model import MILLI, AuditClaim, AuditLine, Finding, History, PersonFacts, Result
 from yibao.audit.pack import RuleSpec
 from yibao.audit.scalar.scope import Args, line_finding
+from yibao.core.money import half_up
 from yibao.core.vocab import AUDIT_WINDOWS
 
 
@@ -40,11 +41,6 @@ def units(milli: int) -> str:
     sign = "-" if milli < 0 else ""
     whole, frac = divmod(abs(milli), MILLI)
     return f"{sign}{whole}" if not frac else f"{sign}{whole}.{frac:03d}".rstrip("0")
-
-
-def half_up(num: int, den: int) -> int:
-    """``num / den`` rounded half up (towards +∞ at .5), exactly; ``den`` > 0."""
-    return (2 * num + den) // (2 * den)
 
 
 def over_amount(line: AuditLine, before: int, after: int, limit: int) -> int:

@@ -13,6 +13,7 @@ over frames sorted once; nothing runs per row in Python.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 import polars as pl
 
@@ -24,24 +25,81 @@ from yibao.audit.pack import RuleSpec
 PHARMACY = "41"
 """``med_type`` of a pharmacy purchase (scenario 购药)."""
 
-_INPATIENT = pl.col("med_type").is_in(list(INPATIENT_MED_TYPES))
-_VISIT = ~_INPATIENT & (pl.col("med_type") != PHARMACY)
-
-_totals_cache: list[tuple[weakref.ref[pl.DataFrame], weakref.ref[pl.DataFrame], pl.DataFrame]] = []
+_Cache = dict[str, tuple[tuple["weakref.ref[pl.DataFrame]", ...], pl.DataFrame]]
+_cache: _Cache = {}
 
 
-def claim_totals(f: Frames) -> pl.DataFrame:
-    """``claim_id``, ``total`` (fen) of every claim of ``f``, 0 without lines; remembered for the last frames seen."""
-    if _totals_cache and _totals_cache[0][0]() is f.lines and _totals_cache[0][1]() is f.claims:
-        return _totals_cache[0][2]
-    sums = f.lines.group_by("claim_id").agg(pl.col("det_item_fee_sumamt").sum().alias("total"))
-    out = f.claims.select("claim_id").join(sums, on="claim_id", how="left").with_columns(pl.col("total").fill_null(0))
-    _totals_cache[:] = [(weakref.ref(f.lines), weakref.ref(f.claims), out)]
+def _cached(name: str, f: Frames, build: Callable[[Frames], pl.DataFrame]) -> pl.DataFrame:
+    """``build(f)``, remembered (per ``name``) for the last frames seen: several rules share it in one audit."""
+    hit = _cache.get(name)
+    if hit is not None and all(r() is df for r, df in zip(hit[0], (f.claims, f.lines, f.people), strict=True)):
+        return hit[1]
+    out = build(f)
+    _cache[name] = ((weakref.ref(f.claims), weakref.ref(f.lines), weakref.ref(f.people)), out)
     return out
 
 
-def _with_total(f: Frames, df: pl.DataFrame) -> pl.DataFrame:
-    return df.join(claim_totals(f), on="claim_id", how="left")
+def _build_view(f: Frames) -> pl.DataFrame:
+    # lines usually come grouped by claim: aggregate runs first (cheap integer groups), then claims
+    runs = f.lines.group_by(pl.col("claim_id").rle_id().alias("run")).agg(
+        pl.col("claim_id").first(),
+        pl.col("det_item_fee_sumamt").sum().alias("total"),
+        pl.col("fee_ocur_date").min().alias("first_day"),
+        pl.col("fee_ocur_date").max().alias("last_day"),
+    )
+    per_claim = runs.group_by("claim_id").agg(pl.col("total").sum(), pl.col("first_day").min(), pl.col("last_day").max())
+    inpatient = pl.col("med_type").is_in(list(INPATIENT_MED_TYPES))
+    return (
+        f.claims.select(
+            "claim_id", "seq", "psn_no", "fixmedins_code", "med_type", "begndate", "enddate", pl.col("dise_codg").fill_null("")
+        )
+        .join(per_claim, on="claim_id", how="left")
+        .with_columns(pl.col("total").fill_null(0))
+        .sort(["psn_no", "begndate", "seq"])
+        .with_columns(
+            pl.col("psn_no").rle_id().alias("pid"),
+            inpatient.alias("inpatient"),
+            (~inpatient & (pl.col("med_type") != PHARMACY)).alias("visit"),
+        )
+    )
+
+
+def claim_view(f: Frames) -> pl.DataFrame:
+    """Every claim of ``f`` with its ``total`` (fen, 0 without lines), ``first_day``/``last_day`` of its lines,
+    ``pid`` (an integer per person), ``inpatient`` and ``visit``; sorted by person, ``begndate``, ``seq``."""
+    return _cached("view", f, _build_view)
+
+
+def _build_stay_pairs(f: Frames) -> pl.DataFrame:
+    v = claim_view(f)
+    adm = v.filter(pl.col("inpatient")).select(
+        "pid",
+        pl.col("claim_id").alias("a_id"),
+        pl.col("seq").alias("a_seq"),
+        pl.col("fixmedins_code").alias("a_inst"),
+        pl.col("begndate").alias("a_beg"),
+        pl.col("enddate").alias("a_end"),
+        pl.col("total").alias("a_total"),
+    )
+    out = (
+        v.filter(~pl.col("inpatient"))
+        .join(adm.select("pid").unique(), on="pid", how="semi")
+        .select("pid", "claim_id", "seq", "fixmedins_code", pl.col("begndate").alias("day"), "total")
+    )
+    return out.join(adm, on="pid").filter(pl.col("day").is_between(pl.col("a_beg"), pl.col("a_end")))
+
+
+def stay_pairs(f: Frames) -> pl.DataFrame:
+    """Each outpatient claim (a visit or a purchase) with each admission of the same person (any ``seq``)
+    whose ``begndate <= day <= enddate``: the outpatient claim's columns, the admission's as ``a_*``."""
+    return _cached("stay_pairs", f, _build_stay_pairs)
+
+
+def _run_rank(keys: list[str]) -> pl.Expr:
+    """1, 2, … within each run of equal ``keys`` (the frame sorted by them)."""
+    start = pl.any_horizontal([(pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys])
+    idx = pl.int_range(pl.len(), dtype=pl.Int64)
+    return idx - pl.when(start).then(idx).forward_fill() + 1
 
 
 def _date_text(expr: pl.Expr) -> pl.Expr:
@@ -76,11 +134,9 @@ def _empty() -> pl.DataFrame:
 
 def split_admission(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     days, prefix = int(rule.param("days")), int(rule.param("prefix"))
-    adm = f.claims.filter(_INPATIENT).select(
-        "claim_id", "seq", "psn_no", "begndate", "enddate", pl.col("dise_codg").fill_null("")
-    )
+    adm = claim_view(f).filter(pl.col("inpatient"))
     prev = adm.select(
-        "psn_no",
+        "pid",
         pl.col("claim_id").alias("p_id"),
         pl.col("seq").alias("p_seq"),
         pl.col("enddate").alias("p_end"),
@@ -89,7 +145,8 @@ def split_admission(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     known = (pl.col("dise_codg") != "") & (pl.col("p_dise") != "")
     same = known & (pl.col("dise_codg").str.slice(0, prefix) == pl.col("p_dise").str.slice(0, prefix))
     pairs = (
-        adm.join(prev, on="psn_no")
+        adm.select("claim_id", "seq", "pid", "begndate", "dise_codg", "total")
+        .join(prev, on="pid")
         .with_columns((pl.col("begndate") - pl.col("p_end")).dt.total_days().alias("gap"))
         .filter((pl.col("p_seq") < pl.col("seq")) & pl.col("gap").is_between(0, days))
         .with_columns(pl.when(same).then(2).when(~known).then(1).otherwise(0).alias("rank"))
@@ -99,7 +156,6 @@ def split_admission(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     )
     if not pairs.height:
         return _empty()
-    pairs = _with_total(f, pairs)
     args = [
         ("gap", json_int(pl.col("gap"))),
         ("days", json_int(pl.lit(days))),
@@ -123,56 +179,34 @@ def split_admission(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 def bed_hanging(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     min_days = max(int(rule.param("min_days")), 1)
-    adm = f.claims.filter(_INPATIENT).select("claim_id", "seq", "psn_no", "fixmedins_code", "begndate", "enddate")
-    out = (
-        f.claims.filter(~_INPATIENT)
-        .join(adm.select("psn_no").unique(), on="psn_no", how="semi")
-        .select(
-            "psn_no",
-            pl.col("claim_id").alias("o_id"),
-            pl.col("seq").alias("o_seq"),
-            pl.col("fixmedins_code").alias("o_inst"),
-            pl.col("begndate").alias("day"),
-        )
-    )
     hits = (
-        adm.join(out, on="psn_no")
-        .filter(
-            (pl.col("o_seq") < pl.col("seq"))
-            & (pl.col("o_inst") != pl.col("fixmedins_code"))
-            & pl.col("day").is_between(pl.col("begndate"), pl.col("enddate"))
-        )
-        .group_by("claim_id")
-        .agg(pl.col("day").unique().sort().alias("days"), pl.col("o_id").alias("ids"))
+        stay_pairs(f)
+        .filter((pl.col("seq") < pl.col("a_seq")) & (pl.col("fixmedins_code") != pl.col("a_inst")))
+        .group_by("a_id")
+        .agg(pl.col("day").unique().sort().alias("days"), pl.col("claim_id").alias("ids"), pl.col("a_total").first())
         .filter(pl.col("days").list.len() >= min_days)
+        .rename({"a_id": "claim_id", "a_total": "total"})
     )
     if not hits.height:
         return _empty()
     dates = pl.col("days").list.eval(_date_text(pl.element()))
     args = [("n", json_int(pl.col("days").list.len())), ("dates", json_text(dates.list.join(", ")))]
     ev = pl.concat_list([_prefixed("claim:", pl.col("ids")), _prefixed("date:", dates)])
-    return claim_findings(rule, _with_total(f, hits), args, ev)
+    return claim_findings(rule, hits, args, ev)
 
 
 def outpatient_during_stay(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    adm = f.claims.filter(_INPATIENT).select(
-        "psn_no",
-        pl.col("claim_id").alias("a_id"),
-        pl.col("fixmedins_code").alias("a_inst"),
-        pl.col("begndate").alias("a_beg"),
-        pl.col("enddate").alias("a_end"),
-    )
-    out = (
-        f.claims.filter(~_INPATIENT)
-        .join(adm.select("psn_no").unique(), on="psn_no", how="semi")
-        .select("claim_id", "psn_no", pl.col("begndate").alias("day"))
-    )
     hits = (
-        out.join(adm, on="psn_no")
-        .filter(pl.col("day").is_between(pl.col("a_beg"), pl.col("a_end")))
+        stay_pairs(f)
         .sort(["claim_id", "a_beg", "a_id"])
         .group_by("claim_id", maintain_order=True)
-        .agg(pl.col("day").first(), pl.col("a_beg").first(), pl.col("a_inst").first(), pl.col("a_id").alias("ids"))
+        .agg(
+            pl.col("day").first(),
+            pl.col("total").first(),
+            pl.col("a_beg").first(),
+            pl.col("a_inst").first(),
+            pl.col("a_id").alias("ids"),
+        )
     )
     if not hits.height:
         return _empty()
@@ -180,62 +214,69 @@ def outpatient_during_stay(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataF
         ("day", json_text(_date_text(pl.col("day")))),
         ("stay", json_text(pl.concat_str([pl.col("a_inst"), _date_text(pl.col("a_beg"))], separator=" "))),
     ]
-    return claim_findings(rule, _with_total(f, hits), args, _prefixed("claim:", pl.col("ids")))
+    return claim_findings(rule, hits, args, _prefixed("claim:", pl.col("ids")))
 
 
 def after_death(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     dead = f.people.filter(pl.col("death_date").is_not_null()).select("psn_no", pl.col("death_date").alias("death"))
-    cl = f.claims.join(dead, on="psn_no").select("claim_id", "begndate", "death")
-    if not cl.height:
+    if not dead.height:
         return _empty()
-    line_days = f.lines.select("claim_id", pl.col("fee_ocur_date").alias("begndate")).join(
-        cl.select("claim_id", "death"), on="claim_id"
+    cand = (
+        claim_view(f)
+        .join(dead, on="psn_no")
+        .filter((pl.col("begndate") > pl.col("death")) | (pl.col("last_day") > pl.col("death")))
+        .select("claim_id", "begndate", "first_day", "death", "total")
     )
-    late = (
-        pl.concat([cl, line_days.select(cl.columns)])
-        .filter(pl.col("begndate") > pl.col("death"))
-        .group_by("claim_id")
-        .agg(pl.col("begndate").min().alias("day"), pl.col("death").first())
-    )
+    # care wholly after death: its first day is the earliest; otherwise look at its lines after death
+    first = pl.min_horizontal("begndate", "first_day")
+    easy = cand.filter(first > pl.col("death")).with_columns(first.alias("day"))
+    hard = cand.filter(first <= pl.col("death"))
+    if hard.height:
+        line_days = (
+            f.lines.filter(pl.col("claim_id").is_in(hard["claim_id"].implode()))
+            .select("claim_id", "fee_ocur_date")
+            .join(hard.select("claim_id", "death"), on="claim_id")
+            .filter(pl.col("fee_ocur_date") > pl.col("death"))
+            .group_by("claim_id")
+            .agg(pl.col("fee_ocur_date").min().alias("line_day"))
+        )
+        later = pl.when(pl.col("begndate") > pl.col("death")).then(pl.col("begndate"))
+        hard = hard.join(line_days, on="claim_id", how="left").with_columns(pl.min_horizontal(later, "line_day").alias("day"))
+    else:
+        hard = hard.with_columns(pl.lit(None, dtype=pl.Date).alias("day"))
+    late = pl.concat([easy, hard.select(easy.columns)]).filter(pl.col("day").is_not_null())
     if not late.height:
         return _empty()
     args = [("day", json_text(_date_text(pl.col("day")))), ("death", json_text(_date_text(pl.col("death"))))]
     ev = pl.concat_list([pl.lit("date:") + _date_text(pl.col("death"))])
-    return claim_findings(rule, _with_total(f, late), args, ev)
+    return claim_findings(rule, late, args, ev)
 
 
-def _ranked_visits(f: Frames, period: pl.Expr) -> pl.DataFrame:
-    """Visits with ``period`` (their day or month), ranked ``n`` 1, 2, … by ``seq`` within the person's period,
-    and ``ids``: the period's visits in ``seq`` order."""
-    v = (
-        f.claims.filter(_VISIT)
-        .select("claim_id", "seq", "psn_no", period.alias("period"))
-        .sort(["psn_no", "period", "seq"])
-        .with_columns((pl.int_range(pl.len()).over(["psn_no", "period"]) + 1).alias("n"))
-    )
-    return v
+def _visits(f: Frames, period: pl.Expr, resort: bool) -> pl.DataFrame:
+    """Visits with ``period`` (their day or month), ranked ``n`` 1, 2, … by ``seq`` within the person's period."""
+    v = claim_view(f).filter(pl.col("visit")).select("claim_id", "seq", "pid", "total", period.alias("period"))
+    if resort:
+        v = v.sort(["pid", "period", "seq"])
+    return v.with_columns(_run_rank(["pid", "period"]).alias("n"))
 
 
 def _earlier_ids(v: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:
     """``flagged`` with ``others``: the ids of the visits before each in its person's period (``seq`` order)."""
     groups = (
-        v.join(flagged.select("psn_no", "period").unique(), on=["psn_no", "period"], how="semi")
-        .group_by(["psn_no", "period"], maintain_order=True)
+        v.join(flagged.select("pid", "period").unique(), on=["pid", "period"], how="semi")
+        .group_by(["pid", "period"], maintain_order=True)
         .agg(pl.col("claim_id").alias("all_ids"))
     )
-    return flagged.join(groups, on=["psn_no", "period"]).with_columns(
-        pl.col("all_ids").list.head(pl.col("n") - 1).alias("others")
-    )
+    return flagged.join(groups, on=["pid", "period"]).with_columns(pl.col("all_ids").list.head(pl.col("n") - 1).alias("others"))
 
 
 def same_day_visits(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    v = _ranked_visits(f, pl.col("begndate"))
+    v = _visits(f, pl.col("begndate"), resort=False)  # the view is sorted by person, day, seq already
     flagged = v.filter(pl.col("n") > int(rule.param("max_visits")))
     if not flagged.height:
         return _empty()
-    df = _with_total(f, _earlier_ids(v, flagged))
     args = [("n", json_int(pl.col("n"))), ("others", json_text(pl.col("others").list.join(", ")))]
-    return claim_findings(rule, df, args, _prefixed("claim:", pl.col("others")))
+    return claim_findings(rule, _earlier_ids(v, flagged), args, _prefixed("claim:", pl.col("others")))
 
 
 def high_frequency(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
@@ -249,25 +290,29 @@ def high_frequency(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     visits before it that month. Amount: the claim's total.
     """
     pct, min_visits = int(rule.param("percentile")), int(rule.param("min_visits"))
-    v = _ranked_visits(f, pl.col("begndate").dt.strftime("%Y-%m"))
-    counts = v.group_by(["psn_no", "period"]).agg(pl.len().cast(pl.Int64).alias("visits"))
+    month = pl.col("begndate").dt.year().cast(pl.Int32) * 100 + pl.col("begndate").dt.month().cast(pl.Int32)
+    v = _visits(f, month, resort=True)
+    counts = v.group_by(["pid", "period"]).agg(pl.len().cast(pl.Int64).alias("visits"))
     k = ((pl.len().cast(pl.Int64) * pct + 99) // 100).clip(1, pl.len().cast(pl.Int64)) - 1
     thresholds = counts.group_by("period").agg(pl.col("visits").sort().gather(k).first().alias("threshold"))
     flagged = (
-        v.join(counts, on=["psn_no", "period"])
+        v.filter(pl.col("n") > min_visits)
         .join(thresholds, on="period")
-        .filter(pl.col("n") > pl.max_horizontal(pl.col("threshold"), pl.lit(min_visits, dtype=pl.Int64)))
+        .filter(pl.col("n") > pl.col("threshold"))
+        .join(counts, on=["pid", "period"])
     )
     if not flagged.height:
         return _empty()
-    df = _with_total(f, _earlier_ids(v, flagged))
+    month_text = pl.concat_str(
+        [(pl.col("period") // 100).cast(pl.Utf8), (pl.col("period") % 100).cast(pl.Utf8).str.zfill(2)], separator="-"
+    )
     args = [
-        ("month", json_text(pl.col("period"))),
+        ("month", json_text(month_text)),
         ("visits", json_int(pl.col("visits"))),
         ("percentile", json_int(pl.lit(pct))),
         ("threshold", json_int(pl.col("threshold"))),
     ]
-    return claim_findings(rule, df, args, _prefixed("claim:", pl.col("others")))
+    return claim_findings(rule, _earlier_ids(v, flagged), args, _prefixed("claim:", pl.col("others")))
 
 
 RULES = {

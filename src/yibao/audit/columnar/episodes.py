@@ -5,9 +5,11 @@ A claim's history here is every claim of the same person with a smaller ``seq``;
 (it was registered by then). 异常高频 exists in this form only: it compares each person's visits in
 a month with everyone's.
 
-Pairs of claims are found by joining on ``psn_no`` only between a person's admissions and their
-other claims (few admissions per person), and visits are ranked within a person's day or month
-over frames sorted once; nothing runs per row in Python.
+Speed: the claims are aggregated and sorted once per audit (:func:`claim_view`: totals from the lines,
+persons numbered, sorted by person, day and ``seq``) and shared by the rules of the family, as are
+the outpatient-in-stay pairs (:func:`stay_pairs`); pairs are found by joining a person's admissions
+with their other claims only (few admissions per person), and visits are ranked along runs of the
+sorted frame. Nothing runs per row in Python.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ def _cached(name: str, f: Frames, build: Callable[[Frames], pl.DataFrame]) -> pl
     if hit is not None and all(r() is df for r, df in zip(hit[0], (f.claims, f.lines, f.people), strict=True)):
         return hit[1]
     out = build(f)
-    _cache[name] = ((weakref.ref(f.claims), weakref.ref(f.lines), weakref.ref(f.people)), out)
+
+    def forget(dead: weakref.ref[pl.DataFrame]) -> None:  # the frames are gone: so is what was built from them
+        entry = _cache.get(name)
+        if entry is not None and dead in entry[0]:
+            _cache.pop(name, None)
+
+    _cache[name] = (tuple(weakref.ref(df, forget) for df in (f.claims, f.lines, f.people)), out)
     return out
 
 

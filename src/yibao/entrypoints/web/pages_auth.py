@@ -57,6 +57,10 @@ def login(
         else:
             if who.role in session.STAFF_ROLES:
                 return response
+            if session.can(who, "suspects.own"):  # an institution: its own 疑点 only
+                wanted = values["next"] if values["next"].startswith(session.INSTITUTION_HOME) else session.INSTITUTION_HOME
+                response.headers["location"] = wanted
+                return response
             errors["username"] = t("定点机构账号请使用国家接口", "Institution accounts use the national interface")
     return render(request, "login.html.j2", {"values": values, "errors": errors}, status_code=422)
 

@@ -48,6 +48,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/persons", "人员查询", "People", "person.read"),
     NavItem("/imports", "导入", "Imports", "imports"),
     NavItem("/warnings", "预警", "Warnings", "warnings.read"),
+    NavItem("/suspects", "疑点", "Suspect cases", "suspects.read"),
+    NavItem("/suspects", "本机构疑点", "Our suspect cases", "suspects.own"),
     NavItem("/reports", "报表", "Reports", "reports"),
     NavItem("/audit/rules", "规则库", "Rules", "audit.rules"),
     NavItem("/audit/institutions", "机构监测", "Institutions", "reports"),

@@ -36,7 +36,11 @@ LOGIN_CSRF_COOKIE = "yibao_login_csrf"
 LANG_COOKIE = "lang"
 LANGS = ("zh", "en")
 STAFF_ROLES = frozenset(role for role in PERMISSIONS if role != "institution")
-"""Bureau staff use the window; a hospital system's account uses the national interface only."""
+"""Bureau staff use the window; a hospital system's account uses the national interface, and the window's
+疑点 pages for its own cases only (:data:`INSTITUTION_PAGES`)."""
+INSTITUTION_PAGES = frozenset({"suspects.own"})
+"""The permissions an institution's account may use in the window: its own 疑点 (list, detail, appeal)."""
+INSTITUTION_HOME = "/suspects"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -60,8 +64,10 @@ class PageRefused(Exception):
 
 def can(user: Principal | None, permission: str | None) -> bool:
     """May ``user`` use what ``permission`` guards (``None``: any signed-in staff)?"""
-    if user is None or user.role not in STAFF_ROLES:
+    if user is None:
         return False
+    if user.role not in STAFF_ROLES:
+        return permission in INSTITUTION_PAGES and user.can(permission)
     return permission is None or user.can(permission)
 
 

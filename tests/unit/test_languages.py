@@ -160,7 +160,8 @@ PAGES = {
     "admin": ("/", "/persons?q=1", "/persons/{psn_no}", "/settlements/{setl_id}", "/imports", "/policy",
               "/policy/compare", "/whatif", "/settlements/NOPE", "/counter", "/accounts", "/account/password"),
     "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}"),
-    "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06"),
+    "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06", "/audit/institutions",
+                "/audit/institutions?month=2022-06&level=1", "/audit/institutions/H53090200001?year=2022"),
 }  # fmt: skip
 """Every page of the window, by a role that may see it (``NOPE``: the not-found page; ``/counter`` for admin: refused)."""
 

@@ -251,6 +251,12 @@ def param_label(name: str, lang: str) -> str:
     return vocab.label(PARAM_LABELS, name, lang)
 
 
+def params_text(change: AuditRuleChange, lang: str) -> str:
+    """The parameters a change leaves differing from the pack, as shown (``天数：14``), or ``—`` for none."""
+    params = json.loads(change.params)
+    return _joined([f"{param_label(k, lang)}{t(lang, '：', ': ')}{v}" for k, v in params.items()], lang) or "—"
+
+
 def provenance_text(text: str, lang: str) -> str:
     """A parameter's or rule's provenance as shown: ``assumed: …`` is said as 假定 / assumed."""
     if text.startswith("assumed: "):

@@ -60,7 +60,8 @@ def rules_page(request: Request, who: Annotated[Principal, Depends(AUDITOR)]) ->
         changes = audit_rules.history(s, limit=10)
         s.expunge_all()
     off = sum(1 for r in rows if not r["view"].rule.enabled)
-    return render(request, "audit_rules.html.j2", {"rows": rows, "changes": changes, "off": off})
+    context = {"rows": rows, "changes": changes, "off": off, "params_text": lambda c: audit_rules.params_text(c, lang)}
+    return render(request, "audit_rules.html.j2", context)
 
 
 def _not_found(request: Request, code: str) -> HTMLResponse:
@@ -90,7 +91,10 @@ def _rule_page(
         **{f"param_{p['name']}": str(p["value"]) for p in row["params"]},
         "reason": "",
     }
-    context = {"row": row, "changes": changes, "values": shown, "errors": errors or {}, "notice": notice}
+    context = {
+        "row": row, "changes": changes, "values": shown, "errors": errors or {}, "notice": notice,
+        "params_text": lambda c: audit_rules.params_text(c, lang),
+    }  # fmt: skip
     return render(request, "audit_rule.html.j2", context, status_code=status_code)
 
 

@@ -34,7 +34,7 @@ from yibao.synth.county import SynthCounty
 from yibao.synth.draws import Arr, epoch_day
 from yibao.synth.plant_lines import plant_lines
 from yibao.synth.planting import PLANTED_SCHEMA, plant_episodes
-from yibao.synth.stays import clean_episodes, with_stays
+from yibao.synth.stays import clean_episodes, person_ids, with_stays
 
 FEE_LINE_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "claim_id": pl.Utf8,
@@ -73,10 +73,11 @@ def with_fee_lines(county: SynthCounty, pack: AuditPack, plant_rate: float = 0.0
     rng = np.random.default_rng(np.random.SeedSequence([county.seed, county.persons, county.year, 0xFEE]))
     cat = catalogue_of(pack.knowledge)
     y0 = epoch_day(date(county.year, 1, 1))
-    claims = with_stays(rng, county.claims, y0)
+    claims = with_stays(rng, county.claims, county.people, y0)
     clean = clean_episodes(claims)
-    ep = plant_episodes(rng, clean, county.people, plant_rate, county.year)
-    all_claims = pl.concat([clean, *ep.claims]).sort(["psn_no", "setl_date", "claim_id"])
+    hf = [int(r.param("percentile")) for r in pack.enabled("post") if r.type == "high_frequency"]
+    ep = plant_episodes(rng, clean, person_ids(county.people), plant_rate, county.year, min(hf, default=99))
+    all_claims = pl.concat([clean, *ep.claims]).sort(["pid", "setl_date", "ord"]).drop("pid", "ord")
     people = county.people.join(ep.deaths, on="psn_no", how="left")
     view = all_claims.join(people.select("psn_no", "gend", "brdy", "insutype"), on="psn_no", how="left").with_columns(
         ((pl.col("begndate") - pl.col("brdy")).dt.total_days() // 366).alias("age")
@@ -98,9 +99,8 @@ def with_fee_lines(county: SynthCounty, pack: AuditPack, plant_rate: float = 0.0
 
 
 def _sum_by(index: Arr, values: Arr, n: int) -> Arr:
-    out = np.zeros(n, dtype=np.int64)
-    np.add.at(out, index, values)
-    return out
+    """Sums of integer ``values`` per ``index`` (exact: every sum is far below 2**53)."""
+    return np.rint(np.bincount(index, weights=values, minlength=n)).astype(np.int64)
 
 
 def draw_lines(rng: np.random.Generator, view: pl.DataFrame, cat: Catalogue, planted: pl.DataFrame) -> pl.DataFrame:
@@ -127,7 +127,7 @@ def draw_lines(rng: np.random.Generator, view: pl.DataFrame, cat: Catalogue, pla
     n_reg = np.where(
         inpatient,
         np.clip(_LINES_PER_DAY * (stay + 1) + rng.poisson(8, n), 4, 240),
-        1 + rng.poisson(np.where(med == "14", 3.0, 4.0), n),
+        1 + rng.poisson(np.where(med == "14", 3.3, 4.3), n),
     ).astype(np.int64)
     n_mid = has_bed + n_reg
     mid_start = np.cumsum(n_mid) - n_mid

@@ -265,8 +265,7 @@ def plant_lines(rng: np.random.Generator, view: pl.DataFrame, cat: Catalogue, ra
         idx = np.flatnonzero(ok & ~used)
         rng.shuffle(idx)
         if plan.distinct_persons and len(idx):
-            _, first = np.unique(view["psn_no"].gather(idx).to_numpy(), return_index=True)
-            idx = idx[np.sort(first)]
+            idx = idx[view["psn_no"].gather(idx).is_first_distinct().to_numpy()]
         idx = np.sort(idx[: count(rate, view.height)])
         if not len(idx):
             continue
@@ -286,7 +285,8 @@ def plant_lines(rng: np.random.Generator, view: pl.DataFrame, cat: Catalogue, ra
         sns = [str(p + 1) for p in plan.flagged]
         records.append(
             sel.select(pl.lit(plan.rule_type).alias("rule_type"), "claim_id", "psn_no").with_columns(
-                pl.Series("feedetl_sns", [sns] * sel.height, dtype=pl.List(pl.Utf8)), pl.lit(plan.what).alias("what")
+                pl.Series("feedetl_sns", [sns], dtype=pl.List(pl.Utf8)).new_from_index(0, sel.height),
+                pl.lit(plan.what).alias("what"),
             )
         )
     lines = pl.concat(parts).cast(LINE_COLUMNS) if parts else pl.DataFrame(schema=LINE_COLUMNS)  # type: ignore[arg-type]

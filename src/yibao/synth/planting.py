@@ -24,6 +24,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from yibao.synth.draws import Arr
 from yibao.synth.places import INSTITUTIONS
 
 PLANTED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -39,6 +40,8 @@ _OTHER_INST = [i for i in INSTITUTIONS if i.place == "in_county" and i.hosp_lv =
 HF_VISITS = 8
 """Visits planted in one month for 异常高频 (the rule flags those beyond max(threshold, 4))."""
 HF_FLAGGED_FROM = 5
+ADDED_ORD = 10**12
+"""``ord`` of added claims: after every claim of the county on the same day."""
 
 
 @dataclass
@@ -48,28 +51,28 @@ class Episodes:
     claims: list[pl.DataFrame] = field(default_factory=list)
     deaths: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"psn_no": pl.Utf8, "death_date": pl.Date}))
     records: list[pl.DataFrame] = field(default_factory=list)
-    used_psn: list[str] = field(default_factory=list)
+    used: list[int] = field(default_factory=list)
+    """Persons (``pid``) already carrying a planting."""
     touched: list[str] = field(default_factory=list)
     """Existing claims a planting refers to (kept free of line plantings, for clarity)."""
     next_id: int = 1
 
-    def ids(self, n: int) -> pl.Series:
-        out = pl.Series([f"Q{i:09d}" for i in range(self.next_id, self.next_id + n)], dtype=pl.Utf8)
+    def ids(self, n: int) -> tuple[pl.Series, pl.Series]:
+        """``n`` new claim ids (``Q000000001`` …) and their ``ord`` (after every existing claim's)."""
+        numbers = pl.int_range(self.next_id, self.next_id + n, dtype=pl.Int64, eager=True)
         self.next_id += n
-        return out
+        ids = pl.select(pl.lit("Q") + (numbers + 10**9).cast(pl.Utf8).str.slice(1)).to_series().alias("claim_id")
+        return ids, (numbers + ADDED_ORD).alias("ord")
 
     def record(self, rule_type: str, claim_id: pl.Series, psn_no: pl.Series, what: pl.Series | str) -> None:
         n = len(claim_id)
         self.records.append(
-            pl.DataFrame(
-                {
-                    "rule_type": [rule_type] * n,
-                    "claim_id": claim_id,
-                    "psn_no": psn_no,
-                    "feedetl_sns": [[] for _ in range(n)],
-                    "what": what if isinstance(what, pl.Series) else [what] * n,
-                },
-                schema=PLANTED_SCHEMA,
+            pl.DataFrame({"claim_id": claim_id, "psn_no": psn_no}).select(
+                pl.lit(rule_type).alias("rule_type"),
+                "claim_id",
+                "psn_no",
+                pl.Series("feedetl_sns", [[]], dtype=pl.List(pl.Utf8)).new_from_index(0, n),
+                (what if isinstance(what, pl.Series) else pl.Series([what]).new_from_index(0, n)).alias("what"),
             )
         )
 
@@ -79,13 +82,13 @@ def count(rate: float, base: int) -> int:
     return 0 if rate <= 0 or base <= 0 else max(1, round(rate * base))
 
 
-def _pick(rng: np.random.Generator, df: pl.DataFrame, n: int, used: Sequence[str]) -> pl.DataFrame:
+def _pick(rng: np.random.Generator, df: pl.DataFrame, n: int, used: Sequence[int]) -> pl.DataFrame:
     """``n`` rows of ``df`` of distinct persons not in ``used``, at random."""
     if n <= 0 or df.height == 0:
         return df.head(0)
-    free = df.filter(~pl.col("psn_no").is_in(list(used))) if used else df
+    free = df.join(pl.DataFrame({"pid": used}, schema={"pid": pl.Int64}), on="pid", how="anti") if used else df
     shuffled = free.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(0, 2**63)))
-    return shuffled.unique(subset="psn_no", keep="first", maintain_order=True).head(n)
+    return shuffled.filter(pl.col("pid").is_first_distinct()).head(n)
 
 
 def _other_inst(inst: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -99,8 +102,27 @@ def _days(expr: pl.Expr, n: pl.Expr | int) -> pl.Expr:
     return expr + pl.duration(days=n)
 
 
-def plant_episodes(rng: np.random.Generator, claims: pl.DataFrame, people: pl.DataFrame, rate: float, year: int) -> Episodes:
-    """Plant every episode type at ``rate`` (of admissions, visits or persons) into the clean ``claims``."""
+def _month_slots(rng: np.random.Generator, claims: pl.DataFrame, year: int, percentile: int) -> Arr:
+    """Months for 异常高频 plantings, at random, at most ``(100 - percentile)%`` of a month's visitors each,
+    so that the planted persons stay above the month's percentile (it is taken over the persons with visits)."""
+    visitors = (
+        claims.filter((pl.col("med_type") != "21") & (pl.col("setl_date").dt.year() == year))
+        .group_by(pl.col("setl_date").dt.month().alias("m"))
+        .agg(pl.col("pid").n_unique().alias("n"))
+        .sort("m")
+    )
+    caps = visitors["n"].to_numpy() * (100 - percentile) // 100
+    slots: Arr = rng.permutation(np.repeat(visitors["m"].to_numpy(), caps))
+    return slots
+
+
+def plant_episodes(
+    rng: np.random.Generator, claims: pl.DataFrame, people: pl.DataFrame, rate: float, year: int, percentile: int = 99
+) -> Episodes:
+    """Plant every episode type at ``rate`` (of admissions, visits or persons) into the clean ``claims``.
+
+    ``claims`` and ``people`` carry ``pid`` (:func:`yibao.synth.stays.with_stays`); added claims get an ``ord``.
+    ``percentile`` is 异常高频's (the pack's rule)."""
     ep = Episodes()
     if rate <= 0:
         return ep
@@ -116,24 +138,24 @@ def plant_episodes(rng: np.random.Generator, claims: pl.DataFrame, people: pl.Da
         return df
 
     # 分解住院
-    a = _pick(rng, adm.filter(_days(pl.col("enddate"), 12) <= last_day), count(rate, adm.height), ep.used_psn)
+    a = _pick(rng, adm.filter(_days(pl.col("enddate"), 12) <= last_day), count(rate, adm.height), ep.used)
     b = add(
         a.with_columns(pl.Series("gap", rng.integers(1, 8, size=a.height)), pl.Series("los", rng.integers(1, 6, size=a.height)))
         .with_columns(
-            ep.ids(a.height).alias("claim_id"),
+            *ep.ids(a.height),
             _days(pl.col("enddate"), pl.col("gap")).alias("begndate"),
             _days(pl.col("enddate"), pl.col("gap") + pl.col("los")).alias("enddate"),
         )
         .with_columns(pl.col("enddate").alias("setl_date"))
     )
     ep.record("split_admission", b["claim_id"], b["psn_no"], "re-admission after " + a["claim_id"])
-    ep.used_psn += a["psn_no"].to_list()
+    ep.used += a["pid"].to_list()
     ep.touched += a["claim_id"].to_list()
 
     # 挂床住院 (another institution) and 住院期间门诊结算 (the same one)
     long = adm.filter((pl.col("enddate") - pl.col("begndate")).dt.total_days() >= 2)
     for kind in ("bed_hanging", "outpatient_during_stay"):
-        a = _pick(rng, long, count(rate, adm.height), ep.used_psn)
+        a = _pick(rng, long, count(rate, adm.height), ep.used)
         inside = (a["enddate"] - a["begndate"]).dt.total_days().to_numpy() - 1
         offset = pl.Series("offset", 1 + np.floor(rng.random(a.height) * inside).astype(np.int64))
         donor = donors.sample(a.height, with_replacement=True, seed=int(rng.integers(0, 2**63)))
@@ -143,8 +165,9 @@ def plant_episodes(rng: np.random.Generator, claims: pl.DataFrame, people: pl.Da
         day = _days(pl.col("a_beg"), pl.col("offset"))
         o = add(
             donor.with_columns(
-                ep.ids(a.height).alias("claim_id"),
+                *ep.ids(a.height),
                 a["psn_no"].alias("psn_no"),
+                a["pid"].alias("pid"),
                 a["fixmedins_code"].alias("a_inst"),
                 a["hosp_lv"].alias("a_lv"),
                 a["place"].alias("a_place"),
@@ -162,29 +185,30 @@ def plant_episodes(rng: np.random.Generator, claims: pl.DataFrame, people: pl.Da
         if kind == "bed_hanging":
             ep.record("bed_hanging", a["claim_id"], a["psn_no"], "outpatient visit elsewhere during the stay: " + o["claim_id"])
         ep.record("outpatient_during_stay", o["claim_id"], o["psn_no"], "outpatient visit during the stay " + a["claim_id"])
-        ep.used_psn += a["psn_no"].to_list()
+        ep.used += a["pid"].to_list()
         ep.touched += a["claim_id"].to_list()
 
     # 同日多次就诊
-    v = _pick(rng, visits.filter(pl.col("med_type") == "11"), count(rate, visits.height), ep.used_psn)
+    v = _pick(rng, visits.filter(pl.col("med_type") == "11"), count(rate, visits.height), ep.used)
     code, lv, place = _other_inst(pl.col("fixmedins_code"))
     o = add(
         v.with_columns(
-            ep.ids(v.height).alias("claim_id"),
+            *ep.ids(v.height),
             code.alias("fixmedins_code"),
             lv.cast(claims.schema["hosp_lv"]).alias("hosp_lv"),
             place.alias("place"),
         )
     )
     ep.record("same_day_visits", o["claim_id"], o["psn_no"], "a second visit the day of " + v["claim_id"])
-    ep.used_psn += v["psn_no"].to_list()
+    ep.used += v["pid"].to_list()
     ep.touched += v["claim_id"].to_list()
 
     # 异常高频: persons without any claim
-    idle = people.select("psn_no").join(claims.select("psn_no").unique(), on="psn_no", how="anti")
-    hf = _pick(rng, idle, count(rate, claims["psn_no"].n_unique()), ep.used_psn)
+    idle = people.select("psn_no", "pid").join(claims.select("pid").unique(), on="pid", how="anti")
+    months = _month_slots(rng, claims, year, percentile)
+    hf = _pick(rng, idle, min(count(rate, claims["pid"].n_unique()), len(months)), ep.used)
     if hf.height:
-        month = rng.integers(1, 13, size=hf.height)
+        month = months[: hf.height]
         who = np.repeat(np.arange(hf.height), HF_VISITS)
         k = np.tile(np.arange(HF_VISITS), hf.height)
         first = pl.Series("first", [f"{year}-{m:02d}-01" for m in month[who]]).str.to_date()
@@ -193,8 +217,9 @@ def plant_episodes(rng: np.random.Generator, claims: pl.DataFrame, people: pl.Da
         o = add(
             donor.with_columns(first, pl.Series("k", k * 3))
             .with_columns(
-                ep.ids(donor.height).alias("claim_id"),
+                *ep.ids(donor.height),
                 hf["psn_no"].gather(who).alias("psn_no"),
+                hf["pid"].gather(who).alias("pid"),
                 _days(pl.col("first"), pl.col("k")).alias("setl_date"),
                 code.alias("fixmedins_code"),
                 lv.cast(claims.schema["hosp_lv"]).alias("hosp_lv"),
@@ -204,19 +229,18 @@ def plant_episodes(rng: np.random.Generator, claims: pl.DataFrame, people: pl.Da
         )
         flagged = o.filter(pl.Series(k + 1 >= HF_FLAGGED_FROM))
         ep.record("high_frequency", flagged["claim_id"], flagged["psn_no"], f"{HF_VISITS} visits in one month")
-        ep.used_psn += hf["psn_no"].to_list()
+        ep.used += hf["pid"].to_list()
 
     # 死亡后就医: death the day before the last claim, which begins 2+ days after the one before
     last = (
-        claims.sort(["psn_no", "enddate", "claim_id"])
-        .with_columns(pl.col("enddate").shift(1).over("psn_no").alias("prev_end"))
-        .group_by("psn_no", maintain_order=True)
-        .last()
+        claims.sort(["pid", "enddate", "ord"])
+        .with_columns(pl.when(pl.col("pid") == pl.col("pid").shift(1)).then(pl.col("enddate").shift(1)).alias("prev_end"))
+        .filter(pl.col("pid") != pl.col("pid").shift(-1).fill_null(-1))
         .filter(pl.col("prev_end").is_null() | ((pl.col("begndate") - pl.col("prev_end")).dt.total_days() >= 2))
     )
-    d = _pick(rng, last, count(rate, claims["psn_no"].n_unique()), ep.used_psn)
+    d = _pick(rng, last, count(rate, claims["pid"].n_unique()), ep.used)
     ep.deaths = d.select("psn_no", _days(pl.col("begndate"), -1).alias("death_date"))
     ep.record("after_death", d["claim_id"], d["psn_no"], "care after the recorded death")
-    ep.used_psn += d["psn_no"].to_list()
+    ep.used += d["pid"].to_list()
     ep.touched += d["claim_id"].to_list()
     return ep

@@ -30,8 +30,9 @@ _COST_MEDIAN = np.array([200_000.0, 350_000.0, 660_000.0])
 _MAX_LOS = 60
 
 
-def with_stays(rng: np.random.Generator, claims: pl.DataFrame, y0: int) -> pl.DataFrame:
-    """``claims`` with ``begndate`` and ``enddate``: the stay of an admission, the day of a visit."""
+def with_stays(rng: np.random.Generator, claims: pl.DataFrame, people: pl.DataFrame, y0: int) -> pl.DataFrame:
+    """``claims`` with ``begndate`` and ``enddate`` (the stay of an admission, the day of a visit), and
+    ``pid`` (the person's row in ``people``, sorted by ``psn_no``) and ``ord`` (the claim's row) to sort by."""
     setl = claims["setl_date"].cast(pl.Int32).to_numpy().astype(np.int64)
     lv = np.clip(claims["hosp_lv"].to_numpy().astype(np.int64), 1, 3) - 1
     cost = claims["medfee_sumamt"].to_numpy().astype(np.float64)
@@ -44,38 +45,55 @@ def with_stays(rng: np.random.Generator, claims: pl.DataFrame, y0: int) -> pl.Da
     return claims.with_columns(
         pl.Series("begndate", beg.astype(np.int32)).cast(pl.Date),
         pl.col("setl_date").alias("enddate"),
-    )
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("ord"),
+    ).join(person_ids(people), on="psn_no", how="left")
 
 
-def _month(day: pl.Expr) -> pl.Expr:
-    return day.dt.year().cast(pl.Int32) * 12 + day.dt.month().cast(pl.Int32)
+def person_ids(people: pl.DataFrame) -> pl.DataFrame:
+    """``psn_no`` and ``pid``: the person's row in ``psn_no`` order (a number that sorts like the id)."""
+    return people.select("psn_no").sort("psn_no").with_row_index("pid").with_columns(pl.col("pid").cast(pl.Int64))
+
+
+def _starts(key: pl.Expr) -> pl.Expr:
+    """True where a run of equal ``key`` values begins (the frame sorted by it)."""
+    return key != key.shift(1)
+
+
+def _rank_in_run(key: pl.Expr) -> pl.Expr:
+    """0, 1, 2, … within each run of equal ``key`` values (the frame sorted by it)."""
+    idx = pl.int_range(pl.len(), dtype=pl.Int64)
+    return idx - pl.when(_starts(key).fill_null(True)).then(idx).otherwise(None).forward_fill()
 
 
 def clean_episodes(claims: pl.DataFrame) -> pl.DataFrame:
-    """``claims`` without those that would make an accidental episode finding (see the module)."""
+    """``claims`` without those that would make an accidental episode finding (see the module).
+
+    ``claims`` carry ``pid`` (the person as a number, in ``psn_no`` order) and ``ord`` (their order
+    among a person's claims of a day); both sort fast, unlike the text ids.
+    """
     inp = pl.col("med_type") == "21"
+    day = pl.col("setl_date").cast(pl.Int64)
     adm = (
         claims.filter(inp)
-        .sort(["psn_no", "enddate", "claim_id"])
-        .with_columns(pl.col("enddate").shift(1).over("psn_no").alias("prev_end"))
+        .sort(["pid", "enddate", "ord"])
+        .with_columns(pl.when(pl.col("pid") == pl.col("pid").shift(1)).then(pl.col("enddate").shift(1)).alias("prev_end"))
         .filter(pl.col("prev_end").is_null() | ((pl.col("begndate") - pl.col("prev_end")).dt.total_days() > QUIET_DAYS))
     )
     quiet = adm.select(
-        "psn_no",
+        "pid",
         (pl.col("begndate") - pl.duration(days=QUIET_DAYS)).alias("q_beg"),
         (pl.col("enddate") + pl.duration(days=QUIET_DAYS)).alias("q_end"),
     )
     visits = claims.filter(~inp)
     near = (
-        visits.select("claim_id", "psn_no", "begndate")
-        .join(quiet, on="psn_no")
+        visits.select("ord", "pid", "begndate")
+        .join(quiet, on="pid")
         .filter(pl.col("begndate").is_between(pl.col("q_beg"), pl.col("q_end")))
-        .select("claim_id")
+        .select("ord")
     )
-    kept = pl.concat([adm.drop("prev_end"), visits.join(near, on="claim_id", how="anti")])
-    return (
-        kept.sort(["psn_no", "setl_date", "claim_id"])
-        .filter(pl.int_range(pl.len()).over(["psn_no", "setl_date"]) == 0)
-        .filter(inp | (pl.int_range(pl.len()).over(["psn_no", _month(pl.col("setl_date")), inp]) < MAX_MONTH_VISITS))
-        .select(claims.columns)
-    )
+    kept = pl.concat([adm.drop("prev_end"), visits.join(near, on="ord", how="anti")]).sort(["pid", "setl_date", "ord"])
+    kept = kept.filter(_starts(pl.col("pid") * 1_000_000 + day).fill_null(True))
+    month = pl.col("setl_date").dt.year().cast(pl.Int64) * 12 + pl.col("setl_date").dt.month().cast(pl.Int64)
+    visits = kept.filter(~inp)
+    visits = visits.filter(_rank_in_run(pl.col("pid") * 1_000_000 + month) < MAX_MONTH_VISITS)
+    return pl.concat([kept.filter(inp), visits]).sort(["pid", "setl_date", "ord"]).select(claims.columns)

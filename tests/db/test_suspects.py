@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tests.accounts import HOSPITAL, OTHER_HOSPITAL
 from tests.db.suspect_data import DAYS, case, finding, seed
@@ -341,3 +342,33 @@ def _finding_of(s: Session, setl_id: str) -> AuditFinding:
     s.add(f)
     s.flush()
     return f
+
+
+def test_the_command_line_lists_cases_and_the_overdue_ones(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from yibao.entrypoints.cli.main import app
+
+    if hasattr(db, "pg_schema"):
+        pytest.skip("the command reads YIBAO_DATABASE_URL: a whole database, not the test's schema")
+    ids = seed(db)
+    _act(db, ids["mine"], "confirm", AUDITOR)
+    with db.unit_of_work() as s:
+        late = svc.today() - timedelta(days=2)
+        s.execute(sa.update(SuspectCase).where(SuspectCase.id == ids["theirs"]).values(due_date=late))
+        s.commit()
+    monkeypatch.setenv("YIBAO_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    runner = CliRunner(env={"COLUMNS": "220"})
+    every = runner.invoke(app, ["audit", "cases"])
+    assert every.exit_code == 0, every.output
+    mine, theirs = case(db, ids["mine"]), case(db, ids["theirs"])
+    assert mine.case_no in every.output and theirs.case_no in every.output and "逾期 1" in every.output
+    overdue = runner.invoke(app, ["audit", "cases", "--overdue"])
+    assert overdue.exit_code == 0 and theirs.case_no in overdue.output and mine.case_no not in overdue.output
+    assert "逾期" in overdue.output
+    en = runner.invoke(app, ["audit", "cases", "--status", "second_review", "--lang", "en"])
+    assert en.exit_code == 0 and mine.case_no in en.output and "second review" in en.output and theirs.case_no not in en.output
+    one = runner.invoke(app, ["audit", "case", str(ids["mine"])])
+    assert one.exit_code == 0 and "初审确认疑点" in one.output and "S0001" in one.output, one.output
+    bad = runner.invoke(app, ["audit", "cases", "--status", "nope"])
+    assert bad.exit_code == 2 and "--status" in bad.output and "nope" in bad.output
+    missing = runner.invoke(app, ["audit", "case", "999"])
+    assert missing.exit_code == 2 and "999" in missing.output

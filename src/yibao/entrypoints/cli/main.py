@@ -244,6 +244,7 @@ def main() -> None:  # pragma: no cover - console entry
 def _register() -> None:
     """Every sub-command, listed once (the modules import this one for ``app``, so they load here)."""
     from yibao.entrypoints.cli import accounts, audit, batch, enrol, monitor, people, policy, registry, report, slip, synth
+    from yibao.entrypoints.cli.audit_cases import register as register_audit_cases
     from yibao.entrypoints.cli.audit_rules import register as register_audit_rules
     from yibao.entrypoints.cli.audit_run import register as register_audit_run
 
@@ -267,6 +268,7 @@ def _register() -> None:
     app.add_typer(audit.audit_app, name="audit")
     register_audit_run(audit.audit_app)
     register_audit_rules(audit.audit_app)
+    register_audit_cases(audit.audit_app)
 
 
 _register()

@@ -46,7 +46,7 @@ def finding(e: LedgerEntry, rule: str = "ZY001", amount: int = 5_000, evidence: 
         finding_key=f"{e.setl_id}|{rule}|", setl_id=e.setl_id, mdtrt_id=e.mdtrt_id, psn_no=e.psn_no,
         fixmedins_code=e.fixmedins_code, setl_date=e.setl_date, rule_code=rule, rule_type="split_admission",
         result="suspicious", action="flag", stage="post", feedetl_sns=json.dumps(["1"]), amount=amount,
-        evidence=json.dumps(sorted([f"claim:{e.setl_id}", *evidence])), args=json.dumps({"days": 15, "gap": 3}),
+        evidence=json.dumps(sorted([f"claim:{e.setl_id}", *evidence])), args=json.dumps({"days": 15, "gap": 3, "group": "I10", "prev": "S0001"}),
         pack_name=PACK.name, run_id=None, recorded_at=AT, recorded_by="test",
     )  # fmt: skip
 

@@ -89,7 +89,9 @@ def test_the_detail_shows_the_finding_its_evidence_and_lines(db: Database) -> No
         got = views.detail(s, ids["mine"], AUDITOR)
         en = views.detail(s, ids["mine"], AUDITOR, "en")
     assert got["rule_code"] == "ZY001" and got["amount"] == 5_000 and got["result_label"] == "可疑"
-    assert got["message"] and en["message"] and en["message"] != got["message"]
+    assert got["message"] == "出院 3 天后再次入院（15 天内，同病种 I10），前次住院 S0001"
+    assert en["message"] == "re-admitted 3 days after discharge (within 15, same disease group I10); previous stay S0001"
+    assert got["rule_label"] == "分解住院"
     assert [c["setl_id"] for c in got["claims"]] == ["S0001", "S0002"]  # the case's own settlement, then the evidence
     assert [e["text"] for e in got["evidence"]] == ["结算 S0001", "结算 S0002"]
     assert [(ln["feedetl_sn"], ln["med_list_name"], ln["det_item_fee_sumamt"]) for ln in got["lines"]] == [("1", "床位费", 5_000)]

@@ -3,7 +3,6 @@ its message, the evidence), the settlements and lines concerned, the steps taken
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import date
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app import suspects as svc
 from yibao.app.auth import Principal
-from yibao.audit.types import RULE_TYPES
+from yibao.audit import messages
 from yibao.core.i18n import pick
 from yibao.core.vocab import AUDIT_RESULTS, AUDIT_STAGES, channel_label, label
 from yibao.rules import suspect_workflow as wf
@@ -22,32 +21,20 @@ from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry
 
 SAMPLE_RULE = "sample"
 SAMPLE_LABEL = ("抽查复核", "sampled for manual review")
+SAMPLE_MESSAGE = ("随机抽查的结算，逐笔人工复核", "a settlement drawn at random for manual review")
 
 
 def rule_label(rule_type: str, lang: str) -> str:
     if rule_type == SAMPLE_RULE:
         return pick(SAMPLE_LABEL, lang)
-    known = RULE_TYPES.get(rule_type)
-    return pick(known.label, lang) if known else rule_type
+    return messages.rule_label(rule_type, lang)
 
 
 def message(f: AuditFinding, lang: str) -> str:
-    """The finding's message (:mod:`yibao.audit.messages` when it is there), else its rule type's template
-    filled from its arguments, else the rule type's name."""
-    args = json.loads(f.args or "{}")
-    try:
-        rendered = importlib.import_module("yibao.audit.messages").message(f.rule_type, args, lang)
-        if isinstance(rendered, str) and rendered:
-            return rendered
-    except (ImportError, AttributeError, TypeError, KeyError, ValueError):
-        pass
-    known = RULE_TYPES.get(f.rule_type)
-    if known is not None:
-        try:
-            return pick(known.message, lang).format(**args)
-        except (KeyError, IndexError, ValueError):
-            pass
-    return rule_label(f.rule_type, lang)
+    """The finding's message (:func:`yibao.audit.messages.render`); a draw for manual review says so."""
+    if f.rule_type == SAMPLE_RULE:
+        return pick(SAMPLE_MESSAGE, lang)
+    return messages.render(f.rule_type, json.loads(f.args or "{}"), lang, f.result)
 
 
 def case_dict(c: SuspectCase, f: AuditFinding, lang: str = "zh", *, day: date | None = None) -> dict[str, Any]:

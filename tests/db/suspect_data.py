@@ -19,6 +19,8 @@ PACK_FILE = Path(__file__).resolve().parent / "suspects_pack.yaml"
 PACK = load_audit_pack(str(PACK_FILE))
 DAYS = dict(PACK.workflow_days)
 AT = datetime(2022, 6, 1, tzinfo=UTC)
+ARGS = {"days": 15, "gap": 3, "group": "I10", "prev": "S0001"}
+"""A 分解住院 finding's message arguments: re-admitted 3 days after the stay S0001, same disease group I10."""
 ZERO_AMOUNTS = (
     "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay",
     "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt",
@@ -46,7 +48,7 @@ def finding(e: LedgerEntry, rule: str = "ZY001", amount: int = 5_000, evidence: 
         finding_key=f"{e.setl_id}|{rule}|", setl_id=e.setl_id, mdtrt_id=e.mdtrt_id, psn_no=e.psn_no,
         fixmedins_code=e.fixmedins_code, setl_date=e.setl_date, rule_code=rule, rule_type="split_admission",
         result="suspicious", action="flag", stage="post", feedetl_sns=json.dumps(["1"]), amount=amount,
-        evidence=json.dumps(sorted([f"claim:{e.setl_id}", *evidence])), args=json.dumps({"days": 15, "gap": 3, "group": "I10", "prev": "S0001"}),
+        evidence=json.dumps(sorted([f"claim:{e.setl_id}", *evidence])), args=json.dumps(ARGS),
         pack_name=PACK.name, run_id=None, recorded_at=AT, recorded_by="test",
     )  # fmt: skip
 

@@ -51,13 +51,12 @@ def _office(data: bytes) -> str | None:
 
 
 def _text(data: bytes) -> bool:
-    if b"\x00" in data:
-        return False
+    """UTF-8 text without control characters (but tabs, line and page breaks): not a program that happens to decode."""
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return True
+    return not any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\f" for c in text)
 
 
 def sniff(data: bytes) -> str | None:

@@ -141,7 +141,8 @@ def main() -> int:
     n_lines, n_claims = frames.lines.height, frames.claims.height
     print(
         f"county: {args.persons:,} persons, {n_claims:,} claims ({ac.dropped:,} left out to keep it clean), "
-        f"{n_lines:,} fee lines, {ac.planted.height:,} planted findings; generated in {t_county:.1f} s + fee lines {t_lines:.1f} s",
+        f"{n_lines:,} fee lines, {ac.planted.height:,} planted findings; "
+        f"generated in {t_county:.1f} s + fee lines {t_lines:.1f} s",
         flush=True,
     )
 
@@ -161,7 +162,10 @@ def main() -> int:
     codes = {r.type: r.code for r in pack.enabled("post")}
     names = {r.type: r.name_zh for r in pack.enabled("post")}
     print()
-    header = f"{'rule':<7} {'type':<24} {'name':<14} {'planted':>8} {'found':>8} {'matched':>8} {'recall':>8} {'precision':>9} {'seconds':>8} {'lines/s':>13}"
+    header = (
+        f"{'rule':<7} {'type':<24} {'name':<14} {'planted':>8} {'found':>8} {'matched':>8} "
+        f"{'recall':>8} {'precision':>9} {'seconds':>8} {'lines/s':>13}"
+    )
     print(header)
     print("-" * len(header))
     for row in table.iter_rows(named=True):
@@ -172,8 +176,9 @@ def main() -> int:
         prec = "-" if row["precision"] is None else f"{row['precision']:.2%}"
         lps = f"{n_lines / secs:,.0f}" if secs else "-"
         name = names.get(rtype, "")
+        pad = 14 - sum(1 for ch in name if ord(ch) > 0x2E80)  # a Chinese character takes two columns
         print(
-            f"{code:<7} {rtype:<24} {name:<{14 - sum(1 for ch in name if ord(ch) > 0x2E80)}} {row['planted']:>8,} {row['found']:>8,} "
+            f"{code:<7} {rtype:<24} {name:<{pad}} {row['planted']:>8,} {row['found']:>8,} "
             f"{row['matched']:>8,} {rec:>8} {prec:>9} {secs if secs is not None else 0:>8.3f} {lps:>13}"
         )
     planted, found, matched = (int(table[c].sum()) for c in ("planted", "found", "matched"))
@@ -188,14 +193,14 @@ def main() -> int:
     print()
     print(f"audit (in memory, all {len(codes)} post-settlement rules): best of {args.repeat} {best:.2f} s "
           f"= {rate:,.0f} fee lines/s ({n_claims / best:,.0f} claims/s)")  # fmt: skip
-    print(f"slowest rules: " + ", ".join(f"{c} {s:.2f}s" for c, s in sorted(timings.items(), key=lambda kv: -kv[1])[:5]))
+    print("slowest rules: " + ", ".join(f"{c} {s:.2f}s" for c, s in sorted(timings.items(), key=lambda kv: -kv[1])[:5]))
 
     files_note = ""
     if args.files:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             directory = Path(tmp) / "county"
             synth.write(county, directory, audit=ac)
-            wall, rss, text = files_run(directory, Path(tmp) / "findings.parquet", args.policy)
+            wall, rss, _ = files_run(directory, Path(tmp) / "findings.parquet", args.policy)
             files_note = f" files_wall_s={wall:.2f} files_peak_mb={rss:,.0f}"
             print(f"files: yibao audit run --claims (read, check, audit, write) in a subprocess: {wall:.2f} s wall, "
                   f"{n_lines / wall:,.0f} fee lines/s, peak RSS {rss:,.0f} MB")  # fmt: skip
@@ -205,18 +210,21 @@ def main() -> int:
         print("running bench/audit_counter.py ...", flush=True)
         subprocess.run([sys.executable, str(counter)], check=False)
     elif counter.exists():
-        print(
-            f"audit at settlement (median settle, audit on vs off): .venv/bin/python {counter.relative_to(HERE.parent)} (or --counter)"
-        )
+        rel = counter.relative_to(HERE.parent)
+        print(f"audit at settlement (median settle, audit on vs off): .venv/bin/python {rel} (or --counter)")
 
     load_after = loadavg()
     peak = peak_mb()
     print(f"peak memory of this process (generation, lines, frames, audit): {peak:,.0f} MB (ru_maxrss)")
     print(f"load average before: {load_before}; after: {load_after}")
     ok = rate >= TARGET_RATE and n_lines >= TARGET_LINES and recall >= TARGET_RECALL and precision >= TARGET_PRECISION
-    print(f"targets: >= {TARGET_LINES:,} fee lines ({'yes' if n_lines >= TARGET_LINES else 'NO'}), "
-          f">= {TARGET_RATE:,} fee lines/s ({'yes' if rate >= TARGET_RATE else 'NO'}), recall 100% "
-          f"({'yes' if recall >= TARGET_RECALL else 'NO'}), precision >= 99% ({'yes' if precision >= TARGET_PRECISION else 'NO'})")  # fmt: skip
+
+    def yes(ok: bool) -> str:
+        return "yes" if ok else "NO"
+
+    print(f"targets: >= {TARGET_LINES:,} fee lines ({yes(n_lines >= TARGET_LINES)}), >= {TARGET_RATE:,} fee lines/s "
+          f"({yes(rate >= TARGET_RATE)}), recall 100% ({yes(recall >= TARGET_RECALL)}), "
+          f"precision >= 99% ({yes(precision >= TARGET_PRECISION)})")  # fmt: skip
     print(
         f"RESULT fee_lines={n_lines} claims={n_claims} audit_s={best:.3f} lines_per_s={rate:.0f} recall={recall:.4f} "
         f"precision={precision:.4f} planted={planted} found={found} peak_mb={peak:.0f}{files_note} "

@@ -333,3 +333,12 @@ def test_from_claims_a_planted_institution_ranks_first() -> None:
     # → the spread is the 10,000 fen floor: upper fence 500003.75 + 15000 → shown 515004
     assert (top["median"], top["upper"]) == (500_003, 515_004)  # median 500002.5 rounds half up
     assert a.summary["code"].to_list()[0] == "P"
+
+
+def test_an_empty_ledger_flags_nothing() -> None:
+    none = frame([])
+    stays = pl.DataFrame(schema={"setl_id": pl.Utf8, "begndate": pl.Date, "enddate": pl.Date})
+    lines = pl.DataFrame(schema={"setl_id": pl.Utf8, "med_list_codg": pl.Utf8, "det_item_fee_sumamt": pl.Int64})
+    a = analyse(none, {}, months=["2022-06"], stays=stays, lines=lines, kinds={"D1": "drug"}, township_enrolled={"博尚镇": 10})
+    assert (a.indicators.height, a.institutions.ranked.height, a.summary.height, a.served.height) == (0, 0, 0, 0)
+    assert a.townships.ranked.height == 0

@@ -519,9 +519,9 @@ def served_townships(claims: pl.DataFrame) -> pl.DataFrame:
     )
     out = top.join(total, on="fixmedins_code")
     shares = [ratio(a, b, "bp") for a, b in zip(out["from_township"].to_list(), out["persons"].to_list(), strict=True)]
-    return out.with_columns(pl.Series("share_bp", shares, pl.Int64), (pl.Series(shares) >= SERVED_SHARE_BP).alias("served")).sort(
-        "township", "fixmedins_code"
-    )
+    return out.with_columns(
+        pl.Series("share_bp", shares, pl.Int64), (pl.Series(shares, dtype=pl.Int64) >= SERVED_SHARE_BP).alias("served")
+    ).sort("township", "fixmedins_code")
 
 
 TOWNSHIP_GROUP = "all"

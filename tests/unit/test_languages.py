@@ -162,6 +162,9 @@ PAGES = {
     "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}"),
     "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06", "/audit/institutions",
                 "/audit/institutions?month=2022-06&level=1", "/audit/institutions/H53090200001?year=2022"),
+    "auditor": ("/audit/rules", "/audit/rules/GL004", "/audit/knowledge", "/reconcile", "/reconcile/detail",
+                "/reconcile?fixmedins_code=H53090200001&begin=2022-06-01&end=2022-06-30&his_medfee_sumamt=1.00"
+                "&his_fund_pay_sumamt=1.00&his_fixmedins_setl_cnt=1", "/reconcile/verify?run=1"),
 }  # fmt: skip
 """Every page of the window, by a role that may see it (``NOPE``: the not-found page; ``/counter`` for admin: refused)."""
 
@@ -355,6 +358,8 @@ COMPUTED = {
     "a.needs_en.format(status=status or 'none')": "a visit step's refusal, in both languages (visit_lifecycle.ACTIONS)",
     "refused.en": "a worked case's check, written in both languages (policy/cases.py Refused.zh / Refused.en)",
     "str(err['msg']).removeprefix('Value error, ')": "a worked case file's schema: quoted for its author, as a pack's",
+    "'an amount in yuan >= 0' if col.kind == 'fen' else 'a count >= 0'": "a knowledge cell's amount or count (both below)",
+    "'at most 2 decimals (fen)' if col.kind == 'fen' else 'at most 3 decimals'": "a knowledge cell's decimals (both below)",
 }
 """Expectations the code computes rather than writes, and where their words are checked."""
 
@@ -449,6 +454,8 @@ def _computed_expectations() -> Iterator[tuple[str, str]]:
         "Extra inputs are not permitted", "Input should be a valid number, unable to parse string as a number",
     ):  # fmt: skip
         yield "FastAPI", message
+    for text in ("an amount in yuan >= 0", "a count >= 0", "at most 2 decimals (fen)", "at most 3 decimals"):
+        yield "audit/knowledge.py", text  # a knowledge cell's checks (COMPUTED)
 
 
 def test_every_error_message_in_one_language() -> None:

@@ -257,13 +257,12 @@ def params_text(change: AuditRuleChange, lang: str) -> str:
     return _joined([f"{param_label(k, lang)}{t(lang, '：', ': ')}{v}" for k, v in params.items()], lang) or "—"
 
 
-def provenance_text(text: str, lang: str) -> str:
-    """A parameter's or rule's provenance as shown: ``assumed: …`` is said as 假定 / assumed."""
-    if text.startswith("assumed: "):
-        return t(lang, "假定：", "assumed: ") + text.removeprefix("assumed: ")
-    if text.startswith("changed by "):
-        return t(lang, "修改人：", "changed by ") + text.removeprefix("changed by ")
-    return t(lang, "依据：", "source: ") + text
+def provenance_parts(text: str, lang: str) -> tuple[str, str]:
+    """A provenance as shown: what kind it is (依据 / 假定 / 修改人) and the pack's own words, quoted as written."""
+    for prefix, zh, en in (("assumed: ", "假定", "assumed"), ("changed by ", "修改人", "changed by")):
+        if text.startswith(prefix):
+            return t(lang, zh, en), text.removeprefix(prefix)
+    return t(lang, "依据", "source"), text
 
 
 def _joined(items: list[str], lang: str) -> str:

@@ -67,7 +67,7 @@ def _assignments(items: list[str], lang: str) -> dict[str, object]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise refuse(InputError("command line", "--set", item, "name=value, such as days=14"), lang, NOTHING_CHANGED)
+            raise refuse(InputError("command line", "--set", item, "name=value, such as `days=14`"), lang, NOTHING_CHANGED)
         out[name.strip()] = audit_rules.param_value(value)
     return out
 
@@ -83,7 +83,7 @@ def rule_cmd(
 ) -> None:
     """启用、停用规则或修改参数（与规则包同样校验），记录修改人、时间与原因。"""
     if on and off:
-        raise refuse(InputError("command line", "--on/--off", "--on --off", "one of --on or --off"), lang, NOTHING_CHANGED)
+        raise refuse(InputError("command line", "--on/--off", "--on --off", "--on or --off, not both"), lang, NOTHING_CHANGED)
     params = _assignments(sets or [], lang)
     db = Database.open()
     try:

@@ -41,12 +41,12 @@ def _row(view: audit_rules.RuleView, lang: str) -> dict[str, Any]:
                 "label": audit_rules.param_label(p.name, lang),
                 "value": p.value,
                 "pack_value": p.pack_value,
-                "provenance": audit_rules.provenance_text(p.pack_provenance, lang),
+                "provenance": audit_rules.provenance_parts(p.pack_provenance, lang),
                 "changed": p.changed,
             }
             for p in view.params
         ],
-        "provenance": audit_rules.provenance_text(view.rule.provenance, lang),
+        "provenance": audit_rules.provenance_parts(view.rule.provenance, lang),
         "changed_by": c.recorded_by if c is not None else "",
         "changed_at": c.recorded_at if c is not None else None,
     }
@@ -148,7 +148,6 @@ def _knowledge_page(
         "problems": problems or [],
         "total": total,
         "notice": notice,
-        "most": megabytes(limits_of(request).upload_bytes),
     }
     return render(request, "audit_knowledge.html.j2", context, status_code=status_code)
 

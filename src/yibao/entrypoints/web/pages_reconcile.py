@@ -142,7 +142,7 @@ def _detail_page(
     context = {
         "tab": "detail", "values": values, "errors": errors or {}, "problems": problems or [], "total": total,
         "result": result, "name": name, "file_name": file_name, "kinds": reconcile.KINDS,
-        "most": megabytes(limits_of(request).upload_bytes), **choices,
+        **choices,
     }  # fmt: skip
     return render(request, "reconcile_detail.html.j2", context, status_code=status_code)
 

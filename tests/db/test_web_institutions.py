@@ -162,3 +162,22 @@ def test_page_detail_and_charts_in_the_window(app: FastAPI) -> None:
     clerk = signed_in(app, "clerk")
     assert clerk.get("/audit/institutions").status_code == 403
     assert 'href="/audit/institutions"' not in clerk.get("/").text
+
+
+def test_the_command_line(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from yibao.entrypoints.cli.main import app as cli_app
+
+    db: Database = app.state.db
+    monkeypatch.setenv("YIBAO_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("COLUMNS", "200")
+    first = TestClient(app).get(API, params={"year": 2022}, headers=bearer(TestClient(app), "auditor")).json()["ranked"][0]
+    run = CliRunner().invoke(cli_app, ["audit", "institutions", "--year", "2022", "--top", "3", "--townships"])
+    assert run.exit_code == 0, run.output
+    assert "机构异常监测 2022" in run.output and "乡镇视图" in run.output
+    assert first["name"] in run.output and first["text"]["value"] in run.output
+    run = CliRunner().invoke(cli_app, ["audit", "institutions", "--year", "2022", "--level", "1", "--lang", "en"])
+    assert run.exit_code == 0 and "Institution anomalies 2022" in run.output
+    run = CliRunner().invoke(cli_app, ["audit", "institutions", "--year", "2022", "--month", "2023-06"])
+    assert run.exit_code == 2 and "--month" in run.output and "2023-06" in run.output

@@ -163,7 +163,7 @@ def main() -> int:
     names = {r.type: r.name_zh for r in pack.enabled("post")}
     print()
     header = (
-        f"{'rule':<7} {'type':<24} {'name':<14} {'planted':>8} {'found':>8} {'matched':>8} "
+        f"{'rule':<7} {'type':<24} {'name':<30} {'planted':>8} {'found':>8} {'matched':>8} "
         f"{'recall':>8} {'precision':>9} {'seconds':>8} {'lines/s':>13}"
     )
     print(header)
@@ -176,7 +176,7 @@ def main() -> int:
         prec = "-" if row["precision"] is None else f"{row['precision']:.2%}"
         lps = f"{n_lines / secs:,.0f}" if secs else "-"
         name = names.get(rtype, "")
-        pad = 14 - sum(1 for ch in name if ord(ch) > 0x2E80)  # a Chinese character takes two columns
+        pad = max(0, 30 - sum(1 for ch in name if ord(ch) > 0x2E80))  # a Chinese character takes two columns
         print(
             f"{code:<7} {rtype:<24} {name:<{pad}} {row['planted']:>8,} {row['found']:>8,} "
             f"{row['matched']:>8,} {rec:>8} {prec:>9} {secs if secs is not None else 0:>8.3f} {lps:>13}"

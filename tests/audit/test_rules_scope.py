@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from tests.audit.util import audit_both, claim, line, pack, person, rule
 from yibao.audit.columnar.scope import cnt_text as columnar_cnt_text
-from yibao.audit.model import AuditClaim, AuditLine, Finding, PersonFacts
+from yibao.audit.engine import audit_frames
+from yibao.audit.model import AuditClaim, AuditLine, Finding, PersonFacts, findings_from_frame, frames_of
 from yibao.audit.scalar.scope import cnt_text
 from yibao.audit.types import RULE_TYPES
 from yibao.policy import pack_from_mapping as policy_from_mapping
@@ -312,3 +313,18 @@ def test_price_ceiling_amount_is_the_settlements_over_limit_self_pay(rows: list[
         r.feedetl_sn: r.overlmt_selfpay for r in s.fee_results if r.feedetl_sn in above
     }
     assert all(r.overlmt_selfpay == 0 for r in s.fee_results if r.feedetl_sn not in above)
+
+
+def test_the_same_lines_under_two_packs_are_audited_with_each_packs_knowledge():
+    """The columnar form joins the lines with the knowledge once per audit: another pack over the
+    same frames (or other frames under the same pack) is not served what was joined for the first."""
+    claims = [claim("C1", 1, [line("1", "H1", D)], hosp_lv=2)]
+    frames = frames_of(claims, [person()])
+    level2, level3 = (pack([rule("R1", "hosp_lv_limit")], limits(H1={"min_hosp_lv": lv})) for lv in (2, 3))
+    for _ in range(2):
+        assert findings_from_frame(audit_frames(level2, frames)) == []
+        assert findings_from_frame(audit_frames(level3, frames)) == [
+            found("R1", "hosp_lv_limit", "C1", "1", "H1", 100, min_hosp_lv=3, hosp_lv=2)
+        ]
+    other = frames_of([claim("C1", 1, [line("1", "H1", D)], hosp_lv=3)], [person()])
+    assert findings_from_frame(audit_frames(level3, other)) == []

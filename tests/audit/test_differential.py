@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from yibao.audit.columnar import COLUMNAR
@@ -36,9 +37,7 @@ def _scalar(case: gen.Case) -> list[Finding]:
     return [f for c in case.claims for f in audit_claim(case.pack, c, by_psn[c.psn_no], history_of(c, case.claims), "during")]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(gen.cases())
-def test_scalar_and_columnar_find_the_same(case: gen.Case) -> None:
+def _same_findings(case: gen.Case) -> None:
     scalar = sorted(map(_row, _scalar(case)))
     columnar = sorted(map(_row, findings_from_frame(audit_frames(case.pack, frames_of(case.claims, case.people), "during"))))
     if scalar != columnar:
@@ -46,6 +45,22 @@ def test_scalar_and_columnar_find_the_same(case: gen.Case) -> None:
         only_s, only_c = Counter(scalar) - Counter(columnar), Counter(columnar) - Counter(scalar)
         differ = sorted({types[str(r[1])] for r in [*only_s, *only_c]})
         raise AssertionError(f"rule types differ: {differ}\nscalar only: {sorted(only_s)}\ncolumnar only: {sorted(only_c)}")
+
+
+_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=_HEALTH)
+@given(gen.cases())
+def test_scalar_and_columnar_find_the_same(case: gen.Case) -> None:
+    _same_findings(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None, suppress_health_check=_HEALTH)
+@given(gen.cases())
+def test_scalar_and_columnar_find_the_same_many(case: gen.Case) -> None:
+    _same_findings(case)
 
 
 def test_the_generated_pack_covers_every_rule_type_with_both_forms() -> None:

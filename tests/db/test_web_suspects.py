@@ -14,11 +14,14 @@ from fastapi.testclient import TestClient
 
 from tests.accounts import HOSPITAL, PASSWORD
 from tests.db.suspect_data import PACK_FILE, case, seed
+from tests.unit.test_languages import mixed, page_texts
 from yibao.app import suspects as svc
 from yibao.app.audit_pack import AUDIT_PACK_ENV
 from yibao.entrypoints.http import create_app
 from yibao.store.audit_tables import SuspectCase
 from yibao.store.db import Database
+from yibao.store.service_tables import Account, Institution
+from yibao.store.tables import Person
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -163,3 +166,30 @@ def test_english_on_request(web: tuple[TestClient, dict[str, int], Database]) ->
     auditor.cookies.set("lang", "en")
     page = auditor.get(f"/suspects/{ids['mine']}").text
     assert "first review" in page and "What happened" in page and "初审" not in page
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_suspect_page_in_one_language(web: tuple[TestClient, dict[str, int], Database], lang: str) -> None:
+    client, ids, db = web
+    auditor = signed_in(client, "auditor")
+    token = csrf_of(auditor.get("/suspects").text)
+    auditor.post(f"/suspects/{ids['mine']}/act", data={"csrf": token, "action": "confirm", "version": "0"})
+    auditor.post(f"/suspects/{ids['mine']}/act", data={"csrf": token, "action": "notify", "version": "1"})
+    form = {"csrf": token, "fixmedins_code": HOSPITAL, "date_from": "2022-05-01", "date_to": "2022-05-31", "seed": "3"}
+    sample = auditor.post("/suspects/samples", data=form | {"rate": "50"}, follow_redirects=False).headers["location"]
+    with db.unit_of_work() as s:
+        names = {n for row in s.execute(sa.select(Institution.fixmedins_name)) for n in row}
+        names |= {n for row in s.execute(sa.select(Person.psn_name, Person.county, Person.township, Person.village)) for n in row}
+        names |= {n for row in s.execute(sa.select(Account.username, Account.display_name)) for n in row}
+    names |= {"中文", "床位费"}  # the language switch; an item's name as the hospital sent it
+    his = signed_in(client, "his")
+    problems = []
+    for who, paths in ((auditor, ("/suspects", f"/suspects/{ids['mine']}", sample, "/suspects?overdue=x")), (his, (
+        "/suspects", f"/suspects/{ids['mine']}", f"/suspects/{ids['theirs']}"))):  # fmt: skip
+        who.cookies.set("lang", lang)
+        for path in paths:
+            r = who.get(path)
+            assert r.status_code in (200, 404, 422), (path, r.status_code)
+            assert ('lang="zh-CN"' if lang == "zh" else 'lang="en"') in r.text
+            problems += [f"{path}: {text}" for text in mixed(page_texts(r.text), lang, names)]
+    assert not problems, "\n".join(problems)

@@ -119,7 +119,9 @@ def test_a_checked_file_names_the_file_refused() -> None:
     assert checked_file(FileIn("a.pdf", b"%PDF-1"), 100, "疑点 X") == ("a.pdf", "application/pdf")
     with pytest.raises(InputError) as e:
         checked_file(FileIn("a.pdf", b"%PDF-" + b"0" * 100), 100, "疑点 X")
-    assert (e.value.field, e.value.value) == ("file", "a.pdf") and "MB" in e.value.render("zh")
+    assert (
+        (e.value.field, e.value.value) == ("file", "a.pdf") and "兆字节" in e.value.render("zh") and "MB" in e.value.render("en")
+    )
     with pytest.raises(InputError) as e:
         checked_file(FileIn("x.exe", b"MZ\x90\x00\x03"), 100, "疑点 X")
     assert "PDF" in e.value.render("zh") and "PDF" in e.value.render("en")

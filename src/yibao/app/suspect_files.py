@@ -21,7 +21,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "txt": ("text/plain; charset=utf-8", (".txt",)),
 }
 """The kinds of file an appeal may carry: media type and the file name endings of each."""
-EXPECTED = "PDF、PNG、JPEG 图片、Word（.docx）、Excel（.xlsx）或 UTF-8 文本文件"
+EXPECTED = "PDF 文件、图片（PNG 或 .jpg）、文档（.docx）、Excel 表格（.xlsx）或 UTF-8 文本文件"
 EXPECTED_EN = "a PDF, PNG or JPEG image, Word (.docx), Excel (.xlsx) or UTF-8 text file"
 NAME_MAX = 100
 _UNSAFE = re.compile(r"[^\w\u3400-\u9fff.()（）\- ]+")
@@ -92,7 +92,7 @@ def checked_file(file: FileIn, limit: int, where: str) -> tuple[str, str]:
         raise InputError(where, "file", file.name, "非空文件", expected_en="a file that is not empty")
     if len(file.data) > limit:
         most = f"{limit / 2**20:.1f}".rstrip("0").rstrip(".")
-        raise InputError(where, "file", file.name, f"不超过 {most} MB 的文件", expected_en=f"a file of at most {most} MB")
+        raise InputError(where, "file", file.name, f"不超过 {most} 兆字节的文件", expected_en=f"a file of at most {most} MB")
     kind = sniff(file.data)
     if kind is None:
         raise InputError(where, "file", file.name, EXPECTED, expected_en=EXPECTED_EN)

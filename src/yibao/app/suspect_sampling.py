@@ -97,7 +97,7 @@ def draw_sample(
 def get_sample(s: Session, sample_id: int) -> SuspectSample:
     found = s.get(SuspectSample, sample_id)
     if found is None:
-        raise NotFound("抽查 / sample", "id", sample_id, "a known sample number (抽查编号)")
+        raise NotFound("抽查 / sample", "id", sample_id, "a known sample number", expected_zh="已有的抽查编号")
     return found
 
 

@@ -179,7 +179,7 @@ def get_case(s: Session, case_id: int, who: Principal, *, lock: bool = False) ->
         q = q.with_for_update(of=SuspectCase)
     row = s.execute(q).first()
     if row is None:
-        raise NotFound("疑点 / suspect case", "id", case_id, "a known 疑点 number (疑点编号)")
+        raise NotFound("疑点 / suspect case", "id", case_id, "a known case number", expected_zh="已有的疑点编号")
     return row[0], row[1]
 
 
@@ -198,7 +198,7 @@ def attachment(s: Session, case_id: int, attachment_id: int, who: Principal) -> 
     get_case(s, case_id, who)
     found = s.get(SuspectAttachment, attachment_id)
     if found is None or found.case_id != case_id:
-        raise NotFound("疑点附件 / attachment", "id", attachment_id, "a file attached to this 疑点")
+        raise NotFound("疑点附件 / attachment", "id", attachment_id, "a file attached to this case", expected_zh="该疑点的附件")
     return found
 
 
@@ -213,7 +213,7 @@ def act(
     """Take ``action`` on a 疑点 (in the caller's transaction): checked against the workflow and ``who``'s role,
     recorded as a :class:`SuspectEvent` with the file, if any, kept as a :class:`SuspectAttachment`."""
     case, _ = get_case(s, case_id, who, lock=True)
-    where = f"疑点 {case.case_no}"
+    where = f"疑点 {case.case_no} / case {case.case_no}"
     if expected_version is not None and expected_version != case.version:
         raise StaleCase(
             where, "version", expected_version, f"当前版本 {case.version}：该疑点已被他人处理，请刷新后重试",

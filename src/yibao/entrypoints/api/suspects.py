@@ -164,7 +164,7 @@ _APPEAL = {
 
 async def appeal_form(request: Request) -> tuple[str | None, FileIn | None, int | None]:
     """A dependency: the appeal's text, file (read up to the upload limit and one byte more) and version."""
-    expected = "multipart/form-data：申诉理由 note，证明材料 file（可选）"
+    expected = "以 multipart/form-data 上传：申诉理由（字段 `note`），证明材料（字段 `file`，可选）"
     try:
         form = await request.form()
     except Exception:  # starlette raises its own parse errors for a body that is not multipart

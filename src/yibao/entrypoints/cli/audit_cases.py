@@ -55,7 +55,10 @@ def cases(
     """疑点清单（逾期标红）/ the 疑点 list, overdue ones in red."""
     lang = check_lang(lang)
     if status and status not in ("open", *wf.STATUSES):
-        raise fail(InputError("command line", "--status", status, "open, " + ", ".join(wf.STATUSES)), lang)
+        codes = "、".join(f"`{s}`" for s in wf.STATUSES)
+        said = f"`open`（全部未办结）或 {codes}"
+        expected_en = f"`open` (every open one) or {codes.replace('、', ', ')}"
+        raise fail(InputError("command line", "--status", status, said, expected_en=expected_en), lang)
     f = svc.Filter(
         status=status, fixmedins_code=institution, rule_code=rule, overdue=True if overdue else None,
         date_from=_day(date_from, "--from", lang), date_to=_day(date_to, "--to", lang),

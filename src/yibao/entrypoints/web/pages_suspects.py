@@ -22,8 +22,9 @@ from yibao.app import suspect_sampling as sampling
 from yibao.app import suspects as svc
 from yibao.app.auth import Principal
 from yibao.app.suspect_files import KINDS, FileIn
-from yibao.app.suspect_views import case_dict, detail
+from yibao.app.suspect_views import SAMPLE_LABEL, case_dict, detail
 from yibao.core.errors import InputError, NotFound
+from yibao.core.i18n import pick
 from yibao.core.money import yuan_to_fen
 from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.web import session
@@ -149,7 +150,7 @@ def _list_page(
             "status": [("", t("全部状态", "any status")), ("open", t("未办结", "open"))]
             + [(c, wf.status_label(c, lang)) for c in wf.STATUSES],
             "fixmedins_code": [("", t("全部机构", "every institution")), *sorted(names.items())],
-            "rule_code": [("", t("全部规则", "every rule"))] + [(r, r) for r in rules],
+            "rule_code": [("", t("全部规则", "every rule")), *((r, _rule_text(r, lang)) for r in rules)],
             "overdue": [("", t("不限", "either")), ("1", t("仅逾期", "overdue only")), ("0", t("未逾期", "not overdue"))],
         },
         "query": urlencode({k: v for k, v in values.items() if v}),
@@ -160,6 +161,11 @@ def _list_page(
         "notice": notice,
     }
     return render(request, "suspects.html.j2", context, status_code=status_code)
+
+
+def _rule_text(code: str, lang: str) -> str:
+    """A rule's code as a filter option (the draws' pseudo-rule by its name)."""
+    return pick(SAMPLE_LABEL, lang) if code == sampling.SAMPLE_CODE else code
 
 
 @router.post("/suspects/samples", response_class=HTMLResponse)

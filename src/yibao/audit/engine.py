@@ -28,33 +28,44 @@ def audit_claim(
     return sorted(out, key=Finding.key)
 
 
-def _targets(rule: RuleSpec, claims: pl.DataFrame) -> pl.DataFrame:
-    """The claims ``rule`` looks at (their ids)."""
-    scen = (
-        pl.when(pl.col("med_type") == "21").then(pl.lit("inpatient"))
-        .when(pl.col("med_type") == "41").then(pl.lit("pharmacy"))
-        .otherwise(pl.lit("outpatient"))
-    )  # fmt: skip
-    cond = scen.is_in(list(rule.scenarios))
+def _applies(rule: RuleSpec) -> pl.Expr:
+    """Whether a finding's claim (its ``scenario``, ``insutype``, ``hosp_lv`` joined on) is one ``rule`` looks at."""
+    cond = pl.col("scenario").is_in(list(rule.scenarios))
     if rule.insutypes is not None:
         cond = cond & pl.col("insutype").is_in(list(rule.insutypes))
     if rule.hosp_lvs is not None:
         cond = cond & pl.col("hosp_lv").is_in(list(rule.hosp_lvs))
-    return claims.filter(cond).select("claim_id")
+    return (pl.col("rule_code") == rule.code) & cond
+
+
+def _keep_targets(found: pl.DataFrame, rules: list[RuleSpec], claims: pl.DataFrame) -> pl.DataFrame:
+    """The findings on claims their rule applies to: one join of all findings with the claims' attributes."""
+    scenario = (
+        pl.when(pl.col("med_type") == "21").then(pl.lit("inpatient"))
+        .when(pl.col("med_type") == "41").then(pl.lit("pharmacy"))
+        .otherwise(pl.lit("outpatient"))
+    )  # fmt: skip
+    attrs = claims.join(found.select("claim_id").unique(), on="claim_id", how="semi").select(
+        "claim_id", scenario.alias("scenario"), "insutype", "hosp_lv"
+    )
+    cond = pl.any_horizontal([_applies(r) for r in rules])
+    return found.join(attrs, on="claim_id", how="left").filter(cond).select(list(FINDING_SCHEMA))
 
 
 def audit_frames(pack: AuditPack, frames: Frames, stage: str = "post") -> pl.DataFrame:
     """Every finding of ``pack``'s rules on the claims of ``frames`` (:data:`FINDING_SCHEMA`), sorted like
     :func:`audit_claim`. Each claim's history is the claims of ``frames`` with a smaller ``seq``."""
     parts: list[pl.DataFrame] = []
+    ran: list[RuleSpec] = []
     for rule in pack.rules:
         fn = COLUMNAR.get(rule.type)
         if fn is None or not rule.enabled or stage not in rule.stages:
             continue
+        ran.append(rule)
         found = fn(rule, pack.knowledge, frames)
         if found.height:
-            parts.append(found.join(_targets(rule, frames.claims), on="claim_id", how="semi"))
+            parts.append(found.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA))  # type: ignore[arg-type]
     if not parts:
         return pl.DataFrame(schema=FINDING_SCHEMA)
-    df = pl.concat([p.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA) for p in parts])  # type: ignore[arg-type]
+    df = _keep_targets(pl.concat(parts), ran, frames.claims)
     return df.sort(["claim_id", "rule_code", "feedetl_sns"])

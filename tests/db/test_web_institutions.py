@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -144,6 +144,9 @@ def test_page_detail_and_charts_in_the_window(app: FastAPI) -> None:
     assert page.status_code == 200
     assert "机构异常监测" in page.text and 'href="/audit/institutions"' in page.text  # the page and its nav entry
     assert 'id="ranked"' in page.text and 'id="township-view"' in page.text
+    made = TestClient(app).get(API, params={"year": 2022}, headers=bearer(TestClient(app), "auditor")).json()["query"]["made_at"]
+    beijing = (datetime.fromisoformat(made) + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    assert f"{beijing}（北京时间）" in page.text  # the same cached analysis, its time on the bureau's clock
     code = re.search(r'<tr data-code="([^"]+)" data-rank="1">', page.text)
     assert code, "the first ranked institution"
     detail = auditor.get(f"/audit/institutions/{code.group(1)}?year=2022")

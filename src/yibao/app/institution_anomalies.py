@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -93,6 +93,8 @@ class Result:
     anomalies: Anomalies
     names: Mapping[str, str]
     levels: Mapping[str, int]
+    made_at: datetime
+    """When the ledger was read (UTC)."""
 
     def ranked(self) -> pl.DataFrame:
         """The ranked flags narrowed by the query's level and indicator (ranks kept)."""
@@ -194,7 +196,7 @@ def institution_anomalies(s: Session, q: Query, policy: PolicyPack | None = None
         claims, levels, months=q.months, stays=stays if stays.height else None, lines=lines, kinds=kinds,
         township_enrolled=_township_enrolled(s, q.year) or None, params=params,
     )  # fmt: skip
-    return Result(q, result, names, levels)
+    return Result(q, result, names, levels, datetime.now(UTC))
 
 
 def institution_detail(r: Result, code: str) -> pl.DataFrame:

@@ -58,8 +58,12 @@ def analysis(request: Request, q: Asked) -> Result:
 Analysis = Annotated[Result, Depends(analysis)]
 
 
-def _query(q: AnomalyQuery) -> dict[str, Any]:
-    return {"year": q.year, "month": q.month, "level": q.level, "indicator": q.indicator, "months": q.months}
+def _query(r: Result) -> dict[str, Any]:
+    q = r.query
+    return {
+        "year": q.year, "month": q.month, "level": q.level, "indicator": q.indicator, "months": q.months,
+        "made_at": r.made_at.isoformat(),
+    }  # fmt: skip
 
 
 def _indicators(lang: str) -> list[dict[str, str]]:
@@ -81,7 +85,7 @@ def ranked(who: Reader, r: Analysis, lang: LangQuery = "zh") -> dict[str, Any]:
     summary = [{**row, "name": r.name(row["code"])} for row in a.summary.iter_rows(named=True)]
     served = [{**row, "name": r.name(row["fixmedins_code"])} for row in a.served.iter_rows(named=True)]
     return {
-        "query": _query(r.query),
+        "query": _query(r),
         "units": UNITS,
         "indicators": _indicators(lang),
         "ranked": rows,
@@ -99,7 +103,7 @@ def institution(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") ->
     bands = a.bands.filter(a.bands["group"] == group)
     flags = a.ranked.filter(a.ranked["code"] == code)
     return {
-        "query": _query(r.query),
+        "query": _query(r),
         "code": code,
         "name": r.name(code),
         "hosp_lv": r.levels.get(code),

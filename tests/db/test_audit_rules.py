@@ -79,6 +79,7 @@ def test_a_change_is_in_force_at_once_and_recorded_with_who_and_why(db: Database
         ({"days": "abc"}, "params.days", "abc"),
         ({"days": "-1"}, "params.days", -1),
         ({"days": "1.5"}, "params.days", "1.5"),
+        ({"days": "1000000000000000"}, "params.days", 10**15),  # a typing error no rule could compute with
         ({"dayz": "3"}, "params.dayz", 3),
         ({"percentile": "90"}, "params.percentile", 90),  # a parameter of another rule type
     ],

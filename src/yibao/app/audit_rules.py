@@ -31,6 +31,9 @@ from yibao.store.audit_tables import AuditRuleChange
 
 PERMISSION = "audit.rules"
 REASON_MAX = 500
+PARAM_MAX = 100_000
+"""The largest parameter value the desk takes (days, counts, percentiles): anything larger is a typing error
+the rules could not even compute with (a day 10**15 days away)."""
 
 PARAM_LABELS: dict[str, Said] = {
     "days": ("天数", "days"),
@@ -205,6 +208,9 @@ def change_rule(
     before = json.loads(latest.params) if latest is not None else {}
     was_on = latest.enabled if latest is not None else base.enabled
     wanted = {**before, **{str(k): param_value(v) for k, v in (params or {}).items()}}
+    for k, v in wanted.items():
+        if isinstance(v, int) and not isinstance(v, bool) and v > PARAM_MAX:
+            raise InputError(where, f"params.{k}", v, f"a whole number from 0 to {PARAM_MAX}")
     on = was_on if enabled is None else enabled
     leaves = {k: {"value": v, "source": f"changed by {by}"} for k, v in wanted.items()}
     try:

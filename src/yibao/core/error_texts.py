@@ -254,6 +254,7 @@ EXPECTED_ZH = Phrasebook(
         ("1 (male) or 2 (female)", "1（男）或 2（女）"),
         ("codes separated by commas", "以逗号分隔的代码"),
         ("a whole number >= 0", "不小于 0 的整数"),
+        ("a whole number from 0 to {}", "0 至 {} 的整数"),
         ("an amount in yuan >= 0", "不小于 0 的金额（元）"),
         ("at most 2 decimals (fen)", "至多两位小数（分）"),
         ("at most 3 decimals", "至多三位小数"),

@@ -27,6 +27,7 @@ from yibao.audit.institutions import (
     indicators,
     quantile,
     served_townships,
+    settlement_fees,
     shown,
 )
 from yibao.audit.knowledge import ITEM_KINDS
@@ -169,7 +170,9 @@ def test_fee_shares_by_catalogue_kind() -> None:
         "det_item_fee_sumamt": [3_000, 2_000, 1_000, 1_000, 3_000, 99_999],
     })  # fmt: skip
     kinds = {"D1": "drug", "E1": "exam", "M1": "material"}
-    ind = indicators(frame(rows), lines=lines, kinds=kinds)
+    fees = settlement_fees(lines, kinds)
+    assert fees.rows() == [("c1", 6_000, 3_000, 2_000, 1_000), ("c2", 4_000, 1_000, 0, 0), ("gone", 99_999, 99_999, 0, 0)]
+    ind = indicators(frame(rows), fees=fees)
     assert value(ind, "A", "drug_share") == (4_000, 10_000, 4000)
     assert value(ind, "A", "exam_share") == (2_000, 10_000, 2000)
     assert value(ind, "A", "material_share") == (1_000, 10_000, 1000)
@@ -339,6 +342,7 @@ def test_an_empty_ledger_flags_nothing() -> None:
     none = frame([])
     stays = pl.DataFrame(schema={"setl_id": pl.Utf8, "begndate": pl.Date, "enddate": pl.Date})
     lines = pl.DataFrame(schema={"setl_id": pl.Utf8, "med_list_codg": pl.Utf8, "det_item_fee_sumamt": pl.Int64})
-    a = analyse(none, {}, months=["2022-06"], stays=stays, lines=lines, kinds={"D1": "drug"}, township_enrolled={"博尚镇": 10})
+    fees = settlement_fees(lines, {"D1": "drug"})
+    a = analyse(none, {}, months=["2022-06"], stays=stays, fees=fees, township_enrolled={"博尚镇": 10})
     assert (a.indicators.height, a.institutions.ranked.height, a.summary.height, a.served.height) == (0, 0, 0, 0)
     assert a.townships.ranked.height == 0

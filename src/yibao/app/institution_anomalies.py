@@ -27,6 +27,8 @@ from yibao.audit.institutions import (
     BY_CODE,
     DEFAULT_PARAMS,
     DIRECTION_LABELS,
+    FEE_KINDS,
+    FEES_SCHEMA,
     KIND_LABELS,
     Anomalies,
     Params,
@@ -146,10 +148,16 @@ def _stays(s: Session, start: date, end: date) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in s.execute(q)], schema=schema, orient="row")
 
 
-def _lines(s: Session, start: date, end: date) -> pl.DataFrame:
-    fee = sa.func.sum(FeeLineRow.det_item_fee_sumamt)
+def _fees(s: Session, start: date, end: date, kinds: Mapping[str, str]) -> pl.DataFrame:
+    """Per settlement: its fee lines' total and the fee of each kind (:data:`FEES_SCHEMA`), summed by the database
+    (a row per settlement, not per line)."""
+    fee = FeeLineRow.det_item_fee_sumamt
+    by_kind = [
+        sa.func.sum(sa.case((FeeLineRow.med_list_codg.in_([c for c, k in kinds.items() if k == kind]), fee), else_=0))
+        for kind in FEE_KINDS
+    ]
     q = (
-        sa.select(FeeLineRow.setl_id, FeeLineRow.med_list_codg, fee)
+        sa.select(FeeLineRow.setl_id, sa.func.sum(fee), *by_kind)
         .join(LedgerEntry, LedgerEntry.setl_id == FeeLineRow.setl_id)
         .where(
             FeeLineRow.cancelled.is_(False),
@@ -157,10 +165,10 @@ def _lines(s: Session, start: date, end: date) -> pl.DataFrame:
             LedgerEntry.setl_date >= start,
             LedgerEntry.setl_date <= end,
         )
-        .group_by(FeeLineRow.setl_id, FeeLineRow.med_list_codg)
+        .group_by(FeeLineRow.setl_id)
     )
-    schema = {"setl_id": pl.Utf8, "med_list_codg": pl.Utf8, "det_item_fee_sumamt": pl.Int64}
-    return pl.DataFrame([(a, b, int(c)) for a, b, c in s.execute(q)], schema=schema, orient="row")
+    rows = [(r[0], *(int(x or 0) for x in r[1:])) for r in s.execute(q)]
+    return pl.DataFrame(rows, schema=FEES_SCHEMA, orient="row")
 
 
 def _township_enrolled(s: Session, year: int) -> dict[str, int]:
@@ -190,10 +198,10 @@ def institution_anomalies(s: Session, q: Query, policy: PolicyPack | None = None
     names, levels = _levels(s)
     levels = {**_ledger_levels(s, start, end), **levels}
     kinds = _kinds(s, policy)
-    lines = _lines(s, start, end) if kinds else None
+    fees = _fees(s, start, end, kinds) if kinds else None
     stays = _stays(s, start, end)
     result = analyse(
-        claims, levels, months=q.months, stays=stays if stays.height else None, lines=lines, kinds=kinds,
+        claims, levels, months=q.months, stays=stays if stays.height else None, fees=fees,
         township_enrolled=_township_enrolled(s, q.year) or None, params=params,
     )  # fmt: skip
     return Result(q, result, names, levels, datetime.now(UTC))

@@ -6,9 +6,9 @@ Pure: frames in, frames out (Polars); the app reads the ledger. The inputs:
 - ``claims``: the claims frame every report reads (:mod:`yibao.rules.claims`; used here: ``setl_id``,
   ``psn_no``, ``month``, ``med_type``, ``fixmedins_code``, ``medfee_sumamt``, ``psn_part_amt``, ``township``);
 - ``stays`` (optional): ``setl_id``, ``begndate``, ``enddate`` of each settled admission (入院/出院日期);
-- ``lines`` (optional): ``setl_id``, ``med_list_codg``, ``det_item_fee_sumamt`` of the settled fee lines,
-  with ``kinds``: the catalogue's kind of each item (``drug``/``item``/``exam``/``material``,
-  :data:`yibao.audit.knowledge.ITEM_KINDS`).
+- ``fees`` (optional, :data:`FEES_SCHEMA`): per settlement, its fee lines' total and the fee of the drugs,
+  examinations and materials among them, by the catalogue's kind of each item
+  (:data:`yibao.audit.knowledge.ITEM_KINDS`; :func:`settlement_fees` makes it from the lines).
 
 Indicators (:data:`INDICATORS`), per unit (an institution, or a township for the township view) and month
 (the settlement's month). Each keeps its numerator and denominator; its value is exact integer arithmetic,
@@ -69,8 +69,8 @@ SCALE: dict[Unit, int] = {"bp": 10_000, "fen": 1, "milli_day": 1000}
 class Indicator:
     code: str
     unit: Unit
-    needs: Literal["claims", "stays", "lines"]
-    """What the indicator is computed from (without stays or lines those indicators are left out)."""
+    needs: Literal["claims", "stays", "fees"]
+    """What the indicator is computed from (without stays or fees those indicators are left out)."""
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -78,9 +78,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("cost_per_admission", "fen", "claims"),
     Indicator("avg_los", "milli_day", "stays"),
     Indicator("readmit_15d", "bp", "stays"),
-    Indicator("drug_share", "bp", "lines"),
-    Indicator("exam_share", "bp", "lines"),
-    Indicator("material_share", "bp", "lines"),
+    Indicator("drug_share", "bp", "fees"),
+    Indicator("exam_share", "bp", "fees"),
+    Indicator("material_share", "bp", "fees"),
     Indicator("selfpay_share", "bp", "claims"),
     Indicator("persons_per_visit", "bp", "claims"),
 )
@@ -314,29 +314,43 @@ def _stay_indicators(c: pl.DataFrame, stays: pl.DataFrame, params: Params) -> li
     return [_rows(monthly, "avg_los", "days", "stays", "stays"), _rows(monthly, "readmit_15d", "readmits", "stays", "stays")]
 
 
-def _line_indicators(c: pl.DataFrame, lines: pl.DataFrame, kinds: Mapping[str, str]) -> list[pl.DataFrame]:
+FEE_KINDS = tuple(SHARE_KINDS.values())
+FEES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "setl_id": pl.Utf8,
+    "total": pl.Int64,
+    **dict.fromkeys(FEE_KINDS, pl.Int64),
+}
+"""Per settlement: all its fee lines' fee and the fee of each kind the shares look at (fen)."""
+
+
+def settlement_fees(lines: pl.DataFrame, kinds: Mapping[str, str]) -> pl.DataFrame:
+    """:data:`FEES_SCHEMA` from fee lines (``setl_id``, ``med_list_codg``, ``det_item_fee_sumamt``) and the
+    catalogue's kind of each item (an item not in it counts in the total only)."""
     catalogue = pl.DataFrame(
         {"med_list_codg": list(kinds), "kind": list(kinds.values())}, {"med_list_codg": pl.Utf8, "kind": pl.Utf8}
     )
     fee = pl.col("det_item_fee_sumamt")
-    monthly = (
+    out = (
         lines.select("setl_id", "med_list_codg", "det_item_fee_sumamt")
-        .join(c.select("setl_id", "code", "month"), on="setl_id", how="inner")
         .join(catalogue, on="med_list_codg", how="left")
+        .group_by("setl_id")
+        .agg(fee.sum().alias("total"), *(fee.filter(pl.col("kind") == kind).sum().alias(kind) for kind in FEE_KINDS))
+    )
+    return out.cast(FEES_SCHEMA).sort("setl_id")  # type: ignore[arg-type]
+
+
+def _fee_indicators(c: pl.DataFrame, fees: pl.DataFrame) -> list[pl.DataFrame]:
+    monthly = (
+        fees.join(c.select("setl_id", "code", "month"), on="setl_id", how="inner")
         .group_by("code", "month")
-        .agg(
-            fee.sum().alias("total"),
-            pl.col("setl_id").n_unique().alias("settlements"),
-            *(fee.filter(pl.col("kind") == kind).sum().alias(kind) for kind in SHARE_KINDS.values()),
-        )
+        .agg(pl.col("total").sum(), pl.len().alias("settlements"), *(pl.col(k).sum() for k in FEE_KINDS))
     )
     return [_rows(monthly, code, kind, "total", "settlements") for code, kind in SHARE_KINDS.items()]
 
 
 def indicators(
     claims: pl.DataFrame, *, key: str = "fixmedins_code", stays: pl.DataFrame | None = None,
-    lines: pl.DataFrame | None = None, kinds: Mapping[str, str] | None = None, catchment: Mapping[str, int] | None = None,
-    params: Params = DEFAULT_PARAMS,
+    fees: pl.DataFrame | None = None, catchment: Mapping[str, int] | None = None, params: Params = DEFAULT_PARAMS,
 ) -> pl.DataFrame:  # fmt: skip
     """Every indicator of every unit (``key``: ``fixmedins_code`` or ``township``) and month, as
     :data:`INDICATOR_SCHEMA` rows sorted by code, month and indicator order."""
@@ -344,8 +358,8 @@ def indicators(
     parts = _claim_indicators(c, catchment)
     if stays is not None:
         parts += _stay_indicators(c, stays, params)
-    if lines is not None:
-        parts += _line_indicators(c, lines, kinds or {})
+    if fees is not None:
+        parts += _fee_indicators(c, fees)
     out = pl.concat([p.select(list(INDICATOR_SCHEMA)) for p in parts]).cast(INDICATOR_SCHEMA)  # type: ignore[arg-type]
     return _sorted(out)
 
@@ -544,19 +558,17 @@ class Anomalies:
 
 def analyse(
     claims: pl.DataFrame, levels: Mapping[str, int], *, months: Iterable[str] | None = None,
-    stays: pl.DataFrame | None = None, lines: pl.DataFrame | None = None, kinds: Mapping[str, str] | None = None,
-    township_enrolled: Mapping[str, int] | None = None, params: Params = DEFAULT_PARAMS,
+    stays: pl.DataFrame | None = None, fees: pl.DataFrame | None = None, township_enrolled: Mapping[str, int] | None = None,
+    params: Params = DEFAULT_PARAMS,
 ) -> Anomalies:  # fmt: skip
     """Institutions compared with peers of their level (``levels``: code -> ``hosp_lv``), townships (the
     patients' township) with one another, flags for ``months`` (the claims may reach further back: the past
     the trend and the readmissions look at)."""
     wanted = list(months) if months is not None else None
     groups = {code: str(lv) for code, lv in levels.items()}
-    ind = indicators(claims, stays=stays, lines=lines, kinds=kinds, params=params)
+    ind = indicators(claims, stays=stays, fees=fees, params=params)
     inst = compare(ind, groups, wanted, params)
     town_claims = claims.filter(pl.col("township").is_not_null() & (pl.col("township") != ""))
-    town_ind = indicators(
-        town_claims, key="township", stays=stays, lines=lines, kinds=kinds, catchment=township_enrolled, params=params
-    )
+    town_ind = indicators(town_claims, key="township", stays=stays, fees=fees, catchment=township_enrolled, params=params)
     towns = compare(town_ind, dict.fromkeys(town_ind["code"].unique().to_list(), TOWNSHIP_GROUP), wanted, params)
     return Anomalies(ind, inst, summary(inst.ranked), served_townships(claims), town_ind, towns)

@@ -7,7 +7,7 @@ clone answers at once. The accounts (documented in the README) are for trying yi
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -15,17 +15,23 @@ import polars as pl
 import sqlalchemy as sa
 
 from yibao import synth
+from yibao.app.audit_pack import base_pack
+from yibao.app.audit_runs import run_audit
 from yibao.app.auth import create_account
-from yibao.app.history import settle_history
+from yibao.app.history import details_from_frames, settle_history
 from yibao.app.warnings import run_monitoring
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
 from yibao.rules.monitoring import parse_period
 from yibao.store.db import Database
 from yibao.store.service_tables import Account, Institution
+from yibao.store.tables import Person
+from yibao.synth.fee_lines import with_fee_lines
 
 DEMO_YEAR = 2022
 DEMO_HOSPITAL = "H53090200001"
+DEMO_PLANT_RATE = 0.004
+"""Share of the demo's claims per audit rule type given a planted violation, for the auditor's desk."""
 DEMO_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     # username, password, role, display name
     ("clerk", "clerk-demo-2022", "clerk", "经办员 李敏"),
@@ -76,15 +82,20 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
     from yibao.app.enrolment import enrol
 
     county = synth.generate(persons, DEMO_YEAR, seed)
+    pack = pack or configured_pack()
+    audited = with_fee_lines(county, base_pack(pack), DEMO_PLANT_RATE)
+    county = replace(county, claims=audited.claims.select(county.claims.columns))
     with tempfile.TemporaryDirectory() as tmp:
         synth.write(county, Path(tmp))
         load_synth(db, Path(tmp), user="demo")
     load_institutions(db, county.institutions)
-    pack = pack or configured_pack()
+    _record_deaths(db, audited.people)
     if pack.covers(date(DEMO_YEAR, 1, 1)) and pack.at(date(DEMO_YEAR, 1, 1)).premium is not None:
         enrol(db, DEMO_YEAR, pack, user="demo")  # premiums priced and split between the person and subsidies
     _people, claims = synth.to_people_and_claims(county)
-    settle_history(db, pack, claims, "demo")
+    episodes = audited.claims.select("claim_id", "begndate", "enddate", "dise_codg")
+    settle_history(db, pack, claims, "demo", details=details_from_frames(episodes, audited.fee_lines))
+    run_audit(db, pack, date(DEMO_YEAR, 1, 1), date(DEMO_YEAR, 12, 31), "demo", "schedule")
     if pack.covers(date(DEMO_YEAR, 12, 31)) and pack.at(date(DEMO_YEAR, 12, 31)).monitoring is not None:
         for month in range(1, 13):
             run_monitoring(db, pack, parse_period(f"{DEMO_YEAR}-{month:02d}"), "demo", trigger="schedule")
@@ -101,6 +112,15 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
             )
         s.commit()
     return DemoInfo(True, persons)
+
+
+def _record_deaths(db: Database, people: pl.DataFrame) -> None:
+    """The registry's day of death for the synthetic people who died (audit rule 死亡后就医)."""
+    dead = people.filter(pl.col("death_date").is_not_null()).select("psn_no", "death_date")
+    with db.unit_of_work() as s:
+        for psn_no, day in dead.iter_rows():
+            s.execute(sa.update(Person).where(Person.psn_no == psn_no).values(death_date=day))
+        s.commit()
 
 
 def demo_people(db: Database, n: int = 3) -> list[tuple[str, str, str]]:

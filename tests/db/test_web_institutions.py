@@ -134,8 +134,9 @@ def test_chart_roles_and_refusals(app: FastAPI) -> None:
     bad = client.get(API, params={"year": 2022, "indicator": "nope"}, headers=auditor)
     assert bad.status_code == 422 and bad.json()["field"] == "indicator"
     assert client.get(f"{API}/H00000000000", params={"year": 2022}, headers=auditor).status_code == 404
-    en = client.get(API, params={"year": 2022, "lang": "en"}, headers=auditor).json()["ranked"][0]["text"]
-    assert en["direction"] in ("high", "low") and not re.search(r"[\u4e00-\u9fff]", en["indicator"])
+    english = client.get(API, params={"year": 2022, "lang": "en"}, headers=auditor).json()
+    for text in [english["ranked"][0]["text"], *(row["text"] for row in english["townships"]["ranked"])]:
+        assert text["direction"] in ("high", "low") and not re.search(r"[\u4e00-\u9fff]", text["indicator"] + text["kind"])
 
 
 def test_page_detail_and_charts_in_the_window(app: FastAPI) -> None:

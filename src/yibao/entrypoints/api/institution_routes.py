@@ -24,7 +24,15 @@ from yibao.app.institution_anomalies import (
     institution_detail,
     shown_row,
 )
-from yibao.audit.institutions import BY_CODE, INDICATOR_LABELS, INDICATOR_NOTES, indicator_label
+from yibao.audit.institutions import (
+    BY_CODE,
+    DIRECTION_LABELS,
+    INDICATOR_LABELS,
+    INDICATOR_NOTES,
+    KIND_LABELS,
+    indicator_label,
+    shown,
+)
 from yibao.core.i18n import pick
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
@@ -77,6 +85,20 @@ DEFAULT_CHART = "cost_per_admission"
 UNITS = {"bp": "basis points (1/10000)", "fen": "fen", "milli_day": "thousandths of a day"}
 
 
+def _township_row(row: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A township's flag (``code`` is the township) with its words: the indicator, the value and the peers' median."""
+    return {
+        **row,
+        "text": {
+            "indicator": indicator_label(row["indicator"], lang),
+            "value": shown(row["value"], row["unit"], lang),
+            "median": shown(row["median"], row["unit"], lang),
+            "direction": pick(DIRECTION_LABELS[row["direction"]], lang),
+            "kind": pick(KIND_LABELS[row["kind"]], lang),
+        },
+    }
+
+
 @router.get("")
 def ranked(who: Reader, r: Analysis, lang: LangQuery = "zh") -> dict[str, Any]:
     """机构异常排名（同级四分位围栏与自身趋势）、各机构汇总与乡镇视图 / the ranked institution anomalies."""
@@ -90,7 +112,7 @@ def ranked(who: Reader, r: Analysis, lang: LangQuery = "zh") -> dict[str, Any]:
         "indicators": _indicators(lang),
         "ranked": rows,
         "institutions": summary,
-        "townships": {"served": served, "ranked": a.townships.ranked.to_dicts()},
+        "townships": {"served": served, "ranked": [_township_row(row, lang) for row in a.townships.ranked.iter_rows(named=True)]},
     }
 
 

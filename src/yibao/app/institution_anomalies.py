@@ -310,3 +310,31 @@ def cached_anomalies(s: Session, q: Query, policy: PolicyPack | None = None) -> 
         while len(_cache) > CACHE_KEEP:
             _cache.popitem(last=False)
     return result
+
+
+def township_view(r: Result, lang: str) -> list[dict[str, Any]]:
+    """The township view: each township (the patients'), its flagged indicators (in rank order) and the institutions
+    that serve it (:func:`yibao.audit.institutions.served_townships`) with their flags, in words for ``lang``."""
+    a = r.anomalies
+    per_inst = dict(zip(a.summary["code"].to_list(), a.summary["flags"].to_list(), strict=True))
+    flags = a.townships.ranked
+    towns = sorted({t for t in a.served["township"].to_list() if t} | set(flags["code"].to_list()))
+    out = []
+    for town in towns:
+        own = flags.filter(pl.col("code") == town)
+        serving = a.served.filter((pl.col("township") == town) & pl.col("served"))
+        out.append({
+            "township": town,
+            "flags": [
+                {"month": f["month"], "indicator": indicator_label(f["indicator"], lang),
+                 "value": shown(f["value"], f["unit"], lang), "median": shown(f["median"], f["unit"], lang),
+                 "direction": f["direction"]}
+                for f in own.iter_rows(named=True)
+            ],
+            "institutions": [
+                {"code": row["fixmedins_code"], "name": r.name(row["fixmedins_code"]),
+                 "share": shown(row["share_bp"], "bp", lang), "flags": per_inst.get(row["fixmedins_code"], 0)}
+                for row in serving.iter_rows(named=True)
+            ],
+        })  # fmt: skip
+    return out

@@ -13,10 +13,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from yibao.app.institution_anomalies import Result, check_query, institution_anomalies, shown_row
-from yibao.audit.institutions import BY_CODE, indicator_label, shown
+from yibao.app.institution_anomalies import Result, check_query, institution_anomalies, shown_row, township_view
+from yibao.audit.institutions import BY_CODE
 from yibao.core.errors import InputError
-from yibao.core.i18n import t
+from yibao.core.i18n import paren, t
 from yibao.entrypoints.cli.enrol import Lang, check_lang, database, fail
 from yibao.entrypoints.cli.output import console
 
@@ -49,21 +49,14 @@ def ranked_table(r: Result, lang: str, top: int) -> Table:
 
 
 def township_table(r: Result, lang: str) -> Table:
-    """Per township (the patients'): its flags, and the institutions serving it with their flags."""
-    a = r.anomalies
-    flags = a.townships.ranked
-    per_inst = dict(zip(a.summary["code"].to_list(), a.summary["flags"].to_list(), strict=True))
+    """Per township (the patients'): its first flags, and the institutions serving it with their flags."""
     table = Table(title=t(lang, "乡镇视图", "Townships"))
     for zh, en in (("乡镇", "township"), ("异常指标", "flagged"), ("服务机构（异常数）", "institutions serving it (flags)")):
         table.add_column(t(lang, zh, en))
-    for town in sorted(set(a.served["township"].to_list()) | set(flags["code"].to_list())):
-        own = flags.filter(flags["code"] == town)
-        said = [f"{row['month']} {indicator_label(row['indicator'], lang)} {shown(row['value'], row['unit'], lang)}"
-                for row in own.head(3).iter_rows(named=True)]  # fmt: skip
-        serving = a.served.filter((a.served["township"] == town) & a.served["served"])["fixmedins_code"].to_list()
-        insts = [f"{r.name(code)}（{per_inst.get(code, 0)}）" if lang == "zh" else f"{r.name(code)} ({per_inst.get(code, 0)})"
-                 for code in serving]  # fmt: skip
-        table.add_row(town or "—", "\n".join(said) or "—", t(lang, "、", ", ").join(insts) or "—")
+    for town in township_view(r, lang):
+        said = [f"{f['month']} {f['indicator']} {f['value']}" for f in town["flags"][:3]]
+        insts = [f"{i['name']}{paren(i['flags'], lang)}" for i in town["institutions"]]
+        table.add_row(town["township"], "\n".join(said) or "—", t(lang, "、", ", ").join(insts) or "—")
     return table
 
 

@@ -26,8 +26,9 @@ from yibao.app.institution_anomalies import (
     check_query,
     draw_chart,
     shown_row,
+    township_view,
 )
-from yibao.audit.institutions import BY_CODE, INDICATOR_LABELS, INDICATOR_NOTES, indicator_label, shown
+from yibao.audit.institutions import BY_CODE, INDICATOR_LABELS, INDICATOR_NOTES, indicator_label
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import pick
 from yibao.core.vocab import HOSP_LEVELS, label
@@ -98,33 +99,6 @@ def _query_string(q: Query, **extra: object) -> str:
     return urlencode({k: v for k, v in pairs.items() if v not in (None, "")})
 
 
-def _townships(r: Result, lang: str) -> list[dict[str, Any]]:
-    """Each township (the patients'): its flagged indicators and the institutions that serve it, with their flags."""
-    a = r.anomalies
-    per_inst = dict(zip(a.summary["code"].to_list(), a.summary["flags"].to_list(), strict=True))
-    flags = a.townships.ranked
-    towns = sorted({t for t in a.served["township"].to_list() if t} | set(flags["code"].to_list()))
-    out = []
-    for town in towns:
-        own = flags.filter(pl.col("code") == town)
-        serving = a.served.filter((pl.col("township") == town) & pl.col("served"))
-        out.append({
-            "township": town,
-            "flags": [
-                {"month": f["month"], "indicator": indicator_label(f["indicator"], lang),
-                 "value": shown(f["value"], f["unit"], lang), "median": shown(f["median"], f["unit"], lang),
-                 "direction": f["direction"]}
-                for f in own.iter_rows(named=True)
-            ],
-            "institutions": [
-                {"code": row["fixmedins_code"], "name": r.name(row["fixmedins_code"]),
-                 "share": shown(row["share_bp"], "bp", lang), "flags": per_inst.get(row["fixmedins_code"], 0)}
-                for row in serving.iter_rows(named=True)
-            ],
-        })  # fmt: skip
-    return out
-
-
 def _summary(r: Result, lang: str) -> list[dict[str, Any]]:
     rows = r.anomalies.summary
     if r.query.level is not None:
@@ -153,7 +127,7 @@ def institutions_page(request: Request, who: Reader) -> HTMLResponse:
         "total": ranked.height,
         "limit": LIST_LIMIT,
         "summary": _summary(r, lang),
-        "townships": _townships(r, lang),
+        "townships": township_view(r, lang),
         "query": _query_string(q),
         "period": q.month or str(q.year),
     }

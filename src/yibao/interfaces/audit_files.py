@@ -73,9 +73,16 @@ def audit_tables(pack: AuditPack, frames: Frames, progress: Progress | None = No
         if progress:
             progress(family, i, len(families))
         sub = AuditPack(
-            pack.name, pack.title_zh, pack.title_en, pack.valid_from, pack.valid_to,
-            tuple(r for r in pack.rules if r.family == family), pack.workflow_days, pack.knowledge, pack.file,
-        )  # fmt: skip
+            pack.name,
+            pack.title_zh,
+            pack.title_en,
+            pack.valid_from,
+            pack.valid_to,
+            tuple(r for r in pack.rules if r.family == family),
+            pack.workflow_days,
+            pack.knowledge,
+            pack.file,
+        )
         parts.append(audit_frames(sub, frames, "post"))
     if progress:
         progress("", len(families), len(families))
@@ -92,7 +99,6 @@ REQUIRED = {
 }
 DATES = {"claims": ("setl_date", "begndate", "enddate"), "fee_lines": ("fee_ocur_date",), "people": ("brdy", "death_date")}
 WHOLE = {"claims": ("hosp_lv",), "fee_lines": ("pric", "det_item_fee_sumamt", "cnt_milli"), "people": ()}
-_WHOLE_SAID = {"hosp_lv": ("医院等级 1、2 或 3", "1, 2 or 3"), "fen": ("整数金额（分）", "a whole number (fen)")}
 _COUNT = r"^-?[0-9]+(\.[0-9]{1,3})?$"
 
 
@@ -110,8 +116,8 @@ def _read(path: Path) -> pl.DataFrame:
     return pl.read_csv(path, infer_schema=False)
 
 
-def _error(where: str, field: str, value: object, expected: tuple[str, str]) -> InputError:
-    return InputError(where, field, value, expected[1], expected_zh=expected[0], expected_en=expected[1])
+Make = Callable[[str, str, object], InputError]
+"""The error for a bad value: given where (file and row), the field and the value."""
 
 
 class _Errors:
@@ -121,24 +127,25 @@ class _Errors:
         self.found: list[InputError] = []
         self.more = 0
 
-    def add(self, file: str, bad: pl.DataFrame, field: str, expected: tuple[str, str]) -> None:
-        """Every row of ``bad`` (with ``_row``) wrong in ``field``; ``expected`` in Chinese and English."""
+    def add(self, file: str, bad: pl.DataFrame, field: str, make: Make) -> None:
+        """Every row of ``bad`` (with ``_row``) wrong in ``field``."""
         for row, value in bad.select("_row", field).iter_rows():
             if len(self.found) < MAX_ERRORS:
-                self.found.append(_error(f"{file} row {row}", field, value, expected))
+                self.found.append(make(f"{file} row {row}", field, value))
             else:
                 self.more += 1
 
-    def missing(self, where: str, field: str, expected: tuple[str, str]) -> None:
-        self.found.append(_error(where, field, None, expected))
-
     def raise_any(self) -> None:
         if self.more:
-            said = (
-                f"最多列出 {MAX_ERRORS} 行错误，请先改正以上各行",
-                f"at most {MAX_ERRORS} bad rows are listed; fix these first",
+            self.found.append(
+                InputError(
+                    "…",
+                    "rows",
+                    self.more,
+                    f"at most {MAX_ERRORS} bad rows are listed; fix these first",
+                    expected_zh=f"最多列出 {MAX_ERRORS} 行错误，请先改正以上各行",
+                )
             )
-            self.found.append(_error("…", "rows", self.more, said))
         if self.found:
             raise self.found[0] if len(self.found) == 1 else InputErrors(self.found)
 
@@ -158,13 +165,26 @@ def _typed(df: pl.DataFrame, name: str, file: str, errors: _Errors) -> pl.DataFr
         optional = col in ("death_date",) or (col in ("begndate", "enddate"))
         bad_raw = raw.is_not_null() & (raw.cast(pl.Utf8).str.strip_chars() != "")
         bad = (parsed.is_null() & bad_raw) if optional else parsed.is_null()
-        errors.add(file, out.filter(bad), col, ("日期 YYYY-MM-DD", "a date YYYY-MM-DD"))
+        errors.add(file, out.filter(bad), col, lambda at, f, v: InputError(at, f, v, "a date YYYY-MM-DD"))
         out = out.with_columns(parsed.alias(col))
     for col in WHOLE[name]:
         if col not in out.columns:
             continue
         parsed = pl.col(col).cast(pl.Int64, strict=False)
-        errors.add(file, out.filter(parsed.is_null()), col, _WHOLE_SAID["hosp_lv" if col == "hosp_lv" else "fen"])
+        if col == "hosp_lv":
+            errors.add(
+                file,
+                out.filter(parsed.is_null()),
+                col,
+                lambda at, f, v: InputError(at, f, v, "1, 2 or 3", expected_zh="1、2 或 3（医院等级）"),
+            )
+        else:
+            errors.add(
+                file,
+                out.filter(parsed.is_null()),
+                col,
+                lambda at, f, v: InputError(at, f, v, "a whole number (fen)", expected_zh="整数金额（分）"),
+            )
         out = out.with_columns(parsed.alias(col))
     return out
 
@@ -174,14 +194,25 @@ def _count(lines: pl.DataFrame, file: str, errors: _Errors) -> pl.DataFrame:
     if "cnt_milli" in lines.columns:
         return lines
     if "cnt" not in lines.columns:
-        errors.missing(
-            file, "cnt", ("数量列 cnt（或以千分之一计的 cnt_milli）", "a count column (cnt, or cnt_milli in thousandths)")
+        errors.found.append(
+            InputError(
+                file,
+                "cnt",
+                None,
+                "a count column (cnt, or cnt_milli in thousandths)",
+                expected_zh="数量列 cnt（或以千分之一计的 cnt_milli）",
+            )
         )
         return lines.with_columns(pl.lit(0, dtype=pl.Int64).alias("cnt_milli"))
     text = pl.col("cnt").cast(pl.Utf8).str.strip_chars()
     ok = text.str.contains(_COUNT).fill_null(False)
     errors.add(
-        file, lines.filter(~ok), "cnt", ("数量，如 1 或 0.5（最多 3 位小数）", "a count such as 1 or 0.5 (at most 3 decimals)")
+        file,
+        lines.filter(~ok),
+        "cnt",
+        lambda at, f, v: InputError(
+            at, f, v, "a count such as 1 or 0.5 (at most 3 decimals)", expected_zh="数量，如 1 或 0.5（最多 3 位小数）"
+        ),
     )
     whole = text.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int64, strict=False)
     frac = text.str.extract(r"\.([0-9]{1,3})$", 1).fill_null("").str.pad_end(3, "0").cast(pl.Int64, strict=False)
@@ -198,17 +229,21 @@ def read_audit_dir(directory: Path, pack: AuditPack, allow_unknown: bool = False
     for name in TABLES:
         path = find_table(directory, name)
         if path is None:
-            errors.missing(
-                str(directory),
-                name,
-                (f"{name} 表（{name}.parquet 或 {name}.csv）", f"a {name} table ({name}.parquet or {name}.csv)"),
+            errors.found.append(
+                InputError(
+                    str(directory),
+                    name,
+                    None,
+                    f"a {name} table ({name}.parquet or {name}.csv)",
+                    expected_zh=f"{name} 表（{name}.parquet 或 {name}.csv）",
+                )
             )
             continue
         files[name] = path.name
         df = _read(path)
         lacking = [c for c in REQUIRED[name] if c not in df.columns]
         if lacking:
-            errors.missing(path.name, lacking[0], (f"列 {lacking[0]}", f"a column {lacking[0]}"))
+            errors.found.append(InputError(path.name, lacking[0], None, f"a column {lacking[0]}", expected_zh=f"列 {lacking[0]}"))
             continue
         tables[name] = _typed(df.with_row_index("_row", offset=1), name, path.name, errors)
     if len(tables) < len(TABLES):
@@ -220,13 +255,13 @@ def read_audit_dir(directory: Path, pack: AuditPack, allow_unknown: bool = False
             files["fee_lines"],
             lines.filter(pl.col(col).cast(pl.Utf8).str.strip_chars().fill_null("") == ""),
             col,
-            ("一个值", "a value"),
+            lambda at, f, v: InputError(at, f, v, "a value", expected_zh="一个值"),
         )
     errors.add(
         files["fee_lines"],
         lines.join(claims.select("claim_id"), on="claim_id", how="anti").filter(pl.col("claim_id").is_not_null()),
         "claim_id",
-        (f"{files['claims']} 中的单据号", f"a claim of {files['claims']}"),
+        lambda at, f, v: InputError(at, f, v, f"a claim of {files['claims']}", expected_zh=f"{files['claims']} 中的单据号"),
     )
     catalogue = pack.knowledge.catalogue
     if catalogue and not allow_unknown:
@@ -236,19 +271,27 @@ def read_audit_dir(directory: Path, pack: AuditPack, allow_unknown: bool = False
             files["fee_lines"],
             unknown,
             "med_list_codg",
-            (
-                f"审核规则库（{pack.name}）医保目录中的项目；如需作为目录外项目审核，加 --allow-unknown-items",
+            lambda at, f, v: InputError(
+                at,
+                f,
+                v,
                 f"an item of the audit pack's catalogue ({pack.name}); add --allow-unknown-items to flag it instead",
+                expected_zh=f"审核规则库（{pack.name}）医保目录中的项目；如需作为目录外项目审核，加 --allow-unknown-items",
             ),
         )
     dup = claims.filter(pl.col("claim_id").is_duplicated() & (pl.int_range(pl.len()).over("claim_id") > 0))
-    errors.add(files["claims"], dup, "claim_id", ("文件中未出现过的单据号", "a claim id not used before in the file"))
+    errors.add(
+        files["claims"],
+        dup,
+        "claim_id",
+        lambda at, f, v: InputError(at, f, v, "a claim id not used before in the file", expected_zh="文件中未出现过的单据号"),
+    )
     if "begndate" in claims.columns and "enddate" in claims.columns:
         errors.add(
             files["claims"],
             claims.filter(pl.col("enddate") < pl.col("begndate")),
             "enddate",
-            ("不早于 begndate 的日期", "a day on or after begndate"),
+            lambda at, f, v: InputError(at, f, v, "a day on or after begndate", expected_zh="不早于开始日期的日期"),
         )
     errors.raise_any()
     return frames_from_tables(claims.drop("_row"), lines.drop("_row"), people.drop("_row"))

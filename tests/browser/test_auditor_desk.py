@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, shot, sign_in
+from tests.browser.test_csp import _violations, _watched
 from tests.db.desk import workbook
 from yibao.app.audit_pack import pack_in_force
 from yibao.app.demo import DEMO_HOSPITAL
@@ -135,3 +136,14 @@ def test_3201_totals_and_3202_detail_of_the_demo_hospital(page: Page, site: Site
     expect(page.locator(f'tr[data-kind="missing_on_his"][data-setl-id="{entries[0].setl_id}"]')).to_be_visible()
     expect(page.locator(f'tr[data-kind="amount_differs"][data-setl-id="{kept[0].setl_id}"]')).to_contain_text("医疗费总额")
     shot(page, "desk-3202")
+
+
+def test_no_desk_page_breaks_the_content_security_policy(page: Page, site: Site) -> None:
+    said = _watched(page)
+    sign_in(page, "admin")
+    code = split_admission_rule(site)
+    for path in ("/audit/rules", f"/audit/rules/{code}", "/audit/knowledge", "/reconcile", "/reconcile/detail",
+                 "/reconcile/verify?run=1"):  # fmt: skip
+        page.goto(path)
+        assert _violations(page) == [], (path, _violations(page))
+    assert said == []

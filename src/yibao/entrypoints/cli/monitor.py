@@ -10,13 +10,15 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
 from yibao import synth
 from yibao.app import warnings as svc
-from yibao.app.history import settle_history
+from yibao.app.demo import load_institutions
+from yibao.app.history import details_from_frames, settle_history
 from yibao.app.push_list import read_confirmations, write_push_list
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
@@ -197,16 +199,25 @@ def settle_history_cmd(
     user: User = None,
     lang: Lang = "zh",
 ) -> None:
-    """把合成县的就诊逐笔结算记入台账 / settle a synthetic county's claims into the ledger."""
+    """把合成县的就诊逐笔结算记入台账（有费用明细时连同就诊与明细）/ settle a synthetic county's claims into the
+    ledger (with their visits and fee lines when the folder has them)."""
     lang = check_lang(lang)
     pack = _load(policy, lang)
     try:
-        people, claims = synth.to_people_and_claims(synth.read(folder))
-    except (OSError, InputError) as exc:
+        county = synth.read(folder)
+        people, claims = synth.to_people_and_claims(county)
+        lines_file = folder / "fee_lines.parquet"
+        details = None
+        if lines_file.is_file() and "begndate" in county.claims.columns:
+            episodes = county.claims.select("claim_id", "begndate", "enddate", "dise_codg")
+            details = details_from_frames(episodes, pl.read_parquet(lines_file))
+    except (OSError, InputError, pl.exceptions.PolarsError) as exc:
         raise fail(InputError(str(folder), "folder", str(folder), f"a folder written by yibao synth ({exc})"), lang) from None
     with database(lang) as db, Progress(console=console, transient=True) as progress:
         task = progress.add_task(tr(lang, "逐人结算", "settling"), total=len(people))
-        r = settle_history(db, pack, claims, user_name(user), advance=lambda n: progress.advance(task, n))
+        if details is not None:
+            load_institutions(db, county.institutions)  # the visits name them
+        r = settle_history(db, pack, claims, user_name(user), advance=lambda n: progress.advance(task, n), details=details)
     refused = sum(r.refused.values())
     zh = f"已结算 {r.settled} 笔；未参保 {r.not_enrolled} 笔；拒付 {refused} 笔；不在库 {r.unknown_people} 人"
     en = f"settled {r.settled}; not enrolled {r.not_enrolled}; refused {refused}; unknown people {r.unknown_people}"

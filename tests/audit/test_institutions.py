@@ -29,6 +29,7 @@ from yibao.audit.institutions import (
     served_townships,
     settlement_fees,
     shown,
+    summary,
 )
 from yibao.audit.knowledge import ITEM_KINDS
 
@@ -346,3 +347,12 @@ def test_an_empty_ledger_flags_nothing() -> None:
     a = analyse(none, {}, months=["2022-06"], stays=stays, fees=fees, township_enrolled={"博尚镇": 10})
     assert (a.indicators.height, a.institutions.ranked.height, a.summary.height, a.served.height) == (0, 0, 0, 0)
     assert a.townships.ranked.height == 0
+
+
+def test_summary_per_institution() -> None:
+    values = {"A": 3000, "B": 3100, "C": 3200, "D": 3300, "E": 3400, "F": 9000}
+    ind = pl.concat([ind_frame(values, month=m) for m in ("2022-05", "2022-06")])
+    ranked = compare(ind, dict.fromkeys(values, "1")).ranked
+    row = summary(ranked).row(0, named=True)
+    assert (row["code"], row["flags"], row["far"], row["months"], row["month_list"]) == ("F", 2, 2, 2, ["2022-05", "2022-06"])
+    assert row["worst_milli"] == 21_000 and row["best_rank"] == 1

@@ -495,7 +495,8 @@ def _bands_frame(bands: Mapping[tuple[str, str, str], Band], keep: set[str] | No
 
 
 def summary(ranked: pl.DataFrame) -> pl.DataFrame:
-    """Per unit: flags, far flags, trend flags, months flagged, the worst score; worst first (ties by code)."""
+    """Per unit: flags, far flags, trend flags, the months flagged (how many, which), the worst score; the unit with
+    the best-ranked flag first (ties by code)."""
     return (
         ranked.group_by("code", "group")
         .agg(
@@ -503,6 +504,7 @@ def summary(ranked: pl.DataFrame) -> pl.DataFrame:
             (pl.col("kind") == "far").sum().cast(pl.Int64).alias("far"),
             pl.col("trend").sum().cast(pl.Int64).alias("trends"),
             pl.col("month").n_unique().cast(pl.Int64).alias("months"),
+            pl.col("month").unique().sort().alias("month_list"),
             pl.col("score_milli").max().alias("worst_milli"),
             pl.col("rank").min().alias("best_rank"),
         )

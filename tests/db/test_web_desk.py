@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from tests.accounts import HOSPITAL
 from tests.db.desk import bearer, csrf_of, desk_pack, signed_in, workbook  # noqa: F401  (a fixture)
 from tests.db.test_service import PACK, bill, seed
+from yibao.core.settings import Limits
 from yibao.entrypoints.http import create_app
 from yibao.store.audit_tables import AuditRuleChange, KnowledgeImport
 from yibao.store.db import Database
@@ -245,3 +246,21 @@ def test_the_ledger_verification_finds_a_tampered_accumulator(app: FastAPI, db: 
     assert 'id="verify-bad"' in page
     table = page[page.index('id="accumulator-diffs"') :]
     assert row_words(table[table.index("<tbody>") :], "<tr>")[:4] == ["P1", "杨桂芳", "2022", key]
+
+
+@pytest.mark.parametrize("path", ["/audit/knowledge", "/reconcile/detail"])
+def test_uploads_are_held_to_the_window_upload_limits(app: FastAPI, db: Database, tmp_path: Path, path: str) -> None:
+    """The same limits as every upload (core/settings.Limits): bytes, then a sheet's declared rows."""
+    client = signed_in(app, "auditor")
+    csrf = csrf_of(client.get(path).text)
+    form = {"csrf": csrf, "fixmedins_code": HOSPITAL, "begin": "2022-06-01", "end": "2022-06-30"}
+    rows = [["医保目录编码", "限定性别"]] + [[f"F{i}", "1"] for i in range(20)]
+    book = workbook(tmp_path / "big.xlsx", {"限定支付范围" if path == "/audit/knowledge" else "结算明细": rows})
+    app.state.limits = Limits(upload_bytes=1_000)
+    r = client.post(path, data=form, files={"file": ("big.xlsx", book.read_bytes())})
+    assert r.status_code == 422 and "文件过大" in r.text
+    app.state.limits = Limits(upload_rows=10)
+    r = client.post(path, data=form, files={"file": ("big.xlsx", book.read_bytes())})
+    assert r.status_code == 422 and "超过上限 10 行" in r.text, r.text
+    with db.unit_of_work() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(KnowledgeImport)) == 0

@@ -5,12 +5,14 @@
 
 1. Generate a county (:func:`yibao.synth.generate`) and its fee lines with violations of every rule
    type planted at ``--rate`` (:func:`yibao.synth.fee_lines.with_fee_lines`), timed.
-2. Audit the whole county in memory with :func:`yibao.audit.engine.audit_frames` (best of ``--repeat``):
-   fee lines per second.
+2. Write it (``yibao synth --plant-rate`` files) and, in a fresh process, read and check the files
+   (:func:`yibao.interfaces.audit_files.read_audit_dir`) and audit the whole county with
+   :func:`yibao.audit.engine.audit_frames` (best of ``--repeat``): fee lines per second, and that
+   process's peak memory (``VmHWM``).
 3. Per rule: planted, found, matched, recall (planted found), precision (findings that were planted —
    the clean part is clean by construction, so nothing else is true), and the rule's own time.
-4. With ``--files``: write the county and run ``yibao audit run --claims`` in a subprocess (read,
-   check, audit, write): wall time and peak RSS of that process.
+4. With ``--files``: ``yibao audit run --claims`` on the same files in a subprocess (start, read,
+   check, audit, write, print): its wall time.
 
 Then the machine, the load average before and after, the peak memory of this process, and a final
 ``RESULT`` line. Targets: >= 1,000,000 fee lines/s on >= 5,000,000 lines, recall 100%, precision >= 99%.
@@ -20,15 +22,18 @@ The counter's side (the audit's cost at settlement) is ``bench/audit_counter.py`
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -39,7 +44,7 @@ from yibao.audit.columnar import COLUMNAR
 from yibao.audit.engine import audit_frames
 from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack
 from yibao.core.settings import DEFAULT_POLICY
-from yibao.interfaces.audit_files import frames_from_tables
+from yibao.interfaces.audit_files import read_audit_dir
 from yibao.policy.pack import load_pack
 from yibao.synth.fee_lines import with_fee_lines
 from yibao.synth.truth import missed, score, unplanted
@@ -82,34 +87,68 @@ def pack_for(name: str, policy: str) -> AuditPack:
     return base_pack(load_pack(policy), name)
 
 
-def per_rule_seconds(pack: AuditPack, frames: synth.SynthCounty | object) -> dict[str, float]:
-    """Each post-settlement rule alone over the frames (the engine's own functions, timed one by one)."""
-    out: dict[str, float] = {}
+def vm_hwm_mb() -> float:
+    """This process's peak resident memory (``VmHWM``: unlike ``ru_maxrss`` not inherited from a forking parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return peak_mb()
+
+
+def child(argv: list[str]) -> None:
+    """Read a county's files, audit them (best of ``--repeat``), time each rule alone; JSON on the last line."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--pack", required=True)
+    ap.add_argument("--policy", required=True)
+    ap.add_argument("--repeat", type=int, default=2)
+    a = ap.parse_args(argv)
+    pack = pack_for(a.pack, a.policy)
+    t = time.perf_counter()
+    frames = read_audit_dir(a.child, pack, allow_unknown=True)
+    read_s = time.perf_counter() - t
+    runs: list[float] = []
+    findings = pl.DataFrame()
+    for _ in range(a.repeat):
+        t = time.perf_counter()
+        findings = audit_frames(pack, frames, "post")
+        runs.append(time.perf_counter() - t)
+    per_rule: dict[str, float] = {}
     for rule in pack.enabled("post"):
         fn = COLUMNAR.get(rule.type)
-        if fn is None:
-            continue
-        t = time.perf_counter()
-        fn(rule, pack.knowledge, frames)  # type: ignore[arg-type]
-        out[rule.code] = time.perf_counter() - t
-    return out
+        if fn is not None:
+            t = time.perf_counter()
+            fn(rule, pack.knowledge, frames)
+            per_rule[rule.code] = time.perf_counter() - t
+    findings.write_parquet(a.out)
+    info = {"read_s": read_s, "runs": runs, "per_rule": per_rule, "lines": frames.lines.height,
+            "claims": frames.claims.height, "peak_mb": vm_hwm_mb()}  # fmt: skip
+    print(json.dumps(info))
 
 
-def files_run(directory: Path, out: Path, policy: str) -> tuple[float, float, str]:
-    """``yibao audit run --claims`` in a subprocess: (wall seconds, peak RSS MB, its last lines)."""
-    cmd = [sys.executable, "-m", "yibao.entrypoints.cli.main", "audit", "run", "--claims", str(directory),
+def run_child(directory: Path, out: Path, args: argparse.Namespace) -> tuple[dict[str, Any], float]:
+    """The child in a fresh process: its report and its wall time."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(directory), "--out", str(out),
+           "--pack", args.pack, "--policy", args.policy, "--repeat", str(args.repeat)]  # fmt: skip
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t
+    if done.returncode != 0:
+        sys.exit(f"ABORT: {' '.join(cmd)} failed:\n{done.stderr}")
+    info: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return info, wall
+
+
+def files_run(directory: Path, out: Path, policy: str) -> float:
+    """``yibao audit run --claims`` (read, check, audit, write, print) in a subprocess: wall seconds."""
+    cmd = [sys.executable, "-m", "yibao", "audit", "run", "--claims", str(directory),
            "--out", str(out), "--allow-unknown-items", "--policy", policy]  # fmt: skip
     t = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "160"}
-    )
-    assert proc.stdout is not None
-    text = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"ABORT: {' '.join(cmd)} failed:\n{text}")
-    return wall, usage.ru_maxrss / 1024, text
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "160"})
+    if done.returncode != 0:
+        sys.exit(f"ABORT: {' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+    return time.perf_counter() - t
 
 
 def main() -> int:
@@ -137,28 +176,30 @@ def main() -> int:
     t = time.perf_counter()
     ac = with_fee_lines(county, pack, args.rate)
     t_lines = time.perf_counter() - t
-    frames = frames_from_tables(ac.claims, ac.fee_lines, ac.people)
-    n_lines, n_claims = frames.lines.height, frames.claims.height
+    n_lines, n_claims = ac.fee_lines.height, ac.claims.height
     print(
         f"county: {args.persons:,} persons, {n_claims:,} claims ({ac.dropped:,} left out to keep it clean), "
         f"{n_lines:,} fee lines, {ac.planted.height:,} planted findings; "
         f"generated in {t_county:.1f} s + fee lines {t_lines:.1f} s",
         flush=True,
     )
+    work = Path(tempfile.mkdtemp(prefix="audit-bench-", dir=args.workdir))
+    directory = work / "county"
+    t = time.perf_counter()
+    synth.write(county, directory, audit=ac)
+    print(f"written to {directory} in {time.perf_counter() - t:.1f} s", flush=True)
+    planted_truth = ac.planted
+    del county, ac
+    gc.collect()
 
-    runs = []
-    findings = pl.DataFrame()
-    for i in range(args.repeat):
-        print(f"audit run {i + 1}/{args.repeat} (load average before: {loadavg()}) ...", flush=True)
-        t = time.perf_counter()
-        findings = audit_frames(pack, frames, "post")
-        runs.append(time.perf_counter() - t)
-        print(f"  {runs[-1]:.2f} s, {n_lines / runs[-1]:,.0f} fee lines/s, {findings.height:,} findings", flush=True)
+    print(f"auditing in a fresh process (best of {args.repeat}; load average before: {loadavg()}) ...", flush=True)
+    info, child_wall = run_child(directory, work / "findings.parquet", args)
+    findings = pl.read_parquet(work / "findings.parquet")
+    runs, timings = info["runs"], info["per_rule"]
     best = min(runs)
     rate = n_lines / best
-    timings = per_rule_seconds(pack, frames)
-
-    table = score(ac.planted, findings)
+    print("  audit runs: " + ", ".join(f"{r:.2f} s" for r in runs) + f"; reading and checking the files {info['read_s']:.2f} s")
+    table = score(planted_truth, findings)
     codes = {r.type: r.code for r in pack.enabled("post")}
     names = {r.type: r.name_zh for r in pack.enabled("post")}
     print()
@@ -186,24 +227,24 @@ def main() -> int:
     precision = matched / found if found else 1.0
     print("-" * len(header))
     print(f"{'all':<47} {planted:>8,} {found:>8,} {matched:>8,} {recall:>8.2%} {precision:>9.2%} {sum(timings.values()):>8.3f}")
-    bad_m, bad_u = missed(ac.planted, findings), unplanted(ac.planted, findings)
+    bad_m, bad_u = missed(planted_truth, findings), unplanted(planted_truth, findings)
     if bad_m.height or bad_u.height:
         with pl.Config(tbl_rows=10, tbl_width_chars=160):
             print("missed (first 10):", bad_m.head(10), "unplanted findings (first 10):", bad_u.head(10), sep="\n")
     print()
-    print(f"audit (in memory, all {len(codes)} post-settlement rules): best of {args.repeat} {best:.2f} s "
+    print(f"audit (frames in memory, all {len(codes)} post-settlement rules): best of {args.repeat} {best:.2f} s "
           f"= {rate:,.0f} fee lines/s ({n_claims / best:,.0f} claims/s)")  # fmt: skip
     print("slowest rules: " + ", ".join(f"{c} {s:.2f}s" for c, s in sorted(timings.items(), key=lambda kv: -kv[1])[:5]))
 
+    print(f"audit process: {child_wall:.2f} s wall (start, imports, read, check, {args.repeat} audits, per-rule timings), "
+          f"peak memory {info['peak_mb']:,.0f} MB (VmHWM)")  # fmt: skip
     files_note = ""
     if args.files:
-        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-            directory = Path(tmp) / "county"
-            synth.write(county, directory, audit=ac)
-            wall, rss, _ = files_run(directory, Path(tmp) / "findings.parquet", args.policy)
-            files_note = f" files_wall_s={wall:.2f} files_peak_mb={rss:,.0f}"
-            print(f"files: yibao audit run --claims (read, check, audit, write) in a subprocess: {wall:.2f} s wall, "
-                  f"{n_lines / wall:,.0f} fee lines/s, peak RSS {rss:,.0f} MB")  # fmt: skip
+        wall = files_run(directory, work / "cli-findings.parquet", args.policy)
+        files_note = f" cli_wall_s={wall:.2f}"
+        print(f"yibao audit run --claims (start, read, check, audit, write, print) in a subprocess: {wall:.2f} s wall, "
+              f"{n_lines / wall:,.0f} fee lines/s")  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
 
     counter = HERE / "audit_counter.py"
     if args.counter and counter.exists():
@@ -214,8 +255,8 @@ def main() -> int:
         print(f"audit at settlement (median settle, audit on vs off): .venv/bin/python {rel} (or --counter)")
 
     load_after = loadavg()
-    peak = peak_mb()
-    print(f"peak memory of this process (generation, lines, frames, audit): {peak:,.0f} MB (ru_maxrss)")
+    peak = info["peak_mb"]
+    print(f"peak memory of the generating process (county, lines, files): {vm_hwm_mb():,.0f} MB (VmHWM)")
     print(f"load average before: {load_before}; after: {load_after}")
     ok = rate >= TARGET_RATE and n_lines >= TARGET_LINES and recall >= TARGET_RECALL and precision >= TARGET_PRECISION
 
@@ -236,4 +277,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if "--child" in sys.argv[1:]:
+        child(sys.argv[1:])
+    else:
+        sys.exit(main())

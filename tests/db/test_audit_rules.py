@@ -192,3 +192,20 @@ def test_the_command_line_switches_a_rule_and_lists_the_library(tmp_path: Path) 
         assert (c.enabled, json.loads(c.params), c.recorded_by) == (False, {"days": 14}, "wq")
     finally:
         db.engine.dispose()
+
+
+def test_a_change_based_on_an_older_state_of_the_rule_is_refused(db: Database) -> None:
+    """Two auditors on one rule: the second, who saw the rule before the first's change, is told and undoes nothing."""
+    with db.unit_of_work() as s:
+        audit_rules.change_rule(s, "ZY001", params={"days": 14}, reason="甲", by="a", role="auditor", based_on=0)
+        s.commit()
+    [first] = changes(db)
+    with db.unit_of_work() as s, pytest.raises(InputError) as e:
+        audit_rules.change_rule(s, "ZY001", params={"prefix": 4}, reason="乙", by="b", role="auditor", based_on=0)
+    assert (e.value.field, e.value.value) == ("based_on", 0)
+    assert f"第 {first.id} 号变更，修改人 a" in e.value.render("zh")
+    assert len(changes(db)) == 1
+    with db.unit_of_work() as s:
+        audit_rules.change_rule(s, "ZY001", params={"prefix": 4}, reason="乙", by="b", role="auditor", based_on=first.id)
+        s.commit()
+    assert json.loads(changes(db)[-1].params) == {"days": 14, "prefix": 4}

@@ -264,3 +264,24 @@ def test_uploads_are_held_to_the_window_upload_limits(app: FastAPI, db: Database
     assert r.status_code == 422 and "超过上限 10 行" in r.text, r.text
     with db.unit_of_work() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(KnowledgeImport)) == 0
+
+
+def test_a_form_sent_after_someone_else_changed_the_rule_is_refused(app: FastAPI, db: Database) -> None:
+    client = signed_in(app, "auditor")
+    page = client.get("/audit/rules/ZY001").text
+    other = signed_in(app, "admin")
+    form = {"enabled": "on", "param_days": "20", "param_prefix": "3", "reason": "管理员先改"}
+    done = other.post("/audit/rules/ZY001", data={"csrf": csrf_of(other.get("/audit/rules/ZY001").text), **form})
+    assert done.status_code == 200 and "已保存" in done.text  # followed to the rule's page
+    stale = {
+        "csrf": csrf_of(page),
+        "based_on": "0",
+        "enabled": "off",
+        "param_days": "15",
+        "param_prefix": "3",
+        "reason": "审核员后改",
+    }
+    r = client.post("/audit/rules/ZY001", data=stale)
+    assert r.status_code == 422
+    assert "规则已被修改" in texts(r.text, r'id="form-error">')[0]
+    assert [c.reason for c in rule_changes(db)] == ["管理员先改"]

@@ -191,9 +191,12 @@ def change_rule(
     by: str,
     role: str,
     policy: PolicyPack | None = None,
+    based_on: int | None = None,
 ) -> RuleView:
     """Switch rule ``code`` on or off and/or set parameters, recording who, when and why.
 
+    ``based_on``: the number of the rule's change the caller saw (0: none); when someone changed the rule
+    meanwhile the change is refused (``based_on`` named), so nobody undoes another's change unseen.
     ``InputError`` naming the field (``params.days``) and the value when the pack's check refuses it, or when
     nothing would change; :class:`NotPermitted` for a role without ``audit.rules``. Nothing is written then."""
     check_role(role)
@@ -204,7 +207,14 @@ def change_rule(
         raise InputError(where, "reason", reason, f"a reason for the change, 1 to {REASON_MAX} characters (变更原因)")
     if enabled is not None and not isinstance(enabled, bool):
         raise InputError(where, "enabled", enabled, "true or false")
-    latest = _latest(s).get(code)
+    latest = s.scalars(
+        sa.select(AuditRuleChange).where(AuditRuleChange.rule_code == code).order_by(AuditRuleChange.id.desc()).limit(1)
+        .with_for_update()  # changes of one rule one after the other (PostgreSQL; SQLite's writers are serial)
+    ).first()  # fmt: skip
+    seen = latest.id if latest is not None else 0
+    if based_on is not None and based_on != seen:
+        who = latest.recorded_by if latest is not None else "-"
+        raise InputError(where, "based_on", based_on, f"the rule as last changed (change {seen} by {who}): reload it")
     before = json.loads(latest.params) if latest is not None else {}
     was_on = latest.enabled if latest is not None else base.enabled
     wanted = {**before, **{str(k): param_value(v) for k, v in (params or {}).items()}}

@@ -283,6 +283,7 @@ EXPECTED_ZH = Phrasebook(
         ("a rule code not used before in this file", "本文件中未用过的规则编码"),
         ("a rule of pack {}: {}", "规则包 {} 中的规则：{}"),
         ("a change: switch the rule on or off, or give a parameter a new value", "一项变更：启用或停用规则，或修改参数值"),
+        ("the rule as last changed (change {} by {}): reload it", "规则已被修改（第 {} 号变更，修改人 {}），请刷新后再改"),
         ("a reason for the change, 1 to {} characters (变更原因)", "变更原因，1 至 {} 个字符"),
         ("a column of this sheet: {}", "本工作表的列之一：{}"),
         ("a column of {}: {}", "表 {} 的列之一：{}"),

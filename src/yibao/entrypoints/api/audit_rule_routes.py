@@ -29,6 +29,9 @@ class RuleChangeIn(BaseModel):
         default_factory=dict, max_length=16, description='参数名 → 新值（如 {"days": 14}）；未列出的参数不变'
     )
     reason: Text = Field(min_length=1, max_length=audit_rules.REASON_MAX, description="变更原因")
+    based_on: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="所见的最近一次变更编号（无变更为 0）；规则已被他人修改则拒绝"
+    )
 
 
 @router.get("/rules")
@@ -54,7 +57,7 @@ def change_rule(code: Code, body: RuleChangeIn, request: Request, who: Auditor) 
         try:
             view = audit_rules.change_rule(
                 s, code, enabled=body.enabled, params=body.params, reason=body.reason, by=who.username, role=who.role,
-                policy=_pack(request),
+                policy=_pack(request), based_on=body.based_on,
             )  # fmt: skip
         except audit_rules.NotPermitted as e:
             detail = {"field": "role", "value": who.role, "message": e.message("zh"), "message_en": e.message("en")}

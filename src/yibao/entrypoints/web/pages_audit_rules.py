@@ -112,13 +112,14 @@ def change_rule(request: Request, code: str, who: Annotated[Principal, Depends(A
     code = clean(code, CODE_MAX)
     lang = page_lang(request)
     values = {k: clean(v, 500 if k == "reason" else 32) for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+    seen = values.pop("based_on", "")
     enabled = {"on": True, "off": False}.get(values.get("enabled", ""))
     params = {k.removeprefix("param_"): v for k, v in values.items() if k.startswith("param_")}
     try:
         with db_of(request).unit_of_work() as s:
             audit_rules.change_rule(
                 s, code, enabled=enabled, params=params, reason=values.get("reason", ""), by=who.username, role=who.role,
-                policy=pack_of(request),
+                policy=pack_of(request), based_on=int(seen) if seen.isdigit() and len(seen) < 10 else None,
             )  # fmt: skip
             s.commit()
     except NotFound:

@@ -26,16 +26,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app import suspects
 from yibao.app.audit_facts import CounterAudit as CounterAudit
 from yibao.app.audit_facts import counter_claim, history, line_days, lookback_start, person_facts
-from yibao.app.audit_pack import counter_audit_on, pack_in_force
+from yibao.app.audit_pack import configured_audit_pack_name, counter_audit_on, pack_in_force
 from yibao.app.ledger import now
 from yibao.audit.engine import audit_claim
 from yibao.audit.model import Finding
-from yibao.audit.pack import RuleSpec
+from yibao.audit.pack import AuditPack, RuleSpec
 from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError
 from yibao.core.i18n import pick, t
@@ -43,7 +44,7 @@ from yibao.core.money import fen_to_yuan_str, fmt_yuan
 from yibao.core.vocab import AUDIT_ACTIONS, AUDIT_FAMILIES, AUDIT_RESULTS, label
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import AuditRefusal, Claim
-from yibao.store.audit_tables import AuditFinding, SuspectCase
+from yibao.store.audit_tables import AuditFinding, AuditRuleChange, KnowledgeImport, SuspectCase
 from yibao.store.service_tables import LedgerEntry, Visit
 from yibao.store.tables import Person
 
@@ -61,13 +62,35 @@ def _refusal(audit: CounterAudit, f: Finding, where: str) -> InputError:
     )
 
 
+_CHANGES = sa.select(
+    sa.select(sa.func.count()).select_from(AuditRuleChange).scalar_subquery(),
+    sa.select(sa.func.max(AuditRuleChange.id)).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(KnowledgeImport).scalar_subquery(),
+    sa.select(sa.func.max(KnowledgeImport.id)).scalar_subquery(),
+    sa.select(sa.func.max(KnowledgeImport.recorded_at)).scalar_subquery(),
+)
+_PACKS: dict[tuple[Any, ...], AuditPack] = {}
+
+
+def counter_pack(s: Session, policy: PolicyPack) -> AuditPack:
+    """:func:`~yibao.app.audit_pack.pack_in_force`, kept while the bureau's rule changes and knowledge imports stay
+    as they are (one small query per settlement finds whether they moved)."""
+    key = (configured_audit_pack_name(), id(policy), tuple(s.execute(_CHANGES).one()))
+    pack = _PACKS.get(key)
+    if pack is None:
+        if len(_PACKS) >= 16:
+            _PACKS.clear()
+        pack = _PACKS[key] = pack_in_force(s, policy)
+    return pack
+
+
 def check(
     s: Session, policy: PolicyPack, claim: Claim, person: Person, visit: Visit | None, where: str = "settle"
 ) -> CounterAudit:
     """Audit ``claim`` (of ``person``; of ``visit`` when a hospital uploaded it) at the counter."""
     if not counter_audit_on() or claim.summary is not None:
         return CounterAudit(claim)
-    pack = pack_in_force(s, policy)
+    pack = counter_pack(s, policy)
     insutype = "310" if person.insutype == "310" else "390"
     days = line_days(s, visit.mdtrt_id) if visit is not None else {}
     ac = counter_claim(claim, insutype, visit, days)

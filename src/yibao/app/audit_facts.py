@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from yibao.audit.knowledge import WINDOWS
 from yibao.audit.model import (
@@ -137,55 +137,63 @@ def counter_claim(claim: Claim, insutype: str, visit: Visit | None, line_days: d
     )  # fmt: skip
 
 
-def line_days(s: Session, mdtrt_id: str) -> dict[str, date | None]:
-    """The day of each unsettled fee line of the visit (``fee_ocur_date``, None when not sent)."""
-    rows = s.execute(
-        sa.select(FeeLineRow.feedetl_sn, FeeLineRow.fee_ocur_date).where(
-            FeeLineRow.mdtrt_id == mdtrt_id, FeeLineRow.cancelled.is_(False), FeeLineRow.setl_id.is_(None)
-        )
-    )
-    return {sn: day for sn, day in rows}
-
-
-def _standing() -> sa.ColumnElement[bool]:
-    """Settlements no reversal undid."""
-    undoing = aliased(LedgerEntry)
-    return sa.and_(
-        LedgerEntry.kind == "settle",
-        ~sa.exists().where(undoing.reverses == LedgerEntry.setl_id),
-    )
-
-
+_LEDGER: sa.Table = LedgerEntry.__table__  # type: ignore[assignment]
+_VISIT: sa.Table = Visit.__table__  # type: ignore[assignment]
+_FEE: sa.Table = FeeLineRow.__table__  # type: ignore[assignment]
+_UNDO = _LEDGER.alias("undo")
+_STANDING = sa.and_(_LEDGER.c.kind == "settle", ~sa.exists().where(_UNDO.c.reverses == _LEDGER.c.setl_id))
+"""Settlements no reversal undid."""
+_LINE_JOIN = sa.and_(_FEE.c.mdtrt_id == _LEDGER.c.mdtrt_id, _FEE.c.setl_id == _LEDGER.c.setl_id, _FEE.c.cancelled.is_(False))
 _CLAIM_COLS = (
-    LedgerEntry.id, LedgerEntry.setl_id, LedgerEntry.psn_no, LedgerEntry.fixmedins_code, LedgerEntry.hosp_lv,
-    LedgerEntry.insutype, LedgerEntry.med_type, LedgerEntry.setl_date, Visit.begntime, Visit.endtime, Visit.dise_codg,
+    _LEDGER.c.id, _LEDGER.c.setl_id, _LEDGER.c.psn_no, _LEDGER.c.fixmedins_code, _LEDGER.c.hosp_lv, _LEDGER.c.insutype,
+    _LEDGER.c.med_type, _LEDGER.c.setl_date, _VISIT.c.begntime, _VISIT.c.endtime, _VISIT.c.dise_codg,
 )  # fmt: skip
 _LINE_COLS = (
-    FeeLineRow.feedetl_sn, FeeLineRow.med_list_codg, FeeLineRow.fee_ocur_date, FeeLineRow.cnt, FeeLineRow.pric,
-    FeeLineRow.det_item_fee_sumamt,
+    _FEE.c.feedetl_sn, _FEE.c.med_list_codg, _FEE.c.fee_ocur_date, _FEE.c.cnt, _FEE.c.pric, _FEE.c.det_item_fee_sumamt,
 )  # fmt: skip
+_CLAIMS_FROM = _LEDGER.outerjoin(_VISIT, _VISIT.c.mdtrt_id == _LEDGER.c.mdtrt_id)
+
+# The statements of the counter, built once (each settlement only binds its values).
+_LINE_DAYS = sa.select(_FEE.c.feedetl_sn, _FEE.c.fee_ocur_date).where(
+    _FEE.c.mdtrt_id == sa.bindparam("mdtrt_id"), _FEE.c.cancelled.is_(False), _FEE.c.setl_id.is_(None)
+)
+_SETTLED = (
+    sa.select(sa.literal(0).label("part"), *_CLAIM_COLS, *_LINE_COLS, _FEE.c.id.label("line_id"))
+    .select_from(_CLAIMS_FROM.outerjoin(_FEE, _LINE_JOIN))
+    .where(_LEDGER.c.person_id == sa.bindparam("person_id"), _LEDGER.c.setl_date >= sa.bindparam("since"), _STANDING)
+)
+_OPEN_STAYS = sa.select(
+    sa.literal(1), sa.literal(None, sa.Integer), _VISIT.c.mdtrt_id, sa.literal(None, sa.String), _VISIT.c.fixmedins_code,
+    *(sa.literal(None, c.type) for c in _CLAIM_COLS[4:8]), _VISIT.c.begntime, _VISIT.c.endtime,
+    *(sa.literal(None, c.type) for c in (_CLAIM_COLS[10], *_LINE_COLS)), sa.literal(None, sa.Integer),
+).where(
+    _VISIT.c.person_id == sa.bindparam("person_id"),
+    _VISIT.c.med_type.in_(sorted(INPATIENT_MED_TYPES)),
+    _VISIT.c.status.in_(lifecycle.OPEN),
+    _VISIT.c.mdtrt_id != sa.bindparam("skip"),
+)  # fmt: skip
+_HISTORY = sa.union_all(_SETTLED, _OPEN_STAYS).order_by(sa.text("1"), sa.text("2"), sa.text("19"))
+"""The person's settlements that stand with their lines (part 0, oldest first), then the admissions registered
+and not settled (part 1): one statement."""
 
 
-def _line_join() -> sa.ColumnElement[bool]:
-    return sa.and_(
-        FeeLineRow.mdtrt_id == LedgerEntry.mdtrt_id, FeeLineRow.setl_id == LedgerEntry.setl_id, FeeLineRow.cancelled.is_(False)
-    )
+def line_days(s: Session, mdtrt_id: str) -> dict[str, date | None]:
+    """The day of each unsettled fee line of the visit (``fee_ocur_date``, None when not sent)."""
+    return {sn: day for sn, day in s.connection().execute(_LINE_DAYS, {"mdtrt_id": mdtrt_id})}
 
 
 def history(s: Session, person_id: int, since: date, skip_mdtrt_id: str | None = None) -> History:
-    """The person's settlements that stand, settled on or after ``since``, with their lines (one query), and
-    the admissions registered and not settled (another), but for the visit being settled."""
-    q = (
-        sa.select(*_CLAIM_COLS, *_LINE_COLS)
-        .outerjoin(Visit, Visit.mdtrt_id == LedgerEntry.mdtrt_id)
-        .outerjoin(FeeLineRow, _line_join())
-        .where(LedgerEntry.person_id == person_id, LedgerEntry.setl_date >= since, _standing())
-        .order_by(LedgerEntry.id, FeeLineRow.id)
-    )
+    """The person's settlements that stand, settled on or after ``since``, with their lines, and the admissions
+    registered and not settled but for the visit being settled (one query)."""
     claims: list[AuditClaim] = []
+    stays: list[Stay] = []
     head: Sequence[Any] | None = None
     lines: list[AuditLine] = []
-    for row in s.execute(q):
+    params = {"person_id": person_id, "since": since, "skip": skip_mdtrt_id or ""}
+    for part, *row in s.connection().execute(_HISTORY, params):
+        if part == 1:
+            stays.append(Stay(row[1], row[3], row[8], row[9]))
+            continue
         if head is None or head[0] != row[0]:
             if head is not None:
                 claims.append(_claim(head, lines))
@@ -195,15 +203,7 @@ def history(s: Session, person_id: int, since: date, skip_mdtrt_id: str | None =
             lines.append(AuditLine(row[11], row[12], row[13] or begin, milli(row[14]), row[15] or 0, row[16]))
     if head is not None:
         claims.append(_claim(head, lines))
-    stays = s.execute(
-        sa.select(Visit.mdtrt_id, Visit.fixmedins_code, Visit.begntime, Visit.endtime).where(
-            Visit.person_id == person_id,
-            Visit.med_type.in_(INPATIENT_MED_TYPES),
-            Visit.status.in_(lifecycle.OPEN),
-            Visit.mdtrt_id != (skip_mdtrt_id or ""),
-        )
-    )
-    return History(tuple(claims), tuple(Stay(*r) for r in stays))
+    return History(tuple(claims), tuple(stays))
 
 
 def _claim(head: Sequence[Any], lines: Iterable[AuditLine]) -> AuditClaim:
@@ -218,14 +218,14 @@ def _claim(head: Sequence[Any], lines: Iterable[AuditLine]) -> AuditClaim:
 
 
 def _in_range(since: date, date_to: date) -> sa.ColumnElement[bool]:
-    return sa.and_(LedgerEntry.setl_date >= since, LedgerEntry.setl_date <= date_to, _standing())
+    return sa.and_(_LEDGER.c.setl_date >= since, _LEDGER.c.setl_date <= date_to, _STANDING)
 
 
 def earliest_day(s: Session, date_from: date, date_to: date) -> date:
     """The first day a claim settled in the range began on (an admission may begin long before it ends)."""
     first = s.scalar(
-        sa.select(sa.func.min(Visit.begntime))
-        .join(LedgerEntry, LedgerEntry.mdtrt_id == Visit.mdtrt_id)
+        sa.select(sa.func.min(_VISIT.c.begntime))
+        .select_from(_VISIT.join(_LEDGER, _LEDGER.c.mdtrt_id == _VISIT.c.mdtrt_id))
         .where(_in_range(date_from, date_to))
     )
     return min(first, date_from) if first is not None else date_from
@@ -234,18 +234,15 @@ def earliest_day(s: Session, date_from: date, date_to: date) -> date:
 def ledger_frames(s: Session, since: date, date_to: date) -> Frames:
     """The standing settlements of ``since``…``date_to`` as frames (``seq`` = ledger id): one query per frame."""
     claim_rows = s.execute(
-        sa.select(*_CLAIM_COLS)
-        .outerjoin(Visit, Visit.mdtrt_id == LedgerEntry.mdtrt_id)
-        .where(_in_range(since, date_to))
-        .order_by(LedgerEntry.id)
+        sa.select(*_CLAIM_COLS).select_from(_CLAIMS_FROM).where(_in_range(since, date_to)).order_by(_LEDGER.c.id)
     )
     claims = [_claim(r, ()) for r in claim_rows]
     claims_df = pl.DataFrame([{k: getattr(c, k) for k in CLAIM_SCHEMA} for c in claims], schema=CLAIM_SCHEMA, orient="row")
     line_rows = s.execute(
-        sa.select(LedgerEntry.setl_id, *_LINE_COLS)
-        .join(FeeLineRow, _line_join())
+        sa.select(_LEDGER.c.setl_id, *_LINE_COLS)
+        .select_from(_LEDGER.join(_FEE, _LINE_JOIN))
         .where(_in_range(since, date_to))
-        .order_by(LedgerEntry.id, FeeLineRow.id)
+        .order_by(_LEDGER.c.id, _FEE.c.id)
     )
     cols: dict[str, list[Any]] = {k: [] for k in ("claim_id", "feedetl_sn", "med_list_codg", "fee_ocur_date", "cnt_milli",
                                                   "pric", "det_item_fee_sumamt")}  # fmt: skip
@@ -268,7 +265,7 @@ def ledger_frames(s: Session, since: date, date_to: date) -> Frames:
     )
     people = s.execute(
         sa.select(Person.psn_no, Person.gend, Person.brdy, Person.death_date).where(
-            Person.id.in_(sa.select(LedgerEntry.person_id).where(_in_range(since, date_to)))
+            Person.id.in_(sa.select(_LEDGER.c.person_id).where(_in_range(since, date_to)))
         )
     )
     people_df = pl.DataFrame(list(people), schema=PERSON_SCHEMA, orient="row")

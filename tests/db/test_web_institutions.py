@@ -67,6 +67,7 @@ PLANT_PERSONS = 500
 """A county large enough for each township health centre to have several settlements a month (peers to compare)."""
 
 
+@pytest.mark.slow  # a 500-person demo county settled twice (SQLite, PostgreSQL)
 def test_ranked_list_on_the_ledger_and_a_planted_institution(db: Database) -> None:
     ensure_demo(db, persons=PLANT_PERSONS)
     client = TestClient(create_app(db))

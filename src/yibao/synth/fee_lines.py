@@ -168,62 +168,44 @@ def draw_lines(rng: np.random.Generator, view: pl.DataFrame, cat: Catalogue, pla
 
     per_claim = k + n_kept + 1
     start = np.cumsum(per_claim) - per_claim
-    codes = pl.Series(list(cat.codes), dtype=pl.Utf8)
-    rows = np.arange(n)
-    parts = [
-        pl.DataFrame(
-            {
-                "pos": start[p_row] + planted["pos"].to_numpy(),
-                "line_no": planted["pos"].to_numpy(),
-                "med_list_codg": planted["med_list_codg"],
-                "day": planted["fee_ocur_date"].cast(pl.Int32).cast(pl.Int64),
-                "cnt_milli": planted["cnt_milli"],
-                "pric": planted["pric"],
-                "det": p_det,
-            }
-        ),
-        pl.DataFrame(
-            {
-                "pos": start[mid_claim[keep]] + k[mid_claim[keep]] + j[keep],
-                "line_no": k[mid_claim[keep]] + j[keep],
-                "med_list_codg": codes.gather(item[keep]),
-                "day": day[keep],
-                "cnt_milli": units[keep] * MILLI,
-                "pric": pric[keep],
-                "det": det[keep],
-            }
-        ),
-        pl.DataFrame(
-            {
-                "pos": start + k + n_kept,
-                "line_no": k + n_kept,
-                "med_list_codg": codes.gather(res_item),
-                "day": end,
-                "cnt_milli": np.full(n, MILLI, dtype=np.int64),
-                "pric": residual,
-                "det": residual,
-            }
-        ),
-    ]
-    claim_of = np.repeat(rows, per_claim)
-    df = pl.concat(
-        [
-            p.cast(
-                {"pos": pl.Int64, "line_no": pl.Int64, "day": pl.Int64, "cnt_milli": pl.Int64, "pric": pl.Int64, "det": pl.Int64}
-            )
-            for p in parts
-        ]
-    )
-    order = np.empty(df.height, dtype=np.int64)
-    order[df["pos"].to_numpy()] = np.arange(df.height)
-    df = df[order]
-    return df.select(
-        view["claim_id"].gather(claim_of).alias("claim_id"),
-        (pl.col("line_no") + 1).cast(pl.Utf8).alias("feedetl_sn"),
-        pl.col("line_no").cast(pl.Int32),
-        "med_list_codg",
-        pl.col("day").cast(pl.Int32).cast(pl.Date).alias("fee_ocur_date"),
-        "cnt_milli",
-        "pric",
-        pl.col("det").alias("det_item_fee_sumamt"),
+    total_lines = int(per_claim.sum())
+
+    # scatter the three parts into place: planted lines, the kept lines, the balancing drug
+    extra = sorted(set(planted["med_list_codg"].to_list()) - set(cat.codes))
+    codes = pl.Series([*cat.codes, *extra], dtype=pl.Utf8)
+    code_index = {c: i for i, c in enumerate(codes.to_list())}
+    out_item = np.empty(total_lines, dtype=np.int32)
+    out_day = np.empty(total_lines, dtype=np.int64)
+    out_cnt = np.empty(total_lines, dtype=np.int64)
+    out_pric = np.empty(total_lines, dtype=np.int64)
+    p_pos = start[p_row] + planted["pos"].to_numpy()
+    kept_claim = mid_claim[keep]
+    k_pos = start[kept_claim] + k[kept_claim] + j[keep]
+    r_pos = start + k + n_kept
+    out_item[p_pos] = np.array([code_index[c] for c in planted["med_list_codg"].to_list()], dtype=np.int32)
+    out_item[k_pos] = item[keep]
+    out_item[r_pos] = res_item
+    out_day[p_pos] = planted["fee_ocur_date"].cast(pl.Int32).to_numpy()
+    out_day[k_pos] = day[keep]
+    out_day[r_pos] = end
+    out_cnt[p_pos] = planted["cnt_milli"].to_numpy()
+    out_cnt[k_pos] = units[keep] * MILLI
+    out_cnt[r_pos] = MILLI
+    out_pric[p_pos] = planted["pric"].to_numpy()
+    out_pric[k_pos] = pric[keep]
+    out_pric[r_pos] = residual
+    claim_of = np.repeat(np.arange(n), per_claim)
+    line_no = (np.arange(total_lines) - start[claim_of]).astype(np.int32)
+    return pl.DataFrame(
+        {
+            "claim_id": view["claim_id"].gather(claim_of),
+            "feedetl_sn": pl.Series(line_no + 1).cast(pl.Utf8),
+            "line_no": line_no,
+            "med_list_codg": codes.gather(out_item),
+            "fee_ocur_date": pl.Series(out_day.astype(np.int32)).cast(pl.Date),
+            "cnt_milli": out_cnt,
+            "pric": out_pric,
+            "det_item_fee_sumamt": out_cnt * out_pric // MILLI,
+        },
+        schema=FEE_LINE_COLUMNS,
     )

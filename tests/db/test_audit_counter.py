@@ -256,3 +256,17 @@ def test_the_window_counter_preview_shows_the_findings(db: Database) -> None:
     assert r.status_code == 200, r.text[-2000:]
     assert "智能审核提示" in r.text and "GL001" in r.text and "违规明细转自费" in r.text
     assert not rows(db, AuditFinding)
+
+
+def test_a_rule_switched_off_by_the_bureau_stops_at_the_next_settlement(db: Database) -> None:
+    from yibao.store.audit_tables import AuditRuleChange
+
+    _, his = hospital(db)
+    first = his.register("P1", "2022-05-01", [fee("1", MALE_ONLY, "50.00")])
+    assert [f["rule_id"] for f in his.ok("2206", {"data": {"mdtrt_id": first, "psn_no": "P1"}})["audit"]["result"]] == ["GL001"]
+    with db.unit_of_work() as s:
+        s.add(AuditRuleChange(rule_code="GL001", enabled=False, params="{}", reason="test", recorded_at=ledger.now(),
+                              recorded_by="auditor"))  # fmt: skip
+        s.commit()
+    out = his.ok("2207", {"data": {"mdtrt_id": first, "psn_no": "P1"}})
+    assert out["audit"]["result"] == [] and out["setlinfo"]["fulamt_ownpay_amt"] == Decimal("0.00")

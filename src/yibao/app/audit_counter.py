@@ -26,12 +26,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app import suspects
 from yibao.app.audit_facts import CounterAudit as CounterAudit
-from yibao.app.audit_facts import counter_claim, history, line_days, lookback_start, person_facts
+from yibao.app.audit_facts import Marks, counter_claim, counter_facts, lookback_start, person_facts
 from yibao.app.audit_pack import configured_audit_pack_name, counter_audit_on, pack_in_force
 from yibao.app.ledger import now
 from yibao.audit.engine import audit_claim
@@ -44,7 +43,7 @@ from yibao.core.money import fen_to_yuan_str, fmt_yuan
 from yibao.core.vocab import AUDIT_ACTIONS, AUDIT_FAMILIES, AUDIT_RESULTS, label
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import AuditRefusal, Claim
-from yibao.store.audit_tables import AuditFinding, AuditRuleChange, KnowledgeImport, SuspectCase
+from yibao.store.audit_tables import AuditFinding, SuspectCase
 from yibao.store.service_tables import LedgerEntry, Visit
 from yibao.store.tables import Person
 
@@ -62,40 +61,47 @@ def _refusal(audit: CounterAudit, f: Finding, where: str) -> InputError:
     )
 
 
-_CHANGES = sa.select(
-    sa.select(sa.func.count()).select_from(AuditRuleChange).scalar_subquery(),
-    sa.select(sa.func.max(AuditRuleChange.id)).scalar_subquery(),
-    sa.select(sa.func.count()).select_from(KnowledgeImport).scalar_subquery(),
-    sa.select(sa.func.max(KnowledgeImport.id)).scalar_subquery(),
-    sa.select(sa.func.max(KnowledgeImport.recorded_at)).scalar_subquery(),
-)
-_PACKS: dict[tuple[Any, ...], AuditPack] = {}
+_LAST: dict[tuple[str, int], tuple[Marks, AuditPack]] = {}
 
 
-def counter_pack(s: Session, policy: PolicyPack) -> AuditPack:
-    """:func:`~yibao.app.audit_pack.pack_in_force`, kept while the bureau's rule changes and knowledge imports stay
-    as they are (one small query per settlement finds whether they moved)."""
-    key = (configured_audit_pack_name(), id(policy), tuple(s.execute(_CHANGES).one()))
-    pack = _PACKS.get(key)
-    if pack is None:
-        if len(_PACKS) >= 16:
-            _PACKS.clear()
-        pack = _PACKS[key] = pack_in_force(s, policy)
-    return pack
+def _pack(s: Session, policy: PolicyPack, marks: Marks | None) -> tuple[Marks, AuditPack]:
+    """The pack in force (:func:`~yibao.app.audit_pack.pack_in_force`) for the bureau's changes as ``marks`` say
+    (None: not yet known), built once per state of the changes."""
+    base = (configured_audit_pack_name(), id(policy))
+    last = _LAST.get(base)
+    if marks is None and last is not None:
+        return last
+    if last is not None and last[0] == marks:
+        return last
+    pack = pack_in_force(s, policy)
+    if marks is None:
+        marks = counter_facts(s, 0, date.max).marks
+    if len(_LAST) >= 16:
+        _LAST.clear()
+    _LAST[base] = (marks, pack)
+    return marks, pack
 
 
 def check(
     s: Session, policy: PolicyPack, claim: Claim, person: Person, visit: Visit | None, where: str = "settle"
 ) -> CounterAudit:
-    """Audit ``claim`` (of ``person``; of ``visit`` when a hospital uploaded it) at the counter."""
+    """Audit ``claim`` (of ``person``; of ``visit`` when a hospital uploaded it) at the counter.
+
+    One query reads the person's history, the visit's line days and whether the bureau changed its rules (then
+    the pack is built again); a second only when the lines or the new rules reach further back than was read.
+    """
     if not counter_audit_on() or claim.summary is not None:
         return CounterAudit(claim)
-    pack = counter_pack(s, policy)
-    insutype = "310" if person.insutype == "310" else "390"
-    days = line_days(s, visit.mdtrt_id) if visit is not None else {}
-    ac = counter_claim(claim, insutype, visit, days)
-    earliest = min([ac.begndate, *(ln.fee_ocur_date for ln in ac.lines)])
-    hist = history(s, person.id, lookback_start(pack, earliest), visit.mdtrt_id if visit is not None else None)
+    marks, pack = _pack(s, policy, None)
+    mdtrt_id = visit.mdtrt_id if visit is not None else None
+    begin = visit.begntime if visit is not None else claim.setl_date
+    since = lookback_start(pack, begin)
+    facts = counter_facts(s, person.id, since, mdtrt_id)
+    if facts.marks != marks:
+        marks, pack = _pack(s, policy, facts.marks)
+    ac = counter_claim(claim, "310" if person.insutype == "310" else "390", visit, facts.line_days)
+    needed = lookback_start(pack, min([ac.begndate, *(ln.fee_ocur_date for ln in ac.lines)]))
+    hist = facts.history if needed >= since else counter_facts(s, person.id, needed, mdtrt_id).history
     found = tuple(audit_claim(pack, ac, person_facts(person), hist, STAGE))
     audit = CounterAudit(claim, found, pack)
     refusing = [f for f in found if audit.action(f) == "refuse"]

@@ -44,6 +44,7 @@ from yibao.audit.model import (
 from yibao.audit.pack import AuditPack, RuleSpec
 from yibao.rules import visit_lifecycle as lifecycle
 from yibao.settlement.model import Claim
+from yibao.store.audit_tables import AuditRuleChange, KnowledgeImport
 from yibao.store.service_tables import FeeLineRow, LedgerEntry, Visit
 from yibao.store.tables import Person
 
@@ -154,56 +155,81 @@ _LINE_COLS = (
 _CLAIMS_FROM = _LEDGER.outerjoin(_VISIT, _VISIT.c.mdtrt_id == _LEDGER.c.mdtrt_id)
 
 # The statements of the counter, built once (each settlement only binds its values).
-_LINE_DAYS = sa.select(_FEE.c.feedetl_sn, _FEE.c.fee_ocur_date).where(
-    _FEE.c.mdtrt_id == sa.bindparam("mdtrt_id"), _FEE.c.cancelled.is_(False), _FEE.c.setl_id.is_(None)
-)
 _SETTLED = (
     sa.select(sa.literal(0).label("part"), *_CLAIM_COLS, *_LINE_COLS, _FEE.c.id.label("line_id"))
     .select_from(_CLAIMS_FROM.outerjoin(_FEE, _LINE_JOIN))
     .where(_LEDGER.c.person_id == sa.bindparam("person_id"), _LEDGER.c.setl_date >= sa.bindparam("since"), _STANDING)
 )
-_OPEN_STAYS = sa.select(
-    sa.literal(1), sa.literal(None, sa.Integer), _VISIT.c.mdtrt_id, sa.literal(None, sa.String), _VISIT.c.fixmedins_code,
-    *(sa.literal(None, c.type) for c in _CLAIM_COLS[4:8]), _VISIT.c.begntime, _VISIT.c.endtime,
-    *(sa.literal(None, c.type) for c in (_CLAIM_COLS[10], *_LINE_COLS)), sa.literal(None, sa.Integer),
-).where(
+_CHANGED = (
+    sa.select(sa.func.count()).select_from(AuditRuleChange).scalar_subquery(),
+    sa.select(sa.func.max(AuditRuleChange.id)).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(KnowledgeImport).scalar_subquery(),
+    sa.select(sa.func.max(KnowledgeImport.id)).scalar_subquery(),
+)
+"""How many rule changes and knowledge imports the bureau made, and the last of each (both are only appended)."""
+_NULL = {i: sa.literal(None, c.type) for i, c in enumerate((*_CLAIM_COLS, *_LINE_COLS, _FEE.c.id))}
+
+
+def _part(part: int, **at: Any) -> sa.Select[Any]:
+    """A part of the counter's statement: its columns where ``at`` (``p0`` … ``p17``) puts them, NULL elsewhere."""
+    return sa.select(sa.literal(part), *(at.get(f"p{i}", null) for i, null in _NULL.items()))
+
+
+_OPEN_STAYS = _part(1, p1=_VISIT.c.mdtrt_id, p3=_VISIT.c.fixmedins_code, p8=_VISIT.c.begntime, p9=_VISIT.c.endtime).where(
     _VISIT.c.person_id == sa.bindparam("person_id"),
     _VISIT.c.med_type.in_(sorted(INPATIENT_MED_TYPES)),
     _VISIT.c.status.in_(lifecycle.OPEN),
     _VISIT.c.mdtrt_id != sa.bindparam("skip"),
-)  # fmt: skip
-_HISTORY = sa.union_all(_SETTLED, _OPEN_STAYS).order_by(sa.text("1"), sa.text("2"), sa.text("19"))
-"""The person's settlements that stand with their lines (part 0, oldest first), then the admissions registered
-and not settled (part 1): one statement."""
+)
+_OWN_LINES = _part(2, p11=_FEE.c.feedetl_sn, p13=_FEE.c.fee_ocur_date).where(
+    _FEE.c.mdtrt_id == sa.bindparam("skip"), _FEE.c.cancelled.is_(False), _FEE.c.setl_id.is_(None)
+)
+_MARKS = _part(3, p0=_CHANGED[0], p4=_CHANGED[1], p15=_CHANGED[2], p16=_CHANGED[3])
+_COUNTER = sa.union_all(_SETTLED, _OPEN_STAYS, _OWN_LINES, _MARKS).order_by(sa.text("1"), sa.text("2"), sa.text("19"))
+"""Everything the counter reads for one claim, in one statement: the person's settlements that stand with their
+lines (part 0, oldest first), the admissions registered and not settled (1), the days of the lines being settled
+(2), and how far the bureau's rule changes and knowledge imports have gone (3)."""
+Marks = tuple[Any, ...]
 
 
-def line_days(s: Session, mdtrt_id: str) -> dict[str, date | None]:
-    """The day of each unsettled fee line of the visit (``fee_ocur_date``, None when not sent)."""
-    return {sn: day for sn, day in s.connection().execute(_LINE_DAYS, {"mdtrt_id": mdtrt_id})}
+@dataclass(frozen=True)
+class CounterFacts:
+    history: History
+    line_days: dict[str, date | None]
+    """Each line of the visit being settled: its ``fee_ocur_date`` (None when not sent)."""
+    marks: Marks
+    """The bureau's rule changes and knowledge imports: (count, last id) of each."""
 
 
-def history(s: Session, person_id: int, since: date, skip_mdtrt_id: str | None = None) -> History:
-    """The person's settlements that stand, settled on or after ``since``, with their lines, and the admissions
-    registered and not settled but for the visit being settled (one query)."""
+def counter_facts(s: Session, person_id: int, since: date, mdtrt_id: str | None = None) -> CounterFacts:
+    """What the counter reads to audit a claim of the person (of the visit ``mdtrt_id``), in one query: the
+    settlements that stand, settled on or after ``since``, with their lines; the admissions registered and not
+    settled but for this visit; the days of this visit's lines; the marks of the bureau's changes."""
     claims: list[AuditClaim] = []
     stays: list[Stay] = []
+    days: dict[str, date | None] = {}
+    marks: Marks = ()
     head: Sequence[Any] | None = None
     lines: list[AuditLine] = []
-    params = {"person_id": person_id, "since": since, "skip": skip_mdtrt_id or ""}
-    for part, *row in s.connection().execute(_HISTORY, params):
+    params = {"person_id": person_id, "since": since, "skip": mdtrt_id or ""}
+    for part, *row in s.connection().execute(_COUNTER, params):
         if part == 1:
             stays.append(Stay(row[1], row[3], row[8], row[9]))
-            continue
-        if head is None or head[0] != row[0]:
-            if head is not None:
-                claims.append(_claim(head, lines))
-            head, lines = row, []
-        if row[11] is not None:
-            begin = row[8] or row[7]
-            lines.append(AuditLine(row[11], row[12], row[13] or begin, milli(row[14]), row[15] or 0, row[16]))
+        elif part == 2:
+            days[row[11]] = row[13]
+        elif part == 3:
+            marks = (row[0], row[4], row[15], row[16])
+        else:
+            if head is None or head[0] != row[0]:
+                if head is not None:
+                    claims.append(_claim(head, lines))
+                head, lines = row, []
+            if row[11] is not None:
+                begin = row[8] or row[7]
+                lines.append(AuditLine(row[11], row[12], row[13] or begin, milli(row[14]), row[15] or 0, row[16]))
     if head is not None:
         claims.append(_claim(head, lines))
-    return History(tuple(claims), tuple(stays))
+    return CounterFacts(History(tuple(claims), tuple(stays)), days, marks)
 
 
 def _claim(head: Sequence[Any], lines: Iterable[AuditLine]) -> AuditClaim:

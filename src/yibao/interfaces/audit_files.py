@@ -199,7 +199,7 @@ def _count(lines: pl.DataFrame, file: str, errors: _Errors) -> pl.DataFrame:
                 "cnt",
                 None,
                 "a count column (cnt, or cnt_milli in thousandths)",
-                expected_zh="数量列 cnt（或以千分之一计的 cnt_milli）",
+                expected_zh="数量列 `cnt`（或以千分之一计的 `cnt_milli`）",
             )
         )
         return lines.with_columns(pl.lit(0, dtype=pl.Int64).alias("cnt_milli"))

@@ -110,3 +110,18 @@ def test_a_good_csv_copy_is_audited(county: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Findings by rule" in done.stdout
     assert out.exists()
+
+
+def test_a_missing_table_and_a_repeated_claim_are_refused(county: Path, tmp_path: Path) -> None:
+    d = tmp_path / "partial"
+    d.mkdir()
+    shutil.copy(county / "fee_lines.parquet", d / "fee_lines.parquet")
+    claims = pl.read_parquet(county / "claims.parquet")
+    pl.concat([claims, claims.head(1)]).write_parquet(d / "claims.parquet")
+    done = _yibao("audit", "run", "--claims", str(d), "--lang", "en")
+    assert done.returncode == 2
+    assert "people" in done.stderr and "people.parquet or people.csv" in done.stderr
+    shutil.copy(county / "people.parquet", d / "people.parquet")
+    done = _yibao("audit", "run", "--claims", str(d), "--lang", "en", "--allow-unknown-items")
+    assert done.returncode == 2
+    assert f"claims.parquet row {claims.height + 1}" in done.stderr and claims["claim_id"][0] in done.stderr

@@ -270,7 +270,7 @@ def plant_lines(rng: np.random.Generator, view: pl.DataFrame, cat: Catalogue, ra
         if not len(idx):
             continue
         used[idx] = True
-        sel = view[idx]
+        sel = view.select("claim_id", "psn_no", "begndate", "gend")[idx]
         for pos, ln in enumerate(plan.lines):
             parts.append(
                 sel.select(

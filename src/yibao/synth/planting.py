@@ -86,9 +86,11 @@ def _pick(rng: np.random.Generator, df: pl.DataFrame, n: int, used: Sequence[int
     """``n`` rows of ``df`` of distinct persons not in ``used``, at random."""
     if n <= 0 or df.height == 0:
         return df.head(0)
-    free = df.join(pl.DataFrame({"pid": used}, schema={"pid": pl.Int64}), on="pid", how="anti") if used else df
-    shuffled = free.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(0, 2**63)))
-    return shuffled.filter(pl.col("pid").is_first_distinct()).head(n)
+    pid = df["pid"]
+    free = ~np.isin(pid.to_numpy(), np.asarray(used, dtype=np.int64))
+    order = rng.permutation(np.flatnonzero(free))
+    first = pid.gather(order).is_first_distinct().to_numpy()
+    return df[np.sort(order[first][:n])]
 
 
 def _other_inst(inst: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

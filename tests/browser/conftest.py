@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.live import live_server
 from yibao.app.demo import demo_people, ensure_demo
@@ -31,6 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.slow)
+
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 VIEWPORT = {"width": 1366, "height": 768}
 DEMO_PERSONS = 120
@@ -89,7 +91,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT, base_url=site.url, locale="zh-CN")
+    size: ViewportSize = {"width": VIEWPORT["width"], "height": VIEWPORT["height"]}
+    context = browser.new_context(viewport=size, base_url=site.url, locale="zh-CN")
     context.set_default_timeout(10_000)
     pg = context.new_page()
     yield pg

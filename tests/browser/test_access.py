@@ -169,7 +169,7 @@ def settle_by_hand(client: TestClient, person: str, **changes: str) -> str:
     second = client.post("/counter/settle", data=confirm, follow_redirects=False)
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
-    return first.headers["location"].split("/")[-1].split("?")[0]
+    return str(first.headers["location"]).split("/")[-1].split("?")[0]
 
 
 def test_settling_twice_with_one_confirmation_writes_one_ledger_entry(app: FastAPI) -> None:

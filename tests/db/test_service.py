@@ -152,7 +152,8 @@ def test_sixteen_parallel_clients_never_pay_past_a_cap_and_match_a_serial_replay
     assert len(entries) == 48
     policy = PACK.at(date(2022, 6, 1))
     assert sum(e.hifp_pay for e in entries) == 30_000_000  # the basic cap binds exactly
-    assert sum(e.hifmi_pay for e in entries) <= policy.critical_illness.cap  # type: ignore[union-attr]
+    assert policy.critical_illness is not None and policy.critical_illness.cap is not None
+    assert sum(e.hifmi_pay for e in entries) <= policy.critical_illness.cap
     assert sum(e.maf_pay for e in entries) == policy.assistance.limit  # type: ignore[union-attr]
     # a serial replay of the ledger in its recorded order gives the same accumulators
     replay = YearToDate(2022)

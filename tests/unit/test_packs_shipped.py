@@ -167,12 +167,24 @@ def test_zibo_poverty_rules_are_expressed() -> None:
 def test_lincang_dibao_inpatient_three_tiers() -> None:
     pack = load_pack("yunnan-lincang-2023")
     person = who("LC1", "dibao")
-    claim = Claim("LC-1", "LC1", date(2023, 4, 10), "21", 2, "in_county", "K35.800",
-                  fee_lines=(fee("1", "01", "30000.00"), fee("2", "02", "10000.00"), fee("3", "03", "2000.00")))
+    claim = Claim(
+        "LC-1",
+        "LC1",
+        date(2023, 4, 10),
+        "21",
+        2,
+        "in_county",
+        "K35.800",
+        fee_lines=(fee("1", "01", "30000.00"), fee("2", "02", "10000.00"), fee("3", "03", "2000.00")),
+    )
     s = settle(pack, person, None, claim)
     # total 42000; 丙类 2000 fully self-paid; 乙类 10% first: 1000; policy range 30000 + 9000 = 39000
     assert (s.medfee_sumamt, s.fulamt_ownpay_amt, s.preselfpay_amt, s.inscp_scp_amt) == (
-        yuan("42000"), yuan("2000"), yuan("1000"), yuan("39000"))
+        yuan("42000"),
+        yuan("2000"),
+        yuan("1000"),
+        yuan("39000"),
+    )
     # basic: level-2 deductible 400, 80% in county: (39000 - 400) x 80% = 30880
     # left 39000 - 30880 = 8120
     # critical illness, 低保 tilt: deductible 10000 x 50% = 5000, 60% + 5 = 65%: (8120 - 5000) x 65% = 2028
@@ -200,8 +212,16 @@ def test_lincang_two_disease_chronic_without_filing_falls_back_to_two_disease_li
 
 def test_hainan_ordinary_inpatient_gross_bands() -> None:
     pack = load_pack("hainan-2023")
-    claim = Claim("HN-1", "HN1", date(2023, 8, 1), "21", 3, "in_county", "C34.900",
-                  summary=PolicyRangeSummary(yuan("150000"), fulamt_ownpay_amt=yuan("10000"), preselfpay_amt=yuan("5000")))
+    claim = Claim(
+        "HN-1",
+        "HN1",
+        date(2023, 8, 1),
+        "21",
+        3,
+        "in_county",
+        "C34.900",
+        summary=PolicyRangeSummary(yuan("150000"), fulamt_ownpay_amt=yuan("10000"), preselfpay_amt=yuan("5000")),
+    )
     s = settle(pack, who("HN1"), None, claim)
     # policy range 150000 - 10000 - 5000 = 135000
     # basic: level-3 deductible 800, 70%: (135000 - 800) x 70% = 93940; left 41060
@@ -234,8 +254,15 @@ def test_jiangjin_seed_worked_example(status: str, level: int, first_visit: str)
     pack = load_pack("chongqing-jiangjin-2023")
     person = Person("JJ1", insutype="310", emp_status=status, emp_tier="unit")  # type: ignore[arg-type]
     earlier = Claim("JJ-0", "JJ1", date(2023, 3, 1), "11", level, fee_lines=(fee("1", "01", first_visit),))
-    example = Claim("JJ-1", "JJ1", date(2023, 5, 10), "11", level, dise_codg="M51.202",
-                    fee_lines=(fee("1", "01", "452.33"), fee("2", "03", "12.57")))
+    example = Claim(
+        "JJ-1",
+        "JJ1",
+        date(2023, 5, 10),
+        "11",
+        level,
+        dise_codg="M51.202",
+        fee_lines=(fee("1", "01", "452.33"), fee("2", "03", "12.57")),
+    )
     first, second = settle_sequence(pack, person, [earlier, example])
     # earlier visit: exactly the yearly deductible, nothing paid
     assert first.hifp_pay == 0 and first.act_pay_dedc == yuan(first_visit)
@@ -266,8 +293,15 @@ def test_jiangjin_retiring_mid_year_shares_deductible_and_limit() -> None:
 def test_jiangjin_two_disease_listed_class_a_drug_paid_in_full() -> None:
     pack = load_pack("chongqing-jiangjin-2023")
     listed = pack.at(date(2023, 12, 20)).lines["two_diseases"].full_pay_items[0]
-    claim = Claim("JJ-3", "JJ3", date(2023, 12, 20), "11", 1, dise_codg="I10.x00",
-                  fee_lines=(fee("1", "01", "35.00", listed), fee("2", "02", "20.00", "XC09CAX999A001010100001")))
+    claim = Claim(
+        "JJ-3",
+        "JJ3",
+        date(2023, 12, 20),
+        "11",
+        1,
+        dise_codg="I10.x00",
+        fee_lines=(fee("1", "01", "35.00", listed), fee("2", "02", "20.00", "XC09CAX999A001010100001")),
+    )
     s = settle(pack, who("JJ3", insutype="390"), None, claim)
     # listed 甲类 drug 35.00 paid in full; unlisted 乙类 20.00: 10% first (2.00), 18.00 at 50% = 9.00
     # basic 35 + 9 = 44; patient 55 - 44 = 11 (= 2 + 9)
@@ -278,8 +312,16 @@ def test_jiangjin_two_disease_listed_class_a_drug_paid_in_full() -> None:
 
 def test_jiangjin_dibao_inpatient_reaches_tilted_assistance() -> None:
     pack = load_pack("chongqing-jiangjin-2023")
-    claim = Claim("JJ-4", "JJ4", date(2023, 7, 1), "21", 3, "in_county", "C16.900",
-                  summary=PolicyRangeSummary(yuan("300000"), fulamt_ownpay_amt=yuan("10000"), preselfpay_amt=yuan("10000")))
+    claim = Claim(
+        "JJ-4",
+        "JJ4",
+        date(2023, 7, 1),
+        "21",
+        3,
+        "in_county",
+        "C16.900",
+        summary=PolicyRangeSummary(yuan("300000"), fulamt_ownpay_amt=yuan("10000"), preselfpay_amt=yuan("10000")),
+    )
     s = settle(pack, who("JJ4", "dibao"), None, claim)
     # policy range 300000 - 10000 - 10000 = 280000
     # basic: level-3 deductible 800, 50%: (280000 - 800) x 50% = 139600, capped at 120000; left 160000
@@ -306,11 +348,23 @@ def test_jiangjin_dibao_inpatient_reaches_tilted_assistance() -> None:
 def test_zibo_poverty_inpatient(identity: str, expected: tuple[str, ...]) -> None:
     pack = load_pack("shandong-zibo-2020")
     person = who("ZB1", identity) if identity != "ordinary" else who("ZB1")
-    claim = Claim("ZB-1", "ZB1", date(2020, 6, 15), "21", 2, "in_county", "I63.900",
-                  fee_lines=(fee("1", "01", "60000.00"), fee("2", "02", "20000.00"), fee("3", "03", "3000.00")))
+    claim = Claim(
+        "ZB-1",
+        "ZB1",
+        date(2020, 6, 15),
+        "21",
+        2,
+        "in_county",
+        "I63.900",
+        fee_lines=(fee("1", "01", "60000.00"), fee("2", "02", "20000.00"), fee("3", "03", "3000.00")),
+    )
     s = settle(pack, person, None, claim)
     # total 83000; 丙类 3000; 乙类 10% first: 2000; policy range 60000 + 18000 = 78000
     assert (s.medfee_sumamt, s.fulamt_ownpay_amt, s.preselfpay_amt, s.inscp_scp_amt) == (
-        yuan("83000"), yuan("3000"), yuan("2000"), yuan("78000"))
+        yuan("83000"),
+        yuan("3000"),
+        yuan("2000"),
+        yuan("78000"),
+    )
     assert s.identity == identity
     assert parts(s) == tuple(yuan(x) for x in expected)

@@ -229,7 +229,11 @@ AUDIT_ACTIONS: dict[str, Said] = {
 }
 """What a 违规 finding does at settlement (an audit rule's ``action``)."""
 
-AUDIT_STAGES: dict[str, Said] = {"pre": ("事前", "before care"), "during": ("事中", "at settlement"), "post": ("事后", "after settlement")}
+AUDIT_STAGES: dict[str, Said] = {
+    "pre": ("事前", "before care"),
+    "during": ("事中", "at settlement"),
+    "post": ("事后", "after settlement"),
+}
 """When an audit rule runs (national rule base: 事前 / 事中 / 事后)."""
 
 AUDIT_FAMILIES: dict[str, Said] = {

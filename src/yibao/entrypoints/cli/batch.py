@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK = 1_000_000  # the same as yibao.settlement.batch.io.DEFAULT_CHUNK, without importing polars at start-up
 
 
-
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
     return refuse(exc, lang, NOTHING_WRITTEN)
 

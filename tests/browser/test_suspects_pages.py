@@ -98,7 +98,10 @@ def test_the_hospital_appeals_its_own_case_with_a_file(
     page.context.close()
 
 
-def test_on_a_phone_the_list_scrolls_inside_its_card(browser: Browser, suspects_site: tuple[str, Database, dict[str, int]]) -> None:
+Site = tuple[str, Database, dict[str, int]]
+
+
+def test_on_a_phone_the_list_scrolls_inside_its_card(browser: Browser, suspects_site: Site) -> None:
     url, _, _ = suspects_site
     page = _page(browser, url, "auditor", {"width": 390, "height": 844})
     page.wait_for_url("**/")

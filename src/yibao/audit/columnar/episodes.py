@@ -14,11 +14,11 @@ sorted frame. Nothing runs per row in Python.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
-
+import numpy as np
 import polars as pl
 
+from yibao.audit.columnar.indexed import indexed
+from yibao.audit.columnar.memo import remembered
 from yibao.audit.columnar.scope import args_json, json_int, json_text
 from yibao.audit.knowledge import Knowledge
 from yibao.audit.model import FINDING_SCHEMA, INPATIENT_MED_TYPES, Frames
@@ -27,55 +27,59 @@ from yibao.audit.pack import RuleSpec
 PHARMACY = "41"
 """``med_type`` of a pharmacy purchase (scenario 购药)."""
 
-_Cache = dict[str, tuple[tuple["weakref.ref[pl.DataFrame]", ...], pl.DataFrame]]
-_cache: _Cache = {}
+
+def _line_totals(f: Frames) -> pl.DataFrame:
+    """Each claim's ``total``, ``first_day`` and ``last_day`` from its lines, in the claims' order (nulls without lines).
+
+    Lines come in runs of one claim's lines: each run is summed with ``numpy``'s ``reduceat`` (no group-by
+    over millions of lines), and the runs added up per claim (a claim may have several)."""
+    ix = indexed(f)
+    n = ix.claims.height
+    if not ix.lines.height:
+        return pl.DataFrame(
+            {"total": [None] * n, "first_day": [None] * n, "last_day": [None] * n},
+            schema={"total": pl.Int64, "first_day": pl.Date, "last_day": pl.Date},
+        )
+    cidx = ix.lines.get_column("cidx").to_numpy()
+    days = ix.lines.get_column("fee_ocur_date").to_physical().to_numpy()
+    amounts = ix.lines.get_column("det_item_fee_sumamt").to_numpy()
+    starts = np.flatnonzero(np.r_[True, cidx[1:] != cidx[:-1]])
+    at = cidx[starts]
+    total = np.zeros(n, dtype=np.int64)
+    first = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
+    last = np.full(n, np.iinfo(np.int32).min, dtype=np.int32)
+    np.add.at(total, at, np.add.reduceat(amounts, starts))
+    np.minimum.at(first, at, np.minimum.reduceat(days, starts))
+    np.maximum.at(last, at, np.maximum.reduceat(days, starts))
+    has = np.zeros(n, dtype=bool)
+    has[at] = True
+    return pl.DataFrame(
+        {
+            "total": pl.Series(total).set(pl.Series(~has), None),
+            "first_day": pl.Series(first).set(pl.Series(~has), None).cast(pl.Date),
+            "last_day": pl.Series(last).set(pl.Series(~has), None).cast(pl.Date),
+        }
+    )
 
 
-def _cached(name: str, f: Frames, build: Callable[[Frames], pl.DataFrame]) -> pl.DataFrame:
-    """``build(f)``, remembered (per ``name``) for the last frames seen: several rules share it in one audit."""
-    hit = _cache.get(name)
-    if hit is not None and all(r() is df for r, df in zip(hit[0], (f.claims, f.lines, f.people), strict=True)):
-        return hit[1]
-    out = build(f)
-
-    def forget(dead: weakref.ref[pl.DataFrame]) -> None:  # the frames are gone: so is what was built from them
-        entry = _cache.get(name)
-        if entry is not None and dead in entry[0]:
-            _cache.pop(name, None)
-
-    _cache[name] = (tuple(weakref.ref(df, forget) for df in (f.claims, f.lines, f.people)), out)
-    return out
+VIEW_COLUMNS = ("claim_id", "seq", "psn_no", "fixmedins_code", "med_type", "begndate", "enddate")
 
 
 def _build_view(f: Frames) -> pl.DataFrame:
-    # lines usually come grouped by claim: aggregate runs first (cheap integer groups), then claims
-    runs = f.lines.group_by(pl.col("claim_id").rle_id().alias("run")).agg(
-        pl.col("claim_id").first(),
-        pl.col("det_item_fee_sumamt").sum().alias("total"),
-        pl.col("fee_ocur_date").min().alias("first_day"),
-        pl.col("fee_ocur_date").max().alias("last_day"),
-    )
-    per_claim = runs.group_by("claim_id").agg(pl.col("total").sum(), pl.col("first_day").min(), pl.col("last_day").max())
     inpatient = pl.col("med_type").is_in(list(INPATIENT_MED_TYPES))
+    claims = indexed(f).claims
     return (
-        f.claims.select(
-            "claim_id", "seq", "psn_no", "fixmedins_code", "med_type", "begndate", "enddate", pl.col("dise_codg").fill_null("")
-        )
-        .join(per_claim, on="claim_id", how="left")
-        .with_columns(pl.col("total").fill_null(0))
-        .sort(["psn_no", "begndate", "seq"])
-        .with_columns(
-            pl.col("psn_no").rle_id().alias("pid"),
-            inpatient.alias("inpatient"),
-            (~inpatient & (pl.col("med_type") != PHARMACY)).alias("visit"),
-        )
+        pl.concat([claims, _line_totals(f)], how="horizontal")
+        .select(*VIEW_COLUMNS, pl.col("dise_codg").fill_null(""), pl.col("total").fill_null(0), "first_day", "last_day", "pid")
+        .sort(["pid", "begndate", "seq"])
+        .with_columns(inpatient.alias("inpatient"), (~inpatient & (pl.col("med_type") != PHARMACY)).alias("visit"))
     )
 
 
 def claim_view(f: Frames) -> pl.DataFrame:
     """Every claim of ``f`` with its ``total`` (fen, 0 without lines), ``first_day``/``last_day`` of its lines,
     ``pid`` (an integer per person), ``inpatient`` and ``visit``; sorted by person, ``begndate``, ``seq``."""
-    return _cached("view", f, _build_view)
+    return remembered(f, None, "claim_view", lambda: _build_view(f))
 
 
 def _build_stay_pairs(f: Frames) -> pl.DataFrame:
@@ -100,7 +104,7 @@ def _build_stay_pairs(f: Frames) -> pl.DataFrame:
 def stay_pairs(f: Frames) -> pl.DataFrame:
     """Each outpatient claim (a visit or a purchase) with each admission of the same person (any ``seq``)
     whose ``begndate <= day <= enddate``: the outpatient claim's columns, the admission's as ``a_*``."""
-    return _cached("stay_pairs", f, _build_stay_pairs)
+    return remembered(f, None, "stay_pairs", lambda: _build_stay_pairs(f))
 
 
 def _run_rank(keys: list[str]) -> pl.Expr:

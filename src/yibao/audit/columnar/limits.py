@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from yibao.audit.columnar.scope import args_json, json_int, json_text, line_findings
+from yibao.audit.columnar.indexed import indexed
+from yibao.audit.columnar.scope import args_json, cnt_text, json_int, json_text, line_findings
 from yibao.audit.knowledge import WINDOWS, Knowledge
-from yibao.audit.model import FINDING_SCHEMA, MILLI, Frames
+from yibao.audit.model import FINDING_SCHEMA, Frames
 from yibao.audit.pack import RuleSpec
 from yibao.core.money import half_up
 from yibao.core.vocab import AUDIT_WINDOWS
@@ -33,24 +34,11 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=FINDING_SCHEMA)
 
 
-def units(e: pl.Expr) -> pl.Expr:
-    """Thousandths written in units, like :func:`yibao.audit.scalar.limits.units`."""
-    a = e.abs()
-    frac = a % MILLI
-    return pl.concat_str(
-        pl.when(e < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-        (a // MILLI).cast(STR),
-        pl.when(frac > 0)
-        .then(pl.concat_str(pl.lit("."), frac.cast(STR).str.zfill(3).str.strip_chars_end("0")))
-        .otherwise(pl.lit("")),
-    )
-
-
 def day_text(e: pl.Expr) -> pl.Expr:
     return e.dt.strftime("%Y-%m-%d")
 
 
-def over_limits(lines: pl.LazyFrame, claims: pl.DataFrame, group: list[str]) -> pl.DataFrame:
+def over_limits(lines: pl.DataFrame, f: Frames, group: list[str]) -> pl.DataFrame:
     """The lines over their group's ``limit``: running totals of ``cnt_milli`` per person and ``group``
     in (``seq``, ``line_no``) order; adds ``after`` (the total through the line), ``amount`` and
     ``evidence`` (``claim:<id>`` of the earlier claims with a line in the group).
@@ -58,10 +46,12 @@ def over_limits(lines: pl.LazyFrame, claims: pl.DataFrame, group: list[str]) -> 
     Only groups whose positive counts add up to more than the limit can go over it, so the running
     totals are taken over those groups' lines alone (groups found by a hash of their keys: a
     collision only keeps more lines)."""
-    keys = ["psn_no", *group]
+    keys = ["pid", *group]
     cnt, limit, total = pl.col("cnt_milli"), pl.col("limit"), pl.col("det_item_fee_sumamt")
     df = (
-        lines.join(claims.lazy().select("claim_id", "psn_no", "seq"), on="claim_id")
+        indexed(f)
+        .with_claims(lines, "pid", "seq")
+        .lazy()
         .filter(cnt.clip(lower_bound=0).sum().over(pl.struct(keys).hash()) > limit)
         .sort([*keys, "seq", "line_no"])
         .with_columns(after=cnt.cum_sum().over(keys))
@@ -88,11 +78,12 @@ def dose_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     if not kb.per_day:
         return empty()
     lim = pairs(kb.per_day, "med_list_codg", "limit", INT)
-    df = over_limits(f.lines.lazy().join(lim.lazy(), on="med_list_codg"), f.claims, ["med_list_codg", "fee_ocur_date"])
+    lines = indexed(f).of_items(kb.per_day).join(lim, on="med_list_codg")
+    df = over_limits(lines, f, ["med_list_codg", "fee_ocur_date"])
     args = [
         ("day", json_text(day_text(pl.col("fee_ocur_date")))),
-        ("cnt", json_text(units(pl.col("after")))),
-        ("limit", json_text(units(pl.col("limit")))),
+        ("cnt", json_text(cnt_text(pl.col("after")))),
+        ("limit", json_text(cnt_text(pl.col("limit")))),
     ]
     return line_findings(rule, df, pl.col("amount"), args, pl.col("evidence"))
 
@@ -122,12 +113,13 @@ def frequency_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         }
     )
     lines = (
-        f.lines.lazy()
-        .join(freq.lazy(), on="med_list_codg")
+        indexed(f)
+        .of_items(kb.frequency)
+        .join(freq, on="med_list_codg")
         .with_columns(wstart=window_start(pl.col("fee_ocur_date"), pl.col("window")))
     )
     df = (
-        over_limits(lines, f.claims, ["med_list_codg", "window", "limit", "wstart"])
+        over_limits(lines, f, ["med_list_codg", "window", "limit", "wstart"])
         .join(labels, on="window")
         .sort(["claim_id", "line_no", "amount", "window_idx", "limit"], descending=[False, False, True, False, False])
         .unique(["claim_id", "line_no"], keep="first", maintain_order=True)
@@ -136,8 +128,8 @@ def frequency_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         ("window", json_text(pl.col("window"))),
         ("window_label", json_text(pl.col("wl_zh"))),
         ("window_label_en", json_text(pl.col("wl_en"))),
-        ("cnt", json_text(units(pl.col("after")))),
-        ("limit", json_text(units(pl.col("limit")))),
+        ("cnt", json_text(cnt_text(pl.col("after")))),
+        ("limit", json_text(cnt_text(pl.col("limit")))),
     ]
     return line_findings(rule, df, pl.col("amount"), args, pl.col("evidence"))
 
@@ -148,7 +140,9 @@ def course_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     by = ["claim_id", "med_list_codg"]
     day = pl.col("fee_ocur_date")
     df = (
-        f.lines.join(pairs(kb.course_days, "med_list_codg", "limit", INT), on="med_list_codg")
+        indexed(f)
+        .of_items(kb.course_days)
+        .join(pairs(kb.course_days, "med_list_codg", "limit", INT), on="med_list_codg")
         .with_columns(rank=day.rank("dense").over(by), days=day.n_unique().over(by))
         .filter(pl.col("rank") > pl.col("limit"))
     )
@@ -161,13 +155,11 @@ def duplicate_pair(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     if not pf.height:
         return empty()
     on = ["claim_id", "fee_ocur_date", "main"]
-    mains = (
-        f.lines.lazy()
-        .filter(pl.col("med_list_codg").is_in(pf["main"].unique().implode()))
-        .select("claim_id", "fee_ocur_date", main="med_list_codg")
-    )
+    ix = indexed(f)
+    mains = ix.of_items(pf.get_column("main")).lazy().select("claim_id", "fee_ocur_date", main="med_list_codg")
     df = (
-        f.lines.lazy()
+        ix.of_items(pf.get_column("sub"))
+        .lazy()
         .join(pf.lazy(), left_on="med_list_codg", right_on="sub")
         .join(mains, on=on, how="semi")
         .group_by(["claim_id", "line_no", "feedetl_sn", "med_list_codg", "det_item_fee_sumamt"])
@@ -183,9 +175,8 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     if not bp.height:
         return empty()
     on = ["claim_id", "fee_ocur_date", "bundle"]
-    present = f.lines.filter(pl.col("med_list_codg").is_in(bp["bundle"].unique().implode())).select(
-        "claim_id", "fee_ocur_date", bundle="med_list_codg"
-    )
+    ix = indexed(f)
+    present = ix.of_items(bp.get_column("bundle")).select("claim_id", "fee_ocur_date", bundle="med_list_codg")
     std = pl.DataFrame(
         [(b, int(s)) for b in kb.bundles if (s := (kb.catalogue.get(b) or {}).get("std_pric")) is not None],
         schema={"bundle": STR, "std": INT},
@@ -194,7 +185,8 @@ def bundle_split(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     total = pl.col("total")
     known = pl.col("std").is_not_null()
     df = (
-        f.lines.join(bp, left_on="med_list_codg", right_on="part")
+        ix.of_items(bp.get_column("part"))
+        .join(bp, left_on="med_list_codg", right_on="part")
         .join(present.unique(), on=on, how="anti")
         .sort(["claim_id", "line_no"])
         .group_by(on)
@@ -243,7 +235,7 @@ def with_result(rule: RuleSpec, df: pl.DataFrame, args: list[tuple[str, pl.Expr]
 
 
 def _with_dise(lines: pl.DataFrame, f: Frames) -> pl.DataFrame:
-    return lines.join(f.claims.select("claim_id", pl.col("dise_codg").fill_null("").alias("dise")), on="claim_id")
+    return indexed(f).with_claims(lines, "dise_codg").with_columns(dise=pl.col("dise_codg").fill_null(""))
 
 
 def missing_required(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
@@ -253,9 +245,9 @@ def missing_required(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     if not codes.len():
         return empty()
     by = ["claim_id", "med_list_codg"]
-    lines = _with_dise(f.lines.filter(pl.col("med_list_codg").is_in(codes.implode())), f)
+    lines = _with_dise(indexed(f).of_items(codes), f)
     ci = lines.select(*by, "dise").unique()
-    present = f.lines.filter(pl.col("med_list_codg").is_in(ri["req"].unique().implode())).select("claim_id", req="med_list_codg")
+    present = indexed(f).of_items(ri.get_column("req")).select("claim_id", req="med_list_codg")
     miss = (
         ci.join(ri, on="med_list_codg")
         .join(present.unique(), on=["claim_id", "req"], how="anti")
@@ -291,7 +283,7 @@ def diagnosis_mismatch(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame
     if not ind.height:
         return empty()
     by = ["claim_id", "med_list_codg"]
-    lines = _with_dise(f.lines.filter(pl.col("med_list_codg").is_in(ind["med_list_codg"].unique().implode())), f)
+    lines = _with_dise(indexed(f).of_items(ind.get_column("med_list_codg")), f)
     state = (
         lines.select(*by, "dise")
         .unique()

@@ -1,8 +1,8 @@
-"""Work several columnar rules share over the same lines, done once per audit.
+"""Work several columnar rules share over the same frames, done once per audit.
 
 The engine calls each rule with the same :class:`~yibao.audit.model.Frames` and knowledge; a step
-several rules begin with (the lines of the items some knowledge names: one pass over a million
-lines) is remembered for that pair of objects, as long as the lines live, and rebuilt for any other.
+several rules begin with (numbering the lines, a claim view: passes over millions of lines) is
+remembered for those objects, as long as they live, and rebuilt for any other.
 """
 
 from __future__ import annotations
@@ -10,28 +10,28 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-
-import polars as pl
+from typing import Any, TypeVar
 
 from yibao.audit.knowledge import Knowledge
 from yibao.audit.model import Frames
 
-_Key = tuple[int, int, str]
-_memo: dict[_Key, tuple[weakref.ref[pl.DataFrame], weakref.ref[Knowledge], pl.DataFrame]] = {}
+T = TypeVar("T")
+_memo: dict[tuple[Any, ...], tuple[tuple[weakref.ref[Any], ...], Any]] = {}
 _lock = threading.Lock()
 
 
-def remembered(f: Frames, kb: Knowledge, name: str, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-    """``build()`` for these lines and this knowledge, computed once while both are alive.
+def remembered(f: Frames, kb: Knowledge | None, name: str, build: Callable[[], T]) -> T:
+    """``build()`` for these frames (and this knowledge, unless None), computed once while they are alive.
 
     Frames are not changed in place (polars operations return new frames), so the same objects
     give the same result.
     """
-    key = (id(f.lines), id(kb), name)
+    objs: tuple[object, ...] = (f.claims, f.lines, f.people) if kb is None else (f.claims, f.lines, f.people, kb)
+    key = (name, *map(id, objs))
     with _lock:
         hit = _memo.get(key)
-    if hit is not None and hit[0]() is f.lines and hit[1]() is kb:
-        return hit[2]
+    if hit is not None and all(r() is o for r, o in zip(hit[0], objs, strict=True)):
+        return hit[1]  # type: ignore[no-any-return]
     value = build()
 
     def forget(_: object) -> None:
@@ -39,5 +39,5 @@ def remembered(f: Frames, kb: Knowledge, name: str, build: Callable[[], pl.DataF
             _memo.pop(key, None)
 
     with _lock:
-        _memo[key] = (weakref.ref(f.lines, forget), weakref.ref(kb, forget), value)
+        _memo[key] = (tuple(weakref.ref(o, forget) for o in objs), value)
     return value

@@ -1,15 +1,17 @@
 """超支付范围 and 超支付标准 over many claims (columnar form of :mod:`yibao.audit.scalar.scope`, whose
 docstring defines each rule type).
 
-The lines are joined once with what the knowledge says of each item (:func:`scope_items`, built
-from the same index the scalar form looks items up in, so a code listed twice counts once, the last
-row winning); each rule keeps the offending lines with frame expressions only, and writes the
-findings with :func:`line_findings`."""
+The lines of the items the knowledge restricts get, once per audit, what it says of each item
+(:func:`scope_items`, built from the same index the scalar form looks items up in, so a code listed
+twice counts once, the last row winning), by item number (:mod:`yibao.audit.columnar.indexed`);
+each rule keeps the offending lines with frame expressions only, takes their claim's or person's
+columns by position, and writes the findings with :func:`line_findings`."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from yibao.audit.columnar.indexed import indexed
 from yibao.audit.columnar.memo import remembered
 from yibao.audit.knowledge import ItemLimit, Knowledge
 from yibao.audit.model import MILLI, Frames
@@ -54,24 +56,30 @@ def scope_items(kb: Knowledge) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ITEM_SCHEMA, orient="row")
 
 
-def scope_lines(kb: Knowledge, f: Frames, *columns: str) -> pl.LazyFrame:
+def _scope_lines(kb: Knowledge, f: Frames) -> pl.DataFrame:
+    ix = indexed(f)
+    items = scope_items(kb)
+    return ix.with_items(ix.of_items(items.get_column("med_list_codg")), items)
+
+
+def scope_lines(kb: Knowledge, f: Frames, *columns: str) -> pl.DataFrame:
     """The lines whose item has a value in one of ``columns`` (of :data:`ITEM_SCHEMA`), with all of them.
 
-    The lines are joined with :func:`scope_items` once per audit (:func:`remembered`) and each rule
-    goes on lazily from there: left to itself the optimiser would join the claims to every line first.
+    The lines of the items :func:`scope_items` names get their columns once per audit
+    (:func:`remembered`), by item number (:mod:`yibao.audit.columnar.indexed`), not by a string join.
     """
-    lines = remembered(f, kb, "scope", lambda: f.lines.join(scope_items(kb), on="med_list_codg"))
-    return lines.lazy().filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns]))
+    lines = remembered(f, kb, "scope", lambda: _scope_lines(kb, f))
+    return lines.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns]))
 
 
-def with_claims(df: pl.LazyFrame, f: Frames, *columns: str) -> pl.LazyFrame:
+def with_claims(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
     """``df``'s lines with their claim's ``columns``."""
-    return df.join(f.claims.lazy().select("claim_id", *columns), on="claim_id")
+    return indexed(f).with_claims(df, *columns)
 
 
-def with_people(df: pl.LazyFrame, f: Frames, *columns: str) -> pl.LazyFrame:
+def with_people(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
     """``df``'s lines with their person's ``columns`` (lines of a person not in ``f.people`` are dropped)."""
-    return with_claims(df, f, "psn_no").join(f.people.lazy().select("psn_no", *columns), on="psn_no")
+    return indexed(f).with_people(df, *columns)
 
 
 def args_json(*pairs: tuple[str, pl.Expr]) -> pl.Expr:
@@ -162,7 +170,7 @@ def gender_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
         ("gend_label_en", json_text(pl.col("gl_en"))),
         ("gend", json_text(pl.col("gend"))),
     ]
-    return line_findings(rule, df.join(g.lazy(), on="lim_gend"), TOTAL, args)
+    return line_findings(rule, df.join(g, on="lim_gend"), TOTAL, args)
 
 
 def age_on(day: pl.Expr, brdy: pl.Expr) -> pl.Expr:
@@ -195,7 +203,7 @@ def _allowed_codes(rule: RuleSpec, kb: Knowledge, f: Frames, attr: str, key: str
         {"med_list_codg": [c for c, s in sets.items() for _ in s], key: [v for s in sets.values() for v in s]},
         schema={"med_list_codg": pl.Utf8, key: pl.Utf8},
     )
-    df = with_claims(scope_lines(kb, f, attr), f, key).join(pairs.lazy(), on=["med_list_codg", key], how="anti")
+    df = with_claims(scope_lines(kb, f, attr), f, key).join(pairs, on=["med_list_codg", key], how="anti")
     return line_findings(rule, df, TOTAL, [("allowed", json_text(pl.col(attr))), (key, json_text(pl.col(key)))])
 
 
@@ -215,8 +223,8 @@ def hosp_lv_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 
 def unknown_item(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    catalogue = pl.DataFrame({"med_list_codg": list(kb.catalogue)}, schema={"med_list_codg": pl.Utf8})
-    df = f.lines.join(catalogue, on="med_list_codg", how="anti") if kb.catalogue else f.lines.clear()
+    ix = indexed(f)
+    df = ix.lines.filter(~ix.has_item(kb.catalogue)) if kb.catalogue else f.lines.clear()
     return line_findings(rule, df, TOTAL, [])
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
+from fastapi.testclient import TestClient
+from starlette.types import ASGIApp
 
 from yibao.app.auth import create_account
 from yibao.store.db import Database
@@ -38,3 +42,19 @@ def login(url: str, username: str, password: str = PASSWORD) -> dict[str, str]:
     r = httpx.post(f"{url}/api/auth/token", data={"username": username, "password": password})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a window page's form."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def signed_in(app: ASGIApp, user: str, password: str = PASSWORD) -> TestClient:
+    """A window session of ``user``: a fresh client of ``app`` signed in through the login form."""
+    client = TestClient(app)
+    form = client.get("/login").text
+    r = client.post("/login", data={"username": user, "password": password, "csrf": csrf_of(form)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client

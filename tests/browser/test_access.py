@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.accounts import csrf_of as csrf_of  # the languages test signs in with it too
+from tests.accounts import signed_in as signed_in_as
 from tests.browser.conftest import DEMO_PERSONS, PASSWORDS, assisted_people
 from yibao.app.demo import DEMO_HOSPITAL, ensure_demo
 from yibao.entrypoints.http import create_app
@@ -36,18 +38,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     db.engine.dispose()
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
 def signed_in(app: FastAPI, user: str) -> TestClient:
-    client = TestClient(app)
-    form = client.get("/login").text
-    r = client.post("/login", data={"username": user, "password": PASSWORDS[user], "csrf": csrf_of(form)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return client
+    """A window session of a demo account (its demo password)."""
+    return signed_in_as(app, user, PASSWORDS[user])
 
 
 def assisted(app: FastAPI) -> str:

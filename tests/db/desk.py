@@ -3,7 +3,6 @@ cell by cell, and signing in to the window."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,21 +38,6 @@ def workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:
             ws.append(list(row))
     wb.save(path)
     return path
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
-def signed_in(app: FastAPI, user: str) -> TestClient:
-    """A window session of ``user`` (an account of :func:`tests.accounts.seed_accounts`)."""
-    client = TestClient(app)
-    form = client.get("/login").text
-    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf_of(form)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return client
 
 
 def bearer(app: FastAPI, user: str) -> dict[str, str]:

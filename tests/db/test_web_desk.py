@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.accounts import HOSPITAL
-from tests.db.desk import bearer, csrf_of, desk_pack, signed_in, workbook  # noqa: F401  (a fixture)
+from tests.accounts import HOSPITAL, csrf_of, signed_in
+from tests.db.desk import bearer, desk_pack, workbook  # noqa: F401  (a fixture)
 from tests.db.test_service import PACK, bill, seed
 from yibao.core.settings import Limits
 from yibao.entrypoints.http import create_app

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.accounts import HOSPITAL, PASSWORD
+from tests.accounts import HOSPITAL, PASSWORD, csrf_of
+from tests.accounts import signed_in as signed_in_as
 from tests.db.suspect_data import PACK_FILE, case, seed
 from tests.unit.test_languages import mixed, page_texts
 from yibao.app import suspects as svc
@@ -34,18 +35,8 @@ def web(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCli
         yield client, ids, db
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
 def signed_in(app_client: TestClient, user: str) -> TestClient:
-    client = TestClient(app_client.app)
-    form = client.get("/login").text
-    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf_of(form)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return client
+    return signed_in_as(app_client.app, user)
 
 
 def test_strangers_go_to_sign_in_and_other_roles_are_refused(web: tuple[TestClient, dict[str, int], Database]) -> None:

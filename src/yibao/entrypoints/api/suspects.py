@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from yibao.core.errors import InputError, error_body
 from yibao.core.money import optional_yuan
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import download
-from yibao.entrypoints.common.security import Who, require
+from yibao.entrypoints.common.security import Who, forbidden, require
 from yibao.entrypoints.common.state import db_of, limits_of, pack_of
 from yibao.rules.suspect_workflow import STATUSES, NotAllowed
 from yibao.store.audit_tables import SuspectCase
@@ -39,23 +39,10 @@ Status = Literal["open", "first_review", "second_review", "appeal", "investigati
 assert set(Status.__args__) == {"open", *STATUSES}  # type: ignore[attr-defined]
 
 
-def _refused(permission: str, who: Principal) -> HTTPException:
-    return HTTPException(
-        403,
-        {
-            "field": "role",
-            "value": who.role,
-            "expected": permission,
-            "message": f"当前角色（{who.role}）无权执行此操作（{permission}）",
-            "message_en": f"role {who.role} may not do {permission}",
-        },
-    )
-
-
 def reader(who: Who) -> Principal:
     """The bureau's roles that read 疑点, or an institution (its own)."""
     if not (who.can("suspects.read") or who.can("suspects.own")):
-        raise _refused("suspects.read", who)
+        raise forbidden("suspects.read", who)
     return who
 
 
@@ -257,7 +244,7 @@ def draw(body: SampleIn, request: Request, who: Worker) -> dict[str, Any]:
 def estimate(sample_id: SampleId, request: Request, who: Reader) -> dict[str, Any]:
     """抽查及其估算：已复核结算的核定/申报比例外推至其余结算（估算值）."""
     if not who.can("suspects.read"):
-        raise _refused("suspects.read", who)
+        raise forbidden("suspects.read", who)
     with db_of(request).unit_of_work() as s:
         sample, est = sampling.estimate(s, sample_id)
         return sampling.estimate_dict(sample, est)

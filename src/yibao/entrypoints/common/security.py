@@ -121,19 +121,24 @@ def current_principal(request: Request, cred: Annotated[HTTPAuthorizationCredent
     return who
 
 
+def forbidden(permission: str, who: Principal) -> HTTPException:
+    """The 403 for a caller whose role lacks ``permission``, naming both."""
+    return HTTPException(
+        403,
+        {
+            "field": "role",
+            "value": who.role,
+            "expected": permission,
+            "message": f"当前角色（{who.role}）无权执行此操作（{permission}）",
+            "message_en": f"role {who.role} may not do {permission}",
+        },
+    )
+
+
 def require(permission: str) -> Callable[[Principal], Principal]:
     def check(who: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not who.can(permission):
-            raise HTTPException(
-                403,
-                {
-                    "field": "role",
-                    "value": who.role,
-                    "expected": permission,
-                    "message": f"当前角色（{who.role}）无权执行此操作（{permission}）",
-                    "message_en": f"role {who.role} may not do {permission}",
-                },
-            )
+            raise forbidden(permission, who)
         return who
 
     return check

@@ -162,7 +162,8 @@ PAGES = {
     "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}"),
     "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06", "/audit/institutions",
                 "/audit/institutions?month=2022-06&level=1", "/audit/institutions/H53090200001?year=2022"),
-    "auditor": ("/suspects", "/suspects?status=open", "/suspects/1", "/audit/rules", "/audit/rules/GL004", "/audit/knowledge", "/reconcile", "/reconcile/detail",
+    "auditor": ("/suspects", "/suspects?status=open", "/suspects/1",
+                "/audit/rules", "/audit/rules/GL004", "/audit/knowledge", "/reconcile", "/reconcile/detail",
                 "/reconcile?fixmedins_code=H53090200001&begin=2022-06-01&end=2022-06-30&his_medfee_sumamt=1.00"
                 "&his_fund_pay_sumamt=1.00&his_fixmedins_setl_cnt=1", "/reconcile/verify?run=1"),
 }  # fmt: skip

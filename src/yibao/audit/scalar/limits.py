@@ -29,18 +29,11 @@ from datetime import date
 from typing import cast
 
 from yibao.audit.knowledge import WINDOWS, Knowledge, window_key
-from yibao.audit.model import MILLI, AuditClaim, AuditLine, Finding, History, PersonFacts, Result
+from yibao.audit.model import AuditClaim, AuditLine, Finding, History, PersonFacts, Result
 from yibao.audit.pack import RuleSpec
-from yibao.audit.scalar.scope import Args, line_finding
+from yibao.audit.scalar.scope import Args, cnt_text, line_finding
 from yibao.core.money import half_up
 from yibao.core.vocab import AUDIT_WINDOWS
-
-
-def units(milli: int) -> str:
-    """A count in thousandths written in units: 1500 → ``"1.5"``, 2000 → ``"2"``, 1234 → ``"1.234"``."""
-    sign = "-" if milli < 0 else ""
-    whole, frac = divmod(abs(milli), MILLI)
-    return f"{sign}{whole}" if not frac else f"{sign}{whole}.{frac:03d}".rstrip("0")
 
 
 def over_amount(line: AuditLine, before: int, after: int, limit: int) -> int:
@@ -113,7 +106,7 @@ def dose_limit(rule: RuleSpec, kb: Knowledge, claim: AuditClaim, person: PersonF
             claim,
             claim.lines[o.index],
             o.amount,
-            {"day": claim.lines[o.index].fee_ocur_date.isoformat(), "cnt": units(o.after), "limit": units(o.limit)},
+            {"day": claim.lines[o.index].fee_ocur_date.isoformat(), "cnt": cnt_text(o.after), "limit": cnt_text(o.limit)},
             o.evidence,
         )
         for o in over_limits(claim, history, groups)
@@ -147,7 +140,7 @@ def frequency_limit(rule: RuleSpec, kb: Knowledge, claim: AuditClaim, person: Pe
         window = str(o.key[1])
         args: Args = {
             "window": window, "window_label": AUDIT_WINDOWS[window][0], "window_label_en": AUDIT_WINDOWS[window][1],
-            "cnt": units(o.after), "limit": units(o.limit),
+            "cnt": cnt_text(o.after), "limit": cnt_text(o.limit),
         }  # fmt: skip
         out.append(line_finding(rule, claim, claim.lines[i], o.amount, args, o.evidence))
     return out

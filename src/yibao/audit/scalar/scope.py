@@ -24,6 +24,12 @@ line's code (``item``) plus what the rule type's message (:mod:`yibao.audit.type
   (:func:`yibao.settlement.policy_range.over_limit`; the same excess as ``price_standard``). The audit
   does not see the line's 甲/乙/丙 level: for a 丙类 line, which settlement self-pays in full, the
   amount is what it would be over-limit otherwise.
+  Known limitation: the knowledge holds one ceiling per item for the whole pack
+  (:func:`yibao.app.audit_pack.price_ceilings` takes the policy pack's first table and lays each
+  later change on top, the latest winning), while settlement uses the table in force on the claim's
+  day. When a policy pack changes a ceiling within the year, a line before the change is audited
+  against the later ceiling: 超限价 may then miss or invent an excess the settlement did not make.
+  Dated ceilings (the table by ``fee_ocur_date``) would need the knowledge to carry dates.
 - ``quantity_limit`` (超数量): the line's count is above the item's ``per_line`` limit
   (``quantity_limits``). Amount: the line total's share for the units over the limit,
   total x (count - limit) / count, rounded half up to the fen. ``cnt`` and ``limit`` are shown in

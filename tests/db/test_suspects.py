@@ -374,3 +374,28 @@ def test_the_command_line_lists_cases_and_the_overdue_ones(db: Database, monkeyp
     assert bad.exit_code == 2 and "--status" in bad.output and "nope" in bad.output
     missing = runner.invoke(app, ["audit", "case", "999"])
     assert missing.exit_code == 2 and "999" in missing.output
+
+
+def test_an_institution_sees_another_s_settlement_cited_as_evidence_without_where_or_how_much(db: Database) -> None:
+    ids = seed(db)
+    with db.unit_of_work() as s:  # a finding on HOSPITAL's S0002 citing OTHER_HOSPITAL's S0003 (挂床住院-like evidence)
+        e = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == "S0002"))
+        assert e is not None
+        f = finding(e, rule="GC001", evidence=("claim:S0003",))
+        s.add(f)
+        s.flush()
+        [cited] = svc.open_for(s, [f], DAYS, "auditor", "cli")
+        s.commit()
+        mine = {c["setl_id"]: c for c in views.detail(s, cited.id, HIS)["claims"]}
+        bureau = {c["setl_id"]: c for c in views.detail(s, cited.id, AUDITOR)["claims"]}
+    assert (mine["S0002"]["fund_pay_sumamt"], mine["S0002"]["other"]) == (30_000, False)
+    other = mine["S0003"]
+    assert (other["setl_date"], other["other"], other["fixmedins_code"], other["fixmedins_name"]) == (
+        "2022-03-12",
+        True,
+        None,
+        None,
+    )
+    assert (other["medfee_sumamt"], other["fund_pay_sumamt"], other["psn_part_amt"]) == (None, None, None)
+    assert (bureau["S0003"]["fixmedins_code"], bureau["S0003"]["fund_pay_sumamt"]) == (OTHER_HOSPITAL, 20_000)
+    assert ids["theirs"] != cited.id

@@ -87,6 +87,18 @@ def _claims(s: Session, setl_ids: list[str]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+HIDDEN = ("mdtrt_id", "fixmedins_code", "fixmedins_name", "medfee_sumamt", "fund_pay_sumamt", "psn_part_amt")
+"""What an institution does not see of another institution's settlement cited as evidence (it sees that it was
+there: its number, day and kind of care)."""
+
+
+def _as_seen(claim: dict[str, Any], who: Principal) -> dict[str, Any]:
+    """A settlement as ``who`` sees it: the bureau all of it, an institution another's without where or how much."""
+    if who.can("suspects.read") or claim["fixmedins_code"] == who.fixmedins_code:
+        return claim | {"other": False}
+    return claim | dict.fromkeys(HIDDEN) | {"other": True}
+
+
 def _lines(s: Session, setl_id: str, sns: list[str]) -> list[dict[str, Any]]:
     if not sns:
         return []
@@ -121,7 +133,7 @@ def detail(s: Session, case_id: int, who: Principal, lang: str = "zh", *, day: d
         "message": message(f, lang),
         "action": f.action,
         "evidence": [{"code": e, "text": evidence_text(e, lang)} for e in evidence],
-        "claims": _claims(s, [c.setl_id, *[x for x in linked if x != c.setl_id]]),
+        "claims": [_as_seen(e, who) for e in _claims(s, [c.setl_id, *[x for x in linked if x != c.setl_id]])],
         "lines": _lines(s, c.setl_id, [str(x) for x in sns]),
         "events": [event_dict(e, lang) for e in svc.events_of(s, c.id)],
         "attachments": [attachment_dict(a) for a in svc.attachments_of(s, c.id)],

@@ -156,7 +156,7 @@ _CLAIMS_FROM = _LEDGER.outerjoin(_VISIT, _VISIT.c.mdtrt_id == _LEDGER.c.mdtrt_id
 
 # The statements of the counter, built once (each settlement only binds its values).
 _SETTLED = (
-    sa.select(sa.literal(0).label("part"), *_CLAIM_COLS, *_LINE_COLS, _FEE.c.id.label("line_id"))
+    sa.select(sa.literal_column("0").label("part"), *_CLAIM_COLS, *_LINE_COLS, _FEE.c.id.label("line_id"))
     .select_from(_CLAIMS_FROM.outerjoin(_FEE, _LINE_JOIN))
     .where(_LEDGER.c.person_id == sa.bindparam("person_id"), _LEDGER.c.setl_date >= sa.bindparam("since"), _STANDING)
 )
@@ -167,12 +167,12 @@ _CHANGED = (
     sa.select(sa.func.max(KnowledgeImport.id)).scalar_subquery(),
 )
 """How many rule changes and knowledge imports the bureau made, and the last of each (both are only appended)."""
-_NULL = {i: sa.literal(None, c.type) for i, c in enumerate((*_CLAIM_COLS, *_LINE_COLS, _FEE.c.id))}
+_NULL = {i: sa.cast(sa.null(), c.type) for i, c in enumerate((*_CLAIM_COLS, *_LINE_COLS, _FEE.c.id))}
 
 
 def _part(part: int, **at: Any) -> sa.Select[Any]:
     """A part of the counter's statement: its columns where ``at`` (``p0`` … ``p17``) puts them, NULL elsewhere."""
-    return sa.select(sa.literal(part), *(at.get(f"p{i}", null) for i, null in _NULL.items()))
+    return sa.select(sa.literal_column(str(part)), *(at.get(f"p{i}", null) for i, null in _NULL.items()))
 
 
 _OPEN_STAYS = _part(1, p1=_VISIT.c.mdtrt_id, p3=_VISIT.c.fixmedins_code, p8=_VISIT.c.begntime, p9=_VISIT.c.endtime).where(

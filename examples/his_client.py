@@ -60,7 +60,7 @@ class HIS:
             timeout=60,
         )
         r.raise_for_status()
-        out = json.loads(r.text, parse_float=Decimal)
+        out: dict[str, Any] = json.loads(r.text, parse_float=Decimal)
         self.log.append(
             {"infno": infno, "msgid": msgid, "infcode": out["infcode"], "err_msg": out["err_msg"], "output": out["output"]}
         )

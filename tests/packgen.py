@@ -177,7 +177,8 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
     idents = []
     for cat in draw(st.lists(st.sampled_from(CATS), max_size=3)):
         start = draw(day_in(draw(st.sampled_from([YEAR - 1, YEAR, YEAR + 1]))))
-        end = draw(st.none() | st.integers(0, 500).map(lambda d, s=start: s + timedelta(days=d)))
+        days = draw(st.none() | st.integers(0, 500))
+        end = None if days is None else start + timedelta(days=days)
         idents.append(IdentityPeriod(cat, start, end))
     filings = tuple(
         ChronicFiling(code, draw(day_in(YEAR)))

@@ -141,11 +141,12 @@ def test_refusals_by_role(page: Page, site: Site) -> None:
 
     sign_in(page, "analyst")
     csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
-    for path, form in (
+    forms: tuple[tuple[str, dict[str, str | float | bool]], ...] = (
         ("/warnings/1/step", {"csrf": csrf, "to": "closed", "close_note": "x"}),
         ("/warnings/push", {"csrf": csrf, "ids": "1", "bureau": "civil_affairs"}),
         ("/warnings/run", {"csrf": csrf, "run_period": "2022-06"}),
-    ):
+    )
+    for path, form in forms:
         refused = page.request.post(path, form=form, max_redirects=0)
         assert refused.status == 403 and "无权" in refused.text(), path
     page.click("text=退出")

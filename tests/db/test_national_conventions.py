@@ -174,7 +174,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 def test_every_refusal_of_the_national_interface_is_said_in_chinese(db: Database) -> None:
     h = Hospital(db)
     m = _visit(h)
-    visit_bad = [
+    visit_bad: list[tuple[str, dict[str, Any], str]] = [
         ("2204", {"feedetail": [_line(m) | {"chrgitm_lv": "09"}]}, "chrgitm_lv"),
         ("2204", {"feedetail": [_line(m) | {"det_item_fee_sumamt": "1.234"}]}, "det_item_fee_sumamt"),
         ("2204", {"feedetail": [_line(m) | {"det_item_fee_sumamt": "-1"}]}, "det_item_fee_sumamt"),

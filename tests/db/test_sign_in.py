@@ -123,13 +123,13 @@ def test_many_names_from_one_address_lock_the_address(db: Database) -> None:
     # not behind a trusted proxy, X-Forwarded-For is not believed: the connection's address is counted
     # (in process: uvicorn, which ``yibao serve`` tells to believe proxy headers only as configured, is not between)
     client = TestClient(create_app(db, PACK, settings=Settings(sign_in_address_failures=10)))
-    codes = [
+    answers = [
         client.post(
             "/api/auth/token", data={"username": f"spray{i}", "password": WRONG}, headers={"X-Forwarded-For": f"10.1.0.{i}"}
         )
         for i in range(10)
     ]
-    assert [r.status_code for r in codes] == [422] * 9 + [429]
+    assert [r.status_code for r in answers] == [422] * 9 + [429]
     assert client.post("/api/auth/token", data={"username": "clerk", "password": PASSWORD}).status_code == 429
 
 
@@ -287,7 +287,7 @@ def _session_cookie(
         "/login", data={"username": "clerk", "password": PASSWORD, "csrf": csrf.group(1)}, headers=sent, follow_redirects=False
     )
     assert r.status_code == 303, r.text
-    return next(c for c in r.headers.get_list("set-cookie") if c.startswith("yibao_session="))
+    return next(str(c) for c in r.headers.get_list("set-cookie") if c.startswith("yibao_session="))
 
 
 def test_the_session_cookie_is_secure_over_https_or_when_told(db: Database) -> None:

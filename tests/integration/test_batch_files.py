@@ -13,6 +13,7 @@ from yibao import synth
 from yibao.policy import load_pack
 from yibao.settlement.batch.engine import OUTPUT_AMOUNTS
 from yibao.settlement.batch.io import run_batch
+from yibao.settlement.model import Claim
 from yibao.settlement.settle import settle_sequence
 
 PACK = "anhui-huaibei-2022"
@@ -42,7 +43,7 @@ def test_batch_on_synthetic_county_equals_claim_by_claim(county: Path, tmp_path:
     run = run_batch(pack, county, tmp_path / "r.parquet")
     out = {r["claim_id"]: r for r in pl.read_parquet(run.out).iter_rows(named=True)}
     people, claims = synth.to_people_and_claims(synth.read(county))
-    by_person: dict[str, list] = {}
+    by_person: dict[str, list[Claim]] = {}
     for c in claims:
         by_person.setdefault(c.psn_no, []).append(c)
     checked = 0

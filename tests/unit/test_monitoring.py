@@ -94,7 +94,8 @@ def test_the_watched_identity_is_the_latest_counted_settlements() -> None:
 
 
 def _mapping_with(rule: dict[str, Any], per_capita: object = None) -> dict[str, Any]:
-    raw = yaml.safe_load((Path(policy_pkg.__file__).parent / "packs" / "yunnan-lincang-2023.yaml").read_text("utf-8"))
+    pack_file = Path(policy_pkg.__file__).parent / "packs" / "yunnan-lincang-2023.yaml"
+    raw: dict[str, Any] = yaml.safe_load(pack_file.read_text("utf-8"))
     mon: dict[str, Any] = {"rules": {"r": rule}}
     if per_capita is not None:
         mon["per_capita_income"] = per_capita

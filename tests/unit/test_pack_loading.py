@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from typing import Any
 
 import pytest
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.policy import load_pack, pack_from_mapping
+from yibao.policy import PolicyPack, load_pack, pack_from_mapping
 
 FILE = "test-pack.yaml"
 
 
-def A(value):
+def A(value: Any) -> dict[str, Any]:
     """A leaf with an ``assumed`` provenance."""
     return {"value": value, "assumed": "test value"}
 
 
-def minimal() -> dict:
+def minimal() -> dict[str, Any]:
     """A small valid pack touching every section the errors below break."""
     return {
         "pack": "test",
@@ -54,14 +55,14 @@ def minimal() -> dict:
     }
 
 
-def errors_of(raw: dict, file: str = FILE) -> list[InputError]:
+def errors_of(raw: dict[str, Any], file: str = FILE) -> list[InputError]:
     with pytest.raises(InputErrors) as info:
         pack_from_mapping(raw, file)
     assert info.value.errors, "InputErrors must carry at least one InputError"
     return info.value.errors
 
 
-def only_error(raw: dict) -> InputError:
+def only_error(raw: dict[str, Any]) -> InputError:
     errs = errors_of(raw)
     assert len(errs) == 1, [str(e) for e in errs]
     return errs[0]
@@ -377,7 +378,7 @@ def test_bad_date_in_a_dated_value_is_refused():
     assert "YYYY-MM-DD" in err.expected
 
 
-def dated_pack():
+def dated_pack() -> PolicyPack:
     raw = minimal()
     raw["valid_to"] = "2023-12-31"
     raw["policy"]["critical_illness"]["deductible"] = [
@@ -394,12 +395,12 @@ def dated_pack():
 def test_dated_values_resolve_on_the_day():
     pack = dated_pack()
 
-    def ci_ded(day):
+    def ci_ded(day: date) -> int:
         ci = pack.at(day).critical_illness
         assert ci is not None
         return ci.deductible
 
-    def limit(day):
+    def limit(day: date) -> int:
         ma = pack.at(day).assistance
         assert ma is not None
         return ma.limit

@@ -6,34 +6,43 @@ in comments, in fen in the code: 1 yuan = 100 fen).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any, Literal
 
 import pytest
 
 from yibao.core.errors import InputError
 from yibao.core.identities import IdentityPeriod
-from yibao.policy import pack_from_mapping
+from yibao.policy import Policy, pack_from_mapping
 from yibao.settlement import Claim, FeeLine, Person, PolicyRangeSummary, YearToDate, reverse, settle, settle_sequence
-from yibao.settlement.model import ChronicFiling, Period, Settlement
+from yibao.settlement.model import ChronicFiling, Period, Place, Settlement
 from yibao.settlement.trace import render
 
 D = date(2022, 5, 1)
 
 
-def A(value):
+def A(value: Any) -> dict[str, Any]:
     return {"value": value, "assumed": "test value"}
 
 
-def line(med_types=("21",), **kw) -> dict:
+def line(med_types: Sequence[str] = ("21",), **kw: Any) -> dict[str, Any]:
     """A benefit line: no deductible, 50 % everywhere, no cap, unless told otherwise."""
     out = {"label_zh": "测试", "label_en": "test", "insutype": "390", "med_types": list(med_types), "ratio": A(50)}
     out.update(kw)
     return out
 
 
-def make_policy(lines=None, fee=None, ci=None, ma=None, ta=None, priority=()):
-    policy: dict = {
+def make_policy(
+    lines: dict[str, Any] | None = None,
+    fee: dict[str, Any] | None = None,
+    ci: dict[str, Any] | None = None,
+    ma: dict[str, Any] | None = None,
+    ta: dict[str, Any] | None = None,
+    priority: Sequence[str] = (),
+) -> Policy:
+    policy: dict[str, Any] = {
         "identity_priority": list(priority),
         "fee": fee if fee is not None else {"class_b_selfpay_first": A(0)},
         "lines": lines if lines is not None else {"inpatient": line()},
@@ -48,8 +57,15 @@ def make_policy(lines=None, fee=None, ci=None, ma=None, ta=None, priority=()):
     return pack.at(D)
 
 
-def ci_section(deductible=0, bands=((0, 50),), basis="above_deductible", cap=None, tilt=None, lines=("inpatient",)):
-    out: dict = {
+def ci_section(
+    deductible: int = 0,
+    bands: Sequence[tuple[int, int]] = ((0, 50),),
+    basis: str = "above_deductible",
+    cap: int | None = None,
+    tilt: dict[str, Any] | None = None,
+    lines: Sequence[str] = ("inpatient",),
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "lines": list(lines),
         "deductible": A(deductible),
         "band_basis": basis,
@@ -62,7 +78,7 @@ def ci_section(deductible=0, bands=((0, 50),), basis="above_deductible", cap=Non
     return out
 
 
-def person(*identities, psn_no="P1", **kw) -> Person:
+def person(*identities: str | IdentityPeriod, psn_no: str = "P1", **kw: Any) -> Person:
     ids = tuple(i if isinstance(i, IdentityPeriod) else IdentityPeriod(i, date(2020, 1, 1)) for i in identities)
     return Person(psn_no, identities=ids, **kw)
 
@@ -70,17 +86,28 @@ def person(*identities, psn_no="P1", **kw) -> Person:
 _n = iter(range(1, 10**6))
 
 
-def summary_claim(scp_fen, day=D, med_type="21", hosp_lv=2, place="in_county", dise="", psn_no="P1", **amounts) -> Claim:
+def summary_claim(
+    scp_fen: int,
+    day: date = D,
+    med_type: str = "21",
+    hosp_lv: int = 2,
+    place: Place = "in_county",
+    dise: str = "",
+    psn_no: str = "P1",
+    **amounts: int,
+) -> Claim:
     """A summarised claim whose policy-range amount is ``scp_fen`` plus any self-paid parts given."""
     total = scp_fen + sum(amounts.values())
     return Claim(f"C{next(_n)}", psn_no, day, med_type, hosp_lv, place, dise, summary=PolicyRangeSummary(total, **amounts))
 
 
-def fee_claim(*lines: FeeLine, day=D, med_type="21", hosp_lv=2, dise="", psn_no="P1") -> Claim:
+def fee_claim(
+    *lines: FeeLine, day: date = D, med_type: str = "21", hosp_lv: int = 2, dise: str = "", psn_no: str = "P1"
+) -> Claim:
     return Claim(f"C{next(_n)}", psn_no, day, med_type, hosp_lv, "in_county", dise, fee_lines=tuple(lines))
 
 
-def fl(code, fen, lv="01", pric=None, cnt=1) -> FeeLine:
+def fl(code: str, fen: int, lv: str = "01", pric: int | None = None, cnt: int | str | Decimal = 1) -> FeeLine:
     return FeeLine(f"{code}-{fen}", code, fen, lv, Decimal(cnt), pric)
 
 
@@ -90,7 +117,7 @@ def assert_adds_up(s: Settlement) -> None:
     assert s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt == s.medfee_sumamt
 
 
-def run(policy, p, claims, ytd=None) -> list[Settlement]:
+def run(policy: Policy, p: Person, claims: Sequence[Claim], ytd: YearToDate | None = None) -> list[Settlement]:
     out = list(settle_sequence(policy, p, claims, {D.year: ytd} if ytd else None))
     for s in out:
         assert_adds_up(s)
@@ -203,7 +230,7 @@ def test_fee_line_checks():
 # --- basic insurance ----------------------------------------------------------------------------
 
 
-ADMISSION = {"deductible_kind": "admission", "deductible": A(500), "deductible_2nd": A(250)}
+ADMISSION: dict[str, Any] = {"deductible_kind": "admission", "deductible": A(500), "deductible_2nd": A(250)}
 
 
 def test_first_admission_deductible_and_small_bill():
@@ -283,7 +310,7 @@ def test_ratio_by_level_and_place():
     ratio = {"in_county": {1: 90, 2: 80, 3: 70}, "out_of_county": {1: 60, 2: 55, 3: 50}, "cross_filed": 45, "cross_unfiled": 30}
     policy = make_policy(lines={"inpatient": line(ratio=A(ratio))})
 
-    def pay(lv, place):
+    def pay(lv: int, place: Place) -> int:
         return settle(policy, person(), None, summary_claim(100_000, hosp_lv=lv, place=place)).hifp_pay
 
     # 1000.00 x 90% / 80% / 70% in county; x 60% / 55% / 50% out of county
@@ -480,7 +507,7 @@ def test_critical_illness_tilt_removes_cap():
 # --- medical assistance ------------------------------------------------------------------------------
 
 
-def ma_section(limit=50000, lines=("inpatient",), **cats):
+def ma_section(limit: int = 50000, lines: Sequence[str] = ("inpatient",), **cats: tuple[int, int]) -> dict[str, Any]:
     return {
         "lines": list(lines),
         "categories": {k: {"deductible": A(d), "ratio": A(r)} for k, (d, r) in cats.items()},
@@ -605,14 +632,14 @@ EMPLOYEE_LINES = {
 }
 
 
-def employee(status, tier="unit"):
+def employee(status: Literal["in_service", "retired"], tier: Literal["unit", "individual_1", "individual_2"] = "unit") -> Person:
     return Person("P1", insutype="310", emp_status=status, emp_tier=tier)
 
 
 def test_employee_outpatient_in_service_vs_retired_and_tiers():
     policy = make_policy(lines=EMPLOYEE_LINES)
 
-    def pay(p, lv, scp=120_000):
+    def pay(p: Person, lv: int, scp: int = 120_000) -> tuple[str, int]:
         s = settle(policy, p, None, summary_claim(scp, med_type="11", hosp_lv=lv))
         return s.line, s.hifp_pay
 
@@ -671,7 +698,7 @@ def test_identity_valid_on_claim_date_only():
 # --- accumulators, reversal ------------------------------------------------------------------------
 
 
-def full_policy():
+def full_policy() -> Policy:
     return make_policy(
         lines={
             "inpatient": line(deductible_kind="admission", deductible=A(500), ratio=A(60), cap=A(50000)),
@@ -718,7 +745,7 @@ def test_reverse_twice_refused():
     with pytest.raises(InputError) as info:
         reverse(s, once)
     assert info.value.field == "year_to_date"
-    assert "admissions" in info.value.value
+    assert isinstance(info.value.value, list) and "admissions" in info.value.value
 
 
 def test_accumulators_of_another_year_refused():

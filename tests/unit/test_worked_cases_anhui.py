@@ -35,7 +35,7 @@ PACK = load_pack("anhui-huaibei-2022")
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "anhui-sample"
 
 
-def bill(claim_id, psn_no, day, hosp_lv, jia, yi=0, bing=0) -> Claim:
+def bill(claim_id: str, psn_no: str, day: date, hosp_lv: int, jia: int, yi: int = 0, bing: int = 0) -> Claim:
     """An inpatient bill of 甲 / 乙 / 丙 amounts in fen."""
     lines = [FeeLine(f"{claim_id}-1", "JIA", jia, "01")]
     if yi:
@@ -45,7 +45,7 @@ def bill(claim_id, psn_no, day, hosp_lv, jia, yi=0, bing=0) -> Claim:
     return Claim(claim_id, psn_no, day, "21", hosp_lv, "in_county", fee_lines=tuple(lines))
 
 
-def resident(psn_no, *codes) -> Person:
+def resident(psn_no: str, *codes: str) -> Person:
     return Person(psn_no, identities=tuple(IdentityPeriod(c, date(2021, 1, 1)) for c in codes))
 
 

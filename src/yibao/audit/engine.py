@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from yibao.audit.columnar import COLUMNAR
+from yibao.audit.columnar.indexed import positions
 from yibao.audit.model import FINDING_SCHEMA, AuditClaim, Finding, Frames, History, PersonFacts
 from yibao.audit.pack import AuditPack, RuleSpec
 from yibao.audit.scalar import SCALAR
@@ -28,28 +29,30 @@ def audit_claim(
     return sorted(out, key=Finding.key)
 
 
-def _applies(rule: RuleSpec) -> pl.Expr:
-    """Whether a finding's claim (its ``scenario``, ``insutype``, ``hosp_lv`` joined on) is one ``rule`` looks at."""
+def _applies(i: int, rule: RuleSpec) -> pl.Expr:
+    """Whether a finding (of the ``i``-th rule run) is on a claim (its ``scenario``, ``insutype``, ``hosp_lv``
+    taken on) that ``rule`` looks at."""
     cond = pl.col("scenario").is_in(list(rule.scenarios))
     if rule.insutypes is not None:
         cond = cond & pl.col("insutype").is_in(list(rule.insutypes))
     if rule.hosp_lvs is not None:
         cond = cond & pl.col("hosp_lv").is_in(list(rule.hosp_lvs))
-    return (pl.col("rule_code") == rule.code) & cond
+    return (pl.col("rule") == i) & cond
 
 
 def _keep_targets(found: pl.DataFrame, rules: list[RuleSpec], claims: pl.DataFrame) -> pl.DataFrame:
-    """The findings on claims their rule applies to: one join of all findings with the claims' attributes."""
+    """The findings (with ``rule``, the index of their rule in ``rules``) on claims their rule applies to:
+    each finding's claim found once (:func:`positions`), its attributes taken by position."""
     scenario = (
         pl.when(pl.col("med_type") == "21").then(pl.lit("inpatient"))
         .when(pl.col("med_type") == "41").then(pl.lit("pharmacy"))
         .otherwise(pl.lit("outpatient"))
     )  # fmt: skip
-    attrs = claims.join(found.select("claim_id").unique(), on="claim_id", how="semi").select(
-        "claim_id", scenario.alias("scenario"), "insutype", "hosp_lv"
-    )
-    cond = pl.any_horizontal([_applies(r) for r in rules])
-    return found.join(attrs, on="claim_id", how="left").filter(cond).select(list(FINDING_SCHEMA))
+    at = positions(found.get_column("claim_id"), claims.get_column("claim_id"))
+    attrs = claims.select(scenario.alias("scenario"), "insutype", "hosp_lv")
+    found = found.with_columns([attrs.get_column(c).gather(at) for c in attrs.columns])
+    cond = pl.any_horizontal([_applies(i, r) for i, r in enumerate(rules)])
+    return found.filter(cond.fill_null(False)).select(list(FINDING_SCHEMA))
 
 
 def audit_frames(pack: AuditPack, frames: Frames, stage: str = "post") -> pl.DataFrame:
@@ -61,10 +64,11 @@ def audit_frames(pack: AuditPack, frames: Frames, stage: str = "post") -> pl.Dat
         fn = COLUMNAR.get(rule.type)
         if fn is None or not rule.enabled or stage not in rule.stages:
             continue
-        ran.append(rule)
         found = fn(rule, pack.knowledge, frames)
         if found.height:
-            parts.append(found.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA))  # type: ignore[arg-type]
+            cast = found.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+            parts.append(cast.with_columns(rule=pl.lit(len(ran), dtype=pl.Int32)))
+        ran.append(rule)
     if not parts:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     df = _keep_targets(pl.concat(parts), ran, frames.claims)

@@ -5,11 +5,12 @@ A claim's history here is every claim of the same person with a smaller ``seq``;
 (it was registered by then). 异常高频 exists in this form only: it compares each person's visits in
 a month with everyone's.
 
-Speed: the claims are aggregated and sorted once per audit (:func:`claim_view`: totals from the lines,
-persons numbered, sorted by person, day and ``seq``) and shared by the rules of the family, as are
-the outpatient-in-stay pairs (:func:`stay_pairs`); pairs are found by joining a person's admissions
-with their other claims only (few admissions per person), and visits are ranked along runs of the
-sorted frame. Nothing runs per row in Python.
+Speed: the claims are aggregated once per audit (:func:`claim_view`: totals from the lines summed
+along runs of one claim's lines, persons numbered by :mod:`yibao.audit.columnar.indexed`) and
+shared by the rules of the family, as are the outpatient-in-stay pairs (:func:`stay_pairs`); pairs
+are found by joining a person's admissions with their other claims only (few admissions per
+person), and visits are sorted (few columns) and ranked along runs of the sorted frame. Nothing runs
+per row in Python.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _line_totals(f: Frames) -> pl.DataFrame:
     )
 
 
-VIEW_COLUMNS = ("claim_id", "seq", "psn_no", "fixmedins_code", "med_type", "begndate", "enddate")
+VIEW_COLUMNS = ("claim_id", "seq", "pidx", "pid", "fixmedins_code", "med_type", "begndate", "enddate")
 
 
 def _build_view(f: Frames) -> pl.DataFrame:
@@ -70,15 +71,15 @@ def _build_view(f: Frames) -> pl.DataFrame:
     claims = indexed(f).claims
     return (
         pl.concat([claims, _line_totals(f)], how="horizontal")
-        .select(*VIEW_COLUMNS, pl.col("dise_codg").fill_null(""), pl.col("total").fill_null(0), "first_day", "last_day", "pid")
-        .sort(["pid", "begndate", "seq"])
+        .select(*VIEW_COLUMNS, pl.col("dise_codg").fill_null(""), pl.col("total").fill_null(0), "first_day", "last_day")
         .with_columns(inpatient.alias("inpatient"), (~inpatient & (pl.col("med_type") != PHARMACY)).alias("visit"))
     )
 
 
 def claim_view(f: Frames) -> pl.DataFrame:
     """Every claim of ``f`` with its ``total`` (fen, 0 without lines), ``first_day``/``last_day`` of its lines,
-    ``pid`` (an integer per person), ``inpatient`` and ``visit``; sorted by person, ``begndate``, ``seq``."""
+    ``pidx`` (its person's row in ``f.people``, null when not there), ``pid`` (an integer per person),
+    ``inpatient`` and ``visit``; in the claims' order."""
     return remembered(f, None, "claim_view", lambda: _build_view(f))
 
 
@@ -107,11 +108,13 @@ def stay_pairs(f: Frames) -> pl.DataFrame:
     return remembered(f, None, "stay_pairs", lambda: _build_stay_pairs(f))
 
 
-def _run_rank(keys: list[str]) -> pl.Expr:
-    """1, 2, … within each run of equal ``keys`` (the frame sorted by them)."""
-    start = pl.any_horizontal([(pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys])
-    idx = pl.int_range(pl.len(), dtype=pl.Int64)
-    return idx - pl.when(start).then(idx).forward_fill() + 1
+def _ranked(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``df`` (sorted by ``keys``) with ``n``, 1, 2, … within each run of equal ``keys``, and ``size``, the run's length."""
+    start = df.select(pl.any_horizontal([(pl.col(k) != pl.col(k).shift(1)).fill_null(True) for k in keys])).to_series()
+    starts = np.flatnonzero(start.to_numpy())
+    sizes = np.diff(np.append(starts, df.height))
+    n = np.arange(df.height, dtype=np.int64) - np.repeat(starts, sizes) + 1
+    return df.with_columns(n=pl.Series(n), size=pl.Series(np.repeat(sizes, sizes).astype(np.int64)))
 
 
 def _date_text(expr: pl.Expr) -> pl.Expr:
@@ -230,12 +233,16 @@ def outpatient_during_stay(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataF
 
 
 def after_death(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    dead = f.people.filter(pl.col("death_date").is_not_null()).select("psn_no", pl.col("death_date").alias("death"))
+    dead = (
+        f.people.with_row_index("pidx")
+        .filter(pl.col("death_date").is_not_null())
+        .select("pidx", pl.col("death_date").alias("death"))
+    )
     if not dead.height:
         return _empty()
     cand = (
         claim_view(f)
-        .join(dead, on="psn_no")
+        .join(dead, on="pidx")
         .filter((pl.col("begndate") > pl.col("death")) | (pl.col("last_day") > pl.col("death")))
         .select("claim_id", "begndate", "first_day", "death", "total")
     )
@@ -264,12 +271,19 @@ def after_death(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     return claim_findings(rule, late, args, ev)
 
 
-def _visits(f: Frames, period: pl.Expr, resort: bool) -> pl.DataFrame:
-    """Visits with ``period`` (their day or month), ranked ``n`` 1, 2, … by ``seq`` within the person's period."""
+def _visits(f: Frames, period: pl.Expr) -> pl.DataFrame:
+    """Visits with ``period`` (their day or month), sorted by person, period and ``seq``, ranked ``n`` 1, 2, …
+    within the person's period, ``visits`` of them in all.
+
+    Person and period are packed in one integer ``key`` (a person number below 2³¹, a period of 32 bits);
+    when the claims come in ``seq`` order, as the ledger writes them, a stable sort by ``key`` alone keeps it.
+    """
+    key = pl.col("pid").cast(pl.Int64) * (1 << 32) + pl.col("period").to_physical().cast(pl.Int64) + (1 << 31)
     v = claim_view(f).filter(pl.col("visit")).select("claim_id", "seq", "pid", "total", period.alias("period"))
-    if resort:
-        v = v.sort(["pid", "period", "seq"])
-    return v.with_columns(_run_rank(["pid", "period"]).alias("n"))
+    v = v.with_columns(key=key)
+    seq = v.get_column("seq").to_numpy()
+    v = v.sort("key", maintain_order=True) if bool(np.all(seq[1:] >= seq[:-1])) else v.sort(["key", "seq"])
+    return _ranked(v, ["key"]).rename({"size": "visits"})
 
 
 def _earlier_ids(v: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:
@@ -283,7 +297,7 @@ def _earlier_ids(v: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:
 
 
 def same_day_visits(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
-    v = _visits(f, pl.col("begndate"), resort=False)  # the view is sorted by person, day, seq already
+    v = _visits(f, pl.col("begndate"))
     flagged = v.filter(pl.col("n") > int(rule.param("max_visits")))
     if not flagged.height:
         return _empty()
@@ -303,16 +317,11 @@ def high_frequency(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     """
     pct, min_visits = int(rule.param("percentile")), int(rule.param("min_visits"))
     month = pl.col("begndate").dt.year().cast(pl.Int32) * 100 + pl.col("begndate").dt.month().cast(pl.Int32)
-    v = _visits(f, month, resort=True)
-    counts = v.group_by(["pid", "period"]).agg(pl.len().cast(pl.Int64).alias("visits"))
+    v = _visits(f, month)
+    counts = v.filter(pl.col("n") == 1)  # a row per person and month
     k = ((pl.len().cast(pl.Int64) * pct + 99) // 100).clip(1, pl.len().cast(pl.Int64)) - 1
     thresholds = counts.group_by("period").agg(pl.col("visits").sort().gather(k).first().alias("threshold"))
-    flagged = (
-        v.filter(pl.col("n") > min_visits)
-        .join(thresholds, on="period")
-        .filter(pl.col("n") > pl.col("threshold"))
-        .join(counts, on=["pid", "period"])
-    )
+    flagged = v.filter(pl.col("n") > min_visits).join(thresholds, on="period").filter(pl.col("n") > pl.col("threshold"))
     if not flagged.height:
         return _empty()
     month_text = pl.concat_str(

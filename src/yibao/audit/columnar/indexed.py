@@ -81,7 +81,7 @@ class Indexed:
 
 
 def positions(keys: pl.Series, table: pl.Series) -> pl.Series:
-    """The row of each of ``keys`` in ``table`` (whose values are distinct), null where it is not there.
+    """The row of each of ``keys`` in ``table`` (its first, should a value repeat), null where it is not there.
 
     Joined on 64-bit hashes of the strings (a third of a string join's time), then checked: any
     collision, repeated value or null falls back to the join on the strings themselves.
@@ -90,7 +90,7 @@ def positions(keys: pl.Series, table: pl.Series) -> pl.Series:
     at = pl.DataFrame({"h": keys.hash()}).join(right, on="h", how="left", maintain_order="left").get_column("at")
     if at.len() == keys.len() and ((table.gather(at) == keys).fill_null(False) | at.is_null()).all():
         return at
-    right_s = pl.DataFrame({"k": table, "at": right.get_column("at")})
+    right_s = pl.DataFrame({"k": table, "at": right.get_column("at")}).unique("k", keep="first", maintain_order=True)
     return pl.DataFrame({"k": keys}).join(right_s, on="k", how="left", maintain_order="left").get_column("at")
 
 

@@ -62,14 +62,16 @@ def _scope_lines(kb: Knowledge, f: Frames) -> pl.DataFrame:
     return ix.with_items(ix.of_items(items.get_column("med_list_codg")), items)
 
 
-def scope_lines(kb: Knowledge, f: Frames, *columns: str) -> pl.DataFrame:
-    """The lines whose item has a value in one of ``columns`` (of :data:`ITEM_SCHEMA`), with all of them.
+def scope_lines(kb: Knowledge, f: Frames, *columns: str, where: pl.Expr | None = None) -> pl.DataFrame:
+    """The lines whose item has a value in one of ``columns`` (of :data:`ITEM_SCHEMA`), with all of them;
+    only those where ``where`` holds too, if given (one pass over the lines).
 
     The lines of the items :func:`scope_items` names get their columns once per audit
     (:func:`remembered`), by item number (:mod:`yibao.audit.columnar.indexed`), not by a string join.
     """
     lines = remembered(f, kb, "scope", lambda: _scope_lines(kb, f))
-    return lines.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns]))
+    keep = pl.any_horizontal([pl.col(c).is_not_null() for c in columns])
+    return lines.filter(keep if where is None else keep & where.fill_null(False))
 
 
 def with_claims(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
@@ -231,7 +233,7 @@ def unknown_item(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 def _above_price(rule: RuleSpec, kb: Knowledge, f: Frames, column: str, key: str) -> pl.DataFrame:
     """Lines priced above their item's ``column``: the excess for the count (the settlement's arithmetic)."""
     ref = pl.col(column)
-    df = scope_lines(kb, f, column).filter(pl.col("pric") > ref)
+    df = scope_lines(kb, f, column, where=pl.col("pric") > ref)
     amount = pl.min_horizontal(TOTAL, price_excess(pl.col("pric"), ref, pl.col("cnt_milli"), MILLI))
     return line_findings(rule, df, amount, [("pric_fen", json_int(pl.col("pric"))), (key, json_int(ref))])
 
@@ -246,7 +248,7 @@ def price_ceiling(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 def quantity_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     limit = pl.col("per_line")
-    df = scope_lines(kb, f, "per_line").filter(pl.col("cnt_milli") > limit)
+    df = scope_lines(kb, f, "per_line", where=pl.col("cnt_milli") > limit)
     amount = half_up(TOTAL * (pl.col("cnt_milli") - limit), pl.col("cnt_milli"))
     return line_findings(
         rule, df, amount, [("cnt", json_text(cnt_text(pl.col("cnt_milli")))), ("limit", json_text(cnt_text(limit)))]

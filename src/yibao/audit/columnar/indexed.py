@@ -61,12 +61,6 @@ class Indexed:
         codes = pl.DataFrame({"med_list_codg": list(self.codes)}, schema={"med_list_codg": pl.Utf8})
         return codes.join(table, on="med_list_codg", how="left", maintain_order="left")
 
-    def with_items(self, df: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-        """``df``'s lines (with ``item``) with ``table``'s other columns for their item (a row per ``med_list_codg``)."""
-        by = self.by_item(table)
-        at = df.get_column("item")
-        return df.with_columns([by.get_column(c).gather(at) for c in table.columns if c != "med_list_codg"])
-
     def with_claims(self, df: pl.DataFrame, *columns: str) -> pl.DataFrame:
         """``df``'s lines (with ``cidx``) with their claim's ``columns``."""
         at = df.get_column("cidx")
@@ -83,13 +77,18 @@ class Indexed:
 def positions(keys: pl.Series, table: pl.Series) -> pl.Series:
     """The row of each of ``keys`` in ``table`` (its first, should a value repeat), null where it is not there.
 
-    Joined on 64-bit hashes of the strings (a third of a string join's time), then checked: any
-    collision, repeated value or null falls back to the join on the strings themselves.
+    Joined on 64-bit hashes of the strings (an inner join, which hashes the smaller side: a third of a
+    string join's time), then checked: any collision, repeated value or null falls back to the join on
+    the strings themselves.
     """
     right = pl.DataFrame({"h": table.hash(), "at": pl.int_range(table.len(), dtype=IDX, eager=True)})
-    at = pl.DataFrame({"h": keys.hash()}).join(right, on="h", how="left", maintain_order="left").get_column("at")
-    if at.len() == keys.len() and ((table.gather(at) == keys).fill_null(False) | at.is_null()).all():
-        return at
+    left = pl.DataFrame({"h": keys.hash(), "k": pl.int_range(keys.len(), dtype=IDX, eager=True)})
+    found = left.join(right, on="h", how="inner")
+    k = found.get_column("k")
+    if not found.height or np.bincount(k.to_numpy(), minlength=1).max() <= 1:
+        at = pl.repeat(None, keys.len(), dtype=IDX, eager=True).scatter(k, found.get_column("at"))
+        if ((table.gather(at) == keys).fill_null(False) | at.is_null()).all():
+            return at
     right_s = pl.DataFrame({"k": table, "at": right.get_column("at")}).unique("k", keep="first", maintain_order=True)
     return pl.DataFrame({"k": keys}).join(right_s, on="k", how="left", maintain_order="left").get_column("at")
 

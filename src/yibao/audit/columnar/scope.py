@@ -1,11 +1,12 @@
 """超支付范围 and 超支付标准 over many claims (columnar form of :mod:`yibao.audit.scalar.scope`, whose
 docstring defines each rule type).
 
-The lines of the items the knowledge restricts get, once per audit, what it says of each item
+Each rule picks the lines of the items its knowledge names by item number
+(:mod:`yibao.audit.columnar.indexed`) and takes what the knowledge says of each item
 (:func:`scope_items`, built from the same index the scalar form looks items up in, so a code listed
-twice counts once, the last row winning), by item number (:mod:`yibao.audit.columnar.indexed`);
-each rule keeps the offending lines with frame expressions only, takes their claim's or person's
-columns by position, and writes the findings with :func:`line_findings`."""
+twice counts once, the last row winning) for those lines only (:func:`scope_lines`); it keeps the
+offending lines with frame expressions only, takes their claim's or person's columns by position,
+and writes the findings with :func:`line_findings`."""
 
 from __future__ import annotations
 
@@ -56,22 +57,30 @@ def scope_items(kb: Knowledge) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ITEM_SCHEMA, orient="row")
 
 
-def _scope_lines(kb: Knowledge, f: Frames) -> pl.DataFrame:
-    ix = indexed(f)
-    items = scope_items(kb)
-    return ix.with_items(ix.of_items(items.get_column("med_list_codg")), items)
+def _by_item(kb: Knowledge, f: Frames) -> pl.DataFrame:
+    """:func:`scope_items` laid out by item number (row ``i`` for item ``i``), once per audit."""
+    return remembered(f, kb, "scope_items", lambda: indexed(f).by_item(scope_items(kb)))
+
+
+def item_value(kb: Knowledge, f: Frames, column: str) -> pl.Expr:
+    """A line's item's ``column`` (of :data:`ITEM_SCHEMA`), taken by item number: for a ``where`` of :func:`scope_lines`."""
+    return pl.lit(_by_item(kb, f).get_column(column)).gather(pl.col("item"))
 
 
 def scope_lines(kb: Knowledge, f: Frames, *columns: str, where: pl.Expr | None = None) -> pl.DataFrame:
     """The lines whose item has a value in one of ``columns`` (of :data:`ITEM_SCHEMA`), with all of them;
-    only those where ``where`` holds too, if given (one pass over the lines).
+    only those where ``where`` (over the lines' own columns and :func:`item_value`) holds too, if given.
 
-    The lines of the items :func:`scope_items` names get their columns once per audit
-    (:func:`remembered`), by item number (:mod:`yibao.audit.columnar.indexed`), not by a string join.
+    One pass over the lines, picked by item number (:mod:`yibao.audit.columnar.indexed`), not by a
+    string join; the item's columns are then taken for the lines kept only.
     """
-    lines = remembered(f, kb, "scope", lambda: _scope_lines(kb, f))
-    keep = pl.any_horizontal([pl.col(c).is_not_null() for c in columns])
-    return lines.filter(keep if where is None else keep & where.fill_null(False))
+    ix = indexed(f)
+    by = _by_item(kb, f)
+    codes = by.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns])).get_column("med_list_codg")
+    keep = ix.has_item(codes)
+    df = ix.lines.filter(keep if where is None else keep & where.fill_null(False))
+    at = df.get_column("item")
+    return df.with_columns([by.get_column(c).gather(at) for c in ITEM_SCHEMA if c != "med_list_codg"])
 
 
 def with_claims(df: pl.DataFrame, f: Frames, *columns: str) -> pl.DataFrame:
@@ -233,7 +242,7 @@ def unknown_item(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 def _above_price(rule: RuleSpec, kb: Knowledge, f: Frames, column: str, key: str) -> pl.DataFrame:
     """Lines priced above their item's ``column``: the excess for the count (the settlement's arithmetic)."""
     ref = pl.col(column)
-    df = scope_lines(kb, f, column, where=pl.col("pric") > ref)
+    df = scope_lines(kb, f, column, where=pl.col("pric") > item_value(kb, f, column))
     amount = pl.min_horizontal(TOTAL, price_excess(pl.col("pric"), ref, pl.col("cnt_milli"), MILLI))
     return line_findings(rule, df, amount, [("pric_fen", json_int(pl.col("pric"))), (key, json_int(ref))])
 
@@ -248,7 +257,7 @@ def price_ceiling(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
 
 def quantity_limit(rule: RuleSpec, kb: Knowledge, f: Frames) -> pl.DataFrame:
     limit = pl.col("per_line")
-    df = scope_lines(kb, f, "per_line", where=pl.col("cnt_milli") > limit)
+    df = scope_lines(kb, f, "per_line", where=pl.col("cnt_milli") > item_value(kb, f, "per_line"))
     amount = half_up(TOTAL * (pl.col("cnt_milli") - limit), pl.col("cnt_milli"))
     return line_findings(
         rule, df, amount, [("cnt", json_text(cnt_text(pl.col("cnt_milli")))), ("limit", json_text(cnt_text(limit)))]

@@ -425,27 +425,28 @@ def test_api_reports_for_analysts_not_clerks(db: Database, county: County) -> No
     load(db, county)
     year = {"start": "2022-01-01", "end": "2022-12-31"}
     rs = ledger_reports(db, YEAR_START, YEAR_END)
-    with live_server(create_app(db, PACK)) as url:
+    # httpx gives up after 5 s by default: a loaded machine may take longer for a year's report (not a test of speed)
+    with live_server(create_app(db, PACK)) as url, httpx.Client(timeout=120) as http:
         h = login(url, "analyst")
         for name in TABLES:
-            r = httpx.get(f"{url}/api/reports/{name}", params=year, headers=h)
+            r = http.get(f"{url}/api/reports/{name}", params=year, headers=h)
             assert r.status_code == 200, r.text
             _rows(r.json(), rs, name)
-        body = httpx.get(f"{url}/api/reports/ratios", params=year | {"lang": "en"}, headers=h).json()
+        body = http.get(f"{url}/api/reports/ratios", params=year | {"lang": "en"}, headers=h).json()
         assert body["title"] == "Policy-range reimbursement ratios" and body["rows"][-1]["identity_label"] == "total"
-        town = httpx.get(f"{url}/api/reports/visits", params=year | {"township": county.township}, headers=h)
+        town = http.get(f"{url}/api/reports/visits", params=year | {"township": county.township}, headers=h)
         _rows(town.json(), ledger_reports(db, YEAR_START, YEAR_END, Place(township=county.township)), "visits")
-        book = httpx.get(f"{url}/api/reports/workbook", params=year, headers=h)
+        book = http.get(f"{url}/api/reports/workbook", params=year, headers=h)
         assert book.status_code == 200 and book.headers["content-type"].startswith("application/vnd.openxmlformats")
         assert book.content[:2] == b"PK"
-        svg = httpx.get(f"{url}/api/reports/charts/trend.svg", params=year, headers=h)
+        svg = http.get(f"{url}/api/reports/charts/trend.svg", params=year, headers=h)
         assert svg.status_code == 200 and svg.text.startswith("<svg") and "月度基金支出" in svg.text
-        png = httpx.get(f"{url}/api/reports/charts/ratios.png", params=year, headers=h)
+        png = http.get(f"{url}/api/reports/charts/ratios.png", params=year, headers=h)
         assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
-        assert [r["name"] for r in httpx.get(f"{url}/api/reports", headers=h).json()["reports"]] == list(TABLES)
+        assert [r["name"] for r in http.get(f"{url}/api/reports", headers=h).json()["reports"]] == list(TABLES)
 
-        assert httpx.get(f"{url}/api/reports/ratios", params=year, headers=login(url, "clerk")).status_code == 403
-        assert httpx.get(f"{url}/api/reports/ratios", params=year).status_code == 401
+        assert http.get(f"{url}/api/reports/ratios", params=year, headers=login(url, "clerk")).status_code == 403
+        assert http.get(f"{url}/api/reports/ratios", params=year).status_code == 401
         for params, path, field in (
             ({"start": "2022-05-01", "end": "2022-04-30"}, "ratios", "end"),
             ({"start": "2022-05-01", "end": "2023-01-31"}, "ratios", "end"),
@@ -457,5 +458,5 @@ def test_api_reports_for_analysts_not_clerks(db: Database, county: County) -> No
             (year, "charts/pie.svg", "chart"),
             (year | {"township": "x" * 65}, "visits", "township"),
         ):
-            bad = httpx.get(f"{url}/api/reports/{path}", params=params, headers=h)
+            bad = http.get(f"{url}/api/reports/{path}", params=params, headers=h)
             assert bad.status_code == 422 and bad.json()["field"] == field, (params, path, bad.text)

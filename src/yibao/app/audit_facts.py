@@ -110,7 +110,8 @@ def lookback_start(pack: AuditPack, earliest: date) -> date:
                 start = min(start, window_start(w, earliest))
         days = rule.params.get("days")
         if days is not None and isinstance(days.value, int):
-            start = min(start, earliest - timedelta(days=days.value + 1))
+            back = min(days.value + 1, (earliest - date.min).days)  # a visit dated in year 1 looks back to year 1
+            start = min(start, earliest - timedelta(days=back))
     return start
 
 

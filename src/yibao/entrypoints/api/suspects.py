@@ -21,6 +21,7 @@ from yibao.app.suspect_files import FileIn
 from yibao.app.suspect_views import case_dict, detail
 from yibao.core.errors import InputError, error_body
 from yibao.core.money import optional_yuan
+from yibao.entrypoints.api.bodies import binary, multipart
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.common.security import Who, forbidden, require
@@ -125,28 +126,14 @@ def act(case_id: CaseId, body: ActionIn, request: Request, who: Reader, lang: La
     return _acted(request, who, lang, take)
 
 
-_APPEAL = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["note"],
-                    "properties": {
-                        "note": {"type": "string", "maxLength": 2000, "description": "申诉理由"},
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "证明材料（PDF、图片、Word、Excel 或文本）",
-                        },
-                        "expected_version": {"type": "integer", "minimum": 0, "description": "读取时的版本"},
-                    },
-                }
-            }
-        },
-    }
-}
+_APPEAL = multipart(
+    ["note"],
+    {
+        "note": {"type": "string", "maxLength": 2000, "description": "申诉理由"},
+        "file": binary("证明材料（PDF、图片、Word、Excel 或文本）"),
+        "expected_version": {"type": "integer", "minimum": 0, "description": "读取时的版本"},
+    },
+)
 
 
 async def appeal_form(request: Request) -> tuple[str | None, FileIn | None, int | None]:

@@ -16,6 +16,7 @@ from yibao.app.schemas import Text, no_nul
 from yibao.app.warning_views import event_dict, push_list, warning_dict
 from yibao.core.errors import InputError
 from yibao.core.money import optional_yuan
+from yibao.entrypoints.api.bodies import binary, multipart
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import XLSX, download
 from yibao.entrypoints.common.security import require
@@ -95,20 +96,7 @@ def export(request: Request, who: Reader, f: Filt, lang: Lang = "zh") -> Respons
     return download(data, name)
 
 
-_UPLOAD = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary", "description": "乡镇交回的推送清单 .xlsx"}},
-                }
-            }
-        },
-    }
-}
+_UPLOAD = multipart(["file"], {"file": binary("乡镇交回的推送清单 .xlsx")})
 
 
 MAX_UPLOAD = 10 * 1024 * 1024

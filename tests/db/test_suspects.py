@@ -348,6 +348,7 @@ def _finding_of(s: Session, setl_id: str) -> AuditFinding:
 
 def test_the_command_line_lists_cases_and_the_overdue_ones(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     from yibao.entrypoints.cli.main import app
+    from yibao.entrypoints.cli.output import console
 
     if hasattr(db, "pg_schema"):
         pytest.skip("the command reads YIBAO_DATABASE_URL: a whole database, not the test's schema")
@@ -358,6 +359,8 @@ def test_the_command_line_lists_cases_and_the_overdue_ones(db: Database, monkeyp
         s.execute(sa.update(SuspectCase).where(SuspectCase.id == ids["theirs"]).values(due_date=late))
         s.commit()
     monkeypatch.setenv("YIBAO_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    # rich fixes a console's width at import when COLUMNS is set (pytest-xdist workers have COLUMNS=80): widen it here
+    monkeypatch.setattr(console, "_width", 220)
     runner = CliRunner(env={"COLUMNS": "220"})
     every = runner.invoke(app, ["audit", "cases"])
     assert every.exit_code == 0, every.output

@@ -174,10 +174,13 @@ def test_the_command_line(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None
     from typer.testing import CliRunner
 
     from yibao.entrypoints.cli.main import app as cli_app
+    from yibao.entrypoints.cli.output import console
 
     db: Database = app.state.db
     monkeypatch.setenv("YIBAO_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "200")
+    # rich fixes a console's width at import when COLUMNS is set (pytest-xdist workers have COLUMNS=80): widen it here
+    monkeypatch.setattr(console, "_width", 200)
     first = TestClient(app).get(API, params={"year": 2022}, headers=bearer(TestClient(app), "auditor")).json()["ranked"][0]
     run = CliRunner().invoke(cli_app, ["audit", "institutions", "--year", "2022", "--top", "3", "--townships"])
     assert run.exit_code == 0, run.output

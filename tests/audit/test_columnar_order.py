@@ -11,6 +11,7 @@ scalar form).
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def _stray_lines(lines: pl.DataFrame) -> pl.DataFrame:
     return first.with_columns(pl.lit("NOT-A-CLAIM").alias("claim_id"), pl.col("feedetl_sn") + "x")
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(gen.cases(), st.integers(0, 2**32 - 1))
 def test_shuffled_frames_give_the_same_findings(case: gen.Case, seed: int) -> None:

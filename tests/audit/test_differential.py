@@ -57,7 +57,7 @@ def test_scalar_and_columnar_find_the_same(case: gen.Case) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=600, deadline=None, suppress_health_check=_HEALTH)
+@settings(max_examples=150, deadline=None, suppress_health_check=_HEALTH)
 @given(gen.cases())
 def test_scalar_and_columnar_find_the_same_many(case: gen.Case) -> None:
     _same_findings(case)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -290,6 +291,7 @@ def claims_of(draw: st.DrawFn) -> list[AuditClaim]:
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(claims_of())
 def test_limits_scalar_and_columnar_agree(claims: list[AuditClaim]) -> None:

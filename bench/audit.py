@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from machine import loadavg
 
 from yibao import synth
 from yibao.app.audit_pack import base_pack
@@ -58,13 +59,6 @@ TARGET_RATE = 1_000_000
 TARGET_LINES = 5_000_000
 TARGET_RECALL = 1.0
 TARGET_PRECISION = 0.99
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
 
 
 def machine() -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from machine import loadavg
 
 from yibao.app import audit_counter, visits
 from yibao.app.audit_pack import AUDIT_ENV, configured_audit_pack_name, pack_in_force
@@ -46,14 +47,6 @@ from yibao.store.tables import Enrolment, Person
 PG_URL = os.environ.get("YIBAO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 HOSPITAL = "H53090200001"
 PASSWORD = "bench-audit-2022"
-
-
-def loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "n/a"
 
 
 def _database(kind: str) -> tuple[Database, str | None]:

@@ -3,6 +3,10 @@
 Once a day (and when the service starts) the scheduler looks at the last complete month; if no
 run has recorded it yet, it runs the pack's warning rules for that month. A run that fails is
 logged and tried again the next time; a re-run would add no duplicates anyway.
+
+A server of several worker processes starts a scheduler in each; only the one holding the database's
+``monthly-monitoring`` lock (:class:`yibao.store.db.Sole`) runs anything. The others ask again at each
+of their checks, so when the holder's process ends another takes over.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from yibao.app.warnings import RunResult, run_monitoring
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.rules.monitoring import Period, previous_period
-from yibao.store.db import Database
+from yibao.store.db import Database, Sole
 from yibao.store.monitoring_tables import MonitoringRun
 
 log = logging.getLogger("yibao.schedule")
 SCHEDULE_USER = "schedule"
+SOLE = "monthly-monitoring"
 
 
 def due(db: Database, today: date) -> Period | None:
@@ -41,7 +46,8 @@ def run_due(db: Database, pack: PolicyPack, today: date) -> RunResult | None:
 
 
 class MonthlyMonitoring:
-    """A daemon thread calling :func:`run_due` every ``interval`` seconds until stopped."""
+    """A daemon thread calling :func:`run_due` every ``interval`` seconds until stopped, while it is the one
+    scheduler of the database (``sole``)."""
 
     def __init__(
         self, db: Database, pack: PolicyPack, interval: float = 86_400.0, today: Callable[[], date] = date.today
@@ -49,6 +55,9 @@ class MonthlyMonitoring:
         self.db, self.pack, self.interval, self.today = db, pack, interval, today
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="yibao-monthly-monitoring", daemon=True)
+        self.sole = Sole(db.engine, SOLE)
+        self.checks = 0
+        """Checks made (whether this scheduler held the lock or not)."""
         self.last: RunResult | None = None
 
     def start(self) -> None:
@@ -57,15 +66,17 @@ class MonthlyMonitoring:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self.sole.give()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                result = run_due(self.db, self.pack, self.today())
+                result = run_due(self.db, self.pack, self.today()) if self.sole.take() else None
             except (InputError, sa.exc.SQLAlchemyError):
                 log.exception("monthly monitoring run failed; will try again")
             else:
                 if result is not None:
                     self.last = result
                     log.info("monitoring %s: %d found, %d new", result.period, result.found, result.created)
+            self.checks += 1
             self._stop.wait(self.interval)

@@ -64,7 +64,7 @@ def lookup_token(request: Request, token: str) -> Principal | None:
     cache = principals_of(request) if TOKEN_CACHE_SECONDS > 0 else None
     hit = cache.hit(key) if cache else None
     db: Database = request.app.state.db
-    with db.unit_of_work() as s:
+    with db.reading() as s:  # no writer's turn taken: on SQLite a request never queues behind a settlement here
         if hit is not None and generation_of(s, hit[0].username) == hit[1]:
             return hit[0]
         found = principal_until(s, token)

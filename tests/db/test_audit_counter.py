@@ -143,7 +143,7 @@ def test_2303_shows_the_finding_and_2304_makes_the_line_self_paid_with_the_rule_
 
     with db.unit_of_work() as s:
         slip = slips.build_slip(s, setl_id, PACK)
-        trace = json.loads(ledger.get_entry(s, setl_id).trace)
+        trace = ledger.trace_view(ledger.get_entry(s, setl_id).trace)
     by_sn = {r.sn: r for r in slip.fee_rows}
     assert (by_sn["1"].audit_rule, by_sn["1"].fulamt_ownpay, by_sn["1"].inscp) == ("GL001 超限定性别", 50_000, 0)
     assert by_sn["2"].audit_rule == ""

@@ -186,8 +186,8 @@ def test_the_counter_settles_and_previews_a_visit_by_the_same_table(db: Database
         assert "当前就诊状态：在院，不能住院预结算" in refused.value.render("zh")
         with pytest.raises(InputError, match="a discharged admission"):
             visits.settle_visit(s, PACK, admitted, "clerk", "web:clerk:1")
-        outpatient, person = visits.visit_of_person(s, "P1", a)
-        preview = visits.preview_visit(s, PACK, outpatient, person)
+        outpatient, _ = visits.visit_of_person(s, "P1", a)
+        preview = visits.preview_visit(s, PACK, outpatient)
         done = visits.settle_visit(s, PACK, outpatient, "clerk", "web:clerk:2")
         assert (done.settlement.medfee_sumamt, preview.hifp_pay) == (10_000, done.settlement.hifp_pay)
         assert outpatient.status == "settled" and done.entry.mdtrt_id == a and done.entry.setl_date == date(2022, 5, 1)

@@ -49,7 +49,7 @@ from yibao.core.vocab import AUDIT_ACTIONS, AUDIT_FAMILIES, AUDIT_RESULTS, label
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import AuditRefusal, Claim
 from yibao.store.audit_tables import AuditFinding, SuspectCase
-from yibao.store.service_tables import LedgerEntry, Visit
+from yibao.store.service_tables import Visit
 from yibao.store.tables import Person
 
 STAGE = "during"
@@ -162,7 +162,7 @@ def finding_row(
     )  # fmt: skip
 
 
-def record(s: Session, audit: CounterAudit, entry: LedgerEntry, who: str, channel: str) -> list[SuspectCase]:
+def record(s: Session, audit: CounterAudit, entry: LedgerRef, who: str, channel: str) -> list[SuspectCase]:
     """Write the findings of settlement ``entry`` (their ``claim_id`` is the settlement's) and open their 疑点."""
     if audit.pack is None or not audit.findings:
         return []

@@ -13,21 +13,22 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from yibao.app.registry import find_person, settlement_person
+from yibao.app.person_year import PersonYear, first_of_year
+from yibao.app.person_year import read as person_year_read
+from yibao.app.registry import person_not_found
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.model import Claim, Settlement, YearToDate
+from yibao.settlement.model import Claim, Settlement, TraceStep, YearToDate
 from yibao.settlement.settle import give_back, settle
-from yibao.settlement.trace import render
+from yibao.settlement.trace import render_step, tier_name
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
 from yibao.store.tables import Enrolment, Person
 
@@ -55,29 +56,14 @@ def message_key(*parts: str) -> str:
     return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
 
 
-def _lock_year(session: Session, person_id: int, year: int) -> YearToDateRow:
-    """The person's accumulator row for the year, created if missing, locked for this transaction.
-
-    One statement when the row exists (the common case): ``SELECT … FOR UPDATE`` on PostgreSQL; on
-    SQLite the transaction already holds the write lock (``BEGIN IMMEDIATE``). ``populate_existing``
-    reads the row afresh even if this session has seen it before.
-    """
-    dialect = session.get_bind().dialect.name
-    query = (
-        sa.select(YearToDateRow)
-        .where(YearToDateRow.person_id == person_id, YearToDateRow.year == year)
-        .execution_options(populate_existing=True)
-    )
-    if dialect == "postgresql":
+def _lock_year(session: Session, person_id: int, year: int) -> YearToDate:
+    """The person's accumulators for the year, their row created if missing, locked for this transaction
+    (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the write lock)."""
+    query = sa.select(YearToDateRow.data).where(YearToDateRow.person_id == person_id, YearToDateRow.year == year)
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    row = session.scalar(query)
-    if row is None:  # first claim of the year: a concurrent first claim may insert it too, hence ON CONFLICT
-        values = {"person_id": person_id, "year": year, "data": json.dumps(YearToDate(year).to_dict()), "version": 0}
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(insert(YearToDateRow).values(**values).on_conflict_do_nothing())
-        row = session.scalar(query)
-    assert row is not None
-    return row
+    data = session.scalar(query)
+    return YearToDate.from_dict(json.loads(data)) if data is not None else first_of_year(session, person_id, year)
 
 
 def _ytd(row: YearToDateRow) -> YearToDate:
@@ -96,52 +82,99 @@ def check_enrolled(session: Session, person: Person, day: date) -> None:
         .where(Enrolment.person_id == person.id, Enrolment.year == day.year, Enrolment.psn_insu_stas == "1")
     )
     if not ok:
-        raise InputError(f"person {person.psn_no}", "psn_insu_stas", None, f"enrolled (参保状态正常) in {day.year}")
+        raise not_enrolled(person, day)
+
+
+def not_enrolled(person: Person, day: date) -> InputError:
+    return InputError(f"person {person.psn_no}", "psn_insu_stas", None, f"enrolled (参保状态正常) in {day.year}")
+
+
+@dataclass(frozen=True)
+class EntryRef:
+    """What callers of a settlement take from its ledger row (the row itself is written with Core)."""
+
+    setl_id: str
+    mdtrt_id: str | None
+    psn_no: str
+    fixmedins_code: str | None
+    setl_date: date
 
 
 @dataclass
 class Settled:
-    entry: LedgerEntry
+    entry: EntryRef
     settlement: Settlement
     ytd_after: YearToDate
     audit: CounterAudit | None = None
     """What the audit at the counter found (:mod:`yibao.app.audit_counter`), when it ran."""
 
 
-def _check_claim_person(session: Session, claim: Claim, person: Person | None = None) -> Person:
-    """The claim's person (``person`` when the caller has already found it), enrolled on the claim's date."""
-    if person is None or person.psn_no != claim.psn_no:
-        person = find_person(session, claim.psn_no)
-    check_enrolled(session, person, claim.setl_date)
-    return person
+def person_year(
+    session: Session, claim: Claim, *, fixmedins_code: str | None = None, mdtrt_id: str | None = None, lock: bool = True
+) -> PersonYear:
+    """The claim's person and year in one read (:mod:`yibao.app.person_year`), the year locked when ``lock``."""
+    year = claim.setl_date.year
+    facts = person_year_read(session, claim.psn_no, year, fixmedins_code=fixmedins_code, mdtrt_id=mdtrt_id, lock=lock)
+    if facts is None:
+        raise person_not_found(claim.psn_no)
+    return facts
 
 
-def preview(session: Session, pack: PolicyPack, claim: Claim, *, person: Person | None = None) -> Settlement:
+def _enrolled(facts: PersonYear, claim: Claim) -> PersonYear:
+    if not facts.enrolled:
+        raise not_enrolled(facts.person, claim.setl_date)
+    return facts
+
+
+def preview(session: Session, pack: PolicyPack, claim: Claim, *, facts: PersonYear | None = None) -> Settlement:
     """Pre-settlement: computes with the current accumulators, writes nothing."""
-    person = _check_claim_person(session, claim, person)
-    sp = settlement_person(session, person)
-    return settle(pack, sp, year_to_date(session, person.id, claim.setl_date.year), claim)
+    facts = _enrolled(facts or person_year(session, claim, lock=False), claim)
+    return settle(pack, facts.core, facts.ytd or YearToDate(claim.setl_date.year), claim)
+
+
+_LEDGER: sa.Table = LedgerEntry.__table__  # type: ignore[assignment]
+_YTD: sa.Table = YearToDateRow.__table__  # type: ignore[assignment]
+_ENTRY_COLUMNS = [c.name for c in _LEDGER.c if c.name != "id"]
+_INSERT_ENTRY = sa.insert(_LEDGER).values({c: sa.bindparam("e_" + c) for c in _ENTRY_COLUMNS})
+_UPDATE_YEAR = (
+    sa.update(_YTD)
+    .where(_YTD.c.person_id == sa.bindparam("ytd_person"), _YTD.c.year == sa.bindparam("ytd_year"))
+    .values(data=sa.bindparam("ytd_data"), version=_YTD.c.version + 1)
+)
+_WRITE_BOTH = _UPDATE_YEAR.add_cte(_INSERT_ENTRY.cte("entry"))
+"""PostgreSQL: the ledger row and the accumulators in one statement (a data-modifying CTE)."""
 
 
 def settle_claim(
     session: Session, pack: PolicyPack, claim: Claim, user: str, *, mdtrt_id: str | None = None,
-    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None, person: Person | None = None,
+    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None, facts: PersonYear | None = None,
 ) -> Settled:  # fmt: skip
-    """Settle and record: the ledger entry and the new accumulators in the caller's transaction."""
-    person = _check_claim_person(session, claim, person)
-    row = _lock_year(session, person.id, claim.setl_date.year)
-    seq = _next_visit_seq(session, mdtrt_id) if mdtrt_id else None
-    before = _ytd(row)
-    s = settle(pack, settlement_person(session, person), before, claim)
-    entry = new_entry(
-        pack, person, claim, s, user, mdtrt_id=mdtrt_id, fixmedins_code=fixmedins_code, msgid=msgid, setl_id=setl_id
+    """Settle and record: the ledger entry and the new accumulators in the caller's transaction.
+
+    ``facts``: the claim's person and year as read and locked by :func:`person_year` (read here when not given).
+    A settlement of a visit is refused when one stands; two written at once take the same ``visit_seq`` and the
+    unique index ``ux_ledger_visit_seq`` keeps one of them.
+    """
+    facts = _enrolled(facts or person_year(session, claim, fixmedins_code=fixmedins_code, mdtrt_id=mdtrt_id), claim)
+    if mdtrt_id and facts.standing:
+        raise already_settled("settle", mdtrt_id, facts.standing)
+    year = claim.setl_date.year
+    before = facts.ytd if facts.ytd is not None else first_of_year(session, facts.person.id, year)
+    s = settle(pack, facts.core, before, claim)
+    values = entry_values(
+        pack, facts.person, claim, s, user, mdtrt_id=mdtrt_id, fixmedins_code=fixmedins_code, msgid=msgid, setl_id=setl_id
     )
-    entry.visit_seq = seq
-    session.add(entry)
-    row.data = json.dumps(s.ytd_after.to_dict())
-    row.version += 1
-    session.flush()
-    return Settled(entry, s, s.ytd_after)
+    values["visit_seq"] = facts.visit_settlements + 1 if mdtrt_id else None
+    entry = {"e_" + k: v for k, v in values.items()}
+    year_values = {"ytd_person": facts.person.id, "ytd_year": year, "ytd_data": json.dumps(s.ytd_after.to_dict())}
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_WRITE_BOTH, entry | year_values)
+    else:
+        conn.execute(_INSERT_ENTRY, entry)
+        conn.execute(_UPDATE_YEAR, year_values)
+    ref = EntryRef(values["setl_id"], mdtrt_id, values["psn_no"], values["fixmedins_code"], claim.setl_date)
+    return Settled(ref, s, s.ytd_after)
 
 
 def visit_settlements(session: Session, mdtrt_id: str) -> tuple[list[str], int]:
@@ -171,16 +204,21 @@ def already_settled(where: str, mdtrt_id: str, setl_id: str, doing_zh: str = "")
     )
 
 
-def _next_visit_seq(session: Session, mdtrt_id: str) -> int:
-    """The number of a new settlement of the visit; refused when one stands.
-
-    A settlement racing this one reads the same count and takes the same number: the unique index
-    ``ux_ledger_visit_seq`` keeps one of the two (callers also lock the visit, :func:`yibao.app.visits.locked`).
-    """
-    standing, count = visit_settlements(session, mdtrt_id)
-    if standing:
-        raise already_settled("settle", mdtrt_id, standing[-1])
-    return count + 1
+def entry_values(
+    pack: PolicyPack, person: Person, claim: Claim, s: Settlement, user: str, *, mdtrt_id: str | None = None,
+    fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The ledger row recording settlement ``s`` of ``claim``, column by column; the trace stored as its steps
+    (:func:`trace_json`), rendered when read (:func:`trace_view`)."""
+    return dict(
+        setl_id=setl_id or new_setl_id(), kind="settle", reverses=None, reason=None, mdtrt_id=mdtrt_id, person_id=person.id,
+        psn_no=person.psn_no, fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year,
+        setl_date=claim.setl_date, insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity,
+        hosp_lv=claim.hosp_lv, place=claim.place, pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
+        consumed=json.dumps(s.consumed.to_dict()), setldetail=json.dumps([asdict(d) for d in s.setldetail], ensure_ascii=False),
+        fee_results=json.dumps([asdict(f) for f in s.fee_results], ensure_ascii=False), trace=trace_json(s.trace),
+        msgid=msgid, recorded_at=now(), recorded_by=user, visit_seq=None,
+    )  # fmt: skip
 
 
 def new_entry(
@@ -188,19 +226,32 @@ def new_entry(
     fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
 ) -> LedgerEntry:  # fmt: skip
     """The ledger entry recording settlement ``s`` of ``claim`` (not yet added to a session)."""
-    return LedgerEntry(
-        setl_id=setl_id or new_setl_id(), kind="settle", mdtrt_id=mdtrt_id, person_id=person.id, psn_no=person.psn_no,
-        fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year, setl_date=claim.setl_date,
-        insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity, hosp_lv=claim.hosp_lv,
-        place=claim.place, pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
-        consumed=json.dumps(s.consumed.to_dict()), setldetail=json.dumps([asdict(d) for d in s.setldetail], ensure_ascii=False),
-        fee_results=json.dumps([asdict(f) for f in s.fee_results], ensure_ascii=False),
-        trace=json.dumps(
-            [{"tier": t, "zh": z, "en": e} for (t, z), (_, e) in zip(render(s.trace, "zh"), render(s.trace, "en"), strict=True)],
-            ensure_ascii=False,
-        ),
-        msgid=msgid, recorded_at=now(), recorded_by=user,
-    )  # fmt: skip
+    where = {"mdtrt_id": mdtrt_id, "fixmedins_code": fixmedins_code, "msgid": msgid, "setl_id": setl_id}
+    return LedgerEntry(**entry_values(pack, person, claim, s, user, **where))
+
+
+def trace_json(trace: Iterable[TraceStep]) -> str:
+    """The trace as stored: its steps (tier, message key, arguments), rendered in the reader's language when read."""
+    return json.dumps([{"tier": t.tier, "key": t.key, "args": t.args} for t in trace], ensure_ascii=False)
+
+
+def _step(raw: dict[str, Any]) -> TraceStep:
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in raw["args"].items()}  # (zh, en) pairs come back as lists
+    return TraceStep(raw["tier"], raw["key"], args)
+
+
+def trace_view(stored: str) -> list[dict[str, str]]:
+    """A stored trace as ``{"tier": tier name (Chinese), "zh": sentence, "en": sentence}`` per step.
+
+    Entries written before the trace was stored as steps hold these texts already (rendered when settled)."""
+    out = []
+    for raw in json.loads(stored):
+        if "key" not in raw:
+            out.append(raw)
+            continue
+        step = _step(raw)
+        out.append({"tier": tier_name(step.tier), "zh": render_step(step, "zh"), "en": render_step(step, "en")})
+    return out
 
 
 def get_entry(session: Session, setl_id: str, fixmedins_code: str | None = None) -> LedgerEntry:
@@ -222,12 +273,12 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     original = get_entry(session, setl_id)
     if original.kind != "settle":
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")
-    row = _lock_year(session, original.person_id, original.year)
+    before = _lock_year(session, original.person_id, original.year)
     done = session.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
     if done is not None:
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, f"a settlement not yet reversed (reversed by {done})")
     consumed = YearToDate.from_dict(json.loads(original.consumed))
-    after = give_back(consumed, _ytd(row), setl_id)
+    after = give_back(consumed, before, setl_id)
     negated = YearToDate(original.year).minus(consumed)
     entry = LedgerEntry(
         setl_id=new_setl_id("R"), kind="reverse", reverses=setl_id, reason=reason.strip(), mdtrt_id=original.mdtrt_id,
@@ -239,9 +290,9 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
         recorded_at=now(), recorded_by=user,
     )  # fmt: skip
     session.add(entry)
-    row.data = json.dumps(after.to_dict())
-    row.version += 1
     session.flush()
+    year_values = {"ytd_person": original.person_id, "ytd_year": original.year, "ytd_data": json.dumps(after.to_dict())}
+    session.connection().execute(_UPDATE_YEAR, year_values)
     return entry
 
 
@@ -255,7 +306,7 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
     }  # fmt: skip
     out.update({a: getattr(entry, a) for a in AMOUNTS})
     out["setldetail"] = json.loads(entry.setldetail)
-    out["trace"] = json.loads(entry.trace)
+    out["trace"] = trace_view(entry.trace)
     out["fee_results"] = json.loads(entry.fee_results)
     return out
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from yibao.core.errors import InputError, NotFound
@@ -36,8 +39,12 @@ def find_person(session: Session, key: str) -> Person:
     key = key.strip()
     person = session.scalar(sa.select(Person).where(sa.or_(Person.psn_no == key, Person.certno == key.upper())))
     if person is None:
-        raise NotFound("person", "psn_no", key, "a psn_no or resident ID number registered in yibao")
+        raise person_not_found(key)
     return person
+
+
+def person_not_found(key: str) -> NotFound:
+    return NotFound("person", "psn_no", key.strip(), "a psn_no or resident ID number registered in yibao")
 
 
 def search_people(session: Session, text: str, limit: int = 50) -> list[Person]:
@@ -63,21 +70,59 @@ def identities_on(session: Session, person_id: int, day: date) -> list[Identity]
     )
 
 
-def settlement_person(session: Session, person: Person) -> sm.Person:
-    """Everything ``settle`` needs about a person: identities with periods, filings, scheme."""
-    idents = session.scalars(sa.select(Identity).where(Identity.person_id == person.id)).all()
-    chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
-    cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
+def _json_rows(dialect: str, table: type[Identity | ChronicFiling | CrossFiling], cols: tuple[Any, ...]) -> Any:
+    """The person's rows of ``table`` (``person_id`` bound or correlated), ``cols`` of each, as one JSON text
+    (``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite; NULL on PostgreSQL when there is none)."""
+    if dialect == "postgresql":
+        agg: Any = sa.cast(sa.func.json_agg(aggregate_order_by(sa.func.json_build_array(*cols), table.id)), sa.Text)
+    else:
+        agg = sa.func.json_group_array(sa.func.json_array(*cols))
+    return sa.select(agg).where(table.person_id == Person.id).scalar_subquery()
+
+
+def facts_columns(dialect: str) -> tuple[Any, Any, Any]:
+    """What ``settle`` needs about a person beyond the person row, as three columns correlated with ``person.id``:
+    identities, chronic filings, cross-region filings (JSON texts, read by :func:`core_person`)."""
+    return (
+        _json_rows(dialect, Identity, (Identity.category, Identity.valid_from, Identity.valid_to, Identity.source_bureau)),
+        _json_rows(dialect, ChronicFiling, (ChronicFiling.dise_codg, ChronicFiling.begin, ChronicFiling.end,
+                                            ChronicFiling.dise_name)),
+        _json_rows(dialect, CrossFiling, (CrossFiling.begin, CrossFiling.end)),
+    )  # fmt: skip
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _rows(text: str | None) -> list[list[Any]]:
+    return json.loads(text) if text else []
+
+
+def core_person(person: Person, identities: str | None, chronic: str | None, cross: str | None) -> sm.Person:
+    """The settlement core's person from the person row and the three JSON texts of :func:`facts_columns`."""
     return sm.Person(
         psn_no=person.psn_no,
         insutype="310" if person.insutype == "310" else "390",
-        identities=tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to, i.source_bureau) for i in idents),
-        chronic_filings=tuple(sm.ChronicFiling(f.dise_codg, f.begin, f.end, f.dise_name or "") for f in chronic),
-        cross_region_filings=tuple(sm.Period(f.begin, f.end) for f in cross),
+        identities=tuple(IdentityPeriod(c, date.fromisoformat(b), _day(e), src) for c, b, e, src in _rows(identities)),
+        chronic_filings=tuple(sm.ChronicFiling(d, date.fromisoformat(b), _day(e), n or "") for d, b, e, n in _rows(chronic)),
+        cross_region_filings=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(cross)),
         emp_status=person.emp_status if person.emp_status in ("in_service", "retired") else None,  # type: ignore[arg-type]
         emp_tier=person.emp_tier if person.emp_tier in ("unit", "individual_1", "individual_2") else None,  # type: ignore[arg-type]
         psn_name=person.psn_name,
     )
+
+
+@cache
+def _facts_of_one(dialect: str) -> sa.Select[Any]:
+    return sa.select(*facts_columns(dialect)).where(Person.id == sa.bindparam("person_id"))
+
+
+def settlement_person(session: Session, person: Person) -> sm.Person:
+    """Everything ``settle`` needs about a person: identities with periods, filings, scheme (one statement)."""
+    stmt = _facts_of_one(session.get_bind().dialect.name)
+    identities, chronic, cross = session.execute(stmt, {"person_id": person.id}).one()
+    return core_person(person, identities, chronic, cross)
 
 
 @dataclass

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yibao.app import audit_counter, ledger, slips, visits
+from yibao.app import audit_counter, ledger, person_year, slips, visits
 from yibao.app.auth import Principal
-from yibao.app.registry import find_person
+from yibao.app.person_year import PersonYear
+from yibao.app.registry import person_not_found
 from yibao.app.schemas import ClaimIn
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
@@ -26,27 +27,31 @@ from yibao.settlement.model import Claim, FeeLine, PolicyRangeSummary, Settlemen
 from yibao.settlement.trace import render
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution, LedgerEntry, Message
-from yibao.store.tables import Person
 
 Work = Callable[[Session], tuple[dict[str, Any], str | None]]
 """A writing operation: its answer and its effect (``settle:S…``, ``reverse:R…``; what 2601 undoes)."""
 
 
-def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[Claim, str | None, Person]:
-    """The pure core's claim from a request: the institution's level and place, the person's number (and the person)."""
+def to_claim(
+    s: Session, body: ClaimIn, who: Principal, claim_id: str, *, mdtrt_id: str | None = None, lock: bool = True
+) -> tuple[Claim, str | None, PersonYear]:
+    """The pure core's claim from a request: the institution's level and place, the person's number; with the
+    person and their year as one read (:mod:`yibao.app.person_year`, the year locked when ``lock``)."""
     code = body.fixmedins_code
     if who.role == "institution":
         if code and code != who.fixmedins_code:
             raise InputError("claim", "fixmedins_code", code, f"your own institution ({who.fixmedins_code})")
         code = who.fixmedins_code
-    inst = s.get(Institution, code) if code else None
+    facts = person_year.read(s, body.psn_no, body.setl_date.year, fixmedins_code=code, mdtrt_id=mdtrt_id, lock=lock)
+    inst = facts.institution if facts is not None else _institution(s, code)
     if code and inst is None:
         raise InputError("claim", "fixmedins_code", code, "a registered institution (定点医药机构)")
-    hosp_lv = body.hosp_lv or (inst.hosp_lv if inst else None)
+    hosp_lv = body.hosp_lv or (inst[0] if inst else None)
     if hosp_lv is None:
         raise InputError("claim", "hosp_lv", None, "1, 2 or 3, or a registered fixmedins_code")
-    place = body.place or (inst.place if inst else "in_county")
-    person = find_person(s, body.psn_no)
+    if facts is None:
+        raise person_not_found(body.psn_no)
+    place = body.place or (inst[1] if inst else "in_county")
     lines = tuple(
         FeeLine(f.feedetl_sn, f.med_list_codg, f.det_item_fee_sumamt, f.chrgitm_lv, f.cnt, f.pric, f.med_list_name)
         for f in body.fee_lines
@@ -54,7 +59,7 @@ def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[
     summary = PolicyRangeSummary(**body.summary.model_dump()) if body.summary else None
     claim = Claim(
         claim_id,
-        person.psn_no,
+        facts.person.psn_no,
         body.setl_date,
         body.med_type,
         hosp_lv,
@@ -64,7 +69,13 @@ def to_claim(s: Session, body: ClaimIn, who: Principal, claim_id: str) -> tuple[
         summary,
         code or "",
     )
-    return claim, code, person
+    return claim, code, facts
+
+
+def _institution(s: Session, code: str | None) -> tuple[int, str] | None:
+    """The institution's level and place (read on its own only when the person read found nobody)."""
+    inst = s.get(Institution, code) if code else None
+    return (inst.hosp_lv, inst.place) if inst is not None else None
 
 
 def settlement_json(
@@ -133,8 +144,8 @@ def once(db: Database, key: str | None, infno: str, sender: str, payload: Any, w
 
 def preview(s: Session, pack: PolicyPack, body: ClaimIn, who: Principal) -> tuple[Settlement, audit_counter.CounterAudit]:
     """The pre-settlement of a request's claim and what the audit finds on it; writes nothing."""
-    claim, _, person = to_claim(s, body, who, "PREVIEW")
-    return visits.preview_claim(s, pack, claim, person, None)
+    claim, _, facts = to_claim(s, body, who, "PREVIEW", lock=False)
+    return visits.preview_claim(s, pack, claim, facts, None)
 
 
 def settle(
@@ -144,14 +155,17 @@ def settle(
     """Settle a request's claim into the ledger (in the caller's unit of work).
 
     A claim naming a visit (``mdtrt_id``) must name one its institution registered for its person, and is
-    the visit's one standing settlement (:func:`yibao.app.ledger.visit_settlements`).
+    the visit's one standing settlement (:func:`yibao.app.ledger.visit_settlements`). Lock order: the visit, then
+    the person's year (read with the person, :mod:`yibao.app.person_year`).
     """
-    claim, code, person = to_claim(s, body, who, ledger.new_setl_id())
-    visit = visits.named_by_claim(s, mdtrt_id, code, person) if mdtrt_id is not None else None
-    audit = audit_counter.check(s, pack, claim, person, visit)
+    visit = visits.locked(s, mdtrt_id) if mdtrt_id is not None else None
+    claim, code, facts = to_claim(s, body, who, ledger.new_setl_id(), mdtrt_id=mdtrt_id)
+    if mdtrt_id is not None:
+        visits.check_named(visit, mdtrt_id, code, facts.person)
+    audit = audit_counter.check(s, pack, claim, facts.person, visit)
     done = ledger.settle_claim(
         s, pack, audit.claim, who.username, mdtrt_id=mdtrt_id, fixmedins_code=code, msgid=msgid, setl_id=claim.claim_id,
-        person=person,
+        facts=facts,
     )  # fmt: skip
     audit_counter.record(s, audit, done.entry, who.username, channel)
     done.audit = audit

@@ -25,6 +25,7 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.app.ledger import trace_view
 from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.core.idcard import mask
@@ -271,7 +272,7 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         for d in json.loads(source.setldetail)
     )
     fee_rows, fee_more, fee_more_amount = _fee_rows(s, entry, source)
-    trace = [TraceLine(str(t["tier"]), str(t["zh"])) for t in json.loads(source.trace)]
+    trace = [TraceLine(t["tier"], t["zh"]) for t in trace_view(source.trace)]
     if entry.kind == "reverse":
         why = f"撤销结算 {entry.reverses}，原因：{entry.reason or ''}；退回该笔结算占用的全部年度额度"
         trace.insert(0, TraceLine("撤销", why))

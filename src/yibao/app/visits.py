@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app import audit_counter, ledger
+from yibao.app.person_year import PersonYear
 from yibao.app.registry import find_person
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
@@ -77,12 +78,13 @@ def record_settlement(
     s: Session, pack: PolicyPack, visit: Visit, claim: Claim, action: str, user: str, msgid: str | None, channel: str = "api"
 ) -> ledger.Settled:
     """Audit and settle ``claim`` (the visit's, from :func:`claim_to_settle`) into the ledger; its fee lines and the
-    visit settled, the audit's findings recorded (:mod:`yibao.app.audit_counter`)."""
-    person = find_person(s, claim.psn_no)
-    audit = audit_counter.check(s, pack, claim, person, visit)
+    visit settled, the audit's findings recorded (:mod:`yibao.app.audit_counter`). The person and their year are
+    one read (:func:`yibao.app.ledger.person_year`), after the visit's lock: the one lock order."""
+    facts = ledger.person_year(s, claim, fixmedins_code=visit.fixmedins_code, mdtrt_id=visit.mdtrt_id)
+    audit = audit_counter.check(s, pack, claim, facts.person, visit)
     done = ledger.settle_claim(
         s, pack, audit.claim, user, mdtrt_id=visit.mdtrt_id, fixmedins_code=visit.fixmedins_code, msgid=msgid,
-        setl_id=claim.claim_id, person=person,
+        setl_id=claim.claim_id, facts=facts,
     )  # fmt: skip
     audit_counter.record(s, audit, done.entry, user, channel)
     done.audit = audit
@@ -92,26 +94,24 @@ def record_settlement(
 
 
 def preview_claim(
-    s: Session, pack: PolicyPack, claim: Claim, person: Person | None, visit: Visit | None
+    s: Session, pack: PolicyPack, claim: Claim, facts: PersonYear | None, visit: Visit | None
 ) -> tuple[Settlement, audit_counter.CounterAudit]:
-    """The pre-settlement of ``claim`` with what the audit finds on it; writes nothing."""
-    if person is None or person.psn_no != claim.psn_no:
-        person = find_person(s, claim.psn_no)
-    audit = audit_counter.check(s, pack, claim, person, visit, "pre-settle")
-    return ledger.preview(s, pack, audit.claim, person=person), audit
+    """The pre-settlement of ``claim`` with what the audit finds on it (``facts``: its person and year when the
+    caller has read them); writes nothing."""
+    facts = facts or ledger.person_year(s, claim, lock=False)
+    audit = audit_counter.check(s, pack, claim, facts.person, visit, "pre-settle")
+    return ledger.preview(s, pack, audit.claim, facts=facts), audit
 
 
-def audited_preview(
-    s: Session, pack: PolicyPack, visit: Visit, person: Person | None = None
-) -> tuple[Settlement, audit_counter.CounterAudit]:
+def audited_preview(s: Session, pack: PolicyPack, visit: Visit) -> tuple[Settlement, audit_counter.CounterAudit]:
     """The counter's pre-settlement of a visit (inpatient stays once discharged) and its audit; writes nothing."""
     claim = claim_to_settle(s, visit, lifecycle.settle_action(visit.med_type, pre=True), "pre-settle", ledger.new_setl_id())
-    return preview_claim(s, pack, claim, person, visit)
+    return preview_claim(s, pack, claim, None, visit)
 
 
-def preview_visit(s: Session, pack: PolicyPack, visit: Visit, person: Person | None = None) -> Settlement:
+def preview_visit(s: Session, pack: PolicyPack, visit: Visit) -> Settlement:
     """The counter's pre-settlement of a visit (:func:`audited_preview` without the findings)."""
-    return audited_preview(s, pack, visit, person)[0]
+    return audited_preview(s, pack, visit)[0]
 
 
 def settle_visit(
@@ -143,12 +143,12 @@ def visit_of_person(s: Session, person_key: str, mdtrt_id: str) -> tuple[Visit, 
     return visit, person
 
 
-def named_by_claim(s: Session, mdtrt_id: str, fixmedins_code: str | None, person: Person) -> Visit:
-    """The visit a REST claim names (``mdtrt_id``): registered by the claim's institution for its person, locked.
+def check_named(visit: Visit | None, mdtrt_id: str, fixmedins_code: str | None, person: Person) -> Visit:
+    """The visit a REST claim names (``mdtrt_id``, :func:`locked` beforehand): registered by the claim's institution
+    for its person.
 
     Any other visit is answered as one that does not exist: the answer says nothing of other institutions' visits.
     """
-    visit = locked(s, mdtrt_id)
     if visit is None or visit.fixmedins_code != fixmedins_code or visit.person_id != person.id:
         raise NotFound("claim", "mdtrt_id", mdtrt_id, "a visit (就诊ID) your institution registered for this person")
     return visit

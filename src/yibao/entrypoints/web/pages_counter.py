@@ -107,8 +107,8 @@ def _compute(
     """The pre-settlement of the bill on the form and its audit, or ``None`` when the form has errors."""
     pack = pack_of(request)
     if form.uses_visit:
-        visit, person = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
-        return visits.audited_preview(s, pack, visit, person)
+        visit, _ = visits.visit_of_person(s, form.values["person"], form.values["mdtrt_id"])
+        return visits.audited_preview(s, pack, visit)
     body = form.claim_in(lang)
     if body is None:
         return None

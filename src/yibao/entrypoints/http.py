@@ -1,7 +1,9 @@
 """The FastAPI application: registry, settlement service, national interface."""
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +31,24 @@ from yibao.entrypoints.common.headers import SecurityHeaders
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
 from yibao.store.db import Database
+
+WORKER_HEADER_ENV = "YIBAO_WORKER_HEADER"
+"""``1``: every answer names the server process that gave it (``X-Yibao-Worker``), for tests of several workers."""
+
+
+class WorkerPid:
+    """Adds ``X-Yibao-Worker: <pid>`` to every answer (only when :data:`WORKER_HEADER_ENV` is ``1``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.pid = app, str(os.getpid()).encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def named(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-yibao-worker", self.pid))
+            await send(message)
+
+        await self.app(scope, receive, named if scope["type"] == "http" else send)
 
 
 def _monthly(db: Database, pack: PolicyPack) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -70,6 +90,8 @@ def create_app(
     app.state.pack = pack
     app.state.settings = settings or Settings.from_env()
     app.add_middleware(SecurityHeaders)
+    if os.environ.get(WORKER_HEADER_ENV) == "1":
+        app.add_middleware(WorkerPid)
 
     @app.exception_handler(InputError)
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:

@@ -147,15 +147,26 @@ def cross(
     )
 
 
+def default_workers() -> int:
+    """The CPU cores this process may run on (its affinity), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     policy: Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV)] = DEFAULT_POLICY,
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="数据库为空时载入演示县和演示账号")] = True,
     schedule: Annotated[bool, typer.Option("--schedule/--no-schedule", help="每月自动运行高额费用预警")] = True,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="工作进程数（默认：本机可用的 CPU 核数）")] = None,
     lang: Lang = "zh",
 ) -> None:
-    """启动服务（FastAPI + uvicorn）。数据库见 YIBAO_DATABASE_URL，默认 SQLite 文件 yibao.db。"""
+    """启动服务（FastAPI + uvicorn）。数据库见 YIBAO_DATABASE_URL，默认 SQLite 文件 yibao.db。
+
+    演示数据在主进程中准备一次，然后启动 ``--workers`` 个工作进程（uvicorn）；每月预警只在其中一个进程运行。"""
     import uvicorn
 
     from yibao.app.demo import DEMO_ACCOUNTS, demo_people, ensure_demo
@@ -189,11 +200,12 @@ def serve(
                 )
             )
     url = db.engine.url.render_as_string(hide_password=True)
+    processes = workers or default_workers()
     console.print(
         _t(
             lang,
-            f"yibao 服务：http://{host}:{port}/  接口文档：http://{host}:{port}/docs  数据库：{url}",
-            f"yibao: http://{host}:{port}/  API docs: http://{host}:{port}/docs  database: {url}",
+            f"yibao 服务：http://{host}:{port}/  接口文档：http://{host}:{port}/docs  数据库：{url}  工作进程：{processes}",
+            f"yibao: http://{host}:{port}/  API docs: http://{host}:{port}/docs  database: {url}  workers: {processes}",
         )
     )
     from yibao.entrypoints.common.logmask import MaskIdNumbers
@@ -213,6 +225,7 @@ def serve(
         log_level="info",
         log_config=log_config,
         proxy_headers=settings.trust_proxy,
+        workers=processes,  # each builds the service from the environment above; the schedule runs in one
     )
 
 

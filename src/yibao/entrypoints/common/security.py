@@ -17,11 +17,11 @@ from yibao.store.db import Database
 bearer = HTTPBearer(auto_error=False, description="POST /api/auth/token 取得令牌 / get a token there")
 
 TOKEN_CACHE_SECONDS = float(os.environ.get("YIBAO_TOKEN_CACHE_SECONDS", "30"))
-"""How long a server process trusts a token it has checked without reading the token again (0: every
-request reads it). A token signed out stops working in other processes at most this long later; a changed
-password or a disabled account stops every token of the account at once, in every process (a trusted token
-is trusted only while its account's token generation is the one it was checked with); a token never
-outlives its own expiry."""
+"""How long a server process keeps who holds a token it has checked (0: not at all). Each request still
+asks the database, in one small read, whether the token is still stored and its account active with the
+token generation it was checked with: a token signed out, a changed password or a disabled account is
+refused by every worker process from the next request on (bound: none), and a token never outlives its
+own expiry. What the cache saves is reading the token and the account whole."""
 
 
 class Principals:
@@ -58,14 +58,14 @@ def principals_of(request: Request) -> Principals:
 
 
 def lookup_token(request: Request, token: str) -> Principal | None:
-    """Who holds the token: from this app's recent checks while the account's token generation is unchanged
-    (one small read), else from the database (one transaction)."""
+    """Who holds the token: from this app's recent checks while the token is still stored and its account's
+    token generation unchanged (one small read), else from the database (one transaction)."""
     key = hashlib.sha256(token.encode()).hexdigest()
     cache = principals_of(request) if TOKEN_CACHE_SECONDS > 0 else None
     hit = cache.hit(key) if cache else None
     db: Database = request.app.state.db
     with db.reading() as s:  # no writer's turn taken: on SQLite a request never queues behind a settlement here
-        if hit is not None and generation_of(s, hit[0].username) == hit[1]:
+        if hit is not None and generation_of(s, hit[0].username, key) == hit[1]:
             return hit[0]
         found = principal_until(s, token)
     if cache is not None:

@@ -33,6 +33,9 @@ UserOpt = Annotated[str, typer.Option("--user", help="经办人（默认当前�
 OS_USER = getpass.getuser()
 SERVICE_APP = "yibao.entrypoints.http:app_from_settings"
 """What ``yibao serve`` runs: the service built from the configuration, imported by uvicorn (no import here)."""
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long a worker process may take to answer uvicorn's health check before it is restarted. uvicorn's 5 s
+killed workers still starting (importing, loading the pack) on a busy two-core machine, again and again."""
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
@@ -226,6 +229,7 @@ def serve(
         log_config=log_config,
         proxy_headers=settings.trust_proxy,
         workers=processes,  # each builds the service from the environment above; the schedule runs in one
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-import simplejson
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -101,45 +102,76 @@ def _request_hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def once(db: Database, key: str | None, infno: str, sender: str, payload: Any, work: Work) -> tuple[dict[str, Any], bool]:
-    """Run ``work`` in a unit of work exactly once for ``key``: a repeat returns the first answer (and ``False``).
+def _decimal(v: Any) -> orjson.Fragment:
+    if isinstance(v, Decimal):
+        return orjson.Fragment(str(v))  # as written (yuan with their two places), never through a float
+    raise TypeError(f"{type(v).__name__} is not JSON")
 
-    Without a key the work simply runs (and commits). The same key with another ``payload`` is refused.
+
+def dump(body: Any) -> bytes:
+    """JSON as answered and as stored (UTF-8); ``Decimal`` amounts written as they are."""
+    return orjson.dumps(body, default=_decimal, option=orjson.OPT_NON_STR_KEYS)
+
+
+def load(text: str | bytes) -> Any:
+    """An answer as stored, its amounts ``Decimal`` again."""
+    return json.loads(text, parse_float=Decimal)
+
+
+_MESSAGE: sa.Table = Message.__table__  # type: ignore[assignment]
+_SEEN = sa.select(_MESSAGE.c.request_sha256, _MESSAGE.c.response).where(_MESSAGE.c.msgid == sa.bindparam("msgid"))
+_RECORD = sa.insert(_MESSAGE)
+
+
+def _seen(s: Session, key: str, digest: str) -> str | None:
+    """The answer already given for ``key``; the same key with another request is refused."""
+    row = s.connection().execute(_SEEN, {"msgid": key}).first()
+    if row is None:
+        return None
+    if row.request_sha256 != digest:
+        raise InputError("request", "msgid", key, "a new msgid / Idempotency-Key for a different request")
+    return str(row.response)
+
+
+def once_json(
+    db: Database, key: str | None, infno: str, sender: str, payload: Any, work: Work
+) -> tuple[dict[str, Any] | None, bytes, bool]:
+    """Run ``work`` in a unit of work exactly once for ``key``: the answer (``None`` when it is a repeat's), the answer
+    as JSON (:func:`dump`; a repeat gets the first answer's, as stored) and whether this was the first time.
+
+    The message is looked up in the work's own transaction; without a key the work simply runs (and commits). The
+    same key with another ``payload`` is refused. Two at once with one key: the message's primary key keeps one,
+    and the other answers as it did.
     """
     if key is None:
         with db.unit_of_work() as s:
             response, _ = work(s)
             s.commit()
-        return response, True
+        return response, dump(response), True
     digest = _request_hash(payload)
-    with db.unit_of_work() as s:
-        seen = s.get(Message, key)
-        if seen is not None:
-            if seen.request_sha256 != digest:
-                raise InputError("request", "msgid", key, "a new msgid / Idempotency-Key for a different request")
-            return simplejson.loads(seen.response, use_decimal=True), False
     try:
         with db.unit_of_work() as s:
+            seen = _seen(s, key, digest)
+            if seen is not None:
+                return None, seen.encode(), False
             response, effect = work(s)
-            s.add(
-                Message(
-                    msgid=key,
-                    infno=infno,
-                    sender=sender,
-                    request_sha256=digest,
-                    response=simplejson.dumps(response, use_decimal=True, ensure_ascii=False),
-                    effect=effect,
-                    recorded_at=ledger.now(),
-                )
-            )
+            text = dump(response)
+            message = {"infno": infno, "sender": sender, "request_sha256": digest, "effect": effect}
+            s.connection().execute(_RECORD, message | {"msgid": key, "response": text.decode(), "recorded_at": ledger.now()})
             s.commit()
     except IntegrityError:
         with db.unit_of_work() as s:  # a concurrent twin won: answer as it did
-            seen = s.get(Message, key)
+            seen = _seen(s, key, digest)
             if seen is None:
                 raise
-            return simplejson.loads(seen.response, use_decimal=True), False
-    return response, True
+            return None, seen.encode(), False
+    return response, text, True
+
+
+def once(db: Database, key: str | None, infno: str, sender: str, payload: Any, work: Work) -> tuple[dict[str, Any], bool]:
+    """:func:`once_json` for callers that take the answer as a dict (a repeat's parsed from what was stored)."""
+    response, text, first = once_json(db, key, infno, sender, payload, work)
+    return (response if response is not None else load(text)), first
 
 
 def preview(s: Session, pack: PolicyPack, body: ClaimIn, who: Principal) -> tuple[Settlement, audit_counter.CounterAudit]:

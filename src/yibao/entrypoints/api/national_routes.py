@@ -11,7 +11,7 @@ import logging
 from decimal import Decimal
 from typing import Annotated, Any
 
-import simplejson
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import exc as db_errors
@@ -19,7 +19,7 @@ from sqlalchemy import exc as db_errors
 from yibao.app import ledger, national
 from yibao.app.auth import Principal
 from yibao.app.national_transactions import TRANSACTIONS, input_schema
-from yibao.app.settlements import once
+from yibao.app.settlements import dump, once_json
 from yibao.core.errors import InputError, InputErrors
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
@@ -60,7 +60,7 @@ def _nul(env: Any) -> tuple[str, Any] | None:
 
 
 def _reply(body: dict[str, Any]) -> Response:
-    return Response(simplejson.dumps(body, use_decimal=True, ensure_ascii=False), media_type="application/json")
+    return Response(dump(body), media_type="application/json")
 
 
 DESCRIPTION = "\n".join(
@@ -149,7 +149,8 @@ def hsa(
         db, ctx = db_of(request), national.Context(pack_of(request), who, code, msgid)
         if transaction.writes:
             key = ledger.message_key("hsa", code, msgid)
-            output, _ = once(db, key, infno, who.username, inp, lambda s: transaction.handler(s, ctx, inp))
+            _, text, _ = once_json(db, key, infno, who.username, inp, lambda s: transaction.handler(s, ctx, inp))
+            output: Any = orjson.Fragment(text)  # the output as answered (and stored), not serialised again
         else:
             with db.unit_of_work() as s:  # never committed: a reading transaction writes nothing
                 output, _ = transaction.handler(s, ctx, inp)

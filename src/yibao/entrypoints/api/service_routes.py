@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
@@ -109,25 +109,31 @@ def add_account(request: Request, body: AccountIn, who: Annotated[Principal, Dep
     return {"username": a.username, "role": a.role}
 
 
-@router.post("/settlements/preview", tags=["settlement"], responses=NOT_FOUND)
-def preview(request: Request, body: ClaimIn, who: Annotated[Principal, Depends(require("settle"))]) -> dict[str, Any]:
+def _json(body: bytes, status_code: int = 200) -> Response:
+    """An answer serialised once (:func:`yibao.app.settlements.dump`), not again by FastAPI: the operation's
+    ``response_model`` still documents it."""
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+@router.post("/settlements/preview", tags=["settlement"], responses=NOT_FOUND, response_model=dict[str, Any])
+def preview(request: Request, body: ClaimIn, who: Annotated[Principal, Depends(require("settle"))]) -> Response:
     """预结算：计算各级支付，不写入任何数据 / pre-settle, writes nothing."""
     with _db(request).unit_of_work() as s:
         result, audit = settlements.preview(s, _pack(request), body, who)
-    return settlements.settlement_json(result, audit=audit)
+    return _json(settlements.dump(settlements.settlement_json(result, audit=audit)))
 
 
 def _key(who: Principal, idempotency_key: str | None) -> str | None:
     return ledger.message_key("rest", who.username, idempotency_key) if idempotency_key is not None else None
 
 
-@router.post("/settlements", tags=["settlement"], status_code=201, responses=NOT_FOUND)
+@router.post("/settlements", tags=["settlement"], status_code=201, responses=NOT_FOUND, response_model=dict[str, Any])
 def settle(
     request: Request,
     body: ClaimIn,
     who: Annotated[Principal, Depends(require("settle"))],
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> Response:
     """结算：写入结算台账并累计年度额度；同一 Idempotency-Key 重发只返回首次结果。"""
     pack = _pack(request)
 
@@ -137,7 +143,8 @@ def settle(
         return answer, f"settle:{done.entry.setl_id}"
 
     key = _key(who, idempotency_key)
-    return settlements.once(_db(request), key, "settle", who.username, body.model_dump(mode="json"), work)[0]
+    payload = body.model_dump(mode="json")
+    return _json(settlements.once_json(_db(request), key, "settle", who.username, payload, work)[1], 201)
 
 
 @router.get("/settlements/{setl_id}", tags=["settlement"], responses=NOT_FOUND)
@@ -149,14 +156,16 @@ def get_settlement(
         return settlements.entry_view(s, setl_id, who)
 
 
-@router.post("/settlements/{setl_id}/reverse", tags=["settlement"], status_code=201, responses=NOT_FOUND)
+@router.post(
+    "/settlements/{setl_id}/reverse", tags=["settlement"], status_code=201, responses=NOT_FOUND, response_model=dict[str, Any]
+)
 def reverse(
     request: Request,
     setl_id: SetlId,
     body: ReverseIn,
     who: Annotated[Principal, Depends(require("reverse"))],
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> Response:
     """撤销结算（须填写原因）：退回该笔结算占用的全部额度；重复撤销将被拒绝。"""
 
     def work(s: Session) -> tuple[dict[str, Any], str]:
@@ -164,7 +173,7 @@ def reverse(
         return ledger.entry_dict(entry), f"reverse:{entry.setl_id}"
 
     key = _key(who, idempotency_key)
-    return settlements.once(_db(request), key, "reverse", who.username, [setl_id, body.reason], work)[0]
+    return _json(settlements.once_json(_db(request), key, "reverse", who.username, [setl_id, body.reason], work)[1], 201)
 
 
 @router.get("/persons/{key}/position", tags=["settlement"], responses=NOT_FOUND)

@@ -43,6 +43,7 @@ from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Co
 from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.io import read_table
+from yibao.settlement.batch.result import read_result
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution, LedgerEntry
@@ -288,7 +289,7 @@ def batch_reports(
     if not settled.is_file():
         raise InputError(str(settled), "settled", None, "the Parquet file written by `yibao batch`")
     try:
-        result = pl.read_parquet(settled)
+        result = read_result(settled)
     except Exception as exc:  # any reader failure: a bad file for the user
         raise InputError(str(settled), "(file)", str(exc)[:80], "a readable Parquet file written by `yibao batch`") from None
     enrolled_years = enrolments.filter(pl.col("psn_insu_stas") == svc.ENROLLED).select("psn_no", pl.col("year").cast(pl.Int32))

@@ -27,6 +27,7 @@ from yibao.core.money import percent_to_bp, yuan_to_fen
 from yibao.policy.overlay import Overlay, load_overlay
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.io import read_table, run_batch
+from yibao.settlement.batch.result import read_result, ytd_path
 from yibao.whatif.report import render_html
 from yibao.whatif.scenario import Comparison, compare, schemes_of, settings_for
 
@@ -184,9 +185,9 @@ def _settle(pack: PolicyPack, data: Path, out: Path) -> pl.DataFrame:
     if not out.is_file():
         tmp = out.with_name(f".{secrets.token_hex(6)}.parquet")
         run_batch(pack, data, tmp)
-        tmp.with_name(tmp.stem + ".ytd.parquet").unlink(missing_ok=True)
+        ytd_path(tmp).unlink(missing_ok=True)
         tmp.replace(out)
-    return pl.read_parquet(out)
+    return read_result(out)
 
 
 def residents_only(data: Path) -> Path:

@@ -51,6 +51,7 @@ def batch(
     """批量结算一个县的全年单据（列式引擎，与逐笔结算分毫不差）/ settle a county-year of claims."""
     import polars as pl
 
+    from yibao.settlement.batch.result import scan_result, ytd_path
     from yibao.whatif.report import cell
 
     try:
@@ -61,7 +62,7 @@ def batch(
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
     res = (
-        pl.scan_parquet(out)
+        scan_result(out)
         .select(
             pl.len().alias("n"),
             *(pl.col(c).sum() for c in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")),
@@ -75,7 +76,8 @@ def batch(
     for c in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"):
         table.add_row(cell("payer", c, {}, lang).text, cell("baseline", int(res[c][0]), {}, lang).text)
     console.print(table)
-    console.print(_t(lang, f"已写入 {out} 与 {out.stem}.ytd.parquet", f"Wrote {out} and {out.stem}.ytd.parquet"))
+    ytd = ytd_path(out).name
+    console.print(_t(lang, f"已写入 {out} 与 {ytd}", f"Wrote {out} and {ytd}"))
 
 
 def compare_cmd(
@@ -89,10 +91,9 @@ def compare_cmd(
     lang: Annotated[str, typer.Option("--lang", envvar="YIBAO_LANG")] = "zh",
 ) -> None:
     """现行政策与调整方案对比：基金支出、分身份、超监测线人数、灾难性支出、负担增加最多的人。"""
-    import polars as pl
-
     from yibao.policy.overlay import apply_overlay, load_overlay
     from yibao.settlement.batch.io import read_table
+    from yibao.settlement.batch.result import read_result
     from yibao.whatif.report import TEXT, cell, col, render_html, write_csvs
     from yibao.whatif.scenario import compare, settings_for
 
@@ -104,7 +105,7 @@ def compare_cmd(
             b_out, r_out = Path(tmp) / "base.parquet", Path(tmp) / "reform.parquet"
             _run(base, data, b_out, chunk, lang, _t(lang, "现行政策", "Baseline"))
             _run(reform, data, r_out, chunk, lang, _t(lang, "调整方案", "Reform"))
-            b, r = pl.read_parquet(b_out), pl.read_parquet(r_out)
+            b, r = read_result(b_out), read_result(r_out)
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
     except StopIteration:

@@ -3,18 +3,32 @@
 Input directory: ``claims``, ``people``, ``identities``, ``chronic_filings``,
 ``cross_filings`` as ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county
 writes Parquet). Claims must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth``
-writes them so); the engine streams them in chunks that never split a person, so memory
-stays bounded by the chunk size whatever the file size, and the result is the same as one
-pass.
+writes them so).
+
+A Parquet claims file is cut into chunks of about ``chunk`` rows that never split a person:
+chunk *i* is nominally rows ``[i·chunk, (i+1)·chunk)``, and each boundary moves forward to the
+first row whose person differs from the row before it (:func:`_cut`) — a rule both neighbours
+apply alone, so the chunks cover every row exactly once without any planning pass. ``WORKERS``
+threads each read their own chunk (polars, a row slice of the file), take the side tables' rows
+for the chunk's persons, settle, and turn the result into Arrow tables; the main thread only
+writes the finished chunks in order (pyarrow's writer releases the GIL) and never holds more than
+``WORKERS + 1`` chunks. A side table that is Parquet with row groups in ``psn_no`` order (as
+``yibao synth`` writes them) is read per chunk, only the row groups whose ``psn_no`` statistics
+overlap the chunk's persons; any other side table is read once, sorted by ``psn_no``, and sliced
+per chunk by binary search. So memory is bounded by the chunk size and the row-group size, not
+by the number of claims or persons (the README's performance section states the bound). The
+result is the same as one pass.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -22,8 +36,9 @@ import pyarrow.parquet as pq
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.batch.engine import AMOUNT_COLUMNS, CLAIM_COLUMNS, BatchInput, BatchResult, settle_batch
+from yibao.settlement.batch.engine import AMOUNT_COLUMNS, CLAIM_COLUMNS, BatchInput, settle_batch
 from yibao.settlement.batch.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
+from yibao.settlement.batch.result import STORED, ytd_path
 
 TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings")
 OPTIONAL = {"identities": IDENTITY_SCHEMA, "chronic_filings": FILING_SCHEMA, "cross_filings": CROSS_SCHEMA}
@@ -35,7 +50,16 @@ SIDE_COLUMNS = {
 }
 DEFAULT_CHUNK = 1_000_000
 WORKERS = 2
-"""Chunks settled at once (numpy and polars release the GIL, so two chunks use both cores)."""
+"""Chunks settled at once (numpy, numba, polars and pyarrow release the GIL, so two chunks use both cores)."""
+_PAD = 4096
+"""Rows read past a chunk's nominal end to find where its last person ends (more are read if needed)."""
+_WRITE = {
+    "compression": "lz4",
+    "use_dictionary": ["psn_no", "setl_date", "med_type", "line", "identity"],
+    "write_statistics": ["claim_id", "psn_no"],
+}
+"""Result file options: lz4; dictionaries only for the columns with few values (a dictionary on the
+claim key or the amounts costs more CPU than it saves bytes); statistics on the keys a reader filters by."""
 
 Progress = Callable[[int, int], None]
 """Called with (claims done, claims in all)."""
@@ -49,12 +73,14 @@ def _find(directory: Path, name: str) -> Path | None:
     return None
 
 
+def _parquet_columns(path: Path, columns: tuple[str, ...]) -> list[str]:
+    present = set(pq.ParquetFile(path).schema_arrow.names)
+    return [c for c in columns if c in present]
+
+
 def read_table(path: Path, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
     if path.suffix == ".parquet":
-        if columns is not None:
-            present = set(pq.ParquetFile(path).schema_arrow.names)
-            return pl.read_parquet(path, columns=[c for c in columns if c in present])
-        return pl.read_parquet(path)
+        return pl.read_parquet(path, columns=_parquet_columns(path, columns) if columns is not None else None)
     if path.suffix in (".arrow", ".feather"):
         return pl.read_ipc(path)
     return pl.read_csv(
@@ -62,68 +88,156 @@ def read_table(path: Path, columns: tuple[str, ...] | None = None) -> pl.DataFra
     )
 
 
-def _side_tables(directory: Path) -> dict[str, pl.DataFrame]:
-    out: dict[str, pl.DataFrame] = {}
-    for name in TABLES[1:]:
-        path = _find(directory, name)
-        if path is None:
-            if name == "people":
-                raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
-            out[name] = pl.DataFrame(schema=OPTIONAL[name])
-        else:
-            table = read_table(path, SIDE_COLUMNS[name])
-            out[name] = table.select([c for c in SIDE_COLUMNS[name] if c in table.columns])
-    return out
+# ---------------------------------------------------------------- side tables, per chunk
+
+
+class _Side(Protocol):
+    def rows(self, first: str, last: str) -> pl.DataFrame:
+        """The table's rows whose ``psn_no`` is in ``[first, last]``."""
+        ...
+
+
+@dataclass
+class _InMemory:
+    """A side table held whole, sorted by ``psn_no``: a chunk's rows are a slice found by binary search."""
+
+    table: pl.DataFrame
+
+    def rows(self, first: str, last: str) -> pl.DataFrame:
+        psn = self.table["psn_no"]
+        lo = int(psn.search_sorted(first, side="left"))
+        hi = int(psn.search_sorted(last, side="right"))
+        return self.table.slice(lo, max(hi - lo, 0))
+
+
+@dataclass
+class _SortedParquet:
+    """A Parquet side table whose row groups are in ``psn_no`` order: a chunk reads only the row
+    groups whose ``psn_no`` statistics overlap its persons (a row slice of the file)."""
+
+    path: Path
+    columns: list[str]
+    offsets: list[int]  # first row of each row group, and the row count at the end
+    mins: list[str]
+    maxs: list[str]
+
+    @classmethod
+    def open(cls, path: Path, columns: tuple[str, ...]) -> _SortedParquet | None:
+        """The table, or None when its row groups lack ``psn_no`` statistics or overlap."""
+        meta = pq.ParquetFile(path).metadata
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        if "psn_no" not in names:
+            return None
+        col = names.index("psn_no")
+        offsets: list[int] = [0]
+        mins: list[str] = []
+        maxs: list[str] = []
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            stats = rg.column(col).statistics
+            if rg.num_rows == 0:
+                continue
+            if stats is None or not stats.has_min_max or not isinstance(stats.min, str) or not isinstance(stats.max, str):
+                return None
+            if maxs and stats.min < maxs[-1]:
+                return None  # not in psn_no order: reading per chunk would read everything every time
+            offsets.append(offsets[-1] + rg.num_rows)
+            mins.append(stats.min)
+            maxs.append(stats.max)
+        return cls(path, _parquet_columns(path, columns), offsets, mins, maxs)
+
+    def rows(self, first: str, last: str) -> pl.DataFrame:
+        a = bisect_left(self.maxs, first)  # the first row group that may hold ``first`` or later
+        b = bisect_right(self.mins, last)  # row groups from b on start after ``last``
+        lf = pl.scan_parquet(self.path).select(self.columns)
+        if a >= b:
+            return lf.head(0).collect()
+        lo, hi = self.offsets[a], self.offsets[b]
+        return lf.slice(lo, hi - lo).filter(pl.col("psn_no").is_between(pl.lit(first), pl.lit(last))).collect()
+
+
+def _side_table(directory: Path, name: str) -> _Side:
+    path = _find(directory, name)
+    if path is None:
+        if name == "people":
+            raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
+        return _InMemory(pl.DataFrame(schema=OPTIONAL[name]))
+    if path.suffix == ".parquet" and (sorted_file := _SortedParquet.open(path, SIDE_COLUMNS[name])) is not None:
+        return sorted_file
+    table = read_table(path, SIDE_COLUMNS[name])
+    table = table.select([c for c in SIDE_COLUMNS[name] if c in table.columns])
+    return _InMemory(table.sort("psn_no", maintain_order=True))
+
+
+def _side_tables(directory: Path) -> dict[str, _Side]:
+    return {name: _side_table(directory, name) for name in TABLES[1:]}
 
 
 def read_input(directory: Path) -> BatchInput:
+    """Every table of ``directory`` whole, for one in-memory ``settle_batch``."""
     claims = _find(directory, "claims")
     if claims is None:
         raise InputErrors([InputError(str(directory), "claims", None, "a claims table (claims.parquet / .arrow / .csv)")])
-    side = _side_tables(directory)
+    side = {}
+    for name in TABLES[1:]:
+        path = _find(directory, name)
+        if path is None and name == "people":
+            raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
+        table = pl.DataFrame(schema=OPTIONAL[name]) if path is None else read_table(path, SIDE_COLUMNS[name])
+        side[name] = table.select([c for c in SIDE_COLUMNS[name] if c in table.columns])
     return BatchInput(read_table(claims), **side)
 
 
-def _claim_chunks(path: Path, chunk: int) -> Iterator[pl.DataFrame]:
-    """Chunks of at least ``chunk`` claims (or what is left), cut only where the person changes."""
-    pf = pq.ParquetFile(path)
-    names = set(pf.schema_arrow.names)
-    columns = [c for c in (*CLAIM_COLUMNS, *AMOUNT_COLUMNS) if c in names]
-    batches: list[pa.RecordBatch] = []
-    rows = 0
-    carry: pl.DataFrame | None = None
-    for batch in pf.iter_batches(batch_size=chunk, columns=columns):
-        batches.append(batch)
-        rows += batch.num_rows
-        if rows < chunk:
-            continue
-        df = pl.from_arrow(pa.Table.from_batches(batches))
-        assert isinstance(df, pl.DataFrame)
-        batches, rows = [], 0
-        if carry is not None:
-            df = pl.concat([carry, df], how="vertical_relaxed")
-        last = df["psn_no"][-1]
-        tail_start = df.height - int((df["psn_no"] == last).sum())
-        if tail_start == 0:
-            carry = df
-            continue
-        yield df.head(tail_start)
-        carry = df.slice(tail_start)
-    rest = [carry] if carry is not None else []
-    if batches:
-        tail = pl.from_arrow(pa.Table.from_batches(batches))
-        assert isinstance(tail, pl.DataFrame)
-        rest.append(tail)
-    if rest:
-        df = pl.concat(rest, how="vertical_relaxed")
-        if df.height:
-            yield df
+# ---------------------------------------------------------------- claims, per chunk
 
 
-def _subset(side: dict[str, pl.DataFrame], claims: pl.DataFrame) -> BatchInput:
-    """The side tables' rows for the chunk's people (a chunk holds a contiguous range of psn_no)."""
-    first, last = claims["psn_no"][0], claims["psn_no"][-1]
-    return BatchInput(claims, **{k: v.filter(pl.col("psn_no").is_between(pl.lit(first), pl.lit(last))) for k, v in side.items()})
+class _Claims:
+    """The claims table as row slices: a Parquet file read slice by slice, anything else read whole."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.frame: pl.DataFrame | None = None
+        if path.suffix == ".parquet":
+            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS))
+            self.n = pq.ParquetFile(path).metadata.num_rows
+        else:
+            self.frame = read_table(path)
+            self.n = self.frame.height
+
+    def read(self, lo: int, hi: int) -> pl.DataFrame:
+        if self.frame is not None:
+            return self.frame.slice(lo, hi - lo)
+        return pl.scan_parquet(self.path).select(self.columns).slice(lo, hi - lo).collect()
+
+
+def _change(psn: pl.Series, at: int) -> int | None:
+    """The first index ``>= at`` whose ``psn_no`` differs from the one at ``at - 1`` (None: none in ``psn``)."""
+    differs = psn.slice(at).ne_missing(psn[at - 1])
+    i = differs.arg_max()
+    return None if i is None or not differs[i] else at + int(i)
+
+
+def _chunk(claims: _Claims, b0: int, b1: int) -> pl.DataFrame:
+    """Rows ``[_cut(b0), _cut(b1))``: ``_cut(b)`` is the first row ``>= b`` whose person differs
+    from row ``b - 1``'s (0 and the row count stay put), so no person is split and neighbouring
+    chunks, each computing their shared boundary alone, meet exactly."""
+    n = claims.n
+    lo = max(b0 - 1, 0)
+    hi = min(b1 + _PAD, n)
+    df = claims.read(lo, hi)
+    start = 0 if b0 == 0 else _change(df["psn_no"], b0 - lo)
+    if start is None:  # the person before b0 runs past b1: the earlier chunk holds all these rows
+        return df.head(0)
+    end: int | None = df.height if b1 >= n else _change(df["psn_no"], b1 - lo)
+    while end is None:  # the last person runs past what was read: read on
+        more = claims.read(hi, min(hi + max(_PAD, hi - lo), n))
+        hi += more.height
+        df = pl.concat([df, more])
+        end = df.height if hi >= n else _change(df["psn_no"], b1 - lo)
+    return df.slice(start, end - start)
+
+
+# ---------------------------------------------------------------- the run
 
 
 @dataclass
@@ -135,71 +249,116 @@ class BatchRun:
     ytd_out: Path
 
 
+@dataclass
+class _Settled:
+    """One chunk, settled and ready to write."""
+
+    claims: int
+    first: str | None
+    last: str | None
+    rows: pa.Table | None
+    ytd: pa.Table | None
+
+
+class _OrderedWriter:
+    """Appends tables to one Parquet file, each cast to the first one's schema."""
+
+    def __init__(self, path: Path, **options: object) -> None:
+        self.path, self.options = path, options
+        self.writer: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None or self.schema is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.path, table.schema, **self.options)
+        elif table.schema != self.schema:
+            table = table.select(self.schema.names).cast(self.schema)
+        self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+    def close(self, empty: pl.DataFrame) -> None:
+        if self.writer is None:
+            empty.write_parquet(self.path)
+        else:
+            self.writer.close()
+            self.writer = None
+
+
+_EMPTY_RESULT = {
+    **dict.fromkeys(STORED, pl.Int64),
+    **dict.fromkeys(("claim_id", "psn_no", "med_type", "line", "identity"), pl.Utf8),
+    "setl_date": pl.Date,
+}
+
+
 def run_batch(
     pack: PolicyPack, directory: Path, out: Path, chunk: int = DEFAULT_CHUNK, progress: Progress | None = None
 ) -> BatchRun:
-    """Settle every claim in ``directory`` and write ``out`` (per claim) and ``<out>.ytd.parquet``."""
+    """Settle every claim in ``directory`` and write ``out`` (per claim; read it with
+    :func:`yibao.settlement.batch.result.read_result`) and ``<out stem>.ytd.parquet`` (per person-year).
+    On any error nothing is left at either path."""
     claims_path = _find(directory, "claims")
     if claims_path is None:
         raise InputErrors([InputError(str(directory), "claims", None, "a claims table (claims.parquet / .arrow / .csv)")])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ytd_out = out.with_name(out.stem + ".ytd.parquet")
-    tmp, tmp_ytd = out.with_name(out.name + ".tmp"), ytd_out.with_name(ytd_out.name + ".tmp")
+    claims = _Claims(claims_path)
     side = _side_tables(directory)
-    if claims_path.suffix != ".parquet":
-        chunks: Iterator[pl.DataFrame] = iter([read_table(claims_path)])
-        total = -1
-    else:
-        total = pq.ParquetFile(claims_path).metadata.num_rows
-        # at least one chunk per worker, so a small county uses both cores too
-        chunks = _claim_chunks(claims_path, max(1, min(chunk, -(-total // WORKERS))))
-    writer: pq.ParquetWriter | None = None
-    ytd_parts: list[pl.DataFrame] = []
-    done = n_chunks = 0
-    last_psn: list[str] = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ytd_out = ytd_path(out)
+    tmp, tmp_ytd = out.with_name(out.name + ".tmp"), ytd_out.with_name(ytd_out.name + ".tmp")
+    total = claims.n
+    # at least one chunk per worker, so a small county uses both cores too; a file not in Parquet is one chunk
+    size = max(1, min(chunk, -(-total // WORKERS))) if claims.frame is None else max(total, 1)
+    bounds = [*range(0, total, size), total]
 
-    def settle_part(part: pl.DataFrame) -> tuple[int, BatchResult]:
-        return part.height, settle_batch(pack, _subset(side, part) if total >= 0 else BatchInput(part, **side))
+    def settle_chunk(i: int) -> _Settled:
+        part = _chunk(claims, bounds[i], bounds[i + 1])
+        if part.height == 0:
+            return _Settled(0, None, None, None, None)
+        psn = part["psn_no"]
+        first, last = str(psn.min()), str(psn.max())
+        result = settle_batch(pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}))
+        return _Settled(part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow())
 
-    def ordered_parts() -> Iterator[pl.DataFrame]:
-        for part in chunks:
-            first = part["psn_no"][0]
-            if last_psn and first <= last_psn[0]:
-                raise InputErrors(
-                    [InputError(claims_path.name, "psn_no", first, f"claims sorted by psn_no (came after {last_psn[0]})")]
-                )
-            last_psn[:] = [part["psn_no"][-1]]
-            yield part
-
+    rows_out, ytd_writer = _OrderedWriter(tmp, **_WRITE), _OrderedWriter(tmp_ytd, compression="lz4")
+    done = n_chunks = persons_years = 0
+    last_psn: str | None = None
+    pending: deque[Future[_Settled]] = deque()
     try:
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            pending: deque[Future[tuple[int, BatchResult]]] = deque()
-            parts = ordered_parts()
-            while True:
-                while len(pending) < WORKERS and (part := next(parts, None)) is not None:
-                    pending.append(pool.submit(settle_part, part))
-                if not pending:
-                    break
-                height, result = pending.popleft().result()
-                table = result.claims.to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="lz4", write_statistics=["claim_id", "psn_no"])
-                writer.write_table(table)
-                ytd_parts.append(result.year_to_date)
-                done += height
-                n_chunks += 1
-                if progress:
-                    progress(done, total if total >= 0 else done)
-        if writer is not None:
-            writer.close()
-            writer = None
-        ytd = pl.concat(ytd_parts, how="diagonal_relaxed").fill_null(0) if ytd_parts else pl.DataFrame()
-        ytd.write_parquet(tmp_ytd)
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="batch") as pool:
+            try:
+                submitted = 0
+                while True:
+                    while submitted < len(bounds) - 1 and len(pending) <= WORKERS:
+                        pending.append(pool.submit(settle_chunk, submitted))
+                        submitted += 1
+                    if not pending:
+                        break
+                    s = pending.popleft().result()
+                    if s.rows is None or s.ytd is None:
+                        continue
+                    if last_psn is not None and s.first is not None and s.first <= last_psn:
+                        raise InputErrors(
+                            [InputError(claims_path.name, "psn_no", s.first, f"claims sorted by psn_no (came after {last_psn})")]
+                        )
+                    last_psn = s.last
+                    rows_out.write(s.rows)
+                    ytd_writer.write(s.ytd)
+                    done += s.claims
+                    persons_years += s.ytd.num_rows
+                    n_chunks += 1
+                    if progress:
+                        progress(done, total)
+            finally:
+                for f in pending:
+                    f.cancel()
+        rows_out.close(pl.DataFrame(schema=_EMPTY_RESULT))
+        ytd_writer.close(pl.DataFrame(schema={"psn_no": pl.Utf8, "year": pl.Int32}))
         tmp.replace(out)
         tmp_ytd.replace(ytd_out)
     finally:
-        if writer is not None:
-            writer.close()
+        for w in (rows_out, ytd_writer):
+            if w.writer is not None:
+                w.writer.close()
         tmp.unlink(missing_ok=True)
         tmp_ytd.unlink(missing_ok=True)
-    return BatchRun(done, ytd.height, n_chunks, out, ytd_out)
+    return BatchRun(done, persons_years, n_chunks, out, ytd_out)

@@ -1,0 +1,72 @@
+"""The batch engine's result files: what is stored, what is derived on read, and the one reader.
+
+``run_batch`` writes one row per claim with the claim key, the claim's own attributes (person,
+date, medical type: so that the file stands alone without the input it came from), its inputs
+(total and the three self-paid parts) and what settling decided (benefit line, deciding
+identity, deductible, the four payers). Everything else is arithmetic on those columns, the
+same rule every time, done on read by :func:`scan_result` / :func:`read_result`:
+
+* ``year`` — the settlement date's year;
+* ``inscp_scp_amt`` — total less the three self-paid parts (the input is refused unless they add up);
+* ``pool_prop_selfpay`` — policy range less deductible less basic insurance;
+* ``fund_pay_sumamt`` — the sum of the four payers;
+* ``psn_part_amt`` — total less the funds.
+
+The year-to-date accumulators go to ``<stem>.ytd.parquet`` beside it (:func:`ytd_path`), stored whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+STORED = (
+    "claim_id", "psn_no", "setl_date", "med_type", "line", "identity", "medfee_sumamt", "fulamt_ownpay_amt",
+    "overlmt_selfpay", "preselfpay_amt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay",
+)  # fmt: skip
+"""The columns of the result file, in file order."""
+
+COLUMNS = (
+    "claim_id", "psn_no", "setl_date", "med_type", "year", "line", "identity", "medfee_sumamt", "fulamt_ownpay_amt",
+    "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "hifmi_pay",
+    "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
+)  # fmt: skip
+"""The columns of a settled claim (``settle_batch``'s ``claims``, ``read_result``), in order."""
+
+_c = pl.col
+DERIVED: tuple[tuple[str, pl.Expr], ...] = (
+    ("year", _c("setl_date").dt.year().cast(pl.Int32)),
+    ("inscp_scp_amt", _c("medfee_sumamt") - _c("fulamt_ownpay_amt") - _c("overlmt_selfpay") - _c("preselfpay_amt")),
+    ("fund_pay_sumamt", _c("hifp_pay") + _c("hifmi_pay") + _c("maf_pay") + _c("oth_pay")),
+    ("pool_prop_selfpay", _c("inscp_scp_amt") - _c("act_pay_dedc") - _c("hifp_pay")),
+    ("psn_part_amt", _c("medfee_sumamt") - _c("fund_pay_sumamt")),
+)
+"""Each derived column from the stored ones (and the derived ones before it), in that order."""
+
+
+def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The stored columns with the derived ones added (those already present are kept), in :data:`COLUMNS` order."""
+    names = set(frame.collect_schema().names())
+    for name, expr in DERIVED:
+        if name not in names:
+            frame = frame.with_columns(expr.alias(name))
+            names.add(name)
+    return frame.select(COLUMNS)
+
+
+def scan_result(path: Path) -> pl.LazyFrame:
+    """A result file of ``yibao batch`` (or ``run_batch``) with every column of :data:`COLUMNS`, lazily."""
+    return with_derived(pl.scan_parquet(path))
+
+
+def read_result(path: Path, columns: tuple[str, ...] | list[str] | None = None) -> pl.DataFrame:
+    """A result file of ``yibao batch`` (or ``run_batch``) with every column of :data:`COLUMNS`
+    (or just ``columns``), the derived ones computed from the stored ones."""
+    lf = scan_result(path)
+    return (lf.select(columns) if columns is not None else lf).collect()
+
+
+def ytd_path(out: Path) -> Path:
+    """The year-to-date file written beside a result file: ``result.parquet`` -> ``result.ytd.parquet``."""
+    return out.with_name(out.stem + ".ytd.parquet")

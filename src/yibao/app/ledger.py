@@ -14,10 +14,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
@@ -39,6 +40,11 @@ AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
     "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
 )  # fmt: skip
+
+
+def _json(value: Any) -> str:
+    """Stored JSON text (dataclasses as objects, tuples as lists, UTF-8 as is)."""
+    return orjson.dumps(value).decode()
 
 
 def now() -> datetime:
@@ -166,7 +172,7 @@ def settle_claim(
     )
     values["visit_seq"] = facts.visit_settlements + 1 if mdtrt_id else None
     entry = {"e_" + k: v for k, v in values.items()}
-    year_values = {"ytd_person": facts.person.id, "ytd_year": year, "ytd_data": json.dumps(s.ytd_after.to_dict())}
+    year_values = {"ytd_person": facts.person.id, "ytd_year": year, "ytd_data": _json(s.ytd_after.to_dict())}
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(_WRITE_BOTH, entry | year_values)
@@ -215,8 +221,8 @@ def entry_values(
         psn_no=person.psn_no, fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year,
         setl_date=claim.setl_date, insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity,
         hosp_lv=claim.hosp_lv, place=claim.place, pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
-        consumed=json.dumps(s.consumed.to_dict()), setldetail=json.dumps([asdict(d) for d in s.setldetail], ensure_ascii=False),
-        fee_results=json.dumps([asdict(f) for f in s.fee_results], ensure_ascii=False), trace=trace_json(s.trace),
+        consumed=_json(s.consumed.to_dict()), setldetail=_json(s.setldetail), fee_results=_json(s.fee_results),
+        trace=trace_json(s.trace),
         msgid=msgid, recorded_at=now(), recorded_by=user, visit_seq=None,
     )  # fmt: skip
 
@@ -232,7 +238,7 @@ def new_entry(
 
 def trace_json(trace: Iterable[TraceStep]) -> str:
     """The trace as stored: its steps (tier, message key, arguments), rendered in the reader's language when read."""
-    return json.dumps([{"tier": t.tier, "key": t.key, "args": t.args} for t in trace], ensure_ascii=False)
+    return _json([{"tier": t.tier, "key": t.key, "args": t.args} for t in trace])
 
 
 def _step(raw: dict[str, Any]) -> TraceStep:
@@ -291,7 +297,7 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     )  # fmt: skip
     session.add(entry)
     session.flush()
-    year_values = {"ytd_person": original.person_id, "ytd_year": original.year, "ytd_data": json.dumps(after.to_dict())}
+    year_values = {"ytd_person": original.person_id, "ytd_year": original.year, "ytd_data": _json(after.to_dict())}
     session.connection().execute(_UPDATE_YEAR, year_values)
     return entry
 

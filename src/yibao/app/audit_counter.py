@@ -17,9 +17,10 @@ missing) is recorded for the auditor without a 疑点.
 With ``YIBAO_AUDIT=0`` (:func:`yibao.app.audit_pack.counter_audit_on`) nothing is audited at the counter.
 
 Limits, as built: a bill sent as a summary (no fee lines) is not audited at the counter (an audit run still sees
-it as a claim); the history is read before the person's year is locked, so two settlements of one person at the
-same instant may not see each other (the audit run after settlement does); a reversal leaves the findings of the
-settlement it undid (and their 疑点) as they were: the settlement made again is audited afresh.
+it as a claim); a pre-settlement's history is read without the person's year locked (a settlement reads it
+after :mod:`yibao.app.person_year` locked the year, so two settlements of one person see each other); a reversal
+leaves the findings of the settlement it undid (and their 疑点) as they were: the settlement made again is audited
+afresh.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Settling against the database: one transaction per settlement, the person's year locked.
 
-``settle_claim`` locks the person's year-to-date row (``SELECT … FOR UPDATE`` on PostgreSQL; on
-SQLite every write transaction is ``BEGIN IMMEDIATE``), settles with the pure core, appends
-the ledger entry and moves the accumulators, all in the caller's unit of work. A reversal
-appends an entry with the negated consumption; a settlement can be reversed once. A visit has at
-most one standing settlement (its settlements are numbered, the number unique per visit). ``verify``
-recomputes every accumulator from the ledger and finds any visit paid twice.
+``settle_claim`` settles with the pure core on one read (:mod:`yibao.app.person_year`: the person, enrolment,
+identities, filings, the visit's settlements and the year-to-date row, locked with ``SELECT … FOR UPDATE`` on
+PostgreSQL; on SQLite every write transaction is ``BEGIN IMMEDIATE``), then writes the ledger entry and moves
+the accumulators with Core (one statement on PostgreSQL, two on SQLite), all in the caller's unit of work; the
+trace is stored as its steps and rendered when read (:func:`trace_view`). A reversal appends an entry with the
+negated consumption; a settlement can be reversed once. A visit has at most one standing settlement (its
+settlements are numbered, the number unique per visit). ``verify`` recomputes every accumulator from the ledger
+and finds any visit paid twice.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def _json(body: bytes, status_code: int = 200) -> Response:
 @router.post("/settlements/preview", tags=["settlement"], responses=NOT_FOUND, response_model=dict[str, Any])
 def preview(request: Request, body: ClaimIn, who: Annotated[Principal, Depends(require("settle"))]) -> Response:
     """预结算：计算各级支付，不写入任何数据 / pre-settle, writes nothing."""
-    with _db(request).unit_of_work() as s:
+    with _db(request).reading() as s:
         result, audit = settlements.preview(s, _pack(request), body, who)
     return _json(settlements.dump(settlements.settlement_json(result, audit=audit)))
 

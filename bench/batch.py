@@ -117,7 +117,7 @@ def io_floor(directory: Path, result: Path, out: Path) -> int:
     import pyarrow.parquet as pq
 
     from yibao.settlement.batch.engine import AMOUNT_COLUMNS, CLAIM_COLUMNS
-    from yibao.settlement.batch.io import _WRITE, SIDE_COLUMNS, TABLES, read_table
+    from yibao.settlement.batch.io import _WRITE, _WRITE_YTD, SIDE_COLUMNS, TABLES, read_table
 
     rows, ytd = pl.read_parquet(result).to_arrow(), pl.read_parquet(ytd_path(result)).to_arrow()
     t = time.perf_counter()
@@ -126,7 +126,7 @@ def io_floor(directory: Path, result: Path, out: Path) -> int:
         if (directory / f"{name}.parquet").exists():
             read_table(directory / f"{name}.parquet", SIDE_COLUMNS[name])
     pq.write_table(rows, out, row_group_size=1 << 20, **_WRITE)
-    pq.write_table(ytd, ytd_path(out), row_group_size=1 << 20, compression="lz4")
+    pq.write_table(ytd, ytd_path(out), row_group_size=1 << 20, **_WRITE_YTD)
     print(json.dumps({"seconds": time.perf_counter() - t, "claims": claims.height}))
     return claims.height
 

@@ -67,7 +67,7 @@ def batch(
             pl.len().alias("n"),
             *(pl.col(c).sum() for c in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")),
         )
-        .collect()
+        .collect(engine="streaming")  # row group by row group: the totals of any size of file in little memory
     )
     table = Table(title=_t(lang, f"批量结算：{n:,} 笔，用时 {secs:.1f} 秒（{n / secs:,.0f} 笔/秒）",
                            f"Batch: {n:,} claims in {secs:.1f} s ({n / secs:,.0f} claims/s)"))  # fmt: skip

@@ -60,6 +60,8 @@ _WRITE = {
 }
 """Result file options: lz4; dictionaries only for the columns with few values (a dictionary on the
 claim key or the amounts costs more CPU than it saves bytes); statistics on the keys a reader filters by."""
+_WRITE_YTD = {"compression": "lz4", "use_dictionary": ["year"], "write_statistics": ["psn_no", "year"]}
+"""Year-to-date file options: the same choices (its accumulators are many and mostly distinct or zero)."""
 
 Progress = Callable[[int, int], None]
 """Called with (claims done, claims in all)."""
@@ -319,7 +321,7 @@ def run_batch(
         result = settle_batch(pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}))
         return _Settled(part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow())
 
-    rows_out, ytd_writer = _OrderedWriter(tmp, **_WRITE), _OrderedWriter(tmp_ytd, compression="lz4")
+    rows_out, ytd_writer = _OrderedWriter(tmp, **_WRITE), _OrderedWriter(tmp_ytd, **_WRITE_YTD)
     done = n_chunks = persons_years = 0
     last_psn: str | None = None
     pending: deque[Future[_Settled]] = deque()

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from yibao.store.db import Database, make_engine
+from yibao.store.db import Database, Queue, make_engine
 
 THREADS = 16
 WRITES = 40
@@ -128,3 +128,25 @@ def test_a_failed_begin_gives_the_turn_back(tmp_path: Path) -> None:
     assert done.is_set() and count(url) == 2
     outsider.close()
     db.engine.dispose()
+
+
+def test_threads_get_their_turn_in_the_order_they_asked() -> None:
+    queue, got = Queue(), []
+    assert queue.acquire(1)
+    threads = []
+    for i in range(8):
+
+        def wait(i: int = i) -> None:
+            assert queue.acquire(60)
+            got.append(i)
+            queue.release()
+
+        threads.append(threading.Thread(target=wait))
+        threads[-1].start()
+        while len(queue._waiting) < i + 1:  # this one is in line before the next asks
+            threading.Event().wait(0.001)
+    queue.release()
+    for t in threads:
+        t.join()
+    assert got == list(range(8))
+    assert queue.acquire(0)  # free again

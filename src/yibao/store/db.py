@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
@@ -47,19 +48,52 @@ READ_ONLY = "yibao_read_only"
 """The execution option that marks a read-only transaction (:meth:`Database.reading`)."""
 
 
+class Queue:
+    """A lock that threads get in the order they asked for it (``threading.Lock`` lets a newcomer overtake
+    threads already waiting, which shows in the slowest answers under load)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            mine = threading.Lock()
+            mine.acquire()
+            self._waiting.append(mine)
+        if mine.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if mine in self._waiting:
+                self._waiting.remove(mine)
+                return False
+            return True  # handed over just as the wait ended
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # the first in line holds it now
+            else:
+                self._held = False
+
+
 class Turns:
-    """Writers of one SQLite database, one at a time: the threads of this process by a lock, the processes
-    by an exclusive ``flock`` on ``<database>.lock`` (none for an in-memory database). One per database
-    file per process (:func:`turns_for`)."""
+    """Writers of one SQLite database, one at a time: the threads of this process in the order they came
+    (:class:`Queue`), the processes by an exclusive ``flock`` on ``<database>.lock`` (none for an in-memory
+    database). One per database file per process (:func:`turns_for`)."""
 
     def __init__(self, lock_file: Path | None) -> None:
         self.lock_file = lock_file
-        self._threads = threading.Lock()
+        self._threads = Queue()
         self._fd: int | None = None
         self._pid = 0
 
     def take(self) -> None:
-        if not self._threads.acquire(timeout=WAIT_SECONDS):
+        if not self._threads.acquire(WAIT_SECONDS):
             raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked (no turn to write)"))
         try:
             fd = self._file()

@@ -113,6 +113,8 @@ class Settled:
     entry: EntryRef
     settlement: Settlement
     ytd_after: YearToDate
+    person: Person
+    """The person settled for, as read (kept here, it stays in the session's identity map: no second read)."""
     audit: CounterAudit | None = None
     """What the audit at the counter found (:mod:`yibao.app.audit_counter`), when it ran."""
 
@@ -182,7 +184,7 @@ def settle_claim(
         conn.execute(_INSERT_ENTRY, entry)
         conn.execute(_UPDATE_YEAR, year_values)
     ref = EntryRef(values["setl_id"], mdtrt_id, values["psn_no"], values["fixmedins_code"], claim.setl_date)
-    return Settled(ref, s, s.ytd_after)
+    return Settled(ref, s, s.ytd_after, facts.person)
 
 
 def visit_settlements(session: Session, mdtrt_id: str) -> tuple[list[str], int]:

@@ -7,7 +7,7 @@ writes them so).
 
 A Parquet claims file is cut into chunks of about ``chunk`` rows that never split a person:
 chunk *i* is nominally rows ``[i·chunk, (i+1)·chunk)``, and each boundary moves forward to the
-first row whose person differs from the row before it (:func:`_cut`) — a rule both neighbours
+first row whose person differs from the row before it (:func:`_chunk`) — a rule both neighbours
 apply alone, so the chunks cover every row exactly once without any planning pass. ``WORKERS``
 threads each read their own chunk (polars, a row slice of the file), take the side tables' rows
 for the chunk's persons, settle, and turn the result into Arrow tables; the main thread only
@@ -220,15 +220,16 @@ def _change(psn: pl.Series, at: int) -> int | None:
 
 
 def _chunk(claims: _Claims, b0: int, b1: int) -> pl.DataFrame:
-    """Rows ``[_cut(b0), _cut(b1))``: ``_cut(b)`` is the first row ``>= b`` whose person differs
-    from row ``b - 1``'s (0 and the row count stay put), so no person is split and neighbouring
-    chunks, each computing their shared boundary alone, meet exactly."""
+    """Rows ``[cut(b0), cut(b1))``, where ``cut(b)`` is the first row ``>= b`` whose person differs
+    from row ``b - 1``'s (``cut(0) = 0``, ``cut(n) = n``): no person is split, and neighbouring
+    chunks, each computing their shared boundary alone, meet exactly (empty when one person fills
+    the whole range: the chunk where that person starts holds all of their claims)."""
     n = claims.n
     lo = max(b0 - 1, 0)
     hi = min(b1 + _PAD, n)
     df = claims.read(lo, hi)
     start = 0 if b0 == 0 else _change(df["psn_no"], b0 - lo)
-    if start is None:  # the person before b0 runs past b1: the earlier chunk holds all these rows
+    if start is None:  # the person before b0 runs past b1 (and past what was read): an earlier chunk has them
         return df.head(0)
     end: int | None = df.height if b1 >= n else _change(df["psn_no"], b1 - lo)
     while end is None:  # the last person runs past what was read: read on
@@ -308,9 +309,11 @@ def run_batch(
     ytd_out = ytd_path(out)
     tmp, tmp_ytd = out.with_name(out.name + ".tmp"), ytd_out.with_name(ytd_out.name + ".tmp")
     total = claims.n
-    # at least one chunk per worker, so a small county uses both cores too; a file not in Parquet is one chunk
+    # at least one chunk per worker, so a small county uses both cores too; a file not in Parquet is one chunk.
+    # The first chunk is half a chunk: the workers finish half a chunk apart, so one chunk is written while
+    # the other is settled, and at the end only the last chunk's write is left.
     size = max(1, min(chunk, -(-total // WORKERS))) if claims.frame is None else max(total, 1)
-    bounds = [*range(0, total, size), total]
+    bounds = sorted({0, *range(size // 2 or size, total, size), total})
 
     def settle_chunk(i: int) -> _Settled:
         part = _chunk(claims, bounds[i], bounds[i + 1])

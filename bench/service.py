@@ -462,7 +462,7 @@ def run_setting(seeded: Seeded, workers: int, pool: int, clients_list: list[int]
 
 HEAD = (
     f"{'database':<11} {'workers':>7} {'pool':>4} {'clients':>7} {'endpoint':<10} "
-    f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server':>6} {'loadgen':>7} {'box':>5}  load average"
+    f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server':>6} {'ms/req':>6} {'loadgen':>7} {'box':>5}  load average"
 )
 
 
@@ -470,7 +470,8 @@ def _row(r: Result) -> str:
     pool = str(r.pool) if r.db == "postgresql" else "-"
     return (
         f"{r.db:<11} {r.workers:>7} {pool:>4} {r.clients:>7} {r.endpoint:<10} {r.rps:>8.1f} {r.p50:>8.1f} {r.p99:>8.1f} "
-        f"{r.errors:>6} {r.server_cores:>6.2f} {r.client_cores:>7.2f} {r.busy_cores:>5.2f}  {r.load}"
+        f"{r.errors:>6} {r.server_cores:>6.2f} {1000 * r.server_cores / max(r.rps, 1e-9):>6.2f} {r.client_cores:>7.2f} "
+        f"{r.busy_cores:>5.2f}  {r.load}"
     )
 
 
@@ -533,7 +534,7 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, Linux {platform.release()}, Python {platform.python_version()}, "
         f"SQLite {__import__('sqlite3').sqlite_version}; PostgreSQL on the same machine; {where}; load average {loadavg()}\n"
         "columns server / loadgen / box: CPU cores busy (CPU seconds per second) in the server processes, the load "
-        "generator, the whole machine"
+        "generator, the whole machine; ms/req: server CPU milliseconds per answer (what a loaded machine changes least)"
     )
 
 

@@ -110,6 +110,31 @@ def machine() -> list[str]:
 # ---------------------------------------------------------------- child processes
 
 
+def own_peak_mb() -> float:
+    """This process's peak RSS from ``VmHWM`` (its own address space only: ``ru_maxrss`` would also
+    count the launching process's peak, which a vfork-ed child inherits at exec), 0 without /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+CLI_WITH_PEAK = (
+    "import atexit, json, sys\n"
+    "def peak():\n"
+    "    hwm = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')]\n"
+    "    print(json.dumps({'peak_mb': int(hwm[0]) / 1024 if hwm else 0}), flush=True)\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['yibao', *sys.argv[1:]]\n"
+    "from yibao.entrypoints.cli.main import app\n"
+    "app()\n"
+)
+"""``yibao batch`` as it runs from the command line, printing its own peak RSS when it exits."""
+
+
 def io_floor(directory: Path, result: Path, out: Path) -> int:
     """Read what run_batch reads (polars) and write what it wrote (the same pyarrow writer and
     options, one row group per million rows), nothing settled. The tables to write are loaded
@@ -127,7 +152,7 @@ def io_floor(directory: Path, result: Path, out: Path) -> int:
             read_table(directory / f"{name}.parquet", SIDE_COLUMNS[name])
     pq.write_table(rows, out, row_group_size=1 << 20, **_WRITE)
     pq.write_table(ytd, ytd_path(out), row_group_size=1 << 20, **_WRITE_YTD)
-    print(json.dumps({"seconds": time.perf_counter() - t, "claims": claims.height}))
+    print(json.dumps({"seconds": time.perf_counter() - t, "claims": claims.height, "peak_mb": own_peak_mb()}))
     return claims.height
 
 
@@ -157,7 +182,7 @@ def child(argv: list[str]) -> None:
 
         t = time.perf_counter()
         claims, extra = settle_duckdb_to_parquet(pack, a.dir, a.out), {}
-    print(json.dumps({"seconds": time.perf_counter() - t, "claims": claims, **extra}))
+    print(json.dumps({"seconds": time.perf_counter() - t, "claims": claims, "peak_mb": own_peak_mb(), **extra}))
 
 
 @dataclasses.dataclass
@@ -171,8 +196,9 @@ class Measured:
     extra: dict[str, Any]
 
 
-def run_measured(cmd: list[str], what: str) -> tuple[str, float, float, float]:
-    """Run ``cmd``; (its stdout, wall seconds, CPU seconds, peak RSS MB). Exits on failure."""
+def run_measured(cmd: list[str], what: str) -> tuple[dict[str, Any], float, float, float]:
+    """Run ``cmd``; (the JSON of its last output line, wall seconds, CPU seconds, peak RSS MB: the
+    child's own report, else ``ru_maxrss``). Exits on failure."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -182,7 +208,9 @@ def run_measured(cmd: list[str], what: str) -> tuple[str, float, float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"ABORT: the {what} subprocess failed (exit {proc.returncode}): {' '.join(cmd)}")
-    return text, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # ru_maxrss: KiB on Linux
+    info = json.loads(text.strip().splitlines()[-1])
+    peak = float(info.pop("peak_mb", 0.0)) or usage.ru_maxrss / 1024  # ru_maxrss: KiB on Linux
+    return info, wall, usage.ru_utime + usage.ru_stime, peak
 
 
 def measure(
@@ -195,8 +223,7 @@ def measure(
     if result is not None:
         cmd += ["--result", str(result)]
     load = loadavg()
-    text, wall, cpu, peak = run_measured(cmd, kind)
-    info = json.loads(text.strip().splitlines()[-1])
+    info, wall, cpu, peak = run_measured(cmd, kind)
     claims = int(info.pop("claims"))
     inner = float(info.pop("seconds"))
     return Measured(wall, inner, cpu, peak, claims, load, info)
@@ -248,7 +275,7 @@ def measure_cli(pack_name: str, overlay: bool, directory: Path, out: Path, chunk
     apply, the batch child), in a subprocess: wall, CPU and peak RSS."""
     if overlay:
         return measure("batch", pack_name, overlay, directory, out, chunk)
-    cmd = [sys.executable, "-m", "yibao", "batch", str(directory), "-p", pack_name, "-o", str(out), "--chunk", str(chunk)]
+    cmd = [sys.executable, "-c", CLI_WITH_PEAK, "batch", str(directory), "-p", pack_name, "-o", str(out), "--chunk", str(chunk)]
     load = loadavg()
     _, wall, cpu, peak = run_measured(cmd, "yibao batch")
     claims = pl.scan_parquet(out).select(pl.len()).collect().item()

@@ -79,7 +79,7 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
     inpatient = {
         "label_zh": "住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"],
         "deductible_kind": "admission",
-        "deductible": leaf(draw(level_table(small_money, yuan))),
+        "deductible": leaf(draw(level_table(small_money, yuan)), draw(level_table(small_money, yuan)) if dated else None, change),
         "deductible_2nd": leaf(draw(level_table(small_money, yuan))),
         "deductible_3rd": leaf(draw(level_table(small_money, yuan))),
         "ratio": leaf(draw(ratio_table()), draw(ratio_table()) if dated else None, change),
@@ -88,12 +88,13 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "identity_overrides": draw(overrides()),
     }  # fmt: skip
     if draw(st.booleans()):
-        inpatient["ratio_bands"] = leaf(draw(bands("add", points)))
+        inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
     lines: dict[str, Any] = {
         "inpatient": inpatient,
         "chronic": {
             "label_zh": "慢特病", "label_en": "chronic", "insutype": "390", "med_types": ["14"], "requires_filing": True,
-            "fallback": "outpatient", "deductible_kind": draw(st.sampled_from(["none", "year"])),
+            "fallback": draw(st.sampled_from(["outpatient"] * 5 + [None])),
+            "deductible_kind": draw(st.sampled_from(["none", "year"])),
             "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(money))),
             "cap_group": draw(st.sampled_from(["pool", "chronic"])),
@@ -112,7 +113,11 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "in_service", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
             "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
-            "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
+            "cap_by_tier": leaf(
+                {t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")},
+                {t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")} if dated else None,
+                change,
+            ),
             "cap_group": "emp_opd",
         },
         "emp_opd_retired": {
@@ -138,8 +143,8 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
             "lines": draw(st.sampled_from([["inpatient", "chronic"], ["inpatient"], ["inpatient", "emp_inpatient", "chronic"]])),
             "deductible": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
             "band_basis": draw(st.sampled_from(["gross", "above_deductible"])),
-            "bands": leaf(draw(bands("ratio", ratio))),
-            "cap": leaf(yuan(draw(money))),
+            "bands": leaf(draw(bands("ratio", ratio)), draw(bands("ratio", ratio)) if dated else None, change),
+            "cap": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
             "tilt": {
                 "categories": tilt_cats,
                 "deductible_pct": leaf(pct(draw(ratio))),
@@ -150,7 +155,10 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "assistance": {
             "lines": draw(st.sampled_from([["inpatient", "chronic"], ["inpatient", "chronic", "outpatient", "emp_inpatient"]])),
             "categories": {
-                c: {"deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio)))}
+                c: {
+                    "deductible": leaf(yuan(draw(small_money))),
+                    "ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change),
+                }
                 for c in draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=5))
             },
             "limit": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
@@ -158,9 +166,9 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "tilted_assistance": {
             "lines": ["inpatient", "chronic"],
             "categories": draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4)),
-            "threshold": leaf(yuan(draw(money))),
-            "ratio": leaf(pct(draw(ratio))),
-            "cap": leaf(yuan(draw(money))),
+            "threshold": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
+            "ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change),
+            "cap": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
         },
     }
     raw = {"pack": "random", "valid_from": f"{YEAR}-01-01", "valid_to": f"{YEAR + 1}-12-31", "policy": policy}
@@ -188,7 +196,7 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
     return Person(
         psn_no, "310" if employee else "390", tuple(idents), filings, cross,
         emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
-        emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"])) if employee else None,
+        emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
     )  # fmt: skip
 
 

@@ -26,10 +26,10 @@ def _reference(
     return per_claim, ytd
 
 
-@pytest.mark.slow  # a large run: the full suite has it, the quick command leaves it out
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(pack=random_pack(), pop=population())
-def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
+_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
     people, claims = pop
     try:
         per_claim, ytd = _reference(pack, people, claims)
@@ -50,6 +50,22 @@ def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, p
         for field in OUTPUT_AMOUNTS:
             assert row[field] == getattr(s, field), (row["claim_id"], field)
         assert row["line"] == s.line and row["identity"] == s.identity  # type: ignore[attr-defined]
+    for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
+        if any(getattr(s, payer) for s in per_claim.values()):
+            event(f"some claim has {payer}")
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):
         assert ytd_from_row(row) == ytd[(row["psn_no"], row["year"])]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=_HEALTH)
+@given(pack=random_pack(), pop=population())
+def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
+    _batch_equals_settle(pack, pop)
+
+
+@pytest.mark.slow  # a large run: the full suite (CI) has it, the quick command leaves it out
+@settings(max_examples=500, deadline=None, suppress_health_check=_HEALTH)
+@given(pack=random_pack(), pop=population())
+def test_batch_equals_settle_many(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
+    _batch_equals_settle(pack, pop)

@@ -1,0 +1,239 @@
+"""The compiled pass: every payer of every claim, one claim after another, per person-year.
+
+This is :mod:`yibao.settlement.tiers` and :mod:`yibao.settlement.arith` written once more, for
+numba: the claims come sorted by person and date, each tagged with its person-year, and row
+``s`` of the ``ytd`` table is person-year ``s``'s :class:`~yibao.settlement.model.YearToDate`:
+each claim reads its accumulators there before it is settled and adds what it consumed, as
+``settle`` does with ``ytd`` and ``ytd_after``. Each step names the rule it mirrors; the
+Hypothesis differential test (tests/integration/test_batch_differential.py) proves the two
+equal to the fen on random packs and people.
+
+Every policy choice (deductible, ratio bands, cap, whether a tier applies) was made by the
+policy's own methods when the parameter tables were filled (:mod:`yibao.settlement.batch.tables`);
+the kernel only looks them up and does the arithmetic. Money is int64 fen; rounding is
+:func:`half_up`, the integer rule of :func:`yibao.core.money.half_up`.
+
+This module imports numba: the engine imports it on first use, so ``yibao`` starts without it.
+The functions compile on their first call (never at import) and are cached next to this file
+(``cache=True``; numba falls back to its user-wide cache directory where the package directory
+is read-only): only the first run on a machine pays for compiling. Compile time grows with the
+number of statements and argument types, so the kernel takes int64 arrays only, allocates
+nothing and has its steps inlined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from yibao.core.money import BP
+from yibao.policy.schema import PLACES
+from yibao.settlement.batch.tables import INF, Tables
+
+I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+F = TypeVar("F", bound=Callable[..., Any])
+
+PAID = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
+"""The per-claim payments the kernel writes: the rows of :attr:`Paid.paid`."""
+YTD_SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
+"""A person-year's scalar accumulators (:class:`yibao.settlement.model.YearToDate`): the first
+columns of :attr:`Paid.ytd`; then one column per group of ``Tables.groups`` for
+``deductible_base``, then one per group for ``basic_paid``."""
+ADMISSIONS, CI_BASE, CI_PAID, MAF_BASE, MAF_PAID, TILT_BASE, TILT_PAID = range(len(YTD_SCALARS))
+DEDUCTIBLE_BASE = len(YTD_SCALARS)
+
+
+def _jit(fn: F) -> F:
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def _inline(fn: F) -> F:
+    """A step of the kernel: inlined into it when it compiles (no function of its own to compile)."""
+    return cast(F, numba.njit(inline="always")(fn))
+
+
+@dataclass
+class Claims:
+    """The prepared claims, one int64 per claim, sorted by person then date."""
+
+    person_year: I64  # 0, 1, 2 …: which person-year the claim belongs to (rising)
+    k: I64  # (period, benefit line) combination: the row of the line tables
+    period: I64  # policy period (each dated parameter change starts one)
+    cat: I64  # deciding identity (index of tables.CATS)
+    place: I64  # 0 in county, 1 out of county, 2 cross-region filed, 3 cross-region unfiled
+    level: I64  # hospital level - 1
+    insutype: I64  # 0 residents (390), 1 employees (310)
+    emp_tier: I64  # 0 unit, 1 individual_1, 2 individual_2, 3 none
+    scp: I64  # inscp_scp_amt: the policy-range amount
+    full_pay_scp: I64  # full_pay_scp_amt: the part of it the line pays in full (if the line has full-pay items)
+
+
+@dataclass
+class Paid:
+    paid: I64
+    """(len(PAID), claims): each claim's payments, rows in the order of :data:`PAID`."""
+    ytd: I64
+    """(person-years, len(YTD_SCALARS) + 2 x groups): each person-year's accumulators after its last claim."""
+
+    def ytd_columns(self, t: Tables, used: BOOL) -> dict[str, I64]:
+        """The accumulators by name (YearToDate's): the scalars, the deductible base of the groups of
+        the ``used`` lines (by ``k``) with a yearly deductible, the basic paid of their cap groups."""
+        g = len(t.groups)
+        out = {name: self.ytd[:, i] for i, name in enumerate(YTD_SCALARS)}
+        for i in np.unique(t.ded_group[used & (t.kind == 2)]):
+            out["deductible_base." + t.groups[i].removeprefix("ded:")] = self.ytd[:, DEDUCTIBLE_BASE + i]
+        for i in np.unique(t.cap_group[used]):
+            if t.groups[i].startswith("cap:"):  # (a period without the line: no group, row 0)
+                out["basic_paid." + t.groups[i].removeprefix("cap:")] = self.ytd[:, DEDUCTIBLE_BASE + g + i]
+        return out
+
+
+def settle_claims(t: Tables, c: Claims) -> Paid:
+    """Every claim's payments and every person-year's accumulators, in one compiled pass."""
+    paid = np.empty((len(PAID), c.k.size), np.int64)  # the kernel writes every claim's payments
+    ytd = np.zeros((int(c.person_year[-1]) + 1 if c.k.size else 0, DEDUCTIBLE_BASE + 2 * len(t.groups)), np.int64)
+    # every argument an int64 array and every band table two-dimensional (one row per band list):
+    # fewer types and views make the kernel compile faster
+    i64 = np.int64
+    _settle(
+        c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp,
+        t.kind, t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap, t.cap_group, t.ded_group,
+        t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
+        t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
+        t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
+    )  # fmt: skip
+    return Paid(paid, ytd)
+
+
+@_jit
+def lowest_over_ranges(lo: I64, hi: I64, row: I64, table: I64, column: I64, out: I64) -> None:
+    """Preparation: each range ``j`` (an identity or filing row of a person, over the claims of
+    its dates ``lo[j] <= i < hi[j]``) lowers ``out[i]`` to ``table[row[j], column[i]]`` (the rank
+    of the identity held in the claim's period, whether the filing covers the claim's disease)."""
+    for j in range(lo.size):
+        r = row[j]
+        for i in range(lo[j], hi[j]):
+            out[i] = min(out[i], table[r, column[i]])
+
+
+# ---------------------------------------------------------------- arith, once more
+
+
+@_inline
+def half_up(numerator: int, denominator: int) -> int:
+    """yibao.core.money.half_up: ``numerator / denominator`` rounded half up, in integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+@_inline
+def above_threshold(before: int, base: int, threshold: int) -> int:
+    """arith.above_threshold: the part of ``base`` above ``threshold`` on the cumulative scale from ``before``."""
+    return max(before + base, threshold) - max(before, threshold)
+
+
+@_inline
+def cap_pay(raw: int, cap: int, paid_before: int) -> int:
+    """arith.cap_pay: pay ``raw`` within what ``cap`` leaves after ``paid_before`` (``INF``: no cap)."""
+    if cap >= INF:
+        return raw
+    return min(raw, max(0, cap - paid_before))
+
+
+@_inline
+def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row: int) -> int:
+    """arith.split_bands + pay_segments: ``[lo, hi)`` cut by the marginal bands starting at
+    ``starts[start_row]``, each part times its ratio ``ratios[ratio_row]`` clamped to 0..100%,
+    summed exactly and rounded half up once (unused bands start at INF)."""
+    total = 0
+    n = starts.shape[1]
+    for b in range(n):
+        start = starts[start_row, b]
+        if start >= INF:
+            break
+        end = starts[start_row, b + 1] if b + 1 < n else INF
+        a, e = max(lo, start), min(hi, end)
+        if e > a:
+            total += (e - a) * max(0, min(BP, ratios[ratio_row, b]))
+    return half_up(total, BP)
+
+
+# ---------------------------------------------------------------- settle, once more
+
+
+@_jit
+def _settle(  # the scalar rules in one loop, on purpose
+    person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
+    full_pay_scp_: I64,
+    kind: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_group: I64, ded_group: I64, full_pay: I64,
+    applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
+    ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
+    paid: I64, ytd: I64,
+) -> None:  # fmt: skip
+    """``ytd[s]`` is person-year ``s``'s YearToDate: each claim reads its accumulators before the
+    claim there and adds what it consumed, as ``settle`` does with ``ytd`` and ``ytd_after``."""
+    basic_paid = DEDUCTIBLE_BASE + (ytd.shape[1] - DEDUCTIBLE_BASE) // 2  # first column of basic_paid
+    n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[3]
+    for i in range(k_.size):
+        s, k, p, c, lv, ins = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i]
+        scp = scp_[i]
+
+        # ---- tiers.basic
+        full = full_pay_scp_[i] if full_pay[k] else 0  # full_pay_items: paid in full, outside deductible and ratio
+        normal = scp - full
+        dedc = 0
+        if kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
+            dedc = min(normal, ded[k, c, min(ytd[s, ADMISSIONS], 2), lv])
+            ytd[s, ADMISSIONS] += 1
+        elif kind[k] == 2:  # deductible_kind year: the group's deductible measured on its in-year base
+            g = DEDUCTIBLE_BASE + ded_group[k]
+            dedc = normal - above_threshold(ytd[s, g], normal, ded[k, c, 0, lv])
+            ytd[s, g] += normal
+        # ratio_bands_for(identity, place, level) over [dedc, normal), then the full-pay items
+        bands = ((k * n_cats + c) * n_places + place_[i]) * n_levels + lv
+        raw = banded(dedc, normal, band_start, k, band_ratio, bands) + full
+        # cap_for(identity, emp_tier), counted in the line's cap group
+        g = basic_paid + cap_group[k]
+        hifp = cap_pay(raw, cap[k, c, tier_[i]], ytd[s, g])
+        ytd[s, g] += hifp
+        left = scp - hifp
+
+        # ---- tiers.critical_illness: bands on the cumulative base left after basic
+        hifmi = 0
+        if applies[0, k, ins, c]:
+            d, before = ci_ded[p, c], ytd[s, CI_BASE]
+            lo, hi = max(before, d), max(before + left, d)
+            if ci_above[p]:  # band_basis above_deductible: band starts counted from the deductible
+                lo, hi = lo - d, hi - d
+            hifmi = cap_pay(banded(lo, hi, ci_band_start, p, ci_band_ratio, p * n_cats + c), ci_cap[p, c], ytd[s, CI_PAID])
+            ytd[s, CI_BASE] += left
+            ytd[s, CI_PAID] += hifmi
+        left -= hifmi
+
+        # ---- tiers.assistance: the category's deductible on the cumulative base, its ratio, the limit
+        maf = 0
+        if applies[1, k, ins, c]:
+            above = above_threshold(ytd[s, MAF_BASE], left, ma_ded[p, c])
+            maf = cap_pay(half_up(above * ma_ratio[p, c], BP), ma_cap[p, c], ytd[s, MAF_PAID])
+            ytd[s, MAF_BASE] += left
+            ytd[s, MAF_PAID] += maf
+        left -= maf
+
+        # ---- tiers.tilted: the threshold on the cumulative base, the ratio, the cap
+        oth = 0
+        if applies[2, k, ins, c]:
+            above = above_threshold(ytd[s, TILT_BASE], left, ta_thr[p])
+            oth = cap_pay(half_up(above * ta_ratio[p], BP), ta_cap[p, c], ytd[s, TILT_PAID])
+            ytd[s, TILT_BASE] += left
+            ytd[s, TILT_PAID] += oth
+
+        paid[0, i] = dedc
+        paid[1, i] = hifp
+        paid[2, i] = hifmi
+        paid[3, i] = maf
+        paid[4, i] = oth

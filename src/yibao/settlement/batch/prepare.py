@@ -1,0 +1,304 @@
+"""Claim preparation for the batch engine: validation, person keys, and per claim the deciding
+identity, the filings held, the place and the benefit line.
+
+Every choice is the policy's own (:func:`yibao.policy.deciding.identity_ranks`,
+:meth:`yibao.policy.schema.Policy.benefit_line` on the distinct claim keys); what is per claim
+and per person is integer work on person runs (``pid``) and sorted (person, day) keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from yibao.core.errors import InputError, InputErrors
+from yibao.policy.deciding import identity_ranks
+from yibao.policy.pack import PolicyPack
+from yibao.policy.schema import Policy
+from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS
+from yibao.settlement.model import ChronicFiling
+
+I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2}
+EMP = {"in_service": 0, "retired": 1}
+EMP_TIER_EXPECTED = "unit, individual_1 or individual_2 (an employee line whose cap depends on the tier)"
+CLAIM_COLUMNS = ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg", "medfee_sumamt")
+AMOUNT_COLUMNS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "full_pay_scp_amt")
+
+
+@dataclass
+class BatchInput:
+    claims: pl.DataFrame
+    people: pl.DataFrame
+    identities: pl.DataFrame
+    chronic_filings: pl.DataFrame
+    cross_filings: pl.DataFrame
+
+
+def _errors(where: str, frame: pl.DataFrame, field: str, expected: str, limit: int = 20) -> list[InputError]:
+    return [
+        InputError(f"{where} claim {row['claim_id']}", field, row[field], expected)
+        for row in frame.head(limit).select("claim_id", field).iter_rows(named=True)
+    ]
+
+
+def prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
+    claims = data.claims
+    missing = [c for c in CLAIM_COLUMNS if c not in claims.columns]
+    if missing:
+        raise InputErrors([InputError("claims", "columns", claims.columns, f"columns {list(CLAIM_COLUMNS)}; missing {missing}")])
+    fill = [pl.lit(0, pl.Int64).alias(c) for c in AMOUNT_COLUMNS if c not in claims.columns and c != "inscp_scp_amt"]
+    claims = claims.with_columns(fill)
+    if "inscp_scp_amt" not in claims.columns:
+        claims = claims.with_columns(pl.lit(None, pl.Int64).alias("inscp_scp_amt"))
+    if claims["inscp_scp_amt"].null_count():
+        claims = claims.with_columns(
+            pl.col("inscp_scp_amt").fill_null(
+                pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")
+            )
+        )
+    if claims["dise_codg"].null_count() or claims["place"].null_count():
+        claims = claims.with_columns(pl.col("dise_codg").fill_null(""), pl.col("place").fill_null("in_county"))
+    ordered = claims.select(
+        pl.col("psn_no").is_sorted()
+        & ~((pl.col("psn_no") == pl.col("psn_no").shift(1)) & (pl.col("setl_date") < pl.col("setl_date").shift(1))).any()
+    ).item()
+    if not ordered:
+        claims = claims.with_row_index("_row").sort("psn_no", "setl_date", "_row").drop("_row")
+    _validate(claims, pack)
+    return claims
+
+
+def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
+    errs: list[InputError] = []
+    end = pack.valid_to or date(9999, 12, 31)
+    amounts = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
+    checks = [
+        (~pl.col("hosp_lv").is_in([1, 2, 3]), "hosp_lv", "1, 2 or 3"),
+        (~pl.col("place").cast(pl.Utf8).is_in(list(PLACE_IN)), "place", "in_county, out_of_county or cross_region"),
+        (
+            (pl.col("setl_date") < pack.valid_from) | (pl.col("setl_date") > end),
+            "setl_date",
+            f"a date the pack covers ({pack.valid_from} .. {end})",
+        ),
+        (
+            (pl.sum_horizontal(*amounts[1:], "inscp_scp_amt") != pl.col("medfee_sumamt")) | (pl.col("inscp_scp_amt") < 0),
+            "inscp_scp_amt",
+            "fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt",
+        ),
+        (
+            (pl.col("full_pay_scp_amt") < 0) | (pl.col("full_pay_scp_amt") > pl.col("inscp_scp_amt")),
+            "full_pay_scp_amt",
+            "between 0 and inscp_scp_amt",
+        ),
+        (pl.min_horizontal(*amounts) < 0, "medfee_sumamt", "amounts >= 0"),
+    ]
+    flags = c.select(*(cond.any().alias(str(i)) for i, (cond, _, _) in enumerate(checks))).row(0)
+    for flag, (cond, field, expected) in zip(flags, checks, strict=True):
+        if flag:
+            errs += _errors("claims", c.filter(cond), field, expected)
+    if errs:
+        raise InputErrors(errs)
+
+
+def coded(s: pl.Series) -> tuple[I64, list[str]]:
+    """A small-vocabulary text column as integer codes and the values they stand for."""
+    if not isinstance(s.dtype, pl.Enum):
+        s = s.cast(pl.Utf8)
+        s = s.cast(pl.Enum(s.unique().sort().to_list()))
+    assert isinstance(s.dtype, pl.Enum)
+    return s.to_physical().to_numpy().astype(np.int64), list(s.dtype.categories)
+
+
+def cover(n: int, lo: I64, hi: I64) -> BOOL:
+    """Rows covered by any of the half-open ranges ``[lo, hi)``."""
+    d = np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1)
+    out: BOOL = np.cumsum(d[:n]) > 0
+    return out
+
+
+@dataclass
+class Keyed:
+    """Claims keyed by person run: ``pid`` per claim and a sorted (person, day) key for range lookups."""
+
+    n: int
+    pid: I64
+    key: I64
+    persons: pl.DataFrame  # psn_no, _pid
+
+    def ranges(self, table: pl.DataFrame, begin: str, end: str) -> tuple[pl.DataFrame, I64, I64]:
+        """Rows of ``table`` (with psn_no) joined to claim persons, and the claim ranges their dates cover."""
+        j = table.join(self.persons, on="psn_no", how="inner") if table.height else table
+        if j.height == 0:
+            return j, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        pid = j["_pid"].to_numpy().astype(np.int64) << _SHIFT
+        b = j[begin].cast(pl.Int32).to_numpy().astype(np.int64)
+        e = j[end].cast(pl.Int32).fill_null((1 << _SHIFT) - 1).to_numpy().astype(np.int64)
+        top = (1 << _SHIFT) - 1
+        lo = np.searchsorted(self.key, pid | np.clip(b, 0, top), side="left")
+        hi = np.searchsorted(self.key, pid | np.clip(e, 0, top), side="right")
+        hi = np.where(e < b, lo, hi)
+        return j, lo.astype(np.int64), hi.astype(np.int64)
+
+
+_SHIFT = 20  # days since 1970 fit in 20 bits until 4840
+
+
+def keyed(c: pl.DataFrame, day: I64) -> Keyed:
+    psn = c["psn_no"]
+    new = psn.ne_missing(psn.shift(1)).to_numpy()
+    pid = np.cumsum(new) - 1
+    persons = pl.DataFrame({"psn_no": psn.filter(pl.Series(new)), "_pid": np.arange(int(new.sum()), dtype=np.int64)})
+    return Keyed(c.height, pid, (pid << _SHIFT) | day, persons)
+
+
+def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
+    """Category index of each claim's deciding identity: of the identities held on the claim's
+    date, the one its period's ``identity_priority`` ranks highest (:func:`identity_ranks`);
+    unranked categories bring nothing; none held: ordinary."""
+    from yibao.settlement.batch.kernel import lowest_over_ranges
+
+    out = np.full(kc.n, ORD, np.int64)
+    j, lo, hi = kc.ranges(identities, "valid_from", "valid_to")
+    if j.height == 0:
+        return out
+    held, held_values = coded(j["category"])
+    ranks = [identity_ranks(pol.identity_priority) for pol in policies]
+    unranked = max(len(r) for r in ranks)
+    rank = np.array([[r.get(v, unranked) for r in ranks] for v in held_values], np.int64)  # [category held, period]
+    best = np.full(kc.n, unranked, np.int64)
+    lowest_over_ranges(lo, hi, held, rank, period, best)
+    by_rank = np.full((len(policies), unranked + 1), ORD, np.int64)  # [period, rank]: the category, ordinary if unranked
+    for p, pol in enumerate(policies):
+        by_rank[p, : len(pol.identity_priority)] = [CAT_INDEX[c] for c in pol.identity_priority]
+    decided: I64 = by_rank[period, best]
+    return decided
+
+
+def chronic_filed(kc: Keyed, filings: pl.DataFrame, dise: I64, dise_values: list[str]) -> BOOL:
+    """Has the person a chronic filing valid on the date for the claim's disease (:meth:`ChronicFiling.covers`)?"""
+    from yibao.settlement.batch.kernel import lowest_over_ranges
+
+    j, lo, hi = kc.ranges(filings, "begin", "end")
+    if j.height == 0:
+        return np.zeros(kc.n, bool)
+    filed, filed_values = coded(j["dise_codg"])
+    some_day = date(2000, 1, 1)
+    # [filed code, claim disease]: 0 where a filing of the code covers the disease, else 1
+    misses = np.array(
+        [[0 if ChronicFiling(f, some_day).covers(d, some_day) else 1 for d in dise_values] for f in filed_values], np.int64
+    )
+    best = np.ones(kc.n, np.int64)
+    lowest_over_ranges(lo, hi, filed, misses, dise, best)
+    out: BOOL = best == 0
+    return out
+
+
+def _distinct(parts: list[tuple[I64, int]]) -> tuple[I64, list[I64]]:
+    """Distinct combinations of small codes ``(codes, how many values)``: each row's combination
+    number, and each combination's codes part by part."""
+    key = np.zeros(parts[0][0].size, np.int64)
+    size = 1
+    for codes, radix in parts:
+        key = key * radix + codes
+        size *= radix
+    if size <= 1 << 24:  # a presence table: linear, no sort
+        present = np.zeros(size, bool)
+        present[key] = True
+        uniq = np.flatnonzero(present)
+        lookup = np.zeros(size, np.int64)
+        lookup[uniq] = np.arange(uniq.size)
+        inverse: I64 = lookup[key]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+    decoded = []
+    for _, radix in reversed(parts):
+        decoded.append(uniq % radix)
+        uniq = uniq // radix
+    return inverse, decoded[::-1]
+
+
+def select_lines(
+    c: pl.DataFrame,
+    policies: list[Policy],
+    line_keys: list[str],
+    period: I64,
+    has_filing: BOOL,
+    person: dict[str, I64],
+    pid: I64,
+    disease: tuple[I64, list[str]],
+) -> I64:
+    """Each claim's benefit line: :meth:`Policy.benefit_line` once per distinct (period, scheme,
+    status, med_type, disease, filing)."""
+    med, med_values = coded(c["med_type"])
+    dise, dise_values = disease
+    ins_values, emp_values = ("", *INSUTYPES), (None, *EMP)
+    parts = [
+        (period, len(policies)),
+        (person["insutype"][pid] + 1, len(ins_values)),
+        (person["emp_status"][pid] + 1, len(emp_values)),
+        (med, len(med_values)),
+        (dise, len(dise_values)),
+        (has_filing.astype(np.int64), 2),
+    ]
+    inverse, (p_u, ins_u, emp_u, med_u, dise_u, filed_u) = _distinct(parts)
+    chosen = np.full(p_u.size, -1, np.int64)
+    lacks = np.zeros(p_u.size, bool)
+    for u in range(p_u.size):
+        pol = policies[p_u[u]]
+        got = pol.benefit_line(
+            ins_values[ins_u[u]], emp_values[emp_u[u]], med_values[med_u[u]], dise_values[dise_u[u]], bool(filed_u[u])
+        )
+        if got is not None:
+            chosen[u], lacks[u] = line_keys.index(got.key), got.lacks_filing
+    line: I64 = chosen[inverse]
+    errs: list[InputError] = []
+    lacking_filing = lacks[inverse]
+    if lacking_filing.any():
+        errs += _errors("claims", c.filter(pl.Series(lacking_filing)), "dise_codg", "a disease with a chronic filing")
+    by_tier = np.array([[key in pol.lines and pol.lines[key].needs_emp_tier for key in line_keys] for pol in policies])
+    lacking_tier = (line >= 0) & by_tier[period, np.maximum(line, 0)] & (person["emp_tier"][pid] == 3)
+    if lacking_tier.any():
+        errs += [
+            InputError(f"people person {row['psn_no']} (claim {row['claim_id']})", "emp_tier", None, EMP_TIER_EXPECTED)
+            for row in c.filter(pl.Series(lacking_tier))
+            .unique("psn_no", keep="first", maintain_order=True)
+            .head(20)
+            .iter_rows(named=True)
+        ]
+    if (line < 0).any():
+        errs += _errors("claims", c.filter(pl.Series(line < 0)), "med_type", "a med_type with a benefit line in this policy")
+    if errs:
+        raise InputErrors(errs)
+    return line
+
+
+def person_arrays(kc: Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str, I64]:
+    cols = people.columns
+    pf = kc.persons.join(
+        people.select(
+            "psn_no",
+            pl.col("insutype").cast(pl.Utf8),
+            (pl.col("emp_status").cast(pl.Utf8) if "emp_status" in cols else pl.lit(None, pl.Utf8)).alias("emp_status"),
+            (pl.col("emp_tier").cast(pl.Utf8) if "emp_tier" in cols else pl.lit(None, pl.Utf8)).alias("emp_tier"),
+        ),
+        on="psn_no",
+        how="left",
+        maintain_order="left",
+    )
+    unknown = pf.filter(pl.col("insutype").is_null())
+    if unknown.height:
+        bad = c.filter(pl.col("psn_no").is_in(unknown["psn_no"].implode()))
+        raise InputErrors(_errors("claims", bad, "psn_no", "a person in the people table"))
+    return {
+        "insutype": pf["insutype"].replace_strict({"390": 0, "310": 1}, default=-1, return_dtype=pl.Int64).to_numpy(),
+        "emp_status": pf["emp_status"].replace_strict(EMP, default=-1, return_dtype=pl.Int64).to_numpy(),
+        "emp_tier": pf["emp_tier"]
+        .replace_strict({t: i for i, t in enumerate(TIERS) if t}, default=3, return_dtype=pl.Int64)
+        .to_numpy(),
+    }

@@ -1,0 +1,162 @@
+"""The policy's parameters as small int64 tables for the compiled pass.
+
+Arrays indexed by (period, benefit line) combination ``k``, deciding identity, place, hospital
+level, enrolment tier …, filled once per batch from the policy's own rules
+(:meth:`BenefitLine.deductible_for`, :meth:`BenefitLine.ratio_bands_for`,
+:meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
+blocks' ``*_for`` methods): the kernel looks parameters up, it never decides one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from yibao.core.identities import CATEGORIES, ORDINARY
+from yibao.policy.schema import LEVELS, PLACES, TIER_NAMES, Policy
+
+I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+INF = 1 << 60
+"""No cap; a band start no amount reaches."""
+CATS: tuple[str, ...] = tuple(CATEGORIES)
+CAT_INDEX = {c: i for i, c in enumerate(CATS)}
+ORD = CAT_INDEX[ORDINARY]
+TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
+INSUTYPES = ("390", "310")
+
+
+@dataclass
+class Tables:
+    """Small arrays indexed by (period, line) combination ``k``, identity, level, place …, filled
+    from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``, ``tier_applies``)."""
+
+    line_keys: list[str]
+    kind: I64  # [k] 0 none, 1 admission, 2 year
+    ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
+    band_start: I64  # [k, B]
+    band_ratio: I64  # [k, cat, place 0..3, level 0..2, B] (unclamped: base + identity points + band points)
+    cap: I64  # [k, cat, tier 0..3] (INF: no cap)
+    cap_group: I64  # [k]
+    ded_group: I64  # [k]
+    full_pay: BOOL  # [k]
+    applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
+    ci_ded: I64  # [p, cat]
+    ci_cap: I64  # [p, cat]
+    ci_band_start: I64  # [p, B]
+    ci_band_ratio: I64  # [p, cat, B]
+    ci_above: BOOL  # [p]
+    ma_ded: I64  # [p, cat]
+    ma_ratio: I64  # [p, cat]
+    ma_cap: I64  # [p, cat]
+    ta_thr: I64  # [p]
+    ta_ratio: I64  # [p]
+    ta_cap: I64  # [p, cat]
+    groups: list[str]
+
+
+def _pad_bands(rows: list[list[int]]) -> I64:
+    width = max(len(r) for r in rows)
+    starts = np.full((len(rows), width), INF, dtype=np.int64)
+    for i, r in enumerate(rows):
+        starts[i, : len(r)] = r
+    return starts
+
+
+def _fen(cap: int | None) -> int:
+    return int(INF) if cap is None else cap
+
+
+def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]) -> dict[str, Any]:
+    """The basic-insurance tables per (period, line), identity, place, level and tier."""
+    P, L, C = len(policies), len(line_keys), len(CATS)
+    K = P * L
+    width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
+
+    def gid(name: str) -> int:
+        if name not in groups:
+            groups.append(name)
+        return groups.index(name)
+
+    t: dict[str, Any] = {
+        "kind": np.zeros(K, np.int64),
+        "ded": np.zeros((K, C, 3, 3), np.int64),
+        "band_ratio": np.zeros((K, C, 4, 3, width), np.int64),
+        "cap": np.full((K, C, 4), INF, np.int64),
+        "cap_group": np.zeros(K, np.int64),
+        "ded_group": np.zeros(K, np.int64),
+        "full_pay": np.zeros(K, bool),
+        "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
+    }
+    starts: list[list[int]] = [[0] for _ in range(K)]
+    for p, pol in enumerate(policies):
+        for l_i, key in enumerate(line_keys):
+            line = pol.lines.get(key)
+            if line is None:
+                continue
+            k = p * L + l_i
+            t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
+            t["cap_group"][k] = gid("cap:" + line.cap_key(key))
+            t["ded_group"][k] = gid("ded:" + line.deductible_key(key))
+            t["full_pay"][k] = bool(line.full_pay_items)
+            starts[k] = [b.start for b in line.ratio_bands] or [0]
+            for c, cat in enumerate(CATS):
+                for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
+                    t["ded"][k, c, o, lv - 1] = line.deductible_for(cat, lv, o + 1)
+                for pl_i, place in enumerate(PLACES):
+                    for lv in LEVELS:
+                        ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
+                        t["band_ratio"][k, c, pl_i, lv - 1, : len(ratios)] = ratios
+                for t_i, tier in enumerate(TIERS):
+                    t["cap"][k, c, t_i] = _fen(line.cap_for(cat, tier))
+                for (n, name), (i, ins) in ((a, b) for a in enumerate(TIER_NAMES) for b in enumerate(INSUTYPES)):
+                    t["applies"][n, k, i, c] = pol.tier_applies(name, key, ins, cat)
+    t["band_start"] = _pad_bands(starts)
+    return t
+
+
+def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
+    """Critical illness, assistance and tilted assistance per period and identity."""
+    P, C = len(policies), len(CATS)
+    width = max((len(pol.critical_illness.bands) for pol in policies if pol.critical_illness), default=1)
+    t: dict[str, Any] = {
+        "ci_ded": np.zeros((P, C), np.int64),
+        "ci_cap": np.full((P, C), INF, np.int64),
+        "ci_band_ratio": np.zeros((P, C, width), np.int64),
+        "ci_above": np.zeros(P, bool),
+        "ma_ded": np.zeros((P, C), np.int64),
+        "ma_ratio": np.zeros((P, C), np.int64),
+        "ma_cap": np.full((P, C), INF, np.int64),
+        "ta_thr": np.zeros(P, np.int64),
+        "ta_ratio": np.zeros(P, np.int64),
+        "ta_cap": np.full((P, C), INF, np.int64),
+    }
+    starts: list[list[int]] = []
+    for p, pol in enumerate(policies):
+        ci, ma, ta = pol.critical_illness, pol.assistance, pol.tilted_assistance
+        starts.append([b.start for b in ci.bands] if ci else [0])
+        for c, cat in enumerate(CATS):
+            if ci is not None:
+                t["ci_ded"][p, c] = ci.deductible_for(cat)
+                t["ci_cap"][p, c] = _fen(ci.cap_for(cat))
+                ratios = [r for _, r in ci.bands_for(cat)]
+                t["ci_band_ratio"][p, c, : len(ratios)] = ratios
+            if ma is not None:
+                t["ma_cap"][p, c] = ma.cap_for(cat)
+                if cat in ma.categories:
+                    t["ma_ded"][p, c], t["ma_ratio"][p, c] = ma.categories[cat].deductible, ma.categories[cat].ratio
+            if ta is not None:
+                t["ta_cap"][p, c] = ta.cap_for(cat)
+        t["ci_above"][p] = ci is not None and ci.band_basis == "above_deductible"
+        if ta is not None:
+            t["ta_thr"][p], t["ta_ratio"][p] = ta.threshold, ta.ratio
+    t["ci_band_start"] = _pad_bands(starts)
+    return t
+
+
+def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
+    groups: list[str] = []
+    return Tables(line_keys=line_keys, groups=groups, **_line_tables(policies, line_keys, groups), **_tier_tables(policies))

@@ -418,14 +418,18 @@ def principal_until(session: Session, token: str) -> TokenCheck | None:
     return TokenCheck(_principal(account), expires, account.token_generation or 0)
 
 
-def generation_of(session: Session, username: str, token_sha256: str) -> int | None:
+_GENERATION = (
+    sa.select(Account.active, Account.token_generation)
+    .join(Token, Token.username == Account.username)
+    .where(Account.username == sa.bindparam("username"), Token.token_sha256 == sa.bindparam("sha256"))
+)
+"""Built once: it is read on every request, and building a statement costs more than running it."""
+
+
+def generation_of(session: Session | sa.Connection, username: str, token_sha256: str) -> int | None:
     """The account's token generation while it is active and the token (by its SHA-256) is still its own
     (``None`` once the account is disabled or gone, or the token signed out)."""
-    row = session.execute(
-        sa.select(Account.active, Account.token_generation)
-        .join(Token, Token.username == Account.username)
-        .where(Account.username == username, Token.token_sha256 == token_sha256)
-    ).first()
+    row = session.execute(_GENERATION, {"username": username, "sha256": token_sha256}).first()
     return (row.token_generation or 0) if row is not None and row.active else None
 
 

@@ -310,7 +310,8 @@ class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
-        self.readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self.read_engine = engine.execution_options(**{READ_ONLY: True})
+        self.readers = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str | None = None, migrate: bool = True) -> Database:
@@ -344,3 +345,9 @@ class Database:
             yield session
         finally:
             session.close()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A read-only transaction on a plain connection (no ORM session): for a small read on every request."""
+        with self.read_engine.connect() as conn:
+            yield conn

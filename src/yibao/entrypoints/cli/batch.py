@@ -51,8 +51,9 @@ def batch(
     """批量结算一个县的全年单据（列式引擎，与逐笔结算分毫不差）/ settle a county-year of claims."""
     import polars as pl
 
+    from yibao.core.money import fmt_yuan
+    from yibao.core.vocab import field_label
     from yibao.settlement.batch.result import scan_result, ytd_path
-    from yibao.whatif.report import cell
 
     try:
         pack = load_pack(policy)
@@ -74,7 +75,7 @@ def batch(
     table.add_column(_t(lang, "项目", "item"))
     table.add_column(_t(lang, "金额（元）", "amount (yuan)"), justify="right")
     for c in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"):
-        table.add_row(cell("payer", c, {}, lang).text, cell("baseline", int(res[c][0]), {}, lang).text)
+        table.add_row(field_label(c, lang), fmt_yuan(int(res[c][0])))
     console.print(table)
     ytd = ytd_path(out).name
     console.print(_t(lang, f"已写入 {out} 与 {ytd}", f"Wrote {out} and {ytd}"))

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from yibao import synth
-from yibao.policy import load_pack
 from yibao.core.errors import InputErrors
+from yibao.policy import load_pack
 from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
 from yibao.settlement.batch.io import read_input, run_batch
 from yibao.settlement.batch.result import COLUMNS, STORED, read_result

@@ -3,17 +3,25 @@
 Tests that take ``db`` run twice, once per database. PostgreSQL is the machine's server
 (127.0.0.1:5432, trust auth, database ``test``; ``YIBAO_TEST_PG_URL`` overrides); each test
 gets a schema of its own, dropped afterwards.
+
+The migrations run once per test process and database kind, not once per test: the first SQLite
+database is migrated and kept as a template that each test gets a copy of (the same file, byte for
+byte); on PostgreSQL the statements the migrations sent to the first schema are recorded and sent,
+in order, to each new one. Either way a test starts from exactly what ``upgrade()`` leaves.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from yibao.store.db import Database, make_engine, upgrade
 
@@ -38,13 +46,56 @@ def _drop_schema(schema: str) -> None:
     admin.dispose()
 
 
+Statement = tuple[str, Any, bool]
+"""An SQL statement as the driver got it: text, parameters, whether run for many parameter sets."""
+_pg_migrations: list[Statement] = []
+
+
+def _migrate_pg(engine: sa.Engine, schema: str) -> None:
+    """``upgrade(engine)``: by alembic the first time in this process (its statements recorded), then by sending
+    the recorded statements again, in one transaction (the schema is chosen by ``search_path``, never named)."""
+    if not _pg_migrations:
+        sent: list[Statement] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+            sent.append((statement, parameters, many))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            upgrade(engine)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert not any(schema in statement or schema in repr(params) for statement, params, _ in sent), "schema named"
+        _pg_migrations.extend(sent)
+        return
+    with engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for statement, params, many in _pg_migrations:
+            if many:
+                cursor.executemany(statement, params)
+            else:
+                cursor.execute(statement, params or None)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database file just as ``upgrade()`` leaves a new one (closed: no journal beside it)."""
+    path = tmp_path_factory.mktemp("migrated") / "yibao.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A freshly migrated database: SQLite file, then PostgreSQL schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'yibao.db'}"
+        path = tmp_path / "yibao.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_migrated"), path)
+        url = f"sqlite:///{path}"
         engine = make_engine(url)
-        upgrade(engine)
         database = Database(engine)
         database.url = url  # type: ignore[attr-defined]
         yield database
@@ -52,7 +103,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         return
     schema = "t_" + uuid.uuid4().hex[:12]
     engine = _pg_schema_engine(schema)
-    upgrade(engine)
+    _migrate_pg(engine, schema)
     database = Database(engine)
     database.url = PG_URL  # type: ignore[attr-defined]
     database.pg_schema = schema  # type: ignore[attr-defined]

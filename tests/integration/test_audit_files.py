@@ -18,6 +18,8 @@ import pytest
 from yibao.audit.types import RULE_TYPES
 from yibao.synth.truth import missed, unplanted
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses over a 1,500-person county
+
 
 def _yibao(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

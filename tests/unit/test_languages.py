@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Iterator
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -382,33 +383,44 @@ def _template(node: ast.expr) -> str:
     return ast.unparse(node) if text is None else re.sub(re.escape(SAMPLE), "{}", text)
 
 
-def _calls(name: str) -> Iterator[tuple[str, ast.Call]]:
-    """Every call of ``name``; an argument naming a variable is replaced by the string last assigned to it."""
+@cache
+def _modules() -> tuple[tuple[str, ast.Module, dict[str, ast.expr], dict[str, list[ast.Call]]], ...]:
+    """Each source file parsed and walked once: (its path under ``src/yibao``, its tree, the strings its names are
+    assigned, its calls by the called name)."""
+    out = []
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        assigned = {
-            t.id: node.value
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Assign) and _sample(node.value) is not None
-            for t in node.targets
-            if isinstance(t, ast.Name)
-        }
+        assigned: dict[str, ast.expr] = {}
+        calls: dict[str, list[ast.Call]] = {}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.Assign) and _sample(node.value) is not None:
+                assigned.update((t.id, node.value) for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.Call):
                 f = node.func
                 called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-                if called == name:
-                    node.args = [assigned.get(a.id, a) if isinstance(a, ast.Name) else a for a in node.args]
-                    for k in node.keywords:
-                        k.value = assigned.get(k.value.id, k.value) if isinstance(k.value, ast.Name) else k.value
-                    yield f"{path.relative_to(SRC)}:{node.lineno}", node
+                calls.setdefault(called, []).append(node)
+        out.append((str(path.relative_to(SRC)), tree, assigned, calls))
+    return tuple(out)
+
+
+@cache
+def _calls(name: str) -> tuple[tuple[str, ast.Call], ...]:
+    """Every call of ``name``; an argument naming a variable is replaced by the string last assigned to it."""
+    found = []
+    for path, _tree, assigned, calls in _modules():
+        for node in calls.get(name, []):
+            node.args = [assigned.get(a.id, a) if isinstance(a, ast.Name) else a for a in node.args]
+            for k in node.keywords:
+                k.value = assigned.get(k.value.id, k.value) if isinstance(k.value, ast.Name) else k.value
+            found.append((f"{path}:{node.lineno}", node))
+    return tuple(found)
 
 
 def _places() -> set[str]:
     """Every ``where`` the code writes: in the raise, or in a ``where`` variable or parameter."""
     out: set[str] = set()
-    for path in sorted(SRC.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for _path, tree, _assigned, _calls_by_name in _modules():
+        for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("where", "WHERE") for t in node.targets):
                 out.add(_sample(node.value) or "")
             if isinstance(node, ast.arguments):

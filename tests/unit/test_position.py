@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from tests.packgen import YEAR, claims_for, person, random_pack
@@ -66,6 +67,7 @@ def _same_row(rows: tuple[PayerPosition, ...], row: PayerPosition) -> PayerPosit
     return next(r for r in rows if (r.payer, r.group, r.lines) == (row.payer, row.group, row.lines))
 
 
+@pytest.mark.slow  # 300 random packs and histories: in CI, not the quick command
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(pack=random_pack(), hist=history())
 def test_remaining_shown_is_what_the_next_settlement_may_pay(pack: PolicyPack, hist: tuple[Person, list[Claim]]) -> None:

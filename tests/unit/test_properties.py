@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,8 @@ from yibao.policy import PolicyPack, pack_from_mapping
 from yibao.policy.schema import Policy
 from yibao.settlement import Claim, FeeLine, Person, PolicyRangeSummary, Settlement, YearToDate, reverse, settle, settle_sequence
 from yibao.settlement.model import ChronicFiling, Period
+
+pytestmark = pytest.mark.slow  # 200 examples each of whole claim histories: in CI, not the quick command
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -523,6 +523,7 @@ def settled_claims(draw: st.DrawFn) -> pl.DataFrame:
     return claims_frame(*rows)
 
 
+@pytest.mark.slow  # 150 random claim frames: in CI, not the quick command
 @settings(max_examples=150, deadline=None)
 @given(settled_claims())
 def test_parts_sum_to_totals_and_ratios_are_shares(claims: pl.DataFrame) -> None:

@@ -55,7 +55,7 @@ def _jit(fn: F) -> F:
 
 def _inline(fn: F) -> F:
     """A step of the kernel: inlined into it when it compiles (no function of its own to compile)."""
-    return cast(F, numba.njit(inline="always")(fn))
+    return cast(F, numba.njit(inline="always", cache=True)(fn))
 
 
 @dataclass
@@ -109,17 +109,6 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
     )  # fmt: skip
     return Paid(paid, ytd)
-
-
-@_jit
-def lowest_over_ranges(lo: I64, hi: I64, row: I64, table: I64, column: I64, out: I64) -> None:
-    """Preparation: each range ``j`` (an identity or filing row of a person, over the claims of
-    its dates ``lo[j] <= i < hi[j]``) lowers ``out[i]`` to ``table[row[j], column[i]]`` (the rank
-    of the identity held in the claim's period, whether the filing covers the claim's disease)."""
-    for j in range(lo.size):
-        r = row[j]
-        for i in range(lo[j], hi[j]):
-            out[i] = min(out[i], table[r, column[i]])
 
 
 # ---------------------------------------------------------------- arith, once more

@@ -157,12 +157,23 @@ def keyed(c: pl.DataFrame, day: I64) -> Keyed:
     return Keyed(c.height, pid, (pid << _SHIFT) | day, persons)
 
 
+def lowest_over_ranges(n: int, lo: I64, hi: I64, row: I64, table: I64, column: I64, none: int) -> I64:
+    """Each range ``j`` (an identity or filing row of a person, over the claims of its dates
+    ``lo[j] <= i < hi[j]``) offers ``table[row[j], column[i]]`` to each claim it covers (the rank of
+    the identity held in the claim's period, whether the filing covers the claim's disease); per
+    claim the lowest offer, ``none`` where no range covers it. One pass over the covered pairs."""
+    counts = np.maximum(hi - lo, 0)
+    j = np.repeat(np.arange(counts.size), counts)
+    i = lo[j] + np.arange(j.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    out = np.full(n, none, np.int64)
+    np.minimum.at(out, i, table[row[j], column[i]])
+    return out
+
+
 def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
     """Category index of each claim's deciding identity: of the identities held on the claim's
     date, the one its period's ``identity_priority`` ranks highest (:func:`identity_ranks`);
     unranked categories bring nothing; none held: ordinary."""
-    from yibao.settlement.batch.kernel import lowest_over_ranges
-
     out = np.full(kc.n, ORD, np.int64)
     j, lo, hi = kc.ranges(identities, "valid_from", "valid_to")
     if j.height == 0:
@@ -171,8 +182,7 @@ def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy
     ranks = [identity_ranks(pol.identity_priority) for pol in policies]
     unranked = max(len(r) for r in ranks)
     rank = np.array([[r.get(v, unranked) for r in ranks] for v in held_values], np.int64)  # [category held, period]
-    best = np.full(kc.n, unranked, np.int64)
-    lowest_over_ranges(lo, hi, held, rank, period, best)
+    best = lowest_over_ranges(kc.n, lo, hi, held, rank, period, unranked)
     by_rank = np.full((len(policies), unranked + 1), ORD, np.int64)  # [period, rank]: the category, ordinary if unranked
     for p, pol in enumerate(policies):
         by_rank[p, : len(pol.identity_priority)] = [CAT_INDEX[c] for c in pol.identity_priority]
@@ -182,8 +192,6 @@ def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy
 
 def chronic_filed(kc: Keyed, filings: pl.DataFrame, dise: I64, dise_values: list[str]) -> BOOL:
     """Has the person a chronic filing valid on the date for the claim's disease (:meth:`ChronicFiling.covers`)?"""
-    from yibao.settlement.batch.kernel import lowest_over_ranges
-
     j, lo, hi = kc.ranges(filings, "begin", "end")
     if j.height == 0:
         return np.zeros(kc.n, bool)
@@ -193,8 +201,7 @@ def chronic_filed(kc: Keyed, filings: pl.DataFrame, dise: I64, dise_values: list
     misses = np.array(
         [[0 if ChronicFiling(f, some_day).covers(d, some_day) else 1 for d in dise_values] for f in filed_values], np.int64
     )
-    best = np.ones(kc.n, np.int64)
-    lowest_over_ranges(lo, hi, filed, misses, dise, best)
+    best = lowest_over_ranges(kc.n, lo, hi, filed, misses, dise, 1)
     out: BOOL = best == 0
     return out
 

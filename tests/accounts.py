@@ -18,19 +18,22 @@ HOSPITAL = "H53090200001"
 OTHER_HOSPITAL = "H53090200002"
 
 
-def seed_accounts(db: Database) -> None:
+def seed_accounts(db: Database, institutions: bool = True) -> None:
+    """An account per role and two hospitals' accounts; the two hospitals too unless the database has them already
+    (``institutions=False``)."""
     with db.unit_of_work() as s:
-        s.add_all(
-            [
-                Institution(
-                    fixmedins_code=HOSPITAL, fixmedins_name="临翔区人民医院", hosp_lv=2, place="in_county", admdvs="530902"
-                ),
-                Institution(
-                    fixmedins_code=OTHER_HOSPITAL, fixmedins_name="忙畔卫生院", hosp_lv=1, place="in_county", admdvs="530902"
-                ),
-            ]
-        )
-        s.flush()
+        if institutions:
+            s.add_all(
+                [
+                    Institution(
+                        fixmedins_code=HOSPITAL, fixmedins_name="临翔区人民医院", hosp_lv=2, place="in_county", admdvs="530902"
+                    ),
+                    Institution(
+                        fixmedins_code=OTHER_HOSPITAL, fixmedins_name="忙畔卫生院", hosp_lv=1, place="in_county", admdvs="530902"
+                    ),
+                ]
+            )
+            s.flush()
         for role in ROLES:
             create_account(s, role, PASSWORD, role, "test")
         create_account(s, "his", PASSWORD, "institution", "test", fixmedins_code=HOSPITAL)

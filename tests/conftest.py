@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,12 @@ def _sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A freshly migrated database: SQLite file, then PostgreSQL schema."""
-    if request.param == "sqlite":
-        path = tmp_path / "yibao.db"
+@contextmanager
+def migrated_database(kind: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A freshly migrated database of ``kind`` ("sqlite": a file in ``folder``; "postgresql": a schema of its own,
+    dropped afterwards), for fixtures of any scope."""
+    if kind == "sqlite":
+        path = folder / "yibao.db"
         shutil.copyfile(request.getfixturevalue("_sqlite_migrated"), path)
         url = f"sqlite:///{path}"
         engine = make_engine(url)
@@ -112,3 +114,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     finally:
         engine.dispose()
         _drop_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A freshly migrated database: SQLite file, then PostgreSQL schema."""
+    with migrated_database(request.param, tmp_path, request) as database:
+        yield database

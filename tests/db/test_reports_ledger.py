@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,7 +21,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from tests.accounts import login, seed_accounts
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, migrated_database
 from tests.live import live_server
 from yibao import synth
 from yibao.app import coverage as cov_svc
@@ -82,6 +83,15 @@ def load(db: Database, county: County) -> None:
     assert done.settled == len(county.claims) and not done.refused and not done.not_enrolled
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, county: County) -> Iterator[Database]:
+    """The county loaded once per database kind (then the accounts), for the tests below that only read it."""
+    with migrated_database(request.param, tmp_path_factory.mktemp("loaded"), request) as db:
+        load(db, county)
+        seed_accounts(db, institutions=False)  # the county's own hospitals
+        yield db
+
+
 def sql(db: Database, text: str, start: date = YEAR_START, end: date = YEAR_END, **params: Any) -> list[tuple[Any, ...]]:
     """Rows of a direct SQL query (PostgreSQL's numeric sums as int)."""
     dates = {k: v for k, v in (("start", start), ("end", end)) if f":{k}" in text}
@@ -106,8 +116,8 @@ def total(df: pl.DataFrame, key: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_every_report_equals_sql_on_the_ledger_and_the_batch_route(db: Database, county: County) -> None:
-    load(db, county)
+def test_every_report_equals_sql_on_the_ledger_and_the_batch_route(loaded: Database, county: County) -> None:
+    db = loaded
     rs = ledger_reports(db, YEAR_START, YEAR_END)
     assert rs.meta.pack_id == PACK.pack_id and rs.meta.source == "ledger"
 
@@ -247,8 +257,8 @@ def test_every_report_equals_sql_on_the_ledger_and_the_batch_route(db: Database,
         assert simulated.table(name).equals(rs.table(name)), name
 
 
-def test_a_place_and_a_month(db: Database, county: County) -> None:
-    load(db, county)
+def test_a_place_and_a_month(loaded: Database, county: County) -> None:
+    db = loaded
     town = county.township
     may = (date(2022, 5, 1), date(2022, 5, 31))
     rs = ledger_reports(db, *may, Place(township=town))
@@ -345,8 +355,8 @@ def _sheet_rows(path: Path, sheet: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.slow  # runs the CLI in a subprocess
-def test_yibao_report_writes_the_workbook_charts_and_page(db: Database, county: County, tmp_path: Path) -> None:
-    load(db, county)
+def test_yibao_report_writes_the_workbook_charts_and_page(loaded: Database, county: County, tmp_path: Path) -> None:
+    db = loaded
     rs = ledger_reports(db, YEAR_START, YEAR_END)
     out = tmp_path / "out"
     done = _run("--db", _url(db), "--from", "2022-01-01", "--to", "2022-12-31", "-o", str(out))
@@ -385,8 +395,8 @@ def _invoke(*args: str) -> Result:
     return CliRunner().invoke(cli.app, ["report", *args])
 
 
-def test_yibao_report_month_township_english_and_bad_input(db: Database, county: County, tmp_path: Path) -> None:
-    load(db, county)
+def test_yibao_report_month_township_english_and_bad_input(loaded: Database, county: County, tmp_path: Path) -> None:
+    db = loaded
     out = tmp_path / "en"
     done = _invoke("--db", _url(db), "--month", "2022-05", "--township", county.township, "--lang", "en", "-o", str(out))
     assert done.exit_code == 0, done.output
@@ -420,9 +430,8 @@ def _rows(body: dict[str, Any], rs: ReportSet, name: str) -> None:
     assert [{k: r[k] for k in df.columns} for r in body["rows"]] == df.rows(named=True)
 
 
-def test_api_reports_for_analysts_not_clerks(db: Database, county: County) -> None:
-    seed_accounts(db)
-    load(db, county)
+def test_api_reports_for_analysts_not_clerks(loaded: Database, county: County) -> None:
+    db = loaded
     year = {"start": "2022-01-01", "end": "2022-12-31"}
     rs = ledger_reports(db, YEAR_START, YEAR_END)
     # httpx gives up after 5 s by default: a loaded machine may take longer for a year's report (not a test of speed)

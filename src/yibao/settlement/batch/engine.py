@@ -15,7 +15,7 @@ Money stays int64 fen; rounding is :func:`yibao.core.money.half_up`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 import numpy as np
@@ -24,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 
 from yibao.policy.pack import PolicyPack
+from yibao.policy.schema import Policy
 from yibao.settlement.batch.prepare import (
     AMOUNT_COLUMNS,
     CLAIM_COLUMNS,
@@ -66,15 +67,34 @@ def _enum_column(name: str, codes: I64, values: list[str]) -> pl.Series:
 # ---------------------------------------------------------------- the engine
 
 
-def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
-    """Settle every claim (summarised: total and policy-range amounts), per person-year in date order."""
-    from yibao.settlement.batch import kernel  # numba: imported (and compiled, or loaded from its cache) on first use
-
+def _periods(pack: PolicyPack) -> tuple[list[date], list[Policy], list[str]]:
+    """The pack's periods (each dated change starts one), their policies and every benefit line's key."""
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
     line_keys: list[str] = []
     for pol in policies:
         line_keys += [k for k in pol.lines if k not in line_keys]
+    return starts, policies, line_keys
+
+
+def warm_up(pack: PolicyPack) -> None:
+    """Compile the kernel (or load it from numba's cache) by settling no claims on ``pack``'s tables.
+
+    :func:`yibao.settlement.batch.io.run_batch` runs this in a thread of its own as it starts, so that
+    a first run's compiling overlaps reading and preparing the first chunks instead of following them.
+    """
+    from yibao.settlement.batch import kernel
+
+    _, policies, line_keys = _periods(pack)
+    empty = np.zeros(0, np.int64)
+    kernel.settle_claims(build_tables(policies, line_keys), kernel.Claims(**{f.name: empty for f in fields(kernel.Claims)}))
+
+
+def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
+    """Settle every claim (summarised: total and policy-range amounts), per person-year in date order."""
+    from yibao.settlement.batch import kernel  # numba: imported (and compiled, or loaded from its cache) on first use
+
+    starts, policies, line_keys = _periods(pack)
     c = prepare(data, pack)
     n = c.height
     if n == 0:

@@ -26,8 +26,10 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Thread
 from typing import Protocol
 
 import polars as pl
@@ -36,7 +38,7 @@ import pyarrow.parquet as pq
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.batch.engine import AMOUNT_COLUMNS, CLAIM_COLUMNS, BatchInput, settle_batch
+from yibao.settlement.batch.engine import AMOUNT_COLUMNS, CLAIM_COLUMNS, BatchInput, settle_batch, warm_up
 from yibao.settlement.batch.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
 from yibao.settlement.batch.result import STORED, ytd_path
 
@@ -324,6 +326,9 @@ def run_batch(
         result = settle_batch(pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}))
         return _Settled(part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow())
 
+    # the kernel compiles (first run) or loads from its cache while the first chunks are read and prepared
+    compiling = Thread(target=_warm_up, args=(pack,), name="batch-compile", daemon=True)
+    compiling.start()
     rows_out, ytd_writer = _OrderedWriter(tmp, **_WRITE), _OrderedWriter(tmp_ytd, **_WRITE_YTD)
     done = n_chunks = persons_years = 0
     last_psn: str | None = None
@@ -366,4 +371,10 @@ def run_batch(
                 w.writer.close()
         tmp.unlink(missing_ok=True)
         tmp_ytd.unlink(missing_ok=True)
+        compiling.join()
     return BatchRun(done, persons_years, n_chunks, out, ytd_out)
+
+
+def _warm_up(pack: PolicyPack) -> None:
+    with suppress(Exception):  # the chunks' own first call compiles again and reports the error where it belongs
+        warm_up(pack)

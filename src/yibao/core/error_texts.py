@@ -364,6 +364,7 @@ WHERE_ZH = Phrasebook(
         ("settlement", "结算"),
         ("settle", "结算"),
         ("pre-settle", "预结算"),
+        ("person {} (claim {})", "人员 {}（结算单 {}）"),
         ("person {}", "人员 {}"),
         ("person", "人员"),
         ("policy pack {}", "政策包 {}"),

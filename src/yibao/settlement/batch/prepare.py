@@ -26,7 +26,7 @@ I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2}
 EMP = {"in_service": 0, "retired": 1}
-EMP_TIER_EXPECTED = "unit, individual_1 or individual_2 (an employee line whose cap depends on the tier)"
+EMP_TIER_EXPECTED = "unit, individual_1 or individual_2 for employee outpatient"  # as settle() says it
 CLAIM_COLUMNS = ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg", "medfee_sumamt")
 AMOUNT_COLUMNS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "full_pay_scp_amt")
 
@@ -272,7 +272,7 @@ def select_lines(
     lacking_tier = (line >= 0) & by_tier[period, np.maximum(line, 0)] & (person["emp_tier"][pid] == 3)
     if lacking_tier.any():
         errs += [
-            InputError(f"people person {row['psn_no']} (claim {row['claim_id']})", "emp_tier", None, EMP_TIER_EXPECTED)
+            InputError(f"person {row['psn_no']} (claim {row['claim_id']})", "emp_tier", None, EMP_TIER_EXPECTED)
             for row in c.filter(pl.Series(lacking_tier))
             .unique("psn_no", keep="first", maintain_order=True)
             .head(20)

@@ -40,7 +40,7 @@ from yibao.settlement.batch.prepare import (
     select_lines,
 )
 from yibao.settlement.batch.result import with_derived
-from yibao.settlement.batch.tables import CATS, build_tables
+from yibao.settlement.batch.tables import CATS, Tables, build_tables
 
 __all__ = ["AMOUNT_COLUMNS", "CLAIM_COLUMNS", "OUTPUT_AMOUNTS", "BatchInput", "BatchResult", "settle_batch"]
 
@@ -67,17 +67,28 @@ def _enum_column(name: str, codes: I64, values: list[str]) -> pl.Series:
 # ---------------------------------------------------------------- the engine
 
 
-def _periods(pack: PolicyPack) -> tuple[list[date], list[Policy], list[str]]:
-    """The pack's periods (each dated change starts one), their policies and every benefit line's key."""
+@dataclass(frozen=True)
+class PackTables:
+    """What settling needs of a pack whatever the claims: its periods (each dated change starts one),
+    their policies, every benefit line's key and the parameter tables. :func:`pack_tables` makes it;
+    ``run_batch`` makes it once for all its chunks."""
+
+    starts: list[date]
+    policies: list[Policy]
+    line_keys: list[str]
+    tables: Tables
+
+
+def pack_tables(pack: PolicyPack) -> PackTables:
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
     line_keys: list[str] = []
     for pol in policies:
         line_keys += [k for k in pol.lines if k not in line_keys]
-    return starts, policies, line_keys
+    return PackTables(starts, policies, line_keys, build_tables(policies, line_keys))
 
 
-def warm_up(pack: PolicyPack) -> None:
+def warm_up(pack: PolicyPack | PackTables) -> None:
     """Compile the kernel (or load it from numba's cache) by settling no claims on ``pack``'s tables.
 
     :func:`yibao.settlement.batch.io.run_batch` runs this in a thread of its own as it starts, so that
@@ -85,16 +96,18 @@ def warm_up(pack: PolicyPack) -> None:
     """
     from yibao.settlement.batch import kernel
 
-    _, policies, line_keys = _periods(pack)
+    pt = pack if isinstance(pack, PackTables) else pack_tables(pack)
     empty = np.zeros(0, np.int64)
-    kernel.settle_claims(build_tables(policies, line_keys), kernel.Claims(**{f.name: empty for f in fields(kernel.Claims)}))
+    kernel.settle_claims(pt.tables, kernel.Claims(**{f.name: empty for f in fields(kernel.Claims)}))
 
 
-def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
-    """Settle every claim (summarised: total and policy-range amounts), per person-year in date order."""
+def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None = None) -> BatchResult:
+    """Settle every claim (summarised: total and policy-range amounts), per person-year in date order.
+    ``prepared``: :func:`pack_tables` of ``pack``, when the caller settles many chunks on one pack."""
     from yibao.settlement.batch import kernel  # numba: imported (and compiled, or loaded from its cache) on first use
 
-    starts, policies, line_keys = _periods(pack)
+    pt = prepared or pack_tables(pack)
+    starts, policies, line_keys, T = pt.starts, pt.policies, pt.line_keys, pt.tables
     c = prepare(data, pack)
     n = c.height
     if n == 0:
@@ -121,7 +134,6 @@ def settle_batch(pack: PolicyPack, data: BatchInput) -> BatchResult:
     place = np.where(cross, np.where(filed, 2, 3), place_in)
     line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values))
 
-    T = build_tables(policies, line_keys)
     k = period * len(line_keys) + line
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)

@@ -38,7 +38,15 @@ import pyarrow.parquet as pq
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.batch.engine import AMOUNT_COLUMNS, CLAIM_COLUMNS, BatchInput, settle_batch, warm_up
+from yibao.settlement.batch.engine import (
+    AMOUNT_COLUMNS,
+    CLAIM_COLUMNS,
+    BatchInput,
+    PackTables,
+    pack_tables,
+    settle_batch,
+    warm_up,
+)
 from yibao.settlement.batch.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
 from yibao.settlement.batch.result import STORED, ytd_path
 
@@ -323,11 +331,12 @@ def run_batch(
             return _Settled(0, None, None, None, None)
         psn = part["psn_no"]
         first, last = str(psn.min()), str(psn.max())
-        result = settle_batch(pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}))
+        result = settle_batch(pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}), prepared)
         return _Settled(part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow())
 
     # the kernel compiles (first run) or loads from its cache while the first chunks are read and prepared
-    compiling = Thread(target=_warm_up, args=(pack,), name="batch-compile", daemon=True)
+    prepared = pack_tables(pack)  # the parameter tables, once for every chunk
+    compiling = Thread(target=_warm_up, args=(prepared,), name="batch-compile", daemon=True)
     compiling.start()
     rows_out, ytd_writer = _OrderedWriter(tmp, **_WRITE), _OrderedWriter(tmp_ytd, **_WRITE_YTD)
     done = n_chunks = persons_years = 0
@@ -375,6 +384,6 @@ def run_batch(
     return BatchRun(done, persons_years, n_chunks, out, ytd_out)
 
 
-def _warm_up(pack: PolicyPack) -> None:
+def _warm_up(pack: PackTables) -> None:
     with suppress(Exception):  # the chunks' own first call compiles again and reports the error where it belongs
         warm_up(pack)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -190,17 +191,21 @@ def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy
     return decided
 
 
+@cache
+def _covers(filed: str, disease: str) -> bool:
+    """Does a filing for disease code ``filed`` cover a claim for ``disease`` (asked once per pair and process)?"""
+    some_day = date(2000, 1, 1)
+    return ChronicFiling(filed, some_day).covers(disease, some_day)
+
+
 def chronic_filed(kc: Keyed, filings: pl.DataFrame, dise: I64, dise_values: list[str]) -> BOOL:
     """Has the person a chronic filing valid on the date for the claim's disease (:meth:`ChronicFiling.covers`)?"""
     j, lo, hi = kc.ranges(filings, "begin", "end")
     if j.height == 0:
         return np.zeros(kc.n, bool)
     filed, filed_values = coded(j["dise_codg"])
-    some_day = date(2000, 1, 1)
     # [filed code, claim disease]: 0 where a filing of the code covers the disease, else 1
-    misses = np.array(
-        [[0 if ChronicFiling(f, some_day).covers(d, some_day) else 1 for d in dise_values] for f in filed_values], np.int64
-    )
+    misses = np.array([[0 if _covers(f, d) else 1 for d in dise_values] for f in filed_values], np.int64)
     best = lowest_over_ranges(kc.n, lo, hi, filed, misses, dise, 1)
     out: BOOL = best == 0
     return out

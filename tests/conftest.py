@@ -116,7 +116,11 @@ def migrated_database(kind: str, folder: Path, request: pytest.FixtureRequest) -
         _drop_schema(schema)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+DB_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.twin)]
+"""Every database test runs on both; the PostgreSQL run is the SQLite run's twin (left out of the quick command)."""
+
+
+@pytest.fixture(params=DB_KINDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A freshly migrated database: SQLite file, then PostgreSQL schema."""
     with migrated_database(request.param, tmp_path, request) as database:

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from tests.accounts import login, seed_accounts
-from tests.conftest import PG_URL, migrated_database
+from tests.conftest import DB_KINDS, PG_URL, migrated_database
 from tests.live import live_server
 from yibao import synth
 from yibao.app import coverage as cov_svc
@@ -83,7 +83,7 @@ def load(db: Database, county: County) -> None:
     assert done.settled == len(county.claims) and not done.refused and not done.not_enrolled
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=DB_KINDS)
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, county: County) -> Iterator[Database]:
     """The county loaded once per database kind (then the accounts), for the tests below that only read it."""
     with migrated_database(request.param, tmp_path_factory.mktemp("loaded"), request) as db:

@@ -101,9 +101,11 @@ def warm_up(pack: PolicyPack | PackTables) -> None:
     kernel.settle_claims(pt.tables, kernel.Claims(**{f.name: empty for f in fields(kernel.Claims)}))
 
 
-def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None = None) -> BatchResult:
+def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None = None, *, derived: bool = True) -> BatchResult:
     """Settle every claim (summarised: total and policy-range amounts), per person-year in date order.
-    ``prepared``: :func:`pack_tables` of ``pack``, when the caller settles many chunks on one pack."""
+    ``prepared``: :func:`pack_tables` of ``pack``, when the caller settles many chunks on one pack;
+    ``derived=False``: the claims' stored columns only (``result.STORED``, what ``run_batch`` writes), the
+    derived ones left to whoever reads the file."""
     from yibao.settlement.batch import kernel  # numba: imported (and compiled, or loaded from its cache) on first use
 
     pt = prepared or pack_tables(pack)
@@ -165,7 +167,9 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         pl.Series("maf_pay", maf),
         pl.Series("oth_pay", oth),
     )
-    out = with_derived(stored.lazy()).collect()  # year, policy range, pool self-pay, funds, own part: result.DERIVED
+    out = (
+        with_derived(stored.lazy()).collect() if derived else stored
+    )  # year, policy range, pool self-pay, funds, own part: result.DERIVED
     firsts = np.flatnonzero(seg_start)
     ytd = pl.DataFrame({
         "psn_no": c["psn_no"].gather(firsts),

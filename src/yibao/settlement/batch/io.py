@@ -331,7 +331,9 @@ def run_batch(
             return _Settled(0, None, None, None, None)
         psn = part["psn_no"]
         first, last = str(psn.min()), str(psn.max())
-        result = settle_batch(pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}), prepared)
+        result = settle_batch(
+            pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}), prepared, derived=False
+        )
         return _Settled(part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow())
 
     # the kernel compiles (first run) or loads from its cache while the first chunks are read and prepared

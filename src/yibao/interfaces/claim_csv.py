@@ -4,12 +4,13 @@
     ``psn_no`` (required), ``psn_name``, ``insutype`` (390 resident / 310 employee, default 390),
     ``identities`` — ``category:from[:to]`` items separated by ``|``, category as code or Chinese
     name (``低保:2022-01-01|jiance:2022-07-01:2022-12-31``), ``chronic_filings`` —
-    ``dise_codg:from[:to]`` items, ``cross_region_filings`` — ``from[:to]`` items,
+    ``dise_codg:from[:to]`` items, ``cross_region_filings`` — ``from[:to[:kind]]`` items (kind: long_term,
+    referral or temporary; none: a filing of no stated kind),
     ``emp_status`` (in_service / retired), ``emp_tier`` (unit / individual_1 / individual_2).
 
 ``claims.csv``
     ``claim_id``, ``psn_no``, ``setl_date`` (YYYY-MM-DD), ``med_type`` (11, 14, 21 …),
-    ``hosp_lv`` (1–3), ``place`` (in_county / out_of_county / cross_region, default in_county),
+    ``hosp_lv`` (1–3), ``place`` (in_county / out_of_county / cross_region / cross_emergency, default in_county),
     ``dise_codg``, ``fixmedins_code``; for a summarised claim the amounts in yuan
     ``medfee_sumamt``, ``fulamt_ownpay_amt``, ``overlmt_selfpay``, ``preselfpay_amt`` and optionally
     ``inscp_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
@@ -35,7 +36,7 @@ from typing import Any, TypeVar
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import IdentityPeriod, normalise_category
 from yibao.core.money import yuan_to_fen
-from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary
+from yibao.settlement.model import FILING_KINDS, PLACES_IN, ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary
 
 T = TypeVar("T")
 
@@ -127,9 +128,10 @@ def _filings(text: str) -> tuple[ChronicFiling, ...]:
 def _cross(text: str) -> tuple[Period, ...]:
     out = []
     for parts in _periods(text):
-        if len(parts) not in (1, 2):
-            raise ValueError(f"item {':'.join(parts)!r} is not from[:to]")
-        out.append(Period(_day(parts[0]), _day(parts[1]) if len(parts) == 2 and parts[1] else None))
+        if len(parts) not in (1, 2, 3) or (len(parts) == 3 and parts[2].strip() not in FILING_KINDS):
+            raise ValueError(f"item {':'.join(parts)!r} is not from[:to[:kind]], kind one of {list(FILING_KINDS)[:-1]}")
+        kind = parts[2].strip() if len(parts) == 3 else ""
+        out.append(Period(_day(parts[0]), _day(parts[1]) if len(parts) >= 2 and parts[1] else None, kind))
     return tuple(out)
 
 
@@ -153,7 +155,8 @@ def read_people(path: Path) -> dict[str, Person]:
             "identities": row.parse("identities", _identities, "category:YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
             "chronic_filings": row.parse("chronic_filings", _filings, "dise_codg:YYYY-MM-DD[:YYYY-MM-DD] items joined by |")
             or (),
-            "cross_region_filings": row.parse("cross_region_filings", _cross, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "cross_region_filings": row.parse("cross_region_filings", _cross, "YYYY-MM-DD[:YYYY-MM-DD[:kind]] items joined by |")
+            or (),
             "emp_status": row.choice("emp_status", ("in_service", "retired")),
             "emp_tier": row.choice("emp_tier", ("unit", "individual_1", "individual_2")),
         }
@@ -210,7 +213,7 @@ def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list
             row.errors.append(InputError(row.where(), "psn_no", psn_no, "a person listed in the people file"))
         day = row.parse("setl_date", _day, "a date YYYY-MM-DD", required=True)
         lv = row.choice("hosp_lv", ("1", "2", "3"))
-        place = row.choice("place", ("in_county", "out_of_county", "cross_region"), "in_county")
+        place = row.choice("place", PLACES_IN, "in_county")
         med_type = row.text("med_type", required=True)
         summary = None
         lines = tuple(fee_lines.get(claim_id, ()))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from yibao.core.money import apply_ratio
+from yibao.core.money import apply_ratio, half_up
 from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TierName, TiltedAssistance
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep, YearToDate
@@ -56,22 +56,55 @@ class BasicInput:
     admissions_before: int
     deductible_before: int
     paid_before: int
+    fixed_share_scp: int = 0
+    """The part of ``scp`` on the line's fixed-share items."""
+    class_b_scp: int = 0
+    """The 乙类 part of the rest, for a line with ``class_b_ratio``."""
+
+
+def _apart(r: TierResult, t: str, i: BasicInput) -> int:
+    """What basic insurance pays apart from the deductible and the ratio: listed 甲类 items in full,
+    the fixed share of the fixed-share items."""
+    if i.full_pay_scp:
+        r.step(t, "full_pay", amount_fen=i.full_pay_scp)
+    fixed = 0
+    if i.fixed_share_scp and i.line.fixed_share is not None:
+        fixed = apply_ratio(i.fixed_share_scp, i.line.fixed_share)
+        r.step(t, "fixed_share", amount_fen=i.fixed_share_scp, ratio_bp=i.line.fixed_share, pay_fen=fixed)
+    return i.full_pay_scp + fixed
+
+
+def _class_b_part(r: TierResult, t: str, i: BasicInput, normal: int, above: int) -> tuple[int, int]:
+    """The 乙类 part of the amount above the deductible (its share of the base, rounded half up) and
+    its payment at the 乙类 ratio; (0, 0) on a line paying 乙类 at the line's ratio."""
+    ratio = i.line.class_b_ratio_for(i.identity, i.place, i.hosp_lv)
+    if ratio is None:
+        return 0, 0
+    part = half_up(above * i.class_b_scp, normal) if normal > 0 else 0
+    pay = apply_ratio(part, clamp_bp(ratio))
+    r.step(t, "class_b", class_b_fen=i.class_b_scp, part_fen=part, ratio_bp=clamp_bp(ratio), pay_fen=pay)
+    return part, pay
 
 
 def basic(i: BasicInput) -> TierResult:
     t = "basic"
     r = TierResult(applied=True, base=i.scp)
     line, ov = i.line, i.line.override_for(i.identity)
-    normal = i.scp - i.full_pay_scp
-    if i.full_pay_scp:
-        r.step(t, "full_pay", amount_fen=i.full_pay_scp)
+    apart = _apart(r, t, i)
+    normal = i.scp - i.full_pay_scp - i.fixed_share_scp
+    # self-pay first at the place (异地未备案先自付 …): off the base before the deductible
+    share = line.place_selfpay_first_for(i.place)
+    first = apply_ratio(normal, share)
+    if share:
+        r.step(t, "place_selfpay_first", place=i.place, share_bp=share, base_fen=normal, amount_fen=first)
+    rest = normal - first
     # deductible (起付线)
     dedc = 0
     if line.deductible_kind == "admission":
         ordinal = i.admissions_before + 1
-        full = line.deductible_full(i.hosp_lv, ordinal)
-        ded = line.deductible_for(i.identity, i.hosp_lv, ordinal)
-        dedc = min(normal, ded)
+        full = line.deductible_full(i.hosp_lv, ordinal, i.place)
+        ded = line.deductible_for(i.identity, i.hosp_lv, ordinal, i.place)
+        dedc = min(rest, ded)
         r.consumed["admissions"] = 1
         r.step(
             t,
@@ -85,10 +118,10 @@ def basic(i: BasicInput) -> TierResult:
         )
     elif line.deductible_kind == "year":
         group = line.deductible_key(i.key)
-        full = line.deductible_full(i.hosp_lv)
-        ded = line.deductible_for(i.identity, i.hosp_lv)
-        dedc = normal - above_threshold(i.deductible_before, normal, ded)
-        r.consumed["deductible_base"] = {group: normal}
+        full = line.deductible_full(i.hosp_lv, place=i.place)
+        ded = line.deductible_for(i.identity, i.hosp_lv, place=i.place)
+        dedc = rest - above_threshold(i.deductible_before, rest, ded)
+        r.consumed["deductible_base"] = {group: rest}
         r.step(
             t,
             "deductible_year",
@@ -111,10 +144,11 @@ def basic(i: BasicInput) -> TierResult:
         add_bp=ov.ratio_add,
         ratio_bp=clamp_bp(ratio),
     )
-    segments = split_bands(dedc, normal, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
+    b_part, b_pay = _class_b_part(r, t, i, normal, rest - dedc)
+    segments = split_bands(dedc, rest - b_part, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
     if line.ratio_bands:
         _segments_trace(r, t, segments)
-    raw = pay_segments(segments) + i.full_pay_scp
+    raw = pay_segments(segments) + b_pay + apart
     # cap (封顶线)
     cap = line.cap_for(i.identity, i.emp_tier)
     r.pay, r.remaining = cap_pay(raw, cap, i.paid_before)

@@ -33,6 +33,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "line {sn} ({item}) refused by audit rule {rule} “{rule_name}”: {amount_fen} fully self-paid",
     ),
     "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
+    "fixed_share": (
+        "按固定比例支付项目 {amount_fen} × {ratio_bp} = {pay_fen}",
+        "fixed-share items {amount_fen} × {ratio_bp} = {pay_fen}",
+    ),
+    "place_selfpay_first": (
+        "{place}先行自付 {base_fen} × {share_bp} = {amount_fen}",
+        "{place}: self-pay first {base_fen} × {share_bp} = {amount_fen}",
+    ),
+    "class_b": (
+        "乙类部分 {class_b_fen}，起付线以上按比例分摊 {part_fen}，乙类比例 {ratio_bp}，支付 {pay_fen}",
+        "class B part {class_b_fen}, its share above the deductible {part_fen}, class B ratio {ratio_bp}, pays {pay_fen}",
+    ),
     "deductible_admission": (
         "本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
         "admission no. {ordinal} this year, {level} deductible {full_fen}, at {pct_bp}: {deductible_fen}; "

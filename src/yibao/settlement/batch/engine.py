@@ -32,10 +32,10 @@ from yibao.settlement.batch.prepare import (
     BatchInput,
     chronic_filed,
     coded,
-    cover,
     deciding_identity,
     keyed,
     person_arrays,
+    places,
     prepare,
     select_lines,
 )
@@ -127,13 +127,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     dise, dise_values = coded(c["dise_codg"])
     has_filing = chronic_filed(kc, data.chronic_filings, dise, dise_values)
     place_code, place_values = coded(c["place"])
-    place_in = np.array([PLACE_IN[v] for v in place_values], np.int64)[place_code]
-    cross = place_in == 2
-    filed = np.zeros(n, bool)
-    if cross.any() and data.cross_filings.height:
-        _, lo, hi = kc.ranges(data.cross_filings, "begin", "end")
-        filed = cover(n, lo, hi)
-    place = np.where(cross, np.where(filed, 2, 3), place_in)
+    place = places(kc, np.array([PLACE_IN[v] for v in place_values], np.int64)[place_code], data.cross_filings)
     line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values))
 
     k = period * len(line_keys) + line
@@ -150,6 +144,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         emp_tier=person["emp_tier"][kc.pid],
         scp=scp,
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
+        fixed_share_scp=c["fixed_share_scp_amt"].to_numpy().astype(np.int64),
+        class_b_scp=c["class_b_scp_amt"].to_numpy().astype(np.int64),
     )
     settled = kernel.settle_claims(T, claims)
     dedc, hifp, hifmi, maf, oth = settled.paid

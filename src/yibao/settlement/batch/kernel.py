@@ -66,12 +66,14 @@ class Claims:
     k: I64  # (period, benefit line) combination: the row of the line tables
     period: I64  # policy period (each dated parameter change starts one)
     cat: I64  # deciding identity (index of tables.CATS)
-    place: I64  # 0 in county, 1 out of county, 2 cross-region filed, 3 cross-region unfiled
+    place: I64  # index of yibao.policy.schema.PLACES (in county, out of county, cross-region filed, unfiled, finer kinds)
     level: I64  # hospital level - 1
     insutype: I64  # 0 residents (390), 1 employees (310)
     emp_tier: I64  # 0 unit, 1 individual_1, 2 individual_2, 3 none
     scp: I64  # inscp_scp_amt: the policy-range amount
     full_pay_scp: I64  # full_pay_scp_amt: the part of it the line pays in full (if the line has full-pay items)
+    fixed_share_scp: I64  # fixed_share_scp_amt: the part on fixed-share items (if the line has them)
+    class_b_scp: I64  # class_b_scp_amt: the 乙类 part of the rest (if the line pays 乙类 at its own ratio)
 
 
 @dataclass
@@ -103,7 +105,9 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp,
-        t.kind, t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap, t.cap_group, t.ded_group,
+        c.fixed_share_scp, c.class_b_scp,
+        t.kind, t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.first_share, t.fixed_share,
+        t.class_b_on, t.class_b_ratio, t.cap, t.cap_group, t.ded_group,
         t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
@@ -158,8 +162,9 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 @_jit
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
-    full_pay_scp_: I64,
-    kind: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_group: I64, ded_group: I64, full_pay: I64,
+    full_pay_scp_: I64, fixed_scp_: I64, class_b_scp_: I64,
+    kind: I64, ded: I64, band_start: I64, band_ratio: I64, first_share: I64, fixed_share: I64, class_b_on: I64,
+    class_b_ratio: I64, cap: I64, cap_group: I64, ded_group: I64, full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
     ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
     paid: I64, ytd: I64,
@@ -167,25 +172,35 @@ def _settle(  # the scalar rules in one loop, on purpose
     """``ytd[s]`` is person-year ``s``'s YearToDate: each claim reads its accumulators before the
     claim there and adds what it consumed, as ``settle`` does with ``ytd`` and ``ytd_after``."""
     basic_paid = DEDUCTIBLE_BASE + (ytd.shape[1] - DEDUCTIBLE_BASE) // 2  # first column of basic_paid
-    n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[3]
+    n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[4]
     for i in range(k_.size):
-        s, k, p, c, lv, ins = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i]
+        s, k, p, c, lv, ins, at = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i], place_[i]
         scp = scp_[i]
 
         # ---- tiers.basic
         full = full_pay_scp_[i] if full_pay[k] else 0  # full_pay_items: paid in full, outside deductible and ratio
-        normal = scp - full
+        fixed = fixed_scp_[i] if fixed_share[k] >= 0 else 0  # fixed_share_items: the fixed share, outside them too
+        apart = full + (half_up(fixed * fixed_share[k], BP) if fixed_share[k] >= 0 else 0)
+        normal = scp - full - fixed
+        rest = normal - half_up(normal * first_share[k, at], BP)  # place_selfpay_first_for(place) off first
         dedc = 0
         if kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
-            dedc = min(normal, ded[k, c, min(ytd[s, ADMISSIONS], 2), lv])
+            dedc = min(rest, ded[k, c, at, min(ytd[s, ADMISSIONS], 2), lv])
             ytd[s, ADMISSIONS] += 1
         elif kind[k] == 2:  # deductible_kind year: the group's deductible measured on its in-year base
             g = DEDUCTIBLE_BASE + ded_group[k]
-            dedc = normal - above_threshold(ytd[s, g], normal, ded[k, c, 0, lv])
-            ytd[s, g] += normal
-        # ratio_bands_for(identity, place, level) over [dedc, normal), then the full-pay items
-        bands = ((k * n_cats + c) * n_places + place_[i]) * n_levels + lv
-        raw = banded(dedc, normal, band_start, k, band_ratio, bands) + full
+            dedc = rest - above_threshold(ytd[s, g], rest, ded[k, c, at, 0, lv])
+            ytd[s, g] += rest
+        # class_b_ratio_for: the 乙类 share of the amount above the deductible, at its own ratio
+        b_part = 0
+        b_pay = 0
+        if class_b_on[k]:
+            if normal > 0:
+                b_part = half_up((rest - dedc) * class_b_scp_[i], normal)
+            b_pay = half_up(b_part * max(0, min(BP, class_b_ratio[k, c, at, lv])), BP)
+        # ratio_bands_for(identity, place, level) over [dedc, rest - 乙类 part), then the parts paid apart
+        bands = ((k * n_cats + c) * n_places + at) * n_levels + lv
+        raw = banded(dedc, rest - b_part, band_start, k, band_ratio, bands) + b_pay + apart
         # cap_for(identity, emp_tier), counted in the line's cap group
         g = basic_paid + cap_group[k]
         hifp = cap_pay(raw, cap[k, c, tier_[i]], ytd[s, g])

@@ -3,7 +3,7 @@
 Arrays indexed by (period, benefit line) combination ``k``, deciding identity, place, hospital
 level, enrolment tier …, filled once per batch from the policy's own rules
 (:meth:`BenefitLine.deductible_for`, :meth:`BenefitLine.ratio_bands_for`,
-:meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
+:meth:`BenefitLine.place_selfpay_first_for`, :meth:`BenefitLine.class_b_ratio_for`, :meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
 blocks' ``*_for`` methods): the kernel looks parameters up, it never decides one.
 """
 
@@ -36,9 +36,13 @@ class Tables:
 
     line_keys: list[str]
     kind: I64  # [k] 0 none, 1 admission, 2 year
-    ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
+    ded: I64  # [k, cat, place, ordinal 0..2, level 0..2]: the identity's deductible at the place
     band_start: I64  # [k, B]
-    band_ratio: I64  # [k, cat, place 0..3, level 0..2, B] (unclamped: base + identity points + band points)
+    band_ratio: I64  # [k, cat, place, level 0..2, B] (unclamped: base + identity points + band points)
+    first_share: I64  # [k, place]: the share of the base the patient pays first there (place_selfpay_first_for)
+    fixed_share: I64  # [k]: the fund's share of the fixed-share items (-1: the line names none)
+    class_b_on: I64  # [k]: 1 if the line pays 乙类 at its own ratio
+    class_b_ratio: I64  # [k, cat, place, level 0..2]: that ratio with the identity's points (unclamped)
     cap: I64  # [k, cat, tier 0..3] (INF: no cap)
     cap_group: I64  # [k]
     ded_group: I64  # [k]
@@ -72,7 +76,7 @@ def _fen(cap: int | None) -> int:
 
 def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]) -> dict[str, Any]:
     """The basic-insurance tables per (period, line), identity, place, level and tier."""
-    P, L, C = len(policies), len(line_keys), len(CATS)
+    P, L, C, NP = len(policies), len(line_keys), len(CATS), len(PLACES)
     K = P * L
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
@@ -83,8 +87,12 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
 
     t: dict[str, Any] = {
         "kind": np.zeros(K, np.int64),
-        "ded": np.zeros((K, C, 3, 3), np.int64),
-        "band_ratio": np.zeros((K, C, 4, 3, width), np.int64),
+        "ded": np.zeros((K, C, NP, 3, 3), np.int64),
+        "band_ratio": np.zeros((K, C, NP, 3, width), np.int64),
+        "first_share": np.zeros((K, NP), np.int64),
+        "fixed_share": np.full(K, -1, np.int64),
+        "class_b_on": np.zeros(K, np.int64),
+        "class_b_ratio": np.zeros((K, C, NP, 3), np.int64),
         "cap": np.full((K, C, 4), INF, np.int64),
         "cap_group": np.zeros(K, np.int64),
         "ded_group": np.zeros(K, np.int64),
@@ -102,14 +110,18 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
             t["cap_group"][k] = gid("cap:" + line.cap_key(key))
             t["ded_group"][k] = gid("ded:" + line.deductible_key(key))
             t["full_pay"][k] = bool(line.full_pay_items)
+            t["fixed_share"][k] = -1 if line.fixed_share is None else line.fixed_share
+            t["class_b_on"][k] = line.class_b_ratio is not None
+            t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]
             starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
-                for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
-                    t["ded"][k, c, o, lv - 1] = line.deductible_for(cat, lv, o + 1)
                 for pl_i, place in enumerate(PLACES):
+                    for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
+                        t["ded"][k, c, pl_i, o, lv - 1] = line.deductible_for(cat, lv, o + 1, place)
                     for lv in LEVELS:
                         ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
                         t["band_ratio"][k, c, pl_i, lv - 1, : len(ratios)] = ratios
+                        t["class_b_ratio"][k, c, pl_i, lv - 1] = line.class_b_ratio_for(cat, place, lv) or 0
                 for t_i, tier in enumerate(TIERS):
                     t["cap"][k, c, t_i] = _fen(line.cap_for(cat, tier))
                 for (n, name), (i, ins) in ((a, b) for a in enumerate(TIER_NAMES) for b in enumerate(INSUTYPES)):

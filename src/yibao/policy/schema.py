@@ -347,6 +347,10 @@ class BenefitLine(Model):
         """The deductible for this identity (its share of the full one, rounded half up)."""
         return apply_ratio(self.deductible_full(level, ordinal, place), self.override_for(identity).deductible_pct)
 
+    def deductible_at_place(self, place: str) -> bool:
+        """Does ``deductible_by_place`` set the deductible at ``place`` (itself or its parent)?"""
+        return self.deductible_kind != "none" and place_value(self.deductible_by_place, place) is not None
+
     def place_selfpay_first_for(self, place: str) -> int:
         """The share (basis points) of the policy-range amount paid first by the patient at ``place`` (0: none)."""
         share = place_value(self.place_selfpay_first, place)

@@ -16,6 +16,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
 from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.policy_range import scp_parts
 from yibao.settlement.settle import settle_sequence
 
 SCALAR = "scalar"
@@ -53,14 +54,13 @@ def summarised(claim: Claim, settled: Settlement) -> Claim:
     """A fee-line claim as the batch engine takes it: the policy-range split the scalar core made of its lines."""
     if claim.summary is not None:
         return claim
-    full_pay = sum(r.inscp_scp_amt for r in settled.fee_results if r.full_pay)
     summary = PolicyRangeSummary(
         settled.medfee_sumamt,
         settled.fulamt_ownpay_amt,
         settled.overlmt_selfpay,
         settled.preselfpay_amt,
         settled.inscp_scp_amt,
-        full_pay,
+        **scp_parts(settled.fee_results),
     )
     return Claim(claim.claim_id, claim.psn_no, claim.setl_date, claim.med_type, claim.hosp_lv, claim.place, claim.dise_codg,
                  summary=summary)  # fmt: skip

@@ -113,17 +113,32 @@ def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRang
                 fl.feedetl_sn, fl.med_list_codg, fl.chrgitm_lv, total, full_own, over, pre, scp, prop, full_pay, fixed
             )
         )
-    apart = [r for r in results if not (r.full_pay or r.fixed_share)]
+    return summed(tuple(results), line)
+
+
+def scp_parts(results: tuple[FeeLineResult, ...]) -> dict[str, int]:
+    """The summary's parts of ``inscp_scp_amt`` (:data:`SCP_PARTS`) from a claim's line splits: on items paid
+    in full, on items paid at a fixed share, and the 乙类 rest; a summary with them settles as the lines do."""
+    return {
+        "full_pay_scp_amt": sum(r.inscp_scp_amt for r in results if r.full_pay),
+        "fixed_share_scp_amt": sum(r.inscp_scp_amt for r in results if r.fixed_share),
+        "class_b_scp_amt": sum(r.inscp_scp_amt for r in results if r.chrgitm_lv == "02" and not (r.full_pay or r.fixed_share)),
+    }
+
+
+def summed(results: tuple[FeeLineResult, ...], line: BenefitLine) -> PolicyRange:
+    """A claim's policy range from its lines' splits; the parts basic insurance pays apart as ``line`` says."""
+    parts = scp_parts(results)
     return PolicyRange(
         medfee_sumamt=sum(r.det_item_fee_sumamt for r in results),
         fulamt_ownpay_amt=sum(r.fulamt_ownpay_amt for r in results),
         overlmt_selfpay=sum(r.overlmt_selfpay for r in results),
         preselfpay_amt=sum(r.preselfpay_amt for r in results),
         inscp_scp_amt=sum(r.inscp_scp_amt for r in results),
-        full_pay_scp=sum(r.inscp_scp_amt for r in results if r.full_pay),
-        fixed_share_scp=sum(r.inscp_scp_amt for r in results if r.fixed_share),
-        class_b_scp=sum(r.inscp_scp_amt for r in apart if r.chrgitm_lv == "02") if line.class_b_ratio is not None else 0,
-        lines=tuple(results),
+        full_pay_scp=parts["full_pay_scp_amt"],
+        fixed_share_scp=parts["fixed_share_scp_amt"],
+        class_b_scp=parts["class_b_scp_amt"] if line.class_b_ratio is not None else 0,
+        lines=results,
     )
 
 

@@ -112,7 +112,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     choice = select_line(policy, person, claim)
     line = choice.line
     identity = policy.deciding_identity(person.identities, claim.setl_date)
-    pr = refuse_lines(policy_range(policy.fee, line, claim), claim)
+    pr = refuse_lines(policy_range(policy.fee, line, claim), claim, line)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
         filed = policy.lines[choice.fell_back_from]

@@ -98,7 +98,9 @@ def basic(i: BasicInput) -> TierResult:
     if share:
         r.step(t, "place_selfpay_first", place=i.place, share_bp=share, base_fen=normal, amount_fen=first)
     rest = normal - first
-    # deductible (起付线)
+    # deductible (起付线), the place's where the line sets one for it
+    if line.deductible_at_place(i.place):
+        r.step(t, "deductible_place", place=i.place)
     dedc = 0
     if line.deductible_kind == "admission":
         ordinal = i.admissions_before + 1

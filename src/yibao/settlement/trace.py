@@ -37,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "按固定比例支付项目 {amount_fen} × {ratio_bp} = {pay_fen}",
         "fixed-share items {amount_fen} × {ratio_bp} = {pay_fen}",
     ),
+    "deductible_place": ("{place}执行该地起付线", "{place}: the deductible set for this place"),
     "place_selfpay_first": (
         "{place}先行自付 {base_fen} × {share_bp} = {amount_fen}",
         "{place}: self-pay first {base_fen} × {share_bp} = {amount_fen}",

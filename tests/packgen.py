@@ -51,9 +51,9 @@ ITEMS = ("A1", "B1", "B2", "C1", "XC09", "IMPL1", "IMPL2", "SELF1")
 
 
 @st.composite
-def ratio_table(draw: st.DrawFn) -> dict[str, dict[int, str]]:
+def ratio_table(draw: st.DrawFn, finer: bool = True) -> dict[str, dict[int, str]]:
     """Ratios by the base places and, often, some of the finer cross-region kinds (the others take their parent's)."""
-    places = [*BASE_PLACES, *draw(st.lists(st.sampled_from(FINE_PLACES), unique=True, max_size=3))]
+    places = [*BASE_PLACES, *(draw(st.lists(st.sampled_from(FINE_PLACES), unique=True, max_size=3)) if finer else [])]
     return {p: draw(level_table(ratio, pct)) for p in places}
 
 
@@ -65,10 +65,12 @@ def some_places(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> dict[str, An
 
 
 @st.composite
-def place_and_item_rules(draw: st.DrawFn, dated: bool, change: date) -> dict[str, Any]:
+def place_and_item_rules(draw: st.DrawFn, dated: bool, change: date, on: bool = True) -> dict[str, Any]:
     """Issue 15 features 5 and 9 on a line: deductible and self-pay-first share by place, 乙类 at its own
-    ratio, a fixed fund share of listed items (each often, so the differential test meets them)."""
+    ratio, a fixed fund share of listed items (each often, so the differential test meets them; none if not ``on``)."""
     out: dict[str, Any] = {}
+    if not on:
+        return out
     if draw(st.integers(0, 2)):
         out["deductible_by_place"] = leaf(draw(some_places(level_table(small_money, yuan))))
     if draw(st.integers(0, 2)):
@@ -107,7 +109,8 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def random_pack(draw: st.DrawFn) -> PolicyPack:
+def random_pack(draw: st.DrawFn, issue15: bool = True) -> PolicyPack:
+    """A random pack; ``issue15=False``: without the features of issue 15 (for engines that lack them)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
     dated = draw(st.booleans())
     cap_a, cap_b = draw(money), draw(money)
@@ -117,12 +120,12 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "deductible": leaf(draw(level_table(small_money, yuan)), draw(level_table(small_money, yuan)) if dated else None, change),
         "deductible_2nd": leaf(draw(level_table(small_money, yuan))),
         "deductible_3rd": leaf(draw(level_table(small_money, yuan))),
-        "ratio": leaf(draw(ratio_table()), draw(ratio_table()) if dated else None, change),
+        "ratio": leaf(draw(ratio_table(issue15)), draw(ratio_table(issue15)) if dated else None, change),
         "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
         "cap_group": "pool",
         "identity_overrides": draw(overrides()),
     }  # fmt: skip
-    inpatient |= draw(place_and_item_rules(dated, change))
+    inpatient |= draw(place_and_item_rules(dated, change, issue15))
     if "class_b_ratio" not in inpatient and draw(st.booleans()):
         inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
     lines: dict[str, Any] = {
@@ -142,13 +145,14 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "outpatient": {
             "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
-            "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
-            "identity_overrides": draw(overrides()), **draw(place_and_item_rules(dated, change)),
+            "ratio": leaf(draw(ratio_table(issue15))), "cap": leaf(yuan(draw(small_money))),
+            "identity_overrides": draw(overrides()), **draw(place_and_item_rules(dated, change, issue15)),
         },
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "in_service", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
-            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())), **draw(place_and_item_rules(dated, change)),
+            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table(issue15))),
+            **draw(place_and_item_rules(dated, change, issue15)),
             "cap_by_tier": leaf(
                 {t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")},
                 {t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")} if dated else None,
@@ -159,7 +163,7 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "emp_opd_retired": {
             "label_zh": "职工门诊退休", "label_en": "retired opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "retired", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
-            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
+            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table(issue15))),
             "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
             "cap_group": "emp_opd",
         },
@@ -222,7 +226,7 @@ def day_in(year: int) -> st.SearchStrategy[date]:
 
 
 @st.composite
-def person(draw: st.DrawFn, psn_no: str) -> Person:
+def person(draw: st.DrawFn, psn_no: str, issue15: bool = True) -> Person:
     employee = draw(st.integers(0, 4)) == 0
     idents = []
     for cat in draw(st.lists(st.sampled_from(CATS), max_size=3)):
@@ -237,7 +241,10 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
     cross = tuple(
         Period(start, draw(st.none() | st.integers(0, 300).map(lambda d, s=start: s + timedelta(days=d))), kind)
         for start, kind in draw(
-            st.lists(st.tuples(day_in(YEAR), st.sampled_from(["", "long_term", "referral", "temporary"])), max_size=2)
+            st.lists(
+                st.tuples(day_in(YEAR), st.sampled_from(["", "long_term", "referral", "temporary"] if issue15 else [""])),
+                max_size=2,
+            )
         )
     )
     return Person(
@@ -265,31 +272,37 @@ def fee_lines(draw: st.DrawFn, claim_id: str) -> tuple[FeeLine, ...]:
         code = draw(st.sampled_from(ITEMS))
         cnt = draw(st.integers(1, 4))
         pric = draw(st.integers(0, 3_000_000))
-        out.append(
-            FeeLine(f"{claim_id}-{n}", code, pric * cnt, draw(st.sampled_from(["01", "02", "03"])), Decimal(cnt), pric)
-        )
+        out.append(FeeLine(f"{claim_id}-{n}", code, pric * cnt, draw(st.sampled_from(["01", "02", "03"])), Decimal(cnt), pric))
     return tuple(out)
 
 
+CLAIM_PLACES = ("in_county", "out_of_county", "cross_region", "cross_region", "cross_emergency")
+
+
 @st.composite
-def claims_for(draw: st.DrawFn, p: Person, start: int) -> list[Claim]:
+def claims_for(draw: st.DrawFn, p: Person, start: int, issue15: bool = True) -> list[Claim]:
     out = []
     for i in range(draw(st.integers(1, 10))):
         med = draw(st.sampled_from(["21", "21", "14", "11"]))
         out.append(Claim(
             f"C{start + i:05d}", p.psn_no, draw(day_in(draw(st.sampled_from([YEAR, YEAR, YEAR + 1])))), med,
             draw(st.integers(1, 3)),
-            draw(st.sampled_from(["in_county", "out_of_county", "cross_region", "cross_region", "cross_emergency"])),
+            draw(st.sampled_from(CLAIM_PLACES[: 5 if issue15 else 4])),
             draw(st.sampled_from(["", "I10", "E11x", "N18", "J06"])),
-            **({"fee_lines": draw(fee_lines(f"C{start + i:05d}"))} if draw(st.integers(0, 2)) == 0 else {"summary": draw(summary())}),
+            **(
+                {"fee_lines": draw(fee_lines(f"C{start + i:05d}"))}
+                if issue15 and draw(st.integers(0, 2)) == 0
+                else {"summary": draw(summary())}
+            ),
         ))  # fmt: skip
     return out
 
 
 @st.composite
-def population(draw: st.DrawFn) -> tuple[list[Person], list[Claim]]:
-    people = [draw(person(f"P{i:03d}")) for i in range(draw(st.integers(1, 4)))]
+def population(draw: st.DrawFn, issue15: bool = True) -> tuple[list[Person], list[Claim]]:
+    """People and their claims; ``issue15=False``: summaries only, no finer places (see :func:`random_pack`)."""
+    people = [draw(person(f"P{i:03d}", issue15)) for i in range(draw(st.integers(1, 4)))]
     claims: list[Claim] = []
     for p in people:
-        claims += draw(claims_for(p, len(claims)))
+        claims += draw(claims_for(p, len(claims), issue15))
     return people, claims

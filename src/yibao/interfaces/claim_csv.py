@@ -129,7 +129,7 @@ def _cross(text: str) -> tuple[Period, ...]:
     out = []
     for parts in _periods(text):
         if len(parts) not in (1, 2, 3) or (len(parts) == 3 and parts[2].strip() not in FILING_KINDS):
-            raise ValueError(f"item {':'.join(parts)!r} is not from[:to[:kind]], kind one of {list(FILING_KINDS)[:-1]}")
+            raise ValueError(f"item {':'.join(parts)!r} is not from[:to[:kind]]")
         kind = parts[2].strip() if len(parts) == 3 else ""
         out.append(Period(_day(parts[0]), _day(parts[1]) if len(parts) >= 2 and parts[1] else None, kind))
     return tuple(out)

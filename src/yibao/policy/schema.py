@@ -54,6 +54,7 @@ def place_value(table: dict[str, Any], place: str) -> Any:
         place = PLACE_PARENT[place]
     return table.get(place)
 
+
 EMP_TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")
 """Employee enrolment: with an employer, or as an individual in tier 1 / tier 2 (seed 002)."""
 

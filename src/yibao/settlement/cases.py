@@ -31,7 +31,7 @@ def case_person(case: WorkedCase, number: int) -> Person:
         insutype=p.insutype,
         identities=tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in p.identities),
         chronic_filings=tuple(ChronicFiling(f.dise_codg, f.valid_from, f.valid_to) for f in p.chronic_filings),
-        cross_region_filings=tuple(Period(f.valid_from, f.valid_to) for f in p.cross_region_filings),
+        cross_region_filings=tuple(Period(f.valid_from, f.valid_to, f.kind) for f in p.cross_region_filings),
         emp_status=p.emp_status,
         emp_tier=p.emp_tier,
     )

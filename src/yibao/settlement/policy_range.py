@@ -88,7 +88,9 @@ def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRang
         full = s.full_pay_scp_amt if line.full_pay_items else 0
         fixed = s.fixed_share_scp_amt if line.fixed_share_items else 0
         class_b = s.class_b_scp_amt if line.class_b_ratio is not None else 0
-        return PolicyRange(s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, full, fixed, class_b, ())
+        return PolicyRange(
+            s.medfee_sumamt, s.fulamt_ownpay_amt, s.overlmt_selfpay, s.preselfpay_amt, scp, full, fixed, class_b, ()
+        )
     results = []
     full_pay_items, fixed_items = set(line.full_pay_items), set(line.fixed_share_items)
     for fl in claim.fee_lines:
@@ -109,9 +111,7 @@ def policy_range(rules: FeeRules, line: BenefitLine, claim: Claim) -> PolicyRang
         full_pay = fl.chrgitm_lv == "01" and fl.med_list_codg in full_pay_items and scp > 0
         fixed = fl.med_list_codg in fixed_items and scp > 0
         results.append(
-            FeeLineResult(
-                fl.feedetl_sn, fl.med_list_codg, fl.chrgitm_lv, total, full_own, over, pre, scp, prop, full_pay, fixed
-            )
+            FeeLineResult(fl.feedetl_sn, fl.med_list_codg, fl.chrgitm_lv, total, full_own, over, pre, scp, prop, full_pay, fixed)
         )
     return summed(tuple(results), line)
 

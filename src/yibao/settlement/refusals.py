@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from yibao.settlement.model import Claim, FeeLineResult, TraceStep
 from yibao.policy.schema import BenefitLine
+from yibao.settlement.model import Claim, FeeLineResult, TraceStep
 from yibao.settlement.policy_range import PolicyRange, summed
 
 

@@ -57,6 +57,12 @@ KEYS: dict[str, Said] = {
     "class_b_selfpay_first": ("乙类先行自付比例", "class B self-pay first"),
     "price_ceilings": ("限价", "price ceilings"),
     "full_pay_items": ("全额支付项目", "items paid in full"),
+    "class_c_selfpay_first": ("丙类先行自付比例", "class C self-pay first"),
+    "deductible_by_place": ("按就医地的起付线", "deductible by place"),
+    "place_selfpay_first": ("按就医地的先行自付比例", "self-pay first by place"),
+    "class_b_ratio": ("乙类报销比例", "class B ratio"),
+    "fixed_share_items": ("按固定比例支付项目", "fixed-share items"),
+    "fixed_share": ("固定支付比例", "fixed fund share"),
     "rules": ("预警规则", "warning rules"),
 }
 """Names of the keys in a policy's parameter paths and value tables (codes keep their vocabulary labels)."""

@@ -234,7 +234,9 @@ def places(kc: Keyed, place_in: I64, cross_filings: pl.DataFrame) -> I64:
                 raise InputErrors([InputError("cross_filings", "kind", bad[0], f"one of {list(FILING_KINDS)}")])
             rank = np.array([FILING_KINDS.index(k) for k in kinds], np.int64)
             table = rank.reshape(-1, 1)
-            best = lowest_over_ranges(kc.n, lo, hi, np.arange(rank.size, dtype=np.int64), table, np.zeros(kc.n, np.int64), unfiled)
+            best = lowest_over_ranges(
+                kc.n, lo, hi, np.arange(rank.size, dtype=np.int64), table, np.zeros(kc.n, np.int64), unfiled
+            )
     by_rank = np.array([PLACES.index(FILING_PLACE[k]) for k in FILING_KINDS] + [PLACES.index("cross_unfiled")], np.int64)
     out: I64 = np.where(cross, by_rank[best], own)
     return out

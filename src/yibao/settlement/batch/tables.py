@@ -3,7 +3,8 @@
 Arrays indexed by (period, benefit line) combination ``k``, deciding identity, place, hospital
 level, enrolment tier …, filled once per batch from the policy's own rules
 (:meth:`BenefitLine.deductible_for`, :meth:`BenefitLine.ratio_bands_for`,
-:meth:`BenefitLine.place_selfpay_first_for`, :meth:`BenefitLine.class_b_ratio_for`, :meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
+:meth:`BenefitLine.place_selfpay_first_for`, :meth:`BenefitLine.class_b_ratio_for`,
+:meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
 blocks' ``*_for`` methods): the kernel looks parameters up, it never decides one.
 """
 

@@ -11,10 +11,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from tests.unit.test_rules import A, D, fee_claim, fl, line, make_policy, person, run, summary_claim
+from tests.unit.test_rules import A, fee_claim, fl, line, make_policy, person, run, summary_claim
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.settlement import Claim, PolicyRangeSummary, settle
+from yibao.settlement import Claim, settle
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
 from yibao.settlement.model import Period, Person, settled_place
@@ -214,6 +214,10 @@ def test_a_pack_without_the_finer_places_settles_them_as_filed():
     assert s.hifp_pay == 40_000
 
 
-def test_summary_claim_with_every_part_validates():
-    assert PolicyRangeSummary(100, class_b_scp_amt=50).class_b_scp_amt == 50
-    assert D.year == 2022
+def test_the_batch_engine_refuses_an_unknown_filing_kind():
+    from yibao.core.errors import InputErrors as Refused
+
+    p = person(cross_region_filings=(Period(date(2022, 1, 1), kind="moon"),))
+    with pytest.raises(Refused) as err:
+        _batch_hifp({"inpatient": PLACE_LINE}, p, [summary_claim(1_000, place="cross_region")])
+    assert [e.field for e in err.value.errors] == ["kind"]

@@ -228,15 +228,16 @@ def places(kc: Keyed, place_in: I64, cross_filings: pl.DataFrame) -> I64:
         filings = cross_filings if "kind" in cross_filings.columns else cross_filings.with_columns(kind=pl.lit(""))
         j, lo, hi = kc.ranges(filings.with_columns(pl.col("kind").fill_null("")), "begin", "end")
         if j.height:
-            kinds = j["kind"].cast(pl.Utf8).to_list()
-            bad = sorted({k for k in kinds if k not in FILING_KINDS})
-            if bad:
-                raise InputErrors([InputError("cross_filings", "kind", bad[0], f"one of {list(FILING_KINDS)}")])
-            rank = np.array([FILING_KINDS.index(k) for k in kinds], np.int64)
-            table = rank.reshape(-1, 1)
-            best = lowest_over_ranges(
-                kc.n, lo, hi, np.arange(rank.size, dtype=np.int64), table, np.zeros(kc.n, np.int64), unfiled
-            )
+            codes = {k: i for i, k in enumerate(FILING_KINDS)}
+            rank = j["kind"].cast(pl.Utf8).replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
+            if (rank < 0).any():
+                bad = j["kind"][int(np.argmax(rank < 0))]
+                raise InputErrors([InputError("cross_filings", "kind", bad, f"one of {list(FILING_KINDS)}")])
+            if (rank == rank[0]).all():  # one kind (filings of no stated kind): covered or not, in linear time
+                best = np.where(cover(kc.n, lo, hi), rank[0], unfiled)
+            else:
+                every = np.arange(rank.size, dtype=np.int64)
+                best = lowest_over_ranges(kc.n, lo, hi, every, rank.reshape(-1, 1), np.zeros(kc.n, np.int64), unfiled)
     by_rank = np.array([PLACES.index(FILING_PLACE[k]) for k in FILING_KINDS] + [PLACES.index("cross_unfiled")], np.int64)
     out: I64 = np.where(cross, by_rank[best], own)
     return out

@@ -139,9 +139,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             hosp_lv=claim.hosp_lv,
             place=_place(claim, person),
             emp_tier=person.emp_tier,
-            admissions_before=ytd.admissions,
-            deductible_before=ytd.deductible_base.get(line.deductible_key(choice.key), 0),
-            paid_before=ytd.basic_paid.get(line.cap_key(choice.key), 0),
+            day=claim.setl_date,
+            ytd=ytd,
         )
     )
     left = pr.inscp_scp_amt - b.pay
@@ -202,7 +201,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
 
 def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:
     scalars: dict[str, int] = {}
-    maps: dict[str, dict[str, int]] = {"deductible_base": {}, "basic_paid": {}}
+    maps: dict[str, dict[str, int]] = {name: {} for name in YearToDate._MAPS}
     for r in results:
         for k, v in r.consumed.items():
             if isinstance(v, dict):
@@ -210,7 +209,7 @@ def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:
                     maps[k][g] = maps[k].get(g, 0) + amount
             else:
                 scalars[k] = scalars.get(k, 0) + v
-    return YearToDate(year, deductible_base=maps["deductible_base"], basic_paid=maps["basic_paid"], **scalars)
+    return YearToDate(year, **maps, **scalars)  # type: ignore[arg-type]
 
 
 def reverse(settlement: Settlement, ytd: YearToDate) -> YearToDate:

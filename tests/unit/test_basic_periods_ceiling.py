@@ -260,3 +260,34 @@ def test_new_steps_read_in_chinese_and_english():
         assert words in zh
     for words in ("deductible for Q2 2022", "cap for May 2022", "taken off the payment", "yearly ceiling on covered cost"):
         assert words in en
+
+
+def test_position_shows_the_days_period_and_the_ceiling():
+    from yibao.settlement.position import payer_positions
+
+    pack = make_pack({"outpatient": line(("11",), cap=A(100), cap_period="month", cost_ceiling=A(1000))})
+    (s,) = run(pack, [summary_claim(30_000, day=day(1, 5), med_type="11")])
+    policy = pack.at(day(1, 31))
+    # January: 300 x 50% = 150, capped at 100; 300 of the 1,000 ceiling counted
+    (jan,) = payer_positions(policy, person(), s.ytd_after, day(1, 31)).payers
+    assert (jan.slot, jan.paid, jan.remaining, jan.covered, jan.cost_left) == ("outpatient@M01", 10_000, 0, 30_000, 70_000)
+    # February: a new month's cap, the yearly ceiling as it was
+    (feb,) = payer_positions(policy, person(), s.ytd_after, day(2, 1)).payers
+    assert (feb.slot, feb.paid, feb.remaining, feb.cost_left) == ("outpatient@M02", 0, 10_000, 70_000)
+
+
+def test_policy_page_names_the_new_parameters_in_chinese_and_english():
+    from yibao.entrypoints.web.policy_view import parameters
+
+    pack = make_pack(
+        {
+            "outpatient": line(("11",), deductible_kind="month", deductible=A(10), deductible_on="payment", cap=A(100), cap_period="quarter"),
+            "inpatient": line(cost_ceiling=A(50000), cost_ceiling_basis="gross"),
+        }
+    )
+    zh = {r.path: r.label for r in parameters(pack, None, "zh")}
+    en = {r.path: r.label for r in parameters(pack, None, "en")}
+    assert zh["lines.inpatient.cost_ceiling"].endswith("最高支付限额（政策范围内费用）（含起付线费用累计）")
+    assert en["lines.inpatient.cost_ceiling"].endswith("ceiling on covered cost (cost from the first yuan)")
+    assert zh["lines.outpatient.deductible"].endswith("起付线（按自然月，从基金应付额中扣除）")
+    assert en["lines.outpatient.cap"].endswith("cap (per calendar quarter)")

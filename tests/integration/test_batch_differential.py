@@ -72,8 +72,12 @@ def _basic_feature_events(settled: Iterable[Any]) -> None:
         "a cost ceiling is used up before the claim": any(
             st.key.startswith("cost_ceiling") and st.args["counted_fen"] == 0 and st.args["before_fen"] > 0 for st, _ in steps
         ),
-        "a deductible is taken off the payment": any(st.key == "deductible_off_pay" and st.args["dedc_fen"] > 0 for st, _ in steps),
-        "a monthly/quarterly deductible is charged": any(st.key == "deductible_period" and st.args["dedc_fen"] > 0 for st, _ in steps),
+        "a deductible is taken off the payment": any(
+            st.key == "deductible_off_pay" and st.args["dedc_fen"] > 0 for st, _ in steps
+        ),
+        "a monthly/quarterly deductible is charged": any(
+            st.key == "deductible_period" and st.args["dedc_fen"] > 0 for st, _ in steps
+        ),
         "a per-claim deductible is charged": any(st.key == "deductible_claim" for st, _ in steps),
         "a monthly/quarterly cap binds": any(
             st.key == "cap" and "period" in st.args and st.args["pay_fen"] < st.args["raw_fen"] for st, _ in steps

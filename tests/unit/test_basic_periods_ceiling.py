@@ -12,8 +12,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-
 from tests.unit.test_rules import A, assert_adds_up, ci_section, line, person, summary_claim
+
 from yibao.core.errors import InputErrors
 from yibao.policy import pack_from_mapping
 from yibao.policy.pack import PolicyPack
@@ -94,11 +94,7 @@ def test_cost_ceiling_exact_when_ratios_differ_by_level():
 
 def test_cost_ceiling_gross_counts_the_deductible():
     pack = make_pack(
-        {
-            "inpatient": line(
-                deductible_kind="admission", deductible=A(1000), cost_ceiling=A(10000), cost_ceiling_basis="gross"
-            )
-        }
+        {"inpatient": line(deductible_kind="admission", deductible=A(1000), cost_ceiling=A(10000), cost_ceiling_basis="gross")}
     )
     s1, s2 = run(pack, [summary_claim(600_000, day=day(2)), summary_claim(600_000, day=day(3))])
     # gross: the ceiling counts all 6,000; the fund pays (6,000 - 1,000) x 50% = 2,500
@@ -170,7 +166,9 @@ def test_deductible_taken_off_the_payment():
     assert [(s.act_pay_dedc, s.hifp_pay) for s in (s1, s2, s3)] == [(3_000, 0), (7_000, 8_000), (0, 5_000)]
     assert s2.pool_prop_selfpay == 15_000  # 300 - 70 - 80
     assert s3.ytd_after.deductible_taken == {"outpatient": 10_000} and s3.ytd_after.deductible_base == {}
-    assert steps(s2, "deductible_off_pay") == [{"remaining_fen": 7_000, "raw_fen": 15_000, "dedc_fen": 7_000, "scope": ("2022年", "2022")}]
+    assert steps(s2, "deductible_off_pay") == [
+        {"remaining_fen": 7_000, "raw_fen": 15_000, "dedc_fen": 7_000, "scope": ("2022年", "2022")}
+    ]
     # per admission off the payment: 10,000 x 80% = 8,000, less 500: 7,500
     pack = make_pack({"inpatient": line(ratio=A(80), deductible_kind="admission", deductible=A(500), deductible_on="payment")})
     (s,) = run(pack, [summary_claim(1_000_000)])
@@ -198,7 +196,9 @@ def test_quarterly_cap():
 
 def test_reversal_in_a_later_month_gives_back_to_the_claims_month():
     pack = make_pack({"outpatient": line(("11",), deductible_kind="month", deductible=A(100), cap=A(100), cap_period="month")})
-    s1, s2 = run(pack, [summary_claim(30_000, day=day(1, 10), med_type="11"), summary_claim(30_000, day=day(2, 10), med_type="11")])
+    s1, s2 = run(
+        pack, [summary_claim(30_000, day=day(1, 10), med_type="11"), summary_claim(30_000, day=day(2, 10), med_type="11")]
+    )
     # each month: (300 - 100) x 50% = 100, at the cap
     assert (s1.hifp_pay, s2.hifp_pay) == (10_000, 10_000)
     # reversing January's claim in February gives back to January's accumulators only
@@ -220,7 +220,10 @@ def test_existing_packs_keep_their_meaning():
     [
         ({"x": line(deductible_on="payment")}, "deductible_on: payment needs a deductible_kind"),
         ({"x": line(cost_ceiling_basis="gross")}, "cost_ceiling_group/cost_ceiling_basis need a cost_ceiling"),
-        ({"x": line(deductible_kind="claim", deductible_2nd=A(1))}, "deductible_2nd/deductible_3rd need deductible_kind: admission"),
+        (
+            {"x": line(deductible_kind="claim", deductible_2nd=A(1))},
+            "deductible_2nd/deductible_3rd need deductible_kind: admission",
+        ),
         ({"x": line(deductible_kind="fortnight")}, "deductible_kind"),
         (
             {"x": line(cap_group="g"), "y": line(("11",), cap_group="g", cap_period="month")},
@@ -234,7 +237,10 @@ def test_existing_packs_keep_their_meaning():
             "lines.y shares deductible_group 'd' with lines.x",
         ),
         (
-            {"x": line(cost_ceiling=A(1)), "y": line(("11",), cost_ceiling=A(1), cost_ceiling_group="x", cost_ceiling_basis="gross")},
+            {
+                "x": line(cost_ceiling=A(1)),
+                "y": line(("11",), cost_ceiling=A(1), cost_ceiling_group="x", cost_ceiling_basis="gross"),
+            },
             "lines.y shares cost_ceiling_group 'x' with lines.x",
         ),
     ],
@@ -281,7 +287,9 @@ def test_policy_page_names_the_new_parameters_in_chinese_and_english():
 
     pack = make_pack(
         {
-            "outpatient": line(("11",), deductible_kind="month", deductible=A(10), deductible_on="payment", cap=A(100), cap_period="quarter"),
+            "outpatient": line(
+                ("11",), deductible_kind="month", deductible=A(10), deductible_on="payment", cap=A(100), cap_period="quarter"
+            ),
             "inpatient": line(cost_ceiling=A(50000), cost_ceiling_basis="gross"),
         }
     )

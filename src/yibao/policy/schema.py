@@ -571,12 +571,12 @@ def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
 
     for key, line in lines.items():
         if line.deductible_period is not None:
-            how = (line.deductible_kind, line.deductible_on)
-            agree("deductible_group", line.deductible_key(key), key, how, "(deductible_kind, deductible_on)")
+            kind = (line.deductible_kind, line.deductible_on)
+            agree("deductible_group", line.deductible_key(key), key, kind, "(deductible_kind, deductible_on)")
         agree("cap_group", line.cap_key(key), key, line.cap_period, "cap_period")
         if line.cost_ceiling is not None:
-            how = (line.cost_ceiling_basis, line.deductible_on)
-            agree("cost_ceiling_group", line.ceiling_key(key), key, how, "(cost_ceiling_basis, deductible_on)")
+            basis = (line.cost_ceiling_basis, line.deductible_on)
+            agree("cost_ceiling_group", line.ceiling_key(key), key, basis, "(cost_ceiling_basis, deductible_on)")
 
 
 TierName = Literal["critical_illness", "assistance", "tilted_assistance"]

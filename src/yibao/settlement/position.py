@@ -66,7 +66,13 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     for key, line in policy.lines.items():
         if line.serves(person.insutype, person.emp_status):
             ceiling = None if line.cost_ceiling is None else line.ceiling_key(key)
-            row = (line.cap_key(key), line.cap_slot(key, day), line.cap_for(identity, person.emp_tier), ceiling, line.cost_ceiling)
+            row = (
+                line.cap_key(key),
+                line.cap_slot(key, day),
+                line.cap_for(identity, person.emp_tier),
+                ceiling,
+                line.cost_ceiling,
+            )
             basic.setdefault(row, []).append(key)
     rows = [
         PayerPosition(

@@ -164,7 +164,6 @@ def basic(i: BasicInput) -> TierResult:
     t = "basic"
     r = TierResult(applied=True, base=i.scp)
     line, ov = i.line, i.line.override_for(i.identity)
-    normal = i.scp - i.full_pay_scp
     if i.full_pay_scp:
         r.step(t, "full_pay", amount_fen=i.full_pay_scp)
     d = _deductible(r, i)

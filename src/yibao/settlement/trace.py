@@ -66,13 +66,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "deductible_period/plain": (
         "{period}起付线 {deductible_fen}，本期此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
-        "deductible for {period} {deductible_fen}; accumulated before in the period {before_fen}; "
-        "deductible paid now {dedc_fen}",
+        "deductible for {period} {deductible_fen}; accumulated before in the period {before_fen}; deductible paid now {dedc_fen}",
     ),
     "deductible_off_pay": (
         "起付线从基金应付额中扣除：{scope}尚余起付线 {remaining_fen}，应付 {raw_fen}，扣除 {dedc_fen}",
-        "deductible taken off the payment: deductible left for {scope} {remaining_fen}, computed {raw_fen}, "
-        "taken off {dedc_fen}",
+        "deductible taken off the payment: deductible left for {scope} {remaining_fen}, computed {raw_fen}, taken off {dedc_fen}",
     ),
     "cost_ceiling_above_deductible": (
         "年度最高支付限额（起付线以上政策范围内费用）{ceiling_fen}，此前已计入 {before_fen}，本次计入 {counted_fen}，"
@@ -160,10 +158,14 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
     return str(value)
 
 
+IDENTITY_SHARED_DEDUCTIBLES = ("deductible_admission", "deductible_year", "deductible_claim", "deductible_period")
+"""Deductible steps that show the identity's share (and say it plainly when it is 100 %)."""
+
+
 def _variant(step: TraceStep) -> str:
     """Shorter wording when an identity adjustment is neutral; limits for assistance tiers."""
     a = step.args
-    if step.key in ("deductible_admission", "deductible_year", "deductible_claim", "deductible_period") and a.get("pct_bp") == 10_000:
+    if step.key in IDENTITY_SHARED_DEDUCTIBLES and a.get("pct_bp") == 10_000:
         return step.key + "/plain"
     if step.key == "cap" and "period" in a:
         return "cap/period"

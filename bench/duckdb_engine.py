@@ -102,6 +102,8 @@ def _refuse_unsupported(policies: list[Policy]) -> None:
             used = {
                 "deductible_kind": line.deductible_kind not in ("none", "admission", "year"),
                 "deductible_on": line.deductible_on != "base",
+                "deductible_level": line.deductible_level != "claim",
+                "deductible_waived_for": bool(line.deductible_waived_for),
                 "cap_period": line.cap_period != "year",
                 "cost_ceiling": line.cost_ceiling is not None,
             }

@@ -80,7 +80,12 @@ def deductible_terms(draw: st.DrawFn, kinds: list[str], on: str | None = None) -
     kind = draw(st.sampled_from(kinds))
     if kind == "none":
         return {"deductible_kind": kind}
-    return {"deductible_kind": kind, "deductible_on": on or draw(st.sampled_from(["base", "base", "payment"]))}
+    out = {"deductible_kind": kind, "deductible_on": on or draw(st.sampled_from(["base", "base", "payment"]))}
+    if kind in PERIODIC:
+        out["deductible_level"] = draw(st.sampled_from(["claim", "highest"]))
+    if draw(st.booleans()):  # a filed special disease waives the deductible (issue 15, feature 12)
+        out["deductible_waived_for"] = draw(st.sampled_from([["N18"], ["I10", "E11"]]))
+    return out
 
 
 @st.composite

@@ -51,6 +51,11 @@ def period_key(group: str, period: str, day: date) -> str:
     return group + period_suffix(period, period_index(period, day.month))
 
 
+def level_key(slot: str, level: int) -> str:
+    """The ``deductible_levels`` key counting a deductible slot's claims at one hospital level: ``opd@M03#L2``."""
+    return f"{slot}#L{level}"
+
+
 def _bp(v: Any) -> int:
     bp = percent_to_bp(v)
     if not 0 <= bp <= 10_000:
@@ -193,6 +198,15 @@ class BenefitLine(Model):
     starts again at 0 each period: nothing carries over), ``none``."""
     deductible: FenByLevel = {1: 0, 2: 0, 3: 0}
     """Per claim, per admission (the year's first) or per period, by hospital level."""
+    deductible_level: Literal["claim", "highest"] = "claim"
+    """Periodic deductibles: ``claim`` (default), the deductible of the claim's level measured on the
+    group's in-period base; ``highest``, the deductible of the highest level attended in the period
+    so far (this claim's included) less what the period's claims already paid of it, so moving up a
+    level later in the year charges only the difference."""
+    deductible_waived_for: tuple[str, ...] = ()
+    """``dise_codg`` prefixes of special diseases (特殊病种): a claim for one of them, by a person with
+    a chronic/special-disease filing covering the claim's disease on its date, pays no deductible
+    on this line (and counts nothing towards a periodic one)."""
     deductible_on: Literal["base", "payment"] = "base"
     """``base`` (default): the deductible is taken off the policy-range amount before the ratio;
     ``payment``: the ratio applies to the whole amount and the deductible is taken off the payment,
@@ -245,6 +259,10 @@ class BenefitLine(Model):
             _complete(self.cap_by_tier, EMP_TIERS, "cap_by_tier")
         if self.deductible_kind != "admission" and (self.deductible_2nd or self.deductible_3rd):
             raise ValueError("deductible_2nd/deductible_3rd need deductible_kind: admission")
+        if self.deductible_level == "highest" and self.deductible_period is None:
+            raise ValueError("deductible_level: highest needs a periodic deductible_kind (month, quarter or year)")
+        if self.deductible_waived_for and self.deductible_kind == "none":
+            raise ValueError("deductible_waived_for needs a deductible_kind (there is no deductible to waive)")
         if self.deductible_on == "payment" and self.deductible_kind == "none":
             raise ValueError("deductible_on: payment needs a deductible_kind (claim, admission, month, quarter or year)")
         if self.cost_ceiling is None and (self.cost_ceiling_group is not None or self.cost_ceiling_basis != "above_deductible"):
@@ -283,6 +301,17 @@ class BenefitLine(Model):
         period = self.deductible_period
         assert period is not None
         return period_key(self.deductible_key(key), period, day)
+
+    def waives_deductible(self, dise_codg: str, filed: bool) -> bool:
+        """Is the deductible waived for a claim of this disease (``filed``: the person's filing covers it)?"""
+        dise = dise_codg.upper()
+        return filed and any(dise.startswith(d.upper()) for d in self.deductible_waived_for)
+
+    @property
+    def counts_deductible_paid(self) -> bool:
+        """Does the periodic deductible count what was paid of it (``deductible_taken``: off the payment,
+        or at the highest level) rather than the base (``deductible_base``)?"""
+        return self.deductible_on == "payment" or self.deductible_level == "highest"
 
     def cap_slot(self, key: str, day: date) -> str:
         """The ``basic_paid`` key this line's payments on ``day`` count in: its cap group and period."""
@@ -571,8 +600,8 @@ def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
 
     for key, line in lines.items():
         if line.deductible_period is not None:
-            kind = (line.deductible_kind, line.deductible_on)
-            agree("deductible_group", line.deductible_key(key), key, kind, "(deductible_kind, deductible_on)")
+            kind = (line.deductible_kind, line.deductible_on, line.deductible_level)
+            agree("deductible_group", line.deductible_key(key), key, kind, "(deductible_kind, deductible_on, deductible_level)")
         agree("cap_group", line.cap_key(key), key, line.cap_period, "cap_period")
         if line.cost_ceiling is not None:
             basis = (line.cost_ceiling_basis, line.deductible_on)

@@ -153,7 +153,11 @@ class YearToDate:
     basic_paid: dict[str, int] = field(default_factory=dict)
     """Basic-insurance payments counted against caps, by cap group and period."""
     deductible_taken: dict[str, int] = field(default_factory=dict)
-    """Deductible taken off payments (``deductible_on: payment``), by deductible group and period."""
+    """Deductible paid so far where a periodic deductible counts what was paid of it
+    (``deductible_on: payment``, ``deductible_level: highest``), by deductible group and period."""
+    deductible_levels: dict[str, int] = field(default_factory=dict)
+    """``deductible_level: highest``: claims per hospital level in a deductible group and period
+    (``opd#L3``, ``opd@M03#L1``): the highest level with a claim is the highest attended."""
     covered_cost: dict[str, int] = field(default_factory=dict)
     """Policy-range cost counted under yearly cost ceilings (``cost_ceiling``), by ceiling group."""
     ci_base: int = 0
@@ -164,7 +168,7 @@ class YearToDate:
     tilt_paid: int = 0
 
     _SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
-    _MAPS = ("deductible_base", "basic_paid", "deductible_taken", "covered_cost")
+    _MAPS = ("deductible_base", "basic_paid", "deductible_taken", "covered_cost", "deductible_levels")
 
     def _combine(self, other: YearToDate, sign: int) -> YearToDate:
         if other.year != self.year:

@@ -56,10 +56,14 @@ def validate_claim(claim: Claim, person: Person) -> None:
     check_fee_line_levels(claim)
 
 
+def _filed(person: Person, claim: Claim) -> bool:
+    """Has the person a chronic/special-disease filing covering the claim's disease on its date?"""
+    return any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
+
+
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
-    filed = any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
-    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, filed)
+    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, _filed(person, claim))
     if choice is None:
         raise InputError(
             _where(claim),
@@ -141,6 +145,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             emp_tier=person.emp_tier,
             day=claim.setl_date,
             ytd=ytd,
+            waived=line.waives_deductible(claim.dise_codg, _filed(person, claim)),
         )
     )
     left = pr.inscp_scp_amt - b.pay

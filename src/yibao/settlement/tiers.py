@@ -13,7 +13,16 @@ from datetime import date
 from typing import Any
 
 from yibao.core.money import apply_ratio
-from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TierName, TiltedAssistance, period_index
+from yibao.policy.schema import (
+    LEVELS,
+    Assistance,
+    BenefitLine,
+    CriticalIllness,
+    TierName,
+    TiltedAssistance,
+    level_key,
+    period_index,
+)
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep, YearToDate
 
@@ -57,6 +66,8 @@ class BasicInput:
     day: date
     ytd: YearToDate
     """The accumulators before the claim."""
+    waived: bool = False
+    """The deductible is waived (a filed special disease, ``deductible_waived_for``)."""
 
 
 PERIOD_NAMES: dict[str, tuple[str, str]] = {"year": ("年度", "year"), "quarter": ("季度", "quarter"), "month": ("月度", "month")}
@@ -91,6 +102,13 @@ def _deductible(r: TierResult, i: BasicInput) -> _Deductible:
         r.step(t, "deductible_none")
         return _Deductible()
     ordinal = i.ytd.admissions + 1 if kind == "admission" else 1
+    if i.waived:
+        if kind == "admission":
+            r.consumed["admissions"] = 1
+        r.step(t, "deductible_waived")
+        return _Deductible()
+    if line.deductible_level == "highest":
+        return _deductible_highest(r, i)
     full = line.deductible_full(i.hosp_lv, ordinal)
     ded = line.deductible_for(i.identity, i.hosp_lv, ordinal)
     shown: dict[str, Any] = {"full_fen": full, "pct_bp": ov.deductible_pct, "deductible_fen": ded}
@@ -115,6 +133,28 @@ def _deductible(r: TierResult, i: BasicInput) -> _Deductible:
     r.consumed["deductible_base"] = {slot: normal}
     r.step(t, step, **shown, before_fen=before, dedc_fen=dedc)
     return _Deductible(ded, dedc)
+
+
+def _deductible_highest(r: TierResult, i: BasicInput) -> _Deductible:
+    """``deductible_level: highest``: the deductible of the highest level attended in the period (this
+    claim's included), less what the period's claims already paid of it."""
+    line, normal = i.line, i.scp - i.full_pay_scp
+    slot = line.deductible_slot(i.key, i.day)
+    attended = [lv for lv in LEVELS if i.ytd.deductible_levels.get(level_key(slot, lv), 0) > 0]
+    top = max([*attended, i.hosp_lv])
+    ded = line.deductible_for(i.identity, top)
+    before = i.ytd.deductible_taken.get(slot, 0)
+    remaining = max(0, ded - before)
+    r.consumed["deductible_levels"] = {level_key(slot, i.hosp_lv): 1}
+    if line.deductible_on == "payment":
+        return _Deductible(remaining)
+    dedc = min(normal, remaining)
+    r.consumed["deductible_taken"] = {slot: dedc}
+    period = line.deductible_period
+    assert period is not None
+    shown = period_label(period, i.day)
+    r.step("basic", "deductible_highest", period=shown, level=top, deductible_fen=ded, before_fen=before, dedc_fen=dedc)
+    return _Deductible(remaining, dedc)
 
 
 def _ceiling(r: TierResult, i: BasicInput, lo: int) -> int:
@@ -184,7 +224,7 @@ def basic(i: BasicInput) -> TierResult:
         _segments_trace(r, t, segments)
     raw = pay_segments(segments)
     dedc = d.base_dedc
-    if line.deductible_on == "payment":
+    if line.deductible_on == "payment" and not i.waived:
         dedc = _deductible_off_pay(r, i, d, raw)
         raw -= dedc
     raw += i.full_pay_scp

@@ -68,6 +68,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{period}起付线 {deductible_fen}，本期此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
         "deductible for {period} {deductible_fen}; accumulated before in the period {before_fen}; deductible paid now {dedc_fen}",
     ),
+    "deductible_waived": ("特殊病种已备案，本次免起付线", "filed special disease: no deductible on this claim"),
+    "deductible_highest": (
+        "{period}起付线按本期就诊最高级别（{level}）计 {deductible_fen}，本期此前已付 {before_fen}，本次支付起付线 {dedc_fen}",
+        "deductible for {period} at the highest level attended ({level}) {deductible_fen}; paid before in the period "
+        "{before_fen}; deductible paid now {dedc_fen}",
+    ),
     "deductible_off_pay": (
         "起付线从基金应付额中扣除：{scope}尚余起付线 {remaining_fen}，应付 {raw_fen}，扣除 {dedc_fen}",
         "deductible taken off the payment: deductible left for {scope} {remaining_fen}, computed {raw_fen}, taken off {dedc_fen}",

@@ -38,6 +38,7 @@ from yibao.settlement.batch.prepare import (
     person_arrays,
     prepare,
     select_lines,
+    waived_deductibles,
 )
 from yibao.settlement.batch.result import with_derived
 from yibao.settlement.batch.tables import CATS, Tables, build_tables
@@ -151,6 +152,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         scp=scp,
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
         month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,
+        waived=waived_deductibles(policies, line_keys, period, line, has_filing, (dise, dise_values)).astype(np.int64),
     )
     settled = kernel.settle_claims(T, claims)
     dedc, hifp, hifmi, maf, oth = settled.paid

@@ -73,6 +73,7 @@ class Claims:
     scp: I64  # inscp_scp_amt: the policy-range amount
     full_pay_scp: I64  # full_pay_scp_amt: the part of it the line pays in full (if the line has full-pay items)
     month: I64  # the settlement date's month - 1 (0..11): which period of the year monthly / quarterly slots count in
+    waived: I64  # 1: the line's deductible is waived (a filed special disease, deductible_waived_for)
 
 
 @dataclass
@@ -99,8 +100,9 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap,
-        t.cap_slot, t.cap_per, t.ded_slot, t.ded_per, t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64),
+        c.waived, t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
+        t.cap, t.cap_slot, t.cap_per, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot, t.ceiling, t.ceil_slot,
+        t.ceil_gross.astype(i64),
         t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
@@ -155,9 +157,10 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 @_jit
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
-    full_pay_scp_: I64, month_: I64,
+    full_pay_scp_: I64, month_: I64, waived_: I64,
     kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
-    ded_slot: I64, ded_per: I64, ceiling: I64, ceil_slot: I64, ceil_gross: I64, full_pay: I64,
+    ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64, ceil_slot: I64, ceil_gross: I64,
+    full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
     ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
     paid: I64, ytd: I64,
@@ -175,12 +178,27 @@ def _settle(  # the scalar rules in one loop, on purpose
         # tiers._deductible: the deductible in force (what the period has left of it) and the base's lower end
         d = 0
         lo = 0
-        g = SLOTS + ded_slot[k] + month * ded_per[k] // 12  # a periodic deductible's slot: its group, this period
-        if kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
+        period_of_year = month * ded_per[k] // 12
+        g = SLOTS + ded_slot[k] + period_of_year  # a periodic deductible's slot: its group, this period
+        if waived_[i]:  # a filed special disease: no deductible, nothing counted (an admission still counts)
+            if kind[k] == 1:
+                ytd[s, ADMISSIONS] += 1
+        elif kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
             d = ded[k, c, min(ytd[s, ADMISSIONS], 2), lv]
             ytd[s, ADMISSIONS] += 1
         elif kind[k] == 3:  # claim
             d = ded[k, c, 0, lv]
+        elif kind[k] == 2 and ded_high[k]:  # the highest level attended in the period, less what was paid of it
+            gl = SLOTS + lvl_slot[k] + 3 * period_of_year
+            top = lv
+            for other in range(3):
+                if ytd[s, gl + other] > 0 and other > top:
+                    top = other
+            d = max(0, ded[k, c, 0, top] - ytd[s, g])
+            ytd[s, gl + lv] += 1
+            if not on_pay[k]:
+                lo = min(normal, d)
+                ytd[s, g] += lo
         elif kind[k] == 2:  # month / quarter / year
             d = ded[k, c, 0, lv]
             if on_pay[k]:  # deductible_taken: what the period's payments gave up already
@@ -188,7 +206,7 @@ def _settle(  # the scalar rules in one loop, on purpose
             else:  # deductible_base: the group's deductible measured on its in-period base
                 lo = normal - above_threshold(ytd[s, g], normal, d)
                 ytd[s, g] += normal
-        if kind[k] != 2 and not on_pay[k]:
+        if (kind[k] == 1 or kind[k] == 3) and not on_pay[k]:
             lo = min(normal, d)
         # tiers._ceiling: the cost still under the yearly ceiling
         hi = normal

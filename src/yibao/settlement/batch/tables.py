@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import LEVELS, PERIODS, PLACES, TIER_NAMES, Policy, period_suffix
+from yibao.policy.schema import LEVELS, PERIODS, PLACES, TIER_NAMES, Policy, level_key, period_suffix
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -45,6 +45,8 @@ class Tables:
     cap_per: I64  # [k] periods a year of the cap: 1 year, 4 quarter, 12 month
     ded_slot: I64  # [k] first slot of the periodic deductible's group (deductible_base or deductible_taken)
     ded_per: I64  # [k] periods a year of the deductible
+    ded_high: BOOL  # [k] deductible_level highest: the highest level attended in the period decides
+    lvl_slot: I64  # [k] first slot of the deductible group's claims per level (3 per period: L1, L2, L3)
     ceiling: I64  # [k] cost_ceiling (INF: none)
     ceil_slot: I64  # [k] slot of the ceiling group's covered cost
     ceil_gross: BOOL  # [k] the ceiling counts from the first fen
@@ -87,12 +89,15 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
     K = P * L
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
-    def slot(name: str, group: str, period: str = "year") -> int:
-        """The first of the group's slots in map ``name``, one per period of the year (added when new)."""
-        first = f"{name}.{group}{period_suffix(period, 0)}"
-        if first not in slots:
-            slots.extend(f"{name}.{group}{period_suffix(period, i)}" for i in range(PERIODS[period]))
-        return slots.index(first)
+    def slot(name: str, group: str, period: str = "year", per_level: bool = False) -> int:
+        """The first of the group's slots in map ``name``, one per period of the year (and per hospital
+        level, ``per_level``), added when new."""
+        names = [f"{name}.{group}{period_suffix(period, i)}" for i in range(PERIODS[period])]
+        if per_level:
+            names = [level_key(n, lv) for n in names for lv in LEVELS]
+        if names[0] not in slots:
+            slots.extend(names)
+        return slots.index(names[0])
 
     t: dict[str, Any] = {
         "kind": np.zeros(K, np.int64),
@@ -104,6 +109,8 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
         "cap_per": np.ones(K, np.int64),
         "ded_slot": np.zeros(K, np.int64),
         "ded_per": np.ones(K, np.int64),
+        "ded_high": np.zeros(K, bool),
+        "lvl_slot": np.zeros(K, np.int64),
         "ceiling": np.full(K, INF, np.int64),
         "ceil_slot": np.zeros(K, np.int64),
         "ceil_gross": np.zeros(K, bool),
@@ -122,8 +129,11 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
             t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
             period = line.deductible_period
             if period is not None:
-                name = "deductible_taken" if t["on_pay"][k] else "deductible_base"
+                name = "deductible_taken" if line.counts_deductible_paid else "deductible_base"
                 t["ded_slot"][k], t["ded_per"][k] = slot(name, line.deductible_key(key), period), PERIODS[period]
+                if line.deductible_level == "highest":
+                    t["ded_high"][k] = True
+                    t["lvl_slot"][k] = slot("deductible_levels", line.deductible_key(key), period, per_level=True)
             if line.cost_ceiling is not None:
                 t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
                 t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"

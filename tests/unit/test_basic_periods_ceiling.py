@@ -225,6 +225,8 @@ def test_existing_packs_keep_their_meaning():
             "deductible_2nd/deductible_3rd need deductible_kind: admission",
         ),
         ({"x": line(deductible_kind="fortnight")}, "deductible_kind"),
+        ({"x": line(deductible_kind="admission", deductible_level="highest")}, "deductible_level: highest needs a periodic"),
+        ({"x": line(deductible_waived_for=["N18"])}, "deductible_waived_for needs a deductible_kind"),
         (
             {"x": line(cap_group="g"), "y": line(("11",), cap_group="g", cap_period="month")},
             "lines.y shares cap_group 'g' with lines.x",
@@ -299,3 +301,57 @@ def test_policy_page_names_the_new_parameters_in_chinese_and_english():
     assert en["lines.inpatient.cost_ceiling"].endswith("ceiling on covered cost (cost from the first yuan)")
     assert zh["lines.outpatient.deductible"].endswith("起付线（按自然月，从基金应付额中扣除）")
     assert en["lines.outpatient.cap"].endswith("cap (per calendar quarter)")
+
+
+# --- feature 12: the highest level attended, a filed special disease --------------------------------
+
+HIGHEST = {"deductible_kind": "year", "deductible": A({1: 200, 2: 500, 3: 1000}), "deductible_level": "highest"}
+
+
+def test_yearly_deductible_at_the_highest_level_attended():
+    pack = make_pack({"inpatient": line(**HIGHEST)})
+    ss = run(
+        pack,
+        [
+            summary_claim(50_000, day=day(2), hosp_lv=1),  # 500
+            summary_claim(500_000, day=day(3), hosp_lv=3),  # 5,000
+            summary_claim(50_000, day=day(4), hosp_lv=1),  # 500
+        ],
+    )
+    # level 1: deductible 200, (500 - 200) x 50% = 150
+    # level 3: the year's deductible is now 1,000, of which 200 paid: only the 800 difference, (5,000 - 800) x 50% = 2,100
+    # back at level 1: the highest attended is still level 3, its 1,000 all paid: 500 x 50% = 250
+    assert [(s.act_pay_dedc, s.hifp_pay) for s in ss] == [(20_000, 15_000), (80_000, 210_000), (0, 25_000)]
+    assert ss[-1].ytd_after.deductible_taken == {"inpatient": 100_000}
+    assert ss[-1].ytd_after.deductible_levels == {"inpatient#L1": 2, "inpatient#L3": 1}
+    # (measured on the cumulative base instead, the level-3 claim would pay 1,000 - 500 = 500 of deductible)
+    # reversing the level-3 claim: level 1 is again the highest attended
+    after = reverse(ss[1], ss[-1].ytd_after)
+    assert after.deductible_levels == {"inpatient#L1": 2} and after.deductible_taken == {"inpatient": 20_000}
+
+
+def test_highest_level_per_month_starts_again():
+    pack = make_pack({"inpatient": line(**HIGHEST | {"deductible_kind": "month"})})
+    s1, s2 = run(pack, [summary_claim(500_000, day=day(2), hosp_lv=3), summary_claim(50_000, day=day(3), hosp_lv=1)])
+    # February at level 3: 1,000; March: a new month, level 1 only: 200
+    assert (s1.act_pay_dedc, s2.act_pay_dedc) == (100_000, 20_000)
+
+
+def test_filed_special_disease_waives_the_inpatient_deductible():
+    from yibao.settlement.model import ChronicFiling
+
+    pack = make_pack({"inpatient": line(deductible_kind="admission", deductible=A(500), deductible_waived_for=("N18",))})
+    filed = person(chronic_filings=(ChronicFiling("N18", day(3)),))
+    s1, s2, s3 = run(
+        pack,
+        [
+            summary_claim(1_000_000, day=day(2), dise="N18.5"),  # before the filing
+            summary_claim(1_000_000, day=day(4), dise="N18.5"),  # filed disease
+            summary_claim(1_000_000, day=day(5), dise="J18"),  # another disease
+        ],
+        filed,
+    )
+    # before the filing: (10,000 - 500) x 50% = 4,750; filed: no deductible, 10,000 x 50% = 5,000; other disease: 4,750
+    assert [(s.act_pay_dedc, s.hifp_pay) for s in (s1, s2, s3)] == [(50_000, 475_000), (0, 500_000), (50_000, 475_000)]
+    assert s3.ytd_after.admissions == 3  # a waived admission is still an admission
+    assert steps(s2, "deductible_waived") == [{}]

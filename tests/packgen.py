@@ -123,7 +123,9 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
     two_diseases_period = draw(st.sampled_from(PERIODIC))
     if draw(st.booleans()):  # a combined cap for two filed diseases (feature 12): its lines count caps alike
         two_diseases_period = chronic["cap_period"]
-        combined = {"both": {"lines": ["chronic", "two_diseases"], "diseases": ["I10", "E11", "N18"], "cap": leaf(yuan(draw(money)))}}
+        combined = {
+            "both": {"lines": ["chronic", "two_diseases"], "diseases": ["I10", "E11", "N18"], "cap": leaf(yuan(draw(money)))}
+        }
     else:
         combined = {}
     return {

@@ -24,10 +24,12 @@ from yibao.settlement.model import Settlement
 from yibao.settlement.trace import render
 
 
-def make_pack(lines: dict[str, Any], ci: dict[str, Any] | None = None) -> PolicyPack:
+def make_pack(lines: dict[str, Any], ci: dict[str, Any] | None = None, combined: dict[str, Any] | None = None) -> PolicyPack:
     policy: dict[str, Any] = {"identity_priority": [], "fee": {"class_b_selfpay_first": A(0)}, "lines": lines}
     if ci is not None:
         policy["critical_illness"] = ci
+    if combined is not None:
+        policy["combined_caps"] = combined
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
@@ -355,3 +357,47 @@ def test_filed_special_disease_waives_the_inpatient_deductible():
     assert [(s.act_pay_dedc, s.hifp_pay) for s in (s1, s2, s3)] == [(50_000, 475_000), (0, 500_000), (50_000, 475_000)]
     assert s3.ytd_after.admissions == 3  # a waived admission is still an admission
     assert steps(s2, "deductible_waived") == [{}]
+
+
+def test_combined_cap_for_two_filed_diseases_is_the_stated_amount_not_the_sum():
+    from yibao.settlement.model import ChronicFiling
+    from yibao.settlement.position import payer_positions
+
+    lines = {
+        "hypertension": line(("14",), diseases=["I10"], cap=A(300)),
+        "diabetes": line(("14",), diseases=["E11"], cap=A(600)),
+    }
+    pack = make_pack(lines, combined={"both": {"lines": ["hypertension", "diabetes"], "diseases": ["I10", "E11"], "cap": A(800)}})
+    p = person(chronic_filings=(ChronicFiling("I10", day(1)), ChronicFiling("E11", day(6))))
+    s1, s2, s3 = run(
+        pack,
+        [
+            summary_claim(100_000, day=day(3), med_type="14", dise="I10"),  # 1,000
+            summary_claim(200_000, day=day(7), med_type="14", dise="E11"),  # 2,000
+            summary_claim(40_000, day=day(8), med_type="14", dise="I10"),  # 400
+        ],
+        p,
+    )
+    # March, one disease filed: 1,000 x 50% = 500, the hypertension cap 300
+    # July, both filed: the combined 800 replaces 300 and 600, 300 of it paid: 2,000 x 50% = 1,000, pays 500
+    # August: the combined cap used up (not 300 + 600 = 900)
+    assert [s.hifp_pay for s in (s1, s2, s3)] == [30_000, 50_000, 0]
+    assert s3.ytd_after.basic_paid == {"hypertension": 30_000, "diabetes": 50_000, "both": 80_000}
+    assert any(t.key == "cap" and t.args.get("combined") for t in s2.trace)
+    (row,) = payer_positions(pack.at(day(12, 31)), p, s3.ytd_after, day(12, 31)).payers
+    assert (row.group, row.cap, row.paid, row.lines) == ("both", 80_000, 80_000, ("hypertension", "diabetes"))
+
+
+@pytest.mark.parametrize(
+    ("block", "names"),
+    [
+        ({"lines": ["x", "z"], "diseases": ["I10", "E11"]}, "combined_caps.both.lines names unknown benefit lines ['z']"),
+        ({"lines": ["x", "y"], "diseases": ["I10"]}, "combined_caps.both.diseases: at least two listed diseases"),
+        ({"lines": ["x", "m"], "diseases": ["I10", "E11"]}, "count their caps in different periods"),
+    ],
+)
+def test_combined_cap_used_wrongly_is_refused(block: dict[str, Any], names: str):
+    lines = {"x": line(("14",)), "y": line(("11",)), "m": line(("13",), cap_period="month")}
+    with pytest.raises(InputErrors) as info:
+        make_pack(lines, combined={"both": block | {"cap": A(800)}})
+    assert names in str(info.value)

@@ -25,6 +25,7 @@ SECTIONS: dict[str, Said] = {
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
     "monitoring": ("监测预警", "monitoring"),
+    "combined_caps": ("多病种合并限额", "combined caps for several filed diseases"),
 }
 KEYS: dict[str, Said] = {
     **RATIO_PLACES,

@@ -101,10 +101,11 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        c.waived, c.combined, t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
-        t.cap, t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot, t.ceiling, t.ceil_slot,
-        t.ceil_gross.astype(i64),
-        t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
+        c.waived, c.combined,
+        t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap,
+        t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
+        t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay.astype(i64),
+        t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
     )  # fmt: skip
@@ -160,8 +161,8 @@ def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
     full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64,
     kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
-    comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64, ceil_slot: I64, ceil_gross: I64,
-    full_pay: I64,
+    comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64,
+    ceil_slot: I64, ceil_gross: I64, full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
     ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
     paid: I64, ytd: I64,

@@ -335,7 +335,9 @@ def waived_deductibles(
     return out
 
 
-def combined_qualified(kc: Keyed, filings: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, line: I64) -> BOOL:
+def combined_qualified(
+    kc: Keyed, filings: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, line: I64
+) -> BOOL:
     """Claims on a line of a combined-cap block whose person's filings on the date cover two or more of the
     block's diseases (:meth:`CombinedCap.qualifies`; a filing covers a disease as :meth:`ChronicFiling.covers`)."""
     out = np.zeros(kc.n, bool)

@@ -48,7 +48,7 @@ def test_his_client_walk_admission_to_settlement_cancel_and_correction(db: Datab
     }
     assert out["cancel"]["infcode"] == "0"
     assert out["cancel_twice"]["infcode"] == "-1" and "setl_id" in out["cancel_twice"]["err_msg"]
-    assert out["resettle"]["infcode"] == "0" and out["resettle"]["output"]["setlinfo"]["hifp_pay"] == Decimal("22425.00")
+    assert out["resettle"]["infcode"] == "0" and out["resettle"]["output"]["setlinfo"]["hifp_pay"] == Decimal("27448.20")
     assert out["correction"]["infcode"] == "0"
     assert out["opd_settle"]["infcode"] == "0"
     assert out["bad"]["infcode"] == "-1" and "infno" in out["bad"]["err_msg"]

@@ -74,7 +74,7 @@ def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: D
         assert "已撤销" in cancelled and "机构撤销结算" in cancelled
         reversal = out["cancel"]["output"]["setlinfo"]["setl_id"]
         rev = httpx.get(f"{url}/slips/{reversal}", headers=clerk).text
-        assert "结算撤销单" in rev and "-22,425.00" in rev and first["setl_id"] in rev
+        assert "结算撤销单" in rev and "-27,448.20" in rev and first["setl_id"] in rev
         rev_pdf = httpx.get(f"{url}/slips/{reversal}.pdf", headers=clerk)
         assert pdf_text(rev_pdf.content)[0] == 1
 
@@ -130,7 +130,7 @@ def test_a_long_slip_still_prints_on_one_page() -> None:
     reversed_ = dataclasses.replace(base, status="reversed", status_zh="已撤销", reversed_by="R1", reversal_reason="重复")
     for slip in (base, reversed_):
         pages, text = pdf_text(slips.render_pdf(slip))
-        assert pages == 1 and "9,137.95" in text
+        assert pages == 1 and "10,316.56" in text
         assert "其余 30 项合计" in slips.render_html(slip)
 
 

@@ -58,7 +58,7 @@ def check_knob(pack: PolicyPack, path: Path_, where: str) -> None:
             "parameter",
             dotted,
             f"a parameter of pack {pack.pack_id} (as `yibao policy show` lists them)",
-            expected_zh=f"政策包 {pack.pack_id} 中的参数（见 yibao policy show）",
+            expected_zh=f"政策包 {pack.pack_id} 中的参数",
         )
     if any(v.source is not None for v in leaf.values):
         raise InputError(
@@ -172,8 +172,8 @@ def fit(pack: PolicyPack, targets: Sequence[Target], evaluate: Evaluate, *, swee
                 raise InputErrors(
                     [
                         InputError(
-                            "calibrate",
-                            "leaf",
+                            "校准 / calibration",
+                            "parameter",
                             ".".join(k),
                             f"a parameter moved by one target only (also {seen[k]})",
                             expected_zh=f"只由一个目标调整的参数（已由 {seen[k]} 调整）",

@@ -252,7 +252,7 @@ def policy_calibrate(
                 "--county",
                 str(county),
                 "a synthetic county folder (yibao synth --out DIR)",
-                expected_zh="合成县目录（yibao synth --out 目录）",
+                expected_zh="合成县生成的目录",
             )
         )
     if errors:

@@ -2,8 +2,8 @@
 
 Each :class:`Outcome` is one published ratio: which claims, which payers in the numerator and which
 base in the denominator. ``yibao policy calibrate`` fits a pack's assumed parameters so that these
-come out as a seed reports them (:mod:`yibao.app.calibrate`); the table :func:`outcome_table` gives
-them for any settled claims.
+come out as a seed reports them (:mod:`yibao.app.calibrate`); the report ``outcomes``
+(:func:`outcome_table`) gives them for any period and place of the ledger or a simulation.
 
 - ``priority_inpatient``: 重点帮扶对象住院政策范围内报销比例 — the priority groups' (every identity
   the pack ranks, 乡村振兴医疗保障重点扶持对象) inpatient claims, all three tiers and tilted
@@ -27,7 +27,6 @@ Ratios are basis points rounded half up from the exact sums; the numerator and d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +35,7 @@ import polars as pl
 from yibao.core.identities import ORDINARY
 from yibao.core.money import BP, round_half_up_div
 from yibao.policy.schema import Policy
+from yibao.reports.tables import Context
 
 RESIDENT = "390"
 ALL_PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
@@ -138,12 +138,17 @@ def resident_lines(policy: Policy, med_types: tuple[str, ...]) -> list[str]:
     return [k for k, v in policy.lines.items() if v.insutype == RESIDENT and set(v.med_types) & set(med_types)]
 
 
-def _codes(claims: pl.DataFrame) -> pl.DataFrame:
-    return claims.with_columns(pl.col(c).cast(pl.Utf8) for c in ("line", "identity", "med_type"))
-
-
 def _sum(df: pl.DataFrame, columns: tuple[str, ...]) -> int:
     return int(df.select(pl.sum_horizontal(*(pl.col(c) for c in columns)).sum()).item()) if df.height else 0
+
+
+def _counted(outcome: Outcome, claims: pl.DataFrame, lines: list[str]) -> pl.DataFrame:
+    """The claims ``outcome`` counts: on ``lines``, of its med_types, of the priority groups when it says so."""
+    df = claims.with_columns(pl.col(c).cast(pl.Utf8) for c in ("line", "identity", "med_type"))
+    df = df.filter(pl.col("line").is_in(lines))
+    if outcome.med_types:
+        df = df.filter(pl.col("med_type").is_in(list(outcome.med_types)))
+    return df.filter(pl.col("identity") != ORDINARY) if outcome.priority_only else df
 
 
 def outcome_ratio(outcome: Outcome, claims: pl.DataFrame, policy: Policy, ytd: pl.DataFrame | None = None) -> Ratio:
@@ -151,14 +156,8 @@ def outcome_ratio(outcome: Outcome, claims: pl.DataFrame, policy: Policy, ytd: p
 
     ``ytd``: the batch engine's year-end accumulators, needed by the critical-illness outcome.
     """
-    df = _codes(claims)
-    if outcome.med_types:
-        resident = [k for k, v in policy.lines.items() if v.insutype == RESIDENT]
-        df = df.filter(pl.col("med_type").is_in(list(outcome.med_types)) & pl.col("line").is_in(resident))
-    else:
-        df = df.filter(pl.col("line").is_in(resident_lines(policy, ())))
-    if outcome.priority_only:
-        df = df.filter(pl.col("identity") != ORDINARY)
+    resident = [k for k, v in policy.lines.items() if v.insutype == RESIDENT]
+    df = _counted(outcome, claims, resident if outcome.med_types else resident_lines(policy, ()))
     num = _sum(df, outcome.payers)
     if outcome.base != "ci_above_deductible":
         return Ratio(num, _sum(df, (outcome.base,)))
@@ -183,17 +182,16 @@ def _ci_base_above_deductible(df: pl.DataFrame, policy: Policy, ytd: pl.DataFram
     )
 
 
-def outcome_table(claims: pl.DataFrame, policy: Policy, ytd: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Every named outcome the data allows (critical illness only with ``ytd``): name, numerator, denominator, bp."""
+def outcome_table(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """公布口径报销比例: every named outcome a claims table gives by itself (all but critical illness, whose
+    base needs the year-end accumulators), with its numerator and denominator in fen and its ratio in bp."""
+    resident = [k for k, v in ctx.lines.items() if v.insutype == RESIDENT]
     rows = []
     for o in OUTCOMES.values():
-        if o.base == "ci_above_deductible" and (ytd is None or policy.critical_illness is None):
+        if o.base == "ci_above_deductible":
             continue
-        r = outcome_ratio(o, claims, policy, ytd)
+        df = _counted(o, claims, resident)
+        r = Ratio(_sum(df, o.payers), _sum(df, (o.base,)))
         rows.append((o.name, r.num, r.den, r.bp))
-    schema = {"outcome": pl.Utf8, "num": pl.Int64, "den": pl.Int64, "bp": pl.Int64}
+    schema = {"item": pl.Utf8, "outcome_num": pl.Int64, "outcome_den": pl.Int64, "outcome_bp": pl.Int64}
     return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def targets_text(values: Mapping[str, float]) -> str:
-    return ", ".join(f"{k}={v:.2f}%" for k, v in values.items())

@@ -203,7 +203,7 @@ def _show_fit(c: Calibration, lang: str) -> None:
         table.add_column(_t(lang, zh, en), overflow="fold")
     for f in c.fit.fits:
         o = OUTCOMES[f.target.name]
-        res = "—" if f.residual is None else f"{f.residual:+.2f}"
+        res = "—" if f.residual is None else f"{(f.residual if abs(f.residual) >= 0.005 else 0.0):+.2f}"
         knobs = ", ".join(".".join(k) for k in f.target.knobs)
         table.add_row(
             f"{f.target.name}\n{o.zh if lang == 'zh' else o.en}",

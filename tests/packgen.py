@@ -250,7 +250,7 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, issue15: bool = Tr
         "identity_priority": draw(st.permutations(CATS)),
         "fee": {
             "class_b_selfpay_first": leaf(pct(draw(ratio))),
-            "class_c_selfpay_first": leaf(pct(draw(st.sampled_from([10_000, 10_000]) | ratio))),
+            "class_c_selfpay_first": leaf(pct(10_000 if draw(st.integers(0, 3)) == 0 else draw(ratio))),
             "item_selfpay_first": leaf({"B2": pct(draw(ratio))}),
             "fully_selfpaid_items": draw(st.sampled_from([[], ["SELF1"]])),
             "price_ceilings": leaf({"IMPL2": yuan(draw(st.integers(0, 500_000)))}),

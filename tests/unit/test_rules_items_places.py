@@ -14,7 +14,7 @@ import pytest
 from tests.unit.test_rules import A, fee_claim, fl, line, make_policy, person, run, summary_claim
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.settlement import Claim, settle
+from yibao.settlement import Claim, PolicyRangeSummary, settle
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
 from yibao.settlement.model import Period, Person, settled_place
@@ -221,3 +221,21 @@ def test_the_batch_engine_refuses_an_unknown_filing_kind():
     with pytest.raises(Refused) as err:
         _batch_hifp({"inpatient": PLACE_LINE}, p, [summary_claim(1_000, place="cross_region")])
     assert [e.field for e in err.value.errors] == ["kind"]
+
+
+def test_csv_files_carry_filing_kinds_and_the_summary_parts(tmp_path):
+    from yibao.interfaces.claim_csv import read_claims, read_people
+
+    (tmp_path / "people.csv").write_text(
+        "psn_no,insutype,cross_region_filings\nP1,390,2022-01-01::long_term|2022-06-01:2022-06-30\n", encoding="utf-8"
+    )
+    (tmp_path / "claims.csv").write_text(
+        "claim_id,psn_no,setl_date,med_type,hosp_lv,place,medfee_sumamt,preselfpay_amt,class_b_scp_amt,fixed_share_scp_amt\n"
+        "C1,P1,2022-05-01,21,2,cross_emergency,1500.00,50.00,450.00,0\n",
+        encoding="utf-8",
+    )
+    people = read_people(tmp_path / "people.csv")
+    assert [(f.end, f.kind) for f in people["P1"].cross_region_filings] == [(None, "long_term"), (date(2022, 6, 30), "")]
+    (claim,) = read_claims(tmp_path / "claims.csv", people)
+    assert claim.place == "cross_emergency"
+    assert claim.summary == PolicyRangeSummary(150_000, 0, 0, 5_000, None, 0, 0, 45_000)

@@ -13,7 +13,8 @@
     ``hosp_lv`` (1–3), ``place`` (in_county / out_of_county / cross_region / cross_emergency, default in_county),
     ``dise_codg``, ``fixmedins_code``; for a summarised claim the amounts in yuan
     ``medfee_sumamt``, ``fulamt_ownpay_amt``, ``overlmt_selfpay``, ``preselfpay_amt`` and optionally
-    ``inscp_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
+    ``inscp_scp_amt``, and the parts of it a line pays apart ``full_pay_scp_amt``, ``fixed_share_scp_amt``,
+    ``class_b_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
 
 ``fee_lines.csv`` (optional)
     ``claim_id``, ``feedetl_sn``, ``med_list_codg``, ``med_list_name``, ``chrgitm_lv`` (01/02/03),
@@ -37,6 +38,7 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import IdentityPeriod, normalise_category
 from yibao.core.money import yuan_to_fen
 from yibao.settlement.model import FILING_KINDS, PLACES_IN, ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary
+from yibao.settlement.policy_range import SCP_PARTS
 
 T = TypeVar("T")
 
@@ -220,7 +222,14 @@ def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list
         if row.text("medfee_sumamt"):
             amounts = {
                 n: row.parse(n, _fen, "an amount in yuan with at most 2 decimals")
-                for n in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+                for n in (
+                    "medfee_sumamt",
+                    "fulamt_ownpay_amt",
+                    "overlmt_selfpay",
+                    "preselfpay_amt",
+                    "inscp_scp_amt",
+                    *SCP_PARTS,
+                )
             }
             if lines:
                 row.errors.append(
@@ -238,6 +247,7 @@ def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list
                     overlmt_selfpay=amounts["overlmt_selfpay"] or 0,
                     preselfpay_amt=amounts["preselfpay_amt"] or 0,
                     inscp_scp_amt=amounts["inscp_scp_amt"],
+                    **{n: amounts[n] or 0 for n in SCP_PARTS},
                 )
         elif not lines:
             row.errors.append(InputError(row.where(), "medfee_sumamt", "", "a total in yuan, or fee lines for this claim"))

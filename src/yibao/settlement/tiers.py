@@ -76,9 +76,6 @@ class BasicInput:
     """The person's filings cover two or more of the block's diseases: its cap replaces the line's."""
 
 
-PERIOD_NAMES: dict[str, tuple[str, str]] = {"year": ("年度", "year"), "quarter": ("季度", "quarter"), "month": ("月度", "month")}
-
-
 MONTHS_EN = (
     "January",
     "February",

@@ -183,6 +183,11 @@ class BenefitLine(Model):
     """Lines with the same cap group share one annual cap (default: the line's own key)."""
     full_pay_items: tuple[str, ...] = ()
     """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
+    full_pay_in_cap: bool = True
+    """Whether the full payment of ``full_pay_items`` counts against the line's cap and is limited
+    by it (``true``, the default). ``false``: the listed items are paid in full whatever the cap has
+    left and are not counted in it, so the cap limits only the rest of the line's payments (seed
+    002's 零支付 of listed 甲类 两病 drugs)."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
 
     @model_validator(mode="after")
@@ -201,6 +206,8 @@ class BenefitLine(Model):
             raise ValueError("deductible_2nd/deductible_3rd need deductible_kind: admission")
         if not self.med_types:
             raise ValueError("med_types must name at least one med_type")
+        if not self.full_pay_in_cap and not self.full_pay_items:
+            raise ValueError("full_pay_in_cap: false needs full_pay_items (the items paid in full outside the cap)")
         return self
 
     # The derived rules: every engine (scalar, batch, SQL), the position and the reports ask these.
@@ -248,6 +255,13 @@ class BenefitLine(Model):
         """Marginal bands ``(start, ratio)`` over the admission's amount (one band from 0 without ``ratio_bands``)."""
         ratio = self.ratio_for(identity, place, level)
         return [(b.start, ratio + b.add) for b in self.ratio_bands] or [(0, ratio)]
+
+    @property
+    def full_pay_kind(self) -> int:
+        """How listed items are paid in full: 0 no ``full_pay_items``, 1 counted in the cap, 2 outside it."""
+        if not self.full_pay_items:
+            return 0
+        return 1 if self.full_pay_in_cap else 2
 
     @property
     def needs_emp_tier(self) -> bool:

@@ -64,7 +64,7 @@ def basic(i: BasicInput) -> TierResult:
     line, ov = i.line, i.line.override_for(i.identity)
     normal = i.scp - i.full_pay_scp
     if i.full_pay_scp:
-        r.step(t, "full_pay", amount_fen=i.full_pay_scp)
+        r.step(t, "full_pay" if line.full_pay_in_cap else "full_pay_outside_cap", amount_fen=i.full_pay_scp)
     # deductible (起付线)
     dedc = 0
     if line.deductible_kind == "admission":
@@ -114,12 +114,14 @@ def basic(i: BasicInput) -> TierResult:
     segments = split_bands(dedc, normal, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
     if line.ratio_bands:
         _segments_trace(r, t, segments)
-    raw = pay_segments(segments) + i.full_pay_scp
+    outside = 0 if line.full_pay_in_cap else i.full_pay_scp  # paid in full, neither limited by the cap nor counted in it
+    raw = pay_segments(segments) + i.full_pay_scp - outside
     # cap (封顶线)
     cap = line.cap_for(i.identity, i.emp_tier)
     r.pay, r.remaining = cap_pay(raw, cap, i.paid_before)
     _cap_trace(r, t, cap, i.paid_before, raw, "identity" if ov.no_cap else "")
     r.consumed["basic_paid"] = {line.cap_key(i.key): r.pay}
+    r.pay += outside
     r.summary = {"dedc": dedc}
     r.step(t, "result", pay_fen=r.pay)
     return r

@@ -104,7 +104,7 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp,
         t.kind, t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap, t.cap_group, t.ded_group,
-        t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
+        t.full_pay, t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
     )  # fmt: skip
@@ -185,11 +185,13 @@ def _settle(  # the scalar rules in one loop, on purpose
             ytd[s, g] += normal
         # ratio_bands_for(identity, place, level) over [dedc, normal), then the full-pay items
         bands = ((k * n_cats + c) * n_places + place_[i]) * n_levels + lv
-        raw = banded(dedc, normal, band_start, k, band_ratio, bands) + full
+        outside = full if full_pay[k] == 2 else 0  # full_pay_in_cap false: paid in full, outside the cap
+        raw = banded(dedc, normal, band_start, k, band_ratio, bands) + full - outside
         # cap_for(identity, emp_tier), counted in the line's cap group
         g = basic_paid + cap_group[k]
         hifp = cap_pay(raw, cap[k, c, tier_[i]], ytd[s, g])
         ytd[s, g] += hifp
+        hifp += outside
         left = scp - hifp
 
         # ---- tiers.critical_illness: bands on the cumulative base left after basic

@@ -42,7 +42,7 @@ class Tables:
     cap: I64  # [k, cat, tier 0..3] (INF: no cap)
     cap_group: I64  # [k]
     ded_group: I64  # [k]
-    full_pay: BOOL  # [k]
+    full_pay: I64  # [k] 0 no full-pay items, 1 paid in full within the cap, 2 outside it (BenefitLine.full_pay_kind)
     applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
     ci_ded: I64  # [p, cat]
     ci_cap: I64  # [p, cat]
@@ -88,7 +88,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
         "cap": np.full((K, C, 4), INF, np.int64),
         "cap_group": np.zeros(K, np.int64),
         "ded_group": np.zeros(K, np.int64),
-        "full_pay": np.zeros(K, bool),
+        "full_pay": np.zeros(K, np.int64),
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
@@ -101,7 +101,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
             t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
             t["cap_group"][k] = gid("cap:" + line.cap_key(key))
             t["ded_group"][k] = gid("ded:" + line.deductible_key(key))
-            t["full_pay"][k] = bool(line.full_pay_items)
+            t["full_pay"][k] = line.full_pay_kind
             starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
                 for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):

@@ -110,6 +110,33 @@ def test_lincang_monitoring_from_seed_000() -> None:
     assert policy.lines["chronic_two_diseases"].fallback == "two_diseases"
 
 
+@pytest.mark.parametrize(
+    ("name", "rule", "seed", "quote", "threshold"),
+    [
+        # seed 001 gives no line: half of the assumed 19,000-yuan income = 9,500 yuan
+        ("hainan-2023", "hainan_high_cost", "001_3cab4d9ab5dc7be3.txt", "高額醫療費用負擔患者預警監測", 950_000),
+        # seed 002 gives no line: the assumed 10,000 yuan (the tilted-assistance threshold)
+        ("chongqing-jiangjin-2023", "jiangjin_return_risk", "002_3ab2c641ca26771d.txt", "防范化解因病返贫致贫长效机制", 1_000_000),
+    ],
+)
+def test_hainan_and_jiangjin_warn_as_their_seeds_ask(name: str, rule: str, seed: str, quote: str, threshold: int) -> None:
+    pack = load_pack(name)
+    day = date(2023, 6, 1)
+    mon = pack.at(day).monitoring
+    assert mon is not None
+    r = mon.rules[rule]
+    assert (r.kind, r.measure, r.scope, r.period) == ("warning", "policy_range_self_pay", "year", "month")
+    # rural low-income people and 脱贫人口, pushed to the bureaus that confirm the risk
+    assert set(r.categories) == {"tekun", "dibao", "dibao_edge", "jiance", "fanpin", "tuopin"}
+    assert set(r.push_to) == {"rural_revitalisation", "civil_affairs"}
+    assert mon.threshold(rule) == threshold
+    who = pack.provenance(("monitoring", "rules", rule, "categories"), day)
+    assert who is not None and who.source is not None and seed in who.source and quote in who.source
+    line = "threshold_income_share" if r.threshold is None else "threshold"
+    assumed = pack.provenance(("monitoring", "rules", rule, line), day)
+    assert assumed is not None and assumed.assumed is not None
+
+
 def test_hainan_premium_from_seed_001_and_dated_2024() -> None:
     pack = load_pack("hainan-2023")
     p2023 = pack.at(date(2023, 6, 1)).premium

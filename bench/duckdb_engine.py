@@ -437,7 +437,9 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     con.execute("DROP TABLE c1")
     _capped(con, "c2", "hifp", grp="cap_grp")
     # full_pay_in_cap false: the listed items are paid in full beside what the cap allowed
-    con.execute("CREATE OR REPLACE TEMP TABLE hifp AS SELECT h.rid, h.pay + c.outside_amt AS pay FROM hifp h JOIN c2 c USING (rid)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hifp AS SELECT h.rid, h.pay + c.outside_amt AS pay FROM hifp h JOIN c2 c USING (rid)"
+    )
 
     # critical illness: cumulative in-year base after basic, tilt by identity, bands
     cbs = [f"cbs{b}" for b in range(ci_width)]

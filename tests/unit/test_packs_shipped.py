@@ -116,7 +116,7 @@ def test_lincang_monitoring_from_seed_000() -> None:
         # seed 001 gives no line: half of the assumed 19,000-yuan income = 9,500 yuan
         ("hainan-2023", "hainan_high_cost", "001_3cab4d9ab5dc7be3.txt", "高額醫療費用負擔患者預警監測", 950_000),
         # seed 002 gives no line: the assumed 10,000 yuan (the tilted-assistance threshold)
-        ("chongqing-jiangjin-2023", "jiangjin_return_risk", "002_3ab2c641ca26771d.txt", "防范化解因病返贫致贫长效机制", 1_000_000),
+        ("chongqing-jiangjin-2023", "jiangjin_return_risk", "002_3ab2c641ca26771d.txt", "防范化解因病返贫致贫长效机制", 10**6),
     ],
 )
 def test_hainan_and_jiangjin_warn_as_their_seeds_ask(name: str, rule: str, seed: str, quote: str, threshold: int) -> None:

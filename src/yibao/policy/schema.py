@@ -461,6 +461,11 @@ class WarningRule(Model):
     """Or a share (percent) of the local per-capita disposable income (``monitoring.per_capita_income``)."""
     period: Literal["month", "quarter"] = "month"
     push_to: tuple[str, ...] = ()
+    confirmed_identity: Category | None = None
+    """The identity category the follow-up records for the person when the bureau the warning was
+    pushed to confirms the risk (status ``at_risk``), valid from the day it confirmed, so that the
+    tiers of that category reach the person's later settlements (seed 000: 对经乡村振兴等部门认定
+    存在返贫致贫风险的，落实倾斜救助政策). ``None``: the confirmation records no identity."""
 
     @model_validator(mode="after")
     def _check(self) -> WarningRule:
@@ -571,6 +576,11 @@ class Policy(Model):
                 )
         if self.monitoring:
             for key, rule in self.monitoring.rules.items():
+                if rule.confirmed_identity is not None and rule.confirmed_identity not in ranked:
+                    raise ValueError(
+                        f"monitoring.rules.{key}.confirmed_identity names {rule.confirmed_identity!r}, which "
+                        "identity_priority does not rank, so it could never decide benefits"
+                    )
                 unknown = [n for n in rule.lines if n not in names]
                 if unknown:
                     where = f"monitoring.rules.{key}.lines"

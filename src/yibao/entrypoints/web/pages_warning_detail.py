@@ -68,8 +68,9 @@ def step(request: Request, warning_id: int, who: Annotated[Principal, Depends(WO
             with db_of(request).unit_of_work() as s:
                 note, setl_id = values["note"] or None, values["setl_id"] or None
                 svc.step(
-                    s, warning_id, to, who.username, bureaus=bureaus, note=note, amount=amount, setl_id=setl_id, source="web"
-                )
+                    s, warning_id, to, who.username, bureaus=bureaus, note=note, amount=amount, setl_id=setl_id, source="web",
+                    pack=pack_of(request),
+                )  # fmt: skip
                 s.commit()
         except NotFound:
             return _not_found(request, warning_id)

@@ -8,17 +8,22 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from yibao.core.vocab import IDENTITIES
+from yibao.entrypoints.cli import output
 from yibao.entrypoints.cli.main import app as cli_app
 from yibao.entrypoints.web import policy_view
 from yibao.policy import labels, load_pack, shipped_packs
 from yibao.policy.schema import Policy
 
-WIDE = {"COLUMNS": "2000"}
-"""A terminal wide enough that no table cell of ``policy show`` is wrapped."""
+
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console wide enough that no table cell of ``policy show`` is wrapped (whatever the terminal)."""
+    monkeypatch.setattr(output.console, "_width", 2000)
 
 
 def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
@@ -96,8 +101,9 @@ def test_the_window_and_the_command_share_the_labels() -> None:
     assert row.assumed is not None and "认定存在返贫致贫风险" in row.assumed
 
 
+@pytest.mark.usefixtures("wide")
 def test_policy_show_prints_the_chinese_name_beside_the_path_with_its_source() -> None:
-    run = CliRunner().invoke(cli_app, ["policy", "show", "chongqing-jiangjin-2023"], env=WIDE)
+    run = CliRunner().invoke(cli_app, ["policy", "show", "chongqing-jiangjin-2023"])
     assert run.exit_code == 0, run.output
     line = next(s for s in run.output.splitlines() if "lines.two_diseases.full_pay_in_cap" in s)
     assert "基本医保待遇 · 门诊“两病”用药（集采药品推荐目录） · 全额支付计入封顶线" in line
@@ -106,8 +112,9 @@ def test_policy_show_prints_the_chinese_name_beside_the_path_with_its_source() -
     assert "监测预警 · 预警规则 · " in assumed and "起付标准" in assumed and "假设：" in assumed
 
 
+@pytest.mark.usefixtures("wide")
 def test_policy_show_in_english() -> None:
-    run = CliRunner().invoke(cli_app, ["policy", "show", "chongqing-jiangjin-2023", "--lang", "en"], env=WIDE)
+    run = CliRunner().invoke(cli_app, ["policy", "show", "chongqing-jiangjin-2023", "--lang", "en"])
     assert run.exit_code == 0, run.output
     line = next(s for s in run.output.splitlines() if "lines.two_diseases.full_pay_in_cap" in s)
     assert "basic insurance lines · hypertension and diabetes outpatient drugs (centrally-procured list)" in line

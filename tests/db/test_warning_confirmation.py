@@ -13,13 +13,15 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from tests.accounts import HOSPITAL
+from tests.accounts import HOSPITAL, csrf_of, signed_in
+from tests.db.test_fuzz import _call, _sign_in
 from tests.db.test_service import seed
 from yibao.app import ledger
 from yibao.app import warnings as svc
 from yibao.app.push_list import CONFIRM_COL, HEADER_ROW, read_confirmations, write_push_list
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import apply_ratio
+from yibao.entrypoints.http import create_app
 from yibao.policy.pack import load_pack
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.model import Claim, PolicyRangeSummary, Settlement
@@ -150,3 +152,20 @@ def test_a_confirmation_date_that_is_no_date_refuses_the_import(db: Database, tm
     assert [i[0] for i in identities(db)] == ["tuopin"]
     with db.unit_of_work() as s:
         assert svc.get_warning(s, wid).status == "pushed"
+
+
+def test_the_api_and_the_window_record_the_identity_from_the_day_given(db: Database) -> None:
+    wid = warned(db)
+    app = create_app(db, LINCANG)
+    token = _sign_in(app, "monitoring")
+    bad = _call(app, "POST", f"/api/warnings/{wid}/steps", token, json={"to": "at_risk", "on": "2023-02-01"})
+    assert bad.status_code == 422 and bad.json()["field"] == "on"  # before the line was crossed (2023-03-10)
+    assert [i[0] for i in identities(db)] == ["tuopin"]
+    # the window: the confirm form's date field
+    client = signed_in(app, "monitoring")
+    page = client.get(f"/warnings/{wid}")
+    assert 'name="confirm_on"' in page.text
+    form = {"csrf": csrf_of(page.text), "to": "at_risk", "confirm_note": "入户核实", "confirm_on": "2023-04-05"}
+    r = client.post(f"/warnings/{wid}/step", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert identities(db)[-1] == ("jiance", date(2023, 4, 5), None, "乡村振兴", f"预警 {wid}")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from yibao.core.i18n import Said, t
+from yibao.core.i18n import Said, paren, pick, t
 from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.policy.pack import PolicyPack
+from yibao.policy.schema import BenefitLine
 
 SECTIONS: dict[str, Said] = {
     "identity_priority": ("身份类别优先顺序", "identity priority"),
@@ -45,7 +46,10 @@ KEYS: dict[str, Said] = {
     "requires_filing": ("须慢特病备案", "needs a chronic filing"),
     "fallback": ("无备案时改按", "without a filing, settled as"),
     "emp_status": ("在职或退休", "in service or retired"),
-    "deductible_kind": ("起付线方式", "deductible kind"),
+    "deductible_kind": ("起付线计算周期", "deductible period"),
+    "deductible_on": ("起付线扣除方式", "deductible taken off"),
+    "deductible_level": ("起付线按就诊级别", "deductible by level attended"),
+    "deductible_waived_for": ("免起付线特殊病种", "special diseases without deductible"),
     "deductible": ("起付线", "deductible"),
     "deductible_2nd": ("第二次住院起付线", "deductible, 2nd admission"),
     "deductible_3rd": ("第三次起住院起付线", "deductible, 3rd admission on"),
@@ -55,8 +59,12 @@ KEYS: dict[str, Said] = {
     "start": ("起", "from"),
     "add": ("增加百分点", "points added"),
     "cap": ("封顶线", "cap"),
+    "cap_period": ("封顶线计算周期", "cap period"),
     "cap_by_tier": ("按缴费档次的封顶线", "cap by contribution tier"),
     "cap_group": ("共用封顶线的组", "cap group"),
+    "cost_ceiling": ("最高支付限额（政策范围内费用）", "ceiling on covered cost"),
+    "cost_ceiling_basis": ("最高支付限额计算口径", "cost ceiling basis"),
+    "cost_ceiling_group": ("最高支付限额共用组", "cost ceiling group"),
     "unit": ("单位缴费", "unit contribution"),
     "individual_1": ("个人缴费一档", "individual tier 1"),
     "individual_2": ("个人缴费二档", "individual tier 2"),
@@ -128,4 +136,36 @@ def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
     elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
         named = {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
     words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
+    if parts[0] == "lines" and len(parts) == 3 and parts[1] in policy.lines:
+        how = line_terms(policy.lines[parts[1]], parts[2])
+        if how:
+            words[-1] += paren(t(lang, "，", ", ").join(pick(h, lang) for h in how), lang)
     return " · ".join([*head, *words])
+
+
+TERMS: dict[str, Said] = {
+    "claim": ("每次就诊", "per claim"),
+    "month": ("按自然月", "per calendar month"),
+    "quarter": ("按自然季度", "per calendar quarter"),
+    "payment": ("从基金应付额中扣除", "taken off the payment"),
+    "highest": ("按本期就诊最高级别，升级补差", "at the highest level attended, moving up pays the difference"),
+    "waived": ("已备案特殊病种免起付线", "waived for filed special diseases"),
+    "above_deductible": ("起付线以上费用累计", "cost above the deductible"),
+    "gross": ("含起付线费用累计", "cost from the first yuan"),
+}
+"""How a line counts a parameter, where it differs from the usual (per admission or year, on the base)."""
+
+
+def line_terms(line: BenefitLine, key: str) -> list[Said]:
+    """The qualifiers shown beside a line's deductible, cap or cost ceiling (issue 15: periods and ceilings)."""
+    out: list[str] = []
+    if key.startswith("deductible") and key != "deductible_pct":
+        out += [line.deductible_kind] if line.deductible_kind in ("claim", "month", "quarter") else []
+        out += ["payment"] if line.deductible_on == "payment" else []
+        out += ["highest"] if line.deductible_level == "highest" else []
+        out += ["waived"] if line.deductible_waived_for else []
+    elif key in ("cap", "cap_by_tier") and line.cap_period != "year":
+        out.append(line.cap_period)
+    elif key == "cost_ceiling":
+        out.append("gross" if line.deductible_on == "payment" else line.cost_ceiling_basis)
+    return [TERMS[o] for o in out]

@@ -49,10 +49,11 @@ def settle(db: Database, yuan: int, day: str) -> tuple[str, Settlement]:
 
 
 def warned(db: Database) -> int:
-    """P1, stable 脱贫, over the line after a 60,000-yuan admission in March: the warning's number, pushed."""
+    """P1, stable 脱贫, over the line after a 300,000-yuan admission in March (the basic cap binds whatever the
+    assumed ratio): the warning's number, pushed."""
     seed(db, category="tuopin")
     enrol_2023(db)
-    _, first = settle(db, 60_000, "2023-03-10")
+    _, first = settle(db, 300_000, "2023-03-10")
     # stable 脱贫 is no tilted-assistance category: nothing from it, and more than 7000 yuan left to pay
     assert (first.identity, first.oth_pay) == ("tuopin", 0)
     assert first.inscp_scp_amt - first.hifp_pay - first.hifmi_pay - first.maf_pay > 700_000
@@ -85,7 +86,7 @@ def test_a_confirmed_stable_tuopin_person_gets_tilted_assistance_on_the_next_set
         ("tuopin", date(2021, 1, 1), None, "民政", None),
         ("jiance", date(2023, 4, 3), None, "乡村振兴", f"预警 {wid}"),
     ]
-    setl_id, second = settle(db, 200_000, "2023-05-10")
+    setl_id, second = settle(db, 100_000, "2023-05-10")
     assert second.identity == "jiance"
     # tilted assistance (threshold 7000, 50%, cap 20,000 in the pack): on what the earlier tiers left of this
     # admission, the first one counted for the person in a tilted category this year
@@ -94,6 +95,12 @@ def test_a_confirmed_stable_tuopin_person_gets_tilted_assistance_on_the_next_set
     left = second.inscp_scp_amt - second.hifp_pay - second.hifmi_pay - second.maf_pay
     assert left > 700_000
     assert second.oth_pay == min(apply_ratio(left - 700_000, 5_000), 2_000_000) > 0
+    # by hand (as the Lincang worked case): basic cap used up by the first admission (150,000 of 300,000);
+    # critical illness 100,000 x 70% = 70,000 (cumulative 150,000 -> 250,000, above its 10,000 deductible);
+    # assistance 监测 (30,000 - 2,000) x 60% = 16,800; tilted (13,200 - 7,000) x 50% = 3,100; patient 10,100
+    assert (second.hifp_pay, second.hifmi_pay, second.maf_pay, second.oth_pay, second.psn_part_amt) == (
+        0, 7_000_000, 1_680_000, 310_000, 1_010_000,
+    )  # fmt: skip
     # the follow-up records the tilted assistance against that settlement
     with db.unit_of_work() as s:
         w = svc.step(s, wid, "assisted", "clerk", amount=second.oth_pay, setl_id=setl_id, pack=LINCANG)
@@ -107,7 +114,7 @@ def test_a_warning_not_at_risk_records_no_identity(db: Database) -> None:
         svc.step(s, wid, "not_at_risk", "乡村振兴", pack=LINCANG, on=date(2023, 4, 3))
         s.commit()
     assert [i[0] for i in identities(db)] == ["tuopin"]
-    _, second = settle(db, 60_000, "2023-05-10")
+    _, second = settle(db, 100_000, "2023-05-10")
     assert (second.identity, second.oth_pay) == ("tuopin", 0)
 
 

@@ -25,7 +25,7 @@ SECTIONS: dict[str, Said] = {
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
     "monitoring": ("监测预警", "monitoring"),
-    "combined_caps": ("两病合并限额", "combined limits of listed diseases"),
+    "combined_caps": ("多病种合并限额", "combined caps for several filed diseases"),
     "identity_validity": ("身份认定有效期（月）", "identity valid from recognition (months)"),
 }
 """The policy's sections (the fields of :class:`yibao.policy.schema.Policy`)."""

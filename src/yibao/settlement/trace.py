@@ -46,6 +46,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "乙类部分 {class_b_fen}，起付线以上按比例分摊 {part_fen}，乙类比例 {ratio_bp}，支付 {pay_fen}",
         "class B part {class_b_fen}, its share above the deductible {part_fen}, class B ratio {ratio_bp}, pays {pay_fen}",
     ),
+    "full_pay_outside_cap": (
+        "目录内甲类药品全额支付 {amount_fen}，不受封顶线限制、不计入封顶线",
+        "listed class-A drugs paid in full: {amount_fen}, outside the cap and not counted in it",
+    ),
     "deductible_admission": (
         "本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
         "admission no. {ordinal} this year, {level} deductible {full_fen}, at {pct_bp}: {deductible_fen}; "

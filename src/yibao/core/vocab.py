@@ -158,6 +158,12 @@ TIERS: dict[str, Said] = {
 }
 """The steps of a settlement: the benefit line, the policy range, the four payers (三重制度) and the total."""
 
+CI_BLOCKS: dict[str, Said] = {
+    "critical_illness": ("大病保险", "critical illness insurance"),
+    "large_amount": ("职工大额医疗费用补助", "employees' large-amount medical subsidy"),
+}
+"""A pack's critical-illness blocks (``critical_illness`` and the second one, ``large_amount``)."""
+
 FUND_PAY_TYPES: dict[str, Said] = {
     "390100": ("城乡居民基本医疗保险基金", "resident basic medical insurance fund"),
     "310100": ("职工基本医疗保险统筹基金", "employee basic medical insurance pooling fund"),

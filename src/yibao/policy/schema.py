@@ -272,8 +272,29 @@ class Tilt(Model):
     no_cap: bool = False
 
 
+TierBase = Literal["policy_range", "in_catalogue"]
+"""What a later tier's base is made of:
+
+- ``policy_range`` (the default): the policy-range self-pay left by the payers before it
+  (政策范围内个人自付: ``inscp_scp_amt`` minus what basic and the earlier tiers paid);
+- ``in_catalogue``: that plus the 乙类 self-pay-first part (``preselfpay_amt``, 目录内自付).
+
+Over-limit (``overlmt_selfpay``) and fully self-paid (``fulamt_ownpay_amt``) amounts are never
+in a base. An earlier tier's payment counts against the policy-range self-pay first, so the
+policy-range base a later tier sees is ``inscp_scp_amt`` − basic − earlier tiers, never below 0,
+and the in-catalogue base is that total plus ``preselfpay_amt`` minus whatever the earlier tiers
+paid beyond it."""
+
+
 class CriticalIllness(Model):
-    """大病保险: marginal bands on the cumulative in-year policy-range self-pay after basic."""
+    """大病保险: marginal bands on the cumulative in-year self-pay after basic (see ``base``).
+
+    A pack may hold two such blocks, ``critical_illness`` (e.g. residents' 大病保险) and
+    ``large_amount`` (e.g. employees' 大额医疗费用补助), each serving its own schemes
+    (``insutypes``, which must not overlap) with its own lines, deductible, bands, cap and tilt.
+    A person belongs to one scheme, so the year's accumulators (``ci_base``, ``ci_paid``) are
+    those of the one block serving the person; the setldetail row names the fund by scheme
+    (390200 / 310200)."""
 
     insutypes: tuple[Literal["390", "310"], ...] = ("390",)
     lines: tuple[str, ...]
@@ -284,12 +305,17 @@ class CriticalIllness(Model):
     on the cumulative amount minus the deductible."""
     cap: Fen | None = None
     tilt: Tilt | None = None
+    base: TierBase = "policy_range"
+    """What the cumulative amount counts: policy-range self-pay (default) or in-catalogue self-pay
+    (adds the 乙类 self-pay-first part), see :data:`TierBase`."""
 
     @model_validator(mode="after")
     def _check(self) -> CriticalIllness:
         if not self.bands:
             raise ValueError("bands must hold at least one band")
         _check_bands(self.bands, "bands")
+        if not self.insutypes:
+            raise ValueError("insutypes must name at least one scheme (390 residents, 310 employees)")
         return self
 
     def covers(self, insutype: str, identity: str) -> bool:
@@ -309,45 +335,168 @@ class CriticalIllness(Model):
         add = tilt.ratio_add if tilt else 0
         return [(b.start, b.ratio + add) for b in self.bands]
 
-    def cap_for(self, identity: str) -> int | None:
+    def cap_for(self, identity: str, major: bool = False) -> int | None:
         tilt = self.tilt_for(identity)
         return None if tilt and tilt.no_cap else self.cap
 
 
+@dataclass(frozen=True)
+class Terms:
+    """An assistance tier's terms for one claim, resolved: threshold (deductible), ratio, yearly cap (limit)."""
+
+    threshold: int
+    ratio: int
+    cap: int
+
+
+def _matches_disease(prefixes: tuple[str, ...], dise_codg: str) -> bool:
+    dise = dise_codg.upper()
+    return bool(dise) and any(dise.startswith(d.upper()) for d in prefixes)
+
+
+class AssistanceMajor(Model):
+    """A category's assistance terms for designated 重特大疾病 claims; an omitted one is the ordinary term."""
+
+    deductible: Fen | None = None
+    ratio: Bp | None = None
+    limit: Fen | None = None
+
+
 class AssistanceCategory(Model):
+    """One category's assistance terms: deductible (yearly, on the cumulative base), ratio, yearly limit."""
+
     deductible: Fen
     ratio: Bp
+    limit: Fen | None = None
+    """The category's own yearly limit (default: the block's ``limit``)."""
+    major: AssistanceMajor | None = None
+    """Terms for claims of the block's ``major_diseases`` (default: the ordinary ones)."""
 
 
 class Assistance(Model):
-    """医疗救助: by identity category, on policy-range self-pay left after basic and critical illness."""
+    """医疗救助: by identity category, on the self-pay left after basic and critical illness (see ``base``).
+
+    Each category has its own deductible, ratio and (optionally) limit; a person has one yearly
+    base and one yearly paid total (``maf_base``, ``maf_paid``), and each claim is judged against
+    the terms of the category deciding on its date: the deductible on the cumulative base, the
+    limit on the total paid so far. With ``major_diseases``, a claim whose disease (``dise_codg``
+    prefix) is listed takes each category's ``major`` terms (重特大疾病 vs ordinary)."""
 
     lines: tuple[str, ...]
     categories: Annotated[dict[Category, AssistanceCategory], BeforeValidator(_category_keys)]
-    limit: Fen
-    """One annual limit per person, whatever the category."""
+    limit: Fen | None = None
+    """The annual limit per person of every category that gives none of its own."""
+    major_diseases: tuple[str, ...] = ()
+    """``dise_codg`` prefixes of the designated 重特大疾病 whose claims take the categories' ``major`` terms."""
+    base: TierBase = "policy_range"
+    """Policy-range self-pay (default) or in-catalogue self-pay, see :data:`TierBase`."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Assistance:
+        for code, cat in self.categories.items():
+            if cat.limit is None and self.limit is None:
+                raise ValueError(f"categories.{code} has no limit and the block gives no limit: give one or the other")
+            if cat.major is not None and not self.major_diseases:
+                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
+        if self.major_diseases and not any(cat.major for cat in self.categories.values()):
+            raise ValueError("major_diseases is given but no category has major terms")
+        return self
 
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def cap_for(self, identity: str) -> int:
-        return self.limit
+    def is_major(self, dise_codg: str) -> bool:
+        """Is a claim of this disease a designated 重特大疾病 one (takes the ``major`` terms)?"""
+        return _matches_disease(self.major_diseases, dise_codg)
+
+    def terms_for(self, identity: str, major: bool = False) -> Terms:
+        """The category's deductible, ratio and limit (its ``major`` ones for a designated disease)."""
+        cat = self.categories[identity]
+        m = cat.major if major and cat.major is not None else AssistanceMajor()
+        limit = m.limit if m.limit is not None else cat.limit if cat.limit is not None else self.limit
+        assert limit is not None  # the validator checked every category resolves one
+        return Terms(
+            cat.deductible if m.deductible is None else m.deductible,
+            cat.ratio if m.ratio is None else m.ratio,
+            limit,
+        )
+
+    def cap_for(self, identity: str, major: bool = False) -> int | None:
+        return self.terms_for(identity, major).cap if identity in self.categories else self.limit
+
+
+class TiltTerms(Model):
+    """Tilted-assistance terms of one category (or of its 重特大疾病 claims); omitted ones are the block's."""
+
+    threshold: Fen | None = None
+    ratio: Bp | None = None
+    cap: Fen | None = None
+
+
+class TiltCategory(TiltTerms):
+    major: TiltTerms | None = None
+    """Terms for claims of the block's ``major_diseases`` (default: the category's ordinary ones)."""
+
+
+def _tilt_categories(v: Any) -> Any:
+    """A list of categories means each on the block's terms."""
+    if isinstance(v, list | tuple):
+        return {c: {} for c in v}
+    return _category_keys(v)
 
 
 class TiltedAssistance(Model):
-    """倾斜救助: a further payment on what policy-range self-pay is still left."""
+    """倾斜救助: a further payment on what self-pay is still left (see ``base``).
+
+    ``categories`` is a list (every category on the block's ``threshold``, ``ratio`` and ``cap``)
+    or a mapping from category to its own terms (any of ``threshold``, ``ratio``, ``cap``; omitted
+    ones are the block's, and ``major`` terms for claims of ``major_diseases``). A person has one
+    yearly base and one paid total; each claim is judged against its deciding category's terms."""
 
     lines: tuple[str, ...]
-    categories: tuple[Category, ...]
-    threshold: Fen
-    ratio: Bp
-    cap: Fen
+    categories: Annotated[dict[Category, TiltCategory], BeforeValidator(_tilt_categories)]
+    threshold: Fen | None = None
+    ratio: Bp | None = None
+    cap: Fen | None = None
+    major_diseases: tuple[str, ...] = ()
+    """``dise_codg`` prefixes of the designated 重特大疾病 whose claims take the categories' ``major`` terms."""
+    base: TierBase = "policy_range"
+    """Policy-range self-pay (default) or in-catalogue self-pay, see :data:`TierBase`."""
+
+    @model_validator(mode="after")
+    def _check(self) -> TiltedAssistance:
+        for code, cat in self.categories.items():
+            for name in ("threshold", "ratio", "cap"):
+                if getattr(cat, name) is None and getattr(self, name) is None:
+                    raise ValueError(f"categories.{code} has no {name} and the block gives none: give one or the other")
+            if cat.major is not None and not self.major_diseases:
+                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
+        if self.major_diseases and not any(cat.major for cat in self.categories.values()):
+            raise ValueError("major_diseases is given but no category has major terms")
+        return self
 
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def cap_for(self, identity: str) -> int:
-        return self.cap
+    def is_major(self, dise_codg: str) -> bool:
+        return _matches_disease(self.major_diseases, dise_codg)
+
+    def terms_for(self, identity: str, major: bool = False) -> Terms:
+        """The category's threshold, ratio and cap (its ``major`` ones for a designated disease)."""
+        cat = self.categories[identity]
+        m = cat.major if major and cat.major is not None else TiltTerms()
+
+        def pick(name: str) -> int:
+            for terms in (m, cat, self):
+                v: int | None = getattr(terms, name)
+                if v is not None:
+                    return v
+            raise AssertionError(name)  # the validator checked every category resolves each term
+
+        return Terms(pick("threshold"), pick("ratio"), pick("cap"))
+
+    def cap_for(self, identity: str, major: bool = False) -> int | None:
+        return self.terms_for(identity, major).cap if identity in self.categories else self.cap
 
 
 def _month_day(v: Any) -> str:
@@ -487,6 +636,9 @@ class Monitoring(Model):
         return apply_ratio(self.per_capita_income, rule.threshold_income_share)
 
 
+CI_BLOCKS: tuple[str, ...] = ("critical_illness", "large_amount")
+"""The policy's critical-illness blocks, in the order a scheme is looked up."""
+
 TierName = Literal["critical_illness", "assistance", "tilted_assistance"]
 TIER_NAMES: tuple[TierName, ...] = ("critical_illness", "assistance", "tilted_assistance")
 """The payers after basic insurance, in the order they pay."""
@@ -511,6 +663,10 @@ class Policy(Model):
     fee: FeeRules
     lines: dict[str, BenefitLine]
     critical_illness: CriticalIllness | None = None
+    large_amount: CriticalIllness | None = None
+    """A second critical-illness block in the same format, e.g. employees' 大额医疗费用补助 beside the
+    residents' 大病保险 in ``critical_illness`` (write ``insutypes: ["310"]``); the two blocks'
+    ``insutypes`` must not overlap, so each claim is paid by at most one (its ``hifmi_pay``)."""
     assistance: Assistance | None = None
     tilted_assistance: TiltedAssistance | None = None
     premium: Premium | None = None
@@ -529,6 +685,14 @@ class Policy(Model):
         tiers: list[tuple[str, tuple[str, ...]]] = []
         if self.critical_illness:
             tiers.append(("critical_illness.lines", self.critical_illness.lines))
+        if self.large_amount:
+            tiers.append(("large_amount.lines", self.large_amount.lines))
+            both = set(self.large_amount.insutypes) & set(self.critical_illness.insutypes if self.critical_illness else ())
+            if both:
+                raise ValueError(
+                    f"large_amount.insutypes {sorted(both)} are served by critical_illness too: "
+                    "each scheme by one critical-illness block"
+                )
         if self.assistance:
             tiers.append(("assistance.lines", self.assistance.lines))
         if self.tilted_assistance:
@@ -539,8 +703,10 @@ class Policy(Model):
                 raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
         ranked = {*self.identity_priority, ORDINARY}
         named: list[tuple[str, tuple[str, ...]]] = []
-        if self.critical_illness and self.critical_illness.tilt:
-            named.append(("critical_illness.tilt.categories", self.critical_illness.tilt.categories))
+        for ci_key in CI_BLOCKS:
+            ci = getattr(self, ci_key)
+            if ci and ci.tilt:
+                named.append((f"{ci_key}.tilt.categories", ci.tilt.categories))
         if self.assistance:
             named.append(("assistance.categories", tuple(self.assistance.categories)))
         if self.tilted_assistance:
@@ -587,16 +753,38 @@ class Policy(Model):
             return LineChoice(key, line)
         return None
 
-    def tier(self, name: TierName) -> CriticalIllness | Assistance | TiltedAssistance | None:
-        tier: CriticalIllness | Assistance | TiltedAssistance | None = getattr(self, name)
+    def critical_illness_block(self, insutype: str) -> str | None:
+        """The key (``critical_illness`` or ``large_amount``) of the critical-illness block serving this scheme."""
+        for key in CI_BLOCKS:
+            block: CriticalIllness | None = getattr(self, key)
+            if block is not None and insutype in block.insutypes:
+                return key
+        return None
+
+    def tier(self, name: TierName, insutype: str) -> CriticalIllness | Assistance | TiltedAssistance | None:
+        """The tier's block for people of this scheme (critical illness: the block serving the scheme)."""
+        if name == "critical_illness":
+            key = self.critical_illness_block(insutype)
+            return None if key is None else getattr(self, key)  # type: ignore[no-any-return]
+        tier: Assistance | TiltedAssistance | None = getattr(self, name)
         return tier
 
-    def tier_on_line(self, name: TierName, line_key: str) -> bool:
+    def tier_on_line(self, name: TierName, line_key: str, insutype: str) -> bool:
         """Does the tier pay on this benefit line at all?"""
-        tier = self.tier(name)
+        tier = self.tier(name, insutype)
         return tier is not None and line_key in tier.lines
 
     def tier_applies(self, name: TierName, line_key: str, insutype: str, identity: str) -> bool:
         """Does the tier pay on a claim of this line, for a person of this scheme and deciding identity?"""
-        tier = self.tier(name)
+        tier = self.tier(name, insutype)
         return tier is not None and line_key in tier.lines and tier.covers(insutype, identity)
+
+    def tier_base_in_catalogue(self, name: TierName, insutype: str) -> bool:
+        """Does the tier's base include the 乙类 self-pay-first part (``base: in_catalogue``)?"""
+        tier = self.tier(name, insutype)
+        return tier is not None and tier.base == "in_catalogue"
+
+    def is_major(self, name: TierName, dise_codg: str) -> bool:
+        """Does a claim of this disease take the tier's 重特大疾病 terms?"""
+        tier = self.tier(name, "")
+        return isinstance(tier, Assistance | TiltedAssistance) and tier.is_major(dise_codg)

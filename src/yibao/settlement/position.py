@@ -58,7 +58,7 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
         for (group, cap), keys in basic.items()
     ]
     for tier in LATER_TIERS:
-        block = policy.tier(tier.name)
+        block = policy.tier(tier.name, person.insutype)
         if block is not None and block.covers(person.insutype, identity):
             base, paid = tier.before(ytd)
             rows.append(PayerPosition(tier.payer, paid, block.cap_for(identity), base=base))

@@ -7,7 +7,7 @@ from typing import Any
 
 from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_percent, fmt_yuan
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import CI_BLOCKS, HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.settlement.model import TraceStep
 
 REASONS: dict[str, Said] = {
@@ -90,6 +90,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "above the deductible {amount_fen} × {ratio_bp} = {raw_fen}",
     ),
     "category": ("救助类别：{identity}", "assistance category: {identity}"),
+    "major": ("重特大疾病，按该类别重特大疾病救助标准", "designated major disease: the category's major-disease terms apply"),
+    "base_in_catalogue": (
+        "计算基数为目录内个人自付：政策范围内个人自付 {scp_left_fen} + 乙类先行自付 {pre_fen} = {base_fen}",
+        "base is in-catalogue self-pay: policy-range self-pay {scp_left_fen} + class-B self-pay-first {pre_fen} = {base_fen}",
+    ),
+    "block": ("按{block}结算", "paid by the {block} block"),
     "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
     "total": (
         "医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",
@@ -116,6 +122,8 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
         return label(HOSP_LEVELS, value, lang)
     if name == "reason":
         return label(REASONS, value, lang)
+    if name == "block":
+        return label(CI_BLOCKS, value, lang)
     if name == "no_cap":
         return t(lang, "，取消封顶线", ", no cap") if value else ""
     return str(value)

@@ -53,6 +53,12 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
     for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")
+    steps = {(step.tier, step.key) for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
+    for tier, key in sorted(steps):
+        if key in ("base_in_catalogue", "major", "block"):
+            event(f"some claim's {tier} took {key}")
+    if any(s.hifmi_pay and s.insutype == "310" for s in per_claim.values()):  # type: ignore[attr-defined]
+        event("some employee claim has hifmi_pay")
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):
         assert ytd_from_row(row) == ytd[(row["psn_no"], row["year"])]

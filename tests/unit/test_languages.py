@@ -276,7 +276,16 @@ def _tilted_policy() -> Any:
                        "med_types": ["11", "14"], "deductible_kind": "year", "deductible": _a(100), "ratio": _a(50),
                        "identity_overrides": tilt},
     }  # fmt: skip
-    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines}
+    bands = _a([{"start": 0, "ratio": 50}])
+    later = {  # the later tiers' steps: an in-catalogue base, a second critical-illness block, major-disease terms
+        "critical_illness": {"lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross", "bands": bands,
+                             "base": "in_catalogue"},
+        "large_amount": {"insutypes": ["310"], "lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross",
+                         "bands": bands},
+        "assistance": {"lines": ["inpatient"], "major_diseases": ["I10"], "limit": _a(1000),
+                       "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50), "major": {"ratio": _a(80)}}}},
+    }  # fmt: skip
+    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines, **later}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 

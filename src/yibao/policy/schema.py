@@ -710,7 +710,7 @@ class Policy(Model):
         if self.assistance:
             named.append(("assistance.categories", tuple(self.assistance.categories)))
         if self.tilted_assistance:
-            named.append(("tilted_assistance.categories", self.tilted_assistance.categories))
+            named.append(("tilted_assistance.categories", tuple(self.tilted_assistance.categories)))
         if self.premium:
             named.append(("premium.subsidies", tuple(self.premium.subsidies)))
         for key, line in self.lines.items():
@@ -765,7 +765,7 @@ class Policy(Model):
         """The tier's block for people of this scheme (critical illness: the block serving the scheme)."""
         if name == "critical_illness":
             key = self.critical_illness_block(insutype)
-            return None if key is None else getattr(self, key)  # type: ignore[no-any-return]
+            return None if key is None else getattr(self, key)
         tier: Assistance | TiltedAssistance | None = getattr(self, name)
         return tier
 

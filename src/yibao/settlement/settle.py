@@ -8,6 +8,7 @@ exactly what one settlement consumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
@@ -158,8 +159,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             head = _later_head(policy, person.insutype, later_tier.trace, name)
             if in_catalogue:
                 left = max(0, after_basic - paid_later)
-                args = {"scp_left_fen": left, "pre_fen": base - left, "base_fen": base}
-                head.append(TraceStep(later_tier.trace, "base_in_catalogue", args))
+                base_args: dict[str, Any] = {"scp_left_fen": left, "pre_fen": base - left, "base_fen": base}
+                head.append(TraceStep(later_tier.trace, "base_in_catalogue", base_args))
             res.trace[:0] = head
         else:  # the assistance tiers say when the line is theirs but the identity is not
             on_line = name != "critical_illness" and policy.tier_on_line(name, choice.key, person.insutype)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from yibao.core.money import apply_ratio
-from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TierName, Terms, TiltedAssistance
+from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, Terms, TierName, TiltedAssistance
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep, YearToDate
 

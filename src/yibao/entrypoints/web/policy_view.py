@@ -13,13 +13,14 @@ from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.core.i18n import Said, t
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import CI_BLOCKS, HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.policy.pack import LeafValue, PolicyPack, load_pack, shipped_packs
 
 SECTIONS: dict[str, Said] = {
     "fee": ("费用规则", "fee rules"),
     "lines": ("基本医保待遇", "basic insurance lines"),
     "critical_illness": TIERS["critical_illness"],
+    "large_amount": CI_BLOCKS["large_amount"],
     "assistance": TIERS["assistance"],
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
@@ -41,6 +42,11 @@ KEYS: dict[str, Said] = {
     "individual_1": ("个人缴费一档", "individual tier 1"),
     "individual_2": ("个人缴费二档", "individual tier 2"),
     "limit": ("年度限额", "annual limit"),
+    "major": ("重特大疾病", "designated major disease"),
+    "major_diseases": ("重特大疾病病种", "designated major diseases"),
+    "base": ("计算基数", "base"),
+    "policy_range": ("政策范围内个人自付", "policy-range self-pay"),
+    "in_catalogue": ("目录内个人自付", "in-catalogue self-pay"),
     "threshold": ("起付标准", "threshold"),
     "threshold_income_share": ("预警线占人均收入比例", "threshold as a share of income"),
     "per_capita_income": ("人均可支配收入", "per-capita disposable income"),

@@ -214,9 +214,7 @@ def _settle(  # the scalar rules in one loop, on purpose
             if ci_above[p, ins]:  # band_basis above_deductible: band starts counted from the deductible
                 lo, hi = lo - d, hi - d
             pi = p * 2 + ins
-            hifmi = cap_pay(
-                banded(lo, hi, ci_band_start, pi, ci_band_ratio, pi * n_cats + c), ci_cap[p, ins, c], ytd[s, CI_PAID]
-            )
+            hifmi = cap_pay(banded(lo, hi, ci_band_start, pi, ci_band_ratio, pi * n_cats + c), ci_cap[p, ins, c], ytd[s, CI_PAID])
             ytd[s, CI_BASE] += base
             ytd[s, CI_PAID] += hifmi
 

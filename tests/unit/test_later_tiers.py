@@ -1,0 +1,284 @@
+"""The later tiers' pack features (issue 15: 3, 4, 7), each rule on hand-computed amounts, in
+``settle`` and the batch engine alike: assistance and tilted-assistance terms per identity category
+with one yearly paid total, 重特大疾病 terms, a base of policy-range or in-catalogue self-pay, and a
+second critical-illness block (employees' 大额) beside the residents' one."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from yibao.core.errors import InputErrors
+from yibao.core.identities import IdentityPeriod
+from yibao.policy.pack import PolicyPack, pack_from_mapping
+from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
+from yibao.settlement.batch.frames import to_frames, ytd_from_row
+from yibao.settlement.model import Claim, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.position import payer_positions
+from yibao.settlement.settle import reverse, settle_sequence
+from yibao.settlement.trace import render
+
+YUAN = 100
+
+
+def _a(value: Any) -> dict[str, Any]:
+    return {"value": value, "assumed": "test"}
+
+
+def _pack(**blocks: Any) -> PolicyPack:
+    """Residents' inpatient and employees' inpatient, both 50% from the first fen, no deductible, no cap."""
+    lines = {
+        "inpatient": {"label_zh": "住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"], "ratio": _a(50)},
+        "emp_inpatient": {
+            "label_zh": "职工住院", "label_en": "employee inpatient", "insutype": "310", "med_types": ["21"], "ratio": _a(50),
+        },
+    }  # fmt: skip
+    policy = {"identity_priority": ["tekun", "dibao"], "fee": {"class_b_selfpay_first": _a(10)}, "lines": lines, **blocks}
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
+def _claim(cid: str, day: date, scp_yuan: int, dise: str = "J06", pre_yuan: int = 0, psn: str = "P1") -> Claim:
+    scp, pre = scp_yuan * YUAN, pre_yuan * YUAN
+    return Claim(cid, psn, day, "21", 2, dise_codg=dise, summary=PolicyRangeSummary(scp + pre, 0, 0, pre, scp))
+
+
+def _settle(pack: PolicyPack, person: Person, claims: list[Claim]) -> list[Settlement]:
+    """Settle with the scalar core, and check the batch engine gives the same fen and accumulators."""
+    out = list(settle_sequence(pack, person, claims))
+    batch = settle_batch(pack, to_frames([person], claims))
+    rows = {r["claim_id"]: r for r in batch.claims.iter_rows(named=True)}
+    for s in out:
+        assert {f: rows[s.claim_id][f] for f in OUTPUT_AMOUNTS} == {f: getattr(s, f) for f in OUTPUT_AMOUNTS}
+    assert ytd_from_row(batch.year_to_date.row(0, named=True)) == out[-1].ytd_after
+    for s in reversed(out):  # reversing gives back exactly what each consumed
+        assert reverse(s, s.ytd_after) == s.ytd_after.minus(s.consumed)
+    return out
+
+
+def _pays(out: list[Settlement], payer: str) -> list[int]:
+    return [getattr(s, payer) for s in out]
+
+
+# ---- 3. assistance terms per category, one yearly paid total ------------------------------------------------
+
+
+def test_assistance_limit_per_category_judged_on_the_claim_date_against_one_paid_total() -> None:
+    pack = _pack(
+        assistance={
+            "lines": ["inpatient"],
+            "categories": {
+                "dibao": {"deductible": _a(0), "ratio": _a(100), "limit": _a(1000)},
+                "tekun": {"deductible": _a(0), "ratio": _a(100), "limit": _a(5000)},
+            },
+        }
+    )
+    person = Person(
+        "P1",
+        identities=(
+            IdentityPeriod("dibao", date(2022, 1, 1), date(2022, 5, 31)),
+            IdentityPeriod("tekun", date(2022, 6, 1)),
+        ),
+    )
+    claims = [
+        _claim("A", date(2022, 3, 1), 10_000),  # basic 5,000; left 5,000; 低保 limit 1,000 -> 1,000
+        _claim("B", date(2022, 7, 1), 4_000),  # left 2,000; 特困 limit 5,000, 1,000 paid before -> 2,000
+        _claim("C", date(2022, 8, 1), 8_000),  # left 4,000; 5,000 - 3,000 paid -> 2,000
+    ]
+    out = _settle(pack, person, claims)
+    assert _pays(out, "maf_pay") == [1_000 * YUAN, 2_000 * YUAN, 2_000 * YUAN]
+    assert out[-1].ytd_after.maf_paid == 5_000 * YUAN
+    # the position shows the limit of the category deciding on the day
+    rows = {r.payer: r for r in payer_positions(pack.at(date(2022, 3, 1)), person, out[0].ytd_after, date(2022, 3, 1)).payers}
+    assert (rows["maf_pay"].cap, rows["maf_pay"].remaining) == (1_000 * YUAN, 0)
+    rows = {r.payer: r for r in payer_positions(pack.at(date(2022, 7, 1)), person, out[0].ytd_after, date(2022, 7, 1)).payers}
+    assert (rows["maf_pay"].cap, rows["maf_pay"].remaining) == (5_000 * YUAN, 4_000 * YUAN)
+
+
+def test_tilted_terms_per_category_with_the_blocks_as_default() -> None:
+    pack = _pack(
+        tilted_assistance={
+            "lines": ["inpatient"],
+            "categories": {"tekun": {"threshold": _a(1000), "ratio": _a(50), "cap": _a(300)}, "dibao": {}},
+            "threshold": _a(2000),
+            "ratio": _a(20),
+            "cap": _a(10_000),
+        }
+    )
+    day = date(2022, 4, 1)
+    tekun = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    dibao = Person("P1", identities=(IdentityPeriod("dibao", date(2020, 1, 1)),))
+    # basic 3,000 of 6,000; left 3,000.  特困: (3,000 - 1,000) x 50% = 1,000, own cap 300 -> 300
+    assert _pays(_settle(pack, tekun, [_claim("A", day, 6_000)]), "oth_pay") == [300 * YUAN]
+    # 低保 on the block's terms: (3,000 - 2,000) x 20% = 200
+    assert _pays(_settle(pack, dibao, [_claim("A", day, 6_000)]), "oth_pay") == [200 * YUAN]
+
+
+def test_major_disease_terms_and_one_yearly_total_across_both_kinds_of_claim() -> None:
+    pack = _pack(
+        assistance={
+            "lines": ["inpatient"],
+            "major_diseases": ["C50"],
+            "categories": {
+                "tekun": {
+                    "deductible": _a(1000),
+                    "ratio": _a(50),
+                    "limit": _a(2000),
+                    "major": {"deductible": _a(0), "ratio": _a(80), "limit": _a(10_000)},
+                }
+            },
+        }
+    )
+    person = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    claims = [
+        _claim("A", date(2022, 2, 1), 10_000),  # left 5,000; (5,000 - 1,000) x 50% = 2,000, limit 2,000 -> 2,000
+        _claim("B", date(2022, 3, 1), 10_000, "C50.9"),  # major: 5,000 x 80% = 4,000, limit 10,000 - 2,000 -> 4,000
+        _claim("C", date(2022, 4, 1), 2_000),  # ordinary: 1,000 x 50% = 500, but 6,000 paid passes the 2,000 limit -> 0
+    ]
+    out = _settle(pack, person, claims)
+    assert _pays(out, "maf_pay") == [2_000 * YUAN, 4_000 * YUAN, 0]
+    assert any(step.key == "major" for step in out[1].trace)
+    assert not any(step.key == "major" for step in out[0].trace)
+
+
+# ---- 4. the base: policy-range or in-catalogue self-pay --------------------------------------------------------
+
+
+def test_in_catalogue_base_adds_the_self_pay_first_part_and_earlier_payments_count_against_policy_range_first() -> None:
+    pack = _pack(
+        critical_illness={
+            "lines": ["inpatient"],
+            "deductible": _a(1000),
+            "band_basis": "gross",
+            "bands": _a([{"start": 0, "ratio": 50}]),
+            "base": "in_catalogue",
+        },
+        assistance={
+            "lines": ["inpatient"],
+            "categories": {"tekun": {"deductible": _a(0), "ratio": _a(100)}},
+            "limit": _a(100_000),
+        },
+        tilted_assistance={
+            "lines": ["inpatient"],
+            "categories": ["tekun"],
+            "threshold": _a(0),
+            "ratio": _a(100),
+            "cap": _a(100_000),
+            "base": "in_catalogue",
+        },
+    )
+    person = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    claim = Claim("A", "P1", date(2022, 5, 1), "21", 2, summary=PolicyRangeSummary(780_000, 50_000, 30_000, 100_000, 600_000))
+    (s,) = _settle(pack, person, [claim])
+    # basic 6,000 x 50% = 3,000; policy-range self-pay left 3,000, self-pay-first 1,000
+    # critical illness on 3,000 + 1,000 = 4,000: above its 1,000 deductible 3,000 x 50% = 1,500
+    # assistance on policy-range self-pay: 3,000 - 1,500 = 1,500 x 100% = 1,500
+    # tilted on in-catalogue self-pay: 3,000 + 1,000 - 1,500 - 1,500 = 1,000 x 100% = 1,000
+    assert (s.hifp_pay, s.hifmi_pay, s.maf_pay, s.oth_pay) == (300_000, 150_000, 150_000, 100_000)
+    assert s.psn_part_amt == 80_000  # fully self-paid 500 and over-limit 300 stay with the patient
+    assert (s.ytd_after.ci_base, s.ytd_after.maf_base, s.ytd_after.tilt_base) == (400_000, 150_000, 100_000)
+    zh = [text for _, text in render(s.trace, "zh")]
+    assert "计算基数为目录内个人自付：政策范围内个人自付 3,000.00元 + 乙类先行自付 1,000.00元 = 4,000.00元" in zh
+
+
+def test_policy_range_base_is_unchanged_by_self_pay_first() -> None:
+    ci = {"lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross", "bands": _a([{"start": 0, "ratio": 50}])}
+    person = Person("P1")
+    (s,) = _settle(_pack(critical_illness=ci), person, [_claim("A", date(2022, 5, 1), 6_000, pre_yuan=1_000)])
+    assert s.hifmi_pay == 1_500 * YUAN  # (6,000 - 3,000) x 50%; the 1,000 self-pay-first is not in the base
+
+
+# ---- 7. two critical-illness blocks -----------------------------------------------------------------------------
+
+
+def test_residents_and_employees_each_paid_by_their_own_critical_illness_block() -> None:
+    pack = _pack(
+        critical_illness={
+            "insutypes": ["390"],
+            "lines": ["inpatient"],
+            "deductible": _a(1000),
+            "band_basis": "gross",
+            "bands": _a([{"start": 0, "ratio": 50}]),
+        },
+        large_amount={
+            "insutypes": ["310"],
+            "lines": ["emp_inpatient"],
+            "deductible": _a(0),
+            "band_basis": "gross",
+            "bands": _a([{"start": 0, "ratio": 90}]),
+            "cap": _a(500),
+        },
+    )
+    day = date(2022, 6, 1)
+    (res,) = _settle(pack, Person("P1"), [_claim("R", day, 10_000)])
+    emp = Person("P1", insutype="310", emp_status="in_service", emp_tier="unit")
+    (e,) = _settle(pack, emp, [_claim("E", day, 10_000)])
+    assert res.hifmi_pay == 2_000 * YUAN  # (5,000 - 1,000) x 50%
+    assert e.hifmi_pay == 500 * YUAN  # 5,000 x 90% = 4,500, the 大额 cap 500
+    assert [d.fund_pay_type for d in res.setldetail] == ["390100", "390200"]
+    assert [d.fund_pay_type for d in e.setldetail] == ["310100", "310200"]
+    assert render([st for st in e.trace if st.key == "block"], "zh") == [("大病保险", "按职工大额医疗费用补助结算")]
+    assert render([st for st in res.trace if st.key == "block"], "en") == [
+        ("critical illness", "paid by the critical illness insurance block")
+    ]
+
+
+# ---- a pack using them wrongly is refused, naming the key ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("blocks", "key", "words"),
+    [
+        (
+            {"assistance": {"lines": ["inpatient"], "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50)}}}},
+            "policy.assistance",
+            "categories.tekun has no limit",
+        ),
+        (
+            {
+                "assistance": {
+                    "lines": ["inpatient"],
+                    "limit": _a(1),
+                    "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50), "major": {"ratio": _a(80)}}},
+                }
+            },
+            "policy.assistance",
+            "needs major_diseases",
+        ),
+        (
+            {"tilted_assistance": {"lines": ["inpatient"], "categories": ["tekun"], "ratio": _a(5), "cap": _a(1)}},
+            "policy.tilted_assistance",
+            "has no threshold",
+        ),
+        (
+            {
+                "critical_illness": {
+                    "insutypes": ["390", "310"],
+                    "lines": ["inpatient"],
+                    "deductible": _a(0),
+                    "band_basis": "gross",
+                    "bands": _a([{"start": 0, "ratio": 50}]),
+                },
+                "large_amount": {
+                    "insutypes": ["310"],
+                    "lines": ["emp_inpatient"],
+                    "deductible": _a(0),
+                    "band_basis": "gross",
+                    "bands": _a([{"start": 0, "ratio": 50}]),
+                },
+            },
+            "policy",
+            "large_amount.insutypes ['310'] are served by critical_illness too",
+        ),
+        (
+            {"assistance": {"lines": ["inpatient"], "limit": _a(1), "base": "catalogue", "categories": {}}},
+            "policy.assistance.base",
+            "in_catalogue",
+        ),
+    ],
+)
+def test_wrong_use_is_refused_naming_the_key(blocks: dict[str, Any], key: str, words: str) -> None:
+    with pytest.raises(InputErrors) as info:
+        _pack(**blocks)
+    assert any(e.field == key and words in e.expected for e in info.value.errors), info.value.errors

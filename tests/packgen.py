@@ -86,10 +86,11 @@ def assistance_block(draw: st.DrawFn, dated: bool, change: date, later: bool = T
     major = later and draw(st.booleans())
     cats: dict[str, Any] = {}
     for c in draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=5)):
-        terms: dict[str, Any] = {
-            "deductible": leaf(yuan(draw(small_money))),
-            "ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change),
-        }
+        terms: dict[str, Any] = {"ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change)}
+        if draw(st.integers(0, 3)) == 0:  # a share of the per-capita income
+            terms["deductible_income_share"] = leaf(pct(draw(st.integers(0, 5_000))))
+        else:
+            terms["deductible"] = leaf(yuan(draw(small_money)))
         if draw(st.booleans()):
             terms["limit"] = leaf(yuan(draw(money)))
         if major and draw(st.booleans()):
@@ -103,6 +104,8 @@ def assistance_block(draw: st.DrawFn, dated: bool, change: date, later: bool = T
     }
     if any("major" in t for t in cats.values()):
         block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("deductible_income_share" in t for t in cats.values()):
+        block["per_capita_income"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
     if not all("limit" in t for t in cats.values()) or draw(st.booleans()):
         block["limit"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
     return block

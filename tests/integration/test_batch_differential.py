@@ -55,7 +55,7 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
             event(f"some claim has {payer}")
     steps = {(step.tier, step.key) for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
     for tier, key in sorted(steps):
-        if key in ("base_in_catalogue", "major", "block"):
+        if key in ("base_in_catalogue", "major", "block", "threshold_income"):
             event(f"some claim's {tier} took {key}")
     if any(s.hifmi_pay and s.insutype == "310" for s in per_claim.values()):  # type: ignore[attr-defined]
         event("some employee claim has hifmi_pay")

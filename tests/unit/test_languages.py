@@ -282,8 +282,11 @@ def _tilted_policy() -> Any:
                              "base": "in_catalogue"},
         "large_amount": {"insutypes": ["310"], "lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross",
                          "bands": bands},
-        "assistance": {"lines": ["inpatient"], "major_diseases": ["I10"], "limit": _a(1000),
-                       "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50), "major": {"ratio": _a(80)}}}},
+        "assistance": {"lines": ["inpatient"], "major_diseases": ["I10"], "limit": _a(1000), "per_capita_income": _a(20000),
+                       "categories": {"tekun": {"deductible_income_share": _a(10), "ratio": _a(50),
+                                                "major": {"ratio": _a(80)}}}},
+        "tilted_assistance": {"lines": ["inpatient"], "categories": ["tekun"], "threshold": _a(0), "ratio": _a(10),
+                              "cap": _a(100)},
     }  # fmt: skip
     policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines, **later}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")

@@ -282,3 +282,35 @@ def test_wrong_use_is_refused_naming_the_key(blocks: dict[str, Any], key: str, w
     with pytest.raises(InputErrors) as info:
         _pack(**blocks)
     assert any(e.field == key and words in e.expected for e in info.value.errors), info.value.errors
+
+
+# ---- 10 (part). an assistance deductible given as a share of the per-capita disposable income ---------------
+
+
+def test_deductible_as_a_share_of_per_capita_income_rounded_half_up() -> None:
+    pack = _pack(
+        assistance={
+            "lines": ["inpatient"],
+            "per_capita_income": _a("18765.43"),
+            "limit": _a(100_000),
+            "categories": {"tekun": {"deductible_income_share": _a(10), "ratio": _a(50)}},
+        }
+    )
+    person = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    (s,) = _settle(pack, person, [_claim("A", date(2022, 5, 1), 10_000)])
+    # deductible 18,765.43 x 10% = 1,876.543 -> 1,876.54; left after basic 5,000: (5,000 - 1,876.54) x 50% = 1,561.73
+    assert s.maf_pay == 156_173
+    en = [text for tier, text in render(s.trace, "en") if tier == "medical assistance"]
+    assert "deductible 10% of the per-capita disposable income 18,765.43: 1,876.54" in en
+
+
+def test_income_share_without_income_is_refused() -> None:
+    with pytest.raises(InputErrors) as info:
+        _pack(
+            assistance={
+                "lines": ["inpatient"],
+                "limit": _a(1),
+                "categories": {"tekun": {"deductible_income_share": _a(10), "ratio": _a(50)}},
+            }
+        )
+    assert any("needs per_capita_income" in e.expected for e in info.value.errors)

@@ -347,6 +347,9 @@ class Terms:
     threshold: int
     ratio: int
     cap: int
+    income_share: int | None = None
+    """The threshold is this share (basis points) of ``income`` (``deductible_income_share``)."""
+    income: int | None = None
 
 
 def _matches_disease(prefixes: tuple[str, ...], dise_codg: str) -> bool:
@@ -358,6 +361,8 @@ class AssistanceMajor(Model):
     """A category's assistance terms for designated 重特大疾病 claims; an omitted one is the ordinary term."""
 
     deductible: Fen | None = None
+    deductible_income_share: Bp | None = None
+    """Or the deductible as a share (percent) of the block's ``per_capita_income``."""
     ratio: Bp | None = None
     limit: Fen | None = None
 
@@ -365,7 +370,11 @@ class AssistanceMajor(Model):
 class AssistanceCategory(Model):
     """One category's assistance terms: deductible (yearly, on the cumulative base), ratio, yearly limit."""
 
-    deductible: Fen
+    deductible: Fen | None = None
+    """The yearly deductible in yuan; or give ``deductible_income_share``."""
+    deductible_income_share: Bp | None = None
+    """The deductible as a share (percent) of the local per-capita disposable income (the block's
+    ``per_capita_income``), e.g. 10 for 上年居民人均可支配收入的10%; rounded half up to the fen."""
     ratio: Bp
     limit: Fen | None = None
     """The category's own yearly limit (default: the block's ``limit``)."""
@@ -388,6 +397,8 @@ class Assistance(Model):
     """The annual limit per person of every category that gives none of its own."""
     major_diseases: tuple[str, ...] = ()
     """``dise_codg`` prefixes of the designated 重特大疾病 whose claims take the categories' ``major`` terms."""
+    per_capita_income: Fen | None = None
+    """The local per-capita disposable income (yuan), for deductibles given as ``deductible_income_share``."""
     base: TierBase = "policy_range"
     """Policy-range self-pay (default) or in-catalogue self-pay, see :data:`TierBase`."""
 
@@ -396,11 +407,36 @@ class Assistance(Model):
         for code, cat in self.categories.items():
             if cat.limit is None and self.limit is None:
                 raise ValueError(f"categories.{code} has no limit and the block gives no limit: give one or the other")
+            if (cat.deductible is None) == (cat.deductible_income_share is None):
+                raise ValueError(
+                    f"categories.{code}: give exactly one of deductible (yuan) and deductible_income_share (percent)"
+                )
+            if cat.major is not None and cat.major.deductible is not None and cat.major.deductible_income_share is not None:
+                raise ValueError(f"categories.{code}.major: give at most one of deductible and deductible_income_share")
+            shares = (cat.deductible_income_share, cat.major.deductible_income_share if cat.major else None)
+            if any(x is not None for x in shares) and self.per_capita_income is None:
+                raise ValueError(f"categories.{code}: deductible_income_share needs per_capita_income")
             if cat.major is not None and not self.major_diseases:
                 raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
         if self.major_diseases and not any(cat.major for cat in self.categories.values()):
             raise ValueError("major_diseases is given but no category has major terms")
         return self
+
+    def terms_for(self, identity: str, major: bool = False) -> Terms:
+        """The category's deductible, ratio and limit (its ``major`` ones for a designated disease); a
+        deductible given as a share of the per-capita income is that share of it, rounded half up."""
+        cat = self.categories[identity]
+        m = cat.major if major and cat.major is not None else AssistanceMajor()
+        limit = m.limit if m.limit is not None else cat.limit if cat.limit is not None else self.limit
+        ratio = cat.ratio if m.ratio is None else m.ratio
+        assert limit is not None  # the validator checked every category resolves one
+        for fixed, share in ((m.deductible, m.deductible_income_share), (cat.deductible, cat.deductible_income_share)):
+            if fixed is not None:
+                return Terms(fixed, ratio, limit)
+            if share is not None:
+                assert self.per_capita_income is not None  # the validator checked
+                return Terms(apply_ratio(self.per_capita_income, share), ratio, limit, share, self.per_capita_income)
+        raise AssertionError(identity)  # the validator checked every category gives a deductible
 
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
@@ -408,18 +444,6 @@ class Assistance(Model):
     def is_major(self, dise_codg: str) -> bool:
         """Is a claim of this disease a designated 重特大疾病 one (takes the ``major`` terms)?"""
         return _matches_disease(self.major_diseases, dise_codg)
-
-    def terms_for(self, identity: str, major: bool = False) -> Terms:
-        """The category's deductible, ratio and limit (its ``major`` ones for a designated disease)."""
-        cat = self.categories[identity]
-        m = cat.major if major and cat.major is not None else AssistanceMajor()
-        limit = m.limit if m.limit is not None else cat.limit if cat.limit is not None else self.limit
-        assert limit is not None  # the validator checked every category resolves one
-        return Terms(
-            cat.deductible if m.deductible is None else m.deductible,
-            cat.ratio if m.ratio is None else m.ratio,
-            limit,
-        )
 
     def cap_for(self, identity: str, major: bool = False) -> int | None:
         return self.terms_for(identity, major).cap if identity in self.categories else self.limit

@@ -154,7 +154,10 @@ def _threshold_ratio_cap(t: str, base: int, before: int, terms: Terms, paid_befo
     r = TierResult(applied=True, base=base)
     r.step(t, "cumulative", base_fen=base, before_fen=before, after_fen=before + base)
     above = above_threshold(before, base, terms.threshold)
-    r.step(t, "threshold", deductible_fen=terms.threshold, above_fen=above)
+    if terms.income_share is not None:
+        r.step(t, "threshold_income", income_fen=terms.income, share_bp=terms.income_share, deductible_fen=terms.threshold)
+    else:
+        r.step(t, "threshold", deductible_fen=terms.threshold, above_fen=above)
     raw = apply_ratio(above, terms.ratio)
     r.step(t, "flat_ratio", amount_fen=above, ratio_bp=terms.ratio, raw_fen=raw)
     r.pay, r.remaining = cap_pay(raw, terms.cap, paid_before)

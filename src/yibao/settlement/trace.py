@@ -85,6 +85,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "deductible {deductible_fen} (bands on the cumulative amount above it)",
     ),
     "threshold": ("起付线 {deductible_fen}", "deductible {deductible_fen}"),
+    "threshold_income": (
+        "起付线为人均可支配收入 {income_fen} 的 {share_bp}：{deductible_fen}",
+        "deductible {share_bp} of the per-capita disposable income {income_fen}: {deductible_fen}",
+    ),
     "flat_ratio": (
         "超过起付线部分 {amount_fen} × {ratio_bp} = {raw_fen}",
         "above the deductible {amount_fen} × {ratio_bp} = {raw_fen}",

@@ -50,6 +50,7 @@ KEYS: dict[str, Said] = {
     "threshold": ("起付标准", "threshold"),
     "threshold_income_share": ("预警线占人均收入比例", "threshold as a share of income"),
     "per_capita_income": ("人均可支配收入", "per-capita disposable income"),
+    "deductible_income_share": ("起付线占人均可支配收入比例", "deductible as a share of income"),
     "bands": ("分段比例", "bands"),
     "tilt": ("倾斜支付", "tilt"),
     "categories": ("分类救助", "by category"),

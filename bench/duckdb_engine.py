@@ -278,6 +278,7 @@ def _refuse_unsupported(policies: list[Policy]) -> None:
     """This comparator does not do some later-tier features of the pack format: it refuses such packs by name."""
     for pol in policies:
         used = ["large_amount"] if pol.large_amount is not None else []
+        used += ["identity_validity"] if pol.identity_validity else []
         for name in TIER_NAMES:
             block = getattr(pol, name)
             if block is not None and block.base != "policy_range":

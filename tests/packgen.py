@@ -238,6 +238,11 @@ def random_pack(draw: st.DrawFn, later: bool = True) -> PolicyPack:
         "assistance": draw(assistance_block(dated, change, later)),
         "tilted_assistance": draw(tilted_block(dated, change, later)),
     }
+    validity = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))  # recognition valid for some months
+    if later and validity:
+        policy["identity_validity"] = {
+            c: leaf(draw(st.integers(1, 8)), draw(st.integers(1, 8)) if dated else None, change) for c in validity
+        }
     policy["critical_illness"]["base"] = draw(tier_base(later))
     if later and policy["critical_illness"]["insutypes"] == ["390"] and draw(st.booleans()):
         policy["large_amount"] = draw(large_amount_block())

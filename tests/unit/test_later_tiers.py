@@ -314,3 +314,73 @@ def test_income_share_without_income_is_refused() -> None:
             }
         )
     assert any("needs per_capita_income" in e.expected for e in info.value.errors)
+
+
+# ---- 10 (part). an identity valid for a stated period from recognition ----------------------------------------
+
+
+def test_identity_holds_the_stated_months_from_recognition_then_the_next_category_decides() -> None:
+    pack = _pack(
+        identity_validity={"tekun": _a(1)},
+        assistance={
+            "lines": ["inpatient"],
+            "categories": {
+                "tekun": {"deductible": _a(0), "ratio": _a(100), "limit": _a(100_000)},
+                "dibao": {"deductible": _a(0), "ratio": _a(10), "limit": _a(100_000)},
+            },
+        },
+    )
+    # recognised 31 January for one month: holds through 27 February (28 February is one month on, the
+    # day of the month clamped to February's last day), whatever the registry's open end says
+    person = Person("P1", identities=(IdentityPeriod("tekun", date(2022, 1, 31)), IdentityPeriod("dibao", date(2021, 1, 1))))
+    out = _settle(pack, person, [_claim("A", date(2022, 2, 27), 2_000), _claim("B", date(2022, 2, 28), 2_000)])
+    assert [s.identity for s in out] == ["tekun", "dibao"]
+    assert _pays(out, "maf_pay") == [1_000 * YUAN, 100 * YUAN]  # left 1,000 each: 100% as 特困, 10% as 低保
+    policy = pack.at(date(2022, 3, 1))
+    assert policy.identity_end("tekun", date(2020, 2, 29), None) == date(2020, 3, 28)
+    assert policy.identity_end("tekun", date(2022, 3, 15), date(2022, 3, 20)) == date(2022, 3, 20)
+    assert payer_positions(policy, person, out[-1].ytd_after, date(2022, 2, 28)).identity == "dibao"
+
+
+@pytest.mark.parametrize(("months", "words"), [(0, "from 1 to 600"), ("12.5", "whole number")])
+def test_identity_validity_must_be_whole_months(months: object, words: str) -> None:
+    with pytest.raises(InputErrors) as info:
+        _pack(identity_validity={"tekun": _a(months)})
+    assert any(e.field.startswith("policy.identity_validity.tekun") and words in e.expected for e in info.value.errors)
+
+
+def test_policy_page_names_every_new_parameter_in_chinese() -> None:
+    from yibao.entrypoints.web.policy_view import parameters
+
+    ci = {"deductible": _a(0), "band_basis": "gross", "bands": _a([{"start": 0, "ratio": 50}])}
+    pack = _pack(
+        identity_validity={"tekun": _a(12)},
+        critical_illness={"lines": ["inpatient"], **ci},
+        large_amount={"insutypes": ["310"], "lines": ["emp_inpatient"], **ci},
+        assistance={
+            "lines": ["inpatient"],
+            "per_capita_income": _a(20_000),
+            "major_diseases": ["C50"],
+            "categories": {
+                "tekun": {
+                    "deductible_income_share": _a(10),
+                    "ratio": _a(50),
+                    "limit": _a(1000),
+                    "major": {"deductible_income_share": _a(5), "ratio": _a(80), "limit": _a(5000)},
+                }
+            },
+        },
+        tilted_assistance={
+            "lines": ["inpatient"],
+            "major_diseases": ["C50"],
+            "categories": {"tekun": {"threshold": _a(1), "ratio": _a(2), "cap": _a(3), "major": {"cap": _a(4)}}},
+        },
+    )
+    rows = {r.path: r.label for r in parameters(pack, None, "zh")}
+    assert rows["identity_validity.tekun"] == "身份认定有效期（月） · 特困人员"
+    assert rows["large_amount.bands"] == "职工大额医疗费用补助 · 分段比例"
+    assert rows["assistance.categories.tekun.major.deductible_income_share"] == (
+        "医疗救助 · 分类救助 · 特困人员 · 重特大疾病 · 起付线占人均可支配收入比例"
+    )
+    assert rows["tilted_assistance.categories.tekun.major.cap"] == "倾斜救助 · 分类救助 · 特困人员 · 重特大疾病 · 封顶线"
+    assert not [label for label in rows.values() if any("a" <= ch <= "z" for ch in label)]

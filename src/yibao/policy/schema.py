@@ -7,8 +7,9 @@ one of these frozen models, which is what the settlement code reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import calendar
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
@@ -81,6 +82,25 @@ def _category_keys(v: Any) -> Any:
 
 
 Category = Annotated[str, BeforeValidator(_category)]
+
+
+def _months(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | str) or not str(v).strip().isdigit() or not 1 <= int(v) <= 600:
+        raise ValueError(f"a whole number of months from 1 to 600, got {v!r}")
+    return int(v)
+
+
+Months = Annotated[int, BeforeValidator(_months)]
+"""A number of months (1..600)."""
+
+
+def months_later(day: date, months: int) -> date:
+    """``day`` moved on by whole months, the day of the month kept or, where the month is shorter, its last day."""
+    m = day.month - 1 + months
+    year, month = day.year + m // 12, m % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 FenByLevel = Annotated[dict[int, Fen], BeforeValidator(_per_level)]
 BpByLevel = Annotated[dict[int, Bp], BeforeValidator(_per_level)]
 RatioTable = Annotated[dict[str, BpByLevel], BeforeValidator(_per_place)]
@@ -684,6 +704,11 @@ class Policy(Model):
     identity_priority: tuple[Category, ...]
     """Identity categories that bring benefits, highest first; of a person's identities valid
     on the claim date the highest one decides."""
+    identity_validity: Annotated[dict[Category, Months], BeforeValidator(_category_keys)] = {}
+    """Categories whose recognition holds for a stated number of months (e.g. 因病致贫重病患者
+    认定后有效期12个月): an identity of such a category holds from its ``valid_from`` (the day of
+    recognition) to the day before ``valid_from`` + that many months, or its own ``valid_to`` if
+    earlier; a later recognition is a new identity period."""
     fee: FeeRules
     lines: dict[str, BenefitLine]
     critical_illness: CriticalIllness | None = None
@@ -737,6 +762,7 @@ class Policy(Model):
             named.append(("tilted_assistance.categories", tuple(self.tilted_assistance.categories)))
         if self.premium:
             named.append(("premium.subsidies", tuple(self.premium.subsidies)))
+        named.append(("identity_validity", tuple(self.identity_validity)))
         for key, line in self.lines.items():
             named.append((f"lines.{key}.identity_overrides", tuple(line.identity_overrides)))
         for where, cats in named:
@@ -758,8 +784,19 @@ class Policy(Model):
             raise ValueError("identity_priority lists a category twice")
         return self
 
+    def identity_end(self, category: str, valid_from: date, valid_to: date | None) -> date | None:
+        """The last day an identity recognised on ``valid_from`` holds (``identity_validity``; ``None``: open)."""
+        months = self.identity_validity.get(category)
+        if months is None:
+            return valid_to
+        end = months_later(valid_from, months) - timedelta(days=1)
+        return end if valid_to is None else min(valid_to, end)
+
     def deciding_identity(self, identities: tuple[IdentityPeriod, ...], day: date) -> str:
-        """Of the identities held on ``day``, the one ``identity_priority`` ranks highest (``ordinary``: none)."""
+        """Of the identities held on ``day`` (each within its ``identity_validity``), the one
+        ``identity_priority`` ranks highest (``ordinary``: none)."""
+        if self.identity_validity:
+            identities = tuple(replace(i, valid_to=self.identity_end(i.category, i.valid_from, i.valid_to)) for i in identities)
         return deciding_identity(identities, day, self.identity_priority)
 
     def benefit_line(

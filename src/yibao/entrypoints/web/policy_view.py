@@ -21,6 +21,7 @@ SECTIONS: dict[str, Said] = {
     "lines": ("基本医保待遇", "basic insurance lines"),
     "critical_illness": TIERS["critical_illness"],
     "large_amount": CI_BLOCKS["large_amount"],
+    "identity_validity": ("身份认定有效期（月）", "identity valid from recognition (months)"),
     "assistance": TIERS["assistance"],
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),

@@ -11,7 +11,7 @@ from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
 from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
 
-CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge"]
+CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge", "yinbing"]
 YEAR = 2022
 
 

@@ -384,3 +384,31 @@ def test_policy_page_names_every_new_parameter_in_chinese() -> None:
     )
     assert rows["tilted_assistance.categories.tekun.major.cap"] == "倾斜救助 · 分类救助 · 特困人员 · 重特大疾病 · 封顶线"
     assert not [label for label in rows.values() if any("a" <= ch <= "z" for ch in label)]
+
+
+def test_the_categories_of_illness_driven_poverty_can_be_ranked_and_assisted() -> None:
+    from yibao.core.identities import normalise_category
+
+    assert normalise_category("因病致贫重病患者") == "yinbing"
+    assert normalise_category("刚性支出困难家庭") == normalise_category("支出型困难家庭") == "gangxing"
+    lines = {"inpatient": {"label_zh": "住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"], "ratio": _a(50)}}
+    policy = {
+        "identity_priority": ["因病致贫重病患者", "刚性支出困难家庭"],
+        "identity_validity": {"因病致贫重病患者": _a(12)},
+        "fee": {"class_b_selfpay_first": _a(0)},
+        "lines": lines,
+        "assistance": {
+            "lines": ["inpatient"],
+            "limit": _a(100_000),
+            "categories": {"yinbing": {"deductible": _a(0), "ratio": _a(70)}, "gangxing": {"deductible": _a(0), "ratio": _a(60)}},
+        },
+    }
+    raw = {"pack": "t", "valid_from": "2022-01-01", "valid_to": "2023-12-31", "policy": policy}
+    pack = pack_from_mapping(raw, "t.yaml")
+    person = Person("P1", identities=(IdentityPeriod("yinbing", date(2022, 3, 1)), IdentityPeriod("gangxing", date(2022, 1, 1))))
+    # recognised 1 March 2022 for 12 months: 因病致贫 through 28 February 2023, then 刚性支出 decides
+    claims = [_claim("A", date(2023, 2, 28), 2_000), _claim("B", date(2023, 3, 1), 2_000)]
+    out = _settle(pack, person, claims)
+    assert [s.identity for s in out] == ["yinbing", "gangxing"]
+    assert _pays(out, "maf_pay") == [700 * YUAN, 600 * YUAN]  # left 1,000 each at 70% / 60%
+    assert render([out[0].trace[0]], "zh") == [("待遇类别", "待遇类别：住院（医疗类别 21），身份：因病致贫重病患者")]

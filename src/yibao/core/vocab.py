@@ -121,6 +121,8 @@ IDENTITIES: dict[str, Said] = {
     "disabled": ("重度残疾人", "severely disabled"),
     "jisheng": ("计划生育特殊困难家庭成员", "family-planning hardship family"),
     "orphan": ("孤儿和事实无人抚养儿童", "orphan / unsupported child"),
+    "yinbing": ("因病致贫重病患者", "impoverished by serious illness"),
+    "gangxing": ("刚性支出困难家庭成员", "household in hardship from unavoidable expenses"),
     "ordinary": ("普通参保居民", "ordinary insured"),
 }
 """Identity categories (身份类别), by their ASCII code."""
@@ -137,6 +139,8 @@ IDENTITY_SHORT: dict[str, str] = {
     "disabled": "重度残疾",
     "jisheng": "计生特殊家庭",
     "orphan": "孤儿",
+    "yinbing": "因病致贫",
+    "gangxing": "刚性支出困难",
     "ordinary": "普通",
 }
 """The short Chinese names (charts, narrow columns); English has no shorter names."""

@@ -327,6 +327,16 @@ def _settlements() -> Iterator[Any]:
     refusal = AuditRefusal("2", "GL001", ("超限定性别", "restricted to the other gender"))
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
     yield from settle_sequence(_tilted_policy(), tekun, [refused])
+    from types import SimpleNamespace
+
+    from yibao.policy.overlay import apply_overlay, overlay_from_mapping
+    from yibao.settlement.application import assist_on_application
+
+    on_application = {"categories": ["tekun"], "window_months": _a(12), "deductible": _a(0), "ratio": _a(50), "limit": _a(1)}
+    changes = {"assistance.on_application": on_application}
+    applying = apply_overlay(_tilted_policy(), overlay_from_mapping({"overlay": "a", "changes": changes}, "a"))
+    bills = list(settle_sequence(applying, tekun, claims))
+    yield SimpleNamespace(claim_id="application", trace=assist_on_application(applying.at(day), tekun, bills, day).trace)
 
 
 def test_every_trace_step_in_one_language() -> None:

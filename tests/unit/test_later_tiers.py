@@ -412,3 +412,48 @@ def test_the_categories_of_illness_driven_poverty_can_be_ranked_and_assisted() -
     assert [s.identity for s in out] == ["yinbing", "gangxing"]
     assert _pays(out, "maf_pay") == [700 * YUAN, 600 * YUAN]  # left 1,000 each at 70% / 60%
     assert render([out[0].trace[0]], "zh") == [("待遇类别", "待遇类别：住院（医疗类别 21），身份：因病致贫重病患者")]
+
+
+# ---- 10 (part). assistance on application over a look-back window of earlier bills ---------------------------
+
+
+def test_assistance_on_application_sums_the_window_once_above_an_income_share() -> None:
+    from yibao.settlement.application import assist_on_application, window_from
+
+    pack = _pack(
+        assistance={
+            "lines": ["inpatient"],
+            "limit": _a(100_000),
+            "per_capita_income": _a(20_000),
+            "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50)}},
+            "on_application": {
+                "categories": ["ordinary", "dibao"],
+                "window_months": _a(6),
+                "deductible_income_share": _a(10),
+                "ratio": _a(60),
+                "limit": _a(3000),
+            },
+        }
+    )
+    policy = pack.at(date(2022, 9, 30))
+    person = Person("P1")  # ordinary: no assistance at the counter
+    claims = [
+        _claim("A", date(2022, 3, 30), 4_000),  # before the window: it starts the day after 30 March (6 months back)
+        _claim("B", date(2022, 3, 31), 6_000),  # self-pay left 3,000
+        _claim("C", date(2022, 9, 30), 4_000),  # self-pay left 2,000
+    ]
+    out = _settle(pack, person, claims)
+    assert window_from(date(2022, 9, 30), 6) == date(2022, 3, 31)
+    first = assist_on_application(policy, person, out, date(2022, 9, 30))
+    # 3,000 + 2,000 = 5,000; above 10% of 20,000 = 2,000: 3,000 x 60% = 1,800 (limit 3,000)
+    assert (first.claims, first.base, first.pay) == (("B", "C"), 500_000, 180_000)
+    # a later application counts no bill twice: only D, 1,500 left, below the 2,000 deductible
+    more = [*out, *_settle(pack, person, [_claim("D", date(2022, 10, 10), 3_000)])]
+    again = assist_on_application(policy, person, more, date(2022, 10, 20), [first])
+    assert (again.claims, again.base, again.pay) == (("D",), 150_000, 0)
+    zh = [text for _, text in render(first.trace, "zh")]
+    assert zh[0] == (
+        "依申请救助：身份 普通参保居民，2022-03-31 至 2022-09-30 结算 2 笔，未计入此前申请的政策范围内个人自付合计 5,000.00元"
+    )
+    tekun = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    assert assist_on_application(policy, tekun, out, date(2022, 9, 30)).pay == 0  # 特困 may not apply here

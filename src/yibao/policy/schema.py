@@ -402,6 +402,32 @@ class AssistanceCategory(Model):
     """Terms for claims of the block's ``major_diseases`` (default: the ordinary ones)."""
 
 
+class OnApplication(Model):
+    """依申请救助: assistance a person applies for, over the bills of a look-back window.
+
+    On the application day, a person whose deciding category is in ``categories`` (``ordinary``
+    may be listed) is paid ``ratio`` of the policy-range self-pay left by every payer
+    (``inscp_scp_amt`` − ``fund_pay_sumamt``) of the bills settled in the ``window_months`` up to
+    that day and not counted by an earlier application, above the ``deductible`` (in yuan, or
+    ``deductible_income_share`` of the block's ``per_capita_income``), within ``limit`` per
+    application. See :func:`yibao.settlement.application.assist_on_application`."""
+
+    categories: tuple[Category, ...]
+    window_months: Months
+    deductible: Fen | None = None
+    deductible_income_share: Bp | None = None
+    ratio: Bp
+    limit: Fen
+
+    @model_validator(mode="after")
+    def _check(self) -> OnApplication:
+        if (self.deductible is None) == (self.deductible_income_share is None):
+            raise ValueError("give exactly one of deductible (yuan) and deductible_income_share (percent)")
+        if not self.categories:
+            raise ValueError("categories: at least one identity category that may apply")
+        return self
+
+
 class Assistance(Model):
     """医疗救助: by identity category, on the self-pay left after basic and critical illness (see ``base``).
 
@@ -421,9 +447,14 @@ class Assistance(Model):
     """The local per-capita disposable income (yuan), for deductibles given as ``deductible_income_share``."""
     base: TierBase = "policy_range"
     """Policy-range self-pay (default) or in-catalogue self-pay, see :data:`TierBase`."""
+    on_application: OnApplication | None = None
+    """Assistance on application over a look-back window of earlier bills (依申请救助), see :class:`OnApplication`."""
 
     @model_validator(mode="after")
     def _check(self) -> Assistance:
+        app = self.on_application
+        if app is not None and app.deductible_income_share is not None and self.per_capita_income is None:
+            raise ValueError("on_application.deductible_income_share needs per_capita_income")
         for code, cat in self.categories.items():
             if cat.limit is None and self.limit is None:
                 raise ValueError(f"categories.{code} has no limit and the block gives no limit: give one or the other")
@@ -457,6 +488,16 @@ class Assistance(Model):
                 assert self.per_capita_income is not None  # the validator checked
                 return Terms(apply_ratio(self.per_capita_income, share), ratio, limit, share, self.per_capita_income)
         raise AssertionError(identity)  # the validator checked every category gives a deductible
+
+    def application_terms(self) -> Terms:
+        """The on-application terms: deductible (a share of the per-capita income where so given), ratio, limit."""
+        app = self.on_application
+        assert app is not None
+        if app.deductible is not None:
+            return Terms(app.deductible, app.ratio, app.limit)
+        assert app.deductible_income_share is not None and self.per_capita_income is not None  # the validators checked
+        income, share = self.per_capita_income, app.deductible_income_share
+        return Terms(apply_ratio(income, share), app.ratio, app.limit, share, income)
 
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
@@ -758,6 +799,8 @@ class Policy(Model):
                 named.append((f"{ci_key}.tilt.categories", ci.tilt.categories))
         if self.assistance:
             named.append(("assistance.categories", tuple(self.assistance.categories)))
+            if self.assistance.on_application:
+                named.append(("assistance.on_application.categories", self.assistance.on_application.categories))
         if self.tilted_assistance:
             named.append(("tilted_assistance.categories", tuple(self.tilted_assistance.categories)))
         if self.premium:

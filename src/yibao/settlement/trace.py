@@ -100,6 +100,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "base is in-catalogue self-pay: policy-range self-pay {scp_left_fen} + class-B self-pay-first {pre_fen} = {base_fen}",
     ),
     "block": ("按{block}结算", "paid by the {block} block"),
+    "application": (
+        "依申请救助：身份 {identity}，{from_date} 至 {to_date} 结算 {bills} 笔，"
+        "未计入此前申请的政策范围内个人自付合计 {base_fen}",
+        "assistance on application: identity {identity}, {bills} bills settled {from_date} to {to_date}, "
+        "policy-range self-pay not counted by an earlier application {base_fen}",
+    ),
     "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
     "total": (
         "医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",

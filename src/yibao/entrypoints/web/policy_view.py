@@ -44,6 +44,8 @@ KEYS: dict[str, Said] = {
     "individual_2": ("个人缴费二档", "individual tier 2"),
     "limit": ("年度限额", "annual limit"),
     "major": ("重特大疾病", "designated major disease"),
+    "on_application": ("依申请救助", "assistance on application"),
+    "window_months": ("追溯期（月）", "look-back window (months)"),
     "major_diseases": ("重特大疾病病种", "designated major diseases"),
     "base": ("计算基数", "base"),
     "policy_range": ("政策范围内个人自付", "policy-range self-pay"),

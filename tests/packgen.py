@@ -152,11 +152,72 @@ def large_amount_block(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+PERIODIC = ["year", "month", "quarter"]
+
+
 @st.composite
-def random_pack(draw: st.DrawFn, later: bool = True) -> PolicyPack:
-    """A random valid pack; ``later=False`` leaves out the later tiers' features the DuckDB comparator
-    does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block)."""
+def deductible_terms(draw: st.DrawFn, kinds: list[str], on: str | None = None) -> dict[str, Any]:
+    """``deductible_kind`` and ``deductible_on`` (``on`` given: a group shared with a line drawn before)."""
+    kind = draw(st.sampled_from(kinds))
+    if kind == "none":
+        return {"deductible_kind": kind}
+    out = {"deductible_kind": kind, "deductible_on": on or draw(st.sampled_from(["base", "base", "payment"]))}
+    if kind in PERIODIC:
+        out["deductible_level"] = draw(st.sampled_from(["claim", "highest"]))
+    if draw(st.booleans()):  # a filed special disease waives the deductible (issue 15, feature 12)
+        out["deductible_waived_for"] = draw(st.sampled_from([["N18"], ["I10", "E11"]]))
+    return out
+
+
+@st.composite
+def ceiling(draw: st.DrawFn, group: str | None = None, basis: str | None = None) -> dict[str, Any]:
+    """Sometimes a yearly cost ceiling (amounts a claim often crosses), counted from above the deductible or gross."""
+    if not draw(st.booleans()):
+        return {}
+    out: dict[str, Any] = {
+        "cost_ceiling": leaf(yuan(draw(money))),
+        "cost_ceiling_basis": basis or draw(st.sampled_from(["above_deductible", "gross"])),
+    }
+    return out | ({"cost_ceiling_group": group} if group else {})
+
+
+@st.composite
+def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, Any]]:
+    """Per line, the deductible period and mode, the cap period and the cost ceiling (issue 15, features 1 and 2),
+    drawn so that lines sharing a group count it the same way (else the pack is refused). Empty without ``basic_features``."""
+    names = ("inpatient", "chronic", "two_diseases", "outpatient", "emp_opd", "emp_inpatient")
+    if not basic_features:
+        return {n: {} for n in names}
+    pool = {"cap_period": draw(st.sampled_from(["year", "year", "month", "quarter"]))}
+    opd = draw(deductible_terms(PERIODIC))
+    inpatient = draw(deductible_terms(["admission", "admission", "claim"])) | pool | draw(ceiling())
+    chronic_group = draw(st.sampled_from(["chronic", "opd"]))
+    if chronic_group == "opd":  # shares the outpatient deductible: the same period and mode
+        chronic = dict(draw(st.sampled_from([{"deductible_kind": "none"}, opd])))
+    else:
+        chronic = draw(deductible_terms(["none", "claim", *PERIODIC]))
+    chronic |= {"deductible_group": chronic_group}
+    chronic_cap = draw(st.sampled_from(["pool", "chronic"]))
+    chronic |= {"cap_group": chronic_cap} | (pool if chronic_cap == "pool" else {"cap_period": draw(st.sampled_from(PERIODIC))})
+    chronic |= draw(ceiling("chronic_ceiling"))
+    emp_opd = draw(deductible_terms(PERIODIC)) | {"cap_period": draw(st.sampled_from(PERIODIC))}
+    return {
+        "inpatient": inpatient,
+        "chronic": chronic,
+        "two_diseases": {"cap_period": draw(st.sampled_from(PERIODIC))} | draw(ceiling()),
+        "outpatient": opd | {"cap_period": draw(st.sampled_from(PERIODIC))} | draw(ceiling()),
+        "emp_opd": emp_opd | draw(ceiling("emp_opd_ceiling", draw(st.sampled_from(["above_deductible", "gross"])))),
+        "emp_inpatient": draw(deductible_terms(["admission", "claim"])) | draw(ceiling()),
+    }
+
+
+@st.composite
+def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True) -> PolicyPack:
+    """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
+    (for engines that cannot settle them); ``later=False`` leaves out the later tiers' features the DuckDB
+    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
+    terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
     cap_a, cap_b = draw(money), draw(money)
     inpatient = {
@@ -169,7 +230,9 @@ def random_pack(draw: st.DrawFn, later: bool = True) -> PolicyPack:
         "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
         "cap_group": "pool",
         "identity_overrides": draw(overrides()),
-    }  # fmt: skip
+    } | terms["inpatient"]  # fmt: skip
+    if inpatient["deductible_kind"] != "admission":
+        del inpatient["deductible_2nd"], inpatient["deductible_3rd"]
     if draw(st.booleans()):
         inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
     lines: dict[str, Any] = {
@@ -181,17 +244,17 @@ def random_pack(draw: st.DrawFn, later: bool = True) -> PolicyPack:
             "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(money))),
             "cap_group": draw(st.sampled_from(["pool", "chronic"])),
-        },
+        } | terms["chronic"],
         "two_diseases": {
             "label_zh": "两病", "label_en": "two diseases", "insutype": "390", "med_types": ["11"], "diseases": ["I10", "E11"],
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
-        },
+        } | terms["two_diseases"],
         "outpatient": {
             "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
             "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
             "identity_overrides": draw(overrides()),
-        },
+        } | terms["outpatient"],
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "in_service", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
@@ -202,19 +265,19 @@ def random_pack(draw: st.DrawFn, later: bool = True) -> PolicyPack:
                 change,
             ),
             "cap_group": "emp_opd",
-        },
+        } | terms["emp_opd"],
         "emp_opd_retired": {
             "label_zh": "职工门诊退休", "label_en": "retired opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "retired", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
             "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
             "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
             "cap_group": "emp_opd",
-        },
+        } | terms["emp_opd"],
         "emp_inpatient": {
             "label_zh": "职工住院", "label_en": "employee inpatient", "insutype": "310", "med_types": ["21", "14"],
             "deductible_kind": "admission", "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))),
             "cap": leaf(yuan(draw(money))),
-        },
+        } | terms["emp_inpatient"],
     }  # fmt: skip
     tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
     policy: dict[str, Any] = {

@@ -50,7 +50,9 @@ def assist_on_application(
     """What the assistance fund pays on ``person``'s application of ``applied_on`` (see the module)."""
     ma = policy.assistance
     if ma is None or ma.on_application is None:
-        raise InputError("application", "policy", None, "a pack whose assistance block has on_application (依申请救助)")
+        raise InputError(
+            f"person {person.psn_no}", "policy", None, "a pack whose assistance block has on_application (依申请救助)"
+        )
     app = ma.on_application
     identity = policy.deciding_identity(person.identities, applied_on)
     start = window_from(applied_on, app.window_months)

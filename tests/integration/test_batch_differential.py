@@ -57,8 +57,11 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
     for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")
-    steps = {(step.tier, step.key) for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
-    for tier, key in sorted(steps):
+    steps = {step.key for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
+    if "full_pay_outside_cap" in steps:
+        event("listed items paid in full outside the cap")
+    tier_steps = {(step.tier, step.key) for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
+    for tier, key in sorted(tier_steps):
         if key in ("base_in_catalogue", "major", "block", "threshold_income"):
             event(f"some claim's {tier} took {key}")
     by_psn = {p.psn_no: p for p in people}

@@ -380,9 +380,9 @@ def test_policy_page_names_every_new_parameter_in_chinese() -> None:
     assert rows["identity_validity.tekun"] == "身份认定有效期（月） · 特困人员"
     assert rows["large_amount.bands"] == "职工大额医疗费用补助 · 分段比例"
     assert rows["assistance.categories.tekun.major.deductible_income_share"] == (
-        "医疗救助 · 分类救助 · 特困人员 · 重特大疾病 · 起付线占人均可支配收入比例"
+        "医疗救助 · 身份类别 · 特困人员 · 重特大疾病 · 起付线占人均可支配收入比例"
     )
-    assert rows["tilted_assistance.categories.tekun.major.cap"] == "倾斜救助 · 分类救助 · 特困人员 · 重特大疾病 · 封顶线"
+    assert rows["tilted_assistance.categories.tekun.major.cap"] == "倾斜救助 · 身份类别 · 特困人员 · 重特大疾病 · 封顶线"
     assert not [label for label in rows.values() if any("a" <= ch <= "z" for ch in label)]
 
 

@@ -98,6 +98,13 @@ INSUTYPES: dict[str, Said] = {
 }
 """``insutype`` (险种)."""
 
+RESIDENT_TIERS: dict[str, Said] = {
+    "1": ("一档", "tier 1"),
+    "2": ("二档", "tier 2"),
+    "None": ("未登记档次", "no tier on record"),
+}
+"""Resident contribution tier (居民医保缴费档次, Chongqing 一档 / 二档)."""
+
 GENDERS: dict[str, Said] = {"1": ("男", "male"), "2": ("女", "female")}
 """``gend``."""
 
@@ -298,6 +305,7 @@ TABLES: dict[str, Labels] = {
     "chrgitm_lv": CHRGITM_LV,
     "insutype": INSUTYPES,
     "gend": GENDERS,
+    "resident_tier": RESIDENT_TIERS,
     "psn_insu_stas": INSU_STATUSES,
     "identity": IDENTITIES,
     "group": GROUPS,

@@ -141,8 +141,11 @@ def is_leaf(node: Any) -> bool:
     return False
 
 
-CODE_KEYS = {"insutype", "insutypes", "med_types", "diseases", "full_pay_items", "fully_selfpaid_items", "label_zh", "label_en"}
-"""Keys whose values are codes or labels: a numeric-looking text there ("390", "21") is not an amount."""
+CODE_KEYS = {
+    "insutype", "insutypes", "med_types", "diseases", "full_pay_items", "fully_selfpaid_items", "label_zh", "label_en",
+    "resident_tier",
+}  # fmt: skip
+"""Keys whose values are codes or labels: a numeric-looking text there ("390", "21", a tier 2) is not an amount."""
 
 
 def _looks_numeric(text: str) -> bool:
@@ -157,7 +160,7 @@ def _has_number(node: Any, key: str = "") -> bool:
     if isinstance(node, bool):
         return False
     if isinstance(node, int | float):
-        return True
+        return key not in CODE_KEYS
     if isinstance(node, str):
         return key not in CODE_KEYS and _looks_numeric(node)
     if isinstance(node, dict):

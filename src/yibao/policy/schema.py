@@ -27,6 +27,11 @@ PLACES: tuple[str, ...] = ("in_county", "out_of_county", "cross_filed", "cross_u
 EMP_TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")
 """Employee enrolment: with an employer, or as an individual in tier 1 / tier 2 (seed 002)."""
 
+RESIDENT_TIERS: tuple[int, ...] = (1, 2)
+"""Resident contribution tiers (居民医保缴费档次 一档 / 二档, Chongqing): chosen per year when paying."""
+MAX_AGE = 150
+"""Ages in a pack are whole years 0..150."""
+
 
 def _bp(v: Any) -> int:
     bp = percent_to_bp(v)
@@ -147,6 +152,92 @@ NO_OVERRIDE = IdentityOverride()
 """The terms of an identity a line names no override for."""
 
 
+def _resident_tier(v: Any) -> Any:
+    text = str(v).strip() if v is not None else v
+    return {"一档": 1, "二档": 2}.get(text, v) if isinstance(text, str) else v
+
+
+def _age(v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_AGE:
+        raise ValueError(f"an age in whole years between 0 and {MAX_AGE}, got {v!r}")
+    return v
+
+
+Age = Annotated[int, BeforeValidator(_age)]
+"""An age in completed years on the claim date (from the birth date)."""
+ResidentTier = Annotated[Literal[1, 2], BeforeValidator(_resident_tier)]
+"""一档 (1) or 二档 (2); the pack may write 1, 2, 一档 or 二档."""
+
+
+def _check_age_band(age_from: int | None, age_below: int | None, what: str) -> None:
+    if age_from is not None and age_below is not None and age_from >= age_below:
+        raise ValueError(f"{what}: age_from ({age_from}) must be below age_below ({age_below})")
+
+
+def in_age_band(age: int | None, age_from: int | None, age_below: int | None) -> bool:
+    """Is ``age`` in ``[age_from, age_below)`` (open ends unbounded)? An unknown age is in no bounded band."""
+    if age_from is None and age_below is None:
+        return True
+    if age is None:
+        return False
+    return (age_from is None or age >= age_from) and (age_below is None or age < age_below)
+
+
+class PersonTerms(Model):
+    """Terms of a benefit line for people of an age band and/or a resident contribution tier.
+
+    Conditions (at least one): ``age_from`` (inclusive) and ``age_below`` (exclusive), in completed
+    years on the claim date, taken from the birth date (children under 18, employees under/over 45,
+    retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date. Effects (at least
+    one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
+    own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
+    points. Every entry whose conditions hold applies, in the order the pack lists them: a later
+    replacement wins, ``ratio_add`` points add up. A resident with no tier on record gets the line's
+    own terms (write the 一档 terms there and the 二档 ones as an entry); a person whose age is needed
+    and whose birth date is unknown is refused.
+    """
+
+    age_from: Age | None = None
+    age_below: Age | None = None
+    resident_tier: ResidentTier | None = None
+    deductible: FenByLevel | None = None
+    deductible_2nd: FenByLevel | None = None
+    deductible_3rd: FenByLevel | None = None
+    ratio: RatioTable | None = None
+    ratio_add: SignedBp = 0
+    cap: Fen | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PersonTerms:
+        if self.age_from is None and self.age_below is None and self.resident_tier is None:
+            raise ValueError("a person_terms entry needs a condition: age_from, age_below or resident_tier")
+        _check_age_band(self.age_from, self.age_below, "person_terms")
+        effects = (self.deductible, self.deductible_2nd, self.deductible_3rd, self.ratio, self.cap)
+        if all(e is None for e in effects) and self.ratio_add == 0:
+            raise ValueError(
+                "a person_terms entry needs an effect: deductible, deductible_2nd, deductible_3rd, ratio, ratio_add or cap"
+            )
+        for name in ("deductible", "deductible_2nd", "deductible_3rd"):
+            table = getattr(self, name)
+            if table is not None:
+                _complete(table, LEVELS, name)
+        if self.ratio is not None:
+            _complete(self.ratio, PLACES, "ratio")
+            for place, table in self.ratio.items():
+                _complete(table, LEVELS, f"ratio.{place}")
+        return self
+
+    @property
+    def needs_age(self) -> bool:
+        return self.age_from is not None or self.age_below is not None
+
+    def holds(self, age: int | None, resident_tier: int | None) -> bool:
+        """Do the entry's conditions hold for a person of this age and tier (``None``: unknown / none)?"""
+        return in_age_band(age, self.age_from, self.age_below) and (
+            self.resident_tier is None or self.resident_tier == resident_tier
+        )
+
+
 class BenefitLine(Model):
     """One benefit line of basic insurance (待遇类别), selected by scheme, ``med_type`` and disease."""
 
@@ -162,6 +253,10 @@ class BenefitLine(Model):
     """Line used instead when a required filing is missing."""
     emp_status: Literal["in_service", "retired"] | None = None
     """Employee lines: only for in-service or only for retired people."""
+    age_from: Age | None = None
+    """Only for people this old or older on the claim date (completed years, from the birth date)."""
+    age_below: Age | None = None
+    """Only for people younger than this on the claim date (children's line: ``age_below: 18``)."""
 
     deductible_kind: Literal["admission", "year", "none"] = "none"
     deductible: FenByLevel = {1: 0, 2: 0, 3: 0}
@@ -184,9 +279,18 @@ class BenefitLine(Model):
     full_pay_items: tuple[str, ...] = ()
     """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
+    person_terms: dict[str, PersonTerms] = {}
+    """Terms by the person's age band and resident contribution tier (:class:`PersonTerms`), keyed by a
+    name the trace shows; applied in the order listed."""
 
     @model_validator(mode="after")
     def _check(self) -> BenefitLine:
+        _check_age_band(self.age_from, self.age_below, "age band")
+        for name, terms in self.person_terms.items():
+            if self.deductible_kind != "admission" and (terms.deductible_2nd or terms.deductible_3rd):
+                raise ValueError(f"person_terms.{name}: deductible_2nd/deductible_3rd need deductible_kind: admission")
+            if terms.cap is not None and self.cap_by_tier is not None:
+                raise ValueError(f"person_terms.{name}.cap cannot replace cap_by_tier (the line's cap is by enrolment tier)")
         for name in ("deductible", "deductible_2nd", "deductible_3rd"):
             table = getattr(self, name)
             if table is not None:
@@ -208,6 +312,42 @@ class BenefitLine(Model):
     def serves(self, insutype: str, emp_status: str | None) -> bool:
         """Does the line serve people of this scheme (and, for employee lines, this status)?"""
         return self.insutype == insutype and (self.emp_status is None or self.emp_status == emp_status)
+
+    @property
+    def age_bounded(self) -> bool:
+        """Is the line only for an age band (so selecting it needs the person's age)?"""
+        return self.age_from is not None or self.age_below is not None
+
+    def serves_age(self, age: int | None) -> bool:
+        """Is a person of this age (``None``: unknown) in the line's age band?"""
+        return in_age_band(age, self.age_from, self.age_below)
+
+    @property
+    def needs_age(self) -> bool:
+        """Does settling on this line need the person's age (an age band, or terms by age)?"""
+        return self.age_bounded or any(t.needs_age for t in self.person_terms.values())
+
+    def terms_held(self, age: int | None, resident_tier: int | None) -> list[str]:
+        """The names of the ``person_terms`` entries that hold for this age and tier, in order."""
+        return [name for name, t in self.person_terms.items() if t.holds(age, resident_tier)]
+
+    def for_person(self, age: int | None, resident_tier: int | None) -> BenefitLine:
+        """The line with the person's ``person_terms`` applied: what every engine settles on."""
+        held = self.terms_held(age, resident_tier)
+        if not held:
+            return self
+        update: dict[str, Any] = {}
+        add = 0
+        for name in held:
+            terms = self.person_terms[name]
+            for key in ("deductible", "deductible_2nd", "deductible_3rd", "ratio", "cap"):
+                if getattr(terms, key) is not None:
+                    update[key] = getattr(terms, key)
+            add += terms.ratio_add
+        if add:
+            ratio = update.get("ratio", self.ratio)
+            update["ratio"] = {place: {lv: r + add for lv, r in table.items()} for place, table in ratio.items()}
+        return self.model_copy(update=update)
 
     def matches(self, med_type: str, dise_codg: str) -> bool:
         """Does a claim of this ``med_type`` and disease (a ``dise_codg`` prefix, if the line names any) select the line?"""
@@ -502,6 +642,10 @@ class LineChoice:
     """The line the claim matched first, whose filing it lacks."""
     lacks_filing: bool = False
     """The matched line needs a filing the claim lacks and names no fallback: the claim is refused."""
+    lacks_birth_date: bool = False
+    """Choosing or settling on the line needs the person's age and the birth date is unknown: refused."""
+    terms: tuple[str, ...] = ()
+    """The line's ``person_terms`` entries applied (``line`` is the line with them applied)."""
 
 
 class Policy(Model):
@@ -573,19 +717,57 @@ class Policy(Model):
         return deciding_identity(identities, day, self.identity_priority)
 
     def benefit_line(
-        self, insutype: str, emp_status: str | None, med_type: str, dise_codg: str, has_filing: bool
+        self,
+        insutype: str,
+        emp_status: str | None,
+        med_type: str,
+        dise_codg: str,
+        has_filing: bool,
+        age: int | None = None,
+        resident_tier: int | None = None,
     ) -> LineChoice | None:
-        """The first line serving the person that the claim's med_type and disease select; a line
-        that needs a chronic filing the claim lacks gives way to its ``fallback``. ``None``: no line."""
+        """The first line serving the person (scheme, status, age band) that the claim's med_type and
+        disease select; a line that needs a chronic filing the claim lacks gives way to its ``fallback``.
+        The chosen line comes with the person's ``person_terms`` applied (:meth:`BenefitLine.for_person`).
+        An age band or age terms met with an unknown age (``None``) give ``lacks_birth_date``. ``None``: no line."""
         for key, line in self.lines.items():
             if not (line.serves(insutype, emp_status) and line.matches(med_type, dise_codg)):
+                continue
+            if age is None and line.age_bounded:
+                return LineChoice(key, line, lacks_birth_date=True)
+            if not line.serves_age(age):
                 continue
             if line.requires_filing and not has_filing:
                 if line.fallback is None:
                     return LineChoice(key, line, lacks_filing=True)
-                return LineChoice(line.fallback, self.lines[line.fallback], key)
-            return LineChoice(key, line)
+                return self._for_person(line.fallback, age, resident_tier, key)
+            return self._for_person(key, age, resident_tier)
         return None
+
+    def _for_person(self, key: str, age: int | None, resident_tier: int | None, fell_back_from: str | None = None) -> LineChoice:
+        line = self.lines[key]
+        if age is None and line.needs_age:
+            return LineChoice(key, line, fell_back_from, lacks_birth_date=True)
+        held = tuple(line.terms_held(age, resident_tier))
+        return LineChoice(key, line.for_person(age, resident_tier), fell_back_from, terms=held)
+
+    @property
+    def needs_age(self) -> bool:
+        """Does any line select or settle by age (so people need a birth date)?"""
+        return any(line.needs_age for line in self.lines.values())
+
+    @property
+    def uses_resident_tier(self) -> bool:
+        """Does any line's terms depend on the resident contribution tier?"""
+        return any(t.resident_tier is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    def age_cuts(self) -> list[int]:
+        """Every age at which some line's band or terms change, ascending (the batch engine's age bands)."""
+        cuts: set[int] = set()
+        for line in self.lines.values():
+            bounds = [(line.age_from, line.age_below), *((t.age_from, t.age_below) for t in line.person_terms.values())]
+            cuts.update(a for pair in bounds for a in pair if a is not None)
+        return sorted(cuts)
 
     def tier(self, name: TierName) -> CriticalIllness | Assistance | TiltedAssistance | None:
         tier: CriticalIllness | Assistance | TiltedAssistance | None = getattr(self, name)

@@ -28,6 +28,9 @@ FUND_PAY_TYPE = {
 }
 
 
+BIRTH_DATE_EXPECTED = "a birth date on or before {day} (an 18-character resident ID number or brdy): line {line} goes by age"
+
+
 def _where(claim: Claim) -> str:
     return f"claim {claim.claim_id}"
 
@@ -59,7 +62,16 @@ def validate_claim(claim: Claim, person: Person) -> None:
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
     filed = any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
-    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, filed)
+    day = claim.setl_date
+    choice = policy.benefit_line(
+        person.insutype,
+        person.emp_status,
+        claim.med_type,
+        claim.dise_codg,
+        filed,
+        person.age_on(day),
+        person.resident_tier_on(day),
+    )
     if choice is None:
         raise InputError(
             _where(claim),
@@ -69,6 +81,8 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
             f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
             f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})",
         )
+    if choice.lacks_birth_date:
+        raise InputError(f"person {person.psn_no}", "birth_date", None, BIRTH_DATE_EXPECTED.format(line=choice.key, day=day))
     if choice.lacks_filing:
         raise InputError(
             _where(claim),
@@ -114,6 +128,9 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         trace.append(TraceStep("line", "fallback", args | names))
     line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
     trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
+    if choice.terms:
+        age, tier = person.age_on(claim.setl_date), person.resident_tier_on(claim.setl_date)
+        trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms), "age": age, "resident_tier": tier}))
     trace.append(
         TraceStep(
             "range",

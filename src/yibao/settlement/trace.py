@@ -7,7 +7,7 @@ from typing import Any
 
 from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_percent, fmt_yuan
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, RESIDENT_TIERS, TIERS, identity_label, label
 from yibao.settlement.model import TraceStep
 
 REASONS: dict[str, Said] = {
@@ -22,6 +22,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "line": (
         "待遇类别：{line_name}（医疗类别 {med_type}），身份：{identity}",
         "benefit line: {line_name} (med type {med_type}), identity: {identity}",
+    ),
+    "person_terms": (
+        "按参保人条件执行待遇：{terms}（年龄 {age}，缴费档次 {resident_tier}）",
+        "terms for the person applied: {terms} (age {age}, contribution tier {resident_tier})",
     ),
     "policy_range": (
         "医疗总费用 {medfee_fen}，全自费 {fulamt_fen}，超限价 {overlmt_fen}，先行自付 {preselfpay_fen}，政策范围内 {scp_fen}",
@@ -116,6 +120,10 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
         return label(HOSP_LEVELS, value, lang)
     if name == "reason":
         return label(REASONS, value, lang)
+    if name == "age":
+        return t(lang, "不详", "unknown") if value is None else t(lang, f"{value} 岁", str(value))
+    if name == "resident_tier":
+        return label(RESIDENT_TIERS, value, lang)
     if name == "no_cap":
         return t(lang, "，取消封顶线", ", no cap") if value else ""
     return str(value)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from yibao.settlement.batch.engine import BatchInput
+from yibao.settlement.batch.prepare import RESIDENT_TIER_SCHEMA
 from yibao.settlement.model import Claim, Person, YearToDate
 
 IDENTITY_SCHEMA = {"psn_no": pl.Utf8, "category": pl.Utf8, "valid_from": pl.Date, "valid_to": pl.Date}
@@ -36,9 +37,13 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
     return BatchInput(
         claims=pl.DataFrame(rows, schema=claim_schema),
         people=pl.DataFrame(
-            [{"psn_no": p.psn_no, "insutype": p.insutype, "emp_status": p.emp_status, "emp_tier": p.emp_tier} for p in people],
-            schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8},
-        ),
+            [
+                {"psn_no": p.psn_no, "insutype": p.insutype, "emp_status": p.emp_status, "emp_tier": p.emp_tier,
+                 "birth_date": p.birth_date}
+                for p in people
+            ],
+            schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8, "birth_date": pl.Date},
+        ),  # fmt: skip
         identities=pl.DataFrame(
             [(p.psn_no, i.category, i.valid_from, i.valid_to) for p in people for i in p.identities],
             schema=IDENTITY_SCHEMA,
@@ -51,6 +56,11 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
         ),
         cross_filings=pl.DataFrame(
             [(p.psn_no, f.begin, f.end) for p in people for f in p.cross_region_filings], schema=CROSS_SCHEMA, orient="row"
+        ),
+        resident_tiers=pl.DataFrame(
+            [(p.psn_no, r.tier, r.begin, r.end) for p in people for r in p.resident_tiers],
+            schema=RESIDENT_TIER_SCHEMA,
+            orient="row",
         ),
     )
 

@@ -1,7 +1,7 @@
 """Running the batch engine on files: a directory of tables in, Parquet out, in person chunks.
 
-Input directory: ``claims``, ``people``, ``identities``, ``chronic_filings``,
-``cross_filings`` as ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county
+Input directory: ``claims``, ``people`` (optionally with ``birth_date``), ``identities``,
+``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end; optional) as ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county
 writes Parquet). Claims must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth``
 writes them so).
 
@@ -48,12 +48,19 @@ from yibao.settlement.batch.engine import (
     warm_up,
 )
 from yibao.settlement.batch.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
+from yibao.settlement.batch.prepare import RESIDENT_TIER_SCHEMA
 from yibao.settlement.batch.result import STORED, ytd_path
 
-TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings")
-OPTIONAL = {"identities": IDENTITY_SCHEMA, "chronic_filings": FILING_SCHEMA, "cross_filings": CROSS_SCHEMA}
+TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings", "resident_tiers")
+OPTIONAL = {
+    "identities": IDENTITY_SCHEMA,
+    "chronic_filings": FILING_SCHEMA,
+    "cross_filings": CROSS_SCHEMA,
+    "resident_tiers": RESIDENT_TIER_SCHEMA,
+}
 SIDE_COLUMNS = {
-    "people": ("psn_no", "insutype", "emp_status", "emp_tier"),
+    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date"),
+    "resident_tiers": ("psn_no", "tier", "begin", "end"),
     "identities": ("psn_no", "category", "valid_from", "valid_to"),
     "chronic_filings": ("psn_no", "dise_codg", "begin", "end"),
     "cross_filings": ("psn_no", "begin", "end"),

@@ -8,7 +8,7 @@ and per person is integer work on person runs (``pid``) and sorted (person, day)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
@@ -20,14 +20,16 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.policy.deciding import identity_ranks
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
-from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS
+from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS, Variants
 from yibao.settlement.model import ChronicFiling
+from yibao.settlement.settle import BIRTH_DATE_EXPECTED
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2}
 EMP = {"in_service": 0, "retired": 1}
 EMP_TIER_EXPECTED = "unit, individual_1 or individual_2 for employee outpatient"  # as settle() says it
+RESIDENT_TIER_SCHEMA = {"psn_no": pl.Utf8, "tier": pl.Int64, "begin": pl.Date, "end": pl.Date}
 CLAIM_COLUMNS = ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg", "medfee_sumamt")
 AMOUNT_COLUMNS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "full_pay_scp_amt")
 
@@ -39,6 +41,8 @@ class BatchInput:
     identities: pl.DataFrame
     chronic_filings: pl.DataFrame
     cross_filings: pl.DataFrame
+    resident_tiers: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RESIDENT_TIER_SCHEMA))
+    """Residents' contribution tiers (1 一档, 2 二档) with their dates; the people table may carry ``birth_date``."""
 
 
 def _errors(where: str, frame: pl.DataFrame, field: str, expected: str, limit: int = 20) -> list[InputError]:
@@ -244,10 +248,12 @@ def select_lines(
     person: dict[str, I64],
     pid: I64,
     disease: tuple[I64, list[str]],
+    variant: tuple[I64, Variants],
 ) -> I64:
     """Each claim's benefit line: :meth:`Policy.benefit_line` once per distinct (period, scheme,
-    status, med_type, disease, filing)."""
+    status, med_type, disease, filing, person variant: age band and resident tier)."""
     med, med_values = coded(c["med_type"])
+    var_code, var = variant
     dise, dise_values = disease
     ins_values, emp_values = ("", *INSUTYPES), (None, *EMP)
     parts = [
@@ -257,19 +263,37 @@ def select_lines(
         (med, len(med_values)),
         (dise, len(dise_values)),
         (has_filing.astype(np.int64), 2),
+        (var_code, var.size),
     ]
-    inverse, (p_u, ins_u, emp_u, med_u, dise_u, filed_u) = _distinct(parts)
+    inverse, (p_u, ins_u, emp_u, med_u, dise_u, filed_u, var_u) = _distinct(parts)
     chosen = np.full(p_u.size, -1, np.int64)
     lacks = np.zeros(p_u.size, bool)
+    no_age = np.zeros(p_u.size, bool)
     for u in range(p_u.size):
         pol = policies[p_u[u]]
         got = pol.benefit_line(
-            ins_values[ins_u[u]], emp_values[emp_u[u]], med_values[med_u[u]], dise_values[dise_u[u]], bool(filed_u[u])
+            ins_values[ins_u[u]],
+            emp_values[emp_u[u]],
+            med_values[med_u[u]],
+            dise_values[dise_u[u]],
+            bool(filed_u[u]),
+            *var.of(int(var_u[u])),
         )
         if got is not None:
-            chosen[u], lacks[u] = line_keys.index(got.key), got.lacks_filing
+            chosen[u], lacks[u], no_age[u] = line_keys.index(got.key), got.lacks_filing, got.lacks_birth_date
     line: I64 = chosen[inverse]
     errs: list[InputError] = []
+    lacking_age = no_age[inverse]
+    if lacking_age.any():
+        errs += [
+            InputError(
+                f"person {row['psn_no']}",
+                "birth_date",
+                None,
+                BIRTH_DATE_EXPECTED.format(line=line_keys[line[i]], day=row["setl_date"]),
+            )
+            for i, row in zip(np.flatnonzero(lacking_age)[:20], c.filter(pl.Series(lacking_age)).head(20).iter_rows(named=True), strict=True)
+        ]
     lacking_filing = lacks[inverse]
     if lacking_filing.any():
         errs += _errors("claims", c.filter(pl.Series(lacking_filing)), "dise_codg", "a disease with a chronic filing")
@@ -288,6 +312,52 @@ def select_lines(
     if errs:
         raise InputErrors(errs)
     return line
+
+
+def person_variants(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants) -> I64:
+    """Each claim's person variant (:class:`Variants`): its age band from the person's ``birth_date``
+    on the claim date (:meth:`Person.age_on`; band 0: unknown), its resident tier held on the date
+    (:meth:`Person.resident_tier_on`: of overlapping periods the latest-starting, then the higher tier)."""
+    out = np.zeros(kc.n, np.int64)
+    if len(var.ages) > 1:
+        births = data.people.select("psn_no", "birth_date") if "birth_date" in data.people.columns else None
+        if births is not None and births["birth_date"].null_count() < births.height:
+            b = kc.persons.join(births.with_columns(pl.col("birth_date").cast(pl.Date)), on="psn_no", how="left", maintain_order="left")
+            born = b["birth_date"].gather(kc.pid)
+            ages = pl.DataFrame({"d": c["setl_date"], "b": born}).select(
+                pl.when(pl.col("b").is_null() | (pl.col("d") < pl.col("b")))
+                .then(None)
+                .otherwise(
+                    pl.col("d").dt.year().cast(pl.Int64)
+                    - pl.col("b").dt.year().cast(pl.Int64)
+                    - (
+                        (pl.col("d").dt.month() < pl.col("b").dt.month())
+                        | ((pl.col("d").dt.month() == pl.col("b").dt.month()) & (pl.col("d").dt.day() < pl.col("b").dt.day()))
+                    ).cast(pl.Int64)
+                )
+                .alias("age")
+            )["age"]
+            known = ages.is_not_null().to_numpy()
+            band = 1 + np.searchsorted(np.array(var.cuts, np.int64), ages.fill_null(0).to_numpy().astype(np.int64), side="right")
+            out = np.where(known, band, 0).astype(np.int64)
+        out = out * len(var.tiers)
+    if len(var.tiers) > 1 and data.resident_tiers.height:
+        j, lo, hi = kc.ranges(data.resident_tiers, "begin", "end")
+        bad = j.filter(~pl.col("tier").is_in([1, 2]) | pl.col("begin").is_null())
+        if bad.height:
+            raise InputErrors(
+                [InputError(f"resident_tiers person {r['psn_no']}", "tier", r["tier"], "1 (一档) or 2 (二档) with a begin date")
+                 for r in bad.head(20).iter_rows(named=True)]
+            )  # fmt: skip
+        if j.height:
+            begin = j["begin"].cast(pl.Int32).to_numpy().astype(np.int64)
+            tier = j["tier"].cast(pl.Int64).to_numpy()
+            offer = (((1 << _SHIFT) - begin) << 2) | (3 - tier)  # lowest: the latest begin, then the higher tier
+            none = 1 << 62
+            best = lowest_over_ranges(kc.n, lo, hi, np.arange(j.height, dtype=np.int64), offer[:, None], np.zeros(kc.n, np.int64), none)
+            held = np.where(best == none, 0, 3 - (best & 3))
+            out = out + np.array([var.tiers.index(t) if t in var.tiers else 0 for t in (None, 1, 2)], np.int64)[held]
+    return out
 
 
 def person_arrays(kc: Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str, I64]:

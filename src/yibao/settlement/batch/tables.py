@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import LEVELS, PLACES, TIER_NAMES, Policy
+from yibao.policy.schema import LEVELS, PLACES, RESIDENT_TIERS, TIER_NAMES, Policy
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -29,12 +29,40 @@ TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
 INSUTYPES = ("390", "310")
 
 
+@dataclass(frozen=True)
+class Variants:
+    """The person attributes benefit lines go by (:class:`yibao.policy.schema.PersonTerms`): age band and
+    resident contribution tier, as few combinations as the pack needs. Each line-table row ``k`` is one
+    (period, line, variant); a variant's representative age is its band's lowest (``None``: unknown)."""
+
+    cuts: list[int]
+    """Ages where some line's band or terms change, ascending (band ``b >= 1`` is ``[cuts[b-2], cuts[b-1])``)."""
+    ages: list[int | None]
+    tiers: list[int | None]
+
+    @property
+    def size(self) -> int:
+        return len(self.ages) * len(self.tiers)
+
+    def of(self, v: int) -> tuple[int | None, int | None]:
+        """The (age, resident tier) variant ``v`` stands for."""
+        return self.ages[v // len(self.tiers)], self.tiers[v % len(self.tiers)]
+
+
+def variants(policies: list[Policy]) -> Variants:
+    cuts = sorted({a for pol in policies for a in pol.age_cuts()})
+    ages: list[int | None] = [None, 0, *cuts] if cuts else [None]
+    tiers: list[int | None] = [None, *RESIDENT_TIERS] if any(pol.uses_resident_tier for pol in policies) else [None]
+    return Variants(cuts, ages, tiers)
+
+
 @dataclass
 class Tables:
     """Small arrays indexed by (period, line) combination ``k``, identity, level, place …, filled
     from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``, ``tier_applies``)."""
 
     line_keys: list[str]
+    variants: Variants
     kind: I64  # [k] 0 none, 1 admission, 2 year
     ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
     band_start: I64  # [k, B]
@@ -70,10 +98,11 @@ def _fen(cap: int | None) -> int:
     return int(INF) if cap is None else cap
 
 
-def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]) -> dict[str, Any]:
-    """The basic-insurance tables per (period, line), identity, place, level and tier."""
-    P, L, C = len(policies), len(line_keys), len(CATS)
-    K = P * L
+def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str], var: Variants) -> dict[str, Any]:
+    """The basic-insurance tables per (period, line, person variant), identity, place, level and tier:
+    ``k = (period * lines + line) * variants + variant``, the line with the variant's person terms applied."""
+    P, L, C, V = len(policies), len(line_keys), len(CATS), var.size
+    K = P * L * V
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
     def gid(name: str) -> int:
@@ -93,11 +122,12 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
     for p, pol in enumerate(policies):
-        for l_i, key in enumerate(line_keys):
-            line = pol.lines.get(key)
-            if line is None:
+        for (l_i, key), v in ((a, v) for a in enumerate(line_keys) for v in range(V)):
+            own = pol.lines.get(key)
+            if own is None:
                 continue
-            k = p * L + l_i
+            line = own.for_person(*var.of(v))
+            k = (p * L + l_i) * V + v
             t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
             t["cap_group"][k] = gid("cap:" + line.cap_key(key))
             t["ded_group"][k] = gid("ded:" + line.deductible_key(key))
@@ -159,4 +189,11 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
 
 def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
     groups: list[str] = []
-    return Tables(line_keys=line_keys, groups=groups, **_line_tables(policies, line_keys, groups), **_tier_tables(policies))
+    var = variants(policies)
+    return Tables(
+        line_keys=line_keys,
+        variants=var,
+        groups=groups,
+        **_line_tables(policies, line_keys, groups, var),
+        **_tier_tables(policies),
+    )

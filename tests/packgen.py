@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
-from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
+from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary, ResidentTierPeriod
 
 CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge"]
 YEAR = 2022
@@ -71,6 +71,39 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
+AGES = [6, 18, 45, 60, 70]
+
+
+@st.composite
+def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
+    """Random ``person_terms``: entries by age band and/or resident tier, each with some effect."""
+    out: dict[str, Any] = {}
+    for n in range(draw(st.integers(0, 3))):
+        entry: dict[str, Any] = {}
+        kind = draw(st.sampled_from(["age_from", "age_below", "band", "tier", "tier_age"]))
+        if kind in ("age_from", "band", "tier_age"):
+            entry["age_from"] = leaf(draw(st.sampled_from(AGES[:-1] if kind == "band" else AGES)))
+        if kind == "age_below" or kind == "band":
+            lo = entry["age_from"]["value"] if "age_from" in entry else 0
+            entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
+        if kind in ("tier", "tier_age"):
+            entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
+        effects = draw(st.lists(st.sampled_from(["deductible", "ratio", "ratio_add", "cap"]), unique=True, min_size=1))
+        for e in effects:
+            if e == "deductible":
+                entry["deductible"] = leaf(draw(level_table(small_money, yuan)))
+                if admission and draw(st.booleans()):
+                    entry["deductible_2nd"] = leaf(draw(level_table(small_money, yuan)))
+            elif e == "ratio":
+                entry["ratio"] = leaf(draw(ratio_table()))
+            elif e == "ratio_add":
+                entry["ratio_add"] = leaf(pct_signed(draw(st.integers(1, 1_500) | st.integers(-1_500, -1))))
+            else:
+                entry["cap"] = leaf(yuan(draw(money)))
+        out[f"terms_{n}"] = entry
+    return out
+
+
 @st.composite
 def random_pack(draw: st.DrawFn) -> PolicyPack:
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
@@ -86,6 +119,7 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
         "cap_group": "pool",
         "identity_overrides": draw(overrides()),
+        "person_terms": draw(person_terms(admission=True)),
     }  # fmt: skip
     if draw(st.booleans()):
         inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
@@ -103,11 +137,16 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
             "label_zh": "两病", "label_en": "two diseases", "insutype": "390", "med_types": ["11"], "diseases": ["I10", "E11"],
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
         },
+        "children_outpatient": {
+            "label_zh": "儿童门诊", "label_en": "children's outpatient", "insutype": "390", "med_types": ["11"],
+            "age_below": leaf(draw(st.sampled_from(AGES[:2]))), "deductible_kind": "year", "deductible_group": "opd",
+            "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))),
+        },
         "outpatient": {
             "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
             "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
-            "identity_overrides": draw(overrides()),
+            "identity_overrides": draw(overrides()), "person_terms": draw(person_terms(admission=False)),
         },
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
@@ -130,9 +169,11 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
         "emp_inpatient": {
             "label_zh": "职工住院", "label_en": "employee inpatient", "insutype": "310", "med_types": ["21", "14"],
             "deductible_kind": "admission", "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))),
-            "cap": leaf(yuan(draw(money))),
+            "cap": leaf(yuan(draw(money))), "person_terms": draw(person_terms(admission=True)),
         },
     }  # fmt: skip
+    if not draw(st.integers(0, 3)):  # often a pack that never asks for the age
+        del lines["children_outpatient"]
     tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
     policy: dict[str, Any] = {
         "identity_priority": draw(st.permutations(CATS)),
@@ -193,10 +234,19 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
         for code in draw(st.lists(st.sampled_from(["I10", "E11", "N18"]), unique=True, max_size=2))
     )
     cross = tuple(Period(draw(day_in(YEAR))) for _ in range(draw(st.integers(0, 1))))
+    tiers = []
+    for _ in range(0 if employee else draw(st.integers(0, 3))):
+        begin = draw(st.sampled_from([date(YEAR, 1, 1), date(YEAR + 1, 1, 1)]) | day_in(YEAR))
+        end = draw(st.none() | st.just(date(begin.year, 12, 31)) | st.integers(0, 400).map(lambda d, b=begin: b + timedelta(days=d)))
+        tiers.append(ResidentTierPeriod(draw(st.sampled_from([1, 2])), begin, end))
+    # birth dates around the packs' age cuts (6, 18, 45, 60, 70), birthdays within the claims' years; sometimes unknown
+    age = draw(st.sampled_from([1, *AGES, *(a - 1 for a in AGES), 85]))
+    born = None if draw(st.integers(0, 19)) == 0 else draw(day_in(YEAR - age))
     return Person(
         psn_no, "310" if employee else "390", tuple(idents), filings, cross,
         emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
         emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
+        birth_date=born, resident_tiers=tuple(tiers),
     )  # fmt: skip
 
 

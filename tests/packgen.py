@@ -105,7 +105,8 @@ def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
 
 
 @st.composite
-def random_pack(draw: st.DrawFn) -> PolicyPack:
+def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
+    """A random valid pack; ``by_person=False``: no line goes by age band or resident tier (for engines without them)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
     dated = draw(st.booleans())
     cap_a, cap_b = draw(money), draw(money)
@@ -172,8 +173,11 @@ def random_pack(draw: st.DrawFn) -> PolicyPack:
             "cap": leaf(yuan(draw(money))), "person_terms": draw(person_terms(admission=True)),
         },
     }  # fmt: skip
-    if not draw(st.integers(0, 3)):  # often a pack that never asks for the age
+    if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
         del lines["children_outpatient"]
+    if not by_person:
+        for line in lines.values():
+            line.pop("person_terms", None)
     tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
     policy: dict[str, Any] = {
         "identity_priority": draw(st.permutations(CATS)),

@@ -1,0 +1,211 @@
+"""Issue 15, features 8 and 11: benefit lines and terms by the person's age (from the birth date) and
+resident contribution tier (一档/二档). Every expected amount is worked out by hand in the test."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from yibao.core.errors import InputError, InputErrors
+from yibao.policy import PolicyPack, pack_from_mapping
+from yibao.settlement.batch.engine import settle_batch
+from yibao.settlement.batch.frames import to_frames
+from yibao.settlement.model import Claim, Person, PolicyRangeSummary, ResidentTierPeriod, YearToDate
+from yibao.settlement.settle import settle
+from yibao.settlement.trace import render
+
+FILE = "person-terms.yaml"
+
+
+def A(value: Any) -> dict[str, Any]:
+    return {"value": value, "assumed": "test value"}
+
+
+def line(**extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "label_zh": "住院",
+        "label_en": "inpatient",
+        "insutype": "390",
+        "med_types": ["21"],
+        "deductible_kind": "admission",
+        "deductible": A(200),
+        "ratio": A(60),
+        "cap": A(10000),
+    }
+    return base | extra
+
+
+def raw_pack(lines: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pack": "person-terms",
+        "valid_from": "2022-01-01",
+        "valid_to": "2023-12-31",
+        "policy": {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": A(10)}, "lines": lines},
+    }
+
+
+def pack_of(lines: dict[str, Any]) -> PolicyPack:
+    return pack_from_mapping(raw_pack(lines), FILE)
+
+
+def claim(day: date, scp_yuan: int, cid: str = "C1", psn: str = "P1") -> Claim:
+    return Claim(cid, psn, day, "21", 1, summary=PolicyRangeSummary(scp_yuan * 100))
+
+
+def errors_of(lines: dict[str, Any]) -> list[InputError]:
+    with pytest.raises(InputErrors) as info:
+        pack_of(lines)
+    return info.value.errors
+
+
+# ---------------------------------------------------------------- age from the birth date
+
+
+def test_age_in_completed_years_on_the_claim_date() -> None:
+    p = Person("P1", birth_date=date(2004, 3, 15))
+    assert p.age_on(date(2022, 3, 14)) == 17
+    assert p.age_on(date(2022, 3, 15)) == 18  # the birthday itself counts
+    leap = Person("P2", birth_date=date(2004, 2, 29))
+    assert leap.age_on(date(2022, 2, 28)) == 17
+    assert leap.age_on(date(2022, 3, 1)) == 18
+    assert Person("P3").age_on(date(2022, 1, 1)) is None
+    assert p.age_on(date(2004, 3, 14)) is None  # before birth: no age
+
+
+def test_a_line_selected_by_age_band() -> None:
+    """Children (under 18) on their own line at 80%, everyone else 60%; deductible 200 on both.
+    1,000 yuan: child (1000 - 200) x 80% = 640; adult (1000 - 200) x 60% = 480."""
+    pack = pack_of({"children": line(age_below=A(18), ratio=A(80)), "adults": line()})
+    child = Person("P1", birth_date=date(2004, 3, 15))
+    before, on_birthday = claim(date(2022, 3, 14), 1000), claim(date(2022, 3, 15), 1000)
+    s = settle(pack, child, None, before)
+    assert (s.line, s.hifp_pay) == ("children", 64000)
+    s = settle(pack, child, None, on_birthday)
+    assert (s.line, s.hifp_pay) == ("adults", 48000)
+
+
+def test_age_linked_ratio_points_for_people_of_70_and_over() -> None:
+    """70% with +5 points from 70: 2,000 yuan, deductible 200 -> 1,800 x 75% = 1,350; at 69: x 70% = 1,260."""
+    pack = pack_of({"inpatient": line(ratio=A(70), person_terms={"over_70": {"age_from": A(70), "ratio_add": A(5)}})})
+    day = date(2022, 6, 1)
+    s = settle(pack, Person("P1", birth_date=date(1952, 6, 1)), None, claim(day, 2000))
+    assert s.hifp_pay == 135000
+    assert "按参保人条件执行待遇：over_70（年龄 70 岁，缴费档次 未登记档次）" in [text for _, text in render(s.trace, "zh")]
+    assert settle(pack, Person("P1", birth_date=date(1952, 6, 2)), None, claim(day, 2000)).hifp_pay == 126000
+
+
+def test_without_a_birth_date_refused_only_where_the_pack_goes_by_age() -> None:
+    by_age = pack_of({"inpatient": line(person_terms={"children": {"age_below": A(18), "ratio_add": A(10)}})})
+    with pytest.raises(InputError) as info:
+        settle(by_age, Person("P1"), None, claim(date(2022, 6, 1), 1000))
+    assert info.value.field == "birth_date" and "inpatient" in info.value.expected
+    plain = pack_of({"inpatient": line()})
+    assert settle(plain, Person("P1"), None, claim(date(2022, 6, 1), 1000)).hifp_pay == 48000  # (1000 - 200) x 60%
+    # the batch engine refuses the same person with the same field
+    with pytest.raises(InputErrors) as batch:
+        settle_batch(by_age, to_frames([Person("P1")], [claim(date(2022, 6, 1), 1000)]))
+    assert [e.field for e in batch.value.errors] == ["birth_date"]
+
+
+# ---------------------------------------------------------------- resident contribution tier
+
+
+TIERED = {
+    "inpatient": line(
+        deductible=A(300),
+        person_terms={"tier_2": {"resident_tier": 2, "ratio": A(70), "cap": A(15000)}},
+    )
+}
+
+
+def _resident(tier: int | None) -> Person:
+    periods = () if tier is None else (ResidentTierPeriod(tier, date(2022, 1, 1), date(2022, 12, 31)),)  # type: ignore[arg-type]
+    return Person("P1", resident_tiers=periods)
+
+
+def test_resident_tier_selects_ratio_and_cap() -> None:
+    """5,000 yuan, deductible 300: 二档 (5000 - 300) x 70% = 3,290; 一档 (the line's own) x 60% = 2,820."""
+    pack = pack_of(TIERED)
+    day = date(2022, 5, 1)
+    assert settle(pack, _resident(2), None, claim(day, 5000)).hifp_pay == 329000
+    assert settle(pack, _resident(1), None, claim(day, 5000)).hifp_pay == 282000
+    assert settle(pack, _resident(None), None, claim(day, 5000)).hifp_pay == 282000  # no tier on record: the line's own
+    # 9,000 already paid this year: 一档's cap 10,000 leaves 1,000; 二档's 15,000 leaves 6,000 (all of 3,290)
+    ytd = YearToDate(2022, admissions=0, basic_paid={"inpatient": 900000})
+    assert settle(pack, _resident(1), ytd, claim(day, 5000)).hifp_pay == 100000
+    assert settle(pack, _resident(2), ytd, claim(day, 5000)).hifp_pay == 329000
+    # the tier chosen for 2022 does not hold in 2023: the line's own terms
+    assert settle(pack, _resident(2), None, claim(date(2023, 5, 1), 5000)).hifp_pay == 282000
+
+
+def test_resident_tier_in_the_trace_in_both_languages() -> None:
+    s = settle(pack_of(TIERED), _resident(2), None, claim(date(2022, 5, 1), 5000))
+    zh = " ".join(text for _, text in render(s.trace, "zh"))
+    en = " ".join(text for _, text in render(s.trace, "en"))
+    assert "tier_2" in zh and "二档" in zh and "tier 2" not in zh
+    assert "tier 2" in en and "二档" not in en
+
+
+def test_entries_apply_in_order_later_replacement_wins_points_add() -> None:
+    """二档 ratio 70; over 60 +5 points; 二档 over 60 deductible 100: a 65-year-old 二档 resident with 2,000 yuan
+    pays deductible 100 and 75%: (2000 - 100) x 75% = 1,425."""
+    terms = {
+        "tier_2": {"resident_tier": 2, "ratio": A(70)},
+        "over_60": {"age_from": A(60), "ratio_add": A(5)},
+        "tier_2_over_60": {"resident_tier": "二档", "age_from": A(60), "deductible": A(100)},
+    }
+    pack = pack_of({"inpatient": line(person_terms=terms)})
+    p = Person("P1", birth_date=date(1957, 1, 1), resident_tiers=(ResidentTierPeriod(2, date(2022, 1, 1)),))
+    s = settle(pack, p, None, claim(date(2022, 6, 1), 2000))
+    assert (s.act_pay_dedc, s.hifp_pay) == (10000, 142500)
+    batch = settle_batch(pack, to_frames([p], [claim(date(2022, 6, 1), 2000)])).claims
+    assert batch["hifp_pay"].to_list() == [142500]
+
+
+def test_overlapping_tier_periods_the_latest_start_decides() -> None:
+    p = Person("P1", resident_tiers=(ResidentTierPeriod(2, date(2022, 1, 1)), ResidentTierPeriod(1, date(2022, 7, 1))))
+    assert p.resident_tier_on(date(2022, 6, 30)) == 2
+    assert p.resident_tier_on(date(2022, 7, 1)) == 1
+    pack = pack_of(TIERED)
+    claims = [claim(date(2022, 6, 30), 5000, "C1"), claim(date(2022, 7, 1), 5000, "C2")]
+    got = settle_batch(pack, to_frames([p], claims)).claims["hifp_pay"].to_list()
+    # 二档: (5000 - 300) x 70% = 3,290; then 一档 on the second admission: (5000 - 300) x 60% = 2,820 (cap 10,000: 3,290 paid)
+    assert got == [329000, 282000]
+
+
+# ---------------------------------------------------------------- the pack refuses what it cannot mean
+
+
+def test_a_terms_entry_without_condition_or_effect_is_refused() -> None:
+    errs = errors_of({"inpatient": line(person_terms={"x": {"ratio_add": A(5)}})})
+    assert "person_terms.x" in errs[0].field and "needs a condition" in errs[0].expected
+    errs = errors_of({"inpatient": line(person_terms={"x": {"age_from": A(70)}})})
+    assert "needs an effect" in errs[0].expected
+
+
+def test_bad_ages_and_tiers_are_refused() -> None:
+    errs = errors_of({"inpatient": line(age_from=A(18), age_below=A(6))})
+    assert "age_from (18) must be below age_below (6)" in errs[0].expected
+    errs = errors_of({"inpatient": line(age_below=A(200))})
+    assert errs[0].field.startswith("policy.lines.inpatient.age_below") and "between 0 and 150" in errs[0].expected
+    errs = errors_of({"inpatient": line(person_terms={"x": {"resident_tier": 3, "ratio_add": A(5)}})})
+    assert "person_terms.x.resident_tier" in errs[0].field
+
+
+def test_terms_cannot_replace_an_enrolment_tier_cap() -> None:
+    emp = line(insutype="310", cap=None, cap_by_tier=A({"unit": 3000, "individual_1": 800, "individual_2": 3000}))
+    del emp["cap"]
+    emp["person_terms"] = {"old": {"age_from": A(70), "cap": A(5000)}}
+    errs = errors_of({"emp": emp})
+    assert "person_terms.old.cap cannot replace cap_by_tier" in errs[0].expected
+
+
+def test_without_a_birth_date_an_age_band_line_cannot_be_passed_over() -> None:
+    """Whether the children's line or the adults' line serves depends on the age: unknown, the claim is refused
+    rather than settled on the adults' line."""
+    pack = pack_of({"children": line(age_below=A(18), ratio=A(80)), "adults": line()})
+    with pytest.raises(InputError) as info:
+        settle(pack, Person("P1"), None, claim(date(2022, 6, 1), 1000))
+    assert info.value.field == "birth_date" and "line children goes by age" in info.value.expected

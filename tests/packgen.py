@@ -241,7 +241,9 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
     tiers = []
     for _ in range(0 if employee else draw(st.integers(0, 3))):
         begin = draw(st.sampled_from([date(YEAR, 1, 1), date(YEAR + 1, 1, 1)]) | day_in(YEAR))
-        end = draw(st.none() | st.just(date(begin.year, 12, 31)) | st.integers(0, 400).map(lambda d, b=begin: b + timedelta(days=d)))
+        end = draw(
+            st.none() | st.just(date(begin.year, 12, 31)) | st.integers(0, 400).map(lambda d, b=begin: b + timedelta(days=d))
+        )
         tiers.append(ResidentTierPeriod(draw(st.sampled_from([1, 2])), begin, end))
     # birth dates around the packs' age cuts (6, 18, 45, 60, 70), birthdays within the claims' years; sometimes unknown
     age = draw(st.sampled_from([1, *AGES, *(a - 1 for a in AGES), 85]))

@@ -4,11 +4,13 @@ resident contribution tier (一档/二档). Every expected amount is worked out 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from yibao.core.errors import InputError, InputErrors
+from yibao.interfaces.claim_csv import read_people
 from yibao.policy import PolicyPack, pack_from_mapping
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
@@ -209,3 +211,37 @@ def test_without_a_birth_date_an_age_band_line_cannot_be_passed_over() -> None:
     with pytest.raises(InputError) as info:
         settle(pack, Person("P1"), None, claim(date(2022, 6, 1), 1000))
     assert info.value.field == "birth_date" and "line children goes by age" in info.value.expected
+
+
+# ---------------------------------------------------------------- people files
+
+
+def test_people_csv_carries_birth_date_from_the_id_number_and_tiers(tmp_path: Path) -> None:
+    f = tmp_path / "people.csv"
+    f.write_text(
+        "psn_no,certno,birth_date,resident_tiers\n"
+        "P1,53090219620704002X,,一档:2022-01-01:2022-12-31|2:2023-01-01\n"
+        "P2,,2010-05-06,\n"
+        "P3,53090219620704002X,1962-07-05,\n"
+        "P4,,,3:2022-01-01\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputErrors) as info:
+        read_people(f)
+    assert [(e.where, e.field) for e in info.value.errors] == [
+        ("people.csv row 4", "birth_date"),
+        ("people.csv row 5", "resident_tiers"),
+    ]
+    f.write_text(
+        "psn_no,certno,birth_date,resident_tiers\n"
+        "P1,53090219620704002X,,一档:2022-01-01:2022-12-31|2:2023-01-01\n"
+        "P2,,2010-05-06,\n",
+        encoding="utf-8",
+    )
+    people = read_people(f)
+    assert people["P1"].birth_date == date(1962, 7, 4)
+    assert people["P1"].resident_tiers == (
+        ResidentTierPeriod(1, date(2022, 1, 1), date(2022, 12, 31)),
+        ResidentTierPeriod(2, date(2023, 1, 1)),
+    )
+    assert (people["P2"].birth_date, people["P2"].resident_tiers) == (date(2010, 5, 6), ())

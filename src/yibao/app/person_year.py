@@ -1,7 +1,7 @@
 """The settlement's one read: a person with everything the pure core needs for a year, the year locked.
 
 One statement reads the person (by ``psn_no`` or resident ID number), whether they are enrolled in the year,
-their identities and filings (as JSON texts, :func:`yibao.app.registry.facts_columns`), the year-to-date row
+their identities, filings and resident tiers (as JSON texts, :func:`yibao.app.registry.facts_columns`), the year-to-date row
 (``FOR UPDATE`` on PostgreSQL; on SQLite the write transaction is ``BEGIN IMMEDIATE`` and already holds the
 database), the claim's institution, and the settlements of the visit being settled. A person's first claim
 of a year finds no year-to-date row: :func:`first_of_year` inserts it (or, when a concurrent first claim did,
@@ -92,10 +92,10 @@ def read(
     row = s.execute(_statement(s.get_bind().dialect.name, lock), params).first()
     if row is None:
         return None
-    person, enrolled, identities, chronic, cross, ytd, hosp_lv, place, count, standing = row
+    person, enrolled, identities, chronic, cross, tiers, ytd, hosp_lv, place, count, standing = row
     return PersonYear(
         person=person,
-        core=core_person(person, identities, chronic, cross),
+        core=core_person(person, identities, chronic, cross, tiers),
         enrolled=bool(enrolled),
         ytd=YearToDate.from_dict(json.loads(ytd)) if ytd is not None else None,
         institution=(hosp_lv, place) if hosp_lv is not None else None,

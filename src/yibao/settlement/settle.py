@@ -129,8 +129,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
     trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
     if choice.terms:
-        age, tier = person.age_on(claim.setl_date), person.resident_tier_on(claim.setl_date)
-        trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms), "age": age, "resident_tier": tier}))
+        held = {"age": person.age_on(claim.setl_date), "resident_tier": person.resident_tier_on(claim.setl_date)}
+        trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms)} | held))
     trace.append(
         TraceStep(
             "range",

@@ -139,6 +139,21 @@ class CrossFiling(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class ResidentTier(Base):
+    """A resident's contribution tier (居民医保缴费档次: 1 一档, 2 二档, Chongqing) from ``begin`` to ``end``:
+    chosen when paying for a year, so usually one row per year (migration 0301)."""
+
+    __tablename__ = "resident_tier"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    tier: Mapped[int] = mapped_column(Integer)
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
 class Enrolment(Base):
     """A person's enrolment for one year and scheme, and who pays the premium."""
 

@@ -38,12 +38,17 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
         claims=pl.DataFrame(rows, schema=claim_schema),
         people=pl.DataFrame(
             [
-                {"psn_no": p.psn_no, "insutype": p.insutype, "emp_status": p.emp_status, "emp_tier": p.emp_tier,
-                 "birth_date": p.birth_date}
+                {
+                    "psn_no": p.psn_no,
+                    "insutype": p.insutype,
+                    "emp_status": p.emp_status,
+                    "emp_tier": p.emp_tier,
+                    "birth_date": p.birth_date,
+                }
                 for p in people
             ],
             schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8, "birth_date": pl.Date},
-        ),  # fmt: skip
+        ),
         identities=pl.DataFrame(
             [(p.psn_no, i.category, i.valid_from, i.valid_to) for p in people for i in p.identities],
             schema=IDENTITY_SCHEMA,

@@ -1,9 +1,9 @@
 """Running the batch engine on files: a directory of tables in, Parquet out, in person chunks.
 
 Input directory: ``claims``, ``people`` (optionally with ``birth_date``), ``identities``,
-``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end; optional) as ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county
-writes Parquet). Claims must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth``
-writes them so).
+``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end) as
+``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county writes Parquet). Claims
+must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth`` writes them so).
 
 A Parquet claims file is cut into chunks of about ``chunk`` rows that never split a person:
 chunk *i* is nominally rows ``[i·chunk, (i+1)·chunk)``, and each boundary moves forward to the

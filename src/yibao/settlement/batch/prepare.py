@@ -8,7 +8,8 @@ and per person is integer work on person runs (``pid``) and sorted (person, day)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
@@ -41,7 +42,7 @@ class BatchInput:
     identities: pl.DataFrame
     chronic_filings: pl.DataFrame
     cross_filings: pl.DataFrame
-    resident_tiers: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RESIDENT_TIER_SCHEMA))
+    resident_tiers: pl.DataFrame = dataclasses.field(default_factory=lambda: pl.DataFrame(schema=RESIDENT_TIER_SCHEMA))
     """Residents' contribution tiers (1 一档, 2 二档) with their dates; the people table may carry ``birth_date``."""
 
 
@@ -292,7 +293,9 @@ def select_lines(
                 None,
                 BIRTH_DATE_EXPECTED.format(line=line_keys[line[i]], day=row["setl_date"]),
             )
-            for i, row in zip(np.flatnonzero(lacking_age)[:20], c.filter(pl.Series(lacking_age)).head(20).iter_rows(named=True), strict=True)
+            for i, row in zip(
+                np.flatnonzero(lacking_age)[:20], c.filter(pl.Series(lacking_age)).head(20).iter_rows(named=True), strict=True
+            )
         ]
     lacking_filing = lacks[inverse]
     if lacking_filing.any():
@@ -314,6 +317,20 @@ def select_lines(
     return line
 
 
+_D, _B = pl.col("d"), pl.col("b")
+_AGE = (
+    pl.when(_B.is_null() | (_D < _B))
+    .then(None)
+    .otherwise(
+        _D.dt.year().cast(pl.Int64)
+        - _B.dt.year().cast(pl.Int64)
+        - ((_D.dt.month() < _B.dt.month()) | ((_D.dt.month() == _B.dt.month()) & (_D.dt.day() < _B.dt.day()))).cast(pl.Int64)
+    )
+    .alias("age")
+)
+"""Completed years on the claim date ``d`` of a person born ``b`` (:func:`yibao.settlement.model.age_on`); null unknown."""
+
+
 def person_variants(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants) -> I64:
     """Each claim's person variant (:class:`Variants`): its age band from the person's ``birth_date``
     on the claim date (:meth:`Person.age_on`; band 0: unknown), its resident tier held on the date
@@ -322,39 +339,30 @@ def person_variants(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants)
     if len(var.ages) > 1:
         births = data.people.select("psn_no", "birth_date") if "birth_date" in data.people.columns else None
         if births is not None and births["birth_date"].null_count() < births.height:
-            b = kc.persons.join(births.with_columns(pl.col("birth_date").cast(pl.Date)), on="psn_no", how="left", maintain_order="left")
-            born = b["birth_date"].gather(kc.pid)
-            ages = pl.DataFrame({"d": c["setl_date"], "b": born}).select(
-                pl.when(pl.col("b").is_null() | (pl.col("d") < pl.col("b")))
-                .then(None)
-                .otherwise(
-                    pl.col("d").dt.year().cast(pl.Int64)
-                    - pl.col("b").dt.year().cast(pl.Int64)
-                    - (
-                        (pl.col("d").dt.month() < pl.col("b").dt.month())
-                        | ((pl.col("d").dt.month() == pl.col("b").dt.month()) & (pl.col("d").dt.day() < pl.col("b").dt.day()))
-                    ).cast(pl.Int64)
-                )
-                .alias("age")
-            )["age"]
-            known = ages.is_not_null().to_numpy()
-            band = 1 + np.searchsorted(np.array(var.cuts, np.int64), ages.fill_null(0).to_numpy().astype(np.int64), side="right")
-            out = np.where(known, band, 0).astype(np.int64)
+            b = kc.persons.join(
+                births.with_columns(pl.col("birth_date").cast(pl.Date)), on="psn_no", how="left", maintain_order="left"
+            )
+            ages = pl.DataFrame({"d": c["setl_date"], "b": b["birth_date"].gather(kc.pid)}).select(_AGE)["age"]
+            years = ages.fill_null(0).to_numpy().astype(np.int64)
+            band = 1 + np.searchsorted(np.array(var.cuts, np.int64), years, side="right")
+            out = np.where(ages.is_not_null().to_numpy(), band, 0).astype(np.int64)
         out = out * len(var.tiers)
     if len(var.tiers) > 1 and data.resident_tiers.height:
         j, lo, hi = kc.ranges(data.resident_tiers, "begin", "end")
         bad = j.filter(~pl.col("tier").is_in([1, 2]) | pl.col("begin").is_null())
         if bad.height:
+            expected = "1 (一档) or 2 (二档) with a begin date"
+            where = "resident_tiers person {}".format
             raise InputErrors(
-                [InputError(f"resident_tiers person {r['psn_no']}", "tier", r["tier"], "1 (一档) or 2 (二档) with a begin date")
-                 for r in bad.head(20).iter_rows(named=True)]
-            )  # fmt: skip
+                [InputError(where(r["psn_no"]), "tier", r["tier"], expected) for r in bad.head(20).iter_rows(named=True)]
+            )
         if j.height:
             begin = j["begin"].cast(pl.Int32).to_numpy().astype(np.int64)
             tier = j["tier"].cast(pl.Int64).to_numpy()
             offer = (((1 << _SHIFT) - begin) << 2) | (3 - tier)  # lowest: the latest begin, then the higher tier
             none = 1 << 62
-            best = lowest_over_ranges(kc.n, lo, hi, np.arange(j.height, dtype=np.int64), offer[:, None], np.zeros(kc.n, np.int64), none)
+            rows, column = np.arange(j.height, dtype=np.int64), np.zeros(kc.n, np.int64)
+            best = lowest_over_ranges(kc.n, lo, hi, rows, offer[:, None], column, none)
             held = np.where(best == none, 0, 3 - (best & 3))
             out = out + np.array([var.tiers.index(t) if t in var.tiers else 0 for t in (None, 1, 2)], np.int64)[held]
     return out

@@ -145,7 +145,7 @@ def _tiers(text: str) -> tuple[ResidentTierPeriod, ...]:
     out = []
     for parts in _periods(text):
         if len(parts) not in (2, 3) or parts[0].strip() not in _TIER_NAMES:
-            raise ValueError(f"item {':'.join(parts)!r} is not tier:from[:to] with tier 1, 2, 一档 or 二档")
+            raise ValueError(f"item {':'.join(parts)!r} is not tier:from[:to]")
         tier = _TIER_NAMES[parts[0].strip()]
         out.append(ResidentTierPeriod(tier, _day(parts[1]), _day(parts[2]) if len(parts) == 3 and parts[2] else None))  # type: ignore[arg-type]
     return tuple(out)

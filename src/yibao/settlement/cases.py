@@ -15,7 +15,16 @@ from yibao.policy.cases import PAYER_PARTS, WorkedCase
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
-from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.model import (
+    ChronicFiling,
+    Claim,
+    FeeLine,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+    Settlement,
+)
 from yibao.settlement.settle import settle_sequence
 
 SCALAR = "scalar"
@@ -33,6 +42,8 @@ def case_person(case: WorkedCase, number: int) -> Person:
         cross_region_filings=tuple(Period(f.valid_from, f.valid_to) for f in p.cross_region_filings),
         emp_status=p.emp_status,
         emp_tier=p.emp_tier,
+        birth_date=p.birth_date,
+        resident_tiers=tuple(ResidentTierPeriod(r.tier, r.valid_from, r.valid_to) for r in p.resident_tiers),
     )
 
 

@@ -8,6 +8,7 @@ exactly what one settlement consumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import date
 
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
@@ -28,7 +29,10 @@ FUND_PAY_TYPE = {
 }
 
 
-BIRTH_DATE_EXPECTED = "a birth date on or before {day} (an 18-character resident ID number or brdy): line {line} goes by age"
+def birth_date_refusal(psn_no: str, line: str, day: date) -> InputError:
+    """A claim on a line that goes by age, for a person without a (usable) birth date: settle and batch say it alike."""
+    expected = f"a birth date on or before {day} (an 18-character resident ID number or brdy): line {line} goes by age"
+    return InputError(f"person {psn_no}", "birth_date", None, expected)
 
 
 def _where(claim: Claim) -> str:
@@ -82,7 +86,7 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
             f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})",
         )
     if choice.lacks_birth_date:
-        raise InputError(f"person {person.psn_no}", "birth_date", None, BIRTH_DATE_EXPECTED.format(line=choice.key, day=day))
+        raise birth_date_refusal(person.psn_no, choice.key, day)
     if choice.lacks_filing:
         raise InputError(
             _where(claim),

@@ -13,8 +13,9 @@ from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.core.i18n import Said, t
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, RESIDENT_TIERS, TIERS, identity_label, label
 from yibao.policy.pack import LeafValue, PolicyPack, load_pack, shipped_packs
+from yibao.policy.schema import PersonTerms
 
 SECTIONS: dict[str, Said] = {
     "fee": ("费用规则", "fee rules"),
@@ -48,6 +49,9 @@ KEYS: dict[str, Said] = {
     "tilt": ("倾斜支付", "tilt"),
     "categories": ("分类救助", "by category"),
     "identity_overrides": ("按身份调整", "by identity"),
+    "person_terms": ("按年龄段/缴费档次调整", "by age band / contribution tier"),
+    "age_from": ("适用年龄起（周岁）", "from age"),
+    "age_below": ("适用年龄止（不满周岁）", "below age"),
     "share": ("资助比例", "share"),
     "amount": ("定额资助", "fixed amount"),
     "subsidies": ("资助参保", "premium subsidies"),
@@ -125,10 +129,34 @@ def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
     named: dict[str, Said] = {}
     if parts[0] == "lines":
         named = {k: (line.label_zh, line.label_en) for k, line in policy.lines.items()}
+        line = policy.lines.get(parts[1]) if len(parts) > 3 and parts[2] == "person_terms" else None
+        if line is not None and parts[3] in line.person_terms:
+            named[parts[3]] = terms_label(line.person_terms[parts[3]])
     elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
         named = {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
     words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
     return " · ".join([*head, *words])
+
+
+def terms_label(terms: PersonTerms) -> Said:
+    """A ``person_terms`` entry by its conditions: ``二档、70 周岁及以上`` / ``tier 2, aged 70 and over``."""
+    zh: list[str] = []
+    en: list[str] = []
+    if terms.resident_tier is not None:
+        tier = RESIDENT_TIERS[str(terms.resident_tier)]
+        zh.append(tier[0])
+        en.append(tier[1])
+    lo, hi = terms.age_from, terms.age_below
+    if lo is not None and hi is not None:
+        zh.append(f"{lo} 周岁至不满 {hi} 周岁")
+        en.append(f"aged {lo} to under {hi}")
+    elif lo is not None:
+        zh.append(f"{lo} 周岁及以上")
+        en.append(f"aged {lo} and over")
+    elif hi is not None:
+        zh.append(f"不满 {hi} 周岁")
+        en.append(f"under {hi}")
+    return "、".join(zh), ", ".join(en)
 
 
 @dataclass(frozen=True)

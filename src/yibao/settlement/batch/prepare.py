@@ -23,7 +23,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
 from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS, Variants
 from yibao.settlement.model import ChronicFiling
-from yibao.settlement.settle import BIRTH_DATE_EXPECTED
+from yibao.settlement.settle import birth_date_refusal
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -287,12 +287,7 @@ def select_lines(
     lacking_age = no_age[inverse]
     if lacking_age.any():
         errs += [
-            InputError(
-                f"person {row['psn_no']}",
-                "birth_date",
-                None,
-                BIRTH_DATE_EXPECTED.format(line=line_keys[line[i]], day=row["setl_date"]),
-            )
+            birth_date_refusal(row["psn_no"], line_keys[line[i]], row["setl_date"])
             for i, row in zip(
                 np.flatnonzero(lacking_age)[:20], c.filter(pl.Series(lacking_age)).head(20).iter_rows(named=True), strict=True
             )
@@ -352,9 +347,8 @@ def person_variants(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants)
         bad = j.filter(~pl.col("tier").is_in([1, 2]) | pl.col("begin").is_null())
         if bad.height:
             expected = "1 (一档) or 2 (二档) with a begin date"
-            where = "resident_tiers person {}".format
             raise InputErrors(
-                [InputError(where(r["psn_no"]), "tier", r["tier"], expected) for r in bad.head(20).iter_rows(named=True)]
+                [InputError(f"person {r['psn_no']}", "tier", r["tier"], expected) for r in bad.head(20).iter_rows(named=True)]
             )
         if j.height:
             begin = j["begin"].cast(pl.Int32).to_numpy().astype(np.int64)

@@ -245,3 +245,42 @@ def test_people_csv_carries_birth_date_from_the_id_number_and_tiers(tmp_path: Pa
         ResidentTierPeriod(2, date(2023, 1, 1)),
     )
     assert (people["P2"].birth_date, people["P2"].resident_tiers) == (date(2010, 5, 6), ())
+
+
+# ---------------------------------------------------------------- a synthetic county: the registry's brdy
+
+
+def test_synthetic_county_by_age_batch_from_files_equals_settle(tmp_path: Path) -> None:
+    """The county's people carry ``brdy``: the scalar core (birth_date) and the batch engine reading the written
+    files (people.parquet's brdy column) settle the same fen with inpatient terms for children and over-60s."""
+    from collections import defaultdict
+
+    from yibao import synth
+    from yibao.policy import load_pack
+    from yibao.policy.overlay import apply_overlay, overlay_from_mapping
+    from yibao.settlement.batch.io import read_input
+    from yibao.settlement.settle import settle_sequence
+
+    terms = {
+        "children": {"age_below": A(18), "ratio_add": A(10)},
+        "over_60": {"age_from": A(60), "deductible": A({1: 0, 2: 0, 3: 0})},
+    }
+    pack = apply_overlay(
+        load_pack("anhui-huaibei-2022"),
+        overlay_from_mapping({"overlay": "ages", "changes": {"lines.inpatient.person_terms": terms}}, "ages"),
+    )
+    county = synth.generate(300, 2022, 5)
+    synth.write(county, tmp_path)
+    batch = settle_batch(pack, read_input(tmp_path)).claims
+    people, claims = synth.to_people_and_claims(county)
+    by_person: dict[str, list[Claim]] = defaultdict(list)
+    for c in claims:
+        by_person[c.psn_no].append(c)
+    got = {r["claim_id"]: r["hifp_pay"] for r in batch.iter_rows(named=True)}
+    compared = terms_used = 0
+    for psn, own in by_person.items():
+        for s in settle_sequence(pack, people[psn], own):
+            assert got[s.claim_id] == s.hifp_pay, s.claim_id
+            compared += 1
+            terms_used += any(step.key == "person_terms" for step in s.trace)
+    assert compared == batch.height and terms_used > 0

@@ -1,6 +1,6 @@
 """Running the batch engine on files: a directory of tables in, Parquet out, in person chunks.
 
-Input directory: ``claims``, ``people`` (optionally with ``birth_date``), ``identities``,
+Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``), ``identities``,
 ``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end) as
 ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county writes Parquet). Claims
 must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth`` writes them so).
@@ -59,7 +59,7 @@ OPTIONAL = {
     "resident_tiers": RESIDENT_TIER_SCHEMA,
 }
 SIDE_COLUMNS = {
-    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date"),
+    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy"),
     "resident_tiers": ("psn_no", "tier", "begin", "end"),
     "identities": ("psn_no", "category", "valid_from", "valid_to"),
     "chronic_filings": ("psn_no", "dise_codg", "begin", "end"),

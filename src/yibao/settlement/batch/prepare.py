@@ -332,8 +332,8 @@ def person_variants(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants)
     (:meth:`Person.resident_tier_on`: of overlapping periods the latest-starting, then the higher tier)."""
     out = np.zeros(kc.n, np.int64)
     if len(var.ages) > 1:
-        column = next((n for n in ("birth_date", "brdy") if n in data.people.columns), None)  # brdy: the registry's name
-        births = data.people.select("psn_no", pl.col(column).alias("birth_date")) if column else None
+        born_in = next((n for n in ("birth_date", "brdy") if n in data.people.columns), None)  # brdy: the registry's name
+        births = data.people.select("psn_no", pl.col(born_in).alias("birth_date")) if born_in else None
         if births is not None and births["birth_date"].null_count() < births.height:
             b = kc.persons.join(
                 births.with_columns(pl.col("birth_date").cast(pl.Date)), on="psn_no", how="left", maintain_order="left"

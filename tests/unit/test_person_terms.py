@@ -94,7 +94,9 @@ def test_age_linked_ratio_points_for_people_of_70_and_over() -> None:
     day = date(2022, 6, 1)
     s = settle(pack, Person("P1", birth_date=date(1952, 6, 1)), None, claim(day, 2000))
     assert s.hifp_pay == 135000
-    assert "按参保人条件执行待遇：over_70（年龄 70 岁，缴费档次 未登记档次）" in [text for _, text in render(s.trace, "zh")]
+    assert "按参保人条件执行待遇：over_70（年龄 70 岁，缴费档次 未登记档次，就诊于非选定机构，家庭医生未签约）" in [
+        text for _, text in render(s.trace, "zh")
+    ]
     assert settle(pack, Person("P1", birth_date=date(1952, 6, 2)), None, claim(day, 2000)).hifp_pay == 126000
 
 

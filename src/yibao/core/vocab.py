@@ -105,6 +105,20 @@ RESIDENT_TIERS: dict[str, Said] = {
 }
 """Resident contribution tier (居民医保缴费档次, Chongqing 一档 / 二档)."""
 
+INSTITUTION_CLASSES: dict[str, Said] = {
+    "designated": ("选定的基层医疗机构", "the selected institution"),
+    "linked": ("与选定机构关联的机构", "an institution linked with the selected one"),
+    "other": ("非选定机构", "an institution not selected"),
+}
+"""A claim's institution against the person's selection for general outpatient."""
+
+INSTITUTION_ROLES: dict[str, Said] = {
+    "designated": ("门诊统筹选定机构", "selected for general outpatient"),
+    "linked": ("关联机构", "linked institution"),
+    "signed": ("门诊慢性病签约机构", "signed for chronic outpatient"),
+}
+"""How a person chose an institution (``institutions`` of a person)."""
+
 GENDERS: dict[str, Said] = {"1": ("男", "male"), "2": ("女", "female")}
 """``gend``."""
 
@@ -306,6 +320,8 @@ TABLES: dict[str, Labels] = {
     "insutype": INSUTYPES,
     "gend": GENDERS,
     "resident_tier": RESIDENT_TIERS,
+    "institution_class": INSTITUTION_CLASSES,
+    "institution_role": INSTITUTION_ROLES,
     "psn_insu_stas": INSU_STATUSES,
     "identity": IDENTITIES,
     "group": GROUPS,

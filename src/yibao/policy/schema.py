@@ -169,6 +169,31 @@ ResidentTier = Annotated[Literal[1, 2], BeforeValidator(_resident_tier)]
 """一档 (1) or 二档 (2); the pack may write 1, 2, 一档 or 二档."""
 
 
+INSTITUTION_CLASSES: tuple[str, ...] = ("designated", "linked", "other")
+"""Where a claim was made, seen from the person's selected institution (residents' general outpatient, 定点/签约
+基层机构): the one the person selected, one linked with it (紧密型医共体 / 转诊), any other."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What lines and their terms go by about the person on the claim date, and where the claim was made."""
+
+    age: int | None = None
+    """Completed years from the birth date (``None``: unknown)."""
+    resident_tier: int | None = None
+    """Contribution tier 1 (一档) / 2 (二档) held (``None``: none on record)."""
+    institution: str = "other"
+    """The claim's institution against the person's selection: designated, linked or other."""
+    family_doctor: bool = False
+    """A family-doctor contract (家庭医生签约) holds."""
+    signed: bool = False
+    """The claim's institution is one the person signed for (门诊慢性病签约医疗机构)."""
+
+
+NO_FACTS = Facts()
+"""Nothing known about the person beyond scheme and status: no age, no tier, no institution choice."""
+
+
 def _check_age_band(age_from: int | None, age_below: int | None, what: str) -> None:
     if age_from is not None and age_below is not None and age_from >= age_below:
         raise ValueError(f"{what}: age_from ({age_from}) must be below age_below ({age_below})")
@@ -184,11 +209,14 @@ def in_age_band(age: int | None, age_from: int | None, age_below: int | None) ->
 
 
 class PersonTerms(Model):
-    """Terms of a benefit line for people of an age band and/or a resident contribution tier.
+    """Terms of a benefit line by facts about the person (:class:`Facts`) on the claim date.
 
-    Conditions (at least one): ``age_from`` (inclusive) and ``age_below`` (exclusive), in completed
-    years on the claim date, taken from the birth date (children under 18, employees under/over 45,
-    retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date. Effects (at least
+    Conditions (at least one; all given must hold): ``age_from`` (inclusive) and ``age_below`` (exclusive),
+    in completed years on the claim date, taken from the birth date (children under 18, employees under/over
+    45, retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date; ``institution``
+    designated / linked / other: the claim's institution (``fixmedins_code``) against the one the person
+    selected for general outpatient (other may be paid at 0: ``ratio: 0``); ``family_doctor`` true (a
+    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``) or false. Effects (at least
     one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
     own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
     points. Every entry whose conditions hold applies, in the order the pack lists them: a later
@@ -200,6 +228,8 @@ class PersonTerms(Model):
     age_from: Age | None = None
     age_below: Age | None = None
     resident_tier: ResidentTier | None = None
+    institution: Literal["designated", "linked", "other"] | None = None
+    family_doctor: bool | None = None
     deductible: FenByLevel | None = None
     deductible_2nd: FenByLevel | None = None
     deductible_3rd: FenByLevel | None = None
@@ -209,8 +239,11 @@ class PersonTerms(Model):
 
     @model_validator(mode="after")
     def _check(self) -> PersonTerms:
-        if self.age_from is None and self.age_below is None and self.resident_tier is None:
-            raise ValueError("a person_terms entry needs a condition: age_from, age_below or resident_tier")
+        conditions = (self.age_from, self.age_below, self.resident_tier, self.institution, self.family_doctor)
+        if all(c is None for c in conditions):
+            raise ValueError(
+                "a person_terms entry needs a condition: age_from, age_below, resident_tier, institution or family_doctor"
+            )
         _check_age_band(self.age_from, self.age_below, "person_terms")
         effects = (self.deductible, self.deductible_2nd, self.deductible_3rd, self.ratio, self.cap)
         if all(e is None for e in effects) and self.ratio_add == 0:
@@ -231,10 +264,13 @@ class PersonTerms(Model):
     def needs_age(self) -> bool:
         return self.age_from is not None or self.age_below is not None
 
-    def holds(self, age: int | None, resident_tier: int | None) -> bool:
-        """Do the entry's conditions hold for a person of this age and tier (``None``: unknown / none)?"""
-        return in_age_band(age, self.age_from, self.age_below) and (
-            self.resident_tier is None or self.resident_tier == resident_tier
+    def holds(self, facts: Facts) -> bool:
+        """Do all the entry's conditions hold for these facts?"""
+        return (
+            in_age_band(facts.age, self.age_from, self.age_below)
+            and (self.resident_tier is None or self.resident_tier == facts.resident_tier)
+            and (self.institution is None or self.institution == facts.institution)
+            and (self.family_doctor is None or self.family_doctor == facts.family_doctor)
         )
 
 
@@ -257,6 +293,9 @@ class BenefitLine(Model):
     """Only for people this old or older on the claim date (completed years, from the birth date)."""
     age_below: Age | None = None
     """Only for people younger than this on the claim date (children's line: ``age_below: 18``)."""
+    signed_only: bool = False
+    """Only at an institution the person signed for this care (门诊慢性病签约医疗机构, seed 004: one hospital and
+    one township health centre, changeable monthly); a claim elsewhere goes to ``fallback`` or is refused."""
 
     deductible_kind: Literal["admission", "year", "none"] = "none"
     deductible: FenByLevel = {1: 0, 2: 0, 3: 0}
@@ -327,13 +366,13 @@ class BenefitLine(Model):
         """Does settling on this line need the person's age (an age band, or terms by age)?"""
         return self.age_bounded or any(t.needs_age for t in self.person_terms.values())
 
-    def terms_held(self, age: int | None, resident_tier: int | None) -> list[str]:
-        """The names of the ``person_terms`` entries that hold for this age and tier, in order."""
-        return [name for name, t in self.person_terms.items() if t.holds(age, resident_tier)]
+    def terms_held(self, facts: Facts) -> list[str]:
+        """The names of the ``person_terms`` entries that hold for these facts, in order."""
+        return [name for name, t in self.person_terms.items() if t.holds(facts)]
 
-    def for_person(self, age: int | None, resident_tier: int | None) -> BenefitLine:
+    def for_person(self, facts: Facts) -> BenefitLine:
         """The line with the person's ``person_terms`` applied: what every engine settles on."""
-        held = self.terms_held(age, resident_tier)
+        held = self.terms_held(facts)
         if not held:
             return self
         update: dict[str, Any] = {}
@@ -644,6 +683,8 @@ class LineChoice:
     """The matched line needs a filing the claim lacks and names no fallback: the claim is refused."""
     lacks_birth_date: bool = False
     """Choosing or settling on the line needs the person's age and the birth date is unknown: refused."""
+    not_signed: bool = False
+    """The matched line is for signed institutions only, the claim's is not one, and it names no fallback: refused."""
     terms: tuple[str, ...] = ()
     """The line's ``person_terms`` entries applied (``line`` is the line with them applied)."""
 
@@ -723,33 +764,37 @@ class Policy(Model):
         med_type: str,
         dise_codg: str,
         has_filing: bool,
-        age: int | None = None,
-        resident_tier: int | None = None,
+        facts: Facts = NO_FACTS,
     ) -> LineChoice | None:
         """The first line serving the person (scheme, status, age band) that the claim's med_type and
-        disease select; a line that needs a chronic filing the claim lacks gives way to its ``fallback``.
-        The chosen line comes with the person's ``person_terms`` applied (:meth:`BenefitLine.for_person`).
-        An age band or age terms met with an unknown age (``None``) give ``lacks_birth_date``. ``None``: no line."""
+        disease select; a line that needs a chronic filing the claim lacks, or (``signed_only``) a claim at an
+        institution the person did not sign for, gives way to its ``fallback``. The chosen line comes with the
+        person's ``person_terms`` applied (:meth:`BenefitLine.for_person`). An age band or age terms met with an
+        unknown age give ``lacks_birth_date``. ``None``: no line."""
         for key, line in self.lines.items():
             if not (line.serves(insutype, emp_status) and line.matches(med_type, dise_codg)):
                 continue
-            if age is None and line.age_bounded:
+            if facts.age is None and line.age_bounded:
                 return LineChoice(key, line, lacks_birth_date=True)
-            if not line.serves_age(age):
+            if not line.serves_age(facts.age):
                 continue
             if line.requires_filing and not has_filing:
                 if line.fallback is None:
                     return LineChoice(key, line, lacks_filing=True)
-                return self._for_person(line.fallback, age, resident_tier, key)
-            return self._for_person(key, age, resident_tier)
+                return self._for_person(line.fallback, facts, key)
+            if line.signed_only and not facts.signed:
+                if line.fallback is None:
+                    return LineChoice(key, line, not_signed=True)
+                return self._for_person(line.fallback, facts, key)
+            return self._for_person(key, facts)
         return None
 
-    def _for_person(self, key: str, age: int | None, resident_tier: int | None, fell_back_from: str | None = None) -> LineChoice:
+    def _for_person(self, key: str, facts: Facts, fell_back_from: str | None = None) -> LineChoice:
         line = self.lines[key]
-        if age is None and line.needs_age:
+        if facts.age is None and line.needs_age:
             return LineChoice(key, line, fell_back_from, lacks_birth_date=True)
-        held = tuple(line.terms_held(age, resident_tier))
-        return LineChoice(key, line.for_person(age, resident_tier), fell_back_from, terms=held)
+        held = tuple(line.terms_held(facts))
+        return LineChoice(key, line.for_person(facts), fell_back_from, terms=held)
 
     @property
     def needs_age(self) -> bool:
@@ -760,6 +805,21 @@ class Policy(Model):
     def uses_resident_tier(self) -> bool:
         """Does any line's terms depend on the resident contribution tier?"""
         return any(t.resident_tier is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    @property
+    def uses_institution(self) -> bool:
+        """Does any line's terms depend on the claim's institution against the person's selection?"""
+        return any(t.institution is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    @property
+    def uses_family_doctor(self) -> bool:
+        """Does any line's terms depend on a family-doctor contract?"""
+        return any(t.family_doctor is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    @property
+    def uses_signed(self) -> bool:
+        """Is any line for signed institutions only?"""
+        return any(line.signed_only for line in self.lines.values())
 
     def age_cuts(self) -> list[int]:
         """Every age at which some line's band or terms change, ascending (the batch engine's age bands)."""

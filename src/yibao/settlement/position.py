@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from yibao.policy.schema import Policy
+from yibao.policy.schema import Facts, Policy
 from yibao.settlement.model import Person, YearToDate
 from yibao.settlement.tiers import LATER_TIERS
 
@@ -47,14 +47,16 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     Basic insurance: one row per cap group of the lines serving the person (one per distinct cap
     when lines sharing a group give this person different caps); the later tiers: a row when the
     tier covers the person's scheme and identity. Lines go by the person's age and resident tier on ``day``
-    (:meth:`BenefitLine.for_person`); a line for an age band is left out when the age is unknown.
+    and family-doctor contract on ``day`` (:meth:`BenefitLine.for_person`); a line for an age band is left out
+    when the age is unknown. Terms by the claim's institution are those of an institution outside the person's
+    selection (the position does not know where the next claim will be made).
     """
     identity = policy.deciding_identity(person.identities, day)
-    age, resident_tier = person.age_on(day), person.resident_tier_on(day)
+    facts = Facts(person.age_on(day), person.resident_tier_on(day), family_doctor=person.family_doctor_on(day))
     basic: dict[tuple[str, int | None], list[str]] = {}
     for key, own in policy.lines.items():
-        if own.serves(person.insutype, person.emp_status) and own.serves_age(age):
-            line = own.for_person(age, resident_tier)
+        if own.serves(person.insutype, person.emp_status) and own.serves_age(facts.age):
+            line = own.for_person(facts)
             basic.setdefault((line.cap_key(key), line.cap_for(identity, person.emp_tier)), []).append(key)
     rows = [
         PayerPosition("hifp_pay", ytd.basic_paid.get(group, 0), cap, group=group, lines=tuple(keys))

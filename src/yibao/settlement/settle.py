@@ -12,7 +12,7 @@ from datetime import date
 
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import LineChoice, Policy
+from yibao.policy.schema import Facts, LineChoice, Policy
 from yibao.settlement import tiers
 from yibao.settlement.model import PLACES_IN, Claim, Person, SetlDetail, Settlement, TraceStep, YearToDate
 from yibao.settlement.policy_range import check_fee_line_levels, policy_range
@@ -33,6 +33,24 @@ def birth_date_refusal(psn_no: str, line: str, day: date) -> InputError:
     """A claim on a line that goes by age, for a person without a (usable) birth date: settle and batch say it alike."""
     expected = f"a birth date on or before {day} (an 18-character resident ID number or brdy): line {line} goes by age"
     return InputError(f"person {psn_no}", "birth_date", None, expected)
+
+
+def not_signed_refusal(claim_id: str, fixmedins_code: str, line: str, day: date) -> InputError:
+    """A claim on a line for signed institutions only, made elsewhere, the line naming no fallback."""
+    expected = f"an institution the person signed for (门诊慢性病签约医疗机构) on {day}: line {line} is paid only there"
+    return InputError(f"claim {claim_id}", "fixmedins_code", fixmedins_code, expected)
+
+
+def facts(person: Person, claim: Claim) -> Facts:
+    """What lines go by about the person on the claim date, and the claim's institution against their choices."""
+    day, code = claim.setl_date, claim.fixmedins_code
+    return Facts(
+        age=person.age_on(day),
+        resident_tier=person.resident_tier_on(day),
+        institution=person.institution_class(code, day),
+        family_doctor=person.family_doctor_on(day),
+        signed=person.signed_at(code, day),
+    )
 
 
 def _where(claim: Claim) -> str:
@@ -67,15 +85,7 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
     filed = any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
     day = claim.setl_date
-    choice = policy.benefit_line(
-        person.insutype,
-        person.emp_status,
-        claim.med_type,
-        claim.dise_codg,
-        filed,
-        person.age_on(day),
-        person.resident_tier_on(day),
-    )
+    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, filed, facts(person, claim))
     if choice is None:
         raise InputError(
             _where(claim),
@@ -87,6 +97,8 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
         )
     if choice.lacks_birth_date:
         raise birth_date_refusal(person.psn_no, choice.key, day)
+    if choice.not_signed:
+        raise not_signed_refusal(claim.claim_id, claim.fixmedins_code, choice.key, day)
     if choice.lacks_filing:
         raise InputError(
             _where(claim),
@@ -133,7 +145,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
     trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
     if choice.terms:
-        held = {"age": person.age_on(claim.setl_date), "resident_tier": person.resident_tier_on(claim.setl_date)}
+        f = facts(person, claim)
+        held = {"age": f.age, "resident_tier": f.resident_tier, "institution": f.institution, "family_doctor": f.family_doctor}
         trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms)} | held))
     trace.append(
         TraceStep(

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import LEVELS, PLACES, RESIDENT_TIERS, TIER_NAMES, Policy
+from yibao.policy.schema import INSTITUTION_CLASSES, LEVELS, PLACES, RESIDENT_TIERS, TIER_NAMES, Facts, Policy
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -31,29 +31,53 @@ INSUTYPES = ("390", "310")
 
 @dataclass(frozen=True)
 class Variants:
-    """The person attributes benefit lines go by (:class:`yibao.policy.schema.PersonTerms`): age band and
-    resident contribution tier, as few combinations as the pack needs. Each line-table row ``k`` is one
-    (period, line, variant); a variant's representative age is its band's lowest (``None``: unknown)."""
+    """The facts about a person benefit lines go by (:class:`yibao.policy.schema.Facts`): age band, resident
+    contribution tier, the claim's institution class, a family-doctor contract, a signed institution; each
+    with only the values the pack tells apart. Each line-table row ``k`` is one (period, line, variant);
+    variant ``v`` is a mixed-radix number over the dimensions, in this order. An age band's representative
+    age is its lowest (``None``: unknown)."""
 
     cuts: list[int]
     """Ages where some line's band or terms change, ascending (band ``b >= 1`` is ``[cuts[b-2], cuts[b-1])``)."""
     ages: list[int | None]
     tiers: list[int | None]
+    institutions: list[str]
+    family: list[bool]
+    signed: list[bool]
+
+    @property
+    def dims(self) -> list[list[Any]]:
+        return [self.ages, self.tiers, self.institutions, self.family, self.signed]
 
     @property
     def size(self) -> int:
-        return len(self.ages) * len(self.tiers)
+        return int(np.prod([len(d) for d in self.dims]))
 
-    def of(self, v: int) -> tuple[int | None, int | None]:
-        """The (age, resident tier) variant ``v`` stands for."""
-        return self.ages[v // len(self.tiers)], self.tiers[v % len(self.tiers)]
+    def of(self, v: int) -> Facts:
+        """The facts variant ``v`` stands for."""
+        values = []
+        for dim in reversed(self.dims):
+            values.append(dim[v % len(dim)])
+            v //= len(dim)
+        age, tier, institution, family, signed = reversed(values)
+        return Facts(age, tier, institution, family, signed)
+
+    def code(self, parts: list[I64]) -> I64:
+        """Each claim's variant from its index in every dimension (same order as :attr:`dims`)."""
+        out = np.zeros(parts[0].size, np.int64)
+        for dim, idx in zip(self.dims, parts, strict=True):
+            out = out * len(dim) + idx
+        return out
 
 
 def variants(policies: list[Policy]) -> Variants:
     cuts = sorted({a for pol in policies for a in pol.age_cuts()})
     ages: list[int | None] = [None, 0, *cuts] if cuts else [None]
     tiers: list[int | None] = [None, *RESIDENT_TIERS] if any(pol.uses_resident_tier for pol in policies) else [None]
-    return Variants(cuts, ages, tiers)
+    institutions = list(INSTITUTION_CLASSES) if any(pol.uses_institution for pol in policies) else ["other"]
+    family = [False, True] if any(pol.uses_family_doctor for pol in policies) else [False]
+    signed = [False, True] if any(pol.uses_signed for pol in policies) else [False]
+    return Variants(cuts, ages, tiers, institutions, family, signed)
 
 
 @dataclass
@@ -126,7 +150,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
             own = pol.lines.get(key)
             if own is None:
                 continue
-            line = own.for_person(*var.of(v))
+            line = own.for_person(var.of(v))
             k = (p * L + l_i) * V + v
             t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
             t["cap_group"][k] = gid("cap:" + line.cap_key(key))

@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
-from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary, ResidentTierPeriod
+from yibao.settlement.model import (
+    ChronicFiling,
+    Claim,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+)
 
 CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge"]
 YEAR = 2022
@@ -72,15 +80,21 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
 
 
 AGES = [6, 18, 45, 60, 70]
+HOSPITALS = ["H1", "H2", "H3"]
 
 
 @st.composite
 def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
-    """Random ``person_terms``: entries by age band and/or resident tier, each with some effect."""
+    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (no cap: the position
+    shows caps at an institution outside the selection) and family-doctor contract, each with some effect."""
     out: dict[str, Any] = {}
     for n in range(draw(st.integers(0, 3))):
         entry: dict[str, Any] = {}
-        kind = draw(st.sampled_from(["age_from", "age_below", "band", "tier", "tier_age"]))
+        kind = draw(st.sampled_from(["age_from", "age_below", "band", "tier", "tier_age", "institution", "family"]))
+        if kind == "institution":
+            entry["institution"] = draw(st.sampled_from(["designated", "linked", "other"]))
+        if kind == "family" or (kind == "tier" and draw(st.booleans())):
+            entry["family_doctor"] = draw(st.booleans())
         if kind in ("age_from", "band", "tier_age"):
             entry["age_from"] = leaf(draw(st.sampled_from(AGES[:-1] if kind == "band" else AGES)))
         if kind == "age_below" or kind == "band":
@@ -88,7 +102,8 @@ def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
             entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
         if kind in ("tier", "tier_age"):
             entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
-        effects = draw(st.lists(st.sampled_from(["deductible", "ratio", "ratio_add", "cap"]), unique=True, min_size=1))
+        kinds = ["deductible", "ratio", "ratio_add"] + ([] if kind == "institution" else ["cap"])
+        effects = draw(st.lists(st.sampled_from(kinds), unique=True, min_size=1))
         for e in effects:
             if e == "deductible":
                 entry["deductible"] = leaf(draw(level_table(small_money, yuan)))
@@ -128,6 +143,7 @@ def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
         "inpatient": inpatient,
         "chronic": {
             "label_zh": "慢特病", "label_en": "chronic", "insutype": "390", "med_types": ["14"], "requires_filing": True,
+            "signed_only": by_person and draw(st.integers(0, 2)) == 0,
             "fallback": draw(st.sampled_from(["outpatient"] * 5 + [None])),
             "deductible_kind": draw(st.sampled_from(["none", "year"])),
             "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
@@ -245,6 +261,12 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
             st.none() | st.just(date(begin.year, 12, 31)) | st.integers(0, 400).map(lambda d, b=begin: b + timedelta(days=d))
         )
         tiers.append(ResidentTierPeriod(draw(st.sampled_from([1, 2])), begin, end))
+    institutions = tuple(
+        InstitutionChoice(draw(st.sampled_from(HOSPITALS)), draw(st.sampled_from(["designated", "linked", "signed"])),
+                          draw(day_in(YEAR)), draw(st.none() | day_in(YEAR)))
+        for _ in range(draw(st.integers(0, 4)))
+    )  # fmt: skip
+    family = tuple(Period(draw(day_in(YEAR)), draw(st.none() | day_in(YEAR + 1))) for _ in range(draw(st.integers(0, 1))))
     # birth dates around the packs' age cuts (6, 18, 45, 60, 70), birthdays within the claims' years; sometimes unknown
     age = draw(st.sampled_from([1, *AGES, *(a - 1 for a in AGES), 85]))
     born = None if draw(st.integers(0, 19)) == 0 else draw(day_in(YEAR - age))
@@ -252,7 +274,7 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
         psn_no, "310" if employee else "390", tuple(idents), filings, cross,
         emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
         emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
-        birth_date=born, resident_tiers=tuple(tiers),
+        birth_date=born, resident_tiers=tuple(tiers), institutions=institutions, family_doctor=family,
     )  # fmt: skip
 
 
@@ -272,6 +294,7 @@ def claims_for(draw: st.DrawFn, p: Person, start: int) -> list[Claim]:
             f"C{start + i:05d}", p.psn_no, draw(day_in(draw(st.sampled_from([YEAR, YEAR, YEAR + 1])))), med,
             draw(st.integers(1, 3)), draw(st.sampled_from(["in_county", "out_of_county", "cross_region"])),
             draw(st.sampled_from(["", "I10", "E11x", "N18", "J06"])), summary=draw(summary()),
+            fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
         ))  # fmt: skip
     return out
 

@@ -118,6 +118,15 @@ def _pad_bands(rows: list[list[int]]) -> I64:
     return starts
 
 
+def _copy_row(t: dict[str, Any], src: int, dst: int) -> None:
+    """Row ``dst`` of every line table made row ``src`` (``applies`` is indexed by payer first)."""
+    for name, arr in t.items():
+        if name == "applies":
+            arr[:, dst] = arr[:, src]
+        else:
+            arr[dst] = arr[src]
+
+
 def _fen(cap: int | None) -> int:
     return int(INF) if cap is None else cap
 
@@ -145,13 +154,21 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
+    filled: dict[tuple[int, int, tuple[str, ...]], int] = {}  # (period, line, person terms held) -> its first row
     for p, pol in enumerate(policies):
         for (l_i, key), v in ((a, v) for a in enumerate(line_keys) for v in range(V)):
             own = pol.lines.get(key)
             if own is None:
                 continue
-            line = own.for_person(var.of(v))
             k = (p * L + l_i) * V + v
+            facts = var.of(v)
+            held = (p, l_i, tuple(own.terms_held(facts)))
+            if held in filled:  # the same terms as a variant already filled: the same rows
+                _copy_row(t, filled[held], k)
+                starts[k] = starts[filled[held]]
+                continue
+            filled[held] = k
+            line = own.for_person(facts)
             t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
             t["cap_group"][k] = gid("cap:" + line.cap_key(key))
             t["ded_group"][k] = gid("ded:" + line.deductible_key(key))

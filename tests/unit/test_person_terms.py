@@ -14,7 +14,16 @@ from yibao.interfaces.claim_csv import read_people
 from yibao.policy import PolicyPack, pack_from_mapping
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
-from yibao.settlement.model import Claim, Person, PolicyRangeSummary, ResidentTierPeriod, YearToDate
+from yibao.settlement.model import (
+    ChronicFiling,
+    Claim,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+    YearToDate,
+)
 from yibao.settlement.settle import settle
 from yibao.settlement.trace import render
 
@@ -286,3 +295,116 @@ def test_synthetic_county_by_age_batch_from_files_equals_settle(tmp_path: Path) 
             compared += 1
             terms_used += any(step.key == "person_terms" for step in s.trace)
     assert compared == batch.height and terms_used > 0
+
+
+# ---------------------------------------------------------------- feature 6: selected and signed institutions
+
+
+def _outpatient_lines(fallback: str | None = None) -> dict[str, Any]:
+    chronic = {
+        "label_zh": "门诊慢特病", "label_en": "chronic outpatient", "insutype": "390", "med_types": ["14"],
+        "requires_filing": True, "signed_only": True, "ratio": A(80), "cap": A(5000),
+    }  # fmt: skip
+    if fallback:
+        chronic["fallback"] = fallback
+    outpatient = {
+        "label_zh": "普通门诊", "label_en": "general outpatient", "insutype": "390", "med_types": ["11", "14"],
+        "ratio": A(50), "cap": A(300),
+        "person_terms": {
+            "selected": {"institution": "designated", "ratio_add": A(10)},
+            "elsewhere": {"institution": "other", "ratio": A(0)},
+            "contracted": {"family_doctor": True, "cap": A(500)},
+        },
+    }  # fmt: skip
+    return {"chronic": chronic, "outpatient": outpatient}
+
+
+def _chooser(family: bool = False) -> Person:
+    choices = (
+        InstitutionChoice("H1", "designated", date(2022, 1, 1)),
+        InstitutionChoice("H2", "linked", date(2022, 1, 1)),
+        InstitutionChoice("H1", "signed", date(2022, 1, 1), date(2022, 1, 31)),
+        InstitutionChoice("H3", "signed", date(2022, 2, 1)),  # seed 004: the signed institution changes monthly
+    )
+    return Person(
+        "P1",
+        chronic_filings=(ChronicFiling("I10", date(2022, 1, 1)),),
+        institutions=choices,
+        family_doctor=(Period(date(2022, 1, 1), date(2022, 12, 31)),) if family else (),
+    )
+
+
+def _visit(cid: str, day: date, med: str, code: str, yuan: int) -> Claim:
+    return Claim(cid, "P1", day, med, 1, dise_codg="I10", summary=PolicyRangeSummary(yuan * 100), fixmedins_code=code)
+
+
+def test_general_outpatient_by_the_selected_institution() -> None:
+    """200 yuan, no deductible: at the selected H1 50 + 10 = 60% -> 120; at the linked H2 the line's 50% -> 100;
+    elsewhere 0%."""
+    pack = pack_of(_outpatient_lines())
+    day = date(2022, 3, 1)
+    paid = [settle(pack, _chooser(), None, _visit(c, day, "11", code, 200)).hifp_pay for c, code in
+            (("C1", "H1"), ("C2", "H2"), ("C3", "H9"))]  # fmt: skip
+    assert paid == [12000, 10000, 0]
+    s = settle(pack, _chooser(), None, _visit("C1", day, "11", "H1", 200))
+    zh = [text for _, text in render(s.trace, "zh")]
+    assert "按参保人条件执行待遇：selected（年龄 不详，缴费档次 未登记档次，就诊于选定的基层医疗机构，家庭医生未签约）" in zh
+
+
+def test_a_family_doctor_contract_raises_the_limit() -> None:
+    """300 already paid this year: the line's limit 300 leaves nothing; with a contract the limit is 500, leaving
+    200, all of 60% x 200 = 120."""
+    pack = pack_of(_outpatient_lines())
+    ytd = YearToDate(2022, basic_paid={"outpatient": 30000})
+    claim_ = _visit("C1", date(2022, 3, 1), "11", "H1", 200)
+    assert settle(pack, _chooser(), ytd, claim_).hifp_pay == 0
+    assert settle(pack, _chooser(family=True), ytd, claim_).hifp_pay == 12000
+
+
+def test_chronic_outpatient_only_at_the_signed_institution_of_the_month() -> None:
+    """1,000 yuan of chronic outpatient (80%, cap 5,000): in January at H1 (signed) 800; in February H1 is no
+    longer signed (H3 is): refused without a fallback, else general outpatient at the selected H1: 60% -> 600."""
+    strict = pack_of(_outpatient_lines())
+    jan, feb = date(2022, 1, 20), date(2022, 2, 20)
+    assert settle(strict, _chooser(), None, _visit("C1", jan, "14", "H1", 1000)).hifp_pay == 80000
+    assert settle(strict, _chooser(), None, _visit("C2", feb, "14", "H3", 1000)).hifp_pay == 80000
+    with pytest.raises(InputError) as info:
+        settle(strict, _chooser(), None, _visit("C3", feb, "14", "H1", 1000))
+    assert info.value.field == "fixmedins_code" and "line chronic is paid only there" in info.value.expected
+    lenient = pack_of(_outpatient_lines(fallback="outpatient"))
+    s = settle(lenient, _chooser(), None, _visit("C3", feb, "14", "H1", 1000))
+    assert (s.line, s.hifp_pay) == ("outpatient", 30000)  # 60% of 1,000 = 600, capped by the limit 300
+    with pytest.raises(InputErrors) as batch:
+        settle_batch(strict, to_frames([_chooser()], [_visit("C3", feb, "14", "H1", 1000)]))
+    assert [e.field for e in batch.value.errors] == ["fixmedins_code"]
+
+
+def test_institutions_in_the_batch_engine_as_in_settle() -> None:
+    pack = pack_of(_outpatient_lines(fallback="outpatient"))
+    claims = [
+        _visit("C1", date(2022, 1, 20), "14", "H1", 1000),  # signed in January: chronic 800
+        _visit("C2", date(2022, 2, 20), "11", "H2", 200),  # linked: 50% -> 100
+        _visit("C3", date(2022, 2, 21), "11", "H9", 200),  # elsewhere: 0
+        _visit("C4", date(2022, 2, 22), "14", "H1", 1000),  # not signed any more: outpatient 60% -> 600, limit 500 - 100
+    ]
+    got = settle_batch(pack, to_frames([_chooser(family=True)], claims)).claims
+    assert got["hifp_pay"].to_list() == [80000, 10000, 0, 40000]
+    assert got["line"].to_list() == ["chronic", "outpatient", "outpatient", "outpatient"]
+
+
+def test_people_csv_carries_institutions_and_family_doctor(tmp_path: Path) -> None:
+    f = tmp_path / "people.csv"
+    f.write_text(
+        "psn_no,institutions,family_doctor\nP1,designated:H1:2022-01-01|signed:H3:2022-02-01:2022-02-28,2022-01-01:2022-12-31\n",
+        encoding="utf-8",
+    )
+    p = read_people(f)["P1"]
+    assert p.institutions == (
+        InstitutionChoice("H1", "designated", date(2022, 1, 1)),
+        InstitutionChoice("H3", "signed", date(2022, 2, 1), date(2022, 2, 28)),
+    )
+    assert p.family_doctor == (Period(date(2022, 1, 1), date(2022, 12, 31)),)
+    f.write_text("psn_no,institutions\nP1,chosen:H1:2022-01-01\n", encoding="utf-8")
+    with pytest.raises(InputErrors) as info:
+        read_people(f)
+    assert [e.field for e in info.value.errors] == ["institutions"]

@@ -154,6 +154,38 @@ class ResidentTier(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class InstitutionChoice(Base):
+    """An institution a person chose, with its dates (migration 0301): ``designated`` (selected for residents'
+    general outpatient), ``linked`` (linked with it), ``signed`` (门诊慢性病签约医疗机构; seed 004: one hospital and
+    one township health centre, changeable monthly)."""
+
+    __tablename__ = "institution_choice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class FamilyDoctorContract(Base):
+    """A family-doctor contract (家庭医生签约服务) with its dates (migration 0301)."""
+
+    __tablename__ = "family_doctor_contract"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    fixmedins_code: Mapped[str | None] = mapped_column(String(32))
+    """The contracted doctor's institution."""
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
 class Enrolment(Base):
     """A person's enrolment for one year and scheme, and who pays the premium."""
 

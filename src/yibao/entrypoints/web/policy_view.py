@@ -13,7 +13,7 @@ from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.core.i18n import Said, t
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, RESIDENT_TIERS, TIERS, identity_label, label
+from yibao.core.vocab import HOSP_LEVELS, INSTITUTION_CLASSES, RATIO_PLACES, RESIDENT_TIERS, TIERS, identity_label, label
 from yibao.policy.pack import LeafValue, PolicyPack, load_pack, shipped_packs
 from yibao.policy.schema import PersonTerms
 
@@ -49,7 +49,10 @@ KEYS: dict[str, Said] = {
     "tilt": ("倾斜支付", "tilt"),
     "categories": ("分类救助", "by category"),
     "identity_overrides": ("按身份调整", "by identity"),
-    "person_terms": ("按年龄段/缴费档次调整", "by age band / contribution tier"),
+    "person_terms": (
+        "按参保人条件调整（年龄段、缴费档次、就诊机构、家庭医生签约）",
+        "by the person's age, tier, institution, family doctor",
+    ),
     "age_from": ("适用年龄起（周岁）", "from age"),
     "age_below": ("适用年龄止（不满周岁）", "below age"),
     "share": ("资助比例", "share"),
@@ -156,6 +159,13 @@ def terms_label(terms: PersonTerms) -> Said:
     elif hi is not None:
         zh.append(f"不满 {hi} 周岁")
         en.append(f"under {hi}")
+    if terms.institution is not None:
+        where = INSTITUTION_CLASSES[terms.institution]
+        zh.append(f"在{where[0]}就诊")
+        en.append(f"at {where[1]}")
+    if terms.family_doctor is not None:
+        zh.append("已签约家庭医生" if terms.family_doctor else "未签约家庭医生")
+        en.append("with a family-doctor contract" if terms.family_doctor else "without a family-doctor contract")
     return "、".join(zh), ", ".join(en)
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from yibao.app import person_year
-from yibao.app.registry import add_resident_tier, person_view, settlement_person
+from yibao.app.registry import add_family_doctor, add_institution_choice, add_resident_tier, person_view, settlement_person
 from yibao.core.errors import InputError
 from yibao.policy import pack_from_mapping
-from yibao.settlement.model import Claim, PolicyRangeSummary, ResidentTierPeriod
+from yibao.settlement.model import Claim, InstitutionChoice, Period, PolicyRangeSummary, ResidentTierPeriod
 from yibao.settlement.settle import settle
 from yibao.store.db import Database
 from yibao.store.tables import Person
@@ -97,3 +97,35 @@ def test_a_tier_other_than_one_or_two_is_refused(db: Database) -> None:
         with pytest.raises(InputError) as info:
             add_resident_tier(s, p, 2, date(2022, 6, 1), date(2022, 1, 1), "clerk")
         assert info.value.field == "end"
+
+
+def test_institutions_and_family_doctor_recorded_and_read_for_settlement(db: Database) -> None:
+    pid = _person(db)
+    with db.unit_of_work() as s:
+        p = s.get(Person, pid)
+        assert p is not None
+        add_institution_choice(s, p, "H1", "designated", date(2022, 1, 1), None, "clerk")
+        add_institution_choice(s, p, "H4", "designated", date(2022, 7, 1), None, "clerk")  # H1 ends on 2022-06-30
+        add_institution_choice(s, p, "H3", "signed", date(2022, 2, 1), date(2022, 2, 28), "clerk")
+        add_family_doctor(s, p, date(2022, 1, 1), date(2022, 12, 31), "clerk", fixmedins_code="H1")
+        with pytest.raises(InputError) as info:
+            add_institution_choice(s, p, "H1", "chosen", date(2022, 1, 1), None, "clerk")
+        assert info.value.field == "role"
+        s.commit()
+    with db.unit_of_work() as s:
+        p = s.get(Person, pid)
+        assert p is not None
+        core = settlement_person(s, p)
+        assert sorted(core.institutions, key=lambda c: (c.begin, c.fixmedins_code)) == [
+            InstitutionChoice("H1", "designated", date(2022, 1, 1), date(2022, 6, 30)),
+            InstitutionChoice("H3", "signed", date(2022, 2, 1), date(2022, 2, 28)),
+            InstitutionChoice("H4", "designated", date(2022, 7, 1), None),
+        ]
+        assert core.family_doctor == (Period(date(2022, 1, 1), date(2022, 12, 31)),)
+        assert core.institution_class("H1", date(2022, 6, 30)) == "designated"
+        assert core.institution_class("H1", date(2022, 7, 1)) == "other"
+        read = person_year.read(s, "P1", 2022, lock=False)
+        assert read is not None and read.core == core
+        view = person_view(s, p, date(2022, 6, 1), ("tekun",))
+        assert [r["role"] for r in view.institutions] == ["designated", "signed", "designated"]
+        assert [r["begin"] for r in view.family_doctor] == ["2022-01-01"]

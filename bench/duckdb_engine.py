@@ -94,10 +94,32 @@ def _fen(cap: int | None) -> int:
 TIER_SHORT = {"critical_illness": "ci", "assistance": "ma", "tilted_assistance": "ta"}
 
 
+def _refuse_unsupported(policies: list[Policy]) -> None:
+    """This comparator settles yearly deductibles and caps on the base only: packs using deductibles per
+    claim, month or quarter, deductibles off the payment, monthly/quarterly caps or cost ceilings are refused."""
+    for pol in policies:
+        for key, line in pol.lines.items():
+            used = {
+                "deductible_kind": line.deductible_kind not in ("none", "admission", "year"),
+                "deductible_on": line.deductible_on != "base",
+                "deductible_level": line.deductible_level != "claim",
+                "deductible_waived_for": bool(line.deductible_waived_for),
+                "cap_period": line.cap_period != "year",
+                "cost_ceiling": line.cost_ceiling is not None,
+            }
+            for name, unsupported in used.items():
+                if unsupported:
+                    raise ValueError(
+                        f"lines.{key}.{name}: the DuckDB comparator settles yearly deductibles and caps on the base "
+                        "without cost ceilings only; settle this pack with the batch engine"
+                    )
+
+
 def _param_tables(policies: list[Policy], line_keys: list[str]) -> tuple[dict[str, pl.DataFrame], int, int]:
     """Small parameter tables keyed by period ``p``, line ``l``, category ``cat``, place, level, tier,
     filled from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``,
     ``tier_applies``, ``cap_for`` and ``bands_for`` of the tiers): the SQL only does arithmetic."""
+    _refuse_unsupported(policies)
     groups: dict[str, int] = {}
 
     def gid(name: str) -> int:
@@ -277,7 +299,9 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     """Create the settled table ``settled`` and return the SELECT that gives the output rows."""
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
-    by_person = [f"lines.{k}" for pol in policies for k, ln in pol.lines.items() if ln.person_terms or ln.age_bounded]
+    by_person = [
+        f"lines.{k}" for pol in policies for k, ln in pol.lines.items() if ln.person_terms or ln.age_bounded or ln.signed_only
+    ]
     if by_person:
         raise ValueError(
             f"the DuckDB comparator does not settle by age band or resident tier (person_terms / age_from / age_below "

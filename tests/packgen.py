@@ -119,10 +119,81 @@ def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
     return out
 
 
+PERIODIC = ["year", "month", "quarter"]
+
+
 @st.composite
-def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
-    """A random valid pack; ``by_person=False``: no line goes by age band or resident tier (for engines without them)."""
+def deductible_terms(draw: st.DrawFn, kinds: list[str], on: str | None = None) -> dict[str, Any]:
+    """``deductible_kind`` and ``deductible_on`` (``on`` given: a group shared with a line drawn before)."""
+    kind = draw(st.sampled_from(kinds))
+    if kind == "none":
+        return {"deductible_kind": kind}
+    out = {"deductible_kind": kind, "deductible_on": on or draw(st.sampled_from(["base", "base", "payment"]))}
+    if kind in PERIODIC:
+        out["deductible_level"] = draw(st.sampled_from(["claim", "highest"]))
+    if draw(st.booleans()):  # a filed special disease waives the deductible (issue 15, feature 12)
+        out["deductible_waived_for"] = draw(st.sampled_from([["N18"], ["I10", "E11"]]))
+    return out
+
+
+@st.composite
+def ceiling(draw: st.DrawFn, group: str | None = None, basis: str | None = None) -> dict[str, Any]:
+    """Sometimes a yearly cost ceiling (amounts a claim often crosses), counted from above the deductible or gross."""
+    if not draw(st.booleans()):
+        return {}
+    out: dict[str, Any] = {
+        "cost_ceiling": leaf(yuan(draw(money))),
+        "cost_ceiling_basis": basis or draw(st.sampled_from(["above_deductible", "gross"])),
+    }
+    return out | ({"cost_ceiling_group": group} if group else {})
+
+
+@st.composite
+def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, Any]]:
+    """Per line, the deductible period and mode, the cap period and the cost ceiling (issue 15, features 1 and 2),
+    drawn so that lines sharing a group count it the same way (else the pack is refused). Empty without ``basic_features``."""
+    names = ("inpatient", "chronic", "two_diseases", "outpatient", "emp_opd", "emp_inpatient")
+    if not basic_features:
+        return {n: {} for n in (*names, "combined_caps")}
+    pool = {"cap_period": draw(st.sampled_from(["year", "year", "month", "quarter"]))}
+    opd = draw(deductible_terms(PERIODIC))
+    inpatient = draw(deductible_terms(["admission", "admission", "claim"])) | pool | draw(ceiling())
+    chronic_group = draw(st.sampled_from(["chronic", "opd"]))
+    if chronic_group == "opd":  # shares the outpatient deductible: the same period and mode
+        chronic = dict(draw(st.sampled_from([{"deductible_kind": "none"}, opd])))
+    else:
+        chronic = draw(deductible_terms(["none", "claim", *PERIODIC]))
+    chronic |= {"deductible_group": chronic_group}
+    chronic_cap = draw(st.sampled_from(["pool", "chronic"]))
+    chronic |= {"cap_group": chronic_cap} | (pool if chronic_cap == "pool" else {"cap_period": draw(st.sampled_from(PERIODIC))})
+    chronic |= draw(ceiling("chronic_ceiling"))
+    emp_opd = draw(deductible_terms(PERIODIC)) | {"cap_period": draw(st.sampled_from(PERIODIC))}
+    two_diseases_period = draw(st.sampled_from(PERIODIC))
+    if draw(st.booleans()):  # a combined cap for two filed diseases (feature 12): its lines count caps alike
+        two_diseases_period = chronic["cap_period"]
+        combined = {
+            "both": {"lines": ["chronic", "two_diseases"], "diseases": ["I10", "E11", "N18"], "cap": leaf(yuan(draw(money)))}
+        }
+    else:
+        combined = {}
+    return {
+        "combined_caps": combined,
+        "inpatient": inpatient,
+        "chronic": chronic,
+        "two_diseases": {"cap_period": two_diseases_period} | draw(ceiling()),
+        "outpatient": opd | {"cap_period": draw(st.sampled_from(PERIODIC))} | draw(ceiling()),
+        "emp_opd": emp_opd | draw(ceiling("emp_opd_ceiling", draw(st.sampled_from(["above_deductible", "gross"])))),
+        "emp_inpatient": draw(deductible_terms(["admission", "claim"])) | draw(ceiling()),
+    }
+
+
+@st.composite
+def random_pack(draw: st.DrawFn, basic_features: bool = True, by_person: bool = True) -> PolicyPack:
+    """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
+    (for engines that cannot settle them); ``by_person=False``: no line goes by the person's age, tier,
+    institution or family doctor (the same)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
+    terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
     cap_a, cap_b = draw(money), draw(money)
     inpatient = {
@@ -135,8 +206,10 @@ def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
         "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
         "cap_group": "pool",
         "identity_overrides": draw(overrides()),
-        "person_terms": draw(person_terms(admission=True)),
-    }  # fmt: skip
+    } | terms["inpatient"]  # fmt: skip
+    if inpatient["deductible_kind"] != "admission":
+        del inpatient["deductible_2nd"], inpatient["deductible_3rd"]
+    inpatient["person_terms"] = draw(person_terms(admission=inpatient["deductible_kind"] == "admission"))
     if draw(st.booleans()):
         inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
     lines: dict[str, Any] = {
@@ -149,14 +222,14 @@ def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
             "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(money))),
             "cap_group": draw(st.sampled_from(["pool", "chronic"])),
-        },
+        } | terms["chronic"],
         "two_diseases": {
             "label_zh": "两病", "label_en": "two diseases", "insutype": "390", "med_types": ["11"], "diseases": ["I10", "E11"],
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
-        },
+        } | terms["two_diseases"],
         "children_outpatient": {
             "label_zh": "儿童门诊", "label_en": "children's outpatient", "insutype": "390", "med_types": ["11"],
-            "age_below": leaf(draw(st.sampled_from(AGES[:2]))), "deductible_kind": "year", "deductible_group": "opd",
+            "age_below": leaf(draw(st.sampled_from(AGES[:2]))), "deductible_kind": "year", "deductible_group": "children",
             "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))),
         },
         "outpatient": {
@@ -164,7 +237,7 @@ def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
             "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
             "identity_overrides": draw(overrides()), "person_terms": draw(person_terms(admission=False)),
-        },
+        } | terms["outpatient"],
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "in_service", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
@@ -175,20 +248,22 @@ def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
                 change,
             ),
             "cap_group": "emp_opd",
-        },
+        } | terms["emp_opd"],
         "emp_opd_retired": {
             "label_zh": "职工门诊退休", "label_en": "retired opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "retired", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
             "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
             "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
             "cap_group": "emp_opd",
-        },
+        } | terms["emp_opd"],
         "emp_inpatient": {
             "label_zh": "职工住院", "label_en": "employee inpatient", "insutype": "310", "med_types": ["21", "14"],
             "deductible_kind": "admission", "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))),
-            "cap": leaf(yuan(draw(money))), "person_terms": draw(person_terms(admission=True)),
-        },
+            "cap": leaf(yuan(draw(money))),
+        } | terms["emp_inpatient"],
     }  # fmt: skip
+    emp_admission = lines["emp_inpatient"]["deductible_kind"] == "admission"
+    lines["emp_inpatient"]["person_terms"] = draw(person_terms(admission=emp_admission))
     if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
         del lines["children_outpatient"]
     if not by_person:
@@ -224,6 +299,7 @@ def random_pack(draw: st.DrawFn, by_person: bool = True) -> PolicyPack:
             },
             "limit": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
         },
+        "combined_caps": terms["combined_caps"],
         "tilted_assistance": {
             "lines": ["inpatient", "chronic"],
             "categories": draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4)),

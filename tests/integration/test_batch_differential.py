@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 
@@ -67,9 +70,43 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
     for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")
+    _basic_feature_events(per_claim.values())
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):
         assert ytd_from_row(row) == ytd[(row["psn_no"], row["year"])]
+
+
+def _basic_feature_events(settled: Iterable[Any]) -> None:
+    """Which of the basic tier's periods and ceilings the example exercised (issue 15, features 1 and 2)."""
+    steps = [(step, s) for s in settled for step in s.trace if step.tier == "basic"]
+    seen = {
+        "a cost ceiling binds (cost left above it)": any(
+            st.key.startswith("cost_ceiling") and st.args["above_fen"] > 0 and st.args["counted_fen"] > 0 for st, _ in steps
+        ),
+        "a cost ceiling is used up before the claim": any(
+            st.key.startswith("cost_ceiling") and st.args["counted_fen"] == 0 and st.args["before_fen"] > 0 for st, _ in steps
+        ),
+        "a deductible is taken off the payment": any(
+            st.key == "deductible_off_pay" and st.args["dedc_fen"] > 0 for st, _ in steps
+        ),
+        "a monthly/quarterly deductible is charged": any(
+            st.key == "deductible_period" and st.args["dedc_fen"] > 0 for st, _ in steps
+        ),
+        "a per-claim deductible is charged": any(st.key == "deductible_claim" for st, _ in steps),
+        "a deductible is waived for a filed disease": any(st.key == "deductible_waived" for st, _ in steps),
+        "a level above those attended charges the difference": any(
+            st.key == "deductible_highest" and st.args["before_fen"] > 0 and st.args["dedc_fen"] > 0 for st, _ in steps
+        ),
+        "a monthly/quarterly cap binds": any(
+            st.key == "cap" and "period" in st.args and st.args["pay_fen"] < st.args["raw_fen"] for st, _ in steps
+        ),
+        "a person-year has accumulators of two months or quarters": any(
+            len({k for k in s.ytd_after.basic_paid | s.ytd_after.deductible_base if "@" in k}) > 1 for _, s in steps
+        ),
+    }
+    for what, hit in seen.items():
+        if hit:
+            event(what)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=_HEALTH)

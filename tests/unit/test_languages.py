@@ -282,9 +282,30 @@ def _tilted_policy() -> Any:
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
+def _periods_policy() -> Any:
+    """Lines with the basic tier's periods and ceilings (issue 15, features 1 and 2): a deductible per claim,
+    per month and off the payment, a quarterly cap, cost ceilings counted above the deductible and gross."""
+    from yibao.policy.pack import pack_from_mapping
+
+    tilt = {"tekun": {"deductible_pct": _a(50)}}
+    base = {"insutype": "390", "ratio": _a(50), "identity_overrides": tilt}
+    lines = {
+        "inpatient": base | {"label_zh": "普通住院", "label_en": "inpatient", "med_types": ["21"], "deductible_kind": "claim",
+                             "deductible": _a(100), "cost_ceiling": _a(1000)},
+        "chronic": base | {"label_zh": "门诊慢特病", "label_en": "chronic outpatient", "med_types": ["14"],
+                           "deductible_kind": "month", "deductible": _a(100), "cap": _a(100), "cap_period": "quarter",
+                           "cost_ceiling": _a(1000), "cost_ceiling_basis": "gross"},
+        "outpatient": base | {"label_zh": "普通门诊统筹", "label_en": "general outpatient pooling", "med_types": ["11"],
+                              "deductible_kind": "year", "deductible": _a(100), "deductible_on": "payment"},
+    }  # fmt: skip
+    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines}
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
 def _settlements() -> Iterator[Any]:
     """Every shipped pack settling a synthetic county of its year, and the tilted policy's three claims."""
     from collections import defaultdict
+    from dataclasses import replace
     from datetime import date
 
     from yibao import synth
@@ -313,6 +334,9 @@ def _settlements() -> Iterator[Any]:
         Claim(f"T{m}", "T1", day, m, 2, "in_county", "I10", summary=PolicyRangeSummary(500_000)) for m in ("21", "11", "14")
     ]
     yield from settle_sequence(_tilted_policy(), tekun, claims)
+    ordinary = Person("T1")
+    for who in (tekun, ordinary):
+        yield from settle_sequence(_periods_policy(), who, [replace(c, claim_id=c.claim_id + "P") for c in claims])
     from yibao.settlement.model import AuditRefusal, FeeLine  # a line the audit refused at the counter
 
     lines = (FeeLine("1", "X001", 10_000, "01"), FeeLine("2", "X002", 5_000, "02"))

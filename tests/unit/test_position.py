@@ -64,7 +64,7 @@ def _left_after(s: Settlement, row: PayerPosition) -> int | None:
 
 
 def _same_row(rows: tuple[PayerPosition, ...], row: PayerPosition) -> PayerPosition:
-    return next(r for r in rows if (r.payer, r.group, r.lines) == (row.payer, row.group, row.lines))
+    return next(r for r in rows if (r.payer, r.group, r.slot, r.lines) == (row.payer, row.group, row.slot, row.lines))
 
 
 @pytest.mark.slow  # 300 random packs and histories: in CI, not the quick command
@@ -85,7 +85,7 @@ def test_remaining_shown_is_what_the_next_settlement_may_pay(pack: PolicyPack, h
     candidates = _next_claims(pack, p)
     checked = 0
     for row in shown.payers:
-        paid = ytd.basic_paid.get(row.group or "", 0) if row.payer == "hifp_pay" else None
+        paid = ytd.basic_paid.get(row.slot or "", 0) if row.payer == "hifp_pay" else None
         assert paid is None or row.paid == paid
         for claim in candidates:
             try:
@@ -109,6 +109,10 @@ def test_remaining_shown_is_what_the_next_settlement_may_pay(pack: PolicyPack, h
             assert pay == min(step.args["raw_fen"], row.remaining)
             after = _same_row(payer_positions(policy, p, s.ytd_after, DAY).payers, row)
             assert after.paid == row.paid + pay
+            if row.cost_ceiling is not None:  # a huge claim fills what was left of a cost ceiling (issue 15, feature 1)
+                assert after.cost_left in (None, 0) and after.covered == s.ytd_after.covered_cost.get(
+                    policy.lines[s.line].ceiling_key(s.line), 0
+                )
             assert after.remaining == _left_after(s, row) == row.remaining - pay
         event(f"{row.payer}: {'no cap' if row.cap is None else 'capped, used up' if pay == row.remaining else 'capped'}")
         checked += 1

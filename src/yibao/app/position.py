@@ -20,7 +20,9 @@ TIER_LABELS = {"hifmi_pay": "大病保险", "maf_pay": "医疗救助", "oth_pay"
 def _row(policy: Policy, p: PayerPosition) -> dict[str, Any]:
     extra: dict[str, Any]
     if p.payer == "hifp_pay":
-        label, extra = f"基本医保（{policy.lines[p.lines[0]].label_zh}）", {"group": p.group}
+        label, extra = f"基本医保（{policy.lines[p.lines[0]].label_zh}）", {"group": p.group, "slot": p.slot}
+        if p.cost_ceiling is not None:
+            extra |= {"cost_ceiling": p.cost_ceiling, "covered_cost": p.covered, "cost_left": p.cost_left}
     else:
         label, extra = TIER_LABELS[p.payer], {"base": p.base}
     return {"payer": p.payer, "label_zh": label, "paid": p.paid, "cap": p.cap, "remaining": p.remaining, **extra}

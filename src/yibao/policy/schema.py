@@ -33,6 +33,34 @@ MAX_AGE = 150
 """Ages in a pack are whole years 0..150."""
 
 
+Period = Literal["month", "quarter", "year"]
+PERIODS: dict[str, int] = {"year": 1, "quarter": 4, "month": 12}
+"""Calendar periods of deductibles and caps, and how many there are in a year."""
+
+
+def period_index(period: str, month: int) -> int:
+    """Which of the year's periods (0-based) the calendar ``month`` (1..12) falls in."""
+    return (month - 1) * PERIODS[period] // 12
+
+
+def period_suffix(period: str, index: int) -> str:
+    """The accumulator-key suffix of the year's ``index``-th period: ``""`` (year), ``@Q1``, ``@M03``."""
+    if period == "year":
+        return ""
+    return f"@Q{index + 1}" if period == "quarter" else f"@M{index + 1:02d}"
+
+
+def period_key(group: str, period: str, day: date) -> str:
+    """An accumulator key carrying its period: ``opd`` (year, as before periods existed),
+    ``opd@Q2`` (quarter), ``opd@M05`` (month). The year is the accumulators' own."""
+    return group + period_suffix(period, period_index(period, day.month))
+
+
+def level_key(slot: str, level: int) -> str:
+    """The ``deductible_levels`` key counting a deductible slot's claims at one hospital level: ``opd@M03#L2``."""
+    return f"{slot}#L{level}"
+
+
 def _bp(v: Any) -> int:
     bp = percent_to_bp(v)
     if not 0 <= bp <= 10_000:
@@ -297,9 +325,27 @@ class BenefitLine(Model):
     """Only at an institution the person signed for this care (门诊慢性病签约医疗机构, seed 004: one hospital and
     one township health centre, changeable monthly); a claim elsewhere goes to ``fallback`` or is refused."""
 
-    deductible_kind: Literal["admission", "year", "none"] = "none"
+    deductible_kind: Literal["none", "claim", "admission", "month", "quarter", "year"] = "none"
+    """How often the deductible (起付线) is charged: ``claim`` on every claim, ``admission`` on every
+    admission (with ``deductible_2nd``/``deductible_3rd`` for the year's later ones), ``month``,
+    ``quarter`` or ``year`` once per calendar period (measured on the group's in-period base, which
+    starts again at 0 each period: nothing carries over), ``none``."""
     deductible: FenByLevel = {1: 0, 2: 0, 3: 0}
-    """Per admission (the year's first) or per year, by hospital level."""
+    """Per claim, per admission (the year's first) or per period, by hospital level."""
+    deductible_level: Literal["claim", "highest"] = "claim"
+    """Periodic deductibles: ``claim`` (default), the deductible of the claim's level measured on the
+    group's in-period base; ``highest``, the deductible of the highest level attended in the period
+    so far (this claim's included) less what the period's claims already paid of it, so moving up a
+    level later in the year charges only the difference."""
+    deductible_waived_for: tuple[str, ...] = ()
+    """``dise_codg`` prefixes of special diseases (特殊病种): a claim for one of them, by a person with
+    a chronic/special-disease filing covering the claim's disease on its date, pays no deductible
+    on this line (and counts nothing towards a periodic one)."""
+    deductible_on: Literal["base", "payment"] = "base"
+    """``base`` (default): the deductible is taken off the policy-range amount before the ratio;
+    ``payment``: the ratio applies to the whole amount and the deductible is taken off the payment,
+    ``pay = max(0, raw - the period's remaining deductible)`` (the deductible taken counts as
+    ``act_pay_dedc``)."""
     deductible_2nd: FenByLevel | None = None
     """Per-admission deductible for the year's 2nd admission (default: as the first)."""
     deductible_3rd: FenByLevel | None = None
@@ -314,7 +360,21 @@ class BenefitLine(Model):
     cap_by_tier: dict[str, Fen] | None = None
     """Employee lines: annual cap by enrolment tier (replaces ``cap``)."""
     cap_group: str | None = None
-    """Lines with the same cap group share one annual cap (default: the line's own key)."""
+    """Lines with the same cap group share one cap (default: the line's own key)."""
+    cap_period: Literal["month", "quarter", "year"] = "year"
+    """The period the cap counts payments in: per calendar ``month``, ``quarter`` or ``year``
+    (default); an unused amount does not carry over to the next period."""
+    cost_ceiling: Fen | None = None
+    """最高支付限额 written as covered *cost*: a yearly ceiling on the policy-range cost this line's
+    ratio is paid on (full-pay items aside), shared by the lines of ``cost_ceiling_group``. The
+    fund pays the ratio on the part of the claim's cost still under the ceiling; the cost above it
+    stays in the policy-range self-pay (so later tiers still see it). ``None``: no ceiling."""
+    cost_ceiling_basis: Literal["above_deductible", "gross"] = "above_deductible"
+    """``above_deductible``: the ceiling counts the cost above the deductible; ``gross``: the cost
+    from the first fen, the deductible part included. (With ``deductible_on: payment`` the base has
+    no deductible part: both count from the first fen.)"""
+    cost_ceiling_group: str | None = None
+    """Lines with the same group share one ceiling (default: the line's cap group)."""
     full_pay_items: tuple[str, ...] = ()
     """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
@@ -342,6 +402,14 @@ class BenefitLine(Model):
             _complete(self.cap_by_tier, EMP_TIERS, "cap_by_tier")
         if self.deductible_kind != "admission" and (self.deductible_2nd or self.deductible_3rd):
             raise ValueError("deductible_2nd/deductible_3rd need deductible_kind: admission")
+        if self.deductible_level == "highest" and self.deductible_period is None:
+            raise ValueError("deductible_level: highest needs a periodic deductible_kind (month, quarter or year)")
+        if self.deductible_waived_for and self.deductible_kind == "none":
+            raise ValueError("deductible_waived_for needs a deductible_kind (there is no deductible to waive)")
+        if self.deductible_on == "payment" and self.deductible_kind == "none":
+            raise ValueError("deductible_on: payment needs a deductible_kind (claim, admission, month, quarter or year)")
+        if self.cost_ceiling is None and (self.cost_ceiling_group is not None or self.cost_ceiling_basis != "above_deductible"):
+            raise ValueError("cost_ceiling_group/cost_ceiling_basis need a cost_ceiling (yuan)")
         if not self.med_types:
             raise ValueError("med_types must name at least one med_type")
         return self
@@ -398,8 +466,39 @@ class BenefitLine(Model):
         return self.cap_group or key
 
     def deductible_key(self, key: str) -> str:
-        """The group whose yearly deductible this line's claims fill."""
+        """The group whose periodic deductible this line's claims fill."""
         return self.deductible_group or key
+
+    @property
+    def deductible_period(self) -> Period | None:
+        """The calendar period of a periodic deductible (``None``: per claim, per admission or none)."""
+        kind = self.deductible_kind
+        return kind if kind in PERIODS else None  # type: ignore[return-value]
+
+    def deductible_slot(self, key: str, day: date) -> str:
+        """The accumulator key of this line's periodic deductible on ``day``: its group and period."""
+        period = self.deductible_period
+        assert period is not None
+        return period_key(self.deductible_key(key), period, day)
+
+    def waives_deductible(self, dise_codg: str, filed: bool) -> bool:
+        """Is the deductible waived for a claim of this disease (``filed``: the person's filing covers it)?"""
+        dise = dise_codg.upper()
+        return filed and any(dise.startswith(d.upper()) for d in self.deductible_waived_for)
+
+    @property
+    def counts_deductible_paid(self) -> bool:
+        """Does the periodic deductible count what was paid of it (``deductible_taken``: off the payment,
+        or at the highest level) rather than the base (``deductible_base``)?"""
+        return self.deductible_on == "payment" or self.deductible_level == "highest"
+
+    def cap_slot(self, key: str, day: date) -> str:
+        """The ``basic_paid`` key this line's payments on ``day`` count in: its cap group and period."""
+        return period_key(self.cap_key(key), self.cap_period, day)
+
+    def ceiling_key(self, key: str) -> str:
+        """The ``covered_cost`` key (the yearly cost-ceiling group) of this line."""
+        return self.cost_ceiling_group or self.cap_key(key)
 
     def override_for(self, identity: str) -> IdentityOverride:
         return self.identity_overrides.get(identity, NO_OVERRIDE)
@@ -666,6 +765,28 @@ class Monitoring(Model):
         return apply_ratio(self.per_capita_income, rule.threshold_income_share)
 
 
+def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
+    """Lines sharing a deductible, cap or ceiling group must count it the same way."""
+    seen: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def agree(what: str, group: str, key: str, how: Any, expected: str) -> None:
+        first = seen.setdefault((what, group), (key, how))
+        if first[1] != how:
+            raise ValueError(
+                f"lines.{key} shares {what} {group!r} with lines.{first[0]}, which counts it differently; "
+                f"expected the same {expected} ({first[1]!r}), got {how!r}"
+            )
+
+    for key, line in lines.items():
+        if line.deductible_period is not None:
+            kind = (line.deductible_kind, line.deductible_on, line.deductible_level)
+            agree("deductible_group", line.deductible_key(key), key, kind, "(deductible_kind, deductible_on, deductible_level)")
+        agree("cap_group", line.cap_key(key), key, line.cap_period, "cap_period")
+        if line.cost_ceiling is not None:
+            basis = (line.cost_ceiling_basis, line.deductible_on)
+            agree("cost_ceiling_group", line.ceiling_key(key), key, basis, "(cost_ceiling_basis, deductible_on)")
+
+
 TierName = Literal["critical_illness", "assistance", "tilted_assistance"]
 TIER_NAMES: tuple[TierName, ...] = ("critical_illness", "assistance", "tilted_assistance")
 """The payers after basic insurance, in the order they pay."""
@@ -706,6 +827,7 @@ class Policy(Model):
         if not self.lines:
             raise ValueError("lines must define at least one benefit line")
         names = set(self.lines)
+        _check_shared_groups(self.lines)
         for key, line in self.lines.items():
             if line.fallback is not None and line.fallback not in names:
                 raise ValueError(f"lines.{key}.fallback names unknown line {line.fallback!r}; known: {sorted(names)}")

@@ -208,14 +208,27 @@ class YearToDate:
     """A person's accumulators for one policy year, consumed claim by claim.
 
     ``*_base`` fields are cumulative in-year bases that yearly deductibles and marginal
-    bands are measured against; ``*_paid`` fields are payments counted against caps.
+    bands are measured against; ``*_paid`` fields are payments counted against caps. Keys of
+    accumulators that start again each month or quarter carry their period (``opd@M03``,
+    ``pool@Q2``; see :func:`yibao.policy.schema.period_key`), so a reversal gives back to the
+    period of the claim it reverses.
     The same shape holds what one settlement consumed (a delta).
     """
 
     year: int
     admissions: int = 0
     deductible_base: dict[str, int] = field(default_factory=dict)
+    """Policy-range base counted towards periodic deductibles taken off the base, by group and period."""
     basic_paid: dict[str, int] = field(default_factory=dict)
+    """Basic-insurance payments counted against caps, by cap group and period."""
+    deductible_taken: dict[str, int] = field(default_factory=dict)
+    """Deductible paid so far where a periodic deductible counts what was paid of it
+    (``deductible_on: payment``, ``deductible_level: highest``), by deductible group and period."""
+    deductible_levels: dict[str, int] = field(default_factory=dict)
+    """``deductible_level: highest``: claims per hospital level in a deductible group and period
+    (``opd#L3``, ``opd@M03#L1``): the highest level with a claim is the highest attended."""
+    covered_cost: dict[str, int] = field(default_factory=dict)
+    """Policy-range cost counted under yearly cost ceilings (``cost_ceiling``), by ceiling group."""
     ci_base: int = 0
     ci_paid: int = 0
     maf_base: int = 0
@@ -224,7 +237,7 @@ class YearToDate:
     tilt_paid: int = 0
 
     _SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
-    _MAPS = ("deductible_base", "basic_paid")
+    _MAPS = ("deductible_base", "basic_paid", "deductible_taken", "covered_cost", "deductible_levels")
 
     def _combine(self, other: YearToDate, sign: int) -> YearToDate:
         if other.year != self.year:

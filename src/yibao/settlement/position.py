@@ -25,6 +25,13 @@ class PayerPosition:
     """``None``: no cap for this person."""
     group: str | None = None
     """Basic insurance: the cap group whose payments count."""
+    slot: str | None = None
+    """Basic insurance: the ``basic_paid`` key counted on the day (the cap group, with its month or
+    quarter when the cap is per period: ``pool@M03``)."""
+    cost_ceiling: int | None = None
+    """Basic insurance: the yearly ceiling on covered cost of these lines (``None``: none)."""
+    covered: int = 0
+    """Basic insurance: the cost counted under that ceiling so far (``covered_cost``)."""
     lines: tuple[str, ...] = ()
     """Basic insurance: the person's benefit lines that settle against this cap."""
     base: int | None = None
@@ -33,6 +40,11 @@ class PayerPosition:
     @property
     def remaining(self) -> int | None:
         return None if self.cap is None else max(0, self.cap - self.paid)
+
+    @property
+    def cost_left(self) -> int | None:
+        """Cost the ratio may still be paid on before the ceiling (``None``: no ceiling)."""
+        return None if self.cost_ceiling is None else max(0, self.cost_ceiling - self.covered)
 
 
 @dataclass(frozen=True)
@@ -44,23 +56,41 @@ class Position:
 def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) -> Position:
     """Per payer that can pay for this person, paid so far and the cap, for the identity deciding on ``day``.
 
-    Basic insurance: one row per cap group of the lines serving the person (one per distinct cap
-    when lines sharing a group give this person different caps); the later tiers: a row when the
-    tier covers the person's scheme and identity. Lines go by the person's age and resident tier on ``day``
-    and family-doctor contract on ``day`` (:meth:`BenefitLine.for_person`); a line for an age band is left out
-    when the age is unknown. Terms by the claim's institution are those of an institution outside the person's
-    selection (the position does not know where the next claim will be made).
+    Basic insurance: one row per cap group of the lines serving the person (one per distinct cap,
+    or cost ceiling, when lines sharing a group give this person different ones), its payments
+    counted in the day's period (month or quarter for such caps); the later tiers: a row when the
+    tier covers the person's scheme and identity. Lines go by the person's age, resident tier and
+    family-doctor contract on ``day`` (:meth:`BenefitLine.for_person`); a line for an age band is left
+    out when the age is unknown. Terms by the claim's institution are those of an institution outside
+    the person's selection (the position does not know where the next claim will be made).
     """
     identity = policy.deciding_identity(person.identities, day)
     facts = Facts(person.age_on(day), person.resident_tier_on(day), family_doctor=person.family_doctor_on(day))
-    basic: dict[tuple[str, int | None], list[str]] = {}
+    basic: dict[tuple[str, str, int | None, str | None, int | None], list[str]] = {}
     for key, own in policy.lines.items():
         if own.serves(person.insutype, person.emp_status) and own.serves_age(facts.age):
             line = own.for_person(facts)
-            basic.setdefault((line.cap_key(key), line.cap_for(identity, person.emp_tier)), []).append(key)
+            ceiling = None if line.cost_ceiling is None else line.ceiling_key(key)
+            row = (
+                line.cap_key(key),
+                line.cap_slot(key, day),
+                line.cap_for(identity, person.emp_tier),
+                ceiling,
+                line.cost_ceiling,
+            )
+            basic.setdefault(row, []).append(key)
     rows = [
-        PayerPosition("hifp_pay", ytd.basic_paid.get(group, 0), cap, group=group, lines=tuple(keys))
-        for (group, cap), keys in basic.items()
+        PayerPosition(
+            "hifp_pay",
+            ytd.basic_paid.get(slot, 0),
+            cap,
+            group=group,
+            lines=tuple(keys),
+            slot=slot,
+            cost_ceiling=ceiling,
+            covered=ytd.covered_cost.get(ceiling_group, 0) if ceiling_group else 0,
+        )
+        for (group, slot, cap, ceiling_group, ceiling), keys in basic.items()
     ]
     for tier in LATER_TIERS:
         block = policy.tier(tier.name)

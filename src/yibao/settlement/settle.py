@@ -81,11 +81,17 @@ def validate_claim(claim: Claim, person: Person) -> None:
     check_fee_line_levels(claim)
 
 
+def _filed(person: Person, claim: Claim) -> bool:
+    """Has the person a chronic/special-disease filing covering the claim's disease on its date?"""
+    return any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
+
+
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
-    filed = any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
     day = claim.setl_date
-    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, filed, facts(person, claim))
+    choice = policy.benefit_line(
+        person.insutype, person.emp_status, claim.med_type, claim.dise_codg, _filed(person, claim), facts(person, claim)
+    )
     if choice is None:
         raise InputError(
             _where(claim),
@@ -173,9 +179,9 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             hosp_lv=claim.hosp_lv,
             place=_place(claim, person),
             emp_tier=person.emp_tier,
-            admissions_before=ytd.admissions,
-            deductible_before=ytd.deductible_base.get(line.deductible_key(choice.key), 0),
-            paid_before=ytd.basic_paid.get(line.cap_key(choice.key), 0),
+            day=claim.setl_date,
+            ytd=ytd,
+            waived=line.waives_deductible(claim.dise_codg, _filed(person, claim)),
         )
     )
     left = pr.inscp_scp_amt - b.pay
@@ -236,7 +242,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
 
 def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:
     scalars: dict[str, int] = {}
-    maps: dict[str, dict[str, int]] = {"deductible_base": {}, "basic_paid": {}}
+    maps: dict[str, dict[str, int]] = {name: {} for name in YearToDate._MAPS}
     for r in results:
         for k, v in r.consumed.items():
             if isinstance(v, dict):
@@ -244,7 +250,7 @@ def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:
                     maps[k][g] = maps[k].get(g, 0) + amount
             else:
                 scalars[k] = scalars.get(k, 0) + v
-    return YearToDate(year, deductible_base=maps["deductible_base"], basic_paid=maps["basic_paid"], **scalars)
+    return YearToDate(year, **maps, **scalars)  # type: ignore[arg-type]
 
 
 def reverse(settlement: Settlement, ytd: YearToDate) -> YearToDate:

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from yibao.core.money import apply_ratio
-from yibao.policy.schema import Assistance, BenefitLine, CriticalIllness, TierName, TiltedAssistance
+from yibao.policy.schema import (
+    LEVELS,
+    Assistance,
+    BenefitLine,
+    CriticalIllness,
+    TierName,
+    TiltedAssistance,
+    level_key,
+    period_index,
+)
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep, YearToDate
 
@@ -36,11 +46,11 @@ def _segments_trace(r: TierResult, tier: str, segments: list[Segment]) -> None:
         r.step(tier, "segment", lo_fen=s.lo, hi_fen=s.hi, ratio_bp=s.ratio_bp, amount_fen=s.amount)
 
 
-def _cap_trace(r: TierResult, tier: str, cap: int | None, paid_before: int, raw: int, reason: str = "") -> None:
+def _cap_trace(r: TierResult, tier: str, cap: int | None, paid_before: int, raw: int, reason: str = "", **period: Any) -> None:
     if cap is None:
         r.step(tier, "no_cap", raw_fen=raw, reason=reason)
     else:
-        r.step(tier, "cap", cap_fen=cap, paid_before_fen=paid_before, raw_fen=raw, pay_fen=r.pay)
+        r.step(tier, "cap", cap_fen=cap, paid_before_fen=paid_before, raw_fen=raw, pay_fen=r.pay, **period)
 
 
 @dataclass(frozen=True)
@@ -53,53 +63,150 @@ class BasicInput:
     hosp_lv: int
     place: str
     emp_tier: str | None
-    admissions_before: int
-    deductible_before: int
-    paid_before: int
+    day: date
+    ytd: YearToDate
+    """The accumulators before the claim."""
+    waived: bool = False
+    """The deductible is waived (a filed special disease, ``deductible_waived_for``)."""
+
+
+PERIOD_NAMES: dict[str, tuple[str, str]] = {"year": ("年度", "year"), "quarter": ("季度", "quarter"), "month": ("月度", "month")}
+
+
+def period_label(period: str, day: date) -> tuple[str, str]:
+    """The calendar period containing ``day``, in Chinese and English: 2022年第2季度 / Q2 2022."""
+    if period == "month":
+        return f"{day.year}年{day.month}月", f"{day:%B %Y}"
+    if period == "quarter":
+        q = period_index("quarter", day.month) + 1
+        return f"{day.year}年第{q}季度", f"Q{q} {day.year}"
+    return f"{day.year}年", str(day.year)
+
+
+@dataclass
+class _Deductible:
+    """What the deductible rule decided before the ratio: the deductible in force for the claim
+    (what is left of it in the period), and the base's lower end."""
+
+    remaining: int = 0
+    base_dedc: int = 0
+
+
+def _deductible(r: TierResult, i: BasicInput) -> _Deductible:
+    """起付线: charged per claim, per admission or per period; on the base it is taken now, on the
+    payment it is taken after the ratio (:func:`_deductible_off_pay`)."""
+    t, line, ov = "basic", i.line, i.line.override_for(i.identity)
+    normal = i.scp - i.full_pay_scp
+    kind, on_base = line.deductible_kind, line.deductible_on == "base"
+    if kind == "none":
+        r.step(t, "deductible_none")
+        return _Deductible()
+    ordinal = i.ytd.admissions + 1 if kind == "admission" else 1
+    if i.waived:
+        if kind == "admission":
+            r.consumed["admissions"] = 1
+        r.step(t, "deductible_waived")
+        return _Deductible()
+    if line.deductible_level == "highest":
+        return _deductible_highest(r, i)
+    full = line.deductible_full(i.hosp_lv, ordinal)
+    ded = line.deductible_for(i.identity, i.hosp_lv, ordinal)
+    shown: dict[str, Any] = {"full_fen": full, "pct_bp": ov.deductible_pct, "deductible_fen": ded}
+    if kind == "admission":
+        r.consumed["admissions"] = 1
+        shown |= {"ordinal": ordinal, "level": i.hosp_lv}
+    period = line.deductible_period
+    if period is None:  # per claim or per admission
+        d = _Deductible(ded, min(normal, ded) if on_base else 0)
+        if on_base:
+            r.step(t, "deductible_" + kind, **shown, dedc_fen=d.base_dedc)
+        return d
+    slot = line.deductible_slot(i.key, i.day)
+    if period != "year":
+        shown["period"] = period_label(period, i.day)
+    step = "deductible_year" if period == "year" else "deductible_period"
+    if not on_base:
+        taken = i.ytd.deductible_taken.get(slot, 0)
+        return _Deductible(max(0, ded - taken))
+    before = i.ytd.deductible_base.get(slot, 0)
+    dedc = normal - above_threshold(before, normal, ded)
+    r.consumed["deductible_base"] = {slot: normal}
+    r.step(t, step, **shown, before_fen=before, dedc_fen=dedc)
+    return _Deductible(ded, dedc)
+
+
+def _deductible_highest(r: TierResult, i: BasicInput) -> _Deductible:
+    """``deductible_level: highest``: the deductible of the highest level attended in the period (this
+    claim's included), less what the period's claims already paid of it."""
+    line, normal = i.line, i.scp - i.full_pay_scp
+    slot = line.deductible_slot(i.key, i.day)
+    attended = [lv for lv in LEVELS if i.ytd.deductible_levels.get(level_key(slot, lv), 0) > 0]
+    top = max([*attended, i.hosp_lv])
+    ded = line.deductible_for(i.identity, top)
+    before = i.ytd.deductible_taken.get(slot, 0)
+    remaining = max(0, ded - before)
+    r.consumed["deductible_levels"] = {level_key(slot, i.hosp_lv): 1}
+    if line.deductible_on == "payment":
+        return _Deductible(remaining)
+    dedc = min(normal, remaining)
+    r.consumed["deductible_taken"] = {slot: dedc}
+    period = line.deductible_period
+    assert period is not None
+    shown = period_label(period, i.day)
+    r.step("basic", "deductible_highest", period=shown, level=top, deductible_fen=ded, before_fen=before, dedc_fen=dedc)
+    return _Deductible(remaining, dedc)
+
+
+def _ceiling(r: TierResult, i: BasicInput, lo: int) -> int:
+    """最高支付限额 on covered cost: the upper end of the base the ratio is paid on, the part of the
+    claim's cost still under the yearly ceiling (counted from ``lo``, the deductible, or gross)."""
+    line, normal = i.line, i.scp - i.full_pay_scp
+    if line.cost_ceiling is None:
+        return normal
+    group = line.ceiling_key(i.key)
+    before = i.ytd.covered_cost.get(group, 0)
+    room = max(0, line.cost_ceiling - before)
+    if line.cost_ceiling_basis == "gross" or line.deductible_on == "payment":
+        counted = min(normal, room)
+        hi = max(lo, counted)
+    else:
+        counted = min(normal - lo, room)
+        hi = lo + counted
+    r.consumed["covered_cost"] = {group: counted}
+    basis = "gross" if line.deductible_on == "payment" else line.cost_ceiling_basis
+    r.step(
+        "basic",
+        "cost_ceiling_" + basis,
+        ceiling_fen=line.cost_ceiling,
+        before_fen=before,
+        counted_fen=counted,
+        above_fen=normal - hi,
+    )
+    return hi
+
+
+def _deductible_off_pay(r: TierResult, i: BasicInput, d: _Deductible, raw: int) -> int:
+    """``deductible_on: payment``: what is taken off the payment, ``min(raw, the period's remaining deductible)``."""
+    line = i.line
+    taken = min(raw, d.remaining)
+    args: dict[str, Any] = {"remaining_fen": d.remaining, "raw_fen": raw, "dedc_fen": taken}
+    period = line.deductible_period
+    if period is not None:
+        r.consumed["deductible_taken"] = {line.deductible_slot(i.key, i.day): taken}
+        args["scope"] = period_label(period, i.day)
+    else:
+        args["scope"] = ("本次住院", "this admission") if line.deductible_kind == "admission" else ("本次就诊", "this claim")
+    r.step("basic", "deductible_off_pay", **args)
+    return taken
 
 
 def basic(i: BasicInput) -> TierResult:
     t = "basic"
     r = TierResult(applied=True, base=i.scp)
     line, ov = i.line, i.line.override_for(i.identity)
-    normal = i.scp - i.full_pay_scp
     if i.full_pay_scp:
         r.step(t, "full_pay", amount_fen=i.full_pay_scp)
-    # deductible (起付线)
-    dedc = 0
-    if line.deductible_kind == "admission":
-        ordinal = i.admissions_before + 1
-        full = line.deductible_full(i.hosp_lv, ordinal)
-        ded = line.deductible_for(i.identity, i.hosp_lv, ordinal)
-        dedc = min(normal, ded)
-        r.consumed["admissions"] = 1
-        r.step(
-            t,
-            "deductible_admission",
-            ordinal=ordinal,
-            level=i.hosp_lv,
-            full_fen=full,
-            pct_bp=ov.deductible_pct,
-            deductible_fen=ded,
-            dedc_fen=dedc,
-        )
-    elif line.deductible_kind == "year":
-        group = line.deductible_key(i.key)
-        full = line.deductible_full(i.hosp_lv)
-        ded = line.deductible_for(i.identity, i.hosp_lv)
-        dedc = normal - above_threshold(i.deductible_before, normal, ded)
-        r.consumed["deductible_base"] = {group: normal}
-        r.step(
-            t,
-            "deductible_year",
-            full_fen=full,
-            pct_bp=ov.deductible_pct,
-            deductible_fen=ded,
-            before_fen=i.deductible_before,
-            dedc_fen=dedc,
-        )
-    else:
-        r.step(t, "deductible_none")
+    d = _deductible(r, i)
     # ratio (报销比例), by place and level, identity points, bands on the admission's amount
     ratio = line.ratio_for(i.identity, i.place, i.hosp_lv)
     r.step(
@@ -111,15 +218,24 @@ def basic(i: BasicInput) -> TierResult:
         add_bp=ov.ratio_add,
         ratio_bp=clamp_bp(ratio),
     )
-    segments = split_bands(dedc, normal, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
+    hi = _ceiling(r, i, d.base_dedc)
+    segments = split_bands(d.base_dedc, hi, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
     if line.ratio_bands:
         _segments_trace(r, t, segments)
-    raw = pay_segments(segments) + i.full_pay_scp
-    # cap (封顶线)
+    raw = pay_segments(segments)
+    dedc = d.base_dedc
+    if line.deductible_on == "payment" and not i.waived:
+        dedc = _deductible_off_pay(r, i, d, raw)
+        raw -= dedc
+    raw += i.full_pay_scp
+    # cap (封顶线), per year, quarter or month
     cap = line.cap_for(i.identity, i.emp_tier)
-    r.pay, r.remaining = cap_pay(raw, cap, i.paid_before)
-    _cap_trace(r, t, cap, i.paid_before, raw, "identity" if ov.no_cap else "")
-    r.consumed["basic_paid"] = {line.cap_key(i.key): r.pay}
+    slot = line.cap_slot(i.key, i.day)
+    paid_before = i.ytd.basic_paid.get(slot, 0)
+    r.pay, r.remaining = cap_pay(raw, cap, paid_before)
+    period = {} if line.cap_period == "year" else {"period": period_label(line.cap_period, i.day)}
+    _cap_trace(r, t, cap, paid_before, raw, "identity" if ov.no_cap else "", **period)
+    r.consumed["basic_paid"] = {slot: r.pay}
     r.summary = {"dedc": dedc}
     r.step(t, "result", pay_fen=r.pay)
     return r

@@ -56,6 +56,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "年度起付线 {deductible_fen}，此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
         "yearly deductible {deductible_fen}; accumulated before {before_fen}; deductible paid now {dedc_fen}",
     ),
+    "deductible_claim": (
+        "每次就诊起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
+        "deductible per claim {full_fen}, at {pct_bp}: {deductible_fen}; deductible paid now {dedc_fen}",
+    ),
+    "deductible_claim/plain": (
+        "每次就诊起付线 {deductible_fen}，本次支付起付线 {dedc_fen}",
+        "deductible per claim {deductible_fen}; deductible paid now {dedc_fen}",
+    ),
+    "deductible_period": (
+        "{period}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本期此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
+        "deductible for {period} {full_fen}, at {pct_bp}: {deductible_fen}; accumulated before in the period "
+        "{before_fen}; deductible paid now {dedc_fen}",
+    ),
+    "deductible_period/plain": (
+        "{period}起付线 {deductible_fen}，本期此前已累计 {before_fen}，本次支付起付线 {dedc_fen}",
+        "deductible for {period} {deductible_fen}; accumulated before in the period {before_fen}; deductible paid now {dedc_fen}",
+    ),
+    "deductible_waived": ("特殊病种已备案，本次免起付线", "filed special disease: no deductible on this claim"),
+    "deductible_highest": (
+        "{period}起付线按本期就诊最高级别（{level}）计 {deductible_fen}，本期此前已付 {before_fen}，本次支付起付线 {dedc_fen}",
+        "deductible for {period} at the highest level attended ({level}) {deductible_fen}; paid before in the period "
+        "{before_fen}; deductible paid now {dedc_fen}",
+    ),
+    "deductible_off_pay": (
+        "起付线从基金应付额中扣除：{scope}尚余起付线 {remaining_fen}，应付 {raw_fen}，扣除 {dedc_fen}",
+        "deductible taken off the payment: deductible left for {scope} {remaining_fen}, computed {raw_fen}, taken off {dedc_fen}",
+    ),
+    "cost_ceiling_above_deductible": (
+        "年度最高支付限额（起付线以上政策范围内费用）{ceiling_fen}，此前已计入 {before_fen}，本次计入 {counted_fen}，"
+        "超出部分 {above_fen} 由个人负担",
+        "yearly ceiling on covered cost above the deductible {ceiling_fen}, counted before {before_fen}, "
+        "counted now {counted_fen}; {above_fen} above it is left to the patient",
+    ),
+    "cost_ceiling_gross": (
+        "年度最高支付限额（政策范围内费用，含起付线）{ceiling_fen}，此前已计入 {before_fen}，本次计入 {counted_fen}，"
+        "超出部分 {above_fen} 由个人负担",
+        "yearly ceiling on covered cost from the first yuan {ceiling_fen}, counted before {before_fen}, "
+        "counted now {counted_fen}; {above_fen} above it is left to the patient",
+    ),
+    "cap/period": (
+        "{period}封顶线 {cap_fen}，本期此前已支付 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
+        "cap for {period} {cap_fen}, paid before in the period {paid_before_fen}, computed {raw_fen}, paid {pay_fen}",
+    ),
     "ratio/plain": ("{place}{level}：报销比例 {ratio_bp}", "{place}, {level}: ratio {ratio_bp}"),
     "limit": (
         "年度救助限额 {cap_fen}，此前已救助 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
@@ -134,11 +177,17 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
     return str(value)
 
 
+IDENTITY_SHARED_DEDUCTIBLES = ("deductible_admission", "deductible_year", "deductible_claim", "deductible_period")
+"""Deductible steps that show the identity's share (and say it plainly when it is 100 %)."""
+
+
 def _variant(step: TraceStep) -> str:
     """Shorter wording when an identity adjustment is neutral; limits for assistance tiers."""
     a = step.args
-    if step.key in ("deductible_admission", "deductible_year") and a.get("pct_bp") == 10_000:
+    if step.key in IDENTITY_SHARED_DEDUCTIBLES and a.get("pct_bp") == 10_000:
         return step.key + "/plain"
+    if step.key == "cap" and "period" in a:
+        return "cap/period"
     if step.key == "ratio" and a.get("add_bp") == 0:
         return "ratio/plain"
     if step.key == "cap" and step.tier in ("assistance", "tilted"):

@@ -127,6 +127,11 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
         else:
             text = f"{fmt_yuan(paid)} / {fmt_yuan(cap)}"
             bars.append(Bar(name, share(paid, cap), text, track=True, cls="over" if paid >= cap else ""))
+        if row.get("cost_ceiling") is not None:  # 最高支付限额 on covered cost: the cost counted against it
+            covered, ceiling = row["covered_cost"], row["cost_ceiling"]
+            name = row["label_zh"] + "最高支付限额" if lang == "zh" else f"{field_label(row['payer'], 'en')}{group}, cost ceiling"
+            text = f"{fmt_yuan(covered)} / {fmt_yuan(ceiling)}"
+            bars.append(Bar(name, share(covered, ceiling), text, track=True, cls="over" if covered >= ceiling else ""))
     return bars
 
 

@@ -12,10 +12,10 @@ from functools import cache
 from typing import Any
 
 from yibao.core.errors import InputError
-from yibao.core.i18n import Said, t
+from yibao.core.i18n import Said, paren, pick, t
 from yibao.core.vocab import HOSP_LEVELS, INSTITUTION_CLASSES, RATIO_PLACES, RESIDENT_TIERS, TIERS, identity_label, label
 from yibao.policy.pack import LeafValue, PolicyPack, load_pack, shipped_packs
-from yibao.policy.schema import PersonTerms
+from yibao.policy.schema import BenefitLine, PersonTerms
 
 SECTIONS: dict[str, Said] = {
     "fee": ("费用规则", "fee rules"),
@@ -37,6 +37,12 @@ KEYS: dict[str, Said] = {
     "deductible_pct": ("起付线按比例", "deductible share"),
     "ratio_add": ("比例调整", "ratio adjustment"),
     "cap": ("封顶线", "cap"),
+    "cost_ceiling": ("最高支付限额（政策范围内费用）", "ceiling on covered cost"),
+    "cost_ceiling_basis": ("最高支付限额计算口径", "cost ceiling basis"),
+    "cost_ceiling_group": ("最高支付限额共用组", "cost ceiling group"),
+    "deductible_kind": ("起付线计算周期", "deductible period"),
+    "deductible_on": ("起付线扣除方式", "deductible taken off"),
+    "cap_period": ("封顶线计算周期", "cap period"),
     "cap_by_tier": ("按缴费档次的封顶线", "cap by contribution tier"),
     "unit": ("单位缴费", "unit contribution"),
     "individual_1": ("个人缴费一档", "individual tier 1"),
@@ -138,6 +144,10 @@ def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
     elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
         named = {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
     words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
+    if parts[0] == "lines" and len(parts) == 3 and parts[1] in policy.lines:
+        how = line_terms(policy.lines[parts[1]], parts[2])
+        if how:
+            words[-1] += paren(t(lang, "，", ", ").join(pick(h, lang) for h in how), lang)
     return " · ".join([*head, *words])
 
 
@@ -167,6 +177,30 @@ def terms_label(terms: PersonTerms) -> Said:
         zh.append("已签约家庭医生" if terms.family_doctor else "未签约家庭医生")
         en.append("with a family-doctor contract" if terms.family_doctor else "without a family-doctor contract")
     return "、".join(zh), ", ".join(en)
+
+
+TERMS: dict[str, Said] = {
+    "claim": ("每次就诊", "per claim"),
+    "month": ("按自然月", "per calendar month"),
+    "quarter": ("按自然季度", "per calendar quarter"),
+    "payment": ("从基金应付额中扣除", "taken off the payment"),
+    "above_deductible": ("起付线以上费用累计", "cost above the deductible"),
+    "gross": ("含起付线费用累计", "cost from the first yuan"),
+}
+"""How a line counts a parameter, where it differs from the usual (per admission or year, on the base)."""
+
+
+def line_terms(line: BenefitLine, key: str) -> list[Said]:
+    """The qualifiers shown beside a line's deductible, cap or cost ceiling (issue 15: periods and ceilings)."""
+    out: list[str] = []
+    if key.startswith("deductible") and key != "deductible_pct":
+        out += [line.deductible_kind] if line.deductible_kind in ("claim", "month", "quarter") else []
+        out += ["payment"] if line.deductible_on == "payment" else []
+    elif key in ("cap", "cap_by_tier") and line.cap_period != "year":
+        out.append(line.cap_period)
+    elif key == "cost_ceiling":
+        out.append("gross" if line.deductible_on == "payment" else line.cost_ceiling_basis)
+    return [TERMS[o] for o in out]
 
 
 @dataclass(frozen=True)

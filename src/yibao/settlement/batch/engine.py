@@ -39,6 +39,7 @@ from yibao.settlement.batch.prepare import (
     person_variants,
     prepare,
     select_lines,
+    waived_deductibles,
 )
 from yibao.settlement.batch.result import with_derived
 from yibao.settlement.batch.tables import CATS, Tables, build_tables
@@ -152,6 +153,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         emp_tier=person["emp_tier"][kc.pid],
         scp=scp,
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
+        month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,
+        waived=waived_deductibles(policies, line_keys, period, line, has_filing, (dise, dise_values)).astype(np.int64),
     )
     settled = kernel.settle_claims(T, claims)
     dedc, hifp, hifmi, maf, oth = settled.paid
@@ -176,7 +179,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     ytd = pl.DataFrame({
         "psn_no": c["psn_no"].gather(firsts),
         "year": year[firsts].astype(np.int32),
-        **settled.ytd_columns(T, np.ones(T.kind.size, bool)),  # every group of the pack: one schema per chunk
+        **settled.ytd_columns(T),  # every slot of the pack: one schema per chunk
     })  # fmt: skip
     return BatchResult(out, ytd)
 

@@ -83,7 +83,7 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
 def ytd_from_row(row: dict[str, object]) -> YearToDate:
     """A person-year row of the batch engine's ``year_to_date`` table as accumulators."""
     scalars = {k: int(v) for k, v in row.items() if k in YearToDate._SCALARS and v is not None}  # type: ignore[call-overload]
-    maps: dict[str, dict[str, int]] = {"deductible_base": {}, "basic_paid": {}}
+    maps: dict[str, dict[str, int]] = {name: {} for name in YearToDate._MAPS}
     for key, v in row.items():
         name, _, group = key.partition(".")
         if name in maps and group and v:

@@ -43,10 +43,10 @@ PAID = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
 """The per-claim payments the kernel writes: the rows of :attr:`Paid.paid`."""
 YTD_SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
 """A person-year's scalar accumulators (:class:`yibao.settlement.model.YearToDate`): the first
-columns of :attr:`Paid.ytd`; then one column per group of ``Tables.groups`` for
-``deductible_base``, then one per group for ``basic_paid``."""
+columns of :attr:`Paid.ytd`; then one column per slot of ``Tables.slots`` (a key of one of its
+maps, with its period: ``basic_paid.pool@M03``)."""
 ADMISSIONS, CI_BASE, CI_PAID, MAF_BASE, MAF_PAID, TILT_BASE, TILT_PAID = range(len(YTD_SCALARS))
-DEDUCTIBLE_BASE = len(YTD_SCALARS)
+SLOTS = len(YTD_SCALARS)
 
 
 def _jit(fn: F) -> F:
@@ -72,6 +72,8 @@ class Claims:
     emp_tier: I64  # 0 unit, 1 individual_1, 2 individual_2, 3 none
     scp: I64  # inscp_scp_amt: the policy-range amount
     full_pay_scp: I64  # full_pay_scp_amt: the part of it the line pays in full (if the line has full-pay items)
+    month: I64  # the settlement date's month - 1 (0..11): which period of the year monthly / quarterly slots count in
+    waived: I64  # 1: the line's deductible is waived (a filed special disease, deductible_waived_for)
 
 
 @dataclass
@@ -79,31 +81,28 @@ class Paid:
     paid: I64
     """(len(PAID), claims): each claim's payments, rows in the order of :data:`PAID`."""
     ytd: I64
-    """(person-years, len(YTD_SCALARS) + 2 x groups): each person-year's accumulators after its last claim."""
+    """(person-years, len(YTD_SCALARS) + slots): each person-year's accumulators after its last claim."""
 
-    def ytd_columns(self, t: Tables, used: BOOL) -> dict[str, I64]:
-        """The accumulators by name (YearToDate's): the scalars, the deductible base of the groups of
-        the ``used`` lines (by ``k``) with a yearly deductible, the basic paid of their cap groups."""
-        g = len(t.groups)
+    def ytd_columns(self, t: Tables) -> dict[str, I64]:
+        """The accumulators by name (YearToDate's): the scalars, then every slot of the pack's maps
+        (``basic_paid.pool``, ``deductible_base.opd@M03`` …)."""
         out = {name: self.ytd[:, i] for i, name in enumerate(YTD_SCALARS)}
-        for i in np.unique(t.ded_group[used & (t.kind == 2)]):
-            out["deductible_base." + t.groups[i].removeprefix("ded:")] = self.ytd[:, DEDUCTIBLE_BASE + i]
-        for i in np.unique(t.cap_group[used]):
-            if t.groups[i].startswith("cap:"):  # (a period without the line: no group, row 0)
-                out["basic_paid." + t.groups[i].removeprefix("cap:")] = self.ytd[:, DEDUCTIBLE_BASE + g + i]
+        out.update({name: self.ytd[:, SLOTS + i] for i, name in enumerate(t.slots)})
         return out
 
 
 def settle_claims(t: Tables, c: Claims) -> Paid:
     """Every claim's payments and every person-year's accumulators, in one compiled pass."""
     paid = np.empty((len(PAID), c.k.size), np.int64)  # the kernel writes every claim's payments
-    ytd = np.zeros((int(c.person_year[-1]) + 1 if c.k.size else 0, DEDUCTIBLE_BASE + 2 * len(t.groups)), np.int64)
+    ytd = np.zeros((int(c.person_year[-1]) + 1 if c.k.size else 0, SLOTS + len(t.slots)), np.int64)
     # every argument an int64 array and every band table two-dimensional (one row per band list):
     # fewer types and views make the kernel compile faster
     i64 = np.int64
     _settle(
-        c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp,
-        t.kind, t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap, t.cap_group, t.ded_group,
+        c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
+        c.waived, t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
+        t.cap, t.cap_slot, t.cap_per, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot, t.ceiling, t.ceil_slot,
+        t.ceil_gross.astype(i64),
         t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
@@ -158,36 +157,80 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 @_jit
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
-    full_pay_scp_: I64,
-    kind: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_group: I64, ded_group: I64, full_pay: I64,
+    full_pay_scp_: I64, month_: I64, waived_: I64,
+    kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
+    ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64, ceil_slot: I64, ceil_gross: I64,
+    full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
     ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
     paid: I64, ytd: I64,
 ) -> None:  # fmt: skip
     """``ytd[s]`` is person-year ``s``'s YearToDate: each claim reads its accumulators before the
     claim there and adds what it consumed, as ``settle`` does with ``ytd`` and ``ytd_after``."""
-    basic_paid = DEDUCTIBLE_BASE + (ytd.shape[1] - DEDUCTIBLE_BASE) // 2  # first column of basic_paid
     n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[3]
     for i in range(k_.size):
         s, k, p, c, lv, ins = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i]
-        scp = scp_[i]
+        scp, month = scp_[i], month_[i]
 
         # ---- tiers.basic
         full = full_pay_scp_[i] if full_pay[k] else 0  # full_pay_items: paid in full, outside deductible and ratio
         normal = scp - full
-        dedc = 0
-        if kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
-            dedc = min(normal, ded[k, c, min(ytd[s, ADMISSIONS], 2), lv])
+        # tiers._deductible: the deductible in force (what the period has left of it) and the base's lower end
+        d = 0
+        lo = 0
+        period_of_year = month * ded_per[k] // 12
+        g = SLOTS + ded_slot[k] + period_of_year  # a periodic deductible's slot: its group, this period
+        if waived_[i]:  # a filed special disease: no deductible, nothing counted (an admission still counts)
+            if kind[k] == 1:
+                ytd[s, ADMISSIONS] += 1
+        elif kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
+            d = ded[k, c, min(ytd[s, ADMISSIONS], 2), lv]
             ytd[s, ADMISSIONS] += 1
-        elif kind[k] == 2:  # deductible_kind year: the group's deductible measured on its in-year base
-            g = DEDUCTIBLE_BASE + ded_group[k]
-            dedc = normal - above_threshold(ytd[s, g], normal, ded[k, c, 0, lv])
-            ytd[s, g] += normal
-        # ratio_bands_for(identity, place, level) over [dedc, normal), then the full-pay items
+        elif kind[k] == 3:  # claim
+            d = ded[k, c, 0, lv]
+        elif kind[k] == 2 and ded_high[k]:  # the highest level attended in the period, less what was paid of it
+            gl = SLOTS + lvl_slot[k] + 3 * period_of_year
+            top = lv
+            for other in range(3):
+                if ytd[s, gl + other] > 0 and other > top:
+                    top = other
+            d = max(0, ded[k, c, 0, top] - ytd[s, g])
+            ytd[s, gl + lv] += 1
+            if not on_pay[k]:
+                lo = min(normal, d)
+                ytd[s, g] += lo
+        elif kind[k] == 2:  # month / quarter / year
+            d = ded[k, c, 0, lv]
+            if on_pay[k]:  # deductible_taken: what the period's payments gave up already
+                d = max(0, d - ytd[s, g])
+            else:  # deductible_base: the group's deductible measured on its in-period base
+                lo = normal - above_threshold(ytd[s, g], normal, d)
+                ytd[s, g] += normal
+        if (kind[k] == 1 or kind[k] == 3) and not on_pay[k]:
+            lo = min(normal, d)
+        # tiers._ceiling: the cost still under the yearly ceiling
+        hi = normal
+        if ceiling[k] < INF:
+            room = max(0, ceiling[k] - ytd[s, SLOTS + ceil_slot[k]])
+            if ceil_gross[k]:
+                counted = min(normal, room)
+                hi = max(lo, counted)
+            else:
+                counted = min(normal - lo, room)
+                hi = lo + counted
+            ytd[s, SLOTS + ceil_slot[k]] += counted
+        # ratio_bands_for(identity, place, level) over [lo, hi)
         bands = ((k * n_cats + c) * n_places + place_[i]) * n_levels + lv
-        raw = banded(dedc, normal, band_start, k, band_ratio, bands) + full
-        # cap_for(identity, emp_tier), counted in the line's cap group
-        g = basic_paid + cap_group[k]
+        raw = banded(lo, hi, band_start, k, band_ratio, bands)
+        dedc = lo
+        if on_pay[k]:  # tiers._deductible_off_pay
+            dedc = min(raw, d)
+            raw -= dedc
+            if kind[k] == 2:
+                ytd[s, g] += dedc
+        raw += full
+        # cap_for(identity, emp_tier), counted in the line's cap group and period
+        g = SLOTS + cap_slot[k] + month * cap_per[k] // 12
         hifp = cap_pay(raw, cap[k, c, tier_[i]], ytd[s, g])
         ytd[s, g] += hifp
         left = scp - hifp

@@ -435,3 +435,22 @@ def person_arrays(kc: Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str,
         .replace_strict({t: i for i, t in enumerate(TIERS) if t}, default=3, return_dtype=pl.Int64)
         .to_numpy(),
     }
+
+
+def waived_deductibles(
+    policies: list[Policy], line_keys: list[str], period: I64, line: I64, has_filing: BOOL, disease: tuple[I64, list[str]]
+) -> BOOL:
+    """Claims whose line waives its deductible for a filed special disease (:meth:`BenefitLine.waives_deductible`,
+    once per period, line and distinct disease)."""
+    dise, dise_values = disease
+    if not any(ln.deductible_waived_for for pol in policies for ln in pol.lines.values()):
+        return np.zeros(line.size, bool)
+    table = np.array(
+        [
+            [[key in pol.lines and pol.lines[key].waives_deductible(d, True) for d in dise_values] for key in line_keys]
+            for pol in policies
+        ],
+        bool,
+    ).reshape(len(policies), len(line_keys), len(dise_values))
+    out: BOOL = has_filing & table[period, line, dise]
+    return out

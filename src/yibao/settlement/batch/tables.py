@@ -16,7 +16,18 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import INSTITUTION_CLASSES, LEVELS, PLACES, RESIDENT_TIERS, TIER_NAMES, Facts, Policy
+from yibao.policy.schema import (
+    INSTITUTION_CLASSES,
+    LEVELS,
+    PERIODS,
+    PLACES,
+    RESIDENT_TIERS,
+    TIER_NAMES,
+    Facts,
+    Policy,
+    level_key,
+    period_suffix,
+)
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -87,13 +98,21 @@ class Tables:
 
     line_keys: list[str]
     variants: Variants
-    kind: I64  # [k] 0 none, 1 admission, 2 year
+    kind: I64  # [k] 0 none, 1 admission, 2 month / quarter / year, 3 claim
+    on_pay: BOOL  # [k] deductible_on payment
     ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
     band_start: I64  # [k, B]
     band_ratio: I64  # [k, cat, place 0..3, level 0..2, B] (unclamped: base + identity points + band points)
     cap: I64  # [k, cat, tier 0..3] (INF: no cap)
-    cap_group: I64  # [k]
-    ded_group: I64  # [k]
+    cap_slot: I64  # [k] first accumulator slot of the line's cap group (one slot per period of the year)
+    cap_per: I64  # [k] periods a year of the cap: 1 year, 4 quarter, 12 month
+    ded_slot: I64  # [k] first slot of the periodic deductible's group (deductible_base or deductible_taken)
+    ded_per: I64  # [k] periods a year of the deductible
+    ded_high: BOOL  # [k] deductible_level highest: the highest level attended in the period decides
+    lvl_slot: I64  # [k] first slot of the deductible group's claims per level (3 per period: L1, L2, L3)
+    ceiling: I64  # [k] cost_ceiling (INF: none)
+    ceil_slot: I64  # [k] slot of the ceiling group's covered cost
+    ceil_gross: BOOL  # [k] the ceiling counts from the first fen
     full_pay: BOOL  # [k]
     applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
     ci_ded: I64  # [p, cat]
@@ -107,7 +126,9 @@ class Tables:
     ta_thr: I64  # [p]
     ta_ratio: I64  # [p]
     ta_cap: I64  # [p, cat]
-    groups: list[str]
+    slots: list[str]
+    """The accumulator map keys after YearToDate's scalars, one per slot: ``basic_paid.pool``,
+    ``deductible_base.opd@M03`` … (see :func:`yibao.policy.schema.period_key`)."""
 
 
 def _pad_bands(rows: list[list[int]]) -> I64:
@@ -131,25 +152,41 @@ def _fen(cap: int | None) -> int:
     return int(INF) if cap is None else cap
 
 
-def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str], var: Variants) -> dict[str, Any]:
+KINDS = {"none": 0, "admission": 1, "month": 2, "quarter": 2, "year": 2, "claim": 3}
+
+
+def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str], var: Variants) -> dict[str, Any]:
     """The basic-insurance tables per (period, line, person variant), identity, place, level and tier:
     ``k = (period * lines + line) * variants + variant``, the line with the variant's person terms applied."""
     P, L, C, V = len(policies), len(line_keys), len(CATS), var.size
     K = P * L * V
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
-    def gid(name: str) -> int:
-        if name not in groups:
-            groups.append(name)
-        return groups.index(name)
+    def slot(name: str, group: str, period: str = "year", per_level: bool = False) -> int:
+        """The first of the group's slots in map ``name``, one per period of the year (and per hospital
+        level, ``per_level``), added when new."""
+        names = [f"{name}.{group}{period_suffix(period, i)}" for i in range(PERIODS[period])]
+        if per_level:
+            names = [level_key(n, lv) for n in names for lv in LEVELS]
+        if names[0] not in slots:
+            slots.extend(names)
+        return slots.index(names[0])
 
     t: dict[str, Any] = {
         "kind": np.zeros(K, np.int64),
+        "on_pay": np.zeros(K, bool),
         "ded": np.zeros((K, C, 3, 3), np.int64),
         "band_ratio": np.zeros((K, C, 4, 3, width), np.int64),
         "cap": np.full((K, C, 4), INF, np.int64),
-        "cap_group": np.zeros(K, np.int64),
-        "ded_group": np.zeros(K, np.int64),
+        "cap_slot": np.zeros(K, np.int64),
+        "cap_per": np.ones(K, np.int64),
+        "ded_slot": np.zeros(K, np.int64),
+        "ded_per": np.ones(K, np.int64),
+        "ded_high": np.zeros(K, bool),
+        "lvl_slot": np.zeros(K, np.int64),
+        "ceiling": np.full(K, INF, np.int64),
+        "ceil_slot": np.zeros(K, np.int64),
+        "ceil_gross": np.zeros(K, bool),
         "full_pay": np.zeros(K, bool),
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
@@ -169,9 +206,19 @@ def _line_tables(policies: list[Policy], line_keys: list[str], groups: list[str]
                 continue
             filled[held] = k
             line = own.for_person(facts)
-            t["kind"][k] = {"none": 0, "admission": 1, "year": 2}[line.deductible_kind]
-            t["cap_group"][k] = gid("cap:" + line.cap_key(key))
-            t["ded_group"][k] = gid("ded:" + line.deductible_key(key))
+            t["kind"][k] = KINDS[line.deductible_kind]
+            t["on_pay"][k] = line.deductible_on == "payment"
+            t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
+            period = line.deductible_period
+            if period is not None:
+                name = "deductible_taken" if line.counts_deductible_paid else "deductible_base"
+                t["ded_slot"][k], t["ded_per"][k] = slot(name, line.deductible_key(key), period), PERIODS[period]
+                if line.deductible_level == "highest":
+                    t["ded_high"][k] = True
+                    t["lvl_slot"][k] = slot("deductible_levels", line.deductible_key(key), period, per_level=True)
+            if line.cost_ceiling is not None:
+                t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
+                t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
             t["full_pay"][k] = bool(line.full_pay_items)
             starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
@@ -229,12 +276,12 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
 
 
 def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
-    groups: list[str] = []
+    slots: list[str] = []
     var = variants(policies)
     return Tables(
         line_keys=line_keys,
         variants=var,
-        groups=groups,
-        **_line_tables(policies, line_keys, groups, var),
+        slots=slots,
+        **_line_tables(policies, line_keys, slots, var),
         **_tier_tables(policies),
     )

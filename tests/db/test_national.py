@@ -28,16 +28,16 @@ def test_his_client_walk_admission_to_settlement_cancel_and_correction(db: Datab
     assert (lines["2"]["preselfpay_amt"], lines["2"]["inscp_scp_amt"]) == (Decimal("2400.00"), Decimal("21600.00"))
     assert lines["3"]["fulamt_ownpay_amt"] == Decimal("6000.00")
     s = out["settle"]["output"]["setlinfo"]
-    # policy range 1,800 + 21,600 + 7,000 = 30,400; basic (30,400 - 500) x 75% = 22,425.00;
-    # CI tilt: (7,975 - 7,500) x 65% = 308.75; assistance (7,975 - 308.75) x 75% = 5,749.6875 -> 5,749.69;
-    # patient 38,800 - 22,425 - 308.75 - 5,749.69 = 10,316.56
+    # policy range 1,800 + 21,600 + 7,000 = 30,400; basic (30,400 - 500) x 91.8% = 27,448.20; left 2,951.80
+    # CI tilt: 2,951.80 is below the 7,500 deductible: 0; assistance 2,951.80 x 75% = 2,213.85;
+    # patient 38,800 - 27,448.20 - 0 - 2,213.85 = 9,137.95
     assert (s["medfee_sumamt"], s["inscp_scp_amt"], s["hifp_pay"], s["hifmi_pay"], s["maf_pay"], s["psn_part_amt"]) == (
         Decimal("38800.00"),
         Decimal("30400.00"),
-        Decimal("22425.00"),
-        Decimal("308.75"),
-        Decimal("5749.69"),
-        Decimal("10316.56"),
+        Decimal("27448.20"),
+        Decimal("0"),
+        Decimal("2213.85"),
+        Decimal("9137.95"),
     )
     assert {d["fund_pay_type"] for d in out["settle"]["output"]["setldetail"]} >= {"390100", "390200", "610100"}
     pre = out["pre"]["output"]["setlinfo"]
@@ -48,7 +48,7 @@ def test_his_client_walk_admission_to_settlement_cancel_and_correction(db: Datab
     }
     assert out["cancel"]["infcode"] == "0"
     assert out["cancel_twice"]["infcode"] == "-1" and "setl_id" in out["cancel_twice"]["err_msg"]
-    assert out["resettle"]["infcode"] == "0" and out["resettle"]["output"]["setlinfo"]["hifp_pay"] == Decimal("22425.00")
+    assert out["resettle"]["infcode"] == "0" and out["resettle"]["output"]["setlinfo"]["hifp_pay"] == Decimal("27448.20")
     assert out["correction"]["infcode"] == "0"
     assert out["opd_settle"]["infcode"] == "0"
     assert out["bad"]["infcode"] == "-1" and "infno" in out["bad"]["err_msg"]

@@ -154,6 +154,21 @@ def test_every_report_equals_sql_on_the_ledger_and_the_batch_route(loaded: Datab
     inpatient = rs.ratios.filter((pl.col("line") == "inpatient") & (pl.col("identity") == ALL)).row(0, named=True)
     assert inpatient["assist_bp"] == round_half_up_div(ip_assist * 10_000, ip_inscp)
 
+    # 1b. the ratios as bureaus publish them (reports/outcomes.py): residents' lines, each over its own base
+    resident, all_tiers = "l.line NOT LIKE 'employee%'", "l.hifp_pay + l.hifmi_pay + l.maf_pay + l.oth_pay"
+    published = {
+        "priority_inpatient": (all_tiers, "l.inscp_scp_amt", "l.med_type = '21' AND l.identity <> 'ordinary'"),
+        "priority_chronic": (all_tiers, "l.medfee_sumamt", "l.med_type = '14' AND l.identity <> 'ordinary'"),
+        "basic_inpatient": ("l.hifp_pay", "l.inscp_scp_amt", "l.med_type = '21'"),
+        "general_outpatient": ("l.hifp_pay", "l.inscp_scp_amt", "l.med_type = '11'"),
+    }
+    assert rs.outcomes["item"].to_list() == list(published)
+    for name, (num, den, cond) in published.items():
+        [(n_sql, d_sql)] = sql(db, f"SELECT sum({num}), sum({den}) FROM ledger l WHERE {STANDING} AND {resident} AND {cond}")
+        row = rs.outcomes.filter(pl.col("item") == name).row(0, named=True)
+        assert (row["outcome_num"], row["outcome_den"]) == (n_sql, d_sql) and d_sql > 0, name
+        assert row["outcome_bp"] == round_half_up_div(n_sql * 10_000, d_sql)
+
     # 2. visits per med_type: count, distinct persons, cost per visit
     for med_type, visits, persons, cost in sql(
         db,

@@ -86,21 +86,20 @@ def test_preview_writes_nothing_and_settle_records_ledger_and_accumulators(db: D
         done = httpx.post(f"{url}/api/settlements", json=bill(80_000), headers=h)
         assert done.status_code == 201, done.text
         body = done.json()
-        # 低保, level-2 county hospital, 80,000 all in range: basic (80,000 - 500) x 75% = 59,625.00;
-        # CI tilt: deductible 7,500; (20,375 - 7,500) x 65% = 8,368.75;
-        # assistance (20,375 - 8,368.75) x 75% = 9,004.6875 -> 9,004.69
+        # 低保, level-2 county hospital, 80,000 all in range: basic (80,000 - 500) x 91.8% = 72,981.00;
+        # CI tilt: the 7,019 left is below the 7,500 deductible: 0; assistance 7,019 x 75% = 5,264.25
         info = body["setlinfo"]
-        assert (info["hifp_pay"], info["hifmi_pay"], info["maf_pay"]) == (5_962_500, 836_875, 900_469)
+        assert (info["hifp_pay"], info["hifmi_pay"], info["maf_pay"]) == (7_298_100, 0, 526_425)
         assert info["hifp_pay"] + info["hifmi_pay"] + info["maf_pay"] + info["oth_pay"] + info["psn_part_amt"] == 8_000_000
         assert pre.json()["setlinfo"] | {"setl_id": None} == info | {"setl_id": None}
         got = httpx.get(f"{url}/api/settlements/{body['setl_id']}", headers=login(url, "auditor")).json()
-        assert got["recorded_by"] == "clerk" and got["hifp_pay"] == 5_962_500
+        assert got["recorded_by"] == "clerk" and got["hifp_pay"] == 7_298_100
         pos = httpx.get(f"{url}/api/persons/P1/position", params={"year": 2022}, headers=h).json()
         basic = next(p for p in pos["payers"] if p["payer"] == "hifp_pay")
-        assert (basic["paid"], basic["cap"]) == (5_962_500, 30_000_000)
+        assert (basic["paid"], basic["cap"]) == (7_298_100, 30_000_000)
         assert httpx.get(f"{url}/api/ledger/verify", headers=login(url, "auditor")).json()["ok"] is True
     n, m, data = counts(db)
-    assert (n, m) == (1, 1) and YearToDate.from_dict(json.loads(data)).basic_paid == {"basic_pool": 5_962_500}
+    assert (n, m) == (1, 1) and YearToDate.from_dict(json.loads(data)).basic_paid == {"basic_pool": 7_298_100}
 
 
 def test_same_idempotency_key_returns_first_answer_and_writes_nothing_new(db: Database) -> None:

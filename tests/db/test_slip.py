@@ -55,7 +55,7 @@ def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: D
             assert d["fund_pay_type"] in html and y(d["fund_payamt"]) in html
         for amount in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "fund_pay_sumamt", "psn_part_amt"):
             assert y(info[amount]) in html, amount
-        assert "10,316.56" in html and "注射用紫杉醇" in html and "计算过程" in html
+        assert "9,137.95" in html and "注射用紫杉醇" in html and "计算过程" in html
         assert "@page" in html and "size: A4" in html and "window.print()" in html and "no-print" in html
         assert "已撤销" not in html
 
@@ -74,7 +74,7 @@ def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: D
         assert "已撤销" in cancelled and "机构撤销结算" in cancelled
         reversal = out["cancel"]["output"]["setlinfo"]["setl_id"]
         rev = httpx.get(f"{url}/slips/{reversal}", headers=clerk).text
-        assert "结算撤销单" in rev and "-22,425.00" in rev and first["setl_id"] in rev
+        assert "结算撤销单" in rev and "-27,448.20" in rev and first["setl_id"] in rev
         rev_pdf = httpx.get(f"{url}/slips/{reversal}.pdf", headers=clerk)
         assert pdf_text(rev_pdf.content)[0] == 1
 
@@ -101,7 +101,7 @@ def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: D
         cli_app, ["slip", setl_id, "--html", str(html_out), "--pdf", str(pdf_out)], env={"YIBAO_DATABASE_URL": db_url}
     )
     assert run.exit_code == 0, run.output
-    assert "10,316.56" in run.output and mask(CERTNO) in run.output
+    assert "9,137.95" in run.output and mask(CERTNO) in run.output
     assert mask(CERTNO) in html_out.read_text(encoding="utf-8")
     assert pdf_text(pdf_out.read_bytes())[0] == 1
     missing = CliRunner().invoke(cli_app, ["slip", "S-NOT-THERE"], env={"YIBAO_DATABASE_URL": db_url})

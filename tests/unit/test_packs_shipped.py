@@ -175,24 +175,24 @@ def test_lincang_dibao_inpatient_three_tiers() -> None:
         2,
         "in_county",
         "K35.800",
-        fee_lines=(fee("1", "01", "30000.00"), fee("2", "02", "10000.00"), fee("3", "03", "2000.00")),
+        fee_lines=(fee("1", "01", "110000.00"), fee("2", "02", "30000.00"), fee("3", "03", "2000.00")),
     )
     s = settle(pack, person, None, claim)
-    # total 42000; 丙类 2000 fully self-paid; 乙类 10% first: 1000; policy range 30000 + 9000 = 39000
+    # total 142000; 丙类 2000 fully self-paid; 乙类 10% first: 3000; policy range 110000 + 27000 = 137000
     assert (s.medfee_sumamt, s.fulamt_ownpay_amt, s.preselfpay_amt, s.inscp_scp_amt) == (
-        yuan("42000"),
+        yuan("142000"),
         yuan("2000"),
-        yuan("1000"),
-        yuan("39000"),
+        yuan("3000"),
+        yuan("137000"),
     )
-    # basic: level-2 deductible 400, 80% in county: (39000 - 400) x 80% = 30880
-    # left 39000 - 30880 = 8120
-    # critical illness, 低保 tilt: deductible 10000 x 50% = 5000, 60% + 5 = 65%: (8120 - 5000) x 65% = 2028
-    # left 8120 - 2028 = 6092
-    # assistance 低保: no deductible, 70%: 6092 x 70% = 4264.40; left 1827.60
-    # tilted assistance: 1827.60 is below the 7000 threshold: 0
-    # patient: 42000 - 30880 - 2028 - 4264.40 = 4827.60 (= 2000 + 1000 + 1827.60)
-    assert parts(s) == (yuan("30880"), yuan("2028"), yuan("4264.40"), 0, yuan("4827.60"))
+    # basic: level-2 deductible 400, 95.26% in county (calibrated): (137000 - 400) x 95.26% = 130125.16
+    # left 137000 - 130125.16 = 6874.84
+    # critical illness, 低保 tilt: deductible 10000 x 50% = 5000, 60% + 5 = 65%:
+    # (6874.84 - 5000) x 65% = 1218.646 -> 1218.65; left 6874.84 - 1218.65 = 5656.19
+    # assistance 低保: no deductible, 70%: 5656.19 x 70% = 3959.333 -> 3959.33; left 1696.86
+    # tilted assistance: 1696.86 is below the 7000 threshold: 0
+    # patient: 142000 - 130125.16 - 1218.65 - 3959.33 = 6696.86 (= 2000 + 3000 + 1696.86)
+    assert parts(s) == (yuan("130125.16"), yuan("1218.65"), yuan("3959.33"), 0, yuan("6696.86"))
     assert s.act_pay_dedc == yuan("400")
 
 
@@ -205,9 +205,9 @@ def test_lincang_two_disease_chronic_without_filing_falls_back_to_two_disease_li
     assert parts(s) == (yuan("50"), 0, 0, 0, yuan("50"))
     filed = who("LC2", "tuopin", chronic_filings=(ChronicFiling("I10", date(2023, 1, 1)),))
     s = settle(pack, filed, None, claim)
-    # with a filing: the chronic line, level 1 in county 80%: 100 x 80% = 80
+    # with a filing: the chronic line, level 1 in county 100% (calibrated): 100 x 100% = 100
     assert s.line == "chronic_two_diseases"
-    assert parts(s) == (yuan("80"), 0, 0, 0, yuan("20"))
+    assert parts(s) == (yuan("100"), 0, 0, 0, 0)
 
 
 def test_hainan_ordinary_inpatient_gross_bands() -> None:

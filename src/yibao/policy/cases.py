@@ -27,8 +27,8 @@ person worked out by hand (or a published source printed), in yuan written as st
             place: in_county           # default
             fee_lines:                 # or summary: {medfee_sumamt: "...", fulamt_ownpay_amt: ..., ...}
               - {chrgitm_lv: 甲, det_item_fee_sumamt: "400000.00"}
-            expect: {hifp_pay: "300000.00", hifmi_pay: "129375.00", maf_pay: "48500.00",
-                     oth_pay: "1062.50", psn_part_amt: "41062.50", identity: tekun}
+            expect: {hifp_pay: "300000.00", hifmi_pay: "129774.75", maf_pay: "48180.20",
+                     oth_pay: "1022.53", psn_part_amt: "41022.52", identity: tekun}
 
 ``expect`` needs the four payers and the patient's part; any other national amount field
 (``medfee_sumamt``, ``act_pay_dedc``, ...) and the deciding ``identity`` or benefit ``line``

@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 import polars as pl
 
 from yibao.core.i18n import Said, pick
-from yibao.reports import tables
+from yibao.reports import outcomes, tables
 from yibao.reports.cells import Column, text_column
 from yibao.reports.tables import Context, ReportMeta
 
@@ -359,8 +359,29 @@ INSTITUTIONS = Report(
     terminal=("fixmedins_name", "admissions", "avg_admission_cost", "outpatient_visits", "medfee_sumamt", "fund_share_bp"),
 )
 
+OUTCOMES = Report(
+    name="outcomes",
+    title=("公布口径报销比例", "Reimbursement ratios as bureaus publish them"),
+    note=(
+        "各地公布的报销比例口径：重点帮扶对象住院（三重保障合计 ÷ 政策范围内费用）、重点帮扶对象门诊慢特病"
+        "（三重保障合计 ÷ 医疗总费用）、居民住院与普通门诊（基本医保 ÷ 政策范围内费用）；四舍五入到 0.01%。",
+        "The ratios as bureaus publish them: priority groups' inpatient (all tiers / policy-range cost) and chronic "
+        "outpatient (all tiers / total cost), residents' inpatient and general outpatient (basic / policy-range cost); "
+        "rounded half up to 0.01%.",
+    ),
+    inputs=("claims", "ctx"),
+    table=outcomes.outcome_table,
+    columns=(
+        items({o.name: (o.zh, o.en) for o in outcomes.OUTCOMES.values() if o.base != "ci_above_deductible"}),
+        Column("outcome_num", "分子（元）", "numerator (yuan)", "amount"),
+        Column("outcome_den", "分母（元）", "denominator (yuan)", "amount"),
+        Column("outcome_bp", "比例", "ratio", "bp"),
+    ),
+)
+
 CATALOGUE: tuple[Report, ...] = (
     RATIOS,
+    OUTCOMES,
     VISITS,
     ENROLMENT,
     PREMIUM_SUBSIDY,

@@ -89,6 +89,7 @@ class LineInfo:
     zh: str
     en: str
     insutype: str
+    med_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Context:
     @classmethod
     def from_pack(cls, pack: PolicyPack, day: date) -> Context:
         policy = policy_or_first(pack, day)
-        lines = {k: LineInfo(v.label_zh, v.label_en, v.insutype) for k, v in policy.lines.items()}
+        lines = {k: LineInfo(v.label_zh, v.label_en, v.insutype, tuple(v.med_types)) for k, v in policy.lines.items()}
         return cls(tuple(policy.identity_priority), lines)
 
     def identity_order(self) -> list[str]:

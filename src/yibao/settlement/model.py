@@ -128,6 +128,10 @@ class Person:
         held = [(p.begin, p.tier) for p in self.resident_tiers if p.holds_on(day)]
         return max(held)[1] if held else None
 
+    def filed_for(self, dise_codg: str, day: date) -> bool:
+        """Has the person a chronic/special-disease filing covering this disease on ``day``?"""
+        return any(f.covers(dise_codg, day) for f in self.chronic_filings)
+
 
 @dataclass(frozen=True)
 class FeeLine:

@@ -1,8 +1,11 @@
-"""``yibao policy list | show | check``: the shipped packs, a pack's parameters, a pack's worked cases."""
+"""``yibao policy list | show | check | calibrate``: the shipped packs, a pack's parameters, its worked cases, and
+the fit of its assumed parameters to published outcomes."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,14 +13,17 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from yibao.app.calibrate import WHERE, Calibration, calibrate
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label, identity_label
 from yibao.entrypoints.cli.enrol import Lang, fail
 from yibao.entrypoints.cli.output import console
+from yibao.policy.calibrate import TOL_POINTS, Path_
 from yibao.policy.cases import cases_file, load_cases
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
+from yibao.reports.outcomes import OUTCOMES
 from yibao.settlement.cases import SCALAR, CaseCheck, Mismatch, check_case
 
 policy_app = typer.Typer(help="政策包 / policy packs", no_args_is_help=True)
@@ -146,4 +152,128 @@ def policy_check(pack_name: PackArg, lang: Lang = "zh") -> None:
         soft_wrap=True,
     )
     if failed:
+        raise typer.Exit(code=1)
+
+
+def _target(text: str) -> tuple[str, float]:
+    """``NAME=VALUE``: a named outcome and its published percent; refused naming what was expected."""
+    name, eq, value = text.partition("=")
+    names = ", ".join(OUTCOMES)
+    if name.strip() not in OUTCOMES:
+        expected = f"NAME=VALUE with NAME one of: {names}"
+        raise InputError(WHERE, "--target", text, expected, expected_zh=f"名称=取值，名称为：{names}")
+    try:
+        pct = Decimal(value.strip().rstrip("%")) if eq else None
+    except InvalidOperation:
+        pct = None
+    if pct is None or not pct.is_finite() or not 0 <= pct <= 100:
+        raise InputError(
+            WHERE,
+            "--target",
+            text,
+            f"{name}=VALUE with VALUE a percentage from 0 to 100, such as {name}=84.91",
+            expected_zh=f"{name}=取值，取值为 0 至 100 的百分数，如 {name}=84.91",
+        )
+    return name.strip(), float(pct)
+
+
+def _vary(text: str) -> tuple[str, Path_]:
+    name, eq, leaf = text.partition("=")
+    if name.strip() not in OUTCOMES or not eq or not leaf.strip():
+        raise InputError(
+            WHERE,
+            "--vary",
+            text,
+            "TARGET=PARAMETER, such as basic_inpatient=lines.inpatient.ratio",
+            expected_zh="目标=参数，如 basic_inpatient=lines.inpatient.ratio",
+        )
+    return name.strip(), tuple(leaf.strip().split("."))
+
+
+def _percent(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}%"
+
+
+def _show_fit(c: Calibration, lang: str) -> None:
+    pid = c.pack.pack_id
+    table = Table(title=_t(lang, f"校准 {pid}（县：{c.county}）", f"Calibration of {pid} (county: {c.county})"))
+    heads = [("目标", "target"), ("公布值", "published"), ("校准前", "before"), ("校准后", "after")]
+    heads += [("残差（百分点）", "residual (points)"), ("调整的参数", "parameters moved")]
+    for zh, en in heads:
+        table.add_column(_t(lang, zh, en), overflow="fold")
+    for f in c.fit.fits:
+        o = OUTCOMES[f.target.name]
+        res = "—" if f.residual is None else f"{(f.residual if abs(f.residual) >= 0.005 else 0.0):+.2f}"
+        knobs = ", ".join(".".join(k) for k in f.target.knobs)
+        table.add_row(
+            f"{f.target.name}\n{o.zh if lang == 'zh' else o.en}",
+            f"{f.target.value:.2f}%",
+            _percent(f.before),
+            _percent(f.achieved),
+            res,
+            knobs,
+        )
+    console.print(table)
+
+
+@policy_app.command("calibrate")
+def policy_calibrate(
+    pack_name: PackArg,
+    targets: Annotated[
+        list[str], typer.Option("--target", help="目标=公布的百分比，如 priority_inpatient=84.91 / NAME=VALUE (percent)")
+    ],
+    county: Annotated[Path, typer.Option("--county", help="合成县目录（yibao synth --out）/ synthetic county folder")],
+    vary: Annotated[
+        list[str] | None, typer.Option("--vary", help="目标=调整的假设参数 / TARGET=PARAMETER to move instead of the default")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="写出的政策包（默认：改写原文件）/ pack file to write")] = None,
+    lang: Lang = "zh",
+) -> None:
+    """在合成县上校准政策包的假设参数，使指定结果与公布值一致 / fit a pack's assumed parameters to published outcomes."""
+    errors: list[InputError] = []
+    wanted: dict[str, float] = {}
+    moves: dict[str, list[Path_]] = {}
+    for text in targets:
+        try:
+            name, value = _target(text)
+            wanted[name] = value
+        except InputError as exc:
+            errors.append(exc)
+    for text in vary or []:
+        try:
+            name, leaf = _vary(text)
+            moves.setdefault(name, []).append(leaf)
+        except InputError as exc:
+            errors.append(exc)
+    if not (county / "manifest.json").is_file() and not (county / "claims.parquet").is_file():
+        errors.append(
+            InputError(
+                WHERE,
+                "--county",
+                str(county),
+                "a synthetic county folder (yibao synth --out DIR)",
+                expected_zh="合成县生成的目录",
+            )
+        )
+    if errors:
+        raise fail(InputErrors(errors), lang)
+    try:
+        result = calibrate(pack_name, wanted, county, moves)
+    except (InputError, InputErrors) as exc:
+        raise fail(exc, lang) from None
+    _show_fit(result, lang)
+    target = out or result.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(result.text, encoding="utf-8")
+    console.print(_t(lang, f"已写入 {target}", f"Written: {target}"), highlight=False, soft_wrap=True)
+    if not result.fit.ok:
+        console.print(
+            _t(
+                lang,
+                f"有目标未达到 ±{TOL_POINTS} 个百分点以内（见上表残差）。",
+                f"Some target is not within ±{TOL_POINTS} points (see the residuals above).",
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(code=1)

@@ -62,7 +62,10 @@ EXPECTED_ZH = Phrasebook(
             "{} 或之前的出生日期（18 位身份证号或出生日期 `brdy`）：待遇类别 `{}` 按年龄确定",
         ),
         ("1 (一档) or 2 (二档)", "1（一档）或 2（二档）"),
-        ("designated, linked or signed", "designated（门诊统筹选定机构）、linked（关联机构）或 signed（门诊慢性病签约机构）"),
+        (
+            "designated, linked or signed",
+            "`designated`（门诊统筹选定机构）、`linked`（关联机构）或 `signed`（门诊慢性病签约机构）",
+        ),
         ("an institution code (fixmedins_code)", "定点医药机构编码（fixmedins_code）"),
         (
             "an institution the person signed for (门诊慢性病签约医疗机构) on {}: line {} is paid only there",

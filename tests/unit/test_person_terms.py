@@ -408,3 +408,12 @@ def test_people_csv_carries_institutions_and_family_doctor(tmp_path: Path) -> No
     with pytest.raises(InputErrors) as info:
         read_people(f)
     assert [e.field for e in info.value.errors] == ["institutions"]
+
+
+def test_falling_back_for_a_signed_institution_says_so() -> None:
+    pack = pack_of(_outpatient_lines(fallback="outpatient"))
+    s = settle(pack, _chooser(), None, _visit("C3", date(2022, 2, 20), "14", "H1", 1000))
+    zh = [text for _, text in render(s.trace, "zh")]
+    en = [text for _, text in render(s.trace, "en")]
+    assert "非本人签约机构就诊，不享受“门诊慢特病”，按“普通门诊”结算" in zh
+    assert "not at an institution the person signed for “chronic outpatient”: settled as “general outpatient”" in en

@@ -8,7 +8,7 @@ one of these frozen models, which is what the settlement code reads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -838,7 +838,7 @@ class LineChoice:
     key: str
     line: BenefitLine
     fell_back_from: str | None = None
-    """The line the claim matched first, whose filing it lacks."""
+    """The line the claim matched first, whose filing it lacks (or whose signed institution it was not made at)."""
     lacks_filing: bool = False
     """The matched line needs a filing the claim lacks and names no fallback: the claim is refused."""
     lacks_birth_date: bool = False
@@ -847,6 +847,8 @@ class LineChoice:
     """The matched line is for signed institutions only, the claim's is not one, and it names no fallback: refused."""
     terms: tuple[str, ...] = ()
     """The line's ``person_terms`` entries applied (``line`` is the line with them applied)."""
+    unsigned: bool = False
+    """It fell back because the claim was not made at an institution the person signed for."""
 
 
 class Policy(Model):
@@ -953,7 +955,7 @@ class Policy(Model):
             if line.signed_only and not facts.signed:
                 if line.fallback is None:
                     return LineChoice(key, line, not_signed=True)
-                return self._for_person(line.fallback, facts, key)
+                return replace(self._for_person(line.fallback, facts, key), unsigned=True)
             return self._for_person(key, facts)
         return None
 

@@ -147,7 +147,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         filed = policy.lines[choice.fell_back_from]
         args = {"from": choice.fell_back_from, "to": choice.key}
         names = {"from_line": (filed.label_zh, filed.label_en), "to_line": (line.label_zh, line.label_en)}
-        trace.append(TraceStep("line", "fallback", args | names))
+        trace.append(TraceStep("line", "fallback_unsigned" if choice.unsigned else "fallback", args | names))
     line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
     trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
     if choice.terms:

@@ -19,6 +19,10 @@ REASONS: dict[str, Said] = {
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "fallback": ("无“{from_line}”病种备案，按“{to_line}”结算", "no filing for “{from_line}”: settled as “{to_line}”"),
+    "fallback_unsigned": (
+        "非本人签约机构就诊，不享受“{from_line}”，按“{to_line}”结算",
+        "not at an institution the person signed for “{from_line}”: settled as “{to_line}”",
+    ),
     "line": (
         "待遇类别：{line_name}（医疗类别 {med_type}），身份：{identity}",
         "benefit line: {line_name} (med type {med_type}), identity: {identity}",

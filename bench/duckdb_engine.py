@@ -140,6 +140,7 @@ def _param_tables(policies: list[Policy], line_keys: list[str]) -> tuple[dict[st
                 "cap_grp": gid("cap:" + line.cap_key(key)),
                 "ded_grp": gid("ded:" + line.deductible_key(key)),
                 "full_pay": bool(line.full_pay_items),
+                "full_outside": line.full_pay_kind == 2,
                 "by_tier": line.needs_emp_tier,
             })  # fmt: skip
             line_starts.append([b.start for b in line.ratio_bands] or [0])
@@ -435,7 +436,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     band_r = [f"br{b}" for b in range(width)]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE c2 AS
-        SELECT *, {_banded("dedc", "normal", band_s, band_r)} + full_pay_amt AS raw
+        SELECT *, {_banded("dedc", "normal", band_s, band_r)} + full_pay_amt - outside_amt AS raw
         FROM (
             SELECT *,
                    CASE kind
@@ -451,6 +452,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
                     FROM (
                         SELECT c.rid, c.claim_id, c.pid, c.d, c.yr, c.p, c.l, c.cat, c.insutype, c.medfee, c.scp,
                                CASE WHEN pln.full_pay THEN c.full_amt ELSE 0 END AS full_pay_amt,
+                               CASE WHEN pln.full_outside THEN c.full_amt ELSE 0 END AS outside_amt,
                                c.scp - CASE WHEN pln.full_pay THEN c.full_amt ELSE 0 END AS normal,
                                pln.* EXCLUDE (p, l), pb.* EXCLUDE (p, l, cat, place, lv, {", ".join(by_key)}),
                                CASE c.tier WHEN 0 THEN pb.cap0 WHEN 1 THEN pb.cap1 WHEN 2 THEN pb.cap2 ELSE pb.cap3 END AS cap,
@@ -466,6 +468,10 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     """)
     con.execute("DROP TABLE c1")
     _capped(con, "c2", "hifp", grp="cap_grp")
+    # full_pay_in_cap false: the listed items are paid in full beside what the cap allowed
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hifp AS SELECT h.rid, h.pay + c.outside_amt AS pay FROM hifp h JOIN c2 c USING (rid)"
+    )
 
     # critical illness: cumulative in-year base after basic, tilt by identity, bands
     cbs = [f"cbs{b}" for b in range(ci_width)]

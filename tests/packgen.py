@@ -226,6 +226,7 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, by_person: bool = 
         "two_diseases": {
             "label_zh": "两病", "label_en": "two diseases", "insutype": "390", "med_types": ["11"], "diseases": ["I10", "E11"],
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
+            "full_pay_in_cap": leaf(draw(st.booleans())),
         } | terms["two_diseases"],
         "children_outpatient": {
             "label_zh": "儿童门诊", "label_en": "children's outpatient", "insutype": "390", "med_types": ["11"],

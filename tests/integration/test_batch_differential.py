@@ -70,6 +70,9 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
     for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")
+    steps = {step.key for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
+    if "full_pay_outside_cap" in steps:
+        event("listed items paid in full outside the cap")
     _basic_feature_events(per_claim.values())
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):

@@ -195,8 +195,8 @@ def _said_tables() -> dict[str, Any]:
     """Every table of (zh, en) words: the vocabulary's and the labels kept beside the code that uses them."""
     from yibao.app.auth import ROLES
     from yibao.core import vocab
-    from yibao.entrypoints.web import policy_view
     from yibao.entrypoints.web.render import NAV
+    from yibao.policy import labels as policy_labels
     from yibao.reports import catalogue, cells
     from yibao.rules import visit_lifecycle
     from yibao.settlement import trace
@@ -213,8 +213,9 @@ def _said_tables() -> dict[str, Any]:
         "whatif.COLUMNS": report.COLUMNS,
         "whatif.MEASURES": report.MEASURES,
         "whatif.TEXT": {k: (report.TEXT["zh"][k], report.TEXT["en"][k]) for k in report.TEXT["zh"]},
-        "policy_view.SECTIONS": policy_view.SECTIONS,
-        "policy_view.KEYS": policy_view.KEYS,
+        "policy.labels.SECTIONS": policy_labels.SECTIONS,
+        "policy.labels.KEYS": policy_labels.KEYS,
+        "policy.labels.TERMS": policy_labels.TERMS,
         "visit steps": {k: (a.zh, a.en) for k, a in visit_lifecycle.ACTIONS.items()},
         "visit refusals": {k: (a.needs_zh, a.needs_en) for k, a in visit_lifecycle.ACTIONS.items()},
     }
@@ -263,7 +264,8 @@ def _a(value: Any) -> dict[str, Any]:
 
 def _tilted_policy() -> Any:
     """A policy whose lines give the steps the shipped packs leave out: a deductible and a ratio an identity
-    changes, yearly and per admission, and a chronic line falling back without a filing."""
+    changes, yearly and per admission, a chronic line falling back without a filing, and listed drugs paid in full
+    within a line's cap (the shipped Jiangjin pack pays them outside it)."""
     from yibao.policy.pack import pack_from_mapping
 
     tilt = {"tekun": {"deductible_pct": _a(50), "ratio_add": _a(10)}}
@@ -274,6 +276,8 @@ def _tilted_policy() -> Any:
                                        "tier_2": {"resident_tier": 2, "cap": _a(200000)}}},
         "chronic": {"label_zh": "门诊慢特病", "label_en": "chronic outpatient", "insutype": "390", "med_types": ["14"],
                     "requires_filing": True, "signed_only": True, "fallback": "outpatient", "ratio": _a(70)},
+        "two_diseases": {"label_zh": "门诊“两病”用药", "label_en": "two-disease drugs", "insutype": "390",
+                         "med_types": ["11"], "diseases": ["E11"], "ratio": _a(50), "full_pay_items": ["X001"]},
         "outpatient": {"label_zh": "普通门诊统筹", "label_en": "general outpatient pooling", "insutype": "390",
                        "med_types": ["11", "14"], "deductible_kind": "year", "deductible": _a(100), "ratio": _a(50),
                        "identity_overrides": tilt},
@@ -355,7 +359,8 @@ def _settlements() -> Iterator[Any]:
     lines = (FeeLine("1", "X001", 10_000, "01"), FeeLine("2", "X002", 5_000, "02"))
     refusal = AuditRefusal("2", "GL001", ("超限定性别", "restricted to the other gender"))
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
-    yield from settle_sequence(_tilted_policy(), tekun, [refused])
+    listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
+    yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
 
 
 def test_every_trace_step_in_one_language() -> None:

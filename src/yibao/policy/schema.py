@@ -378,6 +378,11 @@ class BenefitLine(Model):
     """Lines with the same group share one ceiling (default: the line's cap group)."""
     full_pay_items: tuple[str, ...] = ()
     """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
+    full_pay_in_cap: bool = True
+    """Whether the full payment of ``full_pay_items`` counts against the line's cap and is limited
+    by it (``true``, the default). ``false``: the listed items are paid in full whatever the cap has
+    left and are not counted in it, so the cap limits only the rest of the line's payments (seed
+    002's 零支付 of listed 甲类 两病 drugs)."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
     person_terms: dict[str, PersonTerms] = {}
     """Terms by the person's age band and resident contribution tier (:class:`PersonTerms`), keyed by a
@@ -413,6 +418,8 @@ class BenefitLine(Model):
             raise ValueError("cost_ceiling_group/cost_ceiling_basis need a cost_ceiling (yuan)")
         if not self.med_types:
             raise ValueError("med_types must name at least one med_type")
+        if not self.full_pay_in_cap and not self.full_pay_items:
+            raise ValueError("full_pay_in_cap: false needs full_pay_items (the items paid in full outside the cap)")
         return self
 
     # The derived rules: every engine (scalar, batch, SQL), the position and the reports ask these.
@@ -527,6 +534,13 @@ class BenefitLine(Model):
         """Marginal bands ``(start, ratio)`` over the admission's amount (one band from 0 without ``ratio_bands``)."""
         ratio = self.ratio_for(identity, place, level)
         return [(b.start, ratio + b.add) for b in self.ratio_bands] or [(0, ratio)]
+
+    @property
+    def full_pay_kind(self) -> int:
+        """How listed items are paid in full: 0 no ``full_pay_items``, 1 counted in the cap, 2 outside it."""
+        if not self.full_pay_items:
+            return 0
+        return 1 if self.full_pay_in_cap else 2
 
     @property
     def needs_emp_tier(self) -> bool:
@@ -743,6 +757,11 @@ class WarningRule(Model):
     """Or a share (percent) of the local per-capita disposable income (``monitoring.per_capita_income``)."""
     period: Literal["month", "quarter"] = "month"
     push_to: tuple[str, ...] = ()
+    confirmed_identity: Category | None = None
+    """The identity category the follow-up records for the person when the bureau the warning was
+    pushed to confirms the risk (status ``at_risk``), valid from the day it confirmed, so that the
+    tiers of that category reach the person's later settlements (seed 000: 对经乡村振兴等部门认定
+    存在返贫致贫风险的，落实倾斜救助政策). ``None``: the confirmation records no identity."""
 
     @model_validator(mode="after")
     def _check(self) -> WarningRule:
@@ -908,6 +927,11 @@ class Policy(Model):
                 )
         if self.monitoring:
             for key, rule in self.monitoring.rules.items():
+                if rule.confirmed_identity is not None and rule.confirmed_identity not in ranked:
+                    raise ValueError(
+                        f"monitoring.rules.{key}.confirmed_identity names {rule.confirmed_identity!r}, which "
+                        "identity_priority does not rank, so it could never decide benefits"
+                    )
                 unknown = [n for n in rule.lines if n not in names]
                 if unknown:
                     where = f"monitoring.rules.{key}.lines"

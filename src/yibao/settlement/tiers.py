@@ -76,13 +76,27 @@ class BasicInput:
     """The person's filings cover two or more of the block's diseases: its cap replaces the line's."""
 
 
-PERIOD_NAMES: dict[str, tuple[str, str]] = {"year": ("年度", "year"), "quarter": ("季度", "quarter"), "month": ("月度", "month")}
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+"""English month names, whatever the process's locale."""
 
 
 def period_label(period: str, day: date) -> tuple[str, str]:
     """The calendar period containing ``day``, in Chinese and English: 2022年第2季度 / Q2 2022."""
     if period == "month":
-        return f"{day.year}年{day.month}月", f"{day:%B %Y}"
+        return f"{day.year}年{day.month}月", f"{MONTHS_EN[day.month - 1]} {day.year}"
     if period == "quarter":
         q = period_index("quarter", day.month) + 1
         return f"{day.year}年第{q}季度", f"Q{q} {day.year}"
@@ -211,7 +225,7 @@ def basic(i: BasicInput) -> TierResult:
     r = TierResult(applied=True, base=i.scp)
     line, ov = i.line, i.line.override_for(i.identity)
     if i.full_pay_scp:
-        r.step(t, "full_pay", amount_fen=i.full_pay_scp)
+        r.step(t, "full_pay" if line.full_pay_in_cap else "full_pay_outside_cap", amount_fen=i.full_pay_scp)
     d = _deductible(r, i)
     # ratio (报销比例), by place and level, identity points, bands on the admission's amount
     ratio = line.ratio_for(i.identity, i.place, i.hosp_lv)
@@ -233,7 +247,8 @@ def basic(i: BasicInput) -> TierResult:
     if line.deductible_on == "payment" and not i.waived:
         dedc = _deductible_off_pay(r, i, d, raw)
         raw -= dedc
-    raw += i.full_pay_scp
+    outside = 0 if line.full_pay_in_cap else i.full_pay_scp  # paid in full, neither limited by the cap nor counted in it
+    raw += i.full_pay_scp - outside
     # cap (封顶线), per year, quarter or month
     cap = line.cap_for(i.identity, i.emp_tier)
     slot = line.cap_slot(i.key, i.day)
@@ -246,6 +261,7 @@ def basic(i: BasicInput) -> TierResult:
     r.pay, r.remaining = cap_pay(raw, cap, paid_before)
     _cap_trace(r, t, cap, paid_before, raw, "identity" if ov.no_cap else "", **extra)
     r.consumed["basic_paid"] = {slot: r.pay} | ({combined: r.pay} if combined is not None else {})
+    r.pay += outside
     r.summary = {"dedc": dedc}
     r.step(t, "result", pay_fen=r.pay)
     return r

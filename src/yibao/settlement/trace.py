@@ -42,6 +42,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "line {sn} ({item}) refused by audit rule {rule} “{rule_name}”: {amount_fen} fully self-paid",
     ),
     "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
+    "full_pay_outside_cap": (
+        "目录内甲类药品全额支付 {amount_fen}，不受封顶线限制、不计入封顶线",
+        "listed class-A drugs paid in full: {amount_fen}, outside the cap and not counted in it",
+    ),
     "deductible_admission": (
         "本年第 {ordinal} 次住院，{level}起付线 {full_fen}，按 {pct_bp} 计 {deductible_fen}，本次支付起付线 {dedc_fen}",
         "admission no. {ordinal} this year, {level} deductible {full_fen}, at {pct_bp}: {deductible_fen}; "

@@ -104,7 +104,7 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
         c.waived, c.combined,
         t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap,
         t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
-        t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay.astype(i64),
+        t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay,
         t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
@@ -230,7 +230,8 @@ def _settle(  # the scalar rules in one loop, on purpose
             raw -= dedc
             if kind[k] == 2:
                 ytd[s, g] += dedc
-        raw += full
+        outside = full if full_pay[k] == 2 else 0  # full_pay_in_cap false: paid in full, outside the cap
+        raw += full - outside
         # cap_for(identity, emp_tier), counted in the line's cap group and period
         g = SLOTS + cap_slot[k] + month * cap_per[k] // 12
         gc = SLOTS + comb_slot[k] + month * cap_per[k] // 12  # the combined-cap block's slot (comb_slot -1: none)
@@ -242,6 +243,7 @@ def _settle(  # the scalar rules in one loop, on purpose
         ytd[s, g] += hifp
         if comb_slot[k] >= 0:
             ytd[s, gc] += hifp
+        hifp += outside
         left = scp - hifp
 
         # ---- tiers.critical_illness: bands on the cumulative base left after basic

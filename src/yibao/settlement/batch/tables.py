@@ -115,7 +115,7 @@ class Tables:
     ceiling: I64  # [k] cost_ceiling (INF: none)
     ceil_slot: I64  # [k] slot of the ceiling group's covered cost
     ceil_gross: BOOL  # [k] the ceiling counts from the first fen
-    full_pay: BOOL  # [k]
+    full_pay: I64  # [k] 0 no full-pay items, 1 paid in full within the cap, 2 outside it (BenefitLine.full_pay_kind)
     applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
     ci_ded: I64  # [p, cat]
     ci_cap: I64  # [p, cat]
@@ -191,7 +191,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
         "ceiling": np.full(K, INF, np.int64),
         "ceil_slot": np.zeros(K, np.int64),
         "ceil_gross": np.zeros(K, bool),
-        "full_pay": np.zeros(K, bool),
+        "full_pay": np.zeros(K, np.int64),
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
@@ -227,7 +227,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
             if line.cost_ceiling is not None:
                 t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
                 t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
-            t["full_pay"][k] = bool(line.full_pay_items)
+            t["full_pay"][k] = line.full_pay_kind
             starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
                 for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):

@@ -98,6 +98,12 @@ INSUTYPES: dict[str, Said] = {
 }
 """``insutype`` (险种)."""
 
+FIELDS_PERSON: dict[str, Said] = {
+    "resident_tier": ("居民医保缴费档次", "contribution tier"),
+    "family_doctor": ("家庭医生签约", "family-doctor contract"),
+}
+"""Person attributes benefit lines go by (the person page)."""
+
 RESIDENT_TIERS: dict[str, Said] = {
     "1": ("一档", "tier 1"),
     "2": ("二档", "tier 2"),

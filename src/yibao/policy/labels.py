@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from yibao.core.i18n import Said, paren, pick, t
-from yibao.core.vocab import HOSP_LEVELS, INSTITUTION_CLASSES, RATIO_PLACES, RESIDENT_TIERS, TIERS, identity_label, label
+from yibao.core.vocab import (
+    CI_BLOCKS,
+    HOSP_LEVELS,
+    INSTITUTION_CLASSES,
+    RATIO_PLACES,
+    RESIDENT_TIERS,
+    TIERS,
+    identity_label,
+    label,
+)
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import BenefitLine, PersonTerms
 
@@ -21,6 +30,7 @@ SECTIONS: dict[str, Said] = {
     "fee": ("费用规则", "fee rules"),
     "lines": ("基本医保待遇", "basic insurance lines"),
     "critical_illness": TIERS["critical_illness"],
+    "large_amount": CI_BLOCKS["large_amount"],
     "assistance": TIERS["assistance"],
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),

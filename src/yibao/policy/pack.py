@@ -142,9 +142,17 @@ def is_leaf(node: Any) -> bool:
 
 
 CODE_KEYS = {
-    "insutype", "insutypes", "med_types", "diseases", "full_pay_items", "fully_selfpaid_items", "label_zh", "label_en",
+    "insutype",
+    "insutypes",
+    "med_types",
+    "diseases",
+    "major_diseases",
+    "full_pay_items",
+    "fully_selfpaid_items",
+    "label_zh",
+    "label_en",
     "resident_tier",
-}  # fmt: skip
+}
 """Keys whose values are codes or labels: a numeric-looking text there ("390", "21", a tier 2) is not an amount."""
 
 

@@ -36,6 +36,8 @@ class PayerPosition:
     """Basic insurance: the person's benefit lines that settle against this cap."""
     base: int | None = None
     """Later tiers: the cumulative in-year base their thresholds are measured on."""
+    major: bool = False
+    """Assistance tiers: the row of designated 重特大疾病 claims, whose terms give another limit (one paid total)."""
 
     @property
     def remaining(self) -> int | None:
@@ -59,7 +61,8 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     Basic insurance: one row per cap group of the lines serving the person (one per distinct cap,
     or cost ceiling, when lines sharing a group give this person different ones), its payments
     counted in the day's period (month or quarter for such caps); the later tiers: a row when the
-    tier covers the person's scheme and identity. Lines go by the person's age, resident tier and
+    tier covers the person's scheme and identity, and a second one for designated 重特大疾病 claims
+    when their terms give the identity another limit. Lines go by the person's age, resident tier and
     family-doctor contract on ``day`` (:meth:`BenefitLine.for_person`); a line for an age band is left
     out when the age is unknown. Terms by the claim's institution are those of an institution outside
     the person's selection (the position does not know where the next claim will be made).
@@ -90,8 +93,11 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
         for (group, slot, cap, ceiling_group, ceiling), keys in basic.items()
     ]
     for tier in LATER_TIERS:
-        block = policy.tier(tier.name)
+        block = policy.tier(tier.name, person.insutype)
         if block is not None and block.covers(person.insutype, identity):
             base, paid = tier.before(ytd)
             rows.append(PayerPosition(tier.payer, paid, block.cap_for(identity), base=base))
+            major_cap = block.cap_for(identity, major=True)
+            if getattr(block, "major_diseases", ()) and major_cap != block.cap_for(identity):
+                rows.append(PayerPosition(tier.payer, paid, major_cap, base=base, major=True))
     return Position(identity, tuple(rows))

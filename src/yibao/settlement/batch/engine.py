@@ -36,6 +36,7 @@ from yibao.settlement.batch.prepare import (
     deciding_identity,
     keyed,
     person_arrays,
+    person_variants,
     places,
     prepare,
     select_lines,
@@ -130,9 +131,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     has_filing = chronic_filed(kc, data.chronic_filings, dise, dise_values)
     place_code, place_values = coded(c["place"])
     place = places(kc, np.array([PLACE_IN[v] for v in place_values], np.int64)[place_code], data.cross_filings)
-    line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values))
+    variant = person_variants(kc, data, c, T.variants)
+    line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values), (variant, T.variants))
 
-    k = period * len(line_keys) + line
+    k = (period * len(line_keys) + line) * T.variants.size + variant
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
     major = np.array(  # [period, disease]: Policy.is_major, 1 assistance + 2 tilted assistance

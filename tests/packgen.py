@@ -22,6 +22,9 @@ from yibao.settlement.model import (
 )
 
 CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge", "yinbing"]
+DECLARED = "xian_kunnan"
+"""A category random packs often declare themselves (``categories``); people hold it either way."""
+HELD = [*CATS, DECLARED]
 YEAR = 2022
 
 
@@ -106,9 +109,9 @@ def pct_signed(bp: int) -> str:
 
 
 @st.composite
-def overrides(draw: st.DrawFn) -> dict[str, Any]:
+def overrides(draw: st.DrawFn, cats: list[str] = CATS) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for cat in draw(st.lists(st.sampled_from(CATS), unique=True, max_size=3)):
+    for cat in draw(st.lists(st.sampled_from(cats), unique=True, max_size=3)):
         out[cat] = {
             "deductible_pct": leaf(pct(draw(ratio))),
             "ratio_add": leaf(pct_signed(draw(points))),
@@ -166,12 +169,14 @@ def tier_base(later: bool = True) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def assistance_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True) -> dict[str, Any]:
+def assistance_block(
+    draw: st.DrawFn, dated: bool, change: date, later: bool = True, all_cats: list[str] = CATS
+) -> dict[str, Any]:
     """Per-category deductible, ratio and (often) own limit; sometimes 重特大疾病 terms; base either kind
     (``later=False``: neither major terms nor the in-catalogue base)."""
     major = later and draw(st.booleans())
     cats: dict[str, Any] = {}
-    for c in draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=5)):
+    for c in draw(st.lists(st.sampled_from(all_cats), unique=True, min_size=1, max_size=5)):
         terms: dict[str, Any] = {"ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change)}
         if draw(st.integers(0, 3)) == 0:  # a share of the per-capita income
             terms["deductible_income_share"] = leaf(pct(draw(st.integers(0, 5_000))))
@@ -198,9 +203,11 @@ def assistance_block(draw: st.DrawFn, dated: bool, change: date, later: bool = T
 
 
 @st.composite
-def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True) -> dict[str, Any]:
+def tilted_block(
+    draw: st.DrawFn, dated: bool, change: date, later: bool = True, all_cats: list[str] = CATS
+) -> dict[str, Any]:
     """A list of categories on the block's terms, or categories with some terms of their own (and major ones)."""
-    names = draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4))
+    names = draw(st.lists(st.sampled_from(all_cats), unique=True, min_size=1, max_size=4))
     values = {"threshold": money, "ratio": ratio, "cap": money}
     text = {"threshold": yuan, "ratio": pct, "cap": yuan}
     block: dict[str, Any] = {"lines": ["inpatient", "chronic"], "base": draw(tier_base(later))}
@@ -224,7 +231,7 @@ def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True)
 
 
 @st.composite
-def large_amount_block(draw: st.DrawFn) -> dict[str, Any]:
+def large_amount_block(draw: st.DrawFn, cats: list[str] = CATS) -> dict[str, Any]:
     """Employees' 大额: a second critical-illness block with its own lines, bands, cap and tilt."""
     return {
         "insutypes": ["310"],
@@ -234,7 +241,7 @@ def large_amount_block(draw: st.DrawFn) -> dict[str, Any]:
         "bands": leaf(draw(bands("ratio", ratio))),
         "cap": leaf(yuan(draw(money))),
         "base": draw(tier_base()),
-        "tilt": {"categories": draw(st.lists(st.sampled_from(CATS), unique=True, max_size=3)), "no_cap": draw(st.booleans())},
+        "tilt": {"categories": draw(st.lists(st.sampled_from(cats), unique=True, max_size=3)), "no_cap": draw(st.booleans())},
     }
 
 
@@ -316,6 +323,8 @@ def random_pack(
     ``by_person=False``: no line goes by the person's age, tier, institution or family doctor (the same);
     ``issue15=False``: without the item-class and place rules (features 5 and 9)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
+    declares = draw(st.integers(0, 2)) > 0  # two packs of three declare a category of their own
+    cats = HELD if declares else CATS
     terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
     cap_a, cap_b = draw(money), draw(money)
@@ -328,7 +337,7 @@ def random_pack(
         "ratio": leaf(draw(ratio_table(issue15)), draw(ratio_table(issue15)) if dated else None, change),
         "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
         "cap_group": "pool",
-        "identity_overrides": draw(overrides()),
+        "identity_overrides": draw(overrides(cats)),
     } | terms["inpatient"]  # fmt: skip
     if inpatient["deductible_kind"] != "admission":
         del inpatient["deductible_2nd"], inpatient["deductible_3rd"]
@@ -361,7 +370,7 @@ def random_pack(
             "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
             "ratio": leaf(draw(ratio_table(issue15))), "cap": leaf(yuan(draw(small_money))),
-            "identity_overrides": draw(overrides()), "person_terms": draw(person_terms(admission=False)),
+            "identity_overrides": draw(overrides(cats)), "person_terms": draw(person_terms(admission=False)),
         } | terms["outpatient"] | draw(place_and_item_rules(dated, change, issue15)),
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
@@ -395,9 +404,9 @@ def random_pack(
     if not by_person:
         for line in lines.values():
             line.pop("person_terms", None)
-    tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
+    tilt_cats = draw(st.lists(st.sampled_from(cats), unique=True, max_size=4))
     policy: dict[str, Any] = {
-        "identity_priority": draw(st.permutations(CATS)),
+        "identity_priority": draw(st.permutations(cats)),
         "fee": {
             "class_b_selfpay_first": leaf(pct(draw(ratio))),
             "class_c_selfpay_first": leaf(pct(10_000 if draw(st.integers(0, 3)) == 0 else draw(ratio))),
@@ -420,18 +429,21 @@ def random_pack(
                 "no_cap": draw(st.booleans()),
             },
         },
-        "assistance": draw(assistance_block(dated, change, later)),
-        "tilted_assistance": draw(tilted_block(dated, change, later)),
+        "assistance": draw(assistance_block(dated, change, later, cats)),
+        "tilted_assistance": draw(tilted_block(dated, change, later, cats)),
         "combined_caps": terms["combined_caps"],
     }
-    validity = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))  # recognition valid for some months
+    if declares:
+        names = {"label_zh": "县定困难群众", "label_en": "county-recognised hardship", "aliases": ["县困难"]}
+        policy["categories"] = {DECLARED: {k: leaf(v) for k, v in names.items()}}
+    validity = draw(st.lists(st.sampled_from(cats), unique=True, max_size=4))  # recognition valid for some months
     if later and validity:
         policy["identity_validity"] = {
             c: leaf(draw(st.integers(1, 8)), draw(st.integers(1, 8)) if dated else None, change) for c in validity
         }
     policy["critical_illness"]["base"] = draw(tier_base(later))
     if later and policy["critical_illness"]["insutypes"] == ["390"] and draw(st.booleans()):
-        policy["large_amount"] = draw(large_amount_block())
+        policy["large_amount"] = draw(large_amount_block(cats))
     raw = {"pack": "random", "valid_from": f"{YEAR}-01-01", "valid_to": f"{YEAR + 1}-12-31", "policy": policy}
     return pack_from_mapping(raw, "random.yaml")
 
@@ -444,7 +456,7 @@ def day_in(year: int) -> st.SearchStrategy[date]:
 def person(draw: st.DrawFn, psn_no: str, issue15: bool = True) -> Person:
     employee = draw(st.integers(0, 4)) == 0
     idents = []
-    for cat in draw(st.lists(st.sampled_from(CATS), max_size=3)):
+    for cat in draw(st.lists(st.sampled_from(HELD), max_size=3)):
         start = draw(day_in(draw(st.sampled_from([YEAR - 1, YEAR, YEAR + 1]))))
         days = draw(st.none() | st.integers(0, 500))
         end = None if days is None else start + timedelta(days=days)

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from yibao.app.ledger import now
 from yibao.core.errors import InputError, NotFound
-from yibao.core.identities import CATEGORIES
 from yibao.core.phrasebook import Phrasebook
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
@@ -236,7 +235,7 @@ def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user
         return
     s.add(
         Identity(
-            person_id=w.person_id, category=category, valid_from=on, valid_to=None, source_bureau=CATEGORIES[category].bureau,
+            person_id=w.person_id, category=category, valid_from=on, valid_to=None, source_bureau=pack.at(w.crossing_date or date(w.year, 1, 1)).category_bureau(category),
             source_file=f"预警 {w.id}", recorded_at=now(), recorded_by=user,
         )
     )  # fmt: skip

@@ -8,6 +8,7 @@ one of these frozen models, which is what the settlement code reads.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -152,8 +153,21 @@ def _places_named(v: Any) -> Any:
     return _with_finer_places(v) if isinstance(v, dict) else v
 
 
+CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,31}")
+"""The syntax of a category code a pack declares (``categories``): lower-case ASCII, digits and ``_``."""
+
+
 def _category(v: Any) -> Any:
-    return normalise_category(v) if isinstance(v, str) else v
+    """A built-in category's code, Chinese name or alias -> its code; a code of the syntax a pack may
+    declare is kept as written (the policy checks it is declared in ``categories``)."""
+    if not isinstance(v, str):
+        return v
+    try:
+        return normalise_category(v)
+    except ValueError:
+        if CATEGORY_CODE.fullmatch(v.strip()):
+            return v.strip()
+        raise
 
 
 def _category_keys(v: Any) -> Any:
@@ -1076,8 +1090,6 @@ class Premium(Model):
     @model_validator(mode="after")
     def _check(self) -> Premium:
         for code, sub in self.subsidies.items():
-            if code not in CATEGORIES:
-                raise ValueError(f"subsidies: unknown category {code!r}")
             if sub.amount is not None and sub.amount > self.individual:
                 raise ValueError(
                     f"subsidies.{code}.amount {sub.amount / 100:.2f} yuan is more than the individual contribution "
@@ -1230,7 +1242,53 @@ class LineChoice:
     """It fell back because the claim was not made at an institution the person signed for."""
 
 
+class DeclaredCategory(Model):
+    """An identity category the pack declares beside the built-in ones (e.g. a region's 因病致贫重病患者
+    variant or 刚性支出困难家庭 under its own code): its Chinese and English names, and other names
+    bureaus write for it. Pack keys name it by its code; it brings benefits only where the pack
+    ranks it in ``identity_priority`` and gives it terms, like a built-in category."""
+
+    label_zh: str
+    label_en: str
+    aliases: tuple[str, ...] = ()
+    bureau: str = "医保"
+    """The bureau that recognises it (recorded as an identity's source, e.g. 民政)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> DeclaredCategory:
+        for name, text in (("label_zh", self.label_zh), ("label_en", self.label_en)):
+            if not text.strip():
+                raise ValueError(f"{name}: a non-empty name")
+        return self
+
+
+def _check_declared(declared: dict[str, DeclaredCategory]) -> None:
+    """Codes of the declared syntax, no code or name the same as a built-in category's or another's."""
+    seen: dict[str, str] = {}
+    for code, cat in declared.items():
+        if not CATEGORY_CODE.fullmatch(code):
+            raise ValueError(
+                f"categories.{code}: a code of 2 to 32 lower-case letters, digits and _ starting with a letter"
+            )
+        for name in (code, cat.label_zh, cat.label_en, *cat.aliases):
+            key = name.strip().lower()
+            try:
+                builtin = normalise_category(name)
+            except ValueError:
+                builtin = None
+            if builtin is not None:
+                raise ValueError(f"categories.{code}: {name!r} is the built-in category {builtin!r}; declare a new one")
+            if key in seen and seen[key] != code:
+                raise ValueError(f"categories.{code}: {name!r} is already a name of categories.{seen[key]}")
+            seen[key] = code
+
+
 class Policy(Model):
+    categories: dict[str, DeclaredCategory] = {}
+    """Identity categories the pack declares beside the built-in ones (:data:`yibao.core.identities.CATEGORIES`),
+    by code (2–32 lower-case letters, digits, ``_``; no clash with a built-in code or name). Every place
+    the pack names categories (``identity_priority``, identity overrides, the assistance and tilted
+    assistance blocks, subsidies, warning rules) may name a declared code."""
     identity_priority: tuple[Category, ...]
     """Identity categories that bring benefits, highest first; of a person's identities valid
     on the claim date the highest one decides."""
@@ -1318,9 +1376,13 @@ class Policy(Model):
                 if unknown:
                     where = f"monitoring.rules.{key}.lines"
                     raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
+        _check_declared(self.categories)
         for code in self.identity_priority:
-            if code not in CATEGORIES:
-                raise ValueError(f"identity_priority: unknown category {code!r}")
+            if code not in CATEGORIES and code not in self.categories:
+                raise ValueError(
+                    f"identity_priority: unknown category {code!r}; expected a built-in one "
+                    f"({', '.join(CATEGORIES)}) or one declared in categories"
+                )
         if len(set(self.identity_priority)) != len(self.identity_priority):
             raise ValueError("identity_priority lists a category twice")
         return self
@@ -1336,6 +1398,22 @@ class Policy(Model):
     def combined_for(self, line_key: str) -> tuple[str, CombinedCap] | None:
         """The combined-cap block (name, block) the line belongs to, if any."""
         return next(((n, b) for n, b in self.combined_caps.items() if line_key in b.lines), None)
+
+    def category_said(self, code: str) -> tuple[str, str] | str:
+        """A category as a trace argument: a declared one's (zh, en) names, a built-in's code (labelled by
+        :func:`yibao.core.vocab.identity_label`)."""
+        declared = self.categories.get(code)
+        return (declared.label_zh, declared.label_en) if declared else code
+
+    def category_label(self, code: str, lang: str = "zh") -> str:
+        """A category's name in ``lang``: a declared one's from the pack, a built-in's from the vocabulary."""
+        said = self.category_said(code)
+        return vocab.pick(said, lang) if isinstance(said, tuple) else vocab.identity_label(code, lang)
+
+    def category_bureau(self, code: str) -> str:
+        """The bureau that recognises the category (a declared one's ``bureau``)."""
+        declared = self.categories.get(code)
+        return declared.bureau if declared else CATEGORIES[code].bureau
 
     def deciding_identity(self, identities: tuple[IdentityPeriod, ...], day: date) -> str:
         """Of the identities held on ``day`` (each within its ``identity_validity``), the one

@@ -258,7 +258,20 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         fee_results=pr.lines,
         consumed=consumed,
         ytd_after=ytd.plus(consumed),
-        trace=tuple(trace),
+        trace=_identities_named(policy, trace),
+    )
+
+
+def _identities_named(policy: Policy, trace: list[TraceStep]) -> tuple[TraceStep, ...]:
+    """The trace with each pack-declared category by its (zh, en) names from the pack (a built-in's code is
+    labelled by the vocabulary when rendered)."""
+    if not policy.categories:
+        return tuple(trace)
+    return tuple(
+        TraceStep(t.tier, t.key, t.args | {"identity": policy.category_said(t.args["identity"])})
+        if t.args.get("identity") in policy.categories
+        else t
+        for t in trace
     )
 
 

@@ -43,7 +43,7 @@ from yibao.settlement.batch.prepare import (
     waived_deductibles,
 )
 from yibao.settlement.batch.result import with_derived
-from yibao.settlement.batch.tables import CATS, Tables, build_tables
+from yibao.settlement.batch.tables import Tables, build_tables, categories
 
 __all__ = ["AMOUNT_COLUMNS", "CLAIM_COLUMNS", "OUTPUT_AMOUNTS", "BatchInput", "BatchResult", "settle_batch"]
 
@@ -165,7 +165,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
 
     stored = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
         _enum_column("line", line, line_keys),
-        _enum_column("identity", cat, list(CATS)),
+        _enum_column("identity", cat, list(categories(policies))),
         pl.Series("medfee_sumamt", medfee),
         c["fulamt_ownpay_amt"].cast(pl.Int64),
         c["overlmt_selfpay"].cast(pl.Int64),

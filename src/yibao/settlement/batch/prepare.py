@@ -21,7 +21,7 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.policy.deciding import identity_ranks
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import PLACES, Policy
-from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS, Variants
+from yibao.settlement.batch.tables import INSUTYPES, ORD, TIERS, Variants, categories
 from yibao.settlement.model import FILING_KINDS, FILING_PLACE, INSTITUTION_ROLES, ChronicFiling
 from yibao.settlement.policy_range import SCP_PARTS
 from yibao.settlement.settle import birth_date_refusal, not_signed_refusal
@@ -230,8 +230,9 @@ def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy
             rank[:, p] = [ranks[p].get(v, unranked) for v in held_values]
         best = np.minimum(best, lowest_over_ranges(kc.n, lo, hi, held, rank, period, unranked))
     by_rank = np.full((len(policies), unranked + 1), ORD, np.int64)  # [period, rank]: the category, ordinary if unranked
+    index = {c: i for i, c in enumerate(categories(policies))}
     for p, pol in enumerate(policies):
-        by_rank[p, : len(pol.identity_priority)] = [CAT_INDEX[c] for c in pol.identity_priority]
+        by_rank[p, : len(pol.identity_priority)] = [index[c] for c in pol.identity_priority]
     decided: I64 = by_rank[period, best]
     return decided
 

@@ -36,10 +36,16 @@ BOOL = npt.NDArray[np.bool_]
 INF = 1 << 60
 """No cap; a band start no amount reaches."""
 CATS: tuple[str, ...] = tuple(CATEGORIES)
-CAT_INDEX = {c: i for i, c in enumerate(CATS)}
-ORD = CAT_INDEX[ORDINARY]
+"""The built-in categories, the first indices of every run's category space (:func:`categories`)."""
+ORD = CATS.index(ORDINARY)
 TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
 INSUTYPES = ("390", "310")
+
+
+def categories(policies: list[Policy]) -> tuple[str, ...]:
+    """The run's identity-category index space: the built-in categories, then those the packs' periods
+    declare (``categories``), in code order."""
+    return CATS + tuple(sorted({code for pol in policies for code in pol.categories}))
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,8 @@ KINDS = {"none": 0, "admission": 1, "month": 2, "quarter": 2, "year": 2, "claim"
 def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str], var: Variants) -> dict[str, Any]:
     """The basic-insurance tables per (period, line, person variant), identity, place, level and tier:
     ``k = (period * lines + line) * variants + variant``, the line with the variant's person terms applied."""
-    P, L, C, V, NP = len(policies), len(line_keys), len(CATS), var.size, len(PLACES)
+    cats = categories(policies)
+    P, L, C, V, NP = len(policies), len(line_keys), len(cats), var.size, len(PLACES)
     K = P * L * V
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
@@ -243,7 +250,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
             t["class_b_on"][k] = line.class_b_ratio is not None
             t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]
             starts[k] = [b.start for b in line.ratio_bands] or [0]
-            for c, cat in enumerate(CATS):
+            for c, cat in enumerate(cats):
                 for pl_i, place in enumerate(PLACES):
                     for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
                         t["ded"][k, c, pl_i, o, lv - 1] = line.deductible_for(cat, lv, o + 1, place)
@@ -262,7 +269,8 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
 def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
     """Critical illness (the block serving each scheme), assistance and tilted assistance per period,
     identity and (assistance tiers) ordinary / designated-major-disease terms."""
-    P, C, N = len(policies), len(CATS), len(INSUTYPES)
+    cats = categories(policies)
+    P, C, N = len(policies), len(cats), len(INSUTYPES)
     blocks = [[pol.tier("critical_illness", ins) for ins in INSUTYPES] for pol in policies]
     width = max((len(ci.bands) for row in blocks for ci in row if isinstance(ci, CriticalIllness)), default=1)
     t: dict[str, Any] = {
@@ -286,14 +294,14 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
             assert ci is None or isinstance(ci, CriticalIllness)
             starts.append([b.start for b in ci.bands] if ci else [0])
             t["ci_above"][p, i] = ci is not None and ci.band_basis == "above_deductible"
-            for c, cat in enumerate(CATS):
+            for c, cat in enumerate(cats):
                 if ci is not None:
                     t["ci_ded"][p, i, c] = ci.deductible_for(cat)
                     t["ci_cap"][p, i, c] = _fen(ci.cap_for(cat))
                     ratios = [r for _, r in ci.bands_for(cat)]
                     t["ci_band_ratio"][p, i, c, : len(ratios)] = ratios
         for prefix, block in (("ma", pol.assistance), ("ta", pol.tilted_assistance)):
-            for (c, cat), major in ((a, m) for a in enumerate(CATS) for m in (0, 1)):
+            for (c, cat), major in ((a, m) for a in enumerate(cats) for m in (0, 1)):
                 if block is not None and cat in block.categories:
                     terms = block.terms_for(cat, bool(major))
                     threshold = "ded" if prefix == "ma" else "thr"

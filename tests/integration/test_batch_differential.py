@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 
-from tests.packgen import population, random_pack
+from tests.packgen import DECLARED, population, random_pack
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import deciding_identity
 from yibao.policy.pack import PolicyPack
@@ -97,6 +97,11 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")
     _features_met(per_claim)
+    declared = [s for s in per_claim.values() if s.identity == DECLARED]  # type: ignore[attr-defined]
+    if declared:
+        event("a pack-declared category decided some claim")
+        if any(s.maf_pay or s.oth_pay for s in declared):  # type: ignore[attr-defined]
+            event("a pack-declared category's claim has assistance or tilted assistance")
     steps = {step.key for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
     if "full_pay_outside_cap" in steps:
         event("listed items paid in full outside the cap")

@@ -1,0 +1,158 @@
+"""Identity categories a pack declares (issue 15 feature 10): named by code in identity_priority,
+identity overrides, critical-illness tilt, assistance and tilted assistance; they decide claims in
+``settle`` and the batch engine alike, the trace names them from the pack, and a wrong declaration is
+refused naming the key."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from yibao.core.errors import InputErrors
+from yibao.core.identities import IdentityPeriod
+from yibao.policy.pack import PolicyPack, pack_from_mapping
+from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
+from yibao.settlement.batch.frames import to_frames, ytd_from_row
+from yibao.settlement.model import Claim, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.settle import settle_sequence
+from yibao.settlement.trace import render
+
+YUAN = 100
+DAY = date(2022, 4, 1)
+
+
+def _a(value: Any) -> dict[str, Any]:
+    return {"value": value, "assumed": "test"}
+
+
+DECLARED = {
+    "yinbing_x": {"label_zh": _a("县认定因病致贫人员"), "label_en": _a("county-recognised illness poverty"), "bureau": "民政"},
+    "gangxing_x": {"label_zh": _a("县刚性支出家庭"), "label_en": _a("county unavoidable-expense household")},
+}
+
+
+def _policy(**more: Any) -> dict[str, Any]:
+    """Inpatient 50% from the first fen, no deductible, no cap; yinbing_x ranks above dibao, gangxing_x lowest."""
+    line = {"label_zh": "住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"], "ratio": _a(50)}
+    return {
+        "categories": DECLARED,
+        "identity_priority": ["tekun", "yinbing_x", "dibao", "gangxing_x"],
+        "fee": {"class_b_selfpay_first": _a(10)},
+        "lines": {"inpatient": line},
+    } | more
+
+
+def _pack(policy: dict[str, Any]) -> PolicyPack:
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
+def _claim(cid: str, scp_yuan: int) -> Claim:
+    scp = scp_yuan * YUAN
+    return Claim(cid, "P1", DAY, "21", 2, dise_codg="J06", summary=PolicyRangeSummary(scp, 0, 0, 0, scp))
+
+
+def _person(*cats: str) -> Person:
+    return Person("P1", identities=tuple(IdentityPeriod(c, date(2021, 1, 1)) for c in cats))
+
+
+def _settle(pack: PolicyPack, person: Person, claims: list[Claim]) -> list[Settlement]:
+    """The scalar core, checked against the batch engine (fen, deciding identity, accumulators)."""
+    out = list(settle_sequence(pack, person, claims))
+    batch = settle_batch(pack, to_frames([person], claims))
+    rows = {r["claim_id"]: r for r in batch.claims.iter_rows(named=True)}
+    for s in out:
+        assert {f: rows[s.claim_id][f] for f in OUTPUT_AMOUNTS} == {f: getattr(s, f) for f in OUTPUT_AMOUNTS}
+        assert rows[s.claim_id]["identity"] == s.identity
+    assert ytd_from_row(batch.year_to_date.row(0, named=True)) == out[-1].ytd_after
+    return out
+
+
+ASSISTANCE = {
+    "lines": ["inpatient"],
+    "categories": {
+        "yinbing_x": {"deductible": _a(1000), "ratio": _a(70), "limit": _a(1500)},
+        "dibao": {"deductible": _a(0), "ratio": _a(50), "limit": _a(10_000)},
+        "gangxing_x": {"deductible": _a(2000), "ratio": _a(40), "limit": _a(10_000)},
+    },
+}
+TILTED = {"lines": ["inpatient"], "categories": ["yinbing_x"], "threshold": _a(500), "ratio": _a(50), "cap": _a(100)}
+
+
+def test_a_declared_category_decides_by_its_rank_and_takes_its_assistance_terms() -> None:
+    pack = _pack(_policy(assistance=ASSISTANCE, tilted_assistance=TILTED))
+    # basic 50% of 6,000 = 3,000; left 3,000.  yinbing_x: (3,000 - 1,000) x 70% = 1,400 (limit 1,500);
+    # tilted on what is left 1,600: (1,600 - 500) x 50% = 550, cap 100 -> 100
+    (s,) = _settle(pack, _person("dibao", "yinbing_x"), [_claim("A", 6_000)])
+    assert s.identity == "yinbing_x"
+    assert (s.hifp_pay, s.maf_pay, s.oth_pay, s.psn_part_amt) == (3_000 * YUAN, 1_400 * YUAN, 100 * YUAN, 1_500 * YUAN)
+    # the second claim meets the yearly limit: 1,500 - 1,400 = 100 of (2,000 x 70% = 1,400)
+    out = _settle(pack, _person("dibao", "yinbing_x"), [_claim("A", 6_000), _claim("B", 4_000)])
+    assert out[1].maf_pay == 100 * YUAN
+    # gangxing_x ranks below dibao: dibao decides (3,000 x 50% = 1,500); alone it decides itself:
+    # (3,000 - 2,000) x 40% = 400, and tilted assistance does not take it
+    (s,) = _settle(pack, _person("gangxing_x", "dibao"), [_claim("A", 6_000)])
+    assert (s.identity, s.maf_pay) == ("dibao", 1_500 * YUAN)
+    (s,) = _settle(pack, _person("gangxing_x"), [_claim("A", 6_000)])
+    assert (s.identity, s.maf_pay, s.oth_pay) == ("gangxing_x", 400 * YUAN, 0)
+
+
+def test_a_declared_category_in_identity_overrides_and_the_critical_illness_tilt() -> None:
+    policy = _policy()
+    policy["lines"]["inpatient"] |= {"identity_overrides": {"yinbing_x": {"ratio_add": _a(20)}}}
+    policy["critical_illness"] = {
+        "insutypes": ["390"], "lines": ["inpatient"], "deductible": _a(1000), "band_basis": "gross",
+        "bands": _a([{"start": "0", "ratio": "50"}]), "cap": _a(100_000),
+        "tilt": {"categories": ["yinbing_x"], "deductible_pct": _a(50), "ratio_add": _a(10)},
+    }  # fmt: skip
+    pack = _pack(policy)
+    # basic 70% of 6,000 = 4,200; left 1,800.  Critical illness: deductible 1,000 x 50% = 500,
+    # ratio 60%: (1,800 - 500) x 60% = 780
+    (s,) = _settle(pack, _person("yinbing_x"), [_claim("A", 6_000)])
+    assert (s.hifp_pay, s.hifmi_pay) == (4_200 * YUAN, 780 * YUAN)
+    # an ordinary person: basic 3,000; (3,000 - 1,000) x 50% = 1,000
+    (s,) = _settle(pack, _person(), [_claim("A", 6_000)])
+    assert (s.identity, s.hifp_pay, s.hifmi_pay) == ("ordinary", 3_000 * YUAN, 1_000 * YUAN)
+
+
+def test_an_undeclared_code_a_person_holds_brings_nothing() -> None:
+    pack = _pack(_policy(assistance=ASSISTANCE))
+    (s,) = _settle(pack, _person("elsewhere_code"), [_claim("A", 6_000)])
+    assert (s.identity, s.maf_pay) == ("ordinary", 0)
+
+
+def test_the_trace_names_a_declared_category_from_the_pack() -> None:
+    pack = _pack(_policy(assistance=ASSISTANCE))
+    (s,) = _settle(pack, _person("yinbing_x"), [_claim("A", 6_000)])
+    zh = " ".join(text for _, text in render(s.trace, "zh"))
+    en = " ".join(text for _, text in render(s.trace, "en"))
+    assert "县认定因病致贫人员" in zh and "yinbing_x" not in zh
+    assert "county-recognised illness poverty" in en and "县" not in en
+    assert pack.at(DAY).category_label("yinbing_x", "en") == "county-recognised illness poverty"
+    assert pack.at(DAY).category_bureau("yinbing_x") == "民政"
+    assert pack.at(DAY).category_bureau("gangxing_x") == "医保"
+    assert pack.at(DAY).category_label("dibao") == "低保对象"
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"categories": {"Bad-Code": DECLARED["yinbing_x"]}}, "categories.Bad-Code"),
+        ({"categories": {"dibao": DECLARED["yinbing_x"]}}, "built-in category 'dibao'"),
+        (
+            {"categories": {"x_one": DECLARED["yinbing_x"] | {"label_zh": _a("低保对象")}}},
+            "built-in category 'dibao'",
+        ),
+        (
+            {"categories": {"x_one": DECLARED["yinbing_x"], "x_two": DECLARED["yinbing_x"]}},
+            "already a name of categories.x_one",
+        ),
+        ({"identity_priority": ["tekun", "yinbing_y"]}, "identity_priority: unknown category 'yinbing_y'"),
+        ({"identity_priority": ["tekun", "dibao"], "assistance": ASSISTANCE}, "identity_priority does not rank"),
+    ],
+)
+def test_wrong_declarations_are_refused_naming_the_key(change: dict[str, Any], words: str) -> None:
+    with pytest.raises(InputErrors) as exc:
+        _pack(_policy(**change))
+    assert words in str(exc.value)

@@ -156,3 +156,11 @@ def test_wrong_declarations_are_refused_naming_the_key(change: dict[str, Any], w
     with pytest.raises(InputErrors) as exc:
         _pack(_policy(**change))
     assert words in str(exc.value)
+
+
+def test_the_policy_page_names_a_declared_category_by_its_pack_names() -> None:
+    from yibao.policy.labels import path_label
+
+    pack = _pack(_policy(assistance=ASSISTANCE))
+    path = ("assistance", "categories", "yinbing_x", "ratio")
+    assert path_label(pack, path, "zh") == "医疗救助 · 身份类别 · 县认定因病致贫人员 · 比例"

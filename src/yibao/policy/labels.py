@@ -37,6 +37,7 @@ SECTIONS: dict[str, Said] = {
     "monitoring": ("监测预警", "monitoring"),
     "combined_caps": ("多病种合并限额", "combined caps for several filed diseases"),
     "identity_validity": ("身份认定有效期（月）", "identity valid from recognition (months)"),
+    "categories": ("本地声明的身份类别", "identity categories the pack declares"),
 }
 """The policy's sections (the fields of :class:`yibao.policy.schema.Policy`)."""
 
@@ -135,6 +136,9 @@ KEYS: dict[str, Said] = {
     "period": ("监测周期", "period"),
     "push_to": ("推送部门", "pushed to"),
     "confirmed_identity": ("认定存在风险后登记的身份", "identity recorded when confirmed at risk"),
+    # a declared identity category
+    "aliases": ("其他写法", "other names"),
+    "bureau": ("认定部门", "recognising bureau"),
 }
 """Names of the keys in a policy's parameter paths and value tables: every schema field below the sections
 (codes keep their vocabulary labels)."""
@@ -166,14 +170,14 @@ def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
     parts = list(path)
     head = [label(SECTIONS, parts[0], lang)]
     policy = pack.at(pack.valid_from)
-    named: dict[str, Said] = {}
+    named: dict[str, Said] = {k: (c.label_zh, c.label_en) for k, c in policy.categories.items()}
     if parts[0] == "lines":
-        named = {k: (line.label_zh, line.label_en) for k, line in policy.lines.items()}
+        named |= {k: (line.label_zh, line.label_en) for k, line in policy.lines.items()}
         terms_of = policy.lines.get(parts[1]) if len(parts) > 3 and parts[2] == "person_terms" else None
         if terms_of is not None and parts[3] in terms_of.person_terms:
             named[parts[3]] = terms_label(terms_of.person_terms[parts[3]])
     elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
-        named = {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
+        named |= {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
     words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
     if parts[0] == "lines" and len(parts) == 3 and parts[1] in policy.lines:
         how = line_terms(policy.lines[parts[1]], parts[2])

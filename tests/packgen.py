@@ -203,9 +203,7 @@ def assistance_block(
 
 
 @st.composite
-def tilted_block(
-    draw: st.DrawFn, dated: bool, change: date, later: bool = True, all_cats: list[str] = CATS
-) -> dict[str, Any]:
+def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True, all_cats: list[str] = CATS) -> dict[str, Any]:
     """A list of categories on the block's terms, or categories with some terms of their own (and major ones)."""
     names = draw(st.lists(st.sampled_from(all_cats), unique=True, min_size=1, max_size=4))
     values = {"threshold": money, "ratio": ratio, "cap": money}

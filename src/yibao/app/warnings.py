@@ -233,9 +233,10 @@ def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user
     )  # fmt: skip
     if held is not None:
         return
+    bureau = pack.at(w.crossing_date or date(w.year, 1, 1)).category_bureau(category)
     s.add(
         Identity(
-            person_id=w.person_id, category=category, valid_from=on, valid_to=None, source_bureau=pack.at(w.crossing_date or date(w.year, 1, 1)).category_bureau(category),
+            person_id=w.person_id, category=category, valid_from=on, valid_to=None, source_bureau=bureau,
             source_file=f"预警 {w.id}", recorded_at=now(), recorded_by=user,
         )
     )  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from yibao.core import vocab
+from yibao.core.i18n import pick
 from yibao.core.identities import CATEGORIES, ORDINARY, IdentityPeriod, deciding_identity, normalise_category
 from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 
@@ -1267,9 +1268,7 @@ def _check_declared(declared: dict[str, DeclaredCategory]) -> None:
     seen: dict[str, str] = {}
     for code, cat in declared.items():
         if not CATEGORY_CODE.fullmatch(code):
-            raise ValueError(
-                f"categories.{code}: a code of 2 to 32 lower-case letters, digits and _ starting with a letter"
-            )
+            raise ValueError(f"categories.{code}: a code of 2 to 32 lower-case letters, digits and _ starting with a letter")
         for name in (code, cat.label_zh, cat.label_en, *cat.aliases):
             key = name.strip().lower()
             try:
@@ -1408,7 +1407,7 @@ class Policy(Model):
     def category_label(self, code: str, lang: str = "zh") -> str:
         """A category's name in ``lang``: a declared one's from the pack, a built-in's from the vocabulary."""
         said = self.category_said(code)
-        return vocab.pick(said, lang) if isinstance(said, tuple) else vocab.identity_label(code, lang)
+        return pick(said, lang) if isinstance(said, tuple) else vocab.identity_label(code, lang)
 
     def category_bureau(self, code: str) -> str:
         """The bureau that recognises the category (a declared one's ``bureau``)."""

@@ -98,6 +98,8 @@ def _refuse_unsupported(policies: list[Policy]) -> None:
     """This comparator settles yearly deductibles and caps on the base only: packs using deductibles per
     claim, month or quarter, deductibles off the payment, monthly/quarterly caps or cost ceilings are refused."""
     for pol in policies:
+        if pol.combined_caps:
+            raise ValueError("combined_caps: the DuckDB comparator has no combined caps; settle this pack with the batch engine")
         for key, line in pol.lines.items():
             used = {
                 "deductible_kind": line.deductible_kind not in ("none", "admission", "year"),

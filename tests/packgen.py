@@ -106,7 +106,7 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
     drawn so that lines sharing a group count it the same way (else the pack is refused). Empty without ``basic_features``."""
     names = ("inpatient", "chronic", "two_diseases", "outpatient", "emp_opd", "emp_inpatient")
     if not basic_features:
-        return {n: {} for n in names}
+        return {n: {} for n in (*names, "combined_caps")}
     pool = {"cap_period": draw(st.sampled_from(["year", "year", "month", "quarter"]))}
     opd = draw(deductible_terms(PERIODIC))
     inpatient = draw(deductible_terms(["admission", "admission", "claim"])) | pool | draw(ceiling())
@@ -120,10 +120,19 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
     chronic |= {"cap_group": chronic_cap} | (pool if chronic_cap == "pool" else {"cap_period": draw(st.sampled_from(PERIODIC))})
     chronic |= draw(ceiling("chronic_ceiling"))
     emp_opd = draw(deductible_terms(PERIODIC)) | {"cap_period": draw(st.sampled_from(PERIODIC))}
+    two_diseases_period = draw(st.sampled_from(PERIODIC))
+    if draw(st.booleans()):  # a combined cap for two filed diseases (feature 12): its lines count caps alike
+        two_diseases_period = chronic["cap_period"]
+        combined = {
+            "both": {"lines": ["chronic", "two_diseases"], "diseases": ["I10", "E11", "N18"], "cap": leaf(yuan(draw(money)))}
+        }
+    else:
+        combined = {}
     return {
+        "combined_caps": combined,
         "inpatient": inpatient,
         "chronic": chronic,
-        "two_diseases": {"cap_period": draw(st.sampled_from(PERIODIC))} | draw(ceiling()),
+        "two_diseases": {"cap_period": two_diseases_period} | draw(ceiling()),
         "outpatient": opd | {"cap_period": draw(st.sampled_from(PERIODIC))} | draw(ceiling()),
         "emp_opd": emp_opd | draw(ceiling("emp_opd_ceiling", draw(st.sampled_from(["above_deductible", "gross"])))),
         "emp_inpatient": draw(deductible_terms(["admission", "claim"])) | draw(ceiling()),
@@ -227,6 +236,7 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True) -> PolicyPack:
             },
             "limit": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
         },
+        "combined_caps": terms["combined_caps"],
         "tilted_assistance": {
             "lines": ["inpatient", "chronic"],
             "categories": draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4)),

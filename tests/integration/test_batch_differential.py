@@ -80,8 +80,9 @@ def _basic_feature_events(settled: Iterable[Any]) -> None:
         ),
         "a per-claim deductible is charged": any(st.key == "deductible_claim" for st, _ in steps),
         "a deductible is waived for a filed disease": any(st.key == "deductible_waived" for st, _ in steps),
+        "a combined cap for two filed diseases applies": any(st.key == "cap" and st.args.get("combined") for st, _ in steps),
         "a level above those attended charges the difference": any(
-            st.key == "deductible_highest" and 0 < st.args["before_fen"] and st.args["dedc_fen"] > 0 for st, _ in steps
+            st.key == "deductible_highest" and st.args["before_fen"] > 0 and st.args["dedc_fen"] > 0 for st, _ in steps
         ),
         "a monthly/quarterly cap binds": any(
             st.key == "cap" and "period" in st.args and st.args["pay_fen"] < st.args["raw_fen"] for st, _ in steps

@@ -24,10 +24,12 @@ from yibao.settlement.model import Settlement
 from yibao.settlement.trace import render
 
 
-def make_pack(lines: dict[str, Any], ci: dict[str, Any] | None = None) -> PolicyPack:
+def make_pack(lines: dict[str, Any], ci: dict[str, Any] | None = None, combined: dict[str, Any] | None = None) -> PolicyPack:
     policy: dict[str, Any] = {"identity_priority": [], "fee": {"class_b_selfpay_first": A(0)}, "lines": lines}
     if ci is not None:
         policy["critical_illness"] = ci
+    if combined is not None:
+        policy["combined_caps"] = combined
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
@@ -225,6 +227,8 @@ def test_existing_packs_keep_their_meaning():
             "deductible_2nd/deductible_3rd need deductible_kind: admission",
         ),
         ({"x": line(deductible_kind="fortnight")}, "deductible_kind"),
+        ({"x": line(deductible_kind="admission", deductible_level="highest")}, "deductible_level: highest needs a periodic"),
+        ({"x": line(deductible_waived_for=["N18"])}, "deductible_waived_for needs a deductible_kind"),
         (
             {"x": line(cap_group="g"), "y": line(("11",), cap_group="g", cap_period="month")},
             "lines.y shares cap_group 'g' with lines.x",
@@ -299,3 +303,101 @@ def test_policy_page_names_the_new_parameters_in_chinese_and_english():
     assert en["lines.inpatient.cost_ceiling"].endswith("ceiling on covered cost (cost from the first yuan)")
     assert zh["lines.outpatient.deductible"].endswith("起付线（按自然月，从基金应付额中扣除）")
     assert en["lines.outpatient.cap"].endswith("cap (per calendar quarter)")
+
+
+# --- feature 12: the highest level attended, a filed special disease --------------------------------
+
+HIGHEST = {"deductible_kind": "year", "deductible": A({1: 200, 2: 500, 3: 1000}), "deductible_level": "highest"}
+
+
+def test_yearly_deductible_at_the_highest_level_attended():
+    pack = make_pack({"inpatient": line(**HIGHEST)})
+    ss = run(
+        pack,
+        [
+            summary_claim(50_000, day=day(2), hosp_lv=1),  # 500
+            summary_claim(500_000, day=day(3), hosp_lv=3),  # 5,000
+            summary_claim(50_000, day=day(4), hosp_lv=1),  # 500
+        ],
+    )
+    # level 1: deductible 200, (500 - 200) x 50% = 150
+    # level 3: the year's deductible is now 1,000, of which 200 paid: only the 800 difference, (5,000 - 800) x 50% = 2,100
+    # back at level 1: the highest attended is still level 3, its 1,000 all paid: 500 x 50% = 250
+    assert [(s.act_pay_dedc, s.hifp_pay) for s in ss] == [(20_000, 15_000), (80_000, 210_000), (0, 25_000)]
+    assert ss[-1].ytd_after.deductible_taken == {"inpatient": 100_000}
+    assert ss[-1].ytd_after.deductible_levels == {"inpatient#L1": 2, "inpatient#L3": 1}
+    # (measured on the cumulative base instead, the level-3 claim would pay 1,000 - 500 = 500 of deductible)
+    # reversing the level-3 claim: level 1 is again the highest attended
+    after = reverse(ss[1], ss[-1].ytd_after)
+    assert after.deductible_levels == {"inpatient#L1": 2} and after.deductible_taken == {"inpatient": 20_000}
+
+
+def test_highest_level_per_month_starts_again():
+    pack = make_pack({"inpatient": line(**HIGHEST | {"deductible_kind": "month"})})
+    s1, s2 = run(pack, [summary_claim(500_000, day=day(2), hosp_lv=3), summary_claim(50_000, day=day(3), hosp_lv=1)])
+    # February at level 3: 1,000; March: a new month, level 1 only: 200
+    assert (s1.act_pay_dedc, s2.act_pay_dedc) == (100_000, 20_000)
+
+
+def test_filed_special_disease_waives_the_inpatient_deductible():
+    from yibao.settlement.model import ChronicFiling
+
+    pack = make_pack({"inpatient": line(deductible_kind="admission", deductible=A(500), deductible_waived_for=("N18",))})
+    filed = person(chronic_filings=(ChronicFiling("N18", day(3)),))
+    s1, s2, s3 = run(
+        pack,
+        [
+            summary_claim(1_000_000, day=day(2), dise="N18.5"),  # before the filing
+            summary_claim(1_000_000, day=day(4), dise="N18.5"),  # filed disease
+            summary_claim(1_000_000, day=day(5), dise="J18"),  # another disease
+        ],
+        filed,
+    )
+    # before the filing: (10,000 - 500) x 50% = 4,750; filed: no deductible, 10,000 x 50% = 5,000; other disease: 4,750
+    assert [(s.act_pay_dedc, s.hifp_pay) for s in (s1, s2, s3)] == [(50_000, 475_000), (0, 500_000), (50_000, 475_000)]
+    assert s3.ytd_after.admissions == 3  # a waived admission is still an admission
+    assert steps(s2, "deductible_waived") == [{}]
+
+
+def test_combined_cap_for_two_filed_diseases_is_the_stated_amount_not_the_sum():
+    from yibao.settlement.model import ChronicFiling
+    from yibao.settlement.position import payer_positions
+
+    lines = {
+        "hypertension": line(("14",), diseases=["I10"], cap=A(300)),
+        "diabetes": line(("14",), diseases=["E11"], cap=A(600)),
+    }
+    pack = make_pack(lines, combined={"both": {"lines": ["hypertension", "diabetes"], "diseases": ["I10", "E11"], "cap": A(800)}})
+    p = person(chronic_filings=(ChronicFiling("I10", day(1)), ChronicFiling("E11", day(6))))
+    s1, s2, s3 = run(
+        pack,
+        [
+            summary_claim(100_000, day=day(3), med_type="14", dise="I10"),  # 1,000
+            summary_claim(200_000, day=day(7), med_type="14", dise="E11"),  # 2,000
+            summary_claim(40_000, day=day(8), med_type="14", dise="I10"),  # 400
+        ],
+        p,
+    )
+    # March, one disease filed: 1,000 x 50% = 500, the hypertension cap 300
+    # July, both filed: the combined 800 replaces 300 and 600, 300 of it paid: 2,000 x 50% = 1,000, pays 500
+    # August: the combined cap used up (not 300 + 600 = 900)
+    assert [s.hifp_pay for s in (s1, s2, s3)] == [30_000, 50_000, 0]
+    assert s3.ytd_after.basic_paid == {"hypertension": 30_000, "diabetes": 50_000, "both": 80_000}
+    assert any(t.key == "cap" and t.args.get("combined") for t in s2.trace)
+    (row,) = payer_positions(pack.at(day(12, 31)), p, s3.ytd_after, day(12, 31)).payers
+    assert (row.group, row.cap, row.paid, row.lines) == ("both", 80_000, 80_000, ("hypertension", "diabetes"))
+
+
+@pytest.mark.parametrize(
+    ("block", "names"),
+    [
+        ({"lines": ["x", "z"], "diseases": ["I10", "E11"]}, "combined_caps.both.lines names unknown benefit lines ['z']"),
+        ({"lines": ["x", "y"], "diseases": ["I10"]}, "combined_caps.both.diseases: at least two listed diseases"),
+        ({"lines": ["x", "m"], "diseases": ["I10", "E11"]}, "count their caps in different periods"),
+    ],
+)
+def test_combined_cap_used_wrongly_is_refused(block: dict[str, Any], names: str):
+    lines = {"x": line(("14",)), "y": line(("11",)), "m": line(("13",), cap_period="month")}
+    with pytest.raises(InputErrors) as info:
+        make_pack(lines, combined={"both": block | {"cap": A(800)}})
+    assert names in str(info.value)

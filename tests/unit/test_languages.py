@@ -280,9 +280,11 @@ def _tilted_policy() -> Any:
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
-def _periods_policy() -> Any:
+def _periods_policy(feature_12: bool = False) -> Any:
     """Lines with the basic tier's periods and ceilings (issue 15, features 1 and 2): a deductible per claim,
-    per month and off the payment, a quarterly cap, cost ceilings counted above the deductible and gross."""
+    per month and off the payment, a quarterly cap, cost ceilings counted above the deductible and gross;
+    ``feature_12``: the monthly deductible at the highest level attended, the inpatient one waived for I10,
+    a combined cap for two filed diseases."""
     from yibao.policy.pack import pack_from_mapping
 
     tilt = {"tekun": {"deductible_pct": _a(50)}}
@@ -297,6 +299,10 @@ def _periods_policy() -> Any:
                               "deductible_kind": "year", "deductible": _a(100), "deductible_on": "payment"},
     }  # fmt: skip
     policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines}
+    if feature_12:
+        lines["chronic"]["deductible_level"] = "highest"
+        lines["inpatient"]["deductible_waived_for"] = ["I10"]
+        policy["combined_caps"] = {"both": {"lines": ["chronic"], "diseases": ["I10", "E11"], "cap": _a(150)}}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
@@ -333,6 +339,10 @@ def _settlements() -> Iterator[Any]:
     ordinary = Person("T1")
     for who in (tekun, ordinary):
         yield from settle_sequence(_periods_policy(), who, [replace(c, claim_id=c.claim_id + "P") for c in claims])
+    from yibao.settlement.model import ChronicFiling
+
+    filed = replace(ordinary, chronic_filings=(ChronicFiling("I10", date(2022, 1, 1)), ChronicFiling("E11", date(2022, 1, 1))))
+    yield from settle_sequence(_periods_policy(True), filed, [replace(c, claim_id=c.claim_id + "H") for c in claims])
     from yibao.settlement.model import AuditRefusal, FeeLine  # a line the audit refused at the counter
 
     lines = (FeeLine("1", "X001", 10_000, "01"), FeeLine("2", "X002", 5_000, "02"))

@@ -7,6 +7,7 @@ one of these frozen models, which is what the settlement code reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -362,6 +363,23 @@ class BenefitLine(Model):
         return self.cap
 
 
+class CombinedCap(Model):
+    """A stated combined cap for people with two or more listed diseases filed (合并限额): the listed
+    lines (one per disease, each with its own cap) then share this one amount instead of the sum of
+    theirs. Their payments always count in the block's accumulator too (``basic_paid[<name>]``), so
+    a second filing mid-year finds the year's payments already counted."""
+
+    lines: tuple[str, ...]
+    diseases: tuple[str, ...]
+    """``dise_codg`` codes; a person whose chronic/special-disease filings cover two or more of them on
+    the claim date has the combined cap."""
+    cap: Fen
+
+    def qualifies(self, covered: Callable[[str], bool]) -> bool:
+        """Do the filings (``covered(disease)``: a filing covers it on the day) cover two or more listed diseases?"""
+        return sum(1 for d in self.diseases if covered(d)) >= 2
+
+
 class Tilt(Model):
     """Critical-illness tilt (倾斜支付) for named identities (seed 003)."""
 
@@ -608,6 +626,27 @@ def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
             agree("cost_ceiling_group", line.ceiling_key(key), key, basis, "(cost_ceiling_basis, deductible_on)")
 
 
+def _check_combined(blocks: dict[str, CombinedCap], lines: dict[str, BenefitLine]) -> None:
+    groups = {ln.cap_key(k) for k, ln in lines.items()}
+    seen: dict[str, str] = {}
+    for name, block in blocks.items():
+        where = f"combined_caps.{name}"
+        unknown = [n for n in block.lines if n not in lines]
+        if unknown:
+            raise ValueError(f"{where}.lines names unknown benefit lines {unknown}; known: {sorted(lines)}")
+        if len(set(block.diseases)) < 2:
+            raise ValueError(f"{where}.diseases: at least two listed diseases, got {list(block.diseases)}")
+        if name in groups:
+            raise ValueError(f"{where}: the name is a cap group of a line; expected a name of its own")
+        periods = {lines[n].cap_period for n in block.lines}
+        if len(periods) > 1:
+            raise ValueError(f"{where}.lines count their caps in different periods {sorted(periods)}; expected one cap_period")
+        for n in block.lines:
+            if n in seen:
+                raise ValueError(f"{where}.lines: {n} is already in combined_caps.{seen[n]}; expected each line in one block")
+            seen[n] = name
+
+
 TierName = Literal["critical_illness", "assistance", "tilted_assistance"]
 TIER_NAMES: tuple[TierName, ...] = ("critical_illness", "assistance", "tilted_assistance")
 """The payers after basic insurance, in the order they pay."""
@@ -636,11 +675,14 @@ class Policy(Model):
     tilted_assistance: TiltedAssistance | None = None
     premium: Premium | None = None
     monitoring: Monitoring | None = None
+    combined_caps: dict[str, CombinedCap] = {}
+    """Combined caps by name (the accumulator key of the block, distinct from every cap group)."""
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
         if not self.lines:
             raise ValueError("lines must define at least one benefit line")
+        _check_combined(self.combined_caps, self.lines)
         names = set(self.lines)
         _check_shared_groups(self.lines)
         for key, line in self.lines.items():
@@ -689,6 +731,10 @@ class Policy(Model):
         if len(set(self.identity_priority)) != len(self.identity_priority):
             raise ValueError("identity_priority lists a category twice")
         return self
+
+    def combined_for(self, line_key: str) -> tuple[str, CombinedCap] | None:
+        """The combined-cap block (name, block) the line belongs to, if any."""
+        return next(((n, b) for n, b in self.combined_caps.items() if line_key in b.lines), None)
 
     def deciding_identity(self, identities: tuple[IdentityPeriod, ...], day: date) -> str:
         """Of the identities held on ``day``, the one ``identity_priority`` ranks highest (``ordinary``: none)."""

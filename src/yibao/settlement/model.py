@@ -59,6 +59,10 @@ class Person:
     """Employees: enrolled with an employer, or as an individual in tier 1 / tier 2."""
     psn_name: str = ""
 
+    def filed_for(self, dise_codg: str, day: date) -> bool:
+        """Has the person a chronic/special-disease filing covering this disease on ``day``?"""
+        return any(f.covers(dise_codg, day) for f in self.chronic_filings)
+
 
 @dataclass(frozen=True)
 class FeeLine:

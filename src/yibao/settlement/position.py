@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from yibao.policy.schema import Policy
+from yibao.policy.schema import Policy, period_key
 from yibao.settlement.model import Person, YearToDate
 from yibao.settlement.tiers import LATER_TIERS
 
@@ -66,14 +66,11 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     for key, line in policy.lines.items():
         if line.serves(person.insutype, person.emp_status):
             ceiling = None if line.cost_ceiling is None else line.ceiling_key(key)
-            row = (
-                line.cap_key(key),
-                line.cap_slot(key, day),
-                line.cap_for(identity, person.emp_tier),
-                ceiling,
-                line.cost_ceiling,
-            )
-            basic.setdefault(row, []).append(key)
+            group, slot, cap = line.cap_key(key), line.cap_slot(key, day), line.cap_for(identity, person.emp_tier)
+            combined = policy.combined_for(key)
+            if combined is not None and cap is not None and combined[1].qualifies(lambda d: person.filed_for(d, day)):  # 合并限额
+                group, slot, cap = combined[0], period_key(combined[0], line.cap_period, day), combined[1].cap
+            basic.setdefault((group, slot, cap, ceiling, line.cost_ceiling), []).append(key)
     rows = [
         PayerPosition(
             "hifp_pay",

@@ -58,7 +58,7 @@ def validate_claim(claim: Claim, person: Person) -> None:
 
 def _filed(person: Person, claim: Claim) -> bool:
     """Has the person a chronic/special-disease filing covering the claim's disease on its date?"""
-    return any(f.covers(claim.dise_codg, claim.setl_date) for f in person.chronic_filings)
+    return person.filed_for(claim.dise_codg, claim.setl_date)
 
 
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
@@ -133,6 +133,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     )
     trace.extend(audit_steps(claim))
 
+    combined = policy.combined_for(choice.key)
     b = tiers.basic(
         tiers.BasicInput(
             key=choice.key,
@@ -146,6 +147,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             day=claim.setl_date,
             ytd=ytd,
             waived=line.waives_deductible(claim.dise_codg, _filed(person, claim)),
+            combined=combined,
+            qualifies=combined is not None and combined[1].qualifies(lambda d: person.filed_for(d, claim.setl_date)),
         )
     )
     left = pr.inscp_scp_amt - b.pay

@@ -17,11 +17,13 @@ from yibao.policy.schema import (
     LEVELS,
     Assistance,
     BenefitLine,
+    CombinedCap,
     CriticalIllness,
     TierName,
     TiltedAssistance,
     level_key,
     period_index,
+    period_key,
 )
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
 from yibao.settlement.model import TraceStep, YearToDate
@@ -68,6 +70,10 @@ class BasicInput:
     """The accumulators before the claim."""
     waived: bool = False
     """The deductible is waived (a filed special disease, ``deductible_waived_for``)."""
+    combined: tuple[str, CombinedCap] | None = None
+    """The combined-cap block of the line (its payments count there too)."""
+    qualifies: bool = False
+    """The person's filings cover two or more of the block's diseases: its cap replaces the line's."""
 
 
 PERIOD_NAMES: dict[str, tuple[str, str]] = {"year": ("年度", "year"), "quarter": ("季度", "quarter"), "month": ("月度", "month")}
@@ -232,10 +238,14 @@ def basic(i: BasicInput) -> TierResult:
     cap = line.cap_for(i.identity, i.emp_tier)
     slot = line.cap_slot(i.key, i.day)
     paid_before = i.ytd.basic_paid.get(slot, 0)
+    extra: dict[str, Any] = {} if line.cap_period == "year" else {"period": period_label(line.cap_period, i.day)}
+    combined = None if i.combined is None else period_key(i.combined[0], line.cap_period, i.day)
+    if i.combined is not None and combined is not None and i.qualifies and cap is not None:
+        cap, paid_before = i.combined[1].cap, i.ytd.basic_paid.get(combined, 0)  # 合并限额 replaces the line's cap
+        extra["combined"] = True
     r.pay, r.remaining = cap_pay(raw, cap, paid_before)
-    period = {} if line.cap_period == "year" else {"period": period_label(line.cap_period, i.day)}
-    _cap_trace(r, t, cap, paid_before, raw, "identity" if ov.no_cap else "", **period)
-    r.consumed["basic_paid"] = {slot: r.pay}
+    _cap_trace(r, t, cap, paid_before, raw, "identity" if ov.no_cap else "", **extra)
+    r.consumed["basic_paid"] = {slot: r.pay} | ({combined: r.pay} if combined is not None else {})
     r.summary = {"dedc": dedc}
     r.step(t, "result", pay_fen=r.pay)
     return r

@@ -90,6 +90,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "yearly ceiling on covered cost from the first yuan {ceiling_fen}, counted before {before_fen}, "
         "counted now {counted_fen}; {above_fen} above it is left to the patient",
     ),
+    "cap/combined": (
+        "两种及以上备案病种合并限额 {cap_fen}，此前已支付 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
+        "combined cap for two or more filed diseases {cap_fen}, paid before {paid_before_fen}, computed {raw_fen}, "
+        "paid {pay_fen}",
+    ),
     "cap/period": (
         "{period}封顶线 {cap_fen}，本期此前已支付 {paid_before_fen}，应付 {raw_fen}，实付 {pay_fen}",
         "cap for {period} {cap_fen}, paid before in the period {paid_before_fen}, computed {raw_fen}, paid {pay_fen}",
@@ -173,6 +178,8 @@ def _variant(step: TraceStep) -> str:
     a = step.args
     if step.key in IDENTITY_SHARED_DEDUCTIBLES and a.get("pct_bp") == 10_000:
         return step.key + "/plain"
+    if step.key == "cap" and "combined" in a:
+        return "cap/combined"
     if step.key == "cap" and "period" in a:
         return "cap/period"
     if step.key == "ratio" and a.get("add_bp") == 0:

@@ -25,6 +25,7 @@ SECTIONS: dict[str, Said] = {
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
     "monitoring": ("监测预警", "monitoring"),
+    "combined_caps": ("多病种合并限额", "combined caps for several filed diseases"),
 }
 KEYS: dict[str, Said] = {
     **RATIO_PLACES,
@@ -42,6 +43,8 @@ KEYS: dict[str, Said] = {
     "cost_ceiling_group": ("最高支付限额共用组", "cost ceiling group"),
     "deductible_kind": ("起付线计算周期", "deductible period"),
     "deductible_on": ("起付线扣除方式", "deductible taken off"),
+    "deductible_level": ("起付线按就诊级别", "deductible by level attended"),
+    "deductible_waived_for": ("免起付线特殊病种", "special diseases without deductible"),
     "cap_period": ("封顶线计算周期", "cap period"),
     "cap_by_tier": ("按缴费档次的封顶线", "cap by contribution tier"),
     "unit": ("单位缴费", "unit contribution"),
@@ -147,6 +150,8 @@ TERMS: dict[str, Said] = {
     "month": ("按自然月", "per calendar month"),
     "quarter": ("按自然季度", "per calendar quarter"),
     "payment": ("从基金应付额中扣除", "taken off the payment"),
+    "highest": ("按本期就诊最高级别，升级补差", "at the highest level attended, moving up pays the difference"),
+    "waived": ("已备案特殊病种免起付线", "waived for filed special diseases"),
     "above_deductible": ("起付线以上费用累计", "cost above the deductible"),
     "gross": ("含起付线费用累计", "cost from the first yuan"),
 }
@@ -159,6 +164,8 @@ def line_terms(line: BenefitLine, key: str) -> list[Said]:
     if key.startswith("deductible") and key != "deductible_pct":
         out += [line.deductible_kind] if line.deductible_kind in ("claim", "month", "quarter") else []
         out += ["payment"] if line.deductible_on == "payment" else []
+        out += ["highest"] if line.deductible_level == "highest" else []
+        out += ["waived"] if line.deductible_waived_for else []
     elif key in ("cap", "cap_by_tier") and line.cap_period != "year":
         out.append(line.cap_period)
     elif key == "cost_ceiling":

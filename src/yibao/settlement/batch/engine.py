@@ -32,6 +32,7 @@ from yibao.settlement.batch.prepare import (
     BatchInput,
     chronic_filed,
     coded,
+    combined_qualified,
     cover,
     deciding_identity,
     keyed,
@@ -153,6 +154,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
         month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,
         waived=waived_deductibles(policies, line_keys, period, line, has_filing, (dise, dise_values)).astype(np.int64),
+        combined=combined_qualified(kc, data.chronic_filings, policies, line_keys, period, line).astype(np.int64),
     )
     settled = kernel.settle_claims(T, claims)
     dedc, hifp, hifmi, maf, oth = settled.paid

@@ -74,6 +74,7 @@ class Claims:
     full_pay_scp: I64  # full_pay_scp_amt: the part of it the line pays in full (if the line has full-pay items)
     month: I64  # the settlement date's month - 1 (0..11): which period of the year monthly / quarterly slots count in
     waived: I64  # 1: the line's deductible is waived (a filed special disease, deductible_waived_for)
+    combined: I64  # 1: the person's filings qualify for the line's combined cap (two listed diseases or more)
 
 
 @dataclass
@@ -100,10 +101,11 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        c.waived, t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
-        t.cap, t.cap_slot, t.cap_per, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot, t.ceiling, t.ceil_slot,
-        t.ceil_gross.astype(i64),
-        t.full_pay.astype(i64), t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
+        c.waived, c.combined,
+        t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap,
+        t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
+        t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay.astype(i64),
+        t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
     )  # fmt: skip
@@ -157,10 +159,10 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 @_jit
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
-    full_pay_scp_: I64, month_: I64, waived_: I64,
+    full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64,
     kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
-    ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64, ceil_slot: I64, ceil_gross: I64,
-    full_pay: I64,
+    comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64,
+    ceil_slot: I64, ceil_gross: I64, full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
     ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
     paid: I64, ytd: I64,
@@ -231,8 +233,15 @@ def _settle(  # the scalar rules in one loop, on purpose
         raw += full
         # cap_for(identity, emp_tier), counted in the line's cap group and period
         g = SLOTS + cap_slot[k] + month * cap_per[k] // 12
-        hifp = cap_pay(raw, cap[k, c, tier_[i]], ytd[s, g])
+        gc = SLOTS + comb_slot[k] + month * cap_per[k] // 12  # the combined-cap block's slot (comb_slot -1: none)
+        line_cap = cap[k, c, tier_[i]]
+        if comb_slot[k] >= 0 and combined_[i] and line_cap < INF:  # 合并限额 replaces the line's cap
+            hifp = cap_pay(raw, comb_cap[k], ytd[s, gc])
+        else:
+            hifp = cap_pay(raw, line_cap, ytd[s, g])
         ytd[s, g] += hifp
+        if comb_slot[k] >= 0:
+            ytd[s, gc] += hifp
         left = scp - hifp
 
         # ---- tiers.critical_illness: bands on the cumulative base left after basic

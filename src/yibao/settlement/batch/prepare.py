@@ -333,3 +333,26 @@ def waived_deductibles(
     ).reshape(len(policies), len(line_keys), len(dise_values))
     out: BOOL = has_filing & table[period, line, dise]
     return out
+
+
+def combined_qualified(
+    kc: Keyed, filings: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, line: I64
+) -> BOOL:
+    """Claims on a line of a combined-cap block whose person's filings on the date cover two or more of the
+    block's diseases (:meth:`CombinedCap.qualifies`; a filing covers a disease as :meth:`ChronicFiling.covers`)."""
+    out = np.zeros(kc.n, bool)
+    if not any(pol.combined_caps for pol in policies):
+        return out
+    j, lo, hi = kc.ranges(filings, "begin", "end")
+    if j.height == 0:
+        return out
+    codes = j["dise_codg"].to_list()
+    for p, pol in enumerate(policies):
+        for block in pol.combined_caps.values():
+            count = np.zeros(kc.n, np.int64)
+            for disease in block.diseases:
+                rows = np.array([_covers(code, disease) for code in codes], bool)
+                count += cover(kc.n, lo[rows], hi[rows])
+            on_block = np.isin(line, [line_keys.index(k) for k in block.lines])
+            out |= (period == p) & on_block & (count >= 2)
+    return out

@@ -47,6 +47,8 @@ class Tables:
     ded_per: I64  # [k] periods a year of the deductible
     ded_high: BOOL  # [k] deductible_level highest: the highest level attended in the period decides
     lvl_slot: I64  # [k] first slot of the deductible group's claims per level (3 per period: L1, L2, L3)
+    comb_slot: I64  # [k] first slot of the line's combined-cap block in basic_paid (-1: none; periods as the cap's)
+    comb_cap: I64  # [k] the block's combined cap
     ceiling: I64  # [k] cost_ceiling (INF: none)
     ceil_slot: I64  # [k] slot of the ceiling group's covered cost
     ceil_gross: BOOL  # [k] the ceiling counts from the first fen
@@ -111,6 +113,8 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
         "ded_per": np.ones(K, np.int64),
         "ded_high": np.zeros(K, bool),
         "lvl_slot": np.zeros(K, np.int64),
+        "comb_slot": np.full(K, -1, np.int64),
+        "comb_cap": np.full(K, INF, np.int64),
         "ceiling": np.full(K, INF, np.int64),
         "ceil_slot": np.zeros(K, np.int64),
         "ceil_gross": np.zeros(K, bool),
@@ -127,6 +131,10 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
             t["kind"][k] = KINDS[line.deductible_kind]
             t["on_pay"][k] = line.deductible_on == "payment"
             t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
+            combined = pol.combined_for(key)
+            if combined is not None:
+                t["comb_slot"][k] = slot("basic_paid", combined[0], line.cap_period)
+                t["comb_cap"][k] = combined[1].cap
             period = line.deductible_period
             if period is not None:
                 name = "deductible_taken" if line.counts_deductible_paid else "deductible_base"

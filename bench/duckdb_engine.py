@@ -140,6 +140,7 @@ def _param_tables(policies: list[Policy], line_keys: list[str]) -> tuple[dict[st
                 "cap_grp": gid("cap:" + line.cap_key(key)),
                 "ded_grp": gid("ded:" + line.deductible_key(key)),
                 "full_pay": bool(line.full_pay_items),
+                "full_outside": line.full_pay_kind == 2,
                 "by_tier": line.needs_emp_tier,
             })  # fmt: skip
             line_starts.append([b.start for b in line.ratio_bands] or [0])
@@ -168,19 +169,20 @@ def _param_tables(policies: list[Policy], line_keys: list[str]) -> tuple[dict[st
     for p, pol in enumerate(policies):
         ci, ma, ta = pol.critical_illness, pol.assistance, pol.tilted_assistance
         for cat in CATS:
-            macat = ma.categories.get(cat) if ma is not None else None
+            materms = ma.terms_for(cat) if ma is not None and cat in ma.categories else None
+            taterms = ta.terms_for(cat) if ta is not None and cat in ta.categories else None
             ci_ratios = [r for _, r in ci.bands_for(cat)] if ci else [0]
             tier_rows.append({
                 "p": p, "cat": CAT[cat],
                 "ci_ded": ci.deductible_for(cat) if ci else 0,
                 "ci_cap": _fen(ci.cap_for(cat)) if ci else INF,
                 "ci_above": ci is not None and ci.band_basis == "above_deductible",
-                "ma_ded": macat.deductible if macat else 0,
-                "ma_ratio": macat.ratio if macat else 0,
-                "ma_cap": ma.cap_for(cat) if ma else INF,
-                "ta_thr": ta.threshold if ta else 0,
-                "ta_ratio": ta.ratio if ta else 0,
-                "ta_cap": ta.cap_for(cat) if ta else INF,
+                "ma_ded": materms.threshold if materms else 0,
+                "ma_ratio": materms.ratio if materms else 0,
+                "ma_cap": materms.cap if materms else INF,
+                "ta_thr": taterms.threshold if taterms else 0,
+                "ta_ratio": taterms.ratio if taterms else 0,
+                "ta_cap": taterms.cap if taterms else INF,
                 **{f"cbs{b}": s for b, s in enumerate(ci_padded[p])},
                 **{f"cbr{b}": r for b, r in enumerate(ci_ratios + [0] * (ci_width - len(ci_ratios)))},
             })  # fmt: skip
@@ -297,10 +299,26 @@ def _columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
 
 
+def _refuse_later_tiers(policies: list[Policy]) -> None:
+    """This comparator does not do some later-tier features of the pack format: it refuses such packs by name."""
+    for pol in policies:
+        used = ["large_amount"] if pol.large_amount is not None else []
+        used += ["identity_validity"] if pol.identity_validity else []
+        for name in TIER_NAMES:
+            block = getattr(pol, name)
+            if block is not None and block.base != "policy_range":
+                used.append(f"{name}.base")
+            if block is not None and getattr(block, "major_diseases", ()):
+                used.append(f"{name}.major_diseases")
+        if used:
+            raise ValueError(f"the DuckDB comparator does not do {', '.join(used)}; settle such packs with the batch engine")
+
+
 def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) -> str:
     """Create the settled table ``settled`` and return the SELECT that gives the output rows."""
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
+    _refuse_later_tiers(policies)
     line_keys: list[str] = []
     for pol in policies:
         line_keys += [k for k in pol.lines if k not in line_keys]
@@ -427,7 +445,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     band_r = [f"br{b}" for b in range(width)]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE c2 AS
-        SELECT *, {_banded("dedc", "normal", band_s, band_r)} + full_pay_amt AS raw
+        SELECT *, {_banded("dedc", "normal", band_s, band_r)} + full_pay_amt - outside_amt AS raw
         FROM (
             SELECT *,
                    CASE kind
@@ -443,6 +461,7 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
                     FROM (
                         SELECT c.rid, c.claim_id, c.pid, c.d, c.yr, c.p, c.l, c.cat, c.insutype, c.medfee, c.scp,
                                CASE WHEN pln.full_pay THEN c.full_amt ELSE 0 END AS full_pay_amt,
+                               CASE WHEN pln.full_outside THEN c.full_amt ELSE 0 END AS outside_amt,
                                c.scp - CASE WHEN pln.full_pay THEN c.full_amt ELSE 0 END AS normal,
                                pln.* EXCLUDE (p, l), pb.* EXCLUDE (p, l, cat, place, lv, {", ".join(by_key)}),
                                CASE c.tier WHEN 0 THEN pb.cap0 WHEN 1 THEN pb.cap1 WHEN 2 THEN pb.cap2 ELSE pb.cap3 END AS cap,
@@ -458,6 +477,10 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     """)
     con.execute("DROP TABLE c1")
     _capped(con, "c2", "hifp", grp="cap_grp")
+    # full_pay_in_cap false: the listed items are paid in full beside what the cap allowed
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hifp AS SELECT h.rid, h.pay + c.outside_amt AS pay FROM hifp h JOIN c2 c USING (rid)"
+    )
 
     # critical illness: cumulative in-year base after basic, tilt by identity, bands
     cbs = [f"cbs{b}" for b in range(ci_width)]

@@ -79,9 +79,9 @@ def test_runs_follow_the_ledger_and_a_re_run_adds_no_duplicates(db: Database) ->
     with db.unit_of_work() as s:
         s.execute(sa.update(Person).values(hh_no="HH1"))
         s.commit()
-    first = settle(db, 60_000, "2022-03-10")
+    first = settle(db, 100_000, "2022-03-10")
     march = ledger_self_pay(db, 2022, date(2022, 3, 31))
-    assert march > LINE  # a 60,000-yuan admission leaves a 脱贫 person more than 7,500 yuan to pay
+    assert march > LINE  # a 100,000-yuan admission leaves a 脱贫 person more than 7,500 yuan to pay
     r = svc.run_monitoring(db, PACK, parse_period("2022-03"), "monitoring")
     assert (r.found, r.created, r.updated) == (1, 1, 0)
     again = svc.run_monitoring(db, PACK, parse_period("2022-03"), "monitoring")
@@ -120,7 +120,7 @@ def test_runs_follow_the_ledger_and_a_re_run_adds_no_duplicates(db: Database) ->
 
 def test_a_reversal_takes_the_settlement_out_of_the_measure(db: Database) -> None:
     seed(db, category="tuopin")
-    settle(db, 60_000, "2022-03-10")
+    settle(db, 100_000, "2022-03-10")
     with db.unit_of_work() as s:
         [(sid,)] = s.execute(sa.select(LedgerEntry.setl_id)).all()
         ledger.reverse_settlement(s, sid, "录入错误", "clerk")
@@ -131,7 +131,7 @@ def test_a_reversal_takes_the_settlement_out_of_the_measure(db: Database) -> Non
 
 def test_a_warned_person_back_under_the_line_is_updated_not_forgotten(db: Database) -> None:
     seed(db, category="tuopin")
-    first = settle(db, 60_000, "2022-03-10")
+    first = settle(db, 100_000, "2022-03-10")
     small = settle(db, 2_000, "2022-04-02")
     svc.run_monitoring(db, PACK, parse_period("2022-04"), "monitoring")
     with db.unit_of_work() as s:
@@ -171,7 +171,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def test_follow_up_from_new_to_closed_over_the_api(db: Database) -> None:
     seed(db, category="tuopin")
-    first = settle(db, 60_000, "2022-03-10")
+    first = settle(db, 100_000, "2022-03-10")
     app = create_app(db, PACK)
     mon = _sign_in(app, "monitoring")
     r = _call(app, "POST", "/api/monitoring/runs", mon, json={"period": "2022-03"})
@@ -240,7 +240,7 @@ def test_follow_up_from_new_to_closed_over_the_api(db: Database) -> None:
 
 def test_roles_on_the_warning_list(db: Database) -> None:
     seed(db, category="tuopin")
-    settle(db, 60_000, "2022-03-10")
+    settle(db, 100_000, "2022-03-10")
     app = create_app(db, PACK)
     svc.run_monitoring(db, PACK, parse_period("2022-03"), "monitoring")
     clerk, analyst, admin = (_sign_in(app, u) for u in ("clerk", "analyst", "admin"))
@@ -256,7 +256,7 @@ def test_roles_on_the_warning_list(db: Database) -> None:
 
 def test_the_monthly_schedule_runs_the_last_complete_month_once(db: Database) -> None:
     seed(db, category="tuopin")
-    settle(db, 60_000, "2022-03-10")
+    settle(db, 100_000, "2022-03-10")
     first = run_due(db, PACK, date(2022, 4, 2))
     assert first is not None and (first.period, first.found) == ("2022-03", 1)
     assert run_due(db, PACK, date(2022, 4, 3)) is None
@@ -269,7 +269,7 @@ def test_cli_monitor_writes_the_push_list(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'y.db'}"
     db = Database.open(url)
     seed(db, category="tuopin")
-    settle(db, 60_000, "2022-03-10")
+    settle(db, 100_000, "2022-03-10")
     db.engine.dispose()
     env = os.environ | {"YIBAO_DATABASE_URL": url, "COLUMNS": "200"}
     out = tmp_path / "推送清单.xlsx"

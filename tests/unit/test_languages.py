@@ -195,8 +195,8 @@ def _said_tables() -> dict[str, Any]:
     """Every table of (zh, en) words: the vocabulary's and the labels kept beside the code that uses them."""
     from yibao.app.auth import ROLES
     from yibao.core import vocab
-    from yibao.entrypoints.web import policy_view
     from yibao.entrypoints.web.render import NAV
+    from yibao.policy import labels as policy_labels
     from yibao.reports import catalogue, cells
     from yibao.rules import visit_lifecycle
     from yibao.settlement import trace
@@ -213,8 +213,9 @@ def _said_tables() -> dict[str, Any]:
         "whatif.COLUMNS": report.COLUMNS,
         "whatif.MEASURES": report.MEASURES,
         "whatif.TEXT": {k: (report.TEXT["zh"][k], report.TEXT["en"][k]) for k in report.TEXT["zh"]},
-        "policy_view.SECTIONS": policy_view.SECTIONS,
-        "policy_view.KEYS": policy_view.KEYS,
+        "policy.labels.SECTIONS": policy_labels.SECTIONS,
+        "policy.labels.KEYS": policy_labels.KEYS,
+        "policy.labels.TERMS": policy_labels.TERMS,
         "visit steps": {k: (a.zh, a.en) for k, a in visit_lifecycle.ACTIONS.items()},
         "visit refusals": {k: (a.needs_zh, a.needs_en) for k, a in visit_lifecycle.ACTIONS.items()},
     }
@@ -263,7 +264,8 @@ def _a(value: Any) -> dict[str, Any]:
 
 def _tilted_policy() -> Any:
     """A policy whose lines give the steps the shipped packs leave out: a deductible and a ratio an identity
-    changes, yearly and per admission, and a chronic line falling back without a filing."""
+    changes, yearly and per admission, a chronic line falling back without a filing, and listed drugs paid in full
+    within a line's cap (the shipped Jiangjin pack pays them outside it)."""
     from yibao.policy.pack import pack_from_mapping
 
     tilt = {"tekun": {"deductible_pct": _a(50), "ratio_add": _a(10)}}
@@ -272,11 +274,25 @@ def _tilted_policy() -> Any:
                       "deductible_kind": "admission", "deductible": _a(1000), "ratio": _a(60), "identity_overrides": tilt},
         "chronic": {"label_zh": "门诊慢特病", "label_en": "chronic outpatient", "insutype": "390", "med_types": ["14"],
                     "requires_filing": True, "fallback": "outpatient", "ratio": _a(70)},
+        "two_diseases": {"label_zh": "门诊“两病”用药", "label_en": "two-disease drugs", "insutype": "390",
+                         "med_types": ["11"], "diseases": ["E11"], "ratio": _a(50), "full_pay_items": ["X001"]},
         "outpatient": {"label_zh": "普通门诊统筹", "label_en": "general outpatient pooling", "insutype": "390",
                        "med_types": ["11", "14"], "deductible_kind": "year", "deductible": _a(100), "ratio": _a(50),
                        "identity_overrides": tilt},
     }  # fmt: skip
-    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines}
+    bands = _a([{"start": 0, "ratio": 50}])
+    later = {  # the later tiers' steps: an in-catalogue base, a second critical-illness block, major-disease terms
+        "critical_illness": {"lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross", "bands": bands,
+                             "base": "in_catalogue"},
+        "large_amount": {"insutypes": ["310"], "lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross",
+                         "bands": bands},
+        "assistance": {"lines": ["inpatient"], "major_diseases": ["I10"], "limit": _a(1000), "per_capita_income": _a(20000),
+                       "categories": {"tekun": {"deductible_income_share": _a(10), "ratio": _a(50),
+                                                "major": {"ratio": _a(80)}}}},
+        "tilted_assistance": {"lines": ["inpatient"], "categories": ["tekun"], "threshold": _a(0), "ratio": _a(10),
+                              "cap": _a(100)},
+    }  # fmt: skip
+    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines, **later}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
@@ -348,7 +364,18 @@ def _settlements() -> Iterator[Any]:
     lines = (FeeLine("1", "X001", 10_000, "01"), FeeLine("2", "X002", 5_000, "02"))
     refusal = AuditRefusal("2", "GL001", ("超限定性别", "restricted to the other gender"))
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
-    yield from settle_sequence(_tilted_policy(), tekun, [refused])
+    listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
+    yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
+    from types import SimpleNamespace
+
+    from yibao.policy.overlay import apply_overlay, overlay_from_mapping
+    from yibao.settlement.application import assist_on_application
+
+    on_application = {"categories": ["tekun"], "window_months": _a(12), "deductible": _a(0), "ratio": _a(50), "limit": _a(1)}
+    changes = {"assistance.on_application": on_application}
+    applying = apply_overlay(_tilted_policy(), overlay_from_mapping({"overlay": "a", "changes": changes}, "a"))
+    bills = list(settle_sequence(applying, tekun, claims))
+    yield SimpleNamespace(claim_id="application", trace=assist_on_application(applying.at(day), tekun, bills, day).trace)
 
 
 def test_every_trace_step_in_one_language() -> None:

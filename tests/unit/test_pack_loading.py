@@ -529,3 +529,17 @@ def test_pack_from_mapping_does_not_change_its_input():
     before = copy.deepcopy(raw)
     pack_from_mapping(raw, FILE)
     assert raw == before
+
+
+def test_confirmed_identity_the_pack_does_not_rank_is_refused():
+    raw = minimal()
+    rule = {
+        "label_zh": "预警", "label_en": "warning", "categories": ["tekun"], "lines": ["inpatient"],
+        "measure": "policy_range_self_pay", "threshold": A(7000), "confirmed_identity": "jiance",
+    }  # fmt: skip
+    raw["policy"]["monitoring"] = {"rules": {"w": rule}}
+    err = only_error(raw)
+    assert "confirmed_identity" in err.render("en") and "jiance" in err.render("en") and "identity_priority" in err.render("en")
+    raw["policy"]["identity_priority"] = ["tekun", "dibao", "jiance"]
+    policy = pack_from_mapping(raw, FILE).at(date(2022, 6, 1))
+    assert policy.monitoring is not None and policy.monitoring.rules["w"].confirmed_identity == "jiance"

@@ -111,6 +111,36 @@ def test_hainan_shares_follow_the_dated_contribution() -> None:
     assert parts(premium_split(hainan(date(2024, 1, 1)), "dibao")) == (6_000, 34_000, 67_000, 107_000)
 
 
+# --------------------------------------------------------------------------- Lincang (seed 000)
+
+
+def lincang() -> Premium:
+    premium = load_pack("yunnan-lincang-2023").at(date(2023, 1, 1)).premium
+    assert premium is not None
+    return premium
+
+
+def test_lincang_subsidises_tuopin_as_seed_000_says() -> None:
+    # seed 000: 脱贫人口 get 个人缴费补助; the pack's assumed fixed 60 of the 380 contribution: person 320
+    split = premium_split(lincang(), "tuopin")
+    assert parts(split) == (32_000, 6_000, 64_000, 102_000)
+    assert split.subsidised
+    assert parts(premium_split(lincang(), "ordinary")) == (38_000, 0, 64_000, 102_000)
+
+
+def test_lincang_average_subsidy_near_the_seeds_142_yuan() -> None:
+    # seed 000: 6129.83万 yuan for 43.06万 people = 142.35 yuan a head. Its monitored people: 36.73万 脱贫,
+    # 3.83万 三类人员 (监测), 15.05万 低保 and 特困 (counted here at the lower 低保 amount, 85% of 380 = 323).
+    # (15.05 x 323 + 3.83 x 190 + 36.73 x 60) / 55.61 = (4861.15 + 727.70 + 2203.80) / 55.61 = 140.13 yuan
+    people = {"dibao": 1505, "jiance": 383, "tuopin": 3673}  # hundreds of people
+    paid = {cat: premium_split(lincang(), cat).assistance for cat in people}
+    assert paid == {"dibao": 32_300, "jiance": 19_000, "tuopin": 6_000}
+    average = sum(paid[c] * n for c, n in people.items()) / sum(people.values())
+    assert abs(average - 14_235) < 0.02 * 14_235  # within 2% of 142.35 yuan
+    prov = load_pack("yunnan-lincang-2023").provenance(("premium", "subsidies", "tuopin", "amount"), date(2023, 1, 1))
+    assert prov is not None and prov.assumed is not None and "142" in prov.assumed
+
+
 # --------------------------------------------------------------------------- rules of the model
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pytest
 
-from yibao.core.errors import InputError
+from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import IdentityPeriod
 from yibao.policy import Policy, pack_from_mapping
 from yibao.settlement import Claim, FeeLine, Person, PolicyRangeSummary, YearToDate, reverse, settle, settle_sequence
@@ -608,6 +608,25 @@ def test_two_disease_listed_class_a_paid_in_full():
     # full payment counts against the line's cap: 400.00 listed drug, cap 300.00
     big = settle(policy, person(), None, fee_claim(fl("DRUG_A", 40_000, "01"), med_type="11", dise="E11"))
     assert big.hifp_pay == 30_000
+
+
+def test_listed_class_a_paid_in_full_outside_the_cap():
+    two = line(("11",), diseases=["I10"], ratio=A(50), cap=A(300), full_pay_items=["DRUG_A"], full_pay_in_cap=A(False))
+    policy = make_policy(lines={"two_diseases": two}, fee={"class_b_selfpay_first": A(10)})
+    first = settle(policy, person(), None, fee_claim(fl("DRUG_A", 40_000), fl("DRUG_B", 80_000), med_type="11", dise="I10"))
+    # listed 400.00 paid in full outside the cap; DRUG_B 800.00 x 50% = 400.00, limited to the cap 300.00
+    assert first.hifp_pay == 40_000 + 30_000
+    assert first.trace[[s.key for s in first.trace].index("full_pay_outside_cap")].args["amount_fen"] == 40_000
+    # the cap is used up by DRUG_B alone: the listed drug is still paid in full, DRUG_B gets nothing
+    later = fee_claim(fl("DRUG_A", 5_000), fl("DRUG_B", 5_000), med_type="11", dise="I10", day=date(2022, 12, 1))
+    second = settle(policy, person(), first.ytd_after, later)
+    assert (second.hifp_pay, second.psn_part_amt) == (5_000, 5_000)
+
+
+def test_full_pay_outside_the_cap_needs_listed_items():
+    with pytest.raises(InputErrors) as info:
+        make_policy(lines={"two_diseases": line(("11",), ratio=A(50), full_pay_in_cap=A(False))})
+    assert "full_pay_in_cap" in str(info.value) and "full_pay_items" in str(info.value)
 
 
 EMPLOYEE_LINES = {

@@ -28,6 +28,7 @@ from yibao.core.identities import label as identity_label
 from yibao.core.vocab import bureau_label
 from yibao.core.xlsx import AMOUNT, cell, header, put, save, sheet_title, widths, yuan
 from yibao.interfaces.workbooks.sheets import RowCount, SheetLimits, SheetRefused, check_declared
+from yibao.policy.pack import PolicyPack
 from yibao.rules.warning_workflow import status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
@@ -133,11 +134,14 @@ def _cell_text(v: Any) -> str:
 
 
 def read_confirmations(
-    s: Session, source: Path | IO[bytes], file_name: str, user: str, limits: SheetLimits | None = None
-) -> ImportResult:
+    s: Session, source: Path | IO[bytes], file_name: str, user: str, limits: SheetLimits | None = None,
+    pack: PolicyPack | None = None,
+) -> ImportResult:  # fmt: skip
     """Apply the filled-in confirmations (in the caller's transaction); any bad row refuses them all.
 
-    ``limits`` (an upload): a sheet declaring or holding more rows or cells is refused before it is read."""
+    ``limits`` (an upload): a sheet declaring or holding more rows or cells is refused before it is read.
+    ``pack``: a confirmation of the risk records the identity the warning's rule names from the row's
+    核实日期 (today when blank), see :func:`yibao.app.warnings.step`."""
     out = ImportResult()
     try:
         wb = load_workbook(source, read_only=True, data_only=True)
@@ -152,7 +156,7 @@ def read_confirmations(
         raise InputError(file_name, "file", file_name, f"an .xlsx push list exported by yibao ({type(exc).__name__})") from None
     finally:
         wb.close()
-    for wid, to, where, note in steps:
+    for wid, to, where, note, day in steps:
         try:
             w = get_warning(s, wid)
         except InputError:
@@ -164,7 +168,7 @@ def read_confirmations(
         if w.status != "pushed":
             out.errors.append(InputError(where, "核实结果", status_label(to), f"a warning that is pushed (it is {w.status})"))
             continue
-        step(s, wid, to, user, note=note or None, source=file_name)
+        step(s, wid, to, user, note=note or None, source=file_name, pack=pack, on=day)
         if to == "at_risk":
             out.confirmed_at_risk += 1
         else:
@@ -174,10 +178,14 @@ def read_confirmations(
     return out
 
 
-def _confirmed_rows(wb: Any, file_name: str, out: ImportResult, limits: SheetLimits | None) -> list[tuple[int, str, str, str]]:
-    """(warning number, the status it moves to, where, note) of every filled-in row, sheet by sheet, row by row."""
+Confirmation = tuple[int, str, str, str, date | None]
+"""(warning number, the status it moves to, where, note, the day it was confirmed if written)."""
+
+
+def _confirmed_rows(wb: Any, file_name: str, out: ImportResult, limits: SheetLimits | None) -> list[Confirmation]:
+    """The confirmation of every filled-in row, sheet by sheet, row by row."""
     heads = {zh: i for i, (_, zh, _, _) in enumerate(COLUMNS)} | {en: i for i, (_, _, en, _) in enumerate(COLUMNS)}
-    steps: list[tuple[int, str, str, str]] = []
+    steps: list[Confirmation] = []
     for ws in wb.worksheets:
         check_declared(file_name, ws, limits)
         count = RowCount(file_name, ws.title, limits)
@@ -205,8 +213,8 @@ def _row_values(row: tuple[Any, ...], cols: dict[int, int]) -> dict[int, str]:
     return {k: _cell_text(row[j]) if j < len(row) else "" for k, j in cols.items()}
 
 
-def _confirmation(got: dict[int, str], where: str, out: ImportResult) -> tuple[int, str, str, str] | None:
-    """(warning number, the status it moves to, where, note) for a filled-in row; None when blank or wrong."""
+def _confirmation(got: dict[int, str], where: str, out: ImportResult) -> Confirmation | None:
+    """The confirmation of a filled-in row; None when blank or wrong."""
     wid, answer = got.get(1, ""), got.get(CONFIRM_COL - 1, "")
     if not wid and not answer:
         return None
@@ -221,5 +229,12 @@ def _confirmation(got: dict[int, str], where: str, out: ImportResult) -> tuple[i
         out.errors.append(InputError(where, "核实结果", answer, "是 or 否"))
         return None
     who, when, remark = got.get(CONFIRM_COL, ""), got.get(CONFIRM_COL + 1, ""), got.get(CONFIRM_COL + 2, "")
+    day = None
+    if when:
+        try:
+            day = date.fromisoformat(when)
+        except ValueError:
+            out.errors.append(InputError(where, "核实日期", when, "a date YYYY-MM-DD"))
+            return None
     note = "；".join(x for x in (f"核实人：{who}" if who else "", f"核实日期：{when}" if when else "", remark) if x)
-    return int(wid), "at_risk" if lowered in YES else "not_at_risk", where, note
+    return int(wid), "at_risk" if lowered in YES else "not_at_risk", where, note, day

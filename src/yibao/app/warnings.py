@@ -4,7 +4,9 @@
 end), evaluates the pack's warning rules and writes the warnings: a warning already known for
 the same rule, person and key is updated in place (amounts, settlements), never duplicated. A
 re-run of an earlier period does not move amounts backwards. ``step`` moves a warning along
-the follow-up workflow, recording who and when.
+the follow-up workflow, recording who and when; a confirmation of the risk records the identity
+the warning's rule names (``confirmed_identity``) from the day the bureau confirmed, which is how
+the confirmed person reaches the tiers of that identity (tilted assistance) in later settlements.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app.ledger import now
 from yibao.core.errors import InputError, NotFound
+from yibao.core.identities import CATEGORIES
 from yibao.core.phrasebook import Phrasebook
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
@@ -30,7 +33,7 @@ from yibao.store.claims import from_ledger
 from yibao.store.db import Database
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
-from yibao.store.tables import Person
+from yibao.store.tables import Identity, Person
 
 AMOUNT_FIELDS = (
     "measure_amt", "threshold_amt", "excess_amt", "medfee_sumamt", "fund_pay_sumamt", "psn_part_amt", "hh_self_pay", "hh_persons",
@@ -201,15 +204,59 @@ def get_warning(s: Session, warning_id: int, *, lock: bool = False) -> WarningCa
     return w
 
 
+def confirmed_identity(pack: PolicyPack, w: WarningCase) -> str | None:
+    """The identity the warning's rule has a confirmation record (``None``: none, or the pack has no such rule)."""
+    day = w.crossing_date or date(w.year, 1, 1)
+    if not pack.covers(day):
+        return None
+    mon = pack.at(day).monitoring
+    rule = mon.rules.get(w.rule) if mon is not None else None
+    return rule.confirmed_identity if rule is not None else None
+
+
+def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user: str, where: str) -> None:
+    """Record the rule's ``confirmed_identity`` for the person from ``on`` (unless already held that day)."""
+    category = confirmed_identity(pack, w)
+    if category is None:
+        return
+    if on > now().date() or (w.crossing_date is not None and on < w.crossing_date):
+        crossed = w.crossing_date.isoformat() if w.crossing_date else "—"
+        raise InputError(
+            where, "on", on.isoformat(), f"核实日期（YYYY-MM-DD）：不早于越线日 {crossed}，不晚于今天",
+            expected_en=f"the day the risk was confirmed (YYYY-MM-DD): not before the day the line was crossed ({crossed}), "
+            "not after today",
+        )  # fmt: skip
+    held = s.scalar(
+        sa.select(Identity.id).where(
+            Identity.person_id == w.person_id, Identity.category == category, Identity.valid_from <= on,
+            sa.or_(Identity.valid_to.is_(None), Identity.valid_to >= on),
+        )
+    )  # fmt: skip
+    if held is not None:
+        return
+    s.add(
+        Identity(
+            person_id=w.person_id, category=category, valid_from=on, valid_to=None, source_bureau=CATEGORIES[category].bureau,
+            source_file=f"预警 {w.id}", recorded_at=now(), recorded_by=user,
+        )
+    )  # fmt: skip
+
+
 def step(
     s: Session, warning_id: int, to: str, user: str, *, bureaus: Sequence[str] = (), note: str | None = None,
-    amount: int | None = None, setl_id: str | None = None, source: str = "api",
+    amount: int | None = None, setl_id: str | None = None, source: str = "api", pack: PolicyPack | None = None,
+    on: date | None = None,
 ) -> WarningCase:  # fmt: skip
-    """Move a warning one step along the workflow (in the caller's transaction)."""
+    """Move a warning one step along the workflow (in the caller's transaction).
+
+    ``at_risk`` with ``pack``: the identity the warning's rule names (``confirmed_identity``) is recorded for
+    the person from ``on``, the day the bureau confirmed (default today)."""
     w = get_warning(s, warning_id, lock=True)
     where = f"预警 {warning_id}"
     note = note.strip() if note else None
     check_step(where, w.status, to, bureaus=tuple(bureaus), note=note, amount=amount, setl_id=setl_id)
+    if to == "at_risk" and pack is not None:
+        _grant_identity(s, w, pack, on or now().date(), user, where)
     if to == "assisted":
         assert setl_id is not None
         paid = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id.strip()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -125,7 +126,7 @@ def import_confirmations(request: Request, who: Worker, upload: Annotated[tuple[
     """导入乡镇交回的核实结果（multipart 字段 file）：全部正确才写入."""
     name, data = upload
     with _db(request).unit_of_work() as s:
-        r = read_confirmations(s, io.BytesIO(data), name, who.username, sheet_limits(request))
+        r = read_confirmations(s, io.BytesIO(data), name, who.username, sheet_limits(request), pack=_pack(request))
         s.commit()
     return {"at_risk": r.confirmed_at_risk, "not_at_risk": r.confirmed_not_at_risk, "unchanged": r.unchanged, "blank": r.blank}
 
@@ -145,6 +146,7 @@ class StepIn(BaseModel):
     note: Text | None = Field(None, max_length=500, description="说明")
     amount: Text | None = Field(None, max_length=20, description="倾斜救助金额（元，assisted 时必填）")
     setl_id: Text | None = Field(None, max_length=40, description="支付救助的结算流水号（assisted 时必填）")
+    on: date | None = Field(None, description="核实日期（at_risk 时按预警规则登记身份的起始日，默认今天）")
 
 
 @router.post("/warnings/{warning_id}/steps", responses=refusals(400, 404))
@@ -153,8 +155,9 @@ def add_step(warning_id: WarningId, body: StepIn, request: Request, who: Worker,
     amount = optional_yuan(body.amount, "request", "amount")
     with _db(request).unit_of_work() as s:
         w = svc.step(
-            s, warning_id, body.to, who.username, bureaus=body.bureau, note=body.note, amount=amount, setl_id=body.setl_id
-        )
+            s, warning_id, body.to, who.username, bureaus=body.bureau, note=body.note, amount=amount, setl_id=body.setl_id,
+            pack=_pack(request), on=body.on,
+        )  # fmt: skip
         s.commit()
         p = s.get(Person, w.person_id)
         assert p is not None

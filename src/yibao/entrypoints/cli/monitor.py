@@ -7,6 +7,7 @@ prints which field, which value and what was expected, exits with code 2 and wri
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -162,31 +163,44 @@ def step_cmd(
     note: Annotated[str | None, typer.Option("--note")] = None,
     amount: Annotated[str | None, typer.Option("--amount", help="倾斜救助金额（元）")] = None,
     setl_id: Annotated[str | None, typer.Option("--setl-id", help="支付救助的结算流水号")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="核实日期 YYYY-MM-DD（at_risk 时登记身份的起始日，默认今天）")] = None,
+    policy: Policy = DEFAULT_POLICY,
     user: User = None,
     lang: Lang = "zh",
 ) -> None:
     """把一条预警推进一步 / move a warning one step."""
     lang = check_lang(lang)
     bureaus = tuple(b.strip() for b in (bureau or "").split(",") if b.strip())
+    pack = _load(policy, lang)
+    try:
+        day = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise fail(InputError("command line", "--on", on, "a date YYYY-MM-DD"), lang) from None
     with database(lang) as db:
         fen = optional_yuan(amount, "command line", "--amount")
         with db.unit_of_work() as s:
             who = user_name(user)
-            w = svc.step(s, warning_id, to, who, bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli")
+            w = svc.step(
+                s, warning_id, to, who, bureaus=bureaus, note=note, amount=fen, setl_id=setl_id, source="cli", pack=pack, on=day
+            )
             s.commit()
             console.print(f"{w.id}: {status_label(w.status, lang)}")
 
 
 @warnings_app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="乡镇交回的推送清单 .xlsx")], user: User = None, lang: Lang = "zh"
+    file: Annotated[Path, typer.Argument(help="乡镇交回的推送清单 .xlsx")],
+    policy: Policy = DEFAULT_POLICY,
+    user: User = None,
+    lang: Lang = "zh",
 ) -> None:
     """导入乡镇核实结果 / import the townships' confirmations (all rows or none)."""
     lang = check_lang(lang)
     if not file.is_file():
         raise fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
+    pack = _load(policy, lang)
     with database(lang) as db, db.unit_of_work() as s, file.open("rb") as fh:
-        r = read_confirmations(s, fh, file.name, user_name(user))
+        r = read_confirmations(s, fh, file.name, user_name(user), pack=pack)
         s.commit()
     yes, no = r.confirmed_at_risk, r.confirmed_not_at_risk
     zh = f"核实存在风险 {yes} 人，无风险 {no} 人，已是该结果 {r.unchanged} 人，未填 {r.blank} 行"

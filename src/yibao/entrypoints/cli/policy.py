@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -22,6 +22,7 @@ from yibao.entrypoints.cli.enrol import Lang, fail
 from yibao.entrypoints.cli.output import console
 from yibao.policy.calibrate import TOL_POINTS, Path_
 from yibao.policy.cases import cases_file, load_cases
+from yibao.policy.labels import path_label, value_text
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 from yibao.reports.outcomes import OUTCOMES
 from yibao.settlement.cases import SCALAR, CaseCheck, Mismatch, check_case
@@ -36,14 +37,6 @@ def _pack(name: str, lang: str) -> PolicyPack:
         return load_pack(name)
     except (InputError, InputErrors) as exc:
         raise fail(exc, lang) from None
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_value_text(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_value_text(v) for v in value)
-    return str(value)
 
 
 @policy_app.command("list")
@@ -66,11 +59,12 @@ def policy_show(
     on: Annotated[str | None, typer.Option("--date", help="显示某日有效的取值 YYYY-MM-DD")] = None,
     lang: Lang = "zh",
 ) -> None:
-    """列出政策参数及其来源 / every parameter with its value and source."""
+    """列出政策参数（名称、键路径）及其取值和来源 / every parameter (name, key path) with its value and source."""
     pack = _pack(pack_name, lang)
     day = date.fromisoformat(on) if on else None
     table = Table(title=f"{pack.title_zh if lang == 'zh' else pack.title_en} ({pack.pack_id})", show_lines=True)
     table.add_column(_t(lang, "参数", "Parameter"), style="bold")
+    table.add_column(_t(lang, "键路径", "Key path"), overflow="fold")
     table.add_column(_t(lang, "生效", "From"), no_wrap=True)
     table.add_column(_t(lang, "取值（元 / %）", "Value (yuan / %)"))
     table.add_column(_t(lang, "来源", "Source"))
@@ -79,8 +73,10 @@ def policy_show(
         for e in entries:
             if e is None:
                 continue
-            src = e.source if e.source is not None else f"[yellow]{_t(lang, '假设', 'assumed')}[/]：{e.assumed}"
-            table.add_row(".".join(path), e.start.isoformat(), _value_text(e.value), src)
+            assumed = f"[yellow]{_t(lang, '假设', 'assumed')}[/]{_t(lang, '：', ': ')}{escape(e.assumed or '')}"
+            src = escape(e.source) if e.source is not None else assumed
+            name = escape(path_label(pack, path, lang))
+            table.add_row(name, ".".join(path), e.start.isoformat(), escape(value_text(e.value, lang)), src)
     console.print(table)
     if pack.notes:
         console.print(Panel(pack.notes.strip(), title=_t(lang, "说明", "Notes")))

@@ -4,6 +4,7 @@ each step the workflow allows next (push, confirm, assistance, close)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ router = APIRouter()
 MAX_ID = 2**31 - 1
 FORM_OF = {"pushed": "push", "at_risk": "confirm", "not_at_risk": "confirm", "assisted": "assist", "closed": "close"}
 """The form on the page that asks for each next status (confirm at risk / not at risk share one)."""
-FIELD_OF_ERROR = {"bureau": "bureau", "amount": "amount", "setl_id": "setl_id"}
+FIELD_OF_ERROR = {"bureau": "bureau", "amount": "amount", "setl_id": "setl_id", "on": "confirm_on"}
 """Where a workflow error (``InputError.field``) is shown; ``note`` goes beside the form's own note."""
 
 
@@ -59,17 +60,20 @@ def step(request: Request, warning_id: int, who: Annotated[Principal, Depends(WO
         "note": clean(form.get(f"{name}_note"), 600),
         "amount": clean(form.get("amount"), 20),
         "setl_id": clean(form.get("setl_id"), 40),
+        "confirm_on": clean(form.get("confirm_on"), 10),
     }
     errors: dict[str, str] = {}
     bureaus = chosen_bureaus([clean(b) for b in form.getlist("bureau")], errors, lang) if to == "pushed" else []
     amount = _amount(values["amount"], errors, lang) if to == "assisted" else None
+    on = _day(values["confirm_on"], errors, lang) if to == "at_risk" else None
     if not errors:
         try:
             with db_of(request).unit_of_work() as s:
                 note, setl_id = values["note"] or None, values["setl_id"] or None
                 svc.step(
-                    s, warning_id, to, who.username, bureaus=bureaus, note=note, amount=amount, setl_id=setl_id, source="web"
-                )
+                    s, warning_id, to, who.username, bureaus=bureaus, note=note, amount=amount, setl_id=setl_id, source="web",
+                    pack=pack_of(request), on=on,
+                )  # fmt: skip
                 s.commit()
         except NotFound:
             return _not_found(request, warning_id)
@@ -77,9 +81,23 @@ def step(request: Request, warning_id: int, who: Annotated[Principal, Depends(WO
             where = FIELD_OF_ERROR.get(e.field, f"{name}_note" if e.field == "note" else "form")
             errors[where] = error_text(e, lang)
     if errors:
-        kept = {f"{name}_note": values["note"], "amount": values["amount"], "setl_id": values["setl_id"]}
+        kept = {
+            f"{name}_note": values["note"], "amount": values["amount"], "setl_id": values["setl_id"],
+            "confirm_on": values["confirm_on"],
+        }  # fmt: skip
         return _page(request, who, warning_id, values=kept | {"bureau": bureaus}, errors=errors, status_code=422)
     return RedirectResponse(f"/warnings/{warning_id}?done={to}#events", status_code=303)
+
+
+def _day(text: str, errors: dict[str, str], lang: str) -> date | None:
+    """The day the risk was confirmed, as the form's date field sends it (``None``: left empty, today)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors["confirm_on"] = translator(lang)("应为日期，写作 YYYY-MM-DD", "A date written YYYY-MM-DD")
+        return None
 
 
 def _amount(text: str, errors: dict[str, str], lang: str) -> int | None:

@@ -180,7 +180,8 @@ def import_confirmations(request: Request, who: Annotated[Principal, Depends(WOR
     else:
         try:
             with db_of(request).unit_of_work() as s:
-                done = read_confirmations(s, io.BytesIO(file.data), file.name[:120], who.username, sheet_limits(request))
+                data, name = io.BytesIO(file.data), file.name[:120]
+                done = read_confirmations(s, data, name, who.username, sheet_limits(request), pack=pack_of(request))
                 s.commit()
         except InputErrors as e:
             problems = [x.render(p.lang) for x in e.errors]

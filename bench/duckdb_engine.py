@@ -319,6 +319,14 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
     _refuse_later_tiers(policies)
+    by_person = [
+        f"lines.{k}" for pol in policies for k, ln in pol.lines.items() if ln.person_terms or ln.age_bounded or ln.signed_only
+    ]
+    if by_person:
+        raise ValueError(
+            f"the DuckDB comparator does not settle by age band or resident tier (person_terms / age_from / age_below "
+            f"on {sorted(set(by_person))}); compare such packs with settle() instead"
+        )
     line_keys: list[str] = []
     for pol in policies:
         line_keys += [k for k in pol.lines if k not in line_keys]

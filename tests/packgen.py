@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
-from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
+from yibao.settlement.model import (
+    ChronicFiling,
+    Claim,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+)
 
 CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge", "yinbing"]
 YEAR = 2022
@@ -68,6 +76,46 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
             "ratio_add": leaf(pct_signed(draw(points))),
             "no_cap": draw(st.booleans()),
         }
+    return out
+
+
+AGES = [6, 18, 45, 60, 70]
+HOSPITALS = ["H1", "H2", "H3"]
+
+
+@st.composite
+def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
+    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (no cap: the position
+    shows caps at an institution outside the selection) and family-doctor contract, each with some effect."""
+    out: dict[str, Any] = {}
+    for n in range(draw(st.integers(0, 3))):
+        entry: dict[str, Any] = {}
+        kind = draw(st.sampled_from(["age_from", "age_below", "band", "tier", "tier_age", "institution", "family"]))
+        if kind == "institution":
+            entry["institution"] = draw(st.sampled_from(["designated", "linked", "other"]))
+        if kind == "family" or (kind == "tier" and draw(st.booleans())):
+            entry["family_doctor"] = draw(st.booleans())
+        if kind in ("age_from", "band", "tier_age"):
+            entry["age_from"] = leaf(draw(st.sampled_from(AGES[:-1] if kind == "band" else AGES)))
+        if kind == "age_below" or kind == "band":
+            lo = entry["age_from"]["value"] if "age_from" in entry else 0
+            entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
+        if kind in ("tier", "tier_age"):
+            entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
+        kinds = ["deductible", "ratio", "ratio_add"] + ([] if kind == "institution" else ["cap"])
+        effects = draw(st.lists(st.sampled_from(kinds), unique=True, min_size=1))
+        for e in effects:
+            if e == "deductible":
+                entry["deductible"] = leaf(draw(level_table(small_money, yuan)))
+                if admission and draw(st.booleans()):
+                    entry["deductible_2nd"] = leaf(draw(level_table(small_money, yuan)))
+            elif e == "ratio":
+                entry["ratio"] = leaf(draw(ratio_table()))
+            elif e == "ratio_add":
+                entry["ratio_add"] = leaf(pct_signed(draw(st.integers(1, 1_500) | st.integers(-1_500, -1))))
+            else:
+                entry["cap"] = leaf(yuan(draw(money)))
+        out[f"terms_{n}"] = entry
     return out
 
 
@@ -221,10 +269,11 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
 
 
 @st.composite
-def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True) -> PolicyPack:
+def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True, by_person: bool = True) -> PolicyPack:
     """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
     (for engines that cannot settle them); ``later=False`` leaves out the later tiers' features the DuckDB
-    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity)."""
+    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity);
+    ``by_person=False``: no line goes by the person's age, tier, institution or family doctor (the same)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
     terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
@@ -242,12 +291,14 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
     } | terms["inpatient"]  # fmt: skip
     if inpatient["deductible_kind"] != "admission":
         del inpatient["deductible_2nd"], inpatient["deductible_3rd"]
+    inpatient["person_terms"] = draw(person_terms(admission=inpatient["deductible_kind"] == "admission"))
     if draw(st.booleans()):
         inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
     lines: dict[str, Any] = {
         "inpatient": inpatient,
         "chronic": {
             "label_zh": "慢特病", "label_en": "chronic", "insutype": "390", "med_types": ["14"], "requires_filing": True,
+            "signed_only": by_person and draw(st.integers(0, 2)) == 0,
             "fallback": draw(st.sampled_from(["outpatient"] * 5 + [None])),
             "deductible_kind": draw(st.sampled_from(["none", "year"])),
             "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
@@ -259,11 +310,16 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
             "full_pay_in_cap": leaf(draw(st.booleans())),
         } | terms["two_diseases"],
+        "children_outpatient": {
+            "label_zh": "儿童门诊", "label_en": "children's outpatient", "insutype": "390", "med_types": ["11"],
+            "age_below": leaf(draw(st.sampled_from(AGES[:2]))), "deductible_kind": "year", "deductible_group": "children",
+            "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))),
+        },
         "outpatient": {
             "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
             "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
-            "identity_overrides": draw(overrides()),
+            "identity_overrides": draw(overrides()), "person_terms": draw(person_terms(admission=False)),
         } | terms["outpatient"],
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
@@ -289,6 +345,13 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
             "cap": leaf(yuan(draw(money))),
         } | terms["emp_inpatient"],
     }  # fmt: skip
+    emp_admission = lines["emp_inpatient"]["deductible_kind"] == "admission"
+    lines["emp_inpatient"]["person_terms"] = draw(person_terms(admission=emp_admission))
+    if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
+        del lines["children_outpatient"]
+    if not by_person:
+        for line in lines.values():
+            line.pop("person_terms", None)
     tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
     policy: dict[str, Any] = {
         "identity_priority": draw(st.permutations(CATS)),
@@ -342,10 +405,27 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
         for code in draw(st.lists(st.sampled_from(["I10", "E11", "N18"]), unique=True, max_size=2))
     )
     cross = tuple(Period(draw(day_in(YEAR))) for _ in range(draw(st.integers(0, 1))))
+    tiers = []
+    for _ in range(0 if employee else draw(st.integers(0, 3))):
+        begin = draw(st.sampled_from([date(YEAR, 1, 1), date(YEAR + 1, 1, 1)]) | day_in(YEAR))
+        end = draw(
+            st.none() | st.just(date(begin.year, 12, 31)) | st.integers(0, 400).map(lambda d, b=begin: b + timedelta(days=d))
+        )
+        tiers.append(ResidentTierPeriod(draw(st.sampled_from([1, 2])), begin, end))
+    institutions = tuple(
+        InstitutionChoice(draw(st.sampled_from(HOSPITALS)), draw(st.sampled_from(["designated", "linked", "signed"])),
+                          draw(day_in(YEAR)), draw(st.none() | day_in(YEAR)))
+        for _ in range(draw(st.integers(0, 4)))
+    )  # fmt: skip
+    family = tuple(Period(draw(day_in(YEAR)), draw(st.none() | day_in(YEAR + 1))) for _ in range(draw(st.integers(0, 1))))
+    # birth dates around the packs' age cuts (6, 18, 45, 60, 70), birthdays within the claims' years; sometimes unknown
+    age = draw(st.sampled_from([1, *AGES, *(a - 1 for a in AGES), 85]))
+    born = None if draw(st.integers(0, 19)) == 0 else draw(day_in(YEAR - age))
     return Person(
         psn_no, "310" if employee else "390", tuple(idents), filings, cross,
         emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
         emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
+        birth_date=born, resident_tiers=tuple(tiers), institutions=institutions, family_doctor=family,
     )  # fmt: skip
 
 
@@ -365,6 +445,7 @@ def claims_for(draw: st.DrawFn, p: Person, start: int) -> list[Claim]:
             f"C{start + i:05d}", p.psn_no, draw(day_in(draw(st.sampled_from([YEAR, YEAR, YEAR + 1])))), med,
             draw(st.integers(1, 3)), draw(st.sampled_from(["in_county", "out_of_county", "cross_region"])),
             draw(st.sampled_from(["", "I10", "E11x", "N18", "J06"])), summary=draw(summary()),
+            fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
         ))  # fmt: skip
     return out
 

@@ -54,6 +54,20 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
         for field in OUTPUT_AMOUNTS:
             assert row[field] == getattr(s, field), (row["claim_id"], field)
         assert row["line"] == s.line and row["identity"] == s.identity  # type: ignore[attr-defined]
+    if any(step.key == "person_terms" for s in per_claim.values() for step in s.trace):  # type: ignore[attr-defined]
+        event("some claim settles on person terms (age band / resident tier)")
+    if any(st.args.get("resident_tier") for s in per_claim.values() for st in s.trace if st.key == "person_terms"):  # type: ignore[attr-defined]
+        event("some claim settles on resident-tier terms")
+    for fact in ("institution", "family_doctor"):
+        if any(
+            st.args.get(fact) not in (None, False, "other")
+            for s in per_claim.values()
+            for st in s.trace
+            if st.key == "person_terms"
+        ):  # type: ignore[attr-defined]
+            event(f"some claim settles on person terms with {fact} held")
+    if any(s.line == "children_outpatient" for s in per_claim.values()):  # type: ignore[attr-defined]
+        event("some claim on a line selected by age")
     for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")

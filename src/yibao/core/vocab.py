@@ -98,6 +98,33 @@ INSUTYPES: dict[str, Said] = {
 }
 """``insutype`` (险种)."""
 
+FIELDS_PERSON: dict[str, Said] = {
+    "resident_tier": ("居民医保缴费档次", "contribution tier"),
+    "family_doctor": ("家庭医生签约", "family-doctor contract"),
+}
+"""Person attributes benefit lines go by (the person page)."""
+
+RESIDENT_TIERS: dict[str, Said] = {
+    "1": ("一档", "tier 1"),
+    "2": ("二档", "tier 2"),
+    "None": ("未登记档次", "no tier on record"),
+}
+"""Resident contribution tier (居民医保缴费档次, Chongqing 一档 / 二档)."""
+
+INSTITUTION_CLASSES: dict[str, Said] = {
+    "designated": ("选定的基层医疗机构", "the selected institution"),
+    "linked": ("与选定机构关联的机构", "an institution linked with the selected one"),
+    "other": ("非选定机构", "an institution not selected"),
+}
+"""A claim's institution against the person's selection for general outpatient."""
+
+INSTITUTION_ROLES: dict[str, Said] = {
+    "designated": ("门诊统筹选定机构", "selected for general outpatient"),
+    "linked": ("关联机构", "linked institution"),
+    "signed": ("门诊慢性病签约机构", "signed for chronic outpatient"),
+}
+"""How a person chose an institution (``institutions`` of a person)."""
+
 GENDERS: dict[str, Said] = {"1": ("男", "male"), "2": ("女", "female")}
 """``gend``."""
 
@@ -308,6 +335,9 @@ TABLES: dict[str, Labels] = {
     "chrgitm_lv": CHRGITM_LV,
     "insutype": INSUTYPES,
     "gend": GENDERS,
+    "resident_tier": RESIDENT_TIERS,
+    "institution_class": INSTITUTION_CLASSES,
+    "institution_role": INSTITUTION_ROLES,
     "psn_insu_stas": INSU_STATUSES,
     "identity": IDENTITIES,
     "group": GROUPS,

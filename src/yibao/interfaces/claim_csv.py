@@ -5,7 +5,13 @@
     ``identities`` — ``category:from[:to]`` items separated by ``|``, category as code or Chinese
     name (``低保:2022-01-01|jiance:2022-07-01:2022-12-31``), ``chronic_filings`` —
     ``dise_codg:from[:to]`` items, ``cross_region_filings`` — ``from[:to]`` items,
-    ``emp_status`` (in_service / retired), ``emp_tier`` (unit / individual_1 / individual_2).
+    ``emp_status`` (in_service / retired), ``emp_tier`` (unit / individual_1 / individual_2),
+    ``birth_date`` (YYYY-MM-DD) or ``certno`` (the 18-character resident ID number: the birth date is
+    taken from it; both given, they must agree) for lines that go by age, ``resident_tiers`` — the
+    residents' contribution tier ``tier:from[:to]`` items, tier 1 / 2 / 一档 / 二档
+    (``二档:2023-01-01:2023-12-31``), ``institutions`` — institutions chosen ``role:fixmedins_code:from[:to]``
+    items, role designated (general outpatient), linked or signed (chronic outpatient), ``family_doctor`` —
+    family-doctor contracts ``from[:to]`` items.
 
 ``claims.csv``
     ``claim_id``, ``psn_no``, ``setl_date`` (YYYY-MM-DD), ``med_type`` (11, 14, 21 …),
@@ -33,9 +39,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.idcard import parse_certno
 from yibao.core.identities import IdentityPeriod, normalise_category
 from yibao.core.money import yuan_to_fen
-from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary
+from yibao.settlement.model import (
+    INSTITUTION_ROLES,
+    ChronicFiling,
+    Claim,
+    FeeLine,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+)
 
 T = TypeVar("T")
 
@@ -133,6 +150,45 @@ def _cross(text: str) -> tuple[Period, ...]:
     return tuple(out)
 
 
+_TIER_NAMES = {"1": 1, "2": 2, "一档": 1, "二档": 2}
+
+
+def _tiers(text: str) -> tuple[ResidentTierPeriod, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (2, 3) or parts[0].strip() not in _TIER_NAMES:
+            raise ValueError(f"item {':'.join(parts)!r} is not tier:from[:to]")
+        tier = _TIER_NAMES[parts[0].strip()]
+        out.append(ResidentTierPeriod(tier, _day(parts[1]), _day(parts[2]) if len(parts) == 3 and parts[2] else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _institutions(text: str) -> tuple[InstitutionChoice, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (3, 4) or parts[0].strip() not in INSTITUTION_ROLES or not parts[1].strip():
+            raise ValueError(f"item {':'.join(parts)!r} is not role:fixmedins_code:from[:to]")
+        role, code = parts[0].strip(), parts[1].strip()
+        out.append(InstitutionChoice(code, role, _day(parts[2]), _day(parts[3]) if len(parts) == 4 and parts[3] else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _birth_date(row: Row) -> date | None:
+    """``birth_date``, else the birth date in ``certno``; both given and different: an error."""
+    given = row.parse("birth_date", _day, "a date written YYYY-MM-DD")
+    certno = row.text("certno")
+    if not certno:
+        return given
+    try:
+        from_id = parse_certno(certno).brdy
+    except ValueError as exc:
+        row.errors.append(InputError(row.where(), "certno", certno, f"a resident ID number ({exc})"))
+        return given
+    if given is not None and given != from_id:
+        row.errors.append(InputError(row.where(), "birth_date", given.isoformat(), f"the birth date in certno ({from_id})"))
+    return from_id
+
+
 def _raise(errors: list[InputError]) -> None:
     if errors:
         raise InputErrors(errors)
@@ -156,6 +212,13 @@ def read_people(path: Path) -> dict[str, Person]:
             "cross_region_filings": row.parse("cross_region_filings", _cross, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
             "emp_status": row.choice("emp_status", ("in_service", "retired")),
             "emp_tier": row.choice("emp_tier", ("unit", "individual_1", "individual_2")),
+            "birth_date": _birth_date(row),
+            "resident_tiers": row.parse("resident_tiers", _tiers, "tier:YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "institutions": row.parse(
+                "institutions", _institutions, "role:fixmedins_code:YYYY-MM-DD[:YYYY-MM-DD] items joined by |"
+            )
+            or (),
+            "family_doctor": row.parse("family_doctor", _cross, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
         }
         if psn_no:
             people[psn_no] = Person(**kw)

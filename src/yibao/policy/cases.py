@@ -15,6 +15,10 @@ person worked out by hand (or a published source printed), in yuan written as st
           identities: [{category: 特困, from: 2021-01-01}]
           chronic_filings: [{dise_codg: I10, from: 2023-01-01}]
           cross_region_filings: [{from: 2023-01-01, to: 2023-12-31}]
+          birth_date: 1950-03-01       # for lines that go by age (person_terms, age_from / age_below)
+          resident_tiers: [{tier: 二档, from: 2023-01-01, to: 2023-12-31}]   # 一档 / 二档 (or 1 / 2)
+          institutions: [{fixmedins_code: H001, role: designated, from: 2023-01-01}]  # or linked / signed
+          family_doctor: [{from: 2023-01-01, to: 2023-12-31}]
         claims:
           - claim_id: TK1
             setl_date: 2022-02-15
@@ -140,6 +144,19 @@ class CasePeriod(_Strict):
     valid_to: Day | None = Field(None, alias="to")
 
 
+class CaseTier(_Strict):
+    tier: Annotated[Literal[1, 2], BeforeValidator(lambda v: {"一档": 1, "二档": 2}.get(v, v) if isinstance(v, str) else v)]
+    valid_from: Day = Field(alias="from")
+    valid_to: Day | None = Field(None, alias="to")
+
+
+class CaseInstitution(_Strict):
+    fixmedins_code: Code
+    role: Literal["designated", "linked", "signed"]
+    valid_from: Day = Field(alias="from")
+    valid_to: Day | None = Field(None, alias="to")
+
+
 class CasePerson(_Strict):
     psn_no: Code | None = None
     """Defaults to ``P<case number>``."""
@@ -149,6 +166,10 @@ class CasePerson(_Strict):
     cross_region_filings: tuple[CasePeriod, ...] = ()
     emp_status: Literal["in_service", "retired"] | None = None
     emp_tier: Literal["unit", "individual_1", "individual_2"] | None = None
+    birth_date: Day | None = None
+    resident_tiers: tuple[CaseTier, ...] = ()
+    institutions: tuple[CaseInstitution, ...] = ()
+    family_doctor: tuple[CasePeriod, ...] = ()
 
 
 class CaseFeeLine(_Strict):
@@ -213,6 +234,7 @@ class CaseClaim(_Strict):
     hosp_lv: Literal[1, 2, 3]
     place: Literal["in_county", "out_of_county", "cross_region"] = "in_county"
     dise_codg: str = ""
+    fixmedins_code: str = ""
     fee_lines: tuple[CaseFeeLine, ...] = ()
     summary: CaseSummary | None = None
     expect: Expected

@@ -37,6 +37,7 @@ from yibao.settlement.batch.prepare import (
     deciding_identity,
     keyed,
     person_arrays,
+    person_variants,
     prepare,
     select_lines,
     waived_deductibles,
@@ -136,9 +137,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         _, lo, hi = kc.ranges(data.cross_filings, "begin", "end")
         filed = cover(n, lo, hi)
     place = np.where(cross, np.where(filed, 2, 3), place_in)
-    line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values))
+    variant = person_variants(kc, data, c, T.variants)
+    line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values), (variant, T.variants))
 
-    k = period * len(line_keys) + line
+    k = (period * len(line_keys) + line) * T.variants.size + variant
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
     major = np.array(  # [period, disease]: Policy.is_major, 1 assistance + 2 tilted assistance

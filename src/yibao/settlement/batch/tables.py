@@ -16,7 +16,19 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import LEVELS, PERIODS, PLACES, TIER_NAMES, CriticalIllness, Policy, level_key, period_suffix
+from yibao.policy.schema import (
+    INSTITUTION_CLASSES,
+    LEVELS,
+    PERIODS,
+    PLACES,
+    RESIDENT_TIERS,
+    TIER_NAMES,
+    CriticalIllness,
+    Facts,
+    Policy,
+    level_key,
+    period_suffix,
+)
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -29,12 +41,64 @@ TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
 INSUTYPES = ("390", "310")
 
 
+@dataclass(frozen=True)
+class Variants:
+    """The facts about a person benefit lines go by (:class:`yibao.policy.schema.Facts`): age band, resident
+    contribution tier, the claim's institution class, a family-doctor contract, a signed institution; each
+    with only the values the pack tells apart. Each line-table row ``k`` is one (period, line, variant);
+    variant ``v`` is a mixed-radix number over the dimensions, in this order. An age band's representative
+    age is its lowest (``None``: unknown)."""
+
+    cuts: list[int]
+    """Ages where some line's band or terms change, ascending (band ``b >= 1`` is ``[cuts[b-2], cuts[b-1])``)."""
+    ages: list[int | None]
+    tiers: list[int | None]
+    institutions: list[str]
+    family: list[bool]
+    signed: list[bool]
+
+    @property
+    def dims(self) -> list[list[Any]]:
+        return [self.ages, self.tiers, self.institutions, self.family, self.signed]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod([len(d) for d in self.dims]))
+
+    def of(self, v: int) -> Facts:
+        """The facts variant ``v`` stands for."""
+        values = []
+        for dim in reversed(self.dims):
+            values.append(dim[v % len(dim)])
+            v //= len(dim)
+        age, tier, institution, family, signed = reversed(values)
+        return Facts(age, tier, institution, family, signed)
+
+    def code(self, parts: list[I64]) -> I64:
+        """Each claim's variant from its index in every dimension (same order as :attr:`dims`)."""
+        out = np.zeros(parts[0].size, np.int64)
+        for dim, idx in zip(self.dims, parts, strict=True):
+            out = out * len(dim) + idx
+        return out
+
+
+def variants(policies: list[Policy]) -> Variants:
+    cuts = sorted({a for pol in policies for a in pol.age_cuts()})
+    ages: list[int | None] = [None, 0, *cuts] if cuts else [None]
+    tiers: list[int | None] = [None, *RESIDENT_TIERS] if any(pol.uses_resident_tier for pol in policies) else [None]
+    institutions = list(INSTITUTION_CLASSES) if any(pol.uses_institution for pol in policies) else ["other"]
+    family = [False, True] if any(pol.uses_family_doctor for pol in policies) else [False]
+    signed = [False, True] if any(pol.uses_signed for pol in policies) else [False]
+    return Variants(cuts, ages, tiers, institutions, family, signed)
+
+
 @dataclass
 class Tables:
     """Small arrays indexed by (period, line) combination ``k``, identity, level, place …, filled
     from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``, ``tier_applies``)."""
 
     line_keys: list[str]
+    variants: Variants
     kind: I64  # [k] 0 none, 1 admission, 2 month / quarter / year, 3 claim
     on_pay: BOOL  # [k] deductible_on payment
     ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
@@ -79,6 +143,15 @@ def _pad_bands(rows: list[list[int]]) -> I64:
     return starts
 
 
+def _copy_row(t: dict[str, Any], src: int, dst: int) -> None:
+    """Row ``dst`` of every line table made row ``src`` (``applies`` is indexed by payer first)."""
+    for name, arr in t.items():
+        if name == "applies":
+            arr[:, dst] = arr[:, src]
+        else:
+            arr[dst] = arr[src]
+
+
 def _fen(cap: int | None) -> int:
     return int(INF) if cap is None else cap
 
@@ -86,10 +159,11 @@ def _fen(cap: int | None) -> int:
 KINDS = {"none": 0, "admission": 1, "month": 2, "quarter": 2, "year": 2, "claim": 3}
 
 
-def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str]) -> dict[str, Any]:
-    """The basic-insurance tables per (period, line), identity, place, level and tier."""
-    P, L, C = len(policies), len(line_keys), len(CATS)
-    K = P * L
+def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str], var: Variants) -> dict[str, Any]:
+    """The basic-insurance tables per (period, line, person variant), identity, place, level and tier:
+    ``k = (period * lines + line) * variants + variant``, the line with the variant's person terms applied."""
+    P, L, C, V = len(policies), len(line_keys), len(CATS), var.size
+    K = P * L * V
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
     def slot(name: str, group: str, period: str = "year", per_level: bool = False) -> int:
@@ -123,12 +197,21 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
+    filled: dict[tuple[int, int, tuple[str, ...]], int] = {}  # (period, line, person terms held) -> its first row
     for p, pol in enumerate(policies):
-        for l_i, key in enumerate(line_keys):
-            line = pol.lines.get(key)
-            if line is None:
+        for (l_i, key), v in ((a, v) for a in enumerate(line_keys) for v in range(V)):
+            own = pol.lines.get(key)
+            if own is None:
                 continue
-            k = p * L + l_i
+            k = (p * L + l_i) * V + v
+            facts = var.of(v)
+            held = (p, l_i, tuple(own.terms_held(facts)))
+            if held in filled:  # the same terms as a variant already filled: the same rows
+                _copy_row(t, filled[held], k)
+                starts[k] = starts[filled[held]]
+                continue
+            filled[held] = k
+            line = own.for_person(facts)
             t["kind"][k] = KINDS[line.deductible_kind]
             t["on_pay"][k] = line.deductible_on == "payment"
             t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
@@ -210,4 +293,11 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
 
 def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
     slots: list[str] = []
-    return Tables(line_keys=line_keys, slots=slots, **_line_tables(policies, line_keys, slots), **_tier_tables(policies))
+    var = variants(policies)
+    return Tables(
+        line_keys=line_keys,
+        variants=var,
+        slots=slots,
+        **_line_tables(policies, line_keys, slots, var),
+        **_tier_tables(policies),
+    )

@@ -298,6 +298,21 @@ def _tilted_policy() -> Any:
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
+def _items_places_policy() -> Any:
+    """A line with the item-class and place rules (issue 15, features 5 and 9): 乙类 at its own ratio, a fixed
+    share of an implant, and unfiled cross-region care with its own deductible and a self-pay-first share."""
+    from yibao.policy.pack import pack_from_mapping
+
+    inpatient = {
+        "label_zh": "普通住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"],
+        "deductible_kind": "admission", "deductible": _a(500), "deductible_by_place": _a({"cross_unfiled": 800}),
+        "place_selfpay_first": _a({"cross_unfiled": 10}), "ratio": _a(60), "class_b_ratio": _a(50),
+        "fixed_share_items": ["IMPL"], "fixed_share": _a(70),
+    }  # fmt: skip
+    policy = {"identity_priority": [], "fee": {"class_b_selfpay_first": _a(10)}, "lines": {"inpatient": inpatient}}
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
 def _periods_policy(feature_12: bool = False) -> Any:
     """Lines with the basic tier's periods and ceilings (issue 15, features 1 and 2): a deductible per claim,
     per month and off the payment, a quarterly cap, cost ceilings counted above the deductible and gross;
@@ -373,6 +388,9 @@ def _settlements() -> Iterator[Any]:
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
     listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
     yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
+    items = (FeeLine("1", "A1", 100_000, "01"), FeeLine("2", "B1", 50_000, "02"), FeeLine("3", "IMPL", 200_000, "02"))
+    unfiled = Claim("T10", "T2", day, "21", 2, "cross_region", "", items)  # an implant, cross-region without a filing
+    yield from settle_sequence(_items_places_policy(), Person("T2"), [unfiled])
     from types import SimpleNamespace
 
     from yibao.policy.overlay import apply_overlay, overlay_from_mapping

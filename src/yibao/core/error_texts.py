@@ -143,7 +143,18 @@ EXPECTED_ZH = Phrasebook(
         ("either fee lines or a summary (total and policy-range amounts), not both or neither", "费用明细或汇总金额二者之一"),
         ("01 (甲类), 02 (乙类) or 03 (丙类)", "01（甲类）、02（乙类）或 03（丙类）"),
         ("1 (乡镇/一级), 2 (县级/二级) or 3 (市级及以上/三级)", "1（一级/乡镇）、2（二级/县级）或 3（三级/市级）"),
-        ("in_county, out_of_county or cross_region", "in_county（县域内）、out_of_county（县域外）或 cross_region（异地就医）"),
+        (
+            "in_county, out_of_county, cross_region or cross_emergency",
+            "in_county（县域内）、out_of_county（县域外）、cross_region（异地就医）或 cross_emergency（异地急诊抢救）",
+        ),
+        (
+            "full_pay_scp_amt + fixed_share_scp_amt + class_b_scp_amt within inscp_scp_amt ({}); they add to {}",
+            "全额支付 + 固定比例支付 + 乙类部分之和不超过政策范围内费用（{}）；现合计为 {}",
+        ),
+        (
+            "full_pay_scp_amt + fixed_share_scp_amt + class_b_scp_amt within inscp_scp_amt",
+            "全额支付 + 固定比例支付 + 乙类部分之和不超过政策范围内费用 inscp_scp_amt",
+        ),
         ("a count >= 0", "不小于 0 的数量"),
         ("each claim once", "每个结算单号只出现一次"),
         ("each person once", "每人只出现一次"),

@@ -77,6 +77,7 @@ PLACES: dict[str, Said] = {
     "in_county": ("县域内", "in the county"),
     "out_of_county": ("县域外", "out of the county"),
     "cross_region": ("异地就医", "cross-region"),
+    "cross_emergency": ("异地急诊抢救", "cross-region emergency"),
 }
 """Where care was given (a claim's ``place``)."""
 
@@ -85,8 +86,21 @@ RATIO_PLACES: dict[str, Said] = {
     "out_of_county": PLACES["out_of_county"],
     "cross_filed": ("异地已备案", "cross-region, filed"),
     "cross_unfiled": ("异地未备案", "cross-region, not filed"),
+    "cross_long_term": ("异地长期居住备案", "cross-region, long-term residence filed"),
+    "cross_temporary": ("异地临时外出就医备案", "cross-region, temporary filing"),
+    "cross_referral": ("转诊备案", "referral filed"),
+    "cross_emergency": PLACES["cross_emergency"],
 }
-"""The places a policy gives ratios for: cross-region care splits by whether it was filed (异地就医备案)."""
+"""The places a policy gives ratios and deductibles for: cross-region care splits by whether it was filed
+(异地就医备案) and how (:data:`yibao.policy.schema.PLACES`)."""
+
+FILING_KINDS: dict[str, Said] = {
+    "long_term": ("异地长期居住", "long-term residence"),
+    "referral": ("转诊", "referral"),
+    "temporary": ("临时外出就医", "temporary"),
+    "": ("备案", "filed"),
+}
+"""A cross-region filing's kind (``kind`` of a person's cross-region filing)."""
 
 CHRGITM_LV: dict[str, Said] = {"01": ("甲类", "class A"), "02": ("乙类", "class B"), "03": ("丙类", "class C")}
 """``chrgitm_lv`` (收费项目等级)."""

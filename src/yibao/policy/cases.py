@@ -142,6 +142,8 @@ class CaseFiling(_Strict):
 class CasePeriod(_Strict):
     valid_from: Day = Field(alias="from")
     valid_to: Day | None = Field(None, alias="to")
+    kind: Literal["", "long_term", "referral", "temporary"] = ""
+    """Cross-region filings: the filing's kind (异地长期居住, 转诊, 临时外出就医; none stated: empty)."""
 
 
 class CaseTier(_Strict):
@@ -186,6 +188,8 @@ class CaseSummary(_Strict):
     preselfpay_amt: Yuan = 0
     inscp_scp_amt: Yuan | None = None
     full_pay_scp_amt: Yuan = 0
+    fixed_share_scp_amt: Yuan = 0
+    class_b_scp_amt: Yuan = 0
 
     @model_validator(mode="after")
     def _parts_fit(self) -> CaseSummary:
@@ -232,7 +236,7 @@ class CaseClaim(_Strict):
     setl_date: Day
     med_type: Code
     hosp_lv: Literal[1, 2, 3]
-    place: Literal["in_county", "out_of_county", "cross_region"] = "in_county"
+    place: Literal["in_county", "out_of_county", "cross_region", "cross_emergency"] = "in_county"
     dise_codg: str = ""
     fixmedins_code: str = ""
     fee_lines: tuple[CaseFeeLine, ...] = ()

@@ -23,8 +23,39 @@ from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 LEVELS: tuple[int, ...] = (1, 2, 3)
 """Hospital levels: 1 乡镇卫生院/一级, 2 县级/二级, 3 市级及以上/三级."""
 
-PLACES: tuple[str, ...] = ("in_county", "out_of_county", "cross_filed", "cross_unfiled")
-"""Where care was given, for the basic ratio: 县域内, 县域外（市内/省内）, 异地已备案, 异地未备案."""
+PLACES: tuple[str, ...] = (
+    "in_county",
+    "out_of_county",
+    "cross_filed",
+    "cross_unfiled",
+    "cross_long_term",
+    "cross_temporary",
+    "cross_referral",
+    "cross_emergency",
+)
+"""Where care was given, for the basic ratio and deductible: 县域内, 县域外（市内/省内）, 异地已备案,
+异地未备案, and the finer cross-region kinds: 异地长期居住备案, 异地临时外出就医备案, 转诊备案,
+异地急诊抢救. A table keyed by place must give the first four; a finer kind it does not name takes
+the value of its parent (:data:`PLACE_PARENT`), so packs written before the finer kinds settle as before."""
+
+PLACE_PARENT: dict[str, str] = {
+    "cross_long_term": "cross_filed",
+    "cross_temporary": "cross_filed",
+    "cross_referral": "cross_filed",
+    "cross_emergency": "cross_filed",
+}
+"""A finer place kind's parent: the place whose value it takes where a table does not name it."""
+BASE_PLACES: tuple[str, ...] = tuple(p for p in PLACES if p not in PLACE_PARENT)
+"""The places every table keyed by place must give."""
+
+
+def place_value(table: dict[str, Any], place: str) -> Any:
+    """The value of a table keyed by place at ``place``, a finer kind it does not name taking its parent's
+    (``None``: neither named)."""
+    while place not in table and place in PLACE_PARENT:
+        place = PLACE_PARENT[place]
+    return table.get(place)
+
 
 EMP_TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")
 """Employee enrolment: with an employer, or as an individual in tier 1 / tier 2 (seed 002)."""
@@ -100,9 +131,25 @@ def _per_level(v: Any) -> Any:
 
 
 def _per_place(v: Any) -> Any:
+    """A scalar or a per-level table means the same at every place; a table keyed by place gets its
+    finer kinds not named from their parents (unknown places are reported by the line's check)."""
     if isinstance(v, dict) and not all(str(k).isdigit() for k in v):
-        return v  # keyed by place (unknown places are reported by the line's check)
+        return _with_finer_places(v)
     return {p: v for p in PLACES}
+
+
+def _with_finer_places(v: dict[Any, Any]) -> dict[Any, Any]:
+    out = dict(v)
+    for fine in PLACE_PARENT:
+        value = place_value(v, fine)
+        if fine not in out and value is not None:
+            out[fine] = value
+    return out
+
+
+def _places_named(v: Any) -> Any:
+    """A table keyed by some places (the others not named), finer kinds inheriting their parents'."""
+    return _with_finer_places(v) if isinstance(v, dict) else v
 
 
 def _category(v: Any) -> Any:
@@ -138,10 +185,23 @@ def months_later(day: date, months: int) -> date:
 FenByLevel = Annotated[dict[int, Fen], BeforeValidator(_per_level)]
 BpByLevel = Annotated[dict[int, Bp], BeforeValidator(_per_level)]
 RatioTable = Annotated[dict[str, BpByLevel], BeforeValidator(_per_place)]
+FenByPlace = Annotated[dict[str, FenByLevel], BeforeValidator(_places_named)]
+BpByPlace = Annotated[dict[str, Bp], BeforeValidator(_places_named)]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _complete_places(table: dict[str, Any], what: str, every: bool = True) -> None:
+    """A table keyed by place: the base places all given (``every``), no unknown place."""
+    missing = [p for p in BASE_PLACES if p not in table] if every else []
+    unknown = [p for p in table if p not in PLACES]
+    if missing or unknown:
+        raise ValueError(
+            f"{what} must be keyed by places {list(PLACES)}"
+            f"{' giving at least ' + str(list(BASE_PLACES)) if every else ''}; missing {missing}, unknown {unknown}"
+        )
 
 
 def _complete(table: dict[Any, Any], keys: tuple[Any, ...], what: str) -> None:
@@ -162,6 +222,14 @@ class FeeRules(Model):
     """Items outside the catalogue whatever their class (全自费)."""
     price_ceilings: dict[str, Fen] = {}
     """Highest unit price the funds recognise (限价); the excess is over-limit self-pay."""
+    class_c_selfpay_first: Bp = 10_000
+    """丙类 items: share the patient pays first (counted in ``preselfpay_amt``); the rest of the
+    line is policy range. 100 (the default) keeps 丙类 wholly self-paid (``fulamt_ownpay_amt``)."""
+
+    @property
+    def class_c_covered(self) -> bool:
+        """Are 丙类 items partly covered (a self-pay-first share below 100%)?"""
+        return self.class_c_selfpay_first < 10_000
 
 
 class Band(Model):
@@ -373,6 +441,14 @@ class BenefitLine(Model):
     """... for the 3rd and later admissions (default: as the 2nd)."""
     deductible_group: str | None = None
     """Yearly deductible shared by lines with the same group (default: the line's own key)."""
+    deductible_by_place: FenByPlace = {}
+    """The deductible at the places named, by hospital level, replacing ``deductible`` (and, for
+    every admission of the year, ``deductible_2nd``/``deductible_3rd``) there; keyed by place like
+    ``ratio`` (a finer cross-region kind not named takes its parent's). Places not named: ``deductible``."""
+    place_selfpay_first: BpByPlace = {}
+    """Share of the policy-range amount the patient pays first at the places named (e.g. 异地未备案
+    先自付 20%), before the deductible and the ratio; it stays in the policy-range self-pay (the
+    later tiers see it). Places not named: none."""
 
     ratio: RatioTable
     ratio_bands: tuple[RatioBand, ...] = ()
@@ -398,6 +474,17 @@ class BenefitLine(Model):
     """Lines with the same group share one ceiling (default: the line's cap group)."""
     full_pay_items: tuple[str, ...] = ()
     """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
+    class_b_ratio: RatioTable | None = None
+    """乙类 items paid at their own ratio, by place and level like ``ratio`` (identity points and
+    none of ``ratio_bands``: the two do not combine). The amount above the deductible is split by
+    class in proportion (the 乙类 part rounded half up), each part paid at its ratio and rounded.
+    Default: 乙类 at the line's ratio."""
+    fixed_share_items: tuple[str, ...] = ()
+    """Listed items (implants, consumables: ``med_list_codg``) of which basic insurance pays the
+    fixed ``fixed_share`` of their policy-range amount, outside the deductible and the ratio (within the
+    cap); the rest of them stays policy-range self-pay."""
+    fixed_share: Bp | None = None
+    """The fund's share of the ``fixed_share_items`` (given with them)."""
     full_pay_in_cap: bool = True
     """Whether the full payment of ``full_pay_items`` counts against the line's cap and is limited
     by it (``true``, the default). ``false``: the listed items are paid in full whatever the cap has
@@ -420,9 +507,26 @@ class BenefitLine(Model):
             table = getattr(self, name)
             if table is not None:
                 _complete(table, LEVELS, name)
-        _complete(self.ratio, PLACES, "ratio")
+        _complete_places(self.ratio, "ratio")
         for place, table in self.ratio.items():
             _complete(table, LEVELS, f"ratio.{place}")
+        _complete_places(self.deductible_by_place, "deductible_by_place", every=False)
+        for place, table in self.deductible_by_place.items():
+            _complete(table, LEVELS, f"deductible_by_place.{place}")
+        _complete_places(self.place_selfpay_first, "place_selfpay_first", every=False)
+        if self.class_b_ratio is not None:
+            _complete_places(self.class_b_ratio, "class_b_ratio")
+            for place, table in self.class_b_ratio.items():
+                _complete(table, LEVELS, f"class_b_ratio.{place}")
+            if self.ratio_bands:
+                raise ValueError("class_b_ratio cannot be combined with ratio_bands (give one of them)")
+        if bool(self.fixed_share_items) != (self.fixed_share is not None):
+            raise ValueError("fixed_share_items and fixed_share are given together (the items and the fund's share)")
+        both = sorted(set(self.fixed_share_items) & set(self.full_pay_items))
+        if both:
+            raise ValueError(f"fixed_share_items {both} are also full_pay_items; an item is paid one way")
+        if self.deductible_kind == "none" and self.deductible_by_place:
+            raise ValueError("deductible_by_place needs deductible_kind admission or year")
         _check_bands(self.ratio_bands, "ratio_bands")
         if self.cap_by_tier is not None:
             _complete(self.cap_by_tier, EMP_TIERS, "cap_by_tier")
@@ -531,10 +635,14 @@ class BenefitLine(Model):
     def override_for(self, identity: str) -> IdentityOverride:
         return self.identity_overrides.get(identity, NO_OVERRIDE)
 
-    def deductible_full(self, level: int, ordinal: int = 1) -> int:
-        """The deductible before any identity share: of the year's ``ordinal``-th admission, the yearly one, or 0."""
+    def deductible_full(self, level: int, ordinal: int = 1, place: str = "in_county") -> int:
+        """The deductible before any identity share: of the year's ``ordinal``-th admission, the yearly one, or 0;
+        at a place ``deductible_by_place`` names, its deductible whatever the ordinal."""
         if self.deductible_kind == "none":
             return 0
+        by_place = place_value(self.deductible_by_place, place)
+        if by_place is not None:
+            return int(by_place[level])
         table = self.deductible
         if self.deductible_kind == "admission" and ordinal >= 2:
             table = self.deductible_2nd or table
@@ -542,9 +650,24 @@ class BenefitLine(Model):
                 table = self.deductible_3rd or table
         return table[level]
 
-    def deductible_for(self, identity: str, level: int, ordinal: int = 1) -> int:
+    def deductible_for(self, identity: str, level: int, ordinal: int = 1, place: str = "in_county") -> int:
         """The deductible for this identity (its share of the full one, rounded half up)."""
-        return apply_ratio(self.deductible_full(level, ordinal), self.override_for(identity).deductible_pct)
+        return apply_ratio(self.deductible_full(level, ordinal, place), self.override_for(identity).deductible_pct)
+
+    def deductible_at_place(self, place: str) -> bool:
+        """Does ``deductible_by_place`` set the deductible at ``place`` (itself or its parent)?"""
+        return self.deductible_kind != "none" and place_value(self.deductible_by_place, place) is not None
+
+    def place_selfpay_first_for(self, place: str) -> int:
+        """The share (basis points) of the policy-range amount paid first by the patient at ``place`` (0: none)."""
+        share = place_value(self.place_selfpay_first, place)
+        return 0 if share is None else int(share)
+
+    def class_b_ratio_for(self, identity: str, place: str, level: int) -> int | None:
+        """The 乙类 ratio plus the identity's points (before clamping); ``None``: 乙类 at the line's ratio."""
+        if self.class_b_ratio is None:
+            return None
+        return self.class_b_ratio[place][level] + self.override_for(identity).ratio_add
 
     def ratio_for(self, identity: str, place: str, level: int) -> int:
         """The basic ratio plus the identity's points, basis points, before bands and clamping to 0..100%."""

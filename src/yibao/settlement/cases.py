@@ -26,6 +26,7 @@ from yibao.settlement.model import (
     ResidentTierPeriod,
     Settlement,
 )
+from yibao.settlement.policy_range import scp_parts
 from yibao.settlement.settle import settle_sequence
 
 SCALAR = "scalar"
@@ -40,7 +41,7 @@ def case_person(case: WorkedCase, number: int) -> Person:
         insutype=p.insutype,
         identities=tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in p.identities),
         chronic_filings=tuple(ChronicFiling(f.dise_codg, f.valid_from, f.valid_to) for f in p.chronic_filings),
-        cross_region_filings=tuple(Period(f.valid_from, f.valid_to) for f in p.cross_region_filings),
+        cross_region_filings=tuple(Period(f.valid_from, f.valid_to, f.kind) for f in p.cross_region_filings),
         emp_status=p.emp_status,
         emp_tier=p.emp_tier,
         birth_date=p.birth_date,
@@ -69,14 +70,13 @@ def summarised(claim: Claim, settled: Settlement) -> Claim:
     """A fee-line claim as the batch engine takes it: the policy-range split the scalar core made of its lines."""
     if claim.summary is not None:
         return claim
-    full_pay = sum(r.inscp_scp_amt for r in settled.fee_results if r.full_pay)
     summary = PolicyRangeSummary(
         settled.medfee_sumamt,
         settled.fulamt_ownpay_amt,
         settled.overlmt_selfpay,
         settled.preselfpay_amt,
         settled.inscp_scp_amt,
-        full_pay,
+        **scp_parts(settled.fee_results),
     )
     return replace(claim, fee_lines=(), summary=summary, audit_refused=())
 

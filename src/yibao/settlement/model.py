@@ -6,6 +6,7 @@ exists. Every amount is integer fen, every ratio integer basis points.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -13,8 +14,30 @@ from typing import Any, Literal
 
 from yibao.core.identities import IdentityPeriod
 
-Place = Literal["in_county", "out_of_county", "cross_region"]
-PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region")
+Place = Literal["in_county", "out_of_county", "cross_region", "cross_emergency"]
+PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region", "cross_emergency")
+"""A claim's ``place``: ``cross_region`` is settled by the person's cross-region filing held on the
+day (:func:`settled_place`); ``cross_emergency`` is cross-region emergency care (异地急诊抢救), filed or not."""
+
+FILING_KINDS: tuple[str, ...] = ("long_term", "referral", "temporary", "")
+"""Cross-region filing kinds (异地长期居住备案, 转诊备案, 临时外出就医备案, unspecified), in the order one
+decides when a person holds several on a day."""
+FILING_PLACE: dict[str, str] = {
+    "long_term": "cross_long_term",
+    "referral": "cross_referral",
+    "temporary": "cross_temporary",
+    "": "cross_filed",
+}
+"""The place (:data:`yibao.policy.schema.PLACES`) a cross-region claim settles at under a filing of each kind."""
+
+
+def settled_place(place: str, kinds_held: Iterable[str]) -> str:
+    """The place a claim settles at: its own place, or for ``cross_region`` the place of the filing kind
+    held on the day that :data:`FILING_KINDS` puts first (``cross_unfiled``: none held)."""
+    if place != "cross_region":
+        return place
+    held = set(kinds_held)
+    return next((FILING_PLACE[k] for k in FILING_KINDS if k in held), "cross_unfiled")
 
 
 @dataclass(frozen=True)
@@ -23,6 +46,8 @@ class Period:
 
     begin: date
     end: date | None = None
+    kind: str = ""
+    """Cross-region filings: one of :data:`FILING_KINDS` (``""``: a filing of no stated kind)."""
 
     def holds_on(self, day: date) -> bool:
         return self.begin <= day and (self.end is None or day <= self.end)
@@ -159,6 +184,13 @@ class PolicyRangeSummary:
     full_pay_scp_amt: int = 0
     """Part of ``inscp_scp_amt`` on listed 甲类 items that a line with ``full_pay_items`` pays in
     full (two-disease drugs); ignored on other lines."""
+    fixed_share_scp_amt: int = 0
+    """Part of ``inscp_scp_amt`` on items a line with ``fixed_share_items`` pays a fixed share of
+    (implants, consumables); ignored on other lines."""
+    class_b_scp_amt: int = 0
+    """The 乙类 part of ``inscp_scp_amt`` outside the two parts above, for a line with ``class_b_ratio``
+    (乙类 at its own ratio); ignored on other lines. A fee-line claim's split gives the same three parts
+    (:func:`yibao.settlement.policy_range.policy_range`), so it settles as its summary does."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +237,8 @@ class FeeLineResult:
     """Self-pay-first share applied, basis points."""
     full_pay: bool
     """Listed 甲类 item that basic insurance pays in full."""
+    fixed_share: bool = False
+    """Listed item of which basic insurance pays a fixed share."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,16 @@ from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Facts, LineChoice, Policy
 from yibao.settlement import tiers
-from yibao.settlement.model import PLACES_IN, Claim, Person, SetlDetail, Settlement, TraceStep, YearToDate
+from yibao.settlement.model import (
+    PLACES_IN,
+    Claim,
+    Person,
+    SetlDetail,
+    Settlement,
+    TraceStep,
+    YearToDate,
+    settled_place,
+)
 from yibao.settlement.policy_range import check_fee_line_levels, policy_range
 from yibao.settlement.refusals import audit_steps, refuse_lines
 from yibao.settlement.trace import proc_info
@@ -65,7 +74,7 @@ def validate_claim(claim: Claim, person: Person) -> None:
     if claim.hosp_lv not in (1, 2, 3):
         raise InputError(where, "hosp_lv", claim.hosp_lv, "1 (乡镇/一级), 2 (县级/二级) or 3 (市级及以上/三级)")
     if claim.place not in PLACES_IN:
-        raise InputError(where, "place", claim.place, "in_county, out_of_county or cross_region")
+        raise InputError(where, "place", claim.place, "in_county, out_of_county, cross_region or cross_emergency")
     if (claim.summary is None) == (not claim.fee_lines):
         raise InputError(
             where,
@@ -121,10 +130,8 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
 
 
 def _place(claim: Claim, person: Person) -> str:
-    if claim.place != "cross_region":
-        return claim.place
-    filed = any(p.holds_on(claim.setl_date) for p in person.cross_region_filings)
-    return "cross_filed" if filed else "cross_unfiled"
+    """The place the claim settles at (:func:`settled_place`), by the cross-region filings held on its day."""
+    return settled_place(claim.place, (p.kind for p in person.cross_region_filings if p.holds_on(claim.setl_date)))
 
 
 def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, claim: Claim) -> Settlement:
@@ -142,7 +149,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     choice = select_line(policy, person, claim)
     line = choice.line
     identity = policy.deciding_identity(person.identities, claim.setl_date)
-    pr = refuse_lines(policy_range(policy.fee, line, claim), claim)
+    pr = refuse_lines(policy_range(policy.fee, line, claim), claim, line)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
         filed = policy.lines[choice.fell_back_from]
@@ -178,6 +185,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             identity=identity,
             scp=pr.inscp_scp_amt,
             full_pay_scp=pr.full_pay_scp,
+            fixed_share_scp=pr.fixed_share_scp,
+            class_b_scp=pr.class_b_scp,
             hosp_lv=claim.hosp_lv,
             place=_place(claim, person),
             emp_tier=person.emp_tier,

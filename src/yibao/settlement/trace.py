@@ -51,6 +51,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "line {sn} ({item}) refused by audit rule {rule} “{rule_name}”: {amount_fen} fully self-paid",
     ),
     "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
+    "fixed_share": (
+        "按固定比例支付项目 {amount_fen} × {ratio_bp} = {pay_fen}",
+        "fixed-share items {amount_fen} × {ratio_bp} = {pay_fen}",
+    ),
+    "deductible_place": ("{place}执行该地起付线", "{place}: the deductible set for this place"),
+    "place_selfpay_first": (
+        "{place}先行自付 {base_fen} × {share_bp} = {amount_fen}",
+        "{place}: self-pay first {base_fen} × {share_bp} = {amount_fen}",
+    ),
+    "class_b": (
+        "乙类部分 {class_b_fen}，起付线以上按比例分摊 {part_fen}，乙类比例 {ratio_bp}，支付 {pay_fen}",
+        "class B part {class_b_fen}, its share above the deductible {part_fen}, class B ratio {ratio_bp}, pays {pay_fen}",
+    ),
     "full_pay_outside_cap": (
         "目录内甲类药品全额支付 {amount_fen}，不受封顶线限制、不计入封顶线",
         "listed class-A drugs paid in full: {amount_fen}, outside the cap and not counted in it",

@@ -69,7 +69,7 @@ SIDE_COLUMNS = {
     "family_doctor": ("psn_no", "begin", "end"),
     "identities": ("psn_no", "category", "valid_from", "valid_to"),
     "chronic_filings": ("psn_no", "dise_codg", "begin", "end"),
-    "cross_filings": ("psn_no", "begin", "end"),
+    "cross_filings": ("psn_no", "begin", "end", "kind"),
 }
 DEFAULT_CHUNK = 1_000_000
 WORKERS = 2

@@ -20,21 +20,32 @@ import polars as pl
 from yibao.core.errors import InputError, InputErrors
 from yibao.policy.deciding import identity_ranks
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import Policy
+from yibao.policy.schema import PLACES, Policy
 from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS, Variants
-from yibao.settlement.model import INSTITUTION_ROLES, ChronicFiling
+from yibao.settlement.model import FILING_KINDS, FILING_PLACE, INSTITUTION_ROLES, ChronicFiling
+from yibao.settlement.policy_range import SCP_PARTS
 from yibao.settlement.settle import birth_date_refusal, not_signed_refusal
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
-PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2}
+PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2, "cross_emergency": 3}
+"""A claim's ``place`` (:data:`yibao.settlement.model.PLACES_IN`) as a code."""
 EMP = {"in_service": 0, "retired": 1}
 EMP_TIER_EXPECTED = "unit, individual_1 or individual_2 for employee outpatient"  # as settle() says it
 RESIDENT_TIER_SCHEMA = {"psn_no": pl.Utf8, "tier": pl.Int64, "begin": pl.Date, "end": pl.Date}
 INSTITUTION_SCHEMA = {"psn_no": pl.Utf8, "fixmedins_code": pl.Utf8, "role": pl.Utf8, "begin": pl.Date, "end": pl.Date}
 FAMILY_DOCTOR_SCHEMA = {"psn_no": pl.Utf8, "begin": pl.Date, "end": pl.Date}
 CLAIM_COLUMNS = ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg", "medfee_sumamt")
-AMOUNT_COLUMNS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "full_pay_scp_amt")
+AMOUNT_COLUMNS = (
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "full_pay_scp_amt",
+    "fixed_share_scp_amt",
+    "class_b_scp_amt",
+)
+"""Optional amount columns (absent: 0; ``inscp_scp_amt``: the total minus the three self-paid ones)."""
 
 
 @dataclass
@@ -92,7 +103,11 @@ def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
     amounts = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
     checks = [
         (~pl.col("hosp_lv").is_in([1, 2, 3]), "hosp_lv", "1, 2 or 3"),
-        (~pl.col("place").cast(pl.Utf8).is_in(list(PLACE_IN)), "place", "in_county, out_of_county or cross_region"),
+        (
+            ~pl.col("place").cast(pl.Utf8).is_in(list(PLACE_IN)),
+            "place",
+            "in_county, out_of_county, cross_region or cross_emergency",
+        ),
         (
             (pl.col("setl_date") < pack.valid_from) | (pl.col("setl_date") > end),
             "setl_date",
@@ -103,10 +118,11 @@ def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
             "inscp_scp_amt",
             "fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt",
         ),
+        *((pl.col(name) < 0, name, "between 0 and inscp_scp_amt") for name in SCP_PARTS),
         (
-            (pl.col("full_pay_scp_amt") < 0) | (pl.col("full_pay_scp_amt") > pl.col("inscp_scp_amt")),
+            pl.sum_horizontal(*SCP_PARTS) > pl.col("inscp_scp_amt"),
             "full_pay_scp_amt",
-            "between 0 and inscp_scp_amt",
+            "full_pay_scp_amt + fixed_share_scp_amt + class_b_scp_amt within inscp_scp_amt",
         ),
         (pl.min_horizontal(*amounts) < 0, "medfee_sumamt", "amounts >= 0"),
     ]
@@ -225,6 +241,35 @@ def _covers(filed: str, disease: str) -> bool:
     """Does a filing for disease code ``filed`` cover a claim for ``disease`` (asked once per pair and process)?"""
     some_day = date(2000, 1, 1)
     return ChronicFiling(filed, some_day).covers(disease, some_day)
+
+
+def places(kc: Keyed, place_in: I64, cross_filings: pl.DataFrame) -> I64:
+    """Each claim's place as an index of :data:`PLACES` (:func:`yibao.settlement.model.settled_place`):
+    its own, or for a cross-region claim that of the filing kind held on its day that
+    :data:`FILING_KINDS` puts first, ``cross_unfiled`` if none."""
+    own = np.array([PLACES.index(p) if p in PLACES else -1 for p in PLACE_IN], np.int64)[place_in]
+    cross = place_in == PLACE_IN["cross_region"]
+    if not cross.any():
+        return own
+    unfiled = len(FILING_KINDS)
+    best = np.full(kc.n, unfiled, np.int64)
+    if cross_filings.height:
+        filings = cross_filings if "kind" in cross_filings.columns else cross_filings.with_columns(kind=pl.lit(""))
+        j, lo, hi = kc.ranges(filings.with_columns(pl.col("kind").fill_null("")), "begin", "end")
+        if j.height:
+            codes = {k: i for i, k in enumerate(FILING_KINDS)}
+            rank = j["kind"].cast(pl.Utf8).replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
+            if (rank < 0).any():
+                bad = j["kind"][int(np.argmax(rank < 0))]
+                raise InputErrors([InputError("cross_filings", "kind", bad, f"one of {list(FILING_KINDS)}")])
+            if (rank == rank[0]).all():  # one kind (filings of no stated kind): covered or not, in linear time
+                best = np.where(cover(kc.n, lo, hi), rank[0], unfiled)
+            else:
+                every = np.arange(rank.size, dtype=np.int64)
+                best = lowest_over_ranges(kc.n, lo, hi, every, rank.reshape(-1, 1), np.zeros(kc.n, np.int64), unfiled)
+    by_rank = np.array([PLACES.index(FILING_PLACE[k]) for k in FILING_KINDS] + [PLACES.index("cross_unfiled")], np.int64)
+    out: I64 = np.where(cross, by_rank[best], own)
+    return out
 
 
 def chronic_filed(kc: Keyed, filings: pl.DataFrame, dise: I64, dise_values: list[str]) -> BOOL:

@@ -3,6 +3,7 @@
 Arrays indexed by (period, benefit line) combination ``k``, deciding identity, place, hospital
 level, enrolment tier …, filled once per batch from the policy's own rules
 (:meth:`BenefitLine.deductible_for`, :meth:`BenefitLine.ratio_bands_for`,
+:meth:`BenefitLine.place_selfpay_first_for`, :meth:`BenefitLine.class_b_ratio_for`,
 :meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
 blocks' ``*_for`` methods): the kernel looks parameters up, it never decides one.
 """
@@ -101,9 +102,13 @@ class Tables:
     variants: Variants
     kind: I64  # [k] 0 none, 1 admission, 2 month / quarter / year, 3 claim
     on_pay: BOOL  # [k] deductible_on payment
-    ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
+    ded: I64  # [k, cat, place, ordinal 0..2, level 0..2]: the identity's deductible at the place
     band_start: I64  # [k, B]
-    band_ratio: I64  # [k, cat, place 0..3, level 0..2, B] (unclamped: base + identity points + band points)
+    band_ratio: I64  # [k, cat, place, level 0..2, B] (unclamped: base + identity points + band points)
+    first_share: I64  # [k, place]: the share of the base the patient pays first there (place_selfpay_first_for)
+    fixed_share: I64  # [k]: the fund's share of the fixed-share items (-1: the line names none)
+    class_b_on: I64  # [k]: 1 if the line pays 乙类 at its own ratio
+    class_b_ratio: I64  # [k, cat, place, level 0..2]: that ratio with the identity's points (unclamped)
     cap: I64  # [k, cat, tier 0..3] (INF: no cap)
     cap_slot: I64  # [k] first accumulator slot of the line's cap group (one slot per period of the year)
     cap_per: I64  # [k] periods a year of the cap: 1 year, 4 quarter, 12 month
@@ -162,7 +167,7 @@ KINDS = {"none": 0, "admission": 1, "month": 2, "quarter": 2, "year": 2, "claim"
 def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str], var: Variants) -> dict[str, Any]:
     """The basic-insurance tables per (period, line, person variant), identity, place, level and tier:
     ``k = (period * lines + line) * variants + variant``, the line with the variant's person terms applied."""
-    P, L, C, V = len(policies), len(line_keys), len(CATS), var.size
+    P, L, C, V, NP = len(policies), len(line_keys), len(CATS), var.size, len(PLACES)
     K = P * L * V
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
@@ -179,8 +184,12 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
     t: dict[str, Any] = {
         "kind": np.zeros(K, np.int64),
         "on_pay": np.zeros(K, bool),
-        "ded": np.zeros((K, C, 3, 3), np.int64),
-        "band_ratio": np.zeros((K, C, 4, 3, width), np.int64),
+        "ded": np.zeros((K, C, NP, 3, 3), np.int64),
+        "band_ratio": np.zeros((K, C, NP, 3, width), np.int64),
+        "first_share": np.zeros((K, NP), np.int64),
+        "fixed_share": np.full(K, -1, np.int64),
+        "class_b_on": np.zeros(K, np.int64),
+        "class_b_ratio": np.zeros((K, C, NP, 3), np.int64),
         "cap": np.full((K, C, 4), INF, np.int64),
         "cap_slot": np.zeros(K, np.int64),
         "cap_per": np.ones(K, np.int64),
@@ -230,14 +239,18 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
                 t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
                 t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
             t["full_pay"][k] = line.full_pay_kind
+            t["fixed_share"][k] = -1 if line.fixed_share is None else line.fixed_share
+            t["class_b_on"][k] = line.class_b_ratio is not None
+            t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]
             starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
-                for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
-                    t["ded"][k, c, o, lv - 1] = line.deductible_for(cat, lv, o + 1)
                 for pl_i, place in enumerate(PLACES):
+                    for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
+                        t["ded"][k, c, pl_i, o, lv - 1] = line.deductible_for(cat, lv, o + 1, place)
                     for lv in LEVELS:
                         ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
                         t["band_ratio"][k, c, pl_i, lv - 1, : len(ratios)] = ratios
+                        t["class_b_ratio"][k, c, pl_i, lv - 1] = line.class_b_ratio_for(cat, place, lv) or 0
                 for t_i, tier in enumerate(TIERS):
                     t["cap"][k, c, t_i] = _fen(line.cap_for(cat, tier))
                 for (n, name), (i, ins) in ((a, b) for a in enumerate(TIER_NAMES) for b in enumerate(INSUTYPES)):

@@ -76,13 +76,27 @@ class BasicInput:
     """The person's filings cover two or more of the block's diseases: its cap replaces the line's."""
 
 
-PERIOD_NAMES: dict[str, tuple[str, str]] = {"year": ("年度", "year"), "quarter": ("季度", "quarter"), "month": ("月度", "month")}
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+"""English month names, whatever the process's locale."""
 
 
 def period_label(period: str, day: date) -> tuple[str, str]:
     """The calendar period containing ``day``, in Chinese and English: 2022年第2季度 / Q2 2022."""
     if period == "month":
-        return f"{day.year}年{day.month}月", f"{day:%B %Y}"
+        return f"{day.year}年{day.month}月", f"{MONTHS_EN[day.month - 1]} {day.year}"
     if period == "quarter":
         q = period_index("quarter", day.month) + 1
         return f"{day.year}年第{q}季度", f"Q{q} {day.year}"

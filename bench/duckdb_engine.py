@@ -169,19 +169,20 @@ def _param_tables(policies: list[Policy], line_keys: list[str]) -> tuple[dict[st
     for p, pol in enumerate(policies):
         ci, ma, ta = pol.critical_illness, pol.assistance, pol.tilted_assistance
         for cat in CATS:
-            macat = ma.categories.get(cat) if ma is not None else None
+            materms = ma.terms_for(cat) if ma is not None and cat in ma.categories else None
+            taterms = ta.terms_for(cat) if ta is not None and cat in ta.categories else None
             ci_ratios = [r for _, r in ci.bands_for(cat)] if ci else [0]
             tier_rows.append({
                 "p": p, "cat": CAT[cat],
                 "ci_ded": ci.deductible_for(cat) if ci else 0,
                 "ci_cap": _fen(ci.cap_for(cat)) if ci else INF,
                 "ci_above": ci is not None and ci.band_basis == "above_deductible",
-                "ma_ded": macat.deductible if macat else 0,
-                "ma_ratio": macat.ratio if macat else 0,
-                "ma_cap": ma.cap_for(cat) if ma else INF,
-                "ta_thr": ta.threshold if ta else 0,
-                "ta_ratio": ta.ratio if ta else 0,
-                "ta_cap": ta.cap_for(cat) if ta else INF,
+                "ma_ded": materms.threshold if materms else 0,
+                "ma_ratio": materms.ratio if materms else 0,
+                "ma_cap": materms.cap if materms else INF,
+                "ta_thr": taterms.threshold if taterms else 0,
+                "ta_ratio": taterms.ratio if taterms else 0,
+                "ta_cap": taterms.cap if taterms else INF,
                 **{f"cbs{b}": s for b, s in enumerate(ci_padded[p])},
                 **{f"cbr{b}": r for b, r in enumerate(ci_ratios + [0] * (ci_width - len(ci_ratios)))},
             })  # fmt: skip
@@ -298,10 +299,26 @@ def _columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
 
 
+def _refuse_later_tiers(policies: list[Policy]) -> None:
+    """This comparator does not do some later-tier features of the pack format: it refuses such packs by name."""
+    for pol in policies:
+        used = ["large_amount"] if pol.large_amount is not None else []
+        used += ["identity_validity"] if pol.identity_validity else []
+        for name in TIER_NAMES:
+            block = getattr(pol, name)
+            if block is not None and block.base != "policy_range":
+                used.append(f"{name}.base")
+            if block is not None and getattr(block, "major_diseases", ()):
+                used.append(f"{name}.major_diseases")
+        if used:
+            raise ValueError(f"the DuckDB comparator does not do {', '.join(used)}; settle such packs with the batch engine")
+
+
 def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) -> str:
     """Create the settled table ``settled`` and return the SELECT that gives the output rows."""
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
+    _refuse_later_tiers(policies)
     line_keys: list[str] = []
     for pol in policies:
         line_keys += [k for k in pol.lines if k not in line_keys]

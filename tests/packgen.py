@@ -11,7 +11,7 @@ from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
 from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
 
-CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge"]
+CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge", "yinbing"]
 YEAR = 2022
 
 
@@ -69,6 +69,87 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
             "no_cap": draw(st.booleans()),
         }
     return out
+
+
+MAJOR = ["N18", "I10"]
+"""Designated 重特大疾病 prefixes the random packs may list (claims draw N18, I10, E11x …)."""
+
+
+def tier_base(later: bool = True) -> st.SearchStrategy[str]:
+    return st.sampled_from(["policy_range", "in_catalogue"] if later else ["policy_range"])
+
+
+@st.composite
+def assistance_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True) -> dict[str, Any]:
+    """Per-category deductible, ratio and (often) own limit; sometimes 重特大疾病 terms; base either kind
+    (``later=False``: neither major terms nor the in-catalogue base)."""
+    major = later and draw(st.booleans())
+    cats: dict[str, Any] = {}
+    for c in draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=5)):
+        terms: dict[str, Any] = {"ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change)}
+        if draw(st.integers(0, 3)) == 0:  # a share of the per-capita income
+            terms["deductible_income_share"] = leaf(pct(draw(st.integers(0, 5_000))))
+        else:
+            terms["deductible"] = leaf(yuan(draw(small_money)))
+        if draw(st.booleans()):
+            terms["limit"] = leaf(yuan(draw(money)))
+        if major and draw(st.booleans()):
+            options = {"deductible": yuan(draw(small_money)), "ratio": pct(draw(ratio)), "limit": yuan(draw(money))}
+            terms["major"] = {k: leaf(v) for k, v in options.items() if draw(st.booleans())}
+        cats[c] = terms
+    block: dict[str, Any] = {
+        "lines": draw(st.sampled_from([["inpatient", "chronic"], ["inpatient", "chronic", "outpatient", "emp_inpatient"]])),
+        "categories": cats,
+        "base": draw(tier_base(later)),
+    }
+    if any("major" in t for t in cats.values()):
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("deductible_income_share" in t for t in cats.values()):
+        block["per_capita_income"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
+    if not all("limit" in t for t in cats.values()) or draw(st.booleans()):
+        block["limit"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
+    return block
+
+
+@st.composite
+def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True) -> dict[str, Any]:
+    """A list of categories on the block's terms, or categories with some terms of their own (and major ones)."""
+    names = draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4))
+    values = {"threshold": money, "ratio": ratio, "cap": money}
+    text = {"threshold": yuan, "ratio": pct, "cap": yuan}
+    block: dict[str, Any] = {"lines": ["inpatient", "chronic"], "base": draw(tier_base(later))}
+    own = draw(st.booleans())
+    cats: dict[str, Any] = {}
+    for c in names:
+        cats[c] = {}
+        if own:
+            for k in draw(st.lists(st.sampled_from(list(values)), unique=True)):
+                cats[c][k] = leaf(text[k](draw(values[k])))
+            if later and draw(st.booleans()):
+                major = draw(st.lists(st.sampled_from(list(values)), unique=True, min_size=1))
+                cats[c]["major"] = {k: leaf(text[k](draw(values[k]))) for k in major}
+    for k in values:  # the block's term where some category lacks its own (or at random)
+        if any(k not in t for t in cats.values()) or draw(st.booleans()):
+            block[k] = leaf(text[k](draw(values[k])), text[k](draw(values[k])) if dated else None, change)
+    block["categories"] = cats if own else names
+    if any("major" in t for t in cats.values()):
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    return block
+
+
+@st.composite
+def large_amount_block(draw: st.DrawFn) -> dict[str, Any]:
+    """Employees' 大额: a second critical-illness block with its own lines, bands, cap and tilt."""
+    return {
+        "insutypes": ["310"],
+        "lines": draw(st.sampled_from([["emp_inpatient"], ["emp_inpatient", "emp_opd_work"]])),
+        "deductible": leaf(yuan(draw(money))),
+        "band_basis": draw(st.sampled_from(["gross", "above_deductible"])),
+        "bands": leaf(draw(bands("ratio", ratio))),
+        "cap": leaf(yuan(draw(money))),
+        "base": draw(tier_base()),
+        "tilt": {"categories": draw(st.lists(st.sampled_from(CATS), unique=True, max_size=3)), "no_cap": draw(st.booleans())},
+    }
 
 
 PERIODIC = ["year", "month", "quarter"]
@@ -140,9 +221,10 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
 
 
 @st.composite
-def random_pack(draw: st.DrawFn, basic_features: bool = True) -> PolicyPack:
+def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True) -> PolicyPack:
     """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
-    (for engines that cannot settle them)."""
+    (for engines that cannot settle them); ``later=False`` leaves out the later tiers' features the DuckDB
+    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
     terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
@@ -226,26 +308,18 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True) -> PolicyPack:
                 "no_cap": draw(st.booleans()),
             },
         },
-        "assistance": {
-            "lines": draw(st.sampled_from([["inpatient", "chronic"], ["inpatient", "chronic", "outpatient", "emp_inpatient"]])),
-            "categories": {
-                c: {
-                    "deductible": leaf(yuan(draw(small_money))),
-                    "ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change),
-                }
-                for c in draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=5))
-            },
-            "limit": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
-        },
+        "assistance": draw(assistance_block(dated, change, later)),
+        "tilted_assistance": draw(tilted_block(dated, change, later)),
         "combined_caps": terms["combined_caps"],
-        "tilted_assistance": {
-            "lines": ["inpatient", "chronic"],
-            "categories": draw(st.lists(st.sampled_from(CATS), unique=True, min_size=1, max_size=4)),
-            "threshold": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
-            "ratio": leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change),
-            "cap": leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change),
-        },
     }
+    validity = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))  # recognition valid for some months
+    if later and validity:
+        policy["identity_validity"] = {
+            c: leaf(draw(st.integers(1, 8)), draw(st.integers(1, 8)) if dated else None, change) for c in validity
+        }
+    policy["critical_illness"]["base"] = draw(tier_base(later))
+    if later and policy["critical_illness"]["insutypes"] == ["390"] and draw(st.booleans()):
+        policy["large_amount"] = draw(large_amount_block())
     raw = {"pack": "random", "valid_from": f"{YEAR}-01-01", "valid_to": f"{YEAR + 1}-12-31", "policy": policy}
     return pack_from_mapping(raw, "random.yaml")
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 
 from tests.packgen import population, random_pack
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.identities import deciding_identity
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
 from yibao.settlement.batch.frames import to_frames, ytd_from_row
@@ -59,6 +60,18 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
     steps = {step.key for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
     if "full_pay_outside_cap" in steps:
         event("listed items paid in full outside the cap")
+    tier_steps = {(step.tier, step.key) for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
+    for tier, key in sorted(tier_steps):
+        if key in ("base_in_catalogue", "major", "block", "threshold_income"):
+            event(f"some claim's {tier} took {key}")
+    by_psn = {p.psn_no: p for p in people}
+    for s in per_claim.values():
+        pol, who = pack.at(s.setl_date), by_psn[s.psn_no]  # type: ignore[attr-defined]
+        if deciding_identity(who.identities, s.setl_date, pol.identity_priority) != s.identity:  # type: ignore[attr-defined]
+            event("an identity's validity from recognition changed the deciding identity")
+            break
+    if any(s.hifmi_pay and s.insutype == "310" for s in per_claim.values()):  # type: ignore[attr-defined]
+        event("some employee claim has hifmi_pay")
     _basic_feature_events(per_claim.values())
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):

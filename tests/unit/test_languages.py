@@ -280,7 +280,19 @@ def _tilted_policy() -> Any:
                        "med_types": ["11", "14"], "deductible_kind": "year", "deductible": _a(100), "ratio": _a(50),
                        "identity_overrides": tilt},
     }  # fmt: skip
-    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines}
+    bands = _a([{"start": 0, "ratio": 50}])
+    later = {  # the later tiers' steps: an in-catalogue base, a second critical-illness block, major-disease terms
+        "critical_illness": {"lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross", "bands": bands,
+                             "base": "in_catalogue"},
+        "large_amount": {"insutypes": ["310"], "lines": ["inpatient"], "deductible": _a(0), "band_basis": "gross",
+                         "bands": bands},
+        "assistance": {"lines": ["inpatient"], "major_diseases": ["I10"], "limit": _a(1000), "per_capita_income": _a(20000),
+                       "categories": {"tekun": {"deductible_income_share": _a(10), "ratio": _a(50),
+                                                "major": {"ratio": _a(80)}}}},
+        "tilted_assistance": {"lines": ["inpatient"], "categories": ["tekun"], "threshold": _a(0), "ratio": _a(10),
+                              "cap": _a(100)},
+    }  # fmt: skip
+    policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines, **later}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
@@ -354,6 +366,16 @@ def _settlements() -> Iterator[Any]:
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
     listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
     yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
+    from types import SimpleNamespace
+
+    from yibao.policy.overlay import apply_overlay, overlay_from_mapping
+    from yibao.settlement.application import assist_on_application
+
+    on_application = {"categories": ["tekun"], "window_months": _a(12), "deductible": _a(0), "ratio": _a(50), "limit": _a(1)}
+    changes = {"assistance.on_application": on_application}
+    applying = apply_overlay(_tilted_policy(), overlay_from_mapping({"overlay": "a", "changes": changes}, "a"))
+    bills = list(settle_sequence(applying, tekun, claims))
+    yield SimpleNamespace(claim_id="application", trace=assist_on_application(applying.at(day), tekun, bills, day).trace)
 
 
 def test_every_trace_step_in_one_language() -> None:

@@ -38,6 +38,8 @@ def _next_claims(pack: PolicyPack, p: Person) -> list[Claim]:
     policy = pack.at(DAY)
     meds = sorted({m for ln in policy.lines.values() for m in ln.med_types})
     diseases = {d for ln in policy.lines.values() for d in ln.diseases} | {f.dise_codg for f in p.chronic_filings}
+    for block in (policy.assistance, policy.tilted_assistance):  # 重特大疾病 claims take their own terms
+        diseases |= set(block.major_diseases) if block else set()
     summary = PolicyRangeSummary(HUGE, inscp_scp_amt=HUGE)
     return [
         Claim(f"NEXT-{m}-{d}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary)
@@ -49,6 +51,8 @@ def _next_claims(pack: PolicyPack, p: Person) -> list[Claim]:
 def _reaches(s: Settlement, row: PayerPosition) -> bool:
     tier = TRACE_TIER[row.payer]
     if row.payer == "hifp_pay" and s.line not in row.lines:
+        return False
+    if any(t.tier == tier and t.key == "major" for t in s.trace) != row.major:  # the row of its terms
         return False
     return any(t.tier == tier and t.key in ("cap", "no_cap") for t in s.trace)
 
@@ -64,7 +68,8 @@ def _left_after(s: Settlement, row: PayerPosition) -> int | None:
 
 
 def _same_row(rows: tuple[PayerPosition, ...], row: PayerPosition) -> PayerPosition:
-    return next(r for r in rows if (r.payer, r.group, r.slot, r.lines) == (row.payer, row.group, row.slot, row.lines))
+    key = (row.payer, row.group, row.slot, row.lines, row.major)
+    return next(r for r in rows if (r.payer, r.group, r.slot, r.lines, r.major) == key)
 
 
 @pytest.mark.slow  # 300 random packs and histories: in CI, not the quick command

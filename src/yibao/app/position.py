@@ -24,7 +24,7 @@ def _row(policy: Policy, p: PayerPosition) -> dict[str, Any]:
         if p.cost_ceiling is not None:
             extra |= {"cost_ceiling": p.cost_ceiling, "covered_cost": p.covered, "cost_left": p.cost_left}
     else:
-        label, extra = TIER_LABELS[p.payer], {"base": p.base}
+        label, extra = TIER_LABELS[p.payer] + ("（重特大疾病）" if p.major else ""), {"base": p.base, "major": p.major}
     return {"payer": p.payer, "label_zh": label, "paid": p.paid, "cap": p.cap, "remaining": p.remaining, **extra}
 
 

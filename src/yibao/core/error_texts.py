@@ -61,6 +61,7 @@ EXPECTED_ZH = Phrasebook(
         ("a disease code such as I10 or E11", "病种编码，如 I10 或 E11"),
         ("a disease not already filed (filed since {})", "尚未备案的病种（已于 {} 起备案）"),
         ("a disease with a chronic/special-disease filing (门诊慢特病备案) in force on {}", "{} 有效的门诊慢特病备案所含病种"),
+        ("a pack whose assistance block has on_application (依申请救助)", "医疗救助设有依申请救助（`on_application`）的政策包"),
         # settlements, the ledger and the national interface
         ("a settlement not yet reversed (reversed by {})", "尚未撤销的结算（已被 {} 撤销）"),
         ("a reason for the reversal (撤销原因)", "填写撤销原因"),

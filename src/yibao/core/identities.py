@@ -49,6 +49,8 @@ CATEGORIES: dict[str, Category] = {
         _category("disabled", "残联", "残疾人"),
         _category("jisheng", "卫健", "计划生育特殊困难家庭"),
         _category("orphan", "民政"),
+        _category("yinbing", "民政"),
+        _category("gangxing", "民政", "刚性支出困难家庭", "支出型困难家庭"),
         _category(ORDINARY, "医保", "普通居民"),
     )
 }

@@ -121,6 +121,8 @@ IDENTITIES: dict[str, Said] = {
     "disabled": ("重度残疾人", "severely disabled"),
     "jisheng": ("计划生育特殊困难家庭成员", "family-planning hardship family"),
     "orphan": ("孤儿和事实无人抚养儿童", "orphan / unsupported child"),
+    "yinbing": ("因病致贫重病患者", "impoverished by serious illness"),
+    "gangxing": ("刚性支出困难家庭成员", "household in hardship from unavoidable expenses"),
     "ordinary": ("普通参保居民", "ordinary insured"),
 }
 """Identity categories (身份类别), by their ASCII code."""
@@ -137,6 +139,8 @@ IDENTITY_SHORT: dict[str, str] = {
     "disabled": "重度残疾",
     "jisheng": "计生特殊家庭",
     "orphan": "孤儿",
+    "yinbing": "因病致贫",
+    "gangxing": "刚性支出困难",
     "ordinary": "普通",
 }
 """The short Chinese names (charts, narrow columns); English has no shorter names."""
@@ -157,6 +161,12 @@ TIERS: dict[str, Said] = {
     "total": ("合计", "total"),
 }
 """The steps of a settlement: the benefit line, the policy range, the four payers (三重制度) and the total."""
+
+CI_BLOCKS: dict[str, Said] = {
+    "critical_illness": ("大病保险", "critical illness insurance"),
+    "large_amount": ("职工大额医疗费用补助", "employees' large-amount medical subsidy"),
+}
+"""A pack's critical-illness blocks (``critical_illness`` and the second one, ``large_amount``)."""
 
 FUND_PAY_TYPES: dict[str, Said] = {
     "390100": ("城乡居民基本医疗保险基金", "resident basic medical insurance fund"),

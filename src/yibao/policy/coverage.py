@@ -24,6 +24,8 @@ DEFAULT_PRIORITY: tuple[str, ...] = (
     "youfu",
     "disabled",
     "jisheng",
+    "yinbing",
+    "gangxing",
 )
 """Which category a person is counted under when no pack says (the shipped packs' order, then the rest)."""
 

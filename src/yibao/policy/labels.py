@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from yibao.core.i18n import Said, paren, pick, t
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import CI_BLOCKS, HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import BenefitLine
 
@@ -21,6 +21,7 @@ SECTIONS: dict[str, Said] = {
     "fee": ("费用规则", "fee rules"),
     "lines": ("基本医保待遇", "basic insurance lines"),
     "critical_illness": TIERS["critical_illness"],
+    "large_amount": CI_BLOCKS["large_amount"],
     "assistance": TIERS["assistance"],
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),

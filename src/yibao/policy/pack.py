@@ -141,7 +141,17 @@ def is_leaf(node: Any) -> bool:
     return False
 
 
-CODE_KEYS = {"insutype", "insutypes", "med_types", "diseases", "full_pay_items", "fully_selfpaid_items", "label_zh", "label_en"}
+CODE_KEYS = {
+    "insutype",
+    "insutypes",
+    "med_types",
+    "diseases",
+    "major_diseases",
+    "full_pay_items",
+    "fully_selfpaid_items",
+    "label_zh",
+    "label_en",
+}
 """Keys whose values are codes or labels: a numeric-looking text there ("390", "21") is not an amount."""
 
 

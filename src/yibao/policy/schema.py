@@ -7,9 +7,10 @@ one of these frozen models, which is what the settlement code reads.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
@@ -110,6 +111,25 @@ def _category_keys(v: Any) -> Any:
 
 
 Category = Annotated[str, BeforeValidator(_category)]
+
+
+def _months(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | str) or not str(v).strip().isdigit() or not 1 <= int(v) <= 600:
+        raise ValueError(f"a whole number of months from 1 to 600, got {v!r}")
+    return int(v)
+
+
+Months = Annotated[int, BeforeValidator(_months)]
+"""A number of months (1..600)."""
+
+
+def months_later(day: date, months: int) -> date:
+    """``day`` moved on by whole months, the day of the month kept or, where the month is shorter, its last day."""
+    m = day.month - 1 + months
+    year, month = day.year + m // 12, m % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 FenByLevel = Annotated[dict[int, Fen], BeforeValidator(_per_level)]
 BpByLevel = Annotated[dict[int, Bp], BeforeValidator(_per_level)]
 RatioTable = Annotated[dict[str, BpByLevel], BeforeValidator(_per_place)]
@@ -403,8 +423,29 @@ class Tilt(Model):
     no_cap: bool = False
 
 
+TierBase = Literal["policy_range", "in_catalogue"]
+"""What a later tier's base is made of:
+
+- ``policy_range`` (the default): the policy-range self-pay left by the payers before it
+  (政策范围内个人自付: ``inscp_scp_amt`` minus what basic and the earlier tiers paid);
+- ``in_catalogue``: that plus the 乙类 self-pay-first part (``preselfpay_amt``, 目录内自付).
+
+Over-limit (``overlmt_selfpay``) and fully self-paid (``fulamt_ownpay_amt``) amounts are never
+in a base. An earlier tier's payment counts against the policy-range self-pay first, so the
+policy-range base a later tier sees is ``inscp_scp_amt`` − basic − earlier tiers, never below 0,
+and the in-catalogue base is that total plus ``preselfpay_amt`` minus whatever the earlier tiers
+paid beyond it."""
+
+
 class CriticalIllness(Model):
-    """大病保险: marginal bands on the cumulative in-year policy-range self-pay after basic."""
+    """大病保险: marginal bands on the cumulative in-year self-pay after basic (see ``base``).
+
+    A pack may hold two such blocks, ``critical_illness`` (e.g. residents' 大病保险) and
+    ``large_amount`` (e.g. employees' 大额医疗费用补助), each serving its own schemes
+    (``insutypes``, which must not overlap) with its own lines, deductible, bands, cap and tilt.
+    A person belongs to one scheme, so the year's accumulators (``ci_base``, ``ci_paid``) are
+    those of the one block serving the person; the setldetail row names the fund by scheme
+    (390200 / 310200)."""
 
     insutypes: tuple[Literal["390", "310"], ...] = ("390",)
     lines: tuple[str, ...]
@@ -415,12 +456,17 @@ class CriticalIllness(Model):
     on the cumulative amount minus the deductible."""
     cap: Fen | None = None
     tilt: Tilt | None = None
+    base: TierBase = "policy_range"
+    """What the cumulative amount counts: policy-range self-pay (default) or in-catalogue self-pay
+    (adds the 乙类 self-pay-first part), see :data:`TierBase`."""
 
     @model_validator(mode="after")
     def _check(self) -> CriticalIllness:
         if not self.bands:
             raise ValueError("bands must hold at least one band")
         _check_bands(self.bands, "bands")
+        if not self.insutypes:
+            raise ValueError("insutypes must name at least one scheme (390 residents, 310 employees)")
         return self
 
     def covers(self, insutype: str, identity: str) -> bool:
@@ -440,45 +486,233 @@ class CriticalIllness(Model):
         add = tilt.ratio_add if tilt else 0
         return [(b.start, b.ratio + add) for b in self.bands]
 
-    def cap_for(self, identity: str) -> int | None:
+    def cap_for(self, identity: str, major: bool = False) -> int | None:
         tilt = self.tilt_for(identity)
         return None if tilt and tilt.no_cap else self.cap
 
 
+@dataclass(frozen=True)
+class Terms:
+    """An assistance tier's terms for one claim, resolved: threshold (deductible), ratio, yearly cap (limit)."""
+
+    threshold: int
+    ratio: int
+    cap: int
+    income_share: int | None = None
+    """The threshold is this share (basis points) of ``income`` (``deductible_income_share``)."""
+    income: int | None = None
+
+
+def _matches_disease(prefixes: tuple[str, ...], dise_codg: str) -> bool:
+    dise = dise_codg.upper()
+    return bool(dise) and any(dise.startswith(d.upper()) for d in prefixes)
+
+
+class AssistanceMajor(Model):
+    """A category's assistance terms for designated 重特大疾病 claims; an omitted one is the ordinary term."""
+
+    deductible: Fen | None = None
+    deductible_income_share: Bp | None = None
+    """Or the deductible as a share (percent) of the block's ``per_capita_income``."""
+    ratio: Bp | None = None
+    limit: Fen | None = None
+
+
 class AssistanceCategory(Model):
-    deductible: Fen
+    """One category's assistance terms: deductible (yearly, on the cumulative base), ratio, yearly limit."""
+
+    deductible: Fen | None = None
+    """The yearly deductible in yuan; or give ``deductible_income_share``."""
+    deductible_income_share: Bp | None = None
+    """The deductible as a share (percent) of the local per-capita disposable income (the block's
+    ``per_capita_income``), e.g. 10 for 上年居民人均可支配收入的10%; rounded half up to the fen."""
     ratio: Bp
+    limit: Fen | None = None
+    """The category's own yearly limit (default: the block's ``limit``)."""
+    major: AssistanceMajor | None = None
+    """Terms for claims of the block's ``major_diseases`` (default: the ordinary ones)."""
+
+
+class OnApplication(Model):
+    """依申请救助: assistance a person applies for, over the bills of a look-back window.
+
+    On the application day, a person whose deciding category is in ``categories`` (``ordinary``
+    may be listed) is paid ``ratio`` of the policy-range self-pay left by every payer
+    (``inscp_scp_amt`` − ``fund_pay_sumamt``) of the bills settled in the ``window_months`` up to
+    that day and not counted by an earlier application, above the ``deductible`` (in yuan, or
+    ``deductible_income_share`` of the block's ``per_capita_income``), within ``limit`` per
+    application. See :func:`yibao.settlement.application.assist_on_application`."""
+
+    categories: tuple[Category, ...]
+    window_months: Months
+    deductible: Fen | None = None
+    deductible_income_share: Bp | None = None
+    ratio: Bp
+    limit: Fen
+
+    @model_validator(mode="after")
+    def _check(self) -> OnApplication:
+        if (self.deductible is None) == (self.deductible_income_share is None):
+            raise ValueError("give exactly one of deductible (yuan) and deductible_income_share (percent)")
+        if not self.categories:
+            raise ValueError("categories: at least one identity category that may apply")
+        return self
 
 
 class Assistance(Model):
-    """医疗救助: by identity category, on policy-range self-pay left after basic and critical illness."""
+    """医疗救助: by identity category, on the self-pay left after basic and critical illness (see ``base``).
+
+    Each category has its own deductible, ratio and (optionally) limit; a person has one yearly
+    base and one yearly paid total (``maf_base``, ``maf_paid``), and each claim is judged against
+    the terms of the category deciding on its date: the deductible on the cumulative base, the
+    limit on the total paid so far. With ``major_diseases``, a claim whose disease (``dise_codg``
+    prefix) is listed takes each category's ``major`` terms (重特大疾病 vs ordinary)."""
 
     lines: tuple[str, ...]
     categories: Annotated[dict[Category, AssistanceCategory], BeforeValidator(_category_keys)]
-    limit: Fen
-    """One annual limit per person, whatever the category."""
+    limit: Fen | None = None
+    """The annual limit per person of every category that gives none of its own."""
+    major_diseases: tuple[str, ...] = ()
+    """``dise_codg`` prefixes of the designated 重特大疾病 whose claims take the categories' ``major`` terms."""
+    per_capita_income: Fen | None = None
+    """The local per-capita disposable income (yuan), for deductibles given as ``deductible_income_share``."""
+    base: TierBase = "policy_range"
+    """Policy-range self-pay (default) or in-catalogue self-pay, see :data:`TierBase`."""
+    on_application: OnApplication | None = None
+    """Assistance on application over a look-back window of earlier bills (依申请救助), see :class:`OnApplication`."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Assistance:
+        app = self.on_application
+        if app is not None and app.deductible_income_share is not None and self.per_capita_income is None:
+            raise ValueError("on_application.deductible_income_share needs per_capita_income")
+        for code, cat in self.categories.items():
+            if cat.limit is None and self.limit is None:
+                raise ValueError(f"categories.{code} has no limit and the block gives no limit: give one or the other")
+            if (cat.deductible is None) == (cat.deductible_income_share is None):
+                raise ValueError(
+                    f"categories.{code}: give exactly one of deductible (yuan) and deductible_income_share (percent)"
+                )
+            if cat.major is not None and cat.major.deductible is not None and cat.major.deductible_income_share is not None:
+                raise ValueError(f"categories.{code}.major: give at most one of deductible and deductible_income_share")
+            shares = (cat.deductible_income_share, cat.major.deductible_income_share if cat.major else None)
+            if any(x is not None for x in shares) and self.per_capita_income is None:
+                raise ValueError(f"categories.{code}: deductible_income_share needs per_capita_income")
+            if cat.major is not None and not self.major_diseases:
+                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
+        if self.major_diseases and not any(cat.major for cat in self.categories.values()):
+            raise ValueError("major_diseases is given but no category has major terms")
+        return self
+
+    def terms_for(self, identity: str, major: bool = False) -> Terms:
+        """The category's deductible, ratio and limit (its ``major`` ones for a designated disease); a
+        deductible given as a share of the per-capita income is that share of it, rounded half up."""
+        cat = self.categories[identity]
+        m = cat.major if major and cat.major is not None else AssistanceMajor()
+        limit = m.limit if m.limit is not None else cat.limit if cat.limit is not None else self.limit
+        ratio = cat.ratio if m.ratio is None else m.ratio
+        assert limit is not None  # the validator checked every category resolves one
+        for fixed, share in ((m.deductible, m.deductible_income_share), (cat.deductible, cat.deductible_income_share)):
+            if fixed is not None:
+                return Terms(fixed, ratio, limit)
+            if share is not None:
+                assert self.per_capita_income is not None  # the validator checked
+                return Terms(apply_ratio(self.per_capita_income, share), ratio, limit, share, self.per_capita_income)
+        raise AssertionError(identity)  # the validator checked every category gives a deductible
+
+    def application_terms(self) -> Terms:
+        """The on-application terms: deductible (a share of the per-capita income where so given), ratio, limit."""
+        app = self.on_application
+        assert app is not None
+        if app.deductible is not None:
+            return Terms(app.deductible, app.ratio, app.limit)
+        assert app.deductible_income_share is not None and self.per_capita_income is not None  # the validators checked
+        income, share = self.per_capita_income, app.deductible_income_share
+        return Terms(apply_ratio(income, share), app.ratio, app.limit, share, income)
 
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def cap_for(self, identity: str) -> int:
-        return self.limit
+    def is_major(self, dise_codg: str) -> bool:
+        """Is a claim of this disease a designated 重特大疾病 one (takes the ``major`` terms)?"""
+        return _matches_disease(self.major_diseases, dise_codg)
+
+    def cap_for(self, identity: str, major: bool = False) -> int | None:
+        return self.terms_for(identity, major).cap if identity in self.categories else self.limit
+
+
+class TiltTerms(Model):
+    """Tilted-assistance terms of one category (or of its 重特大疾病 claims); omitted ones are the block's."""
+
+    threshold: Fen | None = None
+    ratio: Bp | None = None
+    cap: Fen | None = None
+
+
+class TiltCategory(TiltTerms):
+    major: TiltTerms | None = None
+    """Terms for claims of the block's ``major_diseases`` (default: the category's ordinary ones)."""
+
+
+def _tilt_categories(v: Any) -> Any:
+    """A list of categories means each on the block's terms."""
+    if isinstance(v, list | tuple):
+        return {c: {} for c in v}
+    return _category_keys(v)
 
 
 class TiltedAssistance(Model):
-    """倾斜救助: a further payment on what policy-range self-pay is still left."""
+    """倾斜救助: a further payment on what self-pay is still left (see ``base``).
+
+    ``categories`` is a list (every category on the block's ``threshold``, ``ratio`` and ``cap``)
+    or a mapping from category to its own terms (any of ``threshold``, ``ratio``, ``cap``; omitted
+    ones are the block's, and ``major`` terms for claims of ``major_diseases``). A person has one
+    yearly base and one paid total; each claim is judged against its deciding category's terms."""
 
     lines: tuple[str, ...]
-    categories: tuple[Category, ...]
-    threshold: Fen
-    ratio: Bp
-    cap: Fen
+    categories: Annotated[dict[Category, TiltCategory], BeforeValidator(_tilt_categories)]
+    threshold: Fen | None = None
+    ratio: Bp | None = None
+    cap: Fen | None = None
+    major_diseases: tuple[str, ...] = ()
+    """``dise_codg`` prefixes of the designated 重特大疾病 whose claims take the categories' ``major`` terms."""
+    base: TierBase = "policy_range"
+    """Policy-range self-pay (default) or in-catalogue self-pay, see :data:`TierBase`."""
+
+    @model_validator(mode="after")
+    def _check(self) -> TiltedAssistance:
+        for code, cat in self.categories.items():
+            for name in ("threshold", "ratio", "cap"):
+                if getattr(cat, name) is None and getattr(self, name) is None:
+                    raise ValueError(f"categories.{code} has no {name} and the block gives none: give one or the other")
+            if cat.major is not None and not self.major_diseases:
+                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
+        if self.major_diseases and not any(cat.major for cat in self.categories.values()):
+            raise ValueError("major_diseases is given but no category has major terms")
+        return self
 
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def cap_for(self, identity: str) -> int:
-        return self.cap
+    def is_major(self, dise_codg: str) -> bool:
+        return _matches_disease(self.major_diseases, dise_codg)
+
+    def terms_for(self, identity: str, major: bool = False) -> Terms:
+        """The category's threshold, ratio and cap (its ``major`` ones for a designated disease)."""
+        cat = self.categories[identity]
+        m = cat.major if major and cat.major is not None else TiltTerms()
+
+        def pick(name: str) -> int:
+            for terms in (m, cat, self):
+                v: int | None = getattr(terms, name)
+                if v is not None:
+                    return v
+            raise AssertionError(name)  # the validator checked every category resolves each term
+
+        return Terms(pick("threshold"), pick("ratio"), pick("cap"))
+
+    def cap_for(self, identity: str, major: bool = False) -> int | None:
+        return self.terms_for(identity, major).cap if identity in self.categories else self.cap
 
 
 def _month_day(v: Any) -> str:
@@ -666,6 +900,9 @@ def _check_combined(blocks: dict[str, CombinedCap], lines: dict[str, BenefitLine
             seen[n] = name
 
 
+CI_BLOCKS: tuple[str, ...] = ("critical_illness", "large_amount")
+"""The policy's critical-illness blocks, in the order a scheme is looked up."""
+
 TierName = Literal["critical_illness", "assistance", "tilted_assistance"]
 TIER_NAMES: tuple[TierName, ...] = ("critical_illness", "assistance", "tilted_assistance")
 """The payers after basic insurance, in the order they pay."""
@@ -687,9 +924,18 @@ class Policy(Model):
     identity_priority: tuple[Category, ...]
     """Identity categories that bring benefits, highest first; of a person's identities valid
     on the claim date the highest one decides."""
+    identity_validity: Annotated[dict[Category, Months], BeforeValidator(_category_keys)] = {}
+    """Categories whose recognition holds for a stated number of months (e.g. 因病致贫重病患者
+    认定后有效期12个月): an identity of such a category holds from its ``valid_from`` (the day of
+    recognition) to the day before ``valid_from`` + that many months, or its own ``valid_to`` if
+    earlier; a later recognition is a new identity period."""
     fee: FeeRules
     lines: dict[str, BenefitLine]
     critical_illness: CriticalIllness | None = None
+    large_amount: CriticalIllness | None = None
+    """A second critical-illness block in the same format, e.g. employees' 大额医疗费用补助 beside the
+    residents' 大病保险 in ``critical_illness`` (write ``insutypes: ["310"]``); the two blocks'
+    ``insutypes`` must not overlap, so each claim is paid by at most one (its ``hifmi_pay``)."""
     assistance: Assistance | None = None
     tilted_assistance: TiltedAssistance | None = None
     premium: Premium | None = None
@@ -712,6 +958,14 @@ class Policy(Model):
         tiers: list[tuple[str, tuple[str, ...]]] = []
         if self.critical_illness:
             tiers.append(("critical_illness.lines", self.critical_illness.lines))
+        if self.large_amount:
+            tiers.append(("large_amount.lines", self.large_amount.lines))
+            both = set(self.large_amount.insutypes) & set(self.critical_illness.insutypes if self.critical_illness else ())
+            if both:
+                raise ValueError(
+                    f"large_amount.insutypes {sorted(both)} are served by critical_illness too: "
+                    "each scheme by one critical-illness block"
+                )
         if self.assistance:
             tiers.append(("assistance.lines", self.assistance.lines))
         if self.tilted_assistance:
@@ -722,14 +976,19 @@ class Policy(Model):
                 raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
         ranked = {*self.identity_priority, ORDINARY}
         named: list[tuple[str, tuple[str, ...]]] = []
-        if self.critical_illness and self.critical_illness.tilt:
-            named.append(("critical_illness.tilt.categories", self.critical_illness.tilt.categories))
+        for ci_key in CI_BLOCKS:
+            ci = getattr(self, ci_key)
+            if ci and ci.tilt:
+                named.append((f"{ci_key}.tilt.categories", ci.tilt.categories))
         if self.assistance:
             named.append(("assistance.categories", tuple(self.assistance.categories)))
+            if self.assistance.on_application:
+                named.append(("assistance.on_application.categories", self.assistance.on_application.categories))
         if self.tilted_assistance:
-            named.append(("tilted_assistance.categories", self.tilted_assistance.categories))
+            named.append(("tilted_assistance.categories", tuple(self.tilted_assistance.categories)))
         if self.premium:
             named.append(("premium.subsidies", tuple(self.premium.subsidies)))
+        named.append(("identity_validity", tuple(self.identity_validity)))
         for key, line in self.lines.items():
             named.append((f"lines.{key}.identity_overrides", tuple(line.identity_overrides)))
         for where, cats in named:
@@ -756,12 +1015,23 @@ class Policy(Model):
             raise ValueError("identity_priority lists a category twice")
         return self
 
+    def identity_end(self, category: str, valid_from: date, valid_to: date | None) -> date | None:
+        """The last day an identity recognised on ``valid_from`` holds (``identity_validity``; ``None``: open)."""
+        months = self.identity_validity.get(category)
+        if months is None:
+            return valid_to
+        end = months_later(valid_from, months) - timedelta(days=1)
+        return end if valid_to is None else min(valid_to, end)
+
     def combined_for(self, line_key: str) -> tuple[str, CombinedCap] | None:
         """The combined-cap block (name, block) the line belongs to, if any."""
         return next(((n, b) for n, b in self.combined_caps.items() if line_key in b.lines), None)
 
     def deciding_identity(self, identities: tuple[IdentityPeriod, ...], day: date) -> str:
-        """Of the identities held on ``day``, the one ``identity_priority`` ranks highest (``ordinary``: none)."""
+        """Of the identities held on ``day`` (each within its ``identity_validity``), the one
+        ``identity_priority`` ranks highest (``ordinary``: none)."""
+        if self.identity_validity:
+            identities = tuple(replace(i, valid_to=self.identity_end(i.category, i.valid_from, i.valid_to)) for i in identities)
         return deciding_identity(identities, day, self.identity_priority)
 
     def benefit_line(
@@ -779,16 +1049,38 @@ class Policy(Model):
             return LineChoice(key, line)
         return None
 
-    def tier(self, name: TierName) -> CriticalIllness | Assistance | TiltedAssistance | None:
-        tier: CriticalIllness | Assistance | TiltedAssistance | None = getattr(self, name)
+    def critical_illness_block(self, insutype: str) -> str | None:
+        """The key (``critical_illness`` or ``large_amount``) of the critical-illness block serving this scheme."""
+        for key in CI_BLOCKS:
+            block: CriticalIllness | None = getattr(self, key)
+            if block is not None and insutype in block.insutypes:
+                return key
+        return None
+
+    def tier(self, name: TierName, insutype: str) -> CriticalIllness | Assistance | TiltedAssistance | None:
+        """The tier's block for people of this scheme (critical illness: the block serving the scheme)."""
+        if name == "critical_illness":
+            key = self.critical_illness_block(insutype)
+            return None if key is None else getattr(self, key)
+        tier: Assistance | TiltedAssistance | None = getattr(self, name)
         return tier
 
-    def tier_on_line(self, name: TierName, line_key: str) -> bool:
+    def tier_on_line(self, name: TierName, line_key: str, insutype: str) -> bool:
         """Does the tier pay on this benefit line at all?"""
-        tier = self.tier(name)
+        tier = self.tier(name, insutype)
         return tier is not None and line_key in tier.lines
 
     def tier_applies(self, name: TierName, line_key: str, insutype: str, identity: str) -> bool:
         """Does the tier pay on a claim of this line, for a person of this scheme and deciding identity?"""
-        tier = self.tier(name)
+        tier = self.tier(name, insutype)
         return tier is not None and line_key in tier.lines and tier.covers(insutype, identity)
+
+    def tier_base_in_catalogue(self, name: TierName, insutype: str) -> bool:
+        """Does the tier's base include the 乙类 self-pay-first part (``base: in_catalogue``)?"""
+        tier = self.tier(name, insutype)
+        return tier is not None and tier.base == "in_catalogue"
+
+    def is_major(self, name: TierName, dise_codg: str) -> bool:
+        """Does a claim of this disease take the tier's 重特大疾病 terms?"""
+        tier = self.tier(name, "")
+        return isinstance(tier, Assistance | TiltedAssistance) and tier.is_major(dise_codg)

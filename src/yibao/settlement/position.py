@@ -36,6 +36,8 @@ class PayerPosition:
     """Basic insurance: the person's benefit lines that settle against this cap."""
     base: int | None = None
     """Later tiers: the cumulative in-year base their thresholds are measured on."""
+    major: bool = False
+    """Assistance tiers: the row of designated 重特大疾病 claims, whose terms give another limit (one paid total)."""
 
     @property
     def remaining(self) -> int | None:
@@ -59,7 +61,8 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     Basic insurance: one row per cap group of the lines serving the person (one per distinct cap,
     or cost ceiling, when lines sharing a group give this person different ones), its payments
     counted in the day's period (month or quarter for such caps); the later tiers: a row when the
-    tier covers the person's scheme and identity.
+    tier covers the person's scheme and identity, and a second one for designated 重特大疾病 claims
+    when their terms give the identity another limit.
     """
     identity = policy.deciding_identity(person.identities, day)
     basic: dict[tuple[str, str, int | None, str | None, int | None], list[str]] = {}
@@ -85,8 +88,11 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
         for (group, slot, cap, ceiling_group, ceiling), keys in basic.items()
     ]
     for tier in LATER_TIERS:
-        block = policy.tier(tier.name)
+        block = policy.tier(tier.name, person.insutype)
         if block is not None and block.covers(person.insutype, identity):
             base, paid = tier.before(ytd)
             rows.append(PayerPosition(tier.payer, paid, block.cap_for(identity), base=base))
+            major_cap = block.cap_for(identity, major=True)
+            if getattr(block, "major_diseases", ()) and major_cap != block.cap_for(identity):
+                rows.append(PayerPosition(tier.payer, paid, major_cap, base=base, major=True))
     return Position(identity, tuple(rows))

@@ -8,6 +8,7 @@ exactly what one settlement consumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
@@ -151,18 +152,27 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             qualifies=combined is not None and combined[1].qualifies(lambda d: person.filed_for(d, claim.setl_date)),
         )
     )
-    left = pr.inscp_scp_amt - b.pay
-
+    after_basic = pr.inscp_scp_amt - b.pay
+    paid_later = 0
     later = []
     for later_tier in tiers.LATER_TIERS:
         name = later_tier.name
-        block = policy.tier(name)
+        block = policy.tier(name, person.insutype)
         if block is not None and policy.tier_applies(name, choice.key, person.insutype, identity):
-            res = later_tier.pay(block, identity, left, *later_tier.before(ytd))
+            in_catalogue = block.base == "in_catalogue"
+            base = tiers.later_base(in_catalogue, after_basic, pr.preselfpay_amt, paid_later)
+            major = policy.is_major(name, claim.dise_codg)
+            res = later_tier.pay(block, identity, base, *later_tier.before(ytd), major)
+            head = _later_head(policy, person.insutype, later_tier.trace, name)
+            if in_catalogue:
+                left = max(0, after_basic - paid_later)
+                base_args: dict[str, Any] = {"scp_left_fen": left, "pre_fen": base - left, "base_fen": base}
+                head.append(TraceStep(later_tier.trace, "base_in_catalogue", base_args))
+            res.trace[:0] = head
         else:  # the assistance tiers say when the line is theirs but the identity is not
-            on_line = name != "critical_illness" and policy.tier_on_line(name, choice.key)
+            on_line = name != "critical_illness" and policy.tier_on_line(name, choice.key, person.insutype)
             res = tiers.not_applicable(later_tier.trace, "identity" if on_line else "line")
-        left -= res.pay
+        paid_later += res.pay
         later.append(res)
     c, m, o = later
 
@@ -205,6 +215,13 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         ytd_after=ytd.plus(consumed),
         trace=tuple(trace),
     )
+
+
+def _later_head(policy: Policy, insutype: str, trace_tier: str, name: str) -> list[TraceStep]:
+    """A first trace step naming the critical-illness block when the pack has a second one (大额 vs 大病)."""
+    if name == "critical_illness" and policy.large_amount is not None:
+        return [TraceStep(trace_tier, "block", {"block": policy.critical_illness_block(insutype)})]
+    return []
 
 
 def _consumed(year: int, results: list[tiers.TierResult]) -> YearToDate:

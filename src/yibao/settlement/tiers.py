@@ -19,6 +19,7 @@ from yibao.policy.schema import (
     BenefitLine,
     CombinedCap,
     CriticalIllness,
+    Terms,
     TierName,
     TiltedAssistance,
     level_key,
@@ -267,7 +268,9 @@ def basic(i: BasicInput) -> TierResult:
     return r
 
 
-def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int) -> TierResult:
+def critical_illness(
+    ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: bool = False
+) -> TierResult:
     t = "critical_illness"
     r = TierResult(applied=True, base=base)
     tilt = ci.tilt_for(identity)
@@ -290,33 +293,41 @@ def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int,
     return r
 
 
-def _threshold_ratio_cap(
-    t: str, base: int, before: int, threshold: int, ratio: int, cap: int, paid_before: int, prefix: str
-) -> TierResult:
+def _threshold_ratio_cap(t: str, base: int, before: int, terms: Terms, paid_before: int, prefix: str) -> TierResult:
     r = TierResult(applied=True, base=base)
     r.step(t, "cumulative", base_fen=base, before_fen=before, after_fen=before + base)
-    above = above_threshold(before, base, threshold)
-    r.step(t, "threshold", deductible_fen=threshold, above_fen=above)
-    raw = apply_ratio(above, ratio)
-    r.step(t, "flat_ratio", amount_fen=above, ratio_bp=ratio, raw_fen=raw)
-    r.pay, r.remaining = cap_pay(raw, cap, paid_before)
-    _cap_trace(r, t, cap, paid_before, raw)
+    above = above_threshold(before, base, terms.threshold)
+    if terms.income_share is not None:
+        r.step(t, "threshold_income", income_fen=terms.income, share_bp=terms.income_share, deductible_fen=terms.threshold)
+    else:
+        r.step(t, "threshold", deductible_fen=terms.threshold, above_fen=above)
+    raw = apply_ratio(above, terms.ratio)
+    r.step(t, "flat_ratio", amount_fen=above, ratio_bp=terms.ratio, raw_fen=raw)
+    r.pay, r.remaining = cap_pay(raw, terms.cap, paid_before)
+    _cap_trace(r, t, terms.cap, paid_before, raw)
     r.consumed.update({f"{prefix}_base": base, f"{prefix}_paid": r.pay})
     r.step(t, "result", pay_fen=r.pay)
     return r
 
 
-def assistance(ma: Assistance, identity: str, base: int, before: int, paid_before: int) -> TierResult:
-    cat = ma.categories[identity]
-    r = _threshold_ratio_cap("assistance", base, before, cat.deductible, cat.ratio, ma.cap_for(identity), paid_before, "maf")
-    r.trace.insert(0, TraceStep("assistance", "category", {"identity": identity}))
+def _by_category(
+    t: str, block: Assistance | TiltedAssistance, identity: str, base: int, before: int, paid_before: int, major: bool, acc: str
+) -> TierResult:
+    """The deciding category's terms (its 重特大疾病 ones for a designated disease) on the person's one yearly base and total."""
+    r = _threshold_ratio_cap(t, base, before, block.terms_for(identity, major), paid_before, acc)
+    head = [TraceStep(t, "category", {"identity": identity})]
+    if major:
+        head.append(TraceStep(t, "major", {}))
+    r.trace[:0] = head
     return r
 
 
-def tilted(ta: TiltedAssistance, identity: str, base: int, before: int, paid_before: int) -> TierResult:
-    r = _threshold_ratio_cap("tilted", base, before, ta.threshold, ta.ratio, ta.cap_for(identity), paid_before, "tilt")
-    r.trace.insert(0, TraceStep("tilted", "category", {"identity": identity}))
-    return r
+def assistance(ma: Assistance, identity: str, base: int, before: int, paid_before: int, major: bool = False) -> TierResult:
+    return _by_category("assistance", ma, identity, base, before, paid_before, major, "maf")
+
+
+def tilted(ta: TiltedAssistance, identity: str, base: int, before: int, paid_before: int, major: bool = False) -> TierResult:
+    return _by_category("tilted", ta, identity, base, before, paid_before, major, "tilt")
 
 
 def not_applicable(tier: str, reason: str) -> TierResult:
@@ -334,14 +345,23 @@ class LaterTier:
     payer: str
     acc: str
     """Accumulator prefix: ``{acc}_base`` and ``{acc}_paid`` of :class:`YearToDate`."""
-    pay: Callable[[Any, str, int, int, int], TierResult]
-    """``pay(block, identity, base, base before, paid before)``."""
+    pay: Callable[[Any, str, int, int, int, bool], TierResult]
+    """``pay(block, identity, base, base before, paid before, designated major disease)``."""
 
     def before(self, ytd: YearToDate) -> tuple[int, int]:
         """The in-year base and the payments counted against the cap before a claim."""
         base: int = getattr(ytd, f"{self.acc}_base")
         paid: int = getattr(ytd, f"{self.acc}_paid")
         return base, paid
+
+
+def later_base(in_catalogue: bool, after_basic: int, preselfpay: int, paid_later: int) -> int:
+    """A later tier's base (:data:`yibao.policy.schema.TierBase`): the policy-range self-pay left after
+    basic (``after_basic``) less what the earlier later tiers paid, never below 0; ``in_catalogue``
+    adds the 乙类 self-pay-first part (earlier payments count against the policy-range part first)."""
+    if in_catalogue:
+        return after_basic + preselfpay - paid_later
+    return max(0, after_basic - paid_later)
 
 
 LATER_TIERS = (

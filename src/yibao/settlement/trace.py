@@ -7,7 +7,7 @@ from typing import Any
 
 from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_percent, fmt_yuan
-from yibao.core.vocab import HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import CI_BLOCKS, HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
 from yibao.settlement.model import TraceStep
 
 REASONS: dict[str, Said] = {
@@ -137,11 +137,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "deductible {deductible_fen} (bands on the cumulative amount above it)",
     ),
     "threshold": ("起付线 {deductible_fen}", "deductible {deductible_fen}"),
+    "threshold_income": (
+        "起付线为人均可支配收入 {income_fen} 的 {share_bp}：{deductible_fen}",
+        "deductible {share_bp} of the per-capita disposable income {income_fen}: {deductible_fen}",
+    ),
     "flat_ratio": (
         "超过起付线部分 {amount_fen} × {ratio_bp} = {raw_fen}",
         "above the deductible {amount_fen} × {ratio_bp} = {raw_fen}",
     ),
     "category": ("救助类别：{identity}", "assistance category: {identity}"),
+    "major": ("重特大疾病，按该类别重特大疾病救助标准", "designated major disease: the category's major-disease terms apply"),
+    "base_in_catalogue": (
+        "计算基数为目录内个人自付：政策范围内个人自付 {scp_left_fen} + 乙类先行自付 {pre_fen} = {base_fen}",
+        "base is in-catalogue self-pay: policy-range self-pay {scp_left_fen} + class-B self-pay-first {pre_fen} = {base_fen}",
+    ),
+    "block": ("按{block}结算", "paid by the {block} block"),
+    "application": (
+        "依申请救助：身份 {identity}，{from_date} 至 {to_date} 结算 {bills} 笔，"
+        "未计入此前申请的政策范围内个人自付合计 {base_fen}",
+        "assistance on application: identity {identity}, {bills} bills settled {from_date} to {to_date}, "
+        "policy-range self-pay not counted by an earlier application {base_fen}",
+    ),
     "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
     "total": (
         "医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",
@@ -168,6 +184,8 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
         return label(HOSP_LEVELS, value, lang)
     if name == "reason":
         return label(REASONS, value, lang)
+    if name == "block":
+        return label(CI_BLOCKS, value, lang)
     if name == "no_cap":
         return t(lang, "，取消封顶线", ", no cap") if value else ""
     return str(value)

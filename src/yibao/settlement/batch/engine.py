@@ -141,6 +141,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     k = period * len(line_keys) + line
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
+    major = np.array(  # [period, disease]: Policy.is_major, 1 assistance + 2 tilted assistance
+        [[pol.is_major("assistance", d) + 2 * pol.is_major("tilted_assistance", d) for d in dise_values] for pol in policies],
+        np.int64,
+    ).reshape(len(policies), len(dise_values))
     claims = kernel.Claims(
         person_year=np.cumsum(seg_start) - 1,
         k=k,
@@ -152,6 +156,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         emp_tier=person["emp_tier"][kc.pid],
         scp=scp,
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
+        pre=c["preselfpay_amt"].to_numpy().astype(np.int64),
+        major=major[period, dise],
         month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,
         waived=waived_deductibles(policies, line_keys, period, line, has_filing, (dise, dise_values)).astype(np.int64),
         combined=combined_qualified(kc, data.chronic_filings, policies, line_keys, period, line).astype(np.int64),

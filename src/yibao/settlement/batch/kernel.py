@@ -74,6 +74,8 @@ class Claims:
     full_pay_scp: I64  # full_pay_scp_amt: the part of it the line pays in full (if the line has full-pay items)
     month: I64  # the settlement date's month - 1 (0..11): which period of the year monthly / quarterly slots count in
     waived: I64  # 1: the line's deductible is waived (a filed special disease, deductible_waived_for)
+    pre: I64  # preselfpay_amt: the 乙类 self-pay-first part (in the base of tiers with base in_catalogue)
+    major: I64  # designated 重特大疾病 (Policy.is_major): 1 for assistance, 2 for tilted assistance, or both
     combined: I64  # 1: the person's filings qualify for the line's combined cap (two listed diseases or more)
 
 
@@ -101,13 +103,13 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        c.waived, c.combined,
+        c.waived, c.combined, c.pre, c.major,
         t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap,
         t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
         t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay,
         t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
-        t.ta_thr, t.ta_ratio, t.ta_cap, paid, ytd,
+        t.ta_thr, t.ta_ratio, t.ta_cap, t.in_catalogue.astype(i64), paid, ytd,
     )  # fmt: skip
     return Paid(paid, ytd)
 
@@ -136,6 +138,15 @@ def cap_pay(raw: int, cap: int, paid_before: int) -> int:
 
 
 @_inline
+def later_base(in_catalogue: int, after_basic: int, pre: int, paid_later: int) -> int:
+    """tiers.later_base: policy-range self-pay left after basic and the earlier later tiers (never below
+    0), or with ``in_catalogue`` that plus the 乙类 self-pay-first part."""
+    if in_catalogue:
+        return after_basic + pre - paid_later
+    return max(0, after_basic - paid_later)
+
+
+@_inline
 def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row: int) -> int:
     """arith.split_bands + pay_segments: ``[lo, hi)`` cut by the marginal bands starting at
     ``starts[start_row]``, each part times its ratio ``ratios[ratio_row]`` clamped to 0..100%,
@@ -159,12 +170,12 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 @_jit
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
-    full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64,
+    full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64, pre_: I64, major_: I64,
     kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
     comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64,
     ceil_slot: I64, ceil_gross: I64, full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
-    ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64,
+    ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64, in_cat: I64,
     paid: I64, ytd: I64,
 ) -> None:  # fmt: skip
     """``ytd[s]`` is person-year ``s``'s YearToDate: each claim reads its accumulators before the
@@ -244,35 +255,40 @@ def _settle(  # the scalar rules in one loop, on purpose
         if comb_slot[k] >= 0:
             ytd[s, gc] += hifp
         hifp += outside
-        left = scp - hifp
+        after = scp - hifp  # policy-range self-pay left after basic
+        pre = pre_[i]
 
-        # ---- tiers.critical_illness: bands on the cumulative base left after basic
+        # ---- tiers.critical_illness: bands on the cumulative base, of the block serving the scheme
         hifmi = 0
         if applies[0, k, ins, c]:
-            d, before = ci_ded[p, c], ytd[s, CI_BASE]
-            lo, hi = max(before, d), max(before + left, d)
-            if ci_above[p]:  # band_basis above_deductible: band starts counted from the deductible
+            base = later_base(in_cat[p, 0, ins], after, pre, 0)
+            d, before = ci_ded[p, ins, c], ytd[s, CI_BASE]
+            lo, hi = max(before, d), max(before + base, d)
+            if ci_above[p, ins]:  # band_basis above_deductible: band starts counted from the deductible
                 lo, hi = lo - d, hi - d
-            hifmi = cap_pay(banded(lo, hi, ci_band_start, p, ci_band_ratio, p * n_cats + c), ci_cap[p, c], ytd[s, CI_PAID])
-            ytd[s, CI_BASE] += left
+            pi = p * 2 + ins
+            hifmi = cap_pay(banded(lo, hi, ci_band_start, pi, ci_band_ratio, pi * n_cats + c), ci_cap[p, ins, c], ytd[s, CI_PAID])
+            ytd[s, CI_BASE] += base
             ytd[s, CI_PAID] += hifmi
-        left -= hifmi
 
-        # ---- tiers.assistance: the category's deductible on the cumulative base, its ratio, the limit
+        # ---- tiers.assistance: the category's terms (major-disease ones if designated) on the one yearly base and total
         maf = 0
         if applies[1, k, ins, c]:
-            above = above_threshold(ytd[s, MAF_BASE], left, ma_ded[p, c])
-            maf = cap_pay(half_up(above * ma_ratio[p, c], BP), ma_cap[p, c], ytd[s, MAF_PAID])
-            ytd[s, MAF_BASE] += left
+            base = later_base(in_cat[p, 1, ins], after, pre, hifmi)
+            m = major_[i] & 1
+            above = above_threshold(ytd[s, MAF_BASE], base, ma_ded[p, c, m])
+            maf = cap_pay(half_up(above * ma_ratio[p, c, m], BP), ma_cap[p, c, m], ytd[s, MAF_PAID])
+            ytd[s, MAF_BASE] += base
             ytd[s, MAF_PAID] += maf
-        left -= maf
 
-        # ---- tiers.tilted: the threshold on the cumulative base, the ratio, the cap
+        # ---- tiers.tilted: the category's threshold, ratio and cap on the one yearly base and total
         oth = 0
         if applies[2, k, ins, c]:
-            above = above_threshold(ytd[s, TILT_BASE], left, ta_thr[p])
-            oth = cap_pay(half_up(above * ta_ratio[p], BP), ta_cap[p, c], ytd[s, TILT_PAID])
-            ytd[s, TILT_BASE] += left
+            base = later_base(in_cat[p, 2, ins], after, pre, hifmi + maf)
+            m = (major_[i] >> 1) & 1
+            above = above_threshold(ytd[s, TILT_BASE], base, ta_thr[p, c, m])
+            oth = cap_pay(half_up(above * ta_ratio[p, c, m], BP), ta_cap[p, c, m], ytd[s, TILT_PAID])
+            ytd[s, TILT_BASE] += base
             ytd[s, TILT_PAID] += oth
 
         paid[0, i] = dedc

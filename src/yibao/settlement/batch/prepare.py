@@ -171,19 +171,37 @@ def lowest_over_ranges(n: int, lo: I64, hi: I64, row: I64, table: I64, column: I
     return out
 
 
+def _within_validity(identities: pl.DataFrame, validity: tuple[tuple[str, int], ...]) -> pl.DataFrame:
+    """Identity rows with ``valid_to`` cut at the end of their category's validity from recognition
+    (:meth:`Policy.identity_end`: ``valid_from`` + months − 1 day, the month's last day where shorter)."""
+    if not validity:
+        return identities
+    end = pl.col("valid_to")
+    for category, months in validity:
+        cut = pl.col("valid_from").dt.offset_by(f"{months}mo") - pl.duration(days=1)
+        end = pl.when(pl.col("category").cast(pl.Utf8) == category).then(pl.min_horizontal("valid_to", cut)).otherwise(end)
+    return identities.with_columns(end.alias("valid_to"))
+
+
 def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
     """Category index of each claim's deciding identity: of the identities held on the claim's
-    date, the one its period's ``identity_priority`` ranks highest (:func:`identity_ranks`);
-    unranked categories bring nothing; none held: ordinary."""
-    out = np.full(kc.n, ORD, np.int64)
-    j, lo, hi = kc.ranges(identities, "valid_from", "valid_to")
-    if j.height == 0:
-        return out
-    held, held_values = coded(j["category"])
+    date (within the period's ``identity_validity``), the one its period's ``identity_priority``
+    ranks highest (:func:`identity_ranks`); unranked categories bring nothing; none held: ordinary."""
     ranks = [identity_ranks(pol.identity_priority) for pol in policies]
     unranked = max(len(r) for r in ranks)
-    rank = np.array([[r.get(v, unranked) for r in ranks] for v in held_values], np.int64)  # [category held, period]
-    best = lowest_over_ranges(kc.n, lo, hi, held, rank, period, unranked)
+    best = np.full(kc.n, unranked, np.int64)
+    by_validity: dict[tuple[tuple[str, int], ...], list[int]] = {}
+    for p, pol in enumerate(policies):
+        by_validity.setdefault(tuple(sorted(pol.identity_validity.items())), []).append(p)
+    for validity, periods in by_validity.items():  # one pass per distinct validity (usually one)
+        j, lo, hi = kc.ranges(_within_validity(identities, validity), "valid_from", "valid_to")
+        if j.height == 0:
+            continue
+        held, held_values = coded(j["category"])
+        rank = np.full((len(held_values), len(policies)), unranked, np.int64)  # [category held, period]
+        for p in periods:
+            rank[:, p] = [ranks[p].get(v, unranked) for v in held_values]
+        best = np.minimum(best, lowest_over_ranges(kc.n, lo, hi, held, rank, period, unranked))
     by_rank = np.full((len(policies), unranked + 1), ORD, np.int64)  # [period, rank]: the category, ordinary if unranked
     for p, pol in enumerate(policies):
         by_rank[p, : len(pol.identity_priority)] = [CAT_INDEX[c] for c in pol.identity_priority]

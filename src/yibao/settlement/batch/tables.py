@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import LEVELS, PERIODS, PLACES, TIER_NAMES, Policy, level_key, period_suffix
+from yibao.policy.schema import LEVELS, PERIODS, PLACES, TIER_NAMES, CriticalIllness, Policy, level_key, period_suffix
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -54,17 +54,18 @@ class Tables:
     ceil_gross: BOOL  # [k] the ceiling counts from the first fen
     full_pay: I64  # [k] 0 no full-pay items, 1 paid in full within the cap, 2 outside it (BenefitLine.full_pay_kind)
     applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
-    ci_ded: I64  # [p, cat]
-    ci_cap: I64  # [p, cat]
-    ci_band_start: I64  # [p, B]
-    ci_band_ratio: I64  # [p, cat, B]
-    ci_above: BOOL  # [p]
-    ma_ded: I64  # [p, cat]
-    ma_ratio: I64  # [p, cat]
-    ma_cap: I64  # [p, cat]
-    ta_thr: I64  # [p]
-    ta_ratio: I64  # [p]
-    ta_cap: I64  # [p, cat]
+    ci_ded: I64  # [p, insutype, cat]: of the critical-illness block serving the scheme
+    ci_cap: I64  # [p, insutype, cat]
+    ci_band_start: I64  # [p * 2 + insutype, B]
+    ci_band_ratio: I64  # [p, insutype, cat, B]
+    ci_above: BOOL  # [p, insutype]
+    ma_ded: I64  # [p, cat, major 0 ordinary / 1 designated major disease]
+    ma_ratio: I64  # [p, cat, major]
+    ma_cap: I64  # [p, cat, major]
+    ta_thr: I64  # [p, cat, major]
+    ta_ratio: I64  # [p, cat, major]
+    ta_cap: I64  # [p, cat, major]
+    in_catalogue: BOOL  # [p, payer tier 0 ci / 1 ma / 2 ta, insutype]: base includes preselfpay_amt
     slots: list[str]
     """The accumulator map keys after YearToDate's scalars, one per slot: ``basic_paid.pool``,
     ``deductible_base.opd@M03`` … (see :func:`yibao.policy.schema.period_key`)."""
@@ -163,41 +164,47 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
 
 
 def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
-    """Critical illness, assistance and tilted assistance per period and identity."""
-    P, C = len(policies), len(CATS)
-    width = max((len(pol.critical_illness.bands) for pol in policies if pol.critical_illness), default=1)
+    """Critical illness (the block serving each scheme), assistance and tilted assistance per period,
+    identity and (assistance tiers) ordinary / designated-major-disease terms."""
+    P, C, N = len(policies), len(CATS), len(INSUTYPES)
+    blocks = [[pol.tier("critical_illness", ins) for ins in INSUTYPES] for pol in policies]
+    width = max((len(ci.bands) for row in blocks for ci in row if isinstance(ci, CriticalIllness)), default=1)
     t: dict[str, Any] = {
-        "ci_ded": np.zeros((P, C), np.int64),
-        "ci_cap": np.full((P, C), INF, np.int64),
-        "ci_band_ratio": np.zeros((P, C, width), np.int64),
-        "ci_above": np.zeros(P, bool),
-        "ma_ded": np.zeros((P, C), np.int64),
-        "ma_ratio": np.zeros((P, C), np.int64),
-        "ma_cap": np.full((P, C), INF, np.int64),
-        "ta_thr": np.zeros(P, np.int64),
-        "ta_ratio": np.zeros(P, np.int64),
-        "ta_cap": np.full((P, C), INF, np.int64),
+        "ci_ded": np.zeros((P, N, C), np.int64),
+        "ci_cap": np.full((P, N, C), INF, np.int64),
+        "ci_band_ratio": np.zeros((P, N, C, width), np.int64),
+        "ci_above": np.zeros((P, N), bool),
+        "ma_ded": np.zeros((P, C, 2), np.int64),
+        "ma_ratio": np.zeros((P, C, 2), np.int64),
+        "ma_cap": np.full((P, C, 2), INF, np.int64),
+        "ta_thr": np.zeros((P, C, 2), np.int64),
+        "ta_ratio": np.zeros((P, C, 2), np.int64),
+        "ta_cap": np.full((P, C, 2), INF, np.int64),
+        "in_catalogue": np.zeros((P, len(TIER_NAMES), N), bool),
     }
     starts: list[list[int]] = []
     for p, pol in enumerate(policies):
-        ci, ma, ta = pol.critical_illness, pol.assistance, pol.tilted_assistance
-        starts.append([b.start for b in ci.bands] if ci else [0])
-        for c, cat in enumerate(CATS):
-            if ci is not None:
-                t["ci_ded"][p, c] = ci.deductible_for(cat)
-                t["ci_cap"][p, c] = _fen(ci.cap_for(cat))
-                ratios = [r for _, r in ci.bands_for(cat)]
-                t["ci_band_ratio"][p, c, : len(ratios)] = ratios
-            if ma is not None:
-                t["ma_cap"][p, c] = ma.cap_for(cat)
-                if cat in ma.categories:
-                    t["ma_ded"][p, c], t["ma_ratio"][p, c] = ma.categories[cat].deductible, ma.categories[cat].ratio
-            if ta is not None:
-                t["ta_cap"][p, c] = ta.cap_for(cat)
-        t["ci_above"][p] = ci is not None and ci.band_basis == "above_deductible"
-        if ta is not None:
-            t["ta_thr"][p], t["ta_ratio"][p] = ta.threshold, ta.ratio
-    t["ci_band_start"] = _pad_bands(starts)
+        for n, ins in ((n, ins) for n in range(len(TIER_NAMES)) for ins in INSUTYPES):
+            t["in_catalogue"][p, n, INSUTYPES.index(ins)] = pol.tier_base_in_catalogue(TIER_NAMES[n], ins)
+        for i, ci in enumerate(blocks[p]):
+            assert ci is None or isinstance(ci, CriticalIllness)
+            starts.append([b.start for b in ci.bands] if ci else [0])
+            t["ci_above"][p, i] = ci is not None and ci.band_basis == "above_deductible"
+            for c, cat in enumerate(CATS):
+                if ci is not None:
+                    t["ci_ded"][p, i, c] = ci.deductible_for(cat)
+                    t["ci_cap"][p, i, c] = _fen(ci.cap_for(cat))
+                    ratios = [r for _, r in ci.bands_for(cat)]
+                    t["ci_band_ratio"][p, i, c, : len(ratios)] = ratios
+        for prefix, block in (("ma", pol.assistance), ("ta", pol.tilted_assistance)):
+            for (c, cat), major in ((a, m) for a in enumerate(CATS) for m in (0, 1)):
+                if block is not None and cat in block.categories:
+                    terms = block.terms_for(cat, bool(major))
+                    threshold = "ded" if prefix == "ma" else "thr"
+                    t[f"{prefix}_{threshold}"][p, c, major] = terms.threshold
+                    t[f"{prefix}_ratio"][p, c, major] = terms.ratio
+                    t[f"{prefix}_cap"][p, c, major] = terms.cap
+    t["ci_band_start"] = _pad_bands(starts)  # row p * 2 + scheme
     return t
 
 

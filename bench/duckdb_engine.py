@@ -46,7 +46,7 @@ from yibao.core.identities import CATEGORIES, ORDINARY
 from yibao.core.money import BP
 from yibao.policy.deciding import identity_ranks
 from yibao.policy.pack import PolicyPack, load_pack
-from yibao.policy.schema import LEVELS, PLACES, TIER_NAMES, Policy
+from yibao.policy.schema import LEVELS, PLACE_PARENT, PLACES, TIER_NAMES, Policy
 
 INF = 1 << 60
 CATS: tuple[str, ...] = tuple(CATEGORIES)
@@ -299,6 +299,26 @@ def _columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
 
 
+ITEMS_PLACES = ("deductible_by_place", "place_selfpay_first", "class_b_ratio", "fixed_share_items")
+"""Benefit-line parameters of issue 15 (item classes, place) this comparator does not settle."""
+
+
+def _refuse_items_places(policies: list[Policy]) -> None:
+    """Refuse a pack using what this engine does not settle: the line parameters of :data:`ITEMS_PLACES`,
+    or ratios for the finer cross-region places that differ from their parents' (it settles every
+    cross-region filing as ``cross_filed``). Emergency claims (``cross_emergency``) are refused as an
+    unknown place when settling."""
+    for pol in policies:
+        for key, line in pol.lines.items():
+            used = [name for name in ITEMS_PLACES if getattr(line, name)]
+            finer = [p for p, parent in PLACE_PARENT.items() if p != "cross_emergency" and line.ratio[p] != line.ratio[parent]]
+            if used or finer:
+                raise ValueError(
+                    f"the DuckDB engine does not settle lines.{key}: {used + [f'ratio.{p}' for p in finer]} "
+                    "(use the batch engine)"
+                )
+
+
 def _refuse_later_tiers(policies: list[Policy]) -> None:
     """This comparator does not do some later-tier features of the pack format: it refuses such packs by name."""
     for pol in policies:
@@ -318,7 +338,16 @@ def _build(con: duckdb.DuckDBPyConnection, pack: PolicyPack, input_dir: Path) ->
     """Create the settled table ``settled`` and return the SELECT that gives the output rows."""
     starts = pack.change_dates()
     policies = [pack.at(d) for d in starts]
+    _refuse_items_places(policies)
     _refuse_later_tiers(policies)
+    by_person = [
+        f"lines.{k}" for pol in policies for k, ln in pol.lines.items() if ln.person_terms or ln.age_bounded or ln.signed_only
+    ]
+    if by_person:
+        raise ValueError(
+            f"the DuckDB comparator does not settle by age band or resident tier (person_terms / age_from / age_below "
+            f"on {sorted(set(by_person))}); compare such packs with settle() instead"
+        )
     line_keys: list[str] = []
     for pol in policies:
         line_keys += [k for k in pol.lines if k not in line_keys]

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
 from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack, pack_from_mapping
-from yibao.settlement.model import ChronicFiling, Claim, Period, Person, PolicyRangeSummary
+from yibao.settlement.model import (
+    ChronicFiling,
+    Claim,
+    FeeLine,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+)
 
 CATS = ["tekun", "dibao", "fanpin", "jiance", "tuopin", "dibao_edge", "yinbing"]
 YEAR = 2022
@@ -43,9 +53,45 @@ def level_table(draw: st.DrawFn, values: st.SearchStrategy[int], conv: Any) -> d
     return {lv: conv(draw(values)) for lv in (1, 2, 3)}
 
 
+BASE_PLACES = ("in_county", "out_of_county", "cross_filed", "cross_unfiled")
+FINE_PLACES = ("cross_long_term", "cross_temporary", "cross_referral", "cross_emergency")
+ITEMS = ("A1", "B1", "B2", "C1", "XC09", "IMPL1", "IMPL2", "SELF1")
+"""Fee-line item codes: XC09 is a two-disease full-pay drug, IMPL* fixed-share implants, SELF1 may be fully self-paid."""
+
+
 @st.composite
-def ratio_table(draw: st.DrawFn) -> dict[str, dict[int, str]]:
-    return {p: draw(level_table(ratio, pct)) for p in ("in_county", "out_of_county", "cross_filed", "cross_unfiled")}
+def ratio_table(draw: st.DrawFn, finer: bool = True) -> dict[str, dict[int, str]]:
+    """Ratios by the base places and, often, some of the finer cross-region kinds (the others take their parent's)."""
+    places = [*BASE_PLACES, *(draw(st.lists(st.sampled_from(FINE_PLACES), unique=True, max_size=3)) if finer else [])]
+    return {p: draw(level_table(ratio, pct)) for p in places}
+
+
+@st.composite
+def some_places(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> dict[str, Any]:
+    """A table naming some places (base or finer kinds), each with a drawn value."""
+    places = draw(st.lists(st.sampled_from([*BASE_PLACES, *FINE_PLACES]), unique=True, min_size=1, max_size=4))
+    return {p: draw(values) for p in places}
+
+
+@st.composite
+def place_and_item_rules(draw: st.DrawFn, dated: bool, change: date, on: bool = True) -> dict[str, Any]:
+    """Issue 15 features 5 and 9 on a line: deductible and self-pay-first share by place, 乙类 at its own
+    ratio, a fixed fund share of listed items (each often, so the differential test meets them; none if not ``on``)."""
+    out: dict[str, Any] = {}
+    if not on:
+        return out
+    if draw(st.integers(0, 2)):
+        out["deductible_by_place"] = leaf(draw(some_places(level_table(small_money, yuan))))
+    if draw(st.integers(0, 2)):
+        out["place_selfpay_first"] = leaf(
+            draw(some_places(ratio.map(pct))), draw(some_places(ratio.map(pct))) if dated else None, change
+        )
+    if draw(st.integers(0, 2)):
+        out["class_b_ratio"] = leaf(draw(ratio_table()), draw(ratio_table()) if dated else None, change)
+    if draw(st.integers(0, 2)):
+        out["fixed_share_items"] = ["IMPL1", "IMPL2"]
+        out["fixed_share"] = leaf(pct(draw(ratio)), pct(draw(ratio)) if dated else None, change)
+    return out
 
 
 @st.composite
@@ -68,6 +114,46 @@ def overrides(draw: st.DrawFn) -> dict[str, Any]:
             "ratio_add": leaf(pct_signed(draw(points))),
             "no_cap": draw(st.booleans()),
         }
+    return out
+
+
+AGES = [6, 18, 45, 60, 70]
+HOSPITALS = ["H1", "H2", "H3"]
+
+
+@st.composite
+def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
+    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (no cap: the position
+    shows caps at an institution outside the selection) and family-doctor contract, each with some effect."""
+    out: dict[str, Any] = {}
+    for n in range(draw(st.integers(0, 3))):
+        entry: dict[str, Any] = {}
+        kind = draw(st.sampled_from(["age_from", "age_below", "band", "tier", "tier_age", "institution", "family"]))
+        if kind == "institution":
+            entry["institution"] = draw(st.sampled_from(["designated", "linked", "other"]))
+        if kind == "family" or (kind == "tier" and draw(st.booleans())):
+            entry["family_doctor"] = draw(st.booleans())
+        if kind in ("age_from", "band", "tier_age"):
+            entry["age_from"] = leaf(draw(st.sampled_from(AGES[:-1] if kind == "band" else AGES)))
+        if kind == "age_below" or kind == "band":
+            lo = entry["age_from"]["value"] if "age_from" in entry else 0
+            entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
+        if kind in ("tier", "tier_age"):
+            entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
+        kinds = ["deductible", "ratio", "ratio_add"] + ([] if kind == "institution" else ["cap"])
+        effects = draw(st.lists(st.sampled_from(kinds), unique=True, min_size=1))
+        for e in effects:
+            if e == "deductible":
+                entry["deductible"] = leaf(draw(level_table(small_money, yuan)))
+                if admission and draw(st.booleans()):
+                    entry["deductible_2nd"] = leaf(draw(level_table(small_money, yuan)))
+            elif e == "ratio":
+                entry["ratio"] = leaf(draw(ratio_table()))
+            elif e == "ratio_add":
+                entry["ratio_add"] = leaf(pct_signed(draw(st.integers(1, 1_500) | st.integers(-1_500, -1))))
+            else:
+                entry["cap"] = leaf(yuan(draw(money)))
+        out[f"terms_{n}"] = entry
     return out
 
 
@@ -221,10 +307,14 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
 
 
 @st.composite
-def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True) -> PolicyPack:
+def random_pack(
+    draw: st.DrawFn, basic_features: bool = True, later: bool = True, by_person: bool = True, issue15: bool = True
+) -> PolicyPack:
     """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
     (for engines that cannot settle them); ``later=False`` leaves out the later tiers' features the DuckDB
-    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity)."""
+    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity);
+    ``by_person=False``: no line goes by the person's age, tier, institution or family doctor (the same);
+    ``issue15=False``: without the item-class and place rules (features 5 and 9)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
     terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
@@ -235,19 +325,22 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
         "deductible": leaf(draw(level_table(small_money, yuan)), draw(level_table(small_money, yuan)) if dated else None, change),
         "deductible_2nd": leaf(draw(level_table(small_money, yuan))),
         "deductible_3rd": leaf(draw(level_table(small_money, yuan))),
-        "ratio": leaf(draw(ratio_table()), draw(ratio_table()) if dated else None, change),
+        "ratio": leaf(draw(ratio_table(issue15)), draw(ratio_table(issue15)) if dated else None, change),
         "cap": leaf(yuan(cap_a), yuan(cap_b) if dated else None, change),
         "cap_group": "pool",
         "identity_overrides": draw(overrides()),
     } | terms["inpatient"]  # fmt: skip
     if inpatient["deductible_kind"] != "admission":
         del inpatient["deductible_2nd"], inpatient["deductible_3rd"]
-    if draw(st.booleans()):
+    inpatient["person_terms"] = draw(person_terms(admission=inpatient["deductible_kind"] == "admission"))
+    inpatient |= draw(place_and_item_rules(dated, change, issue15))
+    if "class_b_ratio" not in inpatient and draw(st.booleans()):
         inpatient["ratio_bands"] = leaf(draw(bands("add", points)), draw(bands("add", points)) if dated else None, change)
     lines: dict[str, Any] = {
         "inpatient": inpatient,
         "chronic": {
             "label_zh": "慢特病", "label_en": "chronic", "insutype": "390", "med_types": ["14"], "requires_filing": True,
+            "signed_only": by_person and draw(st.integers(0, 2)) == 0,
             "fallback": draw(st.sampled_from(["outpatient"] * 5 + [None])),
             "deductible_kind": draw(st.sampled_from(["none", "year"])),
             "deductible": leaf(yuan(draw(small_money))), "deductible_group": draw(st.sampled_from(["chronic", "opd"])),
@@ -259,16 +352,22 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
             "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))), "full_pay_items": ["XC09"],
             "full_pay_in_cap": leaf(draw(st.booleans())),
         } | terms["two_diseases"],
+        "children_outpatient": {
+            "label_zh": "儿童门诊", "label_en": "children's outpatient", "insutype": "390", "med_types": ["11"],
+            "age_below": leaf(draw(st.sampled_from(AGES[:2]))), "deductible_kind": "year", "deductible_group": "children",
+            "deductible": leaf(yuan(draw(small_money))), "ratio": leaf(pct(draw(ratio))), "cap": leaf(yuan(draw(small_money))),
+        },
         "outpatient": {
             "label_zh": "门诊", "label_en": "outpatient", "insutype": "390", "med_types": ["11", "14"],
             "deductible_kind": "year", "deductible": leaf(draw(level_table(small_money, yuan))), "deductible_group": "opd",
-            "ratio": leaf(draw(ratio_table())), "cap": leaf(yuan(draw(small_money))),
-            "identity_overrides": draw(overrides()),
-        } | terms["outpatient"],
+            "ratio": leaf(draw(ratio_table(issue15))), "cap": leaf(yuan(draw(small_money))),
+            "identity_overrides": draw(overrides()), "person_terms": draw(person_terms(admission=False)),
+        } | terms["outpatient"] | draw(place_and_item_rules(dated, change, issue15)),
         "emp_opd_work": {
             "label_zh": "职工门诊在职", "label_en": "employee opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "in_service", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
-            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
+            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table(issue15))),
+            **draw(place_and_item_rules(dated, change, issue15)),
             "cap_by_tier": leaf(
                 {t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")},
                 {t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")} if dated else None,
@@ -279,7 +378,7 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
         "emp_opd_retired": {
             "label_zh": "职工门诊退休", "label_en": "retired opd", "insutype": "310", "med_types": ["11"],
             "emp_status": "retired", "deductible_kind": "year", "deductible": leaf(yuan(draw(small_money))),
-            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table())),
+            "deductible_group": "emp_opd", "ratio": leaf(draw(ratio_table(issue15))),
             "cap_by_tier": leaf({t: yuan(draw(small_money)) for t in ("unit", "individual_1", "individual_2")}),
             "cap_group": "emp_opd",
         } | terms["emp_opd"],
@@ -289,10 +388,23 @@ def random_pack(draw: st.DrawFn, basic_features: bool = True, later: bool = True
             "cap": leaf(yuan(draw(money))),
         } | terms["emp_inpatient"],
     }  # fmt: skip
+    emp_admission = lines["emp_inpatient"]["deductible_kind"] == "admission"
+    lines["emp_inpatient"]["person_terms"] = draw(person_terms(admission=emp_admission))
+    if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
+        del lines["children_outpatient"]
+    if not by_person:
+        for line in lines.values():
+            line.pop("person_terms", None)
     tilt_cats = draw(st.lists(st.sampled_from(CATS), unique=True, max_size=4))
     policy: dict[str, Any] = {
         "identity_priority": draw(st.permutations(CATS)),
-        "fee": {"class_b_selfpay_first": leaf(10)},
+        "fee": {
+            "class_b_selfpay_first": leaf(pct(draw(ratio))),
+            "class_c_selfpay_first": leaf(pct(10_000 if draw(st.integers(0, 3)) == 0 else draw(ratio))),
+            "item_selfpay_first": leaf({"B2": pct(draw(ratio))}),
+            "fully_selfpaid_items": draw(st.sampled_from([[], ["SELF1"]])),
+            "price_ceilings": leaf({"IMPL2": yuan(draw(st.integers(0, 500_000)))}),
+        },
         "lines": lines,
         "critical_illness": {
             "insutypes": draw(st.sampled_from([["390"], ["390", "310"]])),
@@ -329,7 +441,7 @@ def day_in(year: int) -> st.SearchStrategy[date]:
 
 
 @st.composite
-def person(draw: st.DrawFn, psn_no: str) -> Person:
+def person(draw: st.DrawFn, psn_no: str, issue15: bool = True) -> Person:
     employee = draw(st.integers(0, 4)) == 0
     idents = []
     for cat in draw(st.lists(st.sampled_from(CATS), max_size=3)):
@@ -341,11 +453,36 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
         ChronicFiling(code, draw(day_in(YEAR)))
         for code in draw(st.lists(st.sampled_from(["I10", "E11", "N18"]), unique=True, max_size=2))
     )
-    cross = tuple(Period(draw(day_in(YEAR))) for _ in range(draw(st.integers(0, 1))))
+    cross = tuple(
+        Period(start, draw(st.none() | st.integers(0, 300).map(lambda d, s=start: s + timedelta(days=d))), kind)
+        for start, kind in draw(
+            st.lists(
+                st.tuples(day_in(YEAR), st.sampled_from(["", "long_term", "referral", "temporary"] if issue15 else [""])),
+                max_size=2,
+            )
+        )
+    )
+    tiers = []
+    for _ in range(0 if employee else draw(st.integers(0, 3))):
+        begin = draw(st.sampled_from([date(YEAR, 1, 1), date(YEAR + 1, 1, 1)]) | day_in(YEAR))
+        end = draw(
+            st.none() | st.just(date(begin.year, 12, 31)) | st.integers(0, 400).map(lambda d, b=begin: b + timedelta(days=d))
+        )
+        tiers.append(ResidentTierPeriod(draw(st.sampled_from([1, 2])), begin, end))
+    institutions = tuple(
+        InstitutionChoice(draw(st.sampled_from(HOSPITALS)), draw(st.sampled_from(["designated", "linked", "signed"])),
+                          draw(day_in(YEAR)), draw(st.none() | day_in(YEAR)))
+        for _ in range(draw(st.integers(0, 4)))
+    )  # fmt: skip
+    family = tuple(Period(draw(day_in(YEAR)), draw(st.none() | day_in(YEAR + 1))) for _ in range(draw(st.integers(0, 1))))
+    # birth dates around the packs' age cuts (6, 18, 45, 60, 70), birthdays within the claims' years; sometimes unknown
+    age = draw(st.sampled_from([1, *AGES, *(a - 1 for a in AGES), 85]))
+    born = None if draw(st.integers(0, 19)) == 0 else draw(day_in(YEAR - age))
     return Person(
         psn_no, "310" if employee else "390", tuple(idents), filings, cross,
         emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
         emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
+        birth_date=born, resident_tiers=tuple(tiers), institutions=institutions, family_doctor=family,
     )  # fmt: skip
 
 
@@ -353,26 +490,52 @@ def person(draw: st.DrawFn, psn_no: str) -> Person:
 def summary(draw: st.DrawFn) -> PolicyRangeSummary:
     scp = draw(st.integers(0, 40_000_000))
     full_own, over, pre = draw(st.integers(0, 500_000)), draw(st.integers(0, 200_000)), draw(st.integers(0, 500_000))
-    return PolicyRangeSummary(scp + full_own + over + pre, full_own, over, pre, scp, draw(st.integers(0, scp)))
+    full_pay = draw(st.integers(0, scp))
+    fixed = draw(st.integers(0, scp - full_pay))
+    class_b = draw(st.integers(0, scp - full_pay - fixed))
+    return PolicyRangeSummary(scp + full_own + over + pre, full_own, over, pre, scp, full_pay, fixed, class_b)
 
 
 @st.composite
-def claims_for(draw: st.DrawFn, p: Person, start: int) -> list[Claim]:
+def fee_lines(draw: st.DrawFn, claim_id: str) -> tuple[FeeLine, ...]:
+    """Fee lines of every class, listed items (full pay, fixed share, fully self-paid), prices over a ceiling."""
+    out = []
+    for n in range(draw(st.integers(1, 5))):
+        code = draw(st.sampled_from(ITEMS))
+        cnt = draw(st.integers(1, 4))
+        pric = draw(st.integers(0, 3_000_000))
+        out.append(FeeLine(f"{claim_id}-{n}", code, pric * cnt, draw(st.sampled_from(["01", "02", "03"])), Decimal(cnt), pric))
+    return tuple(out)
+
+
+CLAIM_PLACES = ("in_county", "out_of_county", "cross_region", "cross_region", "cross_emergency")
+
+
+@st.composite
+def claims_for(draw: st.DrawFn, p: Person, start: int, issue15: bool = True) -> list[Claim]:
     out = []
     for i in range(draw(st.integers(1, 10))):
         med = draw(st.sampled_from(["21", "21", "14", "11"]))
         out.append(Claim(
             f"C{start + i:05d}", p.psn_no, draw(day_in(draw(st.sampled_from([YEAR, YEAR, YEAR + 1])))), med,
-            draw(st.integers(1, 3)), draw(st.sampled_from(["in_county", "out_of_county", "cross_region"])),
-            draw(st.sampled_from(["", "I10", "E11x", "N18", "J06"])), summary=draw(summary()),
+            draw(st.integers(1, 3)),
+            draw(st.sampled_from(CLAIM_PLACES[: 5 if issue15 else 4])),
+            draw(st.sampled_from(["", "I10", "E11x", "N18", "J06"])),
+            **(
+                {"fee_lines": draw(fee_lines(f"C{start + i:05d}"))}
+                if issue15 and draw(st.integers(0, 2)) == 0
+                else {"summary": draw(summary())}
+            ),
+            fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
         ))  # fmt: skip
     return out
 
 
 @st.composite
-def population(draw: st.DrawFn) -> tuple[list[Person], list[Claim]]:
-    people = [draw(person(f"P{i:03d}")) for i in range(draw(st.integers(1, 4)))]
+def population(draw: st.DrawFn, issue15: bool = True) -> tuple[list[Person], list[Claim]]:
+    """People and their claims; ``issue15=False``: summaries only, no finer places (see :func:`random_pack`)."""
+    people = [draw(person(f"P{i:03d}", issue15)) for i in range(draw(st.integers(1, 4)))]
     claims: list[Claim] = []
     for p in people:
-        claims += draw(claims_for(p, len(claims)))
+        claims += draw(claims_for(p, len(claims), issue15))
     return people, claims

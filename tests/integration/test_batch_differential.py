@@ -1,4 +1,8 @@
-"""The batch engine gives the same fen as ``settle`` for every claim and every accumulator."""
+"""The batch engine gives the same fen as ``settle`` for every claim and every accumulator.
+
+Claims with fee lines are settled by ``settle`` from their lines and by the batch engine from their
+summary (:func:`yibao.settlement.cases.summarised`: the policy-range split and its parts paid apart), so
+the test also proves a fee-line claim and its summary settle the same."""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from yibao.core.identities import deciding_identity
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
 from yibao.settlement.batch.frames import to_frames, ytd_from_row
-from yibao.settlement.model import Claim, Person
-from yibao.settlement.settle import settle_sequence
+from yibao.settlement.cases import summarised
+from yibao.settlement.model import Claim, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.settle import settle, settle_sequence
 
 
 def _reference(
@@ -33,6 +38,26 @@ def _reference(
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
+def _for_batch(pack: PolicyPack, people: list[Person], claims: list[Claim], settled: dict[str, Settlement]) -> list[Claim]:
+    """The claims as the batch engine takes them: a fee-line claim as its summary. When the reference
+    refused, a fee-line claim it did not settle is summarised as settled alone, or, if it cannot be
+    (its person or line is refused: the same for any amounts), by its total only."""
+    person = {p.psn_no: p for p in people}
+    out = []
+    for c in claims:
+        s = settled.get(c.claim_id)
+        if c.summary is None and s is None:
+            try:
+                s = settle(pack, person[c.psn_no], None, c)
+            except InputError:
+                total = sum(fl.det_item_fee_sumamt for fl in c.fee_lines)
+                out.append(Claim(c.claim_id, c.psn_no, c.setl_date, c.med_type, c.hosp_lv, c.place, c.dise_codg,
+                                 summary=PolicyRangeSummary(total)))  # fmt: skip
+                continue
+        out.append(c if c.summary is not None or s is None else summarised(c, s))
+    return out
+
+
 def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
     people, claims = pop
     try:
@@ -41,22 +66,37 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
         event(f"refused: {exc.field}")
         # the same bad input must be refused by the batch engine too
         try:
-            settle_batch(pack, to_frames(people, claims))
+            settle_batch(pack, to_frames(people, _for_batch(pack, people, claims, {})))
         except InputErrors as batch_exc:
             assert any(e.field == exc.field for e in batch_exc.errors)
             return
         raise AssertionError(f"settle refused ({exc}) but the batch engine accepted") from None
     event("settled")
-    result = settle_batch(pack, to_frames(people, claims))
+    result = settle_batch(pack, to_frames(people, _for_batch(pack, people, claims, per_claim)))  # type: ignore[arg-type]
     assert result.claims.height == len(claims)
     for row in result.claims.iter_rows(named=True):
         s = per_claim[row["claim_id"]]
         for field in OUTPUT_AMOUNTS:
             assert row[field] == getattr(s, field), (row["claim_id"], field)
         assert row["line"] == s.line and row["identity"] == s.identity  # type: ignore[attr-defined]
+    if any(step.key == "person_terms" for s in per_claim.values() for step in s.trace):  # type: ignore[attr-defined]
+        event("some claim settles on person terms (age band / resident tier)")
+    if any(st.args.get("resident_tier") for s in per_claim.values() for st in s.trace if st.key == "person_terms"):  # type: ignore[attr-defined]
+        event("some claim settles on resident-tier terms")
+    for fact in ("institution", "family_doctor"):
+        if any(
+            st.args.get(fact) not in (None, False, "other")
+            for s in per_claim.values()
+            for st in s.trace
+            if st.key == "person_terms"
+        ):  # type: ignore[attr-defined]
+            event(f"some claim settles on person terms with {fact} held")
+    if any(s.line == "children_outpatient" for s in per_claim.values()):  # type: ignore[attr-defined]
+        event("some claim on a line selected by age")
     for payer in ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"):
         if any(getattr(s, payer) for s in per_claim.values()):
             event(f"some claim has {payer}")
+    _features_met(per_claim)
     steps = {step.key for s in per_claim.values() for step in s.trace}  # type: ignore[attr-defined]
     if "full_pay_outside_cap" in steps:
         event("listed items paid in full outside the cap")
@@ -123,3 +163,28 @@ def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, p
 @given(pack=random_pack(), pop=population())
 def test_batch_equals_settle_many(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
     _batch_equals_settle(pack, pop)
+
+
+_FEATURE_STEPS = {
+    "fixed_share": "a fixed fund share of listed items",
+    "class_b": "乙类 at its own ratio",
+    "place_selfpay_first": "a self-pay-first share by place",
+    "deductible_place": "a deductible by place",
+    "full_pay": "listed items paid in full",
+}
+
+
+def _features_met(per_claim: dict[str, object]) -> None:
+    """Name the issue-15 features the claims met, for Hypothesis's statistics (``--hypothesis-show-statistics``)."""
+    settled: list[Settlement] = list(per_claim.values())  # type: ignore[arg-type]
+    keys = {step.key for s in settled for step in s.trace if step.tier == "basic"}
+    for key, what in _FEATURE_STEPS.items():
+        if key in keys:
+            event(f"some claim has {what}")
+    places = {step.args["place"] for s in settled for step in s.trace if step.key == "ratio"}
+    for place in sorted(places - {"in_county", "out_of_county", "cross_filed", "cross_unfiled"}):
+        event(f"some claim at {place}")
+    if any(s.fee_results and any(r.chrgitm_lv == "03" and r.inscp_scp_amt for r in s.fee_results) for s in settled):
+        event("some claim has 丙类 covered")
+    if any(s.fee_results for s in settled):
+        event("some claim has fee lines")

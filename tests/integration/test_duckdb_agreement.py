@@ -78,7 +78,7 @@ def test_duckdb_equals_batch_on_a_synthetic_county(county: Path, stress: bool) -
 
 @pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(pack=random_pack(basic_features=False, later=False), pop=population())
+@given(pack=random_pack(basic_features=False, later=False, by_person=False, issue15=False), pop=population(issue15=False))
 def test_duckdb_equals_batch_on_random_packs(
     tmp_path_factory: pytest.TempPathFactory, pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
 ) -> None:

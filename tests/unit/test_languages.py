@@ -271,9 +271,11 @@ def _tilted_policy() -> Any:
     tilt = {"tekun": {"deductible_pct": _a(50), "ratio_add": _a(10)}}
     lines = {
         "inpatient": {"label_zh": "普通住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"],
-                      "deductible_kind": "admission", "deductible": _a(1000), "ratio": _a(60), "identity_overrides": tilt},
+                      "deductible_kind": "admission", "deductible": _a(1000), "ratio": _a(60), "identity_overrides": tilt,
+                      "person_terms": {"over_70": {"age_from": _a(70), "ratio_add": _a(5)},
+                                       "tier_2": {"resident_tier": 2, "cap": _a(200000)}}},
         "chronic": {"label_zh": "门诊慢特病", "label_en": "chronic outpatient", "insutype": "390", "med_types": ["14"],
-                    "requires_filing": True, "fallback": "outpatient", "ratio": _a(70)},
+                    "requires_filing": True, "signed_only": True, "fallback": "outpatient", "ratio": _a(70)},
         "two_diseases": {"label_zh": "门诊“两病”用药", "label_en": "two-disease drugs", "insutype": "390",
                          "med_types": ["11"], "diseases": ["E11"], "ratio": _a(50), "full_pay_items": ["X001"]},
         "outpatient": {"label_zh": "普通门诊统筹", "label_en": "general outpatient pooling", "insutype": "390",
@@ -293,6 +295,21 @@ def _tilted_policy() -> Any:
                               "cap": _a(100)},
     }  # fmt: skip
     policy = {"identity_priority": ["tekun"], "fee": {"class_b_selfpay_first": _a(0)}, "lines": lines, **later}
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
+def _items_places_policy() -> Any:
+    """A line with the item-class and place rules (issue 15, features 5 and 9): 乙类 at its own ratio, a fixed
+    share of an implant, and unfiled cross-region care with its own deductible and a self-pay-first share."""
+    from yibao.policy.pack import pack_from_mapping
+
+    inpatient = {
+        "label_zh": "普通住院", "label_en": "inpatient", "insutype": "390", "med_types": ["21"],
+        "deductible_kind": "admission", "deductible": _a(500), "deductible_by_place": _a({"cross_unfiled": 800}),
+        "place_selfpay_first": _a({"cross_unfiled": 10}), "ratio": _a(60), "class_b_ratio": _a(50),
+        "fixed_share_items": ["IMPL"], "fixed_share": _a(70),
+    }  # fmt: skip
+    policy = {"identity_priority": [], "fee": {"class_b_selfpay_first": _a(10)}, "lines": {"inpatient": inpatient}}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
@@ -332,7 +349,7 @@ def _settlements() -> Iterator[Any]:
     from yibao.core.errors import InputError
     from yibao.core.identities import IdentityPeriod
     from yibao.policy.pack import load_pack, shipped_packs
-    from yibao.settlement.model import Claim, Person, PolicyRangeSummary
+    from yibao.settlement.model import ChronicFiling, Claim, Person, PolicyRangeSummary, ResidentTierPeriod
     from yibao.settlement.settle import settle_sequence
 
     for name in shipped_packs():
@@ -347,11 +364,16 @@ def _settlements() -> Iterator[Any]:
             except InputError:
                 continue  # claims a pack has no line for; the others are settled
     day = date(2022, 5, 1)
-    tekun = Person("T1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    tiers = (ResidentTierPeriod(2, date(2022, 1, 1)),)  # and aged 72: the inpatient line's person terms
+    held = (IdentityPeriod("tekun", date(2020, 1, 1)),)
+    tekun = Person("T1", identities=held, birth_date=date(1950, 3, 1), resident_tiers=tiers)
     claims = [
         Claim(f"T{m}", "T1", day, m, 2, "in_county", "I10", summary=PolicyRangeSummary(500_000)) for m in ("21", "11", "14")
     ]
     yield from settle_sequence(_tilted_policy(), tekun, claims)
+    filed = Person("T2", chronic_filings=(ChronicFiling("I10", date(2022, 1, 1)),), birth_date=date(1960, 1, 1))
+    elsewhere = Claim("T2-14", "T2", day, "14", 2, "in_county", "I10", summary=PolicyRangeSummary(100_000), fixmedins_code="H9")
+    yield from settle_sequence(_tilted_policy(), filed, [elsewhere])  # filed, but not at a signed institution
     ordinary = Person("T1")
     for who in (tekun, ordinary):
         yield from settle_sequence(_periods_policy(), who, [replace(c, claim_id=c.claim_id + "P") for c in claims])
@@ -366,6 +388,9 @@ def _settlements() -> Iterator[Any]:
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
     listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
     yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
+    items = (FeeLine("1", "A1", 100_000, "01"), FeeLine("2", "B1", 50_000, "02"), FeeLine("3", "IMPL", 200_000, "02"))
+    unfiled = Claim("T10", "T2", day, "21", 2, "cross_region", "", items)  # an implant, cross-region without a filing
+    yield from settle_sequence(_items_places_policy(), Person("T2"), [unfiled])
     from types import SimpleNamespace
 
     from yibao.policy.overlay import apply_overlay, overlay_from_mapping

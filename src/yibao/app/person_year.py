@@ -1,11 +1,12 @@
 """The settlement's one read: a person with everything the pure core needs for a year, the year locked.
 
 One statement reads the person (by ``psn_no`` or resident ID number), whether they are enrolled in the year,
-their identities and filings (as JSON texts, :func:`yibao.app.registry.facts_columns`), the year-to-date row
-(``FOR UPDATE`` on PostgreSQL; on SQLite the write transaction is ``BEGIN IMMEDIATE`` and already holds the
-database), the claim's institution, and the settlements of the visit being settled. A person's first claim
-of a year finds no year-to-date row: :func:`first_of_year` inserts it (or, when a concurrent first claim did,
-locks that one) and answers its accumulators, in one more statement.
+their identities, filings, resident tiers, institutions chosen and family-doctor contracts (as JSON texts,
+:func:`yibao.app.registry.facts_columns`), the year-to-date row (``FOR UPDATE`` on PostgreSQL; on SQLite the
+write transaction is ``BEGIN IMMEDIATE`` and already holds the database), the claim's institution, and the
+settlements of the visit being settled. A person's first claim of a year finds no year-to-date row:
+:func:`first_of_year` inserts it (or, when a concurrent first claim did, locks that one) and answers its
+accumulators, in one more statement.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from yibao.app.registry import core_person, facts_columns
+from yibao.app.registry import FACTS, core_person, facts_columns
 from yibao.settlement import model as sm
 from yibao.settlement.model import YearToDate
 from yibao.store.service_tables import Institution, LedgerEntry, YearToDateRow
@@ -92,10 +93,11 @@ def read(
     row = s.execute(_statement(s.get_bind().dialect.name, lock), params).first()
     if row is None:
         return None
-    person, enrolled, identities, chronic, cross, ytd, hosp_lv, place, count, standing = row
+    person, enrolled, *facts = row[: 2 + FACTS]
+    ytd, hosp_lv, place, count, standing = row[2 + FACTS :]
     return PersonYear(
         person=person,
-        core=core_person(person, identities, chronic, cross),
+        core=core_person(person, *facts),
         enrolled=bool(enrolled),
         ytd=YearToDate.from_dict(json.loads(ytd)) if ytd is not None else None,
         institution=(hosp_lv, place) if hosp_lv is not None else None,

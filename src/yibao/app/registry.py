@@ -16,14 +16,24 @@ from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import IdentityPeriod, deciding_identity
 from yibao.settlement import model as sm
-from yibao.store.tables import ChronicFiling, CrossFiling, Enrolment, Identity, Person
+from yibao.store.tables import (
+    ChronicFiling,
+    CrossFiling,
+    Enrolment,
+    FamilyDoctorContract,
+    Identity,
+    InstitutionChoice,
+    Person,
+    ResidentTier,
+)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-Recorded = TypeVar("Recorded", Person, ChronicFiling, CrossFiling)
+Recorded = TypeVar("Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract)
+Dated = Identity | ChronicFiling | CrossFiling | ResidentTier | InstitutionChoice | FamilyDoctorContract
 
 
 def _recorded(session: Session, row: Recorded, user: str) -> Recorded:
@@ -70,7 +80,7 @@ def identities_on(session: Session, person_id: int, day: date) -> list[Identity]
     )
 
 
-def _json_rows(dialect: str, table: type[Identity | ChronicFiling | CrossFiling], cols: tuple[Any, ...]) -> Any:
+def _json_rows(dialect: str, table: type[Dated], cols: tuple[Any, ...]) -> Any:
     """The person's rows of ``table`` (``person_id`` bound or correlated), ``cols`` of each, as one JSON text
     (``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite; NULL on PostgreSQL when there is none)."""
     if dialect == "postgresql":
@@ -80,14 +90,23 @@ def _json_rows(dialect: str, table: type[Identity | ChronicFiling | CrossFiling]
     return sa.select(agg).where(table.person_id == Person.id).scalar_subquery()
 
 
-def facts_columns(dialect: str) -> tuple[Any, Any, Any]:
-    """What ``settle`` needs about a person beyond the person row, as three columns correlated with ``person.id``:
-    identities, chronic filings, cross-region filings (JSON texts, read by :func:`core_person`)."""
+FACTS = 6
+"""How many columns :func:`facts_columns` gives."""
+
+
+def facts_columns(dialect: str) -> tuple[Any, ...]:
+    """What ``settle`` needs about a person beyond the person row, as :data:`FACTS` columns correlated with
+    ``person.id``: identities, chronic filings, cross-region filings, resident tiers, institutions chosen,
+    family-doctor contracts (JSON texts, read by :func:`core_person`)."""
     return (
         _json_rows(dialect, Identity, (Identity.category, Identity.valid_from, Identity.valid_to, Identity.source_bureau)),
         _json_rows(dialect, ChronicFiling, (ChronicFiling.dise_codg, ChronicFiling.begin, ChronicFiling.end,
                                             ChronicFiling.dise_name)),
         _json_rows(dialect, CrossFiling, (CrossFiling.begin, CrossFiling.end)),
+        _json_rows(dialect, ResidentTier, (ResidentTier.tier, ResidentTier.begin, ResidentTier.end)),
+        _json_rows(dialect, InstitutionChoice, (InstitutionChoice.fixmedins_code, InstitutionChoice.role,
+                                                InstitutionChoice.begin, InstitutionChoice.end)),
+        _json_rows(dialect, FamilyDoctorContract, (FamilyDoctorContract.begin, FamilyDoctorContract.end)),
     )  # fmt: skip
 
 
@@ -99,8 +118,17 @@ def _rows(text: str | None) -> list[list[Any]]:
     return json.loads(text) if text else []
 
 
-def core_person(person: Person, identities: str | None, chronic: str | None, cross: str | None) -> sm.Person:
-    """The settlement core's person from the person row and the three JSON texts of :func:`facts_columns`."""
+def core_person(
+    person: Person,
+    identities: str | None,
+    chronic: str | None,
+    cross: str | None,
+    tiers: str | None = None,
+    institutions: str | None = None,
+    family_doctor: str | None = None,
+) -> sm.Person:
+    """The settlement core's person from the person row (its ``brdy`` is the birth date lines go by) and the
+    JSON texts of :func:`facts_columns`."""
     return sm.Person(
         psn_no=person.psn_no,
         insutype="310" if person.insutype == "310" else "390",
@@ -110,6 +138,14 @@ def core_person(person: Person, identities: str | None, chronic: str | None, cro
         emp_status=person.emp_status if person.emp_status in ("in_service", "retired") else None,  # type: ignore[arg-type]
         emp_tier=person.emp_tier if person.emp_tier in ("unit", "individual_1", "individual_2") else None,  # type: ignore[arg-type]
         psn_name=person.psn_name,
+        birth_date=person.brdy,
+        resident_tiers=tuple(sm.ResidentTierPeriod(t, date.fromisoformat(b), _day(e)) for t, b, e in _rows(tiers) if t in (1, 2)),
+        institutions=tuple(
+            sm.InstitutionChoice(code, role, date.fromisoformat(b), _day(e))
+            for code, role, b, e in _rows(institutions)
+            if role in sm.INSTITUTION_ROLES
+        ),
+        family_doctor=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(family_doctor)),
     )
 
 
@@ -121,8 +157,7 @@ def _facts_of_one(dialect: str) -> sa.Select[Any]:
 def settlement_person(session: Session, person: Person) -> sm.Person:
     """Everything ``settle`` needs about a person: identities with periods, filings, scheme (one statement)."""
     stmt = _facts_of_one(session.get_bind().dialect.name)
-    identities, chronic, cross = session.execute(stmt, {"person_id": person.id}).one()
-    return core_person(person, identities, chronic, cross)
+    return core_person(person, *session.execute(stmt, {"person_id": person.id}).one())
 
 
 @dataclass
@@ -137,6 +172,9 @@ class PersonView:
     chronic_filings: list[dict[str, Any]]
     cross_filings: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
+    resident_tiers: list[dict[str, Any]] = field(default_factory=list)
+    institutions: list[dict[str, Any]] = field(default_factory=list)
+    family_doctor: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _identity_dict(i: Identity) -> dict[str, Any]:
@@ -221,6 +259,45 @@ def person_view(session: Session, person: Person, day: date, priority: tuple[str
             }
             for f in cross
         ],
+        resident_tiers=[
+            {
+                "id": r.id,
+                "tier": r.tier,
+                "begin": r.begin.isoformat(),
+                "end": r.end.isoformat() if r.end else None,
+                "recorded_by": r.recorded_by,
+            }
+            for r in session.scalars(
+                sa.select(ResidentTier).where(ResidentTier.person_id == person.id).order_by(ResidentTier.begin, ResidentTier.id)
+            )
+        ],
+        institutions=[
+            {
+                "id": r.id,
+                "fixmedins_code": r.fixmedins_code,
+                "role": r.role,
+                "begin": r.begin.isoformat(),
+                "end": r.end.isoformat() if r.end else None,
+                "recorded_by": r.recorded_by,
+            }
+            for r in session.scalars(
+                sa.select(InstitutionChoice).where(InstitutionChoice.person_id == person.id).order_by(InstitutionChoice.begin)
+            )
+        ],
+        family_doctor=[
+            {
+                "id": r.id,
+                "fixmedins_code": r.fixmedins_code,
+                "begin": r.begin.isoformat(),
+                "end": r.end.isoformat() if r.end else None,
+                "recorded_by": r.recorded_by,
+            }
+            for r in session.scalars(
+                sa.select(FamilyDoctorContract)
+                .where(FamilyDoctorContract.person_id == person.id)
+                .order_by(FamilyDoctorContract.begin)
+            )
+        ],
     )
 
 
@@ -267,6 +344,58 @@ def add_cross_filing(
         raise InputError("cross-region filing", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
     filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end)
     return _recorded(session, filing, user)
+
+
+def add_resident_tier(session: Session, person: Person, tier: int, begin: date, end: date | None, user: str) -> ResidentTier:
+    """A resident's contribution tier (1 一档, 2 二档) from ``begin`` (to ``end``); an open earlier period ends the day
+    before (a tier is chosen per year: the new choice replaces the old from its first day)."""
+    if tier not in (1, 2):
+        raise InputError("resident tier", "tier", tier, "1 (一档) or 2 (二档)")
+    if end is not None and end < begin:
+        raise InputError("resident tier", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
+    for earlier in session.scalars(
+        sa.select(ResidentTier).where(ResidentTier.person_id == person.id, ResidentTier.end.is_(None), ResidentTier.begin < begin)
+    ):
+        earlier.end = date.fromordinal(begin.toordinal() - 1)
+    return _recorded(session, ResidentTier(person_id=person.id, tier=tier, begin=begin, end=end), user)
+
+
+def add_institution_choice(
+    session: Session, person: Person, fixmedins_code: str, role: str, begin: date, end: date | None, user: str
+) -> InstitutionChoice:
+    """An institution the person chose in ``role`` (designated / linked / signed) from ``begin`` (to ``end``). A
+    designated choice replaces an open earlier designated one from its first day (one selected institution); linked
+    and signed ones add up (seed 004: a hospital and a township health centre, changeable monthly)."""
+    code = fixmedins_code.strip()
+    if role not in sm.INSTITUTION_ROLES:
+        raise InputError("institution choice", "role", role, "designated, linked or signed")
+    if not code or len(code) > 32:
+        raise InputError("institution choice", "fixmedins_code", fixmedins_code, "an institution code (fixmedins_code)")
+    if end is not None and end < begin:
+        raise InputError("institution choice", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
+    if role == "designated":
+        for earlier in session.scalars(
+            sa.select(InstitutionChoice).where(
+                InstitutionChoice.person_id == person.id,
+                InstitutionChoice.role == "designated",
+                InstitutionChoice.end.is_(None),
+                InstitutionChoice.begin < begin,
+            )
+        ):
+            earlier.end = date.fromordinal(begin.toordinal() - 1)
+    choice = InstitutionChoice(person_id=person.id, fixmedins_code=code, role=role, begin=begin, end=end)
+    return _recorded(session, choice, user)
+
+
+def add_family_doctor(
+    session: Session, person: Person, begin: date, end: date | None, user: str, *, fixmedins_code: str | None = None
+) -> FamilyDoctorContract:
+    """A family-doctor contract (家庭医生签约) from ``begin`` (to ``end``)."""
+    if end is not None and end < begin:
+        raise InputError("family doctor contract", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
+    return _recorded(
+        session, FamilyDoctorContract(person_id=person.id, fixmedins_code=fixmedins_code, begin=begin, end=end), user
+    )
 
 
 def register_person(session: Session, certno: str, psn_name: str, user: str, **place: str | None) -> Person:

@@ -54,6 +54,8 @@ class SummaryIn(BaseModel):
     preselfpay_amt: Fen = Field(0, ge=0, le=10**11)
     inscp_scp_amt: Fen | None = Field(None, ge=0, le=10**11)
     full_pay_scp_amt: Fen = Field(0, ge=0, le=10**11)
+    fixed_share_scp_amt: Fen = Field(0, ge=0, le=10**11, description="按固定比例支付项目的政策范围内费用（分）")
+    class_b_scp_amt: Fen = Field(0, ge=0, le=10**11, description="其余政策范围内费用中的乙类部分（分）")
 
 
 class ClaimIn(BaseModel):
@@ -63,7 +65,9 @@ class ClaimIn(BaseModel):
     med_type: Text = Field(min_length=2, max_length=8, description="医疗类别：11 普通门诊 / 14 门诊慢特病 / 21 普通住院")
     fixmedins_code: Text | None = Field(None, max_length=32, description="定点医药机构编码（机构账号可省略）")
     hosp_lv: Literal[1, 2, 3] | None = Field(None, description="医院等级；省略时取机构登记的等级")
-    place: Literal["in_county", "out_of_county", "cross_region"] | None = Field(None, description="就医地；省略时取机构登记")
+    place: Literal["in_county", "out_of_county", "cross_region", "cross_emergency"] | None = Field(
+        None, description="就医地（cross_emergency：异地急诊抢救）；省略时取机构登记"
+    )
     dise_codg: Text = Field("", max_length=32)
     mdtrt_id: Text | None = Field(None, max_length=40)
     fee_lines: list[FeeLineIn] = Field(default_factory=list, max_length=5000)

@@ -57,6 +57,23 @@ EXPECTED_ZH = Phrasebook(
             "unit, individual_1 or individual_2 for employee outpatient",
             "职工门诊须有缴费档次 `unit`、`individual_1` 或 `individual_2`",
         ),
+        (
+            "a birth date on or before {} (an 18-character resident ID number or brdy): line {} goes by age",
+            "{} 或之前的出生日期（18 位身份证号或出生日期 `brdy`）：待遇类别 `{}` 按年龄确定",
+        ),
+        ("1 (一档) or 2 (二档)", "1（一档）或 2（二档）"),
+        (
+            "designated, linked or signed",
+            "`designated`（门诊统筹选定机构）、`linked`（关联机构）或 `signed`（门诊慢性病签约机构）",
+        ),
+        ("an institution code (fixmedins_code)", "定点医药机构编码（fixmedins_code）"),
+        (
+            "an institution the person signed for (门诊慢性病签约医疗机构) on {}: line {} is paid only there",
+            "{} 有效的门诊慢性病签约医疗机构：待遇类别 `{}` 只在签约机构支付",
+        ),
+        ("1 (一档) or 2 (二档) with a begin date", "1（一档）或 2（二档），并有开始日期"),
+        ("a resident ID number ({})", "身份证号（{}）"),
+        ("the birth date in certno ({})", "身份证号中的出生日期（{}）"),
         # filings
         ("a disease code such as I10 or E11", "病种编码，如 I10 或 E11"),
         ("a disease not already filed (filed since {})", "尚未备案的病种（已于 {} 起备案）"),
@@ -126,7 +143,18 @@ EXPECTED_ZH = Phrasebook(
         ("either fee lines or a summary (total and policy-range amounts), not both or neither", "费用明细或汇总金额二者之一"),
         ("01 (甲类), 02 (乙类) or 03 (丙类)", "01（甲类）、02（乙类）或 03（丙类）"),
         ("1 (乡镇/一级), 2 (县级/二级) or 3 (市级及以上/三级)", "1（一级/乡镇）、2（二级/县级）或 3（三级/市级）"),
-        ("in_county, out_of_county or cross_region", "in_county（县域内）、out_of_county（县域外）或 cross_region（异地就医）"),
+        (
+            "in_county, out_of_county, cross_region or cross_emergency",
+            "in_county（县域内）、out_of_county（县域外）、cross_region（异地就医）或 cross_emergency（异地急诊抢救）",
+        ),
+        (
+            "full_pay_scp_amt + fixed_share_scp_amt + class_b_scp_amt within inscp_scp_amt ({}); they add to {}",
+            "全额支付 + 固定比例支付 + 乙类部分之和不超过政策范围内费用（{}）；现合计为 {}",
+        ),
+        (
+            "full_pay_scp_amt + fixed_share_scp_amt + class_b_scp_amt within inscp_scp_amt",
+            "全额支付 + 固定比例支付 + 乙类部分之和不超过政策范围内费用 inscp_scp_amt",
+        ),
         ("a count >= 0", "不小于 0 的数量"),
         ("each claim once", "每个结算单号只出现一次"),
         ("each person once", "每人只出现一次"),
@@ -378,6 +406,9 @@ WHERE_ZH = Phrasebook(
         ("slip", "结算单打印"),
         ("chronic filing", "门诊慢特病备案"),
         ("cross-region filing", "异地就医备案"),
+        ("resident tier", "居民医保缴费档次"),
+        ("institution choice", "选定或签约医疗机构"),
+        ("family doctor contract", "家庭医生签约"),
         ("enrolment", "参保登记"),
         ("enrolments", "参保登记"),
         ("enrol {}", "{} 年度参保"),

@@ -77,6 +77,7 @@ PLACES: dict[str, Said] = {
     "in_county": ("县域内", "in the county"),
     "out_of_county": ("县域外", "out of the county"),
     "cross_region": ("异地就医", "cross-region"),
+    "cross_emergency": ("异地急诊抢救", "cross-region emergency"),
 }
 """Where care was given (a claim's ``place``)."""
 
@@ -85,8 +86,21 @@ RATIO_PLACES: dict[str, Said] = {
     "out_of_county": PLACES["out_of_county"],
     "cross_filed": ("异地已备案", "cross-region, filed"),
     "cross_unfiled": ("异地未备案", "cross-region, not filed"),
+    "cross_long_term": ("异地长期居住备案", "cross-region, long-term residence filed"),
+    "cross_temporary": ("异地临时外出就医备案", "cross-region, temporary filing"),
+    "cross_referral": ("转诊备案", "referral filed"),
+    "cross_emergency": PLACES["cross_emergency"],
 }
-"""The places a policy gives ratios for: cross-region care splits by whether it was filed (异地就医备案)."""
+"""The places a policy gives ratios and deductibles for: cross-region care splits by whether it was filed
+(异地就医备案) and how (:data:`yibao.policy.schema.PLACES`)."""
+
+FILING_KINDS: dict[str, Said] = {
+    "long_term": ("异地长期居住", "long-term residence"),
+    "referral": ("转诊", "referral"),
+    "temporary": ("临时外出就医", "temporary"),
+    "": ("备案", "filed"),
+}
+"""A cross-region filing's kind (``kind`` of a person's cross-region filing)."""
 
 CHRGITM_LV: dict[str, Said] = {"01": ("甲类", "class A"), "02": ("乙类", "class B"), "03": ("丙类", "class C")}
 """``chrgitm_lv`` (收费项目等级)."""
@@ -97,6 +111,33 @@ INSUTYPES: dict[str, Said] = {
     "392": ("城乡居民大病保险", "resident critical illness insurance"),
 }
 """``insutype`` (险种)."""
+
+FIELDS_PERSON: dict[str, Said] = {
+    "resident_tier": ("居民医保缴费档次", "contribution tier"),
+    "family_doctor": ("家庭医生签约", "family-doctor contract"),
+}
+"""Person attributes benefit lines go by (the person page)."""
+
+RESIDENT_TIERS: dict[str, Said] = {
+    "1": ("一档", "tier 1"),
+    "2": ("二档", "tier 2"),
+    "None": ("未登记档次", "no tier on record"),
+}
+"""Resident contribution tier (居民医保缴费档次, Chongqing 一档 / 二档)."""
+
+INSTITUTION_CLASSES: dict[str, Said] = {
+    "designated": ("选定的基层医疗机构", "the selected institution"),
+    "linked": ("与选定机构关联的机构", "an institution linked with the selected one"),
+    "other": ("非选定机构", "an institution not selected"),
+}
+"""A claim's institution against the person's selection for general outpatient."""
+
+INSTITUTION_ROLES: dict[str, Said] = {
+    "designated": ("门诊统筹选定机构", "selected for general outpatient"),
+    "linked": ("关联机构", "linked institution"),
+    "signed": ("门诊慢性病签约机构", "signed for chronic outpatient"),
+}
+"""How a person chose an institution (``institutions`` of a person)."""
 
 GENDERS: dict[str, Said] = {"1": ("男", "male"), "2": ("女", "female")}
 """``gend``."""
@@ -308,6 +349,9 @@ TABLES: dict[str, Labels] = {
     "chrgitm_lv": CHRGITM_LV,
     "insutype": INSUTYPES,
     "gend": GENDERS,
+    "resident_tier": RESIDENT_TIERS,
+    "institution_class": INSTITUTION_CLASSES,
+    "institution_role": INSTITUTION_ROLES,
     "psn_insu_stas": INSU_STATUSES,
     "identity": IDENTITIES,
     "group": GROUPS,

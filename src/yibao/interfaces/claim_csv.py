@@ -4,15 +4,23 @@
     ``psn_no`` (required), ``psn_name``, ``insutype`` (390 resident / 310 employee, default 390),
     ``identities`` — ``category:from[:to]`` items separated by ``|``, category as code or Chinese
     name (``低保:2022-01-01|jiance:2022-07-01:2022-12-31``), ``chronic_filings`` —
-    ``dise_codg:from[:to]`` items, ``cross_region_filings`` — ``from[:to]`` items,
-    ``emp_status`` (in_service / retired), ``emp_tier`` (unit / individual_1 / individual_2).
+    ``dise_codg:from[:to]`` items, ``cross_region_filings`` — ``from[:to[:kind]]`` items (kind: long_term,
+    referral or temporary; none: a filing of no stated kind),
+    ``emp_status`` (in_service / retired), ``emp_tier`` (unit / individual_1 / individual_2),
+    ``birth_date`` (YYYY-MM-DD) or ``certno`` (the 18-character resident ID number: the birth date is
+    taken from it; both given, they must agree) for lines that go by age, ``resident_tiers`` — the
+    residents' contribution tier ``tier:from[:to]`` items, tier 1 / 2 / 一档 / 二档
+    (``二档:2023-01-01:2023-12-31``), ``institutions`` — institutions chosen ``role:fixmedins_code:from[:to]``
+    items, role designated (general outpatient), linked or signed (chronic outpatient), ``family_doctor`` —
+    family-doctor contracts ``from[:to]`` items.
 
 ``claims.csv``
     ``claim_id``, ``psn_no``, ``setl_date`` (YYYY-MM-DD), ``med_type`` (11, 14, 21 …),
-    ``hosp_lv`` (1–3), ``place`` (in_county / out_of_county / cross_region, default in_county),
+    ``hosp_lv`` (1–3), ``place`` (in_county / out_of_county / cross_region / cross_emergency, default in_county),
     ``dise_codg``, ``fixmedins_code``; for a summarised claim the amounts in yuan
     ``medfee_sumamt``, ``fulamt_ownpay_amt``, ``overlmt_selfpay``, ``preselfpay_amt`` and optionally
-    ``inscp_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
+    ``inscp_scp_amt``, and the parts of it a line pays apart ``full_pay_scp_amt``, ``fixed_share_scp_amt``,
+    ``class_b_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
 
 ``fee_lines.csv`` (optional)
     ``claim_id``, ``feedetl_sn``, ``med_list_codg``, ``med_list_name``, ``chrgitm_lv`` (01/02/03),
@@ -33,9 +41,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.idcard import parse_certno
 from yibao.core.identities import IdentityPeriod, normalise_category
 from yibao.core.money import yuan_to_fen
-from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary
+from yibao.settlement.model import (
+    FILING_KINDS,
+    INSTITUTION_ROLES,
+    PLACES_IN,
+    ChronicFiling,
+    Claim,
+    FeeLine,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+)
+from yibao.settlement.policy_range import SCP_PARTS
 
 T = TypeVar("T")
 
@@ -125,12 +147,63 @@ def _filings(text: str) -> tuple[ChronicFiling, ...]:
 
 
 def _cross(text: str) -> tuple[Period, ...]:
+    """Cross-region filings: ``from[:to[:kind]]`` items (kind one of :data:`FILING_KINDS`)."""
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (1, 2, 3) or (len(parts) == 3 and parts[2].strip() not in FILING_KINDS):
+            raise ValueError(f"item {':'.join(parts)!r} is not from[:to[:kind]]")
+        kind = parts[2].strip() if len(parts) == 3 else ""
+        out.append(Period(_day(parts[0]), _day(parts[1]) if len(parts) >= 2 and parts[1] else None, kind))
+    return tuple(out)
+
+
+def _spans(text: str) -> tuple[Period, ...]:
+    """Plain ``from[:to]`` items (family-doctor contracts)."""
     out = []
     for parts in _periods(text):
         if len(parts) not in (1, 2):
             raise ValueError(f"item {':'.join(parts)!r} is not from[:to]")
         out.append(Period(_day(parts[0]), _day(parts[1]) if len(parts) == 2 and parts[1] else None))
     return tuple(out)
+
+
+_TIER_NAMES = {"1": 1, "2": 2, "一档": 1, "二档": 2}
+
+
+def _tiers(text: str) -> tuple[ResidentTierPeriod, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (2, 3) or parts[0].strip() not in _TIER_NAMES:
+            raise ValueError(f"item {':'.join(parts)!r} is not tier:from[:to]")
+        tier = _TIER_NAMES[parts[0].strip()]
+        out.append(ResidentTierPeriod(tier, _day(parts[1]), _day(parts[2]) if len(parts) == 3 and parts[2] else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _institutions(text: str) -> tuple[InstitutionChoice, ...]:
+    out = []
+    for parts in _periods(text):
+        if len(parts) not in (3, 4) or parts[0].strip() not in INSTITUTION_ROLES or not parts[1].strip():
+            raise ValueError(f"item {':'.join(parts)!r} is not role:fixmedins_code:from[:to]")
+        role, code = parts[0].strip(), parts[1].strip()
+        out.append(InstitutionChoice(code, role, _day(parts[2]), _day(parts[3]) if len(parts) == 4 and parts[3] else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _birth_date(row: Row) -> date | None:
+    """``birth_date``, else the birth date in ``certno``; both given and different: an error."""
+    given = row.parse("birth_date", _day, "a date written YYYY-MM-DD")
+    certno = row.text("certno")
+    if not certno:
+        return given
+    try:
+        from_id = parse_certno(certno).brdy
+    except ValueError as exc:
+        row.errors.append(InputError(row.where(), "certno", certno, f"a resident ID number ({exc})"))
+        return given
+    if given is not None and given != from_id:
+        row.errors.append(InputError(row.where(), "birth_date", given.isoformat(), f"the birth date in certno ({from_id})"))
+    return from_id
 
 
 def _raise(errors: list[InputError]) -> None:
@@ -153,9 +226,17 @@ def read_people(path: Path) -> dict[str, Person]:
             "identities": row.parse("identities", _identities, "category:YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
             "chronic_filings": row.parse("chronic_filings", _filings, "dise_codg:YYYY-MM-DD[:YYYY-MM-DD] items joined by |")
             or (),
-            "cross_region_filings": row.parse("cross_region_filings", _cross, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "cross_region_filings": row.parse("cross_region_filings", _cross, "YYYY-MM-DD[:YYYY-MM-DD[:kind]] items joined by |")
+            or (),
             "emp_status": row.choice("emp_status", ("in_service", "retired")),
             "emp_tier": row.choice("emp_tier", ("unit", "individual_1", "individual_2")),
+            "birth_date": _birth_date(row),
+            "resident_tiers": row.parse("resident_tiers", _tiers, "tier:YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "institutions": row.parse(
+                "institutions", _institutions, "role:fixmedins_code:YYYY-MM-DD[:YYYY-MM-DD] items joined by |"
+            )
+            or (),
+            "family_doctor": row.parse("family_doctor", _spans, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
         }
         if psn_no:
             people[psn_no] = Person(**kw)
@@ -210,14 +291,21 @@ def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list
             row.errors.append(InputError(row.where(), "psn_no", psn_no, "a person listed in the people file"))
         day = row.parse("setl_date", _day, "a date YYYY-MM-DD", required=True)
         lv = row.choice("hosp_lv", ("1", "2", "3"))
-        place = row.choice("place", ("in_county", "out_of_county", "cross_region"), "in_county")
+        place = row.choice("place", PLACES_IN, "in_county")
         med_type = row.text("med_type", required=True)
         summary = None
         lines = tuple(fee_lines.get(claim_id, ()))
         if row.text("medfee_sumamt"):
             amounts = {
                 n: row.parse(n, _fen, "an amount in yuan with at most 2 decimals")
-                for n in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+                for n in (
+                    "medfee_sumamt",
+                    "fulamt_ownpay_amt",
+                    "overlmt_selfpay",
+                    "preselfpay_amt",
+                    "inscp_scp_amt",
+                    *SCP_PARTS,
+                )
             }
             if lines:
                 row.errors.append(
@@ -235,6 +323,7 @@ def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list
                     overlmt_selfpay=amounts["overlmt_selfpay"] or 0,
                     preselfpay_amt=amounts["preselfpay_amt"] or 0,
                     inscp_scp_amt=amounts["inscp_scp_amt"],
+                    **{n: amounts[n] or 0 for n in SCP_PARTS},
                 )
         elif not lines:
             row.errors.append(InputError(row.where(), "medfee_sumamt", "", "a total in yuan, or fee lines for this claim"))

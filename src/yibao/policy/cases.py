@@ -15,6 +15,10 @@ person worked out by hand (or a published source printed), in yuan written as st
           identities: [{category: 特困, from: 2021-01-01}]
           chronic_filings: [{dise_codg: I10, from: 2023-01-01}]
           cross_region_filings: [{from: 2023-01-01, to: 2023-12-31}]
+          birth_date: 1950-03-01       # for lines that go by age (person_terms, age_from / age_below)
+          resident_tiers: [{tier: 二档, from: 2023-01-01, to: 2023-12-31}]   # 一档 / 二档 (or 1 / 2)
+          institutions: [{fixmedins_code: H001, role: designated, from: 2023-01-01}]  # or linked / signed
+          family_doctor: [{from: 2023-01-01, to: 2023-12-31}]
         claims:
           - claim_id: TK1
             setl_date: 2022-02-15
@@ -138,6 +142,21 @@ class CaseFiling(_Strict):
 class CasePeriod(_Strict):
     valid_from: Day = Field(alias="from")
     valid_to: Day | None = Field(None, alias="to")
+    kind: Literal["", "long_term", "referral", "temporary"] = ""
+    """Cross-region filings: the filing's kind (异地长期居住, 转诊, 临时外出就医; none stated: empty)."""
+
+
+class CaseTier(_Strict):
+    tier: Annotated[Literal[1, 2], BeforeValidator(lambda v: {"一档": 1, "二档": 2}.get(v, v) if isinstance(v, str) else v)]
+    valid_from: Day = Field(alias="from")
+    valid_to: Day | None = Field(None, alias="to")
+
+
+class CaseInstitution(_Strict):
+    fixmedins_code: Code
+    role: Literal["designated", "linked", "signed"]
+    valid_from: Day = Field(alias="from")
+    valid_to: Day | None = Field(None, alias="to")
 
 
 class CasePerson(_Strict):
@@ -149,6 +168,10 @@ class CasePerson(_Strict):
     cross_region_filings: tuple[CasePeriod, ...] = ()
     emp_status: Literal["in_service", "retired"] | None = None
     emp_tier: Literal["unit", "individual_1", "individual_2"] | None = None
+    birth_date: Day | None = None
+    resident_tiers: tuple[CaseTier, ...] = ()
+    institutions: tuple[CaseInstitution, ...] = ()
+    family_doctor: tuple[CasePeriod, ...] = ()
 
 
 class CaseFeeLine(_Strict):
@@ -165,6 +188,8 @@ class CaseSummary(_Strict):
     preselfpay_amt: Yuan = 0
     inscp_scp_amt: Yuan | None = None
     full_pay_scp_amt: Yuan = 0
+    fixed_share_scp_amt: Yuan = 0
+    class_b_scp_amt: Yuan = 0
 
     @model_validator(mode="after")
     def _parts_fit(self) -> CaseSummary:
@@ -211,8 +236,9 @@ class CaseClaim(_Strict):
     setl_date: Day
     med_type: Code
     hosp_lv: Literal[1, 2, 3]
-    place: Literal["in_county", "out_of_county", "cross_region"] = "in_county"
+    place: Literal["in_county", "out_of_county", "cross_region", "cross_emergency"] = "in_county"
     dise_codg: str = ""
+    fixmedins_code: str = ""
     fee_lines: tuple[CaseFeeLine, ...] = ()
     summary: CaseSummary | None = None
     expect: Expected

@@ -12,9 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from yibao.core.i18n import Said, paren, pick, t
-from yibao.core.vocab import CI_BLOCKS, HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import (
+    CI_BLOCKS,
+    HOSP_LEVELS,
+    INSTITUTION_CLASSES,
+    RATIO_PLACES,
+    RESIDENT_TIERS,
+    TIERS,
+    identity_label,
+    label,
+)
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import BenefitLine
+from yibao.policy.schema import BenefitLine, PersonTerms
 
 SECTIONS: dict[str, Said] = {
     "identity_priority": ("身份类别优先顺序", "identity priority"),
@@ -77,7 +86,10 @@ KEYS: dict[str, Said] = {
     "class_b_ratio": ("乙类报销比例", "class B ratio"),
     "fixed_share_items": ("按固定比例支付项目", "fixed-share items"),
     "fixed_share": ("固定支付比例", "fixed fund share"),
-    "person_terms": ("按年龄段/缴费档次调整", "by age band / contribution tier"),
+    "person_terms": (
+        "按参保人条件调整（年龄段、缴费档次、就诊机构、家庭医生签约）",
+        "by the person's age, tier, institution, family doctor",
+    ),
     "age_from": ("适用年龄起（周岁）", "from age"),
     "age_below": ("适用年龄止（不满周岁）", "below age"),
     "resident_tier": ("居民缴费档次", "resident contribution tier"),
@@ -157,6 +169,9 @@ def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
     named: dict[str, Said] = {}
     if parts[0] == "lines":
         named = {k: (line.label_zh, line.label_en) for k, line in policy.lines.items()}
+        terms_of = policy.lines.get(parts[1]) if len(parts) > 3 and parts[2] == "person_terms" else None
+        if terms_of is not None and parts[3] in terms_of.person_terms:
+            named[parts[3]] = terms_label(terms_of.person_terms[parts[3]])
     elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
         named = {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
     words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
@@ -193,3 +208,31 @@ def line_terms(line: BenefitLine, key: str) -> list[Said]:
     elif key == "cost_ceiling":
         out.append("gross" if line.deductible_on == "payment" else line.cost_ceiling_basis)
     return [TERMS[o] for o in out]
+
+
+def terms_label(terms: PersonTerms) -> Said:
+    """A ``person_terms`` entry by its conditions: ``二档、70 周岁及以上`` / ``tier 2, aged 70 and over``."""
+    zh: list[str] = []
+    en: list[str] = []
+    if terms.resident_tier is not None:
+        tier = RESIDENT_TIERS[str(terms.resident_tier)]
+        zh.append(tier[0])
+        en.append(tier[1])
+    lo, hi = terms.age_from, terms.age_below
+    if lo is not None and hi is not None:
+        zh.append(f"{lo} 周岁至不满 {hi} 周岁")
+        en.append(f"aged {lo} to under {hi}")
+    elif lo is not None:
+        zh.append(f"{lo} 周岁及以上")
+        en.append(f"aged {lo} and over")
+    elif hi is not None:
+        zh.append(f"不满 {hi} 周岁")
+        en.append(f"under {hi}")
+    if terms.institution is not None:
+        where = INSTITUTION_CLASSES[terms.institution]
+        zh.append(f"在{where[0]}就诊")
+        en.append(f"at {where[1]}")
+    if terms.family_doctor is not None:
+        zh.append("已签约家庭医生" if terms.family_doctor else "未签约家庭医生")
+        en.append("with a family-doctor contract" if terms.family_doctor else "without a family-doctor contract")
+    return "、".join(zh), ", ".join(en)

@@ -151,8 +151,9 @@ CODE_KEYS = {
     "fully_selfpaid_items",
     "label_zh",
     "label_en",
+    "resident_tier",
 }
-"""Keys whose values are codes or labels: a numeric-looking text there ("390", "21") is not an amount."""
+"""Keys whose values are codes or labels: a numeric-looking text there ("390", "21", a tier 2) is not an amount."""
 
 
 def _looks_numeric(text: str) -> bool:
@@ -167,7 +168,7 @@ def _has_number(node: Any, key: str = "") -> bool:
     if isinstance(node, bool):
         return False
     if isinstance(node, int | float):
-        return True
+        return key not in CODE_KEYS
     if isinstance(node, str):
         return key not in CODE_KEYS and _looks_numeric(node)
     if isinstance(node, dict):

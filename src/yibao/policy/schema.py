@@ -23,11 +23,47 @@ from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 LEVELS: tuple[int, ...] = (1, 2, 3)
 """Hospital levels: 1 乡镇卫生院/一级, 2 县级/二级, 3 市级及以上/三级."""
 
-PLACES: tuple[str, ...] = ("in_county", "out_of_county", "cross_filed", "cross_unfiled")
-"""Where care was given, for the basic ratio: 县域内, 县域外（市内/省内）, 异地已备案, 异地未备案."""
+PLACES: tuple[str, ...] = (
+    "in_county",
+    "out_of_county",
+    "cross_filed",
+    "cross_unfiled",
+    "cross_long_term",
+    "cross_temporary",
+    "cross_referral",
+    "cross_emergency",
+)
+"""Where care was given, for the basic ratio and deductible: 县域内, 县域外（市内/省内）, 异地已备案,
+异地未备案, and the finer cross-region kinds: 异地长期居住备案, 异地临时外出就医备案, 转诊备案,
+异地急诊抢救. A table keyed by place must give the first four; a finer kind it does not name takes
+the value of its parent (:data:`PLACE_PARENT`), so packs written before the finer kinds settle as before."""
+
+PLACE_PARENT: dict[str, str] = {
+    "cross_long_term": "cross_filed",
+    "cross_temporary": "cross_filed",
+    "cross_referral": "cross_filed",
+    "cross_emergency": "cross_filed",
+}
+"""A finer place kind's parent: the place whose value it takes where a table does not name it."""
+BASE_PLACES: tuple[str, ...] = tuple(p for p in PLACES if p not in PLACE_PARENT)
+"""The places every table keyed by place must give."""
+
+
+def place_value(table: dict[str, Any], place: str) -> Any:
+    """The value of a table keyed by place at ``place``, a finer kind it does not name taking its parent's
+    (``None``: neither named)."""
+    while place not in table and place in PLACE_PARENT:
+        place = PLACE_PARENT[place]
+    return table.get(place)
+
 
 EMP_TIERS: tuple[str, ...] = ("unit", "individual_1", "individual_2")
 """Employee enrolment: with an employer, or as an individual in tier 1 / tier 2 (seed 002)."""
+
+RESIDENT_TIERS: tuple[int, ...] = (1, 2)
+"""Resident contribution tiers (居民医保缴费档次 一档 / 二档, Chongqing): chosen per year when paying."""
+MAX_AGE = 150
+"""Ages in a pack are whole years 0..150."""
 
 
 Period = Literal["month", "quarter", "year"]
@@ -95,9 +131,25 @@ def _per_level(v: Any) -> Any:
 
 
 def _per_place(v: Any) -> Any:
+    """A scalar or a per-level table means the same at every place; a table keyed by place gets its
+    finer kinds not named from their parents (unknown places are reported by the line's check)."""
     if isinstance(v, dict) and not all(str(k).isdigit() for k in v):
-        return v  # keyed by place (unknown places are reported by the line's check)
+        return _with_finer_places(v)
     return {p: v for p in PLACES}
+
+
+def _with_finer_places(v: dict[Any, Any]) -> dict[Any, Any]:
+    out = dict(v)
+    for fine in PLACE_PARENT:
+        value = place_value(v, fine)
+        if fine not in out and value is not None:
+            out[fine] = value
+    return out
+
+
+def _places_named(v: Any) -> Any:
+    """A table keyed by some places (the others not named), finer kinds inheriting their parents'."""
+    return _with_finer_places(v) if isinstance(v, dict) else v
 
 
 def _category(v: Any) -> Any:
@@ -133,10 +185,23 @@ def months_later(day: date, months: int) -> date:
 FenByLevel = Annotated[dict[int, Fen], BeforeValidator(_per_level)]
 BpByLevel = Annotated[dict[int, Bp], BeforeValidator(_per_level)]
 RatioTable = Annotated[dict[str, BpByLevel], BeforeValidator(_per_place)]
+FenByPlace = Annotated[dict[str, FenByLevel], BeforeValidator(_places_named)]
+BpByPlace = Annotated[dict[str, Bp], BeforeValidator(_places_named)]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _complete_places(table: dict[str, Any], what: str, every: bool = True) -> None:
+    """A table keyed by place: the base places all given (``every``), no unknown place."""
+    missing = [p for p in BASE_PLACES if p not in table] if every else []
+    unknown = [p for p in table if p not in PLACES]
+    if missing or unknown:
+        raise ValueError(
+            f"{what} must be keyed by places {list(PLACES)}"
+            f"{' giving at least ' + str(list(BASE_PLACES)) if every else ''}; missing {missing}, unknown {unknown}"
+        )
 
 
 def _complete(table: dict[Any, Any], keys: tuple[Any, ...], what: str) -> None:
@@ -157,6 +222,14 @@ class FeeRules(Model):
     """Items outside the catalogue whatever their class (全自费)."""
     price_ceilings: dict[str, Fen] = {}
     """Highest unit price the funds recognise (限价); the excess is over-limit self-pay."""
+    class_c_selfpay_first: Bp = 10_000
+    """丙类 items: share the patient pays first (counted in ``preselfpay_amt``); the rest of the
+    line is policy range. 100 (the default) keeps 丙类 wholly self-paid (``fulamt_ownpay_amt``)."""
+
+    @property
+    def class_c_covered(self) -> bool:
+        """Are 丙类 items partly covered (a self-pay-first share below 100%)?"""
+        return self.class_c_selfpay_first < 10_000
 
 
 class Band(Model):
@@ -196,6 +269,128 @@ NO_OVERRIDE = IdentityOverride()
 """The terms of an identity a line names no override for."""
 
 
+def _resident_tier(v: Any) -> Any:
+    text = str(v).strip() if v is not None else v
+    return {"一档": 1, "二档": 2}.get(text, v) if isinstance(text, str) else v
+
+
+def _age(v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_AGE:
+        raise ValueError(f"an age in whole years between 0 and {MAX_AGE}, got {v!r}")
+    return v
+
+
+Age = Annotated[int, BeforeValidator(_age)]
+"""An age in completed years on the claim date (from the birth date)."""
+ResidentTier = Annotated[Literal[1, 2], BeforeValidator(_resident_tier)]
+"""一档 (1) or 二档 (2); the pack may write 1, 2, 一档 or 二档."""
+
+
+INSTITUTION_CLASSES: tuple[str, ...] = ("designated", "linked", "other")
+"""Where a claim was made, seen from the person's selected institution (residents' general outpatient, 定点/签约
+基层机构): the one the person selected, one linked with it (紧密型医共体 / 转诊), any other."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What lines and their terms go by about the person on the claim date, and where the claim was made."""
+
+    age: int | None = None
+    """Completed years from the birth date (``None``: unknown)."""
+    resident_tier: int | None = None
+    """Contribution tier 1 (一档) / 2 (二档) held (``None``: none on record)."""
+    institution: str = "other"
+    """The claim's institution against the person's selection: designated, linked or other."""
+    family_doctor: bool = False
+    """A family-doctor contract (家庭医生签约) holds."""
+    signed: bool = False
+    """The claim's institution is one the person signed for (门诊慢性病签约医疗机构)."""
+
+
+NO_FACTS = Facts()
+"""Nothing known about the person beyond scheme and status: no age, no tier, no institution choice."""
+
+
+def _check_age_band(age_from: int | None, age_below: int | None, what: str) -> None:
+    if age_from is not None and age_below is not None and age_from >= age_below:
+        raise ValueError(f"{what}: age_from ({age_from}) must be below age_below ({age_below})")
+
+
+def in_age_band(age: int | None, age_from: int | None, age_below: int | None) -> bool:
+    """Is ``age`` in ``[age_from, age_below)`` (open ends unbounded)? An unknown age is in no bounded band."""
+    if age_from is None and age_below is None:
+        return True
+    if age is None:
+        return False
+    return (age_from is None or age >= age_from) and (age_below is None or age < age_below)
+
+
+class PersonTerms(Model):
+    """Terms of a benefit line by facts about the person (:class:`Facts`) on the claim date.
+
+    Conditions (at least one; all given must hold): ``age_from`` (inclusive) and ``age_below`` (exclusive),
+    in completed years on the claim date, taken from the birth date (children under 18, employees under/over
+    45, retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date; ``institution``
+    designated / linked / other: the claim's institution (``fixmedins_code``) against the one the person
+    selected for general outpatient (other may be paid at 0: ``ratio: 0``); ``family_doctor`` true (a
+    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``) or false. Effects (at least
+    one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
+    own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
+    points. Every entry whose conditions hold applies, in the order the pack lists them: a later
+    replacement wins, ``ratio_add`` points add up. A resident with no tier on record gets the line's
+    own terms (write the 一档 terms there and the 二档 ones as an entry); a person whose age is needed
+    and whose birth date is unknown is refused.
+    """
+
+    age_from: Age | None = None
+    age_below: Age | None = None
+    resident_tier: ResidentTier | None = None
+    institution: Literal["designated", "linked", "other"] | None = None
+    family_doctor: bool | None = None
+    deductible: FenByLevel | None = None
+    deductible_2nd: FenByLevel | None = None
+    deductible_3rd: FenByLevel | None = None
+    ratio: RatioTable | None = None
+    ratio_add: SignedBp = 0
+    cap: Fen | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PersonTerms:
+        conditions = (self.age_from, self.age_below, self.resident_tier, self.institution, self.family_doctor)
+        if all(c is None for c in conditions):
+            raise ValueError(
+                "a person_terms entry needs a condition: age_from, age_below, resident_tier, institution or family_doctor"
+            )
+        _check_age_band(self.age_from, self.age_below, "person_terms")
+        effects = (self.deductible, self.deductible_2nd, self.deductible_3rd, self.ratio, self.cap)
+        if all(e is None for e in effects) and self.ratio_add == 0:
+            raise ValueError(
+                "a person_terms entry needs an effect: deductible, deductible_2nd, deductible_3rd, ratio, ratio_add or cap"
+            )
+        for name in ("deductible", "deductible_2nd", "deductible_3rd"):
+            table = getattr(self, name)
+            if table is not None:
+                _complete(table, LEVELS, name)
+        if self.ratio is not None:
+            _complete(self.ratio, PLACES, "ratio")
+            for place, table in self.ratio.items():
+                _complete(table, LEVELS, f"ratio.{place}")
+        return self
+
+    @property
+    def needs_age(self) -> bool:
+        return self.age_from is not None or self.age_below is not None
+
+    def holds(self, facts: Facts) -> bool:
+        """Do all the entry's conditions hold for these facts?"""
+        return (
+            in_age_band(facts.age, self.age_from, self.age_below)
+            and (self.resident_tier is None or self.resident_tier == facts.resident_tier)
+            and (self.institution is None or self.institution == facts.institution)
+            and (self.family_doctor is None or self.family_doctor == facts.family_doctor)
+        )
+
+
 class BenefitLine(Model):
     """One benefit line of basic insurance (待遇类别), selected by scheme, ``med_type`` and disease."""
 
@@ -211,6 +406,13 @@ class BenefitLine(Model):
     """Line used instead when a required filing is missing."""
     emp_status: Literal["in_service", "retired"] | None = None
     """Employee lines: only for in-service or only for retired people."""
+    age_from: Age | None = None
+    """Only for people this old or older on the claim date (completed years, from the birth date)."""
+    age_below: Age | None = None
+    """Only for people younger than this on the claim date (children's line: ``age_below: 18``)."""
+    signed_only: bool = False
+    """Only at an institution the person signed for this care (门诊慢性病签约医疗机构, seed 004: one hospital and
+    one township health centre, changeable monthly); a claim elsewhere goes to ``fallback`` or is refused."""
 
     deductible_kind: Literal["none", "claim", "admission", "month", "quarter", "year"] = "none"
     """How often the deductible (起付线) is charged: ``claim`` on every claim, ``admission`` on every
@@ -239,6 +441,14 @@ class BenefitLine(Model):
     """... for the 3rd and later admissions (default: as the 2nd)."""
     deductible_group: str | None = None
     """Yearly deductible shared by lines with the same group (default: the line's own key)."""
+    deductible_by_place: FenByPlace = {}
+    """The deductible at the places named, by hospital level, replacing ``deductible`` (and, for
+    every admission of the year, ``deductible_2nd``/``deductible_3rd``) there; keyed by place like
+    ``ratio`` (a finer cross-region kind not named takes its parent's). Places not named: ``deductible``."""
+    place_selfpay_first: BpByPlace = {}
+    """Share of the policy-range amount the patient pays first at the places named (e.g. 异地未备案
+    先自付 20%), before the deductible and the ratio; it stays in the policy-range self-pay (the
+    later tiers see it). Places not named: none."""
 
     ratio: RatioTable
     ratio_bands: tuple[RatioBand, ...] = ()
@@ -264,22 +474,59 @@ class BenefitLine(Model):
     """Lines with the same group share one ceiling (default: the line's cap group)."""
     full_pay_items: tuple[str, ...] = ()
     """Listed items whose 甲类 lines basic insurance pays in full (two-disease drug list)."""
+    class_b_ratio: RatioTable | None = None
+    """乙类 items paid at their own ratio, by place and level like ``ratio`` (identity points and
+    none of ``ratio_bands``: the two do not combine). The amount above the deductible is split by
+    class in proportion (the 乙类 part rounded half up), each part paid at its ratio and rounded.
+    Default: 乙类 at the line's ratio."""
+    fixed_share_items: tuple[str, ...] = ()
+    """Listed items (implants, consumables: ``med_list_codg``) of which basic insurance pays the
+    fixed ``fixed_share`` of their policy-range amount, outside the deductible and the ratio (within the
+    cap); the rest of them stays policy-range self-pay."""
+    fixed_share: Bp | None = None
+    """The fund's share of the ``fixed_share_items`` (given with them)."""
     full_pay_in_cap: bool = True
     """Whether the full payment of ``full_pay_items`` counts against the line's cap and is limited
     by it (``true``, the default). ``false``: the listed items are paid in full whatever the cap has
     left and are not counted in it, so the cap limits only the rest of the line's payments (seed
     002's 零支付 of listed 甲类 两病 drugs)."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
+    person_terms: dict[str, PersonTerms] = {}
+    """Terms by the person's age band and resident contribution tier (:class:`PersonTerms`), keyed by a
+    name the trace shows; applied in the order listed."""
 
     @model_validator(mode="after")
     def _check(self) -> BenefitLine:
+        _check_age_band(self.age_from, self.age_below, "age band")
+        for name, terms in self.person_terms.items():
+            if self.deductible_kind != "admission" and (terms.deductible_2nd or terms.deductible_3rd):
+                raise ValueError(f"person_terms.{name}: deductible_2nd/deductible_3rd need deductible_kind: admission")
+            if terms.cap is not None and self.cap_by_tier is not None:
+                raise ValueError(f"person_terms.{name}.cap cannot replace cap_by_tier (the line's cap is by enrolment tier)")
         for name in ("deductible", "deductible_2nd", "deductible_3rd"):
             table = getattr(self, name)
             if table is not None:
                 _complete(table, LEVELS, name)
-        _complete(self.ratio, PLACES, "ratio")
+        _complete_places(self.ratio, "ratio")
         for place, table in self.ratio.items():
             _complete(table, LEVELS, f"ratio.{place}")
+        _complete_places(self.deductible_by_place, "deductible_by_place", every=False)
+        for place, table in self.deductible_by_place.items():
+            _complete(table, LEVELS, f"deductible_by_place.{place}")
+        _complete_places(self.place_selfpay_first, "place_selfpay_first", every=False)
+        if self.class_b_ratio is not None:
+            _complete_places(self.class_b_ratio, "class_b_ratio")
+            for place, table in self.class_b_ratio.items():
+                _complete(table, LEVELS, f"class_b_ratio.{place}")
+            if self.ratio_bands:
+                raise ValueError("class_b_ratio cannot be combined with ratio_bands (give one of them)")
+        if bool(self.fixed_share_items) != (self.fixed_share is not None):
+            raise ValueError("fixed_share_items and fixed_share are given together (the items and the fund's share)")
+        both = sorted(set(self.fixed_share_items) & set(self.full_pay_items))
+        if both:
+            raise ValueError(f"fixed_share_items {both} are also full_pay_items; an item is paid one way")
+        if self.deductible_kind == "none" and self.deductible_by_place:
+            raise ValueError("deductible_by_place needs deductible_kind admission or year")
         _check_bands(self.ratio_bands, "ratio_bands")
         if self.cap_by_tier is not None:
             _complete(self.cap_by_tier, EMP_TIERS, "cap_by_tier")
@@ -304,6 +551,42 @@ class BenefitLine(Model):
     def serves(self, insutype: str, emp_status: str | None) -> bool:
         """Does the line serve people of this scheme (and, for employee lines, this status)?"""
         return self.insutype == insutype and (self.emp_status is None or self.emp_status == emp_status)
+
+    @property
+    def age_bounded(self) -> bool:
+        """Is the line only for an age band (so selecting it needs the person's age)?"""
+        return self.age_from is not None or self.age_below is not None
+
+    def serves_age(self, age: int | None) -> bool:
+        """Is a person of this age (``None``: unknown) in the line's age band?"""
+        return in_age_band(age, self.age_from, self.age_below)
+
+    @property
+    def needs_age(self) -> bool:
+        """Does settling on this line need the person's age (an age band, or terms by age)?"""
+        return self.age_bounded or any(t.needs_age for t in self.person_terms.values())
+
+    def terms_held(self, facts: Facts) -> list[str]:
+        """The names of the ``person_terms`` entries that hold for these facts, in order."""
+        return [name for name, t in self.person_terms.items() if t.holds(facts)]
+
+    def for_person(self, facts: Facts) -> BenefitLine:
+        """The line with the person's ``person_terms`` applied: what every engine settles on."""
+        held = self.terms_held(facts)
+        if not held:
+            return self
+        update: dict[str, Any] = {}
+        add = 0
+        for name in held:
+            terms = self.person_terms[name]
+            for key in ("deductible", "deductible_2nd", "deductible_3rd", "ratio", "cap"):
+                if getattr(terms, key) is not None:
+                    update[key] = getattr(terms, key)
+            add += terms.ratio_add
+        if add:
+            ratio = update.get("ratio", self.ratio)
+            update["ratio"] = {place: {lv: r + add for lv, r in table.items()} for place, table in ratio.items()}
+        return self.model_copy(update=update)
 
     def matches(self, med_type: str, dise_codg: str) -> bool:
         """Does a claim of this ``med_type`` and disease (a ``dise_codg`` prefix, if the line names any) select the line?"""
@@ -352,10 +635,14 @@ class BenefitLine(Model):
     def override_for(self, identity: str) -> IdentityOverride:
         return self.identity_overrides.get(identity, NO_OVERRIDE)
 
-    def deductible_full(self, level: int, ordinal: int = 1) -> int:
-        """The deductible before any identity share: of the year's ``ordinal``-th admission, the yearly one, or 0."""
+    def deductible_full(self, level: int, ordinal: int = 1, place: str = "in_county") -> int:
+        """The deductible before any identity share: of the year's ``ordinal``-th admission, the yearly one, or 0;
+        at a place ``deductible_by_place`` names, its deductible whatever the ordinal."""
         if self.deductible_kind == "none":
             return 0
+        by_place = place_value(self.deductible_by_place, place)
+        if by_place is not None:
+            return int(by_place[level])
         table = self.deductible
         if self.deductible_kind == "admission" and ordinal >= 2:
             table = self.deductible_2nd or table
@@ -363,9 +650,24 @@ class BenefitLine(Model):
                 table = self.deductible_3rd or table
         return table[level]
 
-    def deductible_for(self, identity: str, level: int, ordinal: int = 1) -> int:
+    def deductible_for(self, identity: str, level: int, ordinal: int = 1, place: str = "in_county") -> int:
         """The deductible for this identity (its share of the full one, rounded half up)."""
-        return apply_ratio(self.deductible_full(level, ordinal), self.override_for(identity).deductible_pct)
+        return apply_ratio(self.deductible_full(level, ordinal, place), self.override_for(identity).deductible_pct)
+
+    def deductible_at_place(self, place: str) -> bool:
+        """Does ``deductible_by_place`` set the deductible at ``place`` (itself or its parent)?"""
+        return self.deductible_kind != "none" and place_value(self.deductible_by_place, place) is not None
+
+    def place_selfpay_first_for(self, place: str) -> int:
+        """The share (basis points) of the policy-range amount paid first by the patient at ``place`` (0: none)."""
+        share = place_value(self.place_selfpay_first, place)
+        return 0 if share is None else int(share)
+
+    def class_b_ratio_for(self, identity: str, place: str, level: int) -> int | None:
+        """The 乙类 ratio plus the identity's points (before clamping); ``None``: 乙类 at the line's ratio."""
+        if self.class_b_ratio is None:
+            return None
+        return self.class_b_ratio[place][level] + self.override_for(identity).ratio_add
 
     def ratio_for(self, identity: str, place: str, level: int) -> int:
         """The basic ratio plus the identity's points, basis points, before bands and clamping to 0..100%."""
@@ -915,9 +1217,17 @@ class LineChoice:
     key: str
     line: BenefitLine
     fell_back_from: str | None = None
-    """The line the claim matched first, whose filing it lacks."""
+    """The line the claim matched first, whose filing it lacks (or whose signed institution it was not made at)."""
     lacks_filing: bool = False
     """The matched line needs a filing the claim lacks and names no fallback: the claim is refused."""
+    lacks_birth_date: bool = False
+    """Choosing or settling on the line needs the person's age and the birth date is unknown: refused."""
+    not_signed: bool = False
+    """The matched line is for signed institutions only, the claim's is not one, and it names no fallback: refused."""
+    terms: tuple[str, ...] = ()
+    """The line's ``person_terms`` entries applied (``line`` is the line with them applied)."""
+    unsigned: bool = False
+    """It fell back because the claim was not made at an institution the person signed for."""
 
 
 class Policy(Model):
@@ -1035,19 +1345,76 @@ class Policy(Model):
         return deciding_identity(identities, day, self.identity_priority)
 
     def benefit_line(
-        self, insutype: str, emp_status: str | None, med_type: str, dise_codg: str, has_filing: bool
+        self,
+        insutype: str,
+        emp_status: str | None,
+        med_type: str,
+        dise_codg: str,
+        has_filing: bool,
+        facts: Facts = NO_FACTS,
     ) -> LineChoice | None:
-        """The first line serving the person that the claim's med_type and disease select; a line
-        that needs a chronic filing the claim lacks gives way to its ``fallback``. ``None``: no line."""
+        """The first line serving the person (scheme, status, age band) that the claim's med_type and
+        disease select; a line that needs a chronic filing the claim lacks, or (``signed_only``) a claim at an
+        institution the person did not sign for, gives way to its ``fallback``. The chosen line comes with the
+        person's ``person_terms`` applied (:meth:`BenefitLine.for_person`). An age band or age terms met with an
+        unknown age give ``lacks_birth_date``. ``None``: no line."""
         for key, line in self.lines.items():
             if not (line.serves(insutype, emp_status) and line.matches(med_type, dise_codg)):
+                continue
+            if facts.age is None and line.age_bounded:
+                return LineChoice(key, line, lacks_birth_date=True)
+            if not line.serves_age(facts.age):
                 continue
             if line.requires_filing and not has_filing:
                 if line.fallback is None:
                     return LineChoice(key, line, lacks_filing=True)
-                return LineChoice(line.fallback, self.lines[line.fallback], key)
-            return LineChoice(key, line)
+                return self._for_person(line.fallback, facts, key)
+            if line.signed_only and not facts.signed:
+                if line.fallback is None:
+                    return LineChoice(key, line, not_signed=True)
+                return replace(self._for_person(line.fallback, facts, key), unsigned=True)
+            return self._for_person(key, facts)
         return None
+
+    def _for_person(self, key: str, facts: Facts, fell_back_from: str | None = None) -> LineChoice:
+        line = self.lines[key]
+        if facts.age is None and line.needs_age:
+            return LineChoice(key, line, fell_back_from, lacks_birth_date=True)
+        held = tuple(line.terms_held(facts))
+        return LineChoice(key, line.for_person(facts), fell_back_from, terms=held)
+
+    @property
+    def needs_age(self) -> bool:
+        """Does any line select or settle by age (so people need a birth date)?"""
+        return any(line.needs_age for line in self.lines.values())
+
+    @property
+    def uses_resident_tier(self) -> bool:
+        """Does any line's terms depend on the resident contribution tier?"""
+        return any(t.resident_tier is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    @property
+    def uses_institution(self) -> bool:
+        """Does any line's terms depend on the claim's institution against the person's selection?"""
+        return any(t.institution is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    @property
+    def uses_family_doctor(self) -> bool:
+        """Does any line's terms depend on a family-doctor contract?"""
+        return any(t.family_doctor is not None for line in self.lines.values() for t in line.person_terms.values())
+
+    @property
+    def uses_signed(self) -> bool:
+        """Is any line for signed institutions only?"""
+        return any(line.signed_only for line in self.lines.values())
+
+    def age_cuts(self) -> list[int]:
+        """Every age at which some line's band or terms change, ascending (the batch engine's age bands)."""
+        cuts: set[int] = set()
+        for line in self.lines.values():
+            bounds = [(line.age_from, line.age_below), *((t.age_from, t.age_below) for t in line.person_terms.values())]
+            cuts.update(a for pair in bounds for a in pair if a is not None)
+        return sorted(cuts)
 
     def critical_illness_block(self, insutype: str) -> str | None:
         """The key (``critical_illness`` or ``large_amount``) of the critical-illness block serving this scheme."""

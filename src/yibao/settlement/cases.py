@@ -6,7 +6,7 @@ case's expectation, and every claim whose payers and patient do not add up to th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import IdentityPeriod
@@ -15,7 +15,18 @@ from yibao.policy.cases import PAYER_PARTS, WorkedCase
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
-from yibao.settlement.model import ChronicFiling, Claim, FeeLine, Period, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.model import (
+    ChronicFiling,
+    Claim,
+    FeeLine,
+    InstitutionChoice,
+    Period,
+    Person,
+    PolicyRangeSummary,
+    ResidentTierPeriod,
+    Settlement,
+)
+from yibao.settlement.policy_range import scp_parts
 from yibao.settlement.settle import settle_sequence
 
 SCALAR = "scalar"
@@ -30,9 +41,13 @@ def case_person(case: WorkedCase, number: int) -> Person:
         insutype=p.insutype,
         identities=tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in p.identities),
         chronic_filings=tuple(ChronicFiling(f.dise_codg, f.valid_from, f.valid_to) for f in p.chronic_filings),
-        cross_region_filings=tuple(Period(f.valid_from, f.valid_to) for f in p.cross_region_filings),
+        cross_region_filings=tuple(Period(f.valid_from, f.valid_to, f.kind) for f in p.cross_region_filings),
         emp_status=p.emp_status,
         emp_tier=p.emp_tier,
+        birth_date=p.birth_date,
+        resident_tiers=tuple(ResidentTierPeriod(r.tier, r.valid_from, r.valid_to) for r in p.resident_tiers),
+        institutions=tuple(InstitutionChoice(i.fixmedins_code, i.role, i.valid_from, i.valid_to) for i in p.institutions),
+        family_doctor=tuple(Period(f.valid_from, f.valid_to) for f in p.family_doctor),
     )
 
 
@@ -45,7 +60,9 @@ def case_claims(case: WorkedCase, psn_no: str) -> list[Claim]:
             for n, f in enumerate(c.fee_lines, start=1)
         )
         summary = PolicyRangeSummary(**c.summary.model_dump()) if c.summary else None
-        out.append(Claim(c.claim_id, psn_no, c.setl_date, c.med_type, c.hosp_lv, c.place, c.dise_codg, lines, summary))
+        out.append(
+            Claim(c.claim_id, psn_no, c.setl_date, c.med_type, c.hosp_lv, c.place, c.dise_codg, lines, summary, c.fixmedins_code)
+        )
     return out
 
 
@@ -53,17 +70,15 @@ def summarised(claim: Claim, settled: Settlement) -> Claim:
     """A fee-line claim as the batch engine takes it: the policy-range split the scalar core made of its lines."""
     if claim.summary is not None:
         return claim
-    full_pay = sum(r.inscp_scp_amt for r in settled.fee_results if r.full_pay)
     summary = PolicyRangeSummary(
         settled.medfee_sumamt,
         settled.fulamt_ownpay_amt,
         settled.overlmt_selfpay,
         settled.preselfpay_amt,
         settled.inscp_scp_amt,
-        full_pay,
+        **scp_parts(settled.fee_results),
     )
-    return Claim(claim.claim_id, claim.psn_no, claim.setl_date, claim.med_type, claim.hosp_lv, claim.place, claim.dise_codg,
-                 summary=summary)  # fmt: skip
+    return replace(claim, fee_lines=(), summary=summary, audit_refused=())
 
 
 Got = dict[str, int | str]

@@ -6,6 +6,7 @@ exists. Every amount is integer fen, every ratio integer basis points.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -13,8 +14,30 @@ from typing import Any, Literal
 
 from yibao.core.identities import IdentityPeriod
 
-Place = Literal["in_county", "out_of_county", "cross_region"]
-PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region")
+Place = Literal["in_county", "out_of_county", "cross_region", "cross_emergency"]
+PLACES_IN: tuple[str, ...] = ("in_county", "out_of_county", "cross_region", "cross_emergency")
+"""A claim's ``place``: ``cross_region`` is settled by the person's cross-region filing held on the
+day (:func:`settled_place`); ``cross_emergency`` is cross-region emergency care (异地急诊抢救), filed or not."""
+
+FILING_KINDS: tuple[str, ...] = ("long_term", "referral", "temporary", "")
+"""Cross-region filing kinds (异地长期居住备案, 转诊备案, 临时外出就医备案, unspecified), in the order one
+decides when a person holds several on a day."""
+FILING_PLACE: dict[str, str] = {
+    "long_term": "cross_long_term",
+    "referral": "cross_referral",
+    "temporary": "cross_temporary",
+    "": "cross_filed",
+}
+"""The place (:data:`yibao.policy.schema.PLACES`) a cross-region claim settles at under a filing of each kind."""
+
+
+def settled_place(place: str, kinds_held: Iterable[str]) -> str:
+    """The place a claim settles at: its own place, or for ``cross_region`` the place of the filing kind
+    held on the day that :data:`FILING_KINDS` puts first (``cross_unfiled``: none held)."""
+    if place != "cross_region":
+        return place
+    held = set(kinds_held)
+    return next((FILING_PLACE[k] for k in FILING_KINDS if k in held), "cross_unfiled")
 
 
 @dataclass(frozen=True)
@@ -23,6 +46,8 @@ class Period:
 
     begin: date
     end: date | None = None
+    kind: str = ""
+    """Cross-region filings: one of :data:`FILING_KINDS` (``""``: a filing of no stated kind)."""
 
     def holds_on(self, day: date) -> bool:
         return self.begin <= day and (self.end is None or day <= self.end)
@@ -47,6 +72,42 @@ class ChronicFiling:
 
 
 @dataclass(frozen=True)
+class ResidentTierPeriod:
+    """A resident's contribution tier (缴费档次: 1 一档, 2 二档) from ``begin`` to ``end`` inclusive
+    (``None`` = open); chosen when paying for a year, so usually one period per calendar year."""
+
+    tier: Literal[1, 2]
+    begin: date
+    end: date | None = None
+
+    def holds_on(self, day: date) -> bool:
+        return self.begin <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class InstitutionChoice:
+    """An institution the person chose, from ``begin`` to ``end`` inclusive: ``designated`` (the one selected for
+    residents' general outpatient, 选定/签约基层机构), ``linked`` (one linked with it: 医共体 / referral), or
+    ``signed`` (a chronic-outpatient signed institution, 门诊慢性病签约医疗机构; seed 004: changeable monthly)."""
+
+    fixmedins_code: str
+    role: Literal["designated", "linked", "signed"]
+    begin: date
+    end: date | None = None
+
+    def holds_on(self, day: date) -> bool:
+        return self.begin <= day and (self.end is None or day <= self.end)
+
+
+INSTITUTION_ROLES: tuple[str, ...] = ("designated", "linked", "signed")
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in completed years on ``day`` (a 29 February birthday comes on 1 March in other years)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+@dataclass(frozen=True)
 class Person:
     psn_no: str
     insutype: Literal["390", "310"] = "390"
@@ -58,6 +119,39 @@ class Person:
     emp_tier: Literal["unit", "individual_1", "individual_2"] | None = None
     """Employees: enrolled with an employer, or as an individual in tier 1 / tier 2."""
     psn_name: str = ""
+    birth_date: date | None = None
+    """From the resident ID number (characters 7-14) or the registry's ``brdy``; ``None``: unknown
+    (refused only on a line that selects or settles by age)."""
+    resident_tiers: tuple[ResidentTierPeriod, ...] = ()
+    """Residents: the contribution tier (一档/二档) chosen, with the dates it holds."""
+    institutions: tuple[InstitutionChoice, ...] = ()
+    """Institutions chosen: designated / linked for general outpatient, signed for chronic outpatient."""
+    family_doctor: tuple[Period, ...] = ()
+    """Family-doctor contracts (家庭医生签约服务) with their dates."""
+
+    def institution_class(self, fixmedins_code: str, day: date) -> str:
+        """The claim's institution against the person's choices on ``day``: designated, linked or other."""
+        held = {c.role for c in self.institutions if c.fixmedins_code == fixmedins_code and c.holds_on(day)}
+        return "designated" if "designated" in held else "linked" if "linked" in held else "other"
+
+    def signed_at(self, fixmedins_code: str, day: date) -> bool:
+        """Is ``fixmedins_code`` one of the person's signed (chronic-outpatient) institutions on ``day``?"""
+        return any(c.role == "signed" and c.fixmedins_code == fixmedins_code and c.holds_on(day) for c in self.institutions)
+
+    def family_doctor_on(self, day: date) -> bool:
+        return any(p.holds_on(day) for p in self.family_doctor)
+
+    def age_on(self, day: date) -> int | None:
+        """Completed years on ``day``; ``None`` without a birth date (or for a day before it)."""
+        if self.birth_date is None or day < self.birth_date:
+            return None
+        return age_on(self.birth_date, day)
+
+    def resident_tier_on(self, day: date) -> int | None:
+        """The contribution tier held on ``day`` (of overlapping periods the latest-starting, then the higher
+        tier); ``None``: none on record."""
+        held = [(p.begin, p.tier) for p in self.resident_tiers if p.holds_on(day)]
+        return max(held)[1] if held else None
 
     def filed_for(self, dise_codg: str, day: date) -> bool:
         """Has the person a chronic/special-disease filing covering this disease on ``day``?"""
@@ -90,6 +184,13 @@ class PolicyRangeSummary:
     full_pay_scp_amt: int = 0
     """Part of ``inscp_scp_amt`` on listed 甲类 items that a line with ``full_pay_items`` pays in
     full (two-disease drugs); ignored on other lines."""
+    fixed_share_scp_amt: int = 0
+    """Part of ``inscp_scp_amt`` on items a line with ``fixed_share_items`` pays a fixed share of
+    (implants, consumables); ignored on other lines."""
+    class_b_scp_amt: int = 0
+    """The 乙类 part of ``inscp_scp_amt`` outside the two parts above, for a line with ``class_b_ratio``
+    (乙类 at its own ratio); ignored on other lines. A fee-line claim's split gives the same three parts
+    (:func:`yibao.settlement.policy_range.policy_range`), so it settles as its summary does."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +237,8 @@ class FeeLineResult:
     """Self-pay-first share applied, basis points."""
     full_pay: bool
     """Listed 甲类 item that basic insurance pays in full."""
+    fixed_share: bool = False
+    """Listed item of which basic insurance pays a fixed share."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from yibao.policy.schema import Policy, period_key
+from yibao.policy.schema import Facts, Policy, period_key
 from yibao.settlement.model import Person, YearToDate
 from yibao.settlement.tiers import LATER_TIERS
 
@@ -62,12 +62,17 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     or cost ceiling, when lines sharing a group give this person different ones), its payments
     counted in the day's period (month or quarter for such caps); the later tiers: a row when the
     tier covers the person's scheme and identity, and a second one for designated 重特大疾病 claims
-    when their terms give the identity another limit.
+    when their terms give the identity another limit. Lines go by the person's age, resident tier and
+    family-doctor contract on ``day`` (:meth:`BenefitLine.for_person`); a line for an age band is left
+    out when the age is unknown. Terms by the claim's institution are those of an institution outside
+    the person's selection (the position does not know where the next claim will be made).
     """
     identity = policy.deciding_identity(person.identities, day)
+    facts = Facts(person.age_on(day), person.resident_tier_on(day), family_doctor=person.family_doctor_on(day))
     basic: dict[tuple[str, str, int | None, str | None, int | None], list[str]] = {}
-    for key, line in policy.lines.items():
-        if line.serves(person.insutype, person.emp_status):
+    for key, own in policy.lines.items():
+        if own.serves(person.insutype, person.emp_status) and own.serves_age(facts.age):
+            line = own.for_person(facts)
             ceiling = None if line.cost_ceiling is None else line.ceiling_key(key)
             group, slot, cap = line.cap_key(key), line.cap_slot(key, day), line.cap_for(identity, person.emp_tier)
             combined = policy.combined_for(key)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from yibao.policy.schema import BenefitLine
 from yibao.settlement.model import Claim, FeeLineResult, TraceStep
-from yibao.settlement.policy_range import PolicyRange
+from yibao.settlement.policy_range import PolicyRange, summed
 
 
 def _refused(r: FeeLineResult) -> FeeLineResult:
@@ -22,24 +23,17 @@ def _refused(r: FeeLineResult) -> FeeLineResult:
         inscp_scp_amt=0,
         selfpay_prop=10_000,
         full_pay=False,
+        fixed_share=False,
     )
 
 
-def refuse_lines(pr: PolicyRange, claim: Claim) -> PolicyRange:
-    """``pr`` with the lines of ``claim.audit_refused`` fully self-paid (a summary claim has no lines to refuse)."""
+def refuse_lines(pr: PolicyRange, claim: Claim, line: BenefitLine) -> PolicyRange:
+    """``pr`` with the lines of ``claim.audit_refused`` fully self-paid (a summary claim has no lines to refuse);
+    ``line``: the claim's benefit line (which parts it pays apart)."""
     refused = {r.feedetl_sn for r in claim.audit_refused}
     if not refused or not pr.lines:
         return pr
-    lines = tuple(_refused(r) if r.feedetl_sn in refused else r for r in pr.lines)
-    return PolicyRange(
-        medfee_sumamt=sum(r.det_item_fee_sumamt for r in lines),
-        fulamt_ownpay_amt=sum(r.fulamt_ownpay_amt for r in lines),
-        overlmt_selfpay=sum(r.overlmt_selfpay for r in lines),
-        preselfpay_amt=sum(r.preselfpay_amt for r in lines),
-        inscp_scp_amt=sum(r.inscp_scp_amt for r in lines),
-        full_pay_scp=sum(r.inscp_scp_amt for r in lines if r.full_pay),
-        lines=lines,
-    )
+    return summed(tuple(_refused(r) if r.feedetl_sn in refused else r for r in pr.lines), line)
 
 
 def audit_steps(claim: Claim) -> list[TraceStep]:

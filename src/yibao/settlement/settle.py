@@ -8,13 +8,23 @@ exactly what one settlement consumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import LineChoice, Policy
+from yibao.policy.schema import Facts, LineChoice, Policy
 from yibao.settlement import tiers
-from yibao.settlement.model import PLACES_IN, Claim, Person, SetlDetail, Settlement, TraceStep, YearToDate
+from yibao.settlement.model import (
+    PLACES_IN,
+    Claim,
+    Person,
+    SetlDetail,
+    Settlement,
+    TraceStep,
+    YearToDate,
+    settled_place,
+)
 from yibao.settlement.policy_range import check_fee_line_levels, policy_range
 from yibao.settlement.refusals import audit_steps, refuse_lines
 from yibao.settlement.trace import proc_info
@@ -29,6 +39,30 @@ FUND_PAY_TYPE = {
 }
 
 
+def birth_date_refusal(psn_no: str, line: str, day: date) -> InputError:
+    """A claim on a line that goes by age, for a person without a (usable) birth date: settle and batch say it alike."""
+    expected = f"a birth date on or before {day} (an 18-character resident ID number or brdy): line {line} goes by age"
+    return InputError(f"person {psn_no}", "birth_date", None, expected)
+
+
+def not_signed_refusal(claim_id: str, fixmedins_code: str, line: str, day: date) -> InputError:
+    """A claim on a line for signed institutions only, made elsewhere, the line naming no fallback."""
+    expected = f"an institution the person signed for (门诊慢性病签约医疗机构) on {day}: line {line} is paid only there"
+    return InputError(f"claim {claim_id}", "fixmedins_code", fixmedins_code, expected)
+
+
+def facts(person: Person, claim: Claim) -> Facts:
+    """What lines go by about the person on the claim date, and the claim's institution against their choices."""
+    day, code = claim.setl_date, claim.fixmedins_code
+    return Facts(
+        age=person.age_on(day),
+        resident_tier=person.resident_tier_on(day),
+        institution=person.institution_class(code, day),
+        family_doctor=person.family_doctor_on(day),
+        signed=person.signed_at(code, day),
+    )
+
+
 def _where(claim: Claim) -> str:
     return f"claim {claim.claim_id}"
 
@@ -40,7 +74,7 @@ def validate_claim(claim: Claim, person: Person) -> None:
     if claim.hosp_lv not in (1, 2, 3):
         raise InputError(where, "hosp_lv", claim.hosp_lv, "1 (乡镇/一级), 2 (县级/二级) or 3 (市级及以上/三级)")
     if claim.place not in PLACES_IN:
-        raise InputError(where, "place", claim.place, "in_county, out_of_county or cross_region")
+        raise InputError(where, "place", claim.place, "in_county, out_of_county, cross_region or cross_emergency")
     if (claim.summary is None) == (not claim.fee_lines):
         raise InputError(
             where,
@@ -64,7 +98,10 @@ def _filed(person: Person, claim: Claim) -> bool:
 
 def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
     """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
-    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, _filed(person, claim))
+    day = claim.setl_date
+    choice = policy.benefit_line(
+        person.insutype, person.emp_status, claim.med_type, claim.dise_codg, _filed(person, claim), facts(person, claim)
+    )
     if choice is None:
         raise InputError(
             _where(claim),
@@ -74,6 +111,10 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
             f"{' and ' + person.emp_status if person.emp_status else ''} in this policy "
             f"({', '.join(sorted({m for ln in policy.lines.values() for m in ln.med_types}))})",
         )
+    if choice.lacks_birth_date:
+        raise birth_date_refusal(person.psn_no, choice.key, day)
+    if choice.not_signed:
+        raise not_signed_refusal(claim.claim_id, claim.fixmedins_code, choice.key, day)
     if choice.lacks_filing:
         raise InputError(
             _where(claim),
@@ -89,10 +130,8 @@ def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
 
 
 def _place(claim: Claim, person: Person) -> str:
-    if claim.place != "cross_region":
-        return claim.place
-    filed = any(p.holds_on(claim.setl_date) for p in person.cross_region_filings)
-    return "cross_filed" if filed else "cross_unfiled"
+    """The place the claim settles at (:func:`settled_place`), by the cross-region filings held on its day."""
+    return settled_place(claim.place, (p.kind for p in person.cross_region_filings if p.holds_on(claim.setl_date)))
 
 
 def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, claim: Claim) -> Settlement:
@@ -110,15 +149,19 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     choice = select_line(policy, person, claim)
     line = choice.line
     identity = policy.deciding_identity(person.identities, claim.setl_date)
-    pr = refuse_lines(policy_range(policy.fee, line, claim), claim)
+    pr = refuse_lines(policy_range(policy.fee, line, claim), claim, line)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
         filed = policy.lines[choice.fell_back_from]
         args = {"from": choice.fell_back_from, "to": choice.key}
         names = {"from_line": (filed.label_zh, filed.label_en), "to_line": (line.label_zh, line.label_en)}
-        trace.append(TraceStep("line", "fallback", args | names))
+        trace.append(TraceStep("line", "fallback_unsigned" if choice.unsigned else "fallback", args | names))
     line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
     trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
+    if choice.terms:
+        f = facts(person, claim)
+        held = {"age": f.age, "resident_tier": f.resident_tier, "institution": f.institution, "family_doctor": f.family_doctor}
+        trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms)} | held))
     trace.append(
         TraceStep(
             "range",
@@ -142,6 +185,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             identity=identity,
             scp=pr.inscp_scp_amt,
             full_pay_scp=pr.full_pay_scp,
+            fixed_share_scp=pr.fixed_share_scp,
+            class_b_scp=pr.class_b_scp,
             hosp_lv=claim.hosp_lv,
             place=_place(claim, person),
             emp_tier=person.emp_tier,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from yibao.core.money import apply_ratio
+from yibao.core.money import apply_ratio, half_up
 from yibao.policy.schema import (
     LEVELS,
     Assistance,
@@ -75,6 +75,50 @@ class BasicInput:
     """The combined-cap block of the line (its payments count there too)."""
     qualifies: bool = False
     """The person's filings cover two or more of the block's diseases: its cap replaces the line's."""
+    fixed_share_scp: int = 0
+    """The part of ``scp`` on the line's fixed-share items."""
+    class_b_scp: int = 0
+    """The 乙类 part of the rest, for a line with ``class_b_ratio``."""
+
+    @property
+    def normal(self) -> int:
+        """The policy-range amount the deductible and the ratio work on, before the place's self-pay first:
+        without the items paid in full or at a fixed share."""
+        return self.scp - self.full_pay_scp - self.fixed_share_scp
+
+    @property
+    def first(self) -> int:
+        """The place's self-pay-first share of :attr:`normal` (异地未备案先自付 …), rounded half up."""
+        return apply_ratio(self.normal, self.line.place_selfpay_first_for(self.place))
+
+    @property
+    def base(self) -> int:
+        """What the deductible and the ratio work on: :attr:`normal` less the place's self-pay first."""
+        return self.normal - self.first
+
+
+def _apart(r: TierResult, t: str, i: BasicInput) -> int:
+    """What basic insurance pays apart from the deductible and the ratio: listed 甲类 items in full,
+    the fixed share of the fixed-share items."""
+    if i.full_pay_scp:
+        r.step(t, "full_pay" if i.line.full_pay_in_cap else "full_pay_outside_cap", amount_fen=i.full_pay_scp)
+    fixed = 0
+    if i.fixed_share_scp and i.line.fixed_share is not None:
+        fixed = apply_ratio(i.fixed_share_scp, i.line.fixed_share)
+        r.step(t, "fixed_share", amount_fen=i.fixed_share_scp, ratio_bp=i.line.fixed_share, pay_fen=fixed)
+    return i.full_pay_scp + fixed
+
+
+def _class_b_part(r: TierResult, t: str, i: BasicInput, above: int) -> tuple[int, int]:
+    """The 乙类 part of the amount paid at the ratio (its share of :attr:`BasicInput.normal`, rounded half
+    up) and its payment at the 乙类 ratio; (0, 0) on a line paying 乙类 at the line's ratio."""
+    ratio = i.line.class_b_ratio_for(i.identity, i.place, i.hosp_lv)
+    if ratio is None:
+        return 0, 0
+    part = half_up(above * i.class_b_scp, i.normal) if i.normal > 0 else 0
+    pay = apply_ratio(part, clamp_bp(ratio))
+    r.step(t, "class_b", class_b_fen=i.class_b_scp, part_fen=part, ratio_bp=clamp_bp(ratio), pay_fen=pay)
+    return part, pay
 
 
 MONTHS_EN = (
@@ -117,7 +161,7 @@ def _deductible(r: TierResult, i: BasicInput) -> _Deductible:
     """起付线: charged per claim, per admission or per period; on the base it is taken now, on the
     payment it is taken after the ratio (:func:`_deductible_off_pay`)."""
     t, line, ov = "basic", i.line, i.line.override_for(i.identity)
-    normal = i.scp - i.full_pay_scp
+    normal = i.base
     kind, on_base = line.deductible_kind, line.deductible_on == "base"
     if kind == "none":
         r.step(t, "deductible_none")
@@ -130,8 +174,8 @@ def _deductible(r: TierResult, i: BasicInput) -> _Deductible:
         return _Deductible()
     if line.deductible_level == "highest":
         return _deductible_highest(r, i)
-    full = line.deductible_full(i.hosp_lv, ordinal)
-    ded = line.deductible_for(i.identity, i.hosp_lv, ordinal)
+    full = line.deductible_full(i.hosp_lv, ordinal, i.place)
+    ded = line.deductible_for(i.identity, i.hosp_lv, ordinal, i.place)
     shown: dict[str, Any] = {"full_fen": full, "pct_bp": ov.deductible_pct, "deductible_fen": ded}
     if kind == "admission":
         r.consumed["admissions"] = 1
@@ -159,11 +203,11 @@ def _deductible(r: TierResult, i: BasicInput) -> _Deductible:
 def _deductible_highest(r: TierResult, i: BasicInput) -> _Deductible:
     """``deductible_level: highest``: the deductible of the highest level attended in the period (this
     claim's included), less what the period's claims already paid of it."""
-    line, normal = i.line, i.scp - i.full_pay_scp
+    line, normal = i.line, i.base
     slot = line.deductible_slot(i.key, i.day)
     attended = [lv for lv in LEVELS if i.ytd.deductible_levels.get(level_key(slot, lv), 0) > 0]
     top = max([*attended, i.hosp_lv])
-    ded = line.deductible_for(i.identity, top)
+    ded = line.deductible_for(i.identity, top, place=i.place)
     before = i.ytd.deductible_taken.get(slot, 0)
     remaining = max(0, ded - before)
     r.consumed["deductible_levels"] = {level_key(slot, i.hosp_lv): 1}
@@ -181,7 +225,7 @@ def _deductible_highest(r: TierResult, i: BasicInput) -> _Deductible:
 def _ceiling(r: TierResult, i: BasicInput, lo: int) -> int:
     """最高支付限额 on covered cost: the upper end of the base the ratio is paid on, the part of the
     claim's cost still under the yearly ceiling (counted from ``lo``, the deductible, or gross)."""
-    line, normal = i.line, i.scp - i.full_pay_scp
+    line, normal = i.line, i.base
     if line.cost_ceiling is None:
         return normal
     group = line.ceiling_key(i.key)
@@ -225,8 +269,12 @@ def basic(i: BasicInput) -> TierResult:
     t = "basic"
     r = TierResult(applied=True, base=i.scp)
     line, ov = i.line, i.line.override_for(i.identity)
-    if i.full_pay_scp:
-        r.step(t, "full_pay" if line.full_pay_in_cap else "full_pay_outside_cap", amount_fen=i.full_pay_scp)
+    apart = _apart(r, t, i)
+    if i.first:  # self-pay first at the place: off the base before the deductible
+        share = line.place_selfpay_first_for(i.place)
+        r.step(t, "place_selfpay_first", place=i.place, share_bp=share, base_fen=i.normal, amount_fen=i.first)
+    if line.deductible_at_place(i.place):  # the deductible the line sets for the place
+        r.step(t, "deductible_place", place=i.place)
     d = _deductible(r, i)
     # ratio (报销比例), by place and level, identity points, bands on the admission's amount
     ratio = line.ratio_for(i.identity, i.place, i.hosp_lv)
@@ -240,16 +288,17 @@ def basic(i: BasicInput) -> TierResult:
         ratio_bp=clamp_bp(ratio),
     )
     hi = _ceiling(r, i, d.base_dedc)
-    segments = split_bands(d.base_dedc, hi, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
+    b_part, b_pay = _class_b_part(r, t, i, hi - d.base_dedc)
+    segments = split_bands(d.base_dedc, hi - b_part, line.ratio_bands_for(i.identity, i.place, i.hosp_lv))
     if line.ratio_bands:
         _segments_trace(r, t, segments)
-    raw = pay_segments(segments)
+    raw = pay_segments(segments) + b_pay
     dedc = d.base_dedc
     if line.deductible_on == "payment" and not i.waived:
         dedc = _deductible_off_pay(r, i, d, raw)
         raw -= dedc
     outside = 0 if line.full_pay_in_cap else i.full_pay_scp  # paid in full, neither limited by the cap nor counted in it
-    raw += i.full_pay_scp - outside
+    raw += apart - outside
     # cap (封顶线), per year, quarter or month
     cap = line.cap_for(i.identity, i.emp_tier)
     slot = line.cap_slot(i.key, i.day)

@@ -7,7 +7,16 @@ from typing import Any
 
 from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_percent, fmt_yuan
-from yibao.core.vocab import CI_BLOCKS, HOSP_LEVELS, RATIO_PLACES, TIERS, identity_label, label
+from yibao.core.vocab import (
+    CI_BLOCKS,
+    HOSP_LEVELS,
+    INSTITUTION_CLASSES,
+    RATIO_PLACES,
+    RESIDENT_TIERS,
+    TIERS,
+    identity_label,
+    label,
+)
 from yibao.settlement.model import TraceStep
 
 REASONS: dict[str, Said] = {
@@ -19,9 +28,18 @@ REASONS: dict[str, Said] = {
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "fallback": ("无“{from_line}”病种备案，按“{to_line}”结算", "no filing for “{from_line}”: settled as “{to_line}”"),
+    "fallback_unsigned": (
+        "非本人签约机构就诊，不享受“{from_line}”，按“{to_line}”结算",
+        "not at an institution the person signed for “{from_line}”: settled as “{to_line}”",
+    ),
     "line": (
         "待遇类别：{line_name}（医疗类别 {med_type}），身份：{identity}",
         "benefit line: {line_name} (med type {med_type}), identity: {identity}",
+    ),
+    "person_terms": (
+        "按参保人条件执行待遇：{terms}（年龄 {age}，缴费档次 {resident_tier}，就诊于{institution}，家庭医生{family_doctor}）",
+        "terms for the person applied: {terms} (age {age}, contribution tier {resident_tier}, at {institution}, "
+        "family doctor {family_doctor})",
     ),
     "policy_range": (
         "医疗总费用 {medfee_fen}，全自费 {fulamt_fen}，超限价 {overlmt_fen}，先行自付 {preselfpay_fen}，政策范围内 {scp_fen}",
@@ -33,6 +51,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "line {sn} ({item}) refused by audit rule {rule} “{rule_name}”: {amount_fen} fully self-paid",
     ),
     "full_pay": ("目录内甲类药品全额支付 {amount_fen}", "listed class-A drugs paid in full: {amount_fen}"),
+    "fixed_share": (
+        "按固定比例支付项目 {amount_fen} × {ratio_bp} = {pay_fen}",
+        "fixed-share items {amount_fen} × {ratio_bp} = {pay_fen}",
+    ),
+    "deductible_place": ("{place}执行该地起付线", "{place}: the deductible set for this place"),
+    "place_selfpay_first": (
+        "{place}先行自付 {base_fen} × {share_bp} = {amount_fen}",
+        "{place}: self-pay first {base_fen} × {share_bp} = {amount_fen}",
+    ),
+    "class_b": (
+        "乙类部分 {class_b_fen}，起付线以上按比例分摊 {part_fen}，乙类比例 {ratio_bp}，支付 {pay_fen}",
+        "class B part {class_b_fen}, its share above the deductible {part_fen}, class B ratio {ratio_bp}, pays {pay_fen}",
+    ),
     "full_pay_outside_cap": (
         "目录内甲类药品全额支付 {amount_fen}，不受封顶线限制、不计入封顶线",
         "listed class-A drugs paid in full: {amount_fen}, outside the cap and not counted in it",
@@ -184,6 +215,14 @@ def _format_arg(name: str, value: Any, lang: str) -> str:
         return label(HOSP_LEVELS, value, lang)
     if name == "reason":
         return label(REASONS, value, lang)
+    if name == "age":
+        return t(lang, "不详", "unknown") if value is None else t(lang, f"{value} 岁", str(value))
+    if name == "resident_tier":
+        return label(RESIDENT_TIERS, value, lang)
+    if name == "institution":
+        return label(INSTITUTION_CLASSES, value, lang)
+    if name == "family_doctor":
+        return t(lang, "已签约", "contracted") if value else t(lang, "未签约", "none")
     if name == "block":
         return label(CI_BLOCKS, value, lang)
     if name == "no_cap":

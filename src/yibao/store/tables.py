@@ -139,6 +139,53 @@ class CrossFiling(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class ResidentTier(Base):
+    """A resident's contribution tier (居民医保缴费档次: 1 一档, 2 二档, Chongqing) from ``begin`` to ``end``:
+    chosen when paying for a year, so usually one row per year (migration 0301)."""
+
+    __tablename__ = "resident_tier"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    tier: Mapped[int] = mapped_column(Integer)
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class InstitutionChoice(Base):
+    """An institution a person chose, with its dates (migration 0301): ``designated`` (selected for residents'
+    general outpatient), ``linked`` (linked with it), ``signed`` (门诊慢性病签约医疗机构; seed 004: one hospital and
+    one township health centre, changeable monthly)."""
+
+    __tablename__ = "institution_choice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class FamilyDoctorContract(Base):
+    """A family-doctor contract (家庭医生签约服务) with its dates (migration 0301)."""
+
+    __tablename__ = "family_doctor_contract"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    fixmedins_code: Mapped[str | None] = mapped_column(String(32))
+    """The contracted doctor's institution."""
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
 class Enrolment(Base):
     """A person's enrolment for one year and scheme, and who pays the premium."""
 

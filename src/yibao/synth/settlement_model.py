@@ -27,8 +27,8 @@ def to_people_and_claims(county: SynthCounty) -> tuple[dict[str, Person], list[C
     for psn, begin, end in county.cross_filings.iter_rows():
         crosses[psn].append(Period(begin, _opt_date(end)))
     people: dict[str, Person] = {}
-    for row in county.people.select("psn_no", "insutype", "emp_status", "emp_tier", "psn_name").iter_rows():
-        psn, insutype, emp_status, emp_tier, name = row
+    for row in county.people.select("psn_no", "insutype", "emp_status", "emp_tier", "psn_name", "brdy").iter_rows():
+        psn, insutype, emp_status, emp_tier, name, brdy = row
         people[psn] = Person(
             psn_no=psn,
             insutype=cast(Literal["390", "310"], insutype),
@@ -38,6 +38,7 @@ def to_people_and_claims(county: SynthCounty) -> tuple[dict[str, Person], list[C
             emp_status=cast(Literal["in_service", "retired"] | None, emp_status),
             emp_tier=cast(Literal["unit", "individual_1", "individual_2"] | None, emp_tier),
             psn_name=name,
+            birth_date=brdy,
         )
     claims = [
         Claim(

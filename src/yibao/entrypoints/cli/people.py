@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from yibao.app import registry as lookup
+from yibao.core import vocab
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label
@@ -23,7 +24,7 @@ from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
-from yibao.store.tables import ChronicFiling, CrossFiling, Person
+from yibao.store.tables import ChronicFiling, CrossFiling, FamilyDoctorContract, InstitutionChoice, Person, ResidentTier
 
 person_app = typer.Typer(help="人员查询 / people", no_args_is_help=True)
 filing_app = typer.Typer(help="门诊慢特病备案、异地就医备案 / filings", no_args_is_help=True)
@@ -51,7 +52,7 @@ def _day(text: str | None, lang: str, field: str = "date") -> date:
         raise _fail(InputError("command line", field, text, "a date YYYY-MM-DD"), lang) from None
 
 
-Filing = TypeVar("Filing", ChronicFiling, CrossFiling)
+Filing = TypeVar("Filing", ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract)
 
 
 def _filed(key: str, lang: str, add: Callable[[Session, Person], Filing]) -> tuple[Person, Filing]:
@@ -104,6 +105,14 @@ def show(
     console.print(table)
     for f in view.chronic_filings:
         console.print(_t(lang, "慢特病备案：", "Chronic filing: ") + f"{f['dise_codg']} {f['dise_name'] or ''} {f['begin']}")
+    for r in view.resident_tiers:
+        tier = vocab.label(vocab.RESIDENT_TIERS, r["tier"], lang)
+        console.print(_t(lang, "缴费档次：", "Contribution tier: ") + f"{tier} {r['begin']}–{r['end'] or ''}")
+    for r in view.institutions:
+        what = vocab.label(vocab.INSTITUTION_ROLES, r["role"], lang)
+        console.print(f"{what}{_t(lang, '：', ': ')}{r['fixmedins_code']} {r['begin']}–{r['end'] or ''}")
+    for r in view.family_doctor:
+        console.print(_t(lang, "家庭医生签约：", "Family-doctor contract: ") + f"{r['begin']}–{r['end'] or ''}")
 
 
 @filing_app.command("chronic")
@@ -148,6 +157,67 @@ def cross(
     console.print(
         _t(lang, f"已备案异地就医：{p.psn_name} {f.begin}–{f.end or '长期'}", f"Filed: {p.psn_name} {f.begin}–{f.end or 'open'}")
     )
+
+
+@filing_app.command("tier")
+def resident_tier(
+    key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
+    tier: Annotated[int, typer.Argument(help="缴费档次：1 一档，2 二档")],
+    begin: Annotated[str | None, typer.Option("--from", help="起始日期（通常为缴费年度的 1 月 1 日）")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="截止日期（通常为该年度 12 月 31 日）")] = None,
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """登记城乡居民医保缴费档次（一档/二档）。"""
+    b = _day(begin, lang, "from")
+    e = _day(end, lang, "to") if end else None
+    p, r = _filed(key, lang, lambda s, p: lookup.add_resident_tier(s, p, tier, b, e, user))
+    name = vocab.label(vocab.RESIDENT_TIERS, r.tier, lang)
+    console.print(
+        _t(
+            lang,
+            f"已登记缴费档次：{p.psn_name} {name} {r.begin}–{r.end or '长期'}",
+            f"Recorded: {p.psn_name} {name} {r.begin}–{r.end or 'open'}",
+        )
+    )
+
+
+@filing_app.command("institution")
+def institution(
+    key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
+    code: Annotated[str, typer.Argument(help="定点医药机构编码 fixmedins_code")],
+    role: Annotated[
+        str, typer.Option("--role", help="designated 门诊统筹选定机构 / linked 关联机构 / signed 门诊慢性病签约机构")
+    ],
+    begin: Annotated[str | None, typer.Option("--from", help="起始日期（默认今天）")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="截止日期")] = None,
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """登记参保人选定或签约的医疗机构（门诊统筹选定机构、门诊慢性病签约机构，可按月变更）。"""
+    b = _day(begin, lang, "from")
+    e = _day(end, lang, "to") if end else None
+    p, r = _filed(key, lang, lambda s, p: lookup.add_institution_choice(s, p, code, role, b, e, user))
+    what = vocab.label(vocab.INSTITUTION_ROLES, r.role, lang)
+    zh = f"已登记{what}：{p.psn_name} {r.fixmedins_code} {r.begin}–{r.end or '长期'}"
+    console.print(_t(lang, zh, f"Recorded ({what}): {p.psn_name} {r.fixmedins_code} {r.begin}–{r.end or 'open'}"))
+
+
+@filing_app.command("doctor")
+def family_doctor(
+    key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
+    begin: Annotated[str | None, typer.Option("--from", help="签约起始日期（默认今天）")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="签约截止日期")] = None,
+    institution: Annotated[str | None, typer.Option("--institution", help="签约医生所在机构编码")] = None,
+    user: UserOpt = OS_USER,
+    lang: Lang = "zh",
+) -> None:
+    """登记家庭医生签约。"""
+    b = _day(begin, lang, "from")
+    e = _day(end, lang, "to") if end else None
+    p, r = _filed(key, lang, lambda s, p: lookup.add_family_doctor(s, p, b, e, user, fixmedins_code=institution))
+    zh = f"已登记家庭医生签约：{p.psn_name} {r.begin}–{r.end or '长期'}"
+    console.print(_t(lang, zh, f"Recorded a family-doctor contract: {p.psn_name} {r.begin}–{r.end or 'open'}"))
 
 
 def default_workers() -> int:

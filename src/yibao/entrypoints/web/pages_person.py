@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from yibao.app.auth import Principal
 from yibao.app.position import position
-from yibao.app.registry import find_person, person_view, search_people
+from yibao.app.registry import PersonView, find_person, person_view, search_people
+from yibao.core import vocab
 from yibao.core.errors import NotFound
 from yibao.core.i18n import paren
 from yibao.core.idcard import mask
@@ -100,6 +101,7 @@ def person_page(
             "enrolments": view.enrolments,
             "chronic": view.chronic_filings,
             "cross": view.cross_filings,
+            "attributes": _attributes(view, lang),
             "position": pos,
             "position_bars": _position_bars(pos, lang) if pos else [],
             "year": y,
@@ -107,6 +109,19 @@ def person_page(
             "warnings": warnings,
         },
     )
+
+
+def _attributes(view: PersonView, lang: str) -> list[dict[str, Any]]:
+    """Resident tiers, institutions chosen and family-doctor contracts as rows of one table."""
+    tier = vocab.label(vocab.FIELDS_PERSON, "resident_tier", lang)
+    doctor = vocab.label(vocab.FIELDS_PERSON, "family_doctor", lang)
+    rows = [r | {"what": tier, "value": vocab.label(vocab.RESIDENT_TIERS, r["tier"], lang)} for r in view.resident_tiers]
+    rows += [
+        r | {"what": vocab.label(vocab.INSTITUTION_ROLES, r["role"], lang), "value": r["fixmedins_code"]}
+        for r in view.institutions
+    ]
+    rows += [r | {"what": doctor, "value": r["fixmedins_code"] or "—"} for r in view.family_doctor]
+    return rows
 
 
 def _identity_item(i: dict[str, Any], day: date, lang: str) -> dict[str, Any]:

@@ -33,10 +33,11 @@ from yibao.settlement.batch.prepare import (
     chronic_filed,
     coded,
     combined_qualified,
-    cover,
     deciding_identity,
     keyed,
     person_arrays,
+    person_variants,
+    places,
     prepare,
     select_lines,
     waived_deductibles,
@@ -129,16 +130,11 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     dise, dise_values = coded(c["dise_codg"])
     has_filing = chronic_filed(kc, data.chronic_filings, dise, dise_values)
     place_code, place_values = coded(c["place"])
-    place_in = np.array([PLACE_IN[v] for v in place_values], np.int64)[place_code]
-    cross = place_in == 2
-    filed = np.zeros(n, bool)
-    if cross.any() and data.cross_filings.height:
-        _, lo, hi = kc.ranges(data.cross_filings, "begin", "end")
-        filed = cover(n, lo, hi)
-    place = np.where(cross, np.where(filed, 2, 3), place_in)
-    line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values))
+    place = places(kc, np.array([PLACE_IN[v] for v in place_values], np.int64)[place_code], data.cross_filings)
+    variant = person_variants(kc, data, c, T.variants)
+    line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values), (variant, T.variants))
 
-    k = period * len(line_keys) + line
+    k = (period * len(line_keys) + line) * T.variants.size + variant
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
     major = np.array(  # [period, disease]: Policy.is_major, 1 assistance + 2 tilted assistance
@@ -158,6 +154,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
         pre=c["preselfpay_amt"].to_numpy().astype(np.int64),
         major=major[period, dise],
+        fixed_share_scp=c["fixed_share_scp_amt"].to_numpy().astype(np.int64),
+        class_b_scp=c["class_b_scp_amt"].to_numpy().astype(np.int64),
         month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,
         waived=waived_deductibles(policies, line_keys, period, line, has_filing, (dise, dise_values)).astype(np.int64),
         combined=combined_qualified(kc, data.chronic_filings, policies, line_keys, period, line).astype(np.int64),

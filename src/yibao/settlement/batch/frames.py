@@ -7,11 +7,12 @@ from collections.abc import Iterable
 import polars as pl
 
 from yibao.settlement.batch.engine import BatchInput
+from yibao.settlement.batch.prepare import FAMILY_DOCTOR_SCHEMA, INSTITUTION_SCHEMA, RESIDENT_TIER_SCHEMA
 from yibao.settlement.model import Claim, Person, YearToDate
 
 IDENTITY_SCHEMA = {"psn_no": pl.Utf8, "category": pl.Utf8, "valid_from": pl.Date, "valid_to": pl.Date}
 FILING_SCHEMA = {"psn_no": pl.Utf8, "dise_codg": pl.Utf8, "begin": pl.Date, "end": pl.Date}
-CROSS_SCHEMA = {"psn_no": pl.Utf8, "begin": pl.Date, "end": pl.Date}
+CROSS_SCHEMA = {"psn_no": pl.Utf8, "begin": pl.Date, "end": pl.Date, "kind": pl.Utf8}
 
 
 def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
@@ -27,17 +28,30 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
             "hosp_lv": c.hosp_lv, "place": c.place, "dise_codg": c.dise_codg, "medfee_sumamt": s.medfee_sumamt,
             "fulamt_ownpay_amt": s.fulamt_ownpay_amt, "overlmt_selfpay": s.overlmt_selfpay,
             "preselfpay_amt": s.preselfpay_amt, "inscp_scp_amt": s.inscp_scp_amt, "full_pay_scp_amt": s.full_pay_scp_amt,
+            "fixed_share_scp_amt": s.fixed_share_scp_amt, "class_b_scp_amt": s.class_b_scp_amt,
+            "fixmedins_code": c.fixmedins_code,
         })  # fmt: skip
     claim_schema = {
         "claim_id": pl.Utf8, "psn_no": pl.Utf8, "setl_date": pl.Date, "med_type": pl.Utf8, "hosp_lv": pl.Int64,
         "place": pl.Utf8, "dise_codg": pl.Utf8, "medfee_sumamt": pl.Int64, "fulamt_ownpay_amt": pl.Int64,
         "overlmt_selfpay": pl.Int64, "preselfpay_amt": pl.Int64, "inscp_scp_amt": pl.Int64, "full_pay_scp_amt": pl.Int64,
+        "fixed_share_scp_amt": pl.Int64, "class_b_scp_amt": pl.Int64,
+        "fixmedins_code": pl.Utf8,
     }  # fmt: skip
     return BatchInput(
         claims=pl.DataFrame(rows, schema=claim_schema),
         people=pl.DataFrame(
-            [{"psn_no": p.psn_no, "insutype": p.insutype, "emp_status": p.emp_status, "emp_tier": p.emp_tier} for p in people],
-            schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8},
+            [
+                {
+                    "psn_no": p.psn_no,
+                    "insutype": p.insutype,
+                    "emp_status": p.emp_status,
+                    "emp_tier": p.emp_tier,
+                    "birth_date": p.birth_date,
+                }
+                for p in people
+            ],
+            schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8, "birth_date": pl.Date},
         ),
         identities=pl.DataFrame(
             [(p.psn_no, i.category, i.valid_from, i.valid_to) for p in people for i in p.identities],
@@ -50,7 +64,22 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
             orient="row",
         ),
         cross_filings=pl.DataFrame(
-            [(p.psn_no, f.begin, f.end) for p in people for f in p.cross_region_filings], schema=CROSS_SCHEMA, orient="row"
+            [(p.psn_no, f.begin, f.end, f.kind) for p in people for f in p.cross_region_filings],
+            schema=CROSS_SCHEMA,
+            orient="row",
+        ),
+        resident_tiers=pl.DataFrame(
+            [(p.psn_no, r.tier, r.begin, r.end) for p in people for r in p.resident_tiers],
+            schema=RESIDENT_TIER_SCHEMA,
+            orient="row",
+        ),
+        institutions=pl.DataFrame(
+            [(p.psn_no, i.fixmedins_code, i.role, i.begin, i.end) for p in people for i in p.institutions],
+            schema=INSTITUTION_SCHEMA,
+            orient="row",
+        ),
+        family_doctor=pl.DataFrame(
+            [(p.psn_no, f.begin, f.end) for p in people for f in p.family_doctor], schema=FAMILY_DOCTOR_SCHEMA, orient="row"
         ),
     )
 

@@ -1,9 +1,11 @@
 """Running the batch engine on files: a directory of tables in, Parquet out, in person chunks.
 
-Input directory: ``claims``, ``people``, ``identities``, ``chronic_filings``,
-``cross_filings`` as ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county
-writes Parquet). Claims must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth``
-writes them so).
+Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``), ``identities``,
+``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end),
+``institutions`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end), ``family_doctor``
+(psn_no, begin, end) as
+``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county writes Parquet). Claims
+must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth`` writes them so).
 
 A Parquet claims file is cut into chunks of about ``chunk`` rows that never split a person:
 chunk *i* is nominally rows ``[i·chunk, (i+1)·chunk)``, and each boundary moves forward to the
@@ -48,15 +50,26 @@ from yibao.settlement.batch.engine import (
     warm_up,
 )
 from yibao.settlement.batch.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
+from yibao.settlement.batch.prepare import FAMILY_DOCTOR_SCHEMA, INSTITUTION_SCHEMA, RESIDENT_TIER_SCHEMA
 from yibao.settlement.batch.result import STORED, ytd_path
 
-TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings")
-OPTIONAL = {"identities": IDENTITY_SCHEMA, "chronic_filings": FILING_SCHEMA, "cross_filings": CROSS_SCHEMA}
+TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings", "resident_tiers", "institutions", "family_doctor")
+OPTIONAL = {
+    "identities": IDENTITY_SCHEMA,
+    "chronic_filings": FILING_SCHEMA,
+    "cross_filings": CROSS_SCHEMA,
+    "resident_tiers": RESIDENT_TIER_SCHEMA,
+    "institutions": INSTITUTION_SCHEMA,
+    "family_doctor": FAMILY_DOCTOR_SCHEMA,
+}
 SIDE_COLUMNS = {
-    "people": ("psn_no", "insutype", "emp_status", "emp_tier"),
+    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy"),
+    "resident_tiers": ("psn_no", "tier", "begin", "end"),
+    "institutions": ("psn_no", "fixmedins_code", "role", "begin", "end"),
+    "family_doctor": ("psn_no", "begin", "end"),
     "identities": ("psn_no", "category", "valid_from", "valid_to"),
     "chronic_filings": ("psn_no", "dise_codg", "begin", "end"),
-    "cross_filings": ("psn_no", "begin", "end"),
+    "cross_filings": ("psn_no", "begin", "end", "kind"),
 }
 DEFAULT_CHUNK = 1_000_000
 WORKERS = 2
@@ -210,7 +223,7 @@ class _Claims:
         self.path = path
         self.frame: pl.DataFrame | None = None
         if path.suffix == ".parquet":
-            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS))
+            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS, "fixmedins_code"))
             self.n = pq.ParquetFile(path).metadata.num_rows
         else:
             self.frame = read_table(path)

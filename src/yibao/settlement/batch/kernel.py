@@ -66,7 +66,7 @@ class Claims:
     k: I64  # (period, benefit line) combination: the row of the line tables
     period: I64  # policy period (each dated parameter change starts one)
     cat: I64  # deciding identity (index of tables.CATS)
-    place: I64  # 0 in county, 1 out of county, 2 cross-region filed, 3 cross-region unfiled
+    place: I64  # index of yibao.policy.schema.PLACES (in county, out of county, cross-region filed, unfiled, finer kinds)
     level: I64  # hospital level - 1
     insutype: I64  # 0 residents (390), 1 employees (310)
     emp_tier: I64  # 0 unit, 1 individual_1, 2 individual_2, 3 none
@@ -77,6 +77,8 @@ class Claims:
     pre: I64  # preselfpay_amt: the 乙类 self-pay-first part (in the base of tiers with base in_catalogue)
     major: I64  # designated 重特大疾病 (Policy.is_major): 1 for assistance, 2 for tilted assistance, or both
     combined: I64  # 1: the person's filings qualify for the line's combined cap (two listed diseases or more)
+    fixed_share_scp: I64  # fixed_share_scp_amt: the part on fixed-share items (if the line has them)
+    class_b_scp: I64  # class_b_scp_amt: the 乙类 part of the rest (if the line pays 乙类 at its own ratio)
 
 
 @dataclass
@@ -103,8 +105,9 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        c.waived, c.combined, c.pre, c.major,
-        t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]), t.cap,
+        c.waived, c.combined, c.pre, c.major, c.fixed_share_scp, c.class_b_scp,
+        t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
+        t.first_share, t.fixed_share, t.class_b_on, t.class_b_ratio, t.cap,
         t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
         t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay,
         t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
@@ -170,8 +173,10 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 @_jit
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
-    full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64, pre_: I64, major_: I64,
-    kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
+    full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64, pre_: I64, major_: I64, fixed_scp_: I64,
+    class_b_scp_: I64,
+    kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, first_share: I64, fixed_share: I64,
+    class_b_on: I64, class_b_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
     comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64,
     ceil_slot: I64, ceil_gross: I64, full_pay: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
@@ -180,14 +185,17 @@ def _settle(  # the scalar rules in one loop, on purpose
 ) -> None:  # fmt: skip
     """``ytd[s]`` is person-year ``s``'s YearToDate: each claim reads its accumulators before the
     claim there and adds what it consumed, as ``settle`` does with ``ytd`` and ``ytd_after``."""
-    n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[3]
+    n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[4]
     for i in range(k_.size):
-        s, k, p, c, lv, ins = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i]
+        s, k, p, c, lv, ins, at = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i], place_[i]
         scp, month = scp_[i], month_[i]
 
         # ---- tiers.basic
         full = full_pay_scp_[i] if full_pay[k] else 0  # full_pay_items: paid in full, outside deductible and ratio
-        normal = scp - full
+        fixed = fixed_scp_[i] if fixed_share[k] >= 0 else 0  # fixed_share_items: the fixed share, outside them too
+        apart = full + (half_up(fixed * fixed_share[k], BP) if fixed_share[k] >= 0 else 0)
+        whole = scp - full - fixed  # BasicInput.normal
+        normal = whole - half_up(whole * first_share[k, at], BP)  # BasicInput.base: the place's self-pay first off
         # tiers._deductible: the deductible in force (what the period has left of it) and the base's lower end
         d = 0
         lo = 0
@@ -197,23 +205,23 @@ def _settle(  # the scalar rules in one loop, on purpose
             if kind[k] == 1:
                 ytd[s, ADMISSIONS] += 1
         elif kind[k] == 1:  # deductible_kind admission: the year's 1st, 2nd, 3rd-and-later admission
-            d = ded[k, c, min(ytd[s, ADMISSIONS], 2), lv]
+            d = ded[k, c, at, min(ytd[s, ADMISSIONS], 2), lv]
             ytd[s, ADMISSIONS] += 1
         elif kind[k] == 3:  # claim
-            d = ded[k, c, 0, lv]
+            d = ded[k, c, at, 0, lv]
         elif kind[k] == 2 and ded_high[k]:  # the highest level attended in the period, less what was paid of it
             gl = SLOTS + lvl_slot[k] + 3 * period_of_year
             top = lv
             for other in range(3):
                 if ytd[s, gl + other] > 0 and other > top:
                     top = other
-            d = max(0, ded[k, c, 0, top] - ytd[s, g])
+            d = max(0, ded[k, c, at, 0, top] - ytd[s, g])
             ytd[s, gl + lv] += 1
             if not on_pay[k]:
                 lo = min(normal, d)
                 ytd[s, g] += lo
         elif kind[k] == 2:  # month / quarter / year
-            d = ded[k, c, 0, lv]
+            d = ded[k, c, at, 0, lv]
             if on_pay[k]:  # deductible_taken: what the period's payments gave up already
                 d = max(0, d - ytd[s, g])
             else:  # deductible_base: the group's deductible measured on its in-period base
@@ -232,9 +240,16 @@ def _settle(  # the scalar rules in one loop, on purpose
                 counted = min(normal - lo, room)
                 hi = lo + counted
             ytd[s, SLOTS + ceil_slot[k]] += counted
-        # ratio_bands_for(identity, place, level) over [lo, hi)
-        bands = ((k * n_cats + c) * n_places + place_[i]) * n_levels + lv
-        raw = banded(lo, hi, band_start, k, band_ratio, bands)
+        # class_b_ratio_for: the 乙类 share of what the ratio is paid on, at its own ratio
+        b_part = 0
+        b_pay = 0
+        if class_b_on[k]:
+            if whole > 0:
+                b_part = half_up((hi - lo) * class_b_scp_[i], whole)
+            b_pay = half_up(b_part * max(0, min(BP, class_b_ratio[k, c, at, lv])), BP)
+        # ratio_bands_for(identity, place, level) over [lo, hi - 乙类 part)
+        bands = ((k * n_cats + c) * n_places + at) * n_levels + lv
+        raw = banded(lo, hi - b_part, band_start, k, band_ratio, bands) + b_pay
         dedc = lo
         if on_pay[k]:  # tiers._deductible_off_pay
             dedc = min(raw, d)
@@ -242,7 +257,7 @@ def _settle(  # the scalar rules in one loop, on purpose
             if kind[k] == 2:
                 ytd[s, g] += dedc
         outside = full if full_pay[k] == 2 else 0  # full_pay_in_cap false: paid in full, outside the cap
-        raw += full - outside
+        raw += apart - outside
         # cap_for(identity, emp_tier), counted in the line's cap group and period
         g = SLOTS + cap_slot[k] + month * cap_per[k] // 12
         gc = SLOTS + comb_slot[k] + month * cap_per[k] // 12  # the combined-cap block's slot (comb_slot -1: none)

@@ -8,6 +8,7 @@ and per person is integer work on person runs (``pid``) and sorted (person, day)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -19,17 +20,32 @@ import polars as pl
 from yibao.core.errors import InputError, InputErrors
 from yibao.policy.deciding import identity_ranks
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import Policy
-from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS
-from yibao.settlement.model import ChronicFiling
+from yibao.policy.schema import PLACES, Policy
+from yibao.settlement.batch.tables import CAT_INDEX, INSUTYPES, ORD, TIERS, Variants
+from yibao.settlement.model import FILING_KINDS, FILING_PLACE, INSTITUTION_ROLES, ChronicFiling
+from yibao.settlement.policy_range import SCP_PARTS
+from yibao.settlement.settle import birth_date_refusal, not_signed_refusal
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
-PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2}
+PLACE_IN = {"in_county": 0, "out_of_county": 1, "cross_region": 2, "cross_emergency": 3}
+"""A claim's ``place`` (:data:`yibao.settlement.model.PLACES_IN`) as a code."""
 EMP = {"in_service": 0, "retired": 1}
 EMP_TIER_EXPECTED = "unit, individual_1 or individual_2 for employee outpatient"  # as settle() says it
+RESIDENT_TIER_SCHEMA = {"psn_no": pl.Utf8, "tier": pl.Int64, "begin": pl.Date, "end": pl.Date}
+INSTITUTION_SCHEMA = {"psn_no": pl.Utf8, "fixmedins_code": pl.Utf8, "role": pl.Utf8, "begin": pl.Date, "end": pl.Date}
+FAMILY_DOCTOR_SCHEMA = {"psn_no": pl.Utf8, "begin": pl.Date, "end": pl.Date}
 CLAIM_COLUMNS = ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv", "place", "dise_codg", "medfee_sumamt")
-AMOUNT_COLUMNS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "full_pay_scp_amt")
+AMOUNT_COLUMNS = (
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "full_pay_scp_amt",
+    "fixed_share_scp_amt",
+    "class_b_scp_amt",
+)
+"""Optional amount columns (absent: 0; ``inscp_scp_amt``: the total minus the three self-paid ones)."""
 
 
 @dataclass
@@ -39,6 +55,12 @@ class BatchInput:
     identities: pl.DataFrame
     chronic_filings: pl.DataFrame
     cross_filings: pl.DataFrame
+    resident_tiers: pl.DataFrame = dataclasses.field(default_factory=lambda: pl.DataFrame(schema=RESIDENT_TIER_SCHEMA))
+    """Residents' contribution tiers (1 一档, 2 二档) with their dates; the people table may carry ``birth_date``."""
+    institutions: pl.DataFrame = dataclasses.field(default_factory=lambda: pl.DataFrame(schema=INSTITUTION_SCHEMA))
+    """Institutions people chose: ``role`` designated / linked (general outpatient) or signed (chronic outpatient)."""
+    family_doctor: pl.DataFrame = dataclasses.field(default_factory=lambda: pl.DataFrame(schema=FAMILY_DOCTOR_SCHEMA))
+    """Family-doctor contracts with their dates."""
 
 
 def _errors(where: str, frame: pl.DataFrame, field: str, expected: str, limit: int = 20) -> list[InputError]:
@@ -81,7 +103,11 @@ def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
     amounts = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
     checks = [
         (~pl.col("hosp_lv").is_in([1, 2, 3]), "hosp_lv", "1, 2 or 3"),
-        (~pl.col("place").cast(pl.Utf8).is_in(list(PLACE_IN)), "place", "in_county, out_of_county or cross_region"),
+        (
+            ~pl.col("place").cast(pl.Utf8).is_in(list(PLACE_IN)),
+            "place",
+            "in_county, out_of_county, cross_region or cross_emergency",
+        ),
         (
             (pl.col("setl_date") < pack.valid_from) | (pl.col("setl_date") > end),
             "setl_date",
@@ -92,10 +118,11 @@ def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
             "inscp_scp_amt",
             "fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt = medfee_sumamt",
         ),
+        *((pl.col(name) < 0, name, "between 0 and inscp_scp_amt") for name in SCP_PARTS),
         (
-            (pl.col("full_pay_scp_amt") < 0) | (pl.col("full_pay_scp_amt") > pl.col("inscp_scp_amt")),
+            pl.sum_horizontal(*SCP_PARTS) > pl.col("inscp_scp_amt"),
             "full_pay_scp_amt",
-            "between 0 and inscp_scp_amt",
+            "full_pay_scp_amt + fixed_share_scp_amt + class_b_scp_amt within inscp_scp_amt",
         ),
         (pl.min_horizontal(*amounts) < 0, "medfee_sumamt", "amounts >= 0"),
     ]
@@ -216,6 +243,35 @@ def _covers(filed: str, disease: str) -> bool:
     return ChronicFiling(filed, some_day).covers(disease, some_day)
 
 
+def places(kc: Keyed, place_in: I64, cross_filings: pl.DataFrame) -> I64:
+    """Each claim's place as an index of :data:`PLACES` (:func:`yibao.settlement.model.settled_place`):
+    its own, or for a cross-region claim that of the filing kind held on its day that
+    :data:`FILING_KINDS` puts first, ``cross_unfiled`` if none."""
+    own = np.array([PLACES.index(p) if p in PLACES else -1 for p in PLACE_IN], np.int64)[place_in]
+    cross = place_in == PLACE_IN["cross_region"]
+    if not cross.any():
+        return own
+    unfiled = len(FILING_KINDS)
+    best = np.full(kc.n, unfiled, np.int64)
+    if cross_filings.height:
+        filings = cross_filings if "kind" in cross_filings.columns else cross_filings.with_columns(kind=pl.lit(""))
+        j, lo, hi = kc.ranges(filings.with_columns(pl.col("kind").fill_null("")), "begin", "end")
+        if j.height:
+            codes = {k: i for i, k in enumerate(FILING_KINDS)}
+            rank = j["kind"].cast(pl.Utf8).replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
+            if (rank < 0).any():
+                bad = j["kind"][int(np.argmax(rank < 0))]
+                raise InputErrors([InputError("cross_filings", "kind", bad, f"one of {list(FILING_KINDS)}")])
+            if (rank == rank[0]).all():  # one kind (filings of no stated kind): covered or not, in linear time
+                best = np.where(cover(kc.n, lo, hi), rank[0], unfiled)
+            else:
+                every = np.arange(rank.size, dtype=np.int64)
+                best = lowest_over_ranges(kc.n, lo, hi, every, rank.reshape(-1, 1), np.zeros(kc.n, np.int64), unfiled)
+    by_rank = np.array([PLACES.index(FILING_PLACE[k]) for k in FILING_KINDS] + [PLACES.index("cross_unfiled")], np.int64)
+    out: I64 = np.where(cross, by_rank[best], own)
+    return out
+
+
 def chronic_filed(kc: Keyed, filings: pl.DataFrame, dise: I64, dise_values: list[str]) -> BOOL:
     """Has the person a chronic filing valid on the date for the claim's disease (:meth:`ChronicFiling.covers`)?"""
     j, lo, hi = kc.ranges(filings, "begin", "end")
@@ -262,10 +318,12 @@ def select_lines(
     person: dict[str, I64],
     pid: I64,
     disease: tuple[I64, list[str]],
+    variant: tuple[I64, Variants],
 ) -> I64:
     """Each claim's benefit line: :meth:`Policy.benefit_line` once per distinct (period, scheme,
-    status, med_type, disease, filing)."""
+    status, med_type, disease, filing, person variant: age band and resident tier)."""
     med, med_values = coded(c["med_type"])
+    var_code, var = variant
     dise, dise_values = disease
     ins_values, emp_values = ("", *INSUTYPES), (None, *EMP)
     parts = [
@@ -275,19 +333,43 @@ def select_lines(
         (med, len(med_values)),
         (dise, len(dise_values)),
         (has_filing.astype(np.int64), 2),
+        (var_code, var.size),
     ]
-    inverse, (p_u, ins_u, emp_u, med_u, dise_u, filed_u) = _distinct(parts)
+    inverse, (p_u, ins_u, emp_u, med_u, dise_u, filed_u, var_u) = _distinct(parts)
     chosen = np.full(p_u.size, -1, np.int64)
     lacks = np.zeros(p_u.size, bool)
+    no_age = np.zeros(p_u.size, bool)
+    unsigned = np.zeros(p_u.size, bool)
     for u in range(p_u.size):
         pol = policies[p_u[u]]
         got = pol.benefit_line(
-            ins_values[ins_u[u]], emp_values[emp_u[u]], med_values[med_u[u]], dise_values[dise_u[u]], bool(filed_u[u])
+            ins_values[ins_u[u]],
+            emp_values[emp_u[u]],
+            med_values[med_u[u]],
+            dise_values[dise_u[u]],
+            bool(filed_u[u]),
+            var.of(int(var_u[u])),
         )
         if got is not None:
-            chosen[u], lacks[u] = line_keys.index(got.key), got.lacks_filing
+            chosen[u], lacks[u], no_age[u] = line_keys.index(got.key), got.lacks_filing, got.lacks_birth_date
+            unsigned[u] = got.not_signed
     line: I64 = chosen[inverse]
     errs: list[InputError] = []
+    lacking_age = no_age[inverse]
+    if lacking_age.any():
+        errs += [
+            birth_date_refusal(row["psn_no"], line_keys[line[i]], row["setl_date"])
+            for i, row in zip(
+                np.flatnonzero(lacking_age)[:20], c.filter(pl.Series(lacking_age)).head(20).iter_rows(named=True), strict=True
+            )
+        ]
+    elsewhere = unsigned[inverse]
+    if elsewhere.any():
+        rows = zip(np.flatnonzero(elsewhere)[:20], c.filter(pl.Series(elsewhere)).head(20).iter_rows(named=True), strict=True)
+        errs += [
+            not_signed_refusal(row["claim_id"], row.get("fixmedins_code") or "", line_keys[line[i]], row["setl_date"])
+            for i, row in rows
+        ]
     lacking_filing = lacks[inverse]
     if lacking_filing.any():
         errs += _errors("claims", c.filter(pl.Series(lacking_filing)), "dise_codg", "a disease with a chronic filing")
@@ -306,6 +388,90 @@ def select_lines(
     if errs:
         raise InputErrors(errs)
     return line
+
+
+_D, _B = pl.col("d"), pl.col("b")
+_AGE = (
+    pl.when(_B.is_null() | (_D < _B))
+    .then(None)
+    .otherwise(
+        _D.dt.year().cast(pl.Int64)
+        - _B.dt.year().cast(pl.Int64)
+        - ((_D.dt.month() < _B.dt.month()) | ((_D.dt.month() == _B.dt.month()) & (_D.dt.day() < _B.dt.day()))).cast(pl.Int64)
+    )
+    .alias("age")
+)
+"""Completed years on the claim date ``d`` of a person born ``b`` (:func:`yibao.settlement.model.age_on`); null unknown."""
+
+
+def person_variants(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants) -> I64:
+    """Each claim's person variant (:class:`Variants`, the facts of :func:`yibao.settlement.settle.facts`): its
+    age band from the person's ``birth_date`` on the claim date (:meth:`Person.age_on`; band 0: unknown), the
+    resident tier held (:meth:`Person.resident_tier_on`), the claim's institution class and whether it is a
+    signed one (:meth:`Person.institution_class`, :meth:`Person.signed_at`), a family-doctor contract."""
+    zero = np.zeros(kc.n, np.int64)
+    parts = [
+        _age_bands(kc, data, c, var) if len(var.ages) > 1 else zero,
+        _tiers_held(kc, data, var) if len(var.tiers) > 1 else zero,
+        zero,
+        cover(kc.n, *kc.ranges(data.family_doctor, "begin", "end")[1:]).astype(np.int64) if len(var.family) > 1 else zero,
+        zero,
+    ]
+    if len(var.institutions) > 1 or len(var.signed) > 1:
+        designated, linked, signed = (_at_chosen(kc, data, c, role) for role in INSTITUTION_ROLES)
+        klass = np.where(designated, 0, np.where(linked, 1, 2))  # INSTITUTION_CLASSES' order
+        parts[2] = klass if len(var.institutions) > 1 else zero
+        parts[4] = signed.astype(np.int64) if len(var.signed) > 1 else zero
+    return var.code(parts)
+
+
+def _age_bands(kc: Keyed, data: BatchInput, c: pl.DataFrame, var: Variants) -> I64:
+    born_in = next((n for n in ("birth_date", "brdy") if n in data.people.columns), None)  # brdy: the registry's name
+    if born_in is None:
+        return np.zeros(kc.n, np.int64)
+    births = data.people.select("psn_no", pl.col(born_in).cast(pl.Date).alias("birth_date"))
+    b = kc.persons.join(births, on="psn_no", how="left", maintain_order="left")
+    ages = pl.DataFrame({"d": c["setl_date"], "b": b["birth_date"].gather(kc.pid)}).select(_AGE)["age"]
+    band = 1 + np.searchsorted(np.array(var.cuts, np.int64), ages.fill_null(0).to_numpy().astype(np.int64), side="right")
+    out: I64 = np.where(ages.is_not_null().to_numpy(), band, 0).astype(np.int64)
+    return out
+
+
+def _tiers_held(kc: Keyed, data: BatchInput, var: Variants) -> I64:
+    """Index in ``var.tiers`` of the tier held: of overlapping periods the latest-starting, then the higher tier."""
+    j, lo, hi = kc.ranges(data.resident_tiers, "begin", "end")
+    bad = j.filter(~pl.col("tier").is_in([1, 2]) | pl.col("begin").is_null())
+    if bad.height:
+        expected = "1 (一档) or 2 (二档) with a begin date"
+        raise InputErrors(
+            [InputError(f"person {r['psn_no']}", "tier", r["tier"], expected) for r in bad.head(20).iter_rows(named=True)]
+        )
+    if j.height == 0:
+        return np.zeros(kc.n, np.int64)
+    begin = j["begin"].cast(pl.Int32).to_numpy().astype(np.int64)
+    tier = j["tier"].cast(pl.Int64).to_numpy()
+    offer = (((1 << _SHIFT) - begin) << 2) | (3 - tier)  # lowest: the latest begin, then the higher tier
+    none = 1 << 62
+    rows, column = np.arange(j.height, dtype=np.int64), np.zeros(kc.n, np.int64)
+    best = lowest_over_ranges(kc.n, lo, hi, rows, offer[:, None], column, none)
+    held = np.where(best == none, 0, 3 - (best & 3))
+    out: I64 = np.array([var.tiers.index(t) for t in (None, 1, 2)], np.int64)[held]
+    return out
+
+
+def _at_chosen(kc: Keyed, data: BatchInput, c: pl.DataFrame, role: str) -> BOOL:
+    """Is the claim's ``fixmedins_code`` one the person chose in ``role`` on the claim date?"""
+    j, lo, hi = kc.ranges(data.institutions.filter(pl.col("role") == role), "begin", "end")
+    if j.height == 0 or "fixmedins_code" not in c.columns:
+        return np.zeros(kc.n, bool)
+    codes = pl.concat([j["fixmedins_code"].cast(pl.Utf8), c["fixmedins_code"].cast(pl.Utf8).fill_null("")])
+    coded_all, _ = coded(codes)
+    chosen, at = coded_all[: j.height], coded_all[j.height :]
+    size = int(coded_all.max()) + 1
+    misses = np.ones((size, size), np.int64)  # [chosen code, claim code]: 0 where they are the same institution
+    np.fill_diagonal(misses, 0)
+    out: BOOL = lowest_over_ranges(kc.n, lo, hi, chosen, misses, at, 1) == 0
+    return out
 
 
 def person_arrays(kc: Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str, I64]:

@@ -3,6 +3,7 @@
 Arrays indexed by (period, benefit line) combination ``k``, deciding identity, place, hospital
 level, enrolment tier …, filled once per batch from the policy's own rules
 (:meth:`BenefitLine.deductible_for`, :meth:`BenefitLine.ratio_bands_for`,
+:meth:`BenefitLine.place_selfpay_first_for`, :meth:`BenefitLine.class_b_ratio_for`,
 :meth:`BenefitLine.cap_for`, :meth:`Policy.tier_applies`, the critical-illness and assistance
 blocks' ``*_for`` methods): the kernel looks parameters up, it never decides one.
 """
@@ -16,7 +17,19 @@ import numpy as np
 import numpy.typing as npt
 
 from yibao.core.identities import CATEGORIES, ORDINARY
-from yibao.policy.schema import LEVELS, PERIODS, PLACES, TIER_NAMES, CriticalIllness, Policy, level_key, period_suffix
+from yibao.policy.schema import (
+    INSTITUTION_CLASSES,
+    LEVELS,
+    PERIODS,
+    PLACES,
+    RESIDENT_TIERS,
+    TIER_NAMES,
+    CriticalIllness,
+    Facts,
+    Policy,
+    level_key,
+    period_suffix,
+)
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -29,17 +42,73 @@ TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
 INSUTYPES = ("390", "310")
 
 
+@dataclass(frozen=True)
+class Variants:
+    """The facts about a person benefit lines go by (:class:`yibao.policy.schema.Facts`): age band, resident
+    contribution tier, the claim's institution class, a family-doctor contract, a signed institution; each
+    with only the values the pack tells apart. Each line-table row ``k`` is one (period, line, variant);
+    variant ``v`` is a mixed-radix number over the dimensions, in this order. An age band's representative
+    age is its lowest (``None``: unknown)."""
+
+    cuts: list[int]
+    """Ages where some line's band or terms change, ascending (band ``b >= 1`` is ``[cuts[b-2], cuts[b-1])``)."""
+    ages: list[int | None]
+    tiers: list[int | None]
+    institutions: list[str]
+    family: list[bool]
+    signed: list[bool]
+
+    @property
+    def dims(self) -> list[list[Any]]:
+        return [self.ages, self.tiers, self.institutions, self.family, self.signed]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod([len(d) for d in self.dims]))
+
+    def of(self, v: int) -> Facts:
+        """The facts variant ``v`` stands for."""
+        values = []
+        for dim in reversed(self.dims):
+            values.append(dim[v % len(dim)])
+            v //= len(dim)
+        age, tier, institution, family, signed = reversed(values)
+        return Facts(age, tier, institution, family, signed)
+
+    def code(self, parts: list[I64]) -> I64:
+        """Each claim's variant from its index in every dimension (same order as :attr:`dims`)."""
+        out = np.zeros(parts[0].size, np.int64)
+        for dim, idx in zip(self.dims, parts, strict=True):
+            out = out * len(dim) + idx
+        return out
+
+
+def variants(policies: list[Policy]) -> Variants:
+    cuts = sorted({a for pol in policies for a in pol.age_cuts()})
+    ages: list[int | None] = [None, 0, *cuts] if cuts else [None]
+    tiers: list[int | None] = [None, *RESIDENT_TIERS] if any(pol.uses_resident_tier for pol in policies) else [None]
+    institutions = list(INSTITUTION_CLASSES) if any(pol.uses_institution for pol in policies) else ["other"]
+    family = [False, True] if any(pol.uses_family_doctor for pol in policies) else [False]
+    signed = [False, True] if any(pol.uses_signed for pol in policies) else [False]
+    return Variants(cuts, ages, tiers, institutions, family, signed)
+
+
 @dataclass
 class Tables:
     """Small arrays indexed by (period, line) combination ``k``, identity, level, place …, filled
     from the policy's own rules (``deductible_for``, ``ratio_bands_for``, ``cap_for``, ``tier_applies``)."""
 
     line_keys: list[str]
+    variants: Variants
     kind: I64  # [k] 0 none, 1 admission, 2 month / quarter / year, 3 claim
     on_pay: BOOL  # [k] deductible_on payment
-    ded: I64  # [k, cat, ordinal 0..2, level 0..2]: the identity's deductible
+    ded: I64  # [k, cat, place, ordinal 0..2, level 0..2]: the identity's deductible at the place
     band_start: I64  # [k, B]
-    band_ratio: I64  # [k, cat, place 0..3, level 0..2, B] (unclamped: base + identity points + band points)
+    band_ratio: I64  # [k, cat, place, level 0..2, B] (unclamped: base + identity points + band points)
+    first_share: I64  # [k, place]: the share of the base the patient pays first there (place_selfpay_first_for)
+    fixed_share: I64  # [k]: the fund's share of the fixed-share items (-1: the line names none)
+    class_b_on: I64  # [k]: 1 if the line pays 乙类 at its own ratio
+    class_b_ratio: I64  # [k, cat, place, level 0..2]: that ratio with the identity's points (unclamped)
     cap: I64  # [k, cat, tier 0..3] (INF: no cap)
     cap_slot: I64  # [k] first accumulator slot of the line's cap group (one slot per period of the year)
     cap_per: I64  # [k] periods a year of the cap: 1 year, 4 quarter, 12 month
@@ -79,6 +148,15 @@ def _pad_bands(rows: list[list[int]]) -> I64:
     return starts
 
 
+def _copy_row(t: dict[str, Any], src: int, dst: int) -> None:
+    """Row ``dst`` of every line table made row ``src`` (``applies`` is indexed by payer first)."""
+    for name, arr in t.items():
+        if name == "applies":
+            arr[:, dst] = arr[:, src]
+        else:
+            arr[dst] = arr[src]
+
+
 def _fen(cap: int | None) -> int:
     return int(INF) if cap is None else cap
 
@@ -86,10 +164,11 @@ def _fen(cap: int | None) -> int:
 KINDS = {"none": 0, "admission": 1, "month": 2, "quarter": 2, "year": 2, "claim": 3}
 
 
-def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str]) -> dict[str, Any]:
-    """The basic-insurance tables per (period, line), identity, place, level and tier."""
-    P, L, C = len(policies), len(line_keys), len(CATS)
-    K = P * L
+def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str], var: Variants) -> dict[str, Any]:
+    """The basic-insurance tables per (period, line, person variant), identity, place, level and tier:
+    ``k = (period * lines + line) * variants + variant``, the line with the variant's person terms applied."""
+    P, L, C, V, NP = len(policies), len(line_keys), len(CATS), var.size, len(PLACES)
+    K = P * L * V
     width = max(max((len(ln.ratio_bands) for ln in pol.lines.values()), default=1) for pol in policies) or 1
 
     def slot(name: str, group: str, period: str = "year", per_level: bool = False) -> int:
@@ -105,8 +184,12 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
     t: dict[str, Any] = {
         "kind": np.zeros(K, np.int64),
         "on_pay": np.zeros(K, bool),
-        "ded": np.zeros((K, C, 3, 3), np.int64),
-        "band_ratio": np.zeros((K, C, 4, 3, width), np.int64),
+        "ded": np.zeros((K, C, NP, 3, 3), np.int64),
+        "band_ratio": np.zeros((K, C, NP, 3, width), np.int64),
+        "first_share": np.zeros((K, NP), np.int64),
+        "fixed_share": np.full(K, -1, np.int64),
+        "class_b_on": np.zeros(K, np.int64),
+        "class_b_ratio": np.zeros((K, C, NP, 3), np.int64),
         "cap": np.full((K, C, 4), INF, np.int64),
         "cap_slot": np.zeros(K, np.int64),
         "cap_per": np.ones(K, np.int64),
@@ -123,12 +206,21 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
+    filled: dict[tuple[int, int, tuple[str, ...]], int] = {}  # (period, line, person terms held) -> its first row
     for p, pol in enumerate(policies):
-        for l_i, key in enumerate(line_keys):
-            line = pol.lines.get(key)
-            if line is None:
+        for (l_i, key), v in ((a, v) for a in enumerate(line_keys) for v in range(V)):
+            own = pol.lines.get(key)
+            if own is None:
                 continue
-            k = p * L + l_i
+            k = (p * L + l_i) * V + v
+            facts = var.of(v)
+            held = (p, l_i, tuple(own.terms_held(facts)))
+            if held in filled:  # the same terms as a variant already filled: the same rows
+                _copy_row(t, filled[held], k)
+                starts[k] = starts[filled[held]]
+                continue
+            filled[held] = k
+            line = own.for_person(facts)
             t["kind"][k] = KINDS[line.deductible_kind]
             t["on_pay"][k] = line.deductible_on == "payment"
             t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
@@ -147,14 +239,18 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str])
                 t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
                 t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
             t["full_pay"][k] = line.full_pay_kind
+            t["fixed_share"][k] = -1 if line.fixed_share is None else line.fixed_share
+            t["class_b_on"][k] = line.class_b_ratio is not None
+            t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]
             starts[k] = [b.start for b in line.ratio_bands] or [0]
             for c, cat in enumerate(CATS):
-                for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
-                    t["ded"][k, c, o, lv - 1] = line.deductible_for(cat, lv, o + 1)
                 for pl_i, place in enumerate(PLACES):
+                    for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
+                        t["ded"][k, c, pl_i, o, lv - 1] = line.deductible_for(cat, lv, o + 1, place)
                     for lv in LEVELS:
                         ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
                         t["band_ratio"][k, c, pl_i, lv - 1, : len(ratios)] = ratios
+                        t["class_b_ratio"][k, c, pl_i, lv - 1] = line.class_b_ratio_for(cat, place, lv) or 0
                 for t_i, tier in enumerate(TIERS):
                     t["cap"][k, c, t_i] = _fen(line.cap_for(cat, tier))
                 for (n, name), (i, ins) in ((a, b) for a in enumerate(TIER_NAMES) for b in enumerate(INSUTYPES)):
@@ -210,4 +306,11 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
 
 def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
     slots: list[str] = []
-    return Tables(line_keys=line_keys, slots=slots, **_line_tables(policies, line_keys, slots), **_tier_tables(policies))
+    var = variants(policies)
+    return Tables(
+        line_keys=line_keys,
+        variants=var,
+        slots=slots,
+        **_line_tables(policies, line_keys, slots, var),
+        **_tier_tables(policies),
+    )

@@ -2,8 +2,9 @@
 
 Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``), ``identities``,
 ``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end),
-``institutions`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end), ``family_doctor``
-(psn_no, begin, end) as
+``institution_choices`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end: the
+institutions people chose; not ``institutions``, the synthetic county's list of the institutions
+themselves), ``family_doctor`` (psn_no, begin, end) as
 ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county writes Parquet). Claims
 must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth`` writes them so).
 
@@ -90,9 +91,15 @@ Progress = Callable[[int, int], None]
 """Called with (claims done, claims in all)."""
 
 
+FILE_STEMS = {"institutions": "institution_choices"}
+"""A side table's file name where it differs from its name: the people's chosen institutions must not be
+read from ``institutions.parquet``, the synthetic county's register of the institutions themselves."""
+
+
 def _find(directory: Path, name: str) -> Path | None:
+    stem = FILE_STEMS.get(name, name)
     for ext in (".parquet", ".arrow", ".feather", ".csv"):
-        p = directory / f"{name}{ext}"
+        p = directory / f"{stem}{ext}"
         if p.exists():
             return p
     return None

@@ -324,6 +324,7 @@ def _refuse_later_tiers(policies: list[Policy]) -> None:
     for pol in policies:
         used = ["large_amount"] if pol.large_amount is not None else []
         used += ["identity_validity"] if pol.identity_validity else []
+        used += ["categories"] if pol.categories else []
         for name in TIER_NAMES:
             block = getattr(pol, name)
             if block is not None and block.base != "policy_range":

@@ -317,11 +317,12 @@ def random_pack(
 ) -> PolicyPack:
     """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
     (for engines that cannot settle them); ``later=False`` leaves out the later tiers' features the DuckDB
-    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity);
+    comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity,
+    declared categories);
     ``by_person=False``: no line goes by the person's age, tier, institution or family doctor (the same);
     ``issue15=False``: without the item-class and place rules (features 5 and 9)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
-    declares = draw(st.integers(0, 2)) > 0  # two packs of three declare a category of their own
+    declares = later and draw(st.integers(0, 2)) > 0  # two packs of three declare a category of their own
     cats = HELD if declares else CATS
     terms = draw(basic_terms(basic_features))
     dated = draw(st.booleans())
@@ -454,7 +455,7 @@ def day_in(year: int) -> st.SearchStrategy[date]:
 def person(draw: st.DrawFn, psn_no: str, issue15: bool = True) -> Person:
     employee = draw(st.integers(0, 4)) == 0
     idents = []
-    for cat in draw(st.lists(st.sampled_from(HELD), max_size=3)):
+    for cat in draw(st.lists(st.sampled_from(HELD if issue15 else CATS), max_size=3)):
         start = draw(day_in(draw(st.sampled_from([YEAR - 1, YEAR, YEAR + 1]))))
         days = draw(st.none() | st.integers(0, 500))
         end = None if days is None else start + timedelta(days=days)

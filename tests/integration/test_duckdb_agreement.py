@@ -103,6 +103,7 @@ def test_duckdb_refuses_the_later_tiers_features_it_does_not_do() -> None:
         ("critical_illness.base", "in_catalogue"),
         ("assistance.base", "in_catalogue"),
         ("tilted_assistance.base", "in_catalogue"),
+        ("categories", {"xian_kunnan": {"label_zh": "县定困难群众", "label_en": "county hardship"}}),
     ):
         pack = apply_overlay(base, overlay_from_mapping({"overlay": "x", "changes": {key: value}}, "x"))
         with pytest.raises(ValueError, match=key):

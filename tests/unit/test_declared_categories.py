@@ -148,7 +148,7 @@ def test_the_trace_names_a_declared_category_from_the_pack() -> None:
             {"categories": {"x_one": DECLARED["yinbing_x"], "x_two": DECLARED["yinbing_x"]}},
             "already a name of categories.x_one",
         ),
-        ({"identity_priority": ["tekun", "yinbing_y"]}, "identity_priority: unknown category 'yinbing_y'"),
+        ({"identity_priority": ["tekun", "yinbing_y"]}, "identity_priority names unknown identity category 'yinbing_y'"),
         ({"identity_priority": ["tekun", "dibao"], "assistance": ASSISTANCE}, "identity_priority does not rank"),
     ],
 )

@@ -1358,6 +1358,15 @@ class Policy(Model):
         named.append(("identity_validity", tuple(self.identity_validity)))
         for key, line in self.lines.items():
             named.append((f"lines.{key}.identity_overrides", tuple(line.identity_overrides)))
+        _check_declared(self.categories)
+        watched = [(f"monitoring.rules.{k}", (*r.categories, *filter(None, [r.confirmed_identity]))) for k, r in self._rules()]
+        for where, cats in [("identity_priority", self.identity_priority), *named, *watched]:
+            unknown = [c for c in cats if c not in CATEGORIES and c not in self.categories]
+            if unknown:
+                raise ValueError(
+                    f"{where} names unknown identity category {', '.join(map(repr, unknown))}; expected a built-in one "
+                    f"({', '.join(CATEGORIES)}) or one declared in categories"
+                )
         for where, cats in named:
             unranked = [c for c in cats if c not in ranked]
             if unranked:
@@ -1375,13 +1384,6 @@ class Policy(Model):
                 if unknown:
                     where = f"monitoring.rules.{key}.lines"
                     raise ValueError(f"{where} names unknown benefit lines {unknown}; known: {sorted(names)}")
-        _check_declared(self.categories)
-        for code in self.identity_priority:
-            if code not in CATEGORIES and code not in self.categories:
-                raise ValueError(
-                    f"identity_priority: unknown category {code!r}; expected a built-in one "
-                    f"({', '.join(CATEGORIES)}) or one declared in categories"
-                )
         if len(set(self.identity_priority)) != len(self.identity_priority):
             raise ValueError("identity_priority lists a category twice")
         return self
@@ -1397,6 +1399,9 @@ class Policy(Model):
     def combined_for(self, line_key: str) -> tuple[str, CombinedCap] | None:
         """The combined-cap block (name, block) the line belongs to, if any."""
         return next(((n, b) for n, b in self.combined_caps.items() if line_key in b.lines), None)
+
+    def _rules(self) -> list[tuple[str, WarningRule]]:
+        return list(self.monitoring.rules.items()) if self.monitoring else []
 
     def category_said(self, code: str) -> tuple[str, str] | str:
         """A category as a trace argument: a declared one's (zh, en) names, a built-in's code (labelled by

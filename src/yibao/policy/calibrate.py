@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -187,7 +188,11 @@ def fit(pack: PolicyPack, targets: Sequence[Target], evaluate: Evaluate, *, swee
         return {k: scale[t.name] for t in targets for k in t.knobs}
 
     def run() -> Mapping[str, float | None]:
-        return evaluate(scaled_pack(pack, knob_scales())[0])
+        try:
+            trial = scaled_pack(pack, knob_scales())[0]
+        except InputErrors:  # a scale the pack refuses (e.g. a ratio its schema bounds): no outcome there
+            return {}
+        return evaluate(trial)
 
     before = run()
     fits = [TargetFit(t, before.get(t.name), before.get(t.name), 1.0) for t in targets]
@@ -238,6 +243,9 @@ def _solve(
         hi, ghi, out_hi = s0, g0, current
         lo = 0.05
         glo, out_lo = at(lo)
+    if math.isnan(glo) or math.isnan(ghi):  # the pack refuses an end of the range: keep where it was
+        scale[t.name] = s0
+        return current
     if not (glo <= 0 <= ghi):  # unreachable within the knobs' range: keep the closer end
         best = (lo, out_lo) if abs(glo) < abs(ghi) else (hi, out_hi)
         scale[t.name] = best[0]

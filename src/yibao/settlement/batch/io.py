@@ -2,7 +2,8 @@
 
 Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``), ``identities``,
 ``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end),
-``institutions`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end), ``family_doctor``
+``institution_choices`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end; the
+engine's ``institutions`` table, named apart from a county's list of hospitals, ``institutions``), ``family_doctor``
 (psn_no, begin, end) as
 ``.parquet``, ``.arrow``/``.feather`` or ``.csv`` (the synthetic county writes Parquet). Claims
 must be sorted by ``psn_no`` then ``setl_date`` (``yibao synth`` writes them so).
@@ -62,6 +63,9 @@ OPTIONAL = {
     "institutions": INSTITUTION_SCHEMA,
     "family_doctor": FAMILY_DOCTOR_SCHEMA,
 }
+FILE_NAMES = {"institutions": "institution_choices"}
+"""Tables whose file is named apart from the table: a county directory's ``institutions`` file is
+its list of hospitals (``yibao synth``), not the people's chosen and signed institutions."""
 SIDE_COLUMNS = {
     "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy"),
     "resident_tiers": ("psn_no", "tier", "begin", "end"),
@@ -182,7 +186,7 @@ class _SortedParquet:
 
 
 def _side_table(directory: Path, name: str) -> _Side:
-    path = _find(directory, name)
+    path = _find(directory, FILE_NAMES.get(name, name))
     if path is None:
         if name == "people":
             raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
@@ -205,7 +209,7 @@ def read_input(directory: Path) -> BatchInput:
         raise InputErrors([InputError(str(directory), "claims", None, "a claims table (claims.parquet / .arrow / .csv)")])
     side = {}
     for name in TABLES[1:]:
-        path = _find(directory, name)
+        path = _find(directory, FILE_NAMES.get(name, name))
         if path is None and name == "people":
             raise InputErrors([InputError(str(directory), "people", None, "a people table (people.parquet / .csv)")])
         table = pl.DataFrame(schema=OPTIONAL[name]) if path is None else read_table(path, SIDE_COLUMNS[name])

@@ -153,9 +153,14 @@ def _warned(db: Database, app: FastAPI) -> str:
     with db.unit_of_work() as s:
         s.execute(sa.update(Person).where(Person.psn_no == "P1").values(township=TOWNSHIP))
         s.commit()
-    claim = Claim(
-        "C1", "P1", date(2022, 3, 10), "21", 2, "in_county", "", (), PolicyRangeSummary(medfee_sumamt=6_000_000), HOSPITAL
-    )
+    # A stable-脱贫 (tuopin) person's in-county level-2 admission of 60,000 yuan, 8,000 of it outside
+    # the catalogue. Under the Huaibei pack: policy range 52,000; deductible 500; basic pays
+    # 91.80% of 51,500 = 47,277; cumulative base 4,723 stays under the 15,000 critical-illness
+    # line; assistance and tilted assistance do not apply to tuopin. Self-pay = 500 + 4,223 + 8,000
+    # = 12,723 yuan, over the watched line of 25% x 30,000 = 7,500 yuan (the 8,000 outside the
+    # catalogue alone crosses it, whatever the ratios are calibrated to).
+    summary = PolicyRangeSummary(medfee_sumamt=6_000_000, fulamt_ownpay_amt=800_000)
+    claim = Claim("C1", "P1", date(2022, 3, 10), "21", 2, "in_county", "", (), summary, HOSPITAL)
     with db.unit_of_work() as s:
         ledger.settle_claim(s, PACK, claim, "clerk", fixmedins_code=HOSPITAL)
         s.commit()

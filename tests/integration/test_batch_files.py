@@ -193,3 +193,15 @@ def test_cli_compare_writes_report_and_lower_deductible_pays_more(county: Path, 
     row = payers.filter(pl.col("支付方") == "大病保险支付").row(0, named=True)
     assert float(row["调整方案"]) >= float(row["现行政策"])
     assert {p.name for p in out.glob("*.csv")} >= {"compare_by_payer.csv", "compare_summary.csv", "compare_by_identity.csv"}
+
+
+def test_the_county_register_of_institutions_is_not_read_as_peoples_choices(county: Path, tmp_path: Path) -> None:
+    """``institutions.parquet`` is the synthetic county's register of hospitals (no ``psn_no``); the people's
+    chosen institutions are ``institution_choices``, read when present."""
+    assert "psn_no" not in pl.read_parquet_schema(county / "institutions.parquet")
+    assert read_input(county).institutions.is_empty()
+    data = _copy(county, tmp_path / "data")
+    psn_no = pl.read_parquet(data / "people.parquet")["psn_no"][0]
+    choice = pl.DataFrame({"psn_no": [psn_no], "fixmedins_code": ["H1"], "role": ["designated"]})
+    choice.write_parquet(data / "institution_choices.parquet")
+    assert read_input(data).institutions.select("psn_no", "fixmedins_code", "role").rows() == [(psn_no, "H1", "designated")]

@@ -120,3 +120,16 @@ def test_policy_show_in_english() -> None:
     assert "basic insurance lines · hypertension and diabetes outpatient drugs (centrally-procured list)" in line
     assert "full payment counted in the cap" in line and "no" in line
     assert "全额支付计入封顶线" not in run.output
+
+
+@pytest.mark.usefixtures("wide")
+@pytest.mark.parametrize("name", shipped_packs())
+def test_policy_show_names_every_leaf_of_every_shipped_pack(name: str) -> None:
+    pack = load_pack(name)
+    run = CliRunner().invoke(cli_app, ["policy", "show", name, "--date", pack.valid_from.isoformat()])
+    assert run.exit_code == 0, run.output
+    rows = {line.split("│")[2].strip(): line.split("│")[1].strip() for line in run.output.splitlines() if line.count("│") > 3}
+    for path in pack.leaves:
+        key = ".".join(path)
+        assert key in rows, key
+        assert rows[key] == labels.path_label(pack, path, "zh"), key

@@ -32,6 +32,10 @@ DEMO_YEAR = 2022
 DEMO_HOSPITAL = "H53090200001"
 DEMO_PLANT_RATE = 0.004
 """Share of the demo's claims per audit rule type given a planted violation, for the auditor's desk."""
+DEMO_SERIOUS_ILLNESSES = 3
+"""Watched people given one admission with drugs outside the catalogue, for the monitoring officer's list."""
+DEMO_OUTSIDE_CATALOGUE = 1_000_000
+"""What each of them pays for those drugs (fen): 10,000 yuan, above the shipped self-pay lines (7,500 yuan in Huaibei)."""
 DEMO_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     # username, password, role, display name
     ("clerk", "clerk-demo-2022", "clerk", "经办员 李敏"),
@@ -83,6 +87,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
 
     county = synth.generate(persons, DEMO_YEAR, seed)
     pack = pack or configured_pack()
+    county = _plant_serious_illnesses(county, pack)
     audited = with_fee_lines(county, base_pack(pack), DEMO_PLANT_RATE)
     county = replace(county, claims=audited.claims.select(county.claims.columns))
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,3 +143,27 @@ def demo_people(db: Database, n: int = 3) -> list[tuple[str, str, str]]:
             .limit(n)
         )
         return [(c, name, cat or "ordinary") for c, name, cat in s.execute(q)]
+
+
+def _plant_serious_illnesses(county: synth.SynthCounty, pack: PolicyPack) -> synth.SynthCounty:
+    """The county with a few watched people's first admission carrying drugs outside the catalogue.
+
+    Under the shipped packs, calibrated to the reimbursement the seeds report, the tiers leave people in
+    hardship little to pay, so a small demo county would have no warning at all. A few serious illnesses
+    with costly drugs the catalogue does not list (靶向药 and the like, paid by the patient alone) are what
+    real warning lists hold; :data:`DEMO_SERIOUS_ILLNESSES` of the people the pack's warning rules watch
+    (the first by ``psn_no`` with an admission) get :data:`DEMO_OUTSIDE_CATALOGUE` more, all self-paid,
+    on their first admission. The same county, seed and pack give the same planting.
+    """
+    day = date(DEMO_YEAR, 12, 31)
+    monitoring = pack.at(day).monitoring if pack.covers(day) else None
+    if monitoring is None:
+        return county
+    watched = {c for rule in monitoring.rules.values() if rule.kind == "warning" for c in rule.categories}
+    people = county.identities.filter(pl.col("category").is_in(sorted(watched)))["psn_no"].unique()
+    admissions = county.claims.filter((pl.col("med_type") == "21") & pl.col("psn_no").is_in(people.implode()))
+    first = admissions.sort("psn_no", "setl_date", "claim_id").unique("psn_no", keep="first", maintain_order=True)
+    planted = first.head(DEMO_SERIOUS_ILLNESSES)["claim_id"].implode()
+    extra = pl.when(pl.col("claim_id").is_in(planted)).then(DEMO_OUTSIDE_CATALOGUE).otherwise(0)
+    claims = county.claims.with_columns(pl.col("medfee_sumamt") + extra, pl.col("fulamt_ownpay_amt") + extra)
+    return replace(county, claims=claims)

@@ -320,11 +320,13 @@ def _refuse_items_places(policies: list[Policy]) -> None:
 
 
 def _refuse_later_tiers(policies: list[Policy]) -> None:
-    """This comparator does not do some later-tier features of the pack format: it refuses such packs by name."""
+    """This comparator does not do some later-tier features of the pack format (nor the personal account, which
+    it has no column for): it refuses such packs by name."""
     for pol in policies:
         used = ["large_amount"] if pol.large_amount is not None else []
         used += ["identity_validity"] if pol.identity_validity else []
         used += ["categories"] if pol.categories else []
+        used += [f"lines.{k}.personal_account" for k, ln in pol.lines.items() if ln.personal_account != "none"]
         for name in TIER_NAMES:
             block = getattr(pol, name)
             if block is not None and block.base != "policy_range":

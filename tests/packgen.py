@@ -398,6 +398,9 @@ def random_pack(
     }  # fmt: skip
     emp_admission = lines["emp_inpatient"]["deductible_kind"] == "admission"
     lines["emp_inpatient"]["person_terms"] = draw(person_terms(admission=emp_admission))
+    if issue15:  # feature 13: the personal account pays part of employees' share
+        for key in ("emp_opd_work", "emp_opd_retired", "emp_inpatient"):
+            lines[key]["personal_account"] = draw(st.sampled_from(["none", "all", "in_catalogue"]))
     if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
         del lines["children_outpatient"]
     if not by_person:
@@ -494,6 +497,7 @@ def person(draw: st.DrawFn, psn_no: str, issue15: bool = True) -> Person:
         emp_status=draw(st.sampled_from(["in_service", "retired"])) if employee else None,
         emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
         birth_date=born, resident_tiers=tuple(tiers), institutions=institutions, family_doctor=family,
+        acct_balance=draw(st.sampled_from([0, 5_000, 50_000, 1_000_000]) | st.integers(0, 300_000)) if employee else 0,
     )  # fmt: skip
 
 

@@ -117,6 +117,16 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
             break
     if any(s.hifmi_pay and s.insutype == "310" for s in per_claim.values()):  # type: ignore[attr-defined]
         event("some employee claim has hifmi_pay")
+    accounts = [s for s in per_claim.values() if any(st.tier == "account" for st in s.trace)]  # type: ignore[attr-defined]
+    if any(s.acct_pay for s in accounts):  # type: ignore[attr-defined]
+        event("some claim paid from the personal account")
+    if any(
+        s.psn_cash_pay and st.args["balance_fen"] == st.args["acct_fen"] > 0
+        for s in accounts
+        for st in s.trace
+        if st.tier == "account"
+    ):  # type: ignore[attr-defined]
+        event("some claim used up the personal account")
     _basic_feature_events(per_claim.values())
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):

@@ -313,6 +313,19 @@ def _items_places_policy() -> Any:
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
 
 
+def _account_policy() -> Any:
+    """Employee lines whose share the personal account pays (issue 15, feature 13): all of it, or in-catalogue."""
+    from yibao.policy.pack import pack_from_mapping
+
+    base = {"label_zh": "职工", "label_en": "employee", "insutype": "310", "ratio": _a(50)}
+    lines = {
+        "emp_inpatient": base | {"med_types": ["21"], "personal_account": "all"},
+        "emp_opd": base | {"med_types": ["11"], "personal_account": "in_catalogue"},
+    }
+    policy = {"identity_priority": [], "fee": {"class_b_selfpay_first": _a(10)}, "lines": lines}
+    return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
+
+
 def _periods_policy(feature_12: bool = False) -> Any:
     """Lines with the basic tier's periods and ceilings (issue 15, features 1 and 2): a deductible per claim,
     per month and off the payment, a quarterly cap, cost ceilings counted above the deductible and gross;
@@ -391,6 +404,9 @@ def _settlements() -> Iterator[Any]:
     items = (FeeLine("1", "A1", 100_000, "01"), FeeLine("2", "B1", 50_000, "02"), FeeLine("3", "IMPL", 200_000, "02"))
     unfiled = Claim("T10", "T2", day, "21", 2, "cross_region", "", items)  # an implant, cross-region without a filing
     yield from settle_sequence(_items_places_policy(), Person("T2"), [unfiled])
+    employee = Person("E1", "310", emp_status="in_service", acct_balance=30_000)
+    acct_claims = [Claim(f"E{m}", "E1", day, m, 2, summary=PolicyRangeSummary(100_000, 20_000)) for m in ("21", "11")]
+    yield from settle_sequence(_account_policy(), employee, acct_claims)
     from types import SimpleNamespace
 
     from yibao.policy.overlay import apply_overlay, overlay_from_mapping

@@ -200,6 +200,7 @@ TIERS: dict[str, Said] = {
     "assistance": ("医疗救助", "medical assistance"),
     "tilted": ("倾斜救助", "tilted assistance"),
     "total": ("合计", "total"),
+    "account": ("个人账户", "personal account"),
 }
 """The steps of a settlement: the benefit line, the policy range, the four payers (三重制度) and the total."""
 

@@ -99,6 +99,8 @@ KEYS: dict[str, Said] = {
     "signed_only": ("仅限签约机构", "signed institutions only"),
     "full_pay_items": ("全额支付项目", "items paid in full"),
     "full_pay_in_cap": ("全额支付计入封顶线", "full payment counted in the cap"),
+    "personal_account": ("个人账户支付范围", "personal account pays"),
+    "all": ("个人负担全部", "the whole personal share"),
     "identity_overrides": ("按身份调整", "by identity"),
     "deductible_pct": ("起付线按比例", "deductible share"),
     "ratio_add": ("比例调整", "ratio adjustment"),

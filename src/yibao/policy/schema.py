@@ -505,6 +505,12 @@ class BenefitLine(Model):
     by it (``true``, the default). ``false``: the listed items are paid in full whatever the cap has
     left and are not counted in it, so the cap limits only the rest of the line's payments (seed
     002's 零支付 of listed 甲类 两病 drugs)."""
+    personal_account: Literal["none", "all", "in_catalogue"] = "none"
+    """个人账户 (employee lines only): which part of the person's share (``psn_part_amt``, what the funds left)
+    the person's account pays, up to the balance left for the year (``Person.acct_balance`` less the year's
+    ``acct_paid``); the rest is paid in cash (``psn_cash_pay``). ``all``: the whole share; ``in_catalogue``:
+    the share less the fully self-paid and over-limit parts (``fulamt_ownpay_amt``, ``overlmt_selfpay``);
+    ``none`` (default): no account, all in cash. The funds' amounts do not change."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
     person_terms: dict[str, PersonTerms] = {}
     """Terms by the person's age band and resident contribution tier (:class:`PersonTerms`), keyed by a
@@ -557,6 +563,8 @@ class BenefitLine(Model):
             raise ValueError("cost_ceiling_group/cost_ceiling_basis need a cost_ceiling (yuan)")
         if not self.med_types:
             raise ValueError("med_types must name at least one med_type")
+        if self.personal_account != "none" and self.insutype != "310":
+            raise ValueError("personal_account needs an employee line (insutype 310): residents have no personal account")
         if not self.full_pay_in_cap and not self.full_pay_items:
             raise ValueError("full_pay_in_cap: false needs full_pay_items (the items paid in full outside the cap)")
         return self
@@ -699,6 +707,14 @@ class BenefitLine(Model):
         if not self.full_pay_items:
             return 0
         return 1 if self.full_pay_in_cap else 2
+
+    def account_payable(self, psn_part: int, fulamt: int, overlmt: int) -> int:
+        """The part of the person's share (``psn_part``) the personal account may pay (before the balance)."""
+        if self.personal_account == "none":
+            return 0
+        if self.personal_account == "all":
+            return max(0, psn_part)
+        return max(0, psn_part - fulamt - overlmt)
 
     @property
     def needs_emp_tier(self) -> bool:

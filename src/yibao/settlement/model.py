@@ -122,6 +122,9 @@ class Person:
     birth_date: date | None = None
     """From the resident ID number (characters 7-14) or the registry's ``brdy``; ``None``: unknown
     (refused only on a line that selects or settles by age)."""
+    acct_balance: int = 0
+    """Employees: the personal account (个人账户) balance in fen available to the year's claims before any of
+    them (from the caller or registry); each claim's account payment counts in ``YearToDate.acct_paid``."""
     resident_tiers: tuple[ResidentTierPeriod, ...] = ()
     """Residents: the contribution tier (一档/二档) chosen, with the dates it holds."""
     institutions: tuple[InstitutionChoice, ...] = ()
@@ -273,8 +276,10 @@ class YearToDate:
     maf_paid: int = 0
     tilt_base: int = 0
     tilt_paid: int = 0
+    acct_paid: int = 0
+    """Paid from the personal account this year (``Person.acct_balance`` less this is what is left)."""
 
-    _SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
+    _SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid", "acct_paid")
     _MAPS = ("deductible_base", "basic_paid", "deductible_taken", "covered_cost", "deductible_levels")
 
     def _combine(self, other: YearToDate, sign: int) -> YearToDate:
@@ -362,16 +367,15 @@ class Settlement:
     consumed: YearToDate
     ytd_after: YearToDate
     trace: tuple[TraceStep, ...]
+    acct_pay: int = 0
+    """The part of ``psn_part_amt`` the personal account pays (个人账户支出)."""
 
     PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
 
     @property
-    def acct_pay(self) -> int:
-        return 0
-
-    @property
     def psn_cash_pay(self) -> int:
-        return self.psn_part_amt
+        """What the person pays in cash: their share less the account's payment."""
+        return self.psn_part_amt - self.acct_pay
 
     def setlinfo(self) -> dict[str, Any]:
         """The national ``setlinfo`` block, amounts in fen."""

@@ -8,12 +8,13 @@ exactly what one settlement consumed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
-from yibao.policy.schema import Facts, LineChoice, Policy
+from yibao.policy.schema import BenefitLine, Facts, LineChoice, Policy
 from yibao.settlement import tiers
 from yibao.settlement.model import (
     PLACES_IN,
@@ -226,7 +227,10 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     trace.extend([*b.trace, *c.trace, *m.trace, *o.trace])
     trace.append(TraceStep("total", "total", {"medfee_fen": pr.medfee_sumamt, "funds_fen": funds, "psn_part_fen": psn_part}))
 
+    acct = _account(line, person, ytd, psn_part, pr.fulamt_ownpay_amt, pr.overlmt_selfpay, trace)
     consumed = _consumed(year, [b, c, m, o])
+    if acct:
+        consumed = replace(consumed, acct_paid=acct)
     details = []
     for tier, res in (("basic", b), ("critical_illness", c), ("assistance", m), ("tilted", o)):
         if res.applied:
@@ -259,6 +263,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         consumed=consumed,
         ytd_after=ytd.plus(consumed),
         trace=_identities_named(policy, trace),
+        acct_pay=acct,
     )
 
 
@@ -273,6 +278,20 @@ def _identities_named(policy: Policy, trace: list[TraceStep]) -> tuple[TraceStep
         else t
         for t in trace
     )
+
+
+def _account(line: BenefitLine, person: Person, ytd: YearToDate, psn_part: int, fulamt: int, overlmt: int,
+             trace: list[TraceStep]) -> int:  # fmt: skip
+    """个人账户: what the account pays of the person's share (:meth:`BenefitLine.account_payable`), up to the
+    balance left this year; a trace step says so on a line with an account."""
+    if line.personal_account == "none":
+        return 0
+    payable = line.account_payable(psn_part, fulamt, overlmt)
+    left = max(0, person.acct_balance - ytd.acct_paid)
+    acct = min(payable, left)
+    args = {"payable_fen": payable, "balance_fen": left, "acct_fen": acct, "cash_fen": psn_part - acct}
+    trace.append(TraceStep("account", "account_" + line.personal_account, args))
+    return acct
 
 
 def _later_head(policy: Policy, insutype: str, trace_tier: str, name: str) -> list[TraceStep]:

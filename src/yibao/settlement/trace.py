@@ -194,6 +194,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",
         "total {medfee_fen} = funds {funds_fen} + patient {psn_part_fen}",
     ),
+    "account_all": (
+        "个人账户可支付个人负担 {payable_fen}，账户本年余额 {balance_fen}，个人账户支付 {acct_fen}，现金支付 {cash_fen}",
+        "the personal account may pay the patient's share {payable_fen}, balance left this year {balance_fen}: "
+        "account pays {acct_fen}, cash {cash_fen}",
+    ),
+    "account_in_catalogue": (
+        "个人账户可支付目录内个人负担 {payable_fen}，账户本年余额 {balance_fen}，个人账户支付 {acct_fen}，现金支付 {cash_fen}",
+        "the personal account may pay the in-catalogue share {payable_fen}, balance left this year {balance_fen}: "
+        "account pays {acct_fen}, cash {cash_fen}",
+    ),
 }
 
 

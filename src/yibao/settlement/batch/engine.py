@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
+from yibao.settlement.batch.account import account_modes, account_pay
 from yibao.settlement.batch.prepare import (
     AMOUNT_COLUMNS,
     CLAIM_COLUMNS,
@@ -50,7 +51,8 @@ __all__ = ["AMOUNT_COLUMNS", "CLAIM_COLUMNS", "OUTPUT_AMOUNTS", "BatchInput", "B
 I64 = npt.NDArray[np.int64]
 OUTPUT_AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
-    "hifp_pay", "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
+    "hifp_pay", "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
+    "psn_cash_pay",
 )  # fmt: skip
 
 
@@ -141,8 +143,9 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         [[pol.is_major("assistance", d) + 2 * pol.is_major("tilted_assistance", d) for d in dise_values] for pol in policies],
         np.int64,
     ).reshape(len(policies), len(dise_values))
+    person_year = np.cumsum(seg_start) - 1
     claims = kernel.Claims(
-        person_year=np.cumsum(seg_start) - 1,
+        person_year=person_year,
         k=k,
         period=period,
         cat=cat,
@@ -162,6 +165,12 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     )
     settled = kernel.settle_claims(T, claims)
     dedc, hifp, hifmi, maf, oth = settled.paid
+    firsts = np.flatnonzero(seg_start)
+    fulamt = c["fulamt_ownpay_amt"].to_numpy().astype(np.int64)
+    overlmt = c["overlmt_selfpay"].to_numpy().astype(np.int64)
+    psn_part = medfee - hifp - hifmi - maf - oth
+    mode = account_modes(policies, line_keys)[period, line]
+    acct = account_pay(mode, psn_part, fulamt, overlmt, person["acct_balance"][kc.pid], person_year, firsts)
 
     stored = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
         _enum_column("line", line, line_keys),
@@ -175,15 +184,16 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         pl.Series("hifmi_pay", hifmi),
         pl.Series("maf_pay", maf),
         pl.Series("oth_pay", oth),
+        pl.Series("acct_pay", acct),
     )
     out = (
         with_derived(stored.lazy()).collect() if derived else stored
     )  # year, policy range, pool self-pay, funds, own part: result.DERIVED
-    firsts = np.flatnonzero(seg_start)
     ytd = pl.DataFrame({
         "psn_no": c["psn_no"].gather(firsts),
         "year": year[firsts].astype(np.int32),
         **settled.ytd_columns(T),  # every slot of the pack: one schema per chunk
+        "acct_paid": np.add.reduceat(acct, firsts),
     })  # fmt: skip
     return BatchResult(out, ytd)
 

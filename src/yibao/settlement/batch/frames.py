@@ -47,11 +47,19 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
                     "insutype": p.insutype,
                     "emp_status": p.emp_status,
                     "emp_tier": p.emp_tier,
+                    "acct_balance": p.acct_balance,
                     "birth_date": p.birth_date,
                 }
                 for p in people
             ],
-            schema={"psn_no": pl.Utf8, "insutype": pl.Utf8, "emp_status": pl.Utf8, "emp_tier": pl.Utf8, "birth_date": pl.Date},
+            schema={
+                "psn_no": pl.Utf8,
+                "insutype": pl.Utf8,
+                "emp_status": pl.Utf8,
+                "emp_tier": pl.Utf8,
+                "birth_date": pl.Date,
+                "acct_balance": pl.Int64,
+            },
         ),
         identities=pl.DataFrame(
             [(p.psn_no, i.category, i.valid_from, i.valid_to) for p in people for i in p.identities],

@@ -1,7 +1,8 @@
 """Running the batch engine on files: a directory of tables in, Parquet out, in person chunks.
 
-Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``), ``identities``,
-``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end),
+Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``, and employees'
+``acct_balance`` in fen), ``identities``, ``chronic_filings``, ``cross_filings``, ``resident_tiers``
+(psn_no, tier 1/2, begin, end),
 ``institution_choices`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end; the
 engine's ``institutions`` table, named apart from a county's list of hospitals, ``institutions``), ``family_doctor``
 (psn_no, begin, end) as
@@ -67,7 +68,7 @@ FILE_NAMES = {"institutions": "institution_choices"}
 """Tables whose file is named apart from the table: a county directory's ``institutions`` file is
 its list of hospitals (``yibao synth``), not the people's chosen and signed institutions."""
 SIDE_COLUMNS = {
-    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy"),
+    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy", "acct_balance"),
     "resident_tiers": ("psn_no", "tier", "begin", "end"),
     "institutions": ("psn_no", "fixmedins_code", "role", "begin", "end"),
     "family_doctor": ("psn_no", "begin", "end"),

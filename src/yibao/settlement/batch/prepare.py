@@ -483,6 +483,7 @@ def person_arrays(kc: Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str,
             pl.col("insutype").cast(pl.Utf8),
             (pl.col("emp_status").cast(pl.Utf8) if "emp_status" in cols else pl.lit(None, pl.Utf8)).alias("emp_status"),
             (pl.col("emp_tier").cast(pl.Utf8) if "emp_tier" in cols else pl.lit(None, pl.Utf8)).alias("emp_tier"),
+            (pl.col("acct_balance").cast(pl.Int64) if "acct_balance" in cols else pl.lit(0, pl.Int64)).alias("acct_balance"),
         ),
         on="psn_no",
         how="left",
@@ -498,6 +499,7 @@ def person_arrays(kc: Keyed, people: pl.DataFrame, c: pl.DataFrame) -> dict[str,
         "emp_tier": pf["emp_tier"]
         .replace_strict({t: i for i, t in enumerate(TIERS) if t}, default=3, return_dtype=pl.Int64)
         .to_numpy(),
+        "acct_balance": pf["acct_balance"].fill_null(0).to_numpy().astype(np.int64),
     }
 
 

@@ -10,7 +10,9 @@ same rule every time, done on read by :func:`scan_result` / :func:`read_result`:
 * ``inscp_scp_amt`` — total less the three self-paid parts (the input is refused unless they add up);
 * ``pool_prop_selfpay`` — policy range less deductible less basic insurance;
 * ``fund_pay_sumamt`` — the sum of the four payers;
-* ``psn_part_amt`` — total less the funds.
+* ``psn_part_amt`` — total less the funds;
+* ``psn_cash_pay`` — the person's part less the personal account's payment (``acct_pay``, stored; a file
+  written before the account was modelled has none: read as 0).
 
 The year-to-date accumulators go to ``<stem>.ytd.parquet`` beside it (:func:`ytd_path`), stored whole.
 """
@@ -23,14 +25,14 @@ import polars as pl
 
 STORED = (
     "claim_id", "psn_no", "setl_date", "med_type", "line", "identity", "medfee_sumamt", "fulamt_ownpay_amt",
-    "overlmt_selfpay", "preselfpay_amt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay",
+    "overlmt_selfpay", "preselfpay_amt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "acct_pay",
 )  # fmt: skip
 """The columns of the result file, in file order."""
 
 COLUMNS = (
     "claim_id", "psn_no", "setl_date", "med_type", "year", "line", "identity", "medfee_sumamt", "fulamt_ownpay_amt",
     "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "hifmi_pay",
-    "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
+    "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay",
 )  # fmt: skip
 """The columns of a settled claim (``settle_batch``'s ``claims``, ``read_result``), in order."""
 
@@ -41,6 +43,8 @@ DERIVED: tuple[tuple[str, pl.Expr], ...] = (
     ("fund_pay_sumamt", _c("hifp_pay") + _c("hifmi_pay") + _c("maf_pay") + _c("oth_pay")),
     ("pool_prop_selfpay", _c("inscp_scp_amt") - _c("act_pay_dedc") - _c("hifp_pay")),
     ("psn_part_amt", _c("medfee_sumamt") - _c("fund_pay_sumamt")),
+    ("acct_pay", pl.lit(0, pl.Int64)),
+    ("psn_cash_pay", _c("psn_part_amt") - _c("acct_pay")),
 )
 """Each derived column from the stored ones (and the derived ones before it), in that order."""
 

@@ -97,12 +97,13 @@ def _filed(person: Person, claim: Claim) -> bool:
     return person.filed_for(claim.dise_codg, claim.setl_date)
 
 
-def select_line(policy: Policy, person: Person, claim: Claim) -> LineChoice:
-    """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none."""
+def select_line(policy: Policy, person: Person, claim: Claim, filed: bool | None = None, held: Facts | None = None) -> LineChoice:
+    """The benefit line for this claim (:meth:`Policy.benefit_line`); refused when there is none. ``filed``
+    and ``held`` are :func:`_filed` and :func:`facts` of the person and claim, when the caller has them."""
     day = claim.setl_date
-    choice = policy.benefit_line(
-        person.insutype, person.emp_status, claim.med_type, claim.dise_codg, _filed(person, claim), facts(person, claim)
-    )
+    filed = _filed(person, claim) if filed is None else filed
+    held = facts(person, claim) if held is None else held
+    choice = policy.benefit_line(person.insutype, person.emp_status, claim.med_type, claim.dise_codg, filed, held)
     if choice is None:
         raise InputError(
             _where(claim),
@@ -147,22 +148,23 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         raise InputError(
             _where(claim), "setl_date", claim.setl_date.isoformat(), f"a date in {ytd.year}, the year of the accumulators given"
         )
-    choice = select_line(policy, person, claim)
+    filed, held = _filed(person, claim), facts(person, claim)
+    choice = select_line(policy, person, claim, filed, held)
     line = choice.line
     identity = policy.deciding_identity(person.identities, claim.setl_date)
     pr = refuse_lines(policy_range(policy.fee, line, claim), claim, line)
     trace: list[TraceStep] = []
     if choice.fell_back_from:
-        filed = policy.lines[choice.fell_back_from]
+        first = policy.lines[choice.fell_back_from]
         args = {"from": choice.fell_back_from, "to": choice.key}
-        names = {"from_line": (filed.label_zh, filed.label_en), "to_line": (line.label_zh, line.label_en)}
+        names = {"from_line": (first.label_zh, first.label_en), "to_line": (line.label_zh, line.label_en)}
         trace.append(TraceStep("line", "fallback_unsigned" if choice.unsigned else "fallback", args | names))
     line_args = {"line": choice.key, "line_name": (line.label_zh, line.label_en), "med_type": claim.med_type}
     trace.append(TraceStep("line", "line", line_args | {"identity": identity}))
     if choice.terms:
-        f = facts(person, claim)
-        held = {"age": f.age, "resident_tier": f.resident_tier, "institution": f.institution, "family_doctor": f.family_doctor}
-        trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms)} | held))
+        f = held
+        by = {"age": f.age, "resident_tier": f.resident_tier, "institution": f.institution, "family_doctor": f.family_doctor}
+        trace.append(TraceStep("line", "person_terms", {"terms": ", ".join(choice.terms)} | by))
     trace.append(
         TraceStep(
             "range",
@@ -193,7 +195,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             emp_tier=person.emp_tier,
             day=claim.setl_date,
             ytd=ytd,
-            waived=line.waives_deductible(claim.dise_codg, _filed(person, claim)),
+            waived=line.waives_deductible(claim.dise_codg, filed),
             combined=combined,
             qualifies=combined is not None and combined[1].qualifies(lambda d: person.filed_for(d, claim.setl_date)),
         )

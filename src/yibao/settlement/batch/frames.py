@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import polars as pl
 
@@ -13,6 +14,14 @@ from yibao.settlement.model import Claim, Person, YearToDate
 IDENTITY_SCHEMA = {"psn_no": pl.Utf8, "category": pl.Utf8, "valid_from": pl.Date, "valid_to": pl.Date}
 FILING_SCHEMA = {"psn_no": pl.Utf8, "dise_codg": pl.Utf8, "begin": pl.Date, "end": pl.Date}
 CROSS_SCHEMA = {"psn_no": pl.Utf8, "begin": pl.Date, "end": pl.Date, "kind": pl.Utf8}
+
+
+def _side(people: list[Person], attribute: str, schema: dict[str, Any]) -> pl.DataFrame:
+    """A side table: one row per item of each person's ``attribute`` (identities, filings, tiers …), ``psn_no``
+    then the item's fields named by the schema's other columns."""
+    fields = list(schema)[1:]
+    rows = [(p.psn_no, *(getattr(item, f) for f in fields)) for p in people for item in getattr(p, attribute)]
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
@@ -61,34 +70,12 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
                 "acct_balance": pl.Int64,
             },
         ),
-        identities=pl.DataFrame(
-            [(p.psn_no, i.category, i.valid_from, i.valid_to) for p in people for i in p.identities],
-            schema=IDENTITY_SCHEMA,
-            orient="row",
-        ),
-        chronic_filings=pl.DataFrame(
-            [(p.psn_no, f.dise_codg, f.begin, f.end) for p in people for f in p.chronic_filings],
-            schema=FILING_SCHEMA,
-            orient="row",
-        ),
-        cross_filings=pl.DataFrame(
-            [(p.psn_no, f.begin, f.end, f.kind) for p in people for f in p.cross_region_filings],
-            schema=CROSS_SCHEMA,
-            orient="row",
-        ),
-        resident_tiers=pl.DataFrame(
-            [(p.psn_no, r.tier, r.begin, r.end) for p in people for r in p.resident_tiers],
-            schema=RESIDENT_TIER_SCHEMA,
-            orient="row",
-        ),
-        institutions=pl.DataFrame(
-            [(p.psn_no, i.fixmedins_code, i.role, i.begin, i.end) for p in people for i in p.institutions],
-            schema=INSTITUTION_SCHEMA,
-            orient="row",
-        ),
-        family_doctor=pl.DataFrame(
-            [(p.psn_no, f.begin, f.end) for p in people for f in p.family_doctor], schema=FAMILY_DOCTOR_SCHEMA, orient="row"
-        ),
+        identities=_side(people, "identities", IDENTITY_SCHEMA),
+        chronic_filings=_side(people, "chronic_filings", FILING_SCHEMA),
+        cross_filings=_side(people, "cross_region_filings", CROSS_SCHEMA),
+        resident_tiers=_side(people, "resident_tiers", RESIDENT_TIER_SCHEMA),
+        institutions=_side(people, "institutions", INSTITUTION_SCHEMA),
+        family_doctor=_side(people, "family_doctor", FAMILY_DOCTOR_SCHEMA),
     )
 
 

@@ -9,6 +9,8 @@ without one, so a new pack parameter comes with its Chinese name. Codes inside p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from yibao.core.i18n import Said, paren, pick, t
@@ -22,7 +24,7 @@ from yibao.core.vocab import (
     identity_label,
     label,
 )
-from yibao.policy.pack import PolicyPack
+from yibao.policy.pack import LeafValue, PolicyPack
 from yibao.policy.schema import BenefitLine, PersonTerms
 
 SECTIONS: dict[str, Said] = {
@@ -242,3 +244,27 @@ def terms_label(terms: PersonTerms) -> Said:
         zh.append("已签约家庭医生" if terms.family_doctor else "未签约家庭医生")
         en.append("with a family-doctor contract" if terms.family_doctor else "without a family-doctor contract")
     return "、".join(zh), ", ".join(en)
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    label: str
+    start: str
+    value: str
+    source: str | None
+    assumed: str | None
+
+
+def row(pack: PolicyPack, path: tuple[str, ...], v: LeafValue, lang: str) -> Row:
+    """One dated value of a parameter: its path, name, start, value as text and source."""
+    return Row(".".join(path), path_label(pack, path, lang), v.start.isoformat(), value_text(v.value, lang), v.source, v.assumed)
+
+
+def parameters(pack: PolicyPack, day: date | None, lang: str) -> list[Row]:
+    """Every parameter with its value(s) and source: all dated values, or those in force on ``day``."""
+    rows: list[Row] = []
+    for path, leaf in pack.leaves.items():
+        values = [leaf.at(day)] if day else list(leaf.values)
+        rows.extend(row(pack, path, v, lang) for v in values if v is not None)
+    return rows

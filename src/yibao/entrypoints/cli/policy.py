@@ -22,7 +22,7 @@ from yibao.entrypoints.cli.enrol import Lang, fail
 from yibao.entrypoints.cli.output import console
 from yibao.policy.calibrate import TOL_POINTS, Path_
 from yibao.policy.cases import cases_file, load_cases
-from yibao.policy.labels import path_label, value_text
+from yibao.policy.labels import parameters
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 from yibao.reports.outcomes import OUTCOMES
 from yibao.settlement.cases import SCALAR, CaseCheck, Mismatch, check_case
@@ -68,15 +68,10 @@ def policy_show(
     table.add_column(_t(lang, "生效", "From"), no_wrap=True)
     table.add_column(_t(lang, "取值（元 / %）", "Value (yuan / %)"))
     table.add_column(_t(lang, "来源", "Source"))
-    for path, leaf in pack.leaves.items():
-        entries = [leaf.at(day)] if day else list(leaf.values)
-        for e in entries:
-            if e is None:
-                continue
-            assumed = f"[yellow]{_t(lang, '假设', 'assumed')}[/]{_t(lang, '：', ': ')}{escape(e.assumed or '')}"
-            src = escape(e.source) if e.source is not None else assumed
-            name = escape(path_label(pack, path, lang))
-            table.add_row(name, ".".join(path), e.start.isoformat(), escape(value_text(e.value, lang)), src)
+    for row in parameters(pack, day, lang):
+        assumed = f"[yellow]{_t(lang, '假设', 'assumed')}[/]{_t(lang, '：', ': ')}{escape(row.assumed or '')}"
+        src = escape(row.source) if row.source is not None else assumed
+        table.add_row(escape(row.label), row.path, row.start, escape(row.value), src)
     console.print(table)
     if pack.notes:
         console.print(Panel(pack.notes.strip(), title=_t(lang, "说明", "Notes")))

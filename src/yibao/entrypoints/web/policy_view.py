@@ -13,8 +13,9 @@ from functools import cache
 
 from yibao.core.errors import InputError
 from yibao.core.i18n import t
-from yibao.policy.labels import path_label, value_text
-from yibao.policy.pack import LeafValue, PolicyPack, load_pack, shipped_packs
+from yibao.policy.labels import Row, row
+from yibao.policy.labels import parameters as parameters  # the rows live beside their labels, shared with `policy show`
+from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 
 
 @cache
@@ -55,29 +56,6 @@ def day_in(pack: PolicyPack, text: str, field: str) -> date:
 
 
 @dataclass(frozen=True)
-class Row:
-    path: str
-    label: str
-    start: str
-    value: str
-    source: str | None
-    assumed: str | None
-
-
-def _row(pack: PolicyPack, path: tuple[str, ...], v: LeafValue, lang: str) -> Row:
-    return Row(".".join(path), path_label(pack, path, lang), v.start.isoformat(), value_text(v.value, lang), v.source, v.assumed)
-
-
-def parameters(pack: PolicyPack, day: date | None, lang: str) -> list[Row]:
-    """Every parameter with its value(s) and source: all dated values, or those in force on ``day``."""
-    rows: list[Row] = []
-    for path, leaf in pack.leaves.items():
-        values = [leaf.at(day)] if day else list(leaf.values)
-        rows.extend(_row(pack, path, v, lang) for v in values if v is not None)
-    return rows
-
-
-@dataclass(frozen=True)
 class Pair:
     path: str
     label: str
@@ -96,8 +74,8 @@ def side_by_side(a: PolicyPack, a_day: date, b: PolicyPack, b_day: date, lang: s
     for path in paths:
         va = a.provenance(path, a_day)
         vb = b.provenance(path, b_day)
-        ra = _row(a, path, va, lang) if va else None
-        rb = _row(b, path, vb, lang) if vb else None
+        ra = row(a, path, va, lang) if va else None
+        rb = row(b, path, vb, lang) if vb else None
         known = ra or rb
         out.append(Pair(".".join(path), known.label if known else ".".join(path), ra, rb))
     return out

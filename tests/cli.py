@@ -27,11 +27,12 @@ class Ran:
     stderr: str
 
 
-def yibao(*args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Ran:
-    """``yibao *args`` with ``env`` added to the environment (``COLUMNS`` 200 unless given), in ``cwd``."""
+def yibao(*args: str, env: Mapping[str, str | None] | None = None, cwd: Path | None = None) -> Ran:
+    """``yibao *args`` with ``env`` added to the environment (a name given None is taken out of it; ``COLUMNS``
+    200 unless given), in ``cwd``."""
     from yibao.entrypoints.cli.main import app
 
-    environ = {"COLUMNS": "200"} | dict(env or {})
+    environ: dict[str, str | None] = {"COLUMNS": "200"} | dict(env or {})
     with contextlib.chdir(cwd or os.getcwd()):
         result = CliRunner(env=environ).invoke(app, list(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):

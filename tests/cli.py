@@ -32,7 +32,7 @@ def yibao(*args: str, env: Mapping[str, str | None] | None = None, cwd: Path | N
     200 unless given), in ``cwd``."""
     from yibao.entrypoints.cli.main import app
 
-    environ: dict[str, str | None] = {"COLUMNS": "200"} | dict(env or {})
+    environ: dict[str, str | None] = {"COLUMNS": "200", **(env or {})}
     with contextlib.chdir(cwd or os.getcwd()):
         result = CliRunner(env=environ).invoke(app, list(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):

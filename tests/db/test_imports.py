@@ -521,6 +521,7 @@ def test_mapping_override_for_a_sites_own_headers(db: Database, tmp_path: Path) 
     assert cats == {"dibao", "tekun"}
 
 
+@pytest.mark.slow  # six imports of the example workbooks: the full suite has it, the quick command leaves it out
 def test_cli_end_to_end(tmp_path: Path) -> None:
     """The command in-process (the README test runs it in a subprocess)."""
     env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}

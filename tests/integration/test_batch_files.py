@@ -151,6 +151,7 @@ def _yibao(*args: str) -> Ran:
     return yibao(*args)
 
 
+@pytest.mark.slow  # settles the 3,000-person county: the full suite has it, the quick command leaves it out
 def test_cli_batch_writes_results_and_totals_add_up(county: Path, tmp_path: Path) -> None:
     out = tmp_path / "not" / "yet" / "result.parquet"
     proc = _yibao("batch", str(county), "-p", PACK, "-o", str(out))
@@ -179,6 +180,7 @@ def test_cli_batch_bad_claim_names_it_and_writes_nothing(county: Path, tmp_path:
     assert not out.exists() and not list(tmp_path.glob("never*"))
 
 
+@pytest.mark.slow  # settles the 3,000-person county: the full suite has it, the quick command leaves it out
 def test_cli_compare_writes_report_and_lower_deductible_pays_more(county: Path, tmp_path: Path) -> None:
     overlay = Path(__file__).parents[2] / "examples" / "reform-ci-deductible.yaml"
     out = tmp_path / "cmp"

@@ -135,6 +135,10 @@ class CrossFiling(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    """The filing's kind (:data:`yibao.settlement.model.FILING_KINDS`): ``long_term`` 异地长期居住, ``referral`` 转诊,
+    ``temporary`` 临时外出就医, ``""`` none stated (migration 0304); a pack's place for a cross-region claim
+    goes by it."""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 

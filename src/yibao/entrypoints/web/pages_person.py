@@ -100,7 +100,7 @@ def person_page(
             "history": [_identity_item(i, day, lang) for i in view.identity_history],
             "enrolments": view.enrolments,
             "chronic": view.chronic_filings,
-            "cross": view.cross_filings,
+            "cross": [f | {"kind_label": vocab.label(vocab.FILING_KINDS, f["kind"], lang)} for f in view.cross_filings],
             "attributes": _attributes(view, lang),
             "position": pos,
             "position_bars": _position_bars(pos, lang) if pos else [],

@@ -126,8 +126,8 @@ HOSPITALS = ["H1", "H2", "H3"]
 
 @st.composite
 def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
-    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (no cap: the position
-    shows caps at an institution outside the selection) and family-doctor contract, each with some effect."""
+    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (the position shows
+    a cap per class of institution) and family-doctor contract, each with some effect."""
     out: dict[str, Any] = {}
     for n in range(draw(st.integers(0, 3))):
         entry: dict[str, Any] = {}
@@ -143,7 +143,7 @@ def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
             entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
         if kind in ("tier", "tier_age"):
             entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
-        kinds = ["deductible", "ratio", "ratio_add"] + ([] if kind == "institution" else ["cap"])
+        kinds = ["deductible", "ratio", "ratio_add", "cap"]
         effects = draw(st.lists(st.sampled_from(kinds), unique=True, min_size=1))
         for e in effects:
             if e == "deductible":

@@ -348,7 +348,8 @@ class PersonTerms(Model):
     45, retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date; ``institution``
     designated / linked / other: the claim's institution (``fixmedins_code``) against the one the person
     selected for general outpatient (other may be paid at 0: ``ratio: 0``); ``family_doctor`` true (a
-    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``) or false. Effects (at least
+    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``; wherever the claim is made —
+with ``institution: designated`` in the same entry for the selected institution only) or false. Effects (at least
     one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
     own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
     points. Every entry whose conditions hold applies, in the order the pack lists them: a later

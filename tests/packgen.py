@@ -193,8 +193,8 @@ def assistance_block(
         "categories": cats,
         "base": draw(tier_base(later)),
     }
-    if any("major" in t for t in cats.values()):
-        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("major" in t for t in cats.values()):  # none listed: only claims flagged 重特大疾病 take the major terms
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True))
     if any("deductible_income_share" in t for t in cats.values()):
         block["per_capita_income"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
     if not all("limit" in t for t in cats.values()) or draw(st.booleans()):
@@ -223,8 +223,8 @@ def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True,
         if any(k not in t for t in cats.values()) or draw(st.booleans()):
             block[k] = leaf(text[k](draw(values[k])), text[k](draw(values[k])) if dated else None, change)
     block["categories"] = cats if own else names
-    if any("major" in t for t in cats.values()):
-        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("major" in t for t in cats.values()):  # none listed: only claims flagged 重特大疾病 take the major terms
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True))
     return block
 
 
@@ -542,6 +542,7 @@ def claims_for(draw: st.DrawFn, p: Person, start: int, issue15: bool = True) -> 
                 else {"summary": draw(summary())}
             ),
             fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
+            major_dise_flag=issue15 and draw(st.integers(0, 3)) == 0,
         ))  # fmt: skip
     return out
 

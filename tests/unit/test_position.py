@@ -50,9 +50,11 @@ def _next_claims(pack: PolicyPack, p: Person, code: str) -> list[Claim]:
         diseases |= set(block.major_diseases) if block else set()
     summary = PolicyRangeSummary(HUGE, inscp_scp_amt=HUGE)
     return [
-        Claim(f"NEXT-{m}-{d}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary, fixmedins_code=code)
+        Claim(f"NEXT-{m}-{d}-{f}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary, fixmedins_code=code,
+              major_dise_flag=f)
         for m in meds
         for d in sorted(diseases | {"", "J06"})
+        for f in (False, True)  # a claim flagged 重特大疾病 takes the major terms too
     ]
 
 
@@ -60,7 +62,7 @@ def _reaches(s: Settlement, row: PayerPosition) -> bool:
     tier = TRACE_TIER[row.payer]
     if row.payer == "hifp_pay" and s.line not in row.lines:
         return False
-    if any(t.tier == tier and t.key == "major" for t in s.trace) != row.major:  # the row of its terms
+    if any(t.tier == tier and t.key in ("major", "major_flag") for t in s.trace) != row.major:  # the row of its terms
         return False
     return any(t.tier == tier and t.key in ("cap", "no_cap") for t in s.trace)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
@@ -842,6 +842,13 @@ def _matches_disease(prefixes: tuple[str, ...], dise_codg: str) -> bool:
     return bool(dise) and any(dise.startswith(d.upper()) for d in prefixes)
 
 
+def _takes_major(prefixes: tuple[str, ...], categories: Mapping[str, Any], dise_codg: str, flagged: bool) -> bool:
+    """An assistance tier's 重特大疾病 rule: a claim takes the categories' ``major`` terms when its disease is one of
+    the block's ``major_diseases`` prefixes, or when it carries the 重特大疾病 flag (``major_dise_flag``) and some
+    category has ``major`` terms."""
+    return _matches_disease(prefixes, dise_codg) or (flagged and any(c.major is not None for c in categories.values()))
+
+
 class AssistanceMajor(Model):
     """A category's assistance terms for designated 重特大疾病 claims; an omitted one is the ordinary term."""
 
@@ -899,8 +906,9 @@ class Assistance(Model):
     Each category has its own deductible, ratio and (optionally) limit; a person has one yearly
     base and one yearly paid total (``maf_base``, ``maf_paid``), and each claim is judged against
     the terms of the category deciding on its date: the deductible on the cumulative base, the
-    limit on the total paid so far. With ``major_diseases``, a claim whose disease (``dise_codg``
-    prefix) is listed takes each category's ``major`` terms (重特大疾病 vs ordinary)."""
+    limit on the total paid so far. A claim whose disease (``dise_codg`` prefix) is listed in
+    ``major_diseases``, or that carries the 重特大疾病 flag (``major_dise_flag``), takes each category's
+    ``major`` terms (重特大疾病 vs ordinary); without ``major_diseases`` only the flag selects them."""
 
     lines: tuple[str, ...]
     categories: Annotated[dict[Category, AssistanceCategory], BeforeValidator(_category_keys)]
@@ -932,8 +940,6 @@ class Assistance(Model):
             shares = (cat.deductible_income_share, cat.major.deductible_income_share if cat.major else None)
             if any(x is not None for x in shares) and self.per_capita_income is None:
                 raise ValueError(f"categories.{code}: deductible_income_share needs per_capita_income")
-            if cat.major is not None and not self.major_diseases:
-                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
         if self.major_diseases and not any(cat.major for cat in self.categories.values()):
             raise ValueError("major_diseases is given but no category has major terms")
         return self
@@ -967,9 +973,9 @@ class Assistance(Model):
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def is_major(self, dise_codg: str) -> bool:
-        """Is a claim of this disease a designated 重特大疾病 one (takes the ``major`` terms)?"""
-        return _matches_disease(self.major_diseases, dise_codg)
+    def is_major(self, dise_codg: str, flagged: bool = False) -> bool:
+        """Does a claim of this disease, flagged 重特大疾病 or not, take the ``major`` terms (:func:`_takes_major`)?"""
+        return _takes_major(self.major_diseases, self.categories, dise_codg, flagged)
 
     def cap_for(self, identity: str, major: bool = False) -> int | None:
         return self.terms_for(identity, major).cap if identity in self.categories else self.limit
@@ -1000,7 +1006,7 @@ class TiltedAssistance(Model):
 
     ``categories`` is a list (every category on the block's ``threshold``, ``ratio`` and ``cap``)
     or a mapping from category to its own terms (any of ``threshold``, ``ratio``, ``cap``; omitted
-    ones are the block's, and ``major`` terms for claims of ``major_diseases``). A person has one
+    ones are the block's, and ``major`` terms for claims of ``major_diseases`` or flagged 重特大疾病). A person has one
     yearly base and one paid total; each claim is judged against its deciding category's terms."""
 
     lines: tuple[str, ...]
@@ -1019,8 +1025,6 @@ class TiltedAssistance(Model):
             for name in ("threshold", "ratio", "cap"):
                 if getattr(cat, name) is None and getattr(self, name) is None:
                     raise ValueError(f"categories.{code} has no {name} and the block gives none: give one or the other")
-            if cat.major is not None and not self.major_diseases:
-                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
         if self.major_diseases and not any(cat.major for cat in self.categories.values()):
             raise ValueError("major_diseases is given but no category has major terms")
         return self
@@ -1028,8 +1032,8 @@ class TiltedAssistance(Model):
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def is_major(self, dise_codg: str) -> bool:
-        return _matches_disease(self.major_diseases, dise_codg)
+    def is_major(self, dise_codg: str, flagged: bool = False) -> bool:
+        return _takes_major(self.major_diseases, self.categories, dise_codg, flagged)
 
     def terms_for(self, identity: str, major: bool = False) -> Terms:
         """The category's threshold, ratio and cap (its ``major`` ones for a designated disease)."""
@@ -1546,7 +1550,7 @@ class Policy(Model):
         tier = self.tier(name, insutype)
         return tier is not None and tier.base == "in_catalogue"
 
-    def is_major(self, name: TierName, dise_codg: str) -> bool:
-        """Does a claim of this disease take the tier's 重特大疾病 terms?"""
+    def is_major(self, name: TierName, dise_codg: str, flagged: bool = False) -> bool:
+        """Does a claim of this disease (``flagged``: carrying the 重特大疾病 flag) take the tier's 重特大疾病 terms?"""
         tier = self.tier(name, "")
-        return isinstance(tier, Assistance | TiltedAssistance) and tier.is_major(dise_codg)
+        return isinstance(tier, Assistance | TiltedAssistance) and tier.is_major(dise_codg, flagged)

@@ -40,6 +40,19 @@ def settled_place(place: str, kinds_held: Iterable[str]) -> str:
     return next((FILING_PLACE[k] for k in FILING_KINDS if k in held), "cross_unfiled")
 
 
+FLAG_TRUE: tuple[str, ...] = ("1", "true", "t", "y", "yes", "是")
+FLAG_FALSE: tuple[str, ...] = ("", "0", "false", "f", "n", "no", "否")
+"""How a yes/no column of a claims file (``major_dise_flag``) may be written, lower-cased and stripped."""
+
+
+def yes_no(text: str) -> bool:
+    """A yes/no cell (:data:`FLAG_TRUE` / :data:`FLAG_FALSE`); anything else is a ``ValueError``."""
+    v = text.strip().lower()
+    if v not in FLAG_TRUE + FLAG_FALSE:
+        raise ValueError(f"{text!r} is not yes or no")
+    return v in FLAG_TRUE
+
+
 @dataclass(frozen=True)
 class Period:
     """A filing or status valid from ``begin`` to ``end`` inclusive (``None`` = open)."""
@@ -222,6 +235,9 @@ class Claim:
     fixmedins_code: str = ""
     audit_refused: tuple[AuditRefusal, ...] = ()
     """Lines the audit at the counter refused (违规, 转自费): each becomes fully self-paid, its rule in the trace."""
+    major_dise_flag: bool = False
+    """重特大疾病 flag: the claim is for a major disease as the institution or agency determined it; the assistance
+    tiers' ``major`` terms apply to it as to a claim of their ``major_diseases`` codes."""
 
 
 @dataclass(frozen=True)

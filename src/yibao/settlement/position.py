@@ -37,7 +37,8 @@ class PayerPosition:
     base: int | None = None
     """Later tiers: the cumulative in-year base their thresholds are measured on."""
     major: bool = False
-    """Assistance tiers: the row of designated 重特大疾病 claims, whose terms give another limit (one paid total)."""
+    """Assistance tiers: the row of 重特大疾病 claims (designated diseases or flagged), whose terms give another
+    limit (one paid total)."""
     institutions: tuple[str, ...] = ()
     """Basic insurance: the classes of the claim's institution (:data:`INSTITUTION_CLASSES`: designated, linked,
     other) the row's cap holds at, when the line's ``person_terms`` give the person another cap by class
@@ -116,6 +117,6 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
             base, paid = tier.before(ytd)
             rows.append(PayerPosition(tier.payer, paid, block.cap_for(identity), base=base))
             major_cap = block.cap_for(identity, major=True)
-            if getattr(block, "major_diseases", ()) and major_cap != block.cap_for(identity):
+            if major_cap != block.cap_for(identity):  # 重特大疾病 terms (by disease or the claim's flag) give another
                 rows.append(PayerPosition(tier.payer, paid, major_cap, base=base, major=True))
     return Position(identity, tuple(rows))

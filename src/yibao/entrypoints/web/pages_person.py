@@ -135,7 +135,8 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
     bars = []
     for row in pos["payers"]:
         paid, cap = row["paid"], row["cap"]
-        where = ", at " + ", ".join(vocab.label(vocab.INSTITUTION_CLASSES, c, "en") for c in row["institutions"]) if row.get("institutions") else ""
+        classes = [vocab.label(vocab.INSTITUTION_CLASSES, c, "en") for c in row.get("institutions") or ()]
+        where = ", at " + ", ".join(classes) if classes else ""
         group = f" ({row['group']}{where})" if "group" in row else " (major disease)" if row.get("major") else ""
         name = row["label_zh"] if lang == "zh" else field_label(row["payer"], "en") + group
         if cap is None:

@@ -24,7 +24,10 @@ EXPECTED_ZH = Phrasebook(
         ("enrolled (参保状态正常) in {}", "{} 年参保状态正常（已参保）"),
         ("a person in the registry", "已登记的人员"),
         ("a person listed in the people file", "人员文件中列出的人员"),
-        ("long_term, referral, temporary or empty", "long_term（异地长期居住）、referral（转诊）、temporary（临时外出就医）或留空"),
+        (
+            "long_term, referral, temporary or empty",
+            "long_term（异地长期居住）、referral（转诊）、temporary（临时外出就医）或留空",
+        ),
         ("a person not yet registered", "尚未登记的人员"),
         ("a name", "姓名"),
         ("people in the registry; {} are not (the first {} shown)", "已登记的人员；其中 {} 人未登记（列出前 {} 人）"),

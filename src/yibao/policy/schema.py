@@ -1139,7 +1139,8 @@ class WarningRule(Model):
     lines: tuple[str, ...]
     """Benefit lines whose settlements count (e.g. inpatient only, or also chronic outpatient)."""
     measure: Literal["policy_range_self_pay", "self_pay"]
-    """policy_range_self_pay: inscp_scp_amt − fund_pay_sumamt; self_pay: psn_part_amt (everything the person pays)."""
+    """policy_range_self_pay: inscp_scp_amt − fund_pay_sumamt per settlement, never below 0 (an in-catalogue later
+    tier may pay past the policy range); self_pay: psn_part_amt (everything the person pays)."""
     scope: Literal["year", "claim"] = "year"
     """year: cumulative over the calendar year up to the end of the period; claim: any one settlement in the period."""
     threshold: Fen | None = None

@@ -17,7 +17,7 @@ from yibao.core.errors import InputError
 from yibao.core.money import apply_ratio
 from yibao.policy.schema import Policy, months_later
 from yibao.settlement.arith import above_threshold, cap_pay
-from yibao.settlement.model import Person, Settlement, TraceStep
+from yibao.settlement.model import Person, Settlement, TraceStep, scp_self_pay
 
 TIER = "assistance"
 
@@ -60,7 +60,7 @@ def assist_on_application(
     bills = [
         s for s in settlements if s.psn_no == person.psn_no and start <= s.setl_date <= applied_on and s.claim_id not in counted
     ]
-    base = sum(max(0, s.inscp_scp_amt - s.fund_pay_sumamt) for s in bills)
+    base = sum(scp_self_pay(s.inscp_scp_amt, s.fund_pay_sumamt) for s in bills)
     args = {"identity": identity, "from_date": start.isoformat(), "to_date": applied_on.isoformat(), "bills": len(bills)}
     trace = [TraceStep(TIER, "application", args | {"base_fen": base})]
     claims = tuple(s.claim_id for s in bills)

@@ -40,6 +40,15 @@ def settled_place(place: str, kinds_held: Iterable[str]) -> str:
     return next((FILING_PLACE[k] for k in FILING_KINDS if k in held), "cross_unfiled")
 
 
+def scp_self_pay(inscp_scp_amt: int, fund_pay_sumamt: int) -> int:
+    """The policy-range self-pay left to the person (政策范围内个人自付): the policy range less what the funds paid
+    of it. Basic insurance pays within the policy range; a later tier on the in-catalogue base (``base:
+    in_catalogue``) also pays the 乙类 self-pay-first part, its payments counting against the policy range first,
+    so the funds may exceed the policy range — the excess came out of ``preselfpay_amt`` and leaves 0 here, never
+    a negative amount. Batch twin: :data:`yibao.settlement.batch.result.SCP_SELF_PAY`."""
+    return max(0, inscp_scp_amt - fund_pay_sumamt)
+
+
 FLAG_TRUE: tuple[str, ...] = ("1", "true", "t", "y", "yes", "是")
 FLAG_FALSE: tuple[str, ...] = ("", "0", "false", "f", "n", "no", "否")
 """How a yes/no column of a claims file (``major_dise_flag``) may be written, lower-cased and stripped."""

@@ -26,9 +26,9 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import Said
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
 from yibao.entrypoints.cli.output import NOTHING_STORED, console, refuse
+from yibao.policy.categories import identity_label
 from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.policy.premium import premium_split

@@ -18,10 +18,10 @@ from yibao.app import registry as lookup
 from yibao.core import vocab
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
-from yibao.core.identities import label
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
+from yibao.policy.categories import identity_label as label
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 from yibao.store.tables import ChronicFiling, CrossFiling, FamilyDoctorContract, InstitutionChoice, Person, ResidentTier

@@ -17,13 +17,13 @@ from yibao.core import vocab
 from yibao.core.errors import NotFound
 from yibao.core.i18n import paren
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label
 from yibao.entrypoints.web.charts import Bar, share
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import can, page_user
+from yibao.policy.categories import identity_label
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.service_tables import LedgerEntry

@@ -63,7 +63,14 @@ def test_each_check_of_the_table_gives_its_cell_and_reason() -> None:
     assert got == [
         (3, "certno", "身份证号码", f"check digit should be {A[17]}, got {wrong_check[17]} (GB 11643)"),
         (4, "psn_name", "姓名", "name is empty"),
-        (5, "category", "救助类别", "unknown category '临时救助' (add it to the mapping's categories:)"),
+        (
+            5,
+            "category",
+            "救助类别",
+            "unknown category '临时救助'; expected one of: extreme-poverty support (tekun), minimum living allowance "
+            "(dibao), near minimum-allowance household (dibao_edge), orphan / unsupported child (orphan) "
+            "(other names can be added to the mapping's categories:)",
+        ),
         (
             6,
             "valid_from",

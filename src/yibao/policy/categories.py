@@ -88,3 +88,14 @@ def group_label(code: str, lang: str = "zh") -> str:
 def accepted(exclude: tuple[str, ...] = (ORDINARY,)) -> str:
     """The categories an import accepts, as a clerk reads them: ``特困人员（tekun）、…``."""
     return "、".join(f"{k.zh}（{k.code}）" for k in known().values() if k.code not in exclude)
+
+
+def lapsed_text(code: str, valid_from: str, months: int, held_to: str, lang: str = "zh") -> str:
+    """Why an identity recorded as valid is not held: its recognition is older than the pack's ``identity_validity``."""
+    name = identity_label(code, lang)
+    if lang == "en":
+        return (
+            f"{name}: recognised on {valid_from}, valid for {months} months from recognition; "
+            f"lapsed after {held_to}, so it brings no benefits"
+        )
+    return f"{name}：{valid_from} 认定，认定后有效期 {months} 个月，已于 {held_to} 到期，不再按此身份享受待遇"

@@ -233,8 +233,9 @@ def coverage_cmd(
     with database(lang) as db:
         if pack is None:
             pack = svc.pack_of_year(db, year)
-        priority = svc.policy_for_year(pack, year)[0].identity_priority if pack is not None else DEFAULT_PRIORITY
-        cov = cov_svc.coverage(db, year, day, priority=priority)
+        ranks = svc.policy_for_year(pack, year)[0] if pack is not None else None
+        priority = ranks.identity_priority if ranks is not None else DEFAULT_PRIORITY
+        cov = cov_svc.coverage(db, year, day, priority=priority, validity=ranks.identity_validity if ranks else None)
         budget = cov_svc.subsidy_budget(db, year, pack) if pack is not None else None
         duplicates = cov_svc.find_duplicates(db, year)
         if out is not None:

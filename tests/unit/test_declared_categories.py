@@ -250,3 +250,31 @@ def test_an_ambiguous_or_unknown_name_is_refused_naming_the_key(change: dict[str
         _pack(_policy(**change))
     message = str(exc.value)
     assert key in message and words in message, message
+
+
+def test_a_worked_case_names_a_declared_category_by_its_names_and_settles_both_ways() -> None:
+    from yibao.policy.cases import cases_from_mapping
+    from yibao.settlement.cases import check_case
+
+    pack = _pack(_policy(assistance=ASSISTANCE, tilted_assistance=TILTED))
+    # as the first test: basic 3,000, assistance 1,400, tilted 100, patient 1,500 of 6,000
+    claim = {
+        "claim_id": "A", "setl_date": "2022-04-01", "med_type": "21", "hosp_lv": 2,
+        "summary": {"medfee_sumamt": "6000.00"},
+        "expect": {"hifp_pay": "3000.00", "hifmi_pay": "0.00", "maf_pay": "1400.00", "oth_pay": "100.00",
+                   "psn_part_amt": "1500.00", "identity": "county-recognised illness poverty"},
+    }  # fmt: skip
+    held = [{"category": "低保", "from": "2021-01-01"}, {"category": "县认定因病致贫人员", "from": "2021-01-01"}]
+    person = {"identities": held}
+    case = {"title": "县认定因病致贫人员住院", "source": "hand-computed", "working": "as in the first test", "person": person}
+    cases = cases_from_mapping({"pack": "t", "cases": [case | {"claims": [claim]}]}, "t.cases.yaml", pack)
+    (worked,) = cases.cases
+    assert [i.category for i in worked.person.identities] == ["dibao", "yinbing_x"]
+    assert worked.claims[0].expect.identity == "yinbing_x"
+    assert check_case(pack, worked, 1).ok
+    held[1]["category"] = "县认定因病"
+    with pytest.raises(InputErrors) as exc:
+        cases_from_mapping({"pack": "t", "cases": [case | {"claims": [claim]}]}, "t.cases.yaml", pack)
+    (error,) = exc.value.errors
+    assert "person.identities[2].category" in error.field and error.value == "县认定因病"
+    assert "yinbing_x" in error.expected and "gangxing_x" in error.expected

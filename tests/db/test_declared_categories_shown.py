@@ -1,7 +1,7 @@
 """A category a bureau's pack declares, end to end: the pack names it by its Chinese name; a 民政 roster brings
 it by its Chinese name or alias into the registry (SQLite and PostgreSQL); the person page, the settlement slip,
 the push list and ``yibao person show`` name it by its label, never its code; and its 12-month validity from
-recognition lapses an older recognition on the person page, with the reason.
+recognition lapses an older recognition on the person page (with the reason) and in the coverage counts.
 
 The pack is Huaibei's with one declared category, written to a file and loaded from it, as a bureau's own
 pack is (:func:`yibao.policy.pack.load_pack` makes its categories known to the whole installation)."""
@@ -24,6 +24,7 @@ from tests.accounts import signed_in
 from tests.conftest import migrated_database
 from tests.db.desk import bearer
 from tests.db.test_service import bill, seed
+from yibao.app.coverage import coverage
 from yibao.app.imports import ImportRefused, import_identities
 from yibao.app.push_list import write_push_list
 from yibao.core.idcard import check_digit
@@ -170,3 +171,20 @@ def test_person_show_names_it_and_says_why_a_lapsed_one_is_not_held(
         lapsed = CliRunner().invoke(cli_app, [*show, "2022-06-30"])
         assert "2022-06-30 的身份：普通参保居民" in lapsed.output, lapsed.output
         assert f"{ZH}：2021-01-01 认定，认定后有效期 12 个月，已于 2021-12-31 到期" in lapsed.output
+
+
+def test_coverage_counts_a_person_by_the_identity_held_within_its_validity(pack: PolicyPack, db: Database) -> None:
+    seed(db, "dibao")  # P1, 低保 since 2021, enrolled for 2022
+    with db.unit_of_work() as s:
+        p1 = s.query(Person).filter_by(psn_no="P1").one()
+        s.add(Identity(person_id=p1.id, category=CODE, valid_from=date(2021, 3, 1), source_bureau="民政",
+                       recorded_at=datetime.now(UTC), recorded_by="seed"))  # fmt: skip
+        s.commit()
+    pol = pack.at(TODAY)
+
+    def rows(day: date) -> list[tuple[str, int, int]]:
+        cov = coverage(db, 2022, day, priority=pol.identity_priority, validity=pol.identity_validity)
+        return [(r.category, r.persons, r.enrolled) for r in cov.by_category]
+
+    assert rows(date(2022, 2, 28)) == [(CODE, 1, 1)]  # the 12th month of its recognition: it decides
+    assert rows(date(2022, 3, 1)) == [("dibao", 1, 1)]  # lapsed: 低保 decides

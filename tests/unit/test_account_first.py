@@ -45,7 +45,7 @@ def run(pack: PolicyPack, p: Person, cs: Sequence[Claim]) -> list[Settlement]:
     out = list(settle_sequence(pack, p, cs))
     for s in out:
         assert_adds_up(s)
-        assert s.acct_pay + s.psn_cash_pay == s.psn_part_amt and 0 <= s.acct_pay
+        assert s.acct_pay + s.psn_cash_pay == s.psn_part_amt and s.acct_pay >= 0
     batch = settle_batch(pack, to_frames([p], cs))
     for row, s in zip(batch.claims.iter_rows(named=True), out, strict=True):
         for name in OUTPUT_AMOUNTS:
@@ -99,7 +99,7 @@ def test_without_account_first_the_account_pays_after_the_funds() -> None:
 
 def test_the_balance_left_after_the_first_payment_pays_the_rest_of_the_share() -> None:
     """Balance 1,000 yuan; a claim of 300 policy range, 200 fully self-paid and 100 乙类 self-pay-first, then 1,000."""
-    cs = claims(30_000, fulamt_ownpay_amt=20_000, preselfpay_amt=10_000) + [summary_claim(100_000, day(3), "11")]
+    cs = [*claims(30_000, fulamt_ownpay_amt=20_000, preselfpay_amt=10_000), summary_claim(100_000, day(3), "11")]
     whole = run(make_pack({"emp_opd": opd("all")}), employee(100_000), cs[:1])
     # the account pays the 300 first (no fund payment); share 600, 700 left: it pays the rest, 300 more
     assert paid(whole[0]) == (60_000, 0, 0, 0)

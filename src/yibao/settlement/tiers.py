@@ -284,8 +284,8 @@ def basic(i: BasicInput) -> TierResult:
         share = line.place_selfpay_first_for(i.place)
         r.step(t, "place_selfpay_first", place=i.place, share_bp=share, base_fen=i.normal, amount_fen=i.first)
     if line.account_first:  # 当年账户 first: only the rest reaches the deductible (自负段) and the ratio
-        left, paid = max(0, i.acct_left), i.account
-        r.step(t, "account_first", balance_fen=left, base_fen=i.normal - i.first, acct_fen=paid, rest_fen=i.base)
+        left, before = max(0, i.acct_left), i.normal - i.first
+        r.step(t, "account_first", balance_fen=left, base_fen=before, acct_fen=i.account, rest_fen=i.base)
     if line.deductible_at_place(i.place):  # the deductible the line sets for the place
         r.step(t, "deductible_place", place=i.place)
     d = _deductible(r, i)

@@ -1,4 +1,6 @@
-"""The compiled pass: every payer of every claim, one claim after another, per person-year.
+"""The compiled pass: every payer of every claim, and the personal account, one claim after another,
+per person-year (the account's balance left is an accumulator: an ``account_first`` line pays from it
+before the deductible).
 
 This is :mod:`yibao.settlement.tiers` and :mod:`yibao.settlement.arith` written once more, for
 numba: the claims come sorted by person and date, each tagged with its person-year, and row

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
@@ -30,6 +31,7 @@ from yibao.app.push_list import write_push_list
 from yibao.core.idcard import check_digit
 from yibao.entrypoints.cli.main import app as cli_app
 from yibao.entrypoints.http import create_app
+from yibao.policy import pack as pack_module
 from yibao.policy.categories import identity_label
 from yibao.policy.pack import PACKS_DIR, PolicyPack, load_pack
 from yibao.store.db import Database
@@ -66,8 +68,12 @@ def pack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pack(pack_file: Path) -> PolicyPack:
-    return load_pack(pack_file)
+def pack(pack_file: Path) -> Iterator[PolicyPack]:
+    """The pack loaded from its file; its category is known to the process until the module's tests end."""
+    yield load_pack(pack_file)
+    loaded = pack_module._LOADED_CATEGORIES
+    loaded.pop(CODE, None)
+    assert CODE not in loaded
 
 
 def test_the_pack_reads_the_declared_names_as_its_code(pack: PolicyPack) -> None:

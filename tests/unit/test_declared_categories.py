@@ -171,6 +171,13 @@ def test_a_declared_category_named_by_its_chinese_name_english_name_or_alias_in_
     (label_zh, label_en in another case, alias with spaces around): the same amounts, by hand as there."""
     named = {
         "lines": ["inpatient"],
+        "on_application": {
+            "categories": ["县刚性支出家庭"],
+            "window_months": _a(12),
+            "deductible": _a(0),
+            "ratio": _a(50),
+            "limit": _a(1_000),
+        },
         "categories": {
             "县认定因病致贫人员": ASSISTANCE["categories"]["yinbing_x"],
             "dibao": ASSISTANCE["categories"]["dibao"],
@@ -204,6 +211,7 @@ def test_a_declared_category_named_by_its_chinese_name_english_name_or_alias_in_
     assert pol.identity_priority == ("tekun", "yinbing_x", "dibao", "gangxing_x")
     assert dict(pol.identity_validity) == {"yinbing_x": 12}
     assert list(pol.assistance.categories) == ["yinbing_x", "dibao", "gangxing_x"]  # type: ignore[union-attr]
+    assert pol.assistance.on_application.categories == ("gangxing_x",)  # type: ignore[union-attr]
     assert list(pol.tilted_assistance.categories) == ["yinbing_x"]  # type: ignore[union-attr]
     assert list(pol.premium.subsidies) == ["gangxing_x"]  # type: ignore[union-attr]
     rule = pol.monitoring.rules["high"]  # type: ignore[union-attr]

@@ -182,10 +182,12 @@ class PersonView:
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _identity_dict(i: Identity, policy: Policy) -> dict[str, Any]:
+def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
     """An identity row; ``held_to`` is the last day it holds (its ``valid_to`` cut by ``identity_validity``,
-    :meth:`Policy.identity_end`), ``validity_months`` the months a recognition holds (``None``: no limit)."""
+    :meth:`Policy.identity_end`), ``validity_months`` the months a recognition holds (``None``: no limit),
+    ``lapsed`` whether it is recorded as valid on ``day`` but its recognition no longer holds then."""
     held_to = policy.identity_end(i.category, i.valid_from, i.valid_to)
+    recorded = i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)
     return {
         "category": i.category,
         "valid_from": i.valid_from.isoformat(),
@@ -199,6 +201,7 @@ def _identity_dict(i: Identity, policy: Policy) -> dict[str, Any]:
         "ended_by": i.ended_by,
         "held_to": held_to.isoformat() if held_to else None,
         "validity_months": policy.identity_validity.get(i.category),
+        "lapsed": recorded and held_to is not None and held_to < day,
     }
 
 
@@ -210,7 +213,7 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
     ).all()
     valid = [i for i in history if i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)]
     periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in valid)
-    current = [_identity_dict(i, policy) for i in valid]
+    current = [_identity_dict(i, policy, day) for i in valid]
     enrol = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id).order_by(Enrolment.year)).all()
     chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
     cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
@@ -230,9 +233,9 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
             "emp_status": person.emp_status,
             "emp_tier": person.emp_tier,
         },
-        identities=[i for i in current if not _lapsed(i, day)],
-        lapsed=[i for i in current if _lapsed(i, day)],
-        identity_history=[_identity_dict(i, policy) for i in history],
+        identities=[i for i in current if not i["lapsed"]],
+        lapsed=[i for i in current if i["lapsed"]],
+        identity_history=[_identity_dict(i, policy, day) for i in history],
         deciding_identity=policy.deciding_identity(periods, day),
         enrolments=[
             {
@@ -313,10 +316,6 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
             )
         ],
     )
-
-
-def _lapsed(identity: dict[str, Any], day: date) -> bool:
-    return identity["held_to"] is not None and identity["held_to"] < day.isoformat()
 
 
 def add_chronic_filing(

@@ -10,8 +10,9 @@ pack file this process has loaded (:func:`yibao.policy.pack.load_pack`); the fir
 code wins. The packs are read once per process and configured pack.
 
 :func:`identity_label` is the label every page, slip, list, export and CLI output gives an identity;
-:func:`normalise` reads a category a bureau's workbook or a worked case names, by the same resolver
-as packs (:func:`yibao.core.identities.normalise_category`).
+:func:`known` gives every category with all its names, which bureaus' workbooks are read by; worked cases
+resolve names with :func:`yibao.core.identities.normalise_category` given the :func:`declared` ones, the
+resolver packs use.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from functools import cache
 from yibao.core import vocab
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
-from yibao.core.identities import CATEGORIES, ORDINARY, normalise_category
+from yibao.core.identities import CATEGORIES
 from yibao.core.settings import policy_name
 from yibao.policy.pack import load_pack, loaded_categories, shipped_packs
-from yibao.policy.schema import DeclaredCategory, declared_names
+from yibao.policy.schema import DeclaredCategory
 
 
 @cache
@@ -65,12 +66,6 @@ def known() -> dict[str, Known]:
     return out
 
 
-def normalise(name: str) -> str:
-    """A built-in or declared category's code, Chinese or English name or alias -> its code; ``ValueError`` naming
-    the accepted codes otherwise (:func:`yibao.core.identities.normalise_category`)."""
-    return normalise_category(name, declared_names(declared()))
-
-
 def identity_label(code: str, lang: str = "zh", short: bool = False) -> str:
     """A category's name in ``lang``: a built-in one's from :mod:`yibao.core.vocab`, a declared one's from its pack
     (``label_zh``, also as the short name), an unknown code as it is."""
@@ -83,11 +78,6 @@ def identity_label(code: str, lang: str = "zh", short: bool = False) -> str:
 def group_label(code: str, lang: str = "zh") -> str:
     """A group row (everyone, the low-income target group) or an identity category (:func:`vocab.group_label`)."""
     return vocab.label(vocab.GROUPS, code, lang) if code in vocab.GROUPS else identity_label(code, lang)
-
-
-def accepted(exclude: tuple[str, ...] = (ORDINARY,)) -> str:
-    """The categories an import accepts, as a clerk reads them: ``特困人员（tekun）、…``."""
-    return "、".join(f"{k.zh}（{k.code}）" for k in known().values() if k.code not in exclude)
 
 
 def lapsed_text(code: str, valid_from: str, months: int, held_to: str, lang: str = "zh") -> str:

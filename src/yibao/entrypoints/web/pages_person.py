@@ -132,11 +132,10 @@ def _lapsed(i: dict[str, Any], lang: str) -> str:
 def _identity_item(i: dict[str, Any], day: date, lang: str) -> dict[str, Any]:
     """A timeline entry; one recorded as valid on ``day`` whose recognition lapsed (``identity_validity``) is not current."""
     recorded = i["valid_from"] <= day.isoformat() and (i["valid_to"] is None or i["valid_to"] >= day.isoformat())
-    lapsed = recorded and i["held_to"] is not None and i["held_to"] < day.isoformat()
     return i | {
         "label": identity_label(i["category"], lang),
-        "current": recorded and not lapsed and i["ended_at"] is None,
-        "lapsed": _lapsed(i, lang) if lapsed else None,
+        "current": recorded and not i["lapsed"] and i["ended_at"] is None,
+        "why_lapsed": _lapsed(i, lang) if i["lapsed"] else None,
     }
 
 

@@ -286,3 +286,24 @@ def test_a_worked_case_names_a_declared_category_by_its_names_and_settles_both_w
     (error,) = exc.value.errors
     assert "person.identities[2].category" in error.field and error.value == "县认定因病"
     assert "yinbing_x" in error.expected and "gangxing_x" in error.expected
+
+
+def test_a_workbook_reads_declared_categories_by_their_names_and_a_name_two_packs_share_as_neither(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from yibao.interfaces.workbooks.mapping import load_mapping
+    from yibao.policy import pack as pack_module
+    from yibao.policy.schema import DeclaredCategory
+
+    loaded = pack_module._LOADED_CATEGORIES  # as if two bureaus' pack files had been loaded
+    monkeypatch.setitem(
+        loaded, "xian_a", DeclaredCategory(label_zh="县甲类", label_en="county A", aliases=("县困难",), bureau="民政")
+    )
+    monkeypatch.setitem(loaded, "xian_b", DeclaredCategory(label_zh="县乙类", label_en="county B", aliases=("县困难",)))
+    mz = load_mapping("民政")
+    assert {n: mz.category(n) for n in ("县甲类", "COUNTY a", "xian_a", "县乙类", "县困难", "农村低保")} == {
+        "县甲类": "xian_a", "COUNTY a": "xian_a", "xian_a": "xian_a", "县乙类": "xian_b", "县困难": None, "农村低保": "dibao",
+    }  # fmt: skip
+    # 民政 certifies its own declared category and one whose bureau (医保) sends no rosters, not 乡村振兴's
+    assert mz.allowed is not None and {"xian_a", "xian_b", "dibao"} <= mz.allowed
+    assert load_mapping("乡村振兴").allowed == {"tuopin", "jiance", "fanpin", "pinkun", "xian_b"}

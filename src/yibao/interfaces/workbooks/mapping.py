@@ -190,8 +190,13 @@ def load_mapping(source: str, override: Path | str | None = None) -> Mapping:
 
     # every bureau's names are known, so a row sent to the wrong bureau says so (see ``allowed``); the
     # categories the installation's packs declare are read by code, label or alias like built-in ones
-    cats = known()
-    categories = {norm_value(n): c.code for c in cats.values() for n in c.names}
+    categories: dict[str, str] = {}
+    shared: set[str] = set()  # a name two packs declare for different categories is read as neither
+    for cat in known().values():
+        for name in cat.names:
+            if categories.setdefault(norm_value(name), cat.code) != cat.code:
+                shared.add(norm_value(name))
+    categories = {k: v for k, v in categories.items() if k not in shared}
     others = [(o or {}).get("categories") or {} for name, o in (config.get("sources") or {}).items() if name != bureau]
     for table in (*others, defaults.get("categories") or {}, spec.get("categories") or {}):
         for name, code in table.items():

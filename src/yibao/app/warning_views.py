@@ -12,8 +12,8 @@ from yibao.app import warnings as svc
 from yibao.app.auth import Principal
 from yibao.app.push_list import write_push_list
 from yibao.core.i18n import t
-from yibao.core.identities import label as identity_label
 from yibao.core.vocab import SOURCES, bureau_label, label
+from yibao.policy.categories import identity_label
 from yibao.rules.monitoring import parse_period
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase, WarningEvent

@@ -79,7 +79,8 @@ def test_a_long_term_filer_settles_at_the_long_term_ratio_through_the_service(db
         assert p1 is not None
         assert p1.core.cross_region_filings == (Period(date(2022, 1, 1), date(2022, 12, 31), "long_term"),)
         assert settlement_person(s, p1.person) == p1.core
-        assert [f["kind"] for f in person_view(s, p1.person, date(2022, 5, 1), PACK.at(date(2022, 5, 1))).cross_filings] == ["long_term"]
+        view = person_view(s, p1.person, date(2022, 5, 1), PACK.at(date(2022, 5, 1)))
+        assert [f["kind"] for f in view.cross_filings] == ["long_term"]
     # 10,000.00 yuan admission, deductible 500.00: long-term filer (10000 - 500) x 80% = 7,600.00;
     # a filing of no stated kind settles at cross_filed: 9,500.00 x 60% = 5,700.00
     assert _hifp(db, "P1") == 760_000

@@ -239,12 +239,20 @@ def fit(
                 continue
             current = _solve(t, t.name, scale, run, current, max_scale(pack, t.knobs, bounds), f, tol)
             if t.fallback and not _close(current.get(t.name), t.value, tol):
+                held = current
                 current = _solve(t, _second(t), scale, run, current, max_scale(pack, t.fallback, bounds), f, tol)
+                if _gap(current, t) > _gap(held, t) - tol:  # the fallback does not help (e.g. no deductible): leave it
+                    scale[_second(t)], current = 1.0, held
     for f in fits:
         f.achieved, f.scale = current.get(f.target.name), scale[f.target.name]
     final, values = scaled_pack(pack, knob_scales(), bounds=bounds)
     moved = {k: v for k, v in values.items() if v != pack.leaves[k].values[0].value or k in {p for t in targets for p in t.knobs}}
     return Fit(final, fits, moved)
+
+
+def _gap(outcomes: Mapping[str, float | None], t: Target) -> float:
+    got = outcomes.get(t.name)
+    return math.inf if got is None else abs(got - t.value)
 
 
 def _second(t: Target) -> str:

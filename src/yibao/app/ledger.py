@@ -49,6 +49,9 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+dumps = _json
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -250,6 +253,16 @@ def _step(raw: dict[str, Any]) -> TraceStep:
     return TraceStep(raw["tier"], raw["key"], args)
 
 
+def stored_steps(stored: str) -> list[TraceStep]:
+    """A stored trace's steps (entries written before traces were stored as steps have none)."""
+    return [_step(raw) for raw in json.loads(stored) if "key" in raw]
+
+
+def write_year(session: Session, person_id: int, year: int, ytd: YearToDate) -> None:
+    """Store the person's accumulators of ``year`` (their row exists and is locked by this transaction)."""
+    session.connection().execute(_UPDATE_YEAR, {"ytd_person": person_id, "ytd_year": year, "ytd_data": _json(ytd.to_dict())})
+
+
 def trace_view(stored: str) -> list[dict[str, str]]:
     """A stored trace as ``{"tier": tier name (Chinese), "zh": sentence, "en": sentence}`` per step.
 
@@ -274,6 +287,10 @@ def get_entry(session: Session, setl_id: str, fixmedins_code: str | None = None)
     return entry
 
 
+REVERSIBLE = ("settle", "apply")
+"""Ledger entries a reversal may undo: a settlement, an application for assistance (依申请救助, :mod:`yibao.app.assistance`)."""
+
+
 def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *, msgid: str | None = None) -> LedgerEntry:
     """Reverse (撤销) a settlement: give back exactly what it consumed; a second reversal is refused."""
     if not reason.strip():
@@ -281,7 +298,7 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     if len(reason.strip()) > 255:
         raise InputError(f"settlement {setl_id}", "reason", reason, "至多 255 个字符 / at most 255 characters")
     original = get_entry(session, setl_id)
-    if original.kind != "settle":
+    if original.kind not in REVERSIBLE:
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")
     before = _lock_year(session, original.person_id, original.year)
     done = session.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
@@ -301,8 +318,7 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     )  # fmt: skip
     session.add(entry)
     session.flush()
-    year_values = {"ytd_person": original.person_id, "ytd_year": original.year, "ytd_data": _json(after.to_dict())}
-    session.connection().execute(_UPDATE_YEAR, year_values)
+    write_year(session, original.person_id, original.year, after)
     return entry
 
 

@@ -35,6 +35,7 @@ from yibao.app.person_year import read as person_year_read
 from yibao.app.registry import person_not_found
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
+from yibao.rules.suspect_workflow import beijing_today
 from yibao.settlement.application import ApplicationResult, SettledBill, assist_on_application, window_from
 from yibao.settlement.model import SetlDetail, YearToDate
 from yibao.settlement.settle import FUND_PAY_TYPE
@@ -140,7 +141,26 @@ def preview(s: Session, pack: PolicyPack, psn_no: str, applied_on: date) -> Appl
 _LEDGER: sa.Table = LedgerEntry.__table__  # type: ignore[assignment]
 
 
-def apply(s: Session, pack: PolicyPack, psn_no: str, applied_on: date, clerk: str, *, msgid: str | None = None) -> Application:
+def apply_for_assistance(
+    s: Session, pack: PolicyPack, psn_no: str, applied_on: date | None, clerk: str, *, confirm: bool = False,
+    msgid: str | None = None,
+) -> Application:  # fmt: skip
+    """An application of ``psn_no`` on ``applied_on`` (today in Beijing when ``None``): previewed (writes nothing),
+    or with ``confirm`` decided into the ledger (:func:`decide`), in the caller's unit of work."""
+    day = applied_on or beijing_today(ledger.now())
+    if confirm:
+        return decide(s, pack, psn_no, day, clerk, msgid=msgid)
+    return preview(s, pack, psn_no, day)
+
+
+def reverse(s: Session, setl_id: str, reason: str, clerk: str, *, msgid: str | None = None) -> LedgerEntry:
+    """Reverse a decided application (with a reason): the limit it used is given back, its bills free again."""
+    if ledger.get_entry(s, setl_id).kind != KIND:
+        raise NotFound("application", "setl_id", setl_id, "an application (依申请救助) in the ledger")
+    return ledger.reverse_settlement(s, setl_id, reason, clerk, msgid=msgid)
+
+
+def decide(s: Session, pack: PolicyPack, psn_no: str, applied_on: date, clerk: str, *, msgid: str | None = None) -> Application:
     """Decide the application into the ledger (in the caller's unit of work): the person's year locked as for a
     settlement, so two applications (or an application and a settlement) of one person never overlap. Refused
     when it pays nothing (the category may not apply, or the bills stay below the deductible)."""

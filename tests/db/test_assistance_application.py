@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from tests.accounts import HOSPITAL
 from tests.db.test_service import seed
@@ -134,3 +136,34 @@ def test_a_pack_without_on_application_or_a_category_that_may_not_apply_is_refus
         assistance.apply_for_assistance(s, load_pack("anhui-huaibei-2022"), "P1", date(2022, 4, 1), "clerk", confirm=True)
     assert "身份类别不在政策包依申请救助的范围内" in category.value.render("zh")
     assert _state(db) == before
+
+
+def test_the_command_line_previews_confirms_and_refuses_in_chinese_or_english(tmp_path: Path) -> None:
+    from yibao.entrypoints.cli.main import app
+
+    env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
+    db = Database.open(env["YIBAO_DATABASE_URL"])
+    try:
+        seed(db, category="tuopin")  # stable 脱贫: may apply under the shipped Huaibei pack, no assistance at the counter
+        with db.unit_of_work() as s:
+            claim = _claim("SA", date(2022, 3, 10), 300_000)
+            ledger.settle_claim(s, load_pack("anhui-huaibei-2022"), claim, "clerk", fixmedins_code=HOSPITAL, setl_id="SA")
+            s.commit()
+        # basic (300,000 - 500) x 91.8% = 274,941.00; critical illness (25,059 - 15,000) x 60.2% = 6,055.52; left
+        # 19,003.48; on application 15,000 deducted: 4,003.48 x 50% = 2,001.74 (within 20,000 and the yearly 50,000)
+        args = ["assistance", "apply", "P1", "--date", "2022-04-01", "-p", "anhui-huaibei-2022", "--user", "wq"]
+        seen = CliRunner().invoke(app, args, env=env)
+        assert seen.exit_code == 0, seen.output
+        assert "预览（未写入）" in seen.output and "SA" in seen.output and "19,003.48" in seen.output
+        assert "本次救助 2,001.74 元" in seen.output and "超过起付线部分 4,003.48元 × 50% = 2,001.74元" in seen.output
+        assert _state(db)[:2] == (1, 0)
+        done = CliRunner().invoke(app, [*args, "--confirm"], env=env)
+        assert done.exit_code == 0 and "已确认，结算ID A" in done.output, done.output
+        assert _state(db)[2].maf_paid == 200_174
+        again = CliRunner().invoke(app, [*args, "--lang", "en"], env=env)  # the bill is counted: nothing left
+        assert again.exit_code == 0 and "0 bills counted" in again.output and "assistance paid 0.00 yuan" in again.output
+        refused = CliRunner().invoke(app, [*args, "--confirm"], env=env)
+        assert refused.exit_code == 2 and "输入有误，未作任何更改" in refused.output and "本次救助 0 元" in refused.output
+        assert _state(db)[:2] == (2, 1)
+    finally:
+        db.engine.dispose()

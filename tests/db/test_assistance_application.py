@@ -32,10 +32,8 @@ def _a(value: Any) -> dict[str, Any]:
 
 
 APPLYING = {"categories": ["dibao"], "window_months": _a(12), "deductible": _a(0), "ratio": _a(50), "limit": _a(50_000)}
-PACK = apply_overlay(
-    load_pack("anhui-huaibei-2022"),
-    overlay_from_mapping({"overlay": "t", "changes": {"assistance.limit": _a(6_000), "assistance.on_application": APPLYING}}, "t"),
-)
+CHANGES = {"assistance.limit": _a(6_000), "assistance.on_application": APPLYING}
+PACK = apply_overlay(load_pack("anhui-huaibei-2022"), overlay_from_mapping({"overlay": "t", "changes": CHANGES}, "t"))
 
 
 def _claim(claim_id: str, day: date, yuan: int) -> Claim:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from tests.unit.test_later_tiers import YUAN, _a, _claim, _pack
+
 from yibao.core.errors import InputError
 from yibao.core.identities import IdentityPeriod
 from yibao.settlement.application import assist_on_application
@@ -47,7 +47,8 @@ def test_an_application_pays_within_what_the_counter_left_of_the_yearly_limit_an
     zh = [text for _, text in render(first.trace, "zh")]
     assert zh[-3:] == [
         "每次申请救助限额 3,000.00元，应付 750.00元，实付 750.00元",
-        "年度救助限额 4,000.00元（与结算时的医疗救助共用），本年此前已救助 3,000.00元，应付 750.00元，实付 750.00元，尚余 250.00元",
+        "年度救助限额 4,000.00元（与结算时的医疗救助共用），本年此前已救助 3,000.00元，"
+        "应付 750.00元，实付 750.00元，尚余 250.00元",
         "支付 750.00元",
     ]
     # B at the counter afterwards: 4,000 x 50% = 2,000 left after basic, x 60% = 1,200, but 250 is left of the limit

@@ -8,18 +8,22 @@ no deductible, 50%, 50,000 per application). Person P1 is 低保 (75% assistance
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.accounts import HOSPITAL
+from tests.accounts import HOSPITAL, csrf_of, signed_in
+from tests.db.desk import bearer
 from tests.db.test_service import seed
 from yibao.app import assistance, ledger
 from yibao.core.errors import InputError
+from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
 from yibao.policy.overlay import apply_overlay, overlay_from_mapping
 from yibao.settlement.model import Claim, PolicyRangeSummary, YearToDate
@@ -165,3 +169,60 @@ def test_the_command_line_previews_confirms_and_refuses_in_chinese_or_english(tm
         assert _state(db)[:2] == (2, 1)
     finally:
         db.engine.dispose()
+
+
+def test_the_window_previews_confirms_once_prints_the_slip_lists_it_and_reverses_it(db: Database) -> None:
+    seed(db)
+    _settle(db, _claim("SA", date(2022, 3, 10), 80_000))
+    app = create_app(db, PACK)
+    clerk = signed_in(app, "clerk")
+    person = clerk.get("/persons/P1").text
+    assert 'href="/persons/P1/assistance"' in person and 'id="applications"' not in person
+    page = clerk.get("/persons/P1/assistance", params={"on": "2022-04-01"})
+    assert page.status_code == 200 and 'id="confirm-button"' in page.text
+    assert re.search(r'id="pay">735\.75<', page.text) and 'href="/settlements/SA"' in page.text
+    assert _state(db)[:2] == (1, 0)
+    form = {"csrf": csrf_of(page.text), "idem": re.findall(r'name="idem" value="([0-9a-f]+)"', page.text)[0], "on": "2022-04-01"}
+    first = clerk.post("/persons/P1/assistance", data=form, follow_redirects=False)
+    second = clerk.post("/persons/P1/assistance", data=form, follow_redirects=False)  # a double submit decides once
+    assert first.status_code == second.status_code == 303 and first.headers["location"] == second.headers["location"]
+    setl_id = first.headers["location"].split("/")[2].split("?")[0]
+    assert _state(db)[:2] == (2, 1)
+    decided = clerk.get(first.headers["location"]).text
+    assert 'id="notice"' in decided and f'href="/assistance/{setl_id}/slip"' in decided
+    slip = clerk.get(f"/assistance/{setl_id}/slip").text
+    assert "医疗救助依申请救助单" in slip and "SA" in slip and "本次救助 <span class=\"amt\">735.75</span>" in slip
+    assert f'href="/assistance/{setl_id}"' in clerk.get("/persons/P1").text  # listed on the person page
+    monitor = signed_in(app, "monitoring")  # reads people, does not decide assistance
+    assert monitor.get("/persons/P1/assistance").status_code == 403
+    assert monitor.get(f"/assistance/{setl_id}").status_code == 200
+    reverse = {"csrf": csrf_of(decided), "idem": re.findall(r'name="idem" value="([0-9a-f]+)"', decided)[0], "reason": "重复申请"}
+    done = clerk.post(f"/assistance/{setl_id}/reverse", data=reverse, follow_redirects=False)
+    assert done.status_code == 303 and 'id="reversed-tag"' in clerk.get(f"/assistance/{setl_id}").text
+    assert _state(db)[2].maf_paid == 526_425
+
+
+def test_the_rest_api_decides_once_per_key_and_refuses_a_hospital(db: Database) -> None:
+    seed(db)
+    _settle(db, _claim("SA", date(2022, 3, 10), 80_000))
+    app = create_app(db, PACK)
+    client = TestClient(app)
+    body = {"psn_no": "P1", "applied_on": "2022-04-01"}
+    h = bearer(app, "clerk")
+    seen = client.post("/api/assistance/applications/preview", json=body, headers=h)
+    assert seen.status_code == 200 and (seen.json()["maf_pay"], seen.json()["setl_id"]) == (73_575, None)
+    keyed = h | {"Idempotency-Key": "APPLY-1"}
+    first = client.post("/api/assistance/applications", json=body, headers=keyed)
+    again = client.post("/api/assistance/applications", json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert [b["setl_id"] for b in first.json()["bills"]] == ["SA"] and _state(db)[:2] == (2, 1)
+    setl_id = first.json()["setl_id"]
+    listed = client.get("/api/persons/P1/applications", headers=bearer(app, "auditor")).json()
+    assert [(a["setl_id"], a["maf_pay"]) for a in listed] == [(setl_id, 73_575)]
+    hospital = bearer(app, "his")
+    assert client.post("/api/assistance/applications", json=body, headers=hospital).status_code == 403
+    assert client.get(f"/api/settlements/{setl_id}", headers=hospital).status_code == 404
+    undo = client.post(f"/api/assistance/applications/{setl_id}/reverse", json={"reason": "撤回申请"}, headers=h)
+    assert undo.status_code == 201 and undo.json()["maf_pay"] == -73_575
+    assert client.post("/api/assistance/applications/SA/reverse", json={"reason": "x"}, headers=h).status_code == 404
+    assert client.get("/api/ledger/verify", headers=bearer(app, "auditor")).json()["ok"] is True

@@ -22,6 +22,7 @@ from tests.accounts import HOSPITAL, csrf_of, signed_in
 from tests.db.desk import bearer
 from tests.db.test_service import seed
 from yibao.app import assistance, ledger
+from yibao.app.report_sources import ledger_reports
 from yibao.core.errors import InputError
 from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
@@ -113,6 +114,9 @@ def test_an_application_uses_the_limit_the_counter_sees_its_reversal_gives_it_ba
 
     y = _decide(db, date(2022, 4, 1))  # A is free again after the reversal
     assert (y.result.claims, y.result.pay) == (("SA",), 73_575)
+    # the fund report: the standing application once (X and its reversal cancel out), beside the counter's 5,264.25
+    fund = dict(ledger_reports(db, date(2022, 1, 1), date(2022, 12, 31), pack=PACK).fund_balance.select("item", "amount").rows())
+    assert (fund["assist_application"], fund["assist_medical"]) == (73_575, 526_425)
     b = _settle(db, b_claim).settlement
     assert (b.hifp_pay, b.hifmi_pay, b.maf_pay) == (1_813_050, 90_530, 0)
     with db.unit_of_work() as s:

@@ -22,10 +22,12 @@ Settlement-only readers (reports by claim, monitoring, reconciliation with a hos
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
@@ -35,6 +37,7 @@ from yibao.app.person_year import read as person_year_read
 from yibao.app.registry import person_not_found
 from yibao.core.errors import InputError, NotFound
 from yibao.policy.pack import PolicyPack
+from yibao.reports.tables import APPLIED_SCHEMA
 from yibao.rules.suspect_workflow import beijing_today
 from yibao.settlement.application import ApplicationResult, SettledBill, assist_on_application, window_from
 from yibao.settlement.model import SetlDetail, YearToDate
@@ -281,3 +284,19 @@ def application_json(app: Application, lang: str = "zh") -> dict[str, Any]:
         ],
         "trace": [{"tier": tier, "text": text} for tier, text in render(r.trace, lang)],
     }
+
+
+def paid(s: Session, start: date, end: date, place: Mapping[str, str | None] | None = None) -> pl.DataFrame:
+    """What applications dated ``start``..``end`` paid, net of their reversals, by month (:data:`APPLIED_SCHEMA`, the
+    fund report's 依申请救助); ``place`` (county / township / village) keeps its people's."""
+    month = sa.func.substr(sa.cast(LedgerEntry.setl_date, sa.String), 1, 7)
+    q = (
+        sa.select(month, sa.func.sum(LedgerEntry.maf_pay))
+        .where(LedgerEntry.line == LINE, LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+        .group_by(month)
+        .order_by(month)
+    )
+    wanted = {k: v for k, v in (place or {}).items() if v}
+    if wanted:
+        q = q.join(Person, Person.id == LedgerEntry.person_id).where(*(getattr(Person, k) == v for k, v in wanted.items()))
+    return pl.DataFrame([(m, int(v)) for m, v in s.execute(q)], schema=APPLIED_SCHEMA, orient="row")

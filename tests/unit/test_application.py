@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.test_later_tiers import YUAN, _a, _claim, _pack
 
 from yibao.core.errors import InputError
@@ -81,3 +83,31 @@ def test_accumulators_of_another_year_are_refused() -> None:
     with pytest.raises(InputError) as e:
         assist_on_application(PACK.at(date(2022, 4, 1)), DIBAO, [], date(2022, 4, 1), ytd=YearToDate(2021))
     assert e.value.field == "applied_on"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.lists(st.integers(0, 20_000), max_size=4),
+    after=st.lists(st.integers(0, 20_000), max_size=4),
+    who=st.sampled_from([DIBAO, Person("P1")]),
+)
+def test_counter_and_applications_together_never_pay_past_the_yearly_limit_nor_count_a_bill_twice(
+    before: list[int], after: list[int], who: Person
+) -> None:
+    policy = PACK.at(date(2022, 6, 1))
+    early = [_claim(f"B{i}", date(2022, 3, 1 + i), yuan) for i, yuan in enumerate(before)]
+    bills = list(settle_sequence(PACK, who, early))
+    ytd = bills[-1].ytd_after if bills else YearToDate(2022)
+    first = assist_on_application(policy, who, bills, date(2022, 6, 1), ytd=ytd)
+    ytd = ytd.plus(first.consumed)
+    for i, yuan in enumerate(after):
+        bills.append(settle(PACK, who, ytd, _claim(f"A{i}", date(2022, 7, 1 + i), yuan)))
+        ytd = bills[-1].ytd_after
+    second = assist_on_application(PACK.at(date(2022, 9, 1)), who, bills, date(2022, 9, 1), [first], ytd)
+    ytd = ytd.plus(second.consumed)
+    assert not set(first.claims) & set(second.claims)
+    assert 0 <= first.pay <= 3_000 * YUAN and 0 <= second.pay <= 3_000 * YUAN
+    paid = sum(b.maf_pay for b in bills) + first.pay + second.pay
+    assert ytd.maf_paid == paid
+    if who is DIBAO:
+        assert paid <= 4_000 * YUAN  # the 低保 yearly limit, shared

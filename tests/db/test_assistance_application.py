@@ -197,6 +197,8 @@ def test_the_window_previews_confirms_once_prints_the_slip_lists_it_and_reverses
     slip = clerk.get(f"/assistance/{setl_id}/slip").text
     assert "医疗救助依申请救助单" in slip and "SA" in slip and "本次救助 <span class=\"amt\">735.75</span>" in slip
     assert f'href="/assistance/{setl_id}"' in clerk.get("/persons/P1").text  # listed on the person page
+    home = clerk.get("/").text  # the year's figures count it apart from the settlements
+    assert '<li id="applications"><b>1</b>' in home and "<b>1</b> 笔有效结算" in home
     monitor = signed_in(app, "monitoring")  # reads people, does not decide assistance
     assert monitor.get("/persons/P1/assistance").status_code == 403
     assert monitor.get(f"/assistance/{setl_id}").status_code == 200
@@ -204,6 +206,7 @@ def test_the_window_previews_confirms_once_prints_the_slip_lists_it_and_reverses
     done = clerk.post(f"/assistance/{setl_id}/reverse", data=reverse, follow_redirects=False)
     assert done.status_code == 303 and 'id="reversed-tag"' in clerk.get(f"/assistance/{setl_id}").text
     assert _state(db)[2].maf_paid == 526_425
+    assert 'id="applications"' not in clerk.get("/").text  # decided and reversed: none in force
 
 
 def test_the_rest_api_decides_once_per_key_and_refuses_a_hospital(db: Database) -> None:

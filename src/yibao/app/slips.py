@@ -476,7 +476,14 @@ def render_pdf(slip: Slip) -> bytes:
         [p(f"个人负担 {y(slip.psn_part_amt)} 元（个人账户 {y(slip.acct_pay)} 元，现金 {y(slip.psn_cash_pay)} 元）", big)],
         [p(total)],
     ]
-    if parts:
+    if slip.is_application:
+        paid = y(slip.fund_pay_sumamt)
+        patient = [[p(f"本次救助 {paid} 元（医疗救助基金支付，不产生新的医疗费用；个人负担相应减少 {paid} 元）", big)]]
+        counted = [[p(x) for x in ("结算ID", "结算日期", "定点机构", "政策范围内费用", "基金支付", "政策范围内个人自付")]]
+        counted += [[p(b.setl_id), p(b.setl_date.isoformat()), p(b.fixmedins_name)]
+                    + [p(y(v), num) for v in (b.inscp_scp_amt, b.fund_pay_sumamt, b.left)] for b in slip.counted]  # fmt: skip
+        story += [p("计入的结算（元）", h2), grid(counted, [width * f for f in (0.22, 0.12, 0.24, 0.14, 0.14, 0.14)])]
+    elif parts:
         patient.append([p(f"个人负担构成：{parts}", small)])
     box = Table(patient, colWidths=[width])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#2f5d8a")), ("TOPPADDING", (0, 0), (-1, -1), 1.5),

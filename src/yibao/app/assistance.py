@@ -175,8 +175,7 @@ def decide(s: Session, pack: PolicyPack, psn_no: str, applied_on: date, clerk: s
     if r.pay <= 0:
         raise nothing_to_pay(person.psn_no, r)
     setl_id = ledger.new_setl_id("A")
-    left = None if r.yearly_limit is None else max(0, r.yearly_limit - r.paid_before - r.pay)
-    detail = SetlDetail(FUND_PAY_TYPE[("assistance", "")], r.base, left, r.pay, proc_info("assistance", r.trace))
+    detail = SetlDetail(FUND_PAY_TYPE[("assistance", "")], r.base, r.yearly_left, r.pay, proc_info("assistance", r.trace))
     amounts = dict.fromkeys(ledger.AMOUNTS, 0) | {"maf_pay": r.pay, "fund_pay_sumamt": r.pay, "psn_part_amt": -r.pay}
     values = dict(
         setl_id=setl_id, kind=KIND, reverses=None, reason=None, mdtrt_id=None, person_id=person.id, psn_no=person.psn_no,

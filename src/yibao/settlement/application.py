@@ -71,6 +71,11 @@ class ApplicationResult:
     """Assistance paid this year before the application (``maf_paid``: the counter's and earlier applications')."""
 
     @property
+    def yearly_left(self) -> int | None:
+        """What is left of the yearly limit after the application (``None``: no yearly limit)."""
+        return None if self.yearly_limit is None else max(0, self.yearly_limit - self.paid_before - self.pay)
+
+    @property
     def consumed(self) -> YearToDate:
         """What the application takes from the year's accumulators: its pay, in ``maf_paid`` only."""
         return YearToDate(self.applied_on.year, maf_paid=self.pay)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from yibao.app import ledger, visits
 from yibao.app.audit_counter import CounterAudit, hsa_result
 from yibao.app.auth import Principal
-from yibao.app.registry import find_person, identities_on, settlement_person
+from yibao.app.registry import account_balance, find_person, identities_on, settlement_person
 from yibao.app.slips import LOCAL
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask
@@ -365,9 +365,10 @@ def cancel_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
 
 CLR_WAY = "1"
 """清算方式: 1 按项目 (fee for service), the only way yibao settles."""
-UNMODELLED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifob_pay", "acct_mulaid_pay", "hosp_part_amt", "acct_pay", "balc")
+UNMODELLED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifob_pay", "acct_mulaid_pay", "hosp_part_amt")
 """Payers of the specification's ``setlinfo`` yibao does not model (civil-servant subsidy, enterprise supplement,
-large-amount, account mutual aid, the hospital's share, the personal account): always zero."""
+large-amount, account mutual aid, the hospital's share): always zero. The personal account is modelled: ``acct_pay``
+and ``psn_cash_pay`` come from the settlement, ``balc`` (余额) is the account's balance left for the year after it."""
 
 
 def _setlinfo(s: Session, ctx: Context, st: Settlement, setl_id: str | None, v: Visit, data: dict[str, Any]) -> Output:
@@ -382,6 +383,8 @@ def _setlinfo(s: Session, ctx: Context, st: Settlement, setl_id: str | None, v: 
     }  # fmt: skip
     info |= {k: (yuan(x) if isinstance(x, int) else x) for k, x in st.setlinfo().items() if k not in info}
     info |= {fund: Decimal("0.00") for fund in UNMODELLED_FUNDS}
+    balance = account_balance(s, p.id, st.setl_date.year)
+    info["balc"] = yuan(max(0, balance - st.ytd_after.acct_paid) if balance is not None else 0)
     info |= {
         "setl_time": _time(st.setl_date),
         # 医药机构结算ID: the hospital's own number when it sends one, else its msgid (as the specification says)
@@ -466,6 +469,8 @@ def cancel_settlement(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Ou
             "medfee_sumamt": yuan(rev.medfee_sumamt),
             "fund_pay_sumamt": yuan(rev.fund_pay_sumamt),
             "psn_part_amt": yuan(rev.psn_part_amt),
+            "acct_pay": yuan(rev.acct_pay),
+            "psn_cash_pay": yuan(rev.psn_part_amt - rev.acct_pay),
         }
     }, f"reverse:{rev.setl_id}"
 

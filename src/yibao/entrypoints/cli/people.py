@@ -19,6 +19,7 @@ from yibao.core import vocab
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.identities import label
+from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
@@ -320,6 +321,17 @@ def verify(lang: Lang = "zh") -> None:
                         lang,
                         f"就诊 {d['mdtrt_id']}（{d['psn_no']}）有 {len(d['standing'])} 笔未撤销的结算：{ids}",
                         f"visit {d['mdtrt_id']} ({d['psn_no']}) has {len(d['standing'])} standing settlements: {ids}",
+                    ),
+                    markup=False,
+                )
+            elif "consumed_acct_paid" in d:  # the entry's account payment against what it consumed
+                acct, used, part = (fmt_yuan(d[k]) for k in ("acct_pay", "consumed_acct_paid", "psn_part_amt"))
+                err.print(
+                    _t(
+                        lang,
+                        f"结算 {d['setl_id']}：个人账户支出 {acct} 元，所记个人账户累计 {used} 元，个人负担 {part} 元",
+                        f"settlement {d['setl_id']}: acct_pay {acct} yuan, account accumulator consumed {used} yuan, "
+                        f"psn_part_amt {part} yuan",
                     ),
                     markup=False,
                 )

@@ -200,6 +200,9 @@ def test_balance_settles_into_the_ledger_is_given_back_and_reconciled(db: Databa
         s.commit()
     with db.unit_of_work() as s:
         assert ledger.verify(s) == [{"setl_id": first, "acct_pay": 50_000, "consumed_acct_paid": 52_000, "psn_part_amt": 52_000}]
+    shown = signed_in(app, "auditor").get("/reconcile/verify?run=1").text
+    table = shown.split('id="account-diffs"', 1)[1].split("</table>", 1)[0]
+    assert first in table and "500.00" in table and "520.00" in table
 
 
 def test_a_later_balance_replaces_the_earlier_for_the_claims_after_it(db: Database) -> None:

@@ -171,6 +171,10 @@ def test_balance_settles_into_the_ledger_is_given_back_and_reconciled(db: Databa
     assert (totals["stmt_rslt"], totals["acct_pay"]) == ("1", D("600.00"))
     assert [(d["field"], d["his"], d["platform"]) for d in totals["diff"]] == [("acct_pay", D("520.00"), D("600.00"))]
 
+    # 1101: the employee's 2022 enrolment shows what is left in the account (nothing)
+    (insured,) = send("1101", {"data": {"psn_no": EMPLOYEE}})["insuinfo"]
+    assert (insured["insutype"], insured["balc"]) == ("310", D("0.00"))
+
     # reversing claim 2 gives its 80 yuan back to the account
     cancelled = send("2208", {"data": {"setl_id": second}})["setlinfo"]
     assert (cancelled["acct_pay"], cancelled["psn_cash_pay"]) == (D("-80.00"), D("-120.00"))
@@ -183,6 +187,8 @@ def test_balance_settles_into_the_ledger_is_given_back_and_reconciled(db: Databa
         assert p is not None
         assert position(s, PACK, p, 2022)["account"] == {"balance": 60_000, "paid": 52_000, "left": 8_000}
         assert position(s, PACK, p, 2023)["account"] is None
+    (insured,) = send("1101", {"data": {"psn_no": EMPLOYEE}})["insuinfo"]
+    assert insured["balc"] == D("80.00")
     agreed = send("3201", {"data": period | {"medfee_sumamt": "1000.00", "fund_pay_sumamt": "480.00", "acct_pay": "520.00",
                                              "fixmedins_setl_cnt": 1}})["stmtinfo"]  # fmt: skip
     assert (agreed["stmt_rslt"], agreed["acct_pay"]) == ("0", D("520.00"))

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from yibao.app import ledger, visits
 from yibao.app.audit_counter import CounterAudit, hsa_result
 from yibao.app.auth import Principal
+from yibao.app.personal_account import account_year
 from yibao.app.registry import account_balance, find_person, identities_on, settlement_person
 from yibao.app.slips import LOCAL
 from yibao.core.errors import InputError, NotFound
@@ -160,6 +161,11 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
     asked = str(data.get("certno") or data.get("mdtrt_cert_no") or "")
     enrol = s.scalars(sa.select(Enrolment).where(Enrolment.person_id == p.id).order_by(Enrolment.year)).all()
     idents = identities_on(s, p.id, today)
+
+    def balc(e: Enrolment) -> Decimal:
+        account = account_year(s, p.id, e.year, ledger.year_to_date(s, p.id, e.year).acct_paid) if e.insutype == "310" else None
+        return yuan(account["left"]) if account else Decimal("0.00")
+
     return {
         "baseinfo": {
             "psn_no": p.psn_no,
@@ -175,7 +181,7 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
             {
                 "insutype": e.insutype,
                 "psn_type": _psn_type(p, e.insutype),
-                "balc": Decimal("0.00"),
+                "balc": balc(e),
                 "psn_insu_stas": e.psn_insu_stas,
                 "psn_insu_date": f"{e.year}-01-01",
                 "paus_insu_date": None,

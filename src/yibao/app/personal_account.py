@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app.registry import recorded
+from yibao.app.registry import account_balance, recorded
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import fmt_yuan
 from yibao.interfaces.claim_csv import MAX_BALANCE_FEN, read_account_balances
@@ -68,3 +68,12 @@ def load_balances(session: Session, path: Path, year: int, user: str) -> int:
     if errors:
         raise InputErrors(errors)
     return len(balances)
+
+
+def account_year(session: Session, person_id: int, year: int, paid: int) -> dict[str, int] | None:
+    """The personal account for ``year`` given what was ``paid`` from it so far (the year's ``acct_paid``): the balance
+    before the year's claims, paid, left (fen); ``None`` when no balance is recorded for the year and nothing was paid."""
+    balance = account_balance(session, person_id, year)
+    if balance is None and not paid:
+        return None
+    return {"balance": balance or 0, "paid": paid, "left": max(0, (balance or 0) - paid)}

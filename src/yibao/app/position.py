@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yibao.app.ledger import year_to_date
-from yibao.app.registry import account_balance, settlement_person
+from yibao.app.personal_account import account_year
+from yibao.app.registry import settlement_person
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
 from yibao.settlement.position import PayerPosition, payer_positions
@@ -40,14 +41,5 @@ def position(session: Session, pack: PolicyPack, person: Person, year: int) -> d
         "admissions": ytd.admissions,
         "payers": [_row(policy, p) for p in pos.payers],
         "year_to_date": ytd.to_dict(),
-        "account": account(session, person, year, ytd.acct_paid),
+        "account": account_year(session, person.id, year, ytd.acct_paid),
     }
-
-
-def account(session: Session, person: Person, year: int, paid: int) -> dict[str, int] | None:
-    """The personal account (个人账户) for the year: the balance before its claims, paid so far, left (fen); ``None``
-    when no balance is recorded for the year and nothing was paid from it."""
-    balance = account_balance(session, person.id, year)
-    if balance is None and not paid:
-        return None
-    return {"balance": balance or 0, "paid": paid, "left": max(0, (balance or 0) - paid)}

@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from tests.accounts import HOSPITAL, seed_accounts, signed_in
 from tests.db.test_fuzz import _call, _sign_in
 from yibao.app import ledger, personal_account, slips
+from yibao.app.history import settle_history
 from yibao.app.position import position
 from yibao.core.errors import InputErrors
 from yibao.entrypoints.cli.main import app as cli_app
@@ -292,3 +293,23 @@ def test_the_command_line_records_a_balance_and_imports_a_people_file(tmp_path: 
         assert rows[1][:3] == (2023, 200_000, "people.csv row 2") and len(rows) == 2
     finally:
         db.engine.dispose()
+
+
+def test_settling_history_draws_on_the_recorded_balance(db: Database) -> None:
+    """``yibao db settle-history`` settles as the counter does: 600 yuan pays 520 of the first share and 80 of the second."""
+    _people(db)
+    with db.unit_of_work() as s:
+        p = s.scalar(sa.select(Person).where(Person.psn_no == EMPLOYEE))
+        assert p is not None
+        personal_account.add_balance(s, p, 2022, 60_000, "clerk", "command line")
+        s.commit()
+    claims = [
+        Claim(cid, EMPLOYEE, day, "11", 2, "in_county", "", (), PolicyRangeSummary(fen), HOSPITAL)
+        for cid, day, fen in (("H1", date(2022, 3, 1), 100_000), ("H2", date(2022, 4, 1), 50_000))
+    ]
+    assert settle_history(db, PACK, claims, "loader").settled == 2
+    with db.unit_of_work() as s:
+        got = s.execute(sa.select(LedgerEntry.setl_id, LedgerEntry.acct_pay, LedgerEntry.psn_part_amt).order_by(LedgerEntry.id))
+        assert [tuple(r) for r in got] == [("SH1", 52_000, 52_000), ("SH2", 8_000, 20_000)]
+        assert ledger.verify(s) == []
+    assert _ytd(db)["acct_paid"] == 60_000

@@ -284,6 +284,10 @@ def test_the_command_line_records_a_balance_and_imports_a_people_file(tmp_path: 
         bad_file = _write(tmp_path / "bad.csv", "psn_no,acct_balance\nP2,x\n")
         refused = CliRunner().invoke(cli_app, ["import", "accounts", str(bad_file), "--year", "2023"], env=env)
         assert refused.exit_code == 2 and "bad.csv 第 2 行" in refused.output and "acct_balance" in refused.output, refused.output
+        shown = CliRunner().invoke(cli_app, ["person", "show", EMPLOYEE], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert "个人账户余额：2022 年度 1,234.56 元（command line，wq）" in shown.output
+        assert "个人账户余额：2023 年度 2,000.00 元（people.csv row 2，" in shown.output
         with db.unit_of_work() as s:
             rows = [
                 (r.year, r.balance_fen, r.source, r.recorded_by)

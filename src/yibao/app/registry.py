@@ -212,6 +212,8 @@ class PersonView:
     resident_tiers: list[dict[str, Any]] = field(default_factory=list)
     institutions: list[dict[str, Any]] = field(default_factory=list)
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    """Personal-account balances recorded, by year, the latest first within a year."""
 
 
 def _identity_dict(i: Identity) -> dict[str, Any]:
@@ -333,6 +335,20 @@ def person_view(session: Session, person: Person, day: date, priority: tuple[str
                 sa.select(FamilyDoctorContract)
                 .where(FamilyDoctorContract.person_id == person.id)
                 .order_by(FamilyDoctorContract.begin)
+            )
+        ],
+        accounts=[
+            {
+                "year": r.year,
+                "balance_fen": r.balance_fen,
+                "source": r.source,
+                "recorded_by": r.recorded_by,
+                "recorded_at": r.recorded_at.isoformat(),
+            }
+            for r in session.scalars(
+                sa.select(PersonalAccount)
+                .where(PersonalAccount.person_id == person.id)
+                .order_by(PersonalAccount.year, PersonalAccount.id.desc())
             )
         ],
     )

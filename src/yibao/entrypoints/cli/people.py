@@ -114,6 +114,10 @@ def show(
         console.print(f"{what}{_t(lang, '：', ': ')}{r['fixmedins_code']} {r['begin']}–{r['end'] or ''}")
     for r in view.family_doctor:
         console.print(_t(lang, "家庭医生签约：", "Family-doctor contract: ") + f"{r['begin']}–{r['end'] or ''}")
+    for r in view.accounts:
+        zh = f"个人账户余额：{r['year']} 年度 {fmt_yuan(r['balance_fen'])} 元（{r['source']}，{r['recorded_by']}）"
+        en = f"Personal account balance: {r['year']} {fmt_yuan(r['balance_fen'])} yuan ({r['source']}, {r['recorded_by']})"
+        console.print(_t(lang, zh, en), markup=False)
 
 
 @filing_app.command("chronic")

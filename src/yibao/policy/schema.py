@@ -511,6 +511,17 @@ class BenefitLine(Model):
     ``acct_paid``); the rest is paid in cash (``psn_cash_pay``). ``all``: the whole share; ``in_catalogue``:
     the share less the fully self-paid and over-limit parts (``fulamt_ownpay_amt``, ``overlmt_selfpay``);
     ``none`` (default): no account, all in cash. The funds' amounts do not change."""
+    account_first: bool = False
+    """当年账户先支付 (Shanghai's 职工医保 门急诊 order: 当年账户 → 自负段 → 共付段), for an employee line with a
+    ``personal_account``: on each claim the account first pays the policy-range amount the deductible and the
+    ratio work on (after the items paid in full or at a fixed share and the place's self-pay first), up to the
+    balance left for the year; only the rest enters the basic tier, so the deductible (here the 自负段) counts
+    only amounts after the account is used up, and the ratio, the cost ceiling and the cap work on that rest.
+    The account's first payment gets no basic-insurance payment; it stays in the policy-range self-pay the
+    later tiers see. The account's payment on the claim is then ``personal_account``'s, as on any line (the
+    first payment is part of it): at most the payable share, up to the balance (:meth:`account_payable`), so
+    what the balance has left after the first payment pays the rest of that share, and what a later tier pays
+    of the first payment is not paid from the account. Default ``false``: the account pays after the funds."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
     person_terms: dict[str, PersonTerms] = {}
     """Terms by the person's age band and resident contribution tier (:class:`PersonTerms`), keyed by a
@@ -563,6 +574,11 @@ class BenefitLine(Model):
             raise ValueError("cost_ceiling_group/cost_ceiling_basis need a cost_ceiling (yuan)")
         if not self.med_types:
             raise ValueError("med_types must name at least one med_type")
+        if self.account_first and (self.personal_account == "none" or self.insutype != "310"):
+            raise ValueError(
+                "account_first needs an employee line (insutype 310) with personal_account all or in_catalogue: "
+                "the personal account pays first"
+            )
         if self.personal_account != "none" and self.insutype != "310":
             raise ValueError("personal_account needs an employee line (insutype 310): residents have no personal account")
         if not self.full_pay_in_cap and not self.full_pay_items:
@@ -715,6 +731,11 @@ class BenefitLine(Model):
         if self.personal_account == "all":
             return max(0, psn_part)
         return max(0, psn_part - fulamt - overlmt)
+
+    def account_first_pays(self, base: int, left: int) -> int:
+        """``account_first``: what the account pays first of ``base`` (the amount the deductible and the ratio
+        would work on), up to ``left``, the balance left for the year; 0 on any other line."""
+        return min(max(0, base), max(0, left)) if self.account_first else 0
 
     @property
     def needs_emp_tier(self) -> bool:

@@ -164,7 +164,7 @@ def test_balance_settles_into_the_ledger_is_given_back_and_reconciled(db: Databa
     assert diff["fields"] == [{"field": "acct_pay", "field_zh": "个人账户支出", "his": D("0.00"), "platform": D("80.00")}]
     assert diff["platform"]["acct_pay"] == D("80.00")
     # platform totals: medfee 1,500, fund 780, account 600 (520 + 80), cash 120 (shares 720 less the account's 600)
-    platform = {"medfee_sumamt": D("1500.00"), "fund_pay_sumamt": D("780.00"), "acct_pay": D("600.00")}
+    platform: dict[str, object] = {"medfee_sumamt": D("1500.00"), "fund_pay_sumamt": D("780.00"), "acct_pay": D("600.00")}
     platform |= {"cash_payamt": D("120.00"), "fixmedins_setl_cnt": 2}
     assert detail["totals"]["platform"] == platform
     totals = send("3201", {"data": period | {"medfee_sumamt": "1500.00", "fund_pay_sumamt": "780.00", "acct_pay": "520.00",

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.db.test_personal_account import PACK
 from typer.testing import CliRunner
 
 from yibao.core.errors import InputErrors
+from yibao.core.money import fen_to_yuan_str, fmt_yuan
 from yibao.entrypoints.cli.main import app, settle_file
-from yibao.interfaces.claim_csv import read_claims, read_people
+from yibao.interfaces.claim_csv import MAX_BALANCE_FEN, Row, acct_balance, read_claims, read_people
 from yibao.policy.pack import PACKS_DIR
 
 CLAIMS = "claim_id,psn_no,setl_date,med_type,hosp_lv,medfee_sumamt\nC1,E1,2022-03-01,11,2,1000\nC2,E1,2022-04-01,11,2,500\n"
@@ -79,3 +82,19 @@ def test_bad_balances_are_refused_with_row_field_and_value(tmp_path: Path) -> No
     ]
     assert "居民（390）应为空：只有职工（310）有个人账户" in e.value.errors[2].render("zh")
     assert "only employees (310) have a personal account" in e.value.errors[2].render("en")
+
+
+@given(st.integers(0, MAX_BALANCE_FEN), st.booleans())
+def test_a_balance_written_in_yuan_reads_back_to_the_same_fen(fen: int, grouped: bool) -> None:
+    text = fmt_yuan(fen) if grouped else fen_to_yuan_str(fen)  # 1,234.56 or 1234.56
+    row = Row("people.csv", 2, {"acct_balance": text}, [])
+    assert acct_balance(row, "310") == fen and row.errors == []
+    assert acct_balance(Row("people.csv", 2, {"acct_balance": text}, []), "390") is None
+
+
+@given(st.integers(MAX_BALANCE_FEN + 1, 10 * MAX_BALANCE_FEN) | st.integers(-MAX_BALANCE_FEN, -1))
+def test_a_balance_out_of_range_is_refused(fen: int) -> None:
+    row = Row("people.csv", 7, {"acct_balance": fen_to_yuan_str(fen)}, [])
+    assert acct_balance(row, "310") is None
+    (error,) = row.errors
+    assert (error.where, error.field, error.value) == ("people.csv row 7", "acct_balance", fen_to_yuan_str(fen))

@@ -231,6 +231,34 @@ def test_a_later_balance_replaces_the_earlier_for_the_claims_after_it(db: Databa
     assert (done.settlement.acct_pay, done.settlement.psn_cash_pay) == (52_000, 0)
 
 
+def test_the_api_records_a_balance_for_a_clerk_and_refuses_bad_ones(db: Database) -> None:
+    seed_accounts(db)
+    _people(db)
+    app = create_app(db, PACK)
+    clerk, his = _sign_in(app, "clerk"), _sign_in(app, "his")
+    url = f"/api/persons/{EMPLOYEE}/personal-accounts"
+    done = _call(app, "POST", url, clerk, json={"year": 2022, "balance_fen": 60_000})
+    assert done.status_code == 201, done.text
+    assert {k: done.json()[k] for k in ("psn_no", "year", "balance_fen", "recorded_by")} == {
+        "psn_no": EMPLOYEE, "year": 2022, "balance_fen": 60_000, "recorded_by": "clerk",
+    }  # fmt: skip
+    resident = _call(app, "POST", f"/api/persons/{RESIDENT}/personal-accounts", clerk, json={"year": 2022, "balance_fen": 1})
+    assert resident.status_code == 422 and resident.json()["field"] == "insutype", resident.text
+    refused = [
+        _call(app, "POST", url, clerk, json={"year": 2022, "balance_fen": -1}).status_code,
+        _call(app, "POST", url, clerk, json={"year": 2022, "balance_fen": 10**10 + 1}).status_code,
+        _call(app, "POST", url, clerk, json={"year": 1989, "balance_fen": 1}).status_code,
+        _call(app, "POST", "/api/persons/P9/personal-accounts", clerk, json={"year": 2022, "balance_fen": 1}).status_code,
+        _call(app, "POST", url, his, json={"year": 2022, "balance_fen": 1}).status_code,
+    ]
+    assert refused == [422, 422, 422, 404, 403]
+    with db.unit_of_work() as s:
+        rows = [(r.year, r.balance_fen, r.source) for r in s.scalars(sa.select(PersonalAccount))]
+    assert rows == [(2022, 60_000, "api")]
+    shown = _call(app, "GET", f"/api/persons/{EMPLOYEE}", clerk).json()["accounts"]
+    assert [(a["year"], a["balance_fen"], a["source"]) for a in shown] == [(2022, 60_000, "api")]
+
+
 def test_bad_balances_in_a_people_file_are_refused_naming_row_field_and_value(db: Database, tmp_path: Path) -> None:
     seed_accounts(db)
     _people(db)

@@ -440,6 +440,9 @@ def random_pack(
     if declares:
         names = {"label_zh": "县定困难群众", "label_en": "county-recognised hardship", "aliases": ["县困难"]}
         policy["categories"] = {DECLARED: {k: leaf(v) for k, v in names.items()}}
+        written = [DECLARED, "县定困难群众", "county-recognised hardship", "县困难"]
+        name = draw(st.sampled_from(written))  # the pack may name it by its code, either label or its alias
+        policy["identity_priority"] = [name if c == DECLARED else c for c in policy["identity_priority"]]
     validity = draw(st.lists(st.sampled_from(cats), unique=True, max_size=4))  # recognition valid for some months
     if later and validity:
         policy["identity_validity"] = {

@@ -34,8 +34,8 @@ from yibao.app.registry import account_balance, find_person, identities_on, sett
 from yibao.app.slips import LOCAL
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask
-from yibao.core.identities import label
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
+from yibao.policy.categories import identity_label as label
 from yibao.policy.pack import PolicyPack
 from yibao.rules import visit_lifecycle as lifecycle
 from yibao.settlement.model import Claim, Settlement

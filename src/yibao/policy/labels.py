@@ -21,9 +21,9 @@ from yibao.core.vocab import (
     RATIO_PLACES,
     RESIDENT_TIERS,
     TIERS,
-    identity_label,
     label,
 )
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import LeafValue, PolicyPack
 from yibao.policy.schema import BenefitLine, PersonTerms
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ModelWrapValidatorHandler, model_validator
 
 from yibao.core import vocab
 from yibao.core.i18n import pick
-from yibao.core.identities import CATEGORIES, ORDINARY, IdentityPeriod, deciding_identity, normalise_category
+from yibao.core.identities import (
+    CATEGORIES,
+    ORDINARY,
+    AmbiguousCategory,
+    IdentityPeriod,
+    deciding_identity,
+    normalise_category,
+)
 from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 
 LEVELS: tuple[int, ...] = (1, 2, 3)
@@ -158,13 +167,34 @@ CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,31}")
 """The syntax of a category code a pack declares (``categories``): lower-case ASCII, digits and ``_``."""
 
 
+_DECLARED: ContextVar[Mapping[str, tuple[str, ...]]] = ContextVar("declared_categories", default=MappingProxyType({}))
+"""While a :class:`Policy` is validated: the categories it declares, code -> other names (see ``Policy._declared``)."""
+
+
+def declared_names(categories: Any) -> dict[str, tuple[str, ...]]:
+    """A pack's ``categories`` (raw or validated) as code -> its names (Chinese, English, aliases), for
+    :func:`yibao.core.identities.normalise_category`."""
+    out: dict[str, tuple[str, ...]] = {}
+    for code, cat in categories.items() if isinstance(categories, Mapping) else ():
+        raw = cat.model_dump() if isinstance(cat, BaseModel) else cat
+        if not isinstance(raw, Mapping):
+            continue
+        aliases = raw.get("aliases")
+        names = [raw.get("label_zh"), raw.get("label_en"), *(aliases if isinstance(aliases, list | tuple) else ())]
+        out[str(code)] = tuple(n for n in names if isinstance(n, str) and n.strip())
+    return out
+
+
 def _category(v: Any) -> Any:
-    """A built-in category's code, Chinese name or alias -> its code; a code of the syntax a pack may
-    declare is kept as written (the policy checks it is declared in ``categories``)."""
+    """A category's code, Chinese or English name or alias -> its code: a built-in one's, or one the policy
+    being validated declares (``categories``); a code of the syntax a pack may declare is kept as written
+    (the policy checks it is declared); a name two declared categories share is refused."""
     if not isinstance(v, str):
         return v
     try:
-        return normalise_category(v)
+        return normalise_category(v, _DECLARED.get())
+    except AmbiguousCategory:
+        raise
     except ValueError:
         if CATEGORY_CODE.fullmatch(v.strip()):
             return v.strip()
@@ -1323,8 +1353,11 @@ class Policy(Model):
     categories: dict[str, DeclaredCategory] = {}
     """Identity categories the pack declares beside the built-in ones (:data:`yibao.core.identities.CATEGORIES`),
     by code (2–32 lower-case letters, digits, ``_``; no clash with a built-in code or name). Every place
-    the pack names categories (``identity_priority``, identity overrides, the assistance and tilted
-    assistance blocks, subsidies, warning rules) may name a declared code."""
+    the pack names categories (``identity_priority``, ``identity_validity``, identity overrides, the
+    critical-illness tilt, the assistance and tilted assistance blocks and ``on_application``, subsidies,
+    warning rules) may name a declared category by its code, ``label_zh``, ``label_en`` or an alias,
+    as built-in ones are named by code, Chinese name or alias; a name two declared categories share, or
+    one nothing has, is refused naming the key."""
     identity_priority: tuple[Category, ...]
     """Identity categories that bring benefits, highest first; of a person's identities valid
     on the claim date the highest one decides."""
@@ -1346,6 +1379,17 @@ class Policy(Model):
     monitoring: Monitoring | None = None
     combined_caps: dict[str, CombinedCap] = {}
     """Combined caps by name (the accumulator key of the block, distinct from every cap group)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _declared(cls, data: Any, handler: ModelWrapValidatorHandler[Policy]) -> Policy:
+        """Every key naming categories may name a declared one by its Chinese or English name or an alias
+        as well as by its code: the declared names are in force while the fields are validated."""
+        token = _DECLARED.set(declared_names(data.get("categories")) if isinstance(data, Mapping) else {})
+        try:
+            return handler(data)
+        finally:
+            _DECLARED.reset(token)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

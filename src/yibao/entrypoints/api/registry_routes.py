@@ -19,6 +19,7 @@ from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of
 from yibao.interfaces.claim_csv import MAX_BALANCE_FEN
 from yibao.policy.in_force import policy_or_first
+from yibao.policy.schema import Policy
 from yibao.store.tables import ChronicFiling, CrossFiling, PersonalAccount
 
 router = APIRouter(prefix="/api", tags=["registry"], responses=refusals(400, 401, 403))
@@ -50,8 +51,8 @@ class PersonalAccountIn(BaseModel):
     balance_fen: Fen = Field(ge=0, le=MAX_BALANCE_FEN, description="个人账户余额（分）")
 
 
-def _priority(request: Request, day: date) -> tuple[str, ...]:
-    return policy_or_first(pack_of(request), day).identity_priority
+def _policy(request: Request, day: date) -> Policy:
+    return policy_or_first(pack_of(request), day)
 
 
 @router.get("/persons")
@@ -84,7 +85,7 @@ def person(
     day = on or date.today()
     with _db(request).unit_of_work() as s:
         p = lookup.find_person(s, key)
-        return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.sees_certno))
+        return asdict(lookup.person_view(s, p, day, _policy(request, day), show_certno=who.sees_certno))
 
 
 def _file(

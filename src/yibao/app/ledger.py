@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
+    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
 )  # fmt: skip
+"""The amounts a ledger entry stores (a reversal: negated); ``acct_pay`` is the part of ``psn_part_amt`` the personal
+account paid, the rest the person paid in cash (``psn_cash_pay``)."""
 
 
 def _json(value: Any) -> str:
@@ -331,6 +333,7 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
         "recorded_by": entry.recorded_by,
     }  # fmt: skip
     out.update({a: getattr(entry, a) for a in AMOUNTS})
+    out["psn_cash_pay"] = entry.psn_part_amt - entry.acct_pay
     out["setldetail"] = json.loads(entry.setldetail)
     out["trace"] = trace_view(entry.trace)
     out["fee_results"] = json.loads(entry.fee_results)
@@ -338,19 +341,29 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def verify(session: Session) -> list[dict[str, Any]]:
-    """Recompute every person-year's accumulators from the ledger; the differences, then any visit paid twice (there
-    should be none)."""
+    """Recompute every person-year's accumulators from the ledger; the differences, then any entry whose personal-account
+    payment (``acct_pay``) is not what it consumed of the account (``consumed.acct_paid``) or not within the person's
+    share, then any visit paid twice (there should be none)."""
     derived: dict[tuple[int, int], YearToDate] = {}
-    for person_id, year, consumed in session.execute(sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed)):
+    account: list[dict[str, Any]] = []
+    rows = session.execute(
+        sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed, LedgerEntry.setl_id, LedgerEntry.acct_pay,
+                  LedgerEntry.psn_part_amt)
+    )  # fmt: skip
+    for person_id, year, consumed, setl_id, acct_pay, psn_part_amt in rows:
         key = (person_id, year)
-        derived[key] = derived.get(key, YearToDate(year)).plus(YearToDate.from_dict(json.loads(consumed)))
+        delta = YearToDate.from_dict(json.loads(consumed))
+        derived[key] = derived.get(key, YearToDate(year)).plus(delta)
+        if acct_pay != delta.acct_paid or abs(acct_pay) > abs(psn_part_amt) or acct_pay * psn_part_amt < 0:
+            account.append({"setl_id": setl_id, "acct_pay": acct_pay, "consumed_acct_paid": delta.acct_paid,
+                            "psn_part_amt": psn_part_amt})  # fmt: skip
     stored = {(r.person_id, r.year): _ytd(r) for r in session.scalars(sa.select(YearToDateRow))}
     diffs: list[dict[str, Any]] = []
     for key in sorted(set(derived) | set(stored)):
         a, b = derived.get(key, YearToDate(key[1])), stored.get(key, YearToDate(key[1]))
         if a != b:
             diffs.append({"person_id": key[0], "year": key[1], "ledger": a.to_dict(), "stored": b.to_dict()})
-    return diffs + paid_twice(session)
+    return diffs + account + paid_twice(session)
 
 
 def paid_twice(session: Session) -> list[dict[str, Any]]:

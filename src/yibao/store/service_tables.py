@@ -109,6 +109,9 @@ class LedgerEntry(Base):
     oth_pay: Mapped[int] = mapped_column(BigInteger)
     fund_pay_sumamt: Mapped[int] = mapped_column(BigInteger)
     psn_part_amt: Mapped[int] = mapped_column(BigInteger)
+    acct_pay: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The part of ``psn_part_amt`` the personal account paid (个人账户支出; migration 0302, 0 on older rows): the
+    entry's ``consumed.acct_paid``; the person paid ``psn_part_amt - acct_pay`` in cash (``psn_cash_pay``)."""
     consumed: Mapped[str] = mapped_column(Text)
     """The accumulators this entry consumed (negative for a reversal), JSON."""
     setldetail: Mapped[str] = mapped_column(Text)

@@ -261,6 +261,7 @@ def _register() -> None:
     from yibao.entrypoints.cli.audit_cases import register as register_audit_cases
     from yibao.entrypoints.cli.audit_rules import register as register_audit_rules
     from yibao.entrypoints.cli.audit_run import register as register_audit_run
+    from yibao.entrypoints.cli.personal_account import register as register_personal_account
 
     app.add_typer(policy.policy_app, name="policy")
     app.add_typer(people.person_app, name="person")
@@ -277,6 +278,7 @@ def _register() -> None:
     app.add_typer(assistance.assistance_app, name="assistance")
     app.command("report")(report.report)
     app.add_typer(registry.import_app, name="import")
+    register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)
     app.command("synth")(synth.synth)

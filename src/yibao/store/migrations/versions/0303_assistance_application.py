@@ -2,7 +2,7 @@
 and when are its ledger row (kind ``apply``)
 
 Revision ID: 0303
-Revises: 0301
+Revises: 0302
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0303"
-down_revision = "0301"
+down_revision = "0302"
 branch_labels = None
 depends_on = None
 

@@ -26,7 +26,7 @@ EXPECTED_ZH = Phrasebook(
         ("a person listed in the people file", "人员文件中列出的人员"),
         (
             "long_term, referral, temporary or empty",
-            "long_term（异地长期居住）、referral（转诊）、temporary（临时外出就医）或留空",
+            "`long_term`（异地长期居住）、`referral`（转诊）、`temporary`（临时外出就医）或留空",
         ),
         ("a person not yet registered", "尚未登记的人员"),
         ("a name", "姓名"),
@@ -163,6 +163,7 @@ EXPECTED_ZH = Phrasebook(
         ("a count >= 0", "不小于 0 的数量"),
         ("each claim once", "每个结算单号只出现一次"),
         ("1 or 0 (yes/no, true/false), or empty", "1 或 0（是/否、true/false），或留空"),
+        ("1 or 0 (yes/no, true/false), or empty ({text})", "1 或 0（是/否、true/false），或留空：{}"),
         ("each person once", "每人只出现一次"),
         ("a claim id present in the file", "文件中存在的结算单号"),
         ("a total in yuan, or fee lines for this claim", "总金额（元），或本结算单的费用明细"),

@@ -327,12 +327,13 @@ def _refuse_later_tiers(policies: list[Policy]) -> None:
         used += ["identity_validity"] if pol.identity_validity else []
         used += ["categories"] if pol.categories else []
         used += [f"lines.{k}.personal_account" for k, ln in pol.lines.items() if ln.personal_account != "none"]
+        used += [f"lines.{k}.account_first" for k, ln in pol.lines.items() if ln.account_first]
         for name in TIER_NAMES:
             block = getattr(pol, name)
             if block is not None and block.base != "policy_range":
                 used.append(f"{name}.base")
-            if block is not None and getattr(block, "major_diseases", ()):
-                used.append(f"{name}.major_diseases")
+            if block is not None and (getattr(block, "major_diseases", ()) or pol.is_major(name, "", True)):
+                used.append(f"{name}.major_diseases")  # or major terms a claim's major_dise_flag selects
         if used:
             raise ValueError(f"the DuckDB comparator does not do {', '.join(used)}; settle such packs with the batch engine")
 

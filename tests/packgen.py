@@ -126,8 +126,8 @@ HOSPITALS = ["H1", "H2", "H3"]
 
 @st.composite
 def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
-    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (no cap: the position
-    shows caps at an institution outside the selection) and family-doctor contract, each with some effect."""
+    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (the position shows
+    a cap per class of institution) and family-doctor contract, each with some effect."""
     out: dict[str, Any] = {}
     for n in range(draw(st.integers(0, 3))):
         entry: dict[str, Any] = {}
@@ -143,7 +143,7 @@ def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
             entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
         if kind in ("tier", "tier_age"):
             entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
-        kinds = ["deductible", "ratio", "ratio_add"] + ([] if kind == "institution" else ["cap"])
+        kinds = ["deductible", "ratio", "ratio_add", "cap"]
         effects = draw(st.lists(st.sampled_from(kinds), unique=True, min_size=1))
         for e in effects:
             if e == "deductible":
@@ -193,8 +193,8 @@ def assistance_block(
         "categories": cats,
         "base": draw(tier_base(later)),
     }
-    if any("major" in t for t in cats.values()):
-        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("major" in t for t in cats.values()):  # none listed: only claims flagged 重特大疾病 take the major terms
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True))
     if any("deductible_income_share" in t for t in cats.values()):
         block["per_capita_income"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
     if not all("limit" in t for t in cats.values()) or draw(st.booleans()):
@@ -223,8 +223,8 @@ def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True,
         if any(k not in t for t in cats.values()) or draw(st.booleans()):
             block[k] = leaf(text[k](draw(values[k])), text[k](draw(values[k])) if dated else None, change)
     block["categories"] = cats if own else names
-    if any("major" in t for t in cats.values()):
-        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("major" in t for t in cats.values()):  # none listed: only claims flagged 重特大疾病 take the major terms
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True))
     return block
 
 
@@ -400,7 +400,9 @@ def random_pack(
     lines["emp_inpatient"]["person_terms"] = draw(person_terms(admission=emp_admission))
     if issue15:  # feature 13: the personal account pays part of employees' share
         for key in ("emp_opd_work", "emp_opd_retired", "emp_inpatient"):
-            lines[key]["personal_account"] = draw(st.sampled_from(["none", "all", "in_catalogue"]))
+            lines[key]["personal_account"] = account = draw(st.sampled_from(["none", "all", "in_catalogue"]))
+            if account != "none" and draw(st.integers(0, 2)) > 0:  # the 自负段 starts after the account is used
+                lines[key]["account_first"] = True
     if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
         del lines["children_outpatient"]
     if not by_person:
@@ -438,6 +440,9 @@ def random_pack(
     if declares:
         names = {"label_zh": "县定困难群众", "label_en": "county-recognised hardship", "aliases": ["县困难"]}
         policy["categories"] = {DECLARED: {k: leaf(v) for k, v in names.items()}}
+        written = [DECLARED, "县定困难群众", "county-recognised hardship", "县困难"]
+        name = draw(st.sampled_from(written))  # the pack may name it by its code, either label or its alias
+        policy["identity_priority"] = [name if c == DECLARED else c for c in policy["identity_priority"]]
     validity = draw(st.lists(st.sampled_from(cats), unique=True, max_size=4))  # recognition valid for some months
     if later and validity:
         policy["identity_validity"] = {
@@ -542,6 +547,7 @@ def claims_for(draw: st.DrawFn, p: Person, start: int, issue15: bool = True) -> 
                 else {"summary": draw(summary())}
             ),
             fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
+            major_dise_flag=issue15 and draw(st.integers(0, 3)) == 0,
         ))  # fmt: skip
     return out
 

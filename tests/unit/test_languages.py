@@ -160,7 +160,8 @@ def _client(demo: Demo, user: str, lang: str) -> Any:
 PAGES = {
     "admin": ("/", "/persons?q=1", "/persons/{psn_no}", "/settlements/{setl_id}", "/imports", "/policy",
               "/policy/compare", "/whatif", "/settlements/NOPE", "/counter", "/accounts", "/account/password"),
-    "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}"),
+    "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}", "/persons/{psn_no}/assistance",
+              "/persons/{psn_no}/assistance?on=2022-12-31"),
     "monitor": ("/warnings", "/warnings/1", "/reports", "/reports?month=2022-06", "/audit/institutions",
                 "/audit/institutions?month=2022-06&level=1", "/audit/institutions/H53090200001?year=2022"),
     "auditor": ("/suspects", "/suspects?status=open", "/suspects/1",
@@ -321,6 +322,7 @@ def _account_policy() -> Any:
     lines = {
         "emp_inpatient": base | {"med_types": ["21"], "personal_account": "all"},
         "emp_opd": base | {"med_types": ["11"], "personal_account": "in_catalogue"},
+        "emp_first": base | {"med_types": ["13"], "personal_account": "all", "account_first": True},
     }
     policy = {"identity_priority": [], "fee": {"class_b_selfpay_first": _a(10)}, "lines": lines}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
@@ -401,11 +403,13 @@ def _settlements() -> Iterator[Any]:
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
     listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
     yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
+    flagged = Claim("T11", "T1", day, "21", 2, "in_county", "J06", summary=PolicyRangeSummary(500_000), major_dise_flag=True)
+    yield from settle_sequence(_tilted_policy(), tekun, [flagged])  # 重特大疾病 by the claim's flag
     items = (FeeLine("1", "A1", 100_000, "01"), FeeLine("2", "B1", 50_000, "02"), FeeLine("3", "IMPL", 200_000, "02"))
     unfiled = Claim("T10", "T2", day, "21", 2, "cross_region", "", items)  # an implant, cross-region without a filing
     yield from settle_sequence(_items_places_policy(), Person("T2"), [unfiled])
     employee = Person("E1", "310", emp_status="in_service", acct_balance=30_000)
-    acct_claims = [Claim(f"E{m}", "E1", day, m, 2, summary=PolicyRangeSummary(100_000, 20_000)) for m in ("21", "11")]
+    acct_claims = [Claim(f"E{m}", "E1", day, m, 2, summary=PolicyRangeSummary(100_000, 20_000)) for m in ("21", "11", "13")]
     yield from settle_sequence(_account_policy(), employee, acct_claims)
     from types import SimpleNamespace
 

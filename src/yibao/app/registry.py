@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask, parse_certno
-from yibao.core.identities import IdentityPeriod, deciding_identity
+from yibao.core.identities import IdentityPeriod
+from yibao.policy.schema import Policy
 from yibao.settlement import model as sm
 from yibao.store.tables import (
     ChronicFiling,
@@ -24,6 +26,7 @@ from yibao.store.tables import (
     Identity,
     InstitutionChoice,
     Person,
+    PersonalAccount,
     ResidentTier,
 )
 
@@ -32,11 +35,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-Recorded = TypeVar("Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract)
+Recorded = TypeVar(
+    "Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract, PersonalAccount
+)
+"""Rows :func:`recorded` stamps."""
 Dated = Identity | ChronicFiling | CrossFiling | ResidentTier | InstitutionChoice | FamilyDoctorContract
 
 
-def _recorded(session: Session, row: Recorded, user: str) -> Recorded:
+def recorded(session: Session, row: Recorded, user: str) -> Recorded:
     """``row`` stamped with who recorded it and when, added and flushed (so it has its id)."""
     row.recorded_at, row.recorded_by = now(), user
     session.add(row)
@@ -102,7 +108,7 @@ def facts_columns(dialect: str) -> tuple[Any, ...]:
         _json_rows(dialect, Identity, (Identity.category, Identity.valid_from, Identity.valid_to, Identity.source_bureau)),
         _json_rows(dialect, ChronicFiling, (ChronicFiling.dise_codg, ChronicFiling.begin, ChronicFiling.end,
                                             ChronicFiling.dise_name)),
-        _json_rows(dialect, CrossFiling, (CrossFiling.begin, CrossFiling.end)),
+        _json_rows(dialect, CrossFiling, (CrossFiling.begin, CrossFiling.end, CrossFiling.kind)),
         _json_rows(dialect, ResidentTier, (ResidentTier.tier, ResidentTier.begin, ResidentTier.end)),
         _json_rows(dialect, InstitutionChoice, (InstitutionChoice.fixmedins_code, InstitutionChoice.role,
                                                 InstitutionChoice.begin, InstitutionChoice.end)),
@@ -126,15 +132,18 @@ def core_person(
     tiers: str | None = None,
     institutions: str | None = None,
     family_doctor: str | None = None,
+    *,
+    acct_balance: int | None = None,
 ) -> sm.Person:
-    """The settlement core's person from the person row (its ``brdy`` is the birth date lines go by) and the
-    JSON texts of :func:`facts_columns`."""
+    """The settlement core's person from the person row (its ``brdy`` is the birth date lines go by), the
+    JSON texts of :func:`facts_columns` and the personal account's balance for the claim's year
+    (:func:`account_balance_column`; none recorded: 0)."""
     return sm.Person(
         psn_no=person.psn_no,
         insutype="310" if person.insutype == "310" else "390",
         identities=tuple(IdentityPeriod(c, date.fromisoformat(b), _day(e), src) for c, b, e, src in _rows(identities)),
         chronic_filings=tuple(sm.ChronicFiling(d, date.fromisoformat(b), _day(e), n or "") for d, b, e, n in _rows(chronic)),
-        cross_region_filings=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(cross)),
+        cross_region_filings=tuple(sm.Period(date.fromisoformat(b), _day(e), k or "") for b, e, k in _rows(cross)),
         emp_status=person.emp_status if person.emp_status in ("in_service", "retired") else None,  # type: ignore[arg-type]
         emp_tier=person.emp_tier if person.emp_tier in ("unit", "individual_1", "individual_2") else None,  # type: ignore[arg-type]
         psn_name=person.psn_name,
@@ -146,7 +155,36 @@ def core_person(
             if role in sm.INSTITUTION_ROLES
         ),
         family_doctor=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(family_doctor)),
+        acct_balance=acct_balance or 0,
     )
+
+
+def account_balance_column() -> Any:
+    """The person's personal-account balance for the year bound as ``year`` (correlated with ``person.id``): the
+    latest row recorded for that year, NULL when none is."""
+    return (
+        sa.select(PersonalAccount.balance_fen)
+        .where(PersonalAccount.person_id == Person.id, PersonalAccount.year == sa.bindparam("year"))
+        .order_by(PersonalAccount.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def account_balance(session: Session, person_id: int, year: int) -> int | None:
+    """The person's personal-account balance for ``year`` (the latest row recorded for it); ``None``: none recorded."""
+    q = sa.select(account_balance_column()).select_from(Person).where(Person.id == person_id)
+    return session.scalar(q, {"year": year})
+
+
+def account_balances(session: Session, years: Iterable[int]) -> dict[tuple[int, int], int]:
+    """Every person's personal-account balance for ``years`` (the latest row of each person-year), by (person id, year)."""
+    q = (
+        sa.select(PersonalAccount.person_id, PersonalAccount.year, PersonalAccount.balance_fen)
+        .where(PersonalAccount.year.in_(sorted(set(years))))
+        .order_by(PersonalAccount.id)
+    )
+    return {(pid, year): fen for pid, year, fen in session.execute(q)}
 
 
 @cache
@@ -166,18 +204,29 @@ class PersonView:
 
     baseinfo: dict[str, Any]
     identities: list[dict[str, Any]]
+    """Identities held on the day: recorded as valid then and within the pack's ``identity_validity``."""
     identity_history: list[dict[str, Any]]
     deciding_identity: str
     enrolments: list[dict[str, Any]]
     chronic_filings: list[dict[str, Any]]
     cross_filings: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
+    lapsed: list[dict[str, Any]] = field(default_factory=list)
+    """Identities recorded as valid on the day whose recognition is older than the pack's ``identity_validity``
+    allows (``held_to`` before the day): not held, so they decide nothing."""
     resident_tiers: list[dict[str, Any]] = field(default_factory=list)
     institutions: list[dict[str, Any]] = field(default_factory=list)
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    """Personal-account balances recorded, by year, the latest first within a year."""
 
 
-def _identity_dict(i: Identity) -> dict[str, Any]:
+def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
+    """An identity row; ``held_to`` is the last day it holds (its ``valid_to`` cut by ``identity_validity``,
+    :meth:`Policy.identity_end`), ``validity_months`` the months a recognition holds (``None``: no limit),
+    ``lapsed`` whether it is recorded as valid on ``day`` but its recognition no longer holds then."""
+    held_to = policy.identity_end(i.category, i.valid_from, i.valid_to)
+    recorded = i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)
     return {
         "category": i.category,
         "valid_from": i.valid_from.isoformat(),
@@ -189,15 +238,21 @@ def _identity_dict(i: Identity) -> dict[str, Any]:
         "recorded_by": i.recorded_by,
         "ended_at": i.ended_at.isoformat() if i.ended_at else None,
         "ended_by": i.ended_by,
+        "held_to": held_to.isoformat() if held_to else None,
+        "validity_months": policy.identity_validity.get(i.category),
+        "lapsed": recorded and held_to is not None and held_to < day,
     }
 
 
-def person_view(session: Session, person: Person, day: date, priority: tuple[str, ...], show_certno: bool = False) -> PersonView:
+def person_view(session: Session, person: Person, day: date, policy: Policy, show_certno: bool = False) -> PersonView:
+    """The person on ``day`` under ``policy``: identities held (within its ``identity_validity``), the deciding one
+    (:meth:`Policy.deciding_identity`, as settlement decides), those lapsed, the history, enrolments, filings."""
     history = session.scalars(
         sa.select(Identity).where(Identity.person_id == person.id).order_by(Identity.valid_from, Identity.id)
     ).all()
     valid = [i for i in history if i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)]
     periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in valid)
+    current = [_identity_dict(i, policy, day) for i in valid]
     enrol = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id).order_by(Enrolment.year)).all()
     chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
     cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
@@ -217,9 +272,10 @@ def person_view(session: Session, person: Person, day: date, priority: tuple[str
             "emp_status": person.emp_status,
             "emp_tier": person.emp_tier,
         },
-        identities=[_identity_dict(i) for i in valid],
-        identity_history=[_identity_dict(i) for i in history],
-        deciding_identity=deciding_identity(periods, day, priority),
+        identities=[i for i in current if not i["lapsed"]],
+        lapsed=[i for i in current if i["lapsed"]],
+        identity_history=[_identity_dict(i, policy, day) for i in history],
+        deciding_identity=policy.deciding_identity(periods, day),
         enrolments=[
             {
                 "year": e.year,
@@ -253,6 +309,7 @@ def person_view(session: Session, person: Person, day: date, priority: tuple[str
                 "id": f.id,
                 "mdtrtarea_admvs": f.mdtrtarea_admvs,
                 "reason": f.reason,
+                "kind": f.kind,
                 "begin": f.begin.isoformat(),
                 "end": f.end.isoformat() if f.end else None,
                 "recorded_by": f.recorded_by,
@@ -298,6 +355,20 @@ def person_view(session: Session, person: Person, day: date, priority: tuple[str
                 .order_by(FamilyDoctorContract.begin)
             )
         ],
+        accounts=[
+            {
+                "year": r.year,
+                "balance_fen": r.balance_fen,
+                "source": r.source,
+                "recorded_by": r.recorded_by,
+                "recorded_at": r.recorded_at.isoformat(),
+            }
+            for r in session.scalars(
+                sa.select(PersonalAccount)
+                .where(PersonalAccount.person_id == person.id)
+                .order_by(PersonalAccount.year, PersonalAccount.id.desc())
+            )
+        ],
     )
 
 
@@ -326,7 +397,7 @@ def add_chronic_filing(
     filing = ChronicFiling(
         person_id=person.id, dise_codg=code, dise_name=dise_name, fixmedins_code=fixmedins_code, doctor=doctor, begin=begin
     )
-    return _recorded(session, filing, user)
+    return recorded(session, filing, user)
 
 
 def add_cross_filing(
@@ -338,12 +409,17 @@ def add_cross_filing(
     *,
     mdtrtarea_admvs: str | None = None,
     reason: str | None = None,
+    kind: str = "",
 ) -> CrossFiling:
-    """异地就医备案 from ``begin`` (to ``end``)."""
+    """异地就医备案 from ``begin`` (to ``end``) of ``kind`` (:data:`yibao.settlement.model.FILING_KINDS`: long_term
+    异地长期居住, referral 转诊, temporary 临时外出就医, ``""`` none stated), which the pack's place goes by."""
     if end is not None and end < begin:
         raise InputError("cross-region filing", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
-    filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end)
-    return _recorded(session, filing, user)
+    kind = (kind or "").strip()
+    if kind not in sm.FILING_KINDS:
+        raise InputError("cross-region filing", "kind", kind, "long_term, referral, temporary or empty")
+    filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end, kind=kind)
+    return recorded(session, filing, user)
 
 
 def add_resident_tier(session: Session, person: Person, tier: int, begin: date, end: date | None, user: str) -> ResidentTier:
@@ -357,7 +433,7 @@ def add_resident_tier(session: Session, person: Person, tier: int, begin: date, 
         sa.select(ResidentTier).where(ResidentTier.person_id == person.id, ResidentTier.end.is_(None), ResidentTier.begin < begin)
     ):
         earlier.end = date.fromordinal(begin.toordinal() - 1)
-    return _recorded(session, ResidentTier(person_id=person.id, tier=tier, begin=begin, end=end), user)
+    return recorded(session, ResidentTier(person_id=person.id, tier=tier, begin=begin, end=end), user)
 
 
 def add_institution_choice(
@@ -384,7 +460,7 @@ def add_institution_choice(
         ):
             earlier.end = date.fromordinal(begin.toordinal() - 1)
     choice = InstitutionChoice(person_id=person.id, fixmedins_code=code, role=role, begin=begin, end=end)
-    return _recorded(session, choice, user)
+    return recorded(session, choice, user)
 
 
 def add_family_doctor(
@@ -393,9 +469,7 @@ def add_family_doctor(
     """A family-doctor contract (家庭医生签约) from ``begin`` (to ``end``)."""
     if end is not None and end < begin:
         raise InputError("family doctor contract", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
-    return _recorded(
-        session, FamilyDoctorContract(person_id=person.id, fixmedins_code=fixmedins_code, begin=begin, end=end), user
-    )
+    return recorded(session, FamilyDoctorContract(person_id=person.id, fixmedins_code=fixmedins_code, begin=begin, end=end), user)
 
 
 def register_person(session: Session, certno: str, psn_name: str, user: str, **place: str | None) -> Person:
@@ -417,7 +491,7 @@ def register_person(session: Session, certno: str, psn_name: str, user: str, **p
         insutype="390",
         **place,
     )
-    return _recorded(session, person, user)
+    return recorded(session, person, user)
 
 
 def psn_no_for(certno: str) -> str:

@@ -55,6 +55,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "按固定比例支付项目 {amount_fen} × {ratio_bp} = {pay_fen}",
         "fixed-share items {amount_fen} × {ratio_bp} = {pay_fen}",
     ),
+    "account_first": (
+        "当年个人账户余额 {balance_fen}，先支付政策范围内费用 {base_fen} 中的 {acct_fen}，"
+        "其余 {rest_fen} 进入起付线（自负段）和比例",
+        "the current-year personal account (balance {balance_fen}) first pays {acct_fen} of the policy-range cost "
+        "{base_fen}; the rest {rest_fen} goes to the deductible (self-pay segment) and the ratio",
+    ),
     "deductible_place": ("{place}执行该地起付线", "{place}: the deductible set for this place"),
     "place_selfpay_first": (
         "{place}先行自付 {base_fen} × {share_bp} = {amount_fen}",
@@ -178,6 +184,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "category": ("救助类别：{identity}", "assistance category: {identity}"),
     "major": ("重特大疾病，按该类别重特大疾病救助标准", "designated major disease: the category's major-disease terms apply"),
+    "major_flag": (
+        "结算标记为重特大疾病，按该类别重特大疾病救助标准",
+        "flagged as a major disease (major_dise_flag): the category's major-disease terms apply",
+    ),
     "base_in_catalogue": (
         "计算基数为目录内个人自付：政策范围内个人自付 {scp_left_fen} + 乙类先行自付 {pre_fen} = {base_fen}",
         "base is in-catalogue self-pay: policy-range self-pay {scp_left_fen} + class-B self-pay-first {pre_fen} = {base_fen}",
@@ -188,6 +198,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "未计入此前申请的政策范围内个人自付合计 {base_fen}",
         "assistance on application: identity {identity}, {bills} bills settled {from_date} to {to_date}, "
         "policy-range self-pay not counted by an earlier application {base_fen}",
+    ),
+    "application_limit": (
+        "每次申请救助限额 {cap_fen}，应付 {raw_fen}，实付 {pay_fen}",
+        "limit per application {cap_fen}, computed {raw_fen}, paid {pay_fen}",
+    ),
+    "application_yearly": (
+        "年度救助限额 {limit_fen}（与结算时的医疗救助共用），本年此前已救助 {paid_before_fen}，"
+        "应付 {raw_fen}，实付 {pay_fen}，尚余 {left_fen}",
+        "yearly assistance limit {limit_fen} (shared with assistance paid at the counter), paid earlier this year "
+        "{paid_before_fen}, computed {raw_fen}, paid {pay_fen}, left {left_fen}",
     ),
     "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
     "total": (

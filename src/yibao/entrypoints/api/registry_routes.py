@@ -3,21 +3,24 @@
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from yibao.app import personal_account
 from yibao.app import registry as lookup
 from yibao.app.auth import Principal
-from yibao.app.schemas import Day, Text, no_nul
+from yibao.app.schemas import Day, Fen, Text, no_nul
 from yibao.core.idcard import mask
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of
+from yibao.interfaces.claim_csv import MAX_BALANCE_FEN
 from yibao.policy.in_force import policy_or_first
-from yibao.store.tables import ChronicFiling, CrossFiling
+from yibao.policy.schema import Policy
+from yibao.store.tables import ChronicFiling, CrossFiling, PersonalAccount
 
 router = APIRouter(prefix="/api", tags=["registry"], responses=refusals(400, 401, 403))
 NOT_FOUND = refusals(404)
@@ -40,10 +43,19 @@ class CrossFilingIn(BaseModel):
     end: Day | None = None
     mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
     reason: Text | None = Field(None, max_length=64)
+    kind: Literal["long_term", "referral", "temporary", ""] = Field(
+        "", description="备案类别：long_term 异地长期居住，referral 转诊，temporary 临时外出就医；空为未注明"
+    )
 
 
-def _priority(request: Request, day: date) -> tuple[str, ...]:
-    return policy_or_first(pack_of(request), day).identity_priority
+class PersonalAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    year: int = Field(ge=1990, le=2100, description="年度：余额为该年度结算前的个人账户余额")
+    balance_fen: Fen = Field(ge=0, le=MAX_BALANCE_FEN, description="个人账户余额（分）")
+
+
+def _policy(request: Request, day: date) -> Policy:
+    return policy_or_first(pack_of(request), day)
 
 
 @router.get("/persons")
@@ -76,7 +88,7 @@ def person(
     day = on or date.today()
     with _db(request).unit_of_work() as s:
         p = lookup.find_person(s, key)
-        return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.sees_certno))
+        return asdict(lookup.person_view(s, p, day, _policy(request, day), show_certno=who.sees_certno))
 
 
 def _file(
@@ -84,7 +96,7 @@ def _file(
     key: str,
     body: BaseModel,
     who: Principal,
-    add: Callable[..., ChronicFiling | CrossFiling],
+    add: Callable[..., ChronicFiling | CrossFiling | PersonalAccount],
     shown: tuple[str, ...],
 ) -> dict[str, Any]:
     """Add the filing ``body`` describes (its fields are ``add``'s parameters) to the person ``key`` and commit;
@@ -110,7 +122,20 @@ def cross(
     request: Request, key: PersonKey, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
     """异地就医备案 / cross-region care filing."""
-    return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end"))
+    return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end", "kind"))
+
+
+@router.post("/persons/{key}/personal-accounts", status_code=201, responses=NOT_FOUND)
+def account(
+    request: Request, key: PersonKey, body: PersonalAccountIn, who: Annotated[Principal, Depends(require("filing.write"))]
+) -> dict[str, Any]:
+    """职工个人账户某年度的余额（该年度结算前；再次登记以最新一条为准）/ an employee's personal-account balance for a
+    year, before its claims (the latest recorded counts)."""
+
+    def add(s: Any, p: Any, *, user: str, year: int, balance_fen: int) -> PersonalAccount:
+        return personal_account.add_balance(s, p, year, balance_fen, user, "api")
+
+    return _file(request, key, body, who, add, ("year", "balance_fen", "recorded_by"))
 
 
 @router.get("/persons/{key}/settlement-view", responses=NOT_FOUND)

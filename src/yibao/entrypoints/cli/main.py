@@ -17,10 +17,11 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY
-from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, identity_label, label
+from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, label
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
 from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.settlement.model import Claim, Person, Settlement
 from yibao.settlement.settle import settle_sequence
@@ -243,10 +244,24 @@ def main() -> None:  # pragma: no cover - console entry
 
 def _register() -> None:
     """Every sub-command, listed once (the modules import this one for ``app``, so they load here)."""
-    from yibao.entrypoints.cli import accounts, audit, batch, enrol, monitor, people, policy, registry, report, slip, synth
+    from yibao.entrypoints.cli import (
+        accounts,
+        assistance,
+        audit,
+        batch,
+        enrol,
+        monitor,
+        people,
+        policy,
+        registry,
+        report,
+        slip,
+        synth,
+    )
     from yibao.entrypoints.cli.audit_cases import register as register_audit_cases
     from yibao.entrypoints.cli.audit_rules import register as register_audit_rules
     from yibao.entrypoints.cli.audit_run import register as register_audit_run
+    from yibao.entrypoints.cli.personal_account import register as register_personal_account
 
     app.add_typer(policy.policy_app, name="policy")
     app.add_typer(people.person_app, name="person")
@@ -260,8 +275,10 @@ def _register() -> None:
     app.command("batch")(batch.batch)
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)
+    app.add_typer(assistance.assistance_app, name="assistance")
     app.command("report")(report.report)
     app.add_typer(registry.import_app, name="import")
+    register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)
     app.command("synth")(synth.synth)

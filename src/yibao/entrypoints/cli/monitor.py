@@ -24,12 +24,12 @@ from yibao.app.push_list import read_confirmations, write_push_list
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan, optional_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, user_name, xlsx_path
 from yibao.entrypoints.cli.output import console
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.rules.monitoring import parse_period
 from yibao.rules.warning_workflow import KINDS, status_label
@@ -98,7 +98,8 @@ def monitor_cmd(
             console.print(_warning_table(warn, tr(lang, "预警对象", "Warnings"), lang))
             console.print(_warning_table(cand, tr(lang, "普通居民高额自付（依申请救助候选）", "Candidates for assistance"), lang))
             if export is not None:
-                write_push_list(warn, export, period_label=per.label(lang), lang=lang)
+                recorded = svc.recorded_identities(s, [w.id for w, _ in warn])
+                write_push_list(warn, export, period_label=per.label(lang), lang=lang, recorded=recorded)
                 console.print(tr(lang, f"推送清单已写入 {export}", f"Push list written to {export}"))
 
 

@@ -18,10 +18,13 @@ from yibao.app import registry as lookup
 from yibao.core import vocab
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
-from yibao.core.identities import label
+from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
+from yibao.policy.categories import identity_label as label
+from yibao.policy.categories import lapsed_text
+from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 from yibao.store.tables import ChronicFiling, CrossFiling, FamilyDoctorContract, InstitutionChoice, Person, ResidentTier
@@ -81,12 +84,14 @@ def show(
     db = Database.open()
     try:
         with db.unit_of_work() as s:
-            view = lookup.person_view(s, lookup.find_person(s, key), day, pack.at(pack.valid_from).identity_priority)
+            view = lookup.person_view(s, lookup.find_person(s, key), day, policy_or_first(pack, day))
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
     b = view.baseinfo
     console.print(f"[bold]{b['psn_name']}[/] {b['certno']} · {b['psn_no']} · {b.get('township') or ''}{b.get('village') or ''}")
     console.print(_t(lang, f"{day} 的身份：", f"Identity on {day}: ") + label(view.deciding_identity, lang))
+    for i in view.lapsed:
+        console.print(lapsed_text(i["category"], i["valid_from"], i["validity_months"], i["held_to"], lang))
     table = Table(title=_t(lang, "身份变动（从不覆盖）", "Identity history (never overwritten)"))
     for col in (
         _t(lang, "类别", "category"),
@@ -113,6 +118,10 @@ def show(
         console.print(f"{what}{_t(lang, '：', ': ')}{r['fixmedins_code']} {r['begin']}–{r['end'] or ''}")
     for r in view.family_doctor:
         console.print(_t(lang, "家庭医生签约：", "Family-doctor contract: ") + f"{r['begin']}–{r['end'] or ''}")
+    for r in view.accounts:
+        zh = f"个人账户余额：{r['year']} 年度 {fmt_yuan(r['balance_fen'])} 元（{r['source']}，{r['recorded_by']}）"
+        en = f"Personal account balance: {r['year']} {fmt_yuan(r['balance_fen'])} yuan ({r['source']}, {r['recorded_by']})"
+        console.print(_t(lang, zh, en), markup=False)
 
 
 @filing_app.command("chronic")
@@ -147,16 +156,23 @@ def cross(
     end: Annotated[str | None, typer.Option("--to")] = None,
     area: Annotated[str | None, typer.Option("--area", help="就医地行政区划代码")] = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="备案类别：long_term 异地长期居住，referral 转诊，temporary 临时外出就医（默认未注明）")
+    ] = "",
     user: UserOpt = OS_USER,
     lang: Lang = "zh",
 ) -> None:
     """办理异地就医备案。"""
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
-    p, f = _filed(key, lang, lambda s, p: lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason))
-    console.print(
-        _t(lang, f"已备案异地就医：{p.psn_name} {f.begin}–{f.end or '长期'}", f"Filed: {p.psn_name} {f.begin}–{f.end or 'open'}")
+    p, f = _filed(
+        key, lang, lambda s, p: lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason, kind=kind)
     )
+    what = vocab.label(vocab.FILING_KINDS, f.kind, lang)
+    console.print(
+        _t(lang, f"已备案异地就医（{what}）：{p.psn_name} {f.begin}–{f.end or '长期'}",
+           f"Filed cross-region ({what}): {p.psn_name} {f.begin}–{f.end or 'open'}")
+    )  # fmt: skip
 
 
 @filing_app.command("tier")
@@ -320,6 +336,17 @@ def verify(lang: Lang = "zh") -> None:
                         lang,
                         f"就诊 {d['mdtrt_id']}（{d['psn_no']}）有 {len(d['standing'])} 笔未撤销的结算：{ids}",
                         f"visit {d['mdtrt_id']} ({d['psn_no']}) has {len(d['standing'])} standing settlements: {ids}",
+                    ),
+                    markup=False,
+                )
+            elif "consumed_acct_paid" in d:  # the entry's account payment against what it consumed
+                acct, used, part = (fmt_yuan(d[k]) for k in ("acct_pay", "consumed_acct_paid", "psn_part_amt"))
+                err.print(
+                    _t(
+                        lang,
+                        f"结算 {d['setl_id']}：个人账户支出 {acct} 元，所记个人账户累计 {used} 元，个人负担 {part} 元",
+                        f"settlement {d['setl_id']}: acct_pay {acct} yuan, account accumulator consumed {used} yuan, "
+                        f"psn_part_amt {part} yuan",
                     ),
                     markup=False,
                 )

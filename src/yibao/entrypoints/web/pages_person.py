@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from yibao.app import assistance
 from yibao.app.auth import Principal
 from yibao.app.position import position
 from yibao.app.registry import PersonView, find_person, person_view, search_people
@@ -17,13 +18,13 @@ from yibao.core import vocab
 from yibao.core.errors import NotFound
 from yibao.core.i18n import paren
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label
 from yibao.entrypoints.web.charts import Bar, share
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import can, page_user
+from yibao.policy.categories import identity_label, lapsed_text
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.service_tables import LedgerEntry
@@ -85,11 +86,12 @@ def person_page(
         except NotFound:
             t = translator(lang)
             return render(request, "not_found.html.j2", {"what": t("人员", "person"), "key": psn_no[:40]}, status_code=404)
-        view = person_view(s, person, day, pack.at(day).identity_priority, show_certno=who.sees_certno)
+        view = person_view(s, person, day, pack.at(day), show_certno=who.sees_certno)
         y = year or day.year
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
         warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
+        applications = assistance.of_person(s, person.id)
     return render(
         request,
         "person.html.j2",
@@ -97,16 +99,18 @@ def person_page(
             "p": view.baseinfo,
             "day": day,
             "deciding": identity_label(view.deciding_identity, lang),
+            "lapsed": [_lapsed(i, lang) for i in view.lapsed],
             "history": [_identity_item(i, day, lang) for i in view.identity_history],
             "enrolments": view.enrolments,
             "chronic": view.chronic_filings,
-            "cross": view.cross_filings,
+            "cross": [f | {"kind_label": vocab.label(vocab.FILING_KINDS, f["kind"], lang)} for f in view.cross_filings],
             "attributes": _attributes(view, lang),
             "position": pos,
             "position_bars": _position_bars(pos, lang) if pos else [],
             "year": y,
             "settlements": settlements,
             "warnings": warnings,
+            "applications": applications,
         },
     )
 
@@ -124,9 +128,18 @@ def _attributes(view: PersonView, lang: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _lapsed(i: dict[str, Any], lang: str) -> str:
+    return lapsed_text(i["category"], i["valid_from"], i["validity_months"], i["held_to"], lang)
+
+
 def _identity_item(i: dict[str, Any], day: date, lang: str) -> dict[str, Any]:
-    current = i["valid_from"] <= day.isoformat() and (i["valid_to"] is None or i["valid_to"] >= day.isoformat())
-    return i | {"label": identity_label(i["category"], lang), "current": current and i["ended_at"] is None}
+    """A timeline entry; one recorded as valid on ``day`` whose recognition lapsed (``identity_validity``) is not current."""
+    recorded = i["valid_from"] <= day.isoformat() and (i["valid_to"] is None or i["valid_to"] >= day.isoformat())
+    return i | {
+        "label": identity_label(i["category"], lang),
+        "current": recorded and not i["lapsed"] and i["ended_at"] is None,
+        "why_lapsed": _lapsed(i, lang) if i["lapsed"] else None,
+    }
 
 
 def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
@@ -135,7 +148,9 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
     bars = []
     for row in pos["payers"]:
         paid, cap = row["paid"], row["cap"]
-        group = f" ({row['group']})" if "group" in row else " (major disease)" if row.get("major") else ""
+        classes = [vocab.label(vocab.INSTITUTION_CLASSES, c, "en") for c in row.get("institutions") or ()]
+        where = ", at " + ", ".join(classes) if classes else ""
+        group = f" ({row['group']}{where})" if "group" in row else " (major disease)" if row.get("major") else ""
         name = row["label_zh"] if lang == "zh" else field_label(row["payer"], "en") + group
         if cap is None:
             bars.append(Bar(name, 0.0, fmt_yuan(paid) + paren(t("不封顶", "no cap"), lang)))

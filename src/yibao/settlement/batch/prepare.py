@@ -18,11 +18,11 @@ import numpy.typing as npt
 import polars as pl
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.policy.deciding import identity_ranks
+from yibao.policy.deciding import identity_ranks, within_validity
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import PLACES, Policy
 from yibao.settlement.batch.tables import INSUTYPES, ORD, TIERS, Variants, categories
-from yibao.settlement.model import FILING_KINDS, FILING_PLACE, INSTITUTION_ROLES, ChronicFiling
+from yibao.settlement.model import FILING_KINDS, FILING_PLACE, FLAG_FALSE, FLAG_TRUE, INSTITUTION_ROLES, ChronicFiling
 from yibao.settlement.policy_range import SCP_PARTS
 from yibao.settlement.settle import birth_date_refusal, not_signed_refusal
 
@@ -85,6 +85,10 @@ def prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
                 pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")
             )
         )
+    if "major_dise_flag" not in claims.columns:  # the 重特大疾病 flag (optional column; absent or empty: not flagged)
+        claims = claims.with_columns(pl.lit(False).alias("major_dise_flag"))
+    elif claims["major_dise_flag"].dtype != pl.Boolean or claims["major_dise_flag"].null_count():
+        claims = claims.with_columns(major_dise_flag=_flag(claims))
     if claims["dise_codg"].null_count() or claims["place"].null_count():
         claims = claims.with_columns(pl.col("dise_codg").fill_null(""), pl.col("place").fill_null("in_county"))
     ordered = claims.select(
@@ -95,6 +99,19 @@ def prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
         claims = claims.with_row_index("_row").sort("psn_no", "setl_date", "_row").drop("_row")
     _validate(claims, pack)
     return claims
+
+
+def _flag(claims: pl.DataFrame) -> pl.Series:
+    """The claims' 重特大疾病 flag (``major_dise_flag``) as booleans: 1/0, true/false, 是/否; empty: no; anything
+    else refused, naming the claims."""
+    s = claims["major_dise_flag"]
+    if s.dtype == pl.Boolean:
+        return s.fill_null(False)
+    text = s.cast(pl.Utf8).fill_null("").str.strip_chars().str.to_lowercase()
+    bad = ~text.is_in([*FLAG_TRUE, *FLAG_FALSE])
+    if bad.any():
+        raise InputErrors(_errors("claims", claims.filter(bad), "major_dise_flag", "1 or 0 (yes/no, true/false), or empty"))
+    return text.is_in(FLAG_TRUE)
 
 
 def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:
@@ -198,18 +215,6 @@ def lowest_over_ranges(n: int, lo: I64, hi: I64, row: I64, table: I64, column: I
     return out
 
 
-def _within_validity(identities: pl.DataFrame, validity: tuple[tuple[str, int], ...]) -> pl.DataFrame:
-    """Identity rows with ``valid_to`` cut at the end of their category's validity from recognition
-    (:meth:`Policy.identity_end`: ``valid_from`` + months − 1 day, the month's last day where shorter)."""
-    if not validity:
-        return identities
-    end = pl.col("valid_to")
-    for category, months in validity:
-        cut = pl.col("valid_from").dt.offset_by(f"{months}mo") - pl.duration(days=1)
-        end = pl.when(pl.col("category").cast(pl.Utf8) == category).then(pl.min_horizontal("valid_to", cut)).otherwise(end)
-    return identities.with_columns(end.alias("valid_to"))
-
-
 def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
     """Category index of each claim's deciding identity: of the identities held on the claim's
     date (within the period's ``identity_validity``), the one its period's ``identity_priority``
@@ -221,7 +226,7 @@ def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy
     for p, pol in enumerate(policies):
         by_validity.setdefault(tuple(sorted(pol.identity_validity.items())), []).append(p)
     for validity, periods in by_validity.items():  # one pass per distinct validity (usually one)
-        j, lo, hi = kc.ranges(_within_validity(identities, validity), "valid_from", "valid_to")
+        j, lo, hi = kc.ranges(within_validity(identities, dict(validity)), "valid_from", "valid_to")
         if j.height == 0:
             continue
         held, held_values = coded(j["category"])

@@ -2,7 +2,7 @@
 '' none stated), which a pack's places for cross-region care go by
 
 Revision ID: 0304
-Revises: 0301
+Revises: 0303
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0304"
-down_revision = "0301"
+down_revision = "0303"
 branch_labels = None
 depends_on = None
 

@@ -281,7 +281,7 @@ def read_audit_dir(directory: Path, pack: AuditPack, allow_unknown: bool = False
     catalogue = pack.knowledge.catalogue
     if catalogue and not allow_unknown:
         strange = _values_not_in(lines, "med_list_codg", pl.Series(list(catalogue), dtype=pl.Utf8))
-        unknown = lines.filter(pl.col("med_list_codg").cast(pl.Utf8).is_in(strange)) if strange.len() else lines.head(0)
+        unknown = lines.filter(pl.col("med_list_codg").cast(pl.Utf8).is_in(strange.to_list())) if strange.len() else lines.head(0)
         errors.add(
             files["fee_lines"],
             unknown,

@@ -21,6 +21,7 @@ from yibao.app import warnings as svc
 from yibao.app.demo import load_institutions
 from yibao.app.history import details_from_frames, settle_history
 from yibao.app.push_list import read_confirmations, write_push_list
+from yibao.core.clock import beijing_text, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
@@ -126,11 +127,12 @@ def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") ->
         console.print(f"{w.id} {w.psn_no} {KINDS[w.kind][0 if lang == 'zh' else 1]} {status_label(w.status, lang)}")
         console.print(tr(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
         table = Table(title=tr(lang, "处置记录", "Steps"))
-        for h in (tr(lang, "时间", "when"), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note")):
+        heads = (time_header("时间", "When", lang), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note"))
+        for h in heads:
             table.add_column(h)
         for e in svc.events_of(s, warning_id):
             text = " ".join(x for x in (bureau_label(e.bureau, lang), e.note or "", e.setl_id or "") if x)
-            table.add_row(e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.recorded_by, status_label(e.to_status, lang), text)
+            table.add_row(beijing_text(e.recorded_at), e.recorded_by, status_label(e.to_status, lang), text)
         console.print(table)
 
 

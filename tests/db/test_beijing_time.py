@@ -64,7 +64,7 @@ def test_the_home_page_counts_todays_work_not_the_loaded_history(demo: tuple[Fas
             assert at == datetime(e.setl_date.year, e.setl_date.month, e.setl_date.day, 16, tzinfo=UTC) - timedelta(days=1)
     clerk = signed_in(app, "clerk")
     home = clerk.get("/")
-    assert f"<small class=\"muted\">{beijing_today().isoformat()}</small>" in home.text
+    assert f'<small class="muted">{beijing_today().isoformat()}</small>' in home.text
     settlements, reversals = _today_figures(home.text)[:2]
     assert (settlements, reversals) == (0, 0)  # the demo's thousands of loaded settlements are not today's
     settle_by_hand(clerk, assisted(app))
@@ -94,7 +94,13 @@ def stamped(demo: tuple[FastAPI, str], tmp_path_factory: pytest.TempPathFactory)
         s.execute(sa.update(MonitoringRun).values(recorded_at=STORED))
         s.execute(sa.update(Identity).where(Identity.id == identity.id).values(recorded_at=STORED))
         s.commit()
-        return {"setl_id": setl_id, "warning": str(warning.id), "psn_no": person.psn_no, "certno": person.certno, "batch": str(batch)}
+        return {
+            "setl_id": setl_id,
+            "warning": str(warning.id),
+            "psn_no": person.psn_no,
+            "certno": person.certno,
+            "batch": str(batch),
+        }
 
 
 def _visible(html: str) -> str:

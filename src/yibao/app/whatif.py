@@ -29,7 +29,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.io import read_table, run_batch
 from yibao.settlement.batch.result import read_result, ytd_path
 from yibao.whatif.report import render_html
-from yibao.whatif.scenario import Comparison, compare, schemes_of, settings_for
+from yibao.whatif.scenario import Comparison, compare, covered_people, settings_for
 
 ROOT = Path(tempfile.gettempdir()) / "yibao-web-whatif"
 EXAMPLES = Path(yibao.__file__).resolve().parents[2] / "examples"
@@ -190,25 +190,6 @@ def _settle(pack: PolicyPack, data: Path, out: Path) -> pl.DataFrame:
     return read_result(out)
 
 
-def residents_only(data: Path) -> Path:
-    """A copy of the county without its employees (职工) and their claims, for a residents-only pack."""
-    out = data.with_name(data.name + "-390")
-    with _lock:
-        if not (out / "manifest.json").is_file():
-            tmp = ROOT / f".county-{secrets.token_hex(6)}"
-            shutil.copytree(data, tmp, ignore=shutil.ignore_patterns("*.parquet"))
-            people = pl.read_parquet(data / "people.parquet").filter(pl.col("insutype") == "390")
-            keep = people["psn_no"].implode()
-            for f in data.glob("*.parquet"):
-                if f.name.startswith(("base-", ".")):
-                    continue
-                df = pl.read_parquet(f)
-                (df.filter(pl.col("psn_no").is_in(keep)) if "psn_no" in df.columns else df).write_parquet(tmp / f.name)
-            shutil.rmtree(out, ignore_errors=True)
-            tmp.rename(out)
-    return out
-
-
 @dataclass
 class Outcome:
     cmp: Comparison
@@ -224,15 +205,15 @@ def run(base: PolicyPack, reform: PolicyPack, persons: int, seed: int, lang: str
     _sweep()
     year = base.valid_from.year
     data = county(persons, year, seed)
-    if "310" not in schemes_of(base):  # a residents-only pack settles the residents (the employee fund is not in it)
-        data = residents_only(data)
     b = _settle(base, data, data / f"base-{base.pack_id}.parquet")
     reform_out = data / f".reform-{secrets.token_hex(6)}.parquet"
     try:
         r = _settle(reform, data, reform_out)
     finally:
         reform_out.unlink(missing_ok=True)
-    cmp = compare(b, r, read_table(data / "people.parquet"), settings_for(base))
+    # a residents-only pack settles the residents: the engine leaves the claims of people of a scheme the pack does
+    # not cover out (as `yibao batch`, `compare` and `report --batch` do), and the comparison counts its own people
+    cmp = compare(b, r, covered_people(read_table(data / "people.parquet"), base), settings_for(base))
     token = secrets.token_hex(12)
     meta = {
         "base_title": base.title_zh if lang == "zh" else base.title_en,

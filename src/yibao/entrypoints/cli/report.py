@@ -90,7 +90,7 @@ def report(
         first, last = _period(start, end, month)
         place = Place(county, township, village, institution)
         with _progress(lang) as step:
-            rs = _read(first, last, place, db, batch, settled, policy, out, step)
+            rs = _read(first, last, place, db, batch, settled, policy, out, step, lang)
             step(_t(lang, "绘图", "Drawing charts"))
             written = _write(rs, out, lang)
     except (InputError, InputErrors) as exc:
@@ -109,6 +109,7 @@ def _read(
     policy: str | None,
     out: Path,
     step: Callable[[str], None],
+    lang: str,
 ) -> ReportSet:
     from yibao.app import report_sources as src
     from yibao.policy.pack import load_pack
@@ -126,11 +127,13 @@ def _read(
     if pack is None:
         raise InputError(WHERE, "--policy", None, f"the pack the county was (or is to be) settled with, e.g. {DEFAULT_POLICY}")
     if settled is None:
-        from yibao.settlement.batch.io import run_batch
+        from yibao.settlement.batch.io import not_covered_text, run_batch
 
         step("批量结算 / settling the county")
         settled = out / "settled.parquet"
-        run_batch(pack, batch, settled)
+        run = run_batch(pack, batch, settled)
+        if run.not_covered:
+            console.print(not_covered_text(run.not_covered, pack.pack_id, lang), markup=False)
     return src.batch_reports(batch, settled, pack, first, last, place, step=step)
 
 

@@ -240,8 +240,7 @@ def new_entry(
 ) -> LedgerEntry:  # fmt: skip
     """The ledger entry recording settlement ``s`` of ``claim`` (not yet added to a session)."""
     where = {"mdtrt_id": mdtrt_id, "fixmedins_code": fixmedins_code, "msgid": msgid, "setl_id": setl_id}
-    where |= {"recorded_at": recorded_at}
-    return LedgerEntry(**entry_values(pack, person, claim, s, user, **where))
+    return LedgerEntry(**entry_values(pack, person, claim, s, user, **where, recorded_at=recorded_at))
 
 
 def trace_json(trace: Iterable[TraceStep]) -> str:

@@ -133,15 +133,12 @@ def check_place(place: Place, known: Mapping[str, Collection[str | None]]) -> No
         names = sorted({n for n in known.get(f, ()) if n})
         if asked is None or asked in names:
             continue
-        listed = names[:SHOWN_KNOWN]
-        more_zh = f"等 {len(names)} 个" if len(names) > SHOWN_KNOWN else ""
-        more_en = f" … ({len(names)} in all)" if len(names) > SHOWN_KNOWN else ""
+        listed, more = names[:SHOWN_KNOWN], len(names) > SHOWN_KNOWN
+        listed_en = ", ".join(listed) + (f" … ({len(names)} in all)" if more else "") if names else "(none)"
+        listed_zh = "、".join(listed) + (f"等 {len(names)} 个" if more else "") if names else "（无）"
+        option = "--institution" if f == "fixmedins_code" else f"--{f}"
         raise InputError(
-            "report",
-            f"--{'institution' if f == 'fixmedins_code' else f}",
-            asked,
-            f"a {en} of the data: {', '.join(listed)}{more_en}" if names else f"a {en} of the data (it has none)",
-            expected_zh=f"数据中已有的{zh}：{'、'.join(listed)}{more_zh}" if names else f"数据中已有的{zh}（数据中没有）",
+            "report", option, asked, f"a {en} of the data: {listed_en}", expected_zh=f"数据中已有的{zh}：{listed_zh}"
         )
 
 
@@ -271,7 +268,10 @@ def county_year(folder: Path) -> int:
     path = next((folder / f"claims{e}" for e in (".parquet", ".csv") if (folder / f"claims{e}").is_file()), None)
     days = read_table(path, ("setl_date",)) if path is not None else None
     if days is None or days.height == 0:
-        raise InputError(str(folder), "claims", None, "a county folder with claims (its year is the report's period)")
+        raise InputError(
+            str(folder), "claims", None, "a county folder with claims (its year is the report's period)",
+            expected_zh="有结算单的合成县目录（报表期间取其年度）",
+        )  # fmt: skip
     return int(str(days["setl_date"].min())[:4])
 
 

@@ -51,8 +51,9 @@ def _period(start: str | None, end: str | None, month: str | None, batch: Path |
     else:
         if start is None or end is None:
             raise InputError(
-                WHERE, "--from" if start is None else "--to", None, "a period: --from and --to, or --month (--batch: its year)"
-            )
+                WHERE, "--from" if start is None else "--to", None, "a period: --from and --to, or --month",
+                expected_zh="期间：--from 与 --to，或 --month",
+            )  # fmt: skip
         first, last = parse_date(start, WHERE, "--from"), parse_date(end, WHERE, "--to")
     check_period(first, last, WHERE, ("--from", "--to"))
     return first, last

@@ -322,3 +322,26 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
         if url is None:  # no command needed the server: the README's `yibao serve` is still started and probed
             stack.enter_context(_server(work, fresh_terminal))
     print(f"{time.monotonic() - started:6.1f} s  all {len(commands)} commands")
+
+
+def _requirement_names(specs: list[str]) -> set[str]:
+    return {re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in specs}
+
+
+def test_the_examples_run_with_what_the_plain_install_provides() -> None:
+    """The README's first command installs yibao without its dev tools; the examples it then runs
+    (``examples/his_client.py`` against the server) import only the standard library, yibao and its main dependencies."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    main = _requirement_names(project["dependencies"])
+    dev_only = _requirement_names(project["optional-dependencies"]["dev"]) - main
+    providers = packages_distributions()
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+        for module in sorted(modules - set(sys.stdlib_module_names) - {"yibao", "examples", "__future__"}):
+            dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+            assert dists & main, f"{path.name} imports {module}: not a main dependency (dev only: {sorted(dists & dev_only)})"

@@ -327,6 +327,7 @@ def _refuse_later_tiers(policies: list[Policy]) -> None:
         used += ["identity_validity"] if pol.identity_validity else []
         used += ["categories"] if pol.categories else []
         used += [f"lines.{k}.personal_account" for k, ln in pol.lines.items() if ln.personal_account != "none"]
+        used += [f"lines.{k}.account_first" for k, ln in pol.lines.items() if ln.account_first]
         for name in TIER_NAMES:
             block = getattr(pol, name)
             if block is not None and block.base != "policy_range":

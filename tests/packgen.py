@@ -400,7 +400,9 @@ def random_pack(
     lines["emp_inpatient"]["person_terms"] = draw(person_terms(admission=emp_admission))
     if issue15:  # feature 13: the personal account pays part of employees' share
         for key in ("emp_opd_work", "emp_opd_retired", "emp_inpatient"):
-            lines[key]["personal_account"] = draw(st.sampled_from(["none", "all", "in_catalogue"]))
+            lines[key]["personal_account"] = account = draw(st.sampled_from(["none", "all", "in_catalogue"]))
+            if account != "none" and draw(st.integers(0, 2)) > 0:  # the 自负段 starts after the account is used
+                lines[key]["account_first"] = True
     if not by_person or not draw(st.integers(0, 3)):  # often a pack that never asks for the age
         del lines["children_outpatient"]
     if not by_person:
@@ -438,6 +440,9 @@ def random_pack(
     if declares:
         names = {"label_zh": "县定困难群众", "label_en": "county-recognised hardship", "aliases": ["县困难"]}
         policy["categories"] = {DECLARED: {k: leaf(v) for k, v in names.items()}}
+        written = [DECLARED, "县定困难群众", "county-recognised hardship", "县困难"]
+        name = draw(st.sampled_from(written))  # the pack may name it by its code, either label or its alias
+        policy["identity_priority"] = [name if c == DECLARED else c for c in policy["identity_priority"]]
     validity = draw(st.lists(st.sampled_from(cats), unique=True, max_size=4))  # recognition valid for some months
     if later and validity:
         policy["identity_validity"] = {

@@ -11,11 +11,14 @@ import pytest
 from yibao.app import person_year
 from yibao.app.registry import add_family_doctor, add_institution_choice, add_resident_tier, person_view, settlement_person
 from yibao.core.errors import InputError
-from yibao.policy import pack_from_mapping
+from yibao.policy import load_pack, pack_from_mapping
 from yibao.settlement.model import Claim, InstitutionChoice, Period, PolicyRangeSummary, ResidentTierPeriod
 from yibao.settlement.settle import settle
 from yibao.store.db import Database
 from yibao.store.tables import Person
+
+HUAIBEI = load_pack("anhui-huaibei-2022").at(date(2022, 1, 1))
+"""A policy for the person view (its identity order; no identity validity)."""
 
 
 def A(value: object) -> dict[str, object]:
@@ -74,7 +77,7 @@ def test_tiers_recorded_with_dates_and_read_for_settlement(db: Database) -> None
         )
         read = person_year.read(s, "530902196207040026", 2023, lock=False)
         assert read is not None and read.core == core
-        view = person_view(s, p, date(2023, 6, 1), ("tekun",))
+        view = person_view(s, p, date(2023, 6, 1), HUAIBEI)
         assert [(r["tier"], r["begin"], r["end"]) for r in view.resident_tiers] == [
             (1, "2022-01-01", "2022-12-31"),
             (2, "2023-01-01", None),
@@ -126,6 +129,6 @@ def test_institutions_and_family_doctor_recorded_and_read_for_settlement(db: Dat
         assert core.institution_class("H1", date(2022, 7, 1)) == "other"
         read = person_year.read(s, "P1", 2022, lock=False)
         assert read is not None and read.core == core
-        view = person_view(s, p, date(2022, 6, 1), ("tekun",))
+        view = person_view(s, p, date(2022, 6, 1), HUAIBEI)
         assert [r["role"] for r in view.institutions] == ["designated", "signed", "designated"]
         assert [r["begin"] for r in view.family_doctor] == ["2022-01-01"]

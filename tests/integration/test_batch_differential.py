@@ -127,6 +127,11 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
         if st.tier == "account"
     ):  # type: ignore[attr-defined]
         event("some claim used up the personal account")
+    firsts = [st.args for s in accounts for st in s.trace if st.key == "account_first"]  # type: ignore[attr-defined]
+    if any(a["acct_fen"] for a in firsts):
+        event("a personal account paid first, before the deductible")
+    if any(a["acct_fen"] and a["rest_fen"] for a in firsts):
+        event("a personal account ran out within a claim, the rest going to the deductible")
     _basic_feature_events(per_claim.values())
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):

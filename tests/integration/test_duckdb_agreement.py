@@ -110,6 +110,15 @@ def test_duckdb_refuses_the_later_tiers_features_it_does_not_do() -> None:
             duck.settle_duckdb(pack, Path("unused"), threads=1)
 
 
+def test_duckdb_refuses_the_account_paying_first() -> None:
+    """An employee line whose personal account pays before the 自负段 (issue 15, feature 13) is refused by name."""
+    line = "lines.employee_outpatient"
+    changes = {f"{line}.personal_account": "all", f"{line}.account_first": True}
+    pack = apply_overlay(load_pack(PACK), overlay_from_mapping({"overlay": "x", "changes": changes}, "x"))
+    with pytest.raises(ValueError, match=r"lines\.employee_outpatient\.account_first"):
+        duck.settle_duckdb(pack, Path("unused"), threads=1)
+
+
 def test_duckdb_refuses_what_it_cannot_settle(county: Path) -> None:
     """A pack with a monthly outpatient cap (issue 15, feature 2) is refused by the comparator, naming the key."""
     monthly = overlay_from_mapping({"overlay": "monthly", "changes": {"lines.outpatient.cap_period": "month"}}, "monthly")

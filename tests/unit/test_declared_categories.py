@@ -164,3 +164,146 @@ def test_the_policy_page_names_a_declared_category_by_its_pack_names() -> None:
     pack = _pack(_policy(assistance=ASSISTANCE))
     path = ("assistance", "categories", "yinbing_x", "ratio")
     assert path_label(pack, path, "zh") == "医疗救助 · 身份类别 · 县认定因病致贫人员 · 比例"
+
+
+def test_a_declared_category_named_by_its_chinese_name_english_name_or_alias_in_every_key() -> None:
+    """The same terms as the first test, every category key written by a declared name instead of its code
+    (label_zh, label_en in another case, alias with spaces around): the same amounts, by hand as there."""
+    named = {
+        "lines": ["inpatient"],
+        "on_application": {
+            "categories": ["县刚性支出家庭"],
+            "window_months": _a(12),
+            "deductible": _a(0),
+            "ratio": _a(50),
+            "limit": _a(1_000),
+        },
+        "categories": {
+            "县认定因病致贫人员": ASSISTANCE["categories"]["yinbing_x"],
+            "dibao": ASSISTANCE["categories"]["dibao"],
+            "COUNTY unavoidable-expense household": ASSISTANCE["categories"]["gangxing_x"],
+        },
+    }
+    declared = DECLARED | {"yinbing_x": DECLARED["yinbing_x"] | {"aliases": ["因病致贫（县）"]}}
+    policy = _policy(
+        categories=declared,
+        identity_priority=["tekun", " 因病致贫（县） ", "dibao", "县刚性支出家庭"],
+        identity_validity={"县认定因病致贫人员": _a(12)},
+        assistance=named,
+        tilted_assistance=TILTED | {"categories": ["因病致贫（县）"]},
+        premium={
+            "individual": _a(320), "fiscal": _a(580), "cutoff": "09-01",
+            "subsidies": {"县刚性支出家庭": {"share": _a(50)}},
+        },
+        monitoring={
+            "per_capita_income": _a(30_000),
+            "rules": {
+                "high": {
+                    "label_zh": "高", "label_en": "high", "kind": "warning", "categories": ["县认定因病致贫人员", "dibao"],
+                    "lines": ["inpatient"], "measure": "self_pay", "scope": "year", "threshold": _a(1_000),
+                    "period": "month", "push_to": ["civil_affairs"], "confirmed_identity": "因病致贫（县）",
+                }
+            },
+        },
+    )  # fmt: skip
+    policy["lines"]["inpatient"] |= {"identity_overrides": {"county-recognised illness poverty": {"ratio_add": _a(0)}}}
+    pol = _pack(policy).at(DAY)
+    assert pol.identity_priority == ("tekun", "yinbing_x", "dibao", "gangxing_x")
+    assert dict(pol.identity_validity) == {"yinbing_x": 12}
+    assert list(pol.assistance.categories) == ["yinbing_x", "dibao", "gangxing_x"]  # type: ignore[union-attr]
+    assert pol.assistance.on_application.categories == ("gangxing_x",)  # type: ignore[union-attr]
+    assert list(pol.tilted_assistance.categories) == ["yinbing_x"]  # type: ignore[union-attr]
+    assert list(pol.premium.subsidies) == ["gangxing_x"]  # type: ignore[union-attr]
+    rule = pol.monitoring.rules["high"]  # type: ignore[union-attr]
+    assert (rule.categories, rule.confirmed_identity) == (("yinbing_x", "dibao"), "yinbing_x")
+    assert list(pol.lines["inpatient"].identity_overrides) == ["yinbing_x"]
+    # recognised 2021-06-01, held 12 months to 2022-05-31: on 2022-04-01 yinbing_x decides. Basic 50% of 6,000 =
+    # 3,000; assistance (3,000 - 1,000) x 70% = 1,400; tilted (1,600 - 500) x 50% = 550 -> cap 100; patient 1,500
+    recent = Person("P1", identities=(IdentityPeriod("dibao", date(2021, 1, 1)), IdentityPeriod("yinbing_x", date(2021, 6, 1))))
+    (s,) = _settle(_pack(policy), recent, [_claim("A", 6_000)])
+    assert (s.identity, s.hifp_pay, s.maf_pay, s.oth_pay, s.psn_part_amt) == (
+        "yinbing_x", 3_000 * YUAN, 1_400 * YUAN, 100 * YUAN, 1_500 * YUAN,
+    )  # fmt: skip
+    # recognised 2021-01-01: lapsed after 2021-12-31, so dibao decides: 3,000 x 50% = 1,500, no tilted assistance
+    (s,) = _settle(_pack(policy), _person("dibao", "yinbing_x"), [_claim("A", 6_000)])
+    assert (s.identity, s.maf_pay, s.oth_pay, s.psn_part_amt) == ("dibao", 1_500 * YUAN, 0, 1_500 * YUAN)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (  # a name two declared categories share (the declarations are refused too, but the key is named)
+            {
+                "categories": DECLARED | {"gangxing_x": DECLARED["gangxing_x"] | {"aliases": ["县困难"]},
+                                          "yinbing_x": DECLARED["yinbing_x"] | {"aliases": ["县困难"]}},
+                "identity_priority": ["tekun", "县困难", "dibao"],
+            },
+            "policy.identity_priority.1",
+            "a name of several declared categories: yinbing_x, gangxing_x",
+        ),
+        (
+            {"identity_priority": ["tekun", "县认定因病致贫", "dibao", "gangxing_x"]},
+            "policy.identity_priority.1",
+            "unknown identity category '县认定因病致贫'",
+        ),
+        (
+            {"assistance": ASSISTANCE | {"categories": {"县认定因病致贫": ASSISTANCE["categories"]["dibao"]}}},
+            "policy.assistance.categories",
+            "expected one of tekun, dibao",
+        ),
+    ],
+)  # fmt: skip
+def test_an_ambiguous_or_unknown_name_is_refused_naming_the_key(change: dict[str, Any], key: str, words: str) -> None:
+    with pytest.raises(InputErrors) as exc:
+        _pack(_policy(**change))
+    message = str(exc.value)
+    assert key in message and words in message, message
+
+
+def test_a_worked_case_names_a_declared_category_by_its_names_and_settles_both_ways() -> None:
+    from yibao.policy.cases import cases_from_mapping
+    from yibao.settlement.cases import check_case
+
+    pack = _pack(_policy(assistance=ASSISTANCE, tilted_assistance=TILTED))
+    # as the first test: basic 3,000, assistance 1,400, tilted 100, patient 1,500 of 6,000
+    claim = {
+        "claim_id": "A", "setl_date": "2022-04-01", "med_type": "21", "hosp_lv": 2,
+        "summary": {"medfee_sumamt": "6000.00"},
+        "expect": {"hifp_pay": "3000.00", "hifmi_pay": "0.00", "maf_pay": "1400.00", "oth_pay": "100.00",
+                   "psn_part_amt": "1500.00", "identity": "county-recognised illness poverty"},
+    }  # fmt: skip
+    held = [{"category": "低保", "from": "2021-01-01"}, {"category": "县认定因病致贫人员", "from": "2021-01-01"}]
+    person = {"identities": held}
+    case = {"title": "县认定因病致贫人员住院", "source": "hand-computed", "working": "as in the first test", "person": person}
+    cases = cases_from_mapping({"pack": "t", "cases": [case | {"claims": [claim]}]}, "t.cases.yaml", pack)
+    (worked,) = cases.cases
+    assert [i.category for i in worked.person.identities] == ["dibao", "yinbing_x"]
+    assert worked.claims[0].expect.identity == "yinbing_x"
+    assert check_case(pack, worked, 1).ok
+    held[1]["category"] = "县认定因病"
+    with pytest.raises(InputErrors) as exc:
+        cases_from_mapping({"pack": "t", "cases": [case | {"claims": [claim]}]}, "t.cases.yaml", pack)
+    (error,) = exc.value.errors
+    assert "person.identities[2].category" in error.field and error.value == "县认定因病"
+    assert "yinbing_x" in error.expected and "gangxing_x" in error.expected
+
+
+def test_a_workbook_reads_declared_categories_by_their_names_and_a_name_two_packs_share_as_neither(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from yibao.interfaces.workbooks.mapping import load_mapping
+    from yibao.policy import pack as pack_module
+    from yibao.policy.schema import DeclaredCategory
+
+    loaded = pack_module._LOADED_CATEGORIES  # as if two bureaus' pack files had been loaded
+    monkeypatch.setitem(
+        loaded, "xian_a", DeclaredCategory(label_zh="县甲类", label_en="county A", aliases=("县困难",), bureau="民政")
+    )
+    monkeypatch.setitem(loaded, "xian_b", DeclaredCategory(label_zh="县乙类", label_en="county B", aliases=("县困难",)))
+    mz = load_mapping("民政")
+    assert {n: mz.category(n) for n in ("县甲类", "COUNTY a", "xian_a", "县乙类", "县困难", "农村低保")} == {
+        "县甲类": "xian_a", "COUNTY a": "xian_a", "xian_a": "xian_a", "县乙类": "xian_b", "县困难": None, "农村低保": "dibao",
+    }  # fmt: skip
+    # 民政 certifies its own declared category and one whose bureau (医保) sends no rosters, not 乡村振兴's
+    assert mz.allowed is not None and {"xian_a", "xian_b", "dibao"} <= mz.allowed
+    assert load_mapping("乡村振兴").allowed == {"tuopin", "jiance", "fanpin", "pinkun", "xian_b"}

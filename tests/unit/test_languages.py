@@ -321,6 +321,7 @@ def _account_policy() -> Any:
     lines = {
         "emp_inpatient": base | {"med_types": ["21"], "personal_account": "all"},
         "emp_opd": base | {"med_types": ["11"], "personal_account": "in_catalogue"},
+        "emp_first": base | {"med_types": ["13"], "personal_account": "all", "account_first": True},
     }
     policy = {"identity_priority": [], "fee": {"class_b_selfpay_first": _a(10)}, "lines": lines}
     return pack_from_mapping({"pack": "t", "valid_from": "2022-01-01", "valid_to": "2022-12-31", "policy": policy}, "t.yaml")
@@ -405,7 +406,7 @@ def _settlements() -> Iterator[Any]:
     unfiled = Claim("T10", "T2", day, "21", 2, "cross_region", "", items)  # an implant, cross-region without a filing
     yield from settle_sequence(_items_places_policy(), Person("T2"), [unfiled])
     employee = Person("E1", "310", emp_status="in_service", acct_balance=30_000)
-    acct_claims = [Claim(f"E{m}", "E1", day, m, 2, summary=PolicyRangeSummary(100_000, 20_000)) for m in ("21", "11")]
+    acct_claims = [Claim(f"E{m}", "E1", day, m, 2, summary=PolicyRangeSummary(100_000, 20_000)) for m in ("21", "11", "13")]
     yield from settle_sequence(_account_policy(), employee, acct_claims)
     from types import SimpleNamespace
 

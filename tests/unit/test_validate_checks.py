@@ -63,7 +63,15 @@ def test_each_check_of_the_table_gives_its_cell_and_reason() -> None:
     assert got == [
         (3, "certno", "身份证号码", f"check digit should be {A[17]}, got {wrong_check[17]} (GB 11643)"),
         (4, "psn_name", "姓名", "name is empty"),
-        (5, "category", "救助类别", "unknown category '临时救助' (add it to the mapping's categories:)"),
+        (
+            5,
+            "category",
+            "救助类别",
+            "unknown category '临时救助'; expected one of: extreme-poverty support (tekun), minimum living allowance "
+            "(dibao), near minimum-allowance household (dibao_edge), orphan / unsupported child (orphan), "
+            "impoverished by serious illness (yinbing), household in hardship from unavoidable expenses (gangxing) "
+            "(other names can be added to the mapping's categories:)",
+        ),
         (
             6,
             "valid_from",
@@ -81,6 +89,14 @@ def test_each_check_of_the_table_gives_its_cell_and_reason() -> None:
     assert (checked.rows_read, checked.rows_duplicate, checked.rejected_rows) == (11, 1, set(range(3, 12)))
     assert checked.rejected_certnos == {A, B}
     assert checked.rejected_unknown_person == 1  # row 3: its ID number tells no one
+
+
+def test_civil_affairs_certifies_the_illness_and_hardship_categories() -> None:
+    """民政 recognises 因病致贫重病患者 and 刚性支出困难家庭成员 (the built-ins ``yinbing``, ``gangxing``)."""
+    rows = [row(A, "张三", "因病致贫重病患者", "2022-01-01"), row(B, "王五", "支出型困难家庭", "2022-03-01")]
+    checked = validate(sheet(rows), load_mapping("民政"), today=date(2023, 6, 1))
+    assert checked.errors == []
+    assert checked.good["category"].to_list() == ["yinbing", "gangxing"]
 
 
 def test_every_check_names_a_field_and_a_flag_of_its_own() -> None:

@@ -16,7 +16,7 @@ Rules (each with a test in ``tests/db/test_enrolment.py``):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -188,13 +188,21 @@ def _people_by_id(s: Session, ids: Collection[int]) -> dict[int, Person]:
     return out
 
 
-def coverage(db: Database, year: int, as_of: date | None = None, *, priority: Sequence[str] = DEFAULT_PRIORITY) -> Coverage:
-    """Enrolment rates overall, for the low-income and 脱贫 target group, and per deciding category on ``as_of``."""
+def coverage(
+    db: Database,
+    year: int,
+    as_of: date | None = None,
+    *,
+    priority: Sequence[str] = DEFAULT_PRIORITY,
+    validity: Mapping[str, int] | None = None,
+) -> Coverage:
+    """Enrolment rates overall, for the low-income and 脱贫 target group, and per deciding category on ``as_of``
+    (identities within the pack's ``validity``, ``identity_validity``)."""
     check_year(year)
     day = as_of or date(year, 1, 1)
     with db.unit_of_work() as s:
         person_ids = [int(p) for p in s.scalars(sa.select(Person.id))]
-        cats = categories_on(s, day, priority)
+        cats = categories_on(s, day, priority, validity=validity)
         enrolled, exempt, _ = year_status(s, year)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for pid in person_ids:
@@ -239,7 +247,7 @@ def gap_list(db: Database, year: int, *, as_of: date | None = None, pack: Policy
     ranked = policy.identity_priority if policy else DEFAULT_PRIORITY
     gap_priority = (*[c for c in ranked if c in TARGET_CATEGORIES], *[c for c in TARGET_CATEGORIES if c not in ranked])
     with db.unit_of_work() as s:
-        cats = categories_on(s, day, gap_priority)
+        cats = categories_on(s, day, gap_priority, validity=policy.identity_validity if policy else None)
         enrolled, exempt, stas_of = year_status(s, year)
         gap_ids = {pid for pid in cats if pid not in enrolled and pid not in exempt}
         people = _people_by_id(s, gap_ids)
@@ -247,7 +255,7 @@ def gap_list(db: Database, year: int, *, as_of: date | None = None, pack: Policy
         cutoff = None
         if policy is not None and premium is not None:
             cutoff = premium.cutoff_date(year)
-            cut_cats = categories_on(s, cutoff, policy.identity_priority, gap_ids)
+            cut_cats = categories_on(s, cutoff, policy.identity_priority, gap_ids, policy.identity_validity)
     entries = []
     for pid in gap_ids:
         p = people[pid]
@@ -306,7 +314,7 @@ def subsidy_budget(db: Database, year: int, pack: PolicyPack, *, basis: Literal[
             }
             residents = {int(p) for p in s.scalars(sa.select(Person.id).where(Person.insutype == RESIDENT))}
             ids = {p for p in residents if p not in employees and p not in exempt}
-        cats = categories_on(s, cutoff, policy.identity_priority)
+        cats = categories_on(s, cutoff, policy.identity_priority, validity=policy.identity_validity)
     count = Counter(cats.get(pid, ORDINARY) for pid in ids)
     rows = []
     for category in sorted(count, key=lambda c: cat_order(c, policy.identity_priority)):

@@ -23,7 +23,7 @@ synthetic county is :mod:`yibao.app.bulk_load`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -36,7 +36,7 @@ from yibao.core.errors import InputError
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import ORDINARY
 from yibao.policy.coverage import cat_order
-from yibao.policy.deciding import deciding_identities
+from yibao.policy.deciding import deciding_on
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import PremiumPayers, Split, premium_split, unranked_subsidies
@@ -196,26 +196,29 @@ def policy_for_year(pack: PolicyPack, year: int) -> tuple[Policy, Premium]:
     return policy, policy.premium
 
 
-def deciding(rows: Iterable[tuple[int, str]], priority: Sequence[str]) -> dict[int, str]:
-    """Per person, the deciding category of the identities held (:func:`yibao.policy.deciding.deciding_identities`)."""
-    held = pl.DataFrame(list(rows), schema={"person_id": pl.Int64, "category": pl.Utf8}, orient="row")
-    return dict(deciding_identities(held, "person_id", priority).iter_rows())
-
-
-def categories_on(s: Session, day: date, priority: Sequence[str], person_ids: Collection[int] | None = None) -> dict[int, str]:
-    """Deciding category per person on ``day`` from the identity table; people without one are absent (ordinary)."""
-    q = sa.select(Identity.person_id, Identity.category).where(
+def categories_on(
+    s: Session,
+    day: date,
+    priority: Sequence[str],
+    person_ids: Collection[int] | None = None,
+    validity: Mapping[str, int] | None = None,
+) -> dict[int, str]:
+    """Deciding category per person on ``day`` from the identity table, each identity within the pack's
+    ``identity_validity`` (:func:`yibao.policy.deciding.deciding_on`); people without one are absent (ordinary)."""
+    q = sa.select(Identity.person_id, Identity.category, Identity.valid_from, Identity.valid_to).where(
         Identity.valid_from <= day,
         sa.or_(Identity.valid_to.is_(None), Identity.valid_to >= day),
         Identity.category.in_(list(priority)),
     )
     if person_ids is None:
-        rows: list[tuple[int, str]] = [(int(p), str(c)) for p, c in s.execute(q)]
+        rows = [tuple(r) for r in s.execute(q)]
     else:
         rows = []
         for chunk in chunks(sorted(person_ids)):
-            rows.extend((int(p), str(c)) for p, c in s.execute(q.where(Identity.person_id.in_(chunk))))
-    return deciding(rows, priority)
+            rows.extend(tuple(r) for r in s.execute(q.where(Identity.person_id.in_(chunk))))
+    schema = {"person_id": pl.Int64, "category": pl.Utf8, "valid_from": pl.Date, "valid_to": pl.Date}
+    held = pl.DataFrame(rows, schema=schema, orient="row")
+    return deciding_on(held, day, "person_id", priority, validity)
 
 
 def _certno(raw: object, where: str) -> str:
@@ -407,7 +410,9 @@ def _price(
             .where(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas != ENROLLED)
             .values(premium=0, individual=0, assistance_subsidy=0, fiscal_subsidy=0, subsidy_category=None)
         )
-    cats = categories_on(s, cutoff, policy.identity_priority, None if everyone else {p for _, p in targets})
+    cats = categories_on(
+        s, cutoff, policy.identity_priority, None if everyone else {p for _, p in targets}, policy.identity_validity
+    )
     by_cat: dict[str, list[int]] = {ORDINARY: []}
     for eid, pid in targets:
         by_cat.setdefault(cats.get(pid, ORDINARY), []).append(eid)

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from yibao.app.coverage import DUPLICATE_LABELS, Budget, Coverage, Duplicate, GapList
 from yibao.app.enrolment import special_status_label
 from yibao.core.i18n import t as _t
-from yibao.core.vocab import GENDERS, INSU_STATUSES, INSUTYPES, Labels, group_label, identity_label, label
+from yibao.core.vocab import GENDERS, INSU_STATUSES, INSUTYPES, Labels, label
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
 from yibao.core.xlsx import cell as _cell
@@ -34,6 +34,7 @@ from yibao.core.xlsx import put as _put
 from yibao.core.xlsx import rate as _rate
 from yibao.core.xlsx import save as _save
 from yibao.core.xlsx import widths as _widths
+from yibao.policy.categories import group_label, identity_label
 from yibao.policy.coverage import TARGET_CATEGORIES
 
 Column = tuple[str, str, str | None, float]

@@ -33,8 +33,8 @@ from yibao.app.registry import find_person, identities_on, settlement_person
 from yibao.core.clock import BEIJING, beijing_today
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask
-from yibao.core.identities import label
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
+from yibao.policy.categories import identity_label as label
 from yibao.policy.pack import PolicyPack
 from yibao.rules import visit_lifecycle as lifecycle
 from yibao.settlement.model import Claim, Settlement

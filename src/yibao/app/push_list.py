@@ -24,10 +24,10 @@ from yibao.app.warnings import get_warning, step
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.vocab import bureau_label
 from yibao.core.xlsx import AMOUNT, cell, header, put, save, sheet_title, widths, yuan
 from yibao.interfaces.workbooks.sheets import RowCount, SheetLimits, SheetRefused, check_declared
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack
 from yibao.rules.warning_workflow import status_label
 from yibao.store.monitoring_tables import WarningCase

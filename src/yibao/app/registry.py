@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask, parse_certno
-from yibao.core.identities import IdentityPeriod, deciding_identity
+from yibao.core.identities import IdentityPeriod
+from yibao.policy.schema import Policy
 from yibao.settlement import model as sm
 from yibao.store.tables import (
     ChronicFiling,
@@ -166,18 +167,27 @@ class PersonView:
 
     baseinfo: dict[str, Any]
     identities: list[dict[str, Any]]
+    """Identities held on the day: recorded as valid then and within the pack's ``identity_validity``."""
     identity_history: list[dict[str, Any]]
     deciding_identity: str
     enrolments: list[dict[str, Any]]
     chronic_filings: list[dict[str, Any]]
     cross_filings: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
+    lapsed: list[dict[str, Any]] = field(default_factory=list)
+    """Identities recorded as valid on the day whose recognition is older than the pack's ``identity_validity``
+    allows (``held_to`` before the day): not held, so they decide nothing."""
     resident_tiers: list[dict[str, Any]] = field(default_factory=list)
     institutions: list[dict[str, Any]] = field(default_factory=list)
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _identity_dict(i: Identity) -> dict[str, Any]:
+def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
+    """An identity row; ``held_to`` is the last day it holds (its ``valid_to`` cut by ``identity_validity``,
+    :meth:`Policy.identity_end`), ``validity_months`` the months a recognition holds (``None``: no limit),
+    ``lapsed`` whether it is recorded as valid on ``day`` but its recognition no longer holds then."""
+    held_to = policy.identity_end(i.category, i.valid_from, i.valid_to)
+    recorded = i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)
     return {
         "category": i.category,
         "valid_from": i.valid_from.isoformat(),
@@ -189,15 +199,21 @@ def _identity_dict(i: Identity) -> dict[str, Any]:
         "recorded_by": i.recorded_by,
         "ended_at": i.ended_at.isoformat() if i.ended_at else None,
         "ended_by": i.ended_by,
+        "held_to": held_to.isoformat() if held_to else None,
+        "validity_months": policy.identity_validity.get(i.category),
+        "lapsed": recorded and held_to is not None and held_to < day,
     }
 
 
-def person_view(session: Session, person: Person, day: date, priority: tuple[str, ...], show_certno: bool = False) -> PersonView:
+def person_view(session: Session, person: Person, day: date, policy: Policy, show_certno: bool = False) -> PersonView:
+    """The person on ``day`` under ``policy``: identities held (within its ``identity_validity``), the deciding one
+    (:meth:`Policy.deciding_identity`, as settlement decides), those lapsed, the history, enrolments, filings."""
     history = session.scalars(
         sa.select(Identity).where(Identity.person_id == person.id).order_by(Identity.valid_from, Identity.id)
     ).all()
     valid = [i for i in history if i.valid_from <= day and (i.valid_to is None or i.valid_to >= day)]
     periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in valid)
+    current = [_identity_dict(i, policy, day) for i in valid]
     enrol = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id).order_by(Enrolment.year)).all()
     chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
     cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
@@ -217,9 +233,10 @@ def person_view(session: Session, person: Person, day: date, priority: tuple[str
             "emp_status": person.emp_status,
             "emp_tier": person.emp_tier,
         },
-        identities=[_identity_dict(i) for i in valid],
-        identity_history=[_identity_dict(i) for i in history],
-        deciding_identity=deciding_identity(periods, day, priority),
+        identities=[i for i in current if not i["lapsed"]],
+        lapsed=[i for i in current if i["lapsed"]],
+        identity_history=[_identity_dict(i, policy, day) for i in history],
+        deciding_identity=policy.deciding_identity(periods, day),
         enrolments=[
             {
                 "year": e.year,

@@ -36,7 +36,7 @@ from yibao.app import enrolment as svc
 from yibao.app.suspects import recovered
 from yibao.core.errors import InputError
 from yibao.core.identities import ORDINARY
-from yibao.policy.deciding import deciding_identities, held_on
+from yibao.policy.deciding import deciding_on
 from yibao.policy.in_force import pack_in_force, policy_or_first
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
@@ -175,7 +175,7 @@ def ledger_pack(db: Database, start: date, end: date, configured: PolicyPack | N
     return pack_in_force([pack_id], configured)
 
 
-def ledger_people(s: Session, year: int, place: Place, priority: tuple[str, ...]) -> pl.DataFrame:
+def ledger_people(s: Session, year: int, place: Place, ctx: Context) -> pl.DataFrame:
     """The people frame from ``person``, ``identity`` and ``enrolment`` for ``year``."""
     q = sa.select(Person.id, Person.psn_no, *(getattr(Person, f) for f in PLACE_FIELDS))
     for f in PLACE_FIELDS:
@@ -186,7 +186,7 @@ def ledger_people(s: Session, year: int, place: Place, priority: tuple[str, ...]
     persons = pl.DataFrame(
         [tuple(r)[1:] for r in rows], schema={"psn_no": pl.Utf8, **{f: pl.Utf8 for f in PLACE_FIELDS}}, orient="row"
     )
-    cats = svc.categories_on(s, date(year, 1, 1), priority)
+    cats = svc.categories_on(s, date(year, 1, 1), ctx.priority, validity=ctx.validity)
     enrolled, exempt, _ = svc.year_status(s, year)
     sums = [sa.func.sum(getattr(Enrolment, c)) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")]
     prem = s.execute(
@@ -240,7 +240,7 @@ def ledger_reports(
         step("结算台账 / ledger")
         claims = from_ledger(s, start, end, place)
         step("参保登记 / enrolment")
-        people = ledger_people(s, start.year, place, ctx.priority)
+        people = ledger_people(s, start.year, place, ctx)
         names = institution_names(s)
         step("疑点追回 / recovered")
         back = recovered(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})
@@ -289,9 +289,9 @@ def _read(folder: Path, name: str, required: bool = True) -> pl.DataFrame | None
     return None
 
 
-def _deciding_on(identities: pl.DataFrame, day: date, priority: tuple[str, ...]) -> dict[str, str]:
-    """Per person, the deciding category on ``day`` (:func:`yibao.policy.deciding.deciding_identities`)."""
-    return dict(deciding_identities(identities.filter(held_on(day)), "psn_no", priority).iter_rows())
+def _deciding_on(identities: pl.DataFrame, day: date, ctx: Context) -> dict[str, str]:
+    """Per person, the deciding category on ``day`` (:func:`yibao.policy.deciding.deciding_on`)."""
+    return deciding_on(identities, day, "psn_no", ctx.priority, ctx.validity)
 
 
 def batch_people(
@@ -307,7 +307,7 @@ def batch_people(
     rows = enrolments.filter(pl.col("year") == year)
     enrolled = rows.filter(pl.col("psn_insu_stas") == svc.ENROLLED)["psn_no"].to_list()
     exempt = rows.filter(pl.col("special_status").is_not_null())["psn_no"].to_list()
-    at_cutoff = _deciding_on(identities, premium.cutoff_date(year), ctx.priority)
+    at_cutoff = _deciding_on(identities, premium.cutoff_date(year), ctx)
     resident = rows.filter((pl.col("insutype") == RESIDENT) & (pl.col("psn_insu_stas") == svc.ENROLLED)).select("psn_no")
     resident = resident.with_columns(pl.col("psn_no").replace_strict(at_cutoff, default=ORDINARY).alias("subsidy_category"))
     splits = {c: premium_split(premium, c) for c in resident["subsidy_category"].unique().to_list()}
@@ -322,7 +322,7 @@ def batch_people(
         .agg(pl.len().cast(pl.Int64).alias("resident_rows"), pl.col("subsidy_category").first(), pl.col(PREMIUM_COLUMNS).sum())
         .select(list(_premium_schema()))
     )
-    category = _deciding_on(identities, date(year, 1, 1), ctx.priority)
+    category = _deciding_on(identities, date(year, 1, 1), ctx)
     return people_frame(persons, category, enrolled, exempt, premiums)
 
 

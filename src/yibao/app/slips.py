@@ -38,9 +38,9 @@ from yibao.core.vocab import (
     INSUTYPES,
     MED_TYPES,
     PLACES,
-    identity_label,
     label,
 )
+from yibao.policy.categories import identity_label
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.store.audit_tables import AuditFinding

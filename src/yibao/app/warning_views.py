@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
 from yibao.app.push_list import write_push_list
-from yibao.core.identities import label as identity_label
 from yibao.core.vocab import bureau_label
+from yibao.policy.categories import identity_label
 from yibao.rules.monitoring import parse_period
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase, WarningEvent

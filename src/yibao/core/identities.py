@@ -7,6 +7,7 @@ write in their spreadsheets are accepted as aliases on input.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -55,19 +56,39 @@ CATEGORIES: dict[str, Category] = {
     )
 }
 
+
+def _key(name: str) -> str:
+    return name.strip().lower()
+
+
 _ALIASES: dict[str, str] = {}
 for _c in CATEGORIES.values():
     for _name in (_c.code, _c.zh, _c.en, *_c.aliases):
-        _ALIASES[_name.strip().lower()] = _c.code
+        _ALIASES[_key(_name)] = _c.code
 
 
-def normalise_category(name: str) -> str:
-    """Map a code, Chinese name or alias to the category code; ``ValueError`` otherwise."""
-    code = _ALIASES.get(name.strip().lower())
-    if code is None:
-        known = ", ".join(CATEGORIES)
-        raise ValueError(f"unknown identity category {name!r}; expected one of {known}")
-    return code
+class AmbiguousCategory(ValueError):
+    """A name two declared categories share."""
+
+
+def normalise_category(name: str, declared: Mapping[str, Sequence[str]] | None = None) -> str:
+    """Map a code, Chinese or English name or alias to the category code; ``ValueError`` otherwise.
+
+    ``declared``: categories declared beside the built-in ones (a policy pack's ``categories``), each
+    code with its other names (Chinese, English, aliases); they are looked up after the built-in
+    names, and a name two of them share is refused (:class:`AmbiguousCategory`). This is the one
+    resolver of category names: packs, worked cases and bureau workbooks all go through it."""
+    key = _key(name)
+    code = _ALIASES.get(key)
+    if code is not None:
+        return code
+    found = [c for c, names in (declared or {}).items() if key in {_key(n) for n in (c, *names)}]
+    if len(found) > 1:
+        raise AmbiguousCategory(f"identity category {name!r} is a name of several declared categories: {', '.join(found)}")
+    if found:
+        return found[0]
+    known = ", ".join([*CATEGORIES, *(declared or {})])
+    raise ValueError(f"unknown identity category {name!r}; expected one of {known}")
 
 
 def label(code: str, lang: str = "zh", short: bool = False) -> str:

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fen_to_yuan_str
 from yibao.core.vocab import AMOUNT_FIELDS, field_label
+from yibao.policy.categories import identity_label
 from yibao.settlement.model import Settlement
 from yibao.settlement.trace import render
 

@@ -30,6 +30,9 @@ person worked out by hand (or a published source printed), in yuan written as st
             expect: {hifp_pay: "300000.00", hifmi_pay: "129774.75", maf_pay: "48180.20",
                      oth_pay: "1022.53", psn_part_amt: "41022.52", identity: tekun}
 
+A category (``category``, ``identity``) is a built-in one or one the pack declares (``categories``), by its
+code, Chinese or English name or an alias, as the pack itself may name it.
+
 ``expect`` needs the four payers and the patient's part; any other national amount field
 (``medfee_sumamt``, ``act_pay_dedc``, ...) and the deciding ``identity`` or benefit ``line``
 may be pinned too. Loading checks what can be checked without settling: amounts parse exactly
@@ -45,13 +48,24 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.core.identities import normalise_category
+from yibao.core.identities import CATEGORIES, normalise_category
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.core.vocab import AMOUNT_FIELDS
+from yibao.policy import categories
 from yibao.policy.pack import PACKS_DIR, PolicyPack
+from yibao.policy.schema import declared_names
 
 CASES_SUFFIX = ".cases.yaml"
 HAND_COMPUTED = "hand-computed"
@@ -105,10 +119,17 @@ def _code(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _category(value: object) -> str:
-    if not isinstance(value, str):
-        raise Refused("an identity category (code or Chinese name)", "身份类别（代码或中文名称）")
-    return normalise_category(value)
+def _category(value: object, info: ValidationInfo) -> str:
+    """A built-in category or one the pack declares (:func:`cases_from_mapping` gives the declared names), by code,
+    Chinese or English name or alias; refused naming the accepted codes."""
+    declared: dict[str, tuple[str, ...]] = (info.context or {}).get("declared", {})
+    if isinstance(value, str):
+        try:
+            return normalise_category(value, declared)
+        except ValueError as exc:
+            codes = "、".join([*CATEGORIES, *declared])
+            raise Refused(str(exc), f"身份类别（代码、中文名称或别名），应为：{codes}") from None
+    raise Refused("an identity category (code or Chinese name)", "身份类别（代码或中文名称）")
 
 
 def _level(value: object) -> str:
@@ -394,7 +415,8 @@ def _check_against(cases: PackCases, pack: PolicyPack, file: str) -> None:
 
 
 def cases_from_mapping(raw: Any, file: str, pack: PolicyPack | None = None) -> PackCases:
-    """Validate parsed YAML as worked cases (for ``pack`` when given); raises :class:`InputErrors`."""
+    """Validate parsed YAML as worked cases (for ``pack`` when given); raises :class:`InputErrors`. A category
+    may be one ``pack`` declares (without a pack: one the installation's packs declare), by code or name."""
     if not isinstance(raw, dict):
         raise InputErrors(
             [
@@ -407,8 +429,9 @@ def cases_from_mapping(raw: Any, file: str, pack: PolicyPack | None = None) -> P
                 )
             ]
         )
+    declared = pack.at(pack.valid_from).categories if pack is not None else categories.declared()
     try:
-        cases = PackCases.model_validate(raw)
+        cases = PackCases.model_validate(raw, context={"declared": declared_names(declared)})
     except ValidationError as exc:
         raise _errors(exc, raw, file) from None
     if pack is not None:

@@ -2,15 +2,18 @@
 (:func:`yibao.core.identities.deciding_identity` for one person) applied to many people, or many
 claims, at once.
 
-Of the identities held on the day that matters, the category the pack's ``identity_priority``
-ranks highest decides; categories it does not rank bring no benefit and are ignored; someone
-with none of the ranked categories is ``ordinary``.
+Of the identities held on the day that matters (each within the pack's ``identity_validity``), the
+category the pack's ``identity_priority`` ranks highest decides; categories it does not rank bring no
+benefit and are ignored; someone with none of the ranked categories is ``ordinary``. The batch engine,
+the registry's views (coverage, premium subsidies) and the reports all cut identities at their
+validity with :func:`within_validity`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -40,3 +43,26 @@ def deciding_identities(held: pl.DataFrame, by: str, priority: Sequence[str], ca
         .select(by, pl.col("_rank").replace_strict(dict(enumerate(priority)), return_dtype=pl.Utf8).alias(category))
         .collect()
     )
+
+
+def within_validity(identities: pl.DataFrame, validity: Mapping[str, int]) -> pl.DataFrame:
+    """Identity rows with ``valid_to`` cut at the end of their category's validity from recognition
+    (:meth:`yibao.policy.schema.Policy.identity_end`: ``valid_from`` + months − 1 day, the month's last day
+    where shorter); ``validity`` is the pack's ``identity_validity`` (category -> months)."""
+    if not validity:
+        return identities
+    end = pl.col("valid_to")
+    for category, months in validity.items():
+        cut = pl.col("valid_from").dt.offset_by(f"{months}mo") - pl.duration(days=1)
+        end = pl.when(pl.col("category").cast(pl.Utf8) == category).then(pl.min_horizontal("valid_to", cut)).otherwise(end)
+    return identities.with_columns(end.alias("valid_to"))
+
+
+def deciding_on(
+    identities: pl.DataFrame, day: date, by: str, priority: Sequence[str], validity: Mapping[str, int] | None = None
+) -> dict[Any, str]:
+    """Per value of ``by``, the category deciding on ``day`` of ``identities`` (rows with ``category``,
+    ``valid_from``, ``valid_to``), each cut at its ``validity`` (:func:`within_validity`); values deciding
+    nothing are absent (ordinary). The rule of :meth:`yibao.policy.schema.Policy.deciding_identity` for frames."""
+    held = within_validity(identities, validity or {}).filter(held_on(day))
+    return dict(deciding_identities(held, by, priority).iter_rows())

@@ -21,9 +21,9 @@ from yibao.core.vocab import (
     RATIO_PLACES,
     RESIDENT_TIERS,
     TIERS,
-    identity_label,
     label,
 )
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import LeafValue, PolicyPack
 from yibao.policy.schema import BenefitLine, PersonTerms
 
@@ -103,6 +103,7 @@ KEYS: dict[str, Said] = {
     "full_pay_in_cap": ("全额支付计入封顶线", "full payment counted in the cap"),
     "personal_account": ("个人账户支付范围", "personal account pays"),
     "all": ("个人负担全部", "the whole personal share"),
+    "account_first": ("当年账户先支付（自负段在账户用完后起算）", "personal account first (self-pay segment after it)"),
     "identity_overrides": ("按身份调整", "by identity"),
     "deductible_pct": ("起付线按比例", "deductible share"),
     "ratio_add": ("比例调整", "ratio adjustment"),

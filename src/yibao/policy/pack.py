@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.policy.schema import Policy
+from yibao.policy.schema import DeclaredCategory, Policy
 
 PACKS_DIR = Path(__file__).parent / "packs"
 _LEAF_KEYS = {"value", "source", "assumed", "from"}
@@ -321,7 +321,20 @@ def load_pack(path_or_name: str | Path) -> PolicyPack:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputErrors([InputError(path.name, "(YAML)", str(exc).splitlines()[0], "well-formed YAML")]) from None
-    return pack_from_mapping(raw, path.name)
+    pack = pack_from_mapping(raw, path.name)
+    for code, declared in pack.at(pack.valid_from).categories.items():
+        _LOADED_CATEGORIES.setdefault(code, declared)
+    return pack
+
+
+_LOADED_CATEGORIES: dict[str, DeclaredCategory] = {}
+"""The identity categories declared by the packs loaded from files in this process (the first declaration of
+a code wins); :mod:`yibao.policy.categories` adds the shipped packs and the configured one."""
+
+
+def loaded_categories() -> dict[str, DeclaredCategory]:
+    """The categories the pack files loaded so far declare, by code."""
+    return dict(_LOADED_CATEGORIES)
 
 
 def shipped_packs() -> list[str]:

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ModelWrapValidatorHandler, model_validator
 
 from yibao.core import vocab
 from yibao.core.i18n import pick
-from yibao.core.identities import CATEGORIES, ORDINARY, IdentityPeriod, deciding_identity, normalise_category
+from yibao.core.identities import (
+    CATEGORIES,
+    ORDINARY,
+    AmbiguousCategory,
+    IdentityPeriod,
+    deciding_identity,
+    normalise_category,
+)
 from yibao.core.money import apply_ratio, percent_to_bp, yuan_to_fen
 
 LEVELS: tuple[int, ...] = (1, 2, 3)
@@ -158,13 +167,34 @@ CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,31}")
 """The syntax of a category code a pack declares (``categories``): lower-case ASCII, digits and ``_``."""
 
 
+_DECLARED: ContextVar[Mapping[str, tuple[str, ...]]] = ContextVar("declared_categories", default=MappingProxyType({}))
+"""While a :class:`Policy` is validated: the categories it declares, code -> other names (see ``Policy._declared``)."""
+
+
+def declared_names(categories: Any) -> dict[str, tuple[str, ...]]:
+    """A pack's ``categories`` (raw or validated) as code -> its names (Chinese, English, aliases), for
+    :func:`yibao.core.identities.normalise_category`."""
+    out: dict[str, tuple[str, ...]] = {}
+    for code, cat in categories.items() if isinstance(categories, Mapping) else ():
+        raw = cat.model_dump() if isinstance(cat, BaseModel) else cat
+        if not isinstance(raw, Mapping):
+            continue
+        aliases = raw.get("aliases")
+        names = [raw.get("label_zh"), raw.get("label_en"), *(aliases if isinstance(aliases, list | tuple) else ())]
+        out[str(code)] = tuple(n for n in names if isinstance(n, str) and n.strip())
+    return out
+
+
 def _category(v: Any) -> Any:
-    """A built-in category's code, Chinese name or alias -> its code; a code of the syntax a pack may
-    declare is kept as written (the policy checks it is declared in ``categories``)."""
+    """A category's code, Chinese or English name or alias -> its code: a built-in one's, or one the policy
+    being validated declares (``categories``); a code of the syntax a pack may declare is kept as written
+    (the policy checks it is declared); a name two declared categories share is refused."""
     if not isinstance(v, str):
         return v
     try:
-        return normalise_category(v)
+        return normalise_category(v, _DECLARED.get())
+    except AmbiguousCategory:
+        raise
     except ValueError:
         if CATEGORY_CODE.fullmatch(v.strip()):
             return v.strip()
@@ -511,6 +541,17 @@ class BenefitLine(Model):
     ``acct_paid``); the rest is paid in cash (``psn_cash_pay``). ``all``: the whole share; ``in_catalogue``:
     the share less the fully self-paid and over-limit parts (``fulamt_ownpay_amt``, ``overlmt_selfpay``);
     ``none`` (default): no account, all in cash. The funds' amounts do not change."""
+    account_first: bool = False
+    """当年账户先支付 (Shanghai's 职工医保 门急诊 order: 当年账户 → 自负段 → 共付段), for an employee line with a
+    ``personal_account``: on each claim the account first pays the policy-range amount the deductible and the
+    ratio work on (after the items paid in full or at a fixed share and the place's self-pay first), up to the
+    balance left for the year; only the rest enters the basic tier, so the deductible (here the 自负段) counts
+    only amounts after the account is used up, and the ratio, the cost ceiling and the cap work on that rest.
+    The account's first payment gets no basic-insurance payment; it stays in the policy-range self-pay the
+    later tiers see. The account's payment on the claim is then ``personal_account``'s, as on any line (the
+    first payment is part of it): at most the payable share, up to the balance (:meth:`account_payable`), so
+    what the balance has left after the first payment pays the rest of that share, and what a later tier pays
+    of the first payment is not paid from the account. Default ``false``: the account pays after the funds."""
     identity_overrides: Annotated[dict[Category, IdentityOverride], BeforeValidator(_category_keys)] = {}
     person_terms: dict[str, PersonTerms] = {}
     """Terms by the person's age band and resident contribution tier (:class:`PersonTerms`), keyed by a
@@ -563,6 +604,11 @@ class BenefitLine(Model):
             raise ValueError("cost_ceiling_group/cost_ceiling_basis need a cost_ceiling (yuan)")
         if not self.med_types:
             raise ValueError("med_types must name at least one med_type")
+        if self.account_first and (self.personal_account == "none" or self.insutype != "310"):
+            raise ValueError(
+                "account_first needs an employee line (insutype 310) with personal_account all or in_catalogue: "
+                "the personal account pays first"
+            )
         if self.personal_account != "none" and self.insutype != "310":
             raise ValueError("personal_account needs an employee line (insutype 310): residents have no personal account")
         if not self.full_pay_in_cap and not self.full_pay_items:
@@ -715,6 +761,11 @@ class BenefitLine(Model):
         if self.personal_account == "all":
             return max(0, psn_part)
         return max(0, psn_part - fulamt - overlmt)
+
+    def account_first_pays(self, base: int, left: int) -> int:
+        """``account_first``: what the account pays first of ``base`` (the amount the deductible and the ratio
+        would work on), up to ``left``, the balance left for the year; 0 on any other line."""
+        return min(max(0, base), max(0, left)) if self.account_first else 0
 
     @property
     def needs_emp_tier(self) -> bool:
@@ -1302,8 +1353,11 @@ class Policy(Model):
     categories: dict[str, DeclaredCategory] = {}
     """Identity categories the pack declares beside the built-in ones (:data:`yibao.core.identities.CATEGORIES`),
     by code (2–32 lower-case letters, digits, ``_``; no clash with a built-in code or name). Every place
-    the pack names categories (``identity_priority``, identity overrides, the assistance and tilted
-    assistance blocks, subsidies, warning rules) may name a declared code."""
+    the pack names categories (``identity_priority``, ``identity_validity``, identity overrides, the
+    critical-illness tilt, the assistance and tilted assistance blocks and ``on_application``, subsidies,
+    warning rules) may name a declared category by its code, ``label_zh``, ``label_en`` or an alias,
+    as built-in ones are named by code, Chinese name or alias; a name two declared categories share, or
+    one nothing has, is refused naming the key."""
     identity_priority: tuple[Category, ...]
     """Identity categories that bring benefits, highest first; of a person's identities valid
     on the claim date the highest one decides."""
@@ -1325,6 +1379,17 @@ class Policy(Model):
     monitoring: Monitoring | None = None
     combined_caps: dict[str, CombinedCap] = {}
     """Combined caps by name (the accumulator key of the block, distinct from every cap group)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _declared(cls, data: Any, handler: ModelWrapValidatorHandler[Policy]) -> Policy:
+        """Every key naming categories may name a declared one by its Chinese or English name or an alias
+        as well as by its code: the declared names are in force while the fields are validated."""
+        token = _DECLARED.set(declared_names(data.get("categories")) if isinstance(data, Mapping) else {})
+        try:
+            return handler(data)
+        finally:
+            _DECLARED.reset(token)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

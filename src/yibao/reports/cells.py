@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_yuan
-from yibao.core.vocab import GROUPS, MED_TYPES, TIERS, identity_label, label
+from yibao.core.vocab import GROUPS, MED_TYPES, TIERS, label
+from yibao.policy.categories import identity_label
 from yibao.reports.tables import ALL, LOW_INCOME, Context
 from yibao.rules.claims import Place
 

@@ -24,7 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from yibao.core import charts
-from yibao.core.identities import label as identity_label
+from yibao.policy.categories import identity_label
 from yibao.reports.catalogue import ReportSet
 from yibao.reports.tables import ALL
 

@@ -98,12 +98,14 @@ class Context:
 
     priority: tuple[str, ...] = DEFAULT_PRIORITY
     lines: Mapping[str, LineInfo] = field(default_factory=dict)
+    validity: Mapping[str, int] = field(default_factory=dict)
+    """The pack's ``identity_validity`` (category -> months from recognition), for the people's deciding identity."""
 
     @classmethod
     def from_pack(cls, pack: PolicyPack, day: date) -> Context:
         policy = policy_or_first(pack, day)
         lines = {k: LineInfo(v.label_zh, v.label_en, v.insutype, tuple(v.med_types)) for k, v in policy.lines.items()}
-        return cls(tuple(policy.identity_priority), lines)
+        return cls(tuple(policy.identity_priority), lines, dict(policy.identity_validity))
 
     def identity_order(self) -> list[str]:
         return [*self.priority, ORDINARY]

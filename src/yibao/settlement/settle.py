@@ -181,6 +181,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     trace.extend(audit_steps(claim))
 
     combined = policy.combined_for(choice.key)
+    acct_left = max(0, person.acct_balance - ytd.acct_paid)  # the personal account's balance left this year
     b = tiers.basic(
         tiers.BasicInput(
             key=choice.key,
@@ -198,6 +199,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             waived=line.waives_deductible(claim.dise_codg, filed),
             combined=combined,
             qualifies=combined is not None and combined[1].qualifies(lambda d: person.filed_for(d, claim.setl_date)),
+            acct_left=acct_left,
         )
     )
     after_basic = pr.inscp_scp_amt - b.pay
@@ -229,7 +231,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     trace.extend([*b.trace, *c.trace, *m.trace, *o.trace])
     trace.append(TraceStep("total", "total", {"medfee_fen": pr.medfee_sumamt, "funds_fen": funds, "psn_part_fen": psn_part}))
 
-    acct = _account(line, person, ytd, psn_part, pr.fulamt_ownpay_amt, pr.overlmt_selfpay, trace)
+    acct = _account(line, acct_left, psn_part, pr.fulamt_ownpay_amt, pr.overlmt_selfpay, trace)
     consumed = _consumed(year, [b, c, m, o])
     if acct:
         consumed = replace(consumed, acct_paid=acct)
@@ -282,14 +284,13 @@ def _identities_named(policy: Policy, trace: list[TraceStep]) -> tuple[TraceStep
     )
 
 
-def _account(line: BenefitLine, person: Person, ytd: YearToDate, psn_part: int, fulamt: int, overlmt: int,
-             trace: list[TraceStep]) -> int:  # fmt: skip
+def _account(line: BenefitLine, left: int, psn_part: int, fulamt: int, overlmt: int, trace: list[TraceStep]) -> int:
     """个人账户: what the account pays of the person's share (:meth:`BenefitLine.account_payable`), up to the
-    balance left this year; a trace step says so on a line with an account."""
+    balance ``left`` this year (an ``account_first`` line's first payment included: it is part of the share);
+    a trace step says so on a line with an account."""
     if line.personal_account == "none":
         return 0
     payable = line.account_payable(psn_part, fulamt, overlmt)
-    left = max(0, person.acct_balance - ytd.acct_paid)
     acct = min(payable, left)
     args = {"payable_fen": payable, "balance_fen": left, "acct_fen": acct, "cash_fen": psn_part - acct}
     trace.append(TraceStep("account", "account_" + line.personal_account, args))

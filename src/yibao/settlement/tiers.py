@@ -79,6 +79,9 @@ class BasicInput:
     """The part of ``scp`` on the line's fixed-share items."""
     class_b_scp: int = 0
     """The 乙类 part of the rest, for a line with ``class_b_ratio``."""
+    acct_left: int = 0
+    """The personal account's balance left for the year before the claim (paid first on an
+    ``account_first`` line)."""
 
     @property
     def normal(self) -> int:
@@ -92,9 +95,16 @@ class BasicInput:
         return apply_ratio(self.normal, self.line.place_selfpay_first_for(self.place))
 
     @property
+    def account(self) -> int:
+        """What the personal account pays first on an ``account_first`` line (当年账户先支付), of
+        :attr:`normal` less the place's self-pay first (:meth:`BenefitLine.account_first_pays`)."""
+        return self.line.account_first_pays(self.normal - self.first, self.acct_left)
+
+    @property
     def base(self) -> int:
-        """What the deductible and the ratio work on: :attr:`normal` less the place's self-pay first."""
-        return self.normal - self.first
+        """What the deductible and the ratio work on: :attr:`normal` less the place's self-pay first and
+        what the personal account paid first."""
+        return self.normal - self.first - self.account
 
 
 def _apart(r: TierResult, t: str, i: BasicInput) -> int:
@@ -273,6 +283,9 @@ def basic(i: BasicInput) -> TierResult:
     if i.first:  # self-pay first at the place: off the base before the deductible
         share = line.place_selfpay_first_for(i.place)
         r.step(t, "place_selfpay_first", place=i.place, share_bp=share, base_fen=i.normal, amount_fen=i.first)
+    if line.account_first:  # 当年账户 first: only the rest reaches the deductible (自负段) and the ratio
+        left, before = max(0, i.acct_left), i.normal - i.first
+        r.step(t, "account_first", balance_fen=left, base_fen=before, acct_fen=i.account, rest_fen=i.base)
     if line.deductible_at_place(i.place):  # the deductible the line sets for the place
         r.step(t, "deductible_place", place=i.place)
     d = _deductible(r, i)

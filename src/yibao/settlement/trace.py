@@ -55,6 +55,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "按固定比例支付项目 {amount_fen} × {ratio_bp} = {pay_fen}",
         "fixed-share items {amount_fen} × {ratio_bp} = {pay_fen}",
     ),
+    "account_first": (
+        "当年个人账户余额 {balance_fen}，先支付政策范围内费用 {base_fen} 中的 {acct_fen}，"
+        "其余 {rest_fen} 进入起付线（自负段）和比例",
+        "the current-year personal account (balance {balance_fen}) first pays {acct_fen} of the policy-range cost "
+        "{base_fen}; the rest {rest_fen} goes to the deductible (self-pay segment) and the ratio",
+    ),
     "deductible_place": ("{place}执行该地起付线", "{place}: the deductible set for this place"),
     "place_selfpay_first": (
         "{place}先行自付 {base_fen} × {share_bp} = {amount_fen}",

@@ -12,7 +12,8 @@ import polars as pl
 
 from yibao.core import charts
 from yibao.core.money import fen_to_yuan_str, fmt_percent, fmt_yuan
-from yibao.core.vocab import FIELDS, field_label, identity_label, label
+from yibao.core.vocab import FIELDS, field_label, label
+from yibao.policy.categories import identity_label
 from yibao.whatif.scenario import Comparison
 
 COLUMNS: dict[str, tuple[str, str]] = {

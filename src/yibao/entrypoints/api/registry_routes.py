@@ -17,6 +17,7 @@ from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of
 from yibao.policy.in_force import policy_or_first
+from yibao.policy.schema import Policy
 from yibao.store.tables import ChronicFiling, CrossFiling
 
 router = APIRouter(prefix="/api", tags=["registry"], responses=refusals(400, 401, 403))
@@ -42,8 +43,8 @@ class CrossFilingIn(BaseModel):
     reason: Text | None = Field(None, max_length=64)
 
 
-def _priority(request: Request, day: date) -> tuple[str, ...]:
-    return policy_or_first(pack_of(request), day).identity_priority
+def _policy(request: Request, day: date) -> Policy:
+    return policy_or_first(pack_of(request), day)
 
 
 @router.get("/persons")
@@ -76,7 +77,7 @@ def person(
     day = on or date.today()
     with _db(request).unit_of_work() as s:
         p = lookup.find_person(s, key)
-        return asdict(lookup.person_view(s, p, day, _priority(request, day), show_certno=who.sees_certno))
+        return asdict(lookup.person_view(s, p, day, _policy(request, day), show_certno=who.sees_certno))
 
 
 def _file(

@@ -26,9 +26,9 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import Said
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
 from yibao.entrypoints.cli.output import NOTHING_STORED, console, refuse
+from yibao.policy.categories import identity_label
 from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.policy.premium import premium_split
@@ -234,8 +234,9 @@ def coverage_cmd(
     with database(lang) as db:
         if pack is None:
             pack = svc.pack_of_year(db, year)
-        priority = svc.policy_for_year(pack, year)[0].identity_priority if pack is not None else DEFAULT_PRIORITY
-        cov = cov_svc.coverage(db, year, day, priority=priority)
+        ranks = svc.policy_for_year(pack, year)[0] if pack is not None else None
+        priority = ranks.identity_priority if ranks is not None else DEFAULT_PRIORITY
+        cov = cov_svc.coverage(db, year, day, priority=priority, validity=ranks.identity_validity if ranks else None)
         budget = cov_svc.subsidy_budget(db, year, pack) if pack is not None else None
         duplicates = cov_svc.find_duplicates(db, year)
         if out is not None:

@@ -17,10 +17,11 @@ from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY
-from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, identity_label, label
+from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, label
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
 from yibao.interfaces.claim_csv import claim_person, read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack, load_pack
 from yibao.settlement.model import Claim, Person, Settlement
 from yibao.settlement.settle import settle_sequence

@@ -27,12 +27,12 @@ from yibao.core.clock import beijing_text, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan, optional_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, user_name, xlsx_path
 from yibao.entrypoints.cli.output import console
+from yibao.policy.categories import identity_label
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 from yibao.rules.monitoring import Period, parse_period

@@ -19,10 +19,12 @@ from yibao.core import vocab
 from yibao.core.clock import beijing_text, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
-from yibao.core.identities import label
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
+from yibao.policy.categories import identity_label as label
+from yibao.policy.categories import lapsed_text
+from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import load_pack
 from yibao.store.db import Database
 from yibao.store.tables import ChronicFiling, CrossFiling, FamilyDoctorContract, InstitutionChoice, Person, ResidentTier
@@ -82,12 +84,14 @@ def show(
     db = Database.open()
     try:
         with db.unit_of_work() as s:
-            view = lookup.person_view(s, lookup.find_person(s, key), day, pack.at(pack.valid_from).identity_priority)
+            view = lookup.person_view(s, lookup.find_person(s, key), day, policy_or_first(pack, day))
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
     b = view.baseinfo
     console.print(f"[bold]{b['psn_name']}[/] {b['certno']} · {b['psn_no']} · {b.get('township') or ''}{b.get('village') or ''}")
     console.print(_t(lang, f"{day} 的身份：", f"Identity on {day}: ") + label(view.deciding_identity, lang))
+    for i in view.lapsed:
+        console.print(lapsed_text(i["category"], i["valid_from"], i["validity_months"], i["held_to"], lang))
     table = Table(title=_t(lang, "身份变动（从不覆盖）", "Identity history (never overwritten)"))
     for col in (
         _t(lang, "类别", "category"),

@@ -17,11 +17,12 @@ from yibao.app.calibrate import WHERE, Calibration, calibrate
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
-from yibao.core.vocab import field_label, identity_label
+from yibao.core.vocab import field_label
 from yibao.entrypoints.cli.enrol import Lang, fail
 from yibao.entrypoints.cli.output import console
 from yibao.policy.calibrate import TOL_POINTS, Path_
 from yibao.policy.cases import cases_file, load_cases
+from yibao.policy.categories import identity_label
 from yibao.policy.labels import parameters
 from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
 from yibao.reports.outcomes import OUTCOMES

@@ -17,9 +17,9 @@ from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.core.i18n import t as _t
-from yibao.core.identities import label as identity_label
 from yibao.core.settings import DEFAULT_POLICY
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
+from yibao.policy.categories import identity_label
 from yibao.synth.fee_lines import AuditCounty, with_fee_lines
 
 _STAGES = ("people", "identities", "enrolments", "filings", "claims", "frames")

@@ -18,12 +18,12 @@ from yibao.app.registry import find_person, identities_on, search_people
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import paren, pick
-from yibao.core.identities import label as identity_label
 from yibao.entrypoints.web import bill
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.forms import Posted
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
+from yibao.policy.categories import identity_label
 from yibao.settlement.model import Settlement
 from yibao.settlement.trace import render as render_trace
 from yibao.store.service_tables import Institution

@@ -17,13 +17,13 @@ from yibao.core import vocab
 from yibao.core.errors import NotFound
 from yibao.core.i18n import paren
 from yibao.core.idcard import mask
-from yibao.core.identities import label as identity_label
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label
 from yibao.entrypoints.web.charts import Bar, share
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import can, page_user
+from yibao.policy.categories import identity_label, lapsed_text
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.service_tables import LedgerEntry
@@ -85,7 +85,7 @@ def person_page(
         except NotFound:
             t = translator(lang)
             return render(request, "not_found.html.j2", {"what": t("人员", "person"), "key": psn_no[:40]}, status_code=404)
-        view = person_view(s, person, day, pack.at(day).identity_priority, show_certno=who.sees_certno)
+        view = person_view(s, person, day, pack.at(day), show_certno=who.sees_certno)
         y = year or day.year
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
@@ -97,6 +97,7 @@ def person_page(
             "p": view.baseinfo,
             "day": day,
             "deciding": identity_label(view.deciding_identity, lang),
+            "lapsed": [_lapsed(i, lang) for i in view.lapsed],
             "history": [_identity_item(i, day, lang) for i in view.identity_history],
             "enrolments": view.enrolments,
             "chronic": view.chronic_filings,
@@ -124,9 +125,18 @@ def _attributes(view: PersonView, lang: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _lapsed(i: dict[str, Any], lang: str) -> str:
+    return lapsed_text(i["category"], i["valid_from"], i["validity_months"], i["held_to"], lang)
+
+
 def _identity_item(i: dict[str, Any], day: date, lang: str) -> dict[str, Any]:
-    current = i["valid_from"] <= day.isoformat() and (i["valid_to"] is None or i["valid_to"] >= day.isoformat())
-    return i | {"label": identity_label(i["category"], lang), "current": current and i["ended_at"] is None}
+    """A timeline entry; one recorded as valid on ``day`` whose recognition lapsed (``identity_validity``) is not current."""
+    recorded = i["valid_from"] <= day.isoformat() and (i["valid_to"] is None or i["valid_to"] >= day.isoformat())
+    return i | {
+        "label": identity_label(i["category"], lang),
+        "current": recorded and not i["lapsed"] and i["ended_at"] is None,
+        "why_lapsed": _lapsed(i, lang) if i["lapsed"] else None,
+    }
 
 
 def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:

@@ -26,9 +26,10 @@ from yibao.core import i18n
 from yibao.core.clock import beijing_text
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
-from yibao.core.vocab import SOURCES, channel_label, field_label, identity_label, label, med_type_label
+from yibao.core.vocab import SOURCES, channel_label, field_label, label, med_type_label
 from yibao.entrypoints.web import session
 from yibao.entrypoints.web.deps import pack_of, policy_day
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"

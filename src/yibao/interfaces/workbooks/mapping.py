@@ -18,6 +18,7 @@ import yaml
 
 from yibao.core.errors import InputError
 from yibao.core.identities import CATEGORIES, ORDINARY
+from yibao.policy.categories import known
 
 FIELDS: tuple[str, ...] = ("certno", "psn_name", "category", "valid_from", "valid_to", "county", "township", "village", "hh_no")
 """The fields an identity row can carry, in the order they are checked and reported."""
@@ -120,10 +121,18 @@ def _str_list(value: Any, where: str, field: str) -> list[str]:
 
 
 def _check_code(code: Any, where: str, field: str) -> str:
-    if not isinstance(code, str) or code not in CATEGORIES or code == ORDINARY:
-        known = ", ".join(c for c in CATEGORIES if c != ORDINARY)
-        raise InputError(where, field, code, f"an identity category code ({known})")
+    """A built-in or declared category code (:func:`yibao.policy.categories.known`), not ``ordinary``."""
+    codes = [c for c in known() if c != ORDINARY]
+    if not isinstance(code, str) or code not in codes:
+        raise InputError(where, field, code, f"an identity category code ({', '.join(codes)})")
     return code
+
+
+def _declared_by(bureau: str, bureaus: set[str]) -> frozenset[str]:
+    """The declared categories ``bureau`` may certify: those whose pack names it as their ``bureau``, and those
+    whose bureau sends no files (the default 医保): any source may bring them."""
+    declared = (k for c, k in known().items() if c not in CATEGORIES)
+    return frozenset(k.code for k in declared if k.bureau == bureau or k.bureau not in bureaus)
 
 
 def _merge_source(base: dict[str, Any], over: dict[str, Any], where: str) -> dict[str, Any]:
@@ -160,8 +169,8 @@ def load_mapping(source: str, override: Path | str | None = None) -> Mapping:
         names.update(sources(over))
     bureau = names.get(norm_value(source))
     if bureau is None:
-        known = "、".join(sorted(set(names.values())))
-        raise InputError("--source", "source", source, f"a source bureau: {known}")
+        bureaus = "、".join(sorted(set(names.values())))
+        raise InputError("--source", "source", source, f"a source bureau: {bureaus}")
     spec = dict((config.get("sources") or {}).get(bureau) or {})
     defaults = dict(config.get("defaults") or {})
     if over:
@@ -179,8 +188,15 @@ def load_mapping(source: str, override: Path | str | None = None) -> Mapping:
         common = _str_list((defaults.get("columns") or {}).get(field), where, f"defaults.columns.{field}")
         columns[field] = tuple(dict.fromkeys(own + common))
 
-    # every bureau's names are known, so a row sent to the wrong bureau says so (see ``allowed``)
-    categories = {norm_value(n): c.code for c in CATEGORIES.values() for n in (c.code, c.zh, c.en, *c.aliases)}
+    # every bureau's names are known, so a row sent to the wrong bureau says so (see ``allowed``); the
+    # categories the installation's packs declare are read by code, label or alias like built-in ones
+    categories: dict[str, str] = {}
+    shared: set[str] = set()  # a name two packs declare for different categories is read as neither
+    for cat in known().values():
+        for name in cat.names:
+            if categories.setdefault(norm_value(name), cat.code) != cat.code:
+                shared.add(norm_value(name))
+    categories = {k: v for k, v in categories.items() if k not in shared}
     others = [(o or {}).get("categories") or {} for name, o in (config.get("sources") or {}).items() if name != bureau]
     for table in (*others, defaults.get("categories") or {}, spec.get("categories") or {}):
         for name, code in table.items():
@@ -191,6 +207,7 @@ def load_mapping(source: str, override: Path | str | None = None) -> Mapping:
         None
         if allowed_raw is None
         else frozenset(_check_code(c, where, f"{bureau}.allowed") for c in _str_list(allowed_raw, where, "allowed"))
+        | _declared_by(bureau, set(names.values()))
     )
     skip = frozenset(norm_value(s) for s in _str_list(spec.get("skip"), where, f"{bureau}.skip"))
     required = tuple(_str_list(config.get("required"), "mappings.yaml", "required")) or ("certno", "psn_name", "category")

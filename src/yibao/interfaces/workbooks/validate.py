@@ -6,8 +6,9 @@ a table, with its message in Chinese and English: :data:`CELL_CHECKS` look at on
 :data:`CROSS_CHECKS` compare a row with earlier rows of the file. In short:
 
 - 身份证号: 18 characters, 17 digits and a digit or X, a real birth date, the GB 11643 check digit;
-- 姓名: not empty; 身份类别: known (mapping's ``categories`` plus yibao's names) and certified by
-  this bureau; 开始日期 present, 结束日期 optional, both real dates (Excel dates, 2023-05-01,
+- 姓名: not empty; 身份类别: known (mapping's ``categories`` plus the names of the built-in categories and
+  of those the installation's packs declare, :func:`yibao.policy.categories.known`; an unknown one names
+  the accepted ones) and certified by this bureau; 开始日期 present, 结束日期 optional, both real dates (Excel dates, 2023-05-01,
   2023/5/1, 2023.5.1, 2023年5月1日, 20230501), 结束日期 not before 开始日期; place columns not too long;
 - across rows: the same ID number and category twice with different dates is an error on the
   later row (twice with the same dates: the later row is a duplicate and left out); the same
@@ -25,9 +26,9 @@ from typing import Any
 import polars as pl
 
 from yibao.core.idcard import CHECK, WEIGHTS, check_digit
-from yibao.core.identities import CATEGORIES
 from yibao.interfaces.workbooks.mapping import FIELDS, Mapping
 from yibao.interfaces.workbooks.sheets import Sheet
+from yibao.policy.categories import identity_label, known
 
 MIN_DATE = date(1950, 1, 1)
 MAX_DATE = date(2099, 12, 31)
@@ -185,11 +186,17 @@ def _category_reason(r: dict[str, Any], ctx: Context) -> Reason:
     if not raw:
         return f"{label}为空", "category is empty"
     if r["_cat"] is None:
+        accepted = ctx.mapping.allowed if ctx.mapping.allowed is not None else set(ctx.mapping.categories.values())
+        codes = [c for c in known() if c in accepted]
         return (
-            f"无法识别的{label}“{raw}”（可在映射文件 `categories:` 中补充对应关系）",
-            f"unknown category {raw!r} (add it to the mapping's categories:)",
+            f"无法识别的{label}“{raw}”，应为："
+            + "、".join(f"{identity_label(c)}（{c}）" for c in codes)
+            + "（其他写法可在映射文件 `categories:` 中补充对应关系）",
+            f"unknown category {raw!r}; expected one of: "
+            + ", ".join(f"{identity_label(c, 'en')} ({c})" for c in codes)
+            + " (other names can be added to the mapping's categories:)",
         )
-    cat = CATEGORIES[r["_cat"]]
+    cat = known()[r["_cat"]]
     return (
         f"“{raw}”（{cat.zh}）不由{ctx.mapping.source}认定，应由{cat.bureau}导入",
         f"{raw!r} ({cat.en}) is not certified by {ctx.mapping.source}; import it from {cat.bureau}",

@@ -25,7 +25,6 @@ import pyarrow as pa
 
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
-from yibao.settlement.batch.account import account_modes, account_pay
 from yibao.settlement.batch.prepare import (
     AMOUNT_COLUMNS,
     CLAIM_COLUMNS,
@@ -143,9 +142,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         [[pol.is_major("assistance", d) + 2 * pol.is_major("tilted_assistance", d) for d in dise_values] for pol in policies],
         np.int64,
     ).reshape(len(policies), len(dise_values))
-    person_year = np.cumsum(seg_start) - 1
     claims = kernel.Claims(
-        person_year=person_year,
+        person_year=np.cumsum(seg_start) - 1,
         k=k,
         period=period,
         cat=cat,
@@ -162,15 +160,12 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,
         waived=waived_deductibles(policies, line_keys, period, line, has_filing, (dise, dise_values)).astype(np.int64),
         combined=combined_qualified(kc, data.chronic_filings, policies, line_keys, period, line).astype(np.int64),
+        medfee=medfee,
+        self_paid=(c["fulamt_ownpay_amt"].cast(pl.Int64) + c["overlmt_selfpay"].cast(pl.Int64)).to_numpy(),
+        balance=person["acct_balance"][kc.pid],
     )
     settled = kernel.settle_claims(T, claims)
-    dedc, hifp, hifmi, maf, oth = settled.paid
-    firsts = np.flatnonzero(seg_start)
-    fulamt = c["fulamt_ownpay_amt"].to_numpy().astype(np.int64)
-    overlmt = c["overlmt_selfpay"].to_numpy().astype(np.int64)
-    psn_part = medfee - hifp - hifmi - maf - oth
-    mode = account_modes(policies, line_keys)[period, line]
-    acct = account_pay(mode, psn_part, fulamt, overlmt, person["acct_balance"][kc.pid], person_year, firsts)
+    dedc, hifp, hifmi, maf, oth, acct = settled.paid
 
     stored = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
         _enum_column("line", line, line_keys),
@@ -189,11 +184,11 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     out = (
         with_derived(stored.lazy()).collect() if derived else stored
     )  # year, policy range, pool self-pay, funds, own part: result.DERIVED
+    firsts = np.flatnonzero(seg_start)
     ytd = pl.DataFrame({
         "psn_no": c["psn_no"].gather(firsts),
         "year": year[firsts].astype(np.int32),
         **settled.ytd_columns(T),  # every slot of the pack: one schema per chunk
-        "acct_paid": np.add.reduceat(acct, firsts),
     })  # fmt: skip
     return BatchResult(out, ytd)
 

@@ -1,4 +1,6 @@
-"""The compiled pass: every payer of every claim, one claim after another, per person-year.
+"""The compiled pass: every payer of every claim, and the personal account, one claim after another,
+per person-year (the account's balance left is an accumulator: an ``account_first`` line pays from it
+before the deductible).
 
 This is :mod:`yibao.settlement.tiers` and :mod:`yibao.settlement.arith` written once more, for
 numba: the claims come sorted by person and date, each tagged with its person-year, and row
@@ -39,13 +41,13 @@ I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 F = TypeVar("F", bound=Callable[..., Any])
 
-PAID = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
+PAID = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "acct_pay")
 """The per-claim payments the kernel writes: the rows of :attr:`Paid.paid`."""
-YTD_SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid")
+YTD_SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid", "acct_paid")
 """A person-year's scalar accumulators (:class:`yibao.settlement.model.YearToDate`): the first
 columns of :attr:`Paid.ytd`; then one column per slot of ``Tables.slots`` (a key of one of its
 maps, with its period: ``basic_paid.pool@M03``)."""
-ADMISSIONS, CI_BASE, CI_PAID, MAF_BASE, MAF_PAID, TILT_BASE, TILT_PAID = range(len(YTD_SCALARS))
+ADMISSIONS, CI_BASE, CI_PAID, MAF_BASE, MAF_PAID, TILT_BASE, TILT_PAID, ACCT_PAID = range(len(YTD_SCALARS))
 SLOTS = len(YTD_SCALARS)
 
 
@@ -79,6 +81,9 @@ class Claims:
     combined: I64  # 1: the person's filings qualify for the line's combined cap (two listed diseases or more)
     fixed_share_scp: I64  # fixed_share_scp_amt: the part on fixed-share items (if the line has them)
     class_b_scp: I64  # class_b_scp_amt: the 乙类 part of the rest (if the line pays 乙类 at its own ratio)
+    medfee: I64  # medfee_sumamt: the total (the person's share is it less the funds)
+    self_paid: I64  # fulamt_ownpay_amt + overlmt_selfpay: outside the share an in_catalogue account pays
+    balance: I64  # the person's acct_balance: the personal account's balance before the year's claims
 
 
 @dataclass
@@ -105,11 +110,11 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        c.waived, c.combined, c.pre, c.major, c.fixed_share_scp, c.class_b_scp,
+        c.waived, c.combined, c.pre, c.major, c.fixed_share_scp, c.class_b_scp, c.medfee, c.self_paid, c.balance,
         t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
         t.first_share, t.fixed_share, t.class_b_on, t.class_b_ratio, t.cap,
         t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
-        t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay,
+        t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay, t.acct_mode, t.acct_first,
         t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
         t.ta_thr, t.ta_ratio, t.ta_cap, t.in_catalogue.astype(i64), paid, ytd,
@@ -174,11 +179,11 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
     full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64, pre_: I64, major_: I64, fixed_scp_: I64,
-    class_b_scp_: I64,
+    class_b_scp_: I64, medfee_: I64, self_paid_: I64, balance_: I64,
     kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, first_share: I64, fixed_share: I64,
     class_b_on: I64, class_b_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
     comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64,
-    ceil_slot: I64, ceil_gross: I64, full_pay: I64,
+    ceil_slot: I64, ceil_gross: I64, full_pay: I64, acct_mode: I64, acct_first: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
     ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64, in_cat: I64,
     paid: I64, ytd: I64,
@@ -188,7 +193,8 @@ def _settle(  # the scalar rules in one loop, on purpose
     n_cats, n_places, n_levels = cap.shape[1], len(PLACES), ded.shape[4]
     for i in range(k_.size):
         s, k, p, c, lv, ins, at = person_year[i], k_[i], period_[i], cat_[i], level_[i], ins_[i], place_[i]
-        scp, month = scp_[i], month_[i]
+        scp, month, account = scp_[i], month_[i], acct_mode[k]
+        left = max(0, balance_[i] - ytd[s, ACCT_PAID]) if account else 0  # the account's balance left this year
 
         # ---- tiers.basic
         full = full_pay_scp_[i] if full_pay[k] else 0  # full_pay_items: paid in full, outside deductible and ratio
@@ -196,6 +202,8 @@ def _settle(  # the scalar rules in one loop, on purpose
         apart = full + (half_up(fixed * fixed_share[k], BP) if fixed_share[k] >= 0 else 0)
         whole = scp - full - fixed  # BasicInput.normal
         normal = whole - half_up(whole * first_share[k, at], BP)  # BasicInput.base: the place's self-pay first off
+        if acct_first[k]:  # BasicInput.account: the personal account pays first, only the rest goes on
+            normal -= min(max(0, normal), left)
         # tiers._deductible: the deductible in force (what the period has left of it) and the base's lower end
         d = 0
         lo = 0
@@ -306,8 +314,16 @@ def _settle(  # the scalar rules in one loop, on purpose
             ytd[s, TILT_BASE] += base
             ytd[s, TILT_PAID] += oth
 
+        # ---- settle._account: the line's payable share (BenefitLine.account_payable), up to the balance left
+        acct = 0
+        if account:
+            share = medfee_[i] - hifp - hifmi - maf - oth
+            acct = min(max(0, share if account == 1 else share - self_paid_[i]), left)
+            ytd[s, ACCT_PAID] += acct
+
         paid[0, i] = dedc
         paid[1, i] = hifp
         paid[2, i] = hifmi
         paid[3, i] = maf
         paid[4, i] = oth
+        paid[5, i] = acct

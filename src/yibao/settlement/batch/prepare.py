@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.policy.deciding import identity_ranks
+from yibao.policy.deciding import identity_ranks, within_validity
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import PLACES, Policy
 from yibao.settlement.batch.tables import INSUTYPES, ORD, TIERS, Variants, categories
@@ -198,18 +198,6 @@ def lowest_over_ranges(n: int, lo: I64, hi: I64, row: I64, table: I64, column: I
     return out
 
 
-def _within_validity(identities: pl.DataFrame, validity: tuple[tuple[str, int], ...]) -> pl.DataFrame:
-    """Identity rows with ``valid_to`` cut at the end of their category's validity from recognition
-    (:meth:`Policy.identity_end`: ``valid_from`` + months − 1 day, the month's last day where shorter)."""
-    if not validity:
-        return identities
-    end = pl.col("valid_to")
-    for category, months in validity:
-        cut = pl.col("valid_from").dt.offset_by(f"{months}mo") - pl.duration(days=1)
-        end = pl.when(pl.col("category").cast(pl.Utf8) == category).then(pl.min_horizontal("valid_to", cut)).otherwise(end)
-    return identities.with_columns(end.alias("valid_to"))
-
-
 def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy], period: I64) -> I64:
     """Category index of each claim's deciding identity: of the identities held on the claim's
     date (within the period's ``identity_validity``), the one its period's ``identity_priority``
@@ -221,7 +209,7 @@ def deciding_identity(kc: Keyed, identities: pl.DataFrame, policies: list[Policy
     for p, pol in enumerate(policies):
         by_validity.setdefault(tuple(sorted(pol.identity_validity.items())), []).append(p)
     for validity, periods in by_validity.items():  # one pass per distinct validity (usually one)
-        j, lo, hi = kc.ranges(_within_validity(identities, validity), "valid_from", "valid_to")
+        j, lo, hi = kc.ranges(within_validity(identities, dict(validity)), "valid_from", "valid_to")
         if j.height == 0:
             continue
         held, held_values = coded(j["category"])

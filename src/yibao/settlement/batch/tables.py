@@ -40,6 +40,8 @@ CATS: tuple[str, ...] = tuple(CATEGORIES)
 ORD = CATS.index(ORDINARY)
 TIERS: tuple[str | None, ...] = ("unit", "individual_1", "individual_2", None)
 INSUTYPES = ("390", "310")
+ACCOUNT_MODES = ("none", "all", "in_catalogue")
+"""``BenefitLine.personal_account``, coded by position (``Tables.acct_mode``)."""
 
 
 def categories(policies: list[Policy]) -> tuple[str, ...]:
@@ -128,6 +130,8 @@ class Tables:
     ceil_slot: I64  # [k] slot of the ceiling group's covered cost
     ceil_gross: BOOL  # [k] the ceiling counts from the first fen
     full_pay: I64  # [k] 0 no full-pay items, 1 paid in full within the cap, 2 outside it (BenefitLine.full_pay_kind)
+    acct_mode: I64  # [k] the line's personal_account, an index of ACCOUNT_MODES (0: no account)
+    acct_first: I64  # [k] 1: account_first, the account pays the basic base first
     applies: BOOL  # [payer tier 0 ci / 1 ma / 2 ta, k, insutype 0 res / 1 emp, cat]
     ci_ded: I64  # [p, insutype, cat]: of the critical-illness block serving the scheme
     ci_cap: I64  # [p, insutype, cat]
@@ -210,6 +214,8 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
         "ceil_slot": np.zeros(K, np.int64),
         "ceil_gross": np.zeros(K, bool),
         "full_pay": np.zeros(K, np.int64),
+        "acct_mode": np.zeros(K, np.int64),
+        "acct_first": np.zeros(K, np.int64),
         "applies": np.zeros((len(TIER_NAMES), K, len(INSUTYPES), C), bool),
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
@@ -246,6 +252,7 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
                 t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
                 t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
             t["full_pay"][k] = line.full_pay_kind
+            t["acct_mode"][k], t["acct_first"][k] = ACCOUNT_MODES.index(line.personal_account), line.account_first
             t["fixed_share"][k] = -1 if line.fixed_share is None else line.fixed_share
             t["class_b_on"][k] = line.class_b_ratio is not None
             t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app import registry as lookup
 from yibao.core import vocab
-from yibao.core.clock import beijing_text, time_header
+from yibao.core.clock import beijing_text, beijing_today, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
@@ -48,7 +48,7 @@ def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
 
 def _day(text: str | None, lang: str, field: str = "date") -> date:
     if not text:
-        return date.today()
+        return beijing_today()
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -22,6 +22,7 @@ from yibao.reports.cells import Column, fmt_bp
 from yibao.reports.html import render_html, sections
 from yibao.reports.tables import (
     ALL,
+    APPLIED_SCHEMA,
     INSTITUTION_SCHEMA,
     LOW_INCOME,
     PEOPLE_SCHEMA,
@@ -388,6 +389,14 @@ def test_fund_income_against_spending() -> None:
     # assistance fund: premium subsidies 59200 + maf 48200 + oth 2000
     assert got["assist_total"] == (109_400, None)
     assert got["employee_pool"] == (8_500, None)
+
+
+def test_assistance_on_application_is_the_assistance_fund_s_spending() -> None:
+    applied = pl.DataFrame([("2022-04", 73_575), ("2022-06", -3_575)], schema=APPLIED_SCHEMA, orient="row")
+    got = {item: amount for item, amount, _ in fund_balance(ASSIST_CLAIMS, PEOPLE, CTX, applied=applied).rows()}
+    # 73575 paid in April, 3575 of it reversed in June: 70000; the fund in all 109400 + 70000
+    assert (got["assist_application"], got["assist_total"]) == (70_000, 179_400)
+    assert fund_balance(ASSIST_CLAIMS, PEOPLE, CTX).row(by_predicate=pl.col("item") == "assist_application")[1] == 0
 
 
 def test_a_deficit_has_a_negative_balance_rate() -> None:

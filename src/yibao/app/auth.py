@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # settle at the window, look people up, file, reverse with a reason, import bureau workbooks
     "clerk": frozenset(
         {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
+        | {"assistance"}  # 依申请救助: decide an application for assistance, reverse one
     ),
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -25,7 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from yibao.app.ledger import new_entry
-from yibao.app.registry import settlement_person
+from yibao.app.registry import account_balances, settlement_person
 from yibao.audit.model import AuditLine
 from yibao.core.clock import beijing_midnight
 from yibao.core.errors import InputError
@@ -144,6 +144,7 @@ def settle_history(
             raise InputError(
                 "ledger", "year", taken[1], f"a year with no settlements yet (person {taken[0]} already has some): loaded before?"
             )
+        balances = account_balances(s, years)
         for psn_no, person_claims in by_person.items():
             person = people.get(psn_no)
             if person is None:
@@ -157,7 +158,7 @@ def settle_history(
                     out.not_enrolled += 1
                     continue
                 try:
-                    settled = settle(pack, sp, ytd.get(year), claim)
+                    settled = settle(pack, replace(sp, acct_balance=balances.get((person.id, year), 0)), ytd.get(year), claim)
                 except InputError as e:
                     out.refused[e.field] = out.refused.get(e.field, 0) + 1
                     continue

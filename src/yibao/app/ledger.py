@@ -40,13 +40,18 @@ if TYPE_CHECKING:
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt",
+    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
 )  # fmt: skip
+"""The amounts a ledger entry stores (a reversal: negated); ``acct_pay`` is the part of ``psn_part_amt`` the personal
+account paid, the rest the person paid in cash (``psn_cash_pay``)."""
 
 
 def _json(value: Any) -> str:
     """Stored JSON text (dataclasses as objects, tuples as lists, UTF-8 as is)."""
     return orjson.dumps(value).decode()
+
+
+dumps = _json
 
 
 def now() -> datetime:
@@ -253,6 +258,16 @@ def _step(raw: dict[str, Any]) -> TraceStep:
     return TraceStep(raw["tier"], raw["key"], args)
 
 
+def stored_steps(stored: str) -> list[TraceStep]:
+    """A stored trace's steps (entries written before traces were stored as steps have none)."""
+    return [_step(raw) for raw in json.loads(stored) if "key" in raw]
+
+
+def write_year(session: Session, person_id: int, year: int, ytd: YearToDate) -> None:
+    """Store the person's accumulators of ``year`` (their row exists and is locked by this transaction)."""
+    session.connection().execute(_UPDATE_YEAR, {"ytd_person": person_id, "ytd_year": year, "ytd_data": _json(ytd.to_dict())})
+
+
 def trace_view(stored: str) -> list[dict[str, str]]:
     """A stored trace as ``{"tier": tier name (Chinese), "zh": sentence, "en": sentence}`` per step.
 
@@ -277,6 +292,10 @@ def get_entry(session: Session, setl_id: str, fixmedins_code: str | None = None)
     return entry
 
 
+REVERSIBLE = ("settle", "apply")
+"""Ledger entries a reversal may undo: a settlement, an application for assistance (依申请救助, :mod:`yibao.app.assistance`)."""
+
+
 def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *, msgid: str | None = None) -> LedgerEntry:
     """Reverse (撤销) a settlement: give back exactly what it consumed; a second reversal is refused."""
     if not reason.strip():
@@ -284,7 +303,7 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     if len(reason.strip()) > 255:
         raise InputError(f"settlement {setl_id}", "reason", reason, "至多 255 个字符 / at most 255 characters")
     original = get_entry(session, setl_id)
-    if original.kind != "settle":
+    if original.kind not in REVERSIBLE:
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")
     before = _lock_year(session, original.person_id, original.year)
     done = session.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
@@ -304,8 +323,7 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
     )  # fmt: skip
     session.add(entry)
     session.flush()
-    year_values = {"ytd_person": original.person_id, "ytd_year": original.year, "ytd_data": _json(after.to_dict())}
-    session.connection().execute(_UPDATE_YEAR, year_values)
+    write_year(session, original.person_id, original.year, after)
     return entry
 
 
@@ -318,6 +336,7 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
         "recorded_by": entry.recorded_by,
     }  # fmt: skip
     out.update({a: getattr(entry, a) for a in AMOUNTS})
+    out["psn_cash_pay"] = entry.psn_part_amt - entry.acct_pay
     out["setldetail"] = json.loads(entry.setldetail)
     out["trace"] = trace_view(entry.trace)
     out["fee_results"] = json.loads(entry.fee_results)
@@ -325,19 +344,29 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def verify(session: Session) -> list[dict[str, Any]]:
-    """Recompute every person-year's accumulators from the ledger; the differences, then any visit paid twice (there
-    should be none)."""
+    """Recompute every person-year's accumulators from the ledger; the differences, then any entry whose personal-account
+    payment (``acct_pay``) is not what it consumed of the account (``consumed.acct_paid``) or not within the person's
+    share, then any visit paid twice (there should be none)."""
     derived: dict[tuple[int, int], YearToDate] = {}
-    for person_id, year, consumed in session.execute(sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed)):
+    account: list[dict[str, Any]] = []
+    rows = session.execute(
+        sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed, LedgerEntry.setl_id, LedgerEntry.acct_pay,
+                  LedgerEntry.psn_part_amt)
+    )  # fmt: skip
+    for person_id, year, consumed, setl_id, acct_pay, psn_part_amt in rows:
         key = (person_id, year)
-        derived[key] = derived.get(key, YearToDate(year)).plus(YearToDate.from_dict(json.loads(consumed)))
+        delta = YearToDate.from_dict(json.loads(consumed))
+        derived[key] = derived.get(key, YearToDate(year)).plus(delta)
+        if acct_pay != delta.acct_paid or abs(acct_pay) > abs(psn_part_amt) or acct_pay * psn_part_amt < 0:
+            account.append({"setl_id": setl_id, "acct_pay": acct_pay, "consumed_acct_paid": delta.acct_paid,
+                            "psn_part_amt": psn_part_amt})  # fmt: skip
     stored = {(r.person_id, r.year): _ytd(r) for r in session.scalars(sa.select(YearToDateRow))}
     diffs: list[dict[str, Any]] = []
     for key in sorted(set(derived) | set(stored)):
         a, b = derived.get(key, YearToDate(key[1])), stored.get(key, YearToDate(key[1]))
         if a != b:
             diffs.append({"person_id": key[0], "year": key[1], "ledger": a.to_dict(), "stored": b.to_dict()})
-    return diffs + paid_twice(session)
+    return diffs + account + paid_twice(session)
 
 
 def paid_twice(session: Session) -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from yibao.app import ledger, visits
 from yibao.app.audit_counter import CounterAudit, hsa_result
 from yibao.app.auth import Principal
-from yibao.app.registry import find_person, identities_on, settlement_person
+from yibao.app.personal_account import account_year
+from yibao.app.registry import account_balance, find_person, identities_on, settlement_person
 from yibao.core.clock import BEIJING, beijing_today
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask
@@ -160,6 +161,11 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
     asked = str(data.get("certno") or data.get("mdtrt_cert_no") or "")
     enrol = s.scalars(sa.select(Enrolment).where(Enrolment.person_id == p.id).order_by(Enrolment.year)).all()
     idents = identities_on(s, p.id, today)
+
+    def balc(e: Enrolment) -> Decimal:
+        account = account_year(s, p.id, e.year, ledger.year_to_date(s, p.id, e.year).acct_paid) if e.insutype == "310" else None
+        return yuan(account["left"]) if account else Decimal("0.00")
+
     return {
         "baseinfo": {
             "psn_no": p.psn_no,
@@ -175,7 +181,7 @@ def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
             {
                 "insutype": e.insutype,
                 "psn_type": _psn_type(p, e.insutype),
-                "balc": Decimal("0.00"),
+                "balc": balc(e),
                 "psn_insu_stas": e.psn_insu_stas,
                 "psn_insu_date": f"{e.year}-01-01",
                 "paus_insu_date": None,
@@ -365,9 +371,10 @@ def cancel_fees(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, 
 
 CLR_WAY = "1"
 """清算方式: 1 按项目 (fee for service), the only way yibao settles."""
-UNMODELLED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifob_pay", "acct_mulaid_pay", "hosp_part_amt", "acct_pay", "balc")
+UNMODELLED_FUNDS = ("cvlserv_pay", "hifes_pay", "hifob_pay", "acct_mulaid_pay", "hosp_part_amt")
 """Payers of the specification's ``setlinfo`` yibao does not model (civil-servant subsidy, enterprise supplement,
-large-amount, account mutual aid, the hospital's share, the personal account): always zero."""
+large-amount, account mutual aid, the hospital's share): always zero. The personal account is modelled: ``acct_pay``
+and ``psn_cash_pay`` come from the settlement, ``balc`` (余额) is the account's balance left for the year after it."""
 
 
 def _setlinfo(s: Session, ctx: Context, st: Settlement, setl_id: str | None, v: Visit, data: dict[str, Any]) -> Output:
@@ -382,6 +389,8 @@ def _setlinfo(s: Session, ctx: Context, st: Settlement, setl_id: str | None, v: 
     }  # fmt: skip
     info |= {k: (yuan(x) if isinstance(x, int) else x) for k, x in st.setlinfo().items() if k not in info}
     info |= {fund: Decimal("0.00") for fund in UNMODELLED_FUNDS}
+    balance = account_balance(s, p.id, st.setl_date.year)
+    info["balc"] = yuan(max(0, balance - st.ytd_after.acct_paid) if balance is not None else 0)
     info |= {
         "setl_time": _time(st.setl_date),
         # 医药机构结算ID: the hospital's own number when it sends one, else its msgid (as the specification says)
@@ -466,6 +475,8 @@ def cancel_settlement(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Ou
             "medfee_sumamt": yuan(rev.medfee_sumamt),
             "fund_pay_sumamt": yuan(rev.fund_pay_sumamt),
             "psn_part_amt": yuan(rev.psn_part_amt),
+            "acct_pay": yuan(rev.acct_pay),
+            "psn_cash_pay": yuan(rev.psn_part_amt - rev.acct_pay),
         }
     }, f"reverse:{rev.setl_id}"
 

@@ -2,7 +2,8 @@
 
 One statement reads the person (by ``psn_no`` or resident ID number), whether they are enrolled in the year,
 their identities, filings, resident tiers, institutions chosen and family-doctor contracts (as JSON texts,
-:func:`yibao.app.registry.facts_columns`), the year-to-date row (``FOR UPDATE`` on PostgreSQL; on SQLite the
+:func:`yibao.app.registry.facts_columns`), the personal account's balance for the year (the core's
+``Person.acct_balance``), the year-to-date row (``FOR UPDATE`` on PostgreSQL; on SQLite the
 write transaction is ``BEGIN IMMEDIATE`` and already holds the database), the claim's institution, and the
 settlements of the visit being settled. A person's first claim of a year finds no year-to-date row:
 :func:`first_of_year` inserts it (or, when a concurrent first claim did, locks that one) and answers its
@@ -21,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from yibao.app.registry import FACTS, core_person, facts_columns
+from yibao.app.registry import FACTS, account_balance_column, core_person, facts_columns
 from yibao.settlement import model as sm
 from yibao.settlement.model import YearToDate
 from yibao.store.service_tables import Institution, LedgerEntry, YearToDateRow
@@ -72,6 +73,7 @@ def _statement(dialect: str, lock: bool) -> sa.Select[Any]:
             Person,
             enrolled.label("enrolled"),
             *facts_columns(dialect),
+            account_balance_column(),
             ytd.scalar_subquery(),
             sa.select(Institution.hosp_lv).where(inst).scalar_subquery(),
             sa.select(Institution.place).where(inst).scalar_subquery(),
@@ -94,10 +96,10 @@ def read(
     if row is None:
         return None
     person, enrolled, *facts = row[: 2 + FACTS]
-    ytd, hosp_lv, place, count, standing = row[2 + FACTS :]
+    balance, ytd, hosp_lv, place, count, standing = row[2 + FACTS :]
     return PersonYear(
         person=person,
-        core=core_person(person, *facts),
+        core=core_person(person, *facts, acct_balance=balance),
         enrolled=bool(enrolled),
         ytd=YearToDate.from_dict(json.loads(ytd)) if ytd is not None else None,
         institution=(hosp_lv, place) if hosp_lv is not None else None,

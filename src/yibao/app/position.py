@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yibao.app.ledger import year_to_date
+from yibao.app.personal_account import account_year
 from yibao.app.registry import settlement_person
 from yibao.core.clock import beijing_today
 from yibao.policy.pack import PolicyPack
@@ -42,4 +43,5 @@ def position(session: Session, pack: PolicyPack, person: Person, year: int) -> d
         "admissions": ytd.admissions,
         "payers": [_row(policy, p) for p in pos.payers],
         "year_to_date": ytd.to_dict(),
+        "account": account_year(session, person.id, year, ytd.acct_paid),
     }

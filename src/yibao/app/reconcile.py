@@ -14,8 +14,8 @@ submissions, time-outs or records lost on one side they often do not. Two transa
   kind (:data:`KINDS`), the fields that differ with both values, and the totals of both sides.
 
 ``clr_type`` (清算类别) is the ``clr_type`` the settlement answer (2207/2304) gave the HIS: the
-visit's ``med_type`` (11 普通门诊, 14 门诊慢特病, 21 普通住院). ``acct_pay`` (个人账户) is always
-0 on this platform: it settles no personal-account payments.
+visit's ``med_type`` (11 普通门诊, 14 门诊慢特病, 21 普通住院). ``acct_pay`` (个人账户支出) is the ledger's:
+what employees' personal accounts paid of their share; ``cash_payamt`` is the share less it.
 
 ``refd_setl_flag`` on a HIS record: ``"0"`` a valid settlement, ``"1"`` a reversed one. Both
 usual ways to list a reversal are understood: the original ``setl_id`` flagged ``"1"``, or the
@@ -153,6 +153,7 @@ def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
             sa.func.sum(LedgerEntry.medfee_sumamt),
             sa.func.sum(LedgerEntry.fund_pay_sumamt),
             sa.func.sum(LedgerEntry.psn_part_amt),
+            sa.func.sum(LedgerEntry.acct_pay),
             sa.func.sum(sign),
         )
         .where(
@@ -165,11 +166,11 @@ def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
     if scope.insutype is not None:
         q = q.where(LedgerEntry.insutype == scope.insutype)
     out: dict[tuple[str, str], Totals] = {}
-    for insutype, med_type, medfee, fund, psn, count in s.execute(q):
+    for insutype, med_type, medfee, fund, psn, acct_sum, count in s.execute(q):
         key = (insutype, clr_type_of(med_type))
         if scope.clr_type is not None and key[1] != scope.clr_type:
             continue
-        acct = 0  # no personal-account payments on this platform
+        acct = int(acct_sum or 0)
         t = Totals(int(medfee or 0), int(fund or 0), acct, int(psn or 0) - acct, int(count or 0))
         out[key] = out.get(key, Totals()) + t
     return dict(sorted(out.items()))
@@ -378,7 +379,7 @@ def _platform_view(e: LedgerEntry, reversed_by: str | None) -> dict[str, Any]:
         "clr_type": clr_type_of(e.med_type),
         "medfee_sumamt": national.yuan(e.medfee_sumamt),
         "fund_pay_sumamt": national.yuan(e.fund_pay_sumamt),
-        "acct_pay": national.yuan(0),
+        "acct_pay": national.yuan(e.acct_pay),
         "reversed_by": reversed_by,
     }
 
@@ -478,7 +479,7 @@ def reconcile_detail(s: Session, scope: Scope, records: list[HisRecord]) -> Deta
         if rev is not None:
             matched += 1  # reversed on both
             continue
-        ours = {"medfee_sumamt": e.medfee_sumamt, "fund_pay_sumamt": e.fund_pay_sumamt, "acct_pay": 0}
+        ours = {f: getattr(e, f) for f in AMOUNT_FIELDS}
         theirs = _money(first)
         money = [
             {"field": f, "field_zh": FIELD_ZH[f], "his": national.yuan(theirs[f]), "platform": national.yuan(ours[f])}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -25,6 +26,7 @@ from yibao.store.tables import (
     Identity,
     InstitutionChoice,
     Person,
+    PersonalAccount,
     ResidentTier,
 )
 
@@ -33,11 +35,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-Recorded = TypeVar("Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract)
+Recorded = TypeVar(
+    "Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract, PersonalAccount
+)
+"""Rows :func:`recorded` stamps."""
 Dated = Identity | ChronicFiling | CrossFiling | ResidentTier | InstitutionChoice | FamilyDoctorContract
 
 
-def _recorded(session: Session, row: Recorded, user: str) -> Recorded:
+def recorded(session: Session, row: Recorded, user: str) -> Recorded:
     """``row`` stamped with who recorded it and when, added and flushed (so it has its id)."""
     row.recorded_at, row.recorded_by = now(), user
     session.add(row)
@@ -127,9 +132,12 @@ def core_person(
     tiers: str | None = None,
     institutions: str | None = None,
     family_doctor: str | None = None,
+    *,
+    acct_balance: int | None = None,
 ) -> sm.Person:
-    """The settlement core's person from the person row (its ``brdy`` is the birth date lines go by) and the
-    JSON texts of :func:`facts_columns`."""
+    """The settlement core's person from the person row (its ``brdy`` is the birth date lines go by), the
+    JSON texts of :func:`facts_columns` and the personal account's balance for the claim's year
+    (:func:`account_balance_column`; none recorded: 0)."""
     return sm.Person(
         psn_no=person.psn_no,
         insutype="310" if person.insutype == "310" else "390",
@@ -147,7 +155,36 @@ def core_person(
             if role in sm.INSTITUTION_ROLES
         ),
         family_doctor=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(family_doctor)),
+        acct_balance=acct_balance or 0,
     )
+
+
+def account_balance_column() -> Any:
+    """The person's personal-account balance for the year bound as ``year`` (correlated with ``person.id``): the
+    latest row recorded for that year, NULL when none is."""
+    return (
+        sa.select(PersonalAccount.balance_fen)
+        .where(PersonalAccount.person_id == Person.id, PersonalAccount.year == sa.bindparam("year"))
+        .order_by(PersonalAccount.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def account_balance(session: Session, person_id: int, year: int) -> int | None:
+    """The person's personal-account balance for ``year`` (the latest row recorded for it); ``None``: none recorded."""
+    q = sa.select(account_balance_column()).select_from(Person).where(Person.id == person_id)
+    return session.scalar(q, {"year": year})
+
+
+def account_balances(session: Session, years: Iterable[int]) -> dict[tuple[int, int], int]:
+    """Every person's personal-account balance for ``years`` (the latest row of each person-year), by (person id, year)."""
+    q = (
+        sa.select(PersonalAccount.person_id, PersonalAccount.year, PersonalAccount.balance_fen)
+        .where(PersonalAccount.year.in_(sorted(set(years))))
+        .order_by(PersonalAccount.id)
+    )
+    return {(pid, year): fen for pid, year, fen in session.execute(q)}
 
 
 @cache
@@ -180,6 +217,8 @@ class PersonView:
     resident_tiers: list[dict[str, Any]] = field(default_factory=list)
     institutions: list[dict[str, Any]] = field(default_factory=list)
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    """Personal-account balances recorded, by year, the latest first within a year."""
 
 
 def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
@@ -315,6 +354,20 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
                 .order_by(FamilyDoctorContract.begin)
             )
         ],
+        accounts=[
+            {
+                "year": r.year,
+                "balance_fen": r.balance_fen,
+                "source": r.source,
+                "recorded_by": r.recorded_by,
+                "recorded_at": r.recorded_at.isoformat(),
+            }
+            for r in session.scalars(
+                sa.select(PersonalAccount)
+                .where(PersonalAccount.person_id == person.id)
+                .order_by(PersonalAccount.year, PersonalAccount.id.desc())
+            )
+        ],
     )
 
 
@@ -343,7 +396,7 @@ def add_chronic_filing(
     filing = ChronicFiling(
         person_id=person.id, dise_codg=code, dise_name=dise_name, fixmedins_code=fixmedins_code, doctor=doctor, begin=begin
     )
-    return _recorded(session, filing, user)
+    return recorded(session, filing, user)
 
 
 def add_cross_filing(
@@ -360,7 +413,7 @@ def add_cross_filing(
     if end is not None and end < begin:
         raise InputError("cross-region filing", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
     filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end)
-    return _recorded(session, filing, user)
+    return recorded(session, filing, user)
 
 
 def add_resident_tier(session: Session, person: Person, tier: int, begin: date, end: date | None, user: str) -> ResidentTier:
@@ -374,7 +427,7 @@ def add_resident_tier(session: Session, person: Person, tier: int, begin: date, 
         sa.select(ResidentTier).where(ResidentTier.person_id == person.id, ResidentTier.end.is_(None), ResidentTier.begin < begin)
     ):
         earlier.end = date.fromordinal(begin.toordinal() - 1)
-    return _recorded(session, ResidentTier(person_id=person.id, tier=tier, begin=begin, end=end), user)
+    return recorded(session, ResidentTier(person_id=person.id, tier=tier, begin=begin, end=end), user)
 
 
 def add_institution_choice(
@@ -401,7 +454,7 @@ def add_institution_choice(
         ):
             earlier.end = date.fromordinal(begin.toordinal() - 1)
     choice = InstitutionChoice(person_id=person.id, fixmedins_code=code, role=role, begin=begin, end=end)
-    return _recorded(session, choice, user)
+    return recorded(session, choice, user)
 
 
 def add_family_doctor(
@@ -410,9 +463,7 @@ def add_family_doctor(
     """A family-doctor contract (家庭医生签约) from ``begin`` (to ``end``)."""
     if end is not None and end < begin:
         raise InputError("family doctor contract", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
-    return _recorded(
-        session, FamilyDoctorContract(person_id=person.id, fixmedins_code=fixmedins_code, begin=begin, end=end), user
-    )
+    return recorded(session, FamilyDoctorContract(person_id=person.id, fixmedins_code=fixmedins_code, begin=begin, end=end), user)
 
 
 def register_person(session: Session, certno: str, psn_name: str, user: str, **place: str | None) -> Person:
@@ -434,7 +485,7 @@ def register_person(session: Session, certno: str, psn_name: str, user: str, **p
         insutype="390",
         **place,
     )
-    return _recorded(session, person, user)
+    return recorded(session, person, user)
 
 
 def psn_no_for(certno: str) -> str:

@@ -32,6 +32,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.app import assistance
 from yibao.app import enrolment as svc
 from yibao.app.suspects import recovered
 from yibao.core.errors import InputError
@@ -244,8 +245,9 @@ def ledger_reports(
         names = institution_names(s)
         step("疑点追回 / recovered")
         back = recovered(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})
+        applied = None if place.fixmedins_code else assistance.paid(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})
     step("统计 / tables")
-    return build_reports(claims, people, names, meta, ctx, recovered=back)
+    return build_reports(claims, people, names, meta, ctx, recovered=back, applied=applied)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.app.assistance import LINE as APPLICATION_LINE
+from yibao.app.assistance import CountedBill
+from yibao.app.assistance import get as get_application
 from yibao.app.ledger import trace_view
 from yibao.audit.types import RULE_TYPES
 from yibao.core.clock import beijing_text
@@ -157,6 +160,12 @@ class Slip:
     recorded_at: str
     recorded_by: str
     printed_at: str
+    counted: tuple[CountedBill, ...] = ()
+    """An application for assistance (依申请救助): the bills it counted (its slip lists them, not fee lines)."""
+
+    @property
+    def is_application(self) -> bool:
+        return self.line == APPLICATION_LINE
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,6 +176,8 @@ def _local(ts: datetime) -> str:
 
 
 def _line_label(pack: PolicyPack | None, entry: LedgerEntry) -> str:
+    if entry.line == APPLICATION_LINE:
+        return "依申请救助"
     priced = pack_in_force([entry.pack_id], pack if pack is not None and pack.pack_id == entry.pack_id else None)
     if priced is not None:
         with contextlib.suppress(InputError, InputErrors):
@@ -251,12 +262,17 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
     reversal = None
     if entry.kind == "settle":
         reversal = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.reverses == entry.setl_id))
+    applied = source.kind == "apply"
+    if entry.kind == "apply":
+        reversal = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.reverses == entry.setl_id))
+    name = "医疗救助依申请救助单" if applied else "医疗费用一站式结算单"
     if entry.kind == "reverse":
-        title, status, status_zh = "医疗费用结算撤销单", "reversal", f"撤销凭证（冲销结算 {entry.reverses}）"
+        title = "依申请救助撤销单" if applied else "医疗费用结算撤销单"
+        status, status_zh = "reversal", f"撤销凭证（冲销{'救助' if applied else '结算'} {entry.reverses}）"
     elif reversal is not None:
-        title, status, status_zh = "医疗费用一站式结算单", "reversed", f"已撤销（{reversal.setl_id}）"
+        title, status, status_zh = name, "reversed", f"已撤销（{reversal.setl_id}）"
     else:
-        title, status, status_zh = "医疗费用一站式结算单", "valid", "有效"
+        title, status, status_zh = name, "valid", "有效"
     rev = reversal if reversal is not None else (entry if entry.kind == "reverse" else None)
 
     payers = tuple(
@@ -285,6 +301,11 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         )
         if fen
     )
+    application = get_application(s, source.setl_id) if applied else None
+    bill = tuple(Figure(code, name, getattr(entry, code)) for code, name in BILL)
+    if application is not None:  # its base and pay (an application adds no cost: its bill amounts are 0)
+        base = sign * application.result.base
+        bill = (Figure("base", "计算基数（政策范围内个人自付）", base), Figure("maf_pay", "本次救助", entry.maf_pay))
     begin = visit.begntime if visit else entry.setl_date
     end: date | None = visit.endtime if visit else None
     # as settled (older entries: the institution's)
@@ -322,13 +343,13 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         begin_date=begin.isoformat(),
         end_date=end.isoformat() if end else "",
         setl_date=entry.setl_date.isoformat(),
-        bill=tuple(Figure(code, name, getattr(entry, code)) for code, name in BILL),
+        bill=bill,
         medfee_sumamt=entry.medfee_sumamt,
         payers=payers,
         fund_pay_sumamt=entry.fund_pay_sumamt,
         psn_part_amt=entry.psn_part_amt,
-        acct_pay=0,
-        psn_cash_pay=entry.psn_part_amt,
+        acct_pay=entry.acct_pay,
+        psn_cash_pay=entry.psn_part_amt - entry.acct_pay,
         self_parts=self_parts,
         fee_rows=fee_rows,
         fee_more=fee_more,
@@ -339,6 +360,7 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         recorded_at=_local(entry.recorded_at),
         recorded_by=entry.recorded_by,
         printed_at=_local(printed_at or datetime.now(UTC)),
+        counted=application.bills if application is not None else (),
     )
 
 
@@ -452,7 +474,14 @@ def render_pdf(slip: Slip) -> bytes:
         [p(f"个人负担 {y(slip.psn_part_amt)} 元（个人账户 {y(slip.acct_pay)} 元，现金 {y(slip.psn_cash_pay)} 元）", big)],
         [p(total)],
     ]
-    if parts:
+    if slip.is_application:
+        paid = y(slip.fund_pay_sumamt)
+        patient = [[p(f"本次救助 {paid} 元（医疗救助基金支付，不产生新的医疗费用；个人负担相应减少 {paid} 元）", big)]]
+        counted = [[p(x) for x in ("结算ID", "结算日期", "定点机构", "政策范围内费用", "基金支付", "政策范围内个人自付")]]
+        counted += [[p(b.setl_id), p(b.setl_date.isoformat()), p(b.fixmedins_name)]
+                    + [p(y(v), num) for v in (b.inscp_scp_amt, b.fund_pay_sumamt, b.left)] for b in slip.counted]  # fmt: skip
+        story += [p("计入的结算（元）", h2), grid(counted, [width * f for f in (0.22, 0.12, 0.24, 0.14, 0.14, 0.14)])]
+    elif parts:
         patient.append([p(f"个人负担构成：{parts}", small)])
     box = Table(patient, colWidths=[width])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#2f5d8a")), ("TOPPADDING", (0, 0), (-1, -1), 1.5),

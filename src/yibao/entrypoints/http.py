@@ -17,6 +17,7 @@ from yibao.core.errors import InputError, InputErrors, NotFound, error_body
 from yibao.core.settings import Settings
 from yibao.entrypoints import web
 from yibao.entrypoints.api import (
+    assistance_routes,
     audit_rule_routes,
     institution_routes,
     national_routes,
@@ -128,6 +129,7 @@ def create_app(
 
     app.include_router(registry_routes.router)
     app.include_router(service_routes.router)
+    app.include_router(assistance_routes.router)
     app.include_router(national_routes.router)
     app.include_router(reconcile_routes.router)
     app.include_router(slip_routes.router)

@@ -12,7 +12,8 @@
     residents' contribution tier ``tier:from[:to]`` items, tier 1 / 2 / 一档 / 二档
     (``二档:2023-01-01:2023-12-31``), ``institutions`` — institutions chosen ``role:fixmedins_code:from[:to]``
     items, role designated (general outpatient), linked or signed (chronic outpatient), ``family_doctor`` —
-    family-doctor contracts ``from[:to]`` items.
+    family-doctor contracts ``from[:to]`` items, ``acct_balance`` — employees' personal-account (个人账户) balance in
+    yuan with at most two decimals, before the year's claims (empty: none; a resident's must be empty).
 
 ``claims.csv``
     ``claim_id``, ``psn_no``, ``setl_date`` (YYYY-MM-DD), ``med_type`` (11, 14, 21 …),
@@ -206,6 +207,43 @@ def _birth_date(row: Row) -> date | None:
     return from_id
 
 
+ACCT_BALANCE_EXPECTED = "an amount in yuan >= 0 with at most 2 decimals"
+MAX_BALANCE_FEN = 10**10
+"""Largest personal-account balance accepted (100,000,000 yuan): anything larger is a typing error."""
+
+
+def _balance(text: str) -> int:
+    fen = yuan_to_fen(text)
+    if not 0 <= fen <= MAX_BALANCE_FEN:
+        raise ValueError("from 0 to 100,000,000 yuan")
+    return fen
+
+
+def acct_balance(row: Row, insutype: str | None) -> int | None:
+    """The row's ``acct_balance`` (yuan, at most two decimals) in fen; ``None`` when empty. Only an employee (insutype 310)
+    has a personal account: a resident's balance is an error."""
+    fen = row.parse("acct_balance", _balance, ACCT_BALANCE_EXPECTED)
+    if fen is not None and insutype != "310":
+        expected = "empty for a resident (390): only employees (310) have a personal account"
+        row.errors.append(InputError(row.where(), "acct_balance", row.text("acct_balance"), expected))
+        return None
+    return fen
+
+
+def read_account_balances(path: Path) -> list[tuple[str, str, int]]:
+    """The personal-account balances of a people file (``psn_no`` and ``acct_balance`` columns; rows with no balance are
+    left out): ``(where, psn_no, fen)`` per row; every bad row is reported, with file, row, field and value."""
+    rows = read_rows(path, ("psn_no", "acct_balance"))
+    out = []
+    for row in rows:
+        psn_no = row.text("psn_no", required=True)
+        fen = acct_balance(row, row.text("insutype") or "310")
+        if psn_no and fen is not None:
+            out.append((row.where(), psn_no, fen))
+    _raise(rows[0].errors if rows else [])
+    return out
+
+
 def _raise(errors: list[InputError]) -> None:
     if errors:
         raise InputErrors(errors)
@@ -237,6 +275,7 @@ def read_people(path: Path) -> dict[str, Person]:
             )
             or (),
             "family_doctor": row.parse("family_doctor", _spans, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
+            "acct_balance": acct_balance(row, insutype) or 0,
         }
         if psn_no:
             people[psn_no] = Person(**kw)

@@ -17,7 +17,10 @@ from yibao.policy.categories import identity_label
 from yibao.settlement.model import Settlement
 from yibao.settlement.trace import render
 
-ROW_FIELDS = ("claim_id", "psn_no", "setl_date", "insutype", "med_type", "line", "identity", *AMOUNT_FIELDS)
+ACCOUNT_FIELDS = ("acct_pay", "psn_cash_pay")
+"""The person's share split into the personal account's payment and cash."""
+ROW_FIELDS = ("claim_id", "psn_no", "setl_date", "insutype", "med_type", "line", "identity", *AMOUNT_FIELDS, *ACCOUNT_FIELDS)
+_YUAN = frozenset((*AMOUNT_FIELDS, *ACCOUNT_FIELDS))
 
 
 def settlement_row(s: Settlement) -> dict[str, Any]:
@@ -64,7 +67,11 @@ def write_settlements(path: Path, settlements: Iterable[Settlement], lang: str =
             row = settlement_row(s)
             w.writerow(
                 [
-                    fen_to_yuan_str(row[n]) if n in AMOUNT_FIELDS else identity_label(row[n], lang) if n == "identity" else row[n]
+                    fen_to_yuan_str(row[n])
+                    if n in AMOUNT_FIELDS or n in ACCOUNT_FIELDS
+                    else identity_label(row[n], lang)
+                    if n == "identity"
+                    else row[n]
                     for n in ROW_FIELDS
                 ]
             )

@@ -26,13 +26,14 @@ from yibao.reports import outcomes, tables
 from yibao.reports.cells import Column, text_column
 from yibao.reports.tables import Context, ReportMeta
 
-Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered"]
+Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered", "applied"]
 """What a table function may take, by the name of its parameter: ``claims`` the claims frame
 (:mod:`yibao.rules.claims`, cut to the period and place), ``people`` the people frame
 (:data:`yibao.reports.tables.PEOPLE_SCHEMA`), ``names`` the institutions' names
 (:data:`yibao.reports.tables.INSTITUTION_SCHEMA`), ``ctx`` the pack's identity order and benefit
 lines (:class:`yibao.reports.tables.Context`), ``start`` and ``end`` the period, ``recovered`` the amounts
-疑点 closed as 扣款 recovered (:data:`yibao.reports.tables.RECOVERED_SCHEMA`; none for a simulation)."""
+疑点 closed as 扣款 recovered (:data:`yibao.reports.tables.RECOVERED_SCHEMA`; none for a simulation), ``applied`` the
+assistance paid on application (:data:`yibao.reports.tables.APPLIED_SCHEMA`; none for a simulation)."""
 INPUTS: tuple[Input, ...] = get_args(Input)
 
 
@@ -46,6 +47,7 @@ class Inputs:
     meta: ReportMeta
     ctx: Context
     recovered: pl.DataFrame | None = None
+    applied: pl.DataFrame | None = None
 
     def value(self, name: Input) -> Any:
         if name == "start":
@@ -277,13 +279,14 @@ FUND_BALANCE = Report(
     note=(
         "筹资为全年（已参保城乡居民保费）；支出为报表期间。居民医保基金支付基本医保和大病保险；医疗救助基金支付资助参保、"
         "医疗救助和倾斜救助；职工医保另列。占筹资比例：支出即支出进度，结余即结余率（以收定支、收支平衡、略有结余）。"
-        "追回金额：本期结算经疑点处理扣款追回的金额。",
+        "依申请救助：本期确认的依申请医疗救助（扣除撤销）。追回金额：本期结算经疑点处理扣款追回的金额。",
         "Income is the year's resident premiums; spending is the period's. The resident pool pays basic and critical illness; "
         "the assistance fund pays premium subsidies, medical and tilted assistance; employee pooling apart. The ratio of "
-        "spending to income is the spending progress, of the balance the balance rate. Recovered: what deductions after review "
+        "spending to income is the spending progress, of the balance the balance rate. Assistance on application: what the "
+        "applications decided in the period paid (less reversals). Recovered: what deductions after review "
         "recovered from institutions on the period's settlements.",
     ),
-    inputs=("claims", "people", "ctx", "recovered"),
+    inputs=("claims", "people", "ctx", "recovered", "applied"),
     table=tables.fund_balance,
     columns=(
         items(
@@ -299,6 +302,7 @@ FUND_BALANCE = Report(
                 "assist_premium": ("医疗救助基金：资助参保", "assistance fund: premium subsidies"),
                 "assist_medical": ("医疗救助基金：医疗救助", "assistance fund: medical assistance"),
                 "assist_tilted": ("医疗救助基金：倾斜救助", "assistance fund: tilted assistance"),
+                "assist_application": ("医疗救助基金：依申请救助", "assistance fund: assistance on application"),
                 "assist_total": ("医疗救助基金支出合计", "assistance fund in all"),
                 "employee_pool": ("职工医保统筹支出（另列）", "employee pooling (apart)"),
                 "recovered": ("追回金额（疑点扣款）", "recovered (deducted after review)"),
@@ -451,10 +455,12 @@ def build_reports(
     ctx: Context,
     catalogue: Sequence[Report] = CATALOGUE,
     recovered: pl.DataFrame | None = None,
+    applied: pl.DataFrame | None = None,
 ) -> ReportSet:
     """Every report of ``catalogue`` from the claims frame (already cut to the period and place), the people
-    frame, the institutions' names and the amounts recovered (none: a simulation's)."""
-    inputs = Inputs(claims, people, names, meta, ctx, recovered)
+    frame, the institutions' names, the amounts recovered and the assistance paid on application (none: a
+    simulation's)."""
+    inputs = Inputs(claims, people, names, meta, ctx, recovered, applied)
     return ReportSet(meta, ctx, {r.name: r.build(inputs) for r in catalogue}, tuple(catalogue))
 
 

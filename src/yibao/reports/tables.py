@@ -355,13 +355,22 @@ FUND_ITEMS = (
     "assist_premium",
     "assist_medical",
     "assist_tilted",
+    "assist_application",
     "assist_total",
     "employee_pool",
     "recovered",
 )
 
 
-def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
+APPLIED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"month": pl.Utf8, "maf_pay": pl.Int64}
+"""依申请救助: what the assistance fund paid on applications decided in the period, net of their reversals, by the
+month of the application (``YYYY-MM``)."""
+
+
+def fund_balance(
+    claims: pl.DataFrame, people: pl.DataFrame, ctx: Context, recovered: pl.DataFrame | None = None,
+    applied: pl.DataFrame | None = None,
+) -> pl.DataFrame:  # fmt: skip
     """基金收支: the year's resident premiums against the period's spending by payer, with the balance.
 
     The resident pool (城乡居民医保基金) takes every enrolled resident's premium (the person's
@@ -371,12 +380,14 @@ def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context, recov
     schemes). Employee pooling is listed apart: its income is not in the enrolment table.
     ``ratio_bp`` is each pool figure over the premium income (spending: 支出进度; balance: 结余率).
     ``recovered`` (追回金额): what 疑点 closed as 扣款 recovered from institutions on the period's settlements.
+    ``applied`` (依申请救助, :data:`APPLIED_SCHEMA`): assistance paid on applications (none for a simulation).
     """
     income = {c: total(people, c) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")}
     by_scheme = claims.with_columns(ctx.scheme().alias("scheme"))
     resident = by_scheme.filter(pl.col("scheme") == RESIDENT)
     basic, critical = total(resident, "hifp_pay"), total(resident, "hifmi_pay")
     medical, tilted = total(claims, "maf_pay"), total(claims, "oth_pay")
+    on_application = 0 if applied is None else int(applied["maf_pay"].sum())
     amounts = [
         income["individual"],
         income["assistance_subsidy"],
@@ -389,7 +400,8 @@ def fund_balance(claims: pl.DataFrame, people: pl.DataFrame, ctx: Context, recov
         income["assistance_subsidy"],
         medical,
         tilted,
-        income["assistance_subsidy"] + medical + tilted,
+        on_application,
+        income["assistance_subsidy"] + medical + tilted + on_application,
         total(by_scheme.filter(pl.col("scheme") != RESIDENT), "hifp_pay", "hifmi_pay"),
         total(recovered_or_none(recovered), "recovered_amt"),
     ]

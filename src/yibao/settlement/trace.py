@@ -195,6 +195,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "assistance on application: identity {identity}, {bills} bills settled {from_date} to {to_date}, "
         "policy-range self-pay not counted by an earlier application {base_fen}",
     ),
+    "application_limit": (
+        "每次申请救助限额 {cap_fen}，应付 {raw_fen}，实付 {pay_fen}",
+        "limit per application {cap_fen}, computed {raw_fen}, paid {pay_fen}",
+    ),
+    "application_yearly": (
+        "年度救助限额 {limit_fen}（与结算时的医疗救助共用），本年此前已救助 {paid_before_fen}，"
+        "应付 {raw_fen}，实付 {pay_fen}，尚余 {left_fen}",
+        "yearly assistance limit {limit_fen} (shared with assistance paid at the counter), paid earlier this year "
+        "{paid_before_fen}, computed {raw_fen}, paid {pay_fen}, left {left_fen}",
+    ),
     "not_applicable": ("不适用：{reason}", "not applicable: {reason}"),
     "total": (
         "医疗总费用 {medfee_fen} = 基金支付 {funds_fen} + 个人负担 {psn_part_fen}",

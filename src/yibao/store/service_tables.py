@@ -109,6 +109,9 @@ class LedgerEntry(Base):
     oth_pay: Mapped[int] = mapped_column(BigInteger)
     fund_pay_sumamt: Mapped[int] = mapped_column(BigInteger)
     psn_part_amt: Mapped[int] = mapped_column(BigInteger)
+    acct_pay: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The part of ``psn_part_amt`` the personal account paid (个人账户支出; migration 0302, 0 on older rows): the
+    entry's ``consumed.acct_paid``; the person paid ``psn_part_amt - acct_pay`` in cash (``psn_cash_pay``)."""
     consumed: Mapped[str] = mapped_column(Text)
     """The accumulators this entry consumed (negative for a reversal), JSON."""
     setldetail: Mapped[str] = mapped_column(Text)
@@ -127,6 +130,28 @@ class LedgerEntry(Base):
         Index("ix_ledger_date", "setl_date"),
         Index("ux_ledger_visit_seq", "mdtrt_id", "visit_seq", unique=True),
     )
+
+
+class AssistanceApplication(Base):
+    """依申请救助: an application decided. Its ledger row (kind ``apply``, the same ``setl_id``) holds the pay
+    (``maf_pay``), what it consumed (``maf_paid``), the trace, who decided and when; this row holds the window and
+    the bills counted, so that a later application of the person counts none of them again while it stands."""
+
+    __tablename__ = "assistance_application"
+
+    setl_id: Mapped[str] = mapped_column(ForeignKey("ledger.setl_id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    applied_on: Mapped[date] = mapped_column(Date)
+    window_from: Mapped[date] = mapped_column(Date)
+    """The look-back window is ``window_from`` .. ``applied_on`` (inclusive)."""
+    base: Mapped[int] = mapped_column(BigInteger)
+    """The policy-range self-pay left by every payer on the bills counted."""
+    yearly_limit: Mapped[int | None] = mapped_column(BigInteger)
+    """The deciding category's yearly assistance limit (``None``: none), shared with the counter's ``maf_pay``."""
+    paid_before: Mapped[int] = mapped_column(BigInteger)
+    """Assistance paid in the year before the application (``maf_paid``)."""
+    claims: Mapped[str] = mapped_column(Text)
+    """The ``setl_id`` of every bill counted, JSON."""
 
 
 class YearToDateRow(Base):

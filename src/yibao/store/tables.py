@@ -186,6 +186,26 @@ class FamilyDoctorContract(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class PersonalAccount(Base):
+    """An employee's personal account (个人账户) balance for a year, before the year's claims (migration 0302): the
+    settlement's one read gives the latest row of the claim's year to the core as ``Person.acct_balance``; each
+    claim's account payment counts in the year's ``acct_paid`` accumulator. Rows are never changed: a corrected
+    balance is a new row."""
+
+    __tablename__ = "personal_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    balance_fen: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(255))
+    """Where the balance came from: ``people.csv row 3``, ``command line``, …"""
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_personal_account_person_year", "person_id", "year"),)
+
+
 class Enrolment(Base):
     """A person's enrolment for one year and scheme, and who pays the premium."""
 

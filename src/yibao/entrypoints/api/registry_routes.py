@@ -8,18 +8,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from yibao.app import personal_account
 from yibao.app import registry as lookup
 from yibao.app.auth import Principal
-from yibao.app.schemas import Day, Text, no_nul
+from yibao.app.schemas import Day, Fen, Text, no_nul
 from yibao.core.clock import beijing_today
 from yibao.core.idcard import mask
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of
+from yibao.interfaces.claim_csv import MAX_BALANCE_FEN
 from yibao.policy.in_force import policy_or_first
 from yibao.policy.schema import Policy
-from yibao.store.tables import ChronicFiling, CrossFiling
+from yibao.store.tables import ChronicFiling, CrossFiling, PersonalAccount
 
 router = APIRouter(prefix="/api", tags=["registry"], responses=refusals(400, 401, 403))
 NOT_FOUND = refusals(404)
@@ -42,6 +44,12 @@ class CrossFilingIn(BaseModel):
     end: Day | None = None
     mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
     reason: Text | None = Field(None, max_length=64)
+
+
+class PersonalAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    year: int = Field(ge=1990, le=2100, description="年度：余额为该年度结算前的个人账户余额")
+    balance_fen: Fen = Field(ge=0, le=MAX_BALANCE_FEN, description="个人账户余额（分）")
 
 
 def _policy(request: Request, day: date) -> Policy:
@@ -86,7 +94,7 @@ def _file(
     key: str,
     body: BaseModel,
     who: Principal,
-    add: Callable[..., ChronicFiling | CrossFiling],
+    add: Callable[..., ChronicFiling | CrossFiling | PersonalAccount],
     shown: tuple[str, ...],
 ) -> dict[str, Any]:
     """Add the filing ``body`` describes (its fields are ``add``'s parameters) to the person ``key`` and commit;
@@ -113,6 +121,19 @@ def cross(
 ) -> dict[str, Any]:
     """异地就医备案 / cross-region care filing."""
     return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end"))
+
+
+@router.post("/persons/{key}/personal-accounts", status_code=201, responses=NOT_FOUND)
+def account(
+    request: Request, key: PersonKey, body: PersonalAccountIn, who: Annotated[Principal, Depends(require("filing.write"))]
+) -> dict[str, Any]:
+    """职工个人账户某年度的余额（该年度结算前；再次登记以最新一条为准）/ an employee's personal-account balance for a
+    year, before its claims (the latest recorded counts)."""
+
+    def add(s: Any, p: Any, *, user: str, year: int, balance_fen: int) -> PersonalAccount:
+        return personal_account.add_balance(s, p, year, balance_fen, user, "api")
+
+    return _file(request, key, body, who, add, ("year", "balance_fen", "recorded_by"))
 
 
 @router.get("/persons/{key}/settlement-view", responses=NOT_FOUND)

@@ -253,10 +253,24 @@ def main() -> None:  # pragma: no cover - console entry
 
 def _register() -> None:
     """Every sub-command, listed once (the modules import this one for ``app``, so they load here)."""
-    from yibao.entrypoints.cli import accounts, audit, batch, enrol, monitor, people, policy, registry, report, slip, synth
+    from yibao.entrypoints.cli import (
+        accounts,
+        assistance,
+        audit,
+        batch,
+        enrol,
+        monitor,
+        people,
+        policy,
+        registry,
+        report,
+        slip,
+        synth,
+    )
     from yibao.entrypoints.cli.audit_cases import register as register_audit_cases
     from yibao.entrypoints.cli.audit_rules import register as register_audit_rules
     from yibao.entrypoints.cli.audit_run import register as register_audit_run
+    from yibao.entrypoints.cli.personal_account import register as register_personal_account
 
     app.add_typer(policy.policy_app, name="policy")
     app.add_typer(people.person_app, name="person")
@@ -270,8 +284,10 @@ def _register() -> None:
     app.command("batch")(batch.batch)
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)
+    app.add_typer(assistance.assistance_app, name="assistance")
     app.command("report")(report.report)
     app.add_typer(registry.import_app, name="import")
+    register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)
     app.command("synth")(synth.synth)

@@ -19,6 +19,7 @@ from yibao.core import vocab
 from yibao.core.clock import beijing_text, beijing_today, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
+from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
@@ -118,6 +119,10 @@ def show(
         console.print(f"{what}{_t(lang, '：', ': ')}{r['fixmedins_code']} {r['begin']}–{r['end'] or ''}")
     for r in view.family_doctor:
         console.print(_t(lang, "家庭医生签约：", "Family-doctor contract: ") + f"{r['begin']}–{r['end'] or ''}")
+    for r in view.accounts:
+        zh = f"个人账户余额：{r['year']} 年度 {fmt_yuan(r['balance_fen'])} 元（{r['source']}，{r['recorded_by']}）"
+        en = f"Personal account balance: {r['year']} {fmt_yuan(r['balance_fen'])} yuan ({r['source']}, {r['recorded_by']})"
+        console.print(_t(lang, zh, en), markup=False)
 
 
 @filing_app.command("chronic")
@@ -325,6 +330,17 @@ def verify(lang: Lang = "zh") -> None:
                         lang,
                         f"就诊 {d['mdtrt_id']}（{d['psn_no']}）有 {len(d['standing'])} 笔未撤销的结算：{ids}",
                         f"visit {d['mdtrt_id']} ({d['psn_no']}) has {len(d['standing'])} standing settlements: {ids}",
+                    ),
+                    markup=False,
+                )
+            elif "consumed_acct_paid" in d:  # the entry's account payment against what it consumed
+                acct, used, part = (fmt_yuan(d[k]) for k in ("acct_pay", "consumed_acct_paid", "psn_part_amt"))
+                err.print(
+                    _t(
+                        lang,
+                        f"结算 {d['setl_id']}：个人账户支出 {acct} 元，所记个人账户累计 {used} 元，个人负担 {part} 元",
+                        f"settlement {d['setl_id']}: acct_pay {acct} yuan, account accumulator consumed {used} yuan, "
+                        f"psn_part_amt {part} yuan",
                     ),
                     markup=False,
                 )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from yibao.app import assistance
 from yibao.app.auth import Principal
 from yibao.app.position import position
 from yibao.app.registry import PersonView, find_person, person_view, search_people
@@ -90,6 +91,7 @@ def person_page(
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
         warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
+        applications = assistance.of_person(s, person.id)
     return render(
         request,
         "person.html.j2",
@@ -108,6 +110,7 @@ def person_page(
             "year": y,
             "settlements": settlements,
             "warnings": warnings,
+            "applications": applications,
         },
     )
 

@@ -228,6 +228,7 @@ def verify_page(request: Request, who: Annotated[Principal, Depends(VERIFIER)]) 
                 if "person_id" in d
             ]
             twice = [d for d in diffs if "standing" in d]
-            result = {"accumulators": accumulators, "twice": twice, "count": len(diffs)}
+            account = [d for d in diffs if "consumed_acct_paid" in d]
+            result = {"accumulators": accumulators, "twice": twice, "account": account, "count": len(diffs)}
     context = {"tab": "verify", "entries": entries, "years": years, "result": result}
     return render(request, "ledger_verify.html.j2", context)

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.app.assistance import LINE as APPLICATION_LINE
 from yibao.core.money import round_half_up_div
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Enrolment, Person
@@ -20,6 +21,10 @@ PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")
 class Totals:
     settlements: int = 0
     reversals: int = 0
+    """Reversals of settlements."""
+    applications: int = 0
+    """Applications for assistance decided (依申请救助, ledger kind ``apply``), less their reversals; their pay is in
+    ``maf_pay`` and, negative, in ``psn_part_amt`` (an application adds no cost)."""
     medfee_sumamt: int = 0
     inscp_scp_amt: int = 0
     by_payer: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PAYERS, 0))
@@ -48,12 +53,15 @@ def totals(session: Session, condition: sa.ColumnElement[bool], user: str | None
     """Settlements and reversals matching ``condition`` (and recorded by ``user``); amounts net of reversals."""
     amounts = ("medfee_sumamt", "inscp_scp_amt", *PAYERS)
     cols = [sa.func.coalesce(sa.func.sum(getattr(LedgerEntry, a)), 0) for a in amounts]
-    q = sa.select(LedgerEntry.kind, sa.func.count(), *cols).where(condition).group_by(LedgerEntry.kind)
+    applying = (LedgerEntry.line == APPLICATION_LINE).label("applying")
+    q = sa.select(LedgerEntry.kind, applying, sa.func.count(), *cols).where(condition).group_by(LedgerEntry.kind, applying)
     if user is not None:
         q = q.where(LedgerEntry.recorded_by == user)
     out = Totals()
-    for kind, count, total, scp, *payers in session.execute(q):
-        if kind == "settle":
+    for kind, application, count, total, scp, *payers in session.execute(q):
+        if application:  # an application or the reversal of one
+            out.applications += int(count) if kind != "reverse" else -int(count)
+        elif kind == "settle":
             out.settlements = int(count)
         else:
             out.reversals = int(count)

@@ -29,3 +29,10 @@ def test_the_beijing_day_begins_at_16_00_utc_the_day_before() -> None:
 def test_a_time_column_says_beijing_time() -> None:
     assert time_header("记录时间", "Recorded", "zh") == "记录时间（北京时间）"
     assert time_header("记录时间", "Recorded", "en") == "Recorded (Beijing time)"
+
+
+def test_a_refused_date_is_written_as_a_clerk_writes_it() -> None:
+    from yibao.core.errors import InputError
+
+    e = InputError("claims", "setl_date", date(2022, 5, 16), "a date in the pack's years")
+    assert "'2022-05-16'" in e.render("zh") and "datetime" not in e.render("en")

@@ -332,8 +332,8 @@ def _refuse_later_tiers(policies: list[Policy]) -> None:
             block = getattr(pol, name)
             if block is not None and block.base != "policy_range":
                 used.append(f"{name}.base")
-            if block is not None and getattr(block, "major_diseases", ()):
-                used.append(f"{name}.major_diseases")
+            if block is not None and (getattr(block, "major_diseases", ()) or pol.is_major(name, "", True)):
+                used.append(f"{name}.major_diseases")  # or major terms a claim's major_dise_flag selects
         if used:
             raise ValueError(f"the DuckDB comparator does not do {', '.join(used)}; settle such packs with the batch engine")
 

@@ -126,8 +126,8 @@ HOSPITALS = ["H1", "H2", "H3"]
 
 @st.composite
 def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
-    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (no cap: the position
-    shows caps at an institution outside the selection) and family-doctor contract, each with some effect."""
+    """Random ``person_terms``: entries by age band, resident tier, the claim's institution (the position shows
+    a cap per class of institution) and family-doctor contract, each with some effect."""
     out: dict[str, Any] = {}
     for n in range(draw(st.integers(0, 3))):
         entry: dict[str, Any] = {}
@@ -143,7 +143,7 @@ def person_terms(draw: st.DrawFn, admission: bool) -> dict[str, Any]:
             entry["age_below"] = leaf(draw(st.sampled_from([a for a in [*AGES, 100] if a > lo])))
         if kind in ("tier", "tier_age"):
             entry["resident_tier"] = draw(st.sampled_from([1, 2, "二档"]))
-        kinds = ["deductible", "ratio", "ratio_add"] + ([] if kind == "institution" else ["cap"])
+        kinds = ["deductible", "ratio", "ratio_add", "cap"]
         effects = draw(st.lists(st.sampled_from(kinds), unique=True, min_size=1))
         for e in effects:
             if e == "deductible":
@@ -193,8 +193,8 @@ def assistance_block(
         "categories": cats,
         "base": draw(tier_base(later)),
     }
-    if any("major" in t for t in cats.values()):
-        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("major" in t for t in cats.values()):  # none listed: only claims flagged 重特大疾病 take the major terms
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True))
     if any("deductible_income_share" in t for t in cats.values()):
         block["per_capita_income"] = leaf(yuan(draw(money)), yuan(draw(money)) if dated else None, change)
     if not all("limit" in t for t in cats.values()) or draw(st.booleans()):
@@ -223,8 +223,8 @@ def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True,
         if any(k not in t for t in cats.values()) or draw(st.booleans()):
             block[k] = leaf(text[k](draw(values[k])), text[k](draw(values[k])) if dated else None, change)
     block["categories"] = cats if own else names
-    if any("major" in t for t in cats.values()):
-        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True, min_size=1))
+    if any("major" in t for t in cats.values()):  # none listed: only claims flagged 重特大疾病 take the major terms
+        block["major_diseases"] = draw(st.lists(st.sampled_from(MAJOR), unique=True))
     return block
 
 
@@ -547,6 +547,7 @@ def claims_for(draw: st.DrawFn, p: Person, start: int, issue15: bool = True) -> 
                 else {"summary": draw(summary())}
             ),
             fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
+            major_dise_flag=issue15 and draw(st.integers(0, 3)) == 0,
         ))  # fmt: skip
     return out
 

@@ -18,7 +18,9 @@ from tests.db.test_fuzz import _call, _sign_in
 from tests.db.test_service import seed
 from yibao.app import ledger
 from yibao.app import warnings as svc
-from yibao.app.push_list import CONFIRM_COL, HEADER_ROW, read_confirmations, write_push_list
+from yibao.app.auth import Principal
+from yibao.app.push_list import COLUMNS, CONFIRM_COL, HEADER_ROW, read_confirmations, write_push_list
+from yibao.app.warning_views import push_list
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import apply_ratio
 from yibao.entrypoints.http import create_app
@@ -176,3 +178,37 @@ def test_the_api_and_the_window_record_the_identity_from_the_day_given(db: Datab
     r = client.post(f"/warnings/{wid}/step", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert identities(db)[-1] == ("jiance", date(2023, 4, 5), None, "乡村振兴", f"预警 {wid}")
+
+
+def test_the_push_list_shows_the_identity_the_confirmation_recorded(db: Database, tmp_path: Path) -> None:
+    """After a confirmation, the push list (workbook, window list and warning page, API) shows the identity the rule
+    recorded (监测), the bureau it is recorded under and from when; an unconfirmed warning shows none."""
+    wid = warned(db)
+    at = [c[1] for c in COLUMNS].index("认定后登记身份") + 1
+
+    def exported() -> tuple[object, object]:
+        with db.unit_of_work() as s:
+            data, _ = push_list(s, svc.Filter(), Principal("clerk", "monitoring", None, "监测"))
+        path = tmp_path / "list.xlsx"
+        path.write_bytes(data)
+        ws = load_workbook(path).worksheets[0]
+        return ws.cell(row=HEADER_ROW + 1, column=at).value, ws.cell(row=HEADER_ROW + 1, column=at + 1).value
+
+    assert exported() == (None, None)  # pushed, not yet confirmed: blank
+    with db.unit_of_work() as s:
+        svc.step(s, wid, "at_risk", "乡村振兴", note="入户核实", pack=LINCANG, on=date(2023, 4, 3))
+        s.commit()
+    assert exported() == ("监测人口", "乡村振兴，自 2023-04-03 起")
+    app = create_app(db, LINCANG)
+    client = signed_in(app, "monitoring")
+    listed = client.get("/warnings").text
+    assert "认定后登记：监测人口（乡村振兴，自 2023-04-03 起，乡村振兴 登记）" in listed
+    assert "监测人口（乡村振兴，自 2023-04-03 起，乡村振兴 登记）" in client.get(f"/warnings/{wid}").text
+    token = _sign_in(app, "monitoring")
+    one = _call(app, "GET", f"/api/warnings/{wid}?lang=en", token).json()["recorded_identity"]
+    assert (one["category"], one["source_bureau"], one["valid_from"], one["recorded_by"]) == (
+        "jiance", "乡村振兴", "2023-04-03", "乡村振兴",
+    )  # fmt: skip
+    assert one["text"] == (
+        "monitored (unstable / marginal / sudden hardship) (rural revitalisation, from 2023-04-03, recorded by 乡村振兴)"
+    )

@@ -142,3 +142,32 @@ def test_shipped_packs_reproduce_the_seeds_on_the_readme_counties(tmp_path: Path
         got = outcomes_on(pack, county_input(out, pack), list(targets))
         for target, value in targets.items():
             assert got[target] is not None and abs(got[target] - value) <= 0.5, (name, target, got[target])
+
+
+def test_ratios_stay_within_their_bound_and_deductibles_scale_down() -> None:
+    from yibao.policy.calibrate import RATIO_CEILING, default_bound
+
+    table = {"in_county": {1: 85, 2: 75, 3: 65}}
+    # the default ceiling for an assumed ratio is 95%: 85 x 1.2 = 102 -> 95, 90, 78
+    assert RATIO_CEILING == 95.0 and default_bound(("lines", "inpatient", "ratio")) == (0.0, 95.0)
+    assert scale_value(table, 1.2, "ratio", (0.0, 95.0)) == {"in_county": {1: 95, 2: 90, 3: 78}}
+    assert scale_value(table, 1.2, "ratio", (80.0, 88.0)) == {"in_county": {1: 88, 2: 88, 3: 80}}
+    # a deductible falls as the scale rises: 600 / 1.5 = 400 yuan, never below its bound
+    assert scale_value({1: 600, 2: 900}, 1.5, "amount_down") == {1: 400, 2: 600}
+    assert scale_value({1: 600, 2: 900}, 3, "amount_down", (250.0, None)) == {1: 250, 2: 300}
+
+
+def test_a_target_the_bounded_ratios_cannot_reach_moves_the_deductibles(county: Path) -> None:
+    """With the inpatient ratios held to at most 60%, 58% of the policy range is out of their reach while the
+    deductible takes its share: the fit lowers the (assumed) deductibles until the target is met."""
+    bound = {("lines", "inpatient", "ratio"): (0.0, 60.0)}
+    result = calibrate(HUAIBEI, {"basic_inpatient": 58.0}, county, bounds=bound)
+    assert result.fit.ok, [(f.target.name, f.achieved) for f in result.fit.fits]
+    fitted = pack_from_mapping(yaml.safe_load(result.text), "fitted.yaml")
+    ratios = fitted.leaves[("lines", "inpatient", "ratio")].values[0].value
+    flat = [v for t in ratios.values() for v in (t.values() if isinstance(t, dict) else [t])]
+    assert max(flat) <= 60
+    moved = fitted.leaves[("lines", "inpatient", "deductible")].values[0]
+    assert moved.value != load_pack(HUAIBEI).leaves[("lines", "inpatient", "deductible")].values[0].value
+    assert "calibrated to basic_inpatient" in (moved.assumed or "")
+    assert "bounded 0..60%" in (fitted.leaves[("lines", "inpatient", "ratio")].values[0].assumed or "")

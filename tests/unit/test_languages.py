@@ -403,6 +403,8 @@ def _settlements() -> Iterator[Any]:
     refused = Claim("T9", "T1", day, "11", 2, "in_county", "I10", lines, audit_refused=(refusal,))
     listed = Claim("T8", "T1", day, "11", 2, "in_county", "E11", lines[:1])
     yield from settle_sequence(_tilted_policy(), tekun, [refused, listed])
+    flagged = Claim("T11", "T1", day, "21", 2, "in_county", "J06", summary=PolicyRangeSummary(500_000), major_dise_flag=True)
+    yield from settle_sequence(_tilted_policy(), tekun, [flagged])  # 重特大疾病 by the claim's flag
     items = (FeeLine("1", "A1", 100_000, "01"), FeeLine("2", "B1", 50_000, "02"), FeeLine("3", "IMPL", 200_000, "02"))
     unfiled = Claim("T10", "T2", day, "21", 2, "cross_region", "", items)  # an implant, cross-region without a filing
     yield from settle_sequence(_items_places_policy(), Person("T2"), [unfiled])

@@ -142,6 +142,39 @@ def test_major_disease_terms_and_one_yearly_total_across_both_kinds_of_claim() -
     assert not any(step.key == "major" for step in out[0].trace)
 
 
+def test_a_claim_flagged_major_takes_the_major_terms_without_a_listed_disease() -> None:
+    """重特大疾病 by the claim's flag (``major_dise_flag``): the same major terms as a listed disease, in both tiers;
+    a block with no ``major_diseases`` is selected by the flag alone."""
+    pack = _pack(
+        assistance={
+            "lines": ["inpatient"],
+            "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50), "limit": _a(10_000),
+                                     "major": {"ratio": _a(80)}}},
+        },
+        tilted_assistance={
+            "lines": ["inpatient"], "major_diseases": ["C50"], "threshold": _a(0), "ratio": _a(10), "cap": _a(10_000),
+            "categories": {"tekun": {"major": {"ratio": _a(50)}}},
+        },
+    )  # fmt: skip
+    person = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
+    plain = _claim("A", date(2022, 2, 1), 10_000)
+    flagged = Claim("B", "P1", date(2022, 3, 1), "21", 2, dise_codg="J06", summary=plain.summary, major_dise_flag=True)
+    out = _settle(pack, person, [plain, flagged])
+    # basic pays 5,000 of 10,000.  A (ordinary): assistance 5,000 x 50% = 2,500; tilted (5,000 - 2,500) x 10% = 250.
+    # B (flagged): assistance 5,000 x 80% = 4,000; tilted (5,000 - 4,000) x 50% = 500
+    assert _pays(out, "maf_pay") == [2_500 * YUAN, 4_000 * YUAN]
+    assert _pays(out, "oth_pay") == [250 * YUAN, 500 * YUAN]
+    assert [s.key for s in out[1].trace if s.key.startswith("major")] == ["major_flag", "major_flag"]
+    assert not any(s.key.startswith("major") for s in out[0].trace)
+    zh = [text for _, text in render(out[1].trace, "zh")]
+    en = [text for _, text in render(out[1].trace, "en")]
+    assert "结算标记为重特大疾病，按该类别重特大疾病救助标准" in zh
+    assert "flagged as a major disease (major_dise_flag): the category's major-disease terms apply" in en
+    # the position shows the major limit of the flag-only block beside the ordinary one (the same here: one row)
+    rows = payer_positions(pack.at(date(2022, 3, 1)), person, out[-1].ytd_after, date(2022, 3, 1)).payers
+    assert [(r.payer, r.major) for r in rows if r.payer in ("maf_pay", "oth_pay")] == [("maf_pay", False), ("oth_pay", False)]
+
+
 # ---- 4. the base: policy-range or in-catalogue self-pay --------------------------------------------------------
 
 
@@ -240,11 +273,12 @@ def test_residents_and_employees_each_paid_by_their_own_critical_illness_block()
                 "assistance": {
                     "lines": ["inpatient"],
                     "limit": _a(1),
-                    "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50), "major": {"ratio": _a(80)}}},
+                    "major_diseases": ["C50"],
+                    "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50)}},
                 }
             },
             "policy.assistance",
-            "needs major_diseases",
+            "no category has major terms",
         ),
         (
             {"tilted_assistance": {"lines": ["inpatient"], "categories": ["tekun"], "ratio": _a(5), "cap": _a(1)}},
@@ -457,3 +491,39 @@ def test_assistance_on_application_sums_the_window_once_above_an_income_share() 
     )
     tekun = Person("P1", identities=(IdentityPeriod("tekun", date(2020, 1, 1)),))
     assert assist_on_application(policy, tekun, out, date(2022, 9, 30)).pay == 0  # 特困 may not apply here
+
+
+def test_the_major_flag_read_from_a_claims_file_and_a_batch_table(tmp_path: Any) -> None:
+    import polars as pl
+
+    from yibao.interfaces.claim_csv import read_claims, read_people
+
+    (tmp_path / "people.csv").write_text("psn_no,identities\nP1,tekun:2020-01-01\n", encoding="utf-8")
+    (tmp_path / "claims.csv").write_text(
+        "claim_id,psn_no,setl_date,med_type,hosp_lv,dise_codg,medfee_sumamt,major_dise_flag\n"
+        "A,P1,2022-02-01,21,2,J06,10000,\nB,P1,2022-03-01,21,2,J06,10000,1\nC,P1,2022-04-01,21,2,J06,10000,是\n",
+        encoding="utf-8",
+    )
+    people = read_people(tmp_path / "people.csv")
+    claims = read_claims(tmp_path / "claims.csv", people)
+    assert [c.major_dise_flag for c in claims] == [False, True, True]
+    (tmp_path / "claims.csv").write_text(
+        "claim_id,psn_no,setl_date,med_type,hosp_lv,medfee_sumamt,major_dise_flag\nA,P1,2022-02-01,21,2,10000,maybe\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputErrors) as info:
+        read_claims(tmp_path / "claims.csv", people)
+    (err,) = info.value.errors
+    assert (err.where, err.field, err.value) == ("claims.csv row 2", "major_dise_flag", "maybe")
+    # the batch engine's claims table: a text column of 1/0 (empty: not flagged), anything else refused by claim
+    pack = _pack(
+        assistance={"lines": ["inpatient"], "categories": {"tekun": {"deductible": _a(0), "ratio": _a(50),
+                                                                      "limit": _a(10_000), "major": {"ratio": _a(80)}}}},
+    )  # fmt: skip
+    data = to_frames(people.values(), [_claim("A", date(2022, 2, 1), 10_000), _claim("B", date(2022, 3, 1), 10_000)])
+    data.claims = data.claims.with_columns(major_dise_flag=pl.Series(["", "1"]))
+    assert settle_batch(pack, data).claims["maf_pay"].to_list() == [2_500 * YUAN, 4_000 * YUAN]
+    data.claims = data.claims.with_columns(major_dise_flag=pl.Series(["0", "x"]))
+    with pytest.raises(InputErrors) as info:
+        settle_batch(pack, data)
+    assert [(e.where, e.field, e.value) for e in info.value.errors] == [("claims claim B", "major_dise_flag", "x")]

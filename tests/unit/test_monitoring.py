@@ -213,3 +213,66 @@ def test_a_warning_carries_its_households_own_payments() -> None:
     w = evaluate(frame(rows), LINCANG, parse_period("2023-02")).filter(pl.col("kind") == "warning").row(0, named=True)
     # P1 pays 10,000 + 10 − 2,000 = 8,010; P2 pays 100 + 10 − 50 = 60 by February: 8,070 yuan from two members
     assert (w["psn_no"], w["hh_self_pay"], w["hh_persons"]) == ("P1", 8_070_00, 2)
+
+
+# ---- the policy-range measure: exact, never negative (in-catalogue later tiers pay past the policy range) ----------
+
+
+def _settled_rows(pack: Any, people: list[Any], claims: list[Any]) -> list[dict[str, Any]]:
+    from yibao.settlement.settle import settle_sequence
+
+    out = []
+    for p in people:
+        try:
+            settled = list(settle_sequence(pack, p, [c for c in claims if c.psn_no == p.psn_no]))
+        except InputError:
+            continue
+        for s in settled:
+            row = claim(s.psn_no, s.setl_date.isoformat(), inscp=s.inscp_scp_amt, fund=s.fund_pay_sumamt,
+                        self_pay=s.psn_part_amt, line=s.line, identity=s.identity, sid=s.claim_id)  # fmt: skip
+            row |= {"medfee_sumamt": s.medfee_sumamt, "preselfpay_amt": s.preselfpay_amt, "hifp_pay": s.hifp_pay,
+                    "hifmi_pay": s.hifmi_pay, "maf_pay": s.maf_pay, "oth_pay": s.oth_pay}  # fmt: skip
+            out.append(row)
+    return out
+
+
+def test_an_in_catalogue_tier_paying_past_the_policy_range_leaves_a_measure_of_zero() -> None:
+    # policy range 1,000.00, 乙类 self-pay-first 200.00: basic 600.00, an in-catalogue assistance tier 500.00
+    # (of the 400.00 policy range left and 100.00 of the self-pay-first part): the funds 1,100.00 pass the policy
+    # range; what is left of it to the person is 0, not -100.00
+    row = claim("P1", "2023-05-03", inscp=1_000_00, fund=1_100_00, self_pay=100_00)
+    rule = Monitoring.model_validate({"rules": {"r": {"label_zh": "测", "label_en": "t", "categories": ["tuopin"],
+        "lines": ["inpatient"], "measure": "policy_range_self_pay", "scope": "claim", "threshold": 0}}})  # fmt: skip
+    out = evaluate(frame([row]), rule, parse_period("2023-05"), over_only=False)
+    assert out["measure_amt"].to_list() == [0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_policy_range_measure_is_what_the_funds_left_of_the_policy_range(data: st.DataObject) -> None:
+    """Over random packs (later tiers on either base) and claim histories: each settlement's measure is the policy
+    range less basic insurance less the later tiers' payments counted against it first — never negative, never more
+    than the policy range nor than what the person pays; a person's yearly measure is the sum of theirs."""
+    from tests.packgen import YEAR, population, random_pack
+
+    pack, (people, claims) = data.draw(random_pack()), data.draw(population())
+    rows = [r for r in _settled_rows(pack, people, claims) if r["setl_date"].year == YEAR]
+    if not rows:
+        return
+    lines = sorted({r["line"] for r in rows})
+    rules = {scope: {"label_zh": "测", "label_en": "t", "categories": ["tekun"], "lines": lines, "period": "quarter",
+                     "measure": "policy_range_self_pay", "scope": scope, "threshold": 0} for scope in ("claim", "year")}
+    monitoring = Monitoring.model_validate({"rules": rules})  # fmt: skip
+    by_claim: dict[str, int] = {}
+    for q in range(1, 5):  # a claim-scope rule measures the settlements of the period
+        out = evaluate(frame(rows), monitoring, parse_period(f"{YEAR}-Q{q}"), over_only=False)
+        by_claim |= {r["key"]: r["measure_amt"] for r in out.filter(pl.col("rule") == "claim").iter_rows(named=True)}
+    for r in rows:
+        scp, basic = r["inscp_scp_amt"], r["hifp_pay"]
+        later = r["hifmi_pay"] + r["maf_pay"] + r["oth_pay"]
+        assert 0 <= basic <= scp
+        expected = scp - basic - min(later, scp - basic)  # later tiers' payments count against the policy range first
+        assert by_claim[r["setl_id"]] == expected
+        assert 0 <= expected <= min(scp, r["psn_part_amt"])
+    for r in out.filter(pl.col("rule") == "year").iter_rows(named=True):
+        assert r["measure_amt"] == sum(by_claim[s] for s in r["setl_ids"])

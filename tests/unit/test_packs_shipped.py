@@ -218,14 +218,14 @@ def test_lincang_dibao_inpatient_three_tiers() -> None:
         yuan("3000"),
         yuan("137000"),
     )
-    # basic: level-2 deductible 400, 95.26% in county (calibrated): (137000 - 400) x 95.26% = 130125.16
-    # left 137000 - 130125.16 = 6874.84
+    # basic: level-2 deductible 400, 95% in county (calibrated): (137000 - 400) x 95% = 129770.00
+    # left 137000 - 129770.00 = 7230.00
     # critical illness, 低保 tilt: deductible 10000 x 50% = 5000, 60% + 5 = 65%:
-    # (6874.84 - 5000) x 65% = 1218.646 -> 1218.65; left 6874.84 - 1218.65 = 5656.19
-    # assistance 低保: no deductible, 70%: 5656.19 x 70% = 3959.333 -> 3959.33; left 1696.86
-    # tilted assistance: 1696.86 is below the 7000 threshold: 0
-    # patient: 142000 - 130125.16 - 1218.65 - 3959.33 = 6696.86 (= 2000 + 3000 + 1696.86)
-    assert parts(s) == (yuan("130125.16"), yuan("1218.65"), yuan("3959.33"), 0, yuan("6696.86"))
+    # (7230.00 - 5000) x 65% = 1449.50; left 7230.00 - 1449.50 = 5780.50
+    # assistance 低保: no deductible, 70%: 5780.50 x 70% = 4046.35; left 1734.15
+    # tilted assistance: 1734.15 is below the 7000 threshold: 0
+    # patient: 142000 - 129770.00 - 1449.50 - 4046.35 = 6734.15 (= 2000 + 3000 + 1734.15)
+    assert parts(s) == (yuan("129770.00"), yuan("1449.50"), yuan("4046.35"), 0, yuan("6734.15"))
     assert s.act_pay_dedc == yuan("400")
 
 
@@ -238,9 +238,9 @@ def test_lincang_two_disease_chronic_without_filing_falls_back_to_two_disease_li
     assert parts(s) == (yuan("50"), 0, 0, 0, yuan("50"))
     filed = who("LC2", "tuopin", chronic_filings=(ChronicFiling("I10", date(2023, 1, 1)),))
     s = settle(pack, filed, None, claim)
-    # with a filing: the chronic line, level 1 in county 100% (calibrated): 100 x 100% = 100
+    # with a filing: the chronic line, level 1 in county 95% (calibrated): 100 x 95% = 95; the patient 5
     assert s.line == "chronic_two_diseases"
-    assert parts(s) == (yuan("100"), 0, 0, 0, 0)
+    assert parts(s) == (yuan("95"), 0, 0, 0, yuan("5"))
 
 
 def test_hainan_ordinary_inpatient_gross_bands() -> None:

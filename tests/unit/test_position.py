@@ -4,7 +4,8 @@ After a random claim history for one person under a random pack, for every payer
 :func:`yibao.settlement.position.payer_positions` a very large next claim that reaches that payer
 is settled: the cap it applies and the payments it counts are the row's, it pays
 ``min(what it would pay uncapped, remaining shown)``, and the position after it shows as
-remaining what the settlement reports as left (``crt_payb_lmt_amt``).
+remaining what the settlement reports as left (``crt_payb_lmt_amt``). A row whose cap holds at some classes
+of institution only (terms by the claim's institution) is reached by a claim at an institution of that class.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.packgen import YEAR, claims_for, person, random_pack
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import Claim, Person, PolicyRangeSummary, Settlement, TraceStep, YearToDate
-from yibao.settlement.position import PayerPosition, payer_positions
+from yibao.settlement.position import PayerPosition, payer_positions, reachable_classes
 from yibao.settlement.settle import FUND_PAY_TYPE, settle, settle_sequence
 
 DAY = date(YEAR, 12, 31)
@@ -33,8 +34,15 @@ def history(draw: st.DrawFn) -> tuple[Person, list[Claim]]:
     return p, [c for c in draw(claims_for(p, 0)) if c.setl_date.year == YEAR]
 
 
-def _next_claims(pack: PolicyPack, p: Person) -> list[Claim]:
-    """One huge claim on ``DAY`` per med_type and disease that could pick a different line."""
+def _at(p: Person, row: PayerPosition) -> str:
+    """An institution of the first class the row's cap holds at (``""``: one outside the person's selection)."""
+    wanted = row.institutions[0] if row.institutions else reachable_classes(p, DAY)[0]
+    codes = sorted({c.fixmedins_code for c in p.institutions if c.holds_on(DAY)} | {""})
+    return next(code for code in codes if p.institution_class(code, DAY) == wanted)
+
+
+def _next_claims(pack: PolicyPack, p: Person, code: str) -> list[Claim]:
+    """One huge claim on ``DAY`` at ``code`` per med_type and disease that could pick a different line."""
     policy = pack.at(DAY)
     meds = sorted({m for ln in policy.lines.values() for m in ln.med_types})
     diseases = {d for ln in policy.lines.values() for d in ln.diseases} | {f.dise_codg for f in p.chronic_filings}
@@ -42,9 +50,11 @@ def _next_claims(pack: PolicyPack, p: Person) -> list[Claim]:
         diseases |= set(block.major_diseases) if block else set()
     summary = PolicyRangeSummary(HUGE, inscp_scp_amt=HUGE)
     return [
-        Claim(f"NEXT-{m}-{d}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary)
+        Claim(f"NEXT-{m}-{d}-{f}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary, fixmedins_code=code,
+              major_dise_flag=f)
         for m in meds
         for d in sorted(diseases | {"", "J06"})
+        for f in (False, True)  # a claim flagged 重特大疾病 takes the major terms too
     ]
 
 
@@ -52,7 +62,7 @@ def _reaches(s: Settlement, row: PayerPosition) -> bool:
     tier = TRACE_TIER[row.payer]
     if row.payer == "hifp_pay" and s.line not in row.lines:
         return False
-    if any(t.tier == tier and t.key == "major" for t in s.trace) != row.major:  # the row of its terms
+    if any(t.tier == tier and t.key in ("major", "major_flag") for t in s.trace) != row.major:  # the row of its terms
         return False
     return any(t.tier == tier and t.key in ("cap", "no_cap") for t in s.trace)
 
@@ -68,8 +78,8 @@ def _left_after(s: Settlement, row: PayerPosition) -> int | None:
 
 
 def _same_row(rows: tuple[PayerPosition, ...], row: PayerPosition) -> PayerPosition:
-    key = (row.payer, row.group, row.slot, row.lines, row.major)
-    return next(r for r in rows if (r.payer, r.group, r.slot, r.lines, r.major) == key)
+    key = (row.payer, row.group, row.slot, row.lines, row.major, row.institutions)
+    return next(r for r in rows if (r.payer, r.group, r.slot, r.lines, r.major, r.institutions) == key)
 
 
 @pytest.mark.slow  # 300 random packs and histories: in CI, not the quick command
@@ -87,9 +97,9 @@ def test_remaining_shown_is_what_the_next_settlement_may_pay(pack: PolicyPack, h
     policy = pack.at(DAY)
     shown = payer_positions(policy, p, ytd, DAY)
     assert shown.identity == policy.deciding_identity(p.identities, DAY)
-    candidates = _next_claims(pack, p)
     checked = 0
     for row in shown.payers:
+        candidates = _next_claims(pack, p, _at(p, row))
         paid = ytd.basic_paid.get(row.slot or "", 0) if row.payer == "hifp_pay" else None
         assert paid is None or row.paid == paid
         for claim in candidates:

@@ -195,7 +195,8 @@ def load_synth(db: Database, county_dir: str | Path, user: str) -> LoadResult:
         _insert(conn, Enrolment.__table__, enrol_df)  # type: ignore[arg-type]
         chronic = with_person(f["chronic_filings"]).select("person_id", "dise_codg", "begin", "end", *stamp)
         _insert(conn, ChronicFiling.__table__, chronic)  # type: ignore[arg-type]
-        cross = with_person(f["cross_filings"]).select("person_id", "begin", "end", *stamp)
+        kind = [pl.col("kind").fill_null("")] if "kind" in f["cross_filings"].columns else []  # the filing kind, when given
+        cross = with_person(f["cross_filings"]).select("person_id", "begin", "end", *kind, *stamp)
         _insert(conn, CrossFiling.__table__, cross)  # type: ignore[arg-type]
         institutions = _new_institutions(conn, folder)
         _insert(conn, Institution.__table__, institutions)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from yibao.core.errors import InputError, InputErrors
-from yibao.policy.calibrate import Fit, Path_, Target, check_knob, fit, write_back
+from yibao.policy.calibrate import RATIO_CEILING, Bound, Fit, Path_, Target, check_knob, fit, leaf_kind, write_back
 from yibao.policy.pack import PACKS_DIR, PolicyPack, load_pack
 from yibao.reports.outcomes import OUTCOMES, Outcome, outcome_ratio, resident_lines
 from yibao.settlement.batch.engine import settle_batch
@@ -75,6 +75,16 @@ def default_knobs(pack: PolicyPack, outcome: Outcome) -> tuple[Path_, ...]:
     return tuple(p for p in candidates if _assumed(pack, p))
 
 
+def default_fallback(pack: PolicyPack, outcome: Outcome, knobs: Sequence[Path_]) -> tuple[Path_, ...]:
+    """What a target moves when its knobs at their bounds cannot reach it: the counted lines' assumed
+    deductibles (down) and caps (up) that are not knobs already (none for the critical-illness bands)."""
+    if outcome.knob == "ci_bands":
+        return ()
+    policy = pack.at(pack.valid_from)
+    paths = [("lines", line, leaf) for line in resident_lines(policy, outcome.med_types) for leaf in ("deductible", "cap")]
+    return tuple(p for p in paths if p not in knobs and _assumed(pack, p))
+
+
 def _assumed(pack: PolicyPack, path: Path_) -> bool:
     leaf = pack.leaves.get(path)
     return leaf is not None and len(leaf.values) == 1 and leaf.values[0].source is None
@@ -95,8 +105,10 @@ def calibrate(
     targets: Mapping[str, float],
     county: Path,
     vary: Mapping[str, Sequence[Path_]] | None = None,
+    bounds: Mapping[Path_, Bound] | None = None,
 ) -> Calibration:
-    """Fit; nothing is written (the caller writes :attr:`Calibration.text`)."""
+    """Fit; nothing is written (the caller writes :attr:`Calibration.text`). ``bounds``: a parameter's lowest and
+    highest value (percent or yuan) where not the default (ratios at most :data:`RATIO_CEILING`)."""
     pack = load_pack(pack_name)
     file = pack_path(pack_name)
     errors: list[InputError] = []
@@ -118,20 +130,27 @@ def calibrate(
                     expected_zh=f"目标 {name} 可调整的假设参数（--vary {name}=参数）",
                 )
             )
-        chosen.append(Target(name, value, knobs))
+        taken = {k for t in chosen for k in (*t.knobs, *t.fallback)} | set(knobs)
+        fallback = () if (vary or {}).get(name) else default_fallback(pack, OUTCOMES[name], tuple(taken))
+        chosen.append(Target(name, value, knobs, fallback))
+    for path in bounds or {}:
+        try:
+            check_knob(pack, path, WHERE)
+        except InputError as exc:
+            errors.append(exc)
     if errors:
         raise InputErrors(errors)
     data = county_input(county, pack)
     label = county_label(county)
-    result = fit(pack, chosen, lambda p: outcomes_on(p, data, list(targets)))
+    result = fit(pack, chosen, lambda p: outcomes_on(p, data, list(targets)), bounds=bounds)
     changes = {}
     for f in result.fits:
-        for k in f.target.knobs:
+        for k in (k for k in (*f.target.knobs, *f.target.fallback) if k in result.changes):
             old = pack.leaves[k].values[0].assumed or ""
             first = old.split(_BEFORE, 1)[1] if _BEFORE in old else old
             res = 0.0 if f.residual is None or abs(f.residual) < 0.005 else f.residual
             note = (
-                f"calibrated to {f.target.name} = {f.target.value:.2f}% on {label}: "
+                f"calibrated to {f.target.name} = {f.target.value:.2f}% on {label}{_bound_note(k, bounds)}: "
                 + (f"achieved {f.achieved:.2f}%, residual {res:+.2f} points" if f.achieved is not None else "no outcome")
                 + _BEFORE
                 + first
@@ -139,3 +158,12 @@ def calibrate(
             changes[k] = (result.changes[k], note)
     text = write_back(file.read_text(encoding="utf-8"), changes)
     return Calibration(pack, file, label, result, text)
+
+
+def _bound_note(path: Path_, bounds: Mapping[Path_, Bound] | None) -> str:
+    """How the parameter was bounded, for its ``assumed`` note."""
+    lo, hi = (bounds or {}).get(path, (None, None))
+    if lo is None and hi is None:
+        return f", ratios at most {RATIO_CEILING:g}%" if leaf_kind(path) == "ratio" else ""
+    unit = "%" if leaf_kind(path) == "ratio" else " yuan"
+    return f", bounded {'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}{unit}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -38,7 +39,7 @@ from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.policy.categories import identity_label as label
 from yibao.policy.pack import PolicyPack
 from yibao.rules import visit_lifecycle as lifecycle
-from yibao.settlement.model import Claim, Settlement
+from yibao.settlement.model import Claim, Settlement, yes_no
 from yibao.settlement.policy_range import policy_range
 from yibao.settlement.settle import select_line
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Message, Visit
@@ -428,6 +429,11 @@ def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: st
         )
     v = _visit(s, ctx, data, where)
     claim = visits.claim_to_settle(s, v, action, where, ledger.new_setl_id())
+    major = str(data.get("major_dise_flag") or "")
+    try:
+        claim = replace(claim, major_dise_flag=yes_no(major))  # 重特大疾病: the assistance tiers' major terms
+    except ValueError:
+        raise InputError(where, "major_dise_flag", major, "1 (a major disease) or 0", expected_zh="1（重特大疾病）或 0") from None
     total = sum(fl.det_item_fee_sumamt for fl in claim.fee_lines)
     if data.get("medfee_sumamt") not in (None, ""):
         sent = _fen(data["medfee_sumamt"], where, "medfee_sumamt")

@@ -11,6 +11,7 @@ from yibao.app.ledger import year_to_date
 from yibao.app.personal_account import account_year
 from yibao.app.registry import settlement_person
 from yibao.core.clock import beijing_today
+from yibao.core.vocab import INSTITUTION_CLASSES, label
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
 from yibao.settlement.position import PayerPosition, payer_positions
@@ -22,12 +23,14 @@ TIER_LABELS = {"hifmi_pay": "大病保险", "maf_pay": "医疗救助", "oth_pay"
 def _row(policy: Policy, p: PayerPosition) -> dict[str, Any]:
     extra: dict[str, Any]
     if p.payer == "hifp_pay":
-        label, extra = f"基本医保（{policy.lines[p.lines[0]].label_zh}）", {"group": p.group, "slot": p.slot}
+        where = "、".join(label(INSTITUTION_CLASSES, c) for c in p.institutions)
+        label_zh = f"基本医保（{policy.lines[p.lines[0]].label_zh}{'，' + where if where else ''}）"
+        extra = {"group": p.group, "slot": p.slot, "institutions": list(p.institutions)}
         if p.cost_ceiling is not None:
             extra |= {"cost_ceiling": p.cost_ceiling, "covered_cost": p.covered, "cost_left": p.cost_left}
     else:
-        label, extra = TIER_LABELS[p.payer] + ("（重特大疾病）" if p.major else ""), {"base": p.base, "major": p.major}
-    return {"payer": p.payer, "label_zh": label, "paid": p.paid, "cap": p.cap, "remaining": p.remaining, **extra}
+        label_zh, extra = TIER_LABELS[p.payer] + ("（重特大疾病）" if p.major else ""), {"base": p.base, "major": p.major}
+    return {"payer": p.payer, "label_zh": label_zh, "paid": p.paid, "cap": p.cap, "remaining": p.remaining, **extra}
 
 
 def position(session: Session, pack: PolicyPack, person: Person, year: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The push list as a workbook a township can work in, and its confirmations read back.
 
 One sheet per township: a title naming the period and the bureaus, one row per warning with
-the person, village, household, identity, the amounts and the settlements, then the columns the
+the person, village, household, identity, the amounts, the settlements, the identity a confirmation recorded
+(with its bureau and first day), then the columns the
 township fills in — 核实结果 (是/否 from a drop-down), 核实人, 核实日期, 备注. Reading it back
 moves each confirmed warning from pushed to at risk / not at risk, all rows or none.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,14 +26,14 @@ from yibao.app.warnings import get_warning, step
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.idcard import mask
-from yibao.core.vocab import bureau_label
+from yibao.core.vocab import SOURCES, bureau_label, label
 from yibao.core.xlsx import AMOUNT, cell, header, put, save, sheet_title, widths, yuan
 from yibao.interfaces.workbooks.sheets import RowCount, SheetLimits, SheetRefused, check_declared
 from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack
 from yibao.rules.warning_workflow import status_label
 from yibao.store.monitoring_tables import WarningCase
-from yibao.store.tables import Person
+from yibao.store.tables import Identity, Person
 
 COLUMNS = (
     ("no", "序号", "No.", 6),
@@ -49,6 +51,8 @@ COLUMNS = (
     ("household", "户内本年个人负担（元）", "Household self-pay (yuan)", 14),
     ("setl", "涉及结算", "Settlements", 24),
     ("status", "当前状态", "Status", 12),
+    ("recorded", "认定后登记身份", "Identity recorded on confirmation", 12),
+    ("recorded_source", "身份来源及日期", "Its source and date", 24),
     ("confirm", "核实结果（是否存在返贫致贫风险：是/否）", "At risk? (yes/no)", 16),
     ("by", "核实人", "Checked by", 10),
     ("on", "核实日期", "Checked on", 12),
@@ -61,9 +65,10 @@ YES, NO = ("是", "yes", "y", "1"), ("否", "no", "n", "0")
 
 def write_push_list(
     rows: list[tuple[WarningCase, Person]], path: Path | IO[bytes], *, period_label: str, lang: str = "zh",
-    full_certno: bool = True,
+    full_certno: bool = True, recorded: Mapping[int, Identity] | None = None,
 ) -> None:  # fmt: skip
-    """One sheet per township (sorted); ``full_certno`` False masks ID numbers."""
+    """One sheet per township (sorted); ``full_certno`` False masks ID numbers; ``recorded``: the identity each
+    warning's confirmation recorded (:func:`yibao.app.warnings.recorded_identities`), shown with its source and date."""
     wb = Workbook()
     wb.remove(wb.active)
     by_town: dict[str, list[tuple[WarningCase, Person]]] = defaultdict(list)
@@ -72,7 +77,7 @@ def write_push_list(
     if not by_town:
         by_town[_t(lang, "无预警", "none")] = []
     for town in sorted(by_town):
-        _town_sheet(wb, town, by_town[town], period_label, lang, full_certno)
+        _town_sheet(wb, town, by_town[town], period_label, lang, full_certno, recorded or {})
     if isinstance(path, Path | str):
         save(wb, Path(path))
     else:
@@ -80,7 +85,8 @@ def write_push_list(
 
 
 def _town_sheet(
-    wb: Workbook, town: str, rows: list[tuple[WarningCase, Person]], period_label: str, lang: str, full_certno: bool
+    wb: Workbook, town: str, rows: list[tuple[WarningCase, Person]], period_label: str, lang: str, full_certno: bool,
+    recorded: Mapping[int, Identity],
 ) -> None:
     ws = wb.create_sheet(sheet_title(town, set(wb.sheetnames)))
     bureaus = sorted({b for w, _ in rows for b in (w.bureau or "").split(",") if b})
@@ -103,7 +109,7 @@ def _town_sheet(
             i, w.id, p.village, p.hh_no, p.psn_name, p.certno if full_certno else mask(p.certno),
             identity_label(w.identity, lang), yuan(w.measure_amt), yuan(w.threshold_amt), yuan(w.excess_amt),
             yuan(w.medfee_sumamt), yuan(w.psn_part_amt), yuan(w.hh_self_pay) if w.hh_self_pay is not None else None,
-            _t(lang, "、", ", ").join(json.loads(w.setl_ids)), status_label(w.status, lang),
+            _t(lang, "、", ", ").join(json.loads(w.setl_ids)), status_label(w.status, lang), *_recorded(recorded.get(w.id), lang),
             {True: yes, False: no}.get(w.at_risk, "") if w.at_risk is not None else "", None, None, None,
         ]  # fmt: skip
         put(ws, r, values, [None] * 7 + [AMOUNT] * 6)
@@ -114,6 +120,14 @@ def _town_sheet(
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+
+
+def _recorded(i: Identity | None, lang: str) -> tuple[str, str]:
+    """The identity a confirmation recorded and where it is recorded from (its bureau and first day), or blanks."""
+    if i is None:
+        return "", ""
+    source = label(SOURCES, i.source_bureau, lang) if i.source_bureau else "—"
+    return identity_label(i.category, lang), _t(lang, f"{source}，自 {i.valid_from} 起", f"{source}, from {i.valid_from}")
 
 
 @dataclass

@@ -108,7 +108,7 @@ def facts_columns(dialect: str) -> tuple[Any, ...]:
         _json_rows(dialect, Identity, (Identity.category, Identity.valid_from, Identity.valid_to, Identity.source_bureau)),
         _json_rows(dialect, ChronicFiling, (ChronicFiling.dise_codg, ChronicFiling.begin, ChronicFiling.end,
                                             ChronicFiling.dise_name)),
-        _json_rows(dialect, CrossFiling, (CrossFiling.begin, CrossFiling.end)),
+        _json_rows(dialect, CrossFiling, (CrossFiling.begin, CrossFiling.end, CrossFiling.kind)),
         _json_rows(dialect, ResidentTier, (ResidentTier.tier, ResidentTier.begin, ResidentTier.end)),
         _json_rows(dialect, InstitutionChoice, (InstitutionChoice.fixmedins_code, InstitutionChoice.role,
                                                 InstitutionChoice.begin, InstitutionChoice.end)),
@@ -143,7 +143,7 @@ def core_person(
         insutype="310" if person.insutype == "310" else "390",
         identities=tuple(IdentityPeriod(c, date.fromisoformat(b), _day(e), src) for c, b, e, src in _rows(identities)),
         chronic_filings=tuple(sm.ChronicFiling(d, date.fromisoformat(b), _day(e), n or "") for d, b, e, n in _rows(chronic)),
-        cross_region_filings=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(cross)),
+        cross_region_filings=tuple(sm.Period(date.fromisoformat(b), _day(e), k or "") for b, e, k in _rows(cross)),
         emp_status=person.emp_status if person.emp_status in ("in_service", "retired") else None,  # type: ignore[arg-type]
         emp_tier=person.emp_tier if person.emp_tier in ("unit", "individual_1", "individual_2") else None,  # type: ignore[arg-type]
         psn_name=person.psn_name,
@@ -309,6 +309,7 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
                 "id": f.id,
                 "mdtrtarea_admvs": f.mdtrtarea_admvs,
                 "reason": f.reason,
+                "kind": f.kind,
                 "begin": f.begin.isoformat(),
                 "end": f.end.isoformat() if f.end else None,
                 "recorded_by": f.recorded_by,
@@ -408,11 +409,16 @@ def add_cross_filing(
     *,
     mdtrtarea_admvs: str | None = None,
     reason: str | None = None,
+    kind: str = "",
 ) -> CrossFiling:
-    """异地就医备案 from ``begin`` (to ``end``)."""
+    """异地就医备案 from ``begin`` (to ``end``) of ``kind`` (:data:`yibao.settlement.model.FILING_KINDS`: long_term
+    异地长期居住, referral 转诊, temporary 临时外出就医, ``""`` none stated), which the pack's place goes by."""
     if end is not None and end < begin:
         raise InputError("cross-region filing", "end", end.isoformat(), f"a date on or after begin ({begin.isoformat()})")
-    filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end)
+    kind = (kind or "").strip()
+    if kind not in sm.FILING_KINDS:
+        raise InputError("cross-region filing", "kind", kind, "long_term, referral, temporary or empty")
+    filing = CrossFiling(person_id=person.id, mdtrtarea_admvs=mdtrtarea_admvs, reason=reason, begin=begin, end=end, kind=kind)
     return recorded(session, filing, user)
 
 

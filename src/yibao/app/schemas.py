@@ -69,6 +69,7 @@ class ClaimIn(BaseModel):
         None, description="就医地（cross_emergency：异地急诊抢救）；省略时取机构登记"
     )
     dise_codg: Text = Field("", max_length=32)
+    major_dise_flag: bool = Field(False, description="重特大疾病标志：医疗救助、倾斜救助按重特大疾病标准")
     mdtrt_id: Text | None = Field(None, max_length=40)
     fee_lines: list[FeeLineIn] = Field(default_factory=list, max_length=5000)
     summary: SummaryIn | None = None

@@ -69,6 +69,7 @@ def to_claim(
         lines,
         summary,
         code or "",
+        major_dise_flag=body.major_dise_flag,
     )
     return claim, code, facts
 

@@ -11,16 +11,35 @@ from sqlalchemy.orm import Session
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
 from yibao.app.push_list import write_push_list
-from yibao.core.vocab import bureau_label
+from yibao.core.i18n import t
+from yibao.core.vocab import SOURCES, bureau_label, label
 from yibao.policy.categories import identity_label
 from yibao.rules.monitoring import parse_period
 from yibao.rules.warning_workflow import KINDS, status_label
 from yibao.store.monitoring_tables import WarningCase, WarningEvent
-from yibao.store.tables import Person
+from yibao.store.tables import Identity, Person
 
 
-def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh") -> dict[str, Any]:
-    """One warning as the API and the web window show it (ID number masked unless the role may see it)."""
+def recorded_dict(i: Identity | None, lang: str = "zh") -> dict[str, Any] | None:
+    """The identity a warning's confirmation recorded: its category, the bureau it is recorded under, from when,
+    and who confirmed (``None``: none recorded)."""
+    if i is None:
+        return None
+    source = label(SOURCES, i.source_bureau, lang) if i.source_bureau else ""
+    return {
+        "category": i.category, "label": identity_label(i.category, lang), "source_bureau": i.source_bureau,
+        "source_label": source, "valid_from": i.valid_from.isoformat(), "recorded_by": i.recorded_by,
+        "recorded_at": i.recorded_at.isoformat(),
+        "text": t(lang, f"{identity_label(i.category, lang)}（{source}，自 {i.valid_from} 起，{i.recorded_by} 登记）",
+                  f"{identity_label(i.category, lang)} ({source}, from {i.valid_from}, recorded by {i.recorded_by})"),
+    }  # fmt: skip
+
+
+def warning_dict(
+    w: WarningCase, p: Person, who: Principal, lang: str = "zh", recorded: Identity | None = None
+) -> dict[str, Any]:
+    """One warning as the API and the web window show it (ID number masked unless the role may see it), with the
+    identity its confirmation recorded (``recorded``, :func:`yibao.app.warnings.recorded_identities`)."""
     return {
         "id": w.id, "rule": w.rule, "kind": w.kind, "kind_label": KINDS[w.kind][0 if lang == "zh" else 1], "key": w.key,
         "psn_no": w.psn_no, "psn_name": p.psn_name, "certno": who.shown_certno(p.certno),
@@ -34,7 +53,7 @@ def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh") ->
         "status": w.status, "status_label": status_label(w.status, lang), "bureau": w.bureau,
         "bureau_label": bureau_label(w.bureau, lang), "pushed_at": w.pushed_at.isoformat() if w.pushed_at else None,
         "at_risk": w.at_risk, "assisted_amt": w.assisted_amt, "assisted_setl_id": w.assisted_setl_id,
-        "updated_at": w.updated_at.isoformat(),
+        "updated_at": w.updated_at.isoformat(), "recorded_identity": recorded_dict(recorded, lang),
     }  # fmt: skip
 
 
@@ -51,6 +70,7 @@ def push_list(s: Session, f: svc.Filter, who: Principal, lang: str = "zh") -> tu
     """The push list (推送清单) of the filtered warnings as .xlsx, and its file name (ID numbers as ``who`` may see them)."""
     buf = io.BytesIO()
     rows = svc.list_warnings(s, f, limit=100_000)
-    label = parse_period(f.period).label(lang) if f.period else ("全部" if lang == "zh" else "all")
-    write_push_list(rows, buf, period_label=label, lang=lang, full_certno=who.sees_certno)
+    period = parse_period(f.period).label(lang) if f.period else ("全部" if lang == "zh" else "all")
+    recorded = svc.recorded_identities(s, [w.id for w, _ in rows])
+    write_push_list(rows, buf, period_label=period, lang=lang, full_certno=who.sees_certno, recorded=recorded)
     return buf.getvalue(), f"预警推送清单-{f.period or 'all'}.xlsx"

@@ -214,6 +214,23 @@ def confirmed_identity(pack: PolicyPack, w: WarningCase) -> str | None:
     return rule.confirmed_identity if rule is not None else None
 
 
+def grant_source(warning_id: int) -> str:
+    """The ``source_file`` of the identity a confirmation of warning ``warning_id`` records (:func:`_grant_identity`)."""
+    return f"预警 {warning_id}"
+
+
+def recorded_identities(s: Session, warning_ids: Sequence[int]) -> dict[int, Identity]:
+    """The identity each warning's confirmation recorded (the rule's ``confirmed_identity``), by warning number;
+    a warning whose person already held it on the day recorded none and is left out."""
+    by_source = {grant_source(i): i for i in warning_ids}
+    out: dict[int, Identity] = {}
+    names = list(by_source)
+    for lo in range(0, len(names), 500):  # the warnings of a push list in chunks: bound parameters stay few
+        q = sa.select(Identity).where(Identity.source_file.in_(names[lo : lo + 500])).order_by(Identity.id)
+        out |= {by_source[i.source_file]: i for i in s.scalars(q) if i.source_file is not None}
+    return out
+
+
 def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user: str, where: str) -> None:
     """Record the rule's ``confirmed_identity`` for the person from ``on`` (unless already held that day)."""
     category = confirmed_identity(pack, w)
@@ -238,7 +255,7 @@ def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user
     s.add(
         Identity(
             person_id=w.person_id, category=category, valid_from=on, valid_to=None, source_bureau=bureau,
-            source_file=f"预警 {w.id}", recorded_at=now(), recorded_by=user,
+            source_file=grant_source(w.id), recorded_at=now(), recorded_by=user,
         )
     )  # fmt: skip
 

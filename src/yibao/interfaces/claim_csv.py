@@ -22,6 +22,8 @@
     ``medfee_sumamt``, ``fulamt_ownpay_amt``, ``overlmt_selfpay``, ``preselfpay_amt`` and optionally
     ``inscp_scp_amt``, and the parts of it a line pays apart ``full_pay_scp_amt``, ``fixed_share_scp_amt``,
     ``class_b_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
+    ``major_dise_flag`` (optional): 1 when the claim is for a 重特大疾病 (the assistance tiers' ``major``
+    terms apply, as for their ``major_diseases`` codes); 0 or empty otherwise.
 
 ``fee_lines.csv`` (optional)
     ``claim_id``, ``feedetl_sn``, ``med_list_codg``, ``med_list_name``, ``chrgitm_lv`` (01/02/03),
@@ -57,6 +59,7 @@ from yibao.settlement.model import (
     Person,
     PolicyRangeSummary,
     ResidentTierPeriod,
+    yes_no,
 )
 from yibao.settlement.policy_range import SCP_PARTS
 
@@ -392,6 +395,7 @@ def read_claims(
                     lines if summary is None else (),
                     summary,
                     row.text("fixmedins_code"),
+                    major_dise_flag=bool(row.parse("major_dise_flag", yes_no, "1 or 0 (yes/no, true/false), or empty")),
                 )
             )
     _raise(rows[0].errors if rows else [])

@@ -34,19 +34,34 @@ from yibao.policy.pack import PolicyPack
 
 Path_ = tuple[str, ...]
 RATIO_LEAVES = {"ratio", "bands"}
-AMOUNT_LEAVES = {"cap", "deductible", "deductible_2nd", "deductible_3rd", "limit", "threshold", "cap_by_tier"}
+AMOUNT_LEAVES = {"cap", "limit", "cap_by_tier"}
+DOWN_LEAVES = {"deductible", "deductible_2nd", "deductible_3rd", "threshold"}
+"""Amounts a payer pays less the higher they are: divided by the scale, so every outcome still rises with it."""
 TOL_POINTS = 0.05
 """A target is fitted when the outcome is within this many percentage points."""
+RATIO_CEILING = 95.0
+"""An assumed ratio is calibrated to at most this many percent unless a ``--bound`` says otherwise: no published
+county pays 100% of residents' care in general."""
 _CENT = Decimal("0.01")
+
+Bound = tuple[float | None, float | None]
+"""A knob's lowest and highest value (percent for ratios, yuan for amounts; ``None``: open)."""
 
 
 def leaf_kind(path: Path_) -> str | None:
-    """``ratio``, ``amount`` or None (a leaf calibration cannot scale)."""
+    """``ratio``, ``amount``, ``amount_down`` (a deductible or threshold) or None (a leaf calibration cannot scale)."""
     if path[-1] in RATIO_LEAVES:
         return "ratio"
     if path[-1] in AMOUNT_LEAVES:
         return "amount"
+    if path[-1] in DOWN_LEAVES:
+        return "amount_down"
     return None
+
+
+def default_bound(path: Path_) -> Bound:
+    """Ratios 0..:data:`RATIO_CEILING`, amounts from 0."""
+    return (0.0, RATIO_CEILING) if leaf_kind(path) == "ratio" else (0.0, None)
 
 
 def check_knob(pack: PolicyPack, path: Path_, where: str) -> None:
@@ -73,7 +88,7 @@ def check_knob(pack: PolicyPack, path: Path_, where: str) -> None:
         expected = "a parameter with one value (not dated)"
         raise InputError(where, "parameter", dotted, expected, expected_zh="只有一个取值（不分时段）的参数")
     if leaf_kind(path) is None:
-        kinds = ", ".join(sorted(RATIO_LEAVES | AMOUNT_LEAVES))
+        kinds = ", ".join(sorted(RATIO_LEAVES | AMOUNT_LEAVES | DOWN_LEAVES))
         raise InputError(
             where, "parameter", dotted, f"a ratio or amount parameter ({kinds})", expected_zh=f"比例或金额参数（{kinds}）"
         )
@@ -83,20 +98,26 @@ def _num(x: Decimal) -> int | float:
     return int(x) if x == x.to_integral_value() else float(x)
 
 
-def scale_value(value: Any, s: float, kind: str) -> Any:
-    """``value`` with each ratio (percent, clipped to 0..100, 0.01 point) or amount (whole yuan) times ``s``."""
+def scale_value(value: Any, s: float, kind: str, bound: Bound = (0.0, None)) -> Any:
+    """``value`` with each ratio (percent, 0.01 point) or amount (whole yuan) times ``s`` (a deductible or threshold,
+    ``amount_down``: divided by ``s``), kept within ``bound``."""
     if isinstance(value, dict):
         if kind == "ratio" and "start" in value:  # a band: its start is an amount, kept
-            return {k: (scale_value(v, s, kind) if k == "ratio" else v) for k, v in value.items()}
-        return {k: scale_value(v, s, kind) for k, v in value.items()}
+            return {k: (scale_value(v, s, kind, bound) if k == "ratio" else v) for k, v in value.items()}
+        return {k: scale_value(v, s, kind, bound) for k, v in value.items()}
     if isinstance(value, list):
-        return [scale_value(v, s, kind) for v in value]
+        return [scale_value(v, s, kind, bound) for v in value]
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
-    x = Decimal(str(value)) * Decimal(repr(s))
+    x = Decimal(str(value)) / Decimal(repr(s)) if kind == "amount_down" else Decimal(str(value)) * Decimal(repr(s))
+    x = x.quantize(_CENT if kind == "ratio" else Decimal(1), ROUND_HALF_UP)
+    lo, hi = bound
+    x = max(Decimal(str(lo or 0)), x)
     if kind == "ratio":
-        return _num(min(Decimal(100), max(Decimal(0), x.quantize(_CENT, ROUND_HALF_UP))))
-    return _num(max(Decimal(0), x.quantize(Decimal(1), ROUND_HALF_UP)))
+        x = min(Decimal(str(100 if hi is None else hi)), x)
+    elif hi is not None:
+        x = min(Decimal(str(hi)), x)
+    return _num(x)
 
 
 def _numbers(value: Any, kind: str) -> list[float]:
@@ -109,13 +130,15 @@ def _numbers(value: Any, kind: str) -> list[float]:
     return [float(value)] if isinstance(value, int | float) and not isinstance(value, bool) else []
 
 
-def max_scale(pack: PolicyPack, knobs: Sequence[Path_]) -> float:
-    """A scale past which nothing more changes for ratios (every one at 100); amounts get x20."""
+def max_scale(pack: PolicyPack, knobs: Sequence[Path_], bounds: Mapping[Path_, Bound] | None = None) -> float:
+    """A scale past which nothing more changes for ratios (every one at its ceiling); amounts get x20 (deductibles
+    and thresholds /20)."""
     top = 1.0
     for path in knobs:
         kind = leaf_kind(path) or "amount"
         nums = [x for x in _numbers(pack.leaves[path].values[0].value, kind) if x > 0]
-        top = max(top, 100 / min(nums) if kind == "ratio" and nums else 20.0)
+        ceiling = (bounds or {}).get(path, default_bound(path))[1] or 100.0
+        top = max(top, ceiling / min(nums) if kind == "ratio" and nums else 20.0)
     return top
 
 
@@ -125,6 +148,9 @@ class Target:
     value: float
     """Percent."""
     knobs: tuple[Path_, ...]
+    fallback: tuple[Path_, ...] = ()
+    """Assumed parameters moved (by a second scale) when the knobs at their bounds cannot reach the target:
+    deductibles (down) and caps (up) of the counted lines."""
 
 
 @dataclass
@@ -156,19 +182,26 @@ Evaluate = Callable[[PolicyPack], Mapping[str, float | None]]
 
 
 def scaled_pack(
-    pack: PolicyPack, scales: Mapping[Path_, float], label: str = "calibration"
+    pack: PolicyPack, scales: Mapping[Path_, float], label: str = "calibration", bounds: Mapping[Path_, Bound] | None = None
 ) -> tuple[PolicyPack, dict[Path_, Any]]:
-    """``pack`` with each knob's value scaled; the new values."""
-    values = {p: scale_value(pack.leaves[p].values[0].value, s, leaf_kind(p) or "amount") for p, s in scales.items()}
+    """``pack`` with each knob's value scaled within its bound (:func:`default_bound` unless given); the new values."""
+    values = {
+        p: scale_value(pack.leaves[p].values[0].value, s, leaf_kind(p) or "amount", (bounds or {}).get(p, default_bound(p)))
+        for p, s in scales.items()
+    }
     changes = {".".join(p): {"value": v, "assumed": label} for p, v in values.items()}
     return apply_overlay(pack, Overlay(label, label, label, changes)), values
 
 
-def fit(pack: PolicyPack, targets: Sequence[Target], evaluate: Evaluate, *, sweeps: int = 6, tol: float = TOL_POINTS) -> Fit:
-    """Fit each target's scale, the others held, until every target is within ``tol`` points."""
+def fit(
+    pack: PolicyPack, targets: Sequence[Target], evaluate: Evaluate, *, sweeps: int = 6, tol: float = TOL_POINTS,
+    bounds: Mapping[Path_, Bound] | None = None,
+) -> Fit:  # fmt: skip
+    """Fit each target's scale, the others held, until every target is within ``tol`` points; a target its knobs
+    cannot reach within their bounds moves its ``fallback`` parameters by a second scale."""
     seen: dict[Path_, str] = {}
     for t in targets:
-        for k in t.knobs:
+        for k in (*t.knobs, *t.fallback):
             if k in seen:
                 raise InputErrors(
                     [
@@ -182,14 +215,14 @@ def fit(pack: PolicyPack, targets: Sequence[Target], evaluate: Evaluate, *, swee
                     ]
                 )
             seen[k] = t.name
-    scale = {t.name: 1.0 for t in targets}
+    scale = {t.name: 1.0 for t in targets} | {_second(t): 1.0 for t in targets}
 
     def knob_scales() -> dict[Path_, float]:
-        return {k: scale[t.name] for t in targets for k in t.knobs}
+        return {k: scale[t.name] for t in targets for k in t.knobs} | {k: scale[_second(t)] for t in targets for k in t.fallback}
 
     def run() -> Mapping[str, float | None]:
         try:
-            trial = scaled_pack(pack, knob_scales())[0]
+            trial = scaled_pack(pack, knob_scales(), bounds=bounds)[0]
         except InputErrors:  # a scale the pack refuses (e.g. a ratio its schema bounds): no outcome there
             return {}
         return evaluate(trial)
@@ -204,11 +237,27 @@ def fit(pack: PolicyPack, targets: Sequence[Target], evaluate: Evaluate, *, swee
             t = f.target
             if _close(current.get(t.name), t.value, tol):
                 continue
-            current = _solve(t, scale, run, current, max_scale(pack, t.knobs), f, tol)
+            current = _solve(t, t.name, scale, run, current, max_scale(pack, t.knobs, bounds), f, tol)
+            if t.fallback and not _close(current.get(t.name), t.value, tol):
+                held = current
+                current = _solve(t, _second(t), scale, run, current, max_scale(pack, t.fallback, bounds), f, tol)
+                if _gap(current, t) > _gap(held, t) - tol:  # the fallback does not help (e.g. no deductible): leave it
+                    scale[_second(t)], current = 1.0, held
     for f in fits:
         f.achieved, f.scale = current.get(f.target.name), scale[f.target.name]
-    final, values = scaled_pack(pack, knob_scales())
-    return Fit(final, fits, values)
+    final, values = scaled_pack(pack, knob_scales(), bounds=bounds)
+    moved = {k: v for k, v in values.items() if v != pack.leaves[k].values[0].value or k in {p for t in targets for p in t.knobs}}
+    return Fit(final, fits, moved)
+
+
+def _gap(outcomes: Mapping[str, float | None], t: Target) -> float:
+    got = outcomes.get(t.name)
+    return math.inf if got is None else abs(got - t.value)
+
+
+def _second(t: Target) -> str:
+    """The key of a target's second scale (its fallback parameters)."""
+    return f"{t.name} (fallback)"
 
 
 def _close(got: float | None, want: float, tol: float) -> bool:
@@ -217,6 +266,7 @@ def _close(got: float | None, want: float, tol: float) -> bool:
 
 def _solve(
     t: Target,
+    key: str,
     scale: dict[str, float],
     run: Callable[[], Mapping[str, float | None]],
     current: Mapping[str, float | None],
@@ -224,16 +274,16 @@ def _solve(
     f: TargetFit,
     tol: float,
 ) -> Mapping[str, float | None]:
-    """Illinois (bracketed secant) on this target's scale; the outcome rises with the scale."""
+    """Illinois (bracketed secant) on this target's scale ``key``; the outcome rises with the scale."""
 
     def at(s: float) -> tuple[float, Mapping[str, float | None]]:
-        scale[t.name] = s
+        scale[key] = s
         f.evaluations += 1
         out = run()
         got = out.get(t.name)
         return (float("nan") if got is None else got - t.value), out
 
-    s0 = scale[t.name]
+    s0 = scale[key]
     g0 = (current.get(t.name) or 0.0) - t.value
     if g0 < 0:
         lo, glo, out_lo = s0, g0, current
@@ -244,11 +294,11 @@ def _solve(
         lo = 0.05
         glo, out_lo = at(lo)
     if math.isnan(glo) or math.isnan(ghi):  # the pack refuses an end of the range: keep where it was
-        scale[t.name] = s0
+        scale[key] = s0
         return current
     if not (glo <= 0 <= ghi):  # unreachable within the knobs' range: keep the closer end
         best = (lo, out_lo) if abs(glo) < abs(ghi) else (hi, out_hi)
-        scale[t.name] = best[0]
+        scale[key] = best[0]
         return best[1]
     side = 0
     best_s, best_g, best_out = (lo, glo, out_lo) if abs(glo) < abs(ghi) else (hi, ghi, out_hi)
@@ -271,7 +321,7 @@ def _solve(
             if side == 1:
                 glo /= 2
             side = 1
-    scale[t.name] = best_s
+    scale[key] = best_s
     return best_out
 
 

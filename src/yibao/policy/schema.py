@@ -378,7 +378,8 @@ class PersonTerms(Model):
     45, retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date; ``institution``
     designated / linked / other: the claim's institution (``fixmedins_code``) against the one the person
     selected for general outpatient (other may be paid at 0: ``ratio: 0``); ``family_doctor`` true (a
-    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``) or false. Effects (at least
+    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``; wherever the claim is made —
+with ``institution: designated`` in the same entry for the selected institution only) or false. Effects (at least
     one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
     own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
     points. Every entry whose conditions hold applies, in the order the pack lists them: a later
@@ -892,6 +893,13 @@ def _matches_disease(prefixes: tuple[str, ...], dise_codg: str) -> bool:
     return bool(dise) and any(dise.startswith(d.upper()) for d in prefixes)
 
 
+def _takes_major(prefixes: tuple[str, ...], categories: Mapping[str, Any], dise_codg: str, flagged: bool) -> bool:
+    """An assistance tier's 重特大疾病 rule: a claim takes the categories' ``major`` terms when its disease is one of
+    the block's ``major_diseases`` prefixes, or when it carries the 重特大疾病 flag (``major_dise_flag``) and some
+    category has ``major`` terms."""
+    return _matches_disease(prefixes, dise_codg) or (flagged and any(c.major is not None for c in categories.values()))
+
+
 class AssistanceMajor(Model):
     """A category's assistance terms for designated 重特大疾病 claims; an omitted one is the ordinary term."""
 
@@ -949,8 +957,9 @@ class Assistance(Model):
     Each category has its own deductible, ratio and (optionally) limit; a person has one yearly
     base and one yearly paid total (``maf_base``, ``maf_paid``), and each claim is judged against
     the terms of the category deciding on its date: the deductible on the cumulative base, the
-    limit on the total paid so far. With ``major_diseases``, a claim whose disease (``dise_codg``
-    prefix) is listed takes each category's ``major`` terms (重特大疾病 vs ordinary)."""
+    limit on the total paid so far. A claim whose disease (``dise_codg`` prefix) is listed in
+    ``major_diseases``, or that carries the 重特大疾病 flag (``major_dise_flag``), takes each category's
+    ``major`` terms (重特大疾病 vs ordinary); without ``major_diseases`` only the flag selects them."""
 
     lines: tuple[str, ...]
     categories: Annotated[dict[Category, AssistanceCategory], BeforeValidator(_category_keys)]
@@ -982,8 +991,6 @@ class Assistance(Model):
             shares = (cat.deductible_income_share, cat.major.deductible_income_share if cat.major else None)
             if any(x is not None for x in shares) and self.per_capita_income is None:
                 raise ValueError(f"categories.{code}: deductible_income_share needs per_capita_income")
-            if cat.major is not None and not self.major_diseases:
-                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
         if self.major_diseases and not any(cat.major for cat in self.categories.values()):
             raise ValueError("major_diseases is given but no category has major terms")
         return self
@@ -1017,9 +1024,9 @@ class Assistance(Model):
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def is_major(self, dise_codg: str) -> bool:
-        """Is a claim of this disease a designated 重特大疾病 one (takes the ``major`` terms)?"""
-        return _matches_disease(self.major_diseases, dise_codg)
+    def is_major(self, dise_codg: str, flagged: bool = False) -> bool:
+        """Does a claim of this disease, flagged 重特大疾病 or not, take the ``major`` terms (:func:`_takes_major`)?"""
+        return _takes_major(self.major_diseases, self.categories, dise_codg, flagged)
 
     def cap_for(self, identity: str, major: bool = False) -> int | None:
         return self.terms_for(identity, major).cap if identity in self.categories else self.limit
@@ -1050,7 +1057,7 @@ class TiltedAssistance(Model):
 
     ``categories`` is a list (every category on the block's ``threshold``, ``ratio`` and ``cap``)
     or a mapping from category to its own terms (any of ``threshold``, ``ratio``, ``cap``; omitted
-    ones are the block's, and ``major`` terms for claims of ``major_diseases``). A person has one
+    ones are the block's, and ``major`` terms for claims of ``major_diseases`` or flagged 重特大疾病). A person has one
     yearly base and one paid total; each claim is judged against its deciding category's terms."""
 
     lines: tuple[str, ...]
@@ -1069,8 +1076,6 @@ class TiltedAssistance(Model):
             for name in ("threshold", "ratio", "cap"):
                 if getattr(cat, name) is None and getattr(self, name) is None:
                     raise ValueError(f"categories.{code} has no {name} and the block gives none: give one or the other")
-            if cat.major is not None and not self.major_diseases:
-                raise ValueError(f"categories.{code}.major needs major_diseases (the disease codes it applies to)")
         if self.major_diseases and not any(cat.major for cat in self.categories.values()):
             raise ValueError("major_diseases is given but no category has major terms")
         return self
@@ -1078,8 +1083,8 @@ class TiltedAssistance(Model):
     def covers(self, insutype: str, identity: str) -> bool:
         return identity in self.categories
 
-    def is_major(self, dise_codg: str) -> bool:
-        return _matches_disease(self.major_diseases, dise_codg)
+    def is_major(self, dise_codg: str, flagged: bool = False) -> bool:
+        return _takes_major(self.major_diseases, self.categories, dise_codg, flagged)
 
     def terms_for(self, identity: str, major: bool = False) -> Terms:
         """The category's threshold, ratio and cap (its ``major`` ones for a designated disease)."""
@@ -1185,7 +1190,8 @@ class WarningRule(Model):
     lines: tuple[str, ...]
     """Benefit lines whose settlements count (e.g. inpatient only, or also chronic outpatient)."""
     measure: Literal["policy_range_self_pay", "self_pay"]
-    """policy_range_self_pay: inscp_scp_amt − fund_pay_sumamt; self_pay: psn_part_amt (everything the person pays)."""
+    """policy_range_self_pay: inscp_scp_amt − fund_pay_sumamt per settlement, never below 0 (an in-catalogue later
+    tier may pay past the policy range); self_pay: psn_part_amt (everything the person pays)."""
     scope: Literal["year", "claim"] = "year"
     """year: cumulative over the calendar year up to the end of the period; claim: any one settlement in the period."""
     threshold: Fen | None = None
@@ -1610,7 +1616,7 @@ class Policy(Model):
         tier = self.tier(name, insutype)
         return tier is not None and tier.base == "in_catalogue"
 
-    def is_major(self, name: TierName, dise_codg: str) -> bool:
-        """Does a claim of this disease take the tier's 重特大疾病 terms?"""
+    def is_major(self, name: TierName, dise_codg: str, flagged: bool = False) -> bool:
+        """Does a claim of this disease (``flagged``: carrying the 重特大疾病 flag) take the tier's 重特大疾病 terms?"""
         tier = self.tier(name, "")
-        return isinstance(tier, Assistance | TiltedAssistance) and tier.is_major(dise_codg)
+        return isinstance(tier, Assistance | TiltedAssistance) and tier.is_major(dise_codg, flagged)

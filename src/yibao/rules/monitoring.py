@@ -19,6 +19,7 @@ import polars as pl
 
 from yibao.core.errors import InputError
 from yibao.policy.schema import Monitoring, WarningRule
+from yibao.settlement.batch.result import SCP_SELF_PAY
 
 _PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 
@@ -88,7 +89,7 @@ HOUSEHOLD_COLUMNS = ("hh_self_pay", "hh_persons")
 def _measure(rule: WarningRule) -> pl.Expr:
     if rule.measure == "self_pay":
         return pl.col("psn_part_amt")
-    return pl.col("inscp_scp_amt") - pl.col("fund_pay_sumamt")
+    return SCP_SELF_PAY  # per settlement, never negative (in-catalogue tiers may pay past the policy range)
 
 
 def _rule_warnings(

@@ -23,7 +23,7 @@ from yibao.core.errors import InputError
 from yibao.core.money import apply_ratio
 from yibao.policy.schema import Policy, months_later
 from yibao.settlement.arith import above_threshold, cap_pay
-from yibao.settlement.model import Person, TraceStep, YearToDate
+from yibao.settlement.model import Person, TraceStep, YearToDate, scp_self_pay
 
 TIER = "assistance"
 
@@ -113,7 +113,7 @@ def assist_on_application(
     bills = [
         s for s in settlements if s.psn_no == person.psn_no and start <= s.setl_date <= applied_on and s.claim_id not in counted
     ]
-    base = sum(max(0, s.inscp_scp_amt - s.fund_pay_sumamt) for s in bills)
+    base = sum(scp_self_pay(s.inscp_scp_amt, s.fund_pay_sumamt) for s in bills)
     said = policy.category_said(identity)
     args = {"identity": said, "from_date": start.isoformat(), "to_date": applied_on.isoformat(), "bills": len(bills)}
     trace = [TraceStep(TIER, "application", args | {"base_fen": base})]

@@ -40,6 +40,28 @@ def settled_place(place: str, kinds_held: Iterable[str]) -> str:
     return next((FILING_PLACE[k] for k in FILING_KINDS if k in held), "cross_unfiled")
 
 
+def scp_self_pay(inscp_scp_amt: int, fund_pay_sumamt: int) -> int:
+    """The policy-range self-pay left to the person (政策范围内个人自付): the policy range less what the funds paid
+    of it. Basic insurance pays within the policy range; a later tier on the in-catalogue base (``base:
+    in_catalogue``) also pays the 乙类 self-pay-first part, its payments counting against the policy range first,
+    so the funds may exceed the policy range — the excess came out of ``preselfpay_amt`` and leaves 0 here, never
+    a negative amount. Batch twin: :data:`yibao.settlement.batch.result.SCP_SELF_PAY`."""
+    return max(0, inscp_scp_amt - fund_pay_sumamt)
+
+
+FLAG_TRUE: tuple[str, ...] = ("1", "true", "t", "y", "yes", "是")
+FLAG_FALSE: tuple[str, ...] = ("", "0", "false", "f", "n", "no", "否")
+"""How a yes/no column of a claims file (``major_dise_flag``) may be written, lower-cased and stripped."""
+
+
+def yes_no(text: str) -> bool:
+    """A yes/no cell (:data:`FLAG_TRUE` / :data:`FLAG_FALSE`); anything else is a ``ValueError``."""
+    v = text.strip().lower()
+    if v not in FLAG_TRUE + FLAG_FALSE:
+        raise ValueError  # the caller says what was expected
+    return v in FLAG_TRUE
+
+
 @dataclass(frozen=True)
 class Period:
     """A filing or status valid from ``begin`` to ``end`` inclusive (``None`` = open)."""
@@ -222,6 +244,9 @@ class Claim:
     fixmedins_code: str = ""
     audit_refused: tuple[AuditRefusal, ...] = ()
     """Lines the audit at the counter refused (违规, 转自费): each becomes fully self-paid, its rule in the trace."""
+    major_dise_flag: bool = False
+    """重特大疾病 flag: the claim is for a major disease as the institution or agency determined it; the assistance
+    tiers' ``major`` terms apply to it as to a claim of their ``major_diseases`` codes."""
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ what is shown as remaining is what the next settlement may still pay.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from yibao.policy.schema import Facts, Policy, period_key
+from yibao.policy.schema import INSTITUTION_CLASSES, Facts, Policy, period_key
 from yibao.settlement.model import Person, YearToDate
 from yibao.settlement.tiers import LATER_TIERS
 
@@ -37,7 +37,12 @@ class PayerPosition:
     base: int | None = None
     """Later tiers: the cumulative in-year base their thresholds are measured on."""
     major: bool = False
-    """Assistance tiers: the row of designated 重特大疾病 claims, whose terms give another limit (one paid total)."""
+    """Assistance tiers: the row of 重特大疾病 claims (designated diseases or flagged), whose terms give another
+    limit (one paid total)."""
+    institutions: tuple[str, ...] = ()
+    """Basic insurance: the classes of the claim's institution (:data:`INSTITUTION_CLASSES`: designated, linked,
+    other) the row's cap holds at, when the line's ``person_terms`` give the person another cap by class
+    (``()``: wherever the person may claim)."""
 
     @property
     def remaining(self) -> int | None:
@@ -55,6 +60,13 @@ class Position:
     payers: tuple[PayerPosition, ...]
 
 
+def reachable_classes(person: Person, day: date) -> tuple[str, ...]:
+    """The classes of institution (:data:`INSTITUTION_CLASSES`) a claim of the person on ``day`` may be made at:
+    ``other`` always, ``designated`` / ``linked`` where the person holds such a choice on the day."""
+    held = {person.institution_class(c.fixmedins_code, day) for c in person.institutions if c.holds_on(day)} | {"other"}
+    return tuple(c for c in INSTITUTION_CLASSES if c in held)
+
+
 def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) -> Position:
     """Per payer that can pay for this person, paid so far and the cap, for the identity deciding on ``day``.
 
@@ -64,21 +76,27 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
     tier covers the person's scheme and identity, and a second one for designated 重特大疾病 claims
     when their terms give the identity another limit. Lines go by the person's age, resident tier and
     family-doctor contract on ``day`` (:meth:`BenefitLine.for_person`); a line for an age band is left
-    out when the age is unknown. Terms by the claim's institution are those of an institution outside
-    the person's selection (the position does not know where the next claim will be made).
+    out when the age is unknown. Terms by the claim's institution: where they give another cap at the
+    institutions the person may claim at on the day (:func:`reachable_classes`), the group has a row per
+    cap, naming the classes it holds at (``institutions``); otherwise one row for them all.
     """
     identity = policy.deciding_identity(person.identities, day)
     facts = Facts(person.age_on(day), person.resident_tier_on(day), family_doctor=person.family_doctor_on(day))
-    basic: dict[tuple[str, str, int | None, str | None, int | None], list[str]] = {}
+    classes = reachable_classes(person, day)
+    basic: dict[tuple[str, str, int | None, str | None, int | None, tuple[str, ...]], list[str]] = {}
     for key, own in policy.lines.items():
         if own.serves(person.insutype, person.emp_status) and own.serves_age(facts.age):
-            line = own.for_person(facts)
-            ceiling = None if line.cost_ceiling is None else line.ceiling_key(key)
-            group, slot, cap = line.cap_key(key), line.cap_slot(key, day), line.cap_for(identity, person.emp_tier)
-            combined = policy.combined_for(key)
-            if combined is not None and cap is not None and combined[1].qualifies(lambda d: person.filed_for(d, day)):  # 合并限额
-                group, slot, cap = combined[0], period_key(combined[0], line.cap_period, day), combined[1].cap
-            basic.setdefault((group, slot, cap, ceiling, line.cost_ceiling), []).append(key)
+            by_class: dict[tuple[str, str, int | None, str | None, int | None], list[str]] = {}
+            for klass in classes:
+                line = own.for_person(replace(facts, institution=klass))
+                ceiling = None if line.cost_ceiling is None else line.ceiling_key(key)
+                group, slot, cap = line.cap_key(key), line.cap_slot(key, day), line.cap_for(identity, person.emp_tier)
+                combined = policy.combined_for(key)
+                if combined is not None and cap is not None and combined[1].qualifies(lambda d: person.filed_for(d, day)):
+                    group, slot, cap = combined[0], period_key(combined[0], line.cap_period, day), combined[1].cap  # 合并限额
+                by_class.setdefault((group, slot, cap, ceiling, line.cost_ceiling), []).append(klass)
+            for row_key, held in by_class.items():
+                basic.setdefault((*row_key, () if len(by_class) == 1 else tuple(held)), []).append(key)
     rows = [
         PayerPosition(
             "hifp_pay",
@@ -89,8 +107,9 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
             slot=slot,
             cost_ceiling=ceiling,
             covered=ytd.covered_cost.get(ceiling_group, 0) if ceiling_group else 0,
+            institutions=held,
         )
-        for (group, slot, cap, ceiling_group, ceiling), keys in basic.items()
+        for (group, slot, cap, ceiling_group, ceiling, held), keys in basic.items()
     ]
     for tier in LATER_TIERS:
         block = policy.tier(tier.name, person.insutype)
@@ -98,6 +117,6 @@ def payer_positions(policy: Policy, person: Person, ytd: YearToDate, day: date) 
             base, paid = tier.before(ytd)
             rows.append(PayerPosition(tier.payer, paid, block.cap_for(identity), base=base))
             major_cap = block.cap_for(identity, major=True)
-            if getattr(block, "major_diseases", ()) and major_cap != block.cap_for(identity):
+            if major_cap != block.cap_for(identity):  # 重特大疾病 terms (by disease or the claim's flag) give another
                 rows.append(PayerPosition(tier.payer, paid, major_cap, base=base, major=True))
     return Position(identity, tuple(rows))

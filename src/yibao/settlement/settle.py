@@ -211,7 +211,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         if block is not None and policy.tier_applies(name, choice.key, person.insutype, identity):
             in_catalogue = block.base == "in_catalogue"
             base = tiers.later_base(in_catalogue, after_basic, pr.preselfpay_amt, paid_later)
-            major = policy.is_major(name, claim.dise_codg)
+            major = tiers.major_reason(policy, name, claim.dise_codg, claim.major_dise_flag)
             res = later_tier.pay(block, identity, base, *later_tier.before(ytd), major)
             head = _later_head(policy, person.insutype, later_tier.trace, name)
             if in_catalogue:

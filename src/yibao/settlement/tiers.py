@@ -19,6 +19,7 @@ from yibao.policy.schema import (
     BenefitLine,
     CombinedCap,
     CriticalIllness,
+    Policy,
     Terms,
     TierName,
     TiltedAssistance,
@@ -331,7 +332,7 @@ def basic(i: BasicInput) -> TierResult:
 
 
 def critical_illness(
-    ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: bool = False
+    ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: str = ""
 ) -> TierResult:
     t = "critical_illness"
     r = TierResult(applied=True, base=base)
@@ -373,22 +374,23 @@ def _threshold_ratio_cap(t: str, base: int, before: int, terms: Terms, paid_befo
 
 
 def _by_category(
-    t: str, block: Assistance | TiltedAssistance, identity: str, base: int, before: int, paid_before: int, major: bool, acc: str
+    t: str, block: Assistance | TiltedAssistance, identity: str, base: int, before: int, paid_before: int, major: str, acc: str
 ) -> TierResult:
-    """The deciding category's terms (its 重特大疾病 ones for a designated disease) on the person's one yearly base and total."""
-    r = _threshold_ratio_cap(t, base, before, block.terms_for(identity, major), paid_before, acc)
+    """The deciding category's terms (its 重特大疾病 ones for a designated disease or a flagged claim, ``major``
+    ``disease`` / ``flag``) on the person's one yearly base and total."""
+    r = _threshold_ratio_cap(t, base, before, block.terms_for(identity, bool(major)), paid_before, acc)
     head = [TraceStep(t, "category", {"identity": identity})]
     if major:
-        head.append(TraceStep(t, "major", {}))
+        head.append(TraceStep(t, "major" if major == "disease" else "major_flag", {}))
     r.trace[:0] = head
     return r
 
 
-def assistance(ma: Assistance, identity: str, base: int, before: int, paid_before: int, major: bool = False) -> TierResult:
+def assistance(ma: Assistance, identity: str, base: int, before: int, paid_before: int, major: str = "") -> TierResult:
     return _by_category("assistance", ma, identity, base, before, paid_before, major, "maf")
 
 
-def tilted(ta: TiltedAssistance, identity: str, base: int, before: int, paid_before: int, major: bool = False) -> TierResult:
+def tilted(ta: TiltedAssistance, identity: str, base: int, before: int, paid_before: int, major: str = "") -> TierResult:
     return _by_category("tilted", ta, identity, base, before, paid_before, major, "tilt")
 
 
@@ -407,14 +409,21 @@ class LaterTier:
     payer: str
     acc: str
     """Accumulator prefix: ``{acc}_base`` and ``{acc}_paid`` of :class:`YearToDate`."""
-    pay: Callable[[Any, str, int, int, int, bool], TierResult]
-    """``pay(block, identity, base, base before, paid before, designated major disease)``."""
+    pay: Callable[[Any, str, int, int, int, str], TierResult]
+    """``pay(block, identity, base, base before, paid before, major)``: ``major`` is why the claim takes the
+    重特大疾病 terms (:func:`major_reason`), ``""`` when it does not."""
 
     def before(self, ytd: YearToDate) -> tuple[int, int]:
         """The in-year base and the payments counted against the cap before a claim."""
         base: int = getattr(ytd, f"{self.acc}_base")
         paid: int = getattr(ytd, f"{self.acc}_paid")
         return base, paid
+
+
+def major_reason(policy: Policy, name: TierName, dise_codg: str, flagged: bool) -> str:
+    """Why a claim takes the tier's 重特大疾病 terms (:meth:`Policy.is_major`): ``disease`` (one of its
+    ``major_diseases``), ``flag`` (the claim's ``major_dise_flag``), or ``""`` (it does not)."""
+    return "disease" if policy.is_major(name, dise_codg) else "flag" if policy.is_major(name, dise_codg, flagged) else ""
 
 
 def later_base(in_catalogue: bool, after_basic: int, preselfpay: int, paid_later: int) -> int:

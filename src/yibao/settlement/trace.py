@@ -184,6 +184,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "category": ("救助类别：{identity}", "assistance category: {identity}"),
     "major": ("重特大疾病，按该类别重特大疾病救助标准", "designated major disease: the category's major-disease terms apply"),
+    "major_flag": (
+        "结算标记为重特大疾病，按该类别重特大疾病救助标准",
+        "flagged as a major disease (major_dise_flag): the category's major-disease terms apply",
+    ),
     "base_in_catalogue": (
         "计算基数为目录内个人自付：政策范围内个人自付 {scp_left_fen} + 乙类先行自付 {pre_fen} = {base_fen}",
         "base is in-catalogue self-pay: policy-range self-pay {scp_left_fen} + class-B self-pay-first {pre_fen} = {base_fen}",

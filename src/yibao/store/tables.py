@@ -135,6 +135,10 @@ class CrossFiling(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    """The filing's kind (:data:`yibao.settlement.model.FILING_KINDS`): ``long_term`` 异地长期居住, ``referral`` 转诊,
+    ``temporary`` 临时外出就医, ``""`` none stated (migration 0304); a pack's place for a cross-region claim
+    goes by it."""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -179,7 +183,11 @@ class FamilyDoctorContract(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     fixmedins_code: Mapped[str | None] = mapped_column(String(32))
-    """The contracted doctor's institution."""
+    """The contracted doctor's institution: recorded and shown, not settled on. Seed 004's signed institutions
+    (门诊慢性病签约医疗机构, a hospital and a township health centre the family doctor guides the person to) are
+    the person's ``signed`` institution choices, which ``signed_only`` lines go by; no seed ties family-doctor
+    terms to the doctor's own institution (a pack that wants them only at the selected institution writes
+    ``family_doctor: true, institution: designated`` in one ``person_terms`` entry)."""
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ import polars as pl
 
 from yibao.core.money import half_up, round_half_up_div
 from yibao.policy.pack import PolicyPack
+from yibao.settlement.batch.result import SCP_SELF_PAY
 
 PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "medfee_sumamt")
 
@@ -69,7 +70,7 @@ def person_years(claims: pl.DataFrame) -> pl.DataFrame:
     """Per person-year: self-pay, inpatient policy-range self-pay, funds, and the last identity held."""
     return claims.group_by("psn_no", "year", maintain_order=True).agg(
         pl.col("psn_part_amt").sum().alias("self_pay"),
-        (pl.col("inscp_scp_amt") - pl.col("fund_pay_sumamt")).filter(pl.col("med_type").cast(pl.Utf8) == "21").sum()
+        SCP_SELF_PAY.filter(pl.col("med_type").cast(pl.Utf8) == "21").sum()
         .alias("inpatient_scp_self_pay"),
         pl.col("fund_pay_sumamt").sum().alias("funds"),
         pl.col("medfee_sumamt").sum().alias("cost"),

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -44,6 +44,9 @@ class CrossFilingIn(BaseModel):
     end: Day | None = None
     mdtrtarea_admvs: Text | None = Field(None, max_length=16, description="就医地行政区划")
     reason: Text | None = Field(None, max_length=64)
+    kind: Literal["long_term", "referral", "temporary", ""] = Field(
+        "", description="备案类别：long_term 异地长期居住，referral 转诊，temporary 临时外出就医；空为未注明"
+    )
 
 
 class PersonalAccountIn(BaseModel):
@@ -120,7 +123,7 @@ def cross(
     request: Request, key: PersonKey, body: CrossFilingIn, who: Annotated[Principal, Depends(require("filing.write"))]
 ) -> dict[str, Any]:
     """异地就医备案 / cross-region care filing."""
-    return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end"))
+    return _file(request, key, body, who, lookup.add_cross_filing, ("begin", "end", "kind"))
 
 
 @router.post("/persons/{key}/personal-accounts", status_code=201, responses=NOT_FOUND)

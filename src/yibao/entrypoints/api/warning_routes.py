@@ -86,7 +86,11 @@ def list_warnings(
 ) -> dict[str, Any]:  # fmt: skip
     with _db(request).unit_of_work() as s:
         rows = svc.list_warnings(s, f, limit=limit, offset=offset)
-        return {"warnings": [warning_dict(w, p, who, lang) for w, p in rows], "counts": svc.counts_by_status(s, f.kind)}
+        recorded = svc.recorded_identities(s, [w.id for w, _ in rows])
+        return {
+            "warnings": [warning_dict(w, p, who, lang, recorded.get(w.id)) for w, p in rows],
+            "counts": svc.counts_by_status(s, f.kind),
+        }
 
 
 @router.get("/warnings/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
@@ -137,7 +141,8 @@ def one(warning_id: WarningId, request: Request, who: Reader, lang: Lang = "zh")
         w = svc.get_warning(s, warning_id)
         p = s.get(Person, w.person_id)
         assert p is not None
-        return warning_dict(w, p, who, lang) | {"events": [event_dict(e, lang) for e in svc.events_of(s, warning_id)]}
+        recorded = svc.recorded_identities(s, [w.id]).get(w.id)
+        return warning_dict(w, p, who, lang, recorded) | {"events": [event_dict(e, lang) for e in svc.events_of(s, warning_id)]}
 
 
 class StepIn(BaseModel):
@@ -161,4 +166,4 @@ def add_step(warning_id: WarningId, body: StepIn, request: Request, who: Worker,
         s.commit()
         p = s.get(Person, w.person_id)
         assert p is not None
-        return warning_dict(w, p, who, lang)
+        return warning_dict(w, p, who, lang, svc.recorded_identities(s, [w.id]).get(w.id))

@@ -158,7 +158,8 @@ def monitor_cmd(
             console.print(_warning_table(warn, tr(lang, "预警对象", "Warnings"), lang))
             console.print(_warning_table(cand, tr(lang, "普通居民高额自付（依申请救助候选）", "Candidates for assistance"), lang))
             if export is not None:
-                write_push_list(warn, export, period_label=per.label(lang), lang=lang)
+                recorded = svc.recorded_identities(s, [w.id for w, _ in warn])
+                write_push_list(warn, export, period_label=per.label(lang), lang=lang, recorded=recorded)
                 console.print(tr(lang, f"推送清单已写入 {export}", f"Push list written to {export}"))
 
 

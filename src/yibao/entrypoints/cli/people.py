@@ -157,16 +157,23 @@ def cross(
     end: Annotated[str | None, typer.Option("--to")] = None,
     area: Annotated[str | None, typer.Option("--area", help="就医地行政区划代码")] = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="备案类别：long_term 异地长期居住，referral 转诊，temporary 临时外出就医（默认未注明）")
+    ] = "",
     user: UserOpt = OS_USER,
     lang: Lang = "zh",
 ) -> None:
     """办理异地就医备案。"""
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
-    p, f = _filed(key, lang, lambda s, p: lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason))
-    console.print(
-        _t(lang, f"已备案异地就医：{p.psn_name} {f.begin}–{f.end or '长期'}", f"Filed: {p.psn_name} {f.begin}–{f.end or 'open'}")
+    p, f = _filed(
+        key, lang, lambda s, p: lookup.add_cross_filing(s, p, b, e, user, mdtrtarea_admvs=area, reason=reason, kind=kind)
     )
+    what = vocab.label(vocab.FILING_KINDS, f.kind, lang)
+    console.print(
+        _t(lang, f"已备案异地就医（{what}）：{p.psn_name} {f.begin}–{f.end or '长期'}",
+           f"Filed cross-region ({what}): {p.psn_name} {f.begin}–{f.end or 'open'}")
+    )  # fmt: skip
 
 
 @filing_app.command("tier")

@@ -20,7 +20,7 @@ from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label
 from yibao.entrypoints.cli.enrol import Lang, fail
 from yibao.entrypoints.cli.output import console
-from yibao.policy.calibrate import TOL_POINTS, Path_
+from yibao.policy.calibrate import TOL_POINTS, Bound, Path_
 from yibao.policy.cases import cases_file, load_cases
 from yibao.policy.categories import identity_label
 from yibao.policy.labels import parameters
@@ -182,6 +182,24 @@ def _vary(text: str) -> tuple[str, Path_]:
     return name.strip(), tuple(leaf.strip().split("."))
 
 
+def _bound(text: str) -> tuple[Path_, Bound]:
+    """``PARAMETER=LO..HI`` (percent for a ratio, yuan for an amount; either end may be left open)."""
+    leaf, eq, span = text.partition("=")
+    lo, dots, hi = span.partition("..")
+    try:
+        if not eq or not leaf.strip() or not dots:
+            raise ValueError(text)
+        low, high = (float(x) if x.strip() else None for x in (lo, hi))
+        if (low is not None and low < 0) or (low is not None and high is not None and high < low):
+            raise ValueError(text)
+    except ValueError:
+        raise InputError(
+            WHERE, "--bound", text, "PARAMETER=LO..HI, such as lines.inpatient.ratio=0..90 (either end may be left out)",
+            expected_zh="参数=下限..上限，如 lines.inpatient.ratio=0..90（可省略一端）",
+        ) from None
+    return tuple(leaf.strip().split(".")), (low, high)
+
+
 def _percent(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}%"
 
@@ -196,7 +214,7 @@ def _show_fit(c: Calibration, lang: str) -> None:
     for f in c.fit.fits:
         o = OUTCOMES[f.target.name]
         res = "—" if f.residual is None else f"{(f.residual if abs(f.residual) >= 0.005 else 0.0):+.2f}"
-        knobs = ", ".join(".".join(k) for k in f.target.knobs)
+        knobs = ", ".join(".".join(k) for k in (*f.target.knobs, *f.target.fallback) if k in c.fit.changes)
         table.add_row(
             f"{f.target.name}\n{o.zh if lang == 'zh' else o.en}",
             f"{f.target.value:.2f}%",
@@ -219,6 +237,10 @@ def policy_calibrate(
         list[str] | None, typer.Option("--vary", help="目标=调整的假设参数 / TARGET=PARAMETER to move instead of the default")
     ] = None,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="写出的政策包（默认：改写原文件）/ pack file to write")] = None,
+    bound: Annotated[
+        list[str] | None,
+        typer.Option("--bound", help="参数=下限..上限（比例默认至多 95%）/ PARAMETER=LO..HI (ratios default to at most 95%)"),
+    ] = None,
     lang: Lang = "zh",
 ) -> None:
     """在合成县上校准政策包的假设参数，使指定结果与公布值一致 / fit a pack's assumed parameters to published outcomes."""
@@ -237,6 +259,13 @@ def policy_calibrate(
             moves.setdefault(name, []).append(leaf)
         except InputError as exc:
             errors.append(exc)
+    bounds: dict[Path_, Bound] = {}
+    for text in bound or []:
+        try:
+            path, span = _bound(text)
+            bounds[path] = span
+        except InputError as exc:
+            errors.append(exc)
     if not (county / "manifest.json").is_file() and not (county / "claims.parquet").is_file():
         errors.append(
             InputError(
@@ -250,7 +279,7 @@ def policy_calibrate(
     if errors:
         raise fail(InputErrors(errors), lang)
     try:
-        result = calibrate(pack_name, wanted, county, moves)
+        result = calibrate(pack_name, wanted, county, moves, bounds)
     except (InputError, InputErrors) as exc:
         raise fail(exc, lang) from None
     _show_fit(result, lang)

@@ -103,7 +103,7 @@ def person_page(
             "history": [_identity_item(i, day, lang) for i in view.identity_history],
             "enrolments": view.enrolments,
             "chronic": view.chronic_filings,
-            "cross": view.cross_filings,
+            "cross": [f | {"kind_label": vocab.label(vocab.FILING_KINDS, f["kind"], lang)} for f in view.cross_filings],
             "attributes": _attributes(view, lang),
             "position": pos,
             "position_bars": _position_bars(pos, lang) if pos else [],
@@ -148,7 +148,9 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
     bars = []
     for row in pos["payers"]:
         paid, cap = row["paid"], row["cap"]
-        group = f" ({row['group']})" if "group" in row else " (major disease)" if row.get("major") else ""
+        classes = [vocab.label(vocab.INSTITUTION_CLASSES, c, "en") for c in row.get("institutions") or ()]
+        where = ", at " + ", ".join(classes) if classes else ""
+        group = f" ({row['group']}{where})" if "group" in row else " (major disease)" if row.get("major") else ""
         name = row["label_zh"] if lang == "zh" else field_label(row["payer"], "en") + group
         if cap is None:
             bars.append(Bar(name, 0.0, fmt_yuan(paid) + paren(t("不封顶", "no cap"), lang)))

@@ -161,7 +161,7 @@ def _page(
             return _not_found(request, warning_id)
         p = s.get(Person, w.person_id)
         assert p is not None
-        row = warning_dict(w, p, who, lang)
+        row = warning_dict(w, p, who, lang, svc.recorded_identities(s, [w.id]).get(w.id))
         events = [
             event_dict(e, lang) | {"from_label": status_label(e.from_status or "", lang)} for e in svc.events_of(s, warning_id)
         ]

@@ -242,7 +242,9 @@ def _list_page(
     lang = page_lang(request)
     t = translator(lang)
     with db_of(request).unit_of_work() as s:
-        rows = [warning_dict(w, p, who, lang) for w, p in svc.list_warnings(s, f, limit=LIST_LIMIT)]
+        found = svc.list_warnings(s, f, limit=LIST_LIMIT)
+        recorded = svc.recorded_identities(s, [w.id for w, _ in found])
+        rows = [warning_dict(w, p, who, lang, recorded.get(w.id)) for w, p in found]
         counts = svc.counts_by_status(s, f.kind)
         runs = svc.last_runs(s, 6)
         towns = _townships(s)

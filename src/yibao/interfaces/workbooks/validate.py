@@ -191,7 +191,7 @@ def _category_reason(r: dict[str, Any], ctx: Context) -> Reason:
         codes = [c for c in known() if c in accepted]
         return (
             f"无法识别的{label}“{raw}”，应为："
-            + "、".join(f"{identity_label(c)}（{c}）" for c in codes)
+            + "、".join(f"{identity_label(c)}（`{c}`）" for c in codes)
             + "（其他写法可在映射文件 `categories:` 中补充对应关系）",
             f"unknown category {raw!r}; expected one of: "
             + ", ".join(f"{identity_label(c, 'en')} ({c})" for c in codes)

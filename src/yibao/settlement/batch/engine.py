@@ -138,10 +138,15 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     k = (period * len(line_keys) + line) * T.variants.size + variant
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
-    major = np.array(  # [period, disease]: Policy.is_major, 1 assistance + 2 tilted assistance
-        [[pol.is_major("assistance", d) + 2 * pol.is_major("tilted_assistance", d) for d in dise_values] for pol in policies],
+    major = np.array(  # [period, disease, flag]: Policy.is_major, 1 assistance + 2 tilted assistance
+        [
+            [[pol.is_major("assistance", d, f) + 2 * pol.is_major("tilted_assistance", d, f) for f in (False, True)]
+             for d in dise_values]
+            for pol in policies
+        ],
         np.int64,
-    ).reshape(len(policies), len(dise_values))
+    ).reshape(len(policies), len(dise_values), 2)
+    flagged = c["major_dise_flag"].to_numpy().astype(np.int64)
     claims = kernel.Claims(
         person_year=np.cumsum(seg_start) - 1,
         k=k,
@@ -154,7 +159,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         scp=scp,
         full_pay_scp=c["full_pay_scp_amt"].to_numpy().astype(np.int64),
         pre=c["preselfpay_amt"].to_numpy().astype(np.int64),
-        major=major[period, dise],
+        major=major[period, dise, flagged],
         fixed_share_scp=c["fixed_share_scp_amt"].to_numpy().astype(np.int64),
         class_b_scp=c["class_b_scp_amt"].to_numpy().astype(np.int64),
         month=c["setl_date"].dt.month().to_numpy().astype(np.int64) - 1,

@@ -230,7 +230,7 @@ class _Claims:
         self.path = path
         self.frame: pl.DataFrame | None = None
         if path.suffix == ".parquet":
-            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS, "fixmedins_code"))
+            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS, "fixmedins_code", "major_dise_flag"))
             self.n = pq.ParquetFile(path).metadata.num_rows
         else:
             self.frame = read_table(path)

@@ -22,7 +22,7 @@ from yibao.policy.deciding import identity_ranks, within_validity
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import PLACES, Policy
 from yibao.settlement.batch.tables import INSUTYPES, ORD, TIERS, Variants, categories
-from yibao.settlement.model import FILING_KINDS, FILING_PLACE, INSTITUTION_ROLES, ChronicFiling
+from yibao.settlement.model import FILING_KINDS, FILING_PLACE, FLAG_FALSE, FLAG_TRUE, INSTITUTION_ROLES, ChronicFiling
 from yibao.settlement.policy_range import SCP_PARTS
 from yibao.settlement.settle import birth_date_refusal, not_signed_refusal
 
@@ -85,6 +85,10 @@ def prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
                 pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")
             )
         )
+    if "major_dise_flag" not in claims.columns:  # the 重特大疾病 flag (optional column; absent or empty: not flagged)
+        claims = claims.with_columns(pl.lit(False).alias("major_dise_flag"))
+    elif claims["major_dise_flag"].dtype != pl.Boolean or claims["major_dise_flag"].null_count():
+        claims = claims.with_columns(major_dise_flag=_flag(claims))
     if claims["dise_codg"].null_count() or claims["place"].null_count():
         claims = claims.with_columns(pl.col("dise_codg").fill_null(""), pl.col("place").fill_null("in_county"))
     ordered = claims.select(
@@ -95,6 +99,19 @@ def prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
         claims = claims.with_row_index("_row").sort("psn_no", "setl_date", "_row").drop("_row")
     _validate(claims, pack)
     return claims
+
+
+def _flag(claims: pl.DataFrame) -> pl.Series:
+    """The claims' 重特大疾病 flag (``major_dise_flag``) as booleans: 1/0, true/false, 是/否; empty: no; anything
+    else refused, naming the claims."""
+    s = claims["major_dise_flag"]
+    if s.dtype == pl.Boolean:
+        return s.fill_null(False)
+    text = s.cast(pl.Utf8).fill_null("").str.strip_chars().str.to_lowercase()
+    bad = ~text.is_in([*FLAG_TRUE, *FLAG_FALSE])
+    if bad.any():
+        raise InputErrors(_errors("claims", claims.filter(bad), "major_dise_flag", "1 or 0 (yes/no, true/false), or empty"))
+    return text.is_in(FLAG_TRUE)
 
 
 def _validate(c: pl.DataFrame, pack: PolicyPack) -> None:

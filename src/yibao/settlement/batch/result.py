@@ -48,6 +48,10 @@ DERIVED: tuple[tuple[str, pl.Expr], ...] = (
 )
 """Each derived column from the stored ones (and the derived ones before it), in that order."""
 
+SCP_SELF_PAY: pl.Expr = pl.max_horizontal(pl.lit(0, pl.Int64), _c("inscp_scp_amt") - _c("fund_pay_sumamt"))
+"""The policy-range self-pay left to the person, per settled claim, never negative: the frame twin of
+:func:`yibao.settlement.model.scp_self_pay` (monitoring, what-if)."""
+
 
 def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
     """The stored columns with the derived ones added (those already present are kept), in :data:`COLUMNS` order."""

@@ -17,6 +17,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,22 @@ os.environ.setdefault("YIBAO_PASSWORD_HASH", "cheapest")
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@cache
+def _admin() -> sa.Engine:
+    """The engine that creates and drops the tests' schemas: one per test process, its connection kept (a new
+    engine per schema cost a connection and the dialect's first-connect queries, twice per test)."""
+    return make_engine(PG_URL)
+
+
 def _pg_schema_engine(schema: str) -> sa.Engine:
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
+    with _admin().begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
     return sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True)
 
 
 def _drop_schema(schema: str) -> None:
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
+    with _admin().begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
 
 
 Statement = tuple[str, Any, bool]

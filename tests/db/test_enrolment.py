@@ -8,9 +8,6 @@ the comments from it and from the Anhui 2022 pack (premium 320 individual + 580 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +17,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from tests.cli import Ran
+from tests.cli import yibao as run_yibao
 from yibao import synth
 from yibao.app import enrolment_workbook as excel
 from yibao.app.bulk_load import load_synth
@@ -542,15 +541,13 @@ def test_load_synth_refuses_a_folder_without_a_county(db: Database, tmp_path: Pa
 # --------------------------------------------------------------------------- CLI end to end (SQLite file)
 
 
-def yibao(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200", "YIBAO_USER": "cli-test"}
-    env.pop("YIBAO_LANG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "yibao", *args], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
-    )
+def yibao(tmp_path: Path, *args: str) -> Ran:
+    """In-process (tests/cli.py): the README test runs ``db load-synth``, ``enrol``, ``coverage`` and ``gaps`` in a subprocess."""
+    env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "YIBAO_USER": "cli-test", "YIBAO_LANG": None}
+    return run_yibao(*args, env=env, cwd=tmp_path)
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # loads and enrols a 2,000-person county through the CLI
 def test_cli_end_to_end(tmp_path: Path, county: synth.SynthCounty, county_dir: Path) -> None:
     r = yibao(tmp_path, "db", "load-synth", str(county_dir))
     assert r.returncode == 0, r.stderr
@@ -580,7 +577,6 @@ def test_cli_end_to_end(tmp_path: Path, county: synth.SynthCounty, county_dir: P
     assert r.returncode == 0 and "everyone" in r.stdout and "military service" in r.stdout
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     r = yibao(tmp_path, "gaps", "--year", "2022", "--xlsx", str(tmp_path / "gaps.txt"))
     assert r.returncode == 2 and "--xlsx" in r.stderr and ".xlsx" in r.stderr

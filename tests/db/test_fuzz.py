@@ -109,10 +109,29 @@ def _seed_visits(app: Any) -> list[str]:
     return visits
 
 
+_SELECTS: dict[str, list[tuple[str, str]]] = {}
+"""Per dialect: each table's name and its ``SELECT`` of every column, compiled once."""
+
+
 def snapshot(db: Database) -> dict[str, list[str]]:
-    """Every row of every table, to compare before and after a refused request."""
-    with db.unit_of_work() as s:
-        return {t.name: sorted(repr(tuple(r)) for r in s.execute(sa.select(t))) for t in Base.metadata.sorted_tables}
+    """Every row of every table as the driver reads it, to compare before and after a refused request.
+
+    The table selects go straight to the driver's cursor: taken after every refusal the fuzzer provokes, the
+    snapshot was a quarter of the fuzzing's time through SQLAlchemy's result processing."""
+    dialect = db.engine.dialect
+    if dialect.name not in _SELECTS:
+        _SELECTS[dialect.name] = [(t.name, str(sa.select(t).compile(dialect=dialect))) for t in Base.metadata.sorted_tables]
+    selects = _SELECTS[dialect.name]
+    with db.engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            out = {}
+            for name, sql in selects:
+                cursor.execute(sql)
+                out[name] = sorted(repr(tuple(r)) for r in cursor.fetchall())
+            return out
+        finally:
+            cursor.close()
 
 
 def ledger_count(db: Database) -> int:

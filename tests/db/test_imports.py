@@ -7,10 +7,7 @@ dates as written), never from the importer's own output.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
+from tests.cli import Ran, yibao
 from yibao.app.imports import ImportRefused, identities_on, import_identities
 from yibao.store.db import Database
 from yibao.store.tables import Conflict, Identity, ImportBatch, Person
@@ -523,19 +521,13 @@ def test_mapping_override_for_a_sites_own_headers(db: Database, tmp_path: Path) 
     assert cats == {"dibao", "tekun"}
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # six imports of the example workbooks: the full suite has it, the quick command leaves it out
 def test_cli_end_to_end(tmp_path: Path) -> None:
-    env = {**os.environ, "YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
+    """The command in-process (the README test runs it in a subprocess)."""
+    env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "yibao", "import", "identities", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-        )
+    def run(*args: str) -> Ran:
+        return yibao("import", "identities", *args, env=env, cwd=tmp_path)
 
     rows = roster(MZ, MZ_COLS)
     first = run("--source", "民政", "--user", "cli", str(MZ))

@@ -4,8 +4,6 @@ out, the ``yibao report`` command and the HTTP API."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +19,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from tests.accounts import login, seed_accounts
+from tests.cli import Ran, yibao
 from tests.conftest import DB_KINDS, PG_URL, migrated_database
 from tests.live import live_server
 from yibao import synth
@@ -361,15 +360,16 @@ def _url(db: Database) -> str:
     return str(db.url) if schema is None else f"{PG_URL}?options=-csearch_path%3D{schema}"  # type: ignore[attr-defined]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yibao", "report", *args], capture_output=True, text=True, timeout=120)
+def _run(*args: str) -> Ran:
+    """In-process (tests/cli.py): the README test runs ``yibao report`` in a subprocess."""
+    return yibao("report", *args)
 
 
 def _sheet_rows(path: Path, sheet: str) -> list[tuple[Any, ...]]:
     return list(load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True))
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # a year's workbook, charts and page, from the ledger and (SQLite) from the batch engine
 def test_yibao_report_writes_the_workbook_charts_and_page(loaded: Database, county: County, tmp_path: Path) -> None:
     db = loaded
     rs = ledger_reports(db, YEAR_START, YEAR_END)

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.accounts import HOSPITAL
+from tests.cli import yibao
 from tests.db.test_fuzz import _call, _sign_in
 from tests.db.test_service import PACK, seed
 from yibao.app import ledger
@@ -264,24 +261,19 @@ def test_the_monthly_schedule_runs_the_last_complete_month_once(db: Database) ->
         assert s.scalar(sa.select(MonitoringRun.trigger)) == "schedule"
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_monitor_writes_the_push_list(tmp_path: Path) -> None:
+    """In-process (tests/cli.py): the README test runs ``yibao monitor`` in a subprocess."""
     url = f"sqlite:///{tmp_path / 'y.db'}"
     db = Database.open(url)
     seed(db, category="tuopin")
     settle(db, 100_000, "2022-03-10")
     db.engine.dispose()
-    env = os.environ | {"YIBAO_DATABASE_URL": url, "COLUMNS": "200"}
+    env = {"YIBAO_DATABASE_URL": url}
     out = tmp_path / "推送清单.xlsx"
-    run = subprocess.run(
-        [sys.executable, "-m", "yibao", "monitor", "--period", "2022-03", "--export", str(out), "--user", "张丽"],
-        env=env, capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+    run = yibao("monitor", "--period", "2022-03", "--export", str(out), "--user", "张丽", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "2022年3月：发现 1 人（新增 1" in run.stdout and "杨桂芳" in run.stdout
     ws = load_workbook(out).worksheets[0]
     assert "高额医疗费用负担预警推送清单（2022年3月）" in str(ws.cell(row=1, column=1).value)
-    bad = subprocess.run(
-        [sys.executable, "-m", "yibao", "monitor", "--period", "2022-3"], env=env, capture_output=True, text=True
-    )
+    bad = yibao("monitor", "--period", "2022-3", env=env)
     assert bad.returncode == 2 and "--period" in bad.stderr

@@ -1,30 +1,27 @@
 """``yibao audit run --claims DIR`` over a synthetic county written by ``yibao synth --plant-rate``.
 
-The CLI runs as a user would run it (a subprocess); its findings are held against the plantings the
-generator recorded in ``planted.parquet``. Bad files are refused naming file, row, field and value,
-and nothing is written.
+The CLI runs in-process (tests/cli.py; the README test runs these commands in a subprocess); its
+findings are held against the plantings the generator recorded in ``planted.parquet``. Bad files are
+refused naming file, row, field and value, and nothing is written.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from tests.cli import Ran, yibao
 from yibao.audit.types import RULE_TYPES
 from yibao.synth.truth import missed, unplanted
 
-pytestmark = pytest.mark.slow  # the CLI in subprocesses over a 1,500-person county
+pytestmark = pytest.mark.slow  # the CLI over a 1,500-person county
 
 
-def _yibao(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yibao", *args], capture_output=True, text=True, timeout=600, env={"COLUMNS": "200", "PATH": ""}
-    )
+def _yibao(*args: str) -> Ran:
+    return yibao(*args)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,12 @@ side tables in any form give the same result, the CLI writes what it says, bad i
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from tests.cli import Ran, yibao
 from yibao import synth
 from yibao.core.errors import InputErrors
 from yibao.policy import load_pack
@@ -147,11 +146,12 @@ def test_batch_on_synthetic_county_equals_claim_by_claim(county: Path, tmp_path:
     assert checked > 1000
 
 
-def _yibao(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yibao", *args], capture_output=True, text=True, timeout=600)
+def _yibao(*args: str) -> Ran:
+    """In-process (tests/cli.py): the README test runs ``yibao batch`` and ``yibao compare`` in a subprocess."""
+    return yibao(*args)
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # settles the 3,000-person county: the full suite has it, the quick command leaves it out
 def test_cli_batch_writes_results_and_totals_add_up(county: Path, tmp_path: Path) -> None:
     out = tmp_path / "not" / "yet" / "result.parquet"
     proc = _yibao("batch", str(county), "-p", PACK, "-o", str(out))
@@ -163,7 +163,6 @@ def test_cli_batch_writes_results_and_totals_add_up(county: Path, tmp_path: Path
     assert (out.parent / "result.ytd.parquet").exists()
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
 def test_cli_batch_bad_claim_names_it_and_writes_nothing(county: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -181,7 +180,7 @@ def test_cli_batch_bad_claim_names_it_and_writes_nothing(county: Path, tmp_path:
     assert not out.exists() and not list(tmp_path.glob("never*"))
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # settles the 3,000-person county: the full suite has it, the quick command leaves it out
 def test_cli_compare_writes_report_and_lower_deductible_pays_more(county: Path, tmp_path: Path) -> None:
     overlay = Path(__file__).parents[2] / "examples" / "reform-ci-deductible.yaml"
     out = tmp_path / "cmp"

@@ -235,7 +235,7 @@ def test_sample_csv_gives_the_same_amounts():
     assert identities == {"tekun", "dibao", "fanpin", "jiance", "ordinary"}
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # runs the CLI in a subprocess (the real one of ``yibao settle``, which the README does not run)
 def test_cli_settle_on_the_sample_gives_the_hand_computed_amounts(tmp_path):
     import json
     import subprocess
@@ -252,10 +252,10 @@ def test_cli_settle_on_the_sample_gives_the_hand_computed_amounts(tmp_path):
     assert got == EXPECTED
 
 
-@pytest.mark.slow  # runs the CLI in a subprocess
+@pytest.mark.slow  # the whole command line imported into the process: the quick command leaves it out
 def test_cli_settle_bad_row_names_file_row_field_and_writes_nothing(tmp_path):
-    import subprocess
-    import sys
+    """In-process (tests/cli.py): the test above runs ``yibao settle`` in a subprocess."""
+    from tests.cli import Ran, yibao
 
     claims = tmp_path / "claims.csv"
     lines = (SAMPLE / "claims.csv").read_text("utf-8").splitlines()
@@ -263,12 +263,9 @@ def test_cli_settle_bad_row_names_file_row_field_and_writes_nothing(tmp_path):
     claims.write_text("\n".join(lines) + "\n", "utf-8")
     out = tmp_path / "out.csv"
 
-    def run(*lang: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "yibao", "settle", str(claims), "-p", "anhui-huaibei-2022",
-             "--people", str(SAMPLE / "people.csv"), "-o", str(out), *lang],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+    def run(*lang: str) -> Ran:
+        people = str(SAMPLE / "people.csv")
+        return yibao("settle", str(claims), "-p", "anhui-huaibei-2022", "--people", people, "-o", str(out), *lang)
 
     # English on request says it in English (the assertion this test always made) ...
     proc = run("--lang", "en")

@@ -8,7 +8,7 @@ with ``bash -c`` in a fresh folder that looks like the repository after the inst
 interpreter's environment. What a command exports (``export YIBAO_DATABASE_URL=…``) holds for
 the commands after it, as in one terminal.
 
-- A command must exit 0, or — when its comment says ``# refused, exit N`` — exactly N.
+- A command must exit 0, or — when its comment says ``# refused, exit N`` or ``# exit N: why`` — exactly N.
 - The two opening commands (install + serve, install + the whole suite) need a fresh machine and
   the network: their tools are checked to exist in the environment and the named extras in
   pyproject.toml, and their ``.venv/bin/yibao serve`` is started (on a free port) for the commands
@@ -65,11 +65,13 @@ class Command:
 
     @property
     def refused_exit(self) -> int | None:
-        """The exit code its ``# refused, exit N`` comment documents (None: it must succeed)."""
-        m = re.search(r"#\s*refused\b(?P<rest>.*)$", self.text)
+        """The exit code its ``# refused, exit N`` (or ``# exit N: why``) comment documents (None: it must succeed)."""
+        m = re.search(r"#\s*(?P<refused>refused\b)?(?P<rest>.*)$", self.text)
         if m is None:
             return None
         code = re.search(r"\bexit (\d+)", m["rest"])
+        if code is None and m["refused"] is None:
+            return None
         assert code is not None, f"README line {self.line}: say which exit code a refused command gives: {self.text}"
         return int(code[1])
 

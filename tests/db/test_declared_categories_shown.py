@@ -107,7 +107,7 @@ def test_a_roster_brings_the_declared_category_by_its_chinese_name(pack: PolicyP
         import_identities(db, bad, "民政", today=TODAY, out_dir=tmp_path)
     (cell,) = refused.value.cells
     assert (cell.row, cell.field, cell.value) == (3, "category", "县认定因病")
-    assert f"{ZH}（{CODE}）" in cell.reason and "特困人员（tekun）" in cell.reason, cell.reason
+    assert f"{ZH}（`{CODE}`）" in cell.reason and "特困人员（`tekun`）" in cell.reason, cell.reason
     with db.unit_of_work() as s:
         assert s.query(Identity).count() == 0  # refused: nothing written
 

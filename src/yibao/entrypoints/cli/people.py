@@ -92,7 +92,7 @@ def show(
     console.print(f"[bold]{b['psn_name']}[/] {b['certno']} · {b['psn_no']} · {b.get('township') or ''}{b.get('village') or ''}")
     console.print(_t(lang, f"{day} 的身份：", f"Identity on {day}: ") + label(view.deciding_identity, lang))
     for i in view.lapsed:
-        console.print(lapsed_text(i["category"], i["valid_from"], i["validity_months"], i["held_to"], lang))
+        console.print(lapsed_text(i["category"], i["valid_from"], i["validity_months"], i["held_to"], lang), soft_wrap=True)
     table = Table(title=_t(lang, "身份变动（从不覆盖）", "Identity history (never overwritten)"))
     for col in (
         _t(lang, "类别", "category"),

@@ -4,7 +4,7 @@ still happens (the busy button, the back link, the slip's print button) and the 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Site, sign_in
 from yibao.store.service_tables import LedgerEntry
@@ -82,3 +82,26 @@ def test_no_page_breaks_the_policy_and_scripts_still_work(page: Page, site: Site
     expect(busy).to_be_visible()
     expect(page.locator("#run-button")).to_be_disabled()
     assert _violations(page) == [] and said == [], said
+
+
+def test_the_api_documentation_works_offline(page: Page, site: Site) -> None:
+    """``/docs`` with every request to another host refused (an office without internet): Swagger UI draws the
+    operations from this server's own files, within the page's policy."""
+    outside: list[str] = []
+
+    def only_here(route: Route) -> None:
+        if route.request.url.startswith(site.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    said = _watched(page)
+    page.route("**/*", only_here)
+    page.goto("/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert page.locator(".opblock").count() >= 40
+    assert outside == [] and _violations(page) == [] and said == []
+    page.goto("/redoc")
+    expect(page.locator(".api-content").first).to_be_visible()
+    assert outside == []

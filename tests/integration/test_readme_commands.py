@@ -8,13 +8,19 @@ with ``bash -c`` in a fresh folder that looks like the repository after the inst
 interpreter's environment. What a command exports (``export YIBAO_DATABASE_URL=…``) holds for
 the commands after it, as in one terminal.
 
-- A command must exit 0, or — when its comment says ``# refused, exit N`` — exactly N.
+- A command must exit 0, or — when its comment says ``# refused, exit N`` or ``# exit N: why`` — exactly N.
 - The two opening commands (install + serve, install + the whole suite) need a fresh machine and
   the network: their tools are checked to exist in the environment and the named extras in
   pyproject.toml, and their ``.venv/bin/yibao serve`` is started (on a free port) for the commands
   that talk to the server (the HIS client, which reads ``YIBAO_URL``).
 - Benchmarks (``bench/*.py``) run for minutes: each runs with the README's arguments and ``--help``
   appended, and every option the README gives must be one the script lists.
+- The server ``yibao serve`` starts is probed, then stopped: its health, the sign-in page, and ``/docs`` (served
+  with no file from another host); it is started even when no command of the README needs it.
+- The quick test command (a ```text block) is checked like the opening ones: its tools exist, the markers it
+  selects on are declared in pyproject.toml.
+- Every ``yibao …`` synopsis in the prose and the command table (``yibao report --from D --to D …``) names a
+  command that exists, and each option it shows is one that command's ``--help`` lists.
 
 ``pytest -s`` prints each command's time.
 """
@@ -31,10 +37,13 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import typer
 
 from tests.live import free_port
 
@@ -52,14 +61,17 @@ class Command:
     text: str  # as written, without the "$ " prompt
     line: int  # README line number
     fresh_machine: bool  # one of the opening ```bash commands
+    suite: bool = False  # the quick test command (```text): checked, not run inside this test run
 
     @property
     def refused_exit(self) -> int | None:
-        """The exit code its ``# refused, exit N`` comment documents (None: it must succeed)."""
-        m = re.search(r"#\s*refused\b(?P<rest>.*)$", self.text)
+        """The exit code its ``# refused, exit N`` (or ``# exit N: why``) comment documents (None: it must succeed)."""
+        m = re.search(r"#\s*(?P<refused>refused\b)?(?P<rest>.*)$", self.text)
         if m is None:
             return None
         code = re.search(r"\bexit (\d+)", m["rest"])
+        if code is None and m["refused"] is None:
+            return None
         assert code is not None, f"README line {self.line}: say which exit code a refused command gives: {self.text}"
         return int(code[1])
 
@@ -79,6 +91,9 @@ def readme_commands(text: str) -> list[Command]:
         if fence in ("bash", "sh", "shell"):
             if line.strip() and not line.lstrip().startswith("#"):
                 out.append(Command(line.strip(), n, True))
+        elif fence == "text":
+            if line.startswith(".venv/bin/"):
+                out.append(Command(line.strip(), n, False, suite=True))
         elif fence == "console":
             if line.startswith("$ "):
                 out.append(Command(line[2:].strip(), n, False))
@@ -94,7 +109,10 @@ def test_readme_is_read_as_expected() -> None:
     assert commands[:2] == fresh and len(fresh) == 2, "the README opens with exactly two copy-paste commands"
     assert all(c.text.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e ") for c in fresh)
     assert fresh[0].text.endswith(SERVE)
-    others = commands[2:]
+    suite = [c for c in commands if c.suite]
+    assert len(suite) == 1 and suite[0].text.startswith(".venv/bin/pytest -m ")
+    _check_suite(suite[0])
+    others = [c for c in commands[2:] if not c.suite]
     assert len(others) >= 25
     assert all(c.text.startswith((".venv/bin/", "export ")) for c in others), [
         c.text for c in others if not c.text.startswith((".venv/bin/", "export "))
@@ -112,6 +130,82 @@ def _check_fresh_machine(cmd: Command) -> None:
         m = re.search(r"-e '?\.\[([\w,]+)\]", part)
         if m:
             assert set(m[1].split(",")) <= extras, f"README line {cmd.line}: extras {m[1]} not in pyproject.toml"
+
+
+def _check_suite(cmd: Command) -> None:
+    """The quick test command's tools exist and the markers it selects on are declared."""
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]["markers"]
+    declared = {m.split(":")[0] for m in markers}
+    for part in cmd.text.split(" && "):
+        exe = part.split()[0]
+        assert (VENV / "bin" / exe.removeprefix(".venv/bin/")).exists(), f"README line {cmd.line}: no {exe}"
+    selected = re.search(r'-m "([^"]+)"', cmd.text)
+    assert selected, f"README line {cmd.line}: the quick command selects tests by marker"
+    named = set(re.findall(r"\b(?!not\b|and\b|or\b)(\w+)", selected[1]))
+    assert named <= declared, f"README line {cmd.line}: markers {named - declared} not declared in pyproject.toml"
+
+
+SYNOPSIS = re.compile(r"`(yibao [^`]+)`")
+
+
+def readme_synopses(text: str) -> list[tuple[int, str]]:
+    """Every ``yibao …`` the README shows in its prose and tables (line, text as written)."""
+    return [(n, m) for n, line in enumerate(text.splitlines(), start=1) for m in SYNOPSIS.findall(line)]
+
+
+def _command_paths(synopsis: str) -> list[list[str]]:
+    """The sub-command words a synopsis names (``warnings list/show`` is two commands), placeholders left out."""
+    words: list[str] = []
+    for word in synopsis.split()[1:]:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)*", word):
+            break
+        words.append(word)
+    paths: list[list[str]] = [[]]
+    for word in words:
+        paths = [[*p, alt] for p in paths for alt in word.split("/")]
+    return paths
+
+
+@cache
+def _cli() -> Any:
+    """The command line as its command objects (typer's click: groups have ``commands``, commands ``params``)."""
+    from yibao.entrypoints.cli.main import app
+
+    return typer.main.get_command(app)
+
+
+def _find(path: list[str]) -> tuple[list[str], Any]:
+    """The longest prefix of ``path`` that is a command or group (an argument such as ``audit case ID``'s is not)."""
+    node, found = _cli(), []
+    for word in path:
+        sub = getattr(node, "commands", {}).get(word)
+        if sub is None:
+            break
+        node, found = sub, [*found, word]
+    return found, node
+
+
+def _options(command: Any) -> set[str]:
+    return {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+
+
+def check_synopsis(line: int, synopsis: str) -> None:
+    for words in _command_paths(synopsis):
+        path, command = _find(words)
+        where = f"README line {line}: {synopsis}"
+        assert path and not hasattr(command, "commands"), f"{where}: no command `yibao {' '.join(words)}`"
+        for option in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", synopsis):
+            assert option in _options(command), f"{where}: `yibao {' '.join(path)}` has no option {option}"
+
+
+def test_every_yibao_synopsis_names_real_commands_and_options() -> None:
+    found = readme_synopses(README.read_text(encoding="utf-8"))
+    assert len(found) >= 40
+    for line, synopsis in found:
+        check_synopsis(line, synopsis)
+    for wrong in ("yibao report --weekly", "yibao nosuch --x", "yibao warnings"):  # the check can fail
+        with pytest.raises(AssertionError):
+            check_synopsis(0, wrong)
 
 
 def _workdir(tmp: Path) -> Path:
@@ -145,9 +239,19 @@ def _server(work: Path, env: dict[str, str]) -> Iterator[str]:
                 assert proc.poll() is None, f"yibao serve exited {proc.returncode}:\n{log_path.read_text()[-3000:]}"
                 assert time.monotonic() < deadline, "yibao serve did not answer within 180 s"
                 time.sleep(0.25)
+            _probe(url)
             yield url
         finally:
             _stop(proc)
+
+
+def _probe(url: str) -> None:
+    """The started server answers its sign-in page and ``/docs``, whose every file is its own."""
+    assert httpx.get(f"{url}/login", timeout=10).status_code == 200
+    docs = httpx.get(f"{url}/docs", timeout=10)
+    assert docs.status_code == 200 and not re.search(r"https?://", docs.text)
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', docs.text):
+        assert httpx.get(f"{url}{asset}", timeout=30).status_code == 200, asset
 
 
 def _healthy(url: str) -> bool:
@@ -202,6 +306,8 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
             t0 = time.monotonic()
             if cmd.fresh_machine:
                 _check_fresh_machine(cmd)
+            elif cmd.suite:
+                _check_suite(cmd)
             elif cmd.is_bench:
                 _check_bench(cmd, work, env)
             else:
@@ -215,4 +321,29 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
                     after.pop("YIBAO_URL", None)
                 env = after
             print(f"{time.monotonic() - t0:6.1f} s  README:{cmd.line:<4} {cmd.text}")
+        if url is None:  # no command needed the server: the README's `yibao serve` is still started and probed
+            stack.enter_context(_server(work, fresh_terminal))
     print(f"{time.monotonic() - started:6.1f} s  all {len(commands)} commands")
+
+
+def _requirement_names(specs: list[str]) -> set[str]:
+    return {re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in specs}
+
+
+def test_the_examples_run_with_what_the_plain_install_provides() -> None:
+    """The README's first command installs yibao without its dev tools; the examples it then runs
+    (``examples/his_client.py`` against the server) import only the standard library, yibao and its main dependencies."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    main = _requirement_names(project["dependencies"])
+    dev_only = _requirement_names(project["optional-dependencies"]["dev"]) - main
+    providers = packages_distributions()
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+        for module in sorted(modules - set(sys.stdlib_module_names) - {"yibao", "examples", "__future__"}):
+            dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+            assert dists & main, f"{path.name} imports {module}: not a main dependency (dev only: {sorted(dists & dev_only)})"

@@ -30,5 +30,10 @@ def test_a_residents_only_pack_runs_on_the_residents(tmp_path: Path, monkeypatch
     residents = claims.filter(pl.col("insutype") == "390").height
     assert 0 < residents < claims.height  # the county has employees, and they are left out
     assert out.claims == residents
+    employees = claims.filter(pl.col("insutype") == "310")
+    said = f"该险种 {employees['psn_no'].n_unique():,} 人的 {employees.height:,} 笔单据不在本政策包范围内"
+    assert said in out.not_covered  # and said so, as `yibao batch` says it
+    again = whatif_run.run(pack, pack, 1500, 3, "en")  # the baseline from the cache: the same counts
+    assert f"{employees.height:,} claims of its {employees['psn_no'].n_unique():,} people were not settled" in again.not_covered
     # the baseline compared with itself changes nothing
     assert out.cmp.by_payer["change"].to_list() == [0] * out.cmp.by_payer.height

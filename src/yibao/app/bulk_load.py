@@ -1,4 +1,5 @@
-"""Bulk-load a synthetic county (``yibao synth``) into the registry: people, identities, enrolments, filings.
+"""Bulk-load a synthetic county (``yibao synth``) into the registry: people, identities, enrolments, filings, and
+its institutions (their names are what reports and slips show).
 
 For the demo database and for runs on a synthetic county: one transaction, bulk inserts (COPY on
 PostgreSQL), the identities recorded under one import batch (kind ``synth``).
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from yibao.app.enrolment import check_user
 from yibao.core.errors import InputError
 from yibao.store.db import Database
+from yibao.store.service_tables import Institution
 from yibao.store.tables import ChronicFiling, CrossFiling, Enrolment, Identity, ImportBatch, Person
 
 
@@ -35,6 +37,8 @@ class LoadResult:
     seconds: float
     import_id: int
     rows: dict[str, int] = field(default_factory=dict)
+    institutions: int = 0
+    """Institutions added (those not yet known)."""
 
 
 _SYNTH_FILES = ("people", "identities", "enrolments", "chronic_filings", "cross_filings")
@@ -194,6 +198,8 @@ def load_synth(db: Database, county_dir: str | Path, user: str) -> LoadResult:
         kind = [pl.col("kind").fill_null("")] if "kind" in f["cross_filings"].columns else []  # the filing kind, when given
         cross = with_person(f["cross_filings"]).select("person_id", "begin", "end", *kind, *stamp)
         _insert(conn, CrossFiling.__table__, cross)  # type: ignore[arg-type]
+        institutions = _new_institutions(conn, folder)
+        _insert(conn, Institution.__table__, institutions)  # type: ignore[arg-type]
     years = f["enrolments"]["year"].unique().to_list()
     return LoadResult(
         folder=str(folder),
@@ -206,4 +212,21 @@ def load_synth(db: Database, county_dir: str | Path, user: str) -> LoadResult:
         seconds=time.perf_counter() - started,
         import_id=import_id,
         rows=report["rows"],  # type: ignore[arg-type]
+        institutions=institutions.height,
     )
+
+
+INSTITUTION_COLUMNS = ("fixmedins_code", "fixmedins_name", "hosp_lv", "place", "admdvs")
+
+
+def _new_institutions(conn: sa.Connection, folder: Path) -> pl.DataFrame:
+    """The county's institutions (``institutions.parquet``, when the folder has it) not yet in the database."""
+    path = folder / "institutions.parquet"
+    if not path.is_file():
+        return pl.DataFrame(schema={c: pl.Int64 if c == "hosp_lv" else pl.String for c in INSTITUTION_COLUMNS})
+    try:
+        df = pl.read_parquet(path).with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
+    except Exception as exc:  # any reader failure: a bad file for the clerk
+        raise InputError(str(path), "(file)", str(exc)[:80], "a readable Parquet file") from None
+    known = set(conn.execute(sa.select(Institution.fixmedins_code)).scalars())
+    return df.select(INSTITUTION_COLUMNS).filter(~pl.col("fixmedins_code").is_in(sorted(known)))

@@ -6,6 +6,10 @@ are settled person by person in date order with :func:`yibao.settlement.settle.s
 transaction. People who already have ledger entries for a year being loaded are refused, so a
 second load changes nothing. Claims of people not enrolled that year, or that the rules refuse,
 are counted and skipped, as the counter would refuse them.
+
+A past claim is recorded on its own day — its ledger entry, visit and fee lines at the beginning of the
+settlement's day in Beijing (the national ``setl_time``) — not at the moment of the load, so "today's
+settlements" (the home page) are the window's and the interface's work of today, never a loaded history.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from decimal import Decimal
 import polars as pl
 import sqlalchemy as sa
 
-from yibao.app.ledger import new_entry, now
+from yibao.app.ledger import new_entry
 from yibao.app.registry import account_balances, settlement_person
 from yibao.audit.model import AuditLine
+from yibao.core.clock import beijing_midnight
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import Claim, YearToDate
@@ -69,7 +74,7 @@ def _cnt_text(cnt_milli: int) -> str:
 def _detail_rows(
     claim: Claim, person: Person, detail: ClaimDetail, setl_id: str, user: str
 ) -> tuple[dict[str, object], list[dict[str, object]]]:
-    at = now()
+    at = beijing_midnight(claim.setl_date)
     mdtrt_id = "M" + claim.claim_id
     visit = {
         "mdtrt_id": mdtrt_id, "person_id": person.id, "psn_no": person.psn_no, "fixmedins_code": claim.fixmedins_code,
@@ -165,7 +170,10 @@ def settle_history(
                     visits.append(visit)
                     fee_lines.extend(lines)
                     mdtrt_id = str(visit["mdtrt_id"])
-                s.add(new_entry(pack, person, claim, settled, user, setl_id=f"S{claim.claim_id}", mdtrt_id=mdtrt_id))
+                at = beijing_midnight(claim.setl_date)
+                s.add(
+                    new_entry(pack, person, claim, settled, user, setl_id=f"S{claim.claim_id}", mdtrt_id=mdtrt_id, recorded_at=at)
+                )
                 out.settled += 1
             for year, acc in ytd.items():
                 s.add(YearToDateRow(person_id=person.id, year=year, data=json.dumps(acc.to_dict()), version=1))

@@ -222,9 +222,11 @@ def already_settled(where: str, mdtrt_id: str, setl_id: str, doing_zh: str = "")
 def entry_values(
     pack: PolicyPack, person: Person, claim: Claim, s: Settlement, user: str, *, mdtrt_id: str | None = None,
     fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
+    recorded_at: datetime | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The ledger row recording settlement ``s`` of ``claim``, column by column; the trace stored as its steps
-    (:func:`trace_json`), rendered when read (:func:`trace_view`)."""
+    (:func:`trace_json`), rendered when read (:func:`trace_view`). ``recorded_at`` is now unless given (a past
+    claim loaded as history is recorded on its own day)."""
     return dict(
         setl_id=setl_id or new_setl_id(), kind="settle", reverses=None, reason=None, mdtrt_id=mdtrt_id, person_id=person.id,
         psn_no=person.psn_no, fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year,
@@ -232,17 +234,18 @@ def entry_values(
         hosp_lv=claim.hosp_lv, place=claim.place, pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
         consumed=_json(s.consumed.to_dict()), setldetail=_json(s.setldetail), fee_results=_json(s.fee_results),
         trace=trace_json(s.trace),
-        msgid=msgid, recorded_at=now(), recorded_by=user, visit_seq=None,
+        msgid=msgid, recorded_at=recorded_at or now(), recorded_by=user, visit_seq=None,
     )  # fmt: skip
 
 
 def new_entry(
     pack: PolicyPack, person: Person, claim: Claim, s: Settlement, user: str, *, mdtrt_id: str | None = None,
     fixmedins_code: str | None = None, msgid: str | None = None, setl_id: str | None = None,
+    recorded_at: datetime | None = None,
 ) -> LedgerEntry:  # fmt: skip
     """The ledger entry recording settlement ``s`` of ``claim`` (not yet added to a session)."""
     where = {"mdtrt_id": mdtrt_id, "fixmedins_code": fixmedins_code, "msgid": msgid, "setl_id": setl_id}
-    return LedgerEntry(**entry_values(pack, person, claim, s, user, **where))
+    return LedgerEntry(**entry_values(pack, person, claim, s, user, **where, recorded_at=recorded_at))
 
 
 def trace_json(trace: Iterable[TraceStep]) -> str:

@@ -32,7 +32,7 @@ from yibao.app.audit_counter import CounterAudit, hsa_result
 from yibao.app.auth import Principal
 from yibao.app.personal_account import account_year
 from yibao.app.registry import account_balance, find_person, identities_on, settlement_person
-from yibao.app.slips import LOCAL
+from yibao.core.clock import BEIJING, beijing_today
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
@@ -158,7 +158,7 @@ def _psn_type(p: Person, insutype: str) -> str:
 def person_info(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
     data = _data(inp)
     p = _person(s, data, "1101")
-    today = datetime.now(LOCAL).date()
+    today = beijing_today()
     asked = str(data.get("certno") or data.get("mdtrt_cert_no") or "")
     enrol = s.scalars(sa.select(Enrolment).where(Enrolment.person_id == p.id).order_by(Enrolment.year)).all()
     idents = identities_on(s, p.id, today)
@@ -522,4 +522,4 @@ def envelope_error(msgid: str, message: str) -> Output:
 
 def _ts() -> str:
     """Now in Beijing time, as the envelope writes it (``yyyyMMddHHmmssSSS``)."""
-    return datetime.now(LOCAL).strftime("%Y%m%d%H%M%S%f")[:17]
+    return datetime.now(BEIJING).strftime("%Y%m%d%H%M%S%f")[:17]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from yibao.app.ledger import year_to_date
 from yibao.app.personal_account import account_year
 from yibao.app.registry import settlement_person
+from yibao.core.clock import beijing_today
 from yibao.core.vocab import INSTITUTION_CLASSES, label
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Policy
@@ -33,7 +34,8 @@ def _row(policy: Policy, p: PayerPosition) -> dict[str, Any]:
 
 
 def position(session: Session, pack: PolicyPack, person: Person, year: int) -> dict[str, Any]:
-    day = min(max(date(year, 12, 31) if year < date.today().year else date.today(), pack.valid_from), pack.valid_to or date.max)
+    today = beijing_today()
+    day = min(max(date(year, 12, 31) if year < today.year else today, pack.valid_from), pack.valid_to or date.max)
     policy = pack.at(day)
     ytd = year_to_date(session, person.id, year)
     pos = payer_positions(policy, settlement_person(session, person), ytd, day)

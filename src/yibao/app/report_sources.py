@@ -21,6 +21,8 @@ yearly.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from pathlib import Path
@@ -118,6 +120,29 @@ def _premium_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
     return {"psn_no": pl.Utf8, "resident_rows": pl.Int64, "subsidy_category": pl.Utf8, **{c: pl.Int64 for c in PREMIUM_COLUMNS}}
 
 
+PLACE_NAMES = {"county": ("县（区）", "county"), "township": ("乡镇（街道）", "township"), "village": ("村（社区）", "village"),
+               "fixmedins_code": ("定点医疗机构", "institution")}  # fmt: skip
+SHOWN_KNOWN = 30
+"""At most this many known names are listed in a refusal."""
+
+
+def check_place(place: Place, known: Mapping[str, Collection[str | None]]) -> None:
+    """Refuse a place that names a township (county, village, institution) the data do not know, listing the known
+    ones: a report for a place that does not exist would be all zeros and look like a real one."""
+    for f, (zh, en) in PLACE_NAMES.items():
+        asked = getattr(place, f)
+        names = sorted({n for n in known.get(f, ()) if n})
+        if asked is None or asked in names:
+            continue
+        listed, more = names[:SHOWN_KNOWN], len(names) > SHOWN_KNOWN
+        listed_en = ", ".join(listed) + (f" … ({len(names)} in all)" if more else "") if names else "(none)"
+        listed_zh = "、".join(listed) + (f"等 {len(names)} 个" if more else "") if names else "（无）"
+        option = "--institution" if f == "fixmedins_code" else f"--{f}"
+        raise InputError(
+            "report", option, asked, f"a {en} of the data: {listed_en}", expected_zh=f"数据中已有的{zh}：{listed_zh}"
+        )
+
+
 def _meta(
     start: date, end: date, place: Place, source: Literal["ledger", "batch"], pack: PolicyPack | None, detail: str
 ) -> tuple[ReportMeta, Context]:
@@ -184,6 +209,17 @@ def ledger_people(s: Session, year: int, place: Place, ctx: Context) -> pl.DataF
     )
 
 
+def ledger_places(s: Session, place: Place) -> dict[str, list[str | None]]:
+    """The registry's names of each kind of place the report asks for."""
+    out: dict[str, list[str | None]] = {}
+    for f in PLACE_FIELDS:
+        if getattr(place, f) is not None:
+            out[f] = list(s.scalars(sa.select(getattr(Person, f)).distinct()))
+    if place.fixmedins_code is not None:
+        out["fixmedins_code"] = list(s.scalars(sa.select(Institution.fixmedins_code)))
+    return out
+
+
 def institution_names(s: Session) -> pl.DataFrame:
     rows = s.execute(sa.select(Institution.fixmedins_code, Institution.fixmedins_name)).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=INSTITUTION_SCHEMA, orient="row")
@@ -201,6 +237,7 @@ def ledger_reports(
         pack = ledger_pack(db, start, end, configured)
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
     with db.unit_of_work() as s:
+        check_place(place, ledger_places(s, place))
         step("结算台账 / ledger")
         claims = from_ledger(s, start, end, place)
         step("参保登记 / enrolment")
@@ -223,6 +260,21 @@ COUNTY_COLUMNS: dict[str, tuple[str, ...]] = {
     "enrolments": ("psn_no", "year", "insutype", "psn_insu_stas", "special_status"),
     "claims": ("claim_id", "fixmedins_code"),
 }
+
+
+def county_year(folder: Path) -> int:
+    """The year a synthetic county's claims are of (its manifest's ``year``, else its first claim's)."""
+    manifest = folder / "manifest.json"
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        return int(json.loads(manifest.read_text(encoding="utf-8"))["year"])
+    path = next((folder / f"claims{e}" for e in (".parquet", ".csv") if (folder / f"claims{e}").is_file()), None)
+    days = read_table(path, ("setl_date",)) if path is not None else None
+    if days is None or days.height == 0:
+        raise InputError(
+            str(folder), "claims", None, "a county folder with claims (its year is the report's period)",
+            expected_zh="有结算单的合成县目录（报表期间取其年度）",
+        )  # fmt: skip
+    return int(str(days["setl_date"].min())[:4])
 
 
 def _read(folder: Path, name: str, required: bool = True) -> pl.DataFrame | None:
@@ -287,6 +339,9 @@ def batch_reports(
     people, identities, enrolments, claims = (frames[n] for n in COUNTY_COLUMNS)
     assert people is not None and identities is not None and enrolments is not None and claims is not None
     names = _read(county_dir, "institutions", required=False)
+    known = {f: people[f].unique().to_list() for f in PLACE_FIELDS if f in people.columns}
+    known["fixmedins_code"] = (claims if names is None else names)["fixmedins_code"].unique().to_list()
+    check_place(place, known)
     step("结算结果 / settled claims")
     if not settled.is_file():
         raise InputError(str(settled), "settled", None, "the Parquet file written by `yibao batch`")

@@ -19,6 +19,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from yibao.app.warnings import RunResult, run_monitoring
+from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.rules.monitoring import Period, previous_period
@@ -50,7 +51,7 @@ class MonthlyMonitoring:
     scheduler of the database (``sole``)."""
 
     def __init__(
-        self, db: Database, pack: PolicyPack, interval: float = 86_400.0, today: Callable[[], date] = date.today
+        self, db: Database, pack: PolicyPack, interval: float = 86_400.0, today: Callable[[], date] = beijing_today
     ) -> None:
         self.db, self.pack, self.interval, self.today = db, pack, interval, today
         self._stop = threading.Event()

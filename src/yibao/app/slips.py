@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 import jinja2
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from yibao.app.assistance import CountedBill
 from yibao.app.assistance import get as get_application
 from yibao.app.ledger import trace_view
 from yibao.audit.types import RULE_TYPES
+from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
@@ -60,7 +60,6 @@ BILL = (
 )
 MAX_FEE_ROWS = 12
 """Fee lines printed one by one; the rest are summed on one row (the slip stays one page)."""
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -173,8 +172,7 @@ class Slip:
 
 
 def _local(ts: datetime) -> str:
-    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return aware.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    return beijing_text(ts)
 
 
 def _line_label(pack: PolicyPack | None, entry: LedgerEntry) -> str:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app.ledger import now
+from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError, NotFound
 from yibao.core.phrasebook import Phrasebook
 from yibao.policy.pack import PolicyPack
@@ -235,7 +236,7 @@ def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user
     category = confirmed_identity(pack, w)
     if category is None:
         return
-    if on > now().date() or (w.crossing_date is not None and on < w.crossing_date):
+    if on > beijing_today() or (w.crossing_date is not None and on < w.crossing_date):
         crossed = w.crossing_date.isoformat() if w.crossing_date else "—"
         raise InputError(
             where, "on", on.isoformat(), f"核实日期（YYYY-MM-DD）：不早于越线日 {crossed}，不晚于今天",
@@ -273,7 +274,7 @@ def step(
     note = note.strip() if note else None
     check_step(where, w.status, to, bureaus=tuple(bureaus), note=note, amount=amount, setl_id=setl_id)
     if to == "at_risk" and pack is not None:
-        _grant_identity(s, w, pack, on or now().date(), user, where)
+        _grant_identity(s, w, pack, on or beijing_today(), user, where)
     if to == "assisted":
         assert setl_id is not None
         paid = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id.strip()))

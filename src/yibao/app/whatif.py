@@ -8,6 +8,7 @@ Counties are generated once per (persons, year, seed) and the baseline settled o
 from __future__ import annotations
 
 import copy
+import json
 import re
 import secrets
 import shutil
@@ -26,10 +27,10 @@ from yibao import synth
 from yibao.core.money import percent_to_bp, yuan_to_fen
 from yibao.policy.overlay import Overlay, load_overlay
 from yibao.policy.pack import PolicyPack
-from yibao.settlement.batch.io import read_table, run_batch
+from yibao.settlement.batch.io import not_covered_text, read_table, run_batch
 from yibao.settlement.batch.result import read_result, ytd_path
 from yibao.whatif.report import render_html
-from yibao.whatif.scenario import Comparison, compare, schemes_of, settings_for
+from yibao.whatif.scenario import Comparison, compare, covered_people, settings_for
 
 ROOT = Path(tempfile.gettempdir()) / "yibao-web-whatif"
 EXAMPLES = Path(yibao.__file__).resolve().parents[2] / "examples"
@@ -181,32 +182,17 @@ def county(persons: int, year: int, seed: int) -> Path:
     return out
 
 
-def _settle(pack: PolicyPack, data: Path, out: Path) -> pl.DataFrame:
+def _settle(pack: PolicyPack, data: Path, out: Path) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
+    """The county settled under ``pack`` (cached at ``out``), and what the pack does not cover (kept beside it)."""
+    left_out = out.with_name(out.stem + ".not_covered.json")
     if not out.is_file():
         tmp = out.with_name(f".{secrets.token_hex(6)}.parquet")
-        run_batch(pack, data, tmp)
+        run = run_batch(pack, data, tmp)
         ytd_path(tmp).unlink(missing_ok=True)
+        left_out.write_text(json.dumps(run.not_covered), encoding="utf-8")
         tmp.replace(out)
-    return read_result(out)
-
-
-def residents_only(data: Path) -> Path:
-    """A copy of the county without its employees (职工) and their claims, for a residents-only pack."""
-    out = data.with_name(data.name + "-390")
-    with _lock:
-        if not (out / "manifest.json").is_file():
-            tmp = ROOT / f".county-{secrets.token_hex(6)}"
-            shutil.copytree(data, tmp, ignore=shutil.ignore_patterns("*.parquet"))
-            people = pl.read_parquet(data / "people.parquet").filter(pl.col("insutype") == "390")
-            keep = people["psn_no"].implode()
-            for f in data.glob("*.parquet"):
-                if f.name.startswith(("base-", ".")):
-                    continue
-                df = pl.read_parquet(f)
-                (df.filter(pl.col("psn_no").is_in(keep)) if "psn_no" in df.columns else df).write_parquet(tmp / f.name)
-            shutil.rmtree(out, ignore_errors=True)
-            tmp.rename(out)
-    return out
+    counts = json.loads(left_out.read_text(encoding="utf-8")) if left_out.is_file() else {}
+    return read_result(out), {k: (int(v[0]), int(v[1])) for k, v in counts.items()}
 
 
 @dataclass
@@ -216,6 +202,8 @@ class Outcome:
     seconds: float
     report: str
     """Token of the full HTML report (``/whatif/report/<token>``)."""
+    not_covered: str = ""
+    """Whom the pack does not cover and whose claims were left out (a residents-only pack), said in the page's language."""
 
 
 def run(base: PolicyPack, reform: PolicyPack, persons: int, seed: int, lang: str) -> Outcome:
@@ -224,15 +212,16 @@ def run(base: PolicyPack, reform: PolicyPack, persons: int, seed: int, lang: str
     _sweep()
     year = base.valid_from.year
     data = county(persons, year, seed)
-    if "310" not in schemes_of(base):  # a residents-only pack settles the residents (the employee fund is not in it)
-        data = residents_only(data)
-    b = _settle(base, data, data / f"base-{base.pack_id}.parquet")
+    b, left_out = _settle(base, data, data / f"base-{base.pack_id}.parquet")
     reform_out = data / f".reform-{secrets.token_hex(6)}.parquet"
     try:
-        r = _settle(reform, data, reform_out)
+        r, _ = _settle(reform, data, reform_out)
     finally:
         reform_out.unlink(missing_ok=True)
-    cmp = compare(b, r, read_table(data / "people.parquet"), settings_for(base))
+        reform_out.with_name(reform_out.stem + ".not_covered.json").unlink(missing_ok=True)
+    # a residents-only pack settles the residents: the engine leaves the claims of people of a scheme the pack does
+    # not cover out (as `yibao batch`, `compare` and `report --batch` do), and the comparison counts its own people
+    cmp = compare(b, r, covered_people(read_table(data / "people.parquet"), base), settings_for(base))
     token = secrets.token_hex(12)
     meta = {
         "base_title": base.title_zh if lang == "zh" else base.title_en,
@@ -242,7 +231,8 @@ def run(base: PolicyPack, reform: PolicyPack, persons: int, seed: int, lang: str
     }
     (ROOT / "reports").mkdir(parents=True, exist_ok=True)
     report_path(token).write_text(render_html(cmp, lang, meta), encoding="utf-8")
-    return Outcome(cmp, b.height, round(time.perf_counter() - started, 1), token)
+    said = not_covered_text(left_out, base.pack_id, lang)
+    return Outcome(cmp, b.height, round(time.perf_counter() - started, 1), token, said)
 
 
 def report_path(token: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from yibao.core.error_texts import EXPECTED_EN, EXPECTED_ZH, WHERE_EN, WHERE_ZH
 from yibao.core.phrasebook import Phrasebook
@@ -60,7 +61,8 @@ class InputError(Exception):
         return own or expected_in(self.expected, lang)
 
     def render(self, lang: str = "zh") -> str:
-        value = repr(self.value)
+        # a date as a clerk writes it ('2022-05-16'), not as Python spells the object
+        value = repr(self.value.isoformat() if isinstance(self.value, date) else self.value)
         if len(value) > 80:
             value = value[:77] + "..."
         where, expected = where_in(self.where, lang), self.expected_in(lang)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from yibao.core.clock import beijing_today
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 
@@ -34,7 +36,7 @@ def parse_certno(raw: object) -> IdNumber:
         brdy = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         raise ValueError(f"a real birth date in characters 7-14, got {text[6:14]}") from None
-    if brdy.year < 1880 or brdy > date.today():
+    if brdy.year < 1880 or brdy > beijing_today():
         raise ValueError(f"a plausible birth date in characters 7-14, got {brdy.isoformat()}")
     expected = check_digit(text[:17])
     if text[17] != expected:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from yibao import __version__
 from yibao.app.auth import SignInLocked
@@ -28,7 +29,7 @@ from yibao.entrypoints.api import (
     suspects,
     warning_routes,
 )
-from yibao.entrypoints.common.headers import SecurityHeaders
+from yibao.entrypoints.common.headers import DOCS_ASSETS, SecurityHeaders
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
 from yibao.store.db import Database
@@ -81,7 +82,8 @@ def create_app(
     """The service; ``schedule`` runs the monthly monitoring in the background while it serves; ``settings``
     (else the environment's) say how sign-in is throttled and when the session cookie is ``Secure``."""
     pack = pack or configured_pack()
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their scripts served from here (DOCS_ASSETS), no CDN: they work offline
+        static_url=DOCS_ASSETS,
         lifespan=_monthly(db, pack) if schedule else None,
         title="yibao 医保",
         version=__version__,

@@ -318,12 +318,25 @@ def read_fee_lines(path: Path) -> dict[str, list[FeeLine]]:
     return dict(out)
 
 
-def read_claims(path: Path, people: dict[str, Person], fee_lines: dict[str, list[FeeLine]] | None = None) -> list[Claim]:
+def claim_person(path: Path, claim_id: str) -> str | None:
+    """The ``psn_no`` of claim ``claim_id`` in a claims file (None: no such claim)."""
+    for row in read_rows(path, ("claim_id", "psn_no")):
+        if row.text("claim_id") == claim_id:
+            return row.text("psn_no")
+    return None
+
+
+def read_claims(
+    path: Path, people: dict[str, Person], fee_lines: dict[str, list[FeeLine]] | None = None, only: str | None = None
+) -> list[Claim]:
+    """Every claim of the file (``only``: the claims of that one person, the others' rows neither read nor checked)."""
     rows = read_rows(path, ("claim_id", "psn_no", "setl_date", "med_type", "hosp_lv"))
     fee_lines = fee_lines or {}
     claims: list[Claim] = []
     seen: set[str] = set()
     for row in rows:
+        if only is not None and row.text("psn_no") != only:
+            continue
         claim_id = row.text("claim_id", required=True)
         if claim_id in seen:
             row.errors.append(InputError(row.where(), "claim_id", claim_id, "each claim once"))

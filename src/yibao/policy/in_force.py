@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from datetime import date
 
+from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.settings import policy_name
 from yibao.policy.pack import PolicyPack, load_pack
@@ -42,7 +43,7 @@ def pack_in_force(recorded: Iterable[str | None], configured: PolicyPack | None 
 
 def covered_day(pack: PolicyPack, day: date | None = None) -> date:
     """``day`` (default today) when the pack covers it, else the nearest day it covers."""
-    day = day or date.today()
+    day = day or beijing_today()
     if day < pack.valid_from:
         return pack.valid_from
     if pack.valid_to is not None and day > pack.valid_to:

@@ -98,6 +98,11 @@ class PolicyPack:
     def change_dates(self) -> list[date]:
         return list(self._starts)
 
+    def schemes(self) -> frozenset[str]:
+        """The schemes (``insutype``: 390 residents, 310 employees) the pack has benefit lines for on any of its dates;
+        people of another scheme are not covered by it (a residents-only pack has no employee fund)."""
+        return frozenset(line.insutype for policy in self._resolved for line in policy.lines.values())
+
     def provenance(self, path: tuple[str, ...], day: date) -> LeafValue | None:
         leaf = self.leaves.get(path)
         return leaf.at(day) if leaf else None

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from yibao.core import clock
 from yibao.core.errors import InputError
 from yibao.core.vocab import SUSPECT_ACTIONS, SUSPECT_STATUSES, label
 
@@ -28,7 +29,6 @@ CLOSED: tuple[str, ...] = ("deducted", "no_action")
 ACTIONS: tuple[str, ...] = tuple(SUSPECT_ACTIONS)
 ACTORS: tuple[str, ...] = ("auditor", "institution")
 NOTE_MAX = 2000
-BEIJING = timedelta(hours=8)
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,8 @@ def action_label(code: str, lang: str = "zh") -> str:
 
 
 def beijing_today(moment: datetime) -> date:
-    """The day on the bureaus' clock (UTC+8) at ``moment`` (a naive time is UTC)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return (aware.astimezone(UTC) + BEIJING).date()
+    """The day on the bureaus' clock at ``moment`` (a naive time is UTC)."""
+    return clock.beijing_today(moment)
 
 
 def due_date(status: str, began: date, workflow_days: Mapping[str, int]) -> date | None:

@@ -56,11 +56,13 @@ AMOUNT_COLUMNS = {
 }  # fmt: skip
 TEXT = {
     "zh": {"title": "政策调整测算对比", "baseline": "现行政策", "reform": "调整方案", "data": "数据", "claims": "笔结算",
-           "payers": "按支付方的基金支出（万元）", "identity": "按身份类别", "summary": "个人负担与监测",
+           "payers": "按支付方的基金支出（元）", "payers_chart": "按支付方的基金支出（万元）",
+           "identity": "按身份类别", "summary": "个人负担与监测",
            "losers": "个人负担增加最多的人", "over": "方案下超过监测线的监测对象", "unit": "万元", "yuan": "元",
            "mean_chart": "人均年度个人负担（元）"},
     "en": {"title": "Policy what-if comparison", "baseline": "Baseline", "reform": "Reform", "data": "Data", "claims": "claims",
-           "payers": "Spending by payer (10,000 yuan)", "identity": "By identity category", "summary": "Self-pay and monitoring",
+           "payers": "Spending by payer (yuan)", "payers_chart": "Spending by payer (10,000 yuan)",
+           "identity": "By identity category", "summary": "Self-pay and monitoring",
            "losers": "People who lose most", "over": "Monitored people over the threshold under the reform",
            "unit": "10,000 yuan", "yuan": "yuan", "mean_chart": "Mean yearly self-pay (yuan)"},
 }  # fmt: skip
@@ -130,7 +132,7 @@ def render_html(cmp: Comparison, lang: str, meta: dict[str, Any]) -> str:
     payer_chart = charts.grouped_bars(
         names,
         {t["baseline"]: [v / 1_000_000 for v in payers["baseline"]], t["reform"]: [v / 1_000_000 for v in payers["reform"]]},
-        t["payers"], t["unit"],
+        t["payers_chart"], t["unit"],
     )  # fmt: skip
     ident = cmp.by_identity
     id_names = [identity_label(i, lang, short=True) for i in ident["identity"]]

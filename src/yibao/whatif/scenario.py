@@ -45,8 +45,16 @@ def settings_for(pack: PolicyPack, threshold_fen: int | None = None, catastrophi
 
 
 def schemes_of(pack: PolicyPack) -> set[str]:
-    """The schemes (insutype) the pack has benefit lines for on any of its dates."""
-    return {line.insutype for day in pack.change_dates() for line in pack.at(day).lines.values()}
+    """The schemes (insutype) the pack has benefit lines for on any of its dates (:meth:`PolicyPack.schemes`)."""
+    return set(pack.schemes())
+
+
+def covered_people(people: pl.DataFrame, pack: PolicyPack) -> pl.DataFrame:
+    """The people of a county the pack covers (its schemes); the batch engine leaves the others' claims out
+    (:attr:`yibao.settlement.batch.io.BatchRun.not_covered`)."""
+    if "insutype" not in people.columns:
+        return people
+    return people.filter(pl.col("insutype").cast(pl.Utf8).is_in(sorted(pack.schemes())))
 
 
 @dataclass

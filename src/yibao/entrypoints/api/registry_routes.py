@@ -12,6 +12,7 @@ from yibao.app import personal_account
 from yibao.app import registry as lookup
 from yibao.app.auth import Principal
 from yibao.app.schemas import Day, Fen, Text, no_nul
+from yibao.core.clock import beijing_today
 from yibao.core.idcard import mask
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
@@ -85,7 +86,7 @@ def person(
     request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("person.read"))], on: Day | None = None
 ) -> dict[str, Any]:
     """某日的人员信息：有效身份、身份历史、参保、备案 / a person as of a date."""
-    day = on or date.today()
+    day = on or beijing_today()
     with _db(request).unit_of_work() as s:
         p = lookup.find_person(s, key)
         return asdict(lookup.person_view(s, p, day, _policy(request, day), show_certno=who.sees_certno))

@@ -1,6 +1,5 @@
 """REST: sign in, pre-settle, settle (exactly once), reverse, read a settlement, a person's position."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
@@ -13,6 +12,7 @@ from yibao.app.auth import Principal
 from yibao.app.position import position
 from yibao.app.registry import find_person
 from yibao.app.schemas import ClaimIn, no_nul
+from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.api.schemas import AccountIn, PasswordIn, ReverseIn
@@ -181,7 +181,7 @@ def person_position(
     request: Request, key: PersonKey, who: Annotated[Principal, Depends(require("position.read"))], year: int | None = None
 ) -> dict[str, Any]:
     """本年度各支付方已支付额与封顶线/限额 / year-to-date position per payer against its cap."""
-    y = year or date.today().year
+    y = year or beijing_today().year
     if not 2000 <= y <= 2100:
         raise InputError("position", "year", y, "a year between 2000 and 2100")
     with _db(request).unit_of_work() as s:

@@ -8,7 +8,7 @@ commands to ``yibao audit`` (:data:`yibao.entrypoints.cli.audit.audit_app`).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -17,6 +17,7 @@ from rich.table import Table
 from yibao.app import suspects as svc
 from yibao.app.auth import Principal
 from yibao.app.suspect_views import case_dict, detail
+from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError
 from yibao.core.i18n import t as tr
 from yibao.core.money import fmt_yuan
@@ -34,12 +35,6 @@ def _day(raw: str | None, option: str, lang: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise fail(InputError("command line", option, raw, "a date YYYY-MM-DD"), lang) from None
-
-
-def _beijing(iso: str) -> str:
-    moment = datetime.fromisoformat(iso)
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives UTC back without its zone
-    return (aware.astimezone(UTC) + wf.BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def cases(
@@ -118,7 +113,7 @@ def case(
     ):
         table.add_column(tr(lang, zh, en))
     for e in c["events"]:
-        when = _beijing(e["recorded_at"])
+        when = beijing_text(e["recorded_at"])
         amount = f" {fmt_yuan(e['amount'])}" if e["amount"] else ""
         table.add_row(when, e["action_label"] + amount, e["to_label"], e["recorded_by"], e["channel_label"], e["note"] or "")
     console.print(table)

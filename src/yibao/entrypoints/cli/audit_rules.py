@@ -7,7 +7,6 @@ The command line is the server's operator (as for the account commands): its cha
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ import typer
 from rich.table import Table
 
 from yibao.app import audit_knowledge, audit_rules
-from yibao.app.slips import LOCAL
+from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, NOTHING_STORED, console, err_console, refuse
@@ -55,8 +54,7 @@ def rules_cmd(lang: Lang = "zh") -> None:
         said = audit_rules.labels(v, lang)
         params = "; ".join(f"{p.name}={p.value}" + (" *" if p.changed else "") for p in v.params)
         c = v.last_change
-        when = audit_rules.change_dict(c)["recorded_at"] if c is not None else ""
-        last = f"{c.recorded_by} {datetime.fromisoformat(when).astimezone(LOCAL):%Y-%m-%d %H:%M}" if c is not None else ""
+        last = f"{c.recorded_by} {beijing_text(c.recorded_at)}" if c is not None else ""
         table.add_row(v.code, said["name"], said["result"], said["action"], params, said["enabled"], last)
     console.print(table)
     console.print(_t(lang, "* 已由本局修改（不同于规则包）", "* changed by the bureau (differs from the pack)"))

@@ -18,6 +18,7 @@ from yibao.policy.pack import load_pack
 
 if TYPE_CHECKING:
     from yibao.policy.pack import PolicyPack
+    from yibao.settlement.batch.io import BatchRun
 
 DEFAULT_CHUNK = 1_000_000  # the same as yibao.settlement.batch.io.DEFAULT_CHUNK, without importing polars at start-up
 
@@ -26,7 +27,7 @@ def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
     return refuse(exc, lang, NOTHING_WRITTEN)
 
 
-def _run(pack: PolicyPack, data: Path, out: Path, chunk: int, lang: str, label: str) -> int:
+def _run(pack: PolicyPack, data: Path, out: Path, chunk: int, lang: str, label: str) -> BatchRun:
     from yibao.settlement.batch.io import run_batch
 
     with Progress(
@@ -38,7 +39,15 @@ def _run(pack: PolicyPack, data: Path, out: Path, chunk: int, lang: str, label: 
             progress.update(task, completed=done, total=total)
 
         run = run_batch(pack, data, out, chunk=chunk, progress=tick)
-    return run.claims
+    return run
+
+
+def say_not_covered(run: BatchRun, pack: PolicyPack, lang: str) -> None:
+    """Which people the pack does not cover and were left out (a residents-only pack on a county with employees)."""
+    from yibao.settlement.batch.io import not_covered_text
+
+    if run.not_covered:
+        console.print(not_covered_text(run.not_covered, pack.pack_id, lang), markup=False)
 
 
 def batch(
@@ -58,7 +67,8 @@ def batch(
     try:
         pack = load_pack(policy)
         t0 = time.perf_counter()
-        n = _run(pack, data, out, chunk, lang, _t(lang, "批量结算", "Settling"))
+        run = _run(pack, data, out, chunk, lang, _t(lang, "批量结算", "Settling"))
+        n = run.claims
         secs = time.perf_counter() - t0
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
@@ -77,6 +87,7 @@ def batch(
     for c in ("medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"):
         table.add_row(field_label(c, lang), fmt_yuan(int(res[c][0])))
     console.print(table)
+    say_not_covered(run, pack, lang)
     ytd = ytd_path(out).name
     console.print(_t(lang, f"已写入 {out} 与 {ytd}", f"Wrote {out} and {ytd}"))
 
@@ -96,15 +107,15 @@ def compare_cmd(
     from yibao.settlement.batch.io import read_table
     from yibao.settlement.batch.result import read_result
     from yibao.whatif.report import TEXT, cell, col, render_html, write_csvs
-    from yibao.whatif.scenario import compare, settings_for
+    from yibao.whatif.scenario import compare, covered_people, settings_for
 
     try:
         base = load_pack(policy)
         reform = apply_overlay(base, load_overlay(overlay))
-        people = read_table(next(p for p in (data / "people.parquet", data / "people.csv") if p.exists()))
+        people = covered_people(read_table(next(p for p in (data / "people.parquet", data / "people.csv") if p.exists())), base)
         with tempfile.TemporaryDirectory() as tmp:
             b_out, r_out = Path(tmp) / "base.parquet", Path(tmp) / "reform.parquet"
-            _run(base, data, b_out, chunk, lang, _t(lang, "现行政策", "Baseline"))
+            run = _run(base, data, b_out, chunk, lang, _t(lang, "现行政策", "Baseline"))
             _run(reform, data, r_out, chunk, lang, _t(lang, "调整方案", "Reform"))
             b, r = read_result(b_out), read_result(r_out)
     except (InputError, InputErrors) as exc:
@@ -121,6 +132,7 @@ def compare_cmd(
         for row in df.iter_rows(named=True):
             table.add_row(*(cell(c, row[c], row, lang).text for c in df.columns))
         console.print(table)
+    say_not_covered(run, base, lang)
     written = write_csvs(cmp, out, lang)
     html = out / "compare.html"
     html.write_text(

@@ -139,6 +139,7 @@ def load_synth_cmd(
         ("参保记录", "enrolments", result.enrolments),
         ("门诊慢特病备案", "chronic filings", result.chronic_filings),
         ("异地就医备案", "cross-region filings", result.cross_filings),
+        ("定点医疗机构", "institutions", result.institutions),
     ):
         table.add_row(tr(lang, zh, en), f"{n:,}")
     console.print(table)

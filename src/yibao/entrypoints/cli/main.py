@@ -19,7 +19,7 @@ from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY
 from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, label
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
-from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
+from yibao.interfaces.claim_csv import claim_person, read_claims, read_fee_lines, read_people
 from yibao.interfaces.settlement_csv import write_settlements
 from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack, load_pack
@@ -68,10 +68,12 @@ def settle_file(pack: PolicyPack, people: dict[str, Person], claims: list[Claim]
     return out
 
 
-def _read_inputs(people: Path, claims: Path, fee_lines: Path | None) -> tuple[dict[str, Person], list[Claim]]:
+def _read_inputs(
+    people: Path, claims: Path, fee_lines: Path | None, only: str | None = None
+) -> tuple[dict[str, Person], list[Claim]]:
     persons = read_people(people)
     lines = read_fee_lines(fee_lines) if fee_lines else None
-    return persons, read_claims(claims, persons, lines)
+    return persons, read_claims(claims, persons, lines, only)
 
 
 def _settlement_table(items: list[Settlement], people: dict[str, Person], lang: str) -> Table:
@@ -200,11 +202,11 @@ def explain(
     """逐步解释一笔结算：起付线、分段、比例、封顶线、结果 / show one claim's trace."""
     pack = _load(policy, lang)
     try:
-        persons, items = _read_inputs(people, claims, fee_lines)
-        target = next((c for c in items if c.claim_id == claim), None)
-        if target is None:
+        psn_no = claim_person(claims, claim)  # only this person's claims are read and settled, in date order
+        if psn_no is None:
             raise InputError(claims.name, "claim_id", claim, "a claim id present in the file")
-        own = [c for c in items if c.psn_no == target.psn_no]
+        persons, own = _read_inputs(people, claims, fee_lines, only=psn_no)
+        target = next(c for c in own if c.claim_id == claim)
         settled = {s.claim_id: s for s in settle_file(pack, persons, own, claims.name)}
     except (InputError, InputErrors) as exc:
         raise _fail(exc, lang) from None
@@ -233,8 +235,15 @@ def demo(
             lang,
             f"示例数据：{_sample('sample_claims.csv').parent}；结果已写入 {out}",
             f"Sample data: {_sample('sample_claims.csv').parent}; results written to {out}",
-        )
+        ),
+        markup=False,
     )
+    again = (
+        f"yibao explain {_sample('sample_claims.csv')} --claim {biggest.claim_id} -p {DEFAULT_POLICY} "
+        f"--people {_sample('sample_people.csv')} --fee-lines {_sample('sample_fee_lines.csv')}"
+    )
+    said = _t(lang, f"逐步解释其中一笔：{again}", f"To explain one of them step by step: {again}")
+    console.print(said, markup=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry

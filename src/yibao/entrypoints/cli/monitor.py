@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import polars as pl
+import sqlalchemy as sa
 import typer
 from rich.progress import Progress
 from rich.table import Table
@@ -21,6 +22,8 @@ from yibao.app import warnings as svc
 from yibao.app.demo import load_institutions
 from yibao.app.history import details_from_frames, settle_history
 from yibao.app.push_list import read_confirmations, write_push_list
+from yibao.app.report_sources import ledger_pack
+from yibao.core.clock import beijing_text, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
@@ -30,10 +33,12 @@ from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, user_name, xlsx_path
 from yibao.entrypoints.cli.output import console
 from yibao.policy.categories import identity_label
-from yibao.policy.pack import PolicyPack, load_pack
-from yibao.rules.monitoring import parse_period
+from yibao.policy.in_force import pack_in_force
+from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
+from yibao.rules.monitoring import Period, parse_period
 from yibao.rules.warning_workflow import KINDS, status_label
-from yibao.store.monitoring_tables import WarningCase
+from yibao.store.db import Database
+from yibao.store.monitoring_tables import MonitoringRun, WarningCase
 from yibao.store.tables import Person
 
 warnings_app = typer.Typer(help="预警名单与跟踪处置 / the warning list and its follow-up", no_args_is_help=True)
@@ -67,9 +72,62 @@ def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str
     return table
 
 
+RunPolicy = Annotated[
+    str | None,
+    typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包；默认为最近一次监测运行的政策包 / policy pack"),
+]
+OptionalPolicy = Annotated[
+    str | None,
+    typer.Option(
+        "--policy", "-p", envvar=POLICY_ENV, help="政策包；默认为数据库中核定该年度保费（或结算该期间）的政策包 / policy pack"
+    ),
+]
+
+
+def _pack_of_database(db: Database, per: Period, lang: str) -> PolicyPack:
+    """The pack the database's year was enrolled (else its period settled) under; refused, naming the shipped packs,
+    when the database holds neither."""
+    pack = ledger_pack(db, per.start, per.end)
+    if pack is None:
+        names = shipped_packs()
+        raise fail(
+            InputError(
+                "command line",
+                "--policy",
+                None,
+                f"a pack named with --policy: the database has no enrolment or settlement of {per.year} that names one "
+                f"(shipped packs: {', '.join(names)})",
+                expected_zh=f"用 --policy 指定的政策包：数据库中没有 {per.year} 年度注明政策包的参保或结算"
+                f"（内置政策包：{'、'.join(names)}）",
+            ),
+            lang,
+        )
+    return pack
+
+
+def _pack_of_runs(db: Database, chosen: PolicyPack | None, lang: str) -> PolicyPack:
+    """``chosen``, else the pack of the latest monitoring run (the rules that found the warnings being worked)."""
+    if chosen is not None:
+        return chosen
+    with db.unit_of_work() as s:
+        pack_id = s.scalar(sa.select(MonitoringRun.pack_id).order_by(MonitoringRun.id.desc()).limit(1))
+    pack = pack_in_force([pack_id])
+    if pack is None:
+        names = shipped_packs()
+        raise fail(
+            InputError(
+                "command line", "--policy", None,
+                f"a pack named with --policy: no monitoring run has named one (shipped packs: {', '.join(names)})",
+                expected_zh=f"用 --policy 指定的政策包：尚无注明政策包的监测运行（内置政策包：{'、'.join(names)}）",
+            ),
+            lang,
+        )  # fmt: skip
+    return pack
+
+
 def monitor_cmd(
     period: PeriodOpt,
-    policy: Policy = DEFAULT_POLICY,
+    policy: OptionalPolicy = None,
     export: Annotated[Path | None, typer.Option("--export", help="推送清单 Excel / write the push list (.xlsx)")] = None,
     user: User = None,
     lang: Lang = "zh",
@@ -77,12 +135,14 @@ def monitor_cmd(
     """按月运行高额医疗费用预警 / run the high-cost early warning for a period."""
     lang = check_lang(lang)
     xlsx_path(export, lang, "--export")
-    pack = _load(policy, lang)
+    chosen = _load(policy, lang) if policy else None
     try:
         per = parse_period(period, "--period")
     except InputError as exc:
         raise fail(exc, lang) from None
     with database(lang) as db:
+        pack = chosen or _pack_of_database(db, per, lang)
+        console.print(tr(lang, f"政策包：{pack.pack_id}", f"Policy pack: {pack.pack_id}"))
         busy = tr(lang, f"正在读取结算台账并运行预警规则（{per.label(lang)}）……", f"Running the rules for {per.code}...")
         with console.status(busy):
             result = svc.run_monitoring(db, pack, per, user_name(user), trigger="cli")
@@ -127,11 +187,12 @@ def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") ->
         console.print(f"{w.id} {w.psn_no} {KINDS[w.kind][0 if lang == 'zh' else 1]} {status_label(w.status, lang)}")
         console.print(tr(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
         table = Table(title=tr(lang, "处置记录", "Steps"))
-        for h in (tr(lang, "时间", "when"), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note")):
+        heads = (time_header("时间", "When", lang), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note"))
+        for h in heads:
             table.add_column(h)
         for e in svc.events_of(s, warning_id):
             text = " ".join(x for x in (bureau_label(e.bureau, lang), e.note or "", e.setl_id or "") if x)
-            table.add_row(e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.recorded_by, status_label(e.to_status, lang), text)
+            table.add_row(beijing_text(e.recorded_at), e.recorded_by, status_label(e.to_status, lang), text)
         console.print(table)
 
 
@@ -165,19 +226,20 @@ def step_cmd(
     amount: Annotated[str | None, typer.Option("--amount", help="倾斜救助金额（元）")] = None,
     setl_id: Annotated[str | None, typer.Option("--setl-id", help="支付救助的结算流水号")] = None,
     on: Annotated[str | None, typer.Option("--on", help="核实日期 YYYY-MM-DD（at_risk 时登记身份的起始日，默认今天）")] = None,
-    policy: Policy = DEFAULT_POLICY,
+    policy: RunPolicy = None,
     user: User = None,
     lang: Lang = "zh",
 ) -> None:
     """把一条预警推进一步 / move a warning one step."""
     lang = check_lang(lang)
     bureaus = tuple(b.strip() for b in (bureau or "").split(",") if b.strip())
-    pack = _load(policy, lang)
+    chosen = _load(policy, lang) if policy else None
     try:
         day = date.fromisoformat(on) if on else None
     except ValueError:
         raise fail(InputError("command line", "--on", on, "a date YYYY-MM-DD"), lang) from None
     with database(lang) as db:
+        pack = _pack_of_runs(db, chosen, lang)
         fen = optional_yuan(amount, "command line", "--amount")
         with db.unit_of_work() as s:
             who = user_name(user)
@@ -191,7 +253,7 @@ def step_cmd(
 @warnings_app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="乡镇交回的推送清单 .xlsx")],
-    policy: Policy = DEFAULT_POLICY,
+    policy: RunPolicy = None,
     user: User = None,
     lang: Lang = "zh",
 ) -> None:
@@ -199,8 +261,9 @@ def import_cmd(
     lang = check_lang(lang)
     if not file.is_file():
         raise fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
-    pack = _load(policy, lang)
+    chosen = _load(policy, lang) if policy else None
     with database(lang) as db, db.unit_of_work() as s, file.open("rb") as fh:
+        pack = _pack_of_runs(db, chosen, lang)
         r = read_confirmations(s, fh, file.name, user_name(user), pack=pack)
         s.commit()
     yes, no = r.confirmed_at_risk, r.confirmed_not_at_risk

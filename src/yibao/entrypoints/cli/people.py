@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app import registry as lookup
 from yibao.core import vocab
+from yibao.core.clock import beijing_text, beijing_today, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
@@ -48,7 +49,7 @@ def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
 
 def _day(text: str | None, lang: str, field: str = "date") -> date:
     if not text:
-        return date.today()
+        return beijing_today()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -98,14 +99,14 @@ def show(
         _t(lang, "起", "from"),
         _t(lang, "止", "to"),
         _t(lang, "来源", "source"),
-        _t(lang, "登记", "recorded"),
-        _t(lang, "终止", "ended"),
+        time_header("登记", "Recorded", lang),
+        time_header("终止", "Ended", lang),
     ):
         table.add_column(col)
     for i in view.identity_history:
         source = f"{i['source_bureau']} {i['source_file'] or ''}"
-        recorded = f"{i['recorded_by']} {i['recorded_at'][:16]}"
-        ended = f"{i['ended_by'] or ''} {(i['ended_at'] or '')[:16]}"
+        recorded = f"{i['recorded_by']} {beijing_text(i['recorded_at'])}"
+        ended = f"{i['ended_by'] or ''} {beijing_text(i['ended_at'])}"
         table.add_row(label(i["category"], lang), i["valid_from"], i["valid_to"] or "", source, recorded, ended)
     console.print(table)
     for f in view.chronic_filings:

@@ -36,8 +36,13 @@ def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
     return refuse(exc, lang, NOTHING_WRITTEN)
 
 
-def _period(start: str | None, end: str | None, month: str | None) -> tuple[date, date]:
-    from yibao.app.report_sources import check_period, month_period, parse_date
+def _period(start: str | None, end: str | None, month: str | None, batch: Path | None) -> tuple[date, date]:
+    """The period asked for; for a simulation (``--batch``) given none, the county's whole year."""
+    from yibao.app.report_sources import check_period, county_year, month_period, parse_date
+
+    if batch is not None and start is None and end is None and month is None:
+        year = county_year(batch)
+        return date(year, 1, 1), date(year, 12, 31)
 
     if month is not None:
         if start is not None or end is not None:
@@ -45,7 +50,10 @@ def _period(start: str | None, end: str | None, month: str | None) -> tuple[date
         first, last = month_period(month, WHERE, "--month")
     else:
         if start is None or end is None:
-            raise InputError(WHERE, "--from" if start is None else "--to", None, "a period: --from and --to, or --month")
+            raise InputError(
+                WHERE, "--from" if start is None else "--to", None, "a period: --from and --to, or --month",
+                expected_zh="期间：--from 与 --to，或 --month",
+            )  # fmt: skip
         first, last = parse_date(start, WHERE, "--from"), parse_date(end, WHERE, "--to")
     check_period(first, last, WHERE, ("--from", "--to"))
     return first, last
@@ -65,7 +73,9 @@ def _progress(lang: str) -> Iterator[Callable[[str], None]]:
 
 
 def report(
-    start: Annotated[str | None, typer.Option("--from", help="开始日期 YYYY-MM-DD（结算日期，含）")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="开始日期 YYYY-MM-DD（结算日期，含；--batch 不给期间则为全年）")
+    ] = None,
     end: Annotated[str | None, typer.Option("--to", help="结束日期 YYYY-MM-DD（含；与开始日期同一年度）")] = None,
     month: Annotated[str | None, typer.Option("--month", help="某一个月，如 2022-05（代替 --from/--to）")] = None,
     county: Annotated[str | None, typer.Option("--county", help="县（区）")] = None,
@@ -87,10 +97,10 @@ def report(
     from yibao.rules.claims import Place
 
     try:
-        first, last = _period(start, end, month)
+        first, last = _period(start, end, month, batch)
         place = Place(county, township, village, institution)
         with _progress(lang) as step:
-            rs = _read(first, last, place, db, batch, settled, policy, out, step)
+            rs = _read(first, last, place, db, batch, settled, policy, out, step, lang)
             step(_t(lang, "绘图", "Drawing charts"))
             written = _write(rs, out, lang)
     except (InputError, InputErrors) as exc:
@@ -109,6 +119,7 @@ def _read(
     policy: str | None,
     out: Path,
     step: Callable[[str], None],
+    lang: str,
 ) -> ReportSet:
     from yibao.app import report_sources as src
     from yibao.policy.pack import load_pack
@@ -126,11 +137,13 @@ def _read(
     if pack is None:
         raise InputError(WHERE, "--policy", None, f"the pack the county was (or is to be) settled with, e.g. {DEFAULT_POLICY}")
     if settled is None:
-        from yibao.settlement.batch.io import run_batch
+        from yibao.settlement.batch.io import not_covered_text, run_batch
 
         step("批量结算 / settling the county")
         settled = out / "settled.parquet"
-        run_batch(pack, batch, settled)
+        run = run_batch(pack, batch, settled)
+        if run.not_covered:
+            console.print(not_covered_text(run.not_covered, pack.pack_id, lang), markup=False)
     return src.batch_reports(batch, settled, pack, first, last, place, step=step)
 
 

@@ -6,7 +6,8 @@ The window's pages run only scripts served from ``/static`` and the fixed inline
 change per page and cannot be allowed so: such code belongs in ``/static``). Styles may be inline: the
 reports' charts are matplotlib SVG drawn with ``style`` attributes, and the slip and the report files keep
 their style sheet inside so that they stand alone when saved. The API documentation pages (``/docs``,
-``/redoc``) load Swagger UI and ReDoc as FastAPI serves them and get a policy that lets them.
+``/redoc``) run Swagger UI and ReDoc from this server (``fastapi-offline`` ships their files, served under
+:data:`DOCS_ASSETS`; nothing from a CDN, so they work without the internet) with their inline start-up script.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def window_policy() -> str:
     )
 
 
+DOCS_ASSETS = "/docs/assets"
+"""Where Swagger UI's and ReDoc's files are served (from the ``fastapi-offline`` package)."""
 DOCS_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
-        "font-src 'self' https://fonts.gstatic.com",
-        "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "font-src 'self'",
+        "img-src 'self' data:",
         "worker-src 'self' blob:",
         "object-src 'none'",
         "base-uri 'none'",

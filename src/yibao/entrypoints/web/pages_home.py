@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from yibao.app.auth import Principal
+from yibao.core.clock import beijing_day_utc, beijing_today
 from yibao.core.money import fmt_percent, fmt_yuan
 from yibao.core.vocab import field_label
 from yibao.entrypoints.web import stats
@@ -36,8 +37,8 @@ def home(request: Request, who: Annotated[Principal, Depends(page_user())]) -> H
     db = db_of(request)
     policy_year = pack_of(request).valid_from.year
     lang = page_lang(request)
-    today = stats.local_today()
-    start, end = stats.day_bounds(today)
+    today = beijing_today()
+    start, end = beijing_day_utc(today)
     mine = who.username if who.role == "clerk" else None
     with db.unit_of_work() as s:
         day = stats.totals(s, stats.recorded_between(start, end))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from yibao.app import suspects as svc
 from yibao.app.auth import Principal
 from yibao.app.suspect_files import KINDS, FileIn
 from yibao.app.suspect_views import SAMPLE_LABEL, case_dict, detail
+from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import pick
 from yibao.core.money import yuan_to_fen
@@ -32,7 +33,6 @@ from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, limits_of, pack_of
 from yibao.entrypoints.web.forms import Posted, clean, upload_in
 from yibao.entrypoints.web.render import page_lang, render, translator
-from yibao.entrypoints.web.stats import local_time
 from yibao.rules import suspect_workflow as wf
 from yibao.rules.suspect_workflow import NotAllowed
 from yibao.store.audit_tables import SuspectCase
@@ -97,7 +97,7 @@ def parse_filter(source: Mapping[str, Any], who: Principal, lang: str) -> tuple[
 
 
 def _when(iso: str) -> str:
-    return local_time(datetime.fromisoformat(iso))
+    return beijing_text(iso)
 
 
 @router.get("/suspects", response_class=HTMLResponse)

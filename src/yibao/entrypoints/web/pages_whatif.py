@@ -168,7 +168,7 @@ def _page(
         text = TEXT[lang]
         cmp = outcome.cmp
         context["sections"] = [
-            section(t("按支付方（元）", "By payer (yuan)"), cmp.by_payer, lang),
+            section(text["payers"], cmp.by_payer, lang),
             section(text["summary"], cmp.summary, lang),
             section(text["identity"], cmp.by_identity, lang),
         ]

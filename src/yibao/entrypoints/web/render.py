@@ -6,7 +6,8 @@ Every template receives ``user`` (a :class:`Principal` or ``None``), ``lang`` (`
 ``identity_label(code)``, ``line_label(code)``, ``med_type_label(code)``, ``source_label(bureau)``,
 ``channel_label(code)`` (names of codes), ``paren(text)``, ``colon`` and ``sep`` (punctuation in the page's
 language), ``nav`` (the entries the user may use), ``path`` (the current path) and ``here`` (path and query to
-come back to); the filter ``local_time`` shows a recorded (UTC) time on the bureaus' clock.
+come back to); the filter ``local_time`` shows a recorded (UTC) time, a datetime or its ISO text, in Beijing time
+(:func:`yibao.core.clock.beijing_text`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from fastapi.responses import HTMLResponse
 
 from yibao.app.auth import ROLES
 from yibao.core import i18n
+from yibao.core.clock import beijing_text
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import SOURCES, channel_label, field_label, label, med_type_label
 from yibao.entrypoints.web import session
 from yibao.entrypoints.web.deps import pack_of, policy_day
-from yibao.entrypoints.web.stats import local_time
 from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack
 
@@ -69,7 +70,7 @@ env = jinja2.Environment(
     lstrip_blocks=True,
 )
 env.filters["money"] = fmt_yuan
-env.filters["local_time"] = local_time
+env.filters["local_time"] = beijing_text
 env.globals["mask"] = mask
 
 

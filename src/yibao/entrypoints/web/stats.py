@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -40,26 +39,6 @@ class Totals:
         if self.inscp_scp_amt <= 0:
             return None
         return round_half_up_div(self.funds * 10_000, self.inscp_scp_amt)
-
-
-LOCAL = ZoneInfo("Asia/Shanghai")
-"""The bureaus' clock: "today" and the times shown on pages."""
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL).date()
-
-
-def local_time(ts: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A recorded time (UTC; naive values from SQLite are UTC) on the bureaus' clock."""
-    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return aware.astimezone(LOCAL).strftime(fmt)
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The local day as a UTC range."""
-    start = datetime.combine(day, time.min, tzinfo=LOCAL)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
 def recorded_between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from yibao.core.clock import beijing_today
 from yibao.core.idcard import CHECK, WEIGHTS, check_digit
 from yibao.interfaces.workbooks.mapping import FIELDS, Mapping
 from yibao.interfaces.workbooks.sheets import Sheet
@@ -281,7 +282,7 @@ number (name), among rows whose own cells are fine."""
 
 def validate(sheet: Sheet, mapping: Mapping, *, today: date | None = None) -> Checked:
     """Check every row of ``sheet``; valid rows come back parsed, every bad cell as a :class:`CellError`."""
-    ctx = Context(today or date.today(), mapping, {f: sheet.header_of(f, mapping) for f in FIELDS})
+    ctx = Context(today or beijing_today(), mapping, {f: sheet.header_of(f, mapping) for f in FIELDS})
     df = sheet.frame
     rows_read = df.height
     code = pl.col("category").str.replace_all(_SPACES, "").str.to_lowercase()

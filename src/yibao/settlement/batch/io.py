@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Thread
 from typing import Protocol
@@ -41,6 +41,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from yibao.core.errors import InputError, InputErrors
+from yibao.core.i18n import t
+from yibao.core.vocab import INSUTYPES, label
 from yibao.policy.pack import PolicyPack
 from yibao.settlement.batch.engine import (
     AMOUNT_COLUMNS,
@@ -278,6 +280,43 @@ class BatchRun:
     chunks: int
     out: Path
     ytd_out: Path
+    not_covered: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per scheme (``insutype``) the pack does not cover, the people and claims left out: a residents-only pack
+    settles a county's residents, and its employees' claims are not settled (they belong to no fund of the pack)."""
+
+
+def not_covered_text(not_covered: dict[str, tuple[int, int]], pack_id: str, lang: str) -> str:
+    """What a run left out because the pack does not cover those people's scheme (``""`` when nothing was)."""
+    said = []
+    for scheme, (people_n, claims_n) in sorted(not_covered.items()):
+        name = label(INSUTYPES, scheme, lang)
+        said.append(
+            t(
+                lang,
+                f"政策包 {pack_id} 不含{name}（{scheme}）：该险种 {people_n:,} 人的 {claims_n:,} 笔单据"
+                "不在本政策包范围内，未结算。",
+                f"Pack {pack_id} does not cover {name} ({scheme}): "
+                f"{claims_n:,} claims of its {people_n:,} people were not settled.",
+            )
+        )
+    return " ".join(said)
+
+
+def _in_scope(
+    part: pl.DataFrame, people: pl.DataFrame, schemes: frozenset[str]
+) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
+    """The claims of people of the pack's ``schemes``, and per other scheme (people, claims) left out."""
+    if "insutype" not in people.columns:
+        return part, {}
+    outside = people.filter(~pl.col("insutype").cast(pl.Utf8).is_in(sorted(schemes))).select(
+        "psn_no", pl.col("insutype").cast(pl.Utf8)
+    )
+    if outside.height == 0:
+        return part, {}
+    left = part.select("psn_no").join(outside, on="psn_no")
+    counts = left.group_by("insutype").agg(pl.col("psn_no").n_unique().alias("people"), pl.len().alias("claims"))
+    kept = part.join(outside.select("psn_no"), on="psn_no", how="anti")
+    return kept, {r["insutype"]: (int(r["people"]), int(r["claims"])) for r in counts.iter_rows(named=True)}
 
 
 @dataclass
@@ -289,6 +328,7 @@ class _Settled:
     last: str | None
     rows: pa.Table | None
     ytd: pa.Table | None
+    left_out: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class _OrderedWriter:
@@ -327,7 +367,8 @@ def run_batch(
 ) -> BatchRun:
     """Settle every claim in ``directory`` and write ``out`` (per claim; read it with
     :func:`yibao.settlement.batch.result.read_result`) and ``<out stem>.ytd.parquet`` (per person-year).
-    On any error nothing is left at either path."""
+    Claims of people whose scheme the pack does not cover are left out and counted
+    (:attr:`BatchRun.not_covered`). On any error nothing is left at either path."""
     claims_path = _find(directory, "claims")
     if claims_path is None:
         raise InputErrors([InputError(str(directory), "claims", None, "a claims table (claims.parquet / .arrow / .csv)")])
@@ -349,13 +390,19 @@ def run_batch(
             return _Settled(0, None, None, None, None)
         psn = part["psn_no"]
         first, last = str(psn.min()), str(psn.max())
-        result = settle_batch(
-            pack, BatchInput(part, **{name: t.rows(first, last) for name, t in side.items()}), prepared, derived=False
+        tables = {name: t.rows(first, last) for name, t in side.items()}
+        part, left_out = _in_scope(part, tables["people"], schemes)
+        if part.height == 0:
+            return _Settled(0, None, None, None, None, left_out)
+        result = settle_batch(pack, BatchInput(part, **tables), prepared, derived=False)
+        return _Settled(
+            part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow(), left_out
         )
-        return _Settled(part.height, first, last, result.claims.select(STORED).to_arrow(), result.year_to_date.to_arrow())
 
     # the kernel compiles (first run) or loads from its cache while the first chunks are read and prepared
     prepared = pack_tables(pack)  # the parameter tables, once for every chunk
+    schemes = pack.schemes()
+    not_covered: dict[str, tuple[int, int]] = {}
     compiling = Thread(target=_warm_up, args=(prepared,), name="batch-compile", daemon=True)
     compiling.start()
     rows_out, ytd_writer = _OrderedWriter(tmp, **_WRITE), _OrderedWriter(tmp_ytd, **_WRITE_YTD)
@@ -373,6 +420,9 @@ def run_batch(
                     if not pending:
                         break
                     s = pending.popleft().result()
+                    for scheme, (people_n, claims_n) in s.left_out.items():
+                        before = not_covered.get(scheme, (0, 0))
+                        not_covered[scheme] = (before[0] + people_n, before[1] + claims_n)
                     if s.rows is None or s.ytd is None:
                         continue
                     if last_psn is not None and s.first is not None and s.first <= last_psn:
@@ -386,7 +436,7 @@ def run_batch(
                     persons_years += s.ytd.num_rows
                     n_chunks += 1
                     if progress:
-                        progress(done, total)
+                        progress(done + sum(c for _, c in not_covered.values()), total)
             finally:
                 for f in pending:
                     f.cancel()
@@ -401,7 +451,7 @@ def run_batch(
         tmp.unlink(missing_ok=True)
         tmp_ytd.unlink(missing_ok=True)
         compiling.join()
-    return BatchRun(done, persons_years, n_chunks, out, ytd_out)
+    return BatchRun(done, persons_years, n_chunks, out, ytd_out, not_covered)
 
 
 def _warm_up(pack: PackTables) -> None:

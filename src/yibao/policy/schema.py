@@ -703,6 +703,8 @@ class BenefitLine(Model):
         return self.cost_ceiling_group or self.cap_key(key)
 
     def override_for(self, identity: str) -> IdentityOverride:
+        """The identity's terms on this line. Every ``*_for(identity, …)`` rule of the line sees the identity only
+        through these (the batch tables ask each rule once per distinct override)."""
         return self.identity_overrides.get(identity, NO_OVERRIDE)
 
     def deductible_full(self, level: int, ordinal: int = 1, place: str = "in_county") -> int:

@@ -10,6 +10,8 @@ blocks' ``*_for`` methods): the kernel looks parameters up, it never decides one
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +26,10 @@ from yibao.policy.schema import (
     PLACES,
     RESIDENT_TIERS,
     TIER_NAMES,
+    BenefitLine,
     CriticalIllness,
     Facts,
+    IdentityOverride,
     Policy,
     level_key,
     period_suffix,
@@ -158,8 +162,10 @@ def _pad_bands(rows: list[list[int]]) -> I64:
     return starts
 
 
-def _copy_row(t: dict[str, Any], src: int, dst: int) -> None:
-    """Row ``dst`` of every line table made row ``src`` (``applies`` is indexed by payer first)."""
+def _copy_rows(t: dict[str, Any], src: list[int], dst: list[int]) -> None:
+    """Rows ``dst`` of every line table made rows ``src`` (``applies`` is indexed by payer first)."""
+    if not dst:
+        return
     for name, arr in t.items():
         if name == "applies":
             arr[:, dst] = arr[:, src]
@@ -172,6 +178,62 @@ def _fen(cap: int | None) -> int:
 
 
 KINDS = {"none": 0, "admission": 1, "month": 2, "quarter": 2, "year": 2, "claim": 3}
+
+
+def _applies(pol: Policy, key: str, cats: tuple[str, ...]) -> BOOL:
+    """``applies`` of the period's line (the same for every person variant): [payer tier, insutype, cat]."""
+    out = np.zeros((len(TIER_NAMES), len(INSUTYPES), len(cats)), bool)
+    for (n, name), (i, ins), (c, cat) in itertools.product(enumerate(TIER_NAMES), enumerate(INSUTYPES), enumerate(cats)):
+        out[n, i, c] = pol.tier_applies(name, key, ins, cat)
+    return out
+
+
+def _line_row(t: dict[str, Any], k: int, pol: Policy, key: str, line: BenefitLine, slot: Callable[..., int]) -> None:
+    """Row ``k``'s scalar terms of the line (with the variant's person terms applied) and its accumulator slots."""
+    t["kind"][k] = KINDS[line.deductible_kind]
+    t["on_pay"][k] = line.deductible_on == "payment"
+    t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
+    combined = pol.combined_for(key)
+    if combined is not None:
+        t["comb_slot"][k] = slot("basic_paid", combined[0], line.cap_period)
+        t["comb_cap"][k] = combined[1].cap
+    period = line.deductible_period
+    if period is not None:
+        name = "deductible_taken" if line.counts_deductible_paid else "deductible_base"
+        t["ded_slot"][k], t["ded_per"][k] = slot(name, line.deductible_key(key), period), PERIODS[period]
+        if line.deductible_level == "highest":
+            t["ded_high"][k] = True
+            t["lvl_slot"][k] = slot("deductible_levels", line.deductible_key(key), period, per_level=True)
+    if line.cost_ceiling is not None:
+        t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
+        t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
+    t["full_pay"][k] = line.full_pay_kind
+    t["acct_mode"][k], t["acct_first"][k] = ACCOUNT_MODES.index(line.personal_account), line.account_first
+    t["fixed_share"][k] = -1 if line.fixed_share is None else line.fixed_share
+    t["class_b_on"][k] = line.class_b_ratio is not None
+    t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]
+
+
+def _person_cells(t: dict[str, Any], k: int, line: BenefitLine, cats: tuple[str, ...]) -> None:
+    """Row ``k``'s terms by identity, place, level and tier. The line's ``*_for(identity, …)`` rules see the
+    identity only through its override (:meth:`BenefitLine.override_for`), so they are asked once per distinct
+    override, for its first identity, and the answers stand for every identity sharing it."""
+    groups: dict[IdentityOverride, list[int]] = {}
+    for c, cat in enumerate(cats):
+        groups.setdefault(line.override_for(cat), []).append(c)
+    width = t["band_ratio"].shape[-1]
+    for members in groups.values():
+        cat = cats[members[0]]
+        ded = [[[line.deductible_for(cat, lv, o, place) for lv in LEVELS] for o in (1, 2, 3)] for place in PLACES]
+        t["ded"][k, members] = ded
+        bands = [[[r for _, r in line.ratio_bands_for(cat, place, lv)] for lv in LEVELS] for place in PLACES]
+        t["band_ratio"][k, members] = [[r + [0] * (width - len(r)) for r in by_level] for by_level in bands]
+        t["class_b_ratio"][k, members] = [[line.class_b_ratio_for(cat, place, lv) or 0 for lv in LEVELS] for place in PLACES]
+        t["cap"][k, members] = [_fen(line.cap_for(cat, tier)) for tier in TIERS]
+
+
+CELLS = ("ded", "band_ratio", "class_b_ratio", "cap")
+"""The tables :func:`_person_cells` fills: they depend on the line (with the person terms applied) alone."""
 
 
 def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str], var: Variants) -> dict[str, Any]:
@@ -220,55 +282,35 @@ def _line_tables(policies: list[Policy], line_keys: list[str], slots: list[str],
     }
     starts: list[list[int]] = [[0] for _ in range(K)]
     filled: dict[tuple[int, int, tuple[str, ...]], int] = {}  # (period, line, person terms held) -> its first row
+    copies: tuple[list[int], list[int]] = ([], [])  # rows made the same as a filled row, at the end
+    cells: dict[int, tuple[BenefitLine, int]] = {}  # id(line) -> the line (kept alive) and the row holding its cells
+    facts = [var.of(v) for v in range(V)]
     for p, pol in enumerate(policies):
-        for (l_i, key), v in ((a, v) for a in enumerate(line_keys) for v in range(V)):
+        for l_i, key in enumerate(line_keys):
             own = pol.lines.get(key)
             if own is None:
                 continue
-            k = (p * L + l_i) * V + v
-            facts = var.of(v)
-            held = (p, l_i, tuple(own.terms_held(facts)))
-            if held in filled:  # the same terms as a variant already filled: the same rows
-                _copy_row(t, filled[held], k)
-                starts[k] = starts[filled[held]]
-                continue
-            filled[held] = k
-            line = own.for_person(facts)
-            t["kind"][k] = KINDS[line.deductible_kind]
-            t["on_pay"][k] = line.deductible_on == "payment"
-            t["cap_slot"][k], t["cap_per"][k] = slot("basic_paid", line.cap_key(key), line.cap_period), PERIODS[line.cap_period]
-            combined = pol.combined_for(key)
-            if combined is not None:
-                t["comb_slot"][k] = slot("basic_paid", combined[0], line.cap_period)
-                t["comb_cap"][k] = combined[1].cap
-            period = line.deductible_period
-            if period is not None:
-                name = "deductible_taken" if line.counts_deductible_paid else "deductible_base"
-                t["ded_slot"][k], t["ded_per"][k] = slot(name, line.deductible_key(key), period), PERIODS[period]
-                if line.deductible_level == "highest":
-                    t["ded_high"][k] = True
-                    t["lvl_slot"][k] = slot("deductible_levels", line.deductible_key(key), period, per_level=True)
-            if line.cost_ceiling is not None:
-                t["ceiling"][k], t["ceil_slot"][k] = line.cost_ceiling, slot("covered_cost", line.ceiling_key(key))
-                t["ceil_gross"][k] = line.cost_ceiling_basis == "gross" or line.deductible_on == "payment"
-            t["full_pay"][k] = line.full_pay_kind
-            t["acct_mode"][k], t["acct_first"][k] = ACCOUNT_MODES.index(line.personal_account), line.account_first
-            t["fixed_share"][k] = -1 if line.fixed_share is None else line.fixed_share
-            t["class_b_on"][k] = line.class_b_ratio is not None
-            t["first_share"][k] = [line.place_selfpay_first_for(place) for place in PLACES]
-            starts[k] = [b.start for b in line.ratio_bands] or [0]
-            for c, cat in enumerate(cats):
-                for pl_i, place in enumerate(PLACES):
-                    for o, lv in ((o, lv) for o in range(3) for lv in LEVELS):
-                        t["ded"][k, c, pl_i, o, lv - 1] = line.deductible_for(cat, lv, o + 1, place)
-                    for lv in LEVELS:
-                        ratios = [r for _, r in line.ratio_bands_for(cat, place, lv)]
-                        t["band_ratio"][k, c, pl_i, lv - 1, : len(ratios)] = ratios
-                        t["class_b_ratio"][k, c, pl_i, lv - 1] = line.class_b_ratio_for(cat, place, lv) or 0
-                for t_i, tier in enumerate(TIERS):
-                    t["cap"][k, c, t_i] = _fen(line.cap_for(cat, tier))
-                for (n, name), (i, ins) in ((a, b) for a in enumerate(TIER_NAMES) for b in enumerate(INSUTYPES)):
-                    t["applies"][n, k, i, c] = pol.tier_applies(name, key, ins, cat)
+            applies = _applies(pol, key, cats)
+            for v in range(V):
+                k = (p * L + l_i) * V + v
+                held = (p, l_i, tuple(own.terms_held(facts[v])))
+                if held in filled:  # the same terms as a variant already filled: the same rows
+                    copies[0].append(filled[held])
+                    copies[1].append(k)
+                    starts[k] = starts[filled[held]]
+                    continue
+                filled[held] = k
+                line = own.for_person(facts[v])
+                _line_row(t, k, pol, key, line, slot)
+                t["applies"][:, k] = applies
+                starts[k] = [b.start for b in line.ratio_bands] or [0]
+                if id(line) in cells:  # the same line object in another period: the same cells
+                    for name in CELLS:
+                        t[name][k] = t[name][cells[id(line)][1]]
+                else:
+                    cells[id(line)] = (line, k)
+                    _person_cells(t, k, line, cats)
+    _copy_rows(t, *copies)
     t["band_start"] = _pad_bands(starts)
     return t
 

@@ -82,6 +82,20 @@ def _migrate_pg(engine: sa.Engine, schema: str) -> None:
                 cursor.execute(statement, params or None)
 
 
+@pytest.fixture(autouse=True)
+def _cli_width_follows_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's consoles read ``COLUMNS`` at each print, as on a terminal, so a test's ``COLUMNS`` applies.
+
+    rich fixes a console's width when it is created if ``COLUMNS`` is set then (pytest-xdist workers have
+    ``COLUMNS=80``), and the CLI module is imported once per worker: without this, whether a table is cut
+    depended on which test imported it first.
+    """
+    from yibao.entrypoints.cli import output
+
+    monkeypatch.setattr(output.console, "_width", None)
+    monkeypatch.setattr(output.err_console, "_width", None)
+
+
 @pytest.fixture(scope="session")
 def _sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite database file just as ``upgrade()`` leaves a new one (closed: no journal beside it)."""

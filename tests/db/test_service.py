@@ -206,6 +206,8 @@ def test_institution_sees_only_its_own_settlements(db: Database) -> None:
     ("change", "field"),
     [
         ({"summary": {"medfee_sumamt": -5}}, "summary.medfee_sumamt"),
+        ({"summary": {"medfee_sumamt": "600.00"}}, "summary.medfee_sumamt"),  # yuan as text: never 600 fen
+        ({"summary": {"medfee_sumamt": 600.5}}, "summary.medfee_sumamt"),
         ({"summary": {"medfee_sumamt": 100, "inscp_scp_amt": 200}}, "inscp_scp_amt"),
         ({"psn_no": "NOBODY"}, "psn_no"),
         ({"setl_date": "2023-02-01"}, "psn_insu_stas"),

@@ -5,10 +5,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
 
-Fen = int
+Fen = Annotated[int, Strict()]
+"""An amount in integer fen (分), a JSON integer only: ``"600.00"`` or ``600.0`` is refused, never read as 600 fen."""
 T = TypeVar("T")
 
 

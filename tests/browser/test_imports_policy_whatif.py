@@ -126,7 +126,7 @@ def test_whatif_run_shows_the_comparison(page: Page) -> None:
     page.fill("#f-persons", "20000")
     page.fill("#f-ci_deductible", "10000")
     page.fill("#f-inp_ratio_2", "80")
-    page.click("#run-button")
+    page.click("#run-button", no_wait_after=True)  # a 20,000-person county: the answer is awaited below
     result = page.locator("#result")
     expect(result).to_contain_text("大病保险起付线 15000→10000", timeout=60_000)
     expect(page.locator("#headline")).to_contain_text("基金支出变化")
@@ -143,7 +143,7 @@ def test_whatif_run_shows_the_comparison(page: Page) -> None:
     report.close()
 
     page.select_option("#f-overlay", "reform-ci-deductible")
-    page.click("#run-button")
+    page.click("#run-button", no_wait_after=True)
     expect(page.locator("#result")).to_contain_text("监测人口救助比例提高至70%", timeout=60_000)
 
 

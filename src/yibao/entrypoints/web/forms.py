@@ -7,6 +7,8 @@ that reads the body on the event loop.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -46,3 +48,21 @@ def upload_in(form: FormData, limit: int, field: str = "file") -> Upload | None:
     upload.file.seek(0)
     data = upload.file.read(limit + 1)
     return Upload(upload.filename, data, too_large=len(data) > limit)
+
+
+IDEM = re.compile(r"^[0-9a-f]{24}$")
+"""A form's once-only key (the page draws it when shown)."""
+MAX_REASON = 255
+"""The longest reversal reason, in characters."""
+
+
+def reversal_form(reason: str, idem: str, t: Callable[[str, str], str]) -> tuple[str, str]:
+    """A reversal form's reason as kept (NUL taken out, trimmed) and what is wrong with the form ("" if nothing)."""
+    reason = reason.replace("\x00", "").strip()
+    if not reason:
+        return reason, t("请填写撤销原因", "Enter the reason for the reversal")
+    if len(reason) > MAX_REASON:
+        return reason, t("至多 255 个字", "At most 255 characters")
+    if not IDEM.match(idem):
+        return reason, t("页面已过期，请刷新后重试", "The page expired; reload it")
+    return reason, ""

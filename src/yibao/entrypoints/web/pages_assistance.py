@@ -17,6 +17,7 @@ from yibao.app.auth import Principal
 from yibao.core.errors import InputError, NotFound
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
+from yibao.entrypoints.web.forms import IDEM, reversal_form
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.settlement.trace import render as render_trace
@@ -27,8 +28,6 @@ APPLY = page_user("assistance")
 READ = page_user("person.read")
 KEY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 """A person's number or an application's id as the window takes it in a path."""
-IDEM = re.compile(r"^[0-9a-f]{24}$")
-MAX_REASON = 255
 
 
 def _not_found(request: Request, key: str, what: tuple[str, str]) -> HTMLResponse:
@@ -153,14 +152,7 @@ def reverse(
         return _not_found(request, setl_id, ("依申请救助", "application"))
     lang = page_lang(request)
     t = translator(lang)
-    reason = reason.replace("\x00", "").strip()
-    problem = ""
-    if not reason:
-        problem = t("请填写撤销原因", "Enter the reason for the reversal")
-    elif len(reason) > MAX_REASON:
-        problem = t("至多 255 个字", "At most 255 characters")
-    elif not IDEM.match(idem):
-        problem = t("页面已过期，请刷新后重试", "The page expired; reload it")
+    reason, problem = reversal_form(reason, idem, t)
     if problem:
         return _decided(request, setl_id, values={"reason": reason}, errors={"reason": problem}, status_code=422)
     key = ledger.message_key("web", who.username, idem)

@@ -18,6 +18,7 @@ from yibao.core.errors import InputError, NotFound
 from yibao.entrypoints.common.downloads import slip_pdf_response
 from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
+from yibao.entrypoints.web.forms import reversal_form
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.settlement.settle import FUND_PAY_TYPE
@@ -27,8 +28,6 @@ from yibao.store.tables import Person
 router = APIRouter()
 
 SETL_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-IDEM = re.compile(r"^[0-9a-f]{24}$")
-MAX_REASON = 255
 TIER_EN = dict(vocab.TIERS.values())
 FUND_TIER = {code: tier for (tier, _), code in FUND_PAY_TYPE.items()}
 """The payer (tier) of each ``fund_pay_type``."""
@@ -58,15 +57,8 @@ def reverse(
         return _not_found(request, setl_id)
     lang = page_lang(request)
     t = translator(lang)
-    reason = reason.replace("\x00", "").strip()
+    reason, problem = reversal_form(reason, idem, t)
     values = {"reason": reason}
-    problem = ""
-    if not reason:
-        problem = t("请填写撤销原因", "Enter the reason for the reversal")
-    elif len(reason) > MAX_REASON:
-        problem = t("至多 255 个字", "At most 255 characters")
-    elif not IDEM.match(idem):
-        problem = t("页面已过期，请刷新后重试", "The page expired; reload it")
     if problem:
         return _page(request, setl_id, values, {"reason": problem}, status_code=422)
 

@@ -1,0 +1,181 @@
+"""Enrolling a county from the registry and from the tax bureau's payment list, on SQLite and PostgreSQL.
+
+The hand-made year of ``test_enrolment`` (``setup_year``): A E F K L enrolled, G and H with a not-enrolled
+row, C (死亡) and J (服刑) exempt, I an employee, B D M without a row. Anhui 2022: premium 320 individual +
+580 fiscal; identities on 2021-09-01 decide: 特困 100%, 低保 fixed 272, 返贫致贫 fixed 240, 监测 50%,
+稳定脱贫 and ordinary residents nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from tests.db.test_enrolment import ANHUI, CERT, YEAR, count, pid, rows_of, setup_year
+from yibao.app.coverage import coverage
+from yibao.app.enrol_county import (
+    PAYMENT_KIND,
+    CategoryTotal,
+    PaymentsRefused,
+    enrol_registry,
+    import_payments,
+    preview_payments,
+)
+from yibao.interfaces.workbooks.tax_payments import COLUMNS, write_problems
+from yibao.policy.coverage import target_met
+from yibao.store.db import Database
+from yibao.store.tables import Enrolment, ImportBatch
+
+
+def snapshot(db: Database) -> list[tuple[Any, ...]]:
+    """Every enrolment row, every column."""
+    cols = [c for c in Enrolment.__table__.columns]
+    with db.unit_of_work() as s:
+        return [tuple(r) for r in s.execute(sa.select(*cols).order_by(Enrolment.id))]
+
+
+# --------------------------------------------------------------------------- from the registry
+
+
+def test_enrol_registry_enrols_every_resident_with_the_classified_subsidies(db: Database) -> None:
+    setup_year(db)
+    before = snapshot(db)
+    preview = enrol_registry(db, YEAR, ANHUI, user="clerk", dry_run=True)
+    assert snapshot(db) == before  # the confirm step's figures, nothing written
+    result = enrol_registry(db, YEAR, ANHUI, user="clerk2")
+    assert preview.by_category == result.by_category and preview.dry_run and not result.dry_run
+    # residents: all but I (an employee in the registry): 12; C and J exempt (a special status) are left out
+    assert (result.people, result.left_out) == (12, {"exempt": 2})
+    # B D M new rows; G H re-enrolled; A E F K L already enrolled and priced by the same pack: nothing to rewrite
+    assert (result.created, result.reactivated, result.already, result.repriced) == (3, 2, 5, 0)
+    # on 2021-09-01: A 特困; B 低保; H 返贫致贫; E L 监测; D 脱贫 (no subsidy); F G K M ordinary
+    # per person (individual, assistance): 特困 0/320, 低保 48/272, 返贫致贫 80/240, 监测 160/160, 脱贫 and ordinary 320/0
+    assert result.by_category == (
+        CategoryTotal(category="tekun", persons=1, added=0, individual=0, assistance=32_000, fiscal=58_000),
+        CategoryTotal(category="dibao", persons=1, added=1, individual=4_800, assistance=27_200, fiscal=58_000),
+        CategoryTotal(category="fanpin", persons=1, added=1, individual=8_000, assistance=24_000, fiscal=58_000),
+        CategoryTotal(category="jiance", persons=2, added=0, individual=32_000, assistance=32_000, fiscal=116_000),
+        CategoryTotal(category="tuopin", persons=1, added=1, individual=32_000, assistance=0, fiscal=58_000),
+        CategoryTotal(category="ordinary", persons=4, added=2, individual=128_000, assistance=0, fiscal=232_000),
+    )
+    for key, want in {"B": (4_800, 27_200, "dibao"), "H": (8_000, 24_000, "fanpin"), "D": (32_000, 0, "tuopin")}.items():
+        (row,) = rows_of(db, key)
+        assert (row.individual, row.assistance_subsidy, row.subsidy_category) == want
+        assert (row.psn_insu_stas, row.premium, row.fiscal_subsidy, row.recorded_by) == ("1", 90_000, 58_000, "clerk2")
+        assert (row.policy_pack, row.cutoff_date) == ("anhui-huaibei-2022", date(2021, 9, 1))
+    (a,) = rows_of(db, "A")
+    assert a.recorded_by == "clerk"  # priced as the pack says already: not rewritten
+    assert [r.psn_insu_stas for r in rows_of(db, "C")] == ["4"] and [r.psn_insu_stas for r in rows_of(db, "I")] == ["1"]
+    # everyone in the registry is enrolled or exempt: 100% overall and for the target group
+    cov = coverage(db, YEAR)
+    assert (cov.overall.persons, cov.overall.enrolled, cov.overall.exempt, cov.overall.gap) == (13, 11, 2, 0)
+    assert target_met(cov.overall, 9_600) and target_met(cov.low_income, 10_000)
+
+    after = snapshot(db)
+    again = enrol_registry(db, YEAR, ANHUI, user="clerk3")
+    assert snapshot(db) == after  # idempotent: not even recorded_at or recorded_by change
+    assert (again.created, again.reactivated, again.already, again.repriced, again.changed) == (0, 0, 10, 0, False)
+    assert again.by_category == tuple(CategoryTotal(**{**vars(c), "added": 0}) for c in result.by_category)
+
+
+def test_enrol_registry_reprices_a_row_priced_otherwise_and_leaves_out_the_dead(db: Database) -> None:
+    setup_year(db)
+    with db.unit_of_work() as s:
+        s.execute(sa.update(Enrolment).where(Enrolment.person_id == pid(db, "F")).values(individual=1, premium=58_001))
+        from yibao.store.tables import Person
+
+        s.execute(sa.update(Person).where(Person.certno == CERT["M"]).values(death_date=date(2021, 12, 31)))
+        s.commit()
+    result = enrol_registry(db, YEAR, ANHUI, user="clerk")
+    assert (result.created, result.reactivated, result.repriced, result.left_out) == (2, 2, 1, {"deceased": 1, "exempt": 2})
+    (f,) = rows_of(db, "F")
+    assert (f.premium, f.individual, f.recorded_by) == (90_000, 32_000, "clerk")
+    assert rows_of(db, "M") == []
+
+
+# --------------------------------------------------------------------------- from the tax bureau's payment list
+
+
+def payment_list(path: Path, rows: list[list[Any]]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(list(COLUMNS.values()))
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def test_payment_list_enrols_every_row_in_one_transaction_and_records_who(db: Database, tmp_path: Path) -> None:
+    setup_year(db)
+    # B 低保 pays 320 - 272 = 48; D 脱贫 (no subsidy) 320; G ordinary 320 (a not-enrolled row: re-enrolled)
+    good = payment_list(
+        tmp_path / "缴费.xlsx",
+        [
+            [CERT["B"], "测试B", 2022, 48, "2021-10-08", "T001"],
+            [CERT["D"], "测试D", "2022", "320.00", None, None],
+            [CERT["G"], "测试G", 2022, 320, None, None],
+        ],
+    )
+    before = snapshot(db)
+    preview = preview_payments(db, good, YEAR, ANHUI, user="clerk")
+    assert snapshot(db) == before and preview.can_import and preview.paid == 68_800
+    assert preview.result is not None and (preview.result.created, preview.result.reactivated) == (2, 1)
+    result = import_payments(db, good, YEAR, ANHUI, user="clerk")
+    assert (result.created, result.reactivated, result.already, result.people) == (2, 1, 0, 3)
+    (b,) = rows_of(db, "B")
+    assert (b.psn_insu_stas, b.individual, b.assistance_subsidy, b.recorded_by) == ("1", 4_800, 27_200, "clerk")
+    with db.unit_of_work() as s:
+        batch = s.get(ImportBatch, result.batch_id)
+        assert batch is not None
+        assert (batch.kind, batch.file_name, batch.rows_total, batch.recorded_by) == (PAYMENT_KIND, "缴费.xlsx", 3, "clerk")
+    # the same list again: everyone already enrolled, no row rewritten
+    after = snapshot(db)
+    again = import_payments(db, good, YEAR, ANHUI, user="clerk")
+    assert snapshot(db) == after and (again.created, again.reactivated, again.already) == (0, 0, 3)
+
+
+def test_a_bad_payment_list_names_every_bad_row_and_changes_nothing(db: Database, tmp_path: Path) -> None:
+    setup_year(db)
+    unknown = "110101199003071233"
+    assert unknown not in CERT.values()
+    bad = payment_list(
+        tmp_path / "缴费-有误.xlsx",
+        [
+            [CERT["B"], "测试B", 2022, 48, None, None],
+            [unknown, "王五", 2022, 320, None, None],  # row 3: not in the registry
+            [CERT["D"], "测试D", 2022, 300, None, None],  # row 4: D pays 320
+            [CERT["M"], "别人", 2021, 320, None, None],  # row 5: another name and year
+            [CERT["B"], "测试B", 2022, 48, None, None],  # row 6: B twice
+            [CERT["C"], "测试C", 2022, 320, None, None],  # row 7: C is exempt (死亡)
+        ],
+    )
+    before, batches = snapshot(db), count(db, ImportBatch)
+    preview = preview_payments(db, bad, YEAR, ANHUI, user="clerk")
+    assert not preview.can_import and preview.result is None
+    named = [(p.row, p.certno, p.psn_name, p.field) for p in preview.problems]
+    assert named == [
+        (3, unknown, "王五", "身份证号"),
+        (4, CERT["D"], "测试D", "缴费金额"),
+        (5, CERT["M"], "别人", "姓名"),
+        (5, CERT["M"], "别人", "缴费年度"),
+        (6, CERT["B"], "测试B", "身份证号"),
+        (7, CERT["C"], "测试C", "身份证号"),
+    ]
+    assert "未匹配" in preview.problems[0].reason_zh and "320.00" in preview.problems[1].reason_zh
+    with pytest.raises(PaymentsRefused) as refused:
+        import_payments(db, bad, YEAR, ANHUI, user="clerk")
+    assert refused.value.problems == preview.problems
+    assert snapshot(db) == before and count(db, ImportBatch) == batches  # the good row B was not imported either
+    out = write_problems(tmp_path / "errors.xlsx", preview.problems)
+    ws = load_workbook(out).active
+    assert ws is not None
+    assert [c.value for c in ws[1]] == ["行号", "身份证号", "姓名", "项目", "值", "问题"]
+    assert [ws.cell(2, c).value for c in range(1, 5)] == [3, unknown, "王五", "身份证号"]
+    assert ws.max_row == 7

@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clerk": frozenset(
         {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
         | {"assistance"}  # 依申请救助: decide an application for assistance, reverse one
+        | {"enrolment", "enrolment.read"}  # enrol the county (registry, tax payment list); coverage, gap list, ledger
     ),
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset(
@@ -50,9 +51,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         | {"suspects.read", "suspects.work"}  # 疑点: review, investigate, decide, draw samples
     ),
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
-    "monitoring": frozenset({"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}),
-    # statistics only: no single person's details; policy what-if on synthetic data
-    "analyst": frozenset({"reports", "policy.whatif"}),
+    "monitoring": frozenset(
+        {"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports", "enrolment.read"}
+    ),
+    # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if
+    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read"}),
     "admin": frozenset(
         {
             "person.read",
@@ -68,6 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "reports",
             "policy.whatif",
             "suspects.read",
+            "enrolment.read",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only

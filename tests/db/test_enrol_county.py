@@ -12,12 +12,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
+from tests.accounts import login, seed_accounts
 from tests.db.test_enrolment import ANHUI, CERT, YEAR, count, pid, rows_of, setup_year
+from tests.live import live_server
 from yibao.app.coverage import coverage
+from yibao.app.coverage_places import Place, coverage_by_place, not_enrolled, special_ledger
 from yibao.app.enrol_county import (
     PAYMENT_KIND,
     CategoryTotal,
@@ -26,6 +30,8 @@ from yibao.app.enrol_county import (
     import_payments,
     preview_payments,
 )
+from yibao.core.errors import InputError
+from yibao.entrypoints.http import create_app
 from yibao.interfaces.workbooks.tax_payments import COLUMNS, write_problems
 from yibao.policy.coverage import target_met
 from yibao.store.db import Database
@@ -179,3 +185,74 @@ def test_a_bad_payment_list_names_every_bad_row_and_changes_nothing(db: Database
     assert [c.value for c in ws[1]] == ["行号", "身份证号", "姓名", "项目", "值", "问题"]
     assert [ws.cell(2, c).value for c in range(1, 5)] == [3, unknown, "王五", "身份证号"]
     assert ws.max_row == 7
+
+
+# --------------------------------------------------------------------------- coverage by place, gap list, ledger
+
+
+def test_coverage_by_place_drills_down_and_refuses_a_place_the_registry_lacks(db: Database) -> None:
+    setup_year(db)
+    # enrolled A E F K L (residents) and I (employee); exempt C (死亡) and J (服刑); gap B D G H M.
+    # categories on 2022-01-01: A 特困; B C K L 低保; D 脱贫; E 监测; H 返贫致贫; J 低保边缘; F G I M ordinary
+    county = coverage_by_place(db, YEAR)
+    assert [(p.name, p.overall.persons, p.overall.enrolled, p.overall.exempt, p.overall.gap) for p in county.parts] == [
+        ("东乡", 6, 2, 1, 3),  # A B C H L M: A L enrolled, C exempt
+        ("西乡", 7, 4, 1, 2),  # D E F G I J K: E F I K enrolled, J exempt
+    ]
+    total = county.total
+    assert (total.overall.persons, total.overall.enrolled, total.overall.exempt, total.overall.gap) == (13, 6, 2, 5)
+    # the target group: A B C D E H J K L; enrolled A E K L, exempt C J, gap B D H
+    assert (total.low_income.persons, total.low_income.enrolled, total.low_income.exempt, total.low_income.gap) == (9, 4, 2, 3)
+    assert total.overall.covered_rate_bp == 6_154  # 8 / 13 = 61.538...% half up
+    assert not target_met(total.overall, 9_600) and not target_met(total.low_income, 10_000)
+
+    town = coverage_by_place(db, YEAR, Place("东乡"))
+    assert [(p.name, p.overall.persons, p.overall.enrolled, p.overall.exempt, p.low_income.gap) for p in town.parts] == [
+        ("上村", 2, 1, 0, 1),  # A H: H 返贫致贫 not enrolled
+        ("下村", 4, 1, 1, 1),  # B C L M: B 低保 not enrolled, M ordinary
+    ]
+    village = coverage_by_place(db, YEAR, Place("东乡", "下村"))
+    assert village.parts == () and village.total.overall.persons == 4
+    assert [(e.psn_name, e.category, e.psn_insu_stas) for e in not_enrolled(db, YEAR, Place("东乡", "下村"))] == [
+        ("测试B", "dibao", None),
+        ("测试M", "ordinary", None),
+    ]
+    assert [e.psn_name for e in not_enrolled(db, YEAR)] == ["测试H", "测试B", "测试M", "测试D", "测试G"]
+    ledger = special_ledger(db, YEAR)
+    assert [(e.psn_name, e.status, e.enrolled, e.recorded_by) for e in ledger] == [
+        ("测试C", "deceased", False, "clerk"),
+        ("测试J", "prison", False, "clerk"),
+    ]
+    assert ledger[0].evidence == "死亡证明 2021-12-02 村委会"
+    assert special_ledger(db, YEAR, Place("西乡")) == ledger[1:]
+    for place in (Place("北乡"), Place("东乡", "中村")):
+        with pytest.raises(InputError):
+            coverage_by_place(db, YEAR, place)
+
+
+def test_the_rest_api_enrols_and_reports_coverage_for_the_right_roles_only(db: Database, tmp_path: Path) -> None:
+    setup_year(db)
+    seed_accounts(db, institutions=True)
+    with live_server(create_app(db, ANHUI)) as url:
+        clerk, analyst, auditor = (login(url, u) for u in ("clerk", "analyst", "auditor"))
+        got = httpx.get(f"{url}/api/enrolment/coverage", params={"year": YEAR, "township": "东乡"}, headers=analyst).json()
+        assert (got["overall"]["persons"], got["overall"]["gap"], [p["name"] for p in got["parts"]]) == (6, 3, ["上村", "下村"])
+        assert got["targets"] == {"overall_bp": 9_600, "overall_met": False, "low_income_bp": 10_000, "low_income_met": False}
+        assert httpx.get(f"{url}/api/enrolment/coverage", params={"year": YEAR}, headers=auditor).status_code == 403
+        assert (
+            httpx.get(f"{url}/api/enrolment/coverage", params={"year": YEAR, "township": "北乡"}, headers=clerk).status_code
+            == 422
+        )
+        assert httpx.post(f"{url}/api/enrolment/registry", json={"year": YEAR}, headers=analyst).status_code == 403
+        before = snapshot(db)
+        dry = httpx.post(f"{url}/api/enrolment/registry", json={"year": YEAR, "dry_run": True}, headers=clerk).json()
+        assert (dry["created"], dry["reactivated"], dry["dry_run"]) == (3, 2, True) and snapshot(db) == before
+        bad = payment_list(tmp_path / "p.xlsx", [["110101199003071233", "王五", 2022, 320, None, None]])
+        r = httpx.post(
+            f"{url}/api/enrolment/payments", params={"year": YEAR}, files={"file": ("p.xlsx", bad.read_bytes())}, headers=clerk
+        )
+        assert r.status_code == 422 and [(p["row"], p["psn_name"]) for p in r.json()["problems"]] == [(2, "王五")]
+        done = httpx.post(f"{url}/api/enrolment/registry", json={"year": YEAR}, headers=clerk).json()
+        assert (done["created"], done["reactivated"], done["already"]) == (3, 2, 5)
+        got = httpx.get(f"{url}/api/enrolment/coverage", params={"year": YEAR}, headers=clerk).json()
+        assert (got["overall"]["gap"], got["targets"]["overall_met"], got["targets"]["low_income_met"]) == (0, True, True)

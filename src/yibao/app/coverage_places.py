@@ -101,7 +101,7 @@ def check_place(db: Database, place: Place) -> Place:
         if place.village is not None:
             raise InputError("coverage", "village", place.village, "a village of a chosen township")
         return place
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         q = (
             sa.select(sa.func.count())
             .select_from(Person)
@@ -127,7 +127,7 @@ def coverage_by_place(
     check_year(year)
     check_place(db, place)
     day = as_of or date(year, 1, 1)
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         people = [(int(p), t, v) for p, t, v in s.execute(sa.select(Person.id, Person.township, Person.village))]
         cats = categories_on(s, day, priority, validity=validity)
         enrolled, exempt, _ = year_status(s, year)
@@ -179,7 +179,7 @@ def not_enrolled(
     check_year(year)
     check_place(db, place)
     day = as_of or date(year, 1, 1)
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         enrolled, exempt, stas_of = year_status(s, year)
         people = [p for p in s.scalars(_people_in(place)) if p.id not in enrolled and p.id not in exempt]
         cats = categories_on(s, day, priority, [p.id for p in people], validity) if people else {}
@@ -213,7 +213,7 @@ def special_ledger(db: Database, year: int, place: Place = Place()) -> list[Ledg
         .where(Enrolment.year == year, Enrolment.special_status.is_not(None))
         .order_by(inner.c.township, inner.c.village, inner.c.psn_name, Enrolment.id)
     )
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         enrolled, _, _ = year_status(s, year)
         seen: set[int] = set()
         out: list[LedgerEntry] = []
@@ -240,7 +240,7 @@ def special_ledger(db: Database, year: int, place: Place = Place()) -> list[Ledg
 
 def latest_year(db: Database, fallback: int) -> int:
     """The latest year with a resident enrolment row (``fallback`` when there is none)."""
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         got = s.scalar(
             sa.select(sa.func.max(Enrolment.year)).where(Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED)
         )
@@ -248,5 +248,5 @@ def latest_year(db: Database, fallback: int) -> int:
 
 
 def townships(db: Database) -> list[str]:
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         return sorted({t or UNKNOWN_PLACE for t in s.scalars(sa.select(Person.township).distinct())})

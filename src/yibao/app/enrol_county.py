@@ -547,7 +547,7 @@ def import_payments(
 
 def payment_batches(db: Database, limit: int = 10) -> list[ImportBatch]:
     """The latest payment-list imports, newest first."""
-    with db.unit_of_work() as s:
+    with db.reading() as s:
         rows = list(
             s.scalars(sa.select(ImportBatch).where(ImportBatch.kind == PAYMENT_KIND).order_by(ImportBatch.id.desc()).limit(limit))
         )

@@ -99,7 +99,9 @@ def check_place(db: Database, place: Place) -> Place:
     """``place`` if the registry holds it; ``InputError`` naming it otherwise."""
     if place.township is None:
         if place.village is not None:
-            raise InputError("coverage", "village", place.village, "a village of a chosen township")
+            raise InputError(
+                "enrolment", "village", place.village, "a village of a chosen township", expected_zh="所选乡镇下的村"
+            )
         return place
     with db.reading() as s:
         q = (
@@ -108,9 +110,13 @@ def check_place(db: Database, place: Place) -> Place:
             .where(sa.func.coalesce(Person.township, UNKNOWN_PLACE) == place.township)
         )
         if not s.scalar(q):
-            raise InputError("coverage", "township", place.township, "a township of the registry")
+            raise InputError(
+                "enrolment", "township", place.township, "a township of the registry", expected_zh="人员登记簿中的乡镇"
+            )
         if place.village is not None and not s.scalar(q.where(sa.func.coalesce(Person.village, UNKNOWN_PLACE) == place.village)):
-            raise InputError("coverage", "village", place.village, f"a village of {place.township}")
+            raise InputError(
+                "enrolment", "village", place.village, f"a village of {place.township}", expected_zh=f"{place.township}的村"
+            )
     return place
 
 

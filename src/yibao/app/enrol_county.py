@@ -495,7 +495,9 @@ def preview_payments(
         if checked.problems:
             return PaymentPreview(file_name, year, checked.rows, tuple(checked.problems), None, checked.paid)
         if not records:
-            raise InputError(file_name, "rows", 0, "at least one payment row under the header")
+            raise InputError(
+                file_name, "rows", 0, "at least one payment row under the header", expected_zh="表头下至少一行缴费记录"
+            )
         tally = _enrol_people(s, year, pack, policy, premium, checked.person_ids, now=_now(), user=user, progress=None)
         s.rollback()
     result = _result(year, pack, policy, premium, checked.rows, tally, Counter(), True)
@@ -524,7 +526,9 @@ def import_payments(
         if checked.problems:
             raise PaymentsRefused(checked.problems)
         if not records:
-            raise InputError(file_name, "rows", 0, "at least one payment row under the header")
+            raise InputError(
+                file_name, "rows", 0, "at least one payment row under the header", expected_zh="表头下至少一行缴费记录"
+            )
         tally = _enrol_people(s, year, pack, policy, premium, checked.person_ids, now=now, user=user, progress=None)
         result = _result(year, pack, policy, premium, checked.rows, tally, Counter(), False)
         batch = ImportBatch(

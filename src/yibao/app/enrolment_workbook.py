@@ -349,7 +349,7 @@ PLACE_COLUMNS: tuple[Column, ...] = (
     ("视同参保人数", "exempt", COUNT, 12),
     ("未参保人数", "not enrolled", COUNT, 12),
     ("参保率（含视同参保）", "coverage incl. exempt", PERCENT, 14),
-    ("低收入和脱贫人口", "low-income and 脱贫", COUNT, 14),
+    ("低收入和脱贫人口", "low-income and formerly poor", COUNT, 14),
     ("其中未参保", "of them not enrolled", COUNT, 12),
     ("低收入和脱贫人口参保率", "their coverage", PERCENT, 16),
 )
@@ -418,7 +418,7 @@ def place_coverage_bytes(view: CoverageByPlace, targets: EnrolmentTargets | None
     if targets is not None:
         for zh, en, row, goal in (
             ("参保率目标（全体）", "target, everyone", view.total.overall, targets.overall),
-            ("参保率目标（低收入和脱贫人口）", "target, low-income and 脱贫", view.total.low_income, targets.low_income),
+            ("参保率目标（低收入和脱贫人口）", "target, low-income and formerly poor", view.total.low_income, targets.low_income),
         ):
             met = target_met(row, goal)
             _put(
@@ -445,7 +445,7 @@ def place_coverage_bytes(view: CoverageByPlace, targets: EnrolmentTargets | None
             _t(
                 lang,
                 "目标见政策包 premium.targets（种子 001：基本医保参保率达96%以上，农村低收入人口和脱贫人口参保率达100%）。",
-                "Targets: the pack's premium.targets (seed 001: 96% or more overall, 100% of low-income and 脱贫 people).",
+                "Targets: the pack's premium.targets (seed 001: 96% or more overall, 100% of low-income and formerly poor people).",
             ),
         ],
         lang,

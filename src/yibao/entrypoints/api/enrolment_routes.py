@@ -103,7 +103,13 @@ async def enrol_payments(request: Request, who: Clerk, year: Year, dry_run: bool
         raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 `file`）")
     data = await upload.read(most + 1)
     if len(data) > most:
-        raise InputError("request", "file", upload.filename, f"an .xlsx file of at most {most // 2**20} MB")
+        raise InputError(
+            "request",
+            "file",
+            upload.filename,
+            f"an .xlsx file of at most {most // 2**20} MB",
+            expected_zh=f"不超过 {most // 2**20} 兆字节的 .xlsx 文件",
+        )
     name = upload.filename or "payments.xlsx"
     return await run_in_threadpool(_payments, request, who, year, dry_run, name, data)
 

@@ -184,7 +184,10 @@ def enrol_cmd(
     --registry：登记簿中全部居民；--payments：税务缴费明细；--person：指定人员；都不填：为本年度已参保居民重新核定保费。"""
     lang = check_lang(lang)
     if sum(bool(x) for x in (person, registry, payments)) > 1:
-        raise fail(InputError("command line", "--registry/--payments/--person", None, "at most one of them"), lang)
+        raise fail(
+            InputError("command line", "--registry/--payments/--person", None, "at most one of them", expected_zh="三者至多选一"),
+            lang,
+        )
     if template is not None:
         out = xlsx_path(template, lang, "--template")
         assert out is not None
@@ -255,7 +258,10 @@ def enrol_cmd(
 def _enrol_county(year: int, pack: PolicyPack, payments: Path | None, user: str, lang: str) -> None:
     """``enrol --registry`` (with a progress bar) or ``enrol --payments FILE`` (an errors workbook beside a refused file)."""
     if payments is not None and not payments.is_file():
-        raise fail(InputError("command line", "--payments", str(payments), "an existing .xlsx file"), lang)
+        raise fail(
+            InputError("command line", "--payments", str(payments), "an existing .xlsx file", expected_zh="已有的 .xlsx 文件"),
+            lang,
+        )
     with database(lang) as db:
         if payments is None:
             with Progress(

@@ -84,6 +84,10 @@ def _ask(request: Request) -> tuple[Asked, dict[str, str]]:
     return Asked(year, places.Place(township, village), view), errors
 
 
+def _no_place(lang: str) -> str:
+    return translator(lang)("人员登记簿中没有这个乡镇或村。", "The registry has no such township or village.")
+
+
 def _targets(policy: Policy | None) -> EnrolmentTargets | None:
     return policy.premium.targets if policy is not None and policy.premium is not None else None
 
@@ -124,8 +128,8 @@ def _page(request: Request, who: Principal, *, extra: dict[str, Any] | None = No
     }
     try:
         view = places.coverage_by_place(db, query.year, query.place, **_ranks(policy))
-    except InputError as e:
-        context["errors"] = errors | {"place": e.render(lang)}
+    except InputError:
+        context["errors"] = errors | {"place": _no_place(lang)}
         return render(request, "enrolment.html.j2", context | (extra or {}), status_code=404)
     context["view"] = view
     if targets is not None:
@@ -165,8 +169,8 @@ def coverage_xlsx(request: Request, who: Annotated[Principal, Depends(READ)]) ->
     policy = _policy(request, query.year)
     try:
         view = places.coverage_by_place(db_of(request), query.year, query.place, **_ranks(policy))
-    except InputError as e:
-        return _refused_download(request, who, e.render(lang))
+    except InputError:
+        return _refused_download(request, who, _no_place(lang))
     data = excel.place_coverage_bytes(view, _targets(policy), lang)
     return download(data, _name(query, "参保情况", lang), ascii_name=f"coverage-{query.year}.xlsx", no_store=True)
 
@@ -180,8 +184,8 @@ def gaps_xlsx(request: Request, who: Annotated[Principal, Depends(page_user("per
     policy = _policy(request, query.year)
     try:
         entries = places.not_enrolled(db_of(request), query.year, query.place, **_ranks(policy))
-    except InputError as e:
-        return _refused_download(request, who, e.render(lang))
+    except InputError:
+        return _refused_download(request, who, _no_place(lang))
     data = excel.place_gap_bytes(entries, query.year, query.place, lang)
     return download(data, _name(query, "未参保人员", lang), ascii_name=f"not-enrolled-{query.year}.xlsx", no_store=True)
 
@@ -194,8 +198,8 @@ def ledger_xlsx(request: Request, who: Annotated[Principal, Depends(page_user("p
     query, _ = _ask(request)
     try:
         entries = places.special_ledger(db_of(request), query.year, query.place)
-    except InputError as e:
-        return _refused_download(request, who, e.render(lang))
+    except InputError:
+        return _refused_download(request, who, _no_place(lang))
     data = excel.ledger_bytes(entries, query.year, query.place, lang)
     return download(data, _name(query, "视同参保台账", lang), ascii_name=f"special-ledger-{query.year}.xlsx", no_store=True)
 

@@ -69,7 +69,7 @@ def read_payments(path: Path, limits: SheetLimits | None = None, name: str | Non
     expected = ", ".join(f"{zh} ({key})" for key, zh in COLUMNS.items())
     with sheets(path, limits, file) as book:
         if not book:
-            raise InputError(file, "sheet", None, "a sheet with the tax bureau's payments")
+            raise InputError(file, "sheet", None, "a sheet with the tax bureau's payments", expected_zh="含税务缴费明细的工作表")
         title, rows = book[0]
         where = f"{file} sheet {title}"
         return where, records(rows, _headers(), REQUIRED, where, expected)

@@ -445,7 +445,7 @@ def place_coverage_bytes(view: CoverageByPlace, targets: EnrolmentTargets | None
             _t(
                 lang,
                 "目标见政策包 premium.targets（种子 001：基本医保参保率达96%以上，农村低收入人口和脱贫人口参保率达100%）。",
-                "Targets: the pack's premium.targets (seed 001: 96% or more overall, 100% of low-income and formerly poor people).",
+                "Targets: the pack's premium.targets (seed 001: 96% or more overall, 100% of low-income and formerly poor).",
             ),
         ],
         lang,

@@ -19,6 +19,7 @@ from openpyxl import Workbook, load_workbook
 
 from tests.accounts import login, seed_accounts
 from tests.db.test_enrolment import ANHUI, CERT, YEAR, count, pid, rows_of, setup_year
+from tests.db.test_enrolment import yibao as cli
 from tests.live import live_server
 from yibao.app.coverage import coverage
 from yibao.app.coverage_places import Place, coverage_by_place, not_enrolled, special_ledger
@@ -36,6 +37,9 @@ from yibao.interfaces.workbooks.tax_payments import COLUMNS, write_problems
 from yibao.policy.coverage import target_met
 from yibao.store.db import Database
 from yibao.store.tables import Enrolment, ImportBatch
+
+UNKNOWN = "110101199003071233"
+"""A valid ID number no one in the registry has."""
 
 
 def snapshot(db: Database) -> list[tuple[Any, ...]]:
@@ -149,8 +153,7 @@ def test_payment_list_enrols_every_row_in_one_transaction_and_records_who(db: Da
 
 def test_a_bad_payment_list_names_every_bad_row_and_changes_nothing(db: Database, tmp_path: Path) -> None:
     setup_year(db)
-    unknown = "110101199003071233"
-    assert unknown not in CERT.values()
+    unknown = UNKNOWN
     bad = payment_list(
         tmp_path / "缴费-有误.xlsx",
         [
@@ -256,3 +259,34 @@ def test_the_rest_api_enrols_and_reports_coverage_for_the_right_roles_only(db: D
         assert (done["created"], done["reactivated"], done["already"]) == (3, 2, 5)
         got = httpx.get(f"{url}/api/enrolment/coverage", params={"year": YEAR}, headers=clerk).json()
         assert (got["overall"]["gap"], got["targets"]["overall_met"], got["targets"]["low_income_met"]) == (0, True, True)
+
+
+def test_the_cli_enrols_the_registry_and_refuses_a_bad_payment_list_naming_its_rows(tmp_path: Path) -> None:
+    db = Database.open(f"sqlite:///{tmp_path / 'cli.db'}")
+    try:
+        setup_year(db)
+        bad = payment_list(
+            tmp_path / "缴费.xlsx", [[CERT["B"], "测试B", 2022, 48, None, None], [UNKNOWN, "王五", 2022, 320, None, None]]
+        )
+        before = snapshot(db)
+        r = cli(tmp_path, "enrol", "--year", "2022", "-p", "anhui-huaibei-2022", "--payments", str(bad))
+        assert r.returncode == 2 and "第 3 行" in r.stdout and "王五" in r.stdout and "未匹配" in r.stdout
+        assert snapshot(db) == before
+        errors = load_workbook(tmp_path / "缴费.errors.xlsx").active
+        assert errors is not None and [errors.cell(2, c).value for c in (1, 2, 3)] == [3, UNKNOWN, "王五"]
+
+        r = cli(tmp_path, "enrol", "--year", "2022", "-p", "anhui-huaibei-2022", "--registry")
+        assert r.returncode == 0, r.stderr
+        assert "新建参保 3 人，恢复参保 2 人，原已参保 5 人" in r.stdout and "视同参保/免缴（已登记特殊状态） 2" in r.stdout
+        assert "272.00" in r.stdout  # B 低保: the assistance fund pays 272 of 320
+        r = cli(tmp_path, "enrol", "--year", "2022", "-p", "anhui-huaibei-2022", "--registry", "--lang", "en")
+        assert r.returncode == 0 and "0 new, 0 re-enrolled, 10 already enrolled (0 re-priced)" in r.stdout
+        r = cli(tmp_path, "enrol", "--year", "2022", "-p", "anhui-huaibei-2022", "--template", str(tmp_path / "t" / "模板.xlsx"))
+        assert r.returncode == 0 and [c.value for c in load_workbook(tmp_path / "t" / "模板.xlsx").active[1]][:2] == [
+            "身份证号",
+            "姓名",
+        ]  # type: ignore[index]
+        r = cli(tmp_path, "enrol", "--year", "2022", "-p", "anhui-huaibei-2022", "--registry", "--person", CERT["A"])
+        assert r.returncode == 2 and "--registry/--payments/--person" in r.stderr
+    finally:
+        db.engine.dispose()

@@ -29,6 +29,7 @@ from yibao.core.i18n import Said
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
+from yibao.core.xlsx import save as save_xlsx
 from yibao.entrypoints.cli.output import NOTHING_STORED, console, refuse
 from yibao.interfaces.workbooks import tax_payments
 from yibao.policy.categories import identity_label
@@ -191,8 +192,8 @@ def enrol_cmd(
     if template is not None:
         out = xlsx_path(template, lang, "--template")
         assert out is not None
-        data = tax_payments.template_bytes(year, ["530902198001010011", "张三", year, 320, None, None])
-        _write(out, lambda path: path.write_bytes(data), lang)
+        book = tax_payments.template(year, ["530902198001010011", "张三", year, 320, None, None])
+        _write(out, lambda path: save_xlsx(book, path), lang)
         console.print(tr(lang, f"已写入缴费明细模板 {out}", f"Wrote the payment-list template {out}"))
         return
     pack = _pack(policy, lang)

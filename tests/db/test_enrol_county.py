@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from tests.accounts import login, seed_accounts
@@ -36,7 +38,7 @@ from yibao.entrypoints.http import create_app
 from yibao.interfaces.workbooks.tax_payments import COLUMNS, write_problems
 from yibao.policy.coverage import target_met
 from yibao.store.db import Database
-from yibao.store.tables import Enrolment, ImportBatch
+from yibao.store.tables import Enrolment, ImportBatch, Person
 
 UNKNOWN = "110101199003071233"
 """A valid ID number no one in the registry has."""
@@ -97,8 +99,6 @@ def test_enrol_registry_reprices_a_row_priced_otherwise_and_leaves_out_the_dead(
     setup_year(db)
     with db.unit_of_work() as s:
         s.execute(sa.update(Enrolment).where(Enrolment.person_id == pid(db, "F")).values(individual=1, premium=58_001))
-        from yibao.store.tables import Person
-
         s.execute(sa.update(Person).where(Person.certno == CERT["M"]).values(death_date=date(2021, 12, 31)))
         s.commit()
     result = enrol_registry(db, YEAR, ANHUI, user="clerk")
@@ -255,6 +255,7 @@ def test_the_rest_api_enrols_and_reports_coverage_for_the_right_roles_only(db: D
             f"{url}/api/enrolment/payments", params={"year": YEAR}, files={"file": ("p.xlsx", bad.read_bytes())}, headers=clerk
         )
         assert r.status_code == 422 and [(p["row"], p["psn_name"]) for p in r.json()["problems"]] == [(2, "王五")]
+        assert r.json()["field"] == "rows" and "p.xlsx 第 2 行" in r.json()["message"]
         done = httpx.post(f"{url}/api/enrolment/registry", json={"year": YEAR}, headers=clerk).json()
         assert (done["created"], done["reactivated"], done["already"]) == (3, 2, 5)
         got = httpx.get(f"{url}/api/enrolment/coverage", params={"year": YEAR}, headers=clerk).json()
@@ -290,3 +291,78 @@ def test_the_cli_enrols_the_registry_and_refuses_a_bad_payment_list_naming_its_r
         assert r.returncode == 2 and "--registry/--payments/--person" in r.stderr
     finally:
         db.engine.dispose()
+
+
+# --------------------------------------------------------------------------- invariants over random registries
+
+SUBSIDISED = {"tekun": 32_000, "dibao": 27_200, "fanpin": 24_000, "jiance": 16_000}
+"""Anhui 2022: what the assistance fund pays of the 320 individual part, per category held on 2021-09-01."""
+Resident = tuple[str | None, str, str | None]
+"""(category held since 2020, enrolment row before: none / 0 / 1 / 1-mispriced / employee, special status)."""
+residents = st.lists(
+    st.tuples(
+        st.sampled_from([None, "tekun", "dibao", "fanpin", "jiance", "tuopin"]),
+        st.sampled_from(["none", "0", "1", "1-mispriced", "employee"]),
+        st.sampled_from([None, None, None, "military"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _registry(db: Database, people: list[Resident]) -> None:
+    """The registry of ``people`` alone (whatever an earlier example left is removed first)."""
+    from tests.db.test_enrolment import NOW, certno
+    from yibao.store.tables import Identity
+
+    with db.unit_of_work() as s:
+        for table in (Enrolment, Identity, Person):
+            s.execute(sa.delete(table))
+        for i, (category, row, status) in enumerate(people, start=1):
+            p = Person(
+                psn_no=f"H{i:04d}", certno=certno(i), psn_name=f"人{i}", gend="1", brdy=date(1980, 1, 1),
+                township="东乡", village="上村", recorded_at=NOW, recorded_by="test",
+            )  # fmt: skip
+            s.add(p)
+            s.flush()
+            if category is not None:
+                s.add(Identity(person_id=p.id, category=category, valid_from=date(2020, 1, 1), source_bureau="民政",
+                               recorded_at=NOW, recorded_by="test"))  # fmt: skip
+            if row != "none" or status is not None:
+                stas = "0" if row in ("none", "0") else "1"
+                s.add(Enrolment(person_id=p.id, year=YEAR, insutype="310" if row == "employee" else "390",
+                                psn_insu_stas="4" if row == "none" else stas, special_status=status,
+                                premium=1 if row == "1-mispriced" else 0, individual=1 if row == "1-mispriced" else 0,
+                                assistance_subsidy=0, fiscal_subsidy=0, recorded_at=NOW, recorded_by="test"))  # fmt: skip
+        s.commit()
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None)
+@given(people=residents)
+def test_every_resident_ends_enrolled_and_priced_or_left_out_and_a_second_run_changes_nothing(
+    db: Database, people: list[Resident]
+) -> None:
+    _registry(db, people)
+    result = enrol_registry(db, YEAR, ANHUI, user="clerk")
+    with db.reading() as s:
+        rows = {int(r.person_id): r for r in s.scalars(sa.select(Enrolment).where(Enrolment.insutype == "390"))}
+        ids = [int(i) for i in s.scalars(sa.select(Person.id).order_by(Person.id))]
+    left_out = 0
+    for person_id, (category, row, status) in zip(ids, people, strict=True):
+        enrolled_before = row in ("1", "1-mispriced")
+        if row == "employee" or (status is not None and not enrolled_before):
+            left_out += 1
+            assert person_id not in rows or rows[person_id].psn_insu_stas != "1"
+            continue
+        e = rows[person_id]
+        assistance = SUBSIDISED.get(category or "", 0)
+        assert (e.psn_insu_stas, e.premium, e.assistance_subsidy, e.fiscal_subsidy) == ("1", 90_000, assistance, 58_000)
+        assert e.individual + e.assistance_subsidy + e.fiscal_subsidy == e.premium
+        assert e.subsidy_category == (category or "ordinary")
+    assert sum(result.left_out.values()) == left_out and result.enrolled == len(people) - left_out
+    assert sum(c.persons for c in result.by_category) == result.enrolled
+    assert result.repriced == sum(1 for _, row, _ in people if row in ("1", "1-mispriced"))  # both were priced otherwise
+    before = snapshot(db)
+    again = enrol_registry(db, YEAR, ANHUI, user="someone else")
+    assert snapshot(db) == before and not again.changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,11 +18,12 @@ from yibao.app import enrol_county as county
 from yibao.app.auth import Principal
 from yibao.app.enrolment import policy_for_year
 from yibao.app.schemas import no_nul
-from yibao.core.errors import InputError
+from yibao.core.errors import InputError, error_body
 from yibao.entrypoints.api.bodies import binary, multipart
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of, limits_of, pack_of, sheet_limits
+from yibao.interfaces.workbooks.tax_payments import RowProblem
 from yibao.policy.coverage import CoverageRow, target_met
 
 router = APIRouter(prefix="/api/enrolment", tags=["enrolment"], responses=refusals(400, 401, 403))
@@ -122,12 +124,23 @@ def _payments(request: Request, who: Principal, year: int, dry_run: bool, name: 
         kw: dict[str, Any] = {"user": who.username, "name": name, "limits": sheet_limits(request)}
         if dry_run:
             checked = county.preview_payments(*args, **kw)
-            problems = [asdict(p) for p in checked.problems]
-            body = {"rows": checked.rows, "paid": checked.paid, "problems": problems}
             if checked.result is None:
-                return JSONResponse(status_code=422, content=body)
-            return body | {"result": checked.result.as_dict()}
+                return _refused(name, checked.problems)
+            return {"rows": checked.rows, "paid": checked.paid, "problems": [], "result": checked.result.as_dict()}
         try:
             return county.import_payments(*args, **kw).as_dict()
         except county.PaymentsRefused as refused:
-            return JSONResponse(status_code=422, content={"problems": [asdict(p) for p in refused.problems]})
+            return _refused(name, refused.problems)
+
+
+def _refused(name: str, problems: Sequence[RowProblem]) -> JSONResponse:
+    """422: the refusal as every other (field, message), with every refused row (row, ID number, name, problem)."""
+    first = problems[0]
+    error = InputError(
+        f"{name} row {first.row}",
+        "rows",
+        len(problems),
+        f"every row matched and correct ({len(problems)} refused; see problems)",
+        expected_zh=f"每一行都能匹配且正确（{len(problems)} 处错误，见 problems）",
+    )
+    return JSONResponse(status_code=422, content=error_body(error) | {"problems": [asdict(p) for p in problems]})

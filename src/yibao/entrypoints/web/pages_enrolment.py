@@ -27,7 +27,7 @@ from yibao.entrypoints.web import import_preview as up
 from yibao.entrypoints.web.deps import db_of, limits_of, pack_of, policy_day, sheet_limits
 from yibao.entrypoints.web.forms import Posted, clean, upload_in
 from yibao.entrypoints.web.render import page_lang, render, translator
-from yibao.entrypoints.web.session import can, page_user
+from yibao.entrypoints.web.session import PageRefused, can, page_user
 from yibao.interfaces.workbooks import tax_payments
 from yibao.policy.coverage import DEFAULT_PRIORITY, target_met
 from yibao.policy.schema import EnrolmentTargets, Policy
@@ -154,8 +154,10 @@ def enrolment_page(request: Request, who: Annotated[Principal, Depends(READ)]) -
 # ---------------------------------------------------------------------------------------------
 
 
-def _name(query: Asked, what: str, lang: str) -> str:
-    return f"{query.year}年度{what}-{excel.place_name(query.place, lang).replace(' / ', '-')}.xlsx"
+def _name(query: Asked, what: tuple[str, str], lang: str) -> str:
+    """``2022年度参保情况-全县.xlsx`` / ``2022 coverage-the county.xlsx``."""
+    year = translator(lang)(f"{query.year}年度", f"{query.year} ")
+    return f"{year}{translator(lang)(*what)}-{excel.place_name(query.place, lang).replace(' / ', '-')}.xlsx"
 
 
 def _refused_download(request: Request, who: Principal, problem: str) -> HTMLResponse:
@@ -172,14 +174,18 @@ def coverage_xlsx(request: Request, who: Annotated[Principal, Depends(READ)]) ->
     except InputError:
         return _refused_download(request, who, _no_place(lang))
     data = excel.place_coverage_bytes(view, _targets(policy), lang)
-    return download(data, _name(query, "参保情况", lang), ascii_name=f"coverage-{query.year}.xlsx", no_store=True)
+    return download(data, _name(query, ("参保情况", "coverage"), lang), ascii_name=f"coverage-{query.year}.xlsx", no_store=True)
+
+
+PEOPLE = page_user("person.read")
+"""The lists of people (gap list, ledger) as Excel: ``person.read`` as well as ``enrolment.read``."""
 
 
 @router.get("/enrolment/gaps.xlsx", response_model=None)
-def gaps_xlsx(request: Request, who: Annotated[Principal, Depends(page_user("person.read"))]) -> Response:
+def gaps_xlsx(request: Request, who: Annotated[Principal, Depends(PEOPLE)]) -> Response:
     lang = page_lang(request)
     if not can(who, "enrolment.read"):
-        return _page(request, who, status_code=403)
+        raise PageRefused("enrolment.read")
     query, _ = _ask(request)
     policy = _policy(request, query.year)
     try:
@@ -187,21 +193,28 @@ def gaps_xlsx(request: Request, who: Annotated[Principal, Depends(page_user("per
     except InputError:
         return _refused_download(request, who, _no_place(lang))
     data = excel.place_gap_bytes(entries, query.year, query.place, lang)
-    return download(data, _name(query, "未参保人员", lang), ascii_name=f"not-enrolled-{query.year}.xlsx", no_store=True)
+    return download(
+        data, _name(query, ("未参保人员", "not enrolled"), lang), ascii_name=f"not-enrolled-{query.year}.xlsx", no_store=True
+    )
 
 
 @router.get("/enrolment/ledger.xlsx", response_model=None)
-def ledger_xlsx(request: Request, who: Annotated[Principal, Depends(page_user("person.read"))]) -> Response:
+def ledger_xlsx(request: Request, who: Annotated[Principal, Depends(PEOPLE)]) -> Response:
     lang = page_lang(request)
     if not can(who, "enrolment.read"):
-        return _page(request, who, status_code=403)
+        raise PageRefused("enrolment.read")
     query, _ = _ask(request)
     try:
         entries = places.special_ledger(db_of(request), query.year, query.place)
     except InputError:
         return _refused_download(request, who, _no_place(lang))
     data = excel.ledger_bytes(entries, query.year, query.place, lang)
-    return download(data, _name(query, "视同参保台账", lang), ascii_name=f"special-ledger-{query.year}.xlsx", no_store=True)
+    return download(
+        data,
+        _name(query, ("视同参保台账", "special-status ledger"), lang),
+        ascii_name=f"special-ledger-{query.year}.xlsx",
+        no_store=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

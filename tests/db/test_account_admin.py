@@ -17,10 +17,13 @@ from yibao.entrypoints.cli.main import app as cli_app
 from yibao.store.db import Database
 
 ACCOUNTS = "/api/accounts"
+TIMEOUT = 120
+"""Seconds an answer may take on a busy machine (the server is never timed: only a hung one fails)."""
+http = httpx.Client(timeout=TIMEOUT)
 
 
 def _events(url: str, admin: dict[str, str], username: str) -> list[tuple[str, str, str]]:
-    r = httpx.get(f"{url}{ACCOUNTS}/events", params={"username": username}, headers=admin)
+    r = http.get(f"{url}{ACCOUNTS}/events", params={"username": username}, headers=admin)
     assert r.status_code == 200, r.text
     return [(e["action"], e["detail"], e["recorded_by"]) for e in r.json()]
 
@@ -29,12 +32,12 @@ def test_a_changed_role_ends_the_accounts_tokens_and_sessions_in_every_worker(db
     seed_accounts(db)
     with _two_workers(db) as (a, b):
         admin, clerk = login(a, "admin"), login(b, "clerk")
-        with httpx.Client(base_url=b, follow_redirects=True) as window:
+        with httpx.Client(base_url=b, follow_redirects=True, timeout=TIMEOUT) as window:
             assert _login_form(window, "clerk", PASSWORD).url.path == "/"
             assert window.get("/counter").url.path == "/counter"
             assert _me(b, clerk) == 404
-            assert httpx.post(f"{a}{ACCOUNTS}/clerk/role", json={"role": "auditor"}, headers=clerk).status_code == 403
-            changed = httpx.post(f"{a}{ACCOUNTS}/clerk/role", json={"role": "auditor"}, headers=admin)
+            assert http.post(f"{a}{ACCOUNTS}/clerk/role", json={"role": "auditor"}, headers=clerk).status_code == 403
+            changed = http.post(f"{a}{ACCOUNTS}/clerk/role", json={"role": "auditor"}, headers=admin)
             assert changed.status_code == 200, changed.text
             assert changed.json() == {"username": "clerk", "role": "auditor", "fixmedins_code": None}
             # the bearer token and the signed-in window session are refused on their next request, in both workers
@@ -42,12 +45,12 @@ def test_a_changed_role_ends_the_accounts_tokens_and_sessions_in_every_worker(db
             assert window.get("/counter").url.path == "/login"
             # signed in again: the new role's rights, not the old
             again = login(b, "clerk")
-            assert httpx.get(f"{b}/api/reconcile/totals", headers=again).status_code == 422  # may reconcile, bad query
+            assert http.get(f"{b}/api/reconcile/totals", headers=again).status_code == 422  # may reconcile, bad query
             assert _login_form(window, "clerk", PASSWORD).status_code == 200
             assert window.get("/counter").status_code == 403
-        same = httpx.post(f"{a}{ACCOUNTS}/clerk/role", json={"role": "auditor"}, headers=admin)
+        same = http.post(f"{a}{ACCOUNTS}/clerk/role", json={"role": "auditor"}, headers=admin)
         assert same.status_code == 422 and same.json()["field"] == "role"
-        own = httpx.post(f"{a}{ACCOUNTS}/admin/role", json={"role": "clerk"}, headers=admin)
+        own = http.post(f"{a}{ACCOUNTS}/admin/role", json={"role": "clerk"}, headers=admin)
         assert own.status_code == 422 and own.json()["field"] == "username"
         assert _events(a, admin, "clerk")[0] == ("role", "clerk -> auditor", "admin")
 
@@ -57,21 +60,21 @@ def test_an_institution_account_is_bound_to_an_existing_institution(db: Database
     with _two_workers(db) as (a, _b):
         admin = login(a, "admin")
         body = {"username": "his3", "password": PASSWORD, "role": "institution"}
-        unbound = httpx.post(f"{a}{ACCOUNTS}", json=body, headers=admin)
+        unbound = http.post(f"{a}{ACCOUNTS}", json=body, headers=admin)
         assert unbound.status_code == 422 and unbound.json()["field"] == "fixmedins_code"
-        unknown = httpx.post(f"{a}{ACCOUNTS}", json=body | {"fixmedins_code": "H00000000000"}, headers=admin)
+        unknown = http.post(f"{a}{ACCOUNTS}", json=body | {"fixmedins_code": "H00000000000"}, headers=admin)
         assert unknown.status_code == 422 and unknown.json()["value"] == "H00000000000"
         assert "已登记的定点医药机构编码" in unknown.json()["message"]
-        staff = httpx.post(f"{a}{ACCOUNTS}", json=body | {"role": "clerk", "fixmedins_code": HOSPITAL}, headers=admin)
+        staff = http.post(f"{a}{ACCOUNTS}", json=body | {"role": "clerk", "fixmedins_code": HOSPITAL}, headers=admin)
         assert staff.status_code == 422 and staff.json()["field"] == "fixmedins_code"
-        made = httpx.post(f"{a}{ACCOUNTS}", json=body | {"fixmedins_code": HOSPITAL}, headers=admin)
+        made = http.post(f"{a}{ACCOUNTS}", json=body | {"fixmedins_code": HOSPITAL}, headers=admin)
         assert made.status_code == 201, made.text
-        listed = {r["username"]: r for r in httpx.get(f"{a}{ACCOUNTS}", headers=admin).json()}
+        listed = {r["username"]: r for r in http.get(f"{a}{ACCOUNTS}", headers=admin).json()}
         assert listed["his3"]["fixmedins_code"] == HOSPITAL and listed["his3"]["role"] == "institution"
         # a staff account moved to an institution needs one too; refused, nothing changed
-        moved = httpx.post(f"{a}{ACCOUNTS}/analyst/role", json={"role": "institution"}, headers=admin)
+        moved = http.post(f"{a}{ACCOUNTS}/analyst/role", json={"role": "institution"}, headers=admin)
         assert moved.status_code == 422
-        listed = {r["username"]: r for r in httpx.get(f"{a}{ACCOUNTS}", headers=admin).json()}
+        listed = {r["username"]: r for r in http.get(f"{a}{ACCOUNTS}", headers=admin).json()}
         assert listed["analyst"]["role"] == "analyst"
         assert _events(a, admin, "his3") == [("create", f"institution {HOSPITAL}", "admin")]
         assert _events(a, admin, "analyst") == [("create", "analyst", "test")]
@@ -81,25 +84,27 @@ def test_a_reset_password_is_temporary_and_ends_every_sign_in(db: Database) -> N
     seed_accounts(db)
     with _two_workers(db) as (a, b):
         admin, clerk = login(a, "admin"), login(b, "clerk")
-        reset = httpx.post(f"{a}{ACCOUNTS}/clerk/password", json={}, headers=admin)
+        reset = http.post(f"{a}{ACCOUNTS}/clerk/password", json={}, headers=admin)
         assert reset.status_code == 200, reset.text
         temporary = reset.json()["temporary_password"]
         assert len(temporary) == 12 and not set(temporary) & set("0O1lI")
         assert _me(b, clerk) == _me(a, clerk) == 401
         assert _token(b, "clerk").status_code == 422  # the old password no longer works
         held = login(b, "clerk", temporary)
-        refused = httpx.get(f"{b}/api/persons/P0", headers=held)
+        refused = http.get(f"{b}/api/persons/P0", headers=held)
         assert refused.status_code == 403 and refused.json()["detail"]["field"] == "password"
         assert "临时密码" in refused.json()["detail"]["message"]
-        changed = httpx.post(
+        changed = http.post(
             f"{a}/api/auth/password", json={"old_password": temporary, "new_password": "my own horse 12"}, headers=held
         )
         assert changed.status_code == 200, changed.text
         assert _me(b, {"Authorization": f"Bearer {changed.json()['access_token']}"}) == 404
         # in the window: a temporary password sends to 修改密码 before any other page
-        chosen = httpx.post(f"{a}{ACCOUNTS}/clerk/password", json={"password": "handed over 13"}, headers=admin)
+        own = http.post(f"{a}{ACCOUNTS}/admin/password", json={}, headers=admin)
+        assert own.status_code == 422 and own.json()["field"] == "username"
+        chosen = http.post(f"{a}{ACCOUNTS}/clerk/password", json={"password": "handed over 13"}, headers=admin)
         assert chosen.json() == {"username": "clerk", "temporary_password": None}
-        with httpx.Client(base_url=b, follow_redirects=True) as window:
+        with httpx.Client(base_url=b, follow_redirects=True, timeout=TIMEOUT) as window:
             first = _login_form(window, "clerk", "handed over 13")
             assert first.url.path == "/account/password" and 'id="password-temporary"' in first.text
             assert window.get("/counter").url.path == "/account/password"
@@ -122,11 +127,11 @@ def test_the_accounts_page_creates_resets_and_shows_the_trail_and_others_are_ref
     seed_accounts(db)
     with _two_workers(db) as (a, b):
         for role in ("clerk", "auditor", "monitoring", "analyst"):
-            with httpx.Client(base_url=a) as other:
+            with httpx.Client(base_url=a, timeout=TIMEOUT) as other:
                 _login_form(other, role, PASSWORD)
                 assert other.get("/accounts").status_code == 403
-                assert httpx.get(f"{a}{ACCOUNTS}", headers=login(a, role)).status_code == 403
-        with httpx.Client(base_url=a, follow_redirects=True) as window:
+                assert http.get(f"{a}{ACCOUNTS}", headers=login(a, role)).status_code == 403
+        with httpx.Client(base_url=a, follow_redirects=True, timeout=TIMEOUT) as window:
             page = _login_form(window, "admin", PASSWORD)
             page = window.get("/accounts")
             new = {"csrf": csrf_of(page.text), "username": "clerk2", "display_name": "王经办", "role": "clerk", "password": ""}
@@ -141,7 +146,7 @@ def test_the_accounts_page_creates_resets_and_shows_the_trail_and_others_are_ref
             bad = window.post("/accounts", data=new | {"username": "his9", "role": "institution", "fixmedins_code": ""})
             assert bad.status_code == 422 and 'id="e-fixmedins_code"' in bad.text
             assert 'data-username="his9"' not in bad.text
-            with httpx.Client(base_url=b, follow_redirects=True) as user:
+            with httpx.Client(base_url=b, follow_redirects=True, timeout=TIMEOUT) as user:
                 assert _login_form(user, "clerk2", shown.group(1)).url.path == "/account/password"
                 csrf = csrf_of(window.get("/accounts").text)
                 reset = window.post("/accounts/clerk2/reset", data={"csrf": csrf, "password": ""})

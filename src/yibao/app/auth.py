@@ -108,6 +108,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
 """What can be done to an account (:class:`~yibao.store.service_tables.AccountEvent`), as the audit trail names it."""
 
 
+def detail_text(detail: str, lang: str) -> str:
+    """An event's detail (codes: ``clerk -> institution H53…``, ``temporary``) as people read it, in ``lang``."""
+    words = {"->": ("→", "→"), "temporary": ("临时密码", "temporary password")} | ROLES
+    return " ".join(t(lang, *words[w]) if w in words else w for w in detail.split())
+
+
 def _record(s: Session, username: str, action: str, by: str, detail: str = "") -> None:
     s.add(AccountEvent(username=username, action=action, detail=detail[:255], recorded_at=datetime.now(UTC), recorded_by=by))
 
@@ -412,6 +418,11 @@ def temporary_password(length: int = 12) -> str:
 def reset_password(s: Session, username: str, by: str, password: str | None = None) -> tuple[Account, str]:
     """An administrator resets a password: to ``password`` if given, else to a new random one (answered once,
     never stored in clear); either way temporary, to be changed at next sign-in."""
+    if username == by:
+        raise InputError(
+            "account", "username", username, "an account other than your own (change your own password with the old one)",
+            expected_zh="本人以外的账号（本人请用当前密码修改密码）",
+        )  # fmt: skip
     chosen = password or temporary_password()
     return set_password(s, username, chosen, by, temporary=True), chosen
 

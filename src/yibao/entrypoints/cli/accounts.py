@@ -160,7 +160,11 @@ def history(
         table.add_column(head)
     for e in events:
         table.add_row(
-            beijing_text(e["recorded_at"]), e["username"], label(auth.ACTIONS, e["action"], lang), e["detail"], e["recorded_by"]
+            beijing_text(e["recorded_at"]),
+            e["username"],
+            label(auth.ACTIONS, e["action"], lang),
+            auth.detail_text(e["detail"], lang),
+            e["recorded_by"],
         )
     console.print(table)
 

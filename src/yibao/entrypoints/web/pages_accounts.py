@@ -48,7 +48,8 @@ def _page(
     roles = {role: role_label(role, lang) for role in auth.ROLES}
     context: dict[str, Any] = {
         "accounts": rows, "roles": roles, "role_options": list(roles.items()), "institutions": institutions,
-        "events": events, "actions": {k: t(*v) for k, v in auth.ACTIONS.items()}, "only": only,
+        "events": events, "detail_text": lambda d: auth.detail_text(d, lang),
+        "actions": {k: t(*v) for k, v in auth.ACTIONS.items()}, "only": only,
         "error": error, "errors": errors or {}, "values": values or {"temporary": "1"}, "issued": issued,
     }  # fmt: skip
     return render(request, "accounts.html.j2", context, status_code=status_code)

@@ -14,9 +14,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from tests.accounts import HOSPITAL, csrf_of, signed_in
-from tests.db.desk import desk_pack, workbook  # noqa: F401  (a fixture)
+from tests.db.desk import bearer, desk_pack, workbook  # noqa: F401  (a fixture)
 from tests.db.test_service import PACK, seed
 from tests.db.test_web_desk import row_words, settle, yuan
 from yibao.entrypoints.http import create_app
@@ -90,6 +91,13 @@ def test_the_platform_totals_per_institution_and_day(app: FastAPI) -> None:
         (HOSPITAL, "2022-06-05", Decimal(yuan(fifth_medfee)), 2),
         (HOSPITAL, "2022-06-09", Decimal(yuan(c["medfee_sumamt"])), 1),
     ]
+    api = TestClient(app).get(f"/api/reconcile/daily?{query}", headers=bearer(app, "auditor"))
+    assert api.status_code == 200, api.text
+    assert [(d["setl_date"], d["medfee_sumamt"], d["fixmedins_setl_cnt"]) for d in api.json()["days"]] == [
+        ("2022-06-05", float(yuan(fifth_medfee)), 2),
+        ("2022-06-09", float(yuan(c["medfee_sumamt"])), 1),
+    ]
+    assert TestClient(app).get(f"/api/reconcile/daily?{query}", headers=bearer(app, "clerk")).status_code == 403
     long = client.get("/reconcile/daily?begin=2022-01-01&end=2022-06-30")
     assert long.status_code == 422 and 'id="e-end"' in long.text and "92 天" in long.text
     unknown = client.get(f"/reconcile/daily?fixmedins_code=H000&{query}")

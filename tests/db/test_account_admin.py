@@ -179,3 +179,31 @@ def test_the_accounts_commands(db: Database) -> None:
         history = CliRunner().invoke(cli_app, ["accounts", "history", "clerk"], env=env)
         lines = [line for line in history.output.splitlines() if "root" in line]
         assert [("重设密码" in line, "变更角色" in line) for line in lines] == [(True, False), (False, True)], history.output
+
+
+def test_an_institutions_account_changes_its_own_password_in_the_window(db: Database) -> None:
+    """The header's 修改密码 works for every account, a hospital's too (which otherwise sees only its own 疑点)."""
+    seed_accounts(db)
+    with _two_workers(db) as (a, _b), httpx.Client(base_url=a, follow_redirects=True, timeout=TIMEOUT) as window:
+        home = _login_form(window, "his", PASSWORD)
+        assert home.url.path == "/suspects" and 'id="change-password"' in home.text
+        page = window.get("/account/password")
+        assert page.status_code == 200
+        form = {
+            "csrf": csrf_of(page.text),
+            "old_password": PASSWORD,
+            "new_password": "hospital 15",
+            "new_password2": "hospital 15",
+        }
+        assert 'id="password-changed"' in window.post("/account/password", data=form).text
+        assert window.get("/counter").status_code == 403  # still only what an institution may use
+        assert _token(a, "his", "hospital 15").status_code == 200
+
+
+def test_the_apis_roles_are_the_accounts_roles() -> None:
+    from typing import get_args
+
+    from yibao.app.auth import ROLES
+    from yibao.entrypoints.api.schemas import Role
+
+    assert set(get_args(Role)) == set(ROLES)

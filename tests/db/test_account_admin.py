@@ -154,9 +154,17 @@ def test_the_accounts_page_creates_resets_and_shows_the_trail_and_others_are_ref
                 assert user.get("/account/password").url.path == "/login"  # the session ended
                 role = window.post("/accounts/clerk2/role", data={"csrf": csrf, "role": "auditor", "fixmedins_code": ""})
                 assert role.url.path == "/accounts"
+                # a staff role with an institution still chosen on the row's form: the choice is no choice
+                again = window.post(
+                    "/accounts/clerk2/role", data={"csrf": csrf, "role": "monitoring", "fixmedins_code": HOSPITAL}
+                )
+                assert again.url.path == "/accounts"
+                listed = {r["username"]: r for r in http.get(f"{a}{ACCOUNTS}", headers=login(a, "admin")).json()}
+                assert (listed["clerk2"]["role"], listed["clerk2"]["fixmedins_code"]) == ("monitoring", None)
                 trail = window.get("/accounts?user=clerk2").text
                 rows = re.findall(r'<tr data-username="clerk2" data-action="(\w+)">.*?<td>admin</td></tr>', trail)
-                assert rows == ["role", "reset", "create"]
+                assert rows == ["role", "role", "reset", "create"]
+                assert "审核 → 监测" in trail and "经办 → 审核" in trail
 
 
 def test_the_accounts_commands(db: Database) -> None:

@@ -60,6 +60,12 @@ def accounts_page(request: Request, who: Annotated[Principal, Depends(ADMIN)]) -
     return _page(request)
 
 
+def _institution(role: str, chosen: str) -> str | None:
+    """The institution chosen on the form, for an institution account; a staff account's form may leave one chosen
+    (the select stays as it was when the role changes), which is no choice at all."""
+    return (chosen or None) if role == "institution" else None
+
+
 def _issued(username: str, password: str, chosen: bool) -> dict[str, str] | None:
     """The one-time notice of a generated temporary password (none when the administrator typed it)."""
     return None if chosen else {"username": username, "password": password}
@@ -77,7 +83,7 @@ def create(request: Request, who: Annotated[Principal, Depends(ADMIN)], form: Po
         with db_of(request).unit_of_work() as s:
             auth.create_account(
                 s, values["username"], password, values["role"], who.username, display_name=values["display_name"],
-                fixmedins_code=values["fixmedins_code"] or None, temporary=temporary,
+                fixmedins_code=_institution(values["role"], values["fixmedins_code"]), temporary=temporary,
             )  # fmt: skip
             s.commit()
     except InputError as e:
@@ -102,8 +108,8 @@ def change(request: Request, username: str, action: str, who: Annotated[Principa
                 _account, password = auth.reset_password(s, username, who.username, typed or None)
                 issued = _issued(username, password, bool(typed)) or {"reset": username}
             elif action == "role":
-                code = clean(form.get("fixmedins_code"), 32) or None
-                auth.set_role(s, username, clean(form.get("role"), 16), who.username, code)
+                role = clean(form.get("role"), 16)
+                auth.set_role(s, username, role, who.username, _institution(role, clean(form.get("fixmedins_code"), 32)))
             else:
                 auth.set_active(s, username, action == "enable", who.username)
             s.commit()

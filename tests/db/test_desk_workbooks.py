@@ -68,6 +68,12 @@ def test_a_3202_is_kept_and_its_differences_download_with_both_values(app: FastA
     assert (kind, setl_id, field) == ("金额不一致", b["setl_id"], "基金支付总额")
     assert (Decimal(str(platform)), Decimal(str(his))) == (Decimal(fund), Decimal(his_fund))
     assert said == f"基金支付总额 医院 {his_fund} 元，平台 {fund} 元"
+    client.get("/lang/en", follow_redirects=False)
+    english = sheet_rows(client.get(f"/reconcile/runs/{run_id}.xlsx").content)
+    assert english[0] == ("kind", "setl_id", "mdtrt_id", "psn_no", "field", "platform", "HIS", "details")
+    assert english[1][4] == "fund_pay_sumamt"
+    assert english[1][7] == f"amount_differs; fund_pay_sumamt: platform {fund}, HIS {his_fund}"
+    client.get("/lang/zh", follow_redirects=False)
     summary = sheet_rows(got.content, 1)
     assert summary[2][:2] == ("医院明细文件", "六月明细.xlsx") and summary[4][:2] == ("对账人", "auditor")
     assert client.get("/reconcile/runs/999.xlsx").status_code == 404

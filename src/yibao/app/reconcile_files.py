@@ -93,6 +93,13 @@ def _field_name(field: str, lang: str) -> str:
     return t(lang, reconcile.FIELD_ZH.get(field, field), field)
 
 
+def _said(d: dict[str, Any], lang: str) -> str:
+    """A difference described: the 3202 answer's Chinese, or in English its kind and each field's two values."""
+    if lang == "zh":
+        return str(d["dscr"])
+    return "; ".join([d["kind"], *(f"{f['field']}: platform {f['platform']}, HIS {f['his']}" for f in d["fields"])])
+
+
 DIFFERENCE_HEADS = (
     ("差异类型", "kind"), ("结算ID", "setl_id"), ("就诊ID", "mdtrt_id"), ("人员编号", "psn_no"), ("字段", "field"),
     ("平台值", "platform"), ("医院值", "HIS"), ("说明", "details"),
@@ -111,14 +118,14 @@ def differences_workbook(run: ReconcileRun, name: str, lang: str = "zh") -> byte
         lead = [kind, d["setl_id"], d["mdtrt_id"] or "", d["psn_no"] or ""]
         if d["fields"]:
             for f in d["fields"]:
-                xlsx.put(ws, row, [*lead, _field_name(f["field"], lang), f["platform"], f["his"], d["dscr"]])
+                xlsx.put(ws, row, [*lead, _field_name(f["field"], lang), f["platform"], f["his"], _said(d, lang)])
                 row += 1
             continue
         side = d["platform"] or (d["his"][0] if d["his"] else {})
         amount = side.get("medfee_sumamt")
         on_platform = d["platform"] is not None
         values = [amount if on_platform else None, None if on_platform else amount]
-        xlsx.put(ws, row, [*lead, _field_name("medfee_sumamt", lang), *values, d["dscr"]])
+        xlsx.put(ws, row, [*lead, _field_name("medfee_sumamt", lang), *values, _said(d, lang)])
         row += 1
     for r in range(2, row):
         for c in (6, 7):
@@ -131,7 +138,10 @@ def differences_workbook(run: ReconcileRun, name: str, lang: str = "zh") -> byte
         (t(lang, "定点医药机构", "Institution"), f"{info['fixmedins_code']} {name}".strip()),
         (t(lang, "对账期间", "Period"), f"{info['stmt_begndate']} ~ {info['stmt_enddate']}"),
         (t(lang, "医院明细文件", "The hospital's file"), run.file_name),
-        (t(lang, "对账结果", "Result"), info["stmt_rslt_dscr"]),
+        (
+            t(lang, "对账结果", "Result"),
+            t(lang, info["stmt_rslt_dscr"], "the lists agree" if info["stmt_rslt"] == "0" else "the lists disagree"),
+        ),
         (t(lang, "对账人", "By"), run.recorded_by),
         (t(lang, "对账时间（北京时间）", "When (Beijing time)"), beijing_text(run.recorded_at)),
     ]

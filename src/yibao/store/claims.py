@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, Place, empty, finish
 from yibao.store.service_tables import LedgerEntry
@@ -14,12 +14,25 @@ from yibao.store.tables import Person
 
 
 def from_ledger(session: Session, start: date, end: date, place: Place = EVERYWHERE) -> pl.DataFrame:
-    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place."""
+    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
+    settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
+    of its latest correction."""
     reversed_ids = sa.select(LedgerEntry.reverses).where(LedgerEntry.kind == "reverse", LedgerEntry.reverses.is_not(None))
-    cols = [getattr(LedgerEntry, c) for c in (*CODES, "setl_date", *AMOUNTS)]
+    fix = aliased(LedgerEntry)
+    fixes = (
+        sa.select(fix.corrects.label("corrects"), *(sa.func.sum(getattr(fix, a)).label(a) for a in AMOUNTS))
+        .where(fix.kind == "backpay")
+        .group_by(fix.corrects)
+        .subquery()
+    )
+    latest = sa.select(fix.identity).where(fix.corrects == LedgerEntry.setl_id).order_by(fix.id.desc()).limit(1)
+    codes = [sa.func.coalesce(latest.scalar_subquery(), LedgerEntry.identity) if c == "identity" else getattr(LedgerEntry, c)
+             for c in CODES]  # fmt: skip
+    amounts = [(getattr(LedgerEntry, a) + sa.func.coalesce(getattr(fixes.c, a), 0)).label(a) for a in AMOUNTS]
     q = (
-        sa.select(*cols, *(getattr(Person, c) for c in PERSON_COLUMNS))
+        sa.select(*codes, LedgerEntry.setl_date, *amounts, *(getattr(Person, c) for c in PERSON_COLUMNS))
         .join(Person, Person.id == LedgerEntry.person_id)
+        .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
             LedgerEntry.setl_date >= start,

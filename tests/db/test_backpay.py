@@ -14,17 +14,24 @@ Paid back to the person: 2,976.38 yuan in cash."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from tests.accounts import HOSPITAL, seed_accounts
+from tests.accounts import HOSPITAL, csrf_of, seed_accounts, signed_in
+from tests.db.desk import bearer
 from tests.db.test_service import CERTNO
 from yibao.app import backpay, ledger
 from yibao.app.report_sources import ledger_reports
 from yibao.core.errors import InputError
 from yibao.core.identities import IdentityPeriod
+from yibao.entrypoints.cli.main import app as cli
+from yibao.entrypoints.http import create_app
 from yibao.policy import load_pack
 from yibao.settlement import settle_sequence
 from yibao.settlement.model import Claim, PolicyRangeSummary, YearToDate
@@ -159,3 +166,88 @@ def _core_dibao():  # the person as now known, for the expected accumulators
     from yibao.settlement.model import Person as CorePerson
 
     return CorePerson("P1", identities=(IdentityPeriod("dibao", date(2021, 12, 1), None),), birth_date=date(1962, 7, 4))
+
+
+def test_the_window_lists_previews_pays_once_and_prints_the_slip_and_others_are_refused(db: Database) -> None:
+    seed_ordinary(db)
+    late_dibao(db)
+    app = create_app(db, PACK)
+    clerk = signed_in(app, "clerk")
+    person = clerk.get("/persons/P1").text
+    assert 'id="backpay-notice"' in person and 'href="/settlements/S1"' in person and "低保" in person
+    listed = clerk.get("/backpay").text
+    assert 'data-psn-no="P1"' in listed and 'href="/persons/P1/backpay"' in listed
+    page = clerk.get("/persons/P1/backpay")
+    assert page.status_code == 200 and 'id="confirm-button"' in page.text
+    assert re.search(r'id="refund">2,976\.38<', page.text)
+    assert entries(db) == 2
+    form = {"csrf": csrf_of(page.text), "idem": re.findall(r'name="idem" value="([0-9a-f]+)"', page.text)[0]}
+    first = clerk.post("/persons/P1/backpay", data=form, follow_redirects=False)
+    second = clerk.post("/persons/P1/backpay", data=form, follow_redirects=False)  # a double submit pays once
+    assert first.status_code == second.status_code == 303 and first.headers["location"] == second.headers["location"]
+    assert entries(db) == 4
+    stem = first.headers["location"].split("/")[2].split("?")[0]
+    paid = clerk.get(first.headers["location"]).text
+    assert 'id="notice"' in paid and f'href="/backpay/{stem}/slip"' in paid
+    slip = clerk.get(f"/backpay/{stem}/slip").text
+    assert "医疗费用补差结算单" in slip and 'id="refund">2,976.38<' in slip
+    assert re.search(r'data-field="maf_pay"><td>医疗救助支付</td><td class="n">0.00</td><td class="n">959.25</td>', slip)
+    pdf = clerk.get(f"/backpay/{stem}/slip.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    person = clerk.get("/persons/P1").text
+    assert 'id="backpay-notice"' not in person and f'href="/backpay/{stem}"' in person
+    assert 'id="none-pending"' in clerk.get("/backpay").text
+    again = clerk.get("/persons/P1/backpay").text  # nothing left to pay
+    assert 'id="nothing"' in again and 'id="confirm-button"' not in again
+    for role in ("auditor", "monitoring", "analyst", "admin"):
+        other = signed_in(app, role)
+        assert other.get("/backpay").status_code == 403
+        assert other.get("/persons/P1/backpay").status_code == 403
+        assert other.get(f"/backpay/{stem}/slip").status_code == 403
+    with db.unit_of_work() as s:
+        assert ledger.verify(s) == []
+
+
+def test_the_rest_api_and_the_cli_pay_once(db: Database, tmp_path: Path) -> None:
+    seed_ordinary(db)
+    late_dibao(db)
+    app = create_app(db, PACK)
+    client = TestClient(app)
+    h = bearer(app, "clerk")
+    assert [p["psn_no"] for p in client.get("/api/backpay", headers=h).json()] == ["P1"]
+    seen = client.get("/api/persons/P1/backpay", headers=h).json()
+    assert [d["difference"]["maf_pay"] for d in seen["differences"]] == [95_925, 201_713] and seen["refund"] == 297_638
+    keyed = h | {"Idempotency-Key": "BACKPAY-1"}
+    first = client.post("/api/persons/P1/backpay", headers=keyed)
+    again = client.post("/api/persons/P1/backpay", headers=keyed)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    stem = first.json()["stem"]
+    assert entries(db) == 4
+    got = client.get(f"/api/backpay/{stem}", headers=h).json()
+    assert [(c["corrects"], c["maf_pay"]) for c in got["corrections"]] == [("S1", 95_925), ("S2", 201_713)]
+    assert got["refund"] == 297_638
+    assert client.get("/api/backpay", headers=bearer(app, "auditor")).status_code == 403
+    assert client.post("/api/persons/P1/backpay", headers=bearer(app, "his")).status_code == 403
+    assert client.get("/api/ledger/verify", headers=bearer(app, "auditor")).json()["ok"] is True
+
+
+def test_the_cli_lists_previews_and_pays(tmp_path: Path) -> None:
+    env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
+    db = Database.open(env["YIBAO_DATABASE_URL"])
+    try:
+        seed_ordinary(db)
+        late_dibao(db)
+        p = ["-p", "anhui-huaibei-2022"]
+        listed = CliRunner().invoke(cli, ["backpay", "list", *p], env=env)
+        assert listed.exit_code == 0 and "S1" in listed.output and "S2" in listed.output, listed.output
+        seen = CliRunner().invoke(cli, ["backpay", "pay", "P1", *p], env=env)
+        assert seen.exit_code == 0 and "预览（未写入）" in seen.output and "应退还个人现金 2,976.38 元" in seen.output
+        assert entries(db) == 2
+        done = CliRunner().invoke(cli, ["backpay", "pay", "P1", "--confirm", "--user", "wq", *p], env=env)
+        assert done.exit_code == 0 and "已补差，补差单号 B" in done.output, done.output
+        again = CliRunner().invoke(cli, ["backpay", "pay", "P1", "--confirm", *p], env=env)
+        assert again.exit_code == 0 and "没有需要补差的结算" in again.output
+        assert entries(db) == 4
+        assert "没有待补差的结算" in CliRunner().invoke(cli, ["backpay", "list", *p], env=env).output
+    finally:
+        db.engine.dispose()

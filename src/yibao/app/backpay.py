@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from yibao.app import ledger
 from yibao.app.person_year import read as person_year_read
-from yibao.app.registry import person_not_found
+from yibao.app.registry import find_person
 from yibao.core.errors import InputError, NotFound
 from yibao.core.identities import IdentityPeriod
 from yibao.policy.pack import PolicyPack
@@ -214,17 +214,10 @@ class Plan:
         return sum(d.refund for d in self.differences)
 
 
-def _person(s: Session, psn_no: str) -> Person:
-    person = s.scalar(sa.select(Person).where(Person.psn_no == psn_no.strip()))
-    if person is None:
-        raise person_not_found(psn_no)
-    return person
-
-
 def plan(s: Session, pack: PolicyPack, psn_no: str, *, lock: bool = False) -> Plan:
     """The person's back-pay: the years holding a settlement a late identity changes, each re-settled in date order;
     the bills whose amounts, accumulators or identity change. ``lock``: the years' accumulators locked (to pay)."""
-    person = _person(s, psn_no)
+    person = find_person(s, psn_no)
     years = sorted({a.setl_date.year for a in affected(s, pack, person.id)})
     diffs: list[Difference] = []
     for year in years:
@@ -351,3 +344,30 @@ def differences_view(p: Plan) -> list[dict[str, Any]]:
             "difference": d.delta,
         })  # fmt: skip
     return out
+
+
+def plan_json(p: Plan) -> dict[str, Any]:
+    """A plan as the REST API answers it (amounts in fen)."""
+    return {"psn_no": p.person.psn_no, "psn_name": p.person.psn_name, "years": list(p.years),
+            "differences": differences_view(p), "total": p.total, "refund": p.refund}  # fmt: skip
+
+
+def pending_json(people: list[PendingPerson]) -> list[dict[str, Any]]:
+    return [
+        {"psn_no": x.psn_no, "psn_name": x.psn_name,
+         "settlements": [{"setl_id": a.setl_id, "setl_date": a.setl_date.isoformat(), "fixmedins_code": a.fixmedins_code,
+                          "medfee_sumamt": a.medfee_sumamt, "settled_as": a.settled_as, "now": a.now}
+                         for a in x.settlements]}
+        for x in people
+    ]  # fmt: skip
+
+
+def payment_json(paid: Paid) -> dict[str, Any]:
+    """A payment as the REST API answers it: per correction, the settlement it corrects and the differences."""
+    return {
+        "stem": paid.stem, "psn_no": paid.person.psn_no, "recorded_by": paid.recorded_by,
+        "recorded_at": paid.recorded_at.isoformat(),
+        "corrections": [{"setl_id": f.setl_id, "corrects": o.setl_id, "identity_before": o.identity,
+                         "identity": f.identity, **{a: getattr(f, a) for a in AMOUNTS}} for f, o in paid.entries],
+        "refund": -sum(f.psn_part_amt - f.acct_pay for f, _ in paid.entries),
+    }  # fmt: skip

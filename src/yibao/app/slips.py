@@ -374,7 +374,12 @@ _env.filters["yuan"] = fmt_yuan
 
 
 def render_html(slip: Slip) -> str:
-    return _env.get_template("slip.html.j2").render(slip=slip)
+    return render_template("slip.html.j2", slip=slip)
+
+
+def render_template(name: str, **context: Any) -> str:
+    """A slip's template (``templates/``, amounts with the ``yuan`` filter)."""
+    return _env.get_template(name).render(**context)
 
 
 # ------------------------------------------------------------------ PDF

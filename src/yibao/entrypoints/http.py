@@ -19,6 +19,7 @@ from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
+    backpay_routes,
     institution_routes,
     national_routes,
     reconcile_routes,
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(registry_routes.router)
     app.include_router(service_routes.router)
     app.include_router(assistance_routes.router)
+    app.include_router(backpay_routes.router)
     app.include_router(national_routes.router)
     app.include_router(reconcile_routes.router)
     app.include_router(slip_routes.router)

@@ -151,7 +151,10 @@ def pending(s: Session, pack: PolicyPack) -> list[PendingPerson]:
 
 def _claim(entry: LedgerEntry, dise_codg: str, amounts: dict[str, int]) -> Claim:
     if entry.hosp_lv is None:
-        raise InputError(f"settlement {entry.setl_id}", "hosp_lv", None, "the hospital level it was settled at (on record)")
+        raise InputError(
+            f"settlement {entry.setl_id}", "hosp_lv", None, "the hospital level it was settled at, on record",
+            expected_zh="台账中记录的结算时医院等级",
+        )  # fmt: skip
     claim = Claim(
         entry.setl_id, entry.psn_no, entry.setl_date, entry.med_type, entry.hosp_lv, entry.place or "in_county",  # type: ignore[arg-type]
         dise_codg, fixmedins_code=entry.fixmedins_code or "",
@@ -189,7 +192,10 @@ def booked(s: Session, person_id: int, year: int, pack: PolicyPack) -> list[Book
         claim = None
         if e.kind in BILLS:
             if e.pack_id != pack.pack_id:
-                raise InputError(f"settlement {e.setl_id}", "pack_id", e.pack_id, f"a settlement under {pack.pack_id}")
+                raise InputError(
+                    f"settlement {e.setl_id}", "pack_id", e.pack_id, f"a settlement under {pack.pack_id}",
+                    expected_zh=f"按政策包 {pack.pack_id} 结算的结算",
+                )  # fmt: skip
             dise = getattr(e, "dise_codg", None) or (diagnoses.get(e.mdtrt_id) if e.mdtrt_id else None) or ""
             claim = _claim(e, dise, amounts)
         out.append(Booked(e.setl_id, e.setl_date, claim, amounts, identity, e.line, consumed))
@@ -311,7 +317,7 @@ def payment(s: Session, stem: str) -> Paid:
         )
     )
     if not stem or not fixes:
-        raise NotFound("back-pay", "stem", stem[:40], "a back-pay payment id (B…)")
+        raise NotFound("back-pay", "stem", stem[:40], "a back-pay payment id (B…)", expected_zh="补差单号（B…）")
     person = s.get(Person, fixes[0].person_id)
     assert person is not None
     pairs = tuple((f, ledger.get_entry(s, f.corrects or "")) for f in fixes)

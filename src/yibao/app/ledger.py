@@ -305,12 +305,11 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
         raise InputError(f"settlement {setl_id}", "reason", reason, "至多 255 个字符 / at most 255 characters")
     original = get_entry(session, setl_id)
     if original.kind not in REVERSIBLE:
-        what = (
-            "a settlement, not a back-pay (补差: reverse the settlement it corrects, which undoes both)"
-            if (original.kind == "backpay")
-            else "a settlement, not a reversal"
-        )
-        raise InputError(f"settlement {setl_id}", "setl_id", setl_id, what)
+        if original.kind == "backpay":
+            expected = "a settlement, not a back-pay: reverse the settlement it corrects, which undoes both"
+            expected_zh = "结算，而非补差更正记录：请撤销其所更正的结算，二者一并撤销"
+            raise InputError(f"settlement {setl_id}", "setl_id", setl_id, expected, expected_zh=expected_zh)
+        raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")
     before = lock_year(session, original.person_id, original.year)
     done = session.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
     if done is not None:

@@ -76,6 +76,11 @@ def _names(s: Session, codes: set[str | None] | set[str]) -> dict[str, str]:
     return {c: n for c, n in s.execute(q)}
 
 
+def _name(names: dict[str, str], code: str) -> str:
+    """The institution's name; a settlement at the bureau's window names none (医保经办窗口, as on the settlement slip)."""
+    return names.get(code) or code or "医保经办窗口"
+
+
 def rows_of_plan(s: Session, p: Plan) -> tuple[Row, ...]:
     """The rows of a preview (nothing paid yet)."""
     ids = [d.before.ref for d in p.differences]
@@ -83,7 +88,7 @@ def rows_of_plan(s: Session, p: Plan) -> tuple[Row, ...]:
     codes = {i: c or "" for i, c in s.execute(q)}
     names = _names(s, set(codes.values()))
     return tuple(
-        Row(d.before.ref, "", d.after.setl_date, names.get(codes[d.before.ref], codes[d.before.ref]),
+        Row(d.before.ref, "", d.after.setl_date, _name(names, codes[d.before.ref]),
             identity_label(d.before.identity), identity_label(d.after.identity),
             _amounts(d.before.amounts, {a: getattr(d.after, a) for a in AMOUNTS}))
         for d in p.differences
@@ -126,7 +131,7 @@ def build(s: Session, paid: Paid, *, printed_at: datetime | None = None) -> Back
         after = {a: before[a] + getattr(fix, a) for a in AMOUNTS}
         was = earlier[-1].identity if earlier else original.identity
         code = original.fixmedins_code or ""
-        rows.append(Row(original.setl_id, fix.setl_id, original.setl_date, names.get(code, code), identity_label(was),
+        rows.append(Row(original.setl_id, fix.setl_id, original.setl_date, _name(names, code), identity_label(was),
                         identity_label(fix.identity), _amounts(before, after)))  # fmt: skip
     person: Person = paid.person
     return BackpaySlip(

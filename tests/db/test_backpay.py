@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from tests.accounts import HOSPITAL, csrf_of, seed_accounts, signed_in
 from tests.db.desk import bearer
 from tests.db.test_service import CERTNO
-from yibao.app import backpay, ledger
+from yibao.app import assistance, backpay, ledger
 from yibao.app.report_sources import ledger_reports
 from yibao.core.errors import InputError
 from yibao.core.identities import IdentityPeriod
@@ -121,6 +121,9 @@ def test_a_late_identity_lists_its_settlements_pays_the_difference_once_and_reve
         assert backpay.affected(s, PACK) == [] and backpay.pending(s, PACK) == []
         assert backpay.payments_of(s, originals[0].person_id) == [stem]
         assert [o.setl_id for _, o in backpay.payment(s, stem).entries] == ["S1", "S2"]
+        # an application for assistance counts what the funds paid of the bills with their back-pay
+        bills = assistance._bills(s, originals[0].person_id, date(2022, 1, 1), date(2022, 12, 31))
+        assert [b.fund_pay_sumamt for b in bills] == [872_100 + 95_925, 2_731_050 + 201_713]
 
     # the accumulators are what they would be had 低保 been known at the time
     known = list(settle_sequence(PACK, _core_dibao(), [S1, S2]))

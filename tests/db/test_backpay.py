@@ -26,12 +26,13 @@ from typer.testing import CliRunner
 from tests.accounts import HOSPITAL, csrf_of, seed_accounts, signed_in
 from tests.db.desk import bearer
 from tests.db.test_service import CERTNO
-from yibao.app import assistance, backpay, ledger
+from yibao.app import assistance, backpay, ledger, reconcile
 from yibao.app.report_sources import ledger_reports
 from yibao.core.errors import InputError
 from yibao.core.identities import IdentityPeriod
 from yibao.entrypoints.cli.main import app as cli
 from yibao.entrypoints.http import create_app
+from yibao.entrypoints.web import stats
 from yibao.policy import load_pack
 from yibao.settlement import settle_sequence
 from yibao.settlement.model import Claim, PolicyRangeSummary, YearToDate
@@ -129,6 +130,15 @@ def test_a_late_identity_lists_its_settlements_pays_the_difference_once_and_reve
     known = list(settle_sequence(PACK, _core_dibao(), [S1, S2]))
     assert ytd(db) == known[-1].ytd_after
     assert (ytd(db).maf_paid, ytd(db).maf_base, ytd(db).tilt_base) == (297_638, 396_850, 99_212)
+
+    with db.unit_of_work() as s:
+        # the hospital's reconciliation never had the back-pay (the bureau pays it): its totals are the originals'
+        totals = reconcile.ledger_totals(s, reconcile.Scope(HOSPITAL, date(2022, 1, 1), date(2022, 12, 31)))
+        assert sum(t.fund_pay_sumamt for t in totals.values()) == 872_100 + 2_731_050
+        assert sum(t.fixmedins_setl_cnt for t in totals.values()) == 2
+        # the home page's figures: two settlements, no reversal, the assistance paid by the back-pay
+        home = stats.totals(s, LedgerEntry.year == 2022)
+        assert (home.settlements, home.reversals, home.by_payer["maf_pay"]) == (2, 0, 297_638)
 
     # paying twice pays once
     with db.unit_of_work() as s:

@@ -144,7 +144,7 @@ def total(items: Iterable[Totals]) -> Totals:
 
 
 def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
-    """The platform's totals by (insutype, clr_type), net of reversals, from the ledger."""
+    """The platform's totals by (insutype, clr_type), net of reversals, from the ledger (back-pay left out)."""
     sign = sa.case((LedgerEntry.kind == "reverse", -1), else_=1)
     q = (
         sa.select(
@@ -160,6 +160,7 @@ def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
             LedgerEntry.fixmedins_code == scope.fixmedins_code,
             LedgerEntry.setl_date >= scope.begin,
             LedgerEntry.setl_date <= scope.end,
+            LedgerEntry.kind != "backpay",  # the bureau pays a back-pay (补差) itself: the hospital's totals never had it
         )
         .group_by(LedgerEntry.insutype, LedgerEntry.med_type)
     )

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
         | {"assistance"}  # 依申请救助: decide an application for assistance, reverse one
         | {"enrolment", "enrolment.read"}  # enrol the county (registry, tax payment list); coverage, gap list, ledger
+        | {"backpay"}  # 补差: re-settle after a late identity and pay the difference
     ),
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset(

@@ -20,6 +20,7 @@ from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
     enrolment_routes,
+    backpay_routes,
     institution_routes,
     national_routes,
     reconcile_routes,
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(enrolment_routes.router)
     app.include_router(service_routes.router)
     app.include_router(assistance_routes.router)
+    app.include_router(backpay_routes.router)
     app.include_router(national_routes.router)
     app.include_router(reconcile_routes.router)
     app.include_router(slip_routes.router)

@@ -19,8 +19,8 @@ from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
-    enrolment_routes,
     backpay_routes,
+    enrolment_routes,
     institution_routes,
     national_routes,
     reconcile_routes,

@@ -195,7 +195,7 @@ def test_the_window_previews_confirms_once_prints_the_slip_lists_it_and_reverses
     decided = clerk.get(first.headers["location"]).text
     assert 'id="notice"' in decided and f'href="/assistance/{setl_id}/slip"' in decided
     slip = clerk.get(f"/assistance/{setl_id}/slip").text
-    assert "医疗救助依申请救助单" in slip and "SA" in slip and "本次救助 <span class=\"amt\">735.75</span>" in slip
+    assert "医疗救助依申请救助单" in slip and "SA" in slip and '本次救助 <span class="amt">735.75</span>' in slip
     pdf = clerk.get(f"/settlements/{setl_id}/slip.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert f'href="/assistance/{setl_id}"' in clerk.get("/persons/P1").text  # listed on the person page

@@ -349,24 +349,23 @@ def paying_entry(s: Session, w: WarningCase, setl_id: str) -> tuple[LedgerEntry,
     a settlement that paid tilted assistance or an application for assistance; refused naming why otherwise."""
     where, key = f"预警 {w.id}", setl_id.strip()
     e = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == key))
-
-    def refuse(zh: str, en: str) -> InputError:
-        return InputError(where, "setl_id", key, en, expected_zh=zh, expected_en=en)
-
     if e is None or e.person_id != w.person_id or e.kind not in HELP_KINDS:
-        raise refuse(
-            "本人的结算（支付了倾斜救助）或依申请救助的流水号",
-            "a settlement (that paid tilted assistance) or an application of this person",
-        )
+        raise InputError(
+            where, "setl_id", key, "a settlement (that paid tilted assistance) or an application of this person",
+            expected_zh="本人的结算（支付了倾斜救助）或依申请救助的流水号",
+        )  # fmt: skip
     undone = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == key))
     if undone is not None:
-        raise refuse(f"未撤销的台账流水号（该笔已由 {undone} 撤销）", f"an entry that stands (this one was reversed by {undone})")
+        raise InputError(
+            where, "setl_id", key, f"an entry that stands (this one was reversed by {undone})",
+            expected_zh=f"未撤销的台账流水号（该笔已由 {undone} 撤销）",
+        )  # fmt: skip
     paid = help_paid(e)
     if paid <= 0:
-        raise refuse(
-            "支付了倾斜救助的结算（该笔结算倾斜救助为 0）或依申请救助",
-            "a settlement that paid tilted assistance (this one paid none) or an application for assistance",
-        )
+        raise InputError(
+            where, "setl_id", key, "a settlement that paid tilted assistance (this one paid none) or an application",
+            expected_zh="支付了倾斜救助的结算（该笔结算倾斜救助为 0）或依申请救助",
+        )  # fmt: skip
     return e, paid
 
 

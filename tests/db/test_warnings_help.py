@@ -304,7 +304,7 @@ def test_reversing_an_application_through_the_settlements_route_needs_assistance
     mon, clerk = _sign_in(app, "monitoring"), _sign_in(app, "clerk")
     # monitoring staff decide applications, but reverse no settlement
     r = _call(app, "POST", f"/api/settlements/{first}/reverse", mon, json={"reason": "录入错误"})
-    assert r.status_code == 403 and r.json()["expected"] == "reverse"
+    assert r.status_code == 403 and r.json()["detail"]["expected"] == "reverse"
     r = _call(app, "POST", f"/api/settlements/{applied}/reverse", mon, json={"reason": "重复申请"})
     assert r.status_code == 201, r.text
     assert r.json()["reverses"] == applied and r.json()["maf_pay"] == -app_done.result.pay

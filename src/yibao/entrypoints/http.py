@@ -103,7 +103,7 @@ def create_app(
 
     @app.exception_handler(NotPermitted)
     async def _not_permitted(_request: Request, exc: NotPermitted) -> JSONResponse:
-        return JSONResponse(status_code=403, content=forbidden_body(exc.permission, exc.role))
+        return JSONResponse(status_code=403, content={"detail": forbidden_body(exc.permission, exc.role)})  # as HTTPException
 
     @app.exception_handler(SignInLocked)
     async def _locked(_request: Request, exc: SignInLocked) -> JSONResponse:

@@ -321,6 +321,10 @@ def test_the_window_forms_are_refused_to_other_roles_and_errors_stay_beside_thei
         form = {"csrf": csrf, "category": "jiance", "valid_from": "2022-04-01"}
         r = client.post(f"/warnings/{wid}/identity", data=form, follow_redirects=False)
         assert r.status_code == 403 and "无权" in r.text, user
+        if user == "clerk":  # decides applications, but none made from a warning: that is the warning's work
+            asked = {"csrf": csrf, "on": "2022-06-30", "idem": "0" * 24, "warning": str(wid)}
+            r = client.post("/persons/P1/assistance", data=asked, follow_redirects=False)
+            assert r.status_code == 403 and "无权" in r.text
     client = signed_in(app, "monitoring")
     page = client.get(f"/warnings/{wid}")
     assert 'id="identity-form"' in page.text and 'value="jiance"' in page.text and 'value="tekun"' in page.text

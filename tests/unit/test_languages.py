@@ -167,7 +167,8 @@ PAGES = {
     "auditor": ("/suspects", "/suspects?status=open", "/suspects/1",
                 "/audit/rules", "/audit/rules/GL004", "/audit/knowledge", "/reconcile", "/reconcile/detail",
                 "/reconcile?fixmedins_code=H53090200001&begin=2022-06-01&end=2022-06-30&his_medfee_sumamt=1.00"
-                "&his_fund_pay_sumamt=1.00&his_fixmedins_setl_cnt=1", "/reconcile/verify?run=1"),
+                "&his_fund_pay_sumamt=1.00&his_fixmedins_setl_cnt=1", "/reconcile/verify?run=1",
+                "/reconcile/daily?begin=2022-06-01&end=2022-06-30"),
 }  # fmt: skip
 """Every page of the window, by a role that may see it (``NOPE``: the not-found page; ``/counter`` for admin: refused)."""
 

@@ -52,7 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
     "monitoring": frozenset({"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}),
     # statistics only: no single person's details; policy what-if on synthetic data
-    "analyst": frozenset({"reports", "policy.whatif"}),
+    "analyst": frozenset({"reports", "policy.whatif", "budget.write"}),  # budget.write: enter, import, derive the fund budget
     "admin": frozenset(
         {
             "person.read",
@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "reports",
             "policy.whatif",
             "suspects.read",
+            "budget.write",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only

@@ -26,7 +26,7 @@ from yibao.app.enrolment import ENROLLED
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.core.i18n import t as _t
-from yibao.core.money import fen_to_yuan_str, yuan_to_fen
+from yibao.core.money import fen_to_yuan_str, fmt_percent, yuan_to_fen
 from yibao.core.vocab import BUDGET_FUNDS
 from yibao.core.xlsx import AMOUNT, header, put, widths, yuan
 from yibao.interfaces.workbooks.sheets import RowCount, SheetLimits, SheetRefused, check_declared
@@ -41,7 +41,7 @@ from yibao.store.claims import from_ledger
 from yibao.store.service_tables import FundBudgetChange, FundBudgetRow
 from yibao.store.tables import Enrolment
 
-WHERE = "budget"
+WHERE = "基金预算 / budget"
 SOURCES = ("entered", "imported", "derived")
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 MAX_FEN = rules.MAX_AMOUNT
@@ -117,7 +117,7 @@ def set_amounts(s: Session, year: int, amounts: Mapping[tuple[str, int], int], s
     for (fund, month), amount in sorted(amounts.items()):
         check_fund(fund), check_month(month)
         if not 0 <= amount <= MAX_FEN:
-            raise InputError(WHERE, f"{fund}.{month}", amount, "an amount of 0 or more fen")
+            raise InputError(WHERE, f"{fund}.{month}", amount, "an amount of 0 or more fen", expected_zh="不小于 0 的金额（分）")
         row = s.get(FundBudgetRow, (year, fund, month))
         before = None if row is None else row.amount
         if before == amount:
@@ -174,11 +174,16 @@ def template_bytes(year: int, amounts: Mapping[tuple[str, int], int], lang: str 
     for r, fund in enumerate(rules.FUNDS, start=2):
         months = [yuan(amounts.get((fund, m), 0)) for m in rules.MONTHS]
         put(ws, r, [year, fund, pick(BUDGET_FUNDS[fund], lang), *months], [None, None, None, *[AMOUNT] * 12])
-    note = _t(lang, "金额单位：元（至多两位小数）；基金列填代码或名称；空格按 0 计。导入时任何一行有误则整份不导入。",
-              "Amounts in yuan (two decimals at most); the fund by code or name; a blank is 0. One bad row refuses the file.")  # fmt: skip
-    put(ws, len(rules.FUNDS) + 3, [note])
+    note = _t(
+        lang,
+        "金额单位：元（至多两位小数）；基金列填代码或名称；空格按 0 计。导入时任何一行有误则整份不导入。",
+        "Amounts in yuan (two decimals at most); the fund by code or name; a blank is 0. One bad row refuses the file.",
+    )
     ws.freeze_panes = "D2"
     widths(ws, [8, 12, 26, *[14] * 12])
+    about = wb.create_sheet(_t(lang, "说明", "about"))
+    put(about, 1, [note])
+    widths(about, [110])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -299,7 +304,7 @@ def actual_spending(s: Session, start: date, end: date, ctx: Context) -> Amounts
 def _no_rule(pack: PolicyPack | None) -> InputError:
     name = pack.pack_id if pack is not None else "(none)"
     return InputError(f"policy pack {name}", "budget", None, "a pack with a budget block (spending_growth, reserve, …)",
-                      expected_zh="含基金预算参数（budget）的政策包")  # fmt: skip
+                      expected_zh="含基金预算参数的政策包")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -311,11 +316,21 @@ class Derivation:
     amounts: Amounts
     changed: int
 
-    def note(self) -> str:
-        spent = {f: fen_to_yuan_str(rules.fund_total(self.last_year, f)) for f in rules.FUNDS}
-        return (f"{self.year - 1} spent basic {spent['basic']}, critical {spent['critical']}, assistance "
-                f"{spent['assistance']} yuan; {self.year} premium income {fen_to_yuan_str(self.income)} yuan; growth "
-                f"{self.rule.spending_growth} bp, reserve {self.rule.reserve} bp")  # fmt: skip
+    def note(self, lang: str = "zh") -> str:
+        """The figures it was derived from (in ``lang``; the change rows keep the Chinese)."""
+        spent = [fen_to_yuan_str(rules.fund_total(self.last_year, f)) for f in rules.FUNDS]
+        income, growth, reserve = (
+            fen_to_yuan_str(self.income),
+            fmt_percent(self.rule.spending_growth),
+            fmt_percent(self.rule.reserve),
+        )
+        return _t(
+            lang,
+            f"{self.year - 1} 年支出：基本医保 {spent[0]} 元、大病保险 {spent[1]} 元、医疗救助 {spent[2]} 元；"
+            f"{self.year} 年筹资 {income} 元；增长率 {growth}，预留结余 {reserve}",
+            f"{self.year - 1} spent: basic {spent[0]}, critical illness {spent[1]}, assistance {spent[2]} yuan; "
+            f"{self.year} premium income {income} yuan; growth {growth}, reserve {reserve}",
+        )
 
 
 def derive(s: Session, pack: PolicyPack | None, year: int, by: str, *, write: bool = True) -> Derivation:

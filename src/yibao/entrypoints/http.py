@@ -19,6 +19,7 @@ from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
+    budget_routes,
     institution_routes,
     national_routes,
     reconcile_routes,
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(budget_routes.router)
     app.include_router(suspects.router)
     app.include_router(institution_routes.router)
     app.include_router(audit_rule_routes.router)

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from yibao.core.i18n import t
+from yibao.core.vocab import BUDGET_FUNDS, label
 from yibao.policy.schema import FundBudget
+from yibao.reports.cells import fmt_bp
 from yibao.reports.tables import ALL, RESIDENT, Context, total
 from yibao.rules import budget as rules
 
@@ -97,3 +100,19 @@ def budget_warnings(budget: BudgetInput | None) -> pl.DataFrame:
         return pl.DataFrame(schema=WARNINGS_SCHEMA)
     rows = [(w.kind, w.fund, _month(budget.year, w.month), w.measured_bp, w.line_bp) for w in budget.warnings()]
     return pl.DataFrame(rows, schema=WARNINGS_SCHEMA, orient="row")
+
+
+def warning_text(kind: str, fund: str, month: str, measured_bp: int, line_bp: int, lang: str = "zh") -> str:
+    """One warning as a sentence (the report page, the home page)."""
+    name, measured, line = label(BUDGET_FUNDS, fund, lang), fmt_bp(measured_bp), fmt_bp(line_bp)
+    if kind == "ahead":
+        return t(lang, f"{month} {name}：预算使用进度超过时间进度 {measured}，超过预警幅度 {line}。",
+                 f"{month} {name}: budget used {measured} ahead of the year elapsed, past the margin of {line}.")  # fmt: skip
+    return t(lang, f"{month} {name}：预计全年结余率 {measured}，低于预警线 {line}。",
+             f"{month} {name}: expected balance rate for the year {measured}, below the line of {line}.")  # fmt: skip
+
+
+def warning_lines(warnings: pl.DataFrame, lang: str = "zh") -> list[str]:
+    """Every row of the :func:`budget_warnings` table as a sentence."""
+    return [warning_text(r["warning"], r["fund"], r["month"], r["measured_bp"], r["line_bp"], lang)
+            for r in warnings.iter_rows(named=True)]  # fmt: skip

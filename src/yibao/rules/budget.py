@@ -70,11 +70,11 @@ def split_months(amount: int, weights: Sequence[int]) -> list[int]:
 def derive(last_year: Amounts, income: int, rule: FundBudget, year: int) -> dict[tuple[str, int], int]:
     """This year's budget by fund and month from last year's actual spending and this year's premium income
     (the module's rule). ``InputError`` when there is no income or no pool spending last year to derive from."""
-    where = f"budget {year}"
+    where = f"{year} 年基金预算 / budget {year}"
     if income <= 0:
         raise InputError(
             where, "income", income, f"premium income recorded for {year} (enrol the year first: yibao enrol)",
-            expected_zh=f"{year} 年已登记的参保缴费收入（请先办理该年度参保：yibao enrol）",
+            expected_zh=f"{year} 年已登记的参保缴费收入（请先办理该年度参保登记）",
         )  # fmt: skip
     if sum(fund_total(last_year, f) for f in POOL) <= 0:
         raise InputError(

@@ -258,6 +258,7 @@ def _register() -> None:
         assistance,
         audit,
         batch,
+        budget,
         enrol,
         monitor,
         people,
@@ -286,6 +287,7 @@ def _register() -> None:
     app.command("slip")(slip.slip)
     app.add_typer(assistance.assistance_app, name="assistance")
     app.command("report")(report.report)
+    app.add_typer(budget.budget_app, name="budget")
     app.add_typer(registry.import_app, name="import")
     register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)

@@ -109,7 +109,7 @@ def has_budget(s: Session, year: int) -> bool:
 
 def set_amounts(s: Session, year: int, amounts: Mapping[tuple[str, int], int], source: str, by: str, note: str = "") -> int:
     """Write ``amounts`` (fen by (fund, month)) for ``year`` in the caller's transaction, each changed month with its
-    change row; the number of months changed (an amount already standing is not a change)."""
+    change row; the number of months changed (an amount already standing, or 0 for a month never set, is not a change)."""
     if source not in SOURCES:
         raise ValueError(f"source {source!r}")
     now = datetime.now(UTC)
@@ -120,7 +120,7 @@ def set_amounts(s: Session, year: int, amounts: Mapping[tuple[str, int], int], s
             raise InputError(WHERE, f"{fund}.{month}", amount, "an amount of 0 or more fen", expected_zh="不小于 0 的金额（分）")
         row = s.get(FundBudgetRow, (year, fund, month))
         before = None if row is None else row.amount
-        if before == amount:
+        if before == amount or (before is None and amount == 0):  # a month never set is 0 already
             continue
         if row is None:
             s.add(FundBudgetRow(year=year, fund=fund, month=month, amount=amount, source=source, recorded_at=now,

@@ -89,4 +89,4 @@ def test_enter_import_see_the_warning_and_download_the_budget(page: Page, site: 
     assert exact == [Decimal(monthly) / 100, Decimal(jan) / 100, Decimal(jan - monthly) / 100, Decimal(used_bp) / 10_000,
                      Decimal(833) / 10_000]  # fmt: skip
     assert jan_row[9] == "支出超进度"
-    assert ["支出超进度", "基本医保统筹基金", "2022-01"] == [c.value for c in book["基金预算预警"][2]][:3]
+    assert [c.value for c in book["基金预算预警"][2]][:3] == ["支出超进度", "基本医保统筹基金", "2022-01"]

@@ -18,7 +18,7 @@ from yibao.app.report_sources import ledger_pack
 from yibao.core.errors import InputError
 from yibao.entrypoints.api.bodies import binary, multipart, xlsx_upload
 from yibao.entrypoints.api.refusals import refusals
-from yibao.entrypoints.common.downloads import download
+from yibao.entrypoints.common.downloads import XLSX, download
 from yibao.entrypoints.common.security import require
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
@@ -84,7 +84,7 @@ def set_months(request: Request, year: Year, body: BudgetIn, who: Writer) -> dic
         return budget_json(year, svc.budget_of(s, year), []) | {"changed": changed}
 
 
-@router.get("/budget/{year}/template.xlsx", response_model=None)
+@router.get("/budget/{year}/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 def template(request: Request, year: Year, who: Reader) -> Response:
     """基金预算模板（已填入该年度现有预算）/ the Excel template, filled in with the year's budget."""
     with _db(request).reading() as s:

@@ -170,6 +170,9 @@ def test_the_window_and_the_api_let_analysts_and_admins_write_and_refuse_the_oth
     assert done.status_code == 303 and done.headers["location"] == "/budget?year=2022&done=set.1"
     shown = analyst.get(done.headers["location"]).text
     assert 'id="notice"' in shown and "1,000.50" in shown and "窗口录入" in shown and "analyst" in shown
+    home = analyst.get("/").text  # the policy year's budget (2022, all twelve months past): its December warnings
+    assert 'id="budget-alerts"' in home and "本月无预算预警" in home and 'href="/budget?year=2022"' in home
+    assert 'id="budget-alerts"' not in signed_in(app, "clerk").get("/").text
     monitor = signed_in(app, "monitoring")  # reads reports: sees the budget, cannot change it
     seen = monitor.get("/budget", params={"year": "2022"})
     assert seen.status_code == 200 and 'id="save-budget"' not in seen.text

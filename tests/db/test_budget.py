@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from tests.accounts import csrf_of, signed_in
 from tests.db.desk import bearer
@@ -192,3 +194,33 @@ def test_the_window_and_the_api_let_analysts_and_admins_write_and_refuse_the_oth
         "/api/reports/budget", params={"start": "2022-01-01", "end": "2022-12-31"}, headers=bearer(app, "analyst")
     )
     assert report.status_code == 200, report.text
+
+
+def test_the_command_line_sets_imports_shows_and_refuses(tmp_path: Path) -> None:
+    from yibao.entrypoints.cli.main import app
+
+    env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200"}
+    db = Database.open(env["YIBAO_DATABASE_URL"])
+    try:
+        run = CliRunner()
+        # 1,000.01 yuan = 100,001 fen over twelve months: 8,333 each and 5 fen left, one each to January..May
+        done = run.invoke(app, ["budget", "set", "2022", "大病保险", "1000.01", "--user", "zl"], env=env)
+        assert done.exit_code == 0 and "12 个月有变动" in done.output, done.output
+        with db.unit_of_work() as s:
+            months = budget.budget_of(s, 2022)
+        assert [months[("critical", m)] for m in range(1, 13)] == [8_334] * 5 + [8_333] * 7
+        out = tmp_path / "t.xlsx"
+        assert run.invoke(app, ["budget", "template", "2022", "-o", str(out)], env=env).exit_code == 0
+        wb = load_workbook(out)
+        wb.worksheets[0]["F2"] = "x"
+        wb.save(out)
+        before = _state(db)
+        refused = run.invoke(app, ["budget", "import", str(out)], env=env)
+        assert refused.exit_code == 2 and "输入有误，未作任何更改" in refused.output and "第 2 行" in refused.output
+        assert _state(db) == before
+        shown = run.invoke(app, ["budget", "show", "2022", "--lang", "en"], env=env)
+        assert shown.exit_code == 0 and "1,000.01" in shown.output and "zl" in shown.output, shown.output
+        no_year = run.invoke(app, ["budget", "derive", "2022"], env=env)
+        assert no_year.exit_code == 2 and "字段 income 的值 0" in no_year.output  # no premium income recorded for 2022
+    finally:
+        db.engine.dispose()

@@ -21,6 +21,7 @@ from yibao.core.money import fmt_yuan
 from yibao.core.vocab import BUDGET_FUNDS, BUDGET_SOURCES
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, NOTHING_WRITTEN, console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
+from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import load_pack
 from yibao.rules import budget as rules
 from yibao.store.db import Database
@@ -93,7 +94,9 @@ def import_budget(
 @budget_app.command("derive")
 def derive(
     year: Year,
-    policy: Annotated[str | None, typer.Option("--policy", "-p", help="政策包（默认为核定该年度保费的政策包）")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="政策包（默认为核定该年度保费的政策包，否则为配置的政策包）")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只测算，不写入")] = False,
     db: DbOpt = None,
     user: UserOpt = OS_USER,
@@ -104,7 +107,7 @@ def derive(
     _year(year, lang)
     try:
         database = Database.open(db)
-        pack = load_pack(policy) if policy else ledger_pack(database, date(year, 1, 1), date(year, 12, 31))
+        pack = load_pack(policy) if policy else ledger_pack(database, date(year, 1, 1), date(year, 12, 31), configured_pack())
         with database.unit_of_work() as s:
             d = svc.derive(s, pack, year, user, write=not dry_run)
             s.commit()

@@ -112,12 +112,14 @@ def set_amounts(s: Session, year: int, amounts: Mapping[tuple[str, int], int], s
     change row; the number of months changed (an amount already standing, or 0 for a month never set, is not a change)."""
     if source not in SOURCES:
         raise ValueError(f"source {source!r}")
+    for (fund, month), amount in amounts.items():  # every amount checked before any is written
+        check_fund(fund)
+        check_month(month)
+        if not 0 <= amount <= MAX_FEN:
+            raise InputError(WHERE, f"{fund}.{month}", amount, "an amount of 0 or more fen", expected_zh="不小于 0 的金额（分）")
     now = datetime.now(UTC)
     changed = 0
     for (fund, month), amount in sorted(amounts.items()):
-        check_fund(fund), check_month(month)
-        if not 0 <= amount <= MAX_FEN:
-            raise InputError(WHERE, f"{fund}.{month}", amount, "an amount of 0 or more fen", expected_zh="不小于 0 的金额（分）")
         row = s.get(FundBudgetRow, (year, fund, month))
         before = None if row is None else row.amount
         if before == amount or (before is None and amount == 0):  # a month never set is 0 already

@@ -257,9 +257,11 @@ def ledger_reports(
 
 def _budget_input(
     s: Session, start: date, end: date, pack: PolicyPack | None, claims: pl.DataFrame, applied: pl.DataFrame | None
-) -> BudgetInput:
+) -> BudgetInput | None:
     """The year's budget against the county's spending from 1 January to ``end`` (the period's own frames when it
-    starts on 1 January)."""
+    starts on 1 January); none when no budget is recorded for the year (the tables are then empty, as a simulation's)."""
+    if not budget.has_budget(s, start.year):
+        return None
     first = date(start.year, 1, 1)
     if start != first or applied is None:
         claims, applied = from_ledger(s, first, end), assistance.paid(s, first, end)

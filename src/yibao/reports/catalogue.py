@@ -353,13 +353,14 @@ BUDGET = Report(
     note=(
         "按基金和月份：预算、实际支出（按结算月份，口径同基金收支：基本医保、大病保险为居民险种，医疗救助基金为医疗救助、"
         "倾斜救助和依申请救助，资助参保不计入月度支出）、差额（实际 − 预算）、自 1 月起累计；预算使用进度 = 累计实际 ÷ "
-        "全年预算，时间进度 = 月份 ÷ 12；使用进度超过时间进度达政策包的预警幅度即为支出超进度。合计行的预算为全年预算。"
-        "只有全县（不选地区和机构）的报表列出预算。",
+        "全年预算，时间进度 = 月份 ÷ 12；使用进度减时间进度大于政策包的预警幅度即为支出超进度。合计行的预算为全年预算。"
+        "只有全县（不选地区和机构）且已录入该年度预算的报表列出预算。",
         "By fund and month: budget, actual spending (by settlement month, as in fund income and spending: basic and critical "
         "illness on resident lines; the assistance fund's medical, tilted and on-application assistance; premium subsidies are "
         "not monthly spending), variance (actual − budget), both from January; budget used = actual to date / the year's "
         "budget, year elapsed = month / 12; used ahead of elapsed by more than the pack's margin is a warning. The total "
-        "row's budget is the year's. Only a report of the whole county (no place or institution chosen) lists the budget.",
+        "row's budget is the year's. Only a report of the whole county (no place or institution chosen) of a year with a "
+        "recorded budget lists it.",
     ),
     inputs=("budget",),
     table=budget.budget_table,

@@ -37,11 +37,13 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import polars as pl
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from yibao.core.errors import InputError, InputErrors
+from yibao.core.clock import beijing_text
+from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.interfaces.workbooks.identity_files import write_error_workbook
+from yibao.interfaces.workbooks.import_changes import changes_workbook
 from yibao.interfaces.workbooks.mapping import Mapping, load_mapping
 from yibao.interfaces.workbooks.sheets import ProgressFn, SheetLimits, SheetRefused, read_sheet
 from yibao.interfaces.workbooks.validate import CellError, Checked, validate
@@ -748,6 +750,48 @@ def _look_alikes(
             )
         others[k].append(certno)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The named change report
+# ---------------------------------------------------------------------------------------------
+
+ChangeRow = tuple[str, str, str, str | None, str | None, str | None, int | None]
+"""change, certno, psn_name, category, before, after, source_row (:data:`CHANGE_SCHEMA`)."""
+
+
+def report_changes(rep: ImportReport, limit: int | None = None) -> list[ChangeRow]:
+    """The named changes of a report just made (a preview's too), in file order."""
+    if rep.changes is None:
+        return []
+    frame = rep.changes if limit is None else rep.changes.head(limit)
+    return cast(list[ChangeRow], frame.select(*CHANGE_SCHEMA).rows())
+
+
+def batch_changes(s: Session, batch_id: int, limit: int | None = None) -> list[ChangeRow]:
+    """The named changes an import batch made, in file order."""
+    c = ImportChange
+    q = (
+        select(c.change, c.certno, c.psn_name, c.category, c.before, c.after, c.source_row)
+        .where(c.import_id == batch_id)
+        .order_by(c.id)
+    )
+    return [cast(ChangeRow, tuple(r)) for r in s.execute(q if limit is None else q.limit(limit))]
+
+
+def batch_change_count(s: Session, batch_id: int) -> int:
+    return int(s.scalar(select(func.count()).select_from(ImportChange).where(ImportChange.import_id == batch_id)) or 0)
+
+
+def changes_file(s: Session, batch_id: int, lang: str = "zh") -> tuple[str, bytes]:
+    """The batch's change report as a workbook: (file name, bytes). Raises :class:`NotFound` for no such batch."""
+    b = s.get(ImportBatch, batch_id)
+    if b is None or b.kind != KIND:
+        raise NotFound("import", "batch", batch_id, "an identity import batch")
+    said = f"#{b.id} · {b.source_bureau} · {b.file_name} · {b.recorded_by} · {beijing_text(b.recorded_at)}"
+    title = f"身份数据导入变更报告：批次 {said}" if lang == "zh" else f"Identity import changes: batch {said}"
+    data = changes_workbook([title], batch_changes(s, batch_id), lang)
+    return (f"导入变更-批次{b.id}.xlsx" if lang == "zh" else f"import-changes-batch-{b.id}.xlsx"), data
 
 
 # ---------------------------------------------------------------------------------------------

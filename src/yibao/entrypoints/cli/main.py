@@ -258,6 +258,7 @@ def _register() -> None:
         assistance,
         audit,
         batch,
+        conflicts,
         enrol,
         monitor,
         people,
@@ -287,6 +288,7 @@ def _register() -> None:
     app.add_typer(assistance.assistance_app, name="assistance")
     app.command("report")(report.report)
     app.add_typer(registry.import_app, name="import")
+    app.add_typer(conflicts.conflicts_app, name="conflicts")
     register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)

@@ -191,12 +191,12 @@ def list_conflicts(s: Session, status: str | None = "open", limit: int = 500) ->
     q = sa.select(Conflict, ImportBatch).outerjoin(ImportBatch, ImportBatch.id == Conflict.import_id)
     if status is not None:
         q = q.where(Conflict.status == status)
-    return [_summary(c, b) for c, b in s.execute(q.order_by(Conflict.id.desc()).limit(limit)).tuples()]
+    return [_summary(c, b) for c, b in s.execute(q.order_by(Conflict.id.desc()).limit(limit))]
 
 
 def counts(s: Session) -> dict[str, int]:
     """Pairs per status."""
-    got = {k: v for k, v in s.execute(sa.select(Conflict.status, sa.func.count()).group_by(Conflict.status)).tuples()}
+    got = {k: v for k, v in s.execute(sa.select(Conflict.status, sa.func.count()).group_by(Conflict.status))}
     return {k: int(got.get(k, 0)) for k in STATUSES}
 
 

@@ -783,11 +783,17 @@ def batch_change_count(s: Session, batch_id: int) -> int:
     return int(s.scalar(select(func.count()).select_from(ImportChange).where(ImportChange.import_id == batch_id)) or 0)
 
 
-def changes_file(s: Session, batch_id: int, lang: str = "zh") -> tuple[str, bytes]:
-    """The batch's change report as a workbook: (file name, bytes). Raises :class:`NotFound` for no such batch."""
+def identity_batch(s: Session, batch_id: int) -> ImportBatch:
+    """An identity import batch; :class:`NotFound` for any other id."""
     b = s.get(ImportBatch, batch_id)
     if b is None or b.kind != KIND:
         raise NotFound("import", "batch", batch_id, "an identity import batch")
+    return b
+
+
+def changes_file(s: Session, batch_id: int, lang: str = "zh") -> tuple[str, bytes]:
+    """The batch's change report as a workbook: (file name, bytes). Raises :class:`NotFound` for no such batch."""
+    b = identity_batch(s, batch_id)
     said = f"#{b.id} · {b.source_bureau} · {b.file_name} · {b.recorded_by} · {beijing_text(b.recorded_at)}"
     title = f"身份数据导入变更报告：批次 {said}" if lang == "zh" else f"Identity import changes: batch {said}"
     data = changes_workbook([title], batch_changes(s, batch_id), lang)

@@ -38,7 +38,8 @@ class Person(Base):
     """The day of death when the registry recorded it (audit rule 死亡后就医)."""
     merged_into: Mapped[int | None] = mapped_column(Integer)
     """Set when a reviewed 同人异号 pair was merged and this record absorbed (migration 0307): the surviving
-    person's id (no foreign key: SQLite cannot add one to ``person`` in place). The record stays (its ID number still finds the survivor in later imports); it holds nothing."""
+    person's id (no foreign key: SQLite cannot add one to ``person`` in place). The record stays (its ID number
+    still finds the survivor in later imports); it holds nothing."""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 

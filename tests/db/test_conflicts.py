@@ -20,7 +20,7 @@ from openpyxl import Workbook, load_workbook
 from tests.accounts import login, seed_accounts
 from tests.db.test_imports import gb11643
 from tests.live import live_server
-from yibao.app import conflicts
+from yibao.app import conflicts, person_year, registry
 from yibao.app.imports import batch_changes, changes_file, import_identities
 from yibao.core.errors import InputError
 from yibao.entrypoints.http import create_app
@@ -229,6 +229,14 @@ def test_merge_moves_what_the_other_record_holds_and_records_it(db: Database, tm
         flagged = set(s.execute(sa.select(Conflict.certno, Conflict.other_certno, Conflict.status)))
     assert tekun == a.id
     assert flagged == {(B, A, "merged"), (F, A, "open")}
+
+    # the absorbed number finds the survivor: at the window and in the settlement's one read
+    with db.reading() as s:
+        assert registry.find_person(s, B).certno == A
+        for key, year in ((b.psn_no, 2022), (B, 2021)):  # 2022: B's enrolment, moved; 2021: A's own
+            read = person_year.read(s, key, year, lock=False)
+            assert read is not None and (read.person.certno, read.enrolled) == (A, True)
+        assert person_year.read(s, B, 2023, lock=False).enrolled is False  # type: ignore[union-attr]
 
     # undo: every moved row goes back, B is a person of its own, the pair is open again
     conflicts.undo(db, cid, "合并有误", "clerk2")

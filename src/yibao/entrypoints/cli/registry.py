@@ -112,6 +112,7 @@ def changes(
     if out is None:
         console.print(changes_table(rows, lang))
         return
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     console.print(_t(lang, f"已写出变更明细：{out}", f"Changes written: {out}"))
 

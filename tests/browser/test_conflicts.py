@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Site, shot, sign_in
+from tests.db.test_imports import write_minzheng
 from yibao.core.idcard import check_digit
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Conflict, ConflictDecision, Identity, Person
@@ -38,21 +39,11 @@ def _residents(site: Site) -> tuple[Person, Person, Person]:
     return chosen[0], chosen[1], chosen[2]
 
 
-def _workbook(path: Path, rows: list[list[object]]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["县（区）", "乡镇", "村（社区）", "姓名", "身份证号码", "救助类别", "享受开始日期", "享受结束日期"])
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
-
-
 def test_conflicts_reviewed_after_an_import_with_named_changes(page: Page, browser: Browser, site: Site, tmp_path: Path) -> None:
     one, two, other = _residents(site)
     twin_one, twin_two = _twin(one.certno), _twin(two.certno)
     fresh = NEW_PERSON + check_digit(NEW_PERSON)
-    path = _workbook(
+    path = write_minzheng(
         tmp_path / "民政-同人异号.xlsx",
         [
             [one.county, one.township, one.village, one.psn_name, twin_one, "农村低保", "2022-08-01", None],

@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from tests.accounts import login, seed_accounts
 from tests.db.test_imports import gb11643
+from tests.db.test_imports import write_minzheng as workbook
 from tests.live import live_server
 from yibao.app import conflicts, person_year, registry
 from yibao.app.imports import batch_changes, changes_file, import_identities
@@ -39,16 +40,6 @@ E = gb11643("53090219900909135")
 F = gb11643("53092619600305306")
 """A third 张桂英 of 忙坡村 born 1960-03-05."""
 PLACE = ["临翔区", "博尚镇", "忙坡村"]
-
-
-def workbook(path: Path, rows: list[list[Any]]) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["县（区）", "乡镇", "村（社区）", "姓名", "身份证号码", "救助类别", "享受开始日期", "享受结束日期"])
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
 
 
 def first_and_second(db: Database, tmp_path: Path) -> int:
@@ -307,7 +298,7 @@ def test_an_unsafe_merge_is_refused_with_its_reasons_and_changes_nothing(db: Dat
         conflicts.merge(db, cid, B, "同一人", USER)  # A has no history, but both are enrolled for 2022
     assert state(db) == before
     assert [en for _, en in keep_b.value.reasons] == [
-        "both records are enrolled for 2022: refund or end the double enrolment first"
+        "for 2022 both records are enrolled: refund or end the double enrolment first"
     ]
     with db.reading() as s:
         assert [len(r) for r in conflicts.get(s, cid).refusals.values()] == [1, 2]  # B kept: 1 reason; A kept: 2

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.app.imports import HeldIdentity
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import Said, pick
 from yibao.rules.identity_merge import HISTORY, MergeFacts, merge_refusals, undo_refusals
@@ -85,17 +86,6 @@ class Source:
 
 
 @dataclass(frozen=True)
-class HeldIdentity:
-    id: int
-    category: str
-    valid_from: date
-    valid_to: date | None
-    source_bureau: str
-    source_file: str | None
-    source_row: int | None
-
-
-@dataclass(frozen=True)
 class HeldEnrolment:
     year: int
     insutype: str
@@ -129,6 +119,11 @@ class Record:
     """门诊慢特病 and 异地就医 filings."""
     sources: list[Source]
     """The import batches that brought its identities, oldest first."""
+
+
+PERSON_FIELDS = ("psn_no", "certno", "psn_name", "gend", "brdy", "county", "township", "village", "hh_no", "recorded_at",
+                 "recorded_by")  # fmt: skip
+"""The person's own columns a :class:`Record` shows."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +198,7 @@ def counts(s: Session) -> dict[str, int]:
 def _person(s: Session, certno: str) -> Person:
     p = s.scalar(sa.select(Person).where(Person.certno == certno))
     if p is None:
-        raise NotFound("conflict", "certno", certno, "a person the registry holds")
+        raise NotFound("conflict", "certno", certno, "a person the registry holds", "已登记的人员", "a person the registry holds")
     return p
 
 
@@ -214,7 +209,8 @@ def _count(s: Session, model: Any, *where: Any) -> int:
 def _record(s: Session, p: Person) -> Record:
     idents = s.scalars(sa.select(Identity).where(Identity.person_id == p.id).order_by(Identity.valid_from, Identity.id))
     held = [
-        HeldIdentity(i.id, i.category, i.valid_from, i.valid_to, i.source_bureau, i.source_file, i.source_row) for i in idents
+        HeldIdentity(i.category, i.valid_from, i.valid_to, i.source_bureau, i.source_file, i.source_row, i.import_id)
+        for i in idents
     ]
     enrol_q = sa.select(Enrolment).where(Enrolment.person_id == p.id).order_by(Enrolment.year, Enrolment.insutype)
     enrolments = [HeldEnrolment(e.year, e.insutype, e.psn_insu_stas, e.subsidy_category) for e in s.scalars(enrol_q)]
@@ -226,17 +222,7 @@ def _record(s: Session, p: Person) -> Record:
     survivor = s.scalar(sa.select(Person.certno).where(Person.id == p.merged_into)) if p.merged_into else None
     return Record(
         person_id=p.id,
-        psn_no=p.psn_no,
-        certno=p.certno,
-        psn_name=p.psn_name,
-        gend=p.gend,
-        brdy=p.brdy,
-        county=p.county,
-        township=p.township,
-        village=p.village,
-        hh_no=p.hh_no,
-        recorded_at=p.recorded_at,
-        recorded_by=p.recorded_by,
+        **{name: getattr(p, name) for name in PERSON_FIELDS},
         merged_into=survivor,
         identities=held,
         enrolments=enrolments,
@@ -259,7 +245,14 @@ def _conflict(s: Session, conflict_id: int, lock: bool = False) -> Conflict:
     q = sa.select(Conflict).where(Conflict.id == conflict_id)
     c = s.scalar(q.with_for_update() if lock else q)
     if c is None:
-        raise NotFound("conflict", "id", conflict_id, "a flagged pair (疑似同人异号) the registry holds")
+        raise NotFound(
+            "conflict",
+            "id",
+            conflict_id,
+            "a flagged pair the registry holds",
+            "已登记的疑似同人异号编号",
+            "a flagged pair the registry holds",
+        )
     return c
 
 

@@ -787,7 +787,9 @@ def identity_batch(s: Session, batch_id: int) -> ImportBatch:
     """An identity import batch; :class:`NotFound` for any other id."""
     b = s.get(ImportBatch, batch_id)
     if b is None or b.kind != KIND:
-        raise NotFound("import", "batch", batch_id, "an identity import batch")
+        raise NotFound(
+            "import", "batch", batch_id, "an identity import batch", "身份数据导入的批次号", "an identity import batch"
+        )
     return b
 
 

@@ -80,24 +80,17 @@ def merge_refusals(f: MergeFacts) -> list[Said]:
                     "keep that record instead",
                 )
             )
-    if f.both_enrolled:
-        years = "、".join(str(y) for y in f.both_enrolled)
-        out.append(
-            (
-                f"两条记录在 {years} 年都有参保登记，请先办理重复参保的退费或终止",
-                f"both records are enrolled for {', '.join(str(y) for y in f.both_enrolled)}: refund or end the double "
-                "enrolment first",
-            )
-        )
-    if f.both_accounts:
-        years = "、".join(str(y) for y in f.both_accounts)
-        out.append(
-            (
-                f"两条记录在 {years} 年都有个人账户余额，请先核对个人账户",
-                f"both records hold a personal-account balance for {', '.join(str(y) for y in f.both_accounts)}: "
-                "settle the accounts first",
-            )
-        )
+    both: tuple[tuple[Sequence[int], Said], ...] = (
+        (
+            f.both_enrolled,
+            ("都有参保登记，请先办理重复参保的退费或终止", "are enrolled: refund or end the double enrolment first"),
+        ),
+        (f.both_accounts, ("都有个人账户余额，请先核对个人账户", "hold a personal-account balance: settle the accounts first")),
+    )
+    for years, (zh, en) in both:
+        if years:
+            zh_years, en_years = "、".join(str(y) for y in years), ", ".join(str(y) for y in years)
+            out.append((f"两条记录在 {zh_years} 年{zh}", f"for {en_years} both records {en}"))
     return out
 
 

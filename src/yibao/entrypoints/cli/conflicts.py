@@ -38,7 +38,18 @@ def list_cmd(
 ) -> None:
     """列出疑似同人异号（同姓名、出生日期、村，不同身份证号）及其来源。"""
     if status not in (*conflicts.STATUSES, "all"):
-        raise refuse(InputError("command line", "--status", status, "open, kept, merged or all"), lang, NOTHING_CHANGED)
+        raise refuse(
+            InputError(
+                "command line",
+                "--status",
+                status,
+                "open, kept, merged or all",
+                "`open`（待核查）、`kept`（已核实为不同人员）、`merged`（已合并）或 `all`（全部）",
+                "open, kept, merged or all",
+            ),
+            lang,
+            NOTHING_CHANGED,
+        )
     db = Database.open()
     with db.reading() as s:
         pairs = conflicts.list_conflicts(s, None if status == "all" else status)

@@ -22,6 +22,7 @@ from yibao.entrypoints.web.deps import db_of, limits_of, sheet_limits
 from yibao.entrypoints.web.forms import Posted, clean, upload_in
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
+from yibao.interfaces.workbooks.import_changes import after_text
 from yibao.store.tables import ImportBatch
 
 router = APIRouter()
@@ -194,5 +195,6 @@ def _page(
         "changes": changes,
         "changes_total": changes_total,
         "change_label": lambda code: label(IMPORT_CHANGES, code, lang),
+        "after_text": lambda change, after: after_text(change, after, lang),
     }
     return render(request, "imports.html.j2", context, status_code=status_code)

@@ -27,6 +27,13 @@ HEADERS: tuple[tuple[str, str], ...] = (
 WIDTHS = (8, 16, 12, 22, 18, 34, 46)
 
 
+def after_text(change: str, after: str | None, lang: str) -> str:
+    """A change's "after" as read: a look-alike's line names the ID number it looks like."""
+    if change == "conflict" and after:
+        return t(lang, f"与 {after} 同姓名、出生日期、村", f"same name, birth date and village as {after}")
+    return after or ""
+
+
 def change_cells(row: Sequence[Any], lang: str) -> list[Any]:
     """One change (change, certno, psn_name, category, before, after, source_row) as the sheet's columns."""
     change, certno, name, category, before, after, source_row = row
@@ -37,7 +44,7 @@ def change_cells(row: Sequence[Any], lang: str) -> list[Any]:
         certno,
         identity_label(category, lang) if category else "",
         before or "",
-        after or "",
+        after_text(change, after, lang),
     ]
 
 

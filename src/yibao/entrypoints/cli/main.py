@@ -257,6 +257,7 @@ def _register() -> None:
         accounts,
         assistance,
         audit,
+        backpay,
         batch,
         conflicts,
         enrol,
@@ -278,14 +279,12 @@ def _register() -> None:
     app.add_typer(people.filing_app, name="filing")
     app.command("serve")(people.serve)
     app.command("verify")(people.verify)
-    app.command("account-add")(people.add_account)
-    app.command("account-passwd")(accounts.passwd)
-    app.command("account-disable")(accounts.disable)
-    app.command("account-enable")(accounts.enable)
+    accounts.register(app)
     app.command("batch")(batch.batch)
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)
     app.add_typer(assistance.assistance_app, name="assistance")
+    app.add_typer(backpay.backpay_app, name="backpay")
     app.command("report")(report.report)
     app.add_typer(registry.import_app, name="import")
     app.add_typer(conflicts.conflicts_app, name="conflicts")

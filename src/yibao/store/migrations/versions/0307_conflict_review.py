@@ -2,7 +2,7 @@
 identity import (``import_change``)
 
 Revision ID: 0307
-Revises: 0304
+Revises: 0308
 Create Date: 2026-12-03
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0307"
-down_revision = "0304"
+down_revision = "0308"
 branch_labels = None
 depends_on = None
 

@@ -51,12 +51,20 @@ def recorded(session: Session, row: Recorded, user: str) -> Recorded:
 
 
 def find_person(session: Session, key: str) -> Person:
-    """By ``psn_no`` or resident ID number; ``InputError`` when nobody matches."""
+    """By ``psn_no`` or resident ID number; ``InputError`` when nobody matches. The number of a record merged into
+    another (a reviewed 同人异号, :mod:`yibao.app.conflicts`) finds the surviving person."""
     key = key.strip()
     person = session.scalar(sa.select(Person).where(sa.or_(Person.psn_no == key, Person.certno == key.upper())))
     if person is None:
         raise person_not_found(key)
-    return person
+    return survivor_of(session, person)
+
+
+def survivor_of(session: Session, person: Person) -> Person:
+    """``person``, or the person its record was merged into (``merged_into``; a merge never chains)."""
+    if person.merged_into is None:
+        return person
+    return session.get(Person, person.merged_into) or person
 
 
 def person_not_found(key: str) -> NotFound:

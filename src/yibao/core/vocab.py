@@ -363,6 +363,30 @@ SUSPECT_ACTIONS: dict[str, Said] = {
 }
 """What was done to a 疑点 (an event's ``action``)."""
 
+IMPORT_CHANGES: dict[str, Said] = {
+    "person_added": ("新增人员", "person added"),
+    "person_updated": ("补全人员信息", "person's place filled in"),
+    "added": ("身份新增", "identity added"),
+    "ended": ("身份结束", "identity ended"),
+    "changed": ("身份变更", "identity changed"),
+    "conflict": ("疑似同人异号", "same person, other ID?"),
+}
+"""One named line of an identity import's change report (``import_change.change``)."""
+
+CONFLICT_STATUSES: dict[str, Said] = {
+    "open": ("待核查", "to review"),
+    "kept": ("已核实为不同人员", "kept apart"),
+    "merged": ("已合并", "merged"),
+}
+"""A flagged 同人异号 pair's review (``conflict.status``)."""
+
+CONFLICT_ACTIONS: dict[str, Said] = {
+    "keep": ("确认为不同人员", "kept apart"),
+    "merge": ("合并", "merged"),
+    "undo": ("撤销上次决定", "earlier decision undone"),
+}
+"""A decision on a flagged pair (``conflict_decision.action``)."""
+
 TABLES: dict[str, Labels] = {
     "field": FIELDS,
     "med_type": MED_TYPES,
@@ -397,6 +421,9 @@ TABLES: dict[str, Labels] = {
     "audit_scenario": AUDIT_SCENARIOS,
     "suspect_status": SUSPECT_STATUSES,
     "suspect_action": SUSPECT_ACTIONS,
+    "import_change": IMPORT_CHANGES,
+    "conflict_status": CONFLICT_STATUSES,
+    "conflict_action": CONFLICT_ACTIONS,
 }
 """Every code table by name (for lists and for the languages test)."""
 

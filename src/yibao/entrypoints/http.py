@@ -21,6 +21,7 @@ from yibao.entrypoints.api import (
     audit_rule_routes,
     backpay_routes,
     budget_routes,
+    conflict_routes,
     enrolment_routes,
     institution_routes,
     national_routes,
@@ -136,6 +137,7 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(registry_routes.router)
+    app.include_router(conflict_routes.router)
     app.include_router(enrolment_routes.router)
     app.include_router(service_routes.router)
     app.include_router(assistance_routes.router)

@@ -36,6 +36,10 @@ class Person(Base):
     emp_tier: Mapped[str | None] = mapped_column(String(16))
     death_date: Mapped[date | None] = mapped_column(Date)
     """The day of death when the registry recorded it (audit rule 死亡后就医)."""
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    """Set when a reviewed 同人异号 pair was merged and this record absorbed (migration 0307): the surviving
+    person's id (no foreign key: SQLite cannot add one to ``person`` in place). The record stays (its ID number
+    still finds the survivor in later imports); it holds nothing."""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -99,10 +103,48 @@ class Conflict(Base):
     source_file: Mapped[str | None] = mapped_column(String(255))
     source_row: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    """open, kept (reviewed: two people) or merged; each decision is a :class:`ConflictDecision`."""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("kind", "certno", "other_certno", name="uq_conflict_pair"),)
+
+
+class ConflictDecision(Base):
+    """A review decision on a :class:`Conflict` (migration 0307): kept apart, merged, or an earlier decision undone.
+    Rows are never changed: the conflict's history is its decisions in order."""
+
+    __tablename__ = "conflict_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conflict_id: Mapped[int] = mapped_column(ForeignKey("conflict.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    """keep / merge / undo."""
+    survivor_certno: Mapped[str | None] = mapped_column(String(18))
+    absorbed_certno: Mapped[str | None] = mapped_column(String(18))
+    moved: Mapped[str] = mapped_column(Text, default="{}")
+    """For a merge: the rows moved from the absorbed person to the survivor, JSON ``{table: [ids]}``."""
+    reason: Mapped[str] = mapped_column(String(255))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str] = mapped_column(String(64))
+
+
+class ImportChange(Base):
+    """One named line of an import's change report (migration 0307): a person added, a person's place filled in, an
+    identity added, ended or changed (``before`` → ``after``), a look-alike flagged."""
+
+    __tablename__ = "import_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    change: Mapped[str] = mapped_column(String(16))
+    """person_added / person_updated / added / ended / changed / conflict."""
+    certno: Mapped[str] = mapped_column(String(18))
+    psn_name: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(String(255))
+    after: Mapped[str | None] = mapped_column(String(255))
+    source_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChronicFiling(Base):

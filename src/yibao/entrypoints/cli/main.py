@@ -260,6 +260,7 @@ def _register() -> None:
         backpay,
         batch,
         budget,
+        conflicts,
         enrol,
         monitor,
         people,
@@ -288,6 +289,7 @@ def _register() -> None:
     app.command("report")(report.report)
     app.add_typer(budget.budget_app, name="budget")
     app.add_typer(registry.import_app, name="import")
+    app.add_typer(conflicts.conflicts_app, name="conflicts")
     register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)

@@ -49,6 +49,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/counter", "结算窗口", "Counter", "settle"),
     NavItem("/persons", "人员查询", "People", "person.read"),
     NavItem("/imports", "导入", "Imports", "imports"),
+    NavItem("/conflicts", "同人异号核查", "ID conflicts", "imports"),
     NavItem("/enrolment", "参保", "Enrolment", "enrolment.read"),
     NavItem("/backpay", "补差", "Back-pay", "backpay"),
     NavItem("/warnings", "预警", "Warnings", "warnings.read"),

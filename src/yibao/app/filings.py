@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from yibao.app.registry import recorded
 from yibao.core.errors import InputError
 from yibao.core.i18n import pick
-from yibao.policy.schema import FilingDisease, FilingList, Policy
+from yibao.policy.schema import FILING_LISTS, FilingDisease, FilingList, Policy
 from yibao.store.tables import ChronicFiling, InstitutionChoice, Person, ScreeningRecord
 
 WHERE = "门诊慢特病备案 / chronic filing"
@@ -52,12 +52,28 @@ def _text(value: str | None, field: str, where: str, expected: tuple[str, str], 
     return text
 
 
-def catalogue_text(policy: Policy) -> str:
+def catalogue_text(policy: Policy, lang: str = "en") -> str:
     """The accepted codes, list by list, as a refusal names them."""
     cat = policy.filing_diseases
     if cat is None:
         return ""
-    return "; ".join(f"{LIST_LABELS[k][0]}: {' '.join(cat.codes(k))}" for k in ("chronic", "special"))
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(f"{kind_label(k, lang)}{'：' if lang == 'zh' else ': '}{' '.join(cat.codes(k))}" for k in FILING_LISTS)
+
+
+def _not_listed(policy: Policy, where: str, value: object) -> InputError:
+    zh, en = catalogue_text(policy, "zh"), catalogue_text(policy, "en")
+    if not zh:
+        en = "a disease code such as I10"
+        return InputError(where, "dise_codg", value, en, "病种编码，如 I10", en)
+    return InputError(
+        where,
+        "dise_codg",
+        value,
+        f"a disease of the lists ({en})",
+        f"门诊慢特病病种目录中的病种（{zh}）",
+        f"a disease of the lists ({en})",
+    )
 
 
 def listed_disease(policy: Policy, dise_codg: str | None, where: str = WHERE) -> tuple[str, FilingDisease | None]:
@@ -66,12 +82,12 @@ def listed_disease(policy: Policy, dise_codg: str | None, where: str = WHERE) ->
     code = (dise_codg or "").replace("\x00", "").strip().upper()
     cat = policy.filing_diseases
     if not code or len(code) > 32:
-        raise InputError(where, "dise_codg", dise_codg, f"病种编码 / a disease code ({catalogue_text(policy) or 'I10, E11 …'})")
+        raise _not_listed(policy, where, dise_codg)
     if cat is None:
         return code, None
     found = cat.find(code)
     if found is None:
-        raise InputError(where, "dise_codg", code, f"门诊慢特病病种目录中的病种 / a listed disease ({catalogue_text(policy)})")
+        raise _not_listed(policy, where, code)
     return code, found[1]
 
 

@@ -85,12 +85,7 @@ def write_push_list(
 
 
 def _town_sheet(
-    wb: Workbook,
-    town: str,
-    rows: list[tuple[WarningCase, Person]],
-    period_label: str,
-    lang: str,
-    full_certno: bool,
+    wb: Workbook, town: str, rows: list[tuple[WarningCase, Person]], period_label: str, lang: str, full_certno: bool,
     recorded: Mapping[int, Identity],
 ) -> None:
     ws = wb.create_sheet(sheet_title(town, set(wb.sheetnames)))

@@ -35,7 +35,9 @@ def recorded_dict(i: Identity | None, lang: str = "zh") -> dict[str, Any] | None
     }  # fmt: skip
 
 
-def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh", recorded: Identity | None = None) -> dict[str, Any]:
+def warning_dict(
+    w: WarningCase, p: Person, who: Principal, lang: str = "zh", recorded: Identity | None = None
+) -> dict[str, Any]:
     """One warning as the API and the web window show it (ID number masked unless the role may see it), with the
     identity its confirmation recorded (``recorded``, :func:`yibao.app.warnings.recorded_identities`)."""
     return {

@@ -331,7 +331,9 @@ def basic(i: BasicInput) -> TierResult:
     return r
 
 
-def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: str = "") -> TierResult:
+def critical_illness(
+    ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: str = ""
+) -> TierResult:
     t = "critical_illness"
     r = TierResult(applied=True, base=base)
     tilt = ci.tilt_for(identity)

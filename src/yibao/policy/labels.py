@@ -164,7 +164,10 @@ def key_text(key: object, lang: str) -> str:
 
 
 def value_text(value: Any, lang: str) -> str:
-    """A leaf's value in one line: tables as ``key: value; …``, lists comma-separated, codes by their labels."""
+    """A leaf's value in one line: tables as ``key: value; …``, lists comma-separated, codes by their labels, a named
+    code (a listed disease: ``code``, ``name_zh``, ``name_en``) as its code and its name in ``lang``."""
+    if isinstance(value, dict) and {"code", "name_zh", "name_en"} <= set(value):
+        return f"{value['code']} {value['name_zh'] if lang == 'zh' else value['name_en']}"
     if isinstance(value, dict):
         return "; ".join(f"{key_text(k, lang)} {value_text(v, lang)}" for k, v in value.items())
     if isinstance(value, list):

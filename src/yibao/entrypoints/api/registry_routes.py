@@ -169,7 +169,7 @@ def institution_chronic(
     """定点医院以诊断机构身份办理门诊慢特病备案（按身份证号，诊断机构须为本机构）/ a hospital files, as the diagnosing
     institution, for the person with this ID number."""
     if not who.fixmedins_code:
-        raise InputError("account", "fixmedins_code", who.username, "an institution account bound to its institution")
+        raise InputError("account", "fixmedins_code", who.username, "绑定本机构的定点机构账号 / an institution account bound to its institution")
     return _chronic(request, body.certno, body, who, who.fixmedins_code)
 
 
@@ -186,7 +186,7 @@ def signed(
         p = lookup.find_person(s, key)
         f = s.get(ChronicFiling, filing_id)
         if f is None or f.person_id != p.id:
-            raise NotFound("chronic filing", "filing_id", filing_id, f"a chronic filing of {p.psn_no}")
+            raise NotFound("chronic filing", "filing_id", filing_id, f"此人的门诊慢特病备案 / a chronic filing of {p.psn_no}")
         rows = filings.change_signed(s, f, body.signed, who.username, beijing_today())
         s.commit()
         return {"id": f.id, "psn_no": p.psn_no, "signed": [r.fixmedins_code for r in rows], "from": rows[0].begin.isoformat()}

@@ -109,7 +109,7 @@ def change_signed(
     def work(s: Session, person: Person) -> object:
         f = s.get(ChronicFiling, filing_id)
         if f is None or f.person_id != person.id:
-            raise NotFound(filings.WHERE_SIGNED, "filing", filing_id, f"a chronic filing of {person.psn_no}")
+            raise NotFound(filings.WHERE_SIGNED, "filing", filing_id, f"此人的门诊慢特病备案 / a chronic filing of {person.psn_no}")
         return filings.change_signed(s, f, (values["signed1"], values["signed2"]), who.username, beijing_today())
 
     return _write(request, who, psn_no, f"signed-{filing_id}", values, "signed", work)

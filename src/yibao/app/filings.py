@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app.registry import recorded
+from yibao.app.stamps import recorded
 from yibao.core.errors import InputError
 from yibao.core.i18n import pick
 from yibao.policy.schema import FILING_LISTS, FilingDisease, FilingList, Policy

@@ -523,10 +523,7 @@ def chronic_filing(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Outpu
     ``trt_dcla_detl_sn`` (待遇申报明细流水号) is the filing's number."""
     data = _data(inp)
     p = _person(s, data, "2503")
-    ide = str(_req(data, "ide_fixmedins_no", "2503")).strip()
-    if ide != ctx.fixmedins_code:
-        expected = f"本机构 {ctx.fixmedins_code}（医院只能以诊断机构身份备案） / your own institution {ctx.fixmedins_code}"
-        raise InputError("2503", "ide_fixmedins_no", ide, expected)
+    ide = str(data.get("ide_fixmedins_no") or "")  # required, and the sender's own (filings.file_chronic)
     begin = _date(_req(data, "begndate", "2503"), "2503", "begndate")
     end = _date(data["enddate"], "2503", "enddate") if data.get("enddate") else None
     doctor = str(data.get("diag_dr_name") or data.get("diag_dr_codg") or "")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from yibao.app.filings import screenings_of, signed_of
+from yibao.app.stamps import recorded
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import IdentityPeriod
@@ -28,35 +30,10 @@ from yibao.store.tables import (
     Person,
     PersonalAccount,
     ResidentTier,
-    ScreeningRecord,
 )
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-Recorded = TypeVar(
-    "Recorded",
-    Person,
-    ChronicFiling,
-    CrossFiling,
-    ResidentTier,
-    InstitutionChoice,
-    FamilyDoctorContract,
-    PersonalAccount,
-    ScreeningRecord,
-)
-"""Rows :func:`recorded` stamps."""
 Dated = Identity | ChronicFiling | CrossFiling | ResidentTier | InstitutionChoice | FamilyDoctorContract
-
-
-def recorded(session: Session, row: Recorded, user: str) -> Recorded:
-    """``row`` stamped with who recorded it and when, added and flushed (so it has its id)."""
-    row.recorded_at, row.recorded_by = now(), user
-    session.add(row)
-    session.flush()
-    return row
+"""Rows with dates, correlated with the person in :func:`facts_columns`."""
 
 
 def find_person(session: Session, key: str) -> Person:
@@ -258,8 +235,6 @@ def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
 def person_view(session: Session, person: Person, day: date, policy: Policy, show_certno: bool = False) -> PersonView:
     """The person on ``day`` under ``policy``: identities held (within its ``identity_validity``), the deciding one
     (:meth:`Policy.deciding_identity`, as settlement decides), those lapsed, the history, enrolments, filings."""
-    from yibao.app.filings import screenings_of, signed_of  # filings records its rows with this module's ``recorded``
-
     history = session.scalars(
         sa.select(Identity).where(Identity.person_id == person.id).order_by(Identity.valid_from, Identity.id)
     ).all()

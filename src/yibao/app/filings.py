@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app.stamps import recorded
-from yibao.core.errors import InputError
+from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import pick
 from yibao.policy.schema import FILING_LISTS, FilingDisease, FilingList, Policy
 from yibao.store.tables import ChronicFiling, InstitutionChoice, Person, ScreeningRecord
@@ -187,6 +187,14 @@ def signed_of(session: Session, filing_ids: Sequence[int]) -> dict[int, list[Ins
         for c in session.scalars(q):
             out[c.filing_id or 0].append(c)
     return out
+
+
+def filing_of(session: Session, person: Person, filing_id: int) -> ChronicFiling:
+    """The person's chronic filing ``filing_id`` (``NotFound`` when it is not one of theirs)."""
+    f = session.get(ChronicFiling, filing_id)
+    if f is None or f.person_id != person.id:
+        raise NotFound(WHERE_SIGNED, "filing", filing_id, f"此人的门诊慢特病备案 / a chronic filing of {person.psn_no}")
+    return f
 
 
 def change_signed(

@@ -13,7 +13,7 @@ from yibao.app import registry as lookup
 from yibao.app.auth import Principal
 from yibao.app.schemas import Day, Fen, Text, no_nul
 from yibao.core.clock import beijing_today
-from yibao.core.errors import InputError, NotFound
+from yibao.core.errors import InputError
 from yibao.core.idcard import mask
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.security import Who, require
@@ -169,7 +169,8 @@ def institution_chronic(
     """定点医院以诊断机构身份办理门诊慢特病备案（按身份证号，诊断机构须为本机构）/ a hospital files, as the diagnosing
     institution, for the person with this ID number."""
     if not who.fixmedins_code:
-        raise InputError("account", "fixmedins_code", who.username, "绑定本机构的定点机构账号 / an institution account bound to its institution")
+        expected = "绑定本机构的定点机构账号 / an institution account bound to its institution"
+        raise InputError("account", "fixmedins_code", who.username, expected)
     return _chronic(request, body.certno, body, who, who.fixmedins_code)
 
 
@@ -177,16 +178,14 @@ def institution_chronic(
 def signed(
     request: Request,
     key: PersonKey,
-    filing_id: int,
+    filing_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="备案编号")],
     body: SignedIn,
     who: Annotated[Principal, Depends(require("filing.write"))],
 ) -> dict[str, Any]:
     """变更门诊慢性病签约医疗机构（每月一次）/ change the filing's signed institutions (once a month)."""
     with _db(request).unit_of_work() as s:
         p = lookup.find_person(s, key)
-        f = s.get(ChronicFiling, filing_id)
-        if f is None or f.person_id != p.id:
-            raise NotFound("chronic filing", "filing_id", filing_id, f"此人的门诊慢特病备案 / a chronic filing of {p.psn_no}")
+        f = filings.filing_of(s, p, filing_id)
         rows = filings.change_signed(s, f, body.signed, who.username, beijing_today())
         s.commit()
         return {"id": f.id, "psn_no": p.psn_no, "signed": [r.fixmedins_code for r in rows], "from": rows[0].begin.isoformat()}

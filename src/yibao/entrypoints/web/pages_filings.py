@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from yibao.entrypoints.web.pages_person import person_response
 from yibao.entrypoints.web.render import page_lang
 from yibao.entrypoints.web.session import page_user
 from yibao.policy.in_force import policy_or_first
-from yibao.store.tables import ChronicFiling, Person
+from yibao.store.tables import Person
 
 router = APIRouter()
 
@@ -102,14 +103,16 @@ def file_chronic(request: Request, psn_no: str, who: Annotated[Principal, Depend
 
 @router.post("/persons/{psn_no}/chronic-filings/{filing_id}/signed", response_class=HTMLResponse)
 def change_signed(
-    request: Request, psn_no: str, filing_id: int, who: Annotated[Principal, Depends(FILE)], form: Posted
+    request: Request,
+    psn_no: str,
+    filing_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    who: Annotated[Principal, Depends(FILE)],
+    form: Posted,
 ) -> Response:
     values = _values(form, ("signed1", "signed2"))
 
     def work(s: Session, person: Person) -> object:
-        f = s.get(ChronicFiling, filing_id)
-        if f is None or f.person_id != person.id:
-            raise NotFound(filings.WHERE_SIGNED, "filing", filing_id, f"此人的门诊慢特病备案 / a chronic filing of {person.psn_no}")
+        f = filings.filing_of(s, person, filing_id)
         return filings.change_signed(s, f, (values["signed1"], values["signed2"]), who.username, beijing_today())
 
     return _write(request, who, psn_no, f"signed-{filing_id}", values, "signed", work)

@@ -1146,6 +1146,15 @@ class Subsidy(Model):
         return self
 
 
+class EnrolmentTargets(Model):
+    """参保率目标: the lowest coverage rate (enrolled or 视同参保, of everyone in the registry) for the
+    whole county and for the rural low-income and 脱贫 group (seed 001: 基本医保参保率达96%以上，
+    农村低收入人口和脱贫人口参保率达100%)."""
+
+    overall: Bp
+    low_income: Bp
+
+
 class Premium(Model):
     """Resident premium per person-year and the classified subsidies (分类资助参保).
 
@@ -1161,6 +1170,8 @@ class Premium(Model):
     fiscal: Fen
     cutoff: MonthDay
     subsidies: Annotated[dict[Category, Subsidy], BeforeValidator(_category_keys)] = {}
+    targets: EnrolmentTargets | None = None
+    """The enrolment-rate targets the coverage page shows as met or not (none: not shown)."""
 
     @property
     def total(self) -> int:

@@ -234,7 +234,7 @@ WARNING_STATUSES: dict[str, Said] = {
     "pushed": ("已推送", "pushed"),
     "at_risk": ("经核实存在返贫致贫风险", "confirmed at risk"),
     "not_at_risk": ("经核实无返贫致贫风险", "confirmed not at risk"),
-    "assisted": ("已落实倾斜救助", "assisted"),
+    "assisted": ("已落实救助", "assisted"),
     "closed": ("已办结", "closed"),
 }
 """The follow-up of a warning, in workflow order."""
@@ -256,6 +256,7 @@ SOURCES: dict[str, Said] = {
     "残联": ("残联", "disabled persons' federation"),
     "卫健": ("卫健", "health commission"),
     "医保": ("医保", "medical insurance"),
+    "监测预警": ("监测预警", "monitoring"),
 }
 """The bureaus identities come from (an identity's ``source_bureau``), by the short Chinese names bureaus use."""
 

@@ -77,10 +77,13 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     setl_id: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[str] = mapped_column(String(8))
-    """settle / reverse."""
+    """settle / reverse / apply (依申请救助) / backpay (补差: a correction of a settlement after a late identity)."""
     reverses: Mapped[str | None] = mapped_column(String(40), unique=True)
     """For a reversal: the setl_id it reverses (unique: a settlement is reversed at most once)."""
     reason: Mapped[str | None] = mapped_column(String(255))
+    corrects: Mapped[str | None] = mapped_column(String(40), index=True)
+    """For a back-pay (``backpay``, migration 0308): the setl_id of the settlement it corrects; its amounts and
+    ``consumed`` are the differences, ``identity`` the identity it was settled again under."""
     mdtrt_id: Mapped[str | None] = mapped_column(String(40), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     psn_no: Mapped[str] = mapped_column(String(32))

@@ -257,6 +257,7 @@ def _register() -> None:
         accounts,
         assistance,
         audit,
+        backpay,
         batch,
         enrol,
         monitor,
@@ -282,6 +283,7 @@ def _register() -> None:
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)
     app.add_typer(assistance.assistance_app, name="assistance")
+    app.add_typer(backpay.backpay_app, name="backpay")
     app.command("report")(report.report)
     app.add_typer(registry.import_app, name="import")
     register_personal_account(people.filing_app, registry.import_app)

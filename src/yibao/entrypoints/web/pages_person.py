@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import assistance, filings
+from yibao.app import assistance, backpay, filings
 from yibao.app.auth import Principal
 from yibao.app.position import position
 from yibao.app.registry import PersonView, find_person, person_view, search_people
@@ -111,6 +111,8 @@ def person_response(
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
         warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
         applications = assistance.of_person(s, person.id)
+        late = backpay.affected(s, pack, person.id) if can(who, "backpay") else []
+        paid_back = backpay.payments_of(s, person.id) if can(who, "backpay") else []
     return render(
         request,
         "person.html.j2",
@@ -133,6 +135,8 @@ def person_response(
             "settlements": settlements,
             "warnings": warnings,
             "applications": applications,
+            "late": late,
+            "paid_back": paid_back,
             "form": {"name": "", "values": {}, "errors": {}, "done": ""} | (extra or {}),
         },
         status_code=status_code,

@@ -50,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/persons", "人员查询", "People", "person.read"),
     NavItem("/imports", "导入", "Imports", "imports"),
     NavItem("/enrolment", "参保", "Enrolment", "enrolment.read"),
+    NavItem("/backpay", "补差", "Back-pay", "backpay"),
     NavItem("/warnings", "预警", "Warnings", "warnings.read"),
     NavItem("/suspects", "疑点", "Suspect cases", "suspects.read"),
     NavItem("/suspects", "本机构疑点", "Our suspect cases", "suspects.own"),

@@ -57,8 +57,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports", "enrolment.read"}
         | {"assistance"}
     ),
-    # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if
-    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read"}),
+    # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if;
+    # budget.write: enter, import, derive the fund budget
+    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read", "budget.write"}),
     "admin": frozenset(
         {
             "person.read",
@@ -75,6 +76,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "policy.whatif",
             "suspects.read",
             "enrolment.read",
+            "budget.write",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only

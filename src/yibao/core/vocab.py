@@ -220,6 +220,27 @@ FUND_PAY_TYPES: dict[str, Said] = {
 }
 """``fund_pay_type`` (基金支付类型)."""
 
+BUDGET_FUNDS: dict[str, Said] = {
+    "basic": ("基本医保统筹基金", "basic insurance pooling fund"),
+    "critical": ("大病保险", "critical illness insurance"),
+    "assistance": ("医疗救助基金", "medical assistance fund"),
+    "pool": ("城乡居民医保基金（基本医保与大病保险）", "resident pool (basic and critical illness)"),
+}
+"""The funds a yearly budget is kept for (基金预算), and the resident pool whose balance rate is watched."""
+
+BUDGET_SOURCES: dict[str, Said] = {
+    "entered": ("窗口录入", "entered"),
+    "imported": ("模板导入", "imported"),
+    "derived": ("按上年支出和本年筹资测算", "derived"),
+}
+"""How a budget amount came to be (each change is recorded with it)."""
+
+BUDGET_WARNINGS: dict[str, Said] = {
+    "ahead": ("支出超进度", "spending ahead of the year"),
+    "balance": ("结余率低于预警线", "balance rate below the line"),
+}
+"""The fund budget's risk warnings (seed 001: 开展有针对性的风险预警分析)."""
+
 VISIT_STATUSES: dict[str, Said] = {
     "registered": ("已挂号", "registered"),
     "admitted": ("在院", "admitted"),
@@ -359,6 +380,9 @@ TABLES: dict[str, Labels] = {
     "group": GROUPS,
     "tier": TIERS,
     "fund_pay_type": FUND_PAY_TYPES,
+    "budget_fund": BUDGET_FUNDS,
+    "budget_source": BUDGET_SOURCES,
+    "budget_warning": BUDGET_WARNINGS,
     "visit_status": VISIT_STATUSES,
     "warning_status": WARNING_STATUSES,
     "warning_kind": WARNING_KINDS,

@@ -20,6 +20,7 @@ from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
     backpay_routes,
+    budget_routes,
     enrolment_routes,
     institution_routes,
     national_routes,
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(budget_routes.router)
     app.include_router(suspects.router)
     app.include_router(institution_routes.router)
     app.include_router(audit_rule_routes.router)

@@ -37,6 +37,7 @@ SECTIONS: dict[str, Said] = {
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
     "monitoring": ("监测预警", "monitoring"),
+    "budget": ("基金预算", "fund budget"),
     "combined_caps": ("多病种合并限额", "combined caps for several filed diseases"),
     "identity_validity": ("身份认定有效期（月）", "identity valid from recognition (months)"),
     "categories": ("本地声明的身份类别", "identity categories the pack declares"),
@@ -152,6 +153,11 @@ KEYS: dict[str, Said] = {
     "period": ("监测周期", "period"),
     "push_to": ("推送部门", "pushed to"),
     "confirmed_identity": ("认定存在风险后登记的身份", "identity recorded when confirmed at risk"),
+    # fund budget
+    "spending_growth": ("预算支出增长率（较上年实际）", "spending growth over last year"),
+    "reserve": ("预留结余比例（略有结余）", "share of income kept as surplus"),
+    "ahead_margin": ("支出超进度预警幅度", "spending-ahead warning margin"),
+    "balance_floor": ("结余率预警线", "balance-rate warning line"),
     # a declared identity category
     "aliases": ("其他写法", "other names"),
     "bureau": ("认定部门", "recognising bureau"),

@@ -1267,6 +1267,22 @@ class Monitoring(Model):
         return apply_ratio(self.per_capita_income, rule.threshold_income_share)
 
 
+class FundBudget(Model):
+    """The fund budget's rule and warning lines (seed 001: 以收定支、收支平衡、略有结余, quarterly and annual
+    reports with risk warnings); used by :mod:`yibao.rules.budget`."""
+
+    spending_growth: Bp
+    """A derived budget: each fund's spending of last year raised by this share (percent)."""
+    reserve: Bp
+    """A derived budget: the share of this year's resident premium income the resident pool keeps unspent
+    (略有结余); the basic and critical-illness budgets together stay within the rest (以收定支)."""
+    ahead_margin: Bp
+    """Warned when the share of a fund's yearly budget spent by a month's end exceeds the share of the year
+    elapsed by more than this many percentage points."""
+    balance_floor: Bp
+    """Warned when the resident pool's expected balance rate for the year (结余率) falls below this share."""
+
+
 def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
     """Lines sharing a deductible, cap or ceiling group must count it the same way."""
     seen: dict[tuple[str, str], tuple[str, Any]] = {}
@@ -1484,6 +1500,8 @@ class Policy(Model):
     tilted_assistance: TiltedAssistance | None = None
     premium: Premium | None = None
     monitoring: Monitoring | None = None
+    budget: FundBudget | None = None
+    """The fund budget's derivation rule and warning lines (none: no derived budget, no budget warnings)."""
     combined_caps: dict[str, CombinedCap] = {}
     """Combined caps by name (the accumulator key of the block, distinct from every cap group)."""
     filing_diseases: FilingDiseases | None = None

@@ -18,9 +18,9 @@ from yibao.app.push_list import read_confirmations
 from yibao.app.schemas import Day, Text, no_nul
 from yibao.app.warning_views import event_dict, push_list, warning_dict
 from yibao.core.clock import beijing_today
-from yibao.core.errors import InputError
 from yibao.core.money import optional_yuan
 from yibao.entrypoints.api.bodies import binary, multipart
+from yibao.entrypoints.api.bodies import xlsx_upload as _upload
 from yibao.entrypoints.api.refusals import refusals
 from yibao.entrypoints.common.downloads import XLSX, download
 from yibao.entrypoints.common.security import require
@@ -106,27 +106,6 @@ def export(request: Request, who: Reader, f: Filt, lang: Lang = "zh") -> Respons
 
 
 _UPLOAD = multipart(["file"], {"file": binary("乡镇交回的推送清单 .xlsx")})
-
-
-MAX_UPLOAD = 10 * 1024 * 1024
-"""A push list sent back (a few thousand rows at most)."""
-
-
-async def _upload(request: Request) -> tuple[str, bytes]:
-    """A dependency: the name and bytes of the uploaded push list (read on the event loop, at most :data:`MAX_UPLOAD`)."""
-    try:
-        form = await request.form()
-    except Exception:  # starlette raises its own parse errors for a body that is not multipart
-        raise InputError("request", "file", None, "multipart/form-data 上传的 .xlsx 文件（字段 `file`）") from None
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise InputError("request", "file", upload, "multipart/form-data 上传的 .xlsx 文件（字段 `file`）")
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        most = MAX_UPLOAD // 2**20
-        expected = f"an .xlsx file of at most {most} MB"
-        raise InputError("request", "file", upload.filename, expected, expected_zh=f"不超过 {most} 兆字节的 .xlsx 文件")
-    return upload.filename or "upload.xlsx", data
 
 
 @router.post("/warnings/import", openapi_extra=_UPLOAD, responses=refusals(400))

@@ -259,6 +259,7 @@ def _register() -> None:
         audit,
         backpay,
         batch,
+        budget,
         enrol,
         monitor,
         people,
@@ -285,6 +286,7 @@ def _register() -> None:
     app.add_typer(assistance.assistance_app, name="assistance")
     app.add_typer(backpay.backpay_app, name="backpay")
     app.command("report")(report.report)
+    app.add_typer(budget.budget_app, name="budget")
     app.add_typer(registry.import_app, name="import")
     register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)

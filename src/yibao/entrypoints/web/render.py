@@ -55,6 +55,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/suspects", "疑点", "Suspect cases", "suspects.read"),
     NavItem("/suspects", "本机构疑点", "Our suspect cases", "suspects.own"),
     NavItem("/reports", "报表", "Reports", "reports"),
+    NavItem("/budget", "基金预算", "Budget", "reports"),
     NavItem("/audit/rules", "规则库", "Rules", "audit.rules"),
     NavItem("/audit/institutions", "机构监测", "Institutions", "reports"),
     NavItem("/reconcile", "对账核验", "Reconcile", "reconcile"),

@@ -82,7 +82,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # a hospital system: the national interface for its own visits and settlements; it sees a person only
     # through 1101 (with the person's ID number), never the registry's search, history, household or filings
     # and its own 疑点 (list, detail, appeal: ``suspects.own``)
-    "institution": frozenset({"national", "settle", "settle.read", "reverse", "suspects.own"}),
+    # and files 门诊慢特病 as the diagnosing institution (``filing.diagnose``, seed 000: 医院诊断确认后即时办理)
+    "institution": frozenset({"national", "settle", "settle.read", "reverse", "suspects.own", "filing.diagnose"}),
 }
 
 TOKEN_HOURS = 8

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from yibao.app.filings import screenings_of, signed_of
+from yibao.app.stamps import recorded
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import IdentityPeriod
@@ -30,24 +32,8 @@ from yibao.store.tables import (
     ResidentTier,
 )
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-Recorded = TypeVar(
-    "Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract, PersonalAccount
-)
-"""Rows :func:`recorded` stamps."""
 Dated = Identity | ChronicFiling | CrossFiling | ResidentTier | InstitutionChoice | FamilyDoctorContract
-
-
-def recorded(session: Session, row: Recorded, user: str) -> Recorded:
-    """``row`` stamped with who recorded it and when, added and flushed (so it has its id)."""
-    row.recorded_at, row.recorded_by = now(), user
-    session.add(row)
-    session.flush()
-    return row
+"""Rows with dates, correlated with the person in :func:`facts_columns`."""
 
 
 def find_person(session: Session, key: str) -> Person:
@@ -227,6 +213,8 @@ class PersonView:
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[dict[str, Any]] = field(default_factory=list)
     """Personal-account balances recorded, by year, the latest first within a year."""
+    screenings: list[dict[str, Any]] = field(default_factory=list)
+    """Screening records (病情信息表) of the person and their household, newest first."""
 
 
 def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
@@ -262,7 +250,10 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
     periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in valid)
     current = [_identity_dict(i, policy, day) for i in valid]
     enrol = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id).order_by(Enrolment.year)).all()
-    chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
+    chronic = session.scalars(
+        sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id).order_by(ChronicFiling.id)
+    ).all()
+    signed = signed_of(session, [f.id for f in chronic])
     cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
     return PersonView(
         baseinfo={
@@ -307,6 +298,17 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
                 "doctor": f.doctor,
                 "begin": f.begin.isoformat(),
                 "end": f.end.isoformat() if f.end else None,
+                "kind": f.kind,
+                "backdate_reason": f.backdate_reason,
+                "signed": [
+                    {
+                        "fixmedins_code": c.fixmedins_code,
+                        "begin": c.begin.isoformat(),
+                        "end": c.end.isoformat() if c.end else None,
+                    }
+                    for c in signed[f.id]
+                ],
+                "signed_changed_on": f.signed_changed_on.isoformat() if f.signed_changed_on else None,
                 "recorded_by": f.recorded_by,
                 "recorded_at": f.recorded_at.isoformat(),
             }
@@ -377,35 +379,8 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
                 .order_by(PersonalAccount.year, PersonalAccount.id.desc())
             )
         ],
+        screenings=screenings_of(session, person),
     )
-
-
-def add_chronic_filing(
-    session: Session,
-    person: Person,
-    dise_codg: str,
-    begin: date,
-    user: str,
-    *,
-    dise_name: str | None = None,
-    fixmedins_code: str | None = None,
-    doctor: str | None = None,
-) -> ChronicFiling:
-    """门诊慢特病备案 on a qualified doctor's diagnosis: in force at once from ``begin``."""
-    code = dise_codg.strip().upper()
-    if not code or len(code) > 32:
-        raise InputError("chronic filing", "dise_codg", dise_codg, "a disease code such as I10 or E11")
-    open_same = session.scalar(
-        sa.select(ChronicFiling).where(
-            ChronicFiling.person_id == person.id, ChronicFiling.dise_codg == code, ChronicFiling.end.is_(None)
-        )
-    )
-    if open_same is not None:
-        raise InputError("chronic filing", "dise_codg", code, f"a disease not already filed (filed since {open_same.begin})")
-    filing = ChronicFiling(
-        person_id=person.id, dise_codg=code, dise_name=dise_name, fixmedins_code=fixmedins_code, doctor=doctor, begin=begin
-    )
-    return recorded(session, filing, user)
 
 
 def add_cross_filing(

@@ -161,6 +161,34 @@ class ChronicFiling(Base):
     doctor: Mapped[str | None] = mapped_column(String(64))
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    """The pack's list the disease stands in (migration 0305): ``chronic`` 门诊慢性病, ``special`` 门诊特殊病, ``""``
+    filed before the lists."""
+    backdate_reason: Mapped[str | None] = mapped_column(String(255))
+    """Why ``begin`` is before the day it was filed (required then; migration 0305)."""
+    signed_changed_on: Mapped[date | None] = mapped_column(Date)
+    """The day the signed institutions were last changed (changeable once a month, seed 004; migration 0305)."""
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ScreeningRecord(Base):
+    """病情信息表 (seed 004): a person examined in the chronic-disease screening who does not qualify for a filing,
+    as the medical professional wrote it; kept with the household (migration 0305)."""
+
+    __tablename__ = "screening_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    hh_no: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The person's household when examined."""
+    dise_codg: Mapped[str | None] = mapped_column(String(32))
+    dise_name: Mapped[str | None] = mapped_column(String(128))
+    condition: Mapped[str] = mapped_column(String(500))
+    """病情: what was found and why it does not meet the filing conditions."""
+    fixmedins_code: Mapped[str] = mapped_column(String(32))
+    doctor: Mapped[str] = mapped_column(String(64))
+    examined_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -211,6 +239,8 @@ class InstitutionChoice(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     fixmedins_code: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16))
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("chronic_filing.id"))
+    """A ``signed`` institution chosen on a chronic filing (migration 0305)."""
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,7 +4,7 @@ back-dated and the day its signed institutions last changed; the signed institut
 do not qualify. Existing filings keep ``kind`` '' (filed before the lists), no reason and no change.
 
 Revision ID: 0305
-Revises: 0304
+Revises: 0307
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0305"
-down_revision = "0304"
+down_revision = "0307"
 branch_labels = None
 depends_on = None
 

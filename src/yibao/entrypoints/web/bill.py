@@ -7,6 +7,7 @@ Amounts are typed in yuan and converted exactly to fen (``yuan_to_fen``); a bill
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,8 +27,18 @@ T = Callable[[str, str], str]
 SUMMARY_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
 """The hand-typed summary, in yuan; the policy-range amount may be left empty (the rest of the total)."""
 FEE_ROWS = 6
+"""Fee-line rows shown on an empty bill; the window adds rows as lines are typed or pasted."""
+MAX_FEE_ROWS = 500
+"""At most this many fee lines on one bill typed at the counter (the REST API takes more)."""
 FEE_COLUMNS = ("code", "name", "lv", "amt")
-TEXT_FIELDS = ("person", "mdtrt_id", "med_type", "fixmedins_code", "hosp_lv", "place", "setl_date", "dise_codg")
+FEE_HEADINGS: dict[str, tuple[str, str]] = {
+    "code": ("医保目录编码", "List code"),
+    "name": ("名称", "Name"),
+    "lv": ("等级", "Class"),
+    "amt": ("金额（元）", "Amount (yuan)"),
+}
+"""The fee-line table's column headings, in the order a spreadsheet's pasted columns fill them."""
+TEXT_FIELDS = ("person", "mdtrt_id", "med_type", "fixmedins_code", "hosp_lv", "place", "setl_date", "dise_codg", "dise_name")
 MAX_LEN = 64
 
 FIELD_OF_ERROR: dict[str, str] = {
@@ -52,7 +63,8 @@ def fee_field(row: int, column: str) -> str:
     return f"fl{row}_{column}"
 
 
-ALL_FIELDS = (*TEXT_FIELDS, *SUMMARY_AMOUNTS, *(fee_field(i, c) for i in range(FEE_ROWS) for c in FEE_COLUMNS))
+FIXED_FIELDS = (*TEXT_FIELDS, *SUMMARY_AMOUNTS)
+FEE_CELL = re.compile(r"^fl(?P<row>[0-9]{1,3})_(?P<col>code|name|lv|amt)$")
 
 
 def error_text(e: InputError, lang: str) -> str:
@@ -69,10 +81,17 @@ class BillForm:
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any]) -> BillForm:
-        values = {}
-        for name in ALL_FIELDS:
+        """The bill's inputs; fee lines as many rows as the form sent (at least :data:`FEE_ROWS`, at most
+        :data:`MAX_FEE_ROWS`), empty rows after the last typed one left out."""
+
+        def text(name: str) -> str:
             raw = form.get(name)
-            values[name] = raw.replace("\x00", "").strip()[:MAX_LEN] if isinstance(raw, str) else ""
+            return raw.replace("\x00", "").strip()[:MAX_LEN] if isinstance(raw, str) else ""
+
+        values = {name: text(name) for name in FIXED_FIELDS}
+        typed = [int(m["row"]) for m in map(FEE_CELL.match, form.keys()) if m and text(m[0])]
+        rows = min(MAX_FEE_ROWS, max(FEE_ROWS, max(typed, default=-1) + 1))
+        values |= {fee_field(i, c): text(fee_field(i, c)) for i in range(rows) for c in FEE_COLUMNS}
         return cls(values)
 
     def add(self, e: InputError, lang: str) -> None:
@@ -85,7 +104,21 @@ class BillForm:
         return bool(self.values["mdtrt_id"])
 
     def fee_rows(self) -> list[dict[str, str]]:
-        return [{c: self.values[fee_field(i, c)] for c in FEE_COLUMNS} | {"row": str(i)} for i in range(FEE_ROWS)]
+        rows = sum(1 for name in self.values if FEE_CELL.match(name) and name.endswith("_code"))
+        return [{c: self.values[fee_field(i, c)] for c in FEE_COLUMNS} | {"row": str(i)} for i in range(rows)]
+
+    def fee_problems(self, lang: str) -> list[str]:
+        """Every fee-line cell in error, said with its row, column, the value as typed or pasted and what was expected
+        (``第 3 行「金额（元）」“12,5”：应为 …``)."""
+        out = []
+        for name, expected in self.errors.items():
+            m = FEE_CELL.match(name)
+            if m is None:
+                continue
+            row, heading, value = int(m["row"]) + 1, i18n.pick(FEE_HEADINGS[m["col"]], lang), self.values.get(name, "")
+            shown = f"“{value}”" if value else i18n.t(lang, "（空）", "(empty)")
+            out.append(i18n.t(lang, f"第 {row} 行「{heading}」{shown}：{expected}", f"row {row}, {heading}, {shown}: {expected}"))
+        return out
 
     def claim_in(self, lang: str) -> ClaimIn | None:
         """The REST API's claim for a hand-typed bill, or ``None`` with ``errors`` filled."""
@@ -113,6 +146,7 @@ class BillForm:
             "hosp_lv": int(v["hosp_lv"]) if v["hosp_lv"] else None,
             "place": v["place"] or None,
             "dise_codg": v["dise_codg"].upper(),
+            "dise_name": v["dise_name"],
             "fee_lines": lines,
             "summary": summary,
         }

@@ -123,11 +123,6 @@ def find_people(session: Session, text: str, page: int = 1, per_page: int = PER_
     return PeopleFound(list(session.scalars(q)), total, page, per_page)
 
 
-def search_people(session: Session, text: str, limit: int = 50) -> list[Person]:
-    """The first ``limit`` people :func:`find_people` finds."""
-    return find_people(session, text, per_page=limit).people
-
-
 def identities_on(session: Session, person_id: int, day: date) -> list[Identity]:
     """Identities valid on ``day`` — what the person was on that date."""
     return list(

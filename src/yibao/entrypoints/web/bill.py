@@ -28,8 +28,9 @@ SUMMARY_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "pre
 """The hand-typed summary, in yuan; the policy-range amount may be left empty (the rest of the total)."""
 FEE_ROWS = 6
 """Fee-line rows shown on an empty bill; the window adds rows as lines are typed or pasted."""
-MAX_FEE_ROWS = 500
-"""At most this many fee lines on one bill typed at the counter (the REST API takes more)."""
+MAX_FEE_ROWS = 200
+"""At most this many fee lines on one bill typed at the counter (a form holds at most 1,000 fields; a hospital system
+uploads longer bills, 2204/2301, and the REST API takes them too)."""
 FEE_COLUMNS = ("code", "name", "lv", "amt")
 FEE_HEADINGS: dict[str, tuple[str, str]] = {
     "code": ("医保目录编码", "List code"),
@@ -78,6 +79,8 @@ class BillForm:
 
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+    rows_sent: int = 0
+    """Fee-line rows the form sent, up to the last one typed (more than :data:`MAX_FEE_ROWS` is refused)."""
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any]) -> BillForm:
@@ -89,10 +92,11 @@ class BillForm:
             return raw.replace("\x00", "").strip()[:MAX_LEN] if isinstance(raw, str) else ""
 
         values = {name: text(name) for name in FIXED_FIELDS}
-        typed = [int(m["row"]) for m in map(FEE_CELL.match, form.keys()) if m and text(m[0])]
-        rows = min(MAX_FEE_ROWS, max(FEE_ROWS, max(typed, default=-1) + 1))
+        typed = [int(m["row"]) for m in map(FEE_CELL.match, form.keys()) if m and m["col"] != "lv" and text(m[0])]
+        sent = max(typed, default=-1) + 1
+        rows = min(MAX_FEE_ROWS, max(FEE_ROWS, sent))
         values |= {fee_field(i, c): text(fee_field(i, c)) for i in range(rows) for c in FEE_COLUMNS}
-        return cls(values)
+        return cls(values, rows_sent=sent)
 
     def add(self, e: InputError, lang: str) -> None:
         where = FIELD_OF_ERROR.get(e.field, "form")
@@ -214,6 +218,12 @@ class BillForm:
         return {name: amounts[name] or 0 for name in SUMMARY_AMOUNTS if name != "inscp_scp_amt"} | {"inscp_scp_amt": scp}
 
     def _fee_lines(self, t: T) -> list[dict[str, Any]]:
+        if self.rows_sent > MAX_FEE_ROWS:
+            self.errors["fee_lines"] = t(
+                f"窗口至多录入 {MAX_FEE_ROWS} 行费用明细（收到 {self.rows_sent} 行）；更长的明细请由医院系统上传",
+                f"at most {MAX_FEE_ROWS} fee lines at the counter ({self.rows_sent} sent); the hospital uploads a longer bill",
+            )
+            return []
         lines = []
         for row in self.fee_rows():
             i = int(row["row"])

@@ -93,9 +93,18 @@ def test_a_clerks_day_at_the_counter(page: Page, site: Site) -> None:
     assert page.locator("#results tbody tr td:nth-child(3)").all_inner_texts() == page_two
     shot(page, "persons-page-two")
 
-    # The counter: the tail and the name (written together) choose the person; the focus moves to the bill.
+    # The counter's picker pages the same way; the tail and the name (written together) choose the person, and the
+    # focus moves to the bill.
     page.goto("/counter")
     expect(page.locator("#f-person")).to_be_focused()
+    page.keyboard.type(surname)
+    page.keyboard.press("Enter")
+    expect(page.locator("#candidates-pager .total")).to_have_text(f"共 {count} 人，第 1 / {pages} 页")
+    page.click("#candidates-pager a[data-page='2']")
+    expect(page.locator("#candidates-pager .total")).to_have_text(f"共 {count} 人，第 2 / {pages} 页")
+    assert page.locator("#candidates tbody tr td:nth-child(3)").all_inner_texts() == page_two
+    page.fill("#f-person", "")
+    page.focus("#f-person")
     page.keyboard.type(f"{certno[-4:]}{name}")
     page.keyboard.press("Enter")
     expect(page.locator("#person-card")).to_contain_text(name)

@@ -96,7 +96,7 @@ def search_query(text: str) -> tuple[str, str]:
     tail = (m.group("tail") or m.group("tail2")).upper()
     if not name.strip() and len(tail) < TAIL_ALONE:
         raise InputError(
-            "search", "q", text, f"the last {TAIL_ALONE} characters of the ID number, or 4 to 6 with the name (张三 1234)",
+            "people search", "q", text, f"the last {TAIL_ALONE} characters of the ID number, or 4 to 6 of them with the name",
             expected_zh=f"身份证号后 {TAIL_ALONE} 位；后 4–5 位须与姓名一起输入（如 张三 1234）",
         )  # fmt: skip
     return name.strip(), tail

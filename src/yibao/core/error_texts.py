@@ -438,6 +438,7 @@ WHERE_ZH = Phrasebook(
         ("position", "年度累计"),
         ("counter", "结算窗口"),
         ("bill", "费用单"),
+        ("people search", "人员查询"),
         ("report", "报表"),
     ),
 )

@@ -2,7 +2,8 @@
 
 Tests that take ``db`` run twice, once per database. PostgreSQL is the machine's server
 (127.0.0.1:5432, trust auth, database ``test``; ``YIBAO_TEST_PG_URL`` overrides); each test
-gets a schema of its own, dropped afterwards.
+gets a schema of its own: a new one, or one a finished test of the same process left and that was
+emptied (every table's rows deleted, every sequence restarted) after its shape was checked unchanged.
 
 The migrations run once per test process and database kind, not once per test: the first SQLite
 database is migrated and kept as a template that each test gets a copy of (the same file, byte for
@@ -44,6 +45,51 @@ def _pg_schema_engine(schema: str) -> sa.Engine:
     with _admin().begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     return sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True)
+
+
+_FINGERPRINT = """
+SELECT md5(string_agg(table_name || '.' || column_name || ':' || data_type || ':' || is_nullable
+                      || ':' || coalesce(column_default, ''), ',' ORDER BY table_name, column_name))
+       || (SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema())::text
+       || (SELECT count(*) FROM information_schema.sequences WHERE sequence_schema = current_schema())::text
+FROM information_schema.columns WHERE table_schema = current_schema()
+"""
+"""The shape of the schema on ``search_path``: columns, index and sequence counts."""
+
+_pristine: list[str] = []
+"""The shape a migrated schema has (taken from the first one)."""
+_emptied: list[str] = []
+"""Schemas of this process that are migrated and empty, ready for the next test."""
+
+
+def _empty_for_reuse(schema: str) -> None:
+    """Put ``schema`` back in the pool emptied, as a fresh migration leaves it, or drop it if a test changed its shape
+    (or anything fails): rows deleted without firing triggers (the order of foreign keys then does not matter),
+    sequences restarted, ``alembic_version`` kept. Deleting the few rows a test wrote takes milliseconds; creating and
+    migrating a schema took most of a second."""
+    engine = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            shape = conn.exec_driver_sql(_FINGERPRINT).scalar_one()
+            if not _pristine or shape != _pristine[0]:
+                raise LookupError(schema)
+            tables = conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            ).scalars()
+            sequences = conn.exec_driver_sql(
+                "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema()"
+            ).scalars()
+            conn.exec_driver_sql(
+                "SET LOCAL session_replication_role = replica;"
+                + "".join(f'DELETE FROM "{t}";' for t in tables)
+                + "".join(f'ALTER SEQUENCE "{q}" RESTART;' for q in sequences)
+            )
+    except Exception:
+        _drop_schema(schema)
+    else:
+        _emptied.append(schema)
+    finally:
+        engine.dispose()
 
 
 def _drop_schema(schema: str) -> None:
@@ -121,9 +167,16 @@ def migrated_database(kind: str, folder: Path, request: pytest.FixtureRequest) -
         yield database
         engine.dispose()
         return
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = _pg_schema_engine(schema)
-    _migrate_pg(engine, schema)
+    if _emptied:
+        schema = _emptied.pop()
+        engine = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True)
+    else:
+        schema = "t_" + uuid.uuid4().hex[:12]
+        engine = _pg_schema_engine(schema)
+        _migrate_pg(engine, schema)
+        if not _pristine:
+            with engine.connect() as conn:
+                _pristine.append(conn.exec_driver_sql(_FINGERPRINT).scalar_one())
     database = Database(engine)
     database.url = PG_URL  # type: ignore[attr-defined]
     database.pg_schema = schema  # type: ignore[attr-defined]
@@ -131,7 +184,7 @@ def migrated_database(kind: str, folder: Path, request: pytest.FixtureRequest) -
         yield database
     finally:
         engine.dispose()
-        _drop_schema(schema)
+        _empty_for_reuse(schema)
 
 
 DB_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.twin)]
@@ -143,3 +196,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A freshly migrated database: SQLite file, then PostgreSQL schema."""
     with migrated_database(request.param, tmp_path, request) as database:
         yield database
+
+
+LONGEST_FIRST = ("tests/integration/test_readme_commands.py::test_every_readme_command_runs_as_written",)
+"""Tests that run for minutes on their own: started first, so the other worker is not left waiting for them at the end
+(with ``--dist worksteal`` the rest then balances itself)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid not in LONGEST_FIRST)  # stable: the rest keep their order
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the emptied schemas this process kept for reuse."""
+    while _emptied:
+        _drop_schema(_emptied.pop())

@@ -143,7 +143,7 @@ def test_no_desk_page_breaks_the_content_security_policy(page: Page, site: Site)
     sign_in(page, "admin")
     code = split_admission_rule(site)
     for path in ("/audit/rules", f"/audit/rules/{code}", "/audit/knowledge", "/reconcile", "/reconcile/detail",
-                 "/reconcile/verify?run=1"):  # fmt: skip
+                 "/reconcile/verify?run=1", "/reconcile/daily?begin=2022-06-01&end=2022-06-30"):  # fmt: skip
         page.goto(path)
         assert _violations(page) == [], (path, _violations(page))
     assert said == []

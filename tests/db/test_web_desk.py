@@ -27,7 +27,9 @@ from yibao.store.service_tables import YearToDateRow
 
 pytestmark = pytest.mark.usefixtures("desk_pack")
 
-DESK_PAGES = ("/audit/rules", "/audit/rules/ZY001", "/audit/knowledge", "/reconcile", "/reconcile/detail", "/reconcile/verify")
+DESK_PAGES = ("/audit/rules", "/audit/rules/ZY001", "/audit/knowledge", "/reconcile", "/reconcile/detail", "/reconcile/verify",
+              "/reconcile/daily", "/reconcile/daily.xlsx?begin=2022-06-01&end=2022-06-30", "/reconcile/verify.xlsx",
+              "/reconcile/runs/1.xlsx")  # fmt: skip
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Staff and institution accounts, passwords (Argon2), expiring tokens, and what each role may do.
 
 Sign-in is throttled per user name and per client address (:class:`Throttle`, counted in the database so
-every server process sees it); a changed password or a disabled account revokes every token of the
+every server process sees it); a changed password or role, or a disabled account, revokes every token of the
 account (:attr:`~yibao.store.service_tables.Account.token_generation`)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from yibao.core.i18n import t
 from yibao.core.idcard import mask
 from yibao.core.settings import Settings
 from yibao.store.db import Database
-from yibao.store.service_tables import Account, SignInFailures, Token
+from yibao.store.service_tables import Account, AccountEvent, Institution, SignInFailures, Token
 
 ROLES: dict[str, tuple[str, str]] = {
     "clerk": ("经办", "clerk"),
@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clerk": frozenset(
         {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
         | {"assistance"}  # 依申请救助: decide an application for assistance, reverse one
+        | {"enrolment", "enrolment.read"}  # enrol the county (registry, tax payment list); coverage, gap list, ledger
     ),
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset(
@@ -50,9 +51,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         | {"suspects.read", "suspects.work"}  # 疑点: review, investigate, decide, draw samples
     ),
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
-    "monitoring": frozenset({"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports"}),
-    # statistics only: no single person's details; policy what-if on synthetic data
-    "analyst": frozenset({"reports", "policy.whatif"}),
+    "monitoring": frozenset(
+        {"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports", "enrolment.read"}
+    ),
+    # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if
+    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read"}),
     "admin": frozenset(
         {
             "person.read",
@@ -68,6 +71,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "reports",
             "policy.whatif",
             "suspects.read",
+            "enrolment.read",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only
@@ -97,6 +101,51 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+ACTIONS: dict[str, tuple[str, str]] = {
+    "create": ("新建", "created"),
+    "disable": ("停用", "disabled"),
+    "enable": ("启用", "enabled"),
+    "role": ("变更角色", "role changed"),
+    "reset": ("重设密码", "password reset"),
+    "password": ("本人修改密码", "own password changed"),
+}
+"""What can be done to an account (:class:`~yibao.store.service_tables.AccountEvent`), as the audit trail names it."""
+
+
+def detail_text(detail: str, lang: str) -> str:
+    """An event's detail (codes: ``clerk -> institution H53…``, ``temporary``) as people read it, in ``lang``."""
+    words = {"->": ("→", "→"), "temporary": ("临时密码", "temporary password")} | ROLES
+    return " ".join(t(lang, *words[w]) if w in words else w for w in detail.split())
+
+
+def _record(s: Session, username: str, action: str, by: str, detail: str = "") -> None:
+    s.add(AccountEvent(username=username, action=action, detail=detail[:255], recorded_at=datetime.now(UTC), recorded_by=by))
+
+
+def _bound_institution(s: Session, role: str, fixmedins_code: str | None) -> str | None:
+    """The institution an account of ``role`` is bound to: an existing one for an institution account, none otherwise."""
+    if role not in ROLES:
+        raise InputError("account", "role", role, " / ".join(ROLES))
+    if role != "institution":
+        if fixmedins_code:
+            raise InputError(
+                "account", "fixmedins_code", fixmedins_code, "no institution: only an institution account has one",
+                expected_zh="空：只有定点机构账号绑定机构",
+            )  # fmt: skip
+        return None
+    if not fixmedins_code:
+        raise InputError("account", "fixmedins_code", fixmedins_code, "the institution code of an institution account")
+    if "\x00" in fixmedins_code or s.get(Institution, fixmedins_code) is None:
+        raise InputError(
+            "account",
+            "fixmedins_code",
+            fixmedins_code,
+            "the code of an existing institution",
+            expected_zh="已登记的定点医药机构编码",
+        )
+    return fixmedins_code
+
+
 def create_account(
     session: Session,
     username: str,
@@ -106,18 +155,25 @@ def create_account(
     *,
     display_name: str = "",
     fixmedins_code: str | None = None,
+    temporary: bool = False,
 ) -> Account:
-    if role not in ROLES:
-        raise InputError("account", "role", role, " / ".join(ROLES))
-    if role == "institution" and not fixmedins_code:
-        raise InputError("account", "fixmedins_code", fixmedins_code, "the institution code of an institution account")
+    """A new account; an institution account bound to an existing institution. ``temporary``: the holder must change
+    the password at first sign-in."""
+    code = _bound_institution(session, role, fixmedins_code)
+    if not username or "\x00" in username or len(username) > 64 or username != username.strip():
+        raise InputError(
+            "account", "username", username, "a user name of 1 to 64 characters without spaces around it",
+            expected_zh="1 至 64 个字符的用户名，首尾无空格",
+        )  # fmt: skip
     if session.get(Account, username) is not None:
         raise InputError("account", "username", username, "a user name not yet taken")
     account = Account(
         username=username, display_name=display_name or username, role=role, password_hash=hash_password(password),
-        fixmedins_code=fixmedins_code, active=True, recorded_at=datetime.now(UTC), recorded_by=by,
+        fixmedins_code=code, active=True, recorded_at=datetime.now(UTC), recorded_by=by, must_change_password=temporary,
     )  # fmt: skip
     session.add(account)
+    session.flush()
+    _record(session, username, "create", by, role + (f" {code}" if code else "") + (" temporary" if temporary else ""))
     session.flush()
     return account
 
@@ -130,6 +186,8 @@ class Principal:
     role: str
     fixmedins_code: str | None
     display_name: str
+    must_change_password: bool = False
+    """Signed in with a temporary password: only changing it is allowed."""
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
@@ -326,6 +384,8 @@ def change_password(
     def change(s: Session, account: Account) -> SignedIn:
         _revoke(s, account, username)
         account.password_hash = new_hash
+        account.must_change_password = False
+        _record(s, username, "password", username)
         return _new_token(s, account, hours)
 
     return checked(db, username, old, address, throttle, change)
@@ -338,11 +398,56 @@ def _account(s: Session, username: str) -> Account:
     return account
 
 
-def set_password(s: Session, username: str, password: str, by: str) -> Account:
-    """An administrator sets an account's password: its tokens revoked, its sign-in lock lifted."""
+def set_password(s: Session, username: str, password: str, by: str, *, temporary: bool = False) -> Account:
+    """An administrator sets an account's password: its sessions and tokens end, its sign-in lock lifted;
+    ``temporary``: the holder must change it at next sign-in."""
     account = _account(s, username)
     account.password_hash = hash_password(password)
+    account.must_change_password = temporary
     _revoke(s, account, by)
+    _record(s, username, "reset", by, "temporary" if temporary else "")
+    s.flush()
+    return account
+
+
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"
+"""Letters and digits that cannot be mistaken for one another when read out or copied by hand (no 0/O, 1/l/I)."""
+
+
+def temporary_password(length: int = 12) -> str:
+    """A random password to hand over once; its holder must change it at next sign-in."""
+    return "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(length))
+
+
+def reset_password(s: Session, username: str, by: str, password: str | None = None) -> tuple[Account, str]:
+    """An administrator resets a password: to ``password`` if given, else to a new random one (answered once,
+    never stored in clear); either way temporary, to be changed at next sign-in."""
+    if username == by:
+        raise InputError(
+            "account", "username", username, "an account other than your own (change your own password with the old one)",
+            expected_zh="本人以外的账号（本人请用当前密码修改密码）",
+        )  # fmt: skip
+    chosen = password or temporary_password()
+    return set_password(s, username, chosen, by, temporary=True), chosen
+
+
+def set_role(s: Session, username: str, role: str, by: str, fixmedins_code: str | None = None) -> Account:
+    """Change an account's role (an institution account bound to an existing institution): its sessions and tokens
+    end at once, so nothing it signed in with keeps the old role's rights."""
+    account = _account(s, username)
+    code = _bound_institution(s, role, fixmedins_code)
+    if username == by:
+        raise InputError(
+            "account", "username", username, "an account other than your own", expected_zh="本人以外的账号（不能变更自己的角色）"
+        )
+    if (account.role, account.fixmedins_code) == (role, code):
+        raise InputError(
+            "account", "role", role, "a role other than the account's present one", expected_zh="与现有角色不同的角色"
+        )
+    before = account.role + (f" {account.fixmedins_code}" if account.fixmedins_code else "")
+    account.role, account.fixmedins_code = role, code
+    _revoke(s, account, by)
+    _record(s, username, "role", by, f"{before} -> {role}" + (f" {code}" if code else ""))
     s.flush()
     return account
 
@@ -354,8 +459,26 @@ def set_active(s: Session, username: str, active: bool, by: str) -> Account:
         raise InputError("account", "username", username, "an account other than your own")
     account.active = active
     _revoke(s, account, by)
+    _record(s, username, "enable" if active else "disable", by)
     s.flush()
     return account
+
+
+def account_events(s: Session, username: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest changes to the accounts (or to one), newest first: who did what to which account, and when."""
+    q = sa.select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)
+    if username is not None:
+        q = q.where(AccountEvent.username == username)
+    return [
+        {
+            "username": e.username,
+            "action": e.action,
+            "detail": e.detail,
+            "recorded_at": _aware(e.recorded_at),
+            "recorded_by": e.recorded_by,
+        }
+        for e in s.scalars(q)
+    ]
 
 
 def accounts(s: Session) -> list[dict[str, Any]]:
@@ -377,6 +500,7 @@ def accounts(s: Session) -> list[dict[str, Any]]:
             "role": a.role,
             "fixmedins_code": a.fixmedins_code,
             "active": a.active,
+            "must_change_password": bool(a.must_change_password),
             "locked_until": locks.get(a.username),
         }
         for a in s.scalars(sa.select(Account).order_by(Account.username))
@@ -387,7 +511,9 @@ def accounts(s: Session) -> list[dict[str, Any]]:
 
 
 def _principal(account: Account) -> Principal:
-    return Principal(account.username, account.role, account.fixmedins_code, account.display_name)
+    return Principal(
+        account.username, account.role, account.fixmedins_code, account.display_name, bool(account.must_change_password)
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@
 - :func:`write_gap_workbook`: 应保未保清单, one row per person sorted by township, village and
   household, masked ID numbers, a blank column for the township's follow-up, and a summary by
   township and village.
+- :func:`place_coverage_bytes`, :func:`place_gap_bytes`, :func:`ledger_bytes`: the enrolment page's
+  three views of one place (county, township or village): coverage by place with the targets met or
+  not, the people not enrolled, and the 视同参保 ledger.
 
 Amounts are written as exact yuan numbers formatted ``#,##0.00``; rates as fractions formatted
 ``0.00%``. A workbook is written to a temporary file and renamed, so a failure leaves nothing.
@@ -13,6 +16,7 @@ Amounts are written as exact yuan numbers formatted ``#,##0.00``; rates as fract
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,9 +26,12 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from yibao.app.coverage import DUPLICATE_LABELS, Budget, Coverage, Duplicate, GapList
+from yibao.app.coverage import DUPLICATE_LABELS, Budget, Coverage, Duplicate, GapEntry, GapList
+from yibao.app.coverage_places import CoverageByPlace, LedgerEntry, Place
 from yibao.app.enrolment import special_status_label
+from yibao.core.clock import beijing_text
 from yibao.core.i18n import t as _t
+from yibao.core.idcard import mask
 from yibao.core.vocab import GENDERS, INSU_STATUSES, INSUTYPES, Labels, label
 from yibao.core.xlsx import AMOUNT, COUNT, PERCENT, yuan
 from yibao.core.xlsx import BOLD as _BOLD
@@ -35,7 +42,8 @@ from yibao.core.xlsx import rate as _rate
 from yibao.core.xlsx import save as _save
 from yibao.core.xlsx import widths as _widths
 from yibao.policy.categories import group_label, identity_label
-from yibao.policy.coverage import TARGET_CATEGORIES
+from yibao.policy.coverage import TARGET_CATEGORIES, target_met
+from yibao.policy.schema import EnrolmentTargets
 
 Column = tuple[str, str, str | None, float]
 """A sheet column: its Chinese and English header, number format and width."""
@@ -330,4 +338,213 @@ def write_gap_workbook(path: Path, gaps: GapList, lang: str = "zh") -> None:
     _save(wb, path)
 
 
-__all__ = ["AMOUNT", "gap_headers", "write_coverage_workbook", "write_gap_workbook", "yuan"]
+# ---------------------------------------------------------------------------------------------
+# The enrolment page's views of one place
+# ---------------------------------------------------------------------------------------------
+
+PLACE_COLUMNS: tuple[Column, ...] = (
+    ("地区", "place", None, 18),
+    ("人数", "persons", COUNT, 10),
+    ("参保人数", "enrolled", COUNT, 10),
+    ("视同参保人数", "exempt", COUNT, 12),
+    ("未参保人数", "not enrolled", COUNT, 12),
+    ("参保率（含视同参保）", "coverage incl. exempt", PERCENT, 14),
+    ("低收入和脱贫人口", "low-income and formerly poor", COUNT, 14),
+    ("其中未参保", "of them not enrolled", COUNT, 12),
+    ("低收入和脱贫人口参保率", "their coverage", PERCENT, 16),
+)
+LEDGER_COLUMNS: tuple[Column, ...] = (
+    ("序号", "no.", COUNT, 7),
+    ("乡镇（街道）", "township", None, 16),
+    ("村（社区）", "village", None, 14),
+    ("人员编号", "psn_no", None, 14),
+    ("姓名", "name", None, 10),
+    ("身份证号", "ID number", "@", 22),
+    ("特殊状态", "status", None, 12),
+    ("依据", "evidence", None, 36),
+    ("本地同时参保", "also enrolled here", None, 12),
+    ("登记人", "recorded by", None, 12),
+    ("登记时间（北京时间）", "recorded (Beijing time)", None, 20),
+)
+
+
+def place_name(place: Place, lang: str) -> str:
+    """``临翔区`` style names of a view's place: the county, a township, or township / village."""
+    if place.township is None:
+        return _t(lang, "全县", "the county")
+    town = place.township or _t(lang, "未登记乡镇", "no township")
+    if place.village is None:
+        return town
+    return f"{town} / {place.village or _t(lang, '未登记村', 'no village')}"
+
+
+def _bytes(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _about(wb: Workbook, lines: Sequence[str], lang: str) -> None:
+    about = wb.create_sheet(_t(lang, "说明", "about"))
+    _lines(about, 1, lines)
+    _widths(about, [120])
+
+
+def place_coverage_bytes(view: CoverageByPlace, targets: EnrolmentTargets | None, lang: str = "zh") -> bytes:
+    """The coverage of a place and of each place one level down, with the targets met or not."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = _t(lang, "参保情况", "coverage")
+    fmts = _columns(ws, PLACE_COLUMNS, lang)
+    blank = _t(lang, "未登记", "none recorded")
+    rows = [(place_name(view.place, lang), view.total, True)] + [(p.name or blank, p, False) for p in view.parts]
+    for r, (name, pc, bold) in enumerate(rows, start=2):
+        o, li = pc.overall, pc.low_income
+        values = [
+            name,
+            o.persons,
+            o.enrolled,
+            o.exempt,
+            o.gap,
+            _rate(o.covered_rate_bp),
+            li.persons,
+            li.gap,
+            _rate(li.covered_rate_bp),
+        ]
+        _put(ws, r, values, fmts, bold=bold)
+    ws.freeze_panes = "B2"
+    r = len(rows) + 3
+    if targets is not None:
+        for zh, en, row, goal in (
+            ("参保率目标（全体）", "target, everyone", view.total.overall, targets.overall),
+            ("参保率目标（低收入和脱贫人口）", "target, low-income and formerly poor", view.total.low_income, targets.low_income),
+        ):
+            met = target_met(row, goal)
+            _put(
+                ws,
+                r,
+                [_t(lang, zh, en), _rate(goal), _t(lang, "达标", "met") if met else _t(lang, "未达标", "not met")],
+                [None, PERCENT, None],
+                bold=True,
+            )
+            r += 1
+    _about(
+        wb,
+        [
+            _t(
+                lang,
+                f"{view.year}年度；{place_name(view.place, lang)}；身份按 {view.as_of.isoformat()}。",
+                f"Year {view.year}; {place_name(view.place, lang)}; categories on {view.as_of.isoformat()}.",
+            ),
+            _t(
+                lang,
+                "参保：参保状态正常（1）；视同参保：死亡、服兵役、服刑、省外参保等已登记台账且未在本地参保；参保率含视同参保。",
+                "Enrolled: psn_insu_stas 1; exempt: a recorded special status, not enrolled here; the rate counts both.",
+            ),
+            _t(
+                lang,
+                "目标见政策包 premium.targets（种子 001：基本医保参保率达96%以上，农村低收入人口和脱贫人口参保率达100%）。",
+                "Targets: the pack's premium.targets (seed 001: 96% or more overall, 100% of low-income and formerly poor).",
+            ),
+        ],
+        lang,
+    )
+    return _bytes(wb)
+
+
+def place_gap_bytes(entries: Sequence[GapEntry], year: int, place: Place, lang: str = "zh") -> bytes:
+    """The people of a place neither enrolled nor exempt (masked ID numbers, a column for the follow-up)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = _t(lang, "未参保人员", "not enrolled")
+    columns = (*GAP_COLUMNS, *GAP_FOLLOW_UP_COLUMNS)
+    fmts = _columns(ws, columns, lang)
+    for r, e in enumerate(entries, start=2):
+        values: list[Any] = [
+            r - 1,
+            e.township,
+            e.village,
+            e.hh_no,
+            e.psn_name,
+            _pair(GENDERS, e.gend, lang),
+            e.brdy,
+            e.certno_masked,
+            identity_label(e.category, lang),
+            _pair(INSU_STATUSES, e.psn_insu_stas, lang) if e.psn_insu_stas else _t(lang, "无参保登记", "no enrolment"),
+        ]
+        _put(ws, r, values, fmts)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, len(entries)) + 1}"
+    _about(
+        wb,
+        [
+            _t(
+                lang,
+                f"{year}年度；{place_name(place, lang)}；未参保人员 {len(entries)} 人。",
+                f"Year {year}; {place_name(place, lang)}; {len(entries)} people not enrolled.",
+            ),
+            _t(
+                lang,
+                "名单：本年度既未参保、也未登记视同参保的人员；身份证号已脱敏。",
+                "Everyone neither enrolled nor exempt for the year; ID numbers masked.",
+            ),
+        ],
+        lang,
+    )
+    return _bytes(wb)
+
+
+def ledger_bytes(entries: Sequence[LedgerEntry], year: int, place: Place, lang: str = "zh") -> bytes:
+    """The 视同参保 ledger of a place: status, evidence, who recorded it and when (Beijing time)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = _t(lang, "视同参保台账", "special statuses")
+    fmts = _columns(ws, LEDGER_COLUMNS, lang)
+    for r, e in enumerate(entries, start=2):
+        values: list[Any] = [
+            r - 1,
+            e.township,
+            e.village,
+            e.psn_no,
+            e.psn_name,
+            mask(e.certno),
+            special_status_label(e.status, lang),
+            e.evidence,
+            _t(lang, "是", "yes") if e.enrolled else _t(lang, "否", "no"),
+            e.recorded_by,
+            beijing_text(e.recorded_at),
+        ]
+        _put(ws, r, values, fmts)
+    ws.freeze_panes = "A2"
+    _about(
+        wb,
+        [
+            _t(
+                lang,
+                f"{year}年度；{place_name(place, lang)}；{len(entries)} 人。",
+                f"Year {year}; {place_name(place, lang)}; {len(entries)} people.",
+            ),
+            _t(
+                lang,
+                "种子 000：省外异地参保的人员和视同参保人员（死亡、参军、服刑等）由县、乡、村三级建立台账。",
+                "Seed 000: county, township and village keep a ledger of people insured elsewhere or deemed insured.",
+            ),
+        ],
+        lang,
+    )
+    return _bytes(wb)
+
+
+__all__ = [
+    "AMOUNT",
+    "gap_headers",
+    "ledger_bytes",
+    "place_coverage_bytes",
+    "place_gap_bytes",
+    "write_coverage_workbook",
+    "write_gap_workbook",
+    "yuan",
+]

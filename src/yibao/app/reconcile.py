@@ -143,19 +143,28 @@ def total(items: Iterable[Totals]) -> Totals:
 # ------------------------------------------------------------------ totals from the ledger
 
 
+def _sums() -> tuple[Any, ...]:
+    """The ledger's sums that make :class:`Totals` (a reversal row carries negated amounts and counts -1)."""
+    sign = sa.case((LedgerEntry.kind == "reverse", -1), else_=1)
+    return (
+        sa.func.sum(LedgerEntry.medfee_sumamt),
+        sa.func.sum(LedgerEntry.fund_pay_sumamt),
+        sa.func.sum(LedgerEntry.psn_part_amt),
+        sa.func.sum(LedgerEntry.acct_pay),
+        sa.func.sum(sign),
+    )
+
+
+def _totals_of(medfee: Any, fund: Any, psn: Any, acct_sum: Any, count: Any) -> Totals:
+    """The row of :func:`_sums` as totals; what patients paid in cash is their share less the personal account."""
+    acct = int(acct_sum or 0)
+    return Totals(int(medfee or 0), int(fund or 0), acct, int(psn or 0) - acct, int(count or 0))
+
+
 def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
     """The platform's totals by (insutype, clr_type), net of reversals, from the ledger."""
-    sign = sa.case((LedgerEntry.kind == "reverse", -1), else_=1)
     q = (
-        sa.select(
-            LedgerEntry.insutype,
-            LedgerEntry.med_type,
-            sa.func.sum(LedgerEntry.medfee_sumamt),
-            sa.func.sum(LedgerEntry.fund_pay_sumamt),
-            sa.func.sum(LedgerEntry.psn_part_amt),
-            sa.func.sum(LedgerEntry.acct_pay),
-            sa.func.sum(sign),
-        )
+        sa.select(LedgerEntry.insutype, LedgerEntry.med_type, *_sums())
         .where(
             LedgerEntry.fixmedins_code == scope.fixmedins_code,
             LedgerEntry.setl_date >= scope.begin,
@@ -166,14 +175,43 @@ def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
     if scope.insutype is not None:
         q = q.where(LedgerEntry.insutype == scope.insutype)
     out: dict[tuple[str, str], Totals] = {}
-    for insutype, med_type, medfee, fund, psn, acct_sum, count in s.execute(q):
+    for insutype, med_type, *sums in s.execute(q):
         key = (insutype, clr_type_of(med_type))
         if scope.clr_type is not None and key[1] != scope.clr_type:
             continue
-        acct = int(acct_sum or 0)
-        t = Totals(int(medfee or 0), int(fund or 0), acct, int(psn or 0) - acct, int(count or 0))
-        out[key] = out.get(key, Totals()) + t
+        out[key] = out.get(key, Totals()) + _totals_of(*sums)
     return dict(sorted(out.items()))
+
+
+DAILY_MAX_DAYS = 92
+"""The longest period of the per-institution, per-day totals (a quarter): a longer one is refused, not truncated."""
+
+
+def daily_totals(s: Session, begin: date, end: date, fixmedins_code: str | None = None) -> list[tuple[str, date, Totals]]:
+    """The platform's totals per institution and settlement day (net of reversals, as 3201 counts them), in order of
+    institution and day; every institution, or only ``fixmedins_code``."""
+    if end < begin:
+        raise InputError(
+            "reconcile",
+            "end",
+            end.isoformat(),
+            f"a day on or after {begin.isoformat()}",
+            expected_zh=f"不早于 {begin.isoformat()} 的日期",
+        )
+    if (end - begin).days >= DAILY_MAX_DAYS:
+        raise InputError(
+            "reconcile", "end", end.isoformat(), f"a period of at most {DAILY_MAX_DAYS} days",
+            expected_zh=f"不超过 {DAILY_MAX_DAYS} 天的期间",
+        )  # fmt: skip
+    q = (
+        sa.select(LedgerEntry.fixmedins_code, LedgerEntry.setl_date, *_sums())
+        .where(LedgerEntry.setl_date >= begin, LedgerEntry.setl_date <= end)
+        .group_by(LedgerEntry.fixmedins_code, LedgerEntry.setl_date)
+        .order_by(LedgerEntry.fixmedins_code, LedgerEntry.setl_date)
+    )
+    if fixmedins_code is not None:
+        q = q.where(LedgerEntry.fixmedins_code == fixmedins_code)
+    return [(code, day, _totals_of(*sums)) for code, day, *sums in s.execute(q)]
 
 
 def field_diffs(his: Totals, ours: Totals, fields: Iterable[str]) -> list[dict[str, Any]]:

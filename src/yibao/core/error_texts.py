@@ -416,6 +416,7 @@ WHERE_ZH = Phrasebook(
         ("request", "请求"),
         ("account", "账户"),
         ("sign-in", "登录"),
+        ("reconcile", "对账"),
         ("slip", "结算单打印"),
         ("application", "依申请救助"),
         ("chronic filing", "门诊慢特病备案"),

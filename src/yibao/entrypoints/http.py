@@ -19,6 +19,7 @@ from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
+    enrolment_routes,
     institution_routes,
     national_routes,
     reconcile_routes,
@@ -128,6 +129,7 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(registry_routes.router)
+    app.include_router(enrolment_routes.router)
     app.include_router(service_routes.router)
     app.include_router(assistance_routes.router)
     app.include_router(national_routes.router)

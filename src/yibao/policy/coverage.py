@@ -66,3 +66,10 @@ def cat_order(category: str, priority: Sequence[str]) -> tuple[int, str]:
     if category in priority:
         return (list(priority).index(category), category)
     return (len(priority) + (1 if category == ORDINARY else 0), category)
+
+
+def target_met(row: CoverageRow, target_bp: int) -> bool:
+    """Whether ``row`` reaches an enrolment-rate target (``premium.targets``): its coverage rate, people
+    enrolled or 视同参保 of everyone, at least ``target_bp``. An empty group meets any target."""
+    rate = row.covered_rate_bp
+    return rate is None or rate >= target_bp

@@ -129,6 +129,9 @@ KEYS: dict[str, Said] = {
     "fiscal": ("财政补助", "fiscal"),
     "cutoff": ("身份认定日", "identity cut-off day"),
     "subsidies": ("资助参保", "premium subsidies"),
+    "targets": ("参保率目标", "enrolment-rate targets"),
+    "overall": ("全体人员", "everyone"),
+    "low_income": ("农村低收入人口和脱贫人口", "rural low-income and formerly poor people"),
     "share": ("资助比例", "share"),
     "amount": ("定额资助", "fixed amount"),
     # monitoring

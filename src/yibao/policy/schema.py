@@ -373,19 +373,19 @@ def in_age_band(age: int | None, age_from: int | None, age_below: int | None) ->
 class PersonTerms(Model):
     """Terms of a benefit line by facts about the person (:class:`Facts`) on the claim date.
 
-    Conditions (at least one; all given must hold): ``age_from`` (inclusive) and ``age_below`` (exclusive),
-    in completed years on the claim date, taken from the birth date (children under 18, employees under/over
-    45, retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date; ``institution``
-    designated / linked / other: the claim's institution (``fixmedins_code``) against the one the person
-    selected for general outpatient (other may be paid at 0: ``ratio: 0``); ``family_doctor`` true (a
-    family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``; wherever the claim is made —
-with ``institution: designated`` in the same entry for the selected institution only) or false. Effects (at least
-    one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
-    own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
-    points. Every entry whose conditions hold applies, in the order the pack lists them: a later
-    replacement wins, ``ratio_add`` points add up. A resident with no tier on record gets the line's
-    own terms (write the 一档 terms there and the 二档 ones as an entry); a person whose age is needed
-    and whose birth date is unknown is refused.
+        Conditions (at least one; all given must hold): ``age_from`` (inclusive) and ``age_below`` (exclusive),
+        in completed years on the claim date, taken from the birth date (children under 18, employees under/over
+        45, retirees 70 and over); ``resident_tier`` 1 (一档) or 2 (二档) held on the claim date; ``institution``
+        designated / linked / other: the claim's institution (``fixmedins_code``) against the one the person
+        selected for general outpatient (other may be paid at 0: ``ratio: 0``); ``family_doctor`` true (a
+        family-doctor contract, 家庭医生签约, holds: it may raise the limit, ``cap``; wherever the claim is made —
+    with ``institution: designated`` in the same entry for the selected institution only) or false. Effects (at least
+        one): ``deductible`` / ``deductible_2nd`` / ``deductible_3rd`` / ``ratio`` / ``cap`` replace the line's
+        own; ``ratio_add`` adds percentage points to every ratio (age-linked ratios), on top of identity
+        points. Every entry whose conditions hold applies, in the order the pack lists them: a later
+        replacement wins, ``ratio_add`` points add up. A resident with no tier on record gets the line's
+        own terms (write the 一档 terms there and the 二档 ones as an entry); a person whose age is needed
+        and whose birth date is unknown is refused.
     """
 
     age_from: Age | None = None
@@ -1137,6 +1137,15 @@ class Subsidy(Model):
         return self
 
 
+class EnrolmentTargets(Model):
+    """参保率目标: the lowest coverage rate (enrolled or 视同参保, of everyone in the registry) for the
+    whole county and for the rural low-income and 脱贫 group (seed 001: 基本医保参保率达96%以上，
+    农村低收入人口和脱贫人口参保率达100%)."""
+
+    overall: Bp
+    low_income: Bp
+
+
 class Premium(Model):
     """Resident premium per person-year and the classified subsidies (分类资助参保).
 
@@ -1152,6 +1161,8 @@ class Premium(Model):
     fiscal: Fen
     cutoff: MonthDay
     subsidies: Annotated[dict[Category, Subsidy], BeforeValidator(_category_keys)] = {}
+    targets: EnrolmentTargets | None = None
+    """The enrolment-rate targets the coverage page shows as met or not (none: not shown)."""
 
     @property
     def total(self) -> int:

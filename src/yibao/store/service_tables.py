@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.store.tables import Base, UtcDateTime
@@ -205,6 +205,44 @@ class Account(Base):
     changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the password or the active flag last changed, and by whom."""
     changed_by: Mapped[str | None] = mapped_column(String(64))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The password was set by an administrator as a temporary one: the holder must choose their own before
+    anything else (the window sends them to 修改密码; the API refuses every other call)."""
+
+
+class AccountEvent(Base):
+    """Something done to an account, by whom and when: created, disabled, enabled, role changed, password reset by an
+    administrator or changed by its holder (never the password itself)."""
+
+    __tablename__ = "account_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("account.username"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    """create / disable / enable / role / reset / password."""
+    detail: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    """What changed, in codes (``clerk -> auditor``, ``temporary``)."""
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ReconcileRun(Base):
+    """A 3202 对明细账 done in the window: the scope, the hospital's file, and the answer (its differences), so that
+    the auditor can download them as a workbook and the bureau sees who reconciled what and when."""
+
+    __tablename__ = "reconcile_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(32), index=True)
+    begin: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    insutype: Mapped[str | None] = mapped_column(String(8))
+    clr_type: Mapped[str | None] = mapped_column(String(8))
+    file_name: Mapped[str] = mapped_column(String(255))
+    result: Mapped[str] = mapped_column(Text)
+    """JSON: the 3202 answer (:func:`yibao.app.reconcile.detail_output`)."""
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
 
 
 class Token(Base):

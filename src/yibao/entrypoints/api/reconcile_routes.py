@@ -85,6 +85,21 @@ def totals(
     )
 
 
+@router.get("/daily")
+def daily(
+    request: Request,
+    who: Annotated[Principal, Depends(require("reconcile"))],
+    begin: Annotated[Day, Query(description="开始日期（结算日期，含）")],
+    end: Annotated[Day, Query(description="结束日期（含；至多 92 天）")],
+    fixmedins_code: Annotated[QueryText | None, Query(max_length=32, description="定点医药机构编号；空为全部")] = None,
+) -> Response:
+    """按机构按日汇总：台账中各机构每个结算日的总额（已扣除撤销，与 3201 同口径）；金额单位：元。"""
+    with _db(request).unit_of_work() as s:
+        rows = reconcile.daily_totals(s, begin, end, fixmedins_code)
+    days = [{"fixmedins_code": code, "setl_date": day.isoformat(), **t.yuan()} for code, day, t in rows]
+    return _reply({"begin": begin.isoformat(), "end": end.isoformat(), "days": days})
+
+
 @router.post("/detail")
 def detail(request: Request, body: DetailIn, who: Annotated[Principal, Depends(require("reconcile"))]) -> Response:
     """对明细账：医院的结算明细与台账逐笔比对，列出每一处差异（平台无、医院无、金额不一致、单方撤销等）。"""

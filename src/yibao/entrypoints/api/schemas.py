@@ -12,13 +12,30 @@ class ReverseIn(BaseModel):
     reason: Text = Field(min_length=1, max_length=255, description="撤销原因")
 
 
+Role = Literal["clerk", "auditor", "monitoring", "analyst", "admin", "institution"]
+
+
 class AccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Text = Field(min_length=2, max_length=64)
     password: Text = Field(min_length=8, max_length=128)
-    role: Literal["clerk", "auditor", "monitoring", "analyst", "admin", "institution"]
+    role: Role
     display_name: Text = Field("", max_length=64)
-    fixmedins_code: Text | None = Field(None, max_length=32)
+    fixmedins_code: Text | None = Field(None, max_length=32, description="定点机构账号所属的已登记机构")
+    temporary: bool = Field(False, description="首次登录时须修改密码")
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    fixmedins_code: Text | None = Field(None, max_length=32, description="定点机构账号所属的已登记机构")
+
+
+class ResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Text | None = Field(
+        None, min_length=8, max_length=128, description="新的临时密码；不填则随机生成，只在应答中出现一次"
+    )
 
 
 class PasswordIn(BaseModel):

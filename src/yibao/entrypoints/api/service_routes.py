@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from yibao.app.schemas import ClaimIn, no_nul
 from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError
 from yibao.entrypoints.api.refusals import refusals
-from yibao.entrypoints.api.schemas import AccountIn, PasswordIn, ReverseIn
+from yibao.entrypoints.api.schemas import AccountIn, PasswordIn, ResetIn, ReverseIn, RoleIn
 from yibao.entrypoints.common.security import Who, client_address, require, throttle_of
 from yibao.entrypoints.common.state import db_of as _db
 from yibao.entrypoints.common.state import pack_of as _pack
@@ -92,6 +92,43 @@ def enable_account(
     return _set_active(request, username, True, who)
 
 
+@router.post("/accounts/{username}/password", tags=["auth"], responses=NOT_FOUND)
+def reset_password(
+    request: Request, username: AccountName, body: ResetIn, who: Annotated[Principal, Depends(require("accounts"))]
+) -> dict[str, Any]:
+    """重设密码（管理员）：给定或随机生成临时密码（只在本次应答中出现），本人下次登录须修改；该账号全部令牌立即失效 /
+    reset a password (admin): the one given or a random temporary one (answered once); to be changed at next sign-in;
+    every token of the account stops at once."""
+    with _db(request).unit_of_work() as s:
+        account, password = auth.reset_password(s, username, who.username, body.password)
+        s.commit()
+    return {"username": account.username, "temporary_password": None if body.password else password}
+
+
+@router.post("/accounts/{username}/role", tags=["auth"], responses=NOT_FOUND)
+def change_role(
+    request: Request, username: AccountName, body: RoleIn, who: Annotated[Principal, Depends(require("accounts"))]
+) -> dict[str, Any]:
+    """变更角色（管理员；定点机构账号须绑定已登记的机构）：该账号全部令牌立即失效 / change an account's role (admin):
+    every token of the account stops at once."""
+    with _db(request).unit_of_work() as s:
+        account = auth.set_role(s, username, body.role, who.username, body.fixmedins_code)
+        s.commit()
+    return {"username": account.username, "role": account.role, "fixmedins_code": account.fixmedins_code}
+
+
+@router.get("/accounts/events", tags=["auth"])
+def account_events(
+    request: Request,
+    who: Annotated[Principal, Depends(require("accounts"))],
+    username: Annotated[str | None, Query(max_length=64, description="只看此账号"), AfterValidator(no_nul)] = None,
+) -> list[dict[str, Any]]:
+    """账号变更记录（新建、停用、启用、变更角色、重设密码、本人修改密码），新的在前；时间为 UTC / the audit trail of
+    the accounts, newest first (UTC)."""
+    with _db(request).unit_of_work() as s:
+        return auth.account_events(s, username)
+
+
 @router.post("/accounts", tags=["auth"], status_code=201)
 def add_account(request: Request, body: AccountIn, who: Annotated[Principal, Depends(require("accounts"))]) -> dict[str, str]:
     """新建账号（管理员）/ create an account (admin)."""
@@ -104,6 +141,7 @@ def add_account(request: Request, body: AccountIn, who: Annotated[Principal, Dep
             who.username,
             display_name=body.display_name,
             fixmedins_code=body.fixmedins_code,
+            temporary=body.temporary,
         )
         s.commit()
     return {"username": a.username, "role": a.role}

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yibao.app import coverage as cov_svc
+from yibao.app import enrol_county as county
 from yibao.app import enrolment as svc
 from yibao.app import enrolment_workbook as excel
 from yibao.app.bulk_load import load_synth
@@ -27,7 +29,9 @@ from yibao.core.i18n import Said
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
+from yibao.core.xlsx import save as save_xlsx
 from yibao.entrypoints.cli.output import NOTHING_STORED, console, refuse
+from yibao.interfaces.workbooks import tax_payments
 from yibao.policy.categories import identity_label
 from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
 from yibao.policy.pack import PolicyPack, load_pack
@@ -106,7 +110,7 @@ def database(lang: str) -> Iterator[Database]:
         db.engine.dispose()
 
 
-def _write(path: Path, write: Callable[[Path], None], lang: str) -> None:
+def _write(path: Path, write: Callable[[Path], object], lang: str) -> None:
     try:
         write(path)
     except OSError as exc:
@@ -159,15 +163,44 @@ def enrol_cmd(
     policy: Annotated[str, typer.Option("--policy", "-p", help="政策包文件或内置名称 / pack file or shipped name")],
     person: Annotated[
         list[str] | None,
-        typer.Option("--person", help="参保人身份证号（可多次）；不填则为本年度已参保居民重新核定保费 / ID number, repeatable"),
+        typer.Option("--person", help="参保人身份证号（可多次）/ ID number, repeatable"),
+    ] = None,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="人员登记簿中的全部居民参保 / enrol every resident of the registry")
+    ] = False,
+    payments: Annotated[
+        Path | None,
+        typer.Option(
+            "--payments", help="税务部门缴费明细 .xlsx：按身份证号匹配，全部导入或全不导入 / the tax bureau's payment list"
+        ),
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="写出缴费明细模板 .xlsx / write the payment-list template")
     ] = None,
     user: User = None,
     lang: Lang = "zh",
 ) -> None:
-    """居民参保并按分类资助核定保费（个人、医疗救助、财政）/ enrol residents and split their premiums."""
+    """居民参保并按分类资助核定保费（个人、医疗救助、财政）/ enrol residents and split their premiums.
+
+    --registry：登记簿中全部居民；--payments：税务缴费明细；--person：指定人员；都不填：为本年度已参保居民重新核定保费。"""
     lang = check_lang(lang)
+    if sum(bool(x) for x in (person, registry, payments)) > 1:
+        raise fail(
+            InputError("command line", "--registry/--payments/--person", None, "at most one of them", expected_zh="三者至多选一"),
+            lang,
+        )
+    if template is not None:
+        out = xlsx_path(template, lang, "--template")
+        assert out is not None
+        book = tax_payments.template(year, ["530902198001010011", "张三", year, 320, None, None])
+        _write(out, lambda path: save_xlsx(book, path), lang)
+        console.print(tr(lang, f"已写入缴费明细模板 {out}", f"Wrote the payment-list template {out}"))
+        return
     pack = _pack(policy, lang)
     assert pack is not None
+    if registry or payments is not None:
+        _enrol_county(year, pack, payments, user_name(user), lang)
+        return
     with database(lang) as db:
         result = svc.enrol(db, year, pack, persons=person or None, user=user_name(user))
     _, premium = svc.policy_for_year(pack, year)  # enrol has checked it
@@ -210,6 +243,110 @@ def enrol_cmd(
             f"Totals: individuals {fmt_yuan(result.individual)}, assistance {fmt_yuan(result.assistance)}, "
             f"fiscal {fmt_yuan(result.fiscal)} yuan.",
         )
+    )
+    if person is None and result.created == 0:
+        console.print(
+            tr(
+                lang,
+                "未新增参保：不带 --person 时只为已参保居民重新核定保费。"
+                "为全县居民参保请加 --registry，导入税务缴费明细请用 --payments。",
+                "No one was enrolled: without --person only the enrolled are re-priced. "
+                "Add --registry to enrol every resident, or --payments for the tax bureau's list.",
+            )
+        )
+
+
+def _enrol_county(year: int, pack: PolicyPack, payments: Path | None, user: str, lang: str) -> None:
+    """``enrol --registry`` (with a progress bar) or ``enrol --payments FILE`` (an errors workbook beside a refused file)."""
+    if payments is not None and not payments.is_file():
+        raise fail(
+            InputError("command line", "--payments", str(payments), "an existing .xlsx file", expected_zh="已有的 .xlsx 文件"),
+            lang,
+        )
+    with database(lang) as db:
+        if payments is None:
+            with Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            ) as bar:
+                task = bar.add_task(tr(lang, "登记簿居民参保", "enrolling the registry"), total=None)
+                result = county.enrol_registry(
+                    db, year, pack, user=user, progress=lambda done, of: bar.update(task, completed=done, total=of)
+                )
+        else:
+            try:
+                result = county.import_payments(db, payments, year, pack, user=user)
+            except county.PaymentsRefused as refused:
+                errors = payments.with_name(f"{payments.stem}.errors.xlsx")
+                problems = refused.problems
+                _write(errors, lambda path: tax_payments.write_problems(path, problems, lang), lang)
+                for p in refused.problems[:10]:
+                    console.print(
+                        tr(lang, f"第 {p.row} 行", f"row {p.row}") + f" {p.certno} {p.psn_name} {p.field}: {p.reason(lang)}",
+                        markup=False,
+                    )
+                raise fail(
+                    InputError(
+                        str(payments),
+                        "rows",
+                        len(refused.problems),
+                        f"every row matched and correct; the errors workbook {errors} lists the {len(refused.problems)} problems",
+                        expected_zh=f"每一行都能匹配且正确；错误清单 {errors} 列出 {len(refused.problems)} 处错误",
+                    ),
+                    lang,
+                ) from None
+    print_enrolment(result, lang)
+
+
+def print_enrolment(result: county.CountyEnrolment, lang: str) -> None:
+    """The counts by subsidy category and what was done."""
+    source = (
+        tr(lang, f"税务缴费明细（批次 #{result.batch_id}）", f"tax payment list (batch #{result.batch_id})")
+        if result.batch_id
+        else tr(lang, "人员登记簿", "the registry")
+    )
+    table = figures_table(
+        tr(
+            lang,
+            f"{result.year}年度参保：{source}（{result.pack_id}，身份截止日 {result.cutoff.isoformat()}）",
+            f"{result.year} enrolment from {source} ({result.pack_id}, identities on {result.cutoff.isoformat()})",
+        ),
+        lang,
+        ("资助类别", "category"),
+        ("参保人数", "enrolled"),
+        ("本次新参保", "added now"),
+        ("个人缴费（元）", "individual (yuan)"),
+        ("医疗救助资助（元）", "assistance (yuan)"),
+        ("财政补助（元）", "fiscal (yuan)"),
+    )
+    for c in result.by_category:
+        table.add_row(
+            _cat(c.category, lang),
+            f"{c.persons:,}",
+            f"{c.added:,}",
+            fmt_yuan(c.individual),
+            fmt_yuan(c.assistance),
+            fmt_yuan(c.fiscal),
+        )
+    table.add_section()
+    table.add_row(
+        tr(lang, "合计", "total"),
+        f"{result.enrolled:,}",
+        f"{result.added:,}",
+        fmt_yuan(sum(c.individual for c in result.by_category)),
+        fmt_yuan(sum(c.assistance for c in result.by_category)),
+        fmt_yuan(sum(c.fiscal for c in result.by_category)),
+    )
+    console.print(table)
+    left = "，".join(f"{tr(lang, *county.LEFT_OUT[k])} {n:,}" for k, n in result.left_out.items())
+    console.print(
+        tr(
+            lang,
+            f"新建参保 {result.created:,} 人，恢复参保 {result.reactivated:,} 人，原已参保 {result.already:,} 人"
+            f"（重新核定保费 {result.repriced:,} 条）" + (f"；未参保：{left}" if left else "") + "。",
+            f"{result.created:,} new, {result.reactivated:,} re-enrolled, {result.already:,} already enrolled "
+            f"({result.repriced:,} re-priced)" + (f"; left out: {left}" if left else "") + ".",
+        ),
+        markup=False,
     )
 
 

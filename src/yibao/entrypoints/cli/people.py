@@ -355,25 +355,3 @@ def verify(lang: Lang = "zh") -> None:
                 err.print(d, markup=False)
         raise typer.Exit(1)
     console.print(_t(lang, "台账与年度累计一致，无差异。", "Ledger and accumulators agree: no differences."))
-
-
-def add_account(
-    username: Annotated[str, typer.Argument()],
-    role: Annotated[str, typer.Option("--role", help="clerk / auditor / monitoring / analyst / admin / institution")],
-    fixmedins_code: Annotated[str | None, typer.Option("--institution")] = None,
-    display_name: Annotated[str, typer.Option("--name")] = "",
-    user: UserOpt = OS_USER,
-    lang: Lang = "zh",
-) -> None:
-    """新建账号（密码交互输入，Argon2 哈希保存）。"""
-    password = typer.prompt(_t(lang, "密码", "Password"), hide_input=True, confirmation_prompt=True)
-    from yibao.app.auth import create_account
-
-    db = Database.open()
-    try:
-        with db.unit_of_work() as s:
-            create_account(s, username, password, role, user, display_name=display_name, fixmedins_code=fixmedins_code)
-            s.commit()
-    except (InputError, InputErrors) as exc:
-        raise _fail(exc, lang) from None
-    console.print(_t(lang, f"已新建账号 {username}（{role}）", f"Account {username} ({role}) created"))

@@ -106,6 +106,10 @@ def throttle_of(request: Request) -> Throttle:
     return Throttle.of(settings_of(request))
 
 
+PASSWORD_PATH = "/api/auth/password"
+"""The one call a holder of a temporary password may make: changing it."""
+
+
 def current_principal(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     if cred is None:
         raise HTTPException(
@@ -119,6 +123,15 @@ def current_principal(request: Request, cred: Annotated[HTTPAuthorizationCredent
             401,
             {"field": "Authorization", "message": "令牌无效或已过期，请重新登录", "message_en": "token invalid or expired"},
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if who.must_change_password and request.url.path != PASSWORD_PATH:
+        raise HTTPException(
+            403,
+            {
+                "field": "password",
+                "message": "当前密码是管理员设置的临时密码，请先修改密码（POST /api/auth/password）",
+                "message_en": f"the password is a temporary one set by an administrator: change it first (POST {PASSWORD_PATH})",
+            },
         )
     request.state.principal = who
     return who

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from yibao.entrypoints.web.render import render
-from yibao.entrypoints.web.session import PageRefused, SignInNeeded, login_url
+from yibao.entrypoints.web.session import PASSWORD_PAGE, PageRefused, PasswordChangeNeeded, SignInNeeded, login_url
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -37,6 +37,10 @@ async def _sign_in_needed(_request: Request, exc: Exception) -> Response:
     return RedirectResponse(login_url(exc.next_path), status_code=303)
 
 
+async def _password_first(_request: Request, _exc: Exception) -> Response:
+    return RedirectResponse(PASSWORD_PAGE, status_code=303)
+
+
 async def _refused(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, PageRefused)
     return render(request, "403.html.j2", {"permission": exc.permission, "reason": exc.reason}, status_code=403)
@@ -48,3 +52,4 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(PageRefused, _refused)
+    app.add_exception_handler(PasswordChangeNeeded, _password_first)

@@ -55,6 +55,9 @@ def login(
             page.headers["Retry-After"] = str(locked.seconds)
             return page
         else:
+            if who.must_change_password:  # a temporary password: the holder chooses their own first
+                response.headers["location"] = session.PASSWORD_PAGE
+                return response
             if who.role in session.STAFF_ROLES:
                 return response
             if session.can(who, "suspects.own"):  # an institution: its own 疑点 only
@@ -66,14 +69,16 @@ def login(
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def password_page(request: Request, who: Annotated[Principal, Depends(session.page_user())], done: str = "") -> Response:
+def password_page(
+    request: Request, who: Annotated[Principal, Depends(session.page_user(session.OWN_ACCOUNT))], done: str = ""
+) -> Response:
     return render(request, "password.html.j2", {"errors": {}, "done": done == "1"})
 
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(
     request: Request,
-    who: Annotated[Principal, Depends(session.page_user())],
+    who: Annotated[Principal, Depends(session.page_user(session.OWN_ACCOUNT))],
     old_password: Annotated[str, Form(max_length=128)] = "",
     new_password: Annotated[str, Form(max_length=128)] = "",
     new_password2: Annotated[str, Form(max_length=128)] = "",

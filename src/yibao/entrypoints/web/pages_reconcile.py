@@ -5,8 +5,8 @@ person-year's accumulators recomputed from the ledger; visits paid twice)."""
 
 from __future__ import annotations
 
-import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,10 +15,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger, reconcile
+from yibao.app import reconcile
 from yibao.app.auth import Principal
-from yibao.app.reconcile_files import reconcile_file
-from yibao.core.errors import InputError, InputErrors
+from yibao.app.reconcile_files import (
+    daily_workbook,
+    differences_workbook,
+    recent_runs,
+    reconcile_file,
+    record_run,
+    verification,
+    verification_workbook,
+)
+from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.core.i18n import t as say
 from yibao.core.vocab import INSUTYPES, MED_TYPES, label
 from yibao.entrypoints.common.downloads import download
@@ -29,8 +37,7 @@ from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
 from yibao.interfaces.workbooks.his_detail import template_bytes
 from yibao.interfaces.workbooks.sheets import SheetRefused
-from yibao.store.service_tables import Institution, LedgerEntry, YearToDateRow
-from yibao.store.tables import Person
+from yibao.store.service_tables import Institution, LedgerEntry, ReconcileRun, YearToDateRow
 
 router = APIRouter()
 RECONCILER = page_user("reconcile")
@@ -121,6 +128,56 @@ def totals_page(request: Request, who: Annotated[Principal, Depends(RECONCILER)]
     return render(request, "reconcile_totals.html.j2", context, status_code=status)
 
 
+# ------------------------------------------------------------------ the platform's totals per institution and day
+
+
+def _daily(request: Request, lang: str) -> tuple[dict[str, str], dict[str, str], list[Any] | None, dict[str, str]]:
+    """The form's values, its errors, the rows (when a period is given) and the institutions' names."""
+    q = request.query_params
+    values = {k: clean(q.get(k), 32) for k in ("fixmedins_code", "begin", "end")}
+    errors: dict[str, str] = {}
+    rows: list[Any] | None = None
+    with db_of(request).unit_of_work() as s:
+        names = {code: name for code, name in s.execute(sa.select(Institution.fixmedins_code, Institution.fixmedins_name))}
+        if values["begin"] or values["end"]:
+            try:
+                begin = reconcile.parse_date(values["begin"], "reconcile", "begin")
+                end = reconcile.parse_date(values["end"], "reconcile", "end")
+                if values["fixmedins_code"] and values["fixmedins_code"] not in names:
+                    raise NotFound(
+                        "reconcile", "fixmedins_code", values["fixmedins_code"], "an existing institution",
+                        expected_zh="已登记的定点医药机构",
+                    )  # fmt: skip
+                rows = reconcile.daily_totals(s, begin, end, values["fixmedins_code"] or None)
+            except InputError as e:
+                errors[e.field if e.field in values else "form"] = _error_of(e, lang)
+    return values, errors, rows, names
+
+
+@router.get("/reconcile/daily", response_class=HTMLResponse)
+def daily_page(request: Request, who: Annotated[Principal, Depends(RECONCILER)]) -> HTMLResponse:
+    """按机构按日: the platform's totals (3201's figures) per institution and settlement day, net of reversals."""
+    lang = page_lang(request)
+    values, errors, rows, names = _daily(request, lang)
+    with db_of(request).unit_of_work() as s:
+        choices = _choices(s, lang)
+    context = {
+        "tab": "daily", "values": values, "errors": errors, "rows": rows, "names": names,
+        "total": reconcile.total(r[2] for r in rows) if rows else None, "institutions": choices["institutions"],
+    }  # fmt: skip
+    return render(request, "reconcile_daily.html.j2", context, status_code=422 if errors else 200)
+
+
+@router.get("/reconcile/daily.xlsx", response_model=None)
+def daily_download(request: Request, who: Annotated[Principal, Depends(RECONCILER)]) -> Response:
+    lang = page_lang(request)
+    values, errors, rows, names = _daily(request, lang)
+    if errors or rows is None:
+        return daily_page(request, who)
+    name = f"按机构按日汇总-{values['begin']}-{values['end']}.xlsx"
+    return download(daily_workbook(rows, names, lang), name, ascii_name="reconcile-daily.xlsx", no_store=True)
+
+
 # ------------------------------------------------------------------ 3202 detail
 
 
@@ -134,15 +191,17 @@ def _detail_page(
     result: dict[str, Any] | None = None,
     name: str = "",
     file_name: str = "",
+    run_id: int = 0,
     status_code: int = 200,
 ) -> HTMLResponse:
     lang = page_lang(request)
     with db_of(request).unit_of_work() as s:
         choices = _choices(s, lang)
+        runs = recent_runs(s)
     context = {
         "tab": "detail", "values": values, "errors": errors or {}, "problems": problems or [], "total": total,
-        "result": result, "name": name, "file_name": file_name, "kinds": reconcile.KINDS,
-        **choices,
+        "result": result, "name": name, "file_name": file_name, "kinds": reconcile.KINDS, "run_id": run_id,
+        "runs": runs, **choices,
     }  # fmt: skip
     return render(request, "reconcile_detail.html.j2", context, status_code=status_code)
 
@@ -175,6 +234,7 @@ def detail_run(request: Request, who: Annotated[Principal, Depends(RECONCILER)],
     problems: list[str] = []
     total = 0
     result: dict[str, Any] | None = None
+    run_id = 0
     name = ""
     with db_of(request).unit_of_work() as s:  # the page is rendered after it (one unit of work at a time)
         scope = _scope(s, values, errors, lang)
@@ -186,6 +246,8 @@ def detail_run(request: Request, who: Annotated[Principal, Depends(RECONCILER)],
                 path.write_bytes(file.data)
                 try:
                     result = reconcile_file(s, scope, path, sheet_limits(request), file.name)
+                    run_id = record_run(s, scope, file.name, result, who.username).id
+                    s.commit()
                 except (InputError, InputErrors) as e:
                     bad = e.errors if isinstance(e, InputErrors) else [e]
                     problems, total = [x.render(lang) for x in bad[:SHOWN_ERRORS]], len(bad)
@@ -193,16 +255,23 @@ def detail_run(request: Request, who: Annotated[Principal, Depends(RECONCILER)],
                     problems, total = [t(p.reason, p.reason_en) for p in e.problems], len(e.problems)
     if result is None or file is None:
         return _detail_page(request, values, errors=errors, problems=problems, total=total, status_code=422)
-    return _detail_page(request, values, result=result, name=name, file_name=file.name)
+    return _detail_page(request, values, result=result, name=name, file_name=file.name, run_id=run_id)
+
+
+@router.get("/reconcile/runs/{run_id}.xlsx", response_model=None)
+def run_workbook(request: Request, run_id: int, who: Annotated[Principal, Depends(RECONCILER)]) -> Response:
+    """The differences of a 3202 done in the window, as a workbook."""
+    with db_of(request).unit_of_work() as s:
+        run = s.get(ReconcileRun, run_id)
+        if run is None:
+            what = translator(page_lang(request))("对账记录", "reconciliation")
+            return render(request, "not_found.html.j2", {"what": what, "key": str(run_id)}, status_code=404)
+        data = differences_workbook(run, _institution_name(s, run.fixmedins_code), page_lang(request))
+    name = f"对明细账差异-{run.fixmedins_code}-{run.begin.isoformat()}-{run.end.isoformat()}.xlsx"
+    return download(data, name, ascii_name=f"reconcile-{run.id}.xlsx", no_store=True)
 
 
 # ------------------------------------------------------------------ ledger verification
-
-
-def _differing(d: dict[str, Any]) -> list[dict[str, Any]]:
-    """The accumulators where the ledger's sum and the stored value differ."""
-    a, b = d["ledger"], d["stored"]
-    return [{"key": k, "ledger": a.get(k), "stored": b.get(k)} for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
 @router.get("/reconcile/verify", response_class=HTMLResponse)
@@ -214,21 +283,15 @@ def verify_page(request: Request, who: Annotated[Principal, Depends(VERIFIER)]) 
         entries = s.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)) or 0
         years = s.scalar(sa.select(sa.func.count()).select_from(YearToDateRow)) or 0
         if ran:
-            diffs = ledger.verify(s)
-            ids = {d["person_id"] for d in diffs if "person_id" in d}
-            people = {p.id: p for p in s.scalars(sa.select(Person).where(Person.id.in_(ids)))} if ids else {}
-            accumulators = [
-                {
-                    "psn_no": people[d["person_id"]].psn_no if d["person_id"] in people else str(d["person_id"]),
-                    "name": people[d["person_id"]].psn_name if d["person_id"] in people else "",
-                    "year": d["year"],
-                    "fields": [f | {"ledger": json.dumps(f["ledger"]), "stored": json.dumps(f["stored"])} for f in _differing(d)],
-                }
-                for d in diffs
-                if "person_id" in d
-            ]
-            twice = [d for d in diffs if "standing" in d]
-            account = [d for d in diffs if "consumed_acct_paid" in d]
-            result = {"accumulators": accumulators, "twice": twice, "account": account, "count": len(diffs)}
+            result = verification(s)
     context = {"tab": "verify", "entries": entries, "years": years, "result": result}
     return render(request, "ledger_verify.html.j2", context)
+
+
+@router.get("/reconcile/verify.xlsx", response_model=None)
+def verify_workbook(request: Request, who: Annotated[Principal, Depends(VERIFIER)]) -> Response:
+    """台账核验 run now, its result as a workbook."""
+    with db_of(request).unit_of_work() as s:
+        result = verification(s)
+    data = verification_workbook(result, datetime.now(UTC), who.username, page_lang(request))
+    return download(data, "台账核验结果.xlsx", ascii_name="ledger-verification.xlsx", no_store=True)

@@ -49,6 +49,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/counter", "结算窗口", "Counter", "settle"),
     NavItem("/persons", "人员查询", "People", "person.read"),
     NavItem("/imports", "导入", "Imports", "imports"),
+    NavItem("/enrolment", "参保", "Enrolment", "enrolment.read"),
     NavItem("/warnings", "预警", "Warnings", "warnings.read"),
     NavItem("/suspects", "疑点", "Suspect cases", "suspects.read"),
     NavItem("/suspects", "本机构疑点", "Our suspect cases", "suspects.own"),

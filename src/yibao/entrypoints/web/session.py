@@ -41,6 +41,9 @@ STAFF_ROLES = frozenset(role for role in PERMISSIONS if role != "institution")
 INSTITUTION_PAGES = frozenset({"suspects.own"})
 """The permissions an institution's account may use in the window: its own 疑点 (list, detail, appeal)."""
 INSTITUTION_HOME = "/suspects"
+OWN_ACCOUNT = "account.own"
+"""What every signed-in account may do in the window, an institution's too: change its own password."""
+PASSWORD_PAGE = "/account/password"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -51,6 +54,10 @@ class SignInNeeded(Exception):
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class PasswordChangeNeeded(Exception):
+    """Signed in with a temporary password: every page but 修改密码 sends there first."""
 
 
 class PageRefused(Exception):
@@ -66,6 +73,8 @@ def can(user: Principal | None, permission: str | None) -> bool:
     """May ``user`` use what ``permission`` guards (``None``: any signed-in staff)?"""
     if user is None:
         return False
+    if permission == OWN_ACCOUNT:
+        return True
     if user.role not in STAFF_ROLES:
         return permission in INSTITUTION_PAGES and user.can(permission)
     return permission is None or user.can(permission)
@@ -122,6 +131,8 @@ def page_user(permission: str | None = None) -> Callable[[Request], Awaitable[Pr
         who = await run_in_threadpool(current_user, request)  # a token not in the cache is looked up in the database
         if who is None:
             raise SignInNeeded(return_path(request))
+        if who.must_change_password and permission != OWN_ACCOUNT:
+            raise PasswordChangeNeeded()
         if not can(who, permission):
             raise PageRefused(permission)
         if request.method not in SAFE_METHODS:

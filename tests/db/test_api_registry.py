@@ -92,6 +92,7 @@ def test_chronic_filing_takes_effect_at_once_for_settlement(db: Database) -> Non
             "fixmedins_code": "H53090200001",
             "doctor": "王医生",
             "begin": "2022-05-01",
+            "backdate_reason": "诊断证明书 2022-05-01 出具，补办",
         }
         assert (
             httpx.post(f"{url}/api/persons/P530902A/chronic-filings", json=body, headers=login(url, "auditor")).status_code == 403

@@ -195,15 +195,15 @@ def test_the_window_previews_confirms_once_prints_the_slip_lists_it_and_reverses
     decided = clerk.get(first.headers["location"]).text
     assert 'id="notice"' in decided and f'href="/assistance/{setl_id}/slip"' in decided
     slip = clerk.get(f"/assistance/{setl_id}/slip").text
-    assert "医疗救助依申请救助单" in slip and "SA" in slip and "本次救助 <span class=\"amt\">735.75</span>" in slip
+    assert "医疗救助依申请救助单" in slip and "SA" in slip and '本次救助 <span class="amt">735.75</span>' in slip
     pdf = clerk.get(f"/settlements/{setl_id}/slip.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert f'href="/assistance/{setl_id}"' in clerk.get("/persons/P1").text  # listed on the person page
     home = clerk.get("/").text  # the year's figures count it apart from the settlements
     assert '<li id="applications"><b>1</b>' in home and "<b>1</b> 笔有效结算" in home
-    monitor = signed_in(app, "monitoring")  # reads people, does not decide assistance
-    assert monitor.get("/persons/P1/assistance").status_code == 403
-    assert monitor.get(f"/assistance/{setl_id}").status_code == 200
+    auditor = signed_in(app, "auditor")  # reads people, does not decide assistance
+    assert auditor.get("/persons/P1/assistance").status_code == 403
+    assert auditor.get(f"/assistance/{setl_id}").status_code == 200
     reverse = {"csrf": csrf_of(decided), "idem": re.findall(r'name="idem" value="([0-9a-f]+)"', decided)[0], "reason": "重复申请"}
     done = clerk.post(f"/assistance/{setl_id}/reverse", data=reverse, follow_redirects=False)
     assert done.status_code == 303 and 'id="reversed-tag"' in clerk.get(f"/assistance/{setl_id}").text

@@ -343,7 +343,7 @@ def test_two_bureaus_merge_into_one_person(db: Database) -> None:
     assert all(n == 2 and county == "临翔区" for county, n in got.values())
 
 
-def _write_minzheng(path: Path, rows: list[list[Any]]) -> Path:
+def write_minzheng(path: Path, rows: list[list[Any]]) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.append(["县（区）", "乡镇", "村（社区）", "姓名", "身份证号码", "救助类别", "享受开始日期", "享受结束日期"])
@@ -361,7 +361,7 @@ def test_same_name_birth_and_village_under_another_id_is_flagged_not_merged(db: 
     assert twin != one["certno"]
     fresh = gb11643("53090219860214123")
     fresh_twin = gb11643("53092619860214456")
-    path = _write_minzheng(
+    path = write_minzheng(
         tmp_path / "conflict.xlsx",
         [
             ["临翔区", "凤翔街道", one["village"], one["name"], twin, "低保边缘家庭", "2022-08-01", None],

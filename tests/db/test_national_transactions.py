@@ -103,6 +103,12 @@ def test_every_transaction_of_the_table_and_every_step_of_a_visit(db: Database) 
     h.ok("2202", {"data": {"mdtrt_id": c}}, c, "cancel")
     d = h.ok("2201", {"data": {"psn_no": "P1", "begntime": "2022-08-01"}})["data"]["mdtrt_id"]
     h.ok("2601", {"data": {"omsgid": f"T{h.sent}", "oinfno": "2201"}}, d, "cancel")  # 冲正 of the registration
+    filing = {"psn_no": "P1", "opsp_dise_code": "I10", "ide_fixmedins_no": "H53090200001", "diag_dr_name": "王医生"}
+    filed = h.ok("2503", {"data": filing | {"begndate": "2022-03-01", "memo": "诊断证明书已于 2022-03-01 出具，补办"}})
+    assert h.ok("5301", {"data": {"psn_no": "P1"}})["feedetail"] == [
+        {"opsp_dise_code": "I10", "opsp_dise_name": "高血压", "begndate": "2022-03-01", "enddate": None}
+    ]
+    assert filed["data"]["opsp_dise_code"] == "I10" and filed["data"]["trt_dcla_detl_sn"]
     period = {"stmt_begndate": "2022-01-01", "stmt_enddate": "2022-12-31"}
     totals = h.ok("3201", {"data": period | {"medfee_sumamt": "0", "fund_pay_sumamt": "0", "fixmedins_setl_cnt": "0"}})
     assert totals["stmtinfo"]["stmt_rslt"] == "0"  # two settlements, both reversed: nothing to pay
@@ -124,7 +130,7 @@ def test_the_table_lists_each_transaction_once_with_its_chinese_name_and_request
             known = parts[name].get("properties") or parts[name]["items"]["properties"]
             assert set(fields) <= set(known), (infno, name)
     reads = {i for i, t in TRANSACTIONS.items() if not t.writes}
-    assert reads == {"1101", "2206", "2303", "3201", "3202"}
+    assert reads == {"1101", "2206", "2303", "3201", "3202", "5301"}
 
 
 SENDS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {

@@ -43,6 +43,7 @@ from yibao.settlement.application import ApplicationResult, SettledBill, assist_
 from yibao.settlement.model import SetlDetail, YearToDate
 from yibao.settlement.settle import FUND_PAY_TYPE
 from yibao.settlement.trace import proc_info, render
+from yibao.store.claims import corrected
 from yibao.store.service_tables import AssistanceApplication, Institution, LedgerEntry
 from yibao.store.tables import Person
 
@@ -97,7 +98,7 @@ def _bills(s: Session, person_id: int, start: date, end: date) -> list[CountedBi
             LedgerEntry.med_type,
             LedgerEntry.medfee_sumamt,
             LedgerEntry.inscp_scp_amt,
-            LedgerEntry.fund_pay_sumamt,
+            corrected("fund_pay_sumamt"),  # with any back-pay (补差) the bill had
         )
         .outerjoin(Institution, Institution.fixmedins_code == LedgerEntry.fixmedins_code)
         .where(LedgerEntry.person_id == person_id, LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)

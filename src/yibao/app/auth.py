@@ -44,18 +44,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"person.read", "person.certno", "filing.write", "settle", "settle.read", "reverse", "position.read", "imports"}
         | {"assistance"}  # 依申请救助: decide an application for assistance, reverse one
         | {"enrolment", "enrolment.read"}  # enrol the county (registry, tax payment list); coverage, gap list, ledger
+        | {"backpay"}  # 补差: re-settle after a late identity and pay the difference
     ),
     # fund supervision: read settlements and positions, verify the ledger, reconcile, the bureau's reports
     "auditor": frozenset(
         {"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports", "audit.rules"}
         | {"suspects.read", "suspects.work"}  # 疑点: review, investigate, decide, draw samples
     ),
-    # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling
+    # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling;
+    # a warning ends in help: the candidates' 依申请救助 is decided (and reversed) from the warning
     "monitoring": frozenset(
         {"person.read", "position.read", "settle.read", "warnings.read", "warnings.work", "reports", "enrolment.read"}
+        | {"assistance"}
     ),
-    # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if
-    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read"}),
+    # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if;
+    # budget.write: enter, import, derive the fund budget
+    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read", "budget.write"}),
     "admin": frozenset(
         {
             "person.read",
@@ -72,15 +76,33 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "policy.whatif",
             "suspects.read",
             "enrolment.read",
+            "budget.write",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only
     # through 1101 (with the person's ID number), never the registry's search, history, household or filings
     # and its own 疑点 (list, detail, appeal: ``suspects.own``)
-    "institution": frozenset({"national", "settle", "settle.read", "reverse", "suspects.own"}),
+    # and files 门诊慢特病 as the diagnosing institution (``filing.diagnose``, seed 000: 医院诊断确认后即时办理)
+    "institution": frozenset({"national", "settle", "settle.read", "reverse", "suspects.own", "filing.diagnose"}),
 }
 
 TOKEN_HOURS = 8
+
+
+class NotPermitted(Exception):
+    """The caller's role may not do what it asked, found once the use case knows what it is (an application for
+    assistance reversed through the settlements' route needs ``assistance``): a 403 naming the permission."""
+
+    def __init__(self, permission: str, role: str) -> None:
+        super().__init__(f"role {role} may not do {permission}")
+        self.permission = permission
+        self.role = role
+
+
+def check_permitted(who: Principal, permission: str) -> None:
+    """Refuse (:class:`NotPermitted`) unless ``who`` may use ``permission``."""
+    if not who.can(permission):
+        raise NotPermitted(permission, who.role)
 
 
 def _password_hasher() -> PasswordHasher:

@@ -131,7 +131,7 @@ def load_synth(db: Database, county_dir: str | Path, user: str) -> LoadResult:
                 f"people not yet in the registry ({clash.height} of {people.height} already are: loaded before?)",
             )
         stamp = [pl.lit(now).alias("recorded_at"), pl.lit(user).alias("recorded_by")]
-        person_cols = [c.name for c in Person.__table__.columns if c.name != "id"]
+        person_cols = [c.name for c in Person.__table__.columns if c.name not in ("id", "merged_into")]
         optional = [pl.lit(None, dtype=pl.Date).alias("death_date")] if "death_date" not in people.columns else []
         persons = people.with_columns(pl.lit(None, dtype=pl.String).alias("psn_type"), *optional, *stamp).select(person_cols)
         _insert(conn, Person.__table__, persons)  # type: ignore[arg-type]

@@ -31,23 +31,25 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import polars as pl
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from yibao.core.errors import InputError, InputErrors
+from yibao.core.clock import beijing_text
+from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.interfaces.workbooks.identity_files import write_error_workbook
+from yibao.interfaces.workbooks.import_changes import changes_workbook
 from yibao.interfaces.workbooks.mapping import Mapping, load_mapping
 from yibao.interfaces.workbooks.sheets import ProgressFn, SheetLimits, SheetRefused, read_sheet
 from yibao.interfaces.workbooks.validate import CellError, Checked, validate
 from yibao.rules.identity_changes import Held, classify
 from yibao.store.db import Database
-from yibao.store.tables import Conflict, Identity, ImportBatch, Person
+from yibao.store.tables import Conflict, Identity, ImportBatch, ImportChange, Person
 
 KIND = "identities"
 BATCH = 10_000
@@ -120,13 +122,17 @@ class ImportReport:
     seconds: float = 0.0
     rejected_unknown_person: int = 0
     """Rejected rows whose ID number is unreadable (a snapshot cannot protect those people)."""
+    changes: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+    """The named change report (:data:`CHANGE_SCHEMA`: every person added, place filled in, identity added, ended
+    or changed with before and after, look-alike flagged), also written to ``import_change``; not in
+    :meth:`as_dict`."""
 
     @property
     def already_imported(self) -> bool:
         return self.status == "already_imported"
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changes"}
         out["snapshot_as_of"] = self.snapshot_as_of.isoformat() if self.snapshot_as_of else None
         return out
 
@@ -288,6 +294,17 @@ def import_identities(
 PERSON_T = cast(Table, Person.__table__)
 IDENTITY_T = cast(Table, Identity.__table__)
 CONFLICT_T = cast(Table, Conflict.__table__)
+CHANGE_T = cast(Table, ImportChange.__table__)
+CHANGE_SCHEMA: dict[str, Any] = {
+    "change": pl.String,
+    "certno": pl.String,
+    "psn_name": pl.String,
+    "category": pl.String,
+    "before": pl.String,
+    "after": pl.String,
+    "source_row": pl.Int64,
+}
+"""A named change report's columns (``import_change`` without its id and batch)."""
 PLACE = ("county", "township", "village", "hh_no")
 IDENTITY_COLS = (
     "person_id",
@@ -424,10 +441,28 @@ def _reserve_ids(s: Session, table: Table, n: int) -> list[int] | None:
 
 
 def _person_frame(s: Session, certnos: Sequence[str]) -> pl.DataFrame:
-    """person_id, certno and place columns of the people the database knows among ``certnos``."""
-    head = f"SELECT id, certno, {', '.join(PLACE)} FROM {_table(s, PERSON_T)}"
-    schema = {"person_id": pl.Int64, "certno": pl.String, **{f"{c}_db": pl.String for c in PLACE}}
+    """person_id, certno, name and place columns of the people the database knows among ``certnos``.
+
+    The ID number of a record merged into another (a reviewed 同人异号, :mod:`yibao.app.conflicts`) finds the
+    surviving person: what a bureau sends under either number lands on the one person."""
+    head = f"SELECT COALESCE(merged_into, id), certno, psn_name, {', '.join(PLACE)} FROM {_table(s, PERSON_T)}"
+    schema = {"person_id": pl.Int64, "certno": pl.String, "name_db": pl.String, **{f"{c}_db": pl.String for c in PLACE}}
     return _fetch(s, head, "certno", certnos, schema)
+
+
+def period_text(valid_from: date, valid_to: date | None) -> str:
+    """An identity's period as the change report writes it: ``2022-01-01 ~ 2022-06-30``, open ``2022-01-01 ~``."""
+    return f"{valid_from.isoformat()} ~ {valid_to.isoformat()}" if valid_to else f"{valid_from.isoformat()} ~"
+
+
+def _period_expr(vf: str, vt: str) -> pl.Expr:
+    """:func:`period_text` over two date columns."""
+    end = pl.col(vt).dt.to_string("%Y-%m-%d")
+    return pl.concat_str([pl.col(vf).dt.to_string("%Y-%m-%d"), pl.lit(" ~"), (pl.lit(" ") + end).fill_null("")])
+
+
+def _place_expr(suffix: str) -> pl.Expr:
+    return pl.concat_str([pl.col(f"{c}{suffix}").fill_null("") for c in PLACE], separator="/")
 
 
 def _table(s: Session, table: Table) -> str:
@@ -453,12 +488,23 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
     known = _person_frame(s, sorted(set(per_person["certno"].to_list()) | checked.rejected_certnos))
     new_people = per_person.join(known, on="certno", how="anti")
     # existing people: fill in a missing county, township, village or household number
-    fills = (
+    filled = (
         per_person.join(known, on="certno", how="inner")
         .filter(pl.any_horizontal([pl.col(f"{c}_db").is_null() & pl.col(c).is_not_null() for c in PLACE]))
-        .select(pl.col("person_id").alias("_id"), *(pl.coalesce(f"{c}_db", c).alias(c) for c in PLACE))
-        .to_dicts()
+        .with_columns(*(pl.coalesce(f"{c}_db", c).alias(f"{c}_new") for c in PLACE))
     )
+    fills = filled.select(pl.col("person_id").alias("_id"), *(pl.col(f"{c}_new").alias(c) for c in PLACE)).to_dicts()
+    named: list[pl.DataFrame] = [
+        filled.select(
+            change=pl.lit("person_updated"),
+            certno="certno",
+            psn_name="name_db",
+            category=pl.lit(None, pl.String),
+            before=_place_expr("_db"),
+            after=_place_expr("_new"),
+            source_row="_row",
+        )
+    ]
     conflicts = _look_alikes(s, new_people, batch_id, file_name, user, now)
     say("compare", total // 10, total)
 
@@ -491,15 +537,21 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
         ends[rec_id] = {"_id": rec_id, "valid_to": valid_to, "ended_at": now, "ended_by": user, "ended_import_id": batch_id}
 
     kinds = Counter[str]()
+    who = {pid: (c, nm) for pid, c, nm in known.select("person_id", "certno", "name_db").iter_rows()}
+    lines: list[tuple[Any, ...]] = []
     for n, (row, pid, cat, vf, vt) in enumerate(rest.iter_rows()):
         if n % 50_000 == 0 and n:
             say("compare", total // 10 + n * 9 // 10, total)
-        change = classify(existing.get((pid, cat), ()), vf, vt)
+        records = existing.get((pid, cat), [])
+        change = classify(records, vf, vt)
         kinds[change.kind] += 1
         for rec_id, valid_to in change.ends:
             end(rec_id, valid_to)
         if change.insert:
             inserts.append((pid, cat, vf, vt, row))
+        if change.kind != "unchanged":
+            before, after = _before_after(records, change.ends, (vf, vt) if change.insert else None)
+            lines.append((change.kind, *who[pid], cat, before, after, row))
     rep.identities_unchanged += kinds["unchanged"]
     rep.identities_ended += kinds["ended"]
     rep.identities_changed += kinds["changed"]
@@ -510,27 +562,66 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
     if rep.snapshot_as_of is not None:
         protected = known.filter(pl.col("certno").is_in(sorted(checked.rejected_certnos)))["person_id"].to_list()
         open_q = (
-            select(Identity.id, Identity.person_id, Identity.category)
+            select(Identity.id, Identity.person_id, Identity.category, Identity.valid_from)
             .where(Identity.source_bureau == bureau, Identity.valid_to.is_(None))
             .execution_options(yield_per=BATCH)
         )
         open_ids = pl.DataFrame(
             [tuple(r) for r in s.execute(open_q)],
-            schema={"id": pl.Int64, "person_id": pl.Int64, "category": pl.String},
+            schema={"id": pl.Int64, "person_id": pl.Int64, "category": pl.String, "valid_from": pl.Date},
             orient="row",
-        )
+        ).with_columns(_open=pl.lit(None, pl.Date), _end=pl.lit(rep.snapshot_as_of - ONE_DAY, pl.Date))
         gone = (
             open_ids.join(rows_known.select("person_id", "category").unique(), on=["person_id", "category"], how="anti")
             .filter(~pl.col("person_id").is_in(protected) & ~pl.col("id").is_in(list(ends)))
             .sort("id")
         )
+        ended_on = rep.snapshot_as_of - ONE_DAY
         for rid in gone["id"].to_list():
-            end(rid, rep.snapshot_as_of - ONE_DAY)
+            end(rid, ended_on)
+        if gone.height:
+            head = f"SELECT id, certno, psn_name FROM {_table(s, PERSON_T)}"
+            named_schema = {"person_id": pl.Int64, "c": pl.String, "n": pl.String}
+            names = _fetch(s, head, "id", sorted(set(gone["person_id"].to_list())), named_schema)
+            named.append(
+                gone.join(names, on="person_id").select(
+                    change=pl.lit("ended"),
+                    certno="c",
+                    psn_name="n",
+                    category="category",
+                    before=_period_expr("valid_from", "_open"),
+                    after=_period_expr("valid_from", "_end"),
+                    source_row=pl.lit(None, pl.Int64),
+                )
+            )
         rep.identities_ended += gone.height
         rep.ended_by_snapshot = gone.height
 
     # -- write: people, then their ids, then identities; bulk throughout -----------------------
     new_certnos: list[str] = new_people["certno"].to_list()
+    named += [
+        good.join(new_people.select("certno"), on="certno", how="semi").select(
+            change=pl.lit("person_added"),
+            certno="certno",
+            psn_name="psn_name",
+            category="category",
+            before=pl.lit(None, pl.String),
+            after=_period_expr("valid_from", "valid_to"),
+            source_row="_row",
+        ),
+        pl.DataFrame(lines, schema=CHANGE_SCHEMA, orient="row"),
+        pl.DataFrame(
+            [("conflict", c["certno"], c["psn_name"], None, None, c["other_certno"], c["source_row"]) for c in conflicts],
+            schema=CHANGE_SCHEMA,
+            orient="row",
+        ),
+    ]
+    changes = (
+        pl.concat([f.select(*(pl.col(k).cast(v) for k, v in CHANGE_SCHEMA.items())) for f in named])
+        .with_columns(pl.col("psn_name").str.slice(0, 64), pl.col("before").str.slice(0, 255), pl.col("after").str.slice(0, 255))
+        .sort("source_row", "certno", nulls_last=True, maintain_order=True)
+    )
+    rep.changes = changes
     writes = new_people.height + len(fills) + len(ends) + total - rows_known.height + len(inserts) + len(conflicts)
     say("write", 0, writes)
     stamp = {"recorded_at": pl.lit(now, dtype=pl.Datetime("us", "UTC")), "recorded_by": pl.lit(user, dtype=pl.String)}
@@ -588,11 +679,24 @@ def _apply(s: Session, rep: ImportReport, checked: Checked, m: Mapping, now: dat
             s.connection().execute(stmt, list(upd_chunk))
             done += len(upd_chunk)
             say("write", done, writes)
+    for offset in range(0, changes.height, COPY_SLICE):
+        _bulk_insert(s, CHANGE_T, changes.slice(offset, COPY_SLICE).with_columns(import_id=pl.lit(batch_id, pl.Int64)))
     say("write", writes, writes)
 
     rep.people_new = new_people.height
     rep.people_updated = len(fills)
     rep.conflicts = len(conflicts)
+
+
+def _before_after(
+    records: Sequence[Held], ends: Sequence[tuple[int, date]], added: tuple[date, date | None] | None
+) -> tuple[str | None, str]:
+    """A classified row's before and after (:func:`period_text`): the records it ends, then as ended, and the one it adds."""
+    ended = dict(ends)
+    touched = [h for h in records if h.id in ended]
+    before = "; ".join(period_text(h.valid_from, h.valid_to) for h in touched) or None
+    after = [period_text(h.valid_from, ended[h.id]) for h in touched] + ([period_text(*added)] if added else [])
+    return before, "; ".join(after)
 
 
 def _look_alikes(
@@ -606,11 +710,15 @@ def _look_alikes(
     placed = new_people.filter(pl.col("village").is_not_null()).select("_row", "certno", "psn_name", "brdy", "village")
     if placed.height == 0:
         return []
-    head = f"SELECT id, psn_name, brdy, village, certno FROM {_table(s, PERSON_T)}"
+    head = f"SELECT id, psn_name, brdy, village, certno, merged_into FROM {_table(s, PERSON_T)}"
     schema = {"id": pl.Int64, "psn_name": pl.String, "brdy": pl.Date, "village": pl.String, "other_certno": pl.String}
     names = sorted(set(placed["psn_name"].to_list()))
-    candidates = _fetch(s, head, "psn_name", names, schema).join(
-        placed.select("psn_name", "brdy", "village").unique(), on=["psn_name", "brdy", "village"], how="semi"
+    found = _fetch(s, head, "psn_name", names, schema | {"merged_into": pl.Int64})
+    # a record merged into another after review is that person: the survivor stands for both
+    candidates = (
+        found.filter(pl.col("merged_into").is_null())
+        .drop("merged_into")
+        .join(placed.select("psn_name", "brdy", "village").unique(), on=["psn_name", "brdy", "village"], how="semi")
     )
     others: dict[tuple[str, date, str], list[str]] = defaultdict(list)
     for _, pname, pbrdy, pvillage, other in candidates.sort("id").iter_rows():
@@ -642,6 +750,56 @@ def _look_alikes(
             )
         others[k].append(certno)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The named change report
+# ---------------------------------------------------------------------------------------------
+
+ChangeRow = tuple[str, str, str, str | None, str | None, str | None, int | None]
+"""change, certno, psn_name, category, before, after, source_row (:data:`CHANGE_SCHEMA`)."""
+
+
+def report_changes(rep: ImportReport, limit: int | None = None) -> list[ChangeRow]:
+    """The named changes of a report just made (a preview's too), in file order."""
+    if rep.changes is None:
+        return []
+    frame = rep.changes if limit is None else rep.changes.head(limit)
+    return cast(list[ChangeRow], frame.select(*CHANGE_SCHEMA).rows())
+
+
+def batch_changes(s: Session, batch_id: int, limit: int | None = None) -> list[ChangeRow]:
+    """The named changes an import batch made, in file order."""
+    c = ImportChange
+    q = (
+        select(c.change, c.certno, c.psn_name, c.category, c.before, c.after, c.source_row)
+        .where(c.import_id == batch_id)
+        .order_by(c.id)
+    )
+    return [cast(ChangeRow, tuple(r)) for r in s.execute(q if limit is None else q.limit(limit))]
+
+
+def batch_change_count(s: Session, batch_id: int) -> int:
+    return int(s.scalar(select(func.count()).select_from(ImportChange).where(ImportChange.import_id == batch_id)) or 0)
+
+
+def identity_batch(s: Session, batch_id: int) -> ImportBatch:
+    """An identity import batch; :class:`NotFound` for any other id."""
+    b = s.get(ImportBatch, batch_id)
+    if b is None or b.kind != KIND:
+        raise NotFound(
+            "import", "batch", batch_id, "an identity import batch", "身份数据导入的批次号", "an identity import batch"
+        )
+    return b
+
+
+def changes_file(s: Session, batch_id: int, lang: str = "zh") -> tuple[str, bytes]:
+    """The batch's change report as a workbook: (file name, bytes). Raises :class:`NotFound` for no such batch."""
+    b = identity_batch(s, batch_id)
+    said = f"#{b.id} · {b.source_bureau} · {b.file_name} · {b.recorded_by} · {beijing_text(b.recorded_at)}"
+    title = f"身份数据导入变更报告：批次 {said}" if lang == "zh" else f"Identity import changes: batch {said}"
+    data = changes_workbook([title], batch_changes(s, batch_id), lang)
+    return (f"导入变更-批次{b.id}.xlsx" if lang == "zh" else f"import-changes-batch-{b.id}.xlsx"), data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def message_key(*parts: str) -> str:
     return key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest()
 
 
-def _lock_year(session: Session, person_id: int, year: int) -> YearToDate:
+def lock_year(session: Session, person_id: int, year: int) -> YearToDate:
     """The person's accumulators for the year, their row created if missing, locked for this transaction
     (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the write lock)."""
     query = sa.select(YearToDateRow.data).where(YearToDateRow.person_id == person_id, YearToDateRow.year == year)
@@ -228,7 +228,8 @@ def entry_values(
     (:func:`trace_json`), rendered when read (:func:`trace_view`). ``recorded_at`` is now unless given (a past
     claim loaded as history is recorded on its own day)."""
     return dict(
-        setl_id=setl_id or new_setl_id(), kind="settle", reverses=None, reason=None, mdtrt_id=mdtrt_id, person_id=person.id,
+        setl_id=setl_id or new_setl_id(), kind="settle", reverses=None, reason=None, corrects=None, mdtrt_id=mdtrt_id,
+        person_id=person.id,
         psn_no=person.psn_no, fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year,
         setl_date=claim.setl_date, insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity,
         dise_codg=claim.dise_codg or None, dise_name=claim.dise_name or None, hosp_lv=claim.hosp_lv, place=claim.place,
@@ -305,21 +306,29 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
         raise InputError(f"settlement {setl_id}", "reason", reason, "至多 255 个字符 / at most 255 characters")
     original = get_entry(session, setl_id)
     if original.kind not in REVERSIBLE:
+        if original.kind == "backpay":
+            expected = "a settlement, not a back-pay: reverse the settlement it corrects, which undoes both"
+            expected_zh = "结算，而非补差更正记录：请撤销其所更正的结算，二者一并撤销"
+            raise InputError(f"settlement {setl_id}", "setl_id", setl_id, expected, expected_zh=expected_zh)
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, "a settlement, not a reversal")
-    before = _lock_year(session, original.person_id, original.year)
+    before = lock_year(session, original.person_id, original.year)
     done = session.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id))
     if done is not None:
         raise InputError(f"settlement {setl_id}", "setl_id", setl_id, f"a settlement not yet reversed (reversed by {done})")
+    # a settlement corrected by back-pay (补差) is reversed together with its corrections: all it stands for
+    fixes = list(session.scalars(sa.select(LedgerEntry).where(LedgerEntry.corrects == setl_id)))
     consumed = YearToDate.from_dict(json.loads(original.consumed))
+    for fix in fixes:
+        consumed = consumed.plus(YearToDate.from_dict(json.loads(fix.consumed)))
     after = give_back(consumed, before, setl_id)
     negated = YearToDate(original.year).minus(consumed)
     entry = LedgerEntry(
         setl_id=new_setl_id("R"), kind="reverse", reverses=setl_id, reason=reason.strip(), mdtrt_id=original.mdtrt_id,
         person_id=original.person_id, psn_no=original.psn_no, fixmedins_code=original.fixmedins_code, year=original.year,
         setl_date=original.setl_date, insutype=original.insutype, med_type=original.med_type, line=original.line,
-        identity=original.identity, dise_codg=original.dise_codg, dise_name=original.dise_name, hosp_lv=original.hosp_lv,
-        place=original.place, pack_id=original.pack_id,
-        **{a: -getattr(original, a) for a in AMOUNTS},
+        identity=fixes[-1].identity if fixes else original.identity, dise_codg=original.dise_codg,
+        dise_name=original.dise_name, hosp_lv=original.hosp_lv, place=original.place,
+        pack_id=original.pack_id, **{a: -getattr(original, a) - sum(getattr(f, a) for f in fixes) for a in AMOUNTS},
         consumed=json.dumps(negated.to_dict()), setldetail="[]", fee_results="[]", trace="[]", msgid=msgid,
         recorded_at=now(), recorded_by=user,
     )  # fmt: skip
@@ -331,7 +340,8 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
 
 def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "setl_id": entry.setl_id, "kind": entry.kind, "reverses": entry.reverses, "reason": entry.reason,
+        "setl_id": entry.setl_id, "kind": entry.kind, "reverses": entry.reverses, "corrects": entry.corrects,
+        "reason": entry.reason,
         "mdtrt_id": entry.mdtrt_id, "psn_no": entry.psn_no, "fixmedins_code": entry.fixmedins_code,
         "setl_date": entry.setl_date.isoformat(), "insutype": entry.insutype, "med_type": entry.med_type, "line": entry.line,
         "identity": entry.identity, "dise_codg": entry.dise_codg, "dise_name": entry.dise_name, "pack_id": entry.pack_id,
@@ -352,16 +362,20 @@ def verify(session: Session) -> list[dict[str, Any]]:
     share, then any visit paid twice (there should be none)."""
     derived: dict[tuple[int, int], YearToDate] = {}
     account: list[dict[str, Any]] = []
+    bills: dict[str, list[int]] = {}
     rows = session.execute(
         sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed, LedgerEntry.setl_id, LedgerEntry.acct_pay,
-                  LedgerEntry.psn_part_amt)
+                  LedgerEntry.psn_part_amt, LedgerEntry.corrects)
     )  # fmt: skip
-    for person_id, year, consumed, setl_id, acct_pay, psn_part_amt in rows:
+    for person_id, year, consumed, setl_id, acct_pay, psn_part_amt, corrects in rows:
         key = (person_id, year)
         delta = YearToDate.from_dict(json.loads(consumed))
         derived[key] = derived.get(key, YearToDate(year)).plus(delta)
-        if acct_pay != delta.acct_paid or abs(acct_pay) > abs(psn_part_amt) or acct_pay * psn_part_amt < 0:
-            account.append({"setl_id": setl_id, "acct_pay": acct_pay, "consumed_acct_paid": delta.acct_paid,
+        bill = bills.setdefault(corrects or setl_id, [0, 0, 0])  # a back-pay counts with the settlement it corrects
+        bill[0], bill[1], bill[2] = bill[0] + acct_pay, bill[1] + delta.acct_paid, bill[2] + psn_part_amt
+    for setl_id, (acct_pay, acct_paid, psn_part_amt) in bills.items():
+        if acct_pay != acct_paid or abs(acct_pay) > abs(psn_part_amt) or acct_pay * psn_part_amt < 0:
+            account.append({"setl_id": setl_id, "acct_pay": acct_pay, "consumed_acct_paid": acct_paid,
                             "psn_part_amt": psn_part_amt})  # fmt: skip
     stored = {(r.person_id, r.year): _ytd(r) for r in session.scalars(sa.select(YearToDateRow))}
     diffs: list[dict[str, Any]] = []

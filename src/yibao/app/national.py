@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app import ledger, visits
+from yibao.app import filings, ledger, visits
 from yibao.app.audit_counter import CounterAudit, hsa_result
 from yibao.app.auth import Principal
 from yibao.app.personal_account import account_year
@@ -37,13 +37,14 @@ from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask
 from yibao.core.money import fen_to_yuan_str, yuan_to_fen
 from yibao.policy.categories import identity_label as label
+from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import PolicyPack
 from yibao.rules import visit_lifecycle as lifecycle
 from yibao.settlement.model import Claim, Settlement, yes_no
 from yibao.settlement.policy_range import policy_range
 from yibao.settlement.settle import select_line
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Message, Visit
-from yibao.store.tables import Enrolment, Person
+from yibao.store.tables import ChronicFiling, Enrolment, Person
 
 Output = dict[str, Any]
 Handler = Callable[[Session, "Context", dict[str, Any]], tuple[Output, str | None]]
@@ -519,6 +520,54 @@ def correct(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str 
             cancel_fees(s, ctx, {"data": {"mdtrt_id": mdtrt_id, "feedetl_sn": sn}})
         return {"data": {"omsgid": omsgid}}, None
     raise InputError("2601", "omsgid", omsgid, f"a transaction that can be corrected (this one was {original.infno})")
+
+
+# ------------------------------------------------------------------ 2503 / 5301 门诊慢特病备案
+
+
+def chronic_filing(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    """2503 人员慢特病备案: the sending hospital files, as the diagnosing institution (``ide_fixmedins_no``), on its
+    doctor's diagnosis (``diag_dr_codg``/``diag_dr_name``, ``hosp_ide_date``), a disease of the pack's lists
+    (``opsp_dise_code``) from ``begndate``; a ``begndate`` before today needs the reason in ``memo``. The answer's
+    ``trt_dcla_detl_sn`` (待遇申报明细流水号) is the filing's number."""
+    data = _data(inp)
+    p = _person(s, data, "2503")
+    ide = str(data.get("ide_fixmedins_no") or "")  # required, and the sender's own (filings.file_chronic)
+    begin = _date(_req(data, "begndate", "2503"), "2503", "begndate")
+    end = _date(data["enddate"], "2503", "enddate") if data.get("enddate") else None
+    doctor = str(data.get("diag_dr_name") or data.get("diag_dr_codg") or "")
+    memo = data.get("memo")
+    code = str(_req(data, "opsp_dise_code", "2503"))
+    what = filings.FilingIn(code, ide, doctor, begin, None if memo is None else str(memo), (), end)
+    policy = policy_or_first(ctx.pack, begin)
+    try:
+        f = filings.file_chronic(s, p, policy, what, ctx.who.username, beijing_today(), institution=ctx.fixmedins_code)
+    except InputError as exc:  # the national field names
+        raise replace(exc, where="2503", field=_NATIONAL_FILING_FIELDS.get(exc.field, exc.field)) from None
+    out = {"trt_dcla_detl_sn": str(f.id), "psn_no": p.psn_no, "opsp_dise_code": f.dise_codg, "opsp_dise_name": f.dise_name or ""}
+    return {"data": out}, f"filing:{f.id}"
+
+
+_NATIONAL_FILING_FIELDS = {
+    "dise_codg": "opsp_dise_code",
+    "fixmedins_code": "ide_fixmedins_no",
+    "doctor": "diag_dr_name",
+    "backdate_reason": "memo",
+    "begin": "begndate",
+    "end": "enddate",
+}
+
+
+def chronic_filings_of(s: Session, ctx: Context, inp: dict[str, Any]) -> tuple[Output, str | None]:
+    """5301 人员慢特病备案查询: the person's filings (disease, name, dates)."""
+    p = _person(s, _data(inp), "5301")
+    rows = s.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == p.id).order_by(ChronicFiling.begin))
+    detail = [
+        {"opsp_dise_code": f.dise_codg, "opsp_dise_name": f.dise_name or "", "begndate": f.begin.isoformat(),
+         "enddate": f.end.isoformat() if f.end else None}
+        for f in rows
+    ]  # fmt: skip
+    return {"feedetail": detail}, None
 
 
 def envelope_ok(msgid: str, output: Output) -> Output:

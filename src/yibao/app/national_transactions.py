@@ -44,6 +44,13 @@ _STATEMENT = _object(
     ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "cash_payamt"),
     ("fixmedins_setl_cnt",),
 )
+_CHRONIC_FILING = _object(
+    (
+        *("psn_no", "certno", "insutype", "opsp_dise_code", "opsp_dise_name", "tel", "addr", "insu_optins"),
+        *("ide_fixmedins_no", "ide_fixmedins_name", "hosp_ide_date", "diag_dr_codg", "diag_dr_name", "begndate", "enddate"),
+        "memo",
+    )
+)
 _HIS_SETTLEMENT = _object(("setl_id", "mdtrt_id", "psn_no", "refd_setl_flag"), ("medfee_sumamt", "fund_pay_sumamt", "acct_pay"))
 
 
@@ -87,9 +94,11 @@ TRANSACTIONS: dict[str, Transaction] = {
         Transaction("2303", "住院预结算", _presettle_inpatient, False, {"data": _SETTLE, "mdtrtinfo": _SETTLE}),
         Transaction("2304", "住院结算", _settle_inpatient, True, {"data": _SETTLE}),
         Transaction("2305", "住院结算撤销", national.cancel_settlement, True, {"data": _UNSETTLE}),
+        Transaction("2503", "人员慢特病备案", national.chronic_filing, True, {"data": _CHRONIC_FILING}),
         Transaction("2601", "冲正交易", national.correct, True, {"data": _CORRECT}),
         Transaction("3201", "医药机构费用结算对总账", reconcile.handle_3201, False, {"data": _STATEMENT}),
         Transaction("3202", "医药机构费用结算对明细账", reconcile.handle_3202, False, _STATEMENT_DETAIL),
+        Transaction("5301", "人员慢特病备案查询", national.chronic_filings_of, False, {"data": _PERSON}),
     )
 }
 """Every transaction ``POST /api/hsa`` takes, by infno."""

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from yibao.app.registry import FACTS, account_balance_column, core_person, facts_columns
+from yibao.app.registry import FACTS, account_balance_column, core_person, facts_columns, survivor_of
 from yibao.settlement import model as sm
 from yibao.settlement.model import YearToDate
 from yibao.store.service_tables import Institution, LedgerEntry, YearToDateRow
@@ -96,6 +96,10 @@ def read(
     if row is None:
         return None
     person, enrolled, *facts = row[: 2 + FACTS]
+    if person.merged_into is not None:  # a record merged into another after review: the survivor is settled
+        survivor = survivor_of(s, person)
+        if survivor.id != person.id:
+            return read(s, survivor.psn_no, year, fixmedins_code=fixmedins_code, mdtrt_id=mdtrt_id, lock=lock)
     balance, ytd, hosp_lv, place, count, standing = row[2 + FACTS :]
     return PersonYear(
         person=person,

@@ -14,7 +14,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app.registry import account_balance, recorded
+from yibao.app.registry import account_balance
+from yibao.app.stamps import recorded
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import fmt_yuan
 from yibao.interfaces.claim_csv import MAX_BALANCE_FEN, read_account_balances

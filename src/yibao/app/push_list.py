@@ -4,7 +4,9 @@ One sheet per township: a title naming the period and the bureaus, one row per w
 the person, village, household, identity, the amounts, the settlements, the identity a confirmation recorded
 (with its bureau and first day), then the columns the
 township fills in — 核实结果 (是/否 from a drop-down), 核实人, 核实日期, 备注. Reading it back
-moves each confirmed warning from pushed to at risk / not at risk, all rows or none.
+moves each confirmed warning from pushed to at risk / not at risk, all rows or none. A list downloaded with any
+filter comes back whole: a row whose warning is not (or no longer) pushed — new, already confirmed, assisted,
+closed — is ignored and counted (``ignored``), never a reason to refuse the file.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
-from yibao.app.warnings import get_warning, step
+from yibao.app.warnings import get_warning, held_en, held_zh, step
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.idcard import mask
@@ -85,7 +87,12 @@ def write_push_list(
 
 
 def _town_sheet(
-    wb: Workbook, town: str, rows: list[tuple[WarningCase, Person]], period_label: str, lang: str, full_certno: bool,
+    wb: Workbook,
+    town: str,
+    rows: list[tuple[WarningCase, Person]],
+    period_label: str,
+    lang: str,
+    full_certno: bool,
     recorded: Mapping[int, Identity],
 ) -> None:
     ws = wb.create_sheet(sheet_title(town, set(wb.sheetnames)))
@@ -127,7 +134,7 @@ def _recorded(i: Identity | None, lang: str) -> tuple[str, str]:
     if i is None:
         return "", ""
     source = label(SOURCES, i.source_bureau, lang) if i.source_bureau else "—"
-    return identity_label(i.category, lang), _t(lang, f"{source}，自 {i.valid_from} 起", f"{source}, from {i.valid_from}")
+    return identity_label(i.category, lang), _t(lang, f"{source}，{held_zh(i)}", f"{source}, {held_en(i)}")
 
 
 @dataclass
@@ -136,6 +143,8 @@ class ImportResult:
     confirmed_not_at_risk: int = 0
     unchanged: int = 0
     blank: int = 0
+    ignored: int = 0
+    """Answered rows whose warning is not pushed (new, confirmed already otherwise, assisted, closed): left as they are."""
     errors: list[InputError] = field(default_factory=list)
 
 
@@ -180,7 +189,7 @@ def read_confirmations(
             out.unchanged += 1
             continue
         if w.status != "pushed":
-            out.errors.append(InputError(where, "核实结果", status_label(to), f"a warning that is pushed (it is {w.status})"))
+            out.ignored += 1
             continue
         step(s, wid, to, user, note=note or None, source=file_name, pack=pack, on=day)
         if to == "at_risk":

@@ -143,6 +143,10 @@ def total(items: Iterable[Totals]) -> Totals:
 # ------------------------------------------------------------------ totals from the ledger
 
 
+HOSPITAL_SIDE = LedgerEntry.kind != "backpay"
+"""Entries a hospital's totals hold: a back-pay (补差) the bureau pays itself, the HIS never had it."""
+
+
 def _sums() -> tuple[Any, ...]:
     """The ledger's sums that make :class:`Totals` (a reversal row carries negated amounts and counts -1)."""
     sign = sa.case((LedgerEntry.kind == "reverse", -1), else_=1)
@@ -162,13 +166,14 @@ def _totals_of(medfee: Any, fund: Any, psn: Any, acct_sum: Any, count: Any) -> T
 
 
 def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
-    """The platform's totals by (insutype, clr_type), net of reversals, from the ledger."""
+    """The platform's totals by (insutype, clr_type), net of reversals, from the ledger (back-pay left out)."""
     q = (
         sa.select(LedgerEntry.insutype, LedgerEntry.med_type, *_sums())
         .where(
             LedgerEntry.fixmedins_code == scope.fixmedins_code,
             LedgerEntry.setl_date >= scope.begin,
             LedgerEntry.setl_date <= scope.end,
+            HOSPITAL_SIDE,
         )
         .group_by(LedgerEntry.insutype, LedgerEntry.med_type)
     )
@@ -205,7 +210,7 @@ def daily_totals(s: Session, begin: date, end: date, fixmedins_code: str | None 
         )  # fmt: skip
     q = (
         sa.select(LedgerEntry.fixmedins_code, LedgerEntry.setl_date, *_sums())
-        .where(LedgerEntry.setl_date >= begin, LedgerEntry.setl_date <= end)
+        .where(LedgerEntry.setl_date >= begin, LedgerEntry.setl_date <= end, HOSPITAL_SIDE)
         .group_by(LedgerEntry.fixmedins_code, LedgerEntry.setl_date)
         .order_by(LedgerEntry.fixmedins_code, LedgerEntry.setl_date)
     )

@@ -6,14 +6,16 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from yibao.app.filings import screenings_of, signed_of
+from yibao.app.stamps import recorded
 from yibao.core.errors import InputError, NotFound
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import IdentityPeriod
@@ -31,33 +33,25 @@ from yibao.store.tables import (
     ResidentTier,
 )
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-Recorded = TypeVar(
-    "Recorded", Person, ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract, PersonalAccount
-)
-"""Rows :func:`recorded` stamps."""
 Dated = Identity | ChronicFiling | CrossFiling | ResidentTier | InstitutionChoice | FamilyDoctorContract
-
-
-def recorded(session: Session, row: Recorded, user: str) -> Recorded:
-    """``row`` stamped with who recorded it and when, added and flushed (so it has its id)."""
-    row.recorded_at, row.recorded_by = now(), user
-    session.add(row)
-    session.flush()
-    return row
+"""Rows with dates, correlated with the person in :func:`facts_columns`."""
 
 
 def find_person(session: Session, key: str) -> Person:
-    """By ``psn_no`` or resident ID number; ``InputError`` when nobody matches."""
+    """By ``psn_no`` or resident ID number; ``InputError`` when nobody matches. The number of a record merged into
+    another (a reviewed 同人异号, :mod:`yibao.app.conflicts`) finds the surviving person."""
     key = key.strip()
     person = session.scalar(sa.select(Person).where(sa.or_(Person.psn_no == key, Person.certno == key.upper())))
     if person is None:
         raise person_not_found(key)
-    return person
+    return survivor_of(session, person)
+
+
+def survivor_of(session: Session, person: Person) -> Person:
+    """``person``, or the person its record was merged into (``merged_into``; a merge never chains)."""
+    if person.merged_into is None:
+        return person
+    return session.get(Person, person.merged_into) or person
 
 
 def person_not_found(key: str) -> NotFound:
@@ -268,6 +262,8 @@ class PersonView:
     family_doctor: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[dict[str, Any]] = field(default_factory=list)
     """Personal-account balances recorded, by year, the latest first within a year."""
+    screenings: list[dict[str, Any]] = field(default_factory=list)
+    """Screening records (病情信息表) of the person and their household, newest first."""
 
 
 def _identity_dict(i: Identity, policy: Policy, day: date) -> dict[str, Any]:
@@ -303,7 +299,10 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
     periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in valid)
     current = [_identity_dict(i, policy, day) for i in valid]
     enrol = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person.id).order_by(Enrolment.year)).all()
-    chronic = session.scalars(sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id)).all()
+    chronic = session.scalars(
+        sa.select(ChronicFiling).where(ChronicFiling.person_id == person.id).order_by(ChronicFiling.id)
+    ).all()
+    signed = signed_of(session, [f.id for f in chronic])
     cross = session.scalars(sa.select(CrossFiling).where(CrossFiling.person_id == person.id)).all()
     return PersonView(
         baseinfo={
@@ -348,6 +347,17 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
                 "doctor": f.doctor,
                 "begin": f.begin.isoformat(),
                 "end": f.end.isoformat() if f.end else None,
+                "kind": f.kind,
+                "backdate_reason": f.backdate_reason,
+                "signed": [
+                    {
+                        "fixmedins_code": c.fixmedins_code,
+                        "begin": c.begin.isoformat(),
+                        "end": c.end.isoformat() if c.end else None,
+                    }
+                    for c in signed[f.id]
+                ],
+                "signed_changed_on": f.signed_changed_on.isoformat() if f.signed_changed_on else None,
                 "recorded_by": f.recorded_by,
                 "recorded_at": f.recorded_at.isoformat(),
             }
@@ -418,35 +428,8 @@ def person_view(session: Session, person: Person, day: date, policy: Policy, sho
                 .order_by(PersonalAccount.year, PersonalAccount.id.desc())
             )
         ],
+        screenings=screenings_of(session, person),
     )
-
-
-def add_chronic_filing(
-    session: Session,
-    person: Person,
-    dise_codg: str,
-    begin: date,
-    user: str,
-    *,
-    dise_name: str | None = None,
-    fixmedins_code: str | None = None,
-    doctor: str | None = None,
-) -> ChronicFiling:
-    """门诊慢特病备案 on a qualified doctor's diagnosis: in force at once from ``begin``."""
-    code = dise_codg.strip().upper()
-    if not code or len(code) > 32:
-        raise InputError("chronic filing", "dise_codg", dise_codg, "a disease code such as I10 or E11")
-    open_same = session.scalar(
-        sa.select(ChronicFiling).where(
-            ChronicFiling.person_id == person.id, ChronicFiling.dise_codg == code, ChronicFiling.end.is_(None)
-        )
-    )
-    if open_same is not None:
-        raise InputError("chronic filing", "dise_codg", code, f"a disease not already filed (filed since {open_same.begin})")
-    filing = ChronicFiling(
-        person_id=person.id, dise_codg=code, dise_name=dise_name, fixmedins_code=fixmedins_code, doctor=doctor, begin=begin
-    )
-    return recorded(session, filing, user)
 
 
 def add_cross_filing(

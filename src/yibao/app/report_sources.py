@@ -33,7 +33,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from yibao.app import assistance
+from yibao.app import assistance, budget
 from yibao.app import enrolment as svc
 from yibao.app.suspects import recovered
 from yibao.core.errors import InputError
@@ -42,6 +42,7 @@ from yibao.policy.deciding import deciding_on
 from yibao.policy.in_force import pack_in_force, policy_or_first
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
+from yibao.reports.budget import BudgetInput
 from yibao.reports.catalogue import ReportSet, build_reports
 from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta
 from yibao.rules.claims import Place, from_batch
@@ -247,8 +248,25 @@ def ledger_reports(
         step("疑点追回 / recovered")
         back = recovered(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})
         applied = None if place.fixmedins_code else assistance.paid(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})
+        plan = None
+        if place == EVERYWHERE:
+            step("基金预算 / fund budget")
+            plan = _budget_input(s, start, end, pack, claims, applied)
     step("统计 / tables")
-    return build_reports(claims, people, names, meta, ctx, recovered=back, applied=applied)
+    return build_reports(claims, people, names, meta, ctx, recovered=back, applied=applied, budget=plan)
+
+
+def _budget_input(
+    s: Session, start: date, end: date, pack: PolicyPack | None, claims: pl.DataFrame, applied: pl.DataFrame | None
+) -> BudgetInput | None:
+    """The year's budget against the county's spending from 1 January to ``end`` (the period's own frames when it
+    starts on 1 January); none when no budget is recorded for the year (the tables are then empty, as a simulation's)."""
+    if not budget.has_budget(s, start.year):
+        return None
+    first = date(start.year, 1, 1)
+    if start != first or applied is None:
+        claims, applied = from_ledger(s, first, end), assistance.paid(s, first, end)
+    return budget.budget_input(s, start.year, end.month, pack, claims, applied)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yibao.app import audit_counter, ledger, person_year, slips, visits
-from yibao.app.auth import Principal
+from yibao.app import assistance, audit_counter, ledger, person_year, slips, visits
+from yibao.app.auth import Principal, check_permitted
 from yibao.app.person_year import PersonYear
 from yibao.app.registry import person_not_found
 from yibao.app.schemas import ClaimIn
@@ -225,8 +225,14 @@ def entry_view(s: Session, setl_id: str, who: Principal) -> dict[str, Any]:
 
 
 def reverse(s: Session, setl_id: str, reason: str, who: Principal, msgid: str | None) -> LedgerEntry:
-    """Reverse a settlement with a reason; a hospital visit's settlement also opens the visit again."""
+    """Reverse a settlement with a reason; a hospital visit's settlement also opens the visit again. An application
+    for assistance (依申请救助) needs ``assistance`` and is reversed as such (:func:`yibao.app.assistance.reverse`), a
+    settlement ``reverse`` (:class:`yibao.app.auth.NotPermitted` otherwise)."""
     entry = visible(s, setl_id, who)
+    if entry.kind == assistance.KIND:
+        check_permitted(who, "assistance")
+        return assistance.reverse(s, setl_id, reason, who.username, msgid=msgid)
+    check_permitted(who, "reverse")
     if entry.mdtrt_id and entry.fixmedins_code:
         return visits.undo_settlement(s, setl_id, reason, who.username, msgid, entry.fixmedins_code)
     return ledger.reverse_settlement(s, setl_id, reason, who.username, msgid=msgid)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -376,7 +377,12 @@ _env.filters["yuan"] = fmt_yuan
 
 
 def render_html(slip: Slip) -> str:
-    return _env.get_template("slip.html.j2").render(slip=slip)
+    return render_template("slip.html.j2", slip=slip)
+
+
+def render_template(name: str, **context: Any) -> str:
+    """A slip's template (``templates/``, amounts with the ``yuan`` filter)."""
+    return _env.get_template(name).render(**context)
 
 
 # ------------------------------------------------------------------ PDF
@@ -384,8 +390,21 @@ def render_html(slip: Slip) -> str:
 FONT = "STSong-Light"
 
 
-def render_pdf(slip: Slip) -> bytes:
-    """One A4 page: the content is shrunk to fit rather than spill onto a second page."""
+@dataclass
+class PdfKit:
+    """What a one-page A4 slip in PDF is drawn with (reportlab, the CID font :data:`FONT`)."""
+
+    styles: dict[str, Any]
+    """base, small, head, sub, h2, num, big (``ParagraphStyle``)."""
+    width: float
+    """The frame's width in points."""
+    p: Callable[..., Any]
+    """``p(text, style=base)``: a paragraph; all-ASCII text in Helvetica, which spaces digits evenly."""
+    grid: Callable[..., Any]
+    """``grid(rows, widths, header=True)``: a ruled table, its first row shaded as a header."""
+
+
+def pdf_kit() -> PdfKit:
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.pagesizes import A4
@@ -393,24 +412,23 @@ def render_pdf(slip: Slip) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    from reportlab.platypus.flowables import Flowable
+    from reportlab.platypus import Paragraph, Table, TableStyle
 
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     base = ParagraphStyle("base", fontName=FONT, fontSize=8.5, leading=11)
-    small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444"))
-    head = ParagraphStyle("head", parent=base, fontSize=16, leading=20, alignment=TA_CENTER)
-    sub = ParagraphStyle("sub", parent=base, fontSize=9, leading=12, alignment=TA_CENTER)
-    h2 = ParagraphStyle("h2", parent=base, fontSize=10, leading=13, spaceBefore=5, spaceAfter=2)
-    num = ParagraphStyle("num", parent=base, alignment=TA_RIGHT)
-    big = ParagraphStyle("big", parent=base, fontSize=12, leading=15)
-    width = A4[0] - 24 * mm
-
+    styles = {
+        "base": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444")),
+        "head": ParagraphStyle("head", parent=base, fontSize=16, leading=20, alignment=TA_CENTER),
+        "sub": ParagraphStyle("sub", parent=base, fontSize=9, leading=12, alignment=TA_CENTER),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=10, leading=13, spaceBefore=5, spaceAfter=2),
+        "num": ParagraphStyle("num", parent=base, alignment=TA_RIGHT),
+        "big": ParagraphStyle("big", parent=base, fontSize=12, leading=15),
+    }
     latin: dict[str, ParagraphStyle] = {}
 
     def p(text: str, style: ParagraphStyle = base) -> Paragraph:
-        """A paragraph; all-ASCII text (amounts, codes, ids) in Helvetica, which spaces digits evenly."""
         if text.isascii():
             if style.name not in latin:
                 latin[style.name] = ParagraphStyle(style.name + "-latin", parent=style, fontName="Helvetica")
@@ -430,6 +448,35 @@ def render_pdf(slip: Slip) -> bytes:
             style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")))
         t.setStyle(TableStyle(style))
         return t
+
+    return PdfKit(styles, A4[0] - 24 * mm, p, grid)
+
+
+def pdf_build(story: list[Any], title: str, width: float) -> bytes:
+    """The story on one A4 page (shrunk to fit rather than spill onto a second page)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepInFrame, SimpleDocTemplate
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm, title=title,
+        author="yibao",
+    )  # fmt: skip
+    doc.build([KeepInFrame(width, A4[1] - 24 * mm - 1, story, mode="shrink")])
+    return buf.getvalue()
+
+
+def render_pdf(slip: Slip) -> bytes:
+    """One A4 page: the content is shrunk to fit rather than spill onto a second page."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Spacer, Table, TableStyle
+    from reportlab.platypus.flowables import Flowable
+
+    kit = pdf_kit()
+    p, grid, width = kit.p, kit.grid, kit.width
+    small, head, sub, h2, num, big = (kit.styles[k] for k in ("small", "head", "sub", "h2", "num", "big"))
 
     y = fmt_yuan
     story: list[Flowable] = [
@@ -510,17 +557,4 @@ def render_pdf(slip: Slip) -> bytes:
             small,
         )
     )
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"{slip.title} {slip.setl_id}",
-        author="yibao",
-    )
-    frame_h = A4[1] - 24 * mm - 1
-    doc.build([KeepInFrame(width, frame_h, story, mode="shrink")])
-    return buf.getvalue()
+    return pdf_build(story, f"{slip.title} {slip.setl_id}", width)

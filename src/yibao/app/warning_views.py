@@ -28,16 +28,15 @@ def recorded_dict(i: Identity | None, lang: str = "zh") -> dict[str, Any] | None
     source = label(SOURCES, i.source_bureau, lang) if i.source_bureau else ""
     return {
         "category": i.category, "label": identity_label(i.category, lang), "source_bureau": i.source_bureau,
-        "source_label": source, "valid_from": i.valid_from.isoformat(), "recorded_by": i.recorded_by,
+        "source_label": source, "valid_from": i.valid_from.isoformat(),
+        "valid_to": i.valid_to.isoformat() if i.valid_to else None, "recorded_by": i.recorded_by,
         "recorded_at": i.recorded_at.isoformat(),
-        "text": t(lang, f"{identity_label(i.category, lang)}（{source}，自 {i.valid_from} 起，{i.recorded_by} 登记）",
-                  f"{identity_label(i.category, lang)} ({source}, from {i.valid_from}, recorded by {i.recorded_by})"),
+        "text": t(lang, f"{identity_label(i.category, lang)}（{source}，{svc.held_zh(i)}，{i.recorded_by} 登记）",
+                  f"{identity_label(i.category, lang)} ({source}, {svc.held_en(i)}, recorded by {i.recorded_by})"),
     }  # fmt: skip
 
 
-def warning_dict(
-    w: WarningCase, p: Person, who: Principal, lang: str = "zh", recorded: Identity | None = None
-) -> dict[str, Any]:
+def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh", recorded: Identity | None = None) -> dict[str, Any]:
     """One warning as the API and the web window show it (ID number masked unless the role may see it), with the
     identity its confirmation recorded (``recorded``, :func:`yibao.app.warnings.recorded_identities`)."""
     return {

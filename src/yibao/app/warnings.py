@@ -7,6 +7,18 @@ re-run of an earlier period does not move amounts backwards. ``step`` moves a wa
 the follow-up workflow, recording who and when; a confirmation of the risk records the identity
 the warning's rule names (``confirmed_identity``) from the day the bureau confirmed, which is how
 the confirmed person reaches the tiers of that identity (tilted assistance) in later settlements.
+
+Warnings that end in help:
+
+- ``assisted`` names the ledger entry that paid the help (:func:`paying_entry`): a standing settlement of the
+  person that paid tilted assistance (``oth_pay``), or a standing application for assistance (``apply``);
+  the amount recorded is what that entry paid. :func:`assist_by_application` decides an application through
+  :mod:`yibao.app.assistance` (the one path that writes ``apply`` entries) and records it on the warning in
+  the same transaction.
+- :func:`grant_tilted_identity`: a person confirmed at risk is given an identity of the pack's tilted-assistance
+  categories (source ``监测预警``, with its first and last day, who and when), so later bills pay it at settlement.
+- A closed warning whose measure rises in a later run is re-opened (closed → new, the rise on its timeline): the
+  help recorded stays on it, the new burden is followed up again; a fall is noted, the warning stays closed.
 """
 
 from __future__ import annotations
@@ -21,10 +33,14 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.app import assistance
 from yibao.app.ledger import now
 from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError, NotFound
+from yibao.core.identities import IdentityPeriod
+from yibao.core.money import fmt_yuan
 from yibao.core.phrasebook import Phrasebook
+from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
 from yibao.rules.monitoring import Period, evaluate
@@ -145,6 +161,10 @@ MONITORING_NOTES_EN = Phrasebook(
         ("金额更新：{} → {} 元", "amount updated: {} → {} yuan"),
         ("已低于预警线：{} → {} 元", "now below the line: {} → {} yuan"),
         ("身份已不在监测范围：{} → {} 元", "the identity is no longer watched: {} → {} yuan"),
+        ("办结后金额上升，重新打开：{} → {} 元", "risen after closing, re-opened: {} → {} yuan"),
+        ("办结后金额变化：{} → {} 元", "changed after closing: {} → {} yuan"),
+        ("登记倾斜救助身份：{date} 至 {}", "tilted-assistance identity recorded: {} to {}"),
+        ("依申请救助：{} 元", "assistance on application: {} yuan"),
     ),
 )
 """The notes the monthly run writes on a warning it updates, in English (notes people write stay as written)."""
@@ -160,16 +180,23 @@ def note_in(note: str | None, lang: str) -> str | None:
 def _update(
     s: Session, w: WarningCase, row: dict[str, Any], period: Period, user: str, trigger: str, out: RunResult, what: str
 ) -> None:
-    """Amounts of a known warning as the ledger has them now; an earlier period run later changes nothing."""
+    """Amounts of a known warning as the ledger has them now; an earlier period run later changes nothing.
+
+    A closed warning whose measure rises is re-opened (closed → new); any other change is noted on its timeline."""
     values = _values(row)
     if period.code < w.last_period or all(getattr(w, k) == v for k, v in values.items()):
         out.unchanged += 1
         return
+    before = w.status
+    if before == "closed":
+        what = "办结后金额上升，重新打开" if row["measure_amt"] > w.measure_amt else "办结后金额变化"
+        if row["measure_amt"] > w.measure_amt:
+            w.status = "new"
     note = f"{what}：{w.measure_amt / 100:.2f} → {row['measure_amt'] / 100:.2f} 元"  # said in English by note_in
     for k, v in values.items():
         setattr(w, k, v)
     w.last_period, w.updated_at = period.code, now()
-    _event(s, w, w.status, w.status, user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt, note=note)
+    _event(s, w, before, w.status, user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt, note=note)
     out.updated += 1
 
 
@@ -231,6 +258,15 @@ def recorded_identities(s: Session, warning_ids: Sequence[int]) -> dict[int, Ide
     return out
 
 
+def held_zh(i: Identity) -> str:
+    """An identity's days, in Chinese: 自 … 起, or 自 … 至 …."""
+    return f"自 {i.valid_from} 至 {i.valid_to}" if i.valid_to else f"自 {i.valid_from} 起"
+
+
+def held_en(i: Identity) -> str:
+    return f"from {i.valid_from} to {i.valid_to}" if i.valid_to else f"from {i.valid_from}"
+
+
 def _grant_identity(s: Session, w: WarningCase, pack: PolicyPack, on: date, user: str, where: str) -> None:
     """Record the rule's ``confirmed_identity`` for the person from ``on`` (unless already held that day)."""
     category = confirmed_identity(pack, w)
@@ -272,16 +308,19 @@ def step(
     w = get_warning(s, warning_id, lock=True)
     where = f"预警 {warning_id}"
     note = note.strip() if note else None
-    check_step(where, w.status, to, bureaus=tuple(bureaus), note=note, amount=amount, setl_id=setl_id)
+    check_step(where, w.status, to, bureaus=tuple(bureaus), note=note, amount=amount, setl_id=setl_id, kind=w.kind)
     if to == "at_risk" and pack is not None:
         _grant_identity(s, w, pack, on or beijing_today(), user, where)
     if to == "assisted":
         assert setl_id is not None
-        paid = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == setl_id.strip()))
-        reversed_by = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == setl_id.strip()))
-        if paid is None or paid.kind != "settle" or paid.person_id != w.person_id or reversed_by:
-            raise InputError(where, "setl_id", setl_id, "a standing settlement of this person (本人未撤销的结算流水号)")
-        w.assisted_amt, w.assisted_setl_id = amount, paid.setl_id
+        entry, paid = paying_entry(s, w, setl_id)
+        if amount is not None and amount != paid:
+            raise InputError(
+                where, "amount", fmt_yuan(amount), f"该笔台账实际支付的救助金额 {fmt_yuan(paid)} 元（可不填）",
+                expected_en=f"the amount that entry paid, {fmt_yuan(paid)} yuan (may be left out)",
+            )  # fmt: skip
+        amount, setl_id = paid, entry.setl_id
+        w.assisted_amt, w.assisted_setl_id = paid, entry.setl_id
     if to == "pushed":
         w.bureau, w.pushed_at = ",".join(bureaus), now()
     if to in ("at_risk", "not_at_risk"):
@@ -291,6 +330,150 @@ def step(
     _event(s, w, before, to, user, source, bureau=",".join(bureaus) or None, note=note, amount=amount, setl_id=setl_id)
     s.flush()
     return w
+
+
+HELP_KINDS = ("settle", "apply")
+"""The ledger entries that pay help a warning may record: a settlement (its tilted assistance, ``oth_pay``) and an
+application for assistance (:data:`yibao.app.assistance.KIND`, its ``maf_pay``)."""
+
+
+def help_paid(e: LedgerEntry) -> int:
+    """What a ledger entry paid that a warning records as help (0: none)."""
+    if e.kind == assistance.KIND:
+        return e.maf_pay
+    return e.oth_pay if e.kind == "settle" else 0
+
+
+def paying_entry(s: Session, w: WarningCase, setl_id: str) -> tuple[LedgerEntry, int]:
+    """The entry ``setl_id`` and what it paid, when it may end warning ``w`` in help: the person's own, standing,
+    a settlement that paid tilted assistance or an application for assistance; refused naming why otherwise."""
+    where, key = f"预警 {w.id}", setl_id.strip()
+    e = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.setl_id == key))
+    if e is None or e.person_id != w.person_id or e.kind not in HELP_KINDS:
+        raise InputError(
+            where, "setl_id", key, "a settlement (that paid tilted assistance) or an application of this person",
+            expected_zh="本人的结算（支付了倾斜救助）或依申请救助的流水号",
+        )  # fmt: skip
+    undone = s.scalar(sa.select(LedgerEntry.setl_id).where(LedgerEntry.reverses == key))
+    if undone is not None:
+        raise InputError(
+            where, "setl_id", key, f"an entry that stands (this one was reversed by {undone})",
+            expected_zh=f"未撤销的台账流水号（该笔已由 {undone} 撤销）",
+        )  # fmt: skip
+    paid = help_paid(e)
+    if paid <= 0:
+        raise InputError(
+            where, "setl_id", key, "a settlement that paid tilted assistance (this one paid none) or an application",
+            expected_zh="支付了倾斜救助的结算（该笔结算倾斜救助为 0）或依申请救助",
+        )  # fmt: skip
+    return e, paid
+
+
+def help_entries(s: Session, person_id: int, limit: int = 200) -> list[LedgerEntry]:
+    """The person's standing entries that paid help (:func:`help_paid`), newest first: what ``assisted`` may name."""
+    reversed_ids = sa.select(LedgerEntry.reverses).where(LedgerEntry.reverses.is_not(None))
+    paid = sa.or_(
+        sa.and_(LedgerEntry.kind == "settle", LedgerEntry.oth_pay > 0),
+        sa.and_(LedgerEntry.kind == assistance.KIND, LedgerEntry.maf_pay > 0),
+    )
+    q = (
+        sa.select(LedgerEntry)
+        .where(LedgerEntry.person_id == person_id, paid, LedgerEntry.setl_id.not_in(reversed_ids))
+        .order_by(LedgerEntry.setl_date.desc(), LedgerEntry.id.desc())
+        .limit(limit)
+    )
+    return list(s.scalars(q))
+
+
+def assist_by_application(
+    s: Session, pack: PolicyPack, warning_id: int, applied_on: date, user: str, *, source: str = "api",
+    msgid: str | None = None,
+) -> tuple[WarningCase, assistance.Application]:  # fmt: skip
+    """Decide the person's application for assistance of ``applied_on`` (:func:`yibao.app.assistance.decide`, the
+    look-back window before that day) and record it as the warning's help, in the caller's transaction. Refused
+    (nothing written) when the warning may not be assisted now or the application pays nothing."""
+    w = get_warning(s, warning_id, lock=True)
+    check_step(f"预警 {warning_id}", w.status, "assisted", setl_id="-", kind=w.kind)
+    app = assistance.decide(s, pack, w.psn_no, applied_on, user, msgid=msgid)
+    assert app.setl_id is not None
+    note = f"依申请救助：{fmt_yuan(app.result.pay)} 元"  # said in English by note_in
+    return step(s, warning_id, "assisted", user, setl_id=app.setl_id, note=note, source=source), app
+
+
+TILTED_SOURCE = "监测预警"
+"""The ``source_bureau`` of an identity given from a warning (:func:`grant_tilted_identity`)."""
+
+
+def tilted_categories(pack: PolicyPack, day: date) -> tuple[str, ...]:
+    """The categories the pack pays tilted assistance to on ``day`` (none: the pack has no tilted assistance)."""
+    if not pack.covers(day):
+        return ()
+    ta = pack.at(day).tilted_assistance
+    return tuple(ta.categories) if ta is not None else ()
+
+
+def grant_tilted_identity(
+    s: Session, pack: PolicyPack, warning_id: int, category: str, valid_from: date, valid_to: date | None, user: str,
+    *, source: str = "api",
+) -> Identity:  # fmt: skip
+    """Give the person of a warning confirmed at risk an identity of the pack's tilted-assistance categories, from
+    ``valid_from`` to ``valid_to`` (``None``: open), source :data:`TILTED_SOURCE`, who and when; noted on the
+    warning's timeline. Refused (nothing written) unless the warning is confirmed at risk and still open, the
+    category is one the pack pays tilted assistance to on ``valid_from``, the days are in order (not before the
+    line was crossed, not after today), and the identity would decide the person's bills (it ranks above every
+    identity the person holds that day, and the person does not already get tilted assistance)."""
+    w = get_warning(s, warning_id, lock=True)
+    where = f"预警 {warning_id}"
+    if not w.at_risk or w.status == "closed":
+        raise InputError(
+            where, "status", w.status, "经核实存在返贫致贫风险、尚未办结的预警",
+            expected_en="a warning confirmed at risk and not closed",
+        )  # fmt: skip
+    crossed = w.crossing_date or date(w.year, 1, 1)
+    if valid_from < crossed or valid_from > beijing_today():
+        raise InputError(
+            where, "valid_from", valid_from.isoformat(), f"起始日期（YYYY-MM-DD）：不早于越线日 {crossed}，不晚于今天",
+            expected_en=f"the first day (YYYY-MM-DD): not before the day the line was crossed ({crossed}), not after today",
+        )  # fmt: skip
+    if valid_to is not None and valid_to < valid_from:
+        raise InputError(
+            where, "valid_to", valid_to.isoformat(), f"终止日期不早于起始日期 {valid_from}（可不填：长期）",
+            expected_en=f"a last day not before the first ({valid_from}); may be left out (open)",
+        )  # fmt: skip
+    allowed = tilted_categories(pack, valid_from)
+    if category not in allowed:
+        names = "、".join(identity_label(c) for c in allowed) or "无（政策包没有倾斜救助）"
+        names_en = ", ".join(identity_label(c, "en") for c in allowed) or "none (the pack has no tilted assistance)"
+        raise InputError(
+            where, "category", category, f"倾斜救助的身份类别：{names}", expected_en=f"a tilted-assistance category: {names_en}"
+        )
+    policy = pack.at(valid_from)
+    held = s.scalars(
+        sa.select(Identity).where(
+            Identity.person_id == w.person_id, Identity.valid_from <= valid_from,
+            sa.or_(Identity.valid_to.is_(None), Identity.valid_to >= valid_from),
+        )
+    ).all()  # fmt: skip
+    periods = tuple(IdentityPeriod(i.category, i.valid_from, i.valid_to) for i in held)
+    deciding = policy.deciding_identity(periods, valid_from)
+    if deciding in allowed or policy.deciding_identity((*periods, IdentityPeriod(category, valid_from)), valid_from) != category:
+        now_said, now_en = identity_label(deciding), identity_label(deciding, "en")
+        raise InputError(
+            where, "category", category, f"高于本人当日身份（{now_said}）的倾斜救助身份类别（本人尚未享受倾斜救助）",
+            expected_en=f"a tilted-assistance category ranked above the person's identity that day ({now_en}), "
+            "who does not already get tilted assistance",
+        )  # fmt: skip
+    identity = Identity(
+        person_id=w.person_id, category=category, valid_from=valid_from, valid_to=valid_to, source_bureau=TILTED_SOURCE,
+        source_file=grant_source(w.id), recorded_at=now(), recorded_by=user,
+    )  # fmt: skip
+    s.add(identity)
+    until = valid_to.isoformat() if valid_to else "…"
+    note = f"登记倾斜救助身份：{valid_from} 至 {until}"  # said in English by note_in; the identity is shown beside it
+    _event(s, w, w.status, w.status, user, source, note=note)
+    w.updated_at = now()
+    s.flush()
+    return identity
 
 
 @dataclass(frozen=True)

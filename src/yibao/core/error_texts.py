@@ -441,6 +441,8 @@ WHERE_ZH = Phrasebook(
         ("bill", "费用单"),
         ("people search", "人员查询"),
         ("report", "报表"),
+        ("conflict", "疑似同人异号核查"),
+        ("import", "身份数据导入"),
     ),
 )
 """Where a value came from, in Chinese (file names, paths and codes stay as they are)."""

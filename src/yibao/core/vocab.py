@@ -231,6 +231,27 @@ LEDGER_MARKS: dict[str, Said] = {
 """How a ledger entry is marked in lists and files: its ``kind`` (a reversal: 冲正), and ``reversed`` for a settlement a
 reversal undid (已冲正)."""
 
+BUDGET_FUNDS: dict[str, Said] = {
+    "basic": ("基本医保统筹基金", "basic insurance pooling fund"),
+    "critical": ("大病保险", "critical illness insurance"),
+    "assistance": ("医疗救助基金", "medical assistance fund"),
+    "pool": ("城乡居民医保基金（基本医保与大病保险）", "resident pool (basic and critical illness)"),
+}
+"""The funds a yearly budget is kept for (基金预算), and the resident pool whose balance rate is watched."""
+
+BUDGET_SOURCES: dict[str, Said] = {
+    "entered": ("窗口录入", "entered"),
+    "imported": ("模板导入", "imported"),
+    "derived": ("按上年支出和本年筹资测算", "derived"),
+}
+"""How a budget amount came to be (each change is recorded with it)."""
+
+BUDGET_WARNINGS: dict[str, Said] = {
+    "ahead": ("支出超进度", "spending ahead of the year"),
+    "balance": ("结余率低于预警线", "balance rate below the line"),
+}
+"""The fund budget's risk warnings (seed 001: 开展有针对性的风险预警分析)."""
+
 VISIT_STATUSES: dict[str, Said] = {
     "registered": ("已挂号", "registered"),
     "admitted": ("在院", "admitted"),
@@ -245,7 +266,7 @@ WARNING_STATUSES: dict[str, Said] = {
     "pushed": ("已推送", "pushed"),
     "at_risk": ("经核实存在返贫致贫风险", "confirmed at risk"),
     "not_at_risk": ("经核实无返贫致贫风险", "confirmed not at risk"),
-    "assisted": ("已落实倾斜救助", "assisted"),
+    "assisted": ("已落实救助", "assisted"),
     "closed": ("已办结", "closed"),
 }
 """The follow-up of a warning, in workflow order."""
@@ -267,6 +288,7 @@ SOURCES: dict[str, Said] = {
     "残联": ("残联", "disabled persons' federation"),
     "卫健": ("卫健", "health commission"),
     "医保": ("医保", "medical insurance"),
+    "监测预警": ("监测预警", "monitoring"),
 }
 """The bureaus identities come from (an identity's ``source_bureau``), by the short Chinese names bureaus use."""
 
@@ -352,6 +374,30 @@ SUSPECT_ACTIONS: dict[str, Said] = {
 }
 """What was done to a 疑点 (an event's ``action``)."""
 
+IMPORT_CHANGES: dict[str, Said] = {
+    "person_added": ("新增人员", "person added"),
+    "person_updated": ("补全人员信息", "person's place filled in"),
+    "added": ("身份新增", "identity added"),
+    "ended": ("身份结束", "identity ended"),
+    "changed": ("身份变更", "identity changed"),
+    "conflict": ("疑似同人异号", "same person, other ID?"),
+}
+"""One named line of an identity import's change report (``import_change.change``)."""
+
+CONFLICT_STATUSES: dict[str, Said] = {
+    "open": ("待核查", "to review"),
+    "kept": ("已核实为不同人员", "kept apart"),
+    "merged": ("已合并", "merged"),
+}
+"""A flagged 同人异号 pair's review (``conflict.status``)."""
+
+CONFLICT_ACTIONS: dict[str, Said] = {
+    "keep": ("确认为不同人员", "kept apart"),
+    "merge": ("合并", "merged"),
+    "undo": ("撤销上次决定", "earlier decision undone"),
+}
+"""A decision on a flagged pair (``conflict_decision.action``)."""
+
 TABLES: dict[str, Labels] = {
     "field": FIELDS,
     "med_type": MED_TYPES,
@@ -369,6 +415,9 @@ TABLES: dict[str, Labels] = {
     "group": GROUPS,
     "tier": TIERS,
     "fund_pay_type": FUND_PAY_TYPES,
+    "budget_fund": BUDGET_FUNDS,
+    "budget_source": BUDGET_SOURCES,
+    "budget_warning": BUDGET_WARNINGS,
     "visit_status": VISIT_STATUSES,
     "warning_status": WARNING_STATUSES,
     "warning_kind": WARNING_KINDS,
@@ -383,6 +432,9 @@ TABLES: dict[str, Labels] = {
     "audit_scenario": AUDIT_SCENARIOS,
     "suspect_status": SUSPECT_STATUSES,
     "suspect_action": SUSPECT_ACTIONS,
+    "import_change": IMPORT_CHANGES,
+    "conflict_status": CONFLICT_STATUSES,
+    "conflict_action": CONFLICT_ACTIONS,
 }
 """Every code table by name (for lists and for the languages test)."""
 

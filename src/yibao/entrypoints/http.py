@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from yibao import __version__
-from yibao.app.auth import SignInLocked
+from yibao.app.auth import NotPermitted, SignInLocked
 from yibao.app.schedule import MonthlyMonitoring
 from yibao.core.errors import InputError, InputErrors, NotFound, error_body
 from yibao.core.settings import Settings
@@ -19,6 +19,9 @@ from yibao.entrypoints import web
 from yibao.entrypoints.api import (
     assistance_routes,
     audit_rule_routes,
+    backpay_routes,
+    budget_routes,
+    conflict_routes,
     enrolment_routes,
     institution_routes,
     national_routes,
@@ -31,6 +34,7 @@ from yibao.entrypoints.api import (
     warning_routes,
 )
 from yibao.entrypoints.common.headers import DOCS_ASSETS, SecurityHeaders
+from yibao.entrypoints.common.security import forbidden_body
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
 from yibao.store.db import Database
@@ -101,6 +105,10 @@ def create_app(
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(status_code=404 if isinstance(exc, NotFound) else 422, content=error_body(exc))
 
+    @app.exception_handler(NotPermitted)
+    async def _not_permitted(_request: Request, exc: NotPermitted) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": forbidden_body(exc.permission, exc.role)})  # as HTTPException
+
     @app.exception_handler(SignInLocked)
     async def _locked(_request: Request, exc: SignInLocked) -> JSONResponse:
         body = {
@@ -129,14 +137,17 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(registry_routes.router)
+    app.include_router(conflict_routes.router)
     app.include_router(enrolment_routes.router)
     app.include_router(service_routes.router)
     app.include_router(assistance_routes.router)
+    app.include_router(backpay_routes.router)
     app.include_router(national_routes.router)
     app.include_router(reconcile_routes.router)
     app.include_router(slip_routes.router)
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(budget_routes.router)
     app.include_router(suspects.router)
     app.include_router(institution_routes.router)
     app.include_router(audit_rule_routes.router)

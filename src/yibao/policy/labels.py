@@ -37,9 +37,11 @@ SECTIONS: dict[str, Said] = {
     "tilted_assistance": TIERS["tilted"],
     "premium": ("参保缴费", "premium"),
     "monitoring": ("监测预警", "monitoring"),
+    "budget": ("基金预算", "fund budget"),
     "combined_caps": ("多病种合并限额", "combined caps for several filed diseases"),
     "identity_validity": ("身份认定有效期（月）", "identity valid from recognition (months)"),
     "categories": ("本地声明的身份类别", "identity categories the pack declares"),
+    "filing_diseases": ("门诊慢特病病种目录", "diseases that may be filed (chronic and special lists)"),
 }
 """The policy's sections (the fields of :class:`yibao.policy.schema.Policy`)."""
 
@@ -61,6 +63,13 @@ KEYS: dict[str, Said] = {
     "diseases": ("病种", "diseases"),
     "requires_filing": ("须慢特病备案", "needs a chronic filing"),
     "fallback": ("无备案时改按", "without a filing, settled as"),
+    "filing_list": ("备案病种目录", "filing list"),
+    # the filing diseases (filing_diseases)
+    "chronic": ("门诊慢性病", "chronic diseases (outpatient)"),
+    "special": ("门诊特殊病", "special diseases (outpatient)"),
+    "code": ("ICD-10编码", "ICD-10 code"),
+    "name_zh": ("中文病名", "Chinese name"),
+    "name_en": ("英文病名", "English name"),
     "emp_status": ("在职或退休", "in service or retired"),
     "deductible_kind": ("起付线计算周期", "deductible period"),
     "deductible_on": ("起付线扣除方式", "deductible taken off"),
@@ -144,6 +153,11 @@ KEYS: dict[str, Said] = {
     "period": ("监测周期", "period"),
     "push_to": ("推送部门", "pushed to"),
     "confirmed_identity": ("认定存在风险后登记的身份", "identity recorded when confirmed at risk"),
+    # fund budget
+    "spending_growth": ("预算支出增长率（较上年实际）", "spending growth over last year"),
+    "reserve": ("预留结余比例（略有结余）", "share of income kept as surplus"),
+    "ahead_margin": ("支出超进度预警幅度", "spending-ahead warning margin"),
+    "balance_floor": ("结余率预警线", "balance-rate warning line"),
     # a declared identity category
     "aliases": ("其他写法", "other names"),
     "bureau": ("认定部门", "recognising bureau"),
@@ -159,7 +173,10 @@ def key_text(key: object, lang: str) -> str:
 
 
 def value_text(value: Any, lang: str) -> str:
-    """A leaf's value in one line: tables as ``key: value; …``, lists comma-separated, codes by their labels."""
+    """A leaf's value in one line: tables as ``key: value; …``, lists comma-separated, codes by their labels, a named
+    code (a listed disease: ``code``, ``name_zh``, ``name_en``) as its code and its name in ``lang``."""
+    if isinstance(value, dict) and {"code", "name_zh", "name_en"} <= set(value):
+        return f"{value['code']} {value['name_zh'] if lang == 'zh' else value['name_en']}"
     if isinstance(value, dict):
         return "; ".join(f"{key_text(k, lang)} {value_text(v, lang)}" for k, v in value.items())
     if isinstance(value, list):

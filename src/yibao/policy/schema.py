@@ -437,6 +437,11 @@ class PersonTerms(Model):
         )
 
 
+FilingList = Literal["chronic", "special"]
+FILING_LISTS: tuple[FilingList, ...] = ("chronic", "special")
+"""The pack's disease lists for 门诊慢特病备案: ``chronic`` 门诊慢性病, ``special`` 门诊特殊病."""
+
+
 class BenefitLine(Model):
     """One benefit line of basic insurance (待遇类别), selected by scheme, ``med_type`` and disease."""
 
@@ -448,6 +453,10 @@ class BenefitLine(Model):
     """``dise_codg`` prefixes that select this line (two diseases: I10, E11); empty = any."""
     requires_filing: bool = False
     """Only with a chronic/special-disease filing (门诊慢特病备案) for the claim's disease."""
+    filing_list: FilingList | None = None
+    """The line of one list of the pack's ``filing_diseases`` (``chronic`` 门诊慢性病 or ``special`` 门诊特殊病): it
+    needs a filing (``requires_filing``) and its ``diseases`` are that list's codes, so a filed disease settles on
+    the line of its own list (a filing's kind is its disease's list). ``None``: any filed disease."""
     fallback: str | None = None
     """Line used instead when a required filing is missing."""
     emp_status: Literal["in_service", "retired"] | None = None
@@ -1258,6 +1267,22 @@ class Monitoring(Model):
         return apply_ratio(self.per_capita_income, rule.threshold_income_share)
 
 
+class FundBudget(Model):
+    """The fund budget's rule and warning lines (seed 001: 以收定支、收支平衡、略有结余, quarterly and annual
+    reports with risk warnings); used by :mod:`yibao.rules.budget`."""
+
+    spending_growth: Bp
+    """A derived budget: each fund's spending of last year raised by this share (percent)."""
+    reserve: Bp
+    """A derived budget: the share of this year's resident premium income the resident pool keeps unspent
+    (略有结余); the basic and critical-illness budgets together stay within the rest (以收定支)."""
+    ahead_margin: Bp
+    """Warned when the share of a fund's yearly budget spent by a month's end exceeds the share of the year
+    elapsed by more than this many percentage points."""
+    balance_floor: Bp
+    """Warned when the resident pool's expected balance rate for the year (结余率) falls below this share."""
+
+
 def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
     """Lines sharing a deductible, cap or ceiling group must count it the same way."""
     seen: dict[tuple[str, str], tuple[str, Any]] = {}
@@ -1368,6 +1393,85 @@ def _check_declared(declared: dict[str, DeclaredCategory]) -> None:
             seen[key] = code
 
 
+ICD10_CODE = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
+"""An ICD-10 code as the lists write it: a category (``I10``) or a subcategory (``N18.5``)."""
+
+
+class FilingDisease(Model):
+    """One disease of a filing list: its ICD-10 code (a claim or filing code starting with it is this disease)
+    and its Chinese and English names."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+    @model_validator(mode="after")
+    def _check(self) -> FilingDisease:
+        if not ICD10_CODE.fullmatch(self.code):
+            raise ValueError(f"code: an ICD-10 code such as I10 or N18.5, got {self.code!r}")
+        for name in ("name_zh", "name_en"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name}: a non-empty name of {self.code}")
+        return self
+
+
+class FilingDiseases(Model):
+    """The diseases a person may be filed for (门诊慢特病病种目录): the 门诊慢性病 list and the 门诊特殊病 list.
+    A code stands in one list only, and no code of one list begins another list's code (a disease's list is
+    never in doubt)."""
+
+    chronic: tuple[FilingDisease, ...] = ()
+    special: tuple[FilingDisease, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> FilingDiseases:
+        seen: dict[str, str] = {}
+        for kind in FILING_LISTS:
+            for i, d in enumerate(getattr(self, kind)):
+                if d.code in seen:
+                    raise ValueError(f"{kind}[{i}].code {d.code} is already listed in {seen[d.code]}")
+                seen[d.code] = f"{kind}[{i}]"
+        for a in self.chronic:
+            for b in self.special:
+                if a.code.startswith(b.code) or b.code.startswith(a.code):
+                    raise ValueError(
+                        f"chronic {a.code} and special {b.code}: one code begins the other, so a disease's list is in doubt"
+                    )
+        return self
+
+    def codes(self, kind: FilingList) -> tuple[str, ...]:
+        return tuple(d.code for d in getattr(self, kind))
+
+    def entries(self) -> list[tuple[FilingList, FilingDisease]]:
+        """Every listed disease with its list, chronic first, in the pack's order."""
+        return [(kind, d) for kind in FILING_LISTS for d in getattr(self, kind)]
+
+    def find(self, code: str) -> tuple[FilingList, FilingDisease] | None:
+        """The listed disease ``code`` is (equal to a listed code or starting with it, the longest first)."""
+        code = code.strip().upper()
+        hits = [(kind, d) for kind, d in self.entries() if code.startswith(d.code)]
+        return max(hits, key=lambda h: len(h[1].code)) if hits else None
+
+
+def _filing_lines(data: Any) -> Any:
+    """A raw policy whose lines name a ``filing_list``: those lines' ``diseases`` are the list's codes."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("lines"), Mapping):
+        return data
+    raw = data.get("filing_diseases")
+    catalogue = raw.model_dump() if isinstance(raw, BaseModel) else raw
+    lines = dict(data["lines"])
+    for key, line in lines.items():
+        kind = line.get("filing_list") if isinstance(line, Mapping) else None
+        if kind is None or not isinstance(catalogue, Mapping):
+            continue
+        if line.get("diseases"):
+            raise ValueError(f"lines.{key}: give diseases or filing_list, not both (filing_list: {kind} gives its codes)")
+        listed = catalogue.get(kind) if kind in FILING_LISTS else None
+        codes = [d.get("code") for d in listed or () if isinstance(d, Mapping)]
+        lines[key] = {**line, "diseases": codes, "requires_filing": True}
+    return {**data, "lines": lines}
+
+
 class Policy(Model):
     categories: dict[str, DeclaredCategory] = {}
     """Identity categories the pack declares beside the built-in ones (:data:`yibao.core.identities.CATEGORIES`),
@@ -1396,8 +1500,13 @@ class Policy(Model):
     tilted_assistance: TiltedAssistance | None = None
     premium: Premium | None = None
     monitoring: Monitoring | None = None
+    budget: FundBudget | None = None
+    """The fund budget's derivation rule and warning lines (none: no derived budget, no budget warnings)."""
     combined_caps: dict[str, CombinedCap] = {}
     """Combined caps by name (the accumulator key of the block, distinct from every cap group)."""
+    filing_diseases: FilingDiseases | None = None
+    """The diseases a person may be filed for (门诊慢特病病种目录: the 门诊慢性病 and 门诊特殊病 lists); a filing
+    names one of them. ``None``: the pack gives no list (any disease code is taken)."""
 
     @model_validator(mode="wrap")
     @classmethod
@@ -1406,7 +1515,7 @@ class Policy(Model):
         as well as by its code: the declared names are in force while the fields are validated."""
         token = _DECLARED.set(declared_names(data.get("categories")) if isinstance(data, Mapping) else {})
         try:
-            return handler(data)
+            return handler(_filing_lines(data))
         finally:
             _DECLARED.reset(token)
 
@@ -1422,6 +1531,8 @@ class Policy(Model):
                 raise ValueError(f"lines.{key}.fallback names unknown line {line.fallback!r}; known: {sorted(names)}")
             if line.requires_filing and line.fallback == key:
                 raise ValueError(f"lines.{key}.fallback cannot be the line itself")
+            if line.filing_list is not None and not (self.filing_diseases and self.filing_diseases.codes(line.filing_list)):
+                raise ValueError(f"lines.{key}.filing_list names {line.filing_list!r}, which filing_diseases does not list")
         tiers: list[tuple[str, tuple[str, ...]]] = []
         if self.critical_illness:
             tiers.append(("critical_illness.lines", self.critical_illness.lines))

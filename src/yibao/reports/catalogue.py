@@ -22,18 +22,22 @@ from typing import Any, Literal, get_args
 import polars as pl
 
 from yibao.core.i18n import Said, pick
-from yibao.reports import outcomes, tables
+from yibao.core.vocab import BUDGET_FUNDS, BUDGET_WARNINGS
+from yibao.reports import budget, outcomes, tables
+from yibao.reports.budget import BudgetInput
 from yibao.reports.cells import Column, text_column
 from yibao.reports.tables import Context, ReportMeta
 
-Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered", "applied"]
+Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered", "applied", "budget"]
 """What a table function may take, by the name of its parameter: ``claims`` the claims frame
 (:mod:`yibao.rules.claims`, cut to the period and place), ``people`` the people frame
 (:data:`yibao.reports.tables.PEOPLE_SCHEMA`), ``names`` the institutions' names
 (:data:`yibao.reports.tables.INSTITUTION_SCHEMA`), ``ctx`` the pack's identity order and benefit
 lines (:class:`yibao.reports.tables.Context`), ``start`` and ``end`` the period, ``recovered`` the amounts
 疑点 closed as 扣款 recovered (:data:`yibao.reports.tables.RECOVERED_SCHEMA`; none for a simulation), ``applied`` the
-assistance paid on application (:data:`yibao.reports.tables.APPLIED_SCHEMA`; none for a simulation)."""
+assistance paid on application (:data:`yibao.reports.tables.APPLIED_SCHEMA`; none for a simulation), ``budget`` the
+year's fund budget and the spending to date (:class:`yibao.reports.budget.BudgetInput`; none for a simulation or a
+report of one place)."""
 INPUTS: tuple[Input, ...] = get_args(Input)
 
 
@@ -48,6 +52,7 @@ class Inputs:
     ctx: Context
     recovered: pl.DataFrame | None = None
     applied: pl.DataFrame | None = None
+    budget: BudgetInput | None = None
 
     def value(self, name: Input) -> Any:
         if name == "start":
@@ -121,6 +126,7 @@ MAF_PAY = Column("maf_pay", "医疗救助（元）", "medical assistance (yuan)"
 OTH_PAY = Column("oth_pay", "倾斜救助（元）", "tilted assistance (yuan)", "amount")
 ASSISTANCE_PAY = Column("assistance_pay", "救助合计（元）", "assistance in all (yuan)", "amount")
 AMOUNT = Column("amount", "金额（元）", "amount (yuan)", "amount")
+MONTH = Column("month", "月份", "month", "month")
 
 
 def items(words: Mapping[str, Said]) -> Column:
@@ -323,7 +329,7 @@ MONTHLY = Report(
     inputs=("claims", "start", "end", "recovered"),
     table=tables.monthly_spending,
     columns=(
-        Column("month", "月份", "month", "month"),
+        MONTH,
         CLAIMS,
         MEDFEE,
         Column("hifp_pay", "基本医保统筹（元）", "basic insurance (yuan)", "amount"),
@@ -337,6 +343,61 @@ MONTHLY = Report(
     ),
     terminal=("month", "claims", "hifp_pay", "hifmi_pay", "assistance_pay", "fund_pay", "psn_part_amt"),
     charts=("trend",),
+)
+
+FUND = Column("fund", "基金", "fund", "item", BUDGET_FUNDS)
+
+BUDGET = Report(
+    name="budget",
+    title=("基金预算执行", "Budget against actual"),
+    note=(
+        "按基金和月份：预算、实际支出（按结算月份，口径同基金收支：基本医保、大病保险为居民险种，医疗救助基金为医疗救助、"
+        "倾斜救助和依申请救助，资助参保不计入月度支出）、差额（实际 − 预算）、自 1 月起累计；预算使用进度 = 累计实际 ÷ "
+        "全年预算，时间进度 = 月份 ÷ 12；使用进度减时间进度大于政策包的预警幅度即为支出超进度。合计行的预算为全年预算。"
+        "只有全县（不选地区和机构）且已录入该年度预算的报表列出预算。",
+        "By fund and month: budget, actual spending (by settlement month, as in fund income and spending: basic and critical "
+        "illness on resident lines; the assistance fund's medical, tilted and on-application assistance; premium subsidies are "
+        "not monthly spending), variance (actual − budget), both from January; budget used = actual to date / the year's "
+        "budget, year elapsed = month / 12; used ahead of elapsed by more than the pack's margin is a warning. The total "
+        "row's budget is the year's. Only a report of the whole county (no place or institution chosen) of a year with a "
+        "recorded budget lists it.",
+    ),
+    inputs=("budget",),
+    table=budget.budget_table,
+    columns=(
+        FUND,
+        MONTH,
+        Column("budget", "预算（元）", "budget (yuan)", "amount"),
+        Column("actual", "实际支出（元）", "actual (yuan)", "amount"),
+        Column("variance", "差额（元）", "variance (yuan)", "amount"),
+        Column("budget_ytd", "累计预算（元）", "budget to date (yuan)", "amount"),
+        Column("actual_ytd", "累计支出（元）", "actual to date (yuan)", "amount"),
+        Column("used_bp", "预算使用进度", "budget used", "bp"),
+        Column("elapsed_bp", "时间进度", "year elapsed", "bp"),
+        Column("flag", "预警", "warning", "item", BUDGET_WARNINGS),
+    ),
+    terminal=("fund", "month", "budget", "actual", "variance", "used_bp", "elapsed_bp", "flag"),
+)
+
+BUDGET_ALERTS = Report(
+    name="budget_warnings",
+    title=("基金预算预警", "Budget warnings"),
+    note=(
+        "支出超进度：预算使用进度 − 时间进度（百分点）超过预警幅度；结余率低于预警线：城乡居民医保基金预计全年结余率 ="
+        "（全年筹资 − 截至当月的基本医保和大病保险支出 − 其后各月预算）÷ 全年筹资。预警幅度和预警线取自政策包（基金预算）。",
+        "Spending ahead: budget used − year elapsed (points) above the margin; balance rate below the line: the resident "
+        "pool's expected balance rate for the year = (premium income − basic and critical illness spending to the month's "
+        "end − the budget of the months after it) / premium income. The margin and the line are the pack's (fund budget).",
+    ),
+    inputs=("budget",),
+    table=budget.budget_warnings,
+    columns=(
+        Column("warning", "预警类型", "warning", "item", BUDGET_WARNINGS),
+        FUND,
+        MONTH,
+        Column("measured_bp", "测算值", "measured", "bp"),
+        Column("line_bp", "预警幅度/预警线", "margin or line", "bp"),
+    ),
 )
 
 INSTITUTIONS = Report(
@@ -393,6 +454,8 @@ CATALOGUE: tuple[Report, ...] = (
     ASSISTANCE,
     FUND_BALANCE,
     MONTHLY,
+    BUDGET,
+    BUDGET_ALERTS,
     INSTITUTIONS,
 )
 """Every report, in the order the workbook, the pages and the terminal show them."""
@@ -456,11 +519,12 @@ def build_reports(
     catalogue: Sequence[Report] = CATALOGUE,
     recovered: pl.DataFrame | None = None,
     applied: pl.DataFrame | None = None,
+    budget: BudgetInput | None = None,
 ) -> ReportSet:
     """Every report of ``catalogue`` from the claims frame (already cut to the period and place), the people
-    frame, the institutions' names, the amounts recovered and the assistance paid on application (none: a
-    simulation's)."""
-    inputs = Inputs(claims, people, names, meta, ctx, recovered, applied)
+    frame, the institutions' names, the amounts recovered, the assistance paid on application and the fund budget
+    (none: a simulation's)."""
+    inputs = Inputs(claims, people, names, meta, ctx, recovered, applied, budget)
     return ReportSet(meta, ctx, {r.name: r.build(inputs) for r in catalogue}, tuple(catalogue))
 
 

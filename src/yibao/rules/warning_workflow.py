@@ -1,7 +1,9 @@
 """The follow-up of a warning: its statuses and the steps allowed between them (pure).
 
 new → pushed (to which bureaus) → at_risk / not_at_risk (the other bureau's confirmation)
-→ assisted (tilted assistance granted: amount and the settlement that paid it) → closed.
+→ assisted (help paid: the ledger entry that paid it, a settlement with tilted assistance or an
+application for assistance, and its amount) → closed. A candidate for assistance on application
+(kind ``candidate``: an ordinary resident, no other bureau to confirm) may be assisted straight from new.
 A warning not at risk, or at risk and helped otherwise, may be closed with a note.
 """
 
@@ -20,8 +22,15 @@ NEXT: dict[str, tuple[str, ...]] = {
     "assisted": ("closed",),
     "closed": (),
 }
+CANDIDATE_NEXT: dict[str, tuple[str, ...]] = NEXT | {"new": ("assisted", "closed")}
+"""A candidate (依申请救助候选) applies and is paid without a push or a confirmation."""
 OPEN = ("new", "pushed", "at_risk", "not_at_risk", "assisted")
 KINDS = WARNING_KINDS
+
+
+def next_of(status: str, kind: str = "warning") -> tuple[str, ...]:
+    """The steps allowed after ``status`` for a warning of ``kind``."""
+    return (CANDIDATE_NEXT if kind == "candidate" else NEXT)[status]
 
 
 def status_label(code: str, lang: str = "zh") -> str:
@@ -30,14 +39,16 @@ def status_label(code: str, lang: str = "zh") -> str:
 
 def check_step(
     warning: str, current: str, to: str, *, bureaus: tuple[str, ...] = (), note: str | None = None, amount: int | None = None,
-    setl_id: str | None = None,
+    setl_id: str | None = None, kind: str = "warning",
 ) -> None:  # fmt: skip
-    """Refuse a step the workflow does not allow, naming the field and what was expected."""
+    """Refuse a step the workflow does not allow, naming the field and what was expected. ``assisted``: the amount,
+    when given, above 0 (left out: what the entry ``setl_id`` paid, :func:`yibao.app.warnings.step`)."""
     if to not in STATUSES:
         raise InputError(warning, "to", to, f"one of {', '.join(STATUSES)}")
-    if to not in NEXT[current]:
-        allowed = "、".join(f"{status_label(n)} ({n})" for n in NEXT[current]) or "无（已办结）"
-        allowed_en = ", ".join(f"{status_label(n, 'en')} ({n})" for n in NEXT[current]) or "none (closed)"
+    allowed_next = next_of(current, kind)
+    if to not in allowed_next:
+        allowed = "、".join(f"{status_label(n)} ({n})" for n in allowed_next) or "无（已办结）"
+        allowed_en = ", ".join(f"{status_label(n, 'en')} ({n})" for n in allowed_next) or "none (closed)"
         raise InputError(
             warning, "to", to, f"当前状态为{status_label(current)}，下一步只能是：{allowed}",
             expected_en=f"the status is {status_label(current, 'en')}; the next step can only be: {allowed_en}",
@@ -51,14 +62,14 @@ def check_step(
         if unknown:
             raise InputError(warning, "bureau", ",".join(unknown), bureaus_zh, expected_en=bureaus_en)
     if to == "assisted":
-        if amount is None or amount <= 0:
+        if amount is not None and amount <= 0:
             raise InputError(
-                warning, "amount", amount, "倾斜救助金额（元，大于 0）", expected_en="the assistance granted (yuan, above 0)"
+                warning, "amount", amount, "救助金额（元，大于 0）", expected_en="the assistance paid (yuan, above 0)"
             )
         if not setl_id:
             raise InputError(
-                warning, "setl_id", setl_id, "支付该救助的结算流水号 (setl_id)",
-                expected_en="the settlement (setl_id) that paid the assistance",
+                warning, "setl_id", setl_id, "支付该救助的台账流水号（支付了倾斜救助的结算，或依申请救助）",
+                expected_en="the ledger entry that paid the help (a settlement that paid tilted assistance, or an application)",
             )  # fmt: skip
     if to == "closed" and current in ("new", "at_risk") and not (note and note.strip()):
         raise InputError(

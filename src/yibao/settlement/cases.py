@@ -6,13 +6,14 @@ case's expectation, and every claim whose payers and patient do not add up to th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.identities import IdentityPeriod
 from yibao.core.vocab import AMOUNT_FIELDS
 from yibao.policy.cases import PAYER_PARTS, WorkedCase
 from yibao.policy.pack import PolicyPack
+from yibao.settlement.backpay import amounts_of, summary_claim
 from yibao.settlement.batch.engine import settle_batch
 from yibao.settlement.batch.frames import to_frames
 from yibao.settlement.model import (
@@ -26,7 +27,6 @@ from yibao.settlement.model import (
     ResidentTierPeriod,
     Settlement,
 )
-from yibao.settlement.policy_range import scp_parts
 from yibao.settlement.settle import settle_sequence
 
 SCALAR = "scalar"
@@ -70,15 +70,7 @@ def summarised(claim: Claim, settled: Settlement) -> Claim:
     """A fee-line claim as the batch engine takes it: the policy-range split the scalar core made of its lines."""
     if claim.summary is not None:
         return claim
-    summary = PolicyRangeSummary(
-        settled.medfee_sumamt,
-        settled.fulamt_ownpay_amt,
-        settled.overlmt_selfpay,
-        settled.preselfpay_amt,
-        settled.inscp_scp_amt,
-        **scp_parts(settled.fee_results),
-    )
-    return replace(claim, fee_lines=(), summary=summary, audit_refused=())
+    return summary_claim(claim, amounts_of(settled), settled.fee_results)
 
 
 Got = dict[str, int | str]

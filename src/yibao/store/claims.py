@@ -6,20 +6,44 @@ from datetime import date
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, Place, empty, finish
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
 
+def corrected(name: str) -> sa.ColumnElement[int]:
+    """A settlement's ledger amount ``name`` with its back-pay corrections added (补差, ``kind`` ``backpay``), for a
+    query over ``ledger`` rows."""
+    fix = aliased(LedgerEntry)
+    extra = sa.select(sa.func.coalesce(sa.func.sum(getattr(fix, name)), 0)).where(fix.corrects == LedgerEntry.setl_id)
+    total: sa.ColumnElement[int] = sa.cast(getattr(LedgerEntry, name) + extra.scalar_subquery(), sa.BigInteger)
+    return total.label(name)  # SUM of a bigint is numeric on PostgreSQL: back to an integer
+
+
 def from_ledger(session: Session, start: date, end: date, place: Place = EVERYWHERE) -> pl.DataFrame:
-    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place."""
+    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
+    settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
+    of its latest correction."""
     reversed_ids = sa.select(LedgerEntry.reverses).where(LedgerEntry.kind == "reverse", LedgerEntry.reverses.is_not(None))
-    cols = [getattr(LedgerEntry, c) for c in (*CODES, "setl_date", *AMOUNTS)]
+    fix = aliased(LedgerEntry)
+    fixes = (
+        sa.select(fix.corrects.label("corrects"), *(sa.func.sum(getattr(fix, a)).label(a) for a in AMOUNTS))
+        .where(fix.kind == "backpay")
+        .group_by(fix.corrects)
+        .subquery()
+    )
+    latest = sa.select(fix.identity).where(fix.corrects == LedgerEntry.setl_id).order_by(fix.id.desc()).limit(1)
+    codes = [sa.func.coalesce(latest.scalar_subquery(), LedgerEntry.identity) if c == "identity" else getattr(LedgerEntry, c)
+             for c in CODES]  # fmt: skip
+    amounts = [
+        sa.cast(getattr(LedgerEntry, a) + sa.func.coalesce(getattr(fixes.c, a), 0), sa.BigInteger).label(a) for a in AMOUNTS
+    ]
     q = (
-        sa.select(*cols, *(getattr(Person, c) for c in PERSON_COLUMNS))
+        sa.select(*codes, LedgerEntry.setl_date, *amounts, *(getattr(Person, c) for c in PERSON_COLUMNS))
         .join(Person, Person.id == LedgerEntry.person_id)
+        .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
             LedgerEntry.setl_date >= start,

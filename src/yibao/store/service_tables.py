@@ -77,10 +77,13 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     setl_id: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[str] = mapped_column(String(8))
-    """settle / reverse."""
+    """settle / reverse / apply (依申请救助) / backpay (补差: a correction of a settlement after a late identity)."""
     reverses: Mapped[str | None] = mapped_column(String(40), unique=True)
     """For a reversal: the setl_id it reverses (unique: a settlement is reversed at most once)."""
     reason: Mapped[str | None] = mapped_column(String(255))
+    corrects: Mapped[str | None] = mapped_column(String(40), index=True)
+    """For a back-pay (``backpay``, migration 0308): the setl_id of the settlement it corrects; its amounts and
+    ``consumed`` are the differences, ``identity`` the identity it was settled again under."""
     mdtrt_id: Mapped[str | None] = mapped_column(String(40), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     psn_no: Mapped[str] = mapped_column(String(32))
@@ -270,3 +273,39 @@ class SignInFailures(Base):
     """Failed sign-ins since the count last started (a correct password starts its user name's count again)."""
     last_at: Mapped[datetime] = mapped_column(UtcDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class FundBudgetRow(Base):
+    """基金预算: a fund's budget for one month of a year (fen), as it stands; every change is a
+    :class:`FundBudgetChange` row beside it, written in the same transaction."""
+
+    __tablename__ = "fund_budget"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fund: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """basic 基本医保统筹基金 / critical 大病保险 / assistance 医疗救助基金 (:data:`yibao.rules.budget.FUNDS`)."""
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))
+    """entered / imported / derived (:data:`yibao.core.vocab.BUDGET_SOURCES`)."""
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class FundBudgetChange(Base):
+    """One change of a month's budget: the amount before (none: new) and after, how, who and when."""
+
+    __tablename__ = "fund_budget_change"
+    __table_args__ = (Index("ix_fund_budget_change_year", "year", "fund", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    fund: Mapped[str] = mapped_column(String(16))
+    month: Mapped[int] = mapped_column(Integer)
+    before: Mapped[int | None] = mapped_column(BigInteger)
+    after: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(255), default="")
+    """The file imported, or the derivation's figures."""
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))

@@ -55,6 +55,10 @@ class Person(Base):
     emp_tier: Mapped[str | None] = mapped_column(String(16))
     death_date: Mapped[date | None] = mapped_column(Date)
     """The day of death when the registry recorded it (audit rule 死亡后就医)."""
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    """Set when a reviewed 同人异号 pair was merged and this record absorbed (migration 0307): the surviving
+    person's id (no foreign key: SQLite cannot add one to ``person`` in place). The record stays (its ID number
+    still finds the survivor in later imports); it holds nothing."""
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -118,10 +122,48 @@ class Conflict(Base):
     source_file: Mapped[str | None] = mapped_column(String(255))
     source_row: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    """open, kept (reviewed: two people) or merged; each decision is a :class:`ConflictDecision`."""
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("kind", "certno", "other_certno", name="uq_conflict_pair"),)
+
+
+class ConflictDecision(Base):
+    """A review decision on a :class:`Conflict` (migration 0307): kept apart, merged, or an earlier decision undone.
+    Rows are never changed: the conflict's history is its decisions in order."""
+
+    __tablename__ = "conflict_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conflict_id: Mapped[int] = mapped_column(ForeignKey("conflict.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    """keep / merge / undo."""
+    survivor_certno: Mapped[str | None] = mapped_column(String(18))
+    absorbed_certno: Mapped[str | None] = mapped_column(String(18))
+    moved: Mapped[str] = mapped_column(Text, default="{}")
+    """For a merge: the rows moved from the absorbed person to the survivor, JSON ``{table: [ids]}``."""
+    reason: Mapped[str] = mapped_column(String(255))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str] = mapped_column(String(64))
+
+
+class ImportChange(Base):
+    """One named line of an import's change report (migration 0307): a person added, a person's place filled in, an
+    identity added, ended or changed (``before`` → ``after``), a look-alike flagged."""
+
+    __tablename__ = "import_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    change: Mapped[str] = mapped_column(String(16))
+    """person_added / person_updated / added / ended / changed / conflict."""
+    certno: Mapped[str] = mapped_column(String(18))
+    psn_name: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(String(255))
+    after: Mapped[str | None] = mapped_column(String(255))
+    source_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChronicFiling(Base):
@@ -138,6 +180,34 @@ class ChronicFiling(Base):
     doctor: Mapped[str | None] = mapped_column(String(64))
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    """The pack's list the disease stands in (migration 0305): ``chronic`` 门诊慢性病, ``special`` 门诊特殊病, ``""``
+    filed before the lists."""
+    backdate_reason: Mapped[str | None] = mapped_column(String(255))
+    """Why ``begin`` is before the day it was filed (required then; migration 0305)."""
+    signed_changed_on: Mapped[date | None] = mapped_column(Date)
+    """The day the signed institutions were last changed (changeable once a month, seed 004; migration 0305)."""
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ScreeningRecord(Base):
+    """病情信息表 (seed 004): a person examined in the chronic-disease screening who does not qualify for a filing,
+    as the medical professional wrote it; kept with the household (migration 0305)."""
+
+    __tablename__ = "screening_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    hh_no: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The person's household when examined."""
+    dise_codg: Mapped[str | None] = mapped_column(String(32))
+    dise_name: Mapped[str | None] = mapped_column(String(128))
+    condition: Mapped[str] = mapped_column(String(500))
+    """病情: what was found and why it does not meet the filing conditions."""
+    fixmedins_code: Mapped[str] = mapped_column(String(32))
+    doctor: Mapped[str] = mapped_column(String(64))
+    examined_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -188,6 +258,8 @@ class InstitutionChoice(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     fixmedins_code: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16))
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("chronic_filing.id"))
+    """A ``signed`` institution chosen on a chronic filing (migration 0305)."""
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

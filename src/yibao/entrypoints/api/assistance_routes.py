@@ -76,9 +76,7 @@ def person_applications(request: Request, key: PersonKey, who: Reader) -> list[d
 
 
 @router.post("/assistance/applications/{setl_id}/reverse", status_code=201, responses=NOT_FOUND, response_model=dict[str, Any])
-def reverse(
-    request: Request, setl_id: SetlId, body: ReverseIn, who: Clerk, idempotency_key: IdempotencyKey = None
-) -> Response:
+def reverse(request: Request, setl_id: SetlId, body: ReverseIn, who: Clerk, idempotency_key: IdempotencyKey = None) -> Response:
     """撤销依申请救助（须填写原因）：退回占用的年度救助限额，所计入的结算可再次申请。"""
 
     def work(s: Session) -> tuple[dict[str, Any], str]:

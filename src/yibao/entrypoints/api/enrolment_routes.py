@@ -141,6 +141,6 @@ def _refused(name: str, problems: Sequence[RowProblem]) -> JSONResponse:
         "rows",
         len(problems),
         f"every row matched and correct ({len(problems)} refused; see problems)",
-        expected_zh=f"每一行都能匹配且正确（{len(problems)} 处错误，见 problems）",
+        expected_zh=f"每一行都能匹配且正确（{len(problems)} 处错误，逐行列出）",
     )
     return JSONResponse(status_code=422, content=error_body(error) | {"problems": [asdict(p) for p in problems]})

@@ -201,10 +201,10 @@ def reverse(
     request: Request,
     setl_id: SetlId,
     body: ReverseIn,
-    who: Annotated[Principal, Depends(require("reverse"))],
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """撤销结算（须填写原因）：退回该笔结算占用的全部额度；重复撤销将被拒绝。"""
+    """撤销结算（须填写原因，需 reverse 权限；依申请救助 A… 需 assistance 权限）：退回占用的全部额度；重复撤销将被拒绝。"""
 
     def work(s: Session) -> tuple[dict[str, Any], str]:
         entry = settlements.reverse(s, setl_id, body.reason, who, idempotency_key)

@@ -257,7 +257,10 @@ def _register() -> None:
         accounts,
         assistance,
         audit,
+        backpay,
         batch,
+        budget,
+        conflicts,
         enrol,
         monitor,
         people,
@@ -282,8 +285,11 @@ def _register() -> None:
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)
     app.add_typer(assistance.assistance_app, name="assistance")
+    app.add_typer(backpay.backpay_app, name="backpay")
     app.command("report")(report.report)
+    app.add_typer(budget.budget_app, name="budget")
     app.add_typer(registry.import_app, name="import")
+    app.add_typer(conflicts.conflicts_app, name="conflicts")
     register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)

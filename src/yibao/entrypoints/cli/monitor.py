@@ -23,7 +23,7 @@ from yibao.app.demo import load_institutions
 from yibao.app.history import details_from_frames, settle_history
 from yibao.app.push_list import read_confirmations, write_push_list
 from yibao.app.report_sources import ledger_pack
-from yibao.core.clock import beijing_text, time_header
+from yibao.core.clock import beijing_text, beijing_today, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
@@ -186,12 +186,15 @@ def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") ->
         w = svc.get_warning(s, warning_id)
         console.print(f"{w.id} {w.psn_no} {KINDS[w.kind][0 if lang == 'zh' else 1]} {status_label(w.status, lang)}")
         console.print(tr(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
+        if w.assisted_amt:
+            help_paid = f"{fmt_yuan(w.assisted_amt)} {tr(lang, '元', 'yuan')} · {w.assisted_setl_id}"
+            console.print(tr(lang, "已落实救助：", "help paid: ") + help_paid)
         table = Table(title=tr(lang, "处置记录", "Steps"))
         heads = (time_header("时间", "When", lang), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note"))
         for h in heads:
             table.add_column(h)
         for e in svc.events_of(s, warning_id):
-            text = " ".join(x for x in (bureau_label(e.bureau, lang), e.note or "", e.setl_id or "") if x)
+            text = " ".join(x for x in (bureau_label(e.bureau, lang), svc.note_in(e.note, lang) or "", e.setl_id or "") if x)
             table.add_row(beijing_text(e.recorded_at), e.recorded_by, status_label(e.to_status, lang), text)
         console.print(table)
 
@@ -267,8 +270,65 @@ def import_cmd(
         r = read_confirmations(s, fh, file.name, user_name(user), pack=pack)
         s.commit()
     yes, no = r.confirmed_at_risk, r.confirmed_not_at_risk
-    zh = f"核实存在风险 {yes} 人，无风险 {no} 人，已是该结果 {r.unchanged} 人，未填 {r.blank} 行"
-    console.print(tr(lang, zh, f"at risk {yes}, not at risk {no}, unchanged {r.unchanged}, blank {r.blank}"))
+    zh = f"核实存在风险 {yes} 人，无风险 {no} 人，已是该结果 {r.unchanged} 人，未填 {r.blank} 行，非待核实已忽略 {r.ignored} 行"
+    en = f"at risk {yes}, not at risk {no}, unchanged {r.unchanged}, blank {r.blank}, ignored {r.ignored} (not awaiting one)"
+    console.print(tr(lang, zh, en))
+
+
+def _day_option(text: str | None, option: str, lang: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise fail(InputError("command line", option, text, "a date YYYY-MM-DD"), lang) from None
+
+
+@warnings_app.command("identity")
+def identity_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    category: Annotated[str, typer.Option("--category", help="倾斜救助的身份类别，如 jiance")],
+    first: Annotated[str, typer.Option("--from", help="起始日期 YYYY-MM-DD（不早于越线日，不晚于今天）")],
+    last: Annotated[str | None, typer.Option("--to", help="终止日期 YYYY-MM-DD（不填为长期）")] = None,
+    policy: RunPolicy = None,
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """给经核实存在风险的人员登记倾斜救助身份（来源：监测预警）/ give a person confirmed at risk the tilted-assistance
+    identity, so later bills pay it at settlement."""
+    lang = check_lang(lang)
+    start, end = _day_option(first, "--from", lang), _day_option(last, "--to", lang)
+    assert start is not None
+    chosen = _load(policy, lang) if policy else None
+    with database(lang) as db:
+        pack = _pack_of_runs(db, chosen, lang)
+        with db.unit_of_work() as s:
+            i = svc.grant_tilted_identity(s, pack, warning_id, category, start, end, user_name(user), source="cli")
+            s.commit()
+            held = tr(lang, svc.held_zh(i), svc.held_en(i))
+            console.print(f"{warning_id}: {identity_label(i.category, lang)} · {held}")
+
+
+@warnings_app.command("apply")
+def apply_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    on: Annotated[str | None, typer.Option("--on", help="申请日期 YYYY-MM-DD（默认今天；回溯期在此之前）")] = None,
+    policy: RunPolicy = None,
+    user: User = None,
+    lang: Lang = "zh",
+) -> None:
+    """依申请救助并记入预警：写入结算台账，预警转为已落实救助 / decide the person's application for assistance and
+    record it as the warning's help."""
+    lang = check_lang(lang)
+    day = _day_option(on, "--on", lang) or beijing_today()
+    chosen = _load(policy, lang) if policy else None
+    with database(lang) as db:
+        pack = _pack_of_runs(db, chosen, lang)
+        with db.unit_of_work() as s:
+            w, app = svc.assist_by_application(s, pack, warning_id, day, user_name(user), source="cli")
+            s.commit()
+            said = tr(
+                lang, f"依申请救助 {fmt_yuan(app.result.pay)} 元", f"assistance on application {fmt_yuan(app.result.pay)} yuan"
+            )
+            console.print(f"{w.id}: {status_label(w.status, lang)} · {said} · {app.setl_id}")
 
 
 def settle_history_cmd(

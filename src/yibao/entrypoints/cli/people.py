@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from yibao.app import filings
 from yibao.app import registry as lookup
 from yibao.core import vocab
 from yibao.core.clock import beijing_text, beijing_today, time_header
@@ -128,26 +129,26 @@ def show(
 @filing_app.command("chronic")
 def chronic(
     key: Annotated[str, typer.Argument(help="身份证号或人员编号")],
-    dise_codg: Annotated[str, typer.Option("--disease", help="病种编码，如 I10")],
-    begin: Annotated[str | None, typer.Option("--from", help="生效日期（默认今天，即时生效）")] = None,
-    dise_name: Annotated[str | None, typer.Option("--name")] = None,
-    institution: Annotated[str | None, typer.Option("--institution", help="诊断机构编码")] = None,
-    doctor: Annotated[str | None, typer.Option("--doctor", help="诊断医师")] = None,
+    dise_codg: Annotated[str, typer.Option("--disease", help="病种编码：政策包门诊慢性病或门诊特殊病目录中的病种，如 I10")],
+    institution: Annotated[str, typer.Option("--institution", help="诊断机构编码")],
+    doctor: Annotated[str, typer.Option("--doctor", help="诊断医师")],
+    begin: Annotated[str | None, typer.Option("--from", help="开始日期（默认今天，即时生效）")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="补办原因：开始日期早于今天时必填")] = None,
+    signed: Annotated[list[str] | None, typer.Option("--signed", help="门诊慢性病签约医疗机构编码（至多两家，可重复）")] = None,
+    policy: Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV)] = DEFAULT_POLICY,
     user: UserOpt = OS_USER,
     lang: Lang = "zh",
 ) -> None:
-    """办理门诊慢特病备案（即时生效）。"""
+    """办理门诊慢特病备案（即时生效；病种须在政策包目录中）。"""
     day = _day(begin, lang, "from")
-    p, f = _filed(
-        key,
-        lang,
-        lambda s, p: lookup.add_chronic_filing(
-            s, p, dise_codg, day, user, dise_name=dise_name, fixmedins_code=institution, doctor=doctor
-        ),
-    )
+    pol = policy_or_first(load_pack(policy), day)
+    what = filings.FilingIn(dise_codg, institution, doctor, day, reason, tuple(signed or ()))
+    p, f = _filed(key, lang, lambda s, p: filings.file_chronic(s, p, pol, what, user, beijing_today()))
+    kind = filings.kind_label(f.kind, lang)
     console.print(
-        _t(lang, f"已备案：{p.psn_name} {f.dise_codg}，自 {f.begin} 起生效", f"Filed: {p.psn_name} {f.dise_codg} from {f.begin}")
-    )
+        _t(lang, f"已备案（{kind}）：{p.psn_name} {f.dise_codg} {f.dise_name or ''}，自 {f.begin} 起生效",
+           f"Filed ({kind}): {p.psn_name} {f.dise_codg} from {f.begin}")
+    )  # fmt: skip
 
 
 @filing_app.command("cross")

@@ -194,7 +194,10 @@ def _bound(text: str) -> tuple[Path_, Bound]:
             raise ValueError(text)
     except ValueError:
         raise InputError(
-            WHERE, "--bound", text, "PARAMETER=LO..HI, such as lines.inpatient.ratio=0..90 (either end may be left out)",
+            WHERE,
+            "--bound",
+            text,
+            "PARAMETER=LO..HI, such as lines.inpatient.ratio=0..90 (either end may be left out)",
             expected_zh="参数=下限..上限，如 lines.inpatient.ratio=0..90（可省略一端）",
         ) from None
     return tuple(leaf.strip().split(".")), (low, high)

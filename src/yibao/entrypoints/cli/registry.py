@@ -10,11 +10,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao.app.imports import ImportRefused, ImportReport, default_user, import_identities
+from yibao.app.imports import (
+    ChangeRow,
+    ImportRefused,
+    ImportReport,
+    batch_changes,
+    changes_file,
+    default_user,
+    import_identities,
+    report_changes,
+)
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
-from yibao.entrypoints.cli.output import console
+from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
+from yibao.interfaces.workbooks.import_changes import HEADERS, change_cells
 from yibao.store.db import Database
 
 import_app = typer.Typer(help="导入其他部门的数据 / imports from other bureaus", no_args_is_help=True)
@@ -27,6 +37,8 @@ _STAGES = {
     "write": ("写入数据库", "writing"),
 }
 ERRORS_SHOWN = 30
+CHANGES_SHOWN = 200
+"""Named changes printed after an import (all of them: ``yibao import changes BATCH``)."""
 
 
 def _date(text: str | None, lang: str) -> date | None:
@@ -69,6 +81,40 @@ def report_table(rep: ImportReport, lang: str = "zh") -> Table:
         if n or not zh.startswith(("拒绝", "重复", "非身份", "  其中")):
             table.add_row(_t(lang, zh, en), f"{n:,}")
     return table
+
+
+def changes_table(rows: list[ChangeRow], lang: str = "zh") -> Table:
+    """The named changes: who was added, ended or changed, before and after."""
+    table = Table(title=_t(lang, "变更明细", "Changes"))
+    for zh, en in HEADERS:
+        table.add_column(_t(lang, zh, en))
+    for row in rows:
+        table.add_row(*(str(v) if v is not None else "" for v in change_cells(row, lang)))
+    return table
+
+
+@import_app.command("changes")
+def changes(
+    batch: Annotated[int, typer.Argument(help="导入批次号（见导入报告）")],
+    out: Annotated[Path | None, typer.Option("--out", help="写成 Excel 文件 / write an .xlsx", dir_okay=False)] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")] = "zh",
+) -> None:
+    """一次身份数据导入的变更明细：新增、结束、变更的每个人（变更前 → 变更后）/ who an import changed."""
+    db = Database.open()
+    try:
+        with db.reading() as s:
+            _name, data = changes_file(s, batch, lang)
+            rows = batch_changes(s, batch) if out is None else []
+    except InputError as exc:
+        raise refuse(exc, lang, NOTHING_CHANGED) from None
+    finally:
+        db.engine.dispose()
+    if out is None:
+        console.print(changes_table(rows, lang))
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    console.print(_t(lang, f"已写出变更明细：{out}", f"Changes written: {out}"))
 
 
 @import_app.command("identities")
@@ -165,6 +211,17 @@ def identities(
         )
         return
     console.print(report_table(rep, lang))
+    shown = report_changes(rep, CHANGES_SHOWN)
+    console.print(changes_table(shown, lang))
+    if rep.changes is not None and rep.changes.height > len(shown):
+        more = rep.changes.height - len(shown)
+        console.print(
+            _t(
+                lang,
+                f"……另有 {more} 条变更：yibao import changes {rep.batch_id} --out 变更.xlsx",
+                f"... and {more} more: yibao import changes {rep.batch_id} --out changes.xlsx",
+            )
+        )
     if rep.rejects_file:
         console.print(
             _t(

@@ -137,18 +137,20 @@ def current_principal(request: Request, cred: Annotated[HTTPAuthorizationCredent
     return who
 
 
+def forbidden_body(permission: str, role: str) -> dict[str, str]:
+    """What a 403 says: the role, the permission it lacks, in both languages."""
+    return {
+        "field": "role",
+        "value": role,
+        "expected": permission,
+        "message": f"当前角色（{role}）无权执行此操作（{permission}）",
+        "message_en": f"role {role} may not do {permission}",
+    }
+
+
 def forbidden(permission: str, who: Principal) -> HTTPException:
     """The 403 for a caller whose role lacks ``permission``, naming both."""
-    return HTTPException(
-        403,
-        {
-            "field": "role",
-            "value": who.role,
-            "expected": permission,
-            "message": f"当前角色（{who.role}）无权执行此操作（{permission}）",
-            "message_en": f"role {who.role} may not do {permission}",
-        },
-    )
+    return HTTPException(403, forbidden_body(permission, who.role))
 
 
 def require(permission: str) -> Callable[[Principal], Principal]:

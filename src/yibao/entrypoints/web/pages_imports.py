@@ -8,19 +8,21 @@ from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from yibao.app.auth import Principal
-from yibao.app.imports import KIND, ImportRefused
+from yibao.app.imports import KIND, ImportRefused, batch_change_count, batch_changes, changes_file, report_changes
 from yibao.core import i18n
-from yibao.core.vocab import SOURCES, label
-from yibao.entrypoints.common.downloads import XLSX, attachment
+from yibao.core.errors import NotFound
+from yibao.core.vocab import IMPORT_CHANGES, SOURCES, label
+from yibao.entrypoints.common.downloads import XLSX, attachment, download
 from yibao.entrypoints.web import import_preview as up
 from yibao.entrypoints.web.deps import db_of, limits_of, sheet_limits
 from yibao.entrypoints.web.forms import Posted, clean, upload_in
 from yibao.entrypoints.web.render import page_lang, render, translator
 from yibao.entrypoints.web.session import page_user
+from yibao.interfaces.workbooks.import_changes import after_text
 from yibao.store.tables import ImportBatch
 
 router = APIRouter()
@@ -41,6 +43,8 @@ REPORT_ROWS: tuple[tuple[str, str, str], ...] = (
     ("identities_unchanged", "身份不变", "identities unchanged"),
     ("conflicts", "疑似同人异号（待核查，未合并）", "conflicts: same person, other ID (for review)"),
 )
+CHANGES_SHOWN = 200
+"""Named changes listed on the page (all of them in the workbook)."""
 OPTIONAL_ROWS = ("rows_rejected", "rows_duplicate", "rows_skipped", "ended_by_snapshot", "people_updated", "conflicts")
 
 
@@ -127,6 +131,23 @@ def error_workbook(request: Request, token: str, who: Annotated[Principal, Depen
     return FileResponse(path, media_type=XLSX, headers=attachment(path.name, no_store=True))
 
 
+@router.get("/imports/{batch_id}/changes.xlsx", response_model=None)
+def changes_workbook(
+    request: Request, batch_id: Annotated[int, Path(ge=1, le=2**31 - 1)], who: Annotated[Principal, Depends(IMPORTS)]
+) -> Response:
+    """The batch's named change report as a workbook."""
+    lang = page_lang(request)
+    try:
+        with db_of(request).reading() as s:
+            name, data = changes_file(s, batch_id, lang)
+    except NotFound:
+        t = translator(lang)
+        return render(
+            request, "not_found.html.j2", {"what": t("导入批次", "import batch"), "key": str(batch_id)}, status_code=404
+        )
+    return download(data, name, ascii_name=f"import-changes-{batch_id}.xlsx", no_store=True)
+
+
 def _gone(request: Request) -> HTMLResponse:
     t = translator(page_lang(request))
     what = t("待确认的导入（已确认、已取消或已过期）", "pending import (confirmed, cancelled or expired)")
@@ -148,7 +169,15 @@ def _page(
     with db_of(request).unit_of_work() as s:
         recent = list(s.scalars(sa.select(ImportBatch).where(ImportBatch.kind == KIND).order_by(ImportBatch.id.desc()).limit(10)))
         shown = s.get(ImportBatch, batch) if batch is not None else None
+        shown = shown if shown is not None and shown.kind == KIND else None
+        if shown is not None:
+            changes, changes_total = batch_changes(s, shown.id, CHANGES_SHOWN), batch_change_count(s, shown.id)
         s.expunge_all()
+    if result and result.report:
+        changes = report_changes(result.report, CHANGES_SHOWN)
+        changes_total = result.report.changes.height if result.report.changes is not None else 0
+    elif shown is None:
+        changes, changes_total = [], 0
     report = result.report.as_dict() if result and result.report else json.loads(shown.report) if shown else None
     context: dict[str, Any] = {
         "values": values or {"source": "", "snapshot_as_of": ""},
@@ -163,5 +192,9 @@ def _page(
         "optional_rows": OPTIONAL_ROWS,
         "recent": recent,
         "notice": notice,
+        "changes": changes,
+        "changes_total": changes_total,
+        "change_label": lambda code: label(IMPORT_CHANGES, code, lang),
+        "after_text": lambda change, after: after_text(change, after, lang),
     }
     return render(request, "imports.html.j2", context, status_code=status_code)

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import assistance
+from yibao.app import assistance, backpay, filings
 from yibao.app.auth import Principal
 from yibao.app.position import position
 from yibao.app.registry import PeopleFound, PersonView, find_people, find_person, person_view
 from yibao.core import vocab
+from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import paren
 from yibao.core.idcard import mask
@@ -80,7 +81,24 @@ def person_page(
     psn_no: str,
     who: Annotated[Principal, Depends(page_user("person.read"))],
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    done: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
+    return person_response(request, who, psn_no, year, {"done": done if done in DONE else ""})
+
+
+DONE = frozenset({"filed", "screened", "signed"})
+"""What the filing forms report after a write (``?done=``)."""
+
+
+def person_response(
+    request: Request,
+    who: Principal,
+    psn_no: str,
+    year: int | None = None,
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The person's page (``extra``: the filing forms' values, error and notice)."""
     pack = pack_of(request)
     day = policy_day(pack)
     lang = page_lang(request)
@@ -92,24 +110,30 @@ def person_page(
         except NotFound:
             t = translator(lang)
             return render(request, "not_found.html.j2", {"what": t("人员", "person"), "key": psn_no[:40]}, status_code=404)
-        view = person_view(s, person, day, pack.at(day), show_certno=who.sees_certno)
+        policy = pack.at(day)
+        view = person_view(s, person, day, policy, show_certno=who.sees_certno)
         y = year or day.year
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
         reversals = _reversals(s, [e.setl_id for e in settlements if e.kind != "reverse"])
         warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
         applications = assistance.of_person(s, person.id)
+        late = backpay.affected(s, pack, person.id) if can(who, "backpay") else []
+        paid_back = backpay.payments_of(s, person.id) if can(who, "backpay") else []
     return render(
         request,
         "person.html.j2",
         {
             "p": view.baseinfo,
             "day": day,
+            "today": beijing_today().isoformat(),
             "deciding": identity_label(view.deciding_identity, lang),
             "lapsed": [_lapsed(i, lang) for i in view.lapsed],
             "history": [_identity_item(i, day, lang) for i in view.identity_history],
             "enrolments": view.enrolments,
-            "chronic": view.chronic_filings,
+            "chronic": [f | {"kind_label": filings.kind_label(f["kind"], lang)} for f in view.chronic_filings],
+            "screenings": view.screenings,
+            "catalogue": filings.catalogue_rows(policy, lang),
             "cross": [f | {"kind_label": vocab.label(vocab.FILING_KINDS, f["kind"], lang)} for f in view.cross_filings],
             "attributes": _attributes(view, lang),
             "position": pos,
@@ -119,7 +143,11 @@ def person_page(
             "reversals": reversals,
             "warnings": warnings,
             "applications": applications,
+            "late": late,
+            "paid_back": paid_back,
+            "form": {"name": "", "values": {}, "errors": {}, "done": ""} | (extra or {}),
         },
+        status_code=status_code,
     )
 
 

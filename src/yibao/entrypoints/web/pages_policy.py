@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from yibao.app.auth import Principal
+from yibao.app.filings import catalogue_rows
 from yibao.core.errors import InputError
 from yibao.entrypoints.web import policy_view as pv
 from yibao.entrypoints.web.bill import error_text
@@ -17,6 +18,7 @@ from yibao.entrypoints.web.deps import pack_of, policy_day
 from yibao.entrypoints.web.forms import clean
 from yibao.entrypoints.web.render import page_lang, render
 from yibao.entrypoints.web.session import page_user
+from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import PolicyPack, shipped_packs
 
 router = APIRouter()
@@ -43,6 +45,7 @@ def policy_page(request: Request, who: Annotated[Principal, Depends(STAFF)]) -> 
         "current": current.pack_id,
         "rows": pv.parameters(pack, day, lang),
         "dates": pack.change_dates(),
+        "catalogue": catalogue_rows(policy_or_first(pack, day or pack.valid_from), lang),
     }
     return render(request, "policy.html.j2", context, status_code=422 if errors else 200)
 

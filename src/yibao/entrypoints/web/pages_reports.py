@@ -193,6 +193,16 @@ def _lang(request: Request) -> Literal["zh", "en"]:
     return "en" if page_lang(request) == "en" else "zh"
 
 
+def latest_alerts(rs: ReportSet, lang: str) -> list[str]:
+    """The budget warnings of the report's last month, as sentences (all of them are in the 基金预算预警 table)."""
+    from yibao.reports.budget import warning_lines
+
+    alerts = rs.get("budget_warnings")
+    if alerts is None or alerts.height == 0:
+        return []
+    return warning_lines(alerts.filter(alerts["month"] == alerts["month"].max()), lang)
+
+
 def _page(request: Request, form: ReportForm, options: Options) -> HTMLResponse:
     """The form, and when it holds no error every table and chart."""
     context: dict[str, Any] = {
@@ -216,6 +226,7 @@ def _page(request: Request, form: ReportForm, options: Options) -> HTMLResponse:
             "about": about_lines(rs, lang),
             "sections": sections(rs, lang, {}),
             "charts": charts_of(rs, lang),
+            "budget_alerts": latest_alerts(rs, lang),
             "took_ms": round((time.perf_counter() - began) * 1000),
         }
     return render(request, "reports.html.j2", context, status_code=422 if form.errors else 200)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from yibao.app import ledger, settlements, slips
-from yibao.app.auth import Principal
+from yibao.app.auth import NotPermitted, Principal
 from yibao.core import vocab
 from yibao.core.errors import InputError, NotFound
 from yibao.entrypoints.common.downloads import slip_pdf_response
@@ -20,7 +20,7 @@ from yibao.entrypoints.web.bill import error_text
 from yibao.entrypoints.web.deps import db_of, pack_of
 from yibao.entrypoints.web.forms import reversal_form
 from yibao.entrypoints.web.render import page_lang, render, translator
-from yibao.entrypoints.web.session import page_user
+from yibao.entrypoints.web.session import PageRefused, page_user
 from yibao.settlement.settle import FUND_PAY_TYPE
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Person
@@ -70,6 +70,8 @@ def reverse(
 
     try:
         settlements.once(db_of(request), key, "reverse", who.username, [setl_id, reason], work)
+    except NotPermitted as e:  # an application for assistance needs ``assistance``
+        raise PageRefused(e.permission) from None
     except NotFound:
         return _not_found(request, setl_id)
     except InputError as e:

@@ -44,8 +44,8 @@ WORK = page_user("warnings.work")
 LIST_LIMIT = 500
 MAX_UPLOAD = 10 * 1024 * 1024
 FILTER_FIELDS = ("status", "kind", "period", "township", "q")
-CONFIRMED = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
-"""``?confirmed=at_risk.not_at_risk.unchanged.blank`` after an import of confirmations."""
+CONFIRMED = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
+"""``?confirmed=at_risk.not_at_risk.unchanged.blank.ignored`` after an import of confirmations."""
 
 
 def bureau_options(lang: str) -> list[tuple[str, str]]:
@@ -189,7 +189,8 @@ def import_confirmations(request: Request, who: Annotated[Principal, Depends(WOR
             problems = [e.render(p.lang)]
     if problems:
         return _refused(request, who, p, {}, upload_errors=problems)
-    return p.done(confirmed=f"{done.confirmed_at_risk}.{done.confirmed_not_at_risk}.{done.unchanged}.{done.blank}")
+    counted = (done.confirmed_at_risk, done.confirmed_not_at_risk, done.unchanged, done.blank, done.ignored)
+    return p.done(confirmed=".".join(map(str, counted)))
 
 
 def _refused(request: Request, who: Principal, p: ListPost, errors: dict[str, str], **shown: Any) -> HTMLResponse:
@@ -213,10 +214,11 @@ def _notice(request: Request, lang: str) -> str:
     if pushed.isdigit() and len(pushed) < 7:
         return t(f"已推送 {pushed} 条预警。", f"Pushed {pushed} warnings.")
     if confirmed:
-        a, n, same, blank = confirmed.groups()
+        a, n, same, blank, ignored = confirmed.groups()
         return t(
-            f"已导入核实结果：存在风险 {a}，无风险 {n}，未变 {same}，未填写 {blank}。",
-            f"Confirmations imported: {a} at risk, {n} not at risk, {same} unchanged, {blank} blank.",
+            f"已导入核实结果：存在风险 {a}，无风险 {n}，未变 {same}，未填写 {blank}，非待核实已忽略 {ignored}。",
+            f"Confirmations imported: {a} at risk, {n} not at risk, {same} unchanged, {blank} blank, "
+            f"{ignored} ignored (not awaiting a confirmation).",
         )
     return ""
 

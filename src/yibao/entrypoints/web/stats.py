@@ -50,7 +50,8 @@ def settled_in(year: int) -> sa.ColumnElement[bool]:
 
 
 def totals(session: Session, condition: sa.ColumnElement[bool], user: str | None = None) -> Totals:
-    """Settlements and reversals matching ``condition`` (and recorded by ``user``); amounts net of reversals."""
+    """Settlements and reversals matching ``condition`` (and recorded by ``user``); amounts net of reversals, with
+    back-pay corrections."""
     amounts = ("medfee_sumamt", "inscp_scp_amt", *PAYERS)
     cols = [sa.func.coalesce(sa.func.sum(getattr(LedgerEntry, a)), 0) for a in amounts]
     applying = (LedgerEntry.line == APPLICATION_LINE).label("applying")
@@ -63,8 +64,9 @@ def totals(session: Session, condition: sa.ColumnElement[bool], user: str | None
             out.applications += int(count) if kind != "reverse" else -int(count)
         elif kind == "settle":
             out.settlements = int(count)
-        else:
+        elif kind == "reverse":
             out.reversals = int(count)
+        # a back-pay (补差) corrects a settlement: its amounts count, it is no settlement or reversal of its own
         out.medfee_sumamt += int(total)
         out.inscp_scp_amt += int(scp)
         for payer, amount in zip(PAYERS, payers, strict=True):

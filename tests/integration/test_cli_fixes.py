@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
@@ -81,10 +82,15 @@ def test_compare_runs_a_residents_only_pack_and_labels_yuan_as_yuan(
 
 
 @pytest.mark.slow
-def test_report_batch_takes_the_countys_year_and_refuses_an_unknown_township(county_2023: Path, tmp_path: Path) -> None:
+def test_report_batch_takes_the_countys_year_and_refuses_an_unknown_township(
+    county_2023: Path, employees: tuple[int, int, int], tmp_path: Path
+) -> None:
     r = run("report", "--batch", str(county_2023), "-p", RESIDENTS_ONLY, "-o", str(tmp_path / "sim"))
     assert r.exit_code == 0, r.output
-    assert "报表期间：2023-01-01 至 2023-12-31" in r.output and "不在本政策包范围内" in one_line(r.output)
+    said = f"不含职工基本医疗保险（310）：该险种 {employees[0]} 人的 {employees[1]} 笔单据不在本政策包范围内，未结算"
+    assert "报表期间：2023-01-01 至 2023-12-31" in r.output and one_line(r.output).count(said) == 1
+    about = openpyxl.load_workbook(tmp_path / "sim" / "报表.xlsx")["说明"]
+    assert any(said in str(row[0]) for row in about.iter_rows(values_only=True))  # the workbook says it too
     towns = sorted(pl.read_parquet(county_2023 / "people.parquet")["township"].cast(pl.Utf8).unique().to_list())
     bad = run("report", "--batch", str(county_2023), "-p", RESIDENTS_ONLY, "--township", "无此乡", "-o", str(tmp_path / "x"))
     assert bad.exit_code == 2

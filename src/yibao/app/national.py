@@ -435,6 +435,7 @@ def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: st
         claim = replace(claim, major_dise_flag=yes_no(major))  # 重特大疾病: the assistance tiers' major terms
     except ValueError:
         raise InputError(where, "major_dise_flag", major, "1 (a major disease) or 0", expected_zh="1（重特大疾病）或 0") from None
+    claim = _diagnosis(claim, data, where)
     total = sum(fl.det_item_fee_sumamt for fl in claim.fee_lines)
     if data.get("medfee_sumamt") not in (None, ""):
         sent = _fen(data["medfee_sumamt"], where, "medfee_sumamt")
@@ -443,6 +444,14 @@ def ready(s: Session, ctx: Context, data: dict[str, Any], where: str, action: st
                 where, "medfee_sumamt", data["medfee_sumamt"], f"the total of the uploaded fee lines ({fen_to_yuan_str(total)})"
             )
     return v, claim
+
+
+def _diagnosis(claim: Claim, data: dict[str, Any], where: str) -> Claim:
+    """The claim with the diagnosis the settlement request sends (``dise_codg``, ``dise_name``), which the ledger keeps
+    and the slip prints (病种); the visit's own code (2201/2401/2402) when the request sends none."""
+    code = _text(data.get("dise_codg") or "", where, "dise_codg", 32).strip().upper() or claim.dise_codg
+    name = _text(data.get("dise_name") or "", where, "dise_name", 128).strip()
+    return replace(claim, dise_codg=code, dise_name=name)
 
 
 def _with_audit(out: Output, audit: CounterAudit | None, mdtrt_id: str) -> Output:

@@ -30,7 +30,9 @@ _VISIT = _object(
 )
 _DISCHARGE = _object(("mdtrt_id", "psn_no", "endtime", "dise_codg"))
 _CANCEL_FEES = _object(("mdtrt_id", "psn_no", "feedetl_sn", "chrg_bchno"))
-_SETTLE = _object(("mdtrt_id", "psn_no", "mid_setl_flag", "medins_setl_id", "major_dise_flag"), ("medfee_sumamt",))
+_SETTLE = _object(
+    ("mdtrt_id", "psn_no", "mid_setl_flag", "medins_setl_id", "major_dise_flag", "dise_codg", "dise_name"), ("medfee_sumamt",)
+)
 _UNSETTLE = _object(("setl_id", "reason"))
 _CORRECT = _object(("omsgid", "oinfno"))
 _FEE = _object(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,15 +58,63 @@ def person_not_found(key: str) -> NotFound:
     return NotFound("person", "psn_no", key.strip(), "a psn_no or resident ID number registered in yibao")
 
 
-def search_people(session: Session, text: str, limit: int = 50) -> list[Person]:
-    """By exact ID number or psn_no, else by name prefix."""
+TAIL = re.compile(r"^(?P<name>[^0-9]*?)\s*(?P<tail>[0-9]{3,5}[0-9Xx])$|^(?P<tail2>[0-9]{3,5}[0-9Xx])\s*(?P<name2>[^0-9]+)$")
+"""A search by the last 4–6 characters of the ID number, with the name before or after it (``张三 1234``, ``1234张三``)."""
+TAIL_ALONE = 6
+"""The ID number's tail alone must be this long (four or five characters match too many people without a name)."""
+PER_PAGE = 10
+"""People per page of a search's results."""
+
+
+@dataclass(frozen=True)
+class PeopleFound:
+    """One page of a search's results, the count of all matches and the page asked for."""
+
+    people: list[Person]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search_query(text: str) -> tuple[str, str]:
+    """The name (prefix) and ID number tail a search text asks for; ``InputError`` for a tail too short alone."""
+    text = " ".join(text.split())
+    m = TAIL.match(text)
+    if m is None:
+        return text, ""
+    name = (m.group("name") if m.group("tail") else m.group("name2")) or ""
+    tail = (m.group("tail") or m.group("tail2")).upper()
+    if not name.strip() and len(tail) < TAIL_ALONE:
+        raise InputError(
+            "people search", "q", text, f"the last {TAIL_ALONE} characters of the ID number, or 4 to 6 of them with the name",
+            expected_zh=f"身份证号后 {TAIL_ALONE} 位；后 4–5 位须与姓名一起输入（如 张三 1234）",
+        )  # fmt: skip
+    return name.strip(), tail
+
+
+def find_people(session: Session, text: str, page: int = 1, per_page: int = PER_PAGE) -> PeopleFound:
+    """By exact ID number or psn_no; else by the ID number's last 4–6 characters with the name (:func:`search_query`;
+    six alone); else by name prefix. A page of ``per_page`` people, by name and person number, and the total."""
     text = text.strip()
+    page = max(1, page)
     if not text:
-        return []
+        return PeopleFound([], 0, 1, per_page)
     exact = session.scalars(sa.select(Person).where(sa.or_(Person.psn_no == text, Person.certno == text.upper()))).all()
     if exact:
-        return list(exact)
-    return list(session.scalars(sa.select(Person).where(Person.psn_name.startswith(text)).order_by(Person.psn_name).limit(limit)))
+        return PeopleFound(list(exact), len(exact), 1, per_page)
+    name, tail = search_query(text)
+    where = []
+    if name:
+        where.append(Person.psn_name.startswith(name, autoescape=True))
+    if tail:
+        where.append(Person.certno.endswith(tail, autoescape=True))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Person).where(*where)) or 0
+    q = sa.select(Person).where(*where).order_by(Person.psn_name, Person.psn_no).limit(per_page).offset((page - 1) * per_page)
+    return PeopleFound(list(session.scalars(q)), total, page, per_page)
 
 
 def identities_on(session: Session, person_id: int, day: date) -> list[Identity]:

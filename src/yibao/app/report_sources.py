@@ -22,6 +22,7 @@ yearly.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable, Collection, Mapping
 from datetime import date
@@ -347,11 +348,16 @@ def batch_people(
 
 
 def batch_reports(
-    county_dir: Path, settled: Path, pack: PolicyPack, start: date, end: date, place: Place = EVERYWHERE, *, step: Step = _noop
-) -> ReportSet:
-    """Every report for a simulation: the county folder (``yibao synth``) and the settled claims (``yibao batch``)."""
+    county_dir: Path, settled: Path, pack: PolicyPack, start: date, end: date, place: Place = EVERYWHERE, *, step: Step = _noop,
+    not_covered: Mapping[str, tuple[int, int]] | None = None,
+) -> ReportSet:  # fmt: skip
+    """Every report for a simulation: the county folder (``yibao synth``) and the settled claims (``yibao batch``);
+    ``not_covered``: what the run left out, as :attr:`yibao.settlement.batch.io.BatchRun.not_covered` (said in the
+    report's about lines, so the workbook says it too)."""
     check_period(start, end)
     meta, ctx = _meta(start, end, place, "batch", pack, f"{county_dir} + {settled}")
+    left_out = tuple((scheme, people, claims) for scheme, (people, claims) in sorted((not_covered or {}).items()))
+    meta = dataclasses.replace(meta, not_covered=left_out)
     step("合成县数据 / county files")
     frames = {name: _read(county_dir, name) for name in COUNTY_COLUMNS}
     people, identities, enrolments, claims = (frames[n] for n in COUNTY_COLUMNS)

@@ -69,7 +69,8 @@ class ClaimIn(BaseModel):
     place: Literal["in_county", "out_of_county", "cross_region", "cross_emergency"] | None = Field(
         None, description="就医地（cross_emergency：异地急诊抢救）；省略时取机构登记"
     )
-    dise_codg: Text = Field("", max_length=32)
+    dise_codg: Text = Field("", max_length=32, description="病种/诊断编码（ICD-10），记入结算台账并打印在结算单上")
+    dise_name: Text = Field("", max_length=128, description="病种/诊断名称")
     major_dise_flag: bool = Field(False, description="重特大疾病标志：医疗救助、倾斜救助按重特大疾病标准")
     mdtrt_id: Text | None = Field(None, max_length=40)
     fee_lines: list[FeeLineIn] = Field(default_factory=list, max_length=5000)

@@ -70,6 +70,7 @@ def to_claim(
         summary,
         code or "",
         major_dise_flag=body.major_dise_flag,
+        dise_name=body.dise_name,
     )
     return claim, code, facts
 

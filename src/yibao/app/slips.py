@@ -163,6 +163,8 @@ class Slip:
     printed_at: str
     counted: tuple[CountedBill, ...] = ()
     """An application for assistance (依申请救助): the bills it counted (its slip lists them, not fee lines)."""
+    dise_name: str = ""
+    """The diagnosis's name beside ``dise_codg`` (病种), as the ledger keeps it."""
 
     @property
     def is_application(self) -> bool:
@@ -340,7 +342,8 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         identity_zh=identity_label(entry.identity),
         mdtrt_id=entry.mdtrt_id or "",
         ipt_otp_no=(visit.ipt_otp_no or "") if visit else "",
-        dise_codg=(visit.dise_codg or "") if visit else "",
+        dise_codg=entry.dise_codg or ((visit.dise_codg or "") if visit else ""),
+        dise_name=entry.dise_name or "",
         begin_date=begin.isoformat(),
         end_date=end.isoformat() if end else "",
         setl_date=entry.setl_date.isoformat(),
@@ -485,7 +488,7 @@ def render_pdf(slip: Slip) -> bytes:
         [p("姓名"), p(f"{slip.psn_name}（{slip.gend_zh}）"), p("身份证号"), p(slip.certno_masked), p("人员编号"), p(slip.psn_no)],
         [p("险种"), p(slip.insutype_zh), p("医疗类别"), p(slip.med_type_zh), p("待遇类别"), p(slip.line_zh)],
         [p("身份类别"), p(slip.identity_zh), p("医院等级"), p(f"{slip.hosp_lv_zh} {slip.place_zh}"),
-         p("病种"), p(slip.dise_codg)],
+         p("病种"), p(f"{slip.dise_codg} {slip.dise_name}".strip())],
         [p("就诊ID"), p(slip.mdtrt_id), p("就诊日期"), p(f"{slip.begin_date} 至 {slip.end_date or slip.begin_date}"),
          p("结算日期"), p(slip.setl_date)],
     ]  # fmt: skip

@@ -439,6 +439,7 @@ WHERE_ZH = Phrasebook(
         ("position", "年度累计"),
         ("counter", "结算窗口"),
         ("bill", "费用单"),
+        ("people search", "人员查询"),
         ("report", "报表"),
         ("conflict", "疑似同人异号核查"),
         ("import", "身份数据导入"),

@@ -25,6 +25,8 @@ FIELDS: dict[str, Said] = {
     "line": ("待遇类别", "benefit line"),
     "identity": ("身份类别", "identity"),
     "hosp_lv": ("医院等级", "hospital level"),
+    "dise_codg": ("病种编码", "diagnosis code"),
+    "dise_name": ("病种名称", "diagnosis"),
     "medfee_sumamt": ("医疗总费用", "total cost"),
     "fulamt_ownpay_amt": ("全自费金额", "fully self-paid"),
     "overlmt_selfpay": ("超限价自费", "over price limit"),
@@ -219,6 +221,15 @@ FUND_PAY_TYPES: dict[str, Said] = {
     "610200": ("倾斜救助（医疗救助基金）", "tilted assistance (medical assistance fund)"),
 }
 """``fund_pay_type`` (基金支付类型)."""
+
+LEDGER_MARKS: dict[str, Said] = {
+    "settle": ("结算", "settlement"),
+    "reverse": ("冲正", "reversal"),
+    "reversed": ("已冲正", "reversed"),
+    "apply": ("依申请救助", "assistance on application"),
+}
+"""How a ledger entry is marked in lists and files: its ``kind`` (a reversal: 冲正), and ``reversed`` for a settlement a
+reversal undid (已冲正)."""
 
 BUDGET_FUNDS: dict[str, Said] = {
     "basic": ("基本医保统筹基金", "basic insurance pooling fund"),

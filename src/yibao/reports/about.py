@@ -8,6 +8,7 @@ from __future__ import annotations
 from yibao.core.i18n import t as _t
 from yibao.reports.catalogue import ReportSet
 from yibao.reports.cells import place_label
+from yibao.settlement.batch.io import not_covered_text
 
 
 def about_lines(rs: ReportSet, lang: str) -> list[str]:
@@ -25,6 +26,8 @@ def about_lines(rs: ReportSet, lang: str) -> list[str]:
         _t(lang, f"数据来源：{source}（{m.detail}）", f"Source: {source} ({m.detail})"),
         _t(lang, f"政策包：{m.pack_id or '未知'}", f"Policy pack: {m.pack_id or 'unknown'}"),
     ]
+    if m.not_covered:
+        lines.append(not_covered_text({s: (people, claims) for s, people, claims in m.not_covered}, m.pack_id or "", lang))
     if m.cutoff is not None:
         lines.append(
             _t(

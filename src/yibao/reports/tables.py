@@ -128,6 +128,9 @@ class ReportMeta:
     """The pack's premium cut-off day (the subsidy category's day)."""
     detail: str = ""
     """Where the data came from (database URL without password, or the folder)."""
+    not_covered: tuple[tuple[str, int, int], ...] = ()
+    """A simulation's schemes the pack does not cover: (insutype, people, claims) left unsettled, said in the about lines
+    (:attr:`yibao.settlement.batch.io.BatchRun.not_covered`)."""
 
     @property
     def year(self) -> int:

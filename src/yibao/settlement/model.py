@@ -247,6 +247,8 @@ class Claim:
     major_dise_flag: bool = False
     """重特大疾病 flag: the claim is for a major disease as the institution or agency determined it; the assistance
     tiers' ``major`` terms apply to it as to a claim of their ``major_diseases`` codes."""
+    dise_name: str = ""
+    """The diagnosis's name as given with ``dise_codg`` (kept in the ledger and printed; settles nothing)."""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.tables import Base
+from yibao.store.tables import Base, UtcDateTime
 
 
 class AuditRun(Base):
@@ -29,7 +29,7 @@ class AuditRun(Base):
     """Findings new in this run (a finding already on record is not written twice)."""
     channel: Mapped[str] = mapped_column(String(16))
     """web / api / cli / schedule."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -65,7 +65,7 @@ class AuditFinding(Base):
     """The message's arguments, JSON."""
     pack_name: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("audit_run.id"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_finding_date", "setl_date"),)
@@ -93,8 +93,8 @@ class SuspectCase(Base):
     """扣款: recovered from the institution when closed as deducted."""
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)
     """Picked for manual review by sampling."""
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=0)
     """Raised at each step: two people acting on one case at once, the second is told."""
     sample_id: Mapped[int | None] = mapped_column(ForeignKey("suspect_sample.id"), index=True)
@@ -119,7 +119,7 @@ class SuspectSample(Base):
     """The fund's payment of every settlement drawn from (what the institution claimed)."""
     drawn: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -137,7 +137,7 @@ class SuspectEvent(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("suspect_attachment.id"))
     channel: Mapped[str] = mapped_column(String(16))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -153,7 +153,7 @@ class SuspectAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -168,7 +168,7 @@ class AuditRuleChange(Base):
     params: Mapped[str] = mapped_column(Text)
     """JSON: parameter name → value (only those changed from the pack)."""
     reason: Mapped[str | None] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -184,5 +184,5 @@ class KnowledgeImport(Base):
     row_count: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))

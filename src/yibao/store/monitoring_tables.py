@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.tables import Base
+from yibao.store.tables import Base, UtcDateTime
 
 
 class MonitoringRun(Base):
@@ -23,7 +23,7 @@ class MonitoringRun(Base):
     updated: Mapped[int] = mapped_column(Integer)
     trigger: Mapped[str] = mapped_column(String(16))
     """manual / cli / schedule."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -65,12 +65,12 @@ class WarningCase(Base):
     """new / pushed / at_risk / not_at_risk / assisted / closed."""
     bureau: Mapped[str | None] = mapped_column(String(64))
     """Pushed to (bureau codes, comma separated)."""
-    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pushed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     at_risk: Mapped[bool | None] = mapped_column(Boolean)
     assisted_amt: Mapped[int | None] = mapped_column(BigInteger)
     assisted_setl_id: Mapped[str | None] = mapped_column(String(40))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("rule", "person_id", "key", name="uq_warning_rule_person_key"),)
@@ -93,5 +93,5 @@ class WarningEvent(Base):
     """For run events: the period whose run created or updated the warning."""
     source: Mapped[str] = mapped_column(String(255))
     """web / api / cli / run / the imported file's name."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yibao.store.tables import Base
+from yibao.store.tables import Base, UtcDateTime
 
 
 class Institution(Base):
@@ -42,7 +42,7 @@ class Visit(Base):
     dise_codg: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     """registered / admitted / discharged / settled / cancelled."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -65,7 +65,7 @@ class FeeLineRow(Base):
     """``fee_ocur_time``'s day (费用发生时间); None when the HIS did not send it (the visit's first day then)."""
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     setl_id: Mapped[str | None] = mapped_column(String(40))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -94,6 +94,11 @@ class LedgerEntry(Base):
     med_type: Mapped[str] = mapped_column(String(8))
     line: Mapped[str] = mapped_column(String(32))
     identity: Mapped[str] = mapped_column(String(32))
+    dise_codg: Mapped[str | None] = mapped_column(String(32))
+    """病种/诊断编码 the settlement was made for (typed at the counter, sent with the claim or the visit; migration
+    0311, NULL on older rows and when none was given)."""
+    dise_name: Mapped[str | None] = mapped_column(String(128))
+    """病种/诊断名称 as given with the code (NULL when none was)."""
     hosp_lv: Mapped[int | None] = mapped_column(Integer)
     """The hospital level the claim was settled at (1 乡镇/一级, 2 县级/二级, 3 市级及以上/三级)."""
     place: Mapped[str | None] = mapped_column(String(16))
@@ -121,7 +126,7 @@ class LedgerEntry(Base):
     fee_results: Mapped[str] = mapped_column(Text)
     trace: Mapped[str] = mapped_column(Text)
     msgid: Mapped[str | None] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
     visit_seq: Mapped[int | None] = mapped_column(Integer)
     """For a settlement of a visit: which of the visit's settlements it is (1, then 2 once the first was reversed …).
@@ -180,7 +185,7 @@ class Message(Base):
     response: Mapped[str] = mapped_column(Text)
     effect: Mapped[str | None] = mapped_column(String(80))
     """What it did, for 2601 reversal by msgid (e.g. "settle:S..." or "visit:M...")."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Account(Base):
@@ -195,12 +200,12 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     fixmedins_code: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
     token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Counts the account's revocations (a password changed, the account disabled): a server process that
     trusts a token it checked earlier compares this number before it trusts it again."""
-    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the password or the active flag last changed, and by whom."""
     changed_by: Mapped[str | None] = mapped_column(String(64))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -220,7 +225,7 @@ class AccountEvent(Base):
     """create / disable / enable / role / reset / password."""
     detail: Mapped[str] = mapped_column(String(255), default="", server_default="")
     """What changed, in codes (``clerk -> auditor``, ``temporary``)."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -239,7 +244,7 @@ class ReconcileRun(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     result: Mapped[str] = mapped_column(Text)
     """JSON: the 3202 answer (:func:`yibao.app.reconcile.detail_output`)."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -250,8 +255,8 @@ class Token(Base):
 
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     username: Mapped[str] = mapped_column(ForeignKey("account.username"), index=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SignInFailures(Base):
@@ -266,8 +271,8 @@ class SignInFailures(Base):
     """The user name as typed, or the client's address."""
     failures: Mapped[int] = mapped_column(Integer)
     """Failed sign-ins since the count last started (a correct password starts its user name's count again)."""
-    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class FundBudgetRow(Base):
@@ -283,7 +288,7 @@ class FundBudgetRow(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(16))
     """entered / imported / derived (:data:`yibao.core.vocab.BUDGET_SOURCES`)."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -302,5 +307,5 @@ class FundBudgetChange(Base):
     source: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(String(255), default="")
     """The file imported, or the derivation's figures."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))

@@ -7,14 +7,33 @@ has an answer.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A recorded moment (``TIMESTAMP WITH TIME ZONE``), always read back as an aware UTC time.
+
+    SQLite gives stored times back without their zone and PostgreSQL in the session's zone; through this type both
+    answer ``2022-06-20T03:20:00+00:00``, so every API time carries its offset on either database. Every recorded
+    time of the tables uses it (a test checks that no bare ``DateTime`` column is left)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Person(Base):
@@ -40,7 +59,7 @@ class Person(Base):
     """Set when a reviewed 同人异号 pair was merged and this record absorbed (migration 0307): the surviving
     person's id (no foreign key: SQLite cannot add one to ``person`` in place). The record stays (its ID number
     still finds the survivor in later imports); it holds nothing."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     identities: Mapped[list[Identity]] = relationship(back_populates="person", order_by="Identity.valid_from")
@@ -62,7 +81,7 @@ class ImportBatch(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[str] = mapped_column(Text)
     """The change report as JSON."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -78,9 +97,9 @@ class Identity(Base):
     source_file: Mapped[str | None] = mapped_column(String(255))
     source_row: Mapped[int | None] = mapped_column(Integer)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ended_by: Mapped[str | None] = mapped_column(String(64))
     ended_import_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
@@ -104,7 +123,7 @@ class Conflict(Base):
     source_row: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="open")
     """open, kept (reviewed: two people) or merged; each decision is a :class:`ConflictDecision`."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("kind", "certno", "other_certno", name="uq_conflict_pair"),)
@@ -125,7 +144,7 @@ class ConflictDecision(Base):
     moved: Mapped[str] = mapped_column(Text, default="{}")
     """For a merge: the rows moved from the absorbed person to the survivor, JSON ``{table: [ids]}``."""
     reason: Mapped[str] = mapped_column(String(255))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -168,7 +187,7 @@ class ChronicFiling(Base):
     """Why ``begin`` is before the day it was filed (required then; migration 0305)."""
     signed_changed_on: Mapped[date | None] = mapped_column(Date)
     """The day the signed institutions were last changed (changeable once a month, seed 004; migration 0305)."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -189,7 +208,7 @@ class ScreeningRecord(Base):
     fixmedins_code: Mapped[str] = mapped_column(String(32))
     doctor: Mapped[str] = mapped_column(String(64))
     examined_on: Mapped[date] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -209,7 +228,7 @@ class CrossFiling(Base):
     """The filing's kind (:data:`yibao.settlement.model.FILING_KINDS`): ``long_term`` 异地长期居住, ``referral`` 转诊,
     ``temporary`` 临时外出就医, ``""`` none stated (migration 0304); a pack's place for a cross-region claim
     goes by it."""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -224,7 +243,7 @@ class ResidentTier(Base):
     tier: Mapped[int] = mapped_column(Integer)
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -243,7 +262,7 @@ class InstitutionChoice(Base):
     """A ``signed`` institution chosen on a chronic filing (migration 0305)."""
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -262,7 +281,7 @@ class FamilyDoctorContract(Base):
     ``family_doctor: true, institution: designated`` in one ``person_terms`` entry)."""
     begin: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -280,7 +299,7 @@ class PersonalAccount(Base):
     balance_fen: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(255))
     """Where the balance came from: ``people.csv row 3``, ``command line``, …"""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_personal_account_person_year", "person_id", "year"),)
@@ -305,7 +324,7 @@ class Enrolment(Base):
     assistance_subsidy: Mapped[int] = mapped_column(BigInteger, default=0)
     fiscal_subsidy: Mapped[int] = mapped_column(BigInteger, default=0)
     subsidy_category: Mapped[str | None] = mapped_column(String(32))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
     policy_pack: Mapped[str | None] = mapped_column(String(64))
     """The pack whose premium and subsidies priced this row (migration 0002)."""

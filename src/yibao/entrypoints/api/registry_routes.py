@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from yibao.app import filings, personal_account
@@ -93,10 +93,20 @@ def _policy(request: Request, day: date) -> Policy:
 def search(
     request: Request,
     who: Annotated[Principal, Depends(require("person.read"))],
-    q: Annotated[str, Query(min_length=1, max_length=64, description="身份证号、人员编号或姓名"), AfterValidator(no_nul)],
+    response: Response,
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=64, description="身份证号、身份证号后 4–6 位加姓名（后 6 位可单独）、人员编号或姓名"),
+        AfterValidator(no_nul),
+    ],
+    page: Annotated[int, Query(ge=1, le=100_000, description="第几页")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200, description="每页人数")] = 50,
 ) -> list[dict[str, Any]]:
-    """查找人员（列表中身份证号一律脱敏）/ search people (ID numbers masked)."""
+    """查找人员，分页；总数在响应头 X-Total-Count（列表中身份证号一律脱敏）/ search people a page at a time, the count of
+    all matches in the X-Total-Count header (ID numbers masked)."""
     with _db(request).unit_of_work() as s:
+        found = lookup.find_people(s, q, page, per_page)
+        response.headers["X-Total-Count"] = str(found.total)
         return [
             {
                 "psn_no": p.psn_no,
@@ -107,7 +117,7 @@ def search(
                 "township": p.township,
                 "village": p.village,
             }
-            for p in lookup.search_people(s, q)
+            for p in found.people
         ]
 
 

@@ -137,13 +137,12 @@ def _read(
     if pack is None:
         raise InputError(WHERE, "--policy", None, f"the pack the county was (or is to be) settled with, e.g. {DEFAULT_POLICY}")
     if settled is None:
-        from yibao.settlement.batch.io import not_covered_text, run_batch
+        from yibao.settlement.batch.io import run_batch
 
         step("批量结算 / settling the county")
         settled = out / "settled.parquet"
-        run = run_batch(pack, batch, settled)
-        if run.not_covered:
-            console.print(not_covered_text(run.not_covered, pack.pack_id, lang), markup=False)
+        run = run_batch(pack, batch, settled)  # what it left out is said in the about lines (printed, in the workbook)
+        return src.batch_reports(batch, settled, pack, first, last, place, step=step, not_covered=run.not_covered)
     return src.batch_reports(batch, settled, pack, first, last, place, step=step)
 
 

@@ -7,6 +7,7 @@ Amounts are typed in yuan and converted exactly to fen (``yuan_to_fen``); a bill
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,8 +27,19 @@ T = Callable[[str, str], str]
 SUMMARY_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
 """The hand-typed summary, in yuan; the policy-range amount may be left empty (the rest of the total)."""
 FEE_ROWS = 6
+"""Fee-line rows shown on an empty bill; the window adds rows as lines are typed or pasted."""
+MAX_FEE_ROWS = 200
+"""At most this many fee lines on one bill typed at the counter (a form holds at most 1,000 fields; a hospital system
+uploads longer bills, 2204/2301, and the REST API takes them too)."""
 FEE_COLUMNS = ("code", "name", "lv", "amt")
-TEXT_FIELDS = ("person", "mdtrt_id", "med_type", "fixmedins_code", "hosp_lv", "place", "setl_date", "dise_codg")
+FEE_HEADINGS: dict[str, tuple[str, str]] = {
+    "code": ("医保目录编码", "List code"),
+    "name": ("名称", "Name"),
+    "lv": ("等级", "Class"),
+    "amt": ("金额（元）", "Amount (yuan)"),
+}
+"""The fee-line table's column headings, in the order a spreadsheet's pasted columns fill them."""
+TEXT_FIELDS = ("person", "mdtrt_id", "med_type", "fixmedins_code", "hosp_lv", "place", "setl_date", "dise_codg", "dise_name")
 MAX_LEN = 64
 
 FIELD_OF_ERROR: dict[str, str] = {
@@ -52,7 +64,8 @@ def fee_field(row: int, column: str) -> str:
     return f"fl{row}_{column}"
 
 
-ALL_FIELDS = (*TEXT_FIELDS, *SUMMARY_AMOUNTS, *(fee_field(i, c) for i in range(FEE_ROWS) for c in FEE_COLUMNS))
+FIXED_FIELDS = (*TEXT_FIELDS, *SUMMARY_AMOUNTS)
+FEE_CELL = re.compile(r"^fl(?P<row>[0-9]{1,3})_(?P<col>code|name|lv|amt)$")
 
 
 def error_text(e: InputError, lang: str) -> str:
@@ -66,14 +79,24 @@ class BillForm:
 
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+    rows_sent: int = 0
+    """Fee-line rows the form sent, up to the last one typed (more than :data:`MAX_FEE_ROWS` is refused)."""
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any]) -> BillForm:
-        values = {}
-        for name in ALL_FIELDS:
+        """The bill's inputs; fee lines as many rows as the form sent (at least :data:`FEE_ROWS`, at most
+        :data:`MAX_FEE_ROWS`), empty rows after the last typed one left out."""
+
+        def text(name: str) -> str:
             raw = form.get(name)
-            values[name] = raw.replace("\x00", "").strip()[:MAX_LEN] if isinstance(raw, str) else ""
-        return cls(values)
+            return raw.replace("\x00", "").strip()[:MAX_LEN] if isinstance(raw, str) else ""
+
+        values = {name: text(name) for name in FIXED_FIELDS}
+        typed = [int(m["row"]) for m in map(FEE_CELL.match, form.keys()) if m and m["col"] != "lv" and text(m[0])]
+        sent = max(typed, default=-1) + 1
+        rows = min(MAX_FEE_ROWS, max(FEE_ROWS, sent))
+        values |= {fee_field(i, c): text(fee_field(i, c)) for i in range(rows) for c in FEE_COLUMNS}
+        return cls(values, rows_sent=sent)
 
     def add(self, e: InputError, lang: str) -> None:
         where = FIELD_OF_ERROR.get(e.field, "form")
@@ -85,7 +108,21 @@ class BillForm:
         return bool(self.values["mdtrt_id"])
 
     def fee_rows(self) -> list[dict[str, str]]:
-        return [{c: self.values[fee_field(i, c)] for c in FEE_COLUMNS} | {"row": str(i)} for i in range(FEE_ROWS)]
+        rows = sum(1 for name in self.values if FEE_CELL.match(name) and name.endswith("_code"))
+        return [{c: self.values[fee_field(i, c)] for c in FEE_COLUMNS} | {"row": str(i)} for i in range(rows)]
+
+    def fee_problems(self, lang: str) -> list[str]:
+        """Every fee-line cell in error, said with its row, column, the value as typed or pasted and what was expected
+        (``第 3 行「金额（元）」“12,5”：应为 …``)."""
+        out = []
+        for name, expected in self.errors.items():
+            m = FEE_CELL.match(name)
+            if m is None:
+                continue
+            row, heading, value = int(m["row"]) + 1, i18n.pick(FEE_HEADINGS[m["col"]], lang), self.values.get(name, "")
+            shown = f"“{value}”" if value else i18n.t(lang, "（空）", "(empty)")
+            out.append(i18n.t(lang, f"第 {row} 行「{heading}」{shown}：{expected}", f"row {row}, {heading}, {shown}: {expected}"))
+        return out
 
     def claim_in(self, lang: str) -> ClaimIn | None:
         """The REST API's claim for a hand-typed bill, or ``None`` with ``errors`` filled."""
@@ -113,6 +150,7 @@ class BillForm:
             "hosp_lv": int(v["hosp_lv"]) if v["hosp_lv"] else None,
             "place": v["place"] or None,
             "dise_codg": v["dise_codg"].upper(),
+            "dise_name": v["dise_name"],
             "fee_lines": lines,
             "summary": summary,
         }
@@ -180,6 +218,12 @@ class BillForm:
         return {name: amounts[name] or 0 for name in SUMMARY_AMOUNTS if name != "inscp_scp_amt"} | {"inscp_scp_amt": scp}
 
     def _fee_lines(self, t: T) -> list[dict[str, Any]]:
+        if self.rows_sent > MAX_FEE_ROWS:
+            self.errors["fee_lines"] = t(
+                f"窗口至多录入 {MAX_FEE_ROWS} 行费用明细（收到 {self.rows_sent} 行）；更长的明细请由医院系统上传",
+                f"at most {MAX_FEE_ROWS} fee lines at the counter ({self.rows_sent} sent); the hospital uploads a longer bill",
+            )
+            return []
         lines = []
         for row in self.fee_rows():
             i = int(row["row"])

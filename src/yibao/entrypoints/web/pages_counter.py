@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from yibao.app import audit_counter, ledger, settlements, visits
+from yibao.app import audit_counter, counter_day, ledger, settlements, visits
 from yibao.app.auth import Principal
-from yibao.app.registry import find_person, identities_on, search_people
+from yibao.app.registry import PeopleFound, find_people, find_person, identities_on
 from yibao.core import vocab
+from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import paren, pick
+from yibao.entrypoints.common.downloads import download
 from yibao.entrypoints.web import bill
 from yibao.entrypoints.web.deps import db_of, pack_of, policy_day
 from yibao.entrypoints.web.forms import Posted
@@ -41,10 +43,11 @@ def counter(
     who: Annotated[Principal, Depends(SETTLE)],
     person: Annotated[str, Query(max_length=64)] = "",
     mdtrt_id: Annotated[str, Query(max_length=40)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     form = bill.BillForm.from_form({"person": person, "mdtrt_id": mdtrt_id})
     form.values["setl_date"] = policy_day(pack_of(request)).isoformat()
-    return _page(request, form)
+    return _page(request, form, page=page)
 
 
 @router.post("/counter/preview", response_class=HTMLResponse)
@@ -97,6 +100,18 @@ def settle(request: Request, who: Annotated[Principal, Depends(SETTLE)], raw: Po
     return RedirectResponse(f"/settlements/{answer['setl_id']}?settled=1", status_code=303)
 
 
+@router.get("/counter/day.xlsx")
+def my_day(request: Request, who: Annotated[Principal, Depends(SETTLE)], day: Annotated[date | None, Query()] = None) -> Response:
+    """The signed-in clerk's own settlements and reversals of a Beijing day (today unless ``day``), totals per fund."""
+    day = day or beijing_today()
+    with db_of(request).unit_of_work() as s:
+        rows = counter_day.day_rows(s, who.username, day)
+    lang = page_lang(request)
+    data = counter_day.day_workbook(rows, who.username, day, lang, made_at=ledger.now())
+    name = translator(lang)("结算日报", "settlements") + f"-{who.username}-{day.isoformat()}.xlsx"
+    return download(data, name, ascii_name=f"settlements-{day.isoformat()}.xlsx", no_store=True)
+
+
 class _FormErrors(Exception):
     """The bill form has errors (in ``BillForm.errors``): nothing is written."""
 
@@ -117,7 +132,7 @@ def _compute(
 
 def _page(
     request: Request, form: bill.BillForm, *, result: Settlement | None = None, idem: str | None = None, status_code: int = 200,
-    findings: list[dict[str, Any]] | None = None,
+    findings: list[dict[str, Any]] | None = None, page: int = 1,
 ) -> HTMLResponse:  # fmt: skip
     pack = pack_of(request)
     lang = page_lang(request)
@@ -126,6 +141,8 @@ def _page(
         "values": form.values,
         "errors": form.errors,
         "fee_rows": form.fee_rows(),
+        "fee_headings": [pick(bill.FEE_HEADINGS[c], lang) for c in bill.FEE_COLUMNS],
+        "fee_problems": form.fee_problems(lang),
         "options": _options(lang),
         "result": result,
         "findings": findings or [],
@@ -133,16 +150,17 @@ def _page(
         "amount_fields": ledger.AMOUNTS,
         "trace": render_trace(result.trace, lang) if result else [],
         "person": None,
-        "candidates": [],
+        "candidates": None,
         "visits": [],
         "visit": None,
+        "today": beijing_today().isoformat(),
     }
     with db_of(request).unit_of_work() as s:
         context["institutions"] = [(i.fixmedins_code, i.fixmedins_name + paren(i.fixmedins_code, lang)) for i in institutions(s)]
         key = form.values["person"]
         if key:
-            found = _choose_person(s, key, form, lang)
-            if isinstance(found, list):
+            found = _choose_person(s, key, form, lang, page)
+            if isinstance(found, PeopleFound):
                 context["candidates"] = found
             elif found is not None:
                 form.values["person"] = found.psn_no
@@ -152,18 +170,29 @@ def _page(
     return render(request, "counter.html.j2", context, status_code=status_code)
 
 
-def _choose_person(s: Session, key: str, form: bill.BillForm, lang: str) -> Person | list[Person] | None:
+def _choose_person(s: Session, key: str, form: bill.BillForm, lang: str, page: int) -> Person | PeopleFound | None:
+    """The one person ``key`` names (ID number, person number, or a search only one person matches), else a page of
+    the people it matches (:func:`yibao.app.registry.find_people`); ``None`` with the error on the form."""
     try:
         return find_person(s, key)
     except NotFound:
         pass
-    found = search_people(s, key, limit=20)
-    if len(found) == 1:
-        return found[0]
-    if not found:
+    try:
+        found = find_people(s, key, page)
+    except InputError as e:
+        form.errors.setdefault("person", bill.error_text(e, lang))
+        return None
+    if found.total == 1:
+        return found.people[0]
+    if not found.total:
         form.errors.setdefault(
-            "person", translator(lang)("没有找到此人（请输入完整身份证号或姓名）", "Nobody found (full ID number or name)")
+            "person",
+            translator(lang)(
+                "没有找到此人（请输入完整身份证号、身份证号后 4–6 位加姓名，或姓名）",
+                "Nobody found (full ID number, its last 4–6 characters with the name, or the name)",
+            ),
         )
+        return None
     return found
 
 

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from yibao.app import assistance, backpay, filings
 from yibao.app.auth import Principal
 from yibao.app.position import position
-from yibao.app.registry import PersonView, find_person, person_view, search_people
+from yibao.app.registry import PeopleFound, PersonView, find_people, find_person, person_view
 from yibao.core import vocab
 from yibao.core.clock import beijing_today
-from yibao.core.errors import NotFound
+from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import paren
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
@@ -33,21 +33,27 @@ from yibao.store.tables import Enrolment, Person
 
 router = APIRouter()
 
-SEARCH_LIMIT = 50
-
 
 @router.get("/persons", response_class=HTMLResponse)
 def persons(
-    request: Request, who: Annotated[Principal, Depends(page_user("person.read"))], q: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    who: Annotated[Principal, Depends(page_user("person.read"))],
+    q: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     q = q.replace("\x00", "").strip()
+    error = ""
     with db_of(request).unit_of_work() as s:
-        found = search_people(s, q, limit=SEARCH_LIMIT) if q else []
-        if len(found) == 1 and q.upper() in (found[0].certno, found[0].psn_no.upper()):
-            return RedirectResponse(f"/persons/{found[0].psn_no}", status_code=303)
-        enrolled = _enrolled(s, [p.id for p in found], pack_of(request).valid_from.year)
-        rows = [_row(p, p.id in enrolled) for p in found]
-    return render(request, "persons.html.j2", {"q": q, "rows": rows, "limit": SEARCH_LIMIT})
+        try:
+            found = find_people(s, q, page)
+        except InputError as e:
+            found, error = PeopleFound([], 0, 1, 1), e.expected_in(page_lang(request))
+        people = found.people
+        if found.total == 1 and q.upper() in (people[0].certno, people[0].psn_no.upper()):
+            return RedirectResponse(f"/persons/{people[0].psn_no}", status_code=303)
+        enrolled = _enrolled(s, [p.id for p in people], pack_of(request).valid_from.year)
+        rows = [_row(p, p.id in enrolled) for p in people]
+    return render(request, "persons.html.j2", {"q": q, "rows": rows, "found": found, "error": error})
 
 
 def _enrolled(s: Session, ids: list[int], year: int) -> set[int]:
@@ -109,6 +115,7 @@ def person_response(
         y = year or day.year
         pos = position(s, pack, person, y) if who.can("position.read") else None
         settlements = _settlements(s, person.id) if can(who, "settle.read") else []
+        reversals = _reversals(s, [e.setl_id for e in settlements if e.kind != "reverse"])
         warnings = _warnings(s, person.id, lang) if can(who, "warnings.read") else []
         applications = assistance.of_person(s, person.id)
         late = backpay.affected(s, pack, person.id) if can(who, "backpay") else []
@@ -133,6 +140,7 @@ def person_response(
             "position_bars": _position_bars(pos, lang) if pos else [],
             "year": y,
             "settlements": settlements,
+            "reversals": reversals,
             "warnings": warnings,
             "applications": applications,
             "late": late,
@@ -196,6 +204,14 @@ def _position_bars(pos: dict[str, Any], lang: str) -> list[Bar]:
 def _settlements(s: Session, person_id: int) -> list[LedgerEntry]:
     q = sa.select(LedgerEntry).where(LedgerEntry.person_id == person_id).order_by(LedgerEntry.id.desc()).limit(200)
     return list(s.scalars(q))
+
+
+def _reversals(s: Session, setl_ids: list[str]) -> dict[str, str]:
+    """Which of ``setl_ids`` a reversal undid, and by which (冲正 / 已冲正 marks on the list)."""
+    if not setl_ids:
+        return {}
+    q = sa.select(LedgerEntry.reverses, LedgerEntry.setl_id).where(LedgerEntry.reverses.in_(setl_ids))
+    return {str(original): by for original, by in s.execute(q)}
 
 
 def _warnings(s: Session, person_id: int, lang: str) -> list[dict[str, Any]]:

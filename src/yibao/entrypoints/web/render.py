@@ -26,7 +26,7 @@ from yibao.core import i18n
 from yibao.core.clock import beijing_text
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
-from yibao.core.vocab import SOURCES, channel_label, field_label, label, med_type_label
+from yibao.core.vocab import LEDGER_MARKS, SOURCES, channel_label, field_label, label, med_type_label
 from yibao.entrypoints.web import session
 from yibao.entrypoints.web.deps import pack_of, policy_day
 from yibao.policy.categories import identity_label
@@ -147,6 +147,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "med_type_label": lambda code: med_type_label(code, lang),
         "source_label": lambda code: label(SOURCES, code, lang),
         "channel_label": lambda code: channel_label(code, lang),
+        "ledger_mark": lambda kind: label(LEDGER_MARKS, kind, lang),
         "can": lambda permission=None: session.can(user, permission),
         "csrf": session.csrf_token(request),
         "nav": nav_for(request),

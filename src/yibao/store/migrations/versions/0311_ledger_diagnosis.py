@@ -2,7 +2,7 @@
 ``ledger.dise_name`` its name, as typed at the counter or sent by the hospital; NULL on older rows)
 
 Revision ID: 0311
-Revises: 0304
+Revises: 0305
 Create Date: 2026-12-03
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0311"
-down_revision = "0304"
+down_revision = "0305"
 branch_labels = None
 depends_on = None
 

@@ -35,8 +35,9 @@ def _exempt(site: Site) -> set[int]:
 
 
 def _people(site: Site) -> list[Person]:
+    """The county's people: a record merged into another after review (another browser test merges one) counts once."""
     with site.db.reading() as s:
-        return list(s.scalars(sa.select(Person).order_by(Person.id)))
+        return list(s.scalars(sa.select(Person).where(Person.merged_into.is_(None)).order_by(Person.id)))
 
 
 def _no_identity(site: Site, person_id: int) -> bool:

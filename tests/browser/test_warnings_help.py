@@ -47,7 +47,7 @@ def ordinary_resident(site: Site) -> tuple[str, str]:
             sa.select(Person.psn_no, Person.certno)
             .join(Enrolment, Enrolment.person_id == Person.id)
             .where(Enrolment.year == 2022, Enrolment.psn_insu_stas == "1", Person.insutype == "390")
-            .where(~sa.exists().where(Identity.person_id == Person.id))
+            .where(~sa.exists().where(Identity.person_id == Person.id), Person.merged_into.is_(None))
             .order_by(Person.id.desc())
         )
         psn_no, certno = s.execute(q).first() or pytest.skip("no ordinary resident in the demo county")

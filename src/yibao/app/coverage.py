@@ -201,7 +201,7 @@ def coverage(
     check_year(year)
     day = as_of or date(year, 1, 1)
     with db.unit_of_work() as s:
-        person_ids = [int(p) for p in s.scalars(sa.select(Person.id))]
+        person_ids = [int(p) for p in s.scalars(sa.select(Person.id).where(Person.merged_into.is_(None)))]
         cats = categories_on(s, day, priority, validity=validity)
         enrolled, exempt, _ = year_status(s, year)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -312,7 +312,9 @@ def subsidy_budget(db: Database, year: int, pack: PolicyPack, *, basis: Literal[
                     )
                 )
             }
-            residents = {int(p) for p in s.scalars(sa.select(Person.id).where(Person.insutype == RESIDENT))}
+            residents = {
+                int(p) for p in s.scalars(sa.select(Person.id).where(Person.insutype == RESIDENT, Person.merged_into.is_(None)))
+            }
             ids = {p for p in residents if p not in employees and p not in exempt}
         cats = categories_on(s, cutoff, policy.identity_priority, validity=policy.identity_validity)
     count = Counter(cats.get(pid, ORDINARY) for pid in ids)

@@ -134,7 +134,10 @@ def coverage_by_place(
     check_place(db, place)
     day = as_of or date(year, 1, 1)
     with db.reading() as s:
-        people = [(int(p), t, v) for p, t, v in s.execute(sa.select(Person.id, Person.township, Person.village))]
+        people = [
+            (int(p), t, v)
+            for p, t, v in s.execute(sa.select(Person.id, Person.township, Person.village).where(Person.merged_into.is_(None)))
+        ]
         cats = categories_on(s, day, priority, validity=validity)
         enrolled, exempt, _ = year_status(s, year)
     # per part: [persons, enrolled, exempt] overall and for the target group
@@ -164,7 +167,7 @@ def coverage_by_place(
 
 
 def _people_in(place: Place) -> sa.Select[Any]:
-    q = sa.select(Person)
+    q = sa.select(Person).where(Person.merged_into.is_(None))  # a record merged into another counts once, as the survivor
     if place.township is not None:
         q = q.where(sa.func.coalesce(Person.township, UNKNOWN_PLACE) == place.township)
     if place.village is not None:

@@ -331,7 +331,9 @@ def enrol_registry(
     policy, premium = policy_for_year(pack, year)
     now = _now()
     with db.unit_of_work() as s:
-        residents = [int(p) for p in s.scalars(sa.select(Person.id).where(Person.insutype == RESIDENT))]
+        residents = [
+            int(p) for p in s.scalars(sa.select(Person.id).where(Person.insutype == RESIDENT, Person.merged_into.is_(None)))
+        ]
         out = _left_out(s, year, residents)
         targets = [p for p in residents if p not in out]
         tally = _enrol_people(s, year, pack, policy, premium, targets, now=now, user=user, progress=progress)

@@ -40,7 +40,7 @@ from yibao.core.idcard import mask
 from yibao.core.identities import ORDINARY
 from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.policy.pack import PolicyPack
-from yibao.policy.premium import PremiumPayers, premium_split
+from yibao.policy.premium import PremiumPayers, Split, premium_split
 from yibao.policy.schema import Policy, Premium
 from yibao.store.db import Database
 from yibao.store.tables import Enrolment, Person
@@ -100,6 +100,30 @@ class GapEntry:
     """With a pack: what the person would pay."""
     assistance: int | None = None
     """With a pack: what the assistance fund would pay."""
+
+    @classmethod
+    def of(cls, p: Person, category: str, psn_insu_stas: str | None, split: Split | None = None) -> GapEntry:
+        """The entry of registry person ``p`` (its ID number masked), with the subsidy ``split`` when a pack is given."""
+        return cls(
+            psn_no=p.psn_no,
+            psn_name=p.psn_name,
+            certno_masked=mask(p.certno),
+            gend=p.gend,
+            brdy=p.brdy,
+            township=p.township,
+            village=p.village,
+            hh_no=p.hh_no,
+            category=category,
+            psn_insu_stas=psn_insu_stas,
+            subsidy_category=split.category if split else None,
+            individual=split.individual if split else None,
+            assistance=split.assistance if split else None,
+        )
+
+    @staticmethod
+    def order(e: GapEntry) -> tuple[str, str, str, str, str]:
+        """Gap lists run by township, village, household, name."""
+        return (e.township or "", e.village or "", e.hh_no or "", e.psn_name, e.psn_no)
 
 
 @dataclass(frozen=True)
@@ -260,24 +284,8 @@ def gap_list(db: Database, year: int, *, as_of: date | None = None, pack: Policy
     for pid in gap_ids:
         p = people[pid]
         split = premium_split(premium, cut_cats.get(pid, ORDINARY)) if premium is not None else None
-        entries.append(
-            GapEntry(
-                psn_no=p.psn_no,
-                psn_name=p.psn_name,
-                certno_masked=mask(p.certno),
-                gend=p.gend,
-                brdy=p.brdy,
-                township=p.township,
-                village=p.village,
-                hh_no=p.hh_no,
-                category=cats[pid],
-                psn_insu_stas=stas_of.get(pid),
-                subsidy_category=split.category if split else None,
-                individual=split.individual if split else None,
-                assistance=split.assistance if split else None,
-            )
-        )
-    entries.sort(key=lambda e: (e.township or "", e.village or "", e.hh_no or "", e.psn_name, e.psn_no))
+        entries.append(GapEntry.of(p, cats[pid], stas_of.get(pid), split))
+    entries.sort(key=GapEntry.order)
     return GapList(year, day, pack.pack_id if pack else None, cutoff, tuple(entries))
 
 

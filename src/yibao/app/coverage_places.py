@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from yibao.app.coverage import GapEntry
 from yibao.app.enrolment import ENROLLED, RESIDENT, categories_on, check_year, year_status
 from yibao.core.errors import InputError
-from yibao.core.idcard import mask
 from yibao.core.identities import ORDINARY
 from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow
 from yibao.store.db import Database
@@ -192,22 +191,8 @@ def not_enrolled(
         enrolled, exempt, stas_of = year_status(s, year)
         people = [p for p in s.scalars(_people_in(place)) if p.id not in enrolled and p.id not in exempt]
         cats = categories_on(s, day, priority, [p.id for p in people], validity) if people else {}
-    entries = [
-        GapEntry(
-            psn_no=p.psn_no,
-            psn_name=p.psn_name,
-            certno_masked=mask(p.certno),
-            gend=p.gend,
-            brdy=p.brdy,
-            township=p.township,
-            village=p.village,
-            hh_no=p.hh_no,
-            category=cats.get(p.id, ORDINARY),
-            psn_insu_stas=stas_of.get(p.id),
-        )
-        for p in people
-    ]
-    entries.sort(key=lambda e: (e.township or "", e.village or "", e.hh_no or "", e.psn_name, e.psn_no))
+    entries = [GapEntry.of(p, cats.get(p.id, ORDINARY), stas_of.get(p.id)) for p in people]
+    entries.sort(key=GapEntry.order)
     return entries
 
 

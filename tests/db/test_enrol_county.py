@@ -366,3 +366,27 @@ def test_every_resident_ends_enrolled_and_priced_or_left_out_and_a_second_run_ch
     before = snapshot(db)
     again = enrol_registry(db, YEAR, ANHUI, user="someone else")
     assert snapshot(db) == before and not again.changed
+
+
+def test_a_record_merged_into_another_is_neither_enrolled_nor_counted_again(db: Database) -> None:
+    """After a review merges M's record into L's (both 东乡/下村; L enrolled, M on the gap list), M is the same person as
+    L: enrol-from-registry gives M's record no row, and coverage and the gap list count the pair once, as L."""
+    setup_year(db)
+    with db.unit_of_work() as s:
+        s.execute(sa.update(Person).where(Person.id == pid(db, "M")).values(merged_into=pid(db, "L")))
+        s.commit()
+    town = coverage_by_place(db, YEAR, Place("东乡"))
+    assert [(p.name, p.overall.persons, p.overall.gap) for p in town.parts] == [("上村", 2, 1), ("下村", 3, 1)]  # B C L
+    total = coverage_by_place(db, YEAR).total.overall
+    assert (total.persons, total.enrolled, total.exempt, total.gap) == (12, 6, 2, 4)
+    m = _psn_no(db, "M")
+    assert m not in {e.psn_no for e in not_enrolled(db, YEAR)}
+    assert m not in {e.psn_no for e in not_enrolled(db, YEAR, Place("东乡", "下村"))}
+    enrol_registry(db, YEAR, ANHUI, user="clerk")
+    assert rows_of(db, "M") == []
+    assert [r.year for r in rows_of(db, "L")] == [YEAR]
+
+
+def _psn_no(db: Database, key: str) -> str:
+    with db.reading() as s:
+        return str(s.scalar(sa.select(Person.psn_no).where(Person.certno == CERT[key])))

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -308,6 +309,14 @@ def test_reversing_an_application_through_the_settlements_route_needs_assistance
     r = _call(app, "POST", f"/api/settlements/{applied}/reverse", mon, json={"reason": "重复申请"})
     assert r.status_code == 201, r.text
     assert r.json()["reverses"] == applied and r.json()["maf_pay"] == -app_done.result.pay
+    # the warning keeps the help it recorded and says it no longer stands, naming the reversal
+    undo = r.json()["setl_id"]
+    detail = _call(app, "GET", f"/api/warnings/{wid}", mon).json()
+    assert (detail["assisted_setl_id"], detail["help_reversed_by"]) == (applied, undo)
+    listed = _call(app, "GET", "/api/warnings", mon).json()["warnings"]
+    assert [w["help_reversed_by"] for w in listed if w["id"] == wid] == [undo]
+    page = signed_in(app, "monitoring").get(f"/warnings/{wid}").text
+    assert re.search(rf'id="help-reversed">该笔已冲正 <a href="/settlements/{undo}">', page), page
     r = _call(app, "POST", f"/api/settlements/{first}/reverse", clerk, json={"reason": "录入错误"})
     assert r.status_code == 201
 

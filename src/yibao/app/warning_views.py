@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -36,9 +37,26 @@ def recorded_dict(i: Identity | None, lang: str = "zh") -> dict[str, Any] | None
     }  # fmt: skip
 
 
-def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh", recorded: Identity | None = None) -> dict[str, Any]:
+def warning_dicts(
+    s: Session, found: Sequence[tuple[WarningCase, Person]], who: Principal, lang: str = "zh"
+) -> list[dict[str, Any]]:
+    """:func:`warning_dict` of each warning, with the identity its confirmation recorded and the reversal of its help."""
+    recorded = svc.recorded_identities(s, [w.id for w, _ in found])
+    undone = svc.help_reversals(s, [w.assisted_setl_id for w, _ in found])
+    return [warning_dict(w, p, who, lang, recorded.get(w.id), undone.get(w.assisted_setl_id or "")) for w, p in found]
+
+
+def warning_dict(
+    w: WarningCase,
+    p: Person,
+    who: Principal,
+    lang: str = "zh",
+    recorded: Identity | None = None,
+    help_reversed_by: str | None = None,
+) -> dict[str, Any]:
     """One warning as the API and the web window show it (ID number masked unless the role may see it), with the
-    identity its confirmation recorded (``recorded``, :func:`yibao.app.warnings.recorded_identities`)."""
+    identity its confirmation recorded (``recorded``, :func:`yibao.app.warnings.recorded_identities`) and the entry that
+    reversed its recorded help, if one did (``help_reversed_by``)."""
     return {
         "id": w.id, "rule": w.rule, "kind": w.kind, "kind_label": KINDS[w.kind][0 if lang == "zh" else 1], "key": w.key,
         "psn_no": w.psn_no, "psn_name": p.psn_name, "certno": who.shown_certno(p.certno),
@@ -52,6 +70,7 @@ def warning_dict(w: WarningCase, p: Person, who: Principal, lang: str = "zh", re
         "status": w.status, "status_label": status_label(w.status, lang), "bureau": w.bureau,
         "bureau_label": bureau_label(w.bureau, lang), "pushed_at": w.pushed_at.isoformat() if w.pushed_at else None,
         "at_risk": w.at_risk, "assisted_amt": w.assisted_amt, "assisted_setl_id": w.assisted_setl_id,
+        "help_reversed_by": help_reversed_by,
         "updated_at": w.updated_at.isoformat(), "recorded_identity": recorded_dict(recorded, lang),
     }  # fmt: skip
 

@@ -258,6 +258,17 @@ def recorded_identities(s: Session, warning_ids: Sequence[int]) -> dict[int, Ide
     return out
 
 
+def help_reversals(s: Session, setl_ids: Sequence[str | None]) -> dict[str, str]:
+    """The reversal of each recorded help entry that has since been reversed (help setl_id -> reversing setl_id): a
+    warning keeps the help it recorded, and says so when that entry no longer stands."""
+    wanted = sorted({i for i in setl_ids if i})
+    out: dict[str, str] = {}
+    for lo in range(0, len(wanted), 500):
+        q = sa.select(LedgerEntry.reverses, LedgerEntry.setl_id).where(LedgerEntry.reverses.in_(wanted[lo : lo + 500]))
+        out |= {str(orig): str(undo) for orig, undo in s.execute(q)}
+    return out
+
+
 def held_zh(i: Identity) -> str:
     """An identity's days, in Chinese: 自 … 起, or 自 … 至 …."""
     return f"自 {i.valid_from} 至 {i.valid_to}" if i.valid_to else f"自 {i.valid_from} 起"

@@ -16,7 +16,7 @@ from yibao.app import warnings as svc
 from yibao.app.auth import Principal, check_permitted
 from yibao.app.push_list import read_confirmations
 from yibao.app.schemas import Day, Text, no_nul
-from yibao.app.warning_views import event_dict, push_list, warning_dict
+from yibao.app.warning_views import event_dict, push_list, warning_dicts
 from yibao.core.clock import beijing_today
 from yibao.core.money import optional_yuan
 from yibao.entrypoints.api.bodies import binary, multipart
@@ -90,9 +90,8 @@ def list_warnings(
 ) -> dict[str, Any]:  # fmt: skip
     with _db(request).unit_of_work() as s:
         rows = svc.list_warnings(s, f, limit=limit, offset=offset)
-        recorded = svc.recorded_identities(s, [w.id for w, _ in rows])
         return {
-            "warnings": [warning_dict(w, p, who, lang, recorded.get(w.id)) for w, p in rows],
+            "warnings": warning_dicts(s, rows, who, lang),
             "counts": svc.counts_by_status(s, f.kind),
         }
 
@@ -127,8 +126,7 @@ def one(warning_id: WarningId, request: Request, who: Reader, lang: Lang = "zh")
         w = svc.get_warning(s, warning_id)
         p = s.get(Person, w.person_id)
         assert p is not None
-        recorded = svc.recorded_identities(s, [w.id]).get(w.id)
-        return warning_dict(w, p, who, lang, recorded) | {"events": [event_dict(e, lang) for e in svc.events_of(s, warning_id)]}
+        return warning_dicts(s, [(w, p)], who, lang)[0] | {"events": [event_dict(e, lang) for e in svc.events_of(s, warning_id)]}
 
 
 class StepIn(BaseModel):
@@ -154,13 +152,13 @@ def add_step(warning_id: WarningId, body: StepIn, request: Request, who: Worker,
         s.commit()
         p = s.get(Person, w.person_id)
         assert p is not None
-        return warning_dict(w, p, who, lang, svc.recorded_identities(s, [w.id]).get(w.id))
+        return warning_dicts(s, [(w, p)], who, lang)[0]
 
 
 def _answer(s: Session, w: WarningCase, who: Principal, lang: str) -> dict[str, Any]:
     p = s.get(Person, w.person_id)
     assert p is not None
-    return warning_dict(w, p, who, lang, svc.recorded_identities(s, [w.id]).get(w.id))
+    return warning_dicts(s, [(w, p)], who, lang)[0]
 
 
 class IdentityIn(BaseModel):

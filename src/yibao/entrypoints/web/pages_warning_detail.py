@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
-from yibao.app.warning_views import event_dict, warning_dict
+from yibao.app.warning_views import event_dict, warning_dicts
 from yibao.core.errors import InputError, NotFound
 from yibao.core.money import fmt_yuan, yuan_to_fen
 from yibao.entrypoints.web.bill import error_text
@@ -185,7 +185,7 @@ def _page(
             return _not_found(request, warning_id)
         p = s.get(Person, w.person_id)
         assert p is not None
-        row = warning_dict(w, p, who, lang, svc.recorded_identities(s, [w.id]).get(w.id))
+        row = warning_dicts(s, [(w, p)], who, lang)[0]
         events = [
             event_dict(e, lang) | {"from_label": status_label(e.from_status or "", lang)} for e in svc.events_of(s, warning_id)
         ]

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from yibao.app import warnings as svc
 from yibao.app.auth import Principal
 from yibao.app.push_list import read_confirmations
-from yibao.app.warning_views import push_list, warning_dict
+from yibao.app.warning_views import push_list, warning_dicts
 from yibao.core import i18n
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
@@ -245,8 +245,7 @@ def _list_page(
     t = translator(lang)
     with db_of(request).unit_of_work() as s:
         found = svc.list_warnings(s, f, limit=LIST_LIMIT)
-        recorded = svc.recorded_identities(s, [w.id for w, _ in found])
-        rows = [warning_dict(w, p, who, lang, recorded.get(w.id)) for w, p in found]
+        rows = warning_dicts(s, found, who, lang)
         counts = svc.counts_by_status(s, f.kind)
         runs = svc.last_runs(s, 6)
         towns = _townships(s)

@@ -22,8 +22,10 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.accounts import HOSPITAL, csrf_of, signed_in
+from tests.cli import yibao
 from tests.db.test_fuzz import _call, _sign_in
 from tests.db.test_service import PACK, seed
+from tests.db.test_sign_in import _cli_url
 from tests.db.test_warnings import XLSX, settle, snapshot
 from yibao.app import assistance, ledger, settlements
 from yibao.app import warnings as svc
@@ -317,6 +319,8 @@ def test_reversing_an_application_through_the_settlements_route_needs_assistance
     assert [w["help_reversed_by"] for w in listed if w["id"] == wid] == [undo]
     page = signed_in(app, "monitoring").get(f"/warnings/{wid}").text
     assert re.search(rf'id="help-reversed">该笔已冲正 <a href="/settlements/{undo}">', page), page
+    shown = yibao("warnings", "show", str(wid), env={"YIBAO_DATABASE_URL": _cli_url(db), "COLUMNS": "200"})
+    assert shown.returncode == 0 and f"（该笔已冲正：{undo}）" in shown.stdout, shown.stdout + shown.stderr
     r = _call(app, "POST", f"/api/settlements/{first}/reverse", clerk, json={"reason": "录入错误"})
     assert r.status_code == 201
 

@@ -188,6 +188,9 @@ def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") ->
         console.print(tr(lang, "涉及结算：", "settlements: ") + "、".join(json.loads(w.setl_ids)))
         if w.assisted_amt:
             help_paid = f"{fmt_yuan(w.assisted_amt)} {tr(lang, '元', 'yuan')} · {w.assisted_setl_id}"
+            undo = svc.help_reversals(s, [w.assisted_setl_id]).get(w.assisted_setl_id or "")
+            if undo:
+                help_paid += tr(lang, f"（该笔已冲正：{undo}）", f" (since reversed by {undo})")
             console.print(tr(lang, "已落实救助：", "help paid: ") + help_paid)
         table = Table(title=tr(lang, "处置记录", "Steps"))
         heads = (time_header("时间", "When", lang), tr(lang, "经办", "who"), tr(lang, "状态", "status"), tr(lang, "说明", "note"))

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from tests.accounts import HOSPITAL, PASSWORD
 from tests.db.test_service import CERTNO, PACK, bill, seed
 from yibao.app import counter_day, slips
+from yibao.app.backpay import _claim as resettled_claim
+from yibao.app.ledger import AMOUNTS
 from yibao.app.registry import find_people, register_person
 from yibao.core.errors import InputError
 from yibao.core.idcard import check_digit
@@ -71,6 +73,24 @@ def test_the_diagnosis_is_kept_in_the_ledger_answered_printed_and_reversed_with_
     plain = clerk.post("/api/settlements", json=bill(10_000, "2022-04-02"))
     assert plain.status_code == 201
     assert (_entry(db, plain.json()["setl_id"]).dise_codg, _entry(db, plain.json()["setl_id"]).dise_name) == (None, None)
+
+
+def test_the_major_disease_flag_is_kept_in_the_ledger_for_reversal_and_re_settlement(db: Database) -> None:
+    """A 重特大疾病 settlement keeps its flag (the assistance tiers' ``major`` terms): its reversal carries it, and the claim
+    back-pay re-settles from the ledger has it again; a plain one stays false."""
+    seed(db)
+    clerk = _client(db, "clerk")
+    major = clerk.post("/api/settlements", json=bill(30_000, major_dise_flag=True))
+    plain = clerk.post("/api/settlements", json=bill(10_000, "2022-04-02"))
+    assert major.status_code == 201 and plain.status_code == 201, (major.text, plain.text)
+    e, p = _entry(db, major.json()["setl_id"]), _entry(db, plain.json()["setl_id"])
+    assert (e.major_dise_flag, p.major_dise_flag) == (True, False)
+    as_booked = {a: getattr(e, a) for a in AMOUNTS}
+    assert resettled_claim(e, "", as_booked).major_dise_flag
+    assert not resettled_claim(p, "", {a: getattr(p, a) for a in AMOUNTS}).major_dise_flag
+    undone = clerk.post(f"/api/settlements/{e.setl_id}/reverse", json={"reason": "录入错误"})
+    assert undone.status_code == 201, undone.text
+    assert _entry(db, undone.json()["setl_id"]).major_dise_flag is True
 
 
 def _hsa(his: TestClient, infno: str, inp: dict[str, object]) -> dict[str, object]:

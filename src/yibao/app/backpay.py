@@ -157,7 +157,7 @@ def _claim(entry: LedgerEntry, dise_codg: str, amounts: dict[str, int]) -> Claim
         )  # fmt: skip
     claim = Claim(
         entry.setl_id, entry.psn_no, entry.setl_date, entry.med_type, entry.hosp_lv, entry.place or "in_county",  # type: ignore[arg-type]
-        dise_codg, fixmedins_code=entry.fixmedins_code or "",
+        dise_codg, fixmedins_code=entry.fixmedins_code or "", major_dise_flag=entry.major_dise_flag,
     )  # fmt: skip
     results = [FeeLineResult(**r) for r in json.loads(entry.fee_results)]
     return summary_claim(claim, amounts, results)

@@ -99,6 +99,8 @@ class LedgerEntry(Base):
     0311, NULL on older rows and when none was given)."""
     dise_name: Mapped[str | None] = mapped_column(String(128))
     """病种/诊断名称 as given with the code (NULL when none was)."""
+    major_dise_flag: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The claim was for a 重特大疾病 (the assistance tiers' ``major`` terms; migration 0313, false on older rows)."""
     hosp_lv: Mapped[int | None] = mapped_column(Integer)
     """The hospital level the claim was settled at (1 乡镇/一级, 2 县级/二级, 3 市级及以上/三级)."""
     place: Mapped[str | None] = mapped_column(String(16))

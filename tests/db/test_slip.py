@@ -84,11 +84,11 @@ def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: D
         assert "普通门诊" in small and y(opd["hifp_pay"]) in small and y(opd["psn_part_amt"]) in small
 
         # an institution sees only its own; others as if it did not exist; roles without settle.read refused
-        for path in (f"/slips/{setl_id}", f"/slips/{setl_id}.pdf"):
-            assert httpx.get(url + path, headers=login(url, "his2")).status_code == 404
-            assert httpx.get(url + path, headers=login(url, "his")).status_code == 200
-            assert httpx.get(url + path, headers=login(url, "analyst")).status_code == 403
-            assert httpx.get(url + path).status_code == 401
+        for path in (f"/slips/{setl_id}", f"/slips/{setl_id}.pdf"):  # a PDF is rendered per request: a busy CI worker
+            assert httpx.get(url + path, headers=login(url, "his2"), timeout=60).status_code == 404  # may take over 5 s
+            assert httpx.get(url + path, headers=login(url, "his"), timeout=60).status_code == 200
+            assert httpx.get(url + path, headers=login(url, "analyst"), timeout=60).status_code == 403
+            assert httpx.get(url + path, timeout=60).status_code == 401
         assert httpx.get(f"{url}/slips/S-NOT-THERE", headers=clerk).status_code == 404
         assert httpx.get(f"{url}/slips/S-NOT-THERE.pdf", headers=clerk).status_code == 404
 

@@ -426,7 +426,9 @@ def _settlements() -> Iterator[Any]:
     poor = Person("Z1", identities=(IdentityPeriod("pinkun", date(2019, 1, 1)),), township="南定镇")
     for who in (poor, Person("Z2", township="南定镇")):
         visits = [
-            Claim(f"{who.psn_no}-{n}", who.psn_no, date(2020, 3, n), "11", 1, summary=PolicyRangeSummary(30_000), township="南定镇")
+            Claim(
+                f"{who.psn_no}-{n}", who.psn_no, date(2020, 3, n), "11", 1, summary=PolicyRangeSummary(30_000), township="南定镇"
+            )
             for n in (1, 2, 3)
         ]
         yield from settle_sequence(zibo, who, visits)

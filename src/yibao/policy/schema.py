@@ -1411,7 +1411,9 @@ class Capitation(Model):
         if self.over_limit is not None and self.over_limit.cap is not None:
             low = [c for c in self.over_limit.categories if self.over_limit.cap < self.limit_for(c)]
             if low:
-                raise ValueError(f"capitation.over_limit.cap is below the limit of {low}: the cap counts the whole year's payment")
+                raise ValueError(
+                    f"capitation.over_limit.cap is below the limit of {low}: the cap counts the whole year's payment"
+                )
         return self
 
     def limit_for(self, identity: str) -> int:

@@ -71,6 +71,7 @@ def to_claim(
         code or "",
         major_dise_flag=body.major_dise_flag,
         dise_name=body.dise_name,
+        township=facts.township,
     )
     return claim, code, facts
 

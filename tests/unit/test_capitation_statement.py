@@ -39,7 +39,10 @@ def test_a_month_by_hand() -> None:
     assert [r.fixmedins_code for r in st_.institutions] == ["H", "C1", "C2"]
     assert st_.total.captn_pay == 16_500 and st_.total.item_pay == 5_000 and st_.total.visits == 6
     # no weights: each clinic is owed what it paid by head; due on 20 April (the day counting)
-    assert [(o.fixmedins_code, o.amount, o.due) for o in st_.owed] == [("C1", 2_500, date(2020, 4, 20)), ("C2", 4_000, date(2020, 4, 20))]
+    assert [(o.fixmedins_code, o.amount, o.due) for o in st_.owed] == [
+        ("C1", 2_500, date(2020, 4, 20)),
+        ("C2", 4_000, date(2020, 4, 20)),
+    ]
     assert st_.balance == 4_979 - 16_500
     december = rules.month_statement(ZIBO, "演示镇", 2020, 12, 7, _rows())
     assert december.prepayment == 59_752 - 11 * 4_979 and december.due == date(2021, 1, 20)
@@ -56,7 +59,10 @@ def test_the_year_end_by_hand() -> None:
 
 def test_weighted_shares_by_hand() -> None:
     rule = Rule(10_000, 10_000, 20, {"visits": 5_000, "amounts": 5_000})
-    rows = [InstitutionMonth("H", "镇卫生院", True, visits=1, inscp_scp_amt=100), InstitutionMonth("C", "村卫生室", False, visits=3, inscp_scp_amt=0)]
+    rows = [
+        InstitutionMonth("H", "镇卫生院", True, visits=1, inscp_scp_amt=100),
+        InstitutionMonth("C", "村卫生室", False, visits=3, inscp_scp_amt=0),
+    ]
     st_ = rules.month_statement(rule, "T", 2020, 1, 12, rows)
     # 12 x 100 yuan = 1,200, prepaid in full: 100 yuan a month. H: 50% x 1/4 + 50% x 1 = 62.5%; C: 37.5%
     assert st_.prepayment == 10_000
@@ -84,12 +90,17 @@ inst = st.builds(
     InstitutionMonth, st.just(""), st.just(""), st.booleans(), st.integers(0, 500), amounts, amounts, amounts, amounts,
     amounts, st.integers(0, 3_000),
 )  # fmt: skip
-weights = st.sampled_from([{}, {"persons": 10_000}, {"visits": 3_000, "amounts": 7_000}, {"persons": 2_500, "visits": 2_500, "amounts": 5_000}])
+weights = st.sampled_from(
+    [{}, {"persons": 10_000}, {"visits": 3_000, "amounts": 7_000}, {"persons": 2_500, "visits": 2_500, "amounts": 5_000}]
+)
 
 
 @given(st.lists(inst, min_size=1, max_size=8), weights, st.integers(0, 200_000), st.integers(1, 12), st.integers(0, 10_000))
 def test_a_statement_adds_up(rows: list[InstitutionMonth], w: dict[str, int], persons: int, month: int, share: int) -> None:
-    rows = [InstitutionMonth(f"C{i}", "", r.hospital, r.visits, *(getattr(r, f) for f in rules.AMOUNT_FIELDS), r.persons) for i, r in enumerate(rows)]  # type: ignore[arg-type]
+    rows = [
+        InstitutionMonth(f"C{i}", "", r.hospital, r.visits, *(getattr(r, f) for f in rules.AMOUNT_FIELDS), r.persons)
+        for i, r in enumerate(rows)
+    ]  # type: ignore[arg-type]
     rule = Rule(10_670, share, 20, w)
     s = rules.month_statement(rule, "T", 2020, month, persons, rows)
     for f in (*rules.AMOUNT_FIELDS, "visits", "item_pay"):

@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "auditor": frozenset(
         {"person.read", "settle.read", "position.read", "ledger.verify", "reconcile", "reports", "audit.rules"}
         | {"suspects.read", "suspects.work"}  # 疑点: review, investigate, decide, draw samples
+        | {"capitation.read", "capitation.write"}  # 门诊统筹人头定额: the townships' statements, the year-end score
     ),
     # follow-up of high-cost warnings: run monitoring, work the warning list, people and positions, not settling;
     # a warning ends in help: the candidates' 依申请救助 is decided (and reversed) from the warning
@@ -59,7 +60,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # statistics only: no single person's details (coverage by place, not the gap list's names); policy what-if;
     # budget.write: enter, import, derive the fund budget
-    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read", "budget.write"}),
+    # capitation.read: the townships' capitation statements (per institution, no single person)
+    "analyst": frozenset({"reports", "policy.whatif", "enrolment.read", "budget.write", "capitation.read"}),
     "admin": frozenset(
         {
             "person.read",
@@ -77,13 +79,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "suspects.read",
             "enrolment.read",
             "budget.write",
+            "capitation.read",
+            "capitation.write",
         }
     ),
     # a hospital system: the national interface for its own visits and settlements; it sees a person only
     # through 1101 (with the person's ID number), never the registry's search, history, household or filings
     # and its own 疑点 (list, detail, appeal: ``suspects.own``)
-    # and files 门诊慢特病 as the diagnosing institution (``filing.diagnose``, seed 000: 医院诊断确认后即时办理)
-    "institution": frozenset({"national", "settle", "settle.read", "reverse", "suspects.own", "filing.diagnose"}),
+    # and files 门诊慢特病 as the diagnosing institution (``filing.diagnose``, seed 000: 医院诊断确认后即时办理);
+    # its own township's capitation statement (``capitation.own``) when its institution belongs to one
+    "institution": frozenset(
+        {"national", "settle", "settle.read", "reverse", "suspects.own", "filing.diagnose", "capitation.own"}
+    ),
 }
 
 TOKEN_HOURS = 8

@@ -21,6 +21,7 @@ from yibao.entrypoints.api import (
     audit_rule_routes,
     backpay_routes,
     budget_routes,
+    capitation_routes,
     conflict_routes,
     enrolment_routes,
     institution_routes,
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(warning_routes.router)
     app.include_router(report_routes.router)
     app.include_router(budget_routes.router)
+    app.include_router(capitation_routes.router)
     app.include_router(suspects.router)
     app.include_router(institution_routes.router)
     app.include_router(audit_rule_routes.router)

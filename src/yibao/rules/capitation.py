@@ -207,7 +207,9 @@ def month_statement(
     due = due_date(year, month, rule.clinic_due_day)
     if rule.weights:
         shares = weighted_shares(prepayment, insts, rule.weights)
-        owed = tuple(Owed(r.fixmedins_code, r.fixmedins_name, s, due) for r, s in zip(insts, shares, strict=True) if not r.hospital)
+        owed = tuple(
+            Owed(r.fixmedins_code, r.fixmedins_name, s, due) for r, s in zip(insts, shares, strict=True) if not r.hospital
+        )
     else:
         owed = tuple(Owed(r.fixmedins_code, r.fixmedins_name, r.captn_pay, due) for r in insts if not r.hospital)
     return MonthStatement(

@@ -320,3 +320,19 @@ class FundBudgetChange(Base):
     """The file imported, or the derivation's figures."""
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class CapitationScore(Base):
+    """A township's year-end performance score (门诊统筹人头定额考核, 0-100; migration 0315): the latest row of a township
+    and year counts; earlier rows stay as the record of who changed it."""
+
+    __tablename__ = "capitation_score"
+    __table_args__ = (Index("ix_capitation_score_township_year", "township", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    township: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))

@@ -260,6 +260,7 @@ def _register() -> None:
         backpay,
         batch,
         budget,
+        capitation,
         conflicts,
         enrol,
         monitor,
@@ -288,6 +289,7 @@ def _register() -> None:
     app.add_typer(backpay.backpay_app, name="backpay")
     app.command("report")(report.report)
     app.add_typer(budget.budget_app, name="budget")
+    app.add_typer(capitation.capitation_app, name="capitation")
     app.add_typer(registry.import_app, name="import")
     app.add_typer(conflicts.conflicts_app, name="conflicts")
     register_personal_account(people.filing_app, registry.import_app)

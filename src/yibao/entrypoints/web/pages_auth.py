@@ -61,7 +61,8 @@ def login(
             if who.role in session.STAFF_ROLES:
                 return response
             if session.can(who, "suspects.own"):  # an institution: its own 疑点 only
-                wanted = values["next"] if values["next"].startswith(session.INSTITUTION_HOME) else session.INSTITUTION_HOME
+                own = (session.INSTITUTION_HOME, "/capitation")
+                wanted = values["next"] if values["next"].startswith(own) else session.INSTITUTION_HOME
                 response.headers["location"] = wanted
                 return response
             errors["username"] = t("定点机构账号请使用国家接口", "Institution accounts use the national interface")

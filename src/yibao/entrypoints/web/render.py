@@ -57,6 +57,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/suspects", "本机构疑点", "Our suspect cases", "suspects.own"),
     NavItem("/reports", "报表", "Reports", "reports"),
     NavItem("/budget", "基金预算", "Budget", "reports"),
+    NavItem("/capitation", "人头定额", "Capitation", "capitation.read"),
+    NavItem("/capitation", "本乡镇人头定额", "Our township's capitation", "capitation.own"),
     NavItem("/audit/rules", "规则库", "Rules", "audit.rules"),
     NavItem("/audit/institutions", "机构监测", "Institutions", "reports"),
     NavItem("/reconcile", "对账核验", "Reconcile", "reconcile"),

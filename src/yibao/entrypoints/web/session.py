@@ -38,8 +38,9 @@ LANGS = ("zh", "en")
 STAFF_ROLES = frozenset(role for role in PERMISSIONS if role != "institution")
 """Bureau staff use the window; a hospital system's account uses the national interface, and the window's
 疑点 pages for its own cases only (:data:`INSTITUTION_PAGES`)."""
-INSTITUTION_PAGES = frozenset({"suspects.own"})
-"""The permissions an institution's account may use in the window: its own 疑点 (list, detail, appeal)."""
+INSTITUTION_PAGES = frozenset({"suspects.own", "capitation.own"})
+"""The permissions an institution's account may use in the window: its own 疑点 (list, detail, appeal) and its own
+township's capitation statement."""
 INSTITUTION_HOME = "/suspects"
 OWN_ACCOUNT = "account.own"
 """What every signed-in account may do in the window, an institution's too: change its own password."""

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from tests.accounts import PASSWORD, csrf_of, seed_accounts, signed_in
 from tests.db.desk import bearer
@@ -290,3 +292,36 @@ def test_an_institution_sees_its_own_township_only(db: Database) -> None:
     assert good.status_code == 303 and _scores(db) == before + 1
     shown = auditor.get(good.headers["location"]).text
     assert "已录入考核得分 70 分" in shown and "50%" in shown
+
+
+def test_the_command_line(tmp_path: Path) -> None:
+    from yibao.entrypoints.cli.main import app
+
+    env = {"YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200", "YIBAO_POLICY": "anhui-huaibei-2022"}
+    db = Database.open(env["YIBAO_DATABASE_URL"])
+    try:
+        build(db)
+        run = CliRunner()
+        listed = run.invoke(app, ["capitation", "townships"], env=env)
+        assert listed.exit_code == 0 and "2020-03, 2020-04" in listed.output, listed.output
+        out = tmp_path / "结算单.xlsx"
+        shown = run.invoke(app, ["capitation", "statement", TOWN, "2020-03", "--xlsx", str(out)], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert "21.34" in shown.output and "-278.66" in shown.output and "2020-04-20" in shown.output  # prepaid, balance, due
+        assert load_workbook(out).sheetnames == ["月度结算单", "年终结算"]
+        english = run.invoke(app, ["capitation", "statement", TOWN, "2020-03", "--lang", "en"], env=env)
+        assert english.exit_code == 0 and "Owed to the clinics" in english.output and "应拨付" not in english.output
+        bad = run.invoke(app, ["capitation", "score", TOWN, "2020", "abc"], env=env)
+        assert bad.exit_code == 2 and "输入有误，未作任何更改" in bad.output and _scores(db) == 0
+        unknown = run.invoke(app, ["capitation", "score", "无此镇", "2020", "80"], env=env)
+        assert unknown.exit_code == 2 and "无此镇" in unknown.output and _scores(db) == 0
+        assert (
+            run.invoke(app, ["capitation", "score", TOWN, "2020", "65", "--note", "考核", "--user", "zl"], env=env).exit_code == 0
+        )
+        year = run.invoke(app, ["capitation", "year-end", TOWN, "2020"], env=env)
+        # score 65 releases half of 64.02: 32.01; paid 256.08 + 32.01 = 288.09; made 300: a deficit of 11.91
+        assert year.exit_code == 0 and "32.01" in year.output and "288.09" in year.output and "-11.91" in year.output, year.output
+        refused = run.invoke(app, ["capitation", "statement", TOWN, "2020-13"], env=env)
+        assert refused.exit_code == 2 and "YYYY-MM" in refused.output
+    finally:
+        db.engine.dispose()

@@ -136,7 +136,7 @@ def block_of(pack: PolicyPack | None, year: int, month: int = 12) -> Capitation:
     if block is None:
         name = pack.pack_id if pack is not None else "(none)"
         raise InputError(f"policy pack {name}", "capitation", None, "a pack with a capitation block (门诊统筹人头定额)",
-                         expected_zh="含门诊统筹人头定额（capitation）的政策包")  # fmt: skip
+                         expected_zh="含门诊统筹人头定额参数的政策包")  # fmt: skip
     return block
 
 
@@ -243,8 +243,12 @@ def scores(s: Session, township: str, year: int) -> list[CapitationScore]:
 
 def record_score(s: Session, township: str, year: int, score: object, note: str, by: str) -> CapitationScore:
     """Record the township's year-end score (the latest counts), in the caller's transaction; checked first."""
+    town = check_township(township)
+    if town not in townships(s):
+        raise InputError(WHERE, "township", township, "a township with capitation institutions (yibao capitation townships)",
+                         expected_zh="实行门诊统筹人头定额的乡镇（见 yibao capitation townships）")  # fmt: skip
     row = CapitationScore(
-        township=check_township(township), year=check_year(year), score=check_score(score), note=(note or "").strip()[:255],
+        township=town, year=check_year(year), score=check_score(score), note=(note or "").strip()[:255],
         recorded_at=datetime.now(UTC), recorded_by=by,
     )  # fmt: skip
     s.add(row)

@@ -85,17 +85,15 @@ def statement(
     ]))  # fmt: skip
     table = Table(title=_t(lang, "各机构（元）", "By institution (yuan)"))
     for zh, en in INSTITUTION_HEADS[1:]:
-        table.add_column(_t(lang, zh, en), justify="left" if zh in ("机构名称", "类别") else "right")
+        text = zh in ("机构名称", "类别")
+        table.add_column(_t(lang, zh, en), justify="left" if text else "right", no_wrap=text, overflow="fold")
     for r in m.institutions:
         table.add_row(r.fixmedins_name, kind_text(r.hospital, lang), *_money_row(r))
     table.add_row(_t(lang, "合计", "total"), "", *_money_row(m.total), style="bold")
     console.print(table)
-    owed = Table(
-        title=_t(
-            lang, f"应拨付村卫生室（{m.due.isoformat()} 含当日前）", f"Owed to the clinics (on or before {m.due.isoformat()})"
-        )
-    )
-    owed.add_column(_t(lang, "机构", "institution"))
+    due = m.due.isoformat()
+    owed = Table(title=_t(lang, f"应拨付村卫生室（截止 {due}，含当日）", f"Owed to the clinics (due on or before {due})"))
+    owed.add_column(_t(lang, "机构", "institution"), no_wrap=True)
     owed.add_column(_t(lang, "应拨付金额（元）", "amount owed (yuan)"), justify="right")
     for o in m.owed:
         owed.add_row(o.fixmedins_name, fmt_yuan(o.amount))

@@ -19,13 +19,13 @@ from yibao.entrypoints.http import create_app
 from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry, Visit
 
-PAGES = {"/": None, "/counter": "settle", "/persons?q=x": "person.read"}
+PAGES = {"/": None, "/counter": "settle", "/persons?q=x": "person.read", "/capitation": "capitation.read"}
 ROLE_PERMISSIONS = {
     "clerk": {"settle", "person.read", "settle.read", "reverse"},
-    "auditor": {"person.read", "settle.read"},
+    "auditor": {"person.read", "settle.read", "capitation.read"},
     "monitor": {"person.read", "settle.read"},
-    "analyst": set(),
-    "admin": {"person.read", "settle.read"},
+    "analyst": {"capitation.read"},
+    "admin": {"person.read", "settle.read", "capitation.read"},
 }
 
 

@@ -159,7 +159,8 @@ def _client(demo: Demo, user: str, lang: str) -> Any:
 
 PAGES = {
     "admin": ("/", "/persons?q=1", "/persons/{psn_no}", "/settlements/{setl_id}", "/imports", "/policy",
-              "/policy/compare", "/whatif", "/settlements/NOPE", "/counter", "/accounts", "/account/password", "/budget", "/capitation"),
+              "/policy/compare", "/whatif", "/settlements/NOPE", "/counter", "/accounts", "/account/password", "/budget",
+              "/capitation"),
     "clerk": ("/counter", "/counter?person={psn_no}", "/settlements/{setl_id}", "/persons/{psn_no}/assistance",
               "/persons/{psn_no}/assistance?on=2022-12-31", "/enrolment", "/enrolment?view=gaps",
               "/enrolment?view=ledger", "/enrolment?township=无此乡"),

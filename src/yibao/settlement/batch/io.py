@@ -120,9 +120,7 @@ def read_table(path: Path, columns: tuple[str, ...] | None = None) -> pl.DataFra
         return pl.read_parquet(path, columns=_parquet_columns(path, columns) if columns is not None else None)
     if path.suffix in (".arrow", ".feather"):
         return pl.read_ipc(path)
-    return pl.read_csv(
-        path, try_parse_dates=True, schema_overrides={name: pl.Utf8 for name in TEXT_COLUMNS}
-    )
+    return pl.read_csv(path, try_parse_dates=True, schema_overrides={name: pl.Utf8 for name in TEXT_COLUMNS})
 
 
 # ---------------------------------------------------------------- side tables, per chunk

@@ -363,7 +363,7 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
     return t
 
 
-def _capitation_tables(policies: list[Policy]) -> dict[str, I64]:
+def _capitation_tables(policies: list[Policy]) -> dict[str, Any]:
     """门诊统筹人头定额 per period and identity: the cap a capitation claim is paid within (the pot's limit, or an
     over-limit category's cap) and the limit paid by head (:meth:`Capitation.cap_for`, :meth:`Capitation.limit_for`)."""
     cats = categories(policies)

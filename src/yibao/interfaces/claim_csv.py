@@ -256,8 +256,8 @@ TOWNSHIP_EXPECTED = "a township name of at most 64 characters on one line, witho
 
 def township(row: Row, name: str) -> str:
     """A township column (``township``, ``signed_township``): the name as written, trimmed; empty: none. A name
-    is one line of at most 64 characters without the list separators ``|`` and ``:`` (a list or a date pasted
-    into the column is refused)."""
+    is one line of at most 64 characters without the list separators ``|`` and ``:`` (items of a list column pasted
+    into it are refused)."""
     text = row.text(name)
     if len(text) > 64 or any(ch in text for ch in "|:\r\n"):
         row.errors.append(InputError(row.where(), name, text, TOWNSHIP_EXPECTED))

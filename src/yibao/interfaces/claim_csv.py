@@ -252,6 +252,7 @@ def read_account_balances(path: Path) -> list[tuple[str, str, int]]:
 
 
 TOWNSHIP_EXPECTED = "a township name of at most 64 characters on one line, without | or :"
+TOWNSHIP_EXPECTED_ZH = "乡镇名称（一行，至多 64 个字符，不含 | 或 :）"
 
 
 def township(row: Row, name: str) -> str:
@@ -260,7 +261,7 @@ def township(row: Row, name: str) -> str:
     into it are refused)."""
     text = row.text(name)
     if len(text) > 64 or any(ch in text for ch in "|:\r\n"):
-        row.errors.append(InputError(row.where(), name, text, TOWNSHIP_EXPECTED))
+        row.errors.append(InputError(row.where(), name, text, TOWNSHIP_EXPECTED, expected_zh=TOWNSHIP_EXPECTED_ZH))
         return ""
     return text
 

@@ -385,13 +385,11 @@ def render_template(name: str, **context: Any) -> str:
 
 # ------------------------------------------------------------------ PDF
 
-PRINT_CSS = ""
-"""What a slip's page changes on paper beyond its own ``@media print`` rules."""
-
 
 def pdf_of(html: str) -> bytes:
-    """A slip's page (settlement or back-pay) as printed: one A4 page, shrunk to fit rather than spill onto a second."""
-    return html_to_pdf(html, paper="A4", margin_mm=10, extra_css=PRINT_CSS, max_pages=1)
+    """A slip's page (settlement or back-pay) as printed: one A4 page, shrunk to fit rather than spill onto a second.
+    What differs on paper (the print button hidden) is the page's own ``@media print`` style, as when the window prints it."""
+    return html_to_pdf(html, paper="A4", margin_mm=10, max_pages=1)
 
 
 def render_pdf(slip: Slip) -> bytes:

@@ -44,8 +44,9 @@ def fonts(data: bytes) -> dict[str, bool]:
     (its descriptor has /FontFile2, TrueType, or /FontFile3, CFF or OpenType)."""
     out: dict[str, bool] = {}
     for page in PdfReader(io.BytesIO(data)).pages:
-        resources = page["/Resources"].get_object()
-        for ref in resources.get("/Font", {}).get_object().values():
+        resources: Any = page["/Resources"].get_object()
+        named = resources.get("/Font")
+        for ref in named.get_object().values() if named is not None else ():
             font = ref.get_object()
             name = str(font["/BaseFont"]).lstrip("/").split("+")[-1]
             descriptor = _descriptor(font)

@@ -7,9 +7,10 @@ pass (:mod:`yibao.settlement.batch.kernel`) walks the claims person-year by pers
 the year-to-date accumulators, and pays every tier of every claim.
 
 Every policy choice (deciding identity, benefit line, deductible, ratio, cap, whether a tier
-applies) is made by the policy's own methods (:mod:`yibao.policy.schema`,
-:mod:`yibao.policy.deciding`), the ones ``settle`` asks, on the small parameter tables or the
-distinct claim keys; the kernel does the arithmetic of :mod:`yibao.settlement.tiers` once more.
+applies, whether a claim draws on a capitation township's pot) is made by the policy's own methods
+(:mod:`yibao.policy.schema`, :mod:`yibao.policy.deciding`, :mod:`yibao.settlement.capitation`), the
+ones ``settle`` asks, on the small parameter tables or the distinct claim keys; the kernel does the
+arithmetic of :mod:`yibao.settlement.tiers` once more.
 Money stays int64 fen; rounding is :func:`yibao.core.money.half_up`.
 """
 

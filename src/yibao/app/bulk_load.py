@@ -229,4 +229,5 @@ def _new_institutions(conn: sa.Connection, folder: Path) -> pl.DataFrame:
     except Exception as exc:  # any reader failure: a bad file for the clerk
         raise InputError(str(path), "(file)", str(exc)[:80], "a readable Parquet file") from None
     known = set(conn.execute(sa.select(Institution.fixmedins_code)).scalars())
-    return df.select(INSTITUTION_COLUMNS).filter(~pl.col("fixmedins_code").is_in(sorted(known)))
+    columns = [*INSTITUTION_COLUMNS, *(["township"] if "township" in df.columns else [])]  # a capitation township's group
+    return df.select(columns).filter(~pl.col("fixmedins_code").is_in(sorted(known)))

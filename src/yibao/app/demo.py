@@ -20,6 +20,7 @@ from yibao.app.audit_runs import run_audit
 from yibao.app.auth import create_account
 from yibao.app.demo_township import load_township
 from yibao.app.history import details_from_frames, settle_history
+from yibao.app.institutions import checked_townships
 from yibao.app.warnings import run_monitoring
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
@@ -55,7 +56,9 @@ class DemoInfo:
 
 
 def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
-    """The synthetic county's institutions not yet known (their count)."""
+    """The synthetic county's institutions not yet known (their count); a ``township`` column, when there, is checked
+    (:func:`yibao.app.institutions.checked_townships`) before anything is written."""
+    institutions = checked_townships(institutions, "institutions")
     with db.unit_of_work() as s:
         known = set(s.scalars(sa.select(Institution.fixmedins_code)))
         rows = [r for r in institutions.iter_rows(named=True) if r["fixmedins_code"] not in known]

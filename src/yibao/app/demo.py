@@ -18,7 +18,7 @@ from yibao import synth
 from yibao.app.audit_pack import base_pack
 from yibao.app.audit_runs import run_audit
 from yibao.app.auth import create_account
-from yibao.app.demo_township import load_township
+from yibao.app.demo_township import TownshipInfo, load_township
 from yibao.app.history import details_from_frames, settle_history
 from yibao.app.institutions import checked_townships
 from yibao.app.warnings import run_monitoring
@@ -53,6 +53,8 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
 class DemoInfo:
     created: bool
     persons: int
+    township: TownshipInfo | None = None
+    """The demo township loaded beside the county (Zibo 2020, capitation)."""
 
 
 def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
@@ -110,7 +112,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
     if pack.covers(date(DEMO_YEAR, 12, 31)) and pack.at(date(DEMO_YEAR, 12, 31)).monitoring is not None:
         for month in range(1, 13):
             run_monitoring(db, pack, parse_period(f"{DEMO_YEAR}-{month:02d}"), "demo", trigger="schedule")
-    load_township(db)  # the Zibo 2020 township under capitation, beside the county (its own people and year)
+    township = load_township(db)  # the Zibo 2020 township under capitation, beside the county (its own people and year)
     with db.unit_of_work() as s:
         for username, password, role, name in DEMO_ACCOUNTS:
             create_account(
@@ -123,7 +125,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
                 fixmedins_code=DEMO_HOSPITAL if role == "institution" else None,
             )
         s.commit()
-    return DemoInfo(True, persons)
+    return DemoInfo(True, persons, township)
 
 
 def _record_deaths(db: Database, people: pl.DataFrame) -> None:

@@ -26,6 +26,7 @@ from yibao.synth.township import DEMO_TOWNSHIP, TOWNSHIP_PACK, TOWNSHIP_YEAR, ge
 @dataclass(frozen=True)
 class TownshipInfo:
     township: str
+    year: int
     persons: int
     claims: int
     settled: HistoryResult
@@ -45,4 +46,4 @@ def load_township(
     enrol(db, TOWNSHIP_YEAR, pack, user=user)  # premiums priced and split between the person and subsidies
     _people, claims = synth.to_people_and_claims(town)
     settled = settle_history(db, pack, claims, user)
-    return TownshipInfo(DEMO_TOWNSHIP, town.people.height, town.claims.height, settled)
+    return TownshipInfo(DEMO_TOWNSHIP, TOWNSHIP_YEAR, town.people.height, town.claims.height, settled)

@@ -194,14 +194,13 @@ def _identities(rng: np.random.Generator, psn_no: pl.Series, cat: Arr) -> pl.Dat
     cutoff (1 September 2019), recorded by its category's bureau."""
     who = np.flatnonzero(cat != _CATS.index(ORDINARY))
     start = days_between(rng, epoch_day(date(2015, 1, 1)), epoch_day(date(2019, 8, 31)), len(who))
-    codes = tuple(_CATS)
     return pl.DataFrame(
         {
             "psn_no": psn_no.gather(pl.Series(who)),
-            "category": gather(codes, cat[who]),
+            "category": gather(_CATS, cat[who]),
             "valid_from": to_dates(start),
             "valid_to": pl.Series([None] * len(who), dtype=pl.Date),
-            "source_bureau": gather(tuple(CATEGORIES[c].bureau for c in codes), cat[who]),
+            "source_bureau": gather(tuple(CATEGORIES[c].bureau for c in _CATS), cat[who]),
         }
     )
 

@@ -28,7 +28,7 @@ def identity_code(policy: Policy, text: str) -> str:
     for code in named:
         if wanted in (code, named[code], named_en[code]):
             return code
-    choices = ", ".join(f"{c} ({named[c]})" for c in named)
+    choices = ", ".join(f"{c} {named[c]}" for c in named)
     raise InputError("leaflet", "identity", text, f"an identity the pack names: {choices}")
 
 
@@ -37,7 +37,7 @@ def build_leaflet(pack: PolicyPack, on: date, identity: str | None = None, lang:
     policy = pack.at(on)
     codes = [identity_code(policy, identity)] if identity is not None else identities(policy)
     who = [(c, policy.category_label(c, lang)) for c in codes]
-    region = pack.region if lang == "zh" else pack.title_en.split(" ")[0]
+    region = pack.region if lang == "zh" else pack.title_en
     answers: list[Answer | None] = [
         q.who_answer(policy, region, who, lang),
         q.premium_answer(policy, who, lang),
@@ -49,10 +49,9 @@ def build_leaflet(pack: PolicyPack, on: date, identity: str | None = None, lang:
         q.cross_region_answer(policy, who, lang),
         q.contacts_answer(policy, lang),
     ]
-    title = t(lang, f"{pack.region}城乡居民医保政策大白话问答", f"Residents' medical insurance in plain words: {region}")
-    for_whom = t(lang, f"（{who[0][1]}版）", f" (for {who[0][1]})") if identity is not None else ""
-    year = on.year
-    subtitle = t(lang, f"{year}年执行标准 · 按{on.month}月{on.day}日有效的政策", f"The rules in force on {on.isoformat()}")
+    title = t(lang, f"{pack.region}城乡居民医保政策大白话问答", "Residents' medical insurance in plain words")
+    for_whom = t(lang, f"{who[0][1]}版 · ", f"for {who[0][1]} · ") if identity is not None else ""
+    subtitle = for_whom + t(lang, f"{on.year}年政策（{on.month}月{on.day}日有效）", f"{region}: the rules in force on {on.isoformat()}")
     footnote = t(
         lang,
         f"本问答由医保政策包 {pack.pack_id} 自动生成，举例的金额都按结算系统同样的规则算出，与窗口结算结果一致。"
@@ -62,7 +61,7 @@ def build_leaflet(pack: PolicyPack, on: date, identity: str | None = None, lang:
     )
     return Leaflet(
         pack_id=pack.pack_id,
-        title=title + for_whom,
+        title=title,
         subtitle=subtitle,
         day=on,
         lang=lang,

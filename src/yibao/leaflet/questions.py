@@ -40,8 +40,8 @@ def who_answer(policy: Policy, region: str, who: Who, lang: str) -> Answer:
         t(
             lang,
             f"{region}除参加职工医保的人以外，城乡居民都可以参加城乡居民基本医疗保险，按年缴费，次年享受待遇。",
-            f"In {region}, every resident who is not in the employees' scheme may join the residents' basic medical "
-            "insurance: you pay once a year, for the following year.",
+            "Every resident who is not in the employees' scheme may join the residents' basic medical insurance: "
+            "you pay once a year, for the following year.",
         ),
         t(
             lang,

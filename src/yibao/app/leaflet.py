@@ -29,8 +29,9 @@ def paper_of(text: str) -> Paper:
 
 
 def leaflet_of(pack: PolicyPack, identity: str | None = None, lang: str = "zh", on: date | None = None) -> Leaflet:
-    """The pack's leaflet on ``on`` (default: today, or the nearest day the pack covers)."""
-    return build_leaflet(pack, covered_day(pack, on), identity, lang)
+    """The pack's leaflet on ``on`` (refused when the pack does not cover it; default: today, or the nearest day
+    the pack covers)."""
+    return build_leaflet(pack, covered_day(pack) if on is None else on, identity, lang)
 
 
 def render_body(leaflet: Leaflet, paper: Paper = "A4") -> str:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from yibao.core.i18n import t
 from yibao.core.identities import ORDINARY
 from yibao.leaflet.model import Answer, Table
-from yibao.leaflet.words import LEVELS, PLACES, cap_text, money, rate
+from yibao.leaflet.words import LEVELS, PLACES, cap_text, listed, money, rate
 from yibao.policy.premium import premium_split
 from yibao.policy.schema import LEVELS as LEVEL_CODES
 from yibao.policy.schema import BenefitLine, CriticalIllness, Policy
@@ -139,7 +139,7 @@ def inpatient_answer(policy: Policy, who: Who, lang: str) -> Answer | None:
         ),
     ]
     if line.deductible_2nd is not None:
-        second = "、".join(money(line.deductible_full(lv, 2), lang) for lv in LEVEL_CODES)
+        second = listed([money(line.deductible_full(lv, 2), lang) for lv in LEVEL_CODES], lang)
         paragraphs.append(t(lang, f"一年内第二次及以后住院，起付线分别为 {second}。",
                             f"From the second stay in a year the deductibles are {second}."))  # fmt: skip
     points_ = tuple(p for c, n in who if (p := _override_text(line, c, n, lang)) is not None)
@@ -184,14 +184,14 @@ def critical_answer(policy: Policy, who: Who, lang: str) -> Answer | None:
         return None
     rows = []
     for code, name in who:
-        bands = "、".join(rate(r) for _start, r in ci.bands_for(code))
+        bands = listed([rate(r) for _start, r in ci.bands_for(code)], lang)
         rows.append((name, money(ci.deductible_for(code), lang), bands, cap_text(ci.cap_for(code), lang)))
     head = (t(lang, "身份", "who"), t(lang, "起付线（一年累计）", "deductible (yearly)"),
             t(lang, "报销比例（分段）", "ratios (bands)"), t(lang, "一年最多", "yearly maximum"))  # fmt: skip
     starts = [b.start for b in ci.bands]
     band_text = ""
     if len(starts) > 1:
-        cuts = "、".join(money(s, lang) for s in starts[1:])
+        cuts = listed([money(s, lang) for s in starts[1:]], lang)
         band_text = t(lang, f"花得越多，比例越高（分段点：超过起付线后累计 {cuts}）。",
                       f"The more you spend, the higher the ratio (bands start at {cuts} above the deductible).")  # fmt: skip
     paragraphs = [

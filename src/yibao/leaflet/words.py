@@ -32,5 +32,10 @@ def rate(bp: int) -> str:
     return fmt_percent(clamp_bp(bp))
 
 
+def listed(items: list[str], lang: str) -> str:
+    """Items in a row: ``60%、65%`` / ``60%, 65%``."""
+    return t(lang, "、", ", ").join(items)
+
+
 def cap_text(fen: int | None, lang: str) -> str:
     return t(lang, "不设封顶线", "no yearly maximum") if fen is None else money(fen, lang)

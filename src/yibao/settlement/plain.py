@@ -63,10 +63,10 @@ def _capped(steps: Sequence[TraceStep]) -> TraceStep | None:
     return cap if cap is not None and int(cap.args["raw_fen"]) > int(cap.args["pay_fen"]) else None
 
 
-def _ratios(steps: Sequence[TraceStep]) -> str:
-    """The ratios of the band segments paid on, in order, without repeats: ``60%、65%``."""
+def _ratios(steps: Sequence[TraceStep], lang: str) -> str:
+    """The ratios of the band segments paid on, in order, without repeats: ``60%、65%`` / ``60%, 65%``."""
     seen = dict.fromkeys(fmt_percent(int(s.args["ratio_bp"])) for s in steps if s.key == "segment" and s.args["amount_fen"])
-    return "、".join(seen) if seen else ""
+    return t(lang, "、", ", ").join(seen)
 
 
 def _outside(f: Figures, lang: str) -> list[str]:
@@ -138,10 +138,10 @@ def _critical(f: Figures, steps: Sequence[TraceStep], lang: str) -> list[str]:
                      f"Critical illness insurance: your own share this year, {so_far}, has not passed its deductible "
                      f"of {line}, so it pays nothing this time."))  # fmt: skip
     else:
-        pay, rates = yuan(f.hifmi_pay, lang), _ratios(steps)
+        pay, rates = yuan(f.hifmi_pay, lang), _ratios(steps, lang)
         out.append(t(lang, f"大病保险再报销 {pay}：一年内自付累计超过 {line}的部分，按 {rates} 报销。",
                      f"Critical illness insurance pays {pay} more: of your own share this year above {line}, "
-                     f"{rates.replace('、', ', ')} is paid."))  # fmt: skip
+                     f"{rates} is paid."))  # fmt: skip
     if tilt is not None:
         out.append(_tilt_sentence(tilt, lang))
     return out

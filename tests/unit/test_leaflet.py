@@ -132,7 +132,8 @@ def test_zibo_dibao_county_stay_by_hand() -> None:
     leaflet = build_leaflet(pack, date(2020, 6, 1), "低保对象")
     first = leaflet.examples[0]
     assert first.title == "如果您是低保对象，在县级医院住院，花了1万元……"
-    assert (first.inputs.identity, first.inputs.med_type, first.inputs.hosp_lv, first.inputs.place) == ("dibao", "21", 2, "in_county")
+    i = first.inputs
+    assert (i.identity, i.med_type, i.hosp_lv, i.place, i.medfee_sumamt) == ("dibao", "21", 2, "in_county", 1_000_000)
     assert {p.code: p.fen for p in first.payments} == {
         "medfee_sumamt": 1_000_000,
         "hifp_pay": 712_500,
@@ -159,7 +160,8 @@ def test_pinkun_tilt_is_stated_and_settled() -> None:
     assert inpatient.table is not None and inpatient.table.rows[1][1:3] == ("250 元", "80%")  # 500 halved, 75 + 5
     assert any("起付线减半、报销比例提高 5 个百分点" in p for p in inpatient.paragraphs)
     critical = next(a for a in leaflet.answers if a.key == "critical_illness")
-    assert critical.table is not None and critical.table.rows == (("建档立卡贫困人口", "6,000 元", "65%、70%、75%", "不设封顶线"),)
+    assert critical.table is not None
+    assert critical.table.rows == (("建档立卡贫困人口", "6,000 元", "65%、70%、75%", "不设封顶线"),)
     costly = leaflet.examples[1]
     assert any(p.code == "hifmi_pay" and p.fen > 0 for p in costly.payments)
     assert "您的身份享受大病保险倾斜：起付线减半、报销比例提高 5 个百分点、不设封顶线。" in costly.explanation
@@ -185,7 +187,7 @@ def test_pdf_embeds_its_font_and_a5_pages_are_a5(tmp_path: Path) -> None:
 
 def test_unknown_identity_is_refused_naming_the_choices() -> None:
     pack = load_pack("hainan-2023")
-    with pytest.raises(Exception, match="identity.*nobody.*dibao 低保对象"):
+    with pytest.raises(Exception, match=r"identity.*nobody.*dibao 低保对象"):
         build_leaflet(pack, date(2023, 6, 1), "nobody")
 
 

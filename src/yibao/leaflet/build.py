@@ -51,7 +51,8 @@ def build_leaflet(pack: PolicyPack, on: date, identity: str | None = None, lang:
     ]
     title = t(lang, f"{pack.region}城乡居民医保政策大白话问答", "Residents' medical insurance in plain words")
     for_whom = t(lang, f"{who[0][1]}版 · ", f"for {who[0][1]} · ") if identity is not None else ""
-    subtitle = for_whom + t(lang, f"{on.year}年政策（{on.month}月{on.day}日有效）", f"{region}: the rules in force on {on.isoformat()}")
+    in_force = t(lang, f"{on.year}年政策（{on.month}月{on.day}日有效）", f"{region}: the rules in force on {on.isoformat()}")
+    subtitle = for_whom + in_force
     footnote = t(
         lang,
         f"本问答由医保政策包 {pack.pack_id} 自动生成，举例的金额都按结算系统同样的规则算出，与窗口结算结果一致。"

@@ -61,5 +61,5 @@ def leaflet(
             return
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
-    said = len(made.examples)
-    console.print(t(lang, f"已写入 {out}（{said} 个算例，均按政策包结算）", f"Wrote {out} ({said} worked examples, each settled)"))
+    n = len(made.examples)
+    console.print(t(lang, f"已写入 {out}（{n} 个算例，均按政策包结算）", f"Wrote {out} ({n} worked examples, each settled)"))

@@ -92,7 +92,7 @@ def test_migration_0302_gives_older_ledger_rows_no_account_payment(kind: str, tm
     try:
         command.upgrade(cfg, "0301")
         now = datetime.now(UTC)
-        later = ("acct_pay", "corrects", "dise_codg", "dise_name", "major_dise_flag")  # later columns
+        later = ("acct_pay", "corrects", "dise_codg", "dise_name", "major_dise_flag", "captn_pay", "captn_town")  # later columns
         ledger = {c.name: c for c in LedgerEntry.__table__.c if c.name not in ("id", *later)}
         row: dict[str, object] = {
             name: 0 if isinstance(c.type, sa.BigInteger) else "[]" if isinstance(c.type, sa.Text) else None

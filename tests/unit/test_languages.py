@@ -422,6 +422,16 @@ def _settlements() -> Iterator[Any]:
     changes = {"assistance.on_application": on_application}
     applying = apply_overlay(_tilted_policy(), overlay_from_mapping({"overlay": "a", "changes": changes}, "a"))
     bills = list(settle_sequence(applying, tekun, claims))
+    zibo = load_pack("shandong-zibo-2020")  # 门诊统筹人头定额: by head within the limit, item by item above it
+    poor = Person("Z1", identities=(IdentityPeriod("pinkun", date(2019, 1, 1)),), township="南定镇")
+    for who in (poor, Person("Z2", township="南定镇")):
+        visits = [
+            Claim(
+                f"{who.psn_no}-{n}", who.psn_no, date(2020, 3, n), "11", 1, summary=PolicyRangeSummary(30_000), township="南定镇"
+            )
+            for n in (1, 2, 3)
+        ]
+        yield from settle_sequence(zibo, who, visits)
     yield SimpleNamespace(claim_id="application", trace=assist_on_application(applying.at(day), tekun, bills, day).trace)
 
 

@@ -158,6 +158,7 @@ def _claim(entry: LedgerEntry, dise_codg: str, amounts: dict[str, int]) -> Claim
     claim = Claim(
         entry.setl_id, entry.psn_no, entry.setl_date, entry.med_type, entry.hosp_lv, entry.place or "in_county",  # type: ignore[arg-type]
         dise_codg, fixmedins_code=entry.fixmedins_code or "", major_dise_flag=entry.major_dise_flag,
+        township=entry.captn_town or "",  # re-settled on the pot it drew on
     )  # fmt: skip
     results = [FeeLineResult(**r) for r in json.loads(entry.fee_results)]
     return summary_claim(claim, amounts, results)
@@ -277,7 +278,8 @@ def _entry(original: LedgerEntry, d: Difference, setl_id: str, user: str, at: da
         setl_id=setl_id, kind=KIND, reverses=None, corrects=original.setl_id, reason=reason_text(d), mdtrt_id=None,
         person_id=original.person_id, psn_no=original.psn_no, fixmedins_code=original.fixmedins_code, year=original.year,
         setl_date=original.setl_date, insutype=after.insutype, med_type=original.med_type, line=after.line,
-        identity=after.identity, hosp_lv=original.hosp_lv, place=original.place, pack_id=pack.pack_id,
+        identity=after.identity, hosp_lv=original.hosp_lv, place=original.place, captn_town=original.captn_town,
+        pack_id=pack.pack_id,
         **d.delta, consumed=ledger.dumps(d.consumed.to_dict()), setldetail=ledger.dumps(after.setldetail),
         fee_results="[]", trace=ledger.trace_json(after.trace), msgid=msgid, recorded_at=at, recorded_by=user,
         visit_seq=None,

@@ -33,7 +33,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import Claim, YearToDate
 from yibao.settlement.settle import settle
 from yibao.store.db import Database
-from yibao.store.service_tables import FeeLineRow, LedgerEntry, Visit, YearToDateRow
+from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit, YearToDateRow
 from yibao.store.tables import Enrolment, Person
 
 
@@ -145,6 +145,8 @@ def settle_history(
                 "ledger", "year", taken[1], f"a year with no settlements yet (person {taken[0]} already has some): loaded before?"
             )
         balances = account_balances(s, years)
+        township_of = sa.select(Institution.fixmedins_code, Institution.township).where(Institution.township.is_not(None))
+        towns: dict[str, str] = {code: town for code, town in s.execute(township_of) if town}
         for psn_no, person_claims in by_person.items():
             person = people.get(psn_no)
             if person is None:
@@ -153,6 +155,8 @@ def settle_history(
             sp = settlement_person(s, person)
             ytd: dict[int, YearToDate] = {}
             for claim in sorted(person_claims, key=lambda c: c.setl_date):
+                if not claim.township and claim.fixmedins_code in towns:  # a township institution's capitation group
+                    claim = replace(claim, township=towns[claim.fixmedins_code])
                 year = claim.setl_date.year
                 if (person.id, year) not in enrolled:
                     out.not_enrolled += 1

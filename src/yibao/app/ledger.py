@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
+    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "captn_pay",
 )  # fmt: skip
 """The amounts a ledger entry stores (a reversal: negated); ``acct_pay`` is the part of ``psn_part_amt`` the personal
 account paid, the rest the person paid in cash (``psn_cash_pay``)."""
@@ -233,7 +233,7 @@ def entry_values(
         psn_no=person.psn_no, fixmedins_code=fixmedins_code or claim.fixmedins_code or None, year=claim.setl_date.year,
         setl_date=claim.setl_date, insutype=s.insutype, med_type=s.med_type, line=s.line, identity=s.identity,
         dise_codg=claim.dise_codg or None, dise_name=claim.dise_name or None, major_dise_flag=claim.major_dise_flag,
-        hosp_lv=claim.hosp_lv, place=claim.place,
+        hosp_lv=claim.hosp_lv, place=claim.place, captn_town=s.captn_town or None,
         pack_id=pack.pack_id, **{a: getattr(s, a) for a in AMOUNTS},
         consumed=_json(s.consumed.to_dict()), setldetail=_json(s.setldetail), fee_results=_json(s.fee_results),
         trace=trace_json(s.trace),
@@ -329,7 +329,7 @@ def reverse_settlement(session: Session, setl_id: str, reason: str, user: str, *
         setl_date=original.setl_date, insutype=original.insutype, med_type=original.med_type, line=original.line,
         identity=fixes[-1].identity if fixes else original.identity, dise_codg=original.dise_codg,
         dise_name=original.dise_name, major_dise_flag=original.major_dise_flag, hosp_lv=original.hosp_lv,
-        place=original.place,
+        place=original.place, captn_town=original.captn_town,
         pack_id=original.pack_id, **{a: -getattr(original, a) - sum(getattr(f, a) for f in fixes) for a in AMOUNTS},
         consumed=json.dumps(negated.to_dict()), setldetail="[]", fee_results="[]", trace="[]", msgid=msgid,
         recorded_at=now(), recorded_by=user,

@@ -46,6 +46,8 @@ class PersonYear:
     """How many settlements the visit being settled ever had (0 without a visit)."""
     standing: str | None
     """The visit's settlement that stands (no reversal undid it), the latest if several."""
+    township: str = ""
+    """The claim's institution's township group (capitation), ``""`` for none."""
 
 
 _LEDGER: sa.Table = LedgerEntry.__table__  # type: ignore[assignment]
@@ -77,6 +79,7 @@ def _statement(dialect: str, lock: bool) -> sa.Select[Any]:
             ytd.scalar_subquery(),
             sa.select(Institution.hosp_lv).where(inst).scalar_subquery(),
             sa.select(Institution.place).where(inst).scalar_subquery(),
+            sa.select(Institution.township).where(inst).scalar_subquery(),
             sa.select(sa.func.count()).select_from(_LEDGER).where(*_VISIT_SETTLEMENTS).scalar_subquery(),
             standing.scalar_subquery(),
         )
@@ -100,7 +103,7 @@ def read(
         survivor = survivor_of(s, person)
         if survivor.id != person.id:
             return read(s, survivor.psn_no, year, fixmedins_code=fixmedins_code, mdtrt_id=mdtrt_id, lock=lock)
-    balance, ytd, hosp_lv, place, count, standing = row[2 + FACTS :]
+    balance, ytd, hosp_lv, place, township, count, standing = row[2 + FACTS :]
     return PersonYear(
         person=person,
         core=core_person(person, *facts, acct_balance=balance),
@@ -109,6 +112,7 @@ def read(
         institution=(hosp_lv, place) if hosp_lv is not None else None,
         visit_settlements=count,
         standing=standing,
+        township=township or "",
     )
 
 

@@ -21,6 +21,7 @@ from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import IdentityPeriod
 from yibao.policy.schema import Policy
 from yibao.settlement import model as sm
+from yibao.store.service_tables import Institution
 from yibao.store.tables import (
     ChronicFiling,
     CrossFiling,
@@ -139,7 +140,7 @@ def _json_rows(dialect: str, table: type[Dated], cols: tuple[Any, ...]) -> Any:
     return sa.select(agg).where(table.person_id == Person.id).scalar_subquery()
 
 
-FACTS = 6
+FACTS = 7
 """How many columns :func:`facts_columns` gives."""
 
 
@@ -156,7 +157,21 @@ def facts_columns(dialect: str) -> tuple[Any, ...]:
         _json_rows(dialect, InstitutionChoice, (InstitutionChoice.fixmedins_code, InstitutionChoice.role,
                                                 InstitutionChoice.begin, InstitutionChoice.end)),
         _json_rows(dialect, FamilyDoctorContract, (FamilyDoctorContract.begin, FamilyDoctorContract.end)),
+        signed_township_column(),
     )  # fmt: skip
+
+
+def signed_township_column() -> Any:
+    """The township of the institution the person chose last for general outpatient (``designated``: 签约/选定基层
+    机构), correlated with ``person.id``; NULL when none is a township institution (capitation ``counted: signed``)."""
+    return (
+        sa.select(Institution.township)
+        .join(InstitutionChoice, InstitutionChoice.fixmedins_code == Institution.fixmedins_code)
+        .where(InstitutionChoice.person_id == Person.id, InstitutionChoice.role == "designated")
+        .order_by(InstitutionChoice.begin.desc(), InstitutionChoice.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _day(text: str | None) -> date | None:
@@ -175,6 +190,7 @@ def core_person(
     tiers: str | None = None,
     institutions: str | None = None,
     family_doctor: str | None = None,
+    signed_township: str | None = None,
     *,
     acct_balance: int | None = None,
 ) -> sm.Person:
@@ -199,6 +215,8 @@ def core_person(
         ),
         family_doctor=tuple(sm.Period(date.fromisoformat(b), _day(e)) for b, e in _rows(family_doctor)),
         acct_balance=acct_balance or 0,
+        township=person.township or "",
+        signed_township=signed_township or "",
     )
 
 

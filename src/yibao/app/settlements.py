@@ -71,6 +71,7 @@ def to_claim(
         code or "",
         major_dise_flag=body.major_dise_flag,
         dise_name=body.dise_name,
+        township=facts.township,
     )
     return claim, code, facts
 
@@ -95,6 +96,8 @@ def settlement_json(
         "trace": [{"tier": t, "text": m} for t, m in render(s.trace, lang)],
         "year_to_date": s.ytd_after.to_dict(),
     }
+    if s.captn_town:  # 门诊统筹人头定额: what of hifp_pay the township's pot paid by head, the rest item by item
+        out["capitation"] = {"township": s.captn_town, "captn_pay": s.captn_pay, "item_pay": s.hifp_pay - s.captn_pay}
     if audit is not None and audit.pack is not None:
         out["audit"] = audit_counter.audit_json(audit, lang)
     return out

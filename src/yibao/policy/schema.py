@@ -210,6 +210,14 @@ def _category_keys(v: Any) -> Any:
 Category = Annotated[str, BeforeValidator(_category)]
 
 
+def _weights(v: Any) -> Any:
+    if isinstance(v, dict):
+        unknown = [k for k in v if k not in CAPITATION_WEIGHTS]
+        if unknown:
+            raise ValueError(f"capitation.weights names {unknown}; expected some of {', '.join(CAPITATION_WEIGHTS)}")
+    return v
+
+
 def _months(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int | str) or not str(v).strip().isdigit() or not 1 <= int(v) <= 600:
         raise ValueError(f"a whole number of months from 1 to 600, got {v!r}")
@@ -1283,6 +1291,155 @@ class FundBudget(Model):
     """Warned when the resident pool's expected balance rate for the year (结余率) falls below this share."""
 
 
+class WithholdStep(Model):
+    """One step of the year-end performance rule: a township scoring at least ``score`` is paid ``release``
+    percent of what was withheld."""
+
+    score: int
+    release: Bp
+
+    @model_validator(mode="after")
+    def _check(self) -> WithholdStep:
+        if not 0 <= self.score <= 100:
+            raise ValueError(f"a performance score between 0 and 100, got {self.score}")
+        return self
+
+
+class StandardDerivation(Model):
+    """人头定额标准 derived as the 新农合-era rule did: (the year's outpatient pooling funding − the risk
+    reserve − the critical-illness reserve + the balance carried over − an adjustment) ÷ the persons it is
+    for, rounded down to the fen."""
+
+    funding: Fen
+    risk_reserve: Fen = 0
+    critical_reserve: Fen = 0
+    balance: Fen = 0
+    adjustment: Fen = 0
+    persons: int
+
+    @property
+    def pool(self) -> int:
+        """The money shared out by head (fen)."""
+        return self.funding - self.risk_reserve - self.critical_reserve + self.balance - self.adjustment
+
+    @model_validator(mode="after")
+    def _check(self) -> StandardDerivation:
+        if self.persons <= 0:
+            raise ValueError(f"standard.derive.persons must be at least 1, got {self.persons}")
+        if self.pool <= 0:
+            raise ValueError(
+                f"standard.derive leaves {self.pool / 100:.2f} yuan to share by head (funding less reserves "
+                "and adjustment, plus balance): expected more than 0"
+            )
+        return self
+
+
+class CapitationStandard(Model):
+    """The per-head standard (人头定额, yuan per person-year): given (``per_head``) or derived (``derive``)."""
+
+    per_head: Fen | None = None
+    derive: StandardDerivation | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> CapitationStandard:
+        if (self.per_head is None) == (self.derive is None):
+            raise ValueError("capitation.standard gives exactly one of per_head (yuan) or derive (funding, reserves, persons)")
+        return self
+
+    @property
+    def fen(self) -> int:
+        """The standard per person-year in fen."""
+        if self.per_head is not None:
+            return self.per_head
+        assert self.derive is not None
+        return self.derive.pool // self.derive.persons
+
+
+class OverLimit(Model):
+    """Above the shared pot's limit: the named categories settle item by item at actual cost (按项目据实结算),
+    up to ``cap`` for the year on the line (the poor people's policy maximum; none: no cap); everyone
+    else is paid nothing above the limit."""
+
+    categories: tuple[Category, ...]
+    cap: Fen | None = None
+
+
+CAPITATION_WEIGHTS: tuple[str, ...] = ("persons", "visits", "amounts")
+"""openIMIS-style weights sharing a township's monthly prepayment among its hospital and clinics: the persons
+counted at each (signed with it), its visits and its policy-range amounts in the month."""
+
+
+class Capitation(Model):
+    """门诊统筹人头定额 (seed 004): a township hospital (镇卫生院) and its village clinics (村卫生室) share one
+    outpatient pooling pot per person counted; the two use it together and count the maximum payment
+    together (共同使用、合并计算最高支付限额). On the ``lines`` named, a claim at an institution of a
+    capitation township, by a person that township counts, is paid within the person's yearly ``limit``
+    by head (按人头付费: the fund prepays the township monthly, ``prepay_share`` of the year's per-head
+    amount, one twelfth a month); above the limit the ``over_limit`` categories settle item by item
+    (按项目据实结算). The township pays its clinics for the previous month before day ``clinic_due_day``;
+    at the year's end the withheld rest is paid by the performance score (``withhold``)."""
+
+    lines: tuple[str, ...]
+    counted: Literal["enrolled", "signed"]
+    """Who counts for a township: the persons enrolled living in it (``enrolled``), or those signed with its
+    family doctors (``signed``, the person's designated institution belonging to it)."""
+    standard: CapitationStandard
+    limit: Fen
+    """The yearly payment limit per person of the shared pot (门诊统筹最高支付限额), on the line's cap group."""
+    category_limits: Annotated[dict[Category, Fen], BeforeValidator(_category_keys)] = {}
+    """A category's own limit in place of ``limit``."""
+    over_limit: OverLimit | None = None
+    prepay_share: Bp
+    """The share of the year's per-head amount prepaid, in twelve monthly parts; the rest is withheld."""
+    clinic_due_day: int = 20
+    withhold: tuple[WithholdStep, ...] = ()
+    """Year-end release of the withheld rest by score, highest score first; below the last step nothing."""
+    weights: Annotated[dict[str, Bp], BeforeValidator(_weights)] = {}
+    """Optional openIMIS-style weights (:data:`CAPITATION_WEIGHTS`) sharing each month's prepayment among the
+    township's institutions; none: each clinic is owed what it paid by head in the month."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Capitation:
+        if not 1 <= self.clinic_due_day <= 28:
+            raise ValueError(f"capitation.clinic_due_day must be a day 1-28, got {self.clinic_due_day}")
+        scores = [w.score for w in self.withhold]
+        if scores != sorted(scores, reverse=True) or len(set(scores)) != len(scores):
+            raise ValueError(f"capitation.withhold steps must go from the highest score down, each once: got {scores}")
+        if self.weights and sum(self.weights.values()) != 10_000:
+            total = sum(self.weights.values()) / 100
+            raise ValueError(f"capitation.weights must add up to 100 (percent), got {total:g}")
+        if self.over_limit is not None and self.over_limit.cap is not None:
+            low = [c for c in self.over_limit.categories if self.over_limit.cap < self.limit_for(c)]
+            if low:
+                raise ValueError(
+                    f"capitation.over_limit.cap is below the limit of {low}: the cap counts the whole year's payment"
+                )
+        return self
+
+    def limit_for(self, identity: str) -> int:
+        """The person's yearly limit of the shared pot (fen)."""
+        return self.category_limits.get(identity, self.limit)
+
+    def item_by_item(self, identity: str) -> bool:
+        """Does the deciding identity settle item by item above the limit?"""
+        return self.over_limit is not None and identity in self.over_limit.categories
+
+    def cap_for(self, identity: str) -> int | None:
+        """The yearly cap on a capitation claim: the limit, or for an over-limit category the over-limit cap."""
+        if self.item_by_item(identity):
+            assert self.over_limit is not None
+            return self.over_limit.cap
+        return self.limit_for(identity)
+
+    def release(self, score: int) -> int:
+        """The share (basis points) of the withheld rest paid for a year-end ``score``."""
+        return next((w.release for w in self.withhold if score >= w.score), 0)
+
+    def township_of(self, township: str, signed_township: str) -> str:
+        """The township that counts a person (their own, or their signed one), ``""`` for none."""
+        return township if self.counted == "enrolled" else signed_township
+
+
 def _check_shared_groups(lines: dict[str, BenefitLine]) -> None:
     """Lines sharing a deductible, cap or ceiling group must count it the same way."""
     seen: dict[tuple[str, str], tuple[str, Any]] = {}
@@ -1524,6 +1681,8 @@ class Policy(Model):
     """The fund budget's derivation rule and warning lines (none: no derived budget, no budget warnings)."""
     combined_caps: dict[str, CombinedCap] = {}
     """Combined caps by name (the accumulator key of the block, distinct from every cap group)."""
+    capitation: Capitation | None = None
+    """门诊统筹人头定额 shared by a township hospital and its village clinics (none: every claim is paid item by item)."""
     filing_diseases: FilingDiseases | None = None
     """The diseases a person may be filed for (门诊慢特病病种目录: the 门诊慢性病 and 门诊特殊病 lists); a filing
     names one of them. ``None``: the pack gives no list (any disease code is taken)."""
@@ -1567,6 +1726,8 @@ class Policy(Model):
                     f"large_amount.insutypes {sorted(both)} are served by critical_illness too: "
                     "each scheme by one critical-illness block"
                 )
+        if self.capitation:
+            tiers.append(("capitation.lines", self.capitation.lines))
         if self.assistance:
             tiers.append(("assistance.lines", self.assistance.lines))
         if self.tilted_assistance:
@@ -1589,6 +1750,10 @@ class Policy(Model):
             named.append(("tilted_assistance.categories", tuple(self.tilted_assistance.categories)))
         if self.premium:
             named.append(("premium.subsidies", tuple(self.premium.subsidies)))
+        if self.capitation:
+            named.append(("capitation.category_limits", tuple(self.capitation.category_limits)))
+            if self.capitation.over_limit:
+                named.append(("capitation.over_limit.categories", self.capitation.over_limit.categories))
         named.append(("identity_validity", tuple(self.identity_validity)))
         for key, line in self.lines.items():
             named.append((f"lines.{key}.identity_overrides", tuple(line.identity_overrides)))

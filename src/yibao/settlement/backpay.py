@@ -26,8 +26,9 @@ from yibao.settlement.model import Claim, FeeLineResult, Person, PolicyRangeSumm
 from yibao.settlement.policy_range import scp_parts
 from yibao.settlement.settle import settle
 
-AMOUNTS: tuple[str, ...] = (*AMOUNT_FIELDS, "acct_pay")
-"""The amounts a difference is stated in (the ledger's amounts; ``acct_pay`` the personal account's part)."""
+AMOUNTS: tuple[str, ...] = (*AMOUNT_FIELDS, "acct_pay", "captn_pay")
+"""The amounts a difference is stated in (the ledger's amounts; ``acct_pay`` the personal account's part, ``captn_pay``
+the part of ``hifp_pay`` paid by head)."""
 FUNDS: tuple[str, ...] = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay")
 """The amounts a back-pay moves (the policy-range split of a bill does not change with the identity)."""
 

@@ -153,6 +153,12 @@ class Person:
     """Institutions chosen: designated / linked for general outpatient, signed for chronic outpatient."""
     family_doctor: tuple[Period, ...] = ()
     """Family-doctor contracts (家庭医生签约服务) with their dates."""
+    township: str = ""
+    """The township (乡镇) the person lives in, as the registry names it; a capitation township counts its
+    enrolled residents (``capitation.counted: enrolled``)."""
+    signed_township: str = ""
+    """The township of the institution the person signed with for general outpatient (家庭医生签约/选定基层机构):
+    counted there under ``capitation.counted: signed``."""
 
     def institution_class(self, fixmedins_code: str, day: date) -> str:
         """The claim's institution against the person's choices on ``day``: designated, linked or other."""
@@ -249,6 +255,9 @@ class Claim:
     tiers' ``major`` terms apply to it as to a claim of their ``major_diseases`` codes."""
     dise_name: str = ""
     """The diagnosis's name as given with ``dise_codg`` (kept in the ledger and printed; settles nothing)."""
+    township: str = ""
+    """The township group of the claim's institution (a township hospital or one of its village clinics), from
+    the institution registry; ``""``: not a township institution."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +405,11 @@ class Settlement:
     trace: tuple[TraceStep, ...]
     acct_pay: int = 0
     """The part of ``psn_part_amt`` the personal account pays (个人账户支出)."""
+    captn_pay: int = 0
+    """The part of ``hifp_pay`` paid by head from a township's capitation pot (按人头付费); the rest of
+    ``hifp_pay`` is settled item by item (按项目)."""
+    captn_town: str = ""
+    """The capitation township whose pot the claim drew on (``""``: not under capitation)."""
 
     PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
 

@@ -16,6 +16,7 @@ from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import BenefitLine, Facts, LineChoice, Policy
 from yibao.settlement import tiers
+from yibao.settlement.capitation import capitation_township
 from yibao.settlement.model import (
     PLACES_IN,
     Claim,
@@ -181,6 +182,7 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
     trace.extend(audit_steps(claim))
 
     combined = policy.combined_for(choice.key)
+    town = capitation_township(policy, choice.key, person, claim)
     acct_left = max(0, person.acct_balance - ytd.acct_paid)  # the personal account's balance left this year
     b = tiers.basic(
         tiers.BasicInput(
@@ -200,6 +202,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
             combined=combined,
             qualifies=combined is not None and combined[1].qualifies(lambda d: person.filed_for(d, claim.setl_date)),
             acct_left=acct_left,
+            capitation=policy.capitation if town else None,
+            township=town,
         )
     )
     after_basic = pr.inscp_scp_amt - b.pay
@@ -268,6 +272,8 @@ def settle(policy: Policy | PolicyPack, person: Person, ytd: YearToDate | None, 
         ytd_after=ytd.plus(consumed),
         trace=_identities_named(policy, trace),
         acct_pay=acct,
+        captn_pay=b.summary.get("captn_pay", 0),
+        captn_town=town,
     )
 
 

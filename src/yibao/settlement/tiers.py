@@ -17,6 +17,7 @@ from yibao.policy.schema import (
     LEVELS,
     Assistance,
     BenefitLine,
+    Capitation,
     CombinedCap,
     CriticalIllness,
     Policy,
@@ -28,6 +29,7 @@ from yibao.policy.schema import (
     period_key,
 )
 from yibao.settlement.arith import Segment, above_threshold, cap_pay, clamp_bp, pay_segments, split_bands
+from yibao.settlement.capitation import head_part
 from yibao.settlement.model import TraceStep, YearToDate
 
 
@@ -83,6 +85,10 @@ class BasicInput:
     acct_left: int = 0
     """The personal account's balance left for the year before the claim (paid first on an
     ``account_first`` line)."""
+    capitation: Capitation | None = None
+    """The capitation block when the claim draws on a township's pot (its cap replaces the line's)."""
+    township: str = ""
+    """That township (:func:`yibao.settlement.capitation.capitation_township`)."""
 
     @property
     def normal(self) -> int:
@@ -319,16 +325,38 @@ def basic(i: BasicInput) -> TierResult:
     paid_before = i.ytd.basic_paid.get(slot, 0)
     extra: dict[str, Any] = {} if line.cap_period == "year" else {"period": period_label(line.cap_period, i.day)}
     combined = None if i.combined is None else period_key(i.combined[0], line.cap_period, i.day)
-    if i.combined is not None and combined is not None and i.qualifies and cap is not None:
+    if i.capitation is not None:  # 门诊统筹人头定额: the pot's limit, or an over-limit category's cap, replaces the line's
+        cap = i.capitation.cap_for(i.identity)
+    elif i.combined is not None and combined is not None and i.qualifies and cap is not None:
         cap, paid_before = i.combined[1].cap, i.ytd.basic_paid.get(combined, 0)  # 合并限额 replaces the line's cap
         extra["combined"] = True
     r.pay, r.remaining = cap_pay(raw, cap, paid_before)
-    _cap_trace(r, t, cap, paid_before, raw, "identity" if ov.no_cap else "", **extra)
+    _cap_trace(r, t, cap, paid_before, raw, "identity" if ov.no_cap else "over_limit" if cap is None else "", **extra)
+    if i.capitation is not None:
+        _capitation_split(r, i, i.capitation, paid_before)
     r.consumed["basic_paid"] = {slot: r.pay} | ({combined: r.pay} if combined is not None else {})
     r.pay += outside
-    r.summary = {"dedc": dedc}
+    r.summary["dedc"] = dedc
     r.step(t, "result", pay_fen=r.pay)
     return r
+
+
+def _capitation_split(r: TierResult, i: BasicInput, cap: Capitation, paid_before: int) -> None:
+    """How the capped payment splits: within the person's limit of the township's pot by head, the rest (an
+    over-limit category's) item by item (seed 004)."""
+    limit = cap.limit_for(i.identity)
+    head = head_part(r.pay, limit, paid_before)
+    r.summary["captn_pay"] = head
+    r.step(
+        "basic",
+        "capitation",
+        township=i.township,
+        item_by_item=cap.item_by_item(i.identity),
+        limit_fen=limit,
+        paid_before_fen=paid_before,
+        head_fen=head,
+        item_fen=r.pay - head,
+    )
 
 
 def critical_illness(

@@ -23,6 +23,7 @@ REASONS: dict[str, Said] = {
     "line": ("本待遇类别不享受此项", "this benefit line is not covered by this payer"),
     "identity": ("身份类别不在救助范围", "identity category not covered"),
     "tilt": ("倾斜支付取消封顶线", "tilt removes the cap"),
+    "over_limit": ("超人头定额部分按项目据实结算，不设封顶线", "above the capitation limit item by item, no cap"),
     "": ("不设封顶线", "no cap"),
 }
 
@@ -156,6 +157,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "annual cap {cap_fen}, paid before {paid_before_fen}, computed {raw_fen}, paid {pay_fen}",
     ),
     "no_cap": ("{reason}，应付 {raw_fen}", "{reason}; computed {raw_fen}"),
+    "capitation": (
+        "门诊统筹人头定额（{township}，镇村共用）：年度限额 {limit_fen}，此前已支付 {paid_before_fen}；"
+        "本次按人头付费 {head_fen}，超限额部分按项目据实结算 {item_fen}",
+        "outpatient capitation (the pot the township hospital and its village clinics share): yearly limit {limit_fen}, "
+        "paid before {paid_before_fen}; paid by head {head_fen}, above the limit settled item by item {item_fen}",
+    ),
+    "capitation/limit": (
+        "门诊统筹人头定额（{township}，镇村共用）：年度限额 {limit_fen}，此前已支付 {paid_before_fen}；本次按人头付费 {head_fen}",
+        "outpatient capitation (the pot the township hospital and its village clinics share): yearly limit {limit_fen}, "
+        "paid before {paid_before_fen}; paid by head {head_fen}",
+    ),
     "result": ("支付 {pay_fen}", "pays {pay_fen}"),
     "cumulative": (
         "本次计入 {base_fen}，年度累计 {before_fen} → {after_fen}",
@@ -273,6 +285,8 @@ def _variant(step: TraceStep) -> str:
         return "cap/combined"
     if step.key == "cap" and "period" in a:
         return "cap/period"
+    if step.key == "capitation" and not a.get("item_by_item"):
+        return "capitation/limit"
     if step.key == "ratio" and a.get("add_bp") == 0:
         return "ratio/plain"
     if step.key == "cap" and step.tier in ("assistance", "tilted"):

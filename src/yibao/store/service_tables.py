@@ -23,6 +23,9 @@ class Institution(Base):
     place: Mapped[str] = mapped_column(String(16), default="in_county")
     """in_county / out_of_county / cross_region, seen from the county the service runs for."""
     admdvs: Mapped[str | None] = mapped_column(String(16))
+    township: Mapped[str | None] = mapped_column(String(64))
+    """The township group (乡镇, as ``person.township`` names it) of a township hospital (镇卫生院) and its village
+    clinics (村卫生室), which share one outpatient capitation pot (migration 0314); NULL for other institutions."""
 
 
 class Visit(Base):
@@ -122,6 +125,11 @@ class LedgerEntry(Base):
     acct_pay: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """The part of ``psn_part_amt`` the personal account paid (个人账户支出; migration 0302, 0 on older rows): the
     entry's ``consumed.acct_paid``; the person paid ``psn_part_amt - acct_pay`` in cash (``psn_cash_pay``)."""
+    captn_pay: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The part of ``hifp_pay`` paid by head from a township's capitation pot (按人头付费; migration 0314, 0 on older
+    rows); the rest of ``hifp_pay`` was settled item by item."""
+    captn_town: Mapped[str | None] = mapped_column(String(64))
+    """The capitation township whose pot the settlement drew on (NULL: not under capitation)."""
     consumed: Mapped[str] = mapped_column(Text)
     """The accumulators this entry consumed (negative for a reversal), JSON."""
     setldetail: Mapped[str] = mapped_column(Text)
@@ -138,6 +146,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_person_year", "person_id", "year"),
         Index("ix_ledger_date", "setl_date"),
+        Index("ix_ledger_captn_town", "captn_town", "setl_date"),
         Index("ux_ledger_visit_seq", "mdtrt_id", "visit_seq", unique=True),
     )
 

@@ -151,6 +151,10 @@ def test_zibo_dibao_county_stay_by_hand() -> None:
     assert premium.table is not None and premium.table.rows == (("低保对象", "280 元", "140 元", "140 元"),)
     inpatient = next(a for a in leaflet.answers if a.key == "inpatient")
     assert inpatient.table is not None and inpatient.table.rows[1] == ("县级医院（二级）", "500 元", "75%", "75%", "65%", "45%")
+    # capitation (门诊统筹人头定额): the township hospital and its clinics share the 200-yuan limit; 低保 has no item-by-item
+    township = next(a for a in leaflet.answers if a.key == "capitation")
+    assert township.points == ("低保对象：两处合起来每人每年最多报销 200 元。",)
+    assert "共用一个报销额度" in township.paragraphs[0]
 
 
 def test_pinkun_tilt_is_stated_and_settled() -> None:
@@ -162,6 +166,10 @@ def test_pinkun_tilt_is_stated_and_settled() -> None:
     critical = next(a for a in leaflet.answers if a.key == "critical_illness")
     assert critical.table is not None
     assert critical.table.rows == (("建档立卡贫困人口", "6,000 元", "65%、70%、75%", "不设封顶线"),)
+    township = next(a for a in leaflet.answers if a.key == "capitation")
+    assert township.points == (
+        "建档立卡贫困人口：两处合起来每人每年最多报销 200 元；超过以后，按实际费用继续报销，一年最多 1,000 元。",
+    )
     costly = leaflet.examples[1]
     assert any(p.code == "hifmi_pay" and p.fen > 0 for p in costly.payments)
     assert "您的身份享受大病保险倾斜：起付线减半、报销比例提高 5 个百分点、不设封顶线。" in costly.explanation
@@ -187,7 +195,7 @@ def test_pdf_embeds_its_font_and_a5_pages_are_a5(tmp_path: Path) -> None:
 
 def test_unknown_identity_is_refused_naming_the_choices() -> None:
     pack = load_pack("hainan-2023")
-    with pytest.raises(Exception, match=r"identity.*nobody.*dibao 低保对象"):
+    with pytest.raises(Exception, match=r"identity.*nobody.*ordinary, tekun, dibao"):
         build_leaflet(pack, date(2023, 6, 1), "nobody")
 
 

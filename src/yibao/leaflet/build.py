@@ -28,7 +28,7 @@ def identity_code(policy: Policy, text: str) -> str:
     for code in named:
         if wanted in (code, named[code], named_en[code]):
             return code
-    choices = ", ".join(f"{c} {named[c]}" for c in named)
+    choices = ", ".join(named)
     raise InputError("leaflet", "identity", text, f"an identity the pack names: {choices}")
 
 
@@ -43,6 +43,7 @@ def build_leaflet(pack: PolicyPack, on: date, identity: str | None = None, lang:
         q.premium_answer(policy, who, lang),
         q.inpatient_answer(policy, who, lang),
         q.outpatient_answer(policy, lang),
+        q.capitation_answer(policy, who, lang),
         q.critical_answer(policy, who, lang),
         q.assistance_answer(policy, who, lang),
         q.filing_answer(policy, lang),

@@ -304,3 +304,35 @@ def contacts_answer(policy: Policy, lang: str) -> Answer | None:
     lead = t(lang, "拿不准的，请打电话问，或到村委会、乡镇医保经办窗口咨询：",
              "If you are unsure, call, or ask at the village committee or the township medical security counter:")  # fmt: skip
     return Answer("contacts", t(lang, "有问题问谁？", "Who do I ask?"), (lead,), None, said)
+
+
+def capitation_answer(policy: Policy, who: Who, lang: str) -> Answer | None:
+    """门诊统筹人头定额: the township hospital and its village clinics share one yearly outpatient limit."""
+    cap = policy.capitation
+    if cap is None or not cap.lines or cap.lines[0] not in policy.lines:
+        return None
+    line = policy.lines[cap.lines[0]]
+    r = rate(line.ratio["in_county"][1])
+    said = []
+    for code, name in who:
+        limit = money(cap.limit_for(code), lang)
+        zh = f"{name}：两处合起来每人每年最多报销 {limit}"
+        en = f"{name}: at most {limit} a year at the two together"
+        if cap.item_by_item(code):
+            more = cap_text(cap.cap_for(code), lang)
+            zh += f"；超过以后，按实际费用继续报销，一年最多 {more}"
+            en += f"; above it, the actual cost is still paid, up to {more} a year"
+        said.append(t(lang, zh + "。", en + "."))
+    signed = cap.counted == "signed"
+    paragraphs = (
+        t(
+            lang,
+            f"在{'签约家庭医生所在' if signed else '本'}镇的镇卫生院和村卫生室看门诊，按 {r} 报销。"
+            "镇卫生院和村卫生室共用一个报销额度，合在一起计算，不是各算各的。",
+            f"At the township health centre and the village clinics of your {'family doctor' if signed else 'own'} "
+            f"township, outpatient care is paid at {r}. The centre and the clinics share one limit: it is counted "
+            "for the two together, not for each.",
+        ),
+    )
+    question = t(lang, "在镇卫生院、村卫生室看门诊怎么报销？", "Outpatient care at the township health centre or village clinic?")
+    return Answer("capitation", question, paragraphs, None, tuple(said))

@@ -26,9 +26,11 @@ from typer.testing import CliRunner
 from tests.accounts import HOSPITAL, csrf_of, seed_accounts, signed_in
 from tests.db.desk import bearer
 from tests.db.test_service import CERTNO
+from tests.pdf_read import A4, embeds_only_the_print_font, is_paper, page_sizes, pdf_text
 from yibao.app import assistance, backpay, ledger, reconcile
 from yibao.app.report_sources import ledger_reports
 from yibao.core.errors import InputError
+from yibao.core.idcard import mask
 from yibao.core.identities import IdentityPeriod
 from yibao.entrypoints.cli.main import app as cli
 from yibao.entrypoints.http import create_app
@@ -207,6 +209,11 @@ def test_the_window_lists_previews_pays_once_and_prints_the_slip_and_others_are_
     assert re.search(r'data-field="maf_pay"><td>医疗救助支付</td><td class="n">0.00</td><td class="n">959.25</td>', slip)
     pdf = clerk.get(f"/backpay/{stem}/slip.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    pages, text = pdf_text(pdf.content)  # the same page printed, on one A4 page, its font embedded
+    assert pages == 1 and is_paper(page_sizes(pdf.content)[0], A4) and embeds_only_the_print_font(pdf.content)
+    assert "医疗费用补差结算单" in text and "杨桂芳" in text and mask(CERTNO) in text and CERTNO not in text
+    assert "医疗救助支付 0.00 959.25 959.25" in text and "医疗救助支付 0.00 2,017.13 2,017.13" in text  # S1, S2
+    assert "应退还个人现金 2,976.38 元" in text and "打印补差单" not in text
     person = clerk.get("/persons/P1").text
     assert 'id="backpay-notice"' not in person and f'href="/backpay/{stem}"' in person
     assert 'id="none-pending"' in clerk.get("/backpay").text

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import io
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 from examples.his_client import HIS, walk
-from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from tests.accounts import HOSPITAL, PASSWORD, login
 from tests.db.test_service import CERTNO, PACK, seed
 from tests.live import live_server
+from tests.pdf_read import A4, embeds_only_the_print_font, is_paper, page_sizes, pdf_text
 from yibao.app import slips
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan, yuan_to_fen
@@ -26,11 +26,6 @@ from yibao.store.db import Database
 def y(amount: Decimal) -> str:
     """A yuan amount of the national answer as the slip prints it."""
     return fmt_yuan(yuan_to_fen(amount))
-
-
-def pdf_text(data: bytes) -> tuple[int, str]:
-    reader = PdfReader(io.BytesIO(data))
-    return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
 
 
 def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: Database, tmp_path: Path) -> None:
@@ -109,7 +104,7 @@ def test_slip_html_and_pdf_show_masked_id_every_payer_and_the_patient_part(db: D
 
 
 def test_a_long_slip_still_prints_on_one_page() -> None:
-    """Twelve fee lines, a long trace and long names: the PDF shrinks to one A4 page."""
+    """Twelve fee lines, a long trace and long names: the PDF shrinks to one A4 page, nothing left out."""
     row = slips.FeeRow("1", "XL01XCB001A001", "注射用紫杉醇（白蛋白结合型）" * 3, "乙类", 2_400_000, 0, 240_000, 0, 2_160_000)
     payer = slips.Payer("390100", "城乡居民基本医疗保险基金", 3_040_000, 2_242_500, 27_757_500)
     step = "本年第 1 次住院，二级/县级起付线 500.00元，本次支付起付线 500.00元；" * 6
@@ -129,14 +124,38 @@ def test_a_long_slip_still_prints_on_one_page() -> None:
     )  # fmt: skip
     reversed_ = dataclasses.replace(base, status="reversed", status_zh="已撤销", reversed_by="R1", reversal_reason="重复")
     for slip in (base, reversed_):
-        pages, text = pdf_text(slips.render_pdf(slip))
-        assert pages == 1 and "10,316.56" in text
+        pdf = slips.render_pdf(slip)
+        pages, text = pdf_text(pdf)
+        assert pages == 1 and is_paper(page_sizes(pdf)[0], A4) and "10,316.56" in text and "其余 30 项合计" in text
         assert "其余 30 项合计" in slips.render_html(slip)
 
 
-def test_a_window_bill_slip_shows_the_level_and_place_it_was_settled_at(db: Database) -> None:
-    from datetime import date
+def test_the_slip_pdf_is_its_page_printed_with_the_font_embedded(db: Database) -> None:
+    """杨桂芳 (低保), first admission of 2022 at 临翔区人民医院 (level 2, in county), 10,000 yuan all in the policy range.
+    By hand (anhui-huaibei-2022): basic (10,000 - 500) x 91.8% = 8,721.00, left 1,279.00; critical illness: 1,279.00
+    is below the 低保 threshold of 7,500: 0.00; assistance 1,279.00 x 75% = 959.25 (tilted: below 10,000, 0.00);
+    the patient pays 10,000.00 - 8,721.00 - 959.25 = 319.75."""
+    from yibao.app import ledger
+    from yibao.settlement.model import Claim, PolicyRangeSummary
 
+    seed(db)
+    claim = Claim("H1", "P1", date(2022, 3, 10), "21", 2, summary=PolicyRangeSummary(1_000_000), fixmedins_code=HOSPITAL)
+    with db.unit_of_work() as s:
+        setl_id = ledger.settle_claim(s, PACK, claim, "clerk", fixmedins_code=HOSPITAL).entry.setl_id
+        s.commit()
+    with db.unit_of_work() as s:
+        slip = slips.build_slip(s, setl_id, PACK)
+    html, pdf = slips.render_html(slip), slips.render_pdf(slip)
+    pages, text = pdf_text(pdf)
+    assert pages == 1 and is_paper(page_sizes(pdf)[0], A4)
+    assert embeds_only_the_print_font(pdf)  # Noto Sans SC, its program in the file: prints where no Chinese font is
+    printed = ("杨桂芳", mask(CERTNO), "临翔区人民医院", "低保对象", "10,000.00", "8,721.00", "959.25", "319.75")
+    for value in printed:
+        assert value in html and value in text, value
+    assert "个人负担 319.75 元" in text and "打印结算单" in html and "打印结算单" not in text  # the button stays on screen
+
+
+def test_a_window_bill_slip_shows_the_level_and_place_it_was_settled_at(db: Database) -> None:
     from yibao.app import ledger
     from yibao.settlement.model import Claim, PolicyRangeSummary
 

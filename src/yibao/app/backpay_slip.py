@@ -3,7 +3,8 @@
 Per corrected settlement: its date and institution, the identity it stood under and the one it was settled again
 under, and per fund what it paid before, after and the difference; then the totals and the amount paid back to the
 person (cash) and to their personal account. :func:`rows_of_plan` gives the same rows for a preview (nothing paid).
-HTML with ``templates/backpay_slip.html.j2``, PDF with the settlement slip's kit (:func:`yibao.app.slips.pdf_kit`).
+HTML with ``templates/backpay_slip.html.j2``; the PDF prints that page as the settlement slip does
+(:func:`yibao.app.slips.pdf_of`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app.backpay import Paid, Plan
-from yibao.app.slips import pdf_build, pdf_kit, render_template
+from yibao.app.slips import pdf_of, render_template
 from yibao.core.clock import beijing_text
 from yibao.core.idcard import mask
-from yibao.core.money import fmt_yuan
 from yibao.core.vocab import FIELDS, INSUTYPES, label
 from yibao.policy.categories import identity_label
 from yibao.settlement.backpay import AMOUNTS
@@ -147,30 +147,5 @@ def render_html(slip: BackpaySlip) -> str:
 
 
 def render_pdf(slip: BackpaySlip) -> bytes:
-    """The slip on one A4 page."""
-    from reportlab.platypus import Spacer
-
-    kit = pdf_kit()
-    p, grid, width, st = kit.p, kit.grid, kit.width, kit.styles
-    y = fmt_yuan
-    story: list[object] = [
-        p(slip.title, st["head"]),
-        p(f"补差单号 {slip.stem}　经办 {slip.recorded_by}　{slip.recorded_at}", st["sub"]),
-        Spacer(1, 4),
-        grid([[p("姓名"), p(slip.psn_name), p("身份证号"), p(slip.certno_masked), p("人员编号"), p(slip.psn_no),
-               p("险种"), p(slip.insutype_zh)]], [width / 8] * 8, header=False),
-    ]  # fmt: skip
-    for r in slip.rows:
-        story.append(p(f"结算 {r.setl_id}　{r.setl_date.isoformat()}　{r.fixmedins_name}", st["h2"]))
-        story.append(p(f"身份类别：{r.identity_before} → {r.identity_after}　补差凭证 {r.correction}", st["base"]))
-        rows = [[p(x) for x in ("项目", "原结算（元）", "重新结算（元）", "差额（元）")]]
-        rows += [[p(a.label), p(y(a.before), st["num"]), p(y(a.after), st["num"]), p(y(a.diff), st["num"])] for a in r.amounts]
-        story.append(grid(rows, [width * f for f in (0.34, 0.22, 0.22, 0.22)]))
-    story.append(p("合计差额（元）", st["h2"]))
-    story.append(grid([[p(n) for n, _ in slip.totals], [p(y(v), st["num"]) for _, v in slip.totals]], [width / 7] * 7))
-    story.append(Spacer(1, 5))
-    story.append(p(f"应退还个人现金 {y(slip.refund)} 元　退回个人账户 {y(slip.account_back)} 元", st["big"]))
-    story.append(Spacer(1, 14))
-    story.append(p("经办人签字：____________　　领款人签字：____________", st["base"]))
-    story.append(p(f"打印时间 {slip.printed_at} | 证件号已脱敏 | 原结算保留在台账中，补差以更正记录入账", st["small"]))
-    return pdf_build(story, f"{slip.title} {slip.stem}", width)
+    """The slip's page in the window (:func:`render_html`), printed on one A4 page."""
+    return pdf_of(render_html(slip))

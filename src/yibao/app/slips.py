@@ -6,20 +6,17 @@ visit and dates, the benefit line and identity in Chinese, the bill, every payer
 (``fund_pay_type``) with what it paid, the patient's part, a short trace of how it was
 computed, and whether the settlement was reversed. :func:`render_html` prints it with the
 Jinja2 template ``templates/slip.html.j2`` (one A4 page, a print button hidden in print);
-:func:`render_pdf` draws the same on one A4 page with reportlab, in its built-in CID font
-``STSong-Light`` (no font file needed).
+:func:`render_pdf` prints that same page to a one-page A4 PDF (:func:`yibao.app.pdf.html_to_pdf`,
+the CJK font embedded).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 import jinja2
 import sqlalchemy as sa
@@ -29,6 +26,7 @@ from yibao.app.assistance import LINE as APPLICATION_LINE
 from yibao.app.assistance import CountedBill
 from yibao.app.assistance import get as get_application
 from yibao.app.ledger import stored_steps, trace_view
+from yibao.app.pdf import html_to_pdf
 from yibao.audit.types import RULE_TYPES
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors, NotFound
@@ -398,174 +396,13 @@ def render_template(name: str, **context: Any) -> str:
 
 # ------------------------------------------------------------------ PDF
 
-FONT = "STSong-Light"
 
-
-@dataclass
-class PdfKit:
-    """What a one-page A4 slip in PDF is drawn with (reportlab, the CID font :data:`FONT`)."""
-
-    styles: dict[str, Any]
-    """base, small, head, sub, h2, num, big (``ParagraphStyle``)."""
-    width: float
-    """The frame's width in points."""
-    p: Callable[..., Any]
-    """``p(text, style=base)``: a paragraph; all-ASCII text in Helvetica, which spaces digits evenly."""
-    grid: Callable[..., Any]
-    """``grid(rows, widths, header=True)``: a ruled table, its first row shaded as a header."""
-
-
-def pdf_kit() -> PdfKit:
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, Table, TableStyle
-
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    base = ParagraphStyle("base", fontName=FONT, fontSize=8.5, leading=11)
-    styles = {
-        "base": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444")),
-        "head": ParagraphStyle("head", parent=base, fontSize=16, leading=20, alignment=TA_CENTER),
-        "sub": ParagraphStyle("sub", parent=base, fontSize=9, leading=12, alignment=TA_CENTER),
-        "h2": ParagraphStyle("h2", parent=base, fontSize=10, leading=13, spaceBefore=5, spaceAfter=2),
-        "num": ParagraphStyle("num", parent=base, alignment=TA_RIGHT),
-        "big": ParagraphStyle("big", parent=base, fontSize=12, leading=15),
-    }
-    latin: dict[str, ParagraphStyle] = {}
-
-    def p(text: str, style: ParagraphStyle = base) -> Paragraph:
-        if text.isascii():
-            if style.name not in latin:
-                latin[style.name] = ParagraphStyle(style.name + "-latin", parent=style, fontName="Helvetica")
-            style = latin[style.name]
-        return Paragraph(escape(text), style)
-
-    def grid(rows: list[list[Any]], widths: list[float], header: bool = True, zebra: bool = False) -> Table:
-        t = Table(rows, colWidths=widths, repeatRows=0)
-        style: list[Any] = [
-            ("FONT", (0, 0), (-1, -1), FONT, 8.5),
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-        ]
-        if header:
-            style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf2")))
-        t.setStyle(TableStyle(style))
-        return t
-
-    return PdfKit(styles, A4[0] - 24 * mm, p, grid)
-
-
-def pdf_build(story: list[Any], title: str, width: float) -> bytes:
-    """The story on one A4 page (shrunk to fit rather than spill onto a second page)."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import KeepInFrame, SimpleDocTemplate
-
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm, title=title,
-        author="yibao",
-    )  # fmt: skip
-    doc.build([KeepInFrame(width, A4[1] - 24 * mm - 1, story, mode="shrink")])
-    return buf.getvalue()
+def pdf_of(html: str) -> bytes:
+    """A slip's page (settlement or back-pay) as printed: one A4 page, shrunk to fit rather than spill onto a second.
+    What differs on paper (the print button hidden) is the page's own ``@media print`` style, as when the window prints it."""
+    return html_to_pdf(html, paper="A4", margin_mm=10, max_pages=1)
 
 
 def render_pdf(slip: Slip) -> bytes:
-    """One A4 page: the content is shrunk to fit rather than spill onto a second page."""
-    from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Spacer, Table, TableStyle
-    from reportlab.platypus.flowables import Flowable
-
-    kit = pdf_kit()
-    p, grid, width = kit.p, kit.grid, kit.width
-    small, head, sub, h2, num, big = (kit.styles[k] for k in ("small", "head", "sub", "h2", "num", "big"))
-
-    y = fmt_yuan
-    story: list[Flowable] = [
-        p(slip.title, head),
-        p(f"{slip.fixmedins_name}（{slip.fixmedins_code}）　结算ID {slip.setl_id}　状态：{slip.status_zh}", sub),
-        Spacer(1, 4),
-    ]
-    info = [
-        [p("姓名"), p(f"{slip.psn_name}（{slip.gend_zh}）"), p("身份证号"), p(slip.certno_masked), p("人员编号"), p(slip.psn_no)],
-        [p("险种"), p(slip.insutype_zh), p("医疗类别"), p(slip.med_type_zh), p("待遇类别"), p(slip.line_zh)],
-        [p("身份类别"), p(slip.identity_zh), p("医院等级"), p(f"{slip.hosp_lv_zh} {slip.place_zh}"),
-         p("病种"), p(f"{slip.dise_codg} {slip.dise_name}".strip())],
-        [p("就诊ID"), p(slip.mdtrt_id), p("就诊日期"), p(f"{slip.begin_date} 至 {slip.end_date or slip.begin_date}"),
-         p("结算日期"), p(slip.setl_date)],
-    ]  # fmt: skip
-    w6 = [width * f for f in (0.1, 0.24, 0.1, 0.22, 0.1, 0.24)]
-    story.append(grid(info, w6, header=False))
-    story.append(p("费用情况（元）", h2))
-    bill_rows = [[p(f.label) for f in slip.bill], [p(y(f.fen), num) for f in slip.bill]]
-    story.append(grid(bill_rows, [width / len(slip.bill)] * len(slip.bill)))
-    if slip.fee_rows:
-        story.append(p("费用明细（元）", h2))
-        rows: list[list[Any]] = [[p(x) for x in ("序号", "项目", "等级", "金额", "全自费", "先行自付", "超限价", "政策范围内")]]
-        for r in slip.fee_rows:
-            item = f"{r.name} {r.code}".strip() + (f"（审核违规转自费：{r.audit_rule}）" if r.audit_rule else "")
-            rows.append([p(r.sn), p(item), p(r.level)] + [p(y(v), num) for v in
-                        (r.amount, r.fulamt_ownpay, r.preselfpay, r.overlmt, r.inscp)])  # fmt: skip
-        if slip.fee_more:
-            rows.append([p(""), p(f"其余 {slip.fee_more} 项合计"), p(""), p(y(slip.fee_more_amount), num), "", "", "", ""])
-        fw = [width * f for f in (0.06, 0.34, 0.07, 0.11, 0.1, 0.11, 0.09, 0.12)]
-        story.append(grid(rows, fw))
-    story.append(p("各方支付（元）", h2))
-    prow: list[list[Any]] = [[p(x) for x in ("基金类型", "基金名称", "计算基数", "本次支付", "本年剩余额度")]]
-    for pay in slip.payers:
-        left = "不设封顶" if pay.remaining is None else y(pay.remaining)
-        prow.append([p(pay.fund_pay_type), p(pay.name), p(y(pay.base), num), p(y(pay.paid), num), p(left, num)])
-    prow.append([p(""), p("基金支付合计"), p(""), p(y(slip.fund_pay_sumamt), num), p("")])
-    story.append(grid(prow, [width * f for f in (0.12, 0.36, 0.16, 0.16, 0.2)]))
-    story.append(Spacer(1, 5))
-    parts = " + ".join(f"{f.label} {f.yuan}" for f in slip.self_parts)
-    total = (
-        f"医疗费用总额 {y(slip.medfee_sumamt)} 元 = 基金支付 {y(slip.fund_pay_sumamt)} 元 + 个人负担 {y(slip.psn_part_amt)} 元"
-    )
-    patient: list[list[Any]] = [
-        [p(f"个人负担 {y(slip.psn_part_amt)} 元（个人账户 {y(slip.acct_pay)} 元，现金 {y(slip.psn_cash_pay)} 元）", big)],
-        [p(total)],
-    ]
-    if slip.is_application:
-        paid = y(slip.fund_pay_sumamt)
-        patient = [[p(f"本次救助 {paid} 元（医疗救助基金支付，不产生新的医疗费用；个人负担相应减少 {paid} 元）", big)]]
-        counted = [[p(x) for x in ("结算ID", "结算日期", "定点机构", "政策范围内费用", "基金支付", "政策范围内个人自付")]]
-        counted += [[p(b.setl_id), p(b.setl_date.isoformat()), p(b.fixmedins_name)]
-                    + [p(y(v), num) for v in (b.inscp_scp_amt, b.fund_pay_sumamt, b.left)] for b in slip.counted]  # fmt: skip
-        story += [p("计入的结算（元）", h2), grid(counted, [width * f for f in (0.22, 0.12, 0.24, 0.14, 0.14, 0.14)])]
-    elif parts:
-        patient.append([p(f"个人负担构成：{parts}", small)])
-    box = Table(patient, colWidths=[width])
-    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor("#2f5d8a")), ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                             ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))  # fmt: skip
-    story.append(box)
-    if slip.trace_short:
-        story.append(p("计算过程", h2))
-        trows = [[p(t.tier, small), p(t.text, small)] for t in slip.trace_short]
-        story.append(grid(trows, [width * 0.12, width * 0.88], header=False))
-    if slip.status != "valid":
-        note = f"撤销：{slip.reversed_by or slip.reverses}，{slip.reversal_time or ''}，原因：{slip.reversal_reason or ''}"
-        story.append(Spacer(1, 3))
-        story.append(p(note, ParagraphStyle("rev", parent=big, textColor=colors.HexColor("#b3261e"))))
-    story.append(Spacer(1, 14))
-    sign = Table([[p("经办人签字：____________"), p("患者（家属）签字：____________"), p("定点机构（盖章）")]],
-                 colWidths=[width * 0.36, width * 0.4, width * 0.24])  # fmt: skip
-    story.append(sign)
-    story.append(Spacer(1, 4))
-    story.append(
-        p(
-            f"经办 {slip.recorded_by} | 结算时间 {slip.recorded_at} | 政策包 {slip.pack_id} | 打印时间 {slip.printed_at}"
-            " | 证件号已脱敏",
-            small,
-        )
-    )
-    return pdf_build(story, f"{slip.title} {slip.setl_id}", width)
+    """The slip's page in the window (:func:`render_html`), printed on one A4 page."""
+    return pdf_of(render_html(slip))

@@ -228,6 +228,35 @@ def tilted_block(draw: st.DrawFn, dated: bool, change: date, later: bool = True,
     return block
 
 
+CAPITATION_LINES = ["outpatient", "two_diseases", "chronic", "emp_opd_work", "inpatient"]
+TOWNS = ["T1", "T2"]
+"""Capitation townships people live in or sign with; claims also come from ``T3`` (no one's) and from no township."""
+
+
+@st.composite
+def capitation_block(draw: st.DrawFn, dated: bool, change: date, all_cats: list[str] = CATS) -> dict[str, Any]:
+    """门诊统筹人头定额 on some lines (outpatient ones, two of them in a combined cap, an employees' one, even inpatient), counted
+    by where people live or where they signed; a limit (dated sometimes), categories' own limits, over-limit
+    categories settled item by item up to a cap (or none)."""
+    limits = [draw(small_money) for _ in range(2 if dated else 1)]
+    own = {c: draw(small_money) for c in draw(st.lists(st.sampled_from(all_cats), unique=True, max_size=2))}
+    block: dict[str, Any] = {
+        "lines": draw(st.lists(st.sampled_from(CAPITATION_LINES), min_size=1, max_size=3, unique=True)),
+        "counted": draw(st.sampled_from(["enrolled", "signed"])),
+        "standard": {"per_head": leaf(yuan(draw(small_money)))},
+        "limit": leaf(yuan(limits[0]), yuan(limits[-1]) if dated else None, change),
+        "prepay_share": leaf(pct(draw(ratio))),
+    }  # fmt: skip
+    if own:
+        block["category_limits"] = leaf({c: yuan(v) for c, v in own.items()})
+    over = draw(st.lists(st.sampled_from(all_cats), unique=True, max_size=3))
+    if over:  # the cap counts the whole year's payment: at least every limit it is above
+        top = max([*limits, *own.values()])
+        cap = draw(st.none() | st.integers(top, top + 300_000))
+        block["over_limit"] = {"categories": over} | ({} if cap is None else {"cap": leaf(yuan(cap))})
+    return block
+
+
 @st.composite
 def large_amount_block(draw: st.DrawFn, cats: list[str] = CATS) -> dict[str, Any]:
     """Employees' 大额: a second critical-illness block with its own lines, bands, cap and tilt."""
@@ -313,14 +342,20 @@ def basic_terms(draw: st.DrawFn, basic_features: bool) -> dict[str, dict[str, An
 
 @st.composite
 def random_pack(
-    draw: st.DrawFn, basic_features: bool = True, later: bool = True, by_person: bool = True, issue15: bool = True
+    draw: st.DrawFn,
+    basic_features: bool = True,
+    later: bool = True,
+    by_person: bool = True,
+    issue15: bool = True,
+    capitation: bool = False,
 ) -> PolicyPack:
     """A random valid pack; ``basic_features=False``: without the basic tier's periods and cost ceilings
     (for engines that cannot settle them); ``later=False`` leaves out the later tiers' features the DuckDB
     comparator does not do (in-catalogue base, 重特大疾病 terms, a second critical-illness block, identity validity,
     declared categories);
     ``by_person=False``: no line goes by the person's age, tier, institution or family doctor (the same);
-    ``issue15=False``: without the item-class and place rules (features 5 and 9)."""
+    ``issue15=False``: without the item-class and place rules (features 5 and 9);
+    ``capitation=True``: two packs of three have a capitation block (门诊统筹人头定额, issue 17)."""
     change = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(30, 330)))
     declares = later and draw(st.integers(0, 2)) > 0  # two packs of three declare a category of their own
     cats = HELD if declares else CATS
@@ -449,6 +484,8 @@ def random_pack(
             c: leaf(draw(st.integers(1, 8)), draw(st.integers(1, 8)) if dated else None, change) for c in validity
         }
     policy["critical_illness"]["base"] = draw(tier_base(later))
+    if capitation and draw(st.integers(0, 2)) > 0:
+        policy["capitation"] = draw(capitation_block(dated, change, cats))
     if later and policy["critical_illness"]["insutypes"] == ["390"] and draw(st.booleans()):
         policy["large_amount"] = draw(large_amount_block(cats))
     raw = {"pack": "random", "valid_from": f"{YEAR}-01-01", "valid_to": f"{YEAR + 1}-12-31", "policy": policy}
@@ -503,6 +540,7 @@ def person(draw: st.DrawFn, psn_no: str, issue15: bool = True) -> Person:
         emp_tier=draw(st.sampled_from(["unit", "individual_1", "individual_2"] * 3 + [None])) if employee else None,
         birth_date=born, resident_tiers=tuple(tiers), institutions=institutions, family_doctor=family,
         acct_balance=draw(st.sampled_from([0, 5_000, 50_000, 1_000_000]) | st.integers(0, 300_000)) if employee else 0,
+        township=draw(st.sampled_from(["", *TOWNS])), signed_township=draw(st.sampled_from(["", *TOWNS])),
     )  # fmt: skip
 
 
@@ -548,6 +586,7 @@ def claims_for(draw: st.DrawFn, p: Person, start: int, issue15: bool = True) -> 
             ),
             fixmedins_code=draw(st.sampled_from(["", *HOSPITALS])),
             major_dise_flag=issue15 and draw(st.integers(0, 3)) == 0,
+            township=draw(st.sampled_from([p.township, p.township, p.signed_township, "T3", ""])),
         ))  # fmt: skip
     return out
 

@@ -58,9 +58,11 @@ def _selfpay_months(db: Database, code: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _settlements(db: Database, code: str) -> int:
+def _settlements(db: Database, code: str, year: int = 2022) -> int:
+    """An institution's settlements of ``year`` (the demo township's institutions have theirs in 2020)."""
+    where = (LedgerEntry.fixmedins_code == code, LedgerEntry.setl_date.between(date(year, 1, 1), date(year, 12, 31)))
     with db.unit_of_work() as s:
-        return int(s.scalar(sa.select(sa.func.count()).where(LedgerEntry.fixmedins_code == code)) or 0)
+        return int(s.scalar(sa.select(sa.func.count()).where(*where)) or 0)
 
 
 PLANT_PERSONS = 500

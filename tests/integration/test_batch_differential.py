@@ -7,19 +7,21 @@ the test also proves a fee-line claim and its summary settle the same."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
-from tests.packgen import DECLARED, population, random_pack
+from tests.packgen import DECLARED, TOWNS, population, random_pack
 from yibao.core.errors import InputError, InputErrors
-from yibao.core.identities import deciding_identity
-from yibao.policy.pack import PolicyPack
+from yibao.core.identities import IdentityPeriod, deciding_identity
+from yibao.policy.pack import PolicyPack, load_pack
 from yibao.settlement.batch.engine import OUTPUT_AMOUNTS, settle_batch
 from yibao.settlement.batch.frames import to_frames, ytd_from_row
 from yibao.settlement.cases import summarised
-from yibao.settlement.model import Claim, Person, PolicyRangeSummary, Settlement
+from yibao.settlement.model import ChronicFiling, Claim, Person, PolicyRangeSummary, Settlement
 from yibao.settlement.settle import settle, settle_sequence
 
 
@@ -79,6 +81,7 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
         for field in OUTPUT_AMOUNTS:
             assert row[field] == getattr(s, field), (row["claim_id"], field)
         assert row["line"] == s.line and row["identity"] == s.identity  # type: ignore[attr-defined]
+        assert row["captn_town"] == s.captn_town, row["claim_id"]  # type: ignore[attr-defined]
     if any(step.key == "person_terms" for s in per_claim.values() for step in s.trace):  # type: ignore[attr-defined]
         event("some claim settles on person terms (age band / resident tier)")
     if any(st.args.get("resident_tier") for s in per_claim.values() for st in s.trace if st.key == "person_terms"):  # type: ignore[attr-defined]
@@ -133,9 +136,31 @@ def _batch_equals_settle(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]
     if any(a["acct_fen"] and a["rest_fen"] for a in firsts):
         event("a personal account ran out within a claim, the rest going to the deductible")
     _basic_feature_events(per_claim.values())
+    _capitation_events(per_claim.values())
     assert result.year_to_date.height == len(ytd)
     for row in result.year_to_date.iter_rows(named=True):
         assert ytd_from_row(row) == ytd[(row["psn_no"], row["year"])]
+
+
+def _capitation_events(settled: Iterable[Any]) -> None:
+    """Which of capitation's cases the example met (issue 17): paid by head, the limit used up, item by item above it."""
+    under = [s for s in settled if s.captn_town]
+    seen = {
+        "a claim draws on a capitation township's pot": bool(under),
+        "a capitation claim is paid by head": any(s.captn_pay for s in under),
+        "a capitation claim meets a used-up limit": any(
+            st.key == "capitation" and st.args["paid_before_fen"] >= st.args["limit_fen"] for s in under for st in s.trace
+        ),
+        "a capitation claim is paid partly item by item above the limit": any(
+            st.key == "capitation" and st.args["item_fen"] > 0 and st.args["head_fen"] > 0 for s in under for st in s.trace
+        ),
+        "a capitation claim of a category paid item by item above the limit": any(
+            st.key == "capitation" and st.args["item_by_item"] for s in under for st in s.trace
+        ),
+    }
+    for what, hit in seen.items():
+        if hit:
+            event(what)
 
 
 def _basic_feature_events(settled: Iterable[Any]) -> None:
@@ -173,14 +198,14 @@ def _basic_feature_events(settled: Iterable[Any]) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=_HEALTH)
-@given(pack=random_pack(), pop=population())
+@given(pack=random_pack(capitation=True), pop=population())
 def test_batch_equals_settle_for_every_claim_and_accumulator(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
     _batch_equals_settle(pack, pop)
 
 
 @pytest.mark.slow  # a large run: the full suite (CI) has it, the quick command leaves it out
 @settings(max_examples=440, deadline=None, suppress_health_check=_HEALTH)  # with the 60 random examples above: 500
-@given(pack=random_pack(), pop=population())
+@given(pack=random_pack(capitation=True), pop=population())
 def test_batch_equals_settle_many(pack: PolicyPack, pop: tuple[list[Person], list[Claim]]) -> None:
     _batch_equals_settle(pack, pop)
 
@@ -208,3 +233,45 @@ def _features_met(per_claim: dict[str, object]) -> None:
         event("some claim has 丙类 covered")
     if any(s.fee_results for s in settled):
         event("some claim has fee lines")
+
+
+ZIBO = load_pack("shandong-zibo-2020")
+"""The pack with a capitation block: 200 yuan a year by head, 建档立卡 and 特困 on item by item up to 1,000."""
+ZIBO_EXAMPLES = 40
+"""Enough Zibo townships' visits to meet each case of capitation (see the events), few enough for the quick suite."""
+
+
+@st.composite
+def zibo_population(draw: st.DrawFn) -> tuple[list[Person], list[Claim]]:
+    """People of Zibo's townships (poor, 特困, 低保 or none; living in a township or not, signed in one or not) and
+    their 2020 visits, mostly outpatient at their own township's institutions, small enough to meet the limit."""
+    people, claims = [], []
+    day = st.integers(0, 365).map(lambda d: date(2020, 1, 1) + timedelta(days=d))
+    for i in range(draw(st.integers(1, 4))):
+        cats = draw(st.lists(st.sampled_from(["pinkun", "tekun", "dibao"]), unique=True, max_size=2))
+        p = Person(
+            f"Z{i}",
+            identities=tuple(IdentityPeriod(c, draw(day), None) for c in cats),
+            chronic_filings=(ChronicFiling("I10", draw(day)),) if draw(st.booleans()) else (),
+            township=draw(st.sampled_from(["", *TOWNS, TOWNS[0]])),
+            signed_township=draw(st.sampled_from(["", *TOWNS])),
+        )
+        people.append(p)
+        for _ in range(draw(st.integers(1, 8))):
+            n = len(claims)
+            scp = draw(st.integers(0, 60_000) | st.integers(0, 400_000))
+            own = draw(st.sampled_from([0, 0, 1_000]))
+            claims.append(Claim(
+                f"Z{n:04d}", p.psn_no, draw(day), draw(st.sampled_from(["11", "11", "14", "21"])),
+                draw(st.sampled_from([1, 1, 2, 3])), dise_codg=draw(st.sampled_from(["", "I10", "E11", "J06"])),
+                summary=PolicyRangeSummary(scp + own, own, 0, 0, scp),
+                township=draw(st.sampled_from([p.township, p.township, p.signed_township, "T2", ""])),
+            ))  # fmt: skip
+    claims.sort(key=lambda c: c.setl_date)
+    return people, claims
+
+
+@settings(max_examples=ZIBO_EXAMPLES, deadline=None, suppress_health_check=_HEALTH)
+@given(pop=zibo_population())
+def test_batch_equals_settle_under_zibo_capitation(pop: tuple[list[Person], list[Claim]]) -> None:
+    _batch_equals_settle(ZIBO, pop)

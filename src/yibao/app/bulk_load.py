@@ -1,5 +1,6 @@
 """Bulk-load a synthetic county (``yibao synth``) into the registry: people, identities, enrolments, filings, and
-its institutions (their names are what reports and slips show).
+its institutions (their names are what reports and slips show; a township hospital's and its village clinics'
+``township`` when the file has that column).
 
 For the demo database and for runs on a synthetic county: one transaction, bulk inserts (COPY on
 PostgreSQL), the identities recorded under one import batch (kind ``synth``).
@@ -19,6 +20,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from yibao.app.enrolment import check_user
+from yibao.app.institutions import checked_townships
 from yibao.core.errors import InputError
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution
@@ -229,4 +231,6 @@ def _new_institutions(conn: sa.Connection, folder: Path) -> pl.DataFrame:
     except Exception as exc:  # any reader failure: a bad file for the clerk
         raise InputError(str(path), "(file)", str(exc)[:80], "a readable Parquet file") from None
     known = set(conn.execute(sa.select(Institution.fixmedins_code)).scalars())
-    return df.select(INSTITUTION_COLUMNS).filter(~pl.col("fixmedins_code").is_in(sorted(known)))
+    df = checked_townships(df.with_columns(pl.col(pl.Null).cast(pl.String)), str(path))
+    columns = [*INSTITUTION_COLUMNS, *(["township"] if "township" in df.columns else [])]  # a capitation township's group
+    return df.select(columns).filter(~pl.col("fixmedins_code").is_in(sorted(known)))

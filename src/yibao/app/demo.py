@@ -18,7 +18,9 @@ from yibao import synth
 from yibao.app.audit_pack import base_pack
 from yibao.app.audit_runs import run_audit
 from yibao.app.auth import create_account
+from yibao.app.demo_township import TownshipInfo, load_township
 from yibao.app.history import details_from_frames, settle_history
+from yibao.app.institutions import checked_townships
 from yibao.app.warnings import run_monitoring
 from yibao.policy.in_force import configured_pack
 from yibao.policy.pack import PolicyPack
@@ -51,10 +53,14 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
 class DemoInfo:
     created: bool
     persons: int
+    township: TownshipInfo | None = None
+    """The demo township loaded beside the county (Zibo 2020, capitation)."""
 
 
 def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
-    """The synthetic county's institutions not yet known (their count)."""
+    """The synthetic county's institutions not yet known (their count); a ``township`` column, when there, is checked
+    (:func:`yibao.app.institutions.checked_townships`) before anything is written."""
+    institutions = checked_townships(institutions, "institutions")
     with db.unit_of_work() as s:
         known = set(s.scalars(sa.select(Institution.fixmedins_code)))
         rows = [r for r in institutions.iter_rows(named=True) if r["fixmedins_code"] not in known]
@@ -65,6 +71,7 @@ def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
                 hosp_lv=int(r["hosp_lv"]),
                 place=r["place"],
                 admdvs=r["admdvs"],
+                township=r.get("township"),
             )
             for r in rows
         )
@@ -73,11 +80,12 @@ def load_institutions(db: Database, institutions: pl.DataFrame) -> int:
 
 
 def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPack | None = None) -> DemoInfo:
-    """Load the demo county and accounts unless the database already has accounts.
+    """Load the demo county, the demo township and accounts unless the database already has accounts.
 
     The county's claims of the demo year are settled into the ledger with ``pack`` (the
     Huaibei pack by default) and the monitoring is run for each month, so the warning list,
-    the reports and people's positions have something to show.
+    the reports and people's positions have something to show. The demo township
+    (:mod:`yibao.app.demo_township`) has its own people and year, settled with the Zibo 2020 pack.
     """
     with db.unit_of_work() as s:
         if s.scalar(sa.select(sa.func.count()).select_from(Account)):
@@ -104,6 +112,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
     if pack.covers(date(DEMO_YEAR, 12, 31)) and pack.at(date(DEMO_YEAR, 12, 31)).monitoring is not None:
         for month in range(1, 13):
             run_monitoring(db, pack, parse_period(f"{DEMO_YEAR}-{month:02d}"), "demo", trigger="schedule")
+    township = load_township(db)  # the Zibo 2020 township under capitation, beside the county (its own people and year)
     with db.unit_of_work() as s:
         for username, password, role, name in DEMO_ACCOUNTS:
             create_account(
@@ -116,7 +125,7 @@ def ensure_demo(db: Database, persons: int = 2000, seed: int = 1, pack: PolicyPa
                 fixmedins_code=DEMO_HOSPITAL if role == "institution" else None,
             )
         s.commit()
-    return DemoInfo(True, persons)
+    return DemoInfo(True, persons, township)
 
 
 def _record_deaths(db: Database, people: pl.DataFrame) -> None:

@@ -14,7 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,8 @@ class Result:
     levels: Mapping[str, int]
     made_at: datetime
     """When the ledger was read (UTC)."""
+    townships: Mapping[str, str] = field(default_factory=dict)
+    """The capitation township (``institution.township``) of the institutions that belong to one."""
 
     def ranked(self) -> pl.DataFrame:
         """The ranked flags narrowed by the query's level and indicator (ranks kept)."""
@@ -121,11 +123,15 @@ def _last_day(month: str) -> date:
     return date.fromordinal(date(nxt // 12, nxt % 12 + 1, 1).toordinal() - 1)
 
 
-def _levels(s: Session) -> tuple[dict[str, str], dict[str, int]]:
-    names, levels = {}, {}
-    for code, name, lv in s.execute(sa.select(Institution.fixmedins_code, Institution.fixmedins_name, Institution.hosp_lv)):
+def _levels(s: Session) -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
+    """Names, levels and capitation townships (those that have one) of the registered institutions."""
+    names, levels, townships = {}, {}, {}
+    cols = (Institution.fixmedins_code, Institution.fixmedins_name, Institution.hosp_lv, Institution.township)
+    for code, name, lv, town in s.execute(sa.select(*cols)):
         names[code], levels[code] = name, int(lv)
-    return names, levels
+        if town:
+            townships[code] = town
+    return names, levels, townships
 
 
 def _ledger_levels(s: Session, start: date, end: date) -> dict[str, int]:
@@ -195,7 +201,7 @@ def institution_anomalies(s: Session, q: Query, policy: PolicyPack | None = None
     """The analysis of ``q``'s months from the ledger (see the module docstring)."""
     start, end = _first_month(q, params), _last_day(q.months[-1])
     claims = from_ledger(s, start, end)
-    names, levels = _levels(s)
+    names, levels, townships = _levels(s)
     levels = {**_ledger_levels(s, start, end), **levels}
     kinds = _kinds(s, policy)
     fees = _fees(s, start, end, kinds) if kinds else None
@@ -204,7 +210,7 @@ def institution_anomalies(s: Session, q: Query, policy: PolicyPack | None = None
         claims, levels, months=q.months, stays=stays if stays.height else None, fees=fees,
         township_enrolled=_township_enrolled(s, q.year) or None, params=params,
     )  # fmt: skip
-    return Result(q, result, names, levels, datetime.now(UTC))
+    return Result(q, result, names, levels, datetime.now(UTC), townships)
 
 
 def institution_detail(r: Result, code: str) -> pl.DataFrame:

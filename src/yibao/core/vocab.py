@@ -42,6 +42,8 @@ FIELDS: dict[str, Said] = {
     "psn_part_amt": ("个人负担总额", "patient pays"),
     "acct_pay": ("个人账户支出", "personal account"),
     "psn_cash_pay": ("个人现金支出", "patient cash"),
+    "captn_pay": ("其中按人头付费", "of which paid by head (capitation)"),
+    "captn_town": ("人头定额乡镇", "capitation township"),
 }
 """National interface field names."""
 

@@ -13,7 +13,9 @@
     (``二档:2023-01-01:2023-12-31``), ``institutions`` — institutions chosen ``role:fixmedins_code:from[:to]``
     items, role designated (general outpatient), linked or signed (chronic outpatient), ``family_doctor`` —
     family-doctor contracts ``from[:to]`` items, ``acct_balance`` — employees' personal-account (个人账户) balance in
-    yuan with at most two decimals, before the year's claims (empty: none; a resident's must be empty).
+    yuan with at most two decimals, before the year's claims (empty: none; a resident's must be empty),
+    ``township`` — the township (乡镇) the person lives in and ``signed_township`` — the township of the institution
+    the person signed with (both optional: who a capitation township counts).
 
 ``claims.csv``
     ``claim_id``, ``psn_no``, ``setl_date`` (YYYY-MM-DD), ``med_type`` (11, 14, 21 …),
@@ -23,7 +25,9 @@
     ``inscp_scp_amt``, and the parts of it a line pays apart ``full_pay_scp_amt``, ``fixed_share_scp_amt``,
     ``class_b_scp_amt``. Leave ``medfee_sumamt`` empty when the claim's fee lines are given.
     ``major_dise_flag`` (optional): 1 when the claim is for a 重特大疾病 (the assistance tiers' ``major``
-    terms apply, as for their ``major_diseases`` codes); 0 or empty otherwise.
+    terms apply, as for their ``major_diseases`` codes); 0 or empty otherwise. ``township`` (optional): the
+    township group of the claim's institution (a township hospital or one of its village clinics; empty: none),
+    which decides whether the claim draws on a capitation township's pot.
 
 ``fee_lines.csv`` (optional)
     ``claim_id``, ``feedetl_sn``, ``med_list_codg``, ``med_list_name``, ``chrgitm_lv`` (01/02/03),
@@ -247,6 +251,21 @@ def read_account_balances(path: Path) -> list[tuple[str, str, int]]:
     return out
 
 
+TOWNSHIP_EXPECTED = "a township name of at most 64 characters on one line, without | or :"
+TOWNSHIP_EXPECTED_ZH = "乡镇名称（一行，至多 64 个字符，不含 | 或 :）"
+
+
+def township(row: Row, name: str) -> str:
+    """A township column (``township``, ``signed_township``): the name as written, trimmed; empty: none. A name
+    is one line of at most 64 characters without the list separators ``|`` and ``:`` (items of a list column pasted
+    into it are refused)."""
+    text = row.text(name)
+    if len(text) > 64 or any(ch in text for ch in "|:\r\n"):
+        row.errors.append(InputError(row.where(), name, text, TOWNSHIP_EXPECTED, expected_zh=TOWNSHIP_EXPECTED_ZH))
+        return ""
+    return text
+
+
 def _raise(errors: list[InputError]) -> None:
     if errors:
         raise InputErrors(errors)
@@ -279,6 +298,7 @@ def read_people(path: Path) -> dict[str, Person]:
             or (),
             "family_doctor": row.parse("family_doctor", _spans, "YYYY-MM-DD[:YYYY-MM-DD] items joined by |") or (),
             "acct_balance": acct_balance(row, insutype) or 0,
+            **{name: township(row, name) for name in ("township", "signed_township")},
         }
         if psn_no:
             people[psn_no] = Person(**kw)
@@ -396,6 +416,7 @@ def read_claims(
                     summary,
                     row.text("fixmedins_code"),
                     major_dise_flag=bool(row.parse("major_dise_flag", yes_no, "1 or 0 (yes/no, true/false), or empty")),
+                    township=township(row, "township"),
                 )
             )
     _raise(rows[0].errors if rows else [])

@@ -19,8 +19,13 @@ from yibao.settlement.trace import render
 
 ACCOUNT_FIELDS = ("acct_pay", "psn_cash_pay")
 """The person's share split into the personal account's payment and cash."""
-ROW_FIELDS = ("claim_id", "psn_no", "setl_date", "insutype", "med_type", "line", "identity", *AMOUNT_FIELDS, *ACCOUNT_FIELDS)
-_YUAN = frozenset((*AMOUNT_FIELDS, *ACCOUNT_FIELDS))
+CAPITATION_FIELDS = ("captn_pay", "captn_town")
+"""The part of ``hifp_pay`` paid by head from a capitation township's pot, and that township (``""``: none)."""
+ROW_FIELDS = (
+    "claim_id", "psn_no", "setl_date", "insutype", "med_type", "line", "identity", *AMOUNT_FIELDS, *ACCOUNT_FIELDS,
+    *CAPITATION_FIELDS,
+)  # fmt: skip
+_YUAN = frozenset((*AMOUNT_FIELDS, *ACCOUNT_FIELDS, "captn_pay"))
 
 
 def settlement_row(s: Settlement) -> dict[str, Any]:
@@ -67,11 +72,7 @@ def write_settlements(path: Path, settlements: Iterable[Settlement], lang: str =
             row = settlement_row(s)
             w.writerow(
                 [
-                    fen_to_yuan_str(row[n])
-                    if n in AMOUNT_FIELDS or n in ACCOUNT_FIELDS
-                    else identity_label(row[n], lang)
-                    if n == "identity"
-                    else row[n]
+                    fen_to_yuan_str(row[n]) if n in _YUAN else identity_label(row[n], lang) if n == "identity" else row[n]
                     for n in ROW_FIELDS
                 ]
             )

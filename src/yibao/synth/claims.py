@@ -51,7 +51,7 @@ _PRE_AB = np.array([[1.0, 30.0], [1.0, 40.0], [1.5, 30.0], [2.0, 38.0]])
 _FULL_PAY_P = 0.7  # two-disease claims with listed 甲类 drugs paid in full
 
 # diagnoses
-_INPATIENT_DISE = (
+INPATIENT_DISE = (
     ("J18.9", 10),
     ("I63.9", 8),
     ("J44.1", 7),
@@ -76,7 +76,7 @@ _INPATIENT_DISE = (
     ("R50.9", 3),
 )
 _TAIL_DISE = (("C34.9", 3), ("C16.9", 2), ("C22.0", 2), ("C50.9", 1), ("S06.5", 2), ("I61.9", 2), ("I21.9", 2), ("N18.5", 1))
-_OUTPATIENT_DISE = ("J06.9", "J20.9", "K29.7", "M54.5", "R51", "L30.9", "H10.9", "N39.0", "K52.9", "J02.9", "M17.9", "R10.4")
+OUTPATIENT_DISE = ("J06.9", "J20.9", "K29.7", "M54.5", "R51", "L30.9", "H10.9", "N39.0", "K52.9", "J02.9", "M17.9", "R10.4")
 _OUTPATIENT_NO_DISE = 0.4
 
 _CHRONIC_MEDIAN = 250.0
@@ -109,11 +109,11 @@ DISE_CODES: tuple[str, ...] = tuple(
     dict.fromkeys(
         [
             "",
-            *_OUTPATIENT_DISE,
+            *OUTPATIENT_DISE,
             "I10",
             "E11",
             *(d for d, _, _ in CHRONIC_DISEASES),
-            *(c for c, _ in _INPATIENT_DISE),
+            *(c for c, _ in INPATIENT_DISE),
             *(c for c, _ in _TAIL_DISE),
         ]
     )
@@ -209,7 +209,7 @@ def _claims_chunk(rng: np.random.Generator, c: _ClaimInputs, lo: int, hi: int) -
 
     # general outpatient (11)
     out_p = people_of(np.where(enrolled, nbinom(c.outpatient_rate[lo:hi], _OUTPATIENT_K, 40), 0))
-    out_codes = _codes(_OUTPATIENT_DISE)
+    out_codes = _codes(OUTPATIENT_DISE)
     no_dise = rng.random(len(out_p)) < _OUTPATIENT_NO_DISE
     out_dise = np.where(no_dise, 0, out_codes[rng.integers(0, len(out_codes), size=len(out_p))])
     blocks.append(_Block(0, out_p, y0 + rng.integers(0, ndays, size=len(out_p)), out_dise))
@@ -244,11 +244,11 @@ def _claims_chunk(rng: np.random.Generator, c: _ClaimInputs, lo: int, hi: int) -
     mi = len(in_p)
     tail = rng.random(mi) < _TAIL_P
     tail_codes = _codes([c for c, _ in _TAIL_DISE])
-    in_codes = _codes([c for c, _ in _INPATIENT_DISE])
+    in_codes = _codes([c for c, _ in INPATIENT_DISE])
     in_dise = np.where(
         tail,
         tail_codes[rng.choice(len(tail_codes), size=mi, p=normalised([w for _, w in _TAIL_DISE]))],
-        in_codes[rng.choice(len(in_codes), size=mi, p=normalised([w for _, w in _INPATIENT_DISE]))],
+        in_codes[rng.choice(len(in_codes), size=mi, p=normalised([w for _, w in INPATIENT_DISE]))],
     )
     blocks.append(_Block(3, in_p, y0 + rng.integers(0, ndays, size=mi), in_dise, tail=tail))
 

@@ -13,15 +13,15 @@ from yibao.synth.identities import CAT_INDEX, CATS, START_SHARES
 from yibao.synth.places import COUNTY, TOWNSHIPS, VILLAGES
 
 # household size 1..6 (ordinary and most categories; 特困 live mostly alone)
-_HH_SIZE = np.array([0.12, 0.20, 0.22, 0.24, 0.14, 0.08])
+HH_SIZE = np.array([0.12, 0.20, 0.22, 0.24, 0.14, 0.08])
 _HH_SIZE_TEKUN = np.array([0.75, 0.20, 0.05, 0.0, 0.0, 0.0])
 _DEVIATE = 0.05  # share of people whose own category differs from their household's (redrawn at random)
 
 # age bins [lo, hi) and shares: everyone / household heads / 特困
 AGE_EDGES = np.array([0, 5, 15, 30, 45, 60, 75, 95])
-_AGE_ALL = np.array([0.06, 0.12, 0.20, 0.21, 0.23, 0.13, 0.05])
-_AGE_HEAD = np.array([0.0, 0.0, 0.08, 0.25, 0.32, 0.24, 0.11])
-_AGE_TEKUN = np.array([0.0, 0.03, 0.05, 0.08, 0.19, 0.35, 0.30])
+AGE_ALL = np.array([0.06, 0.12, 0.20, 0.21, 0.23, 0.13, 0.05])
+AGE_HEAD = np.array([0.0, 0.0, 0.08, 0.25, 0.32, 0.24, 0.11])
+AGE_TEKUN = np.array([0.0, 0.03, 0.05, 0.08, 0.19, 0.35, 0.30])
 
 # per-capita disposable income, median yuan by category (Yunnan rural mean ≈ 15,000)
 _INCOME_MEDIAN = {"tekun": 4_500, "dibao": 5_500, "dibao_edge": 8_000, "fanpin": 5_500, "jiance": 7_000, "tuopin": 10_500}
@@ -72,7 +72,7 @@ def gb11643_check(body17: Arr) -> Arr:
 def draw_people(rng: np.random.Generator, n: int, year: int) -> dict[str, Arr]:
     k = len(CATS)
     start = np.array([START_SHARES[c] for c in CATS])
-    size_tables = np.array([_HH_SIZE_TEKUN if c == "tekun" else _HH_SIZE for c in CATS])
+    size_tables = np.array([_HH_SIZE_TEKUN if c == "tekun" else HH_SIZE for c in CATS])
     mean_size = (size_tables * np.arange(1, 7)).sum(axis=1)
     hh_p = normalised(start / mean_size)
 
@@ -89,7 +89,7 @@ def draw_people(rng: np.random.Generator, n: int, year: int) -> dict[str, Arr]:
     hh_cat, sizes = hh_cat[:n_hh], sizes[:n_hh]
     village_w = normalised(rng.gamma(4.0, size=len(VILLAGES)))
     hh_village = rng.choice(len(VILLAGES), size=n_hh, p=village_w)
-    hh_surname = rng.choice(len(SURNAMES), size=n_hh, p=normalised(SURNAME_WEIGHTS))
+    hh_surname = draw_surnames(rng, n_hh)
     hh_income_z = rng.standard_normal(n_hh)
 
     hh = np.repeat(np.arange(n_hh), sizes)[:n]
@@ -103,8 +103,8 @@ def draw_people(rng: np.random.Generator, n: int, year: int) -> dict[str, Arr]:
     is_tekun = cat == CAT_INDEX["tekun"]
     age = np.where(
         is_tekun,
-        draw_age(rng, n, _AGE_TEKUN),
-        np.where(member == 0, draw_age(rng, n, _AGE_HEAD), draw_age(rng, n, _AGE_ALL)),
+        draw_age(rng, n, AGE_TEKUN),
+        np.where(member == 0, draw_age(rng, n, AGE_HEAD), draw_age(rng, n, AGE_ALL)),
     )
     male = rng.random(n) < np.where(is_tekun, 0.60, 0.51)
     brdy = year_start(year - age) - rng.integers(1, 366, size=n)
@@ -122,34 +122,8 @@ def draw_people(rng: np.random.Generator, n: int, year: int) -> dict[str, Arr]:
     income = np.where(employee, _INCOME_MEDIAN_EMPLOYEE * np.exp(0.45 * rng.standard_normal(n)), income)
     income_fen = np.round(income * 100).astype(np.int64)
 
-    # names: most members take the household surname
-    surname = np.where(rng.random(n) < 0.85, hh_surname[hh], rng.choice(len(SURNAMES), size=n, p=normalised(SURNAME_WEIGHTS)))
-    g_off = np.where(male, 0, len(GIVEN_MALE))
-    g_len = np.where(male, len(GIVEN_MALE), len(GIVEN_FEMALE))
-    given1 = g_off + rng.integers(0, 1 << 30, size=n) % g_len
-    given2 = np.where(rng.random(n) < 0.7, g_off + rng.integers(0, 1 << 30, size=n) % g_len, -1)
-
-    # ID numbers: region + birth date + 3-digit sequence (odd = male) + check; unique per county
-    region = rng.choice(len(_REGIONS), size=n, p=normalised(_REGION_P))
-    group_key = (region << 40) | ((brdy - epoch_day(date(1800, 1, 1))) << 1) | male.astype(np.int64)
-    order = np.argsort(group_key, kind="stable")
-    key_sorted = group_key[order]
-    new_group = np.ones(n, dtype=bool)
-    new_group[1:] = key_sorted[1:] != key_sorted[:-1]
-    group_start = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
-    rank_sorted = np.arange(n) - group_start
-    if n and rank_sorted.max() >= 500:
-        raise ValueError("too many people born on one day in one region for unique ID numbers; use fewer persons")
-    offset_sorted = rng.integers(0, 500, size=n)[group_start]
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = (rank_sorted + offset_sorted) % 500
-    seq = 2 * rank + male.astype(np.int64)
-    bd = brdy.astype("datetime64[D]")
-    yyyy = bd.astype("datetime64[Y]").astype(np.int64) + 1970
-    mm = bd.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    dd = (bd - bd.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
-    body = _REGIONS[region] * 10**11 + (yyyy * 10_000 + mm * 100 + dd) * 1_000 + seq
-    check = gb11643_check(body)
+    surname, given1, given2 = draw_names(rng, hh_surname[hh], male)
+    body, check = draw_id_numbers(rng, brdy, male, _REGIONS, _REGION_P)
 
     return {
         "n": np.array(n),
@@ -171,13 +145,66 @@ def draw_people(rng: np.random.Generator, n: int, year: int) -> dict[str, Arr]:
     }
 
 
+def draw_names(rng: np.random.Generator, hh_surname: Arr, male: Arr) -> tuple[Arr, Arr, Arr]:
+    """Surname and one or two given characters (indexes, see :func:`names`); most take their household's surname."""
+    n = len(male)
+    surname = np.where(rng.random(n) < 0.85, hh_surname, rng.choice(len(SURNAMES), size=n, p=normalised(SURNAME_WEIGHTS)))
+    g_off = np.where(male, 0, len(GIVEN_MALE))
+    g_len = np.where(male, len(GIVEN_MALE), len(GIVEN_FEMALE))
+    given1 = g_off + rng.integers(0, 1 << 30, size=n) % g_len
+    given2 = np.where(rng.random(n) < 0.7, g_off + rng.integers(0, 1 << 30, size=n) % g_len, -1)
+    return surname, given1, given2
+
+
+def draw_surnames(rng: np.random.Generator, n: int) -> Arr:
+    """``n`` household surnames (indexes into :data:`SURNAMES`)."""
+    drawn: Arr = rng.choice(len(SURNAMES), size=n, p=normalised(SURNAME_WEIGHTS))
+    return drawn
+
+
+def draw_id_numbers(rng: np.random.Generator, brdy: Arr, male: Arr, regions: Arr, region_p: Arr) -> tuple[Arr, Arr]:
+    """GB 11643 ID numbers (17-digit body as int64, check index): a birthplace region of ``regions`` (drawn with
+    ``region_p``) + birth date + 3-digit sequence (odd = male) + check; unique among those drawn together."""
+    n = len(brdy)
+    region = rng.choice(len(regions), size=n, p=normalised(region_p))
+    group_key = (region << 40) | ((brdy - epoch_day(date(1800, 1, 1))) << 1) | male.astype(np.int64)
+    order = np.argsort(group_key, kind="stable")
+    key_sorted = group_key[order]
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = key_sorted[1:] != key_sorted[:-1]
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
+    rank_sorted = np.arange(n) - group_start
+    if n and rank_sorted.max() >= 500:
+        raise ValueError("too many people born on one day in one region for unique ID numbers; use fewer persons")
+    offset_sorted = rng.integers(0, 500, size=n)[group_start]
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = (rank_sorted + offset_sorted) % 500
+    seq = 2 * rank + male.astype(np.int64)
+    bd = brdy.astype("datetime64[D]")
+    yyyy = bd.astype("datetime64[Y]").astype(np.int64) + 1970
+    mm = bd.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    dd = (bd - bd.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    body = regions[region] * 10**11 + (yyyy * 10_000 + mm * 100 + dd) * 1_000 + seq
+    return body, gb11643_check(body)
+
+
+def certnos(body: Arr, check: Arr) -> pl.Series:
+    """The 18-character ID numbers of :func:`draw_id_numbers`."""
+    return pl.Series(body).cast(pl.String).str.zfill(17) + gather(GB11643_CHECK, check)
+
+
+def names(surname: Arr, given1: Arr, given2: Arr) -> pl.Series:
+    """The names of :func:`draw_names`."""
+    given = GIVEN_MALE + GIVEN_FEMALE
+    return gather(SURNAMES, surname) + gather(given, given1) + gather(("", *given), given2 + 1)
+
+
 def people_frame(p: dict[str, Arr]) -> pl.DataFrame:
     n = int(p["n"])
     width = max(7, len(str(n)))
-    given = GIVEN_MALE + GIVEN_FEMALE
     employee = p["employee"]
-    certno = pl.Series(p["body"]).cast(pl.String).str.zfill(17) + gather(GB11643_CHECK, p["check"])
-    name = gather(SURNAMES, p["surname"]) + gather(given, p["given1"]) + gather(("", *given), p["given2"] + 1)
+    certno = certnos(p["body"], p["check"])
+    name = names(p["surname"], p["given1"], p["given2"])
     n_hh = int(p["hh"].max()) + 1 if n else 0
     hh_no = numbered("HH", n_hh, width).gather(pl.Series(p["hh"]))
     emp_status = pl.select(

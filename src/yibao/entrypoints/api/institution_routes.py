@@ -104,7 +104,9 @@ def ranked(who: Reader, r: Analysis, lang: LangQuery = "zh") -> dict[str, Any]:
     """机构异常排名（同级四分位围栏与自身趋势）、各机构汇总与乡镇视图 / the ranked institution anomalies."""
     a = r.anomalies
     rows = [{**row, "name": r.name(row["code"]), "text": shown_row(r, row, lang)} for row in r.ranked().iter_rows(named=True)]
-    summary = [{**row, "name": r.name(row["code"])} for row in a.summary.iter_rows(named=True)]
+    summary = [
+        {**row, "name": r.name(row["code"]), "township": r.townships.get(row["code"])} for row in a.summary.iter_rows(named=True)
+    ]
     served = [{**row, "name": r.name(row["fixmedins_code"])} for row in a.served.iter_rows(named=True)]
     return {
         "query": _query(r),
@@ -129,6 +131,7 @@ def institution(who: Reader, r: Analysis, code: Code, lang: LangQuery = "zh") ->
         "code": code,
         "name": r.name(code),
         "hosp_lv": r.levels.get(code),
+        "township": r.townships.get(code),
         "units": UNITS,
         "indicators": _indicators(lang),
         "values": ind.to_dicts(),

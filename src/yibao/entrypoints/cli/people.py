@@ -276,6 +276,17 @@ def serve(
                     f"Demo county loaded: {info.persons} people",
                 )
             )
+        if info.township is not None:
+            town = info.township
+            console.print(
+                _t(
+                    lang,
+                    f"已载入演示乡镇：{town.township}（淄博 {town.year}，门诊统筹人头定额）"
+                    f"{town.persons} 人，{town.claims} 笔结算",
+                    f"Demo township loaded: {town.township} (Zibo {town.year}, outpatient capitation), "
+                    f"{town.persons} people, {town.claims} settlements",
+                )
+            )
         table = Table(title=_t(lang, "演示账号（仅供试用）", "Demo accounts (for trying only)"))
         for col in (_t(lang, "用户名", "user"), _t(lang, "密码", "password"), _t(lang, "角色", "role")):
             table.add_column(col)

@@ -105,6 +105,7 @@ def _summary(r: Result, lang: str) -> list[dict[str, Any]]:
         rows = rows.filter(pl.col("group") == str(r.query.level))
     return [
         {**row, "name": r.name(row["code"]), "level": label(HOSP_LEVELS, row["group"], lang),
+         "township": r.townships.get(row["code"]),
          "worst": f"{row['worst_milli'] / 1000:.2f}" if row["worst_milli"] is not None else "—"}
         for row in rows.iter_rows(named=True)
     ]  # fmt: skip
@@ -164,6 +165,7 @@ def institution_page(request: Request, who: Reader, code: str) -> HTMLResponse:
         "code": code,
         "name": r.name(code),
         "level": label(HOSP_LEVELS, r.levels.get(code, ""), lang),
+        "township": r.townships.get(code),
         "flags": [shown_row(r, row, lang) for row in flags.iter_rows(named=True)],
         "charts": [
             {"indicator": c, "label": indicator_label(c, lang), "query": _query_string(q, indicator=c)}

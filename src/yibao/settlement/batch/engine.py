@@ -7,9 +7,10 @@ pass (:mod:`yibao.settlement.batch.kernel`) walks the claims person-year by pers
 the year-to-date accumulators, and pays every tier of every claim.
 
 Every policy choice (deciding identity, benefit line, deductible, ratio, cap, whether a tier
-applies) is made by the policy's own methods (:mod:`yibao.policy.schema`,
-:mod:`yibao.policy.deciding`), the ones ``settle`` asks, on the small parameter tables or the
-distinct claim keys; the kernel does the arithmetic of :mod:`yibao.settlement.tiers` once more.
+applies, whether a claim draws on a capitation township's pot) is made by the policy's own methods
+(:mod:`yibao.policy.schema`, :mod:`yibao.policy.deciding`, :mod:`yibao.settlement.capitation`), the
+ones ``settle`` asks, on the small parameter tables or the distinct claim keys; the kernel does the
+arithmetic of :mod:`yibao.settlement.tiers` once more.
 Money stays int64 fen; rounding is :func:`yibao.core.money.half_up`.
 """
 
@@ -30,6 +31,7 @@ from yibao.settlement.batch.prepare import (
     CLAIM_COLUMNS,
     PLACE_IN,
     BatchInput,
+    capitation_towns,
     chronic_filed,
     coded,
     combined_qualified,
@@ -51,7 +53,7 @@ I64 = npt.NDArray[np.int64]
 OUTPUT_AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
     "hifp_pay", "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
-    "psn_cash_pay",
+    "psn_cash_pay", "captn_pay",
 )  # fmt: skip
 
 
@@ -136,6 +138,7 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     line = select_lines(c, policies, line_keys, period, has_filing, person, kc.pid, (dise, dise_values), (variant, T.variants))
 
     k = (period * len(line_keys) + line) * T.variants.size + variant
+    captn, captn_town = capitation_towns(kc, data.people, c, policies, line_keys, period, line)
     medfee = c["medfee_sumamt"].to_numpy().astype(np.int64)
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
     major = np.array(  # [period, disease, flag]: Policy.is_major, 1 assistance + 2 tilted assistance
@@ -168,9 +171,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         medfee=medfee,
         self_paid=(c["fulamt_ownpay_amt"].cast(pl.Int64) + c["overlmt_selfpay"].cast(pl.Int64)).to_numpy(),
         balance=person["acct_balance"][kc.pid],
+        captn=captn,
     )
     settled = kernel.settle_claims(T, claims)
-    dedc, hifp, hifmi, maf, oth, acct = settled.paid
+    dedc, hifp, hifmi, maf, oth, acct, head = settled.paid
 
     stored = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
         _enum_column("line", line, line_keys),
@@ -185,6 +189,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
         pl.Series("maf_pay", maf),
         pl.Series("oth_pay", oth),
         pl.Series("acct_pay", acct),
+        pl.Series("captn_pay", head),
+        captn_town,
     )
     out = (
         with_derived(stored.lazy()).collect() if derived else stored

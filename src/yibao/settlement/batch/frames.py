@@ -38,14 +38,14 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
             "fulamt_ownpay_amt": s.fulamt_ownpay_amt, "overlmt_selfpay": s.overlmt_selfpay,
             "preselfpay_amt": s.preselfpay_amt, "inscp_scp_amt": s.inscp_scp_amt, "full_pay_scp_amt": s.full_pay_scp_amt,
             "fixed_share_scp_amt": s.fixed_share_scp_amt, "class_b_scp_amt": s.class_b_scp_amt,
-            "fixmedins_code": c.fixmedins_code, "major_dise_flag": c.major_dise_flag,
+            "fixmedins_code": c.fixmedins_code, "major_dise_flag": c.major_dise_flag, "township": c.township,
         })  # fmt: skip
     claim_schema = {
         "claim_id": pl.Utf8, "psn_no": pl.Utf8, "setl_date": pl.Date, "med_type": pl.Utf8, "hosp_lv": pl.Int64,
         "place": pl.Utf8, "dise_codg": pl.Utf8, "medfee_sumamt": pl.Int64, "fulamt_ownpay_amt": pl.Int64,
         "overlmt_selfpay": pl.Int64, "preselfpay_amt": pl.Int64, "inscp_scp_amt": pl.Int64, "full_pay_scp_amt": pl.Int64,
         "fixed_share_scp_amt": pl.Int64, "class_b_scp_amt": pl.Int64,
-        "fixmedins_code": pl.Utf8, "major_dise_flag": pl.Boolean,
+        "fixmedins_code": pl.Utf8, "major_dise_flag": pl.Boolean, "township": pl.Utf8,
     }  # fmt: skip
     return BatchInput(
         claims=pl.DataFrame(rows, schema=claim_schema),
@@ -58,6 +58,8 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
                     "emp_tier": p.emp_tier,
                     "acct_balance": p.acct_balance,
                     "birth_date": p.birth_date,
+                    "township": p.township,
+                    "signed_township": p.signed_township,
                 }
                 for p in people
             ],
@@ -68,6 +70,8 @@ def to_frames(people: Iterable[Person], claims: Iterable[Claim]) -> BatchInput:
                 "emp_tier": pl.Utf8,
                 "birth_date": pl.Date,
                 "acct_balance": pl.Int64,
+                "township": pl.Utf8,
+                "signed_township": pl.Utf8,
             },
         ),
         identities=_side(people, "identities", IDENTITY_SCHEMA),

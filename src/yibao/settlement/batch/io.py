@@ -1,8 +1,9 @@
 """Running the batch engine on files: a directory of tables in, Parquet out, in person chunks.
 
-Input directory: ``claims``, ``people`` (optionally with ``birth_date`` or ``brdy``, and employees'
-``acct_balance`` in fen), ``identities``, ``chronic_filings``, ``cross_filings``, ``resident_tiers``
-(psn_no, tier 1/2, begin, end),
+Input directory: ``claims`` (optionally with ``fixmedins_code``, ``major_dise_flag`` and ``township``, the
+township group of the claim's institution for capitation), ``people`` (optionally with ``birth_date`` or ``brdy``,
+employees' ``acct_balance`` in fen, and ``township`` / ``signed_township`` for capitation), ``identities``,
+``chronic_filings``, ``cross_filings``, ``resident_tiers`` (psn_no, tier 1/2, begin, end),
 ``institution_choices`` (psn_no, fixmedins_code, role designated/linked/signed, begin, end; the
 engine's ``institutions`` table, named apart from a county's list of hospitals, ``institutions``), ``family_doctor``
 (psn_no, begin, end) as
@@ -54,7 +55,7 @@ from yibao.settlement.batch.engine import (
     warm_up,
 )
 from yibao.settlement.batch.frames import CROSS_SCHEMA, FILING_SCHEMA, IDENTITY_SCHEMA
-from yibao.settlement.batch.prepare import FAMILY_DOCTOR_SCHEMA, INSTITUTION_SCHEMA, RESIDENT_TIER_SCHEMA
+from yibao.settlement.batch.prepare import FAMILY_DOCTOR_SCHEMA, INSTITUTION_SCHEMA, PERSON_TOWNSHIPS, RESIDENT_TIER_SCHEMA
 from yibao.settlement.batch.result import STORED, ytd_path
 
 TABLES = ("claims", "people", "identities", "chronic_filings", "cross_filings", "resident_tiers", "institutions", "family_doctor")
@@ -70,7 +71,7 @@ FILE_NAMES = {"institutions": "institution_choices"}
 """Tables whose file is named apart from the table: a county directory's ``institutions`` file is
 its list of hospitals (``yibao synth``), not the people's chosen and signed institutions."""
 SIDE_COLUMNS = {
-    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy", "acct_balance"),
+    "people": ("psn_no", "insutype", "emp_status", "emp_tier", "birth_date", "brdy", "acct_balance", *PERSON_TOWNSHIPS),
     "resident_tiers": ("psn_no", "tier", "begin", "end"),
     "institutions": ("psn_no", "fixmedins_code", "role", "begin", "end"),
     "family_doctor": ("psn_no", "begin", "end"),
@@ -78,6 +79,10 @@ SIDE_COLUMNS = {
     "chronic_filings": ("psn_no", "dise_codg", "begin", "end"),
     "cross_filings": ("psn_no", "begin", "end", "kind"),
 }
+OPTIONAL_CLAIM_COLUMNS = ("fixmedins_code", "major_dise_flag", "township")
+"""Claim columns read when present (the institution, the 重特大疾病 flag, the institution's township group)."""
+TEXT_COLUMNS = ("psn_no", "med_type", "dise_codg", "fixmedins_code", *PERSON_TOWNSHIPS)
+"""Columns a CSV file holds as text whatever they look like (codes and names that may be all digits)."""
 DEFAULT_CHUNK = 1_000_000
 WORKERS = 2
 """Chunks settled at once (numpy, numba, polars and pyarrow release the GIL, so two chunks use both cores)."""
@@ -85,7 +90,7 @@ _PAD = 4096
 """Rows read past a chunk's nominal end to find where its last person ends (more are read if needed)."""
 _WRITE = {
     "compression": "lz4",
-    "use_dictionary": ["psn_no", "setl_date", "med_type", "line", "identity"],
+    "use_dictionary": ["psn_no", "setl_date", "med_type", "line", "identity", "captn_town"],
     "write_statistics": ["claim_id", "psn_no"],
 }
 """Result file options: lz4; dictionaries only for the columns with few values (a dictionary on the
@@ -115,9 +120,7 @@ def read_table(path: Path, columns: tuple[str, ...] | None = None) -> pl.DataFra
         return pl.read_parquet(path, columns=_parquet_columns(path, columns) if columns is not None else None)
     if path.suffix in (".arrow", ".feather"):
         return pl.read_ipc(path)
-    return pl.read_csv(
-        path, try_parse_dates=True, schema_overrides={"psn_no": pl.Utf8, "med_type": pl.Utf8, "dise_codg": pl.Utf8}
-    )
+    return pl.read_csv(path, try_parse_dates=True, schema_overrides={name: pl.Utf8 for name in TEXT_COLUMNS})
 
 
 # ---------------------------------------------------------------- side tables, per chunk
@@ -230,7 +233,7 @@ class _Claims:
         self.path = path
         self.frame: pl.DataFrame | None = None
         if path.suffix == ".parquet":
-            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS, "fixmedins_code", "major_dise_flag"))
+            self.columns = _parquet_columns(path, (*CLAIM_COLUMNS, *AMOUNT_COLUMNS, *OPTIONAL_CLAIM_COLUMNS))
             self.n = pq.ParquetFile(path).metadata.num_rows
         else:
             self.frame = read_table(path)
@@ -357,7 +360,7 @@ class _OrderedWriter:
 
 _EMPTY_RESULT = {
     **dict.fromkeys(STORED, pl.Int64),
-    **dict.fromkeys(("claim_id", "psn_no", "med_type", "line", "identity"), pl.Utf8),
+    **dict.fromkeys(("claim_id", "psn_no", "med_type", "line", "identity", "captn_town"), pl.Utf8),
     "setl_date": pl.Date,
 }
 

@@ -41,7 +41,7 @@ I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 F = TypeVar("F", bound=Callable[..., Any])
 
-PAID = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "acct_pay")
+PAID = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "acct_pay", "captn_pay")
 """The per-claim payments the kernel writes: the rows of :attr:`Paid.paid`."""
 YTD_SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid", "acct_paid")
 """A person-year's scalar accumulators (:class:`yibao.settlement.model.YearToDate`): the first
@@ -84,6 +84,7 @@ class Claims:
     medfee: I64  # medfee_sumamt: the total (the person's share is it less the funds)
     self_paid: I64  # fulamt_ownpay_amt + overlmt_selfpay: outside the share an in_catalogue account pays
     balance: I64  # the person's acct_balance: the personal account's balance before the year's claims
+    captn: I64  # 1: the claim draws on a capitation township's pot (prepare.capitation_towns)
 
 
 @dataclass
@@ -110,14 +111,14 @@ def settle_claims(t: Tables, c: Claims) -> Paid:
     i64 = np.int64
     _settle(
         c.person_year, c.k, c.period, c.cat, c.place, c.level, c.insutype, c.emp_tier, c.scp, c.full_pay_scp, c.month,
-        c.waived, c.combined, c.pre, c.major, c.fixed_share_scp, c.class_b_scp, c.medfee, c.self_paid, c.balance,
+        c.waived, c.combined, c.pre, c.major, c.fixed_share_scp, c.class_b_scp, c.medfee, c.self_paid, c.balance, c.captn,
         t.kind, t.on_pay.astype(i64), t.ded, t.band_start, t.band_ratio.reshape(-1, t.band_start.shape[1]),
         t.first_share, t.fixed_share, t.class_b_on, t.class_b_ratio, t.cap,
         t.cap_slot, t.cap_per, t.comb_slot, t.comb_cap, t.ded_slot, t.ded_per, t.ded_high.astype(i64), t.lvl_slot,
         t.ceiling, t.ceil_slot, t.ceil_gross.astype(i64), t.full_pay, t.acct_mode, t.acct_first,
         t.applies.astype(i64), t.ci_ded, t.ci_cap, t.ci_band_start,
         t.ci_band_ratio.reshape(-1, t.ci_band_start.shape[1]), t.ci_above.astype(i64), t.ma_ded, t.ma_ratio, t.ma_cap,
-        t.ta_thr, t.ta_ratio, t.ta_cap, t.in_catalogue.astype(i64), paid, ytd,
+        t.ta_thr, t.ta_ratio, t.ta_cap, t.in_catalogue.astype(i64), t.captn_cap, t.captn_limit, paid, ytd,
     )  # fmt: skip
     return Paid(paid, ytd)
 
@@ -143,6 +144,13 @@ def cap_pay(raw: int, cap: int, paid_before: int) -> int:
     if cap >= INF:
         return raw
     return min(raw, max(0, cap - paid_before))
+
+
+@_inline
+def head_part(pay: int, limit: int, paid_before: int) -> int:
+    """capitation.head_part: of a capitation claim's capped basic payment, the part within the person's yearly
+    ``limit`` left after ``paid_before`` (paid by head)."""
+    return min(pay, max(0, limit - paid_before))
 
 
 @_inline
@@ -179,13 +187,13 @@ def banded(lo: int, hi: int, starts: I64, start_row: int, ratios: I64, ratio_row
 def _settle(  # the scalar rules in one loop, on purpose
     person_year: I64, k_: I64, period_: I64, cat_: I64, place_: I64, level_: I64, ins_: I64, tier_: I64, scp_: I64,
     full_pay_scp_: I64, month_: I64, waived_: I64, combined_: I64, pre_: I64, major_: I64, fixed_scp_: I64,
-    class_b_scp_: I64, medfee_: I64, self_paid_: I64, balance_: I64,
+    class_b_scp_: I64, medfee_: I64, self_paid_: I64, balance_: I64, captn_: I64,
     kind: I64, on_pay: I64, ded: I64, band_start: I64, band_ratio: I64, first_share: I64, fixed_share: I64,
     class_b_on: I64, class_b_ratio: I64, cap: I64, cap_slot: I64, cap_per: I64,
     comb_slot: I64, comb_cap: I64, ded_slot: I64, ded_per: I64, ded_high: I64, lvl_slot: I64, ceiling: I64,
     ceil_slot: I64, ceil_gross: I64, full_pay: I64, acct_mode: I64, acct_first: I64,
     applies: I64, ci_ded: I64, ci_cap: I64, ci_band_start: I64, ci_band_ratio: I64, ci_above: I64, ma_ded: I64,
-    ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64, in_cat: I64,
+    ma_ratio: I64, ma_cap: I64, ta_thr: I64, ta_ratio: I64, ta_cap: I64, in_cat: I64, captn_cap: I64, captn_limit: I64,
     paid: I64, ytd: I64,
 ) -> None:  # fmt: skip
     """``ytd[s]`` is person-year ``s``'s YearToDate: each claim reads its accumulators before the
@@ -270,7 +278,11 @@ def _settle(  # the scalar rules in one loop, on purpose
         g = SLOTS + cap_slot[k] + month * cap_per[k] // 12
         gc = SLOTS + comb_slot[k] + month * cap_per[k] // 12  # the combined-cap block's slot (comb_slot -1: none)
         line_cap = cap[k, c, tier_[i]]
-        if comb_slot[k] >= 0 and combined_[i] and line_cap < INF:  # 合并限额 replaces the line's cap
+        head = 0
+        if captn_[i]:  # 门诊统筹人头定额: the pot's limit, or an over-limit category's cap, replaces the line's
+            hifp = cap_pay(raw, captn_cap[p, c], ytd[s, g])
+            head = head_part(hifp, captn_limit[p, c], ytd[s, g])  # tiers._capitation_split: paid by head
+        elif comb_slot[k] >= 0 and combined_[i] and line_cap < INF:  # 合并限额 replaces the line's cap
             hifp = cap_pay(raw, comb_cap[k], ytd[s, gc])
         else:
             hifp = cap_pay(raw, line_cap, ytd[s, g])
@@ -327,3 +339,4 @@ def _settle(  # the scalar rules in one loop, on purpose
         paid[3, i] = maf
         paid[4, i] = oth
         paid[5, i] = acct
+        paid[6, i] = head

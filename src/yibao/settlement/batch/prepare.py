@@ -22,7 +22,17 @@ from yibao.policy.deciding import identity_ranks, within_validity
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import PLACES, Policy
 from yibao.settlement.batch.tables import INSUTYPES, ORD, TIERS, Variants, categories
-from yibao.settlement.model import FILING_KINDS, FILING_PLACE, FLAG_FALSE, FLAG_TRUE, INSTITUTION_ROLES, ChronicFiling
+from yibao.settlement.capitation import capitation_township
+from yibao.settlement.model import (
+    FILING_KINDS,
+    FILING_PLACE,
+    FLAG_FALSE,
+    FLAG_TRUE,
+    INSTITUTION_ROLES,
+    ChronicFiling,
+    Claim,
+    Person,
+)
 from yibao.settlement.policy_range import SCP_PARTS
 from yibao.settlement.settle import birth_date_refusal, not_signed_refusal
 
@@ -89,6 +99,10 @@ def prepare(data: BatchInput, pack: PolicyPack) -> pl.DataFrame:
         claims = claims.with_columns(pl.lit(False).alias("major_dise_flag"))
     elif claims["major_dise_flag"].dtype != pl.Boolean or claims["major_dise_flag"].null_count():
         claims = claims.with_columns(major_dise_flag=_flag(claims))
+    if "township" not in claims.columns:  # the claim institution's township group (optional; absent or empty: none)
+        claims = claims.with_columns(pl.lit("", pl.Utf8).alias("township"))
+    elif claims["township"].dtype != pl.Utf8 or claims["township"].null_count():
+        claims = claims.with_columns(pl.col("township").cast(pl.Utf8).fill_null(""))
     if claims["dise_codg"].null_count() or claims["place"].null_count():
         claims = claims.with_columns(pl.col("dise_codg").fill_null(""), pl.col("place").fill_null("in_county"))
     ordered = claims.select(
@@ -548,3 +562,43 @@ def combined_qualified(
             on_block = np.isin(line, [line_keys.index(k) for k in block.lines])
             out |= (period == p) & on_block & (count >= 2)
     return out
+
+
+PERSON_TOWNSHIPS = ("township", "signed_township")
+"""The people table's optional township columns (:attr:`Person.township`, :attr:`Person.signed_township`)."""
+_SOME_DAY = date(2000, 1, 1)
+
+
+def capitation_towns(
+    kc: Keyed, people: pl.DataFrame, c: pl.DataFrame, policies: list[Policy], line_keys: list[str], period: I64, line: I64
+) -> tuple[I64, pl.Series]:
+    """Each claim's capitation township (``""``: not under capitation) as 1/0 and as text:
+    :func:`yibao.settlement.capitation.capitation_township` once per distinct (period, benefit line, the person's
+    township and signed township, the claim institution's township)."""
+    if not any(pol.capitation for pol in policies) or not (c["township"] != "").any():
+        return np.zeros(kc.n, np.int64), pl.repeat("", kc.n, dtype=pl.Utf8, eager=True).alias("captn_town")
+    cols = people.columns
+    towns = [(pl.col(n).cast(pl.Utf8) if n in cols else pl.lit("", pl.Utf8)).fill_null("").alias(n) for n in PERSON_TOWNSHIPS]
+    pf = kc.persons.join(people.select("psn_no", *towns), on="psn_no", how="left", maintain_order="left")
+    own, own_values = coded(pf["township"].fill_null(""))
+    signed, signed_values = coded(pf["signed_township"].fill_null(""))
+    at, at_values = coded(c["township"])
+    parts = [
+        (period, len(policies)),
+        (line, len(line_keys)),
+        (own[kc.pid], len(own_values)),
+        (signed[kc.pid], len(signed_values)),
+        (at, len(at_values)),
+    ]
+    inverse, (p_u, line_u, own_u, signed_u, at_u) = _distinct(parts)
+    chosen = [
+        capitation_township(
+            policies[p_u[u]],
+            line_keys[line_u[u]],
+            Person("", township=own_values[own_u[u]], signed_township=signed_values[signed_u[u]]),
+            Claim("", "", _SOME_DAY, "", 1, township=at_values[at_u[u]]),
+        )
+        for u in range(p_u.size)
+    ]
+    town = pl.Series("captn_town", chosen, pl.Utf8).gather(inverse)
+    return (town != "").to_numpy().astype(np.int64), town

@@ -12,7 +12,9 @@ same rule every time, done on read by :func:`scan_result` / :func:`read_result`:
 * ``fund_pay_sumamt`` — the sum of the four payers;
 * ``psn_part_amt`` — total less the funds;
 * ``psn_cash_pay`` — the person's part less the personal account's payment (``acct_pay``, stored; a file
-  written before the account was modelled has none: read as 0).
+  written before the account was modelled has none: read as 0);
+* ``captn_pay``, ``captn_town`` — the part of ``hifp_pay`` paid by head from a capitation township's pot and
+  that township (stored; a file written before capitation was settled has none: read as 0 and ``""``).
 
 The year-to-date accumulators go to ``<stem>.ytd.parquet`` beside it (:func:`ytd_path`), stored whole.
 """
@@ -26,13 +28,14 @@ import polars as pl
 STORED = (
     "claim_id", "psn_no", "setl_date", "med_type", "line", "identity", "medfee_sumamt", "fulamt_ownpay_amt",
     "overlmt_selfpay", "preselfpay_amt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "acct_pay",
+    "captn_pay", "captn_town",
 )  # fmt: skip
 """The columns of the result file, in file order."""
 
 COLUMNS = (
     "claim_id", "psn_no", "setl_date", "med_type", "year", "line", "identity", "medfee_sumamt", "fulamt_ownpay_amt",
     "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "hifmi_pay",
-    "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay",
+    "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "captn_pay", "captn_town",
 )  # fmt: skip
 """The columns of a settled claim (``settle_batch``'s ``claims``, ``read_result``), in order."""
 
@@ -45,6 +48,8 @@ DERIVED: tuple[tuple[str, pl.Expr], ...] = (
     ("psn_part_amt", _c("medfee_sumamt") - _c("fund_pay_sumamt")),
     ("acct_pay", pl.lit(0, pl.Int64)),
     ("psn_cash_pay", _c("psn_part_amt") - _c("acct_pay")),
+    ("captn_pay", pl.lit(0, pl.Int64)),
+    ("captn_town", pl.lit("", pl.Utf8)),
 )
 """Each derived column from the stored ones (and the derived ones before it), in that order."""
 

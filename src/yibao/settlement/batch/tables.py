@@ -149,6 +149,8 @@ class Tables:
     ta_ratio: I64  # [p, cat, major]
     ta_cap: I64  # [p, cat, major]
     in_catalogue: BOOL  # [p, payer tier 0 ci / 1 ma / 2 ta, insutype]: base includes preselfpay_amt
+    captn_cap: I64  # [p, cat]: a capitation claim's cap in place of the line's (Capitation.cap_for; INF: none)
+    captn_limit: I64  # [p, cat]: the person's yearly limit of the township's pot (Capitation.limit_for)
     slots: list[str]
     """The accumulator map keys after YearToDate's scalars, one per slot: ``basic_paid.pool``,
     ``deductible_base.opd@M03`` … (see :func:`yibao.policy.schema.period_key`)."""
@@ -361,6 +363,19 @@ def _tier_tables(policies: list[Policy]) -> dict[str, Any]:
     return t
 
 
+def _capitation_tables(policies: list[Policy]) -> dict[str, Any]:
+    """门诊统筹人头定额 per period and identity: the cap a capitation claim is paid within (the pot's limit, or an
+    over-limit category's cap) and the limit paid by head (:meth:`Capitation.cap_for`, :meth:`Capitation.limit_for`)."""
+    cats = categories(policies)
+    cap = np.full((len(policies), len(cats)), INF, np.int64)
+    limit = np.zeros((len(policies), len(cats)), np.int64)
+    for p, pol in enumerate(policies):
+        if pol.capitation is not None:
+            cap[p] = [_fen(pol.capitation.cap_for(cat)) for cat in cats]
+            limit[p] = [pol.capitation.limit_for(cat) for cat in cats]
+    return {"captn_cap": cap, "captn_limit": limit}
+
+
 def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
     slots: list[str] = []
     var = variants(policies)
@@ -370,4 +385,5 @@ def build_tables(policies: list[Policy], line_keys: list[str]) -> Tables:
         slots=slots,
         **_line_tables(policies, line_keys, slots, var),
         **_tier_tables(policies),
+        **_capitation_tables(policies),
     )

@@ -116,11 +116,29 @@ def _basic(f: Figures, steps: Sequence[TraceStep], lang: str) -> list[str]:
         more = int(ratio.args["add_bp"])
         out.append(t(lang, f"按您的身份多报销 {points(more, lang)}（已算在 {rate} 里）。",
                      f"Your identity adds {points(more, lang)} (included in {rate})."))  # fmt: skip
+    pot = _first(steps, "capitation")
+    if pot is not None:
+        out += _township_pot(pot, lang)
     capped = _capped(steps)
     if capped is not None:
         cap = yuan(int(capped.args["cap_fen"]), lang)
         out.append(t(lang, f"已到基本医保一年最多报销的 {cap}，超出的部分不再报销。",
                      f"Basic insurance has reached its yearly maximum of {cap}; it pays no more."))  # fmt: skip
+    return out
+
+
+def _township_pot(pot: TraceStep, lang: str) -> list[str]:
+    """门诊统筹人头定额: the township's hospital and clinics count one yearly limit together; above it some identities
+    go on item by item."""
+    limit, before = yuan(int(pot.args["limit_fen"]), lang), yuan(int(pot.args["paid_before_fen"]), lang)
+    out = [t(lang, f"在本镇卫生院和村卫生室看门诊，两处合并计算，一年最多报销 {limit}（今年此前已报销 {before}）。",
+             f"Outpatient care at your township health centre and village clinics counts together: at most {limit} a "
+             f"year (already paid this year before this bill: {before}).")]  # fmt: skip
+    item = int(pot.args["item_fen"])
+    if item:
+        more = yuan(item, lang)
+        out.append(t(lang, f"超过这个限额的部分，按您的身份继续按实际费用报销，这次 {more}。",
+                     f"Above that limit your identity is paid on by the actual items: {more} this time."))  # fmt: skip
     return out
 
 

@@ -207,3 +207,15 @@ def test_a_designated_choice_alone_does_not_count_the_person() -> None:
     cap = _capitation(counted="signed")
     chose = Person("P10", institutions=(InstitutionChoice("V1", "designated", date(2020, 1, 1)),))
     assert _paid(_pack(cap), chose, _visits("P10", 1, 180)) == [(9000, 0, "")]
+
+
+def test_the_plain_explanation_says_the_shared_limit_and_what_went_on_item_by_item() -> None:
+    from yibao.settlement.plain import explain
+
+    person = Person("P2", identities=POOR, township=TOWN)
+    first, second = settle_sequence(_pack(_capitation()), person, _visits("P2", 2, 300))
+    # 150 each at 50%: the first within the 200 limit; the second 50 within it, 100 item by item
+    assert "在本镇卫生院和村卫生室看门诊，两处合并计算，一年最多报销 200.00 元（今年此前已报销 0.00 元）。" in explain(first)
+    assert not any("按实际费用报销" in x for x in explain(first))
+    assert "超过这个限额的部分，按您的身份继续按实际费用报销，这次 100.00 元。" in explain(second)
+    assert "Above that limit your identity is paid on by the actual items: 100.00 yuan this time." in explain(second, "en")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from yibao.app.assistance import LINE as APPLICATION_LINE
 from yibao.app.assistance import CountedBill
 from yibao.app.assistance import get as get_application
-from yibao.app.ledger import trace_view
+from yibao.app.ledger import stored_steps, trace_view
 from yibao.app.pdf import html_to_pdf
 from yibao.audit.types import RULE_TYPES
 from yibao.core.clock import beijing_text
@@ -45,6 +45,7 @@ from yibao.core.vocab import (
 from yibao.policy.categories import identity_label
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
+from yibao.settlement.plain import Figures, explain_figures
 from yibao.store.audit_tables import AuditFinding
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Person
@@ -163,6 +164,9 @@ class Slip:
     """An application for assistance (依申请救助): the bills it counted (its slip lists them, not fee lines)."""
     dise_name: str = ""
     """The diagnosis's name beside ``dise_codg`` (病种), as the ledger keeps it."""
+    explanation: tuple[str, ...] = ()
+    """本次结算说明: the settlement in the plain sentences of the policy leaflet (:func:`yibao.settlement.plain.explain`);
+    empty on a reversal, an application and an entry stored before traces were kept as steps."""
 
     @property
     def is_application(self) -> bool:
@@ -363,7 +367,14 @@ def build_slip(s: Session, setl_id: str, pack: PolicyPack | None = None, *, prin
         recorded_by=entry.recorded_by,
         printed_at=_local(printed_at or datetime.now(UTC)),
         counted=application.bills if application is not None else (),
+        explanation=_explanation(entry),
     )
+
+
+def _explanation(entry: LedgerEntry) -> tuple[str, ...]:
+    """本次结算说明 of a settlement (a reversal or an application has none), from its figures and stored trace."""
+    steps = stored_steps(entry.trace) if entry.kind == "settle" else []
+    return tuple(explain_figures(Figures.of(entry), steps, "zh")) if steps else ()
 
 
 # ------------------------------------------------------------------ HTML

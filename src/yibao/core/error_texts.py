@@ -213,6 +213,11 @@ EXPECTED_ZH = Phrasebook(
         ("who does this: a non-empty name of at most 64 characters", "经办人：至多 64 个字符的非空名称"),
         # dates and periods
         ("a date written YYYY-MM-DD", "日期，写作 YYYY-MM-DD，例如 2022-05-01"),
+        # the policy leaflet
+        ("an identity the pack names: {}", "政策包中的身份类别之一：{}"),
+        ("a file to write the PDF to (-o leaflet.pdf)", "要写入 PDF 的文件（-o leaflet.pdf）"),
+        ("html or pdf", "`html` 或 `pdf`"),
+        ("a4 or a5", "a4 或 a5"),
         ("a date YYYY-MM-DD (or --claims DIR)", "日期（YYYY-MM-DD），或用 --claims 给出单据目录"),
         ("a date YYYY-MM-DD", "日期（YYYY-MM-DD）"),
         ("a date yyyy-MM-dd (or yyyy-MM-dd HH:mm:ss)", "日期（yyyy-MM-dd 或 yyyy-MM-dd HH:mm:ss）"),
@@ -412,6 +417,7 @@ WHERE_ZH = Phrasebook(
         ("policy pack {}", "政策包 {}"),
         ("policy", "政策"),
         ("command line", "命令行"),
+        ("leaflet", "政策问答"),
         ("envelope", "报文"),
         ("request", "请求"),
         ("account", "账户"),

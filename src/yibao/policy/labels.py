@@ -43,6 +43,7 @@ SECTIONS: dict[str, Said] = {
     "identity_validity": ("身份认定有效期（月）", "identity valid from recognition (months)"),
     "categories": ("本地声明的身份类别", "identity categories the pack declares"),
     "filing_diseases": ("门诊慢特病病种目录", "diseases that may be filed (chronic and special lists)"),
+    "contacts": ("咨询电话", "who to call"),
 }
 """The policy's sections (the fields of :class:`yibao.policy.schema.Policy`)."""
 
@@ -181,6 +182,8 @@ KEYS: dict[str, Said] = {
     # a declared identity category
     "aliases": ("其他写法", "other names"),
     "bureau": ("认定部门", "recognising bureau"),
+    # who to call
+    "phone": ("电话号码", "telephone number"),
 }
 """Names of the keys in a policy's parameter paths and value tables: every schema field below the sections
 (codes keep their vocabulary labels)."""
@@ -223,6 +226,8 @@ def path_label(pack: PolicyPack, path: tuple[str, ...], lang: str) -> str:
             named[parts[3]] = terms_label(terms_of.person_terms[parts[3]])
     elif parts[:2] == ["monitoring", "rules"] and policy.monitoring is not None:
         named |= {k: (rule.label_zh, rule.label_en) for k, rule in policy.monitoring.rules.items()}
+    elif parts[0] == "contacts":
+        named |= {k: (c.label_zh, c.label_en) for k, c in policy.contacts.items()}
     words = [label(named, p, lang) if p in named else key_text(p, lang) for p in parts[1:]]
     if parts[0] == "lines" and len(parts) == 3 and parts[1] in policy.lines:
         how = line_terms(policy.lines[parts[1]], parts[2])

@@ -1550,6 +1550,26 @@ def _check_declared(declared: dict[str, DeclaredCategory]) -> None:
             seen[key] = code
 
 
+def _phone(v: Any) -> Any:
+    """A telephone number as text (a pack may write 12393 unquoted)."""
+    return str(v).strip() if isinstance(v, int | str) and not isinstance(v, bool) else v
+
+
+class Contact(Model):
+    """Where a household asks (咨询电话): a named line and its number, printed on the policy leaflet."""
+
+    label_zh: str
+    label_en: str
+    phone: Annotated[str, BeforeValidator(_phone)]
+
+    @model_validator(mode="after")
+    def _check(self) -> Contact:
+        for name in ("label_zh", "label_en", "phone"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name}: a non-empty text")
+        return self
+
+
 ICD10_CODE = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
 """An ICD-10 code as the lists write it: a category (``I10``) or a subcategory (``N18.5``)."""
 
@@ -1666,6 +1686,9 @@ class Policy(Model):
     filing_diseases: FilingDiseases | None = None
     """The diseases a person may be filed for (门诊慢特病病种目录: the 门诊慢性病 and 门诊特殊病 lists); a filing
     names one of them. ``None``: the pack gives no list (any disease code is taken)."""
+    contacts: dict[str, Contact] = {}
+    """Who a household may call (咨询电话), by a key of the pack's choosing, in the order written: printed on the
+    policy leaflet (:mod:`yibao.leaflet`). Empty: the leaflet names no number."""
 
     @model_validator(mode="wrap")
     @classmethod

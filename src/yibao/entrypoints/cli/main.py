@@ -263,6 +263,7 @@ def _register() -> None:
         capitation,
         conflicts,
         enrol,
+        leaflet,
         monitor,
         people,
         policy,
@@ -285,6 +286,7 @@ def _register() -> None:
     app.command("batch")(batch.batch)
     app.command("compare")(batch.compare_cmd)
     app.command("slip")(slip.slip)
+    app.command("leaflet")(leaflet.leaflet)
     app.add_typer(assistance.assistance_app, name="assistance")
     app.add_typer(backpay.backpay_app, name="backpay")
     app.command("report")(report.report)

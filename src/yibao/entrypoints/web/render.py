@@ -63,6 +63,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/audit/institutions", "机构监测", "Institutions", "reports"),
     NavItem("/reconcile", "对账核验", "Reconcile", "reconcile"),
     NavItem("/policy", "政策", "Policy", None),
+    NavItem("/leaflet", "政策问答", "Leaflet", None),
     NavItem("/whatif", "测算", "What-if", "policy.whatif"),
     NavItem("/accounts", "账号", "Accounts", "accounts"),
 )

@@ -245,8 +245,8 @@ def record_score(s: Session, township: str, year: int, score: object, note: str,
     """Record the township's year-end score (the latest counts), in the caller's transaction; checked first."""
     town = check_township(township)
     if town not in townships(s):
-        raise InputError(WHERE, "township", township, "a township with capitation institutions (yibao capitation townships)",
-                         expected_zh="实行门诊统筹人头定额的乡镇（见 yibao capitation townships）")  # fmt: skip
+        raise InputError(WHERE, "township", township, "a township with capitation institutions",
+                         expected_zh="实行门诊统筹人头定额的乡镇")  # fmt: skip
     row = CapitationScore(
         township=town, year=check_year(year), score=check_score(score), note=(note or "").strip()[:255],
         recorded_at=datetime.now(UTC), recorded_by=by,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from tests.accounts import HOSPITAL, PASSWORD, csrf_of, login, seed_accounts
@@ -28,6 +29,7 @@ def _events(url: str, admin: dict[str, str], username: str) -> list[tuple[str, s
     return [(e["action"], e["detail"], e["recorded_by"]) for e in r.json()]
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_a_changed_role_ends_the_accounts_tokens_and_sessions_in_every_worker(db: Database) -> None:
     seed_accounts(db)
     with _two_workers(db) as (a, b):

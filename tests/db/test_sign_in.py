@@ -144,6 +144,7 @@ def _me(url: str, headers: dict[str, str]) -> int:
     return httpx.get(f"{url}/api/persons/P0", headers=headers).status_code  # 404 signed in, 401 not
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_a_changed_password_stops_every_token_in_every_worker(db: Database) -> None:
     seed_accounts(db)
     with _two_workers(db) as (a, b):
@@ -178,6 +179,7 @@ def test_a_changed_password_stops_every_token_in_every_worker(db: Database) -> N
             assert there.get("/counter").url.path == "/login"
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_a_disabled_account_stops_at_once_in_every_worker(db: Database) -> None:
     seed_accounts(db)
     with _two_workers(db) as (a, b):

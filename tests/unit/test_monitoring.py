@@ -167,8 +167,18 @@ def test_workflow_steps() -> None:
 amounts = st.integers(min_value=0, max_value=3_000_000)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(1, 12), amounts, amounts), min_size=1, max_size=25))
+SPECS = st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(1, 12), amounts, amounts), min_size=1, max_size=25)
+
+
+@pytest.mark.slow  # with the 60 examples of the quick one below, the full suite draws 200
+@settings(max_examples=140, deadline=None)
+@given(SPECS)
+def test_a_year_warning_is_exactly_the_cumulative_measure_over_the_line_many(spec: list[tuple[str, int, int, int]]) -> None:
+    test_a_year_warning_is_exactly_the_cumulative_measure_over_the_line.hypothesis.inner_test(spec)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(SPECS)
 def test_a_year_warning_is_exactly_the_cumulative_measure_over_the_line(spec: list[tuple[str, int, int, int]]) -> None:
     """Whatever the claims: a person is warned in month m iff their Jan..m policy-range self-pay exceeds the line,
     the warning's amount is that sum, and the crossing settlement is the first at which the running sum passed it."""
@@ -247,7 +257,14 @@ def test_an_in_catalogue_tier_paying_past_the_policy_range_leaves_a_measure_of_z
     assert out["measure_amt"].to_list() == [0]
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.slow  # with the 25 examples of the quick one below, the full suite draws 60
+@settings(max_examples=35, deadline=None)
+@given(data=st.data())
+def test_the_policy_range_measure_is_what_the_funds_left_of_the_policy_range_many(data: st.DataObject) -> None:
+    test_the_policy_range_measure_is_what_the_funds_left_of_the_policy_range.hypothesis.inner_test(data)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_the_policy_range_measure_is_what_the_funds_left_of_the_policy_range(data: st.DataObject) -> None:
     """Over random packs (later tiers on either base) and claim histories: each settlement's measure is the policy
@@ -260,8 +277,19 @@ def test_the_policy_range_measure_is_what_the_funds_left_of_the_policy_range(dat
     if not rows:
         return
     lines = sorted({r["line"] for r in rows})
-    rules = {scope: {"label_zh": "测", "label_en": "t", "categories": ["tekun"], "lines": lines, "period": "quarter",
-                     "measure": "policy_range_self_pay", "scope": scope, "threshold": 0} for scope in ("claim", "year")}
+    rules = {
+        scope: {
+            "label_zh": "测",
+            "label_en": "t",
+            "categories": ["tekun"],
+            "lines": lines,
+            "period": "quarter",
+            "measure": "policy_range_self_pay",
+            "scope": scope,
+            "threshold": 0,
+        }
+        for scope in ("claim", "year")
+    }
     monitoring = Monitoring.model_validate({"rules": rules})  # fmt: skip
     by_claim: dict[str, int] = {}
     for q in range(1, 5):  # a claim-scope rule measures the settlements of the period

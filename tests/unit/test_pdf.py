@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.pdf_read import A4, A5, embeds_only_the_print_font, fonts, is_paper, page_sizes, pdf_text
@@ -34,6 +35,7 @@ def test_the_page_cannot_pick_its_own_font_or_paper() -> None:
     assert set(fonts(data)) == {"YibaoSans", "YibaoSans-Bold"} and embeds_only_the_print_font(data)
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_max_pages_shrinks_a_long_page_to_fit_and_loses_nothing() -> None:
     rows = [f"第 {i} 行：政策范围内费用 {i},000.00 元" for i in range(1, 41)]
     html = page("".join(f"<p>{r}</p>" for r in rows))
@@ -49,6 +51,7 @@ def test_max_pages_shrinks_a_long_page_to_fit_and_loses_nothing() -> None:
     assert pages > 1 and text.split("\n") == longer
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 @settings(max_examples=15, deadline=None)
 @given(st.text(alphabet="一站式结算单医疗救助基金支付个人负担低保特困脱贫（）：，。0123456789.,", min_size=1, max_size=24))
 def test_any_short_chinese_text_comes_back_as_put_in(text: str) -> None:

@@ -162,6 +162,7 @@ def _writer_lines(tmp_path: Path, rows: int) -> int:
     return lines
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_error_workbook_does_the_same_work_per_row_however_many_rows_are_bad(tmp_path: Path) -> None:
     # four times the rows (and the bad cells): four times the work, not sixteen (each row used to scan every mark)
     small, large = _writer_lines(tmp_path, 100), _writer_lines(tmp_path, 400)

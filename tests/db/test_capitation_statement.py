@@ -294,6 +294,7 @@ def test_an_institution_sees_its_own_township_only(db: Database) -> None:
     assert "已录入考核得分 70 分" in shown and "50%" in shown
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_command_line(tmp_path: Path) -> None:
     from yibao.entrypoints.cli.main import app
 

@@ -288,6 +288,7 @@ def test_bad_balances_in_a_people_file_are_refused_naming_row_field_and_value(db
         assert s.scalar(sa.select(sa.func.count()).select_from(PersonalAccount)) == 0
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_command_line_records_a_balance_and_imports_a_people_file(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     path = tmp_path / "cli.db"
     shutil.copyfile(request.getfixturevalue("_sqlite_migrated"), path)

@@ -118,6 +118,7 @@ def test_ranked_list_on_the_ledger_and_a_planted_institution(db: Database) -> No
     assert top["name"] == detail["name"]
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_chart_roles_and_refusals(app: FastAPI) -> None:
     client = TestClient(app)
     auditor = bearer(client, "auditor")

@@ -199,6 +199,7 @@ def test_unknown_identity_is_refused_naming_the_choices() -> None:
         build_leaflet(pack, date(2023, 6, 1), "nobody")
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_command_writes_pdf_and_html_and_refuses_bad_input(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "zibo.pdf"

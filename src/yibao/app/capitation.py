@@ -142,11 +142,12 @@ def block_of(pack: PolicyPack | None, year: int, month: int = 12) -> Capitation:
 
 def counted_persons(s: Session, township: str, year: int, counted: str) -> int:
     """The persons the township counts for ``year``: enrolled residents living in it (``enrolled``), or enrolled
-    residents whose latest designated institution (签约/选定基层机构) belongs to it (``signed``)."""
+    residents whose latest designated institution (签约/选定基层机构) belongs to it (``signed``); a record merged into
+    another (:mod:`yibao.app.conflicts`) is not counted."""
     enrolled = sa.select(Enrolment.person_id).where(
         Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED
     )
-    q = sa.select(sa.func.count(sa.distinct(Person.id))).where(Person.id.in_(enrolled))
+    q = sa.select(sa.func.count(sa.distinct(Person.id))).where(Person.id.in_(enrolled), Person.merged_into.is_(None))
     where = signed_township_column() if counted == "signed" else Person.township
     return int(s.scalar(q.where(where == township)) or 0)
 
@@ -161,7 +162,8 @@ def signed_with(s: Session, codes: list[str], year: int) -> dict[str, int]:
         .scalar_subquery()
     )
     enrolled = sa.select(Enrolment.person_id).where(Enrolment.year == year, Enrolment.psn_insu_stas == ENROLLED)
-    rows = s.execute(sa.select(latest.label("code"), sa.func.count()).where(Person.id.in_(enrolled)).group_by(latest))
+    live = sa.and_(Person.id.in_(enrolled), Person.merged_into.is_(None))  # a record merged into another counts once
+    rows = s.execute(sa.select(latest.label("code"), sa.func.count()).where(live).group_by(latest))
     return {code: int(n) for code, n in rows if code in codes}
 
 

@@ -42,7 +42,7 @@ def seed_accounts(db: Database, institutions: bool = True) -> None:
 
 
 def login(url: str, username: str, password: str = PASSWORD) -> dict[str, str]:
-    r = httpx.post(f"{url}/api/auth/token", data={"username": username, "password": password})
+    r = httpx.post(f"{url}/api/auth/token", data={"username": username, "password": password}, timeout=60)
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

@@ -94,7 +94,7 @@ def test_wrong_passwords_lock_the_account_and_say_how_long_to_wait(db: Database)
         # an administrator who enables the account lifts its lock
         assert [_token(url, "clerk", WRONG).status_code for _ in range(5)][-1] == 429
         admin = login(url, "admin")
-        assert httpx.post(f"{url}/api/accounts/clerk/enable", headers=admin).status_code == 200
+        assert httpx.post(f"{url}/api/accounts/clerk/enable", headers=admin, timeout=60).status_code == 200
         assert _token(url, "clerk").status_code == 200
 
 
@@ -141,7 +141,7 @@ def _two_workers(db: Database) -> Iterator[tuple[str, str]]:
 
 
 def _me(url: str, headers: dict[str, str]) -> int:
-    return httpx.get(f"{url}/api/persons/P0", headers=headers).status_code  # 404 signed in, 401 not
+    return httpx.get(f"{url}/api/persons/P0", headers=headers, timeout=60).status_code  # 404 signed in, 401 not
 
 
 @pytest.mark.slow  # quick command: left out for time; the full suite runs it
@@ -151,9 +151,13 @@ def test_a_changed_password_stops_every_token_in_every_worker(db: Database) -> N
         old = login(a, "clerk")
         other_sign_in = login(b, "clerk")
         assert _me(a, old) == _me(b, old) == _me(b, other_sign_in) == 404  # both workers trust (and cache) them
-        short = httpx.post(f"{a}/api/auth/password", json={"old_password": PASSWORD, "new_password": "short"}, headers=old)
+        short = httpx.post(
+            f"{a}/api/auth/password", json={"old_password": PASSWORD, "new_password": "short"}, headers=old, timeout=60
+        )
         assert short.status_code == 422
-        wrong = httpx.post(f"{a}/api/auth/password", json={"old_password": WRONG, "new_password": "new horse 9"}, headers=old)
+        wrong = httpx.post(
+            f"{a}/api/auth/password", json={"old_password": WRONG, "new_password": "new horse 9"}, headers=old, timeout=60
+        )
         assert wrong.status_code == 422 and wrong.json()["field"] == "password"
         changed = httpx.post(
             f"{a}/api/auth/password", json={"old_password": PASSWORD, "new_password": "new horse 9"}, headers=old
@@ -165,7 +169,10 @@ def test_a_changed_password_stops_every_token_in_every_worker(db: Database) -> N
         assert _token(b, "clerk").status_code == 422
         assert _token(b, "clerk", "new horse 9").status_code == 200
         # the window: the session ends on the other worker, the one that changed it goes on
-        with httpx.Client(base_url=a, follow_redirects=True) as here, httpx.Client(base_url=b, follow_redirects=True) as there:
+        with (
+            httpx.Client(base_url=a, follow_redirects=True, timeout=60) as here,
+            httpx.Client(base_url=b, follow_redirects=True, timeout=60) as there,
+        ):
             assert _login_form(here, "clerk", "new horse 9").status_code == 200
             assert _login_form(there, "clerk", "new horse 9").status_code == 200
             page = here.get("/account/password").text
@@ -185,20 +192,20 @@ def test_a_disabled_account_stops_at_once_in_every_worker(db: Database) -> None:
     with _two_workers(db) as (a, b):
         clerk, admin = login(b, "clerk"), login(a, "admin")
         assert _me(b, clerk) == 404
-        assert httpx.post(f"{a}/api/accounts/clerk/disable", headers=clerk).status_code == 403
-        off = httpx.post(f"{a}/api/accounts/clerk/disable", headers=admin)
+        assert httpx.post(f"{a}/api/accounts/clerk/disable", headers=clerk, timeout=60).status_code == 403
+        off = httpx.post(f"{a}/api/accounts/clerk/disable", headers=admin, timeout=60)
         assert off.status_code == 200 and off.json() == {"username": "clerk", "active": False}
         assert _me(b, clerk) == _me(a, clerk) == 401
         assert _token(b, "clerk").status_code == 422  # as any wrong sign-in
-        listed = {r["username"]: r for r in httpx.get(f"{a}/api/accounts", headers=admin).json()}
+        listed = {r["username"]: r for r in httpx.get(f"{a}/api/accounts", headers=admin, timeout=60).json()}
         assert listed["clerk"]["active"] is False and listed["admin"]["active"] is True
-        own = httpx.post(f"{a}/api/accounts/admin/disable", headers=admin)
+        own = httpx.post(f"{a}/api/accounts/admin/disable", headers=admin, timeout=60)
         assert own.status_code == 422 and own.json()["field"] == "username"
-        assert httpx.post(f"{a}/api/accounts/nobody/disable", headers=admin).status_code == 404
-        assert httpx.post(f"{a}/api/accounts/clerk/enable", headers=admin).status_code == 200
+        assert httpx.post(f"{a}/api/accounts/nobody/disable", headers=admin, timeout=60).status_code == 404
+        assert httpx.post(f"{a}/api/accounts/clerk/enable", headers=admin, timeout=60).status_code == 200
         assert _me(b, login(b, "clerk")) == 404
         # the administrator's page does the same
-        with httpx.Client(base_url=a, follow_redirects=True) as window:
+        with httpx.Client(base_url=a, follow_redirects=True, timeout=60) as window:
             assert _login_form(window, "admin", PASSWORD).status_code == 200
             page = window.get("/accounts").text
             assert 'data-username="clerk"' in page and "停用" in page

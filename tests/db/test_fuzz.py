@@ -17,7 +17,7 @@ settlement so that valid requests reach the ledger. For every request:
 - a refusal (4xx, or ``infcode`` -1 from the national interface) changes no row of any table,
   and names the field it refuses with a Chinese message.
 
-``YIBAO_FUZZ_EXAMPLES`` (default 10 per operation) makes the hunt longer. The regression tests
+``YIBAO_FUZZ_EXAMPLES`` (default 6 per operation) makes the hunt longer. The regression tests
 below pin the 500s the fuzzer found.
 """
 
@@ -55,7 +55,7 @@ from yibao.store.tables import Base
 
 pytestmark = pytest.mark.slow  # schemathesis fuzzing: hundreds of requests per role
 
-EXAMPLES = int(os.environ.get("YIBAO_FUZZ_EXAMPLES", "10"))  # per operation and role; raise it for a deeper run
+EXAMPLES = int(os.environ.get("YIBAO_FUZZ_EXAMPLES", "6"))  # per operation and role; raise it for a deeper run
 PEOPLE = ("P1", CERTNO)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 SIGN_IN_PATHS = ("/api/auth/token", "/api/auth/password")

@@ -169,6 +169,7 @@ def test_the_accounts_page_creates_resets_and_shows_the_trail_and_others_are_ref
                 assert "审核 → 监测" in trail and "经办 → 审核" in trail
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_accounts_commands(db: Database) -> None:
     seed_accounts(db)
     env = {"YIBAO_DATABASE_URL": _cli_url(db), "COLUMNS": "200"}

@@ -172,6 +172,7 @@ def test_the_ledger_audit_finds_what_the_counter_found(db: Database, seed_no: in
         assert run.claims == s.scalar(sa.text("select count(*) from ledger where kind = 'settle'"))
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_a_run_records_each_finding_once_and_a_part_of_the_year_keeps_to_its_range(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,6 +195,7 @@ def test_a_run_records_each_finding_once_and_a_part_of_the_year_keeps_to_its_ran
     assert part.created == 0
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_command_runs_an_audit_and_refuses_a_bad_date(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     from yibao.entrypoints.cli.main import app
 

@@ -139,6 +139,7 @@ def test_the_person_page_dates_a_record_by_its_beijing_day(demo: tuple[FastAPI, 
     assert "2026-12-03" in text and "2026-12-02" not in text
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_command_line_shows_the_same_minute(
     demo: tuple[FastAPI, str], stamped: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

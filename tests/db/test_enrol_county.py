@@ -262,6 +262,7 @@ def test_the_rest_api_enrols_and_reports_coverage_for_the_right_roles_only(db: D
         assert (got["overall"]["gap"], got["targets"]["overall_met"], got["targets"]["low_income_met"]) == (0, True, True)
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_cli_enrols_the_registry_and_refuses_a_bad_payment_list_naming_its_rows(tmp_path: Path) -> None:
     db = Database.open(f"sqlite:///{tmp_path / 'cli.db'}")
     try:

@@ -577,6 +577,7 @@ def test_cli_end_to_end(tmp_path: Path, county: synth.SynthCounty, county_dir: P
     assert r.returncode == 0 and "everyone" in r.stdout and "military service" in r.stdout
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     r = yibao(tmp_path, "gaps", "--year", "2022", "--xlsx", str(tmp_path / "gaps.txt"))
     assert r.returncode == 2 and "--xlsx" in r.stderr and ".xlsx" in r.stderr

@@ -410,6 +410,7 @@ def _invoke(*args: str) -> Result:
     return CliRunner().invoke(cli.app, ["report", *args])
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_yibao_report_month_township_english_and_bad_input(loaded: Database, county: County, tmp_path: Path) -> None:
     db = loaded
     out = tmp_path / "en"
@@ -445,6 +446,7 @@ def _rows(body: dict[str, Any], rs: ReportSet, name: str) -> None:
     assert [{k: r[k] for k in df.columns} for r in body["rows"]] == df.rows(named=True)
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_api_reports_for_analysts_not_clerks(loaded: Database, county: County) -> None:
     db = loaded
     year = {"start": "2022-01-01", "end": "2022-12-31"}

@@ -50,14 +50,14 @@ def _same_findings(case: gen.Case) -> None:
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=_HEALTH)
+@settings(max_examples=15, deadline=None, suppress_health_check=_HEALTH)
 @given(gen.cases())
 def test_scalar_and_columnar_find_the_same(case: gen.Case) -> None:
     _same_findings(case)
 
 
-@pytest.mark.slow  # with the 25 random examples above, the full suite draws 150
-@settings(max_examples=125, deadline=None, suppress_health_check=_HEALTH)
+@pytest.mark.slow  # with the 15 random examples above, the full suite draws 150
+@settings(max_examples=135, deadline=None, suppress_health_check=_HEALTH)
 @given(gen.cases())
 def test_scalar_and_columnar_find_the_same_many(case: gen.Case) -> None:
     _same_findings(case)

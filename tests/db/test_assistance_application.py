@@ -176,6 +176,7 @@ def test_the_command_line_previews_confirms_and_refuses_in_chinese_or_english(tm
         db.engine.dispose()
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_the_window_previews_confirms_once_prints_the_slip_lists_it_and_reverses_it(db: Database) -> None:
     seed(db)
     _settle(db, _claim("SA", date(2022, 3, 10), 80_000))

@@ -35,6 +35,7 @@ def test_a_checked_token_is_refused_once_signed_out_elsewhere_and_an_unknown_one
     assert _call(app, "GET", "/api/persons/P1", "no such token").status_code == 401
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_without_the_cache_every_request_asks_the_database(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(security, "TOKEN_CACHE_SECONDS", 0.0)
     seed(db)

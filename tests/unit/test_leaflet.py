@@ -184,6 +184,7 @@ def test_english_is_english_only() -> None:
         check_examples(pack, leaflet, words)
 
 
+@pytest.mark.slow  # quick command: left out for time; the full suite runs it
 def test_pdf_embeds_its_font_and_a5_pages_are_a5(tmp_path: Path) -> None:
     leaflet = leaflet_of(load_pack("yunnan-lincang-2023"), "dibao")
     a4, a5 = render_pdf(leaflet, "A4"), render_pdf(leaflet, "A5")

@@ -73,13 +73,14 @@ TOWNSHIP_CENTRE0 = 5  # index of the first township health centre above
 PLACES: tuple[str, ...] = ("in_county", "out_of_county", "cross_region")
 
 
-def institutions_frame() -> pl.DataFrame:
+def institutions_frame(institutions: tuple[Institution, ...] = INSTITUTIONS, admdvs: str | None = None) -> pl.DataFrame:
+    """The institutions as the registry's frame; ``admdvs`` for all of them, else each code's own division."""
     return pl.DataFrame(
         {
-            "fixmedins_code": [i.code for i in INSTITUTIONS],
-            "fixmedins_name": [i.name for i in INSTITUTIONS],
-            "hosp_lv": pl.Series([i.hosp_lv for i in INSTITUTIONS], dtype=pl.Int8),
-            "place": [i.place for i in INSTITUTIONS],
-            "admdvs": [i.code[1:7] for i in INSTITUTIONS],
+            "fixmedins_code": [i.code for i in institutions],
+            "fixmedins_name": [i.name for i in institutions],
+            "hosp_lv": pl.Series([i.hosp_lv for i in institutions], dtype=pl.Int8),
+            "place": [i.place for i in institutions],
+            "admdvs": [admdvs or i.code[1:7] for i in institutions],
         }
     )

@@ -40,6 +40,7 @@ from yibao.synth.people import (
     names,
 )
 from yibao.synth.places import Institution
+from yibao.synth.places import institutions_frame as county_institutions
 
 DEMO_TOWNSHIP = "青檀镇"
 """The demo township (fictional), as ``person.township`` and ``institution.township`` name it."""
@@ -114,17 +115,8 @@ def generate_township(persons: int = 300, seed: int = 1) -> SynthCounty:
 
 def institutions_frame() -> pl.DataFrame:
     """The township's institutions and the county hospital, with their ``township`` (NULL: none)."""
-    return pl.DataFrame(
-        {
-            "fixmedins_code": [i.code for i in INSTITUTIONS],
-            "fixmedins_name": [i.name for i in INSTITUTIONS],
-            "hosp_lv": pl.Series([i.hosp_lv for i in INSTITUTIONS], dtype=pl.Int8),
-            "place": [i.place for i in INSTITUTIONS],
-            "admdvs": [TOWNSHIP_ADMDVS] * len(INSTITUTIONS),
-            "township": [DEMO_TOWNSHIP if i in TOWNSHIP_INSTITUTIONS else None for i in INSTITUTIONS],
-        },
-        schema_overrides={"township": pl.String},
-    )
+    towns = pl.Series("township", [DEMO_TOWNSHIP if i in TOWNSHIP_INSTITUTIONS else None for i in INSTITUTIONS], pl.String)
+    return county_institutions(INSTITUTIONS, TOWNSHIP_ADMDVS).with_columns(towns)
 
 
 def _households(rng: np.random.Generator, persons: int) -> tuple[Arr, Arr]:

@@ -62,7 +62,7 @@ def standing(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any
         sa.select(
             fix.corrects.label("corrects"),
             sa.func.max(fix.id).label("last_id"),
-            *(sa.func.sum(getattr(fix, a)).label(a) for a in AMOUNTS),
+            *(_int(sa.func.sum(getattr(fix, a))).label(a) for a in AMOUNTS),
         )
         .where(fix.kind == "backpay", fix.corrects.is_not(None), *in_year(fix))
         .group_by(fix.corrects)
@@ -100,6 +100,32 @@ def _flag(base: sa.Subquery | sa.CTE, name: str) -> sa.ColumnElement[bool]:
     return total > 0
 
 
+def _visit_persons(base: sa.Subquery) -> list[sa.Select[Any]]:
+    """Distinct persons per grouping set of :data:`yibao.reports.cube.VISIT_SETS` (each set within the one before):
+    each set's distinct (keys, person) rows made from the finer set's (hash aggregates over ever fewer rows, no
+    sort of the settlements), then counted."""
+    parts, finer = [], base
+    for n, kept in enumerate(VISIT_SETS):
+        level = (
+            sa.select(*(finer.c[k] for k in kept), finer.c.psn_no)
+            .group_by(*(finer.c[k] for k in kept), finer.c.psn_no)
+            .cte(f"visit_persons_{n}")
+        )
+        parts.append(
+            sa.select(
+                *(level.c[k] if k in kept else sa.literal(ALL, sa.String).label(k) for k in VISIT_KEYS),
+                _int(sa.func.count()).label("persons"),
+            )
+            .select_from(level)
+            .group_by(*(level.c[k] for k in kept))
+        )
+        finer = level
+    return parts
+
+
+assert all(set(b) <= set(a) for a, b in zip(VISIT_SETS, VISIT_SETS[1:], strict=False)), "each visit set within the last"
+
+
 def _one_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
 
@@ -119,15 +145,7 @@ def cube_from_ledger(session: Session, start: date, end: date, place: Place = EV
         *(_int(sa.func.sum(base.c[a])).label(a) for a in AMOUNTS),
         *(_int(sa.func.sum(sa.case((_flag(base, f), base.c[a]), else_=0))).label(f"{f}_paid") for f, a in PAID.items()),
     ).group_by(*keys)
-    shared = standing(start, end, place).cte("standing")
-    parts = [
-        sa.select(
-            *(shared.c[k] if k in kept else sa.literal(ALL, sa.String).label(k) for k in VISIT_KEYS),
-            _int(sa.func.count(sa.distinct(shared.c.psn_no))).label("persons"),
-        ).group_by(*(shared.c[k] for k in kept))
-        for kept in VISIT_SETS
-    ]
-    persons = sa.union_all(*parts)
+    persons = sa.union_all(*_visit_persons(base))
     helped = (
         sa.select(base.c.psn_no, base.c.identity, *(sa.func.max(_one_if(_flag(base, f))).label(f) for f in FLAGS))
         .where(sa.or_(*(_flag(base, f) for f in FLAGS)))

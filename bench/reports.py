@@ -22,28 +22,24 @@ from __future__ import annotations
 import argparse
 import io
 import platform
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
+from machine import loadavg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import loadavg  # noqa: E402
-
-from yibao.app.report_sources import institution_names, ledger_people, ledger_reports  # noqa: E402
-from yibao.policy.pack import load_pack  # noqa: E402
-from yibao.reports.catalogue import build_reports  # noqa: E402
-from yibao.reports.tables import Context, ReportMeta  # noqa: E402
-from yibao.rules.claims import AMOUNTS, Place  # noqa: E402
-from yibao.store.claims import from_ledger  # noqa: E402
-from yibao.store.claims_cube import cube_from_ledger  # noqa: E402
-from yibao.store.db import Database  # noqa: E402
+from yibao.app.report_sources import institution_names, ledger_people, ledger_reports
+from yibao.policy.pack import load_pack
+from yibao.reports.catalogue import build_reports
+from yibao.reports.tables import Context, ReportMeta
+from yibao.rules.claims import AMOUNTS, Place
+from yibao.store.claims import from_ledger
+from yibao.store.claims_cube import cube_from_ledger
+from yibao.store.db import Database
 
 T = TypeVar("T")
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -263,7 +259,7 @@ def run(db: Database, settlements: int, year: int, t_load: float, *, before: boo
         people, t_people = timed(lambda: ledger_people(s, year, Place(), ctx))
         names = institution_names(s)
         cube, t_cube = timed(lambda: cube_from_ledger(s, start, end))
-        frame, t_frame = (timed(lambda: from_ledger(s, start, end)) if before else (None, 0.0))
+        frame, t_frame = timed(lambda: from_ledger(s, start, end)) if before else (None, 0.0)
     after, t_tables_cube = timed(lambda: build_reports(cube, people, names, meta, ctx))
     print(f"after : cube_from_ledger {t_cube:7.2f} s ({cube.cells.height:,} cells, {cube.helped.height:,} helped rows)"
           f" + build_reports {t_tables_cube:5.2f} s = {t_cube + t_tables_cube:7.2f} s")  # fmt: skip

@@ -15,6 +15,7 @@ year: its ``setl_date``'s year, which its reversal and back-pay rows repeat), so
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
@@ -104,7 +105,8 @@ def _visit_persons(base: sa.Subquery) -> list[sa.Select[Any]]:
     """Distinct persons per grouping set of :data:`yibao.reports.cube.VISIT_SETS` (each set within the one before):
     each set's distinct (keys, person) rows made from the finer set's (hash aggregates over ever fewer rows, no
     sort of the settlements), then counted."""
-    parts, finer = [], base
+    parts: list[sa.Select[Any]] = []
+    finer: sa.Subquery | sa.CTE = base
     for n, kept in enumerate(VISIT_SETS):
         level = (
             sa.select(*(finer.c[k] for k in kept), finer.c.psn_no)
@@ -123,7 +125,7 @@ def _visit_persons(base: sa.Subquery) -> list[sa.Select[Any]]:
     return parts
 
 
-assert all(set(b) <= set(a) for a, b in zip(VISIT_SETS, VISIT_SETS[1:], strict=False)), "each visit set within the last"
+assert all(set(b) <= set(a) for a, b in pairwise(VISIT_SETS)), "each visit set within the one before"
 
 
 def _one_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:

@@ -34,16 +34,16 @@ import polars as pl
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import loadavg  # noqa: E402
+from machine import loadavg
 
-from yibao.app.report_sources import institution_names, ledger_people, ledger_reports  # noqa: E402
-from yibao.policy.pack import load_pack  # noqa: E402
-from yibao.reports.catalogue import build_reports  # noqa: E402
-from yibao.reports.tables import Context, ReportMeta  # noqa: E402
-from yibao.rules.claims import AMOUNTS, Place  # noqa: E402
-from yibao.store.claims import from_ledger  # noqa: E402
-from yibao.store.claims_cube import cube_from_ledger  # noqa: E402
-from yibao.store.db import Database  # noqa: E402
+from yibao.app.report_sources import institution_names, ledger_people, ledger_reports
+from yibao.policy.pack import load_pack
+from yibao.reports.catalogue import build_reports
+from yibao.reports.tables import Context, ReportMeta
+from yibao.rules.claims import AMOUNTS, Place
+from yibao.store.claims import from_ledger
+from yibao.store.claims_cube import cube_from_ledger
+from yibao.store.db import Database
 
 T = TypeVar("T")
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

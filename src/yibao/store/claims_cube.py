@@ -1,15 +1,12 @@
 """The claims cube (:mod:`yibao.reports.cube`) aggregated in the database from the ledger (SQLite or PostgreSQL).
 
-The settlements counted are :func:`yibao.store.claims.from_ledger`'s: dated in the period, of kind ``settle``, not
-reversed; a settlement corrected by back-pay (补差, ``backpay`` rows naming it in ``corrects``) counts with its
-corrections' amounts added, under the identity of its latest correction; a place narrows by the person's county,
-township and village and by the settlement's institution. Nothing per settlement leaves the database: the cells and the
-distinct-person counts are SQL aggregates (the grouping sets as UNION ALL, which SQLite and PostgreSQL both run), the
-``helped`` rows one per assisted person and identity. ``tests/db/test_claims_cube.py`` holds
-``cube_from_ledger == cube_of(from_ledger)`` on random ledgers.
-
-When the period lies within one year every ledger row read is also filtered on ``year`` (a settlement's accounting
-year: its ``setl_date``'s year, which its reversal and back-pay rows repeat), so partitions by year are pruned.
+The settlements counted are :func:`yibao.store.claims.from_ledger`'s, from the one SQL definition of them
+(:func:`yibao.store.claims.standing`: kind ``settle``, dated in the period, not reversed, back-pay corrections added
+under the identity of the latest; its ``year`` filter prunes partitions by year); a place narrows by the person's
+county, township and village and by the settlement's institution. Nothing per settlement leaves the database: the
+cells and the distinct-person counts are SQL aggregates (the grouping sets as UNION ALL of hash aggregates, which SQLite
+and PostgreSQL both run), the ``helped`` rows one per assisted person and identity. ``tests/db/test_claims_cube.py``
+holds ``cube_from_ledger == cube_of(from_ledger)`` on random ledgers.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from yibao.reports.cube import (
     CELL_KEYS,
@@ -35,7 +32,7 @@ from yibao.reports.cube import (
 )
 from yibao.reports.grouping import ALL
 from yibao.rules.claims import AMOUNTS, EVERYWHERE, Place
-from yibao.store.service_tables import LedgerEntry
+from yibao.store.claims import standing
 from yibao.store.tables import Person
 
 PERSON_PLACES = ("county", "township", "village")
@@ -46,51 +43,18 @@ def _int(x: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     return sa.cast(x, sa.BigInteger)
 
 
-def standing(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any]:
-    """One row per settlement dated ``start``..``end`` that stands, as the reports count it: ``psn_no``, ``month``
-    (``YYYY-MM``), ``med_type``, ``line``, ``identity`` (its latest correction's), ``fixmedins_code`` and the eleven
-    amounts with the back-pay corrections added."""
-    ledger = LedgerEntry
-    same_year = start.year == end.year
-
-    def in_year(entity: Any) -> list[sa.ColumnElement[bool]]:
-        return [entity.year == start.year] if same_year else []
-
-    undo = aliased(LedgerEntry)
-    reversed_ = sa.exists().where(undo.kind == "reverse", undo.reverses == ledger.setl_id, *in_year(undo))
-    fix = aliased(LedgerEntry)
-    fixes = (
-        sa.select(
-            fix.corrects.label("corrects"),
-            sa.func.max(fix.id).label("last_id"),
-            *(_int(sa.func.sum(getattr(fix, a))).label(a) for a in AMOUNTS),
-        )
-        .where(fix.kind == "backpay", fix.corrects.is_not(None), *in_year(fix))
-        .group_by(fix.corrects)
-        .subquery("fixes")
-    )
-    last = aliased(LedgerEntry)
-    month = sa.func.substr(sa.cast(ledger.setl_date, sa.String), 1, 7)
-    q = (
-        sa.select(
-            ledger.psn_no,
-            month.label("month"),
-            ledger.med_type,
-            ledger.line,
-            sa.func.coalesce(last.identity, ledger.identity).label("identity"),
-            ledger.fixmedins_code,
-            *(_int(getattr(ledger, a) + sa.func.coalesce(getattr(fixes.c, a), 0)).label(a) for a in AMOUNTS),
-        )
-        .outerjoin(fixes, fixes.c.corrects == ledger.setl_id)
-        .outerjoin(last, last.id == fixes.c.last_id)
-        .where(ledger.kind == "settle", ledger.setl_date >= start, ledger.setl_date <= end, *in_year(ledger), ~reversed_)
-    )
+def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Subquery:
+    """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition) in ``place``:
+    ``psn_no``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``, ``fixmedins_code`` and the amounts."""
+    rows = standing(start, end).subquery("standing")
+    month = sa.func.substr(sa.cast(rows.c.setl_date, sa.String), 1, 7)
+    q = sa.select(rows.c.psn_no, month.label("month"), *(rows.c[c] for c in (*CELL_KEYS[1:], *AMOUNTS)))
     wanted = {f: getattr(place, f) for f in PERSON_PLACES if getattr(place, f)}
     if wanted:
-        q = q.join(Person, Person.id == ledger.person_id).where(*(getattr(Person, f) == v for f, v in wanted.items()))
+        q = q.join(Person, Person.id == rows.c.person_id).where(*(getattr(Person, f) == v for f, v in wanted.items()))
     if place.fixmedins_code:
-        q = q.where(ledger.fixmedins_code == place.fixmedins_code)
-    return q
+        q = q.where(rows.c.fixmedins_code == place.fixmedins_code)
+    return q.subquery("counted")
 
 
 def _flag(base: sa.Subquery | sa.CTE, name: str) -> sa.ColumnElement[bool]:
@@ -138,7 +102,7 @@ def _frame(session: Session, q: sa.Executable, schema: dict[str, Any]) -> pl.Dat
 
 def cube_from_ledger(session: Session, start: date, end: date, place: Place = EVERYWHERE) -> ClaimsCube:
     """The claims cube of the settlements :func:`yibao.store.claims.from_ledger` reads, aggregated in the database."""
-    base = standing(start, end, place).subquery("standing")
+    base = counted(start, end, place)
     keys = [base.c[k] for k in CELL_KEYS]
     cells = sa.select(
         *keys,

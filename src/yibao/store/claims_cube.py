@@ -43,7 +43,7 @@ def _int(x: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     return sa.cast(x, sa.BigInteger)
 
 
-def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Subquery:
+def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any]:
     """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition) in ``place``:
     ``psn_no``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``, ``fixmedins_code`` and the amounts."""
     rows = standing(start, end).subquery("standing")
@@ -54,10 +54,10 @@ def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Subquery:
         q = q.join(Person, Person.id == rows.c.person_id).where(*(getattr(Person, f) == v for f, v in wanted.items()))
     if place.fixmedins_code:
         q = q.where(rows.c.fixmedins_code == place.fixmedins_code)
-    return q.subquery("counted")
+    return q
 
 
-def _flag(base: sa.Subquery | sa.CTE, name: str) -> sa.ColumnElement[bool]:
+def _flag(base: sa.CTE, name: str) -> sa.ColumnElement[bool]:
     """The flag ``name`` (:data:`yibao.reports.cube.FLAGS`) of a standing settlement."""
     total: sa.ColumnElement[Any] = sa.literal(0)
     for a in FLAGS[name]:
@@ -65,12 +65,12 @@ def _flag(base: sa.Subquery | sa.CTE, name: str) -> sa.ColumnElement[bool]:
     return total > 0
 
 
-def _visit_persons(base: sa.Subquery) -> list[sa.Select[Any]]:
+def _visit_persons(base: sa.CTE) -> list[sa.Select[Any]]:
     """Distinct persons per grouping set of :data:`yibao.reports.cube.VISIT_SETS` (each set within the one before):
     each set's distinct (keys, person) rows made from the finer set's (hash aggregates over ever fewer rows, no
     sort of the settlements), then counted."""
     parts: list[sa.Select[Any]] = []
-    finer: sa.Subquery | sa.CTE = base
+    finer = base
     for n, kept in enumerate(VISIT_SETS):
         level = (
             sa.select(*(finer.c[k] for k in kept), finer.c.psn_no)
@@ -96,13 +96,29 @@ def _one_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
 
 
-def _frame(session: Session, q: sa.Executable, schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame([tuple(r) for r in session.execute(q)], schema=schema, orient="row")
+STACKED: dict[str, Any] = {
+    **{k: sa.String for k in ("psn_no", *CELL_KEYS)},
+    **{c: sa.BigInteger for c in (*CELLS_SCHEMA, *VISIT_PERSONS_SCHEMA, *HELPED_SCHEMA) if c not in ("psn_no", *CELL_KEYS)},
+}
+"""Every column of the three parts, with its SQL type (a part's rows have NULL in the columns it has not)."""
+
+
+def _stacked(parts: dict[str, list[sa.Select[Any]]]) -> sa.CompoundSelect[Any]:
+    """The parts' rows in one statement (UNION ALL), each named by ``part`` and padded to :data:`STACKED`, so the
+    settlements are read once for all of them."""
+    out = []
+    for name, selects in parts.items():
+        for n, q in enumerate(selects):
+            sub = q.subquery(f"{name}_{n}")
+            cols = [sub.c[c] if c in sub.c else sa.null().cast(t).label(c) for c, t in STACKED.items()]
+            out.append(sa.select(sa.literal(name, sa.String).label("part"), *cols))
+    return sa.union_all(*out)
 
 
 def cube_from_ledger(session: Session, start: date, end: date, place: Place = EVERYWHERE) -> ClaimsCube:
-    """The claims cube of the settlements :func:`yibao.store.claims.from_ledger` reads, aggregated in the database."""
-    base = counted(start, end, place)
+    """The claims cube of the settlements :func:`yibao.store.claims.from_ledger` reads, aggregated in the database in
+    one statement (the settlements read once, as a common table expression)."""
+    base = counted(start, end, place).cte("counted")
     keys = [base.c[k] for k in CELL_KEYS]
     cells = sa.select(
         *keys,
@@ -111,15 +127,17 @@ def cube_from_ledger(session: Session, start: date, end: date, place: Place = EV
         *(_int(sa.func.sum(base.c[a])).label(a) for a in AMOUNTS),
         *(_int(sa.func.sum(sa.case((_flag(base, f), base.c[a]), else_=0))).label(f"{f}_paid") for f, a in PAID.items()),
     ).group_by(*keys)
-    persons = sa.union_all(*_visit_persons(base))
     helped = (
-        sa.select(base.c.psn_no, base.c.identity, *(sa.func.max(_one_if(_flag(base, f))).label(f) for f in FLAGS))
+        sa.select(base.c.psn_no, base.c.identity, *(_int(sa.func.max(_one_if(_flag(base, f)))).label(f) for f in FLAGS))
         .where(sa.or_(*(_flag(base, f) for f in FLAGS)))
         .group_by(base.c.psn_no, base.c.identity)
     )
-    helped_rows = [(p, i, *(bool(v) for v in flags)) for p, i, *flags in session.execute(helped)]
-    return ClaimsCube.of(
-        _frame(session, cells, CELLS_SCHEMA),
-        _frame(session, persons, VISIT_PERSONS_SCHEMA),
-        pl.DataFrame(helped_rows, schema=HELPED_SCHEMA, orient="row"),
-    )
+    parts = {"cells": [cells], "persons": _visit_persons(base), "helped": [helped]}
+    schema = {"part": pl.Utf8, **{c: pl.Utf8 if t is sa.String else pl.Int64 for c, t in STACKED.items()}}
+    rows = pl.DataFrame([tuple(r) for r in session.execute(_stacked(parts))], schema=schema, orient="row")
+
+    def part(name: str) -> pl.DataFrame:
+        return rows.filter(pl.col("part") == name)
+
+    helped_rows = part("helped").with_columns(pl.col(f).cast(pl.Boolean) for f in FLAGS)
+    return ClaimsCube.of(part("cells"), part("persons"), helped_rows)

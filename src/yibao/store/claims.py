@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, Place, empty, finish
+from yibao.store.ledger_partitions import in_years
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
@@ -26,15 +27,25 @@ def from_ledger(session: Session, start: date, end: date, place: Place = EVERYWH
     """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
     settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
     of its latest correction."""
-    reversed_ids = sa.select(LedgerEntry.reverses).where(LedgerEntry.kind == "reverse", LedgerEntry.reverses.is_not(None))
+    # every entry read has the year of its date, as has a reversal or back-pay of it (migration 0316): naming the
+    # years lets a partitioned ledger read only theirs, and reads the same rows
+    undo = aliased(LedgerEntry)
+    reversed_ids = sa.select(undo.reverses).where(
+        undo.kind == "reverse", undo.reverses.is_not(None), in_years(undo.year, start, end)
+    )
     fix = aliased(LedgerEntry)
     fixes = (
         sa.select(fix.corrects.label("corrects"), *(sa.func.sum(getattr(fix, a)).label(a) for a in AMOUNTS))
-        .where(fix.kind == "backpay")
+        .where(fix.kind == "backpay", in_years(fix.year, start, end))
         .group_by(fix.corrects)
         .subquery()
     )
-    latest = sa.select(fix.identity).where(fix.corrects == LedgerEntry.setl_id).order_by(fix.id.desc()).limit(1)
+    latest = (
+        sa.select(fix.identity)
+        .where(fix.corrects == LedgerEntry.setl_id, in_years(fix.year, start, end))
+        .order_by(fix.id.desc())
+        .limit(1)
+    )
     codes = [sa.func.coalesce(latest.scalar_subquery(), LedgerEntry.identity) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
     amounts = [
@@ -46,6 +57,7 @@ def from_ledger(session: Session, start: date, end: date, place: Place = EVERYWH
         .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
+            in_years(LedgerEntry.year, start, end),
             LedgerEntry.setl_date >= start,
             LedgerEntry.setl_date <= end,
             LedgerEntry.setl_id.not_in(reversed_ids),

@@ -124,8 +124,8 @@ TRIGGER_FUNCTION = f"""
 CREATE FUNCTION ledger_key_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        RAISE EXCEPTION 'ledger % is append-only: its keys ({", ".join(GUARDED)}) do not change', OLD.setl_id
-            USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation',
+            MESSAGE = 'ledger ' || OLD.setl_id || ' is append-only: its keys ({", ".join(GUARDED)}) do not change';
     END IF;
     INSERT INTO ledger_key ({", ".join(KEY_COLUMNS)})
     VALUES ({", ".join("NEW." + c for c in KEY_COLUMNS)});
@@ -133,7 +133,8 @@ BEGIN
 END
 $$
 """
-"""Writes a new ledger row's ``ledger_key`` row (its unique keys are checked there), refuses a change of its keys.
+"""Writes a new ledger row's ``ledger_key`` row (its unique keys are checked there), refuses a change of its keys
+(no ``%`` in it: the statement passes through the driver's parameter escaping).
 ``SET search_path FROM CURRENT`` (below) fixes the schema it writes to as the one it was created in, without naming it."""
 
 

@@ -112,7 +112,7 @@ def test_upgrade_partitions_the_ledger_by_year(pg: Database) -> None:
     # every index of the parent is on each partition (PostgreSQL names a partition's copy after its columns)
     columns = {re.sub(r".*USING btree \((.*)\)", r"\1", d) for d in indexes}
     assert columns == {"id, year", "captn_town, setl_date", "corrects", "setl_date", "mdtrt_id", "person_id, year",
-                       "setl_id", "reverses", "fixmedins_code, setl_date"}  # fmt: skip
+                       "setl_id", "reverses", "fixmedins_code, setl_date", "line, setl_date"}  # fmt: skip
     assert key_indexes == {"ledger_key_pkey", "ledger_key_setl_id_year_key", "ux_ledger_reverses", "ux_ledger_visit_seq"}
 
 
@@ -155,7 +155,7 @@ def test_the_command_adds_later_years_and_moves_their_rows_out_of_default(pg: Da
                 "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'ledger_y2037'"
             ).scalars()
         )
-        assert len(moved) == 9  # the parent's indexes, built on the attached partition
+        assert len(moved) == 10  # the parent's indexes, built on the attached partition
     # the moved rows' keys still hold: the same setl_id, a second reversal, refused
     _refused(pg, _row(pid, "S2037", date(2022, 1, 1)))
     _refused(pg, _row(pid, "R2", date(2037, 6, 1), kind="reverse", reverses="S2037"))

@@ -114,7 +114,7 @@ def add_partitions(conn: Connection, through: int) -> list[Added]:
     return [add_partition(conn, year) for year in range(start, through + 1)]
 
 
-_PARTITIONED_ONLY = frozenset({"ix_ledger_setl_id", "ix_ledger_reverses", "ix_ledger_institution_date"})
+_PARTITIONED_ONLY = frozenset({"ix_ledger_setl_id", "ix_ledger_reverses", "ix_ledger_institution_date", "ix_ledger_line_date"})
 """Indexes only the partitioned ledger has (migration 0316)."""
 _PLAIN_ONLY = frozenset({"ix_ledger_fixmedins_code", "ix_ledger_person_id"})
 """The models' indexes the partitioned ledger does without (the first column of a wider index there)."""

@@ -6,9 +6,10 @@ for any other year; ``yibao db partitions --through 2040`` adds later years
 (:mod:`yibao.store.ledger_partitions`). Every index is declared on the parent, so every partition has it: the
 models' (person and year: the settle path; visit; day: monitoring and reports of a month; township and day;
 corrects), and on PostgreSQL only ``setl_id`` and ``reverses`` (looked up one by one: verification, standing
-settlements) and institution and day (reconciliation), which replaces the models' institution index as person and
-year replaces their person index (the first column of a wider index). A report of a year reads its one partition
-whole: no index serves it better.
+settlements), institution and day (reconciliation), which replaces the models' institution index as person and
+year replaces their person index (the first column of a wider index), and line and day (a report's applications for
+assistance among the year's settlements). A report of a year reads its one partition whole: no index serves it
+better.
 
 A partitioned table's unique keys must contain the partition key (``year``). The ledger's were not "(key, year)"
 keys, and making them so would not be the same guarantee:
@@ -110,9 +111,11 @@ PARTITIONED_ONLY = (
     ("ix_ledger_setl_id", "setl_id"),
     ("ix_ledger_reverses", "reverses"),
     ("ix_ledger_institution_date", "fixmedins_code, setl_date"),
+    ("ix_ledger_line_date", "line, setl_date"),
 )
-"""Lookups the plain table's unique keys served, and reconciliation's institution and day (and any query of one
-institution, in place of ``ix_ledger_fixmedins_code``)."""
+"""Lookups the plain table's unique keys served; reconciliation's institution and day (and any query of one
+institution, in place of ``ix_ledger_fixmedins_code``); a benefit line's entries of a period (the reports' 依申请救助,
+a few rows among a year's settlements)."""
 
 KEY_REFERENCES = (("ledger_key_fkey", "setl_id"), ("ledger_reverses_fkey", "reverses"), ("ledger_corrects_fkey", "corrects"))
 """Foreign keys ``(column, year)`` of the ledger to ``ledger_key (setl_id, year)``: its own key row, and the entry a

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.conftest import DB_KINDS, PG_URL, _drop_schema, _pg_schema_engine, migrated_database
@@ -30,6 +31,7 @@ from yibao.app.report_sources import ledger_reports
 from yibao.entrypoints.cli.main import app as cli_app
 from yibao.policy import load_pack
 from yibao.settlement.model import YearToDate
+from yibao.store import claims
 from yibao.store import ledger_partitions as parts
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database, alembic_config, make_engine
@@ -208,19 +210,29 @@ def test_the_year_rules_are_the_databases(pg: Database) -> None:
             conn.execute(sa.update(LedgerEntry).where(LedgerEntry.setl_id == "S1").values(**change))
 
 
-def _ledger_partitions_read(db: Database, work: Callable[[], object]) -> set[str]:
+def _ledger_partitions_read(db: Database, work: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """The ledger partitions PostgreSQL's plans read for every statement ``work`` sends that reads the ledger
-    (EXPLAIN of the statement as sent, with its parameters)."""
+    (EXPLAIN of the statement as sent, with its parameters): through SQLAlchemy, and the query
+    :func:`~yibao.store.claims.from_ledger` sends by COPY (recorded on its way, then read as ever)."""
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         sent.append((statement, parameters))
 
+    read_frame = claims._read
+
+    def read_recorded(session: Session, q: sa.Select[Any]) -> object:
+        compiled = q.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        sent.append((str(compiled), compiled.params))
+        return read_frame(session, q)
+
+    monkeypatch.setattr(claims, "_read", read_recorded)
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         work()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+        monkeypatch.undo()
     read: set[str] = set()
     ledger_reads = [(q, p) for q, p in sent if re.search(r"\bledger\b", q) and q.lstrip().upper().startswith(("SELECT", "WITH"))]
     assert ledger_reads
@@ -233,7 +245,7 @@ def _ledger_partitions_read(db: Database, work: Callable[[], object]) -> set[str
 
 
 @pytest.mark.twin
-def test_a_months_monitoring_read_and_a_years_report_read_one_partition(pg: Database) -> None:
+def test_a_months_monitoring_read_and_a_years_report_read_one_partition(pg: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = _person(pg)
     _insert(pg, *(_row(pid, f"S{y}", date(y, 6, 15)) for y in (2021, 2022, 2023)),
             _row(pid, "R2022", date(2022, 6, 15), kind="reverse", reverses="S2022"),
@@ -244,9 +256,12 @@ def test_a_months_monitoring_read_and_a_years_report_read_one_partition(pg: Data
     assert june["setl_id"].to_list() == ["S2022b"]  # S2022 was reversed
     assert june["medfee_sumamt"].to_list() == [20_000]  # with its back-pay's 100 yuan added
     with pg.reading() as s:
-        assert _ledger_partitions_read(pg, lambda: from_ledger(s, date(2022, 6, 1), date(2022, 6, 30))) == {"ledger_y2022"}
+        june_read = _ledger_partitions_read(pg, lambda: from_ledger(s, date(2022, 6, 1), date(2022, 6, 30)), monkeypatch)
+    assert june_read == {"ledger_y2022"}
     pack = load_pack("anhui-huaibei-2022")
-    whole_year = _ledger_partitions_read(pg, lambda: ledger_reports(pg, date(2022, 1, 1), date(2022, 12, 31), pack=pack))
+    whole_year = _ledger_partitions_read(
+        pg, lambda: ledger_reports(pg, date(2022, 1, 1), date(2022, 12, 31), pack=pack), monkeypatch
+    )
     assert whole_year == {"ledger_y2022"}
 
 

@@ -67,7 +67,9 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
     partitioned by year only those partitions are read (:func:`yibao.store.ledger_partitions.in_years`)."""
     fixes = corrections(start, end)
     undo = aliased(LedgerEntry)
-    undone = sa.exists().where(undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse", in_years(undo.year, start, end))
+    undone = sa.exists().where(
+        undo.reverses.is_not(None), undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse", in_years(undo.year, start, end)
+    )
     codes = [sa.func.coalesce(fixes.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
     amounts = [
@@ -95,6 +97,12 @@ def from_ledger(
     """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
     settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
     of its latest correction. ``persons``: only the settlements of these people (ids, or a query of ids)."""
+    df = _read(session, ledger_query(start, end, place, persons))
+    return empty() if df.is_empty() else finish(df)
+
+
+def ledger_query(start: date, end: date, place: Place = EVERYWHERE, persons: Persons | None = None) -> sa.Select[Any]:
+    """What :func:`from_ledger` reads: the standing settlements with their person's columns, in person and date order."""
     rows = standing(start, end, persons).subquery("standing")
     q = (
         sa.select(*(rows.c[c] for c in (*CODES, "setl_date", *AMOUNTS)), *(getattr(Person, c) for c in PERSON_COLUMNS))
@@ -106,8 +114,7 @@ def from_ledger(
             q = q.where(getattr(Person, field) == getattr(place, field))
     if place.fixmedins_code:
         q = q.where(rows.c.fixmedins_code == place.fixmedins_code)
-    df = _read(session, q)
-    return empty() if df.is_empty() else finish(df)
+    return q
 
 
 _READ_SCHEMA = {c: SCHEMA[c] for c in (*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS)}
@@ -117,8 +124,11 @@ def _read(session: Session, q: sa.Select[Any]) -> pl.DataFrame:
     """The rows of ``q`` (its columns named as :data:`_READ_SCHEMA`) as a frame: on PostgreSQL by ``COPY … TO
     STDOUT`` (CSV) read by polars, elsewhere by the cursor's rows turned into columns."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        return _copy(conn, q)
+    return copied(conn, q) if conn.dialect.name == "postgresql" else fetched(conn, q)
+
+
+def fetched(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
+    """The rows of ``q`` fetched by the cursor, turned into columns."""
     rows = conn.execute(q).all()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in _READ_SCHEMA]
     return pl.DataFrame(dict(zip(_READ_SCHEMA, columns, strict=True)), schema=_READ_SCHEMA)
@@ -127,7 +137,7 @@ def _read(session: Session, q: sa.Select[Any]) -> pl.DataFrame:
 NULL = r"\N"
 
 
-def _copy(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
+def copied(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
     """``COPY (q) TO STDOUT`` as CSV (every value quoted, NULL unquoted ``\\N``) into polars."""
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *, NULL '{NULL}')"

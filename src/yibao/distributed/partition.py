@@ -97,6 +97,8 @@ def _tagged(kind: int, column: str, table: pa.Table, schema: pa.Schema) -> pa.Re
     for f in schema:
         if f.name == "_k":
             arrays.append(pa.array(np.full(n, kind, np.int8)))
+        elif f.name == column and not pa.types.is_struct(f.type):
+            arrays.append(table.column(column).combine_chunks().cast(f.type))
         elif f.name == column:
             cast = table.select([g.name for g in f.type]).cast(pa.schema(list(f.type)))
             arrays.append(pa.StructArray.from_arrays([c.combine_chunks() for c in cast.columns], fields=list(f.type)))

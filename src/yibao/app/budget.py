@@ -34,10 +34,11 @@ from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import FundBudget
 from yibao.reports.budget import BudgetInput, fund_actuals
+from yibao.reports.cube import ClaimsCube
 from yibao.reports.tables import RESIDENT, Context
 from yibao.rules import budget as rules
 from yibao.rules.claims import EVERYWHERE
-from yibao.store.claims import from_ledger
+from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.service_tables import FundBudgetChange, FundBudgetRow
 from yibao.store.tables import Enrolment
 
@@ -300,7 +301,7 @@ def rule_of(pack: PolicyPack | None, year: int) -> FundBudget | None:
 
 def actual_spending(s: Session, start: date, end: date, ctx: Context) -> Amounts:
     """Each fund's spending by month from the ledger's standing settlements dated ``start``..``end`` (the whole county)."""
-    return fund_actuals(from_ledger(s, start, end, EVERYWHERE), ctx, assistance.paid(s, start, end))
+    return fund_actuals(cube_from_ledger(s, start, end, EVERYWHERE), ctx, assistance.paid(s, start, end))
 
 
 def _no_rule(pack: PolicyPack | None) -> InputError:
@@ -351,7 +352,7 @@ def derive(s: Session, pack: PolicyPack | None, year: int, by: str, *, write: bo
 
 
 def budget_input(
-    s: Session, year: int, through: int, pack: PolicyPack | None, claims: pl.DataFrame | None = None,
+    s: Session, year: int, through: int, pack: PolicyPack | None, claims: ClaimsCube | None = None,
     applied: pl.DataFrame | None = None,
 ) -> BudgetInput:  # fmt: skip
     """The budget tables' input for ``year`` through month ``through``; ``claims`` and ``applied`` when the caller has

@@ -32,6 +32,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import Claim, Settlement, TraceStep, YearToDate
 from yibao.settlement.settle import give_back, settle
 from yibao.settlement.trace import render_step, tier_name
+from yibao.store.ledger_sums import account_bills, differing_years
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
 from yibao.store.tables import Enrolment, Person
 
@@ -361,31 +362,38 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
 def verify(session: Session) -> list[dict[str, Any]]:
     """Recompute every person-year's accumulators from the ledger; the differences, then any entry whose personal-account
     payment (``acct_pay``) is not what it consumed of the account (``consumed.acct_paid``) or not within the person's
-    share, then any visit paid twice (there should be none)."""
+    share, then any visit paid twice (there should be none).
+
+    The sums are made and compared in the database (:mod:`yibao.store.ledger_sums`): only the person-years that
+    differ come back, and only their entries are read to show both sides."""
+    dialect = session.get_bind().dialect.name
+    differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect))]
+    account = [
+        {"setl_id": b, "acct_pay": int(a), "consumed_acct_paid": int(c), "psn_part_amt": int(s)}
+        for b, a, c, s in session.execute(account_bills(dialect))
+    ]
+    return _year_diffs(session, differing) + account + paid_twice(session)
+
+
+def _year_diffs(session: Session, keys: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Both sides of each differing person-year: the ledger's sum of what its entries consumed, and the stored row."""
     derived: dict[tuple[int, int], YearToDate] = {}
-    account: list[dict[str, Any]] = []
-    bills: dict[str, list[int]] = {}
-    rows = session.execute(
-        sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed, LedgerEntry.setl_id, LedgerEntry.acct_pay,
-                  LedgerEntry.psn_part_amt, LedgerEntry.corrects)
-    )  # fmt: skip
-    for person_id, year, consumed, setl_id, acct_pay, psn_part_amt, corrects in rows:
-        key = (person_id, year)
-        delta = YearToDate.from_dict(json.loads(consumed))
-        derived[key] = derived.get(key, YearToDate(year)).plus(delta)
-        bill = bills.setdefault(corrects or setl_id, [0, 0, 0])  # a back-pay counts with the settlement it corrects
-        bill[0], bill[1], bill[2] = bill[0] + acct_pay, bill[1] + delta.acct_paid, bill[2] + psn_part_amt
-    for setl_id, (acct_pay, acct_paid, psn_part_amt) in bills.items():
-        if acct_pay != acct_paid or abs(acct_pay) > abs(psn_part_amt) or acct_pay * psn_part_amt < 0:
-            account.append({"setl_id": setl_id, "acct_pay": acct_pay, "consumed_acct_paid": acct_paid,
-                            "psn_part_amt": psn_part_amt})  # fmt: skip
-    stored = {(r.person_id, r.year): _ytd(r) for r in session.scalars(sa.select(YearToDateRow))}
-    diffs: list[dict[str, Any]] = []
-    for key in sorted(set(derived) | set(stored)):
-        a, b = derived.get(key, YearToDate(key[1])), stored.get(key, YearToDate(key[1]))
-        if a != b:
-            diffs.append({"person_id": key[0], "year": key[1], "ledger": a.to_dict(), "stored": b.to_dict()})
-    return diffs + account + paid_twice(session)
+    stored: dict[tuple[int, int], YearToDate] = {}
+    for lo in range(0, len(keys), 500):
+        chunk = keys[lo : lo + 500]
+        mine = sa.tuple_(LedgerEntry.person_id, LedgerEntry.year).in_(chunk)
+        for person_id, year, consumed in session.execute(
+            sa.select(LedgerEntry.person_id, LedgerEntry.year, LedgerEntry.consumed).where(mine).order_by(LedgerEntry.id)
+        ):
+            key = (person_id, year)
+            derived[key] = derived.get(key, YearToDate(year)).plus(YearToDate.from_dict(json.loads(consumed)))
+        rows = session.scalars(sa.select(YearToDateRow).where(sa.tuple_(YearToDateRow.person_id, YearToDateRow.year).in_(chunk)))
+        stored |= {(r.person_id, r.year): _ytd(r) for r in rows}
+    return [
+        {"person_id": p, "year": y, "ledger": derived.get((p, y), YearToDate(y)).to_dict(),
+         "stored": stored.get((p, y), YearToDate(y)).to_dict()}
+        for p, y in keys
+    ]  # fmt: skip
 
 
 def paid_twice(session: Session) -> list[dict[str, Any]]:

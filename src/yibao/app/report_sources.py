@@ -1,10 +1,11 @@
 """What the reports read: the ledger and the registry in the database, or a batch run's folder.
 
-Both give :func:`yibao.reports.catalogue.build_reports` the same three frames — the claims
-frame (:mod:`yibao.rules.claims`), the people frame (:data:`yibao.reports.tables.PEOPLE_SCHEMA`)
+Both give :func:`yibao.reports.catalogue.build_reports` the same three inputs — the claims
+cube (:mod:`yibao.reports.cube`), the people frame (:data:`yibao.reports.tables.PEOPLE_SCHEMA`)
 and the institutions' names — so a simulation is reported exactly as the ledger is.
 
-- **Database** (SQLAlchemy 2; SQLite or PostgreSQL): settlements that stand from ``ledger``;
+- **Database** (SQLAlchemy 2; SQLite or PostgreSQL): settlements that stand from ``ledger``, aggregated there into
+  the claims cube (:func:`yibao.store.claims_cube.cube_from_ledger`: no settlement is read one by one);
   people, their deciding category on 1 January and their enrolment from ``person``,
   ``identity`` and ``enrolment`` with the rules of ``yibao coverage``
   (:func:`yibao.app.enrolment.categories_on` and the year's enrolled / exempt people);
@@ -44,12 +45,13 @@ from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import premium_split
 from yibao.reports.budget import BudgetInput
 from yibao.reports.catalogue import ReportSet, build_reports
+from yibao.reports.cube import ClaimsCube
 from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta
 from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.io import read_table
 from yibao.settlement.batch.result import read_result
-from yibao.store.claims import from_ledger
+from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Enrolment, Person
@@ -241,7 +243,7 @@ def ledger_reports(
     with db.unit_of_work() as s:
         check_place(place, ledger_places(s, place))
         step("结算台账 / ledger")
-        claims = from_ledger(s, start, end, place)
+        claims = cube_from_ledger(s, start, end, place)
         step("参保登记 / enrolment")
         people = ledger_people(s, start.year, place, ctx)
         names = institution_names(s)
@@ -257,7 +259,7 @@ def ledger_reports(
 
 
 def _budget_input(
-    s: Session, start: date, end: date, pack: PolicyPack | None, claims: pl.DataFrame, applied: pl.DataFrame | None
+    s: Session, start: date, end: date, pack: PolicyPack | None, claims: ClaimsCube, applied: pl.DataFrame | None
 ) -> BudgetInput | None:
     """The year's budget against the county's spending from 1 January to ``end`` (the period's own frames when it
     starts on 1 January); none when no budget is recorded for the year (the tables are then empty, as a simulation's)."""
@@ -265,7 +267,7 @@ def _budget_input(
         return None
     first = date(start.year, 1, 1)
     if start != first or applied is None:
-        claims, applied = from_ledger(s, first, end), assistance.paid(s, first, end)
+        claims, applied = cube_from_ledger(s, first, end), assistance.paid(s, first, end)
     return budget.budget_input(s, start.year, end.month, pack, claims, applied)
 
 

@@ -47,6 +47,7 @@ from yibao.rules.monitoring import Period, evaluate
 from yibao.rules.warning_workflow import check_step
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database
+from yibao.store.monitoring_reads import candidates
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Identity, Person
@@ -81,19 +82,30 @@ def monitoring_of(pack: PolicyPack, period: Period) -> Monitoring:
 
 def find(session: Session, period: Period, pack: PolicyPack) -> pl.DataFrame:
     """The warnings of ``period`` as the rules see the ledger now (writes nothing)."""
-    return _evaluate(session, monitoring_of(pack, period), period, over_only=True)
+    return evaluate_ledger(session, monitoring_of(pack, period), period, over_only=True)
 
 
-def _evaluate(session: Session, mon: Monitoring, period: Period, *, over_only: bool) -> pl.DataFrame:
-    frame = from_ledger(session, date(period.year, 1, 1), period.end)
+def evaluate_ledger(
+    session: Session, mon: Monitoring, period: Period, *, over_only: bool, prefilter: bool = True
+) -> pl.DataFrame:
+    """The rules' verdicts on the people who can have a warning (:func:`yibao.store.monitoring_reads.candidates`:
+    over a line, with their households; with ``over_only=False`` also those already warned this year, whom a run
+    updates). Only those people's settlements are read; the rules decide as on the whole ledger.
+
+    ``prefilter=False``: every settlement of the year is read (the reference the prefilter is tested against)."""
+    persons = candidates(mon, period, with_known=not over_only) if prefilter else None
+    frame = from_ledger(session, date(period.year, 1, 1), period.end, persons=persons)
     return evaluate(frame, mon, period, over_only=over_only)
 
 
-def run_monitoring(db: Database, pack: PolicyPack, period: Period, user: str, trigger: str = "manual") -> RunResult:
+def run_monitoring(
+    db: Database, pack: PolicyPack, period: Period, user: str, trigger: str = "manual", *, prefilter: bool = True
+) -> RunResult:
+    """Evaluate the period's rules and write the warnings (``prefilter``: see :func:`evaluate_ledger`)."""
     out = RunResult(period.code, pack.pack_id)
     with db.unit_of_work() as s:
         mon = monitoring_of(pack, period)
-        everyone = _evaluate(s, mon, period, over_only=False)
+        everyone = evaluate_ledger(s, mon, period, over_only=False, prefilter=prefilter)
         found = everyone.filter(pl.col("is_over"))
         stamp = now()
         people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(found["psn_no"].unique().to_list()))

@@ -17,7 +17,8 @@ from yibao.core.i18n import t
 from yibao.core.vocab import BUDGET_FUNDS, label
 from yibao.policy.schema import FundBudget
 from yibao.reports.cells import fmt_bp
-from yibao.reports.tables import ALL, RESIDENT, Context, total
+from yibao.reports.cube import as_cube
+from yibao.reports.tables import ALL, RESIDENT, Claims, Context, total
 from yibao.rules import budget as rules
 
 WARNINGS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -55,15 +56,16 @@ class BudgetInput:
         return rules.warnings(self.budget, self.actual, self.income, self.through, self.rule, self.month_rows())
 
 
-def fund_actuals(claims: pl.DataFrame, ctx: Context, applied: pl.DataFrame | None) -> dict[tuple[str, int], int]:
-    """Each budgeted fund's spending by month (1..12) of the claims frame (one year's) and the assistance paid on
-    application (:data:`yibao.reports.tables.APPLIED_SCHEMA`)."""
-    resident = claims.filter(ctx.scheme() == RESIDENT)
+def fund_actuals(claims: Claims, ctx: Context, applied: pl.DataFrame | None) -> dict[tuple[str, int], int]:
+    """Each budgeted fund's spending by month (1..12) of the claims cube or frame (one year's) and the assistance paid
+    on application (:data:`yibao.reports.tables.APPLIED_SCHEMA`)."""
+    cells = as_cube(claims).cells
+    resident = cells.filter(ctx.scheme() == RESIDENT)
     out: dict[tuple[str, int], int] = {}
     for m in rules.MONTHS:
         key = f"-{m:02d}"
         in_month = pl.col("month").str.ends_with(key)
-        res, every = resident.filter(in_month), claims.filter(in_month)
+        res, every = resident.filter(in_month), cells.filter(in_month)
         out[("basic", m)] = total(res, "hifp_pay")
         out[("critical", m)] = total(res, "hifmi_pay")
         on_application = 0 if applied is None else total(applied.filter(in_month), "maf_pay")

@@ -26,11 +26,12 @@ from yibao.core.vocab import BUDGET_FUNDS, BUDGET_WARNINGS
 from yibao.reports import budget, outcomes, tables
 from yibao.reports.budget import BudgetInput
 from yibao.reports.cells import Column, text_column
+from yibao.reports.cube import ClaimsCube, as_cube
 from yibao.reports.tables import Context, ReportMeta
 
 Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered", "applied", "budget"]
-"""What a table function may take, by the name of its parameter: ``claims`` the claims frame
-(:mod:`yibao.rules.claims`, cut to the period and place), ``people`` the people frame
+"""What a table function may take, by the name of its parameter: ``claims`` the claims cube
+(:class:`yibao.reports.cube.ClaimsCube` of the claims cut to the period and place), ``people`` the people frame
 (:data:`yibao.reports.tables.PEOPLE_SCHEMA`), ``names`` the institutions' names
 (:data:`yibao.reports.tables.INSTITUTION_SCHEMA`), ``ctx`` the pack's identity order and benefit
 lines (:class:`yibao.reports.tables.Context`), ``start`` and ``end`` the period, ``recovered`` the amounts
@@ -45,7 +46,7 @@ INPUTS: tuple[Input, ...] = get_args(Input)
 class Inputs:
     """The frames and the period every table is made from (the ledger's or a simulation's)."""
 
-    claims: pl.DataFrame
+    claims: ClaimsCube
     people: pl.DataFrame
     names: pl.DataFrame
     meta: ReportMeta
@@ -511,7 +512,7 @@ class ReportSet(Mapping[str, pl.DataFrame]):
 
 
 def build_reports(
-    claims: pl.DataFrame,
+    claims: ClaimsCube | pl.DataFrame,
     people: pl.DataFrame,
     names: pl.DataFrame,
     meta: ReportMeta,
@@ -521,10 +522,10 @@ def build_reports(
     applied: pl.DataFrame | None = None,
     budget: BudgetInput | None = None,
 ) -> ReportSet:
-    """Every report of ``catalogue`` from the claims frame (already cut to the period and place), the people
-    frame, the institutions' names, the amounts recovered, the assistance paid on application and the fund budget
-    (none: a simulation's)."""
-    inputs = Inputs(claims, people, names, meta, ctx, recovered, applied, budget)
+    """Every report of ``catalogue`` from the claims cube (:func:`yibao.reports.cube.cube_of` of a claims frame given
+    instead; already cut to the period and place), the people frame, the institutions' names, the amounts recovered,
+    the assistance paid on application and the fund budget (none: a simulation's)."""
+    inputs = Inputs(as_cube(claims), people, names, meta, ctx, recovered, applied, budget)
     return ReportSet(meta, ctx, {r.name: r.build(inputs) for r in catalogue}, tuple(catalogue))
 
 

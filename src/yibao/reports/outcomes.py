@@ -35,7 +35,8 @@ import polars as pl
 from yibao.core.identities import ORDINARY
 from yibao.core.money import BP, round_half_up_div
 from yibao.policy.schema import Policy
-from yibao.reports.tables import Context
+from yibao.reports.cube import as_cube
+from yibao.reports.tables import Claims, Context
 
 RESIDENT = "390"
 ALL_PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
@@ -143,7 +144,8 @@ def _sum(df: pl.DataFrame, columns: tuple[str, ...]) -> int:
 
 
 def _counted(outcome: Outcome, claims: pl.DataFrame, lines: list[str]) -> pl.DataFrame:
-    """The claims ``outcome`` counts: on ``lines``, of its med_types, of the priority groups when it says so."""
+    """The claims ``outcome`` counts: on ``lines``, of its med_types, of the priority groups when it says so (the rows
+    of a claims frame, or of the claims cube's cells, whose amounts are sums)."""
     df = claims.with_columns(pl.col(c).cast(pl.Utf8) for c in ("line", "identity", "med_type"))
     df = df.filter(pl.col("line").is_in(lines))
     if outcome.med_types:
@@ -182,15 +184,16 @@ def _ci_base_above_deductible(df: pl.DataFrame, policy: Policy, ytd: pl.DataFram
     )
 
 
-def outcome_table(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-    """公布口径报销比例: every named outcome a claims table gives by itself (all but critical illness, whose
+def outcome_table(claims: Claims, ctx: Context) -> pl.DataFrame:
+    """公布口径报销比例: every named outcome the claims cube gives by itself (all but critical illness, whose
     base needs the year-end accumulators), with its numerator and denominator in fen and its ratio in bp."""
     resident = [k for k, v in ctx.lines.items() if v.insutype == RESIDENT]
+    cells = as_cube(claims).cells
     rows = []
     for o in OUTCOMES.values():
         if o.base == "ci_above_deductible":
             continue
-        df = _counted(o, claims, resident)
+        df = _counted(o, cells, resident)
         r = Ratio(_sum(df, o.payers), _sum(df, (o.base,)))
         rows.append((o.name, r.num, r.den, r.bp))
     schema = {"item": pl.Utf8, "outcome_num": pl.Int64, "outcome_den": pl.Int64, "outcome_bp": pl.Int64}

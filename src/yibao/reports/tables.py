@@ -1,7 +1,8 @@
-"""The bureau's reports: pure Polars functions over the claims frame and the people frame.
+"""The bureau's reports: pure Polars functions over the claims cube and the people frame.
 
-Every figure comes from :mod:`yibao.rules.claims` (the ledger or a batch simulation: the
-same columns) and, for enrolment, premiums and fund income, from a *people frame*
+Every claims figure comes from the claims cube (:mod:`yibao.reports.cube`: the ledger's, aggregated in the database,
+or a batch simulation's, aggregated from its :mod:`yibao.rules.claims` frame; a function given a claims frame cubes
+it first) and, for enrolment, premiums and fund income, from a *people frame*
 (:data:`PEOPLE_SCHEMA`, one row per person of the place) that the readers in
 :mod:`yibao.app.report_sources` build from the ``enrolment`` table or from a synthetic
 county and its pack. The functions here do no I/O, so the ledger and a simulation are
@@ -30,10 +31,13 @@ from yibao.core.money import BP, half_up
 from yibao.policy.coverage import DEFAULT_PRIORITY, TARGET_CATEGORIES, CoverageRow, cat_order
 from yibao.policy.in_force import policy_or_first
 from yibao.policy.pack import PolicyPack
+from yibao.reports.cube import VISIT_KEYS, VISIT_SETS, ClaimsCube, as_cube
+from yibao.reports.grouping import ALL as ALL
+from yibao.reports.grouping import grouping_sets as grouping_sets
 from yibao.rules.claims import Place
 
-ALL = "all"
-"""The key of a subtotal or total row."""
+Claims = ClaimsCube | pl.DataFrame
+"""What a claims table function takes: the claims cube, or a claims frame (cubed first)."""
 LOW_INCOME = "low_income"
 """The enrolment table's row for the low-income and 脱贫 target group (:data:`TARGET_CATEGORIES`)."""
 PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
@@ -171,17 +175,10 @@ def _persons(alias: str, condition: pl.Expr | None = None) -> pl.Expr:
     return who.n_unique().cast(pl.Int64).alias(alias)
 
 
-def grouping_sets(df: pl.DataFrame, keys: Sequence[str], sets: Sequence[Sequence[str]], aggs: Sequence[pl.Expr]) -> pl.DataFrame:
-    """SQL's GROUPING SETS: ``aggs`` per combination of ``sets``, the keys left out set to :data:`ALL`.
-
-    The empty set gives one total row even for an empty frame.
-    """
-    parts = []
-    for kept in sets:
-        part = df.group_by(list(kept)).agg(aggs) if kept else df.select(aggs)
-        part = part.with_columns(pl.lit(ALL, pl.Utf8).alias(k) for k in keys if k not in kept)
-        parts.append(part.select(*keys, pl.exclude(*keys)))
-    return pl.concat(parts, how="vertical_relaxed")
+def _summed(alias: str, column: str = "claims", condition: pl.Expr | None = None) -> pl.Expr:
+    """A count or amount of the cube's cells added up (only the cells meeting ``condition`` when given)."""
+    col = pl.col(column) if condition is None else pl.col(column).filter(condition)
+    return col.sum().cast(pl.Int64).alias(alias)
 
 
 def _rank(column: str, order: Sequence[str]) -> pl.Expr:
@@ -195,8 +192,9 @@ def _sorted(df: pl.DataFrame, orders: Mapping[str, Sequence[str]]) -> pl.DataFra
     return df.sort([*(_rank(c, o) for c, o in orders.items()), *orders])
 
 
-def line_order(claims: pl.DataFrame, ctx: Context) -> list[str]:
-    return [*ctx.lines, *sorted(set(claims["line"].unique().drop_nulls().to_list()) - set(ctx.lines))]
+def line_order(cells: pl.DataFrame, ctx: Context) -> list[str]:
+    """The pack's lines, then any other line of ``cells`` (or a claims frame) by name."""
+    return [*ctx.lines, *sorted(set(cells["line"].unique().drop_nulls().to_list()) - set(ctx.lines))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,29 +202,30 @@ def line_order(claims: pl.DataFrame, ctx: Context) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def reimbursement_ratios(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+def reimbursement_ratios(claims: Claims, ctx: Context) -> pl.DataFrame:
     """政策范围内报销比例 after basic, after critical illness and after assistance, per line and identity.
 
     Rows: each (line, identity), each line's subtotal (identity ``all``), each identity over all
     lines (line ``all``) and the total. ``basic_pay`` = hifp; ``ci_pay`` = hifp + hifmi;
     ``assist_pay`` = hifp + hifmi + maf + oth; each ratio is that over ``inscp_scp_amt``.
     """
+    cells = as_cube(claims).cells
     aggs = [
-        _count("claims"),
+        _summed("claims"),
         pl.col("medfee_sumamt").sum(),
         pl.col("inscp_scp_amt").sum(),
         pl.col("hifp_pay").sum().alias("basic_pay"),
         _row_sum(*PAYERS[:2]).sum().alias("ci_pay"),
         _row_sum(*PAYERS).sum().alias("assist_pay"),
     ]
-    df = grouping_sets(claims, ("line", "identity"), [("line", "identity"), ("line",), ("identity",), ()], aggs)
+    df = grouping_sets(cells, ("line", "identity"), [("line", "identity"), ("line",), ("identity",), ()], aggs)
     den = pl.col("inscp_scp_amt")
     df = df.with_columns(
         ratio_bp(pl.col("basic_pay"), den).alias("basic_bp"),
         ratio_bp(pl.col("ci_pay"), den).alias("ci_bp"),
         ratio_bp(pl.col("assist_pay"), den).alias("assist_bp"),
     )
-    return _sorted(df, {"line": line_order(claims, ctx), "identity": ctx.identity_order()})
+    return _sorted(df, {"line": line_order(cells, ctx), "identity": ctx.identity_order()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,21 +235,23 @@ def reimbursement_ratios(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 MED_TYPE_ORDER = ("21", "14", "11")
 
 
-def visits(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-    """住院人次与门诊人次, cost per admission or visit, by med_type, line and identity (with subtotals)."""
+def visits(claims: Claims, ctx: Context) -> pl.DataFrame:
+    """住院人次与门诊人次, cost per admission or visit, by med_type, line and identity (with subtotals); persons
+    counted once per row (the cube's ``visit_persons``)."""
+    cube = as_cube(claims)
     aggs = [
-        _count("visits"),
-        _persons("persons"),
+        _summed("visits"),
         pl.col("medfee_sumamt").sum(),
         pl.col("inscp_scp_amt").sum(),
         pl.col("fund_pay_sumamt").sum(),
         pl.col("psn_part_amt").sum(),
     ]
-    keys = ("med_type", "line", "identity")
-    df = grouping_sets(claims, keys, [keys, keys[:2], keys[:1], ()], aggs)
-    df = df.with_columns(mean_fen(pl.col("medfee_sumamt"), pl.col("visits")).alias("avg_cost"))
+    keys = VISIT_KEYS
+    df = grouping_sets(cube.cells, keys, VISIT_SETS, aggs)
+    df = df.join(cube.visit_persons, on=list(keys), how="left", nulls_equal=True)
+    df = df.with_columns(pl.col("persons").fill_null(0), mean_fen(pl.col("medfee_sumamt"), pl.col("visits")).alias("avg_cost"))
     df = df.select(*keys, "visits", "persons", "medfee_sumamt", "avg_cost", "inscp_scp_amt", "fund_pay_sumamt", "psn_part_amt")
-    return _sorted(df, {"med_type": MED_TYPE_ORDER, "line": line_order(claims, ctx), "identity": ctx.identity_order()})
+    return _sorted(df, {"med_type": MED_TYPE_ORDER, "line": line_order(cube.cells, ctx), "identity": ctx.identity_order()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,37 +307,44 @@ def premium_subsidies(people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     return _sorted(df, {"subsidy_category": ctx.identity_order()})
 
 
-def treatment_assistance(claims: pl.DataFrame, ctx: Context) -> pl.DataFrame:
-    """医疗救助 (maf_pay) and 倾斜救助 (oth_pay): persons, settlements and amounts per identity and in all."""
-    helped = (pl.col("maf_pay") + pl.col("oth_pay")) > 0
+def treatment_assistance(claims: Claims, ctx: Context) -> pl.DataFrame:
+    """医疗救助 (maf_pay) and 倾斜救助 (oth_pay): persons, settlements and amounts per identity and in all (a settlement
+    is helped when the two add up to more than 0)."""
+    cube = as_cube(claims)
+    sets = [("identity",), ()]
     aggs = [
-        _persons("maf_persons", pl.col("maf_pay") > 0),
-        _count("maf_claims", pl.col("maf_pay") > 0),
+        _summed("maf_claims", "maf_claims"),
         pl.col("maf_pay").sum(),
-        _persons("oth_persons", pl.col("oth_pay") > 0),
-        _count("oth_claims", pl.col("oth_pay") > 0),
+        _summed("oth_claims", "oth_claims"),
         pl.col("oth_pay").sum(),
-        _persons("persons", helped),
-        _count("claims", helped),
+        _summed("claims", "helped_claims"),
         _row_sum("maf_pay", "oth_pay").sum().alias("assistance_pay"),
     ]
-    df = grouping_sets(claims, ("identity",), [("identity",), ()], aggs)
+    df = grouping_sets(cube.cells, ("identity",), sets, aggs)
+    who = [_persons("maf_persons", pl.col("maf")), _persons("oth_persons", pl.col("oth")), _persons("persons", pl.col("helped"))]
+    persons = grouping_sets(cube.helped, ("identity",), sets, who)
+    df = df.join(persons, on="identity", how="left", nulls_equal=True).with_columns(pl.col(TREATED_PERSONS).fill_null(0))
+    df = df.select("identity", "maf_persons", "maf_claims", "maf_pay", "oth_persons", "oth_claims", "oth_pay", "persons",
+                   "claims", "assistance_pay")  # fmt: skip
     return _sorted(df, {"identity": ctx.identity_order()})
+
+
+TREATED_PERSONS = ("maf_persons", "oth_persons", "persons")
 
 
 ASSISTANCE_ITEMS = ("premium_subsidy", "medical_assistance", "tilted_assistance", ALL)
 
 
-def assistance_summary(claims: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+def assistance_summary(claims: Claims, people: pl.DataFrame) -> pl.DataFrame:
     """救助人数与金额: subsidised premiums, medical assistance, tilted assistance, and all (distinct persons)."""
+    cube = as_cube(claims)
     subsidised = people.filter(pl.col("assistance_subsidy") > 0)
-    maf = claims.filter(pl.col("maf_pay") > 0)
-    oth = claims.filter(pl.col("oth_pay") > 0)
+    maf, oth = cube.helped.filter(pl.col("maf")), cube.helped.filter(pl.col("oth"))
     everyone = pl.concat([subsidised["psn_no"], maf["psn_no"], oth["psn_no"]])
     rows = [
         ("premium_subsidy", subsidised["psn_no"].n_unique(), subsidised.height, total(subsidised, "assistance_subsidy")),
-        ("medical_assistance", maf["psn_no"].n_unique(), maf.height, total(maf, "maf_pay")),
-        ("tilted_assistance", oth["psn_no"].n_unique(), oth.height, total(oth, "oth_pay")),
+        ("medical_assistance", maf["psn_no"].n_unique(), total(cube.cells, "maf_claims"), total(cube.cells, "maf_paid")),
+        ("tilted_assistance", oth["psn_no"].n_unique(), total(cube.cells, "oth_claims"), total(cube.cells, "oth_paid")),
     ]
     rows.append((ALL, everyone.n_unique(), sum(r[2] for r in rows), sum(r[3] for r in rows)))
     return pl.DataFrame(rows, schema={"item": pl.Utf8, "persons": pl.Int64, "times": pl.Int64, "amount": pl.Int64}, orient="row")
@@ -371,7 +379,7 @@ month of the application (``YYYY-MM``)."""
 
 
 def fund_balance(
-    claims: pl.DataFrame, people: pl.DataFrame, ctx: Context, recovered: pl.DataFrame | None = None,
+    claims: Claims, people: pl.DataFrame, ctx: Context, recovered: pl.DataFrame | None = None,
     applied: pl.DataFrame | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """基金收支: the year's resident premiums against the period's spending by payer, with the balance.
@@ -386,10 +394,11 @@ def fund_balance(
     ``applied`` (依申请救助, :data:`APPLIED_SCHEMA`): assistance paid on applications (none for a simulation).
     """
     income = {c: total(people, c) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")}
-    by_scheme = claims.with_columns(ctx.scheme().alias("scheme"))
+    cells = as_cube(claims).cells
+    by_scheme = cells.with_columns(ctx.scheme().alias("scheme"))
     resident = by_scheme.filter(pl.col("scheme") == RESIDENT)
     basic, critical = total(resident, "hifp_pay"), total(resident, "hifmi_pay")
-    medical, tilted = total(claims, "maf_pay"), total(claims, "oth_pay")
+    medical, tilted = total(cells, "maf_pay"), total(cells, "oth_pay")
     on_application = 0 if applied is None else int(applied["maf_pay"].sum())
     amounts = [
         income["individual"],
@@ -427,11 +436,12 @@ def months_between(start: date, end: date) -> list[str]:
 MONTHLY_AMOUNTS = ("medfee_sumamt", *PAYERS, "assistance_pay", "fund_pay", "psn_part_amt")
 
 
-def monthly_spending(claims: pl.DataFrame, start: date, end: date, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
+def monthly_spending(claims: Claims, start: date, end: date, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
     """月度支出: settlements and spending by payer per month of the period (every month, zeros included), and the total;
     the amounts recovered (追回金额) by 疑点 on each month's settlements."""
+    cells = as_cube(claims).cells
     aggs = [
-        _count("claims"),
+        _summed("claims"),
         *(pl.col(c).sum() for c in ("medfee_sumamt", *PAYERS)),
         _row_sum("maf_pay", "oth_pay").sum().alias("assistance_pay"),
         _row_sum(*PAYERS).sum().alias("fund_pay"),
@@ -439,9 +449,9 @@ def monthly_spending(claims: pl.DataFrame, start: date, end: date, recovered: pl
     ]
     months = pl.DataFrame({"month": months_between(start, end)}, schema={"month": pl.Utf8})
     back = recovered_or_none(recovered).group_by("month").agg(pl.col("recovered_amt").sum())
-    per_month = months.join(claims.group_by("month").agg(aggs), on="month", how="left")
+    per_month = months.join(cells.group_by("month").agg(aggs), on="month", how="left")
     per_month = per_month.join(back, on="month", how="left").fill_null(0)
-    total = claims.select(aggs).with_columns(
+    total = cells.select(aggs).with_columns(
         pl.lit(ALL, pl.Utf8).alias("month"), pl.lit(int(per_month["recovered_amt"].sum()), pl.Int64).alias("recovered_amt")
     )
     return pl.concat([per_month, total.select(per_month.columns)], how="vertical_relaxed")
@@ -452,19 +462,22 @@ def monthly_spending(claims: pl.DataFrame, start: date, end: date, recovered: pl
 # ---------------------------------------------------------------------------------------------
 
 
-def institutions(claims: pl.DataFrame, names: pl.DataFrame, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
+def institutions(claims: Claims, names: pl.DataFrame, recovered: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per institution: admissions, cost per admission, outpatient visits, the share the funds paid, and the amounts
     recovered from it (追回金额; the total row: from every institution)."""
     inpatient = pl.col("med_type") == INPATIENT
     aggs = [
-        _count("admissions", inpatient),
+        _summed("admissions", "claims", inpatient),
         pl.col("medfee_sumamt").filter(inpatient).sum().alias("inpatient_cost"),
-        _count("outpatient_visits", ~inpatient),
+        _summed("outpatient_visits", "claims", ~inpatient),
         pl.col("medfee_sumamt").sum(),
         pl.col("fund_pay_sumamt").sum(),
     ]
     df = grouping_sets(
-        claims.with_columns(pl.col("fixmedins_code").fill_null("")), ("fixmedins_code",), [("fixmedins_code",), ()], aggs
+        as_cube(claims).cells.with_columns(pl.col("fixmedins_code").fill_null("")),
+        ("fixmedins_code",),
+        [("fixmedins_code",), ()],
+        aggs,
     )
     df = df.join(names.select(*INSTITUTION_SCHEMA).unique("fixmedins_code"), on="fixmedins_code", how="left")
     df = df.with_columns(

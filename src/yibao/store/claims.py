@@ -1,65 +1,140 @@
-"""The claims table (:mod:`yibao.rules.claims`) read from the ledger (SQLite or PostgreSQL)."""
+"""The claims table (:mod:`yibao.rules.claims`) read from the ledger (SQLite or PostgreSQL).
+
+:func:`standing` is the one definition, in SQL, of the settlements that count: kind ``settle``, not reversed,
+with their back-pay corrections (补差) added and the identity of their latest correction. :func:`from_ledger`
+reads it into the claims frame; the monitoring prefilter (:mod:`yibao.store.monitoring_reads`) aggregates it.
+"""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, Place, empty, finish
+from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, SCHEMA, Place, empty, finish
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
+
+Persons = sa.Select[int] | Collection[int]
+"""Whose settlements to read: a query of person ids (run inside the same statement) or the ids themselves."""
 
 
 def corrected(name: str) -> sa.ColumnElement[int]:
     """A settlement's ledger amount ``name`` with its back-pay corrections added (补差, ``kind`` ``backpay``), for a
-    query over ``ledger`` rows."""
+    query over ``ledger`` rows (one settlement or a few: a correlated subquery per row)."""
     fix = aliased(LedgerEntry)
     extra = sa.select(sa.func.coalesce(sa.func.sum(getattr(fix, name)), 0)).where(fix.corrects == LedgerEntry.setl_id)
     total: sa.ColumnElement[int] = sa.cast(getattr(LedgerEntry, name) + extra.scalar_subquery(), sa.BigInteger)
     return total.label(name)  # SUM of a bigint is numeric on PostgreSQL: back to an integer
 
 
-def from_ledger(session: Session, start: date, end: date, place: Place = EVERYWHERE) -> pl.DataFrame:
-    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
-    settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
-    of its latest correction."""
-    reversed_ids = sa.select(LedgerEntry.reverses).where(LedgerEntry.kind == "reverse", LedgerEntry.reverses.is_not(None))
+def corrections() -> sa.Subquery:
+    """Per corrected settlement (``corrects``): the sum of each amount of its back-pays, and the identity of its
+    latest correction (the highest ``id``), in one pass over the correcting rows (a window, no per-row subquery)."""
     fix = aliased(LedgerEntry)
-    fixes = (
-        sa.select(fix.corrects.label("corrects"), *(sa.func.sum(getattr(fix, a)).label(a) for a in AMOUNTS))
-        .where(fix.kind == "backpay")
-        .group_by(fix.corrects)
-        .subquery()
+    latest = sa.func.row_number().over(partition_by=fix.corrects, order_by=fix.id.desc())
+    rows = (
+        sa.select(fix.corrects, fix.kind, fix.identity, latest.label("rn"), *(getattr(fix, a) for a in AMOUNTS))
+        .where(fix.corrects.is_not(None))
+        .subquery("fix_rows")
     )
-    latest = sa.select(fix.identity).where(fix.corrects == LedgerEntry.setl_id).order_by(fix.id.desc()).limit(1)
-    codes = [sa.func.coalesce(latest.scalar_subquery(), LedgerEntry.identity) if c == "identity" else getattr(LedgerEntry, c)
+    backpay = rows.c.kind == "backpay"
+    return (
+        sa.select(
+            rows.c.corrects,
+            sa.func.max(sa.case((rows.c.rn == 1, rows.c.identity))).label("identity"),
+            *(sa.func.sum(sa.case((backpay, rows.c[a]))).label(a) for a in AMOUNTS),
+        )
+        .group_by(rows.c.corrects)
+        .subquery("fixes")
+    )
+
+
+def standing(start: date, end: date, persons: Persons | None = None) -> sa.Select[Any]:
+    """Settlements dated ``start``..``end`` (inclusive) that stand (no reversal undid them): the ledger's codes,
+    ``setl_date``, ``person_id`` and ``id``, and every amount with its back-pay corrections added, under the identity
+    of the latest correction. ``persons``: only their settlements.
+
+    A settlement's ``year`` is its ``setl_date``'s year (:func:`yibao.app.ledger.entry_values`), so the year is
+    filtered too: on a ledger partitioned by year only those partitions are read."""
+    fixes = corrections()
+    undo = aliased(LedgerEntry)
+    undone = sa.exists().where(undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse")
+    codes = [sa.func.coalesce(fixes.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
     amounts = [
-        sa.cast(getattr(LedgerEntry, a) + sa.func.coalesce(getattr(fixes.c, a), 0), sa.BigInteger).label(a) for a in AMOUNTS
-    ]
+        sa.cast(getattr(LedgerEntry, a) + sa.func.coalesce(fixes.c[a], 0), sa.BigInteger).label(a) for a in AMOUNTS
+    ]  # SUM of a bigint is numeric on PostgreSQL: back to an integer
     q = (
-        sa.select(*codes, LedgerEntry.setl_date, *amounts, *(getattr(Person, c) for c in PERSON_COLUMNS))
-        .join(Person, Person.id == LedgerEntry.person_id)
+        sa.select(*codes, LedgerEntry.setl_date, *amounts, LedgerEntry.person_id, LedgerEntry.id)
         .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
+            LedgerEntry.year.between(start.year, end.year),
             LedgerEntry.setl_date >= start,
             LedgerEntry.setl_date <= end,
-            LedgerEntry.setl_id.not_in(reversed_ids),
+            ~undone,
         )
-        .order_by(LedgerEntry.person_id, LedgerEntry.setl_date, LedgerEntry.id)
+    )
+    if persons is not None:
+        q = q.where(LedgerEntry.person_id.in_(persons if isinstance(persons, sa.Select) else list(persons)))
+    return q
+
+
+def from_ledger(
+    session: Session, start: date, end: date, place: Place = EVERYWHERE, *, persons: Persons | None = None
+) -> pl.DataFrame:
+    """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
+    settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
+    of its latest correction. ``persons``: only the settlements of these people (ids, or a query of ids)."""
+    rows = standing(start, end, persons).subquery("standing")
+    q = (
+        sa.select(*(rows.c[c] for c in (*CODES, "setl_date", *AMOUNTS)), *(getattr(Person, c) for c in PERSON_COLUMNS))
+        .join(Person, Person.id == rows.c.person_id)
+        .order_by(rows.c.person_id, rows.c.setl_date, rows.c.id)
     )
     for field in ("county", "township", "village"):
         if getattr(place, field):
             q = q.where(getattr(Person, field) == getattr(place, field))
     if place.fixmedins_code:
-        q = q.where(LedgerEntry.fixmedins_code == place.fixmedins_code)
-    names = [*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS]
-    rows = session.execute(q).all()
-    if not rows:
-        return empty()
-    df = pl.DataFrame([tuple(r) for r in rows], schema=names, orient="row", infer_schema_length=None)
-    return finish(df)
+        q = q.where(rows.c.fixmedins_code == place.fixmedins_code)
+    df = _read(session, q)
+    return empty() if df.is_empty() else finish(df)
+
+
+_READ_SCHEMA = {c: SCHEMA[c] for c in (*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS)}
+
+
+def _read(session: Session, q: sa.Select[Any]) -> pl.DataFrame:
+    """The rows of ``q`` (its columns named as :data:`_READ_SCHEMA`) as a frame: on PostgreSQL by ``COPY … TO
+    STDOUT`` (CSV) read by polars, elsewhere by the cursor's rows turned into columns."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return _copy(conn, q)
+    rows = conn.execute(q).all()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in _READ_SCHEMA]
+    return pl.DataFrame(dict(zip(_READ_SCHEMA, columns, strict=True)), schema=_READ_SCHEMA)
+
+
+NULL = r"\N"
+
+
+def _copy(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
+    """``COPY (q) TO STDOUT`` as CSV (every value quoted, NULL unquoted ``\\N``) into polars."""
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *, NULL '{NULL}')"
+    buf = io.BytesIO()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(sql, compiled.params) as copy:
+        for chunk in copy:
+            buf.write(chunk)
+    if buf.tell() == 0:
+        return pl.DataFrame(schema=_READ_SCHEMA)
+    buf.seek(0)
+    return pl.read_csv(buf, has_header=False, new_columns=list(_READ_SCHEMA), schema=_READ_SCHEMA, null_values=NULL)

@@ -1,0 +1,71 @@
+"""What the monthly monitoring run reads: the people who can have a warning, found in the database.
+
+:func:`yibao.rules.monitoring.evaluate` stays the only decider; this module only narrows whose settlements it is
+given (:func:`candidates`, a query of person ids): everyone whose year-to-date measure under a ``year`` rule is
+above the rule's line, or who has a settlement in the period above a ``claim`` rule's line, plus (when asked) the
+people who already have a warning of that year and rule, plus every member of their households (the warning
+shows what the whole household paid). Each measure is the SQL twin of the rule's polars measure
+(:func:`measure`); ``tests/db/test_monitoring_prefilter.py`` proves on random ledgers that evaluating the
+people found gives the same warnings as evaluating everyone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from yibao.policy.schema import Monitoring, WarningRule
+from yibao.rules.monitoring import Period
+from yibao.store.claims import standing
+from yibao.store.monitoring_tables import WarningCase
+from yibao.store.tables import Person
+
+
+def measure(rule: WarningRule, row: Any) -> sa.ColumnElement[int]:
+    """A rule's measure of one standing settlement (``row``: the columns of :func:`yibao.store.claims.standing`):
+    ``psn_part_amt``, or the policy-range self-pay ``inscp_scp_amt - fund_pay_sumamt`` never below 0 — the SQL
+    twin of :func:`yibao.rules.monitoring._measure` (:data:`yibao.settlement.batch.result.SCP_SELF_PAY`)."""
+    if rule.measure == "self_pay":
+        return row.psn_part_amt  # type: ignore[no-any-return]
+    left = row.inscp_scp_amt - row.fund_pay_sumamt
+    return sa.case((left > 0, left), else_=0)
+
+
+def over_the_line(mon: Monitoring, period: Period) -> sa.Select[int] | None:
+    """People with a ``year`` rule's measure from 1 January to the period's end above its line, or a settlement of
+    the period above a ``claim`` rule's line (the period's rules only; ``None``: the period has no rules)."""
+    rows = standing(date(period.year, 1, 1), period.end).subquery("counted")
+    over: list[sa.ColumnElement[bool]] = []
+    for key, rule in mon.rules.items():
+        if rule.period != period.kind:
+            continue
+        line = mon.threshold(key)
+        counted: sa.ColumnElement[bool] = rows.c.line.in_(list(rule.lines))
+        if rule.scope == "claim":
+            counted = counted & (rows.c.setl_date >= period.start)
+            over.append(sa.func.max(sa.case((counted, measure(rule, rows.c)))) > line)
+        else:
+            over.append(sa.func.sum(sa.case((counted, measure(rule, rows.c)), else_=0)) > line)
+    if not over:
+        return None
+    return sa.select(rows.c.person_id).group_by(rows.c.person_id).having(sa.or_(*over))
+
+
+def known(mon: Monitoring, period: Period) -> sa.Select[int]:
+    """People with a warning of the period's year under one of the period's rules (a run updates them)."""
+    rules = [k for k, r in mon.rules.items() if r.period == period.kind]
+    return sa.select(WarningCase.person_id).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
+
+
+def candidates(mon: Monitoring, period: Period, *, with_known: bool) -> sa.Select[int]:
+    """The people whose settlements :func:`yibao.rules.monitoring.evaluate` needs: those over a line (and with
+    ``with_known`` those already warned this year), with every member of their households."""
+    parts = [q for q in (over_the_line(mon, period), known(mon, period) if with_known else None) if q is not None]
+    if not parts:
+        return sa.select(Person.id).where(sa.false())
+    seeds = sa.union(*parts).subquery("seeds") if len(parts) > 1 else parts[0].subquery("seeds")
+    seed_ids = sa.select(seeds.c[0])
+    households = sa.select(Person.hh_no).where(Person.id.in_(seed_ids), Person.hh_no.is_not(None))
+    return sa.select(Person.id).where(sa.or_(Person.id.in_(seed_ids), Person.hh_no.in_(households)))

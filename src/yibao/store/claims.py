@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, SCHEMA, Place, empty, finish
+from yibao.store.ledger_partitions import in_years
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
@@ -33,14 +34,15 @@ def corrected(name: str) -> sa.ColumnElement[int]:
     return total.label(name)  # SUM of a bigint is numeric on PostgreSQL: back to an integer
 
 
-def corrections() -> sa.Subquery:
-    """Per corrected settlement (``corrects``): the sum of each amount of its back-pays, and the identity of its
-    latest correction (the highest ``id``), in one pass over the correcting rows (a window, no per-row subquery)."""
+def corrections(start: date, end: date) -> sa.Subquery:
+    """Per corrected settlement (``corrects``) of the years of ``start``..``end``: the sum of each amount of its
+    back-pays, and the identity of its latest correction (the highest ``id``), in one pass over the correcting rows (a
+    window, no per-row subquery). A back-pay has the year of the settlement it corrects (migration 0316)."""
     fix = aliased(LedgerEntry)
     latest = sa.func.row_number().over(partition_by=fix.corrects, order_by=fix.id.desc())
     rows = (
         sa.select(fix.corrects, fix.kind, fix.identity, latest.label("rn"), *(getattr(fix, a) for a in AMOUNTS))
-        .where(fix.corrects.is_not(None))
+        .where(fix.corrects.is_not(None), in_years(fix.year, start, end))
         .subquery("fix_rows")
     )
     backpay = rows.c.kind == "backpay"
@@ -60,11 +62,14 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
     ``setl_date``, ``person_id`` and ``id``, and every amount with its back-pay corrections added, under the identity
     of the latest correction. ``persons``: only their settlements.
 
-    A settlement's ``year`` is its ``setl_date``'s year (:func:`yibao.app.ledger.entry_values`), so the year is
-    filtered too: on a ledger partitioned by year only those partitions are read."""
-    fixes = corrections()
+    A settlement's ``year`` is its ``setl_date``'s year, and its reversal's and back-pays' year is its own (both
+    enforced on PostgreSQL by migration 0316), so every ledger row read is filtered on the year too: on a ledger
+    partitioned by year only those partitions are read (:func:`yibao.store.ledger_partitions.in_years`)."""
+    fixes = corrections(start, end)
     undo = aliased(LedgerEntry)
-    undone = sa.exists().where(undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse")
+    undone = sa.exists().where(
+        undo.reverses.is_not(None), undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse", in_years(undo.year, start, end)
+    )
     codes = [sa.func.coalesce(fixes.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
     amounts = [
@@ -75,7 +80,7 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
         .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
-            LedgerEntry.year.between(start.year, end.year),
+            in_years(LedgerEntry.year, start, end),
             LedgerEntry.setl_date >= start,
             LedgerEntry.setl_date <= end,
             ~undone,
@@ -92,6 +97,12 @@ def from_ledger(
     """Settlements dated ``start``..``end`` (inclusive) that stand (not reversed), with the person's place; a
     settlement corrected by back-pay (补差, ``kind`` ``backpay``) counts with its corrections added, under the identity
     of its latest correction. ``persons``: only the settlements of these people (ids, or a query of ids)."""
+    df = _read(session, ledger_query(start, end, place, persons))
+    return empty() if df.is_empty() else finish(df)
+
+
+def ledger_query(start: date, end: date, place: Place = EVERYWHERE, persons: Persons | None = None) -> sa.Select[Any]:
+    """What :func:`from_ledger` reads: the standing settlements with their person's columns, in person and date order."""
     rows = standing(start, end, persons).subquery("standing")
     q = (
         sa.select(*(rows.c[c] for c in (*CODES, "setl_date", *AMOUNTS)), *(getattr(Person, c) for c in PERSON_COLUMNS))
@@ -103,8 +114,7 @@ def from_ledger(
             q = q.where(getattr(Person, field) == getattr(place, field))
     if place.fixmedins_code:
         q = q.where(rows.c.fixmedins_code == place.fixmedins_code)
-    df = _read(session, q)
-    return empty() if df.is_empty() else finish(df)
+    return q
 
 
 _READ_SCHEMA = {c: SCHEMA[c] for c in (*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS)}
@@ -114,8 +124,11 @@ def _read(session: Session, q: sa.Select[Any]) -> pl.DataFrame:
     """The rows of ``q`` (its columns named as :data:`_READ_SCHEMA`) as a frame: on PostgreSQL by ``COPY … TO
     STDOUT`` (CSV) read by polars, elsewhere by the cursor's rows turned into columns."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        return _copy(conn, q)
+    return copied(conn, q) if conn.dialect.name == "postgresql" else fetched(conn, q)
+
+
+def fetched(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
+    """The rows of ``q`` fetched by the cursor, turned into columns."""
     rows = conn.execute(q).all()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in _READ_SCHEMA]
     return pl.DataFrame(dict(zip(_READ_SCHEMA, columns, strict=True)), schema=_READ_SCHEMA)
@@ -124,7 +137,7 @@ def _read(session: Session, q: sa.Select[Any]) -> pl.DataFrame:
 NULL = r"\N"
 
 
-def _copy(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
+def copied(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
     """``COPY (q) TO STDOUT`` as CSV (every value quoted, NULL unquoted ``\\N``) into polars."""
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *, NULL '{NULL}')"

@@ -1,12 +1,13 @@
 """The ledger's verification in SQL (:func:`yibao.app.ledger.verify`): accumulators summed in the database.
 
 A ledger entry's ``consumed`` and a year-to-date row's ``data`` are :class:`yibao.settlement.model.YearToDate` as
-JSON: scalars (``admissions``, ``ci_paid`` …) and maps (``basic_paid: {"inp": …, "opd@M03": …}`` …). :func:`flat`
-turns such a column into one row per number — (person, year, field, key, value), key ``""`` for a scalar — with
-PostgreSQL's ``jsonb_each`` or SQLite's ``json_tree``; :func:`differing_years` compares the ledger's sums with the
-stored rows in one statement and returns only the person-years that differ, judged as ``YearToDate`` equality
-judges them (a map entry summing to 0 is no entry; a stored entry of 0 is one). :func:`account_bills` finds the
-bills whose personal-account payment disagrees with what they consumed of the account.
+JSON: scalars (``admissions``, ``ci_paid`` …) and maps (``basic_paid: {"inp": …, "opd@M03": …}`` …). The scalars
+are summed per person-year (:func:`scalars`: PostgreSQL's ``jsonb_to_record``, one parse per row; SQLite's
+``json_extract``); the maps are turned into one row per entry (:func:`map_entries`: ``jsonb_each`` /
+``json_each``) and summed per person-year and entry. :func:`differing_years` compares both with the stored rows in
+one statement and returns only the person-years that differ, judged as ``YearToDate`` equality judges them (a map
+entry summing to 0 is no entry; a stored entry of 0 is one; the stored JSON's ``year`` must be the row's).
+:func:`account_bills` finds the bills whose personal-account payment disagrees with what they consumed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,27 @@ _LEDGER: sa.Table = LedgerEntry.__table__  # type: ignore[assignment]
 _YTD: sa.Table = YearToDateRow.__table__  # type: ignore[assignment]
 
 
-def flat(dialect: str, table: sa.Table, column: str) -> sa.Select[Any]:
-    """One row per number in ``table.<column>`` (YearToDate JSON): ``person_id, year, field, key, v``."""
+def scalars(dialect: str, table: sa.Table, column: str, names: tuple[str, ...]) -> sa.Select[Any]:
+    """Per (person_id, year) of ``table``: the sum of each scalar ``names`` of the JSON in ``column`` (NULL: none),
+    labelled ``j_<name>``."""
+    source = table.c[column]
+    if dialect == "postgresql":
+        record = (
+            sa.func.jsonb_to_record(sa.cast(source, JSONB))
+            .table_valued(*(sa.column(n, sa.BigInteger) for n in names), name="r")
+            .render_derived(with_types=True)
+        )
+        values: list[sa.ColumnElement[Any]] = [record.c[n] for n in names]
+        q = sa.select(table.c.person_id, table.c.year).select_from(table).join(record, sa.true())
+    else:
+        values = [sa.func.json_extract(source, f"$.{n}") for n in names]
+        q = sa.select(table.c.person_id, table.c.year).select_from(table)
+    sums = [sa.func.sum(v).label(f"j_{n}") for v, n in zip(values, names, strict=True)]
+    return q.add_columns(*sums).group_by(table.c.person_id, table.c.year)
+
+
+def map_entries(dialect: str, table: sa.Table, column: str) -> sa.Select[Any]:
+    """One row per entry of every map in ``table.<column>``: ``person_id, year, field, key, v``."""
     source = table.c[column]
     if dialect == "postgresql":
         top = sa.func.jsonb_each(sa.cast(source, JSONB)).table_valued(
@@ -36,52 +56,55 @@ def flat(dialect: str, table: sa.Table, column: str) -> sa.Select[Any]:
         inner = sa.func.jsonb_each(sa.case((is_map, top.c.value), else_=sa.cast(sa.literal("{}"), JSONB))).table_valued(
             sa.column("key", sa.String), sa.column("value", JSONB), name="k"
         )
-        number = sa.func.jsonb_typeof(top.c.value) == "number"
-        value = sa.case((number, sa.cast(top.c.value, sa.BigInteger)), else_=sa.cast(inner.c.value, sa.BigInteger))
-        columns = (top.c.key.label("field"), sa.func.coalesce(inner.c.key, "").label("key"), value.label("v"))
-        return (
-            sa.select(table.c.person_id, table.c.year, *columns)
-            .select_from(table)
-            .join(top, sa.true())
-            .outerjoin(inner, sa.true())
-            .where(sa.or_(number, inner.c.key.is_not(None)))
+        value: sa.ColumnElement[Any] = sa.cast(inner.c.value, sa.BigInteger)
+    else:
+        top = sa.func.json_each(source).table_valued(sa.column("key", sa.String), sa.column("value", sa.String), name="f")
+        inner = sa.func.json_each(top.c.value).table_valued(
+            sa.column("key", sa.String), sa.column("value", sa.BigInteger), name="k"
         )
-    tree = sa.func.json_tree(source).table_valued(
-        sa.column("key", sa.String), sa.column("value", sa.BigInteger), sa.column("type", sa.String),
-        sa.column("path", sa.String), name="j",
-    )  # fmt: skip
-    top_level = tree.c.path == "$"  # a map's entries have its path: $.basic_paid, or $."basic_paid" (SQLite 3.39 on)
-    field = sa.case((top_level, tree.c.key), else_=sa.func.trim(sa.func.substr(tree.c.path, 3), '"'))
-    key = sa.case((top_level, ""), else_=tree.c.key)
+        is_map = sa.func.json_type(top.c.value) == "object"
+        value = inner.c.value
     return (
-        sa.select(table.c.person_id, table.c.year, field.label("field"), key.label("key"), tree.c.value.label("v"))
+        sa.select(table.c.person_id, table.c.year, top.c.key.label("field"), inner.c.key.label("key"), value.label("v"))
         .select_from(table)
-        .join(tree, sa.true())
-        .where(tree.c.type == "integer")
+        .join(top, sa.true())
+        .join(inner, sa.true())
+        .where(top.c.key.in_(MAPS), is_map)
     )
 
 
 def differing_years(dialect: str) -> sa.Select[Any]:
     """The (person_id, year) whose accumulators summed over the ledger are not the stored ones, in order."""
-    ledger = flat(dialect, _LEDGER, "consumed").subquery("ledger_numbers")
-    stored = flat(dialect, _YTD, "data").subquery("stored_numbers")
-    names = (*SCALARS, *MAPS)
+    derived = scalars(dialect, _LEDGER, "consumed", SCALARS).subquery("derived")
+    kept = scalars(dialect, _YTD, "data", (*SCALARS, "year")).subquery("kept")
+    nothing = [sa.null().label(n) for n in SCALARS]
+    sides = sa.union_all(
+        sa.select(derived.c.person_id, derived.c.year, *(derived.c[f"j_{n}"] for n in SCALARS), *nothing, sa.null().label("y")),
+        sa.select(kept.c.person_id, kept.c.year, *nothing, *(kept.c[f"j_{n}"] for n in SCALARS), kept.c.j_year.label("y")),
+    ).subquery("sides")
+    cols = list(sides.c)
+    ledger_sum = {n: sa.func.coalesce(sa.func.sum(cols[2 + i]), 0) for i, n in enumerate(SCALARS)}
+    stored_sum = {n: sa.func.coalesce(sa.func.sum(cols[2 + len(SCALARS) + i]), 0) for i, n in enumerate(SCALARS)}
+    scalar_years = (
+        sa.select(sides.c.person_id, sides.c.year)
+        .group_by(sides.c.person_id, sides.c.year)
+        .having(sa.or_(*(ledger_sum[n] != stored_sum[n] for n in SCALARS), sa.func.max(sides.c.y) != sides.c.year))
+    )
+    ledger = map_entries(dialect, _LEDGER, "consumed").subquery("ledger_entries")
+    stored = map_entries(dialect, _YTD, "data").subquery("stored_entries")
     keys = ("person_id", "year", "field", "key")
     both = sa.union_all(
-        sa.select(*(ledger.c[k] for k in keys), ledger.c.v.label("dv"), sa.null().label("sv")).where(ledger.c.field.in_(names)),
-        sa.select(*(stored.c[k] for k in keys), sa.null().label("dv"), stored.c.v.label("sv")).where(
-            stored.c.field.in_((*names, "year"))
-        ),
-    ).subquery("numbers")
-    derived = sa.func.coalesce(sa.func.sum(both.c.dv), 0)
-    kept = sa.func.coalesce(sa.func.sum(both.c.sv), 0)
-    differs = sa.or_(
-        sa.and_(both.c.field.in_(SCALARS), derived != kept),
-        sa.and_(both.c.field.in_(MAPS), sa.or_(derived != kept, sa.and_(sa.func.count(both.c.sv) > 0, derived == 0))),
-        sa.and_(both.c.field == "year", sa.func.max(both.c.sv) != both.c.year),
+        sa.select(*(ledger.c[k] for k in keys), ledger.c.v.label("dv"), sa.null().label("sv")),
+        sa.select(*(stored.c[k] for k in keys), sa.null().label("dv"), stored.c.v.label("sv")),
+    ).subquery("entries")
+    dsum, ssum = sa.func.coalesce(sa.func.sum(both.c.dv), 0), sa.func.coalesce(sa.func.sum(both.c.sv), 0)
+    entry_years = (
+        sa.select(both.c.person_id, both.c.year)
+        .group_by(*(both.c[k] for k in keys))
+        .having(sa.or_(dsum != ssum, sa.and_(sa.func.count(both.c.sv) > 0, dsum == 0)))
     )
-    per_number = sa.select(both.c.person_id, both.c.year).group_by(*(both.c[k] for k in keys)).having(differs).subquery("differ")
-    return sa.select(per_number.c.person_id, per_number.c.year).distinct().order_by(per_number.c.person_id, per_number.c.year)
+    found = sa.union(scalar_years, entry_years).subquery("found")
+    return sa.select(found.c.person_id, found.c.year).order_by(found.c.person_id, found.c.year)
 
 
 def acct_paid(dialect: str) -> sa.ColumnElement[int]:

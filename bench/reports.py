@@ -22,18 +22,14 @@ from __future__ import annotations
 import argparse
 import io
 import platform
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import loadavg
 
 from yibao.app.report_sources import institution_names, ledger_people, ledger_reports
@@ -263,7 +259,7 @@ def run(db: Database, settlements: int, year: int, t_load: float, *, before: boo
         people, t_people = timed(lambda: ledger_people(s, year, Place(), ctx))
         names = institution_names(s)
         cube, t_cube = timed(lambda: cube_from_ledger(s, start, end))
-        frame, t_frame = (timed(lambda: from_ledger(s, start, end)) if before else (None, 0.0))
+        frame, t_frame = timed(lambda: from_ledger(s, start, end)) if before else (None, 0.0)
     after, t_tables_cube = timed(lambda: build_reports(cube, people, names, meta, ctx))
     print(f"after : cube_from_ledger {t_cube:7.2f} s ({cube.cells.height:,} cells, {cube.helped.height:,} helped rows)"
           f" + build_reports {t_tables_cube:5.2f} s = {t_cube + t_tables_cube:7.2f} s")  # fmt: skip

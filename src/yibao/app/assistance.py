@@ -44,6 +44,7 @@ from yibao.settlement.model import SetlDetail, YearToDate
 from yibao.settlement.settle import FUND_PAY_TYPE
 from yibao.settlement.trace import proc_info, render
 from yibao.store.claims import corrected
+from yibao.store.ledger_partitions import in_years
 from yibao.store.service_tables import AssistanceApplication, Institution, LedgerEntry
 from yibao.store.tables import Person
 
@@ -292,7 +293,12 @@ def paid(s: Session, start: date, end: date, place: Mapping[str, str | None] | N
     month = sa.func.substr(sa.cast(LedgerEntry.setl_date, sa.String), 1, 7)
     q = (
         sa.select(month, sa.func.sum(LedgerEntry.maf_pay))
-        .where(LedgerEntry.line == LINE, LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+        .where(
+            LedgerEntry.line == LINE,
+            in_years(LedgerEntry.year, start, end),
+            LedgerEntry.setl_date >= start,
+            LedgerEntry.setl_date <= end,
+        )
         .group_by(month)
         .order_by(month)
     )

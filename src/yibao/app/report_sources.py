@@ -53,6 +53,7 @@ from yibao.settlement.batch.io import read_table
 from yibao.settlement.batch.result import read_result
 from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
+from yibao.store.ledger_partitions import in_years
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Enrolment, Person
 
@@ -172,7 +173,7 @@ def ledger_pack(db: Database, start: date, end: date, configured: PolicyPack | N
     with db.unit_of_work() as s:
         pack_id = s.scalar(
             sa.select(LedgerEntry.pack_id)
-            .where(LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+            .where(in_years(LedgerEntry.year, start, end), LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
             .group_by(LedgerEntry.pack_id)
             .order_by(sa.func.count().desc())
             .limit(1)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, SCHEMA, Place, empty, finish
+from yibao.store.ledger_partitions import in_years
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
@@ -33,14 +34,15 @@ def corrected(name: str) -> sa.ColumnElement[int]:
     return total.label(name)  # SUM of a bigint is numeric on PostgreSQL: back to an integer
 
 
-def corrections() -> sa.Subquery:
-    """Per corrected settlement (``corrects``): the sum of each amount of its back-pays, and the identity of its
-    latest correction (the highest ``id``), in one pass over the correcting rows (a window, no per-row subquery)."""
+def corrections(start: date, end: date) -> sa.Subquery:
+    """Per corrected settlement (``corrects``) of the years of ``start``..``end``: the sum of each amount of its
+    back-pays, and the identity of its latest correction (the highest ``id``), in one pass over the correcting rows (a
+    window, no per-row subquery). A back-pay has the year of the settlement it corrects (migration 0316)."""
     fix = aliased(LedgerEntry)
     latest = sa.func.row_number().over(partition_by=fix.corrects, order_by=fix.id.desc())
     rows = (
         sa.select(fix.corrects, fix.kind, fix.identity, latest.label("rn"), *(getattr(fix, a) for a in AMOUNTS))
-        .where(fix.corrects.is_not(None))
+        .where(fix.corrects.is_not(None), in_years(fix.year, start, end))
         .subquery("fix_rows")
     )
     backpay = rows.c.kind == "backpay"
@@ -60,11 +62,14 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
     ``setl_date``, ``person_id`` and ``id``, and every amount with its back-pay corrections added, under the identity
     of the latest correction. ``persons``: only their settlements.
 
-    A settlement's ``year`` is its ``setl_date``'s year (:func:`yibao.app.ledger.entry_values`), so the year is
-    filtered too: on a ledger partitioned by year only those partitions are read."""
-    fixes = corrections()
+    A settlement's ``year`` is its ``setl_date``'s year, and its reversal's and back-pays' year is its own (both
+    enforced on PostgreSQL by migration 0316), so every ledger row read is filtered on the year too: on a ledger
+    partitioned by year only those partitions are read (:func:`yibao.store.ledger_partitions.in_years`)."""
+    fixes = corrections(start, end)
     undo = aliased(LedgerEntry)
-    undone = sa.exists().where(undo.reverses.is_not(None), undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse")
+    undone = sa.exists().where(
+        undo.reverses.is_not(None), undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse", in_years(undo.year, start, end)
+    )
     codes = [sa.func.coalesce(fixes.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
     amounts = [
@@ -75,7 +80,7 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
         .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
-            LedgerEntry.year.between(start.year, end.year),
+            in_years(LedgerEntry.year, start, end),
             LedgerEntry.setl_date >= start,
             LedgerEntry.setl_date <= end,
             ~undone,

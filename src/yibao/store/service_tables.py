@@ -73,7 +73,11 @@ class FeeLineRow(Base):
 
 
 class LedgerEntry(Base):
-    """The append-only settlement ledger: a settlement, or the reversal of one (never updated)."""
+    """The append-only settlement ledger: a settlement, or the reversal of one (never updated).
+
+    On PostgreSQL it is partitioned by ``year`` (migration 0316, :mod:`yibao.store.ledger_partitions`): its unique keys
+    (``setl_id``, ``reverses``, ``(mdtrt_id, visit_seq)``) are held by the plain table ``ledger_key`` beside it, written
+    by a trigger with each row; the table declared here is SQLite's, and the columns of both."""
 
     __tablename__ = "ledger"
 

@@ -265,6 +265,7 @@ def _register() -> None:
         enrol,
         leaflet,
         monitor,
+        partitions,
         people,
         policy,
         registry,
@@ -297,6 +298,7 @@ def _register() -> None:
     register_personal_account(people.filing_app, registry.import_app)
     enrol.register(app)
     monitor.register(app)
+    partitions.register(app)
     app.command("synth")(synth.synth)
     app.add_typer(audit.audit_app, name="audit")
     register_audit_run(audit.audit_app)

@@ -305,7 +305,7 @@ def not_covered_text(not_covered: dict[str, tuple[int, int]], pack_id: str, lang
     return " ".join(said)
 
 
-def _in_scope(
+def in_scope(
     part: pl.DataFrame, people: pl.DataFrame, schemes: frozenset[str]
 ) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
     """The claims of people of the pack's ``schemes``, and per other scheme (people, claims) left out."""
@@ -394,7 +394,7 @@ def run_batch(
         psn = part["psn_no"]
         first, last = str(psn.min()), str(psn.max())
         tables = {name: t.rows(first, last) for name, t in side.items()}
-        part, left_out = _in_scope(part, tables["people"], schemes)
+        part, left_out = in_scope(part, tables["people"], schemes)
         if part.height == 0:
             return _Settled(0, None, None, None, None, left_out)
         result = settle_batch(pack, BatchInput(part, **tables), prepared, derived=False)

@@ -21,7 +21,7 @@ The year-to-date accumulators go to ``<stem>.ytd.parquet`` beside it (:func:`ytd
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -69,8 +69,9 @@ def with_derived(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def scan_result(path: Path) -> pl.LazyFrame:
-    """A result file of ``yibao batch`` (or ``run_batch``) with every column of :data:`COLUMNS`, lazily."""
-    return with_derived(pl.scan_parquet(path))
+    """A result file of ``yibao batch`` (or ``run_batch``; or the folder of part files ``--engine spark`` writes)
+    with every column of :data:`COLUMNS`, lazily."""
+    return with_derived(pl.scan_parquet(path / "*.parquet" if path.is_dir() else path))
 
 
 def read_result(path: Path, columns: tuple[str, ...] | list[str] | None = None) -> pl.DataFrame:
@@ -80,6 +81,13 @@ def read_result(path: Path, columns: tuple[str, ...] | list[str] | None = None) 
     return (lf.select(columns) if columns is not None else lf).collect()
 
 
+def ytd_location(out: str) -> str:
+    """The year-to-date file (or dataset) written beside a result: ``…/result.parquet`` -> ``…/result.ytd.parquet``;
+    ``out`` a local path or a URL (``hdfs://…``: the Spark engine's datasets)."""
+    head, slash, name = out.rstrip("/").rpartition("/")
+    return f"{head}{slash}{PurePosixPath(name).stem}.ytd.parquet"
+
+
 def ytd_path(out: Path) -> Path:
     """The year-to-date file written beside a result file: ``result.parquet`` -> ``result.ytd.parquet``."""
-    return out.with_name(out.stem + ".ytd.parquet")
+    return Path(ytd_location(str(out)))

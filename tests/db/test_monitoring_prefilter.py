@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import migrated_database
 from tests.db.random_ledger import AMOUNTS, IDENTITIES, LINES, STAMP, Ledger, random_ledger, write
 from tests.db.test_service import PACK
 from yibao.app import warnings as svc
@@ -126,34 +128,31 @@ def state(db: Database) -> list[Any]:
         return [warnings, sorted(timelines.items()), [tuple(r) for r in runs]]
 
 
-def reset(db: Database) -> None:
-    with db.engine.begin() as conn:
-        for table in (WarningEvent, WarningCase, MonitoringRun):
-            conn.execute(sa.delete(table.__table__))
-
-
-@pytest.mark.parametrize("seed", range(2))
-def test_a_year_of_monthly_runs_writes_the_same_warnings_either_way(db: Database, seed: int) -> None:
+def a_year_of_runs(db: Database, seed: int, prefilter: bool) -> tuple[list[Any], list[Any]]:
+    """Monthly runs January to July and March again, twelve large settlements reversed, runs August to December:
+    what each run counted, and the warnings and timelines left."""
     led = loaded(db, 20 + seed, per_person=5)
     undone = {r["reverses"] for r in led.entries if r["kind"] == "reverse"}
     late = [r for r in led.entries if r["kind"] == "settle" and r["setl_date"].year == 2022 and r["setl_id"] not in undone]
     undo = sorted(late, key=lambda r: -r["psn_part_amt"])[:12]  # the largest: their people were warned
-    results: list[Any] = []
-    for prefilter in (True, False):
-        reset(db)
-        with db.engine.begin() as conn:
-            conn.execute(sa.delete(LedgerEntry.__table__).where(LedgerEntry.setl_id.like("X%")))
-        runs = []
-        for month in (*range(1, 8), 3):
-            runs.append(svc.run_monitoring(db, PACK, parse_period(f"2022-{month:02d}"), "t", prefilter=prefilter))
-        with db.engine.begin() as conn:  # reversals after July: known warnings fall back under the line
-            conn.execute(sa.insert(LedgerEntry.__table__), [reversal(r, i) for i, r in enumerate(undo)])
-        for month in range(8, 13):
-            runs.append(svc.run_monitoring(db, PACK, parse_period(f"2022-{month:02d}"), "t", prefilter=prefilter))
-        summary = [(r.period, r.found, r.created, r.updated, r.unchanged, r.by_rule) for r in runs]
-        results.append((summary, state(db)))
-    assert results[0] == results[1]
-    assert results[0][0][-1][1] > 0 and any(r[3] for r in results[0][0])  # warnings found, and some updated
+    runs = [svc.run_monitoring(db, PACK, parse_period(f"2022-{m:02d}"), "t", prefilter=prefilter) for m in (*range(1, 8), 3)]
+    with db.engine.begin() as conn:  # reversals after July: known warnings fall back under the line
+        conn.execute(sa.insert(LedgerEntry.__table__), [reversal(r, i) for i, r in enumerate(undo)])
+    runs += [svc.run_monitoring(db, PACK, parse_period(f"2022-{m:02d}"), "t", prefilter=prefilter) for m in range(8, 13)]
+    return [(r.period, r.found, r.created, r.updated, r.unchanged, r.by_rule) for r in runs], state(db)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_year_of_monthly_runs_writes_the_same_warnings_either_way(
+    db: Database, seed: int, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The same ledger in two databases of the same kind: monthly runs with the prefilter in one, without in the other."""
+    narrowed = a_year_of_runs(db, seed, prefilter=True)
+    (tmp_path / "whole").mkdir()
+    with migrated_database(db.engine.dialect.name, tmp_path / "whole", request) as whole:
+        everything = a_year_of_runs(whole, seed, prefilter=False)
+    assert narrowed == everything
+    assert narrowed[0][-1][1] > 0 and any(r[3] for r in narrowed[0])  # warnings found, and some updated
 
 
 def reversal(r: dict[str, Any], i: int) -> dict[str, Any]:

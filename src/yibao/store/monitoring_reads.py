@@ -65,7 +65,7 @@ def candidates(mon: Monitoring, period: Period, *, with_known: bool) -> sa.Selec
     parts = [q for q in (over_the_line(mon, period), known(mon, period) if with_known else None) if q is not None]
     if not parts:
         return sa.select(Person.id).where(sa.false())
-    seeds = sa.union(*parts).subquery("seeds") if len(parts) > 1 else parts[0].subquery("seeds")
+    seeds = (sa.union(*parts) if len(parts) > 1 else parts[0]).cte("seeds")  # read twice below, computed once
     seed_ids = sa.select(seeds.c[0])
     households = sa.select(Person.hh_no).where(Person.id.in_(seed_ids), Person.hh_no.is_not(None))
     return sa.select(Person.id).where(sa.or_(Person.id.in_(seed_ids), Person.hh_no.in_(households)))

@@ -203,6 +203,9 @@ def test_the_year_rules_are_the_databases(pg: Database) -> None:
     _refused(pg, _row(pid, "B1", date(2023, 1, 2), kind="backpay", corrects="S1"))
     _refused(pg, _row(pid, "R1", date(2022, 12, 30), kind="reverse", reverses="S-none"))  # reverses nothing
     _insert(pg, _row(pid, "B1", date(2022, 12, 30), kind="backpay", corrects="S1"))
+    with pg.engine.begin() as conn:  # a deleted row's keys are free again, as on a plain table
+        conn.execute(sa.delete(LedgerEntry).where(LedgerEntry.setl_id == "B1"))
+    _insert(pg, _row(pid, "B1", date(2022, 12, 30), kind="backpay", corrects="S1"))
     with pg.engine.begin() as conn:  # a figure may be planted, as tests do
         conn.execute(sa.update(LedgerEntry).where(LedgerEntry.setl_id == "S1").values(recorded_by="planted"))
     for change in ({"setl_id": "S9"}, {"visit_seq": 3}, {"year": 2023, "setl_date": date(2023, 1, 1)}):

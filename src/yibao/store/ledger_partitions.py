@@ -98,7 +98,9 @@ def add_partition(conn: Connection, year: int) -> Added:
         return Added(year, 0)
     conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE ledger INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     conn.exec_driver_sql(f"INSERT INTO {name} SELECT * FROM {DEFAULT_PARTITION} WHERE year = {year:d}")
+    conn.exec_driver_sql("SET LOCAL yibao.moving_rows = 'on'")  # the rows live on: their keys stay (migration 0316)
     conn.exec_driver_sql(f"DELETE FROM {DEFAULT_PARTITION} WHERE year = {year:d}")
+    conn.exec_driver_sql("SET LOCAL yibao.moving_rows = 'off'")
     # the partition's bound as a constraint beforehand: ATTACH then skips scanning the new table for it
     conn.exec_driver_sql(f"ALTER TABLE {name} ADD CONSTRAINT {name}_bound CHECK (year >= {year:d} AND year < {year + 1:d})")
     conn.exec_driver_sql(f"ALTER TABLE ledger ATTACH PARTITION {name} FOR VALUES FROM ({year:d}) TO ({year + 1:d})")

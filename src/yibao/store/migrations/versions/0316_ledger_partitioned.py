@@ -31,7 +31,8 @@ key), ``year``, ``reverses`` (unique) and ``(mdtrt_id, visit_seq)`` (unique, ``u
 the settle path, COPY). ``ledger (setl_id, year)`` is a foreign key to it, so no ledger row exists without its key
 row; ``assistance_application.setl_id`` now refers to ``ledger_key.setl_id``. The ledger is append-only: an UPDATE
 of ``setl_id``, ``year``, ``reverses``, ``corrects``, ``mdtrt_id`` or ``visit_seq`` is refused (other columns
-may be updated, as tests plant figures); a deleted ledger row's key stays (a setl_id is never issued twice).
+may be updated, as tests plant figures); deleting a ledger row frees its keys (an ``AFTER DELETE`` trigger), as on
+the plain table.
 
 Two more rules make a read of a period that names its years (:func:`yibao.store.ledger_partitions.in_years`) read
 the same rows from fewer partitions, and are now the database's: ``year`` is the year of ``setl_date`` (CHECK),
@@ -141,6 +142,20 @@ $$
 ``SET search_path FROM CURRENT`` (below) fixes the schema it writes to as the one it was created in, without naming it."""
 
 
+FREE_FUNCTION = """
+CREATE FUNCTION ledger_key_free() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('yibao.moving_rows', true), '') <> 'on' THEN
+        DELETE FROM ledger_key WHERE setl_id = OLD.setl_id;
+    END IF;
+    RETURN OLD;
+END
+$$
+"""
+"""A deleted ledger row's keys are free again (as the plain table's were); not while ``yibao db partitions`` moves
+rows out of the default partition (``yibao.moving_rows``), where the row lives on in its year's partition."""
+
+
 def _postgresql() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
@@ -191,6 +206,9 @@ def upgrade() -> None:
     op.execute(TRIGGER_FUNCTION)
     op.execute("ALTER FUNCTION ledger_key_write() SET search_path FROM CURRENT")
     op.execute("CREATE TRIGGER ledger_key_insert BEFORE INSERT ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_key_write()")
+    op.execute(FREE_FUNCTION)
+    op.execute("ALTER FUNCTION ledger_key_free() SET search_path FROM CURRENT")
+    op.execute("CREATE TRIGGER ledger_key_delete AFTER DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_key_free()")
     op.execute(
         f"CREATE TRIGGER ledger_key_guard BEFORE UPDATE OF {', '.join(GUARDED)} ON ledger "
         "FOR EACH ROW EXECUTE FUNCTION ledger_key_write()"
@@ -206,6 +224,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE assistance_application DROP CONSTRAINT assistance_application_setl_id_fkey")
     op.execute("DROP TABLE ledger")
     op.execute("DROP FUNCTION ledger_key_write()")
+    op.execute("DROP FUNCTION ledger_key_free()")
     op.execute("DROP TABLE ledger_key")
     op.execute("ALTER TABLE ledger_plain RENAME TO ledger")
     op.execute("ALTER SEQUENCE ledger_id_seq OWNED BY ledger.id")

@@ -419,8 +419,14 @@ def _text(e: pl.Expr) -> pl.Expr:
     return e.cast(pl.Utf8)
 
 
-def clone(d: Donors, table: str, ks: np.ndarray) -> pl.DataFrame:
-    """``table``'s donor rows for clones ``ks``: new ids and numbers, everything else as the donor's."""
+NARROWED = ("setldetail", "fee_results", "trace")
+"""What a cloned ledger row leaves empty (``[]``) unless ``--full-rows``: 1.3 KB of the demo's 1.9 KB rows, which at
+20 million rows would be 38 GB of ledger (and twice that while a migration copies it) on this machine's disk."""
+
+
+def clone(d: Donors, table: str, ks: np.ndarray, full_rows: bool = False) -> pl.DataFrame:
+    """``table``'s donor rows for clones ``ks``: new ids and numbers, everything else as the donor's (a ledger row's
+    :data:`NARROWED` columns ``[]`` unless ``full_rows``)."""
     src = {"person": d.person, "identity": d.identity, "enrolment": d.enrolment, "ledger": d.ledger, "year_to_date": d.ytd}
     frame = src[table]
     columns = [c for c in frame.columns if c != "_row"]
@@ -459,6 +465,7 @@ def clone(d: Donors, table: str, ks: np.ndarray) -> pl.DataFrame:
             _text(_int("_row") + 1 + d.base["ledger"] + k * frame.height).alias("id"),
             person_id.alias("person_id"),
             *((pl.col(c) + sfx).alias(c) for c in suffixed),
+            *(() if full_rows else (pl.lit("[]").alias(c) for c in NARROWED)),
         )
     return df.select(columns)
 
@@ -475,12 +482,12 @@ def _copy(c: psycopg.Connection[Any], table: str, columns: list[str], data: byte
         cp.write(data)
 
 
-def _chunks(d: Donors, tables: tuple[str, ...], clones: int) -> Iterator[tuple[str, list[str], bytes, int]]:
+def _chunks(d: Donors, tables: tuple[str, ...], clones: int, full_rows: bool) -> Iterator[tuple[str, list[str], bytes, int]]:
     per = max(1, CHUNK_ROWS // max(1, d.ledger.height))
     for start in range(0, clones, per):
         ks = np.arange(start, min(clones, start + per))
         for t in tables:
-            df = clone(d, t, ks)
+            df = clone(d, t, ks, full_rows)
             yield t, df.columns, _csv(df), df.height
 
 
@@ -492,15 +499,13 @@ def renice_backend(c: psycopg.Connection[Any], nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, int(row[0]), nice)
 
 
-def load(
-    db: str, code: Path, rows: int, donors: int, guard_gb: float, *, ledger: bool, clones: int | None = None
-) -> dict[str, Any]:
+def load(db: str, code: Path, rows: int, a: argparse.Namespace, *, ledger: bool, clones: int | None = None) -> dict[str, Any]:
     """A fresh database migrated by ``code``, the demo county, then the province cloned from it: what was loaded."""
     recreate(db)
-    setup = measure(code, "setup", db, guard_gb, "--donors", str(donors))
+    setup = measure(code, "setup", db, a.guard_gb, "--donors", str(a.donors))
     if not setup.ok:
         raise SystemExit(f"{db}: setup failed: {setup.note}")
-    say(f"{db}: migrated by {code} and the demo county seeded ({donors:,} people) in {setup.seconds:.0f} s")
+    say(f"{db}: migrated by {code} and the demo county seeded ({a.donors:,} people) in {setup.seconds:.0f} s")
     with connect(db) as c:
         d = Donors.read(c)
         k = clones if clones is not None else math.ceil(rows / d.ledger.height)
@@ -516,7 +521,7 @@ def load(
 
         def produce() -> None:
             try:
-                for item in _chunks(d, tables, k):
+                for item in _chunks(d, tables, k, a.full_rows):
                     chunks.put(item)
             finally:
                 chunks.put(None)
@@ -545,13 +550,15 @@ def load(
         info = {
             "rows": rows, "clones": k, "donors": d.person.height, "ledger_rows": int(total[0]), "persons": int(people[0]),
             "copy_s": t_copy, "index_s": t_index, "vacuum_s": t_vacuum, "setup_s": setup.seconds, "code": str(code),
+            "full_rows": a.full_rows,
         }  # fmt: skip
         c.execute("CREATE TABLE ledger_scale_meta (info text)")
         c.execute("INSERT INTO ledger_scale_meta VALUES (%s)", (json.dumps(info),))
     info["size_bytes"] = db_size(db)
     say(
         f"{db}: loaded {info['ledger_rows']:,} ledger rows, {info['persons']:,} people ({k:,} clones of "
-        f"{d.person.height:,}): COPY {t_copy:.0f} s, indexes {t_index:.0f} s, VACUUM ANALYZE {t_vacuum:.0f} s; "
+        f"{d.person.height:,}{'' if a.full_rows else '; cloned rows without trace, setldetail, fee_results'}): COPY "
+        f"{t_copy:.0f} s, indexes {t_index:.0f} s, VACUUM ANALYZE {t_vacuum:.0f} s; "
         f"database size {info['size_bytes'] / 2**30:.1f} GiB"
     )
     return info
@@ -563,7 +570,7 @@ def ready(
     """The database of ``rows`` loaded (reused with ``--keep`` when an earlier load finished, upgraded by ``code``)."""
     info = loaded(db) if a.keep else None
     if info is None:
-        return load(db, code, rows, a.donors, a.guard_gb, ledger=ledger, clones=clones)
+        return load(db, code, rows, a, ledger=ledger, clones=clones)
     up = measure(code, "upgrade", db, a.guard_gb)
     if not up.ok:
         raise SystemExit(f"{db}: upgrade failed: {up.note}")
@@ -615,6 +622,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0, help="measured seconds of settling (default 20)")
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--donors", type=int, default=1000, help="people of the demo county cloned (default 1000)")
+    ap.add_argument("--full-rows", action="store_true", help="cloned ledger rows keep the donors' trace and details")
     ap.add_argument("--guard-gb", type=float, default=7.5, help="resident memory that stops a measurement (default 7.5)")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     a = ap.parse_args()

@@ -42,6 +42,7 @@ from yibao.distributed.partition import (
 )
 from yibao.distributed.source import exists, hadoop_path, read_people, read_tables
 from yibao.policy.pack import PolicyPack
+from yibao.settlement.batch.engine import enum_values
 from yibao.settlement.batch.io import TABLES
 from yibao.settlement.batch.result import with_derived, ytd_location
 
@@ -106,6 +107,7 @@ class Settled:
     """The result file's columns (``yibao.settlement.batch.result.STORED``), one row per claim."""
     year_to_date: DataFrame
     rows: DataFrame
+    job: Job
     claims_n: int
     persons_years: int
     partitions: int
@@ -116,11 +118,12 @@ class Settled:
         self.rows.unpersist()
 
     def claims_frame(self) -> pl.DataFrame:
-        """Every settled claim on the driver with the derived columns (``read_result``'s frame), in the native
-        engine's order (person, then date and file order)."""
+        """Every settled claim on the driver with the derived columns: ``read_result``'s frame of the native
+        engine's file (its enumerations, its order: person, then date and file order)."""
         frame = pl.from_arrow(self.claims.toArrow())
         assert isinstance(frame, pl.DataFrame)
-        return with_derived(frame.lazy()).collect().sort("psn_no", maintain_order=True)
+        enums = [pl.col(name).cast(pl.Enum(values)) for name, values in enum_values(self.job.prepared).items()]
+        return with_derived(frame.with_columns(enums).lazy()).collect().sort("psn_no", maintain_order=True)
 
 
 def settle_spark(
@@ -146,6 +149,7 @@ def settle_spark(
         rows.filter(F.col("_k") == OUT_CLAIM).select("c.*"),
         rows.filter(F.col("_k") == OUT_YTD).select("y.*"),
         rows,
+        job,
         0,
         0,
         rows.rdd.getNumPartitions(),

@@ -94,6 +94,13 @@ def pack_tables(pack: PolicyPack) -> PackTables:
     return PackTables(starts, policies, line_keys, build_tables(policies, line_keys))
 
 
+def enum_values(pt: PackTables) -> dict[str, list[str]]:
+    """The values of the result's enumerated columns, in their order: ``line`` (the pack's benefit lines) and
+    ``identity`` (its deciding identities). A reader of a file without the enumerations (the Spark engine's
+    datasets hold them as text) casts them back with these to get the native frame, sort order included."""
+    return {"line": pt.line_keys, "identity": list(categories(pt.policies))}
+
+
 def warm_up(pack: PolicyPack | PackTables) -> None:
     """Compile the kernel (or load it from numba's cache) by settling no claims on ``pack``'s tables.
 
@@ -177,8 +184,8 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     dedc, hifp, hifmi, maf, oth, acct, head = settled.paid
 
     stored = c.select("claim_id", "psn_no", "setl_date", "med_type").with_columns(
-        _enum_column("line", line, line_keys),
-        _enum_column("identity", cat, list(categories(policies))),
+        _enum_column("line", line, enum_values(pt)["line"]),
+        _enum_column("identity", cat, enum_values(pt)["identity"]),
         pl.Series("medfee_sumamt", medfee),
         c["fulamt_ownpay_amt"].cast(pl.Int64),
         c["overlmt_selfpay"].cast(pl.Int64),

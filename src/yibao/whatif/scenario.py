@@ -123,7 +123,7 @@ def compare(base: pl.DataFrame, reform: pl.DataFrame, people: pl.DataFrame, s: S
             pl.col("over").sum().alias("over_threshold"),
             pl.col("over_reform").sum().alias("over_threshold_reform"),
         )
-        .sort("persons", descending=True)
+        .sort(["persons", "identity"], descending=[True, False])  # ties by code: group_by's order is not stable
     )
 
     def stats(col: str) -> list[int]:

@@ -263,6 +263,9 @@ EXPECTED_ZH = Phrasebook(
         ("columns {}; missing {}", "列 {}；缺少 {}"),
         ("a claims table (claims.parquet / .arrow / .csv)", "结算单表（claims.parquet / .arrow / .csv）"),
         ("a people table (people.parquet / .csv)", "人员表（people.parquet / .csv）"),
+        ("a claims table ({})", "结算单表（{}）"),
+        ("a people table ({})", "人员表（{}）"),
+        ("KEY=VALUE (e.g. {})", "键=值（如 {}）"),
         (
             "a folder written by `yibao synth` (manifest.json, Parquet files)",
             "由 `yibao synth` 写出的目录（manifest.json 与 Parquet 文件）",

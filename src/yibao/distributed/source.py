@@ -76,7 +76,10 @@ def read_tables(spark: SparkSession, source: str) -> dict[str, DataFrame]:
         frame = _find(spark, source, name)
         if frame is None:
             if name in ("claims", "people"):
-                raise InputErrors([InputError(source, name, None, f"a {name} table ({_where(source, name)})")])
+                where = _where(source, name)
+                if name == "claims":
+                    raise InputErrors([InputError(source, name, None, f"a claims table ({where})")])
+                raise InputErrors([InputError(source, name, None, f"a people table ({where})")])
             continue
         wanted = (*CLAIM_COLUMNS, *AMOUNT_COLUMNS, *OPTIONAL_CLAIM_COLUMNS) if name == "claims" else SIDE_COLUMNS[name]
         required = CLAIM_COLUMNS if name == "claims" else ("psn_no",)

@@ -77,7 +77,7 @@ def _spark_conf(conf: list[str] | None, lang: str) -> dict[str, str]:
     for item in conf or []:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise refuse(InputError("--conf", "conf", item, "KEY=VALUE / 键=值（如 spark.executor.memory=4g）"), lang)
+            raise refuse(InputError("--conf", "conf", item, "KEY=VALUE (e.g. spark.executor.memory=4g)"), lang)
         out[key.strip()] = value
     return out
 

@@ -28,7 +28,7 @@ from yibao.interfaces.workbooks.sheets import read_sheet
 from yibao.interfaces.workbooks.validate import validate
 from yibao.policy.coverage import CoverageRow
 from yibao.reports.catalogue import CATALOGUE, build_reports
-from yibao.reports.tables import INSTITUTION_SCHEMA, Context, ReportMeta
+from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, Context, ReportMeta
 from yibao.reports.workbook import workbook_bytes
 from yibao.rules.claims import SCHEMA, Place
 from yibao.store.monitoring_tables import WarningCase
@@ -172,7 +172,7 @@ def test_report_workbook_keeps_institution_names_as_text() -> None:
     names = pl.DataFrame({"fixmedins_code": codes, "fixmedins_name": list(texts)}, schema=INSTITUTION_SCHEMA)
     meta = ReportMeta(date(2022, 1, 1), date(2022, 12, 31), Place(township="=1+1"), "batch", "anhui-huaibei-2022")
     institutions = next(r for r in CATALOGUE if r.name == "institutions")
-    rs = build_reports(claims, pl.DataFrame(), names, meta, Context(), (institutions,))
+    rs = build_reports(claims, pl.DataFrame(schema=PEOPLE_SCHEMA), names, meta, Context(), (institutions,))
     book = load_workbook(io.BytesIO(workbook_bytes(rs, "zh")))
     for text in texts:
         assert_text(book[book.sheetnames[1]], text)

@@ -196,11 +196,11 @@ def measure(url: str, label: str) -> None:
         print(f"; {len(diffs)} differences")  # type: ignore[arg-type]
         frame = timed("from_ledger, the whole year", lambda: claims.from_ledger(s, date(YEAR, 1, 1), date(YEAR, 12, 31)))
         print(f"; {frame.height:,} settlements")  # type: ignore[attr-defined]
-        if hasattr(claims, "copied"):
+        if hasattr(claims, "select_frame"):
             conn = s.connection()
             q = claims.ledger_query(date(YEAR, 1, 1), date(YEAR, 12, 31))
             for how in ("copied", "fetched"):
-                f = timed(f"the year's rows read by {how}", lambda how=how: getattr(claims, how)(conn, q))
+                f = timed(f"the year's rows read by {how}", lambda how=how: getattr(claims, how)(conn, q, claims.READ_SCHEMA))
                 print(f"; {f.height:,} rows")  # type: ignore[attr-defined]
 
 

@@ -3,7 +3,6 @@ id past the 32-bit range written and read back; ``ix_person_hh_no`` on both data
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -11,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.conftest import DB_KINDS, _drop_schema, _pg_schema_engine
+from tests.conftest import DB_KINDS, unmigrated_engine
 from tests.db.test_ledger_partitions import _insert, _person, _row
-from yibao.store.db import Database, alembic_config, make_engine
+from yibao.store.db import Database, alembic_config
 
 PAST_32_BITS = 3_000_000_000
 
@@ -38,11 +37,9 @@ def _has_hh_no_index(conn: sa.Connection) -> bool:
 
 
 @pytest.mark.twin
-def test_ledger_ids_are_64_bit_on_postgresql_and_downgrade_makes_them_32_bit_again() -> None:
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = _pg_schema_engine(schema)
-    cfg = alembic_config(engine)
-    try:
+def test_ledger_ids_are_64_bit_on_postgresql_and_downgrade_makes_them_32_bit_again(tmp_path: Path) -> None:
+    with unmigrated_engine("postgresql", tmp_path) as engine:
+        cfg = alembic_config(engine)
         command.upgrade(cfg, "heads")
         with engine.connect() as conn:
             assert _id_types(conn) == dict.fromkeys(("ledger", "ledger_default", "ledger_y2022", "ledger_id_seq"), "bigint")
@@ -62,17 +59,12 @@ def test_ledger_ids_are_64_bit_on_postgresql_and_downgrade_makes_them_32_bit_aga
         with engine.connect() as conn:
             assert _id_types(conn) == dict.fromkeys(("ledger", "ledger_default", "ledger_y2022", "ledger_id_seq"), "integer")
             assert not _has_hh_no_index(conn)
-    finally:
-        engine.dispose()
-        _drop_schema(schema)
 
 
 @pytest.mark.parametrize("kind", DB_KINDS)
 def test_the_household_index_comes_and_goes(kind: str, tmp_path: Path) -> None:
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = make_engine(f"sqlite:///{tmp_path / 'y.db'}") if kind == "sqlite" else _pg_schema_engine(schema)
-    cfg = alembic_config(engine)
-    try:
+    with unmigrated_engine(kind, tmp_path) as engine:
+        cfg = alembic_config(engine)
         command.upgrade(cfg, "0316")
         with engine.connect() as conn:
             assert not _has_hh_no_index(conn)
@@ -82,31 +74,24 @@ def test_the_household_index_comes_and_goes(kind: str, tmp_path: Path) -> None:
         command.downgrade(cfg, "0316")
         with engine.connect() as conn:
             assert not _has_hh_no_index(conn)
-    finally:
-        engine.dispose()
-        if kind == "postgresql":
-            _drop_schema(schema)
+
+
+def _ledger_sql(engine: sa.Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ledger'").scalar_one())
 
 
 def test_0317_leaves_sqlites_ledger_as_it_was(tmp_path: Path) -> None:
     """SQLite's ``INTEGER PRIMARY KEY`` is 64-bit already: 0317 changes only ``person``'s indexes there."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'y.db'}")
-    cfg = alembic_config(engine)
-
-    def ledger_sql() -> str:
-        with engine.connect() as conn:
-            return str(conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ledger'").scalar_one())
-
-    try:
+    with unmigrated_engine("sqlite", tmp_path) as engine:
+        cfg = alembic_config(engine)
         command.upgrade(cfg, "0316")
-        before = ledger_sql()
+        before = _ledger_sql(engine)
         command.upgrade(cfg, "0317")
-        assert ledger_sql() == before
+        assert _ledger_sql(engine) == before
         db = Database(engine)
         pid = _person(db)
         _insert(db, _row(pid, "S1", date(2022, 3, 1), id=PAST_32_BITS), _row(pid, "S2", date(2022, 3, 2)))
         with engine.connect() as conn:
             ids = dict(conn.exec_driver_sql("SELECT setl_id, id FROM ledger").all())
         assert ids == {"S1": PAST_32_BITS, "S2": PAST_32_BITS + 1}
-    finally:
-        engine.dispose()

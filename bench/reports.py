@@ -11,8 +11,8 @@ Then it times, for the whole year and everywhere:
 
 - before: ``from_ledger`` (every settlement into a Polars frame) + ``build_reports`` over that frame;
 - after: ``cube_from_ledger`` (aggregated in the database) + ``build_reports`` over the cube;
-- ``ledger_reports`` as the CLI, the API and the page call it (after: the cube, the people frame, recoveries, …),
-  and the people frame (``ledger_people``) alone;
+- ``ledger_reports`` as the CLI, the API and the page call it (after: the cube, the people cube, recoveries, …),
+  and the people cube (``people_cube_from_registry``) alone;
 
 checks that both give the same tables, and prints the figures with the load average and a final ``RESULT`` line.
 """
@@ -32,7 +32,7 @@ import polars as pl
 import sqlalchemy as sa
 from machine import loadavg
 
-from yibao.app.report_sources import institution_names, ledger_people, ledger_reports
+from yibao.app.report_sources import institution_names, ledger_reports
 from yibao.policy.pack import load_pack
 from yibao.reports.catalogue import build_reports
 from yibao.reports.tables import Context, ReportMeta
@@ -40,6 +40,7 @@ from yibao.rules.claims import AMOUNTS, Place
 from yibao.store.claims import from_ledger
 from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
+from yibao.store.people_cube import people_cube_from_registry
 
 T = TypeVar("T")
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/rep_bench"
@@ -237,7 +238,7 @@ def run(db: Database, settlements: int, year: int, t_load: float, *, before: boo
     print(f"ledger: {settlements:,} settlements of {year} (+ a tenth in {year - 1}, 2% reversed, 1% back-paid)"
           + (f", loaded by COPY in {t_load:.1f} s" if t_load else ", reused"))  # fmt: skip
     with db.reading() as s:
-        people, t_people = timed(lambda: ledger_people(s, year, Place(), ctx))
+        people, t_people = timed(lambda: people_cube_from_registry(s, year, Place(), ctx))
         names = institution_names(s)
         cube, t_cube = timed(lambda: cube_from_ledger(s, start, end))
         frame, t_frame = timed(lambda: from_ledger(s, start, end)) if before else (None, 0.0)
@@ -255,8 +256,8 @@ def run(db: Database, settlements: int, year: int, t_load: float, *, before: boo
         if not same:
             raise SystemExit("the cube and the frame gave different tables")
     full, t_full = timed(lambda: ledger_reports(db, start, end, pack=pack))
-    print(f"ledger_reports (after, whole call): {t_full:.2f} s; of it the people frame (ledger_people, "
-          f"{people.height:,} persons): {t_people:.2f} s")  # fmt: skip
+    print(f"ledger_reports (after, whole call): {t_full:.2f} s; of it the people cube (people_cube_from_registry, "
+          f"{int(people.cells['persons'].sum()):,} persons in {people.cells.height:,} cells): {t_people:.2f} s")  # fmt: skip
     print(f"load average after: {loadavg()}")
     ratio = f" speedup={t_before / (t_cube + t_tables_cube):.1f}x" if t_before else ""
     print(f"RESULT reports settlements={settlements} before={t_before:.2f}s after={t_cube + t_tables_cube:.2f}s "

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pgload
 import polars as pl
 import psycopg
 from machine import loadavg
@@ -81,7 +82,7 @@ def url_of(db: str, driver: str = "") -> str:
 
 
 def connect(db: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(url_of(db), autocommit=True)
+    return pgload.connect(PG, db)
 
 
 def say(text: str) -> None:
@@ -238,31 +239,15 @@ def _settle(database: Any, db: str, a: argparse.Namespace) -> dict[str, Any]:
 # ------------------------------------------------------------------ the database: create, drop, constraints
 
 
-def exists(db: str) -> bool:
-    with connect("postgres") as c:
-        return c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is not None
-
-
 def loaded(db: str) -> dict[str, Any] | None:
     """What an earlier load recorded in the database (``ledger_scale_meta``), if it finished."""
-    if not exists(db):
+    if not pgload.exists(PG, db):
         return None
     with connect(db) as c:
         if c.execute("SELECT to_regclass('ledger_scale_meta')").fetchone() == (None,):
             return None
         row = c.execute("SELECT info FROM ledger_scale_meta").fetchone()
     return json.loads(row[0]) if row else None
-
-
-def recreate(db: str) -> None:
-    with connect("postgres") as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{db}"')
-
-
-def drop(db: str) -> None:
-    with connect("postgres") as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def db_size(db: str) -> int:
@@ -472,25 +457,13 @@ def clone(d: Donors, table: str, ks: np.ndarray, full_rows: bool = False) -> pl.
     return df.select(columns)
 
 
-def _csv(df: pl.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.write_csv(buf, include_header=False)
-    return buf.getvalue()
-
-
-def _copy(c: psycopg.Connection[Any], table: str, columns: list[str], data: bytes) -> None:
-    names = ", ".join(f'"{x}"' for x in columns)
-    with c.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN (FORMAT csv)') as cp:
-        cp.write(data)
-
-
 def _chunks(d: Donors, tables: tuple[str, ...], clones: int, full_rows: bool) -> Iterator[tuple[str, list[str], bytes, int]]:
     per = max(1, CHUNK_ROWS // max(1, d.ledger.height))
     for start in range(0, clones, per):
         ks = np.arange(start, min(clones, start + per))
         for t in tables:
             df = clone(d, t, ks, full_rows)
-            yield t, df.columns, _csv(df), df.height
+            yield t, df.columns, pgload.csv(df), df.height
 
 
 def renice_backend(c: psycopg.Connection[Any], nice: int) -> None:
@@ -503,7 +476,7 @@ def renice_backend(c: psycopg.Connection[Any], nice: int) -> None:
 
 def load(db: str, code: Path, rows: int, a: argparse.Namespace, *, ledger: bool, clones: int | None = None) -> dict[str, Any]:
     """A fresh database migrated by ``code``, the demo county, then the province cloned from it: what was loaded."""
-    recreate(db)
+    pgload.recreate(PG, db)
     setup = measure(code, "setup", db, a.guard_gb, "--donors", str(a.donors))
     if not setup.ok:
         raise SystemExit(f"{db}: setup failed: {setup.note}")
@@ -531,7 +504,7 @@ def load(db: str, code: Path, rows: int, a: argparse.Namespace, *, ledger: bool,
         threading.Thread(target=produce, daemon=True).start()
         while (item := chunks.get()) is not None:
             table, columns, data, n = item
-            _copy(c, table, columns, data)
+            pgload.copy_csv(c, table, columns, data)
             counts[table] += n
             if table == "ledger" and counts[table] // 2_000_000 != (counts[table] - n) // 2_000_000:
                 say(f"  {counts[table]:,} ledger rows copied, {time.perf_counter() - t0:.0f} s")
@@ -540,8 +513,7 @@ def load(db: str, code: Path, rows: int, a: argparse.Namespace, *, ledger: bool,
         t0 = time.perf_counter()
         schema.build(c)
         t_index = time.perf_counter() - t0
-        for t in ("person", "identity", "enrolment", "ledger"):
-            c.execute(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))")
+        pgload.follow_ids(c, ("person", "identity", "enrolment", "ledger"))
         say(f"{db}: constraints and indexes rebuilt in {t_index:.0f} s")
         t0 = time.perf_counter()
         c.execute("VACUUM (ANALYZE) " + ", ".join(TABLES))
@@ -663,14 +635,14 @@ def main() -> None:
                     results[f"{tag}settle_rps"] = f"{x.info['rps']:.1f}"
                     results[f"{tag}p99_ms"] = f"{x.info['p99_ms']:.1f}"
             if not a.keep:
-                drop(empty_db)
+                pgload.drop(PG, empty_db)
         if big:
             results["rows"] = info["ledger_rows"]
             results["db_gib"] = f"{info['size_bytes'] / 2**30:.1f}"
             if "copy_s" in info:
                 results["load_s"] = f"{info['copy_s'] + info['index_s'] + info['vacuum_s']:.0f}"
         if not a.keep:
-            drop(db)
+            pgload.drop(PG, db)
     for r in READERS:
         measured_big = any(n >= a.rows for n, _ in timed[r])
         if len({n for n, _ in timed[r]}) >= 2 and not measured_big:

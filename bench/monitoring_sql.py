@@ -4,8 +4,8 @@ settlements in PostgreSQL, before and after the reads moved into the database (a
     PYTHONPATH=src .venv/bin/python bench/monitoring_sql.py --before /work/wt-base/src
     PYTHONPATH=src .venv/bin/python bench/monitoring_sql.py --settlements 200000 --keep
 
-Creates the database ``mon_bench`` on the PostgreSQL server (``--pg``), migrates it, and loads with COPY a synthetic
-ledger (generated vectorised with numpy: people in households, settlements of 2022 on four lines and four
+Creates the database ``mon_bench`` (``--db-name``) on the PostgreSQL server (``--pg``), migrates it, and loads with
+COPY a synthetic ledger (generated vectorised with numpy: people in households, settlements of 2022 on four lines and four
 identities with skewed amounts, 3% reversed, 1% corrected by a back-pay) and ``year_to_date`` rows equal to the sums
 of what the entries consumed (so ``verify`` finds nothing). Then, for each checkout (``--before``: another
 checkout's ``src``, e.g. the code before this work; then this one), a fresh process times: the December run of
@@ -18,7 +18,6 @@ unless ``--keep``.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -27,8 +26,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pgload
 import polars as pl
-import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -115,18 +114,15 @@ def ledger_frame(n: int, persons: int, seed: int) -> tuple[pl.DataFrame, pl.Data
     return people, rows, years
 
 
-def load(url: str, n: int, persons: int) -> float:
+def load(url: str, name: str, n: int, persons: int) -> float:
     """Create and fill the database; the seconds it took."""
     from yibao.store.db import make_engine, upgrade
 
     t0 = time.perf_counter()
-    admin = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        conn.exec_driver_sql(f"CREATE DATABASE {DB_NAME}")
-    admin.dispose()
-    engine = make_engine(bench_url(url))
+    pgload.recreate(url, name)
+    engine = make_engine(bench_url(url, name))
     upgrade(engine)
+    engine.dispose()
     people, rows, years = ledger_frame(n, persons, 7)
     fixed = {
         "year": YEAR, "insutype": "390", "med_type": "21", "pack_id": "anhui-huaibei-2022", "fixmedins_code": "H1",
@@ -141,27 +137,16 @@ def load(url: str, n: int, persons: int) -> float:
         *(pl.lit(v).alias(k) for k, v in fixed.items()), *(pl.lit(0, pl.Int64).alias(c) for c in zero),
     )  # fmt: skip
     ytd = years.select("person_id", "year", "data", pl.lit(1).alias("version"))
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
+    with pgload.connect(url, name) as c:
         for table, frame in (("person", people), ("ledger", ledger), ("year_to_date", ytd)):
-            buf = io.BytesIO()
-            frame.write_csv(buf, include_header=False)
-            with cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)") as copy:  # type: ignore[attr-defined]
-                copy.write(buf.getvalue())
-        cur.execute("SELECT setval(pg_get_serial_sequence('ledger', 'id'), (SELECT max(id) FROM ledger))")
-        cur.execute("SELECT setval(pg_get_serial_sequence('person', 'id'), (SELECT max(id) FROM person))")
-        raw.commit()
-    finally:
-        raw.close()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE")
-    engine.dispose()
+            pgload.copy_frame(c, table, frame)
+        pgload.follow_ids(c, ("ledger", "person"))
+        c.execute("VACUUM ANALYZE")
     return time.perf_counter() - t0
 
 
-def bench_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + DB_NAME
+def bench_url(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 def measure(url: str, label: str) -> None:
@@ -196,11 +181,11 @@ def measure(url: str, label: str) -> None:
         print(f"; {len(diffs)} differences")  # type: ignore[arg-type]
         frame = timed("from_ledger, the whole year", lambda: claims.from_ledger(s, date(YEAR, 1, 1), date(YEAR, 12, 31)))
         print(f"; {frame.height:,} settlements")  # type: ignore[attr-defined]
-        if hasattr(claims, "copied"):
+        if hasattr(claims, "select_frame"):
             conn = s.connection()
             q = claims.ledger_query(date(YEAR, 1, 1), date(YEAR, 12, 31))
             for how in ("copied", "fetched"):
-                f = timed(f"the year's rows read by {how}", lambda how=how: getattr(claims, how)(conn, q))
+                f = timed(f"the year's rows read by {how}", lambda how=how: getattr(claims, how)(conn, q, claims.READ_SCHEMA))
                 print(f"; {f.height:,} rows")  # type: ignore[attr-defined]
 
 
@@ -209,30 +194,30 @@ def main() -> None:
     ap.add_argument("--settlements", type=int, default=1_000_000)
     ap.add_argument("--persons", type=int, default=None, help="default: a fifth of the settlements")
     ap.add_argument("--pg", default=os.environ.get("YIBAO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--db-name", default=DB_NAME, help=f"the database created on that server (default {DB_NAME})")
     ap.add_argument("--before", default=None, help="another checkout's src folder, measured first")
     ap.add_argument("--keep", action="store_true", help="keep the database (and reuse it with --no-load)")
     ap.add_argument("--no-load", action="store_true", help="measure a database loaded before (with --keep)")
     ap.add_argument("--measure", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.measure:
-        measure(bench_url(a.pg), a.measure)
+        measure(bench_url(a.pg, a.db_name), a.measure)
         return
     from machine import loadavg
 
     if not a.no_load:
-        seconds = load(a.pg, a.settlements, a.persons or a.settlements // 5)
+        seconds = load(a.pg, a.db_name, a.settlements, a.persons or a.settlements // 5)
         print(f"loaded {a.settlements:,} settlements in {seconds:.1f} s (load {loadavg()})", flush=True)
     try:
         for label, src in (("before", a.before), ("after", str(SRC))):
             if src is None:
                 continue
             env = os.environ | {"PYTHONPATH": f"{src}{os.pathsep}{HERE}"}
-            subprocess.run([sys.executable, __file__, "--pg", a.pg, "--measure", label], env=env, check=True)
+            cmd = [sys.executable, __file__, "--pg", a.pg, "--db-name", a.db_name, "--measure", label]
+            subprocess.run(cmd, env=env, check=True)
     finally:
         if not a.keep:
-            admin = sa.create_engine(a.pg.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            pgload.drop(a.pg, a.db_name)
     print(f"RESULT monitoring/verify benchmark at {a.settlements:,} settlements done (load {loadavg()})")
 
 

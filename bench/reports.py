@@ -11,8 +11,8 @@ Then it times, for the whole year and everywhere:
 
 - before: ``from_ledger`` (every settlement into a Polars frame) + ``build_reports`` over that frame;
 - after: ``cube_from_ledger`` (aggregated in the database) + ``build_reports`` over the cube;
-- ``ledger_reports`` as the CLI, the API and the page call it (after: the cube, the people frame, recoveries, …),
-  and the people frame (``ledger_people``) alone;
+- ``ledger_reports`` as the CLI, the API and the page call it (after: the cube, the people cube, recoveries, …),
+  and the people cube (``people_cube_from_registry``) alone;
 
 checks that both give the same tables, and prints the figures with the load average and a final ``RESULT`` line.
 """
@@ -20,7 +20,6 @@ checks that both give the same tables, and prints the figures with the load aver
 from __future__ import annotations
 
 import argparse
-import io
 import platform
 import time
 from collections.abc import Callable
@@ -28,11 +27,12 @@ from datetime import date
 from typing import TypeVar
 
 import numpy as np
+import pgload
 import polars as pl
 import sqlalchemy as sa
 from machine import loadavg
 
-from yibao.app.report_sources import institution_names, ledger_people, ledger_reports
+from yibao.app.report_sources import institution_names, ledger_reports
 from yibao.policy.pack import load_pack
 from yibao.reports.catalogue import build_reports
 from yibao.reports.tables import Context, ReportMeta
@@ -40,9 +40,9 @@ from yibao.rules.claims import AMOUNTS, Place
 from yibao.store.claims import from_ledger
 from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
+from yibao.store.people_cube import people_cube_from_registry
 
 T = TypeVar("T")
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/rep_bench"
 PACK = "anhui-huaibei-2022"
 LINES = {"21": ("inpatient", 0.15), "14": ("chronic", 0.25), "11": ("outpatient", 0.60)}
@@ -54,15 +54,6 @@ def timed(what: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
     out = what()
     return out, time.perf_counter() - t0
-
-
-def _copy(engine: sa.Engine, table: str, df: pl.DataFrame) -> None:
-    buf = io.BytesIO()
-    df.write_csv(buf)
-    with engine.begin() as conn:
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cur.copy(f"COPY {table} ({', '.join(df.columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
-            cp.write(buf.getvalue())
 
 
 def _people(n: int, year: int, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, np.ndarray]:
@@ -196,27 +187,21 @@ def _ledger(settlements: int, year: int, persons: int, category: np.ndarray, rng
     )
 
 
-def load(db: Database, settlements: int, year: int) -> float:
-    """The synthetic ledger, people, identities and enrolments by COPY (seconds taken)."""
+def load(url: str, settlements: int, year: int) -> float:
+    """The synthetic ledger, people, identities and enrolments by COPY into the migrated database ``url`` (seconds
+    taken)."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(7)
     persons = max(settlements // 4, 10)
     person, identity, enrolment, category = _people(persons, year, rng)
-    _copy(db.engine, "person", person)
-    _copy(db.engine, "identity", identity)
-    _copy(db.engine, "enrolment", enrolment)
-    _copy(db.engine, "ledger", _ledger(settlements, year, persons, category, rng))
-    with db.engine.begin() as conn:
-        for table in ("person", "identity", "enrolment", "ledger"):
-            conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
-        conn.execute(sa.text("ANALYZE"))
+    with pgload.connect(url, sa.make_url(url).database or "") as c:
+        pgload.copy_frame(c, "person", person)
+        pgload.copy_frame(c, "identity", identity)
+        pgload.copy_frame(c, "enrolment", enrolment)
+        pgload.copy_frame(c, "ledger", _ledger(settlements, year, persons, category, rng))
+        pgload.follow_ids(c, ("person", "identity", "enrolment", "ledger"))
+        c.execute("ANALYZE")
     return time.perf_counter() - t0
-
-
-def _database(url: str) -> tuple[sa.Engine, str]:
-    name = sa.make_url(url).database or ""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    return admin, name
 
 
 def main() -> None:
@@ -227,24 +212,21 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the database (reused by the next run)")
     ap.add_argument("--no-before", action="store_true", help="time the cube only (the per-settlement read takes long)")
     a = ap.parse_args()
-    admin, name = _database(a.db)
-    with admin.connect() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    name = sa.make_url(a.db).database or ""
+    if not pgload.exists(a.db, name):
+        with pgload.connect(a.db, "postgres") as c:
+            c.execute(f'CREATE DATABASE "{name}"')
     try:
         db = Database.open(a.db)
         with db.engine.connect() as conn:
             have = conn.execute(sa.text("SELECT count(*) FROM ledger WHERE kind = 'settle' AND year = :y"), {"y": a.year})
             loaded = have.scalar_one() == a.settlements
-        t_load = 0.0 if loaded else load(db, a.settlements, a.year)
+        t_load = 0.0 if loaded else load(a.db, a.settlements, a.year)
         run(db, a.settlements, a.year, t_load, before=not a.no_before)
         db.engine.dispose()
     finally:
         if not a.keep:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            pgload.drop(a.db, name)
 
 
 def run(db: Database, settlements: int, year: int, t_load: float, *, before: bool) -> None:
@@ -256,7 +238,7 @@ def run(db: Database, settlements: int, year: int, t_load: float, *, before: boo
     print(f"ledger: {settlements:,} settlements of {year} (+ a tenth in {year - 1}, 2% reversed, 1% back-paid)"
           + (f", loaded by COPY in {t_load:.1f} s" if t_load else ", reused"))  # fmt: skip
     with db.reading() as s:
-        people, t_people = timed(lambda: ledger_people(s, year, Place(), ctx))
+        people, t_people = timed(lambda: people_cube_from_registry(s, year, Place(), ctx))
         names = institution_names(s)
         cube, t_cube = timed(lambda: cube_from_ledger(s, start, end))
         frame, t_frame = timed(lambda: from_ledger(s, start, end)) if before else (None, 0.0)
@@ -274,8 +256,8 @@ def run(db: Database, settlements: int, year: int, t_load: float, *, before: boo
         if not same:
             raise SystemExit("the cube and the frame gave different tables")
     full, t_full = timed(lambda: ledger_reports(db, start, end, pack=pack))
-    print(f"ledger_reports (after, whole call): {t_full:.2f} s; of it the people frame (ledger_people, "
-          f"{people.height:,} persons): {t_people:.2f} s")  # fmt: skip
+    print(f"ledger_reports (after, whole call): {t_full:.2f} s; of it the people cube (people_cube_from_registry, "
+          f"{int(people.cells['persons'].sum()):,} persons in {people.cells.height:,} cells): {t_people:.2f} s")  # fmt: skip
     print(f"load average after: {loadavg()}")
     ratio = f" speedup={t_before / (t_cube + t_tables_cube):.1f}x" if t_before else ""
     print(f"RESULT reports settlements={settlements} before={t_before:.2f}s after={t_cube + t_tables_cube:.2f}s "

@@ -187,6 +187,26 @@ def migrated_database(kind: str, folder: Path, request: pytest.FixtureRequest) -
         _empty_for_reuse(schema)
 
 
+@contextmanager
+def unmigrated_engine(kind: str, folder: Path) -> Iterator[sa.Engine]:
+    """An empty database of ``kind`` for a test that runs the migrations itself: an SQLite file in ``folder``, or a
+    PostgreSQL schema of its own (dropped afterwards)."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{folder / 'unmigrated.db'}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    engine = _pg_schema_engine(schema)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        _drop_schema(schema)
+
+
 DB_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.twin)]
 """Every database test runs on both; the PostgreSQL run is the SQLite run's twin (left out of the quick command)."""
 

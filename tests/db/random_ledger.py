@@ -4,7 +4,7 @@ corrected by back-pays (补差, some of those then reversed), each with a random
 rows their sums, with differences planted on request. Reversals and back-pays carry their settlement's
 ``year`` and ``setl_date``, as :mod:`yibao.app.ledger` and :mod:`yibao.app.backpay` write them.
 
-Used by the differential tests of the monitoring prefilter and of ``verify``, and by ``bench/monitoring_sql.py``.
+Used by the differential tests of the monitoring prefilter and of ``verify``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from yibao.app.ledger import AMOUNTS
 from yibao.settlement.model import YearToDate
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
 from yibao.store.tables import Person
@@ -32,10 +33,6 @@ MAP_KEYS = {
     "covered_cost": ("inp",),
 }
 SCALARS = ("admissions", "ci_base", "ci_paid", "maf_base", "maf_paid", "tilt_base", "tilt_paid", "acct_paid")
-AMOUNTS = (
-    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-    "pool_prop_selfpay", "hifmi_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "captn_pay",
-)  # fmt: skip
 STAMP = datetime(2023, 1, 1, tzinfo=UTC)
 
 

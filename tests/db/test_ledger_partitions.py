@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.conftest import DB_KINDS, PG_URL, _drop_schema, _pg_schema_engine, migrated_database
+from tests.conftest import DB_KINDS, PG_URL, migrated_database, unmigrated_engine
 from yibao.app.ledger import verify
 from yibao.app.report_sources import ledger_reports
 from yibao.entrypoints.cli.main import app as cli_app
@@ -269,11 +268,9 @@ def test_a_months_monitoring_read_and_a_years_report_read_one_partition(pg: Data
 
 
 @pytest.mark.twin
-def test_downgrade_restores_the_plain_ledger_and_upgrade_partitions_it_again() -> None:
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = _pg_schema_engine(schema)
-    cfg = alembic_config(engine)
-    try:
+def test_downgrade_restores_the_plain_ledger_and_upgrade_partitions_it_again(tmp_path: Path) -> None:
+    with unmigrated_engine("postgresql", tmp_path) as engine:
+        cfg = alembic_config(engine)
         command.upgrade(cfg, "heads")
         db = Database(engine)
         pid = _person(db)
@@ -303,9 +300,6 @@ def test_downgrade_restores_the_plain_ledger_and_upgrade_partitions_it_again() -
             assert conn.exec_driver_sql("SELECT id FROM ledger WHERE setl_id = 'S4'").scalar_one() == 5  # 4: the refused S3
         with db.unit_of_work() as s:
             assert verify(s) == []
-    finally:
-        engine.dispose()
-        _drop_schema(schema)
 
 
 def test_0316_changes_nothing_on_sqlite(tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,12 +11,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.orm import Session
 
-from tests.conftest import DB_KINDS, _drop_schema, _pg_schema_engine
+from tests.conftest import DB_KINDS, unmigrated_engine
 from yibao.app.ledger import verify as ledger_verify
 from yibao.core.idcard import check_digit, mask, parse_certno
 from yibao.settlement.model import YearToDate
 from yibao.store import monitoring_tables, service_tables  # noqa: F401  (register every table)
-from yibao.store.db import Database, alembic_config, make_engine
+from yibao.store.db import Database, alembic_config
 from yibao.store.ledger_partitions import include_object
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Base, Identity, Person
@@ -93,10 +92,8 @@ def test_migrations_match_the_models(db: Database) -> None:
 def test_migration_0302_gives_older_ledger_rows_no_account_payment(kind: str, tmp_path: Path) -> None:
     """A ledger written before 0302 keeps its rows: each has ``acct_pay`` 0 after it, and still verifies; down and up
     again leaves the schema as the models declare."""
-    schema = "t_" + uuid.uuid4().hex[:12]
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}") if kind == "sqlite" else _pg_schema_engine(schema)
-    cfg = alembic_config(engine)
-    try:
+    with unmigrated_engine(kind, tmp_path) as engine:
+        cfg = alembic_config(engine)
         command.upgrade(cfg, "0301")
         now = datetime.now(UTC)
         later = ("acct_pay", "corrects", "dise_codg", "dise_name", "major_dise_flag", "captn_pay", "captn_town")  # later columns
@@ -128,7 +125,3 @@ def test_migration_0302_gives_older_ledger_rows_no_account_payment(kind: str, tm
         command.upgrade(cfg, "heads")
         with engine.connect() as conn:
             assert _compare(conn) == []
-    finally:
-        engine.dispose()
-        if kind == "postgresql":
-            _drop_schema(schema)

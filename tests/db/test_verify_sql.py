@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.db.random_ledger import random_ledger, write
+from tests.db.random_ledger import Ledger, random_ledger, write
 from yibao.app import ledger
 from yibao.settlement.model import YearToDate
 from yibao.store.db import Database
@@ -81,17 +81,23 @@ def plant(rng: random.Random, years: dict[tuple[int, int], YearToDate], persons:
     return planted
 
 
+def verified(db: Database, led: Ledger) -> list[dict[str, Any]]:
+    """``led`` written, then verified in SQL; the answer, checked equal to the Python verification's."""
+    with db.engine.begin() as conn:
+        write(conn, led)
+    with db.unit_of_work() as s:
+        got = ledger.verify(s)
+        assert got == python_verify(s)
+    return got
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_verify_in_sql_finds_the_planted_differences_as_python_did(db: Database, seed: int) -> None:
     led = random_ledger(seed, persons=50)
     planted = plant(random.Random(seed), led.years, len(led.persons))
     extra = [dict(led.persons[0], id=len(led.persons) + n, psn_no=f"Q{n}", certno=f"99{n:016d}") for n in (5, 6)]
     led.persons += extra  # the rows without entries belong to people who exist
-    with db.engine.begin() as conn:
-        write(conn, led)
-    with db.unit_of_work() as s:
-        got = ledger.verify(s)
-        assert got == python_verify(s)
+    got = verified(db, led)
     years = {(d["person_id"], d["year"]) for d in got if "person_id" in d}
     assert years == planted
     bills = [d for d in got if "acct_pay" in d]
@@ -102,9 +108,5 @@ def test_a_clean_random_ledger_verifies(db: Database) -> None:
     led = random_ledger(11, persons=40)
     for r in led.entries:
         r["acct_pay"] = json.loads(r["consumed"])["acct_paid"]
-    with db.engine.begin() as conn:
-        write(conn, led)
-    with db.unit_of_work() as s:
-        got = ledger.verify(s)
-        assert got == python_verify(s)
+    got = verified(db, led)
     assert [d for d in got if "person_id" in d] == []

@@ -8,7 +8,7 @@ reads it into the claims frame; the monitoring prefilter (:mod:`yibao.store.moni
 from __future__ import annotations
 
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,8 @@ from yibao.store.ledger_partitions import in_years
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
+Schema = Mapping[str, pl.DataType | type[pl.DataType]]
+"""A frame's columns and their types, in order."""
 Persons = sa.Select[int] | Collection[int]
 """Whose settlements to read: a query of person ids (run inside the same statement) or the ids themselves."""
 
@@ -117,28 +119,33 @@ def ledger_query(start: date, end: date, place: Place = EVERYWHERE, persons: Per
     return q
 
 
-_READ_SCHEMA = {c: SCHEMA[c] for c in (*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS)}
+READ_SCHEMA = {c: SCHEMA[c] for c in (*CODES, "setl_date", *AMOUNTS, *PERSON_COLUMNS)}
+"""The columns of :func:`ledger_query`, as :func:`from_ledger` reads them."""
 
 
 def _read(session: Session, q: sa.Select[Any]) -> pl.DataFrame:
-    """The rows of ``q`` (its columns named as :data:`_READ_SCHEMA`) as a frame: on PostgreSQL by ``COPY … TO
+    """The rows of :func:`ledger_query` as a frame of :data:`READ_SCHEMA`."""
+    return select_frame(session.connection(), q, READ_SCHEMA)
+
+
+def select_frame(conn: sa.Connection, q: sa.Select[Any], schema: Schema) -> pl.DataFrame:
+    """The rows of ``q`` as a frame of ``schema`` (``q``'s columns in its order): on PostgreSQL by ``COPY … TO
     STDOUT`` (CSV) read by polars, elsewhere by the cursor's rows turned into columns."""
-    conn = session.connection()
-    return copied(conn, q) if conn.dialect.name == "postgresql" else fetched(conn, q)
+    return copied(conn, q, schema) if conn.dialect.name == "postgresql" else fetched(conn, q, schema)
 
 
-def fetched(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
-    """The rows of ``q`` fetched by the cursor, turned into columns."""
+def fetched(conn: sa.Connection, q: sa.Select[Any], schema: Schema) -> pl.DataFrame:
+    """The rows of ``q`` fetched by the cursor, turned into the columns of ``schema``."""
     rows = conn.execute(q).all()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in _READ_SCHEMA]
-    return pl.DataFrame(dict(zip(_READ_SCHEMA, columns, strict=True)), schema=_READ_SCHEMA)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pl.DataFrame(dict(zip(schema, columns, strict=True)), schema=schema)
 
 
 NULL = r"\N"
 
 
-def copied(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
-    """``COPY (q) TO STDOUT`` as CSV (every value quoted, NULL unquoted ``\\N``) into polars."""
+def copied(conn: sa.Connection, q: sa.Select[Any], schema: Schema) -> pl.DataFrame:
+    """``COPY (q) TO STDOUT`` as CSV (every value quoted, NULL unquoted ``\\N``) into polars, as the columns of ``schema``."""
     compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *, NULL '{NULL}')"
     buf = io.BytesIO()
@@ -148,6 +155,6 @@ def copied(conn: sa.Connection, q: sa.Select[Any]) -> pl.DataFrame:
         for chunk in copy:
             buf.write(chunk)
     if buf.tell() == 0:
-        return pl.DataFrame(schema=_READ_SCHEMA)
+        return pl.DataFrame(schema=schema)
     buf.seek(0)
-    return pl.read_csv(buf, has_header=False, new_columns=list(_READ_SCHEMA), schema=_READ_SCHEMA, null_values=NULL)
+    return pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=schema, null_values=NULL)

@@ -81,7 +81,8 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    """64-bit on PostgreSQL (migration 0317); SQLite's ``INTEGER PRIMARY KEY`` is its 64-bit rowid (autoincrement)."""
     setl_id: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[str] = mapped_column(String(8))
     """settle / reverse / apply (依申请救助) / backpay (补差: a correction of a settlement after a late identity)."""

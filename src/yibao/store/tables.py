@@ -64,7 +64,7 @@ class Person(Base):
 
     identities: Mapped[list[Identity]] = relationship(back_populates="person", order_by="Identity.valid_from")
 
-    __table_args__ = (Index("ix_person_name_brdy_village", "psn_name", "brdy", "village"),)
+    __table_args__ = (Index("ix_person_name_brdy_village", "psn_name", "brdy", "village"), Index("ix_person_hh_no", "hh_no"))
 
 
 class ImportBatch(Base):

@@ -8,6 +8,7 @@ Small Arrow batches and chunks make a partition's persons run across batches and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,7 @@ pytest.importorskip("pyspark", reason="the spark extra (pip install -e '.[spark]
 
 from pyspark.sql import SparkSession  # noqa: E402
 
-from yibao.distributed.batch import run_batch_spark, session, settle_spark  # noqa: E402
+from yibao.distributed.batch import LOCAL_DEFAULTS, local_cores, run_batch_spark, session, settings, settle_spark  # noqa: E402
 
 OVERLAY = Path(__file__).resolve().parents[2] / "examples" / "reform-ci-deductible.yaml"
 COUNTIES = {  # pack -> the county it settles
@@ -104,8 +105,8 @@ def test_tables_of_a_metastore_give_the_same_result(spark: SparkSession, countie
     pack_id = "anhui-huaibei-2022"
     data = counties[pack_id]
     spark.sql("CREATE DATABASE IF NOT EXISTS yb")
-    for f in data.glob("*.parquet"):
-        spark.read.parquet(str(f)).write.mode("overwrite").saveAsTable(f"yb.linxiang_{f.stem}")
+    for f in data.glob("*.parquet"):  # the county's files as the catalog's tables (no copy: no Spark job each)
+        spark.catalog.createTable(f"yb.linxiang_{f.stem}", path=str(f), source="parquet")
     native = run_batch(load_pack(pack_id), data, tmp_path / "native.parquet")
     ran = run_batch_spark(load_pack(pack_id), "table:yb.linxiang", str(tmp_path / "spark.parquet"), partitions=2)
     assert _same(native.out, ran.out) == native.claims
@@ -165,3 +166,13 @@ def test_cli_batch_on_spark_prints_the_native_totals(spark: SparkSession, counti
     assert f"已写入 {tmp_path / 's.parquet'} 与 {tmp_path / 's.ytd.parquet'}" in ran.stdout
     bad = yibao(*common, "-o", str(tmp_path / "x.parquet"), "--engine", "spark", "--conf", "no-equals-sign")
     assert bad.returncode == 2 and "no-equals-sign" in bad.stderr and not (tmp_path / "x.parquet").exists()
+
+
+def test_local_mode_takes_a_partition_per_core_and_the_quick_compiler_unless_told(spark: SparkSession) -> None:
+    masters = ("local", "local[3]", "local[*]", "local[2,4]", "local-cluster[2,1,1024]", "yarn", "spark://h:7077", None)
+    assert [local_cores(m) for m in masters] == [1, 3, os.cpu_count(), 2, None, None, None, None]
+    assert settings("local[3]", None, None) == {"spark.sql.shuffle.partitions": "3", **LOCAL_DEFAULTS}
+    told = {"spark.sql.shuffle.partitions": "8", "spark.driver.extraJavaOptions": "-Xss4m"}
+    assert settings("local[3]", None, told) == told and settings("local[3]", 5, {})["spark.sql.shuffle.partitions"] == "5"
+    assert settings("yarn", None, {"a": "b"}) == {"a": "b"} and settings(None, 4, None) == {"spark.sql.shuffle.partitions": "4"}
+    assert spark.conf.get("spark.driver.extraJavaOptions") == LOCAL_DEFAULTS["spark.driver.extraJavaOptions"]  # the JVM got it

@@ -49,22 +49,50 @@ from yibao.settlement.batch.result import with_derived, ytd_location
 COMPRESSION = "lz4_raw"
 
 
+LOCAL_DEFAULTS = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+"""Settings a ``local[N]`` session gets unless given: the JVM's quick (C1) compiler only. A local run lasts
+seconds to minutes, much of which the optimising compiler spent warming up (on 100,000 claims it shortened the
+session's start and usually the run; ``bench/spark_local.py``)."""
+
+
+def local_cores(master: str | None) -> int | None:
+    """The cores of a ``local``, ``local[N]`` or ``local[*]`` master (None: not local mode)."""
+    if master is None or (master != "local" and not master.startswith("local[")):
+        return None
+    inside = master.partition("[")[2].partition("]")[0].partition(",")[0]
+    if inside in ("", "*"):
+        return (os.cpu_count() or 1) if inside == "*" else 1
+    return int(inside) if inside.isdigit() else None
+
+
+def settings(master: str | None, partitions: int | None, conf: Mapping[str, str] | None) -> dict[str, str]:
+    """The session's settings: ``conf``, ``partitions`` as the shuffle's partitions and, with a ``local[N]``
+    master, what those leave unset of :data:`LOCAL_DEFAULTS` and N shuffle partitions (one per core, not
+    Spark's 200)."""
+    out = dict(conf or {})
+    cores = local_cores(master)
+    if partitions or cores:
+        out.setdefault("spark.sql.shuffle.partitions", str(partitions or cores))
+    for key, value in (LOCAL_DEFAULTS if cores else {}).items():
+        out.setdefault(key, value)
+    return out
+
+
 def session(master: str | None = None, partitions: int | None = None, conf: Mapping[str, str] | None = None) -> SparkSession:
     """The Spark session (an existing one, e.g. under ``spark-submit``, is reused with its settings).
 
     ``master``: ``local[N]``, ``spark://host:7077``, ``yarn`` … (None: ``spark-submit``'s or Spark's default);
-    ``partitions``: the shuffle's partitions; ``conf``: any other Spark settings. The executors' Python is
-    ``spark.pyspark.python`` when given, else ``PYSPARK_PYTHON``, else this interpreter (right for local mode
-    and for a cluster whose nodes have this environment at the same path)."""
-    conf = dict(conf or {})
+    ``partitions``: the shuffle's partitions; ``conf``: any other Spark settings (see :func:`settings` for the
+    defaults of local mode). The executors' Python is ``spark.pyspark.python`` when given, else
+    ``PYSPARK_PYTHON``, else this interpreter (right for local mode and for a cluster whose nodes have this
+    environment at the same path)."""
+    conf = settings(master, partitions, conf)
     if "spark.pyspark.python" in conf:
         os.environ["PYSPARK_PYTHON"] = conf["spark.pyspark.python"]
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("yibao batch")
     if master:
         builder = builder.master(master)
-    if partitions:
-        conf.setdefault("spark.sql.shuffle.partitions", str(partitions))
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

@@ -40,8 +40,17 @@ MasterOpt = Annotated[
     str | None,
     typer.Option("--master", help="Spark 主节点：local[N]、spark://主机:7077、yarn（默认取 spark-submit 或 Spark 的设置）"),
 ]
-PartitionsOpt = Annotated[int | None, typer.Option("--partitions", min=1, help="Spark 分区数（按 psn_no 哈希分区）")]
-ConfOpt = Annotated[list[str] | None, typer.Option("--conf", help="其他 Spark 设置 KEY=VALUE（可多次给出）")]
+PartitionsOpt = Annotated[
+    int | None, typer.Option("--partitions", min=1, help="Spark 分区数（按 psn_no 哈希分区；local[N] 模式默认 N，每核一个）")
+]
+ConfOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--conf",
+        help="其他 Spark 设置 KEY=VALUE（可多次给出）；local[N] 模式未设 spark.driver.extraJavaOptions 时"
+        "默认 -XX:TieredStopAtLevel=1（JVM 只用快速编译器，本地短任务更快）",
+    ),
+]
 
 
 def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:

@@ -20,6 +20,7 @@ from yibao.core.money import round_half_up_div
 from yibao.reports.catalogue import CATALOGUE, TABLES, Report, build_reports, cell_text, column_index, title
 from yibao.reports.cells import Column, fmt_bp
 from yibao.reports.html import render_html, sections
+from yibao.reports.people import PeopleCube
 from yibao.reports.tables import (
     ALL,
     APPLIED_SCHEMA,
@@ -563,10 +564,10 @@ def test_parts_sum_to_totals_and_ratios_are_shares(claims: pl.DataFrame) -> None
 # ---------------------------------------------------------------------------------------------
 
 
-def premium_by_township(people: pl.DataFrame) -> pl.DataFrame:
+def premium_by_township(people: PeopleCube) -> pl.DataFrame:
     """A report the catalogue does not have: enrolled persons and premiums per township, and the total."""
-    enrolled = people.filter(pl.col("enrolled"))
-    aggs = [pl.len().cast(pl.Int64).alias("persons"), pl.col("premium").sum()]
+    enrolled = people.cells.filter(pl.col("enrolled"))
+    aggs = [pl.col("persons").sum(), pl.col("premium").sum()]
     df = grouping_sets(enrolled, ("township",), [("township",), ()], aggs)
     return df.sort(pl.col("township") == ALL, "township")
 

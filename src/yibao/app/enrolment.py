@@ -28,7 +28,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -36,12 +35,12 @@ from yibao.core.errors import InputError
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import ORDINARY
 from yibao.policy.coverage import cat_order
-from yibao.policy.deciding import deciding_on
 from yibao.policy.in_force import pack_in_force
 from yibao.policy.pack import PolicyPack
 from yibao.policy.premium import PremiumPayers, Split, premium_split, unranked_subsidies
 from yibao.policy.schema import Policy, Premium
 from yibao.store.db import Database
+from yibao.store.identity_reads import deciding_ranks
 from yibao.store.tables import Enrolment, Identity, Person
 
 RESIDENT = "390"
@@ -204,21 +203,16 @@ def categories_on(
     validity: Mapping[str, int] | None = None,
 ) -> dict[int, str]:
     """Deciding category per person on ``day`` from the identity table, each identity within the pack's
-    ``identity_validity`` (:func:`yibao.policy.deciding.deciding_on`); people without one are absent (ordinary)."""
-    q = sa.select(Identity.person_id, Identity.category, Identity.valid_from, Identity.valid_to).where(
-        Identity.valid_from <= day,
-        sa.or_(Identity.valid_to.is_(None), Identity.valid_to >= day),
-        Identity.category.in_(list(priority)),
-    )
+    ``identity_validity`` (:func:`yibao.store.identity_reads.deciding_ranks`, the database's twin of
+    :func:`yibao.policy.deciding.deciding_on`); people without one are absent (ordinary)."""
+    q = deciding_ranks(day, priority, validity)
     if person_ids is None:
         rows = [tuple(r) for r in s.execute(q)]
     else:
         rows = []
         for chunk in chunks(sorted(person_ids)):
             rows.extend(tuple(r) for r in s.execute(q.where(Identity.person_id.in_(chunk))))
-    schema = {"person_id": pl.Int64, "category": pl.Utf8, "valid_from": pl.Date, "valid_to": pl.Date}
-    held = pl.DataFrame(rows, schema=schema, orient="row")
-    return deciding_on(held, day, "person_id", priority, validity)
+    return {int(pid): priority[int(rank)] for pid, rank in rows}
 
 
 def _certno(raw: object, where: str) -> str:

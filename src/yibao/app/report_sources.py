@@ -1,15 +1,15 @@
 """What the reports read: the ledger and the registry in the database, or a batch run's folder.
 
-Both give :func:`yibao.reports.catalogue.build_reports` the same three inputs — the claims
-cube (:mod:`yibao.reports.cube`), the people frame (:data:`yibao.reports.tables.PEOPLE_SCHEMA`)
-and the institutions' names — so a simulation is reported exactly as the ledger is.
+Both give :func:`yibao.reports.catalogue.build_reports` the same three inputs — the claims cube
+(:mod:`yibao.reports.cube`), the people cube (:mod:`yibao.reports.people`; a batch run's from its people frame,
+:data:`yibao.reports.tables.PEOPLE_SCHEMA`) and the institutions' names — so a simulation is reported exactly as the
+ledger is.
 
 - **Database** (SQLAlchemy 2; SQLite or PostgreSQL): settlements that stand from ``ledger``, aggregated there into
-  the claims cube (:func:`yibao.store.claims_cube.cube_from_ledger`: no settlement is read one by one);
-  people, their deciding category on 1 January and their enrolment from ``person``,
-  ``identity`` and ``enrolment`` with the rules of ``yibao coverage``
-  (:func:`yibao.app.enrolment.categories_on` and the year's enrolled / exempt people);
-  premiums as priced by ``yibao enrol`` (the stored split).
+  the claims cube (:func:`yibao.store.claims_cube.cube_from_ledger`: no settlement is read one by one); people,
+  their deciding category on 1 January, their enrolment and premiums as priced by ``yibao enrol`` (the stored split)
+  from ``person``, ``identity`` and ``enrolment``, aggregated there into the people cube with the rules of
+  ``yibao coverage`` (:func:`yibao.store.people_cube.people_cube_from_registry`: no person is read one by one).
 - **Batch run**: a county folder written by ``yibao synth`` and the per-claim Parquet file
   written by ``yibao batch``. Premiums are the pack's split for every enrolled resident by the
   category held on the pack's cut-off day (what :func:`yibao.app.enrolment.enrol` stores).
@@ -54,8 +54,9 @@ from yibao.settlement.batch.result import read_result
 from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
 from yibao.store.ledger_partitions import in_years
+from yibao.store.people_cube import people_cube_from_registry
 from yibao.store.service_tables import Institution, LedgerEntry
-from yibao.store.tables import Enrolment, Person
+from yibao.store.tables import Person
 
 Step = Callable[[str], None]
 """Told what is being read (for a progress display)."""
@@ -181,39 +182,6 @@ def ledger_pack(db: Database, start: date, end: date, configured: PolicyPack | N
     return pack_in_force([pack_id], configured)
 
 
-def ledger_people(s: Session, year: int, place: Place, ctx: Context) -> pl.DataFrame:
-    """The people frame from ``person``, ``identity`` and ``enrolment`` for ``year``."""
-    q = sa.select(Person.id, Person.psn_no, *(getattr(Person, f) for f in PLACE_FIELDS))
-    for f in PLACE_FIELDS:
-        if getattr(place, f):
-            q = q.where(getattr(Person, f) == getattr(place, f))
-    rows = s.execute(q).all()
-    psn_of = {int(r[0]): str(r[1]) for r in rows}
-    persons = pl.DataFrame(
-        [tuple(r)[1:] for r in rows], schema={"psn_no": pl.Utf8, **{f: pl.Utf8 for f in PLACE_FIELDS}}, orient="row"
-    )
-    cats = svc.categories_on(s, date(year, 1, 1), ctx.priority, validity=ctx.validity)
-    enrolled, exempt, _ = svc.year_status(s, year)
-    sums = [sa.func.sum(getattr(Enrolment, c)) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")]
-    prem = s.execute(
-        sa.select(Enrolment.person_id, sa.func.count(), sa.func.max(Enrolment.subsidy_category), *sums)
-        .where(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == svc.ENROLLED)
-        .group_by(Enrolment.person_id)
-    ).all()
-    premiums = pl.DataFrame(
-        [(psn_of[int(p)], int(n), cat, *(int(v or 0) for v in amounts)) for p, n, cat, *amounts in prem if int(p) in psn_of],
-        schema=_premium_schema(),
-        orient="row",
-    )
-    return people_frame(
-        persons,
-        {psn_of[p]: c for p, c in cats.items() if p in psn_of},
-        [psn_of[p] for p in enrolled if p in psn_of],
-        [psn_of[p] for p in exempt if p in psn_of],
-        premiums,
-    )
-
-
 def ledger_places(s: Session, place: Place) -> dict[str, list[str | None]]:
     """The registry's names of each kind of place the report asks for."""
     out: dict[str, list[str | None]] = {}
@@ -246,7 +214,7 @@ def ledger_reports(
         step("结算台账 / ledger")
         claims = cube_from_ledger(s, start, end, place)
         step("参保登记 / enrolment")
-        people = ledger_people(s, start.year, place, ctx)
+        people = people_cube_from_registry(s, start.year, place, ctx)
         names = institution_names(s)
         step("疑点追回 / recovered")
         back = recovered(s, start, end, {f: getattr(place, f) for f in PLACE_FIELDS})

@@ -12,10 +12,12 @@ validity with :func:`within_validity`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
+
+from yibao.policy.schema import months_later
 
 
 def held_on(day: date | pl.Expr, valid_from: str = "valid_from", valid_to: str = "valid_to") -> pl.Expr:
@@ -56,6 +58,18 @@ def within_validity(identities: pl.DataFrame, validity: Mapping[str, int]) -> pl
         cut = pl.col("valid_from").dt.offset_by(f"{months}mo") - pl.duration(days=1)
         end = pl.when(pl.col("category").cast(pl.Utf8) == category).then(pl.min_horizontal("valid_to", cut)).otherwise(end)
     return identities.with_columns(end.alias("valid_to"))
+
+
+def earliest_recognised(day: date, months: int) -> date:
+    """The earliest recognition day (``valid_from``) of an identity valid for ``months`` that still holds on ``day``
+    (:func:`within_validity`: it holds to ``valid_from`` + ``months`` − 1 day, the month's last day where shorter).
+
+    The end moves on with the recognition day, so "within validity on ``day``" is "recognised on or after this
+    day": the one comparison a database makes for the rule (:mod:`yibao.store.identity_reads`)."""
+    first = months_later(day, -months) - timedelta(days=4)  # months_later(first, months) <= day: not yet valid
+    while months_later(first, months) <= day:
+        first += timedelta(days=1)
+    return first
 
 
 def deciding_on(

@@ -27,12 +27,13 @@ from yibao.reports import budget, outcomes, tables
 from yibao.reports.budget import BudgetInput
 from yibao.reports.cells import Column, text_column
 from yibao.reports.cube import ClaimsCube, as_cube
+from yibao.reports.people import PeopleCube, as_people
 from yibao.reports.tables import Context, ReportMeta
 
 Input = Literal["claims", "people", "names", "ctx", "start", "end", "recovered", "applied", "budget"]
 """What a table function may take, by the name of its parameter: ``claims`` the claims cube
-(:class:`yibao.reports.cube.ClaimsCube` of the claims cut to the period and place), ``people`` the people frame
-(:data:`yibao.reports.tables.PEOPLE_SCHEMA`), ``names`` the institutions' names
+(:class:`yibao.reports.cube.ClaimsCube` of the claims cut to the period and place), ``people`` the people cube
+(:class:`yibao.reports.people.PeopleCube` of the place's people), ``names`` the institutions' names
 (:data:`yibao.reports.tables.INSTITUTION_SCHEMA`), ``ctx`` the pack's identity order and benefit
 lines (:class:`yibao.reports.tables.Context`), ``start`` and ``end`` the period, ``recovered`` the amounts
 疑点 closed as 扣款 recovered (:data:`yibao.reports.tables.RECOVERED_SCHEMA`; none for a simulation), ``applied`` the
@@ -47,7 +48,7 @@ class Inputs:
     """The frames and the period every table is made from (the ledger's or a simulation's)."""
 
     claims: ClaimsCube
-    people: pl.DataFrame
+    people: PeopleCube
     names: pl.DataFrame
     meta: ReportMeta
     ctx: Context
@@ -513,7 +514,7 @@ class ReportSet(Mapping[str, pl.DataFrame]):
 
 def build_reports(
     claims: ClaimsCube | pl.DataFrame,
-    people: pl.DataFrame,
+    people: PeopleCube | pl.DataFrame,
     names: pl.DataFrame,
     meta: ReportMeta,
     ctx: Context,
@@ -523,9 +524,10 @@ def build_reports(
     budget: BudgetInput | None = None,
 ) -> ReportSet:
     """Every report of ``catalogue`` from the claims cube (:func:`yibao.reports.cube.cube_of` of a claims frame given
-    instead; already cut to the period and place), the people frame, the institutions' names, the amounts recovered,
+    instead; already cut to the period and place), the people cube (:func:`yibao.reports.people.people_cube_of` of a
+    people frame given instead), the institutions' names, the amounts recovered,
     the assistance paid on application and the fund budget (none: a simulation's)."""
-    inputs = Inputs(as_cube(claims), people, names, meta, ctx, recovered, applied, budget)
+    inputs = Inputs(as_cube(claims), as_people(people), names, meta, ctx, recovered, applied, budget)
     return ReportSet(meta, ctx, {r.name: r.build(inputs) for r in catalogue}, tuple(catalogue))
 
 

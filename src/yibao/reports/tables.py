@@ -1,11 +1,11 @@
-"""The bureau's reports: pure Polars functions over the claims cube and the people frame.
+"""The bureau's reports: pure Polars functions over the claims cube and the people cube.
 
 Every claims figure comes from the claims cube (:mod:`yibao.reports.cube`: the ledger's, aggregated in the database,
 or a batch simulation's, aggregated from its :mod:`yibao.rules.claims` frame; a function given a claims frame cubes
-it first) and, for enrolment, premiums and fund income, from a *people frame*
-(:data:`PEOPLE_SCHEMA`, one row per person of the place) that the readers in
-:mod:`yibao.app.report_sources` build from the ``enrolment`` table or from a synthetic
-county and its pack. The functions here do no I/O, so the ledger and a simulation are
+it first) and, for enrolment, premiums and fund income, from the people cube (:mod:`yibao.reports.people`: the
+registry's, aggregated in the database, or a simulation's, aggregated from its *people frame*,
+:data:`PEOPLE_SCHEMA`, one row per person of the place, that :mod:`yibao.app.report_sources` builds from a
+synthetic county and its pack). The functions here do no I/O, so the ledger and a simulation are
 reported by the same code.
 
 - Amounts are integer fen; ratios integer basis points, computed from the exact sums and
@@ -34,10 +34,14 @@ from yibao.policy.pack import PolicyPack
 from yibao.reports.cube import VISIT_KEYS, VISIT_SETS, ClaimsCube, as_cube
 from yibao.reports.grouping import ALL as ALL
 from yibao.reports.grouping import grouping_sets as grouping_sets
+from yibao.reports.people import PREMIUM_COLUMNS, PeopleCube, as_people
 from yibao.rules.claims import Place
 
 Claims = ClaimsCube | pl.DataFrame
 """What a claims table function takes: the claims cube, or a claims frame (cubed first)."""
+People = PeopleCube | pl.DataFrame
+"""What a people table function takes: the people cube (:mod:`yibao.reports.people`), or a people frame
+(:data:`PEOPLE_SCHEMA`, cubed first)."""
 LOW_INCOME = "low_income"
 """The enrolment table's row for the low-income and 脱贫 target group (:data:`TARGET_CATEGORIES`)."""
 PAYERS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
@@ -166,10 +170,6 @@ def total(df: pl.DataFrame, *columns: str) -> int:
     return int(df.select(_row_sum(*columns).sum()).item())
 
 
-def _count(alias: str, condition: pl.Expr | None = None) -> pl.Expr:
-    return (condition.sum() if condition is not None else pl.len()).cast(pl.Int64).alias(alias)
-
-
 def _persons(alias: str, condition: pl.Expr | None = None) -> pl.Expr:
     who = pl.col("psn_no") if condition is None else pl.col("psn_no").filter(condition)
     return who.n_unique().cast(pl.Int64).alias(alias)
@@ -259,14 +259,16 @@ def visits(claims: Claims, ctx: Context) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def enrolment_rates(people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+def enrolment_rates(people: People, ctx: Context) -> pl.DataFrame:
     """参保率 per deciding category, for the low-income and 脱贫 target group, and overall.
 
     The rows are :class:`yibao.policy.coverage.CoverageRow` (the rule of ``yibao coverage``:
     enrolled in any scheme; exempt = not enrolled with a special status; rates rounded half up).
     """
-    counts = people.group_by("category").agg(
-        _count("persons"), _count("enrolled", pl.col("enrolled")), _count("exempt", pl.col("exempt") & ~pl.col("enrolled"))
+    counts = as_people(people).cells.group_by("category").agg(
+        _summed("persons", "persons"),
+        _summed("enrolled", "persons", pl.col("enrolled")),
+        _summed("exempt", "persons", pl.col("exempt") & ~pl.col("enrolled")),
     )
     rows = [CoverageRow(str(c), int(p), int(e), int(x)) for c, p, e, x in counts.iter_rows()]
     rows.sort(key=lambda r: cat_order(r.category, ctx.priority))
@@ -295,14 +297,11 @@ def enrolment_rates(people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def premium_subsidies(people: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+def premium_subsidies(people: People, ctx: Context) -> pl.DataFrame:
     """资助参保: enrolled residents' premiums by subsidy category and payer (persons, subsidised persons, fen)."""
-    priced = people.filter(pl.col("resident_rows") > 0).with_columns(pl.col("subsidy_category").fill_null(ORDINARY))
-    aggs = [
-        _count("persons"),
-        _count("subsidised", pl.col("assistance_subsidy") > 0),
-        *(pl.col(c).sum() for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")),
-    ]
+    cells = as_people(people).cells
+    priced = cells.filter(pl.col("priced")).with_columns(pl.col("subsidy_category").fill_null(ORDINARY))
+    aggs = [_summed("persons", "persons"), _summed("subsidised", "subsidised"), *(_summed(c, c) for c in PREMIUM_COLUMNS)]
     df = grouping_sets(priced, ("subsidy_category",), [("subsidy_category",), ()], aggs)
     return _sorted(df, {"subsidy_category": ctx.identity_order()})
 
@@ -335,14 +334,14 @@ TREATED_PERSONS = ("maf_persons", "oth_persons", "persons")
 ASSISTANCE_ITEMS = ("premium_subsidy", "medical_assistance", "tilted_assistance", ALL)
 
 
-def assistance_summary(claims: Claims, people: pl.DataFrame) -> pl.DataFrame:
+def assistance_summary(claims: Claims, people: People) -> pl.DataFrame:
     """救助人数与金额: subsidised premiums, medical assistance, tilted assistance, and all (distinct persons)."""
-    cube = as_cube(claims)
-    subsidised = people.filter(pl.col("assistance_subsidy") > 0)
+    cube, folk = as_cube(claims), as_people(people)
+    subsidised = folk.subsidised
     maf, oth = cube.helped.filter(pl.col("maf")), cube.helped.filter(pl.col("oth"))
     everyone = pl.concat([subsidised["psn_no"], maf["psn_no"], oth["psn_no"]])
     rows = [
-        ("premium_subsidy", subsidised["psn_no"].n_unique(), subsidised.height, total(subsidised, "assistance_subsidy")),
+        ("premium_subsidy", subsidised["psn_no"].n_unique(), subsidised.height, total(folk.cells, "assistance_subsidy")),
         ("medical_assistance", maf["psn_no"].n_unique(), total(cube.cells, "maf_claims"), total(cube.cells, "maf_paid")),
         ("tilted_assistance", oth["psn_no"].n_unique(), total(cube.cells, "oth_claims"), total(cube.cells, "oth_paid")),
     ]
@@ -379,7 +378,7 @@ month of the application (``YYYY-MM``)."""
 
 
 def fund_balance(
-    claims: Claims, people: pl.DataFrame, ctx: Context, recovered: pl.DataFrame | None = None,
+    claims: Claims, people: People, ctx: Context, recovered: pl.DataFrame | None = None,
     applied: pl.DataFrame | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """基金收支: the year's resident premiums against the period's spending by payer, with the balance.
@@ -393,7 +392,7 @@ def fund_balance(
     ``recovered`` (追回金额): what 疑点 closed as 扣款 recovered from institutions on the period's settlements.
     ``applied`` (依申请救助, :data:`APPLIED_SCHEMA`): assistance paid on applications (none for a simulation).
     """
-    income = {c: total(people, c) for c in ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")}
+    income = {c: total(as_people(people).cells, c) for c in PREMIUM_COLUMNS}
     cells = as_cube(claims).cells
     by_scheme = cells.with_columns(ctx.scheme().alias("scheme"))
     resident = by_scheme.filter(pl.col("scheme") == RESIDENT)

@@ -38,7 +38,7 @@ from yibao.store.tables import Person
 PERSON_PLACES = ("county", "township", "village")
 
 
-def _int(x: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+def as_int(x: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     """A sum back to an integer (PostgreSQL's SUM of a bigint is numeric)."""
     return sa.cast(x, sa.BigInteger)
 
@@ -80,7 +80,7 @@ def _visit_persons(base: sa.CTE) -> list[sa.Select[Any]]:
         parts.append(
             sa.select(
                 *(level.c[k] if k in kept else sa.literal(ALL, sa.String).label(k) for k in VISIT_KEYS),
-                _int(sa.func.count()).label("persons"),
+                as_int(sa.func.count()).label("persons"),
             )
             .select_from(level)
             .group_by(*(level.c[k] for k in kept))
@@ -92,7 +92,7 @@ def _visit_persons(base: sa.CTE) -> list[sa.Select[Any]]:
 assert all(set(b) <= set(a) for a, b in pairwise(VISIT_SETS)), "each visit set within the one before"
 
 
-def _one_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+def one_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
 
 
@@ -122,13 +122,13 @@ def cube_from_ledger(session: Session, start: date, end: date, place: Place = EV
     keys = [base.c[k] for k in CELL_KEYS]
     cells = sa.select(
         *keys,
-        _int(sa.func.count()).label("claims"),
-        *(_int(sa.func.sum(_one_if(_flag(base, f)))).label(f"{f}_claims") for f in FLAGS),
-        *(_int(sa.func.sum(base.c[a])).label(a) for a in AMOUNTS),
-        *(_int(sa.func.sum(sa.case((_flag(base, f), base.c[a]), else_=0))).label(f"{f}_paid") for f, a in PAID.items()),
+        as_int(sa.func.count()).label("claims"),
+        *(as_int(sa.func.sum(one_if(_flag(base, f)))).label(f"{f}_claims") for f in FLAGS),
+        *(as_int(sa.func.sum(base.c[a])).label(a) for a in AMOUNTS),
+        *(as_int(sa.func.sum(sa.case((_flag(base, f), base.c[a]), else_=0))).label(f"{f}_paid") for f, a in PAID.items()),
     ).group_by(*keys)
     helped = (
-        sa.select(base.c.psn_no, base.c.identity, *(_int(sa.func.max(_one_if(_flag(base, f)))).label(f) for f in FLAGS))
+        sa.select(base.c.psn_no, base.c.identity, *(as_int(sa.func.max(one_if(_flag(base, f)))).label(f) for f in FLAGS))
         .where(sa.or_(*(_flag(base, f) for f in FLAGS)))
         .group_by(base.c.psn_no, base.c.identity)
     )

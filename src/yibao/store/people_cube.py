@@ -1,0 +1,104 @@
+"""The people cube (:mod:`yibao.reports.people`) aggregated in the database from the registry (SQLite or PostgreSQL).
+
+The people of a place (``person``'s county, township and village), each with the category deciding on 1 January
+(:func:`yibao.store.identity_reads.deciding_ranks`), the year's status from ``enrolment`` (enrolled: a row of any
+scheme with ``psn_insu_stas`` enrolled; exempt: not enrolled, with a special status recorded) and the premiums of
+their enrolled resident rows (the rows ``yibao enrol`` priced) — the rules of ``yibao coverage`` and
+:func:`yibao.app.enrolment.year_status` — grouped in SQL: nothing per person leaves the database but the numbers of
+the people whose premium the assistance fund subsidised. ``tests/db/test_people_cube.py`` holds it equal to the cube
+of the people frame built person by person (:func:`yibao.reports.people.people_cube_of`) on random registries.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from yibao.core.identities import ORDINARY
+from yibao.reports.people import CELLS_SCHEMA, PEOPLE_KEYS, PREMIUM_COLUMNS, PeopleCube
+from yibao.reports.tables import RESIDENT, Context
+from yibao.rules.claims import EVERYWHERE, Place
+from yibao.store.claims_cube import PERSON_PLACES, as_int, one_if
+from yibao.store.identity_reads import category_of, deciding_ranks
+from yibao.store.tables import Enrolment, Person
+
+ENROLLED = "1"
+"""``psn_insu_stas`` of an enrolled row (:data:`yibao.core.vocab.INSU_STATUSES`)."""
+
+
+def _status(year: int) -> sa.Subquery:
+    """Per person with an enrolment row of ``year``: ``enrolled`` (1 when a row of any scheme is enrolled) and
+    ``special`` (1 when a row records a special status)."""
+    return (
+        sa.select(
+            Enrolment.person_id,
+            sa.func.max(one_if(Enrolment.psn_insu_stas == ENROLLED)).label("enrolled"),
+            sa.func.max(one_if(Enrolment.special_status.is_not(None))).label("special"),
+        )
+        .where(Enrolment.year == year)
+        .group_by(Enrolment.person_id)
+        .subquery("status")
+    )
+
+
+def _premiums(year: int) -> sa.Subquery:
+    """Per person priced for ``year`` (enrolled resident rows): how many rows, their subsidy category, the amounts."""
+    return (
+        sa.select(
+            Enrolment.person_id,
+            sa.func.count().label("resident_rows"),
+            sa.func.max(Enrolment.subsidy_category).label("subsidy_category"),
+            *(as_int(sa.func.sum(getattr(Enrolment, c))).label(c) for c in PREMIUM_COLUMNS),
+        )
+        .where(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED)
+        .group_by(Enrolment.person_id)
+        .subquery("premiums")
+    )
+
+
+def people_rows(year: int, place: Place, ctx: Context) -> sa.Select[Any]:
+    """One row per person of ``place``: ``psn_no``, the :data:`yibao.reports.people.PEOPLE_KEYS` (flags as 0 / 1)
+    and the premium amounts (0 without a priced row)."""
+    ranks = deciding_ranks(date(year, 1, 1), ctx.priority, ctx.validity).subquery("ranks")
+    status, prem = _status(year), _premiums(year)
+    enrolled = sa.func.coalesce(status.c.enrolled, 0) == 1
+    exempt = sa.and_(sa.func.coalesce(status.c.special, 0) == 1, ~enrolled)
+    q = (
+        sa.select(
+            Person.psn_no,
+            *(getattr(Person, f) for f in PERSON_PLACES),
+            category_of(ranks.c.rank, ctx.priority, ORDINARY).label("category"),
+            one_if(enrolled).label("enrolled"),
+            one_if(exempt).label("exempt"),
+            one_if(sa.func.coalesce(prem.c.resident_rows, 0) > 0).label("priced"),
+            prem.c.subsidy_category,
+            *(sa.func.coalesce(prem.c[c], 0).label(c) for c in PREMIUM_COLUMNS),
+        )
+        .outerjoin(ranks, ranks.c.person_id == Person.id)
+        .outerjoin(status, status.c.person_id == Person.id)
+        .outerjoin(prem, prem.c.person_id == Person.id)
+    )
+    return q.where(*(getattr(Person, f) == getattr(place, f) for f in PERSON_PLACES if getattr(place, f)))
+
+
+def people_cube_from_registry(session: Session, year: int, place: Place = EVERYWHERE, ctx: Context | None = None) -> PeopleCube:
+    """The people cube of ``place`` for ``year`` (categories as held on 1 January, with ``ctx``'s identity priority and
+    validity), aggregated in the database: the cells in one statement, the subsidised people's numbers in another
+    (subsidised: ``assistance_subsidy`` above 0, :func:`yibao.reports.people.subsidised`)."""
+    rows = people_rows(year, place, ctx or Context()).subquery("people")
+    keys = [rows.c[k] for k in PEOPLE_KEYS]
+    cells = sa.select(
+        *keys,
+        as_int(sa.func.count()).label("persons"),
+        as_int(sa.func.sum(one_if(rows.c.assistance_subsidy > 0))).label("subsidised"),
+        *(as_int(sa.func.sum(rows.c[c])).label(c) for c in PREMIUM_COLUMNS),
+    ).group_by(*keys)
+    flags = ("enrolled", "exempt", "priced")  # 0 / 1 in SQL
+    schema = {c: pl.Int8 if c in flags else t for c, t in CELLS_SCHEMA.items()}
+    found = pl.DataFrame([tuple(r) for r in session.execute(cells)], schema=schema, orient="row")
+    who = session.scalars(sa.select(rows.c.psn_no).where(rows.c.assistance_subsidy > 0))
+    return PeopleCube.of(found, pl.DataFrame({"psn_no": list(who)}, schema={"psn_no": pl.Utf8}))

@@ -32,6 +32,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import Claim, Settlement, TraceStep, YearToDate
 from yibao.settlement.settle import give_back, settle
 from yibao.settlement.trace import render_step, tier_name
+from yibao.store.big_reads import roomy
 from yibao.store.ledger_sums import account_bills, differing_years
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
 from yibao.store.tables import Enrolment, Person
@@ -367,8 +368,7 @@ def verify(session: Session) -> list[dict[str, Any]]:
     The sums are made and compared in the database (:mod:`yibao.store.ledger_sums`): only the person-years that
     differ come back, and only their entries are read to show both sides."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":  # the JSON functions' row estimates are far off: compiling the plan cost seconds
-        session.execute(sa.text("SET LOCAL jit = off"))
+    roomy(session, jit=False)
     differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect))]
     account = [
         {"setl_id": b, "acct_pay": int(a), "consumed_acct_paid": int(c), "psn_part_amt": int(s)}

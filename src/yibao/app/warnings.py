@@ -45,9 +45,10 @@ from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
 from yibao.rules.monitoring import Period, evaluate
 from yibao.rules.warning_workflow import check_step
+from yibao.store.big_reads import roomy
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database
-from yibao.store.monitoring_reads import candidates
+from yibao.store.monitoring_reads import found
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Identity, Person
@@ -93,7 +94,8 @@ def evaluate_ledger(
     updates). Only those people's settlements are read; the rules decide as on the whole ledger.
 
     ``prefilter=False``: every settlement of the year is read (the reference the prefilter is tested against)."""
-    persons = candidates(mon, period, with_known=not over_only) if prefilter else None
+    roomy(session)
+    persons = found(session, mon, period, with_known=not over_only) if prefilter else None
     frame = from_ledger(session, date(period.year, 1, 1), period.end, persons=persons)
     return evaluate(frame, mon, period, over_only=over_only)
 

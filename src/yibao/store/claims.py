@@ -39,7 +39,8 @@ def corrected(name: str) -> sa.ColumnElement[int]:
 def corrections(start: date, end: date) -> sa.Subquery:
     """Per corrected settlement (``corrects``) of the years of ``start``..``end``: the sum of each amount of its
     back-pays, and the identity of its latest correction (the highest ``id``), in one pass over the correcting rows (a
-    window, no per-row subquery). A back-pay has the year of the settlement it corrects (migration 0316)."""
+    window, no per-row subquery). A back-pay has the year of the settlement it corrects (migration 0316). The sums
+    are integers again (SUM of a bigint is numeric on PostgreSQL): a settlement plus them is integer arithmetic."""
     fix = aliased(LedgerEntry)
     latest = sa.func.row_number().over(partition_by=fix.corrects, order_by=fix.id.desc())
     rows = (
@@ -52,7 +53,7 @@ def corrections(start: date, end: date) -> sa.Subquery:
         sa.select(
             rows.c.corrects,
             sa.func.max(sa.case((rows.c.rn == 1, rows.c.identity))).label("identity"),
-            *(sa.func.sum(sa.case((backpay, rows.c[a]))).label(a) for a in AMOUNTS),
+            *(sa.cast(sa.func.sum(sa.case((backpay, rows.c[a]))), sa.BigInteger).label(a) for a in AMOUNTS),
         )
         .group_by(rows.c.corrects)
         .subquery("fixes")

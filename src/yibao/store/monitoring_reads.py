@@ -6,7 +6,7 @@ above the rule's line, or who has a settlement in the period above a ``claim`` r
 people who already have a warning of that year and rule, plus every member of their households (the warning
 shows what the whole household paid). Each measure is the SQL twin of the rule's polars measure
 (:func:`measure`); ``tests/db/test_monitoring_prefilter.py`` proves on random ledgers that evaluating the
-people found gives the same warnings as evaluating everyone.
+people found gives the same warnings as evaluating everyone. :func:`found` is what a run reads settlements for.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from yibao.policy.schema import Monitoring, WarningRule
 from yibao.rules.monitoring import Period
-from yibao.store.claims import standing
+from yibao.store.claims import Persons, standing
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 
@@ -69,3 +70,13 @@ def candidates(mon: Monitoring, period: Period, *, with_known: bool) -> sa.Selec
     seed_ids = sa.select(seeds.c[0])
     households = sa.select(Person.hh_no).where(Person.id.in_(seed_ids), Person.hh_no.is_not(None))
     return sa.select(Person.id).where(sa.or_(Person.id.in_(seed_ids), Person.hh_no.in_(households)))
+
+
+def found(session: Session, mon: Monitoring, period: Period, *, with_known: bool) -> Persons:
+    """:func:`candidates` for a read of their settlements in ``session``: on PostgreSQL their ids, read first (the
+    planner cannot tell how few people a ``HAVING`` leaves: given the query, it joins them to the whole year's
+    ledger; given the ids, it knows); elsewhere the query itself, run inside the read."""
+    q = candidates(mon, period, with_known=with_known)
+    if session.connection().dialect.name != "postgresql":
+        return q
+    return list(session.scalars(q))

@@ -50,8 +50,7 @@ def _next_claims(pack: PolicyPack, p: Person, code: str) -> list[Claim]:
         diseases |= set(block.major_diseases) if block else set()
     summary = PolicyRangeSummary(HUGE, inscp_scp_amt=HUGE)
     return [
-        Claim(f"NEXT-{m}-{d}-{f}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary, fixmedins_code=code,
-              major_dise_flag=f)
+        Claim(f"NEXT-{m}-{d}-{f}", p.psn_no, DAY, m, 1, "in_county", d, summary=summary, fixmedins_code=code, major_dise_flag=f)
         for m in meds
         for d in sorted(diseases | {"", "J06"})
         for f in (False, True)  # a claim flagged 重特大疾病 takes the major terms too

@@ -57,7 +57,16 @@ def claim_of(s: Session, visit: Visit, setl_id: str) -> Claim:
     day = visit.endtime or visit.begntime
     place = cast(Place, inst.place)
     return Claim(
-        setl_id, visit.psn_no, day, visit.med_type, inst.hosp_lv, place, visit.dise_codg or "", lines, None, visit.fixmedins_code,
+        setl_id,
+        visit.psn_no,
+        day,
+        visit.med_type,
+        inst.hosp_lv,
+        place,
+        visit.dise_codg or "",
+        lines,
+        None,
+        visit.fixmedins_code,
         township=inst.township or "",
     )
 

@@ -265,10 +265,14 @@ def enrolment_rates(people: People, ctx: Context) -> pl.DataFrame:
     The rows are :class:`yibao.policy.coverage.CoverageRow` (the rule of ``yibao coverage``:
     enrolled in any scheme; exempt = not enrolled with a special status; rates rounded half up).
     """
-    counts = as_people(people).cells.group_by("category").agg(
-        _summed("persons", "persons"),
-        _summed("enrolled", "persons", pl.col("enrolled")),
-        _summed("exempt", "persons", pl.col("exempt") & ~pl.col("enrolled")),
+    counts = (
+        as_people(people)
+        .cells.group_by("category")
+        .agg(
+            _summed("persons", "persons"),
+            _summed("enrolled", "persons", pl.col("enrolled")),
+            _summed("exempt", "persons", pl.col("exempt") & ~pl.col("enrolled")),
+        )
     )
     rows = [CoverageRow(str(c), int(p), int(e), int(x)) for c, p, e, x in counts.iter_rows()]
     rows.sort(key=lambda r: cat_order(r.category, ctx.priority))

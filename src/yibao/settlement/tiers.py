@@ -359,9 +359,7 @@ def _capitation_split(r: TierResult, i: BasicInput, cap: Capitation, paid_before
     )
 
 
-def critical_illness(
-    ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: str = ""
-) -> TierResult:
+def critical_illness(ci: CriticalIllness, identity: str, base: int, before: int, paid_before: int, major: str = "") -> TierResult:
     t = "critical_illness"
     r = TierResult(applied=True, base=base)
     tilt = ci.tilt_for(identity)

@@ -150,8 +150,10 @@ def settle_batch(pack: PolicyPack, data: BatchInput, prepared: PackTables | None
     scp = c["inscp_scp_amt"].to_numpy().astype(np.int64)
     major = np.array(  # [period, disease, flag]: Policy.is_major, 1 assistance + 2 tilted assistance
         [
-            [[pol.is_major("assistance", d, f) + 2 * pol.is_major("tilted_assistance", d, f) for f in (False, True)]
-             for d in dise_values]
+            [
+                [pol.is_major("assistance", d, f) + 2 * pol.is_major("tilted_assistance", d, f) for f in (False, True)]
+                for d in dise_values
+            ]
             for pol in policies
         ],
         np.int64,

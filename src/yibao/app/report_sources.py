@@ -51,6 +51,7 @@ from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.io import read_table
 from yibao.settlement.batch.result import read_result
+from yibao.store.big_reads import roomy
 from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
 from yibao.store.ledger_partitions import in_years
@@ -210,6 +211,7 @@ def ledger_reports(
         pack = ledger_pack(db, start, end, configured)
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
     with db.unit_of_work() as s:
+        roomy(s)  # the cubes' hash aggregates over a year's ledger and registry stay in memory
         check_place(place, ledger_places(s, place))
         step("结算台账 / ledger")
         claims = cube_from_ledger(s, start, end, place)

@@ -1,4 +1,4 @@
-"""The transaction's settings for a big read of the ledger on PostgreSQL (the monitoring run, ``verify``).
+"""The transaction's settings for a big read of the ledger on PostgreSQL (the monitoring run, ``verify``, the reports).
 
 ``SET LOCAL``: they end with the transaction, and nothing else sees them; on SQLite nothing is set.
 """

@@ -347,3 +347,11 @@ def test_the_examples_run_with_what_the_plain_install_provides() -> None:
         for module in sorted(modules - set(sys.stdlib_module_names) - {"yibao", "examples", "__future__"}):
             dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
             assert dists & main, f"{path.name} imports {module}: not a main dependency (dev only: {sorted(dists & dev_only)})"
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    """``.ci/run`` ends with the README's second opening command (install, then the whole suite), word for word."""
+    opening = [c.text for c in readme_commands(README.read_text(encoding="utf-8")) if c.fresh_machine]
+    ci = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(opening) == 2 and "pytest" in opening[1]
+    assert ci[-1] == opening[1]

@@ -44,7 +44,7 @@ from yibao.settlement.model import SetlDetail, YearToDate
 from yibao.settlement.settle import FUND_PAY_TYPE
 from yibao.settlement.trace import proc_info, render
 from yibao.store.claims import corrected
-from yibao.store.ledger_partitions import in_years
+from yibao.store.ledger_partitions import dated
 from yibao.store.service_tables import AssistanceApplication, Institution, LedgerEntry
 from yibao.store.tables import Person
 
@@ -102,7 +102,7 @@ def _bills(s: Session, person_id: int, start: date, end: date) -> list[CountedBi
             corrected("fund_pay_sumamt"),  # with any back-pay (补差) the bill had
         )
         .outerjoin(Institution, Institution.fixmedins_code == LedgerEntry.fixmedins_code)
-        .where(LedgerEntry.person_id == person_id, LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+        .where(LedgerEntry.person_id == person_id, dated(LedgerEntry, start, end))
         .where(_standing("settle"))
         .order_by(LedgerEntry.setl_date, LedgerEntry.id)
     )
@@ -295,9 +295,7 @@ def paid(s: Session, start: date, end: date, place: Mapping[str, str | None] | N
         sa.select(month, sa.func.sum(LedgerEntry.maf_pay))
         .where(
             LedgerEntry.line == LINE,
-            in_years(LedgerEntry.year, start, end),
-            LedgerEntry.setl_date >= start,
-            LedgerEntry.setl_date <= end,
+            dated(LedgerEntry, start, end),
         )
         .group_by(month)
         .order_by(month)

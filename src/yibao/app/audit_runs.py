@@ -29,6 +29,7 @@ from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.store.audit_tables import AuditFinding, AuditRun
 from yibao.store.db import Database
+from yibao.store.ledger_partitions import dated
 from yibao.store.service_tables import LedgerEntry
 
 STAGE = "post"
@@ -52,7 +53,7 @@ def _entries(date_from: date, date_to: date) -> sa.Select[str, str | None, str, 
     """What a finding row takes from each settlement of the range."""
     return sa.select(
         LedgerEntry.setl_id, LedgerEntry.mdtrt_id, LedgerEntry.psn_no, LedgerEntry.fixmedins_code, LedgerEntry.setl_date
-    ).where(LedgerEntry.setl_date >= date_from, LedgerEntry.setl_date <= date_to, LedgerEntry.kind == "settle")
+    ).where(dated(LedgerEntry, date_from, date_to), LedgerEntry.kind == "settle")
 
 
 def _no_progress(step: str) -> None:

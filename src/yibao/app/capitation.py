@@ -25,6 +25,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Capitation
 from yibao.rules import capitation as rules
 from yibao.rules.capitation import InstitutionMonth, MonthStatement, Rule, YearEnd
+from yibao.store.ledger_partitions import dated
 from yibao.store.service_tables import CapitationScore, Institution, LedgerEntry
 from yibao.store.tables import Enrolment, InstitutionChoice, Person
 
@@ -181,7 +182,7 @@ def month_rows(s: Session, township: str, start: date, end: date, year: int) -> 
     q = (
         sa.select(LedgerEntry.fixmedins_code, sa.func.coalesce(sa.func.sum(visit), 0), *summed)
         .outerjoin(reversed_, sa.and_(LedgerEntry.kind == "reverse", reversed_.setl_id == LedgerEntry.reverses))
-        .where(LedgerEntry.captn_town == township, LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+        .where(LedgerEntry.captn_town == township, dated(LedgerEntry, start, end))
         .group_by(LedgerEntry.fixmedins_code)
     )
     figures = {code or "": [int(v), *map(int, amounts)] for code, v, *amounts in s.execute(q)}
@@ -276,8 +277,7 @@ def year_end(s: Session, township: str, year: int, configured: PolicyPack | None
     made, hifp = s.execute(
         q.where(
             LedgerEntry.captn_town == township,
-            LedgerEntry.setl_date >= date(year, 1, 1),
-            LedgerEntry.setl_date <= date(year, 12, 31),
+            dated(LedgerEntry, date(year, 1, 1), date(year, 12, 31)),
         )
     ).one()
     score = latest_score(s, township, year)

@@ -43,6 +43,7 @@ from yibao.core.vocab import HOSP_LEVELS, label
 from yibao.policy.pack import PolicyPack
 from yibao.store.audit_tables import KnowledgeImport
 from yibao.store.claims import from_ledger
+from yibao.store.ledger_partitions import dated
 from yibao.store.service_tables import FeeLineRow, Institution, LedgerEntry, Visit
 from yibao.store.tables import Enrolment, Person
 
@@ -138,7 +139,7 @@ def _ledger_levels(s: Session, start: date, end: date) -> dict[str, int]:
     """Levels the ledger recorded, for institutions not in the institution table."""
     q = (
         sa.select(LedgerEntry.fixmedins_code, sa.func.max(LedgerEntry.hosp_lv))
-        .where(LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end, LedgerEntry.hosp_lv.is_not(None))
+        .where(dated(LedgerEntry, start, end), LedgerEntry.hosp_lv.is_not(None))
         .group_by(LedgerEntry.fixmedins_code)
     )
     return {code: int(lv) for code, lv in s.execute(q) if code and lv is not None}
@@ -148,7 +149,7 @@ def _stays(s: Session, start: date, end: date) -> pl.DataFrame:
     q = (
         sa.select(LedgerEntry.setl_id, Visit.begntime, Visit.endtime)
         .join(Visit, Visit.mdtrt_id == LedgerEntry.mdtrt_id)
-        .where(LedgerEntry.kind == "settle", LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+        .where(LedgerEntry.kind == "settle", dated(LedgerEntry, start, end))
     )
     schema = {"setl_id": pl.Utf8, "begndate": pl.Date, "enddate": pl.Date}
     return pl.DataFrame([tuple(r) for r in s.execute(q)], schema=schema, orient="row")
@@ -168,8 +169,7 @@ def _fees(s: Session, start: date, end: date, kinds: Mapping[str, str]) -> pl.Da
         .where(
             FeeLineRow.cancelled.is_(False),
             LedgerEntry.kind == "settle",
-            LedgerEntry.setl_date >= start,
-            LedgerEntry.setl_date <= end,
+            dated(LedgerEntry, start, end),
         )
         .group_by(FeeLineRow.setl_id)
     )

@@ -42,6 +42,7 @@ from yibao.app import national
 from yibao.app.national import Context, Output
 from yibao.core.errors import InputError, InputErrors, NotFound
 from yibao.core.money import fmt_yuan, yuan_to_fen
+from yibao.store.ledger_partitions import dated
 from yibao.store.service_tables import Institution, LedgerEntry
 
 KINDS: dict[str, str] = {
@@ -171,8 +172,7 @@ def ledger_totals(s: Session, scope: Scope) -> dict[tuple[str, str], Totals]:
         sa.select(LedgerEntry.insutype, LedgerEntry.med_type, *_sums())
         .where(
             LedgerEntry.fixmedins_code == scope.fixmedins_code,
-            LedgerEntry.setl_date >= scope.begin,
-            LedgerEntry.setl_date <= scope.end,
+            dated(LedgerEntry, scope.begin, scope.end),
             HOSPITAL_SIDE,
         )
         .group_by(LedgerEntry.insutype, LedgerEntry.med_type)
@@ -210,7 +210,7 @@ def daily_totals(s: Session, begin: date, end: date, fixmedins_code: str | None 
         )  # fmt: skip
     q = (
         sa.select(LedgerEntry.fixmedins_code, LedgerEntry.setl_date, *_sums())
-        .where(LedgerEntry.setl_date >= begin, LedgerEntry.setl_date <= end, HOSPITAL_SIDE)
+        .where(dated(LedgerEntry, begin, end), HOSPITAL_SIDE)
         .group_by(LedgerEntry.fixmedins_code, LedgerEntry.setl_date)
         .order_by(LedgerEntry.fixmedins_code, LedgerEntry.setl_date)
     )
@@ -458,7 +458,7 @@ def reconcile_detail(s: Session, scope: Scope, records: list[HisRecord]) -> Deta
     # a reversal record the HIS lists under our R… id stands for its original
     originals = sorted({e.reverses for e in known.values() if e.kind == "reverse" and e.reverses} - set(known))
     known.update({e.setl_id: e for e in _entries(s, own, originals)})
-    period = sa.and_(own, LedgerEntry.kind == "settle", LedgerEntry.setl_date >= scope.begin, LedgerEntry.setl_date <= scope.end)
+    period = sa.and_(own, LedgerEntry.kind == "settle", dated(LedgerEntry, scope.begin, scope.end))
     in_scope = {e.setl_id: e for e in _entries(s, period) if scope.covers(e)}
     all_settles = sorted({k for k, e in known.items() if e.kind == "settle"} | set(in_scope))
     reversed_by = _reversals(s, all_settles)

@@ -54,7 +54,7 @@ from yibao.settlement.batch.result import read_result
 from yibao.store.big_reads import roomy
 from yibao.store.claims_cube import cube_from_ledger
 from yibao.store.db import Database
-from yibao.store.ledger_partitions import in_years
+from yibao.store.ledger_partitions import dated
 from yibao.store.people_cube import people_cube_from_registry
 from yibao.store.service_tables import Institution, LedgerEntry
 from yibao.store.tables import Person
@@ -175,7 +175,7 @@ def ledger_pack(db: Database, start: date, end: date, configured: PolicyPack | N
     with db.unit_of_work() as s:
         pack_id = s.scalar(
             sa.select(LedgerEntry.pack_id)
-            .where(in_years(LedgerEntry.year, start, end), LedgerEntry.setl_date >= start, LedgerEntry.setl_date <= end)
+            .where(dated(LedgerEntry, start, end))
             .group_by(LedgerEntry.pack_id)
             .order_by(sa.func.count().desc())
             .limit(1)

@@ -20,6 +20,7 @@ from yibao.core.errors import InputError, NotFound
 from yibao.rules import suspect_sampling as sampling
 from yibao.rules import suspect_workflow as wf
 from yibao.store.audit_tables import AuditFinding, SuspectCase, SuspectSample
+from yibao.store.ledger_partitions import dated
 from yibao.store.service_tables import LedgerEntry
 
 SAMPLE_CODE = "SAMPLE"
@@ -33,8 +34,8 @@ def _population(s: Session, fixmedins_code: str, date_from: date, date_to: date)
     q = (
         sa.select(LedgerEntry)
         .where(
-            LedgerEntry.kind == "settle", LedgerEntry.fixmedins_code == fixmedins_code, LedgerEntry.setl_date >= date_from,
-            LedgerEntry.setl_date <= date_to, LedgerEntry.setl_id.not_in(reversed_ids),
+            LedgerEntry.kind == "settle", LedgerEntry.fixmedins_code == fixmedins_code, dated(LedgerEntry, date_from, date_to),
+            LedgerEntry.setl_id.not_in(reversed_ids),
         )
         .order_by(LedgerEntry.setl_id)
     )  # fmt: skip

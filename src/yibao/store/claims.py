@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from yibao.rules.claims import AMOUNTS, CODES, EVERYWHERE, PERSON_COLUMNS, SCHEMA, Place, empty, finish
-from yibao.store.ledger_partitions import in_years
+from yibao.store.ledger_partitions import dated, in_years
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
@@ -83,9 +83,7 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
         .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
-            in_years(LedgerEntry.year, start, end),
-            LedgerEntry.setl_date >= start,
-            LedgerEntry.setl_date <= end,
+            dated(LedgerEntry, start, end),
             ~undone,
         )
     )

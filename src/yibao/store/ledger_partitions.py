@@ -53,6 +53,12 @@ def in_years(column: sa.ColumnElement[int] | InstrumentedAttribute[int], start: 
     return column.between(start.year, end.year)
 
 
+def dated(entry: Any, start: date, end: date) -> sa.ColumnElement[bool]:
+    """Ledger rows of ``entry`` (the ``LedgerEntry`` class or an alias of it) dated ``start`` .. ``end`` (inclusive),
+    with the year filter of :func:`in_years` that prunes the partitions: every read of the ledger by date says so."""
+    return sa.and_(in_years(entry.year, start, end), entry.setl_date >= start, entry.setl_date <= end)
+
+
 def partitioned(conn: Connection) -> bool:
     """The ledger is partitioned here (PostgreSQL after migration 0316)."""
     if conn.dialect.name != "postgresql":

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -205,6 +205,18 @@ def unmigrated_engine(kind: str, folder: Path) -> Iterator[sa.Engine]:
     finally:
         engine.dispose()
         _drop_schema(schema)
+
+
+@contextmanager
+def seeded_databases(
+    request: pytest.FixtureRequest, folders: pytest.TempPathFactory, seeds: Sequence[int], seed: Callable[[Database, int], None]
+) -> Iterator[dict[int, Database]]:
+    """One freshly migrated database of the fixture's kind (``request.param``) per seed, each given ``seed(db, n)``."""
+    with ExitStack() as stack:
+        dbs = {n: stack.enter_context(migrated_database(request.param, folders.mktemp(f"seed{n}"), request)) for n in seeds}
+        for n, db in dbs.items():
+            seed(db, n)
+        yield dbs
 
 
 DB_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.twin)]

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DB_KINDS, migrated_database
+from tests.conftest import DB_KINDS, seeded_databases
 from yibao.reports.budget import fund_actuals
 from yibao.reports.catalogue import build_reports
 from yibao.reports.cube import cube_of
@@ -125,14 +125,7 @@ def seed_ledger(db: Database, seed: int, settlements: int = 220) -> None:
 @pytest.fixture(scope="module", params=DB_KINDS)
 def ledgers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Database]]:
     """One database per seed, per database kind."""
-    with (
-        migrated_database(request.param, tmp_path_factory.mktemp("cube1"), request) as one,
-        migrated_database(request.param, tmp_path_factory.mktemp("cube2"), request) as two,
-        migrated_database(request.param, tmp_path_factory.mktemp("cube3"), request) as three,
-    ):
-        dbs = dict(zip(SEEDS, (one, two, three), strict=True))
-        for seed, db in dbs.items():
-            seed_ledger(db, seed)
+    with seeded_databases(request, tmp_path_factory, SEEDS, seed_ledger) as dbs:
         yield dbs
 
 

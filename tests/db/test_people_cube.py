@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import DB_KINDS, migrated_database
+from tests.conftest import DB_KINDS, seeded_databases
 from yibao.app import enrolment as svc
 from yibao.app.report_sources import people_frame
 from yibao.policy.deciding import deciding_on, earliest_recognised
@@ -93,13 +93,7 @@ def seed_registry(db: Database, seed: int) -> None:
 
 @pytest.fixture(scope="module", params=DB_KINDS)
 def registries(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Database]]:
-    with (
-        migrated_database(request.param, tmp_path_factory.mktemp("folk1"), request) as one,
-        migrated_database(request.param, tmp_path_factory.mktemp("folk2"), request) as two,
-    ):
-        dbs = dict(zip(SEEDS, (one, two), strict=True))
-        for seed, db in dbs.items():
-            seed_registry(db, seed)
+    with seeded_databases(request, tmp_path_factory, SEEDS, seed_registry) as dbs:
         yield dbs
 
 

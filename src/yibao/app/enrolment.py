@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from yibao.core import vocab
 from yibao.core.errors import InputError
 from yibao.core.idcard import mask, parse_certno
 from yibao.core.identities import ORDINARY
@@ -45,7 +46,7 @@ from yibao.store.tables import Enrolment, Identity, Person
 
 RESIDENT = "390"
 EMPLOYEE = "310"
-ENROLLED = "1"
+ENROLLED = vocab.ENROLLED
 """``psn_insu_stas`` of a normal enrolment (national vocabulary: 0 not enrolled, 1 normal, 2 suspended, 4 terminated)."""
 NOT_ENROLLED = "0"
 SPECIAL = "4"

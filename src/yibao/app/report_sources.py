@@ -46,6 +46,7 @@ from yibao.policy.premium import premium_split
 from yibao.reports.budget import BudgetInput
 from yibao.reports.catalogue import ReportSet, build_reports
 from yibao.reports.cube import ClaimsCube
+from yibao.reports.people import PREMIUM_COLUMNS
 from yibao.reports.tables import INSTITUTION_SCHEMA, PEOPLE_SCHEMA, RESIDENT, Context, ReportMeta
 from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
@@ -63,7 +64,6 @@ Step = Callable[[str], None]
 """Told what is being read (for a progress display)."""
 PLACE_FIELDS = ("county", "township", "village")
 EVERYWHERE = Place()
-PREMIUM_COLUMNS = ("individual", "assistance_subsidy", "fiscal_subsidy", "premium")
 
 
 def _noop(_: str) -> None:

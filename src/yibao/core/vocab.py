@@ -153,6 +153,8 @@ INSU_STATUSES: dict[str, Said] = {
     "4": ("终止参保", "terminated"),
 }
 """``psn_insu_stas`` (参保状态)."""
+ENROLLED = "1"
+"""The ``psn_insu_stas`` of an enrolled row (正常参保)."""
 
 IDENTITIES: dict[str, Said] = {
     "tekun": ("特困人员", "extreme-poverty support"),

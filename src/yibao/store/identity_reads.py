@@ -3,7 +3,7 @@
 Of the identities held on the day (both ends inclusive, a null ``valid_to`` open), each within the pack's
 ``identity_validity`` — recognised on or after :func:`yibao.policy.deciding.earliest_recognised` — the category the
 pack's ``identity_priority`` ranks highest decides; people holding none of the ranked categories are absent
-(ordinary). ``tests/db/test_identity_reads.py`` holds the query equal to the frame rule on random registries (month
+(ordinary). ``tests/db/test_people_cube.py`` holds the query equal to the frame rule on random registries (month
 ends, validity cuts, open and closed identities) on SQLite and PostgreSQL.
 """
 
@@ -38,7 +38,7 @@ def deciding_ranks(day: date, priority: Sequence[str], validity: Mapping[str, in
         .where(
             Identity.valid_from <= day,
             sa.or_(Identity.valid_to.is_(None), Identity.valid_to >= day),
-            sa.or_(sa.false(), *ranked),
+            sa.or_(*ranked),
         )
         .group_by(Identity.person_id)
     )

@@ -19,15 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.core.identities import ORDINARY
+from yibao.core.vocab import ENROLLED
 from yibao.reports.people import CELLS_SCHEMA, PEOPLE_KEYS, PREMIUM_COLUMNS, PeopleCube
 from yibao.reports.tables import RESIDENT, Context
 from yibao.rules.claims import EVERYWHERE, Place
 from yibao.store.claims_cube import PERSON_PLACES, as_int, one_if
 from yibao.store.identity_reads import category_of, deciding_ranks
 from yibao.store.tables import Enrolment, Person
-
-ENROLLED = "1"
-"""``psn_insu_stas`` of an enrolled row (:data:`yibao.core.vocab.INSU_STATUSES`)."""
 
 
 def _status(year: int) -> sa.Subquery:

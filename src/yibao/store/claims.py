@@ -27,6 +27,11 @@ Persons = sa.Select[int] | Collection[int]
 """Whose settlements to read: a query of person ids (run inside the same statement) or the ids themselves."""
 
 
+def as_int(x: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    """A sum back to an integer (PostgreSQL's SUM of a bigint is numeric)."""
+    return sa.cast(x, sa.BigInteger)
+
+
 def corrected(name: str) -> sa.ColumnElement[int]:
     """A settlement's ledger amount ``name`` with its back-pay corrections added (补差, ``kind`` ``backpay``), for a
     query over ``ledger`` rows (one settlement or a few: a correlated subquery per row)."""
@@ -53,7 +58,7 @@ def corrections(start: date, end: date) -> sa.Subquery:
         sa.select(
             rows.c.corrects,
             sa.func.max(sa.case((rows.c.rn == 1, rows.c.identity))).label("identity"),
-            *(sa.cast(sa.func.sum(sa.case((backpay, rows.c[a]))), sa.BigInteger).label(a) for a in AMOUNTS),
+            *(as_int(sa.func.sum(sa.case((backpay, rows.c[a])))).label(a) for a in AMOUNTS),
         )
         .group_by(rows.c.corrects)
         .subquery("fixes")

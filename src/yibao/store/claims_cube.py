@@ -32,15 +32,10 @@ from yibao.reports.cube import (
 )
 from yibao.reports.grouping import ALL
 from yibao.rules.claims import AMOUNTS, EVERYWHERE, Place
-from yibao.store.claims import standing
+from yibao.store.claims import as_int, standing
 from yibao.store.tables import Person
 
 PERSON_PLACES = ("county", "township", "village")
-
-
-def as_int(x: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
-    """A sum back to an integer (PostgreSQL's SUM of a bigint is numeric)."""
-    return sa.cast(x, sa.BigInteger)
 
 
 def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any]:

@@ -23,7 +23,8 @@ from yibao.core.vocab import ENROLLED
 from yibao.reports.people import CELLS_SCHEMA, PEOPLE_KEYS, PREMIUM_COLUMNS, PeopleCube
 from yibao.reports.tables import RESIDENT, Context
 from yibao.rules.claims import EVERYWHERE, Place
-from yibao.store.claims_cube import PERSON_PLACES, as_int, one_if
+from yibao.store.claims import as_int, select_frame
+from yibao.store.claims_cube import PERSON_PLACES, one_if
 from yibao.store.identity_reads import category_of, deciding_ranks
 from yibao.store.tables import Enrolment, Person
 
@@ -97,6 +98,6 @@ def people_cube_from_registry(session: Session, year: int, place: Place = EVERYW
     ).group_by(*keys)
     flags = ("enrolled", "exempt", "priced")  # 0 / 1 in SQL
     schema = {c: pl.Int8 if c in flags else t for c, t in CELLS_SCHEMA.items()}
-    found = pl.DataFrame([tuple(r) for r in session.execute(cells)], schema=schema, orient="row")
+    found = select_frame(session.connection(), cells, schema)
     who = session.scalars(sa.select(rows.c.psn_no).where(rows.c.assistance_subsidy > 0))
     return PeopleCube.of(found, pl.DataFrame({"psn_no": list(who)}, schema={"psn_no": pl.Utf8}))

@@ -48,6 +48,7 @@ from yibao.rules.warning_workflow import check_step
 from yibao.store.big_reads import roomy
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database
+from yibao.store.monitoring_bounds import fold
 from yibao.store.monitoring_reads import found
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
@@ -103,8 +104,11 @@ def evaluate_ledger(
 def run_monitoring(
     db: Database, pack: PolicyPack, period: Period, user: str, trigger: str = "manual", *, prefilter: bool = True
 ) -> RunResult:
-    """Evaluate the period's rules and write the warnings (``prefilter``: see :func:`evaluate_ledger`)."""
+    """Evaluate the period's rules and write the warnings (``prefilter``: see :func:`evaluate_ledger`). The ledger
+    rows written since the last run are folded into the people's bounds first (:func:`yibao.store.monitoring_bounds.fold`)."""
     out = RunResult(period.code, pack.pack_id)
+    if prefilter:
+        fold(db.engine)
     with db.unit_of_work() as s:
         mon = monitoring_of(pack, period)
         everyone = evaluate_ledger(s, mon, period, over_only=False, prefilter=prefilter)

@@ -7,6 +7,8 @@ people who already have a warning of that year and rule, plus every member of th
 shows what the whole household paid). Each measure is the SQL twin of the rule's polars measure
 (:func:`measure`); ``tests/db/test_monitoring_prefilter.py`` proves on random ledgers that evaluating the
 people found gives the same warnings as evaluating everyone. :func:`found` is what a run reads settlements for.
+The exact measures are worked out only for the people whose folded bound is over a line
+(:mod:`yibao.store.monitoring_bounds`), not for everyone with a settlement this year.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from yibao.policy.schema import Monitoring, WarningRule
 from yibao.rules.monitoring import Period
 from yibao.store.claims import Persons, standing
+from yibao.store.monitoring_bounds import over_a_bound, raw
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 
@@ -28,16 +31,15 @@ def measure(rule: WarningRule, row: Any) -> sa.ColumnElement[int]:
     """A rule's measure of one standing settlement (``row``: the columns of :func:`yibao.store.claims.standing`):
     ``psn_part_amt``, or the policy-range self-pay ``inscp_scp_amt - fund_pay_sumamt`` never below 0 — the SQL
     twin of :func:`yibao.rules.monitoring._measure` (:data:`yibao.settlement.batch.result.SCP_SELF_PAY`)."""
-    if rule.measure == "self_pay":
-        return row.psn_part_amt  # type: ignore[no-any-return]
-    left = row.inscp_scp_amt - row.fund_pay_sumamt
-    return sa.case((left > 0, left), else_=0)
+    x = raw(rule.measure, row)
+    return x if rule.measure == "self_pay" else sa.case((x > 0, x), else_=0)
 
 
-def over_the_line(mon: Monitoring, period: Period) -> sa.Select[int] | None:
+def over_the_line(mon: Monitoring, period: Period, near: Persons | None = None) -> sa.Select[int] | None:
     """People with a ``year`` rule's measure from 1 January to the period's end above its line, or a settlement of
-    the period above a ``claim`` rule's line (the period's rules only; ``None``: the period has no rules)."""
-    rows = standing(date(period.year, 1, 1), period.end).subquery("counted")
+    the period above a ``claim`` rule's line (the period's rules only; ``None``: the period has no rules); ``near``:
+    looked for among these people only."""
+    rows = standing(date(period.year, 1, 1), period.end, near).subquery("counted")
     over: list[sa.ColumnElement[bool]] = []
     for key, rule in mon.rules.items():
         if rule.period != period.kind:
@@ -60,10 +62,15 @@ def known(mon: Monitoring, period: Period) -> sa.Select[int]:
     return sa.select(WarningCase.person_id).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
 
 
-def candidates(mon: Monitoring, period: Period, *, with_known: bool) -> sa.Select[int]:
+def candidates(mon: Monitoring, period: Period, *, with_known: bool, near: Persons | None = None) -> sa.Select[int]:
     """The people whose settlements :func:`yibao.rules.monitoring.evaluate` needs: those over a line (and with
-    ``with_known`` those already warned this year), with every member of their households."""
-    parts = [q for q in (over_the_line(mon, period), known(mon, period) if with_known else None) if q is not None]
+    ``with_known`` those already warned this year), with every member of their households. Those over a line are
+    looked for among ``near``, by default the people whose bound is over a line
+    (:func:`yibao.store.monitoring_bounds.over_a_bound`)."""
+    if near is None:
+        near = over_a_bound(mon, period)
+    over = None if near is None else over_the_line(mon, period, near)
+    parts = [q for q in (over, known(mon, period) if with_known else None) if q is not None]
     if not parts:
         return sa.select(Person.id).where(sa.false())
     seeds = (sa.union(*parts) if len(parts) > 1 else parts[0]).cte("seeds")  # read twice below, computed once
@@ -75,8 +82,10 @@ def candidates(mon: Monitoring, period: Period, *, with_known: bool) -> sa.Selec
 def found(session: Session, mon: Monitoring, period: Period, *, with_known: bool) -> Persons:
     """:func:`candidates` for a read of their settlements in ``session``: on PostgreSQL their ids, read first (the
     planner cannot tell how few people a ``HAVING`` leaves: given the query, it joins them to the whole year's
-    ledger; given the ids, it knows); elsewhere the query itself, run inside the read."""
-    q = candidates(mon, period, with_known=with_known)
+    ledger; given the ids, it knows), the people over a bound read first for the same reason; elsewhere the query
+    itself, run inside the read."""
     if session.connection().dialect.name != "postgresql":
-        return q
-    return list(session.scalars(q))
+        return candidates(mon, period, with_known=with_known)
+    bound = over_a_bound(mon, period)
+    near = [] if bound is None else list(session.scalars(bound))
+    return list(session.scalars(candidates(mon, period, with_known=with_known, near=near)))

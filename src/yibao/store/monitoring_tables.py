@@ -95,3 +95,32 @@ class WarningEvent(Base):
     """web / api / cli / run / the imported file's name."""
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerFold(Base):
+    """How far a job has folded the ledger: every ledger row with ``id <= ledger_id`` is in the job's tables
+    (migration 0318). A reader adds the rows after it, so a job's tables are a cache: folding makes reads faster,
+    never different (:mod:`yibao.store.monitoring_bounds`)."""
+
+    __tablename__ = "ledger_fold"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ledger_id: Mapped[int] = mapped_column(BigInteger)
+    folded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PersonYearMeasure(Base):
+    """Upper bounds of a person's monitoring measures in a year, folded from the ledger rows up to the
+    ``person_year_measure`` fold (migration 0318; :mod:`yibao.store.monitoring_bounds` says what each column holds
+    and why it bounds the rules' measures)."""
+
+    __tablename__ = "person_year_measure"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    self_pay_sum: Mapped[int] = mapped_column(BigInteger)
+    self_pay_max: Mapped[int] = mapped_column(BigInteger)
+    self_pay_fixes: Mapped[int] = mapped_column(BigInteger)
+    policy_range_self_pay_sum: Mapped[int] = mapped_column(BigInteger)
+    policy_range_self_pay_max: Mapped[int] = mapped_column(BigInteger)
+    policy_range_self_pay_fixes: Mapped[int] = mapped_column(BigInteger)

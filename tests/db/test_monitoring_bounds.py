@@ -1,0 +1,135 @@
+"""The monitoring run's folded bounds (:mod:`yibao.store.monitoring_bounds`), on SQLite and PostgreSQL, on seeded random
+ledgers (settlements on several lines, back-pays that raise or lower them, reversals):
+
+- folding the ledger in random steps as it is written stores the same bounds as one fold over all of it;
+- every bound is at least the measure the rules can take of the person-year, worked out from the settlements that
+  stand (:func:`yibao.store.claims.from_ledger`, with the rules' own polars measure), stored or not yet folded;
+- monthly runs with settlements, back-pays and reversals arriving between them write the same warnings with the
+  bounds as without.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import migrated_database
+from tests.db.random_ledger import Ledger, random_ledger
+from tests.db.test_monitoring_prefilter import state
+from tests.db.test_service import PACK
+from yibao.app import warnings as svc
+from yibao.rules.monitoring import parse_period
+from yibao.settlement.batch.result import SCP_SELF_PAY
+from yibao.store.claims import from_ledger
+from yibao.store.db import Database
+from yibao.store.monitoring_bounds import JOB, bounds, fold
+from yibao.store.monitoring_tables import LedgerFold, PersonYearMeasure
+from yibao.store.service_tables import LedgerEntry
+from yibao.store.tables import Person
+
+
+def write_rows(db: Database, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(LedgerEntry.__table__), rows)
+
+
+def start(db: Database, seed: int, per_person: float = -1) -> Ledger:
+    led = random_ledger(seed, persons=60, per_person=per_person)
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(Person.__table__), led.persons)
+    return led
+
+
+def stored(db: Database) -> list[tuple[Any, ...]]:
+    t = PersonYearMeasure.__table__
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.year, t.c.person_id))]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_folding_in_steps_stores_what_one_fold_stores(db: Database, seed: int) -> None:
+    led = start(db, seed)
+    rng = random.Random(seed)
+    rows = led.entries
+    cuts = sorted(rng.sample(range(1, len(rows)), 5))
+    folded = 0
+    for lo, hi in zip([0, *cuts], [*cuts, len(rows)], strict=True):
+        write_rows(db, rows[lo:hi])
+        if rng.random() < 0.7:
+            folded += fold(db.engine)
+    folded += fold(db.engine)
+    assert folded == len(rows) and fold(db.engine) == 0  # every row folded once, and nothing is folded twice
+    in_steps = stored(db)
+    with db.engine.begin() as conn:  # the same ledger folded at once
+        conn.execute(sa.delete(PersonYearMeasure.__table__))
+        conn.execute(sa.delete(LedgerFold.__table__))
+    assert fold(db.engine) == len(rows)
+    assert stored(db) == in_steps and len(in_steps) > 40
+
+
+def exact_measures(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per person-year and measure, the most a rule can count: its standing settlements' measures that are above 0
+    summed (a year rule over any lines and days), and the largest (a claim rule)."""
+    measures = {"self_pay": pl.col("psn_part_amt"), "policy_range_self_pay": SCP_SELF_PAY}
+    return frame.group_by("year", "psn_no").agg(
+        *(pl.max_horizontal(e, 0).sum().alias(f"{m}_sum") for m, e in measures.items()),
+        *(e.max().alias(f"{m}_claim") for m, e in measures.items()),
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_bound_is_at_least_every_measure_a_rule_can_take(db: Database, seed: int) -> None:
+    led = start(db, 10 + seed)
+    half = len(led.entries) // 2
+    write_rows(db, led.entries[:half])
+    fold(db.engine)
+    write_rows(db, led.entries[half:])  # not folded: the reader adds them
+    with db.unit_of_work() as s:
+        exact = exact_measures(from_ledger(s, date(2021, 1, 1), date(2022, 12, 31)))
+        people = dict(s.execute(sa.select(Person.id, Person.psn_no)).tuples().all())
+        got = []
+        for year in (2021, 2022):
+            b = bounds(year)
+            got += [r._asdict() | {"year": year, "psn_no": people[r.person_id]} for r in s.execute(sa.select(b))]
+    found = pl.DataFrame(got).with_columns(pl.exclude("psn_no").cast(pl.Int64))
+    both = exact.join(found, on=["year", "psn_no"], how="left")
+    assert both.height > 40 and both["self_pay_sum_right"].null_count() == 0  # everyone with a settlement has bounds
+    for m in ("self_pay", "policy_range_self_pay"):
+        assert (both[f"{m}_sum"] <= both[f"{m}_sum_right"]).all()
+        assert (both[f"{m}_claim"] <= both[f"{m}_max"] + both[f"{m}_fixes"]).all()
+    tight = both.filter(pl.col("self_pay_sum") == pl.col("self_pay_sum_right")).height
+    assert tight > both.height // 3  # without back-pays or reversals the bound is the measure itself
+
+
+def a_year_of_arrivals(db: Database, seed: int, prefilter: bool) -> tuple[list[Any], list[Any]]:
+    """Monthly runs January to December, the random ledger's rows arriving in id order over the year (a settlement,
+    its back-pays and its reversal may arrive in different months): what each run counted, and the warnings left."""
+    led = start(db, 40 + seed, per_person=5)
+    rows = led.entries
+    runs = []
+    for m in range(1, 13):
+        write_rows(db, rows[len(rows) * (m - 1) // 12 : len(rows) * m // 12])
+        runs.append(svc.run_monitoring(db, PACK, parse_period(f"2022-{m:02d}"), "t", prefilter=prefilter))
+    if prefilter:
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.select(LedgerFold.ledger_id).where(LedgerFold.job == JOB)) == rows[-1]["id"]
+    return [(r.period, r.found, r.created, r.updated, r.unchanged, r.by_rule) for r in runs], state(db)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_runs_as_the_ledger_grows_write_the_same_warnings_with_the_bounds(
+    db: Database, seed: int, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    bounded = a_year_of_arrivals(db, seed, prefilter=True)
+    (tmp_path / "whole").mkdir()
+    with migrated_database(db.engine.dialect.name, tmp_path / "whole", request) as whole:
+        everything = a_year_of_arrivals(whole, seed, prefilter=False)
+    assert bounded == everything
+    assert bounded[0][-1][1] > 0 and any(r[3] for r in bounded[0])  # warnings found, and some updated

@@ -2,8 +2,9 @@
 ledgers (settlements on several lines, back-pays that raise or lower them, reversals):
 
 - folding the ledger in random steps as it is written stores the same bounds as one fold over all of it;
-- every bound is at least the measure the rules can take of the person-year, worked out from the settlements that
-  stand (:func:`yibao.store.claims.from_ledger`, with the rules' own polars measure), stored or not yet folded;
+- every stored bound is at least the measure the rules can take of the person-year, worked out from the settlements
+  that stand (:func:`yibao.store.claims.from_ledger`, with the rules' own polars measure);
+- with part of the ledger not yet folded, the people over a bound include everyone over a line;
 - monthly runs with settlements, back-pays and reversals arriving between them write the same warnings with the
   bounds as without.
 """
@@ -21,14 +22,15 @@ import sqlalchemy as sa
 
 from tests.conftest import migrated_database
 from tests.db.random_ledger import Ledger, random_ledger
-from tests.db.test_monitoring_prefilter import state
+from tests.db.test_monitoring_prefilter import random_rules, state
 from tests.db.test_service import PACK
 from yibao.app import warnings as svc
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.result import SCP_SELF_PAY
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database
-from yibao.store.monitoring_bounds import JOB, bounds, fold
+from yibao.store.monitoring_bounds import JOB, fold, over_a_bound
+from yibao.store.monitoring_reads import over_the_line
 from yibao.store.monitoring_tables import LedgerFold, PersonYearMeasure
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
@@ -47,10 +49,14 @@ def start(db: Database, seed: int, per_person: float = -1) -> Ledger:
     return led
 
 
-def stored(db: Database) -> list[tuple[Any, ...]]:
+def stored_rows(db: Database) -> list[sa.Row[Any]]:
     t = PersonYearMeasure.__table__
     with db.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.year, t.c.person_id))]
+        return list(conn.execute(sa.select(t).order_by(t.c.year, t.c.person_id)))
+
+
+def stored(db: Database) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in stored_rows(db)]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -90,15 +96,12 @@ def test_every_bound_is_at_least_every_measure_a_rule_can_take(db: Database, see
     half = len(led.entries) // 2
     write_rows(db, led.entries[:half])
     fold(db.engine)
-    write_rows(db, led.entries[half:])  # not folded: the reader adds them
+    write_rows(db, led.entries[half:])
+    fold(db.engine)
     with db.unit_of_work() as s:
         exact = exact_measures(from_ledger(s, date(2021, 1, 1), date(2022, 12, 31)))
         people = dict(s.execute(sa.select(Person.id, Person.psn_no)).tuples().all())
-        got = []
-        for year in (2021, 2022):
-            b = bounds(year)
-            got += [r._asdict() | {"year": year, "psn_no": people[r.person_id]} for r in s.execute(sa.select(b))]
-    found = pl.DataFrame(got).with_columns(pl.exclude("psn_no").cast(pl.Int64))
+    found = pl.DataFrame([r._asdict() | {"psn_no": people[r.person_id]} for r in stored_rows(db)]).drop("person_id")
     both = exact.join(found, on=["year", "psn_no"], how="left")
     assert both.height > 40 and both["self_pay_sum_right"].null_count() == 0  # everyone with a settlement has bounds
     for m in ("self_pay", "policy_range_self_pay"):
@@ -106,6 +109,33 @@ def test_every_bound_is_at_least_every_measure_a_rule_can_take(db: Database, see
         assert (both[f"{m}_claim"] <= both[f"{m}_max"] + both[f"{m}_fixes"]).all()
     tight = both.filter(pl.col("self_pay_sum") == pl.col("self_pay_sum_right")).height
     assert tight > both.height // 3  # without back-pays or reversals the bound is the measure itself
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_everyone_over_a_line_is_over_a_bound_folded_or_not(db: Database, seed: int) -> None:
+    """Half the ledger folded, the other half written after: the people over a bound (stored, or with rows after the
+    fold) include everyone over a line, worked out exactly over everyone's settlements, for random rules."""
+    led = start(db, 20 + seed)
+    half = len(led.entries) // 2
+    write_rows(db, led.entries[:half])
+    fold(db.engine)
+    write_rows(db, led.entries[half:])
+    rng = random.Random(seed)
+    over_lines = narrowed = 0
+    with db.unit_of_work() as s:
+        everyone = set(s.scalars(sa.select(LedgerEntry.person_id).where(LedgerEntry.year == 2022)))
+        for _ in range(10):
+            mon = random_rules(rng)
+            period = parse_period(rng.choice(("2022-01", "2022-06", "2022-12", "2022-Q1", "2022-Q4")))
+            exact, near = over_the_line(mon, period), over_a_bound(mon, period)
+            assert (exact is None) == (near is None)
+            if exact is None or near is None:
+                continue
+            over, bounded = set(s.scalars(exact)), set(s.scalars(near))
+            assert over <= bounded
+            over_lines += len(over)
+            narrowed += len(bounded) < len(everyone)
+    assert over_lines and narrowed  # people over lines were found, and the bounds left people out
 
 
 def a_year_of_arrivals(db: Database, seed: int, prefilter: bool) -> tuple[list[Any], list[Any]]:

@@ -25,6 +25,7 @@ from yibao.rules.claims import AMOUNTS as CLAIM_AMOUNTS
 from yibao.rules.monitoring import evaluate, parse_period
 from yibao.store.claims import from_ledger
 from yibao.store.db import Database
+from yibao.store.monitoring_bounds import fold
 from yibao.store.monitoring_reads import candidates
 from yibao.store.monitoring_tables import MonitoringRun, WarningCase, WarningEvent
 from yibao.store.service_tables import LedgerEntry
@@ -48,6 +49,7 @@ def loaded(db: Database, seed: int, per_person: float = -1) -> Ledger:
     led = random_ledger(seed, persons=70, per_person=per_person)
     with db.engine.begin() as conn:
         write(conn, led)
+    fold(db.engine)  # the bounds a monthly run reads (folded as its first step)
     return led
 
 

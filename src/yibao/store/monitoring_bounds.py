@@ -24,8 +24,8 @@ Reversals are not subtracted (one may undo an application for assistance, which 
 keeps its person's bound high, which costs the run a person to look at, never a warning. Adding rows and taking a
 maximum commute, so a bound is the same whatever order the rows are folded in, in one fold or many.
 
-A reader never depends on the fold being recent: :func:`over_a_bound` adds the rows after the fold (``id`` above
-``ledger_fold.ledger_id``) to the stored bounds in the same query, so a fold only makes the read faster.
+A reader never depends on the fold being recent: :func:`over_a_bound` adds everyone with a ledger row after the fold
+(``id`` above ``ledger_fold.ledger_id``) to the people over a stored bound, so a fold only makes the read faster.
 ``tests/db/test_monitoring_bounds.py`` holds that a bound folded in any number of steps equals the bound of one fold
 over all the rows, that it is at least every rule's measure, and that a run finds the same warnings with or without.
 """
@@ -84,45 +84,36 @@ def folded_to() -> sa.ScalarSelect[int]:
     return sa.select(sa.func.coalesce(sa.func.max(LedgerFold.ledger_id), 0)).where(LedgerFold.job == JOB).scalar_subquery()
 
 
-def unfolded(after: sa.ColumnElement[int] | int, upto: int | None = None, year: int | None = None) -> sa.Select[Any]:
-    """The bounds per person-year of the ledger rows with ``after < id`` (``<= upto``; of ``year`` only)."""
+def unfolded(after: int, upto: int) -> sa.Select[Any]:
+    """The bounds per person-year of the ledger rows with ``after < id <= upto``."""
     e = LedgerEntry.__table__.c
-    q = sa.select(e.year, e.person_id, *contributions(e)).where(e.id > after).group_by(e.year, e.person_id)
-    if upto is not None:
-        q = q.where(e.id <= upto)
-    if year is not None:
-        q = q.where(e.year == year)
-    return q
+    return sa.select(e.year, e.person_id, *contributions(e)).where(e.id > after, e.id <= upto).group_by(e.year, e.person_id)
 
 
-def bounds(year: int) -> sa.Subquery:
-    """Every person's bounds in ``year``: the folded ones and those of the rows after the fold, combined."""
+def over_a_bound(mon: Monitoring, period: Period, after: int | None = None) -> sa.Select[int] | None:
+    """People whose folded bound in the period's year is over the line of one of the period's rules, and everyone with
+    a ledger row of that year not yet folded (``None``: the period has no rules). Everyone over a line
+    (:func:`yibao.store.monitoring_reads.over_the_line`) is among them. ``after``: the fold's ledger id, if read
+    already (on PostgreSQL the planner then reads the rows after it by the ledger's primary key)."""
     t = PersonYearMeasure.__table__.c
-    stored = sa.select(t.year, t.person_id, *(t[f"{m}_{p}"] for m in MEASURES for p in PARTS)).where(t.year == year)
-    both = sa.union_all(stored, unfolded(folded_to(), year=year)).subquery("both")
-    cols = [_gathered(p, both.c[f"{m}_{p}"]).label(f"{m}_{p}") for m in MEASURES for p in PARTS]
-    return sa.select(both.c.person_id, *cols).group_by(both.c.person_id).subquery("bounds")
-
-
-def _gathered(part: str, column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
-    """Parts of one person-year's bound combined: maxima by the largest, sums added."""
-    return sa.func.max(column) if part == "max" else sa.func.sum(column)
-
-
-def over_a_bound(mon: Monitoring, period: Period) -> sa.Select[int] | None:
-    """People whose bound in the period's year is over the line of one of the period's rules (``None``: the period has
-    no rules). Everyone over a line (:func:`yibao.store.monitoring_reads.over_the_line`) is among them."""
-    b = bounds(period.year)
     over: list[sa.ColumnElement[bool]] = []
     for key, rule in mon.rules.items():
         if rule.period != period.kind:
             continue
         m = rule.measure
-        bound = b.c[f"{m}_sum"] if rule.scope == "year" else b.c[f"{m}_max"] + b.c[f"{m}_fixes"]
+        bound = t[f"{m}_sum"] if rule.scope == "year" else t[f"{m}_max"] + t[f"{m}_fixes"]
         over.append(bound > mon.threshold(key))
     if not over:
         return None
-    return sa.select(b.c.person_id).where(sa.or_(*over))
+    e = LedgerEntry.__table__.c
+    since = sa.select(e.person_id).where(e.id > (folded_to() if after is None else after), e.year == period.year)
+    near = sa.union(sa.select(t.person_id).where(t.year == period.year, sa.or_(*over)), since).subquery("near")
+    return sa.select(near.c.person_id)
+
+
+def folded(session: Session) -> int:
+    """The highest ledger id folded (0 before the first fold)."""
+    return session.scalar(sa.select(folded_to())) or 0
 
 
 def fold(engine: sa.Engine) -> int:

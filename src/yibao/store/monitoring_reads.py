@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from yibao.policy.schema import Monitoring, WarningRule
 from yibao.rules.monitoring import Period
 from yibao.store.claims import Persons, standing
-from yibao.store.monitoring_bounds import over_a_bound, raw
+from yibao.store.monitoring_bounds import folded, over_a_bound, raw
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 
@@ -86,6 +86,6 @@ def found(session: Session, mon: Monitoring, period: Period, *, with_known: bool
     itself, run inside the read."""
     if session.connection().dialect.name != "postgresql":
         return candidates(mon, period, with_known=with_known)
-    bound = over_a_bound(mon, period)
+    bound = over_a_bound(mon, period, folded(session))
     near = [] if bound is None else list(session.scalars(bound))
     return list(session.scalars(candidates(mon, period, with_known=with_known, near=near)))

@@ -95,7 +95,7 @@ def evaluate_ledger(
     updates). Only those people's settlements are read; the rules decide as on the whole ledger.
 
     ``prefilter=False``: every settlement of the year is read (the reference the prefilter is tested against)."""
-    roomy(session)
+    roomy(session, jit=False)  # compiling the plans costs seconds, more than the reads they would speed up
     persons = found(session, mon, period, with_known=not over_only) if prefilter else None
     frame = from_ledger(session, date(period.year, 1, 1), period.end, persons=persons)
     return evaluate(frame, mon, period, over_only=over_only)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from yibao.policy.schema import Monitoring, WarningRule
 from yibao.rules.monitoring import Period
+from yibao.store.big_reads import kept
 from yibao.store.claims import Persons, standing
 from yibao.store.monitoring_bounds import folded, over_a_bound, raw
 from yibao.store.monitoring_tables import WarningCase
@@ -74,18 +75,20 @@ def candidates(mon: Monitoring, period: Period, *, with_known: bool, near: Perso
     if not parts:
         return sa.select(Person.id).where(sa.false())
     seeds = (sa.union(*parts) if len(parts) > 1 else parts[0]).cte("seeds")  # read twice below, computed once
-    seed_ids = sa.select(seeds.c[0])
+    seed_ids = sa.select(seeds.c[0].label("id"))
     households = sa.select(Person.hh_no).where(Person.id.in_(seed_ids), Person.hh_no.is_not(None))
-    return sa.select(Person.id).where(sa.or_(Person.id.in_(seed_ids), Person.hh_no.in_(households)))
+    members = sa.select(Person.id).where(Person.hh_no.in_(households))
+    everyone = sa.union(seed_ids, members).subquery("everyone")  # a union, not an OR: each part by its index
+    return sa.select(everyone.c.id)
 
 
 def found(session: Session, mon: Monitoring, period: Period, *, with_known: bool) -> Persons:
     """:func:`candidates` for a read of their settlements in ``session``: on PostgreSQL their ids, read first (the
     planner cannot tell how few people a ``HAVING`` leaves: given the query, it joins them to the whole year's
-    ledger; given the ids, it knows), the people over a bound read first for the same reason; elsewhere the query
-    itself, run inside the read."""
+    ledger; given the ids, it knows), the people over a bound kept first in a temporary table for the same reason
+    (:func:`yibao.store.big_reads.kept`); elsewhere the query itself, run inside the read."""
     if session.connection().dialect.name != "postgresql":
         return candidates(mon, period, with_known=with_known)
     bound = over_a_bound(mon, period, folded(session))
-    near = [] if bound is None else list(session.scalars(bound))
+    near: Persons = [] if bound is None else kept(session, "monitoring_near", bound)
     return list(session.scalars(candidates(mon, period, with_known=with_known, near=near)))

@@ -121,6 +121,7 @@ def run_monitoring(
         same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
         known = {(w.rule, w.person_id, w.key): w for w in s.scalars(same)}
         seen: set[int] = set()
+        created: list[WarningCase] = []
         for row in found.iter_rows(named=True):
             out.found += 1
             out.by_rule[row["rule"]] = out.by_rule.get(row["rule"], 0) + 1
@@ -132,12 +133,14 @@ def run_monitoring(
                     recorded_at=stamp, recorded_by=user, **_values(row),
                 )  # fmt: skip
                 s.add(w)
-                s.flush()
-                _event(s, w, None, "new", user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt)
+                created.append(w)
                 out.created += 1
                 continue
             seen.add(w.id)
             _update(s, w, row, period, user, trigger, out, "金额更新")
+        s.flush()  # the new warnings in a few statements (their ids for their first events), not one each
+        for w in created:
+            _event(s, w, None, "new", user, f"monitoring:{trigger}", period=period.code, amount=w.measure_amt)
         # known warnings whose person is no longer over the line (a reversal, a correction): amounts follow the ledger
         unseen = [w for w in known.values() if w.id not in seen and w.rule in yearly]
         mine = everyone.filter(pl.col("psn_no").is_in([w.psn_no for w in unseen]))

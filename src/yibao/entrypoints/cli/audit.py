@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from yibao.app.institution_anomalies import Result, check_query, institution_anomalies, shown_row, township_view
-from yibao.audit.institutions import BY_CODE
+from yibao.audit.indicators import BY_CODE
 from yibao.core.errors import InputError
 from yibao.core.i18n import paren, t
 from yibao.entrypoints.cli.enrol import Lang, check_lang, database, fail

@@ -12,12 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from yibao import synth as gen
-from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack
+from yibao.audit.pack import AuditPack
 from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.core.i18n import t as _t
-from yibao.core.settings import DEFAULT_POLICY
+from yibao.core.settings import DEFAULT_AUDIT_PACK, DEFAULT_POLICY
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
 from yibao.policy.categories import identity_label
 from yibao.synth.fee_lines import AuditCounty, with_fee_lines

@@ -1,4 +1,9 @@
-"""The ``yibao`` command line."""
+"""The ``yibao`` command line.
+
+Building it loads only Typer, Rich and :mod:`yibao.core`: each command imports the services, the database, Polars
+and the policy engine it runs in its own body, so ``yibao --help`` and every command start fast
+(``tests/unit/test_cli_startup.py`` holds this).
+"""
 
 from __future__ import annotations
 

@@ -47,8 +47,8 @@ from yibao.app.audit_pack import base_pack
 from yibao.audit.columnar import COLUMNAR
 from yibao.audit.engine import audit_frames
 from yibao.audit.model import Frames
-from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack
-from yibao.core.settings import DEFAULT_POLICY
+from yibao.audit.pack import AuditPack
+from yibao.core.settings import DEFAULT_AUDIT_PACK, DEFAULT_POLICY
 from yibao.interfaces.audit_files import read_audit_dir
 from yibao.policy.pack import load_pack
 from yibao.synth.fee_lines import with_fee_lines

@@ -14,11 +14,11 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yibao.audit.indicators import INDICATORS
 from yibao.audit.institutions import (
     DEFAULT_PARAMS,
     INDICATOR_LABELS,
     INDICATOR_NOTES,
-    INDICATORS,
     Params,
     analyse,
     band,

@@ -9,9 +9,10 @@ from importlib import resources
 import yaml
 
 from yibao.audit.knowledge import TABLES
-from yibao.audit.pack import DEFAULT_AUDIT_PACK, PACKS_DIR, WORKFLOW_STEPS, load_audit_pack
+from yibao.audit.pack import PACKS_DIR, WORKFLOW_STEPS, load_audit_pack
 from yibao.audit.types import RULE_TYPES
 from yibao.core import vocab
+from yibao.core.settings import DEFAULT_AUDIT_PACK
 
 RAW = yaml.safe_load((PACKS_DIR / f"{DEFAULT_AUDIT_PACK}.yaml").read_text(encoding="utf-8"))
 

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from yibao import synth
 from yibao.audit.engine import audit_frames
-from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack, load_audit_pack
+from yibao.audit.pack import AuditPack, load_audit_pack
 from yibao.audit.types import RULE_TYPES
+from yibao.core.settings import DEFAULT_AUDIT_PACK
 from yibao.interfaces.audit_files import frames_from_tables
 from yibao.synth.fee_lines import AuditCounty, with_fee_lines
 from yibao.synth.stays import MAX_MONTH_VISITS, QUIET_DAYS

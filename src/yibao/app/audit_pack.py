@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.audit import knowledge as kn
-from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack, Param, load_audit_pack
+from yibao.audit.pack import AuditPack, Param, load_audit_pack
+from yibao.core.settings import DEFAULT_AUDIT_PACK
 from yibao.policy.pack import PolicyPack
 from yibao.store.audit_tables import AuditRuleChange, KnowledgeImport
 

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.app.audit_pack import pack_in_force
+from yibao.audit.indicators import BY_CODE
 from yibao.audit.institutions import (
-    BY_CODE,
     DEFAULT_PARAMS,
     DIRECTION_LABELS,
     FEE_KINDS,

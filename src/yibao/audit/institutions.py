@@ -57,35 +57,11 @@ from typing import Literal
 
 import polars as pl
 
+from yibao.audit.indicators import BY_CODE, ORDER, SCALE, Unit
 from yibao.audit.model import INPATIENT_MED_TYPES
 from yibao.core.i18n import Said, pick, t
 from yibao.core.money import fmt_yuan
 
-Unit = Literal["bp", "fen", "milli_day"]
-SCALE: dict[Unit, int] = {"bp": 10_000, "fen": 1, "milli_day": 1000}
-
-
-@dataclass(frozen=True)
-class Indicator:
-    code: str
-    unit: Unit
-    needs: Literal["claims", "stays", "fees"]
-    """What the indicator is computed from (without stays or fees those indicators are left out)."""
-
-
-INDICATORS: tuple[Indicator, ...] = (
-    Indicator("admission_rate", "bp", "claims"),
-    Indicator("cost_per_admission", "fen", "claims"),
-    Indicator("avg_los", "milli_day", "stays"),
-    Indicator("readmit_15d", "bp", "stays"),
-    Indicator("drug_share", "bp", "fees"),
-    Indicator("exam_share", "bp", "fees"),
-    Indicator("material_share", "bp", "fees"),
-    Indicator("selfpay_share", "bp", "claims"),
-    Indicator("persons_per_visit", "bp", "claims"),
-)
-BY_CODE: dict[str, Indicator] = {i.code: i for i in INDICATORS}
-ORDER: dict[str, int] = {i.code: n for n, i in enumerate(INDICATORS)}
 INDICATOR_LABELS: dict[str, Said] = {
     "admission_rate": ("收住率", "admission rate"),
     "cost_per_admission": ("次均住院费用", "cost per admission"),

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 DEFAULT_DATABASE_URL = "sqlite:///yibao.db"
 DEFAULT_POLICY = "anhui-huaibei-2022"
 """The shipped pack yibao settles with unless ``YIBAO_POLICY`` (or a ``--policy`` option) names another."""
+DEFAULT_AUDIT_PACK = "yibao-audit-2023"
+"""The shipped audit rule pack unless ``YIBAO_AUDIT_PACK`` (or an ``--audit-pack`` option) names another."""
 
 DATABASE_ENV = "YIBAO_DATABASE_URL"
 POLICY_ENV = "YIBAO_POLICY"

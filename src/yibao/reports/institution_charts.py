@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 from matplotlib.figure import Figure
 
-from yibao.audit.institutions import BY_CODE, indicator_label
+from yibao.audit.indicators import BY_CODE
+from yibao.audit.institutions import indicator_label
 from yibao.core import charts
 from yibao.core.i18n import t
 from yibao.reports.charts import MONTHS_EN, Chart

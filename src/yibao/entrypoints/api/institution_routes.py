@@ -24,8 +24,8 @@ from yibao.app.institution_anomalies import (
     institution_detail,
     shown_row,
 )
+from yibao.audit.indicators import BY_CODE
 from yibao.audit.institutions import (
-    BY_CODE,
     DIRECTION_LABELS,
     INDICATOR_LABELS,
     INDICATOR_NOTES,

@@ -6,21 +6,23 @@ in every server process; every change is recorded with who and when (``history``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from yibao.app import auth
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.vocab import label
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
-from yibao.store.db import Database
-from yibao.store.service_tables import Account
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from yibao.store.service_tables import Account
+
 
 accounts_app = typer.Typer(help="账号：新建、停用、启用、重设密码、变更角色、变更记录 / accounts", no_args_is_help=True)
 
@@ -31,6 +33,8 @@ InstitutionOpt = Annotated[str | None, typer.Option("--institution", help="定�
 
 def _change(change: Callable[[Session], Account], lang: str) -> Account:
     """``change`` committed, or exit 2 naming the bad input (nothing changed)."""
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         with db.unit_of_work() as s:
@@ -44,6 +48,9 @@ def _change(change: Callable[[Session], Account], lang: str) -> Account:
 @accounts_app.command("list")
 def list_accounts(lang: Lang = "zh") -> None:
     """全部账号：角色、所属机构、状态。"""
+    from yibao.app import auth
+    from yibao.store.db import Database
+
     with Database.open().unit_of_work() as s:
         rows = auth.accounts(s)
     table = Table(title=_t(lang, "账号", "Accounts"))
@@ -69,6 +76,8 @@ def add_account(
     lang: Lang = "zh",
 ) -> None:
     """新建账号（密码交互输入，Argon2 哈希保存；定点机构账号须 --institution 已登记的机构）。"""
+    from yibao.app import auth
+
     password = typer.prompt(_t(lang, "密码", "Password"), hide_input=True, confirmation_prompt=True)
     _change(
         lambda s: auth.create_account(
@@ -82,6 +91,8 @@ def add_account(
 @accounts_app.command("passwd")
 def passwd(username: Username, user: UserOpt = OS_USER, lang: Lang = "zh") -> None:
     """设置账号密码（交互输入两次）：该账号的全部令牌立即失效，登录锁定解除。"""
+    from yibao.app import auth
+
     password = typer.prompt(_t(lang, "新密码", "New password"), hide_input=True, confirmation_prompt=True)
     _change(lambda s: auth.set_password(s, username, password, user), lang)
     console.print(
@@ -96,6 +107,8 @@ def passwd(username: Username, user: UserOpt = OS_USER, lang: Lang = "zh") -> No
 @accounts_app.command("reset")
 def reset(username: Username, user: UserOpt = OS_USER, lang: Lang = "zh") -> None:
     """重设为随机临时密码（只显示这一次）：本人下次登录须修改；该账号的全部令牌立即失效。"""
+    from yibao.app import auth
+
     issued: list[str] = []
 
     def change(s: Session) -> Account:
@@ -119,6 +132,8 @@ def role(
     username: Username, role: RoleOpt, fixmedins_code: InstitutionOpt = None, user: UserOpt = OS_USER, lang: Lang = "zh"
 ) -> None:
     """变更账号角色：该账号的全部令牌立即失效（定点机构账号须 --institution 已登记的机构）。"""
+    from yibao.app import auth
+
     _change(lambda s: auth.set_role(s, username, role, user, fixmedins_code), lang)
     console.print(
         _t(
@@ -132,6 +147,8 @@ def role(
 @accounts_app.command("disable")
 def disable(username: Username, user: UserOpt = OS_USER, lang: Lang = "zh") -> None:
     """停用账号：该账号不能再登录，全部令牌立即失效。"""
+    from yibao.app import auth
+
     _change(lambda s: auth.set_active(s, username, False, user), lang)
     console.print(
         _t(lang, f"已停用账号 {username}；其全部令牌已失效。", f"Account {username} disabled; every token of it stopped working.")
@@ -141,6 +158,8 @@ def disable(username: Username, user: UserOpt = OS_USER, lang: Lang = "zh") -> N
 @accounts_app.command("enable")
 def enable(username: Username, user: UserOpt = OS_USER, lang: Lang = "zh") -> None:
     """启用账号，并解除其登录锁定。"""
+    from yibao.app import auth
+
     _change(lambda s: auth.set_active(s, username, True, user), lang)
     console.print(_t(lang, f"已启用账号 {username}。", f"Account {username} enabled."))
 
@@ -152,6 +171,9 @@ def history(
     lang: Lang = "zh",
 ) -> None:
     """账号变更记录（北京时间）：谁在何时对哪个账号做了什么。"""
+    from yibao.app import auth
+    from yibao.store.db import Database
+
     with Database.open().unit_of_work() as s:
         events = auth.account_events(s, username, limit)
     table = Table(title=_t(lang, "账号变更记录（北京时间）", "Account changes (Beijing time)"))

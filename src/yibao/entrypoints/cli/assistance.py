@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import getpass
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from yibao.app import assistance
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import identity_label
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
-from yibao.policy.pack import load_pack
-from yibao.settlement.trace import render
-from yibao.store.db import Database
+
+if TYPE_CHECKING:
+    from yibao.app import assistance
+
 
 assistance_app = typer.Typer(help="依申请救助 / assistance on application", no_args_is_help=True)
 
@@ -44,6 +44,8 @@ def _day(text: str | None, lang: str) -> date | None:
 
 def print_application(app: assistance.Application, lang: str) -> None:
     """The bills counted, the base, the pay and the trace, in ``lang``."""
+    from yibao.settlement.trace import render
+
     r, p = app.result, app.person
     head = _t(lang, "依申请救助", "Assistance on application")
     state = (
@@ -77,6 +79,10 @@ def apply(
     lang: Lang = "zh",
 ) -> None:
     """依申请救助：回溯期内计入的结算、计算基数、救助金额和计算过程；--confirm 写入台账。"""
+    from yibao.app import assistance
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
+
     day = _day(on, lang)
     try:
         pack = load_pack(policy)
@@ -96,6 +102,9 @@ def reverse(
     lang: Lang = "zh",
 ) -> None:
     """撤销依申请救助：退回占用的年度救助限额，所计入的结算可再次申请。"""
+    from yibao.app import assistance
+    from yibao.store.db import Database
+
     try:
         with Database.open().unit_of_work() as s:
             entry = assistance.reverse(s, setl_id, reason, user or getpass.getuser())

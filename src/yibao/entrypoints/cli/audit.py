@@ -8,17 +8,20 @@ field, which value and what was expected and exits with code 2.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from yibao.app.institution_anomalies import Result, check_query, institution_anomalies, shown_row, township_view
-from yibao.audit.institutions import BY_CODE
+from yibao.audit.indicators import BY_CODE
 from yibao.core.errors import InputError
 from yibao.core.i18n import paren, t
 from yibao.entrypoints.cli.enrol import Lang, check_lang, database, fail
 from yibao.entrypoints.cli.output import console
+
+if TYPE_CHECKING:
+    from yibao.app.institution_anomalies import Result
+
 
 audit_app = typer.Typer(help="医保基金智能监管 / fund supervision", no_args_is_help=True)
 
@@ -31,6 +34,8 @@ COLUMNS = (
 
 
 def ranked_table(r: Result, lang: str, top: int) -> Table:
+    from yibao.app.institution_anomalies import shown_row
+
     ranked = r.ranked()
     period = r.query.month or str(r.query.year)
     table = Table(
@@ -50,6 +55,8 @@ def ranked_table(r: Result, lang: str, top: int) -> Table:
 
 def township_table(r: Result, lang: str) -> Table:
     """Per township (the patients'): its first flags, and the institutions serving it with their flags."""
+    from yibao.app.institution_anomalies import township_view
+
     table = Table(title=t(lang, "乡镇视图", "Townships"))
     for zh, en in (("乡镇", "township"), ("异常指标", "flagged"), ("服务机构（异常数）", "institutions serving it (flags)")):
         table.add_column(t(lang, zh, en))
@@ -71,6 +78,8 @@ def institutions_cmd(
     lang: Lang = "zh",
 ) -> None:
     """机构异常监测：月度指标与同级机构比较（四分位围栏）及自身趋势，按偏离程度排序 / institution anomalies, ranked."""
+    from yibao.app.institution_anomalies import check_query, institution_anomalies
+
     lang = check_lang(lang)
     try:
         q = check_query(year, month, level, indicator, where="command line", prefix="--")

@@ -9,23 +9,27 @@ commands to ``yibao audit`` (:data:`yibao.entrypoints.cli.audit.audit_app`).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from yibao.app import suspects as svc
-from yibao.app.auth import Principal
-from yibao.app.suspect_views import case_dict, detail
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError
 from yibao.core.i18n import t as tr
 from yibao.core.money import fmt_yuan
 from yibao.entrypoints.cli.enrol import Lang, check_lang, database, fail
 from yibao.entrypoints.cli.output import console
-from yibao.rules import suspect_workflow as wf
 
-READER = Principal("cli", "auditor", None, "command line")
+if TYPE_CHECKING:
+    from yibao.app.auth import Principal
+
+
+def _reader() -> Principal:
+    """Who the command line reads as: the bureau's auditor."""
+    from yibao.app.auth import Principal
+
+    return Principal("cli", "auditor", None, "command line")
 
 
 def _day(raw: str | None, option: str, lang: str) -> date | None:
@@ -48,6 +52,10 @@ def cases(
     lang: Lang = "zh",
 ) -> None:
     """疑点清单（逾期标红）/ the 疑点 list, overdue ones in red."""
+    from yibao.app import suspects as svc
+    from yibao.app.suspect_views import case_dict
+    from yibao.rules import suspect_workflow as wf
+
     lang = check_lang(lang)
     if status and status not in ("open", *wf.STATUSES):
         codes = "、".join(f"`{s}`" for s in wf.STATUSES)
@@ -60,8 +68,8 @@ def cases(
     )  # fmt: skip
     day = svc.today()
     with database(lang) as db, db.unit_of_work() as s:
-        rows = [case_dict(c, fi, lang, day=day) for c, fi in svc.list_cases(s, READER, f, day=day, limit=limit)]
-        counts = svc.counts(s, READER, day=day)
+        rows = [case_dict(c, fi, lang, day=day) for c, fi in svc.list_cases(s, _reader(), f, day=day, limit=limit)]
+        counts = svc.counts(s, _reader(), day=day)
     table = Table(title=tr(lang, f"疑点（今日 {day}，北京时间）", f"Suspect cases (today {day}, Beijing time)"))
     for zh, en, right in (
         ("编号", "id", True), ("疑点号", "case", False), ("规则", "rule", False), ("定点机构", "institution", False),
@@ -88,9 +96,11 @@ def case(
     lang: Lang = "zh",
 ) -> None:
     """一个疑点：规则、说明、证据、办理经过 / one 疑点 with its evidence and what happened."""
+    from yibao.app.suspect_views import detail
+
     lang = check_lang(lang)
     with database(lang) as db, db.unit_of_work() as s:
-        c = detail(s, case_id, READER, lang)
+        c = detail(s, case_id, _reader(), lang)
     late = tr(lang, "（已逾期）", " (overdue)") if c["overdue"] else ""
     console.print(f"[bold]{c['case_no']}[/bold] {c['status_label']}{late} · {c['rule_code']} {c['rule_label']}")
     console.print(c["message"])

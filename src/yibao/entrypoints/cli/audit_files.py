@@ -9,26 +9,31 @@ Bad input names the file, row, field and value, exits with code 2 and writes not
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao.app.audit_pack import base_pack
-from yibao.audit.pack import AuditPack
-from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.core.i18n import t as tr
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import AUDIT_FAMILIES, AUDIT_RESULTS, label
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
-from yibao.interfaces.audit_files import FilesRun, run_audit_files
-from yibao.policy.pack import load_pack
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from yibao.audit.pack import AuditPack
+    from yibao.interfaces.audit_files import FilesRun
 
 
 def rules_table(pack: AuditPack, findings: pl.DataFrame, lang: str) -> Table:
     """Findings per rule of the pack (rules without findings too): count, claims and amount at stake."""
+    import polars as pl
+
+    from yibao.audit.types import RULE_TYPES
+
     per = findings.group_by("rule_code", "result").agg(
         pl.len().alias("n"), pl.col("claim_id").n_unique().alias("claims"), pl.col("amount").sum().alias("amount")
     )
@@ -73,6 +78,10 @@ def summary_table(run: FilesRun, directory: Path, lang: str) -> Table:
 
 def run_files(claims: Path, out: Path | None, policy: str, audit_pack: str | None, allow_unknown: bool, lang: str) -> None:
     """The ``--claims`` mode of ``yibao audit run``."""
+    from yibao.app.audit_pack import base_pack
+    from yibao.interfaces.audit_files import run_audit_files
+    from yibao.policy.pack import load_pack
+
     try:
         pack = base_pack(load_pack(policy), audit_pack)
         with Progress(

@@ -8,22 +8,20 @@ The command line is the server's operator (as for the account commands): its cha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from yibao.app import audit_knowledge, audit_rules
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, NOTHING_STORED, console, err_console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
-from yibao.interfaces.workbooks.audit_knowledge import write_template
-from yibao.interfaces.workbooks.sheets import SheetRefused
-from yibao.policy.in_force import configured_pack
-from yibao.policy.pack import PolicyPack
-from yibao.store.db import Database
+
+if TYPE_CHECKING:
+    from yibao.policy.pack import PolicyPack
+
 
 CLI_ROLE = "admin"
 """Whoever runs the command line at the server acts as an administrator."""
@@ -32,6 +30,8 @@ knowledge_app = typer.Typer(help="知识库导入 / the audit knowledge workbook
 
 
 def _policy(lang: str) -> PolicyPack:
+    from yibao.policy.in_force import configured_pack
+
     try:
         return configured_pack()
     except (InputError, InputErrors) as exc:
@@ -40,6 +40,9 @@ def _policy(lang: str) -> PolicyPack:
 
 def rules_cmd(lang: Lang = "zh") -> None:
     """列出规则库：每条规则的类型、结果、参数（含来源）、启用状态与最近一次变更。"""
+    from yibao.app import audit_rules
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         with db.unit_of_work() as s:
@@ -61,6 +64,8 @@ def rules_cmd(lang: Lang = "zh") -> None:
 
 
 def _assignments(items: list[str], lang: str) -> dict[str, object]:
+    from yibao.app import audit_rules
+
     out: dict[str, object] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -80,6 +85,9 @@ def rule_cmd(
     lang: Lang = "zh",
 ) -> None:
     """启用、停用规则或修改参数（与规则包同样校验），记录修改人、时间与原因。"""
+    from yibao.app import audit_rules
+    from yibao.store.db import Database
+
     if on and off:
         raise refuse(InputError("command line", "--on/--off", "--on --off", "--on or --off, not both"), lang, NOTHING_CHANGED)
     params = _assignments(sets or [], lang)
@@ -112,6 +120,10 @@ def knowledge_import(
     lang: Lang = "zh",
 ) -> None:
     """导入知识库工作簿（每表一个工作表）：任何一行有错则整本不导入，并指明文件、工作表、行、列和值。"""
+    from yibao.app import audit_knowledge
+    from yibao.interfaces.workbooks.sheets import SheetRefused
+    from yibao.store.db import Database
+
     if not file.is_file():
         raise refuse(InputError("command line", "FILE", str(file), "an existing .xlsx file"), lang, NOTHING_STORED)
     db = Database.open()
@@ -136,6 +148,8 @@ def knowledge_import(
 @knowledge_app.command("template")
 def knowledge_template(out: Annotated[Path, typer.Argument(help="写出的 .xlsx")], lang: Lang = "zh") -> None:
     """写出知识库导入模板：每张表一个工作表，含表头和一行示例。"""
+    from yibao.interfaces.workbooks.audit_knowledge import write_template
+
     write_template(out)
     console.print(_t(lang, f"已写出模板：{out}", f"Template written: {out}"), markup=False)
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from yibao.app.audit_runs import RunResult, run_audit
-from yibao.audit.model import Finding
-from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.core.i18n import t as tr
@@ -29,7 +26,12 @@ from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import AUDIT_RESULTS, label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, user_name
 from yibao.entrypoints.cli.output import console
-from yibao.policy.pack import PolicyPack, load_pack
+
+if TYPE_CHECKING:
+    from yibao.app.audit_runs import RunResult
+    from yibao.audit.model import Finding
+    from yibao.policy.pack import PolicyPack
+
 
 Policy = Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包（限价表）/ policy pack")]
 Day = Annotated[str, typer.Option(help="结算日期 YYYY-MM-DD / a settlement day")]
@@ -49,6 +51,8 @@ def _day(raw: str, option: str, lang: str) -> date:
 
 
 def _policy(name: str, lang: str) -> PolicyPack:
+    from yibao.policy.pack import load_pack
+
     try:
         return load_pack(name)
     except (InputError, InputErrors) as exc:
@@ -56,6 +60,8 @@ def _policy(name: str, lang: str) -> PolicyPack:
 
 
 def _rules_table(findings: tuple[Finding, ...], lang: str) -> Table:
+    from yibao.audit.types import RULE_TYPES
+
     counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for f in findings:
         c = counts[(f.rule_code, f.rule_type, f.result)]
@@ -106,6 +112,8 @@ def run_cmd(
 ) -> None:
     """对结算台账中一段日期的结算运行事后审核，记录审核结果并立疑点；或用 --claims 审核一批单据文件
     / audit the ledger's settlements of a date range, or with --claims a directory of claim files."""
+    from yibao.app.audit_runs import run_audit
+
     lang = check_lang(lang)
     if claims is not None:
         from yibao.entrypoints.cli.audit_files import run_files

@@ -8,15 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from yibao.app import backpay
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import FIELDS, identity_label, label
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
-from yibao.policy.pack import load_pack
-from yibao.store.db import Database
 
 backpay_app = typer.Typer(
     help="补差：身份补录后按结算日身份重新结算并补付差额 / back-pay after a late identity", no_args_is_help=True
@@ -30,6 +27,10 @@ SHOWN = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt")
 @backpay_app.command("list")
 def list_pending(policy: Policy = DEFAULT_POLICY, lang: Lang = "zh") -> None:
     """待补差：结算日已有新身份、但按原身份结算的人员及其结算。"""
+    from yibao.app import backpay
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
+
     try:
         pack = load_pack(policy)
         with Database.open().reading() as s:
@@ -59,6 +60,10 @@ def pay(
     lang: Lang = "zh",
 ) -> None:
     """补差：按结算日有效的身份依日期顺序重新结算，列出每笔结算的差额；--confirm 写入台账。"""
+    from yibao.app import backpay
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
+
     try:
         pack = load_pack(policy)
         with Database.open().unit_of_work() as s:

@@ -16,7 +16,6 @@ from rich.table import Table
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, err_console, refuse
-from yibao.policy.pack import load_pack
 
 if TYPE_CHECKING:
     import polars as pl
@@ -142,6 +141,7 @@ def batch(
     """批量结算一个县的全年单据（列式引擎，与逐笔结算分毫不差）/ settle a county-year of claims."""
     import polars as pl
 
+    from yibao.policy.pack import load_pack
     from yibao.settlement.batch.result import scan_result, ytd_location
 
     if engine is Engine.spark and (missing := _spark(lang)) is not None:
@@ -236,6 +236,7 @@ def compare_cmd(
 ) -> None:
     """现行政策与调整方案对比：基金支出、分身份、超监测线人数、灾难性支出、负担增加最多的人。"""
     from yibao.policy.overlay import apply_overlay, load_overlay
+    from yibao.policy.pack import load_pack
     from yibao.whatif.report import TEXT, cell, col, render_html, write_csvs
     from yibao.whatif.scenario import compare, covered_people, settings_for
 

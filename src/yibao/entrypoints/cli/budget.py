@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from yibao.app import budget as svc
-from yibao.app.report_sources import ledger_pack
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
@@ -21,10 +19,6 @@ from yibao.core.money import fmt_yuan
 from yibao.core.vocab import BUDGET_FUNDS, BUDGET_SOURCES
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, NOTHING_WRITTEN, console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
-from yibao.policy.in_force import configured_pack
-from yibao.policy.pack import load_pack
-from yibao.rules import budget as rules
-from yibao.store.db import Database
 
 budget_app = typer.Typer(help="基金预算 / fund budget", no_args_is_help=True)
 
@@ -33,6 +27,8 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="数据库 URL（默认 
 
 
 def _year(year: int, lang: str) -> int:
+    from yibao.app import budget as svc
+
     try:
         return svc.check_year(year, "command line")
     except InputError as exc:
@@ -50,6 +46,9 @@ def set_budget(
     lang: Lang = "zh",
 ) -> None:
     """录入基金预算：全年金额按月平均分配（分到分，余数给前几个月），或用 --month 只设一个月。"""
+    from yibao.app import budget as svc
+    from yibao.store.db import Database
+
     _year(year, lang)
     try:
         code = svc.check_fund(fund, "command line")
@@ -74,6 +73,9 @@ def import_budget(
     lang: Lang = "zh",
 ) -> None:
     """导入基金预算模板：任何一行有误则整份不导入，并列出每个有误的单元格。"""
+    from yibao.app import budget as svc
+    from yibao.store.db import Database
+
     try:
         with file.open("rb") as fh, Database.open(db).unit_of_work() as s:
             done = svc.import_template(s, fh, file.name, user)
@@ -104,6 +106,12 @@ def derive(
 ) -> None:
     """按上年实际支出和本年筹资测算预算：上年各基金支出 ×（1 + 增长率）；基本医保与大病保险合计不超过本年筹资 ×（1 − 预留结余
     比例），超过则按比例压减；各月按上年各月支出比例分配。参数取自政策包（基金预算）。"""
+    from yibao.app import budget as svc
+    from yibao.app.report_sources import ledger_pack
+    from yibao.policy.in_force import configured_pack
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
+
     _year(year, lang)
     try:
         database = Database.open(db)
@@ -124,6 +132,9 @@ def derive(
 @budget_app.command("show")
 def show(year: Year, db: DbOpt = None, lang: Lang = "zh") -> None:
     """某年度的基金预算（按基金和月份）和最近的变动（何时、何人、如何）。"""
+    from yibao.app import budget as svc
+    from yibao.store.db import Database
+
     _year(year, lang)
     with Database.open(db).reading() as s:
         amounts, changes = svc.budget_of(s, year), svc.changes(s, year, 20)
@@ -150,6 +161,9 @@ def template(
     lang: Lang = "zh",
 ) -> None:
     """写出基金预算模板（.xlsx，已填入该年度现有预算），填好后用 yibao budget import 导入。"""
+    from yibao.app import budget as svc
+    from yibao.store.db import Database
+
     _year(year, lang)
     with Database.open(db).reading() as s:
         amounts = svc.budget_of(s, year)
@@ -166,6 +180,8 @@ def template(
 
 
 def _grid(year: int, amounts: dict[tuple[str, int], int], lang: str) -> None:
+    from yibao.rules import budget as rules
+
     table = Table(title=_t(lang, f"{year} 年基金预算（元）", f"Fund budget {year} (yuan)"))
     table.add_column(_t(lang, "月份", "month"))
     for f in rules.FUNDS:

@@ -4,22 +4,21 @@ the month's statement also as Excel with ``--xlsx``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from yibao.app import capitation as svc
-from yibao.app.capitation_workbook import INSTITUTION_HEADS, counted_text, kind_text, workbook_bytes
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_percent, fmt_yuan
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, NOTHING_WRITTEN, console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
-from yibao.policy.in_force import configured_pack
-from yibao.rules.capitation import InstitutionMonth
-from yibao.store.db import Database
+
+if TYPE_CHECKING:
+    from yibao.rules.capitation import InstitutionMonth
+
 
 capitation_app = typer.Typer(help="门诊统筹人头定额 / outpatient capitation statements", no_args_is_help=True)
 
@@ -39,6 +38,9 @@ def _pairs(title: str, pairs: list[tuple[str, str]]) -> Table:
 @capitation_app.command("townships")
 def townships(db: DbOpt = None, lang: Lang = "zh") -> None:
     """实行门诊统筹人头定额的乡镇及有结算数据的月份。"""
+    from yibao.app import capitation as svc
+    from yibao.store.db import Database
+
     with Database.open(db).reading() as s:
         rows = [(t, svc.months(s, t)) for t in svc.townships(s)]
     table = Table(title=_t(lang, "门诊统筹人头定额乡镇", "Capitation townships"))
@@ -63,6 +65,11 @@ def statement(
     lang: Lang = "zh",
 ) -> None:
     """乡镇门诊统筹人头定额月度结算单：人头数、本月预拨、各机构就诊和金额、按人头和按项目支付、应拨付村卫生室及截止日。"""
+    from yibao.app import capitation as svc
+    from yibao.app.capitation_workbook import INSTITUTION_HEADS, counted_text, kind_text, workbook_bytes
+    from yibao.policy.in_force import configured_pack
+    from yibao.store.db import Database
+
     try:
         town = svc.check_township(township)
         year, mm = svc.check_month(month)
@@ -111,6 +118,10 @@ def statement(
 def year_end(township: Township, year: Annotated[int, typer.Argument(help="年度，如 2020")], db: DbOpt = None,
              lang: Lang = "zh") -> None:  # fmt: skip
     """乡镇门诊统筹人头定额年终结算：预拨、预留考核金、考核得分和返还、结余留用或超支、按项目支付。"""
+    from yibao.app import capitation as svc
+    from yibao.policy.in_force import configured_pack
+    from yibao.store.db import Database
+
     try:
         town = svc.check_township(township)
         with Database.open(db).reading() as s:
@@ -148,6 +159,9 @@ def score(
     lang: Lang = "zh",
 ) -> None:
     """录入乡镇年度考核得分（最新一条有效）。"""
+    from yibao.app import capitation as svc
+    from yibao.store.db import Database
+
     try:
         with Database.open(db).unit_of_work() as s:
             row = svc.record_score(s, township, year, value, note, user)

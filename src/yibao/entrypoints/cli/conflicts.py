@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from yibao.app import conflicts
 from yibao.core.clock import beijing_text
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
@@ -17,7 +16,11 @@ from yibao.core.i18n import t as _t
 from yibao.core.vocab import CONFLICT_ACTIONS, CONFLICT_STATUSES, identity_label, label
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, err_console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
-from yibao.store.db import Database
+
+if TYPE_CHECKING:
+    from yibao.app import conflicts
+    from yibao.store.db import Database
+
 
 conflicts_app = typer.Typer(help="疑似同人异号的核查：列出、合并、确认为不同人员 / identity conflicts", no_args_is_help=True)
 Id = Annotated[int, typer.Argument(help="疑似同人异号编号（见 yibao conflicts list）")]
@@ -37,6 +40,9 @@ def list_cmd(
     lang: Lang = "zh",
 ) -> None:
     """列出疑似同人异号（同姓名、出生日期、村，不同身份证号）及其来源。"""
+    from yibao.app import conflicts
+    from yibao.store.db import Database
+
     if status not in (*conflicts.STATUSES, "all"):
         raise refuse(
             InputError(
@@ -71,6 +77,9 @@ def list_cmd(
 @conflicts_app.command("show")
 def show(conflict_id: Id, lang: Lang = "zh") -> None:
     """两条记录并排：身份、参保、结算笔数、来源；处理历史；合并是否可行。"""
+    from yibao.app import conflicts
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         with db.reading() as s:
@@ -106,6 +115,9 @@ def show(conflict_id: Id, lang: Lang = "zh") -> None:
 
 def _run(lang: str, act: Callable[[Database], conflicts.Decision]) -> None:
     """Make one decision and say what was done, or why nothing was (exit code 2)."""
+    from yibao.app import conflicts
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         d = act(db)
@@ -130,16 +142,22 @@ def merge(
     lang: Lang = "zh",
 ) -> None:
     """合并为一人：另一条记录的身份、参保、备案等移到保留记录；有结算历史等不安全时拒绝。"""
+    from yibao.app import conflicts
+
     _run(lang, lambda db: conflicts.merge(db, conflict_id, keep, reason, user))
 
 
 @conflicts_app.command("keep")
 def keep_cmd(conflict_id: Id, reason: Reason, user: UserOpt = OS_USER, lang: Lang = "zh") -> None:
     """确认为不同人员：不再列为待核查，也不再重复提示。"""
+    from yibao.app import conflicts
+
     _run(lang, lambda db: conflicts.keep_apart(db, conflict_id, reason, user))
 
 
 @conflicts_app.command("undo")
 def undo(conflict_id: Id, reason: Reason, user: UserOpt = OS_USER, lang: Lang = "zh") -> None:
     """撤销上次决定（合并后保留记录已有结算的不能撤销）。"""
+    from yibao.app import conflicts
+
     _run(lang, lambda db: conflicts.undo(db, conflict_id, reason, user))

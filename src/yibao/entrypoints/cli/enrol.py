@@ -13,30 +13,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao.app import coverage as cov_svc
-from yibao.app import enrol_county as county
-from yibao.app import enrolment as svc
-from yibao.app import enrolment_workbook as excel
-from yibao.app.bulk_load import load_synth
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import Said
 from yibao.core.i18n import t as tr
 from yibao.core.idcard import mask
 from yibao.core.money import fmt_yuan
-from yibao.core.xlsx import save as save_xlsx
 from yibao.entrypoints.cli.output import NOTHING_STORED, console, refuse
-from yibao.interfaces.workbooks import tax_payments
-from yibao.policy.categories import identity_label
-from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
-from yibao.policy.pack import PolicyPack, load_pack
-from yibao.policy.premium import premium_split
-from yibao.store.db import Database
+
+if TYPE_CHECKING:
+    from yibao.app import enrol_county as county
+    from yibao.policy.pack import PolicyPack
+    from yibao.store.db import Database
+
 
 Lang = Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")]
 Year = Annotated[int, typer.Option("--year", min=1990, max=2100, help="参保年度 / covered year")]
@@ -91,6 +85,8 @@ def xlsx_path(path: Path | None, lang: str, option: str = "--xlsx") -> Path | No
 
 
 def _pack(policy: str | None, lang: str) -> PolicyPack | None:
+    from yibao.policy.pack import load_pack
+
     if policy is None:
         return None
     try:
@@ -101,6 +97,8 @@ def _pack(policy: str | None, lang: str) -> PolicyPack | None:
 
 @contextmanager
 def database(lang: str) -> Iterator[Database]:
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         yield db
@@ -119,6 +117,8 @@ def _write(path: Path, write: Callable[[Path], object], lang: str) -> None:
 
 
 def _cat(code: str, lang: str) -> str:
+    from yibao.app import enrolment_workbook as excel
+
     return excel.category_label(code, lang)
 
 
@@ -133,6 +133,8 @@ def load_synth_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把合成县（人员、身份、参保、备案）批量导入数据库 / bulk-load a synthetic county into the database."""
+    from yibao.app.bulk_load import load_synth
+
     lang = check_lang(lang)
     with database(lang) as db:
         result = load_synth(db, folder, user=user_name(user))
@@ -183,6 +185,11 @@ def enrol_cmd(
     """居民参保并按分类资助核定保费（个人、医疗救助、财政）/ enrol residents and split their premiums.
 
     --registry：登记簿中全部居民；--payments：税务缴费明细；--person：指定人员；都不填：为本年度已参保居民重新核定保费。"""
+    from yibao.app import enrolment as svc
+    from yibao.core.xlsx import save as save_xlsx
+    from yibao.interfaces.workbooks import tax_payments
+    from yibao.policy.premium import premium_split
+
     lang = check_lang(lang)
     if sum(bool(x) for x in (person, registry, payments)) > 1:
         raise fail(
@@ -258,6 +265,9 @@ def enrol_cmd(
 
 def _enrol_county(year: int, pack: PolicyPack, payments: Path | None, user: str, lang: str) -> None:
     """``enrol --registry`` (with a progress bar) or ``enrol --payments FILE`` (an errors workbook beside a refused file)."""
+    from yibao.app import enrol_county as county
+    from yibao.interfaces.workbooks import tax_payments
+
     if payments is not None and not payments.is_file():
         raise fail(
             InputError("command line", "--payments", str(payments), "an existing .xlsx file", expected_zh="已有的 .xlsx 文件"),
@@ -299,6 +309,8 @@ def _enrol_county(year: int, pack: PolicyPack, payments: Path | None, user: str,
 
 def print_enrolment(result: county.CountyEnrolment, lang: str) -> None:
     """The counts by subsidy category and what was done."""
+    from yibao.app import enrol_county as county
+
     source = (
         tr(lang, f"税务缴费明细（批次 #{result.batch_id}）", f"tax payment list (batch #{result.batch_id})")
         if result.batch_id
@@ -364,6 +376,11 @@ def coverage_cmd(
     lang: Lang = "zh",
 ) -> None:
     """参保率（总体、按身份类别）、资助预算和重复参保 / coverage rates, subsidy budget and duplicates."""
+    from yibao.app import coverage as cov_svc
+    from yibao.app import enrolment as svc
+    from yibao.app import enrolment_workbook as excel
+    from yibao.policy.coverage import DEFAULT_PRIORITY, CoverageRow
+
     lang = check_lang(lang)
     day = _as_of(as_of, lang)
     out = xlsx_path(xlsx, lang)
@@ -467,6 +484,10 @@ def gaps_cmd(
     lang: Lang = "zh",
 ) -> None:
     """应保未保清单：农村低收入和脱贫人口中未参保也未视同参保的人员 / the gap list for the townships."""
+    from yibao.app import coverage as cov_svc
+    from yibao.app import enrolment_workbook as excel
+    from yibao.policy.categories import identity_label
+
     lang = check_lang(lang)
     day = _as_of(as_of, lang)
     out = xlsx_path(xlsx, lang)
@@ -502,6 +523,8 @@ def special_status_cmd(
     lang: Lang = "zh",
 ) -> None:
     """登记视同参保/免缴的特殊状态（死亡、服兵役、服刑、省外参保）及依据 / record a special status with its evidence."""
+    from yibao.app import enrolment as svc
+
     lang = check_lang(lang)
     with database(lang) as db:
         view = svc.record_special_status(db, certno, year, status, evidence, user_name(user))

@@ -9,12 +9,10 @@ from typing import Annotated
 
 import typer
 
-from yibao.app import leaflet as leaflets
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t
 from yibao.entrypoints.cli.enrol import Lang, check_lang
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
-from yibao.policy.pack import load_pack
 
 
 def _day(text: str | None) -> date | None:
@@ -38,6 +36,9 @@ def leaflet(
     lang: Lang = "zh",
 ) -> None:
     """政策大白话问答：由政策包生成，举例按结算规则算出 / the policy leaflet, its examples settled by the pack."""
+    from yibao.app import leaflet as leaflets
+    from yibao.policy.pack import load_pack
+
     check_lang(lang)
     try:
         if fmt not in ("html", "pdf"):

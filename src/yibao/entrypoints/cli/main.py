@@ -1,4 +1,9 @@
-"""The ``yibao`` command line."""
+"""The ``yibao`` command line.
+
+Building it loads only Typer, Rich and :mod:`yibao.core`: each command imports the services, the database, Polars
+and the policy engine it runs in its own body, so ``yibao --help`` and every command start fast
+(``tests/unit/test_cli_startup.py`` holds this).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections import defaultdict
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
@@ -19,13 +24,11 @@ from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY
 from yibao.core.vocab import AMOUNT_FIELDS, CHRGITM_LV, field_label, label
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
-from yibao.interfaces.claim_csv import claim_person, read_claims, read_fee_lines, read_people
-from yibao.interfaces.settlement_csv import write_settlements
-from yibao.policy.categories import identity_label
-from yibao.policy.pack import PolicyPack, load_pack
-from yibao.settlement.model import Claim, Person, Settlement
-from yibao.settlement.settle import settle_sequence
-from yibao.settlement.trace import render
+
+if TYPE_CHECKING:
+    from yibao.policy.pack import PolicyPack
+    from yibao.settlement.model import Claim, Person, Settlement
+
 
 app = typer.Typer(help="yibao：基本医保、大病保险、医疗救助一站式结算 / one-stop three-tier settlement", no_args_is_help=True)
 
@@ -41,6 +44,8 @@ def _fail(exc: InputError | InputErrors, lang: str) -> typer.Exit:
 
 
 def _load(policy: str, lang: str) -> PolicyPack:
+    from yibao.policy.pack import load_pack
+
     try:
         return load_pack(policy)
     except (InputError, InputErrors) as exc:
@@ -49,6 +54,8 @@ def _load(policy: str, lang: str) -> PolicyPack:
 
 def settle_file(pack: PolicyPack, people: dict[str, Person], claims: list[Claim], claims_file: str) -> list[Settlement]:
     """Settle every person's claims in date order; errors name the claims file row."""
+    from yibao.settlement.settle import settle_sequence
+
     rows = {c.claim_id: i for i, c in enumerate(claims, start=2)}
     by_person: dict[str, list[Claim]] = defaultdict(list)
     for c in claims:
@@ -71,12 +78,16 @@ def settle_file(pack: PolicyPack, people: dict[str, Person], claims: list[Claim]
 def _read_inputs(
     people: Path, claims: Path, fee_lines: Path | None, only: str | None = None
 ) -> tuple[dict[str, Person], list[Claim]]:
+    from yibao.interfaces.claim_csv import read_claims, read_fee_lines, read_people
+
     persons = read_people(people)
     lines = read_fee_lines(fee_lines) if fee_lines else None
     return persons, read_claims(claims, persons, lines, only)
 
 
 def _settlement_table(items: list[Settlement], people: dict[str, Person], lang: str) -> Table:
+    from yibao.policy.categories import identity_label
+
     cols = ["claim_id", "psn_name", "identity", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "psn_part_amt"]
     short = {
         "medfee_sumamt": ("总费用", "total"),
@@ -126,6 +137,8 @@ def settle(
     lang: Lang = "zh",
 ) -> None:
     """按日期顺序逐人结算全部单据，输出每一级支付 / settle every claim, per person in date order."""
+    from yibao.interfaces.settlement_csv import write_settlements
+
     pack = _load(policy, lang)
     try:
         persons, items = _read_inputs(people, claims, fee_lines)
@@ -138,6 +151,9 @@ def settle(
 
 
 def explain_settlement(s: Settlement, person: Person, lang: str) -> None:
+    from yibao.policy.categories import identity_label
+    from yibao.settlement.trace import render
+
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column(justify="right")
@@ -200,6 +216,8 @@ def explain(
     lang: Lang = "zh",
 ) -> None:
     """逐步解释一笔结算：起付线、分段、比例、封顶线、结果 / show one claim's trace."""
+    from yibao.interfaces.claim_csv import claim_person
+
     pack = _load(policy, lang)
     try:
         psn_no = claim_person(claims, claim)  # only this person's claims are read and settled, in date order
@@ -223,6 +241,9 @@ def demo(
     lang: Lang = "zh",
 ) -> None:
     """用安徽淮北2022政策结算示例单据 / settle the bundled sample under the Anhui 2022 pack."""
+    from yibao.interfaces.settlement_csv import write_settlements
+    from yibao.policy.pack import load_pack
+
     pack = load_pack(DEFAULT_POLICY)  # the bundled sample is priced with the default pack
     persons, items = _read_inputs(_sample("sample_people.csv"), _sample("sample_claims.csv"), _sample("sample_fee_lines.csv"))
     settled = settle_file(pack, persons, items, "sample_claims.csv")

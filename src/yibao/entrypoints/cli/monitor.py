@@ -9,20 +9,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
-import sqlalchemy as sa
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from yibao import synth
-from yibao.app import warnings as svc
-from yibao.app.demo import load_institutions
-from yibao.app.history import details_from_frames, settle_history
-from yibao.app.push_list import read_confirmations, write_push_list
-from yibao.app.report_sources import ledger_pack
 from yibao.core.clock import beijing_text, beijing_today, time_header
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as tr
@@ -32,14 +24,14 @@ from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.core.vocab import bureau_label
 from yibao.entrypoints.cli.enrol import Lang, User, check_lang, database, fail, user_name, xlsx_path
 from yibao.entrypoints.cli.output import console
-from yibao.policy.categories import identity_label
-from yibao.policy.in_force import pack_in_force
-from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
-from yibao.rules.monitoring import Period, parse_period
-from yibao.rules.warning_workflow import KINDS, status_label
-from yibao.store.db import Database
-from yibao.store.monitoring_tables import MonitoringRun, WarningCase
-from yibao.store.tables import Person
+
+if TYPE_CHECKING:
+    from yibao.policy.pack import PolicyPack
+    from yibao.rules.monitoring import Period
+    from yibao.store.db import Database
+    from yibao.store.monitoring_tables import WarningCase
+    from yibao.store.tables import Person
+
 
 warnings_app = typer.Typer(help="预警名单与跟踪处置 / the warning list and its follow-up", no_args_is_help=True)
 Policy = Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包 / policy pack")]
@@ -47,6 +39,8 @@ PeriodOpt = Annotated[str, typer.Option("--period", help="监测期，如 2022-0
 
 
 def _load(policy: str, lang: str) -> PolicyPack:
+    from yibao.policy.pack import load_pack
+
     try:
         return load_pack(policy)
     except (InputError, InputErrors) as exc:
@@ -54,6 +48,9 @@ def _load(policy: str, lang: str) -> PolicyPack:
 
 
 def _warning_table(rows: list[tuple[WarningCase, Person]], title: str, lang: str, limit: int = 40) -> Table:
+    from yibao.policy.categories import identity_label
+    from yibao.rules.warning_workflow import status_label
+
     table = Table(title=title)
     for zh, en, right in (
         ("编号", "no.", True), ("姓名", "name", False), ("身份证号", "ID", False), ("乡镇/村", "township/village", False),
@@ -87,6 +84,9 @@ OptionalPolicy = Annotated[
 def _pack_of_database(db: Database, per: Period, lang: str) -> PolicyPack:
     """The pack the database's year was enrolled (else its period settled) under; refused, naming the shipped packs,
     when the database holds neither."""
+    from yibao.app.report_sources import ledger_pack
+    from yibao.policy.pack import shipped_packs
+
     pack = ledger_pack(db, per.start, per.end)
     if pack is None:
         names = shipped_packs()
@@ -107,6 +107,12 @@ def _pack_of_database(db: Database, per: Period, lang: str) -> PolicyPack:
 
 def _pack_of_runs(db: Database, chosen: PolicyPack | None, lang: str) -> PolicyPack:
     """``chosen``, else the pack of the latest monitoring run (the rules that found the warnings being worked)."""
+    import sqlalchemy as sa
+
+    from yibao.policy.in_force import pack_in_force
+    from yibao.policy.pack import shipped_packs
+    from yibao.store.monitoring_tables import MonitoringRun
+
     if chosen is not None:
         return chosen
     with db.unit_of_work() as s:
@@ -133,6 +139,10 @@ def monitor_cmd(
     lang: Lang = "zh",
 ) -> None:
     """按月运行高额医疗费用预警 / run the high-cost early warning for a period."""
+    from yibao.app import warnings as svc
+    from yibao.app.push_list import write_push_list
+    from yibao.rules.monitoring import parse_period
+
     lang = check_lang(lang)
     xlsx_path(export, lang, "--export")
     chosen = _load(policy, lang) if policy else None
@@ -172,6 +182,8 @@ def list_cmd(
     lang: Lang = "zh",
 ) -> None:
     """列出预警 / list warnings."""
+    from yibao.app import warnings as svc
+
     lang = check_lang(lang)
     with database(lang) as db, db.unit_of_work() as s:
         rows = svc.list_warnings(s, svc.Filter(status=status, kind=kind, period=period, township=township), limit=100_000)
@@ -181,6 +193,9 @@ def list_cmd(
 @warnings_app.command("show")
 def show_cmd(warning_id: Annotated[int, typer.Argument()], lang: Lang = "zh") -> None:
     """一条预警及其处置记录 / one warning and its steps."""
+    from yibao.app import warnings as svc
+    from yibao.rules.warning_workflow import KINDS, status_label
+
     lang = check_lang(lang)
     with database(lang) as db, db.unit_of_work() as s:
         w = svc.get_warning(s, warning_id)
@@ -211,6 +226,9 @@ def push_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把新预警推送给其他部门并写出推送清单 / push the new warnings and write the list."""
+    from yibao.app import warnings as svc
+    from yibao.app.push_list import write_push_list
+
     lang = check_lang(lang)
     xlsx_path(export, lang, "--export")
     bureaus = tuple(b.strip() for b in bureau.split(",") if b.strip())
@@ -237,6 +255,9 @@ def step_cmd(
     lang: Lang = "zh",
 ) -> None:
     """把一条预警推进一步 / move a warning one step."""
+    from yibao.app import warnings as svc
+    from yibao.rules.warning_workflow import status_label
+
     lang = check_lang(lang)
     bureaus = tuple(b.strip() for b in (bureau or "").split(",") if b.strip())
     chosen = _load(policy, lang) if policy else None
@@ -264,6 +285,8 @@ def import_cmd(
     lang: Lang = "zh",
 ) -> None:
     """导入乡镇核实结果 / import the townships' confirmations (all rows or none)."""
+    from yibao.app.push_list import read_confirmations
+
     lang = check_lang(lang)
     if not file.is_file():
         raise fail(InputError("command line", "file", str(file), "an existing .xlsx file"), lang)
@@ -297,6 +320,9 @@ def identity_cmd(
 ) -> None:
     """给经核实存在风险的人员登记倾斜救助身份（来源：监测预警）/ give a person confirmed at risk the tilted-assistance
     identity, so later bills pay it at settlement."""
+    from yibao.app import warnings as svc
+    from yibao.policy.categories import identity_label
+
     lang = check_lang(lang)
     start, end = _day_option(first, "--from", lang), _day_option(last, "--to", lang)
     assert start is not None
@@ -320,6 +346,9 @@ def apply_cmd(
 ) -> None:
     """依申请救助并记入预警：写入结算台账，预警转为已落实救助 / decide the person's application for assistance and
     record it as the warning's help."""
+    from yibao.app import warnings as svc
+    from yibao.rules.warning_workflow import status_label
+
     lang = check_lang(lang)
     day = _day_option(on, "--on", lang) or beijing_today()
     chosen = _load(policy, lang) if policy else None
@@ -342,6 +371,12 @@ def settle_history_cmd(
 ) -> None:
     """把合成县的就诊逐笔结算记入台账（有费用明细时连同就诊与明细）/ settle a synthetic county's claims into the
     ledger (with their visits and fee lines when the folder has them)."""
+    import polars as pl
+
+    from yibao import synth
+    from yibao.app.demo import load_institutions
+    from yibao.app.history import details_from_frames, settle_history
+
     lang = check_lang(lang)
     pack = _load(policy, lang)
     try:

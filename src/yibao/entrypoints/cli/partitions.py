@@ -15,8 +15,6 @@ from yibao.core.errors import InputError
 from yibao.core.i18n import t
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.people import Lang
-from yibao.store import ledger_partitions as parts
-from yibao.store.db import Database
 
 Through = Annotated[
     int | None, typer.Option("--through", help="添加分区直至该年（含）/ add partitions through this year (inclusive)")
@@ -24,6 +22,8 @@ Through = Annotated[
 
 
 def _check(through: int | None) -> None:
+    from yibao.store import ledger_partitions as parts
+
     if through is not None and not parts.FIRST_YEAR <= through <= parts.MAX_YEAR:
         raise InputError(
             "command line", "--through", through, f"a year from {parts.FIRST_YEAR} to {parts.MAX_YEAR}",
@@ -33,6 +33,9 @@ def _check(through: int | None) -> None:
 
 def partitions_cmd(through: Through = None, lang: Lang = "zh") -> None:
     """结算台账按年分区（PostgreSQL）：列出，或用 --through 添加以后年份的分区 / the ledger's year partitions."""
+    from yibao.store import ledger_partitions as parts
+    from yibao.store.db import Database
+
     try:
         _check(through)
     except InputError as exc:

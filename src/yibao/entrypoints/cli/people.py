@@ -8,14 +8,11 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from yibao.app import filings
-from yibao.app import registry as lookup
 from yibao.core import vocab
 from yibao.core.clock import beijing_text, beijing_today, time_header
 from yibao.core.errors import InputError, InputErrors
@@ -24,12 +21,12 @@ from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV, Settings
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
-from yibao.policy.categories import identity_label as label
-from yibao.policy.categories import lapsed_text
-from yibao.policy.in_force import policy_or_first
-from yibao.policy.pack import load_pack
-from yibao.store.db import Database
-from yibao.store.tables import ChronicFiling, CrossFiling, FamilyDoctorContract, InstitutionChoice, Person, ResidentTier
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from yibao.store.tables import ChronicFiling, CrossFiling, FamilyDoctorContract, InstitutionChoice, Person, ResidentTier
+
 
 person_app = typer.Typer(help="人员查询 / people", no_args_is_help=True)
 filing_app = typer.Typer(help="门诊慢特病备案、异地就医备案 / filings", no_args_is_help=True)
@@ -57,11 +54,14 @@ def _day(text: str | None, lang: str, field: str = "date") -> date:
         raise _fail(InputError("command line", field, text, "a date YYYY-MM-DD"), lang) from None
 
 
-Filing = TypeVar("Filing", ChronicFiling, CrossFiling, ResidentTier, InstitutionChoice, FamilyDoctorContract)
+Filing = TypeVar("Filing", "ChronicFiling", "CrossFiling", "ResidentTier", "InstitutionChoice", "FamilyDoctorContract")
 
 
 def _filed(key: str, lang: str, add: Callable[[Session, Person], Filing]) -> tuple[Person, Filing]:
     """The person ``key`` and the filing ``add`` records for them, committed (nothing on bad input)."""
+    from yibao.app import registry as lookup
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         with db.unit_of_work() as s:
@@ -81,6 +81,13 @@ def show(
     lang: Lang = "zh",
 ) -> None:
     """人员信息：某日有效的身份、身份变动历史、参保、备案。"""
+    from yibao.app import registry as lookup
+    from yibao.policy.categories import identity_label as label
+    from yibao.policy.categories import lapsed_text
+    from yibao.policy.in_force import policy_or_first
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
+
     day = _day(on, lang)
     pack = load_pack(policy)
     db = Database.open()
@@ -140,6 +147,10 @@ def chronic(
     lang: Lang = "zh",
 ) -> None:
     """办理门诊慢特病备案（即时生效；病种须在政策包目录中）。"""
+    from yibao.app import filings
+    from yibao.policy.in_force import policy_or_first
+    from yibao.policy.pack import load_pack
+
     day = _day(begin, lang, "from")
     pol = policy_or_first(load_pack(policy), day)
     what = filings.FilingIn(dise_codg, institution, doctor, day, reason, tuple(signed or ()))
@@ -165,6 +176,8 @@ def cross(
     lang: Lang = "zh",
 ) -> None:
     """办理异地就医备案。"""
+    from yibao.app import registry as lookup
+
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
     p, f = _filed(
@@ -187,6 +200,8 @@ def resident_tier(
     lang: Lang = "zh",
 ) -> None:
     """登记城乡居民医保缴费档次（一档/二档）。"""
+    from yibao.app import registry as lookup
+
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
     p, r = _filed(key, lang, lambda s, p: lookup.add_resident_tier(s, p, tier, b, e, user))
@@ -213,6 +228,8 @@ def institution(
     lang: Lang = "zh",
 ) -> None:
     """登记参保人选定或签约的医疗机构（门诊统筹选定机构、门诊慢性病签约机构，可按月变更）。"""
+    from yibao.app import registry as lookup
+
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
     p, r = _filed(key, lang, lambda s, p: lookup.add_institution_choice(s, p, code, role, b, e, user))
@@ -231,6 +248,8 @@ def family_doctor(
     lang: Lang = "zh",
 ) -> None:
     """登记家庭医生签约。"""
+    from yibao.app import registry as lookup
+
     b = _day(begin, lang, "from")
     e = _day(end, lang, "to") if end else None
     p, r = _filed(key, lang, lambda s, p: lookup.add_family_doctor(s, p, b, e, user, fixmedins_code=institution))
@@ -261,6 +280,9 @@ def serve(
     import uvicorn
 
     from yibao.app.demo import DEMO_ACCOUNTS, demo_people, ensure_demo
+    from yibao.policy.categories import identity_label as label
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
 
     settings = replace(Settings.from_env(), policy=policy, schedule=schedule)
     db = Database.open(settings.database_url)
@@ -335,6 +357,7 @@ def serve(
 def verify(lang: Lang = "zh") -> None:
     """用结算台账重算全部年度累计额并与保存值比对（应无差异）。"""
     from yibao.app.ledger import verify as verify_ledger
+    from yibao.store.db import Database
 
     db = Database.open()
     with db.unit_of_work() as s:

@@ -7,14 +7,11 @@ from typing import Annotated
 
 import typer
 
-from yibao.app import personal_account
-from yibao.app import registry as lookup
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan, yuan_to_fen
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.people import OS_USER, Lang, UserOpt
-from yibao.store.db import Database
 
 Year = Annotated[int, typer.Option("--year", help="年度（余额为该年度结算前的个人账户余额）")]
 
@@ -35,6 +32,10 @@ def filing_account(
     lang: Lang = "zh",
 ) -> None:
     """登记职工个人账户某年度的余额（该年度结算前）；再次登记以最新一条为准。"""
+    from yibao.app import personal_account
+    from yibao.app import registry as lookup
+    from yibao.store.db import Database
+
     fen = _balance(balance, lang)
     db = Database.open()
     try:
@@ -60,6 +61,9 @@ def import_accounts(
     lang: Lang = "zh",
 ) -> None:
     """从人员 CSV 的 acct_balance 列导入职工个人账户余额（全部有效才写入）。"""
+    from yibao.app import personal_account
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         with db.unit_of_work() as s:

@@ -6,27 +6,26 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from yibao.app.calibrate import WHERE, Calibration, calibrate
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.core.money import fmt_yuan
 from yibao.core.vocab import field_label
 from yibao.entrypoints.cli.enrol import Lang, fail
 from yibao.entrypoints.cli.output import console
-from yibao.policy.calibrate import TOL_POINTS, Bound, Path_
-from yibao.policy.cases import cases_file, load_cases
-from yibao.policy.categories import identity_label
-from yibao.policy.labels import parameters
-from yibao.policy.pack import PolicyPack, load_pack, shipped_packs
-from yibao.reports.outcomes import OUTCOMES
-from yibao.settlement.cases import SCALAR, CaseCheck, Mismatch, check_case
+
+if TYPE_CHECKING:
+    from yibao.app.calibrate import Calibration
+    from yibao.policy.calibrate import Bound, Path_
+    from yibao.policy.pack import PolicyPack
+    from yibao.settlement.cases import CaseCheck, Mismatch
+
 
 policy_app = typer.Typer(help="政策包 / policy packs", no_args_is_help=True)
 
@@ -34,6 +33,8 @@ PackArg = Annotated[str, typer.Argument(help="政策包文件或内置名称 / p
 
 
 def _pack(name: str, lang: str) -> PolicyPack:
+    from yibao.policy.pack import load_pack
+
     try:
         return load_pack(name)
     except (InputError, InputErrors) as exc:
@@ -43,6 +44,8 @@ def _pack(name: str, lang: str) -> PolicyPack:
 @policy_app.command("list")
 def policy_list(lang: Lang = "zh") -> None:
     """内置政策包 / shipped packs."""
+    from yibao.policy.pack import load_pack, shipped_packs
+
     table = Table(title=_t(lang, "内置政策包", "Shipped packs"))
     for col in ("pack", _t(lang, "名称", "title"), _t(lang, "有效期", "valid")):
         table.add_column(col)
@@ -61,6 +64,8 @@ def policy_show(
     lang: Lang = "zh",
 ) -> None:
     """列出政策参数（名称、键路径）及其取值和来源 / every parameter (name, key path) with its value and source."""
+    from yibao.policy.labels import parameters
+
     pack = _pack(pack_name, lang)
     day = date.fromisoformat(on) if on else None
     table = Table(title=f"{pack.title_zh if lang == 'zh' else pack.title_en} ({pack.pack_id})", show_lines=True)
@@ -79,12 +84,16 @@ def policy_show(
 
 
 def _shown(name: str, value: int | str, lang: str) -> str:
+    from yibao.policy.categories import identity_label
+
     if name == "identity":
         return identity_label(str(value), lang)
     return str(value) if isinstance(value, str) else fmt_yuan(value)
 
 
 def _mismatch_text(m: Mismatch, lang: str) -> str:
+    from yibao.settlement.cases import SCALAR
+
     engine = _t(lang, "逐笔结算", "scalar core") if m.engine == SCALAR else _t(lang, "批量引擎", "batch engine")
     if m.field == "parts":
         what = _t(lang, "四方支付与个人负担之和应等于医疗总费用", "payers plus patient should equal the bill")
@@ -115,6 +124,9 @@ def _case_line(check: CaseCheck, lang: str) -> str:
 @policy_app.command("check")
 def policy_check(pack_name: PackArg, lang: Lang = "zh") -> None:
     """结算政策包旁的算例（<pack>.cases.yaml），逐笔结算与批量引擎均须与预期金额相符 / settle the pack's worked cases."""
+    from yibao.policy.cases import cases_file, load_cases
+    from yibao.settlement.cases import check_case
+
     pack = _pack(pack_name, lang)
     path = cases_file(pack_name)
     try:
@@ -149,6 +161,9 @@ def policy_check(pack_name: PackArg, lang: Lang = "zh") -> None:
 
 def _target(text: str) -> tuple[str, float]:
     """``NAME=VALUE``: a named outcome and its published percent; refused naming what was expected."""
+    from yibao.app.calibrate import WHERE
+    from yibao.reports.outcomes import OUTCOMES
+
     name, eq, value = text.partition("=")
     names = ", ".join(OUTCOMES)
     if name.strip() not in OUTCOMES:
@@ -170,6 +185,9 @@ def _target(text: str) -> tuple[str, float]:
 
 
 def _vary(text: str) -> tuple[str, Path_]:
+    from yibao.app.calibrate import WHERE
+    from yibao.reports.outcomes import OUTCOMES
+
     name, eq, leaf = text.partition("=")
     if name.strip() not in OUTCOMES or not eq or not leaf.strip():
         raise InputError(
@@ -184,6 +202,8 @@ def _vary(text: str) -> tuple[str, Path_]:
 
 def _bound(text: str) -> tuple[Path_, Bound]:
     """``PARAMETER=LO..HI`` (percent for a ratio, yuan for an amount; either end may be left open)."""
+    from yibao.app.calibrate import WHERE
+
     leaf, eq, span = text.partition("=")
     lo, dots, hi = span.partition("..")
     try:
@@ -208,6 +228,8 @@ def _percent(x: float | None) -> str:
 
 
 def _show_fit(c: Calibration, lang: str) -> None:
+    from yibao.reports.outcomes import OUTCOMES
+
     pid = c.pack.pack_id
     table = Table(title=_t(lang, f"校准 {pid}（县：{c.county}）", f"Calibration of {pid} (county: {c.county})"))
     heads = [("目标", "target"), ("公布值", "published"), ("校准前", "before"), ("校准后", "after")]
@@ -247,6 +269,9 @@ def policy_calibrate(
     lang: Lang = "zh",
 ) -> None:
     """在合成县上校准政策包的假设参数，使指定结果与公布值一致 / fit a pack's assumed parameters to published outcomes."""
+    from yibao.app.calibrate import WHERE, calibrate
+    from yibao.policy.calibrate import TOL_POINTS
+
     errors: list[InputError] = []
     wanted: dict[str, float] = {}
     moves: dict[str, list[Path_]] = {}

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao.app.imports import (
-    ChangeRow,
-    ImportRefused,
-    ImportReport,
-    batch_changes,
-    changes_file,
-    default_user,
-    import_identities,
-    report_changes,
-)
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import t as _t
 from yibao.entrypoints.cli.output import NOTHING_CHANGED, console, refuse
 from yibao.entrypoints.cli.output import err_console as err
-from yibao.interfaces.workbooks.import_changes import HEADERS, change_cells
-from yibao.store.db import Database
+
+if TYPE_CHECKING:
+    from yibao.app.imports import ChangeRow, ImportReport
+
 
 import_app = typer.Typer(help="导入其他部门的数据 / imports from other bureaus", no_args_is_help=True)
 
@@ -85,6 +77,8 @@ def report_table(rep: ImportReport, lang: str = "zh") -> Table:
 
 def changes_table(rows: list[ChangeRow], lang: str = "zh") -> Table:
     """The named changes: who was added, ended or changed, before and after."""
+    from yibao.interfaces.workbooks.import_changes import HEADERS, change_cells
+
     table = Table(title=_t(lang, "变更明细", "Changes"))
     for zh, en in HEADERS:
         table.add_column(_t(lang, zh, en))
@@ -100,6 +94,9 @@ def changes(
     lang: Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")] = "zh",
 ) -> None:
     """一次身份数据导入的变更明细：新增、结束、变更的每个人（变更前 → 变更后）/ who an import changed."""
+    from yibao.app.imports import batch_changes, changes_file
+    from yibao.store.db import Database
+
     db = Database.open()
     try:
         with db.reading() as s:
@@ -138,6 +135,9 @@ def identities(
     lang: Annotated[str, typer.Option("--lang", help="zh（默认）或 en", envvar="YIBAO_LANG")] = "zh",
 ) -> None:
     """导入其他部门的身份数据（逐行校验、合并到人、变更报告）/ import identities from another bureau's file."""
+    from yibao.app.imports import ImportRefused, default_user, import_identities, report_changes
+    from yibao.store.db import Database
+
     as_of_day = _date(as_of, lang)
     if snapshot and as_of_day is None:
         err.print(_t(lang, "[red]--snapshot 需要同时给出 --as-of 日期[/]", "[red]--snapshot needs --as-of DATE[/]"))

@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from yibao.app import slips
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.money import fmt_yuan
 from yibao.core.settings import DEFAULT_POLICY, POLICY_ENV
 from yibao.entrypoints.cli.output import console
 from yibao.entrypoints.cli.output import err_console as err
-from yibao.policy.pack import load_pack
-from yibao.store.db import Database
 
 
 def slip(
@@ -25,6 +22,10 @@ def slip(
     policy: Annotated[str, typer.Option("--policy", "-p", envvar=POLICY_ENV, help="政策包（用于待遇类别名称）")] = DEFAULT_POLICY,
 ) -> None:
     """结算单：姓名与脱敏证件号、费用、各方支付、个人负担、计算过程；可写出 HTML 与 PDF。"""
+    from yibao.app import slips
+    from yibao.policy.pack import load_pack
+    from yibao.store.db import Database
+
     try:
         pack = load_pack(policy)
         db = Database.open()

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao import synth as gen
-from yibao.audit.pack import DEFAULT_AUDIT_PACK, AuditPack
-from yibao.audit.types import RULE_TYPES
 from yibao.core.errors import InputError, InputErrors
 from yibao.core.i18n import pick
 from yibao.core.i18n import t as _t
-from yibao.core.settings import DEFAULT_POLICY
+from yibao.core.settings import DEFAULT_AUDIT_PACK, DEFAULT_POLICY
 from yibao.entrypoints.cli.output import NOTHING_WRITTEN, console, refuse
-from yibao.policy.categories import identity_label
-from yibao.synth.fee_lines import AuditCounty, with_fee_lines
+
+if TYPE_CHECKING:
+    from yibao import synth as gen
+    from yibao.audit.pack import AuditPack
+    from yibao.synth.fee_lines import AuditCounty
+
 
 _STAGES = ("people", "identities", "enrolments", "filings", "claims", "frames")
 _STAGE_ZH = {
@@ -69,6 +69,9 @@ def synth(
 ) -> None:
     """生成一个合成县（临沧临翔式）：人员、身份、参保、备案和一年的结算单据（Parquet）。
     Generate a synthetic county: people, identities, enrolments, filings and a year of claims."""
+    from yibao import synth as gen
+    from yibao.synth.fee_lines import with_fee_lines
+
     started = time.perf_counter()
     with_lines = fee_lines or plant_rate > 0
     pack = _audit_pack(audit_pack, policy, lang) if with_lines else None
@@ -108,6 +111,8 @@ def _audit_pack(name: str, policy: str, lang: str) -> AuditPack:
 
 
 def _planted_table(audit: AuditCounty, lang: str) -> Table:
+    from yibao.audit.types import RULE_TYPES
+
     counts = dict(audit.planted.group_by("rule_type").len().iter_rows())
     table = Table(
         title=_t(lang, f"植入的违规（每类 {audit.plant_rate:g}）", f"Planted violations ({audit.plant_rate:g} per type)")
@@ -120,6 +125,11 @@ def _planted_table(audit: AuditCounty, lang: str) -> Table:
 
 
 def _summary(county: gen.SynthCounty, out: Path, elapsed: float, lang: str, audit: AuditCounty | None = None) -> None:
+    import polars as pl
+
+    from yibao import synth as gen
+    from yibao.policy.categories import identity_label
+
     files = Table(title=_t(lang, f"合成县已写入 {out}", f"Synthetic county written to {out}"))
     files.add_column(_t(lang, "文件", "file"))
     files.add_column(_t(lang, "行数", "rows"), justify="right")

@@ -28,7 +28,8 @@ from yibao.app.institution_anomalies import (
     shown_row,
     township_view,
 )
-from yibao.audit.institutions import BY_CODE, INDICATOR_LABELS, INDICATOR_NOTES, indicator_label
+from yibao.audit.indicators import BY_CODE
+from yibao.audit.institutions import INDICATOR_LABELS, INDICATOR_NOTES, indicator_label
 from yibao.core.errors import InputError, NotFound
 from yibao.core.i18n import pick
 from yibao.core.vocab import HOSP_LEVELS, label

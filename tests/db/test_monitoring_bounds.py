@@ -100,7 +100,7 @@ def test_every_bound_is_at_least_every_measure_a_rule_can_take(db: Database, see
     fold(db.engine)
     with db.unit_of_work() as s:
         exact = exact_measures(from_ledger(s, date(2021, 1, 1), date(2022, 12, 31)))
-        people = dict(s.execute(sa.select(Person.id, Person.psn_no)).tuples().all())
+        people = {pid: psn for pid, psn in s.execute(sa.select(Person.id, Person.psn_no))}
     found = pl.DataFrame([r._asdict() | {"psn_no": people[r.person_id]} for r in stored_rows(db)]).drop("person_id")
     both = exact.join(found, on=["year", "psn_no"], how="left")
     assert both.height > 40 and both["self_pay_sum_right"].null_count() == 0  # everyone with a settlement has bounds
@@ -163,3 +163,30 @@ def test_runs_as_the_ledger_grows_write_the_same_warnings_with_the_bounds(
         everything = a_year_of_arrivals(whole, seed, prefilter=False)
     assert bounded == everything
     assert bounded[0][-1][1] > 0 and any(r[3] for r in bounded[0])  # warnings found, and some updated
+
+
+def test_a_fold_skips_no_uncommitted_row_and_does_not_hold_the_ledger_up(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """PostgreSQL: a row written by a transaction still open (its id below rows committed after it) is neither folded
+    nor passed over. The fold waits for that writer at most LOCK_WAIT, then gives up, folding nothing; once the writer
+    has committed, the next fold takes its row and the later ones."""
+    with migrated_database("postgresql", tmp_path, request) as pg:
+        led = start(pg, 3)
+        rows = led.entries
+        refs = {r["reverses"] for r in rows} | {r["corrects"] for r in rows}
+        solo = next(i for i, r in enumerate(rows) if i >= 10 and r["kind"] == "settle" and r["setl_id"] not in refs)
+        write_rows(pg, rows[:solo])
+        assert fold(pg.engine) == solo
+        with pg.engine.connect() as writer:
+            writer.begin()
+            writer.execute(sa.insert(LedgerEntry.__table__), rows[solo : solo + 1])  # open: its row is not visible yet
+            write_rows(pg, rows[solo + 1 : solo + 10])  # committed after it, with higher ids
+            assert fold(pg.engine) == 0  # waited for the open writer, then gave up: nothing passed over
+            with pg.engine.connect() as conn:
+                assert conn.scalar(sa.select(LedgerFold.ledger_id).where(LedgerFold.job == JOB)) == rows[solo - 1]["id"]
+            writer.commit()
+        assert fold(pg.engine) == 10
+        with pg.engine.begin() as conn:  # everything as one fold over the same rows stores it
+            in_steps = stored(pg)
+            conn.execute(sa.delete(PersonYearMeasure.__table__))
+            conn.execute(sa.delete(LedgerFold.__table__))
+        assert fold(pg.engine) == solo + 10 and stored(pg) == in_steps

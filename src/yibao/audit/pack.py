@@ -351,4 +351,3 @@ def load_audit_pack(path_or_name: str | Path, price_ceilings: Mapping[str, int] 
 
 def shipped_audit_packs() -> list[str]:
     return sorted(p.stem for p in PACKS_DIR.glob("*.yaml"))
-

@@ -116,8 +116,15 @@ def folded(session: Session) -> int:
     return session.scalar(sa.select(folded_to())) or 0
 
 
+LOCK_WAIT = "2s"
+"""How long a fold waits for the transactions writing to the ledger to end before it gives up (PostgreSQL): settling
+queues behind a waiting ``SHARE`` lock, so a long writer (a back-pay batch) must not hold the windows up; the run
+reads correctly without the fold, only slower."""
+
+
 def fold(engine: sa.Engine) -> int:
-    """Fold the ledger rows written since the last fold into ``person_year_measure``; the number of rows folded.
+    """Fold the ledger rows written since the last fold into ``person_year_measure``; the number of rows folded (0 also
+    when the ledger stayed busy past :data:`LOCK_WAIT`).
 
     Only rows every later reader will see may be folded: on PostgreSQL a short transaction first takes a ``SHARE``
     lock on the ledger, which waits for the transactions writing to it to end (and holds new writers back the moment
@@ -125,14 +132,18 @@ def fold(engine: sa.Engine) -> int:
     the highest id the fold's own transaction sees is such a horizon already."""
     horizon: int | None = None
     if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("LOCK TABLE ledger IN SHARE MODE"))
-            horizon = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0)))
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+                conn.execute(sa.text("LOCK TABLE ledger IN SHARE MODE"))
+                horizon = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0)))
+        except sa.exc.OperationalError as e:
+            if getattr(e.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            return 0
     with Session(engine) as s, s.begin():
-        mark = s.get(LedgerFold, JOB, with_for_update=True)  # one fold at a time
-        if mark is None:
-            mark = LedgerFold(job=JOB, ledger_id=0)
-            s.add(mark)
+        s.execute(_insert(s)(LedgerFold).values(job=JOB, ledger_id=0).on_conflict_do_nothing())
+        mark = s.get_one(LedgerFold, JOB, with_for_update=True)  # one fold at a time
         if horizon is None:
             horizon = s.scalar(sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0))) or 0
         if horizon <= mark.ledger_id:
@@ -143,11 +154,20 @@ def fold(engine: sa.Engine) -> int:
     return rows
 
 
+LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's error code for a lock not taken within ``lock_timeout``."""
+
+
+def _insert(s: Session) -> Any:
+    """The dialect's ``INSERT`` with ``ON CONFLICT`` (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if s.connection().dialect.name == "postgresql" else sqlite.insert
+
+
 def _upsert(s: Session, rows: sa.Select[Any]) -> None:
     """Add ``rows`` (:func:`unfolded`) to the stored bounds: sums added, maxima the larger."""
     names = ["year", "person_id", *(f"{m}_{p}" for m in MEASURES for p in PARTS)]
     dialect = s.connection().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PersonYearMeasure)
+    ins = _insert(s)(PersonYearMeasure)
     stmt = ins.from_select(names, rows)
     t, new = PersonYearMeasure.__table__.c, stmt.excluded
     larger: Combine = sa.func.greatest if dialect == "postgresql" else sa.func.max  # SQLite's two-argument max

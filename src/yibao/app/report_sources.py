@@ -211,7 +211,7 @@ def ledger_reports(
         pack = ledger_pack(db, start, end, configured)
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
     with db.unit_of_work() as s:
-        roomy(s)  # the cubes' hash aggregates over a year's ledger and registry stay in memory
+        roomy(s, hashes=True)  # the cubes' hash aggregates over a year's ledger and registry stay in memory
         check_place(place, ledger_places(s, place))
         step("结算台账 / ledger")
         claims = cube_from_ledger(s, start, end, place)

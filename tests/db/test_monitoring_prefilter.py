@@ -8,6 +8,7 @@ settlements rebuilt by hand from the random rows."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -141,20 +142,35 @@ def a_year_of_runs(db: Database, seed: int, prefilter: bool) -> tuple[list[Any],
     with db.engine.begin() as conn:  # reversals after July: known warnings fall back under the line
         conn.execute(sa.insert(LedgerEntry.__table__), [reversal(r, i) for i, r in enumerate(undo)])
     runs += [svc.run_monitoring(db, PACK, parse_period(f"2022-{m:02d}"), "t", prefilter=prefilter) for m in range(8, 13)]
-    return [(r.period, r.found, r.created, r.updated, r.unchanged, r.by_rule) for r in runs], state(db)
+    return counted(runs), state(db)
+
+
+def counted(runs: list[svc.RunResult]) -> list[Any]:
+    """What each run counted."""
+    return [(r.period, r.found, r.created, r.updated, r.unchanged, r.by_rule) for r in runs]
+
+
+Runs = Callable[[Database, int, bool], tuple[list[Any], list[Any]]]
+"""Monthly runs on a seeded ledger in a database, with the prefilter or without: what each counted, and the state."""
+
+
+def same_either_way(runs: Runs, db: Database, seed: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The same ledger in two databases of the same kind: ``runs`` with the prefilter in one, without in the other,
+    count the same and leave the same warnings and timelines; and they found warnings and updated some."""
+    narrowed = runs(db, seed, True)
+    (tmp_path / "whole").mkdir()
+    with migrated_database(db.engine.dialect.name, tmp_path / "whole", request) as whole:
+        everything = runs(whole, seed, False)
+    assert narrowed == everything
+    assert narrowed[0][-1][1] > 0 and any(r[3] for r in narrowed[0])  # warnings found, and some updated
 
 
 @pytest.mark.parametrize("seed", range(2))
 def test_a_year_of_monthly_runs_writes_the_same_warnings_either_way(
     db: Database, seed: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """The same ledger in two databases of the same kind: monthly runs with the prefilter in one, without in the other."""
-    narrowed = a_year_of_runs(db, seed, prefilter=True)
-    (tmp_path / "whole").mkdir()
-    with migrated_database(db.engine.dialect.name, tmp_path / "whole", request) as whole:
-        everything = a_year_of_runs(whole, seed, prefilter=False)
-    assert narrowed == everything
-    assert narrowed[0][-1][1] > 0 and any(r[3] for r in narrowed[0])  # warnings found, and some updated
+    """Monthly runs with the prefilter in one database, without in the other."""
+    same_either_way(a_year_of_runs, db, seed, tmp_path, request)
 
 
 def reversal(r: dict[str, Any], i: int) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from yibao.core.phrasebook import Phrasebook
 from yibao.policy.categories import identity_label
 from yibao.policy.pack import PolicyPack
 from yibao.policy.schema import Monitoring
-from yibao.rules.monitoring import Period, evaluate
+from yibao.rules.monitoring import Period, evaluate, period_rules
 from yibao.rules.warning_workflow import check_step
 from yibao.store.big_reads import roomy
 from yibao.store.claims import from_ledger
@@ -116,7 +116,7 @@ def run_monitoring(
         stamp = now()
         people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(found["psn_no"].unique().to_list()))
         ids: dict[str, int] = {psn: pid for psn, pid in s.execute(people)}
-        rules = [k for k, r in mon.rules.items() if r.period == period.kind]
+        rules = list(period_rules(mon, period))
         yearly = {k for k in rules if mon.rules[k].scope == "year"}
         same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
         known = {(w.rule, w.person_id, w.key): w for w in s.scalars(same)}

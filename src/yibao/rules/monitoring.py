@@ -133,6 +133,11 @@ def _rule_warnings(
     ).select([pl.col(c).cast(t) for c, t in WARNING_COLUMNS.items() if c not in HOUSEHOLD_COLUMNS])
 
 
+def period_rules(monitoring: Monitoring, period: Period) -> dict[str, WarningRule]:
+    """The rules a run of ``period`` evaluates: those of its kind (monthly or quarterly), by key."""
+    return {key: rule for key, rule in monitoring.rules.items() if rule.period == period.kind}
+
+
 def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period, *, over_only: bool = True) -> pl.DataFrame:
     """Every warning and candidate of ``period`` (claims from 1 January to the period's end suffice).
 
@@ -141,8 +146,7 @@ def evaluate(claims: pl.DataFrame, monitoring: Monitoring, period: Period, *, ov
     """
     frames = [
         _rule_warnings(claims, key, rule, monitoring.threshold(key), period, over_only)
-        for key, rule in monitoring.rules.items()
-        if rule.period == period.kind
+        for key, rule in period_rules(monitoring, period).items()
     ]
     if not frames:
         return pl.DataFrame(schema=WARNING_COLUMNS)

@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yibao.policy.schema import Monitoring, WarningRule
-from yibao.rules.monitoring import Period
+from yibao.rules.monitoring import Period, period_rules
 from yibao.store.monitoring_tables import LedgerFold, PersonYearMeasure
 from yibao.store.service_tables import LedgerEntry
 
@@ -61,7 +61,8 @@ def raw(measure: str, row: Any) -> sa.ColumnElement[int]:
     return row.inscp_scp_amt - row.fund_pay_sumamt  # type: ignore[no-any-return]
 
 
-def _pos(x: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+def pos(x: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """``max(x, 0)``."""
     return sa.case((x > 0, x), else_=0)
 
 
@@ -69,7 +70,7 @@ def contributions(rows: Any) -> list[sa.ColumnElement[int]]:
     """Each bound column (``{m}_{part}``, labelled) aggregated over ``rows`` (ledger rows of one person-year)."""
     out: list[sa.ColumnElement[int]] = []
     for m in MEASURES:
-        x = _pos(raw(m, rows))
+        x = pos(raw(m, rows))
         settle, backpay = rows.kind == "settle", rows.kind == "backpay"
         out += [
             sa.func.sum(sa.case((settle | backpay, x), else_=0)).label(f"{m}_sum"),
@@ -97,9 +98,7 @@ def over_a_bound(mon: Monitoring, period: Period, after: int | None = None) -> s
     already (on PostgreSQL the planner then reads the rows after it by the ledger's primary key)."""
     t = PersonYearMeasure.__table__.c
     over: list[sa.ColumnElement[bool]] = []
-    for key, rule in mon.rules.items():
-        if rule.period != period.kind:
-            continue
+    for key, rule in period_rules(mon, period).items():
         m = rule.measure
         bound = t[f"{m}_sum"] if rule.scope == "year" else t[f"{m}_max"] + t[f"{m}_fixes"]
         over.append(bound > mon.threshold(key))
@@ -116,6 +115,8 @@ def folded(session: Session) -> int:
     return session.scalar(sa.select(folded_to())) or 0
 
 
+HIGHEST = sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0))
+"""The highest ledger id (0: an empty ledger)."""
 LOCK_WAIT = "2s"
 """How long a fold waits for the transactions writing to the ledger to end before it gives up (PostgreSQL): settling
 queues behind a waiting ``SHARE`` lock, so a long writer (a back-pay batch) must not hold the windows up; the run
@@ -136,7 +137,7 @@ def fold(engine: sa.Engine) -> int:
             with engine.begin() as conn:
                 conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
                 conn.execute(sa.text("LOCK TABLE ledger IN SHARE MODE"))
-                horizon = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0)))
+                horizon = conn.scalar(HIGHEST)
         except sa.exc.OperationalError as e:
             if getattr(e.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
@@ -145,7 +146,7 @@ def fold(engine: sa.Engine) -> int:
         s.execute(_insert(s)(LedgerFold).values(job=JOB, ledger_id=0).on_conflict_do_nothing())
         mark = s.get_one(LedgerFold, JOB, with_for_update=True)  # one fold at a time
         if horizon is None:
-            horizon = s.scalar(sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0))) or 0
+            horizon = s.scalar(HIGHEST) or 0
         if horizon <= mark.ledger_id:
             return 0
         rows = s.scalar(sa.select(sa.func.count()).where(LedgerEntry.id > mark.ledger_id, LedgerEntry.id <= horizon)) or 0

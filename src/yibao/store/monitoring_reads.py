@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from yibao.policy.schema import Monitoring, WarningRule
-from yibao.rules.monitoring import Period
+from yibao.rules.monitoring import Period, period_rules
 from yibao.store.big_reads import kept
 from yibao.store.claims import Persons, standing
-from yibao.store.monitoring_bounds import folded, over_a_bound, raw
+from yibao.store.monitoring_bounds import folded, over_a_bound, pos, raw
 from yibao.store.monitoring_tables import WarningCase
 from yibao.store.tables import Person
 
@@ -33,7 +33,7 @@ def measure(rule: WarningRule, row: Any) -> sa.ColumnElement[int]:
     ``psn_part_amt``, or the policy-range self-pay ``inscp_scp_amt - fund_pay_sumamt`` never below 0 — the SQL
     twin of :func:`yibao.rules.monitoring._measure` (:data:`yibao.settlement.batch.result.SCP_SELF_PAY`)."""
     x = raw(rule.measure, row)
-    return x if rule.measure == "self_pay" else sa.case((x > 0, x), else_=0)
+    return x if rule.measure == "self_pay" else pos(x)
 
 
 def over_the_line(mon: Monitoring, period: Period, near: Persons | None = None) -> sa.Select[int] | None:
@@ -42,9 +42,7 @@ def over_the_line(mon: Monitoring, period: Period, near: Persons | None = None) 
     looked for among these people only."""
     rows = standing(date(period.year, 1, 1), period.end, near).subquery("counted")
     over: list[sa.ColumnElement[bool]] = []
-    for key, rule in mon.rules.items():
-        if rule.period != period.kind:
-            continue
+    for key, rule in period_rules(mon, period).items():
         line = mon.threshold(key)
         counted: sa.ColumnElement[bool] = rows.c.line.in_(list(rule.lines))
         if rule.scope == "claim":
@@ -59,7 +57,7 @@ def over_the_line(mon: Monitoring, period: Period, near: Persons | None = None) 
 
 def known(mon: Monitoring, period: Period) -> sa.Select[int]:
     """People with a warning of the period's year under one of the period's rules (a run updates them)."""
-    rules = [k for k, r in mon.rules.items() if r.period == period.kind]
+    rules = list(period_rules(mon, period))
     return sa.select(WarningCase.person_id).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
 
 

@@ -40,10 +40,11 @@ PERSON_PLACES = ("county", "township", "village")
 
 def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any]:
     """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition) in ``place``:
-    ``psn_no``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``, ``fixmedins_code`` and the amounts."""
+    ``person_id``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``, ``fixmedins_code`` and the amounts
+    (the person by id: the distinct-person counts hash integers, and only the helped rows are named)."""
     rows = standing(start, end).subquery("standing")
     month = sa.func.substr(sa.cast(rows.c.setl_date, sa.String), 1, 7)
-    q = sa.select(rows.c.psn_no, month.label("month"), *(rows.c[c] for c in (*CELL_KEYS[1:], *AMOUNTS)))
+    q = sa.select(rows.c.person_id, month.label("month"), *(rows.c[c] for c in (*CELL_KEYS[1:], *AMOUNTS)))
     wanted = {f: getattr(place, f) for f in PERSON_PLACES if getattr(place, f)}
     if wanted:
         q = q.join(Person, Person.id == rows.c.person_id).where(*(getattr(Person, f) == v for f, v in wanted.items()))
@@ -68,8 +69,8 @@ def _visit_persons(base: sa.CTE) -> list[sa.Select[Any]]:
     finer = base
     for n, kept in enumerate(VISIT_SETS):
         level = (
-            sa.select(*(finer.c[k] for k in kept), finer.c.psn_no)
-            .group_by(*(finer.c[k] for k in kept), finer.c.psn_no)
+            sa.select(*(finer.c[k] for k in kept), finer.c.person_id)
+            .group_by(*(finer.c[k] for k in kept), finer.c.person_id)
             .cte(f"visit_persons_{n}")
         )
         parts.append(
@@ -122,10 +123,14 @@ def cube_from_ledger(session: Session, start: date, end: date, place: Place = EV
         *(as_int(sa.func.sum(base.c[a])).label(a) for a in AMOUNTS),
         *(as_int(sa.func.sum(sa.case((_flag(base, f), base.c[a]), else_=0))).label(f"{f}_paid") for f, a in PAID.items()),
     ).group_by(*keys)
-    helped = (
-        sa.select(base.c.psn_no, base.c.identity, *(as_int(sa.func.max(one_if(_flag(base, f)))).label(f) for f in FLAGS))
+    flagged = (
+        sa.select(base.c.person_id, base.c.identity, *(as_int(sa.func.max(one_if(_flag(base, f)))).label(f) for f in FLAGS))
         .where(sa.or_(*(_flag(base, f) for f in FLAGS)))
-        .group_by(base.c.psn_no, base.c.identity)
+        .group_by(base.c.person_id, base.c.identity)
+        .subquery("flagged")
+    )
+    helped = sa.select(Person.psn_no, *(flagged.c[c] for c in ("identity", *FLAGS))).join(
+        Person, Person.id == flagged.c.person_id
     )
     parts = {"cells": [cells], "persons": _visit_persons(base), "helped": [helped]}
     schema = {"part": pl.Utf8, **{c: pl.Utf8 if t is sa.String else pl.Int64 for c, t in STACKED.items()}}

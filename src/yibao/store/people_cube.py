@@ -29,43 +29,54 @@ from yibao.store.identity_reads import category_of, deciding_ranks
 from yibao.store.tables import Enrolment, Person
 
 
-def _status(year: int) -> sa.Subquery:
-    """Per person with an enrolment row of ``year``: ``enrolled`` (1 when a row of any scheme is enrolled) and
-    ``special`` (1 when a row records a special status)."""
+def _priced(year: int) -> sa.ColumnElement[bool]:
+    """An enrolment row ``yibao enrol`` priced for ``year``: an enrolled resident row."""
+    return sa.and_(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED)
+
+
+def _enrolment(year: int) -> sa.Subquery:
+    """Per person with an enrolment row of ``year``, in one pass over the year's rows: ``enrolled`` (1 when a row of
+    any scheme is enrolled), ``special`` (1 when a row records a special status), and of the priced rows
+    (:func:`_priced`): how many, their subsidy category, the amounts (null without one)."""
+    priced = _priced(year)
     return (
         sa.select(
             Enrolment.person_id,
             sa.func.max(one_if(Enrolment.psn_insu_stas == ENROLLED)).label("enrolled"),
             sa.func.max(one_if(Enrolment.special_status.is_not(None))).label("special"),
+            sa.func.sum(one_if(priced)).label("resident_rows"),
+            sa.func.max(sa.case((priced, Enrolment.subsidy_category))).label("subsidy_category"),
+            *(as_int(sa.func.sum(sa.case((priced, getattr(Enrolment, c))))).label(c) for c in PREMIUM_COLUMNS),
         )
         .where(Enrolment.year == year)
         .group_by(Enrolment.person_id)
-        .subquery("status")
+        .subquery("enrolment_of_year")
     )
 
 
-def _premiums(year: int) -> sa.Subquery:
-    """Per person priced for ``year`` (enrolled resident rows): how many rows, their subsidy category, the amounts."""
+def _subsidised(year: int) -> sa.Select[Any]:
+    """The ids of the people whose priced rows' ``assistance_subsidy`` sums to more than 0 (only the people with such a
+    row above 0 are summed: a sum above 0 has a part above 0)."""
+    some = sa.select(Enrolment.person_id).where(_priced(year), Enrolment.assistance_subsidy > 0)
     return (
-        sa.select(
-            Enrolment.person_id,
-            sa.func.count().label("resident_rows"),
-            sa.func.max(Enrolment.subsidy_category).label("subsidy_category"),
-            *(as_int(sa.func.sum(getattr(Enrolment, c))).label(c) for c in PREMIUM_COLUMNS),
-        )
-        .where(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED)
+        sa.select(Enrolment.person_id)
+        .where(_priced(year), Enrolment.person_id.in_(some))
         .group_by(Enrolment.person_id)
-        .subquery("premiums")
+        .having(sa.func.sum(Enrolment.assistance_subsidy) > 0)
     )
+
+
+def _in_place(place: Place) -> list[sa.ColumnElement[bool]]:
+    return [getattr(Person, f) == getattr(place, f) for f in PERSON_PLACES if getattr(place, f)]
 
 
 def people_rows(year: int, place: Place, ctx: Context) -> sa.Select[Any]:
     """One row per person of ``place``: ``psn_no``, the :data:`yibao.reports.people.PEOPLE_KEYS` (flags as 0 / 1)
     and the premium amounts (0 without a priced row)."""
     ranks = deciding_ranks(date(year, 1, 1), ctx.priority, ctx.validity).subquery("ranks")
-    status, prem = _status(year), _premiums(year)
-    enrolled = sa.func.coalesce(status.c.enrolled, 0) == 1
-    exempt = sa.and_(sa.func.coalesce(status.c.special, 0) == 1, ~enrolled)
+    yearly = _enrolment(year)
+    enrolled = sa.func.coalesce(yearly.c.enrolled, 0) == 1
+    exempt = sa.and_(sa.func.coalesce(yearly.c.special, 0) == 1, ~enrolled)
     q = (
         sa.select(
             Person.psn_no,
@@ -73,15 +84,14 @@ def people_rows(year: int, place: Place, ctx: Context) -> sa.Select[Any]:
             category_of(ranks.c.rank, ctx.priority, ORDINARY).label("category"),
             one_if(enrolled).label("enrolled"),
             one_if(exempt).label("exempt"),
-            one_if(sa.func.coalesce(prem.c.resident_rows, 0) > 0).label("priced"),
-            prem.c.subsidy_category,
-            *(sa.func.coalesce(prem.c[c], 0).label(c) for c in PREMIUM_COLUMNS),
+            one_if(sa.func.coalesce(yearly.c.resident_rows, 0) > 0).label("priced"),
+            yearly.c.subsidy_category,
+            *(sa.func.coalesce(yearly.c[c], 0).label(c) for c in PREMIUM_COLUMNS),
         )
         .outerjoin(ranks, ranks.c.person_id == Person.id)
-        .outerjoin(status, status.c.person_id == Person.id)
-        .outerjoin(prem, prem.c.person_id == Person.id)
+        .outerjoin(yearly, yearly.c.person_id == Person.id)
     )
-    return q.where(*(getattr(Person, f) == getattr(place, f) for f in PERSON_PLACES if getattr(place, f)))
+    return q.where(*_in_place(place))
 
 
 def people_cube_from_registry(session: Session, year: int, place: Place = EVERYWHERE, ctx: Context | None = None) -> PeopleCube:
@@ -99,5 +109,5 @@ def people_cube_from_registry(session: Session, year: int, place: Place = EVERYW
     flags = ("enrolled", "exempt", "priced")  # 0 / 1 in SQL
     schema = {c: pl.Int8 if c in flags else t for c, t in CELLS_SCHEMA.items()}
     found = select_frame(session.connection(), cells, schema)
-    who = session.scalars(sa.select(rows.c.psn_no).where(rows.c.assistance_subsidy > 0))
+    who = session.scalars(sa.select(Person.psn_no).where(Person.id.in_(_subsidised(year)), *_in_place(place)))
     return PeopleCube.of(found, pl.DataFrame({"psn_no": list(who)}, schema={"psn_no": pl.Utf8}))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
@@ -207,16 +207,36 @@ def unmigrated_engine(kind: str, folder: Path) -> Iterator[sa.Engine]:
         _drop_schema(schema)
 
 
+def seeds(*ns: int) -> list[Any]:
+    """The seeds of a seeded random test: the first runs in the quick command, the others in CI only (marked slow)."""
+    return [ns[0], *(pytest.param(n, marks=pytest.mark.slow) for n in ns[1:])]
+
+
 @contextmanager
 def seeded_databases(
     request: pytest.FixtureRequest, folders: pytest.TempPathFactory, seeds: Sequence[int], seed: Callable[[Database, int], None]
-) -> Iterator[dict[int, Database]]:
-    """One freshly migrated database of the fixture's kind (``request.param``) per seed, each given ``seed(db, n)``."""
+) -> Iterator[Mapping[int, Database]]:
+    """One freshly migrated database of the fixture's kind (``request.param``) per seed, each given ``seed(db, n)``,
+    made when a test first asks for it (a run that leaves a seed's tests out does not build its database)."""
     with ExitStack() as stack:
-        dbs = {n: stack.enter_context(migrated_database(request.param, folders.mktemp(f"seed{n}"), request)) for n in seeds}
-        for n, db in dbs.items():
-            seed(db, n)
-        yield dbs
+        made: dict[int, Database] = {}
+
+        class Seeded(Mapping[int, Database]):
+            def __getitem__(self, n: int) -> Database:
+                if n not in seeds:
+                    raise KeyError(n)
+                if n not in made:
+                    made[n] = stack.enter_context(migrated_database(request.param, folders.mktemp(f"seed{n}"), request))
+                    seed(made[n], n)
+                return made[n]
+
+            def __iter__(self) -> Iterator[int]:
+                return iter(seeds)
+
+            def __len__(self) -> int:
+                return len(seeds)
+
+        yield Seeded()
 
 
 DB_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.twin)]

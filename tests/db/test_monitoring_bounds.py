@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import migrated_database
+from tests.conftest import migrated_database, seeds
 from tests.db.random_ledger import Ledger, random_ledger
 from tests.db.test_monitoring_prefilter import counted, random_rules, same_either_way, state
 from tests.db.test_service import PACK
@@ -59,7 +59,7 @@ def stored(db: Database) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in stored_rows(db)]
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", seeds(0, 1, 2))
 def test_folding_in_steps_stores_what_one_fold_stores(db: Database, seed: int) -> None:
     led = start(db, seed)
     rng = random.Random(seed)
@@ -90,7 +90,7 @@ def exact_measures(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", seeds(0, 1, 2))
 def test_every_bound_is_at_least_every_measure_a_rule_can_take(db: Database, seed: int) -> None:
     led = start(db, 10 + seed)
     half = len(led.entries) // 2
@@ -111,7 +111,7 @@ def test_every_bound_is_at_least_every_measure_a_rule_can_take(db: Database, see
     assert tight > both.height // 3  # without back-pays or reversals the bound is the measure itself
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", seeds(0, 1, 2))
 def test_everyone_over_a_line_is_over_a_bound_folded_or_not(db: Database, seed: int) -> None:
     """Half the ledger folded, the other half written after: the people over a bound (stored, or with rows after the
     fold) include everyone over a line, worked out exactly over everyone's settlements, for random rules."""
@@ -153,13 +153,14 @@ def a_year_of_arrivals(db: Database, seed: int, prefilter: bool) -> tuple[list[A
     return counted(runs), state(db)
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", seeds(0, 1))
 def test_runs_as_the_ledger_grows_write_the_same_warnings_with_the_bounds(
     db: Database, seed: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     same_either_way(a_year_of_arrivals, db, seed, tmp_path, request)
 
 
+@pytest.mark.slow  # waits out the fold's lock timeout
 def test_a_fold_skips_no_uncommitted_row_and_does_not_hold_the_ledger_up(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """PostgreSQL: a row written by a transaction still open (its id below rows committed after it) is neither folded
     nor passed over. The fold waits for that writer at most LOCK_WAIT, then gives up, folding nothing; once the writer

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import migrated_database
+from tests.conftest import migrated_database, seeds
 from tests.db.random_ledger import AMOUNTS, IDENTITIES, LINES, STAMP, Ledger, random_ledger, write
 from tests.db.test_service import PACK
 from yibao.app import warnings as svc
@@ -58,7 +58,7 @@ def sorted_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(KEYS)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", seeds(0, 1, 2, 3))
 def test_the_prefilter_finds_every_warning_the_whole_ledger_has(db: Database, seed: int) -> None:
     led = loaded(db, seed)
     rng = random.Random(1000 + seed)
@@ -165,7 +165,7 @@ def same_either_way(runs: Runs, db: Database, seed: int, tmp_path: Path, request
     assert narrowed[0][-1][1] > 0 and any(r[3] for r in narrowed[0])  # warnings found, and some updated
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", seeds(0, 1))
 def test_a_year_of_monthly_runs_writes_the_same_warnings_either_way(
     db: Database, seed: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -41,40 +41,27 @@ def corrected(name: str) -> sa.ColumnElement[int]:
     return total.label(name)  # SUM of a bigint is numeric on PostgreSQL: back to an integer
 
 
-def changes(start: date, end: date) -> sa.Subquery:
-    """Per settlement a later row refers to (of the years of ``start``..``end``): ``undone`` (1 when a reversal names
-    it), the sum of each amount of its back-pays, and the identity of its latest correction (the highest ``id``), in
-    one pass over the referring rows (a window, no per-row subquery). A reversal or a back-pay has the year of the
-    settlement it refers to (migration 0316). The sums are integers again (SUM of a bigint is numeric on PostgreSQL):
-    a settlement plus them is integer arithmetic. One table for both, so a year's settlements are matched to what
-    changed them by one hash lookup each, not one for the reversals and another for the back-pays."""
-    fix, undo = aliased(LedgerEntry), aliased(LedgerEntry)
+def corrections(start: date, end: date) -> sa.Subquery:
+    """Per corrected settlement (``corrects``) of the years of ``start``..``end``: the sum of each amount of its
+    back-pays, and the identity of its latest correction (the highest ``id``), in one pass over the correcting rows (a
+    window, no per-row subquery). A back-pay has the year of the settlement it corrects (migration 0316). The sums
+    are integers again (SUM of a bigint is numeric on PostgreSQL): a settlement plus them is integer arithmetic."""
+    fix = aliased(LedgerEntry)
     latest = sa.func.row_number().over(partition_by=fix.corrects, order_by=fix.id.desc())
-    backpay = fix.kind == "backpay"
-    corrections = sa.select(
-        fix.corrects.label("target"),
-        sa.literal(0).label("undone"),
-        fix.identity,
-        latest.label("rn"),
-        *(sa.case((backpay, getattr(fix, a))).label(a) for a in AMOUNTS),
-    ).where(fix.corrects.is_not(None), in_years(fix.year, start, end))
-    reversals = sa.select(
-        undo.reverses.label("target"),
-        sa.literal(1).label("undone"),
-        sa.null().label("identity"),
-        sa.null().label("rn"),
-        *(sa.null().label(a) for a in AMOUNTS),
-    ).where(undo.reverses.is_not(None), undo.kind == "reverse", in_years(undo.year, start, end))
-    rows = sa.union_all(corrections, reversals).subquery("referring")
+    rows = (
+        sa.select(fix.corrects, fix.kind, fix.identity, latest.label("rn"), *(getattr(fix, a) for a in AMOUNTS))
+        .where(fix.corrects.is_not(None), in_years(fix.year, start, end))
+        .subquery("fix_rows")
+    )
+    backpay = rows.c.kind == "backpay"
     return (
         sa.select(
-            rows.c.target,
-            sa.func.max(rows.c.undone).label("undone"),
+            rows.c.corrects,
             sa.func.max(sa.case((rows.c.rn == 1, rows.c.identity))).label("identity"),
-            *(as_int(sa.func.sum(rows.c[a])).label(a) for a in AMOUNTS),
+            *(as_int(sa.func.sum(sa.case((backpay, rows.c[a])))).label(a) for a in AMOUNTS),
         )
-        .group_by(rows.c.target)
-        .subquery("changes")
+        .group_by(rows.c.corrects)
+        .subquery("fixes")
     )
 
 
@@ -86,19 +73,23 @@ def standing(start: date, end: date, persons: Persons | None = None) -> sa.Selec
     A settlement's ``year`` is its ``setl_date``'s year, and its reversal's and back-pays' year is its own (both
     enforced on PostgreSQL by migration 0316), so every ledger row read is filtered on the year too: on a ledger
     partitioned by year only those partitions are read (:func:`yibao.store.ledger_partitions.in_years`)."""
-    changed = changes(start, end)
-    codes = [sa.func.coalesce(changed.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
+    fixes = corrections(start, end)
+    undo = aliased(LedgerEntry)
+    undone = sa.exists().where(
+        undo.reverses.is_not(None), undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse", in_years(undo.year, start, end)
+    )
+    codes = [sa.func.coalesce(fixes.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
     amounts = [
-        sa.cast(getattr(LedgerEntry, a) + sa.func.coalesce(changed.c[a], 0), sa.BigInteger).label(a) for a in AMOUNTS
+        sa.cast(getattr(LedgerEntry, a) + sa.func.coalesce(fixes.c[a], 0), sa.BigInteger).label(a) for a in AMOUNTS
     ]  # SUM of a bigint is numeric on PostgreSQL: back to an integer
     q = (
         sa.select(*codes, LedgerEntry.setl_date, *amounts, LedgerEntry.person_id, LedgerEntry.id)
-        .outerjoin(changed, changed.c.target == LedgerEntry.setl_id)
+        .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
         .where(
             LedgerEntry.kind == "settle",
             dated(LedgerEntry, start, end),
-            sa.func.coalesce(changed.c.undone, 0) == 0,
+            ~undone,
         )
     )
     if persons is not None:

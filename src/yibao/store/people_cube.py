@@ -67,6 +67,7 @@ def _subsidised(year: int) -> sa.Select[Any]:
 
 
 def _in_place(place: Place) -> list[sa.ColumnElement[bool]]:
+    """The people of ``place``: their county, township and village, as far as the place names them."""
     return [getattr(Person, f) == getattr(place, f) for f in PERSON_PLACES if getattr(place, f)]
 
 

@@ -212,6 +212,28 @@ def seeds(*ns: int) -> list[Any]:
     return [ns[0], *(pytest.param(n, marks=pytest.mark.slow) for n in ns[1:])]
 
 
+class Seeded(Mapping[int, Database]):
+    """A database per seed, made by ``make`` (freshly migrated) and given ``seed(db, n)`` when a test first asks for it."""
+
+    def __init__(self, make: Callable[[int], Database], seeds: Sequence[int], seed: Callable[[Database, int], None]) -> None:
+        self._make, self._seeds, self._seed = make, seeds, seed
+        self._made: dict[int, Database] = {}
+
+    def __getitem__(self, n: int) -> Database:
+        if n not in self._seeds:
+            raise KeyError(n)
+        if n not in self._made:
+            self._made[n] = self._make(n)
+            self._seed(self._made[n], n)
+        return self._made[n]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._seeds)
+
+    def __len__(self) -> int:
+        return len(self._seeds)
+
+
 @contextmanager
 def seeded_databases(
     request: pytest.FixtureRequest, folders: pytest.TempPathFactory, seeds: Sequence[int], seed: Callable[[Database, int], None]
@@ -219,24 +241,11 @@ def seeded_databases(
     """One freshly migrated database of the fixture's kind (``request.param``) per seed, each given ``seed(db, n)``,
     made when a test first asks for it (a run that leaves a seed's tests out does not build its database)."""
     with ExitStack() as stack:
-        made: dict[int, Database] = {}
 
-        class Seeded(Mapping[int, Database]):
-            def __getitem__(self, n: int) -> Database:
-                if n not in seeds:
-                    raise KeyError(n)
-                if n not in made:
-                    made[n] = stack.enter_context(migrated_database(request.param, folders.mktemp(f"seed{n}"), request))
-                    seed(made[n], n)
-                return made[n]
+        def make(n: int) -> Database:
+            return stack.enter_context(migrated_database(request.param, folders.mktemp(f"seed{n}"), request))
 
-            def __iter__(self) -> Iterator[int]:
-                return iter(seeds)
-
-            def __len__(self) -> int:
-                return len(seeds)
-
-        yield Seeded()
+        yield Seeded(make, seeds, seed)
 
 
 DB_KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.twin)]

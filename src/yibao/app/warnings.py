@@ -116,9 +116,9 @@ def run_monitoring(
         stamp = now()
         people = sa.select(Person.psn_no, Person.id).where(Person.psn_no.in_(found["psn_no"].unique().to_list()))
         ids: dict[str, int] = {psn: pid for psn, pid in s.execute(people)}
-        rules = list(period_rules(mon, period))
-        yearly = {k for k in rules if mon.rules[k].scope == "year"}
-        same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(rules))
+        rules = period_rules(mon, period)
+        yearly = {k for k, rule in rules.items() if rule.scope == "year"}
+        same = sa.select(WarningCase).where(WarningCase.year == period.year, WarningCase.rule.in_(list(rules)))
         known = {(w.rule, w.person_id, w.key): w for w in s.scalars(same)}
         seen: set[int] = set()
         created: list[WarningCase] = []

@@ -4,9 +4,9 @@ The settlements counted are :func:`yibao.store.claims.from_ledger`'s, from the o
 (:func:`yibao.store.claims.standing`: kind ``settle``, dated in the period, not reversed, back-pay corrections added
 under the identity of the latest; its ``year`` filter prunes partitions by year); a place narrows by the person's
 county, township and village and by the settlement's institution. Nothing per settlement leaves the database: the
-cells and the distinct-person counts are SQL aggregates (the grouping sets as UNION ALL of hash aggregates, which SQLite
-and PostgreSQL both run), the ``helped`` rows one per assisted person and identity. ``tests/db/test_claims_cube.py``
-holds ``cube_from_ledger == cube_of(from_ledger)`` on random ledgers.
+cells and the distinct-person counts are SQL aggregates (the grouping sets as UNION ALL of aggregates, with
+``COUNT(DISTINCT)`` for the persons, which SQLite and PostgreSQL both run), the ``helped`` rows one per assisted person
+and identity. ``tests/db/test_claims_cube.py`` holds ``cube_from_ledger == cube_of(from_ledger)`` on random ledgers.
 """
 
 from __future__ import annotations

@@ -28,25 +28,22 @@ from yibao.store.claims_cube import PERSON_PLACES, one_if
 from yibao.store.identity_reads import category_of, deciding_ranks
 from yibao.store.tables import Enrolment, Person
 
-
-def _priced(year: int) -> sa.ColumnElement[bool]:
-    """An enrolment row ``yibao enrol`` priced for ``year``: an enrolled resident row."""
-    return sa.and_(Enrolment.year == year, Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED)
+PRICED = sa.and_(Enrolment.insutype == RESIDENT, Enrolment.psn_insu_stas == ENROLLED)
+"""An enrolment row ``yibao enrol`` priced: an enrolled resident row."""
 
 
 def _enrolment(year: int) -> sa.Subquery:
     """Per person with an enrolment row of ``year``, in one pass over the year's rows: ``enrolled`` (1 when a row of
     any scheme is enrolled), ``special`` (1 when a row records a special status), and of the priced rows
-    (:func:`_priced`): how many, their subsidy category, the amounts (null without one)."""
-    priced = _priced(year)
+    (:data:`PRICED`): how many, their subsidy category, the amounts (null without one)."""
     return (
         sa.select(
             Enrolment.person_id,
             sa.func.max(one_if(Enrolment.psn_insu_stas == ENROLLED)).label("enrolled"),
             sa.func.max(one_if(Enrolment.special_status.is_not(None))).label("special"),
-            sa.func.sum(one_if(priced)).label("resident_rows"),
-            sa.func.max(sa.case((priced, Enrolment.subsidy_category))).label("subsidy_category"),
-            *(as_int(sa.func.sum(sa.case((priced, getattr(Enrolment, c))))).label(c) for c in PREMIUM_COLUMNS),
+            sa.func.sum(one_if(PRICED)).label("resident_rows"),
+            sa.func.max(sa.case((PRICED, Enrolment.subsidy_category))).label("subsidy_category"),
+            *(as_int(sa.func.sum(sa.case((PRICED, getattr(Enrolment, c))))).label(c) for c in PREMIUM_COLUMNS),
         )
         .where(Enrolment.year == year)
         .group_by(Enrolment.person_id)
@@ -57,10 +54,10 @@ def _enrolment(year: int) -> sa.Subquery:
 def _subsidised(year: int) -> sa.Select[Any]:
     """The ids of the people whose priced rows' ``assistance_subsidy`` sums to more than 0 (only the people with such a
     row above 0 are summed: a sum above 0 has a part above 0)."""
-    some = sa.select(Enrolment.person_id).where(_priced(year), Enrolment.assistance_subsidy > 0)
+    some = sa.select(Enrolment.person_id).where(Enrolment.year == year, PRICED, Enrolment.assistance_subsidy > 0)
     return (
         sa.select(Enrolment.person_id)
-        .where(_priced(year), Enrolment.person_id.in_(some))
+        .where(Enrolment.year == year, PRICED, Enrolment.person_id.in_(some))
         .group_by(Enrolment.person_id)
         .having(sa.func.sum(Enrolment.assistance_subsidy) > 0)
     )

@@ -15,7 +15,7 @@ from tests.conftest import DB_KINDS, unmigrated_engine
 from yibao.app.ledger import verify as ledger_verify
 from yibao.core.idcard import check_digit, mask, parse_certno
 from yibao.settlement.model import YearToDate
-from yibao.store import monitoring_tables, service_tables  # noqa: F401  (register every table)
+from yibao.store import claims_cube_tables, monitoring_tables, service_tables  # noqa: F401  (register every table)
 from yibao.store.db import Database, alembic_config
 from yibao.store.ledger_partitions import include_object
 from yibao.store.service_tables import LedgerEntry

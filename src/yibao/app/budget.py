@@ -38,7 +38,7 @@ from yibao.reports.cube import ClaimsCube
 from yibao.reports.tables import RESIDENT, Context
 from yibao.rules import budget as rules
 from yibao.rules.claims import EVERYWHERE
-from yibao.store.claims_cube import cube_from_ledger
+from yibao.store.claims_cube_fold import claims_cube
 from yibao.store.service_tables import FundBudgetChange, FundBudgetRow
 from yibao.store.tables import Enrolment
 
@@ -301,7 +301,7 @@ def rule_of(pack: PolicyPack | None, year: int) -> FundBudget | None:
 
 def actual_spending(s: Session, start: date, end: date, ctx: Context) -> Amounts:
     """Each fund's spending by month from the ledger's standing settlements dated ``start``..``end`` (the whole county)."""
-    return fund_actuals(cube_from_ledger(s, start, end, EVERYWHERE), ctx, assistance.paid(s, start, end))
+    return fund_actuals(claims_cube(s, start, end, EVERYWHERE), ctx, assistance.paid(s, start, end))
 
 
 def _no_rule(pack: PolicyPack | None) -> InputError:

@@ -6,7 +6,9 @@ Both give :func:`yibao.reports.catalogue.build_reports` the same three inputs �
 ledger is.
 
 - **Database** (SQLAlchemy 2; SQLite or PostgreSQL): settlements that stand from ``ledger``, aggregated there into
-  the claims cube (:func:`yibao.store.claims_cube.cube_from_ledger`: no settlement is read one by one); people,
+  the claims cube (:func:`yibao.store.claims_cube.cube_from_ledger`: no settlement is read one by one; a whole year
+  everywhere is read from the cube folded as the ledger grew, :mod:`yibao.store.claims_cube_fold`, which the report
+  brings up to date first); people,
   their deciding category on 1 January, their enrolment and premiums as priced by ``yibao enrol`` (the stored split)
   from ``person``, ``identity`` and ``enrolment``, aggregated there into the people cube with the rules of
   ``yibao coverage`` (:func:`yibao.store.people_cube.people_cube_from_registry`: no person is read one by one).
@@ -52,8 +54,9 @@ from yibao.rules.claims import Place, from_batch
 from yibao.rules.monitoring import parse_period
 from yibao.settlement.batch.io import read_table
 from yibao.settlement.batch.result import read_result
+from yibao.store import claims_cube_fold
 from yibao.store.big_reads import roomy
-from yibao.store.claims_cube import cube_from_ledger
+from yibao.store.claims_cube_fold import claims_cube
 from yibao.store.db import Database
 from yibao.store.ledger_partitions import dated
 from yibao.store.people_cube import people_cube_from_registry
@@ -210,11 +213,14 @@ def ledger_reports(
         step("政策包 / policy pack")
         pack = ledger_pack(db, start, end, configured)
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
+    if place == EVERYWHERE and start.month == start.day == 1:
+        step("台账汇总 / ledger fold")
+        claims_cube_fold.fold(db.engine)  # the year's cube is then read from a few stored rows
     with db.unit_of_work() as s:
         roomy(s, hashes=True)  # the cubes' hash aggregates over a year's ledger and registry stay in memory
         check_place(place, ledger_places(s, place))
         step("结算台账 / ledger")
-        claims = cube_from_ledger(s, start, end, place)
+        claims = claims_cube(s, start, end, place)
         step("参保登记 / enrolment")
         people = people_cube_from_registry(s, start.year, place, ctx)
         names = institution_names(s)
@@ -238,7 +244,7 @@ def _budget_input(
         return None
     first = date(start.year, 1, 1)
     if start != first or applied is None:
-        claims, applied = cube_from_ledger(s, first, end), assistance.paid(s, first, end)
+        claims, applied = claims_cube(s, first, end), assistance.paid(s, first, end)
     return budget.budget_input(s, start.year, end.month, pack, claims, applied)
 
 

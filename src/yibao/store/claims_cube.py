@@ -31,19 +31,22 @@ from yibao.reports.cube import (
 )
 from yibao.reports.grouping import ALL
 from yibao.rules.claims import AMOUNTS, EVERYWHERE, Place
-from yibao.store.claims import as_int, standing
+from yibao.store.claims import Settlements, as_int, standing
 from yibao.store.tables import Person
 
 PERSON_PLACES = ("county", "township", "village")
 
 
-def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any]:
-    """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition) in ``place``:
-    ``person_id``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``, ``fixmedins_code`` and the amounts
-    (the person by id: the distinct-person counts hash integers, and only the helped rows are named)."""
-    rows = standing(start, end).subquery("standing")
+def counted(
+    start: date, end: date, place: Place = EVERYWHERE, *, upto: int | None = None, of: Settlements | None = None
+) -> sa.Select[Any]:
+    """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition; ``upto`` and ``of``
+    as there) in ``place``: ``year``, ``person_id``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``,
+    ``fixmedins_code`` and the amounts (the person by id: the distinct-person counts hash integers, and only the helped
+    rows are named)."""
+    rows = standing(start, end, upto=upto, of=of).subquery("standing")
     month = sa.func.substr(sa.cast(rows.c.setl_date, sa.String), 1, 7)
-    q = sa.select(rows.c.person_id, month.label("month"), *(rows.c[c] for c in (*CELL_KEYS[1:], *AMOUNTS)))
+    q = sa.select(rows.c.year, rows.c.person_id, month.label("month"), *(rows.c[c] for c in (*CELL_KEYS[1:], *AMOUNTS)))
     wanted = {f: getattr(place, f) for f in PERSON_PLACES if getattr(place, f)}
     if wanted:
         q = q.join(Person, Person.id == rows.c.person_id).where(*(getattr(Person, f) == v for f, v in wanted.items()))
@@ -52,12 +55,26 @@ def counted(start: date, end: date, place: Place = EVERYWHERE) -> sa.Select[Any]
     return q
 
 
-def _flag(base: sa.CTE, name: str) -> sa.ColumnElement[bool]:
+def flagged(base: Any, name: str) -> sa.ColumnElement[bool]:
     """The flag ``name`` (:data:`yibao.reports.cube.FLAGS`) of a standing settlement."""
     total: sa.ColumnElement[Any] = sa.literal(0)
     for a in FLAGS[name]:
         total = total + base.c[a]
     return total > 0
+
+
+def per_set(rows: Any, by: tuple[str, ...] = (), sign: int = 1) -> list[sa.Select[Any]]:
+    """Distinct persons per grouping set of :data:`yibao.reports.cube.VISIT_SETS` (and the keys ``by`` first) among
+    ``rows`` (the visit keys, ``by`` and ``person_id``; the keys left out are :data:`yibao.reports.grouping.ALL`),
+    times ``sign``."""
+    return [
+        sa.select(
+            *(rows.c[k] for k in by),
+            *(rows.c[k] if k in kept else sa.literal(ALL, sa.String).label(k) for k in VISIT_KEYS),
+            as_int(sa.func.count(sa.distinct(rows.c.person_id)) * sign).label("persons"),
+        ).group_by(*(rows.c[k] for k in (*by, *kept)))
+        for kept in VISIT_SETS
+    ]
 
 
 def _visit_persons(base: sa.CTE) -> list[sa.Select[Any]]:
@@ -70,17 +87,27 @@ def _visit_persons(base: sa.CTE) -> list[sa.Select[Any]]:
         .group_by(*(base.c[k] for k in VISIT_KEYS), base.c.person_id)
         .cte("visit_persons")
     )
-    return [
-        sa.select(
-            *(finest.c[k] if k in kept else sa.literal(ALL, sa.String).label(k) for k in VISIT_KEYS),
-            as_int(sa.func.count(sa.distinct(finest.c.person_id))).label("persons"),
-        ).group_by(*(finest.c[k] for k in kept))
-        for kept in VISIT_SETS
-    ]
+    return per_set(finest)
 
 
 def one_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
+
+
+def cell_sums(base: Any, sign: sa.ColumnElement[int] | None = None) -> list[sa.ColumnElement[int]]:
+    """A cell's columns (:data:`yibao.reports.cube.CELLS_SCHEMA` after the keys) aggregated over ``base``'s settlements,
+    each counted ``sign`` times when given (a fold's delta: +1 as the ledger stands now, -1 as it stood)."""
+
+    def times(x: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return x if sign is None else x * sign
+
+    return [
+        as_int(sa.func.count() if sign is None else sa.func.sum(sign)).label("claims"),
+        *(as_int(sa.func.sum(times(one_if(flagged(base, f))))).label(f"{f}_claims") for f in FLAGS),
+        *(as_int(sa.func.sum(times(base.c[a]))).label(a) for a in AMOUNTS),
+        *(as_int(sa.func.sum(times(sa.case((flagged(base, f), base.c[a]), else_=0)))).label(f"{f}_paid")
+          for f, a in PAID.items()),
+    ]  # fmt: skip
 
 
 STACKED: dict[str, Any] = {
@@ -107,23 +134,19 @@ def cube_from_ledger(session: Session, start: date, end: date, place: Place = EV
     one statement (the settlements read once, as a common table expression)."""
     base = counted(start, end, place).cte("counted")
     keys = [base.c[k] for k in CELL_KEYS]
-    cells = sa.select(
-        *keys,
-        as_int(sa.func.count()).label("claims"),
-        *(as_int(sa.func.sum(one_if(_flag(base, f)))).label(f"{f}_claims") for f in FLAGS),
-        *(as_int(sa.func.sum(base.c[a])).label(a) for a in AMOUNTS),
-        *(as_int(sa.func.sum(sa.case((_flag(base, f), base.c[a]), else_=0))).label(f"{f}_paid") for f, a in PAID.items()),
-    ).group_by(*keys)
-    flagged = (
-        sa.select(base.c.person_id, base.c.identity, *(as_int(sa.func.max(one_if(_flag(base, f)))).label(f) for f in FLAGS))
-        .where(sa.or_(*(_flag(base, f) for f in FLAGS)))
+    cells = sa.select(*keys, *cell_sums(base)).group_by(*keys)
+    marked = (
+        sa.select(base.c.person_id, base.c.identity, *(as_int(sa.func.max(one_if(flagged(base, f)))).label(f) for f in FLAGS))
+        .where(sa.or_(*(flagged(base, f) for f in FLAGS)))
         .group_by(base.c.person_id, base.c.identity)
         .subquery("flagged")
     )
-    helped = sa.select(Person.psn_no, *(flagged.c[c] for c in ("identity", *FLAGS))).join(
-        Person, Person.id == flagged.c.person_id
-    )
-    parts = {"cells": [cells], "persons": _visit_persons(base), "helped": [helped]}
+    helped = sa.select(Person.psn_no, *(marked.c[c] for c in ("identity", *FLAGS))).join(Person, Person.id == marked.c.person_id)
+    return read_parts(session, {"cells": [cells], "persons": _visit_persons(base), "helped": [helped]})
+
+
+def read_parts(session: Session, parts: dict[str, list[sa.Select[Any]]]) -> ClaimsCube:
+    """The cube of the three parts' statements (``cells``, ``persons``, ``helped``), read in one statement."""
     schema = {"part": pl.Utf8, **{c: pl.Utf8 if t is sa.String else pl.Int64 for c, t in STACKED.items()}}
     rows = pl.DataFrame([tuple(r) for r in session.execute(_stacked(parts))], schema=schema, orient="row")
 

@@ -32,17 +32,16 @@ over all the rows, that it is at least every rule's measure, and that a run find
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, get_args
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yibao.policy.schema import Monitoring, WarningRule
 from yibao.rules.monitoring import Period, period_rules
-from yibao.store.monitoring_tables import LedgerFold, PersonYearMeasure
+from yibao.store import ledger_folds
+from yibao.store.ledger_folds import Combine, added, fold_ledger, upsert
+from yibao.store.monitoring_tables import PersonYearMeasure
 from yibao.store.service_tables import LedgerEntry
 
 MEASURES: tuple[str, ...] = get_args(WarningRule.model_fields["measure"].annotation)
@@ -50,7 +49,6 @@ MEASURES: tuple[str, ...] = get_args(WarningRule.model_fields["measure"].annotat
 JOB = "person_year_measure"
 """The fold's name in ``ledger_fold``."""
 PARTS = ("sum", "max", "fixes")
-Combine = Callable[[sa.ColumnElement[Any], sa.ColumnElement[Any]], sa.ColumnElement[Any]]
 
 
 def raw(measure: str, row: Any) -> sa.ColumnElement[int]:
@@ -82,7 +80,7 @@ def contributions(rows: Any) -> list[sa.ColumnElement[int]]:
 
 def folded_to() -> sa.ScalarSelect[int]:
     """The highest ledger id folded (0 before the first fold)."""
-    return sa.select(sa.func.coalesce(sa.func.max(LedgerFold.ledger_id), 0)).where(LedgerFold.job == JOB).scalar_subquery()
+    return ledger_folds.folded_to(JOB)
 
 
 def unfolded(after: int, upto: int) -> sa.Select[Any]:
@@ -112,66 +110,20 @@ def over_a_bound(mon: Monitoring, period: Period, after: int | None = None) -> s
 
 def folded(session: Session) -> int:
     """The highest ledger id folded (0 before the first fold)."""
-    return session.scalar(sa.select(folded_to())) or 0
-
-
-HIGHEST = sa.select(sa.func.coalesce(sa.func.max(LedgerEntry.id), 0))
-"""The highest ledger id (0: an empty ledger)."""
-LOCK_WAIT = "2s"
-"""How long a fold waits for the transactions writing to the ledger to end before it gives up (PostgreSQL): settling
-queues behind a waiting ``SHARE`` lock, so a long writer (a back-pay batch) must not hold the windows up; the run
-reads correctly without the fold, only slower."""
+    return ledger_folds.folded(session, JOB)
 
 
 def fold(engine: sa.Engine) -> int:
     """Fold the ledger rows written since the last fold into ``person_year_measure``; the number of rows folded (0 also
-    when the ledger stayed busy past :data:`LOCK_WAIT`).
-
-    Only rows every later reader will see may be folded: on PostgreSQL a short transaction first takes a ``SHARE``
-    lock on the ledger, which waits for the transactions writing to it to end (and holds new writers back the moment
-    it takes), and reads the highest id then; every row with a lower id is committed. SQLite has one writer at a time:
-    the highest id the fold's own transaction sees is such a horizon already."""
-    horizon: int | None = None
-    if engine.dialect.name == "postgresql":
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
-                conn.execute(sa.text("LOCK TABLE ledger IN SHARE MODE"))
-                horizon = conn.scalar(HIGHEST)
-        except sa.exc.OperationalError as e:
-            if getattr(e.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
-                raise
-            return 0
-    with Session(engine) as s, s.begin():
-        s.execute(_insert(s)(LedgerFold).values(job=JOB, ledger_id=0).on_conflict_do_nothing())
-        mark = s.get_one(LedgerFold, JOB, with_for_update=True)  # one fold at a time
-        if horizon is None:
-            horizon = s.scalar(HIGHEST) or 0
-        if horizon <= mark.ledger_id:
-            return 0
-        rows = s.scalar(sa.select(sa.func.count()).where(LedgerEntry.id > mark.ledger_id, LedgerEntry.id <= horizon)) or 0
-        _upsert(s, unfolded(mark.ledger_id, horizon))
-        mark.ledger_id, mark.folded_at = horizon, datetime.now(UTC)
-    return rows
+    when the ledger stayed busy past :data:`yibao.store.ledger_folds.LOCK_WAIT`; see
+    :func:`yibao.store.ledger_folds.fold_ledger`)."""
+    return fold_ledger(engine, JOB, _add)
 
 
-LOCK_NOT_AVAILABLE = "55P03"
-"""PostgreSQL's error code for a lock not taken within ``lock_timeout``."""
-
-
-def _insert(s: Session) -> Any:
-    """The dialect's ``INSERT`` with ``ON CONFLICT`` (PostgreSQL's or SQLite's)."""
-    return postgresql.insert if s.connection().dialect.name == "postgresql" else sqlite.insert
-
-
-def _upsert(s: Session, rows: sa.Select[Any]) -> None:
-    """Add ``rows`` (:func:`unfolded`) to the stored bounds: sums added, maxima the larger."""
-    names = ["year", "person_id", *(f"{m}_{p}" for m in MEASURES for p in PARTS)]
+def _add(s: Session, after: int, upto: int) -> None:
+    """Add the bounds of the rows :func:`unfolded` to the stored ones: sums added, maxima the larger."""
     dialect = s.connection().dialect.name
-    ins = _insert(s)(PersonYearMeasure)
-    stmt = ins.from_select(names, rows)
-    t, new = PersonYearMeasure.__table__.c, stmt.excluded
     larger: Combine = sa.func.greatest if dialect == "postgresql" else sa.func.max  # SQLite's two-argument max
-    combine: dict[str, Combine] = {"sum": lambda a, b: a + b, "max": larger, "fixes": lambda a, b: a + b}
-    update = {f"{m}_{p}": combine[p](t[f"{m}_{p}"], new[f"{m}_{p}"]) for m in MEASURES for p in PARTS}
-    s.execute(stmt.on_conflict_do_update(index_elements=["year", "person_id"], set_=update))
+    combine: dict[str, Combine] = {"sum": added, "max": larger, "fixes": added}
+    upsert(s, PersonYearMeasure, ["year", "person_id"], unfolded(after, upto),
+           {f"{m}_{p}": combine[p] for m in MEASURES for p in PARTS})  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from yibao.store import audit_tables, monitoring_tables, service_tables  # noqa: F401  (registers the tables)
+from yibao.store import audit_tables, claims_cube_tables, monitoring_tables, service_tables  # noqa: F401  (registers the tables)
 from yibao.store.db import make_engine
 from yibao.store.ledger_partitions import include_object
 from yibao.store.tables import Base

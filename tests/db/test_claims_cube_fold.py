@@ -1,0 +1,112 @@
+"""The claims cube folded as the ledger grows (:mod:`yibao.store.claims_cube_fold`) equals the cube aggregated from the
+ledger (:func:`yibao.store.claims_cube.cube_from_ledger`, itself held equal to the claims frame's cube by
+``test_claims_cube.py``), on SQLite and PostgreSQL.
+
+Seeded random ledgers (:mod:`tests.db.random_ledger`: settlements of two years, back-pays under other identities,
+reversals) are written in random steps with their back-pays, reversals and a few applications moved to later steps,
+so a fold meets settlements of earlier folds undone, corrected and moved to another identity; some settlements have no
+institution. After each step, folded or not, every year's folded cube equals the aggregated one.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import seeds
+from tests.db.random_ledger import random_ledger
+from yibao.reports.cube import ClaimsCube
+from yibao.rules.claims import EVERYWHERE, Place
+from yibao.store.claims_cube import cube_from_ledger
+from yibao.store.claims_cube_fold import claims_cube, fold, folded_cube, whole_year
+from yibao.store.claims_cube_tables import CUBE_CELL, CUBE_HELPED, CUBE_PERSONS, CUBE_VISIT
+from yibao.store.db import Database
+from yibao.store.service_tables import LedgerEntry
+from yibao.store.tables import Person
+
+YEARS = (2021, 2022, 2023)
+
+
+def late_ledger(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The people and the ledger rows, each back-pay and reversal moved to a random later place (after its settlement
+    and the corrections before it), a few applications added, a seventh of the settlements without an institution;
+    ids in the new order."""
+    rng = random.Random(seed)
+    led = random_ledger(seed, persons=40)
+    rows: list[dict[str, Any]] = []
+    for r in led.entries:
+        if r["kind"] == "settle":
+            if rng.random() < 1 / 7:
+                r["fixmedins_code"] = None
+            rows.append(r)
+            if rng.random() < 0.05:
+                rows.append(r | {"setl_id": f"A{r['setl_id']}", "kind": "apply", "line": "assistance_application"})
+        else:  # after the rows it follows, anywhere later
+            after = max(i for i, x in enumerate(rows) if x["setl_id"] in (r["corrects"], r["reverses"]) or
+                        x.get("corrects") == (r["corrects"] or r["reverses"]))  # fmt: skip
+            rows.insert(rng.randint(after + 1, len(rows)), r)
+    for i, r in enumerate(rows, start=1):
+        r["id"] = i
+    return led.persons, rows
+
+
+def write(db: Database, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(table), rows)
+
+
+def scanned(s: Any, year: int) -> ClaimsCube:
+    return cube_from_ledger(s, date(year, 1, 1), date(year, 12, 31))
+
+
+@pytest.mark.parametrize("seed", seeds(0, 1, 2))
+def test_the_folded_cube_equals_the_aggregated_one_after_every_step(db: Database, seed: int) -> None:
+    persons, rows = late_ledger(seed)
+    write(db, Person.__table__, persons)  # type: ignore[arg-type]
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, len(rows)), 6))
+    folds = 0
+    for lo, hi in zip([0, *cuts], [*cuts, len(rows)], strict=True):
+        write(db, LedgerEntry.__table__, rows[lo:hi])  # type: ignore[arg-type]
+        if rng.random() < 0.6:
+            folds += fold(db.engine) > 0
+        with db.reading() as s:
+            for year in YEARS:
+                assert folded_cube(s, year).equals(scanned(s, year)), (lo, hi, year)
+    folds += fold(db.engine) > 0
+    assert fold(db.engine) == 0 and folds >= 2
+    with db.reading() as s:
+        for year in YEARS:
+            assert folded_cube(s, year).equals(scanned(s, year)), year
+        cube = scanned(s, 2022)
+        tables = (CUBE_CELL, CUBE_VISIT, CUBE_PERSONS, CUBE_HELPED)
+        stored = {t.name: s.scalar(sa.select(sa.func.count()).select_from(t)) for t in tables}
+    assert cube.cells.height > 20 and cube.helped.height > 10 and all(stored.values()), stored
+    undone = sum(r["kind"] == "reverse" and r["id"] > min(cuts) for r in rows)
+    assert undone > 3  # reversals reached settlements written in earlier steps
+
+
+def test_a_report_reads_the_folded_cube_for_a_whole_year_everywhere(db: Database) -> None:
+    persons, rows = late_ledger(5)
+    write(db, Person.__table__, persons)  # type: ignore[arg-type]
+    write(db, LedgerEntry.__table__, rows)  # type: ignore[arg-type]
+    fold(db.engine)
+    with db.reading() as s:
+        last = s.scalar(sa.select(sa.func.max(LedgerEntry.setl_date)).where(LedgerEntry.year == 2022))
+        assert last is not None and last > date(2022, 6, 30)
+        assert whole_year(s, date(2022, 1, 1), date(2022, 12, 31), EVERYWHERE)
+        assert whole_year(s, date(2022, 1, 1), last, EVERYWHERE)  # the year so far: nothing dated later
+        assert not whole_year(s, date(2022, 1, 1), date(2022, 6, 30), EVERYWHERE)
+        assert not whole_year(s, date(2022, 2, 1), date(2022, 12, 31), EVERYWHERE)
+        assert not whole_year(s, date(2022, 1, 1), date(2022, 12, 31), Place(county="濉溪县"))
+        for start, end, place in [
+            (date(2022, 1, 1), last, EVERYWHERE),
+            (date(2022, 1, 1), date(2022, 6, 30), EVERYWHERE),
+            (date(2022, 1, 1), date(2022, 12, 31), Place(township="临涣镇")),
+        ]:
+            assert claims_cube(s, start, end, place).equals(cube_from_ledger(s, start, end, place))

@@ -26,7 +26,9 @@ code (``--code PATH``: its ``src`` on ``PYTHONPATH`` in a subprocess per measure
 - the monthly monitoring run (``run_monitoring`` of 2022-12, the warning tables emptied first: every warning new),
   after the whole ledger is folded into the monitoring bounds (``yibao.store.monitoring_bounds.fold``; timed apart:
   ``fold_seconds``, and its rate, which gives what folding a month's new rows costs a monthly run),
-  the annual report (``ledger_reports`` 2022-01-01..2022-12-31) and ``verify``.
+  the annual report (``ledger_reports`` 2022-01-01..2022-12-31; its stages timed apart), after the claims cube is
+  folded from scratch in two folds timed apart (``yibao.store.claims_cube_fold.fold``: the ledger but its last
+  twelfth, then that twelfth, about a month's new rows), and ``verify``.
 
 Each measurement runs in its own process, watched: its resident memory (with its children) above ``--guard-gb``
 (default 7.5) kills it and the figure reads "over the memory guard". ``--small 1000000,4000000`` loads and measures
@@ -39,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import math
 import os
@@ -203,8 +206,17 @@ def probe(what: str, db: str, a: argparse.Namespace) -> dict[str, Any]:
     if what == "report":
         from yibao.app.report_sources import ledger_reports
 
-        ledger_reports(database, date(YEAR, 1, 1), date(YEAR, 12, 31))
-        return {"seconds": time.perf_counter() - t0}
+        folding = _cube_fold(database)
+        stages: list[tuple[str, float]] = []
+
+        def step(name: str) -> None:
+            stages.append((name.split(" / ")[-1].replace(" ", "_"), time.perf_counter()))
+
+        t0 = time.perf_counter()
+        ledger_reports(database, date(YEAR, 1, 1), date(YEAR, 12, 31), step=step)
+        step("end")
+        split = {f"{a}_s": round(tb - ta, 1) for (a, ta), (_, tb) in itertools.pairwise(stages)}
+        return {"seconds": time.perf_counter() - t0} | folding | split
     if what == "settle":
         return _settle(database, db, a)
     raise SystemExit(f"unknown probe {what}")
@@ -225,6 +237,34 @@ def _fold(database: Any) -> dict[str, Any]:
     rows = fold(database.engine)
     seconds = time.perf_counter() - t0
     return {"fold_seconds": round(seconds, 1), "folded_rows": rows, "fold_rows_per_s": round(rows / max(seconds, 1e-9))}
+
+
+MONTH_PART = 12
+"""The claims cube's second fold takes the last 1/12 of the ledger rows: about a month's new rows."""
+
+
+def _cube_fold(database: Any) -> dict[str, Any]:
+    """The measured code's folded claims cube (``yibao.store.claims_cube_fold``, if it has it) built from scratch in
+    two folds, both timed apart from the report that follows: the ledger rows but the last twelfth (as after the
+    upgrade that adds the cube), then the last twelfth (about a month of new rows: what a month's first report
+    folds)."""
+    try:
+        from yibao.store.claims_cube_fold import fold
+    except ImportError:  # code from before the folded cube: the report reads the year's ledger
+        return {}
+    import sqlalchemy as sa
+
+    with database.engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE claims_cube_cell, claims_cube_visit, claims_cube_persons, claims_cube_helped"))
+        conn.execute(sa.text("DELETE FROM ledger_fold WHERE job = 'claims_cube'"))
+        low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM ledger")).one()
+    cut = high - (high - low + 1) // MONTH_PART
+    out: dict[str, Any] = {}
+    for name, upto in (("cube_fold", cut), ("cube_month_fold", None)):
+        t0 = time.perf_counter()
+        rows = fold(database.engine, upto)
+        out |= {f"{name}_s": round(time.perf_counter() - t0, 1), f"{name}_rows": rows}
+    return out
 
 
 def _settle(database: Any, db: str, a: argparse.Namespace) -> dict[str, Any]:
@@ -644,6 +684,9 @@ def main() -> None:
                     results[f"{r}_s"] = f"{m.seconds:.1f}"
                     if "fold_seconds" in m.info:  # the monitoring bounds' one-time fold of the whole ledger
                         results["fold_s"] = m.info["fold_seconds"]
+                    for k in ("cube_fold_s", "cube_month_fold_s"):  # the claims cube's two folds
+                        if k in m.info:
+                            results[k] = m.info[k]
             elif big:
                 results[f"{r}_s"] = "over-guard" if "guard" in m.note else "failed"
         if big and a.settle:

@@ -43,23 +43,25 @@ def corrected(name: str) -> sa.ColumnElement[int]:
     return total.label(name)  # SUM of a bigint is numeric on PostgreSQL: back to an integer
 
 
-def as_of(entry: Any, upto: int | None) -> list[sa.ColumnElement[bool]]:
-    """The condition that keeps the ledger rows of ``entry`` written up to the ledger id ``upto`` (none: all)."""
-    return [] if upto is None else [entry.id <= upto]
+def written(entry: Any, since: int | None, upto: int | None) -> list[sa.ColumnElement[bool]]:
+    """The conditions that keep the ledger rows of ``entry`` with ``since < id <= upto`` (a bound left out: none)."""
+    return [*([] if since is None else [entry.id > since]), *([] if upto is None else [entry.id <= upto])]
 
 
-def corrections(start: date, end: date, upto: int | None = None, of: Settlements | None = None) -> sa.Subquery:
+def corrections(
+    start: date, end: date, since: int | None = None, upto: int | None = None, of: Settlements | None = None
+) -> sa.Subquery:
     """Per corrected settlement (``corrects``) of the years of ``start``..``end``: the sum of each amount of its
     back-pays, and the identity of its latest correction (the highest ``id``), in one pass over the correcting rows (a
     window, no per-row subquery). A back-pay has the year of the settlement it corrects (migration 0316). The sums
     are integers again (SUM of a bigint is numeric on PostgreSQL): a settlement plus them is integer arithmetic.
-    ``upto``: as the ledger stood at that id; ``of``: only these settlements' corrections."""
+    ``since``, ``upto`` and ``of``: as :func:`standing`'s."""
     fix = aliased(LedgerEntry)
     latest = sa.func.row_number().over(partition_by=fix.corrects, order_by=fix.id.desc())
     only = [] if of is None else [fix.corrects.in_(of)]
     rows = (
         sa.select(fix.corrects, fix.kind, fix.identity, latest.label("rn"), *(getattr(fix, a) for a in AMOUNTS))
-        .where(fix.corrects.is_not(None), in_years(fix.year, start, end), *as_of(fix, upto), *only)
+        .where(fix.corrects.is_not(None), in_years(fix.year, start, end), *written(fix, since, upto), *only)
         .subquery("fix_rows")
     )
     backpay = rows.c.kind == "backpay"
@@ -75,21 +77,24 @@ def corrections(start: date, end: date, upto: int | None = None, of: Settlements
 
 
 def standing(
-    start: date, end: date, persons: Persons | None = None, *, upto: int | None = None, of: Settlements | None = None
-) -> sa.Select[Any]:
+    start: date, end: date, persons: Persons | None = None, *, since: int | None = None, upto: int | None = None,
+    of: Settlements | None = None,
+) -> sa.Select[Any]:  # fmt: skip
     """Settlements dated ``start``..``end`` (inclusive) that stand (no reversal undid them): the ledger's codes,
     ``setl_date``, ``year``, ``person_id`` and ``id``, and every amount with its back-pay corrections added, under the
     identity of the latest correction. ``persons``: only their settlements; ``upto``: as the ledger stood when its
-    highest id was ``upto`` (the rows after it left out); ``of``: only these settlements (a query of ``setl_id``).
+    highest id was ``upto`` (the rows after it left out); ``since``: only the ledger rows after that id (settlements
+    written after it, whose reversals and corrections all come after them); ``of``: only these settlements (a query
+    of ``setl_id``).
 
     A settlement's ``year`` is its ``setl_date``'s year, and its reversal's and back-pays' year is its own (both
     enforced on PostgreSQL by migration 0316), so every ledger row read is filtered on the year too: on a ledger
     partitioned by year only those partitions are read (:func:`yibao.store.ledger_partitions.in_years`)."""
-    fixes = corrections(start, end, upto, of)
+    fixes = corrections(start, end, since, upto, of)
     undo = aliased(LedgerEntry)
     undone = sa.exists().where(
         undo.reverses.is_not(None), undo.reverses == LedgerEntry.setl_id, undo.kind == "reverse",
-        in_years(undo.year, start, end), *as_of(undo, upto),
+        in_years(undo.year, start, end), *written(undo, since, upto),
     )  # fmt: skip
     codes = [sa.func.coalesce(fixes.c.identity, LedgerEntry.identity).label(c) if c == "identity" else getattr(LedgerEntry, c)
              for c in CODES]  # fmt: skip
@@ -99,7 +104,7 @@ def standing(
     q = (
         sa.select(*codes, LedgerEntry.setl_date, LedgerEntry.year, *amounts, LedgerEntry.person_id, LedgerEntry.id)
         .outerjoin(fixes, fixes.c.corrects == LedgerEntry.setl_id)
-        .where(LedgerEntry.kind == "settle", dated(LedgerEntry, start, end), ~undone, *as_of(LedgerEntry, upto))
+        .where(LedgerEntry.kind == "settle", dated(LedgerEntry, start, end), ~undone, *written(LedgerEntry, since, upto))
     )
     if of is not None:
         q = q.where(LedgerEntry.setl_id.in_(of))

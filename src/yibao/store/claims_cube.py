@@ -38,13 +38,14 @@ PERSON_PLACES = ("county", "township", "village")
 
 
 def counted(
-    start: date, end: date, place: Place = EVERYWHERE, *, upto: int | None = None, of: Settlements | None = None
-) -> sa.Select[Any]:
-    """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition; ``upto`` and ``of``
-    as there) in ``place``: ``year``, ``person_id``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``,
+    start: date, end: date, place: Place = EVERYWHERE, *, since: int | None = None, upto: int | None = None,
+    of: Settlements | None = None,
+) -> sa.Select[Any]:  # fmt: skip
+    """The settlements the reports count (:func:`yibao.store.claims.standing`, the one definition; ``since``, ``upto``
+    and ``of`` as there) in ``place``: ``year``, ``person_id``, ``month`` (``YYYY-MM``), ``med_type``, ``line``, ``identity``,
     ``fixmedins_code`` and the amounts (the person by id: the distinct-person counts hash integers, and only the helped
     rows are named)."""
-    rows = standing(start, end, upto=upto, of=of).subquery("standing")
+    rows = standing(start, end, since=since, upto=upto, of=of).subquery("standing")
     month = sa.func.substr(sa.cast(rows.c.setl_date, sa.String), 1, 7)
     q = sa.select(rows.c.year, rows.c.person_id, month.label("month"), *(rows.c[c] for c in (*CELL_KEYS[1:], *AMOUNTS)))
     wanted = {f: getattr(place, f) for f in PERSON_PLACES if getattr(place, f)}

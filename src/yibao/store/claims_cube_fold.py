@@ -6,7 +6,7 @@ distinct-person counts. A ledger row changes the standing of one settlement only
 reversal undoes one, a back-pay adds to one and may move it to another identity. So the rows with ids ``after <
 id <= upto`` change the cube by the cube of the settlements they touch as the ledger stands at ``upto``, less the
 same settlements' cube as it stood at ``after`` (:func:`signed`: those settlements, each once with ``sign`` +1 and
-once with -1, both read by :func:`yibao.store.claims.standing` with its ``upto`` and ``of``). The tables
+once with -1, both read by :func:`yibao.store.claims.standing` with its ``since``, ``upto`` and ``of``). The tables
 (:mod:`yibao.store.claims_cube_tables`) add up such deltas:
 
 - ``claims_cube_cell``: the cube's cells per year (sums of the signed rows' columns, :func:`cell_sums`);
@@ -37,7 +37,8 @@ from yibao.reports.cube import CELL_KEYS, FLAGS, VISIT_KEYS, ClaimsCube
 from yibao.reports.grouping import ALL
 from yibao.rules.claims import EVERYWHERE, Place
 from yibao.store import ledger_folds
-from yibao.store.claims import as_int
+from yibao.store.big_reads import roomy
+from yibao.store.claims import as_int, written
 from yibao.store.claims_cube import cell_sums, counted, cube_from_ledger, flagged, one_if, per_set, read_parts
 from yibao.store.claims_cube_tables import CUBE_CELL, CUBE_HELPED, CUBE_PERSONS, CUBE_VISIT, LENGTHS, NO_INSTITUTION
 from yibao.store.ledger_folds import added, fold_ledger, upsert
@@ -53,27 +54,32 @@ VISIT = ("year", "person_id", *VISIT_KEYS)
 HELPED = ("year", "person_id", "identity")
 
 
-def touched(after: int, upto: int | None, year: int | None = None) -> sa.Select[Any]:
-    """The ``setl_id`` of the settlements whose standing the ledger rows with ``after < id <= upto`` (no ``upto``:
-    every row after) may change: each row's own, the one it reverses, the one it corrects."""
+def older(after: int, upto: int | None, year: int | None = None) -> sa.Select[Any]:
+    """The ``setl_id`` of the settlements written up to the ledger id ``after`` that the rows with ``after < id <=
+    upto`` (no ``upto``: every row after) reverse or correct (looked up by ``setl_id`` and year: a reversal and a
+    back-pay have the year of their settlement)."""
     e = LedgerEntry
-    where = [e.id > after, *([] if upto is None else [e.id <= upto]), *([] if year is None else [e.year == year])]
-    refs = [sa.select(c.label("setl_id")).where(*where, c.is_not(None)) for c in (e.setl_id, e.reverses, e.corrects)]
-    return sa.union(*refs)  # type: ignore[return-value]
+    where = [*written(e, after, upto), *([] if year is None else [e.year == year])]
+    refs = sa.union(*(sa.select(e.year, c.label("ref")).where(*where, c.is_not(None)) for c in (e.reverses, e.corrects)))
+    r = refs.subquery("refs")
+    return sa.select(e.setl_id).join(r, sa.and_(e.setl_id == r.c.ref, e.year == r.c.year)).where(e.id <= after)
 
 
 def signed(start: date, end: date, after: int, upto: int | None) -> sa.Select[Any]:
-    """The settlements dated ``start``..``end`` the ledger rows with ``after < id <= upto`` touch (:func:`touched`),
-    with ``sign`` +1 as they stand at ``upto`` and -1 as they stood at ``after``, in :func:`counted`'s columns. Summed
-    with their sign, they are the change those rows make to any sum over the settlements that stand."""
-    if after == 0:  # nothing stood before: every settlement, with no list of them
-        now = counted(start, end, upto=upto).subquery("now")
-        return sa.select(sa.literal(1).label("sign"), *now.c)
-    of = touched(after, upto, start.year if start.year == end.year else None)
-    now, was = (counted(start, end, upto=u, of=of).subquery(n) for u, n in ((upto, "now"), (after, "was")))
-    return sa.union_all(  # type: ignore[return-value]
-        sa.select(sa.literal(1).label("sign"), *now.c), sa.select(sa.literal(-1).label("sign"), *was.c)
-    )
+    """The settlements dated ``start``..``end`` whose standing the ledger rows with ``after < id <= upto`` change, with
+    ``sign`` +1 as they stand at ``upto`` and -1 as they stood at ``after``, in :func:`counted`'s columns. Summed with
+    their sign, they are the change those rows make to any sum over the settlements that stand.
+
+    They are the settlements written after ``after`` (read from those rows alone: their reversals and corrections
+    come after them; they stood nowhere before) and the older ones those rows reverse or correct (:func:`older`, a
+    few: read by ``setl_id``)."""
+    new = counted(start, end, since=after if after else None, upto=upto).subquery("new")
+    parts = [sa.select(sa.literal(1).label("sign"), *new.c)]
+    if after:
+        of = older(after, upto, start.year if start.year == end.year else None)
+        now, was = (counted(start, end, upto=u, of=of).subquery(n) for u, n in ((upto, "now"), (after, "was")))
+        parts += [sa.select(sa.literal(1).label("sign"), *now.c), sa.select(sa.literal(-1).label("sign"), *was.c)]
+    return sa.union_all(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
 
 
 def _keyed(base: Any) -> list[sa.ColumnElement[Any]]:
@@ -129,6 +135,7 @@ def _delta_table(names: list[str]) -> sa.Table:
 def _add(s: Session, after: int, upto: int) -> None:
     """Add the change the rows ``after < id <= upto`` make (:func:`signed`) to the four tables; the persons first, as
     they compare with the visit rows stored before."""
+    roomy(s, jit=False, hashes=True)  # compiling the plans costs seconds; the delta's aggregates hash in memory
     rows = signed(*EVER, after, upto)
     names = [c.name for c in rows.selected_columns]
     delta = _delta_table(names)
@@ -147,10 +154,11 @@ def _add(s: Session, after: int, upto: int) -> None:
         delta.drop(conn)
 
 
-def fold(engine: sa.Engine) -> int:
-    """Fold the ledger rows written since the last fold into the claims cube's tables; the number of rows folded (0
-    also when the ledger stayed busy, :func:`yibao.store.ledger_folds.fold_ledger`)."""
-    return fold_ledger(engine, JOB, _add)
+def fold(engine: sa.Engine, upto: int | None = None) -> int:
+    """Fold the ledger rows written since the last fold (up to the ledger id ``upto`` when given) into the claims
+    cube's tables; the number of rows folded (0 also when the ledger stayed busy,
+    :func:`yibao.store.ledger_folds.fold_ledger`)."""
+    return fold_ledger(engine, JOB, _add, upto)
 
 
 def folded(session: Session) -> int:

@@ -67,10 +67,10 @@ class Busy(Exception):
     """The ledger stayed busy past :data:`LOCK_WAIT`."""
 
 
-def fold_ledger(engine: sa.Engine, job: str, apply: Apply) -> int:
-    """Fold the ledger rows written since ``job``'s last fold into its tables (``apply``); the number of rows folded
-    (0 also when the ledger stayed busy past :data:`LOCK_WAIT`). Only rows every later reader will see are folded
-    (:func:`_horizon`)."""
+def fold_ledger(engine: sa.Engine, job: str, apply: Apply, upto: int | None = None) -> int:
+    """Fold the ledger rows written since ``job``'s last fold into its tables (``apply``), those up to the ledger id
+    ``upto`` when given; the number of rows folded (0 also when the ledger stayed busy past :data:`LOCK_WAIT`). Only
+    rows every later reader will see are folded (:func:`_horizon`)."""
     try:
         horizon = _horizon(engine)
     except Busy:
@@ -80,6 +80,8 @@ def fold_ledger(engine: sa.Engine, job: str, apply: Apply) -> int:
         mark = s.get_one(LedgerFold, job, with_for_update=True)  # one fold of a job at a time
         if horizon is None:
             horizon = s.scalar(HIGHEST) or 0
+        if upto is not None:
+            horizon = min(horizon, upto)
         if horizon <= mark.ledger_id:
             return 0
         rows = s.scalar(sa.select(sa.func.count()).where(LedgerEntry.id > mark.ledger_id, LedgerEntry.id <= horizon)) or 0

@@ -11,6 +11,7 @@ institution. After each step, folded or not, every year's folded cube equals the
 from __future__ import annotations
 
 import random
+import time
 from datetime import date
 from typing import Any
 
@@ -19,12 +20,17 @@ import sqlalchemy as sa
 
 from tests.conftest import seeds
 from tests.db.random_ledger import random_ledger
+from tests.db.test_schedule_once import GUARD
+from tests.db.test_service import PACK, seed
+from tests.db.test_warnings import settle
+from yibao.app.schedule import MonthlyMonitoring
 from yibao.reports.cube import ClaimsCube
 from yibao.rules.claims import EVERYWHERE, Place
 from yibao.store.claims_cube import cube_from_ledger
-from yibao.store.claims_cube_fold import claims_cube, fold, folded_cube, whole_year
+from yibao.store.claims_cube_fold import claims_cube, fold, folded, folded_cube, whole_year
 from yibao.store.claims_cube_tables import CUBE_CELL, CUBE_HELPED, CUBE_PERSONS, CUBE_VISIT
 from yibao.store.db import Database
+from yibao.store.ledger_folds import HIGHEST
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
@@ -110,3 +116,20 @@ def test_a_report_reads_the_folded_cube_for_a_whole_year_everywhere(db: Database
             (date(2022, 1, 1), date(2022, 12, 31), Place(township="临涣镇")),
         ]:
             assert claims_cube(s, start, end, place).equals(cube_from_ledger(s, start, end, place))
+
+
+def test_the_daily_schedule_folds_the_day_into_the_cube(db: Database) -> None:
+    seed(db, category="tuopin")
+    settle(db, 100_000, "2022-03-10")
+    settle(db, 20_000, "2022-03-12")
+    scheduler = MonthlyMonitoring(db, PACK, interval=0.01, today=lambda: date(2022, 4, 2))
+    scheduler.start()
+    deadline = time.monotonic() + GUARD
+    while scheduler.checks < 1:
+        assert time.monotonic() < deadline, "the scheduler never checked"
+        time.sleep(0.01)
+    scheduler.stop()
+    with db.reading() as s:
+        assert folded(s) == s.scalar(HIGHEST) and folded(s) > 0
+        stored = s.scalar(sa.select(sa.func.sum(CUBE_CELL.c.claims)).where(CUBE_CELL.c.year == 2022))
+        assert stored == 2 and folded_cube(s, 2022).equals(scanned(s, 2022))

@@ -2,7 +2,9 @@
 
 Once a day (and when the service starts) the scheduler looks at the last complete month; if no
 run has recorded it yet, it runs the pack's warning rules for that month. A run that fails is
-logged and tried again the next time; a re-run would add no duplicates anyway.
+logged and tried again the next time; a re-run would add no duplicates anyway. It then folds the
+day's ledger rows into the claims cube (:mod:`yibao.store.claims_cube_fold`), so that a report of a
+whole year reads a few stored rows and folds at most a day of new ones itself.
 
 A server of several worker processes starts a scheduler in each; only the one holding the database's
 ``monthly-monitoring`` lock (:class:`yibao.store.db.Sole`) runs anything. The others ask again at each
@@ -23,6 +25,7 @@ from yibao.core.clock import beijing_today
 from yibao.core.errors import InputError
 from yibao.policy.pack import PolicyPack
 from yibao.rules.monitoring import Period, previous_period
+from yibao.store import claims_cube_fold
 from yibao.store.db import Database, Sole
 from yibao.store.monitoring_tables import MonitoringRun
 
@@ -69,10 +72,15 @@ class MonthlyMonitoring:
         self._thread.join(timeout=10)
         self.sole.give()
 
+    def _check(self) -> RunResult | None:
+        result = run_due(self.db, self.pack, self.today())
+        claims_cube_fold.fold(self.db.engine)
+        return result
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                result = run_due(self.db, self.pack, self.today()) if self.sole.take() else None
+                result = self._check() if self.sole.take() else None
             except (InputError, sa.exc.SQLAlchemyError):
                 log.exception("monthly monitoring run failed; will try again")
             else:

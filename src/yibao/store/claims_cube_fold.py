@@ -176,7 +176,9 @@ def _summed(
 
 def folded_cube(session: Session, year: int) -> ClaimsCube:
     """The claims cube of ``year`` (1 January to 31 December, everywhere): the stored tables plus the delta of the
-    ledger rows written after the fold (all of them before the first)."""
+    ledger rows written after the fold (all of them before the first). On PostgreSQL the rest of ``session``'s
+    transaction runs without JIT compilation (:func:`yibao.store.big_reads.roomy`)."""
+    roomy(session, jit=False)  # compiling the plan over every partition would cost seconds (from here on)
     start, end = date(year, 1, 1), date(year, 12, 31)
     base = signed(start, end, folded(session), None).cte("signed")
     cell_columns = [c.name for c in CUBE_CELL.c if not c.primary_key]

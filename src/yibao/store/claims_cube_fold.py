@@ -100,9 +100,11 @@ def visit_delta(base: Any) -> sa.Select[Any]:
 
 
 def helped_delta(base: Any) -> sa.Select[Any]:
+    """The change to each person's flagged settlements per year and identity (only a flagged row changes a count:
+    the assisted, a minority, are all the table holds)."""
     keys = [base.c[k] for k in HELPED]
     flags = (as_int(sa.func.sum(base.c.sign * one_if(flagged(base, f)))).label(f) for f in FLAGS)
-    return sa.select(*keys, *flags).group_by(*keys)
+    return sa.select(*keys, *flags).where(sa.or_(*(flagged(base, f) for f in FLAGS))).group_by(*keys)
 
 
 def persons_delta(base: Any, year: int | None = None) -> sa.Select[Any]:
@@ -150,6 +152,7 @@ def _add(s: Session, after: int, upto: int) -> None:
         cell_columns = [c.name for c in CUBE_CELL.c if not c.primary_key]
         upsert(s, CUBE_CELL, ["year", *CELL_KEYS], cells_delta(delta), dict.fromkeys(cell_columns, added))
         upsert(s, CUBE_HELPED, HELPED, helped_delta(delta), dict.fromkeys(FLAGS, added))
+        s.execute(sa.delete(CUBE_HELPED).where(*(CUBE_HELPED.c[f] == 0 for f in FLAGS)))  # no longer assisted
     finally:
         delta.drop(conn)
 

@@ -110,17 +110,17 @@ def helped_delta(base: Any) -> sa.Select[Any]:
 def persons_delta(base: Any, year: int | None = None) -> sa.Select[Any]:
     """The change to the persons per year and visit set that ``base``'s signed rows make: for the persons they touch,
     the set counts of their visit rows above 0 with the delta added, less the same without it."""
-    persons = sa.select(base.c.year, base.c.person_id).distinct().subquery("touched_persons")
+    persons = sa.select(base.c.year, base.c.person_id).distinct().cte("touched_persons")
     v = CUBE_VISIT.c
     stored = (
         sa.select(*(v[k] for k in VISIT), v.claims)
         .join(persons, sa.and_(persons.c.year == v.year, persons.c.person_id == v.person_id))
         .where(*([] if year is None else [v.year == year]))
     )
-    before = stored.where(v.claims > 0).subquery("before")
+    before = stored.where(v.claims > 0).cte("before")  # each read by four sets: made once
     both = sa.union_all(stored, visit_delta(base)).subquery("both")
     keys = [both.c[k] for k in VISIT]
-    after = sa.select(*keys).group_by(*keys).having(sa.func.sum(both.c.claims) > 0).subquery("after")
+    after = sa.select(*keys).group_by(*keys).having(sa.func.sum(both.c.claims) > 0).cte("after")
     sets = sa.union_all(*per_set(after, ("year",)), *per_set(before, ("year",), -1)).subquery("sets")
     out = [sets.c[k] for k in ("year", *VISIT_KEYS)]
     total = sa.func.sum(sets.c.persons)

@@ -27,7 +27,7 @@ from yibao.app.schedule import MonthlyMonitoring
 from yibao.reports.cube import ClaimsCube
 from yibao.rules.claims import EVERYWHERE, Place
 from yibao.store.claims_cube import cube_from_ledger
-from yibao.store.claims_cube_fold import claims_cube, fold, folded, folded_cube, whole_year
+from yibao.store.claims_cube_fold import claims_cube, fold, fold_if_behind, folded, folded_cube, whole_year
 from yibao.store.claims_cube_tables import CUBE_CELL, CUBE_HELPED, CUBE_PERSONS, CUBE_VISIT
 from yibao.store.db import Database
 from yibao.store.ledger_folds import HIGHEST
@@ -133,3 +133,15 @@ def test_the_daily_schedule_folds_the_day_into_the_cube(db: Database) -> None:
         assert folded(s) == s.scalar(HIGHEST) and folded(s) > 0
         stored = s.scalar(sa.select(sa.func.sum(CUBE_CELL.c.claims)).where(CUBE_CELL.c.year == 2022))
         assert stored == 2 and folded_cube(s, 2022).equals(scanned(s, 2022))
+
+
+def test_a_report_folds_only_when_the_fold_is_far_behind(db: Database) -> None:
+    persons, rows = late_ledger(6)
+    write(db, Person.__table__, persons)  # type: ignore[arg-type]
+    write(db, LedgerEntry.__table__, rows[:-10])  # type: ignore[arg-type]
+    assert fold_if_behind(db.engine, behind=len(rows)) == 0  # not far enough behind: left to the read
+    assert fold_if_behind(db.engine, behind=5) == len(rows) - 10
+    write(db, LedgerEntry.__table__, rows[-10:])  # type: ignore[arg-type]
+    assert fold_if_behind(db.engine, behind=10) == 0 and fold_if_behind(db.engine, behind=9) == 10
+    with db.reading() as s:
+        assert folded(s) == s.scalar(HIGHEST)

@@ -8,7 +8,7 @@ ledger is.
 - **Database** (SQLAlchemy 2; SQLite or PostgreSQL): settlements that stand from ``ledger``, aggregated there into
   the claims cube (:func:`yibao.store.claims_cube.cube_from_ledger`: no settlement is read one by one; a whole year
   everywhere is read from the cube folded as the ledger grew, :mod:`yibao.store.claims_cube_fold`, which the report
-  brings up to date first); people,
+  brings up to date first when it is far behind); people,
   their deciding category on 1 January, their enrolment and premiums as priced by ``yibao enrol`` (the stored split)
   from ``person``, ``identity`` and ``enrolment``, aggregated there into the people cube with the rules of
   ``yibao coverage`` (:func:`yibao.store.people_cube.people_cube_from_registry`: no person is read one by one).
@@ -215,7 +215,7 @@ def ledger_reports(
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
     if place == EVERYWHERE and start.month == start.day == 1:
         step("台账汇总 / ledger fold")
-        claims_cube_fold.fold(db.engine)  # the year's cube is then read from a few stored rows
+        claims_cube_fold.fold_if_behind(db.engine)  # the year's cube is then read from a few stored rows
     with db.unit_of_work() as s:
         roomy(s, hashes=True)  # the cubes' hash aggregates over a year's ledger and registry stay in memory
         check_place(place, ledger_places(s, place))

@@ -137,11 +137,16 @@ def test_the_daily_schedule_folds_the_day_into_the_cube(db: Database) -> None:
 
 def test_a_report_folds_only_when_the_fold_is_far_behind(db: Database) -> None:
     persons, rows = late_ledger(6)
+    cut = max(i for i, r in enumerate(rows) if r["year"] != 2022)  # the tail holds rows of another year
+    head, tail = rows[:cut], rows[cut:]
     write(db, Person.__table__, persons)  # type: ignore[arg-type]
-    write(db, LedgerEntry.__table__, rows[:-10])  # type: ignore[arg-type]
-    assert fold_if_behind(db.engine, behind=len(rows)) == 0  # not far enough behind: left to the read
-    assert fold_if_behind(db.engine, behind=5) == len(rows) - 10
-    write(db, LedgerEntry.__table__, rows[-10:])  # type: ignore[arg-type]
-    assert fold_if_behind(db.engine, behind=10) == 0 and fold_if_behind(db.engine, behind=9) == 10
+    write(db, LedgerEntry.__table__, head)  # type: ignore[arg-type]
+    assert fold_if_behind(db.engine, behind=len(head)) == 0  # not far enough behind: left to the read
+    assert fold_if_behind(db.engine, behind=len(head) - 1) == len(head)
+    write(db, LedgerEntry.__table__, tail)  # type: ignore[arg-type]
+    of_2022 = sum(r["year"] == 2022 for r in tail)
+    assert 0 < of_2022 < len(tail) and fold_if_behind(db.engine, 2030, behind=0) == 0
+    assert fold_if_behind(db.engine, 2022, behind=of_2022) == 0  # the year's rows counted, not the others
+    assert fold_if_behind(db.engine, 2022, behind=of_2022 - 1) == len(tail)
     with db.reading() as s:
         assert folded(s) == s.scalar(HIGHEST)

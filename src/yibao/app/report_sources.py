@@ -215,7 +215,7 @@ def ledger_reports(
     meta, ctx = _meta(start, end, place, "ledger", pack, db.engine.url.render_as_string(hide_password=True))
     if place == EVERYWHERE and start.month == start.day == 1:
         step("台账汇总 / ledger fold")
-        claims_cube_fold.fold_if_behind(db.engine)  # the year's cube is then read from a few stored rows
+        claims_cube_fold.fold_if_behind(db.engine, start.year)  # the year's cube is then read from a few stored rows
     with db.unit_of_work() as s:
         roomy(s, hashes=True)  # the cubes' hash aggregates over a year's ledger and registry stay in memory
         check_place(place, ledger_places(s, place))

@@ -42,7 +42,7 @@ from yibao.store.big_reads import roomy
 from yibao.store.claims import as_int, written
 from yibao.store.claims_cube import cell_sums, counted, cube_from_ledger, flagged, one_if, per_set, read_parts
 from yibao.store.claims_cube_tables import CUBE_CELL, CUBE_HELPED, CUBE_PERSONS, CUBE_VISIT, LENGTHS, NO_INSTITUTION
-from yibao.store.ledger_folds import HIGHEST, added, fold_ledger, upsert
+from yibao.store.ledger_folds import added, fold_ledger, upsert
 from yibao.store.service_tables import LedgerEntry
 from yibao.store.tables import Person
 
@@ -50,9 +50,10 @@ JOB = "claims_cube"
 """The fold's name in ``ledger_fold``."""
 EVER = (date(1, 1, 1), date(9999, 12, 31))
 """The dates of every year (a fold takes every year's rows)."""
-DELTA_KEYS = ("year", "person_id", *CELL_KEYS)
 VISIT = ("year", "person_id", *VISIT_KEYS)
 HELPED = ("year", "person_id", "identity")
+CELL_COLUMNS = [c.name for c in CUBE_CELL.c if not c.primary_key]
+"""A cell's counts and sums (the cube's cell columns after the keys)."""
 
 
 def older(after: int, upto: int | None, year: int | None = None) -> sa.Select[Any]:
@@ -60,10 +61,11 @@ def older(after: int, upto: int | None, year: int | None = None) -> sa.Select[An
     upto`` (no ``upto``: every row after) reverse or correct (looked up by ``setl_id`` and year: a reversal and a
     back-pay have the year of their settlement)."""
     e = LedgerEntry
-    where = [*written(e, after, upto), *([] if year is None else [e.year == year])]
-    refs = sa.union(*(sa.select(e.year, c.label("ref")).where(*where, c.is_not(None)) for c in (e.reverses, e.corrects)))
+    of_year = [] if year is None else [e.year == year]
+    new = [*written(e, after, upto), *of_year]
+    refs = sa.union(*(sa.select(e.year, c.label("ref")).where(*new, c.is_not(None)) for c in (e.reverses, e.corrects)))
     r = refs.subquery("refs")
-    return sa.select(e.setl_id).join(r, sa.and_(e.setl_id == r.c.ref, e.year == r.c.year)).where(e.id <= after)
+    return sa.select(e.setl_id).join(r, sa.and_(e.setl_id == r.c.ref, e.year == r.c.year)).where(e.id <= after, *of_year)
 
 
 def signed(start: date, end: date, after: int, upto: int | None) -> sa.Select[Any]:
@@ -130,8 +132,7 @@ def persons_delta(base: Any, year: int | None = None) -> sa.Select[Any]:
 
 def _delta_table(names: list[str]) -> sa.Table:
     """The fold's signed rows, held for its four statements (a temporary table of the fold's connection)."""
-    text = {"month": 7, **LENGTHS}
-    cols = [sa.Column(c, sa.String(text[c]) if c in text else sa.BigInteger) for c in names]
+    cols = [sa.Column(c, sa.String(LENGTHS[c]) if c in LENGTHS else sa.BigInteger) for c in names]
     return sa.Table("claims_cube_delta", sa.MetaData(), *cols, prefixes=["TEMPORARY"])
 
 
@@ -150,8 +151,7 @@ def _add(s: Session, after: int, upto: int) -> None:
             conn.execute(sa.text("ANALYZE claims_cube_delta"))
         upsert(s, CUBE_PERSONS, ["year", *VISIT_KEYS], persons_delta(delta), {"persons": added})
         upsert(s, CUBE_VISIT, VISIT, visit_delta(delta), {"claims": added})
-        cell_columns = [c.name for c in CUBE_CELL.c if not c.primary_key]
-        upsert(s, CUBE_CELL, ["year", *CELL_KEYS], cells_delta(delta), dict.fromkeys(cell_columns, added))
+        upsert(s, CUBE_CELL, ["year", *CELL_KEYS], cells_delta(delta), dict.fromkeys(CELL_COLUMNS, added))
         upsert(s, CUBE_HELPED, HELPED, helped_delta(delta), dict.fromkeys(FLAGS, added))
         s.execute(sa.delete(CUBE_HELPED).where(*(CUBE_HELPED.c[f] == 0 for f in FLAGS)))  # no longer assisted
     finally:
@@ -171,10 +171,13 @@ took about 15 µs a row at 20M rows), and a fold takes a ``SHARE`` lock on the l
 settlements back while it waits (:func:`yibao.store.ledger_folds.fold_ledger`)."""
 
 
-def fold_if_behind(engine: sa.Engine, behind: int = BEHIND) -> int:
-    """Fold (:func:`fold`) when more than ``behind`` ledger ids were written after the fold; the rows folded."""
+def fold_if_behind(engine: sa.Engine, year: int | None = None, behind: int = BEHIND) -> int:
+    """Fold (:func:`fold`) when more than ``behind`` ledger rows (of ``year``, when given: those a read of its cube
+    would add) were written after the fold; the rows folded."""
+    e = LedgerEntry
     with Session(engine) as s:
-        late = (s.scalar(HIGHEST) or 0) - folded(s)
+        after = sa.select(sa.func.count()).where(e.id > folded(s), *([] if year is None else [e.year == year]))
+        late = s.scalar(after) or 0
     return fold(engine) if late > behind else 0
 
 
@@ -198,11 +201,10 @@ def folded_cube(session: Session, year: int) -> ClaimsCube:
     roomy(session, jit=False)  # compiling the plan over every partition would cost seconds (from here on)
     start, end = date(year, 1, 1), date(year, 12, 31)
     base = signed(start, end, folded(session), None).cte("signed")
-    cell_columns = [c.name for c in CUBE_CELL.c if not c.primary_key]
     cells_in, keys, sums = _summed(
-        [sa.select(*(CUBE_CELL.c[k] for k in CELL_KEYS), *(CUBE_CELL.c[c] for c in cell_columns)).where(CUBE_CELL.c.year == year),
+        [sa.select(*(CUBE_CELL.c[k] for k in CELL_KEYS), *(CUBE_CELL.c[c] for c in CELL_COLUMNS)).where(CUBE_CELL.c.year == year),
          sa.select(*(c for c in cells_delta(base).subquery().c if c.name != "year"))],
-        list(CELL_KEYS), cell_columns, "cells_in",
+        list(CELL_KEYS), CELL_COLUMNS, "cells_in",
     )  # fmt: skip
     place = [sa.func.nullif(k, NO_INSTITUTION).label(k.name) if k.name == "fixmedins_code" else k for k in keys]
     cells = sa.select(*place, *sums).group_by(*keys).having(sa.func.sum(cells_in.c.claims) > 0)

@@ -23,22 +23,24 @@ def _counts(*names: str) -> list[Column[int]]:
     return [Column(c, BigInteger, nullable=False) for c in names]
 
 
-YEAR = Column("year", Integer, primary_key=True)
+def _year() -> Column[int]:
+    return Column("year", Integer, primary_key=True)
+
 
 CUBE_CELL = Table(
-    "claims_cube_cell", Base.metadata, YEAR.copy(), *_keys(*CELL_KEYS),
+    "claims_cube_cell", Base.metadata, _year(), *_keys(*CELL_KEYS),
     *_counts(*(c for c in CELLS_SCHEMA if c not in CELL_KEYS)),
 )  # fmt: skip
 """Per year and cell (:data:`yibao.reports.cube.CELL_KEYS`): the cube's cell columns."""
 CUBE_VISIT = Table(
-    "claims_cube_visit", Base.metadata, YEAR.copy(), Column("person_id", Integer, primary_key=True), *_keys(*VISIT_KEYS),
+    "claims_cube_visit", Base.metadata, _year(), Column("person_id", Integer, primary_key=True), *_keys(*VISIT_KEYS),
     *_counts("claims"),
 )  # fmt: skip
 """Per year, person and visit keys (:data:`yibao.reports.cube.VISIT_KEYS`): the person's settlements."""
-CUBE_PERSONS = Table("claims_cube_persons", Base.metadata, YEAR.copy(), *_keys(*VISIT_KEYS), *_counts("persons"))
+CUBE_PERSONS = Table("claims_cube_persons", Base.metadata, _year(), *_keys(*VISIT_KEYS), *_counts("persons"))
 """Per year and visit set (keys left out: :data:`yibao.reports.grouping.ALL`): the persons with a settlement."""
 CUBE_HELPED = Table(
-    "claims_cube_helped", Base.metadata, YEAR.copy(), Column("person_id", Integer, primary_key=True), *_keys("identity"),
+    "claims_cube_helped", Base.metadata, _year(), Column("person_id", Integer, primary_key=True), *_keys("identity"),
     *_counts(*FLAGS),
 )  # fmt: skip
 """Per year, person and identity: the person's settlements meeting each flag (:data:`yibao.reports.cube.FLAGS`)."""

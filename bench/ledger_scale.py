@@ -28,7 +28,8 @@ code (``--code PATH``: its ``src`` on ``PYTHONPATH`` in a subprocess per measure
   ``fold_seconds``, and its rate, which gives what folding a month's new rows costs a monthly run),
   the annual report (``ledger_reports`` 2022-01-01..2022-12-31; its stages timed apart), after the claims cube is
   folded from scratch in two folds timed apart (``yibao.store.claims_cube_fold.fold``: the ledger but its last
-  twelfth, then that twelfth, about a month's new rows), and ``verify``.
+  twelfth, then that twelfth, about a month's new rows), and ``verify`` (then ``verify --since-last`` with the last
+  clean check marked before the last twelfth, timed apart).
 
 Each measurement runs in its own process, watched: its resident memory (with its children) above ``--guard-gb``
 (default 7.5) kills it and the figure reads "over the memory guard". ``--small 1000000,4000000`` loads and measures
@@ -190,7 +191,7 @@ def probe(what: str, db: str, a: argparse.Namespace) -> dict[str, Any]:
 
         with database.unit_of_work() as s:
             diffs = verify(s)
-        return {"seconds": time.perf_counter() - t0, "differences": len(diffs)}
+        return {"seconds": time.perf_counter() - t0, "differences": len(diffs)} | _since_last(database)
     if what == "monitoring":
         from yibao.app.warnings import run_monitoring
         from yibao.policy.pack import load_pack
@@ -237,6 +238,28 @@ def _fold(database: Any) -> dict[str, Any]:
     rows = fold(database.engine)
     seconds = time.perf_counter() - t0
     return {"fold_seconds": round(seconds, 1), "folded_rows": rows, "fold_rows_per_s": round(rows / max(seconds, 1e-9))}
+
+
+def _since_last(database: Any) -> dict[str, Any]:
+    """The measured code's ``verify --since-last`` (``yibao.app.ledger.verify_since_last``, if it has it), timed apart,
+    with the last clean check marked before the last twelfth of the ledger rows (about a month of new rows)."""
+    try:
+        from yibao.app.ledger import verify_since_last
+    except ImportError:
+        return {}
+    import sqlalchemy as sa
+
+    with database.engine.begin() as conn:
+        low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM ledger")).one()
+        conn.execute(sa.text("DELETE FROM ledger_fold WHERE job = 'verify'"))
+        conn.execute(
+            sa.text("INSERT INTO ledger_fold (job, ledger_id) VALUES ('verify', :cut)"),
+            {"cut": high - (high - low + 1) // MONTH_PART},
+        )
+    t0 = time.perf_counter()
+    checked = verify_since_last(database.engine)
+    return {"since_last_s": round(time.perf_counter() - t0, 1), "since_last_rows": checked.rows,
+            "since_last_differences": len(checked.differences)}  # fmt: skip
 
 
 MONTH_PART = 12
@@ -684,7 +707,7 @@ def main() -> None:
                     results[f"{r}_s"] = f"{m.seconds:.1f}"
                     if "fold_seconds" in m.info:  # the monitoring bounds' one-time fold of the whole ledger
                         results["fold_s"] = m.info["fold_seconds"]
-                    for k in ("cube_fold_s", "cube_month_fold_s"):  # the claims cube's two folds
+                    for k in ("cube_fold_s", "cube_month_fold_s", "since_last_s"):  # the cube's folds, verify --since-last
                         if k in m.info:
                             results[k] = m.info[k]
             elif big:

@@ -33,6 +33,8 @@ from yibao.settlement.model import Claim, Settlement, TraceStep, YearToDate
 from yibao.settlement.settle import give_back, settle
 from yibao.settlement.trace import render_step, tier_name
 from yibao.store.big_reads import roomy
+from yibao.store.claims import written
+from yibao.store.ledger_folds import fold_ledger
 from yibao.store.ledger_sums import account_bills, differing_years
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
 from yibao.store.tables import Enrolment, Person
@@ -360,21 +362,68 @@ def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
     return out
 
 
-def verify(session: Session) -> list[dict[str, Any]]:
+def verify(session: Session, since: int | None = None, upto: int | None = None) -> list[dict[str, Any]]:
     """Recompute every person-year's accumulators from the ledger; the differences, then any entry whose personal-account
     payment (``acct_pay``) is not what it consumed of the account (``consumed.acct_paid``) or not within the person's
     share, then any visit paid twice (there should be none).
 
     The sums are made and compared in the database (:mod:`yibao.store.ledger_sums`): only the person-years that
-    differ come back, and only their entries are read to show both sides."""
+    differ come back, and only their entries are read to show both sides.
+
+    ``since`` (and ``upto``): only the person-years, bills and visits that the ledger rows with ``since < id <= upto``
+    belong to, each checked whole (all its entries, its stored row)."""
     dialect = session.get_bind().dialect.name
     roomy(session, jit=False)
-    differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect))]
+    years: sa.Select[Any, Any] | None = None
+    bills: sa.Select[Any] | None = None
+    visits: sa.Select[Any] | None = None
+    if since is not None:
+        e, new = LedgerEntry, written(LedgerEntry, since, upto)
+        years = sa.select(e.person_id, e.year).where(*new).distinct()
+        bills = sa.select(sa.func.coalesce(e.corrects, e.setl_id)).where(*new)
+        visits = sa.select(e.mdtrt_id).where(*new, e.mdtrt_id.is_not(None))
+    differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect, years))]
     account = [
         {"setl_id": b, "acct_pay": int(a), "consumed_acct_paid": int(c), "psn_part_amt": int(s)}
-        for b, a, c, s in session.execute(account_bills(dialect))
+        for b, a, c, s in session.execute(account_bills(dialect, bills))
     ]
-    return _year_diffs(session, differing) + account + paid_twice(session)
+    return _year_diffs(session, differing) + account + paid_twice(session, visits)
+
+
+VERIFY_JOB = "verify"
+"""The mark of :func:`verify_since_last` in ``ledger_fold``: every ledger row up to it was checked with no difference."""
+
+
+@dataclass
+class Checked:
+    """What :func:`verify_since_last` checked: the ledger rows written since the last clean check, and the differences
+    found in what they touch (none: the mark moved past them)."""
+
+    rows: int
+    differences: list[dict[str, Any]]
+
+
+class _Differ(Exception):
+    def __init__(self, rows: int, differences: list[dict[str, Any]]) -> None:
+        self.rows, self.differences = rows, differences
+
+
+def verify_since_last(engine: sa.Engine) -> Checked:
+    """Verify (:func:`verify`) only the person-years, bills and visits the ledger rows written since the last check
+    that found nothing belong to; with no difference the mark moves past those rows, else it stays, so the same
+    differences are found again until they are put right. It does not see a stored year-to-date row changed without
+    a ledger row, nor a visit or bill no new row belongs to: the whole ledger's ``verify`` does."""
+
+    def check(s: Session, after: int, upto: int) -> None:
+        found = verify(s, after, upto)
+        if found:
+            rows = s.scalar(sa.select(sa.func.count()).where(*written(LedgerEntry, after, upto))) or 0
+            raise _Differ(rows, found)
+
+    try:
+        return Checked(fold_ledger(engine, VERIFY_JOB, check), [])
+    except _Differ as d:
+        return Checked(d.rows, d.differences)
 
 
 def _year_diffs(session: Session, keys: list[tuple[int, int]]) -> list[dict[str, Any]]:
@@ -398,15 +447,17 @@ def _year_diffs(session: Session, keys: list[tuple[int, int]]) -> list[dict[str,
     ]  # fmt: skip
 
 
-def paid_twice(session: Session) -> list[dict[str, Any]]:
-    """Visits with more than one standing settlement (there should be none): the visit, its person, the settlements."""
+def paid_twice(session: Session, visits: sa.Select[Any] | None = None) -> list[dict[str, Any]]:
+    """Visits with more than one standing settlement (there should be none): the visit, its person, the settlements.
+    ``visits``: only these (a query of ``mdtrt_id``)."""
     undoing = aliased(LedgerEntry)
     standing = (
         sa.select(LedgerEntry.mdtrt_id, LedgerEntry.psn_no, LedgerEntry.setl_id)
         .outerjoin(undoing, undoing.reverses == LedgerEntry.setl_id)
-        .where(LedgerEntry.kind == "settle", LedgerEntry.mdtrt_id.is_not(None), undoing.id.is_(None))
+        .where(LedgerEntry.kind == "settle", LedgerEntry.mdtrt_id.is_not(None), undoing.id.is_(None),
+               *([] if visits is None else [LedgerEntry.mdtrt_id.in_(visits)]))
         .subquery()
-    )
+    )  # fmt: skip
     twice = sa.select(standing.c.mdtrt_id).group_by(standing.c.mdtrt_id).having(sa.func.count() > 1)
     found: dict[str, dict[str, Any]] = {}
     for mdtrt_id, psn_no, setl_id in session.execute(

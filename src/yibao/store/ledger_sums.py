@@ -25,11 +25,14 @@ _LEDGER: sa.Table = LedgerEntry.__table__  # type: ignore[assignment]
 _YTD: sa.Table = YearToDateRow.__table__  # type: ignore[assignment]
 
 
-def values(dialect: str, table: sa.Table, column: str, *, stored: bool) -> sa.Select[Any]:
+def values(
+    dialect: str, table: sa.Table, column: str, *, stored: bool, scope: sa.Select[Any, Any] | None = None
+) -> sa.Select[Any]:
     """One row per scalar and per map entry of the JSON in ``table.<column>`` (parsed once per row): ``person_id,
     year, field, key`` (NULL for a scalar) ``, v``. Only rows that can change the comparison: of the ledger
     (``stored`` false) no 0 (a sum's 0 is no entry); of the stored rows (``stored``) every map entry (an entry of 0 is
-    one) and the JSON's ``year``, but no scalar 0 (a scalar of 0 is a scalar left out). No NULL, on either side."""
+    one) and the JSON's ``year``, but no scalar 0 (a scalar of 0 is a scalar left out). No NULL, on either side.
+    ``scope``: only the person-years it selects (``person_id, year``)."""
     source = table.c[column]
     if dialect == "postgresql":
         top = sa.func.jsonb_each(sa.cast(source, JSONB)).table_valued(
@@ -55,20 +58,22 @@ def values(dialect: str, table: sa.Table, column: str, *, stored: bool) -> sa.Se
     if stored:
         fields.append(field == "year")
     v = sa.case((field.in_(MAPS), entry), else_=scalar)
+    mine = [] if scope is None else [sa.tuple_(table.c.person_id, table.c.year).in_(scope)]
     return (
         sa.select(table.c.person_id, table.c.year, field.label("field"), inner.c.key.label("key"), v.label("v"))
         .select_from(table)
         .join(top, sa.true())
         .outerjoin(inner, sa.true())
-        .where(sa.or_(*fields), v.is_not(None) if stored else v != 0)
+        .where(sa.or_(*fields), v.is_not(None) if stored else v != 0, *mine)
     )
 
 
-def differing_years(dialect: str) -> sa.Select[Any]:
+def differing_years(dialect: str, scope: sa.Select[Any, Any] | None = None) -> sa.Select[Any]:
     """The (person_id, year) whose accumulators summed over the ledger are not the stored ones, in order: the ledger's
-    and the stored rows' values (:func:`values`) summed per person-year, field and key in one grouping."""
-    ledger = values(dialect, _LEDGER, "consumed", stored=False).subquery("ledger_values")
-    stored = values(dialect, _YTD, "data", stored=True).subquery("stored_values")
+    and the stored rows' values (:func:`values`) summed per person-year, field and key in one grouping. ``scope``: only
+    the person-years it selects."""
+    ledger = values(dialect, _LEDGER, "consumed", stored=False, scope=scope).subquery("ledger_values")
+    stored = values(dialect, _YTD, "data", stored=True, scope=scope).subquery("stored_values")
     keys = ("person_id", "year", "field", "key")
     both = sa.union_all(
         sa.select(*(ledger.c[k] for k in keys), ledger.c.v.label("dv"), sa.null().label("sv")),
@@ -103,21 +108,23 @@ def _wrong(paid: sa.ColumnElement[int], used: sa.ColumnElement[int], share: sa.C
     )
 
 
-def account_bills(dialect: str) -> sa.Select[Any, Any, int, Any]:
+def account_bills(dialect: str, scope: sa.Select[Any] | None = None) -> sa.Select[Any, Any, int, Any]:
     """Per bill (a settlement with its back-pays, or any other entry alone): the personal-account payment, what the
     entries consumed of the account, the person's share — only bills where the payment is not what was consumed, is
     larger than the share or of the other sign; in the ledger's order.
 
     Almost every bill is one entry: those are judged row by row; only the entries of a bill with back-pays (a
-    back-pay, or a settlement one corrects: a few) are grouped, instead of the whole ledger per bill."""
+    back-pay, or a settlement one corrects: a few) are grouped, instead of the whole ledger per bill. ``scope``: only
+    the bills it selects (by their first entry's ``setl_id``)."""
     corrected = sa.select(_LEDGER.c.corrects).where(_LEDGER.c.corrects.is_not(None))
     shared = sa.or_(_LEDGER.c.corrects.is_not(None), _LEDGER.c.setl_id.in_(corrected))
     bill = sa.func.coalesce(_LEDGER.c.corrects, _LEDGER.c.setl_id)
+    mine = [] if scope is None else [bill.in_(scope)]
     paid, used, share = sa.func.sum(_LEDGER.c.acct_pay), sa.func.sum(acct_paid(dialect)), sa.func.sum(_LEDGER.c.psn_part_amt)
     grouped = (
         sa.select(bill.label("setl_id"), paid.label("acct_pay"), used.label("consumed_acct_paid"),
                   share.label("psn_part_amt"), sa.func.min(_LEDGER.c.id).label("first"))
-        .where(shared)
+        .where(shared, *mine)
         .group_by(bill)
         .having(_wrong(paid, used, share))
     )  # fmt: skip
@@ -127,6 +134,6 @@ def account_bills(dialect: str) -> sa.Select[Any, Any, int, Any]:
         acct_paid(dialect).label("consumed_acct_paid"),
         _LEDGER.c.psn_part_amt,
         _LEDGER.c.id.label("first"),
-    ).where(~shared, _wrong(_LEDGER.c.acct_pay, acct_paid(dialect), _LEDGER.c.psn_part_amt))
+    ).where(~shared, *mine, _wrong(_LEDGER.c.acct_pay, acct_paid(dialect), _LEDGER.c.psn_part_amt))
     bills = sa.union_all(grouped, alone).subquery("bills")
     return sa.select(bills.c.setl_id, bills.c.acct_pay, bills.c.consumed_acct_paid, bills.c.psn_part_amt).order_by(bills.c.first)

@@ -32,7 +32,7 @@ from yibao.policy.pack import PolicyPack
 from yibao.settlement.model import Claim, Settlement, TraceStep, YearToDate
 from yibao.settlement.settle import give_back, settle
 from yibao.settlement.trace import render_step, tier_name
-from yibao.store.big_reads import roomy
+from yibao.store.big_reads import kept, roomy
 from yibao.store.claims import written
 from yibao.store.ledger_folds import fold_ledger
 from yibao.store.ledger_sums import account_bills, differing_years
@@ -374,14 +374,17 @@ def verify(session: Session, since: int | None = None, upto: int | None = None) 
     belong to, each checked whole (all its entries, its stored row)."""
     dialect = session.get_bind().dialect.name
     roomy(session, jit=False)
-    years: sa.Select[Any, Any] | None = None
-    bills: sa.Select[Any] | None = None
-    visits: sa.Select[Any] | None = None
+    years: Any = None  # the scope's queries (``since``): person-years, bills, visits
+    bills: Any = None
+    visits: Any = None
     if since is not None:
         e, new = LedgerEntry, written(LedgerEntry, since, upto)
         years = sa.select(e.person_id, e.year).where(*new).distinct()
-        bills = sa.select(sa.func.coalesce(e.corrects, e.setl_id)).where(*new)
+        bills = sa.select(sa.func.coalesce(e.corrects, e.setl_id).label("bill")).where(*new)
         visits = sa.select(e.mdtrt_id).where(*new, e.mdtrt_id.is_not(None))
+        if dialect == "postgresql":  # kept and counted first: the planner then knows how few they are
+            years, bills, visits = (kept(session, f"verify_{n}", q) for n, q in (("years", years), ("bills", bills),
+                                                                                   ("visits", visits)))  # fmt: skip
     differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect, years))]
     account = [
         {"setl_id": b, "acct_pay": int(a), "consumed_acct_paid": int(c), "psn_part_amt": int(s)}

@@ -377,8 +377,9 @@ def verify(session: Session, since: int | None = None, upto: int | None = None) 
     years: Any = None  # the scope's queries (``since``): person-years, bills, visits
     bills: Any = None
     visits: Any = None
+    new = [] if since is None else written(LedgerEntry, since, upto)
     if since is not None:
-        e, new = LedgerEntry, written(LedgerEntry, since, upto)
+        e = LedgerEntry
         years = sa.select(e.person_id, e.year).where(*new).distinct()
         bills = sa.select(sa.func.coalesce(e.corrects, e.setl_id).label("bill")).where(*new)
         visits = sa.select(e.mdtrt_id).where(*new, e.mdtrt_id.is_not(None))
@@ -388,7 +389,7 @@ def verify(session: Session, since: int | None = None, upto: int | None = None) 
     differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect, years))]
     account = [
         {"setl_id": b, "acct_pay": int(a), "consumed_acct_paid": int(c), "psn_part_amt": int(s)}
-        for b, a, c, s in session.execute(account_bills(dialect, bills))
+        for b, a, c, s in session.execute(account_bills(dialect, bills, new))
     ]
     return _year_diffs(session, differing) + account + paid_twice(session, visits)
 

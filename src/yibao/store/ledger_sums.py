@@ -11,6 +11,7 @@ is no entry; a stored entry of 0 is one; the stored JSON's ``year`` must be the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,14 +109,17 @@ def _wrong(paid: sa.ColumnElement[int], used: sa.ColumnElement[int], share: sa.C
     )
 
 
-def account_bills(dialect: str, scope: sa.Select[Any] | None = None) -> sa.Select[Any, Any, int, Any]:
+def account_bills(
+    dialect: str, scope: sa.Select[Any] | None = None, new: Sequence[sa.ColumnElement[bool]] = ()
+) -> sa.Select[Any, Any, int, Any]:
     """Per bill (a settlement with its back-pays, or any other entry alone): the personal-account payment, what the
     entries consumed of the account, the person's share — only bills where the payment is not what was consumed, is
     larger than the share or of the other sign; in the ledger's order.
 
     Almost every bill is one entry: those are judged row by row; only the entries of a bill with back-pays (a
     back-pay, or a settlement one corrects: a few) are grouped, instead of the whole ledger per bill. ``scope``: only
-    the bills it selects (by their first entry's ``setl_id``)."""
+    the bills it selects (by their first entry's ``setl_id``), the bills of the ledger rows that ``new`` keeps: a bill
+    of one entry is then one of those rows, found by them (by ``id``, not among the whole ledger)."""
     corrected = sa.select(_LEDGER.c.corrects).where(_LEDGER.c.corrects.is_not(None))
     shared = sa.or_(_LEDGER.c.corrects.is_not(None), _LEDGER.c.setl_id.in_(corrected))
     bill = sa.func.coalesce(_LEDGER.c.corrects, _LEDGER.c.setl_id)
@@ -134,6 +138,6 @@ def account_bills(dialect: str, scope: sa.Select[Any] | None = None) -> sa.Selec
         acct_paid(dialect).label("consumed_acct_paid"),
         _LEDGER.c.psn_part_amt,
         _LEDGER.c.id.label("first"),
-    ).where(~shared, *mine, _wrong(_LEDGER.c.acct_pay, acct_paid(dialect), _LEDGER.c.psn_part_amt))
+    ).where(~shared, *new, _wrong(_LEDGER.c.acct_pay, acct_paid(dialect), _LEDGER.c.psn_part_amt))
     bills = sa.union_all(grouped, alone).subquery("bills")
     return sa.select(bills.c.setl_id, bills.c.acct_pay, bills.c.consumed_acct_paid, bills.c.psn_part_amt).order_by(bills.c.first)

@@ -15,9 +15,8 @@ import sqlalchemy as sa
 from tests.cli import yibao
 from tests.conftest import seeds
 from tests.db.random_ledger import random_ledger, write
-from tests.db.test_service import seed
 from tests.db.test_verify_sql import plant
-from tests.db.test_warnings import settle
+from tests.db.test_warnings import settle, settled_file
 from yibao.app import ledger
 from yibao.store.db import Database
 from yibao.store.service_tables import LedgerEntry, YearToDateRow
@@ -87,12 +86,7 @@ def test_the_mark_moves_only_past_a_clean_check(db: Database) -> None:
 
 def test_the_command_says_what_it_checked(tmp_path: Path) -> None:
     """In-process (tests/cli.py): a clean check, then a stored row that lacks a new ledger row's consumption."""
-    url = f"sqlite:///{tmp_path / 'y.db'}"
-    db = Database.open(url)
-    seed(db, category="tuopin")
-    settle(db, 100_000, "2022-03-10")
-    db.engine.dispose()
-    env = {"YIBAO_DATABASE_URL": url}
+    db, env = settled_file(tmp_path)
     first = yibao("verify", "--since-last", env=env)
     assert first.returncode == 0 and "新写入 1 笔台账记录" in first.stdout, first.stdout + first.stderr
     again = yibao("verify", "--since-last", "--lang", "en", env=env)

@@ -262,14 +262,20 @@ def test_the_monthly_schedule_runs_the_last_complete_month_once(db: Database) ->
         assert s.scalar(sa.select(MonitoringRun.trigger)) == "schedule"
 
 
-def test_cli_monitor_writes_the_push_list(tmp_path: Path) -> None:
-    """In-process (tests/cli.py): the README test runs ``yibao monitor`` in a subprocess."""
+def settled_file(tmp_path: Path) -> tuple[Database, dict[str, str]]:
+    """A SQLite file with the seeded county and one settlement of 1,000 yuan on 10 March 2022, and the environment
+    that points the command line at it."""
     url = f"sqlite:///{tmp_path / 'y.db'}"
     db = Database.open(url)
     seed(db, category="tuopin")
     settle(db, 100_000, "2022-03-10")
     db.engine.dispose()
-    env = {"YIBAO_DATABASE_URL": url}
+    return db, {"YIBAO_DATABASE_URL": url}
+
+
+def test_cli_monitor_writes_the_push_list(tmp_path: Path) -> None:
+    """In-process (tests/cli.py): the README test runs ``yibao monitor`` in a subprocess."""
+    _db, env = settled_file(tmp_path)
     out = tmp_path / "推送清单.xlsx"
     run = yibao("monitor", "--period", "2022-03", "--export", str(out), "--user", "张丽", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr

@@ -250,12 +250,8 @@ def _since_last(database: Any) -> dict[str, Any]:
     import sqlalchemy as sa
 
     with database.engine.begin() as conn:
-        low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM ledger")).one()
         conn.execute(sa.text("DELETE FROM ledger_fold WHERE job = 'verify'"))
-        conn.execute(
-            sa.text("INSERT INTO ledger_fold (job, ledger_id) VALUES ('verify', :cut)"),
-            {"cut": high - (high - low + 1) // MONTH_PART},
-        )
+        conn.execute(sa.text("INSERT INTO ledger_fold (job, ledger_id) VALUES ('verify', :cut)"), {"cut": month_back(conn)})
     t0 = time.perf_counter()
     checked = verify_since_last(database.engine)
     return {"since_last_s": round(time.perf_counter() - t0, 1), "since_last_rows": checked.rows,
@@ -263,7 +259,16 @@ def _since_last(database: Any) -> dict[str, Any]:
 
 
 MONTH_PART = 12
-"""The claims cube's second fold takes the last 1/12 of the ledger rows: about a month's new rows."""
+"""The claims cube's second fold and ``verify --since-last`` take the last 1/12 of the ledger rows: about a month's
+new rows."""
+
+
+def month_back(conn: Any) -> int:
+    """The ledger id before the last :data:`MONTH_PART`-th of the rows."""
+    import sqlalchemy as sa
+
+    low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM ledger")).one()
+    return int(high - (high - low + 1) // MONTH_PART)
 
 
 def _cube_fold(database: Any) -> dict[str, Any]:
@@ -280,8 +285,7 @@ def _cube_fold(database: Any) -> dict[str, Any]:
     with database.engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE claims_cube_cell, claims_cube_visit, claims_cube_persons, claims_cube_helped"))
         conn.execute(sa.text("DELETE FROM ledger_fold WHERE job = 'claims_cube'"))
-        low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM ledger")).one()
-    cut = high - (high - low + 1) // MONTH_PART
+        cut = month_back(conn)
     out: dict[str, Any] = {}
     for name, upto in (("cube_fold", cut), ("cube_month_fold", None)):
         t0 = time.perf_counter()

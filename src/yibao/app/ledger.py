@@ -374,24 +374,28 @@ def verify(session: Session, since: int | None = None, upto: int | None = None) 
     belong to, each checked whole (all its entries, its stored row)."""
     dialect = session.get_bind().dialect.name
     roomy(session, jit=False)
-    years: Any = None  # the scope's queries (``since``): person-years, bills, visits
-    bills: Any = None
-    visits: Any = None
     new = [] if since is None else written(LedgerEntry, since, upto)
-    if since is not None:
-        e = LedgerEntry
-        years = sa.select(e.person_id, e.year).where(*new).distinct()
-        bills = sa.select(sa.func.coalesce(e.corrects, e.setl_id).label("bill")).where(*new)
-        visits = sa.select(e.mdtrt_id).where(*new, e.mdtrt_id.is_not(None))
-        if dialect == "postgresql":  # kept and counted first: the planner then knows how few they are
-            years, bills, visits = (kept(session, f"verify_{n}", q) for n, q in (("years", years), ("bills", bills),
-                                                                                   ("visits", visits)))  # fmt: skip
+    years, bills, visits = [None, None, None] if since is None else _scope(session, new)
     differing = [(int(p), int(y)) for p, y in session.execute(differing_years(dialect, years))]
     account = [
         {"setl_id": b, "acct_pay": int(a), "consumed_acct_paid": int(c), "psn_part_amt": int(s)}
         for b, a, c, s in session.execute(account_bills(dialect, bills, new))
     ]
     return _year_diffs(session, differing) + account + paid_twice(session, visits)
+
+
+def _scope(session: Session, new: list[sa.ColumnElement[bool]]) -> list[Any]:
+    """The person-years, bills and visits the ledger rows ``new`` keeps belong to, as three queries; on PostgreSQL kept
+    and counted first (:func:`yibao.store.big_reads.kept`): the planner then knows how few they are."""
+    e = LedgerEntry
+    queries: dict[str, Any] = {
+        "years": sa.select(e.person_id, e.year).where(*new).distinct(),
+        "bills": sa.select(sa.func.coalesce(e.corrects, e.setl_id).label("bill")).where(*new),
+        "visits": sa.select(e.mdtrt_id).where(*new, e.mdtrt_id.is_not(None)),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        return [kept(session, f"verify_{name}", q) for name, q in queries.items()]
+    return list(queries.values())
 
 
 VERIFY_JOB = "verify"

@@ -30,7 +30,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -186,11 +185,14 @@ def folded(session: Session) -> int:
     return ledger_folds.folded(session, JOB)
 
 
-def _summed(
-    parts: list[sa.Select[Any]], keys: list[str], columns: list[str], name: str
+def _stored_plus(
+    table: sa.Table, delta: sa.Select[Any], keys: list[str], columns: list[str], year: int, *extra: Any
 ) -> tuple[sa.Subquery, list[sa.ColumnElement[Any]], list[sa.ColumnElement[Any]]]:
-    """The stored rows and the delta's (``parts``), summed per ``keys``."""
-    both = sa.union_all(*parts).subquery(name)
+    """The stored rows of ``year`` in ``table`` and ``delta``'s (its ``year`` left out), and any ``extra`` rows, as one
+    subquery: its ``keys`` and the sums of its ``columns`` per key, to group by."""
+    stored = sa.select(*(table.c[c] for c in (*keys, *columns))).where(table.c.year == year)
+    change = delta.subquery()
+    both = sa.union_all(stored, sa.select(*(change.c[c] for c in (*keys, *columns))), *extra).subquery(table.name)
     return both, [both.c[k] for k in keys], [as_int(sa.func.sum(both.c[c])).label(c) for c in columns]
 
 
@@ -199,45 +201,23 @@ def folded_cube(session: Session, year: int) -> ClaimsCube:
     ledger rows written after the fold (all of them before the first). On PostgreSQL the rest of ``session``'s
     transaction runs without JIT compilation (:func:`yibao.store.big_reads.roomy`)."""
     roomy(session, jit=False)  # compiling the plan over every partition would cost seconds (from here on)
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    base = signed(start, end, folded(session), None).cte("signed")
-    cells_in, keys, sums = _summed(
-        [sa.select(*(CUBE_CELL.c[k] for k in CELL_KEYS), *(CUBE_CELL.c[c] for c in CELL_COLUMNS)).where(CUBE_CELL.c.year == year),
-         sa.select(*(c for c in cells_delta(base).subquery().c if c.name != "year"))],
-        list(CELL_KEYS), CELL_COLUMNS, "cells_in",
-    )  # fmt: skip
+    base = signed(date(year, 1, 1), date(year, 12, 31), folded(session), None).cte("signed")
+    cells_in, keys, sums = _stored_plus(CUBE_CELL, cells_delta(base), list(CELL_KEYS), CELL_COLUMNS, year)
     place = [sa.func.nullif(k, NO_INSTITUTION).label(k.name) if k.name == "fixmedins_code" else k for k in keys]
     cells = sa.select(*place, *sums).group_by(*keys).having(sa.func.sum(cells_in.c.claims) > 0)
-    p = CUBE_PERSONS.c
-    persons_in, pkeys, psums = _summed(
-        [sa.select(*(p[k] for k in VISIT_KEYS), p.persons).where(p.year == year),
-         sa.select(*(c for c in persons_delta(base, year).subquery().c if c.name != "year"))],
-        list(VISIT_KEYS), ["persons"], "persons_in",
-    )  # fmt: skip
+    nobody = sa.select(*(sa.literal(ALL, sa.String).label(k) for k in VISIT_KEYS), sa.literal(0).label("persons"))
+    persons_in, pkeys, psums = _stored_plus(  # the row of every person kept even at 0, as the aggregated cube's
+        CUBE_PERSONS, persons_delta(base, year), list(VISIT_KEYS), ["persons"], year, nobody
+    )
     everyone = sa.and_(*(k == ALL for k in pkeys))
     persons = sa.select(*pkeys, *psums).group_by(*pkeys).having(sa.or_(sa.func.sum(persons_in.c.persons) > 0, everyone))
-    h = CUBE_HELPED.c
-    helped_in, hkeys, hsums = _summed(
-        [sa.select(h.person_id, h.identity, *(h[f] for f in FLAGS)).where(h.year == year),
-         sa.select(*(c for c in helped_delta(base).subquery().c if c.name != "year"))],
-        ["person_id", "identity"], list(FLAGS), "helped_in",
-    )  # fmt: skip
+    helped_in, hkeys, hsums = _stored_plus(CUBE_HELPED, helped_delta(base), ["person_id", "identity"], list(FLAGS), year)
     counts = sa.select(*hkeys, *hsums).group_by(*hkeys).having(sa.or_(*(sa.func.sum(helped_in.c[f]) > 0 for f in FLAGS)))
     each = counts.subquery("helped_counts")
     helped = sa.select(Person.psn_no, each.c.identity, *(one_if(each.c[f] > 0).label(f) for f in FLAGS)).join(
         Person, Person.id == each.c.person_id
     )
-    cube = read_parts(session, {"cells": [cells], "persons": [persons], "helped": [helped]})
-    return _with_everyone(cube)
-
-
-def _with_everyone(cube: ClaimsCube) -> ClaimsCube:
-    """The cube with its row of every person (keys all :data:`ALL`; 0 for a year with no settlement), as the scan's."""
-    vp = cube.visit_persons
-    if vp.filter(pl.all_horizontal(pl.col(k) == ALL for k in VISIT_KEYS)).height:
-        return cube
-    total = pl.DataFrame([dict.fromkeys(VISIT_KEYS, ALL) | {"persons": 0}], schema=vp.schema)
-    return ClaimsCube.of(cube.cells, pl.concat([vp, total]), cube.helped)
+    return read_parts(session, {"cells": [cells], "persons": [persons], "helped": [helped]})
 
 
 def whole_year(session: Session, start: date, end: date, place: Place) -> bool:
